@@ -1,0 +1,8 @@
+"""gitimprove: agent instructions that improve from user feedback, reviewed and versioned in git."""
+
+__version__ = "0.1.0"
+
+from .errors import GitImproveError, InvalidFileError
+from .repo import Instruction, InstructionRepo
+
+__all__ = ["GitImproveError", "Instruction", "InstructionRepo", "InvalidFileError", "__version__"]

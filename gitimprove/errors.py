@@ -1,0 +1,70 @@
+"""One error hierarchy. The CLI turns a :class:`GitImproveError` into a one-line message and
+exit code 1; anything else is a bug and becomes a short report with exit code 3."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+
+class GitImproveError(Exception):
+    """A refusal the user can fix. ``hint`` says what to do next."""
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        if self.hint:
+            return f"{self.message}\n  hint: {self.hint}"
+        return self.message
+
+
+class NotARepositoryError(GitImproveError):
+    """The path is not inside a git repository."""
+
+
+class GitVersionError(GitImproveError):
+    """The installed git is older than gitimprove needs."""
+
+
+class GitCommandError(GitImproveError):
+    """A git command failed: carries the command, its exit code and its stderr."""
+
+    def __init__(self, argv: Sequence[str], returncode: int, stderr: str) -> None:
+        self.argv = list(argv)
+        self.returncode = returncode
+        self.stderr = stderr.strip()
+        cmd = " ".join(self.argv)
+        detail = self.stderr.splitlines()[-1] if self.stderr else "no output"
+        super().__init__(f"`{cmd}` failed with exit code {returncode}: {detail}")
+
+
+class RefRaceError(GitImproveError):
+    """A compare-and-swap on a ref lost: someone else moved it first."""
+
+
+class InvalidFileError(GitImproveError):
+    """A YAML file (agent or policy) is malformed or does not validate.
+
+    ``problems`` holds one ``path:line:col: field: message`` string per problem."""
+
+    def __init__(self, problems: Sequence[str], *, hint: str | None = None) -> None:
+        self.problems = list(problems)
+        first = self.problems[0] if self.problems else "invalid file"
+        more = f" (and {len(self.problems) - 1} more)" if len(self.problems) > 1 else ""
+        super().__init__(first + more, hint=hint)
+
+    def __str__(self) -> str:
+        text = "\n".join(self.problems)
+        if self.hint:
+            text += f"\n  hint: {self.hint}"
+        return text
+
+
+class UnknownAgentError(GitImproveError):
+    """No agent of that name on the ref."""
+
+
+class UnknownRevisionError(GitImproveError):
+    """A version, commit, branch or tag that does not resolve."""

@@ -1,0 +1,393 @@
+"""The one door to git.
+
+Every git call in gitimprove goes through this module. It runs git with a clean environment
+(no terminal prompts, none of the ``GIT_DIR``-style variables a hook leaks), raises a single
+:class:`~gitimprove.errors.GitCommandError` carrying the command, exit code and stderr, and
+moves refs only by compare-and-swap. Reads that sit on hot paths (refs, objects) avoid
+subprocesses: refs are read from their files, objects through one long-lived
+``git cat-file --batch`` process.
+
+GitPython discovers the repository (worktrees, ``.git`` files, ``GIT_DIR``); commands run
+through :mod:`subprocess` because GitPython cannot remove inherited environment variables.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import subprocess
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import git as gitpython
+
+from .errors import GitCommandError, GitVersionError, NotARepositoryError, RefRaceError
+
+MIN_GIT_VERSION = (2, 38)
+
+_HEX = re.compile(r"\A(?:[0-9a-f]{40}|[0-9a-f]{64})\Z")
+
+# NOTE: these would point git at another repository or index than the one we discovered.
+# Object-directory variables are kept on purpose: inside a pre-receive hook they point at the
+# quarantine holding the pushed objects, which the validator must be able to read.
+_LEAKY_VARS = frozenset(
+    {"GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_PREFIX", "GIT_COMMON_DIR",
+     "GIT_NAMESPACE", "GIT_CEILING_DIRECTORIES", "GIT_EDITOR", "GIT_SEQUENCE_EDITOR"}
+)
+
+
+class Oid(str):
+    """A full hexadecimal git object id (SHA-1 or SHA-256). Construction validates it."""
+
+    __slots__ = ()
+
+    def __new__(cls, value: str) -> Oid:
+        if not _HEX.match(value):
+            raise ValueError(f"not a full object id: {value!r}")
+        return super().__new__(cls, value)
+
+    @property
+    def short(self) -> str:
+        return self[:10]
+
+
+ZERO_OID = Oid("0" * 40)
+
+
+def clean_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment every git subprocess runs with."""
+    env = {k: v for k, v in os.environ.items() if k not in _LEAKY_VARS}
+    env["GIT_TERMINAL_PROMPT"] = "0"
+    env["LC_ALL"] = "C"
+    env["LANGUAGE"] = "C"
+    if extra:
+        env.update(extra)
+    return env
+
+
+_version_checked = False
+
+
+def check_git_version() -> tuple[int, int]:
+    """Refuse to run on a git older than :data:`MIN_GIT_VERSION` (needs ``merge-tree --write-tree``)."""
+    global _version_checked
+    proc = subprocess.run(["git", "--version"], capture_output=True, text=True, env=clean_env())
+    match = re.search(r"(\d+)\.(\d+)", proc.stdout)
+    if proc.returncode != 0 or not match:
+        raise GitVersionError("could not run `git --version`", hint="install git >= 2.38")
+    found = (int(match.group(1)), int(match.group(2)))
+    if found < MIN_GIT_VERSION:
+        raise GitVersionError(
+            f"gitimprove needs git >= {MIN_GIT_VERSION[0]}.{MIN_GIT_VERSION[1]}, found {proc.stdout.strip()}",
+            hint="upgrade git (merge-tree --write-tree appeared in 2.38)",
+        )
+    _version_checked = True
+    return found
+
+
+@dataclass(frozen=True)
+class TreeEntry:
+    mode: str
+    name: str
+    oid: Oid
+
+    @property
+    def is_tree(self) -> bool:
+        return self.mode == "40000"
+
+
+@dataclass(frozen=True)
+class Identity:
+    name: str
+    email: str
+
+    def __str__(self) -> str:
+        return f"{self.name} <{self.email}>"
+
+    @classmethod
+    def parse(cls, text: str) -> Identity:
+        match = re.fullmatch(r"\s*([^<>]*?)\s*<([^<>]*)>\s*", text)
+        if not match or not match.group(1):
+            raise ValueError(f"not an identity of the form 'Name <email>': {text!r}")
+        return cls(match.group(1), match.group(2))
+
+
+class _CatFile:
+    """One long-lived ``git cat-file --batch`` process, shared under a lock."""
+
+    def __init__(self, repo: Repository) -> None:
+        self._repo = repo
+        self._lock = threading.Lock()
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    def _start(self) -> subprocess.Popen[bytes]:
+        if self._proc is None or self._proc.poll() is not None:
+            self._proc = subprocess.Popen(
+                ["git", "--git-dir", str(self._repo.git_dir), "cat-file", "--batch"],
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                env=clean_env(),
+            )
+        return self._proc
+
+    def read(self, name: str) -> tuple[Oid, str, bytes] | None:
+        """Object id, type and content of ``name`` (any object name, e.g. ``<commit>:<path>``)."""
+        if "\n" in name:
+            return None
+        with self._lock:
+            proc = self._start()
+            assert proc.stdin is not None and proc.stdout is not None
+            try:
+                proc.stdin.write(name.encode() + b"\n")
+                proc.stdin.flush()
+                header = proc.stdout.readline().decode().split()
+                if len(header) != 3:  # "<name> missing" / "ambiguous"
+                    return None
+                size = int(header[2])
+                data = proc.stdout.read(size + 1)[:size]
+            except (BrokenPipeError, ValueError, OSError):
+                self.close()
+                raise
+        return Oid(header[0]), header[1], data
+
+    def close(self) -> None:
+        proc, self._proc = self._proc, None
+        if proc is not None:
+            for stream in (proc.stdin, proc.stdout):
+                if stream is not None:
+                    stream.close()
+            proc.wait()
+
+
+class Repository:
+    """A git repository, bare or with a working tree."""
+
+    def __init__(self, git_dir: Path, common_dir: Path, work_tree: Path | None) -> None:
+        self.git_dir = git_dir
+        self.common_dir = common_dir
+        self.work_tree = work_tree
+        self._cat = _CatFile(self)
+        self._packed: tuple[tuple[int, int, int], dict[str, Oid]] | None = None
+        self._reftable = (common_dir / "reftable").exists()
+
+    @classmethod
+    def discover(cls, path: str | os.PathLike[str] = ".") -> Repository:
+        """Find the repository containing ``path``, the way git does."""
+        if not _version_checked:
+            check_git_version()
+        try:
+            repo = gitpython.Repo(os.fspath(path), search_parent_directories=True)
+        except (gitpython.InvalidGitRepositoryError, gitpython.NoSuchPathError):
+            raise NotARepositoryError(
+                f"{os.path.abspath(path)} is not inside a git repository",
+                hint="run `gitimprove init` there, or pass --repo PATH",
+            ) from None
+        try:
+            git_dir = Path(repo.git_dir).resolve()
+            common_dir = Path(repo.common_dir).resolve()
+            work = None if repo.bare else Path(str(repo.working_tree_dir)).resolve()
+        finally:
+            repo.close()
+        return cls(git_dir, common_dir, work)
+
+    @property
+    def is_bare(self) -> bool:
+        return self.work_tree is None
+
+    def close(self) -> None:
+        self._cat.close()
+
+    def __del__(self) -> None:
+        with contextlib.suppress(Exception):
+            self._cat.close()
+
+    # -- commands -----------------------------------------------------------------------
+
+    def run(
+        self,
+        *args: str,
+        input: str | bytes | None = None,
+        env: Mapping[str, str] | None = None,
+        check: bool = True,
+        cwd_worktree: bool = False,
+    ) -> str:
+        """Run ``git ARGS`` in this repository and return stdout as text."""
+        return self.run_bytes(*args, input=input, env=env, check=check,
+                              cwd_worktree=cwd_worktree).decode("utf-8", "replace")
+
+    def run_bytes(
+        self,
+        *args: str,
+        input: str | bytes | None = None,
+        env: Mapping[str, str] | None = None,
+        check: bool = True,
+        cwd_worktree: bool = False,
+    ) -> bytes:
+        argv = ["git", "--git-dir", str(self.git_dir)]
+        if self.work_tree is not None and cwd_worktree:
+            argv += ["--work-tree", str(self.work_tree)]
+        argv += list(args)
+        data = input.encode() if isinstance(input, str) else input
+        try:
+            proc = subprocess.run(
+                argv, input=data, capture_output=True, env=clean_env(env),
+                cwd=str(self.work_tree if cwd_worktree and self.work_tree else self.git_dir),
+            )
+        except OSError as exc:
+            raise GitCommandError(["git", *args], -1, str(exc)) from None
+        if check and proc.returncode != 0:
+            raise GitCommandError(["git", *args], proc.returncode,
+                                  proc.stderr.decode("utf-8", "replace"))
+        return proc.stdout
+
+    # -- refs ---------------------------------------------------------------------------
+
+    def read_ref(self, refname: str) -> Oid | None:
+        """The object a full ref name points at, or None. No subprocess: reads the ref files.
+
+        Symbolic refs are followed; reftable repositories fall back to ``git rev-parse``."""
+        if self._reftable:
+            out = self.run("rev-parse", "--verify", "--quiet", refname + "^{}", check=False).strip()
+            return Oid(out) if out else None
+        for _ in range(5):  # symbolic ref chain
+            base = self.git_dir if _per_worktree(refname) else self.common_dir
+            try:
+                content = (base / refname).read_text().strip()
+            except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+                return self._packed_refs().get(refname)
+            if content.startswith("ref: "):
+                refname = content[5:].strip()
+                continue
+            return Oid(content) if _HEX.match(content) else None
+        return None
+
+    def symbolic_ref(self, name: str = "HEAD") -> str | None:
+        """The ref a symbolic ref points at (``refs/heads/main``), or None when detached."""
+        out = self.run("symbolic-ref", "--quiet", name, check=False).strip()
+        return out or None
+
+    def _packed_refs(self) -> dict[str, Oid]:
+        path = self.common_dir / "packed-refs"
+        try:
+            st = path.stat()
+        except FileNotFoundError:
+            return {}
+        key = (st.st_ino, st.st_mtime_ns, st.st_size)
+        if self._packed is None or self._packed[0] != key:
+            refs: dict[str, Oid] = {}
+            for line in path.read_text().splitlines():
+                if not line or line[0] in "#^":
+                    continue
+                oid, _, name = line.partition(" ")
+                if _HEX.match(oid):
+                    refs[name] = Oid(oid)
+            self._packed = (key, refs)
+        return self._packed[1]
+
+    def update_ref(self, refname: str, new: Oid, old: Oid | None, message: str) -> None:
+        """Move ``refname`` to ``new`` only if it still points at ``old`` (None: must not exist)."""
+        expected = old if old is not None else ZERO_OID
+        try:
+            self.run("update-ref", "-m", message, refname, new, expected)
+        except GitCommandError as exc:
+            current = self.read_ref(refname)
+            if current != expected and not (old is None and current is None):
+                what = "already exists" if old is None else f"moved to {current}"
+                raise RefRaceError(
+                    f"{refname} {what} (expected {'nothing' if old is None else old})",
+                    hint="someone else changed it meanwhile; run the command again",
+                ) from exc
+            raise
+
+    def delete_ref(self, refname: str, old: Oid, message: str) -> None:
+        self.run("update-ref", "-m", message, "-d", refname, old)
+
+    def for_each_ref(self, prefix: str) -> list[tuple[str, Oid]]:
+        out = self.run("for-each-ref", "--format=%(refname) %(objectname)", prefix)
+        pairs = []
+        for line in out.splitlines():
+            name, _, oid = line.rpartition(" ")
+            pairs.append((name, Oid(oid)))
+        return pairs
+
+    def rev_parse(self, rev: str) -> Oid | None:
+        """Resolve any revision to a commit id, or None."""
+        if rev.startswith("-"):
+            return None
+        out = self.run("rev-parse", "--verify", "--quiet", "--end-of-options", rev + "^{commit}",
+                       check=False).strip()
+        return Oid(out) if _HEX.match(out) else None
+
+    # -- objects ------------------------------------------------------------------------
+
+    def read_object(self, name: str) -> tuple[Oid, str, bytes] | None:
+        return self._cat.read(name)
+
+    def read_blob(self, name: str) -> tuple[Oid, bytes] | None:
+        got = self._cat.read(name)
+        if got is None or got[1] != "blob":
+            return None
+        return got[0], got[2]
+
+    def read_tree(self, name: str) -> list[TreeEntry] | None:
+        got = self._cat.read(name)
+        if got is None or got[1] != "tree":
+            return None
+        return list(_parse_tree(got[2], len(got[0]) // 2))
+
+    def write_blob(self, data: bytes) -> Oid:
+        return Oid(self.run("hash-object", "-w", "--stdin", input=data).strip())
+
+    def write_tree(self, entries: Sequence[TreeEntry]) -> Oid:
+        lines = "".join(
+            f"{e.mode.rjust(6, '0')} {'tree' if e.is_tree else 'blob'} {e.oid}\t{e.name}\0"
+            for e in entries
+        )
+        return Oid(self.run("mktree", "-z", input=lines).strip())
+
+    def commit_tree(
+        self,
+        tree: Oid,
+        parents: Sequence[Oid],
+        message: str,
+        *,
+        author: Identity | None = None,
+        committer: Identity | None = None,
+    ) -> Oid:
+        args = ["commit-tree", tree]
+        for parent in parents:
+            args += ["-p", parent]
+        env: dict[str, str] = {}
+        if author:
+            env |= {"GIT_AUTHOR_NAME": author.name, "GIT_AUTHOR_EMAIL": author.email}
+        if committer:
+            env |= {"GIT_COMMITTER_NAME": committer.name, "GIT_COMMITTER_EMAIL": committer.email}
+        return Oid(self.run(*args, input=message, env=env).strip())
+
+    def user_identity(self) -> Identity | None:
+        """``user.name``/``user.email`` from git config (or the environment), if set."""
+        name = os.environ.get("GIT_COMMITTER_NAME") or self._config("user.name")
+        email = os.environ.get("GIT_COMMITTER_EMAIL") or self._config("user.email")
+        return Identity(name, email) if name and email else None
+
+    def _config(self, key: str) -> str | None:
+        out = self.run("config", "--get", key, check=False).strip()
+        return out or None
+
+
+def _per_worktree(refname: str) -> bool:
+    return "/" not in refname or refname.startswith(("refs/bisect/", "refs/worktree/"))
+
+
+def _parse_tree(data: bytes, hash_len: int) -> Iterator[TreeEntry]:
+    pos = 0
+    while pos < len(data):
+        space = data.index(b" ", pos)
+        nul = data.index(b"\0", space)
+        mode = data[pos:space].decode()
+        name = data[space + 1:nul].decode("utf-8", "surrogateescape")
+        oid = data[nul + 1:nul + 1 + hash_len].hex()
+        yield TreeEntry(mode, name, Oid(oid))
+        pos = nul + 1 + hash_len
