@@ -198,3 +198,6 @@ def main(argv: list[str] | None = None) -> None:
         _fail(f"gitimprove: internal error: {type(exc).__name__}: {exc}\n"
               f"  at {Path(tb.filename).name}:{tb.lineno}\n"
               "  This is a bug. Please report it with the command you ran.", 3)
+
+
+# -- command groups that live in their own modules (keep this block at the end) -------------

@@ -1,0 +1,69 @@
+"""Hermetic fixtures: a fixed HOME and git identity, real git repositories in tmp folders."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE = ROOT / "sample_repo"
+
+
+@pytest.fixture(autouse=True)
+def hermetic_git(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """Never read or write the real $HOME or git config; no API key, no leaked GIT_* vars."""
+    home = tmp_path_factory.mktemp("home")
+    (home / ".gitconfig").write_text(
+        "[user]\n\tname = Test Reviewer\n\temail = reviewer@example.com\n"
+        "[init]\n\tdefaultBranch = main\n[advice]\n\tdetachedHead = false\n"
+    )
+    for var in list(os.environ):
+        if var.startswith("GIT_") or var.startswith("ANTHROPIC_") or var.startswith("GITIMPROVE_"):
+            monkeypatch.delenv(var)
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(home / ".gitconfig"))
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    yield home
+
+
+def git(cwd: Path, *args: str, env: dict[str, str] | None = None) -> str:
+    """Run plain git as a user would (test helper, not the product's git layer)."""
+    proc = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True,
+                          env={**os.environ, **(env or {})})
+    if proc.returncode != 0:
+        raise AssertionError(f"git {' '.join(args)} failed: {proc.stderr}")
+    return proc.stdout
+
+
+def commit_file(repo: Path, rel: str, text: str, message: str) -> str:
+    """Write a file in the checkout and commit it; returns the commit id."""
+    path = repo / rel
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    git(repo, "add", rel)
+    git(repo, "commit", "-q", "-m", message)
+    return git(repo, "rev-parse", "HEAD").strip()
+
+
+@pytest.fixture
+def sample_repo(tmp_path: Path) -> Path:
+    """A fresh instruction repository made from sample_repo/ with `gitimprove init --from`."""
+    from gitimprove.init import init
+
+    target = tmp_path / "repo"
+    init(target, template=SAMPLE)
+    return target
+
+
+@pytest.fixture
+def sample_copy(tmp_path: Path) -> Path:
+    """A plain copy of sample_repo/ (no git), for tests that build their own history."""
+    dest = tmp_path / "copy"
+    shutil.copytree(SAMPLE, dest)
+    return dest
