@@ -391,3 +391,38 @@ def _parse_tree(data: bytes, hash_len: int) -> Iterator[TreeEntry]:
         oid = data[nul + 1:nul + 1 + hash_len].hex()
         yield TreeEntry(mode, name, Oid(oid))
         pos = nul + 1 + hash_len
+
+
+def replace_path(repo: Repository, tree: Oid, path: str, blob: Oid | None, mode: str = "100644") -> Oid:
+    """A new tree like ``tree`` with the file at ``path`` set to ``blob`` (None: removed).
+
+    Only the trees along the path are rewritten; everything else is shared."""
+    head, _, rest = path.partition("/")
+    entries = {e.name: e for e in (repo.read_tree(tree) or [])}
+    if rest:
+        sub = entries.get(head)
+        base = sub.oid if sub is not None and sub.is_tree else _empty_tree(repo)
+        new_sub = replace_path(repo, base, rest, blob, mode)
+        entries[head] = TreeEntry("40000", head, new_sub)
+    elif blob is None:
+        entries.pop(head, None)
+    else:
+        entries[head] = TreeEntry(mode, head, blob)
+    return repo.write_tree(list(entries.values()))
+
+
+def _empty_tree(repo: Repository) -> Oid:
+    return repo.write_tree([])
+
+
+def parse_trailers(message: str) -> dict[str, list[str]]:
+    """``Key: value`` lines of a commit message's last paragraph (git's trailer block)."""
+    paragraphs = [p for p in message.strip().split("\n\n") if p.strip()]
+    if len(paragraphs) < 2:
+        return {}
+    out: dict[str, list[str]] = {}
+    for line in paragraphs[-1].splitlines():
+        key, sep, value = line.partition(": ")
+        if sep and re.fullmatch(r"[A-Za-z0-9-]+", key):
+            out.setdefault(key, []).append(value.strip())
+    return out

@@ -1,0 +1,178 @@
+"""The pre-merge validator: what a change may never do to the main branch.
+
+:func:`check_change` is pure: base files, proposed files and the policy in, violations out.
+The policy and the base always come from the *target* branch, never from the proposal, and
+the check fails closed: a file it cannot parse, or a policy it cannot read, is a violation.
+The same check runs in ``gitimprove propose`` (before a branch exists), ``approve``, the git
+hooks and the pull-request check.
+"""
+
+from __future__ import annotations
+
+import difflib
+import fnmatch
+import posixpath
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+
+from .agentfile import AgentFile, parse_agent, render
+from .errors import InvalidFileError
+from .policy import POLICY_PATH, Policy
+
+
+@dataclass(frozen=True)
+class Violation:
+    """One reason a change may not reach the main branch."""
+
+    code: str
+    message: str
+    path: str | None = None
+    agent: str | None = None
+    section: str | None = None
+    rule: int | None = None
+
+    def __str__(self) -> str:
+        where = self.path or ""
+        if self.section:
+            where += f" [{self.section}" + (f" rule {self.rule}" if self.rule is not None else "") + "]"
+        return f"{where}: {self.message}" if where else self.message
+
+    def to_json(self) -> dict[str, object]:
+        return asdict(self)
+
+
+# path -> file content (None: absent on that side). Only paths that differ need to be given.
+Files = Mapping[str, bytes | None]
+
+
+def check_change(base: Files, proposed: Files, policy: Policy, *,
+                 operations: int | None = None) -> list[Violation]:
+    """Every violation in changing ``base`` into ``proposed`` under ``policy``.
+
+    ``operations`` is the number of operations of a proposal, when known (scope limit)."""
+    out: list[Violation] = []
+    limits = policy.limits
+    if operations is not None and operations > limits.max_operations:
+        out.append(Violation("too-many-operations",
+                             f"{operations} operations; the policy allows {limits.max_operations}"))
+    for path in sorted(set(base) | set(proposed)):
+        old, new = base.get(path), proposed.get(path)
+        if old == new:
+            continue
+        if path == POLICY_PATH:
+            out.append(Violation("policy-changed", "the policy file may not be changed by a proposal",
+                                 path=path))
+            continue
+        agent = _agent_name(path, policy)
+        if agent is None:
+            out.append(Violation("path-outside-agents",
+                                 f"changes a path outside {policy.agents_dir}/", path=path))
+            continue
+        if not any(fnmatch.fnmatchcase(path, pat) for pat in limits.allowed_paths):
+            out.append(Violation("path-not-allowed",
+                                 f"the policy's allowed_paths ({', '.join(limits.allowed_paths)}) "
+                                 "do not include it", path=path, agent=agent))
+            continue
+        if new is None:
+            out.append(Violation("file-deleted", "deletes an agent file", path=path, agent=agent))
+            continue
+        try:
+            new_file = parse_agent(new, path, expected_name=agent)
+        except InvalidFileError as exc:
+            out += [Violation("schema-invalid", p, path=path, agent=agent) for p in exc.problems]
+            continue
+        if old is None:
+            if not limits.allow_new_agents:
+                out.append(Violation("file-added", "adds an agent; the policy does not allow new agents",
+                                     path=path, agent=agent))
+            out += _size(new_file, path, agent, policy)
+            continue
+        try:
+            old_file = parse_agent(old, path, expected_name=agent)
+        except InvalidFileError as exc:
+            out.append(Violation("base-unreadable",
+                                 f"the target branch's version does not parse ({exc.problems[0]}); "
+                                 "refusing to judge a change against it", path=path, agent=agent))
+            continue
+        out += check_agent(old_file, new_file, policy, path=path)
+    return out
+
+
+def _agent_name(path: str, policy: Policy) -> str | None:
+    folder, name = posixpath.split(path)
+    if folder != policy.agents_dir or not name.endswith(".yaml"):
+        return None
+    return name[:-5]
+
+
+def protected_ids(agent: AgentFile, policy: Policy) -> list[str]:
+    """Sections protected by ``protected: true`` or by the policy's patterns."""
+    return [s.id for s in agent.sections if s.protected or policy.is_protected(agent.name, s.id)]
+
+
+def check_agent(old: AgentFile, new: AgentFile, policy: Policy, *, path: str) -> list[Violation]:
+    """Violations in changing one agent file from ``old`` to ``new``."""
+    agent = old.name
+    out: list[Violation] = []
+
+    def v(code: str, message: str, section: str | None = None, rule: int | None = None) -> None:
+        out.append(Violation(code, message, path=path, agent=agent, section=section, rule=rule))
+
+    if new.name != old.name:
+        v("renamed", f"renames the agent from {old.name!r} to {new.name!r}")
+    old_ids, new_ids = old.section_ids, new.section_ids
+    surviving = [i for i in new_ids if i in old_ids]
+    old_order = [i for i in old_ids if i in new_ids]
+    for sid in protected_ids(old, policy):
+        before = old.section(sid)
+        after = new.section(sid)
+        if after is None:
+            v("protected-removed", f"removes the protected section {sid!r}", sid)
+            continue
+        if before is not None and after != before:
+            if before.protected and not after.protected:
+                v("protected-unflagged", f"removes `protected: true` from section {sid!r}", sid)
+            else:
+                v("protected-changed", f"changes the protected section {sid!r}", sid)
+        if old_order.index(sid) != surviving.index(sid):
+            v("protected-moved", f"moves the protected section {sid!r} relative to the others", sid)
+    for sid in new_ids:
+        if sid not in old_ids and policy.is_protected(agent, sid):
+            v("protected-shadowed",
+              f"adds a section {sid!r} whose id the policy protects; only humans may add it", sid)
+    for var in old.variables:
+        if var not in new.variables:
+            v("variable-dropped", f"drops the declared variable {{{{{var}}}}}")
+    if not policy.limits.allow_remove_rules:
+        for section in old.sections:
+            kept = new.section(section.id)
+            if kept is None:
+                v("section-removed", f"removes the section {section.id!r}; the policy does not "
+                  "allow removing rules or sections", section.id)
+                continue
+            lost = len(section.rules or []) - len(kept.rules or [])
+            if lost > 0:
+                v("rule-removed", f"removes {lost} rule{'s' if lost > 1 else ''} from {section.id!r}; "
+                  "the policy does not allow removing rules", section.id)
+    old_text, new_text = render(old), render(new)
+    added = added_chars(old_text, new_text)
+    if added > policy.limits.max_added_chars:
+        v("too-much-text", f"adds {added} characters; the policy allows {policy.limits.max_added_chars}")
+    out += _size(new, path, agent, policy, rendered=new_text)
+    return out
+
+
+def _size(agent: AgentFile, path: str, name: str, policy: Policy, rendered: str | None = None) -> list[Violation]:
+    size = len(rendered if rendered is not None else render(agent))
+    if size > policy.limits.max_agent_chars:
+        return [Violation("too-large", f"the instructions would be {size} characters; the policy "
+                          f"allows {policy.limits.max_agent_chars}", path=path, agent=name)]
+    return []
+
+
+def added_chars(old: str, new: str) -> int:
+    """Characters on lines the change adds to the rendered prompt."""
+    sm = difflib.SequenceMatcher(None, old.splitlines(), new.splitlines(), autojunk=False)
+    new_lines = new.splitlines()
+    return sum(len(line) for tag, _, _, j1, j2 in sm.get_opcodes() if tag in ("insert", "replace")
+               for line in new_lines[j1:j2])
