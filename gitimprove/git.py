@@ -426,3 +426,56 @@ def parse_trailers(message: str) -> dict[str, list[str]]:
         if sep and re.fullmatch(r"[A-Za-z0-9-]+", key):
             out.setdefault(key, []).append(value.strip())
     return out
+
+
+def merge_tree(repo: Repository, ours: Oid, theirs: Oid) -> tuple[Oid, list[str]]:
+    """A real three-way merge in the object store (``git merge-tree --write-tree``).
+
+    Returns the merged tree and the conflicted paths (empty when it merges cleanly)."""
+    proc = repo.run("merge-tree", "--write-tree", "--name-only", "--no-messages", ours, theirs,
+                    check=False)
+    lines = proc.splitlines()
+    if not lines or not _HEX.match(lines[0]):
+        raise GitCommandError(["git", "merge-tree", "--write-tree", ours, theirs], 1,
+                              "could not merge (unrelated histories?)")
+    return Oid(lines[0]), [line for line in lines[1:] if line]
+
+
+def diff_trees(repo: Repository, old: Oid, new: Oid) -> list[tuple[str, Oid | None, Oid | None]]:
+    """Files that differ between two trees (or commits): path, old blob, new blob."""
+    out = repo.run("diff-tree", "-r", "-z", "--no-renames", "--no-commit-id", old, new)
+    fields = out.split("\0")
+    changes: list[tuple[str, Oid | None, Oid | None]] = []
+    for i in range(0, len(fields) - 1, 2):
+        meta, path = fields[i], fields[i + 1]
+        parts = meta.lstrip(":").split()
+        if len(parts) < 5:
+            continue
+        a, b = parts[2], parts[3]
+        changes.append((path, None if set(a) == {"0"} else Oid(a), None if set(b) == {"0"} else Oid(b)))
+    return changes
+
+
+@dataclass(frozen=True)
+class Worktree:
+    path: Path
+    branch: str | None
+
+
+def worktrees(repo: Repository) -> list[Worktree]:
+    """Checkouts of this repository (the bare entry of a bare repository excluded)."""
+    out = repo.run("worktree", "list", "--porcelain")
+    found: list[Worktree] = []
+    for block in out.strip().split("\n\n"):
+        info = dict(line.partition(" ")[::2] for line in block.splitlines())
+        if "worktree" in info and "bare" not in info:
+            found.append(Worktree(Path(info["worktree"]), info.get("branch")))
+    return found
+
+
+def run_in(path: Path, *args: str, check: bool = True) -> str:
+    """Run git inside a checkout (for the few commands that must see its index)."""
+    proc = subprocess.run(["git", *args], cwd=str(path), capture_output=True, env=clean_env())
+    if check and proc.returncode != 0:
+        raise GitCommandError(["git", *args], proc.returncode, proc.stderr.decode("utf-8", "replace"))
+    return proc.stdout.decode("utf-8", "replace")

@@ -14,8 +14,7 @@ from ..policy import ProposerSettings
 from .base import DraftCheck, ProposalRequest, ProposerError, ProposerResult, Usage
 
 _WORD = re.compile(r"[a-z0-9']+")
-_STOP = frozenset("a an the and or to of in on for with is are be it its this that you your "
-                  "always never do not don't should must please".split())
+_STOP = frozenset(["a", "an", "the", "and", "or", "to", "of", "in", "on", "for", "with", "is", "are", "be", "it", "its", "this", "that", "you", "your", "always", "never", "do", "not", "don't", "should", "must", "please"])
 _STYLE_HINTS = ("style", "tone", "format", "voice", "writing", "process", "method")
 
 

@@ -1,0 +1,438 @@
+"""Human review: approval is a merge, rejection is a ref, rollback is a revert.
+
+Every change to main goes through :func:`land`: build a commit from the current tip, check
+the checkouts of main, move main by compare-and-swap (rebuilding from the new tip if another
+process moved it first), then bring clean checkouts of main up to date.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from .errors import GitImproveError, InvalidFileError, RefRaceError
+from .git import (
+    Identity,
+    Oid,
+    diff_trees,
+    merge_tree,
+    parse_trailers,
+    replace_path,
+    run_in,
+    worktrees,
+)
+from .policy import Policy
+from .proposals import (
+    BRANCH_PREFIX,
+    FALLBACK_COMMITTER,
+    REJECTED_PREFIX,
+    T_AGENT,
+    T_BASE_VERSION,
+    T_EVIDENCE,
+    T_MODEL,
+    T_PROPOSAL,
+    T_PROPOSER,
+)
+from .repo import InstructionRepo
+from .validate import Violation, check_change
+
+T_ROLLBACK_OF = "Gitimprove-Rollback-Of"
+T_REVERTS = "Gitimprove-Reverts"
+T_RESTORES = "Gitimprove-Restores"
+T_REJECTED = "Gitimprove-Rejected"
+MAX_ATTEMPTS = 5
+
+
+class ReviewError(GitImproveError):
+    """A review action that cannot go ahead (conflict, dirty checkout, unknown proposal)."""
+
+
+class ValidationFailed(GitImproveError):
+    def __init__(self, what: str, violations: list[Violation]) -> None:
+        self.violations = violations
+        lines = "\n".join(f"  - {v}" for v in violations)
+        super().__init__(f"{what} refused by the validator:\n{lines}",
+                         hint="nothing was changed; fix the proposal or reject it")
+
+
+@dataclass
+class ProposalInfo:
+    """A proposal found in git, whatever its state."""
+
+    id: str
+    agent: str
+    state: str  # open | approved | rejected | rolled_back
+    commit: Oid
+    ref: str | None
+    summary: str
+    message: str
+    trailers: dict[str, list[str]]
+    time: int
+    author: str
+    merge_commit: Oid | None = None
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def evidence(self) -> list[str]:
+        return [i for v in self.trailers.get(T_EVIDENCE, []) for i in v.split(",") if i]
+
+    @property
+    def base_commit(self) -> str | None:
+        values = self.trailers.get("Gitimprove-Base-Commit")
+        return values[0] if values else None
+
+    @property
+    def branch(self) -> str | None:
+        return self.ref.removeprefix("refs/heads/") if self.ref else None
+
+
+def _identity(repo: InstructionRepo, by: str | None) -> Identity:
+    if by:
+        try:
+            return Identity.parse(by)
+        except ValueError as exc:
+            raise ReviewError(str(exc), hint='pass --by "Name <email>"') from None
+    return repo.git.user_identity() or FALLBACK_COMMITTER
+
+
+def _commit_info(repo: InstructionRepo, commit: Oid) -> tuple[str, dict[str, list[str]], int, str]:
+    got = repo.git.read_object(commit)
+    if got is None or got[1] != "commit":
+        raise ReviewError(f"{commit} is not a commit")
+    header, _, message = got[2].decode("utf-8", "replace").partition("\n\n")
+    when, author = 0, ""
+    for line in header.splitlines():
+        if line.startswith("author "):
+            m = re.match(r"author (.*) (\d+) [+-]\d{4}$", line)
+            if m:
+                author, when = m.group(1), int(m.group(2))
+    return message, parse_trailers(message), when, author
+
+
+# -- finding proposals ------------------------------------------------------------------------
+
+def list_proposals(repo: InstructionRepo, *, include_closed: bool = False) -> list[ProposalInfo]:
+    """Open proposals (and with ``include_closed`` approved, rejected and rolled back ones)."""
+    git = repo.git
+    found: list[ProposalInfo] = []
+    merged = {line.strip() for line in git.run(
+        "for-each-ref", f"--merged={repo.main_ref}", "--format=%(refname)", BRANCH_PREFIX).splitlines()}
+    for ref, tip in git.for_each_ref(BRANCH_PREFIX):
+        if ref in merged:
+            continue
+        found.append(_info(repo, tip, ref, "open"))
+    if not include_closed:
+        return found
+    for ref, tip in git.for_each_ref(REJECTED_PREFIX):
+        info = _info(repo, tip, ref, "rejected")
+        found.append(info)
+    approved, rolled_back = _main_events(repo)
+    for pid, merge in approved.items():
+        parents = git.run("rev-list", "--parents", "-n1", merge).split()
+        proposal_tip = Oid(parents[2]) if len(parents) > 2 else merge
+        info = _info(repo, proposal_tip, None, "rolled_back" if pid in rolled_back else "approved")
+        info.merge_commit = merge
+        _, trailers, when, _ = _commit_info(repo, merge)
+        info.extra["approved_by"] = (trailers.get("Approved-by") or [""])[0]
+        info.extra["approved_at"] = datetime.fromtimestamp(when, UTC).isoformat()
+        found.append(info)
+    return found
+
+
+def _info(repo: InstructionRepo, commit: Oid, ref: str | None, state: str) -> ProposalInfo:
+    message, trailers, when, author = _commit_info(repo, commit)
+    if state == "rejected":  # the tip is the rejection record; the proposal is its parent
+        rejection = trailers
+        parent = repo.git.run("rev-parse", f"{commit}^").strip()
+        message, trailers, when, author = _commit_info(repo, Oid(parent))
+        info = ProposalInfo(id=(trailers.get(T_PROPOSAL) or ["?"])[0],
+                            agent=(trailers.get(T_AGENT) or ["?"])[0], state=state, commit=Oid(parent),
+                            ref=ref, summary=message.splitlines()[0] if message else "",
+                            message=message, trailers=trailers, time=when, author=author)
+        info.extra["reason"] = (rejection.get(T_REJECTED) or [""])[0]
+        info.extra["rejected_by"] = (rejection.get("Rejected-by") or [""])[0]
+        return info
+    return ProposalInfo(id=(trailers.get(T_PROPOSAL) or [ref.rsplit("/", 1)[-1] if ref else "?"])[0],
+                        agent=(trailers.get(T_AGENT) or ["?"])[0], state=state, commit=commit, ref=ref,
+                        summary=message.splitlines()[0] if message else "", message=message,
+                        trailers=trailers, time=when, author=author)
+
+
+def _main_events(repo: InstructionRepo) -> tuple[dict[str, Oid], set[str]]:
+    out = repo.git.run("log", "--first-parent", "--format=%H%x00%(trailers:key=Approved-by,valueonly,"
+                       f"separator=%x2C)%x00%(trailers:key={T_PROPOSAL},valueonly,separator=%x2C)%x00"
+                       f"%(trailers:key={T_ROLLBACK_OF},valueonly,separator=%x2C)%x01",
+                       repo.main_ref, "--grep=^Gitimprove-Proposal:", f"--grep=^{T_ROLLBACK_OF}:")
+    approved: dict[str, Oid] = {}
+    rolled: set[str] = set()
+    for record in out.split("\x01"):
+        fields = record.strip("\n").split("\x00")
+        if len(fields) < 4:
+            continue
+        if fields[3]:
+            rolled.update(p for p in fields[3].split(",") if p)
+        elif fields[1] and fields[2]:
+            approved.setdefault(fields[2].split(",")[0], Oid(fields[0]))
+    return approved, rolled
+
+
+def find_proposal(repo: InstructionRepo, spec: str, *, include_closed: bool = True) -> ProposalInfo:
+    """A proposal by id (``20261123-ab12cd``), branch (``improve/agent/id``) or ref."""
+    spec = spec.removeprefix("refs/heads/").removeprefix("improve/")
+    candidates = list_proposals(repo, include_closed=include_closed)
+    for info in candidates:
+        if spec in (info.id, f"{info.agent}/{info.id}") or (info.branch and info.branch.endswith(spec)):
+            return info
+    open_ids = ", ".join(p.id for p in candidates if p.state == "open") or "none"
+    raise ReviewError(f"no proposal {spec!r}", hint=f"open proposals: {open_ids} (see `gitimprove proposals`)")
+
+
+# -- validation ---------------------------------------------------------------------------------
+
+def validate_merge(repo: InstructionRepo, base: Oid, head: Oid, *,
+                   scope: bool = True) -> tuple[Oid | None, list[Violation]]:
+    """What merging ``head`` into ``base`` would change, judged by ``base``'s policy."""
+    git = repo.git
+    try:
+        policy = repo.policy_at(base)
+    except InvalidFileError as exc:
+        return None, [Violation("policy-unreadable", f"the target's policy does not parse: {exc.problems[0]}")]
+    tree, conflicts = merge_tree(git, base, head)
+    if conflicts:
+        return None, [Violation("conflict", f"does not merge cleanly: conflict in {path}", path=path)
+                      for path in conflicts]
+    return tree, validate_trees(repo, base, tree, policy, scope=scope)
+
+
+def validate_trees(repo: InstructionRepo, base: Oid, tree: Oid, policy: Policy, *,
+                   scope: bool = True) -> list[Violation]:
+    git = repo.git
+    old: dict[str, bytes | None] = {}
+    new: dict[str, bytes | None] = {}
+    for path, a, b in diff_trees(git, Oid(git.run("rev-parse", f"{base}^{{tree}}").strip()), tree):
+        old[path] = _blob(repo, a)
+        new[path] = _blob(repo, b)
+    if not scope:
+        policy = policy.model_copy(update={"limits": policy.limits.model_copy(update={
+            "allow_remove_rules": True, "max_added_chars": 10**9, "allow_new_agents": False})})
+    return check_change(old, new, policy)
+
+
+def _blob(repo: InstructionRepo, oid: Oid | None) -> bytes | None:
+    if oid is None:
+        return None
+    got = repo.git.read_blob(oid)
+    if got is None:
+        raise ReviewError(f"blob {oid} is missing from the object store")
+    return got[1]
+
+
+# -- landing on main ----------------------------------------------------------------------------
+
+Builder = Callable[[Oid], tuple[Oid, list[str]]]
+
+
+def land(repo: InstructionRepo, build: Builder, reflog: str) -> tuple[Oid, Oid]:
+    """Move main to ``build(tip)`` by compare-and-swap; returns (old tip, new commit).
+
+    ``build`` returns the new commit and the paths it changes. Checkouts of main must have
+    those paths clean (else nothing moves); afterwards they are brought up to date."""
+    for _ in range(MAX_ATTEMPTS):
+        tip = repo.main_tip()
+        commit, paths = build(tip)
+        checkouts = [w for w in worktrees(repo.git) if w.branch == repo.main_ref] \
+            if not repo.git.is_bare else []
+        for wt in checkouts:
+            dirty = run_in(wt.path, "status", "--porcelain", "--untracked-files=all", "--", *paths)
+            if dirty.strip():
+                raise ReviewError(
+                    f"{repo.branch} is checked out at {wt.path} with uncommitted changes to "
+                    f"{', '.join(sorted({line[3:] for line in dirty.splitlines()}))}",
+                    hint="commit or stash them, then run the command again; nothing was changed")
+        try:
+            repo.git.update_ref(repo.main_ref, commit, tip, reflog)
+        except RefRaceError:
+            continue  # another process moved main: rebuild on its tip
+        for wt in checkouts:
+            run_in(wt.path, "read-tree", "-m", "-u", tip, commit)
+        return tip, commit
+    raise ReviewError(f"{repo.branch} kept moving; gave up after {MAX_ATTEMPTS} attempts",
+                      hint="run the command again")
+
+
+@dataclass
+class Landed:
+    commit: Oid
+    previous: Oid
+    proposal: ProposalInfo | None
+    message: str
+
+
+def approve(repo: InstructionRepo, spec: str, *, by: str | None = None,
+            note: str | None = None) -> Landed:
+    """Merge a proposal into main (always a merge commit) after the validator passes."""
+    info = find_proposal(repo, spec, include_closed=True)
+    if info.state != "open":
+        raise ReviewError(f"proposal {info.id} is {info.state.replace('_', ' ')}, not open")
+    approver = _identity(repo, by)
+    message = _approval_message(repo, info, approver, note)
+
+    def build(tip: Oid) -> tuple[Oid, list[str]]:
+        tree, violations = validate_merge(repo, tip, info.commit)
+        if violations or tree is None:
+            if any(v.code == "conflict" for v in violations):
+                raise ReviewError(
+                    f"proposal {info.id} conflicts with {repo.branch}: "
+                    + ", ".join(str(v.path) for v in violations),
+                    hint=f"reject it and propose again from the current {repo.branch}")
+            raise ValidationFailed(f"approval of {info.id}", violations)
+        commit = repo.git.commit_tree(tree, [tip, info.commit], message, author=approver,
+                                      committer=approver)
+        return commit, [p for p, _, _ in diff_trees(repo.git, tip, tree)]
+
+    previous, commit = land(repo, build, f"gitimprove approve: {info.id}")
+    if info.ref:
+        # A branch that moved meanwhile is left for a human; the merge has landed.
+        with contextlib.suppress(GitImproveError):
+            repo.git.delete_ref(info.ref, info.commit, f"gitimprove approve: {info.id} merged")
+    return Landed(commit, previous, info, message)
+
+
+def _approval_message(repo: InstructionRepo, info: ProposalInfo, approver: Identity,
+                      note: str | None) -> str:
+    summary = info.summary.split(": ", 1)[-1] if ": " in info.summary else info.summary
+    parts = [f"Approve {info.agent} proposal {info.id}: {summary}",
+             f"Merge {info.branch or info.commit} into {repo.branch}."]
+    if note:
+        parts.append(note.strip())
+    keep = [T_PROPOSAL, T_AGENT, T_BASE_VERSION, T_EVIDENCE, T_MODEL, T_PROPOSER]
+    trailers = [f"{k}: {v}" for k in keep for v in info.trailers.get(k, [])]
+    trailers.append(f"Approved-by: {approver}")
+    parts.append("\n".join(trailers))
+    return "\n\n".join(parts) + "\n"
+
+
+def reject(repo: InstructionRepo, spec: str, *, reason: str, by: str | None = None) -> ProposalInfo:
+    """Close a proposal: a rejection record keeps its commits and the reason in git."""
+    if not reason.strip():
+        raise ReviewError("a rejection needs a reason", hint='pass --reason "why"')
+    info = find_proposal(repo, spec, include_closed=True)
+    if info.state != "open" or info.ref is None:
+        raise ReviewError(f"proposal {info.id} is {info.state.replace('_', ' ')}, not open")
+    reviewer = _identity(repo, by)
+    tree = repo.git.run("rev-parse", f"{info.commit}^{{tree}}").strip()
+    message = (f"Reject {info.agent} proposal {info.id}\n\n{reason.strip()}\n\n"
+               f"{T_PROPOSAL}: {info.id}\n{T_AGENT}: {info.agent}\n"
+               f"{T_REJECTED}: {' '.join(reason.split())}\nRejected-by: {reviewer}\n")
+    record = repo.git.commit_tree(Oid(tree), [info.commit], message, author=reviewer, committer=reviewer)
+    rejected_ref = f"{REJECTED_PREFIX}{info.agent}/{info.id}"
+    repo.git.update_ref(rejected_ref, record, None, f"gitimprove reject: {info.id}")
+    try:
+        repo.git.delete_ref(info.ref, info.commit, f"gitimprove reject: {info.id}")
+    except GitImproveError:
+        repo.git.delete_ref(rejected_ref, record, "gitimprove reject: undone")
+        raise ReviewError(f"{info.branch} moved while rejecting; nothing was changed",
+                          hint="look at the new commits, then reject again") from None
+    info.state = "rejected"
+    info.extra["reason"] = reason
+    return info
+
+
+def rollback(repo: InstructionRepo, target: str, *, reason: str | None = None,
+             by: str | None = None) -> Landed:
+    """Revert an approval (proposal id or merge commit), or restore ``AGENT@vN``'s text."""
+    actor = _identity(repo, by)
+    git = repo.git
+    match = re.fullmatch(r"([^@\s]+)@[vV](\d+)", target)
+    info: ProposalInfo | None = None
+    if match:
+        agent, number = match.group(1), int(match.group(2))
+        commit, version = repo.find_version(agent, f"v{number}")
+        assert version is not None
+        path = repo.agent_at(agent, commit).path
+        current = repo.load(agent)
+        if current.version == version.blob:
+            raise ReviewError(f"{agent} is already at v{number}")
+        subject = f"Roll back {agent} to v{number}"
+        trailers = [f"{T_AGENT}: {agent}", f"{T_RESTORES}: {agent}@v{number} {version.blob}"]
+
+        def new_tree(tip: Oid) -> Oid:
+            base_tree = Oid(git.run("rev-parse", f"{tip}^{{tree}}").strip())
+            return replace_path(git, base_tree, path, version.blob)
+    else:
+        merge = _find_merge(repo, target)
+        _, mtrailers, _, _ = _commit_info(repo, merge)
+        pids = mtrailers.get(T_PROPOSAL)
+        pid = pids[0] if pids else None
+        agent = (mtrailers.get(T_AGENT) or ["?"])[0]
+        if pid:
+            _, rolled = _main_events(repo)
+            if pid in rolled:
+                raise ReviewError(f"proposal {pid} was rolled back already")
+        first_parent = Oid(git.run("rev-parse", f"{merge}^1").strip())
+        subject = f"Roll back {agent} proposal {pid}" if pid else f"Revert {merge.short}"
+        trailers = [f"{T_AGENT}: {agent}"] + ([f"{T_ROLLBACK_OF}: {pid}"] if pid else []) + \
+                   [f"{T_REVERTS}: {merge}"]
+        restored = _restored_version(repo, agent, first_parent)
+        if restored:
+            trailers.append(f"{T_RESTORES}: {restored}")
+
+        def new_tree(tip: Oid) -> Oid:
+            # NOTE: git 2.38 has no `merge-tree --merge-base`; a throwaway commit whose parent is
+            # the merge makes the merge the merge base, so this is a three-way revert.
+            first_tree = Oid(git.run("rev-parse", f"{first_parent}^{{tree}}").strip())
+            undo = git.commit_tree(first_tree, [merge], "revert helper", author=actor, committer=actor)
+            tree, conflicts = merge_tree(git, tip, undo)
+            if conflicts:
+                raise ReviewError(
+                    f"reverting {merge.short} conflicts with later changes to {', '.join(conflicts)}",
+                    hint=f"resolve by hand: git checkout {repo.branch} && git revert -m 1 {merge} "
+                         "(fix the conflicts, then git revert --continue); or roll back to a "
+                         "version instead: gitimprove rollback AGENT@vN")
+            return tree
+    body = [subject + (f": {reason.strip().splitlines()[0]}" if reason else "")]
+    if reason:
+        body.append(reason.strip())
+    body.append("\n".join([*trailers, f"Rolled-back-by: {actor}"]))
+    message = "\n\n".join(body) + "\n"
+
+    def build(tip: Oid) -> tuple[Oid, list[str]]:
+        tree = new_tree(tip)
+        violations = validate_trees(repo, tip, tree, repo.policy_at(tip), scope=False)
+        if violations:
+            raise ValidationFailed("rollback", violations)
+        commit = git.commit_tree(tree, [tip], message, author=actor, committer=actor)
+        return commit, [p for p, _, _ in diff_trees(git, tip, tree)]
+
+    previous, commit = land(repo, build, f"gitimprove rollback: {target}")
+    return Landed(commit, previous, info, message)
+
+
+def _find_merge(repo: InstructionRepo, target: str) -> Oid:
+    approved, _ = _main_events(repo)
+    for pid, merge in approved.items():
+        if target in (pid, merge) or (len(target) >= 7 and merge.startswith(target)):
+            return merge
+    commit = repo.git.rev_parse(target)
+    if commit is None:
+        raise ReviewError(f"{target!r} is not an approved proposal, a commit, or AGENT@vN",
+                          hint="see `gitimprove proposals --all` or `gitimprove history AGENT`")
+    parents = repo.git.run("rev-list", "--parents", "-n1", commit).split()
+    if len(parents) != 3:
+        raise ReviewError(f"{commit.short} is not a merge commit",
+                          hint="to restore an older text use AGENT@vN")
+    return commit
+
+
+def _restored_version(repo: InstructionRepo, agent: str, commit: Oid) -> str | None:
+    try:
+        blob = repo.agent_at(agent, commit).blob
+    except GitImproveError:
+        return None
+    for v in reversed(repo.history(agent)):
+        if v.blob == blob:
+            return f"{agent}@v{v.number} {blob}"
+    return None
