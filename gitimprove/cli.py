@@ -34,7 +34,7 @@ class Context:
         return self._repo
 
 
-pass_ctx = click.make_pass_decorator(Context)
+pass_ctx: Callable[[Callable[..., Any]], Callable[..., Any]] = click.make_pass_decorator(Context)
 
 
 def emit_json(data: Any) -> None:
@@ -201,3 +201,7 @@ def main(argv: list[str] | None = None) -> None:
 
 
 # -- command groups that live in their own modules (keep this block at the end) -------------
+from .cli_review import COMMANDS as _REVIEW_COMMANDS  # noqa: E402
+
+for _command in _REVIEW_COMMANDS:
+    cli.add_command(_command)

@@ -394,7 +394,7 @@ def rollback(repo: InstructionRepo, target: str, *, reason: str | None = None,
                          "version instead: gitimprove rollback AGENT@vN")
             return tree
     body = [subject + (f": {reason.strip().splitlines()[0]}" if reason else "")]
-    if reason:
+    if reason and len(reason.strip().splitlines()) > 1:
         body.append(reason.strip())
     body.append("\n".join([*trailers, f"Rolled-back-by: {actor}"]))
     message = "\n\n".join(body) + "\n"

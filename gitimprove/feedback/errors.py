@@ -1,0 +1,39 @@
+"""Errors and warnings of the feedback package (all refusals are :class:`GitImproveError`)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from ..errors import GitImproveError
+
+
+class FeedbackError(GitImproveError):
+    """A refusal about feedback the user can fix."""
+
+
+class InvalidFeedbackError(FeedbackError):
+    """A feedback record that does not validate (bad rating, empty record, too long, ...)."""
+
+
+class FeedbackStoreError(FeedbackError):
+    """The feedback database cannot be opened, read or written (locked, unreadable, too new)."""
+
+
+class FeedbackImportError(FeedbackError):
+    """A file that cannot be imported. ``problems`` holds one ``file:line: why`` per bad line.
+
+    Raised before anything is written: an import is all-or-nothing per file."""
+
+    def __init__(self, summary: str, problems: Sequence[str], *, hint: str | None = None) -> None:
+        self.problems = list(problems)
+        super().__init__(summary, hint=hint)
+
+    def __str__(self) -> str:
+        lines = [self.message, *(f"  {p}" for p in self.problems)]
+        if self.hint:
+            lines.append(f"  hint: {self.hint}")
+        return "\n".join(lines)
+
+
+class FeedbackWarning(UserWarning):
+    """Something worth telling that does not stop a record (an unknown version, say)."""
