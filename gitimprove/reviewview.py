@@ -18,7 +18,7 @@ def section_diff(old: AgentFile | None, new: AgentFile) -> list[dict[str, Any]]:
     changes: list[dict[str, Any]] = []
     old_sections = {s.id: s for s in (old.sections if old else [])}
     new_ids = new.section_ids
-    for sid, section in old_sections.items():
+    for sid in old_sections:
         if sid not in new_ids:
             changes.append({"section": sid, "change": "section removed"})
     for section in new.sections:
