@@ -128,18 +128,30 @@ def show_cmd(ctx: Context, agent: str, at: str | None, rendered: bool, as_json: 
 @json_option
 @pass_ctx
 def history_cmd(ctx: Context, agent: str, as_json: bool) -> None:
-    """Versions of an agent on the main branch, newest first."""
+    """Versions of an agent on the main branch, newest first, with feedback per version."""
+    from .regressions import rollback_command, summary_line, version_figures
+
     repo = ctx.repo
-    versions = repo.history(agent)[::-1]
+    figures = version_figures(repo, agent)
     if as_json:
         emit_json({"agent": agent, "branch": repo.branch, "versions": [
-            {"version": v.label, "number": v.number, "commit": str(v.commit), "blob": str(v.blob),
-             "date": v.date.isoformat(), "author": v.author, "subject": v.subject}
-            for v in versions]})
+            {"version": f.version.label, "number": f.version.number, "commit": str(f.version.commit),
+             "blob": str(f.version.blob), "date": f.version.date.isoformat(),
+             "author": f.version.author, "subject": f.version.subject,
+             "feedback": {k: v for k, v in f.to_json().items()
+                          if k in ("runs", "rates", "previous", "verdict", "changes")}}
+            for f in figures]})
         return
-    for v in versions:
+    for f in figures:
+        v = f.version
         click.echo(f"{v.label:<5} {v.commit[:10]}  blob {v.blob[:10]}  "
                    f"{v.date:%Y-%m-%d %H:%M}  {v.author}  {v.subject}")
+        if f.runs:
+            click.echo(f"      {summary_line(f)}")
+    if figures and figures[0].verdict == "worse":
+        click.echo(f"\n{figures[0].version.label} is significantly worse than "
+                   f"{figures[0].previous.label if figures[0].previous else 'before'} "
+                   f"on enough feedback. To undo it: {rollback_command(repo, agent, figures[0])}")
 
 
 @cli.command("diff")
@@ -204,4 +216,12 @@ def main(argv: list[str] | None = None) -> None:
 from .cli_review import COMMANDS as _REVIEW_COMMANDS  # noqa: E402
 
 for _command in _REVIEW_COMMANDS:
+    cli.add_command(_command)
+from .cli_hooks import COMMANDS as _HOOK_COMMANDS  # noqa: E402
+
+for _command in _HOOK_COMMANDS:
+    cli.add_command(_command)
+from .audit_cli import COMMANDS as _AUDIT_COMMANDS  # noqa: E402
+
+for _command in _AUDIT_COMMANDS:
     cli.add_command(_command)

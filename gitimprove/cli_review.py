@@ -26,10 +26,12 @@ def _proposer(ctx: Context, name: str | None) -> Any:
 @click.option("--proposer", type=click.Choice(["auto", "anthropic", "heuristic"]),
               help="Who writes the draft (default: anthropic with a key, else heuristic).")
 @click.option("--dry-run", is_flag=True, help="Print the diff and the message; write nothing.")
+@click.option("--push", "push_remote", is_flag=False, flag_value="origin", default=None,
+              metavar="[REMOTE]", help="Push each new branch (to origin by default) for review.")
 @json_option
 @pass_ctx
 def propose_cmd(ctx: Context, agents: tuple[str, ...], all_agents: bool, proposer: str | None,
-                dry_run: bool, as_json: bool) -> None:
+                dry_run: bool, push_remote: str | None, as_json: bool) -> None:
     """Turn open feedback patterns into a proposal branch (improve/<agent>/<id>)."""
     from .proposals import NothingToPropose, propose
 
@@ -65,6 +67,11 @@ def propose_cmd(ctx: Context, agents: tuple[str, ...], all_agents: bool, propose
                            "output_tokens": plan.result.usage.output_tokens},
                  "diff": plan.diff, "message": plan.message, "notes": plan.notes}
         results.append(entry)
+        if push_remote and not dry_run and plan.commit:
+            from .remote import push
+
+            push(repo, [f"{plan.branch}:{plan.branch}"], remote=push_remote)
+            entry["pushed_to"] = push_remote
         if as_json:
             continue
         who = "heuristic proposer (offline, no model)" if plan.result.proposer == "heuristic" \
@@ -79,6 +86,8 @@ def propose_cmd(ctx: Context, agents: tuple[str, ...], all_agents: bool, propose
             for note in plan.notes:
                 click.echo(f"  note: {note}")
             click.echo(f"  review: gitimprove review {plan.id}")
+            if entry.get("pushed_to"):
+                click.echo(f"  pushed to {push_remote}: open a pull request from {plan.short_branch}")
     if as_json:
         emit_json({"proposals": results})
     if failed:
@@ -238,3 +247,31 @@ def validate_cmd(ctx: Context, base: str | None, head: str, as_json: bool) -> No
 
 
 COMMANDS = [propose_cmd, proposals_cmd, review_cmd, approve_cmd, reject_cmd, rollback_cmd, validate_cmd]
+
+
+@click.command("check-regressions")
+@json_option
+@pass_ctx
+def check_regressions_cmd(ctx: Context, as_json: bool) -> None:
+    """Exit 1 when an agent's current version is significantly worse than the one before.
+
+    For a scheduled job. It never rolls back by itself; it prints the command."""
+    from .regressions import check_regressions
+
+    found = check_regressions(ctx.repo)
+    if as_json:
+        emit_json({"regressions": [r.to_json() for r in found]})
+    elif not found:
+        click.echo("No regressions: no agent's current version is significantly worse than the one before.")
+    for r in found if not as_json else []:
+        neg = next((c for c in r.figures.comparisons if c.verdict == "worse"), None)
+        what = (f"{neg.metric.replace('_', ' ')} {neg.old.value:.0%} -> {neg.new.value:.0%} "
+                f"(p={neg.p_worse:.3f}, {neg.old.n} vs {neg.new.n} runs)") if neg else ""
+        prev = r.figures.previous.label if r.figures.previous else "?"
+        click.echo(f"{r.agent}: {r.figures.version.label} is worse than {prev}: {what}")
+        click.echo(f"  to undo: {r.rollback}")
+    if found:
+        sys.exit(1)
+
+
+COMMANDS.append(check_regressions_cmd)

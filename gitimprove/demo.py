@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import tempfile
-import textwrap
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -176,16 +175,18 @@ def _simulate(version: str, records: list[dict[str, Any]]) -> list[dict[str, Any
 
 
 def _show_rates(repo: InstructionRepo, echo: Echo) -> None:
-    stats = getattr(repo, "feedback_stats", None)
-    if stats is None:
-        return
-    for row in stats(AGENT, by_version=True):
-        echo("   " + textwrap.shorten(str(row), 100))
+    from .regressions import summary_line, version_figures
+
+    echo(f"   gitimprove history {AGENT}:")
+    for f in version_figures(repo, AGENT):
+        echo(f"   {f.version.label:<4} {f.version.subject[:70]}")
+        if f.runs:
+            echo(f"        {summary_line(f)}")
 
 
 def _show_audit(repo: InstructionRepo, echo: Echo) -> None:
     try:
-        from .audit import audit  # type: ignore[attr-defined]
+        from .audit import audit
     except ImportError:
         return
     for event in audit(repo):
