@@ -15,7 +15,7 @@ from . import strictyaml
 from .errors import InvalidFileError
 
 POLICY_PATH = "gitimprove.yaml"
-DEFAULT_MODEL = "claude-sonnet-4-5"
+DEFAULT_MODEL = "claude-sonnet-5-5"
 
 
 class _Strict(BaseModel):
@@ -37,7 +37,6 @@ class ProposerSettings(_Strict):
     default: Literal["auto", "anthropic", "heuristic"] = "auto"
     model: str = DEFAULT_MODEL
     max_tokens: int = Field(4096, ge=256)
-    temperature: float = Field(0.0, ge=0.0, le=1.0)
     timeout_seconds: float = Field(60.0, gt=0)
     max_patterns: int = Field(8, ge=1)
     max_quotes: int = Field(4, ge=1)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from ..operations import AddRule, Draft, Operation
+from ..operations import AddRule, Draft
 from ..patterns import Pattern
 from ..policy import ProposerSettings
 from .base import DraftCheck, ProposalRequest, ProposerError, ProposerResult, Usage
@@ -16,6 +16,12 @@ from .base import DraftCheck, ProposalRequest, ProposerError, ProposerResult, Us
 _WORD = re.compile(r"[a-z0-9']+")
 _STOP = frozenset(["a", "an", "the", "and", "or", "to", "of", "in", "on", "for", "with", "is", "are", "be", "it", "its", "this", "that", "you", "your", "always", "never", "do", "not", "don't", "should", "must", "please"])
 _STYLE_HINTS = ("style", "tone", "format", "voice", "writing", "process", "method")
+_PREFIX = "Avoid what users keep reporting: "
+
+
+def _same_rule(a: str, b: str) -> bool:
+    # NOTE: the boilerplate prefix alone would make every label-based rule "similar".
+    return similar(a.removeprefix(_PREFIX), b.removeprefix(_PREFIX))
 
 
 def _words(text: str) -> set[str]:
@@ -36,7 +42,7 @@ def _rule_text(pattern: Pattern) -> str:
     elif pattern.kind == "consistent_correction" and pattern.quotes:
         text = pattern.quotes[0].strip()
     else:
-        text = f"Avoid what users keep reporting: {pattern.label}"
+        text = f"{_PREFIX}{pattern.label}"
     text = " ".join(text.split())
     text = text[0].upper() + text[1:] if text else text
     return text if text.endswith((".", "!", "?")) else text + "."
@@ -66,7 +72,7 @@ class HeuristicProposer:
     def propose(self, request: ProposalRequest, check: DraftCheck) -> ProposerResult:
         limits = request.limits
         existing = [r for s in request.file.sections for r in (s.rules or [])]
-        ops: list[Operation] = []
+        ops: list[AddRule] = []
         used: list[Pattern] = []
         budget = limits.max_added_chars
         for pattern in request.patterns:
@@ -74,7 +80,15 @@ class HeuristicProposer:
                 continue
             section = self._section_for(request, pattern)
             text = _rule_text(pattern)
-            if section is None or any(similar(text, r) for r in existing):
+            twin = next((n for n, op in enumerate(ops) if _same_rule(text, op.text)), None)
+            if twin is not None:
+                # The rule this draft already adds answers this pattern too: cite it there, so
+                # its feedback is pending and the next run does not propose the same rule again.
+                ops[twin] = ops[twin].model_copy(update={"evidence": [
+                    *ops[twin].evidence, pattern.id, *(pattern.open_ids or pattern.feedback_ids)]})
+                used.append(pattern)
+                continue
+            if section is None or any(_same_rule(text, r) for r in existing):
                 continue
             if len(text) + 2 > budget:
                 continue
@@ -95,7 +109,7 @@ class HeuristicProposer:
             rationale=(f"Users repeatedly raised: {labels}. Each new rule states, in the users' own "
                        "words, what they asked for, in the section it concerns. Proposed offline by "
                        "the heuristic proposer (no language model)."),
-            operations=ops,
+            operations=[*ops],
         )
         problems = check(draft)
         if problems:

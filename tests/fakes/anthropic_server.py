@@ -1,0 +1,319 @@
+"""A local HTTP server that speaks the Anthropic Messages API, so the real SDK runs in tests.
+
+It listens on 127.0.0.1 on an ephemeral port, answers ``POST /v1/messages`` from a script (a
+queue of canned :class:`Reply` values, or a handler that sees the parsed request), and records
+every request it receives. Like the real API it refuses what a client must not send: a missing
+key or API version, a malformed body, sampling parameters under API version 2026-10-21, a
+``tool_use`` left without its ``tool_result``, a forced ``tool_choice`` naming an unknown tool.
+
+    with FakeAnthropicServer() as api:
+        api.script(tool_use({"summary": ...}), overloaded())
+        client = anthropic.Anthropic(api_key=api.api_key, base_url=api.base_url)
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+from collections import deque
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Any
+
+MAX_DELAY = 5.0  # seconds: a slow reply never holds a test longer than this
+DEFAULT_KEY = "sk-ant-test-0000-not-a-real-key"
+SAMPLING_REMOVED = "2026-10-21"  # API version from which temperature/top_p/top_k are refused
+
+_ids = itertools.count(1)
+
+
+@dataclass
+class Reply:
+    """One scripted HTTP answer. ``delay`` seconds pass before it is sent (for timeouts)."""
+
+    status: int = 200
+    body: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0
+
+
+@dataclass
+class Received:
+    """One request as the server saw it."""
+
+    method: str
+    path: str
+    headers: dict[str, str]  # lower-cased names
+    body: Any
+    rejected: str | None = None  # why the fake refused it as the real API would, if it did
+
+    @property
+    def system(self) -> str:
+        system = self.body.get("system", "")
+        if isinstance(system, list):
+            return "\n".join(b.get("text", "") for b in system)
+        return str(system)
+
+    @property
+    def messages(self) -> list[dict[str, Any]]:
+        return list(self.body.get("messages", []))
+
+    @property
+    def tools(self) -> list[dict[str, Any]]:
+        return list(self.body.get("tools", []))
+
+    @property
+    def tool_choice(self) -> Any:
+        return self.body.get("tool_choice")
+
+    @property
+    def api_key(self) -> str | None:
+        if "x-api-key" in self.headers:
+            return self.headers["x-api-key"]
+        auth = self.headers.get("authorization", "")
+        return auth[len("Bearer "):] if auth.startswith("Bearer ") else None
+
+    def texts(self, role: str | None = None) -> list[str]:
+        """Every piece of text in the messages (text blocks and tool results), in order."""
+        out: list[str] = []
+        for message in self.messages:
+            if role is not None and message.get("role") != role:
+                continue
+            out += list(_texts(message.get("content")))
+        return out
+
+    def prompt_text(self) -> str:
+        """The system prompt and all message text, as one string."""
+        return "\n".join([self.system, *self.texts()])
+
+
+def _texts(content: Any) -> Iterator[str]:
+    if isinstance(content, str):
+        yield content
+    elif isinstance(content, list):
+        for block in content:
+            if block.get("type") == "text":
+                yield block.get("text", "")
+            elif block.get("type") == "tool_result":
+                yield from _texts(block.get("content"))
+
+
+Handler = Callable[[Received], Reply]
+
+
+# -- reply builders -------------------------------------------------------------------------
+
+def message(content: list[dict[str, Any]], *, stop_reason: str = "end_turn",
+            model: str = "claude-sonnet-5-5", input_tokens: int = 100,
+            output_tokens: int = 50) -> Reply:
+    """A 200 answer in the shape of the API's ``Message``."""
+    return Reply(200, {
+        "id": f"msg_fake{next(_ids):06d}", "type": "message", "role": "assistant", "model": model,
+        "content": content, "stop_reason": stop_reason, "stop_sequence": None,
+        "usage": {"input_tokens": input_tokens, "output_tokens": output_tokens},
+    }, {"request-id": f"req_fake{next(_ids):06d}"})
+
+
+def tool_use(tool_input: dict[str, Any], *, name: str = "propose_edits", text: str | None = None,
+             input_tokens: int = 100, output_tokens: int = 50) -> Reply:
+    """An answer that calls ``name`` with ``tool_input`` (after some text, if given)."""
+    content: list[dict[str, Any]] = [{"type": "text", "text": text}] if text else []
+    content.append({"type": "tool_use", "id": f"toolu_fake{next(_ids):06d}", "name": name,
+                    "input": tool_input})
+    return message(content, stop_reason="tool_use", input_tokens=input_tokens,
+                   output_tokens=output_tokens)
+
+
+def text_answer(text: str, *, stop_reason: str = "end_turn", input_tokens: int = 100,
+                output_tokens: int = 50) -> Reply:
+    """An answer in prose only: no tool call."""
+    return message([{"type": "text", "text": text}], stop_reason=stop_reason,
+                   input_tokens=input_tokens, output_tokens=output_tokens)
+
+
+def error(status: int, kind: str, text: str, *, headers: dict[str, str] | None = None) -> Reply:
+    """An error in the API's shape: ``{"type": "error", "error": {"type", "message"}}``."""
+    return Reply(status, {"type": "error", "error": {"type": kind, "message": text},
+                          "request_id": f"req_fake{next(_ids):06d}"},
+                 {"request-id": f"req_fake{next(_ids):06d}", **(headers or {})})
+
+
+def rate_limited(retry_after: str = "1") -> Reply:
+    return error(429, "rate_limit_error", "Number of request tokens has exceeded your per-minute "
+                 "rate limit", headers={"retry-after": retry_after})
+
+
+def overloaded() -> Reply:
+    return error(529, "overloaded_error", "Overloaded")
+
+
+def server_error() -> Reply:
+    return error(500, "api_error", "Internal server error")
+
+
+def unauthorized() -> Reply:
+    return error(401, "authentication_error", "invalid x-api-key")
+
+
+def slow(reply: Reply, seconds: float) -> Reply:
+    return Reply(reply.status, reply.body, reply.headers, delay=seconds)
+
+
+# -- protocol checks the real API makes -----------------------------------------------------
+
+def protocol_problem(headers: dict[str, str], body: Any) -> str | None:
+    """Why the real API would refuse this request with a 400, or None."""
+    if not headers.get("anthropic-version"):
+        return "anthropic-version: header is required"
+    if not isinstance(body, dict):
+        return "the request body must be a JSON object"
+    for name, kind in (("model", str), ("max_tokens", int), ("messages", list)):
+        if not isinstance(body.get(name), kind):
+            return f"{name}: Field required"
+    if headers["anthropic-version"] >= SAMPLING_REMOVED:
+        for name in ("temperature", "top_p", "top_k"):
+            if name in body:
+                return f"{name}: Extra inputs are not permitted"
+    tools = {t.get("name") for t in body.get("tools", [])}
+    choice = body.get("tool_choice")
+    if isinstance(choice, dict) and choice.get("type") == "tool" and choice.get("name") not in tools:
+        return f"tool_choice.name: no tool named {choice.get('name')!r} in tools"
+    messages = body["messages"]
+    if not messages or messages[0].get("role") != "user":
+        return "messages: the first message must use the user role"
+    pending: set[str] = set()
+    for i, msg in enumerate(messages):
+        content = msg.get("content")
+        if content in ("", []) or content is None:
+            return f"messages.{i}: content must be non-empty"
+        blocks = content if isinstance(content, list) else [{"type": "text", "text": content}]
+        results = {str(b.get("tool_use_id")) for b in blocks if b.get("type") == "tool_result"}
+        if msg.get("role") == "user":
+            if pending - results:
+                return (f"messages.{i}: tool_use ids were found without tool_result blocks "
+                        f"immediately after: {', '.join(sorted(pending - results))}")
+            if results - pending:
+                return f"messages.{i}: unexpected tool_use_id in tool_result blocks"
+            pending = set()
+        else:
+            if pending:
+                return f"messages.{i}: tool_use blocks must be answered before the next turn"
+            pending = {str(b.get("id")) for b in blocks if b.get("type") == "tool_use"}
+    return None
+
+
+# -- the server -----------------------------------------------------------------------------
+
+class FakeAnthropicServer:
+    """The Messages API on 127.0.0.1, scripted; see the module docstring."""
+
+    def __init__(self, *, api_key: str | None = DEFAULT_KEY) -> None:
+        self.api_key = api_key  # None: any key is accepted
+        self.requests: list[Received] = []
+        self.handler: Handler | None = None
+        self._queue: deque[Reply | Handler] = deque()
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._httpd: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # scripting
+    def script(self, *replies: Reply | Handler) -> None:
+        """Queue answers, one per request, in order; then :attr:`handler` answers."""
+        with self._lock:
+            self._queue.extend(replies)
+
+    @property
+    def base_url(self) -> str:
+        assert self._httpd is not None, "the server is not running"
+        host, port = self._httpd.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    @property
+    def unanswered(self) -> int:
+        with self._lock:
+            return len(self._queue)
+
+    def _answer(self, received: Received) -> Reply:
+        with self._lock:
+            self.requests.append(received)
+            nth = len(self.requests)
+            scripted = self._queue.popleft() if self._queue else self.handler
+        if received.rejected is not None:
+            return error(400, "invalid_request_error", received.rejected)
+        if scripted is None:
+            return error(400, "invalid_request_error",
+                         f"fake server: no reply scripted for request #{nth}")
+        return scripted(received) if callable(scripted) else scripted
+
+    # lifecycle
+    def start(self) -> FakeAnthropicServer:
+        server = self
+
+        class _Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+            timeout = MAX_DELAY  # an idle keep-alive connection ends after this
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                headers = {k.lower(): v for k, v in self.headers.items()}
+                raw = self.rfile.read(int(headers.get("content-length", "0") or 0))
+                try:
+                    body: Any = json.loads(raw or b"null")
+                except ValueError:
+                    body = None
+                received = Received("POST", self.path, headers, body)
+                key = received.api_key
+                if self.path.split("?")[0] != "/v1/messages":
+                    refusal = error(404, "not_found_error", f"Not found: {self.path}")
+                elif key is None or (server.api_key is not None and key != server.api_key):
+                    refusal = unauthorized()
+                else:
+                    received.rejected = protocol_problem(headers, body)
+                    self._send(server._answer(received))
+                    return
+                with server._lock:
+                    server.requests.append(received)
+                self._send(refusal)
+
+            def _send(self, reply: Reply) -> None:
+                if reply.delay:
+                    server._stop.wait(min(reply.delay, MAX_DELAY))
+                data = json.dumps(reply.body).encode()
+                try:
+                    self.send_response(reply.status)
+                    self.send_header("content-type", "application/json")
+                    self.send_header("content-length", str(len(data)))
+                    for name, value in reply.headers.items():
+                        self.send_header(name, value)
+                    self.end_headers()
+                    self.wfile.write(data)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client gave up waiting (a timeout test): nothing to tell it
+
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        self._httpd.daemon_threads = True
+        self._thread = threading.Thread(target=self._httpd.serve_forever,
+                                        kwargs={"poll_interval": 0.05}, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._httpd is not None:
+            self._httpd.shutdown()
+            self._httpd.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=MAX_DELAY)
+
+    def __enter__(self) -> FakeAnthropicServer:
+        return self.start()
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.stop()
