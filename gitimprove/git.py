@@ -265,6 +265,13 @@ class Repository:
 
     def symbolic_ref(self, name: str = "HEAD") -> str | None:
         """The ref a symbolic ref points at (``refs/heads/main``), or None when detached."""
+        if name == "HEAD" and not self._reftable:  # hot path (every command, every hook): no subprocess
+            with contextlib.suppress(OSError):
+                content = (self.git_dir / "HEAD").read_text().strip()
+                if content.startswith("ref: refs/"):
+                    return content[5:].strip()
+                if _HEX.match(content):
+                    return None
         out = self.run("symbolic-ref", "--quiet", name, check=False).strip()
         return out or None
 
@@ -286,11 +293,14 @@ class Repository:
             self._packed = (key, refs)
         return self._packed[1]
 
-    def update_ref(self, refname: str, new: Oid, old: Oid | None, message: str) -> None:
-        """Move ``refname`` to ``new`` only if it still points at ``old`` (None: must not exist)."""
+    def update_ref(self, refname: str, new: Oid, old: Oid | None, message: str, *,
+                   env: Mapping[str, str] | None = None) -> None:
+        """Move ``refname`` to ``new`` only if it still points at ``old`` (None: must not exist).
+
+        ``env`` reaches git's hooks (``GITIMPROVE_VALIDATED=1`` after the validator passed)."""
         expected = old if old is not None else ZERO_OID
         try:
-            self.run("update-ref", "-m", message, refname, new, expected)
+            self.run("update-ref", "-m", message, refname, new, expected, env=env)
         except GitCommandError as exc:
             current = self.read_ref(refname)
             if current != expected and not (old is None and current is None):

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from .errors import GitImproveError, InvalidFileError, RefRaceError
+from .errors import GitCommandError, GitImproveError, InvalidFileError, RefRaceError
 from .git import (
     Identity,
     Oid,
@@ -44,6 +44,7 @@ T_REVERTS = "Gitimprove-Reverts"
 T_RESTORES = "Gitimprove-Restores"
 T_REJECTED = "Gitimprove-Rejected"
 MAX_ATTEMPTS = 5
+VALIDATED_ENV = {"GITIMPROVE_VALIDATED": "1"}
 
 
 class ReviewError(GitImproveError):
@@ -182,12 +183,43 @@ def _main_events(repo: InstructionRepo) -> tuple[dict[str, Oid], set[str]]:
 def find_proposal(repo: InstructionRepo, spec: str, *, include_closed: bool = True) -> ProposalInfo:
     """A proposal by id (``20261123-ab12cd``), branch (``improve/agent/id``) or ref."""
     spec = spec.removeprefix("refs/heads/").removeprefix("improve/")
+    found = _find_open_by_ref(repo, spec)
+    if found is not None:
+        return found
     candidates = list_proposals(repo, include_closed=include_closed)
     for info in candidates:
         if spec in (info.id, f"{info.agent}/{info.id}") or (info.branch and info.branch.endswith(spec)):
             return info
     open_ids = ", ".join(p.id for p in candidates if p.state == "open") or "none"
     raise ReviewError(f"no proposal {spec!r}", hint=f"open proposals: {open_ids} (see `gitimprove proposals`)")
+
+
+def _find_open_by_ref(repo: InstructionRepo, spec: str) -> ProposalInfo | None:
+    """An open proposal found straight from its branch name, without listing every proposal.
+
+    NOTE: with a thousand branches, listing them all (and the history of main) dominates
+    approve; the full listing stays the fallback for ids that name no single open branch."""
+    if not spec or any(c in spec for c in "*?[\\") or spec.startswith("-"):
+        return None
+    pattern = f"{BRANCH_PREFIX}{spec}" if "/" in spec else f"{BRANCH_PREFIX}*/{spec}"
+    refs = repo.git.for_each_ref(pattern)
+    if len(refs) != 1:
+        return None
+    ref, tip = refs[0]
+    if _is_ancestor(repo, tip):  # merged already: the full listing says how it was closed
+        return None
+    info = _info(repo, tip, ref, "open")
+    return info if spec in (info.id, f"{info.agent}/{info.id}") else None
+
+
+def _is_ancestor(repo: InstructionRepo, commit: Oid) -> bool:
+    try:
+        repo.git.run("merge-base", "--is-ancestor", commit, repo.main_ref)
+    except GitCommandError as exc:
+        if exc.returncode == 1:
+            return False
+        raise
+    return True
 
 
 # -- validation ---------------------------------------------------------------------------------
@@ -212,7 +244,7 @@ def validate_trees(repo: InstructionRepo, base: Oid, tree: Oid, policy: Policy, 
     git = repo.git
     old: dict[str, bytes | None] = {}
     new: dict[str, bytes | None] = {}
-    for path, a, b in diff_trees(git, Oid(git.run("rev-parse", f"{base}^{{tree}}").strip()), tree):
+    for path, a, b in diff_trees(git, base, tree):  # diff-tree takes the commit as a tree-ish
         old[path] = _blob(repo, a)
         new[path] = _blob(repo, b)
     if not scope:
@@ -253,7 +285,8 @@ def land(repo: InstructionRepo, build: Builder, reflog: str) -> tuple[Oid, Oid]:
                     f"{', '.join(sorted({line[3:] for line in dirty.splitlines()}))}",
                     hint="commit or stash them, then run the command again; nothing was changed")
         try:
-            repo.git.update_ref(repo.main_ref, commit, tip, reflog)
+            # NOTE: tells our reference-transaction hook this update was validated already.
+            repo.git.update_ref(repo.main_ref, commit, tip, reflog, env=VALIDATED_ENV)
         except RefRaceError:
             continue  # another process moved main: rebuild on its tip
         for wt in checkouts:

@@ -1,0 +1,221 @@
+"""Benchmark: `validate` and `approve` against the raw git plumbing that does the same work.
+
+Two repositories: the sample repo, and a big one (10,000 commits on main, 1,000 open
+proposal branches) generated with ``git fast-import`` and cached under /tmp by parameters.
+Times are in-process library calls (the CLI adds Python's start-up, printed separately).
+Goal: gitimprove within 1.5x of the plumbing. Run: ``python -m benchmarks.bench_review``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE = ROOT / "sample_repo"
+GOAL = 1.5
+AGENT = "product-writer"
+PATH = f"agents/{AGENT}.yaml"
+ANCHOR = "      - Use British English spelling.\n"
+
+
+def _git(cwd: Path, *args: str, input: bytes | None = None, env: dict[str, str] | None = None) -> str:
+    proc = subprocess.run(["git", *args], cwd=cwd, input=input, capture_output=True,
+                          env={**os.environ, **(env or {})}, check=True)
+    return proc.stdout.decode().strip()
+
+
+def _env() -> dict[str, str]:
+    return {"GIT_AUTHOR_NAME": "Bench", "GIT_AUTHOR_EMAIL": "bench@example.com",
+            "GIT_COMMITTER_NAME": "Bench", "GIT_COMMITTER_EMAIL": "bench@example.com",
+            "GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": os.devnull}
+
+
+def _proposal_message(pid: str) -> bytes:
+    return (f"{AGENT}: proposal {pid}\n\nBench.\n\nGitimprove-Proposal: {pid}\n"
+            f"Gitimprove-Agent: {AGENT}\nGitimprove-Evidence: fb-{pid}\n").encode()
+
+
+def _fast_import_stream(commits: int, proposals: int) -> bytes:
+    """main: the sample files, then ``commits`` commits to a log file; proposals branch off main."""
+    files = {p.relative_to(SAMPLE).as_posix(): p.read_bytes()
+             for p in sorted(SAMPLE.rglob("*")) if p.is_file() and p.name != "feedback.jsonl"}
+    agent = files[PATH].decode()
+    out: list[bytes] = []
+    when = 1_700_000_000
+
+    def data(payload: bytes) -> None:
+        out.append(b"data %d\n" % len(payload) + payload + b"\n")
+
+    def commit(ref: str, mark: int, message: bytes, author: str, parent: int | None) -> None:
+        nonlocal when
+        when += 60
+        out.append(f"commit {ref}\nmark :{mark}\nauthor {author} {when} +0000\n"
+                   f"committer Bench <bench@example.com> {when} +0000\n".encode())
+        data(message)
+        if parent:
+            out.append(f"from :{parent}\n".encode())
+
+    commit("refs/heads/main", 1, b"Initial instructions\n", "Bench <bench@example.com>", None)
+    for path, content in files.items():
+        out.append(f"M 100644 inline {path}\n".encode())
+        data(content)
+    for n in range(2, commits + 1):
+        commit("refs/heads/main", n, f"Log entry {n}\n".encode(), "Bench <bench@example.com>", n - 1)
+        out.append(b"M 100644 inline log/changes.txt\n")
+        data(f"change {n}\n".encode())
+    for i in range(proposals):
+        pid = f"b{i:05d}"
+        new = agent.replace(ANCHOR, ANCHOR + f"      - Bench rule {i}.\n", 1).encode()
+        commit(f"refs/heads/improve/{AGENT}/{pid}", commits + 1 + i, _proposal_message(pid),
+               "claude-test <model@gitimprove.invalid>", commits)
+        out.append(f"M 100644 inline {PATH}\n".encode())
+        data(new)
+    return b"".join(out)
+
+
+def big_repo(commits: int = 10_000, proposals: int = 1_000) -> Path:
+    """A cached repository; copied per run so that approvals do not change the cache."""
+    cache = Path(tempfile.gettempdir()) / f"gitimprove-bench-{commits}c-{proposals}p-v1"
+    if not (cache / ".done").exists():
+        shutil.rmtree(cache, ignore_errors=True)
+        cache.mkdir(parents=True)
+        _git(cache, "init", "-q", "-b", "main", env=_env())
+        _git(cache, "fast-import", "--quiet", input=_fast_import_stream(commits, proposals), env=_env())
+        _git(cache, "checkout", "-q", "main", env=_env())
+        _git(cache, "gc", "-q", env=_env())
+        (cache / ".done").write_text("ok\n")
+    work = Path(tempfile.mkdtemp(prefix="gitimprove-bench-"))
+    shutil.copytree(cache, work / "repo", symlinks=True)
+    return work / "repo"
+
+
+def sample_repo() -> Path:
+    from gitimprove.init import init
+
+    target = Path(tempfile.mkdtemp(prefix="gitimprove-bench-sample-")) / "repo"
+    init(target, template=SAMPLE)
+    agent = (target / PATH).read_text()
+    base = _git(target, "rev-parse", "main")
+    for i in range(20):
+        blob = _git(target, "hash-object", "-w", "--stdin",
+                    input=agent.replace(ANCHOR, ANCHOR + f"      - Bench rule {i}.\n").encode())
+        index = target / ".git" / "bench-index"
+        env = {**_env(), "GIT_INDEX_FILE": str(index)}
+        _git(target, "read-tree", base, env=env)
+        _git(target, "update-index", "--cacheinfo", f"100644,{blob},{PATH}", env=env)
+        tree = _git(target, "write-tree", env=env)
+        index.unlink()
+        pid = f"b{i:05d}"
+        commit = _git(target, "commit-tree", tree, "-p", base, input=_proposal_message(pid),
+                      env={**_env(), "GIT_AUTHOR_NAME": "claude-test",
+                           "GIT_AUTHOR_EMAIL": "model@gitimprove.invalid"})
+        _git(target, "update-ref", f"refs/heads/improve/{AGENT}/{pid}", commit)
+    return target
+
+
+def _best(samples: list[float]) -> float:
+    return statistics.median(samples)
+
+
+def _time(fn: Callable[[], object], repeat: int) -> float:
+    samples = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        samples.append(time.perf_counter() - start)
+    return _best(samples)
+
+
+def bench(name: str, repo_path: Path, repeat: int = 7) -> list[dict[str, object]]:
+    from gitimprove import InstructionRepo
+    from gitimprove.review import approve, validate_merge
+
+    env = _env()
+    base = _git(repo_path, "rev-parse", "main")
+    head = _git(repo_path, "rev-parse", f"improve/{AGENT}/b00000")
+
+    def raw_validate() -> None:
+        tree = _git(repo_path, "merge-tree", "--write-tree", base, head).splitlines()[0]
+        diff = _git(repo_path, "diff-tree", "-r", "--no-commit-id", base, tree)
+        blobs = "".join(f"{line.split()[2]}\n{line.split()[3]}\n" for line in diff.splitlines())
+        _git(repo_path, "cat-file", "--batch", input=blobs.encode())
+        _git(repo_path, "cat-file", "blob", f"{base}:gitimprove.yaml")
+
+    def ours_validate() -> None:
+        # A new InstructionRepo each time: no warm cache from the previous iteration.
+        with InstructionRepo(repo_path) as repo:
+            _, violations = validate_merge(repo, repo.main_tip(), repo.git.rev_parse(head) or base)
+            assert not violations, violations
+
+    raw_v = _time(raw_validate, repeat)
+    ours_v = _time(ours_validate, repeat)
+
+    counter = iter(range(1, 10_000))
+
+    def reset_main() -> None:
+        _git(repo_path, "reset", "-q", "--hard", base, env=env)
+
+    def raw_approve() -> None:
+        pid = f"improve/{AGENT}/b{next(counter):05d}"
+        tip = _git(repo_path, "rev-parse", "main")
+        tree = _git(repo_path, "merge-tree", "--write-tree", tip, pid).splitlines()[0]
+        _git(repo_path, "diff-tree", "-r", "--no-commit-id", tip, tree)
+        new = _git(repo_path, "commit-tree", tree, "-p", tip, "-p", pid, input=b"approve\n", env=env)
+        _git(repo_path, "update-ref", "refs/heads/main", new, tip)
+        _git(repo_path, "read-tree", "-m", "-u", tip, new, env=env)
+
+    def ours_approve() -> None:
+        pid = f"b{next(counter):05d}"
+        with InstructionRepo(repo_path) as repo:
+            approve(repo, pid, by="Bench <bench@example.com>")
+
+    raw_samples, ours_samples = [], []
+    for _ in range(min(repeat, 9)):
+        reset_main()
+        start = time.perf_counter()
+        raw_approve()
+        raw_samples.append(time.perf_counter() - start)
+        reset_main()
+        start = time.perf_counter()
+        ours_approve()
+        ours_samples.append(time.perf_counter() - start)
+    reset_main()
+    raw_a, ours_a = _best(raw_samples), _best(ours_samples)
+    cli = _time(lambda: subprocess.run([sys.executable, "-m", "gitimprove", "--repo", str(repo_path),
+                                        "validate", "--base", base, "--head", head],
+                                       capture_output=True, check=True), 3)
+    return [
+        {"repo": name, "op": "validate", "ours_s": ours_v, "git_s": raw_v, "ratio": ours_v / raw_v,
+         "cli_s": cli},
+        {"repo": name, "op": "approve", "ours_s": ours_a, "git_s": raw_a, "ratio": ours_a / raw_a},
+    ]
+
+
+def run() -> list[dict[str, object]]:
+    """Print the table; return the rows (for benchmarks/__main__.py)."""
+    rows = []
+    start = time.perf_counter()
+    big = big_repo()
+    print(f"big repo ready in {time.perf_counter() - start:.1f}s: {big}")
+    for name, path in (("sample", sample_repo()), ("10k commits/1k proposals", big)):
+        rows += bench(name, path)
+        shutil.rmtree(path.parent, ignore_errors=True)
+    print(f"{'repo':<26} {'op':<9} {'gitimprove':>11} {'raw git':>9} {'ratio':>6}  goal <= {GOAL}x")
+    for r in rows:
+        ok = "ok" if float(r["ratio"]) <= GOAL else "MISSED"  # type: ignore[arg-type]
+        extra = f"   (CLI incl. start-up: {float(r['cli_s']) * 1000:.0f} ms)" if "cli_s" in r else ""  # type: ignore[arg-type]
+        print(f"{r['repo']:<26} {r['op']:<9} {float(r['ours_s']) * 1000:>9.1f}ms "  # type: ignore[arg-type]
+              f"{float(r['git_s']) * 1000:>7.1f}ms {float(r['ratio']):>5.2f}x  {ok}{extra}")  # type: ignore[arg-type]
+    return rows
+
+
+if __name__ == "__main__":
+    run()
