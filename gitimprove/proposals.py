@@ -141,9 +141,20 @@ def attribute(violations: list[Violation], operations: list[Operation]) -> list[
     for v in violations:
         culprits = [n for n, op in enumerate(operations, 1)
                     if v.section is not None and operation_section(op) == v.section]
+        if not culprits and v.code in ("too-much-text", "too-large"):
+            # NOTE: size has no section; blame the operation that adds the most text.
+            sizes = [(_text_size(op), n) for n, op in enumerate(operations, 1)]
+            culprits = [max(sizes)[1]] if sizes and max(sizes)[0] else []
+        elif not culprits and v.section is None and len(operations) == 1:
+            culprits = [1]
         prefix = "".join(f"operation {n} ({operations[n - 1].op}): " for n in culprits[:1])
         out.append(prefix + str(v))
     return out
+
+
+def _text_size(op: Operation) -> int:
+    text = getattr(op, "text", None) or ""
+    return len(text) + sum(len(r) for r in getattr(op, "rules", None) or [])
 
 
 def draft_problems(at: AgentAt, repo: InstructionRepo, draft: Draft) -> tuple[str | None, list[str]]:

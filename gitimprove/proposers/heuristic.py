@@ -76,7 +76,7 @@ class HeuristicProposer:
         used: list[Pattern] = []
         budget = limits.max_added_chars
         for pattern in request.patterns:
-            if not pattern.negative or pattern.state != "open" or len(ops) >= limits.max_operations:
+            if not pattern.negative or pattern.state != "open":
                 continue
             section = self._section_for(request, pattern)
             text = _rule_text(pattern)
@@ -87,6 +87,8 @@ class HeuristicProposer:
                 ops[twin] = ops[twin].model_copy(update={"evidence": [
                     *ops[twin].evidence, pattern.id, *(pattern.open_ids or pattern.feedback_ids)]})
                 used.append(pattern)
+                continue
+            if len(ops) >= limits.max_operations:
                 continue
             if section is None or any(_same_rule(text, r) for r in existing):
                 continue

@@ -1,0 +1,262 @@
+"""The audit trail: every proposal, review decision, rollback and human edit, read from git.
+
+Nothing here is stored outside git. Proposals are ``refs/heads/improve/*`` branches and
+``refs/gitimprove/rejected/*`` records; approvals, rollbacks and human edits are commits on
+the first-parent history of main. A fresh clone that fetched those refs gives the same trail.
+See docs/audit.md for the event kinds and the JSON shape.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from .agentfile import AgentFile, parse_agent
+from .errors import GitImproveError, InvalidFileError
+from .git import Oid, parse_trailers
+from .policy import Policy
+from .proposals import T_AGENT, T_EVIDENCE, T_MODEL, T_PROPOSAL, T_PROPOSER
+from .repo import InstructionRepo
+from .review import (
+    T_REJECTED,
+    T_RESTORES,
+    T_REVERTS,
+    T_ROLLBACK_OF,
+    ProposalInfo,
+    list_proposals,
+    validate_merge,
+)
+from .validate import Violation, check_agent, protected_ids
+
+EventKind = Literal["initialised", "proposed", "approved", "rejected", "rolled_back", "human_edit"]
+
+# Order of events recorded in the same second (a proposal comes before its approval).
+_RANK = {"initialised": 0, "human_edit": 1, "proposed": 2, "approved": 3, "rejected": 3,
+         "rolled_back": 4}
+
+
+@dataclass
+class Event:
+    """One thing that happened to an agent's instructions. See docs/audit.md."""
+
+    kind: EventKind
+    time: datetime
+    commit: str
+    actor: str
+    summary: str
+    agent: str | None = None
+    proposal: str | None = None
+    state: str | None = None
+    branch: str | None = None
+    model: str | None = None
+    proposer: str | None = None
+    evidence: list[str] = field(default_factory=list)
+    verdict: Literal["pass", "fail"] | None = None
+    verdict_against: str | None = None
+    violations: list[dict[str, Any]] = field(default_factory=list)
+    reason: str | None = None
+    reverts: str | None = None
+    restores: str | None = None
+    version: str | None = None
+    protected: bool | None = None
+    protected_sections: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["time"] = self.time.isoformat()
+        return data
+
+
+def audit(repo: InstructionRepo, agent: str | None = None,
+          since: datetime | None = None) -> list[Event]:
+    """Every event, oldest first; only ``agent``'s, and only from ``since`` on, when given."""
+    events = _proposal_events(repo) + _main_events(repo)
+    if agent is not None:
+        events = [e for e in events if e.agent == agent]
+    if since is not None:
+        since = since if since.tzinfo else since.replace(tzinfo=UTC)
+        events = [e for e in events if e.time >= since]
+    events.sort(key=lambda e: (e.time, _RANK[e.kind], e.commit))
+    return events
+
+
+def _when(ts: int) -> datetime:
+    return datetime.fromtimestamp(ts, UTC)
+
+
+def _first(trailers: dict[str, list[str]], key: str) -> str | None:
+    values = trailers.get(key)
+    return values[0] if values else None
+
+
+def _verdict(repo: InstructionRepo, target: Oid | None, head: Oid) -> dict[str, Any]:
+    if target is None:
+        return {}
+    try:
+        _, violations = validate_merge(repo, target, head)
+    except GitImproveError as exc:  # fails closed, like the validator itself
+        violations = [Violation("error", exc.message)]
+    return {"verdict": "fail" if violations else "pass", "verdict_against": str(target),
+            "violations": [v.to_json() for v in violations]}
+
+
+# -- proposals and rejections ---------------------------------------------------------------
+
+def _proposal_events(repo: InstructionRepo) -> list[Event]:
+    events: list[Event] = []
+    tip = repo.main_tip()
+    for info in list_proposals(repo, include_closed=True):
+        # The verdict judged against what the proposal would be (or was) merged into: main for
+        # an open one, the first parent of its approval, its own base for a rejected one.
+        if info.state == "open":
+            target: Oid | None = tip
+        elif info.merge_commit is not None:
+            target = repo.git.rev_parse(f"{info.merge_commit}^1")
+        else:
+            target = repo.git.rev_parse(info.base_commit) if info.base_commit else None
+        events.append(Event(
+            kind="proposed", time=_when(info.time), commit=str(info.commit), actor=info.author,
+            summary=info.summary, agent=info.agent, proposal=info.id, state=info.state,
+            branch=info.branch if info.state == "open" else None,
+            model=_first(info.trailers, T_MODEL) or info.author.split(" <")[0],
+            proposer=_first(info.trailers, T_PROPOSER), evidence=info.evidence,
+            **_verdict(repo, target, info.commit)))
+        if info.state == "rejected" and info.ref:
+            events.append(_rejection(repo, info, info.ref))
+    return events
+
+
+def _rejection(repo: InstructionRepo, info: ProposalInfo, ref: str) -> Event:
+    record = repo.git.read_ref(ref)
+    assert record is not None
+    message, trailers, when, author = _commit(repo, record)
+    return Event(kind="rejected", time=_when(when), commit=str(record),
+                 actor=_first(trailers, "Rejected-by") or author, summary=message.split("\n", 1)[0],
+                 agent=info.agent, proposal=info.id, state="rejected", model=_first(info.trailers, T_MODEL),
+                 evidence=info.evidence, reason=_first(trailers, T_REJECTED))
+
+
+def _commit(repo: InstructionRepo, oid: Oid) -> tuple[str, dict[str, list[str]], int, str]:
+    got = repo.git.read_object(oid)
+    if got is None or got[1] != "commit":
+        raise GitImproveError(f"{oid} is not a commit")
+    header, _, message = got[2].decode("utf-8", "replace").partition("\n\n")
+    when, author = 0, ""
+    for line in header.splitlines():
+        if line.startswith("author "):
+            who, _, rest = line[len("author "):].rpartition(">")
+            author, when = who + ">", int(rest.split()[0])
+    return message, parse_trailers(message), when, author
+
+
+# -- main's first-parent history --------------------------------------------------------------
+
+@dataclass
+class _Change:
+    commit: Oid
+    parents: list[str]
+    paths: list[tuple[str, Oid | None, Oid | None]] = field(default_factory=list)
+
+
+def _changes(repo: InstructionRepo, policy: Policy) -> list[_Change]:
+    """Commits on main's first-parent history touching the agents folder, with their changes."""
+    out = repo.git.run("log", "--first-parent", "--diff-merges=first-parent", "--raw", "--no-abbrev",
+                       "--no-renames", "-z", "--format=%x01%H %P", repo.main_ref, "--",
+                       f"{policy.agents_dir}/")
+    changes: list[_Change] = []
+    for chunk in out.split("\x01")[1:]:
+        # NOTE: with -z the header ends with NUL, then the raw lines are "meta NUL path NUL".
+        head, _, raw = chunk.partition("\0")
+        ids = head.split()
+        change = _Change(Oid(ids[0]), ids[1:])
+        fields = raw.strip("\n\0").split("\0")
+        for i in range(0, len(fields) - 1, 2):
+            meta, path = fields[i].strip("\n"), fields[i + 1]
+            parts = meta.lstrip(":").split()
+            if len(parts) < 5:
+                continue
+            a, b = parts[2], parts[3]
+            change.paths.append((path, None if set(a) == {"0"} else Oid(a),
+                                 None if set(b) == {"0"} else Oid(b)))
+        changes.append(change)
+    return changes
+
+
+def _agent_of(path: str, policy: Policy) -> str | None:
+    folder, name = posixpath.split(path)
+    return name[:-5] if folder == policy.agents_dir and name.endswith(".yaml") else None
+
+
+def _main_events(repo: InstructionRepo) -> list[Event]:
+    policy = repo.policy()
+    events: list[Event] = []
+    for change in _changes(repo, policy):
+        message, trailers, when, author = _commit(repo, change.commit)
+        subject = message.split("\n", 1)[0]
+        agents = [(a, path, old, new) for path, old, new in change.paths
+                  if (a := _agent_of(path, policy)) is not None]
+        base: dict[str, Any] = {"time": _when(when), "commit": str(change.commit), "summary": subject}
+        if "Approved-by" in trailers and T_PROPOSAL in trailers:
+            agent = _first(trailers, T_AGENT)
+            events.append(Event(
+                kind="approved", actor=_first(trailers, "Approved-by") or author, agent=agent,
+                proposal=_first(trailers, T_PROPOSAL), model=_first(trailers, T_MODEL),
+                proposer=_first(trailers, T_PROPOSER),
+                evidence=[i for v in trailers.get(T_EVIDENCE, []) for i in v.split(",") if i],
+                version=_version(agents, agent), verdict="pass", **base))
+        elif T_REVERTS in trailers or T_RESTORES in trailers:
+            agent = _first(trailers, T_AGENT)
+            events.append(Event(
+                kind="rolled_back", actor=_first(trailers, "Rolled-back-by") or author, agent=agent,
+                proposal=_first(trailers, T_ROLLBACK_OF), reverts=_first(trailers, T_REVERTS),
+                restores=_first(trailers, T_RESTORES),
+                reason=subject.split(": ", 1)[1] if ": " in subject else None,
+                version=_version(agents, agent), **base))
+        elif not change.parents:
+            events += [Event(kind="initialised", actor=author, agent=a, version=new, **base)
+                       for a, _, _, new in agents if new is not None]
+        else:
+            parent_policy = repo.policy_at(Oid(change.parents[0]))
+            for a, path, old, new in agents:
+                events.append(Event(kind="human_edit", actor=author, agent=a, version=new,
+                                    **_protected(repo, parent_policy, a, path, old, new), **base))
+    return events
+
+
+def _version(agents: list[tuple[str, str, Oid | None, Oid | None]], agent: str | None) -> str | None:
+    return next((new for a, _, _, new in agents if a == agent and new), None)
+
+
+def _parse(repo: InstructionRepo, blob: Oid | None, path: str, agent: str) -> AgentFile | None:
+    if blob is None:
+        return None
+    got = repo.git.read_blob(blob)
+    if got is None:
+        return None
+    return parse_agent(got[1], path, expected_name=agent)
+
+
+def _protected(repo: InstructionRepo, policy: Policy, agent: str, path: str,
+               old: Oid | None, new: Oid | None) -> dict[str, Any]:
+    """Whether a human edit touched a protected section, and every rule it would break."""
+    try:
+        before = _parse(repo, old, path, agent)
+    except InvalidFileError:
+        before = None
+    try:
+        after = _parse(repo, new, path, agent)
+    except InvalidFileError as exc:
+        return {"protected": None, "violations": [
+            Violation("schema-invalid", p, path=path, agent=agent).to_json() for p in exc.problems]}
+    if before is None:
+        return {"protected": False}
+    if after is None:
+        sections = protected_ids(before, policy)
+        return {"protected": bool(sections), "protected_sections": sections, "violations": [
+            Violation("file-deleted", "deletes an agent file", path=path, agent=agent).to_json()]}
+    violations = check_agent(before, after, policy, path=path)
+    sections = sorted({v.section for v in violations if v.code.startswith("protected-") and v.section})
+    return {"protected": bool(sections), "protected_sections": sections,
+            "violations": [v.to_json() for v in violations]}
