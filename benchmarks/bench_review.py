@@ -9,6 +9,7 @@ Goal: gitimprove within 1.5x of the plumbing. Run: ``python -m benchmarks.bench_
 from __future__ import annotations
 
 import os
+import hashlib
 import shutil
 import statistics
 import subprocess
@@ -81,9 +82,16 @@ def _fast_import_stream(commits: int, proposals: int) -> bytes:
     return b"".join(out)
 
 
+def SAMPLE_FILES() -> list[Path]:  # noqa: N802 - reads like the constant it replaces
+    root = Path(__file__).resolve().parent.parent / "sample_repo"
+    return [p for p in root.rglob("*.yaml")]
+
+
 def big_repo(commits: int = 10_000, proposals: int = 1_000) -> Path:
     """A cached repository; copied per run so that approvals do not change the cache."""
-    cache = Path(tempfile.gettempdir()) / f"gitimprove-bench-{commits}c-{proposals}p-v1"
+    # Keyed by the sample files too: a changed sample (or policy format) builds a new repo.
+    sample = hashlib.sha256(b"".join(p.read_bytes() for p in sorted(SAMPLE_FILES()))).hexdigest()[:8]
+    cache = Path(tempfile.gettempdir()) / f"gitimprove-bench-{commits}c-{proposals}p-{sample}"
     if not (cache / ".done").exists():
         shutil.rmtree(cache, ignore_errors=True)
         cache.mkdir(parents=True)

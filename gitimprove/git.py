@@ -14,6 +14,7 @@ through :mod:`subprocess` because GitPython cannot remove inherited environment 
 from __future__ import annotations
 
 import contextlib
+import fnmatch
 import os
 import re
 import subprocess
@@ -171,6 +172,7 @@ class Repository:
         self._cat = _CatFile(self)
         self._packed: tuple[tuple[int, int, int], dict[str, Oid]] | None = None
         self._reftable = (common_dir / "reftable").exists()
+        self._identity: tuple[str, str] | None = None
 
     @classmethod
     def discover(cls, path: str | os.PathLike[str] = ".") -> Repository:
@@ -311,8 +313,47 @@ class Repository:
                 ) from exc
             raise
 
+    def update_refs(self, updates: Sequence[tuple[str, Oid | None, Oid | None]], message: str, *,
+                    env: Mapping[str, str] | None = None) -> None:
+        """Several compare-and-swaps in one atomic transaction: all move, or none does.
+
+        Each update is ``(ref, new, old)``: ``new`` None deletes, ``old`` None means the ref
+        must not exist yet. Raises :class:`RefRaceError` naming the first ref that moved."""
+        lines = []
+        for ref, new, old in updates:
+            if new is None:
+                lines.append(f"delete {ref} {old or ZERO_OID}")
+            else:
+                lines.append(f"update {ref} {new} {old or ZERO_OID}")
+        try:
+            self.run("update-ref", "-m", message, "--stdin", input="\n".join(lines) + "\n", env=env)
+        except GitCommandError as exc:
+            for ref, _, old in updates:
+                current = self.read_ref(ref)
+                if current != old:
+                    raise RefRaceError(
+                        f"{ref} {'already exists' if old is None else f'moved to {current}'} "
+                        f"(expected {old or 'nothing'})",
+                        hint="someone else changed it meanwhile; run the command again") from exc
+            raise
+
     def delete_ref(self, refname: str, old: Oid, message: str) -> None:
         self.run("update-ref", "-m", message, "-d", refname, old)
+
+    def match_refs(self, pattern: str) -> list[tuple[str, Oid]]:
+        """Refs whose full name matches a glob (``refs/heads/improve/*/x``), read from the ref
+        files and ``packed-refs`` without a subprocess; loose refs win over packed ones."""
+        if self._reftable:
+            return self.for_each_ref(pattern)
+        found = {name: oid for name, oid in self._packed_refs().items()
+                 if fnmatch.fnmatchcase(name, pattern)}
+        for path in self.common_dir.glob(pattern):
+            if path.is_file():
+                name = path.relative_to(self.common_dir).as_posix()
+                oid = self.read_ref(name)
+                if oid is not None:
+                    found[name] = oid
+        return sorted(found.items())
 
     def for_each_ref(self, prefix: str) -> list[tuple[str, Oid]]:
         out = self.run("for-each-ref", "--format=%(refname) %(objectname)", prefix)
@@ -347,6 +388,13 @@ class Repository:
             return None
         return list(_parse_tree(got[2], len(got[0]) // 2))
 
+    def tree_of(self, commit: str) -> Oid:
+        """The root tree of a commit, read through the object reader (no subprocess)."""
+        got = self._cat.read(commit)
+        if got is None or got[1] != "commit" or not got[2].startswith(b"tree "):
+            raise GitCommandError(["git", "cat-file", "commit", commit], 128, f"not a commit: {commit}")
+        return Oid(got[2][5:got[2].index(b"\n")].decode())
+
     def write_blob(self, data: bytes) -> Oid:
         return Oid(self.run("hash-object", "-w", "--stdin", input=data).strip())
 
@@ -378,13 +426,14 @@ class Repository:
 
     def user_identity(self) -> Identity | None:
         """``user.name``/``user.email`` from git config (or the environment), if set."""
-        name = os.environ.get("GIT_COMMITTER_NAME") or self._config("user.name")
-        email = os.environ.get("GIT_COMMITTER_EMAIL") or self._config("user.email")
+        if self._identity is None:
+            out = self.run("config", "--get-regexp", r"^user\.(name|email)$", check=False)
+            found = dict(line.partition(" ")[::2] for line in out.splitlines())
+            self._identity = (found.get("user.name", "").strip(), found.get("user.email", "").strip())
+        name = os.environ.get("GIT_COMMITTER_NAME") or self._identity[0]
+        email = os.environ.get("GIT_COMMITTER_EMAIL") or self._identity[1]
         return Identity(name, email) if name and email else None
 
-    def _config(self, key: str) -> str | None:
-        out = self.run("config", "--get", key, check=False).strip()
-        return out or None
 
 
 def _per_worktree(refname: str) -> bool:
@@ -474,6 +523,12 @@ class Worktree:
 
 def worktrees(repo: Repository) -> list[Worktree]:
     """Checkouts of this repository (the bare entry of a bare repository excluded)."""
+    if not (repo.common_dir / "worktrees").is_dir():
+        # The common case, read from files: one checkout (or none), no linked worktrees.
+        if repo.work_tree is None:
+            return []
+        head = (repo.git_dir / "HEAD").read_text().strip()
+        return [Worktree(repo.work_tree, head[5:].strip() if head.startswith("ref: ") else None)]
     out = repo.run("worktree", "list", "--porcelain")
     found: list[Worktree] = []
     for block in out.strip().split("\n\n"):

@@ -83,7 +83,7 @@ def check_update(repo: InstructionRepo, old: Oid, heads: Sequence[Oid]) -> list[
             parents = git.run("rev-list", "--parents", "-n1", commit).split()
             base = Oid(parents[1]) if len(parents) > 1 else git.write_tree([])
             policy = repo.policy_at(old)
-            tree = Oid(git.run("rev-parse", f"{commit}^{{tree}}").strip())
+            tree = git.tree_of(commit)
             violations = validate_trees(repo, base, tree, policy)
         if violations:
             findings.append(Finding(commit, pid, violations))

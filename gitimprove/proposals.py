@@ -267,7 +267,7 @@ def propose(
         return plan
     git = repo.git
     blob = git.write_blob(new_text.encode("utf-8"))
-    base_tree = Oid(git.run("rev-parse", f"{base}^{{tree}}").strip())
+    base_tree = git.tree_of(base)
     tree = replace_path(git, base_tree, at.path, blob)
     committer = git.user_identity() or FALLBACK_COMMITTER
     plan.commit = git.commit_tree(tree, [base], plan.message, author=model_identity(result),

@@ -7,9 +7,8 @@ process moved it first), then bring clean checkouts of main up to date.
 
 from __future__ import annotations
 
-import contextlib
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -202,7 +201,7 @@ def _find_open_by_ref(repo: InstructionRepo, spec: str) -> ProposalInfo | None:
     if not spec or any(c in spec for c in "*?[\\") or spec.startswith("-"):
         return None
     pattern = f"{BRANCH_PREFIX}{spec}" if "/" in spec else f"{BRANCH_PREFIX}*/{spec}"
-    refs = repo.git.for_each_ref(pattern)
+    refs = repo.git.match_refs(pattern)
     if len(refs) != 1:
         return None
     ref, tip = refs[0]
@@ -224,33 +223,55 @@ def _is_ancestor(repo: InstructionRepo, commit: Oid) -> bool:
 
 # -- validation ---------------------------------------------------------------------------------
 
-def validate_merge(repo: InstructionRepo, base: Oid, head: Oid, *,
-                   scope: bool = True) -> tuple[Oid | None, list[Violation]]:
+@dataclass(frozen=True)
+class MergeCheck:
+    """The merge of a change into a target, and the validator's judgement of it."""
+
+    tree: Oid | None
+    paths: list[str]
+    violations: list[Violation]
+
+
+def check_merge(repo: InstructionRepo, base: Oid, head: Oid, *, scope: bool = True) -> MergeCheck:
     """What merging ``head`` into ``base`` would change, judged by ``base``'s policy."""
-    git = repo.git
     try:
         policy = repo.policy_at(base)
     except InvalidFileError as exc:
-        return None, [Violation("policy-unreadable", f"the target's policy does not parse: {exc.problems[0]}")]
-    tree, conflicts = merge_tree(git, base, head)
+        return MergeCheck(None, [], [Violation(
+            "policy-unreadable", f"the target's policy does not parse: {exc.problems[0]}")])
+    tree, conflicts = merge_tree(repo.git, base, head)
     if conflicts:
-        return None, [Violation("conflict", f"does not merge cleanly: conflict in {path}", path=path)
-                      for path in conflicts]
-    return tree, validate_trees(repo, base, tree, policy, scope=scope)
+        return MergeCheck(None, conflicts, [
+            Violation("conflict", f"does not merge cleanly: conflict in {path}", path=path)
+            for path in conflicts])
+    return check_trees(repo, base, tree, policy, scope=scope)
 
 
-def validate_trees(repo: InstructionRepo, base: Oid, tree: Oid, policy: Policy, *,
-                   scope: bool = True) -> list[Violation]:
-    git = repo.git
+def validate_merge(repo: InstructionRepo, base: Oid, head: Oid, *,
+                   scope: bool = True) -> tuple[Oid | None, list[Violation]]:
+    """:func:`check_merge` as (merged tree or None, violations)."""
+    check = check_merge(repo, base, head, scope=scope)
+    return check.tree, check.violations
+
+
+def check_trees(repo: InstructionRepo, base: Oid, tree: Oid, policy: Policy, *,
+                scope: bool = True) -> MergeCheck:
+    """Judge replacing ``base``'s tree by ``tree``. ``scope=False`` skips the scope limits
+    (a rollback restores text a human approved before) but keeps every safety rule."""
     old: dict[str, bytes | None] = {}
     new: dict[str, bytes | None] = {}
-    for path, a, b in diff_trees(git, base, tree):  # diff-tree takes the commit as a tree-ish
+    for path, a, b in diff_trees(repo.git, base, tree):  # diff-tree takes the commit as a tree-ish
         old[path] = _blob(repo, a)
         new[path] = _blob(repo, b)
     if not scope:
         policy = policy.model_copy(update={"limits": policy.limits.model_copy(update={
-            "allow_remove_rules": True, "max_added_chars": 10**9, "allow_new_agents": False})})
-    return check_change(old, new, policy)
+            "allow_remove_rules": True, "max_added_chars": 10**9, "max_operations": 10**9})})
+    return MergeCheck(tree, list(old), check_change(old, new, policy))
+
+
+def validate_trees(repo: InstructionRepo, base: Oid, tree: Oid, policy: Policy, *,
+                   scope: bool = True) -> list[Violation]:
+    return check_trees(repo, base, tree, policy, scope=scope).violations
 
 
 def _blob(repo: InstructionRepo, oid: Oid | None) -> bytes | None:
@@ -265,13 +286,17 @@ def _blob(repo: InstructionRepo, oid: Oid | None) -> bytes | None:
 # -- landing on main ----------------------------------------------------------------------------
 
 Builder = Callable[[Oid], tuple[Oid, list[str]]]
+RefUpdate = tuple[str, Oid | None, Oid | None]
 
 
-def land(repo: InstructionRepo, build: Builder, reflog: str) -> tuple[Oid, Oid]:
+def land(repo: InstructionRepo, build: Builder, reflog: str, *,
+         also: Sequence[RefUpdate] = ()) -> tuple[Oid, Oid]:
     """Move main to ``build(tip)`` by compare-and-swap; returns (old tip, new commit).
 
     ``build`` returns the new commit and the paths it changes. Checkouts of main must have
-    those paths clean (else nothing moves); afterwards they are brought up to date."""
+    those paths clean (else nothing moves); afterwards they are brought up to date. ``also``
+    are ref updates made in the same atomic transaction (the approved proposal's branch is
+    deleted together with the merge landing)."""
     for _ in range(MAX_ATTEMPTS):
         tip = repo.main_tip()
         commit, paths = build(tip)
@@ -286,8 +311,12 @@ def land(repo: InstructionRepo, build: Builder, reflog: str) -> tuple[Oid, Oid]:
                     hint="commit or stash them, then run the command again; nothing was changed")
         try:
             # NOTE: tells our reference-transaction hook this update was validated already.
-            repo.git.update_ref(repo.main_ref, commit, tip, reflog, env=VALIDATED_ENV)
+            repo.git.update_refs([(repo.main_ref, commit, tip), *also], reflog, env=VALIDATED_ENV)
         except RefRaceError:
+            if repo.main_tip() == tip:  # main did not move: one of `also` did
+                raise ReviewError(
+                    f"{', '.join(ref for ref, _, _ in also)} moved meanwhile; nothing was changed",
+                    hint="look at the new commits, then run the command again") from None
             continue  # another process moved main: rebuild on its tip
         for wt in checkouts:
             run_in(wt.path, "read-tree", "-m", "-u", tip, commit)
@@ -314,23 +343,20 @@ def approve(repo: InstructionRepo, spec: str, *, by: str | None = None,
     message = _approval_message(repo, info, approver, note)
 
     def build(tip: Oid) -> tuple[Oid, list[str]]:
-        tree, violations = validate_merge(repo, tip, info.commit)
-        if violations or tree is None:
-            if any(v.code == "conflict" for v in violations):
+        check = check_merge(repo, tip, info.commit)
+        if check.violations or check.tree is None:
+            if any(v.code == "conflict" for v in check.violations):
                 raise ReviewError(
                     f"proposal {info.id} conflicts with {repo.branch}: "
-                    + ", ".join(str(v.path) for v in violations),
+                    + ", ".join(str(v.path) for v in check.violations),
                     hint=f"reject it and propose again from the current {repo.branch}")
-            raise ValidationFailed(f"approval of {info.id}", violations)
-        commit = repo.git.commit_tree(tree, [tip, info.commit], message, author=approver,
+            raise ValidationFailed(f"approval of {info.id}", check.violations)
+        commit = repo.git.commit_tree(check.tree, [tip, info.commit], message, author=approver,
                                       committer=approver)
-        return commit, [p for p, _, _ in diff_trees(repo.git, tip, tree)]
+        return commit, check.paths
 
-    previous, commit = land(repo, build, f"gitimprove approve: {info.id}")
-    if info.ref:
-        # A branch that moved meanwhile is left for a human; the merge has landed.
-        with contextlib.suppress(GitImproveError):
-            repo.git.delete_ref(info.ref, info.commit, f"gitimprove approve: {info.id} merged")
+    also: list[RefUpdate] = [(info.ref, None, info.commit)] if info.ref else []
+    previous, commit = land(repo, build, f"gitimprove approve: {info.id}", also=also)
     return Landed(commit, previous, info, message)
 
 
@@ -356,7 +382,7 @@ def reject(repo: InstructionRepo, spec: str, *, reason: str, by: str | None = No
     if info.state != "open" or info.ref is None:
         raise ReviewError(f"proposal {info.id} is {info.state.replace('_', ' ')}, not open")
     reviewer = _identity(repo, by)
-    tree = repo.git.run("rev-parse", f"{info.commit}^{{tree}}").strip()
+    tree = repo.git.tree_of(info.commit)
     message = (f"Reject {info.agent} proposal {info.id}\n\n{reason.strip()}\n\n"
                f"{T_PROPOSAL}: {info.id}\n{T_AGENT}: {info.agent}\n"
                f"{T_REJECTED}: {' '.join(reason.split())}\nRejected-by: {reviewer}\n")
@@ -393,7 +419,7 @@ def rollback(repo: InstructionRepo, target: str, *, reason: str | None = None,
         trailers = [f"{T_AGENT}: {agent}", f"{T_RESTORES}: {agent}@v{number} {version.blob}"]
 
         def new_tree(tip: Oid) -> Oid:
-            base_tree = Oid(git.run("rev-parse", f"{tip}^{{tree}}").strip())
+            base_tree = git.tree_of(tip)
             return replace_path(git, base_tree, path, version.blob)
     else:
         merge = _find_merge(repo, target)
@@ -416,7 +442,7 @@ def rollback(repo: InstructionRepo, target: str, *, reason: str | None = None,
         def new_tree(tip: Oid) -> Oid:
             # NOTE: git 2.38 has no `merge-tree --merge-base`; a throwaway commit whose parent is
             # the merge makes the merge the merge base, so this is a three-way revert.
-            first_tree = Oid(git.run("rev-parse", f"{first_parent}^{{tree}}").strip())
+            first_tree = git.tree_of(first_parent)
             undo = git.commit_tree(first_tree, [merge], "revert helper", author=actor, committer=actor)
             tree, conflicts = merge_tree(git, tip, undo)
             if conflicts:
@@ -434,11 +460,11 @@ def rollback(repo: InstructionRepo, target: str, *, reason: str | None = None,
 
     def build(tip: Oid) -> tuple[Oid, list[str]]:
         tree = new_tree(tip)
-        violations = validate_trees(repo, tip, tree, repo.policy_at(tip), scope=False)
-        if violations:
-            raise ValidationFailed("rollback", violations)
+        check = check_trees(repo, tip, tree, repo.policy_at(tip), scope=False)
+        if check.violations:
+            raise ValidationFailed("rollback", check.violations)
         commit = git.commit_tree(tree, [tip], message, author=actor, committer=actor)
-        return commit, [p for p, _, _ in diff_trees(git, tip, tree)]
+        return commit, check.paths
 
     previous, commit = land(repo, build, f"gitimprove rollback: {target}")
     return Landed(commit, previous, info, message)
