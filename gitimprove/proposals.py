@@ -20,7 +20,7 @@ from .errors import GitImproveError
 from .git import Identity, Oid, parse_trailers, replace_path
 from .operations import Draft, Operation, apply, describe, operation_section
 from .patterns import EvidenceState, Pattern
-from .proposers.base import ProposalRequest, Proposer, ProposerResult
+from .proposers.base import NothingNew, ProposalRequest, Proposer, ProposerResult
 from .repo import AgentAt, InstructionRepo
 from .roundtrip import AgentDocument, EditError
 from .validate import Violation, check_change, protected_ids
@@ -244,12 +244,16 @@ def propose(
     praised = [p for p in patterns if not p.negative][:3]
     request = ProposalRequest(agent=agent, file=at.file, protected=protected_ids(at.file, policy),
                               limits=policy.limits, patterns=shown + praised,
-                              max_quotes=policy.proposer.max_quotes)
+                              max_quotes=policy.proposer.max_quotes,
+                              pending_rules=pending_rules(repo, at))
 
     def check(draft: Draft) -> list[str]:
         return draft_problems(at, repo, draft)[1]
 
-    result = proposer.propose(request, check)
+    try:
+        result = proposer.propose(request, check)
+    except NothingNew as exc:
+        raise NothingToPropose(f"nothing to propose for {agent}: {exc.message}", hint=exc.hint) from None
     new_text, problems = draft_problems(at, repo, result.draft)
     if problems or new_text is None:
         raise ProposalRefused(agent, problems or ["the draft does not apply"])
@@ -277,6 +281,19 @@ def propose(
         plan.notes.append(f"main moved while the proposer was thinking; the proposal is based on "
                           f"{base.short}, the version it read")
     return plan
+
+
+def pending_rules(repo: InstructionRepo, at: AgentAt) -> list[str]:
+    """Rules that open proposals for this agent add to it, so none is proposed twice."""
+    have = {r for s in at.file.sections for r in (s.rules or [])}
+    out: dict[str, None] = {}
+    for _, tip in repo.git.match_refs(f"{BRANCH_PREFIX}{at.name}/*"):
+        try:
+            proposed = repo.agent_at(at.name, tip).file
+        except GitImproveError:
+            continue  # a branch a human broke: the validator will say so when it is reviewed
+        out.update(dict.fromkeys(r for s in proposed.sections for r in (s.rules or []) if r not in have))
+    return list(out)
 
 
 def _cited(draft: Draft, patterns: list[Pattern]) -> list[Pattern]:

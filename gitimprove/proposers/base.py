@@ -21,6 +21,10 @@ class ProposerError(GitImproveError):
     """The proposer could not produce a valid draft (bad answers, API failure)."""
 
 
+class NothingNew(ProposerError):
+    """Every open pattern is already covered by the file or by an open proposal."""
+
+
 @dataclass(frozen=True)
 class Usage:
     input_tokens: int = 0
@@ -43,6 +47,7 @@ class ProposalRequest:
     patterns: list[Pattern]
     max_quotes: int = 4
     notes: list[str] = field(default_factory=list)
+    pending_rules: list[str] = field(default_factory=list)
 
     def labelled_file(self) -> str:
         """The agent file with every rule numbered and protected sections marked read-only."""
@@ -58,6 +63,10 @@ class ProposalRequest:
                 lines += [f"    {line}" for line in section.text.rstrip().splitlines()]
             for i, rule in enumerate(section.rules or []):
                 lines.append(f"  rule {i}: {rule}")
+            lines.append("")
+        if self.pending_rules:
+            lines.append("rules that open proposals already add (under review; do not propose them again):")
+            lines += [f"  - {rule}" for rule in self.pending_rules]
             lines.append("")
         return "\n".join(lines)
 

@@ -11,7 +11,7 @@ import re
 from ..operations import AddRule, Draft
 from ..patterns import Pattern
 from ..policy import ProposerSettings
-from .base import DraftCheck, ProposalRequest, ProposerError, ProposerResult, Usage
+from .base import DraftCheck, NothingNew, ProposalRequest, ProposerError, ProposerResult, Usage
 
 _WORD = re.compile(r"[a-z0-9']+")
 _STOP = frozenset(["a", "an", "the", "and", "or", "to", "of", "in", "on", "for", "with", "is", "are", "be", "it", "its", "this", "that", "you", "your", "always", "never", "do", "not", "don't", "should", "must", "please"])
@@ -71,7 +71,7 @@ class HeuristicProposer:
 
     def propose(self, request: ProposalRequest, check: DraftCheck) -> ProposerResult:
         limits = request.limits
-        existing = [r for s in request.file.sections for r in (s.rules or [])]
+        existing = [r for s in request.file.sections for r in (s.rules or [])] + request.pending_rules
         ops: list[AddRule] = []
         used: list[Pattern] = []
         budget = limits.max_added_chars
@@ -102,9 +102,9 @@ class HeuristicProposer:
                                       f"{pattern.label}"))
             used.append(pattern)
         if not ops:
-            raise ProposerError(f"the heuristic proposer found no new rule to add for {request.agent}: "
-                                "every open pattern is already covered by a similar rule",
-                                hint="edit the agent by hand, or use --proposer anthropic")
+            raise NothingNew("every open pattern is already covered by a similar rule in the file "
+                             "or in an open proposal",
+                             hint="review the open proposals, or edit the agent by hand")
         labels = ", ".join(p.label for p in used)
         draft = Draft(
             summary=f"Address {len(used)} recurring feedback pattern{'s' if len(used) > 1 else ''}"[:200],

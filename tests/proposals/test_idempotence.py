@@ -150,9 +150,6 @@ def test_repeated_propose_converges_and_cites_each_pattern_once(sample_repo: Pat
 
 
 @needs_analysis
-@pytest.mark.xfail(strict=True, reason="known gap: the heuristic compares against main only, so a "
-                   "pattern not shown in the first run (beyond max_patterns) whose suggestion equals "
-                   "a rule an open proposal adds re-proposes that rule")
 def test_no_rule_is_proposed_twice_across_open_proposals(sample_repo: Path) -> None:
     _import_sample_feedback(sample_repo)
     texts = [op["text"] for _ in range(4) for op in _propose_json(sample_repo, AGENT).get("operations", [])]

@@ -11,7 +11,6 @@ from gitimprove.agentfile import parse_agent
 from gitimprove.errors import RefRaceError
 from gitimprove.operations import AddRule, AddSection, Operation, RemoveRule, SetText, UpdateRule
 from gitimprove.proposals import BRANCH_PREFIX, NothingToPropose, ProposalRefused, propose
-from gitimprove.proposers.base import ProposerError
 from gitimprove.proposers.heuristic import HeuristicProposer
 from gitimprove.repo import InstructionRepo
 
@@ -117,11 +116,11 @@ def test_existing_branch_is_never_overwritten(sample_repo: Path) -> None:
     assert refs(sample_repo) == refs_before
 
 
-def test_heuristic_with_nothing_new_to_say_fails_clearly(sample_repo: Path) -> None:
+def test_heuristic_with_nothing_new_to_say_proposes_nothing(sample_repo: Path) -> None:
     repo = InstructionRepo(sample_repo)
     covered = make_pattern("covered", suggestion="Use British English spelling.")
     refs_before = refs(sample_repo)
-    with pytest.raises(ProposerError, match="already covered by a similar rule"):
+    with pytest.raises(NothingToPropose, match="already covered by a similar rule"):
         propose(repo, AGENT, HeuristicProposer(), patterns=[covered])
     assert refs(sample_repo) == refs_before
 
