@@ -63,6 +63,22 @@ class Event:
     protected: bool | None = None
     protected_sections: list[str] = field(default_factory=list)
 
+    def lines(self) -> list[str]:
+        """The event as `gitimprove audit` prints it."""
+        what = self.proposal or (self.version[:10] if self.version else "")
+        out = [f"{self.time:%Y-%m-%d %H:%M}  {self.kind:<11} {self.agent or '-':<18} {what:<16} "
+               f"{self.commit[:10]}  by {self.actor}", f"    {self.summary}"]
+        if self.kind == "proposed":
+            out.append(f"    {self.state}, model {self.model}, evidence {len(self.evidence)}"
+                       + (f", validator {self.verdict}" if self.verdict else ""))
+        if self.reason:
+            out.append(f"    reason: {self.reason}")
+        if self.restores:
+            out.append(f"    restores {self.restores}")
+        if self.kind == "human_edit" and self.protected:
+            out.append(f"    PROTECTED section(s) changed: {', '.join(self.protected_sections)}")
+        return out
+
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         data["time"] = self.time.isoformat()
@@ -72,13 +88,15 @@ class Event:
 def audit(repo: InstructionRepo, agent: str | None = None,
           since: datetime | None = None) -> list[Event]:
     """Every event, oldest first; only ``agent``'s, and only from ``since`` on, when given."""
+    # NOTE: main's events are listed oldest first, and the sort below is stable: events in
+    # the same second keep the order of main's history instead of their commit ids' order.
     events = _proposal_events(repo) + _main_events(repo)
     if agent is not None:
         events = [e for e in events if e.agent == agent]
     if since is not None:
         since = since if since.tzinfo else since.replace(tzinfo=UTC)
         events = [e for e in events if e.time >= since]
-    events.sort(key=lambda e: (e.time, _RANK[e.kind], e.commit))
+    events.sort(key=lambda e: (e.time, _RANK[e.kind]))
     return events
 
 
@@ -192,7 +210,7 @@ def _agent_of(path: str, policy: Policy) -> str | None:
 def _main_events(repo: InstructionRepo) -> list[Event]:
     policy = repo.policy()
     events: list[Event] = []
-    for change in _changes(repo, policy):
+    for change in reversed(_changes(repo, policy)):  # git log lists newest first
         message, trailers, when, author = _commit(repo, change.commit)
         subject = message.split("\n", 1)[0]
         agents = [(a, path, old, new) for path, old, new in change.paths

@@ -38,20 +38,7 @@ def audit_cmd(ctx: Context, agent: str | None, since: str | None, as_json: bool)
         click.echo("No events.")
         return
     for e in events:
-        what = e.proposal or (e.version[:10] if e.version else "")
-        click.echo(f"{e.time:%Y-%m-%d %H:%M}  {e.kind:<11} {e.agent or '-':<18} {what:<16} "
-                   f"{e.commit[:10]}  by {e.actor}")
-        details = []
-        if e.kind == "proposed":
-            details.append(f"{e.state}, model {e.model}, evidence {len(e.evidence)}"
-                           + (f", validator {e.verdict}" if e.verdict else ""))
-        if e.reason:
-            details.append(f"reason: {e.reason}")
-        if e.restores:
-            details.append(f"restores {e.restores}")
-        if e.kind == "human_edit" and e.protected:
-            details.append(f"PROTECTED section(s) changed: {', '.join(e.protected_sections)}")
-        click.echo(f"    {e.summary}" + "".join(f"\n    {d}" for d in details))
+        click.echo("\n".join(e.lines()))
 
 
 COMMANDS: list[click.Command] = [audit_cmd]
