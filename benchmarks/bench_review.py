@@ -8,8 +8,8 @@ Goal: gitimprove within 1.5x of the plumbing. Run: ``python -m benchmarks.bench_
 
 from __future__ import annotations
 
-import os
 import hashlib
+import os
 import shutil
 import statistics
 import subprocess
@@ -82,7 +82,7 @@ def _fast_import_stream(commits: int, proposals: int) -> bytes:
     return b"".join(out)
 
 
-def SAMPLE_FILES() -> list[Path]:  # noqa: N802 - reads like the constant it replaces
+def SAMPLE_FILES() -> list[Path]:
     root = Path(__file__).resolve().parent.parent / "sample_repo"
     return [p for p in root.rglob("*.yaml")]
 

@@ -225,3 +225,7 @@ from .audit_cli import COMMANDS as _AUDIT_COMMANDS  # noqa: E402
 
 for _command in _AUDIT_COMMANDS:
     cli.add_command(_command)
+from .cli_feedback import analyze_cmd, feedback_group  # noqa: E402
+
+cli.add_command(feedback_group)
+cli.add_command(analyze_cmd)

@@ -6,7 +6,7 @@ import difflib
 import os
 import threading
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .agentfile import AgentFile, fill_variables, parse_agent, render
 from .errors import GitImproveError, UnknownAgentError, UnknownRevisionError
@@ -205,11 +205,10 @@ class InstructionRepo:
     def _build(self, agent: str, tip: Oid, refname: str | None) -> Instruction:
         at = self.agent_at(agent, tip)
         parsed, text = self._parse(at.blob, at.raw, at.path, agent)
-        current = self.versions.history(at.path, tip, refname)
-        version = next((v for v in reversed(current) if v.blob == at.blob), None)
+        found = self.versions.version_of(at.path, tip, refname, at.blob)
         return Instruction(agent=agent, text=text, version=at.blob,
-                           number=version.number if version else None,
-                           commit=version.commit if version else None, tip=tip, file=parsed)
+                           number=found[0] if found else None,
+                           commit=found[1] if found else None, tip=tip, file=parsed)
 
     # -- history --------------------------------------------------------------------------
 
@@ -248,3 +247,90 @@ class InstructionRepo:
             "protected": [s.id for s in inst.file.sections
                           if s.protected or policy.is_protected(agent, s.id)],
         }
+
+    # -- feedback (gitimprove.feedback, imported lazily: load() stays import-light) ----------
+
+    def feedback_store(self, url: str | None = None) -> FeedbackStore:
+        """The feedback store: ``url``, else ``$GITIMPROVE_FEEDBACK_URL``, else ``feedback.url``
+        of gitimprove.yaml, else ``.gitimprove/feedback.db`` in the working tree (the git dir
+        of a bare repository). Opened once and kept."""
+        from .feedback.store import ENV_URL, choose_url, open_store
+
+        cached: dict[str, FeedbackStore] = self.__dict__.setdefault("_feedback_stores", {})
+        # NOTE: on the hot path (a record per agent run) the policy is read again only when
+        # main moved or the environment changed: one ref-file read instead of a git round trip.
+        key = (self.git.read_ref(self.main_ref), os.environ.get(ENV_URL)) if url is None else None
+        last = self.__dict__.get("_feedback_default")
+        if key is not None and last is not None and last[0] == key and last[1] in cached:
+            return cached[last[1]]
+        try:
+            configured = self.policy().feedback.url
+        except GitImproveError:
+            configured = None
+        chosen = choose_url(url, configured)
+        if key is not None:
+            self.__dict__["_feedback_default"] = (key, chosen)
+        with self._lock:
+            store = cached.get(chosen)
+            if store is None:
+                store = cached[chosen] = open_store(chosen, self.git.work_tree or self.git.git_dir)
+        return store
+
+    def _feedback_index(self) -> AgentIndex:
+        from .feedback.capture import AgentIndex
+
+        with self._lock:
+            index: AgentIndex | None = self.__dict__.get("_agent_index")
+            if index is None:
+                index = self.__dict__["_agent_index"] = AgentIndex(self)
+        return index
+
+    def record_feedback(self, *, agent: str, **fields: Any) -> FeedbackRecord:
+        """Record feedback on one run of ``agent`` and return the stored record.
+
+        Fields: ``run_id``, ``version`` (the blob id :meth:`load` returned; ``v3`` or a unique
+        prefix also work), ``rating`` (positive/negative, up/down, thumbs_up/thumbs_down,
+        +1/-1), ``reason``, ``correction``, ``signals`` (``{"regenerated": True, ...}``),
+        ``user_id``, ``input``, ``output``, ``metadata``, ``created_at``, ``id``. At least a
+        rating, reason, correction or signal is needed. An unknown agent is refused; a version
+        not in the agent's history is kept with a :class:`FeedbackWarning`."""
+        from .feedback.capture import record_feedback
+
+        return record_feedback(self, self._feedback_index(), agent=agent, **fields)
+
+    def feedback_stats(self, agent: str | None = None, *, by_version: bool = False,
+                       since: datetime | None = None) -> list[dict[str, Any]]:
+        """Counts, negative rate and signal rates per agent (and per version): one dict a row."""
+        from .feedback.stats import feedback_stats
+
+        return feedback_stats(self, agent, by_version=by_version, since=since)
+
+    def analyze(
+        self,
+        agent: str,
+        *,
+        since: datetime | None = None,
+        version: str | None = None,
+        evidence_state: Callable[[str], EvidenceState] | None = None,
+        min_support: int | None = None,
+    ) -> list[Pattern]:
+        """Patterns in ``agent``'s feedback, most important first (see docs/feedback.md).
+
+        ``evidence_state(feedback_id)`` says whether an id is cited by an open proposal
+        (``pending``) or an approved one (``addressed``); a pattern whose evidence is all cited
+        takes that state, and ``open_ids`` lists what is not."""
+        from .feedback.analysis import analyze_agent
+
+        return analyze_agent(self, agent, since=since, version=version,
+                             evidence_state=evidence_state, min_support=min_support)
+
+
+# Names used only in the annotations of the feedback methods above.
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from datetime import datetime
+
+    from .feedback.capture import AgentIndex
+    from .feedback.models import FeedbackRecord
+    from .feedback.store import FeedbackStore
+    from .patterns import EvidenceState, Pattern

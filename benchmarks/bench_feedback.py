@@ -1,0 +1,239 @@
+"""Benchmark: feedback capture, bulk import and analysis, against raw SQLite doing the same work.
+
+- ``record_feedback`` latency (one record, validated, checked against the agent's history,
+  one transaction) vs a raw ``sqlite3`` insert of the same row with the same pragmas;
+- bulk import of 100,000 JSON Lines records (parse, validate, check, one transaction) vs raw
+  ``executemany`` of the same rows;
+- ``analyze`` on 1,000 / 10,000 / 100,000 records of one agent (store read + analysis), with
+  the ratio per tenfold. Goals: 100,000 in under 30 s; growth no worse than n log n, i.e. a
+  ratio per tenfold under ``10 * log(10n) / log(n)`` (13.3 for 1k -> 10k, 12.5 for 10k -> 100k).
+
+Synthetic feedback mixes the sample repository's texts with varied wording, product names,
+off-topic residue and noise, so that most texts are distinct (as real feedback is).
+Run: ``python -m benchmarks.bench_feedback`` (or through ``python -m benchmarks``).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import random
+import shutil
+import sqlite3
+import statistics
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from .common import Row
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE = ROOT / "sample_repo"
+AGENT = "support-agent"
+SIZES = (1_000, 10_000, 100_000)
+GOAL_100K_S = 30.0
+
+_PREFIXES = ["", "", "", "honestly, ", "again: ", "ugh. ", "hmm, ", "As usual, ", "FYI ", "to be fair "]
+_SUFFIXES = ["", "", "", " on the {p} page", " for the {p}", " - {p}", " (order {n})", " again",
+             " every single time", " this week", "!!", " :("]
+_PRODUCTS = [f"{a} {b}" for a in ("merino", "oak", "steel", "linen", "glass", "cotton", "bamboo",
+                                  "copper", "wool", "leather") for b in
+             ("socks", "kettle", "lamp", "mug", "rack", "case", "bag", "desk", "chair", "scarf")]
+_WORDS = ["invoice", "portal", "login", "password", "app", "android", "ios", "update",
+          "delivery", "courier", "warehouse", "discount", "voucher", "newsletter", "checkout",
+          "basket", "colour", "size", "stock", "weather", "office", "cat", "printer", "screen",
+          "font", "button", "menu", "search", "filter", "export", "slides", "calendar"]
+
+
+def _env() -> None:
+    for key, value in {"GIT_AUTHOR_NAME": "Bench", "GIT_AUTHOR_EMAIL": "bench@example.com",
+                       "GIT_COMMITTER_NAME": "Bench", "GIT_COMMITTER_EMAIL": "bench@example.com"}.items():
+        os.environ.setdefault(key, value)
+
+
+def synthetic(n: int, agent: str = AGENT, seed: int = 1) -> list[dict[str, Any]]:
+    """``n`` feedback records for ``agent``: varied wordings of the sample's themes, plus
+    off-topic residue (about 15%) and noise."""
+    rng = random.Random(seed)
+    seeds = [json.loads(line) for line in (SAMPLE / "feedback.jsonl").read_text().splitlines() if line]
+    texts = [(r.get("rating"), r.get("reason"), r.get("correction"), r.get("signals"))
+             for r in seeds if r.get("reason") or r.get("correction")]
+    t0 = datetime(2026, 1, 1, tzinfo=UTC)
+    out = []
+    for i in range(n):
+        product = rng.choice(_PRODUCTS)
+        roll = rng.random()
+        record: dict[str, Any] = {"id": f"s-{i:07d}", "agent": agent, "run_id": f"run-{i // 2:07d}",
+                                  "created_at": (t0 + timedelta(seconds=i * 37)).isoformat()}
+        if roll < 0.15:
+            words = rng.sample(_WORDS, 3)
+            record["rating"] = "negative"
+            record["reason"] = f"the {words[0]} {rng.choice(['is', 'was', 'keeps'])} {words[1]} near {words[2]}"
+        elif roll < 0.18:
+            record["rating"] = "negative"
+            record["reason"] = rng.choice(["test", "asdf", "ok", "lol", "..."])
+        else:
+            rating, reason, correction, signals = rng.choice(texts)
+            text = reason or correction or ""
+            varied = (rng.choice(_PREFIXES) + text + rng.choice(_SUFFIXES)).format(
+                p=product, n=rng.randint(1000, 99999))
+            if reason:
+                record["rating"] = rating or "negative"
+                record["reason"] = varied
+            else:
+                record["correction"] = varied
+            if signals:
+                record["signals"] = signals
+        out.append(record)
+    return out
+
+
+def bench_record(tmp: Path, count: int = 400) -> dict[str, Any]:
+    from gitimprove.feedback.migrations import COLUMNS
+    from gitimprove.feedback.store import SQLiteStore, record_row
+    from gitimprove.init import init
+    from gitimprove.repo import InstructionRepo
+
+    target = tmp / "repo"
+    init(target, template=SAMPLE)
+    repo = InstructionRepo(target)
+    version = repo.load(AGENT).version
+    fields = {"agent": AGENT, "run_id": "run-1", "version": version, "rating": "negative",
+              "reason": "It asked for my order number again", "signals": {"regenerated": True}}
+    repo.record_feedback(**fields)  # warm: store opened, agent index filled
+    ours = []
+    for _ in range(count):
+        start = time.perf_counter()
+        record = repo.record_feedback(**fields)
+        ours.append(time.perf_counter() - start)
+    raw_db = tmp / "raw.db"
+    SQLiteStore(raw_db).close()  # the same schema
+    conn = sqlite3.connect(raw_db, isolation_level=None)
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA synchronous = NORMAL")
+    sql = f"INSERT INTO feedback ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
+    row = list(record_row(record, "2026-01-01T00:00:00.000000Z"))
+    raw = []
+    for i in range(count):
+        row[0] = f"raw-{i}"
+        start = time.perf_counter()
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute(sql, row)
+        conn.execute("COMMIT")
+        raw.append(time.perf_counter() - start)
+    conn.close()
+    repo.close()
+    ours_s, raw_s = statistics.median(ours), statistics.median(raw)
+    return {"bench": "record_feedback (one record)", "ours_s": ours_s, "raw_s": raw_s,
+            "ratio": ours_s / raw_s}
+
+
+def bench_import(tmp: Path, n: int = 100_000) -> dict[str, Any]:
+    from gitimprove.feedback.importer import import_feedback
+    from gitimprove.feedback.migrations import COLUMNS
+    from gitimprove.feedback.models import make_record
+    from gitimprove.feedback.store import SQLiteStore, record_row
+    from gitimprove.init import init
+    from gitimprove.repo import InstructionRepo
+
+    target = tmp / "import-repo"
+    init(target, template=SAMPLE)
+    repo = InstructionRepo(target)
+    records = synthetic(n)
+    data = "".join(json.dumps(r) + "\n" for r in records).encode()
+    start = time.perf_counter()
+    report = import_feedback(repo.feedback_store(), repo._feedback_index(), "bench.jsonl", data)
+    ours = time.perf_counter() - start
+    assert report.added == n, report.added
+    rows = [record_row(make_record(r), "2026-01-01T00:00:00.000000Z") for r in records]
+    raw_db = tmp / "raw-bulk.db"
+    SQLiteStore(raw_db).close()
+    conn = sqlite3.connect(raw_db, isolation_level=None)
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA synchronous = NORMAL")
+    sql = f"INSERT INTO feedback ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
+    start = time.perf_counter()
+    conn.execute("BEGIN IMMEDIATE")
+    conn.executemany(sql, rows)
+    conn.execute("COMMIT")
+    raw = time.perf_counter() - start
+    conn.close()
+    repo.close()
+    return {"bench": f"bulk import ({n:,} JSON Lines records)", "ours_s": ours, "raw_s": raw,
+            "ours_per_s": n / ours, "raw_per_s": n / raw, "ratio": ours / raw}
+
+
+def bench_analyze(tmp: Path, sizes: tuple[int, ...] = SIZES) -> list[dict[str, Any]]:
+    from gitimprove.feedback.models import make_record
+    from gitimprove.feedback.store import SQLiteStore
+    from gitimprove.init import init
+    from gitimprove.repo import InstructionRepo
+
+    rows = []
+    previous: float | None = None
+    for n in sizes:
+        target = tmp / f"analyze-{n}"
+        init(target, template=SAMPLE)
+        store = SQLiteStore(target / ".gitimprove" / "feedback.db")
+        store.add([make_record(r) for r in synthetic(n)])
+        store.close()
+        repo = InstructionRepo(target)
+        repo.load(AGENT)
+        start = time.perf_counter()
+        patterns = repo.analyze(AGENT)
+        took = time.perf_counter() - start
+        repo.close()
+        row: dict[str, Any] = {"bench": f"analyze ({n:,} records)", "n": n, "seconds": took,
+                               "patterns": len(patterns)}
+        if previous is not None:
+            row["ratio"] = took / previous
+            prev_n = n // 10
+            row["nlogn_ratio"] = 10 * math.log(n) / math.log(prev_n)
+        rows.append(row)
+        previous = took
+    return rows
+
+
+def run(sizes: tuple[int, ...] = SIZES) -> list[Row]:
+    """Print the figures and return them as rows for ``python -m benchmarks``."""
+    _env()
+    tmp = Path(tempfile.mkdtemp(prefix="gitimprove-bench-feedback-"))
+    rows: list[Row] = []
+    try:
+        rec = bench_record(tmp)
+        print(f"{rec['bench']:<44} ours {rec['ours_s'] * 1e6:8.0f} us   raw sqlite3 insert "
+              f"{rec['raw_s'] * 1e6:6.0f} us   ratio {rec['ratio']:.1f}x")
+        rows += [Row("feedback", "record_feedback, one record", rec["ours_s"], "s",
+                     note=f"raw sqlite3 insert {rec['raw_s'] * 1e6:.0f} us"),
+                 Row("feedback", "record_feedback / raw insert", rec["ratio"], "x")]
+        imp = bench_import(tmp, max(sizes))
+        print(f"{imp['bench']:<44} ours {imp['ours_per_s']:8.0f} rec/s  raw executemany "
+              f"{imp['raw_per_s']:8.0f} rec/s  ratio {imp['ratio']:.1f}x")
+        rows += [Row("feedback", f"import {max(sizes):,} records", imp["ours_s"], "s",
+                     note=f"{imp['ours_per_s']:,.0f} rec/s; raw executemany "
+                          f"{imp['raw_per_s']:,.0f} rec/s"),
+                 Row("feedback", "import / raw executemany", imp["ratio"], "x")]
+        for row in bench_analyze(tmp, sizes):
+            line = f"{row['bench']:<44} {row['seconds']:8.2f} s   {row['patterns']:>3} patterns"
+            goal = GOAL_100K_S if row["n"] == 100_000 else None
+            rows.append(Row("feedback", f"analyze {row['n']:,} records", row["seconds"], "s", goal,
+                            note=f"{row['patterns']} patterns"))
+            if "ratio" in row:
+                ok = "ok" if row["ratio"] <= row["nlogn_ratio"] else "WORSE THAN n log n"
+                line += f"   x{row['ratio']:.1f} per tenfold (n log n: x{row['nlogn_ratio']:.1f}) {ok}"
+                rows.append(Row("feedback", f"analyze growth {row['n'] // 10:,} -> {row['n']:,}",
+                                row["ratio"], "x", round(row["nlogn_ratio"], 2),
+                                note="goal: n log n"))
+            if row["n"] == 100_000:
+                line += "   goal < 30 s: " + ("ok" if row["seconds"] < GOAL_100K_S else "OVER GOAL")
+            print(line)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return rows
+
+
+if __name__ == "__main__":
+    run()

@@ -1,0 +1,151 @@
+"""Checks a record against the instruction repository: the agent must exist, the version should.
+
+Both answers are cached per tip of the main branch (one read of a ref file to validate the
+cache), so recording feedback on the hot path of an agent run costs no git subprocess."""
+
+from __future__ import annotations
+
+import difflib
+import threading
+import warnings
+from collections.abc import Mapping
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from ..errors import GitImproveError, UnknownAgentError
+from .errors import FeedbackWarning
+from .models import FeedbackRecord, SignalValue, make_record
+
+if TYPE_CHECKING:
+    from ..repo import InstructionRepo
+
+
+class AgentIndex:
+    """The agents on main and the blob ids of each one's versions."""
+
+    def __init__(self, repo: InstructionRepo) -> None:
+        self._repo = repo
+        self._lock = threading.Lock()
+        self._tip: str | None = None
+        self._names: frozenset[str] = frozenset()
+        self._versions: dict[str, tuple[list[str], dict[int, str]]] = {}
+
+    def refresh(self) -> None:
+        """Re-read the agents when main has moved (one ref-file read otherwise)."""
+        tip = self._repo.git.read_ref(self._repo.main_ref)
+        if tip is not None and tip == self._tip:
+            return
+        names = frozenset(self._repo.agent_names())
+        with self._lock:
+            self._tip, self._names, self._versions = tip, names, {}
+
+    def names(self) -> list[str]:
+        self.refresh()
+        return sorted(self._names)
+
+    def check_agent(self, agent: str, *, fresh: bool = True) -> None:
+        """Raise :class:`UnknownAgentError` (with a "did you mean") unless ``agent`` is on main."""
+        if fresh or self._tip is None:
+            self.refresh()
+        if agent in self._names:
+            return
+        close = difflib.get_close_matches(agent, sorted(self._names), n=1)
+        hint = f"did you mean {close[0]!r}?" if close else (
+            f"agents: {', '.join(sorted(self._names))}" if self._names else "no agents on main yet")
+        raise UnknownAgentError(f"no agent {agent!r} on {self._repo.branch}", hint=hint)
+
+    def _history(self, agent: str) -> tuple[list[str], dict[int, str]]:
+        hit = self._versions.get(agent)
+        if hit is None:
+            history = self._repo.history(agent)
+            blobs = list(dict.fromkeys(str(v.blob) for v in history))
+            numbers = {v.number: str(v.blob) for v in history}
+            hit = (blobs, numbers)
+            with self._lock:
+                self._versions[agent] = hit
+        return hit
+
+    def version_order(self, agent: str) -> list[str]:
+        """Blob ids of the agent's versions, oldest first."""
+        self.refresh()
+        return list(self._history(agent)[0])
+
+    def resolve_version(self, agent: str, version: str | None, *, fresh: bool = True
+                        ) -> tuple[str | None, str | None]:
+        """The blob id to store for ``version`` (a blob id, a unique prefix, or ``v3``) and a
+        warning when it is not a version of ``agent`` on main (the value is then kept as given)."""
+        if version is None or not version.strip():
+            return None, None
+        version = version.strip()
+        if fresh:
+            self.refresh()
+        blobs, numbers = self._history(agent)
+        if version[:1] in "vV" and version[1:].isdigit():
+            found = numbers.get(int(version[1:]))
+            if found:
+                return found, None
+            last = max(numbers, default=0)
+            return version, (f"{agent} has no version {version} on {self._repo.branch} "
+                             f"(v1..v{last}); the record keeps {version!r} as given")
+        low = version.lower()
+        if low in blobs:
+            return low, None
+        matches = [b for b in blobs if b.startswith(low)] if len(low) >= 4 else []
+        if len(matches) == 1:
+            return matches[0], None
+        return low, (f"version {version[:12]} is not in the history of {agent} on "
+                     f"{self._repo.branch}; the record was kept")
+
+
+def build_record(
+    index: AgentIndex,
+    fields: Mapping[str, Any],
+    *,
+    id_from_content: bool = False,
+    now: datetime | None = None,
+    fresh: bool = True,
+) -> tuple[FeedbackRecord, str | None]:
+    """Check and validate one record: unknown agents are refused, unknown versions warned.
+
+    ``fresh=False`` skips looking whether main moved (an import checks once for all lines)."""
+    agent = fields.get("agent")
+    if not isinstance(agent, str) or not agent.strip():
+        raise GitImproveError("agent: missing", hint="every record names the agent it is about")
+    index.check_agent(agent.strip(), fresh=fresh)
+    data = dict(fields)
+    warning = None
+    if isinstance(data.get("version"), str):
+        data["version"], warning = index.resolve_version(agent.strip(), data["version"], fresh=False)
+    return make_record(data, id_from_content=id_from_content, now=now), warning
+
+
+def record_feedback(
+    repo: InstructionRepo,
+    index: AgentIndex,
+    *,
+    agent: str,
+    run_id: str | None = None,
+    version: str | None = None,
+    rating: str | int | None = None,
+    reason: str | None = None,
+    correction: str | None = None,
+    signals: Mapping[str, SignalValue] | None = None,
+    user_id: str | None = None,
+    input: str | None = None,
+    output: str | None = None,
+    metadata: Mapping[str, Any] | None = None,
+    created_at: datetime | str | None = None,
+    id: str | None = None,
+) -> FeedbackRecord:
+    """Validate and store one record (see :meth:`InstructionRepo.record_feedback`)."""
+    fields = {"id": id, "agent": agent, "version": version, "run_id": run_id, "rating": rating,
+              "reason": reason, "correction": correction,
+              "signals": dict(signals) if signals is not None else None, "user_id": user_id,
+              "input": input, "output": output,
+              "metadata": dict(metadata) if metadata is not None else None,
+              "created_at": created_at}
+    record, warning = build_record(index, fields)
+    repo.feedback_store().add([record])
+    if warning:
+        warnings.warn(warning, FeedbackWarning, stacklevel=3)
+    return record

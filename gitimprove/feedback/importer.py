@@ -1,0 +1,349 @@
+"""Importing feedback files: JSON Lines and CSV, all-or-nothing per file.
+
+Every line is checked before anything is written; one bad line (bad JSON, unknown agent, bad
+rating, empty record, invalid UTF-8, too long) stops the import and every bad line is reported
+with its number and why. ``skip_invalid`` imports the good lines and lists the rest.
+
+Re-importing a file adds nothing twice: a record keeps its ``id``, and a line without one gets
+an id hashed from its content. The same id with different content is a conflict, reported as a
+bad line.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from ..errors import GitImproveError
+from .capture import AgentIndex, build_record
+from .errors import FeedbackImportError
+from .models import FIELDS, FeedbackRecord, SignalValue
+from .store import FeedbackStore
+
+MAX_LINE_BYTES = 2 * 1024 * 1024
+FORMATS = ("jsonl", "csv")
+_SIGNAL_PREFIXES = ("signals.", "signal.")
+
+
+@dataclass(frozen=True)
+class LineProblem:
+    line: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"line {self.line}: {self.message}" if self.line else self.message
+
+
+@dataclass
+class ImportReport:
+    """What an import did (or, with ``dry_run``, would do)."""
+
+    source: str
+    format: str
+    dry_run: bool
+    records: int = 0
+    added: int = 0
+    duplicates: int = 0
+    invalid: list[LineProblem] = field(default_factory=list)
+    warnings: list[LineProblem] = field(default_factory=list)
+    ids: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "source": self.source, "format": self.format, "dry_run": self.dry_run,
+            "records": self.records, "added": self.added, "duplicates": self.duplicates,
+            "invalid": [{"line": p.line, "error": p.message} for p in self.invalid],
+            "warnings": [{"line": p.line, "warning": p.message} for p in self.warnings],
+        }
+
+
+def parse_signal_value(text: str) -> SignalValue:
+    """``true``/``false``/``yes``/``no`` or a number, as given on a command line or in CSV."""
+    low = text.strip().lower()
+    if low in ("true", "yes", "y"):
+        return True
+    if low in ("false", "no", "n"):
+        return False
+    try:
+        return int(low)
+    except ValueError:
+        pass
+    try:
+        value = float(low)
+    except ValueError:
+        raise ValueError(f"{text!r} is not true/false or a number") from None
+    if value != value or value in (float("inf"), float("-inf")):
+        raise ValueError(f"{text!r} is not a finite number")
+    return value
+
+
+def parse_signal_pairs(text: str) -> dict[str, SignalValue]:
+    """``regenerated=true;task_completed=false`` (``;`` or ``,`` between pairs)."""
+    out: dict[str, SignalValue] = {}
+    for part in text.replace(",", ";").split(";"):
+        if not part.strip():
+            continue
+        name, sep, value = part.partition("=")
+        if not sep or not name.strip():
+            raise ValueError(f"{part.strip()!r} is not name=value")
+        out[name.strip()] = parse_signal_value(value)
+    return out
+
+
+def _decode_problem(data: bytes, exc: UnicodeDecodeError) -> str:
+    return (f"not valid UTF-8 (byte 0x{data[exc.start]:02x} at column {exc.start + 1}); "
+            "save the file as UTF-8")
+
+
+# -- JSON Lines -------------------------------------------------------------------------------
+
+
+def _jsonl_rows(data: bytes) -> list[tuple[int, dict[str, Any] | LineProblem]]:
+    rows: list[tuple[int, dict[str, Any] | LineProblem]] = []
+    for number, raw in enumerate(data.split(b"\n"), start=1):
+        raw = raw.rstrip(b"\r")
+        if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
+            raw = raw[3:]  # a UTF-8 byte order mark
+        if not raw.strip():
+            continue
+        if len(raw) > MAX_LINE_BYTES:
+            rows.append((number, LineProblem(number, f"line is {len(raw):,} bytes, over the "
+                                                     f"{MAX_LINE_BYTES // 1024 // 1024} MiB limit")))
+            continue
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            rows.append((number, LineProblem(number, _decode_problem(raw, exc))))
+            continue
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError as exc:
+            rows.append((number, LineProblem(number, f"bad JSON: {exc.msg} (column {exc.colno})")))
+            continue
+        except RecursionError:
+            rows.append((number, LineProblem(number, "bad JSON: nested too deeply")))
+            continue
+        if not isinstance(value, dict):
+            rows.append((number, LineProblem(number, "each line must be a JSON object {...}")))
+            continue
+        rows.append((number, value))
+    return rows
+
+
+# -- CSV --------------------------------------------------------------------------------------
+
+
+def _csv_rows(data: bytes, source: str) -> list[tuple[int, dict[str, Any] | LineProblem]]:
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    # NOTE: decoded leniently so that one bad line is reported as that line, not the file.
+    text = data.decode("utf-8", errors="surrogateescape")
+    csv.field_size_limit(MAX_LINE_BYTES)
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = next(reader)
+    except StopIteration:
+        return []
+    except csv.Error as exc:
+        raise FeedbackImportError(f"{source}: cannot read the CSV header: {exc}", []) from None
+    columns = [h.strip().lower() for h in header]
+    known = set(FIELDS)
+    unknown = [c for c in columns if c not in known and not c.startswith(_SIGNAL_PREFIXES)]
+    if unknown:
+        raise FeedbackImportError(
+            f"{source}: unknown CSV column(s) {', '.join(repr(c) for c in unknown)}", [],
+            hint=f"columns: {', '.join(FIELDS)}, or signals.NAME for one signal")
+    missing = [c for c in ("agent",) if c not in columns]
+    has_content = any(c in columns for c in ("rating", "reason", "correction", "signals")) or any(
+        c.startswith(_SIGNAL_PREFIXES) for c in columns)
+    if missing or not has_content:
+        what = ["'agent'"] if missing else []
+        if not has_content:
+            what.append("one of 'rating', 'reason', 'correction', 'signals'")
+        raise FeedbackImportError(
+            f"{source}: CSV is missing column(s) {' and '.join(what)} "
+            f"(found: {', '.join(columns) or 'none'})", [],
+            hint="the first line must name the columns, e.g. agent,run_id,rating,reason")
+    if len(set(columns)) != len(columns):
+        dup = sorted({c for c in columns if columns.count(c) > 1})
+        raise FeedbackImportError(f"{source}: CSV column(s) named twice: {', '.join(dup)}", [])
+    rows: list[tuple[int, dict[str, Any] | LineProblem]] = []
+    last = reader.line_num
+    while True:
+        start = last + 1
+        try:
+            cells = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            rows.append((start, LineProblem(start, f"bad CSV: {exc}")))
+            break
+        last = reader.line_num
+        if not any(c.strip() for c in cells):
+            continue
+        if len(cells) != len(columns):
+            rows.append((start, LineProblem(start, f"expected {len(columns)} fields, found {len(cells)}")))
+            continue
+        problem = _bad_utf8(cells)
+        if problem:
+            rows.append((start, LineProblem(start, problem)))
+            continue
+        try:
+            rows.append((start, _csv_record(columns, cells)))
+        except ValueError as exc:
+            rows.append((start, LineProblem(start, str(exc))))
+    return rows
+
+
+def _bad_utf8(cells: list[str]) -> str | None:
+    for cell in cells:
+        raw = cell.encode("utf-8", "surrogateescape")
+        try:
+            raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            return (f"not valid UTF-8 (byte 0x{raw[exc.start]:02x}); save the file as UTF-8")
+    return None
+
+
+def _csv_record(columns: list[str], cells: list[str]) -> dict[str, Any]:
+    record: dict[str, Any] = {}
+    signals: dict[str, SignalValue] = {}
+    for name, cell in zip(columns, cells, strict=True):
+        if not cell.strip():
+            continue
+        if name.startswith(_SIGNAL_PREFIXES):
+            signal = name.split(".", 1)[1]
+            try:
+                signals[signal] = parse_signal_value(cell)
+            except ValueError as exc:
+                raise ValueError(f"signals.{signal}: {exc}") from None
+        elif name == "signals":
+            try:
+                value = json.loads(cell) if cell.strip().startswith("{") else parse_signal_pairs(cell)
+            except (ValueError, json.JSONDecodeError) as exc:
+                raise ValueError(f"signals: {exc} (use name=value;name=value or a JSON object)") from None
+            if not isinstance(value, dict):
+                raise ValueError("signals: use name=value;name=value or a JSON object")
+            signals.update(value)
+        elif name == "metadata":
+            try:
+                record["metadata"] = json.loads(cell)
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"metadata: bad JSON: {exc.msg}") from None
+        else:
+            record[name] = cell
+    if signals:
+        record["signals"] = signals
+    return record
+
+
+# -- the import -------------------------------------------------------------------------------
+
+
+def detect_format(name: str, data: bytes) -> str:
+    suffix = Path(name).suffix.lower()
+    if suffix in (".jsonl", ".ndjson", ".json"):
+        return "jsonl"
+    if suffix in (".csv", ".tsv"):
+        return "csv"
+    head = data.lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
+    return "jsonl" if head == b"{" else "csv"
+
+
+def read_source(path: str) -> tuple[str, bytes]:
+    """The bytes of a file, or of standard input for ``-``."""
+    if path == "-":
+        return "<stdin>", sys.stdin.buffer.read()
+    try:
+        return path, Path(path).read_bytes()
+    except IsADirectoryError:
+        raise FeedbackImportError(f"cannot read {path}: it is a directory", []) from None
+    except OSError as exc:
+        raise FeedbackImportError(f"cannot read {path}: {exc.strerror or exc}", []) from None
+
+
+def import_feedback(
+    store: FeedbackStore,
+    index: AgentIndex,
+    source: str,
+    data: bytes,
+    *,
+    fmt: str | None = None,
+    dry_run: bool = False,
+    skip_invalid: bool = False,
+    now: Callable[[], datetime] = lambda: datetime.now(UTC),
+) -> ImportReport:
+    """Check every line of ``data``, then store the valid records in one transaction.
+
+    Raises :class:`FeedbackImportError` listing every bad line when any line is bad (unless
+    ``skip_invalid``); nothing is written then."""
+    fmt = fmt or detect_format(source, data)
+    if fmt not in FORMATS:
+        raise FeedbackImportError(f"unknown import format {fmt!r}", [], hint="use jsonl or csv")
+    rows = _jsonl_rows(data) if fmt == "jsonl" else _csv_rows(data, source)
+    report = ImportReport(source=source, format=fmt, dry_run=dry_run, records=len(rows))
+    stamp = now()
+    index.refresh()
+    valid: list[tuple[int, FeedbackRecord]] = []
+    seen: dict[str, tuple[int, str]] = {}
+    # NOTE: an id hashed from a line's content already stands for that content; its digest
+    # also covers created_at, which is "now" for a line that gives none.
+    derived: set[str] = set()
+    for number, row in rows:
+        if isinstance(row, LineProblem):
+            report.invalid.append(row)
+            continue
+        try:
+            record, warning = build_record(index, row, id_from_content=True, now=stamp, fresh=False)
+        except GitImproveError as exc:
+            hint = f" ({exc.hint})" if exc.hint else ""
+            report.invalid.append(LineProblem(number, exc.message + hint))
+            continue
+        if warning:
+            report.warnings.append(LineProblem(number, warning))
+        digest = record.digest
+        earlier = seen.get(record.id)
+        if earlier is not None:
+            if earlier[1] != digest:
+                report.invalid.append(LineProblem(
+                    number, f"id {record.id} is used on line {earlier[0]} with different content"))
+            else:
+                report.duplicates += 1
+            continue
+        seen[record.id] = (number, digest)
+        if not row.get("id"):
+            derived.add(record.id)
+        valid.append((number, record))
+    stored = store.digests([r.id for _, r in valid])
+    new: list[FeedbackRecord] = []
+    for number, record in valid:
+        existing = stored.get(record.id)
+        if existing is None:
+            new.append(record)
+        elif existing == seen[record.id][1] or record.id in derived:
+            report.duplicates += 1
+        else:
+            report.invalid.append(LineProblem(
+                number, f"id {record.id} is already stored with different content"))
+    report.invalid.sort(key=lambda p: p.line)
+    if report.invalid and not skip_invalid:
+        good = len(new)
+        raise FeedbackImportError(
+            f"{source}: {len(report.invalid)} of {report.records} records are invalid; "
+            "nothing was imported",
+            [str(p) for p in report.invalid],
+            hint=f"fix those lines, or pass --skip-invalid to import the {good} valid new record(s)")
+    report.ids = [r.id for r in new]
+    if dry_run:
+        report.added = len(new)
+    else:
+        report.added = store.add(new)
+        report.duplicates += len(new) - report.added  # stored meanwhile by another process
+    return report

@@ -1,0 +1,111 @@
+"""Counts and rates per agent (and per version): how a version is doing.
+
+Rates are over *runs* (records of one run merged): a run rated down and later corrected is one
+negative run. ``negative_rate`` is negative runs over rated runs. For a boolean signal, ``rate``
+is the share of runs reporting it where it was true; numbers get their mean and median.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from ..errors import GitImproveError
+from .models import FeedbackRecord, RunView, format_timestamp, merge_runs
+
+if TYPE_CHECKING:
+    from ..repo import InstructionRepo
+
+
+def _stamp(value: datetime | None) -> str | None:
+    return format_timestamp(value).replace(".000000Z", "Z") if value else None
+
+
+def summarize(records: list[FeedbackRecord], runs: list[RunView]) -> dict[str, Any]:
+    """The numbers for one group of records and their runs."""
+    rated = [r for r in runs if r.rating is not None]
+    negative = sum(1 for r in rated if r.rating == "negative")
+    signals: dict[str, list[bool | int | float]] = defaultdict(list)
+    for run in runs:
+        for name, value in run.signals.items():
+            signals[name].append(value)
+    signal_stats: dict[str, dict[str, Any]] = {}
+    for name in sorted(signals):
+        values = signals[name]
+        if all(isinstance(v, bool) for v in values):
+            true = sum(1 for v in values if v)
+            signal_stats[name] = {"reported": len(values), "true": true,
+                                  "rate": round(true / len(values), 4)}
+        else:
+            numbers = [float(v) for v in values]
+            signal_stats[name] = {"reported": len(values),
+                                  "mean": round(statistics.fmean(numbers), 4),
+                                  "median": round(statistics.median(numbers), 4)}
+    return {
+        "records": len(records),
+        "runs": len(runs),
+        "rated_runs": len(rated),
+        "positive": len(rated) - negative,
+        "negative": negative,
+        "negative_rate": round(negative / len(rated), 4) if rated else None,
+        "with_reason": sum(1 for r in records if r.reason),
+        "with_correction": sum(1 for r in records if r.correction),
+        "trouble_runs": sum(1 for r in runs if r.trouble),
+        "trouble_rate": round(sum(1 for r in runs if r.trouble) / len(runs), 4) if runs else None,
+        "signals": signal_stats,
+        "first_at": _stamp(min((r.created_at for r in records), default=None)),
+        "last_at": _stamp(max((r.created_at for r in records), default=None)),
+    }
+
+
+def compute_stats(
+    records: Iterable[FeedbackRecord],
+    *,
+    by_version: bool = False,
+    labels: Mapping[tuple[str, str], str] | None = None,
+) -> list[dict[str, Any]]:
+    """One row per agent, or per (agent, version) with ``by_version``; ``labels`` maps
+    ``(agent, blob)`` to ``v3``. Rows are sorted by agent, then version number."""
+    groups: dict[tuple[str, str | None], list[FeedbackRecord]] = defaultdict(list)
+    for rec in records:
+        groups[(rec.agent, rec.version if by_version else None)].append(rec)
+    labels = labels or {}
+    rows = []
+    for (agent, version), recs in groups.items():
+        row: dict[str, Any] = {"agent": agent}
+        if by_version:
+            row["version"] = version
+            row["label"] = labels.get((agent, version)) if version else None
+        row.update(summarize(recs, merge_runs(recs)))
+        rows.append(row)
+
+    def order(row: dict[str, Any]) -> tuple[Any, ...]:
+        label = row.get("label") or ""
+        number = int(label[1:]) if label[1:].isdigit() else 10**9
+        return (row["agent"], number, row.get("version") or "~")
+
+    return sorted(rows, key=order)
+
+
+def feedback_stats(
+    repo: InstructionRepo,
+    agent: str | None = None,
+    *,
+    by_version: bool = False,
+    since: datetime | None = None,
+) -> list[dict[str, Any]]:
+    """:func:`compute_stats` over the repository's store, with version labels from history."""
+    store = repo.feedback_store()
+    records = store.records(agent=agent, since=since, with_io=False)
+    labels: dict[tuple[str, str], str] = {}
+    if by_version:
+        for name in sorted({r.agent for r in records}):
+            try:
+                for v in repo.history(name):
+                    labels.setdefault((name, str(v.blob)), v.label)
+            except GitImproveError:
+                continue  # an agent no longer on main: its versions simply go unlabelled
+    return compute_stats(records, by_version=by_version, labels=labels)

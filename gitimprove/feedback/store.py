@@ -1,0 +1,463 @@
+"""Where feedback lives: one interface, an embedded SQLite database by default, PostgreSQL for
+teams whose agents run on many hosts (:mod:`.postgres`).
+
+Every write is one transaction: a batch is stored whole or not at all. Records are keyed by
+their id, and adding an id that is already stored adds nothing, which makes imports and retries
+idempotent. SQLite runs in WAL mode with a busy timeout, so several processes (agent workers)
+can record at once without losing a record; a writer that cannot get the lock within the
+timeout fails with a one-line error instead of hanging.
+
+URLs: ``sqlite:///relative/path.db`` (relative to the repository's working directory, or its
+git directory when bare), ``sqlite:////absolute/path.db``, a plain file path, or
+``postgresql://user:pass@host:port/db``. ``?timeout=SECONDS`` sets how long a writer waits for
+a lock (default 10).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sqlite3
+import threading
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from . import migrations
+from .errors import FeedbackStoreError
+from .models import FeedbackRecord, format_timestamp, record_from_row
+
+DEFAULT_URL = "sqlite:///.gitimprove/feedback.db"
+DEFAULT_TIMEOUT = 10.0
+ENV_URL = "GITIMPROVE_FEEDBACK_URL"
+SQLITE_APPLICATION_ID = 0x67694D70  # "giMp": marks a SQLite file as ours
+
+_SELECT = ", ".join(migrations.COLUMNS[:13])
+_INSERT_COLUMNS = ", ".join(migrations.COLUMNS)
+
+
+def record_row(record: FeedbackRecord, recorded_at: str) -> tuple[Any, ...]:
+    """A record as the row tuple of :data:`migrations.COLUMNS`."""
+    return (
+        record.id, record.agent, record.version, record.run_id, record.rating, record.reason,
+        record.correction, json.dumps(record.signals, separators=(",", ":")), record.user_id,
+        record.input, record.output,
+        json.dumps(record.metadata, separators=(",", ":"), ensure_ascii=False)
+        if record.metadata is not None else None,
+        format_timestamp(record.created_at), recorded_at, record.digest,
+    )
+
+
+class FeedbackStore(ABC):
+    """Storage of feedback records. Every backend passes the same test-suite."""
+
+    url: str
+
+    @abstractmethod
+    def add(self, records: Sequence[FeedbackRecord]) -> int:
+        """Store records in one transaction; ids already stored are skipped. Returns how many
+        were new."""
+
+    @abstractmethod
+    def digests(self, ids: Iterable[str]) -> dict[str, str]:
+        """``{id: digest}`` of those ids that are stored."""
+
+    @abstractmethod
+    def records(
+        self,
+        *,
+        agent: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        versions: Sequence[str] | None = None,
+        run_id: str | None = None,
+        limit: int | None = None,
+        newest_first: bool = False,
+        with_io: bool = True,
+    ) -> list[FeedbackRecord]:
+        """Records matching every filter given, ordered by ``created_at`` then id.
+
+        ``with_io=False`` leaves out ``input``/``output`` (analysis does not need them)."""
+
+    @abstractmethod
+    def count(self, agent: str | None = None) -> int: ...
+
+    @abstractmethod
+    def agents(self) -> list[str]:
+        """Agents with stored feedback, sorted."""
+
+    @abstractmethod
+    def schema_version(self) -> int: ...
+
+    @abstractmethod
+    def get(self, feedback_id: str) -> FeedbackRecord | None:
+        """One record by id, or None."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release the connection (the store reopens it if used again)."""
+
+    def __enter__(self) -> FeedbackStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _now() -> str:
+    return format_timestamp(datetime.now(UTC))
+
+
+def _where(
+    agent: str | None, since: datetime | None, until: datetime | None,
+    versions: Sequence[str] | None, run_id: str | None, mark: str,
+) -> tuple[str, list[Any]]:
+    clauses: list[str] = []
+    params: list[Any] = []
+    if agent is not None:
+        clauses.append(f"agent = {mark}")
+        params.append(agent)
+    if since is not None:
+        clauses.append(f"created_at >= {mark}")
+        params.append(format_timestamp(since))
+    if until is not None:
+        clauses.append(f"created_at < {mark}")
+        params.append(format_timestamp(until))
+    if versions is not None:
+        if not versions:
+            clauses.append("1 = 0")
+        else:
+            clauses.append(f"version IN ({', '.join([mark] * len(versions))})")
+            params.extend(versions)
+    if run_id is not None:
+        clauses.append(f"run_id = {mark}")
+        params.append(run_id)
+    return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
+
+
+def _select_sql(with_io: bool) -> str:
+    if with_io:
+        return _SELECT
+    return _SELECT.replace("input, output", "NULL AS input, NULL AS output")
+
+
+def _rows_to_records(rows: Iterable[Sequence[Any]]) -> list[FeedbackRecord]:
+    names = migrations.COLUMNS[:13]
+    return [record_from_row(dict(zip(names, row, strict=True))) for row in rows]
+
+
+def _chunks(items: Sequence[str], size: int) -> Iterator[Sequence[str]]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+# -- SQLite -----------------------------------------------------------------------------------
+
+
+class SQLiteStore(FeedbackStore):
+    """An embedded SQLite database (WAL mode), safe for several processes writing at once."""
+
+    def __init__(self, path: str | os.PathLike[str], *, timeout: float = DEFAULT_TIMEOUT,
+                 target_version: int = migrations.CURRENT_VERSION) -> None:
+        self.path = Path(path)
+        self.url = f"sqlite:///{self.path}"
+        self.timeout = timeout
+        self._target = target_version
+        self._lock = threading.RLock()
+        self._conn: sqlite3.Connection | None = None
+        self._pid = 0
+        self._connect()
+
+    def __repr__(self) -> str:
+        return f"SQLiteStore({str(self.path)!r})"
+
+    # -- connection ---------------------------------------------------------------------------
+
+    def _error(self, exc: Exception, doing: str) -> FeedbackStoreError:
+        return sqlite_error(exc, self.path, self.timeout, doing)
+
+    def _connect(self) -> sqlite3.Connection:
+        if self._conn is not None and self._pid == os.getpid():
+            return self._conn
+        # NOTE: a connection inherited through fork() must not be used by the child.
+        self._conn = None
+        _prepare_dir(self.path.parent)
+        if self.path.is_dir():
+            raise FeedbackStoreError(f"cannot open feedback database {self.path}: it is a directory",
+                                     hint="point feedback.url at a file")
+        try:
+            conn = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None,
+                                   check_same_thread=False)
+        except sqlite3.Error as exc:
+            raise self._error(exc, "open") from None
+        try:
+            conn.execute(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")
+            mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
+            if str(mode).lower() != "wal":
+                conn.execute("PRAGMA journal_mode = WAL")
+            # NOTE: NORMAL is durable across a crash of the process; only a power loss can drop
+            # the last transactions. FULL would cost an fsync per record.
+            conn.execute("PRAGMA synchronous = NORMAL")
+            self._migrate(conn)
+        except sqlite3.Error as exc:
+            conn.close()
+            raise self._error(exc, "open") from None
+        except BaseException:
+            conn.close()
+            raise
+        self._conn, self._pid = conn, os.getpid()
+        return conn
+
+    def _migrate(self, conn: sqlite3.Connection) -> None:
+        version = self._check_version(conn)
+        if version >= self._target:
+            return
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            version = self._check_version(conn)  # another process may have migrated meanwhile
+            if version < self._target:
+                executor = _SQLiteExecutor(conn)
+                for _, step in migrations.steps(version, self._target):
+                    if isinstance(step, str):
+                        conn.execute(step)
+                    else:
+                        step(executor)
+                conn.execute(f"PRAGMA application_id = {SQLITE_APPLICATION_ID}")
+                conn.execute(f"PRAGMA user_version = {self._target}")
+            conn.execute("COMMIT")
+        except BaseException:
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
+            raise
+
+    def _check_version(self, conn: sqlite3.Connection) -> int:
+        version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+        app = int(conn.execute("PRAGMA application_id").fetchone()[0])
+        if version == 0:
+            tables = [r[0] for r in conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")]
+            if tables:
+                raise FeedbackStoreError(
+                    f"{self.path} is a SQLite database but not a gitimprove feedback database "
+                    f"(tables: {', '.join(tables[:5])})",
+                    hint="point feedback.url at a new file")
+        elif app not in (0, SQLITE_APPLICATION_ID):
+            raise FeedbackStoreError(f"{self.path} is not a gitimprove feedback database",
+                                     hint="point feedback.url at a new file")
+        if version > migrations.CURRENT_VERSION:
+            raise FeedbackStoreError(
+                f"feedback database {self.path} has schema v{version}, newer than this "
+                f"gitimprove understands (v{migrations.CURRENT_VERSION})",
+                hint="upgrade gitimprove on this host")
+        return version
+
+    def close(self) -> None:
+        with self._lock:
+            conn, self._conn = self._conn, None
+            if conn is not None and self._pid == os.getpid():
+                conn.close()
+
+    def __del__(self) -> None:
+        with contextlib.suppress(Exception):
+            self.close()
+
+    # -- interface ----------------------------------------------------------------------------
+
+    def schema_version(self) -> int:
+        with self._lock:
+            try:
+                return int(self._connect().execute("PRAGMA user_version").fetchone()[0])
+            except sqlite3.Error as exc:
+                raise self._error(exc, "read") from None
+
+    def add(self, records: Sequence[FeedbackRecord]) -> int:
+        if not records:
+            return 0
+        now = _now()
+        rows = [record_row(r, now) for r in records]
+        sql = (f"INSERT INTO feedback ({_INSERT_COLUMNS}) VALUES "
+               f"({', '.join('?' * len(migrations.COLUMNS))}) ON CONFLICT (id) DO NOTHING")
+        with self._lock:
+            conn = self._connect()
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    before = conn.total_changes
+                    if len(rows) == 1:
+                        conn.execute(sql, rows[0])
+                    else:
+                        conn.executemany(sql, rows)
+                    added = conn.total_changes - before
+                    conn.execute("COMMIT")
+                except BaseException:
+                    with contextlib.suppress(sqlite3.Error):
+                        conn.execute("ROLLBACK")
+                    raise
+            except sqlite3.Error as exc:
+                raise self._error(exc, "write") from None
+        return added
+
+    def digests(self, ids: Iterable[str]) -> dict[str, str]:
+        wanted = list(dict.fromkeys(ids))
+        out: dict[str, str] = {}
+        with self._lock:
+            conn = self._connect()
+            try:
+                for chunk in _chunks(wanted, 500):
+                    marks = ", ".join("?" * len(chunk))
+                    for fid, digest in conn.execute(
+                            f"SELECT id, digest FROM feedback WHERE id IN ({marks})", chunk):
+                        out[fid] = digest
+            except sqlite3.Error as exc:
+                raise self._error(exc, "read") from None
+        return out
+
+    def records(
+        self,
+        *,
+        agent: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        versions: Sequence[str] | None = None,
+        run_id: str | None = None,
+        limit: int | None = None,
+        newest_first: bool = False,
+        with_io: bool = True,
+    ) -> list[FeedbackRecord]:
+        where, params = _where(agent, since, until, versions, run_id, "?")
+        order = "DESC" if newest_first else "ASC"
+        sql = f"SELECT {_select_sql(with_io)} FROM feedback{where} ORDER BY created_at {order}, id {order}"
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(int(limit))
+        with self._lock:
+            try:
+                rows = self._connect().execute(sql, params).fetchall()
+            except sqlite3.Error as exc:
+                raise self._error(exc, "read") from None
+        return _rows_to_records(rows)
+
+    def get(self, feedback_id: str) -> FeedbackRecord | None:
+        with self._lock:
+            try:
+                rows = self._connect().execute(
+                    f"SELECT {_SELECT} FROM feedback WHERE id = ?", (feedback_id,)).fetchall()
+            except sqlite3.Error as exc:
+                raise self._error(exc, "read") from None
+        found = _rows_to_records(rows)
+        return found[0] if found else None
+
+    def count(self, agent: str | None = None) -> int:
+        where, params = _where(agent, None, None, None, None, "?")
+        with self._lock:
+            try:
+                return int(self._connect().execute(
+                    f"SELECT COUNT(*) FROM feedback{where}", params).fetchone()[0])
+            except sqlite3.Error as exc:
+                raise self._error(exc, "read") from None
+
+    def agents(self) -> list[str]:
+        with self._lock:
+            try:
+                rows = self._connect().execute(
+                    "SELECT DISTINCT agent FROM feedback ORDER BY agent").fetchall()
+            except sqlite3.Error as exc:
+                raise self._error(exc, "read") from None
+        return [r[0] for r in rows]
+
+
+class _SQLiteExecutor:
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        return list(self._conn.execute(sql, params).fetchall())
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        self._conn.executemany(sql, rows)
+
+
+def sqlite_error(exc: Exception, path: Path, timeout: float, doing: str) -> FeedbackStoreError:
+    """One line that says what went wrong with the database file and what to do."""
+    text = str(exc)
+    low = text.lower()
+    if "locked" in low or "busy" in low:
+        return FeedbackStoreError(
+            f"feedback database {path} is locked by another process (waited {timeout:g}s to {doing})",
+            hint="try again; raise the wait with ?timeout=SECONDS in the feedback URL")
+    if "not a database" in low or "malformed" in low or "encrypted" in low:
+        return FeedbackStoreError(f"cannot read feedback database {path}: the file is not a "
+                                  "SQLite database or is damaged",
+                                  hint="move it aside, or point feedback.url at another file")
+    if "unable to open" in low:
+        return FeedbackStoreError(f"cannot open feedback database {path}: unable to open the file",
+                                  hint="check that the folder exists and is writable")
+    if "readonly" in low or "read-only" in low:
+        return FeedbackStoreError(f"cannot write feedback database {path}: it is read-only",
+                                  hint="check the file's permissions")
+    return FeedbackStoreError(f"feedback database {path}: {text}")
+
+
+def _prepare_dir(folder: Path) -> None:
+    """Create the database folder; a new ``.gitimprove`` folder ignores itself in git."""
+    if folder.is_dir():
+        return
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        if folder.name == ".gitimprove":
+            (folder / ".gitignore").write_text("# feedback is personal data: never commit it\n*\n")
+    except OSError as exc:
+        raise FeedbackStoreError(f"cannot create {folder} for the feedback database: "
+                                 f"{exc.strerror or exc}",
+                                 hint="check permissions, or set feedback.url") from None
+
+
+# -- opening by URL ---------------------------------------------------------------------------
+
+
+def choose_url(explicit: str | None, configured: str | None) -> str:
+    """The URL to use: an explicit one, else ``$GITIMPROVE_FEEDBACK_URL`` (a host's own
+    setting), else ``feedback.url`` from gitimprove.yaml, else the default."""
+    return explicit or os.environ.get(ENV_URL) or configured or DEFAULT_URL
+
+
+def open_store(url: str | None, base: str | os.PathLike[str]) -> FeedbackStore:
+    """Open (creating and migrating as needed) the store a URL names.
+
+    Relative SQLite paths are taken from ``base`` (the repository's working directory)."""
+    url = url or DEFAULT_URL
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    query = parse_qs(parts.query)
+    timeout = DEFAULT_TIMEOUT
+    if "timeout" in query:
+        try:
+            timeout = float(query["timeout"][-1])
+        except ValueError:
+            raise FeedbackStoreError(f"bad timeout in feedback URL {url!r}",
+                                     hint="use ?timeout=SECONDS, e.g. ?timeout=5") from None
+    if scheme in ("postgresql", "postgres"):
+        from .postgres import PostgresStore
+
+        return PostgresStore(url, timeout=timeout)
+    if scheme == "sqlite":
+        if parts.netloc:
+            raise FeedbackStoreError(f"bad SQLite URL {url!r}",
+                                     hint="use sqlite:///relative/path.db or sqlite:////absolute/path.db")
+        raw = parts.path[1:] if parts.path.startswith("/") else parts.path
+        if not raw:
+            raise FeedbackStoreError(f"SQLite URL {url!r} names no file",
+                                     hint="use sqlite:///.gitimprove/feedback.db")
+        path = Path(raw)
+    elif scheme in ("", "file") or (len(scheme) == 1 and os.name == "nt"):
+        path = Path(parts.path if scheme == "file" else url.split("?", 1)[0])
+    else:
+        raise FeedbackStoreError(f"unsupported feedback URL {url!r}",
+                                 hint="use sqlite:///path.db or postgresql://user@host/db")
+    if not path.is_absolute():
+        path = Path(base) / path
+    return SQLiteStore(path, timeout=timeout)

@@ -1,0 +1,135 @@
+"""Text normalisation for analysis: lower case, contractions, a light stemmer, stop words.
+
+Deterministic and dependency-free. The stemmer only folds inflections (``sources`` ->
+``sourc``, ``cited`` -> ``cit``, ``rambling`` -> ``rambl``) so that the lexicon's phrases and
+the users' words meet; it is not a linguistic stemmer and does not need to be.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+_QUOTES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u201c": '"', "\u201d": '"',
+                         "\u2013": "-", "\u2014": "-", "\u00a0": " "})
+_TLDR = re.compile(r"\btl\s*[;:,.]?\s*dr\b")
+_NT = re.compile(r"\b(ca|wo|do|does|did|is|are|was|were|could|should|would|have|has|had|must"
+                 r"|need|might)n'?t\b")
+_ELONGATED = re.compile(r"([a-z])\1{2,}")
+_TOKEN = re.compile(r"[a-z0-9]+")
+_IZE = re.compile(r"(?<=[a-z]{3})iz(e|ed|es|ing|ation|ations)\b")
+
+STOPWORDS = _words("""
+a about above after again against all also am an and any are as at be because been before being
+below between both but by can could did do does doing down during each few for from further had
+has have having he her here hers herself him himself his how i if in into is it its itself just
+me my myself of off on once only or other our ours ourselves out over own same she should so some
+such than that the their theirs them themselves then there these they this those through to too
+under until up very was we were what when where which while who whom why will with would you your
+yours yourself yourselves s d ll m re ve t please pls plz us let get got one thing really even
+much many lot bit still again always every also way like make made said say says tell told
+give gave want wanted need needs needed use used using know ok okay
+not no never nothing more less
+""")
+
+# Words that carry no theme on their own: a text made only of these is noise.
+GENERIC = _words("""
+test testing tested asdf asdfgh qwerty xyz abc lol lmao rofl haha hah ok okay k meh hmm hm hmmm
+good great nice fine cool thanks thank thx ty awesome amazing wow yes yeah yep no nope sure
+bad awful terrible poor worse worst whatever interesting idk dunno hi hello hey ugh argh sigh
+""")
+
+_NO_STRIP = _words("""
+nothing something anything everything thing things bring during morning evening string spring
+ring king sing wing this has is was its bus gas yes less unless across process analysis basis
+news series species always perhaps various previous serious famous obvious minus plus status
+bonus focus campus virus thus us ss ies
+""")
+_PROTECT = frozenset({"not", "no", "to", "on", "in", "an", "as", "at", "it", "is"})
+
+
+def normalize(text: str) -> str:
+    """Lower case, NFKC, straight quotes, ``tl;dr`` -> ``tldr``, ``didn't`` -> ``did not``."""
+    text = text.lower()
+    if not text.isascii():
+        text = unicodedata.normalize("NFKD", text.translate(_QUOTES))
+        text = "".join(c for c in text if not unicodedata.combining(c))  # cliché -> cliche
+    text = _TLDR.sub(" tldr ", text)
+    text = text.replace("can't", "can not").replace("won't", "will not").replace("cannot", "can not")
+    text = _NT.sub(lambda m: m.group(1) + " not", text)
+    text = _IZE.sub(lambda m: "is" + m.group(1), text)
+    return _ELONGATED.sub(r"\1", text)
+
+
+@lru_cache(maxsize=65536)
+def stem(word: str) -> str:
+    """Fold plural, ``-ed``, ``-ing``, ``-ly`` and a final ``e``; digits become ``#``."""
+    if word.isdigit():
+        return "#"
+    if len(word) <= 3 or word in _NO_STRIP:
+        return word
+    w = word
+    if w.endswith("ies") and len(w) > 4:
+        w = w[:-3] + "y"
+    elif w.endswith("s") and not w.endswith(("ss", "us", "is")):
+        w = w[:-1]
+    if w.endswith("eed"):
+        pass
+    elif w.endswith("ed") and len(w) >= 5 and _has_vowel(w[:-2]):
+        w = w[:-2]
+        w = _undouble(w)
+    elif w.endswith("ing") and len(w) >= 6 and _has_vowel(w[:-3]):
+        w = w[:-3]
+        w = _undouble(w)
+    elif w.endswith("ly") and len(w) >= 6:
+        w = w[:-2]
+    if w.endswith("e") and len(w) >= 4:
+        w = w[:-1]
+    if w in _PROTECT:
+        return word
+    return w
+
+
+def _has_vowel(text: str) -> bool:
+    return any(c in "aeiouy" for c in text)
+
+
+def _undouble(w: str) -> str:
+    if len(w) >= 4 and w[-1] == w[-2] and w[-1] not in "lsz":
+        return w[:-1]
+    return w
+
+
+@lru_cache(maxsize=4096)
+def _tokens_cached(text: str) -> tuple[str, ...]:
+    return tuple(stem(t) for t in _TOKEN.findall(normalize(text)))
+
+
+def tokens(text: str) -> tuple[str, ...]:
+    """Stemmed tokens of ``text``, stop words kept (phrases need them)."""
+    return _tokens_cached(text) if len(text) < 2000 else tuple(
+        stem(t) for t in _TOKEN.findall(normalize(text)))
+
+
+def content(toks: tuple[str, ...]) -> list[str]:
+    """Tokens that carry meaning: no stop words, no numbers, nothing shorter than 2 letters."""
+    return [t for t in toks if t not in _STOP_STEMS and t != "#" and len(t) > 1]
+
+
+_STOP_STEMS = frozenset(STOPWORDS | {stem(w) for w in STOPWORDS})
+_GENERIC_STEMS = frozenset(GENERIC | {stem(w) for w in GENERIC})
+_MASH = re.compile(r"\A(?:[^aeiou]{4,}|(..+?)\1{2,}.?)\Z")
+
+
+def is_noise(toks: tuple[str, ...]) -> bool:
+    """Nothing to learn from: empty, only generic words (``test``, ``lol``, ``ok``), or mash."""
+    words = content(toks)
+    if not words:
+        return True
+    return all(w in _GENERIC_STEMS or _MASH.match(w) for w in words)

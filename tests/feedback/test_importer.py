@@ -1,0 +1,165 @@
+"""Importing files: JSON Lines and CSV, all-or-nothing, every bad line reported, idempotent."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from gitimprove.feedback.errors import FeedbackImportError
+from gitimprove.feedback.importer import ImportReport, import_feedback, read_source
+from gitimprove.repo import InstructionRepo
+
+
+def run_import(repo: InstructionRepo, data: bytes | str, name: str = "f.jsonl",
+               **kwargs: object) -> ImportReport:
+    raw = data.encode() if isinstance(data, str) else data
+    return import_feedback(repo.feedback_store(), repo._feedback_index(), name, raw, **kwargs)  # type: ignore[arg-type]
+
+
+def jl(*rows: dict[str, object]) -> str:
+    return "".join(json.dumps(r) + "\n" for r in rows)
+
+
+def test_sample_file_imports_and_reimport_adds_nothing(repo: InstructionRepo, sample_repo: Path) -> None:
+    data = (sample_repo / "feedback.jsonl").read_bytes()
+    first = run_import(repo, data, "feedback.jsonl")
+    assert first.added == first.records == 345 and not first.invalid
+    again = run_import(repo, data, "feedback.jsonl")
+    assert again.added == 0 and again.duplicates == 345
+    assert repo.feedback_store().count() == 345
+    assert repo.feedback_store().get("fb-0014").rating == "negative"  # type: ignore[union-attr]
+
+
+def test_lines_without_id_are_idempotent_too(repo: InstructionRepo) -> None:
+    data = jl({"agent": "product-writer", "rating": "down", "reason": "too long"},
+              {"agent": "product-writer", "rating": "up", "created_at": "2026-09-01T00:00:00Z"})
+    assert run_import(repo, data).added == 2
+    assert run_import(repo, data).added == 0
+    assert repo.feedback_store().count() == 2
+
+
+def test_every_bad_line_is_reported_and_nothing_imported(repo: InstructionRepo) -> None:
+    data = (jl({"id": "ok-1", "agent": "product-writer", "rating": "up"}).encode()
+            + b'{"agent": "product-writer", "rating": "down",\n'                      # 2 bad JSON
+            + jl({"agent": "product-writr", "rating": "down"}).encode()              # 3 agent
+            + jl({"agent": "support-agent", "rating": "meh"}).encode()               # 4 rating
+            + jl({"agent": "support-agent", "run_id": "r"}).encode()                 # 5 empty
+            + b'{"agent": "support-agent", "reason": "caf\xe9"}\n'                    # 6 UTF-8
+            + b"\n"                                                                   # 7 blank
+            + b"[1, 2]\n"                                                             # 8 not object
+            + jl({"agent": "support-agent", "reason": "x" * 20000}).encode()         # 9 too long
+            + jl({"id": "ok-2", "agent": "support-agent", "rating": "+1"}).encode())  # 10
+    with pytest.raises(FeedbackImportError) as info:
+        run_import(repo, data)
+    err = info.value
+    assert err.message == "f.jsonl: 7 of 9 records are invalid; nothing was imported"
+    lines = [p.split(":")[0] for p in err.problems]
+    assert lines == ["line 2", "line 3", "line 4", "line 5", "line 6", "line 8", "line 9"]
+    text = "\n".join(err.problems)
+    assert "line 2: bad JSON: Expecting" in text
+    assert "line 3: no agent 'product-writr' on main (did you mean 'product-writer'?)" in text
+    assert "line 4: rating: 'meh' is not a rating" in text
+    assert "line 5: empty feedback" in text
+    assert "line 6: not valid UTF-8 (byte 0xe9 at column" in text
+    assert "line 8: each line must be a JSON object" in text
+    assert "line 9: reason: is too long: 20,000 characters" in text
+    assert "--skip-invalid to import the 2 valid" in str(err)
+    assert repo.feedback_store().count() == 0
+
+
+def test_skip_invalid_imports_the_good_lines(repo: InstructionRepo) -> None:
+    data = jl({"id": "a", "agent": "product-writer", "rating": "up"},
+              {"id": "b", "agent": "nobody", "rating": "up"},
+              {"id": "c", "agent": "support-agent", "rating": "down"})
+    report = run_import(repo, data, skip_invalid=True)
+    assert report.added == 2 and [p.line for p in report.invalid] == [2]
+    assert sorted(r.id for r in repo.feedback_store().records()) == ["a", "c"]
+    assert report.to_json()["invalid"][0]["line"] == 2
+
+
+def test_dry_run_writes_nothing(repo: InstructionRepo) -> None:
+    data = jl({"id": "a", "agent": "product-writer", "rating": "up"})
+    report = run_import(repo, data, dry_run=True)
+    assert report.dry_run and report.added == 1
+    assert repo.feedback_store().count() == 0
+
+
+def test_huge_line_is_bounded(repo: InstructionRepo) -> None:
+    line = json.dumps({"agent": "product-writer", "reason": "x" * (10 * 1024 * 1024)})
+    with pytest.raises(FeedbackImportError) as info:
+        run_import(repo, line + "\n")
+    assert "line 1: line is 10,485," in info.value.problems[0]
+    assert "over the 2 MiB limit" in info.value.problems[0]
+
+
+def test_conflicting_ids(repo: InstructionRepo) -> None:
+    run_import(repo, jl({"id": "x", "agent": "product-writer", "rating": "up"}))
+    with pytest.raises(FeedbackImportError) as info:
+        run_import(repo, jl({"id": "x", "agent": "product-writer", "rating": "down"},
+                            {"id": "y", "agent": "product-writer", "rating": "down"},
+                            {"id": "y", "agent": "product-writer", "rating": "up"},
+                            {"id": "y", "agent": "product-writer", "rating": "down"}))
+    assert info.value.problems == [
+        "line 1: id x is already stored with different content",
+        "line 3: id y is used on line 2 with different content"]
+    assert repo.feedback_store().count() == 1
+
+
+def test_unknown_version_warns_per_line(repo: InstructionRepo) -> None:
+    report = run_import(repo, jl({"agent": "product-writer", "rating": "up", "version": "f" * 40}))
+    assert report.added == 1
+    assert report.warnings[0].line == 1 and "not in the history" in report.warnings[0].message
+
+
+CSV = """id,agent,run_id,rating,reason,correction,signals,signals.edited_output,created_at
+c1,product-writer,r1,down,"Too long, again",,regenerated=true;task_completed=false,,2026-09-01T10:00:00Z
+c2,product-writer,r1,,,"Keep it short, under 80 words",,yes,2026-09-01T10:01:00Z
+c3,support-agent,r2,thumbs_up,"multi
+line reason",,"{""task_completed"": true}",,2026-09-01T11:00:00Z
+"""
+
+
+def test_csv_import(repo: InstructionRepo) -> None:
+    report = run_import(repo, CSV, "f.csv")
+    assert report.format == "csv" and report.added == 3
+    store = repo.feedback_store()
+    c1, c2, c3 = (store.get(i) for i in ("c1", "c2", "c3"))
+    assert c1 and c1.signals == {"regenerated": True, "task_completed": False} and c1.reason == "Too long, again"
+    assert c2 and c2.signals == {"edited_output": True} and c2.rating is None
+    assert c3 and c3.rating == "positive" and c3.reason == "multi\nline reason"
+    assert run_import(repo, CSV, "f.csv").added == 0
+
+
+def test_csv_bad_rows_have_physical_line_numbers(repo: InstructionRepo) -> None:
+    data = CSV.encode() + b"c4,support-agent,r3,meh,,,,,\nc5,support-agent\nc6,support-agent,r4,down,caf\xe9,,,,\n"
+    with pytest.raises(FeedbackImportError) as info:
+        run_import(repo, data, "f.csv")
+    assert info.value.problems == [
+        "line 6: rating: 'meh' is not a rating: use positive or negative (also up/down, "
+        "thumbs_up/thumbs_down, +1/-1)",
+        "line 7: expected 9 fields, found 2",
+        "line 8: not valid UTF-8 (byte 0xe9); save the file as UTF-8"]
+
+
+@pytest.mark.parametrize("header, message", [
+    ("run_id,rating,reason", "CSV is missing column(s) 'agent'"),
+    ("agent,run_id,user_id", "one of 'rating', 'reason', 'correction', 'signals'"),
+    ("agent,rating,colour", "unknown CSV column(s) 'colour'"),
+    ("agent,rating,rating", "named twice"),
+])
+def test_csv_missing_or_unknown_columns(repo: InstructionRepo, header: str, message: str) -> None:
+    with pytest.raises(FeedbackImportError, match=message.replace("(", r"\(").replace(")", r"\)")) as info:
+        run_import(repo, header + "\nproduct-writer,up,x\n", "f.csv")
+    assert "\n" not in info.value.message
+    assert repo.feedback_store().count() == 0
+
+
+def test_format_detection_and_unreadable_files(repo: InstructionRepo, tmp_path: Path) -> None:
+    assert run_import(repo, jl({"agent": "product-writer", "rating": "up"}), "noext").format == "jsonl"
+    assert run_import(repo, "agent,rating\nproduct-writer,down\n", "noext").format == "csv"
+    with pytest.raises(FeedbackImportError, match=r"cannot read .*missing\.jsonl: No such file"):
+        read_source(str(tmp_path / "missing.jsonl"))
+    with pytest.raises(FeedbackImportError, match="it is a directory"):
+        read_source(str(tmp_path))

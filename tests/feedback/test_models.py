@@ -1,0 +1,119 @@
+"""The record model: ratings, limits, signals, ids and the merged view of a run."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from gitimprove.feedback.errors import InvalidFeedbackError
+from gitimprove.feedback.models import (
+    MAX_TEXT_CHARS,
+    make_record,
+    merge_runs,
+    normalize_rating,
+)
+
+
+@pytest.mark.parametrize("given, expected", [
+    ("positive", "positive"), ("UP", "positive"), ("thumbs_up", "positive"),
+    ("thumbs-up", "positive"), ("+1", "positive"), (1, "positive"), ("👍", "positive"),
+    ("negative", "negative"), ("down", "negative"), ("Thumbs_Down", "negative"),
+    ("-1", "negative"), (-1, "negative"), (" negative ", "negative"), (None, None), ("", None),
+])
+def test_rating_spellings(given: object, expected: str | None) -> None:
+    assert normalize_rating(given) == expected
+
+
+@pytest.mark.parametrize("bad", ["meh", "5", 0, 2, True, "positive!", ["up"]])
+def test_bad_ratings_say_what_is_accepted(bad: object) -> None:
+    with pytest.raises(InvalidFeedbackError, match=r"rating: .* is not a rating: use positive or negative"):
+        make_record({"agent": "product-writer", "rating": bad})
+
+
+def test_a_record_needs_something_to_say() -> None:
+    with pytest.raises(InvalidFeedbackError, match="empty feedback: give at least a rating"):
+        make_record({"agent": "product-writer", "run_id": "r1", "reason": "   ", "signals": {}})
+    for field in ({"rating": "up"}, {"reason": "x"}, {"correction": "y"},
+                  {"signals": {"regenerated": True}}):
+        assert make_record({"agent": "product-writer", **field}).agent == "product-writer"
+
+
+def test_ten_megabytes_of_reason_are_refused_with_the_limit() -> None:
+    with pytest.raises(InvalidFeedbackError) as info:
+        make_record({"agent": "product-writer", "reason": "x" * (10 * 1024 * 1024)})
+    message = str(info.value)
+    assert "reason: is too long: 10,485,760 characters" in message
+    assert f"the limit is {MAX_TEXT_CHARS:,}" in message and "\n" not in message
+
+
+def test_undecodable_text_and_nul_are_refused() -> None:
+    broken = b"caf\xe9".decode("utf-8", "surrogateescape")
+    with pytest.raises(InvalidFeedbackError, match="reason: is not valid UTF-8"):
+        make_record({"agent": "product-writer", "reason": broken})
+    with pytest.raises(InvalidFeedbackError, match="NUL"):
+        make_record({"agent": "product-writer", "correction": "a\x00b"})
+
+
+@pytest.mark.parametrize("signals, message", [
+    ({"regenerated": "yes"}, "is not true/false or a number"),
+    ({"bad name!": True}, "is not a signal name"),
+    ({"x": float("nan")}, "finite"),
+    ({f"s{i}": True for i in range(40)}, "the limit is 32"),
+    (["regenerated"], "must be an object"),
+])
+def test_bad_signals(signals: object, message: str) -> None:
+    with pytest.raises(InvalidFeedbackError, match=message):
+        make_record({"agent": "product-writer", "signals": signals})
+
+
+def test_unknown_fields_and_bad_agent_names() -> None:
+    with pytest.raises(InvalidFeedbackError, match="colour: unknown field"):
+        make_record({"agent": "product-writer", "rating": "up", "colour": "red"})
+    with pytest.raises(InvalidFeedbackError, match="is not an agent name"):
+        make_record({"agent": "Product Writer", "rating": "up"})
+
+
+def test_timestamps() -> None:
+    r = make_record({"agent": "a", "rating": "up", "created_at": "2026-09-15T09:55:22+02:00"})
+    assert r.created_at == datetime(2026, 9, 15, 7, 55, 22, tzinfo=UTC)
+    assert r.model_dump(mode="json")["created_at"] == "2026-09-15T07:55:22Z"
+    naive = make_record({"agent": "a", "rating": "up", "created_at": "2026-09-15 07:55:22"})
+    assert naive.created_at.tzinfo is UTC
+    with pytest.raises(InvalidFeedbackError, match="created_at: 'yesterday' is not an ISO 8601"):
+        make_record({"agent": "a", "rating": "up", "created_at": "yesterday"})
+
+
+def test_ids_from_content_are_stable() -> None:
+    line = {"agent": "product-writer", "run_id": "r1", "rating": "down", "reason": "too long"}
+    a = make_record(line, id_from_content=True)
+    b = make_record(dict(line), id_from_content=True)
+    c = make_record({**line, "reason": "too short"}, id_from_content=True)
+    assert a.id == b.id != c.id and a.id.startswith("fb-")
+    assert make_record(line).id != make_record(line).id  # the API gives every call a new id
+    assert make_record({**line, "id": "mine"}, id_from_content=True).id == "mine"
+
+
+def test_records_of_one_run_merge() -> None:
+    t = "2026-09-15T10:0{}:00Z"
+    records = [
+        make_record({"id": "b", "agent": "a", "run_id": "r1", "correction": "shorter",
+                     "created_at": t.format(5), "version": "c" * 40}),
+        make_record({"id": "a", "agent": "a", "run_id": "r1", "rating": "down", "reason": "long",
+                     "signals": {"regenerated": True}, "created_at": t.format(1)}),
+        make_record({"id": "c", "agent": "a", "run_id": "r2", "rating": "up", "created_at": t.format(2)}),
+        make_record({"id": "d", "agent": "a", "rating": "up", "created_at": t.format(3)}),
+        make_record({"id": "e", "agent": "a", "rating": "up", "created_at": t.format(4)}),
+    ]
+    runs = merge_runs(records)
+    assert [r.feedback_ids for r in runs] == [["a", "b"], ["c"], ["d"], ["e"]]
+    first = runs[0]
+    assert first.rating == "negative" and first.reasons == ["long"]
+    assert first.corrections == ["shorter"] and first.trouble == ["regenerated"]
+    assert first.versions == ["c" * 40]
+    assert first.to_json()["first_at"] == "2026-09-15T10:01:00Z"
+    later = merge_runs([*records, make_record({"id": "f", "agent": "a", "run_id": "r1",
+                                              "rating": "up", "created_at": t.format(9),
+                                              "signals": {"task_completed": False}})])[0]
+    assert later.rating == "positive"  # the latest rating of a run wins
+    assert later.trouble == ["regenerated", "not_completed"]

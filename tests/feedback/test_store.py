@@ -1,0 +1,244 @@
+"""The store test-suite: every test runs against SQLite and a real PostgreSQL server."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gitimprove.feedback import migrations
+from gitimprove.feedback.errors import FeedbackStoreError
+from gitimprove.feedback.models import FeedbackRecord, make_record
+from gitimprove.feedback.store import FeedbackStore
+
+from .conftest import FIXTURES, StoreMaker
+
+T0 = datetime(2026, 9, 1, 12, 0, tzinfo=UTC)
+
+
+def rec(i: int, agent: str = "product-writer", **fields: object) -> FeedbackRecord:
+    data: dict[str, object] = {"id": f"fb-{i:04d}", "agent": agent, "run_id": f"run-{i // 2}",
+                               "rating": "negative" if i % 3 else "positive",
+                               "reason": f"reason number {i}",
+                               "created_at": T0 + timedelta(hours=i)}
+    data.update(fields)
+    return make_record(data)
+
+
+def test_add_get_roundtrip(store: FeedbackStore) -> None:
+    full = make_record({
+        "id": "fb-full", "agent": "support-agent", "version": "a" * 40, "run_id": "r-1",
+        "rating": "thumbs_down", "reason": "Kein Ticket — “none” at all 🙁", "correction": "Give one.",
+        "signals": {"regenerated": True, "task_completed": False, "time_to_accept_s": 12.5},
+        "user_id": "u-7", "input": "where is it?", "output": "Soon.",
+        "metadata": {"channel": "chat", "tags": ["a", 1]}, "created_at": "2026-09-15T07:55:22Z"})
+    assert store.add([full]) == 1
+    got = store.get("fb-full")
+    assert got == full
+    assert got is not None and got.signals["task_completed"] is False
+    assert store.get("fb-missing") is None
+
+
+def test_add_is_idempotent_by_id(store: FeedbackStore) -> None:
+    records = [rec(i) for i in range(10)]
+    assert store.add(records) == 10
+    assert store.add(records) == 0
+    assert store.add([*records[:5], rec(10)]) == 1
+    assert store.count() == 11
+
+
+def test_a_batch_is_written_whole_or_not_at_all(store: FeedbackStore) -> None:
+    store.add([rec(0)])
+    broken = FeedbackRecord.model_construct(**{**rec(2).__dict__, "agent": None})  # NOT NULL
+    with pytest.raises(FeedbackStoreError):
+        store.add([rec(1), broken, rec(3)])
+    assert [r.id for r in store.records()] == ["fb-0000"]
+    assert store.add([rec(1)]) == 1  # the store is usable after the failure
+
+
+def test_records_filters_and_order(store: FeedbackStore) -> None:
+    store.add([rec(i, agent="support-agent" if i % 2 else "product-writer",
+                   version="b" * 40 if i >= 6 else None) for i in reversed(range(10))])
+    assert [r.id for r in store.records()] == [f"fb-{i:04d}" for i in range(10)]
+    assert [r.id for r in store.records(newest_first=True, limit=2)] == ["fb-0009", "fb-0008"]
+    assert {r.agent for r in store.records(agent="support-agent")} == {"support-agent"}
+    assert [r.id for r in store.records(since=T0 + timedelta(hours=8))] == ["fb-0008", "fb-0009"]
+    assert [r.id for r in store.records(until=T0 + timedelta(hours=1))] == ["fb-0000"]
+    assert [r.id for r in store.records(versions=["b" * 40], agent="product-writer")] == [
+        "fb-0006", "fb-0008"]
+    assert store.records(versions=[]) == []
+    assert [r.id for r in store.records(run_id="run-2")] == ["fb-0004", "fb-0005"]
+    assert store.count() == 10 and store.count("support-agent") == 5
+    assert store.agents() == ["product-writer", "support-agent"]
+    light = store.records(with_io=False, limit=1)[0]
+    assert light.input is None and light.reason == "reason number 0"
+
+
+def test_digests_catch_changed_content(store: FeedbackStore) -> None:
+    a = rec(1)
+    store.add([a])
+    assert store.digests(["fb-0001", "fb-nope"]) == {"fb-0001": a.digest}
+    assert rec(1, reason="another text").digest != a.digest
+
+
+def test_many_ids_in_one_digest_query(store: FeedbackStore) -> None:
+    records = [rec(i) for i in range(1200)]
+    store.add(records)
+    assert len(store.digests([r.id for r in records])) == 1200
+
+
+def test_migrates_an_empty_database(store: FeedbackStore, make_store: StoreMaker) -> None:
+    assert store.schema_version() == migrations.CURRENT_VERSION
+    again = make_store()  # a second open of a current database changes nothing
+    assert again.schema_version() == migrations.CURRENT_VERSION
+    assert again.count() == 0
+
+
+def _load_v1_fixture(backend: tuple[str, str]) -> None:
+    kind, url = backend
+    sql = (FIXTURES / "schema_v1.sql").read_text()
+    if kind == "sqlite":
+        Path(url).parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(url)
+        conn.executescript(sql)
+        conn.execute("PRAGMA user_version = 1")
+        conn.commit()
+        conn.close()
+    else:
+        import psycopg
+
+        with psycopg.connect(url, autocommit=True) as pg:
+            for statement in sql.split(";"):
+                body = "\n".join(line for line in statement.splitlines() if not line.startswith("--"))
+                if body.strip():
+                    pg.execute(body)
+            pg.execute("CREATE TABLE gitimprove_schema (version INTEGER NOT NULL)")
+            pg.execute("INSERT INTO gitimprove_schema VALUES (1)")
+
+
+def test_migrates_from_the_previous_schema(backend: tuple[str, str], make_store: StoreMaker) -> None:
+    _load_v1_fixture(backend)
+    store = make_store()
+    assert store.schema_version() == 2
+    old = store.records()
+    assert [r.id for r in old] == ["v1-0001", "v1-0002", "v1-0003"]
+    assert old[1].signals == {"edited_output": True} and old[2].signals == {}
+    assert old[2].metadata == {"channel": "chat"} and old[2].output == "It arrives tomorrow."
+    # v2 filled the digests: the same record again is a duplicate, not a conflict
+    assert store.digests(["v1-0001"]) == {"v1-0001": old[0].digest}
+    assert store.add([old[0]]) == 0
+    assert store.add([rec(1)]) == 1
+    assert store.count() == 4
+
+
+def test_v1_store_opened_by_the_v1_code_then_upgraded(make_store: StoreMaker) -> None:
+    """The same migrations, applied in two steps, end where one step ends."""
+    v1 = make_store(target_version=1)
+    assert v1.schema_version() == 1
+    v1.close()
+    store = make_store()
+    assert store.schema_version() == 2
+    assert store.add([rec(1)]) == 1
+
+
+def test_refuses_a_newer_schema(backend: tuple[str, str], make_store: StoreMaker) -> None:
+    store = make_store()
+    store.close()
+    kind, url = backend
+    if kind == "sqlite":
+        conn = sqlite3.connect(url)
+        conn.execute("PRAGMA user_version = 99")
+        conn.close()
+    else:
+        import psycopg
+
+        with psycopg.connect(url, autocommit=True) as pg:
+            pg.execute("UPDATE gitimprove_schema SET version = 99")
+    with pytest.raises(FeedbackStoreError, match="schema v99, newer than this gitimprove"):
+        make_store()
+
+
+def test_locked_database_is_a_clear_error(backend: tuple[str, str], make_store: StoreMaker) -> None:
+    store = make_store(timeout=0.3)
+    kind, url = backend
+    blocker: Any
+    if kind == "sqlite":
+        blocker = sqlite3.connect(url, isolation_level=None)
+        blocker.execute("BEGIN EXCLUSIVE")
+    else:
+        import psycopg
+
+        blocker = psycopg.connect(url)
+        blocker.execute("LOCK TABLE feedback IN ACCESS EXCLUSIVE MODE")
+    started = time.monotonic()
+    with pytest.raises(FeedbackStoreError, match="is locked by another") as info:
+        store.add([rec(1)])
+    assert "\n" not in info.value.message
+    assert time.monotonic() - started < 10
+    blocker.execute("ROLLBACK")
+    blocker.close()
+    assert store.count() == 0  # nothing half-written
+    assert store.add([rec(1)]) == 1
+
+
+WORKER = textwrap.dedent("""
+    import sys
+    from datetime import UTC, datetime
+    from gitimprove.feedback.models import make_record
+    from gitimprove.feedback.store import open_store
+    url, worker, count = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+    store = open_store(url, ".")
+    for i in range(count):
+        store.add([make_record({"id": f"w{worker}-{i}", "agent": "support-agent",
+                                "run_id": f"w{worker}", "rating": "negative",
+                                "reason": f"worker {worker} item {i}"})])
+    store.close()
+""")
+
+
+def test_concurrent_writers_lose_nothing(backend: tuple[str, str]) -> None:
+    """Several processes record at once, each record in its own transaction; all arrive."""
+    _, url = backend
+    workers, each = 4, 60
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    procs = [subprocess.Popen([sys.executable, "-c", WORKER, url, str(w), str(each)], env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+             for w in range(workers)]
+    for p in procs:
+        _, err = p.communicate(timeout=120)
+        assert p.returncode == 0, err.decode()
+    from gitimprove.feedback.store import open_store
+
+    store = open_store(url, ".")
+    ids = {r.id for r in store.records()}
+    store.close()
+    assert ids == {f"w{w}-{i}" for w in range(workers) for i in range(each)}
+
+
+def test_threads_share_one_store(store: FeedbackStore) -> None:
+    errors: list[BaseException] = []
+
+    def work(n: int) -> None:
+        try:
+            for i in range(25):
+                store.add([rec(n * 100 + i)])
+                store.count()
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert store.count() == 100

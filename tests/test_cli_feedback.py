@@ -1,0 +1,197 @@
+"""`gitimprove feedback record|import|list|stats` and `gitimprove analyze`, through the console
+entry point (where errors become `error: ...` and exit code 1)."""
+
+from __future__ import annotations
+
+import io
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gitimprove.cli import main
+
+from .conftest import git
+
+
+def run(capsys: pytest.CaptureFixture[str], repo: Path, *argv: str) -> tuple[int, str, str]:
+    try:
+        main(["--repo", str(repo), *argv])
+        code = 0
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 0
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def ok_json(capsys: pytest.CaptureFixture[str], repo: Path, *argv: str) -> Any:
+    code, out, err = run(capsys, repo, *argv, "--json")
+    assert code == 0, err
+    return json.loads(out)
+
+
+@pytest.fixture
+def imported(sample_repo: Path, capsys: pytest.CaptureFixture[str]) -> Path:
+    code, out, _ = run(capsys, sample_repo, "feedback", "import", str(sample_repo / "feedback.jsonl"))
+    assert code == 0 and out.startswith("imported 345 of 345 records")
+    return sample_repo
+
+
+def test_record_and_list_merge_a_run(sample_repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    before = git(sample_repo, "status", "--porcelain")
+    code, out, err = run(capsys, sample_repo, "feedback", "record", "--agent", "product-writer",
+                         "--run-id", "r1", "--version", "v1", "--rating", "thumbs_down",
+                         "--reason", "way too wordy", "--signal", "regenerated=true")
+    assert code == 0 and err == "" and out.startswith("recorded fb-")
+    assert "run r1, version" in out
+    data = ok_json(capsys, sample_repo, "feedback", "record", "--agent", "product-writer",
+                   "--run-id", "r1", "--correction", "Keep it under 80 words",
+                   "--signal", "task_completed=false", "--metadata", '{"ui": "web"}')
+    assert data["warnings"] == []
+    assert data["record"]["correction"] == "Keep it under 80 words"
+    assert data["record"]["signals"] == {"task_completed": False}
+    runs = ok_json(capsys, sample_repo, "feedback", "list", "--agent", "product-writer")["runs"]
+    assert len(runs) == 1
+    assert set(runs[0]) == {"agent", "run_id", "feedback_ids", "rating", "reasons", "corrections",
+                            "signals", "trouble", "versions", "user_ids", "first_at", "last_at"}
+    assert runs[0]["rating"] == "negative" and runs[0]["trouble"] == ["regenerated", "not_completed"]
+    assert runs[0]["corrections"] == ["Keep it under 80 words"]
+    records = ok_json(capsys, sample_repo, "feedback", "list", "--records")["records"]
+    assert [r["run_id"] for r in records] == ["r1", "r1"]
+    code, out, _ = run(capsys, sample_repo, "feedback", "list")
+    assert "r1  negative  [regenerated,not_completed]  reason: way too wordy | correction:" in out
+    assert git(sample_repo, "status", "--porcelain") == before
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--agent", "product-writter", "--rating", "up"],
+     "error: no agent 'product-writter' on main\n  hint: did you mean 'product-writer'?"),
+    (["--agent", "product-writer", "--rating", "meh"], "error: rating: 'meh' is not a rating"),
+    (["--agent", "product-writer"], "error: empty feedback"),
+    (["--agent", "product-writer", "--signal", "regenerated"], "error: --signal 'regenerated' is not NAME=VALUE"),
+    (["--agent", "product-writer", "--signal", "x=maybe"], "error: --signal x: 'maybe' is not true/false"),
+    (["--agent", "product-writer", "--rating", "up", "--metadata", "{"], "error: --metadata is not JSON"),
+])
+def test_record_refusals(sample_repo: Path, capsys: pytest.CaptureFixture[str], argv: list[str],
+                         message: str) -> None:
+    code, out, err = run(capsys, sample_repo, "feedback", "record", *argv)
+    assert code == 1 and out == ""
+    assert err.startswith(message)
+
+
+def test_record_warns_about_unknown_versions(sample_repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, sample_repo, "feedback", "record", "--agent", "support-agent",
+                         "--rating", "down", "--version", "0123456789abcdef")
+    assert code == 0 and "recorded" in out
+    assert err.startswith("warning: version 0123456789ab is not in the history of support-agent")
+
+
+def test_huge_reason_is_one_line_error(sample_repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, sample_repo, "feedback", "record", "--agent", "product-writer",
+                       "--reason", "x" * 200_000)
+    assert code == 1
+    assert err == ("error: reason: is too long: 200,000 characters (the limit is 10,000; "
+                   "see docs/feedback.md)\n")
+
+
+def test_import_dry_run_reimport_and_json(sample_repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = str(sample_repo / "feedback.jsonl")
+    code, out, _ = run(capsys, sample_repo, "feedback", "import", path, "--dry-run")
+    assert code == 0 and out.startswith("would import 345 of 345 records")
+    stats = ok_json(capsys, sample_repo, "feedback", "stats")["stats"]
+    assert stats == []
+    report = ok_json(capsys, sample_repo, "feedback", "import", path)
+    assert report == {"source": path, "format": "jsonl", "dry_run": False, "records": 345,
+                      "added": 345, "duplicates": 0, "invalid": [], "warnings": []}
+    code, out, _ = run(capsys, sample_repo, "feedback", "import", path)
+    assert out.startswith("imported 0 of 345 records") and "(345 already present)" in out
+
+
+def test_import_reports_every_bad_line(sample_repo: Path, tmp_path: Path,
+                                       capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "bad.jsonl"
+    bad.write_bytes(b'{"agent": "product-writer", "rating": "up"}\n{oops\n'
+                    b'{"agent": "support", "rating": "up"}\n{"agent": "support-agent", "reason": "\xff"}\n')
+    code, out, err = run(capsys, sample_repo, "feedback", "import", str(bad))
+    assert code == 1 and out == ""
+    lines = err.splitlines()
+    assert lines[0] == f"error: {bad}: 3 of 4 records are invalid; nothing was imported"
+    assert lines[1].startswith("  line 2: bad JSON")
+    assert lines[2].startswith("  line 3: no agent 'support' on main")
+    assert lines[3].startswith("  line 4: not valid UTF-8")
+    assert "--skip-invalid" in lines[4]
+    code, out, err = run(capsys, sample_repo, "feedback", "import", str(bad), "--skip-invalid")
+    assert code == 0 and out.startswith("imported 1 of 4 records") and "3 invalid skipped" in out
+    assert err.count("skipped line") == 3
+
+
+def test_import_csv_from_stdin(sample_repo: Path, capsys: pytest.CaptureFixture[str],
+                               monkeypatch: pytest.MonkeyPatch) -> None:
+    data = b"agent,run_id,rating,reason\nproduct-writer,r1,down,too long\n"
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(data)))
+    code, out, _ = run(capsys, sample_repo, "feedback", "import", "-", "--format", "csv")
+    assert code == 0 and out.startswith("imported 1 of 1 records from <stdin>")
+
+
+def test_import_csv_missing_columns(sample_repo: Path, tmp_path: Path,
+                                    capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "f.csv"
+    bad.write_text("run_id,reason\nr1,too long\n")
+    code, _, err = run(capsys, sample_repo, "feedback", "import", str(bad))
+    assert code == 1 and err.startswith(f"error: {bad}: CSV is missing column(s) 'agent'")
+
+
+def test_stats_shapes(imported: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    rows = ok_json(capsys, imported, "feedback", "stats", "--agent", "support-agent", "--by-version")["stats"]
+    (row,) = rows
+    assert row["agent"] == "support-agent" and row["version"] is None and row["label"] is None
+    assert row["records"] == 115 and 0 < row["negative_rate"] < 1
+    assert row["signals"]["task_completed"]["reported"] > 0
+    code, out, _ = run(capsys, imported, "feedback", "stats")
+    assert code == 0 and out.count("\n") == 3 and "support-agent: 115 records" in out
+
+
+def test_list_filters(imported: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    runs = ok_json(capsys, imported, "feedback", "list", "--agent", "research-assistant",
+                   "--since", "2026-11-01", "--limit", "3")["runs"]
+    assert len(runs) == 3 and all(r["first_at"] >= "2026-11-01" for r in runs)
+    code, _, err = run(capsys, imported, "feedback", "list", "--since", "last tuesday")
+    assert code == 1 and err.startswith("error: --since 'last tuesday' is not a date")
+
+
+def test_analyze_text_and_json(imported: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, imported, "analyze", "support-agent")
+    assert code == 0
+    assert " 1. recurring_failure" in out and "suggests:" in out and "evidence: fb-" in out
+    data = ok_json(capsys, imported, "analyze", "product-writer", "--min-support", "5")
+    assert set(data) == {"agent", "version", "label", "min_support", "patterns"}
+    assert data["label"] == "v1" and data["min_support"] == 5
+    first = data["patterns"][0]
+    assert set(first) == {"id", "kind", "label", "key", "count", "share", "score",
+                          "feedback_ids", "quotes", "versions", "section", "suggestion",
+                          "state", "open_ids"}
+    assert all(p["count"] >= 5 for p in data["patterns"])
+    code, _, err = run(capsys, imported, "analyze", "nobody")
+    assert code == 1 and err.startswith("error: no agent 'nobody'")
+
+
+def test_locked_database_is_one_line(sample_repo: Path, capsys: pytest.CaptureFixture[str],
+                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    import sqlite3
+
+    db = sample_repo / ".gitimprove" / "feedback.db"
+    run(capsys, sample_repo, "feedback", "record", "--agent", "product-writer", "--rating", "up")
+    monkeypatch.setenv("GITIMPROVE_FEEDBACK_URL", f"sqlite:///{db}?timeout=0.2")
+    blocker = sqlite3.connect(db, isolation_level=None)
+    blocker.execute("BEGIN EXCLUSIVE")
+    try:
+        code, _, err = run(capsys, sample_repo, "feedback", "record", "--agent", "product-writer",
+                           "--rating", "down")
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+    assert code == 1
+    assert err.splitlines()[0] == (f"error: feedback database {db} is locked by another process "
+                                   "(waited 0.2s to write)")
