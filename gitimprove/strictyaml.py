@@ -26,7 +26,8 @@ Path_ = tuple[str | int, ...]
 
 _RESOLVER = yaml.resolver.Resolver()
 _CONSTRUCTOR = yaml.constructor.SafeConstructor()
-_STR_TAG = "tag:yaml.org,2002:str"
+_TYPED_TAGS = frozenset(f"tag:yaml.org,2002:{name}"
+                        for name in ("null", "bool", "int", "float", "timestamp"))
 
 
 @dataclass
@@ -73,8 +74,9 @@ def load(text: str | bytes, source: str) -> Located:
             text = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
             line = raw[: exc.start].count(b"\n") + 1
+            col = len(raw[raw.rfind(b"\n", 0, exc.start) + 1: exc.start].decode("utf-8", "replace")) + 1
             raise InvalidFileError(
-                [f"{source}:{line}:1: file is not valid UTF-8 (byte {exc.start})"],
+                [f"{source}:{line}:{col}: file is not valid UTF-8 (byte {exc.start})"],
                 hint="save the file as UTF-8",
             ) from None
     if text.startswith("\ufeff"):
@@ -155,6 +157,14 @@ def load(text: str | bytes, source: str) -> Located:
         what = " ".join(filter(None, [exc.context, exc.problem]))
         raise InvalidFileError([f"{where}: YAML syntax error: {what}"],
                                hint="fix the YAML syntax at that line") from None
+    except yaml.reader.ReaderError as exc:
+        # NOTE: libyaml counts the position in bytes, the Python reader in characters; the
+        # first occurrence of the refused character is the one reported either way.
+        at = max(text.find(chr(exc.character)), 0)
+        line = text.count("\n", 0, at) + 1
+        col = at - (text.rfind("\n", 0, at) + 1) + 1
+        raise InvalidFileError([f"{source}:{line}:{col}: character #x{exc.character:04x} is not "
+                                f"allowed in YAML ({exc.reason})"]) from None
     except yaml.YAMLError as exc:
         raise InvalidFileError([f"{source}: YAML error: {exc}"]) from None
     if problems:
@@ -174,7 +184,7 @@ def _scalar(event: yaml.ScalarEvent) -> Any:
     if not event.implicit[0]:  # quoted: always a string
         return event.value
     tag = _RESOLVER.resolve(yaml.ScalarNode, event.value, event.implicit)  # type: ignore[no-untyped-call]
-    if tag == _STR_TAG:
+    if tag not in _TYPED_TAGS:  # NOTE: `<<` and `=` resolve to merge/value tags: plain text here
         return event.value
     node = yaml.ScalarNode(tag, event.value)
     return _CONSTRUCTOR.construct_object(node, deep=True)
@@ -185,7 +195,7 @@ def validation_problems(located: Located, exc: ValidationError) -> list[str]:
     out = []
     for err in exc.errors(include_url=False):
         loc = tuple(err["loc"])
-        msg = err["msg"]
+        msg = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
             msg = f"unknown field '{loc[-1]}'"
         elif err["type"] == "missing":

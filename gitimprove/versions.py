@@ -7,7 +7,9 @@ a new blob takes the next one.
 
 Walking history is the one expensive read, so each (branch, agent) history is kept in a small
 JSON file under ``<git-common-dir>/gitimprove/versions/`` and extended incrementally when the
-branch moves forward; a history that was rewritten is rebuilt.
+branch moves forward; a history that was rewritten is rebuilt. Next to it, a tiny summary of
+the version at the branch's tip lets a new process answer :meth:`VersionIndex.version_of` (what
+``load()`` needs) without reading the whole history, whatever its length.
 """
 
 from __future__ import annotations
@@ -120,8 +122,28 @@ class VersionIndex:
             self._memory[key] = versions
         return versions
 
-    def _cache_file(self, refname: str, path: str) -> Path:
-        return self._dir / quote(refname, safe="") / (quote(path, safe="") + ".json")
+    def version_of(self, path: str, tip: Oid, refname: str | None, blob: Oid) -> tuple[int, Oid] | None:
+        """Number and commit of the newest version of ``path`` along ``tip`` whose content is
+        ``blob`` (None: not in that history).
+
+        With ``refname``, a summary kept on disk for the tip answers without the history."""
+        head_file = self._cache_file(refname, path, ".tip.json") if refname else None
+        if head_file is not None:
+            with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
+                raw = json.loads(head_file.read_bytes())
+                if raw["v"] == _CACHE_VERSION and raw["tip"] == tip and raw["blob"] == blob:
+                    return int(raw["number"]), Oid(raw["commit"])
+        versions = self.history(path, tip, refname)
+        found = next((v for v in reversed(versions) if v.blob == blob), None)
+        if found is None:
+            return None
+        if head_file is not None:
+            _write_json(head_file, {"v": _CACHE_VERSION, "tip": tip, "blob": blob,
+                                    "number": found.number, "commit": found.commit})
+        return found.number, found.commit
+
+    def _cache_file(self, refname: str, path: str, suffix: str = ".json") -> Path:
+        return self._dir / quote(refname, safe="") / (quote(path, safe="") + suffix)
 
     def _changes(self, path: str, tip: Oid, refname: str | None) -> list[Change]:
         cached_tip: Oid | None = None
@@ -165,15 +187,18 @@ def _read_cache(path: Path) -> tuple[Oid | None, list[Change]]:
 
 
 def _write_cache(path: Path, tip: Oid, changes: list[Change]) -> None:
+    _write_json(path, {"v": _CACHE_VERSION, "tip": tip,
+                       "changes": [[c.commit, c.blob, c.timestamp, c.author, c.subject] for c in changes]})
+
+
+def _write_json(path: Path, data: object) -> None:
     # NOTE: a cache only; a read-only repository (or a full disk) simply goes without it.
-    data = {"v": _CACHE_VERSION, "tip": tip,
-            "changes": [[c.commit, c.blob, c.timestamp, c.author, c.subject] for c in changes]}
     with contextlib.suppress(OSError):
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
         try:
             with os.fdopen(fd, "w") as fh:
-                json.dump(data, fh, separators=(",", ":"))
+                fh.write(json.dumps(data, separators=(",", ":")))  # one C-encoded write
             os.replace(tmp, path)
         except OSError:
             with contextlib.suppress(OSError):

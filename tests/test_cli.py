@@ -1,0 +1,321 @@
+"""The instruction-repository commands, in process: init, agents, show, history, diff."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner, Result
+
+from gitimprove.cli import cli, main
+
+from .conftest import SAMPLE, commit_file, git
+
+PW = "agents/product-writer.yaml"
+AGENT_NAMES = ["product-writer", "research-assistant", "support-agent"]
+
+
+def invoke(*args: str, repo: Path | None = None) -> Result:
+    argv = (["--repo", str(repo)] if repo is not None else []) + list(args)
+    result = CliRunner().invoke(cli, argv, catch_exceptions=False)
+    return result
+
+
+def ok(*args: str, repo: Path | None = None) -> str:
+    result = invoke(*args, repo=repo)
+    assert result.exit_code == 0, result.output
+    return result.stdout
+
+
+def run_main(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    """The console entry point, where errors become messages and exit codes."""
+    with pytest.raises(SystemExit) as info:
+        main(list(argv))
+    captured = capsys.readouterr()
+    code = info.value.code
+    return (code if isinstance(code, int) else 0), captured.out, captured.err
+
+
+def rev(repo: Path, name: str) -> str:
+    return git(repo, "rev-parse", name).strip()
+
+
+def edit(repo: Path, rule: str, message: str) -> str:
+    text = (repo / PW).read_text().replace("    rules:\n", f"    rules:\n      - {rule}\n", 1)
+    return commit_file(repo, PW, text, message)
+
+
+@pytest.fixture
+def three_versions(sample_repo: Path) -> Path:
+    edit(sample_repo, "Second version rule.", "second")
+    edit(sample_repo, "Third version rule.", "third")
+    return sample_repo
+
+
+# -- init -------------------------------------------------------------------------------------
+
+
+def test_init_a_new_folder(tmp_path: Path) -> None:
+    target = tmp_path / "new"
+    out = ok("init", str(target))
+    lines = out.splitlines()
+    assert lines[0] == f"Created instruction repository at {target}"
+    assert lines[1:4] == ["  wrote gitimprove.yaml", "  wrote agents/assistant.yaml", "  wrote .gitignore"]
+    assert lines[4] == f"  committed {rev(target, 'HEAD')[:10]}"
+    assert lines[5] == f"Next: cd {target} && gitimprove agents"
+    assert git(target, "status", "--porcelain") == ""
+    assert git(target, "ls-files").split() == [".gitignore", "agents/assistant.yaml", "gitimprove.yaml"]
+    assert ok("agents", repo=target).startswith("assistant  v1")
+
+
+def test_init_twice_has_nothing_new_to_commit(tmp_path: Path) -> None:
+    target = tmp_path / "new"
+    ok("init", str(target))
+    head = rev(target, "HEAD")
+    out = ok("init", str(target))
+    assert out.splitlines()[:2] == [f"Adopted instruction repository at {target}", "  nothing new to commit"]
+    assert rev(target, "HEAD") == head
+
+
+def test_init_adopts_an_existing_repository(tmp_path: Path) -> None:
+    target = tmp_path / "existing"
+    target.mkdir()
+    git(target, "init", "-q", "-b", "main")
+    first = commit_file(target, "README.md", "# My project\n", "initial")
+    (target / "notes.txt").write_text("not mine to commit\n")
+    out = ok("init", str(target))
+    assert out.startswith(f"Adopted instruction repository at {target}\n")
+    assert rev(target, "HEAD~1") == first
+    assert git(target, "log", "-1", "--format=%s").strip() == "Initialise gitimprove instruction repository"
+    assert git(target, "status", "--porcelain") == "?? notes.txt\n"
+
+
+def test_init_appends_to_an_existing_gitignore(tmp_path: Path) -> None:
+    target = tmp_path / "existing"
+    target.mkdir()
+    (target / ".gitignore").write_text("*.pyc")
+    ok("init", str(target))
+    assert (target / ".gitignore").read_text() == (
+        "*.pyc\n# gitimprove's local state (feedback database, caches)\n.gitimprove/\n")
+
+
+def test_init_from_the_sample(tmp_path: Path) -> None:
+    target = tmp_path / "from-sample"
+    out = ok("init", str(target), "--from", str(SAMPLE))
+    for name in ("gitimprove.yaml", *(f"agents/{n}.yaml" for n in AGENT_NAMES)):
+        assert f"  wrote {name}\n" in out
+    assert (target / PW).read_bytes() == (SAMPLE / PW).read_bytes()
+    assert git(target, "status", "--porcelain") == ""
+    assert [a["name"] for a in json.loads(ok("agents", "--json", repo=target))["agents"]] == AGENT_NAMES
+
+
+def test_init_refuses_a_conflicting_template_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    target = tmp_path / "conflict"
+    (target / "agents").mkdir(parents=True)
+    (target / PW).write_text("name: product-writer\nsections:\n  - id: mine\n    text: Mine.\n")
+    code, _, err = run_main(capsys, "init", str(target), "--from", str(SAMPLE))
+    assert code == 1
+    assert err == (f"error: {target / PW} exists and differs from the template's {PW}\n"
+                   "  hint: init into an empty folder, or move the file away\n")
+    assert (target / PW).read_text().endswith("text: Mine.\n")
+    assert not (target / "gitimprove.yaml").exists()
+
+
+def test_init_refuses_invalid_agent_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    target = tmp_path / "bad"
+    (target / "agents").mkdir(parents=True)
+    (target / "agents" / "bad.yaml").write_text("name: bad\nsections:\n  - id: a\n    rules: [42]\n")
+    code, _, err = run_main(capsys, "init", str(target))
+    assert code == 1
+    assert err.startswith("error: agents/bad.yaml:4:13: sections[0].rules[0]: Input should be a valid "
+                          "string, got int 42\n")
+    assert git(target, "for-each-ref") == ""  # nothing was committed
+
+
+# -- agents -----------------------------------------------------------------------------------
+
+
+def test_agents_lists_each_agent(sample_repo: Path) -> None:
+    lines = ok("agents", repo=sample_repo).splitlines()
+    assert len(lines) == 3
+    blob = rev(sample_repo, "main:agents/support-agent.yaml")[:10]
+    assert lines[2] == (f"support-agent       v1    {blob}  sections: role, knowledge, tone, process, "
+                        "escalation, safety  protected: escalation, safety")
+
+
+def test_agents_json_shape(three_versions: Path) -> None:
+    data = json.loads(ok("agents", "--json", repo=three_versions))
+    assert set(data) == {"branch", "agents"}
+    assert data["branch"] == "main"
+    assert [a["name"] for a in data["agents"]] == AGENT_NAMES
+    for row in data["agents"]:
+        assert set(row) == {"name", "version", "number", "blob", "sections", "protected"}
+        assert isinstance(row["version"], str) and isinstance(row["number"], int)
+        assert isinstance(row["blob"], str) and len(row["blob"]) == 40
+        assert all(isinstance(s, str) for s in row["sections"] + row["protected"])
+    pw = data["agents"][0]
+    assert (pw["version"], pw["number"], pw["blob"]) == ("v3", 3, rev(three_versions, f"main:{PW}"))
+    assert pw["protected"] == ["safety"]
+
+
+def test_agents_in_the_current_folder(sample_repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(sample_repo / "agents")
+    assert [a["name"] for a in json.loads(ok("agents", "--json"))["agents"]] == AGENT_NAMES
+
+
+# -- show -------------------------------------------------------------------------------------
+
+
+def test_show_prints_the_committed_file(three_versions: Path) -> None:
+    (three_versions / PW).write_text("uncommitted\n")
+    assert ok("show", "product-writer", repo=three_versions) == git(three_versions, "show", f"main:{PW}")
+
+
+def test_show_at_a_version_commit_branch_and_tag(three_versions: Path) -> None:
+    v1 = (SAMPLE / PW).read_text()
+    v2_text = git(three_versions, "show", f"main~1:{PW}")
+    git(three_versions, "tag", "first", "main~2")
+    git(three_versions, "branch", "second", "main~1")
+    assert ok("show", "product-writer", "--at", "v1", repo=three_versions) == v1
+    assert ok("show", "product-writer", "--at", "v2", repo=three_versions) == v2_text
+    assert ok("show", "product-writer", "--at", rev(three_versions, "main~1"), repo=three_versions) == v2_text
+    assert ok("show", "product-writer", "--at", "second", repo=three_versions) == v2_text
+    assert ok("show", "product-writer", "--at", "first", repo=three_versions) == v1
+
+
+def test_show_rendered(three_versions: Path) -> None:
+    out = ok("show", "product-writer", "--rendered", "--at", "v1", repo=three_versions)
+    assert out.startswith("Writes product descriptions")
+    assert "## Style\n" in out and "{{product_name}}" in out
+    assert ok("show", "product-writer", "--rendered", "--at", "v1", repo=three_versions) == out
+
+
+def test_show_json_shape(three_versions: Path) -> None:
+    data = json.loads(ok("show", "product-writer", "--json", "--at", "v2", repo=three_versions))
+    assert set(data) == {"agent", "path", "commit", "blob", "version", "number", "yaml", "rendered",
+                         "variables", "sections"}
+    assert data["agent"] == "product-writer" and data["path"] == PW
+    assert data["commit"] == rev(three_versions, "main~1")
+    assert data["blob"] == rev(three_versions, f"main~1:{PW}")
+    assert (data["version"], data["number"]) == ("v2", 2)
+    assert data["yaml"] == git(three_versions, "show", f"main~1:{PW}")
+    assert data["rendered"] == ok("show", "product-writer", "--rendered", "--at", "v2", repo=three_versions)
+    assert data["variables"] == ["product_name", "audience"]
+    for section in data["sections"]:
+        assert {"id", "protected"} <= set(section) <= {"id", "title", "text", "rules", "protected"}
+        assert isinstance(section["protected"], bool)
+    assert data["sections"][1]["rules"][0] == "Second version rule."
+
+
+def test_show_json_of_a_version_not_on_main(three_versions: Path) -> None:
+    git(three_versions, "checkout", "-q", "-b", "draft")
+    edit(three_versions, "Draft rule.", "draft")
+    data = json.loads(ok("show", "product-writer", "--json", "--at", "draft", repo=three_versions))
+    assert data["version"] is None and data["number"] is None
+
+
+# -- history and diff -----------------------------------------------------------------------------
+
+
+def test_history_text(three_versions: Path) -> None:
+    lines = ok("history", "product-writer", repo=three_versions).splitlines()
+    assert [line.split()[0] for line in lines] == ["v3", "v2", "v1"]
+    assert lines[0].startswith(f"v3    {rev(three_versions, 'main')[:10]}  blob "
+                               f"{rev(three_versions, f'main:{PW}')[:10]}  ")
+    assert lines[0].endswith("  Test Reviewer <reviewer@example.com>  third")
+
+
+def test_history_json_shape(three_versions: Path) -> None:
+    commit_file(three_versions, PW, (SAMPLE / PW).read_text(), "roll back to v1")
+    data = json.loads(ok("history", "product-writer", "--json", repo=three_versions))
+    assert set(data) == {"agent", "branch", "versions"}
+    assert (data["agent"], data["branch"]) == ("product-writer", "main")
+    versions: list[dict[str, Any]] = data["versions"]
+    assert [(v["version"], v["number"], v["subject"]) for v in versions] == [
+        ("v1", 1, "roll back to v1"), ("v3", 3, "third"), ("v2", 2, "second"),
+        ("v1", 1, "Initialise gitimprove instruction repository")]
+    for v in versions:
+        # docs/json.md's fields, plus the feedback figures per version
+        assert set(v) == {"version", "number", "commit", "blob", "date", "author", "subject", "feedback"}
+        assert isinstance(v["number"], int) and isinstance(v["feedback"], dict)
+        assert len(v["commit"]) == 40 and len(v["blob"]) == 40
+        assert v["date"].endswith("+00:00")
+        assert v["author"] == "Test Reviewer <reviewer@example.com>"
+    assert versions[0]["blob"] == versions[3]["blob"]
+    assert versions[0]["commit"] == rev(three_versions, "main")
+
+
+def test_diff_between_versions(three_versions: Path) -> None:
+    out = ok("diff", "product-writer", "v1", "v2", repo=three_versions)
+    v1_blob = rev(three_versions, f"main~2:{PW}")[:10]
+    v2_blob = rev(three_versions, f"main~1:{PW}")[:10]
+    lines = out.splitlines()
+    assert lines[0] == f"--- product-writer v1 ({v1_blob})"
+    assert lines[1] == f"+++ product-writer v2 ({v2_blob})"
+    assert [line for line in lines[2:] if line[:1] in "+-"] == ["+      - Second version rule."]
+    assert ok("diff", "product-writer", "v2", "v2", repo=three_versions) == \
+        "v2 and v2 of product-writer are the same version.\n"
+    by_ref = ok("diff", "product-writer", "main~2", "main", repo=three_versions)
+    assert [line for line in by_ref.splitlines()[2:] if line[:1] in "+-"] == [
+        "+      - Third version rule.", "+      - Second version rule."]
+
+
+def test_read_commands_leave_the_checkout_alone(three_versions: Path) -> None:
+    (three_versions / PW).write_text((three_versions / PW).read_text() + "# dirty\n")
+    (three_versions / "new.txt").write_text("x\n")
+    status = git(three_versions, "status", "--porcelain")
+    index = (three_versions / ".git" / "index").read_bytes()
+    for args in (["agents"], ["agents", "--json"], ["show", "product-writer", "--at", "v1"],
+                 ["history", "product-writer"], ["diff", "product-writer", "v1", "v3"]):
+        ok(*args, repo=three_versions)
+    assert git(three_versions, "status", "--porcelain") == status
+    assert (three_versions / ".git" / "index").read_bytes() == index
+
+
+# -- errors at the entry point ------------------------------------------------------------------
+
+
+def test_not_a_repository(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run_main(capsys, "--repo", str(tmp_path), "agents")
+    assert (code, out) == (1, "")
+    assert err == (f"error: {tmp_path} is not inside a git repository\n"
+                   "  hint: run `gitimprove init` there, or pass --repo PATH\n")
+
+
+def test_unknown_agent(sample_repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run_main(capsys, "--repo", str(sample_repo), "show", "suport-agent")
+    assert code == 1
+    assert err.startswith("error: no agent 'suport-agent' at ")
+    assert err.endswith("  hint: did you mean 'support-agent'?\n")
+    assert "Traceback" not in err
+
+
+def test_unknown_version(sample_repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run_main(capsys, "--repo", str(sample_repo), "show", "support-agent", "--at", "v7")
+    assert code == 1
+    assert err == ("error: support-agent has no version v7 (versions: v1..v1)\n"
+                   "  hint: see `gitimprove history support-agent`\n")
+
+
+def test_invalid_file(sample_repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    text = (sample_repo / PW).read_text().replace("\nvariables:", "\ndescription: again\nvariables:", 1)
+    commit_file(sample_repo, PW, text, "break")
+    line = text.splitlines().index("description: again") + 1
+    for argv in (["show", "product-writer"], ["agents"], ["history", "product-writer"]):
+        code, _, err = run_main(capsys, "--repo", str(sample_repo), *argv)
+        assert code == 1
+        assert err == f"error: {PW}:{line}:1: description: duplicate key 'description'\n"
+
+
+def test_usage_error_exit_code(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run_main(capsys, "show")
+    assert code == 2
+    assert "Missing argument 'AGENT'" in err
+
+
+def test_help_lists_the_commands() -> None:
+    out = ok("--help")
+    for command in ("init", "agents", "show", "history", "diff"):
+        assert f"  {command} " in out
