@@ -38,7 +38,8 @@ def _pattern(n: int, label: str) -> Any:
     return Pattern(id=pattern_id("recurring_failure", label), kind="recurring_failure", label=label,
                    key=label, count=3, share=0.1, score=3.0, feedback_ids=[f"fb-{n}-{i}" for i in range(3)],
                    quotes=["Brevity please."], section="style",
-                   suggestion=f"Bench rule {n}: keep it short for shoppers.")
+                   # Words unique to each run, so no run's rule resembles an earlier one.
+                   suggestion=" ".join(f"w{n}x{k}" for k in range(6)).capitalize() + ".")
 
 
 def _time_propose(repo_path: Path, repeat: int) -> float:

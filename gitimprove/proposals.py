@@ -11,6 +11,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
+import re
 import textwrap
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -245,7 +246,7 @@ def propose(
     request = ProposalRequest(agent=agent, file=at.file, protected=protected_ids(at.file, policy),
                               limits=policy.limits, patterns=shown + praised,
                               max_quotes=policy.proposer.max_quotes,
-                              pending_rules=pending_rules(repo, at))
+                              pending_rules=pending_rules(repo, agent))
 
     def check(draft: Draft) -> list[str]:
         return draft_problems(at, repo, draft)[1]
@@ -283,17 +284,16 @@ def propose(
     return plan
 
 
-def pending_rules(repo: InstructionRepo, at: AgentAt) -> list[str]:
-    """Rules that open proposals for this agent add to it, so none is proposed twice."""
-    have = {r for s in at.file.sections for r in (s.rules or [])}
-    out: dict[str, None] = {}
-    for _, tip in repo.git.match_refs(f"{BRANCH_PREFIX}{at.name}/*"):
-        try:
-            proposed = repo.agent_at(at.name, tip).file
-        except GitImproveError:
-            continue  # a branch a human broke: the validator will say so when it is reviewed
-        out.update(dict.fromkeys(r for s in proposed.sections for r in (s.rules or []) if r not in have))
-    return list(out)
+_RULE_OP = re.compile(r"^\d+\. (?:add rule to|reword rule \d+ of) '[^']*': (.+)$", re.M)
+
+
+def pending_rules(repo: InstructionRepo, agent: str) -> list[str]:
+    """Rules that proposals for this agent add or reword, so none is proposed twice.
+
+    Read from the proposals' commit messages (their numbered operations) in one
+    ``for-each-ref``: a thousand open proposals cost one process, not a thousand parses."""
+    out = repo.git.run("for-each-ref", "--format=%(contents)%00", f"{BRANCH_PREFIX}{agent}/")
+    return list(dict.fromkeys(m.group(1).strip() for m in _RULE_OP.finditer(out)))
 
 
 def _cited(draft: Draft, patterns: list[Pattern]) -> list[Pattern]:
