@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from .agentfile import AgentFile, parse_agent
 from .errors import GitImproveError, InvalidFileError
-from .git import Oid, parse_trailers
+from .git import Oid
 from .policy import Policy
 from .proposals import T_AGENT, T_EVIDENCE, T_MODEL, T_PROPOSAL, T_PROPOSER
 from .repo import InstructionRepo
@@ -25,6 +25,7 @@ from .review import (
     T_REVERTS,
     T_ROLLBACK_OF,
     ProposalInfo,
+    commit_info,
     list_proposals,
     validate_merge,
 )
@@ -149,24 +150,11 @@ def _proposal_events(repo: InstructionRepo) -> list[Event]:
 def _rejection(repo: InstructionRepo, info: ProposalInfo, ref: str) -> Event:
     record = repo.git.read_ref(ref)
     assert record is not None
-    message, trailers, when, author = _commit(repo, record)
+    message, trailers, when, author = commit_info(repo, record)
     return Event(kind="rejected", time=_when(when), commit=str(record),
                  actor=_first(trailers, "Rejected-by") or author, summary=message.split("\n", 1)[0],
                  agent=info.agent, proposal=info.id, state="rejected", model=_first(info.trailers, T_MODEL),
                  evidence=info.evidence, reason=_first(trailers, T_REJECTED))
-
-
-def _commit(repo: InstructionRepo, oid: Oid) -> tuple[str, dict[str, list[str]], int, str]:
-    got = repo.git.read_object(oid)
-    if got is None or got[1] != "commit":
-        raise GitImproveError(f"{oid} is not a commit")
-    header, _, message = got[2].decode("utf-8", "replace").partition("\n\n")
-    when, author = 0, ""
-    for line in header.splitlines():
-        if line.startswith("author "):
-            who, _, rest = line[len("author "):].rpartition(">")
-            author, when = who + ">", int(rest.split()[0])
-    return message, parse_trailers(message), when, author
 
 
 # -- main's first-parent history --------------------------------------------------------------
@@ -211,7 +199,7 @@ def _main_events(repo: InstructionRepo) -> list[Event]:
     policy = repo.policy()
     events: list[Event] = []
     for change in reversed(_changes(repo, policy)):  # git log lists newest first
-        message, trailers, when, author = _commit(repo, change.commit)
+        message, trailers, when, author = commit_info(repo, change.commit)
         subject = message.split("\n", 1)[0]
         agents = [(a, path, old, new) for path, old, new in change.paths
                   if (a := _agent_of(path, policy)) is not None]

@@ -101,6 +101,22 @@ class TreeEntry:
 
 
 @dataclass(frozen=True)
+class Commit:
+    """A commit object: its tree, parents, author and message."""
+
+    oid: Oid
+    tree: Oid
+    parents: list[Oid]
+    author: str
+    author_time: int
+    message: str
+
+    @property
+    def trailers(self) -> dict[str, list[str]]:
+        return parse_trailers(self.message)
+
+
+@dataclass(frozen=True)
 class Identity:
     name: str
     email: str
@@ -388,12 +404,29 @@ class Repository:
             return None
         return list(_parse_tree(got[2], len(got[0]) // 2))
 
+    def read_commit(self, name: str) -> Commit:
+        """A commit, parsed, read through the object reader (no subprocess)."""
+        got = self._cat.read(name)
+        if got is None or got[1] != "commit":
+            raise GitCommandError(["git", "cat-file", "commit", name], 128, f"not a commit: {name}")
+        header, _, message = got[2].decode("utf-8", "replace").partition("\n\n")
+        tree, parents, author, when = None, [], "", 0
+        for line in header.splitlines():
+            key, _, value = line.partition(" ")
+            if key == "tree":
+                tree = Oid(value)
+            elif key == "parent":
+                parents.append(Oid(value))
+            elif key == "author":
+                match = re.match(r"(.*) (\d+) [+-]\d{4}$", value)
+                if match:
+                    author, when = match.group(1), int(match.group(2))
+        assert tree is not None
+        return Commit(got[0], tree, parents, author, when, message)
+
     def tree_of(self, commit: str) -> Oid:
-        """The root tree of a commit, read through the object reader (no subprocess)."""
-        got = self._cat.read(commit)
-        if got is None or got[1] != "commit" or not got[2].startswith(b"tree "):
-            raise GitCommandError(["git", "cat-file", "commit", commit], 128, f"not a commit: {commit}")
-        return Oid(got[2][5:got[2].index(b"\n")].decode())
+        """The root tree of a commit."""
+        return self.read_commit(commit).tree
 
     def write_blob(self, data: bytes) -> Oid:
         return Oid(self.run("hash-object", "-w", "--stdin", input=data).strip())

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from .errors import GitImproveError
-from .git import Identity, Oid, parse_trailers, replace_path
+from .git import Identity, Oid, replace_path
 from .operations import Draft, Operation, apply, describe, operation_section
 from .patterns import EvidenceState, Pattern
 from .proposers.base import NothingNew, ProposalRequest, Proposer, ProposerResult
@@ -311,10 +311,3 @@ def _evidence(draft: Draft, patterns: list[Pattern]) -> list[str]:
         ids.update(dict.fromkeys(e for e in op.evidence if not e.startswith("pat-")))
     return list(ids)
 
-
-def read_proposal_trailers(repo: InstructionRepo, commit: Oid) -> dict[str, list[str]]:
-    got = repo.git.read_object(commit)
-    if got is None or got[1] != "commit":
-        return {}
-    message = got[2].decode("utf-8", "replace").split("\n\n", 1)[-1]
-    return parse_trailers(message)

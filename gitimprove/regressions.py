@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from .errors import GitImproveError
-from .git import parse_trailers
 from .repo import InstructionRepo
 from .versions import Version
 
@@ -207,12 +206,10 @@ class Regression:
 
 def rollback_command(repo: InstructionRepo, agent: str, figures: VersionFigures) -> str:
     """Undo the approval that made this version, or else restore the previous version."""
-    got = repo.git.read_object(figures.version.commit)
-    if got is not None:
-        message = got[2].decode("utf-8", "replace").split("\n\n", 1)[-1]
-        pid = parse_trailers(message).get("Gitimprove-Proposal")
-        if pid and "Approved-by" in parse_trailers(message):
-            return f"gitimprove rollback {pid[0]}"
+    trailers = repo.git.read_commit(figures.version.commit).trailers
+    pid = trailers.get("Gitimprove-Proposal")
+    if pid and "Approved-by" in trailers:
+        return f"gitimprove rollback {pid[0]}"
     assert figures.previous is not None
     return f"gitimprove rollback {agent}@{figures.previous.label}"
 

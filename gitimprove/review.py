@@ -18,7 +18,6 @@ from .git import (
     Oid,
     diff_trees,
     merge_tree,
-    parse_trailers,
     replace_path,
     run_in,
     worktrees,
@@ -98,18 +97,13 @@ def _identity(repo: InstructionRepo, by: str | None) -> Identity:
     return repo.git.user_identity() or FALLBACK_COMMITTER
 
 
-def _commit_info(repo: InstructionRepo, commit: Oid) -> tuple[str, dict[str, list[str]], int, str]:
-    got = repo.git.read_object(commit)
-    if got is None or got[1] != "commit":
-        raise ReviewError(f"{commit} is not a commit")
-    header, _, message = got[2].decode("utf-8", "replace").partition("\n\n")
-    when, author = 0, ""
-    for line in header.splitlines():
-        if line.startswith("author "):
-            m = re.match(r"author (.*) (\d+) [+-]\d{4}$", line)
-            if m:
-                author, when = m.group(1), int(m.group(2))
-    return message, parse_trailers(message), when, author
+def commit_info(repo: InstructionRepo, commit: Oid) -> tuple[str, dict[str, list[str]], int, str]:
+    """Message, trailers, author time and author of a commit."""
+    try:
+        c = repo.git.read_commit(commit)
+    except GitCommandError:
+        raise ReviewError(f"{commit} is not a commit") from None
+    return c.message, c.trailers, c.author_time, c.author
 
 
 # -- finding proposals ------------------------------------------------------------------------
@@ -135,7 +129,7 @@ def list_proposals(repo: InstructionRepo, *, include_closed: bool = False) -> li
         proposal_tip = Oid(parents[2]) if len(parents) > 2 else merge
         info = _info(repo, proposal_tip, None, "rolled_back" if pid in rolled_back else "approved")
         info.merge_commit = merge
-        _, trailers, when, _ = _commit_info(repo, merge)
+        _, trailers, when, _ = commit_info(repo, merge)
         info.extra["approved_by"] = (trailers.get("Approved-by") or [""])[0]
         info.extra["approved_at"] = datetime.fromtimestamp(when, UTC).isoformat()
         found.append(info)
@@ -143,11 +137,11 @@ def list_proposals(repo: InstructionRepo, *, include_closed: bool = False) -> li
 
 
 def _info(repo: InstructionRepo, commit: Oid, ref: str | None, state: str) -> ProposalInfo:
-    message, trailers, when, author = _commit_info(repo, commit)
+    message, trailers, when, author = commit_info(repo, commit)
     if state == "rejected":  # the tip is the rejection record; the proposal is its parent
         rejection = trailers
         parent = repo.git.run("rev-parse", f"{commit}^").strip()
-        message, trailers, when, author = _commit_info(repo, Oid(parent))
+        message, trailers, when, author = commit_info(repo, Oid(parent))
         info = ProposalInfo(id=(trailers.get(T_PROPOSAL) or ["?"])[0],
                             agent=(trailers.get(T_AGENT) or ["?"])[0], state=state, commit=Oid(parent),
                             ref=ref, summary=message.splitlines()[0] if message else "",
@@ -423,7 +417,7 @@ def rollback(repo: InstructionRepo, target: str, *, reason: str | None = None,
             return replace_path(git, base_tree, path, version.blob)
     else:
         merge = _find_merge(repo, target)
-        _, mtrailers, _, _ = _commit_info(repo, merge)
+        _, mtrailers, _, _ = commit_info(repo, merge)
         pids = mtrailers.get(T_PROPOSAL)
         pid = pids[0] if pids else None
         agent = (mtrailers.get(T_AGENT) or ["?"])[0]
