@@ -72,7 +72,7 @@ class Event:
         if self.kind == "proposed":
             out.append(f"    {self.state}, model {self.model}, evidence {len(self.evidence)}"
                        + (f", validator {self.verdict}" if self.verdict else ""))
-        if self.reason:
+        if self.reason and self.reason not in self.summary:
             out.append(f"    reason: {self.reason}")
         if self.restores:
             out.append(f"    restores {self.restores}")

@@ -6,6 +6,7 @@ proposals instead. Every step uses the same library calls as the CLI."""
 from __future__ import annotations
 
 import json
+import sys
 import tempfile
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -145,7 +146,11 @@ def run_demo(directory: Path | None, *, echo: Echo) -> Path:
     echo("   git log --graph --all --oneline")
     echo("   git show HEAD              # the rollback: what it reverts, which version it restores")
     echo("   git log --format='%an: %s' --all --author=heuristic   # commits authored by the proposer")
-    echo("   gitimprove proposals --all; gitimprove audit; gitimprove history product-writer")
+    tool = Path(sys.executable).parent / "gitimprove"
+    cli = str(tool) if tool.exists() else "gitimprove"
+    echo(f"   {cli} proposals --all")
+    echo(f"   {cli} audit")
+    echo(f"   {cli} history product-writer")
     return target
 
 
