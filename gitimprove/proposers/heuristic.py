@@ -7,11 +7,15 @@ honest about what it is: commits name ``gitimprove-heuristic`` as their author."
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 from ..operations import AddRule, Draft
 from ..patterns import Pattern
 from ..policy import ProposerSettings
 from .base import DraftCheck, NothingNew, ProposalRequest, ProposerError, ProposerResult, Usage
+
+if TYPE_CHECKING:
+    from ..feedback.lexicon import Concept
 
 _WORD = re.compile(r"[a-z0-9']+")
 _STOP = frozenset(["a", "an", "the", "and", "or", "to", "of", "in", "on", "for", "with", "is", "are", "be", "it", "its", "this", "that", "you", "your", "always", "never", "do", "not", "don't", "should", "must", "please"])
@@ -36,11 +40,21 @@ def similar(a: str, b: str, threshold: float = 0.5) -> bool:
     return len(wa & wb) / min(len(wa), len(wb)) >= threshold
 
 
+def _concept(key: str) -> Concept | None:
+    from ..feedback.lexicon import CONCEPTS
+
+    name = key.removeprefix("concept:")
+    return next((c for c in CONCEPTS if c.key == name), None) if key.startswith("concept:") else None
+
+
 def _rule_text(pattern: Pattern) -> str:
     if pattern.suggestion:
         text = pattern.suggestion.strip()
     elif pattern.kind == "consistent_correction" and pattern.quotes:
         text = pattern.quotes[0].strip()
+    elif (concept := _concept(pattern.key)) is not None:
+        # The theme's own remedy ("end with a call to action"), not a restated complaint.
+        text = concept.correction
     else:
         text = f"{_PREFIX}{pattern.label}"
     text = " ".join(text.split())
