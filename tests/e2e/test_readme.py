@@ -33,7 +33,7 @@ def _block_after(heading: str) -> list[str]:
 
 def _run(cwd: Path, line: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
-    proc = subprocess.run(shlex.split(line), cwd=cwd, capture_output=True, text=True, env=env,
+    proc = subprocess.run(shlex.split(line, comments=True), cwd=cwd, capture_output=True, text=True, env=env,
                           timeout=60)
     assert "Traceback" not in proc.stderr, proc.stderr
     return proc
