@@ -102,3 +102,21 @@ def test_the_example_ci_workflow_runs_validate_from_the_base_branch(
         if pid == "bad":
             assert "protected section 'safety'" in proc.stdout
     assert codes == {"good": 0, "bad": 1}
+
+
+def test_propose_push_sends_the_new_branch(sample_repo: Path, tmp_path: Path) -> None:
+    bare = setup_remote(sample_repo, tmp_path)
+    assert gitimprove(sample_repo, "feedback", "import", "feedback.jsonl").returncode == 0
+    proc = gitimprove(sample_repo, "propose", "support-agent", "--proposer", "heuristic", "--push")
+    assert proc.returncode == 0, proc.stderr
+    assert "pushed to origin: open a pull request from improve/support-agent/" in proc.stdout
+    local = out(sample_repo, "for-each-ref", "--format=%(refname) %(objectname)",
+                "refs/heads/improve/support-agent/")
+    remote = out(bare, "for-each-ref", "--format=%(refname) %(objectname)",
+                 "refs/heads/improve/support-agent/")
+    assert local and local == remote
+    # A dry run pushes nothing.
+    proc = gitimprove(sample_repo, "propose", "research-assistant", "--proposer", "heuristic",
+                      "--dry-run", "--push")
+    assert proc.returncode == 0, proc.stderr
+    assert out(bare, "for-each-ref", "refs/heads/improve/research-assistant/") == ""
