@@ -68,7 +68,10 @@ class InstructionRepo:
         return f"InstructionRepo({str(self.git.work_tree or self.git.git_dir)!r})"
 
     def close(self) -> None:
+        """Stop the git object reader and close any feedback store this object opened."""
         self.git.close()
+        for store in self.__dict__.pop("_feedback_stores", {}).values():
+            store.close()
 
     def __enter__(self) -> InstructionRepo:
         return self
