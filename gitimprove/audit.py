@@ -17,13 +17,20 @@ from .agentfile import AgentFile, parse_agent
 from .errors import GitImproveError, InvalidFileError
 from .git import Oid
 from .policy import Policy
-from .proposals import T_AGENT, T_EVIDENCE, T_MODEL, T_PROPOSAL, T_PROPOSER
+from .proposals import (
+    T_AGENT,
+    T_EVIDENCE,
+    T_MODEL,
+    T_PROPOSAL,
+    T_PROPOSER,
+    T_ROLLBACK_OF,
+    approvals_on_main,
+)
 from .repo import InstructionRepo
 from .review import (
     T_REJECTED,
     T_RESTORES,
     T_REVERTS,
-    T_ROLLBACK_OF,
     ProposalInfo,
     commit_info,
     list_proposals,
@@ -198,8 +205,15 @@ def _agent_of(path: str, policy: Policy) -> str | None:
 def _main_events(repo: InstructionRepo) -> list[Event]:
     policy = repo.policy()
     events: list[Event] = []
+    plain_merges = {a.merge: a for a in approvals_on_main(repo)[0].values() if a.approved_by is None}
     for change in reversed(_changes(repo, policy)):  # git log lists newest first
         message, trailers, when, author = commit_info(repo, change.commit)
+        plain = change.commit in plain_merges
+        if plain:  # a proposal merged with plain git: its trailers
+            approval = plain_merges[change.commit]
+            _, trailers, _, _ = commit_info(repo, Oid(change.parents[1]))
+            trailers = {**trailers, "Approved-by": [f"{author} (merged with plain git)"],
+                        T_EVIDENCE: [",".join(approval.evidence)]}
         subject = message.split("\n", 1)[0]
         agents = [(a, path, old, new) for path, old, new in change.paths
                   if (a := _agent_of(path, policy)) is not None]
@@ -211,7 +225,7 @@ def _main_events(repo: InstructionRepo) -> list[Event]:
                 proposal=_first(trailers, T_PROPOSAL), model=_first(trailers, T_MODEL),
                 proposer=_first(trailers, T_PROPOSER),
                 evidence=[i for v in trailers.get(T_EVIDENCE, []) for i in v.split(",") if i],
-                version=_version(agents, agent), verdict="pass", **base))
+                version=_version(agents, agent), verdict=None if plain else "pass", **base))
         elif T_REVERTS in trailers or T_RESTORES in trailers:
             agent = _first(trailers, T_AGENT)
             events.append(Event(

@@ -39,6 +39,7 @@ T_PATTERNS = "Gitimprove-Patterns"
 T_MODEL = "Gitimprove-Model"
 T_PROPOSER = "Gitimprove-Proposer"
 T_USAGE = "Gitimprove-Usage"
+T_ROLLBACK_OF = "Gitimprove-Rollback-Of"
 
 
 class NothingToPropose(GitImproveError):
@@ -106,31 +107,54 @@ def evidence_states(repo: InstructionRepo) -> dict[str, EvidenceState]:
     out = repo.git.run("for-each-ref", f"--no-merged={main}", f"--format={fmt}", BRANCH_PREFIX)
     for fid in _split_ids(out.splitlines()):
         states[fid] = "pending"
-    approved, rolled_back = _approvals_on_main(repo)
-    for pid, ids in approved.items():
+    approved, rolled_back = approvals_on_main(repo)
+    for pid, approval in approved.items():
         if pid not in rolled_back:
-            for fid in ids:
+            for fid in approval.evidence:
                 states[fid] = "addressed"
     return states
 
 
-def _approvals_on_main(repo: InstructionRepo) -> tuple[dict[str, list[str]], set[str]]:
-    fmt = (f"%(trailers:key={T_PROPOSAL},valueonly,separator=%x2C)%x00"
+@dataclass(frozen=True)
+class Approval:
+    """A proposal merged into main: by ``gitimprove approve`` (``approved_by`` set) or with
+    plain git (``approved_by`` None; the merge's second parent is the proposal commit)."""
+
+    proposal: str
+    merge: Oid
+    evidence: list[str]
+    approved_by: str | None
+
+
+def approvals_on_main(repo: InstructionRepo) -> tuple[dict[str, Approval], set[str]]:
+    """Proposals merged on main's first-parent history, and the ids of those rolled back."""
+    fmt = ("%H%x00%P%x00%(trailers:key=Approved-by,valueonly,separator=%x2C)%x00"
+           f"%(trailers:key={T_PROPOSAL},valueonly,separator=%x2C)%x00"
            f"%(trailers:key={T_EVIDENCE},valueonly,separator=%x2C)%x00"
-           "%(trailers:key=Gitimprove-Rollback-Of,valueonly,separator=%x2C)%x00%x01")
+           f"%(trailers:key={T_ROLLBACK_OF},valueonly,separator=%x2C)%x01")
+    # NOTE: every merge, and every commit with our trailers: a plain `git merge` of a proposal
+    # carries no trailer of its own, only its second parent does.
     out = repo.git.run("log", "--first-parent", f"--format={fmt}", repo.main_ref,
-                       "--grep=^Gitimprove-", "--extended-regexp")
-    approved: dict[str, list[str]] = {}
+                       "--grep=^Gitimprove-", "--grep=^Merge ", "--extended-regexp")
+    approved: dict[str, Approval] = {}
     rolled_back: set[str] = set()
-    for record in out.split("\x01"):
+    for record in reversed(out.split("\x01")):
         fields = record.strip("\n").split("\x00")
-        if len(fields) < 3:
+        if len(fields) < 6:
             continue
-        pids, ids, reverted = _split_ids([fields[0]]), _split_ids([fields[1]]), _split_ids([fields[2]])
-        rolled_back.update(reverted)
-        for pid in pids:
-            if not reverted:
-                approved.setdefault(pid, ids)
+        commit, parents, by = Oid(fields[0]), fields[1].split(), fields[2]
+        pids, ids = _split_ids([fields[3]]), _split_ids([fields[4]])
+        reverted = _split_ids([fields[5]])
+        if reverted:
+            rolled_back.update(reverted)
+        elif by and pids:
+            approved.setdefault(pids[0], Approval(pids[0], commit, ids, by))
+        elif len(parents) == 2 and not by:
+            trailers = repo.git.read_commit(parents[1]).trailers
+            pid = next(iter(trailers.get(T_PROPOSAL, [])), None)
+            if pid:
+                approved.setdefault(pid, Approval(
+                    pid, commit, _split_ids(trailers.get(T_EVIDENCE, [])), None))
     return approved, rolled_back
 
 

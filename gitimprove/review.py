@@ -33,11 +33,12 @@ from .proposals import (
     T_MODEL,
     T_PROPOSAL,
     T_PROPOSER,
+    T_ROLLBACK_OF,
+    approvals_on_main,
 )
 from .repo import InstructionRepo
 from .validate import Violation, check_change
 
-T_ROLLBACK_OF = "Gitimprove-Rollback-Of"
 T_REVERTS = "Gitimprove-Reverts"
 T_RESTORES = "Gitimprove-Restores"
 T_REJECTED = "Gitimprove-Rejected"
@@ -156,21 +157,9 @@ def _info(repo: InstructionRepo, commit: Oid, ref: str | None, state: str) -> Pr
 
 
 def _main_events(repo: InstructionRepo) -> tuple[dict[str, Oid], set[str]]:
-    out = repo.git.run("log", "--first-parent", "--format=%H%x00%(trailers:key=Approved-by,valueonly,"
-                       f"separator=%x2C)%x00%(trailers:key={T_PROPOSAL},valueonly,separator=%x2C)%x00"
-                       f"%(trailers:key={T_ROLLBACK_OF},valueonly,separator=%x2C)%x01",
-                       repo.main_ref, "--grep=^Gitimprove-Proposal:", f"--grep=^{T_ROLLBACK_OF}:")
-    approved: dict[str, Oid] = {}
-    rolled: set[str] = set()
-    for record in out.split("\x01"):
-        fields = record.strip("\n").split("\x00")
-        if len(fields) < 4:
-            continue
-        if fields[3]:
-            rolled.update(p for p in fields[3].split(",") if p)
-        elif fields[1] and fields[2]:
-            approved.setdefault(fields[2].split(",")[0], Oid(fields[0]))
-    return approved, rolled
+    """Approved proposals (id -> merge commit) and the ids of those rolled back."""
+    approved, rolled = approvals_on_main(repo)
+    return {pid: a.merge for pid, a in approved.items()}, rolled
 
 
 def find_proposal(repo: InstructionRepo, spec: str, *, include_closed: bool = True) -> ProposalInfo:
@@ -417,15 +406,16 @@ def rollback(repo: InstructionRepo, target: str, *, reason: str | None = None,
             return replace_path(git, base_tree, path, version.blob)
     else:
         merge = _find_merge(repo, target)
-        _, mtrailers, _, _ = commit_info(repo, merge)
-        pids = mtrailers.get(T_PROPOSAL)
-        pid = pids[0] if pids else None
-        agent = (mtrailers.get(T_AGENT) or ["?"])[0]
-        if pid:
-            _, rolled = _main_events(repo)
-            if pid in rolled:
-                raise ReviewError(f"proposal {pid} was rolled back already")
-        first_parent = Oid(git.run("rev-parse", f"{merge}^1").strip())
+        merged = git.read_commit(merge)
+        approved, rolled = approvals_on_main(repo)
+        # A proposal merged with plain git has its trailers on the second parent only.
+        pid = next((p for p, a in approved.items() if a.merge == merge), None)
+        about = merged.trailers if T_AGENT in merged.trailers or len(merged.parents) < 2 \
+            else git.read_commit(merged.parents[1]).trailers
+        agent = (about.get(T_AGENT) or ["?"])[0]
+        if pid and pid in rolled:
+            raise ReviewError(f"proposal {pid} was rolled back already")
+        first_parent = merged.parents[0]
         subject = f"Roll back {agent} proposal {pid}" if pid else f"Revert {merge.short}"
         trailers = [f"{T_AGENT}: {agent}"] + ([f"{T_ROLLBACK_OF}: {pid}"] if pid else []) + \
                    [f"{T_REVERTS}: {merge}"]

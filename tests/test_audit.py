@@ -218,3 +218,26 @@ def test_text_output_and_bad_since(history: dict[str, Any]) -> None:
     assert "reason: questions read as clickbait" in result.output
     bad = CliRunner().invoke(cli, ["--repo", str(history["path"]), "audit", "--since", "last week"])
     assert bad.exit_code != 0 and "is not a date" in str(bad.exception)
+
+
+def test_a_proposal_merged_with_plain_git_is_an_approval(sample_repo: Path) -> None:
+    from gitimprove.proposals import evidence_states
+    from gitimprove.review import list_proposals
+
+    repo = InstructionRepo(sample_repo)
+    plan = _propose(repo, PW, "style", "Use short sentences.", ["fb-1", "fb-2"], "claude-x")
+    git(sample_repo, "merge", "-q", "--no-ff", "-m", "Merge it by hand", plan.short_branch)
+    merge = git(sample_repo, "rev-parse", "HEAD").strip()
+    events = [e for e in audit(repo) if e.proposal == plan.id]
+    assert [(e.kind, e.state) for e in events] == [("proposed", "approved"), ("approved", None)]
+    approved = events[1]
+    assert approved.commit == merge and approved.evidence == ["fb-1", "fb-2"]
+    assert approved.actor.endswith("(merged with plain git)") and approved.verdict is None
+    assert not [e for e in audit(repo) if e.kind == "human_edit"]
+    # Its evidence is addressed, so it does not feed another proposal; listings agree.
+    assert evidence_states(repo) == {"fb-1": "addressed", "fb-2": "addressed"}
+    states = {p.id: p.state for p in list_proposals(repo, include_closed=True)}
+    assert states == {plan.id: "approved"}
+    # And it can be rolled back like any approval.
+    rollback(repo, plan.id, reason="not what we wanted")
+    assert evidence_states(repo) == {}
