@@ -12,7 +12,6 @@ import contextlib
 import os
 import threading
 from collections.abc import Iterable, Sequence
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -21,14 +20,10 @@ from .errors import FeedbackStoreError
 from .models import FeedbackRecord
 from .store import (
     _INSERT_COLUMNS,
-    _SELECT,
     DEFAULT_TIMEOUT,
     FeedbackStore,
     _chunks,
     _now,
-    _rows_to_records,
-    _select_sql,
-    _where,
     record_row,
 )
 
@@ -49,6 +44,9 @@ def redact(url: str) -> str:
 
 class PostgresStore(FeedbackStore):
     """Feedback in a PostgreSQL database named by a ``postgresql://`` URL."""
+
+    MARK = "%s"
+    BYTE_ORDER = ' COLLATE "C"'  # text order as byte order, the same as SQLite's
 
     def __init__(self, url: str, *, timeout: float = DEFAULT_TIMEOUT,
                  target_version: int = migrations.CURRENT_VERSION) -> None:
@@ -192,41 +190,6 @@ class PostgresStore(FeedbackStore):
                                           (list(chunk),)):
                 out[fid] = digest
         return out
-
-    def records(
-        self,
-        *,
-        agent: str | None = None,
-        since: datetime | None = None,
-        until: datetime | None = None,
-        versions: Sequence[str] | None = None,
-        run_id: str | None = None,
-        limit: int | None = None,
-        newest_first: bool = False,
-        with_io: bool = True,
-    ) -> list[FeedbackRecord]:
-        where, params = _where(agent, since, until, versions, run_id, "%s")
-        order = "DESC" if newest_first else "ASC"
-        # NOTE: COLLATE "C" makes text order the byte order, the same as SQLite's.
-        sql = (f"SELECT {_select_sql(with_io)} FROM feedback{where} "
-               f'ORDER BY created_at COLLATE "C" {order}, id COLLATE "C" {order}')
-        if limit is not None:
-            sql += " LIMIT %s"
-            params.append(int(limit))
-        return _rows_to_records(self._read(sql, params))
-
-    def get(self, feedback_id: str) -> FeedbackRecord | None:
-        found = _rows_to_records(self._read(f"SELECT {_SELECT} FROM feedback WHERE id = %s",
-                                            (feedback_id,)))
-        return found[0] if found else None
-
-    def count(self, agent: str | None = None) -> int:
-        where, params = _where(agent, None, None, None, None, "%s")
-        return int(self._read(f"SELECT COUNT(*) FROM feedback{where}", params)[0][0])
-
-    def agents(self) -> list[str]:
-        rows = self._read("SELECT DISTINCT agent FROM feedback", ())
-        return sorted(r[0] for r in rows)
 
 
 class _PgExecutor:

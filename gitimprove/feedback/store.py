@@ -66,7 +66,15 @@ class FeedbackStore(ABC):
     def digests(self, ids: Iterable[str]) -> dict[str, str]:
         """``{id: digest}`` of those ids that are stored."""
 
+    # The queries below are the same SQL on every backend; a backend supplies `_read` and its
+    # parameter mark, and how to make text order byte order.
+    MARK = "?"
+    BYTE_ORDER = ""
+
     @abstractmethod
+    def _read(self, sql: str, params: Sequence[Any], doing: str = "read") -> list[tuple[Any, ...]]:
+        """Run one query and return its rows; driver errors become FeedbackStoreError."""
+
     def records(
         self,
         *,
@@ -82,20 +90,31 @@ class FeedbackStore(ABC):
         """Records matching every filter given, ordered by ``created_at`` then id.
 
         ``with_io=False`` leaves out ``input``/``output`` (analysis does not need them)."""
+        where, params = _where(agent, since, until, versions, run_id, self.MARK)
+        order = "DESC" if newest_first else "ASC"
+        sql = (f"SELECT {_select_sql(with_io)} FROM feedback{where} "
+               f"ORDER BY created_at{self.BYTE_ORDER} {order}, id{self.BYTE_ORDER} {order}")
+        if limit is not None:
+            sql += f" LIMIT {self.MARK}"
+            params.append(int(limit))
+        return _rows_to_records(self._read(sql, params))
 
-    @abstractmethod
-    def count(self, agent: str | None = None) -> int: ...
+    def count(self, agent: str | None = None) -> int:
+        where, params = _where(agent, None, None, None, None, self.MARK)
+        return int(self._read(f"SELECT COUNT(*) FROM feedback{where}", params)[0][0])
 
-    @abstractmethod
     def agents(self) -> list[str]:
         """Agents with stored feedback, sorted."""
+        return sorted(r[0] for r in self._read("SELECT DISTINCT agent FROM feedback", ()))
 
     @abstractmethod
     def schema_version(self) -> int: ...
 
-    @abstractmethod
     def get(self, feedback_id: str) -> FeedbackRecord | None:
         """One record by id, or None."""
+        found = _rows_to_records(self._read(
+            f"SELECT {_SELECT} FROM feedback WHERE id = {self.MARK}", (feedback_id,)))
+        return found[0] if found else None
 
     @abstractmethod
     def close(self) -> None:
@@ -316,58 +335,12 @@ class SQLiteStore(FeedbackStore):
                 raise self._error(exc, "read") from None
         return out
 
-    def records(
-        self,
-        *,
-        agent: str | None = None,
-        since: datetime | None = None,
-        until: datetime | None = None,
-        versions: Sequence[str] | None = None,
-        run_id: str | None = None,
-        limit: int | None = None,
-        newest_first: bool = False,
-        with_io: bool = True,
-    ) -> list[FeedbackRecord]:
-        where, params = _where(agent, since, until, versions, run_id, "?")
-        order = "DESC" if newest_first else "ASC"
-        sql = f"SELECT {_select_sql(with_io)} FROM feedback{where} ORDER BY created_at {order}, id {order}"
-        if limit is not None:
-            sql += " LIMIT ?"
-            params.append(int(limit))
+    def _read(self, sql: str, params: Sequence[Any], doing: str = "read") -> list[tuple[Any, ...]]:
         with self._lock:
             try:
-                rows = self._connect().execute(sql, params).fetchall()
+                return list(self._connect().execute(sql, params).fetchall())
             except sqlite3.Error as exc:
-                raise self._error(exc, "read") from None
-        return _rows_to_records(rows)
-
-    def get(self, feedback_id: str) -> FeedbackRecord | None:
-        with self._lock:
-            try:
-                rows = self._connect().execute(
-                    f"SELECT {_SELECT} FROM feedback WHERE id = ?", (feedback_id,)).fetchall()
-            except sqlite3.Error as exc:
-                raise self._error(exc, "read") from None
-        found = _rows_to_records(rows)
-        return found[0] if found else None
-
-    def count(self, agent: str | None = None) -> int:
-        where, params = _where(agent, None, None, None, None, "?")
-        with self._lock:
-            try:
-                return int(self._connect().execute(
-                    f"SELECT COUNT(*) FROM feedback{where}", params).fetchone()[0])
-            except sqlite3.Error as exc:
-                raise self._error(exc, "read") from None
-
-    def agents(self) -> list[str]:
-        with self._lock:
-            try:
-                rows = self._connect().execute(
-                    "SELECT DISTINCT agent FROM feedback ORDER BY agent").fetchall()
-            except sqlite3.Error as exc:
-                raise self._error(exc, "read") from None
-        return [r[0] for r in rows]
+                raise self._error(exc, doing) from None
 
 
 class _SQLiteExecutor:
