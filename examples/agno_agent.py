@@ -13,7 +13,7 @@ writes the proposal. Nothing leaves the machine.
     python examples/agno_agent.py /tmp/agents-demo    # the next run uses the new version
 
 With ANTHROPIC_API_KEY set, the same script runs against the real API (the model is
-$AGNO_EXAMPLE_MODEL, default claude-sonnet-4-6) and Claude writes the proposal.
+$AGNO_EXAMPLE_MODEL, default claude-sonnet-5-5) and Claude writes the proposal.
 Without a folder argument it makes a fresh repository from sample_repo/ in a temporary folder.
 """
 
@@ -101,9 +101,9 @@ def make_agent(improver: Improver, base_url: str | None) -> Any:
     from agno.models.anthropic import Claude
 
     if base_url is None:  # the real API, with ANTHROPIC_API_KEY from the environment
-        model = Claude(id=os.environ.get("AGNO_EXAMPLE_MODEL", "claude-sonnet-4-6"))
+        model = Claude(id=os.environ.get("AGNO_EXAMPLE_MODEL", "claude-sonnet-5-5"))
     else:
-        model = Claude(id="claude-sonnet-4-6", api_key="offline-stand-in",
+        model = Claude(id="claude-sonnet-5-5", api_key="offline-stand-in",
                        client_params={"base_url": base_url, "max_retries": 0})
     # The one line that matters: instructions come from the repository, on every run.
     return Agent(model=model, instructions=improver.instructions, telemetry=False)

@@ -45,7 +45,7 @@ def api(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeAnthropicServer]:
 
 def make_agent(api: FakeAnthropicServer, improver: Improver) -> Agent:
     """Agno's own Claude model class, pointed at the fake with a dummy key."""
-    model = Claude(id="claude-sonnet-4-6", api_key=api.api_key,
+    model = Claude(id="claude-sonnet-5-5", api_key=api.api_key,
                    client_params={"base_url": api.base_url, "max_retries": 0})
     return Agent(model=model, instructions=improver.instructions, telemetry=False)
 
