@@ -44,6 +44,7 @@ CONCEPTS: tuple[Concept, ...] = (
        "length words long short concise brief keep under",
        """
        too long | way too long | far too long | so long | overly long | really long | long winded
+       bit long | a bit long | little long | slightly long | still long | quite long | rather long
        lengthy | length | verbose | verbosity | wordy | wordiness | too wordy | too many words
        rambl | ramble | waffl | padded | padding | filler sentence | filler text | bloat | bloated
        concise | conciseness | more concise | brevity | brief | shorter | shorten | cut it down
