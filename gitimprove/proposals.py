@@ -8,14 +8,17 @@ working tree, the index and HEAD are never touched; a refused draft leaves nothi
 
 from __future__ import annotations
 
+import contextlib
 import difflib
+import fcntl
 import hashlib
 import json
 import re
 import textwrap
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 
 from .errors import GitImproveError
 from .git import Identity, Oid, parse_trailers, replace_path
@@ -257,7 +260,42 @@ def propose(
 
     Raises :class:`NothingToPropose` when no open pattern calls for a change, and
     :class:`ProposalRefused` when the draft would fail the validator. Writes nothing on
-    ``dry_run``; otherwise creates the branch and returns the plan with its commit."""
+    ``dry_run``; otherwise creates the branch and returns the plan with its commit.
+
+    Two processes proposing for the same agent take turns (a lock under the git directory):
+    the second sees the first one's evidence as pending instead of proposing it again."""
+    if dry_run:
+        return _propose(repo, agent, proposer, dry_run=True, patterns=patterns, now=now)
+    with file_lock(repo.git.common_dir / "gitimprove" / "locks" / f"propose-{agent}.lock"):
+        return _propose(repo, agent, proposer, dry_run=False, patterns=patterns, now=now)
+
+
+@contextlib.contextmanager
+def file_lock(path: Path) -> Iterator[None]:
+    """An exclusive lock held for the block (released when the process dies, too)."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fh = path.open("a")
+    except OSError as exc:
+        raise GitImproveError(f"cannot create the lock {path}: {exc.strerror}",
+                              hint="check that you may write to the repository's git directory") from None
+    with fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _propose(
+    repo: InstructionRepo,
+    agent: str,
+    proposer: Proposer,
+    *,
+    dry_run: bool,
+    patterns: list[Pattern] | None,
+    now: Callable[[], datetime],
+) -> Plan:
     base = repo.main_tip()
     at = repo.agent_at(agent, base)
     policy = repo.policy_at(base)
