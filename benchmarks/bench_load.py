@@ -148,7 +148,7 @@ def small_repo(parent: Path) -> Path:
 
 
 def _version_cache(repo: Path) -> Path:
-    return repo / ".git" / "gitimprove" / "versions"
+    return repo / ".git" / "gitimprove-state" / "versions"
 
 
 def _cold(repos: list[Path], *, keep_cache: bool, repeat: int) -> list[float]:

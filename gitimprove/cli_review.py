@@ -39,6 +39,10 @@ def propose_cmd(ctx: Context, agents: tuple[str, ...], all_agents: bool, propose
     names = repo.agent_names() if all_agents else list(agents)
     if not names:
         raise GitImproveError("name an agent, or pass --all", hint="see `gitimprove agents`")
+    if push_remote and not dry_run:
+        from .remote import check_remote
+
+        check_remote(repo, push_remote)  # before anything is created
     chosen = _proposer(ctx, proposer)
     results: list[dict[str, Any]] = []
     failed = False

@@ -126,9 +126,9 @@ class Identity:
 
     @classmethod
     def parse(cls, text: str) -> Identity:
-        match = re.fullmatch(r"\s*([^<>]*?)\s*<([^<>]*)>\s*", text)
-        if not match or not match.group(1):
-            raise ValueError(f"not an identity of the form 'Name <email>': {text!r}")
+        match = re.fullmatch(r"\s*([^<>]*?)\s*<([^<>\s]+)>\s*", text)
+        if not match or not match.group(1) or any(ord(c) < 32 or ord(c) == 127 for c in text):
+            raise ValueError(f"not an identity of the form 'Name <email>' on one line: {text!r}")
         return cls(match.group(1), match.group(2))
 
 
@@ -180,6 +180,15 @@ class _CatFile:
 
 class Repository:
     """A git repository, bare or with a working tree."""
+
+    # NOTE: not a valid module name on purpose: a folder called `gitimprove` in a bare
+    # repository would shadow the package for `python -m gitimprove` run from there (hooks).
+    STATE_DIR = "gitimprove-state"
+
+    @property
+    def state_dir(self) -> Path:
+        """gitimprove's own files inside the git directory (caches, locks)."""
+        return self.common_dir / self.STATE_DIR
 
     def __init__(self, git_dir: Path, common_dir: Path, work_tree: Path | None) -> None:
         self.git_dir = git_dir
@@ -552,6 +561,14 @@ def diff_trees(repo: Repository, old: Oid, new: Oid) -> list[tuple[str, Oid | No
 class Worktree:
     path: Path
     branch: str | None
+
+    def index_lock(self) -> Path:
+        """Where git's index lock of this checkout lives (it exists while git writes the index)."""
+        dotgit = self.path / ".git"
+        if dotgit.is_file():  # a linked worktree: "gitdir: <path>"
+            target = dotgit.read_text().strip().removeprefix("gitdir:").strip()
+            return (self.path / target).resolve() / "index.lock"
+        return dotgit / "index.lock"
 
 
 def worktrees(repo: Repository) -> list[Worktree]:

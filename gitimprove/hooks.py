@@ -220,7 +220,8 @@ def hook_script(name: str, python: str, main_branch: str) -> str:
             '[ "${GITIMPROVE_VALIDATED:-}" = 1 ] && exit 0',
             f'case "$input" in *" refs/heads/{main_branch}"*) ;; *) exit 0 ;; esac',
         ]
-    command = f'"{python}" -m gitimprove --repo . hook {name} "$@"'
+    # -P: never import from the current folder (a bare repository's own files)
+    command = f'"{python}" -P -m gitimprove --repo . hook {name} "$@"'
     if reads_stdin:
         lines.append(f'printf \'%s\\n\' "$input" | exec {command}')
     else:

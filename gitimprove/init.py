@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import subprocess
 from dataclasses import dataclass
@@ -71,17 +72,18 @@ class InitResult:
 
 
 def _copy_template(src: Path, dest: Path) -> list[str]:
-    if not (src / POLICY_PATH).is_file():
-        raise GitImproveError(f"{src} has no {POLICY_PATH}: not an instruction repository template",
-                              hint="pass a folder like sample_repo/ that holds gitimprove.yaml and agents/")
+    files = sorted(p for p in src.rglob("*") if p.is_file() and ".git" not in p.relative_to(src).parts)
+    for file in files:  # every conflict is found before anything is copied
+        target = dest / file.relative_to(src)
+        if target.exists() and target.read_bytes() != file.read_bytes():
+            raise GitImproveError(f"{target} exists and differs from the template's "
+                                  f"{file.relative_to(src)}",
+                                  hint="init into an empty folder, or move the file away")
     written = []
-    for file in sorted(p for p in src.rglob("*") if p.is_file() and ".git" not in p.relative_to(src).parts):
+    for file in files:
         rel = file.relative_to(src)
         target = dest / rel
         if target.exists():
-            if target.read_bytes() != file.read_bytes():
-                raise GitImproveError(f"{target} exists and differs from the template's {rel}",
-                                      hint="init into an empty folder, or move the file away")
             continue
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(file, target)
@@ -104,11 +106,49 @@ def _check_files(dest: Path) -> None:
 
 
 def init(path: str | Path = ".", *, template: str | Path | None = None) -> InitResult:
-    """Create or adopt a repository at ``path`` and commit the instruction layout."""
+    """Create or adopt a repository at ``path`` and commit the instruction layout.
+
+    On any refusal nothing is left behind: a folder or repository it created is removed again,
+    and so is every file it wrote."""
     check_git_version()
     dest = Path(path).resolve()
-    dest.mkdir(parents=True, exist_ok=True)
+    source = Path(template).resolve() if template is not None else None
+    if source is not None and not (source / POLICY_PATH).is_file():
+        raise GitImproveError(f"{source} has no {POLICY_PATH}: not an instruction repository template",
+                              hint="pass a folder like sample_repo/ that holds gitimprove.yaml and agents/")
+    if dest.exists() and not dest.is_dir():
+        raise GitImproveError(f"{dest} is a file, not a folder", hint="pass a folder for the repository")
+    if (dest / "HEAD").is_file() and (dest / "objects").is_dir() and not (dest / ".git").exists():
+        raise GitImproveError(f"{dest} is a bare repository: it has no working tree to put files in",
+                              hint=f"clone it (git clone {dest} DIR), then run `gitimprove init DIR`")
+    made_dir = not dest.exists()
+    try:
+        dest.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise GitImproveError(f"cannot create {dest}: {exc.strerror}",
+                              hint="pick a folder you may write to") from None
     created = not (dest / ".git").exists()
+    gitignore = dest / ".gitignore"
+    gitignore_before = gitignore.read_bytes() if gitignore.is_file() else None
+    written: list[str] = []
+    try:
+        return _init(dest, source, created, written)
+    except BaseException:
+        if made_dir:
+            shutil.rmtree(dest, ignore_errors=True)
+        else:
+            for rel in written:
+                with contextlib.suppress(OSError):
+                    if rel == ".gitignore" and gitignore_before is not None:
+                        gitignore.write_bytes(gitignore_before)  # it was only appended to
+                    else:
+                        (dest / rel).unlink()
+            if created:
+                shutil.rmtree(dest / ".git", ignore_errors=True)
+        raise
+
+
+def _init(dest: Path, source: Path | None, created: bool, written: list[str]) -> InitResult:
     if created:
         proc = subprocess.run(["git", "init", "-q", "-b", "main", str(dest)], capture_output=True,
                               text=True, env=clean_env())
@@ -118,11 +158,12 @@ def init(path: str | Path = ".", *, template: str | Path | None = None) -> InitR
     if repo.is_bare or repo.work_tree != dest:
         raise GitImproveError(f"{dest} is inside the repository {repo.work_tree or repo.git_dir}, not its top",
                               hint="run `gitimprove init` at the repository's top folder")
-    written: list[str] = []
-    if template is not None:
-        written += _copy_template(Path(template).resolve(), dest)
+    if source is not None:
+        written += _copy_template(source, dest)
     if not (dest / POLICY_PATH).exists():
-        (dest / POLICY_PATH).write_text(DEFAULT_POLICY)
+        head = repo.symbolic_ref("HEAD") or "refs/heads/main"
+        branch = head.removeprefix("refs/heads/")
+        (dest / POLICY_PATH).write_text(DEFAULT_POLICY.replace("main_branch: main", f"main_branch: {branch}"))
         written.append(POLICY_PATH)
     policy = parse_policy((dest / POLICY_PATH).read_bytes(), POLICY_PATH)
     agents_dir = dest / policy.agents_dir

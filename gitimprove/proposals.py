@@ -266,7 +266,7 @@ def propose(
     the second sees the first one's evidence as pending instead of proposing it again."""
     if dry_run:
         return _propose(repo, agent, proposer, dry_run=True, patterns=patterns, now=now)
-    with file_lock(repo.git.common_dir / "gitimprove" / "locks" / f"propose-{agent}.lock"):
+    with file_lock(repo.git.state_dir / "locks" / f"propose-{agent}.lock"):
         return _propose(repo, agent, proposer, dry_run=False, patterns=patterns, now=now)
 
 

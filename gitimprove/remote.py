@@ -37,9 +37,8 @@ def refspecs_for(repo: InstructionRepo, proposal: str | None, *, everything: boo
     return [f"{info.ref}:{info.ref}"]
 
 
-def push(repo: InstructionRepo, refspecs: list[str], *, remote: str = "origin") -> Pushed:
-    """``git push REMOTE REFSPEC...`` (never forced: a proposal branch on the remote that
-    differs is someone else's work)."""
+def check_remote(repo: InstructionRepo, remote: str) -> None:
+    """Refuse a remote that is neither configured nor a path or URL."""
     if remote.startswith("-"):
         raise GitImproveError(f"not a remote: {remote!r}")
     remotes = repo.git.run("remote").split()
@@ -47,5 +46,11 @@ def push(repo: InstructionRepo, refspecs: list[str], *, remote: str = "origin") 
         raise GitImproveError(f"no remote named {remote!r}",
                               hint=f"remotes: {', '.join(remotes) or 'none'}; add one with "
                                    "`git remote add origin URL`")
+
+
+def push(repo: InstructionRepo, refspecs: list[str], *, remote: str = "origin") -> Pushed:
+    """``git push REMOTE REFSPEC...`` (never forced: a proposal branch on the remote that
+    differs is someone else's work)."""
+    check_remote(repo, remote)
     out = repo.git.run("push", "--porcelain", remote, *refspecs)
     return Pushed(remote, refspecs, out)

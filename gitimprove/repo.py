@@ -102,8 +102,9 @@ class InstructionRepo:
                 wanted = None
             if wanted and self.git.read_ref(f"refs/heads/{wanted}") is not None:
                 return wanted
-        for name in ("main", "master"):
-            if self.git.read_ref(f"refs/heads/{name}") is not None:
+        current = head.removeprefix("refs/heads/") if head else None
+        for name in (current, "main", "master"):
+            if name and self.git.read_ref(f"refs/heads/{name}") is not None:
                 return name
         raise GitImproveError("the repository has no main branch yet (no commits?)",
                               hint="run `gitimprove init` to create the first commit")

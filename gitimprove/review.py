@@ -90,7 +90,7 @@ class ProposalInfo:
 
 
 def _identity(repo: InstructionRepo, by: str | None) -> Identity:
-    if by:
+    if by is not None:
         try:
             return Identity.parse(by)
         except ValueError as exc:
@@ -286,6 +286,12 @@ def land(repo: InstructionRepo, build: Builder, reflog: str, *,
         checkouts = [w for w in worktrees(repo.git) if w.branch == repo.main_ref] \
             if not repo.git.is_bare else []
         for wt in checkouts:
+            if wt.index_lock().exists():
+                raise ReviewError(
+                    f"another git command is using the checkout at {wt.path} "
+                    f"({wt.index_lock()} exists); nothing was changed",
+                    hint="wait for it to finish (or, if no git command is running, remove that "
+                         "file), then run the command again")
             dirty = run_in(wt.path, "status", "--porcelain", "--untracked-files=all", "--", *paths)
             if dirty.strip():
                 raise ReviewError(

@@ -6,7 +6,7 @@ the branch: each commit that changed the file is an entry; a blob seen before ke
 a new blob takes the next one.
 
 Walking history is the one expensive read, so each (branch, agent) history is kept in a small
-JSON file under ``<git-common-dir>/gitimprove/versions/`` and extended incrementally when the
+JSON file under ``<git-common-dir>/gitimprove-state/versions/`` and extended incrementally when the
 branch moves forward; a history that was rewritten is rebuilt. Next to it, a tiny summary of
 the version at the branch's tip lets a new process answer :meth:`VersionIndex.version_of` (what
 ``load()`` needs) without reading the whole history, whatever its length.
@@ -102,7 +102,7 @@ class VersionIndex:
         self._repo = repo
         self._memory: dict[tuple[str, str], list[Version]] = {}
         self._lock = threading.Lock()
-        self._dir = repo.common_dir / "gitimprove" / "versions"
+        self._dir = repo.state_dir / "versions"
 
     def history(self, path: str, tip: Oid, refname: str | None = None) -> list[Version]:
         """Oldest-first versions of the file at ``path`` along ``tip``'s first-parent history.

@@ -131,7 +131,9 @@ def test_init_refuses_invalid_agent_files(tmp_path: Path, capsys: pytest.Capture
     assert code == 1
     assert err.startswith("error: agents/bad.yaml:4:13: sections[0].rules[0]: Input should be a valid "
                           "string, got int 42\n")
-    assert git(target, "for-each-ref") == ""  # nothing was committed
+    # Nothing is left behind: no repository, no policy, only the user's own file.
+    assert sorted(p.relative_to(target).as_posix() for p in target.rglob("*")) == \
+        ["agents", "agents/bad.yaml"]
 
 
 # -- agents -----------------------------------------------------------------------------------

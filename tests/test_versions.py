@@ -50,7 +50,7 @@ def blob(repo: Path, rev: str = "main") -> str:
 
 
 def cache_file(repo: Path) -> Path:
-    return repo / ".git" / "gitimprove" / "versions" / "refs%2Fheads%2Fmain" / "agents%2Fhelper.yaml.json"
+    return repo / ".git" / "gitimprove-state" / "versions" / "refs%2Fheads%2Fmain" / "agents%2Fhelper.yaml.json"
 
 
 def test_human_edits_are_numbered(repo: Path) -> None:
