@@ -25,9 +25,13 @@ def parse_since(text: str | None) -> datetime | None:
     match = _RELATIVE.match(text.strip().lower())
     if match:
         amount, unit = int(match.group(1)), match.group(2)
-        delta = {"h": timedelta(hours=amount), "d": timedelta(days=amount),
-                 "w": timedelta(weeks=amount)}[unit]
-        return datetime.now(UTC) - delta
+        try:
+            delta = {"h": timedelta(hours=amount), "d": timedelta(days=amount),
+                     "w": timedelta(weeks=amount)}[unit]
+            return datetime.now(UTC) - delta
+        except OverflowError:
+            raise GitImproveError(f"--since {text!r} reaches before year 1",
+                                  hint="use a smaller number, or a date like 2026-09-15") from None
     from .feedback.models import parse_timestamp
 
     try:

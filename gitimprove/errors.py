@@ -36,7 +36,10 @@ class GitCommandError(GitImproveError):
         self.returncode = returncode
         self.stderr = stderr.strip()
         cmd = " ".join(self.argv)
-        detail = self.stderr.splitlines()[-1] if self.stderr else "no output"
+        # git's first fatal:/error: lines say what is wrong; hints and context follow them.
+        lines = [line for line in self.stderr.splitlines() if line.strip()]
+        key = [line for line in lines if line.startswith(("fatal:", "error:"))]
+        detail = " ".join((key or lines[-1:])[:2]) if lines else "no output"
         super().__init__(f"`{cmd}` failed with exit code {returncode}: {detail}")
 
 

@@ -242,15 +242,23 @@ def install(repo: InstructionRepo, *, bare: bool | None = None, force: bool = Fa
     it) or ``chain`` (keep it as ``NAME.local``, run before ours)."""
     import sys
 
+    if force and chain:
+        raise GitImproveError("--force and --chain contradict each other",
+                              hint="--chain keeps existing hooks, --force replaces them: pick one")
     git = repo.git
     bare = git.is_bare if bare is None else bare
     names = BARE_HOOKS if bare else CHECKOUT_HOOKS
     directory = hooks_dir(git)
     python = python or sys.executable
     branch = repo.branch
+    if directory.exists() and not directory.is_dir():
+        raise GitImproveError(f"the hooks folder {directory} is a file",
+                              hint="fix core.hooksPath (git config core.hooksPath) or remove the file")
     foreign = []
     for name in names:
         path = directory / name
+        if path.is_dir():
+            raise GitImproveError(f"{path} is a folder, not a hook", hint="move it away, then try again")
         if path.exists() and MARKER not in path.read_text(errors="replace"):
             foreign.append(path)
     if foreign and not (force or chain):

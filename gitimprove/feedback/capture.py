@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from ..errors import GitImproveError, UnknownAgentError
-from .errors import FeedbackWarning
+from .errors import FeedbackWarning, InvalidFeedbackError
 from .models import FeedbackRecord, SignalValue, make_record
 
 if TYPE_CHECKING:
@@ -140,12 +140,24 @@ def record_feedback(
     """Validate and store one record (see :meth:`InstructionRepo.record_feedback`)."""
     fields = {"id": id, "agent": agent, "version": version, "run_id": run_id, "rating": rating,
               "reason": reason, "correction": correction,
-              "signals": dict(signals) if signals is not None else None, "user_id": user_id,
-              "input": input, "output": output,
-              "metadata": dict(metadata) if metadata is not None else None,
+              # NOTE: anything but a mapping goes to validation as it is, to be refused there.
+              "signals": dict(signals) if isinstance(signals, Mapping) else signals,
+              "user_id": user_id, "input": input, "output": output,
+              "metadata": dict(metadata) if isinstance(metadata, Mapping) else metadata,
               "created_at": created_at}
     record, warning = build_record(index, fields)
-    repo.feedback_store().add([record])
+    store = repo.feedback_store()
+    if id is not None:
+        stored = store.get(record.id)
+        # Recording the same id again is a no-op; with other content it is refused (the time
+        # of recording aside, which a repeat without created_at naturally changes).
+        same = stored is not None and stored.model_dump(exclude={"created_at"}) == \
+            record.model_dump(exclude={"created_at"})
+        if stored is not None and not same:
+            raise InvalidFeedbackError(
+                f"feedback id {record.id!r} is already stored with different content",
+                hint="give this record its own id, or leave --id out to get a new one")
+    store.add([record])
     if warning:
         warnings.warn(warning, FeedbackWarning, stacklevel=3)
     return record

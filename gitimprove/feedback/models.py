@@ -111,7 +111,10 @@ def parse_timestamp(value: object) -> datetime:
     elif isinstance(value, int | float):
         if not math.isfinite(value):
             raise ValueError("must be a finite number of seconds")
-        stamp = datetime.fromtimestamp(value, UTC)
+        try:
+            stamp = datetime.fromtimestamp(value, UTC)
+        except (OverflowError, OSError, ValueError):
+            raise ValueError(f"{value} seconds is not a time gitimprove can store") from None
     elif isinstance(value, str):
         try:
             stamp = datetime.fromisoformat(value.strip())
@@ -122,7 +125,10 @@ def parse_timestamp(value: object) -> datetime:
         raise ValueError("must be an ISO 8601 date-time like 2026-09-15T07:55:22Z")
     if stamp.tzinfo is None:
         stamp = stamp.replace(tzinfo=UTC)
-    return stamp.astimezone(UTC)
+    try:
+        return stamp.astimezone(UTC)
+    except OverflowError:
+        raise ValueError(f"{stamp.isoformat()} is out of range once converted to UTC") from None
 
 
 def format_timestamp(stamp: datetime) -> str:

@@ -43,7 +43,7 @@ def test_install_writes_executable_hooks_that_call_this_python(sample_repo: Path
     assert names == ["pre-merge-commit", "reference-transaction"]
     for item in done:
         text = item.path.read_text()
-        assert MARKER in text and f'"{sys.executable}" -m gitimprove' in text
+        assert MARKER in text and f'"{sys.executable}" -P -m gitimprove' in text
         assert item.path.stat().st_mode & 0o111
     again = install(InstructionRepo(sample_repo))  # ours: reinstalled in place
     assert not any(i.chained or i.replaced for i in again)
