@@ -25,6 +25,7 @@ from .errors import InvalidFileError
 SLUG_RE = re.compile(r"\A[a-z0-9](?:[a-z0-9_]|-(?!-)|\.(?!\.))*\Z")
 VARIABLE_RE = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 _IDENT_RE = re.compile(r"\A[A-Za-z_][A-Za-z0-9_]*\Z")
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def is_slug(value: str) -> bool:
@@ -112,6 +113,10 @@ def semantic_problems(agent: AgentFile, expected_name: str | None) -> list[tuple
             if not rule.strip():
                 problems.append((("sections", i, "rules", j), "rule is empty"))
         for rel, text in section.pieces():
+            bad = _CONTROL_RE.search(text)
+            if bad:
+                problems.append((("sections", i, *rel), f"contains the control character "
+                                 f"U+{ord(bad.group()):04X}; instructions are plain text"))
             for var in VARIABLE_RE.findall(text):
                 if var not in declared:
                     problems.append((("sections", i, *rel),

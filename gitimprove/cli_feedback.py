@@ -167,10 +167,16 @@ def list_cmd(ctx: Context, agent: str | None, since: str | None, version: str | 
     if agent is not None:
         index.check_agent(agent)
         if version is not None:
-            blob, _ = index.resolve_version(agent, version)
+            blob, unknown = index.resolve_version(agent, version)
+            if unknown:
+                raise GitImproveError(unknown.split(";")[0],
+                                      hint=f"see `gitimprove history {agent}` for its versions")
             versions = [blob] if blob else None
     elif version is not None:
-        versions = [version.lower()]
+        if not re.fullmatch(r"[0-9a-fA-F]{4,64}", version.strip()):
+            raise GitImproveError(f"--version {version!r} is not a blob id",
+                                  hint="pass a blob id, or --agent AGENT with a version like v3")
+        versions = [version.strip().lower()]
     records = repo.feedback_store().records(agent=agent, since=parse_since(since),
                                             versions=versions, run_id=run_id)
     if raw:

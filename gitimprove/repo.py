@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .agentfile import AgentFile, fill_variables, parse_agent, render
-from .errors import GitImproveError, UnknownAgentError, UnknownRevisionError
+from .errors import GitImproveError, InvalidFileError, UnknownAgentError, UnknownRevisionError
 from .git import Oid, Repository
 from .policy import POLICY_PATH, Policy, parse_policy
 from .versions import Version, VersionIndex
@@ -269,8 +269,10 @@ class InstructionRepo:
             return cached[last[1]]
         try:
             configured = self.policy().feedback.url
+        except InvalidFileError:
+            raise  # a broken policy is fixed first; a database it did not ask for is not made
         except GitImproveError:
-            configured = None
+            configured = None  # no main branch yet: the default store
         chosen = choose_url(url, configured)
         if key is not None:
             self.__dict__["_feedback_default"] = (key, chosen)

@@ -109,6 +109,9 @@ def build_record(
 
     ``fresh=False`` skips looking whether main moved (an import checks once for all lines)."""
     agent = fields.get("agent")
+    if agent is not None and not isinstance(agent, str):
+        raise GitImproveError(f"agent: must be text (the agent's name), got {type(agent).__name__}",
+                              hint="every record names the agent it is about")
     if not isinstance(agent, str) or not agent.strip():
         raise GitImproveError("agent: missing", hint="every record names the agent it is about")
     index.check_agent(agent.strip(), fresh=fresh)

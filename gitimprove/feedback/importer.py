@@ -146,7 +146,8 @@ def _csv_rows(data: bytes, source: str) -> list[tuple[int, dict[str, Any] | Line
     # NOTE: decoded leniently so that one bad line is reported as that line, not the file.
     text = data.decode("utf-8", errors="surrogateescape")
     csv.field_size_limit(MAX_LINE_BYTES)
-    reader = csv.reader(io.StringIO(text, newline=""))
+    # strict: a quoted field that never closes is an error, not a cell that runs to the end
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     try:
         header = next(reader)
     except StopIteration:

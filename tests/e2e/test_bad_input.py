@@ -347,8 +347,6 @@ def test_validate_fails_closed_on_a_broken_policy(repo: Path) -> None:
     assert proc.returncode == 1 and "policy does not parse" in proc.stdout
 
 
-@pytest.mark.xfail(strict=True, reason="feedback import with a broken policy on main creates "
-                   ".gitimprove/feedback.db before failing on the policy")
 def test_import_with_a_broken_policy_creates_nothing(repo: Path) -> None:
     commit_file(repo, "gitimprove.yaml", "version: 1\nlimits: 5\n", "break")
     refused(repo, "feedback", "import", str(FEEDBACK))
@@ -496,8 +494,6 @@ def test_import_an_empty_file_adds_nothing(fb_repo: Path, tmp_path: Path, conten
     assert state(fb_repo) == before
 
 
-@pytest.mark.xfail(strict=True, reason="an agent that is not a string (\"agent\": 5) is reported "
-                   "as 'agent: missing'")
 def test_import_agent_of_the_wrong_type_says_so(fb_repo: Path, tmp_path: Path) -> None:
     src = tmp_path / "f.jsonl"
     src.write_bytes(_jl({**OK, "agent": 5}))
@@ -505,8 +501,6 @@ def test_import_agent_of_the_wrong_type_says_so(fb_repo: Path, tmp_path: Path) -
     assert "missing" not in proc.stderr
 
 
-@pytest.mark.xfail(strict=True, reason="a CSV whose quoted field is never closed is imported "
-                   "silently (the cell runs to the end of the file)")
 def test_import_unterminated_csv_quote(fb_repo: Path, tmp_path: Path) -> None:
     src = tmp_path / "f.csv"
     src.write_bytes(b'agent,rating,reason\nproduct-writer,up,"never closed\n')
@@ -584,8 +578,6 @@ def test_since_out_of_range(fb_repo: Path, since: str) -> None:
     refused(fb_repo, "feedback", "list", "--since", since)
 
 
-@pytest.mark.xfail(strict=True, reason="feedback list --version garbage prints 'No feedback yet' "
-                   "(exit 0), while analyze refuses an unknown version")
 def test_list_unknown_version(fb_repo: Path) -> None:
     refused(fb_repo, "feedback", "list", "--version", "garbage")
 
@@ -741,9 +733,6 @@ def test_llm_answer_touching_a_protected_section(fb_repo: Path) -> None:
     assert "changes the protected section 'safety'" in proc.stderr
 
 
-@pytest.mark.xfail(strict=True, reason="an LLM rule text with a NUL passes validation, then "
-                   "`git commit-tree` fails: exit 1 with the raw git error ('a NUL byte in "
-                   "commit log message not allowed'), no hint; --dry-run accepts it")
 def test_llm_answer_with_a_nul_character(fb_repo: Path) -> None:
     draft = {"summary": "S", "rationale": "R", "operations": [
         {"op": "add_rule", "section": "style", "text": "Bad\u0000rule", "reason": "users"}]}
