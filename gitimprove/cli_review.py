@@ -217,9 +217,10 @@ def rollback_cmd(ctx: Context, target: str, reason: str | None, by: str | None) 
 
     landed = rollback(ctx.repo, target, reason=reason, by=by)
     click.echo(f"Rolled back {target}: {ctx.repo.branch} is now {landed.commit[:10]}")
-    for line in landed.message.splitlines():
-        if line.startswith("Gitimprove-Restores:"):
-            click.echo(f"  restores {line.split(': ', 1)[1]}")
+    from .git import parse_trailers
+
+    for restored in parse_trailers(landed.message).get("Gitimprove-Restores", []):
+        click.echo(f"  restores {restored}")
 
 
 @click.command("validate")
