@@ -82,18 +82,27 @@ def init_cmd(path: str, template: str | None) -> None:
 def agents_cmd(ctx: Context, as_json: bool) -> None:
     """List agents on the main branch with their current version."""
     repo = ctx.repo
-    rows = [repo.describe(name) for name in repo.agent_names()]
+    rows: list[dict[str, Any]] = []
+    broken: list[dict[str, str]] = []
+    for name in repo.agent_names():
+        try:
+            rows.append(repo.describe(name))
+        except GitImproveError as exc:  # one broken file does not hide the others
+            broken.append({"name": name, "error": str(exc)})
     if as_json:
-        emit_json({"branch": repo.branch, "agents": rows})
-        return
-    if not rows:
+        emit_json({"branch": repo.branch, "agents": rows, "errors": broken})
+    elif not rows and not broken:
         click.echo(f"No agents in {repo.policy().agents_dir}/ on {repo.branch}.")
-        return
-    width = max(len(r["name"]) for r in rows)
-    for r in rows:
-        protected = ", ".join(r["protected"]) or "-"
-        click.echo(f"{r['name']:<{width}}  {r['version']:<5} {r['blob'][:10]}  "
-                   f"sections: {', '.join(r['sections'])}  protected: {protected}")
+    else:
+        width = max(len(r["name"]) for r in rows + broken)
+        for r in rows:
+            protected = ", ".join(r["protected"]) or "-"
+            click.echo(f"{r['name']:<{width}}  {r['version']:<5} {r['blob'][:10]}  "
+                       f"sections: {', '.join(r['sections'])}  protected: {protected}")
+    for b in broken:
+        click.echo(f"error: {b['error']}", err=True)
+    if broken:
+        sys.exit(1)
 
 
 @cli.command("show")

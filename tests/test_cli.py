@@ -149,8 +149,8 @@ def test_agents_lists_each_agent(sample_repo: Path) -> None:
 
 def test_agents_json_shape(three_versions: Path) -> None:
     data = json.loads(ok("agents", "--json", repo=three_versions))
-    assert set(data) == {"branch", "agents"}
-    assert data["branch"] == "main"
+    assert set(data) == {"branch", "agents", "errors"}
+    assert data["branch"] == "main" and data["errors"] == []
     assert [a["name"] for a in data["agents"]] == AGENT_NAMES
     for row in data["agents"]:
         assert set(row) == {"name", "version", "number", "blob", "sections", "protected"}
@@ -309,6 +309,9 @@ def test_invalid_file(sample_repo: Path, capsys: pytest.CaptureFixture[str]) -> 
         code, _, err = run_main(capsys, "--repo", str(sample_repo), *argv)
         assert code == 1
         assert err == f"error: {PW}:{line}:1: description: duplicate key 'description'\n"
+    # The other agents are still listed.
+    code, out, _ = run_main(capsys, "--repo", str(sample_repo), "agents")
+    assert code == 1 and "support-agent" in out and "product-writer" not in out
 
 
 def test_usage_error_exit_code(capsys: pytest.CaptureFixture[str]) -> None:
