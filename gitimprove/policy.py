@@ -62,6 +62,17 @@ class Policy(_Strict):
     feedback: FeedbackSettings = Field(default_factory=FeedbackSettings)
     analysis: AnalysisSettings = Field(default_factory=AnalysisSettings)
 
+    @field_validator("main_branch")
+    @classmethod
+    def _branch_name(cls, value: str) -> str:
+        # The rules of `git check-ref-format --branch`, in short.
+        bad = (not value or value.startswith(("-", "/", ".")) or value.endswith((".", "/", ".lock"))
+               or ".." in value or "//" in value or "@{" in value or value == "@"
+               or any(c in value for c in " ~^:?*[\\") or any(ord(c) < 32 or ord(c) == 127 for c in value))
+        if bad:
+            raise ValueError(f"{value!r} is not a valid branch name")
+        return value
+
     @field_validator("agents_dir")
     @classmethod
     def _relative_dir(cls, value: str) -> str:

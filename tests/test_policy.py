@@ -96,3 +96,14 @@ def test_is_protected(pattern: str, agent: str, section: str, expected: bool) ->
 
 def test_nothing_protected() -> None:
     assert not Policy(protected_sections=[]).is_protected("a", "safety")
+
+
+@pytest.mark.parametrize("name", ["bad..name", "-x", "has space", "ends.lock", "a:b"])
+def test_main_branch_must_be_a_branch_name(name: str) -> None:
+    with pytest.raises(InvalidFileError) as exc:
+        parse_policy(f'version: 1\nmain_branch: "{name}"\n', "gitimprove.yaml")
+    assert exc.value.problems == [f"gitimprove.yaml:2:1: main_branch: {name!r} is not a valid branch name"]
+
+
+def test_main_branch_may_have_slashes() -> None:
+    assert parse_policy("main_branch: release/2026\n", "gitimprove.yaml").main_branch == "release/2026"
