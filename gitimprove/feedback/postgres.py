@@ -19,7 +19,6 @@ from . import migrations
 from .errors import FeedbackStoreError
 from .models import FeedbackRecord
 from .store import (
-    _INSERT_COLUMNS,
     DEFAULT_TIMEOUT,
     FeedbackStore,
     _chunks,
@@ -170,8 +169,7 @@ class PostgresStore(FeedbackStore):
             return 0
         now = _now()
         rows = [record_row(r, now) for r in records]
-        sql = (f"INSERT INTO feedback ({_INSERT_COLUMNS}) VALUES "
-               f"({', '.join(['%s'] * len(migrations.COLUMNS))}) ON CONFLICT (id) DO NOTHING")
+        sql = self._insert_sql()
         with self._lock:
             conn = self._connect()
             try:

@@ -71,6 +71,11 @@ class FeedbackStore(ABC):
     MARK = "?"
     BYTE_ORDER = ""
 
+    def _insert_sql(self) -> str:
+        """The one INSERT both backends run: a stored id is skipped, never overwritten."""
+        marks = ", ".join([self.MARK] * len(migrations.COLUMNS))
+        return f"INSERT INTO feedback ({_INSERT_COLUMNS}) VALUES ({marks}) ON CONFLICT (id) DO NOTHING"
+
     @abstractmethod
     def _read(self, sql: str, params: Sequence[Any], doing: str = "read") -> list[tuple[Any, ...]]:
         """Run one query and return its rows; driver errors become FeedbackStoreError."""
@@ -298,8 +303,7 @@ class SQLiteStore(FeedbackStore):
             return 0
         now = _now()
         rows = [record_row(r, now) for r in records]
-        sql = (f"INSERT INTO feedback ({_INSERT_COLUMNS}) VALUES "
-               f"({', '.join('?' * len(migrations.COLUMNS))}) ON CONFLICT (id) DO NOTHING")
+        sql = self._insert_sql()
         with self._lock:
             conn = self._connect()
             try:
