@@ -94,8 +94,8 @@ def synthetic(n: int, agent: str = AGENT, seed: int = 1) -> list[dict[str, Any]]
 def bench_record(tmp: Path, count: int = 400) -> dict[str, Any]:
     from gitimprove.feedback.migrations import COLUMNS
     from gitimprove.feedback.store import SQLiteStore, record_row
-    from gitimprove.init import init
-    from gitimprove.repo import InstructionRepo
+    from gitimprove.instructions.init import init
+    from gitimprove.instructions.repo import InstructionRepo
 
     target = tmp / "repo"
     init(target, template=SAMPLE)
@@ -136,8 +136,8 @@ def bench_import(tmp: Path, n: int = 100_000) -> dict[str, Any]:
     from gitimprove.feedback.migrations import COLUMNS
     from gitimprove.feedback.models import make_record
     from gitimprove.feedback.store import SQLiteStore, record_row
-    from gitimprove.init import init
-    from gitimprove.repo import InstructionRepo
+    from gitimprove.instructions.init import init
+    from gitimprove.instructions.repo import InstructionRepo
 
     target = tmp / "import-repo"
     init(target, template=SAMPLE)
@@ -169,8 +169,8 @@ def bench_import(tmp: Path, n: int = 100_000) -> dict[str, Any]:
 def bench_analyze(tmp: Path, sizes: tuple[int, ...] = SIZES) -> list[dict[str, Any]]:
     from gitimprove.feedback.models import make_record
     from gitimprove.feedback.store import SQLiteStore
-    from gitimprove.init import init
-    from gitimprove.repo import InstructionRepo
+    from gitimprove.instructions.init import init
+    from gitimprove.instructions.repo import InstructionRepo
 
     rows = []
     previous: float | None = None

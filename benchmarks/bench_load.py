@@ -142,7 +142,7 @@ def big_repo(commits: int, agents: int, hot: int, seed: int) -> Path:
 
 
 def small_repo(parent: Path) -> Path:
-    from gitimprove.init import init
+    from gitimprove.instructions.init import init
 
     return init(parent / "small", template=SAMPLE).path
 
@@ -154,7 +154,7 @@ def _version_cache(repo: Path) -> Path:
 def _cold(repos: list[Path], *, keep_cache: bool, repeat: int) -> list[float]:
     """Median time of a new InstructionRepo's first load in each repository (closing it is not
     timed). Samples alternate between the repositories, so that both see the same noise."""
-    from gitimprove.repo import InstructionRepo
+    from gitimprove.instructions.repo import InstructionRepo
 
     samples: list[list[float]] = [[] for _ in repos]
     for i in range(repeat + 1):
@@ -174,7 +174,7 @@ def _cold(repos: list[Path], *, keep_cache: bool, repeat: int) -> list[float]:
 def _warm(repos: list[Path]) -> list[tuple[float, float, int]]:
     """Per repository: the baseline (read + yaml.safe_load of the file), warm load(), and the
     number of versions. Samples alternate between the repositories, as in :func:`_cold`."""
-    from gitimprove.repo import InstructionRepo
+    from gitimprove.instructions.repo import InstructionRepo
 
     def baseline(file: Path) -> object:
         with open(file, encoding="utf-8") as fh:

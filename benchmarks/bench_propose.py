@@ -33,7 +33,7 @@ THEMES = [
 
 
 def _pattern(n: int, label: str) -> Any:
-    from gitimprove.patterns import Pattern, pattern_id
+    from gitimprove.patterns.model import Pattern, pattern_id
 
     return Pattern(id=pattern_id("recurring_failure", label), kind="recurring_failure", label=label,
                    key=label, count=3, share=0.1, score=3.0, feedback_ids=[f"fb-{n}-{i}" for i in range(3)],
@@ -43,9 +43,9 @@ def _pattern(n: int, label: str) -> Any:
 
 
 def _time_propose(repo_path: Path, repeat: int) -> float:
-    from gitimprove.proposals import propose
-    from gitimprove.proposers.heuristic import HeuristicProposer
-    from gitimprove.repo import InstructionRepo
+    from gitimprove.instructions.repo import InstructionRepo
+    from gitimprove.proposals.build import propose
+    from gitimprove.proposals.proposers.heuristic import HeuristicProposer
 
     samples = []
     for i in range(repeat):
@@ -60,8 +60,8 @@ def _time_propose(repo_path: Path, repeat: int) -> float:
 
 def _time_evidence_states(repo_path: Path, repeat: int) -> float:
     """What propose adds when it asks analysis for patterns: which evidence is already cited."""
-    from gitimprove.proposals import evidence_states
-    from gitimprove.repo import InstructionRepo
+    from gitimprove.instructions.repo import InstructionRepo
+    from gitimprove.proposals.build import evidence_states
 
     samples = []
     for _ in range(repeat):
@@ -75,7 +75,7 @@ def _time_evidence_states(repo_path: Path, repeat: int) -> float:
 def _patterns_from_records(records: int) -> list[Any]:
     """Group synthetic feedback records into patterns the way analysis reports them: one per
     theme, every feedback id kept, a few verbatim quotes."""
-    from gitimprove.patterns import Pattern, pattern_id
+    from gitimprove.patterns.model import Pattern, pattern_id
 
     rng = random.Random(records)
     groups: dict[str, list[tuple[str, str]]] = defaultdict(list)
@@ -93,8 +93,8 @@ def _patterns_from_records(records: int) -> list[Any]:
 
 def prompt_chars(records: int, repo_path: Path) -> tuple[int, str]:
     """Characters of what a proposer is shown for ``records`` feedback records on one agent."""
-    from gitimprove.proposers.base import ProposalRequest
-    from gitimprove.repo import InstructionRepo
+    from gitimprove.instructions.repo import InstructionRepo
+    from gitimprove.proposals.proposers.base import ProposalRequest
     from gitimprove.validate import protected_ids
 
     with InstructionRepo(repo_path) as repo:
@@ -105,7 +105,7 @@ def prompt_chars(records: int, repo_path: Path) -> tuple[int, str]:
                               limits=policy.limits, patterns=patterns,
                               max_quotes=policy.proposer.max_quotes)
     try:
-        from gitimprove.proposers import anthropic as anthropic_proposer
+        from gitimprove.proposals.proposers import anthropic as anthropic_proposer
 
         size: Callable[..., int] = anthropic_proposer.prompt_size
         return size(request, policy.proposer), "anthropic.prompt_size"

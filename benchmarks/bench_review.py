@@ -106,7 +106,7 @@ def big_repo(commits: int = 10_000, proposals: int = 1_000) -> Path:
 
 
 def sample_repo() -> Path:
-    from gitimprove.init import init
+    from gitimprove.instructions.init import init
 
     target = Path(tempfile.mkdtemp(prefix="gitimprove-bench-sample-")) / "repo"
     init(target, template=SAMPLE)
@@ -144,7 +144,7 @@ def _time(fn: Callable[[], object], repeat: int) -> float:
 
 def bench(name: str, repo_path: Path, repeat: int = 7) -> list[dict[str, object]]:
     from gitimprove import InstructionRepo
-    from gitimprove.review import approve, validate_merge
+    from gitimprove.review.actions import approve, validate_merge
 
     env = _env()
     base = _git(repo_path, "rev-parse", "main")

@@ -34,7 +34,7 @@ from typing import Any
 
 from gitimprove import GitImproveError
 from gitimprove.integrations.agno import Improver
-from gitimprove.proposals import NothingToPropose
+from gitimprove.proposals.build import NothingToPropose
 
 AGENT = "product-writer"
 VARIABLES = {"product_name": "Trail Flask", "audience": "hikers"}
@@ -171,7 +171,7 @@ def main(repo: Path, base_url: str | None) -> None:
 
 def _fresh_repository() -> Path:
     from gitimprove.demo import find_sample_repo
-    from gitimprove.init import init
+    from gitimprove.instructions.init import init
 
     target = Path(tempfile.mkdtemp(prefix="gitimprove-agno-")) / "agents"
     init(target, template=find_sample_repo())

@@ -2,7 +2,7 @@
 
 __version__ = "0.1.0"
 
-from .errors import GitImproveError, InvalidFileError
-from .repo import Instruction, InstructionRepo
+from gitimprove.errors import GitImproveError, InvalidFileError
+from gitimprove.instructions.repo import Instruction, InstructionRepo
 
 __all__ = ["GitImproveError", "Instruction", "InstructionRepo", "InvalidFileError", "__version__"]

@@ -1,3 +1,3 @@
-from .cli import main
+from gitimprove.cli import main
 
 main()

@@ -13,11 +13,12 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from .agentfile import AgentFile, parse_agent
-from .errors import GitImproveError, InvalidFileError
-from .git import Oid
-from .policy import Policy
-from .proposals import (
+from gitimprove.errors import GitImproveError, InvalidFileError
+from gitimprove.git import Oid
+from gitimprove.instructions.agentfile import AgentFile, parse_agent
+from gitimprove.instructions.policy import Policy
+from gitimprove.instructions.repo import InstructionRepo
+from gitimprove.proposals.build import (
     T_AGENT,
     T_EVIDENCE,
     T_MODEL,
@@ -26,8 +27,7 @@ from .proposals import (
     T_ROLLBACK_OF,
     approvals_on_main,
 )
-from .repo import InstructionRepo
-from .review import (
+from gitimprove.review.actions import (
     T_REJECTED,
     T_RESTORES,
     T_REVERTS,
@@ -36,7 +36,7 @@ from .review import (
     list_proposals,
     validate_merge,
 )
-from .validate import Violation, check_agent, protected_ids
+from gitimprove.validate import Violation, check_agent, protected_ids
 
 EventKind = Literal["initialised", "proposed", "approved", "rejected", "rolled_back", "human_edit"]
 

@@ -13,12 +13,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from .errors import GitImproveError
-from .init import init
-from .operations import Draft, UpdateRule
-from .proposals import ProposalRefused, propose
-from .proposers.base import DraftCheck, ProposalRequest, ProposerResult
-from .repo import InstructionRepo
+from gitimprove.errors import GitImproveError
+from gitimprove.instructions.init import init
+from gitimprove.instructions.repo import InstructionRepo
+from gitimprove.proposals.build import ProposalRefused, propose
+from gitimprove.proposals.operations import Draft, UpdateRule
+from gitimprove.proposals.proposers.base import DraftCheck, ProposalRequest, ProposerResult
 
 Echo = Callable[[str], None]
 AGENT = "product-writer"
@@ -59,9 +59,9 @@ def _indent(echo: Echo, text: str, prefix: str = "   | ") -> None:
 
 def run_demo(directory: Path | None, *, echo: Echo) -> Path:
     """Create the demo repository and walk through the loop; returns its path."""
-    from .proposers.select import make_proposer
-    from .review import approve, rollback
-    from .reviewview import review_data, review_text
+    from gitimprove.proposals.proposers.select import make_proposer
+    from gitimprove.review.actions import approve, rollback
+    from gitimprove.review.view import review_data, review_text
 
     target = directory or Path(tempfile.mkdtemp(prefix="gitimprove-demo-"))
     if target.exists() and any(target.iterdir()):
@@ -180,7 +180,7 @@ def _simulate(version: str, records: list[dict[str, Any]]) -> list[dict[str, Any
 
 
 def _show_rates(repo: InstructionRepo, echo: Echo) -> None:
-    from .regressions import summary_line, version_figures
+    from gitimprove.metrics import summary_line, version_figures
 
     echo(f"   gitimprove history {AGENT}:")
     for f in version_figures(repo, AGENT):
@@ -191,7 +191,7 @@ def _show_rates(repo: InstructionRepo, echo: Echo) -> None:
 
 def _show_audit(repo: InstructionRepo, echo: Echo) -> None:
     try:
-        from .audit import audit
+        from gitimprove.audit import audit
     except ImportError:
         return
     echo("   gitimprove audit:")

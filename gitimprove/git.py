@@ -25,7 +25,7 @@ from pathlib import Path
 
 import git as gitpython
 
-from .errors import GitCommandError, GitVersionError, NotARepositoryError, RefRaceError
+from gitimprove.errors import GitCommandError, GitVersionError, NotARepositoryError, RefRaceError
 
 MIN_GIT_VERSION = (2, 38)
 

@@ -15,9 +15,9 @@ import posixpath
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 
-from .agentfile import AgentFile, parse_agent, render
-from .errors import InvalidFileError
-from .policy import POLICY_PATH, Policy
+from gitimprove.errors import InvalidFileError
+from gitimprove.instructions.agentfile import AgentFile, parse_agent, render
+from gitimprove.instructions.policy import POLICY_PATH, Policy
 
 
 @dataclass(frozen=True)

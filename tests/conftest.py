@@ -55,7 +55,7 @@ def commit_file(repo: Path, rel: str, text: str, message: str) -> str:
 @pytest.fixture
 def sample_repo(tmp_path: Path) -> Path:
     """A fresh instruction repository made from sample_repo/ with `gitimprove init --from`."""
-    from gitimprove.init import init
+    from gitimprove.instructions.init import init
 
     target = tmp_path / "repo"
     init(target, template=SAMPLE)

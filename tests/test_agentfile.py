@@ -4,8 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from gitimprove.agentfile import AgentFile, fill_variables, is_slug, parse_agent, render
 from gitimprove.errors import InvalidFileError
+from gitimprove.instructions.agentfile import (
+    AgentFile,
+    fill_variables,
+    is_slug,
+    parse_agent,
+    render,
+)
 
 SOURCE = "agents/support.yaml"
 

@@ -13,11 +13,11 @@ from click.testing import CliRunner
 
 from gitimprove.audit import Event, audit
 from gitimprove.cli import cli
-from gitimprove.init import init
-from gitimprove.operations import AddRule
-from gitimprove.proposals import Plan, propose
-from gitimprove.repo import InstructionRepo
-from gitimprove.review import approve, reject, rollback
+from gitimprove.instructions.init import init
+from gitimprove.instructions.repo import InstructionRepo
+from gitimprove.proposals.build import Plan, propose
+from gitimprove.proposals.operations import AddRule
+from gitimprove.review.actions import approve, reject, rollback
 
 from .conftest import SAMPLE, git
 from .proposals.helpers import FixedProposer, make_pattern
@@ -221,8 +221,8 @@ def test_text_output_and_bad_since(history: dict[str, Any]) -> None:
 
 
 def test_a_proposal_merged_with_plain_git_is_an_approval(sample_repo: Path) -> None:
-    from gitimprove.proposals import evidence_states
-    from gitimprove.review import list_proposals
+    from gitimprove.proposals.build import evidence_states
+    from gitimprove.review.actions import list_proposals
 
     repo = InstructionRepo(sample_repo)
     plan = _propose(repo, PW, "style", "Use short sentences.", ["fb-1", "fb-2"], "claude-x")

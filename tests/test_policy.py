@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from gitimprove.errors import InvalidFileError
-from gitimprove.init import DEFAULT_POLICY
-from gitimprove.policy import POLICY_PATH, Policy, parse_policy
+from gitimprove.instructions.init import DEFAULT_POLICY
+from gitimprove.instructions.policy import POLICY_PATH, Policy, parse_policy
 
 from .conftest import SAMPLE
 

@@ -9,7 +9,7 @@ from click.testing import CliRunner
 
 from gitimprove import InstructionRepo
 from gitimprove.cli import cli
-from gitimprove.regressions import Rate, compare, version_figures
+from gitimprove.metrics import Rate, compare, version_figures
 from tests.conftest import commit_file
 
 

@@ -8,14 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from gitimprove.agentfile import parse_agent, render
 from gitimprove.errors import (
     GitImproveError,
     InvalidFileError,
     NotARepositoryError,
     UnknownAgentError,
 )
-from gitimprove.repo import InstructionRepo
+from gitimprove.instructions.agentfile import parse_agent, render
+from gitimprove.instructions.repo import InstructionRepo
 
 from .conftest import SAMPLE, commit_file, git
 
@@ -250,7 +250,7 @@ def test_reads_leave_the_checkout_alone(sample_repo: Path) -> None:
 
 def test_load_is_import_light() -> None:
     # the runtime path must not pull in the editing, proposing or HTTP machinery
-    code = ("import sys, gitimprove.repo; "
+    code = ("import sys, gitimprove.instructions.repo; "
             "print(sorted(m for m in ('ruamel.yaml', 'anthropic', 'httpx', 'click', "
             "'gitimprove.feedback.store') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

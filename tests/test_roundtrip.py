@@ -7,7 +7,7 @@ import difflib
 import pytest
 
 from gitimprove.errors import InvalidFileError
-from gitimprove.roundtrip import AgentDocument, EditError
+from gitimprove.instructions.roundtrip import AgentDocument, EditError
 
 from .conftest import SAMPLE
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from gitimprove import strictyaml
 from gitimprove.errors import InvalidFileError
+from gitimprove.instructions import strictyaml
 
 
 def problems(text: str | bytes, source: str = "f.yaml") -> list[str]:

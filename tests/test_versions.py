@@ -9,8 +9,8 @@ import pytest
 
 from gitimprove.errors import UnknownRevisionError
 from gitimprove.git import Oid
-from gitimprove.repo import InstructionRepo
-from gitimprove.versions import Change, number_changes
+from gitimprove.instructions.repo import InstructionRepo
+from gitimprove.instructions.versions import Change, number_changes
 
 from .conftest import commit_file, git
 

@@ -5,14 +5,14 @@ methods that need it import it lazily."""
 
 from __future__ import annotations
 
-from .errors import (
+from gitimprove.feedback.errors import (
     FeedbackError,
     FeedbackImportError,
     FeedbackStoreError,
     FeedbackWarning,
     InvalidFeedbackError,
 )
-from .models import FeedbackRecord, RunView, merge_runs, normalize_rating
+from gitimprove.feedback.models import FeedbackRecord, RunView, merge_runs, normalize_rating
 
 __all__ = [
     "FeedbackError",

@@ -12,12 +12,12 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from ..errors import GitImproveError, UnknownAgentError
-from .errors import FeedbackWarning, InvalidFeedbackError
-from .models import FeedbackRecord, SignalValue, make_record
+from gitimprove.errors import GitImproveError, UnknownAgentError
+from gitimprove.feedback.errors import FeedbackWarning, InvalidFeedbackError
+from gitimprove.feedback.models import FeedbackRecord, SignalValue, make_record
 
 if TYPE_CHECKING:
-    from ..repo import InstructionRepo
+    from gitimprove.instructions.repo import InstructionRepo
 
 
 class AgentIndex:

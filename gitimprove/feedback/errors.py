@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ..errors import GitImproveError
+from gitimprove.errors import GitImproveError
 
 
 class FeedbackError(GitImproveError):

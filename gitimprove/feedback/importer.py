@@ -21,11 +21,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from ..errors import GitImproveError
-from .capture import AgentIndex, build_record
-from .errors import FeedbackImportError
-from .models import FIELDS, FeedbackRecord, SignalValue
-from .store import FeedbackStore
+from gitimprove.errors import GitImproveError
+from gitimprove.feedback.capture import AgentIndex, build_record
+from gitimprove.feedback.errors import FeedbackImportError
+from gitimprove.feedback.models import FIELDS, FeedbackRecord, SignalValue
+from gitimprove.feedback.store import FeedbackStore
 
 MAX_LINE_BYTES = 2 * 1024 * 1024
 FORMATS = ("jsonl", "csv")

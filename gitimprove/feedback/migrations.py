@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
-from .models import format_timestamp, record_from_row
+from gitimprove.feedback.models import format_timestamp, record_from_row
 
 CURRENT_VERSION = 2
 

@@ -31,8 +31,8 @@ from pydantic import (
     model_validator,
 )
 
-from ..agentfile import is_slug
-from .errors import InvalidFeedbackError
+from gitimprove.feedback.errors import InvalidFeedbackError
+from gitimprove.instructions.agentfile import is_slug
 
 Rating = Literal["positive", "negative"]
 SignalValue = bool | int | float

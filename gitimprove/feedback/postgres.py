@@ -15,10 +15,10 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from . import migrations
-from .errors import FeedbackStoreError
-from .models import FeedbackRecord
-from .store import (
+from gitimprove.feedback import migrations
+from gitimprove.feedback.errors import FeedbackStoreError
+from gitimprove.feedback.models import FeedbackRecord
+from gitimprove.feedback.store import (
     DEFAULT_TIMEOUT,
     FeedbackStore,
     _chunks,

@@ -13,11 +13,11 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from ..errors import GitImproveError
-from .models import FeedbackRecord, RunView, format_timestamp, merge_runs
+from gitimprove.errors import GitImproveError
+from gitimprove.feedback.models import FeedbackRecord, RunView, format_timestamp, merge_runs
 
 if TYPE_CHECKING:
-    from ..repo import InstructionRepo
+    from gitimprove.instructions.repo import InstructionRepo
 
 
 def _stamp(value: datetime | None) -> str | None:

@@ -27,9 +27,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from . import migrations
-from .errors import FeedbackStoreError
-from .models import FeedbackRecord, format_timestamp, record_from_row
+from gitimprove.feedback import migrations
+from gitimprove.feedback.errors import FeedbackStoreError
+from gitimprove.feedback.models import FeedbackRecord, format_timestamp, record_from_row
 
 DEFAULT_URL = "sqlite:///.gitimprove/feedback.db"
 DEFAULT_TIMEOUT = 10.0
@@ -418,7 +418,7 @@ def open_store(url: str | None, base: str | os.PathLike[str]) -> FeedbackStore:
             raise FeedbackStoreError(f"bad timeout in feedback URL {url!r}",
                                      hint="use ?timeout=SECONDS, e.g. ?timeout=5") from None
     if scheme in ("postgresql", "postgres"):
-        from .postgres import PostgresStore
+        from gitimprove.feedback.postgres import PostgresStore
 
         return PostgresStore(url, timeout=timeout)
     if scheme == "sqlite":

@@ -30,17 +30,17 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from ..errors import GitImproveError
-from ..feedback.errors import FeedbackStoreError, FeedbackWarning
-from ..feedback.models import MAX_RUN_TEXT_CHARS, SignalValue
-from ..repo import Instruction, InstructionRepo
-from .runs import DEFAULT_PATH, DEFAULT_RETENTION_DAYS, RunMap
+from gitimprove.errors import GitImproveError
+from gitimprove.feedback.errors import FeedbackStoreError, FeedbackWarning
+from gitimprove.feedback.models import MAX_RUN_TEXT_CHARS, SignalValue
+from gitimprove.instructions.repo import Instruction, InstructionRepo
+from gitimprove.integrations.runs import DEFAULT_PATH, DEFAULT_RETENTION_DAYS, RunMap
 
 if TYPE_CHECKING:
-    from ..feedback.models import FeedbackRecord
-    from ..patterns import Pattern
-    from ..proposals import Plan
-    from ..proposers.base import Proposer
+    from gitimprove.feedback.models import FeedbackRecord
+    from gitimprove.patterns.model import Pattern
+    from gitimprove.proposals.build import Plan
+    from gitimprove.proposals.proposers.base import Proposer
 
 __all__ = ["AgnoRun", "Improver", "Variables"]
 
@@ -225,7 +225,7 @@ class Improver:
         """Patterns in this agent's feedback (see :meth:`InstructionRepo.analyze`), each in the
         state :meth:`propose` sees: ``open``, ``pending`` (cited by an open proposal) or
         ``addressed`` (cited by an approved one)."""
-        from ..proposals import evidence_states
+        from gitimprove.proposals.build import evidence_states
 
         states = evidence_states(self.repo)
         return self.repo.analyze(self.agent, since=since, version=version,
@@ -238,8 +238,8 @@ class Improver:
         heuristic), ``"anthropic"``, ``"heuristic"``, a :class:`Proposer`, or None for the
         policy's default. Approval stays a human's: ``gitimprove review <id>`` then
         ``gitimprove approve <id>`` (or a merge of the branch)."""
-        from ..proposals import propose
-        from ..proposers.select import make_proposer
+        from gitimprove.proposals.build import propose
+        from gitimprove.proposals.proposers.select import make_proposer
 
         chosen = (make_proposer(proposer, self.repo.policy().proposer)
                   if proposer is None or isinstance(proposer, str) else proposer)

@@ -20,8 +20,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from ..feedback.errors import FeedbackStoreError
-from ..feedback.models import format_timestamp
+from gitimprove.feedback.errors import FeedbackStoreError
+from gitimprove.feedback.models import format_timestamp
 
 DEFAULT_PATH = ".gitimprove/runs.db"
 DEFAULT_RETENTION_DAYS = 90

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from gitimprove.feedback.store import FeedbackStore, SQLiteStore
-from gitimprove.repo import InstructionRepo
+from gitimprove.instructions.repo import InstructionRepo
 
 from . import pgserver
 

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from gitimprove.errors import GitImproveError, UnknownAgentError
-from gitimprove.feedback.analysis import analyze_records, cluster_residue
 from gitimprove.feedback.models import FeedbackRecord, make_record
-from gitimprove.patterns import Pattern, pattern_id
-from gitimprove.repo import InstructionRepo
+from gitimprove.instructions.repo import InstructionRepo
+from gitimprove.patterns.analysis import analyze_records, cluster_residue
+from gitimprove.patterns.model import Pattern, pattern_id
 
 from ..conftest import commit_file
 

@@ -11,7 +11,7 @@ import pytest
 
 from gitimprove.errors import UnknownAgentError
 from gitimprove.feedback.errors import FeedbackStoreError, FeedbackWarning, InvalidFeedbackError
-from gitimprove.repo import InstructionRepo
+from gitimprove.instructions.repo import InstructionRepo
 
 from ..conftest import commit_file, git
 

@@ -25,8 +25,8 @@ from pathlib import Path
 
 import pytest
 
-from gitimprove.feedback.analysis import group_texts
-from gitimprove.feedback.quality import adjusted_rand_index, purity
+from gitimprove.patterns.analysis import group_texts
+from gitimprove.patterns.quality import adjusted_rand_index, purity
 
 from .conftest import FIXTURES
 

@@ -9,7 +9,7 @@ import pytest
 
 from gitimprove.feedback.errors import FeedbackImportError
 from gitimprove.feedback.importer import ImportReport, import_feedback, read_source
-from gitimprove.repo import InstructionRepo
+from gitimprove.instructions.repo import InstructionRepo
 
 
 def run_import(repo: InstructionRepo, data: bytes | str, name: str = "f.jsonl",

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from gitimprove.feedback.models import make_record
 from gitimprove.feedback.stats import compute_stats
-from gitimprove.repo import InstructionRepo
+from gitimprove.instructions.repo import InstructionRepo
 
 from ..conftest import commit_file
 

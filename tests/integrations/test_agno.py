@@ -22,7 +22,7 @@ from agno.models.anthropic import Claude
 from gitimprove.errors import UnknownAgentError
 from gitimprove.feedback.errors import FeedbackWarning
 from gitimprove.integrations.agno import Improver
-from gitimprove.review import approve, rollback
+from gitimprove.review.actions import approve, rollback
 from tests.conftest import ROOT, git
 from tests.fakes.anthropic_server import FakeAnthropicServer, Received, text_answer
 

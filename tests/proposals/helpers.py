@@ -6,9 +6,9 @@ import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
-from gitimprove.operations import AddRule, Draft, Operation
-from gitimprove.patterns import EvidenceState, Pattern, pattern_id
-from gitimprove.proposers.base import DraftCheck, ProposalRequest, ProposerResult, Usage
+from gitimprove.patterns.model import EvidenceState, Pattern, pattern_id
+from gitimprove.proposals.operations import AddRule, Draft, Operation
+from gitimprove.proposals.proposers.base import DraftCheck, ProposalRequest, ProposerResult, Usage
 
 from ..conftest import git
 

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from gitimprove.git import Oid
-from gitimprove.proposals import propose
-from gitimprove.proposers.heuristic import HeuristicProposer
-from gitimprove.repo import InstructionRepo
+from gitimprove.instructions.repo import InstructionRepo
+from gitimprove.proposals.build import propose
+from gitimprove.proposals.proposers.heuristic import HeuristicProposer
 
 from ..conftest import commit_file, git
 from .helpers import (

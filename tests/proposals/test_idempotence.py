@@ -12,11 +12,11 @@ import pytest
 from click.testing import CliRunner
 
 from gitimprove.cli import cli
-from gitimprove.patterns import EvidenceState, Pattern
-from gitimprove.proposals import NothingToPropose, evidence_states, propose
-from gitimprove.proposers.heuristic import HeuristicProposer
-from gitimprove.repo import InstructionRepo
-from gitimprove.review import approve, reject, rollback
+from gitimprove.instructions.repo import InstructionRepo
+from gitimprove.patterns.model import EvidenceState, Pattern
+from gitimprove.proposals.build import NothingToPropose, evidence_states, propose
+from gitimprove.proposals.proposers.heuristic import HeuristicProposer
+from gitimprove.review.actions import approve, reject, rollback
 
 from .helpers import AGENT, make_pattern
 
@@ -96,13 +96,13 @@ def test_nothing_to_propose_without_recurring_problems(sample_repo: Path) -> Non
 
 def _analysis_ready() -> bool:
     return (hasattr(InstructionRepo, "analyze")
-            and importlib.util.find_spec("gitimprove.feedback.analysis") is not None
-            and importlib.util.find_spec("gitimprove.proposers.select") is not None)
+            and importlib.util.find_spec("gitimprove.patterns.analysis") is not None
+            and importlib.util.find_spec("gitimprove.proposals.proposers.select") is not None)
 
 
 needs_analysis = pytest.mark.skipif(
     not _analysis_ready(),
-    reason="needs InstructionRepo.analyze (gitimprove.feedback.analysis) and gitimprove.proposers.select")
+    reason="needs InstructionRepo.analyze (gitimprove.patterns.analysis) and gitimprove.proposals.proposers.select")
 
 
 def _import_sample_feedback(repo_path: Path) -> None:

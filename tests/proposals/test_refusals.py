@@ -7,12 +7,19 @@ from pathlib import Path
 
 import pytest
 
-from gitimprove.agentfile import parse_agent
 from gitimprove.errors import RefRaceError
-from gitimprove.operations import AddRule, AddSection, Operation, RemoveRule, SetText, UpdateRule
-from gitimprove.proposals import BRANCH_PREFIX, NothingToPropose, ProposalRefused, propose
-from gitimprove.proposers.heuristic import HeuristicProposer
-from gitimprove.repo import InstructionRepo
+from gitimprove.instructions.agentfile import parse_agent
+from gitimprove.instructions.repo import InstructionRepo
+from gitimprove.proposals.build import BRANCH_PREFIX, NothingToPropose, ProposalRefused, propose
+from gitimprove.proposals.operations import (
+    AddRule,
+    AddSection,
+    Operation,
+    RemoveRule,
+    SetText,
+    UpdateRule,
+)
+from gitimprove.proposals.proposers.heuristic import HeuristicProposer
 
 from ..conftest import commit_file, git
 from .helpers import AGENT, FixedProposer, make_pattern, objects, refs, shorter_rule

@@ -7,14 +7,14 @@ from typing import Any
 
 import pytest
 
-from gitimprove.agentfile import parse_agent
-from gitimprove.operations import Draft, apply
-from gitimprove.patterns import Pattern, pattern_id
-from gitimprove.policy import Policy, ProposerSettings, parse_policy
-from gitimprove.proposals import attribute
-from gitimprove.proposers.anthropic import AnthropicProposer
-from gitimprove.proposers.base import ProposalRequest
-from gitimprove.roundtrip import AgentDocument, EditError
+from gitimprove.instructions.agentfile import parse_agent
+from gitimprove.instructions.policy import Policy, ProposerSettings, parse_policy
+from gitimprove.instructions.roundtrip import AgentDocument, EditError
+from gitimprove.patterns.model import Pattern, pattern_id
+from gitimprove.proposals.build import attribute
+from gitimprove.proposals.operations import Draft, apply
+from gitimprove.proposals.proposers.anthropic import AnthropicProposer
+from gitimprove.proposals.proposers.base import ProposalRequest
 from gitimprove.validate import check_change, protected_ids
 from tests.conftest import SAMPLE
 from tests.fakes.anthropic_server import FakeAnthropicServer

@@ -13,16 +13,16 @@ from typing import Any
 
 import pytest
 
-from gitimprove.operations import Draft
-from gitimprove.policy import Limits, Policy, ProposerSettings
-from gitimprove.proposers.anthropic import (
+from gitimprove.instructions.policy import Limits, Policy, ProposerSettings
+from gitimprove.proposals.operations import Draft
+from gitimprove.proposals.proposers.anthropic import (
     TOOL_NAME,
     AnthropicProposer,
     _retry_after,
     draft_schema,
     system_prompt,
 )
-from gitimprove.proposers.base import ProposerError, Usage
+from gitimprove.proposals.proposers.base import ProposerError, Usage
 from tests.fakes.anthropic_server import (
     FakeAnthropicServer,
     Received,

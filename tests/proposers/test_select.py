@@ -7,16 +7,16 @@ import importlib.util
 import pytest
 
 from gitimprove.errors import GitImproveError
-from gitimprove.operations import Draft
-from gitimprove.policy import ProposerSettings
-from gitimprove.proposers.anthropic import AnthropicProposer
-from gitimprove.proposers.select import make_proposer
+from gitimprove.instructions.policy import ProposerSettings
+from gitimprove.proposals.operations import Draft
+from gitimprove.proposals.proposers.anthropic import AnthropicProposer
+from gitimprove.proposals.proposers.select import make_proposer
 from tests.fakes.anthropic_server import FakeAnthropicServer, tool_use
 
 from .conftest import TOO_LONG, good_draft, request_for, validator
 
 KEY = {"ANTHROPIC_API_KEY": "sk-ant-from-env-0001"}
-HAS_HEURISTIC = importlib.util.find_spec("gitimprove.proposers.heuristic") is not None
+HAS_HEURISTIC = importlib.util.find_spec("gitimprove.proposals.proposers.heuristic") is not None
 
 
 @pytest.mark.parametrize("name", [None, "auto", "AUTO"])

@@ -10,8 +10,8 @@ import pytest
 
 from gitimprove import InstructionRepo
 from gitimprove.errors import GitImproveError
-from gitimprove.hooks import CHAINED_SUFFIX, MARKER, install, uninstall
-from gitimprove.review import approve
+from gitimprove.review.actions import approve
+from gitimprove.review.hooks import CHAINED_SUFFIX, MARKER, install, uninstall
 
 from .conftest import PATH, SAFETY_RULE, add_rule, make_proposal, out, run, weaken_safety
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import yaml
 
 from gitimprove import InstructionRepo
-from gitimprove.review import reject
+from gitimprove.review.actions import reject
 
 from .conftest import add_rule, make_proposal, out, run, weaken_safety
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from gitimprove import InstructionRepo
-from gitimprove.proposals import evidence_states
-from gitimprove.review import (
+from gitimprove.proposals.build import evidence_states
+from gitimprove.review.actions import (
     ReviewError,
     ValidationFailed,
     approve,

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from gitimprove.policy import Policy, parse_policy
+from gitimprove.instructions.policy import Policy, parse_policy
 from gitimprove.validate import Violation, check_change
 
 SAMPLE = Path(__file__).resolve().parents[2] / "sample_repo"

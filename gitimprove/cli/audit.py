@@ -1,0 +1,44 @@
+"""``gitimprove audit``: the complete log of proposed and applied changes, read from git."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import click
+
+from gitimprove.cli import Context, emit_json, json_option, pass_ctx
+from gitimprove.errors import GitImproveError
+
+
+def _parse_since(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        when = datetime.fromisoformat(value)
+    except ValueError:
+        raise GitImproveError(f"--since {value!r} is not a date",
+                              hint="use ISO 8601: 2026-11-23 or 2026-11-23T09:30:00+00:00") from None
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+@click.command("audit")
+@click.option("--agent", help="Only this agent's events.")
+@click.option("--since", metavar="DATE", help="Only events at or after DATE (ISO 8601; UTC if no zone).")
+@json_option
+@pass_ctx
+def audit_cmd(ctx: Context, agent: str | None, since: str | None, as_json: bool) -> None:
+    """Every proposal, approval, rejection, rollback and human edit, oldest first."""
+    from gitimprove.audit import audit
+
+    events = audit(ctx.repo, agent=agent, since=_parse_since(since))
+    if as_json:
+        emit_json({"branch": ctx.repo.branch, "events": [e.to_json() for e in events]})
+        return
+    if not events:
+        click.echo("No events.")
+        return
+    for e in events:
+        click.echo("\n".join(e.lines()))
+
+
+COMMANDS: list[click.Command] = [audit_cmd]

@@ -1,0 +1,289 @@
+"""Commands for feedback: ``feedback record|import|list|stats`` and ``analyze``.
+
+JSON shapes are documented in docs/feedback.md."""
+
+from __future__ import annotations
+
+import json
+import re
+import warnings
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import click
+
+from gitimprove.cli import Context, emit_json, json_option, pass_ctx
+from gitimprove.errors import GitImproveError
+
+_RELATIVE = re.compile(r"\A(\d+)\s*([hdw])\Z")
+
+
+def parse_since(text: str | None) -> datetime | None:
+    """``2026-09-15``, ``2026-09-15T10:00:00Z`` or relative: ``24h``, ``7d``, ``2w``."""
+    if text is None:
+        return None
+    match = _RELATIVE.match(text.strip().lower())
+    if match:
+        amount, unit = int(match.group(1)), match.group(2)
+        try:
+            delta = {"h": timedelta(hours=amount), "d": timedelta(days=amount),
+                     "w": timedelta(weeks=amount)}[unit]
+            return datetime.now(UTC) - delta
+        except OverflowError:
+            raise GitImproveError(f"--since {text!r} reaches before year 1",
+                                  hint="use a smaller number, or a date like 2026-09-15") from None
+    from gitimprove.feedback.models import parse_timestamp
+
+    try:
+        return parse_timestamp(text.strip())
+    except ValueError:
+        raise GitImproveError(f"--since {text!r} is not a date",
+                              hint="use 2026-09-15, 2026-09-15T10:00:00Z, or 7d / 24h / 2w") from None
+
+
+def _warn(messages: list[warnings.WarningMessage]) -> None:
+    for w in messages:
+        click.echo(f"warning: {w.message}", err=True)
+
+
+@click.group("feedback")
+def feedback_group() -> None:
+    """Record, import, list and summarise feedback on agent runs."""
+
+
+@feedback_group.command("record")
+@click.option("--agent", required=True, help="The agent the run belongs to.")
+@click.option("--run-id", help="The run this feedback is about.")
+@click.option("--version", "version", metavar="V",
+              help="Instruction version of the run: the blob id load() returned, or v3.")
+@click.option("--rating", help="positive/negative (also up/down, thumbs_up/thumbs_down, +1/-1).")
+@click.option("--reason", help="Why, in the user's words.")
+@click.option("--correction", help="What the agent should have done.")
+@click.option("--signal", "signals", multiple=True, metavar="NAME=VALUE",
+              help="An implicit signal, e.g. regenerated=true, task_completed=false (repeatable).")
+@click.option("--user-id", help="Who gave the feedback.")
+@click.option("--input", "input_text", help="The run's input.")
+@click.option("--output", "output_text", help="The run's output.")
+@click.option("--metadata", metavar="JSON", help="A JSON object of extra data.")
+@click.option("--id", "feedback_id", help="The record's id (default: a new one).")
+@click.option("--created-at", help="When the feedback was given (default: now).")
+@json_option
+@pass_ctx
+def record_cmd(ctx: Context, agent: str, run_id: str | None, version: str | None,
+               rating: str | None, reason: str | None, correction: str | None,
+               signals: tuple[str, ...], user_id: str | None, input_text: str | None,
+               output_text: str | None, metadata: str | None, feedback_id: str | None,
+               created_at: str | None, as_json: bool) -> None:
+    """Record one piece of feedback on an agent run."""
+    from gitimprove.feedback.errors import InvalidFeedbackError
+    from gitimprove.feedback.importer import parse_signal_value
+
+    parsed: dict[str, bool | int | float] = {}
+    for pair in signals:
+        name, sep, value = pair.partition("=")
+        if not sep or not name.strip():
+            raise InvalidFeedbackError(f"--signal {pair!r} is not NAME=VALUE",
+                                       hint="e.g. --signal regenerated=true")
+        try:
+            parsed[name.strip()] = parse_signal_value(value)
+        except ValueError as exc:
+            raise InvalidFeedbackError(f"--signal {name.strip()}: {exc}") from None
+    meta: Any = None
+    if metadata is not None:
+        try:
+            meta = json.loads(metadata)
+        except json.JSONDecodeError as exc:
+            raise InvalidFeedbackError(f"--metadata is not JSON: {exc.msg}") from None
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        record = ctx.repo.record_feedback(
+            agent=agent, run_id=run_id, version=version, rating=rating, reason=reason,
+            correction=correction, signals=parsed or None, user_id=user_id, input=input_text,
+            output=output_text, metadata=meta, created_at=created_at, id=feedback_id)
+    _warn(caught)
+    if as_json:
+        emit_json({"record": record.model_dump(mode="json"),
+                   "warnings": [str(w.message) for w in caught]})
+        return
+    where = f", run {record.run_id}" if record.run_id else ""
+    version_text = f", version {record.version[:10]}" if record.version else ""
+    click.echo(f"recorded {record.id} for {record.agent}{where}{version_text}")
+
+
+@feedback_group.command("import")
+@click.argument("file", metavar="FILE")
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]),
+              help="File format (default: from the extension, else from the content).")
+@click.option("--dry-run", is_flag=True, help="Check every line and say what would be imported.")
+@click.option("--skip-invalid", is_flag=True, help="Import the valid lines and list the others.")
+@json_option
+@pass_ctx
+def import_cmd(ctx: Context, file: str, fmt: str | None, dry_run: bool, skip_invalid: bool,
+               as_json: bool) -> None:
+    """Import feedback from a JSON Lines or CSV file (FILE or - for standard input).
+
+    All-or-nothing: any bad line stops the import and every bad line is listed. Importing the
+    same file again adds nothing twice."""
+    from gitimprove.feedback.importer import import_feedback, read_source
+
+    repo = ctx.repo
+    source, data = read_source(file)
+    report = import_feedback(repo.feedback_store(), repo._feedback_index(), source, data,
+                             fmt=fmt, dry_run=dry_run, skip_invalid=skip_invalid)
+    if as_json:
+        emit_json(report.to_json())
+        return
+    for w in report.warnings:
+        click.echo(f"warning: {w}", err=True)
+    for problem in report.invalid:
+        click.echo(f"skipped {problem}", err=True)
+    verb = "would import" if dry_run else "imported"
+    extra = []
+    if report.duplicates:
+        extra.append(f"{report.duplicates} already present")
+    if report.invalid:
+        extra.append(f"{len(report.invalid)} invalid skipped")
+    tail = f" ({', '.join(extra)})" if extra else ""
+    click.echo(f"{verb} {report.added} of {report.records} records from {source}{tail}")
+
+
+@feedback_group.command("list")
+@click.option("--agent", help="Only this agent.")
+@click.option("--since", metavar="DATE", help="Since a date (2026-09-15) or 7d / 24h / 2w ago.")
+@click.option("--version", "version", metavar="V", help="Only feedback on this version (blob or v3).")
+@click.option("--run-id", help="Only this run.")
+@click.option("--records", "raw", is_flag=True, help="One line per record instead of per run.")
+@click.option("--limit", type=click.IntRange(min=1), help="At most this many (newest).")
+@json_option
+@pass_ctx
+def list_cmd(ctx: Context, agent: str | None, since: str | None, version: str | None,
+             run_id: str | None, raw: bool, limit: int | None, as_json: bool) -> None:
+    """List feedback, one line per run (records of the same run merged), oldest first."""
+    from gitimprove.feedback.models import merge_runs
+
+    repo = ctx.repo
+    index = repo._feedback_index()
+    versions = None
+    if agent is not None:
+        index.check_agent(agent)
+        if version is not None:
+            blob, unknown = index.resolve_version(agent, version)
+            if unknown:
+                raise GitImproveError(unknown.split(";")[0],
+                                      hint=f"see `gitimprove history {agent}` for its versions")
+            versions = [blob] if blob else None
+    elif version is not None:
+        if not re.fullmatch(r"[0-9a-fA-F]{4,64}", version.strip()):
+            raise GitImproveError(f"--version {version!r} is not a blob id",
+                                  hint="pass a blob id, or --agent AGENT with a version like v3")
+        versions = [version.strip().lower()]
+    records = repo.feedback_store().records(agent=agent, since=parse_since(since),
+                                            versions=versions, run_id=run_id)
+    if raw:
+        shown_records = records[-limit:] if limit else records
+        if as_json:
+            emit_json({"records": [r.model_dump(mode="json") for r in shown_records]})
+            return
+        for r in shown_records:
+            click.echo(_line(r.created_at, r.agent, r.run_id or r.id, r.rating,
+                             [k for k, v in r.signals.items() if v is True],
+                             [r.reason] if r.reason else [],
+                             [r.correction] if r.correction else [], r.id))
+        return
+    runs = merge_runs(records)
+    shown = runs[-limit:] if limit else runs
+    if as_json:
+        emit_json({"runs": [run.to_json() for run in shown]})
+        return
+    if not shown:
+        click.echo("No feedback yet." if not records else "No feedback matches.")
+        return
+    for run in shown:
+        click.echo(_line(run.first_at, run.agent, run.run_id or run.feedback_ids[0], run.rating,
+                         run.trouble, run.reasons, run.corrections, ",".join(run.feedback_ids)))
+
+
+def _line(when: datetime | None, agent: str, run: str, rating: str | None, flags: list[str],
+          reasons: list[str], corrections: list[str], ids: str) -> str:
+    stamp = when.strftime("%Y-%m-%d %H:%M") if when else "-"
+    parts = [stamp, agent, run, rating or "-"]
+    if flags:
+        parts.append("[" + ",".join(flags) + "]")
+    text = " | ".join([*(f"reason: {t}" for t in reasons), *(f"correction: {t}" for t in corrections)])
+    if text:
+        parts.append(_clip(text, 120))
+    parts.append(f"({_clip(ids, 40)})")
+    return "  ".join(parts)
+
+
+def _clip(text: str, limit: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+@feedback_group.command("stats")
+@click.option("--agent", help="Only this agent.")
+@click.option("--by-version", is_flag=True, help="One row per version of each agent.")
+@click.option("--since", metavar="DATE", help="Since a date (2026-09-15) or 7d / 24h / 2w ago.")
+@json_option
+@pass_ctx
+def stats_cmd(ctx: Context, agent: str | None, by_version: bool, since: str | None,
+              as_json: bool) -> None:
+    """Counts, negative rate and signal rates per agent (and per version)."""
+    repo = ctx.repo
+    if agent is not None:
+        repo._feedback_index().check_agent(agent)
+    rows = repo.feedback_stats(agent, by_version=by_version, since=parse_since(since))
+    if as_json:
+        emit_json({"stats": rows})
+        return
+    if not rows:
+        click.echo("No feedback yet.")
+        return
+    for row in rows:
+        head = row["agent"]
+        if by_version:
+            head += f" {row['label'] or (row['version'] or 'no version')[:10]}"
+        rate = row["negative_rate"]
+        signals = ", ".join(
+            f"{name} {s['rate']:.0%}" if "rate" in s else f"{name} mean {s['mean']:g}"
+            for name, s in row["signals"].items())
+        click.echo(f"{head}: {row['records']} records, {row['runs']} runs, "
+                   f"negative {'-' if rate is None else f'{rate:.0%}'} of {row['rated_runs']} rated"
+                   f", {row['with_correction']} corrections"
+                   + (f"; signals: {signals}" if signals else ""))
+
+
+@click.command("analyze")
+@click.argument("agent")
+@click.option("--since", metavar="DATE", help="Only feedback since a date, or 7d / 24h / 2w ago.")
+@click.option("--version", "version", metavar="V", help="Only feedback on this version (blob or v3).")
+@click.option("--min-support", type=click.IntRange(min=2),
+              help="Fewest items that make a pattern (default: analysis.min_support, 3).")
+@json_option
+@pass_ctx
+def analyze_cmd(ctx: Context, agent: str, since: str | None, version: str | None,
+                min_support: int | None, as_json: bool) -> None:
+    """Find patterns in an agent's feedback: recurring failures, consistent corrections,
+    implicit trouble and successful patterns, most important first."""
+    repo = ctx.repo
+    since_at = parse_since(since)
+    patterns = repo.analyze(agent, since=since_at, version=version, min_support=min_support)
+    if as_json:
+        inst = repo.load(agent)
+        emit_json({"agent": agent, "version": str(inst.version), "label": inst.label,
+                   "min_support": min_support or repo.policy().analysis.min_support,
+                   "patterns": [p.model_dump(mode="json") for p in patterns]})
+        return
+    if not patterns:
+        click.echo(f"No patterns in {agent}'s feedback yet (too little, or nothing recurs).")
+        return
+    for n, p in enumerate(patterns, 1):
+        section = f"  [{p.section}]" if p.section else ""
+        state = f"  ({p.state})" if p.state != "open" else ""
+        click.echo(f"{n:>2}. {p.kind:<22} {p.count:>4}  {p.share:>5.0%}  {p.label}{section}{state}")
+        for quote in p.quotes[:3]:
+            click.echo(f"      \"{_clip(quote, 100)}\"")
+        if p.suggestion:
+            click.echo(f"      suggests: {p.suggestion}")
+        click.echo(f"      {p.id}  evidence: {_clip(', '.join(p.feedback_ids), 80)}")

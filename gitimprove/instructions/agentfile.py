@@ -1,0 +1,176 @@
+"""Agent files: the schema, strict parsing with ``file:line:col`` errors, and rendering.
+
+An agent file is YAML (``agents/<name>.yaml``)::
+
+    name: product-writer
+    description: Writes product descriptions for the online shop.
+    variables: [product_name, audience]
+    sections:
+      - id: style
+        title: Style
+        rules:
+          - Lead with the benefit to the customer.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr, ValidationError
+
+import gitimprove.instructions.strictyaml as strictyaml
+from gitimprove.errors import InvalidFileError
+
+SLUG_RE = re.compile(r"\A[a-z0-9](?:[a-z0-9_]|-(?!-)|\.(?!\.))*\Z")
+VARIABLE_RE = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
+_IDENT_RE = re.compile(r"\A[A-Za-z_][A-Za-z0-9_]*\Z")
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def is_slug(value: str) -> bool:
+    """Lowercase letters, digits, ``-``, ``_`` and ``.``; no ``..``, no leading punctuation."""
+    return bool(SLUG_RE.match(value)) and len(value) <= 64
+
+
+class Section(BaseModel):
+    """One ordered section of an agent's instructions."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: StrictStr
+    title: StrictStr | None = None
+    text: StrictStr | None = None
+    rules: list[StrictStr] | None = None
+    protected: StrictBool = False
+
+    def pieces(self) -> Iterator[tuple[tuple[str | int, ...], str]]:
+        """Every piece of prose in the section with its path relative to the section."""
+        if self.title is not None:
+            yield ("title",), self.title
+        if self.text is not None:
+            yield ("text",), self.text
+        for i, rule in enumerate(self.rules or []):
+            yield ("rules", i), rule
+
+
+class AgentFile(BaseModel):
+    """The validated content of ``agents/<name>.yaml``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: StrictStr
+    description: StrictStr = ""
+    variables: list[StrictStr] = Field(default_factory=list)
+    sections: list[Section]
+
+    def section(self, section_id: str) -> Section | None:
+        return next((s for s in self.sections if s.id == section_id), None)
+
+    @property
+    def section_ids(self) -> list[str]:
+        return [s.id for s in self.sections]
+
+    def used_variables(self) -> set[str]:
+        found = set(VARIABLE_RE.findall(self.description))
+        for section in self.sections:
+            for _, text in section.pieces():
+                found.update(VARIABLE_RE.findall(text))
+        return found
+
+
+def semantic_problems(agent: AgentFile, expected_name: str | None) -> list[tuple[tuple[str | int, ...], str]]:
+    """Rules the schema alone cannot express, each with the path it concerns."""
+    problems: list[tuple[tuple[str | int, ...], str]] = []
+    if not is_slug(agent.name):
+        problems.append((("name",), f"agent name {agent.name!r} is not a plain slug "
+                         "(lowercase letters, digits, '-', '_' or '.'; no '/', '..', spaces or leading '-')"))
+    elif expected_name is not None and agent.name != expected_name:
+        problems.append((("name",), f"name {agent.name!r} differs from the file name "
+                         f"{expected_name!r}.yaml: rename one to match the other"))
+    for i, var in enumerate(agent.variables):
+        if not _IDENT_RE.match(var):
+            problems.append((("variables", i), f"{var!r} is not a valid variable name"))
+        elif var in agent.variables[:i]:
+            problems.append((("variables", i), f"variable {var!r} is declared twice"))
+    if not agent.sections:
+        problems.append((("sections",), "an agent needs at least one section"))
+    seen: set[str] = set()
+    declared = set(agent.variables)
+    for i, section in enumerate(agent.sections):
+        if not section.id.strip():
+            problems.append((("sections", i, "id"), "section id is empty"))
+        elif not is_slug(section.id):
+            problems.append((("sections", i, "id"), f"section id {section.id!r} is not a plain slug"))
+        elif section.id in seen:
+            problems.append((("sections", i, "id"), f"duplicate section id {section.id!r}"))
+        seen.add(section.id)
+        if section.text is None and section.rules is None:
+            problems.append((("sections", i), f"section {section.id!r} needs `text`, `rules`, or both"))
+        if section.text is not None and not section.text.strip():
+            problems.append((("sections", i, "text"), "text is empty"))
+        for j, rule in enumerate(section.rules or []):
+            if not rule.strip():
+                problems.append((("sections", i, "rules", j), "rule is empty"))
+        for rel, text in section.pieces():
+            bad = _CONTROL_RE.search(text)
+            if bad:
+                problems.append((("sections", i, *rel), f"contains the control character "
+                                 f"U+{ord(bad.group()):04X}; instructions are plain text"))
+            for var in VARIABLE_RE.findall(text):
+                if var not in declared:
+                    problems.append((("sections", i, *rel),
+                                     f"uses {{{{{var}}}}} but `variables` does not declare it"))
+    for var in VARIABLE_RE.findall(agent.description):
+        if var not in declared:
+            problems.append((("description",), f"uses {{{{{var}}}}} but `variables` does not declare it"))
+    used = agent.used_variables()
+    for i, var in enumerate(agent.variables):
+        if _IDENT_RE.match(var) and var not in used:
+            problems.append((("variables", i), f"variable {var!r} is declared but never used as {{{{{var}}}}}"))
+    return problems
+
+
+def parse_agent(text: str | bytes, source: str, *, expected_name: str | None = None) -> AgentFile:
+    """Parse and validate an agent file. ``source`` names it in errors (``agents/x.yaml``).
+
+    Raises :class:`InvalidFileError` listing every problem as ``source:line:col: field: message``."""
+    located = strictyaml.load(text, source)
+    if not isinstance(located.value, dict):
+        raise InvalidFileError([f"{source}:1:1: an agent file must be a mapping with "
+                                "`name`, `description`, `variables` and `sections`"])
+    try:
+        agent = AgentFile.model_validate(located.value)
+    except ValidationError as exc:
+        raise InvalidFileError(strictyaml.validation_problems(located, exc),
+                               hint="see docs/file-formats.md for the agent file format") from None
+    problems = semantic_problems(agent, expected_name)
+    if problems:
+        raise InvalidFileError([located.problem(path, msg) for path, msg in problems])
+    return agent
+
+
+def render(agent: AgentFile) -> str:
+    """The system prompt an agent receives. Deterministic: same file, same text."""
+    blocks: list[str] = []
+    if agent.description.strip():
+        blocks.append(agent.description.strip())
+    for section in agent.sections:
+        body: list[str] = []
+        if section.text and section.text.strip():
+            body.append(section.text.strip())
+        if section.rules:
+            body.append("\n".join(f"- {rule.strip()}" for rule in section.rules))
+        text = "\n\n".join(body)
+        if section.title:
+            text = f"## {section.title.strip()}\n{text}"
+        blocks.append(text)
+    return "\n\n".join(blocks) + "\n"
+
+
+def fill_variables(text: str, values: dict[str, str], declared: list[str]) -> str:
+    """Substitute ``{{name}}`` placeholders; every declared variable must be given a value."""
+    missing = [v for v in declared if v not in values]
+    if missing:
+        raise KeyError(f"missing values for variables: {', '.join(missing)}")
+    return VARIABLE_RE.sub(lambda m: values[m.group(1)] if m.group(1) in values else m.group(0), text)

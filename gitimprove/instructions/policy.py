@@ -1,0 +1,112 @@
+"""The policy file (``gitimprove.yaml`` at the repository root).
+
+The validator reads it from the *target* branch, never from a proposal, so a proposal cannot
+loosen the rules it is judged by."""
+
+from __future__ import annotations
+
+import fnmatch
+import posixpath
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, field_validator
+
+import gitimprove.instructions.strictyaml as strictyaml
+from gitimprove.errors import InvalidFileError
+
+POLICY_PATH = "gitimprove.yaml"
+DEFAULT_MODEL = "claude-sonnet-5-5"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Limits(_Strict):
+    """Scope limits of one proposal."""
+
+    max_operations: int = Field(5, ge=1)
+    max_added_chars: int = Field(2000, ge=0)
+    allow_remove_rules: StrictBool = False
+    max_agent_chars: int = Field(20000, ge=1)
+    allow_new_agents: StrictBool = False
+    allowed_paths: list[str] = Field(default_factory=lambda: ["agents/*.yaml"])
+
+
+class ProposerSettings(_Strict):
+    default: Literal["auto", "anthropic", "heuristic"] = "auto"
+    model: str = DEFAULT_MODEL
+    max_tokens: int = Field(4096, ge=256)
+    timeout_seconds: float = Field(60.0, gt=0)
+    max_patterns: int = Field(8, ge=1)
+    max_quotes: int = Field(4, ge=1)
+
+
+class FeedbackSettings(_Strict):
+    url: str | None = None
+
+
+class AnalysisSettings(_Strict):
+    min_support: int = Field(3, ge=2)
+
+
+class Policy(_Strict):
+    """Where agents live, what is protected, and how far a proposal may go."""
+
+    version: Literal[1] = 1
+    main_branch: str = "main"
+    agents_dir: str = "agents"
+    protected_sections: list[str] = Field(default_factory=lambda: ["safety"])
+    limits: Limits = Field(default_factory=Limits)
+    proposer: ProposerSettings = Field(default_factory=ProposerSettings)
+    feedback: FeedbackSettings = Field(default_factory=FeedbackSettings)
+    analysis: AnalysisSettings = Field(default_factory=AnalysisSettings)
+
+    @field_validator("main_branch")
+    @classmethod
+    def _branch_name(cls, value: str) -> str:
+        # The rules of `git check-ref-format --branch`, in short.
+        bad = (not value or value.startswith(("-", "/", ".")) or value.endswith((".", "/", ".lock"))
+               or ".." in value or "//" in value or "@{" in value or value == "@"
+               or any(c in value for c in " ~^:?*[\\") or any(ord(c) < 32 or ord(c) == 127 for c in value))
+        if bad:
+            raise ValueError(f"{value!r} is not a valid branch name")
+        return value
+
+    @field_validator("agents_dir")
+    @classmethod
+    def _relative_dir(cls, value: str) -> str:
+        norm = posixpath.normpath(value.strip("/"))
+        if value.startswith("/") or norm.startswith("..") or norm in ("", "."):
+            raise ValueError("agents_dir must be a folder inside the repository, like 'agents'")
+        return norm
+
+    def agent_path(self, agent: str) -> str:
+        return f"{self.agents_dir}/{agent}.yaml"
+
+    def is_protected(self, agent: str, section_id: str) -> bool:
+        """Whether the policy protects ``section_id`` of ``agent`` (``protected: true`` aside).
+
+        A pattern ``safety`` matches that section in every agent; ``agent/section`` one agent's;
+        both parts may be shell-style globs."""
+        for pattern in self.protected_sections:
+            agent_pat, _, section_pat = pattern.rpartition("/")
+            if fnmatch.fnmatchcase(section_id, section_pat) and (
+                not agent_pat or fnmatch.fnmatchcase(agent, agent_pat)
+            ):
+                return True
+        return False
+
+
+def parse_policy(text: str | bytes, source: str = POLICY_PATH) -> Policy:
+    """Parse and validate a policy file; errors name ``source:line:col`` and the field."""
+    located = strictyaml.load(text, source)
+    if located.value is None:
+        return Policy()
+    if not isinstance(located.value, dict):
+        raise InvalidFileError([f"{source}:1:1: the policy must be a mapping"])
+    try:
+        return Policy.model_validate(located.value)
+    except ValidationError as exc:
+        raise InvalidFileError(strictyaml.validation_problems(located, exc),
+                               hint="see docs/file-formats.md for the policy format") from None

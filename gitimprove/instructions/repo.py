@@ -1,0 +1,347 @@
+"""The instruction repository: agents, their versions, and cheap runtime loading."""
+
+from __future__ import annotations
+
+import difflib
+import os
+import threading
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from gitimprove.errors import (
+    GitImproveError,
+    InvalidFileError,
+    UnknownAgentError,
+    UnknownRevisionError,
+)
+from gitimprove.git import Oid, Repository
+from gitimprove.instructions.agentfile import AgentFile, fill_variables, parse_agent, render
+from gitimprove.instructions.policy import POLICY_PATH, Policy, parse_policy
+from gitimprove.instructions.versions import Version, VersionIndex
+
+
+@dataclass(frozen=True)
+class Instruction:
+    """What an agent run needs: the rendered prompt and the version that produced it."""
+
+    agent: str
+    text: str
+    version: Oid
+    number: int | None
+    commit: Oid | None
+    tip: Oid
+    file: AgentFile = field(repr=False)
+
+    @property
+    def label(self) -> str:
+        return f"v{self.number}" if self.number is not None else self.version[:10]
+
+    def format(self, **values: str) -> str:
+        """The prompt with ``{{variables}}`` filled in; every declared variable is required."""
+        return fill_variables(self.text, values, self.file.variables)
+
+
+@dataclass(frozen=True)
+class AgentAt:
+    """An agent file as stored at one commit."""
+
+    name: str
+    path: str
+    blob: Oid
+    raw: bytes
+    file: AgentFile
+    commit: Oid
+
+
+class InstructionRepo:
+    """A git repository holding agent instructions.
+
+    ``InstructionRepo(path)`` discovers the repository like git does. Everything is read from
+    git objects, never from the working tree: a half-edited checkout does not leak into what
+    agents load."""
+
+    def __init__(self, path: str | os.PathLike[str] = ".", *, branch: str | None = None) -> None:
+        self.git = Repository.discover(path)
+        self.versions = VersionIndex(self.git)
+        self._branch = branch or os.environ.get("GITIMPROVE_BRANCH") or None
+        self._lock = threading.Lock()
+        self._loaded: dict[tuple[str, str], Instruction] = {}
+        self._parsed: dict[str, tuple[AgentFile, str]] = {}
+        self._policies: dict[str, Policy] = {}
+
+    def __repr__(self) -> str:
+        return f"InstructionRepo({str(self.git.work_tree or self.git.git_dir)!r})"
+
+    def close(self) -> None:
+        """Stop the git object reader and close any feedback store this object opened."""
+        self.git.close()
+        for store in self.__dict__.pop("_feedback_stores", {}).values():
+            store.close()
+
+    def __enter__(self) -> InstructionRepo:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- branch and policy ----------------------------------------------------------------
+
+    @property
+    def branch(self) -> str:
+        """The main branch: proposals start from it and approvals merge into it."""
+        if self._branch is None:
+            self._branch = self._find_branch()
+        return self._branch
+
+    @property
+    def main_ref(self) -> str:
+        return f"refs/heads/{self.branch}"
+
+    def _find_branch(self) -> str:
+        head = self.git.symbolic_ref("HEAD")
+        head_tip = self.git.read_ref(head) if head else self.git.read_ref("HEAD")
+        if head_tip is not None:
+            try:
+                wanted = self.policy_at(head_tip).main_branch
+            except GitImproveError:
+                wanted = None
+            if wanted and self.git.read_ref(f"refs/heads/{wanted}") is not None:
+                return wanted
+        current = head.removeprefix("refs/heads/") if head else None
+        for name in (current, "main", "master"):
+            if name and self.git.read_ref(f"refs/heads/{name}") is not None:
+                return name
+        raise GitImproveError("the repository has no main branch yet (no commits?)",
+                              hint="run `gitimprove init` to create the first commit")
+
+    def main_tip(self) -> Oid:
+        tip = self.git.read_ref(self.main_ref)
+        if tip is None:
+            raise GitImproveError(f"branch {self.branch!r} does not exist",
+                                  hint="run `gitimprove init`, or pass --branch")
+        return tip
+
+    def policy_at(self, commit: Oid) -> Policy:
+        """The policy stored at ``commit`` (defaults when the file is absent)."""
+        got = self.git.read_blob(f"{commit}:{POLICY_PATH}")
+        if got is None:
+            return Policy()
+        blob, raw = got
+        policy = self._policies.get(blob)
+        if policy is None:
+            policy = parse_policy(raw, POLICY_PATH)
+            self._policies[blob] = policy
+        return policy
+
+    def policy(self) -> Policy:
+        """The policy on the main branch: the one every proposal is judged by."""
+        return self.policy_at(self.main_tip())
+
+    # -- revisions ------------------------------------------------------------------------
+
+    def resolve(self, rev: str | None) -> tuple[str | None, Oid]:
+        """A ref name (when ``rev`` names a branch) and the commit it points at."""
+        if rev is None:
+            return self.main_ref, self.main_tip()
+        for refname in (rev, f"refs/heads/{rev}") if rev.startswith("refs/") else (f"refs/heads/{rev}",):
+            tip = self.git.read_ref(refname)
+            if tip is not None:
+                return refname, tip
+        commit = self.git.rev_parse(rev)
+        if commit is None:
+            raise UnknownRevisionError(f"{rev!r} is not a branch, tag or commit in this repository",
+                                       hint="see `git branch -a`, or `gitimprove history AGENT` for versions")
+        return None, commit
+
+    # -- agents ---------------------------------------------------------------------------
+
+    def agent_names(self, rev: str | None = None) -> list[str]:
+        """Names of the agents at ``rev`` (main by default), sorted."""
+        _, commit = self.resolve(rev)
+        policy = self.policy_at(commit)
+        entries = self.git.read_tree(f"{commit}:{policy.agents_dir}") or []
+        return sorted(e.name[:-5] for e in entries
+                      if not e.is_tree and e.name.endswith(".yaml") and not e.name.startswith("."))
+
+    def agent_at(self, agent: str, commit: Oid) -> AgentAt:
+        """The agent file at a commit, parsed and validated (cached by blob)."""
+        policy = self.policy_at(commit)
+        path = policy.agent_path(agent)
+        got = self.git.read_blob(f"{commit}:{path}") if "\n" not in agent else None
+        if got is None:
+            names = self.agent_names(commit)
+            close = difflib.get_close_matches(agent, names, n=1)
+            hint = f"did you mean {close[0]!r}?" if close else (
+                f"agents: {', '.join(names)}" if names else f"no agents in {policy.agents_dir}/ yet")
+            raise UnknownAgentError(f"no agent {agent!r} at {commit.short} ({path} not found)", hint=hint)
+        blob, raw = got
+        return AgentAt(agent, path, blob, raw, self._parse(blob, raw, path, agent)[0], commit)
+
+    def _parse(self, blob: Oid, raw: bytes, path: str, agent: str) -> tuple[AgentFile, str]:
+        hit = self._parsed.get(blob)
+        if hit is None:
+            parsed = parse_agent(raw, path, expected_name=agent)
+            hit = (parsed, render(parsed))
+            with self._lock:
+                self._parsed[blob] = hit
+        elif hit[0].name != agent:  # the same bytes under another file name
+            parse_agent(raw, path, expected_name=agent)
+        return hit
+
+    def load(self, agent: str, ref: str | None = None) -> Instruction:
+        """The rendered instructions of ``agent`` at the tip of ``ref`` (main by default).
+
+        Called on every agent run, so the warm path is one read of the ref file and a dict
+        lookup; a new commit on the branch is seen by the very next call."""
+        refname = self.main_ref if ref is None else (
+            ref if ref.startswith("refs/") else f"refs/heads/{ref}")
+        tip = self.git.read_ref(refname)
+        key = (refname, agent)
+        hit = self._loaded.get(key)
+        if hit is not None and hit.tip == tip:
+            return hit
+        if tip is None:
+            if ref is None:
+                tip = self.main_tip()
+            else:
+                name, tip = self.resolve(ref)
+                refname = name or ref
+        inst = self._build(agent, tip, refname if refname.startswith("refs/") else None)
+        with self._lock:
+            self._loaded[key] = inst
+        return inst
+
+    def _build(self, agent: str, tip: Oid, refname: str | None) -> Instruction:
+        at = self.agent_at(agent, tip)
+        parsed, text = self._parse(at.blob, at.raw, at.path, agent)
+        found = self.versions.version_of(at.path, tip, refname, at.blob)
+        return Instruction(agent=agent, text=text, version=at.blob,
+                           number=found[0] if found else None,
+                           commit=found[1] if found else None, tip=tip, file=parsed)
+
+    # -- history --------------------------------------------------------------------------
+
+    def history(self, agent: str, ref: str | None = None) -> list[Version]:
+        """Versions of ``agent`` along the first-parent history of ``ref``, oldest first."""
+        refname, tip = self.resolve(ref)
+        at = self.agent_at(agent, tip)
+        return self.versions.history(at.path, tip, refname)
+
+    def find_version(self, agent: str, spec: str) -> tuple[Oid, Version | None]:
+        """A commit holding the requested version of ``agent``: ``v3``, a commit, branch or tag."""
+        if spec[:1] in "vV" and spec[1:].isdigit():
+            number = int(spec[1:])
+            versions = self.history(agent)
+            match = next((v for v in versions if v.number == number), None)
+            if match is None:
+                last = max((v.number for v in versions), default=0)
+                raise UnknownRevisionError(f"{agent} has no version {spec} (versions: v1..v{last})",
+                                           hint=f"see `gitimprove history {agent}`")
+            return match.commit, match
+        _, commit = self.resolve(spec)
+        blob = self.agent_at(agent, commit).blob
+        match = next((v for v in reversed(self.history(agent)) if v.blob == blob), None)
+        return commit, match
+
+    def describe(self, agent: str) -> dict[str, Any]:
+        """A summary of an agent on main, as `gitimprove agents` shows it."""
+        inst = self.load(agent)
+        policy = self.policy()
+        return {
+            "name": agent,
+            "version": inst.label,
+            "number": inst.number,
+            "blob": str(inst.version),
+            "sections": inst.file.section_ids,
+            "protected": [s.id for s in inst.file.sections
+                          if s.protected or policy.is_protected(agent, s.id)],
+        }
+
+    # -- feedback (gitimprove.feedback, imported lazily: load() stays import-light) ----------
+
+    def feedback_store(self, url: str | None = None) -> FeedbackStore:
+        """The feedback store: ``url``, else ``$GITIMPROVE_FEEDBACK_URL``, else ``feedback.url``
+        of gitimprove.yaml, else ``.gitimprove/feedback.db`` in the working tree (the git dir
+        of a bare repository). Opened once and kept."""
+        from gitimprove.feedback.store import ENV_URL, choose_url, open_store
+
+        cached: dict[str, FeedbackStore] = self.__dict__.setdefault("_feedback_stores", {})
+        # NOTE: on the hot path (a record per agent run) the policy is read again only when
+        # main moved or the environment changed: one ref-file read instead of a git round trip.
+        key = (self.git.read_ref(self.main_ref), os.environ.get(ENV_URL)) if url is None else None
+        last = self.__dict__.get("_feedback_default")
+        if key is not None and last is not None and last[0] == key and last[1] in cached:
+            return cached[last[1]]
+        try:
+            configured = self.policy().feedback.url
+        except InvalidFileError:
+            raise  # a broken policy is fixed first; a database it did not ask for is not made
+        except GitImproveError:
+            configured = None  # no main branch yet: the default store
+        chosen = choose_url(url, configured)
+        if key is not None:
+            self.__dict__["_feedback_default"] = (key, chosen)
+        with self._lock:
+            store = cached.get(chosen)
+            if store is None:
+                store = cached[chosen] = open_store(chosen, self.git.work_tree or self.git.git_dir)
+        return store
+
+    def _feedback_index(self) -> AgentIndex:
+        from gitimprove.feedback.capture import AgentIndex
+
+        with self._lock:
+            index: AgentIndex | None = self.__dict__.get("_agent_index")
+            if index is None:
+                index = self.__dict__["_agent_index"] = AgentIndex(self)
+        return index
+
+    def record_feedback(self, *, agent: str, **fields: Any) -> FeedbackRecord:
+        """Record feedback on one run of ``agent`` and return the stored record.
+
+        Fields: ``run_id``, ``version`` (the blob id :meth:`load` returned; ``v3`` or a unique
+        prefix also work), ``rating`` (positive/negative, up/down, thumbs_up/thumbs_down,
+        +1/-1), ``reason``, ``correction``, ``signals`` (``{"regenerated": True, ...}``),
+        ``user_id``, ``input``, ``output``, ``metadata``, ``created_at``, ``id``. At least a
+        rating, reason, correction or signal is needed. An unknown agent is refused; a version
+        not in the agent's history is kept with a :class:`FeedbackWarning`."""
+        from gitimprove.feedback.capture import record_feedback
+
+        return record_feedback(self, self._feedback_index(), agent=agent, **fields)
+
+    def feedback_stats(self, agent: str | None = None, *, by_version: bool = False,
+                       since: datetime | None = None) -> list[dict[str, Any]]:
+        """Counts, negative rate and signal rates per agent (and per version): one dict a row."""
+        from gitimprove.feedback.stats import feedback_stats
+
+        return feedback_stats(self, agent, by_version=by_version, since=since)
+
+    def analyze(
+        self,
+        agent: str,
+        *,
+        since: datetime | None = None,
+        version: str | None = None,
+        evidence_state: Callable[[str], EvidenceState] | None = None,
+        min_support: int | None = None,
+    ) -> list[Pattern]:
+        """Patterns in ``agent``'s feedback, most important first (see docs/feedback.md).
+
+        ``evidence_state(feedback_id)`` says whether an id is cited by an open proposal
+        (``pending``) or an approved one (``addressed``); a pattern whose evidence is all cited
+        takes that state, and ``open_ids`` lists what is not."""
+        from gitimprove.patterns.analysis import analyze_agent
+
+        return analyze_agent(self, agent, since=since, version=version,
+                             evidence_state=evidence_state, min_support=min_support)
+
+
+# Names used only in the annotations of the feedback methods above.
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from datetime import datetime
+
+    from gitimprove.feedback.capture import AgentIndex
+    from gitimprove.feedback.models import FeedbackRecord
+    from gitimprove.feedback.store import FeedbackStore
+    from gitimprove.patterns.model import EvidenceState, Pattern

@@ -1,0 +1,568 @@
+"""Pattern analysis: what many pieces of feedback say together. Offline and deterministic.
+
+The pipeline, for one agent:
+
+1. **Items.** Records are merged by run. A reason on a negative run is a *failure* item, on a
+   positive run a *praise* item; every correction is a *correction* item; every run that was
+   regenerated, edited or not completed is a *trouble* item (its text: the run's reasons and
+   corrections). Unrated reasons count only where the lexicon recognises a theme.
+2. **Noise** ("test", "lol", "asdf", keyboard mash, only generic words) is dropped.
+3. **Concepts.** Each distinct normalised text is matched against the concept lexicon
+   (:mod:`.lexicon`), which is what copes with paraphrase ("tl;dr" = "way too wordy").
+4. **Residue.** Texts no concept covers are clustered by TF-IDF cosine similarity (word stems
+   plus character trigrams): leader clustering, each text compared only with the leaders that
+   share a word with it (capped posting lists): no all-pairs comparison, so the cost grows
+   with n, not n^2.
+5. **Patterns.** Groups with at least ``min_support`` items become patterns: stable id from
+   (kind, key), label, count, share, evidence ids, 3-5 central quotes, versions, section of the
+   agent file it concerns, a suggestion in the users' own words, and a score (count weighted
+   by kind and recency) that ranks them.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from gitimprove.errors import GitImproveError
+from gitimprove.feedback.models import FeedbackRecord
+from gitimprove.patterns.lexicon import Concept, Lexicon
+from gitimprove.patterns.model import EvidenceState, Pattern, PatternKind, pattern_id
+from gitimprove.patterns.text import content, is_noise, tokens
+
+if TYPE_CHECKING:
+    from gitimprove.instructions.agentfile import AgentFile
+    from gitimprove.instructions.repo import InstructionRepo
+
+FAILURE: PatternKind = "recurring_failure"
+CORRECTION: PatternKind = "consistent_correction"
+TROUBLE: PatternKind = "implicit_trouble"
+PRAISE: PatternKind = "successful_pattern"
+KIND_WEIGHT: dict[str, float] = {FAILURE: 1.0, CORRECTION: 1.0, TROUBLE: 0.7, PRAISE: 0.4}
+HALF_LIFE_DAYS = 30.0          # recency: feedback a month older than the newest counts half
+SIMILARITY = 0.35              # residue clustering: cosine needed to join two texts
+POSTINGS_CAP = 64              # residue blocking: candidates taken per shared word
+MAX_QUOTE_CHARS = 280
+SIGNAL_LABELS = {"regenerated": "regenerated, no reason given",
+                 "edited_output": "output edited by the user, no reason given",
+                 "not_completed": "task not completed, no reason given"}
+TROUBLE_PREFIX = "runs redone or abandoned: "
+
+_LEXICON: Lexicon | None = None
+
+
+def default_lexicon() -> Lexicon:
+    global _LEXICON
+    if _LEXICON is None:
+        _LEXICON = Lexicon()
+    return _LEXICON
+
+
+# -- text -> theme ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TextInfo:
+    """What analysis knows about one distinct text."""
+
+    noise: bool
+    concepts: tuple[str, ...]
+    words: tuple[str, ...]  # content stems, for similarity
+
+
+class Themer:
+    """Text -> (noise?, concepts, words), memoised: identical texts are analysed once."""
+
+    def __init__(self, lexicon: Lexicon | None = None) -> None:
+        self.lexicon = lexicon or default_lexicon()
+        self._cache: dict[str, TextInfo] = {}
+
+    def __call__(self, text: str) -> TextInfo:
+        hit = self._cache.get(text)
+        if hit is None:
+            toks = tokens(text)
+            words = tuple(content(toks))
+            if is_noise(toks):
+                hit = TextInfo(True, (), words)
+            else:
+                hit = TextInfo(False, choose_concepts(self.lexicon.match(toks)), words)
+            self._cache[text] = hit
+        return hit
+
+
+def choose_concepts(scored: list[tuple[str, float]]) -> tuple[str, ...]:
+    """The best concept, plus any other that is as strong or clearly present (score >= 2 and
+    at least half the best): "Lengthy. A summary would help." is about length *and* summary."""
+    if not scored:
+        return ()
+    best = scored[0][1]
+    return tuple(k for k, s in scored if s == best or s >= max(2.0, best / 2))
+
+
+# -- residue clustering -----------------------------------------------------------------------
+
+
+def _trigrams(word: str) -> list[str]:
+    padded = f"<{word}>"
+    return ["~" + padded[i:i + 3] for i in range(len(padded) - 2)]
+
+
+def _vectors(docs: Sequence[Sequence[str]]) -> list[dict[str, float]]:
+    """L2-normalised TF-IDF vectors of word stems and (at 0.4) their character trigrams."""
+    df: Counter[str] = Counter()
+    feats: list[dict[str, float]] = []
+    for words in docs:
+        f: dict[str, float] = defaultdict(float)
+        for w in words:
+            f[w] += 1.0
+            for g in _trigrams(w):
+                f[g] += 0.4 / max(1, len(w))
+        feats.append(f)
+        df.update(f.keys())
+    n = len(docs)
+    out = []
+    for f in feats:
+        vec = {k: v * (math.log((1 + n) / (1 + df[k])) + 1.0) for k, v in f.items()}
+        norm = math.sqrt(sum(v * v for v in vec.values())) or 1.0
+        out.append({k: v / norm for k, v in vec.items()})
+    return out
+
+
+def _cosine(a: dict[str, float], b: dict[str, float]) -> float:
+    if len(a) > len(b):
+        a, b = b, a
+    return sum(v * b.get(k, 0.0) for k, v in a.items())
+
+
+def cluster_residue(docs: Sequence[Sequence[str]], *, threshold: float = SIMILARITY,
+                    weights: Sequence[int] | None = None) -> list[list[int]]:
+    """Groups of indices of ``docs`` (content stems) that say the same thing in shared words.
+
+    Leader clustering: texts are taken most frequent (``weights``) and shortest first; each
+    joins the most similar existing leader at cosine >= ``threshold``, or becomes a leader. A
+    text is compared only with leaders that share one of its words, found through an inverted
+    index whose posting lists are capped at :data:`POSTINGS_CAP`: a bounded number of
+    comparisons per text, so the cost is linear in the number of texts. Unlike single-link
+    joining, a cluster cannot chain across unrelated texts: every member is close to its
+    leader. Singletons are returned too."""
+    n = len(docs)
+    vectors = _vectors(docs)
+    order = sorted(range(n), key=lambda i: (-(weights[i] if weights else 1), len(docs[i]), i))
+    leaders: dict[str, list[int]] = defaultdict(list)
+    owner = list(range(n))
+    for i in order:
+        vi = vectors[i]
+        words = sorted(set(docs[i]))
+        best, best_sim = -1, threshold
+        seen: set[int] = set()
+        for w in words:
+            for lead in leaders.get(w, ()):
+                if lead in seen:
+                    continue
+                seen.add(lead)
+                sim = _cosine(vi, vectors[lead])
+                if sim >= threshold and (best < 0 or sim > best_sim
+                                         or (sim == best_sim and lead < best)):
+                    best, best_sim = lead, sim
+        if best >= 0:
+            owner[i] = best
+            continue
+        for w in words:
+            postings = leaders[w]
+            if len(postings) < POSTINGS_CAP:
+                postings.append(i)
+    groups: dict[int, list[int]] = defaultdict(list)
+    for i in range(n):
+        groups[owner[i]].append(i)
+    return sorted(groups.values(), key=lambda g: g[0])
+
+
+# -- items and groups -------------------------------------------------------------------------
+
+
+@dataclass
+class Item:
+    kind: PatternKind
+    text: str | None
+    ids: tuple[str, ...]
+    created_at: datetime
+    versions: tuple[str, ...]
+    signal: str | None = None
+
+
+@dataclass
+class Group:
+    kind: PatternKind
+    key: str
+    label: str
+    items: list[Item] = field(default_factory=list)
+    concept: Concept | None = None
+
+
+def collect_items(records: Sequence[FeedbackRecord], themer: Themer) -> list[Item]:
+    """Failure, praise, correction and trouble items of the records (see the module doc)."""
+    ordered = sorted(records, key=lambda r: (r.created_at, r.id))
+    runs: dict[tuple[str, str], list[FeedbackRecord]] = defaultdict(list)
+    for rec in ordered:
+        runs[(rec.agent, rec.run_id if rec.run_id is not None else "\0" + rec.id)].append(rec)
+    items: list[Item] = []
+    for recs in runs.values():
+        rating = next((r.rating for r in reversed(recs) if r.rating), None)
+        signals: dict[str, object] = {}
+        for r in recs:
+            signals.update(r.signals)
+        trouble = _trouble(signals)
+        for r in recs:
+            version = (r.version,) if r.version else ()
+            if r.reason:
+                polarity = r.rating or rating or ("negative" if trouble else None)
+                if polarity == "negative":
+                    items.append(Item(FAILURE, r.reason, (r.id,), r.created_at, version))
+                elif polarity == "positive":
+                    items.append(Item(PRAISE, r.reason, (r.id,), r.created_at, version))
+                elif themer(r.reason).concepts:
+                    items.append(Item(FAILURE, r.reason, (r.id,), r.created_at, version))
+            if r.correction:
+                items.append(Item(CORRECTION, r.correction, (r.id,), r.created_at, version))
+        if trouble:
+            texts = [t for r in recs for t in (r.reason, r.correction) if t]
+            text = " / ".join(texts) if texts else None
+            versions = tuple(dict.fromkeys(r.version for r in recs if r.version))
+            items.append(Item(TROUBLE, text, tuple(r.id for r in recs), recs[-1].created_at,
+                              versions, signal=trouble[0]))
+    return items
+
+
+def _trouble(signals: dict[str, object]) -> list[str]:
+    out = []
+    for name in ("regenerated", "edited_output"):
+        value = signals.get(name)
+        if isinstance(value, int | float) and value is not False and value > 0:
+            out.append(name)
+    completed = signals.get("task_completed")
+    if isinstance(completed, int | float) and completed == 0:
+        out.append("not_completed")
+    return out
+
+
+def group_items(items: Sequence[Item], themer: Themer) -> list[Group]:
+    """Items grouped per kind by concept, then the residue by similarity."""
+    lexicon = themer.lexicon
+    groups: dict[tuple[str, str], Group] = {}
+    residue: dict[PatternKind, list[Item]] = defaultdict(list)
+
+    def group(kind: PatternKind, key: str, label: str, concept: Concept | None = None) -> Group:
+        found = groups.get((kind, key))
+        if found is None:
+            found = groups[(kind, key)] = Group(kind, key, label, concept=concept)
+        return found
+
+    for item in items:
+        info = themer(item.text) if item.text else None
+        if info is None or info.noise:
+            if item.kind == TROUBLE and item.signal:
+                group(TROUBLE, f"signal:{item.signal}", SIGNAL_LABELS[item.signal]).items.append(item)
+            continue
+        if info.concepts:
+            for key in info.concepts:
+                c = lexicon.concepts[key]
+                group(item.kind, f"concept:{key}", _concept_label(item.kind, c), c).items.append(item)
+        elif item.kind == TROUBLE and item.signal:
+            residue[TROUBLE].append(item)
+        else:
+            residue[item.kind].append(item)
+    for kind, pending in residue.items():
+        by_text: dict[str, list[Item]] = defaultdict(list)
+        for item in pending:
+            by_text[item.text or ""].append(item)
+        texts = sorted(by_text)
+        clusters = cluster_residue([themer(t).words for t in texts],
+                                   weights=[len(by_text[t]) for t in texts])
+        for members in clusters:
+            member_items = [it for i in members for it in by_text[texts[i]]]
+            words: Counter[str] = Counter()
+            for i in members:
+                for w in set(themer(texts[i]).words):
+                    words[w] += len(by_text[texts[i]])
+            top = sorted(words, key=lambda w: (-words[w], w))[:3]
+            if not top:
+                continue
+            key = "terms:" + "+".join(sorted(top))
+            g = group(kind, key, "")
+            g.items.extend(member_items)
+    return list(groups.values())
+
+
+def group_texts(texts: Sequence[str], *, lexicon: Lexicon | None = None,
+                use_lexicon: bool = True) -> list[str | None]:
+    """The group key each text would join (its strongest concept, or its residue cluster), or
+    None for noise: the grouping alone, for measuring it against labels.
+
+    ``use_lexicon=False`` clusters everything by word similarity (the baseline)."""
+    themer = Themer(lexicon)
+    keys: list[str | None] = [None] * len(texts)
+    residue: dict[str, list[int]] = defaultdict(list)
+    for i, text in enumerate(texts):
+        info = themer(text)
+        if info.noise:
+            continue
+        if use_lexicon and info.concepts:
+            keys[i] = "concept:" + info.concepts[0]
+        else:
+            residue[text].append(i)
+    distinct = sorted(residue)
+    for members in cluster_residue([themer(t).words for t in distinct],
+                                   weights=[len(residue[t]) for t in distinct]):
+        label = "terms:" + distinct[members[0]]
+        for m in members:
+            for i in residue[distinct[m]]:
+                keys[i] = label
+    return keys
+
+
+def _concept_label(kind: PatternKind, c: Concept) -> str:
+    if kind == CORRECTION:
+        return c.correction
+    if kind == PRAISE:
+        return c.praise
+    if kind == TROUBLE:
+        return TROUBLE_PREFIX + c.failure
+    return c.failure
+
+
+# -- patterns ---------------------------------------------------------------------------------
+
+
+def analyze_records(
+    records: Sequence[FeedbackRecord],
+    *,
+    agent_file: AgentFile | None = None,
+    min_support: int = 3,
+    evidence_state: Callable[[str], EvidenceState] | None = None,
+    current_version: str | None = None,
+    version_order: Sequence[str] = (),
+    lexicon: Lexicon | None = None,
+) -> list[Pattern]:
+    """Patterns in ``records`` (one agent's feedback), most important first.
+
+    ``evidence_state(id)`` marks evidence cited by an open proposal (``pending``) or an approved
+    one (``addressed``). A pattern whose evidence is all cited takes that state (``pending``
+    if any is pending). A pattern with addressed evidence whose open evidence all comes from
+    versions older than ``current_version`` is ``addressed`` too: the change that addressed it
+    shipped after that feedback was given. ``open_ids`` always lists the uncited evidence."""
+    if not records:
+        return []
+    themer = Themer(lexicon)
+    items = collect_items(records, themer)
+    groups = group_items(items, themer)
+    newest = max(r.created_at for r in records)
+    total = {k: 0 for k in KIND_WEIGHT}
+    run_count = len({(r.run_id or "\0" + r.id) for r in records})
+    record_count = len(records)
+    versions_of = {r.id: r.version for r in records}
+    current = current_version
+    older = set(version_order[:version_order.index(current)]) if current in version_order else set()
+    older |= {v for v in versions_of.values() if v and v != current and v not in version_order}
+    for kind in total:
+        total[kind] = run_count if kind == TROUBLE else record_count
+    corrections = {g.key: g for g in groups if g.kind == CORRECTION}
+    word_df = _document_frequencies(themer, items)
+    patterns: list[Pattern] = []
+    suggestions: dict[str, str | None] = {}
+    for g in sorted(groups, key=lambda g: (g.kind != CORRECTION, g.kind, g.key)):
+        if len(g.items) < min_support:
+            continue
+        ranked = _central_texts(g, themer, word_df)
+        if g.key.startswith("terms:") and not g.label:
+            g.label = _shorten(ranked[0], 60) if ranked else g.key[6:].replace("+", ", ")
+        if g.kind == CORRECTION:
+            suggestion = _suggestion(ranked)
+            suggestions[g.key] = suggestion
+        elif g.kind in (FAILURE, TROUBLE):
+            suggestion = suggestions.get(g.key)
+            if suggestion is None and g.key in corrections and len(corrections[g.key].items) >= min_support:
+                suggestion = _suggestion(_central_texts(corrections[g.key], themer, word_df))
+        else:
+            suggestion = None
+        ids = list(dict.fromkeys(i for it in sorted(g.items, key=lambda it: (it.created_at, it.ids))
+                                 for i in it.ids))
+        versions = list(dict.fromkeys(v for it in sorted(g.items, key=lambda it: it.created_at)
+                                      for v in it.versions))
+        score = sum(KIND_WEIGHT[g.kind] * 0.5 ** ((newest - it.created_at).total_seconds()
+                                                  / 86400 / HALF_LIFE_DAYS) for it in g.items)
+        state, open_ids = _state(ids, evidence_state, versions_of, older)
+        patterns.append(Pattern(
+            id=pattern_id(g.kind, g.key), kind=g.kind, label=g.label, key=g.key,
+            count=len(g.items), share=round(len(g.items) / max(1, total[g.kind]), 4),
+            score=round(score, 4), feedback_ids=ids,
+            quotes=[_shorten(t, MAX_QUOTE_CHARS) for t in ranked[:5]],
+            versions=versions, section=_section(g, themer, agent_file), suggestion=suggestion,
+            state=state, open_ids=open_ids))
+    patterns.sort(key=lambda p: (-p.score, -p.count, p.id))
+    return patterns
+
+
+def _state(ids: list[str], evidence_state: Callable[[str], EvidenceState] | None,
+           versions_of: dict[str, str | None], older: set[str]) -> tuple[EvidenceState, list[str]]:
+    if evidence_state is None:
+        return "open", list(ids)
+    states = {i: evidence_state(i) for i in ids}
+    open_ids = [i for i in ids if states[i] == "open"]
+    if not open_ids:
+        return ("pending" if any(s == "pending" for s in states.values()) else "addressed"), []
+    if any(s == "addressed" for s in states.values()) and all(
+            versions_of.get(i) in older for i in open_ids):
+        return "addressed", open_ids
+    return "open", open_ids
+
+
+def _document_frequencies(themer: Themer, items: Iterable[Item]) -> tuple[Counter[str], int]:
+    df: Counter[str] = Counter()
+    n = 0
+    for text in {it.text for it in items if it.text}:
+        df.update(set(themer(text).words))
+        n += 1
+    return df, n
+
+
+def _central_texts(g: Group, themer: Themer, word_df: tuple[Counter[str], int]) -> list[str]:
+    """The group's distinct texts, most representative first (closest to the group's centroid,
+    so a quote is typical rather than the longest or the first)."""
+    counts: Counter[str] = Counter(it.text for it in g.items if it.text)
+    if not counts:
+        return []
+    df, n = word_df
+    vecs: dict[str, dict[str, float]] = {}
+    centroid: dict[str, float] = defaultdict(float)
+    for text, count in counts.items():
+        words = Counter(themer(text).words)
+        vec = {w: c * math.log((1 + n) / (1 + df[w])) for w, c in words.items()}
+        norm = math.sqrt(sum(v * v for v in vec.values())) or 1.0
+        vec = {w: v / norm for w, v in vec.items()}
+        vecs[text] = vec
+        for w, v in vec.items():
+            centroid[w] += v * count
+    cnorm = math.sqrt(sum(v * v for v in centroid.values())) or 1.0
+    bonus = {text: (1.0 if g.concept and themer(text).concepts[:1] == (g.concept.key,) else 0.0)
+             for text in counts}
+
+    def rank(text: str) -> tuple[float, int, int, str]:
+        sim = sum(v * centroid.get(w, 0.0) for w, v in vecs[text].items()) / cnorm
+        too_long = len(text) > MAX_QUOTE_CHARS
+        return (-(sim + 0.25 * bonus[text]) + (0.5 if too_long else 0.0), -counts[text], len(text), text)
+
+    ranked = sorted(counts, key=rank)
+    out: list[str] = []
+    seen: set[tuple[str, ...]] = set()
+    for text in ranked:
+        said = themer(text).words
+        if said in seen:
+            continue
+        seen.add(said)
+        out.append(text)
+        if len(out) == 10:  # 5 quotes and a suggestion among the first 10 is all we use
+            break
+    return out
+
+
+_COURTESY_START = re.compile(r"\A(?:pls|please|plz|kindly)\b[\s,:-]*", re.I)
+_COURTESY_END = re.compile(r"[\s,]*\b(?:pls|please|plz|thanks|thank you|thx)\b[\s.!]*\Z", re.I)
+
+
+def _suggestion(ranked: Sequence[str]) -> str | None:
+    """A rule in the users' own words: the most central correction of rule-like length."""
+    for text in ranked[:10]:
+        words = text.split()
+        if not 3 <= len(words) <= 30:
+            continue
+        rule = _COURTESY_END.sub("", _COURTESY_START.sub("", text.strip())).strip()
+        rule = rule.rstrip("!?.,;: ")
+        if len(rule.split()) < 3:
+            continue
+        return rule[0].upper() + rule[1:] + "."
+    return None
+
+
+def _shorten(text: str, limit: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[:limit - 1].rstrip() + "…"
+
+
+def _section(g: Group, themer: Themer, agent_file: AgentFile | None) -> str | None:
+    """The section of the agent file the pattern concerns, by shared words, where one stands
+    out: the concept's hint words and the group's most frequent words against each section's
+    title (counted double), text and rules. Words found in every section say nothing."""
+    if agent_file is None or not agent_file.sections:
+        return None
+    section_words: list[tuple[str, set[str], set[str]]] = []
+    for s in agent_file.sections:
+        title = set(tokens(s.title or s.id))
+        body: set[str] = set(tokens(s.text or ""))
+        for rule in s.rules or []:
+            body |= set(tokens(rule))
+        section_words.append((s.id, set(content(tuple(title))) or title, set(content(tuple(body)))))
+    weights: dict[str, float] = defaultdict(float)
+    if g.concept is not None:
+        for hint in g.concept.hints:
+            for t in content(tokens(hint)):
+                weights[t] += 3.0
+    common: Counter[str] = Counter()
+    for it in g.items:
+        if it.text:
+            common.update(set(themer(it.text).words))
+    for w, c in sorted(common.items(), key=lambda wc: (-wc[1], wc[0]))[:8]:
+        if c >= 2:
+            weights[w] += 0.5
+    if not weights:
+        return None
+    spread = Counter(w for _, title, body in section_words for w in title | body)
+    best: tuple[float, str] | None = None
+    for sid, title, body in section_words:
+        score = 0.0
+        for w, weight in weights.items():
+            if spread[w] >= len(section_words) and len(section_words) > 1:
+                continue
+            rarity = 1.0 / max(1, spread[w])
+            if w in title:
+                score += 2 * weight * rarity
+            elif w in body:
+                score += weight * rarity
+        if score > 0 and (best is None or score > best[0]):
+            best = (score, sid)
+    return best[1] if best and best[0] >= 1.0 else None
+
+
+# -- the repository's view --------------------------------------------------------------------
+
+
+def analyze_agent(
+    repo: InstructionRepo,
+    agent: str,
+    *,
+    since: datetime | None = None,
+    version: str | None = None,
+    evidence_state: Callable[[str], EvidenceState] | None = None,
+    min_support: int | None = None,
+) -> list[Pattern]:
+    """:func:`analyze_records` over the agent's feedback in the repository's store."""
+    index = repo._feedback_index()
+    index.check_agent(agent)
+    versions = None
+    if version is not None:
+        blob, warning = index.resolve_version(agent, version)
+        if warning:
+            raise GitImproveError(warning.replace("; the record keeps", "; given").split(";")[0],
+                                  hint=f"see `gitimprove history {agent}`")
+        versions = [blob] if blob else None
+    records = repo.feedback_store().records(agent=agent, since=since, versions=versions,
+                                            with_io=False)
+    inst = repo.load(agent)
+    support = min_support if min_support is not None else repo.policy().analysis.min_support
+    return analyze_records(records, agent_file=inst.file, min_support=support,
+                           evidence_state=evidence_state, current_version=str(inst.version),
+                           version_order=index.version_order(agent))

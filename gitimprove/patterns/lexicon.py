@@ -1,0 +1,339 @@
+"""A curated concept lexicon: the phrases people use for the recurring themes of agent feedback.
+
+Paraphrase defeats word overlap ("tl;dr", "way too wordy" and "needs to be more concise" share
+no word), so each concept lists the phrasings of one theme. Concepts are *aspects*: the kind of
+the feedback (negative reason, correction, praise) gives the direction, so "too long" and
+"nicely concise" both land in ``length`` and the label says which way.
+
+Phrase syntax: words (stemmed like the text, so ``source`` also matches ``sources``), ``#``
+for any number, ``*`` for a gap of up to two words. Where phrases overlap, the longest match
+wins (``too much detail`` is length, ``detail`` alone is depth). Feedback that no concept
+covers is still grouped, by word similarity (see :mod:`.analysis`).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from gitimprove.patterns.text import tokens
+
+GAP = "*"
+MAX_GAP = 2
+
+
+@dataclass(frozen=True)
+class Concept:
+    key: str
+    failure: str            # label of a recurring failure
+    correction: str         # label of a consistent correction
+    praise: str             # label of a successful pattern
+    hints: tuple[str, ...]  # words that name the part of an agent file it concerns
+    phrases: tuple[str, ...]
+
+
+def _c(key: str, failure: str, correction: str, praise: str, hints: str, phrases: str) -> Concept:
+    lines = [p.strip() for p in phrases.strip().splitlines()]
+    flat = [p.strip() for line in lines for p in line.split("|") if p.strip()]
+    return Concept(key, failure, correction, praise, tuple(hints.split()), tuple(flat))
+
+
+CONCEPTS: tuple[Concept, ...] = (
+    _c("length", "too long / verbose", "make it shorter and more concise", "concise, right length",
+       "length words long short concise brief keep under",
+       """
+       too long | way too long | far too long | so long | overly long | really long | long winded
+       bit long | a bit long | little long | slightly long | still long | quite long | rather long
+       lengthy | length | verbose | verbosity | wordy | wordiness | too wordy | too many words
+       rambl | ramble | waffl | padded | padding | filler sentence | filler text | bloat | bloated
+       concise | conciseness | more concise | brevity | brief | shorter | shorten | cut it down
+       cut down | trim | tighten | keep it tight | tighter | succinct | too much text | too much copy
+       too much to read | wall of text | essay | an essay | tldr | goes on and on | on and on
+       half the length | half of this | could be half | # word | # words long | # paragraph
+       # paragraphs long | # page | stopped reading | scroll past | gave up reading | too much writing
+       fewer words | less text | less copy | get to the point | to the point | never ends | endless
+       too much detail | too detailed | cut the fluff | cut the length | word count | word limit
+       under # words | short and sweet | nice and short | nice and brief | keep it short | keep it brief
+       does not fit | doesnt fit | too big for | in fewer words | long reply | long answer | long response
+       said in one sentence | one sentence would do | could be shorter | should be shorter
+       more words than | than needed | lost interest | a novel | enormous | could have been # sentence
+       instead of # paragraph | way more words
+       """),
+    _c("depth", "too shallow / missing detail", "add more depth and detail",
+       "thorough and detailed",
+       "detail depth thorough complete cover angle",
+       """
+       too short | too brief | too shallow | shallow | superficial | surface level | scratch the surface
+       not enough detail | more detail | lacks detail | lack detail | missing detail | needs more depth
+       thorough | thoroughly | comprehensive | in depth | in-depth | depth | deep dive | detailed
+       complete | completeness | covered every | cover every angle | every angle | nothing missing
+       excellent coverage | good coverage | coverage | leaves out | left out important | incomplete
+       too thin | half done | barely scratches
+       """),
+    _c("jargon", "too much jargon / too technical", "use plain language and explain terms",
+       "clear, plain language",
+       "language plain audience technical jargon terms words simple",
+       """
+       jargon | jargony | too technical | technical | technical term | acronym | abbreviation
+       specialist | specialised | vocabulary | terminology | buzzword heavy | technobabble
+       plain english | plain language | simple language | simpler language | simple words | simpler words
+       layman | layperson | non expert | non-expert | expert | for experts | for specialists
+       over my head | hard to understand | hard to follow | difficult to understand | could not follow
+       can not follow | did not understand | not understand | dense | too dense | academic | economist
+       explain the term | explain term | explain or | had to google | had to look up | look up every
+       google every | dumb it down | dumb down | complicated | too complex | convoluted | lost me
+       general audience | normal people | mere mortals | written for engineers | phd | a degree
+       everyday words | everyday language | dictionary | what does * mean | what do * mean
+       """),
+    _c("benefits", "features listed, not customer benefits", "lead with customer benefits, not specs",
+       "benefit-focused copy",
+       "benefit benefits feature features customer materials dimensions specs",
+       """
+       benefit | benefits | benefit first | feature heavy | feature-heavy | features not benefits
+       all features | features only | spec | specs | spec sheet | specification | datasheet | data sheet
+       spec dump | list of specs | just specs | product spec | technical detail | technical data | spec table
+       what it does for | does for me | does for you | does for the customer | why it matters | why it matter
+       what is in it for | in it for me | point of view | customer point | outcome | selling point
+       why they would want | why i would want | why should i care | why would i care | what problem
+       problem it solv | solves for | makes life easier | life easier | how it feels | how it feel
+       experience of using | thread count | numbers and measurements | dimensions and materials
+       nobody buys | reads like a manual | reading the manual | like a manual | instead of the specs
+       translate the specs | spec into | turn each feature | not what it is | what it is
+       technical spec | do not care about the | nobody cares about the
+       """),
+    _c("call_to_action", "no call to action", "end with a call to action", "strong call to action",
+       "end ending close closing last sentence action",
+       """
+       call to action | cta | calls to action | order now | buy now | shop now | add to basket
+       add to cart | add to bag | ask for the sale | asks for the sale | ask for the order
+       nudge * to buy | nudges * to buy | push * to buy | push towards the basket | prompt to buy
+       reason to act | reason to buy now | gets people to click | get people to click | to click
+       weak ending | ends flat | flat ending | closing line | closer | just stops | it just ends
+       no ending | no close | the ending | strong ending | tell people what to do | urge to buy
+       conversion | converts | sales push | drive sales | encourage * to buy | tell them to buy
+       purchase | to act | to the cart | to cart | encourages the reader | invitation to buy
+       """),
+    _c("cliches", "clichés, hype and marketing fluff", "avoid clichés and hype; be specific",
+       "no hype, genuine voice",
+       "voice tone style wording words phrases",
+       """
+       cliche | cliches | clich | stock phrase | buzzword | buzzwords | fluff | fluffy | marketing speak
+       marketing fluff | marketing talk | salesy | too salesy | hype | hyped | overhyped | over the top
+       superlative | superlatives | generic | filler | cheesy | infomercial | cringe | cringey
+       revolutionary | game changer | game-changer | cutting edge | cutting-edge | best in class
+       next level | look no further | elevate your | the ultimate | unparalleled | world class
+       meaningless | could be about any | no substance | empty words | puffery | purple prose
+       overblown | exaggerat | hyperbole | gushing | too enthusiastic | over-enthusiastic | corny
+       """),
+    _c("tone", "robotic, cold, lacks empathy", "acknowledge feelings and apologise first",
+       "warm, friendly, human tone",
+       "tone polite empathy warm friendly human voice",
+       """
+       robotic | robot | like a robot | like a machine | vending machine | answering machine | automated
+       form letter | scripted | stiff | too formal | formal | corporate | impersonal | cold | cold reply
+       no empathy | empathy | empathetic | empathis | sympathy | sympathetic | understanding of
+       show some understanding | show understanding | acknowledge | acknowledg | apologis | apology
+       apologetic | say sorry | said sorry | sorry | human | human way | like a human | real person
+       like a person | person wrote | warmth | warm | warmer | friendly | friendlier | kind | kindly
+       polite | courteous | patient | pleasant | did not care | technically correct but | felt looked after | looked after
+       dismissive | tone deaf | tone-deaf | upset | frustrat | frustration | inconvenience
+       copy paste | copy-paste | soulless | heartless | no feeling | conversational
+       approachable | lovely | tone | the tone | stuffy | uncaring | rude | curt | blunt | abrupt
+       """),
+    _c("brand_voice", "off-brand voice", "write in the brand's voice", "on-brand voice",
+       "voice brand tone style",
+       """
+       brand voice | our voice | on brand | on-brand | off brand | off-brand | sounds like us
+       sounds like our brand | like our brand | our brand | brand guide | brand guideline | house style
+       great voice | perfect voice | not our voice | not how we talk | how we talk
+       """),
+    _c("next_steps", "no next steps or reference number", "end with next steps, a timeline and a reference",
+       "clear next steps",
+       "process next ticket reference follow confirm end steps",
+       """
+       next step | next steps | what happens next | what will happen | what happen next | now what
+       what to do next | what do i do now | what i should do | what should i do | what we do
+       ticket number | ticket id | ticket | case number | case reference | case id | reference number
+       reference id | reference for my | the reference | a reference | order reference | tracking number
+       timeline | time frame | timeframe | when i will hear | hear back | follow up | follow-up
+       left me hanging | no idea when | do not know if | by when | how long it will take
+       looking into it | look into it | when the refund | get my refund | refund will arrive
+       vague about what | expected timeline | within # hours | within # days | # working days
+       end every reply with | without any follow | what you do | what they need to do
+       what happens now | what now | what happens after
+       """),
+    _c("repeat_questions", "asks again for information already given",
+       "use the details already in the conversation", "no back-and-forth",
+       "confirm order number email ask details process",
+       """
+       asked again | ask again | asks again | asking again | asked for * again | ask for * again
+       already told | already gave | already given | already provided | already said | already typed
+       already in the | already in my | already shared | already sent | just typed | just told
+       repeat everything | repeat myself | repeat the same | repeating myself | same question
+       same questions | same info | same information | same details | the same thing twice | twice
+       # times | three times | again and again | keeps asking | kept asking | keep asking
+       repetitive question | repetitive | repeat | back and forth | not listening | was not listening
+       does not read | did not read | ignored what i | type * again | asked me to confirm
+       even though i | in my first message | in the subject | in the ticket | requested details
+       """),
+    _c("citations", "no sources or citations", "cite sources with links", "well sourced",
+       "source sources cite citation reference evidence facts material",
+       """
+       source | sources | sourced | unsourced | no source | cite | cited | citation | citations
+       reference | references | referenc | link | links | linked | url | urls | footnote | footnotes
+       bibliography | evidence | no evidence | back it up | back up | backed up | nothing to back
+       verify | verifiable | unverifiable | fact check | fact-check | where from | where it came from
+       where the numbers come from | where * come from | which report | name the report | which study
+       original stud | the study | studies | publisher | attribution | attribute | provenance
+       numbers from | figures from | stats from | statistics from | can not check | can not verify
+       """),
+    _c("summary_first", "no summary up front; the answer is buried",
+       "start with a short summary of the answer", "clear summary up front",
+       "summary start first begin open top format structure conclusion",
+       """
+       summary | summaris | summaries | no summary | executive summary | overview | brief overview | in short
+       tldr first | tldr at the top | no tldr | tldr up top | bottom line | the bottom line
+       key finding | key findings | key takeaway | takeaways | takeaway | conclusion first
+       the conclusion | conclusion | answer first | the answer first | lead with the answer
+       start with the answer | find the answer | where is the answer | buried | bury | up front
+       upfront | at the top | at the start | first paragraph should | up top | gist | headline first
+       get to the answer | straight to the answer | main point | key point first | answer up front
+       """),
+    _c("formatting", "hard to scan: wall of text, no lists", "use bullet points and short lists",
+       "easy to scan",
+       "bullet bullets list format paragraph structure scan",
+       """
+       bullet | bullets | bullet point | bullet points | bulleted | bulleted list | list format
+       as a list | into a list | in a list | a list of highlights | scannable | scan | skim | skimmable
+       block of text | blocks of text | dense paragraph | the formatting | bad formatting
+       poor formatting | better formatting | numbered list | a list
+       break it up | break up the | break * into | split * into | line breaks | table format
+       """),
+    _c("structure", "disorganised, hard to follow", "organise it with clear headings and sections",
+       "well organised and easy to follow",
+       "structure organise headings sections format flow",
+       """
+       structure | structured | well structured | organis | well organis | disorganis | unorganis
+       organisation | heading | headings | section | sections | layout | laid out | logical flow
+       flow | flows | easy to follow | jumps around | all over the place | messy | chaotic
+       table | comparison table | neat | neatly | tidy | coherent | incoherent
+       """),
+    _c("accuracy", "factual errors or invented details", "stick to the facts given",
+       "accurate, sticks to the facts",
+       "facts fact accurate data sheet inputs guess correct",
+       """
+       accurate | accuracy | inaccurate | inaccuracy | incorrect | correct | correctly | wrong fact
+       is wrong | are wrong | wrong price | wrong number | wrong detail | wrong information | factual | factually | fact | facts | stuck to the facts | sticks to the facts
+       stick to the facts | hallucinat | made up | makes up | making up | invent | invented
+       invents | fabricat | matches the product sheet | matches the data sheet | match the sheet
+       product sheet | checks out | check out | reliable | precise | error | errors | mistake
+       mistakes | misinformation | not true | untrue | false claim | made-up | no made up
+       make * up | is false | are false | false
+       """),
+    _c("resolution", "slow or unresolved", "resolve it in one reply", "fast, first-time resolution",
+       "process resolve",
+       """
+       fast | quick | quickly | instantly | instant | straight away | right away | speedy | rapid
+       efficient | efficiently | painless | in one message | in one reply | first time | first go
+       resolved | resolution | solved | sorted | fixed | fix | sorted out | problem fixed | issue fixed
+       in # minutes | in # seconds | no waiting | without waiting
+       took ages | took forever | slow | so slow | still waiting | unresolved | not resolved
+       not solved | did not solve | did not help | no help | useless | pointless | got my answer
+       """),
+    _c("relevance", "off-topic or not answering the question", "answer the question that was asked",
+       "on point",
+       "scope topic question stay",
+       """
+       off topic | off-topic | irrelevant | not relevant | relevance | tangent | tangents | went off
+       did not answer | does not answer | answer the question | not what i asked | not what i asked for
+       beside the point | missed the point | misses the point | on point | on topic | stay on topic
+       unrelated | random stuff | wrong question | stick to the question | answered something else
+       """),
+)
+
+_BY_KEY = {c.key: c for c in CONCEPTS}
+
+
+def concept(key: str) -> Concept | None:
+    return _BY_KEY.get(key)
+
+
+class Lexicon:
+    """Matches stemmed token sequences against every concept's phrases."""
+
+    def __init__(self, concepts: Iterable[Concept] = CONCEPTS) -> None:
+        self.concepts = {c.key: c for c in concepts}
+        # NOTE: indexed by the first word, and by the first two where the second is a word,
+        # so that a text tries only the phrases that can start at each of its words.
+        self._index: dict[str, list[tuple[tuple[str, ...], str, int]]] = defaultdict(list)
+        self._pairs: dict[tuple[str, str], list[tuple[tuple[str, ...], str, int]]] = defaultdict(list)
+        for c in self.concepts.values():
+            seen: set[tuple[str, ...]] = set()
+            for phrase in c.phrases:
+                toks = tuple(GAP if w == GAP else ("#" if w == "#" else t)
+                             for w in phrase.split() for t in (tokens(w) or (w,)))
+                if not toks or toks[0] == GAP or toks in seen:
+                    continue
+                seen.add(toks)
+                weight = sum(1 for t in toks if t != GAP)
+                if len(toks) >= 2 and toks[1] != GAP:
+                    self._pairs[(toks[0], toks[1])].append((toks, c.key, weight))
+                else:
+                    self._index[toks[0]].append((toks, c.key, weight))
+
+    def match(self, toks: tuple[str, ...]) -> list[tuple[str, float]]:
+        """Concepts found in ``toks`` with their scores, best first (longest matches win)."""
+        found: list[tuple[int, int, int, str]] = []  # (-weight, start, end, key)
+        index, pairs = self._index, self._pairs
+        last = len(toks) - 1
+        for i, tok in enumerate(toks):
+            entries = index.get(tok)
+            if entries:
+                for pattern, key, weight in entries:
+                    end = i + 1 if len(pattern) == 1 else _match_at(toks, i, pattern)
+                    if end >= 0:
+                        found.append((-weight, i, end, key))
+            if i < last:
+                entries = pairs.get((tok, toks[i + 1]))
+                if entries:
+                    for pattern, key, weight in entries:
+                        end = i + 2 if len(pattern) == 2 else _match_at(toks, i, pattern)
+                        if end >= 0:
+                            found.append((-weight, i, end, key))
+        if not found:
+            return []
+        found.sort()
+        taken = [False] * len(toks)
+        scores: dict[str, float] = {}
+        first: dict[str, int] = {}
+        for neg_weight, start, end, key in found:
+            if any(taken[start:end]):
+                continue
+            for j in range(start, end):
+                taken[j] = True
+            scores[key] = scores.get(key, 0.0) + float(-neg_weight)
+            first[key] = min(first.get(key, start), start)
+        return sorted(scores.items(), key=lambda kv: (-kv[1], first[kv[0]], kv[0]))
+
+
+def _match_at(toks: tuple[str, ...], start: int, pattern: tuple[str, ...]) -> int:
+    """End index of ``pattern`` matched at ``start``, or -1."""
+    pos = start + 1
+    gap = False
+    for want in pattern[1:]:
+        if want == GAP:
+            gap = True
+            continue
+        limit = pos + (MAX_GAP if gap else 0)
+        gap = False
+        while pos <= limit and pos < len(toks):
+            if toks[pos] == want:
+                break
+            pos += 1
+        else:
+            return -1
+        if pos > limit:
+            return -1
+        pos += 1
+    return pos

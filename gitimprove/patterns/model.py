@@ -1,0 +1,63 @@
+"""Patterns found across feedback: what analysis produces and proposals consume."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+PatternKind = Literal["recurring_failure", "consistent_correction", "implicit_trouble",
+                      "successful_pattern", "tool_use"]
+# What a pattern is about: the answers (instructions can change them), the product or service
+# around them (limits, pricing, login, crashes, UI, support, latency: no instruction fixes
+# those), or praise. Only "answers" patterns are ever proposal material.
+Triage = Literal["answers", "product", "praise"]
+EvidenceState = Literal["open", "pending", "addressed"]
+
+
+def pattern_id(kind: str, key: str) -> str:
+    """Stable across runs for the same theme: ``pat-`` and 12 hex digits."""
+    return "pat-" + hashlib.sha256(f"{kind}\0{key}".encode()).hexdigest()[:12]
+
+
+class Pattern(BaseModel):
+    """A group of feedback items that say the same thing."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str
+    kind: PatternKind
+    label: str = Field(description="short label, e.g. 'too long / verbose'")
+    key: str = Field(description="what the id is derived from (the theme's canonical key)")
+    count: int
+    share: float = Field(description="fraction of the agent's feedback items in this pattern")
+    score: float = Field(description="rank: count, recency and negative weight together")
+    feedback_ids: list[str]
+    quotes: list[str] = Field(description="3-5 representative quotes, verbatim user text")
+    versions: list[str] = Field(default_factory=list, description="blob ids it was seen on")
+    section: str | None = Field(None, description="section of the agent file it concerns, if known")
+    suggestion: str | None = Field(None, description="a rule in the users' own words, if one stands out")
+    triage: Triage = Field("answers", description="answers, product or praise; see Triage")
+    topic: str | None = Field(None, description="for product patterns: 'usage limits', 'pricing', ...")
+    tool: str | None = Field(None, description="for tool_use patterns: the tool they concern")
+    state: EvidenceState = "open"
+    open_ids: list[str] = Field(default_factory=list,
+                                description="evidence not yet cited by an open or approved proposal")
+
+    @property
+    def negative(self) -> bool:
+        return self.kind != "successful_pattern"
+
+    @property
+    def fixable(self) -> bool:
+        """True when instructions can address it: a negative pattern about the answers."""
+        return self.negative and self.triage == "answers"
+
+
+def cited_ids(patterns: Iterable[Pattern]) -> list[str]:
+    seen: dict[str, None] = {}
+    for p in patterns:
+        seen.update(dict.fromkeys(p.feedback_ids))
+    return list(seen)

@@ -1,0 +1,304 @@
+"""Git hooks that run the validator when a human merges a proposal with plain git.
+
+What a hook judges (the same rule everywhere, see docs/safety.md):
+
+- An update of the main branch from ``old`` to ``new`` is looked at only when the commits it
+  brings (``git log old..new``) include a **proposal commit**: a commit carrying a
+  ``Gitimprove-Proposal:`` trailer that is not an approval (no ``Approved-by:``), or one
+  authored by a model (author e-mail ``…@gitimprove.invalid``, as ``propose`` writes them).
+- Each proposal commit is judged like ``gitimprove approve`` would judge it: what merging it
+  into ``old`` changes, with the policy read from ``old`` (never from the proposal). When it
+  no longer merges cleanly into ``old`` (a human resolved conflicts), the commit's own change
+  against its first parent is judged instead.
+- Commits without those marks are human edits: they are not judged (the humans' own call).
+
+Hooks call the gitimprove that installed them (``<python> -m gitimprove hook NAME``) and fail
+closed: an error in the validator refuses the update.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import stat
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from gitimprove.errors import GitImproveError
+from gitimprove.git import ZERO_OID, Oid, Repository, diff_trees
+from gitimprove.instructions.repo import InstructionRepo
+from gitimprove.proposals.build import T_PROPOSAL
+from gitimprove.review.actions import validate_merge, validate_trees
+from gitimprove.validate import Violation
+
+MARKER = "# gitimprove-hook v1"
+MODEL_EMAIL_SUFFIX = "@gitimprove.invalid"
+CHECKOUT_HOOKS = ("pre-merge-commit", "reference-transaction")
+BARE_HOOKS = ("pre-receive",)
+CHAINED_SUFFIX = ".local"
+
+
+class HookRefusal(GitImproveError):
+    """A hook refuses a ref update: a proposal commit fails the validator."""
+
+
+@dataclass
+class Finding:
+    """A proposal commit that may not reach main, and why."""
+
+    commit: Oid
+    proposal: str
+    violations: list[Violation] = field(default_factory=list)
+
+
+# -- the check --------------------------------------------------------------------------------
+
+def proposal_commits(git: Repository, old: Oid, heads: Sequence[Oid]) -> list[tuple[Oid, str]]:
+    """Proposal commits among those ``heads`` bring on top of ``old``: (commit, proposal id)."""
+    fmt = (f"%H%x00%ae%x00%(trailers:key={T_PROPOSAL},valueonly,separator=%x2C)%x00"
+           "%(trailers:key=Approved-by,valueonly,separator=%x2C)%x01")
+    out = git.run("log", f"--format={fmt}", *heads, "--not", old, "--")
+    found: list[tuple[Oid, str]] = []
+    for record in out.split("\x01"):
+        fields = record.strip("\n").split("\x00")
+        if len(fields) < 4:
+            continue
+        commit, email, pid, approved = fields
+        if approved:  # an approval merge; the proposal's own commits are in the range too
+            continue
+        if pid or email.endswith(MODEL_EMAIL_SUFFIX):
+            found.append((Oid(commit), pid.split(",")[0] or "(model-authored commit)"))
+    return found
+
+
+def check_update(repo: InstructionRepo, old: Oid, heads: Sequence[Oid]) -> list[Finding]:
+    """Proposal commits that ``heads`` bring into main at ``old`` and that fail the validator."""
+    git = repo.git
+    findings: list[Finding] = []
+    for commit, pid in proposal_commits(git, old, heads):
+        _, violations = validate_merge(repo, old, commit)
+        if any(v.code == "conflict" for v in violations):
+            # A human resolved conflicts: judge the commit's own change, by the target's policy.
+            parents = git.run("rev-list", "--parents", "-n1", commit).split()
+            base = Oid(parents[1]) if len(parents) > 1 else git.write_tree([])
+            policy = repo.policy_at(old)
+            tree = git.tree_of(commit)
+            violations = validate_trees(repo, base, tree, policy)
+        if violations:
+            findings.append(Finding(commit, pid, violations))
+    return findings
+
+
+def refusal(findings: list[Finding], branch: str, how: str,
+            restore: list[str] | None = None) -> HookRefusal:
+    lines = [f"gitimprove: refusing {how} into {branch}: it brings proposal changes the "
+             "validator forbids (policy read from the current tip of the branch):"]
+    for f in findings:
+        lines.append(f"  proposal {f.proposal} (commit {f.commit.short}):")
+        lines += [f"    - {v}" for v in f.violations]
+    if restore:
+        # NOTE: git checks the new tree out before it moves the branch, so a refused
+        # fast-forward (or pull) leaves the refused files staged in the checkout.
+        lines.append(f"  {branch} did not move, but git may have updated your checkout already; "
+                     "put the files back with:")
+        lines.append("    git restore --source=HEAD --staged --worktree -- " + " ".join(restore))
+    return HookRefusal("\n".join(lines),
+                       hint=f"{branch} was not changed; reject the proposal (`gitimprove reject ID "
+                            "--reason ...`), or make the edit yourself as a human commit")
+
+
+# -- the hooks, as called by git --------------------------------------------------------------
+
+def _is_oid(text: str) -> bool:
+    try:
+        Oid(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _main_updates(repo: InstructionRepo, lines: Iterable[str]) -> list[tuple[Oid, Oid]]:
+    """(old, new) for every update of the main branch in ref-update lines ``old new ref``."""
+    main = repo.main_ref
+    updates = []
+    for line in lines:
+        parts = line.split()
+        if len(parts) != 3 or parts[2] != main:
+            continue
+        old, new = Oid(parts[0]), Oid(parts[1])
+        if new == ZERO_OID:  # deletion: nothing arrives
+            continue
+        if old == ZERO_OID:
+            # NOTE: git passes zeros when the updater gave no expected old value
+            # (`git update-ref main X`); in the "prepared" state the ref still holds it.
+            current = repo.git.read_ref(main)
+            if current is None:  # the branch is being created: nothing to judge against
+                continue
+            old = current
+        if old != new:
+            updates.append((old, new))
+    return updates
+
+
+def run_reference_transaction(repo: InstructionRepo, state: str, lines: Iterable[str]) -> None:
+    """``reference-transaction`` hook: judge updates of main in the "prepared" state."""
+    if state != "prepared" or os.environ.get("GITIMPROVE_VALIDATED") == "1":
+        return
+    for old, new in _main_updates(repo, lines):
+        findings = check_update(repo, old, [new])
+        if findings:
+            paths = None
+            if not repo.git.is_bare and repo.git.symbolic_ref("HEAD") == repo.main_ref:
+                paths = sorted(p for p, _, _ in diff_trees(repo.git, old, new))
+            raise refusal(findings, repo.branch, "this update", paths)
+
+
+def run_pre_merge_commit(repo: InstructionRepo) -> None:
+    """``pre-merge-commit`` hook: judge a non-fast-forward ``git merge`` into main."""
+    git = repo.git
+    if git.symbolic_ref("HEAD") != repo.main_ref:
+        return
+    head = git.read_ref(repo.main_ref)
+    # NOTE: for a merge that commits straight away git writes no MERGE_HEAD before this hook;
+    # it names the merged heads in GITHEAD_<oid> variables instead.
+    merge_heads = [k[len("GITHEAD_"):] for k in os.environ if k.startswith("GITHEAD_")]
+    with contextlib.suppress(FileNotFoundError):
+        merge_heads += (git.git_dir / "MERGE_HEAD").read_text().split()
+    heads = sorted({Oid(h) for h in merge_heads if _is_oid(h)})
+    if head is None or not heads:
+        return
+    findings = check_update(repo, head, heads)
+    if findings:
+        raise refusal(findings, repo.branch, "this merge")
+
+
+def run_pre_receive(repo: InstructionRepo, lines: Iterable[str]) -> None:
+    """``pre-receive`` hook on a bare remote: refuse a push that brings a forbidden proposal.
+
+    ``GITIMPROVE_VALIDATED`` is ignored here: a pusher's environment is not evidence."""
+    for old, new in _main_updates(repo, lines):
+        findings = check_update(repo, old, [new])
+        if findings:
+            raise refusal(findings, repo.branch, "this push")
+
+
+# -- installing ------------------------------------------------------------------------------
+
+def hooks_dir(git: Repository) -> Path:
+    """Where git looks for hooks (honours ``core.hooksPath``)."""
+    cwd = git.work_tree or git.git_dir
+    out = git.run("rev-parse", "--git-path", "hooks", cwd_worktree=git.work_tree is not None).strip()
+    path = Path(out)
+    return path if path.is_absolute() else (cwd / path).resolve()
+
+
+def hook_script(name: str, python: str, main_branch: str) -> str:
+    """The shell script git runs; it forwards to ``python -m gitimprove hook NAME``."""
+    reads_stdin = name in ("reference-transaction", "pre-receive")
+    lines = [
+        "#!/bin/sh",
+        MARKER,
+        f"# Installed by `gitimprove hooks install`: runs the gitimprove validator ({name}).",
+        "# What it covers and what it does not: docs/safety.md. Delete this file to disable it;",
+        f"# a hook that was here before is kept as {name}{CHAINED_SUFFIX} and runs first.",
+        f'chained="$0{CHAINED_SUFFIX}"',
+    ]
+    if reads_stdin:
+        lines += [
+            'input=$(cat)',
+            'if [ -x "$chained" ]; then',
+            '    if [ -n "$input" ]; then printf \'%s\\n\' "$input"; fi | "$chained" "$@" || exit $?',
+            'fi',
+        ]
+    else:
+        lines += ['if [ -x "$chained" ]; then "$chained" "$@" || exit $?; fi']
+    if name == "reference-transaction":
+        # NOTE: this hook runs on every ref update; only start Python for the main branch.
+        lines += [
+            '[ "$1" = prepared ] || exit 0',
+            '[ "${GITIMPROVE_VALIDATED:-}" = 1 ] && exit 0',
+            f'case "$input" in *" refs/heads/{main_branch}"*) ;; *) exit 0 ;; esac',
+        ]
+    # -P: never import from the current folder (a bare repository's own files)
+    command = f'"{python}" -P -m gitimprove --repo . hook {name} "$@"'
+    if reads_stdin:
+        lines.append(f'printf \'%s\\n\' "$input" | exec {command}')
+    else:
+        lines.append(f"exec {command}")
+    return "\n".join(lines) + "\n"
+
+
+@dataclass
+class Installed:
+    path: Path
+    chained: Path | None = None
+    replaced: bool = False
+
+
+def install(repo: InstructionRepo, *, bare: bool | None = None, force: bool = False,
+            chain: bool = False, python: str | None = None) -> list[Installed]:
+    """Write the hooks. Refuses to overwrite a hook that is not ours unless ``force`` (replace
+    it) or ``chain`` (keep it as ``NAME.local``, run before ours)."""
+    import sys
+
+    if force and chain:
+        raise GitImproveError("--force and --chain contradict each other",
+                              hint="--chain keeps existing hooks, --force replaces them: pick one")
+    git = repo.git
+    bare = git.is_bare if bare is None else bare
+    names = BARE_HOOKS if bare else CHECKOUT_HOOKS
+    directory = hooks_dir(git)
+    python = python or sys.executable
+    branch = repo.branch
+    if directory.exists() and not directory.is_dir():
+        raise GitImproveError(f"the hooks folder {directory} is a file",
+                              hint="fix core.hooksPath (git config core.hooksPath) or remove the file")
+    foreign = []
+    for name in names:
+        path = directory / name
+        if path.is_dir():
+            raise GitImproveError(f"{path} is a folder, not a hook", hint="move it away, then try again")
+        if path.exists() and MARKER not in path.read_text(errors="replace"):
+            foreign.append(path)
+    if foreign and not (force or chain):
+        raise GitImproveError(
+            "hooks already exist and are not gitimprove's: " + ", ".join(map(str, foreign)),
+            hint="pass --chain to keep them (they run first, as NAME.local), or --force to "
+                 "replace them")
+    directory.mkdir(parents=True, exist_ok=True)
+    done = []
+    for name in names:
+        path = directory / name
+        result = Installed(path)
+        if path in foreign:
+            if chain:
+                target = path.with_name(name + CHAINED_SUFFIX)
+                if target.exists():
+                    raise GitImproveError(f"{target} exists already; cannot chain {path}",
+                                          hint="merge the two by hand, or pass --force")
+                os.replace(path, target)
+                result.chained = target
+            else:
+                result.replaced = True
+        tmp = path.with_name(f".{name}.gitimprove-tmp")
+        tmp.write_text(hook_script(name, python, branch))
+        tmp.chmod(tmp.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+        os.replace(tmp, path)
+        done.append(result)
+    return done
+
+
+def uninstall(repo: InstructionRepo) -> list[Path]:
+    """Remove our hooks, putting back a chained hook where there was one."""
+    directory = hooks_dir(repo.git)
+    removed = []
+    for name in (*CHECKOUT_HOOKS, *BARE_HOOKS):
+        path = directory / name
+        if path.exists() and MARKER in path.read_text(errors="replace"):
+            path.unlink()
+            removed.append(path)
+            chained = path.with_name(name + CHAINED_SUFFIX)
+            if chained.exists():
+                os.replace(chained, path)
+    return removed
