@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shlex
 import stat
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -220,8 +221,10 @@ def hook_script(name: str, python: str, main_branch: str) -> str:
             '[ "${GITIMPROVE_VALIDATED:-}" = 1 ] && exit 0',
             f'case "$input" in *" refs/heads/{main_branch}"*) ;; *) exit 0 ;; esac',
         ]
-    # -P: never import from the current folder (a bare repository's own files)
-    command = f'"{python}" -P -m gitimprove --repo . hook {name} "$@"'
+    # -P: never import from the current folder (a bare repository's own files).
+    # --branch: the main branch as known at install time; never read from the tree being judged
+    # (a proposal branch checked out with a broken or lying gitimprove.yaml must not decide it).
+    command = f'"{python}" -P -m gitimprove --repo . --branch {shlex.quote(main_branch)} hook {name} "$@"'
     if reads_stdin:
         lines.append(f'printf \'%s\\n\' "$input" | exec {command}')
     else:
