@@ -16,8 +16,9 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 
 from gitimprove.errors import InvalidFileError
-from gitimprove.instructions.agentfile import AgentFile, parse_agent, render
+from gitimprove.instructions.agentfile import HEADING_RE, AgentFile, Section, parse_agent, render
 from gitimprove.instructions.policy import POLICY_PATH, Policy
+from gitimprove.safetext import fold, fold_words
 
 
 @dataclass(frozen=True)
@@ -140,6 +141,8 @@ def check_agent(old: AgentFile, new: AgentFile, policy: Policy, *, path: str) ->
         if sid not in old_ids and policy.is_protected(agent, sid):
             v("protected-shadowed",
               f"adds a section {sid!r} whose id the policy protects; only humans may add it", sid)
+    out += _lookalikes(old, new, policy, path)
+    out += _headings(old, new, path)
     for var in old.variables:
         if var not in new.variables:
             v("variable-dropped", f"drops the declared variable {{{{{var}}}}}")
@@ -160,6 +163,58 @@ def check_agent(old: AgentFile, new: AgentFile, policy: Policy, *, path: str) ->
         v("too-much-text", f"adds {added} characters; the policy allows {policy.limits.max_added_chars}")
     out += _size(new, path, agent, policy, rendered=new_text)
     return out
+
+
+def _names(section: Section) -> list[str]:
+    return [section.id] + ([section.title] if section.title else [])
+
+
+def _takes_name(candidate: str, protected: str) -> bool:
+    """Does ``candidate`` spell ``protected``, folded, or hold it as a run of words?"""
+    words, inner = fold_words(candidate), fold_words(protected)
+    if not inner:
+        return False
+    if fold(candidate) == fold(protected):
+        return True
+    return any(words[i:i + len(inner)] == inner for i in range(len(words) - len(inner) + 1))
+
+
+def _lookalikes(old: AgentFile, new: AgentFile, policy: Policy, path: str) -> list[Violation]:
+    """A new or renamed section may not take a protected section's id or title: "Safety
+    (updated)", "ＳＡＦＥＴＹ" or a Cyrillic "Sаfety" would read as the real one."""
+    protected = [s for s in old.sections if s.protected or policy.is_protected(old.name, s.id)]
+    out: list[Violation] = []
+    for section in new.sections:
+        before = old.section(section.id)
+        if before is not None and (before.protected or policy.is_protected(old.name, before.id)):
+            continue  # the protected section itself (its changes are judged above)
+        if before is not None and before.title == section.title:
+            continue  # neither new nor renamed
+        candidates = [section.id] if before is None else []
+        if section.title and (before is None or before.title != section.title):
+            candidates.append(section.title)
+        for name in candidates:
+            hit = next((p for p in protected for n in _names(p) if _takes_name(name, n)), None)
+            if hit is not None:
+                what = "id" if name == section.id else "title"
+                out.append(Violation(
+                    "protected-lookalike",
+                    f"section {section.id!r} takes the {what} {name!r}, which reads as the "
+                    f"protected section {hit.id!r}; only humans may name a section like it",
+                    path=path, agent=old.name, section=section.id))
+                break
+    return out
+
+
+def _headings(old: AgentFile, new: AgentFile, path: str) -> list[Violation]:
+    """Lines of text that the prompt would show as a heading, added by the change."""
+    def lines(agent: AgentFile) -> set[str]:
+        texts = [agent.description] + [s.text or "" for s in agent.sections]
+        return {line for text in texts for line in text.splitlines() if HEADING_RE.match(line)}
+
+    added = sorted(lines(new) - lines(old))
+    return [Violation("heading-in-text", f"adds text that would read as a heading in the prompt: "
+                      f"{line.strip()[:80]!r}", path=path, agent=old.name) for line in added[:3]]
 
 
 def _size(agent: AgentFile, path: str, name: str, policy: Policy, rendered: str | None = None) -> list[Violation]:

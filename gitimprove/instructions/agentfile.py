@@ -21,11 +21,13 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr, Valida
 
 import gitimprove.instructions.strictyaml as strictyaml
 from gitimprove.errors import InvalidFileError
+from gitimprove.safetext import describe_char, unsafe_char
 
 SLUG_RE = re.compile(r"\A[a-z0-9](?:[a-z0-9_]|-(?!-)|\.(?!\.))*\Z")
 VARIABLE_RE = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 _IDENT_RE = re.compile(r"\A[A-Za-z_][A-Za-z0-9_]*\Z")
-_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# A line of text that Markdown would read as a heading (ATX ``#``, or a setext underline).
+HEADING_RE = re.compile(r"^ {0,3}(?:#{1,6}(?:[ \t]|$)|=+[ \t]*$|-{2,}[ \t]*$)", re.MULTILINE)
 
 
 def is_slug(value: str) -> bool:
@@ -113,14 +115,11 @@ def semantic_problems(agent: AgentFile, expected_name: str | None) -> list[tuple
             if not rule.strip():
                 problems.append((("sections", i, "rules", j), "rule is empty"))
         for rel, text in section.pieces():
-            bad = _CONTROL_RE.search(text)
-            if bad:
-                problems.append((("sections", i, *rel), f"contains the control character "
-                                 f"U+{ord(bad.group()):04X}; instructions are plain text"))
             for var in VARIABLE_RE.findall(text):
                 if var not in declared:
                     problems.append((("sections", i, *rel),
                                      f"uses {{{{{var}}}}} but `variables` does not declare it"))
+    problems += _character_problems(agent)
     for var in VARIABLE_RE.findall(agent.description):
         if var not in declared:
             problems.append((("description",), f"uses {{{{{var}}}}} but `variables` does not declare it"))
@@ -129,6 +128,34 @@ def semantic_problems(agent: AgentFile, expected_name: str | None) -> list[tuple
         if _IDENT_RE.match(var) and var not in used:
             problems.append((("variables", i), f"variable {var!r} is declared but never used as {{{{{var}}}}}"))
     return problems
+
+
+def _character_problems(agent: AgentFile) -> list[tuple[tuple[str | int, ...], str]]:
+    """Characters that could pass for structure: a line break in a one-line field (a rule, a
+    title, an id), and control, bidi or invisible characters anywhere."""
+    fields: list[tuple[tuple[str | int, ...], str, bool]] = [
+        (("name",), agent.name, False), (("description",), agent.description, True)]
+    fields += [(("variables", i), v, False) for i, v in enumerate(agent.variables)]
+    for i, section in enumerate(agent.sections):
+        fields.append((("sections", i, "id"), section.id, False))
+        fields += [(("sections", i, *rel), text, rel == ("text",)) for rel, text in section.pieces()]
+    problems: list[tuple[tuple[str | int, ...], str]] = []
+    for path, text, multiline in fields:
+        bad = unsafe_char(text.strip(), multiline=multiline)
+        if bad is None:
+            continue
+        if bad == "\n":
+            what = "a rule" if "rules" in path else f"the {path[-1]}"
+            problems.append((path, f"{what} must be one line; it contains a line break"))
+        else:
+            problems.append((path, f"contains the character {describe_char(bad)}; "
+                                   "instructions are plain text"))
+    return problems
+
+
+def one_line(text: str) -> str:
+    """A rule or title as the prompt shows it: stripped, never more than one line."""
+    return " ".join(text.split()) if "\n" in text or "\r" in text else text.strip()
 
 
 def parse_agent(text: str | bytes, source: str, *, expected_name: str | None = None) -> AgentFile:
@@ -160,10 +187,12 @@ def render(agent: AgentFile) -> str:
         if section.text and section.text.strip():
             body.append(section.text.strip())
         if section.rules:
-            body.append("\n".join(f"- {rule.strip()}" for rule in section.rules))
+            # NOTE: a rule is one line (the parser refuses others); the renderer keeps it so
+            # even for a file that bypassed the parser, so no rule can open a heading.
+            body.append("\n".join(f"- {one_line(rule)}" for rule in section.rules))
         text = "\n\n".join(body)
         if section.title:
-            text = f"## {section.title.strip()}\n{text}"
+            text = f"## {one_line(section.title)}\n{text}"
         blocks.append(text)
     return "\n\n".join(blocks) + "\n"
 

@@ -9,17 +9,29 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from gitimprove.instructions.roundtrip import AgentDocument, EditError
+from gitimprove.safetext import describe_char, unsafe_char
 
 MAX_TEXT = 4000  # characters in one operation's text; the policy's limits are usually tighter
+
+
+def _plain(text: str) -> str:
+    """Model prose is data: no control, escape or bidi characters (line breaks are allowed)."""
+    bad = unsafe_char(text, multiline=True)
+    if bad is not None:
+        raise ValueError(f"contains the character {describe_char(bad)}; write plain text")
+    return text
+
+
+PlainText = Annotated[str, AfterValidator(_plain)]
 
 
 class _Op(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    reason: str = Field(min_length=1, max_length=2000, description="Why, in one or two sentences.")
+    reason: PlainText = Field(min_length=1, max_length=2000, description="Why, in one or two sentences.")
     evidence: list[str] = Field(default_factory=list,
                                 description="Feedback ids and pattern ids behind this operation.")
 
@@ -78,8 +90,8 @@ class Draft(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    summary: str = Field(min_length=1, max_length=200, description="One line, imperative mood.")
-    rationale: str = Field(min_length=1, max_length=4000)
+    summary: PlainText = Field(min_length=1, max_length=200, description="One line, imperative mood.")
+    rationale: PlainText = Field(min_length=1, max_length=4000)
     operations: list[Operation] = Field(min_length=1)
 
 

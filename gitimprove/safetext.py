@@ -1,0 +1,83 @@
+"""Text from outside (models, feedback, commit messages) as data, never as structure.
+
+Two jobs, one table of characters:
+
+- :func:`unsafe_char` finds a character that has no place in instructions or proposals:
+  C0 controls (a line break only where the field may hold several lines), DEL, C1 controls,
+  bidirectional overrides and isolates, line and paragraph separators, and invisible
+  zero-width marks. Agent files and model drafts are refused when they hold one.
+- :func:`printable` is the one function every printer passes such text through before it
+  reaches a terminal: escape sequences, carriage returns and the rest become visible
+  ``\\x1b``-style escapes, so no feedback, model text or commit message can move the cursor,
+  recolour the screen or hide a line.
+- :func:`fold` normalises a title or id for comparison (case, Unicode compatibility forms,
+  common lookalike letters, spacing and punctuation), so "Ｓafety", "SAFETY" and "Sаfety"
+  with a Cyrillic a are the same name as "safety".
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+# C0 except \t and \n, DEL, C1 (includes U+0085 NEL), bidi marks, embeddings, overrides and
+# isolates, line/paragraph separators, zero-width space/joiners' invisible kin and the BOM.
+_UNSAFE = (r"\x00-\x08\x0b-\x1f\x7f\x80-\x9f\u061c\u200b\u200e\u200f\u202a-\u202e"
+           r"\u2028\u2029\u2060\u2066-\u2069\ufeff")
+_UNSAFE_RE = re.compile(f"[{_UNSAFE}]")
+_UNSAFE_ONE_LINE_RE = re.compile(f"[{_UNSAFE}\\t\\n]")
+_TERMINAL_RE = re.compile(f"[{_UNSAFE}\\t]")
+
+
+def unsafe_char(text: str, *, multiline: bool = False) -> str | None:
+    """The first character of ``text`` that instructions may not hold, or None.
+
+    With ``multiline`` a line break (``\\n``) and a tab are allowed; never anything else."""
+    found = (_UNSAFE_RE if multiline else _UNSAFE_ONE_LINE_RE).search(text)
+    return found.group() if found else None
+
+
+def describe_char(char: str) -> str:
+    """``U+202E (RIGHT-TO-LEFT OVERRIDE)``: how a refusal names a character."""
+    name = unicodedata.name(char, "")
+    if not name:
+        name = {"\n": "LINE FEED", "\t": "TAB", "\r": "CARRIAGE RETURN", "\x1b": "ESCAPE"}.get(
+            char, "control character")
+    return f"U+{ord(char):04X} ({name})"
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def printable(text: object, *, multiline: bool = True) -> str:
+    """``text`` made safe to print: control, escape and bidi characters shown as ``\\xNN``.
+
+    Line breaks stay when ``multiline`` (a message body); otherwise they are escaped too."""
+    value = str(text)
+    if multiline:
+        return "\n".join(_TERMINAL_RE.sub(_escape, line) for line in value.split("\n"))
+    return _UNSAFE_ONE_LINE_RE.sub(_escape, value)
+
+
+# Latin lookalikes among Cyrillic and Greek letters (after NFKC and casefold).
+_CONFUSABLES = str.maketrans({
+    "а": "a", "в": "b", "е": "e", "ё": "e", "к": "k", "м": "m", "н": "h", "о": "o", "р": "p",
+    "с": "c", "т": "t", "у": "y", "х": "x", "ѕ": "s", "і": "i", "ї": "i", "ј": "j", "һ": "h",
+    "ԁ": "d", "ԛ": "q", "ԝ": "w", "ӏ": "l", "ɡ": "g", "ı": "i",
+    "α": "a", "β": "b", "ε": "e", "η": "n", "ι": "i", "κ": "k", "ν": "v", "ο": "o", "ρ": "p",
+    "τ": "t", "υ": "u", "χ": "x", "γ": "y", "ω": "w", "ϲ": "c", "ϳ": "j",
+})
+
+
+def fold_words(text: str) -> list[str]:
+    """The words of a title or id, folded: NFKC, casefold, lookalikes, no marks or spacing."""
+    value = unicodedata.normalize("NFKC", text).casefold().translate(_CONFUSABLES)
+    value = "".join(c for c in unicodedata.normalize("NFKD", value) if not unicodedata.combining(c))
+    return re.findall(r"[^\W_]+", value)
+
+
+def fold(text: str) -> str:
+    """:func:`fold_words` joined: the name two spellings must not share."""
+    return "".join(fold_words(text))
