@@ -201,6 +201,10 @@ def reject_cmd(ctx: Context, proposal: str, reason: str, by: str | None) -> None
     from gitimprove.review.actions import reject
 
     info = reject(ctx.repo, proposal, reason=reason, by=by)
+    if info.extra.get("finished"):
+        click.echo(f"Rejected {info.id} already ({info.agent}); finished the interrupted "
+                   f"rejection: deleted {info.branch}")
+        return
     click.echo(f"Rejected {info.id} ({info.agent}); recorded under "
                f"refs/gitimprove/rejected/{info.agent}/{info.id}")
     click.echo("  its feedback is open again for future proposals")

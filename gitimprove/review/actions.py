@@ -115,14 +115,18 @@ def list_proposals(repo: InstructionRepo, *, include_closed: bool = False) -> li
     found: list[ProposalInfo] = []
     merged = {line.strip() for line in git.run(
         "for-each-ref", f"--merged={repo.main_ref}", "--format=%(refname)", BRANCH_PREFIX).splitlines()}
+    rejected = _rejected_keys(repo)
     for ref, tip in git.for_each_ref(BRANCH_PREFIX):
-        if ref in merged:
-            continue
+        if ref in merged or ref.removeprefix(BRANCH_PREFIX) in rejected:
+            continue  # closed (a branch left by an interrupted reject is finished by reject)
         found.append(_info(repo, tip, ref, "open"))
     if not include_closed:
         return found
     for ref, tip in git.for_each_ref(REJECTED_PREFIX):
         info = _info(repo, tip, ref, "rejected")
+        leftover = f"{BRANCH_PREFIX}{ref.removeprefix(REJECTED_PREFIX)}"
+        if git.read_ref(leftover) == info.commit:
+            info.ref = leftover  # an interrupted reject: `reject` deletes the branch
         found.append(info)
     approved, rolled_back = _main_events(repo)
     for pid, merge in approved.items():
@@ -154,6 +158,11 @@ def _info(repo: InstructionRepo, commit: Oid, ref: str | None, state: str) -> Pr
                         agent=(trailers.get(T_AGENT) or ["?"])[0], state=state, commit=commit, ref=ref,
                         summary=message.splitlines()[0] if message else "", message=message,
                         trailers=trailers, time=when, author=author)
+
+
+def _rejected_keys(repo: InstructionRepo) -> set[str]:
+    """``agent/id`` of every rejection record."""
+    return {ref.removeprefix(REJECTED_PREFIX) for ref, _ in repo.git.for_each_ref(REJECTED_PREFIX)}
 
 
 def _main_events(repo: InstructionRepo) -> tuple[dict[str, Oid], set[str]]:
@@ -190,6 +199,8 @@ def _find_open_by_ref(repo: InstructionRepo, spec: str) -> ProposalInfo | None:
     ref, tip = refs[0]
     if _is_ancestor(repo, tip):  # merged already: the full listing says how it was closed
         return None
+    if repo.git.read_ref(REJECTED_PREFIX + ref.removeprefix(BRANCH_PREFIX)) is not None:
+        return None  # rejected (the branch outlived an interrupted reject)
     info = _info(repo, tip, ref, "open")
     return info if spec in (info.id, f"{info.agent}/{info.id}") else None
 
@@ -368,6 +379,11 @@ def reject(repo: InstructionRepo, spec: str, *, reason: str, by: str | None = No
     if not reason.strip():
         raise ReviewError("a rejection needs a reason", hint='pass --reason "why"')
     info = find_proposal(repo, spec, include_closed=True)
+    if info.state == "rejected" and info.ref and info.ref.startswith(BRANCH_PREFIX):
+        # An interrupted rejection (its record exists, the branch too): finish it.
+        repo.git.update_refs([(info.ref, None, info.commit)], f"gitimprove reject: {info.id} (finished)")
+        info.extra["finished"] = "1"
+        return info
     if info.state != "open" or info.ref is None:
         raise ReviewError(f"proposal {info.id} is {info.state.replace('_', ' ')}, not open")
     reviewer = _identity(repo, by)
@@ -377,13 +393,14 @@ def reject(repo: InstructionRepo, spec: str, *, reason: str, by: str | None = No
                f"{T_REJECTED}: {' '.join(reason.split())}\nRejected-by: {reviewer}\n")
     record = repo.git.commit_tree(Oid(tree), [info.commit], message, author=reviewer, committer=reviewer)
     rejected_ref = f"{REJECTED_PREFIX}{info.agent}/{info.id}"
-    repo.git.update_ref(rejected_ref, record, None, f"gitimprove reject: {info.id}")
     try:
-        repo.git.delete_ref(info.ref, info.commit, f"gitimprove reject: {info.id}")
-    except GitImproveError:
-        repo.git.delete_ref(rejected_ref, record, "gitimprove reject: undone")
-        raise ReviewError(f"{info.branch} moved while rejecting; nothing was changed",
-                          hint="look at the new commits, then reject again") from None
+        # One transaction: the record appears exactly when the branch goes.
+        repo.git.update_refs([(rejected_ref, record, None), (info.ref, None, info.commit)],
+                             f"gitimprove reject: {info.id}")
+    except RefRaceError:
+        raise ReviewError(f"{info.branch} moved, or {info.id} was rejected, meanwhile; nothing "
+                          "was changed", hint="look at `gitimprove proposals --all`, then "
+                          "reject again") from None
     info.state = "rejected"
     info.extra["reason"] = reason
     return info
