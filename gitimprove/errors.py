@@ -43,6 +43,18 @@ class GitCommandError(GitImproveError):
         super().__init__(f"`{cmd}` failed with exit code {returncode}: {detail}")
 
 
+class StaleLockError(GitCommandError):
+    """Git found a ``.lock`` file in its way: another git command is running, or one was killed."""
+
+    def __init__(self, argv: Sequence[str], returncode: int, stderr: str, *, lock: str,
+                 holder: str) -> None:
+        super().__init__(argv, returncode, stderr)
+        self.lock = lock
+        self.message = f"git could not take the lock {lock}: the file exists; {holder}"
+        self.hint = (f"if no git command is running in this repository, remove it (rm '{lock}') "
+                     "and run the command again; nothing was changed")
+
+
 class RefRaceError(GitImproveError):
     """A compare-and-swap on a ref lost: someone else moved it first."""
 

@@ -19,13 +19,20 @@ import os
 import re
 import subprocess
 import threading
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import git as gitpython
 
-from gitimprove.errors import GitCommandError, GitVersionError, NotARepositoryError, RefRaceError
+from gitimprove.errors import (
+    GitCommandError,
+    GitVersionError,
+    NotARepositoryError,
+    RefRaceError,
+    StaleLockError,
+)
 
 MIN_GIT_VERSION = (2, 38)
 
@@ -265,8 +272,7 @@ class Repository:
         except OSError as exc:
             raise GitCommandError(["git", *args], -1, str(exc)) from None
         if check and proc.returncode != 0:
-            raise GitCommandError(["git", *args], proc.returncode,
-                                  proc.stderr.decode("utf-8", "replace"))
+            raise command_error(["git", *args], proc.returncode, proc.stderr.decode("utf-8", "replace"))
         return proc.stdout
 
     # -- refs ---------------------------------------------------------------------------
@@ -588,9 +594,53 @@ def worktrees(repo: Repository) -> list[Worktree]:
     return found
 
 
-def run_in(path: Path, *args: str, check: bool = True) -> str:
+def run_in(path: Path, *args: str, check: bool = True,
+           env: Mapping[str, str] | None = None) -> str:
     """Run git inside a checkout (for the few commands that must see its index)."""
-    proc = subprocess.run(["git", *args], cwd=str(path), capture_output=True, env=clean_env())
+    proc = subprocess.run(["git", *args], cwd=str(path), capture_output=True, env=clean_env(env))
     if check and proc.returncode != 0:
-        raise GitCommandError(["git", *args], proc.returncode, proc.stderr.decode("utf-8", "replace"))
+        raise command_error(["git", *args], proc.returncode, proc.stderr.decode("utf-8", "replace"))
     return proc.stdout.decode("utf-8", "replace")
+
+
+_LOCK_RE = re.compile(r"Unable to create '([^']+\.lock)': File exists")
+
+
+def command_error(argv: list[str], returncode: int, stderr: str) -> GitCommandError:
+    """The error for a failed git command; a lock file in the way gets a message naming it."""
+    found = _LOCK_RE.search(stderr)
+    if found:
+        lock = found.group(1)
+        return StaleLockError(argv, returncode, stderr, lock=lock, holder=lock_holder(Path(lock)))
+    return GitCommandError(argv, returncode, stderr)
+
+
+def lock_holder(lock: Path) -> str:
+    """Who holds a git lock file, as far as this machine can tell: a process that has it open,
+    or its age when none has (a lock left by a killed git is never removed by git itself)."""
+    try:
+        age = max(0.0, time.time() - lock.stat().st_mtime)
+    except OSError:
+        return "it is gone now (another command finished meanwhile)"
+    for pid in _processes_holding(lock):
+        try:
+            name = Path(f"/proc/{pid}/comm").read_text().strip()
+        except OSError:
+            name = "?"
+        return f"process {pid} ({name}) has it open: another command is running"
+    return (f"no process has it open (it is {age:.0f} s old): it was most likely left by a git "
+            "command that was killed")
+
+
+def _processes_holding(path: Path) -> Iterator[int]:
+    target = str(path.resolve()) if path.exists() else str(path)
+    with contextlib.suppress(OSError):
+        for entry in os.scandir("/proc"):
+            if not entry.name.isdigit():
+                continue
+            with contextlib.suppress(OSError):
+                for fd in os.scandir(f"/proc/{entry.name}/fd"):
+                    with contextlib.suppress(OSError):
+                        if os.readlink(fd.path) == target:
+                            yield int(entry.name)
+                            break

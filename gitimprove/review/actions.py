@@ -17,6 +17,7 @@ from gitimprove.git import (
     Identity,
     Oid,
     diff_trees,
+    lock_holder,
     merge_tree,
     replace_path,
     run_in,
@@ -299,10 +300,10 @@ def land(repo: InstructionRepo, build: Builder, reflog: str, *,
         for wt in checkouts:
             if wt.index_lock().exists():
                 raise ReviewError(
-                    f"another git command is using the checkout at {wt.path} "
-                    f"({wt.index_lock()} exists); nothing was changed",
-                    hint="wait for it to finish (or, if no git command is running, remove that "
-                         "file), then run the command again")
+                    f"the checkout at {wt.path} is locked ({wt.index_lock()} exists): "
+                    f"{lock_holder(wt.index_lock())}; nothing was changed",
+                    hint=f"wait for it to finish; if no git command is running, remove the file "
+                         f"(rm '{wt.index_lock()}'), then run the command again")
             dirty = run_in(wt.path, "status", "--porcelain", "--untracked-files=all", "--", *paths)
             if dirty.strip():
                 raise ReviewError(
