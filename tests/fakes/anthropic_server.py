@@ -38,6 +38,7 @@ class Reply:
     body: Any = None
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
+    raw: bytes | None = None  # sent as is instead of ``body`` (malformed answers)
 
 
 @dataclass
@@ -162,6 +163,59 @@ def slow(reply: Reply, seconds: float) -> Reply:
     return Reply(reply.status, reply.body, reply.headers, delay=seconds)
 
 
+# -- malformed 200 answers (a broken proxy, a truncated stream, an API bug) -----------------
+
+def raw_answer(data: bytes, status: int = 200) -> Reply:
+    """Bytes sent as the body of a ``content-type: application/json`` answer, unchecked."""
+    return Reply(status, None, {"request-id": f"req_fake{next(_ids):06d}"}, raw=data)
+
+
+def not_json() -> Reply:
+    return raw_answer(b"<html><body>502 Bad Gateway</body></html>")
+
+
+def truncated() -> Reply:
+    whole = json.dumps(tool_use({"summary": "S", "rationale": "R", "operations": []}).body).encode()
+    return raw_answer(whole[: len(whole) // 2])
+
+
+def reshaped(change: Callable[[dict[str, Any]], None]) -> Reply:
+    """A well-formed tool-use answer with ``change`` applied to its JSON body."""
+    reply = tool_use({"summary": "S", "rationale": "R", "operations": [
+        {"op": "add_rule", "section": "style", "text": "Be brief.", "reason": "users"}]})
+    change(reply.body)
+    return reply
+
+
+def null_content() -> Reply:
+    return reshaped(lambda b: b.update(content=None))
+
+
+def missing_usage() -> Reply:
+    return reshaped(lambda b: b.pop("usage"))
+
+
+def null_usage() -> Reply:
+    return reshaped(lambda b: b.update(usage=None))
+
+
+def deeply_nested(depth: int = 100_000) -> Reply:
+    """JSON nested deeper than any parser's recursion limit, inside the tool input."""
+    head = json.dumps(tool_use({"summary": "S", "rationale": "R", "operations": []}).body)
+    marker = '"operations": []'
+    assert marker in head
+    data = head.replace(marker, '"operations": ' + "[" * depth + "]" * depth)
+    return raw_answer(data.encode())
+
+
+# -- hostile answers: a model that tries to write structure or trailers -------------------------
+
+def hostile(operations: list[dict[str, Any]], *, summary: str = "Tighten the style",
+            rationale: str = "Users asked for it.") -> Reply:
+    """A tool call a hostile (or injected) model could make; see benchmarks/torture.py."""
+    return tool_use({"summary": summary, "rationale": rationale, "operations": operations})
+
+
 # -- protocol checks the real API makes -----------------------------------------------------
 
 def protocol_problem(headers: dict[str, str], body: Any) -> str | None:
@@ -284,7 +338,7 @@ class FakeAnthropicServer:
             def _send(self, reply: Reply) -> None:
                 if reply.delay:
                     server._stop.wait(min(reply.delay, MAX_DELAY))
-                data = json.dumps(reply.body).encode()
+                data = reply.raw if reply.raw is not None else json.dumps(reply.body).encode()
                 try:
                     self.send_response(reply.status)
                     self.send_header("content-type", "application/json")

@@ -309,6 +309,23 @@ def _repair_turns(first_user: str, message: Message, problems: list[str],
     return [{"role": "assistant", "content": echoed}, {"role": "user", "content": reply}]
 
 
+def _well_formed(message: object) -> Message:
+    """The answer, if it has the shape of a ``Message``; else ValueError naming what is wrong."""
+    if not isinstance(message, Message):
+        raise ValueError(f"expected a message object, got {type(message).__name__}")
+    if not isinstance(message.content, list):
+        raise ValueError("its content is not a list of blocks")
+    for block in message.content:
+        if not isinstance(block, (TextBlock, ToolUseBlock)) and not hasattr(block, "type"):
+            raise ValueError("a content block has no type")
+        if isinstance(block, ToolUseBlock) and not isinstance(block.input, dict):
+            raise ValueError("a tool call's input is not an object")
+    u = getattr(message, "usage", None)
+    if u is None or not isinstance(u.input_tokens, int) or not isinstance(u.output_tokens, int):
+        raise ValueError("its usage is missing")
+    return message
+
+
 def _usage(message: Message) -> Usage:
     u = message.usage
     cached = (u.cache_creation_input_tokens or 0) + (u.cache_read_input_tokens or 0)
@@ -411,9 +428,20 @@ class AnthropicProposer:
         attempt = 0
         while True:
             try:
-                return client.messages.create(
+                answer = client.messages.create(
                     model=self.model, max_tokens=self.settings.max_tokens, system=system_blocks,
                     messages=messages, tools=[tool_definition()], tool_choice=tool_choice)
+                return _well_formed(answer)
+            except (ValueError, RecursionError, anthropic.APIResponseValidationError) as exc:
+                # NOTE: the SDK parses a 200 answer lazily and without validation: a body that is
+                # not JSON, cut short, or of the wrong shape surfaces here, or not at all.
+                detail = "answer nested too deeply" if isinstance(exc, RecursionError) else \
+                    self._redact(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+                raise ProposerError(
+                    f"the Anthropic API at {client.base_url} sent a malformed answer "
+                    f"({detail[:200]})",
+                    hint="try again later; if it persists, check ANTHROPIC_BASE_URL and any proxy "
+                         "in between, or use --proposer heuristic") from None
             except anthropic.APITimeoutError:
                 raise ProposerError(
                     f"the Anthropic API did not answer within {self.settings.timeout_seconds:g} "
