@@ -158,7 +158,7 @@ class _CatFile:
 
     def read(self, name: str) -> tuple[Oid, str, bytes] | None:
         """Object id, type and content of ``name`` (any object name, e.g. ``<commit>:<path>``)."""
-        if "\n" in name:
+        if "\n" in name or "\r" in name:
             return None
         with self._lock:
             proc = self._start()
@@ -166,9 +166,9 @@ class _CatFile:
             try:
                 proc.stdin.write(name.encode() + b"\n")
                 proc.stdin.flush()
-                header = proc.stdout.readline().decode().split()
-                if len(header) != 3:  # "<name> missing" / "ambiguous"
-                    return None
+                header = proc.stdout.readline().decode("utf-8", "replace").split()
+                if len(header) != 3 or not _HEX.match(header[0]) or not header[2].isdigit():
+                    return None  # "<name> missing" / "ambiguous" (a name may hold spaces)
                 size = int(header[2])
                 data = proc.stdout.read(size + 1)[:size]
             except (BrokenPipeError, ValueError, OSError):

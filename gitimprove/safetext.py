@@ -26,7 +26,6 @@ _UNSAFE = (r"\x00-\x08\x0b-\x1f\x7f\x80-\x9f\u061c\u200b\u200e\u200f\u202a-\u202
            r"\u2028\u2029\u2060\u2066-\u2069\ufeff")
 _UNSAFE_RE = re.compile(f"[{_UNSAFE}]")
 _UNSAFE_ONE_LINE_RE = re.compile(f"[{_UNSAFE}\\t\\n]")
-_TERMINAL_RE = re.compile(f"[{_UNSAFE}\\t]")
 
 
 def unsafe_char(text: str, *, multiline: bool = False) -> str | None:
@@ -54,10 +53,11 @@ def _escape(match: re.Match[str]) -> str:
 def printable(text: object, *, multiline: bool = True) -> str:
     """``text`` made safe to print: control, escape and bidi characters shown as ``\\xNN``.
 
-    Line breaks stay when ``multiline`` (a message body); otherwise they are escaped too."""
+    Line breaks and tabs stay when ``multiline`` (a message body); otherwise they are escaped
+    too."""
     value = str(text)
     if multiline:
-        return "\n".join(_TERMINAL_RE.sub(_escape, line) for line in value.split("\n"))
+        return _UNSAFE_RE.sub(_escape, value)
     return _UNSAFE_ONE_LINE_RE.sub(_escape, value)
 
 

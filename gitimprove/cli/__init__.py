@@ -15,6 +15,7 @@ import click
 from gitimprove import __version__
 from gitimprove.errors import GitImproveError
 from gitimprove.instructions.repo import InstructionRepo
+from gitimprove.safetext import printable
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -37,8 +38,20 @@ class Context:
 pass_ctx: Callable[[Callable[..., Any]], Callable[..., Any]] = click.make_pass_decorator(Context)
 
 
+def echo(message: object = "", *, err: bool = False, nl: bool = True) -> None:
+    """Every line gitimprove prints goes through here: feedback, model text and commit
+    messages are data, so their control, escape and bidi characters are shown escaped."""
+    click.echo(printable(message), err=err, nl=nl)
+
+
 def emit_json(data: Any) -> None:
-    click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+    # NOTE: JSON escapes C0 controls itself; C1 and bidi characters would pass raw.
+    echo(json.dumps(data, indent=2, ensure_ascii=False, default=str).translate(_JSON_ESCAPES))
+
+
+_JSON_ESCAPES = {c: f"\\u{c:04x}" for c in [*range(0x80, 0xA0), 0x061C, 0x200B, 0x200E, 0x200F,
+                                              *range(0x202A, 0x202F), 0x2028, 0x2029, 0x2060,
+                                              *range(0x2066, 0x206A), 0xFEFF]}
 
 
 def json_option(func: F) -> F:
@@ -66,14 +79,14 @@ def init_cmd(path: str, template: str | None) -> None:
 
     result = init(path, template=template)
     verb = "Created" if result.created_repo else "Adopted"
-    click.echo(f"{verb} instruction repository at {result.path}")
+    echo(f"{verb} instruction repository at {result.path}")
     for name in result.written:
-        click.echo(f"  wrote {name}")
+        echo(f"  wrote {name}")
     if result.commit:
-        click.echo(f"  committed {result.commit[:10]}")
+        echo(f"  committed {result.commit[:10]}")
     else:
-        click.echo("  nothing new to commit")
-    click.echo(f"Next: cd {result.path} && gitimprove agents")
+        echo("  nothing new to commit")
+    echo(f"Next: cd {result.path} && gitimprove agents")
 
 
 @cli.command("agents")
@@ -92,15 +105,15 @@ def agents_cmd(ctx: Context, as_json: bool) -> None:
     if as_json:
         emit_json({"branch": repo.branch, "agents": rows, "errors": broken})
     elif not rows and not broken:
-        click.echo(f"No agents in {repo.policy().agents_dir}/ on {repo.branch}.")
+        echo(f"No agents in {repo.policy().agents_dir}/ on {repo.branch}.")
     else:
         width = max(len(r["name"]) for r in rows + broken)
         for r in rows:
             protected = ", ".join(r["protected"]) or "-"
-            click.echo(f"{r['name']:<{width}}  {r['version']:<5} {r['blob'][:10]}  "
+            echo(f"{r['name']:<{width}}  {r['version']:<5} {r['blob'][:10]}  "
                        f"sections: {', '.join(r['sections'])}  protected: {protected}")
     for b in broken:
-        click.echo(f"error: {b['error']}", err=True)
+        echo(f"error: {b['error']}", err=True)
     if broken:
         sys.exit(1)
 
@@ -129,7 +142,7 @@ def show_cmd(ctx: Context, agent: str, at: str | None, rendered: bool, as_json: 
             "sections": [s.model_dump(exclude_none=True) for s in found.file.sections],
         })
         return
-    click.echo(text if rendered else found.raw.decode("utf-8"), nl=False)
+    echo(text if rendered else found.raw.decode("utf-8"), nl=False)
 
 
 @cli.command("history")
@@ -153,12 +166,12 @@ def history_cmd(ctx: Context, agent: str, as_json: bool) -> None:
         return
     for f in figures:
         v = f.version
-        click.echo(f"{v.label:<5} {v.commit[:10]}  blob {v.blob[:10]}  "
+        echo(f"{v.label:<5} {v.commit[:10]}  blob {v.blob[:10]}  "
                    f"{v.date:%Y-%m-%d %H:%M}  {v.author}  {v.subject}")
         if f.runs:
-            click.echo(f"      {summary_line(f)}")
+            echo(f"      {summary_line(f)}")
     if figures and figures[0].verdict == "worse":
-        click.echo(f"\n{figures[0].version.label} is significantly worse than "
+        echo(f"\n{figures[0].version.label} is significantly worse than "
                    f"{figures[0].previous.label if figures[0].previous else 'before'} "
                    f"on enough feedback. To undo it: {rollback_command(repo, agent, figures[0])}")
 
@@ -179,7 +192,7 @@ def diff_cmd(ctx: Context, agent: str, a: str, b: str) -> None:
         sides.append((label, found.raw.decode("utf-8").splitlines(keepends=True)))
     diff = difflib.unified_diff(sides[0][1], sides[1][1], fromfile=sides[0][0], tofile=sides[1][0])
     out = "".join(diff)
-    click.echo(out if out else f"{a} and {b} of {agent} are the same version.", nl=not out)
+    echo(out if out else f"{a} and {b} of {agent} are the same version.", nl=not out)
 
 
 @cli.command("demo")
@@ -189,11 +202,11 @@ def demo_cmd(directory: str | None) -> None:
     """Run the self-improvement loop on a copy of sample_repo/, offline."""
     from gitimprove.demo import run_demo
 
-    run_demo(Path(directory) if directory else None, echo=click.echo)
+    run_demo(Path(directory) if directory else None, echo=echo)
 
 
 def _fail(message: str, code: int) -> NoReturn:
-    click.echo(message, err=True)
+    echo(message, err=True)
     sys.exit(code)
 
 

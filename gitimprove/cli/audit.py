@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import click
 
-from gitimprove.cli import Context, emit_json, json_option, pass_ctx
+from gitimprove.cli import Context, echo, emit_json, json_option, pass_ctx
 from gitimprove.errors import GitImproveError
 
 
@@ -35,10 +35,10 @@ def audit_cmd(ctx: Context, agent: str | None, since: str | None, as_json: bool)
         emit_json({"branch": ctx.repo.branch, "events": [e.to_json() for e in events]})
         return
     if not events:
-        click.echo("No events.")
+        echo("No events.")
         return
     for e in events:
-        click.echo("\n".join(e.lines()))
+        echo("\n".join(e.lines()))
 
 
 COMMANDS: list[click.Command] = [audit_cmd]

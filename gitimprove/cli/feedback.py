@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from gitimprove.cli import Context, emit_json, json_option, pass_ctx
+from gitimprove.cli import Context, echo, emit_json, json_option, pass_ctx
 from gitimprove.errors import GitImproveError
 
 _RELATIVE = re.compile(r"\A(\d+)\s*([hdw])\Z")
@@ -43,7 +43,7 @@ def parse_since(text: str | None) -> datetime | None:
 
 def _warn(messages: list[warnings.WarningMessage]) -> None:
     for w in messages:
-        click.echo(f"warning: {w.message}", err=True)
+        echo(f"warning: {w.message}", err=True)
 
 
 @click.group("feedback")
@@ -107,7 +107,7 @@ def record_cmd(ctx: Context, agent: str, run_id: str | None, version: str | None
         return
     where = f", run {record.run_id}" if record.run_id else ""
     version_text = f", version {record.version[:10]}" if record.version else ""
-    click.echo(f"recorded {record.id} for {record.agent}{where}{version_text}")
+    echo(f"recorded {record.id} for {record.agent}{where}{version_text}")
 
 
 @feedback_group.command("import")
@@ -134,9 +134,9 @@ def import_cmd(ctx: Context, file: str, fmt: str | None, dry_run: bool, skip_inv
         emit_json(report.to_json())
         return
     for w in report.warnings:
-        click.echo(f"warning: {w}", err=True)
+        echo(f"warning: {w}", err=True)
     for problem in report.invalid:
-        click.echo(f"skipped {problem}", err=True)
+        echo(f"skipped {problem}", err=True)
     verb = "would import" if dry_run else "imported"
     extra = []
     if report.duplicates:
@@ -144,7 +144,7 @@ def import_cmd(ctx: Context, file: str, fmt: str | None, dry_run: bool, skip_inv
     if report.invalid:
         extra.append(f"{len(report.invalid)} invalid skipped")
     tail = f" ({', '.join(extra)})" if extra else ""
-    click.echo(f"{verb} {report.added} of {report.records} records from {source}{tail}")
+    echo(f"{verb} {report.added} of {report.records} records from {source}{tail}")
 
 
 @feedback_group.command("list")
@@ -185,7 +185,7 @@ def list_cmd(ctx: Context, agent: str | None, since: str | None, version: str | 
             emit_json({"records": [r.model_dump(mode="json") for r in shown_records]})
             return
         for r in shown_records:
-            click.echo(_line(r.created_at, r.agent, r.run_id or r.id, r.rating,
+            echo(_line(r.created_at, r.agent, r.run_id or r.id, r.rating,
                              [k for k, v in r.signals.items() if v is True],
                              [r.reason] if r.reason else [],
                              [r.correction] if r.correction else [], r.id))
@@ -196,10 +196,10 @@ def list_cmd(ctx: Context, agent: str | None, since: str | None, version: str | 
         emit_json({"runs": [run.to_json() for run in shown]})
         return
     if not shown:
-        click.echo("No feedback yet." if not records else "No feedback matches.")
+        echo("No feedback yet." if not records else "No feedback matches.")
         return
     for run in shown:
-        click.echo(_line(run.first_at, run.agent, run.run_id or run.feedback_ids[0], run.rating,
+        echo(_line(run.first_at, run.agent, run.run_id or run.feedback_ids[0], run.rating,
                          run.trouble, run.reasons, run.corrections, ",".join(run.feedback_ids)))
 
 
@@ -238,7 +238,7 @@ def stats_cmd(ctx: Context, agent: str | None, by_version: bool, since: str | No
         emit_json({"stats": rows})
         return
     if not rows:
-        click.echo("No feedback yet.")
+        echo("No feedback yet.")
         return
     for row in rows:
         head = row["agent"]
@@ -248,7 +248,7 @@ def stats_cmd(ctx: Context, agent: str | None, by_version: bool, since: str | No
         signals = ", ".join(
             f"{name} {s['rate']:.0%}" if "rate" in s else f"{name} mean {s['mean']:g}"
             for name, s in row["signals"].items())
-        click.echo(f"{head}: {row['records']} records, {row['runs']} runs, "
+        echo(f"{head}: {row['records']} records, {row['runs']} runs, "
                    f"negative {'-' if rate is None else f'{rate:.0%}'} of {row['rated_runs']} rated"
                    f", {row['with_correction']} corrections"
                    + (f"; signals: {signals}" if signals else ""))
@@ -276,14 +276,14 @@ def analyze_cmd(ctx: Context, agent: str, since: str | None, version: str | None
                    "patterns": [p.model_dump(mode="json") for p in patterns]})
         return
     if not patterns:
-        click.echo(f"No patterns in {agent}'s feedback yet (too little, or nothing recurs).")
+        echo(f"No patterns in {agent}'s feedback yet (too little, or nothing recurs).")
         return
     for n, p in enumerate(patterns, 1):
         section = f"  [{p.section}]" if p.section else ""
         state = f"  ({p.state})" if p.state != "open" else ""
-        click.echo(f"{n:>2}. {p.kind:<22} {p.count:>4}  {p.share:>5.0%}  {p.label}{section}{state}")
+        echo(f"{n:>2}. {p.kind:<22} {p.count:>4}  {p.share:>5.0%}  {p.label}{section}{state}")
         for quote in p.quotes[:3]:
-            click.echo(f"      \"{_clip(quote, 100)}\"")
+            echo(f"      \"{_clip(quote, 100)}\"")
         if p.suggestion:
-            click.echo(f"      suggests: {p.suggestion}")
-        click.echo(f"      {p.id}  evidence: {_clip(', '.join(p.feedback_ids), 80)}")
+            echo(f"      suggests: {p.suggestion}")
+        echo(f"      {p.id}  evidence: {_clip(', '.join(p.feedback_ids), 80)}")

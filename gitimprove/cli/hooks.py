@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from gitimprove.cli import Context, emit_json, json_option, pass_ctx
+from gitimprove.cli import Context, echo, emit_json, json_option, pass_ctx
 
 
 @click.group("hooks")
@@ -28,8 +28,8 @@ def hooks_install_cmd(ctx: Context, bare: bool | None, force: bool, chain: bool)
     for item in install(ctx.repo, bare=bare, force=force, chain=chain):
         extra = f" (kept the previous hook as {item.chained.name})" if item.chained else (
             " (replaced a previous hook)" if item.replaced else "")
-        click.echo(f"installed {item.path}{extra}")
-    click.echo("What these hooks cover and what they do not: docs/safety.md")
+        echo(f"installed {item.path}{extra}")
+    echo("What these hooks cover and what they do not: docs/safety.md")
 
 
 @hooks_group.command("uninstall")
@@ -40,9 +40,9 @@ def hooks_uninstall_cmd(ctx: Context) -> None:
 
     removed = uninstall(ctx.repo)
     for path in removed:
-        click.echo(f"removed {path}")
+        echo(f"removed {path}")
     if not removed:
-        click.echo("no gitimprove hooks installed")
+        echo("no gitimprove hooks installed")
 
 
 @click.command("hook", hidden=True)
@@ -80,8 +80,8 @@ def push_cmd(ctx: Context, proposal: str | None, everything: bool, remote: str,
     if as_json:
         emit_json({"remote": pushed.remote, "refspecs": pushed.refspecs})
         return
-    click.echo(f"pushed to {pushed.remote}: {' '.join(pushed.refspecs)}")
-    click.echo("  others fetch the audit refs with: "
+    echo(f"pushed to {pushed.remote}: {' '.join(pushed.refspecs)}")
+    echo("  others fetch the audit refs with: "
                f"git fetch {pushed.remote} 'refs/gitimprove/*:refs/gitimprove/*'")
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from gitimprove.cli import Context, emit_json, json_option, pass_ctx
+from gitimprove.cli import Context, echo, emit_json, json_option, pass_ctx
 from gitimprove.errors import GitImproveError
 from gitimprove.review.actions import ProposalInfo
 
@@ -52,14 +52,14 @@ def propose_cmd(ctx: Context, agents: tuple[str, ...], all_agents: bool, propose
         except NothingToPropose as exc:
             results.append({"agent": name, "status": "nothing", "reason": exc.message})
             if not as_json:
-                click.echo(f"{exc.message}")
+                echo(f"{exc.message}")
             continue
         except GitImproveError as exc:
             if len(names) == 1:
                 raise
             failed = True
             results.append({"agent": name, "status": "error", "reason": str(exc)})
-            click.echo(f"error: {name}: {exc}", err=True)
+            echo(f"error: {name}: {exc}", err=True)
             continue
         entry = {"agent": name, "status": "dry-run" if dry_run else "proposed", "id": plan.id,
                  "branch": plan.short_branch, "commit": str(plan.commit) if plan.commit else None,
@@ -81,17 +81,17 @@ def propose_cmd(ctx: Context, agents: tuple[str, ...], all_agents: bool, propose
         who = "heuristic proposer (offline, no model)" if plan.result.proposer == "heuristic" \
             else f"{plan.result.model} via the Anthropic API"
         if dry_run:
-            click.echo(f"Dry run for {name}, by the {who}. Nothing was written.\n")
-            click.echo(plan.message)
-            click.echo(plan.diff)
+            echo(f"Dry run for {name}, by the {who}. Nothing was written.\n")
+            echo(plan.message)
+            echo(plan.diff)
         else:
-            click.echo(f"Proposed {plan.short_branch} ({plan.commit and plan.commit[:10]}) by the {who}")
-            click.echo(f"  {plan.message.splitlines()[0]}")
+            echo(f"Proposed {plan.short_branch} ({plan.commit and plan.commit[:10]}) by the {who}")
+            echo(f"  {plan.message.splitlines()[0]}")
             for note in plan.notes:
-                click.echo(f"  note: {note}")
-            click.echo(f"  review: gitimprove review {plan.id}")
+                echo(f"  note: {note}")
+            echo(f"  review: gitimprove review {plan.id}")
             if entry.get("pushed_to"):
-                click.echo(f"  pushed to {push_remote}: open a pull request from {plan.short_branch}")
+                echo(f"  pushed to {push_remote}: open a pull request from {plan.short_branch}")
     if as_json:
         emit_json({"proposals": results})
     if failed:
@@ -145,7 +145,7 @@ def proposals_cmd(ctx: Context, include_closed: bool, agent: str | None, as_json
         emit_json({"proposals": rows})
         return
     if not rows:
-        click.echo("No proposals." if include_closed else "No open proposals. (--all shows closed ones)")
+        echo("No proposals." if include_closed else "No open proposals. (--all shows closed ones)")
         return
     for row, info in zip(rows, infos, strict=True):
         flags = []
@@ -153,9 +153,9 @@ def proposals_cmd(ctx: Context, include_closed: bool, agent: str | None, as_json
             flags.append("valid" if row["verdict"] == "pass" else f"INVALID ({len(row['violations'])})")
             if row["stale"]:
                 flags.append("stale, merges cleanly" if row["merges_cleanly"] else "stale, CONFLICTS")
-        click.echo(f"{row['id']}  {row['state']:<11} {info.agent:<18} {_age(info.time):>4}  "
+        echo(f"{row['id']}  {row['state']:<11} {info.agent:<18} {_age(info.time):>4}  "
                    f"evidence {row['evidence_count']:<3} {' '.join(flags)}")
-        click.echo(f"    {row['summary']}")
+        echo(f"    {row['summary']}")
 
 
 @click.command("review")
@@ -170,7 +170,7 @@ def review_cmd(ctx: Context, proposal: str, as_json: bool) -> None:
     if as_json:
         emit_json(data)
     else:
-        click.echo(review_text(data))
+        echo(review_text(data))
 
 
 @click.command("approve")
@@ -186,9 +186,9 @@ def approve_cmd(ctx: Context, proposal: str, by: str | None, note: str | None) -
     info = landed.proposal
     assert info is not None
     inst = ctx.repo.load(info.agent)
-    click.echo(f"Approved {info.id}: merged into {ctx.repo.branch} as {landed.commit[:10]}")
-    click.echo(f"  {info.agent} is now {inst.label} (blob {inst.version[:10]})")
-    click.echo(f"  undo with: gitimprove rollback {info.id}")
+    echo(f"Approved {info.id}: merged into {ctx.repo.branch} as {landed.commit[:10]}")
+    echo(f"  {info.agent} is now {inst.label} (blob {inst.version[:10]})")
+    echo(f"  undo with: gitimprove rollback {info.id}")
 
 
 @click.command("reject")
@@ -202,12 +202,12 @@ def reject_cmd(ctx: Context, proposal: str, reason: str, by: str | None) -> None
 
     info = reject(ctx.repo, proposal, reason=reason, by=by)
     if info.extra.get("finished"):
-        click.echo(f"Rejected {info.id} already ({info.agent}); finished the interrupted "
+        echo(f"Rejected {info.id} already ({info.agent}); finished the interrupted "
                    f"rejection: deleted {info.branch}")
         return
-    click.echo(f"Rejected {info.id} ({info.agent}); recorded under "
+    echo(f"Rejected {info.id} ({info.agent}); recorded under "
                f"refs/gitimprove/rejected/{info.agent}/{info.id}")
-    click.echo("  its feedback is open again for future proposals")
+    echo("  its feedback is open again for future proposals")
 
 
 @click.command("rollback")
@@ -220,11 +220,11 @@ def rollback_cmd(ctx: Context, target: str, reason: str | None, by: str | None) 
     from gitimprove.review.actions import rollback
 
     landed = rollback(ctx.repo, target, reason=reason, by=by)
-    click.echo(f"Rolled back {target}: {ctx.repo.branch} is now {landed.commit[:10]}")
+    echo(f"Rolled back {target}: {ctx.repo.branch} is now {landed.commit[:10]}")
     from gitimprove.git import parse_trailers
 
     for restored in parse_trailers(landed.message).get("Gitimprove-Restores", []):
-        click.echo(f"  restores {restored}")
+        echo(f"  restores {restored}")
 
 
 @click.command("validate")
@@ -246,11 +246,11 @@ def validate_cmd(ctx: Context, base: str | None, head: str, as_json: bool) -> No
         emit_json({"base": str(base_commit), "head": str(head_commit), "ok": not violations,
                    "violations": [v.to_json() for v in violations]})
     elif violations:
-        click.echo(f"{len(violations)} violation(s) merging {head} into {base or repo.branch}:")
+        echo(f"{len(violations)} violation(s) merging {head} into {base or repo.branch}:")
         for v in violations:
-            click.echo(f"  - {v}")
+            echo(f"  - {v}")
     else:
-        click.echo(f"ok: merging {head} into {base or repo.branch} passes the validator")
+        echo(f"ok: merging {head} into {base or repo.branch} passes the validator")
     if violations:
         sys.exit(1)
 
@@ -271,14 +271,14 @@ def check_regressions_cmd(ctx: Context, as_json: bool) -> None:
     if as_json:
         emit_json({"regressions": [r.to_json() for r in found]})
     elif not found:
-        click.echo("No regressions: no agent's current version is significantly worse than the one before.")
+        echo("No regressions: no agent's current version is significantly worse than the one before.")
     for r in found if not as_json else []:
         neg = next((c for c in r.figures.comparisons if c.verdict == "worse"), None)
         what = (f"{neg.metric.replace('_', ' ')} {neg.old.value:.0%} -> {neg.new.value:.0%} "
                 f"(p={neg.p_worse:.3f}, {neg.old.n} vs {neg.new.n} runs)") if neg else ""
         prev = r.figures.previous.label if r.figures.previous else "?"
-        click.echo(f"{r.agent}: {r.figures.version.label} is worse than {prev}: {what}")
-        click.echo(f"  to undo: {r.rollback}")
+        echo(f"{r.agent}: {r.figures.version.label} is worse than {prev}: {what}")
+        echo(f"  to undo: {r.rollback}")
     if found:
         sys.exit(1)
 
