@@ -3,6 +3,8 @@ exit code 1; anything else is a bug and becomes a short report with exit code 3.
 
 from __future__ import annotations
 
+import os
+import signal
 from collections.abc import Sequence
 
 
@@ -83,3 +85,15 @@ class UnknownAgentError(GitImproveError):
 
 class UnknownRevisionError(GitImproveError):
     """A version, commit, branch or tag that does not resolve."""
+
+
+CRASH_ENV = "GITIMPROVE_CRASH_AT"
+
+
+def crash_point(name: str) -> None:
+    """Die here, as by ``kill -9``, when ``$GITIMPROVE_CRASH_AT`` names this point.
+
+    For the crash tests and the torture suite: they prove that whatever a kill at this
+    point leaves, the next command finishes or undoes it."""
+    if os.environ.get(CRASH_ENV) == name:
+        os.kill(os.getpid(), signal.SIGKILL)

@@ -27,12 +27,26 @@ class Context:
         self.repo_path = repo_path
         self.branch = branch
         self._repo: InstructionRepo | None = None
+        self.recover_first = True  # False in hooks (git holds the index) and in `recover`
 
     @property
     def repo(self) -> InstructionRepo:
         if self._repo is None:
             self._repo = InstructionRepo(self.repo_path or ".", branch=self.branch)
+            if self.recover_first:
+                self._finish_interrupted(self._repo)
         return self._repo
+
+    @staticmethod
+    def _finish_interrupted(repo: InstructionRepo) -> None:
+        """What a killed approve or rollback left half done is finished before anything else."""
+        from gitimprove.review.checkout import CheckoutBehind, recover
+
+        try:
+            for note in recover(repo.git):
+                echo(f"note: {note}", err=True)
+        except CheckoutBehind as exc:
+            echo(f"warning: {exc}", err=True)
 
 
 pass_ctx: Callable[[Callable[..., Any]], Callable[..., Any]] = click.make_pass_decorator(Context)

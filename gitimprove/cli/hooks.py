@@ -53,6 +53,7 @@ def hook_cmd(ctx: Context, name: str, args: tuple[str, ...]) -> None:
     """Entry point for the installed hooks (git calls this; exit 1 refuses)."""
     import gitimprove.review.hooks as hooks
 
+    ctx.recover_first = False  # git holds the index while its hooks run
     repo = ctx.repo
     if name == "pre-merge-commit":
         hooks.run_pre_merge_commit(repo)

@@ -255,7 +255,22 @@ def validate_cmd(ctx: Context, base: str | None, head: str, as_json: bool) -> No
         sys.exit(1)
 
 
-COMMANDS = [propose_cmd, proposals_cmd, review_cmd, approve_cmd, reject_cmd, rollback_cmd, validate_cmd]
+@click.command("recover")
+@pass_ctx
+def recover_cmd(ctx: Context) -> None:
+    """Finish what a killed approve, rollback or reject left half done (every command does)."""
+    from gitimprove.review.checkout import recover
+
+    ctx.recover_first = False
+    notes = recover(ctx.repo.git)  # raises, saying what to run, when a checkout stays behind
+    for note in notes:
+        echo(note)
+    if not notes:
+        echo("nothing to recover")
+
+
+COMMANDS = [propose_cmd, proposals_cmd, review_cmd, approve_cmd, reject_cmd, rollback_cmd,
+            validate_cmd, recover_cmd]
 
 
 @click.command("check-regressions")

@@ -12,7 +12,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from gitimprove.errors import GitCommandError, GitImproveError, InvalidFileError, RefRaceError
+from gitimprove.errors import (
+    GitCommandError,
+    GitImproveError,
+    InvalidFileError,
+    RefRaceError,
+    crash_point,
+)
 from gitimprove.git import (
     Identity,
     Oid,
@@ -38,6 +44,7 @@ from gitimprove.proposals.build import (
     T_ROLLBACK_OF,
     approvals_on_main,
 )
+from gitimprove.review.checkout import landing_lock, recover, update_checkouts, write_journal
 from gitimprove.validate import Violation, check_change
 
 T_REVERTS = "Gitimprove-Reverts"
@@ -292,6 +299,13 @@ def land(repo: InstructionRepo, build: Builder, reflog: str, *,
     those paths clean (else nothing moves); afterwards they are brought up to date. ``also``
     are ref updates made in the same atomic transaction (the approved proposal's branch is
     deleted together with the merge landing)."""
+    with landing_lock(repo.git):
+        return _land(repo, build, reflog, also)
+
+
+def _land(repo: InstructionRepo, build: Builder, reflog: str,
+          also: Sequence[RefUpdate]) -> tuple[Oid, Oid]:
+    recover(repo.git, locked=True)  # an earlier landing that was killed is finished first
     for _ in range(MAX_ATTEMPTS):
         tip = repo.main_tip()
         commit, paths = build(tip)
@@ -310,17 +324,24 @@ def land(repo: InstructionRepo, build: Builder, reflog: str, *,
                     f"{repo.branch} is checked out at {wt.path} with uncommitted changes to "
                     f"{', '.join(sorted({line[3:] for line in dirty.splitlines()}))}",
                     hint="commit or stash them, then run the command again; nothing was changed")
+        # The journal says what to finish if this process dies once main has moved.
+        journal = write_journal(repo.git, repo.main_ref, tip, commit, checkouts) if checkouts else None
         try:
             # NOTE: tells our reference-transaction hook this update was validated already.
             repo.git.update_refs([(repo.main_ref, commit, tip), *also], reflog, env=VALIDATED_ENV)
-        except RefRaceError:
+        except BaseException as exc:
+            if journal is not None and repo.git.read_ref(repo.main_ref) != commit:
+                journal.path.unlink(missing_ok=True)
+            if not isinstance(exc, RefRaceError):
+                raise
             if repo.main_tip() == tip:  # main did not move: one of `also` did
                 raise ReviewError(
                     f"{', '.join(ref for ref, _, _ in also)} moved meanwhile; nothing was changed",
                     hint="look at the new commits, then run the command again") from None
             continue  # another process moved main: rebuild on its tip
-        for wt in checkouts:
-            run_in(wt.path, "read-tree", "-m", "-u", tip, commit)
+        crash_point("after-main-moved")
+        if journal is not None:
+            update_checkouts(repo.git, journal)
         return tip, commit
     raise ReviewError(f"{repo.branch} kept moving; gave up after {MAX_ATTEMPTS} attempts",
                       hint="run the command again")

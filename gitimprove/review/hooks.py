@@ -31,6 +31,7 @@ from gitimprove.git import ZERO_OID, Oid, Repository, diff_trees
 from gitimprove.instructions.repo import InstructionRepo
 from gitimprove.proposals.build import T_PROPOSAL
 from gitimprove.review.actions import validate_merge, validate_trees
+from gitimprove.review.checkout import pending_refusal
 from gitimprove.validate import Violation
 
 MARKER = "# gitimprove-hook v1"
@@ -146,7 +147,13 @@ def run_reference_transaction(repo: InstructionRepo, state: str, lines: Iterable
     """``reference-transaction`` hook: judge updates of main in the "prepared" state."""
     if state != "prepared" or os.environ.get("GITIMPROVE_VALIDATED") == "1":
         return
-    for old, new in _main_updates(repo, lines):
+    updates = _main_updates(repo, lines)
+    if updates:
+        # NOTE: also stops `git commit --no-verify` on a checkout a killed approve left behind.
+        behind = pending_refusal(repo.git, repo.main_ref)
+        if behind is not None:
+            raise behind
+    for old, new in updates:
         findings = check_update(repo, old, [new])
         if findings:
             paths = None

@@ -6,7 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.review.conftest import SAFETY_RULE, commit_tree_change, make_proposal, out, run, weaken_safety
+from tests.review.conftest import (
+    SAFETY_RULE,
+    commit_tree_change,
+    make_proposal,
+    out,
+    run,
+    weaken_safety,
+)
 
 from .conftest import gi, ok, tip
 

@@ -40,7 +40,7 @@ def test_a_rule_with_a_line_break_is_refused() -> None:
 @pytest.mark.parametrize("char", ["\\u202e", "\\u2066", "\\x85", "\\x1b", "\\u2028", "\\u200f", "\\ufeff"])
 def test_control_bidi_and_separator_characters_are_refused(char: str) -> None:
     bad = with_rule(f'"Be brief{char} and kind."')
-    with pytest.raises(InvalidFileError, match="instructions are plain text|one line"):
+    with pytest.raises(InvalidFileError, match=r"instructions are plain text|one line"):
         parse_agent(bad, PATH, expected_name="product-writer")
 
 
