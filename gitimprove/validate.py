@@ -47,10 +47,12 @@ Files = Mapping[str, bytes | None]
 
 
 def check_change(base: Files, proposed: Files, policy: Policy, *,
-                 operations: int | None = None) -> list[Violation]:
+                 operations: int | None = None, repair: bool = False) -> list[Violation]:
     """Every violation in changing ``base`` into ``proposed`` under ``policy``.
 
-    ``operations`` is the number of operations of a proposal, when known (scope limit)."""
+    ``operations`` is the number of operations of a proposal, when known (scope limit).
+    ``repair``: a base file that does not parse may be replaced by a valid one (a rollback
+    from a broken tip); without it such a base is a violation (fail closed)."""
     out: list[Violation] = []
     limits = policy.limits
     if operations is not None and operations > limits.max_operations:
@@ -91,6 +93,8 @@ def check_change(base: Files, proposed: Files, policy: Policy, *,
         try:
             old_file = parse_agent(old, path, expected_name=agent)
         except InvalidFileError as exc:
+            if repair:
+                continue  # the new file parses (checked above): nothing to compare it with
             out.append(Violation("base-unreadable",
                                  f"the target branch's version does not parse ({exc.problems[0]}); "
                                  "refusing to judge a change against it", path=path, agent=agent))

@@ -113,9 +113,14 @@ def agents_cmd(ctx: Context, as_json: bool) -> None:
     broken: list[dict[str, str]] = []
     for name in repo.agent_names():
         try:
-            rows.append(repo.describe(name))
+            row = repo.describe(name)
         except GitImproveError as exc:  # one broken file does not hide the others
             broken.append({"name": name, "error": str(exc)})
+            continue
+        rows.append(row)
+        if row["fallback_from"]:
+            broken.append({"name": name, "error": f"{row['problem']} (agents are served "
+                           f"{row['version']}, the last valid version)"})
     if as_json:
         emit_json({"branch": repo.branch, "agents": rows, "errors": broken})
     elif not rows and not broken:
@@ -124,8 +129,14 @@ def agents_cmd(ctx: Context, as_json: bool) -> None:
         width = max(len(r["name"]) for r in rows + broken)
         for r in rows:
             protected = ", ".join(r["protected"]) or "-"
+            state = f"  BROKEN at {r['fallback_from'][:10]}, serving {r['version']}" \
+                if r["fallback_from"] else ""
             echo(f"{r['name']:<{width}}  {r['version']:<5} {r['blob'][:10]}  "
-                       f"sections: {', '.join(r['sections'])}  protected: {protected}")
+                 f"sections: {', '.join(r['sections'])}  protected: {protected}{state}")
+        listed = {r["name"] for r in rows}
+        for b in broken:
+            if b["name"] not in listed:
+                echo(f"{b['name']:<{width}}  broken (no valid version to serve)")
     for b in broken:
         echo(f"error: {b['error']}", err=True)
     if broken:

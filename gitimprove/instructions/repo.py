@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import logging
 import os
 import threading
 from dataclasses import dataclass, field
@@ -19,6 +20,8 @@ from gitimprove.instructions.agentfile import AgentFile, fill_variables, parse_a
 from gitimprove.instructions.policy import POLICY_PATH, Policy, parse_policy
 from gitimprove.instructions.versions import Version, VersionIndex
 
+_log = logging.getLogger("gitimprove")
+
 
 @dataclass(frozen=True)
 class Instruction:
@@ -31,6 +34,8 @@ class Instruction:
     commit: Oid | None
     tip: Oid
     file: AgentFile = field(repr=False)
+    fallback_from: Oid | None = None  # the tip's blob, when it does not validate
+    problem: str | None = None  # why it does not (the first problem found)
 
     @property
     def label(self) -> str:
@@ -165,6 +170,11 @@ class InstructionRepo:
 
     def agent_at(self, agent: str, commit: Oid) -> AgentAt:
         """The agent file at a commit, parsed and validated (cached by blob)."""
+        path, blob, raw = self.agent_blob(agent, commit)
+        return AgentAt(agent, path, blob, raw, self._parse(blob, raw, path, agent)[0], commit)
+
+    def agent_blob(self, agent: str, commit: Oid) -> tuple[str, Oid, bytes]:
+        """Path, blob id and bytes of an agent file at a commit, not parsed (it may be broken)."""
         policy = self.policy_at(commit)
         path = policy.agent_path(agent)
         got = self.git.read_blob(f"{commit}:{path}") if "\n" not in agent else None
@@ -174,8 +184,7 @@ class InstructionRepo:
             hint = f"did you mean {close[0]!r}?" if close else (
                 f"agents: {', '.join(names)}" if names else f"no agents in {policy.agents_dir}/ yet")
             raise UnknownAgentError(f"no agent {agent!r} at {commit.short} ({path} not found)", hint=hint)
-        blob, raw = got
-        return AgentAt(agent, path, blob, raw, self._parse(blob, raw, path, agent)[0], commit)
+        return path, got[0], got[1]
 
     def _parse(self, blob: Oid, raw: bytes, path: str, agent: str) -> tuple[AgentFile, str]:
         hit = self._parsed.get(blob)
@@ -188,17 +197,22 @@ class InstructionRepo:
             parse_agent(raw, path, expected_name=agent)
         return hit
 
-    def load(self, agent: str, ref: str | None = None) -> Instruction:
+    def load(self, agent: str, ref: str | None = None, *, strict: bool = False) -> Instruction:
         """The rendered instructions of ``agent`` at the tip of ``ref`` (main by default).
 
         Called on every agent run, so the warm path is one read of the ref file and a dict
-        lookup; a new commit on the branch is seen by the very next call."""
+        lookup; a new commit on the branch is seen by the very next call.
+
+        A bad commit never fails an agent run: when the file at the tip does not validate,
+        the last valid version on the branch's first-parent history is served, a warning is
+        logged (logger ``gitimprove``), and the result says so (``fallback_from`` is the
+        broken blob, ``problem`` why). ``strict=True`` raises :class:`InvalidFileError` instead."""
         refname = self.main_ref if ref is None else (
             ref if ref.startswith("refs/") else f"refs/heads/{ref}")
         tip = self.git.read_ref(refname)
         key = (refname, agent)
         hit = self._loaded.get(key)
-        if hit is not None and hit.tip == tip:
+        if hit is not None and hit.tip == tip and not (strict and hit.fallback_from):
             return hit
         if tip is None:
             if ref is None:
@@ -206,26 +220,52 @@ class InstructionRepo:
             else:
                 name, tip = self.resolve(ref)
                 refname = name or ref
-        inst = self._build(agent, tip, refname if refname.startswith("refs/") else None)
+        inst = self._build(agent, tip, refname if refname.startswith("refs/") else None, strict)
         with self._lock:
             self._loaded[key] = inst
         return inst
 
-    def _build(self, agent: str, tip: Oid, refname: str | None) -> Instruction:
-        at = self.agent_at(agent, tip)
-        parsed, text = self._parse(at.blob, at.raw, at.path, agent)
-        found = self.versions.version_of(at.path, tip, refname, at.blob)
-        return Instruction(agent=agent, text=text, version=at.blob,
+    def _build(self, agent: str, tip: Oid, refname: str | None, strict: bool = False) -> Instruction:
+        path, blob, raw = self.agent_blob(agent, tip)
+        try:
+            parsed, text = self._parse(blob, raw, path, agent)
+        except InvalidFileError as exc:
+            if strict:
+                raise
+            return self._fallback(agent, tip, refname, path, blob, exc)
+        found = self.versions.version_of(path, tip, refname, blob)
+        return Instruction(agent=agent, text=text, version=blob,
                            number=found[0] if found else None,
                            commit=found[1] if found else None, tip=tip, file=parsed)
+
+    def _fallback(self, agent: str, tip: Oid, refname: str | None, path: str, broken: Oid,
+                  error: InvalidFileError) -> Instruction:
+        """The newest valid version of ``path`` on ``tip``'s first-parent history."""
+        for version in reversed(self.versions.history(path, tip, refname)):
+            if version.blob == broken:
+                continue
+            got = self.git.read_blob(version.blob)
+            if got is None:
+                continue
+            try:
+                parsed, text = self._parse(version.blob, got[1], path, agent)
+            except InvalidFileError:
+                continue
+            problem = error.problems[0] if error.problems else str(error)
+            _log.warning("%s at %s does not validate (%s); serving %s (%s) instead", path,
+                         tip[:10], problem, version.label, version.blob[:10])
+            return Instruction(agent=agent, text=text, version=version.blob, number=version.number,
+                               commit=version.commit, tip=tip, file=parsed, fallback_from=broken,
+                               problem=problem)
+        raise error
 
     # -- history --------------------------------------------------------------------------
 
     def history(self, agent: str, ref: str | None = None) -> list[Version]:
         """Versions of ``agent`` along the first-parent history of ``ref``, oldest first."""
         refname, tip = self.resolve(ref)
-        at = self.agent_at(agent, tip)
-        return self.versions.history(at.path, tip, refname)
+        path, _, _ = self.agent_blob(agent, tip)  # not parsed: history works from a broken tip
+        return self.versions.history(path, tip, refname)
 
     def find_version(self, agent: str, spec: str) -> tuple[Oid, Version | None]:
         """A commit holding the requested version of ``agent``: ``v3``, a commit, branch or tag."""
@@ -239,7 +279,7 @@ class InstructionRepo:
                                            hint=f"see `gitimprove history {agent}`")
             return match.commit, match
         _, commit = self.resolve(spec)
-        blob = self.agent_at(agent, commit).blob
+        blob = self.agent_blob(agent, commit)[1]
         match = next((v for v in reversed(self.history(agent)) if v.blob == blob), None)
         return commit, match
 
@@ -255,6 +295,8 @@ class InstructionRepo:
             "sections": inst.file.section_ids,
             "protected": [s.id for s in inst.file.sections
                           if s.protected or policy.is_protected(agent, s.id)],
+            "fallback_from": str(inst.fallback_from) if inst.fallback_from else None,
+            "problem": inst.problem,
         }
 
     # -- feedback (gitimprove.feedback, imported lazily: load() stays import-light) ----------

@@ -257,9 +257,10 @@ def validate_merge(repo: InstructionRepo, base: Oid, head: Oid, *,
 
 
 def check_trees(repo: InstructionRepo, base: Oid, tree: Oid, policy: Policy, *,
-                scope: bool = True) -> MergeCheck:
+                scope: bool = True, repair: bool = False) -> MergeCheck:
     """Judge replacing ``base``'s tree by ``tree``. ``scope=False`` skips the scope limits
-    (a rollback restores text a human approved before) but keeps every safety rule."""
+    (a rollback restores text a human approved before) but keeps every safety rule;
+    ``repair`` lets a valid file replace one that does not parse (rollback from a broken tip)."""
     old: dict[str, bytes | None] = {}
     new: dict[str, bytes | None] = {}
     for path, a, b in diff_trees(repo.git, base, tree):  # diff-tree takes the commit as a tree-ish
@@ -268,7 +269,7 @@ def check_trees(repo: InstructionRepo, base: Oid, tree: Oid, policy: Policy, *,
     if not scope:
         policy = policy.model_copy(update={"limits": policy.limits.model_copy(update={
             "allow_remove_rules": True, "max_added_chars": 10**9, "max_operations": 10**9})})
-    return MergeCheck(tree, list(old), check_change(old, new, policy))
+    return MergeCheck(tree, list(old), check_change(old, new, policy, repair=repair))
 
 
 def validate_trees(repo: InstructionRepo, base: Oid, tree: Oid, policy: Policy, *,
@@ -440,8 +441,8 @@ def rollback(repo: InstructionRepo, target: str, *, reason: str | None = None,
         commit, version = repo.find_version(agent, f"v{number}")
         assert version is not None
         path = repo.agent_at(agent, commit).path
-        current = repo.load(agent)
-        if current.version == version.blob:
+        # NOTE: the tip's blob, not load(): a broken tip is served as an older version.
+        if repo.agent_blob(agent, repo.main_tip())[1] == version.blob:
             raise ReviewError(f"{agent} is already at v{number}")
         subject = f"Roll back {agent} to v{number}"
         trailers = [f"{T_AGENT}: {agent}", f"{T_RESTORES}: {agent}@v{number} {version.blob}"]
@@ -489,7 +490,7 @@ def rollback(repo: InstructionRepo, target: str, *, reason: str | None = None,
 
     def build(tip: Oid) -> tuple[Oid, list[str]]:
         tree = new_tree(tip)
-        check = check_trees(repo, tip, tree, repo.policy_at(tip), scope=False)
+        check = check_trees(repo, tip, tree, repo.policy_at(tip), scope=False, repair=True)
         if check.violations:
             raise ValidationFailed("rollback", check.violations)
         commit = git.commit_tree(tree, [tip], message, author=actor, committer=actor)

@@ -26,8 +26,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from gitimprove.errors import GitImproveError
+from gitimprove.errors import GitImproveError, InvalidFileError
 from gitimprove.git import ZERO_OID, Oid, Repository, diff_trees
+from gitimprove.instructions.agentfile import parse_agent
+from gitimprove.instructions.policy import POLICY_PATH, parse_policy
 from gitimprove.instructions.repo import InstructionRepo
 from gitimprove.proposals.build import T_PROPOSAL
 from gitimprove.review.actions import validate_merge, validate_trees
@@ -90,6 +92,44 @@ def check_update(repo: InstructionRepo, old: Oid, heads: Sequence[Oid]) -> list[
         if violations:
             findings.append(Finding(commit, pid, violations))
     return findings
+
+
+ALLOW_BROKEN_ENV = "GITIMPROVE_ALLOW_BROKEN"
+
+
+def broken_files(repo: InstructionRepo, old: Oid, new: Oid) -> list[str]:
+    """Problems of the agent files (and policy) that the update from ``old`` to ``new`` changes
+    and leaves invalid: whoever wrote them, main must keep loading."""
+    git = repo.git
+    try:
+        agents_dir = repo.policy_at(old).agents_dir
+    except InvalidFileError:
+        agents_dir = "agents"
+    problems: list[str] = []
+    for path, _, blob in diff_trees(git, old, new):
+        if blob is None:
+            continue
+        folder, _, name = path.rpartition("/")
+        try:
+            if path == POLICY_PATH:
+                raw = git.read_blob(blob)
+                parse_policy(raw[1] if raw else b"", path)
+            elif folder == agents_dir and name.endswith(".yaml") and not name.startswith("."):
+                raw = git.read_blob(blob)
+                parse_agent(raw[1] if raw else b"", path, expected_name=name[:-5])
+        except InvalidFileError as exc:
+            problems += exc.problems[:3]
+    return problems
+
+
+def broken_refusal(problems: list[str], branch: str) -> HookRefusal:
+    lines = [f"gitimprove: refusing this update of {branch}: it leaves a file that does not "
+             "validate, and every agent run would have to work around it:"]
+    lines += [f"  - {p}" for p in problems]
+    return HookRefusal("\n".join(lines), hint=(
+        f"{branch} was not changed; fix the file and commit again. In an emergency, "
+        f"{ALLOW_BROKEN_ENV}=1 in the environment of the git command lets it through "
+        "(docs/safety.md); agents then keep loading the last valid version"))
 
 
 def refusal(findings: list[Finding], branch: str, how: str,
@@ -155,10 +195,13 @@ def run_reference_transaction(repo: InstructionRepo, state: str, lines: Iterable
             raise behind
     for old, new in updates:
         findings = check_update(repo, old, [new])
-        if findings:
+        broken = [] if os.environ.get(ALLOW_BROKEN_ENV) == "1" else broken_files(repo, old, new)
+        if findings or broken:
             paths = None
             if not repo.git.is_bare and repo.git.symbolic_ref("HEAD") == repo.main_ref:
                 paths = sorted(p for p, _, _ in diff_trees(repo.git, old, new))
+            if not findings:
+                raise broken_refusal(broken, repo.branch)
             raise refusal(findings, repo.branch, "this update", paths)
 
 
@@ -189,6 +232,9 @@ def run_pre_receive(repo: InstructionRepo, lines: Iterable[str]) -> None:
         findings = check_update(repo, old, [new])
         if findings:
             raise refusal(findings, repo.branch, "this push")
+        broken = [] if os.environ.get(ALLOW_BROKEN_ENV) == "1" else broken_files(repo, old, new)
+        if broken:
+            raise broken_refusal(broken, repo.branch)
 
 
 # -- installing ------------------------------------------------------------------------------
