@@ -11,6 +11,8 @@ from gitimprove.instructions.agentfile import AgentFile
 from gitimprove.instructions.policy import Limits
 from gitimprove.patterns.model import Pattern
 from gitimprove.proposals.operations import Draft
+from gitimprove.proposals.rules import Known, PriorRule
+from gitimprove.proposals.support import Support
 
 # Checks a draft against the file, the protected sections and the policy's limits (the same
 # validator that guards the merge). Returns one readable problem per line; empty means valid.
@@ -21,8 +23,25 @@ class ProposerError(GitImproveError):
     """The proposer could not produce a valid draft (bad answers, API failure)."""
 
 
+@dataclass(frozen=True)
+class LeftOut:
+    """Something a proposer chose not to propose, and why (shown in the review)."""
+
+    what: str
+    why: str
+    rejected: bool = False   # skipped because a reviewer rejected it before
+
+    def line(self) -> str:
+        return f"{self.what}: {self.why}"
+
+
 class NothingNew(ProposerError):
     """Every open pattern is already covered by the file or by an open proposal."""
+
+    def __init__(self, message: str, *, hint: str | None = None,
+                 left_out: list[LeftOut] | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.left_out = left_out or []
 
 
 @dataclass(frozen=True)
@@ -48,6 +67,21 @@ class ProposalRequest:
     max_quotes: int = 4
     notes: list[str] = field(default_factory=list)
     pending_rules: list[str] = field(default_factory=list)
+    # Rules of open proposals (with their proposal) and of rejected ones (with the reason).
+    pending: list[PriorRule] = field(default_factory=list)
+    rejected: list[PriorRule] = field(default_factory=list)
+    # Distinct users and runs behind each pattern (by pattern id), and their shared wordings.
+    support: dict[str, Support] = field(default_factory=dict)
+    min_users: int = 3
+    min_runs: int = 3
+    wording_min_users: int = 3
+
+    @property
+    def known(self) -> Known:
+        """What a draft is judged against besides the file."""
+        pending = [*self.pending, *(PriorRule(r, "", "an open proposal") for r in self.pending_rules
+                                    if not any(p.text == r for p in self.pending))]
+        return Known(pending=pending, rejected=list(self.rejected))
 
     def labelled_file(self) -> str:
         """The agent file with every rule numbered and protected sections marked read-only."""
@@ -64,10 +98,6 @@ class ProposalRequest:
             for i, rule in enumerate(section.rules or []):
                 lines.append(f"  rule {i}: {rule}")
             lines.append("")
-        if self.pending_rules:
-            lines.append("rules that open proposals already add (under review; do not propose them again):")
-            lines += [f"  - {rule}" for rule in self.pending_rules]
-            lines.append("")
         return "\n".join(lines)
 
 
@@ -77,6 +107,7 @@ class ProposerResult:
     proposer: str
     model: str
     usage: Usage = Usage()
+    left_out: list[LeftOut] = field(default_factory=list)
 
 
 class Proposer(Protocol):
