@@ -322,7 +322,7 @@ def _propose(
     if not open_problems:
         waiting = [p for p in patterns if p.fixable and p.state != "open"]
         reason = (f"{len(waiting)} pattern(s) are already cited by open or approved proposals"
-                  if waiting else "no recurring problem with its answers in its feedback")
+                  if waiting else "no recurring problem in its feedback")
         if left_out and not waiting:
             reason += f" ({len(left_out)} pattern(s) about the product or praise left out)"
         raise NothingToPropose(f"nothing to propose for {agent}: {reason}",
@@ -348,7 +348,7 @@ def _propose(
         result = proposer.propose(request, check)
     except NothingNew as exc:
         skipped = [lo for lo in exc.left_out if lo.rejected]
-        said = "".join(f"; skipped {lo.line()}" for lo in skipped[:3])
+        said = "".join(f"; skipped {lo.line()}" for lo in skipped[:3] if lo.line() not in exc.message)
         raise NothingToPropose(f"nothing to propose for {agent}: {exc.message}{said}",
                                hint=exc.hint) from None
     new_text, problems = draft_problems(at, repo, result.draft)

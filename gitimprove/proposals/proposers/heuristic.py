@@ -422,4 +422,5 @@ def _nothing_message(left_out: list[LeftOut]) -> str:
                 "open proposal")
     rejected = sum(1 for lo in left_out if lo.rejected)
     tail = f", {rejected} of them because a reviewer rejected the rule before" if rejected else ""
-    return f"no rule passes the checks ({len(left_out)} left out{tail})"
+    first = "; ".join(lo.line() for lo in left_out[:2])
+    return f"no rule passes the checks ({len(left_out)} left out{tail}): {first}"
