@@ -93,7 +93,9 @@ def facts(text: str) -> Facts:
     slot = _SLOT.match(norm)
     raw = set(toks)
     return Facts(
-        text=text, words=frozenset(content(toks)), negative=bool(raw & _NEGATORS),
+        # NOTE: negation is read at the head of the rule ("Do not", "Never", "Avoid"): in
+        # "benefits, not features" the "not" contrasts, it does not negate the rule.
+        text=text, words=frozenset(content(toks)), negative=bool(set(toks[:3]) & _NEGATORS),
         concepts=concepts, quantities=tuple(quantities),
         slot=_SLOT_NAMES[slot.group(1)] if slot else None,
         bullets=bool(raw & {"bullet", "bulleted"}) or ("list" in raw and "format" in raw),

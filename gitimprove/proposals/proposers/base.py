@@ -11,7 +11,7 @@ from gitimprove.instructions.agentfile import AgentFile
 from gitimprove.instructions.policy import Limits
 from gitimprove.patterns.model import Pattern
 from gitimprove.proposals.operations import Draft
-from gitimprove.proposals.rules import Known, PriorRule
+from gitimprove.proposals.rules import Known, PriorRule, review_draft
 from gitimprove.proposals.support import Support
 
 # Checks a draft against the file, the protected sections and the policy's limits (the same
@@ -82,6 +82,28 @@ class ProposalRequest:
         pending = [*self.pending, *(PriorRule(r, "", "an open proposal") for r in self.pending_rules
                                     if not any(p.text == r for p in self.pending))]
         return Known(pending=pending, rejected=list(self.rejected))
+
+    def review(self, draft: Draft) -> list[str]:
+        """A careful editor's objections to a draft (:func:`~gitimprove.proposals.rules.review_draft`),
+        and operations whose evidence lacks support: patterns not in this request, or with
+        fewer distinct users or runs than the policy asks for a rule."""
+        problems = review_draft(self.file, draft, self.known)
+        shown = {p.id for p in self.patterns if p.fixable}
+        for n, op in enumerate(draft.operations, 1):
+            cited = [e for e in op.evidence if e.startswith("pat-")]
+            unknown = [e for e in cited if e not in shown]
+            if unknown:
+                problems.append(f"operation {n} ({op.op}): cites {', '.join(unknown[:3])}, which "
+                                "is not among the problem patterns shown; cite only those")
+                continue
+            backed = [self.support[e] for e in cited if e in self.support]
+            if backed and len(backed) == len(cited) and not any(
+                    s.users >= self.min_users and s.runs >= self.min_runs for s in backed):
+                best = max(backed, key=lambda s: (s.users, s.runs))
+                problems.append(f"operation {n} ({op.op}): its patterns have at most {best.users} "
+                                f"distinct users in {best.runs} runs; a rule needs at least "
+                                f"{self.min_users} users and {self.min_runs} runs: leave it out")
+        return problems
 
     def labelled_file(self) -> str:
         """The agent file with every rule numbered and protected sections marked read-only."""

@@ -40,7 +40,6 @@ from gitimprove.proposals.rules import (
     file_statements,
     pending_match,
     rejected_match,
-    review_draft,
     vague,
 )
 from gitimprove.proposals.support import Support, consistent_number
@@ -281,8 +280,8 @@ class HeuristicProposer:
             left_out.append(LeftOut(label, f"{text!r} would contradict {st.where()} "
                                     f"({st.text!r}): {why_not}; a reviewer should decide"))
             return None
-        op = AddRule(section=section, text=text, reason="-", evidence=[])
-        return _Planned(op, "add", aspect, "", [pattern])
+        return _Planned(AddRule(section=section, text=text, reason="-", evidence=[]), "add", aspect,
+                        "", [pattern])
 
     def _tighten(self, request: ProposalRequest, pattern: Pattern,
                  st: Statement) -> tuple[str, str] | None:
@@ -325,7 +324,7 @@ class HeuristicProposer:
                 continue
             pl.op = self._finish(request, pl)
             trial = Draft(summary="-", rationale="-", operations=[*(c.op for c in chosen), pl.op])
-            problems = [p for p in review_draft(request.file, trial, request.known)
+            problems = [p for p in request.review(trial)
                         if p.startswith(f"operation {len(chosen) + 1} ")]
             if problems:
                 left_out.append(LeftOut(what, problems[0].split(": ", 1)[-1]))
