@@ -366,6 +366,9 @@ def _propose(
                 message=compose_message(agent, pid, at, result, cited_patterns, evidence, left_out),
                 result=result, patterns=cited_patterns, evidence=evidence, left_out=left_out)
     plan.notes += [f"skipped {lo.line()}" for lo in left_out if lo.rejected]
+    others = sum(1 for lo in left_out if not lo.rejected)
+    if others:
+        plan.notes.append(f"{others} pattern(s) left out; the review says why")
     if dry_run:
         return plan
     git = repo.git
@@ -432,9 +435,12 @@ def triage_left_out(patterns: list[Pattern]) -> list[LeftOut]:
 
 
 def _cited(draft: Draft, patterns: list[Pattern]) -> list[Pattern]:
-    """Patterns the draft's operations cite; all shown patterns when none is cited by id."""
+    """Patterns the draft's operations cite by id; by their feedback ids when no operation
+    names a pattern; all shown patterns when neither."""
     cited = {e for op in draft.operations for e in op.evidence}
-    chosen = [p for p in patterns if p.id in cited or cited & set(p.feedback_ids)]
+    chosen = [p for p in patterns if p.id in cited]
+    if not chosen:
+        chosen = [p for p in patterns if cited & set(p.feedback_ids)]
     return chosen or patterns
 
 

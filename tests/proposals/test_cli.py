@@ -51,7 +51,8 @@ def test_json_shape(sample_repo: Path) -> None:
     assert entry["evidence"] and entry["patterns"]
     assert entry["usage"] == {"input_tokens": 0, "output_tokens": 0}
     assert entry["diff"].startswith(f"--- a/agents/{AGENT}.yaml")
-    assert entry["notes"] == []
+    assert entry["notes"] == ["1 pattern(s) left out; the review says why"]
+    assert [lo["what"] for lo in entry["left_out"]] == ["'use bullet points and short lists' (12 items)"]
 
 
 @needs_analysis
