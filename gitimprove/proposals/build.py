@@ -347,9 +347,7 @@ def _propose(
     try:
         result = proposer.propose(request, check)
     except NothingNew as exc:
-        skipped = [lo for lo in exc.left_out if lo.rejected]
-        said = "".join(f"; skipped {lo.line()}" for lo in skipped[:3] if lo.line() not in exc.message)
-        raise NothingToPropose(f"nothing to propose for {agent}: {exc.message}{said}",
+        raise NothingToPropose(f"nothing to propose for {agent}: {exc.message}",
                                hint=exc.hint) from None
     new_text, problems = draft_problems(at, repo, result.draft)
     if problems or new_text is None:

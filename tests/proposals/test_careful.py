@@ -166,7 +166,8 @@ def test_a_rejected_operation_never_comes_back(sample_repo: Path) -> None:
         entry = _propose_json(sample_repo, AGENT)
         seen += [op["text"] for op in entry.get("operations", [])]
         if entry["status"] == "nothing":
-            assert "rejected before" in entry["reason"] and "too vague" in entry["reason"]
+            assert "rejected the same rule before" in entry["reason"]
+            assert "too vague" in entry["reason"]
             break
     assert not set(seen) & set(texts)
     assert not any(duplicates(new, old) for new in seen for old in texts)

@@ -71,7 +71,7 @@ def test_rejected_evidence_is_open_again(sample_repo: Path) -> None:
     reject(repo, plan.id, reason="not what users meant")
     assert evidence_states(repo) == {}
     # The rejected rule is not proposed again; the freed evidence can back another rule.
-    with pytest.raises(NothingToPropose, match=r"rejected before in .*not what users meant"):
+    with pytest.raises(NothingToPropose, match=r"rejected the same rule before .*not what users meant"):
         propose(repo, AGENT, HeuristicProposer(), patterns=[stated(pattern, evidence_states(repo))])
     other = make_pattern("too much jargon", ids=IDS, key="concept:jargon")
     fresh = propose(repo, AGENT, HeuristicProposer(), patterns=[stated(other, evidence_states(repo))])

@@ -30,9 +30,31 @@ class LeftOut:
     what: str
     why: str
     rejected: bool = False   # skipped because a reviewer rejected it before
+    proposal: str | None = None  # the rejected proposal
+    reason: str | None = None    # the reviewer's reason
 
     def line(self) -> str:
         return f"{self.what}: {self.why}"
+
+
+def left_out_summary(left_out: list[LeftOut]) -> str:
+    """One sentence: how much was left out, what was skipped as rejected before, one example."""
+    if not left_out:
+        return "nothing left out"
+    rejected = [lo for lo in left_out if lo.rejected]
+    parts = [f"{len(left_out)} pattern(s) left out"]
+    if rejected:
+        by: dict[tuple[str | None, str | None], int] = {}
+        for lo in rejected:
+            by[(lo.proposal, lo.reason)] = by.get((lo.proposal, lo.reason), 0) + 1
+        said = ", ".join(f"{n} in {pid}" + (f' ("{reason}")' if reason else "")
+                         for (pid, reason), n in list(by.items())[:3])
+        parts.append(f"{len(rejected)} skipped because a reviewer rejected the same rule before "
+                     f"({said})")
+    other = next((lo for lo in left_out if not lo.rejected), None)
+    if other is not None:
+        parts.append(f"e.g. {other.line()}")
+    return "; ".join(parts)
 
 
 class NothingNew(ProposerError):

@@ -27,6 +27,7 @@ from gitimprove.proposals.proposers.base import (
     DraftCheck,
     LeftOut,
     NothingNew,
+    left_out_summary,
     ProposalRequest,
     ProposerError,
     ProposerResult,
@@ -372,8 +373,10 @@ def _same_length_rule(pattern: Pattern, st: Statement) -> bool:
 
 
 def _rejected(label: str, text: str, proposal: str, reason: str | None) -> LeftOut:
-    because = f' ("{" ".join(reason.split())[:160]}")' if reason else ""
-    return LeftOut(label, f"{text!r} was rejected before in {proposal}{because}", rejected=True)
+    reason = " ".join(reason.split())[:160] if reason else None
+    because = f' ("{reason}")' if reason else ""
+    return LeftOut(label, f"{text!r} was rejected before in {proposal}{because}", rejected=True,
+                   proposal=proposal, reason=reason)
 
 
 def _reason(request: ProposalRequest, pl: _Planned, *, brief: bool = False) -> str:
@@ -419,7 +422,4 @@ def _nothing_message(left_out: list[LeftOut]) -> str:
     if not left_out:
         return ("every open pattern is already covered by a similar rule in the file or in an "
                 "open proposal")
-    rejected = sum(1 for lo in left_out if lo.rejected)
-    tail = f", {rejected} of them because a reviewer rejected the rule before" if rejected else ""
-    first = "; ".join(lo.line() for lo in left_out[:2])
-    return f"no rule passes the checks ({len(left_out)} left out{tail}): {first}"
+    return f"no rule passes the checks ({left_out_summary(left_out)})"
