@@ -27,11 +27,11 @@ from gitimprove.proposals.proposers.base import (
     DraftCheck,
     LeftOut,
     NothingNew,
-    left_out_summary,
     ProposalRequest,
     ProposerError,
     ProposerResult,
     Usage,
+    left_out_summary,
 )
 from gitimprove.proposals.rules import (
     Statement,
