@@ -328,6 +328,8 @@ def _kill_trial(lb: Lab, repo: Path, op: str, ids: dict[str, str], approved_id: 
     lb.judge(subprocess.CompletedProcess(argv, proc.returncode, out, err), what)
     time.sleep(0.05)  # a git child of a killed command may still be finishing
     for path in (repo / ".git").rglob("*.lock"):
+        if "gitimprove-state" in path.parts:
+            continue  # gitimprove's own flock files: they live on, locked only while held
         # A lock file a killed git left: the next command must name it; the user removes it.
         nxt = lb.gi(repo, "proposals")
         if path.exists() and str(path) not in nxt.stderr and nxt.returncode != 0:

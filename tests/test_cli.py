@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -153,7 +154,9 @@ def test_agents_json_shape(three_versions: Path) -> None:
     assert data["branch"] == "main" and data["errors"] == []
     assert [a["name"] for a in data["agents"]] == AGENT_NAMES
     for row in data["agents"]:
-        assert set(row) == {"name", "version", "number", "blob", "sections", "protected"}
+        assert set(row) == {"name", "version", "number", "blob", "sections", "protected",
+                            "fallback_from", "problem"}
+        assert row["fallback_from"] is None and row["problem"] is None
         assert isinstance(row["version"], str) and isinstance(row["number"], int)
         assert isinstance(row["blob"], str) and len(row["blob"]) == 40
         assert all(isinstance(s, str) for s in row["sections"] + row["protected"])
@@ -305,13 +308,17 @@ def test_invalid_file(sample_repo: Path, capsys: pytest.CaptureFixture[str]) -> 
     text = (sample_repo / PW).read_text().replace("\nvariables:", "\ndescription: again\nvariables:", 1)
     commit_file(sample_repo, PW, text, "break")
     line = text.splitlines().index("description: again") + 1
-    for argv in (["show", "product-writer"], ["agents"], ["history", "product-writer"]):
-        code, _, err = run_main(capsys, "--repo", str(sample_repo), *argv)
-        assert code == 1
-        assert err == f"error: {PW}:{line}:1: description: duplicate key 'description'\n"
-    # The other agents are still listed.
-    code, out, _ = run_main(capsys, "--repo", str(sample_repo), "agents")
-    assert code == 1 and "support-agent" in out and "product-writer" not in out
+    problem = f"{PW}:{line}:1: description: duplicate key 'description'"
+    code, _, err = run_main(capsys, "--repo", str(sample_repo), "show", "product-writer")
+    assert code == 1 and err == f"error: {problem}\n"
+    # The other agents are still listed; the broken one too, with the version agents get.
+    code, out, err = run_main(capsys, "--repo", str(sample_repo), "agents")
+    assert code == 1 and "support-agent" in out
+    assert err == f"error: {problem} (agents are served v1, the last valid version)\n"
+    assert re.search(r"product-writer +v1 .*BROKEN at [0-9a-f]{10}, serving v1", out)
+    # history does not need the file to parse
+    out = ok("history", "product-writer", repo=sample_repo)
+    assert out.startswith("v2") and "break" in out
 
 
 def test_usage_error_exit_code(capsys: pytest.CaptureFixture[str]) -> None:

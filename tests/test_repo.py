@@ -182,10 +182,13 @@ def test_invalid_committed_file_names_file_and_line(sample_repo: Path) -> None:
     text = (sample_repo / PW).read_text().replace("    rules:\n", "    rules:\n      - 42\n", 1)
     commit_file(sample_repo, PW, text, "break it")
     line = text.splitlines().index("      - 42") + 1
+    problem = f"{PW}:{line}:9: sections[1].rules[0]: Input should be a valid string, got int 42"
     with pytest.raises(InvalidFileError) as info:
-        ir.load("product-writer")
-    assert info.value.problems == [
-        f"{PW}:{line}:9: sections[1].rules[0]: Input should be a valid string, got int 42"]
+        ir.load("product-writer", strict=True)
+    assert info.value.problems == [problem]
+    served = ir.load("product-writer")  # an agent run is never failed by a bad commit
+    assert served.version == good.version and served.problem == problem
+    assert served.fallback_from == rev(sample_repo, f"main:{PW}")
     assert ir.load("product-writer", ref="main~1").version == good.version
 
 
@@ -213,7 +216,7 @@ def test_describe(sample_repo: Path) -> None:
     assert row == {"name": "support-agent", "version": "v1", "number": 1,
                    "blob": rev(sample_repo, "main:agents/support-agent.yaml"),
                    "sections": ["role", "knowledge", "tone", "process", "escalation", "safety"],
-                   "protected": ["escalation", "safety"]}
+                   "protected": ["escalation", "safety"], "fallback_from": None, "problem": None}
 
 
 def test_not_a_repository(tmp_path: Path) -> None:

@@ -174,6 +174,14 @@ def parse_agent(text: str | bytes, source: str, *, expected_name: str | None = N
     problems = semantic_problems(agent, expected_name)
     if problems:
         raise InvalidFileError([located.problem(path, msg) for path, msg in problems])
+    raw = text.decode("utf-8", "replace") if isinstance(text, bytes) else text
+    raw = raw.replace("\r\n", "\n").removeprefix("\ufeff")  # Windows line ends, a BOM: fine
+    bad = unsafe_char(raw, multiline=True)
+    if bad is not None:  # in a comment, say: a reviewer's screen would show it too
+        before = raw[:raw.index(bad)]
+        line, col = before.count("\n") + 1, len(before) - before.rfind("\n")
+        raise InvalidFileError([f"{source}:{line}:{col}: contains the character "
+                                f"{describe_char(bad)}; agent files are plain text"])
     return agent
 
 

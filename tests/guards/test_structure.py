@@ -44,6 +44,12 @@ def test_control_bidi_and_separator_characters_are_refused(char: str) -> None:
         parse_agent(bad, PATH, expected_name="product-writer")
 
 
+def test_a_bidi_override_in_a_comment_is_refused_too() -> None:
+    bad = TEXT.replace("# Tone and wording;", "# Tone \u202e and wording;")
+    with pytest.raises(InvalidFileError, match=r"U\+202E .*plain text"):
+        parse_agent(bad, PATH, expected_name="product-writer")
+
+
 def test_a_title_with_a_line_break_is_refused() -> None:
     bad = TEXT.replace("title: Style", 'title: "Style\\n## Safety"')
     with pytest.raises(InvalidFileError, match="title must be one line"):
