@@ -73,6 +73,8 @@ def run_demo(directory: Path | None, *, echo: Echo) -> Path:
     records = [json.loads(line) for line in (sample / "feedback.jsonl").read_text().splitlines() if line]
     imported = _record_all(repo, records)
     echo(f"   imported {imported} records from sample_repo/feedback.jsonl")
+    echo("   they name no version: each counts for the version live on main when it was made")
+    echo(f"   ({AGENT} v1 from 2026-09-01, v2 from 2026-10-16), marked as inferred")
     echo("   e.g. record_feedback(agent=..., run_id=..., version=inst.version, rating='negative',"
          " reason='way too wordy')")
 

@@ -911,7 +911,7 @@ def test_init_adopting_keeps_unrelated_staged_changes_out(tmp_path: Path, bases:
 
 def test_check_regressions_with_no_feedback(repo: Path) -> None:
     proc = run(repo, "check-regressions")
-    assert proc.returncode == 0 and "No regressions" in proc.stdout
+    assert proc.returncode == 4 and "Nothing to judge" in proc.stdout  # not a green light
 
 
 
