@@ -30,7 +30,7 @@ _KINDS: dict[str, tuple[str, str]] = {
     "human_edit": ("#0969da", "human edit"),
     "proposed": ("#8c959f", "proposal"),
     "rejected": ("#6e7781", "rejection"),
-    "initialised": ("#0969da", "initialised"),
+    "initialised": ("#57606a", "initialised"),
 }
 _OTHER = "#8250df"  # evaluations, trials and whatever else the audit trail records
 
@@ -203,6 +203,7 @@ h1{font-size:24px;margin:0 0 4px}h2{font-size:18px;margin:28px 0 8px;border-bott
 .sub,.note{color:#656d76;font-size:13px}table{border-collapse:collapse;width:100%;font-size:14px}
 th,td{text-align:left;padding:4px 8px;border-bottom:1px solid #eaeef2;vertical-align:top}
 th{color:#656d76;font-weight:600}td.num{text-align:right;font-variant-numeric:tabular-nums}
+td.num,td.date{white-space:nowrap}
 pre{background:#f6f8fa;padding:8px;overflow-x:auto;font-size:12px;border-radius:6px}
 .grid{stroke:#eaeef2}.tick,.note{fill:#656d76;font-size:11px}.vlabel{font-size:12px;font-weight:600}
 .value{font-size:11px}.axis{fill:#656d76;font-size:12px}.legend span{margin-right:14px;font-size:13px}
@@ -247,11 +248,11 @@ def _section(data: ReportData) -> list[str]:
     for f in reversed(data.figures):
         rate = f.rates["negative_rate"]
         ci = rate.interval()
-        inferred = f' <span class="note">({f.inferred} by date)</span>' if f.inferred else ""
+        inferred = "*" if f.inferred else ""
         verdict = f.verdict
         cls = verdict if verdict in ("worse", "better") else ""
         out.append(
-            f'<tr><td>{_e(f.version.label)}</td><td>{f.version.date:%Y-%m-%d}</td>'
+            f'<tr><td>{_e(f.version.label)}</td><td class="date">{f.version.date:%Y-%m-%d}</td>'
             f'<td class="num">{f.runs}{inferred}</td>'
             f'<td class="num">{"-" if rate.value is None else f"{rate.value:.0%}"}</td>'
             f'<td class="num">{"-" if ci is None else f"{ci[0]:.0%}-{ci[1]:.0%}"}</td>'
@@ -259,6 +260,9 @@ def _section(data: ReportData) -> list[str]:
             f'{" vs " + _e(f.previous.label) if f.previous else ""}</td>'
             f'<td>{_e(f.version.subject)}</td></tr>')
     out.append("</table>")
+    if any(f.inferred for f in data.figures):
+        out.append('<p class="note">* includes feedback that named no version, counted for the '
+                   'version live on main when it was made</p>')
     out.append('<h2>Top patterns in the feedback</h2>')
     if data.patterns:
         out.append('<table class="patterns"><tr><th>#</th><th>pattern</th><th>kind</th>'

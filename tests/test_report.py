@@ -7,7 +7,6 @@ the screenshot in test-artifacts/report.png.
 
 from __future__ import annotations
 
-import json
 import re
 import shutil
 import struct
@@ -19,6 +18,7 @@ import pytest
 
 from gitimprove import InstructionRepo
 from gitimprove.cli import main
+from gitimprove.metrics import version_figures
 from gitimprove.proposals.build import propose
 from gitimprove.proposals.proposers.heuristic import HeuristicProposer
 from gitimprove.report import report_html
@@ -155,12 +155,10 @@ def test_a_real_browser_renders_the_chart(busy: Path, tmp_path: Path) -> None:
         pytest.skip("chromium is not installed (make test installs it: apt-get install chromium)")
     page = tmp_path / "report.html"
     assert _run(busy, "report", "product-writer", "-o", str(page)) == 0
-    history = InstructionRepo(busy)
-    figures = {f["version"]: f["feedback"]["rates"]["negative_rate"] for f in json.loads(
-        subprocess.run([str(Path(shutil.which("gitimprove") or "gitimprove")), "--repo", str(busy),
-                        "history", "product-writer", "--json"], capture_output=True, text=True,
-                       check=True).stdout)["versions"]}
-    history.close()
+    repo = InstructionRepo(busy)
+    figures = {f.version.label: f.to_json()["rates"]["negative_rate"]
+               for f in version_figures(repo, "product-writer")}
+    repo.close()
     base = [chromium, *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile'}"]
     dom = subprocess.run([*base, "--dump-dom", page.as_uri()], capture_output=True, text=True,
                          timeout=120)

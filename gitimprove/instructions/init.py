@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import contextlib
-import shutil
 import json
+import shutil
 import subprocess
 from dataclasses import dataclass
 from datetime import datetime
