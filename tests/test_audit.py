@@ -57,7 +57,7 @@ def history(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     a human edit; an AGENT@vN rollback; a human edit of the protected safety section."""
     target = tmp_path / "repo"
     _day(monkeypatch, 1)
-    init(target, template=SAMPLE)
+    init(target, template=SAMPLE, replay_history=False)
     repo = InstructionRepo(target)
     s: dict[str, Any] = {"path": target}
     _day(monkeypatch, 2)
