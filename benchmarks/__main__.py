@@ -16,7 +16,7 @@ from typing import Any
 
 from .common import Row, hermetic_git_env, human_seconds, print_table
 
-MODULES = ["load", "review", "propose", "feedback", "startup"]
+MODULES = ["load", "review", "propose", "feedback", "proposal_quality", "startup"]
 
 
 def main(argv: list[str] | None = None) -> int:
