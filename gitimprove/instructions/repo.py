@@ -253,6 +253,17 @@ class InstructionRepo:
             self._loaded[key] = inst
         return inst
 
+    def running_trial(self, agent: str) -> TrialStart | None:
+        """The trial of ``agent`` that :meth:`load` serves now, or None (also when it is
+        damaged). Tells a caller which id to pass as ``unit``: the user's or the run's."""
+        live = self._load(agent, None)
+        tip = self.git.read_ref(RUNNING_PREFIX + agent)
+        if tip is None:
+            return None
+        self._serve_trial(live, tip, None)
+        hit = self._trials.get(agent)
+        return hit[1] if hit is not None else None
+
     def _serve_trial(self, live: Instruction, trial_tip: Oid, unit: str | None) -> Instruction:
         agent = live.agent
         hit = self._trials.get(agent)
