@@ -27,7 +27,7 @@ from gitimprove.trials.manage import (
 )
 from gitimprove.trials.record import running_ref
 from tests.conftest import commit_file
-from tests.review.conftest import add_rule, human_commit, make_proposal, out, run, weaken_safety
+from tests.review.conftest import add_rule, make_proposal, out, run, weaken_safety
 
 AGENT = "product-writer"
 
@@ -135,10 +135,8 @@ def test_a_new_commit_on_the_branch_pauses_until_restarted(sample_repo: Path, pr
     units = [f"u{i}" for i in range(300)]
     in_trial = [u for u in units if trial_bucket(start.trial_id, u) < start.share]
     assert repo.load(AGENT, unit=in_trial[0]).trial.arm == "candidate"  # type: ignore[union-attr]
-    branch = f"improve/{AGENT}/{proposal}"
-    old = out(sample_repo, "show", f"{branch}:agents/{AGENT}.yaml") + "\n"
-    human_commit(sample_repo, {f"agents/{AGENT}.yaml": old.replace("first line", "title")},
-                 "reviewer tweak", base=branch, ref=f"refs/heads/{branch}")
+    # the branch moves to another commit (a proposer rewrote it): paused until restarted
+    make_proposal(sample_repo, proposal, add_rule("Name the material in the title."))
     assert all(repo.load(AGENT, unit=u).version == repo.load(AGENT).version for u in in_trial)
     [status] = trial_status(repo, AGENT)
     assert status.paused and "new commits" in status.paused
