@@ -143,7 +143,7 @@ class VersionFigures:
         }
 
 
-def _rates(row: dict[str, Any] | None) -> tuple[int, dict[str, Rate]]:
+def rates_of(row: dict[str, Any] | None) -> tuple[int, dict[str, Rate]]:
     """The metrics of one :func:`~gitimprove.feedback.stats.summarize` row (its definitions and
     denominators: docs/feedback.md, "Rates")."""
     if row is None:
@@ -178,12 +178,12 @@ def version_figures(repo: InstructionRepo, agent: str) -> list[VersionFigures]:
     rows = {i: summarize(recs, merge_runs(recs)) for i, recs in by_entry.items()}
     out: list[VersionFigures] = []
     for i, version in enumerate(history):
-        runs, rates = _rates(rows.get(i))
+        runs, rates = rates_of(rows.get(i))
         figures = VersionFigures(version, runs, rates, inferred=inferred.get(i, 0))
         before = next((j for j in range(i - 1, -1, -1) if history[j].blob != version.blob), None)
         if before is not None:
             figures.previous = history[before]
-            _, old_rates = _rates(rows.get(before))
+            _, old_rates = rates_of(rows.get(before))
             figures.comparisons = [compare(name, old_rates[name], rates[name], worse)
                                    for name, _, worse in METRICS
                                    if old_rates[name].n or rates[name].n]
