@@ -1,8 +1,8 @@
 """``gitimprove report``: one self-contained HTML page about one agent.
 
 The page holds the agent's version timeline with what happened to it (approvals, rollbacks,
-human edits, proposals, and any other event the audit trail knows, such as evaluations and
-trials), each version's negative rate with its 95% interval as a chart, the top feedback
+human edits, proposals, trials started and stopped, and any other event the audit trail
+knows, such as evaluations), each version's negative rate with its 95% interval as a chart, the top feedback
 patterns, and the open proposals with their diff and evidence. Everything is inline (CSS and
 SVG, no script, no font or image from the network), so the file can be mailed or attached to
 a ticket. Every text that comes from feedback, a model or a commit is escaped.
@@ -31,6 +31,8 @@ _KINDS: dict[str, tuple[str, str]] = {
     "proposed": ("#8c959f", "proposal"),
     "rejected": ("#6e7781", "rejection"),
     "initialised": ("#57606a", "initialised"),
+    "trial_started": ("#bf8700", "trial started"),
+    "trial_stopped": ("#9a6700", "trial stopped"),
 }
 _OTHER = "#8250df"  # evaluations, trials and whatever else the audit trail records
 
@@ -57,7 +59,8 @@ def collect(repo: InstructionRepo, agent: str, *, now: datetime | None = None) -
     from gitimprove.review.view import review_data
 
     figures = version_figures(repo, agent)[::-1]
-    events = [e.to_json() for e in audit(repo, agent=agent)]
+    events = [e.to_json() for e in audit(repo, agent=agent)] + _trial_events(repo, agent)
+    events.sort(key=lambda e: str(e["time"]))
     store = repo.feedback_store()
     try:
         found = repo.analyze(agent)
@@ -81,6 +84,23 @@ def collect(repo: InstructionRepo, agent: str, *, now: datetime | None = None) -
         proposals.append(data)
     return ReportData(agent, repo.branch, now or datetime.now(UTC), figures, events, patterns,
                       proposals)
+
+
+def _trial_events(repo: InstructionRepo, agent: str) -> list[dict[str, Any]]:
+    """Trials of the agent's proposals (started, and stopped) as timeline events."""
+    from gitimprove.trials.manage import ended_trials, running_trials
+
+    out: list[dict[str, Any]] = []
+    starts = [t for t in running_trials(repo) if t.agent == agent]
+    stops = [t for t in ended_trials(repo) if t.start.agent == agent]
+    for start in starts + [t.start for t in stops]:
+        out.append({"kind": "trial_started", "time": start.started_at.isoformat(),
+                    "summary": f"trial of {start.proposal}: {start.share:.0%} of {start.unit}s, "
+                               f"by {start.started_by}"})
+    for stop in stops:
+        out.append({"kind": "trial_stopped", "time": stop.stopped_at.isoformat(),
+                    "summary": f"trial of {stop.start.proposal} stopped: {stop.reason}"})
+    return out
 
 
 # -- SVG ---------------------------------------------------------------------------------------

@@ -23,6 +23,7 @@ from gitimprove.proposals.build import propose
 from gitimprove.proposals.proposers.heuristic import HeuristicProposer
 from gitimprove.report import report_html
 from gitimprove.review.actions import approve, rollback
+from gitimprove.trials.manage import start_trial
 from tests.conftest import ROOT
 
 ARTIFACTS = ROOT / "test-artifacts"
@@ -41,7 +42,8 @@ def _run(repo: Path, *argv: str) -> int:
 
 @pytest.fixture
 def busy(sample_history: Path, capsys: pytest.CaptureFixture[str]) -> Path:
-    """The sample with its feedback, one open proposal, and an approval that was rolled back."""
+    """The sample with its feedback, one open proposal in a trial, and an approval that was
+    rolled back."""
     assert _run(sample_history, "feedback", "import", str(sample_history / "feedback.jsonl")) == 0
     repo = InstructionRepo(sample_history)
     repo.record_feedback(agent="product-writer", run_id="evil", rating="down",
@@ -49,7 +51,8 @@ def busy(sample_history: Path, capsys: pytest.CaptureFixture[str]) -> Path:
     support = propose(repo, "support-agent", HeuristicProposer())
     approve(repo, support.id, by="R <r@example.com>")
     rollback(repo, support.id, reason="to show it", by="R <r@example.com>")
-    propose(repo, "product-writer", HeuristicProposer())
+    plan = propose(repo, "product-writer", HeuristicProposer())
+    start_trial(repo, plan.id, share="20%", by="R <r@example.com>")
     repo.close()
     capsys.readouterr()
     return sample_history
@@ -69,6 +72,7 @@ def test_page_content_is_complete_escaped_and_offline(busy: Path) -> None:
     assert "Open proposals (1)" in pw and "improve/product-writer/" not in pw.split("<pre")[0]
     assert 'data-kind="approved"' in page and 'data-kind="rolled_back"' in page
     assert 'data-kind="human_edit"' in pw  # the sample's own v2 edit
+    assert 'data-kind="trial_started"' in pw and "trial started" in pw
 
 
 def test_text_from_feedback_models_and_commits_is_escaped() -> None:
