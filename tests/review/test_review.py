@@ -371,3 +371,14 @@ def test_a_unique_prefix_of_an_id_finds_the_proposal(sample_repo: Path) -> None:
         find_proposal(repo, "20261123")
     shown = gitimprove(sample_repo, "review", "c0ff")
     assert shown.returncode == 0 and "20261124-c0ffee" in shown.stdout
+
+
+def test_review_folds_a_long_evidence_list_and_json_keeps_it_whole(sample_repo: Path) -> None:
+    ids = ",".join(f"fb-{i:04d}" for i in range(40))
+    make_proposal(sample_repo, "20261124-f01d00", add_rule("Be brief."), evidence=ids)
+    text = gitimprove(sample_repo, "review", "20261124-f01d00").stdout
+    line = next(x for x in text.splitlines() if "Gitimprove-Evidence:" in x)
+    assert line.strip() == ("Gitimprove-Evidence: fb-0000, fb-0001, fb-0002, fb-0003, fb-0004, "
+                            "fb-0005 and 34 more (all: review --json, git log)")
+    data = json.loads(gitimprove(sample_repo, "review", "20261124-f01d00", "--json").stdout)
+    assert len(data["evidence"]) == 40 and ids in data["message"]
