@@ -208,6 +208,7 @@ class Repository:
         self.work_tree = work_tree
         self._cat = _CatFile(self)
         self._packed: tuple[tuple[int, int, int], dict[str, Oid]] | None = None
+        self._loose: dict[str, tuple[tuple[int, int, int, int], str]] = {}
         self._reftable = (common_dir / "reftable").exists()
         self._identity: tuple[str, str] | None = None
 
@@ -303,8 +304,20 @@ class Repository:
             return Oid(out) if out else None
         for _ in range(5):  # symbolic ref chain
             base = self.git_dir if _per_worktree(refname) else self.common_dir
+            path = f"{base}/{refname}"
             try:
-                content = (base / refname).read_text().strip()
+                # NOTE: git replaces a ref file (write a lock file, rename it), so a file with
+                # the same inode, times and size holds the same value: one stat, no read, on
+                # the hot path of every recorded feedback and every load().
+                st = os.stat(path)
+                key = (st.st_ino, st.st_mtime_ns, st.st_ctime_ns, st.st_size)
+                hit = self._loose.get(path)
+                if hit is not None and hit[0] == key:
+                    content = hit[1]
+                else:
+                    with open(path, "rb") as fh:
+                        content = fh.read().decode("utf-8", "replace").strip()
+                    self._loose[path] = (key, content)
             except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
                 return self._packed_refs().get(refname)
             if content.startswith("ref: "):

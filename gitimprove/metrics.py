@@ -193,7 +193,7 @@ def version_figures(repo: InstructionRepo, agent: str) -> list[VersionFigures]:
 
 def summary_line(f: VersionFigures) -> str:
     """``runs 120  negative 18% [12-26%]  regenerated 9%  vs v1: -14 pts, better``"""
-    parts = [f"runs {f.runs}"]
+    parts = [f"runs {f.runs}" + (f" ({f.inferred} by date)" if f.inferred else "")]
     for name, rate in f.rates.items():
         if not rate.n:
             continue

@@ -283,6 +283,8 @@ def check_regressions_cmd(ctx: Context, as_json: bool) -> None:
             elif j.verdict == "too little feedback":
                 why = (f"too little feedback to judge ({j.runs} vs {j.previous_runs} runs; "
                        f"{MIN_RUNS} a side needed)")
+            elif j.judged:
+                why = f"{j.verdict} ({j.previous_runs} vs {j.runs} runs)"
             else:
                 why = {"no feedback": "no feedback on it or the version before",
                        "unreadable": "its file or history cannot be read"}.get(j.verdict, j.verdict)
