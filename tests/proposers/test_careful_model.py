@@ -50,6 +50,7 @@ UNKNOWN = one_op({"op": "add_rule", "section": "style", "text": "Name the fabric
                   "evidence": ["pat-000000000000"]})
 TIGHTENED = one_op({"op": "update_rule", "section": "style", "index": 2,
                     "text": "Keep it under 80 words; count them before you answer."})
+MISCOUNTED = {**TIGHTENED, "summary": "Address 8 recurring feedback patterns"}
 
 
 @pytest.mark.parametrize(("first", "expected"), [
@@ -64,7 +65,9 @@ TIGHTENED = one_op({"op": "update_rule", "section": "style", "index": 2,
     (UNSUPPORTED, "its patterns have at most 1 distinct users in 15 runs; a rule needs at least 3 "
                   "users and 3 runs"),
     (UNKNOWN, "cites pat-000000000000, which is not among the problem patterns shown"),
-], ids=["duplicate", "contradiction", "rejected", "pending", "unsupported", "unknown-pattern"])
+    (MISCOUNTED, "summary: it says '8 recurring feedback patterns' but the draft has 1 operation(s)"),
+], ids=["duplicate", "contradiction", "rejected", "pending", "unsupported", "unknown-pattern",
+        "miscounted-title"])
 def test_a_careless_answer_gets_one_repair_round(api: FakeAnthropicServer, first: dict[str, Any],
                                                  expected: str) -> None:
     api.script(tool_use(first), tool_use(TIGHTENED))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -21,6 +22,11 @@ DraftCheck = Callable[[Draft], list[str]]
 
 class ProposerError(GitImproveError):
     """The proposer could not produce a valid draft (bad answers, API failure)."""
+
+
+# "Address 8 recurring feedback patterns": a count in a title must be the real count.
+_COUNTED = re.compile(r"\b(\d+)\s+(?:[a-z-]+\s+){0,2}?(?:patterns?|changes?|rules?|operations?|"
+                      r"edits?|issues?|problems?|fixes|improvements?|themes?)\b", re.I)
 
 
 @dataclass(frozen=True)
@@ -110,6 +116,11 @@ class ProposalRequest:
         and operations whose evidence lacks support: patterns not in this request, or with
         fewer distinct users or runs than the policy asks for a rule."""
         problems = review_draft(self.file, draft, self.known)
+        for m in _COUNTED.finditer(draft.summary):
+            if int(m.group(1)) != len(draft.operations):
+                problems.append(f"summary: it says {m.group(0)!r} but the draft has "
+                                f"{len(draft.operations)} operation(s); name what changes instead "
+                                "(e.g. 'Tighten the length rule; add a call to action')")
         shown = {p.id for p in self.patterns if p.fixable}
         for n, op in enumerate(draft.operations, 1):
             cited = [e for e in op.evidence if e.startswith("pat-")]
