@@ -12,7 +12,7 @@ from gitimprove.instructions.agentfile import AgentFile
 from gitimprove.instructions.policy import Limits
 from gitimprove.patterns.model import Pattern
 from gitimprove.proposals.operations import Draft
-from gitimprove.proposals.rules import Known, PriorRule, review_draft
+from gitimprove.proposals.rules import Known, PriorRule, review_draft, written
 from gitimprove.proposals.support import Support
 
 # Checks a draft against the file, the protected sections and the policy's limits (the same
@@ -27,6 +27,12 @@ class ProposerError(GitImproveError):
 # "Address 8 recurring feedback patterns": a count in a title must be the real count.
 _COUNTED = re.compile(r"\b(\d+)\s+(?:[a-z-]+\s+){0,2}?(?:patterns?|changes?|rules?|operations?|"
                       r"edits?|issues?|problems?|fixes|improvements?|themes?)\b", re.I)
+
+
+def _plain(text: str) -> str:
+    """A text compared word for word: lower case, letters and digits only, courtesy dropped."""
+    words = re.findall(r"[a-z0-9]+", text.lower())
+    return " ".join(w for w in words if w not in ("pls", "please", "plz", "thanks", "thx"))
 
 
 @dataclass(frozen=True)
@@ -136,7 +142,23 @@ class ProposalRequest:
                 problems.append(f"operation {n} ({op.op}): its patterns have at most {best.users} "
                                 f"distinct users in {best.runs} runs; a rule needs at least "
                                 f"{self.min_users} users and {self.min_runs} runs: leave it out")
+                continue
+            copied = next((q for t in written(op) for q in self._lone_words() if _plain(t) == _plain(q)),
+                          None)
+            if copied is not None:
+                problems.append(f"operation {n} ({op.op}): copies one user's words ({copied[:90]!r}) "
+                                "as the rule; quote them in the reason and write the rule from what "
+                                "several users agree on")
         return problems
+
+    def _lone_words(self) -> list[str]:
+        """Users' words shown with the patterns that fewer than ``wording_min_users`` users share
+        (only where the support is known: without records, nobody can tell)."""
+        shared = [w.text for s in self.support.values() for w in s.wordings
+                  if w.users >= self.wording_min_users]
+        said = [t for p in self.patterns if p.fixable and p.id in self.support
+                for t in [*p.quotes, p.suggestion or ""] if t]
+        return [t for t in said if not any(_plain(t) == _plain(w) for w in shared)]
 
     def labelled_file(self) -> str:
         """The agent file with every rule numbered and protected sections marked read-only."""
