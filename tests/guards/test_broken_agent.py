@@ -78,7 +78,7 @@ def test_commands_that_do_not_need_the_file_keep_working(broken_main: Path) -> N
     assert "product-writer" in proc.stdout and "broken" in proc.stdout.lower()
     assert "support-agent" in proc.stdout
     history = ok(gi(repo, "history", "product-writer")).stdout
-    assert history.splitlines()[0].startswith("v3") and "oops" in history
+    assert history.splitlines()[0].startswith("v2"), "a broken commit is not a version"
     for args in (["proposals", "--all"], ["audit"], ["feedback", "list"], ["show", "support-agent"]):
         ok(gi(repo, *args))
     err = refused(gi(repo, "show", "product-writer"))
