@@ -15,7 +15,6 @@ in one checkout safe: the second one starts after the first one's checkout updat
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import os
 import time
@@ -25,6 +24,7 @@ from pathlib import Path
 
 from gitimprove.errors import GitCommandError, GitImproveError
 from gitimprove.git import Oid, Repository, Worktree, lock_holder, run_in
+from gitimprove.proposals.build import file_lock
 
 JOURNAL_DIR = "pending-checkout"
 LOCK_NAME = "land.lock"
@@ -56,19 +56,8 @@ def _dir(git: Repository) -> Path:
 @contextlib.contextmanager
 def landing_lock(git: Repository) -> Iterator[None]:
     """Landings (and recoveries) in one repository take turns; a dead holder frees it."""
-    path = git.state_dir / "locks" / LOCK_NAME
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fh = path.open("a")
-    except OSError as exc:
-        raise GitImproveError(f"cannot create the lock {path}: {exc.strerror}",
-                              hint="check that you may write to the repository's git directory") from None
-    with fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
+    with file_lock(git.state_dir / "locks" / LOCK_NAME):
+        yield
 
 
 def write_journal(git: Repository, ref: str, old: Oid, new: Oid,
