@@ -22,7 +22,13 @@ from typing import Any, ClassVar
 
 from gitimprove.errors import InvalidFileError
 from gitimprove.instructions.agentfile import AgentFile, Section
-from gitimprove.instructions.formats.prose import EditError, Lines, ProseSection, rule_text, section_text
+from gitimprove.instructions.formats.prose import (
+    EditError,
+    Lines,
+    ProseSection,
+    rule_text,
+    section_text,
+)
 from gitimprove.instructions.formats.yamlspan import Path_, dotted
 
 Fields = list[tuple[str, Path_]]

@@ -9,7 +9,16 @@ from typing import Any
 from gitimprove.errors import InvalidFileError
 from gitimprove.instructions.formats.base import Adapter, Entry, ParsedFile
 from gitimprove.instructions.formats.prose import Lines
-from gitimprove.instructions.formats.yamlspan import Path_, Slot, YamlDoc, dotted, get, load, masked, write
+from gitimprove.instructions.formats.yamlspan import (
+    Path_,
+    Slot,
+    YamlDoc,
+    dotted,
+    get,
+    load,
+    masked,
+    write,
+)
 
 
 class YamlParsed(ParsedFile):

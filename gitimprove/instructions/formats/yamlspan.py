@@ -35,7 +35,7 @@ def yaml_error(exc: yaml.YAMLError, source: str, text: str) -> InvalidFileError:
     mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
     where = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark is not None else source
     problem = getattr(exc, "problem", None) or str(exc)
-    if mark is not None and "\t" in (split_lines(text)[mark.line:mark.line + 1] or [""])[0][:mark.column + 1] \
+    if (mark is not None and "\t" in (split_lines(text)[mark.line:mark.line + 1] or [""])[0][:mark.column + 1]) \
             or "'\\t'" in problem:
         return InvalidFileError([f"{where}: a tab where YAML needs spaces; YAML indents with spaces only"],
                                 hint="replace the tabs at the start of that line with spaces")
