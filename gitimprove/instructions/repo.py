@@ -202,6 +202,12 @@ class InstructionRepo:
             return hit
         policy = self.policy_at(commit)
         if not policy.formats:
+            # NOTE: an adopted file's history starts before gitimprove.yaml mapped it: older
+            # commits are read with main's mapping.
+            main = self.git.read_ref(self.main_ref) if self._branch or self._has_main() else None
+            if main is not None and main != commit:
+                policy = policy.model_copy(update={"formats": self.policy_at(main).formats})
+        if not policy.formats:
             cat = Catalog()
         else:
             listed = self.git.run("ls-tree", "-r", "-z", "--name-only", commit).split("\0")
@@ -238,10 +244,16 @@ class InstructionRepo:
         cat = self.catalog(commit=commit)
         return sorted({*names, *cat.agents})
 
+    def _has_main(self) -> bool:
+        try:
+            return bool(self.branch)
+        except GitImproveError:
+            return False
+
     def agent_at(self, agent: str, commit: Oid) -> AgentAt:
         """The agent file at a commit, parsed and validated (cached by blob)."""
         policy = self.policy_at(commit)
-        if policy.formats and "\n" not in agent:
+        if "\n" not in agent:
             cat = self.catalog(commit=commit)
             place = cat.agents.get(agent)
             if place is not None:
