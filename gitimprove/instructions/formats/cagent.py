@@ -7,6 +7,7 @@ import re
 from typing import Any
 
 from gitimprove.instructions.formats.base import Entry
+from gitimprove.instructions.formats.yamlspan import Path_
 from gitimprove.instructions.formats.yamlfile import YamlAdapter, shape_error, string_fields
 
 
@@ -15,7 +16,7 @@ class Cagent(YamlAdapter):
     summary = "cagent: agents.<name>.instruction; {variables}"
     variable_re = re.compile(r"(?<![{$])\{([A-Za-z_][A-Za-z0-9_\-]*)\}(?!\})")
 
-    def entries(self, value: Any, source: str) -> list[Entry]:
+    def entries(self, value: Any, source: str, shared: set[Path_]) -> list[Entry]:
         agents = value.get("agents") if isinstance(value, dict) else None
         if not isinstance(agents, dict) or not agents or not all(
                 isinstance(a, dict) and isinstance(a.get("instruction"), str) for a in agents.values()):

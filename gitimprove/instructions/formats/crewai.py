@@ -9,6 +9,7 @@ from typing import Any
 
 from gitimprove.errors import InvalidFileError
 from gitimprove.instructions.formats.base import Entry
+from gitimprove.instructions.formats.yamlspan import Path_
 from gitimprove.instructions.formats.yamlfile import YamlAdapter, shape_error, string_fields
 
 AGENT_FIELDS = ["role", "goal", "backstory"]
@@ -23,7 +24,7 @@ class CrewAI(YamlAdapter):
     def claims(self, path: str) -> bool:
         return posixpath.basename(path).lower() in ("agents.yaml", "agents.yml", "tasks.yaml", "tasks.yml")
 
-    def entries(self, value: Any, source: str) -> list[Entry]:
+    def entries(self, value: Any, source: str, shared: set[Path_]) -> list[Entry]:
         if not isinstance(value, dict) or not value:
             raise shape_error(source, self.name, "expected a mapping of agent or task names")
         out = []
@@ -35,7 +36,8 @@ class CrewAI(YamlAdapter):
             names = AGENT_FIELDS if any(f in item for f in AGENT_FIELDS) else (
                 TASK_FIELDS if "description" in item else None)
             if names is None:
-                bad.append(key)
+                if (key,) not in shared:  # a block only merged into others (`<<: *defaults`)
+                    bad.append(key)
                 continue
             out.append(Entry(key, (key,), tuple(string_fields(source, (key,), item, names))))
         if bad:

@@ -7,6 +7,7 @@ import re
 from typing import Any
 
 from gitimprove.instructions.formats.base import Entry
+from gitimprove.instructions.formats.yamlspan import Path_
 from gitimprove.instructions.formats.yamlfile import YamlAdapter, shape_error, stem
 
 
@@ -18,7 +19,7 @@ class GitHubModels(YamlAdapter):
     def claims(self, path: str) -> bool:
         return path.lower().endswith((".prompt.yml", ".prompt.yaml"))
 
-    def entries(self, value: Any, source: str) -> list[Entry]:
+    def entries(self, value: Any, source: str, shared: set[Path_]) -> list[Entry]:
         messages = value.get("messages") if isinstance(value, dict) else None
         if not isinstance(messages, list) or not messages or not all(
                 isinstance(m, dict) and isinstance(m.get("content"), str) for m in messages):

@@ -7,6 +7,7 @@ import re
 from typing import Any
 
 from gitimprove.instructions.formats.base import Entry
+from gitimprove.instructions.formats.yamlspan import Path_
 from gitimprove.instructions.formats.yamlfile import YamlAdapter, shape_error, stem, string_fields
 
 
@@ -15,7 +16,7 @@ class GoogleADK(YamlAdapter):
     summary = "Google ADK agent config: instruction (and global_instruction); {state} variables"
     variable_re = re.compile(r"(?<!\{)\{((?:artifact\.|app:|user:|temp:)?[A-Za-z_]\w*)\??\}(?!\})")
 
-    def entries(self, value: Any, source: str) -> list[Entry]:
+    def entries(self, value: Any, source: str, shared: set[Path_]) -> list[Entry]:
         if not isinstance(value, dict) or not isinstance(value.get("instruction"), str) or not (
                 "agent_class" in value or "model" in value or "name" in value):
             raise shape_error(source, self.name, "expected an agent with `name`, `model` and `instruction`")

@@ -250,7 +250,7 @@ class Lines:
     def add_section(self, sections: list[ProseSection], *, title: str, text: str | None,
                     rules: list[str] | None, position: int | None) -> None:
         levels = [s.level for s in sections if s.title is not None]
-        level = min(levels) if levels else 2
+        level = levels[-1] if levels else 2  # a sibling of the last section
         block = [f"{'#' * level} {_one_line(title)}"]
         if text:
             block += ["", *text.strip("\n").split("\n")]

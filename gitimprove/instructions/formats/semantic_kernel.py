@@ -7,6 +7,7 @@ import re
 from typing import Any
 
 from gitimprove.instructions.formats.base import Entry
+from gitimprove.instructions.formats.yamlspan import Path_
 from gitimprove.instructions.formats.yamlfile import YamlAdapter, shape_error, stem, string_fields
 
 
@@ -24,7 +25,7 @@ class SemanticKernel(YamlAdapter):
             raise KeyError(f"missing values for variables: {', '.join(missing)}")
         return self.variable_re.sub(lambda m: values.get(m.group(1) or m.group(2), m.group(0)), text)
 
-    def entries(self, value: Any, source: str) -> list[Entry]:
+    def entries(self, value: Any, source: str, shared: set[Path_]) -> list[Entry]:
         if isinstance(value, dict) and isinstance(value.get("template"), str):
             key = value.get("name") if isinstance(value.get("name"), str) else stem(source)
             return [Entry(str(key), (), tuple(string_fields(source, (), value, ["template"])))]

@@ -57,7 +57,7 @@ class YamlAdapter(Adapter):
 
     def parse(self, text: str, source: str) -> ParsedFile:
         doc = load(text, source)
-        entries = self.entries(doc.value, source)
+        entries = self.entries(doc.value, source, doc.shared)
         for entry in entries:
             for _, path in entry.fields:
                 if not isinstance(get(doc.value, path), str):
@@ -68,7 +68,7 @@ class YamlAdapter(Adapter):
         return YamlParsed(self, doc, entries)
 
     @abstractmethod
-    def entries(self, value: Any, source: str) -> list[Entry]:
+    def entries(self, value: Any, source: str, shared: set[Path_]) -> list[Entry]:
         """The agents of a document; :class:`InvalidFileError` for a shape this format does not have."""
 
 
