@@ -139,7 +139,7 @@ def test_a_declared_variable_survives_every_edit() -> None:
 
 
 def test_an_edit_through_an_alias_is_refused_clearly() -> None:
-    text, parsed = _parse("shared_backstory.yaml", "crewai")
+    _text, parsed = _parse("shared_backstory.yaml", "crewai")
     doc = AdoptedDocument(parsed, "second", "second")
     doc.add_rule("backstory", "Another rule.")
     with pytest.raises(EditError, match="shared through a YAML anchor"):
@@ -150,7 +150,7 @@ def test_an_edit_through_an_alias_is_refused_clearly() -> None:
 
 
 def test_folded_block_edit_keeps_the_other_folds() -> None:
-    text, parsed = _parse("crew_agents.yaml", "crewai")
+    _text, parsed = _parse("crew_agents.yaml", "crewai")
     doc = AdoptedDocument(parsed, "researcher", "researcher")
     doc.add_rule("goal", "Name the three most important.")
     new = doc.dumps()
@@ -161,7 +161,7 @@ def test_folded_block_edit_keeps_the_other_folds() -> None:
 
 
 def test_plain_and_quoted_strings_gain_lines_in_their_style() -> None:
-    text, parsed = _parse("crew_agents.yaml", "crewai")
+    _, parsed = _parse("crew_agents.yaml", "crewai")
     doc = AdoptedDocument(parsed, "reporting_analyst", "reporting_analyst")
     doc.add_rule("goal", "Use {topic} in the title.")
     doc.update_rule("style", 1, "Use tables.")
@@ -169,7 +169,7 @@ def test_plain_and_quoted_strings_gain_lines_in_their_style() -> None:
     assert "  goal: |-\n    Create detailed reports based on {topic} data analysis\n\n" \
            "    - Use {topic} in the title.\n" in new
     assert "You're a meticulous analyst.   \n" in new  # trailing spaces kept
-    text, parsed = _parse("sk_agent.yaml", "semantic_kernel")
+    _text, parsed = _parse("sk_agent.yaml", "semantic_kernel")
     doc = AdoptedDocument(parsed, "Assistant", "assistant")
     doc.add_rule("rules", "Link the page.")
     new = doc.dumps()
@@ -179,7 +179,7 @@ def test_plain_and_quoted_strings_gain_lines_in_their_style() -> None:
 
 
 def test_add_section_set_text_and_remove_rule() -> None:
-    text, parsed = _parse("CLAUDE.md", "markdown")
+    _text, parsed = _parse("CLAUDE.md", "markdown")
     doc = AdoptedDocument(parsed, "claude", "claude")
     doc.add_section("testing", title="Testing", rules=["Run make test before a commit."])
     doc.remove_rule("conventions", 1)

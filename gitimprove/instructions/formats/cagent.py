@@ -7,8 +7,8 @@ import re
 from typing import Any
 
 from gitimprove.instructions.formats.base import Entry
-from gitimprove.instructions.formats.yamlspan import Path_
 from gitimprove.instructions.formats.yamlfile import YamlAdapter, shape_error, string_fields
+from gitimprove.instructions.formats.yamlspan import Path_
 
 
 class Cagent(YamlAdapter):

@@ -9,8 +9,8 @@ from typing import Any
 
 from gitimprove.errors import InvalidFileError
 from gitimprove.instructions.formats.base import Entry
-from gitimprove.instructions.formats.yamlspan import Path_
 from gitimprove.instructions.formats.yamlfile import YamlAdapter, shape_error, string_fields
+from gitimprove.instructions.formats.yamlspan import Path_
 
 AGENT_FIELDS = ["role", "goal", "backstory"]
 TASK_FIELDS = ["description", "expected_output"]
