@@ -97,8 +97,13 @@ def test_adopt_then_improve_a_crewai_agent_and_a_markdown_file(project: Path) ->
     assert (project / "src/crew/config/agents.yaml").read_bytes() == original
     _one(project, "rollback", "claude@v1")
     assert (project / "CLAUDE.md").read_bytes() == original_md
+    crew = project / "src/crew/config/agents.yaml"
+    crew.write_bytes(crew.read_bytes().replace(b"verbose: True", b"verbose: False"))
+    git(project, "commit", "-q", "-am", "quieter analyst")
     audit = _one(project, "audit")
     assert "approved" in audit and "rolled_back" in audit
+    assert "human_edit  reporting_analyst" in audit
+    assert "PROTECTED key changed: changes `reporting_analyst.verbose`" in audit
 
 
 def test_bad_input_under_mapped_globs_is_reported_and_nothing_written(project: Path) -> None:
