@@ -242,3 +242,17 @@ def test_bad_shapes_are_refused_with_a_clear_message(fmt: str, text: str, messag
     with pytest.raises(InvalidFileError) as info:
         ADAPTERS[fmt].parse(text, "f.yaml")
     assert message in str(info.value)
+
+
+def test_a_section_marked_protected_in_its_heading() -> None:
+    old = b"# Support\n\nYou help customers.\n\n## Safety <!-- gitimprove: protected -->\n\n- Never share data.\n"
+    parsed = ADAPTERS["markdown"].parse(old.decode(), "AGENTS.md")
+    view = parsed.view(parsed.entries[0], "agents")
+    assert [(s.id, s.title, s.protected) for s in view.sections] == [
+        ("support", "Support", False), ("safety", "Safety", True)]
+    policy = Policy(formats=[FormatRule(path="AGENTS.md", format="markdown")], protected_sections=[])
+    new = old.replace(b"- Never share data.\n", b"- Never share data.\n- Unless asked nicely.\n")
+    assert [v.code for v in check_change({"AGENTS.md": old}, {"AGENTS.md": new}, policy)] == ["protected-changed"]
+    unmarked = old.replace(b" <!-- gitimprove: protected -->", b"")
+    assert [v.code for v in check_change({"AGENTS.md": old}, {"AGENTS.md": unmarked}, policy)] == [
+        "protected-unflagged"]

@@ -100,7 +100,8 @@ class ParsedFile(ABC):
         for _, buf, s in self.sections(entry, buffers):
             view = buf.view
             rules = [rule_text(view, r) for r in s.rules]
-            sections.append(Section(id=s.id, title=s.title, text=section_text(view, s), rules=rules or None))
+            sections.append(Section(id=s.id, title=s.title, text=section_text(view, s), rules=rules or None,
+                                    protected=s.protected))
         for _, path in entry.fields:
             text = "\n".join(buffers[path].view) if buffers and path in buffers else self.value(path)
             used.update(self.adapter.variables_in(text))

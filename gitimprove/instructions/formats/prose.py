@@ -20,6 +20,7 @@ from gitimprove.errors import GitImproveError
 HEADING_RE = re.compile(r"\A(#{1,6})[ \t]+(.*?)(?:[ \t]+#+)?[ \t]*\Z")
 RULE_RE = re.compile(r"\A([ \t]*)([-*+]|\d{1,3}[.)])[ \t]+(\S.*)\Z")
 _FENCE_RE = re.compile(r"\A[ \t]*(```|~~~)")
+PROTECTED_MARK = "<!-- gitimprove: protected -->"
 _SLUG_CHARS = re.compile(r"[^a-z0-9]+")
 
 
@@ -53,6 +54,7 @@ class ProseSection:
     end: int
     text_lines: list[int] = field(default_factory=list)
     rules: list[Rule] = field(default_factory=list)
+    protected: bool = False  # the heading carries ``<!-- gitimprove: protected -->``
 
     def last_content(self, lines: list[str]) -> int | None:
         """The last non-blank line of the section (its heading counts)."""
@@ -93,7 +95,10 @@ def parse(lines: list[str], first_id: str, taken: set[str] | None = None) -> lis
         heading = HEADING_RE.match(line)
         if heading:
             current.end = i
-            current = ProseSection("", heading.group(2).strip(), len(heading.group(1)), i, len(lines))
+            title = heading.group(2).strip()
+            marked = PROTECTED_MARK in title
+            title = title.replace(PROTECTED_MARK, "").strip()
+            current = ProseSection("", title, len(heading.group(1)), i, len(lines), protected=marked)
             sections.append(current)
             rule = None
             continue
