@@ -114,7 +114,7 @@ def test_bad_input_under_mapped_globs_is_reported_and_nothing_written(project: P
                "  - path: 'docs/*.yml'\n    format: cagent\n"
                "  - path: 'CLAUDE.md'\n    format: github_models\n")
     (project / "NOTES.md").write_text("Just notes, no heading.\n")
-    (project / "src/crew/config/more.yaml").write_text("researcher:\n  role: Another researcher\n")
+    (project / "src/crew/config/more.yaml").write_text("researcher:\n  role: Another researcher\n  goal: Find more\n")
     policy += "  - path: 'src/crew/config/more.yaml'\n    format: crewai\n"
     (project / "gitimprove.yaml").write_text(policy)
     git(project, "add", "-A")

@@ -92,6 +92,7 @@ def _like(line: str, text: str, count: int) -> str:
 
 @pytest.mark.parametrize(("name", "fmt", "key", "field", "value"), [
     ("crew_agents.yaml", "crewai", "reporting_analyst", "verbose: True", "verbose: False"),
+    ("crew_agents.yaml", "crewai", "reporting_analyst", 'role: "Reporting Analyst"', 'role: "Boss"'),
     ("crew_agents.yaml", "crewai", "researcher", "tools: [search, scrape]", "tools: [search, shell]"),
     ("crew_tasks.yml", "crewai", "reporting_task", "output_file: report.md", "output_file: x.md"),
     ("summarize.prompt.yml", "github_models", "summarize", "temperature: 0.5", "temperature: 1.5"),

@@ -12,13 +12,15 @@ from gitimprove.instructions.formats.base import Entry
 from gitimprove.instructions.formats.yamlfile import YamlAdapter, shape_error, string_fields
 from gitimprove.instructions.formats.yamlspan import Path_
 
-AGENT_FIELDS = ["role", "goal", "backstory"]
+# NOTE: `role` is the agent's title ("You are {role}."): kept, never edited; rules go to the
+# backstory or the goal, in the order crewAI renders them.
+AGENT_FIELDS = ["backstory", "goal"]
 TASK_FIELDS = ["description", "expected_output"]
 
 
 class CrewAI(YamlAdapter):
     name = "crewai"
-    summary = "crewAI agents.yaml / tasks.yaml: one agent or task per key; role, goal, backstory, description, expected_output"
+    summary = "crewAI agents.yaml / tasks.yaml: one agent or task per key; backstory, goal, description, expected_output"
     variable_re = re.compile(r"(?<!\{)\{([A-Za-z_][A-Za-z0-9_\-]*)\}(?!\})")
 
     def claims(self, path: str) -> bool:
@@ -33,7 +35,7 @@ class CrewAI(YamlAdapter):
             if not isinstance(item, dict) or not isinstance(key, str):
                 bad.append(str(key))
                 continue
-            names = AGENT_FIELDS if any(f in item for f in AGENT_FIELDS) else (
+            names = AGENT_FIELDS if any(f in item for f in ("role", *AGENT_FIELDS)) else (
                 TASK_FIELDS if "description" in item else None)
             if names is None:
                 if (key,) not in shared:  # a block only merged into others (`<<: *defaults`)
@@ -49,7 +51,7 @@ class CrewAI(YamlAdapter):
 
     def render(self, data: Any) -> str:
         # What crewAI builds: the agent's role_playing slice, or Task.prompt() for a task.
-        if "description" in data and not any(f in data for f in AGENT_FIELDS):
+        if "description" in data and not any(f in data for f in ("role", *AGENT_FIELDS)):
             out = str(data.get("description") or "")
             if data.get("expected_output") is not None:
                 out += ("\n\nThis is the expected criteria for your final answer: "
