@@ -69,3 +69,14 @@ def test_agno_improver_uses_an_adopted_agent(repo: Path) -> None:
         assert "based on coffee data analysis" in improver.instructions()
     finally:
         improver.repo.close()
+
+
+def test_feedback_for_an_agent_that_does_not_load_is_refused(repo: Path) -> None:
+    (repo / "agents").mkdir()
+    (repo / "agents/broken.yaml").write_text("name: broken\nsections: 3\n")
+    git(repo, "add", "agents")
+    git(repo, "commit", "-q", "-m", "a broken native agent")
+    with InstructionRepo(repo) as ir:
+        assert "broken" in ir.agent_names()
+        with pytest.raises(UnknownAgentError, match="cannot be loaded"):
+            ir.record_feedback(agent="broken", run_id="r1", rating="negative", reason="x")
