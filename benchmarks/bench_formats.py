@@ -15,13 +15,12 @@ Run: ``python -m benchmarks formats``.
 from __future__ import annotations
 
 import shutil
-import statistics
 import tempfile
-import time
 from pathlib import Path
 
 import yaml
 
+from .bench_load import cold_load
 from .common import ROOT, Row, git, hermetic_git_env, median_time
 
 FIXTURES = ROOT / "tests" / "formats" / "fixtures"
@@ -56,27 +55,6 @@ def _repo(parent: Path) -> Path:
     return repo
 
 
-def _cache(repo: Path) -> Path:
-    return repo / ".git" / "gitimprove-state" / "versions"
-
-
-def _cold(repo: Path, agent: str, *, keep_cache: bool, repeat: int) -> float:
-    from gitimprove.instructions.repo import InstructionRepo
-
-    found = []
-    for i in range(repeat + 1):
-        if not keep_cache:
-            shutil.rmtree(_cache(repo), ignore_errors=True)
-        start = time.perf_counter()
-        ir = InstructionRepo(repo)
-        ir.load(agent)
-        elapsed = time.perf_counter() - start
-        ir.close()
-        if i:
-            found.append(elapsed)
-    return statistics.median(found)
-
-
 def run() -> list[Row]:
     from gitimprove.instructions.formats.prose import parse
     from gitimprove.instructions.repo import InstructionRepo
@@ -108,8 +86,8 @@ def run() -> list[Row]:
                 warm = median_time(lambda ir=ir, agent=agent: ir.load(agent), repeat=30, number=500)
             finally:
                 ir.close()
-            cold = _cold(repo, agent, keep_cache=True, repeat=20)
-            first = _cold(repo, agent, keep_cache=False, repeat=5)
+            [cold] = cold_load([repo], keep_cache=True, repeat=20, agent=agent)
+            [first] = cold_load([repo], keep_cache=False, repeat=5, agent=agent)
             rows += [
                 Row("formats", f"{label}: baseline read+parse", base, "s",
                     note=f"{agent} in {path}, {versions} versions"),

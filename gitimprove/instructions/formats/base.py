@@ -132,14 +132,19 @@ class Adapter(ABC):
         return False
 
     def variables_in(self, text: str) -> set[str]:
-        return {m.group(1) for m in self.variable_re.finditer(text)}
+        return {_name(m) for m in self.variable_re.finditer(text)}
 
     def fill(self, text: str, values: dict[str, str], declared: list[str]) -> str:
+        """``text`` with the format's variables filled in; every declared one is required."""
         missing = [v for v in declared if v not in values]
         if missing:
             raise KeyError(f"missing values for variables: {', '.join(missing)}")
-        return self.variable_re.sub(
-            lambda m: values[m.group(1)] if m.group(1) in values else m.group(0), text)
+        return self.variable_re.sub(lambda m: values.get(_name(m), m.group(0)), text)
+
+
+def _name(match: re.Match[str]) -> str:
+    """A variable's name: the first group that matched (a format may have several spellings)."""
+    return next(g for g in match.groups() if g is not None)
 
 
 class AdoptedDocument:

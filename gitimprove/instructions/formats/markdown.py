@@ -63,15 +63,6 @@ class Markdown(Adapter):
         name = posixpath.basename(path).lower()
         return name in _NAMES or name.endswith((".prompt.md", ".instructions.md", ".mdc"))
 
-    def variables_in(self, text: str) -> set[str]:
-        return {m.group(1) or m.group(2) for m in self.variable_re.finditer(text)}
-
-    def fill(self, text: str, values: dict[str, str], declared: list[str]) -> str:
-        missing = [v for v in declared if v not in values]
-        if missing:
-            raise KeyError(f"missing values for variables: {', '.join(missing)}")
-        return self.variable_re.sub(lambda m: values.get(m.group(1) or m.group(2), m.group(0)), text)
-
     def parse(self, text: str, source: str) -> ParsedFile:
         parsed = MarkdownParsed(self, text, source)
         view = [line.rstrip("\r\n") for line in parsed.body]

@@ -16,15 +16,6 @@ class SemanticKernel(YamlAdapter):
     summary = "Semantic Kernel prompt YAML (template) or agent YAML (instructions); {{$v}}, {{v}}, {Local.X}"
     variable_re = re.compile(r"\{\{\s*\$?([A-Za-z_][\w.]*)\s*\}\}|(?<!\{)\{((?:Local|System|Env|Workflow)\.[\w.]+)\}")
 
-    def variables_in(self, text: str) -> set[str]:
-        return {m.group(1) or m.group(2) for m in self.variable_re.finditer(text)}
-
-    def fill(self, text: str, values: dict[str, str], declared: list[str]) -> str:
-        missing = [v for v in declared if v not in values]
-        if missing:
-            raise KeyError(f"missing values for variables: {', '.join(missing)}")
-        return self.variable_re.sub(lambda m: values.get(m.group(1) or m.group(2), m.group(0)), text)
-
     def entries(self, value: Any, source: str, shared: set[Path_]) -> list[Entry]:
         if isinstance(value, dict) and isinstance(value.get("template"), str):
             key = value.get("name") if isinstance(value.get("name"), str) else stem(source)
