@@ -84,6 +84,14 @@ class FormatRule(_Strict):
         return fnmatch.fnmatchcase(path, self.path)
 
 
+class TrialSettings(_Strict):
+    """Whether a human may serve a proposal to part of the traffic, and how much of it."""
+
+    allowed: StrictBool = True
+    max_share: float = Field(0.2, gt=0, lt=1)
+    unit: Literal["user", "run"] = "user"
+
+
 class Policy(_Strict):
     """Where agents live, what is protected, and how far a proposal may go."""
 
@@ -96,6 +104,7 @@ class Policy(_Strict):
     feedback: FeedbackSettings = Field(default_factory=FeedbackSettings)
     analysis: AnalysisSettings = Field(default_factory=AnalysisSettings)
     formats: list[FormatRule] = Field(default_factory=list)
+    trials: TrialSettings = Field(default_factory=TrialSettings)
 
     @field_validator("main_branch")
     @classmethod
