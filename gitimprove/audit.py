@@ -91,6 +91,11 @@ class Event:
             else:  # an adopted file's protected key (model, tools, ...)
                 keys = [str(v.get("message", "")) for v in self.violations or [] if v.get("code") == "protected-key"]
                 out.append(f"    PROTECTED key changed: {'; '.join(keys)}")
+        broken = [str(v.get("message", "")) for v in self.violations
+                  if v.get("code") == "schema-invalid"]
+        if broken:
+            more = f" (and {len(broken) - 1} more problem(s))" if len(broken) > 1 else ""
+            out.append(f"    BROKEN: the file does not parse: {broken[0]}{more}")
         return out
 
     def to_json(self) -> dict[str, Any]:
