@@ -98,6 +98,10 @@ def init_cmd(path: str, template: str | None) -> None:
     echo(f"{verb} instruction repository at {result.path}")
     for name in result.written:
         echo(f"  wrote {name}")
+    for item in result.adopted:
+        echo(f"  adopted {item.path} ({item.format}): {', '.join(item.agents) or 'no agents'}")
+    for path, why in result.left:
+        echo(f"  left {path}: {why}")
     if result.commit:
         echo(f"  committed {result.commit[:10]}")
     else:
@@ -123,21 +127,24 @@ def agents_cmd(ctx: Context, as_json: bool) -> None:
         if row["fallback_from"]:
             broken.append({"name": name, "error": f"{row['problem']} (agents are served "
                            f"{row['version']}, the last valid version)"})
+    for path, problems in repo.catalog().problems.items():  # adopted files that do not load
+        broken += [{"name": path, "error": problem} for problem in problems]
     if as_json:
         emit_json({"branch": repo.branch, "agents": rows, "errors": broken})
     elif not rows and not broken:
         echo(f"No agents in {repo.policy().agents_dir}/ on {repo.branch}.")
     else:
-        width = max(len(r["name"]) for r in rows + broken)
+        width = max([len(r["name"]) for r in rows] or [0])
         for r in rows:
             protected = ", ".join(r["protected"]) or "-"
+            where = f"  ({r['format']}: {r['path']})" if r.get("format", "native") != "native" else ""
             state = f"  BROKEN at {r['fallback_from'][:10]}, serving {r['version']}" \
-                if r["fallback_from"] else ""
+                if r.get("fallback_from") else ""
             echo(f"{r['name']:<{width}}  {r['version']:<5} {r['blob'][:10]}  "
-                 f"sections: {', '.join(r['sections'])}  protected: {protected}{state}")
+                 f"sections: {', '.join(r['sections'])}  protected: {protected}{where}{state}")
         listed = {r["name"] for r in rows}
         for b in broken:
-            if b["name"] not in listed:
+            if b["name"] not in listed and "/" not in b["name"]:
                 echo(f"{b['name']:<{width}}  broken (no valid version to serve)")
     for b in broken:
         echo(f"error: {b['error']}", err=True)
@@ -153,15 +160,14 @@ def agents_cmd(ctx: Context, as_json: bool) -> None:
 @pass_ctx
 def show_cmd(ctx: Context, agent: str, at: str | None, rendered: bool, as_json: bool) -> None:
     """Show an agent's file (or its rendered prompt) at a version."""
-    from gitimprove.instructions.agentfile import render
-
     repo = ctx.repo
     commit, version = repo.find_version(agent, at or repo.branch)
     found = repo.agent_at(agent, commit)
-    text = render(found.file)
+    text = found.rendered()
     if as_json:
         emit_json({
-            "agent": agent, "path": found.path, "commit": str(commit), "blob": str(found.blob),
+            "agent": agent, "path": found.path, "format": found.format, "key": found.key,
+            "commit": str(commit), "blob": str(found.blob),
             "version": version.label if version else None,
             "number": version.number if version else None,
             "yaml": found.raw.decode("utf-8"), "rendered": text,
