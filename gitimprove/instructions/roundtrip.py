@@ -24,12 +24,8 @@ from ruamel.yaml.tokens import CommentToken
 from ruamel.yaml.util import load_yaml_guess_indent
 
 import gitimprove.instructions.strictyaml as strictyaml
-from gitimprove.errors import GitImproveError, InvalidFileError
+from gitimprove.errors import EditError, InvalidFileError
 from gitimprove.instructions.agentfile import AgentFile, parse_agent
-
-
-class EditError(GitImproveError):
-    """An edit that cannot apply to this file (unknown section, rule index out of range)."""
 
 
 def _yaml(mapping: int, sequence: int, offset: int) -> YAML:

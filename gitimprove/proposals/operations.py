@@ -7,11 +7,16 @@ a list of operations means the same thing whatever order they are applied in.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from gitimprove.instructions.roundtrip import AgentDocument, EditError
+from gitimprove.errors import EditError
+
+if TYPE_CHECKING:
+    # NOTE: only for annotations: the round-trip library (ruamel.yaml) is imported by the
+    # commands that edit a file, not by every command that reads a proposal.
+    from gitimprove.instructions.roundtrip import AgentDocument
 
 MAX_TEXT = 4000  # characters in one operation's text; the policy's limits are usually tighter
 
