@@ -71,7 +71,3 @@ class UnknownAgentError(GitImproveError):
 
 class UnknownRevisionError(GitImproveError):
     """A version, commit, branch or tag that does not resolve."""
-
-
-class EditError(GitImproveError):
-    """An edit that cannot apply to this file (unknown section, rule index out of range)."""

@@ -24,8 +24,11 @@ from ruamel.yaml.tokens import CommentToken
 from ruamel.yaml.util import load_yaml_guess_indent
 
 import gitimprove.instructions.strictyaml as strictyaml
-from gitimprove.errors import EditError, InvalidFileError
+from gitimprove.errors import InvalidFileError
 from gitimprove.instructions.agentfile import AgentFile, parse_agent
+from gitimprove.instructions.formats.prose import EditError
+
+__all__ = ["AgentDocument", "EditError"]
 
 
 def _yaml(mapping: int, sequence: int, offset: int) -> YAML:
@@ -80,6 +83,10 @@ class AgentDocument:
         return first
 
     # -- edits ----------------------------------------------------------------------------
+
+    def current_ids(self) -> list[str]:
+        """Section ids as edited so far."""
+        return [str(s.get("id")) for s in self.data["sections"]]
 
     def _section(self, section_id: str) -> CommentedMap:
         for section in self.data["sections"]:
