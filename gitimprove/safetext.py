@@ -50,26 +50,13 @@ def _escape(match: re.Match[str]) -> str:
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
-# The colours gitimprove paints its own words with (cli/output.py): reset, bold, dim, 31-36.
-_COLOUR_RE = re.compile(r"\x1b\[(?:(?:0|1|2|3[1-6])(?:;(?:0|1|2|3[1-6]))*)?m")
-
-
-def printable(text: object, *, multiline: bool = True, keep_colour: bool = False) -> str:
+def printable(text: object, *, multiline: bool = True) -> str:
     """``text`` made safe to print: control, escape and bidi characters shown as ``\\xNN``.
 
     Line breaks and tabs stay when ``multiline`` (a message body); otherwise they are escaped
-    too. ``keep_colour`` (on a colour terminal) keeps plain colour sequences, nothing else: no
-    cursor movement, clearing, titles, hidden text or links."""
+    too."""
     value = str(text)
-    pattern = _UNSAFE_RE if multiline else _UNSAFE_ONE_LINE_RE
-    if not keep_colour or "\x1b" not in value:
-        return pattern.sub(_escape, value)
-    parts = _COLOUR_RE.split(value)
-    colours = _COLOUR_RE.findall(value)
-    out = [pattern.sub(_escape, parts[0])]
-    for colour, part in zip(colours, parts[1:], strict=True):
-        out += [colour, pattern.sub(_escape, part)]
-    return "".join(out)
+    return (_UNSAFE_RE if multiline else _UNSAFE_ONE_LINE_RE).sub(_escape, value)
 
 
 # Latin lookalikes among Cyrillic and Greek letters (after NFKC and casefold).

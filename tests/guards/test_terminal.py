@@ -68,8 +68,3 @@ def test_error_messages_are_sanitised(sample_repo: Path) -> None:
     err = refused(gi(sample_repo, "reject", "p2", "--reason", "x", "--by", f"Eve{ESC} <e@x>"))
     clean(err)
 
-
-def test_colour_of_our_own_is_kept_on_a_terminal_and_nothing_else() -> None:
-    text = "\x1b[31mworse\x1b[0m \x1b[2J\x1b]0;t\x07\x1b[8mhidden"
-    assert printable(text, keep_colour=True) == \
-        "\x1b[31mworse\x1b[0m \\x1b[2J\\x1b]0;t\\x07\\x1b[8mhidden"
