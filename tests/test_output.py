@@ -54,7 +54,7 @@ def test_colour_on_a_terminal_unless_no_color(monkeypatch: pytest.MonkeyPatch) -
     tty = sys.stdout
     assert isinstance(tty, _Tty)
     output.show(output.paint("worse", "red") + " \x1b[2J data")
-    assert tty.parts[-1] == "\x1b[31mworse\x1b[0m [2J data\n"  # ours in colour, theirs cleaned
+    assert tty.parts[-1] == "\x1b[31mworse\x1b[0m \\x1b[2J data\n"  # ours in colour, theirs escaped
     monkeypatch.setenv("NO_COLOR", "")
     assert output.paint("worse", "red") == "worse"
 
