@@ -35,6 +35,7 @@ from typing import Any, ClassVar
 
 from gitimprove.errors import GitImproveError
 from gitimprove.git import Commit, Identity, Oid, Repository
+from gitimprove.text import CONTROL, shorten
 
 # -- names ------------------------------------------------------------------------------------
 
@@ -68,6 +69,7 @@ APPROVAL_COPIES = (PROPOSAL, AGENT, BASE_VERSION, EVIDENCE, MODEL, PROPOSER)
 MODEL_EMAIL_SUFFIX = "@gitimprove.invalid"
 HEURISTIC_IDENTITY = Identity("gitimprove-heuristic", "heuristic@gitimprove.invalid")
 CONTENT_FENCE = "```gitimprove-content"
+NO_RECORD = "no Gitimprove-Proposal or Gitimprove-Agent trailer"
 
 
 def model_identity(model: str, proposer: str) -> Identity:
@@ -96,7 +98,6 @@ _MODEL = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/@+-]{0,99}")
 _PROPOSER = re.compile(r"[a-z0-9][a-z0-9_-]{0,39}")
 _USAGE = re.compile(r"input_tokens=\d{1,12} output_tokens=\d{1,12} requests=\d{1,6}")
 _OID = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029]")
 
 
 def is_proposal_id(value: str) -> bool:
@@ -110,8 +111,7 @@ def is_evidence_id(value: str) -> bool:
 
 def one_line(text: str, limit: int = 300) -> str:
     """Free text made safe for a trailer value: one line, no control or bidi characters."""
-    flat = " ".join(_CONTROL.sub(" ", text).split())
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+    return shorten(text, limit)
 
 
 def trailer_block(pairs: Iterable[tuple[str, str]]) -> str:
@@ -119,7 +119,7 @@ def trailer_block(pairs: Iterable[tuple[str, str]]) -> str:
     line (the only way data could turn into a trailer of its own)."""
     lines = []
     for key, value in pairs:
-        if not re.fullmatch(r"[A-Za-z0-9-]+", key) or _CONTROL.search(value) or value != value.strip():
+        if not re.fullmatch(r"[A-Za-z0-9-]+", key) or CONTROL.search(value) or value != value.strip():
             raise LedgerError(f"refusing to write trailer {key}: {value!r}",
                               hint="a record's values are single lines without control characters")
         lines.append(f"{key}: {value}")
@@ -276,7 +276,7 @@ class ProposalRecord:
                 problems.append(f"trailer {key!r} appears more than once")
         pid, agent = _first(pairs, PROPOSAL), _first(pairs, AGENT)
         if not pid or not agent:
-            return None, [*problems, "no Gitimprove-Proposal or Gitimprove-Agent trailer"]
+            return None, [*problems, NO_RECORD] if pid or agent else problems
         base_version = _first(pairs, BASE_VERSION) or ""
         base_commit = _first(pairs, BASE_COMMIT) or ""
         for key, value in ((BASE_VERSION, base_version), (BASE_COMMIT, base_commit)):
@@ -543,7 +543,36 @@ class Proposal:
 
     @property
     def branch(self) -> str | None:
-        return self.ref.removeprefix("refs/heads/") if self.ref else None
+        return self.ref.removeprefix("refs/heads/") if self.ref and self.ref.startswith(
+            BRANCH_PREFIX) else None
+
+    @property
+    def summary(self) -> str:
+        return self.commit.summary
+
+    @property
+    def message(self) -> str:
+        return self.commit.message
+
+    @property
+    def author(self) -> str:
+        return self.commit.author_identity
+
+    @property
+    def time(self) -> int:
+        return self.commit.time
+
+    @property
+    def evidence(self) -> list[str]:
+        return list(self.record.evidence)
+
+    @property
+    def base_commit(self) -> Oid:
+        return self.record.base_commit
+
+    @property
+    def merge_commit(self) -> Oid | None:
+        return self.approval.merge if self.approval else None
 
 
 @dataclass
@@ -770,3 +799,25 @@ def scan(git: Repository, main_ref: str, *, extra_refs: Sequence[str] = ()) -> L
         adopt(target, ProposalState.OPEN, ref=ref, tip=tip,
               edits=_edits(commits, found, target.oid, on_main))
     return Ledger(main, proposals, history, records, unidentified)
+
+
+def branch_proposal(git: Repository, main_ref: str, ref: str) -> Proposal | None:
+    """The open proposal on one branch, read without scanning every proposal (one ``log`` of
+    what the branch brings on top of main). None when the branch is merged, rejected, or
+    holds no proposal commit: :func:`scan` then says what it is."""
+    tip = git.read_ref(ref)
+    main = git.read_ref(main_ref)
+    if tip is None:
+        return None
+    commits = read_commits(git, str(tip), *([f"^{main}"] if main else []))
+    if tip not in commits:
+        return None  # merged already
+    found = _brought(commits, tip, set())
+    target = _proposal_in(found, ref.rsplit("/", 1)[-1])
+    if target is None:
+        return None
+    record, problems = proposal_of(target)
+    if record is None or git.read_ref(RejectionRecord.ref(record.agent, record.id)) is not None:
+        return None
+    return Proposal(record, target, ProposalState.OPEN, ref=ref, tip=tip,
+                    edits=_edits(commits, found, target.oid, set()), problems=problems)

@@ -7,38 +7,14 @@ from __future__ import annotations
 import json
 import re
 import warnings
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import click
 
-from gitimprove.cli import Context, emit_json, json_option, pass_ctx
+from gitimprove.cli.context import Context, emit_json, json_option, parse_since, pass_ctx
 from gitimprove.errors import GitImproveError
-
-_RELATIVE = re.compile(r"\A(\d+)\s*([hdw])\Z")
-
-
-def parse_since(text: str | None) -> datetime | None:
-    """``2026-09-15``, ``2026-09-15T10:00:00Z`` or relative: ``24h``, ``7d``, ``2w``."""
-    if text is None:
-        return None
-    match = _RELATIVE.match(text.strip().lower())
-    if match:
-        amount, unit = int(match.group(1)), match.group(2)
-        try:
-            delta = {"h": timedelta(hours=amount), "d": timedelta(days=amount),
-                     "w": timedelta(weeks=amount)}[unit]
-            return datetime.now(UTC) - delta
-        except OverflowError:
-            raise GitImproveError(f"--since {text!r} reaches before year 1",
-                                  hint="use a smaller number, or a date like 2026-09-15") from None
-    from gitimprove.feedback.models import parse_timestamp
-
-    try:
-        return parse_timestamp(text.strip())
-    except ValueError:
-        raise GitImproveError(f"--since {text!r} is not a date",
-                              hint="use 2026-09-15, 2026-09-15T10:00:00Z, or 7d / 24h / 2w") from None
+from gitimprove.text import shorten
 
 
 def _warn(messages: list[warnings.WarningMessage]) -> None:
@@ -211,14 +187,9 @@ def _line(when: datetime | None, agent: str, run: str, rating: str | None, flags
         parts.append("[" + ",".join(flags) + "]")
     text = " | ".join([*(f"reason: {t}" for t in reasons), *(f"correction: {t}" for t in corrections)])
     if text:
-        parts.append(_clip(text, 120))
-    parts.append(f"({_clip(ids, 40)})")
+        parts.append(shorten(text, 120))
+    parts.append(f"({shorten(ids, 40)})")
     return "  ".join(parts)
-
-
-def _clip(text: str, limit: int) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
 @feedback_group.command("stats")
@@ -283,7 +254,10 @@ def analyze_cmd(ctx: Context, agent: str, since: str | None, version: str | None
         state = f"  ({p.state})" if p.state != "open" else ""
         click.echo(f"{n:>2}. {p.kind:<22} {p.count:>4}  {p.share:>5.0%}  {p.label}{section}{state}")
         for quote in p.quotes[:3]:
-            click.echo(f"      \"{_clip(quote, 100)}\"")
+            click.echo(f"      \"{shorten(quote, 100)}\"")
         if p.suggestion:
             click.echo(f"      suggests: {p.suggestion}")
-        click.echo(f"      {p.id}  evidence: {_clip(', '.join(p.feedback_ids), 80)}")
+        click.echo(f"      {p.id}  evidence: {shorten(', '.join(p.feedback_ids), 80)}")
+
+
+COMMANDS: list[click.Command] = [feedback_group, analyze_cmd]

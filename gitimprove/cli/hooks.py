@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from gitimprove.cli import Context, emit_json, json_option, pass_ctx
+from gitimprove.cli.context import Context, emit_json, json_option, pass_ctx
 
 
 @click.group("hooks")
@@ -85,4 +85,4 @@ def push_cmd(ctx: Context, proposal: str | None, everything: bool, remote: str,
                f"git fetch {pushed.remote} 'refs/gitimprove/*:refs/gitimprove/*'")
 
 
-COMMANDS = [hooks_group, hook_cmd, push_cmd]
+COMMANDS: list[click.Command] = [hooks_group, hook_cmd, push_cmd]

@@ -3,21 +3,16 @@ validate."""
 
 from __future__ import annotations
 
-import sys
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING
 
 import click
 
-from gitimprove.cli import Context, emit_json, json_option, pass_ctx
+from gitimprove.cli.context import Context, emit_json, json_option, pass_ctx
 from gitimprove.errors import GitImproveError
-from gitimprove.review.actions import ProposalInfo
 
-
-def _proposer(ctx: Context, name: str | None) -> Any:
-    from gitimprove.proposals.proposers.select import make_proposer
-
-    return make_proposer(name, ctx.repo.policy().proposer)
+if TYPE_CHECKING:
+    from gitimprove.proposals.build import Plan
 
 
 @click.command("propose")
@@ -31,71 +26,45 @@ def _proposer(ctx: Context, name: str | None) -> Any:
 @json_option
 @pass_ctx
 def propose_cmd(ctx: Context, agents: tuple[str, ...], all_agents: bool, proposer: str | None,
-                dry_run: bool, push_remote: str | None, as_json: bool) -> None:
+                dry_run: bool, push_remote: str | None, as_json: bool) -> int:
     """Turn open feedback patterns into a proposal branch (improve/<agent>/<id>)."""
-    from gitimprove.proposals.build import NothingToPropose, propose
+    from gitimprove.proposals.proposers.select import make_proposer
+    from gitimprove.review.remote import propose_and_push
 
     repo = ctx.repo
     names = repo.agent_names() if all_agents else list(agents)
-    if not names:
-        raise GitImproveError("name an agent, or pass --all", hint="see `gitimprove agents`")
-    if push_remote and not dry_run:
-        from gitimprove.review.remote import check_remote
-
-        check_remote(repo, push_remote)  # before anything is created
-    chosen = _proposer(ctx, proposer)
-    results: list[dict[str, Any]] = []
-    failed = False
-    for name in names:
-        try:
-            plan = propose(repo, name, chosen, dry_run=dry_run)
-        except NothingToPropose as exc:
-            results.append({"agent": name, "status": "nothing", "reason": exc.message})
-            if not as_json:
-                click.echo(f"{exc.message}")
+    outcomes = propose_and_push(repo, names, make_proposer(proposer, repo.policy().proposer),
+                                dry_run=dry_run, remote=push_remote)
+    if as_json:
+        emit_json({"proposals": [o.to_json() for o in outcomes]})
+    for outcome in outcomes:
+        plan = outcome.plan
+        if outcome.status == "error":
+            click.echo(f"error: {outcome.agent}: {outcome.reason}", err=True)
+        elif as_json:
             continue
-        except GitImproveError as exc:
-            if len(names) == 1:
-                raise
-            failed = True
-            results.append({"agent": name, "status": "error", "reason": str(exc)})
-            click.echo(f"error: {name}: {exc}", err=True)
-            continue
-        entry = {"agent": name, "status": "dry-run" if dry_run else "proposed", "id": plan.id,
-                 "branch": plan.short_branch, "commit": str(plan.commit) if plan.commit else None,
-                 "base_commit": str(plan.base_commit), "base_version": str(plan.base_blob),
-                 "proposer": plan.result.proposer, "model": plan.result.model,
-                 "operations": [op.model_dump(mode="json") for op in plan.result.draft.operations],
-                 "evidence": plan.evidence, "patterns": [p.id for p in plan.patterns],
-                 "usage": {"input_tokens": plan.result.usage.input_tokens,
-                           "output_tokens": plan.result.usage.output_tokens},
-                 "diff": plan.diff, "message": plan.message, "notes": plan.notes}
-        results.append(entry)
-        if push_remote and not dry_run and plan.commit:
-            from gitimprove.review.remote import push
-
-            push(repo, [f"{plan.branch}:{plan.branch}"], remote=push_remote)
-            entry["pushed_to"] = push_remote
-        if as_json:
-            continue
-        who = "heuristic proposer (offline, no model)" if plan.result.proposer == "heuristic" \
-            else f"{plan.result.model} via the Anthropic API"
-        if dry_run:
-            click.echo(f"Dry run for {name}, by the {who}. Nothing was written.\n")
+        elif plan is None:
+            click.echo(outcome.reason)
+        elif dry_run:
+            click.echo(f"Dry run for {outcome.agent}, by the {_who(plan)}. Nothing was written.\n")
             click.echo(plan.message)
             click.echo(plan.diff)
         else:
-            click.echo(f"Proposed {plan.short_branch} ({plan.commit and plan.commit[:10]}) by the {who}")
+            click.echo(f"Proposed {plan.short_branch} ({plan.commit and plan.commit[:10]}) "
+                       f"by the {_who(plan)}")
             click.echo(f"  {plan.message.splitlines()[0]}")
             for note in plan.notes:
                 click.echo(f"  note: {note}")
             click.echo(f"  review: gitimprove review {plan.id}")
-            if entry.get("pushed_to"):
-                click.echo(f"  pushed to {push_remote}: open a pull request from {plan.short_branch}")
-    if as_json:
-        emit_json({"proposals": results})
-    if failed:
-        sys.exit(1)
+            if outcome.pushed_to:
+                click.echo(f"  pushed to {outcome.pushed_to}: open a pull request from "
+                           f"{plan.short_branch}")
+    return 1 if any(o.status == "error" for o in outcomes) else 0
+
+
+def _who(plan: Plan) -> str:
+    return "heuristic proposer (offline, no model)" if plan.result.proposer == "heuristic" \
+        else f"{plan.result.model} via the Anthropic API"
 
 
 def _age(ts: int) -> str:
@@ -106,28 +75,6 @@ def _age(ts: int) -> str:
     return f"{seconds}s"
 
 
-def proposal_status(ctx: Context, info: ProposalInfo) -> dict[str, Any]:
-    """Listing fields, with the validator's verdict and staleness for open proposals."""
-    from gitimprove.review.actions import validate_merge
-
-    repo = ctx.repo
-    data: dict[str, Any] = {
-        "id": info.id, "agent": info.agent, "state": info.state, "branch": info.branch,
-        "commit": str(info.commit), "summary": info.summary, "author": info.author,
-        "created_at": datetime.fromtimestamp(info.time, UTC).isoformat(),
-        "evidence_count": len(info.evidence), **info.extra,
-        "merge_commit": str(info.merge_commit) if info.merge_commit else None,
-    }
-    if info.state == "open":
-        tip = repo.main_tip()
-        _, violations = validate_merge(repo, tip, info.commit)
-        data["stale"] = info.base_commit is not None and info.base_commit != tip
-        data["merges_cleanly"] = not any(v.code == "conflict" for v in violations)
-        data["verdict"] = "pass" if not violations else "fail"
-        data["violations"] = [v.to_json() for v in violations]
-    return data
-
-
 @click.command("proposals")
 @click.option("--all", "include_closed", is_flag=True, help="Include approved, rejected, rolled back.")
 @click.option("--agent", help="Only this agent's proposals.")
@@ -135,27 +82,27 @@ def proposal_status(ctx: Context, info: ProposalInfo) -> dict[str, Any]:
 @pass_ctx
 def proposals_cmd(ctx: Context, include_closed: bool, agent: str | None, as_json: bool) -> None:
     """List proposals with their validator verdict and staleness."""
-    from gitimprove.review.actions import list_proposals
+    from gitimprove.review.actions import statuses
 
-    infos = [i for i in list_proposals(ctx.repo, include_closed=include_closed)
-             if agent is None or i.agent == agent]
-    infos.sort(key=lambda i: i.time, reverse=True)
-    rows = [proposal_status(ctx, i) for i in infos]
+    rows = statuses(ctx.repo, include_closed=include_closed, agent=agent)
     if as_json:
-        emit_json({"proposals": rows})
+        emit_json({"proposals": [r.to_json() for r in rows]})
         return
     if not rows:
         click.echo("No proposals." if include_closed else "No open proposals. (--all shows closed ones)")
         return
-    for row, info in zip(rows, infos, strict=True):
+    for row in rows:
+        info, verdict = row.proposal, row.verdict
         flags = []
-        if row["state"] == "open":
-            flags.append("valid" if row["verdict"] == "pass" else f"INVALID ({len(row['violations'])})")
-            if row["stale"]:
-                flags.append("stale, merges cleanly" if row["merges_cleanly"] else "stale, CONFLICTS")
-        click.echo(f"{row['id']}  {row['state']:<11} {info.agent:<18} {_age(info.time):>4}  "
-                   f"evidence {row['evidence_count']:<3} {' '.join(flags)}")
-        click.echo(f"    {row['summary']}")
+        if verdict is not None:
+            flags.append("valid" if verdict.passed else f"INVALID ({len(verdict.violations)})")
+            if verdict.stale:
+                flags.append("stale, merges cleanly" if verdict.merges_cleanly else "stale, CONFLICTS")
+        if info.edits:
+            flags.append("edited by " + ", ".join(dict.fromkeys(e.author for e in info.edits)))
+        click.echo(f"{info.id}  {info.state.value:<11} {info.agent:<18} {_age(info.time):>4}  "
+                   f"evidence {len(info.evidence):<3} {' '.join(flags)}")
+        click.echo(f"    {info.summary}")
 
 
 @click.command("review")
@@ -217,10 +164,8 @@ def rollback_cmd(ctx: Context, target: str, reason: str | None, by: str | None) 
 
     landed = rollback(ctx.repo, target, reason=reason, by=by)
     click.echo(f"Rolled back {target}: {ctx.repo.branch} is now {landed.commit[:10]}")
-    from gitimprove.git import parse_trailers
-
-    for restored in parse_trailers(landed.message).get("Gitimprove-Restores", []):
-        click.echo(f"  restores {restored}")
+    if landed.restores:
+        click.echo(f"  restores {landed.restores}")
 
 
 @click.command("validate")
@@ -228,7 +173,7 @@ def rollback_cmd(ctx: Context, target: str, reason: str | None, by: str | None) 
 @click.option("--head", metavar="REV", default="HEAD", show_default=True, help="The change.")
 @json_option
 @pass_ctx
-def validate_cmd(ctx: Context, base: str | None, head: str, as_json: bool) -> None:
+def validate_cmd(ctx: Context, base: str | None, head: str, as_json: bool) -> int:
     """Check what merging HEAD into BASE would change; policy read from BASE. Exit 1 on violations."""
     from gitimprove.review.actions import validate_merge
 
@@ -247,17 +192,16 @@ def validate_cmd(ctx: Context, base: str | None, head: str, as_json: bool) -> No
             click.echo(f"  - {v}")
     else:
         click.echo(f"ok: merging {head} into {base or repo.branch} passes the validator")
-    if violations:
-        sys.exit(1)
+    return 1 if violations else 0
 
 
-COMMANDS = [propose_cmd, proposals_cmd, review_cmd, approve_cmd, reject_cmd, rollback_cmd, validate_cmd]
+COMMANDS: list[click.Command] = [propose_cmd, proposals_cmd, review_cmd, approve_cmd, reject_cmd, rollback_cmd, validate_cmd]
 
 
 @click.command("check-regressions")
 @json_option
 @pass_ctx
-def check_regressions_cmd(ctx: Context, as_json: bool) -> None:
+def check_regressions_cmd(ctx: Context, as_json: bool) -> int:
     """Exit 1 when an agent's current version is significantly worse than the one before.
 
     For a scheduled job. It never rolls back by itself; it prints the command."""
@@ -275,8 +219,7 @@ def check_regressions_cmd(ctx: Context, as_json: bool) -> None:
         prev = r.figures.previous.label if r.figures.previous else "?"
         click.echo(f"{r.agent}: {r.figures.version.label} is worse than {prev}: {what}")
         click.echo(f"  to undo: {r.rollback}")
-    if found:
-        sys.exit(1)
+    return 1 if found else 0
 
 
 COMMANDS.append(check_regressions_cmd)

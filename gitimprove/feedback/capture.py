@@ -5,7 +5,6 @@ cache), so recording feedback on the hot path of an agent run costs no git subpr
 
 from __future__ import annotations
 
-import difflib
 import threading
 import warnings
 from collections.abc import Mapping
@@ -15,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from gitimprove.errors import GitImproveError, UnknownAgentError
 from gitimprove.feedback.errors import FeedbackWarning, InvalidFeedbackError
 from gitimprove.feedback.models import FeedbackRecord, SignalValue, make_record
+from gitimprove.text import did_you_mean
 
 if TYPE_CHECKING:
     from gitimprove.instructions.repo import InstructionRepo
@@ -49,9 +49,7 @@ class AgentIndex:
             self.refresh()
         if agent in self._names:
             return
-        close = difflib.get_close_matches(agent, sorted(self._names), n=1)
-        hint = f"did you mean {close[0]!r}?" if close else (
-            f"agents: {', '.join(sorted(self._names))}" if self._names else "no agents on main yet")
+        hint = did_you_mean(agent, sorted(self._names), what="agents", none="no agents on main yet")
         raise UnknownAgentError(f"no agent {agent!r} on {self._repo.branch}", hint=hint)
 
     def _history(self, agent: str) -> tuple[list[str], dict[int, str]]:

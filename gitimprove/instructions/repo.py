@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import os
 import threading
 from dataclasses import dataclass, field
@@ -18,6 +17,7 @@ from gitimprove.git import Oid, Repository
 from gitimprove.instructions.agentfile import AgentFile, fill_variables, parse_agent, render
 from gitimprove.instructions.policy import POLICY_PATH, Policy, parse_policy
 from gitimprove.instructions.versions import Version, VersionIndex
+from gitimprove.text import did_you_mean
 
 
 @dataclass(frozen=True)
@@ -170,9 +170,7 @@ class InstructionRepo:
         got = self.git.read_blob(f"{commit}:{path}") if "\n" not in agent else None
         if got is None:
             names = self.agent_names(commit)
-            close = difflib.get_close_matches(agent, names, n=1)
-            hint = f"did you mean {close[0]!r}?" if close else (
-                f"agents: {', '.join(names)}" if names else f"no agents in {policy.agents_dir}/ yet")
+            hint = did_you_mean(agent, names, what="agents", none=f"no agents in {policy.agents_dir}/ yet")
             raise UnknownAgentError(f"no agent {agent!r} at {commit.short} ({path} not found)", hint=hint)
         blob, raw = got
         return AgentAt(agent, path, blob, raw, self._parse(blob, raw, path, agent)[0], commit)

@@ -34,6 +34,7 @@ from gitimprove.feedback.models import FeedbackRecord
 from gitimprove.patterns.lexicon import Concept, Lexicon
 from gitimprove.patterns.model import EvidenceState, Pattern, PatternKind, pattern_id
 from gitimprove.patterns.text import content, is_noise, tokens
+from gitimprove.text import shorten
 
 if TYPE_CHECKING:
     from gitimprove.instructions.agentfile import AgentFile
@@ -379,7 +380,7 @@ def analyze_records(
             continue
         ranked = _central_texts(g, themer, word_df)
         if g.key.startswith("terms:") and not g.label:
-            g.label = _shorten(ranked[0], 60) if ranked else g.key[6:].replace("+", ", ")
+            g.label = shorten(ranked[0], 60) if ranked else g.key[6:].replace("+", ", ")
         if g.kind == CORRECTION:
             suggestion = _suggestion(ranked)
             suggestions[g.key] = suggestion
@@ -400,7 +401,7 @@ def analyze_records(
             id=pattern_id(g.kind, g.key), kind=g.kind, label=g.label, key=g.key,
             count=len(g.items), share=round(len(g.items) / max(1, total[g.kind]), 4),
             score=round(score, 4), feedback_ids=ids,
-            quotes=[_shorten(t, MAX_QUOTE_CHARS) for t in ranked[:5]],
+            quotes=[shorten(t, MAX_QUOTE_CHARS) for t in ranked[:5]],
             versions=versions, section=_section(g, themer, agent_file), suggestion=suggestion,
             state=state, open_ids=open_ids))
     patterns.sort(key=lambda p: (-p.score, -p.count, p.id))
@@ -486,11 +487,6 @@ def _suggestion(ranked: Sequence[str]) -> str | None:
             continue
         return rule[0].upper() + rule[1:] + "."
     return None
-
-
-def _shorten(text: str, limit: int) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[:limit - 1].rstrip() + "…"
 
 
 def _section(g: Group, themer: Themer, agent_file: AgentFile | None) -> str | None:

@@ -11,7 +11,9 @@ from dataclasses import dataclass
 
 from gitimprove.errors import GitImproveError
 from gitimprove.instructions.repo import InstructionRepo
-from gitimprove.proposals.build import BRANCH_PREFIX
+from gitimprove.ledger import BRANCH_PREFIX
+from gitimprove.proposals.build import Outcome, Plan, propose_each
+from gitimprove.proposals.proposers.base import Proposer
 from gitimprove.review.actions import find_proposal
 
 AUDIT_REFSPEC = "refs/gitimprove/*:refs/gitimprove/*"
@@ -54,3 +56,18 @@ def push(repo: InstructionRepo, refspecs: list[str], *, remote: str = "origin") 
     check_remote(repo, remote)
     out = repo.git.run("push", "--porcelain", remote, *refspecs)
     return Pushed(remote, refspecs, out)
+
+
+def propose_and_push(repo: InstructionRepo, agents: list[str], proposer: Proposer, *,
+                     dry_run: bool = False, remote: str | None = None) -> list[Outcome]:
+    """:func:`~gitimprove.proposals.build.propose_each`, pushing each new branch to ``remote``
+    (checked before anything is created)."""
+    if remote is None or dry_run:
+        return propose_each(repo, agents, proposer, dry_run=dry_run)
+    check_remote(repo, remote)
+
+    def publish(plan: Plan) -> str:
+        push(repo, [f"{plan.branch}:{plan.branch}"], remote=remote)
+        return remote
+
+    return propose_each(repo, agents, proposer, publish=publish)

@@ -10,7 +10,8 @@ import pytest
 from gitimprove.errors import RefRaceError
 from gitimprove.instructions.agentfile import parse_agent
 from gitimprove.instructions.repo import InstructionRepo
-from gitimprove.proposals.build import BRANCH_PREFIX, NothingToPropose, ProposalRefused, propose
+from gitimprove.ledger import BRANCH_PREFIX
+from gitimprove.proposals.build import NothingToPropose, ProposalRefused, propose
 from gitimprove.proposals.operations import (
     AddRule,
     AddSection,
