@@ -35,7 +35,7 @@ from typing import Any, ClassVar
 
 from gitimprove.errors import GitImproveError
 from gitimprove.git import Commit, Identity, Oid, Repository
-from gitimprove.text import CONTROL, shorten
+from gitimprove.text import CONTROL, is_slug, shorten
 
 # -- names ------------------------------------------------------------------------------------
 
@@ -90,7 +90,6 @@ class LedgerError(GitImproveError):
 # -- strict forms -----------------------------------------------------------------------------
 
 _ID = re.compile(r"[0-9A-Za-z](?:[0-9A-Za-z._-]{0,62}[0-9A-Za-z])?")
-_AGENT = re.compile(r"[a-z0-9](?:[a-z0-9_-]{0,62}[a-z0-9])?")
 # Printable ASCII without space or comma: the form a cited feedback id must have.
 _EVIDENCE_ID = re.compile(r"[!-+\--~]{1,200}")
 _PATTERN_ID = re.compile(r"pat-[0-9a-f]{12}")
@@ -231,7 +230,7 @@ class ProposalRecord:
         out = []
         if not is_proposal_id(self.id):
             out.append(f"proposal id {self.id!r} is not of the form 20261123-ab12cd")
-        if not _AGENT.fullmatch(self.agent):
+        if not is_slug(self.agent):
             out.append(f"agent {self.agent!r} is not an agent name")
         out += [f"evidence id {e!r} is not of the strict form (printable ASCII, no space or comma)"
                 for e in self.evidence if not is_evidence_id(e)]

@@ -6,6 +6,8 @@ import difflib
 import re
 from collections.abc import Sequence
 
+# Agent and section ids: lowercase letters, digits, ``-``, ``_`` and ``.``.
+SLUG_RE = re.compile(r"\A[a-z0-9](?:[a-z0-9_]|-(?!-)|\.(?!\.))*\Z")
 # C0 and C1 controls, zero-width and bidirectional marks that can reorder what a terminal shows.
 CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029\ufeff]")
 
@@ -23,3 +25,8 @@ def did_you_mean(name: str, names: Sequence[str], *, what: str, none: str) -> st
     if close:
         return f"did you mean {close[0]!r}?"
     return f"{what}: {', '.join(names)}" if names else none
+
+
+def is_slug(value: str) -> bool:
+    """Lowercase letters, digits, ``-``, ``_`` and ``.``; no ``..``, no leading punctuation."""
+    return bool(SLUG_RE.match(value)) and len(value) <= 64

@@ -1,7 +1,10 @@
-"""Checks a record against the instruction repository: the agent must exist, the version should.
+"""Checks a record against a catalogue of agents: the agent must exist, the version should.
 
-Both answers are cached per tip of the main branch (one read of a ref file to validate the
-cache), so recording feedback on the hot path of an agent run costs no git subprocess."""
+The catalogue (what feedback needs to know of the instructions: the agents on main and the
+versions of each) is passed in; :class:`~gitimprove.instructions.repo.InstructionRepo`
+provides one. Both answers are cached per tip of the main branch (one read of a ref file to
+validate the cache), so recording feedback on the hot path of an agent run costs no git
+subprocess."""
 
 from __future__ import annotations
 
@@ -9,22 +12,35 @@ import threading
 import warnings
 from collections.abc import Mapping
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from gitimprove.errors import GitImproveError, UnknownAgentError
+from gitimprove.feedback.base import FeedbackStore
 from gitimprove.feedback.errors import FeedbackWarning, InvalidFeedbackError
 from gitimprove.feedback.models import FeedbackRecord, SignalValue, make_record
 from gitimprove.text import did_you_mean
 
-if TYPE_CHECKING:
-    from gitimprove.instructions.repo import InstructionRepo
+
+class Catalogue(Protocol):
+    """The agents on the main branch and their versions, as feedback needs them."""
+
+    @property
+    def branch(self) -> str: ...
+
+    def tip(self) -> str | None:
+        """Changes whenever the agents or their versions may have changed (main's tip)."""
+
+    def agent_names(self) -> list[str]: ...
+
+    def versions(self, agent: str) -> list[tuple[int, str]]:
+        """(number, blob id) of each version, oldest first."""
 
 
 class AgentIndex:
     """The agents on main and the blob ids of each one's versions."""
 
-    def __init__(self, repo: InstructionRepo) -> None:
-        self._repo = repo
+    def __init__(self, catalogue: Catalogue) -> None:
+        self._catalogue = catalogue
         self._lock = threading.Lock()
         self._tip: str | None = None
         self._names: frozenset[str] = frozenset()
@@ -32,10 +48,10 @@ class AgentIndex:
 
     def refresh(self) -> None:
         """Re-read the agents when main has moved (one ref-file read otherwise)."""
-        tip = self._repo.git.read_ref(self._repo.main_ref)
+        tip = self._catalogue.tip()
         if tip is not None and tip == self._tip:
             return
-        names = frozenset(self._repo.agent_names())
+        names = frozenset(self._catalogue.agent_names())
         with self._lock:
             self._tip, self._names, self._versions = tip, names, {}
 
@@ -50,14 +66,14 @@ class AgentIndex:
         if agent in self._names:
             return
         hint = did_you_mean(agent, sorted(self._names), what="agents", none="no agents on main yet")
-        raise UnknownAgentError(f"no agent {agent!r} on {self._repo.branch}", hint=hint)
+        raise UnknownAgentError(f"no agent {agent!r} on {self._catalogue.branch}", hint=hint)
 
     def _history(self, agent: str) -> tuple[list[str], dict[int, str]]:
         hit = self._versions.get(agent)
         if hit is None:
-            history = self._repo.history(agent)
-            blobs = list(dict.fromkeys(str(v.blob) for v in history))
-            numbers = {v.number: str(v.blob) for v in history}
+            history = self._catalogue.versions(agent)
+            blobs = list(dict.fromkeys(blob for _, blob in history))
+            numbers = dict(history)
             hit = (blobs, numbers)
             with self._lock:
                 self._versions[agent] = hit
@@ -83,7 +99,7 @@ class AgentIndex:
             if found:
                 return found, None
             last = max(numbers, default=0)
-            return version, (f"{agent} has no version {version} on {self._repo.branch} "
+            return version, (f"{agent} has no version {version} on {self._catalogue.branch} "
                              f"(v1..v{last}); the record keeps {version!r} as given")
         low = version.lower()
         if low in blobs:
@@ -92,7 +108,7 @@ class AgentIndex:
         if len(matches) == 1:
             return matches[0], None
         return low, (f"version {version[:12]} is not in the history of {agent} on "
-                     f"{self._repo.branch}; the record was kept")
+                     f"{self._catalogue.branch}; the record was kept")
 
 
 def build_record(
@@ -121,7 +137,7 @@ def build_record(
 
 
 def record_feedback(
-    repo: InstructionRepo,
+    store: FeedbackStore,
     index: AgentIndex,
     *,
     agent: str,
@@ -147,7 +163,6 @@ def record_feedback(
               "metadata": dict(metadata) if isinstance(metadata, Mapping) else metadata,
               "created_at": created_at}
     record, warning = build_record(index, fields)
-    store = repo.feedback_store()
     if id is not None:
         stored = store.get(record.id)
         # Recording the same id again is a no-op; with other content it is refused (the time

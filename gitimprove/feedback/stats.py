@@ -11,13 +11,9 @@ import statistics
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from gitimprove.errors import GitImproveError
 from gitimprove.feedback.models import FeedbackRecord, RunView, format_timestamp, merge_runs
-
-if TYPE_CHECKING:
-    from gitimprove.instructions.repo import InstructionRepo
 
 
 def _stamp(value: datetime | None) -> str | None:
@@ -88,24 +84,3 @@ def compute_stats(
         return (row["agent"], number, row.get("version") or "~")
 
     return sorted(rows, key=order)
-
-
-def feedback_stats(
-    repo: InstructionRepo,
-    agent: str | None = None,
-    *,
-    by_version: bool = False,
-    since: datetime | None = None,
-) -> list[dict[str, Any]]:
-    """:func:`compute_stats` over the repository's store, with version labels from history."""
-    store = repo.feedback_store()
-    records = store.records(agent=agent, since=since, with_io=False)
-    labels: dict[tuple[str, str], str] = {}
-    if by_version:
-        for name in sorted({r.agent for r in records}):
-            try:
-                for v in repo.history(name):
-                    labels.setdefault((name, str(v.blob)), v.label)
-            except GitImproveError:
-                continue  # an agent no longer on main: its versions simply go unlabelled
-    return compute_stats(records, by_version=by_version, labels=labels)

@@ -291,7 +291,7 @@ class InstructionRepo:
         with self._lock:
             index: AgentIndex | None = self.__dict__.get("_agent_index")
             if index is None:
-                index = self.__dict__["_agent_index"] = AgentIndex(self)
+                index = self.__dict__["_agent_index"] = AgentIndex(_Catalogue(self))
         return index
 
     def record_feedback(self, *, agent: str, **fields: Any) -> FeedbackRecord:
@@ -305,14 +305,23 @@ class InstructionRepo:
         not in the agent's history is kept with a :class:`FeedbackWarning`."""
         from gitimprove.feedback.capture import record_feedback
 
-        return record_feedback(self, self._feedback_index(), agent=agent, **fields)
+        return record_feedback(self.feedback_store(), self._feedback_index(), agent=agent, **fields)
 
     def feedback_stats(self, agent: str | None = None, *, by_version: bool = False,
                        since: datetime | None = None) -> list[dict[str, Any]]:
         """Counts, negative rate and signal rates per agent (and per version): one dict a row."""
-        from gitimprove.feedback.stats import feedback_stats
+        from gitimprove.feedback.stats import compute_stats
 
-        return feedback_stats(self, agent, by_version=by_version, since=since)
+        records = self.feedback_store().records(agent=agent, since=since, with_io=False)
+        labels: dict[tuple[str, str], str] = {}
+        if by_version:
+            for name in sorted({r.agent for r in records}):
+                try:
+                    for v in self.history(name):
+                        labels.setdefault((name, str(v.blob)), v.label)
+                except GitImproveError:
+                    continue  # an agent no longer on main: its versions simply go unlabelled
+        return compute_stats(records, by_version=by_version, labels=labels)
 
     def analyze(
         self,
@@ -328,10 +337,44 @@ class InstructionRepo:
         ``evidence_state(feedback_id)`` says whether an id is cited by an open proposal
         (``pending``) or an approved one (``addressed``); a pattern whose evidence is all cited
         takes that state, and ``open_ids`` lists what is not."""
-        from gitimprove.patterns.analysis import analyze_agent
+        from gitimprove.patterns.analysis import analyze_records
 
-        return analyze_agent(self, agent, since=since, version=version,
-                             evidence_state=evidence_state, min_support=min_support)
+        index = self._feedback_index()
+        index.check_agent(agent)
+        versions = None
+        if version is not None:
+            blob, warning = index.resolve_version(agent, version)
+            if warning:
+                raise GitImproveError(warning.replace("; the record keeps", "; given").split(";")[0],
+                                      hint=f"see `gitimprove history {agent}`")
+            versions = [blob] if blob else None
+        records = self.feedback_store().records(agent=agent, since=since, versions=versions,
+                                                with_io=False)
+        inst = self.load(agent)
+        support = min_support if min_support is not None else self.policy().analysis.min_support
+        return analyze_records(records, agent_file=inst.file, min_support=support,
+                               evidence_state=evidence_state, current_version=str(inst.version),
+                               version_order=index.version_order(agent))
+
+
+class _Catalogue:
+    """The repository as feedback sees it (:class:`gitimprove.feedback.capture.Catalogue`)."""
+
+    def __init__(self, repo: InstructionRepo) -> None:
+        self._repo = repo
+
+    @property
+    def branch(self) -> str:
+        return self._repo.branch
+
+    def tip(self) -> str | None:
+        return self._repo.git.read_ref(self._repo.main_ref)
+
+    def agent_names(self) -> list[str]:
+        return self._repo.agent_names()
+
+    def versions(self, agent: str) -> list[tuple[int, str]]:
+        return [(v.number, str(v.blob)) for v in self._repo.history(agent)]
 
 
 # Names used only in the annotations of the feedback methods above.

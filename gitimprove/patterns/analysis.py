@@ -29,7 +29,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from gitimprove.errors import GitImproveError
 from gitimprove.feedback.models import FeedbackRecord
 from gitimprove.patterns.lexicon import Concept, Lexicon
 from gitimprove.patterns.model import EvidenceState, Pattern, PatternKind, pattern_id
@@ -37,8 +36,7 @@ from gitimprove.patterns.text import content, is_noise, tokens
 from gitimprove.text import shorten
 
 if TYPE_CHECKING:
-    from gitimprove.instructions.agentfile import AgentFile
-    from gitimprove.instructions.repo import InstructionRepo
+    from gitimprove.patterns.model import AgentLike
 
 FAILURE: PatternKind = "recurring_failure"
 CORRECTION: PatternKind = "consistent_correction"
@@ -342,7 +340,7 @@ def _concept_label(kind: PatternKind, c: Concept) -> str:
 def analyze_records(
     records: Sequence[FeedbackRecord],
     *,
-    agent_file: AgentFile | None = None,
+    agent_file: AgentLike | None = None,
     min_support: int = 3,
     evidence_state: Callable[[str], EvidenceState] | None = None,
     current_version: str | None = None,
@@ -489,7 +487,7 @@ def _suggestion(ranked: Sequence[str]) -> str | None:
     return None
 
 
-def _section(g: Group, themer: Themer, agent_file: AgentFile | None) -> str | None:
+def _section(g: Group, themer: Themer, agent_file: AgentLike | None) -> str | None:
     """The section of the agent file the pattern concerns, by shared words, where one stands
     out: the concept's hint words and the group's most frequent words against each section's
     title (counted double), text and rules. Words found in every section say nothing."""
@@ -531,34 +529,3 @@ def _section(g: Group, themer: Themer, agent_file: AgentFile | None) -> str | No
         if score > 0 and (best is None or score > best[0]):
             best = (score, sid)
     return best[1] if best and best[0] >= 1.0 else None
-
-
-# -- the repository's view --------------------------------------------------------------------
-
-
-def analyze_agent(
-    repo: InstructionRepo,
-    agent: str,
-    *,
-    since: datetime | None = None,
-    version: str | None = None,
-    evidence_state: Callable[[str], EvidenceState] | None = None,
-    min_support: int | None = None,
-) -> list[Pattern]:
-    """:func:`analyze_records` over the agent's feedback in the repository's store."""
-    index = repo._feedback_index()
-    index.check_agent(agent)
-    versions = None
-    if version is not None:
-        blob, warning = index.resolve_version(agent, version)
-        if warning:
-            raise GitImproveError(warning.replace("; the record keeps", "; given").split(";")[0],
-                                  hint=f"see `gitimprove history {agent}`")
-        versions = [blob] if blob else None
-    records = repo.feedback_store().records(agent=agent, since=since, versions=versions,
-                                            with_io=False)
-    inst = repo.load(agent)
-    support = min_support if min_support is not None else repo.policy().analysis.min_support
-    return analyze_records(records, agent_file=inst.file, min_support=support,
-                           evidence_state=evidence_state, current_version=str(inst.version),
-                           version_order=index.version_order(agent))
