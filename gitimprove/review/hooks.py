@@ -5,8 +5,8 @@ What a hook judges (the same rule everywhere, see docs/safety.md):
 - An update of the main branch from ``old`` to ``new`` is looked at only when the commits it
   brings (``git log old..new``) include a **proposal commit**: one authored by a model
   (author e-mail ``…@gitimprove.invalid``, as ``propose`` writes them), or a commit that is
-  not a merge and carries a ``Gitimprove-Proposal:`` trailer. No trailer makes a commit exempt:
-  ``Approved-by:`` on a model-authored commit is a forgery, and refused as such.
+  not a merge and carries a proposal trailer. No trailer makes a commit exempt: an approval
+  trailer on a model-authored commit is a forgery (see :mod:`gitimprove.ledger`), refused as such.
 - Each proposal commit is judged like ``gitimprove approve`` would judge it: what merging it
   into ``old`` changes, with the policy read from ``old`` (never from the proposal). When it
   fails alone, the update is judged as a whole (a reviewer's commit on top may have fixed it:
