@@ -157,6 +157,9 @@ class ProposalState(StrEnum):
     APPROVED = "approved"
     REJECTED = "rejected"
     ROLLED_BACK = "rolled_back"
+    # On main's first-parent history without an approval merge (a fast-forward or a
+    # cherry-pick): live, but nobody approved it (the hooks, when installed, judged it).
+    LANDED = "landed"
 
 
 class EvidenceState(StrEnum):
@@ -602,7 +605,7 @@ class Ledger:
         states: dict[str, EvidenceState] = {}
         for p in self.of_state(ProposalState.OPEN):
             states.update(dict.fromkeys(p.record.evidence, EvidenceState.PENDING))
-        for p in self.of_state(ProposalState.APPROVED):
+        for p in self.of_state(ProposalState.APPROVED, ProposalState.LANDED):
             states.update(dict.fromkeys(p.record.evidence, EvidenceState.ADDRESSED))
         return states
 
@@ -727,13 +730,9 @@ def scan(git: Repository, main_ref: str, *, extra_refs: Sequence[str] = ()) -> L
                     approval.edits += [e for e in p.edits if e not in approval.edits]
             event.approval = approval if approval.proposals else None
         elif c.model_authored:
-            # A proposal that reached main without a merge (a fast-forward): its own approval.
-            p = adopt(c, ProposalState.APPROVED)
-            if p is not None:
-                p.approval = Approval(oid, c.parents[0] if c.parents else oid, oid,
-                                      f"{c.author_identity} (fast-forward, no approval merge)",
-                                      c.time, True, [p.id])
-                event.approval = p.approval
+            # A proposal commit on main without a merge (fast-forward, cherry-pick): not an
+            # approval, whatever its trailers say. It is live; its record tells what it was.
+            adopt(c, ProposalState.LANDED)
         else:
             record = RollbackRecord.parse(c.message)
             if record is not None:
@@ -744,7 +743,8 @@ def scan(git: Repository, main_ref: str, *, extra_refs: Sequence[str] = ()) -> L
         on_main.add(oid)
         history.append(event)
     for pid, rb in rolled_back.items():
-        if pid in proposals and proposals[pid].state == ProposalState.APPROVED:
+        if pid in proposals and proposals[pid].state in (ProposalState.APPROVED,
+                                                         ProposalState.LANDED):
             proposals[pid].state = ProposalState.ROLLED_BACK
             proposals[pid].rollback = rb
 

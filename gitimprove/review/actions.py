@@ -152,7 +152,7 @@ def judge(repo: InstructionRepo, info: Proposal, target: Oid | None = None) -> V
         violations = check_merge(repo, tip, info.head).violations
     except GitImproveError as exc:  # fails closed, like the validator itself
         violations = [Violation("error", exc.message)]
-    forged = [Violation("forged-record", f"the proposal commit's record: {problem}")
+    forged = [Violation("forged-record", f"forged record on the proposal commit: {problem}")
               for problem in info.problems]
     return Verdict(tip, forged + violations, info.base_commit != tip,
                    not any(v.code == "conflict" for v in violations))
@@ -398,6 +398,8 @@ def _find_approval(repo: InstructionRepo, book: ledger.Ledger, target: str
         if a is not None and (target == p.id or target == a.merge
                               or (len(target) >= 7 and a.merge.startswith(target))):
             return a.merge, a.first_parent, p
+        if p.state == ProposalState.LANDED and target == p.id and p.commit.parents:
+            return p.commit.oid, p.commit.parents[0], p
     commit = repo.git.rev_parse(target)
     if commit is None:
         raise ReviewError(f"{target!r} is not an approved proposal, a commit, or AGENT@vN",

@@ -80,7 +80,7 @@ def check_update(repo: InstructionRepo, old: Oid, heads: Sequence[Oid]) -> list[
     for commit, pid, forged in proposal_commits(git, old, heads):
         if forged:
             findings.append(Finding(commit.oid, pid, [
-                Violation("forged-record", f"a model-authored commit's record: {p}") for p in forged]))
+                Violation("forged-record", f"forged record on a model-authored commit: {p}") for p in forged]))
             continue
         _, violations = validate_merge(repo, old, commit.oid)
         if any(v.code == "conflict" for v in violations):
