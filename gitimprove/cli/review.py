@@ -124,12 +124,14 @@ def review_cmd(ctx: Context, proposal: str, as_json: bool) -> None:
 @click.argument("proposal")
 @click.option("--by", metavar='"NAME <EMAIL>"', help="The approver (default: your git identity).")
 @click.option("--message", "-m", "note", help="A note for the merge commit.")
+@click.option("--offline", is_flag=True, help="Do not read the remote's records first.")
 @pass_ctx
-def approve_cmd(ctx: Context, proposal: str, by: str | None, note: str | None) -> None:
+def approve_cmd(ctx: Context, proposal: str, by: str | None, note: str | None,
+                offline: bool) -> None:
     """Validate, then merge a proposal into main (always a merge commit)."""
     from gitimprove.review.actions import approve
 
-    landed = approve(ctx.repo, proposal, by=by, note=note)
+    landed = approve(ctx.repo, proposal, by=by, note=note, offline=offline)
     info = landed.proposal
     assert info is not None
     inst = ctx.repo.load(info.agent)
@@ -142,12 +144,13 @@ def approve_cmd(ctx: Context, proposal: str, by: str | None, note: str | None) -
 @click.argument("proposal")
 @click.option("--reason", required=True, help="Why (kept in git for the audit trail).")
 @click.option("--by", metavar='"NAME <EMAIL>"', help="The reviewer (default: your git identity).")
+@click.option("--offline", is_flag=True, help="Do not read the remote's records first.")
 @pass_ctx
-def reject_cmd(ctx: Context, proposal: str, reason: str, by: str | None) -> None:
+def reject_cmd(ctx: Context, proposal: str, reason: str, by: str | None, offline: bool) -> None:
     """Close a proposal; its commits and the reason stay in git."""
     from gitimprove.review.actions import reject
 
-    info = reject(ctx.repo, proposal, reason=reason, by=by)
+    info = reject(ctx.repo, proposal, reason=reason, by=by, offline=offline)
     click.echo(f"Rejected {info.id} ({info.agent}); recorded under "
                f"refs/gitimprove/rejected/{info.agent}/{info.id}")
     click.echo("  its feedback is open again for future proposals")

@@ -27,6 +27,7 @@ from gitimprove.instructions.policy import Policy
 from gitimprove.instructions.repo import InstructionRepo
 from gitimprove.ledger import Proposal, ProposalState
 from gitimprove.proposals.build import FALLBACK_COMMITTER, scan
+from gitimprove.review.sync import FETCH_HINT, default_remote, shared_ledger
 from gitimprove.validate import Violation, check_change
 
 MAX_ATTEMPTS = 5
@@ -255,15 +256,28 @@ def _forged(info: Proposal) -> ReviewError:
                             "reject it")
 
 
+def _decided_elsewhere(repo: InstructionRepo, info: Proposal, shared: ledger.Ledger | None) -> None:
+    """Refuse when the remote (the shared truth, when one is configured) has closed it."""
+    there = shared.proposals.get(info.id) if shared is not None else None
+    if there is not None and there.state != ProposalState.OPEN:
+        raise ReviewError(f"proposal {info.id} is {there.state.replace('_', ' ')} on the remote "
+                          f"({default_remote(repo)}), not open",
+                          hint=f"bring this clone up to date: git pull, then {FETCH_HINT}")
+
+
 def approve(repo: InstructionRepo, spec: str, *, by: str | None = None,
-            note: str | None = None) -> Landed:
+            note: str | None = None, offline: bool = False) -> Landed:
     """Merge a proposal into main (always a merge commit) after the validator passes.
 
     The proposal's branch is merged as it is: the model's commit and any commits reviewers
-    added on top, judged as a whole (what the merge would really change on main)."""
+    added on top, judged as a whole (what the merge would really change on main). When a
+    remote is configured its records are read first (``offline`` skips that): a proposal it
+    has rejected or approved is not approved here."""
+    shared = shared_ledger(repo, offline=offline)  # the remote's records, before looking
     info = find_proposal(repo, spec, include_closed=True)
     if info.state != ProposalState.OPEN:
         raise _not_open(info)
+    _decided_elsewhere(repo, info, shared)
     if info.problems:
         raise _forged(info)
     approver = _identity(repo, by)
@@ -301,13 +315,17 @@ def _approval_message(repo: InstructionRepo, info: Proposal, approver: Identity,
     return ledger.ApprovalRecord(approver, info.record).message(parts)
 
 
-def reject(repo: InstructionRepo, spec: str, *, reason: str, by: str | None = None) -> Proposal:
-    """Close a proposal: a rejection record keeps its commits and the reason in git."""
+def reject(repo: InstructionRepo, spec: str, *, reason: str, by: str | None = None,
+           offline: bool = False) -> Proposal:
+    """Close a proposal: a rejection record keeps its commits and the reason in git. When a
+    remote is configured its records are read first (``offline`` skips that)."""
     if not reason.strip():
         raise ReviewError("a rejection needs a reason", hint='pass --reason "why"')
+    shared = shared_ledger(repo, offline=offline)  # the remote's records, before looking
     info = find_proposal(repo, spec, include_closed=True)
     if info.state != ProposalState.OPEN or info.ref is None:
         raise _not_open(info)
+    _decided_elsewhere(repo, info, shared)
     reviewer = _identity(repo, by)
     head = info.head
     record = ledger.RejectionRecord(info.id, info.agent, reason, str(reviewer))
