@@ -62,7 +62,7 @@ def test_push_all_never_resurrects_what_the_remote_rejected(team: tuple[Path, Pa
 
 
 def test_approving_reads_the_remotes_records_first(team: tuple[Path, Path, Path]) -> None:
-    bare, ann, bob = team
+    _, ann, bob = team
     ok(ann, "reject", "p1", "--reason", "too vague")
     ok(ann, "push", "--all")
     before = out(bob, "rev-parse", "main")
@@ -73,7 +73,7 @@ def test_approving_reads_the_remotes_records_first(team: tuple[Path, Path, Path]
 
 
 def test_rejecting_what_the_remote_approved_is_refused(team: tuple[Path, Path, Path]) -> None:
-    bare, ann, bob = team
+    _, ann, bob = team
     ok(ann, "approve", "p1")
     run(ann, "push", "-q", "origin", "main")
     proc = gitimprove(bob, "reject", "p1", "--reason", "no")
@@ -85,7 +85,7 @@ def test_rejecting_what_the_remote_approved_is_refused(team: tuple[Path, Path, P
 
 
 def test_approve_offline_and_an_unreachable_remote(team: tuple[Path, Path, Path], tmp_path: Path) -> None:
-    bare, ann, bob = team
+    _, _, bob = team
     run(bob, "remote", "set-url", "origin", str(tmp_path / "gone.git"))
     proc = gitimprove(bob, "approve", "p1")
     assert proc.returncode == 1 and "--offline" in proc.stderr and "Traceback" not in proc.stderr
@@ -94,7 +94,7 @@ def test_approve_offline_and_an_unreachable_remote(team: tuple[Path, Path, Path]
 
 
 def test_fetch_brings_every_proposal_and_record(team: tuple[Path, Path, Path], tmp_path: Path) -> None:
-    bare, ann, bob = team
+    bare, ann, _ = team
     make_proposal(ann, "p2", add_rule("Mention the warranty."))
     ok(ann, "reject", "p2", "--reason", "no")
     # Records of other kinds (evaluations, trials) live under refs/gitimprove/ too.
