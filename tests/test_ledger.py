@@ -155,3 +155,11 @@ def test_a_reviewers_commit_on_top_keeps_the_proposal(sample_repo: Path) -> None
     assert approved.state == ProposalState.APPROVED and [e.commit for e in approved.edits] == [edit]
     rollback(repo, "p1")
     assert find_proposal(repo, "p1").state == ProposalState.ROLLED_BACK
+
+
+def test_parse_trailers_reads_the_last_paragraph_only() -> None:
+    message = ("Subject\n\nBody: not a trailer block\n\n"
+               "Gitimprove-Agent: a\nApproved-by: X <x@y>\nApproved-by: Y <y@z>\n")
+    assert ledger.parse_trailers(message) == [
+        ("Gitimprove-Agent", "a"), ("Approved-by", "X <x@y>"), ("Approved-by", "Y <y@z>")]
+    assert ledger.parse_trailers("Only: a subject\n") == []

@@ -37,11 +37,14 @@ from gitimprove.proposals.operations import (
     operation_section,
 )
 from gitimprove.proposals.proposers.base import (
+    LeftOut,
     NothingNew,
     ProposalRequest,
     Proposer,
     ProposerResult,
 )
+from gitimprove.proposals.rules import PriorRule
+from gitimprove.proposals.support import support_of
 from gitimprove.validate import Violation, check_change, protected_ids
 
 FALLBACK_COMMITTER = Identity("gitimprove", "gitimprove@localhost")
@@ -83,6 +86,7 @@ class Plan:
     evidence: list[str]
     commit: Oid | None = None
     notes: list[str] = field(default_factory=list)
+    left_out: list[LeftOut] = field(default_factory=list)
 
     @property
     def diff(self) -> str:
@@ -182,9 +186,10 @@ def proposal_record(agent: str, pid: str, at: AgentAt, result: ProposerResult,
 
 
 def compose_message(agent: str, pid: str, at: AgentAt, result: ProposerResult,
-                    patterns: list[Pattern], evidence: list[str]) -> str:
-    """The commit message is the review: summary, rationale, operations, evidence, and then
-    what the ledger owns (the content block and the trailers)."""
+                    patterns: list[Pattern], evidence: list[str],
+                    left_out: list[LeftOut] | None = None) -> str:
+    """The commit message is the review: summary, rationale, operations, evidence, what was
+    left out, and then what the ledger owns (the content block and the trailers)."""
     draft = result.draft
     parts = [f"{agent}: {ledger.one_line(draft.summary.strip().splitlines()[0], 200)}",
              textwrap.fill(ledger.one_line(draft.rationale, 4000), 72)]
@@ -199,6 +204,10 @@ def compose_message(agent: str, pid: str, at: AgentAt, result: ProposerResult,
             lines.append(f"- {_quote(p.label, 200)} ({p.kind.replace('_', ' ')}, {p.count} items, "
                          f"{p.share:.0%} of feedback) [{p.id}]")
             lines += [f'    > "{_quote(q)}"' for q in p.quotes[:3]]
+        parts.append("\n".join(lines))
+    if left_out:
+        lines = ["Left out, and why:"]
+        lines += [f"- {_quote(lo.line(), 300)}" for lo in left_out]
         parts.append("\n".join(lines))
     parts.append(f"Based on {at.path} at {at.commit.short} (blob {at.blob.short}).")
     return proposal_record(agent, pid, at, result, patterns, evidence).message(parts)
@@ -260,20 +269,29 @@ def _propose(
     if patterns is None:
         states = book.evidence_states()
         patterns = repo.analyze(agent, evidence_state=lambda fid: states[fid].value if fid in states else "open")
-    open_problems = [p for p in patterns if p.negative and p.state == "open"]
+    left_out = triage_left_out(patterns)
+    open_problems = [p for p in patterns if p.fixable and p.state == "open"]
     if not open_problems:
-        waiting = [p for p in patterns if p.negative and p.state != "open"]
+        waiting = [p for p in patterns if p.fixable and p.state != "open"]
         reason = (f"{len(waiting)} pattern(s) are already cited by open or approved proposals"
                   if waiting else "no recurring problem in its feedback")
+        if left_out and not waiting:
+            reason += f" ({len(left_out)} pattern(s) about the product or praise left out)"
         raise NothingToPropose(f"nothing to propose for {agent}: {reason}",
                                hint="record more feedback, or review the open proposals "
                                     "(`gitimprove proposals`)")
-    shown = open_problems[: policy.proposer.max_patterns]
+    settings = policy.proposer
+    shown = open_problems[: settings.max_patterns]
     praised = [p for p in patterns if not p.negative][:3]
+    pending, rejected = prior_rules(repo, agent, book)
+    records = repo.feedback_store().records(agent=agent, with_io=False)
     request = ProposalRequest(agent=agent, file=at.file, protected=protected_ids(at.file, policy),
                               limits=policy.limits, patterns=shown + praised,
-                              max_quotes=policy.proposer.max_quotes,
-                              pending_rules=pending_rules(repo, agent, book))
+                              max_quotes=settings.max_quotes,
+                              pending=pending, rejected=rejected,
+                              support=support_of(shown, records), min_users=settings.min_users,
+                              min_runs=settings.min_runs,
+                              wording_min_users=settings.wording_min_users)
 
     def check(draft: Draft) -> list[str]:
         return draft_problems(at, repo, draft)[1]
@@ -281,20 +299,26 @@ def _propose(
     try:
         result = proposer.propose(request, check)
     except NothingNew as exc:
-        raise NothingToPropose(f"nothing to propose for {agent}: {exc.message}", hint=exc.hint) from None
+        raise NothingToPropose(f"nothing to propose for {agent}: {exc.message}",
+                               hint=exc.hint) from None
     new_text, problems = draft_problems(at, repo, result.draft)
     if problems or new_text is None:
         raise ProposalRefused(agent, problems or ["the draft does not apply"])
     if new_text == at.raw.decode("utf-8"):
         raise NothingToPropose(f"nothing to propose for {agent}: the draft changes nothing")
+    left_out = [*result.left_out, *left_out]
     cited_patterns = _cited(result.draft, shown)
     evidence, dropped = _evidence(agent, result.draft, shown, cited_patterns)
     when = now()
     pid = _proposal_id(agent, base, result.draft, when)
     plan = Plan(agent=agent, id=pid, branch=f"{ledger.BRANCH_PREFIX}{agent}/{pid}", base_commit=base,
                 base_blob=at.blob, path=at.path, old_text=at.raw.decode("utf-8"), new_text=new_text,
-                message=compose_message(agent, pid, at, result, cited_patterns, evidence),
-                result=result, patterns=cited_patterns, evidence=evidence)
+                message=compose_message(agent, pid, at, result, cited_patterns, evidence, left_out),
+                result=result, patterns=cited_patterns, evidence=evidence, left_out=left_out)
+    plan.notes += [f"skipped {lo.line()}" for lo in left_out if lo.rejected]
+    others = sum(1 for lo in left_out if not lo.rejected)
+    if others:
+        plan.notes.append(f"{others} pattern(s) left out; the review says why")
     if dropped:
         plan.notes.append(f"{len(dropped)} feedback id(s) cannot be cited in git (spaces, commas or "
                           "non-ASCII characters) and stay open: " + ", ".join(map(repr, dropped[:3])))
@@ -314,35 +338,73 @@ def _propose(
     return plan
 
 
-def pending_rules(repo: InstructionRepo, agent: str,
-                  book: ledger.Ledger | None = None) -> list[str]:
-    """Rules that open proposals for this agent add or reword, so none is proposed twice.
+def prior_rules(repo: InstructionRepo, agent: str, book: ledger.Ledger | None = None
+                ) -> tuple[list[PriorRule], list[PriorRule]]:
+    """Rules that open proposals for this agent add or reword, and those of rejected proposals
+    with the reviewer's reason, so that none is proposed again.
 
-    Read from the proposals' content blocks (the ledger's scan: two git calls whatever the
-    number of proposals). A proposal written before content blocks existed is read from
-    its files instead: the rules its commit has that its base did not."""
+    Read from the proposals' content blocks (the ledger's scan: two git calls whatever their
+    number). A proposal written before content blocks existed is read from its files instead:
+    the rules its commit has that its base did not."""
     book = book or scan(repo)
-    rules = dict.fromkeys(book.pending_rules(agent))
-    for p in book.of_state(ledger.ProposalState.OPEN):
-        if p.agent == agent and p.record.content is None:
-            rules.update(dict.fromkeys(_rules_added_by_files(repo, p)))
-    return list(rules)
+    pending: list[PriorRule] = []
+    rejected: list[PriorRule] = []
+    for p in sorted(book.proposals.values(), key=lambda p: p.time):
+        if p.agent != agent:
+            continue
+        if p.state == ledger.ProposalState.OPEN:
+            pending += _prior(repo, p, None)
+        elif p.state == ledger.ProposalState.REJECTED:
+            rejected += _prior(repo, p, p.rejection.reason if p.rejection else None)
+    return pending, rejected
 
 
-def _rules_added_by_files(repo: InstructionRepo, p: ledger.Proposal) -> list[str]:
+def pending_rules(repo: InstructionRepo, agent: str, book: ledger.Ledger | None = None) -> list[str]:
+    """The texts of the rules open proposals for ``agent`` add or reword."""
+    return list(dict.fromkeys(r.text for r in prior_rules(repo, agent, book)[0]))
+
+
+def _prior(repo: InstructionRepo, p: ledger.Proposal, reason: str | None) -> list[PriorRule]:
+    content = p.record.content
+    if content is None:
+        return _prior_from_files(repo, p, reason)
+    out: list[PriorRule] = []
+    for op in content.operations:
+        kind = op.get("op")
+        if kind in ("add_rule", "update_rule") and isinstance(op.get("text"), str):
+            out.append(PriorRule(op["text"], str(op.get("section", "")), p.id, reason, str(kind)))
+        elif kind == "add_section":
+            out += [PriorRule(r, str(op.get("id", "")), p.id, reason)
+                    for r in op.get("rules") or [] if isinstance(r, str)]
+    return out
+
+
+def _prior_from_files(repo: InstructionRepo, p: ledger.Proposal, reason: str | None
+                      ) -> list[PriorRule]:
     try:
         new = repo.agent_at(p.agent, p.commit.oid).file
         old = repo.agent_at(p.agent, p.commit.parents[0]).file if p.commit.parents else None
     except GitImproveError:
         return []
     before = {r for s in (old.sections if old else []) for r in s.rules or []}
-    return [r for s in new.sections for r in s.rules or [] if r not in before]
+    return [PriorRule(r, s.id, p.id, reason) for s in new.sections for r in s.rules or []
+            if r not in before]
+
+
+def triage_left_out(patterns: list[Pattern]) -> list[LeftOut]:
+    """Open negative patterns no instruction can fix (about the product), for the review."""
+    return [LeftOut(f"'{p.label}' ({p.count} items)",
+                    f"about the {p.topic or 'product'}, not the answers; no instruction fixes it")
+            for p in patterns if p.negative and not p.fixable and p.state == "open"]
 
 
 def _cited(draft: Draft, patterns: list[Pattern]) -> list[Pattern]:
-    """Patterns the draft's operations cite; all shown patterns when none is cited by id."""
+    """Patterns the draft's operations cite by id; by their feedback ids when no operation
+    names a pattern; all shown patterns when neither."""
     cited = {e for op in draft.operations for e in op.evidence}
-    chosen = [p for p in patterns if p.id in cited or cited & set(p.feedback_ids)]
+    chosen = [p for p in patterns if p.id in cited]
+    if not chosen:
+        chosen = [p for p in patterns if cited & set(p.feedback_ids)]
     return chosen or patterns
 
 
@@ -394,7 +456,9 @@ class Outcome:
             "operations": [op.model_dump(mode="json") for op in plan.result.draft.operations],
             "evidence": plan.evidence, "patterns": [p.id for p in plan.patterns],
             "usage": {"input_tokens": usage.input_tokens, "output_tokens": usage.output_tokens},
-            "diff": plan.diff, "message": plan.message, "notes": plan.notes}
+            "diff": plan.diff, "message": plan.message, "notes": plan.notes,
+            "left_out": [{"what": lo.what, "why": lo.why, "rejected": lo.rejected}
+                         for lo in plan.left_out]}
         if self.pushed_to:
             data["pushed_to"] = self.pushed_to
         return data
