@@ -35,6 +35,10 @@ class Catalogue(Protocol):
     def versions(self, agent: str) -> list[tuple[int, str]]:
         """(number, blob id) of each version, oldest first."""
 
+    def trial_versions(self, agent: str) -> set[str]:
+        """Versions served by the agent's trials, running or ended (feedback on a candidate
+        is expected; it is not on main until the proposal is approved)."""
+
 
 class AgentIndex:
     """The agents on main and the blob ids of each one's versions."""
@@ -107,6 +111,8 @@ class AgentIndex:
         matches = [b for b in blobs if b.startswith(low)] if len(low) >= 4 else []
         if len(matches) == 1:
             return matches[0], None
+        if low in self._catalogue.trial_versions(agent):
+            return low, None
         return low, (f"version {version[:12]} is not in the history of {agent} on "
                      f"{self._catalogue.branch}; the record was kept")
 

@@ -7,6 +7,7 @@ process moved it first), then bring clean checkouts of main up to date.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ from gitimprove.git import (
 from gitimprove.instructions.policy import Policy
 from gitimprove.instructions.repo import InstructionRepo
 from gitimprove.ledger import Proposal, ProposalState
+from gitimprove.ledger.trials import stop_updates
 from gitimprove.proposals.build import FALLBACK_COMMITTER, scan
 from gitimprove.review.sync import FETCH_HINT, default_remote, shared_ledger
 from gitimprove.validate import Violation, check_change
@@ -53,6 +55,9 @@ def _identity(repo: InstructionRepo, by: str | None) -> Identity:
         except ValueError as exc:
             raise ReviewError(str(exc), hint='pass --by "Name <email>"') from None
     return repo.git.user_identity() or FALLBACK_COMMITTER
+
+
+identity_for = _identity  # who acts: ``--by`` or git's user identity
 
 
 # -- finding proposals ------------------------------------------------------------------------
@@ -298,6 +303,7 @@ def approve(repo: InstructionRepo, spec: str, *, by: str | None = None,
         return commit, check.paths
 
     also: list[RefUpdate] = [(info.ref, None, head)] if info.ref else []
+    also += stop_updates(repo.git, info.agent, info.id, "approved", approver)
     previous, commit = land(repo, build, f"gitimprove approve: {info.id}", also=also)
     return Landed(commit, previous, info, message)
 
@@ -333,6 +339,10 @@ def reject(repo: InstructionRepo, spec: str, *, reason: str, by: str | None = No
                                   author=reviewer, committer=reviewer)
     rejected_ref = ledger.RejectionRecord.ref(info.agent, info.id)
     repo.git.update_ref(rejected_ref, commit, None, f"gitimprove reject: {info.id}")
+    with contextlib.suppress(GitImproveError):  # the branch deletion below stops serving it anyway
+        ends = stop_updates(repo.git, info.agent, info.id, "rejected", reviewer)
+        if ends:
+            repo.git.update_refs(ends, f"gitimprove reject: {info.id}")
     try:
         repo.git.delete_ref(info.ref, head, f"gitimprove reject: {info.id}")
     except GitImproveError:

@@ -5,8 +5,9 @@ model-authored commit on ``improve/<agent>/<id>``), an approval (a merge into ma
 authored by a model; a plain ``git merge`` counts too), a rejection (a record commit under
 ``refs/gitimprove/rejected/``), a rollback (a commit on main) and, implicitly, human edits.
 This module is the only one that spells a trailer name, knows the model's identity, or
-decides what a commit means. Other record kinds (evaluations, trials) add a :class:`RefRecord`
-subclass and :func:`register` it.
+decides what a commit means. Other record kinds live beside it in this package (trials:
+:mod:`gitimprove.ledger.trials`); a kind kept under ``refs/gitimprove/<kind>/`` can also add a
+:class:`RefRecord` subclass and :func:`register` it, so that :func:`scan` reads it.
 
 Trust rules (docs/safety.md):
 
@@ -59,6 +60,16 @@ REJECTED = "Gitimprove-Rejected"
 APPROVED_BY = "Approved-by"
 REJECTED_BY = "Rejected-by"
 ROLLED_BACK_BY = "Rolled-back-by"
+# Trial records (gitimprove.ledger.trials): refs/gitimprove/trials/ and trials-ended/.
+TRIAL = "Gitimprove-Trial"
+TRIAL_SHARE = "Gitimprove-Trial-Share"
+TRIAL_UNIT = "Gitimprove-Trial-Unit"
+TRIAL_CANDIDATE = "Gitimprove-Trial-Candidate"
+TRIAL_LIVE = "Gitimprove-Trial-Live"
+TRIAL_BRANCH = "Gitimprove-Trial-Branch"
+TRIAL_STARTED_BY = "Trial-Started-by"
+TRIAL_STOPPED = "Gitimprove-Trial-Stopped"
+TRIAL_STOPPED_BY = "Trial-Stopped-by"
 
 # The only trailers a model-authored commit may carry.
 PROPOSAL_TRAILERS = (PROPOSAL, AGENT, BASE_VERSION, BASE_COMMIT, EVIDENCE, PATTERNS, MODEL,
@@ -135,6 +146,14 @@ def parse_trailers(message: str) -> list[tuple[str, str]]:
         key, sep, value = line.partition(": ")
         if sep and re.fullmatch(r"[A-Za-z0-9-]+", key):
             out.append((key, value.strip()))
+    return out
+
+
+def trailer_map(message: str) -> dict[str, list[str]]:
+    """:func:`parse_trailers` as key -> values (in order)."""
+    out: dict[str, list[str]] = {}
+    for key, value in parse_trailers(message):
+        out.setdefault(key, []).append(value)
     return out
 
 
