@@ -13,7 +13,7 @@ from typing import Any, NoReturn
 import click
 
 from gitimprove import __version__
-from gitimprove.cli import agents, audit, feedback, hooks, review, trial
+from gitimprove.cli import agents, audit, feedback, hooks, report, review, trial
 from gitimprove.cli.context import Context
 from gitimprove.errors import GitImproveError
 
@@ -40,7 +40,7 @@ def cli(ctx: click.Context, repo_path: str | None, branch: str | None) -> None:
     ctx.obj = Context(repo_path, branch)
 
 
-for _module in (agents, review, feedback, hooks, audit, trial):
+for _module in (agents, review, feedback, hooks, audit, trial, report):
     for _command in _module.COMMANDS:
         cli.add_command(_command)
 

@@ -14,8 +14,8 @@ from gitimprove.errors import GitImproveError
 
 @click.command("init")
 @click.argument("path", default=".", type=click.Path(file_okay=False))
-@click.option("--from", "template", metavar="DIR", type=click.Path(exists=True, file_okay=False),
-              help="Copy a template (for example sample_repo/) into the new repository.")
+@click.option("--from", "template", metavar="DIR", type=click.Path(file_okay=False),
+              help="Copy a template into the new repository (`sample_repo`: the bundled sample).")
 def init_cmd(path: str, template: str | None) -> None:
     """Make (or adopt) a git repository of agent instructions, with a first commit."""
     from gitimprove.instructions.init import init
@@ -103,7 +103,8 @@ def history_cmd(ctx: Context, agent: str, as_json: bool) -> None:
              "blob": str(f.version.blob), "date": f.version.date.isoformat(),
              "author": f.version.author, "subject": f.version.subject,
              "feedback": {k: v for k, v in f.to_json().items()
-                          if k in ("runs", "rates", "previous", "verdict", "changes")}}
+                          if k in ("runs", "rates", "inferred_version", "previous", "verdict",
+                                   "changes")}}
             for f in figures]})
         return
     for f in figures:

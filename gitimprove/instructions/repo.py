@@ -88,7 +88,7 @@ class InstructionRepo:
 
     def __init__(self, path: str | os.PathLike[str] = ".", *, branch: str | None = None) -> None:
         self.git = Repository.discover(path)
-        self.versions = VersionIndex(self.git)
+        self.versions = VersionIndex(self.git, valid=self._file_parses)
         self._branch = branch or os.environ.get("GITIMPROVE_BRANCH") or None
         self._lock = threading.Lock()
         self._loaded: dict[tuple[str, str], Instruction] = {}
@@ -214,6 +214,20 @@ class InstructionRepo:
         elif hit[0].name != agent:  # the same bytes under another file name
             parse_agent(raw, path, expected_name=agent)
         return hit
+
+    def _file_parses(self, path: str, blob: Oid) -> bool:
+        """Whether ``blob`` at ``path`` is a valid agent file (a broken one is not a version)."""
+        if blob in self._parsed:
+            return True
+        got = self.git.read_blob(blob)
+        if got is None:
+            return False
+        agent = path.rsplit("/", 1)[-1].removesuffix(".yaml")
+        try:
+            self._parse(blob, got[1], path, agent)
+        except InvalidFileError:
+            return False
+        return True
 
     def load(self, agent: str, ref: str | None = None, *, unit: str | None = None) -> Instruction:
         """The rendered instructions of ``agent`` at the tip of ``ref`` (main by default).
@@ -403,18 +417,32 @@ class InstructionRepo:
     def feedback_stats(self, agent: str | None = None, *, by_version: bool = False,
                        since: datetime | None = None) -> list[dict[str, Any]]:
         """Counts, negative rate and signal rates per agent (and per version): one dict a row."""
+        from gitimprove.feedback.attribution import with_versions
         from gitimprove.feedback.stats import compute_stats
 
         records = self.feedback_store().records(agent=agent, since=since, with_io=False)
         labels: dict[tuple[str, str], str] = {}
+        inferred: set[str] = set()
         if by_version:
-            for name in sorted({r.agent for r in records}):
-                try:
-                    for v in self.history(name):
-                        labels.setdefault((name, str(v.blob)), v.label)
-                except GitImproveError:
-                    continue  # an agent no longer on main: its versions simply go unlabelled
-        return compute_stats(records, by_version=by_version, labels=labels)
+            lines = self.timelines({r.agent for r in records})
+            for name, line in lines.items():
+                for v in line.history:
+                    labels.setdefault((name, str(v.blob)), v.label)
+            records, inferred = with_versions(records, lines)
+        return compute_stats(records, by_version=by_version, labels=labels, inferred=inferred)
+
+    def timelines(self, agents: Iterable[str]) -> dict[str, Timeline]:
+        """Each agent's history on main as a :class:`~gitimprove.feedback.attribution.Timeline`
+        (agents no longer on main left out): which version was live when a record was made."""
+        from gitimprove.feedback.attribution import Timeline
+
+        out: dict[str, Timeline] = {}
+        for name in sorted(agents):
+            try:
+                out[name] = Timeline(self.history(name))
+            except GitImproveError:
+                continue  # an agent no longer on main: its versions simply go unlabelled
+        return out
 
     def analyze(
         self,
@@ -441,8 +469,12 @@ class InstructionRepo:
                 raise GitImproveError(warning.replace("; the record keeps", "; given").split(";")[0],
                                       hint=f"see `gitimprove history {agent}`")
             versions = [blob] if blob else None
-        records = self.feedback_store().records(agent=agent, since=since, versions=versions,
-                                                with_io=False)
+        from gitimprove.feedback.attribution import with_versions
+
+        records = self.feedback_store().records(agent=agent, since=since, with_io=False)
+        records, _ = with_versions(records, self.timelines([agent]))
+        if versions is not None:
+            records = [r for r in records if r.version in versions]
         inst = self.load(agent)
         support = min_support if min_support is not None else self.policy().analysis.min_support
         return analyze_records(records, agent_file=inst.file, min_support=support,
@@ -489,9 +521,10 @@ class _Catalogue:
 
 # Names used only in the annotations of the feedback methods above.
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterable
     from datetime import datetime
 
+    from gitimprove.feedback.attribution import Timeline
     from gitimprove.feedback.capture import AgentIndex
     from gitimprove.feedback.models import FeedbackRecord
     from gitimprove.feedback.store import FeedbackStore

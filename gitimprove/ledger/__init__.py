@@ -100,7 +100,7 @@ class LedgerError(GitImproveError):
 
 # -- strict forms -----------------------------------------------------------------------------
 
-_ID = re.compile(r"[0-9A-Za-z](?:[0-9A-Za-z._-]{0,62}[0-9A-Za-z])?")
+_ID = re.compile(r"[0-9A-Za-z](?:[0-9A-Za-z._-]{0,78}[0-9A-Za-z])?")
 # Printable ASCII without space or comma: the form a cited feedback id must have.
 _EVIDENCE_ID = re.compile(r"[!-+\--~]{1,200}")
 _PATTERN_ID = re.compile(r"pat-[0-9a-f]{12}")
