@@ -35,6 +35,9 @@ class Catalogue(Protocol):
     def versions(self, agent: str) -> list[tuple[int, str]]:
         """(number, blob id) of each version, oldest first."""
 
+    def why_not_loading(self, agent: str) -> str | None:
+        """Why the agent's file on main does not load (None when it does)."""
+
     def trial_versions(self, agent: str) -> set[str]:
         """Versions served by the agent's trials, running or ended (feedback on a candidate
         is expected; it is not on main until the proposal is approved)."""
@@ -49,6 +52,7 @@ class AgentIndex:
         self._tip: str | None = None
         self._names: frozenset[str] = frozenset()
         self._versions: dict[str, tuple[list[str], dict[int, str]]] = {}
+        self._loads: dict[str, str | None] = {}  # agent -> why it does not load (None: it loads)
 
     def refresh(self) -> None:
         """Re-read the agents when main has moved (one ref-file read otherwise)."""
@@ -57,7 +61,7 @@ class AgentIndex:
             return
         names = frozenset(self._catalogue.agent_names())
         with self._lock:
-            self._tip, self._names, self._versions = tip, names, {}
+            self._tip, self._names, self._versions, self._loads = tip, names, {}, {}
 
     def names(self) -> list[str]:
         self.refresh()
@@ -68,9 +72,21 @@ class AgentIndex:
         if fresh or self._tip is None:
             self.refresh()
         if agent in self._names:
+            self._check_loads(agent)
             return
         hint = did_you_mean(agent, sorted(self._names), what="agents", none="no agents on main yet")
         raise UnknownAgentError(f"no agent {agent!r} on {self._catalogue.branch}", hint=hint)
+
+    def _check_loads(self, agent: str) -> None:
+        """Feedback is for an agent that runs: one whose file does not load is refused."""
+        if agent not in self._loads:
+            why = self._catalogue.why_not_loading(agent)
+            with self._lock:
+                self._loads[agent] = why
+        why = self._loads[agent]
+        if why is not None:
+            raise UnknownAgentError(f"agent {agent!r} cannot be loaded on {self._catalogue.branch}: {why}",
+                                    hint="fix its file first; feedback is kept only for agents that run")
 
     def _history(self, agent: str) -> tuple[list[str], dict[int, str]]:
         hit = self._versions.get(agent)
