@@ -34,10 +34,13 @@ class Group(click.Group):
 @click.option("--repo", "repo_path", metavar="PATH", envvar="GITIMPROVE_REPO",
               help="The instruction repository (default: discovered from the current folder).")
 @click.option("--branch", metavar="NAME", help="The main branch (default: from gitimprove.yaml).")
+@click.option("--no-pager", is_flag=True,
+              help="Do not pipe long output into a pager (GIT_PAGER, PAGER or less).")
 @click.pass_context
-def cli(ctx: click.Context, repo_path: str | None, branch: str | None) -> None:
+def cli(ctx: click.Context, repo_path: str | None, branch: str | None, no_pager: bool) -> None:
     """Improve agent instructions from user feedback, safely, with git."""
     ctx.obj = Context(repo_path, branch)
+    ctx.meta["gitimprove.no_pager"] = no_pager
 
 
 for _module in (agents, review, feedback, hooks, audit, trial, report):

@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from gitimprove.cli.context import Context, emit_json, json_option, pass_ctx
+from gitimprove.cli.output import for_people, paint
 from gitimprove.errors import GitImproveError
 
 
@@ -39,6 +40,7 @@ def init_cmd(path: str, template: str | None) -> None:
 @click.command("agents")
 @json_option
 @pass_ctx
+@for_people
 def agents_cmd(ctx: Context, as_json: bool) -> int:
     """List agents on the main branch with their current version."""
     repo = ctx.repo
@@ -97,6 +99,7 @@ def show_cmd(ctx: Context, agent: str, at: str | None, rendered: bool, as_json: 
 @click.argument("agent")
 @json_option
 @pass_ctx
+@for_people
 def history_cmd(ctx: Context, agent: str, as_json: bool) -> None:
     """Versions of an agent on the main branch, newest first, with feedback per version."""
     from gitimprove.metrics import regression, summary_line, version_figures
@@ -118,7 +121,11 @@ def history_cmd(ctx: Context, agent: str, as_json: bool) -> None:
         click.echo(f"{v.label:<5} {v.commit[:10]}  blob {v.blob[:10]}  "
                    f"{v.date:%Y-%m-%d %H:%M}  {v.author}  {v.subject}")
         if f.runs:
-            click.echo(f"      {summary_line(f)}")
+            line = summary_line(f)
+            if f.previous is not None and f.verdict in ("worse", "better"):
+                line = line.replace(f.verdict, paint(f.verdict, "red" if f.verdict == "worse"
+                                                     else "green"))
+            click.echo(f"      {line}")
     worse = regression(repo, agent, figures)
     if worse is not None:
         previous = worse.figures.previous

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from gitimprove.cli.context import Context, emit_json, json_option, parse_since, pass_ctx
+from gitimprove.cli.output import for_people, paint
 
 
 @click.command("audit")
@@ -12,6 +13,7 @@ from gitimprove.cli.context import Context, emit_json, json_option, parse_since,
 @click.option("--since", metavar="DATE", help="Only events since a date (2026-09-15; UTC if no zone) or 7d / 24h / 2w ago.")
 @json_option
 @pass_ctx
+@for_people
 def audit_cmd(ctx: Context, agent: str | None, since: str | None, as_json: bool) -> None:
     """Every proposal, approval, rejection, rollback and human edit, oldest first."""
     from gitimprove.audit import audit
@@ -23,8 +25,15 @@ def audit_cmd(ctx: Context, agent: str | None, since: str | None, as_json: bool)
     if not events:
         click.echo("No events.")
         return
+    colours = {"approved": "green", "rolled_back": "red", "rejected": "yellow",
+               "human_edit": "cyan", "proposed": "blue"}
     for e in events:
-        click.echo("\n".join(e.lines()))
+        lines = e.lines()
+        if e.kind in colours:  # the kind is our word; the rest of the line is data
+            lines[0] = lines[0].replace(e.kind, paint(e.kind, colours[e.kind]), 1)
+        lines = [paint(x, "red", "bold") if x.lstrip().startswith(("PROTECTED", "BROKEN")) else x
+                 for x in lines]
+        click.echo("\n".join(lines))
 
 
 COMMANDS: list[click.Command] = [audit_cmd]

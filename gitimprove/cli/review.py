@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import click
 
 from gitimprove.cli.context import Context, emit_json, json_option, pass_ctx
+from gitimprove.cli.output import for_people, paint
 from gitimprove.errors import GitImproveError
 
 if TYPE_CHECKING:
@@ -80,6 +81,7 @@ def _age(ts: int) -> str:
 @click.option("--agent", help="Only this agent's proposals.")
 @json_option
 @pass_ctx
+@for_people
 def proposals_cmd(ctx: Context, include_closed: bool, agent: str | None, as_json: bool) -> None:
     """List proposals with their validator verdict and staleness."""
     from gitimprove.review.actions import statuses
@@ -91,17 +93,21 @@ def proposals_cmd(ctx: Context, include_closed: bool, agent: str | None, as_json
     if not rows:
         click.echo("No proposals." if include_closed else "No open proposals. (--all shows closed ones)")
         return
+    click.echo(paint(f"{'id':<15}  {'state':<11} {'agent':<18} {'age':>4}  {'evidence':<12} "
+                     "validator", "bold"))
     for row in rows:
         info, verdict = row.proposal, row.verdict
         flags = []
         if verdict is not None:
-            flags.append("valid" if verdict.passed else f"INVALID ({len(verdict.violations)})")
+            flags.append(paint("valid", "green") if verdict.passed
+                         else paint(f"INVALID ({len(verdict.violations)})", "red"))
             if verdict.stale:
-                flags.append("stale, merges cleanly" if verdict.merges_cleanly else "stale, CONFLICTS")
+                flags.append("stale, merges cleanly" if verdict.merges_cleanly else
+                             paint("stale, CONFLICTS", "red"))
         if info.edits:
             flags.append("edited by " + ", ".join(dict.fromkeys(e.author for e in info.edits)))
-        click.echo(f"{info.id}  {info.state.value:<11} {info.agent:<18} {_age(info.time):>4}  "
-                   f"evidence {len(info.evidence):<3} {' '.join(flags)}")
+        click.echo(f"{info.id:<15}  {info.state.value:<11} {info.agent:<18} {_age(info.time):>4}  "
+                   f"{len(info.evidence):<12} {' '.join(flags)}")
         click.echo(f"    {info.summary}")
 
 
@@ -109,6 +115,7 @@ def proposals_cmd(ctx: Context, include_closed: bool, agent: str | None, as_json
 @click.argument("proposal")
 @json_option
 @pass_ctx
+@for_people
 def review_cmd(ctx: Context, proposal: str, as_json: bool) -> None:
     """Everything a reviewer needs on one screen."""
     from gitimprove.review.view import review_data, review_text
@@ -117,7 +124,28 @@ def review_cmd(ctx: Context, proposal: str, as_json: bool) -> None:
     if as_json:
         emit_json(data)
     else:
-        click.echo(review_text(data))
+        click.echo(_coloured_review(review_text(data)))
+
+
+def _coloured_review(text: str) -> str:
+    """The review with the diff's lines, the verdict and the headings in colour (on a terminal)."""
+    out = []
+    for line in text.split("\n"):
+        bare = line.lstrip()
+        if line.startswith("  +") and not line.startswith("  +++"):
+            line = paint(line, "green")
+        elif line.startswith("  -") and not line.startswith("  ---"):
+            line = paint(line, "red")
+        elif bare.startswith("@@"):
+            line = paint(line, "cyan")
+        elif line == "Validator: passes":
+            line = "Validator: " + paint("passes", "green")
+        elif line == "Validator: FAILS":
+            line = "Validator: " + paint("FAILS", "red", "bold")
+        elif line.endswith(":") and not line.startswith(" ") and line:
+            line = paint(line, "bold")
+        out.append(line)
+    return "\n".join(out)
 
 
 @click.command("approve")

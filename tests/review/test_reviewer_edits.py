@@ -41,7 +41,8 @@ def test_a_reviewers_commit_on_a_proposal_branch(sample_repo: Path) -> None:
     model = reviewer_drops_a_rule(sample_repo)
     edit = out(sample_repo, "rev-parse", BRANCH)
     listing = ok(sample_repo, "proposals")
-    assert "p1  open        product-writer" in listing and "edited by Rita Reviewer" in listing
+    assert listing.splitlines()[1].split()[:3] == ["p1", "open", "product-writer"]
+    assert "edited by Rita Reviewer" in listing
     review = ok(sample_repo, "review", "p1")
     assert "The model's change:" in review and "+      - Use exclamation marks!" in review
     assert f"{edit[:10]} by Rita Reviewer <rita@example.com>: Drop the exclamation-mark rule" in review
@@ -59,10 +60,10 @@ def test_a_reviewers_commit_on_a_proposal_branch(sample_repo: Path) -> None:
     assert kinds["proposed"]["commit"] == model and kinds["proposed"]["state"] == "approved"
     assert kinds["approved"]["edited_by"] == ["Rita Reviewer <rita@example.com>"]
     assert "edited by Rita Reviewer <rita@example.com>" in ok(sample_repo, "audit")
-    assert "p1  approved" in ok(sample_repo, "proposals", "--all")
+    assert ok(sample_repo, "proposals", "--all").splitlines()[1].split()[:2] == ["p1", "approved"]
     ok(sample_repo, "rollback", "p1")
     assert "Mention the warranty." not in out(sample_repo, "show", f"main:{PATH}")
-    assert "p1  rolled_back" in ok(sample_repo, "proposals", "--all")
+    assert ok(sample_repo, "proposals", "--all").splitlines()[1].split()[:2] == ["p1", "rolled_back"]
 
 
 def test_a_plain_git_merge_of_an_edited_branch_is_its_approval(sample_repo: Path) -> None:
