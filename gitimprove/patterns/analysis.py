@@ -33,7 +33,8 @@ from gitimprove.errors import GitImproveError
 from gitimprove.feedback.models import FeedbackRecord
 from gitimprove.patterns.lexicon import Concept, Lexicon
 from gitimprove.patterns.model import EvidenceState, Pattern, PatternKind, pattern_id
-from gitimprove.patterns.text import content, is_noise, tokens
+from gitimprove.patterns.text import content, is_noise, normalize, stem, tokens
+from gitimprove.patterns.triage import Triager
 
 if TYPE_CHECKING:
     from gitimprove.instructions.agentfile import AgentFile
@@ -251,71 +252,111 @@ def _trouble(signals: dict[str, object]) -> list[str]:
 
 
 def group_items(items: Sequence[Item], themer: Themer) -> list[Group]:
-    """Items grouped per kind by concept, then the residue by similarity."""
-    lexicon = themer.lexicon
+    """Items grouped per kind by meaning (:mod:`.grouping`); each item in one group at most.
+
+    Items without text (or only noise) of a run with an implicit signal group by that
+    signal; other textless items are left out. Every other item is in exactly one group or
+    unclustered. The lexicon only names a group (and so keys it) when most of its items
+    match one of its concepts."""
+    from gitimprove.patterns.grouping import UNCLUSTERED, cluster_texts
+
     groups: dict[tuple[str, str], Group] = {}
-    residue: dict[PatternKind, list[Item]] = defaultdict(list)
-
-    def group(kind: PatternKind, key: str, label: str, concept: Concept | None = None) -> Group:
-        found = groups.get((kind, key))
-        if found is None:
-            found = groups[(kind, key)] = Group(kind, key, label, concept=concept)
-        return found
-
+    pending: dict[PatternKind, list[Item]] = defaultdict(list)
     for item in items:
         info = themer(item.text) if item.text else None
         if info is None or info.noise:
             if item.kind == TROUBLE and item.signal:
-                group(TROUBLE, f"signal:{item.signal}", SIGNAL_LABELS[item.signal]).items.append(item)
+                key = f"signal:{item.signal}"
+                found = groups.setdefault((TROUBLE, key), Group(TROUBLE, key, SIGNAL_LABELS[item.signal]))
+                found.items.append(item)
             continue
-        if info.concepts:
-            for key in info.concepts:
-                c = lexicon.concepts[key]
-                group(item.kind, f"concept:{key}", _concept_label(item.kind, c), c).items.append(item)
-        elif item.kind == TROUBLE and item.signal:
-            residue[TROUBLE].append(item)
-        else:
-            residue[item.kind].append(item)
-    for kind, pending in residue.items():
+        pending[item.kind].append(item)
+    for kind in sorted(pending):
         by_text: dict[str, list[Item]] = defaultdict(list)
-        for item in pending:
+        for item in pending[kind]:
             by_text[item.text or ""].append(item)
         texts = sorted(by_text)
-        clusters = cluster_residue([themer(t).words for t in texts],
-                                   weights=[len(by_text[t]) for t in texts])
-        for members in clusters:
-            member_items = [it for i in members for it in by_text[texts[i]]]
-            words: Counter[str] = Counter()
-            for i in members:
-                for w in set(themer(texts[i]).words):
-                    words[w] += len(by_text[texts[i]])
-            top = sorted(words, key=lambda w: (-words[w], w))[:3]
-            if not top:
-                continue
-            key = "terms:" + "+".join(sorted(top))
-            g = group(kind, key, "")
-            g.items.extend(member_items)
+        labels = cluster_texts(texts, weights=[len(by_text[t]) for t in texts])
+        clusters: dict[int, list[str]] = defaultdict(list)
+        for text, label in zip(texts, labels, strict=True):
+            if label != UNCLUSTERED:
+                clusters[label].append(text)
+        df = _text_frequencies(themer, texts, by_text)
+        for label in sorted(clusters):
+            members = clusters[label]
+            named = _name_group(kind, members, by_text, themer, df, groups)
+            # Clusters that the lexicon names alike are one pattern: one label, one id.
+            group = groups.setdefault((kind, named.key), named)
+            for text in members:
+                group.items.extend(by_text[text])
     return list(groups.values())
+
+
+def _text_frequencies(themer: Themer, texts: Sequence[str],
+                      by_text: dict[str, list[Item]]) -> tuple[Counter[str], int]:
+    df: Counter[str] = Counter()
+    n = 0
+    for text in texts:
+        weight = len(by_text[text])
+        df.update(dict.fromkeys(set(themer(text).words), weight))
+        n += weight
+    return df, n
+
+
+def _name_group(kind: PatternKind, members: Sequence[str], by_text: dict[str, list[Item]],
+                themer: Themer, df: tuple[Counter[str], int],
+                taken: dict[tuple[str, str], Group]) -> Group:
+    """Key and label of a cluster: a lexicon concept where most of its items match one
+    (a naming hint only), else its most distinctive words. Keys are unique per kind."""
+    weight = {t: len(by_text[t]) for t in members}
+    size = sum(weight.values())
+    concepts: Counter[str] = Counter()
+    words: Counter[str] = Counter()
+    for text in members:
+        info = themer(text)
+        if info.concepts:
+            concepts[info.concepts[0]] += weight[text]
+        words.update(dict.fromkeys(set(info.words), weight[text]))
+    freq, n = df
+    distinctive = sorted(words, key=lambda w: (-words[w] / size * math.log((1 + n) / (1 + freq[w])), w))
+    terms = [w for w in distinctive if words[w] >= min(2, size)][:3] or distinctive[:3]
+    terms_key = "+".join(sorted(terms)) or "text"
+    best = sorted(concepts, key=lambda k: (-concepts[k], k))[:1]
+    lexicon = themer.lexicon
+    if best and concepts[best[0]] * 2 > size:
+        c = lexicon.concepts[best[0]]
+        key = f"concept:{c.key}"
+        return taken.get((kind, key)) or Group(kind, key, _concept_label(kind, c), concept=c)
+    key = f"terms:{terms_key}"
+    n_try = 2
+    while (kind, key) in taken:
+        key = f"terms:{terms_key}#{n_try}"
+        n_try += 1
+    return Group(kind, key, "")
 
 
 def group_texts(texts: Sequence[str], *, lexicon: Lexicon | None = None,
                 use_lexicon: bool = True) -> list[str | None]:
-    """The group key each text would join (its strongest concept, or its residue cluster), or
-    None for noise: the grouping alone, for measuring it against labels.
+    """The group key each text would join, or None for noise and unclustered texts: the
+    grouping alone, for measuring it against labels.
 
-    ``use_lexicon=False`` clusters everything by word similarity (the baseline)."""
+    ``use_lexicon=False`` is the old word-overlap clustering (kept as a baseline)."""
+    from gitimprove.patterns.grouping import UNCLUSTERED, cluster_texts
+
     themer = Themer(lexicon)
     keys: list[str | None] = [None] * len(texts)
     residue: dict[str, list[int]] = defaultdict(list)
     for i, text in enumerate(texts):
-        info = themer(text)
-        if info.noise:
-            continue
-        if use_lexicon and info.concepts:
-            keys[i] = "concept:" + info.concepts[0]
-        else:
+        if not themer(text).noise:
             residue[text].append(i)
     distinct = sorted(residue)
+    if use_lexicon:
+        labels = cluster_texts(distinct, weights=[len(residue[t]) for t in distinct])
+        for text, label in zip(distinct, labels, strict=True):
+            if label != UNCLUSTERED:
+                for i in residue[text]:
+                    keys[i] = f"group:{label}"
+        return keys
     for members in cluster_residue([themer(t).words for t in distinct],
                                    weights=[len(residue[t]) for t in distinct]):
         label = "terms:" + distinct[members[0]]
@@ -358,6 +399,7 @@ def analyze_records(
     if not records:
         return []
     themer = Themer(lexicon)
+    triager = Triager(themer.lexicon)
     items = collect_items(records, themer)
     groups = group_items(items, themer)
     newest = max(r.created_at for r in records)
@@ -378,8 +420,8 @@ def analyze_records(
         if len(g.items) < min_support:
             continue
         ranked = _central_texts(g, themer, word_df)
-        if g.key.startswith("terms:") and not g.label:
-            g.label = _shorten(ranked[0], 60) if ranked else g.key[6:].replace("+", ", ")
+        if not g.label:
+            g.label = _terms_label(g, ranked)
         if g.kind == CORRECTION:
             suggestion = _suggestion(ranked)
             suggestions[g.key] = suggestion
@@ -396,13 +438,15 @@ def analyze_records(
         score = sum(KIND_WEIGHT[g.kind] * 0.5 ** ((newest - it.created_at).total_seconds()
                                                   / 86400 / HALF_LIFE_DAYS) for it in g.items)
         state, open_ids = _state(ids, evidence_state, versions_of, older)
+        triage, topic = triager.triage((it.text for it in g.items), praise=g.kind == PRAISE)
         patterns.append(Pattern(
             id=pattern_id(g.kind, g.key), kind=g.kind, label=g.label, key=g.key,
             count=len(g.items), share=round(len(g.items) / max(1, total[g.kind]), 4),
             score=round(score, 4), feedback_ids=ids,
             quotes=[_shorten(t, MAX_QUOTE_CHARS) for t in ranked[:5]],
-            versions=versions, section=_section(g, themer, agent_file), suggestion=suggestion,
-            state=state, open_ids=open_ids))
+            versions=versions, section=_section(g, themer, agent_file) if triage == "answers"
+            else None, suggestion=suggestion if triage == "answers" else None,
+            triage=triage, topic=topic, state=state, open_ids=open_ids))
     patterns.sort(key=lambda p: (-p.score, -p.count, p.id))
     return patterns
 
@@ -468,6 +512,23 @@ def _central_texts(g: Group, themer: Themer, word_df: tuple[Counter[str], int]) 
         if len(out) == 10:  # 5 quotes and a suggestion among the first 10 is all we use
             break
     return out
+
+
+_WORD = re.compile(r"[a-z0-9]+")
+
+
+def _terms_label(g: Group, ranked: Sequence[str]) -> str:
+    """A label from the group's distinctive words (its key), as users spelled them."""
+    stems = g.key.split("terms:", 1)[-1].split("#")[0].split("+")
+    spelled: dict[str, Counter[str]] = defaultdict(Counter)
+    for text in ranked[:10]:
+        for word in _WORD.findall(normalize(text[:2000])):
+            spelled[stem(word)][word] += 1
+    words = [sorted(spelled[s], key=lambda w: (-spelled[s][w], w))[0] if spelled.get(s) else s
+             for s in stems if s and s != "text"]
+    if not words:
+        return _shorten(ranked[0], 60) if ranked else "(no words in common)"
+    return ", ".join(words)
 
 
 _COURTESY_START = re.compile(r"\A(?:pls|please|plz|kindly)\b[\s,:-]*", re.I)
