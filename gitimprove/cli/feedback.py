@@ -216,8 +216,12 @@ def _line(when: datetime | None, agent: str, run: str, rating: str | None, flags
     return "  ".join(parts)
 
 
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
+
+
 def _clip(text: str, limit: int) -> str:
-    text = " ".join(text.split())
+    """One line of user text for the terminal: no control characters, at most ``limit``."""
+    text = " ".join(_UNPRINTABLE.sub(" ", text).split())
     return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
@@ -278,6 +282,10 @@ def analyze_cmd(ctx: Context, agent: str, since: str | None, version: str | None
     if not patterns:
         click.echo(f"No patterns in {agent}'s feedback yet (too little, or nothing recurs).")
         return
+    product = [p for p in patterns if p.triage == "product"]
+    patterns = [p for p in patterns if p.triage != "product"]
+    if not patterns:
+        click.echo(f"No patterns about {agent}'s answers.")
     for n, p in enumerate(patterns, 1):
         section = f"  [{p.section}]" if p.section else ""
         state = f"  ({p.state})" if p.state != "open" else ""
@@ -287,3 +295,13 @@ def analyze_cmd(ctx: Context, agent: str, since: str | None, version: str | None
         if p.suggestion:
             click.echo(f"      suggests: {p.suggestion}")
         click.echo(f"      {p.id}  evidence: {_clip(', '.join(p.feedback_ids), 80)}")
+    if product:
+        topics: dict[str, int] = {}
+        for p in product:
+            topics[p.topic or "other"] = topics.get(p.topic or "other", 0) + p.count
+        click.echo("\nNot about the instructions (the product or service; never proposed): "
+                   + "; ".join(f"{topic}, {count}" for topic, count in
+                               sorted(topics.items(), key=lambda tc: (-tc[1], tc[0]))))
+        for p in product:
+            quote = f'  "{_clip(p.quotes[0], 70)}"' if p.quotes else ""
+            click.echo(f"    {p.count:>4}  {p.topic or 'other'}: {_clip(p.label, 50)}{quote}")
