@@ -21,10 +21,12 @@ The pipeline, for one agent:
 
 from __future__ import annotations
 
+import heapq
 import math
 import re
+import zlib
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -34,7 +36,7 @@ from gitimprove.feedback.models import FeedbackRecord
 from gitimprove.patterns.lexicon import Concept, Lexicon
 from gitimprove.patterns.model import EvidenceState, Pattern, PatternKind, pattern_id
 from gitimprove.patterns.text import content, is_noise, normalize, stem, tokens
-from gitimprove.patterns.triage import Triager
+from gitimprove.patterns.triage import product_topic, triage_of
 
 if TYPE_CHECKING:
     from gitimprove.instructions.agentfile import AgentFile
@@ -54,6 +56,8 @@ SIGNAL_LABELS = {"regenerated": "regenerated, no reason given",
                  "not_completed": "task not completed, no reason given"}
 TROUBLE_PREFIX = "runs redone or abandoned: "
 
+NAMING_SAMPLE = 400            # distinct texts of a group that naming, triage and quotes read
+
 _LEXICON: Lexicon | None = None
 
 
@@ -67,17 +71,37 @@ def default_lexicon() -> Lexicon:
 # -- text -> theme ----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
 class TextInfo:
-    """What analysis knows about one distinct text."""
+    """What analysis knows about one distinct text. Its concepts and product topic (lexicon
+    matches) are worked out when first asked for: naming and triage look at a sample of each
+    group only."""
 
-    noise: bool
-    concepts: tuple[str, ...]
-    words: tuple[str, ...]  # content stems, for similarity
+    __slots__ = ("_lexicon", "_scored", "noise", "toks", "words")
+
+    def __init__(self, toks: tuple[str, ...], lexicon: Lexicon) -> None:
+        self.toks = toks
+        self.words = tuple(content(toks))  # content stems, for similarity
+        self.noise = is_noise(toks)
+        self._lexicon = lexicon
+        self._scored: list[tuple[str, float]] | None = None
+
+    def _match(self) -> list[tuple[str, float]]:
+        if self._scored is None:
+            self._scored = [] if self.noise else self._lexicon.match(self.toks)
+        return self._scored
+
+    @property
+    def concepts(self) -> tuple[str, ...]:
+        return choose_concepts(self._match())
+
+    @property
+    def topic(self) -> str | None:
+        """The product topic it is about, if any (see :mod:`.triage`)."""
+        return None if self.noise else product_topic(self.toks, self._match())
 
 
 class Themer:
-    """Text -> (noise?, concepts, words), memoised: identical texts are analysed once."""
+    """Text -> :class:`TextInfo`, memoised: identical texts are analysed once."""
 
     def __init__(self, lexicon: Lexicon | None = None) -> None:
         self.lexicon = lexicon or default_lexicon()
@@ -86,13 +110,7 @@ class Themer:
     def __call__(self, text: str) -> TextInfo:
         hit = self._cache.get(text)
         if hit is None:
-            toks = tokens(text)
-            words = tuple(content(toks))
-            if is_noise(toks):
-                hit = TextInfo(True, (), words)
-            else:
-                hit = TextInfo(False, choose_concepts(self.lexicon.match(toks)), words)
-            self._cache[text] = hit
+            hit = self._cache[text] = TextInfo(tokens(text), self.lexicon)
         return hit
 
 
@@ -251,7 +269,8 @@ def _trouble(signals: dict[str, object]) -> list[str]:
     return out
 
 
-def group_items(items: Sequence[Item], themer: Themer) -> list[Group]:
+def group_items(items: Sequence[Item], themer: Themer,
+                df: tuple[Counter[str], int] | None = None) -> list[Group]:
     """Items grouped per kind by meaning (:mod:`.grouping`); each item in one group at most.
 
     Items without text (or only noise) of a run with an implicit signal group by that
@@ -262,6 +281,8 @@ def group_items(items: Sequence[Item], themer: Themer) -> list[Group]:
 
     groups: dict[tuple[str, str], Group] = {}
     pending: dict[PatternKind, list[Item]] = defaultdict(list)
+    if df is None:
+        df = _document_frequencies(themer, items)
     for item in items:
         info = themer(item.text) if item.text else None
         if info is None or info.noise:
@@ -281,7 +302,6 @@ def group_items(items: Sequence[Item], themer: Themer) -> list[Group]:
         for text, label in zip(texts, labels, strict=True):
             if label != UNCLUSTERED:
                 clusters[label].append(text)
-        df = _text_frequencies(themer, texts, by_text)
         for label in sorted(clusters):
             members = clusters[label]
             named = _name_group(kind, members, by_text, themer, df, groups)
@@ -292,15 +312,12 @@ def group_items(items: Sequence[Item], themer: Themer) -> list[Group]:
     return list(groups.values())
 
 
-def _text_frequencies(themer: Themer, texts: Sequence[str],
-                      by_text: dict[str, list[Item]]) -> tuple[Counter[str], int]:
-    df: Counter[str] = Counter()
-    n = 0
-    for text in texts:
-        weight = len(by_text[text])
-        df.update(dict.fromkeys(set(themer(text).words), weight))
-        n += weight
-    return df, n
+def _sample(counts: Mapping[str, int], limit: int = NAMING_SAMPLE) -> list[str]:
+    """The texts a group is read through: its most said, then a stable hash order."""
+    if len(counts) <= limit:
+        return sorted(counts, key=lambda t: (-counts[t], t))
+    return heapq.nsmallest(limit, counts, key=lambda t: (-counts[t], zlib.crc32(
+        t.encode("utf-8", "replace")), t))
 
 
 def _name_group(kind: PatternKind, members: Sequence[str], by_text: dict[str, list[Item]],
@@ -309,10 +326,11 @@ def _name_group(kind: PatternKind, members: Sequence[str], by_text: dict[str, li
     """Key and label of a cluster: a lexicon concept where most of its items match one
     (a naming hint only), else its most distinctive words. Keys are unique per kind."""
     weight = {t: len(by_text[t]) for t in members}
-    size = sum(weight.values())
+    read = _sample(weight)
+    size = sum(weight[t] for t in read)
     concepts: Counter[str] = Counter()
     words: Counter[str] = Counter()
-    for text in members:
+    for text in read:
         info = themer(text)
         if info.concepts:
             concepts[info.concepts[0]] += weight[text]
@@ -359,10 +377,10 @@ def group_texts(texts: Sequence[str], *, lexicon: Lexicon | None = None,
         return keys
     for members in cluster_residue([themer(t).words for t in distinct],
                                    weights=[len(residue[t]) for t in distinct]):
-        label = "terms:" + distinct[members[0]]
+        words_key = "terms:" + distinct[members[0]]
         for m in members:
             for i in residue[distinct[m]]:
-                keys[i] = label
+                keys[i] = words_key
     return keys
 
 
@@ -399,9 +417,9 @@ def analyze_records(
     if not records:
         return []
     themer = Themer(lexicon)
-    triager = Triager(themer.lexicon)
     items = collect_items(records, themer)
-    groups = group_items(items, themer)
+    word_df = _document_frequencies(themer, items)
+    groups = group_items(items, themer, word_df)
     newest = max(r.created_at for r in records)
     total = {k: 0 for k in KIND_WEIGHT}
     run_count = len({(r.run_id or "\0" + r.id) for r in records})
@@ -413,7 +431,6 @@ def analyze_records(
     for kind in total:
         total[kind] = run_count if kind == TROUBLE else record_count
     corrections = {g.key: g for g in groups if g.kind == CORRECTION}
-    word_df = _document_frequencies(themer, items)
     patterns: list[Pattern] = []
     suggestions: dict[str, str | None] = {}
     for g in sorted(groups, key=lambda g: (g.kind != CORRECTION, g.kind, g.key)):
@@ -438,7 +455,9 @@ def analyze_records(
         score = sum(KIND_WEIGHT[g.kind] * 0.5 ** ((newest - it.created_at).total_seconds()
                                                   / 86400 / HALF_LIFE_DAYS) for it in g.items)
         state, open_ids = _state(ids, evidence_state, versions_of, older)
-        triage, topic = triager.triage((it.text for it in g.items), praise=g.kind == PRAISE)
+        said = Counter(it.text for it in g.items if it.text)
+        topics = [themer(t).topic for t in _sample(said) for _ in range(said[t])]
+        triage, topic = triage_of(topics, praise=g.kind == PRAISE)
         patterns.append(Pattern(
             id=pattern_id(g.kind, g.key), kind=g.kind, label=g.label, key=g.key,
             count=len(g.items), share=round(len(g.items) / max(1, total[g.kind]), 4),
@@ -477,9 +496,10 @@ def _document_frequencies(themer: Themer, items: Iterable[Item]) -> tuple[Counte
 def _central_texts(g: Group, themer: Themer, word_df: tuple[Counter[str], int]) -> list[str]:
     """The group's distinct texts, most representative first (closest to the group's centroid,
     so a quote is typical rather than the longest or the first)."""
-    counts: Counter[str] = Counter(it.text for it in g.items if it.text)
-    if not counts:
+    spoken: Counter[str] = Counter(it.text for it in g.items if it.text)
+    if not spoken:
         return []
+    counts = Counter({t: spoken[t] for t in _sample(spoken)})
     df, n = word_df
     vecs: dict[str, dict[str, float]] = {}
     centroid: dict[str, float] = defaultdict(float)

@@ -79,36 +79,46 @@ class Embedder:
         self.tokenizer.no_padding()
         self.tokenizer.no_truncation()
 
-    def token_ids(self, texts: Sequence[str]) -> list[list[int]]:
-        encoded = self.tokenizer.encode_batch([t[:MAX_CHARS].lower() for t in texts],
-                                              add_special_tokens=False)
-        return [list(e.ids) for e in encoded]
-
     def embed(self, texts: Sequence[str]) -> Matrix:
-        """Unit vectors, one per text (a zero row for a text without tokens)."""
+        """Unit vectors, one per text (a zero row for a text without tokens).
+
+        Texts are split into words and each distinct word is tokenized once: a text's tokens are its words' tokens, and the tokenizer's cost grows
+        with the vocabulary, not with the amount of feedback."""
         import numpy as np
         from scipy.sparse import csr_matrix
 
-        ids = self.token_ids(texts)
+        word_ids: dict[str, int] = {}
+        indptr = [0]
+        cols: list[int] = []
+        for text in texts:
+            # NOTE: the tokenizer splits at whitespace first, so tokenizing each piece between
+            # spaces alone gives the same tokens as tokenizing the text.
+            for word in text[:MAX_CHARS].lower().split():
+                cols.append(word_ids.setdefault(word, len(word_ids)))
+            indptr.append(len(cols))
+        n_words = len(word_ids)
+        if n_words == 0:
+            return np.zeros((len(texts), self.table.shape[1]), dtype=np.float32)
+        counts = csr_matrix((np.ones(len(cols), dtype=np.float32), cols, indptr),
+                            shape=(len(texts), n_words))
+        # NOTE: the tokenizer marks the start of a word itself ("hello" -> "▁hello").
+        encoded = self.tokenizer.encode_batch(list(word_ids), add_special_tokens=False)
+        # Token frequencies over the whole set: each word's tokens, times its occurrences.
+        occurrences = np.asarray(counts.sum(axis=0)).ravel()
         freq: Counter[int] = Counter()
-        for row in ids:
-            freq.update(row)
+        w_indptr = [0]
+        w_cols: list[int] = []
+        for n, enc in enumerate(encoded):
+            tokens = enc.ids
+            w_cols += tokens
+            w_indptr.append(len(w_cols))
+            for tok in tokens:
+                freq[tok] += int(occurrences[n])
         total = max(1, sum(freq.values()))
-        vocab = self.table.shape[0]
-        out = np.zeros((len(texts), self.table.shape[1]), dtype=np.float32)
-        for start in range(0, len(ids), CHUNK):
-            rows = ids[start:start + CHUNK]
-            indptr = [0]
-            cols: list[int] = []
-            vals: list[float] = []
-            for row in rows:
-                for tok in row:
-                    cols.append(tok)
-                    vals.append(SIF_A / (SIF_A + freq[tok] / total) / len(row))
-                indptr.append(len(cols))
-            weights = csr_matrix((np.asarray(vals, dtype=np.float32), cols, indptr),
-                                 shape=(len(rows), vocab))
-            out[start:start + len(rows)] = weights @ self.table
+        weights = np.asarray([SIF_A / (SIF_A + freq[t] / total) for t in w_cols], dtype=np.float32)
+        word_tokens = csr_matrix((weights, w_cols, w_indptr), shape=(n_words, self.table.shape[0]))
+        word_vectors = np.asarray(word_tokens @ self.table, dtype=np.float32)
+        out = np.asarray(counts @ word_vectors, dtype=np.float32)
         norms = np.linalg.norm(out, axis=1, keepdims=True)
         norms[norms == 0] = 1.0
         normed: Matrix = (out / norms).astype(np.float32)

@@ -16,7 +16,6 @@ from collections.abc import Iterable, Sequence
 
 from gitimprove.patterns.lexicon import Concept, Lexicon, _c
 from gitimprove.patterns.model import Triage
-from gitimprove.patterns.text import tokens
 
 PRODUCT_SHARE = 0.5  # share of a pattern's items about the product that makes it a product one
 
@@ -90,33 +89,24 @@ TOPICS: tuple[Concept, ...] = (
 _TOPICS = Lexicon(TOPICS)
 
 
-class Triager:
-    """Item text -> the product topic it is about, or None; memoised per text."""
+def product_topic(toks: tuple[str, ...], answers: Sequence[tuple[str, float]]) -> str | None:
+    """The product topic an item's (stemmed) tokens are about, or None when they are about the
+    answers or about nothing we know: product phrases must outweigh the answer concepts the
+    lexicon found in them (``answers``, from :meth:`Lexicon.match`)."""
+    product = _TOPICS.match(toks)
+    if not product:
+        return None
+    if sum(score for _, score in product) > sum(score for _, score in answers):
+        return product[0][0]
+    return None
 
-    def __init__(self, answers: Lexicon) -> None:
-        self.answers = answers
-        self._cache: dict[str, str | None] = {}
 
-    def topic(self, text: str) -> str | None:
-        hit = self._cache.get(text, "")
-        if hit != "":
-            return hit
-        toks = tokens(text[:4000])
-        product = _TOPICS.match(toks)
-        result: str | None = None
-        if product:
-            answers = sum(score for _, score in self.answers.match(toks))
-            if sum(score for _, score in product) > answers:
-                result = product[0][0]
-        self._cache[text] = result
-        return result
-
-    def triage(self, texts: Iterable[str | None], *, praise: bool) -> tuple[Triage, str | None]:
-        """The triage of a group of items, and its topic if it is about the product."""
-        if praise:
-            return "praise", None
-        seen: list[str | None] = [self.topic(t) if t else None for t in texts]
-        return decide(seen)
+def triage_of(topics: Iterable[str | None], *, praise: bool) -> tuple[Triage, str | None]:
+    """The triage of a group from its items' product topics, and its topic if it is about
+    the product."""
+    if praise:
+        return "praise", None
+    return decide(list(topics))
 
 
 def decide(topics: Sequence[str | None]) -> tuple[Triage, str | None]:
