@@ -29,19 +29,21 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from gitimprove.errors import GitImproveError
 from gitimprove.feedback.models import FeedbackRecord
 from gitimprove.patterns.lexicon import Concept, Lexicon
-from gitimprove.patterns.model import EvidenceState, Pattern, PatternKind, pattern_id
+from gitimprove.patterns.model import EvidenceState, Pattern, PatternKind, Triage, pattern_id
 from gitimprove.patterns.text import content, is_noise, normalize, stem, tokens
 from gitimprove.patterns.triage import product_topic, triage_of
 
 if TYPE_CHECKING:
     from gitimprove.instructions.agentfile import AgentFile
     from gitimprove.instructions.repo import InstructionRepo
+    from gitimprove.patterns.synthesis import Synthesizer
 
+ModelUse = Literal["on", "cached", "off"]
 FAILURE: PatternKind = "recurring_failure"
 CORRECTION: PatternKind = "consistent_correction"
 TROUBLE: PatternKind = "implicit_trouble"
@@ -221,6 +223,9 @@ class Group:
     label: str
     items: list[Item] = field(default_factory=list)
     concept: Concept | None = None
+    triage: Triage | None = None     # set by the model's synthesis; else worked out
+    topic: str | None = None
+    description: str | None = None
 
 
 def collect_items(records: Sequence[FeedbackRecord], themer: Themer) -> list[Item]:
@@ -270,13 +275,18 @@ def _trouble(signals: dict[str, object]) -> list[str]:
 
 
 def group_items(items: Sequence[Item], themer: Themer,
-                df: tuple[Counter[str], int] | None = None) -> list[Group]:
+                df: tuple[Counter[str], int] | None = None, *,
+                synthesizer: Synthesizer | None = None,
+                notes: list[str] | None = None) -> list[Group]:
     """Items grouped per kind by meaning (:mod:`.grouping`); each item in one group at most.
 
     Items without text (or only noise) of a run with an implicit signal group by that
     signal; other textless items are left out. Every other item is in exactly one group or
     unclustered. The lexicon only names a group (and so keys it) when most of its items
-    match one of its concepts."""
+    match one of its concepts.
+
+    With a ``synthesizer`` the model's themes replace the offline groups (which it reads
+    through); when it fails, the offline groups stay and ``notes`` says so."""
     from gitimprove.patterns.grouping import UNCLUSTERED, cluster_texts
 
     groups: dict[tuple[str, str], Group] = {}
@@ -292,6 +302,9 @@ def group_items(items: Sequence[Item], themer: Themer,
                 found.items.append(item)
             continue
         pending[item.kind].append(item)
+    offline: dict[tuple[str, str], Group] = {}
+    clustered: list[list[str]] = []
+    loose: list[str] = []
     for kind in sorted(pending):
         by_text: dict[str, list[Item]] = defaultdict(list)
         for item in pending[kind]:
@@ -302,14 +315,58 @@ def group_items(items: Sequence[Item], themer: Themer,
         for text, label in zip(texts, labels, strict=True):
             if label != UNCLUSTERED:
                 clusters[label].append(text)
+            else:
+                loose.append(text)
         for label in sorted(clusters):
             members = clusters[label]
-            named = _name_group(kind, members, by_text, themer, df, groups)
+            clustered.append(members)
+            named = _name_group(kind, members, by_text, themer, df, offline)
             # Clusters that the lexicon names alike are one pattern: one label, one id.
-            group = groups.setdefault((kind, named.key), named)
+            group = offline.setdefault((kind, named.key), named)
             for text in members:
                 group.items.extend(by_text[text])
-    return list(groups.values())
+    if synthesizer is not None and pending:
+        from gitimprove.patterns.synthesis import SynthesisError
+
+        try:
+            themed = _synthesized(pending, clustered, loose, synthesizer, notes)
+        except SynthesisError as exc:
+            if notes is not None and not exc.quiet:
+                notes.append(f"model step failed ({exc.message}); the offline grouping is used")
+        else:
+            return list(groups.values()) + themed
+    return list(groups.values()) + list(offline.values())
+
+
+def _synthesized(pending: Mapping[PatternKind, Sequence[Item]], clustered: Sequence[list[str]],
+                 loose: Sequence[str], synthesizer: Synthesizer,
+                 notes: list[str] | None) -> list[Group]:
+    """Groups of the model's themes: one per (theme, kind of item)."""
+    by_text: dict[str, list[Item]] = defaultdict(list)
+    for kind in sorted(pending):
+        for item in pending[kind]:
+            by_text[item.text or ""].append(item)
+    ids = {text: [i for it in items for i in it.ids] for text, items in by_text.items()}
+    groups_in_order = sorted(clustered, key=lambda g: (-sum(len(by_text[t]) for t in g), g[0]))
+    result = synthesizer.run(ids, groups_in_order, sorted(set(loose)))
+    if notes is not None:
+        cost = ("from the cache, no request" if result.cached else
+                f"{result.requests} requests, {result.input_tokens} input and "
+                f"{result.output_tokens} output tokens")
+        notes.append(f"themes by {result.model} ({cost})")
+    out: dict[tuple[str, str], Group] = {}
+    for theme in result.themes:
+        slug = "-".join(re.findall(r"[a-z0-9]+", theme.name.lower()))[:60] or "theme"
+        for text in theme.texts:
+            for item in by_text.get(text, ()):
+                key = f"theme:{slug}"
+                group = out.get((item.kind, key))
+                if group is None:
+                    group = out[(item.kind, key)] = Group(
+                        item.kind, key, theme.name, triage=theme.triage, topic=theme.topic,
+                        description=theme.description or None)
+                group.items.append(item)
+    return list(out.values())
 
 
 def _sample(counts: Mapping[str, int], limit: int = NAMING_SAMPLE) -> list[str]:
@@ -406,8 +463,13 @@ def analyze_records(
     current_version: str | None = None,
     version_order: Sequence[str] = (),
     lexicon: Lexicon | None = None,
+    synthesizer: Synthesizer | None = None,
+    notes: list[str] | None = None,
 ) -> list[Pattern]:
     """Patterns in ``records`` (one agent's feedback), most important first.
+
+    With a ``synthesizer`` (:mod:`.synthesis`), a model names the themes; ``notes`` receives
+    what it cost, or why the offline grouping was used instead.
 
     ``evidence_state(id)`` marks evidence cited by an open proposal (``pending``) or an approved
     one (``addressed``). A pattern whose evidence is all cited takes that state (``pending``
@@ -419,7 +481,7 @@ def analyze_records(
     themer = Themer(lexicon)
     items = collect_items(records, themer)
     word_df = _document_frequencies(themer, items)
-    groups = group_items(items, themer, word_df)
+    groups = group_items(items, themer, word_df, synthesizer=synthesizer, notes=notes)
     newest = max(r.created_at for r in records)
     total = {k: 0 for k in KIND_WEIGHT}
     run_count = len({(r.run_id or "\0" + r.id) for r in records})
@@ -455,9 +517,12 @@ def analyze_records(
         score = sum(KIND_WEIGHT[g.kind] * 0.5 ** ((newest - it.created_at).total_seconds()
                                                   / 86400 / HALF_LIFE_DAYS) for it in g.items)
         state, open_ids = _state(ids, evidence_state, versions_of, older)
-        said = Counter(it.text for it in g.items if it.text)
-        topics = [themer(t).topic for t in _sample(said) for _ in range(said[t])]
-        triage, topic = triage_of(topics, praise=g.kind == PRAISE)
+        if g.triage is not None:
+            triage, topic = ("praise", None) if g.kind == PRAISE else (g.triage, g.topic)
+        else:
+            said = Counter(it.text for it in g.items if it.text)
+            topics = [themer(t).topic for t in _sample(said) for _ in range(said[t])]
+            triage, topic = triage_of(topics, praise=g.kind == PRAISE)
         patterns.append(Pattern(
             id=pattern_id(g.kind, g.key), kind=g.kind, label=g.label, key=g.key,
             count=len(g.items), share=round(len(g.items) / max(1, total[g.kind]), 4),
@@ -465,7 +530,8 @@ def analyze_records(
             quotes=[_shorten(t, MAX_QUOTE_CHARS) for t in ranked[:5]],
             versions=versions, section=_section(g, themer, agent_file) if triage == "answers"
             else None, suggestion=suggestion if triage == "answers" else None,
-            triage=triage, topic=topic, state=state, open_ids=open_ids))
+            triage=triage, topic=topic, description=g.description, state=state,
+            open_ids=open_ids))
     patterns.sort(key=lambda p: (-p.score, -p.count, p.id))
     return patterns
 
@@ -629,8 +695,15 @@ def analyze_agent(
     version: str | None = None,
     evidence_state: Callable[[str], EvidenceState] | None = None,
     min_support: int | None = None,
+    model: ModelUse = "cached",
+    notes: list[str] | None = None,
 ) -> list[Pattern]:
-    """:func:`analyze_records` over the agent's feedback in the repository's store."""
+    """:func:`analyze_records` over the agent's feedback in the repository's store.
+
+    ``model``: ``"on"`` asks the policy's model for themes (:mod:`.synthesis`; cached by
+    feedback set and model, falling back to the offline grouping on any failure, with a
+    note); ``"cached"`` uses such themes only when they are cached already (no request, no
+    cost: what ``propose`` does after an ``analyze --model``); ``"off"`` never."""
     index = repo._feedback_index()
     index.check_agent(agent)
     versions = None
@@ -644,6 +717,16 @@ def analyze_agent(
                                             with_io=False)
     inst = repo.load(agent)
     support = min_support if min_support is not None else repo.policy().analysis.min_support
+    synthesizer = None
+    if model != "off":
+        from gitimprove.patterns.synthesis import Synthesizer
+
+        policy = repo.policy()
+        synthesizer = Synthesizer(
+            model=policy.proposer.model, max_tokens_total=policy.analysis.model_max_tokens,
+            max_tokens=policy.proposer.max_tokens, timeout=policy.proposer.timeout_seconds,
+            cache_dir=repo.git.state_dir / "synthesis" / agent, cache_only=model == "cached")
     return analyze_records(records, agent_file=inst.file, min_support=support,
                            evidence_state=evidence_state, current_version=str(inst.version),
-                           version_order=index.version_order(agent))
+                           version_order=index.version_order(agent), synthesizer=synthesizer,
+                           notes=notes)
