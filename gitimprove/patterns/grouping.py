@@ -21,6 +21,7 @@ analysis, so commands that do not analyse do not pay for them.
 from __future__ import annotations
 
 import hashlib
+import logging
 import threading
 from collections import Counter
 from collections.abc import Sequence
@@ -57,12 +58,21 @@ class Embedder:
     """WordLlama's token table and tokenizer, loaded from the installed package only."""
 
     def __init__(self) -> None:
+        root = logging.getLogger()
+        handlers, level = list(root.handlers), root.level
         try:
             import wordllama
             from wordllama import WordLlama
         except ImportError as exc:  # pragma: no cover - a broken installation
             raise GroupingUnavailable(f"cannot import wordllama: {exc}",
                                       hint="reinstall gitimprove: pip install -e .") from None
+        finally:
+            # NOTE: wordllama calls logging.basicConfig(level=INFO) when imported, which would
+            # print every HTTP request of the Anthropic SDK on stderr: undo it.
+            for handler in root.handlers:
+                if handler not in handlers:
+                    root.removeHandler(handler)
+            root.setLevel(level)
         folder = Path(wordllama.__file__).resolve().parent
         try:
             # NOTE: cache_dir at the package folder and disable_download: without both, the
