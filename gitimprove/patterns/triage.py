@@ -54,13 +54,13 @@ TOPICS: tuple[Concept, ...] = (
        deleted my | lost my | lost all | not responding | unusable | keeps closing | black screen
        overheat | overheats | overheating | heats up | hot | battery | drain | drains
        """),
-    _c("the app's interface", "the app and its interface", "", "", "",
+    _c("interface", "the app and its interface", "", "", "",
        """
        ui | interface | user interface | button | buttons | screen | dark mode | keyboard | scroll
        scrolling | font | layout | ipad | tablet | landscape | widget | notification | notifications
        copy and paste | can not copy | select text | voice mode | microphone | dictation | sidebar
        menu | settings | design | navigation | accessibility | voiceover | zoom | ios # | android
-       update broke | after the update | new update | latest update | the app | this app | apps
+       update broke | after the update | new update | latest update
        """),
     _c("support", "customer support", "", "", "",
        """
