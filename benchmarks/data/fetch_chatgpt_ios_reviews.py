@@ -11,13 +11,14 @@ from __future__ import annotations
 import csv
 import io
 import sys
+from typing import Any
 
-from .sources import SOURCES, item_hash, source_file, write_jsonl
+from .sources import convert_main, item_hash
 
 NAME = "chatgpt_ios_reviews"
 
 
-def convert(raw: bytes) -> list[dict[str, object]]:
+def convert(raw: bytes) -> list[dict[str, Any]]:
     rows = []
     for row in csv.DictReader(io.StringIO(raw.decode("utf-8"))):
         title, review = row["title"].strip(), row["review"].strip()
@@ -28,12 +29,7 @@ def convert(raw: bytes) -> list[dict[str, object]]:
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) != 1:
-        print(__doc__)
-        return 2
-    rows = convert(source_file(SOURCES[NAME], argv[0]))
-    print(f"{len(rows)} reviews -> {write_jsonl(NAME, rows)}")
-    return 0
+    return convert_main(NAME, convert, argv, __doc__)
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -105,3 +105,14 @@ def write_jsonl(name: str, rows: list[dict[str, Any]]) -> Path:
             fh.write(json.dumps(row, ensure_ascii=False) + "\n")
     tmp.replace(out)
     return out
+
+
+def convert_main(name: str, convert: Callable[[bytes], list[dict[str, Any]]], argv: list[str],
+                 usage: str | None) -> int:
+    """The command line of a converter: one argument, a clone or the file itself."""
+    if len(argv) != 1:
+        print(usage)
+        return 2
+    rows = convert(source_file(SOURCES[name], argv[0]))
+    print(f"{len(rows)} items -> {write_jsonl(name, rows)}")
+    return 0

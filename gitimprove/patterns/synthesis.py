@@ -66,11 +66,14 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
 
-class BatchTheme(_Strict):
+class _Theme(_Strict):
     name: str = Field(min_length=1, max_length=400)
     description: str = Field("", max_length=4000)
     kind: Literal["answers", "product", "praise"]
     topic: str | None = Field(None, max_length=400)
+
+
+class BatchTheme(_Theme):
     members: list[str] = Field(max_length=2000)
 
 
@@ -78,11 +81,7 @@ class BatchAnswer(_Strict):
     themes: list[BatchTheme] = Field(max_length=200)
 
 
-class MergedTheme(_Strict):
-    name: str = Field(min_length=1, max_length=400)
-    description: str = Field("", max_length=4000)
-    kind: Literal["answers", "product", "praise"]
-    topic: str | None = Field(None, max_length=400)
+class MergedTheme(_Theme):
     parts: list[str] = Field(max_length=2000)
 
 
@@ -90,7 +89,7 @@ class MergeAnswer(_Strict):
     themes: list[MergedTheme] = Field(max_length=200)
 
 
-def _schema(model: type[BaseModel], list_field: str, description: str) -> dict[str, Any]:
+def _schema(list_field: str, description: str) -> dict[str, Any]:
     theme = {
         "type": "object",
         "properties": {
@@ -188,10 +187,6 @@ class Synthesizer:
         self._api_key = api_key
         self._base_url = base_url
 
-    @staticmethod
-    def available(api_key: str | None = None) -> bool:
-        return bool(api_key or os.environ.get("ANTHROPIC_API_KEY"))
-
     # -- cache --
 
     def _cache_path(self, key: str) -> Path | None:
@@ -254,7 +249,7 @@ class Synthesizer:
             found: list[tuple[BatchTheme, list[str]]] = []
             for n, batch in enumerate(batches):
                 answer = self._call(client, result, _batch_prompt(batch, n, len(batches)),
-                                    BATCH_TOOL, _schema(BatchAnswer, "members",
+                                    BATCH_TOOL, _schema("members",
                                                         "ids (t1, t2, ...) of the items"))
                 parsed = _parse(answer, BatchAnswer)
                 refs = {f"t{i + 1}": text for i, text in enumerate(batch)}
@@ -287,7 +282,7 @@ class Synthesizer:
                ) -> list[tuple[str, str, str, str | None, list[str]]]:
         refs = {f"b{i + 1}": (theme, members) for i, (theme, members) in enumerate(found)}
         answer = self._call(client, result, _merge_prompt(refs), MERGE_TOOL,
-                            _schema(MergeAnswer, "parts", "ids (b1, b2, ...) of the batch themes"))
+                            _schema("parts", "ids (b1, b2, ...) of the batch themes"))
         parsed = _parse(answer, MergeAnswer)
         out = []
         used: set[str] = set()

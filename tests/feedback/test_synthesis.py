@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -42,14 +41,6 @@ TOPICS = {  # what the scripted reader recognises, as a model would by reading
     "wrong": ("wrong facts", "answers", None),
     "long": ("answers too long", "answers", None),
 }
-
-
-@pytest.fixture
-def api(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeAnthropicServer]:
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
-    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
-    with FakeAnthropicServer() as server:
-        yield server
 
 
 def records() -> list[FeedbackRecord]:
