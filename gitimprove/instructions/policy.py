@@ -58,6 +58,14 @@ class AnalysisSettings(_Strict):
     model_max_tokens: int = Field(200_000, ge=1000)
 
 
+class TrialSettings(_Strict):
+    """Whether a human may serve a proposal to part of the traffic, and how much of it."""
+
+    allowed: StrictBool = True
+    max_share: float = Field(0.2, gt=0, lt=1)
+    unit: Literal["user", "run"] = "user"
+
+
 class Policy(_Strict):
     """Where agents live, what is protected, and how far a proposal may go."""
 
@@ -69,6 +77,7 @@ class Policy(_Strict):
     proposer: ProposerSettings = Field(default_factory=ProposerSettings)
     feedback: FeedbackSettings = Field(default_factory=FeedbackSettings)
     analysis: AnalysisSettings = Field(default_factory=AnalysisSettings)
+    trials: TrialSettings = Field(default_factory=TrialSettings)
 
     @field_validator("main_branch")
     @classmethod
