@@ -14,6 +14,7 @@ from typing import Any
 import click
 
 from gitimprove.cli import Context, emit_json, json_option, pass_ctx
+from gitimprove.cli.output import for_people, paint
 from gitimprove.errors import GitImproveError
 
 _RELATIVE = re.compile(r"\A(\d+)\s*([hdw])\Z")
@@ -160,6 +161,7 @@ def import_cmd(ctx: Context, file: str, fmt: str | None, dry_run: bool, skip_inv
 @click.option("--limit", type=click.IntRange(min=1), help="At most this many (newest).")
 @json_option
 @pass_ctx
+@for_people
 def list_cmd(ctx: Context, agent: str | None, since: str | None, version: str | None,
              run_id: str | None, raw: bool, limit: int | None, as_json: bool) -> None:
     """List feedback, one line per run (records of the same run merged), oldest first."""
@@ -256,6 +258,7 @@ def _clip(text: str, limit: int) -> str:
 @click.option("--since", metavar="DATE", help="Since a date (2026-09-15) or 7d / 24h / 2w ago.")
 @json_option
 @pass_ctx
+@for_people
 def stats_cmd(ctx: Context, agent: str | None, by_version: bool, since: str | None,
               as_json: bool) -> None:
     """Counts, negative rate and signal rates per agent (and per version)."""
@@ -297,6 +300,7 @@ def stats_cmd(ctx: Context, agent: str | None, by_version: bool, since: str | No
                    "model when ANTHROPIC_API_KEY is set.")
 @json_option
 @pass_ctx
+@for_people
 def analyze_cmd(ctx: Context, agent: str, since: str | None, version: str | None,
                 min_support: int | None, use_model: bool | None, as_json: bool) -> None:
     """Find patterns in an agent's feedback: recurring failures, consistent corrections,
@@ -326,10 +330,12 @@ def analyze_cmd(ctx: Context, agent: str, since: str | None, version: str | None
     patterns = [p for p in patterns if p.triage != "product"]
     if not patterns:
         click.echo(f"No patterns about {agent}'s answers.")
+    else:
+        click.echo(paint(f" #  {'kind':<22} {'count':>5}  {'share':>5}  pattern  [section]", "bold"))
     for n, p in enumerate(patterns, 1):
         section = f"  [{p.section}]" if p.section else ""
         state = f"  ({p.state})" if p.state != "open" else ""
-        click.echo(f"{n:>2}. {p.kind:<22} {p.count:>4}  {p.share:>5.0%}  {p.label}{section}{state}")
+        click.echo(f"{n:>2}. {p.kind:<22} {p.count:>5}  {p.share:>5.0%}  {p.label}{section}{state}")
         for quote in p.quotes[:3]:
             click.echo(f"      \"{_clip(quote, 100)}\"")
         if p.suggestion:
