@@ -7,7 +7,7 @@ import logging
 import os
 import threading
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from gitimprove.errors import (
     GitImproveError,
@@ -605,12 +605,18 @@ class InstructionRepo:
         version: str | None = None,
         evidence_state: Callable[[str], EvidenceState] | None = None,
         min_support: int | None = None,
+        model: Literal["on", "cached", "off"] = "cached",
+        notes: list[str] | None = None,
     ) -> list[Pattern]:
         """Patterns in ``agent``'s feedback, most important first (see docs/feedback.md).
 
         ``evidence_state(feedback_id)`` says whether an id is cited by an open proposal
         (``pending``) or an approved one (``addressed``); a pattern whose evidence is all cited
-        takes that state, and ``open_ids`` lists what is not."""
+        takes that state, and ``open_ids`` lists what is not. ``model``: themes by the
+        policy's model (``on``, :mod:`gitimprove.patterns.synthesis`: cached by feedback set
+        and model, falling back to the offline grouping on any failure, with a note), only if
+        cached already (``cached``: no request, no cost), or never (``off``); ``notes``
+        receives what the model step cost or why it fell back."""
         from gitimprove.patterns.analysis import analyze_records
 
         index = self._feedback_index()
@@ -630,9 +636,19 @@ class InstructionRepo:
             records = [r for r in records if r.version in versions]
         inst = self.load(agent)
         support = min_support if min_support is not None else self.policy().analysis.min_support
+        synthesizer = None
+        if model != "off":
+            from gitimprove.patterns.synthesis import Synthesizer
+
+            policy = self.policy()
+            synthesizer = Synthesizer(
+                model=policy.proposer.model, max_tokens_total=policy.analysis.model_max_tokens,
+                max_tokens=policy.proposer.max_tokens, timeout=policy.proposer.timeout_seconds,
+                cache_dir=self.git.state_dir / "synthesis" / agent, cache_only=model == "cached")
         return analyze_records(records, agent_file=inst.file, min_support=support,
                                evidence_state=evidence_state, current_version=str(inst.version),
-                               version_order=index.version_order(agent))
+                               version_order=index.version_order(agent), synthesizer=synthesizer,
+                               notes=notes)
 
 
 class _Catalogue:
