@@ -5,41 +5,18 @@ JSON shapes are documented in docs/feedback.md."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import warnings
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import click
 
-from gitimprove.cli import Context, echo, emit_json, json_option, pass_ctx
+from gitimprove.cli.context import Context, echo, emit_json, json_option, parse_since, pass_ctx
 from gitimprove.cli.output import for_people, paint
 from gitimprove.errors import GitImproveError
-
-_RELATIVE = re.compile(r"\A(\d+)\s*([hdw])\Z")
-
-
-def parse_since(text: str | None) -> datetime | None:
-    """``2026-09-15``, ``2026-09-15T10:00:00Z`` or relative: ``24h``, ``7d``, ``2w``."""
-    if text is None:
-        return None
-    match = _RELATIVE.match(text.strip().lower())
-    if match:
-        amount, unit = int(match.group(1)), match.group(2)
-        try:
-            delta = {"h": timedelta(hours=amount), "d": timedelta(days=amount),
-                     "w": timedelta(weeks=amount)}[unit]
-            return datetime.now(UTC) - delta
-        except OverflowError:
-            raise GitImproveError(f"--since {text!r} reaches before year 1",
-                                  hint="use a smaller number, or a date like 2026-09-15") from None
-    from gitimprove.feedback.models import parse_timestamp
-
-    try:
-        return parse_timestamp(text.strip())
-    except ValueError:
-        raise GitImproveError(f"--since {text!r} is not a date",
-                              hint="use 2026-09-15, 2026-09-15T10:00:00Z, or 7d / 24h / 2w") from None
+from gitimprove.text import shorten
 
 
 def _warn(messages: list[warnings.WarningMessage]) -> None:
@@ -183,10 +160,9 @@ def list_cmd(ctx: Context, agent: str | None, since: str | None, version: str | 
                                   hint="pass a blob id, or --agent AGENT with a version like v3")
         versions = [version.strip().lower()]
     from gitimprove.feedback.attribution import with_versions
-    from gitimprove.feedback.stats import timelines
 
     records = repo.feedback_store().records(agent=agent, since=parse_since(since), run_id=run_id)
-    lines = timelines(repo, {r.agent for r in records})
+    lines = repo.timelines({r.agent for r in records})
     records, inferred = with_versions(records, lines)
     if versions is not None:
         records = [r for r in records if r.version in versions]
@@ -237,14 +213,9 @@ def _line(when: datetime | None, agent: str, version: str, run: str, rating: str
         parts.append("[" + ",".join(flags) + "]")
     text = " | ".join([*(f"reason: {t}" for t in reasons), *(f"correction: {t}" for t in corrections)])
     if text:
-        parts.append(_clip(text, 120))
-    parts.append(f"({_clip(ids, 40)})")
+        parts.append(shorten(text, 120))
+    parts.append(f"({shorten(ids, 40)})")
     return "  ".join(parts)
-
-
-def _clip(text: str, limit: int) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
 @feedback_group.command("stats")
@@ -289,32 +260,63 @@ def stats_cmd(ctx: Context, agent: str | None, by_version: bool, since: str | No
 @click.option("--version", "version", metavar="V", help="Only feedback on this version (blob or v3).")
 @click.option("--min-support", type=click.IntRange(min=2),
               help="Fewest items that make a pattern (default: analysis.min_support, 3).")
+@click.option("--model/--offline", "use_model", default=None,
+              help="Themes named by the policy's model (proposer.model; cached, capped by "
+                   "analysis.model_max_tokens), or the offline grouping only. Default: the "
+                   "model when ANTHROPIC_API_KEY is set.")
 @json_option
 @pass_ctx
 @for_people
 def analyze_cmd(ctx: Context, agent: str, since: str | None, version: str | None,
-                min_support: int | None, as_json: bool) -> None:
+                min_support: int | None, use_model: bool | None, as_json: bool) -> None:
     """Find patterns in an agent's feedback: recurring failures, consistent corrections,
-    implicit trouble and successful patterns, most important first."""
+    implicit trouble and successful patterns, most important first. Complaints about the
+    product (limits, pricing, login, bugs...) are listed apart: no instruction fixes them."""
     repo = ctx.repo
     since_at = parse_since(since)
-    patterns = repo.analyze(agent, since=since_at, version=version, min_support=min_support)
+    if use_model is None:
+        use_model = bool(os.environ.get("ANTHROPIC_API_KEY"))
+    notes: list[str] = []
+    patterns = repo.analyze(agent, since=since_at, version=version, min_support=min_support,
+                            model="on" if use_model else "off", notes=notes)
     if as_json:
         inst = repo.load(agent)
         emit_json({"agent": agent, "version": str(inst.version), "label": inst.label,
                    "min_support": min_support or repo.policy().analysis.min_support,
+                   "method": "model" if any(n.startswith("themes by") for n in notes)
+                   else "offline", "notes": notes,
                    "patterns": [p.model_dump(mode="json") for p in patterns]})
         return
+    for note in notes:
+        echo(f"note: {shorten(note, 200)}", err=True)
     if not patterns:
         echo(f"No patterns in {agent}'s feedback yet (too little, or nothing recurs).")
         return
-    echo(paint(f" #  {'kind':<22} {'count':>5}  {'share':>5}  pattern  [section]", "bold"))
+    product = [p for p in patterns if p.triage == "product"]
+    patterns = [p for p in patterns if p.triage != "product"]
+    if not patterns:
+        echo(f"No patterns about {agent}'s answers.")
+    else:
+        echo(paint(f" #  {'kind':<22} {'count':>5}  {'share':>5}  pattern  [section]", "bold"))
     for n, p in enumerate(patterns, 1):
         section = f"  [{p.section}]" if p.section else ""
         state = f"  ({p.state})" if p.state != "open" else ""
         echo(f"{n:>2}. {p.kind:<22} {p.count:>5}  {p.share:>5.0%}  {p.label}{section}{state}")
         for quote in p.quotes[:3]:
-            echo(f"      \"{_clip(quote, 100)}\"")
+            echo(f"      \"{shorten(quote, 100)}\"")
         if p.suggestion:
             echo(f"      suggests: {p.suggestion}")
-        echo(f"      {p.id}  evidence: {_clip(', '.join(p.feedback_ids), 80)}")
+        echo(f"      {p.id}  evidence: {shorten(', '.join(p.feedback_ids), 80)}")
+    if product:
+        topics: dict[str, int] = {}
+        for p in product:
+            topics[p.topic or "other"] = topics.get(p.topic or "other", 0) + p.count
+        echo("\nNot about the instructions (the product or service; never proposed): "
+                   + "; ".join(f"{topic}, {count}" for topic, count in
+                               sorted(topics.items(), key=lambda tc: (-tc[1], tc[0]))))
+        for p in product:
+            quote = f'  "{shorten(p.quotes[0], 70)}"' if p.quotes else ""
+            echo(f"    {p.count:>4}  {p.topic or 'other'}: {shorten(p.label, 50)}{quote}")
+
+
+COMMANDS: list[click.Command] = [feedback_group, analyze_cmd]

@@ -22,17 +22,12 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr, Valida
 import gitimprove.instructions.strictyaml as strictyaml
 from gitimprove.errors import InvalidFileError
 from gitimprove.safetext import describe_char, unsafe_char
+from gitimprove.text import is_slug
 
-SLUG_RE = re.compile(r"\A[a-z0-9](?:[a-z0-9_]|-(?!-)|\.(?!\.))*\Z")
 VARIABLE_RE = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 _IDENT_RE = re.compile(r"\A[A-Za-z_][A-Za-z0-9_]*\Z")
 # A line of text that Markdown would read as a heading (ATX ``#``, or a setext underline).
 HEADING_RE = re.compile(r"^ {0,3}(?:#{1,6}(?:[ \t]|$)|=+[ \t]*$|-{2,}[ \t]*$)", re.MULTILINE)
-
-
-def is_slug(value: str) -> bool:
-    """Lowercase letters, digits, ``-``, ``_`` and ``.``; no ``..``, no leading punctuation."""
-    return bool(SLUG_RE.match(value)) and len(value) <= 64
 
 
 class Section(BaseModel):
