@@ -24,7 +24,7 @@ import anthropic
 import anthropic.types
 
 from gitimprove.errors import GitImproveError
-from gitimprove.evaluation.judge import JUDGE_MAX_TOKENS, judge, judge_prompt
+from gitimprove.evaluation.judge import judge, judge_prompt
 from gitimprove.evaluation.record import EvaluationRecord, write_record
 from gitimprove.evaluation.replay import Answer, replay
 from gitimprove.evaluation.runs import Run, RunSets, runs_to_fix, runs_to_keep
@@ -257,10 +257,10 @@ class _Meter:
 
 
 def estimate_tokens(p: EvaluationPlan, run: Run) -> int:
-    """A rough size of one run's three calls, before any is made (chars / 4 plus answers)."""
-    chars = len(p.base_prompt) + len(p.proposal_prompt) + 3 * len(run.input) + \
-        len(run.logged or "") + 2 * p.settings.max_tokens * CHARS_PER_TOKEN
-    return chars // CHARS_PER_TOKEN + 2 * p.settings.max_tokens + JUDGE_MAX_TOKENS
+    """The input tokens of one run's three calls, roughly (characters / 4), for the first run;
+    later runs are estimated from what the runs before them really cost."""
+    chars = len(p.base_prompt) + len(p.proposal_prompt) + 3 * len(run.input) + len(run.logged or "")
+    return chars // CHARS_PER_TOKEN
 
 
 def evaluate(repo: InstructionRepo, spec: str, *, sample: int | None = None,

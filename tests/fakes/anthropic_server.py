@@ -16,6 +16,7 @@ from __future__ import annotations
 import itertools
 import json
 import re
+import socket
 import threading
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -260,6 +261,12 @@ class FakeAnthropicServer:
 
             def log_message(self, format: str, *args: Any) -> None:
                 pass
+
+            def setup(self) -> None:
+                super().setup()
+                # NOTE: headers and body go out in two writes; without this, Nagle's algorithm
+                # and the client's delayed ACK hold every answer ~40 ms.
+                self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
             def do_POST(self) -> None:
                 headers = {k.lower(): v for k, v in self.headers.items()}

@@ -1,0 +1,99 @@
+"""A repository with feedback on real runs, a proposal citing them, and the fake Messages API
+answering both the agent's replays and the judge."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gitimprove.evaluation import Evaluation, evaluate
+from gitimprove.instructions.repo import InstructionRepo
+from tests.fakes.anthropic_server import (
+    FakeAnthropicServer,
+    Received,
+    evaluation_handler,
+    prefers,
+)
+from tests.review.conftest import add_rule, make_proposal
+
+AGENT = "product-writer"
+PID = "20261126-e0a1b2"
+NEW_RULE = "Keep it under 50 words, in three short bullet points."
+START = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def api(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeAnthropicServer]:
+    """The fake Messages API, running; requests to it never go through a proxy."""
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
+    with FakeAnthropicServer() as server:
+        yield server
+
+
+def replay_by_prompt(received: Received) -> str:
+    """The agent: short with the proposed rule in its prompt, long without it."""
+    return "SHORT: three bullets." if NEW_RULE in received.system else \
+        "LONG: " + "words " * 60
+
+
+fair_judge = prefers("SHORT")
+
+
+def use(api: FakeAnthropicServer, judge: Any = fair_judge, replay: Any = replay_by_prompt) -> None:
+    api.handler = evaluation_handler(replay, judge)
+
+
+@dataclass
+class Setup:
+    path: Path
+    repo: InstructionRepo
+    pid: str
+    evidence: list[str]
+    liked: list[str]
+
+
+def record_runs(repo: InstructionRepo, *, negative: int = 12, positive: int = 8,
+                without_input: int = 2, prefix: str = "", input_text: str | None = None) -> tuple[list[str], list[str]]:
+    """Negative runs (the evidence), well-rated runs, and a few runs without an input."""
+    version = repo.load(AGENT).version
+    evidence, liked = [], []
+    for i in range(negative + without_input):
+        fid = f"fb-{prefix}neg-{i:03d}"
+        run = f"run-{prefix}neg-{i:03d}"
+        fields: dict[str, Any] = {"id": fid, "run_id": run, "version": version, "rating": "negative",
+                                  "reason": "Way too long, nobody reads all that",
+                                  "created_at": START + timedelta(minutes=i)}
+        if i < negative:
+            fields["input"] = input_text or f"Describe the Trail Flask, size {i}"
+            fields["output"] = "A very long description " * 10
+        repo.record_feedback(agent=AGENT, **fields)
+        evidence.append(fid)
+    for i in range(positive):
+        fid = f"fb-{prefix}pos-{i:03d}"
+        repo.record_feedback(agent=AGENT, id=fid, run_id=f"run-{prefix}pos-{i:03d}", version=version,
+                             rating="positive", reason="great, just right",
+                             input=f"Describe the Summit Mug, colour {i}", output="Nice mug.",
+                             created_at=START + timedelta(hours=1, minutes=i))
+        liked.append(fid)
+    return evidence, liked
+
+
+@pytest.fixture
+def setup(sample_repo: Path) -> Iterator[Setup]:
+    repo = InstructionRepo(sample_repo)
+    evidence, liked = record_runs(repo)
+    make_proposal(sample_repo, PID, add_rule(NEW_RULE), evidence=",".join([*evidence, "fb-gone-1"]))
+    yield Setup(sample_repo, repo, PID, evidence, liked)
+    repo.close()
+
+
+def run_evaluation(api: FakeAnthropicServer, s: Setup, **kwargs: Any) -> Evaluation:
+    kwargs.setdefault("seed", 7)
+    return evaluate(s.repo, s.pid, api_key=api.api_key, base_url=api.base_url,
+                    backoff_base=0.001, backoff_max=0.01, env={}, **kwargs)
