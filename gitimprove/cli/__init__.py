@@ -238,3 +238,7 @@ from gitimprove.cli.feedback import analyze_cmd, feedback_group  # noqa: E402
 
 cli.add_command(feedback_group)
 cli.add_command(analyze_cmd)
+from gitimprove.cli.evaluate import COMMANDS as _EVALUATE_COMMANDS  # noqa: E402
+
+for _command in _EVALUATE_COMMANDS:
+    cli.add_command(_command)

@@ -12,6 +12,7 @@ import click
 from gitimprove.cli import Context, emit_json, json_option, pass_ctx
 from gitimprove.errors import GitImproveError
 from gitimprove.review.actions import ProposalInfo
+from gitimprove.validate import Violation
 
 
 def _proposer(ctx: Context, name: str | None) -> Any:
@@ -125,6 +126,10 @@ def proposal_status(ctx: Context, info: ProposalInfo) -> dict[str, Any]:
         data["merges_cleanly"] = not any(v.code == "conflict" for v in violations)
         data["verdict"] = "pass" if not violations else "fail"
         data["violations"] = [v.to_json() for v in violations]
+        from gitimprove.evaluation.check import evaluation_status
+
+        data["evaluation"] = evaluation_status(repo, tip, info.commit, proposal=info.id,
+                                               agent=info.agent)
     return data
 
 
@@ -153,6 +158,9 @@ def proposals_cmd(ctx: Context, include_closed: bool, agent: str | None, as_json
             flags.append("valid" if row["verdict"] == "pass" else f"INVALID ({len(row['violations'])})")
             if row["stale"]:
                 flags.append("stale, merges cleanly" if row["merges_cleanly"] else "stale, CONFLICTS")
+            from gitimprove.evaluation.check import short_status
+
+            flags.append(short_status(row["evaluation"]))
         click.echo(f"{row['id']}  {row['state']:<11} {info.agent:<18} {_age(info.time):>4}  "
                    f"evidence {row['evidence_count']:<3} {' '.join(flags)}")
         click.echo(f"    {row['summary']}")
@@ -238,10 +246,21 @@ def validate_cmd(ctx: Context, base: str | None, head: str, as_json: bool) -> No
     if head_commit is None:
         raise GitImproveError(f"{head!r} is not a commit", hint="pass --head BRANCH")
     _, violations = validate_merge(repo, base_commit, head_commit)
+    evaluation = _head_evaluation(repo, base_commit, head_commit)
+    if evaluation is not None:
+        violations += [Violation(**v) for v in evaluation.get("gate", [])]
     if as_json:
         emit_json({"base": str(base_commit), "head": str(head_commit), "ok": not violations,
-                   "violations": [v.to_json() for v in violations]})
-    elif violations:
+                   "violations": [v.to_json() for v in violations], "evaluation": evaluation})
+        if violations:
+            sys.exit(1)
+        return
+    if evaluation is not None:
+        from gitimprove.evaluation.check import status_lines
+
+        for line in status_lines(evaluation, evaluation["proposal"]):
+            click.echo(line)
+    if violations:
         click.echo(f"{len(violations)} violation(s) merging {head} into {base or repo.branch}:")
         for v in violations:
             click.echo(f"  - {v}")
@@ -249,6 +268,25 @@ def validate_cmd(ctx: Context, base: str | None, head: str, as_json: bool) -> No
         click.echo(f"ok: merging {head} into {base or repo.branch} passes the validator")
     if violations:
         sys.exit(1)
+
+
+def _head_evaluation(repo: Any, base: Any, head: Any) -> dict[str, Any] | None:
+    """The recorded evaluation of the proposal at ``head``, if ``head`` is one (the CI check
+    prints it and applies the policy's gate; it never calls a model)."""
+    from gitimprove.evaluation.check import evaluation_status
+    from gitimprove.proposals.build import T_AGENT
+    from gitimprove.review.hooks import proposal_commits
+
+    found = proposal_commits(repo.git, base, [head])
+    if not found:
+        return None
+    commit, pid = found[0]  # the newest proposal commit the head brings
+    agent = repo.git.read_commit(commit).trailers.get(T_AGENT)
+    if not agent:
+        return None
+    data = evaluation_status(repo, base, head, proposal=pid, agent=agent[0])
+    data["proposal"] = pid
+    return data
 
 
 COMMANDS = [propose_cmd, proposals_cmd, review_cmd, approve_cmd, reject_cmd, rollback_cmd, validate_cmd]

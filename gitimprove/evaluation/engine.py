@@ -9,21 +9,19 @@ before judging a single run or is interrupted: the record is written last, in on
 
 from __future__ import annotations
 
-import contextlib
-import json
 import os
 import random
 import typing
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import anthropic
 import anthropic.types
 
 from gitimprove.errors import GitImproveError
+from gitimprove.evaluation.examples import Example, excerpt, pick, save
 from gitimprove.evaluation.judge import judge, judge_prompt
 from gitimprove.evaluation.record import EvaluationRecord, write_record
 from gitimprove.evaluation.replay import Answer, replay
@@ -41,7 +39,6 @@ HINTS = Hints(key=KEY_HINT, fallback="or lower evaluation.sample in gitimprove.y
               timeout_setting="evaluation.timeout_seconds", model_setting="evaluation.model")
 CALLS_PER_RUN = 3  # two replays and one judgement
 CHARS_PER_TOKEN = 4  # for the budget's estimate of a run not yet made
-MAX_EXAMPLE_CHARS = 600
 # USD per million input and output tokens, by model family, where the policy names no price.
 FAMILY_PRICES = {"haiku": (1.0, 5.0), "sonnet": (3.0, 15.0), "opus": (5.0, 25.0)}
 
@@ -105,20 +102,6 @@ class EvaluationPlan:
                 "sample": self.sample, "keep_sample": self.keep_sample, "calls": self.calls,
                 "model": self.settings.model, "judge_model": self.settings.judge,
                 "to_fix": self.sets.fix.model_dump(), "to_keep": self.sets.keep.model_dump()}
-
-
-@dataclass
-class Example:
-    """One run side by side, for the person who ran the evaluation (never recorded in git)."""
-
-    set: str
-    run: str
-    verdict: str | None
-    reason: str
-    input: str
-    logged: str | None
-    base: str
-    proposal: str
 
 
 @dataclass
@@ -329,8 +312,8 @@ def evaluate(repo: InstructionRepo, spec: str, *, sample: int | None = None,
                              "chance allows: the judge follows the order, so its verdicts do not "
                              "measure the proposal")
     record = write_record(repo.git, card, by_identity)
-    chosen = _pick_examples(examples)
-    _save_examples(repo, record, chosen)
+    chosen = pick(examples)
+    save(repo.git, record.commit, chosen)
     return Evaluation(record, chosen, p)
 
 
@@ -373,8 +356,8 @@ def _one(api: MessagesAPI, client: anthropic.Anthropic, p: EvaluationPlan, run: 
     else:
         entry.verdict = "better" if (verdict.preferred == "A") == proposal_first else "worse"
     return entry, Example(set=run.kind, run=run.key, verdict=entry.verdict, reason=entry.reason,
-                          input=_excerpt(run.input), logged=_excerpt(run.logged) if run.logged else None,
-                          base=_excerpt(base.text), proposal=_excerpt(proposed.text))
+                          input=excerpt(run.input), logged=excerpt(run.logged) if run.logged else None,
+                          base=excerpt(base.text), proposal=excerpt(proposed.text))
 
 
 def _count(figures: SetFigures, entry: JudgedRun) -> None:
@@ -386,45 +369,6 @@ def _count(figures: SetFigures, entry: JudgedRun) -> None:
         figures.worse += 1
     else:
         figures.unjudged += 1
-
-
-def _excerpt(text: str) -> str:
-    return text if len(text) <= MAX_EXAMPLE_CHARS else text[:MAX_EXAMPLE_CHARS - 1] + "…"
-
-
-def _pick_examples(examples: list[Example], n: int = 3) -> list[Example]:
-    """A few runs side by side: one of each verdict first, runs to fix before runs to keep."""
-    ordered = sorted(examples, key=lambda e: (e.set != "fix",))
-    chosen: list[Example] = []
-    for wanted in ("better", "worse", "same"):
-        hit = next((e for e in ordered if e.verdict == wanted and e not in chosen), None)
-        if hit is not None:
-            chosen.append(hit)
-    chosen += [e for e in ordered if e not in chosen][: n - len(chosen)]
-    return chosen[:n]
-
-
-def examples_path(repo: InstructionRepo, record: Oid) -> Path:
-    """Where the examples of an evaluation are kept on the machine that ran it (not in git:
-    they quote users' runs)."""
-    return repo.git.state_dir / "evaluations" / f"{record}.json"
-
-
-def _save_examples(repo: InstructionRepo, record: EvaluationRecord, examples: list[Example]) -> None:
-    path = examples_path(repo, record.commit)
-    with contextlib.suppress(OSError):  # a read-only git directory: the examples were printed
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        tmp.write_text(json.dumps([e.__dict__ for e in examples], ensure_ascii=False))
-        os.replace(tmp, path)
-
-
-def load_examples(repo: InstructionRepo, record: Oid) -> list[Example]:
-    try:
-        data = json.loads(examples_path(repo, record).read_text())
-        return [Example(**{k: e.get(k) for k in Example.__dataclass_fields__}) for e in data]
-    except (OSError, ValueError, TypeError, AttributeError):
-        return []
 
 
 def judge_prompt_size(p: EvaluationPlan, run: Run) -> int:
