@@ -38,11 +38,12 @@ from gitimprove.review.actions import (
 )
 from gitimprove.validate import Violation, check_agent, protected_ids
 
-EventKind = Literal["initialised", "proposed", "approved", "rejected", "rolled_back", "human_edit"]
+EventKind = Literal["initialised", "proposed", "evaluated", "approved", "rejected", "rolled_back",
+                    "human_edit"]
 
 # Order of events recorded in the same second (a proposal comes before its approval).
-_RANK = {"initialised": 0, "human_edit": 1, "proposed": 2, "approved": 3, "rejected": 3,
-         "rolled_back": 4}
+_RANK = {"initialised": 0, "human_edit": 1, "proposed": 2, "evaluated": 3, "approved": 4,
+         "rejected": 4, "rolled_back": 5}
 
 
 @dataclass
@@ -98,7 +99,7 @@ def audit(repo: InstructionRepo, agent: str | None = None,
     """Every event, oldest first; only ``agent``'s, and only from ``since`` on, when given."""
     # NOTE: main's events are listed oldest first, and the sort below is stable: events in
     # the same second keep the order of main's history instead of their commit ids' order.
-    events = _proposal_events(repo) + _main_events(repo)
+    events = _proposal_events(repo) + _evaluation_events(repo) + _main_events(repo)
     if agent is not None:
         events = [e for e in events if e.agent == agent]
     if since is not None:
@@ -162,6 +163,17 @@ def _rejection(repo: InstructionRepo, info: ProposalInfo, ref: str) -> Event:
                  actor=_first(trailers, "Rejected-by") or author, summary=message.split("\n", 1)[0],
                  agent=info.agent, proposal=info.id, state="rejected", model=_first(info.trailers, T_MODEL),
                  evidence=info.evidence, reason=_first(trailers, T_REJECTED))
+
+
+def _evaluation_events(repo: InstructionRepo) -> list[Event]:
+    """Every recorded evaluation (re-evaluations too), with its figures."""
+    from gitimprove.evaluation.record import all_records
+
+    return [Event(kind="evaluated", time=_when(r.time), commit=str(r.commit), actor=r.evaluated_by,
+                  summary=f"{r.scorecard.headline()}; judged by {r.scorecard.judge_model}"
+                  + (" (stopped early)" if r.scorecard.stopped else ""),
+                  agent=r.agent, proposal=r.proposal, model=r.scorecard.model)
+            for r in all_records(repo.git)]
 
 
 # -- main's first-parent history --------------------------------------------------------------

@@ -80,7 +80,7 @@ def status_lines(data: dict[str, Any], proposal: str) -> list[str]:
         return [f"Evaluation: none ({need}); run `gitimprove evaluate {proposal}` "
                 "(needs ANTHROPIC_API_KEY)"]
     lines = [f"Evaluation {data['record'][:10]} by {data['evaluated_by']}, "
-             f"{STATE_TEXT[data['state']]}:"]
+             f"{STATE_TEXT[data['state']]}: {data['headline']}"]
     lines += [f"  {line}" for line in data["lines"]]
     if data.get("gate"):
         lines.append("  The policy's gate refuses approval: "

@@ -169,9 +169,9 @@ def all_records(git: Repository) -> list[EvaluationRecord]:
     """Every evaluation recorded, re-evaluations included (second parents), oldest first."""
     found: list[EvaluationRecord] = []
     for _, oid in git.match_refs(f"{EVALUATIONS_PREFIX}*/*"):
-        seen = 0
+        chain: list[EvaluationRecord] = []
         current: Oid | None = oid
-        while current is not None and seen < 1000:
+        while current is not None and len(chain) < 1000:
             try:
                 commit = git.read_commit(current)
             except GitCommandError:
@@ -179,8 +179,8 @@ def all_records(git: Repository) -> list[EvaluationRecord]:
             record = EvaluationRecord.from_commit(git, commit)
             if record is None:
                 break
-            found.append(record)
+            chain.append(record)
             current = commit.parents[1] if len(commit.parents) > 1 else None
-            seen += 1
-    found.sort(key=lambda r: (r.time, r.commit))
+        found += reversed(chain)
+    found.sort(key=lambda r: r.time)  # stable: one proposal's evaluations stay in their order
     return found
