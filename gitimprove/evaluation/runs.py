@@ -87,17 +87,17 @@ def _as_run(kind: Kind, key: str, records: list[FeedbackRecord], max_input: int)
 
 def runs_to_fix(store: FeedbackStore, agent: str, evidence: Iterable[str], *, sample: int,
                 rng: random.Random, max_input: int) -> tuple[list[Run], SetFigures]:
-    """The cited runs that carry a complaint and an input, sampled."""
+    """The cited runs that carry a complaint and an input, sampled.
+
+    The cited records are read without their text; runs are then taken in a random order and
+    read whole until the sample is full, so the text read grows with the sample."""
     ids = list(dict.fromkeys(evidence))
     figures = SetFigures(available=len(ids))
     by_run: dict[str, list[FeedbackRecord]] = {}
-    for fid in ids:
-        record = store.get(fid)
-        if record is None or record.agent != agent:
-            figures.gone += 1
-            continue
-        # NOTE: the text is dropped here and read again for the sampled runs only.
-        by_run.setdefault(_key(record), []).append(record.model_copy(update={"input": None, "output": None}))
+    stored = [r for r in store.by_ids(ids, with_io=False) if r.agent == agent]
+    figures.gone = len(ids) - len(stored)
+    for record in sorted(stored, key=lambda r: (r.created_at, r.id)):
+        by_run.setdefault(_key(record), []).append(record)
     complaints = []
     for key, cited in by_run.items():
         if not _complaint(merge_runs(cited)[0]):
@@ -106,16 +106,17 @@ def runs_to_fix(store: FeedbackStore, agent: str, evidence: Iterable[str], *, sa
         complaints.append((key, cited))
     rng.shuffle(complaints)
     chosen: list[Run] = []
-    for key, cited in complaints:
-        records = _whole_run(store, agent, key, cited)
-        run = _as_run("fix", key, records, max_input)
+    for n, (key, cited) in enumerate(complaints):
+        if len(chosen) >= sample:
+            figures.unexamined = len(complaints) - n
+            break
+        run = _as_run("fix", key, _whole_run(store, agent, key, cited), max_input)
         if run is None:
             figures.no_input += 1
             continue
         figures.candidates += 1
-        if len(chosen) < sample:
-            chosen.append(run)
-            figures.truncated += run.truncated
+        chosen.append(run)
+        figures.truncated += run.truncated
     figures.sampled = len(chosen)
     return chosen, figures
 
@@ -132,8 +133,9 @@ def runs_to_keep(store: FeedbackStore, agent: str, base_blob: str, *, exclude: s
     figures = SetFigures(available=len(liked))
     rng.shuffle(liked)
     chosen: list[Run] = []
-    for view in liked:
+    for n, view in enumerate(liked):
         if len(chosen) >= sample:
+            figures.unexamined = len(liked) - n
             break
         key = view.run_id if view.run_id is not None else view.feedback_ids[0]
         if view.run_id is not None:

@@ -45,7 +45,8 @@ class SetFigures(_Model):
     gone: int = 0  # cited ids no longer in the feedback store
     not_complaint: int = 0  # cited runs with no complaint, correction or trouble signal
     no_input: int = 0  # runs skipped: no input was recorded
-    candidates: int = 0  # runs that could be replayed
+    candidates: int = 0  # runs read that could be replayed
+    unexamined: int = 0  # runs not read: the sample was full before them
     sampled: int = 0
     truncated: int = 0  # inputs cut to evaluation.max_input_chars
     better: int = 0
@@ -159,9 +160,10 @@ class Scorecard(_Model):
             f"   same {fix.same}, worse {fix.worse}",
             f"Runs to keep (well-rated on the base version):  {_rate(self.worse())} made worse"
             f"   better {keep.better}, same {keep.same}",
-            f"Judged {fix.judged} of {fix.sampled} runs to fix sampled from {fix.candidates} "
+            f"Judged {fix.judged} of {fix.sampled} runs to fix sampled from "
+            f"{fix.candidates + fix.no_input + fix.unexamined} cited runs with a complaint "
             f"({fix.available} evidence ids) and {keep.judged} of {keep.sampled} runs to keep "
-            f"sampled from {keep.candidates}",
+            f"sampled from {keep.available} well-rated runs",
         ]
         skipped = [(fix.no_input + keep.no_input, "without an input"),
                    (fix.gone, "cited but no longer in the feedback store"),

@@ -121,6 +121,17 @@ class FeedbackStore(ABC):
             f"SELECT {_SELECT} FROM feedback WHERE id = {self.MARK}", (feedback_id,)))
         return found[0] if found else None
 
+    def by_ids(self, ids: Iterable[str], *, with_io: bool = True) -> list[FeedbackRecord]:
+        """The stored records among ``ids`` (in no particular order), a few queries for any
+        number. ``with_io=False`` leaves out ``input``/``output``."""
+        wanted = list(dict.fromkeys(ids))
+        found: list[FeedbackRecord] = []
+        for chunk in _chunks(wanted, 500):
+            marks = ", ".join([self.MARK] * len(chunk))
+            found += _rows_to_records(self._read(
+                f"SELECT {_select_sql(with_io)} FROM feedback WHERE id IN ({marks})", list(chunk)))
+        return found
+
     @abstractmethod
     def close(self) -> None:
         """Release the connection (the store reopens it if used again)."""

@@ -45,6 +45,25 @@ def replay_by_prompt(received: Received) -> str:
 fair_judge = prefers("SHORT")
 
 
+def set_evaluation(path: Path, message: str = "evaluation settings", **values: object) -> None:
+    """Set keys of the policy's ``evaluation:`` block and commit it on main."""
+    import re
+
+    from tests.conftest import git
+
+    policy = path / "gitimprove.yaml"
+    text = policy.read_text()
+    if not re.search(r"^evaluation:", text, re.M):
+        text += "evaluation:\n"
+    for key, value in values.items():
+        line = f"  {key}: {value}"
+        pattern = re.compile(rf"^  {key}: [^\n]*$", re.M)
+        text = pattern.sub(line, text) if pattern.search(text) else \
+            re.sub(r"^(evaluation:[^\n]*)$", rf"\1\n{line}", text, count=1, flags=re.M)
+    policy.write_text(text)
+    git(path, "commit", "-qam", message)
+
+
 def use(api: FakeAnthropicServer, judge: Any = fair_judge, replay: Any = replay_by_prompt) -> None:
     api.handler = evaluation_handler(replay, judge)
 

@@ -25,6 +25,7 @@ from tests.evaluation.conftest import (
     Setup,
     record_runs,
     run_evaluation,
+    set_evaluation,
     use,
 )
 from tests.fakes.anthropic_server import FakeAnthropicServer, error, is_judge, slow, text_answer
@@ -131,9 +132,7 @@ def test_a_200_kb_input_is_cut_and_counted(api: FakeAnthropicServer, sample_repo
 
 def test_an_unknown_evaluation_model_is_refused_before_any_call(api: FakeAnthropicServer,
                                                                 setup: Setup) -> None:
-    policy = setup.path / "gitimprove.yaml"
-    policy.write_text(policy.read_text() + "evaluation:\n  model: claude-sonet-5-5\n")
-    git(setup.path, "commit", "-qam", "typo in the model")
+    set_evaluation(setup.path, model="claude-sonet-5-5")
     with pytest.raises(EvaluationError) as caught:
         run_evaluation(api, setup)
     assert "evaluation.model in gitimprove.yaml names 'claude-sonet-5-5', a model the " \
@@ -143,9 +142,7 @@ def test_an_unknown_evaluation_model_is_refused_before_any_call(api: FakeAnthrop
 
 
 def test_a_model_name_that_is_not_one_is_a_policy_error(setup: Setup, gitimprove: Callable[..., Ran]) -> None:
-    policy = setup.path / "gitimprove.yaml"
-    policy.write_text(policy.read_text() + "evaluation:\n  judge_model: 'rm -rf /; echo'\n")
-    git(setup.path, "commit", "-qam", "bad model name")
+    set_evaluation(setup.path, judge_model="'rm -rf /; echo'")
     proc = gitimprove(setup.path, "evaluate", setup.pid)
     assert proc.returncode == 1 and "Traceback" not in proc.stderr
     assert "gitimprove.yaml:" in proc.stderr and "evaluation.judge_model" in proc.stderr

@@ -14,6 +14,7 @@ from tests.evaluation.conftest import (
     NEW_RULE,
     Setup,
     run_evaluation,
+    set_evaluation,
     use,
 )
 from tests.fakes.anthropic_server import (
@@ -167,11 +168,7 @@ def test_an_api_that_fails_midway_stops_and_says_what_it_judged(api: FakeAnthrop
 def test_the_budget_stops_cleanly_and_says_what_it_judged(api: FakeAnthropicServer, setup: Setup,
                                                           ) -> None:
     use(api)
-    (setup.path / "gitimprove.yaml").write_text(
-        (setup.path / "gitimprove.yaml").read_text() + "evaluation:\n  token_budget: 2000\n")
-    from tests.conftest import git
-
-    git(setup.path, "commit", "-qam", "evaluation budget")
+    set_evaluation(setup.path, token_budget=2000)
     card = run_evaluation(api, setup).scorecard
     # each run costs 3 calls of 150 tokens: four runs fit in 2000 tokens, a fifth would not
     assert card.to_fix.judged == 4 and card.usage.tokens == 1800

@@ -15,7 +15,7 @@ from gitimprove.evaluation.record import FILE, record_ref
 from gitimprove.review.actions import EvaluationRequired, approve
 from gitimprove.review.view import review_data, review_text
 from tests.conftest import git
-from tests.evaluation.conftest import AGENT, Setup, run_evaluation, use
+from tests.evaluation.conftest import AGENT, Setup, run_evaluation, set_evaluation, use
 from tests.fakes.anthropic_server import FakeAnthropicServer
 from tests.review.conftest import commit_tree_change, human_commit, out, run
 
@@ -27,10 +27,8 @@ def gitimprove(cwd: Path, *args: str, env: dict[str, str] | None = None) -> subp
                           capture_output=True, text=True, env={**os.environ, **(env or {})})
 
 
-def require_evaluation(path: Path, extra: str = "") -> None:
-    policy = path / "gitimprove.yaml"
-    policy.write_text(policy.read_text() + "evaluation:\n  required: true\n" + extra)
-    git(path, "commit", "-qam", "Require an evaluation before approval")
+def require_evaluation(path: Path) -> None:
+    set_evaluation(path, "Require an evaluation before approval", required="true")
 
 
 def test_the_record_names_both_trees_and_holds_the_scorecard(api: FakeAnthropicServer,
