@@ -94,7 +94,8 @@ def _evaluate(path: Path, sample: int) -> dict[str, Any]:
     return {"calls": len(api.requests), "replay_chars": max(replays), "judge_chars": max(judged),
             "prompt_chars": sum(replays) + sum(judged), "seconds": seconds,
             "judged": card.to_fix.judged + card.to_keep.judged,
-            "all_runs_calls": 3 * (card.to_fix.candidates + card.to_keep.available)}
+            "all_runs_calls": 3 * (card.to_fix.candidates + card.to_fix.unexamined
+                                 + card.to_keep.available)}
 
 
 def run() -> list[dict[str, Any]]:
