@@ -1,8 +1,8 @@
 """Pushing proposals to a remote, so that teams can review them as pull requests.
 
 A proposal is pushed as its branch (``refs/heads/improve/<agent>/<id>``); the audit trail of
-the tool's own (``refs/gitimprove/*``: rejection records) goes with ``--all``. Git does not
-fetch ``refs/gitimprove/*`` by default; see docs/safety.md for the refspec.
+the tool's own (``refs/gitimprove/*``: rejection and evaluation records) goes with ``--all``.
+Git does not fetch ``refs/gitimprove/*`` by default; see docs/safety.md for the refspec.
 """
 
 from __future__ import annotations

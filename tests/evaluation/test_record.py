@@ -194,3 +194,26 @@ def commit_merge(repo: Path, branch: str) -> str:
 def test_nothing_else_needs_a_model_or_changes_without_the_gate(setup: Setup) -> None:
     landed = approve(setup.repo, setup.pid)  # evaluation.required is off by default
     assert landed.commit == out(setup.path, "rev-parse", "main")
+
+
+def test_push_all_carries_the_record(api: FakeAnthropicServer, setup: Setup, tmp_path: Path) -> None:
+    from gitimprove.review.remote import push, refspecs_for
+
+    use(api)
+    result = run_evaluation(api, setup, sample=1)
+    bare = tmp_path / "server.git"
+    run(tmp_path, "init", "-q", "--bare", str(bare))
+    run(setup.path, "remote", "add", "origin", str(bare))
+    run(setup.path, "push", "-q", "origin", "main")
+    push(setup.repo, refspecs_for(setup.repo, None, everything=True))
+    ref = record_ref(AGENT, setup.pid)
+    assert out(bare, "rev-parse", ref) == result.record.commit
+    clone = tmp_path / "clone"
+    run(tmp_path, "clone", "-q", str(bare), str(clone))
+    run(clone, "fetch", "-q", "origin", "+refs/gitimprove/*:refs/gitimprove/*",
+        "+refs/heads/improve/*:refs/heads/improve/*")
+    from gitimprove.instructions.repo import InstructionRepo
+
+    with InstructionRepo(clone) as other:
+        found = read_record(other.git, AGENT, setup.pid)
+        assert found is not None and found.scorecard.headline() == result.scorecard.headline()
