@@ -16,7 +16,7 @@ from typing import Any
 
 from .common import Row, hermetic_git_env, human_seconds, print_table
 
-MODULES = ["load", "review", "propose", "feedback", "evaluation"]
+MODULES = ["load", "review", "propose", "feedback", "proposal_quality", "evaluation"]
 
 
 def main(argv: list[str] | None = None) -> int:

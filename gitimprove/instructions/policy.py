@@ -41,6 +41,11 @@ class ProposerSettings(_Strict):
     timeout_seconds: float = Field(60.0, gt=0)
     max_patterns: int = Field(8, ge=1)
     max_quotes: int = Field(4, ge=1)
+    # Support before a rule: distinct users and runs behind a pattern, and users who must share
+    # a wording before it is used as the rule (otherwise it is only quoted as evidence).
+    min_users: int = Field(3, ge=1)
+    min_runs: int = Field(3, ge=1)
+    wording_min_users: int = Field(3, ge=1)
 
 
 class FeedbackSettings(_Strict):

@@ -35,6 +35,7 @@ from gitimprove.proposals.build import (
     T_MODEL,
     T_PROPOSAL,
     T_PROPOSER,
+    T_REJECTED,
     T_ROLLBACK_OF,
     approvals_on_main,
 )
@@ -42,7 +43,6 @@ from gitimprove.validate import Violation, check_change
 
 T_REVERTS = "Gitimprove-Reverts"
 T_RESTORES = "Gitimprove-Restores"
-T_REJECTED = "Gitimprove-Rejected"
 MAX_ATTEMPTS = 5
 VALIDATED_ENV = {"GITIMPROVE_VALIDATED": "1"}
 
