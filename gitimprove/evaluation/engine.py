@@ -27,7 +27,7 @@ from gitimprove.evaluation.record import EvaluationRecord, write_record
 from gitimprove.evaluation.replay import Answer, replay
 from gitimprove.evaluation.runs import Run, RunSets, runs_to_fix, runs_to_keep
 from gitimprove.evaluation.scorecard import JudgedRun, Scorecard, SetFigures, UsageFigures
-from gitimprove.git import Identity, Oid, merge_tree
+from gitimprove.git import Oid, merge_tree
 from gitimprove.instructions.agentfile import parse_agent, render
 from gitimprove.instructions.policy import EvaluationSettings
 from gitimprove.instructions.repo import InstructionRepo
@@ -261,6 +261,8 @@ def evaluate(repo: InstructionRepo, spec: str, *, sample: int | None = None,
     if not key:
         raise NeedsModel(f"evaluating proposal {p.proposal} needs a model, and ANTHROPIC_API_KEY "
                          f"is not set. It would judge {p.counts()}.", hint=KEY_HINT, plan=p)
+    from gitimprove.review.actions import _identity
+
     by_identity = _identity(repo, by)
     settings = p.settings
     api = MessagesAPI(model=settings.model, timeout=settings.timeout_seconds,
@@ -315,17 +317,6 @@ def evaluate(repo: InstructionRepo, spec: str, *, sample: int | None = None,
     chosen = pick(examples)
     save(repo.git, record.commit, chosen)
     return Evaluation(record, chosen, p)
-
-
-def _identity(repo: InstructionRepo, by: str | None) -> Identity:
-    from gitimprove.proposals.build import FALLBACK_COMMITTER
-
-    if by is not None:
-        try:
-            return Identity.parse(by)
-        except ValueError as exc:
-            raise EvaluationError(str(exc), hint='pass --by "Name <email>"') from None
-    return repo.git.user_identity() or FALLBACK_COMMITTER
 
 
 def _one(api: MessagesAPI, client: anthropic.Anthropic, p: EvaluationPlan, run: Run,

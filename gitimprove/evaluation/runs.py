@@ -85,6 +85,32 @@ def _as_run(kind: Kind, key: str, records: list[FeedbackRecord], max_input: int)
                trouble=view.trouble)
 
 
+def _grouped(records: Iterable[FeedbackRecord]) -> dict[str, list[FeedbackRecord]]:
+    by_run: dict[str, list[FeedbackRecord]] = {}
+    for record in sorted(records, key=lambda r: (r.created_at, r.id)):
+        by_run.setdefault(_key(record), []).append(record)
+    return by_run
+
+
+def _take(kind: Kind, runs: list[tuple[str, list[FeedbackRecord]]], figures: SetFigures, *,
+          store: FeedbackStore, agent: str, sample: int, max_input: int) -> list[Run]:
+    """Read runs whole, in the (shuffled) order given, until ``sample`` have an input."""
+    chosen: list[Run] = []
+    for n, (key, cited) in enumerate(runs):
+        if len(chosen) >= sample:
+            figures.unexamined = len(runs) - n
+            break
+        run = _as_run(kind, key, _whole_run(store, agent, key, cited), max_input)
+        if run is None:
+            figures.no_input += 1
+            continue
+        figures.candidates += 1
+        chosen.append(run)
+        figures.truncated += run.truncated
+    figures.sampled = len(chosen)
+    return chosen
+
+
 def runs_to_fix(store: FeedbackStore, agent: str, evidence: Iterable[str], *, sample: int,
                 rng: random.Random, max_input: int) -> tuple[list[Run], SetFigures]:
     """The cited runs that carry a complaint and an input, sampled.
@@ -93,31 +119,17 @@ def runs_to_fix(store: FeedbackStore, agent: str, evidence: Iterable[str], *, sa
     read whole until the sample is full, so the text read grows with the sample."""
     ids = list(dict.fromkeys(evidence))
     figures = SetFigures(available=len(ids))
-    by_run: dict[str, list[FeedbackRecord]] = {}
     stored = [r for r in store.by_ids(ids, with_io=False) if r.agent == agent]
     figures.gone = len(ids) - len(stored)
-    for record in sorted(stored, key=lambda r: (r.created_at, r.id)):
-        by_run.setdefault(_key(record), []).append(record)
     complaints = []
-    for key, cited in by_run.items():
+    for key, cited in _grouped(stored).items():
         if not _complaint(merge_runs(cited)[0]):
             figures.not_complaint += 1
             continue
         complaints.append((key, cited))
     rng.shuffle(complaints)
-    chosen: list[Run] = []
-    for n, (key, cited) in enumerate(complaints):
-        if len(chosen) >= sample:
-            figures.unexamined = len(complaints) - n
-            break
-        run = _as_run("fix", key, _whole_run(store, agent, key, cited), max_input)
-        if run is None:
-            figures.no_input += 1
-            continue
-        figures.candidates += 1
-        chosen.append(run)
-        figures.truncated += run.truncated
-    figures.sampled = len(chosen)
+    chosen = _take("fix", complaints, figures, store=store, agent=agent, sample=sample,
+                   max_input=max_input)
     return chosen, figures
 
 
@@ -127,28 +139,15 @@ def runs_to_keep(store: FeedbackStore, agent: str, base_blob: str, *, exclude: s
 
     Runs are read without their text first; the text of a run is read only while the sample
     is not full, so a large store costs one light query and ``sample`` (or a few more) reads."""
-    views = merge_runs(store.records(agent=agent, versions=[base_blob], with_io=False))
-    liked = [v for v in views if v.rating == "positive" and not v.corrections and not v.trouble
-             and not (set(v.feedback_ids) & exclude) and (v.run_id or v.feedback_ids[0]) not in exclude]
+    liked = []
+    for key, records in _grouped(store.records(agent=agent, versions=[base_blob],
+                                               with_io=False)).items():
+        view = merge_runs(records)[0]
+        if view.rating == "positive" and not view.corrections and not view.trouble \
+                and key not in exclude and not set(view.feedback_ids) & exclude:
+            liked.append((key, records))
     figures = SetFigures(available=len(liked))
     rng.shuffle(liked)
-    chosen: list[Run] = []
-    for n, view in enumerate(liked):
-        if len(chosen) >= sample:
-            figures.unexamined = len(liked) - n
-            break
-        key = view.run_id if view.run_id is not None else view.feedback_ids[0]
-        if view.run_id is not None:
-            records = store.records(agent=agent, run_id=view.run_id)
-        else:
-            got = store.get(view.feedback_ids[0])
-            records = [got] if got else []
-        run = _as_run("keep", key, records, max_input) if records else None
-        if run is None:
-            figures.no_input += 1
-            continue
-        figures.candidates += 1
-        chosen.append(run)
-        figures.truncated += run.truncated
-    figures.sampled = len(chosen)
+    chosen = _take("keep", liked, figures, store=store, agent=agent, sample=sample,
+                   max_input=max_input)
     return chosen, figures

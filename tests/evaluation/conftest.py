@@ -19,21 +19,13 @@ from tests.fakes.anthropic_server import (
     evaluation_handler,
     prefers,
 )
+from tests.proposers.conftest import api  # noqa: F401  (the running fake Messages API)
 from tests.review.conftest import add_rule, make_proposal
 
 AGENT = "product-writer"
 PID = "20261126-e0a1b2"
 NEW_RULE = "Keep it under 50 words, in three short bullet points."
 START = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def api(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeAnthropicServer]:
-    """The fake Messages API, running; requests to it never go through a proxy."""
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
-    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
-    with FakeAnthropicServer() as server:
-        yield server
 
 
 def replay_by_prompt(received: Received) -> str:
@@ -64,8 +56,9 @@ def set_evaluation(path: Path, message: str = "evaluation settings", **values: o
     git(path, "commit", "-qam", message)
 
 
-def use(api: FakeAnthropicServer, judge: Any = fair_judge, replay: Any = replay_by_prompt) -> None:
-    api.handler = evaluation_handler(replay, judge)
+def use(server: FakeAnthropicServer, judge: Any = fair_judge,
+        replay: Any = replay_by_prompt) -> None:
+    server.handler = evaluation_handler(replay, judge)
 
 
 @dataclass
@@ -112,7 +105,7 @@ def setup(sample_repo: Path) -> Iterator[Setup]:
     repo.close()
 
 
-def run_evaluation(api: FakeAnthropicServer, s: Setup, **kwargs: Any) -> Evaluation:
+def run_evaluation(server: FakeAnthropicServer, s: Setup, **kwargs: Any) -> Evaluation:
     kwargs.setdefault("seed", 7)
-    return evaluate(s.repo, s.pid, api_key=api.api_key, base_url=api.base_url,
+    return evaluate(s.repo, s.pid, api_key=server.api_key, base_url=server.base_url,
                     backoff_base=0.001, backoff_max=0.01, env={}, **kwargs)
