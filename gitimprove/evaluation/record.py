@@ -2,9 +2,11 @@
 
 ``refs/gitimprove/evaluations/<agent>/<proposal-id>`` points at a record commit whose first
 parent is the proposal commit that was judged (a second parent keeps the previous evaluation of
-the same proposal, so re-evaluations stay in the history). Its tree holds ``evaluation.json``
-(the :class:`~gitimprove.evaluation.scorecard.Scorecard`); its message is the scorecard in words
-and trailers that name both trees, written by the tool from checked values only.
+the same proposal, so re-evaluations stay in the history) and whose tree is the proposal's. Its
+message holds the scorecard: in words, then whole as JSON in a fenced block (the
+:class:`~gitimprove.evaluation.scorecard.Scorecard`), then trailers that name both trees,
+written by the tool from checked values only. Everything is read from the message, so a record
+reads itself from a commit like the other records of the tool.
 
 Writing is atomic: objects first, then one compare-and-swap of the ref. A process killed before
 the ref moves leaves unreferenced objects (collected by ``git gc``), never a partial record.
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -22,10 +25,10 @@ from pydantic import ValidationError
 
 from gitimprove.errors import GitCommandError, GitImproveError
 from gitimprove.evaluation.scorecard import Scorecard
-from gitimprove.git import Commit, Identity, Oid, Repository, TreeEntry
+from gitimprove.git import Commit, Identity, Oid, Repository, parse_trailers
 
 EVALUATIONS_PREFIX = "refs/gitimprove/evaluations/"
-FILE = "evaluation.json"
+FENCE = "```gitimprove-scorecard"
 
 T_EVALUATION = "Gitimprove-Evaluation"
 T_AGENT = "Gitimprove-Agent"
@@ -74,11 +77,14 @@ class EvaluationRecord:
     def message(card: Scorecard, by: Identity) -> str:
         """Summary, the scorecard in words, and trailers naming both trees."""
         fixed, worse = card.fixed(), card.worse()
+        scorecard = json.dumps(card.model_dump(mode="json"), indent=1, ensure_ascii=True)
         parts = [f"Evaluate {card.agent} proposal {card.proposal}: fixed {fixed.hits}/{fixed.n}, "
                  f"worse {worse.hits}/{worse.n}",
                  "\n".join(card.lines()),
-                 f"The scorecard, run by run, is in {FILE}. It was judged by a model on a sample "
-                 "of runs: evidence for a reviewer, not a proof (see docs/evaluation.md)."]
+                 "Judged by a model on a sample of runs: evidence for a reviewer, not a proof "
+                 "(see docs/evaluation.md). The scorecard, run by run (ids and verdicts, no run "
+                 "text):",
+                 f"{FENCE}\n{scorecard}\n```"]
         trailers = [
             f"{T_EVALUATION}: {card.proposal}",
             f"{T_AGENT}: {card.agent}",
@@ -95,30 +101,39 @@ class EvaluationRecord:
     # -- reading ---------------------------------------------------------------------------
 
     @classmethod
-    def from_commit(cls, git: Repository, commit: Commit) -> EvaluationRecord | None:
+    def from_commit(cls, commit: Commit) -> EvaluationRecord | None:
         """The record a commit holds, or None when it is not a well-formed record written by
-        the tool (a model-authored commit, missing trailers, trees that do not match)."""
-        trailers = commit.trailers
-        if commit.author.split("<")[-1].rstrip(">").endswith(MODEL_EMAIL_SUFFIX):
+        the tool (a model-authored commit, missing trailers, a scorecard that disagrees)."""
+        email = commit.author.rpartition("<")[2].rstrip(">")
+        return cls.parse(commit.oid, commit.parents, commit.author, email, commit.author_time,
+                         commit.message)
+
+    @classmethod
+    def parse(cls, oid: Oid, parents: Sequence[Oid], author: str, email: str, time: int,
+              message: str) -> EvaluationRecord | None:
+        """:meth:`from_commit` from the parts of a commit (as a scan of the log reads them)."""
+        if email.endswith(MODEL_EMAIL_SUFFIX) or not parents:
             return None
-        if not commit.parents or any(len(trailers.get(k, [])) != 1 for k in (
+        trailers = parse_trailers(message)
+        if any(len(trailers.get(k, [])) != 1 for k in (
                 T_EVALUATION, T_AGENT, T_BASE_TREE, T_PROPOSAL_TREE)):
             return None
-        got = git.read_blob(f"{commit.oid}:{FILE}")
-        if got is None:
+        start = message.find(f"\n{FENCE}\n")
+        end = message.find("\n```", start + len(FENCE) + 2) if start >= 0 else -1
+        if end < 0:
             return None
         try:
-            card = Scorecard.model_validate(json.loads(got[1]))
+            card = Scorecard.model_validate(json.loads(message[start + len(FENCE) + 2:end]))
         except (ValidationError, ValueError):
             return None
         if (trailers[T_EVALUATION][0], trailers[T_AGENT][0], trailers[T_BASE_TREE][0],
                 trailers[T_PROPOSAL_TREE][0]) != (card.proposal, card.agent, card.base_tree,
                                                   card.proposal_tree):
             return None
-        if card.proposal_commit != commit.parents[0]:
+        if card.proposal_commit != parents[0]:
             return None
-        by = (trailers.get(T_EVALUATED_BY) or [commit.author])[0]
-        return cls(commit.oid, commit.parents[0], card, by, commit.author_time)
+        by = (trailers.get(T_EVALUATED_BY) or [author])[0]
+        return cls(Oid(oid), Oid(parents[0]), card, by, time)
 
     def freshness(self, proposal_tree: Oid, base_blob: Oid | None) -> Freshness:
         """``current`` when the proposal is still the tree that was judged and the agent's
@@ -137,9 +152,7 @@ def write_record(git: Repository, card: Scorecard, by: Identity) -> EvaluationRe
                               "not a valid proposal id")
     ref = record_ref(card.agent, card.proposal)
     previous = git.read_ref(ref)
-    blob = git.write_blob(json.dumps(card.model_dump(mode="json"), indent=1,
-                                     ensure_ascii=False).encode() + b"\n")
-    tree = git.write_tree([TreeEntry("100644", FILE, blob)])
+    tree = Oid(card.proposal_tree)
     parents = [Oid(card.proposal_commit)] + ([previous] if previous else [])
     commit = git.commit_tree(tree, parents, EvaluationRecord.message(card, by), author=by,
                              committer=by)
@@ -162,7 +175,7 @@ def read_record(git: Repository, agent: str, proposal: str,
         commit = git.read_commit(oid)
     except GitCommandError:
         return None
-    return EvaluationRecord.from_commit(git, commit)
+    return EvaluationRecord.from_commit(commit)
 
 
 def all_records(git: Repository) -> list[EvaluationRecord]:
@@ -176,7 +189,7 @@ def all_records(git: Repository) -> list[EvaluationRecord]:
                 commit = git.read_commit(current)
             except GitCommandError:
                 break
-            record = EvaluationRecord.from_commit(git, commit)
+            record = EvaluationRecord.from_commit(commit)
             if record is None:
                 break
             chain.append(record)

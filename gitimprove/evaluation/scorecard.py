@@ -72,7 +72,7 @@ class UsageFigures(_Model):
 
 
 class Scorecard(_Model):
-    """Everything an evaluation found, as recorded in git (``evaluation.json``)."""
+    """Everything an evaluation found, as recorded in git (the record commit's message)."""
 
     format: Literal[1] = 1
     proposal: str

@@ -11,7 +11,7 @@ import pytest
 
 from gitimprove.audit import audit
 from gitimprove.evaluation import read_record
-from gitimprove.evaluation.record import FILE, record_ref
+from gitimprove.evaluation.record import FENCE, record_ref
 from gitimprove.review.actions import EvaluationRequired, approve
 from gitimprove.review.view import review_data, review_text
 from tests.conftest import git
@@ -40,6 +40,8 @@ def test_the_record_names_both_trees_and_holds_the_scorecard(api: FakeAnthropicS
     message = out(setup.path, "log", "-1", "--format=%B", ref)
     branch = f"refs/heads/improve/{AGENT}/{setup.pid}"
     trailers = dict(line.split(": ", 1) for line in message.splitlines()[-7:])
+    assert out(setup.path, "rev-parse", f"{ref}^{{tree}}") == \
+        out(setup.path, "rev-parse", f"refs/heads/improve/{AGENT}/{setup.pid}^{{tree}}")
     assert trailers["Gitimprove-Evaluation"] == setup.pid
     assert trailers["Gitimprove-Proposal-Tree"] == out(setup.path, "rev-parse", f"{branch}^{{tree}}")
     assert trailers["Gitimprove-Base-Tree"] == out(setup.path, "rev-parse", "main^{tree}")
@@ -47,9 +49,10 @@ def test_the_record_names_both_trees_and_holds_the_scorecard(api: FakeAnthropicS
     assert trailers["Evaluated-by"] == "Test Reviewer <reviewer@example.com>"
     assert message.startswith(f"Evaluate {AGENT} proposal {setup.pid}: fixed 12/12, worse 0/8")
     assert out(setup.path, "rev-parse", f"{ref}^1") == out(setup.path, "rev-parse", branch)
-    stored = json.loads(out(setup.path, "show", f"{ref}:{FILE}"))
+    block = message.split(FENCE + "\n", 1)[1].split("\n```", 1)[0]
+    stored = json.loads(block)
     assert stored["to_fix"]["better"] == 12 and len(stored["runs"]) == 20
-    assert "Describe the" not in out(setup.path, "show", f"{ref}:{FILE}")  # no run text in git
+    assert "Describe the" not in message  # no run text in git
     # a second evaluation keeps the first as its second parent; the audit lists both
     second = run_evaluation(api, setup, sample=2)
     assert out(setup.path, "rev-parse", f"{ref}^2") == result.record.commit
