@@ -39,6 +39,8 @@ T_SCORE = "Gitimprove-Score"
 T_EVALUATED_BY = "Evaluated-by"
 
 _ID = re.compile(r"\A[A-Za-z0-9][A-Za-z0-9._-]{0,99}\Z")
+_OID = re.compile(r"\A(?:[0-9a-f]{40}|[0-9a-f]{64})\Z")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
 MODEL_EMAIL_SUFFIX = "@gitimprove.invalid"
 
 Freshness = Literal["current", "stale-branch", "stale-base"]
@@ -130,9 +132,15 @@ class EvaluationRecord:
                 trailers[T_PROPOSAL_TREE][0]) != (card.proposal, card.agent, card.base_tree,
                                                   card.proposal_tree):
             return None
-        if card.proposal_commit != parents[0]:
+        if card.proposal_commit != parents[0] or not _clean(card.model_dump(mode="json")):
+            return None
+        if not (safe_id(card.agent) and safe_id(card.proposal)) or not all(
+                _OID.match(v) for v in (card.base_tree, card.proposal_tree, card.base_blob,
+                                        card.proposal_blob, card.base_commit)):
             return None
         by = (trailers.get(T_EVALUATED_BY) or [author])[0]
+        if not _clean(by):
+            return None
         return cls(Oid(oid), Oid(parents[0]), card, by, time)
 
     def freshness(self, proposal_tree: Oid, base_blob: Oid | None) -> Freshness:
@@ -143,6 +151,17 @@ class EvaluationRecord:
         if base_blob is not None and self.scorecard.base_blob != base_blob:
             return "stale-base"
         return "current"
+
+
+def _clean(value: object) -> bool:
+    """No control or bidirectional character anywhere: a record is printed on terminals."""
+    if isinstance(value, str):
+        return not _CONTROL.search(value)
+    if isinstance(value, dict):
+        return all(_clean(k) and _clean(v) for k, v in value.items())
+    if isinstance(value, list):
+        return all(_clean(v) for v in value)
+    return True
 
 
 def write_record(git: Repository, card: Scorecard, by: Identity) -> EvaluationRecord:

@@ -220,3 +220,17 @@ def test_push_all_carries_the_record(api: FakeAnthropicServer, setup: Setup, tmp
     with InstructionRepo(clone) as other:
         found = read_record(other.git, AGENT, setup.pid)
         assert found is not None and found.scorecard.headline() == result.scorecard.headline()
+
+
+def test_a_record_with_terminal_escapes_is_not_read(api: FakeAnthropicServer, setup: Setup) -> None:
+    use(api)
+    run_evaluation(api, setup, sample=1)
+    ref = record_ref(AGENT, setup.pid)
+    message = out(setup.path, "log", "-1", "--format=%B", ref)
+    hostile = message.replace('"stopped": null', '"stopped": "\\u001b[2J\\u202eowned"')
+    assert hostile != message
+    forged = run(setup.path, "commit-tree", f"{ref}^{{tree}}", "-p", f"{ref}^1",
+                 input=hostile).stdout.strip()
+    run(setup.path, "update-ref", ref, forged)
+    assert read_record(setup.repo.git, AGENT, setup.pid) is None
+    assert review_data(setup.repo, setup.pid)["evaluation"]["state"] == "none"
