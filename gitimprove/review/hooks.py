@@ -101,10 +101,14 @@ def check_update(repo: InstructionRepo, old: Oid, heads: Sequence[Oid], *,
 
 def _gate(repo: InstructionRepo, old: Oid, commit: Oid, pid: str,
           records: Mapping[str, Oid]) -> list[Violation]:
+    try:
+        required = repo.policy_at(old).evaluation.required
+    except GitImproveError:
+        required = True  # fails closed: check_evaluation says the policy does not parse
+    if not required:
+        return []
     agent = (repo.git.read_commit(commit).trailers.get(T_AGENT) or [""])[0]
     if not agent:
-        if not repo.policy_at(old).evaluation.required:
-            return []
         return [Violation("evaluation-missing", "the policy requires an evaluation, and this "
                           "model-authored commit names no proposal to look it up by")]
     return check_evaluation(repo, old, commit, proposal=pid, agent=agent,
