@@ -65,6 +65,27 @@ class AgentIndex:
                 self._versions[agent] = hit
         return hit
 
+    def trial_versions(self, agent: str) -> set[str]:
+        """Versions served by the agent's trials, running or ended (feedback on a candidate
+        is expected; it is not on main until the proposal is approved)."""
+        from gitimprove.trials.record import ENDED_PREFIX, RUNNING_PREFIX, TrialStart
+
+        git = self._repo.git
+        found: set[str] = set()
+        refs = [(RUNNING_PREFIX + agent, git.read_ref(RUNNING_PREFIX + agent)),
+                *git.match_refs(f"{ENDED_PREFIX}{agent}/*")]
+        for ref, tip in refs:
+            if tip is None:
+                continue
+            try:
+                commit = git.read_commit(tip)
+                if ref.startswith(ENDED_PREFIX):
+                    commit = git.read_commit(commit.parents[0])
+                found.add(str(TrialStart.from_commit(commit).candidate))
+            except (GitImproveError, ValueError, IndexError):
+                continue
+        return found
+
     def version_order(self, agent: str) -> list[str]:
         """Blob ids of the agent's versions, oldest first."""
         self.refresh()
@@ -73,7 +94,8 @@ class AgentIndex:
     def resolve_version(self, agent: str, version: str | None, *, fresh: bool = True
                         ) -> tuple[str | None, str | None]:
         """The blob id to store for ``version`` (a blob id, a unique prefix, or ``v3``) and a
-        warning when it is not a version of ``agent`` on main (the value is then kept as given)."""
+        warning when a blob id is not a version of ``agent`` on main (the value is then kept as
+        given: it may come from a branch). A ``v3`` that does not exist is refused."""
         if version is None or not version.strip():
             return None, None
         version = version.strip()
@@ -85,14 +107,20 @@ class AgentIndex:
             if found:
                 return found, None
             last = max(numbers, default=0)
-            return version, (f"{agent} has no version {version} on {self._repo.branch} "
-                             f"(v1..v{last}); the record keeps {version!r} as given")
+            # NOTE: a number is only ever a display name for a blob on main; keeping "v9" as
+            # given would invent a version nobody can find.
+            raise InvalidFeedbackError(
+                f"{agent} has no version {version} on {self._repo.branch} (v1..v{last})",
+                hint=f"see `gitimprove history {agent}`; leave the version out to have it "
+                     "inferred from the record's time")
         low = version.lower()
         if low in blobs:
             return low, None
         matches = [b for b in blobs if b.startswith(low)] if len(low) >= 4 else []
         if len(matches) == 1:
             return matches[0], None
+        if low in self.trial_versions(agent):
+            return low, None
         return low, (f"version {version[:12]} is not in the history of {agent} on "
                      f"{self._repo.branch}; the record was kept")
 

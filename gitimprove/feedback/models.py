@@ -267,9 +267,13 @@ class FeedbackRecord(BaseModel):
 
     def content(self) -> dict[str, Any]:
         """Every field but ``id``, as JSON values (what :attr:`digest` is computed from)."""
-        data = self.model_dump(mode="json", exclude={"id"})
-        data["created_at"] = format_timestamp(self.created_at)
-        return data
+        # NOTE: by hand rather than model_dump(mode="json"): the same values (every field but
+        # created_at already holds JSON types), at a fraction of the cost on the write path.
+        return {"agent": self.agent, "version": self.version, "run_id": self.run_id,
+                "rating": self.rating, "reason": self.reason, "correction": self.correction,
+                "signals": self.signals, "user_id": self.user_id, "input": self.input,
+                "output": self.output, "metadata": self.metadata,
+                "created_at": format_timestamp(self.created_at)}
 
     @cached_property
     def digest(self) -> str:

@@ -93,6 +93,14 @@ class EvaluationSettings(_Strict):
         return self.sample if self.keep_sample is None else self.keep_sample
 
 
+class TrialSettings(_Strict):
+    """Whether a human may serve a proposal to part of the traffic, and how much of it."""
+
+    allowed: StrictBool = True
+    max_share: float = Field(0.2, gt=0, lt=1)
+    unit: Literal["user", "run"] = "user"
+
+
 class Policy(_Strict):
     """Where agents live, what is protected, and how far a proposal may go."""
 
@@ -105,6 +113,7 @@ class Policy(_Strict):
     feedback: FeedbackSettings = Field(default_factory=FeedbackSettings)
     analysis: AnalysisSettings = Field(default_factory=AnalysisSettings)
     evaluation: EvaluationSettings = Field(default_factory=EvaluationSettings)
+    trials: TrialSettings = Field(default_factory=TrialSettings)
 
     @field_validator("main_branch")
     @classmethod

@@ -7,6 +7,7 @@ process moved it first), then bring clean checkouts of main up to date.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -39,6 +40,7 @@ from gitimprove.proposals.build import (
     T_ROLLBACK_OF,
     approvals_on_main,
 )
+from gitimprove.trials.record import stop_updates
 from gitimprove.validate import Violation, check_change
 
 T_REVERTS = "Gitimprove-Reverts"
@@ -108,6 +110,9 @@ def _identity(repo: InstructionRepo, by: str | None) -> Identity:
         except ValueError as exc:
             raise ReviewError(str(exc), hint='pass --by "Name <email>"') from None
     return repo.git.user_identity() or FALLBACK_COMMITTER
+
+
+identity_for = _identity  # who acts: ``--by`` or git's user identity
 
 
 def commit_info(repo: InstructionRepo, commit: Oid) -> tuple[str, dict[str, list[str]], int, str]:
@@ -184,8 +189,24 @@ def find_proposal(repo: InstructionRepo, spec: str, *, include_closed: bool = Tr
     for info in candidates:
         if spec in (info.id, f"{info.agent}/{info.id}") or (info.branch and info.branch.endswith(spec)):
             return info
+    started = _by_prefix(spec, candidates)
+    if len(started) == 1:
+        return started[0]
+    if len(started) > 1:
+        raise ReviewError(f"{spec!r} starts {len(started)} proposals: "
+                          f"{', '.join(sorted({p.id for p in started}))}",
+                          hint="give more of the id")
     open_ids = ", ".join(p.id for p in candidates if p.state == "open") or "none"
     raise ReviewError(f"no proposal {spec!r}", hint=f"open proposals: {open_ids} (see `gitimprove proposals`)")
+
+
+def _by_prefix(spec: str, candidates: list[ProposalInfo]) -> list[ProposalInfo]:
+    """Proposals whose id (``20261123-ab12cd``), or its hash part (``ab12cd``), starts with
+    ``spec``; at least four characters, like git's short ids."""
+    if len(spec) < 4 or "/" in spec:
+        return []
+    return [p for p in candidates
+            if p.id.startswith(spec) or p.id.partition("-")[2].startswith(spec)]
 
 
 def _find_open_by_ref(repo: InstructionRepo, spec: str) -> ProposalInfo | None:
@@ -360,6 +381,7 @@ def approve(repo: InstructionRepo, spec: str, *, by: str | None = None,
         return commit, check.paths
 
     also: list[RefUpdate] = [(info.ref, None, info.commit)] if info.ref else []
+    also += stop_updates(repo.git, info.agent, info.id, "approved", approver)
     previous, commit = land(repo, build, f"gitimprove approve: {info.id}", also=also)
     return Landed(commit, previous, info, message)
 
@@ -393,6 +415,10 @@ def reject(repo: InstructionRepo, spec: str, *, reason: str, by: str | None = No
     record = repo.git.commit_tree(Oid(tree), [info.commit], message, author=reviewer, committer=reviewer)
     rejected_ref = f"{REJECTED_PREFIX}{info.agent}/{info.id}"
     repo.git.update_ref(rejected_ref, record, None, f"gitimprove reject: {info.id}")
+    with contextlib.suppress(GitImproveError):  # the branch deletion below stops serving it anyway
+        ends = stop_updates(repo.git, info.agent, info.id, "rejected", reviewer)
+        if ends:
+            repo.git.update_refs(ends, f"gitimprove reject: {info.id}")
     try:
         repo.git.delete_ref(info.ref, info.commit, f"gitimprove reject: {info.id}")
     except GitImproveError:
