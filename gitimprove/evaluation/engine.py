@@ -28,7 +28,6 @@ from gitimprove.evaluation.replay import Answer, replay
 from gitimprove.evaluation.runs import Run, RunSets, runs_to_fix, runs_to_keep
 from gitimprove.evaluation.scorecard import JudgedRun, Scorecard, SetFigures, UsageFigures
 from gitimprove.git import Oid, merge_tree
-from gitimprove.instructions.agentfile import parse_agent, render
 from gitimprove.instructions.policy import EvaluationSettings
 from gitimprove.instructions.repo import InstructionRepo
 from gitimprove.llm import KEY_URL, Hints, MessagesAPI
@@ -164,10 +163,14 @@ def plan(repo: InstructionRepo, spec: str, *, sample: int | None = None,
         raise EvaluationError(f"proposal {info.id} does not merge cleanly into {repo.branch} "
                               f"(conflict in {', '.join(conflicts)}); there is nothing to judge",
                               hint=f"reject it and propose again from the current {repo.branch}")
-    got = git.read_blob(f"{merged}:{base_at.path}")
-    if got is None:
-        raise EvaluationError(f"proposal {info.id} removes {base_at.path}; nothing to replay")
-    proposed = parse_agent(got[1], base_at.path, expected_name=info.agent)
+    # NOTE: an unreferenced commit of the merged tree, so that the agent is read (and rendered)
+    # the way `load()` would read it after the approval, whatever the file's format.
+    judged = git.commit_tree(merged, [base], "gitimprove evaluate: the merge it judges\n")
+    try:
+        proposed_at = repo.agent_at(info.agent, judged)
+    except GitImproveError:
+        raise EvaluationError(f"proposal {info.id} leaves no readable {info.agent} in "
+                              f"{base_at.path}; nothing to replay") from None
     seed = seed if seed is not None else random.SystemRandom().randrange(2**31)
     n_fix = sample or settings.sample
     n_keep = min(settings.keep, n_fix) if sample is not None else settings.keep
@@ -189,9 +192,9 @@ def plan(repo: InstructionRepo, spec: str, *, sample: int | None = None,
                  "GITIMPROVE_FEEDBACK_URL points at another store")
     return EvaluationPlan(
         proposal=info.id, agent=info.agent, proposal_commit=info.commit,
-        proposal_tree=git.tree_of(info.commit), proposal_blob=Oid(got[0]), base_commit=base,
-        base_tree=git.tree_of(base), base_blob=base_at.blob, base_prompt=render(base_at.file),
-        proposal_prompt=render(proposed), sets=RunSets(to_fix, to_keep, fix, keep),
+        proposal_tree=git.tree_of(info.commit), proposal_blob=proposed_at.blob, base_commit=base,
+        base_tree=git.tree_of(base), base_blob=base_at.blob, base_prompt=base_at.rendered(),
+        proposal_prompt=proposed_at.rendered(), sets=RunSets(to_fix, to_keep, fix, keep),
         settings=settings, seed=seed, sample=n_fix, keep_sample=n_keep)
 
 
