@@ -54,6 +54,9 @@ class FeedbackSettings(_Strict):
 
 class AnalysisSettings(_Strict):
     min_support: int = Field(3, ge=2)
+    # the cost cap of the model step of analysis (themes by a model): input and output
+    # tokens of all its requests together, for one analysis
+    model_max_tokens: int = Field(200_000, ge=1000)
 
 
 _MODEL_NAME = re.compile(r"\A[A-Za-z0-9][A-Za-z0-9._:@/-]{0,99}\Z")
