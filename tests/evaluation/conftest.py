@@ -19,7 +19,6 @@ from tests.fakes.anthropic_server import (
     evaluation_handler,
     prefers,
 )
-from tests.proposers.conftest import api  # noqa: F401  (the running fake Messages API)
 from tests.review.conftest import add_rule, make_proposal
 
 AGENT = "product-writer"
