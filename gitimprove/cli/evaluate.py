@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import sys
 from typing import Any
 
 import click
 
-from gitimprove.cli import Context, emit_json, json_option, pass_ctx
+from gitimprove.cli.context import Context, emit_json, json_option, pass_ctx
 
 
 def evaluation_json(evaluation: Any) -> dict[str, Any]:
@@ -31,7 +30,7 @@ def evaluation_json(evaluation: Any) -> dict[str, Any]:
 @json_option
 @pass_ctx
 def evaluate_cmd(ctx: Context, proposal: str, sample: int | None, seed: int | None,
-                 by: str | None, as_json: bool) -> None:
+                 by: str | None, as_json: bool) -> int:
     """Replay a proposal on the runs it is meant to fix (and well-rated ones), have a model
     judge base against proposal, and record the scorecard in git. Needs ANTHROPIC_API_KEY."""
     from gitimprove.evaluation import NeedsModel, evaluate
@@ -45,11 +44,11 @@ def evaluate_cmd(ctx: Context, proposal: str, sample: int | None, seed: int | No
             raise
         emit_json({"status": "needs_model", "message": exc.message, "hint": exc.hint,
                    "would_judge": exc.plan.to_json()})
-        sys.exit(1)
+        return 1
     card = evaluation.scorecard
     if as_json:
         emit_json(evaluation_json(evaluation))
-        return
+        return 0
     click.echo(f"Evaluated {card.proposal} ({card.agent}): {card.headline()}")
     for line in card.lines(evaluation.plan.settings):
         click.echo(f"  {line}")
@@ -63,6 +62,7 @@ def evaluate_cmd(ctx: Context, proposal: str, sample: int | None, seed: int | No
     click.echo(f"Recorded {record_ref(card.agent, card.proposal)} ({record.commit.short}) for base "
                f"tree {card.base_tree[:10]} and proposal tree {card.proposal_tree[:10]}")
     click.echo(f"  review: gitimprove review {card.proposal}    share: gitimprove push --all")
+    return 0
 
 
 COMMANDS = [evaluate_cmd]

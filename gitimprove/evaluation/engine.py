@@ -158,7 +158,7 @@ def plan(repo: InstructionRepo, spec: str, *, sample: int | None = None,
     if sample is not None and sample < 1:
         raise EvaluationError("--sample must be at least 1")
     base_at = repo.agent_at(info.agent, base)
-    merged, conflicts = merge_tree(git, base, info.commit)
+    merged, conflicts = merge_tree(git, base, info.head)
     if conflicts:
         raise EvaluationError(f"proposal {info.id} does not merge cleanly into {repo.branch} "
                               f"(conflict in {', '.join(conflicts)}); there is nothing to judge",
@@ -191,8 +191,8 @@ def plan(repo: InstructionRepo, spec: str, *, sample: int | None = None,
                  "output=...)); a gone id means the store was cleaned, or "
                  "GITIMPROVE_FEEDBACK_URL points at another store")
     return EvaluationPlan(
-        proposal=info.id, agent=info.agent, proposal_commit=info.commit,
-        proposal_tree=git.tree_of(info.commit), proposal_blob=proposed_at.blob, base_commit=base,
+        proposal=info.id, agent=info.agent, proposal_commit=info.head,
+        proposal_tree=git.tree_of(info.head), proposal_blob=proposed_at.blob, base_commit=base,
         base_tree=git.tree_of(base), base_blob=base_at.blob, base_prompt=base_at.rendered(),
         proposal_prompt=proposed_at.rendered(), sets=RunSets(to_fix, to_keep, fix, keep),
         settings=settings, seed=seed, sample=n_fix, keep_sample=n_keep)

@@ -25,7 +25,7 @@ from pydantic import ValidationError
 
 from gitimprove.errors import GitCommandError, GitImproveError
 from gitimprove.evaluation.scorecard import Scorecard
-from gitimprove.git import Commit, Identity, Oid, Repository, parse_trailers
+from gitimprove.git import Commit, Identity, Oid, Repository
 
 EVALUATIONS_PREFIX = "refs/gitimprove/evaluations/"
 FENCE = "```gitimprove-scorecard"
@@ -116,7 +116,11 @@ class EvaluationRecord:
         """:meth:`from_commit` from the parts of a commit (as a scan of the log reads them)."""
         if email.endswith(MODEL_EMAIL_SUFFIX) or not parents:
             return None
-        trailers = parse_trailers(message)
+        from gitimprove.ledger import parse_trailers
+
+        trailers: dict[str, list[str]] = {}
+        for key, value in parse_trailers(message):
+            trailers.setdefault(key, []).append(value)
         if any(len(trailers.get(k, [])) != 1 for k in (
                 T_EVALUATION, T_AGENT, T_BASE_TREE, T_PROPOSAL_TREE)):
             return None

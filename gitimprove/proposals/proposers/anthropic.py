@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import html
 import json
-import re
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -48,6 +47,7 @@ from gitimprove.proposals.proposers.base import (
     Usage,
 )
 from gitimprove.proposals.support import Support
+from gitimprove.text import CONTROL, shorten
 
 TOOL_NAME = "propose_edits"
 MAX_QUOTE_CHARS = 500  # one quote, after normalising whitespace
@@ -63,7 +63,6 @@ KEY_HINT = f"set ANTHROPIC_API_KEY to a valid key ({KEY_URL}), or use --proposer
 HINTS = Hints(key=KEY_HINT, fallback="or use --proposer heuristic",
               timeout_setting="proposer.timeout_seconds", model_setting="proposer.model")
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
 
 
 # -- the tool -------------------------------------------------------------------------------
@@ -119,15 +118,13 @@ def tool_definition() -> ToolParam:
 
 def _data(text: str, limit: int) -> str:
     """User text made safe to place between tags: one line, bounded, XML-escaped."""
-    text = " ".join(_CONTROL.sub(" ", text).split())
-    if len(text) > limit:
-        text = text[: limit - 1].rstrip() + "…"
+    text = shorten(text, limit)
     # NOTE: escaping '<' is what stops a quote from closing its tag; '&' first, by html.escape.
     return html.escape(text, quote=False)
 
 
 def _attr(text: str) -> str:
-    return html.escape(" ".join(_CONTROL.sub(" ", text).split())[:MAX_LABEL_CHARS], quote=True)
+    return html.escape(" ".join(CONTROL.sub(" ", text).split())[:MAX_LABEL_CHARS], quote=True)
 
 
 def _limits_lines(limits: Limits) -> list[str]:
