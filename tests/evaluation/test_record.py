@@ -200,7 +200,7 @@ def test_nothing_else_needs_a_model_or_changes_without_the_gate(setup: Setup) ->
 
 
 def test_push_all_carries_the_record(api: FakeAnthropicServer, setup: Setup, tmp_path: Path) -> None:
-    from gitimprove.review.remote import push, refspecs_for
+    from gitimprove.review.remote import push_all
 
     use(api)
     result = run_evaluation(api, setup, sample=1)
@@ -208,7 +208,7 @@ def test_push_all_carries_the_record(api: FakeAnthropicServer, setup: Setup, tmp
     run(tmp_path, "init", "-q", "--bare", str(bare))
     run(setup.path, "remote", "add", "origin", str(bare))
     run(setup.path, "push", "-q", "origin", "main")
-    push(setup.repo, refspecs_for(setup.repo, None, everything=True))
+    push_all(setup.repo)
     ref = record_ref(AGENT, setup.pid)
     assert out(bare, "rev-parse", ref) == result.record.commit
     clone = tmp_path / "clone"
