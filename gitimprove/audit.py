@@ -26,11 +26,12 @@ from gitimprove.proposals.build import scan
 from gitimprove.review.actions import judge
 from gitimprove.validate import Violation, check_adopted, check_agent, protected_ids
 
-EventKind = Literal["initialised", "proposed", "approved", "rejected", "rolled_back", "human_edit"]
+EventKind = Literal["initialised", "proposed", "evaluated", "approved", "rejected", "rolled_back",
+                    "human_edit"]
 
 # Order of events recorded in the same second (a proposal comes before its approval).
-_RANK = {"initialised": 0, "human_edit": 1, "proposed": 2, "approved": 3, "rejected": 3,
-         "rolled_back": 4}
+_RANK = {"initialised": 0, "human_edit": 1, "proposed": 2, "evaluated": 3, "approved": 4,
+         "rejected": 4, "rolled_back": 5}
 
 
 @dataclass
@@ -99,7 +100,7 @@ def audit(repo: InstructionRepo, agent: str | None = None,
     # NOTE: main's events are listed oldest first, and the sort below is stable: events in
     # the same second keep the order of main's history instead of their commit ids' order.
     book = scan(repo)
-    events = _proposal_events(repo, book) + _main_events(repo, book)
+    events = _proposal_events(repo, book) + _evaluation_events(repo) + _main_events(repo, book)
     if agent is not None:
         events = [e for e in events if e.agent == agent]
     if since is not None:
@@ -156,6 +157,17 @@ def _rejection(info: Proposal, rejection: ledger.Rejection) -> Event:
                  actor=rejection.by, summary=rejection.summary, agent=info.agent,
                  proposal=info.id, state="rejected", model=info.record.model or None,
                  evidence=info.evidence, reason=rejection.reason or None)
+
+
+def _evaluation_events(repo: InstructionRepo) -> list[Event]:
+    """Every recorded evaluation (re-evaluations too), with its figures."""
+    from gitimprove.evaluation.record import all_records
+
+    return [Event(kind="evaluated", time=_when(r.time), commit=str(r.commit), actor=r.evaluated_by,
+                  summary=f"{r.scorecard.headline()}; judged by {r.scorecard.judge_model}"
+                  + (" (stopped early)" if r.scorecard.stopped else ""),
+                  agent=r.agent, proposal=r.proposal, model=r.scorecard.model)
+            for r in all_records(repo.git)]
 
 
 # -- main's first-parent history --------------------------------------------------------------

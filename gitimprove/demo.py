@@ -94,6 +94,7 @@ def run_demo(directory: Path | None, *, echo: Echo) -> Path:
 
     _step(echo, 5, "Review: the rationale, the change by section and rule, the verdict")
     _indent(echo, review_text(review_data(repo, plan.id)))
+    _evaluate(repo, plan.id, echo)
 
     _step(echo, 6, "Approval is a merge")
     landed = approve(repo, plan.id, by="Demo Reviewer <reviewer@example.com>", note="Approved in the demo.")
@@ -142,6 +143,24 @@ def run_demo(directory: Path | None, *, echo: Echo) -> Path:
     echo(f"   {cli} audit")
     echo(f"   {cli} history product-writer")
     return target
+
+
+def _evaluate(repo: InstructionRepo, pid: str, echo: Echo) -> None:
+    """Evidence before approval: replay the cited runs with both prompts and judge them. Offline
+    this says what it needs and what it would judge; with a key it judges a small sample."""
+    from gitimprove.evaluation import NeedsModel, evaluate
+
+    echo(f"   gitimprove evaluate {pid} --sample 3:")
+    try:
+        result = evaluate(repo, pid, sample=3)
+    except NeedsModel as exc:
+        _indent(echo, f"{exc.message}\nhint: {exc.hint}")
+        echo("   (approval does not wait for it unless the policy sets evaluation.required)")
+        return
+    except GitImproveError as exc:
+        _indent(echo, f"error: {exc}")
+        return
+    _indent(echo, "\n".join([result.scorecard.headline(), *result.scorecard.lines()]))
 
 
 def _record_all(repo: InstructionRepo, records: list[dict[str, Any]]) -> int:

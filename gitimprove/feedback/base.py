@@ -99,6 +99,17 @@ class FeedbackStore(ABC):
     @abstractmethod
     def schema_version(self) -> int: ...
 
+    def by_ids(self, ids: Iterable[str], *, with_io: bool = True) -> list[FeedbackRecord]:
+        """The stored records among ``ids`` (in no particular order), a few queries for any
+        number. ``with_io=False`` leaves out ``input``/``output``."""
+        wanted = list(dict.fromkeys(ids))
+        found: list[FeedbackRecord] = []
+        for chunk in _chunks(wanted, 500):
+            marks = ", ".join([self.MARK] * len(chunk))
+            found += _rows_to_records(self._read(
+                f"SELECT {_select_sql(with_io)} FROM feedback WHERE id IN ({marks})", list(chunk)))
+        return found
+
     def get(self, feedback_id: str) -> FeedbackRecord | None:
         """One record by id, or None."""
         found = _rows_to_records(self._read(

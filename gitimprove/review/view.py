@@ -5,9 +5,13 @@ from __future__ import annotations
 
 import difflib
 import re
+from dataclasses import asdict
 from typing import Any
 
 from gitimprove.errors import GitImproveError
+from gitimprove.evaluation import examples
+from gitimprove.evaluation.check import evaluation_status, status_lines
+from gitimprove.git import Oid
 from gitimprove.instructions.agentfile import AgentFile
 from gitimprove.instructions.repo import InstructionRepo
 from gitimprove.ledger import ProposalState
@@ -79,8 +83,14 @@ def review_data(repo: InstructionRepo, spec: str) -> dict[str, Any]:
         data["model_diff"] = git.run("diff", parent, model.oid, "--", new_at.path)
     if info.state == ProposalState.OPEN:
         data.update(judge(repo, info).to_json())
+        data["evaluation"] = evaluation_status(repo, repo.main_tip(), info.head,
+                                               proposal=info.id, agent=info.agent)
+        if data["evaluation"].get("record"):
+            data["evaluation"]["examples"] = [
+                asdict(e) for e in examples.load(git, Oid(data["evaluation"]["record"]))]
         branch = info.branch
         data["commands"] = {
+            "evaluate": f"gitimprove evaluate {info.id}",
             "approve": f"gitimprove approve {info.id}",
             "reject": f'gitimprove reject {info.id} --reason "..."',
             "inspect": f"git log -p {repo.branch}..{branch}",
@@ -133,5 +143,10 @@ def review_text(data: dict[str, Any]) -> str:
         if data["stale"]:
             lines.append("Main has moved since this was proposed; it "
                          + ("still merges cleanly." if data["merges_cleanly"] else "CONFLICTS."))
+        lines += ["", *status_lines(data["evaluation"], data["id"])]
+        shown = data["evaluation"].get("examples")
+        if shown:
+            lines.append("  Examples (kept on this machine only):")
+            lines += [f"  {line}" for line in examples.lines([examples.Example(**e) for e in shown])]
         lines += ["", "Next:"] + [f"  {name:<15} {cmd}" for name, cmd in data["commands"].items()]
     return "\n".join(lines)

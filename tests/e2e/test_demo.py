@@ -27,6 +27,7 @@ def test_demo_runs_the_whole_loop(tmp_path: Path) -> None:
     assert "proposed by the heuristic proposer (offline)" in out
     assert "refused: operation 1 (update_rule)" in out and "protected section 'safety'" in out
     assert "vs v1: negative" in out  # feedback by version after the approval
+    assert "needs a model, and ANTHROPIC_API_KEY is not set. It would judge 3 runs to fix" in out
     assert f"Demo repository: {target}" in out
     assert "git log --graph --all --oneline" in out
 
