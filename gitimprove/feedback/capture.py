@@ -8,15 +8,22 @@ from __future__ import annotations
 import difflib
 import threading
 import warnings
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from gitimprove.errors import GitImproveError, UnknownAgentError
 from gitimprove.feedback.errors import FeedbackWarning, InvalidFeedbackError
-from gitimprove.feedback.models import FeedbackRecord, SignalValue, make_record
+from gitimprove.feedback.models import (
+    FeedbackRecord,
+    SignalValue,
+    ToolCall,
+    content_hash,
+    make_record,
+)
 
 if TYPE_CHECKING:
+    from gitimprove.feedback.store import FeedbackStore
     from gitimprove.instructions.repo import InstructionRepo
 
 
@@ -38,6 +45,11 @@ class AgentIndex:
         names = frozenset(self._repo.agent_names())
         with self._lock:
             self._tip, self._names, self._versions = tip, names, {}
+
+    def keep_arguments(self) -> int | None:
+        """How many characters of a tool call's arguments the policy keeps (None: none)."""
+        settings = self._repo.policy().feedback
+        return settings.tool_argument_chars if settings.store_tool_arguments else None
 
     def names(self) -> list[str]:
         self.refresh()
@@ -104,10 +116,12 @@ def build_record(
     id_from_content: bool = False,
     now: datetime | None = None,
     fresh: bool = True,
+    keep_arguments: int | None | Literal["policy"] = "policy",
 ) -> tuple[FeedbackRecord, str | None]:
     """Check and validate one record: unknown agents are refused, unknown versions warned.
 
-    ``fresh=False`` skips looking whether main moved (an import checks once for all lines)."""
+    ``fresh=False`` skips looking whether main moved (an import checks once for all lines).
+    ``keep_arguments``: see :func:`make_record`; by default the policy decides."""
     agent = fields.get("agent")
     if agent is not None and not isinstance(agent, str):
         raise GitImproveError(f"agent: must be text (the agent's name), got {type(agent).__name__}",
@@ -119,7 +133,22 @@ def build_record(
     warning = None
     if isinstance(data.get("version"), str):
         data["version"], warning = index.resolve_version(agent.strip(), data["version"], fresh=False)
-    return make_record(data, id_from_content=id_from_content, now=now), warning
+    if keep_arguments == "policy":
+        keep_arguments = index.keep_arguments() if _has_arguments(data.get("tool_calls")) else None
+    record = make_record(data, id_from_content=id_from_content, now=now,
+                         keep_arguments=keep_arguments)
+    if record.tool_calls is not None and record.version is None and warning is None:
+        warning = (f"the tool calls of {record.agent} run {record.run_id} have no version: they "
+                   "count in analysis but in no version's tool rates (pass the version "
+                   "load() returned)")
+    return record, warning
+
+
+def _has_arguments(calls: object) -> bool:
+    if not isinstance(calls, list | tuple):
+        return False
+    return any(isinstance(c, Mapping) and c.get("arguments") is not None
+               or isinstance(c, ToolCall) and c.arguments is not None for c in calls)
 
 
 def record_feedback(
@@ -139,9 +168,11 @@ def record_feedback(
     metadata: Mapping[str, Any] | None = None,
     created_at: datetime | str | None = None,
     id: str | None = None,
+    tool_calls: Sequence[Mapping[str, Any] | ToolCall] | None = None,
 ) -> FeedbackRecord:
     """Validate and store one record (see :meth:`InstructionRepo.record_feedback`)."""
     fields = {"id": id, "agent": agent, "version": version, "run_id": run_id, "rating": rating,
+              "tool_calls": list(tool_calls) if isinstance(tool_calls, list | tuple) else tool_calls,
               "reason": reason, "correction": correction,
               # NOTE: anything but a mapping goes to validation as it is, to be refused there.
               "signals": dict(signals) if isinstance(signals, Mapping) else signals,
@@ -150,17 +181,62 @@ def record_feedback(
               "created_at": created_at}
     record, warning = build_record(index, fields)
     store = repo.feedback_store()
-    if id is not None:
+    _store_once(store, record, given_id=id is not None)
+    if warning:
+        warnings.warn(warning, FeedbackWarning, stacklevel=3)
+    return record
+
+
+def _store_once(store: FeedbackStore, record: FeedbackRecord, *, given_id: bool) -> None:
+    if given_id:
         stored = store.get(record.id)
         # Recording the same id again is a no-op; with other content it is refused (the time
         # of recording aside, which a repeat without created_at naturally changes).
         same = stored is not None and stored.model_dump(exclude={"created_at"}) == \
             record.model_dump(exclude={"created_at"})
+        if stored is not None and not same and not stored.is_feedback and not record.is_feedback:
+            raise InvalidFeedbackError(
+                f"{record.agent} run {record.run_id} is already logged with other tool calls",
+                hint="a run's decisions are logged once, when the run ends")
         if stored is not None and not same:
             raise InvalidFeedbackError(
                 f"feedback id {record.id!r} is already stored with different content",
                 hint="give this record its own id, or leave --id out to get a new one")
     store.add([record])
+
+
+def run_log_id(agent: str, run_id: str) -> str:
+    """The id of a run's log: one per (agent, run), so logging a run twice adds nothing."""
+    return "run-" + content_hash({"agent": agent, "run_id": run_id})[:20]
+
+
+def record_run(
+    repo: InstructionRepo,
+    index: AgentIndex,
+    *,
+    agent: str,
+    run_id: str,
+    tool_calls: Sequence[Mapping[str, Any] | ToolCall],
+    version: str | None = None,
+    created_at: datetime | str | None = None,
+) -> FeedbackRecord:
+    """Log one run's decisions without feedback (see :meth:`InstructionRepo.record_run`).
+
+    A run without a version takes the one its stored feedback names; when none does, the log
+    is kept with a :class:`FeedbackWarning` (it counts in analysis, in no version's rates)."""
+    if not isinstance(run_id, str) or not run_id.strip():
+        raise InvalidFeedbackError("record_run needs the run_id of the run it logs")
+    store = repo.feedback_store()
+    if version is None and isinstance(agent, str):
+        known = [r.version for r in store.records(agent=agent.strip(), run_id=run_id.strip(),
+                                                  with_io=False) if r.version]
+        version = known[-1] if known else None
+    fields = {"id": run_log_id(agent.strip() if isinstance(agent, str) else agent, run_id.strip()),
+              "agent": agent, "version": version, "run_id": run_id,
+              "tool_calls": list(tool_calls) if isinstance(tool_calls, list | tuple) else tool_calls,
+              "created_at": created_at}
+    record, warning = build_record(index, fields)
+    _store_once(store, record, given_id=True)
     if warning:
         warnings.warn(warning, FeedbackWarning, stacklevel=3)
     return record

@@ -302,12 +302,27 @@ class InstructionRepo:
         Fields: ``run_id``, ``version`` (the blob id :meth:`load` returned; ``v3`` or a unique
         prefix also work), ``rating`` (positive/negative, up/down, thumbs_up/thumbs_down,
         +1/-1), ``reason``, ``correction``, ``signals`` (``{"regenerated": True, ...}``),
-        ``user_id``, ``input``, ``output``, ``metadata``, ``created_at``, ``id``. At least a
-        rating, reason, correction or signal is needed. An unknown agent is refused; a version
+        ``user_id``, ``input``, ``output``, ``metadata``, ``created_at``, ``id``, and
+        ``tool_calls`` (the run's decisions, in order: ``[{"name": "web_search", "status":
+        "ok", "duration_ms": 830}]``; arguments are kept only if the policy says so). At least
+        a rating, reason, correction or signal is needed. An unknown agent is refused; a version
         not in the agent's history is kept with a :class:`FeedbackWarning`."""
         from gitimprove.feedback.capture import record_feedback
 
         return record_feedback(self, self._feedback_index(), agent=agent, **fields)
+
+    def record_run(self, *, agent: str, run_id: str,
+                   tool_calls: Sequence[Mapping[str, Any] | ToolCall],
+                   version: str | None = None,
+                   created_at: datetime | str | None = None) -> FeedbackRecord:
+        """Log the decisions of one run of ``agent`` (its tool calls, in order) without any
+        feedback, so that tool-use rates count every run. Logging the same run again with the
+        same calls adds nothing; with other calls it is refused. ``tool_calls=[]`` logs a run
+        that called no tool. See docs/feedback.md."""
+        from gitimprove.feedback.capture import record_run
+
+        return record_run(self, self._feedback_index(), agent=agent, run_id=run_id,
+                          tool_calls=tool_calls, version=version, created_at=created_at)
 
     def feedback_stats(self, agent: str | None = None, *, by_version: bool = False,
                        since: datetime | None = None) -> list[dict[str, Any]]:
@@ -338,10 +353,10 @@ class InstructionRepo:
 
 # Names used only in the annotations of the feedback methods above.
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Mapping, Sequence
     from datetime import datetime
 
     from gitimprove.feedback.capture import AgentIndex
-    from gitimprove.feedback.models import FeedbackRecord
+    from gitimprove.feedback.models import FeedbackRecord, ToolCall
     from gitimprove.feedback.store import FeedbackStore
     from gitimprove.patterns.model import EvidenceState, Pattern
