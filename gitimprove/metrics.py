@@ -30,6 +30,10 @@ METRICS: list[tuple[str, str, bool]] = [
     ("task_completed", "signal", False),
 ]
 
+# What the agent did, per version: shown and compared, never part of the verdict (a change to
+# the tool guidelines is meant to change them, so "more" or "less" is neither good nor bad).
+DECISION_METRICS = ("tool_calls", "tool_errors")
+
 Verdict = Literal["worse", "better", "no clear change", "too little feedback", "first version"]
 
 
@@ -106,6 +110,11 @@ class VersionFigures:
     rates: dict[str, Rate]
     comparisons: list[Comparison] = field(default_factory=list)
     previous: Version | None = None
+    # tool_calls: runs that called a tool of the logged runs; tool_errors: failed calls of all
+    # calls; per tool, the share of logged runs that called it.
+    decisions: dict[str, Rate] = field(default_factory=dict)
+    tools: dict[str, Rate] = field(default_factory=dict)
+    decision_changes: list[Comparison] = field(default_factory=list)
 
     @property
     def verdict(self) -> Verdict:
@@ -132,10 +141,37 @@ class VersionFigures:
             "runs": self.runs, "rates": {k: rate(v) for k, v in self.rates.items()},
             "previous": self.previous.label if self.previous else None,
             "verdict": self.verdict,
-            "changes": [{"metric": c.metric, "difference": c.difference, "ci95": list(c.interval),
-                         "p_worse": c.p_worse, "p_better": c.p_better, "verdict": c.verdict}
-                        for c in self.comparisons],
+            "changes": [_change(c) for c in self.comparisons],
+            "decisions": {k: rate(v) for k, v in self.decisions.items()},
+            "tools": {k: rate(v) for k, v in self.tools.items()},
+            "decision_changes": [
+                {"metric": c.metric, "difference": c.difference, "ci95": list(c.interval),
+                 "p_more": c.p_worse, "p_less": c.p_better, "change": direction(c)}
+                for c in self.decision_changes],
         }
+
+
+def _change(c: Comparison) -> dict[str, Any]:
+    return {"metric": c.metric, "difference": c.difference, "ci95": list(c.interval),
+            "p_worse": c.p_worse, "p_better": c.p_better, "verdict": c.verdict}
+
+
+def direction(c: Comparison) -> str:
+    """A decision metric's change: ``more``, ``less``, ``no clear change`` or ``too little
+    data`` (compared with higher-is-"worse", which here only means higher)."""
+    return {"worse": "more", "better": "less",
+            "too little feedback": "too little data"}.get(c.verdict, c.verdict)
+
+
+def _decision_rates(row: dict[str, Any] | None) -> tuple[dict[str, Rate], dict[str, Rate]]:
+    found = (row or {}).get("decisions")
+    if not found:
+        return {}, {}
+    logged = int(found["logged_runs"])
+    rates = {"tool_calls": Rate(int(found["runs_with_tools"]), logged),
+             "tool_errors": Rate(int(found["errors"]), int(found["calls"]))}
+    tools = {name: Rate(int(t["runs"]), logged) for name, t in found["tools"].items()}
+    return rates, tools
 
 
 def _rates(row: dict[str, Any] | None) -> tuple[int, dict[str, Rate]]:
@@ -164,6 +200,7 @@ def version_figures(repo: InstructionRepo, agent: str) -> list[VersionFigures]:
     for i, version in enumerate(history):
         runs, rates = _rates(rows.get(str(version.blob)))
         figures = VersionFigures(version, runs, rates)
+        figures.decisions, figures.tools = _decision_rates(rows.get(str(version.blob)))
         previous = next((v for v in reversed(history[:i]) if v.blob != version.blob), None)
         if previous is not None:
             figures.previous = previous
@@ -171,6 +208,13 @@ def version_figures(repo: InstructionRepo, agent: str) -> list[VersionFigures]:
             figures.comparisons = [compare(name, old_rates[name], rates[name], worse)
                                    for name, _, worse in METRICS
                                    if old_rates[name].n or rates[name].n]
+            old_decisions, _ = _decision_rates(rows.get(str(previous.blob)))
+            figures.decision_changes = [
+                compare(name, old_decisions[name], figures.decisions[name], True,
+                        alpha=ALPHA / len(DECISION_METRICS))
+                for name in DECISION_METRICS
+                if name in old_decisions and name in figures.decisions
+                and old_decisions[name].n and figures.decisions[name].n]
         out.append(figures)
     return out[::-1]
 
@@ -187,11 +231,32 @@ def summary_line(f: VersionFigures) -> str:
         if name == "negative_rate" and ci:
             text += f" [{ci[0]:.0%}-{ci[1]:.0%}]"
         parts.append(text)
+    calls, errors = f.decisions.get("tool_calls"), f.decisions.get("tool_errors")
+    if calls is not None and calls.n:
+        parts.append(f"tools used {calls.value:.0%}")
+    if errors is not None and errors.n:
+        parts.append(f"tool errors {errors.value:.0%}")
     if f.previous is not None:
         neg = next((c for c in f.comparisons if c.metric == "negative_rate"), None)
         delta = f"negative {neg.difference * 100:+.0f} pts, " if neg and neg.old.n and neg.new.n else ""
         parts.append(f"vs {f.previous.label}: {delta}{f.verdict}")
     return "  ".join(parts)
+
+
+def tools_line(f: VersionFigures) -> str | None:
+    """``tools in 120 logged runs: web_search 62%, lookup_order 10%; vs v1: tool use -30 pts``"""
+    calls = f.decisions.get("tool_calls")
+    if calls is None or not calls.n:
+        return None
+    ranked = sorted(f.tools.items(), key=lambda kv: (-kv[1].hits, kv[0]))
+    shown = ", ".join(f"{name} {rate.value:.0%}" for name, rate in ranked[:5])
+    more = f" (+{len(ranked) - 5} more)" if len(ranked) > 5 else ""
+    text = f"tools in {calls.n} logged runs: {shown or 'none called'}{more}"
+    change = next((c for c in f.decision_changes if c.metric == "tool_calls"), None)
+    if change is not None and f.previous is not None:
+        text += (f"; vs {f.previous.label}: tool use {change.difference * 100:+.0f} pts"
+                 f" ({direction(change)})")
+    return text
 
 
 @dataclass(frozen=True)

@@ -138,7 +138,7 @@ def show_cmd(ctx: Context, agent: str, at: str | None, rendered: bool, as_json: 
 @pass_ctx
 def history_cmd(ctx: Context, agent: str, as_json: bool) -> None:
     """Versions of an agent on the main branch, newest first, with feedback per version."""
-    from gitimprove.metrics import rollback_command, summary_line, version_figures
+    from gitimprove.metrics import rollback_command, summary_line, tools_line, version_figures
 
     repo = ctx.repo
     figures = version_figures(repo, agent)
@@ -148,7 +148,8 @@ def history_cmd(ctx: Context, agent: str, as_json: bool) -> None:
              "blob": str(f.version.blob), "date": f.version.date.isoformat(),
              "author": f.version.author, "subject": f.version.subject,
              "feedback": {k: v for k, v in f.to_json().items()
-                          if k in ("runs", "rates", "previous", "verdict", "changes")}}
+                          if k in ("runs", "rates", "previous", "verdict", "changes",
+                                   "decisions", "tools", "decision_changes")}}
             for f in figures]})
         return
     for f in figures:
@@ -157,6 +158,9 @@ def history_cmd(ctx: Context, agent: str, as_json: bool) -> None:
                    f"{v.date:%Y-%m-%d %H:%M}  {v.author}  {v.subject}")
         if f.runs:
             click.echo(f"      {summary_line(f)}")
+        tools = tools_line(f)
+        if tools:
+            click.echo(f"      {tools}")
     if figures and figures[0].verdict == "worse":
         click.echo(f"\n{figures[0].version.label} is significantly worse than "
                    f"{figures[0].previous.label if figures[0].previous else 'before'} "

@@ -8,12 +8,15 @@ import json
 import re
 import warnings
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from gitimprove.cli import Context, emit_json, json_option, pass_ctx
 from gitimprove.errors import GitImproveError
+
+if TYPE_CHECKING:
+    from gitimprove.feedback.models import ToolCall
 
 _RELATIVE = re.compile(r"\A(\d+)\s*([hdw])\Z")
 
@@ -188,7 +191,7 @@ def list_cmd(ctx: Context, agent: str | None, since: str | None, version: str | 
             click.echo(_line(r.created_at, r.agent, r.run_id or r.id, r.rating,
                              [k for k, v in r.signals.items() if v is True],
                              [r.reason] if r.reason else [],
-                             [r.correction] if r.correction else [], r.id))
+                             [r.correction] if r.correction else [], r.id, r.tool_calls))
         return
     runs = merge_runs(records)
     shown = runs[-limit:] if limit else runs
@@ -200,20 +203,37 @@ def list_cmd(ctx: Context, agent: str | None, since: str | None, version: str | 
         return
     for run in shown:
         click.echo(_line(run.first_at, run.agent, run.run_id or run.feedback_ids[0], run.rating,
-                         run.trouble, run.reasons, run.corrections, ",".join(run.feedback_ids)))
+                         run.trouble, run.reasons, run.corrections, ",".join(run.feedback_ids),
+                         run.tool_calls))
 
 
 def _line(when: datetime | None, agent: str, run: str, rating: str | None, flags: list[str],
-          reasons: list[str], corrections: list[str], ids: str) -> str:
+          reasons: list[str], corrections: list[str], ids: str,
+          tool_calls: list[ToolCall] | None = None) -> str:
     stamp = when.strftime("%Y-%m-%d %H:%M") if when else "-"
     parts = [stamp, agent, run, rating or "-"]
     if flags:
         parts.append("[" + ",".join(flags) + "]")
+    if tool_calls is not None:
+        parts.append("tools: " + _clip(_calls_text(tool_calls), 60))
     text = " | ".join([*(f"reason: {t}" for t in reasons), *(f"correction: {t}" for t in corrections)])
     if text:
         parts.append(_clip(text, 120))
     parts.append(f"({_clip(ids, 40)})")
     return "  ".join(parts)
+
+
+def _calls_text(calls: list[ToolCall]) -> str:
+    """``web_search x2, lookup_order (error)``: each tool once, in first-call order."""
+    if not calls:
+        return "none"
+    counts: dict[str, list[int]] = {}
+    for c in calls:
+        seen = counts.setdefault(c.name, [0, 0])
+        seen[0] += 1
+        seen[1] += c.status == "error"
+    return ", ".join(name + (f" x{n}" if n > 1 else "") + (f" ({e} error{'s' * (e > 1)})" if e else "")
+                     for name, (n, e) in counts.items())
 
 
 def _clip(text: str, limit: int) -> str:
@@ -248,10 +268,15 @@ def stats_cmd(ctx: Context, agent: str | None, by_version: bool, since: str | No
         signals = ", ".join(
             f"{name} {s['rate']:.0%}" if "rate" in s else f"{name} mean {s['mean']:g}"
             for name, s in row["signals"].items())
+        decisions = row.get("decisions")
+        tools = "" if not decisions else (
+            f"; tools in {decisions['tool_call_rate']:.0%} of {decisions['logged_runs']} logged runs"
+            + (f", {decisions['tool_error_rate']:.0%} of {decisions['calls']} calls failed"
+               if decisions["calls"] else ""))
         click.echo(f"{head}: {row['records']} records, {row['runs']} runs, "
                    f"negative {'-' if rate is None else f'{rate:.0%}'} of {row['rated_runs']} rated"
                    f", {row['with_correction']} corrections"
-                   + (f"; signals: {signals}" if signals else ""))
+                   + (f"; signals: {signals}" if signals else "") + tools)
 
 
 @click.command("analyze")

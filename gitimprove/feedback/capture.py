@@ -116,7 +116,7 @@ def build_record(
     id_from_content: bool = False,
     now: datetime | None = None,
     fresh: bool = True,
-    keep_arguments: int | None | Literal["policy"] = "policy",
+    keep_arguments: int | Literal["policy"] | None = "policy",
 ) -> tuple[FeedbackRecord, str | None]:
     """Check and validate one record: unknown agents are refused, unknown versions warned.
 
@@ -147,8 +147,8 @@ def build_record(
 def _has_arguments(calls: object) -> bool:
     if not isinstance(calls, list | tuple):
         return False
-    return any(isinstance(c, Mapping) and c.get("arguments") is not None
-               or isinstance(c, ToolCall) and c.arguments is not None for c in calls)
+    return any((isinstance(c, Mapping) and c.get("arguments") is not None)
+               or (isinstance(c, ToolCall) and c.arguments is not None) for c in calls)
 
 
 def record_feedback(

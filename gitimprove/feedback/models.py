@@ -218,10 +218,11 @@ class ToolCall(BaseModel):
         if value is None:
             return None
         if isinstance(value, str) and value.strip():
+            text = value
             try:
-                value = float(value)
+                value = float(text)
             except ValueError:
-                raise ValueError(f"{value[:20]!r} is not a number of milliseconds") from None
+                raise ValueError(f"{text[:20]!r} is not a number of milliseconds") from None
         if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
             raise ValueError("must be a number of milliseconds")
         if not 0 <= value <= MAX_TOOL_DURATION_MS:
