@@ -79,6 +79,32 @@ class AgentFile(BaseModel):
         return found
 
 
+# Tool-usage guidelines: the section with this id (title "Tool use" by convention), one rule per
+# guideline, each starting with the tool's name and a colon ("web_search: Use it only for ...");
+# a rule without that prefix is about tools in general. Plain sections and rules, so the file
+# stays valid everywhere and renders as "## Tool use" and bullets. See docs/file-formats.md.
+TOOLS_SECTION = "tools"
+TOOLS_TITLE = "Tool use"
+_GUIDELINE_RE = re.compile(r"\A`?([A-Za-z0-9_][A-Za-z0-9_.-]{0,127})`?:\s")
+
+
+def guideline_tool(rule: str) -> str | None:
+    """The tool a guideline is about (``web_search: ...`` -> ``web_search``), else None."""
+    match = _GUIDELINE_RE.match(rule.strip())
+    return match.group(1) if match else None
+
+
+def tool_guidelines(agent: AgentFile) -> dict[str, list[int]]:
+    """Per tool, the indices of its guidelines in the ``tools`` section (empty if none)."""
+    section = agent.section(TOOLS_SECTION)
+    found: dict[str, list[int]] = {}
+    for i, rule in enumerate(section.rules or [] if section else []):
+        tool = guideline_tool(rule)
+        if tool is not None:
+            found.setdefault(tool, []).append(i)
+    return found
+
+
 def semantic_problems(agent: AgentFile, expected_name: str | None) -> list[tuple[tuple[str | int, ...], str]]:
     """Rules the schema alone cannot express, each with the path it concerns."""
     problems: list[tuple[tuple[str | int, ...], str]] = []

@@ -563,6 +563,13 @@ def analyze_agent(
                                             with_io=False)
     inst = repo.load(agent)
     support = min_support if min_support is not None else repo.policy().analysis.min_support
-    return analyze_records(records, agent_file=inst.file, min_support=support,
-                           evidence_state=evidence_state, current_version=str(inst.version),
-                           version_order=index.version_order(agent))
+    patterns = analyze_records([r for r in records if r.is_feedback], agent_file=inst.file,
+                               min_support=support, evidence_state=evidence_state,
+                               current_version=str(inst.version),
+                               version_order=index.version_order(agent))
+    # What the agent did (its logged tool calls) against what users said: tool_use patterns.
+    from gitimprove.patterns.decisions import decision_patterns
+
+    patterns += decision_patterns(records, agent_file=inst.file, min_support=support,
+                                  evidence_state=evidence_state)
+    return sorted(patterns, key=lambda p: (-p.score, -p.count, p.id))
