@@ -5,8 +5,8 @@ are related to their feedback, tool by tool. A run is *negative* when it was rat
 (unrated) when it was regenerated, edited or not completed; it is *judged* when it was rated or
 shows such trouble. Four kinds of evidence, each a ``tool_use`` pattern with ``tool`` set:
 
-- **usage**: judged runs that called the tool are rated down significantly more often than
-  judged runs that did not (the per-version statistics: Wilson intervals, a pooled
+- **usage**: judged runs that called the tool (without a failure of it) are rated down
+  significantly more often than judged runs that did not (the per-version statistics: Wilson intervals, a pooled
   two-proportion z-test at 0.05 split across the tools, at least 20 runs a side);
 - **errors**: the tool failed in runs that were then rated down, more often negative than runs
   where it did not fail (at least ``min_support`` of those, as the baseline);
@@ -169,15 +169,17 @@ def decision_patterns(
         negative_using = [r for r in using if r.negative]
         words = name_words(tool)
 
-        # usage: rated down more often when the tool was called
-        with_rate, without_rate = _rate(using), _rate(others)
+        # usage: rated down more often when the tool was called (and worked: a failure is
+        # the errors pattern's evidence, not a reason to call the tool less)
+        worked = [r for r in using if not r.errors[tool]]
+        with_rate, without_rate = _rate(worked), _rate(others)
         test = compare("negative_rate", without_rate, with_rate, True, alpha=alpha,
                        min_runs=min_runs)
         if test.verdict == "worse":
             emit(tool, "usage",
                  f"runs that call {tool} are rated down more: {with_rate.value:.0%} of "
                  f"{with_rate.n} vs {without_rate.value:.0%} of {without_rate.n} without",
-                 negative_using, {**_figures("with", with_rate), **_figures("without", without_rate),
+                 [r for r in worked if r.negative], {**_figures("with", with_rate), **_figures("without", without_rate),
                                   "p_value": round(test.p_worse, 6)}, words)
 
         # errors: a failure of the tool, then a thumbs-down

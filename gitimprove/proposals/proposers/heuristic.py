@@ -9,9 +9,15 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
+from gitimprove.instructions.agentfile import (
+    TOOLS_SECTION,
+    TOOLS_TITLE,
+    guideline_tool,
+    tool_guidelines,
+)
 from gitimprove.instructions.policy import ProposerSettings
 from gitimprove.patterns.model import Pattern
-from gitimprove.proposals.operations import AddRule, Draft
+from gitimprove.proposals.operations import AddRule, AddSection, Draft, Operation, UpdateRule
 from gitimprove.proposals.proposers.base import (
     DraftCheck,
     NothingNew,
@@ -69,6 +75,17 @@ def _rule_text(pattern: Pattern) -> str:
     return text if text.endswith((".", "!", "?")) else text + "."
 
 
+def _op_tools(op: Operation) -> set[str]:
+    """The tools whose guidelines an operation of this draft adds or tightens."""
+    if isinstance(op, AddRule | UpdateRule) and op.section == TOOLS_SECTION:
+        texts = [op.text]
+    elif isinstance(op, AddSection) and op.id == TOOLS_SECTION:
+        texts = list(op.rules or [])
+    else:
+        return set()
+    return {t for t in map(guideline_tool, texts) if t is not None}
+
+
 class HeuristicProposer:
     """Rules from patterns, deterministically."""
 
@@ -90,18 +107,91 @@ class HeuristicProposer:
                 return s.id
         return (with_rules or editable)[0].id
 
+    def _tool_guideline(self, request: ProposalRequest, pattern: Pattern,
+                        ops: list[Operation], existing: list[str]
+                        ) -> tuple[Operation, int, Operation | None] | None:
+        """Add or tighten the pattern's tool guideline in the ``tools`` section (creating the
+        section when the file has none): the operation, the characters it adds and the
+        operation of this draft it replaces (extended), or None when the file or the draft
+        already says it, or the section is protected."""
+        tool = pattern.tool or ""
+        text = " ".join((pattern.suggestion or "").split()) or f"{tool}: {_PREFIX}{pattern.label}"
+        if guideline_tool(text) != tool:
+            text = f"{tool}: {text}"
+        text = text if text.endswith((".", "!", "?")) else text + "."
+        clause = text.split(":", 1)[1].strip()
+        # One edit per tool and draft: a second pattern about the same tool is cited by it.
+        if any(tool in _op_tools(op) for op in ops):
+            return None
+        if TOOLS_SECTION in request.protected:
+            return None
+        evidence = [pattern.id, *(pattern.open_ids or pattern.feedback_ids)]
+        reason = f"{pattern.count} runs rated down ({pattern.share:.0%}): {pattern.label}"
+        section = request.file.section(TOOLS_SECTION)
+        if section is None:
+            new = next((op for op in ops if isinstance(op, AddSection)), None)
+            if new is not None:  # this draft adds the section already: one more guideline
+                if any(_same_rule(text, r) for r in new.rules or []):
+                    return None
+                merged = new.model_copy(update={"rules": [*(new.rules or []), text],
+                                                "evidence": [*new.evidence, *evidence],
+                                                "reason": f"{new.reason}; {reason}"[:2000]})
+                return merged, len(text) + 2, new
+            first_protected = next((i for i, s in enumerate(request.file.sections)
+                                    if s.id in request.protected), None)
+            return (AddSection(id=TOOLS_SECTION, title=TOOLS_TITLE, rules=[text],
+                               position=first_protected, evidence=evidence, reason=reason),
+                    len(TOOLS_TITLE) + len(text) + 6, None)
+        rules = section.rules or []
+        found = tool_guidelines(request.file).get(tool)
+        if not found:
+            if any(_same_rule(text, r) for r in existing):
+                return None
+            return (AddRule(section=TOOLS_SECTION, text=text, evidence=evidence, reason=reason),
+                    len(text) + 2, None)
+        index = found[0]
+        current = rules[index]
+        said = current.split(":", 1)[1]
+        if _same_rule(clause, said) or any(_same_rule(text, r) for r in request.pending_rules):
+            return None
+        tightened = f"{current.rstrip()} {clause}"
+        return (UpdateRule(section=TOOLS_SECTION, index=index, text=tightened, evidence=evidence,
+                           reason=reason), len(clause) + 1, None)
+
     def propose(self, request: ProposalRequest, check: DraftCheck) -> ProposerResult:
         limits = request.limits
         existing = [r for s in request.file.sections for r in (s.rules or [])] + request.pending_rules
-        ops: list[AddRule] = []
+        ops: list[Operation] = []
         used: list[Pattern] = []
         budget = limits.max_added_chars
         for pattern in request.patterns:
             if not pattern.negative or pattern.state != "open":
                 continue
+            if pattern.kind == "tool_use" and pattern.tool:
+                found = self._tool_guideline(request, pattern, ops, existing)
+                if found is None:
+                    twin = next((n for n, op in enumerate(ops)
+                                 if pattern.tool in _op_tools(op)), None)
+                    if twin is not None:  # cite the pattern on this draft's edit of that tool
+                        ops[twin] = ops[twin].model_copy(update={"evidence": [
+                            *ops[twin].evidence, pattern.id,
+                            *(pattern.open_ids or pattern.feedback_ids)]})
+                        used.append(pattern)
+                    continue
+                op, cost, replaces = found
+                if (replaces is None and len(ops) >= limits.max_operations) or cost > budget:
+                    continue
+                budget -= cost
+                if replaces is None:
+                    ops.append(op)
+                else:
+                    ops[ops.index(replaces)] = op
+                used.append(pattern)
+                continue
             section = self._section_for(request, pattern)
             text = _rule_text(pattern)
-            twin = next((n for n, op in enumerate(ops) if _same_rule(text, op.text)), None)
+            twin = next((n for n, op in enumerate(ops)
+                         if isinstance(op, AddRule) and _same_rule(text, op.text)), None)
             if twin is not None:
                 # The rule this draft already adds answers this pattern too: cite it there, so
                 # its feedback is pending and the next run does not propose the same rule again.
