@@ -28,6 +28,7 @@ and imports without Agno installed. See docs/agno.md.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import warnings
 from collections.abc import Callable, Mapping
@@ -179,10 +180,9 @@ class Improver:
         model has answered, so the run being built is already covered)."""
         hooks = getattr(agent, "post_hooks", None)
         if hooks is None or (isinstance(hooks, list) and self._after_run not in hooks):
-            try:
+            # NOTE: not an Agno agent (no settable post_hooks): nothing to hook into.
+            with contextlib.suppress(AttributeError, TypeError):
                 agent.post_hooks = [*(hooks or []), self._after_run]
-            except (AttributeError, TypeError):  # not an Agno agent: nothing to hook into
-                pass
 
     def _after_run(self, run_output: Any, agent: Any = None) -> None:
         """Agno post-hook: log the run's tool calls. Never fails the user's run."""

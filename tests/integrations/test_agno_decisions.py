@@ -134,7 +134,7 @@ def test_a_log_that_cannot_be_written_warns_and_the_run_goes_on(
     # the same run id logged again with other calls is refused: a warning, not a failure
     class Other:
         run_id = first.run_id
-        tools: list[object] = []
+        tools = ()
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
