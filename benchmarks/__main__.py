@@ -16,7 +16,7 @@ from typing import Any
 
 from .common import Row, hermetic_git_env, human_seconds, print_table
 
-MODULES = ["load", "review", "propose", "feedback"]
+MODULES = ["load", "review", "propose", "feedback", "decisions"]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -70,16 +70,26 @@ def feedback_group() -> None:
 @click.option("--metadata", metavar="JSON", help="A JSON object of extra data.")
 @click.option("--id", "feedback_id", help="The record's id (default: a new one).")
 @click.option("--created-at", help="When the feedback was given (default: now).")
+@click.option("--tool-call", "tool_calls", multiple=True, metavar="NAME[:STATUS[:MS]]",
+              help="A tool call of the run, in order, e.g. web_search:ok:830 (repeatable).")
 @json_option
 @pass_ctx
 def record_cmd(ctx: Context, agent: str, run_id: str | None, version: str | None,
                rating: str | None, reason: str | None, correction: str | None,
                signals: tuple[str, ...], user_id: str | None, input_text: str | None,
                output_text: str | None, metadata: str | None, feedback_id: str | None,
-               created_at: str | None, as_json: bool) -> None:
-    """Record one piece of feedback on an agent run."""
+               created_at: str | None, tool_calls: tuple[str, ...], as_json: bool) -> None:
+    """Record one piece of feedback on an agent run (and, with --tool-call, what it did)."""
     from gitimprove.feedback.errors import InvalidFeedbackError
-    from gitimprove.feedback.importer import parse_signal_value
+    from gitimprove.feedback.importer import parse_signal_value, parse_tool_calls
+
+    calls: list[dict[str, Any]] = []
+    for text in tool_calls:
+        try:
+            calls += parse_tool_calls(text)
+        except ValueError as exc:
+            raise InvalidFeedbackError(f"--tool-call: {exc}",
+                                       hint="e.g. --tool-call web_search:ok:830") from None
 
     parsed: dict[str, bool | int | float] = {}
     for pair in signals:
@@ -102,7 +112,8 @@ def record_cmd(ctx: Context, agent: str, run_id: str | None, version: str | None
         record = ctx.repo.record_feedback(
             agent=agent, run_id=run_id, version=version, rating=rating, reason=reason,
             correction=correction, signals=parsed or None, user_id=user_id, input=input_text,
-            output=output_text, metadata=meta, created_at=created_at, id=feedback_id)
+            output=output_text, metadata=meta, created_at=created_at, id=feedback_id,
+            tool_calls=calls or None)
     _warn(caught)
     if as_json:
         emit_json({"record": record.model_dump(mode="json"),

@@ -195,3 +195,22 @@ def test_import_with_a_megabyte_of_arguments(repo: InstructionRepo, sample_repo:
     assert _import(repo, other + "\n").added == 1  # type: ignore[attr-defined]
     kept = repo.feedback_store().records(run_id="big2")[0].tool_calls
     assert kept is not None and kept[0].arguments is not None and len(kept[0].arguments) == 100
+
+
+def test_cli_record_with_tool_calls_and_list(sample_repo: Path) -> None:
+    from click.testing import CliRunner
+
+    from gitimprove.cli import cli
+
+    runner = CliRunner()
+    base = ["--repo", str(sample_repo), "feedback"]
+    out = runner.invoke(cli, [*base, "record", "--agent", "trip-planner", "--run-id", "r1",
+                              "--version", "v1", "--rating", "down", "--tool-call",
+                              "web_search:ok:830", "--tool-call", "web_search;currency_convert:error"])
+    assert out.exit_code == 0, out.output
+    listed = runner.invoke(cli, [*base, "list", "--agent", "trip-planner"])
+    assert "tools: web_search x2, currency_convert (1 error)" in listed.output
+    bad = runner.invoke(cli, [*base, "record", "--agent", "trip-planner", "--run-id", "r2",
+                              "--rating", "down", "--tool-call", "web_search:maybe"])
+    assert isinstance(bad.exception, InvalidFeedbackError)
+    assert "tool_calls.0.status: 'maybe' is not a status" in str(bad.exception)
