@@ -73,6 +73,11 @@ STATUS_HELP = "use ok or error (also success/completed, failed/exception/timeout
 ARGUMENTS_CUT = "…[cut]"
 
 
+def _shown(value: object) -> object:
+    """A value for an error message: long text cut at 40 characters (repr() escapes the rest)."""
+    return value if not isinstance(value, str) or len(value) <= 40 else value[:40] + "..."
+
+
 def normalize_rating(value: object) -> Rating | None:
     """``positive``/``negative`` from any accepted spelling; None for None or ``""``.
 
@@ -93,8 +98,7 @@ def normalize_rating(value: object) -> Rating | None:
             return "positive"
         if key in _NEGATIVE:
             return "negative"
-    shown = value if not isinstance(value, str) or len(value) <= 40 else value[:40] + "..."
-    raise ValueError(f"{shown!r} is not a rating: {RATING_HELP}")
+    raise ValueError(f"{_shown(value)!r} is not a rating: {RATING_HELP}")
 
 
 def _check_text(name: str, value: object, limit: int) -> str | None:
@@ -166,8 +170,7 @@ def normalize_status(value: object) -> ToolStatus:
             return "ok"
         if key in _TOOL_ERROR:
             return "error"
-    shown = value if not isinstance(value, str) or len(value) <= 40 else value[:40] + "..."
-    raise ValueError(f"{shown!r} is not a status: {STATUS_HELP}")
+    raise ValueError(f"{_shown(value)!r} is not a status: {STATUS_HELP}")
 
 
 def compact_arguments(value: object, limit: int) -> str:
@@ -202,8 +205,7 @@ class ToolCall(BaseModel):
     @classmethod
     def _name(cls, value: object) -> object:
         if not isinstance(value, str) or not TOOL_NAME_RE.match(value.strip()):
-            shown = value if not isinstance(value, str) or len(value) <= 40 else value[:40] + "..."
-            raise ValueError(f"{shown!r} is not a tool name (letters, digits, '_', '-', '.'; "
+            raise ValueError(f"{_shown(value)!r} is not a tool name (letters, digits, '_', '-', '.'; "
                              "at most 128, no spaces or control characters)")
         return value.strip()
 

@@ -163,6 +163,17 @@ def decision_patterns(
             open_ids=open_ids, runs=[r.view.run_id or r.feedback_ids[0] for r in evidence],
             rates=rates))
 
+    def worse_when(tool: str, kind: str, marked: list[_Run], rest: list[_Run],
+                   names: tuple[str, str], label: str, words: frozenset[str]) -> None:
+        """A pattern when the marked runs are more often negative than the rest (which must
+        be at least ``min_support`` runs, as the baseline)."""
+        hit, base = _rate(marked), _rate(rest)
+        if marked and base.n >= min_support and (hit.value or 0) > (base.value or 0):
+            text = label.format(tool=tool, hits=hit.hits, hit=hit.value or 0, n=hit.n,
+                                base=base.value or 0, base_n=base.n)
+            emit(tool, kind, text, [r for r in marked if r.negative],
+                 {**_figures(names[0], hit), **_figures(names[1], base)}, words)
+
     for tool in tools:
         using = [r for r in runs if r.counts[tool]]
         others = [r for r in runs if not r.counts[tool]]
@@ -179,30 +190,20 @@ def decision_patterns(
             emit(tool, "usage",
                  f"runs that call {tool} are rated down more: {with_rate.value:.0%} of "
                  f"{with_rate.n} vs {without_rate.value:.0%} of {without_rate.n} without",
-                 [r for r in worked if r.negative], {**_figures("with", with_rate), **_figures("without", without_rate),
-                                  "p_value": round(test.p_worse, 6)}, words)
+                 [r for r in worked if r.negative],
+                 {**_figures("with", with_rate), **_figures("without", without_rate),
+                  "p_value": round(test.p_worse, 6)}, words)
 
         # errors: a failure of the tool, then a thumbs-down
-        failed = [r for r in using if r.errors[tool]]
-        fine = [r for r in using if not r.errors[tool]]
-        failed_rate, fine_rate = _rate(failed), _rate(fine)
-        if failed and fine_rate.n >= min_support and (failed_rate.value or 0) > (fine_rate.value or 0):
-            emit(tool, "errors",
-                 f"{tool} failed in {failed_rate.hits} runs rated down: negative "
-                 f"{failed_rate.value:.0%} after a failure vs {fine_rate.value or 0:.0%} without",
-                 [r for r in failed if r.negative],
-                 {**_figures("failed", failed_rate), **_figures("ok", fine_rate)}, words)
-
+        worse_when(tool, "errors", [r for r in using if r.errors[tool]],
+                   [r for r in using if not r.errors[tool]], ("failed", "ok"),
+                   "{tool} failed in {hits} runs rated down: negative {hit:.0%} after a failure "
+                   "vs {base:.0%} without", words)
         # repeated: the same tool called again and again in one run
-        repeated = [r for r in using if r.counts[tool] >= REPEAT]
-        single = [r for r in using if r.counts[tool] < REPEAT]
-        rep_rate, single_rate = _rate(repeated), _rate(single)
-        if repeated and single_rate.n >= min_support and (rep_rate.value or 0) > (single_rate.value or 0):
-            emit(tool, "repeated",
-                 f"{tool} called {REPEAT}+ times in one run: negative {rep_rate.value:.0%} of "
-                 f"{rep_rate.n} vs {single_rate.value or 0:.0%} of {single_rate.n} with fewer calls",
-                 [r for r in repeated if r.negative],
-                 {**_figures("repeated", rep_rate), **_figures("fewer", single_rate)}, words)
+        worse_when(tool, "repeated", [r for r in using if r.counts[tool] >= REPEAT],
+                   [r for r in using if r.counts[tool] < REPEAT], ("repeated", "fewer"),
+                   f"{{tool}} called {REPEAT}+ times in one run: negative {{hit:.0%}} of {{n}} vs "
+                   "{base:.0%} of {base_n} with fewer calls", words)
 
         # complaints: negative feedback that names what the tool did
         if words:

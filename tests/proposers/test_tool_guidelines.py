@@ -7,17 +7,16 @@ from typing import Any
 import pytest
 
 from gitimprove.instructions.agentfile import parse_agent, tool_guidelines
-from gitimprove.instructions.roundtrip import AgentDocument, EditError
+from gitimprove.instructions.roundtrip import AgentDocument
 from gitimprove.patterns.model import Pattern, pattern_id
-from gitimprove.proposals.build import attribute
 from gitimprove.proposals.operations import AddRule, AddSection, Draft, UpdateRule, apply
 from gitimprove.proposals.proposers.base import ProposalRequest
 from gitimprove.proposals.proposers.heuristic import HeuristicProposer
-from gitimprove.validate import check_change, protected_ids
+from gitimprove.validate import protected_ids
 from tests.conftest import SAMPLE
 from tests.fakes.anthropic_server import FakeAnthropicServer, tool_use
 
-from .conftest import POLICY, proposer_for
+from .conftest import POLICY, proposer_for, validator
 
 AGENT = "trip-planner"
 PATH = f"agents/{AGENT}.yaml"
@@ -50,16 +49,7 @@ def request(patterns: list[Pattern], text: str = TEXT) -> ProposalRequest:
 
 
 def check_for(text: str) -> Any:
-    def check(draft: Draft) -> list[str]:
-        doc = AgentDocument(text, PATH, expected_name=AGENT)
-        try:
-            apply(doc, list(draft.operations))
-        except EditError as exc:
-            return [exc.message]
-        violations = check_change({PATH: text.encode()}, {PATH: doc.dumps().encode()}, POLICY,
-                                  operations=len(draft.operations))
-        return attribute(violations, list(draft.operations))
-    return check
+    return validator(text=text, agent=AGENT)
 
 
 def applied(text: str, draft: Draft) -> str:
