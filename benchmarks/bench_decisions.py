@@ -20,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from .bench_feedback import SAMPLE, _env
+from .bench_feedback import SAMPLE, _env, sample_repo
 from .common import Row
 
 AGENT = "trip-planner"
@@ -40,12 +40,7 @@ _PRAISE = ["Perfect, exactly my itinerary", "quick and correct", "great plan, th
 
 
 def bench_record(tmp: Path, count: int = 400) -> dict[str, Any]:
-    from gitimprove.instructions.init import init
-    from gitimprove.instructions.repo import InstructionRepo
-
-    target = tmp / "repo"
-    init(target, template=SAMPLE)
-    repo = InstructionRepo(target)
+    repo = sample_repo(tmp)
     version = repo.load(AGENT).version
     fields = {"agent": AGENT, "run_id": "run-1", "version": version, "rating": "negative",
               "reason": "It searched instead of reading my booking"}
