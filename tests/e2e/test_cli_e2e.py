@@ -40,7 +40,8 @@ def test_init_then_read_everything(repo: Path, tmp_path: Path) -> None:
     assert agents.returncode == 0, agents.stderr
     data = json.loads(agents.stdout)
     assert [(a["name"], a["version"]) for a in data["agents"]] == [
-        ("product-writer", "v2"), ("research-assistant", "v1"), ("support-agent", "v1")]
+        ("product-writer", "v2"), ("research-assistant", "v1"), ("support-agent", "v1"),
+        ("trip-planner", "v1")]
 
     show = gi("--repo", str(repo), "show", "product-writer", "--at", "v1", cwd=tmp_path)
     assert show.returncode == 0 and show.stdout == (SAMPLE / PW).read_text()
