@@ -61,8 +61,8 @@ GUIDELINES = {
 class _Run:
     view: RunView
     negative: bool
-    counts: Counter[str]
-    errors: Counter[str]
+    counts: dict[str, int]  # calls per tool
+    errors: dict[str, int]  # failed calls per tool (only tools that failed)
     feedback_ids: list[str]
     words: frozenset[str] = frozenset()
     texts: list[str] = field(default_factory=list)
@@ -93,8 +93,13 @@ def _runs(records: Sequence[FeedbackRecord]) -> list[_Run]:
         if not judged:
             continue
         negative = view.rating == "negative" or (view.rating is None and bool(view.trouble))
-        counts = Counter(c.name for c in view.tool_calls)
-        errors = Counter(c.name for c in view.tool_calls if c.status == "error")
+        # NOTE: plain dicts: a Counter per run is a measurable share of analysing 100,000 runs.
+        counts: dict[str, int] = {}
+        errors: dict[str, int] = {}
+        for call in view.tool_calls:
+            counts[call.name] = counts.get(call.name, 0) + 1
+            if call.status == "error":
+                errors[call.name] = errors.get(call.name, 0) + 1
         texts = [*view.reasons, *view.corrections] if negative else []
         words = frozenset(w for t in texts for w in content(tokens(t)))
         key = (view.agent, view.run_id if view.run_id is not None else "\0" + view.feedback_ids[0])
@@ -129,7 +134,12 @@ def decision_patterns(
     if not runs:
         return []
     newest = max(r.view.last_at or datetime.min for r in runs)
-    tools = sorted({name for r in runs for name in r.counts})
+    by_tool: dict[str, list[_Run]] = defaultdict(list)
+    for r in runs:
+        for name in r.counts:
+            by_tool[name].append(r)
+    tools = sorted(by_tool)
+    all_runs = _rate(runs)
     alpha = ALPHA / max(1, len(tools))
     section = TOOLS_SECTION if agent_file is not None and agent_file.section(TOOLS_SECTION) else None
     found: list[Pattern] = []
@@ -175,15 +185,16 @@ def decision_patterns(
                  {**_figures(names[0], hit), **_figures(names[1], base)}, words)
 
     for tool in tools:
-        using = [r for r in runs if r.counts[tool]]
-        others = [r for r in runs if not r.counts[tool]]
+        using = by_tool[tool]
         negative_using = [r for r in using if r.negative]
+        # the runs that did not call it, by difference: each tool costs its own runs only
+        without_rate = Rate(all_runs.hits - len(negative_using), all_runs.n - len(using))
         words = name_words(tool)
 
         # usage: rated down more often when the tool was called (and worked: a failure is
         # the errors pattern's evidence, not a reason to call the tool less)
-        worked = [r for r in using if not r.errors[tool]]
-        with_rate, without_rate = _rate(worked), _rate(others)
+        worked = [r for r in using if not r.errors.get(tool, 0)]
+        with_rate = _rate(worked)
         test = compare("negative_rate", without_rate, with_rate, True, alpha=alpha,
                        min_runs=min_runs)
         if test.verdict == "worse":
@@ -195,13 +206,13 @@ def decision_patterns(
                   "p_value": round(test.p_worse, 6)}, words)
 
         # errors: a failure of the tool, then a thumbs-down
-        worse_when(tool, "errors", [r for r in using if r.errors[tool]],
-                   [r for r in using if not r.errors[tool]], ("failed", "ok"),
+        worse_when(tool, "errors", [r for r in using if r.errors.get(tool, 0)],
+                   [r for r in using if not r.errors.get(tool, 0)], ("failed", "ok"),
                    "{tool} failed in {hits} runs rated down: negative {hit:.0%} after a failure "
                    "vs {base:.0%} without", words)
         # repeated: the same tool called again and again in one run
-        worse_when(tool, "repeated", [r for r in using if r.counts[tool] >= REPEAT],
-                   [r for r in using if r.counts[tool] < REPEAT], ("repeated", "fewer"),
+        worse_when(tool, "repeated", [r for r in using if r.counts.get(tool, 0) >= REPEAT],
+                   [r for r in using if r.counts.get(tool, 0) < REPEAT], ("repeated", "fewer"),
                    f"{{tool}} called {REPEAT}+ times in one run: negative {{hit:.0%}} of {{n}} vs "
                    "{base:.0%} of {base_n} with fewer calls", words)
 
