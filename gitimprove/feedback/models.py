@@ -488,7 +488,9 @@ def record_from_row(row: Mapping[str, Any]) -> FeedbackRecord:
     return FeedbackRecord.model_construct(
         id=row["id"], agent=row["agent"], version=row.get("version"), run_id=row.get("run_id"),
         rating=row.get("rating"), reason=row.get("reason"), correction=row.get("correction"),
-        signals=json.loads(signals) if isinstance(signals, str) and signals else (signals or {}),
+        # NOTE: "{}" (no signals: most records) skips the JSON parser.
+        signals=json.loads(signals) if isinstance(signals, str) and signals not in ("", "{}")
+        else ({} if isinstance(signals, str) else (signals or {})),
         user_id=row.get("user_id"), input=row.get("input"), output=row.get("output"),
         metadata=json.loads(metadata) if isinstance(metadata, str) and metadata else (metadata or None),
         created_at=parse_timestamp(row["created_at"]),

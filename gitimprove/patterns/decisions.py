@@ -81,16 +81,19 @@ def _shorten(text: str) -> str:
 
 
 def _runs(records: Sequence[FeedbackRecord]) -> list[_Run]:
-    out = []
-    feedback_ids: dict[tuple[str, str | None], list[str]] = defaultdict(list)
+    """The judged runs with logged decisions. Runs that only have a log (most runs, when every
+    run is logged) or only feedback are set aside before any merging."""
+    groups: dict[tuple[str, str], list[FeedbackRecord]] = defaultdict(list)
     for r in records:
-        if r.is_feedback:
-            feedback_ids[(r.agent, r.run_id if r.run_id is not None else "\0" + r.id)].append(r.id)
-    for view in merge_runs(records):
-        if view.tool_calls is None or not view.has_feedback:
+        groups[(r.agent, r.run_id if r.run_id is not None else "\0" + r.id)].append(r)
+    out = []
+    for recs in groups.values():
+        feedback_ids = [r.id for r in recs if r.is_feedback]
+        if not feedback_ids or all(r.tool_calls is None for r in recs):
             continue
+        (view,) = merge_runs(recs)
         judged = view.rating is not None or bool(view.trouble)
-        if not judged:
+        if not judged or view.tool_calls is None:
             continue
         negative = view.rating == "negative" or (view.rating is None and bool(view.trouble))
         # NOTE: plain dicts: a Counter per run is a measurable share of analysing 100,000 runs.
@@ -102,8 +105,9 @@ def _runs(records: Sequence[FeedbackRecord]) -> list[_Run]:
                 errors[call.name] = errors.get(call.name, 0) + 1
         texts = [*view.reasons, *view.corrections] if negative else []
         words = frozenset(w for t in texts for w in content(tokens(t)))
-        key = (view.agent, view.run_id if view.run_id is not None else "\0" + view.feedback_ids[0])
-        out.append(_Run(view, negative, counts, errors, feedback_ids[key], words, texts))
+        said = set(feedback_ids)
+        out.append(_Run(view, negative, counts, errors,
+                        [i for i in view.feedback_ids if i in said], words, texts))
     return out
 
 
