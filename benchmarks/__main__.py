@@ -1,8 +1,8 @@
 """``python -m benchmarks [NAME ...]``: run the benchmark modules and print one table.
 
-Each entry of :data:`MODULES` names ``benchmarks/bench_<name>.py``, which exposes
+Each module ``benchmarks/bench_<name>.py`` is found by its name (:data:`MODULES`) and exposes
 ``run() -> list[Row]`` (see :mod:`benchmarks.common`; a module that prints its own table may
-return plain dicts). To add a benchmark, write the module and add its name here.
+return plain dicts). To add a benchmark, write the module.
 """
 
 from __future__ import annotations
@@ -12,11 +12,15 @@ import importlib
 import sys
 import time
 import traceback
+from pathlib import Path
 from typing import Any
 
 from .common import Row, hermetic_git_env, human_seconds, print_table
 
-MODULES = ["load", "review", "propose", "feedback", "decisions"]
+# Every benchmarks/bench_<name>.py, the quick ones first; new modules need no registration.
+_FIRST = ["load", "review", "propose", "feedback"]
+_FOUND = sorted(p.stem.removeprefix("bench_") for p in Path(__file__).parent.glob("bench_*.py"))
+MODULES = [m for m in _FIRST if m in _FOUND] + [m for m in _FOUND if m not in _FIRST]
 
 
 def main(argv: list[str] | None = None) -> int:

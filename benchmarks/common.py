@@ -89,7 +89,8 @@ def print_table(rows: list[Row]) -> None:
     for r in rows:
         goal = ""
         if r.goal is not None:
-            bound = f"{r.goal:g}x" if r.unit == "x" else human_seconds(r.goal)
+            bound = (f"{r.goal:g}x" if r.unit == "x" else human_seconds(r.goal) if r.unit == "s"
+                     else f"{r.goal:g} {r.unit}")
             goal = f"<= {bound}  {'ok' if r.ok else 'MISSED'}"
         note = f"  ({r.note})" if r.note else ""
         print(f"{r.bench:<10} {r.case:<{width}} {r.shown():>12}  {goal}{note}")

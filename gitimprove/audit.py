@@ -24,11 +24,11 @@ from gitimprove.proposals.build import (
     T_MODEL,
     T_PROPOSAL,
     T_PROPOSER,
+    T_REJECTED,
     T_ROLLBACK_OF,
     approvals_on_main,
 )
 from gitimprove.review.actions import (
-    T_REJECTED,
     T_RESTORES,
     T_REVERTS,
     ProposalInfo,

@@ -174,7 +174,8 @@ def _decision_rates(row: dict[str, Any] | None) -> tuple[dict[str, Rate], dict[s
     return rates, tools
 
 
-def _rates(row: dict[str, Any] | None) -> tuple[int, dict[str, Rate]]:
+def rates_of(row: dict[str, Any] | None) -> tuple[int, dict[str, Rate]]:
+    """Runs and the rate of each metric in a stats row (:func:`compute_stats`)."""
     if row is None:
         return 0, {name: Rate(0, 0) for name, _, _ in METRICS}
     rates = {"negative_rate": Rate(int(row.get("negative", 0)), int(row.get("rated_runs", 0)))}
@@ -198,13 +199,13 @@ def version_figures(repo: InstructionRepo, agent: str) -> list[VersionFigures]:
             if row.get("version")}
     out: list[VersionFigures] = []
     for i, version in enumerate(history):
-        runs, rates = _rates(rows.get(str(version.blob)))
+        runs, rates = rates_of(rows.get(str(version.blob)))
         figures = VersionFigures(version, runs, rates)
         figures.decisions, figures.tools = _decision_rates(rows.get(str(version.blob)))
         previous = next((v for v in reversed(history[:i]) if v.blob != version.blob), None)
         if previous is not None:
             figures.previous = previous
-            _, old_rates = _rates(rows.get(str(previous.blob)))
+            _, old_rates = rates_of(rows.get(str(previous.blob)))
             figures.comparisons = [compare(name, old_rates[name], rates[name], worse)
                                    for name, _, worse in METRICS
                                    if old_rates[name].n or rates[name].n]

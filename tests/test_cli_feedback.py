@@ -172,7 +172,7 @@ def test_analyze_text_and_json(imported: Path, capsys: pytest.CaptureFixture[str
     first = data["patterns"][0]
     assert set(first) == {"id", "kind", "label", "key", "count", "share", "score",
                           "feedback_ids", "quotes", "versions", "section", "suggestion",
-                          "triage", "topic", "tool", "runs", "rates", "state", "open_ids"}
+                          "state", "open_ids", "triage", "topic", "tool", "runs", "rates"}
     assert all(p["count"] >= 5 for p in data["patterns"])
     code, _, err = run(capsys, imported, "analyze", "nobody")
     assert code == 1 and err.startswith("error: no agent 'nobody'")

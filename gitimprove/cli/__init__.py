@@ -239,6 +239,10 @@ from gitimprove.cli.audit import COMMANDS as _AUDIT_COMMANDS  # noqa: E402
 for _command in _AUDIT_COMMANDS:
     cli.add_command(_command)
 from gitimprove.cli.feedback import analyze_cmd, feedback_group  # noqa: E402
+from gitimprove.cli.trial import COMMANDS as _TRIAL_COMMANDS  # noqa: E402
+
+for _command in _TRIAL_COMMANDS:
+    cli.add_command(_command)
 
 cli.add_command(feedback_group)
 cli.add_command(analyze_cmd)

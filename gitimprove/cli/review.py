@@ -69,7 +69,9 @@ def propose_cmd(ctx: Context, agents: tuple[str, ...], all_agents: bool, propose
                  "evidence": plan.evidence, "patterns": [p.id for p in plan.patterns],
                  "usage": {"input_tokens": plan.result.usage.input_tokens,
                            "output_tokens": plan.result.usage.output_tokens},
-                 "diff": plan.diff, "message": plan.message, "notes": plan.notes}
+                 "diff": plan.diff, "message": plan.message, "notes": plan.notes,
+                 "left_out": [{"what": lo.what, "why": lo.why, "rejected": lo.rejected}
+                              for lo in plan.left_out]}
         results.append(entry)
         if push_remote and not dry_run and plan.commit:
             from gitimprove.review.remote import push

@@ -77,6 +77,27 @@ class AgentIndex:
                 self._versions[agent] = hit
         return hit
 
+    def trial_versions(self, agent: str) -> set[str]:
+        """Versions served by the agent's trials, running or ended (feedback on a candidate
+        is expected; it is not on main until the proposal is approved)."""
+        from gitimprove.trials.record import ENDED_PREFIX, RUNNING_PREFIX, TrialStart
+
+        git = self._repo.git
+        found: set[str] = set()
+        refs = [(RUNNING_PREFIX + agent, git.read_ref(RUNNING_PREFIX + agent)),
+                *git.match_refs(f"{ENDED_PREFIX}{agent}/*")]
+        for ref, tip in refs:
+            if tip is None:
+                continue
+            try:
+                commit = git.read_commit(tip)
+                if ref.startswith(ENDED_PREFIX):
+                    commit = git.read_commit(commit.parents[0])
+                found.add(str(TrialStart.from_commit(commit).candidate))
+            except (GitImproveError, ValueError, IndexError):
+                continue
+        return found
+
     def version_order(self, agent: str) -> list[str]:
         """Blob ids of the agent's versions, oldest first."""
         self.refresh()
@@ -105,6 +126,8 @@ class AgentIndex:
         matches = [b for b in blobs if b.startswith(low)] if len(low) >= 4 else []
         if len(matches) == 1:
             return matches[0], None
+        if low in self.trial_versions(agent):
+            return low, None
         return low, (f"version {version[:12]} is not in the history of {agent} on "
                      f"{self._repo.branch}; the record was kept")
 

@@ -40,6 +40,11 @@ class ProposerSettings(_Strict):
     timeout_seconds: float = Field(60.0, gt=0)
     max_patterns: int = Field(8, ge=1)
     max_quotes: int = Field(4, ge=1)
+    # Support before a rule: distinct users and runs behind a pattern, and users who must share
+    # a wording before it is used as the rule (otherwise it is only quoted as evidence).
+    min_users: int = Field(3, ge=1)
+    min_runs: int = Field(3, ge=1)
+    wording_min_users: int = Field(3, ge=1)
 
 
 class FeedbackSettings(_Strict):
@@ -54,6 +59,14 @@ class AnalysisSettings(_Strict):
     min_support: int = Field(3, ge=2)
 
 
+class TrialSettings(_Strict):
+    """Whether a human may serve a proposal to part of the traffic, and how much of it."""
+
+    allowed: StrictBool = True
+    max_share: float = Field(0.2, gt=0, lt=1)
+    unit: Literal["user", "run"] = "user"
+
+
 class Policy(_Strict):
     """Where agents live, what is protected, and how far a proposal may go."""
 
@@ -65,6 +78,7 @@ class Policy(_Strict):
     proposer: ProposerSettings = Field(default_factory=ProposerSettings)
     feedback: FeedbackSettings = Field(default_factory=FeedbackSettings)
     analysis: AnalysisSettings = Field(default_factory=AnalysisSettings)
+    trials: TrialSettings = Field(default_factory=TrialSettings)
 
     @field_validator("main_branch")
     @classmethod

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import difflib
+import hashlib
+import logging
 import os
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from gitimprove.errors import (
@@ -18,6 +20,29 @@ from gitimprove.git import Oid, Repository
 from gitimprove.instructions.agentfile import AgentFile, fill_variables, parse_agent, render
 from gitimprove.instructions.policy import POLICY_PATH, Policy, parse_policy
 from gitimprove.instructions.versions import Version, VersionIndex
+from gitimprove.trials.record import RUNNING_PREFIX, TrialStart
+
+log = logging.getLogger("gitimprove")
+
+
+@dataclass(frozen=True)
+class TrialArm:
+    """Which arm of a running trial served an instruction: ``candidate`` or ``live``."""
+
+    trial_id: str
+    proposal: str
+    arm: str
+
+    def __str__(self) -> str:
+        return self.arm
+
+
+def trial_bucket(trial_id: str, unit: str) -> float:
+    """A stable number in [0, 1) for a unit in a trial: the unit is in the candidate arm when
+    it is below the share. The trial id is part of the hash, so each trial draws its own users
+    and a user keeps their arm for the trial's length."""
+    digest = hashlib.blake2b(f"{trial_id}\0{unit}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") / 18446744073709551616.0
 
 
 @dataclass(frozen=True)
@@ -31,6 +56,7 @@ class Instruction:
     commit: Oid | None
     tip: Oid
     file: AgentFile = field(repr=False)
+    trial: TrialArm | None = None
 
     @property
     def label(self) -> str:
@@ -68,6 +94,9 @@ class InstructionRepo:
         self._loaded: dict[tuple[str, str], Instruction] = {}
         self._parsed: dict[str, tuple[AgentFile, str]] = {}
         self._policies: dict[str, Policy] = {}
+        # agent -> (trial ref tip, start record or None, candidate, live arm)
+        self._trials: dict[str, tuple[Oid, TrialStart | None, Instruction | None,
+                                      Instruction | None]] = {}
 
     def __repr__(self) -> str:
         return f"InstructionRepo({str(self.git.work_tree or self.git.git_dir)!r})"
@@ -188,11 +217,24 @@ class InstructionRepo:
             parse_agent(raw, path, expected_name=agent)
         return hit
 
-    def load(self, agent: str, ref: str | None = None) -> Instruction:
+    def load(self, agent: str, ref: str | None = None, *, unit: str | None = None) -> Instruction:
         """The rendered instructions of ``agent`` at the tip of ``ref`` (main by default).
 
         Called on every agent run, so the warm path is one read of the ref file and a dict
-        lookup; a new commit on the branch is seen by the very next call."""
+        lookup; a new commit on the branch is seen by the very next call.
+
+        While a trial of ``agent`` runs (``gitimprove trial start``), ``unit`` (the user id, or
+        the run id for a trial by run) decides the arm: a stable share of units gets the
+        proposal's instructions, the rest main's; ``inst.version`` is what was served and
+        ``inst.trial`` says which arm. A damaged or paused trial serves main's, never fails."""
+        inst = self._load(agent, ref)
+        if ref is None:
+            trial_tip = self.git.read_ref(RUNNING_PREFIX + agent)
+            if trial_tip is not None:
+                return self._serve_trial(inst, trial_tip, unit)
+        return inst
+
+    def _load(self, agent: str, ref: str | None) -> Instruction:
         refname = self.main_ref if ref is None else (
             ref if ref.startswith("refs/") else f"refs/heads/{ref}")
         tip = self.git.read_ref(refname)
@@ -210,6 +252,57 @@ class InstructionRepo:
         with self._lock:
             self._loaded[key] = inst
         return inst
+
+    def running_trial(self, agent: str) -> TrialStart | None:
+        """The trial of ``agent`` that :meth:`load` serves now, or None (also when it is
+        damaged). Tells a caller which id to pass as ``unit``: the user's or the run's."""
+        live = self._load(agent, None)
+        tip = self.git.read_ref(RUNNING_PREFIX + agent)
+        if tip is None:
+            return None
+        self._serve_trial(live, tip, None)
+        hit = self._trials.get(agent)
+        return hit[1] if hit is not None else None
+
+    def _serve_trial(self, live: Instruction, trial_tip: Oid, unit: str | None) -> Instruction:
+        agent = live.agent
+        hit = self._trials.get(agent)
+        if hit is None or hit[0] != trial_tip or (hit[3] is not None and hit[3].tip != live.tip):
+            hit = self._read_trial(live, trial_tip)
+            with self._lock:
+                self._trials[agent] = hit
+        _, start, candidate, live_arm = hit
+        if start is None or candidate is None or live_arm is None:
+            return live
+        # NOTE: what users see must be what a human approved for trial: a new commit on the
+        # proposal branch, or another text on main, pauses the trial (main's text for all).
+        if live.version != start.live or self.git.read_ref(start.branch) != start.proposal_commit:
+            return live
+        if unit is not None and trial_bucket(start.trial_id, unit) < start.share:
+            return candidate
+        return live_arm
+
+    def _read_trial(self, live: Instruction, trial_tip: Oid
+                    ) -> tuple[Oid, TrialStart | None, Instruction | None, Instruction | None]:
+        agent = live.agent
+        try:
+            start = TrialStart.from_commit(self.git.read_commit(trial_tip))
+            if start.agent != agent:
+                raise ValueError(f"it names agent {start.agent!r}")
+            got = self.git.read_blob(start.candidate)
+            if got is None:
+                raise ValueError(f"its candidate {start.candidate} is missing")
+            path = self.policy_at(live.tip).agent_path(agent)
+            parsed, text = self._parse(got[0], got[1], path, agent)
+        except (GitImproveError, ValueError) as exc:
+            log.warning("gitimprove: ignoring the trial of %s (%s is not a usable trial record: "
+                        "%s); serving %s", agent, trial_tip[:10], exc, self.branch)
+            return (trial_tip, None, None, None)
+        candidate = Instruction(agent=agent, text=text, version=got[0], number=None,
+                                commit=start.proposal_commit, tip=live.tip, file=parsed,
+                                trial=TrialArm(start.trial_id, start.proposal, "candidate"))
+        live_arm = replace(live, trial=TrialArm(start.trial_id, start.proposal, "live"))
+        return (trial_tip, start, candidate, live_arm)
 
     def _build(self, agent: str, tip: Oid, refname: str | None) -> Instruction:
         at = self.agent_at(agent, tip)

@@ -127,6 +127,20 @@ class Improver:
         """The approved version on main now (what the next run gets)."""
         return self.repo.load(self.agent)
 
+    def _unit(self, run_context: Any, run_id: object) -> str | None:
+        """Who is assigned to an arm while a trial runs: the user (else the session) for a
+        trial by user, the run for a trial by run; None outside a run."""
+        trial = self.repo.running_trial(self.agent)
+        if trial is None:
+            return None
+        if trial.unit == "run":
+            return run_id if isinstance(run_id, str) and run_id else None
+        for name in ("user_id", "session_id"):
+            value = getattr(run_context, name, None)
+            if isinstance(value, str) and value:
+                return value
+        return None
+
     def instructions(self, run_context: Any = None,
                      session_state: Mapping[str, Any] | None = None, agent: Any = None) -> str:
         """The current approved instructions, ``{{variables}}`` filled in: pass this method
@@ -139,10 +153,10 @@ class Improver:
         a restart. Callable without arguments too (then nothing is bound)."""
         if agent is not None and self.record_runs:
             self._watch(agent)
-        inst = self.repo.load(self.agent)
         state = _mapping(getattr(run_context, "session_state", None)) or _mapping(session_state)
-        text = self._fill(inst, run_context, state)
         run_id = getattr(run_context, "run_id", None) or state.get("current_run_id")
+        inst = self.repo.load(self.agent, unit=self._unit(run_context, run_id))
+        text = self._fill(inst, run_context, state)
         if isinstance(run_id, str) and run_id:
             try:
                 self.runs.bind(self.agent, run_id, inst.version)

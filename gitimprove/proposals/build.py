@@ -27,11 +27,14 @@ from gitimprove.instructions.roundtrip import AgentDocument, EditError
 from gitimprove.patterns.model import EvidenceState, Pattern
 from gitimprove.proposals.operations import Draft, Operation, apply, describe, operation_section
 from gitimprove.proposals.proposers.base import (
+    LeftOut,
     NothingNew,
     ProposalRequest,
     Proposer,
     ProposerResult,
 )
+from gitimprove.proposals.rules import PriorRule
+from gitimprove.proposals.support import support_of
 from gitimprove.validate import Violation, check_change, protected_ids
 
 BRANCH_PREFIX = "refs/heads/improve/"
@@ -48,6 +51,7 @@ T_MODEL = "Gitimprove-Model"
 T_PROPOSER = "Gitimprove-Proposer"
 T_USAGE = "Gitimprove-Usage"
 T_ROLLBACK_OF = "Gitimprove-Rollback-Of"
+T_REJECTED = "Gitimprove-Rejected"
 
 
 class NothingToPropose(GitImproveError):
@@ -88,6 +92,7 @@ class Plan:
     evidence: list[str]
     commit: Oid | None = None
     notes: list[str] = field(default_factory=list)
+    left_out: list[LeftOut] = field(default_factory=list)
 
     @property
     def diff(self) -> str:
@@ -223,7 +228,8 @@ def _quote(text: str, width: int = 160) -> str:
 
 
 def compose_message(agent: str, pid: str, at: AgentAt, result: ProposerResult,
-                    patterns: list[Pattern], evidence: list[str]) -> str:
+                    patterns: list[Pattern], evidence: list[str],
+                    left_out: list[LeftOut] | None = None) -> str:
     """The commit message is the review: summary, rationale, operations, evidence, trailers."""
     draft = result.draft
     parts = [f"{agent}: {draft.summary.strip().splitlines()[0]}", textwrap.fill(draft.rationale.strip(), 72)]
@@ -238,6 +244,10 @@ def compose_message(agent: str, pid: str, at: AgentAt, result: ProposerResult,
             lines.append(f"- {p.label} ({p.kind.replace('_', ' ')}, {p.count} items, "
                          f"{p.share:.0%} of feedback) [{p.id}]")
             lines += [f'    > "{_quote(q)}"' for q in p.quotes[:3]]
+        parts.append("\n".join(lines))
+    if left_out:
+        lines = ["Left out, and why:"]
+        lines += [f"- {_quote(lo.line(), 300)}" for lo in left_out]
         parts.append("\n".join(lines))
     parts.append(f"Based on {at.path} at {at.commit.short} (blob {at.blob.short}).")
     usage = result.usage
@@ -307,20 +317,29 @@ def _propose(
     if patterns is None:
         states = evidence_states(repo)
         patterns = repo.analyze(agent, evidence_state=lambda fid: states.get(fid, "open"))
-    open_problems = [p for p in patterns if p.negative and p.state == "open"]
+    left_out = triage_left_out(patterns)
+    open_problems = [p for p in patterns if p.fixable and p.state == "open"]
     if not open_problems:
-        waiting = [p for p in patterns if p.negative and p.state != "open"]
+        waiting = [p for p in patterns if p.fixable and p.state != "open"]
         reason = (f"{len(waiting)} pattern(s) are already cited by open or approved proposals"
                   if waiting else "no recurring problem in its feedback")
+        if left_out and not waiting:
+            reason += f" ({len(left_out)} pattern(s) about the product or praise left out)"
         raise NothingToPropose(f"nothing to propose for {agent}: {reason}",
                                hint="record more feedback, or review the open proposals "
                                     "(`gitimprove proposals`)")
-    shown = open_problems[: policy.proposer.max_patterns]
+    settings = policy.proposer
+    shown = open_problems[: settings.max_patterns]
     praised = [p for p in patterns if not p.negative][:3]
+    pending, rejected = prior_rules(repo, agent)
+    records = repo.feedback_store().records(agent=agent, with_io=False)
     request = ProposalRequest(agent=agent, file=at.file, protected=protected_ids(at.file, policy),
                               limits=policy.limits, patterns=shown + praised,
-                              max_quotes=policy.proposer.max_quotes,
-                              pending_rules=pending_rules(repo, agent))
+                              max_quotes=settings.max_quotes,
+                              pending=pending, rejected=rejected,
+                              support=support_of(shown, records), min_users=settings.min_users,
+                              min_runs=settings.min_runs,
+                              wording_min_users=settings.wording_min_users)
 
     def check(draft: Draft) -> list[str]:
         return draft_problems(at, repo, draft)[1]
@@ -328,20 +347,26 @@ def _propose(
     try:
         result = proposer.propose(request, check)
     except NothingNew as exc:
-        raise NothingToPropose(f"nothing to propose for {agent}: {exc.message}", hint=exc.hint) from None
+        raise NothingToPropose(f"nothing to propose for {agent}: {exc.message}",
+                               hint=exc.hint) from None
     new_text, problems = draft_problems(at, repo, result.draft)
     if problems or new_text is None:
         raise ProposalRefused(agent, problems or ["the draft does not apply"])
     if new_text == at.raw.decode("utf-8"):
         raise NothingToPropose(f"nothing to propose for {agent}: the draft changes nothing")
+    left_out = [*result.left_out, *left_out]
     cited_patterns = _cited(result.draft, shown)
     evidence = _evidence(result.draft, cited_patterns)
     when = now()
     pid = _proposal_id(agent, base, result.draft, when)
     plan = Plan(agent=agent, id=pid, branch=f"{BRANCH_PREFIX}{agent}/{pid}", base_commit=base,
                 base_blob=at.blob, path=at.path, old_text=at.raw.decode("utf-8"), new_text=new_text,
-                message=compose_message(agent, pid, at, result, cited_patterns, evidence),
-                result=result, patterns=cited_patterns, evidence=evidence)
+                message=compose_message(agent, pid, at, result, cited_patterns, evidence, left_out),
+                result=result, patterns=cited_patterns, evidence=evidence, left_out=left_out)
+    plan.notes += [f"skipped {lo.line()}" for lo in left_out if lo.rejected]
+    others = sum(1 for lo in left_out if not lo.rejected)
+    if others:
+        plan.notes.append(f"{others} pattern(s) left out; the review says why")
     if dry_run:
         return plan
     git = repo.git
@@ -358,22 +383,62 @@ def _propose(
     return plan
 
 
-_RULE_OP = re.compile(r"^\d+\. (?:add rule to|reword rule \d+ of) '[^']*': (.+)$", re.M)
+_RULE_OP = re.compile(r"^\d+\. (add rule to|reword rule \d+ of) '([^']*)': (.+)$", re.M)
 
 
-def pending_rules(repo: InstructionRepo, agent: str) -> list[str]:
-    """Rules that proposals for this agent add or reword, so none is proposed twice.
+def _rules_in(message: str, proposal: str, reason: str | None = None) -> list[PriorRule]:
+    """The rules a proposal's commit message says it adds or rewords (its numbered operations)."""
+    return [PriorRule(text=m.group(3).strip(), section=m.group(2), proposal=proposal, reason=reason,
+                      op="add_rule" if m.group(1).startswith("add") else "update_rule")
+            for m in _RULE_OP.finditer(message)]
 
-    Read from the proposals' commit messages (their numbered operations) in one
-    ``for-each-ref``: a thousand open proposals cost one process, not a thousand parses."""
+
+def prior_rules(repo: InstructionRepo, agent: str) -> tuple[list[PriorRule], list[PriorRule]]:
+    """Rules that open proposals for this agent add or reword, and those of rejected proposals
+    with the reviewer's reason, so that none is proposed again.
+
+    Read from the proposals' commit messages (their numbered operations): one ``for-each-ref``
+    for the open ones, one for the rejection records and one ``log`` for the commits they
+    reject, whatever their number."""
+    pending: list[PriorRule] = []
     out = repo.git.run("for-each-ref", "--format=%(contents)%00", f"{BRANCH_PREFIX}{agent}/")
-    return list(dict.fromkeys(m.group(1).strip() for m in _RULE_OP.finditer(out)))
+    for message in out.split("\x00"):
+        pid = next(iter(parse_trailers(message).get(T_PROPOSAL, [])), "an open proposal")
+        pending += _rules_in(message, pid)
+    records = repo.git.run("for-each-ref", "--format=%(parent)%00%(contents)%01",
+                           f"{REJECTED_PREFIX}{agent}/")
+    reasons: dict[str, tuple[str, str | None]] = {}
+    for record in records.split("\x01"):
+        parent, _, message = record.strip("\n").partition("\x00")
+        trailers = parse_trailers(message)
+        if parent.split():
+            pid = next(iter(trailers.get(T_PROPOSAL, [])), parent.split()[0][:10])
+            reasons[parent.split()[0]] = (pid, next(iter(trailers.get(T_REJECTED, [])), None))
+    rejected: list[PriorRule] = []
+    if reasons:
+        log = repo.git.run("log", "--no-walk=unsorted", "--format=%H%x00%B%x01", *reasons)
+        for entry in log.split("\x01"):
+            commit, _, message = entry.strip("\n").partition("\x00")
+            if commit in reasons:
+                pid, reason = reasons[commit]
+                rejected += _rules_in(message, pid, reason)
+    return pending, rejected
+
+
+def triage_left_out(patterns: list[Pattern]) -> list[LeftOut]:
+    """Open negative patterns no instruction can fix (about the product), for the review."""
+    return [LeftOut(f"'{p.label}' ({p.count} items)",
+                    f"about the {p.topic or 'product'}, not the answers; no instruction fixes it")
+            for p in patterns if p.negative and not p.fixable and p.state == "open"]
 
 
 def _cited(draft: Draft, patterns: list[Pattern]) -> list[Pattern]:
-    """Patterns the draft's operations cite; all shown patterns when none is cited by id."""
+    """Patterns the draft's operations cite by id; by their feedback ids when no operation
+    names a pattern; all shown patterns when neither."""
     cited = {e for op in draft.operations for e in op.evidence}
-    chosen = [p for p in patterns if p.id in cited or cited & set(p.feedback_ids)]
+    chosen = [p for p in patterns if p.id in cited]
+    if not chosen:
+        chosen = [p for p in patterns if cited & set(p.feedback_ids)]
     return chosen or patterns
 
 

@@ -7,6 +7,7 @@ process moved it first), then bring clean checkouts of main up to date.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -34,14 +35,15 @@ from gitimprove.proposals.build import (
     T_MODEL,
     T_PROPOSAL,
     T_PROPOSER,
+    T_REJECTED,
     T_ROLLBACK_OF,
     approvals_on_main,
 )
+from gitimprove.trials.record import stop_updates
 from gitimprove.validate import Violation, check_change
 
 T_REVERTS = "Gitimprove-Reverts"
 T_RESTORES = "Gitimprove-Restores"
-T_REJECTED = "Gitimprove-Rejected"
 MAX_ATTEMPTS = 5
 VALIDATED_ENV = {"GITIMPROVE_VALIDATED": "1"}
 
@@ -96,6 +98,9 @@ def _identity(repo: InstructionRepo, by: str | None) -> Identity:
         except ValueError as exc:
             raise ReviewError(str(exc), hint='pass --by "Name <email>"') from None
     return repo.git.user_identity() or FALLBACK_COMMITTER
+
+
+identity_for = _identity  # who acts: ``--by`` or git's user identity
 
 
 def commit_info(repo: InstructionRepo, commit: Oid) -> tuple[str, dict[str, list[str]], int, str]:
@@ -345,6 +350,7 @@ def approve(repo: InstructionRepo, spec: str, *, by: str | None = None,
         return commit, check.paths
 
     also: list[RefUpdate] = [(info.ref, None, info.commit)] if info.ref else []
+    also += stop_updates(repo.git, info.agent, info.id, "approved", approver)
     previous, commit = land(repo, build, f"gitimprove approve: {info.id}", also=also)
     return Landed(commit, previous, info, message)
 
@@ -378,6 +384,10 @@ def reject(repo: InstructionRepo, spec: str, *, reason: str, by: str | None = No
     record = repo.git.commit_tree(Oid(tree), [info.commit], message, author=reviewer, committer=reviewer)
     rejected_ref = f"{REJECTED_PREFIX}{info.agent}/{info.id}"
     repo.git.update_ref(rejected_ref, record, None, f"gitimprove reject: {info.id}")
+    with contextlib.suppress(GitImproveError):  # the branch deletion below stops serving it anyway
+        ends = stop_updates(repo.git, info.agent, info.id, "rejected", reviewer)
+        if ends:
+            repo.git.update_refs(ends, f"gitimprove reject: {info.id}")
     try:
         repo.git.delete_ref(info.ref, info.commit, f"gitimprove reject: {info.id}")
     except GitImproveError:

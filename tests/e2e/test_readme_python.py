@@ -60,8 +60,8 @@ def test_the_agno_snippet(sample_repo: Path, monkeypatch: pytest.MonkeyPatch) ->
         if not received.tools:  # the agent's run
             return text_answer("A flask for every trail.")
         return tool_use({"summary": "Keep descriptions short", "rationale": "Users find them long.",
-                         "operations": [{"op": "add_rule", "section": "style",
-                                         "text": "Keep descriptions under 80 words.",
+                         "operations": [{"op": "update_rule", "section": "style", "index": 2,
+                                         "text": "Keep it under 80 words.",
                                          "reason": "too long, in many words", "evidence": []}]})
 
     # Feedback to learn from, so that `improver.propose()` in the snippet has something to do.

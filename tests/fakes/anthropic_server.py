@@ -85,6 +85,17 @@ class Received:
             out += list(_texts(message.get("content")))
         return out
 
+    def tool_errors(self) -> list[str]:
+        """The text of every ``tool_result`` marked ``is_error`` (what a repair round says)."""
+        out: list[str] = []
+        for message in self.messages:
+            content = message.get("content")
+            for block in content if isinstance(content, list) else []:
+                if isinstance(block, dict) and block.get("type") == "tool_result" \
+                        and block.get("is_error"):
+                    out += list(_texts(block.get("content")))
+        return out
+
     def prompt_text(self) -> str:
         """The system prompt and all message text, as one string."""
         return "\n".join([self.system, *self.texts()])

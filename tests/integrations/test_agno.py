@@ -224,3 +224,30 @@ def test_a_run_map_that_cannot_be_written_warns_and_the_run_goes_on(
     # This process still knows the run's version.
     record = improver.record_feedback(run=response, rating="negative", reason="too long")
     assert record.version == improver.current().version
+
+
+def test_a_trial_serves_users_their_arm_and_feedback_lands_on_it(
+        sample_repo: Path, api: FakeAnthropicServer) -> None:
+    """Agno passes the run's user id: users in the trial's share get the proposal's text, the
+    rest main's, each user always the same, and feedback lands on the version served."""
+    from gitimprove.trials.manage import start_trial
+    from tests.review.conftest import add_rule, make_proposal
+
+    rule = "Name the material in the first line."
+    make_proposal(sample_repo, "20261126-agnotr", add_rule(rule))
+    improver = Improver(sample_repo, agent=AGENT, variables=VALUES)
+    agent = make_agent(api, improver)
+    start = start_trial(improver.repo, "20261126-agnotr", share="20%")
+    from gitimprove.instructions.repo import trial_bucket
+
+    pool = [f"user-{n}" for n in range(500)]
+    users = ([u for u in pool if trial_bucket(start.trial_id, u) < start.share][:3]
+             + [u for u in pool if trial_bucket(start.trial_id, u) >= start.share][:3])
+    for user in users * 2:
+        response, request = run(agent, api, "Write a product description", user_id=user)
+        in_trial = trial_bucket(start.trial_id, user) < start.share
+        assert (rule in request.system) == in_trial  # a user keeps their arm, run after run
+        expected = start.candidate if in_trial else improver.current().version
+        assert improver.version_of(response.run_id) == expected
+        record = improver.record_feedback(run=response, rating="negative", reason="meh")
+        assert record.version == expected

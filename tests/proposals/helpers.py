@@ -20,10 +20,12 @@ FIXED_USAGE = Usage(1234, 321, 1)
 def make_pattern(label: str = "too long / verbose", *, ids: list[str] | None = None,
                  kind: str = "recurring_failure", section: str | None = "style",
                  suggestion: str | None = "Get to the point in the first sentence.",
-                 quotes: list[str] | None = None, state: EvidenceState = "open") -> Pattern:
+                 quotes: list[str] | None = None, state: EvidenceState = "open",
+                 key: str | None = None, triage: str = "answers", topic: str | None = None) -> Pattern:
     ids = ids if ids is not None else ["fb-0003", "fb-0010", "fb-0042"]
-    return Pattern(id=pattern_id(kind, label), kind=kind,  # type: ignore[arg-type]
-                   label=label, key=label, count=len(ids), share=0.25, score=float(len(ids)),
+    return Pattern(id=pattern_id(kind, key or label), kind=kind,  # type: ignore[arg-type]
+                   label=label, key=key or label, triage=triage, topic=topic,  # type: ignore[arg-type]
+                   count=len(ids), share=0.25, score=float(len(ids)),
                    feedback_ids=ids, quotes=quotes or ["Brevity please. This goes on and on.",
                                                        "way too long for a product page"],
                    section=section, suggestion=suggestion, state=state)
@@ -53,6 +55,14 @@ class FixedProposer:
         if self.before_return is not None:
             self.before_return()
         return ProposerResult(draft=draft, proposer=self.name, model=self.model, usage=self.usage)
+
+
+def sources_pattern(ids: list[str] | None = None, **kw: object) -> Pattern:
+    """A pattern the heuristic turns into a rule in every sample agent: the citations theme
+    has a stock remedy no sample file says yet."""
+    return make_pattern("no sources or citations", ids=ids, key="concept:citations",
+                        suggestion=None, quotes=["no sources", "where does this figure come from?",
+                                                 "cite something please"], **kw)  # type: ignore[arg-type]
 
 
 def shorter_rule(pattern: Pattern) -> AddRule:

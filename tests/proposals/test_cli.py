@@ -46,11 +46,13 @@ def test_json_shape(sample_repo: Path) -> None:
     assert entry["branch"] == f"improve/{AGENT}/{entry['id']}"
     assert git(sample_repo, "rev-parse", entry["branch"]).strip() == entry["commit"]
     assert entry["base_commit"] == git(sample_repo, "rev-parse", "main").strip()
-    assert entry["operations"] and all(op["op"] == "add_rule" for op in entry["operations"])
+    assert entry["operations"] and all(op["op"] in ("add_rule", "update_rule")
+                                       for op in entry["operations"])
     assert entry["evidence"] and entry["patterns"]
     assert entry["usage"] == {"input_tokens": 0, "output_tokens": 0}
     assert entry["diff"].startswith(f"--- a/agents/{AGENT}.yaml")
-    assert entry["notes"] == []
+    assert entry["notes"] == ["1 pattern(s) left out; the review says why"]
+    assert [lo["what"] for lo in entry["left_out"]] == ["'use bullet points and short lists' (12 items)"]
 
 
 @needs_analysis

@@ -18,7 +18,7 @@ from gitimprove.proposals.build import NothingToPropose, evidence_states, propos
 from gitimprove.proposals.proposers.heuristic import HeuristicProposer
 from gitimprove.review.actions import approve, reject, rollback
 
-from .helpers import AGENT, make_pattern
+from .helpers import AGENT, make_pattern, sources_pattern
 
 IDS = ["fb-0003", "fb-0010", "fb-0042"]
 
@@ -37,7 +37,7 @@ def stated(pattern: Pattern, states: dict[str, EvidenceState]) -> Pattern:
 def test_evidence_of_an_open_proposal_is_pending(sample_repo: Path) -> None:
     repo = InstructionRepo(sample_repo)
     assert evidence_states(repo) == {}
-    pattern = make_pattern(ids=IDS)
+    pattern = sources_pattern(ids=IDS)
     propose(repo, AGENT, HeuristicProposer(), patterns=[pattern])
     states = evidence_states(repo)
     assert states == dict.fromkeys(IDS, "pending")
@@ -51,7 +51,7 @@ def test_evidence_of_an_open_proposal_is_pending(sample_repo: Path) -> None:
 
 def test_evidence_of_an_approved_proposal_is_addressed_until_rolled_back(sample_repo: Path) -> None:
     repo = InstructionRepo(sample_repo)
-    pattern = make_pattern(ids=IDS)
+    pattern = sources_pattern(ids=IDS)
     plan = propose(repo, AGENT, HeuristicProposer(), patterns=[pattern])
     approve(repo, plan.id)
     states = evidence_states(repo)
@@ -66,19 +66,23 @@ def test_evidence_of_an_approved_proposal_is_addressed_until_rolled_back(sample_
 
 def test_rejected_evidence_is_open_again(sample_repo: Path) -> None:
     repo = InstructionRepo(sample_repo)
-    pattern = make_pattern(ids=IDS)
+    pattern = sources_pattern(ids=IDS)
     plan = propose(repo, AGENT, HeuristicProposer(), patterns=[pattern])
     reject(repo, plan.id, reason="not what users meant")
     assert evidence_states(repo) == {}
-    fresh = propose(repo, AGENT, HeuristicProposer(), patterns=[stated(pattern, evidence_states(repo))])
+    # The rejected rule is not proposed again; the freed evidence can back another rule.
+    with pytest.raises(NothingToPropose, match=r"rejected the same rule before .*not what users meant"):
+        propose(repo, AGENT, HeuristicProposer(), patterns=[stated(pattern, evidence_states(repo))])
+    other = make_pattern("too much jargon", ids=IDS, key="concept:jargon")
+    fresh = propose(repo, AGENT, HeuristicProposer(), patterns=[stated(other, evidence_states(repo))])
     assert fresh.evidence == IDS
 
 
 def test_new_feedback_on_a_pending_pattern_cites_only_the_new_ids(sample_repo: Path) -> None:
     repo = InstructionRepo(sample_repo)
-    propose(repo, AGENT, HeuristicProposer(), patterns=[make_pattern(ids=IDS)])
-    grown = make_pattern(ids=[*IDS, "fb-0300"],
-                         suggestion="Say the size and weight in the first paragraph.")
+    propose(repo, AGENT, HeuristicProposer(), patterns=[make_pattern(ids=IDS, key="concept:jargon")])
+    # The same feedback and one new item, grouped under another theme: only the new id is cited.
+    grown = sources_pattern(ids=[*IDS, "fb-0300"])
     plan = propose(repo, AGENT, HeuristicProposer(), patterns=[stated(grown, evidence_states(repo))])
     assert plan.evidence == ["fb-0300"]
 

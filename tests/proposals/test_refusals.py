@@ -127,7 +127,7 @@ def test_heuristic_with_nothing_new_to_say_proposes_nothing(sample_repo: Path) -
     repo = InstructionRepo(sample_repo)
     covered = make_pattern("covered", suggestion="Use British English spelling.")
     refs_before = refs(sample_repo)
-    with pytest.raises(NothingToPropose, match="already covered by a similar rule"):
+    with pytest.raises(NothingToPropose, match="no rule passes the checks"):
         propose(repo, AGENT, HeuristicProposer(), patterns=[covered])
     assert refs(sample_repo) == refs_before
 

@@ -88,18 +88,19 @@ LIKED = pattern("accurate details", kind="successful_pattern", count=30, share=0
 
 
 def good_draft(**override: Any) -> dict[str, Any]:
-    """A valid tool input: reword the length rule and add a structure rule."""
+    """A valid tool input: reword the length rule and add a structure rule (citing no pattern,
+    so that it suits any request)."""
     draft: dict[str, Any] = {
         "summary": "Shorter descriptions, scannable structure",
         "rationale": "Users say descriptions are too long and rewrite them as bullet points.",
         "operations": [
             {"op": "update_rule", "section": "style", "index": 2,
              "text": "Keep it under 80 words.", "reason": "40 users found it too long.",
-             "evidence": [TOO_LONG.id]},
+             "evidence": []},
             {"op": "add_rule", "section": "structure",
-             "text": "Put the key facts in a short bulleted list after the first paragraph.",
-             "reason": "Users keep rewriting the body as bullet points.",
-             "evidence": [BULLETS.id]},
+             "text": "Name the one feature shoppers care about most in the headline sentence.",
+             "reason": "Users keep rewriting the opening to lead with the main feature.",
+             "evidence": []},
         ],
     }
     draft.update(override)

@@ -83,12 +83,14 @@ def test_heuristic_tightens_the_tool_guideline_and_adds_a_missing_one() -> None:
 def test_heuristic_adds_a_tools_section_before_the_protected_one() -> None:
     result = HeuristicProposer().propose(request([USAGE, ERRORS], WITHOUT_TOOLS),
                                          check_for(WITHOUT_TOOLS))
-    (op,) = result.draft.operations
-    assert isinstance(op, AddSection) and op.id == "tools" and op.title == "Tool use"
-    assert op.rules is not None and [r.split(":")[0] for r in op.rules] == ["web_search",
-                                                                           "currency_convert"]
+    section, rule = result.draft.operations
+    assert isinstance(section, AddSection) and section.id == "tools"
+    assert section.title == "Tool use" and section.rules is not None
+    assert [r.split(":")[0] for r in section.rules] == ["web_search"]
+    assert isinstance(rule, AddRule) and rule.text.startswith("currency_convert: ")
     new = parse_agent(applied(WITHOUT_TOOLS, result.draft), PATH, expected_name=AGENT)
     assert [s.id for s in new.sections] == ["role", "style", "tools", "safety"]
+    assert tool_guidelines(new) == {"web_search": [0], "currency_convert": [1]}
 
 
 def test_heuristic_skips_what_the_guideline_already_says() -> None:
@@ -112,8 +114,8 @@ def test_anthropic_is_told_about_tool_guidelines_and_its_tightening_is_valid(
     answer = {"summary": "Tighten the web_search guideline",
               "rationale": "Runs that searched were rated down far more often.",
               "operations": [{"op": "update_rule", "section": "tools", "index": 1,
-                              "text": "web_search: Use it only for what the traveller's "
-                                      "bookings do not cover; say which source you used.",
+                              "text": "web_search: Use it only for events after the "
+                                      "conversation's documents; say which source you used.",
                               "reason": "78% of runs that searched were rated down.",
                               "evidence": [USAGE.id]}]}
     api.script(tool_use(answer))

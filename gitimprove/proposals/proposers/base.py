@@ -11,6 +11,8 @@ from gitimprove.instructions.agentfile import AgentFile
 from gitimprove.instructions.policy import Limits
 from gitimprove.patterns.model import Pattern
 from gitimprove.proposals.operations import Draft
+from gitimprove.proposals.rules import Known, PriorRule, review_draft
+from gitimprove.proposals.support import Support
 
 # Checks a draft against the file, the protected sections and the policy's limits (the same
 # validator that guards the merge). Returns one readable problem per line; empty means valid.
@@ -21,8 +23,47 @@ class ProposerError(GitImproveError):
     """The proposer could not produce a valid draft (bad answers, API failure)."""
 
 
+@dataclass(frozen=True)
+class LeftOut:
+    """Something a proposer chose not to propose, and why (shown in the review)."""
+
+    what: str
+    why: str
+    rejected: bool = False   # skipped because a reviewer rejected it before
+    proposal: str | None = None  # the rejected proposal
+    reason: str | None = None    # the reviewer's reason
+
+    def line(self) -> str:
+        return f"{self.what}: {self.why}"
+
+
+def left_out_summary(left_out: list[LeftOut]) -> str:
+    """One sentence: how much was left out, what was skipped as rejected before, one example."""
+    if not left_out:
+        return "nothing left out"
+    rejected = [lo for lo in left_out if lo.rejected]
+    parts = [f"{len(left_out)} pattern(s) left out"]
+    if rejected:
+        by: dict[tuple[str | None, str | None], int] = {}
+        for lo in rejected:
+            by[(lo.proposal, lo.reason)] = by.get((lo.proposal, lo.reason), 0) + 1
+        said = ", ".join(f"{n} in {pid}" + (f' ("{reason}")' if reason else "")
+                         for (pid, reason), n in list(by.items())[:3])
+        parts.append(f"{len(rejected)} skipped because a reviewer rejected the same rule before "
+                     f"({said})")
+    other = next((lo for lo in left_out if not lo.rejected), None)
+    if other is not None:
+        parts.append(f"e.g. {other.line()}")
+    return "; ".join(parts)
+
+
 class NothingNew(ProposerError):
     """Every open pattern is already covered by the file or by an open proposal."""
+
+    def __init__(self, message: str, *, hint: str | None = None,
+                 left_out: list[LeftOut] | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.left_out = left_out or []
 
 
 @dataclass(frozen=True)
@@ -48,6 +89,43 @@ class ProposalRequest:
     max_quotes: int = 4
     notes: list[str] = field(default_factory=list)
     pending_rules: list[str] = field(default_factory=list)
+    # Rules of open proposals (with their proposal) and of rejected ones (with the reason).
+    pending: list[PriorRule] = field(default_factory=list)
+    rejected: list[PriorRule] = field(default_factory=list)
+    # Distinct users and runs behind each pattern (by pattern id), and their shared wordings.
+    support: dict[str, Support] = field(default_factory=dict)
+    min_users: int = 3
+    min_runs: int = 3
+    wording_min_users: int = 3
+
+    @property
+    def known(self) -> Known:
+        """What a draft is judged against besides the file."""
+        pending = [*self.pending, *(PriorRule(r, "", "an open proposal") for r in self.pending_rules
+                                    if not any(p.text == r for p in self.pending))]
+        return Known(pending=pending, rejected=list(self.rejected))
+
+    def review(self, draft: Draft) -> list[str]:
+        """A careful editor's objections to a draft (:func:`~gitimprove.proposals.rules.review_draft`),
+        and operations whose evidence lacks support: patterns not in this request, or with
+        fewer distinct users or runs than the policy asks for a rule."""
+        problems = review_draft(self.file, draft, self.known)
+        shown = {p.id for p in self.patterns if p.fixable}
+        for n, op in enumerate(draft.operations, 1):
+            cited = [e for e in op.evidence if e.startswith("pat-")]
+            unknown = [e for e in cited if e not in shown]
+            if unknown:
+                problems.append(f"operation {n} ({op.op}): cites {', '.join(unknown[:3])}, which "
+                                "is not among the problem patterns shown; cite only those")
+                continue
+            backed = [self.support[e] for e in cited if e in self.support]
+            if backed and len(backed) == len(cited) and not any(
+                    s.users >= self.min_users and s.runs >= self.min_runs for s in backed):
+                best = max(backed, key=lambda s: (s.users, s.runs))
+                problems.append(f"operation {n} ({op.op}): its patterns have at most {best.users} "
+                                f"distinct users in {best.runs} runs; a rule needs at least "
+                                f"{self.min_users} users and {self.min_runs} runs: leave it out")
+        return problems
 
     def labelled_file(self) -> str:
         """The agent file with every rule numbered and protected sections marked read-only."""
@@ -64,10 +142,6 @@ class ProposalRequest:
             for i, rule in enumerate(section.rules or []):
                 lines.append(f"  rule {i}: {rule}")
             lines.append("")
-        if self.pending_rules:
-            lines.append("rules that open proposals already add (under review; do not propose them again):")
-            lines += [f"  - {rule}" for rule in self.pending_rules]
-            lines.append("")
         return "\n".join(lines)
 
 
@@ -77,6 +151,7 @@ class ProposerResult:
     proposer: str
     model: str
     usage: Usage = Usage()
+    left_out: list[LeftOut] = field(default_factory=list)
 
 
 class Proposer(Protocol):

@@ -1,13 +1,27 @@
-"""The offline proposer: deterministic, no key, no model.
+"""The offline proposer: deterministic, no key, no model, and honest about it.
 
-It turns consistent corrections and recurring failures into rules, in the words users used,
-placed in the section the pattern concerns, and skips a rule the file already has. It is
-honest about what it is: commits name ``gitimprove-heuristic`` as their author."""
+It edits the file as a careful person would, with the shared checks of
+:mod:`gitimprove.proposals.rules`:
+
+- only patterns about the answers (``Pattern.fixable``) with enough support (distinct users
+  and runs, from the policy) become rules;
+- a rule is the theme's stock remedy, a specific and testable rule (:data:`REMEDIES`), or the
+  wording that enough distinct users share; a lone user's phrasing is never copied, and a theme
+  with neither is left out rather than turned into something vague;
+- a rule the file already has is not added again: where the feedback shows the existing rule
+  is not enough, it is tightened (``update_rule``); a second "End with ..." extends the first;
+  anything else that would contradict the file is left out, and the review says so;
+- a rule an open proposal already adds, or a rejected one added, is not proposed again;
+- a decision pattern (``tool_use``) becomes a tool-usage guideline in the ``tools`` section
+  (one rule per guideline, prefixed by the tool's name): the tool's guideline is tightened
+  when it has one, else added (with the section, when the file has none); one edit per tool.
+
+Commits name ``gitimprove-heuristic`` as their author, and the rationale says what it is."""
 
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field
 
 from gitimprove.instructions.agentfile import (
     TOOLS_SECTION,
@@ -20,74 +34,120 @@ from gitimprove.patterns.model import Pattern
 from gitimprove.proposals.operations import AddRule, AddSection, Draft, Operation, UpdateRule
 from gitimprove.proposals.proposers.base import (
     DraftCheck,
+    LeftOut,
     NothingNew,
     ProposalRequest,
     ProposerError,
     ProposerResult,
     Usage,
+    left_out_summary,
 )
+from gitimprove.proposals.rules import (
+    Statement,
+    contradiction,
+    duplicates,
+    facts,
+    file_statements,
+    pending_match,
+    rejected_match,
+    vague,
+)
+from gitimprove.proposals.support import Support, consistent_number
 
-if TYPE_CHECKING:
-    from gitimprove.patterns.lexicon import Concept
-
-_WORD = re.compile(r"[a-z0-9']+")
-_STOP = frozenset(["a", "an", "the", "and", "or", "to", "of", "in", "on", "for", "with", "is", "are", "be", "it", "its", "this", "that", "you", "your", "always", "never", "do", "not", "don't", "should", "must", "please"])
 _STYLE_HINTS = ("style", "tone", "format", "voice", "writing", "process", "method")
-_PREFIX = "Avoid what users keep reporting: "
+MAX_QUOTES = 3
+HARD_LIMIT = "treat it as a hard limit and cut detail rather than go over it"
 
 
-def _same_rule(a: str, b: str) -> bool:
-    # NOTE: the boilerplate prefix alone would make every label-based rule "similar".
-    return similar(a.removeprefix(_PREFIX), b.removeprefix(_PREFIX))
+@dataclass(frozen=True)
+class Remedy:
+    """What a careful editor writes for a theme: a specific rule, named for a title."""
+
+    aspect: str                 # "length", "a call to action": names the change in a summary
+    rule: str | None            # None: the theme has no specific, testable stock rule
+    ending: str | None = None   # for an "End with ..." rule: what to end with
 
 
-def _words(text: str) -> set[str]:
-    return {w for w in _WORD.findall(text.lower()) if w not in _STOP}
+REMEDIES: dict[str, Remedy] = {
+    "length": Remedy("length", "Cut filler, repetition and background the reader did not ask for."),
+    "depth": Remedy("depth", "Cover every part of the question, with one concrete detail or example "
+                             "for each."),
+    "jargon": Remedy("plain language", "Use plain language: explain each technical term or acronym "
+                                       "in a few words the first time it appears."),
+    "benefits": Remedy("customer benefits", "For each feature you mention, say what it does for the "
+                                            "customer."),
+    "call_to_action": Remedy("a call to action", "End with a call to action that tells the reader "
+                                                 "what to do next.",
+                             ending="a call to action that tells the reader what to do next"),
+    "cliches": Remedy("clichés", "Avoid clichés and superlatives; back every claim with a concrete "
+                                 "fact."),
+    # NOTE: not "apologise first": an apology for everything is sycophancy, not empathy.
+    "tone": Remedy("acknowledging the problem", "When the customer reports a problem, acknowledge it "
+                                                "in one sentence before the answer."),
+    "brand_voice": Remedy("brand voice", None),
+    "next_steps": Remedy("next steps", "End every reply with the next step, when it will happen, and "
+                                       "the ticket or reference number.",
+                         ending="the next step, when it will happen, and the ticket or reference "
+                                "number"),
+    "repeat_questions": Remedy("repeated questions", "Do not ask for information the customer has "
+                                                     "already given in the conversation."),
+    "citations": Remedy("source citations", "Cite a source (publisher, year and link) for each key "
+                                            "claim."),
+    "summary_first": Remedy("a summary up front", "Start with a summary of the answer in two or three "
+                                                  "sentences."),
+    "formatting": Remedy("bullet points", "Put lists of three or more features or options in bullet "
+                                          "points."),
+    "structure": Remedy("headings", "Organise answers longer than three paragraphs under short "
+                                    "headings."),
+    "accuracy": Remedy("accuracy", "State only facts given in the input; leave out anything you "
+                                   "cannot check."),
+    "resolution": Remedy("resolution", None),
+    "relevance": Remedy("answering the question", "Answer the question asked in the first sentence, "
+                                                  "before any background."),
+}
 
 
-def similar(a: str, b: str, threshold: float = 0.5) -> bool:
-    """Whether two rules say much the same thing (word overlap)."""
-    wa, wb = _words(a), _words(b)
-    if not wa or not wb:
-        return a.strip().lower() == b.strip().lower()
-    return len(wa & wb) / min(len(wa), len(wb)) >= threshold
+def concept_of(pattern: Pattern) -> str | None:
+    """The lexicon theme a pattern is about, if any."""
+    if pattern.key.startswith("concept:"):
+        return pattern.key.removeprefix("concept:")
+    return None
 
 
-def _concept(key: str) -> Concept | None:
-    from gitimprove.patterns.lexicon import CONCEPTS
+@dataclass
+class _Planned:
+    """One operation being planned, with the patterns behind it."""
 
-    name = key.removeprefix("concept:")
-    return next((c for c in CONCEPTS if c.key == name), None) if key.startswith("concept:") else None
+    op: Operation
+    action: str                  # "add", "tighten", "extend"
+    aspect: str
+    theme: str                   # concept key, or the rule text for a wording
+    patterns: list[Pattern] = field(default_factory=list)
+    why: str = ""                # the editor's reason beyond the evidence
+    target: Statement | None = None
 
 
-def _rule_text(pattern: Pattern) -> str:
-    if pattern.suggestion:
-        text = pattern.suggestion.strip()
-    elif pattern.kind == "consistent_correction" and pattern.quotes:
-        text = pattern.quotes[0].strip()
-    elif (concept := _concept(pattern.key)) is not None:
-        # The theme's own remedy ("end with a call to action"), not a restated complaint.
-        text = concept.correction
-    else:
-        text = f"{_PREFIX}{pattern.label}"
-    text = " ".join(text.split())
-    text = text[0].upper() + text[1:] if text else text
+def _sentence(text: str) -> str:
+    text = " ".join(text.split()).strip()
+    if not text:
+        return text
+    text = text[0].upper() + text[1:]
     return text if text.endswith((".", "!", "?")) else text + "."
 
 
-def _op_tools(op: Operation) -> set[str]:
-    """The tools whose guidelines an operation of this draft adds or tightens."""
-    if isinstance(op, AddRule | UpdateRule) and op.section == TOOLS_SECTION:
-        texts = [op.text]
-    elif isinstance(op, AddSection) and op.id == TOOLS_SECTION:
-        texts = list(op.rules or [])
-    else:
-        return set()
-    return {t for t in map(guideline_tool, texts) if t is not None}
+def _quotes(patterns: list[Pattern], n: int = MAX_QUOTES) -> str:
+    seen: list[str] = []
+    for p in patterns:
+        for q in p.quotes:
+            q = " ".join(q.split())
+            q = q if len(q) <= 90 else q[:89].rstrip() + "…"
+            if q not in seen:
+                seen.append(q)
+    return ", ".join(f'"{q}"' for q in seen[:n])
 
 
 class HeuristicProposer:
-    """Rules from patterns, deterministically."""
+    """Rules from patterns' remedies and users' shared words, deterministically."""
 
     name = "heuristic"
     model = "heuristic"
@@ -107,124 +167,331 @@ class HeuristicProposer:
                 return s.id
         return (with_rules or editable)[0].id
 
+    def _support(self, request: ProposalRequest, pattern: Pattern) -> Support | None:
+        return request.support.get(pattern.id)
+
+    def _candidate(self, request: ProposalRequest, pattern: Pattern) -> tuple[str | None, str, str]:
+        """(rule text, aspect, where it came from), or (None, aspect, why not)."""
+        theme = concept_of(pattern)
+        remedy = REMEDIES.get(theme or "")
+        aspect = remedy.aspect if remedy else "a rule users asked for"
+        support = self._support(request, pattern)
+        shared = support.shared_wording(request.wording_min_users) if support else None
+        if shared is not None and not vague(shared.text):
+            return _sentence(shared.text), aspect, f"the wording {shared.users} users share"
+        if remedy is not None and remedy.rule is not None:
+            return remedy.rule, aspect, "the theme's stock remedy"
+        lone = ""
+        if support and support.wordings:
+            lone = f" (the closest wording is shared by {support.wordings[0].users} of the " \
+                   f"{request.wording_min_users} users it would need)"
+        return None, aspect, ("no specific rule: the theme has no stock remedy and users do not "
+                              f"agree on a wording{lone}")
+
+    def propose(self, request: ProposalRequest, check: DraftCheck) -> ProposerResult:
+        statements = file_statements(request.file)
+        planned: list[_Planned] = []
+        left_out: list[LeftOut] = []
+        for pattern in request.patterns:
+            if not pattern.fixable or pattern.state != "open":
+                continue
+            label = f"'{pattern.label}' ({pattern.count} items)"
+            if pattern.kind == "tool_use" and pattern.tool:
+                self._tool_guideline(request, pattern, planned, left_out)
+                continue
+            theme = concept_of(pattern)
+            twin = next((pl for pl in planned if theme is not None and pl.theme == theme), None)
+            if twin is not None:
+                # The rule this draft already writes answers this pattern too: cite it there, so
+                # its feedback is pending and the next run does not propose the same rule again.
+                twin.patterns.append(pattern)
+                continue
+            support = self._support(request, pattern)
+            if support is not None and (support.users < request.min_users
+                                        or support.runs < request.min_runs):
+                left_out.append(LeftOut(label, f"{support.users} users in {support.runs} runs; a "
+                                        f"rule needs at least {request.min_users} distinct users and "
+                                        f"{request.min_runs} runs (policy proposer.min_users, "
+                                        "proposer.min_runs)"))
+                continue
+            text, aspect, source = self._candidate(request, pattern)
+            if text is None:
+                left_out.append(LeftOut(label, source))
+                continue
+            section = self._section_for(request, pattern)
+            if section is None:
+                continue
+            plan = self._place(request, pattern, text, aspect, section, statements, planned, left_out)
+            if plan is None:
+                continue
+            twin = next((pl for pl in planned if duplicates(text, _text(pl.op))
+                         or (plan.target is not None and pl.target == plan.target)), None)
+            if twin is not None:
+                twin.patterns.append(pattern)
+                continue
+            plan.theme = theme or text
+            plan.why = plan.why or f"From {source}."
+            planned.append(plan)
+        chosen = self._fit(request, planned, left_out)
+        if not chosen:
+            raise NothingNew(_nothing_message(left_out),
+                             hint="review the open proposals, or edit the agent by hand",
+                             left_out=left_out)
+        draft = Draft(summary=summary(chosen), rationale=self._rationale(request, chosen, left_out),
+                      operations=[pl.op for pl in chosen])
+        problems = check(draft)
+        if problems:
+            raise ProposerError("the heuristic draft does not pass the validator: " + "; ".join(problems))
+        return ProposerResult(draft=draft, proposer=self.name, model=self.model, usage=Usage(),
+                              left_out=left_out)
+
     def _tool_guideline(self, request: ProposalRequest, pattern: Pattern,
-                        ops: list[Operation], existing: list[str]
-                        ) -> tuple[Operation, int, Operation | None] | None:
-        """Add or tighten the pattern's tool guideline in the ``tools`` section (creating the
-        section when the file has none): the operation, the characters it adds and the
-        operation of this draft it replaces (extended), or None when the file or the draft
-        already says it, or the section is protected."""
+                        planned: list[_Planned], left_out: list[LeftOut]) -> None:
+        """Plan the tool guideline a decision pattern asks for (see the module doc): tighten
+        the tool's guideline in ``tools``, or add one (and the section, before the first
+        protected one, when the file has none). A second pattern about the same tool is cited
+        by the first one's edit."""
         tool = pattern.tool or ""
-        text = " ".join((pattern.suggestion or "").split()) or f"{tool}: {_PREFIX}{pattern.label}"
+        theme = f"tool:{tool}"
+        label = f"'{pattern.label}' ({pattern.count} runs)"
+        twin = next((pl for pl in planned if pl.theme == theme), None)
+        if twin is not None:
+            twin.patterns.append(pattern)
+            return
+        text = " ".join((pattern.suggestion or "").split())
+        if not text:
+            left_out.append(LeftOut(label, "no guideline: the pattern suggests none"))
+            return
         if guideline_tool(text) != tool:
             text = f"{tool}: {text}"
         text = text if text.endswith((".", "!", "?")) else text + "."
         clause = text.split(":", 1)[1].strip()
-        # One edit per tool and draft: a second pattern about the same tool is cited by it.
-        if any(tool in _op_tools(op) for op in ops):
-            return None
         if TOOLS_SECTION in request.protected:
-            return None
-        evidence = [pattern.id, *(pattern.open_ids or pattern.feedback_ids)]
-        reason = f"{pattern.count} runs rated down ({pattern.share:.0%}): {pattern.label}"
+            left_out.append(LeftOut(label, f"the {TOOLS_SECTION!r} section is protected"))
+            return
+        known = request.known
+        aspect = f"{tool} use"
         section = request.file.section(TOOLS_SECTION)
-        if section is None:
-            new = next((op for op in ops if isinstance(op, AddSection)), None)
-            if new is not None:  # this draft adds the section already: one more guideline
-                if any(_same_rule(text, r) for r in new.rules or []):
-                    return None
-                merged = new.model_copy(update={"rules": [*(new.rules or []), text],
-                                                "evidence": [*new.evidence, *evidence],
-                                                "reason": f"{new.reason}; {reason}"[:2000]})
-                return merged, len(text) + 2, new
-            first_protected = next((i for i, s in enumerate(request.file.sections)
-                                    if s.id in request.protected), None)
-            return (AddSection(id=TOOLS_SECTION, title=TOOLS_TITLE, rules=[text],
-                               position=first_protected, evidence=evidence, reason=reason),
-                    len(TOOLS_TITLE) + len(text) + 6, None)
-        rules = section.rules or []
-        found = tool_guidelines(request.file).get(tool)
-        if not found:
-            if any(_same_rule(text, r) for r in existing):
-                return None
-            return (AddRule(section=TOOLS_SECTION, text=text, evidence=evidence, reason=reason),
-                    len(text) + 2, None)
-        index = found[0]
-        current = rules[index]
-        said = current.split(":", 1)[1]
-        if _same_rule(clause, said) or any(_same_rule(text, r) for r in request.pending_rules):
-            return None
-        tightened = f"{current.rstrip()} {clause}"
-        return (UpdateRule(section=TOOLS_SECTION, index=index, text=tightened, evidence=evidence,
-                           reason=reason), len(clause) + 1, None)
+        found = tool_guidelines(request.file).get(tool) if section is not None else None
+        if found and section is not None and section.rules:
+            current = section.rules[found[0]]
+            if duplicates(clause, current.split(":", 1)[1]):
+                left_out.append(LeftOut(label, f"already said by {TOOLS_SECTION} rule {found[0]} "
+                                        f"({current!r})"))
+                return
+            text = f"{current.rstrip()} {clause}"
+            op: Operation = UpdateRule(section=TOOLS_SECTION, index=found[0], text=text,
+                                       reason="-", evidence=[])
+            action, why = "tighten", (f"Runs show the guideline for {tool} is not enough as it "
+                                      "stands, so it is tightened with what the runs suggest.")
+        elif section is None and not any(isinstance(pl.op, AddSection) for pl in planned):
+            first = next((i for i, s in enumerate(request.file.sections)
+                          if s.id in request.protected), None)
+            op = AddSection(id=TOOLS_SECTION, title=TOOLS_TITLE, rules=[text], position=first,
+                            reason="-", evidence=[])
+            action, why = "add", (f"The file has no {TOOLS_SECTION!r} section for tool-usage "
+                                  "guidelines yet; it is added with this one.")
+        else:
+            op = AddRule(section=TOOLS_SECTION, text=text, reason="-", evidence=[])
+            action, why = "add", f"The file has no guideline for {tool} yet."
+        if (prior := rejected_match(text, known.rejected)) is not None:
+            left_out.append(_rejected(label, text, prior.proposal, prior.reason))
+            return
+        if (prior := pending_match(text, known.pending)) is not None:
+            left_out.append(LeftOut(label, f"{text!r} is already proposed by {prior.proposal}"))
+            return
+        planned.append(_Planned(op, action, aspect, theme, [pattern],
+                                f"{why} From what the agent did: {pattern.label}."))
 
-    def propose(self, request: ProposalRequest, check: DraftCheck) -> ProposerResult:
-        limits = request.limits
-        existing = [r for s in request.file.sections for r in (s.rules or [])] + request.pending_rules
-        ops: list[Operation] = []
-        used: list[Pattern] = []
-        budget = limits.max_added_chars
-        for pattern in request.patterns:
-            if not pattern.negative or pattern.state != "open":
+    def _place(self, request: ProposalRequest, pattern: Pattern, text: str, aspect: str,
+               section: str, statements: list[Statement], planned: list[_Planned],
+               left_out: list[LeftOut]) -> _Planned | None:
+        """Where the rule goes: a new rule, a tightened or extended existing one, or nowhere."""
+        label = f"'{pattern.label}' ({pattern.count} items)"
+        known = request.known
+        if (prior := rejected_match(text, known.rejected)) is not None:
+            left_out.append(_rejected(label, text, prior.proposal, prior.reason))
+            return None
+        if (prior := pending_match(text, known.pending)) is not None:
+            left_out.append(LeftOut(label, f"{text!r} is already proposed by {prior.proposal}"))
+            return None
+        for st in statements:
+            if duplicates(text, st.text) or _same_length_rule(pattern, st):
+                if st.index is None or st.section in request.protected:
+                    left_out.append(LeftOut(label, f"already said by {st.where()} ({st.text!r})"))
+                    return None
+                tightened = self._tighten(request, pattern, st)
+                if tightened is None:
+                    left_out.append(LeftOut(label, f"already said by {st.where()} ({st.text!r}); "
+                                            "users still raise it, but their words do not say how "
+                                            "to make the rule stricter: worth a look by hand"))
+                    return None
+                new_text, why = tightened
+                if (prior := rejected_match(new_text, known.rejected)) is not None:
+                    left_out.append(_rejected(label, new_text, prior.proposal, prior.reason))
+                    return None
+                op = UpdateRule(section=st.section, index=st.index, text=new_text,
+                                reason="-", evidence=[])
+                return _Planned(op, "tighten", aspect, "", [pattern], why, st)
+        for st in statements:
+            why_not = contradiction(text, st.text)
+            if why_not is None:
                 continue
-            if pattern.kind == "tool_use" and pattern.tool:
-                found = self._tool_guideline(request, pattern, ops, existing)
-                if found is None:
-                    twin = next((n for n, op in enumerate(ops)
-                                 if pattern.tool in _op_tools(op)), None)
-                    if twin is not None:  # cite the pattern on this draft's edit of that tool
-                        ops[twin] = ops[twin].model_copy(update={"evidence": [
-                            *ops[twin].evidence, pattern.id,
-                            *(pattern.open_ids or pattern.feedback_ids)]})
-                        used.append(pattern)
-                    continue
-                op, cost, replaces = found
-                if (replaces is None and len(ops) >= limits.max_operations) or cost > budget:
-                    continue
-                budget -= cost
-                if replaces is None:
-                    ops.append(op)
+            remedy = REMEDIES.get(concept_of(pattern) or "")
+            fs = facts(text)
+            if fs.slot == "end" and st.index is not None and st.section not in request.protected:
+                ending = remedy.ending if remedy and remedy.ending else _after_with(text)
+                if ending:
+                    merged = f"{st.text.rstrip().rstrip('.')}, then {ending}."
+                    op = UpdateRule(section=st.section, index=st.index, text=merged, reason="-",
+                                    evidence=[])
+                    why = (f"{st.where()} already says how to end ({st.text!r}); a second "
+                           "'End with' rule would contradict it, so that rule is extended instead.")
+                    return _Planned(op, "extend", aspect, "", [pattern], why, st)
+            left_out.append(LeftOut(label, f"{text!r} would contradict {st.where()} "
+                                    f"({st.text!r}): {why_not}; a reviewer should decide"))
+            return None
+        return _Planned(AddRule(section=section, text=text, reason="-", evidence=[]), "add", aspect,
+                        "", [pattern])
+
+    def _tighten(self, request: ProposalRequest, pattern: Pattern,
+                 st: Statement) -> tuple[str, str] | None:
+        """A stricter wording of an existing rule the feedback says is not enough."""
+        support = self._support(request, pattern)
+        old = st.text.strip()
+        if concept_of(pattern) == "length":
+            said = consistent_number((support.numbers.get("words", []) if support else []),
+                                     request.wording_min_users)
+            current = [q for q in facts(old).quantities if q[0] == "words"]
+            if said is not None and (not current or said < current[0][2]):
+                if current:
+                    new = re.sub(rf"\b{current[0][2]}\b", str(said), old, count=1)
                 else:
-                    ops[ops.index(replaces)] = op
-                used.append(pattern)
-                continue
-            section = self._section_for(request, pattern)
-            text = _rule_text(pattern)
-            twin = next((n for n, op in enumerate(ops)
-                         if isinstance(op, AddRule) and _same_rule(text, op.text)), None)
-            if twin is not None:
-                # The rule this draft already adds answers this pattern too: cite it there, so
-                # its feedback is pending and the next run does not propose the same rule again.
-                ops[twin] = ops[twin].model_copy(update={"evidence": [
-                    *ops[twin].evidence, pattern.id, *(pattern.open_ids or pattern.feedback_ids)]})
-                used.append(pattern)
-                continue
-            if len(ops) >= limits.max_operations:
-                continue
-            if section is None or any(_same_rule(text, r) for r in existing):
+                    new = f"{old.rstrip('.')}: at most {said} words."
+                return new, (f"Users keep naming a limit of about {said} words, lower than the "
+                             "rule's, so the rule takes their number.")
+            if "hard limit" in old.lower():
+                return None
+            return (f"{old.rstrip('.')}; {HARD_LIMIT}.",
+                    f"Users still say the answers are too long under {st.where()} ({old!r}), so "
+                    "the rule is not enough as it stands; it becomes a hard limit.")
+        return None
+
+    def _fit(self, request: ProposalRequest, planned: list[_Planned],
+             left_out: list[LeftOut]) -> list[_Planned]:
+        """The operations that fit the limits and pass the shared review, in order."""
+        limits = request.limits
+        budget = limits.max_added_chars
+        chosen: list[_Planned] = []
+        for pl in planned:
+            text = _text(pl.op)
+            what = f"{text!r} ({', '.join(repr(p.label) for p in pl.patterns)})"
+            if len(chosen) >= limits.max_operations:
+                left_out.append(LeftOut(what, f"over the policy's {limits.max_operations} "
+                                        "operations per proposal; proposed once this one is decided"))
                 continue
             if len(text) + 2 > budget:
+                left_out.append(LeftOut(what, "over the policy's limit of added characters"))
+                continue
+            pl.op = self._finish(request, pl)
+            trial = Draft(summary="-", rationale="-", operations=[*(c.op for c in chosen), pl.op])
+            problems = [p for p in request.review(trial)
+                        if p.startswith(f"operation {len(chosen) + 1} ")]
+            if problems:
+                left_out.append(LeftOut(what, problems[0].split(": ", 1)[-1]))
                 continue
             budget -= len(text) + 2
-            existing.append(text)
-            evidence = [pattern.id, *(pattern.open_ids or pattern.feedback_ids)]
-            ops.append(AddRule(section=section, text=text, evidence=evidence,
-                               reason=f"{pattern.count} feedback items ({pattern.share:.0%}): "
-                                      f"{pattern.label}"))
-            used.append(pattern)
-        if not ops:
-            raise NothingNew("every open pattern is already covered by a similar rule in the file "
-                             "or in an open proposal",
-                             hint="review the open proposals, or edit the agent by hand")
-        labels = ", ".join(p.label for p in used)
-        draft = Draft(
-            summary=f"Address {len(used)} recurring feedback pattern{'s' if len(used) > 1 else ''}"[:200],
-            rationale=(f"Users repeatedly raised: {labels}. Each new rule states, in the users' own "
-                       "words, what they asked for, in the section it concerns. Proposed offline by "
-                       "the heuristic proposer (no language model)."),
-            operations=[*ops],
-        )
-        problems = check(draft)
-        if problems:
-            raise ProposerError("the heuristic draft does not pass the validator: " + "; ".join(problems))
-        return ProposerResult(draft=draft, proposer=self.name, model=self.model, usage=Usage())
+            chosen.append(pl)
+        return chosen
+
+    def _finish(self, request: ProposalRequest, pl: _Planned) -> Operation:
+        """The operation with its reason and evidence (every pattern behind it)."""
+        evidence: dict[str, None] = {}
+        for p in pl.patterns:
+            evidence[p.id] = None
+            evidence.update(dict.fromkeys(p.open_ids or p.feedback_ids))
+        return pl.op.model_copy(update={"reason": _reason(request, pl)[:2000],
+                                        "evidence": list(evidence)})
+
+    def _rationale(self, request: ProposalRequest, chosen: list[_Planned],
+                   left_out: list[LeftOut]) -> str:
+        parts = [f"Proposed offline by the heuristic proposer (no language model): each rule is a "
+                 f"theme's stock remedy, or wording at least {request.wording_min_users} users "
+                 f"share, from patterns about the answers with at least {request.min_users} "
+                 "distinct users behind them."]
+        for n, pl in enumerate(chosen, 1):
+            parts.append(f"({n}) {_reason(request, pl, brief=True)}")
+        if left_out:
+            parts.append(f"Left out: {len(left_out)} (listed below).")
+        return " ".join(parts)[:4000]
+
+
+def _text(op: Operation) -> str:
+    if isinstance(op, AddSection):
+        return "\n".join(op.rules or [])
+    return op.text if isinstance(op, AddRule | UpdateRule) else ""
+
+
+def _after_with(text: str) -> str | None:
+    m = re.match(r"^(?:always\s+)?(?:end|finish|close|conclude)\b.*?\bwith\s+(.+?)[.!]?$", text, re.I)
+    return m.group(1) if m else None
+
+
+def _same_length_rule(pattern: Pattern, st: Statement) -> bool:
+    """A length complaint under a rule that already limits the length."""
+    return (concept_of(pattern) == "length" and st.index is not None
+            and ("length" in facts(st.text).concepts
+                 or any(u == "words" for u, _, _ in facts(st.text).quantities)))
+
+
+def _rejected(label: str, text: str, proposal: str, reason: str | None) -> LeftOut:
+    reason = " ".join(reason.split())[:160] if reason else None
+    because = f' ("{reason}")' if reason else ""
+    return LeftOut(label, f"{text!r} was rejected before in {proposal}{because}", rejected=True,
+                   proposal=proposal, reason=reason)
+
+
+def _reason(request: ProposalRequest, pl: _Planned, *, brief: bool = False) -> str:
+    main = pl.patterns[0]
+    support = request.support.get(main.id)
+    who = f" from {support.users} users in {support.runs} runs" if support else ""
+    also = [p for p in pl.patterns[1:]]
+    more = (" Also behind it: " + "; ".join(f"'{p.label}' ({p.count} items)" for p in also) + "."
+            if also else "")
+    verb = {"add": "Adds a rule", "tighten": "Tightens", "extend": "Extends"}[pl.action]
+    target = f" {pl.target.where()}" if pl.target is not None else ""
+    if brief:
+        return f"{verb}{target} for '{main.label}' ({main.count} items{who}: {_quotes(pl.patterns, 2)})."
+    return (f"{verb}{target} for '{main.label}': {main.count} items{who}, e.g. "
+            f"{_quotes(pl.patterns)}. {pl.why}{more}").replace("  ", " ")
+
+
+def summary(chosen: list[_Planned]) -> str:
+    """A title that names what changes: "Tighten the length rule; add rules on clichés and
+    customer benefits"."""
+    tighten = [pl.aspect for pl in chosen if pl.action == "tighten"]
+    extend = [pl.aspect for pl in chosen if pl.action == "extend"]
+    add = [pl.aspect for pl in chosen if pl.action == "add"]
+    parts = []
+    if tighten:
+        parts.append(f"tighten the {_and(tighten)} rule{'s' if len(tighten) > 1 else ''}")
+    if add:
+        parts.append(f"add {'a rule' if len(add) == 1 else 'rules'} on {_and(add)}")
+    if extend:
+        parts.append(f"extend the ending with {_and(extend)}")
+    text = "; ".join(parts)
+    if len(text) > 200:
+        text = f"{len(chosen)} rule changes: " + ", ".join(pl.action for pl in chosen)
+    return text[0].upper() + text[1:]
+
+
+def _and(items: list[str]) -> str:
+    items = list(dict.fromkeys(items))
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def _nothing_message(left_out: list[LeftOut]) -> str:
+    if not left_out:
+        return ("every open pattern is already covered by a similar rule in the file or in an "
+                "open proposal")
+    return f"no rule passes the checks ({left_out_summary(left_out)})"

@@ -1,0 +1,119 @@
+"""``gitimprove trial``: serve a proposal to a share of live traffic, with a human's consent."""
+
+from __future__ import annotations
+
+import click
+
+from gitimprove.cli import Context, emit_json, json_option, pass_ctx
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0%}"
+
+
+def status_lines(status: object) -> list[str]:
+    """Candidate against live, one metric a line (also used by ``review``)."""
+    from gitimprove.trials.manage import TrialStatus
+
+    assert isinstance(status, TrialStatus)
+    s = status.start
+    state = f"paused: {status.paused}" if status.paused else "running"
+    lines = [f"{s.agent}: trial {s.trial_id} of proposal {s.proposal}, {s.share:.0%} of {s.unit}s",
+             f"  started {s.started_at:%Y-%m-%d %H:%M} UTC by {s.started_by}; {state}",
+             f"  {'':<16}{'candidate':>22}{'live':>22}  change",
+             f"  {'runs':<16}{status.candidate_runs:>22}{status.live_runs:>22}"]
+    for c in status.comparisons:
+        def cell(rate: object) -> str:
+            from gitimprove.metrics import Rate
+
+            assert isinstance(rate, Rate)
+            ci = rate.interval()
+            text = _pct(rate.value)
+            return f"{text} [{ci[0]:.0%}-{ci[1]:.0%}]" if ci else text
+
+        name = c.metric.replace("_rate", "").replace("_output", "").replace("_", " ")
+        change = "" if c.verdict == "too little feedback" else f"{c.difference * 100:+.0f} pts, "
+        lines.append(f"  {name:<16}{cell(c.new):>22}{cell(c.old):>22}  {change}{c.verdict}")
+    if not status.comparisons:
+        lines.append("  no feedback on either arm yet")
+    lines.append(f"  verdict: {status.verdict}")
+    return lines
+
+
+@click.group("trial")
+def trial_group() -> None:
+    """Serve a proposal to a share of users and compare it with main."""
+
+
+@trial_group.command("start")
+@click.argument("proposal")
+@click.option("--share", required=True, metavar="PCT",
+              help="Share of units served the proposal, like 10%.")
+@click.option("--unit", type=click.Choice(["user", "run"]), default=None,
+              help="What is assigned to an arm (default: the policy's trials.unit).")
+@click.option("--by", metavar="'NAME <EMAIL>'", help="Who starts it (default: git's user).")
+@json_option
+@pass_ctx
+def start_cmd(ctx: Context, proposal: str, share: str, unit: str | None, by: str | None,
+              as_json: bool) -> None:
+    """Start a trial: validate the proposal, then serve it to a share of traffic."""
+    from gitimprove.trials.manage import start_trial
+
+    start = start_trial(ctx.repo, proposal, share=share, unit=unit, by=by)
+    if as_json:
+        emit_json({"trial": start.trial_id, "agent": start.agent, "proposal": start.proposal,
+                   "share": start.share, "unit": start.unit, "record": str(start.record),
+                   "candidate_version": str(start.candidate), "live_version": str(start.live)})
+        return
+    click.echo(f"Started trial {start.trial_id}: {start.agent} proposal {start.proposal} for "
+               f"{start.share:.0%} of {start.unit}s")
+    click.echo(f"  load({start.agent!r}, unit=...) now serves it to that share; "
+               f"feedback lands on version {start.candidate[:10]}")
+    click.echo(f"  compare: gitimprove trial status {start.agent}")
+    click.echo(f"  stop:    gitimprove trial stop {start.proposal}")
+
+
+@trial_group.command("stop")
+@click.argument("proposal")
+@click.option("--reason", default="stopped", help="Why (kept in the stop record).")
+@click.option("--by", metavar="'NAME <EMAIL>'", help="Who stops it (default: git's user).")
+@json_option
+@pass_ctx
+def stop_cmd(ctx: Context, proposal: str, reason: str, by: str | None, as_json: bool) -> None:
+    """Stop the trial of a proposal (or of an agent): everyone gets main's version again."""
+    from gitimprove.trials.manage import stop_trial
+
+    stop = stop_trial(ctx.repo, proposal, reason=reason, by=by)
+    if as_json:
+        emit_json({"trial": stop.start.trial_id, "agent": stop.start.agent,
+                   "proposal": stop.start.proposal, "reason": stop.reason,
+                   "record": str(stop.record)})
+        return
+    click.echo(f"Stopped trial {stop.start.trial_id} of {stop.start.agent} proposal "
+               f"{stop.start.proposal}; everyone gets {ctx.repo.branch}'s version again")
+
+
+@trial_group.command("status")
+@click.argument("agent", required=False)
+@json_option
+@pass_ctx
+def status_cmd(ctx: Context, agent: str | None, as_json: bool) -> None:
+    """Running trials: the candidate against live over the same period."""
+    from gitimprove.trials.manage import trial_status
+
+    found = trial_status(ctx.repo, agent)
+    if as_json:
+        emit_json([s.to_json() for s in found])
+        return
+    if not found:
+        click.echo("No trials running." + ("" if agent else
+                                           " Start one with: gitimprove trial start ID --share 10%"))
+        return
+    for i, status in enumerate(found):
+        if i:
+            click.echo("")
+        for line in status_lines(status):
+            click.echo(line)
+
+
+COMMANDS = [trial_group]

@@ -1,0 +1,297 @@
+"""How a careful editor reads a rule before adding it: is it already said, does it contradict
+another one, is it specific enough to test?
+
+Pure functions over rule texts, shared by both proposers: the heuristic proposer uses them to
+choose its edits, and every model answer is checked with :func:`review_draft` after it arrives
+(a problem found gets the model's one repair round). "Similar" is semantic-ish, not string
+equality: stemmed content words, the theme a rule is about (the feedback lexicon), numbers with
+their unit, negation, and the slots a file can fill only once (how an answer starts and ends).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from gitimprove.instructions.agentfile import AgentFile
+from gitimprove.patterns.text import content, normalize, tokens
+from gitimprove.proposals.operations import (
+    AddRule,
+    AddSection,
+    Draft,
+    Operation,
+    RemoveRule,
+    SetText,
+    UpdateRule,
+)
+
+SAME_WORDS = 0.6          # shared content words (of the shorter rule) for "says the same"
+STRONG_CONCEPT = 2.0      # lexicon score for a rule to count as being about a theme
+_NEGATORS = frozenset({"not", "no", "never", "avoid", "without", "nor", "stop", "refrain"})
+_NUMBER_WORDS = {"a single": 1, "single": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5,
+                 "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10}
+_UNITS = {"word": "words", "sentence": "sentences", "paragraph": "paragraphs", "line": "lines",
+          "bullet": "bullets", "bullet point": "bullets", "point": "bullets", "character": "characters",
+          "item": "items", "page": "pages"}
+_NUM = r"(\d+|a single|single|one|two|three|four|five|six|seven|eight|nine|ten)"
+_QUANTITY = re.compile(_NUM + r"(?:\s*(?:-|to|or|and)\s*" + _NUM + r")?\s+(?:short\s+|key\s+|more\s+)?"
+                       r"(bullet points?|words?|sentences?|paragraphs?|lines?|bullets?|points?"
+                       r"|characters?|items?|pages?)\b(\s+(?:each|per|apiece))?")
+_SLOT = re.compile(r"^(?:always\s+|please\s+)?(start|begin|open|end|finish|close|conclude)\b"
+                   r"(?:\s+(?:each|every|the|your|all|a|every)\s+\w+)?\s+(?:with|by)\b")
+_SLOT_NAMES = {"start": "start", "begin": "start", "open": "start", "end": "end", "finish": "end",
+               "close": "end", "conclude": "end"}
+_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'])")
+_COMPARATIVE = frozenset({"shorter", "longer", "more", "less", "better", "clearer", "simpler",
+                          "concis", "concise", "briefer", "fewer", "nicer", "easier"})
+_BULLETS = frozenset({"bullet", "bulleted", "list", "lists"})
+_PROSE_ONLY = re.compile(r"\b(?:in prose|prose only|no bullet|no lists?|without bullet|"
+                         r"not (?:in )?(?:a )?(?:bullet|list))")
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What a rule says, reduced to what comparisons need."""
+
+    text: str
+    words: frozenset[str]                      # stemmed content words
+    negative: bool                             # "never", "do not", "avoid" ...
+    concepts: tuple[str, ...]                  # lexicon themes, strongest first
+    quantities: tuple[tuple[str, int, int], ...]  # (unit, low, high), for the whole answer
+    slot: str | None                           # "start" or "end": a file says this once
+    bullets: bool                              # asks for bullet points or a list
+    prose_count: bool                          # fixes the form as a number of paragraphs / prose
+
+    @property
+    def concept(self) -> str | None:
+        return self.concepts[0] if self.concepts else None
+
+
+def _number(word: str) -> int:
+    return int(word) if word.isdigit() else _NUMBER_WORDS[word]
+
+
+@lru_cache(maxsize=4096)
+def facts(text: str) -> Facts:
+    """The :class:`Facts` of one rule (cached: rules are compared many times)."""
+    from gitimprove.patterns.analysis import default_lexicon
+
+    norm = " ".join(normalize(text).replace("{{", " ").replace("}}", " ").split())
+    toks = tokens(norm)
+    scored = default_lexicon().match(toks)
+    concepts = tuple(k for k, s in scored if s >= STRONG_CONCEPT)
+    quantities = []
+    for m in _QUANTITY.finditer(norm):
+        if m.group(4):  # "max 8 words each": a limit on one item, not on the answer
+            continue
+        low = _number(m.group(1))
+        high = _number(m.group(2)) if m.group(2) else low
+        unit = m.group(3).rstrip("s") if m.group(3) != "bullet points" else "bullet point"
+        quantities.append((_UNITS.get(unit, unit), low, high))
+    slot = _SLOT.match(norm)
+    raw = set(toks)
+    return Facts(
+        # NOTE: negation is read at the head of the rule ("Do not", "Never", "Avoid"): in
+        # "benefits, not features" the "not" contrasts, it does not negate the rule.
+        text=text, words=frozenset(content(toks)), negative=bool(set(toks[:3]) & _NEGATORS),
+        concepts=concepts, quantities=tuple(quantities),
+        slot=_SLOT_NAMES[slot.group(1)] if slot else None,
+        bullets=bool(raw & {"bullet", "bulleted"}) or ("list" in raw and "format" in raw),
+        prose_count=any(u == "paragraphs" for u, _, _ in quantities) or bool(_PROSE_ONLY.search(norm)))
+
+
+def overlap(a: Facts, b: Facts) -> float:
+    """Shared content words, as a share of the shorter rule's."""
+    if not a.words or not b.words:
+        return 0.0
+    return len(a.words & b.words) / min(len(a.words), len(b.words))
+
+
+def vague(text: str) -> bool:
+    """Relative or empty advice a reviewer cannot test: "Make it shorter and more concise.",
+    "Be better." (a comparative, no number, hardly any content)."""
+    f = facts(text)
+    norm = set(tokens(text))
+    if f.quantities or not f.words:
+        return not f.words
+    return bool(norm & _COMPARATIVE) and len(f.words - _COMPARATIVE) <= 2
+
+
+def duplicates(new: str, old: str) -> bool:
+    """Whether ``new`` says what ``old`` already says (so adding it adds nothing)."""
+    a, b = facts(new), facts(old)
+    if " ".join(normalize(new).split()).rstrip(".!") == " ".join(normalize(old).split()).rstrip(".!"):
+        return True
+    if a.negative != b.negative:
+        return False
+    shared = a.words & b.words
+    if len(shared) >= 2 and overlap(a, b) >= SAME_WORDS:
+        return True
+    same_theme = a.concept is not None and a.concept in b.concepts
+    return same_theme and (vague(new) or overlap(a, b) >= 0.5)
+
+
+def same_wording(a: str, b: str) -> bool:
+    """Whether two users said it in much the same words (not only on the same theme)."""
+    fa, fb = facts(a), facts(b)
+    return fa.negative == fb.negative and len(fa.words & fb.words) >= 2 and overlap(fa, fb) >= SAME_WORDS
+
+
+def contradiction(new: str, old: str) -> str | None:
+    """Why ``new`` and ``old`` cannot both be rules (None when they can)."""
+    a, b = facts(new), facts(old)
+    related = bool(set(a.concepts) & set(b.concepts)) or overlap(a, b) >= 0.5
+    for unit, low, high in a.quantities:
+        for unit_b, low_b, high_b in b.quantities:
+            if unit == unit_b and (low, high) != (low_b, high_b) and related:
+                return f"it sets {_span(low, high)} {unit} where the other says {_span(low_b, high_b)}"
+    if a.bullets and b.prose_count and not a.negative:
+        return "it asks for bullet points where the other fixes the form as paragraphs"
+    if b.bullets and a.prose_count and not b.negative:
+        return "it fixes the form as paragraphs where the other asks for bullet points"
+    if a.negative != b.negative and len(a.words & b.words) >= 2 and overlap(a, b) >= SAME_WORDS:
+        return "it says the opposite"
+    if a.slot and a.slot == b.slot and not duplicates(new, old):
+        return f"a file can say only once how an answer should {a.slot}"
+    return None
+
+
+def _span(low: int, high: int) -> str:
+    return str(low) if low == high else f"{low}-{high}"
+
+
+# -- a whole draft against the file and the proposals before it -------------------------------
+
+
+@dataclass(frozen=True)
+class PriorRule:
+    """A rule another proposal for the same agent adds or rewords: an open one (pending) or a
+    rejected one, with the reviewer's reason."""
+
+    text: str
+    section: str
+    proposal: str
+    reason: str | None = None
+    op: str = "add_rule"
+
+
+@dataclass(frozen=True)
+class Statement:
+    """One rule (or one sentence of a section's text) of the file after a draft."""
+
+    section: str
+    text: str
+    index: int | None = None          # the rule's index in the original file; None if new
+    op: int | None = None             # the draft's operation (1-based) that wrote it
+    in_text: bool = False
+
+    def where(self) -> str:
+        if self.op is not None:
+            return f"operation {self.op}"
+        if self.in_text:
+            return f"the text of '{self.section}'"
+        return f"rule {self.index} of '{self.section}'"
+
+
+def sentences(text: str) -> list[str]:
+    return [s.strip() for line in text.splitlines() for s in _SENTENCE.split(line) if s.strip()]
+
+
+def file_statements(file: AgentFile) -> list[Statement]:
+    """Every rule of the file, and the sentences of each section's text."""
+    out = []
+    for s in file.sections:
+        out += [Statement(s.id, t, in_text=True) for t in sentences(s.text or "")]
+        out += [Statement(s.id, r, index=i) for i, r in enumerate(s.rules or [])]
+    return out
+
+
+def statements_after(file: AgentFile, operations: Iterable[Operation]) -> list[Statement]:
+    """The file's statements once the operations are applied (originals replaced or removed)."""
+    ops = list(operations)
+    replaced = {(op.section, op.index) for op in ops if isinstance(op, UpdateRule | RemoveRule)}
+    new_text = {op.section for op in ops if isinstance(op, SetText)}
+    out = [st for st in file_statements(file)
+           if (st.section, st.index) not in replaced and not (st.in_text and st.section in new_text)]
+    for n, op in enumerate(ops, 1):
+        out += [Statement(_section(op), t, op=n) for t in written(op)]
+    return out
+
+
+def _section(op: Operation) -> str:
+    return op.id if isinstance(op, AddSection) else op.section
+
+
+def written(op: Operation) -> list[str]:
+    """The rule texts an operation writes (the sentences, for a section's text)."""
+    if isinstance(op, AddRule | UpdateRule):
+        return [op.text]
+    if isinstance(op, SetText):
+        return sentences(op.text)
+    if isinstance(op, AddSection):
+        return [*(op.rules or []), *sentences(op.text or "")]
+    return []
+
+
+@dataclass
+class Known:
+    """What a draft is judged against besides the file: open and rejected proposals' rules."""
+
+    pending: list[PriorRule] = field(default_factory=list)
+    rejected: list[PriorRule] = field(default_factory=list)
+
+
+def rejected_match(text: str, rejected: Iterable[PriorRule]) -> PriorRule | None:
+    return next((r for r in rejected if duplicates(text, r.text) or duplicates(r.text, text)), None)
+
+
+def pending_match(text: str, pending: Iterable[PriorRule]) -> PriorRule | None:
+    return next((r for r in pending if duplicates(text, r.text) or duplicates(r.text, text)), None)
+
+
+def review_draft(file: AgentFile, draft: Draft, known: Known) -> list[str]:
+    """A careful editor's objections to a draft, one per line, naming the operation:
+    a rule that repeats one already in the file (or in this draft, or in an open proposal),
+    contradicts one, was rejected before, or is too vague to test. Empty means none."""
+    problems: list[str] = []
+    after = statements_after(file, draft.operations)
+    for n, op in enumerate(draft.operations, 1):
+        mine = [st for st in after if st.op == n]
+        for st in mine:
+            label = f"operation {n} ({op.op}): {_cut(st.text)!r}"
+            if (prior := rejected_match(st.text, known.rejected)) is not None:
+                why = f" (reason: {_cut(prior.reason, 120)})" if prior.reason else ""
+                problems.append(f"{label} was proposed before in {prior.proposal} and rejected{why}; "
+                                "do not propose it again")
+                continue
+            if (prior := pending_match(st.text, known.pending)) is not None:
+                problems.append(f"{label} is already proposed by the open proposal {prior.proposal}")
+                continue
+            if isinstance(op, AddRule | AddSection) and vague(st.text):
+                problems.append(f"{label} is relative or vague; write a specific rule a reviewer "
+                                "can test (a number, a concrete instruction)")
+                continue
+            for other in after:
+                if other is st or (other.op == n):
+                    continue
+                if other.op is not None and other.op > n:
+                    continue  # each pair once, reported at the later operation
+                why_not = contradiction(st.text, other.text)
+                if why_not is not None:
+                    problems.append(f"{label} contradicts {other.where()} ({_cut(other.text)!r}): "
+                                    f"{why_not}; resolve it in the same draft (reword that rule "
+                                    "with update_rule) or leave this rule out")
+                    break
+                if duplicates(st.text, other.text):
+                    hint = ("; if that rule is not enough, tighten it with update_rule instead"
+                            if other.op is None else "")
+                    problems.append(f"{label} repeats {other.where()} ({_cut(other.text)!r}){hint}")
+                    break
+    return problems
+
+
+def _cut(text: str | None, width: int = 90) -> str:
+    text = " ".join((text or "").split())
+    return text if len(text) <= width else text[: width - 1] + "…"

@@ -1,0 +1,118 @@
+"""How many distinct people stand behind a pattern, and which wording they share.
+
+A rule changes every future answer, so it needs more than a count of feedback items: one
+user who files the same complaint ten times is one voice. :func:`support_of` counts the distinct
+users and runs behind each pattern, and groups its corrections by wording, so that a proposer
+uses the users' own words only when several of them said much the same thing; a lone user's
+phrasing is quoted as evidence, never copied as policy.
+
+A record without a ``user_id`` counts as its run's own user (the run is the best stand-in for
+who gave it); without a run id either, as its own.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from gitimprove.feedback.models import FeedbackRecord
+from gitimprove.patterns.model import Pattern
+from gitimprove.proposals.rules import facts, same_wording
+
+MAX_WORDINGS = 5
+_COURTESY = re.compile(r"\A(?:pls|please|plz|kindly)\b[\s,:-]*|[\s,]*\b(?:pls|please|plz|thanks|"
+                       r"thank you|thx)\b[\s.!]*\Z", re.I)
+
+
+@dataclass(frozen=True)
+class Wording:
+    """A correction, and the distinct users who said it in much the same words."""
+
+    text: str
+    users: int
+
+
+@dataclass(frozen=True)
+class Support:
+    items: int
+    users: int
+    runs: int
+    wordings: tuple[Wording, ...] = ()   # most users first
+    numbers: dict[str, list[int]] = field(default_factory=dict)  # unit -> one number per user
+
+    def shared_wording(self, min_users: int) -> Wording | None:
+        """The most widely shared wording, if at least ``min_users`` users used it."""
+        best = self.wordings[0] if self.wordings else None
+        return best if best is not None and best.users >= min_users else None
+
+
+def _user(record: FeedbackRecord) -> str:
+    if record.user_id:
+        return "user:" + record.user_id
+    return "run:" + (record.run_id or record.id)
+
+
+def support_of(patterns: Iterable[Pattern], records: Sequence[FeedbackRecord]) -> dict[str, Support]:
+    """Support of each pattern, from the feedback records it cites."""
+    by_id = {r.id: r for r in records}
+    out: dict[str, Support] = {}
+    for p in patterns:
+        recs = [by_id[i] for i in p.feedback_ids if i in by_id]
+        if not recs:
+            continue
+        users = {_user(r) for r in recs}
+        runs = {r.run_id or "\0" + r.id for r in recs}
+        out[p.id] = Support(items=p.count, users=len(users), runs=len(runs),
+                            wordings=_wordings(recs), numbers=_numbers(recs))
+    return out
+
+
+def _wordings(recs: Sequence[FeedbackRecord]) -> tuple[Wording, ...]:
+    """Corrections grouped by near-identical wording (each group led by its most common,
+    rule-like text), with the distinct users behind each group."""
+    said: dict[str, set[str]] = defaultdict(set)
+    for r in recs:
+        text = _COURTESY.sub("", " ".join((r.correction or "").split())).strip(" ,;:-")
+        if 3 <= len(text.split()) <= 30:
+            said[text].add(_user(r))
+    # Leaders: the texts most users gave, then the most rule-like (more words carry more).
+    texts = sorted(said, key=lambda t: (-len(said[t]), -len(facts(t).words), t))
+    groups: list[tuple[str, set[str]]] = []
+    for text in texts:
+        for lead, users in groups:
+            if same_wording(text, lead):
+                users |= said[text]
+                break
+        else:
+            groups.append((text, set(said[text])))
+    ranked = sorted(groups, key=lambda g: (-len(g[1]), texts.index(g[0])))
+    return tuple(Wording(text, len(users)) for text, users in ranked[:MAX_WORDINGS])
+
+
+def _numbers(recs: Sequence[FeedbackRecord]) -> dict[str, list[int]]:
+    """The limits users name ("under 80 words"), one per user and unit."""
+    per_user: dict[tuple[str, str], int] = {}
+    for r in recs:
+        for text in (r.reason, r.correction):
+            if not text:
+                continue
+            for unit, _low, high in facts(text).quantities:
+                per_user.setdefault((_user(r), unit), high)
+    out: dict[str, list[int]] = defaultdict(list)
+    for (_, unit), n in sorted(per_user.items()):
+        out[unit].append(n)
+    return dict(out)
+
+
+def consistent_number(values: Sequence[int], min_users: int) -> int | None:
+    """A limit that at least ``min_users`` users agree on (within a quarter of each other)."""
+    if len(values) < min_users:
+        return None
+    counts = Counter(values)
+    for center in sorted(counts, key=lambda v: (-counts[v], v)):
+        close = [v for v in values if abs(v - center) <= center * 0.25]
+        if len(close) >= min_users:
+            return center
+    return None

@@ -1,0 +1,195 @@
+"""The heuristic proposer edits the sample agents as a careful person would: no duplicate, no
+contradiction, support before a rule, rejections remembered, titles that tell the truth."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from gitimprove.cli import cli
+from gitimprove.instructions.repo import InstructionRepo
+from gitimprove.proposals.build import NothingToPropose, evidence_states, propose
+from gitimprove.proposals.operations import AddRule, UpdateRule
+from gitimprove.proposals.proposers.heuristic import HeuristicProposer
+from gitimprove.proposals.rules import contradiction, duplicates, file_statements
+from gitimprove.review.actions import reject
+
+from .helpers import AGENT, make_pattern, sources_pattern
+
+SAMPLE_FEEDBACK = Path(__file__).resolve().parents[2] / "sample_repo" / "feedback.jsonl"
+AGENTS = ["product-writer", "research-assistant", "support-agent"]
+
+
+def _import(repo_path: Path) -> None:
+    repo = InstructionRepo(repo_path)
+    for line in SAMPLE_FEEDBACK.read_text().splitlines():
+        repo.record_feedback(**json.loads(line))
+    repo.close()
+
+
+def _cli(repo: Path, *args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(cli, ["--repo", str(repo), *args])
+    return result.exit_code, result.output
+
+
+def _propose_json(repo: Path, agent: str) -> dict[str, Any]:
+    code, out = _cli(repo, "propose", agent, "--proposer", "heuristic", "--json")
+    assert code == 0, out
+    entry: dict[str, Any] = json.loads(out)["proposals"][0]
+    return entry
+
+
+@pytest.mark.parametrize("agent", AGENTS)
+def test_no_added_rule_repeats_or_contradicts_the_file(sample_repo: Path, agent: str) -> None:
+    _import(sample_repo)
+    repo = InstructionRepo(sample_repo)
+    file = repo.agent_at(agent, repo.main_tip()).file
+    plan = propose(repo, agent, HeuristicProposer(), dry_run=True)
+    ops = plan.result.draft.operations
+    assert ops
+    for op in ops:
+        if isinstance(op, AddRule):
+            for st in file_statements(file):
+                assert not duplicates(op.text, st.text), (op.text, st.text)
+                assert contradiction(op.text, st.text) is None, (op.text, st.text)
+    # Every rule is one of the sample's themes, never boilerplate around a label.
+    assert "Avoid what users keep reporting" not in plan.message
+
+
+def test_product_writer_tightens_extends_and_leaves_out_the_contradiction(sample_repo: Path) -> None:
+    _import(sample_repo)
+    repo = InstructionRepo(sample_repo)
+    plan = propose(repo, AGENT, HeuristicProposer(), dry_run=True)
+    ops = plan.result.draft.operations
+    updates = {(op.section, op.index): op.text for op in ops if isinstance(op, UpdateRule)}
+    # "too long" complaints under "Keep it under 120 words": the rule is tightened, not repeated.
+    assert updates[("style", 2)].startswith("Keep it under 120 words; treat it as a hard limit")
+    # A second "End with ..." would contradict the first: the first is extended.
+    assert updates[("structure", 1)] == ("End with a sentence that sums up who the product is for, "
+                                         "then a call to action that tells the reader what to do next.")
+    added = [op.text for op in ops if isinstance(op, AddRule)]
+    assert "Make it shorter and more concise." not in added
+    assert not any("bullet" in text.lower() for text in [*added, *updates.values()])
+    # One user's wording is quoted as evidence, never copied as a rule.
+    assert "Put the three key features in bullet points under the first paragraph." not in added
+    # The review says what was left out and why.
+    left = plan.message.split("Left out, and why:")[1]
+    assert "'use bullet points and short lists' (12 items)" in left
+    assert "would contradict the text of 'structure'" in left
+    # The title names what changes; the rationale says what made it and ties each operation.
+    summary = plan.message.splitlines()[0]
+    assert summary == ("product-writer: Tighten the length rule; add rules on customer benefits "
+                       "and clichés; extend the ending with a call to action")
+    assert plan.result.draft.rationale.startswith("Proposed offline by the heuristic proposer")
+    for n in range(1, len(ops) + 1):
+        assert f"({n}) " in plan.result.draft.rationale
+    assert "Address " not in summary
+
+
+@pytest.mark.parametrize("agent", AGENTS)
+def test_the_title_counts_what_the_proposal_holds(sample_repo: Path, agent: str) -> None:
+    _import(sample_repo)
+    repo = InstructionRepo(sample_repo)
+    plan = propose(repo, agent, HeuristicProposer(), dry_run=True)
+    ops = plan.result.draft.operations
+    summary = plan.result.draft.summary.lower()
+    adds = sum(isinstance(op, AddRule) for op in ops)
+    assert ("add a rule on" in summary) == (adds == 1)
+    assert ("add rules on" in summary) == (adds > 1)
+    assert ("tighten" in summary) == any(isinstance(op, UpdateRule) and "hard limit" in op.text
+                                         for op in ops)
+    assert not any(ch.isdigit() for ch in summary)
+
+
+def test_product_patterns_are_left_out_and_named(sample_repo: Path) -> None:
+    repo = InstructionRepo(sample_repo)
+    limits = make_pattern("hit the usage limit", key="terms:limit", triage="product",
+                          topic="usage limits", ids=["fb-1", "fb-2", "fb-3", "fb-4"])
+    plan = propose(repo, AGENT, HeuristicProposer(), patterns=[limits, sources_pattern()],
+                   dry_run=True)
+    assert plan.patterns == [plan.patterns[0]] and plan.patterns[0].key == "concept:citations"
+    assert not set(limits.feedback_ids) & set(plan.evidence)
+    assert ("- 'hit the usage limit' (4 items): about the usage limits, not the answers; no "
+            "instruction fixes it") in plan.message
+    with pytest.raises(NothingToPropose, match=r"1 pattern.s. about the product or praise left out"):
+        propose(repo, AGENT, HeuristicProposer(), patterns=[limits])
+
+
+def _record(repo: InstructionRepo, n: int, users: list[str], prefix: str = "s",
+            **fields: Any) -> list[str]:
+    ids = []
+    for i in range(n):
+        fid = f"fb-{prefix}{i:03d}"
+        repo.record_feedback(id=fid, agent=AGENT, run_id=f"run-{prefix}{i:03d}", user_id=users[i % len(users)],
+                             **fields)
+        ids.append(fid)
+    return ids
+
+
+def test_one_loud_user_is_not_enough_for_a_rule(sample_repo: Path) -> None:
+    repo = InstructionRepo(sample_repo)
+    ids = _record(repo, 6, ["u-loud"], rating="negative", reason="no sources again")
+    with pytest.raises(NothingToPropose, match="1 users in 6 runs; a rule needs at least 3 distinct "
+                                               "users and 3 runs"):
+        propose(repo, AGENT, HeuristicProposer(), patterns=[sources_pattern(ids=ids)])
+
+
+def test_users_words_become_the_rule_only_when_enough_of_them_share_them(sample_repo: Path) -> None:
+    repo = InstructionRepo(sample_repo)
+    ids = _record(repo, 4, ["u-1", "u-2", "u-3", "u-4"],
+                  correction="Name the source and year after every figure.")
+    plan = propose(repo, AGENT, HeuristicProposer(), patterns=[sources_pattern(ids=ids)], dry_run=True)
+    assert [getattr(op, "text", None) for op in plan.result.draft.operations] == [
+        "Name the source and year after every figure."]
+    assert "From the wording 4 users share." in plan.result.draft.operations[0].reason
+
+    # Four users, but no wording is shared by three of them: the theme's remedy, not their words.
+    split = [*_record(repo, 2, ["u-1", "u-2"], prefix="t", correction="Link every study you mention, pls."),
+             *_record(repo, 2, ["u-3", "u-4"], prefix="v", correction="Say where the numbers come from.")]
+    plan = propose(repo, AGENT, HeuristicProposer(), patterns=[sources_pattern(ids=split)], dry_run=True)
+    assert [getattr(op, "text", None) for op in plan.result.draft.operations] == [
+        "Cite a source (publisher, year and link) for each key claim."]
+
+
+def test_a_rejected_operation_never_comes_back(sample_repo: Path) -> None:
+    _import(sample_repo)
+    first = _propose_json(sample_repo, AGENT)
+    texts = [op["text"] for op in first["operations"]]
+    code, out = _cli(sample_repo, "reject", first["id"], "--reason", "too vague")
+    assert code == 0, out
+    seen = []
+    for _ in range(3):
+        entry = _propose_json(sample_repo, AGENT)
+        seen += [op["text"] for op in entry.get("operations", [])]
+        if entry["status"] == "nothing":
+            assert "rejected the same rule before" in entry["reason"]
+            assert "too vague" in entry["reason"]
+            break
+    assert not set(seen) & set(texts)
+    assert not any(duplicates(new, old) for new in seen for old in texts)
+    # propose says what it skipped because it was rejected before
+    repo = InstructionRepo(sample_repo)
+    assert repo.git.for_each_ref(f"refs/gitimprove/rejected/{AGENT}/")
+
+
+def test_propose_says_what_it_skipped_because_it_was_rejected(sample_repo: Path) -> None:
+    repo = InstructionRepo(sample_repo)
+    pattern = sources_pattern()
+    plan = propose(repo, AGENT, HeuristicProposer(), patterns=[pattern])
+    reject(repo, plan.id, reason="our legal team must word citations")
+    states = evidence_states(repo)
+    assert states == {}
+    other = make_pattern("too much jargon", key="concept:jargon", ids=["fb-7", "fb-8", "fb-9"])
+    again = propose(repo, AGENT, HeuristicProposer(), patterns=[pattern, other])
+    assert [getattr(op, "text", "") for op in again.result.draft.operations] == [
+        "Use plain language: explain each technical term or acronym in a few words the first time "
+        "it appears."]
+    assert again.notes == [
+        f"skipped 'no sources or citations' (3 items): 'Cite a source (publisher, year and link) "
+        f"for each key claim.' was rejected before in {plan.id} (\"our legal team must word "
+        "citations\")"]
+    assert "was rejected before in" in again.message.split("Left out, and why:")[1]

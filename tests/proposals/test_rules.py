@@ -1,0 +1,138 @@
+"""The careful editor's checks, as pure functions over rule texts and the sample file."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from gitimprove.instructions.agentfile import parse_agent
+from gitimprove.proposals.operations import Draft
+from gitimprove.proposals.rules import (
+    Known,
+    PriorRule,
+    contradiction,
+    duplicates,
+    review_draft,
+    same_wording,
+    vague,
+)
+from tests.conftest import SAMPLE
+
+WRITER = parse_agent((SAMPLE / "agents/product-writer.yaml").read_text(),
+                     "agents/product-writer.yaml", expected_name="product-writer")
+
+
+@pytest.mark.parametrize(("new", "old"), [
+    ("Make it shorter and more concise.", "Keep it under 120 words."),       # same theme, vague
+    ("keep it under 120 words", "Keep it under 120 words."),                 # case, punctuation
+    ("Organise it with clear headings and sections.",
+     "Organise the briefing with headings and short paragraphs."),           # shared words
+    ("Cite a source (publisher, year and link) for each key claim.", "Always cite sources with links."),
+    ("Never repeat the product's name more than twice.",
+     "Do not repeat the product name more than twice."),                     # negation both sides
+])
+def test_duplicates(new: str, old: str) -> None:
+    assert duplicates(new, old)
+
+
+@pytest.mark.parametrize(("new", "old"), [
+    ("For each feature you mention, say what it does for the customer.",
+     "Use only the facts given in the product data sheet and the request."),
+    ("Use British English spelling.", "Write in a warm, confident voice that suits {{audience}}."),
+    ("End with a call to action.", "End with a sentence that sums up who the product is for."),
+    ("Always mention the price.", "Never mention the price."),
+])
+def test_not_duplicates(new: str, old: str) -> None:
+    assert not duplicates(new, old)
+
+
+@pytest.mark.parametrize(("new", "old", "why"), [
+    ("Keep it under 80 words.", "Keep it under 120 words.", "80 words where the other says 120"),
+    ("Put the three key features in bullet points under the first paragraph.",
+     "Start with a short headline sentence, then one or two paragraphs of body copy.",
+     "bullet points where the other fixes the form as paragraphs"),
+    ("Always mention the price.", "Never mention the price.", "the opposite"),
+    ("End with a call to action.", "End with a sentence that sums up who the product is for.",
+     "only once how an answer should end"),
+    ("Begin with a two-line summary.", "Start with a short headline sentence.",
+     "only once how an answer should start"),
+])
+def test_contradictions(new: str, old: str, why: str) -> None:
+    found = contradiction(new, old)
+    assert found is not None and why in found
+
+
+@pytest.mark.parametrize(("new", "old"), [
+    # a limit on each bullet is not a limit on the answer
+    ("Split the features into short bullet points, max 8 words each.", "Keep it under 120 words."),
+    # paragraphs without a count do not exclude bullet points for a list
+    ("Use bullet points for lists of options or findings.",
+     "Organise the briefing with headings and short paragraphs."),
+    ("Cite a source for each key claim.", "Prefer recent material."),
+])
+def test_no_contradiction(new: str, old: str) -> None:
+    assert contradiction(new, old) is None
+
+
+def test_vague_rules_are_relative_and_empty() -> None:
+    assert vague("Make it shorter and more concise.")
+    assert vague("Be clearer.")
+    assert not vague("Keep it under 80 words.")
+    assert not vague("Cite a source (publisher, year and link) for each key claim.")
+
+
+def test_same_wording_needs_shared_words_not_only_a_theme() -> None:
+    assert same_wording("pls focus on customer benefits over technical features",
+                        "Focus on benefits, not features.")
+    assert not same_wording("Tl;dr first please", "Start with a 2-3 sentence summary.")
+
+
+def _draft(*ops: dict[str, Any]) -> Draft:
+    return Draft.model_validate({"summary": "s", "rationale": "r", "operations": [
+        {"reason": "because", **op} for op in ops]})
+
+
+def test_review_finds_a_duplicate_and_says_to_tighten_instead() -> None:
+    problems = review_draft(WRITER, _draft(
+        {"op": "add_rule", "section": "style", "text": "Keep every description under 120 words."}),
+        Known())
+    assert problems == [
+        "operation 1 (add_rule): 'Keep every description under 120 words.' repeats rule 2 of "
+        "'style' ('Keep it under 120 words.'); if that rule is not enough, tighten it with "
+        "update_rule instead"]
+
+
+def test_review_finds_a_contradiction_unless_the_draft_resolves_it() -> None:
+    second_end = {"op": "add_rule", "section": "structure", "text": "End with a call to action."}
+    problems = review_draft(WRITER, _draft(second_end), Known())
+    assert len(problems) == 1 and "contradicts rule 1 of 'structure'" in problems[0]
+    assert "only once how an answer should end" in problems[0]
+    # Rewording the old ending in the same draft resolves it.
+    merged = {"op": "update_rule", "section": "structure", "index": 1,
+              "text": "End with who the product is for, then a call to action."}
+    assert review_draft(WRITER, _draft(merged), Known()) == []
+    bullets = {"op": "add_rule", "section": "structure",
+               "text": "Put the three key features in bullet points under the first paragraph."}
+    problems = review_draft(WRITER, _draft(bullets), Known())
+    assert "contradicts the text of 'structure'" in problems[0]
+
+
+def test_review_finds_rejected_pending_vague_and_twin_operations() -> None:
+    known = Known(pending=[PriorRule("Avoid clichés and superlatives.", "style", "20261101-aaaaaa")],
+                  rejected=[PriorRule("Mention the warranty period.", "style", "20261102-bbbbbb",
+                                      reason="too vague")])
+    problems = review_draft(WRITER, _draft(
+        {"op": "add_rule", "section": "style", "text": "Always mention the warranty period."},
+        {"op": "add_rule", "section": "style", "text": "Avoid clichés and superlatives, always."},
+        {"op": "add_rule", "section": "style", "text": "Make it better."},
+        {"op": "add_rule", "section": "inputs", "text": "Say what each feature does for the customer."},
+        {"op": "add_rule", "section": "style", "text": "Say what each feature does for a customer."},
+    ), known)
+    assert problems[0].startswith("operation 1 (add_rule): 'Always mention the warranty period.' "
+                                  "was proposed before in 20261102-bbbbbb and rejected "
+                                  "(reason: too vague)")
+    assert "already proposed by the open proposal 20261101-aaaaaa" in problems[1]
+    assert "operation 3 (add_rule): 'Make it better.' is relative or vague" in problems[2]
+    assert problems[3].startswith("operation 5 (add_rule)") and "repeats operation 4" in problems[3]
+    assert len(problems) == 4

@@ -1,0 +1,234 @@
+"""Trials: a human serves a proposal to a share of traffic; load() assigns arms; the trial is
+compared with live over the same period. Real repositories, real SQLite, the installed CLI."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from gitimprove.errors import GitImproveError
+from gitimprove.instructions.repo import InstructionRepo, trial_bucket
+from gitimprove.review.actions import ValidationFailed, approve, reject
+from gitimprove.trials.manage import (
+    TrialError,
+    check_trials,
+    ended_trials,
+    parse_share,
+    running_trials,
+    start_trial,
+    stop_trial,
+    trial_status,
+)
+from gitimprove.trials.record import running_ref
+from tests.conftest import commit_file
+from tests.review.conftest import add_rule, make_proposal, out, run, weaken_safety
+
+AGENT = "product-writer"
+
+
+def cli(repo: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    proc = subprocess.run([sys.executable, "-m", "gitimprove", "--repo", str(repo), *args],
+                          capture_output=True, text=True, env={**os.environ, "NO_COLOR": "1"})
+    if check and proc.returncode != 0:
+        raise AssertionError(f"gitimprove {' '.join(args)}: {proc.returncode}\n{proc.stderr}")
+    return proc
+
+
+@pytest.fixture
+def proposal(sample_repo: Path) -> str:
+    make_proposal(sample_repo, "20261126-aaaaaa", add_rule("Name the material in the first line."))
+    return "20261126-aaaaaa"
+
+
+def test_share_parsing() -> None:
+    assert parse_share("10%") == pytest.approx(0.10)
+    assert parse_share("0.25") == pytest.approx(0.25)
+    assert parse_share(5) == pytest.approx(0.05)
+    for bad in ("0", "0%", "100%", "150%", "-5%", "ten"):
+        with pytest.raises(TrialError):
+            parse_share(bad)
+
+
+def test_load_serves_a_stable_share(sample_repo: Path, proposal: str) -> None:
+    repo = InstructionRepo(sample_repo)
+    live = repo.load(AGENT)
+    assert live.trial is None
+    start = start_trial(repo, proposal, share="20%")
+    served = {u: repo.load(AGENT, unit=f"user-{u}") for u in range(2000)}
+    candidates = [u for u, inst in served.items() if inst.trial and inst.trial.arm == "candidate"]
+    assert 0.16 < len(candidates) / 2000 < 0.24
+    one = served[candidates[0]]
+    assert one.version == start.candidate != live.version
+    assert "Name the material in the first line." in one.text
+    assert one.number is None and one.trial is not None and one.trial.proposal == proposal
+    rest = next(inst for inst in served.values() if inst.trial and inst.trial.arm == "live")
+    assert rest.version == live.version and rest.text == live.text
+    # the same unit keeps its arm, in this process and in a fresh one
+    again = InstructionRepo(sample_repo)
+    for u in list(served)[:200]:
+        assert again.load(AGENT, unit=f"user-{u}").version == served[u].version
+    # no unit: main's version, and other agents are not affected
+    assert repo.load(AGENT).version == live.version
+    assert repo.load("support-agent", unit="user-1").trial is None
+
+
+def test_candidate_is_what_approve_would_make(sample_repo: Path, proposal: str) -> None:
+    repo = InstructionRepo(sample_repo)
+    start = start_trial(repo, proposal, share="10%")
+    approve(repo, proposal)
+    assert repo.load(AGENT).version == start.candidate  # feedback from the trial carries over
+    assert repo.git.read_ref(running_ref(AGENT)) is None  # approving ended the trial
+    assert [s.reason for s in ended_trials(repo)] == ["approved"]
+
+
+def test_reject_ends_the_trial(sample_repo: Path, proposal: str) -> None:
+    repo = InstructionRepo(sample_repo)
+    start_trial(repo, proposal, share="10%")
+    reject(repo, proposal, reason="not needed")
+    assert running_trials(repo) == []
+    assert [s.reason for s in ended_trials(repo)] == ["rejected"]
+
+
+def test_start_is_refused_when_it_should_be(sample_repo: Path, proposal: str) -> None:
+    repo = InstructionRepo(sample_repo)
+    with pytest.raises(TrialError, match="above the policy's maximum"):
+        start_trial(repo, proposal, share="50%")
+    make_proposal(sample_repo, "20261126-bbbbbb", weaken_safety)
+    with pytest.raises(ValidationFailed):
+        start_trial(repo, "20261126-bbbbbb", share="10%")
+    with pytest.raises(GitImproveError, match="no proposal"):
+        start_trial(repo, "nope", share="10%")
+    start_trial(repo, proposal, share="10%")
+    make_proposal(sample_repo, "20261126-cccccc", add_rule("Mention the warranty."))
+    with pytest.raises(TrialError, match="running already: proposal 20261126-aaaaaa"):
+        start_trial(repo, "20261126-cccccc", share="10%")
+    with pytest.raises(TrialError, match="running already"):
+        start_trial(repo, proposal, share="10%")
+    assert repo.git.read_ref("refs/gitimprove/trials-ended/product-writer") is None
+
+
+def test_policy_can_forbid_trials(sample_repo: Path, proposal: str) -> None:
+    policy = (sample_repo / "gitimprove.yaml").read_text() + "trials:\n  allowed: false\n"
+    commit_file(sample_repo, "gitimprove.yaml", policy, "no trials")
+    with pytest.raises(TrialError, match="does not allow trials"):
+        start_trial(InstructionRepo(sample_repo), proposal, share="10%")
+
+
+def test_conflicting_proposal_is_refused(sample_repo: Path, proposal: str) -> None:
+    path = sample_repo / "agents" / f"{AGENT}.yaml"
+    text = path.read_text().replace("      - Use British English spelling.\n",
+                                    "      - Use American English spelling.\n")
+    commit_file(sample_repo, f"agents/{AGENT}.yaml", text, "human edit")
+    with pytest.raises(TrialError, match="no longer merges cleanly"):
+        start_trial(InstructionRepo(sample_repo), proposal, share="10%")
+
+
+def test_a_new_commit_on_the_branch_pauses_until_restarted(sample_repo: Path, proposal: str) -> None:
+    repo = InstructionRepo(sample_repo)
+    start = start_trial(repo, proposal, share="19%")
+    units = [f"u{i}" for i in range(300)]
+    in_trial = [u for u in units if trial_bucket(start.trial_id, u) < start.share]
+    assert repo.load(AGENT, unit=in_trial[0]).trial.arm == "candidate"  # type: ignore[union-attr]
+    # the branch moves to another commit (a proposer rewrote it): paused until restarted
+    make_proposal(sample_repo, proposal, add_rule("Name the material in the title."))
+    assert all(repo.load(AGENT, unit=u).version == repo.load(AGENT).version for u in in_trial)
+    [status] = trial_status(repo, AGENT)
+    assert status.paused and "new commits" in status.paused
+    restarted = start_trial(repo, proposal, share="19%")
+    assert restarted.trial_id != start.trial_id
+    served = {repo.load(AGENT, unit=u).version for u in units}
+    assert len(served) == 2 and restarted.candidate in served
+    assert [s.reason for s in ended_trials(repo)] == ["restarted"]
+
+
+def test_main_moving_the_agent_pauses(sample_repo: Path, proposal: str) -> None:
+    repo = InstructionRepo(sample_repo)
+    start_trial(repo, proposal, share="19%")
+    path = sample_repo / "agents" / f"{AGENT}.yaml"
+    commit_file(sample_repo, f"agents/{AGENT}.yaml",
+                path.read_text().replace("Keep it under 120 words.", "Keep it under 100 words."),
+                "human edit")
+    live = repo.load(AGENT)
+    assert {repo.load(AGENT, unit=f"u{i}").version for i in range(200)} == {live.version}
+    assert "changed on main" in (trial_status(repo, AGENT)[0].paused or "")
+
+
+def test_stop(sample_repo: Path, proposal: str) -> None:
+    repo = InstructionRepo(sample_repo)
+    start_trial(repo, proposal, share="10%")
+    stop = stop_trial(repo, AGENT, reason="enough data")
+    assert stop.reason == "enough data" and stop.stopped_by.startswith("Test Reviewer")
+    assert {repo.load(AGENT, unit=f"u{i}").trial for i in range(100)} == {None}
+    with pytest.raises(TrialError, match="no running trial"):
+        stop_trial(repo, proposal)
+
+
+def test_a_damaged_trial_ref_serves_live(sample_repo: Path, caplog: pytest.LogCaptureFixture) -> None:
+    repo = InstructionRepo(sample_repo)
+    live = repo.load(AGENT)
+    run(sample_repo, "update-ref", running_ref(AGENT), out(sample_repo, "rev-parse", "main"))
+    with caplog.at_level(logging.WARNING, logger="gitimprove"):
+        assert repo.load(AGENT, unit="u1").version == live.version
+    assert "ignoring the trial of product-writer" in caplog.text
+    assert trial_status(repo) == []
+
+
+def _feedback(repo: InstructionRepo, version: str, n: int, negative: int, tag: str) -> None:
+    for i in range(n):
+        repo.record_feedback(agent=AGENT, run_id=f"{tag}-{i}", version=version,
+                             rating="negative" if i < negative else "positive")
+
+
+def test_comparison_and_check(sample_repo: Path, proposal: str) -> None:
+    repo = InstructionRepo(sample_repo)
+    start = start_trial(repo, proposal, share="10%")
+    [status] = trial_status(repo, AGENT)
+    assert status.verdict == "too little feedback" and status.candidate_runs == 0
+    _feedback(repo, start.candidate, 60, 40, "cand")
+    _feedback(repo, start.live, 200, 30, "live")
+    [status] = trial_status(repo, AGENT)
+    assert (status.candidate_runs, status.live_runs) == (60, 200)
+    assert status.verdict == "worse"
+    assert [s.start.proposal for s in check_trials(repo)] == [proposal]
+    data = status.to_json()
+    assert data["candidate"]["rates"]["negative_rate"]["hits"] == 40
+    assert data["state"] == "running"
+
+
+def test_cli(sample_repo: Path, proposal: str) -> None:
+    none = cli(sample_repo, "trial", "status")
+    assert "No trials running" in none.stdout
+    bad = cli(sample_repo, "trial", "start", proposal, "--share", "100%", check=False)
+    assert bad.returncode == 1 and bad.stderr.startswith("error: share 100%")
+    started = cli(sample_repo, "trial", "start", proposal, "--share", "10%", "--json")
+    data = json.loads(started.stdout)
+    assert data["proposal"] == proposal and data["share"] == pytest.approx(0.1)
+    status = cli(sample_repo, "trial", "status", AGENT)
+    assert "running" in status.stdout and "10% of users" in status.stdout
+    assert max(len(line) for line in status.stdout.splitlines()) <= 100
+    [row] = json.loads(cli(sample_repo, "trial", "status", "--json").stdout)
+    assert row["trial"] == data["trial"]
+    stopped = cli(sample_repo, "trial", "stop", proposal, "--reason", "done")
+    assert "Stopped trial" in stopped.stdout
+    again = cli(sample_repo, "trial", "stop", proposal, check=False)
+    assert again.returncode == 1 and "no running trial" in again.stderr
+
+
+def test_two_people_starting_at_once(sample_repo: Path) -> None:
+    """Two processes start trials of different proposals of one agent: exactly one wins."""
+    make_proposal(sample_repo, "20261126-dddddd", add_rule("Mention the size."))
+    make_proposal(sample_repo, "20261126-eeeeee", add_rule("Mention the colour."))
+    procs = [subprocess.Popen([sys.executable, "-m", "gitimprove", "--repo", str(sample_repo),
+                               "trial", "start", pid, "--share", "10%"],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for pid in ("20261126-dddddd", "20261126-eeeeee")]
+    results = [(p.wait(), p.stderr.read() if p.stderr else "") for p in procs]
+    assert sorted(code for code, _ in results) == [0, 1]
+    assert all(err.startswith("error:") for code, err in results if code)
+    assert len(running_trials(InstructionRepo(sample_repo))) == 1
