@@ -50,6 +50,8 @@ UNKNOWN = one_op({"op": "add_rule", "section": "style", "text": "Name the fabric
                   "evidence": ["pat-000000000000"]})
 TIGHTENED = one_op({"op": "update_rule", "section": "style", "index": 2,
                     "text": "Keep it under 80 words; count them before you answer."})
+LONE_COPY = one_op({"op": "add_rule", "section": "style", "text": "Half the text would do."})
+MISCOUNTED = {**TIGHTENED, "summary": "Address 8 recurring feedback patterns"}
 
 
 @pytest.mark.parametrize(("first", "expected"), [
@@ -64,7 +66,11 @@ TIGHTENED = one_op({"op": "update_rule", "section": "style", "index": 2,
     (UNSUPPORTED, "its patterns have at most 1 distinct users in 15 runs; a rule needs at least 3 "
                   "users and 3 runs"),
     (UNKNOWN, "cites pat-000000000000, which is not among the problem patterns shown"),
-], ids=["duplicate", "contradiction", "rejected", "pending", "unsupported", "unknown-pattern"])
+    (MISCOUNTED, "summary: it says '8 recurring feedback patterns' but the draft has 1 operation(s)"),
+    (LONE_COPY, "operation 1 (add_rule): copies one user's words ('Half the text would do.') as "
+                "the rule"),
+], ids=["duplicate", "contradiction", "rejected", "pending", "unsupported", "unknown-pattern",
+        "miscounted-title", "lone-wording"])
 def test_a_careless_answer_gets_one_repair_round(api: FakeAnthropicServer, first: dict[str, Any],
                                                  expected: str) -> None:
     api.script(tool_use(first), tool_use(TIGHTENED))
@@ -77,6 +83,14 @@ def test_a_careless_answer_gets_one_repair_round(api: FakeAnthropicServer, first
     (errors,) = repair.tool_errors()
     assert expected in errors
     assert "Call propose_edits again with a corrected, complete draft" in errors
+
+
+def test_words_several_users_share_may_be_the_rule(api: FakeAnthropicServer) -> None:
+    shared = one_op({"op": "update_rule", "section": "style", "index": 2,
+                     "text": "Keep it under 80 words."})  # TOO_LONG's suggestion, 4 users' words
+    api.script(tool_use(shared))
+    result = proposer_for(api).propose(careful_request(), validator())
+    assert result.draft == Draft.model_validate(shared) and len(api.requests) == 1
 
 
 def test_still_careless_after_the_repair_round_is_a_clear_error(api: FakeAnthropicServer) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -11,7 +12,7 @@ from gitimprove.instructions.agentfile import AgentFile
 from gitimprove.instructions.policy import Limits
 from gitimprove.patterns.model import Pattern
 from gitimprove.proposals.operations import Draft
-from gitimprove.proposals.rules import Known, PriorRule, review_draft
+from gitimprove.proposals.rules import Known, PriorRule, review_draft, written
 from gitimprove.proposals.support import Support
 
 # Checks a draft against the file, the protected sections and the policy's limits (the same
@@ -21,6 +22,17 @@ DraftCheck = Callable[[Draft], list[str]]
 
 class ProposerError(GitImproveError):
     """The proposer could not produce a valid draft (bad answers, API failure)."""
+
+
+# "Address 8 recurring feedback patterns": a count in a title must be the real count.
+_COUNTED = re.compile(r"\b(\d+)\s+(?:[a-z-]+\s+){0,2}?(?:patterns?|changes?|rules?|operations?|"
+                      r"edits?|issues?|problems?|fixes|improvements?|themes?)\b", re.I)
+
+
+def _plain(text: str) -> str:
+    """A text compared word for word: lower case, letters and digits only, courtesy dropped."""
+    words = re.findall(r"[a-z0-9]+", text.lower())
+    return " ".join(w for w in words if w not in ("pls", "please", "plz", "thanks", "thx"))
 
 
 @dataclass(frozen=True)
@@ -110,6 +122,11 @@ class ProposalRequest:
         and operations whose evidence lacks support: patterns not in this request, or with
         fewer distinct users or runs than the policy asks for a rule."""
         problems = review_draft(self.file, draft, self.known)
+        for m in _COUNTED.finditer(draft.summary):
+            if int(m.group(1)) != len(draft.operations):
+                problems.append(f"summary: it says {m.group(0)!r} but the draft has "
+                                f"{len(draft.operations)} operation(s); name what changes instead "
+                                "(e.g. 'Tighten the length rule; add a call to action')")
         shown = {p.id for p in self.patterns if p.fixable}
         for n, op in enumerate(draft.operations, 1):
             cited = [e for e in op.evidence if e.startswith("pat-")]
@@ -125,7 +142,23 @@ class ProposalRequest:
                 problems.append(f"operation {n} ({op.op}): its patterns have at most {best.users} "
                                 f"distinct users in {best.runs} runs; a rule needs at least "
                                 f"{self.min_users} users and {self.min_runs} runs: leave it out")
+                continue
+            copied = next((q for t in written(op) for q in self._lone_words() if _plain(t) == _plain(q)),
+                          None)
+            if copied is not None:
+                problems.append(f"operation {n} ({op.op}): copies one user's words ({copied[:90]!r}) "
+                                "as the rule; quote them in the reason and write the rule from what "
+                                "several users agree on")
         return problems
+
+    def _lone_words(self) -> list[str]:
+        """Users' words shown with the patterns that fewer than ``wording_min_users`` users share
+        (only where the support is known: without records, nobody can tell)."""
+        shared = [w.text for s in self.support.values() for w in s.wordings
+                  if w.users >= self.wording_min_users]
+        said = [t for p in self.patterns if p.fixable and p.id in self.support
+                for t in [*p.quotes, p.suggestion or ""] if t]
+        return [t for t in said if not any(_plain(t) == _plain(w) for w in shared)]
 
     def labelled_file(self) -> str:
         """The agent file with every rule numbered and protected sections marked read-only."""
