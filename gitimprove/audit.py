@@ -85,6 +85,11 @@ class Event:
             out.append(f"    restores {self.restores}")
         if self.kind == "human_edit" and self.protected:
             out.append(f"    PROTECTED section(s) changed: {', '.join(self.protected_sections)}")
+        broken = [str(v.get("message", "")) for v in self.violations
+                  if v.get("code") == "schema-invalid"]
+        if broken:
+            more = f" (and {len(broken) - 1} more problem(s))" if len(broken) > 1 else ""
+            out.append(f"    BROKEN: the file does not parse: {broken[0]}{more}")
         return out
 
     def to_json(self) -> dict[str, Any]:

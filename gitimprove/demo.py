@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from gitimprove.errors import GitImproveError
-from gitimprove.instructions.init import init
+from gitimprove.instructions.init import find_sample_repo, init
 from gitimprove.instructions.repo import InstructionRepo
 from gitimprove.proposals.build import ProposalRefused, propose
 from gitimprove.proposals.operations import Draft, UpdateRule
@@ -22,15 +22,6 @@ from gitimprove.proposals.proposers.base import DraftCheck, ProposalRequest, Pro
 
 Echo = Callable[[str], None]
 AGENT = "product-writer"
-
-
-def find_sample_repo() -> Path:
-    """``sample_repo/`` beside the package (a source checkout) or in the current folder."""
-    for base in (Path(__file__).resolve().parent.parent, Path.cwd()):
-        candidate = base / "sample_repo"
-        if (candidate / "gitimprove.yaml").is_file():
-            return candidate
-    raise GitImproveError("sample_repo/ not found", hint="run the demo from a gitimprove checkout")
 
 
 class _SafetyEditor:
@@ -80,11 +71,10 @@ def run_demo(directory: Path | None, *, echo: Echo) -> Path:
 
     _step(echo, 2, "Feedback on agent runs, each tied to the version that produced it")
     records = [json.loads(line) for line in (sample / "feedback.jsonl").read_text().splitlines() if line]
-    versions = {name: repo.load(name).version for name in repo.agent_names()}
-    for record in records:
-        record.setdefault("version", versions[record["agent"]])
     imported = _record_all(repo, records)
     echo(f"   imported {imported} records from sample_repo/feedback.jsonl")
+    echo("   they name no version: each counts for the version live on main when it was made")
+    echo(f"   ({AGENT} v1 from 2026-09-01, v2 from 2026-10-16), marked as inferred")
     echo("   e.g. record_feedback(agent=..., run_id=..., version=inst.version, rating='negative',"
          " reason='way too wordy')")
 

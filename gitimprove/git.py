@@ -23,8 +23,6 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import git as gitpython
-
 from gitimprove.errors import GitCommandError, GitVersionError, NotARepositoryError, RefRaceError
 
 MIN_GIT_VERSION = (2, 38)
@@ -87,6 +85,20 @@ def check_git_version() -> tuple[int, int]:
         )
     _version_checked = True
     return found
+
+
+def _work_tree_of(git_dir: Path) -> Path:
+    """The working tree of a non-bare repository asked from inside its git directory (a
+    pre-receive hook runs there): ``core.worktree``, a linked worktree's ``gitdir`` file, or
+    the folder holding ``.git``."""
+    proc = subprocess.run(["git", "--git-dir", str(git_dir), "config", "core.worktree"],
+                          capture_output=True, text=True, env=clean_env())
+    if proc.returncode == 0 and proc.stdout.strip():
+        return (git_dir / proc.stdout.strip()).resolve()
+    pointer = git_dir / "gitdir"
+    if pointer.is_file():
+        return Path(pointer.read_text().strip()).resolve().parent
+    return git_dir.parent
 
 
 @dataclass(frozen=True)
@@ -196,6 +208,7 @@ class Repository:
         self.work_tree = work_tree
         self._cat = _CatFile(self)
         self._packed: tuple[tuple[int, int, int], dict[str, Oid]] | None = None
+        self._loose: dict[str, tuple[tuple[int, int, int, int], str]] = {}
         self._reftable = (common_dir / "reftable").exists()
         self._identity: tuple[str, str] | None = None
 
@@ -204,19 +217,30 @@ class Repository:
         """Find the repository containing ``path``, the way git does."""
         if not _version_checked:
             check_git_version()
+        # NOTE: `git rev-parse` in the folder, with the hook-leaked GIT_* variables stripped,
+        # finds the repository exactly as git would from there (worktrees, `.git` files,
+        # parent folders), in one subprocess and without importing GitPython.
+        where = Path(os.fspath(path))
         try:
-            repo = gitpython.Repo(os.fspath(path), search_parent_directories=True)
-        except (gitpython.InvalidGitRepositoryError, gitpython.NoSuchPathError):
+            proc = subprocess.run(
+                ["git", "rev-parse", "--is-bare-repository", "--is-inside-work-tree",
+                 "--absolute-git-dir", "--git-common-dir", "--show-toplevel"],
+                cwd=where, capture_output=True, text=True, env=clean_env())
+            out = proc.stdout.splitlines()
+        except (NotADirectoryError, FileNotFoundError):
+            out = []
+        if len(out) < 4:
             raise NotARepositoryError(
                 f"{os.path.abspath(path)} is not inside a git repository",
                 hint="run `gitimprove init` there, or pass --repo PATH",
             ) from None
-        try:
-            git_dir = Path(repo.git_dir).resolve()
-            common_dir = Path(repo.common_dir).resolve()
-            work = None if repo.bare else Path(str(repo.working_tree_dir)).resolve()
-        finally:
-            repo.close()
+        bare, inside, git_dir = out[0] == "true", out[1] == "true", Path(out[2]).resolve()
+        common_dir = (where / out[3]).resolve()
+        work: Path | None = None
+        if inside and len(out) > 4:
+            work = Path(out[4]).resolve()
+        elif not bare:
+            work = _work_tree_of(git_dir)
         return cls(git_dir, common_dir, work)
 
     @property
@@ -280,8 +304,20 @@ class Repository:
             return Oid(out) if out else None
         for _ in range(5):  # symbolic ref chain
             base = self.git_dir if _per_worktree(refname) else self.common_dir
+            path = f"{base}/{refname}"
             try:
-                content = (base / refname).read_text().strip()
+                # NOTE: git replaces a ref file (write a lock file, rename it), so a file with
+                # the same inode, times and size holds the same value: one stat, no read, on
+                # the hot path of every recorded feedback and every load().
+                st = os.stat(path)
+                key = (st.st_ino, st.st_mtime_ns, st.st_ctime_ns, st.st_size)
+                hit = self._loose.get(path)
+                if hit is not None and hit[0] == key:
+                    content = hit[1]
+                else:
+                    with open(path, "rb") as fh:
+                        content = fh.read().decode("utf-8", "replace").strip()
+                    self._loose[path] = (key, content)
             except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
                 return self._packed_refs().get(refname)
             if content.startswith("ref: "):

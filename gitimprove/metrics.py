@@ -15,6 +15,9 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from gitimprove.errors import GitImproveError
+from gitimprove.feedback.attribution import Timeline
+from gitimprove.feedback.models import FeedbackRecord, merge_runs
+from gitimprove.feedback.stats import ABSENT_MEANS_NO, summarize
 from gitimprove.instructions.repo import InstructionRepo
 from gitimprove.instructions.versions import Version
 
@@ -115,6 +118,7 @@ class VersionFigures:
     decisions: dict[str, Rate] = field(default_factory=dict)
     tools: dict[str, Rate] = field(default_factory=dict)
     decision_changes: list[Comparison] = field(default_factory=list)
+    inferred: int = 0  # records counted here whose version was inferred from their time
 
     @property
     def verdict(self) -> Verdict:
@@ -139,6 +143,7 @@ class VersionFigures:
             "blob": str(self.version.blob), "commit": str(self.version.commit),
             "date": self.version.date.isoformat(), "subject": self.version.subject,
             "runs": self.runs, "rates": {k: rate(v) for k, v in self.rates.items()},
+            "inferred_version": self.inferred,
             "previous": self.previous.label if self.previous else None,
             "verdict": self.verdict,
             "changes": [_change(c) for c in self.comparisons],
@@ -175,7 +180,8 @@ def _decision_rates(row: dict[str, Any] | None) -> tuple[dict[str, Rate], dict[s
 
 
 def rates_of(row: dict[str, Any] | None) -> tuple[int, dict[str, Rate]]:
-    """Runs and the rate of each metric in a stats row (:func:`compute_stats`)."""
+    """The metrics of one :func:`~gitimprove.feedback.stats.summarize` row (its definitions and
+    denominators: docs/feedback.md, "Rates")."""
     if row is None:
         return 0, {name: Rate(0, 0) for name, _, _ in METRICS}
     rates = {"negative_rate": Rate(int(row.get("negative", 0)), int(row.get("rated_runs", 0)))}
@@ -183,33 +189,42 @@ def rates_of(row: dict[str, Any] | None) -> tuple[int, dict[str, Rate]]:
     runs = int(row.get("runs", 0))
     for name, source, _ in METRICS:
         if source == "signal":
-            s = signals.get(name, {})
-            true = int(s.get("true", 0)) if "true" in s else 0
-            # NOTE: a run that did not report `regenerated` was not regenerated, so those rates
-            # are over every run; completion is only known where it was reported.
-            rates[name] = Rate(true, int(s.get("reported", 0)) if name == "task_completed" else runs)
+            s = signals.get(name)
+            if s is None or "true" not in s:
+                rates[name] = Rate(0, runs if name in ABSENT_MEANS_NO else 0)
+            else:
+                rates[name] = Rate(int(s["true"]), int(s["n"]))
     return runs, rates
 
 
 def version_figures(repo: InstructionRepo, agent: str) -> list[VersionFigures]:
     """Feedback figures for each version on main, newest first, compared with the version
-    that was live before it (the previous history entry with different text)."""
+    that was live before it (the previous history entry with different text).
+
+    Records without a version count for the version live when they were made; a version that
+    is live a second time (a restored v1) counts only the runs of its second stretch."""
     history = repo.history(agent)
-    rows = {row["version"]: row for row in repo.feedback_stats(agent, by_version=True)
-            if row.get("version")}
+    records = repo.feedback_store().records(agent=agent, with_io=False)
+    by_entry: dict[int, list[FeedbackRecord]] = {}
+    inferred: dict[int, int] = {}
+    for item in Timeline(history).attribute(records):
+        if item.entry is not None:
+            by_entry.setdefault(item.entry, []).append(item.record)
+            inferred[item.entry] = inferred.get(item.entry, 0) + item.inferred
+    rows = {i: summarize(recs, merge_runs(recs)) for i, recs in by_entry.items()}
     out: list[VersionFigures] = []
     for i, version in enumerate(history):
-        runs, rates = rates_of(rows.get(str(version.blob)))
-        figures = VersionFigures(version, runs, rates)
-        figures.decisions, figures.tools = _decision_rates(rows.get(str(version.blob)))
-        previous = next((v for v in reversed(history[:i]) if v.blob != version.blob), None)
-        if previous is not None:
-            figures.previous = previous
-            _, old_rates = rates_of(rows.get(str(previous.blob)))
+        runs, rates = rates_of(rows.get(i))
+        figures = VersionFigures(version, runs, rates, inferred=inferred.get(i, 0))
+        figures.decisions, figures.tools = _decision_rates(rows.get(i))
+        before = next((j for j in range(i - 1, -1, -1) if history[j].blob != version.blob), None)
+        if before is not None:
+            figures.previous = history[before]
+            _, old_rates = rates_of(rows.get(before))
             figures.comparisons = [compare(name, old_rates[name], rates[name], worse)
                                    for name, _, worse in METRICS
                                    if old_rates[name].n or rates[name].n]
-            old_decisions, _ = _decision_rates(rows.get(str(previous.blob)))
+            old_decisions, _ = _decision_rates(rows.get(before))
             figures.decision_changes = [
                 compare(name, old_decisions[name], figures.decisions[name], True,
                         alpha=ALPHA / len(DECISION_METRICS))
@@ -222,7 +237,7 @@ def version_figures(repo: InstructionRepo, agent: str) -> list[VersionFigures]:
 
 def summary_line(f: VersionFigures) -> str:
     """``runs 120  negative 18% [12-26%]  regenerated 9%  vs v1: -14 pts, better``"""
-    parts = [f"runs {f.runs}"]
+    parts = [f"runs {f.runs}" + (f" ({f.inferred} by date)" if f.inferred else "")]
     for name, rate in f.rates.items():
         if not rate.n:
             continue
@@ -280,14 +295,60 @@ def rollback_command(repo: InstructionRepo, agent: str, figures: VersionFigures)
     return f"gitimprove rollback {agent}@{figures.previous.label}"
 
 
-def check_regressions(repo: InstructionRepo, agents: list[str] | None = None) -> list[Regression]:
-    """Agents whose current version is significantly worse than the one before."""
+@dataclass(frozen=True)
+class Judgement:
+    """What the check made of one agent's current version."""
+
+    agent: str
+    version: str | None
+    verdict: Verdict | Literal["no feedback", "unreadable"]
+    runs: int
+    previous_runs: int
+
+    @property
+    def judged(self) -> bool:
+        """Whether there was enough feedback on both sides for a verdict."""
+        return self.verdict in ("worse", "better", "no clear change")
+
+    def to_json(self) -> dict[str, Any]:
+        return {"agent": self.agent, "version": self.version, "verdict": self.verdict,
+                "runs": self.runs, "previous_runs": self.previous_runs, "judged": self.judged}
+
+
+@dataclass
+class RegressionCheck:
+    """The outcome of :func:`check_regressions`: the regressions, and what could be judged."""
+
+    regressions: list[Regression]
+    agents: list[Judgement]
+
+    @property
+    def nothing_judged(self) -> bool:
+        """No agent had enough feedback on its current and previous version for a verdict:
+        "no regressions" would be a green light over nothing."""
+        return not any(j.judged for j in self.agents)
+
+
+def check_regressions(repo: InstructionRepo, agents: list[str] | None = None) -> RegressionCheck:
+    """Judge each agent's current version against the one before; the regressions are those
+    significantly worse."""
     found = []
+    judged = []
     for agent in agents or repo.agent_names():
         try:
             figures = version_figures(repo, agent)
         except GitImproveError:
+            judged.append(Judgement(agent, None, "unreadable", 0, 0))
             continue
-        if figures and figures[0].verdict == "worse":
-            found.append(Regression(agent, figures[0], rollback_command(repo, agent, figures[0])))
-    return found
+        if not figures:
+            continue
+        top = figures[0]
+        before = next((f for f in figures[1:] if top.previous and f.version == top.previous), None)
+        verdict: Any = top.verdict
+        if verdict == "too little feedback" and not top.runs and not (before and before.runs):
+            verdict = "no feedback"
+        judged.append(Judgement(agent, top.version.label, verdict, top.runs,
+                                before.runs if before else 0))
+        if top.verdict == "worse":
+            found.append(Regression(agent, top, rollback_command(repo, agent, top)))
+    return RegressionCheck(found, judged)

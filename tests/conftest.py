@@ -54,7 +54,19 @@ def commit_file(repo: Path, rel: str, text: str, message: str) -> str:
 
 @pytest.fixture
 def sample_repo(tmp_path: Path) -> Path:
-    """A fresh instruction repository made from sample_repo/ with `gitimprove init --from`."""
+    """A fresh instruction repository made from sample_repo/ with `gitimprove init --from`,
+    in one commit (tests build the history they need)."""
+    from gitimprove.instructions.init import init
+
+    target = tmp_path / "repo"
+    init(target, template=SAMPLE, replay_history=False)
+    return target
+
+
+@pytest.fixture
+def sample_history(tmp_path: Path) -> Path:
+    """sample_repo/ as `gitimprove init --from sample_repo` makes it: with its dated history
+    (product-writer v1 on 2026-09-01, v2 on 2026-10-16), which the sample feedback spans."""
     from gitimprove.instructions.init import init
 
     target = tmp_path / "repo"

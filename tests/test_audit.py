@@ -57,7 +57,7 @@ def history(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     a human edit; an AGENT@vN rollback; a human edit of the protected safety section."""
     target = tmp_path / "repo"
     _day(monkeypatch, 1)
-    init(target, template=SAMPLE)
+    init(target, template=SAMPLE, replay_history=False)
     repo = InstructionRepo(target)
     s: dict[str, Any] = {"path": target}
     _day(monkeypatch, 2)
@@ -241,3 +241,16 @@ def test_a_proposal_merged_with_plain_git_is_an_approval(sample_repo: Path) -> N
     # And it can be rolled back like any approval.
     rollback(repo, plan.id, reason="not what we wanted")
     assert evidence_states(repo) == {}
+
+
+def test_plain_text_audit_flags_a_commit_whose_file_does_not_parse(sample_repo: Path) -> None:
+    path = sample_repo / "agents" / "support-agent.yaml"
+    good = path.read_text()
+    _edit(path, "\nsections:", "\nbroken: [\nsections:", "Break support-agent by hand")
+    _edit(path, path.read_text(), good, "Fix it again")
+    out = CliRunner().invoke(cli, ["--repo", str(sample_repo), "audit", "--agent", "support-agent"])
+    assert out.exit_code == 0, out.output
+    blocks = out.output.split("\n2")
+    broken = next(b for b in blocks if "Break support-agent by hand" in b)
+    assert "BROKEN: the file does not parse:" in broken
+    assert "BROKEN" not in next(b for b in blocks if "Fix it again" in b)

@@ -56,7 +56,7 @@ def test_record_and_list_merge_a_run(sample_repo: Path, capsys: pytest.CaptureFi
     assert len(runs) == 1
     assert set(runs[0]) == {"agent", "run_id", "feedback_ids", "rating", "reasons", "corrections",
                             "signals", "trouble", "versions", "user_ids", "first_at", "last_at",
-                            "tool_calls"}
+                            "tool_calls", "version_inferred"}
     assert runs[0]["rating"] == "negative" and runs[0]["trouble"] == ["regenerated", "not_completed"]
     assert runs[0]["corrections"] == ["Keep it under 80 words"]
     records = ok_json(capsys, sample_repo, "feedback", "list", "--records")["records"]

@@ -58,8 +58,8 @@ def cli(ctx: click.Context, repo_path: str | None, branch: str | None) -> None:
 
 @cli.command("init")
 @click.argument("path", default=".", type=click.Path(file_okay=False))
-@click.option("--from", "template", metavar="DIR", type=click.Path(exists=True, file_okay=False),
-              help="Copy a template (for example sample_repo/) into the new repository.")
+@click.option("--from", "template", metavar="DIR", type=click.Path(file_okay=False),
+              help="Copy a template into the new repository (`sample_repo`: the bundled sample).")
 def init_cmd(path: str, template: str | None) -> None:
     """Make (or adopt) a git repository of agent instructions, with a first commit."""
     from gitimprove.instructions.init import init
@@ -148,8 +148,8 @@ def history_cmd(ctx: Context, agent: str, as_json: bool) -> None:
              "blob": str(f.version.blob), "date": f.version.date.isoformat(),
              "author": f.version.author, "subject": f.version.subject,
              "feedback": {k: v for k, v in f.to_json().items()
-                          if k in ("runs", "rates", "previous", "verdict", "changes",
-                                   "decisions", "tools", "decision_changes")}}
+                          if k in ("runs", "rates", "inferred_version", "previous", "verdict",
+                                   "changes", "decisions", "tools", "decision_changes")}}
             for f in figures]})
         return
     for f in figures:
@@ -246,3 +246,7 @@ for _command in _TRIAL_COMMANDS:
 
 cli.add_command(feedback_group)
 cli.add_command(analyze_cmd)
+from gitimprove.cli.report import COMMANDS as _REPORT_COMMANDS  # noqa: E402
+
+for _command in _REPORT_COMMANDS:
+    cli.add_command(_command)

@@ -130,10 +130,13 @@ def record_cmd(ctx: Context, agent: str, run_id: str | None, version: str | None
               help="File format (default: from the extension, else from the content).")
 @click.option("--dry-run", is_flag=True, help="Check every line and say what would be imported.")
 @click.option("--skip-invalid", is_flag=True, help="Import the valid lines and list the others.")
+@click.option("--version", "version", metavar="V",
+              help="Version (v3 or a blob id) of the records that name none (default: the one "
+                   "live on main when each was made, marked inferred).")
 @json_option
 @pass_ctx
 def import_cmd(ctx: Context, file: str, fmt: str | None, dry_run: bool, skip_invalid: bool,
-               as_json: bool) -> None:
+               version: str | None, as_json: bool) -> None:
     """Import feedback from a JSON Lines or CSV file (FILE or - for standard input).
 
     All-or-nothing: any bad line stops the import and every bad line is listed. Importing the
@@ -143,7 +146,7 @@ def import_cmd(ctx: Context, file: str, fmt: str | None, dry_run: bool, skip_inv
     repo = ctx.repo
     source, data = read_source(file)
     report = import_feedback(repo.feedback_store(), repo._feedback_index(), source, data,
-                             fmt=fmt, dry_run=dry_run, skip_invalid=skip_invalid)
+                             fmt=fmt, dry_run=dry_run, skip_invalid=skip_invalid, version=version)
     if as_json:
         emit_json(report.to_json())
         return
@@ -191,15 +194,29 @@ def list_cmd(ctx: Context, agent: str | None, since: str | None, version: str | 
             raise GitImproveError(f"--version {version!r} is not a blob id",
                                   hint="pass a blob id, or --agent AGENT with a version like v3")
         versions = [version.strip().lower()]
-    records = repo.feedback_store().records(agent=agent, since=parse_since(since),
-                                            versions=versions, run_id=run_id)
+    from gitimprove.feedback.attribution import with_versions
+    from gitimprove.feedback.stats import timelines
+
+    records = repo.feedback_store().records(agent=agent, since=parse_since(since), run_id=run_id)
+    lines = timelines(repo, {r.agent for r in records})
+    records, inferred = with_versions(records, lines)
+    if versions is not None:
+        records = [r for r in records if r.version in versions]
+    labels = {(name, str(v.blob)): v.label for name, line in lines.items() for v in line.history}
+
+    def label(agent: str, version: str | None, guessed: bool) -> str:
+        text = labels.get((agent, version), version[:10]) if version else "-"
+        return "~" + text if guessed else text
+
     if raw:
         shown_records = records[-limit:] if limit else records
         if as_json:
-            emit_json({"records": [r.model_dump(mode="json") for r in shown_records]})
+            emit_json({"records": [{**r.model_dump(mode="json"),
+                                    "version_inferred": r.id in inferred} for r in shown_records]})
             return
         for r in shown_records:
-            click.echo(_line(r.created_at, r.agent, r.run_id or r.id, r.rating,
+            click.echo(_line(r.created_at, r.agent, label(r.agent, r.version, r.id in inferred),
+                             r.run_id or r.id, r.rating,
                              [k for k, v in r.signals.items() if v is True],
                              [r.reason] if r.reason else [],
                              [r.correction] if r.correction else [], r.id, r.tool_calls))
@@ -207,22 +224,28 @@ def list_cmd(ctx: Context, agent: str | None, since: str | None, version: str | 
     runs = merge_runs(records)
     shown = runs[-limit:] if limit else runs
     if as_json:
-        emit_json({"runs": [run.to_json() for run in shown]})
+        emit_json({"runs": [{**run.to_json(),
+                             "version_inferred": any(i in inferred for i in run.feedback_ids)}
+                            for run in shown]})
         return
     if not shown:
         click.echo("No feedback yet." if not records else "No feedback matches.")
         return
     for run in shown:
-        click.echo(_line(run.first_at, run.agent, run.run_id or run.feedback_ids[0], run.rating,
-                         run.trouble, run.reasons, run.corrections, ",".join(run.feedback_ids),
-                         run.tool_calls))
+        guessed = any(i in inferred for i in run.feedback_ids)
+        version_text = label(run.agent, run.versions[-1] if run.versions else None, guessed)
+        click.echo(_line(run.first_at, run.agent, version_text, run.run_id or run.feedback_ids[0],
+                         run.rating, run.trouble, run.reasons, run.corrections,
+                         ",".join(run.feedback_ids), run.tool_calls))
+    if inferred and any(i in inferred for run in shown for i in run.feedback_ids):
+        click.echo("~: the feedback named no version; shown is the one live on main when it was made")
 
 
-def _line(when: datetime | None, agent: str, run: str, rating: str | None, flags: list[str],
-          reasons: list[str], corrections: list[str], ids: str,
+def _line(when: datetime | None, agent: str, version: str, run: str, rating: str | None,
+          flags: list[str], reasons: list[str], corrections: list[str], ids: str,
           tool_calls: list[ToolCall] | None = None) -> str:
     stamp = when.strftime("%Y-%m-%d %H:%M") if when else "-"
-    parts = [stamp, agent, run, rating or "-"]
+    parts = [stamp, agent, version, run, rating or "-"]
     if flags:
         parts.append("[" + ",".join(flags) + "]")
     if tool_calls is not None:
@@ -275,9 +298,11 @@ def stats_cmd(ctx: Context, agent: str | None, by_version: bool, since: str | No
         head = row["agent"]
         if by_version:
             head += f" {row['label'] or (row['version'] or 'no version')[:10]}"
+            if row.get("inferred_version"):
+                head += f" ({row['inferred_version']} by date)"
         rate = row["negative_rate"]
         signals = ", ".join(
-            f"{name} {s['rate']:.0%}" if "rate" in s else f"{name} mean {s['mean']:g}"
+            f"{name} {s['rate']:.0%}" if "rate" in s else f"{name} mean {s['mean']:.4g}"
             for name, s in row["signals"].items())
         decisions = row.get("decisions")
         tools = "" if not decisions else (

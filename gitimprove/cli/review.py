@@ -256,20 +256,45 @@ def validate_cmd(ctx: Context, base: str | None, head: str, as_json: bool) -> No
 COMMANDS = [propose_cmd, proposals_cmd, review_cmd, approve_cmd, reject_cmd, rollback_cmd, validate_cmd]
 
 
+# `check-regressions` found nothing it could judge (docs/json.md): not a green light.
+EXIT_NOTHING_JUDGED = 4
+
+
 @click.command("check-regressions")
 @json_option
 @pass_ctx
 def check_regressions_cmd(ctx: Context, as_json: bool) -> None:
     """Exit 1 when an agent's current version is significantly worse than the one before.
 
-    For a scheduled job. It never rolls back by itself; it prints the command."""
-    from gitimprove.metrics import check_regressions
+    For a scheduled job. It never rolls back by itself; it prints the command. Exit 4 when no
+    agent has enough feedback on its current and previous versions to judge."""
+    from gitimprove.metrics import MIN_RUNS, check_regressions
 
-    found = check_regressions(ctx.repo)
+    check = check_regressions(ctx.repo)
+    found = check.regressions
     if as_json:
-        emit_json({"regressions": [r.to_json() for r in found]})
-    elif not found:
-        click.echo("No regressions: no agent's current version is significantly worse than the one before.")
+        emit_json({"regressions": [r.to_json() for r in found],
+                   "agents": [j.to_json() for j in check.agents],
+                   "nothing_judged": check.nothing_judged})
+    else:
+        for j in check.agents:
+            if j.verdict == "first version":
+                why = "first version, nothing to compare with"
+            elif j.verdict == "too little feedback":
+                why = (f"too little feedback to judge ({j.runs} vs {j.previous_runs} runs; "
+                       f"{MIN_RUNS} a side needed)")
+            elif j.judged:
+                why = f"{j.verdict} ({j.previous_runs} vs {j.runs} runs)"
+            else:
+                why = {"no feedback": "no feedback on it or the version before",
+                       "unreadable": "its file or history cannot be read"}.get(j.verdict, j.verdict)
+            click.echo(f"{j.agent} {j.version or ''}: {why}".replace(" :", ":"))
+        if check.nothing_judged:
+            click.echo("Nothing to judge: no agent has enough feedback on its current and "
+                       "previous version. This is not a pass.")
+        elif not found:
+            click.echo("No regressions: no agent's current version is significantly worse "
+                       "than the one before.")
     for r in found if not as_json else []:
         neg = next((c for c in r.figures.comparisons if c.verdict == "worse"), None)
         what = (f"{neg.metric.replace('_', ' ')} {neg.old.value:.0%} -> {neg.new.value:.0%} "
@@ -279,6 +304,8 @@ def check_regressions_cmd(ctx: Context, as_json: bool) -> None:
         click.echo(f"  to undo: {r.rollback}")
     if found:
         sys.exit(1)
+    if check.nothing_judged:
+        sys.exit(EXIT_NOTHING_JUDGED)
 
 
 COMMANDS.append(check_regressions_cmd)

@@ -106,7 +106,8 @@ class AgentIndex:
     def resolve_version(self, agent: str, version: str | None, *, fresh: bool = True
                         ) -> tuple[str | None, str | None]:
         """The blob id to store for ``version`` (a blob id, a unique prefix, or ``v3``) and a
-        warning when it is not a version of ``agent`` on main (the value is then kept as given)."""
+        warning when a blob id is not a version of ``agent`` on main (the value is then kept as
+        given: it may come from a branch). A ``v3`` that does not exist is refused."""
         if version is None or not version.strip():
             return None, None
         version = version.strip()
@@ -118,8 +119,12 @@ class AgentIndex:
             if found:
                 return found, None
             last = max(numbers, default=0)
-            return version, (f"{agent} has no version {version} on {self._repo.branch} "
-                             f"(v1..v{last}); the record keeps {version!r} as given")
+            # NOTE: a number is only ever a display name for a blob on main; keeping "v9" as
+            # given would invent a version nobody can find.
+            raise InvalidFeedbackError(
+                f"{agent} has no version {version} on {self._repo.branch} (v1..v{last})",
+                hint=f"see `gitimprove history {agent}`; leave the version out to have it "
+                     "inferred from the record's time")
         low = version.lower()
         if low in blobs:
             return low, None
@@ -161,9 +166,9 @@ def build_record(
     record = make_record(data, id_from_content=id_from_content, now=now,
                          keep_arguments=keep_arguments)
     if record.tool_calls is not None and record.version is None and warning is None:
-        warning = (f"the tool calls of {record.agent} run {record.run_id} have no version: they "
-                   "count in analysis but in no version's tool rates (pass the version "
-                   "load() returned)")
+        warning = (f"the tool calls of {record.agent} run {record.run_id} have no version: "
+                   "per-version figures place them by their time (pass the version load() "
+                   "returned)")
     return record, warning
 
 

@@ -306,9 +306,14 @@ def import_feedback(
     fmt: str | None = None,
     dry_run: bool = False,
     skip_invalid: bool = False,
+    version: str | None = None,
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> ImportReport:
     """Check every line of ``data``, then store the valid records in one transaction.
+
+    ``version`` (a blob id or ``v3``) is given to every record that names none; without it,
+    such records count for the version live on main when they were made (inferred when
+    figures are computed, see :mod:`.attribution`).
 
     Raises :class:`FeedbackImportError` listing every bad line when any line is bad (unless
     ``skip_invalid``); nothing is written then."""
@@ -329,6 +334,8 @@ def import_feedback(
         if isinstance(row, LineProblem):
             report.invalid.append(row)
             continue
+        if version is not None and not row.get("version"):
+            row = {**row, "version": version}
         try:
             record, warning = build_record(index, row, id_from_content=True, now=stamp, fresh=False,
                                            keep_arguments=keep_arguments)

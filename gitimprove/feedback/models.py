@@ -413,10 +413,16 @@ class FeedbackRecord(BaseModel):
 
     def content(self) -> dict[str, Any]:
         """Every field but ``id``, as JSON values (what :attr:`digest` is computed from)."""
-        data = self.model_dump(mode="json", exclude={"id"})
-        data["created_at"] = format_timestamp(self.created_at)
-        if self.tool_calls is None:
-            del data["tool_calls"]  # records from before decisions keep their digests
+        # NOTE: by hand rather than model_dump(mode="json"): the same values (every field but
+        # created_at already holds JSON types), at a fraction of the cost on the write path.
+        data: dict[str, Any] = {"agent": self.agent, "version": self.version, "run_id": self.run_id,
+                                "rating": self.rating, "reason": self.reason,
+                                "correction": self.correction, "signals": self.signals,
+                                "user_id": self.user_id, "input": self.input,
+                                "output": self.output, "metadata": self.metadata,
+                                "created_at": format_timestamp(self.created_at)}
+        if self.tool_calls is not None:  # records from before decisions keep their digests
+            data["tool_calls"] = [c.model_dump() for c in self.tool_calls]
         return data
 
     @cached_property

@@ -1,8 +1,18 @@
 """Counts and rates per agent (and per version): how a version is doing.
 
-Rates are over *runs* (records of one run merged): a run rated down and later corrected is one
-negative run. ``negative_rate`` is negative runs over rated runs. For a boolean signal, ``rate``
-is the share of runs reporting it where it was true; numbers get their mean and median.
+The definitions here are the only ones: ``feedback stats``, ``history``, ``check-regressions``
+and ``report`` all compute their figures with :func:`summarize` (docs/feedback.md, "Rates").
+
+- Rates are over *runs* (records of one run merged): a run rated down and later corrected is
+  one negative run.
+- ``negative_rate``: negative runs over rated runs.
+- ``regenerated`` and ``edited_output``: runs where it was true over *all* runs, since a run
+  that did not report a regeneration was not regenerated (:data:`ABSENT_MEANS_NO`).
+- any other boolean signal (``task_completed``, ...): runs where it was true over the runs
+  that reported it; whether an unreported task was completed is unknown.
+- a numeric signal: its mean and median over the runs that reported it.
+
+Each signal's row gives its denominator as ``n`` beside ``true`` and ``rate``.
 
 Run logs (records with only the run's tool calls) are not feedback: they count in
 ``decisions`` only, whose rates are over the runs whose decisions were logged.
@@ -17,7 +27,11 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from gitimprove.errors import GitImproveError
+from gitimprove.feedback.attribution import Timeline, with_versions
 from gitimprove.feedback.models import FeedbackRecord, RunView, format_timestamp, merge_runs
+
+# Signals whose absence from a run means "no" (see the module docstring).
+ABSENT_MEANS_NO = ("regenerated", "edited_output")
 
 if TYPE_CHECKING:
     from gitimprove.instructions.repo import InstructionRepo
@@ -70,8 +84,9 @@ def summarize(records: list[FeedbackRecord], runs: list[RunView]) -> dict[str, A
         values = signals[name]
         if all(isinstance(v, bool) for v in values):
             true = sum(1 for v in values if v)
-            signal_stats[name] = {"reported": len(values), "true": true,
-                                  "rate": round(true / len(values), 4)}
+            n = len(runs) if name in ABSENT_MEANS_NO else len(values)
+            signal_stats[name] = {"reported": len(values), "true": true, "n": n,
+                                  "rate": round(true / n, 4)}
         else:
             numbers = [float(v) for v in values]
             signal_stats[name] = {"reported": len(values),
@@ -100,9 +115,12 @@ def compute_stats(
     *,
     by_version: bool = False,
     labels: Mapping[tuple[str, str], str] | None = None,
+    inferred: set[str] | None = None,
 ) -> list[dict[str, Any]]:
     """One row per agent, or per (agent, version) with ``by_version``; ``labels`` maps
-    ``(agent, blob)`` to ``v3``. Rows are sorted by agent, then version number."""
+    ``(agent, blob)`` to ``v3``; ``inferred`` holds the ids of records whose version was
+    inferred from their time (counted per row as ``inferred_version``). Rows are sorted by
+    agent, then version number."""
     groups: dict[tuple[str, str | None], list[FeedbackRecord]] = defaultdict(list)
     for rec in records:
         groups[(rec.agent, rec.version if by_version else None)].append(rec)
@@ -113,6 +131,7 @@ def compute_stats(
         if by_version:
             row["version"] = version
             row["label"] = labels.get((agent, version)) if version else None
+            row["inferred_version"] = sum(1 for r in recs if r.id in (inferred or ()))
         row.update(summarize(recs, merge_runs(recs)))
         rows.append(row)
 
@@ -131,15 +150,27 @@ def feedback_stats(
     by_version: bool = False,
     since: datetime | None = None,
 ) -> list[dict[str, Any]]:
-    """:func:`compute_stats` over the repository's store, with version labels from history."""
+    """:func:`compute_stats` over the repository's store, with version labels from history and
+    missing versions inferred (:mod:`.attribution`)."""
     store = repo.feedback_store()
     records = store.records(agent=agent, since=since, with_io=False)
     labels: dict[tuple[str, str], str] = {}
+    inferred: set[str] = set()
     if by_version:
-        for name in sorted({r.agent for r in records}):
-            try:
-                for v in repo.history(name):
-                    labels.setdefault((name, str(v.blob)), v.label)
-            except GitImproveError:
-                continue  # an agent no longer on main: its versions simply go unlabelled
-    return compute_stats(records, by_version=by_version, labels=labels)
+        lines = timelines(repo, {r.agent for r in records})
+        for name, line in lines.items():
+            for v in line.history:
+                labels.setdefault((name, str(v.blob)), v.label)
+        records, inferred = with_versions(records, lines)
+    return compute_stats(records, by_version=by_version, labels=labels, inferred=inferred)
+
+
+def timelines(repo: InstructionRepo, agents: Iterable[str]) -> dict[str, Timeline]:
+    """Each agent's history on main as a :class:`Timeline` (agents no longer on main left out)."""
+    out: dict[str, Timeline] = {}
+    for name in sorted(agents):
+        try:
+            out[name] = Timeline(repo.history(name))
+        except GitImproveError:
+            continue  # an agent no longer on main: its versions simply go unlabelled
+    return out

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import shutil
 import subprocess
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from gitimprove.errors import GitImproveError, InvalidFileError
@@ -71,8 +73,80 @@ class InitResult:
     commit: str | None
 
 
+HISTORY_FILE = "history.json"
+HISTORY_DIR = "history"
+
+
+def _template_files(src: Path) -> list[Path]:
+    """The files a template puts into the repository (its replayed history stays behind)."""
+    replays = (src / HISTORY_FILE).is_file()
+    out = []
+    for p in sorted(src.rglob("*")):
+        parts = p.relative_to(src).parts
+        if not p.is_file() or ".git" in parts:
+            continue
+        if replays and parts[0] in (HISTORY_FILE, HISTORY_DIR):
+            continue
+        out.append(p)
+    return out
+
+
+@dataclass(frozen=True)
+class _PastCommit:
+    date: str
+    author: str
+    message: str
+    files: dict[str, str]
+
+
+def _read_history(src: Path) -> list[_PastCommit]:
+    """A template's ``history.json``: past commits to replay, oldest first.
+
+    Each commit is the template's files with ``files`` (repository path: template path)
+    swapped in; the last one is usually the template as it is. It lets a sample repository
+    come with versions whose dates its sample feedback spans."""
+    path = src / HISTORY_FILE
+    if not path.is_file():
+        return []
+    problem = f"{path}: expected {{\"commits\": [{{\"date\", \"author\", \"message\", \"files\"}}, ...]}}"
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        commits = []
+        for c in raw["commits"]:
+            files = {str(k): str(v) for k, v in dict(c.get("files", {})).items()}
+            for rel in files.values():
+                if not (src / rel).is_file() or ".." in Path(rel).parts:
+                    raise ValueError(rel)
+            datetime.fromisoformat(str(c["date"]))
+            commits.append(_PastCommit(str(c["date"]), str(c["author"]), str(c["message"]), files))
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        raise GitImproveError(problem, hint="fix the template's history.json, or remove it") from None
+    return commits
+
+
+def _replay(repo: Repository, src: Path, dest: Path, commits: list[_PastCommit],
+            paths: list[str]) -> str:
+    """Commit the template's history with its dates and authors; the tree ends as the template."""
+    for past in commits:
+        for target, rel in past.files.items():
+            (dest / target).write_bytes((src / rel).read_bytes())
+        repo.run("add", "--", *paths, cwd_worktree=True)
+        name, _, email = past.author.partition("<")
+        env = {"GIT_AUTHOR_NAME": name.strip(), "GIT_AUTHOR_EMAIL": email.rstrip(">").strip(),
+               "GIT_COMMITTER_NAME": name.strip(), "GIT_COMMITTER_EMAIL": email.rstrip(">").strip(),
+               "GIT_AUTHOR_DATE": past.date, "GIT_COMMITTER_DATE": past.date}
+        repo.run("commit", "-q", "--allow-empty", "-m", past.message, "--", *paths, env=env,
+                 cwd_worktree=True)
+        for target in past.files:
+            if (src / target).is_file():
+                (dest / target).write_bytes((src / target).read_bytes())
+            else:
+                (dest / target).unlink()
+    return repo.run("rev-parse", "HEAD").strip()
+
+
 def _copy_template(src: Path, dest: Path) -> list[str]:
-    files = sorted(p for p in src.rglob("*") if p.is_file() and ".git" not in p.relative_to(src).parts)
+    files = _template_files(src)
     for file in files:  # every conflict is found before anything is copied
         target = dest / file.relative_to(src)
         if target.exists() and target.read_bytes() != file.read_bytes():
@@ -105,14 +179,44 @@ def _check_files(dest: Path) -> None:
         raise InvalidFileError(problems, hint="fix these files, then run `gitimprove init` again")
 
 
-def init(path: str | Path = ".", *, template: str | Path | None = None) -> InitResult:
+SAMPLE_NAME = "sample_repo"
+
+
+def find_sample_repo() -> Path:
+    """The bundled ``sample_repo/``: beside the package (a source checkout or an editable
+    install), else in the current folder."""
+    for base in (Path(__file__).resolve().parents[2], Path.cwd()):
+        candidate = base / SAMPLE_NAME
+        if (candidate / POLICY_PATH).is_file():
+            return candidate
+    raise GitImproveError(f"{SAMPLE_NAME}/ not found",
+                          hint="run from a gitimprove checkout, or pass the template's path")
+
+
+def resolve_template(template: str | Path) -> Path:
+    """A template folder: the path given, or the bundled sample for ``sample_repo`` when no
+    such folder exists here (so ``init --from sample_repo`` works from anywhere)."""
+    given = Path(template)
+    if not given.exists() and given.as_posix().rstrip("/") == SAMPLE_NAME:
+        return find_sample_repo()
+    if not given.exists():
+        raise GitImproveError(f"template {given} does not exist",
+                              hint=f"pass a folder holding {POLICY_PATH} and agents/, or `{SAMPLE_NAME}`")
+    return given
+
+
+def init(path: str | Path = ".", *, template: str | Path | None = None,
+         replay_history: bool = True) -> InitResult:
     """Create or adopt a repository at ``path`` and commit the instruction layout.
+
+    A new repository made from a template with a ``history.json`` gets that history replayed
+    (``replay_history=False``: one commit of the template as it is).
 
     On any refusal nothing is left behind: a folder or repository it created is removed again,
     and so is every file it wrote."""
     check_git_version()
     dest = Path(path).resolve()
-    source = Path(template).resolve() if template is not None else None
+    source = resolve_template(template).resolve() if template is not None else None
     if source is not None and not (source / POLICY_PATH).is_file():
         raise GitImproveError(f"{source} has no {POLICY_PATH}: not an instruction repository template",
                               hint="pass a folder like sample_repo/ that holds gitimprove.yaml and agents/")
@@ -132,7 +236,7 @@ def init(path: str | Path = ".", *, template: str | Path | None = None) -> InitR
     gitignore_before = gitignore.read_bytes() if gitignore.is_file() else None
     written: list[str] = []
     try:
-        return _init(dest, source, created, written)
+        return _init(dest, source, created, written, replay_history)
     except BaseException:
         if made_dir:
             shutil.rmtree(dest, ignore_errors=True)
@@ -148,7 +252,8 @@ def init(path: str | Path = ".", *, template: str | Path | None = None) -> InitR
         raise
 
 
-def _init(dest: Path, source: Path | None, created: bool, written: list[str]) -> InitResult:
+def _init(dest: Path, source: Path | None, created: bool, written: list[str],
+          replay_history: bool) -> InitResult:
     if created:
         proc = subprocess.run(["git", "init", "-q", "-b", "main", str(dest)], capture_output=True,
                               text=True, env=clean_env())
@@ -182,9 +287,16 @@ def _init(dest: Path, source: Path | None, created: bool, written: list[str]) ->
     _check_files(dest)
     paths = [p for p in [POLICY_PATH, policy.agents_dir, ".gitignore", *written] if (dest / p).exists()]
     paths = list(dict.fromkeys(paths))
+    commit = None
+    history = _read_history(source) if source is not None and created and replay_history else []
+    if history:
+        assert source is not None
+        for past in history:
+            for target, rel in past.files.items():
+                parse_agent((source / rel).read_bytes(), target, expected_name=Path(target).stem)
+        commit = _replay(repo, source, dest, history, paths)
     repo.run("add", "--", *paths, cwd_worktree=True)
     staged = repo.run("diff", "--cached", "--name-only", "--", *paths, cwd_worktree=True).strip()
-    commit = None
     if staged:
         env = None if repo.user_identity() else FALLBACK_IDENTITY
         repo.run("commit", "-q", "-m", "Initialise gitimprove instruction repository", "--", *paths,

@@ -88,7 +88,7 @@ class InstructionRepo:
 
     def __init__(self, path: str | os.PathLike[str] = ".", *, branch: str | None = None) -> None:
         self.git = Repository.discover(path)
-        self.versions = VersionIndex(self.git)
+        self.versions = VersionIndex(self.git, valid=self._file_parses)
         self._branch = branch or os.environ.get("GITIMPROVE_BRANCH") or None
         self._lock = threading.Lock()
         self._loaded: dict[tuple[str, str], Instruction] = {}
@@ -216,6 +216,20 @@ class InstructionRepo:
         elif hit[0].name != agent:  # the same bytes under another file name
             parse_agent(raw, path, expected_name=agent)
         return hit
+
+    def _file_parses(self, path: str, blob: Oid) -> bool:
+        """Whether ``blob`` at ``path`` is a valid agent file (a broken one is not a version)."""
+        if blob in self._parsed:
+            return True
+        got = self.git.read_blob(blob)
+        if got is None:
+            return False
+        agent = path.rsplit("/", 1)[-1].removesuffix(".yaml")
+        try:
+            self._parse(blob, got[1], path, agent)
+        except InvalidFileError:
+            return False
+        return True
 
     def load(self, agent: str, ref: str | None = None, *, unit: str | None = None) -> Instruction:
         """The rendered instructions of ``agent`` at the tip of ``ref`` (main by default).

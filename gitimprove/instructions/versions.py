@@ -19,6 +19,7 @@ import json
 import os
 import tempfile
 import threading
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,7 +28,11 @@ from urllib.parse import quote
 from gitimprove.git import ZERO_OID, Oid, Repository
 
 _FORMAT = "--format=%x01%H%x00%P%x00%ct%x00%an <%ae>%x00%s"
-_CACHE_VERSION = 1
+_CACHE_VERSION = 2
+
+# Whether the file at a path, with a given blob, is a valid agent file (a broken commit on main
+# is not a version: no agent could load it).
+Checker = Callable[[str, Oid], bool]
 
 
 @dataclass(frozen=True)
@@ -61,12 +66,14 @@ class Version:
         return f"v{self.number}"
 
 
-def number_changes(changes: list[Change]) -> list[Version]:
-    """Oldest-first changes to numbered versions (deletions are dropped, not numbered)."""
+def number_changes(changes: list[Change], broken: Iterable[str] = ()) -> list[Version]:
+    """Oldest-first changes to numbered versions (deletions and ``broken`` blobs, files that do
+    not parse, are dropped, not numbered)."""
     numbers: dict[str, int] = {}
     out: list[Version] = []
+    skip = set(broken)
     for ch in changes:
-        if ch.blob is None:
+        if ch.blob is None or ch.blob in skip:
             continue
         number = numbers.setdefault(ch.blob, len(numbers) + 1)
         out.append(Version(number, ch.blob, ch.commit, ch.timestamp, ch.author, ch.subject))
@@ -98,8 +105,9 @@ def _parse_log(text: str, path: str) -> tuple[list[Change], list[tuple[Oid, list
 class VersionIndex:
     """Histories of agents along the first-parent chain of a tip, cached in memory and on disk."""
 
-    def __init__(self, repo: Repository) -> None:
+    def __init__(self, repo: Repository, valid: Checker | None = None) -> None:
         self._repo = repo
+        self._valid = valid
         self._memory: dict[tuple[str, str], list[Version]] = {}
         self._lock = threading.Lock()
         self._dir = repo.state_dir / "versions"
@@ -114,8 +122,8 @@ class VersionIndex:
             hit = self._memory.get(key)
         if hit is not None:
             return hit
-        changes = self._changes(path, tip, refname)
-        versions = number_changes(changes)
+        changes, broken = self._changes(path, tip, refname)
+        versions = number_changes(changes, broken)
         with self._lock:
             if len(self._memory) > 4096:
                 self._memory.clear()
@@ -145,14 +153,15 @@ class VersionIndex:
     def _cache_file(self, refname: str, path: str, suffix: str = ".json") -> Path:
         return self._dir / quote(refname, safe="") / (quote(path, safe="") + suffix)
 
-    def _changes(self, path: str, tip: Oid, refname: str | None) -> list[Change]:
+    def _changes(self, path: str, tip: Oid, refname: str | None) -> tuple[list[Change], set[str]]:
         cached_tip: Oid | None = None
         cached: list[Change] = []
+        broken: set[str] = set()
         cache_file = self._cache_file(refname, path) if refname else None
         if cache_file is not None:
-            cached_tip, cached = _read_cache(cache_file)
+            cached_tip, cached, broken = _read_cache(cache_file)
             if cached_tip == tip:
-                return cached
+                return cached, broken
         changes: list[Change] | None = None
         if cached_tip is not None:
             changes = self._extend(path, cached_tip, cached, tip)
@@ -161,9 +170,20 @@ class VersionIndex:
                                  _FORMAT, tip, "--", path)
             newest_first, _ = _parse_log(out, path)
             changes = newest_first[::-1]
+            broken = set()
+            cached = []
+        if self._valid is not None:
+            # NOTE: each blob is checked once, when it first appears; the answer is kept with
+            # the history, so a new process does not parse old versions again.
+            seen = {c.blob for c in cached}
+            for ch in changes[len(cached):]:
+                if ch.blob is not None and ch.blob not in seen and ch.blob not in broken:
+                    seen.add(ch.blob)
+                    if not self._valid(path, ch.blob):
+                        broken.add(ch.blob)
         if cache_file is not None:
-            _write_cache(cache_file, tip, changes)
-        return changes
+            _write_cache(cache_file, tip, changes, broken)
+        return changes, broken
 
     def _extend(self, path: str, old: Oid, cached: list[Change], tip: Oid) -> list[Change] | None:
         """Append what ``old..tip`` changed, if ``old`` is on ``tip``'s first-parent chain."""
@@ -175,19 +195,19 @@ class VersionIndex:
         return cached + newest_first[::-1]
 
 
-def _read_cache(path: Path) -> tuple[Oid | None, list[Change]]:
+def _read_cache(path: Path) -> tuple[Oid | None, list[Change], set[str]]:
     try:
         raw = json.loads(path.read_text())
         if raw.get("v") != _CACHE_VERSION:
-            return None, []
+            return None, [], set()
         changes = [Change(Oid(c), Oid(b) if b else None, t, a, s) for c, b, t, a, s in raw["changes"]]
-        return Oid(raw["tip"]), changes
+        return Oid(raw["tip"]), changes, {str(b) for b in raw["broken"]}
     except (OSError, ValueError, KeyError, TypeError):
-        return None, []
+        return None, [], set()
 
 
-def _write_cache(path: Path, tip: Oid, changes: list[Change]) -> None:
-    _write_json(path, {"v": _CACHE_VERSION, "tip": tip,
+def _write_cache(path: Path, tip: Oid, changes: list[Change], broken: set[str]) -> None:
+    _write_json(path, {"v": _CACHE_VERSION, "tip": tip, "broken": sorted(broken),
                        "changes": [[c.commit, c.blob, c.timestamp, c.author, c.subject] for c in changes]})
 
 

@@ -559,8 +559,13 @@ def analyze_agent(
             raise GitImproveError(warning.replace("; the record keeps", "; given").split(";")[0],
                                   hint=f"see `gitimprove history {agent}`")
         versions = [blob] if blob else None
-    records = repo.feedback_store().records(agent=agent, since=since, versions=versions,
-                                            with_io=False)
+    from gitimprove.feedback.attribution import with_versions
+    from gitimprove.feedback.stats import timelines
+
+    records = repo.feedback_store().records(agent=agent, since=since, with_io=False)
+    records, _ = with_versions(records, timelines(repo, [agent]))
+    if versions is not None:
+        records = [r for r in records if r.version in versions]
     inst = repo.load(agent)
     support = min_support if min_support is not None else repo.policy().analysis.min_support
     patterns = analyze_records([r for r in records if r.is_feedback], agent_file=inst.file,

@@ -216,10 +216,19 @@ def draft_problems(at: AgentAt, repo: InstructionRepo, draft: Draft) -> tuple[st
     return new_text, attribute(violations, list(draft.operations))
 
 
-def _proposal_id(agent: str, base: Oid, draft: Draft, when: datetime) -> str:
+def _proposal_id(repo: InstructionRepo, agent: str, base: Oid, draft: Draft, when: datetime) -> str:
+    """The day and a hash of what is proposed: ``--dry-run`` shows the id ``propose`` then
+    creates for the same draft. An id already taken (the same draft proposed and rejected
+    earlier that day) is made longer, never reused."""
     digest = hashlib.sha256(json.dumps(
-        [agent, base, draft.model_dump(mode="json"), when.isoformat()]).encode()).hexdigest()
-    return f"{when:%Y%m%d}-{digest[:6]}"
+        [agent, base, draft.model_dump(mode="json")]).encode()).hexdigest()
+    for size in range(6, len(digest) + 1, 2):
+        pid = f"{when:%Y%m%d}-{digest[:size]}"
+        taken = (repo.git.read_ref(f"refs/heads/{BRANCH_PREFIX}{agent}/{pid}") is not None
+                 or repo.git.read_ref(f"{REJECTED_PREFIX}{agent}/{pid}") is not None)
+        if not taken:
+            return pid
+    raise GitImproveError(f"no free proposal id for {agent}", hint="this is a bug; please report it")
 
 
 def _quote(text: str, width: int = 160) -> str:
@@ -358,7 +367,7 @@ def _propose(
     cited_patterns = _cited(result.draft, shown)
     evidence = _evidence(result.draft, cited_patterns)
     when = now()
-    pid = _proposal_id(agent, base, result.draft, when)
+    pid = _proposal_id(repo, agent, base, result.draft, when)
     plan = Plan(agent=agent, id=pid, branch=f"{BRANCH_PREFIX}{agent}/{pid}", base_commit=base,
                 base_blob=at.blob, path=at.path, old_text=at.raw.decode("utf-8"), new_text=new_text,
                 message=compose_message(agent, pid, at, result, cited_patterns, evidence, left_out),

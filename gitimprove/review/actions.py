@@ -177,8 +177,24 @@ def find_proposal(repo: InstructionRepo, spec: str, *, include_closed: bool = Tr
     for info in candidates:
         if spec in (info.id, f"{info.agent}/{info.id}") or (info.branch and info.branch.endswith(spec)):
             return info
+    started = _by_prefix(spec, candidates)
+    if len(started) == 1:
+        return started[0]
+    if len(started) > 1:
+        raise ReviewError(f"{spec!r} starts {len(started)} proposals: "
+                          f"{', '.join(sorted({p.id for p in started}))}",
+                          hint="give more of the id")
     open_ids = ", ".join(p.id for p in candidates if p.state == "open") or "none"
     raise ReviewError(f"no proposal {spec!r}", hint=f"open proposals: {open_ids} (see `gitimprove proposals`)")
+
+
+def _by_prefix(spec: str, candidates: list[ProposalInfo]) -> list[ProposalInfo]:
+    """Proposals whose id (``20261123-ab12cd``), or its hash part (``ab12cd``), starts with
+    ``spec``; at least four characters, like git's short ids."""
+    if len(spec) < 4 or "/" in spec:
+        return []
+    return [p for p in candidates
+            if p.id.startswith(spec) or p.id.partition("-")[2].startswith(spec)]
 
 
 def _find_open_by_ref(repo: InstructionRepo, spec: str) -> ProposalInfo | None:

@@ -4,6 +4,7 @@ and the exact commands to act on a proposal."""
 from __future__ import annotations
 
 import difflib
+import re
 from typing import Any
 
 from gitimprove.errors import GitImproveError
@@ -87,10 +88,25 @@ def review_data(repo: InstructionRepo, spec: str) -> dict[str, Any]:
     return data
 
 
+FOLD_AFTER = 6
+_LIST_LINE = re.compile(r"\A([A-Z][A-Za-z-]*: )([^\s,]+(?:,[^\s,]+){6,})\Z")
+
+
+def fold_list(line: str) -> str:
+    """A trailer line listing many ids (``Gitimprove-Evidence: fb-1,fb-2,...``) shortened to
+    its first few; the full list is in ``review --json`` and in ``git log``."""
+    match = _LIST_LINE.match(line)
+    if match is None:
+        return line
+    items = match.group(2).split(",")
+    return (f"{match.group(1)}{', '.join(items[:FOLD_AFTER])} and {len(items) - FOLD_AFTER} "
+            "more (all: review --json, git log)")
+
+
 def review_text(data: dict[str, Any]) -> str:
     lines = [f"Proposal {data['id']} for {data['agent']} ({data['state']}), by {data['author']}",
              f"branch: {data['branch']}  commit: {data['commit'][:10]}", ""]
-    lines += [f"  {line}" for line in data["message"].rstrip().splitlines()]
+    lines += [f"  {fold_list(line)}" for line in data["message"].rstrip().splitlines()]
     lines += ["", "Changes by section:"]
     for ch in data["changes"]:
         where = ch["section"] + (f" rule {ch['rule']}" if "rule" in ch else "")

@@ -294,7 +294,7 @@ def test_bare_repository_with_commits_works(bases: Bases, tmp_path: Path) -> Non
     git(tmp_path, "clone", "-q", "--bare", str(bases.plain), str(bare))
     # NOTE: run from outside the bare repository: see the pre-receive test below for why.
     assert run(tmp_path, "--repo", str(bare), "agents").returncode == 0
-    refused(bare, "--repo", str(bare), "rollback", f"{PW}@v1", cwd=tmp_path)
+    refused(bare, "--repo", str(bare), "rollback", f"{PW}@v2", cwd=tmp_path)  # already current
 
 
 def test_pre_receive_hook_survives_the_version_cache(bases: Bases, tmp_path: Path) -> None:
@@ -687,7 +687,7 @@ def test_bad_versions_and_revisions(repo: Path) -> None:
         (["show", PW, "--at", "main:gitimprove.yaml"], "not a branch"),
         (["show", "../gitimprove"], "no agent"),
         (["history", "nope"], "no agent 'nope'"),
-        (["diff", PW, "v1", "v2"], "no version v2"),
+        (["diff", PW, "v1", "v3"], "no version v3"),
         (["diff", PW, "nonsense", "main"], "not a branch"),
         (["validate", "--base", "nonsense"], "not a branch"),
         (["validate", "--head", "0" * 40], "not a commit"),
@@ -911,7 +911,7 @@ def test_init_adopting_keeps_unrelated_staged_changes_out(tmp_path: Path, bases:
 
 def test_check_regressions_with_no_feedback(repo: Path) -> None:
     proc = run(repo, "check-regressions")
-    assert proc.returncode == 0 and "No regressions" in proc.stdout
+    assert proc.returncode == 4 and "Nothing to judge" in proc.stdout  # not a green light
 
 
 

@@ -40,18 +40,19 @@ def test_init_then_read_everything(repo: Path, tmp_path: Path) -> None:
     assert agents.returncode == 0, agents.stderr
     data = json.loads(agents.stdout)
     assert [(a["name"], a["version"]) for a in data["agents"]] == [
-        ("product-writer", "v2"), ("research-assistant", "v1"), ("support-agent", "v1"),
+        ("product-writer", "v3"), ("research-assistant", "v1"), ("support-agent", "v1"),
         ("trip-planner", "v1")]
 
-    show = gi("--repo", str(repo), "show", "product-writer", "--at", "v1", cwd=tmp_path)
+    # the sample comes with its own history: v1 (2026-09-01) and v2 (2026-10-16)
+    show = gi("--repo", str(repo), "show", "product-writer", "--at", "v2", cwd=tmp_path)
     assert show.returncode == 0 and show.stdout == (SAMPLE / PW).read_text()
     rendered = gi("show", "product-writer", "--rendered", cwd=repo)
     assert "- Mention the warranty.\n" in rendered.stdout
 
     history = gi("history", "product-writer", "--json", cwd=repo)
-    assert [v["version"] for v in json.loads(history.stdout)["versions"]] == ["v2", "v1"]
+    assert [v["version"] for v in json.loads(history.stdout)["versions"]] == ["v3", "v2", "v1"]
 
-    diff = gi("diff", "product-writer", "v1", "v2", cwd=repo)
+    diff = gi("diff", "product-writer", "v2", "v3", cwd=repo)
     assert diff.returncode == 0
     assert [line for line in diff.stdout.splitlines()[2:] if line[:1] in "+-"] == [
         "+      - Mention the warranty."]

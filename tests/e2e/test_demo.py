@@ -48,9 +48,14 @@ def test_demo_runs_the_whole_loop(tmp_path: Path) -> None:
     assert git("status", "--porcelain") == ""
     audit = json.loads(_run("audit", "--json", cwd=target).stdout)
     kinds = sorted({e["kind"] for e in audit["events"]})
-    assert kinds == ["approved", "initialised", "proposed", "rolled_back"]
+    # the sample's own history: the agents added, then a human edit of product-writer (v2)
+    assert kinds == ["approved", "human_edit", "initialised", "proposed", "rolled_back"]
     history = json.loads(_run("history", "product-writer", "--json", cwd=target).stdout)
     assert history["versions"][0]["feedback"]["verdict"] == "better"
+    # v1 and v2 got the sample feedback by its dates, marked inferred: nothing was stamped
+    [v3, v2, v1] = history["versions"]
+    assert v3["feedback"]["inferred_version"] == 0
+    assert v2["feedback"]["inferred_version"] > 20 and v1["feedback"]["inferred_version"] > 20
 
 
 def test_demo_refuses_a_folder_that_is_not_empty(tmp_path: Path) -> None:

@@ -55,9 +55,13 @@ def test_a_version_not_in_history_warns_and_is_kept(repo: InstructionRepo) -> No
     other = repo.load("product-writer").version  # a real blob, but another agent's
     with pytest.warns(FeedbackWarning, match=r"not in the history of support-agent on main; the record was kept"):
         kept = repo.record_feedback(agent="support-agent", rating="down", version=other)
-    with pytest.warns(FeedbackWarning, match=r"support-agent has no version v7 on main \(v1..v1\)"):
-        repo.record_feedback(agent="support-agent", rating="down", version="v7")
     assert repo.feedback_store().get(kept.id) == kept and kept.version == other
+
+
+def test_a_version_number_that_does_not_exist_is_refused(repo: InstructionRepo) -> None:
+    with pytest.raises(InvalidFeedbackError, match=r"support-agent has no version v7 on main \(v1..v1\)"):
+        repo.record_feedback(agent="support-agent", rating="down", version="v7")
+    assert repo.feedback_store().count() == 0
 
 
 def test_bad_input_is_refused_and_nothing_written(repo: InstructionRepo) -> None:

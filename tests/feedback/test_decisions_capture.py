@@ -86,8 +86,8 @@ def test_decisions_without_a_version(repo: InstructionRepo) -> None:
         warnings.simplefilter("error")
         log = repo.record_run(agent="support-agent", run_id="r-5", tool_calls=CALLS)
     assert log.version == inst.version
-    with pytest.warns(FeedbackWarning, match="run r-6 have no version: they count in analysis "
-                                             "but in no version's tool rates"):
+    with pytest.warns(FeedbackWarning, match="run r-6 have no version: per-version figures "
+                                             "place them by their time"):
         orphan = repo.record_run(agent="support-agent", run_id="r-6", tool_calls=CALLS)
     assert orphan.version is None and repo.feedback_store().get(orphan.id) == orphan
 

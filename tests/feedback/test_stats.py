@@ -26,7 +26,7 @@ def test_rates_are_over_runs() -> None:
     assert (a["agent"], a["records"], a["runs"], a["rated_runs"]) == ("a", 4, 3, 2)
     assert a["negative"] == 1 and a["negative_rate"] == 0.5 and a["with_correction"] == 1
     assert a["trouble_runs"] == 2 and a["trouble_rate"] == round(2 / 3, 4)
-    assert a["signals"]["task_completed"] == {"reported": 2, "true": 1, "rate": 0.5}
+    assert a["signals"]["task_completed"] == {"reported": 2, "true": 1, "n": 2, "rate": 0.5}
     assert a["signals"]["time_to_accept_s"] == {"reported": 2, "mean": 20.0, "median": 20.0}
     assert b["negative_rate"] == 0.0
     by_version = compute_stats(records, by_version=True, labels={("a", "v2"): "v2"})

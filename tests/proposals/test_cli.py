@@ -93,3 +93,14 @@ def test_propose_needs_an_agent_or_all(sample_repo: Path, capsys: pytest.Capture
         main(["--repo", str(sample_repo), "propose", "--proposer", "heuristic"])
     assert exit_info.value.code == 1
     assert "name an agent, or pass --all" in capsys.readouterr().err
+
+
+@needs_analysis
+def test_dry_run_shows_the_id_propose_then_creates(sample_repo: Path) -> None:
+    _import_sample_feedback(sample_repo)
+    code, out = _run(sample_repo, "propose", AGENT, "--proposer", "heuristic", "--dry-run", "--json")
+    assert code == 0, out
+    planned = json.loads(out)["proposals"][0]["id"]
+    code, out = _run(sample_repo, "propose", AGENT, "--proposer", "heuristic", "--json")
+    assert code == 0, out
+    assert json.loads(out)["proposals"][0]["id"] == planned

@@ -355,3 +355,30 @@ def test_cli_approve_refusal_exits_1(sample_repo: Path) -> None:
     proc = gitimprove(sample_repo, "approve", "bad")
     assert proc.returncode == 1
     assert "refused by the validator" in proc.stderr and "protected section 'safety'" in proc.stderr
+
+
+def test_a_unique_prefix_of_an_id_finds_the_proposal(sample_repo: Path) -> None:
+    make_proposal(sample_repo, "20261123-ab12cd", add_rule("Be brief."))
+    make_proposal(sample_repo, "20261123-ab99ef", add_rule("Be kind."))
+    make_proposal(sample_repo, "20261124-c0ffee", add_rule("Be clear."))
+    repo = InstructionRepo(sample_repo)
+    assert find_proposal(repo, "c0ff").id == "20261124-c0ffee"  # the hash part
+    assert find_proposal(repo, "20261124").id == "20261124-c0ffee"  # the date part
+    assert find_proposal(repo, "ab12").id == "20261123-ab12cd"
+    with pytest.raises(ReviewError, match=r"'ab' .*no proposal|no proposal 'ab'"):
+        find_proposal(repo, "ab")  # too short to be a prefix
+    with pytest.raises(ReviewError, match=r"'20261123' starts 2 proposals: 20261123-ab12cd, 20261123-ab99ef"):
+        find_proposal(repo, "20261123")
+    shown = gitimprove(sample_repo, "review", "c0ff")
+    assert shown.returncode == 0 and "20261124-c0ffee" in shown.stdout
+
+
+def test_review_folds_a_long_evidence_list_and_json_keeps_it_whole(sample_repo: Path) -> None:
+    ids = ",".join(f"fb-{i:04d}" for i in range(40))
+    make_proposal(sample_repo, "20261124-f01d00", add_rule("Be brief."), evidence=ids)
+    text = gitimprove(sample_repo, "review", "20261124-f01d00").stdout
+    line = next(x for x in text.splitlines() if "Gitimprove-Evidence:" in x)
+    assert line.strip() == ("Gitimprove-Evidence: fb-0000, fb-0001, fb-0002, fb-0003, fb-0004, "
+                            "fb-0005 and 34 more (all: review --json, git log)")
+    data = json.loads(gitimprove(sample_repo, "review", "20261124-f01d00", "--json").stdout)
+    assert len(data["evidence"]) == 40 and ids in data["message"]

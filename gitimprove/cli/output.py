@@ -1,0 +1,154 @@
+"""Output for people: the terminal's width, colour on a terminal only, and a pager like git's.
+
+Hand-written rather than a library (rich, for one): everything here is a few lines of the
+standard library, and a command must start in well under a tenth of a second; importing rich
+alone costs more than that. See docs/design.md.
+
+- **Width**: long lines are wrapped at word boundaries to the terminal's width (``COLUMNS``
+  when set), with a hanging indent; nothing is wrapped when the output is not a terminal,
+  unless ``COLUMNS`` asks for it, so pipes and scripts get whole lines.
+- **Colour**: only on a terminal, never with ``NO_COLOR`` set (https://no-color.org) or
+  ``TERM=dumb``. Text from feedback, a model or a commit is cleaned of control characters
+  before it is printed (:func:`clean`), so it cannot colour, move or clear the terminal.
+- **Pager**: output longer than the screen goes through ``GIT_PAGER``, else ``PAGER``, else
+  ``less`` (with ``LESS=FRX`` unless set: quit if one screen, keep colours, no clearing), as
+  git does; only when standard output is a terminal; ``--no-pager`` (or a pager of ``cat`` or
+  an empty one) turns it off.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import textwrap
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import click
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\x9b]")
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+COLOURS = {"red": 31, "green": 32, "yellow": 33, "blue": 34, "magenta": 35, "cyan": 36,
+           "bold": 1, "dim": 2}
+
+
+def clean(text: str) -> str:
+    """``text`` without control characters (escape sequences included); newlines and tabs kept."""
+    return _CONTROL.sub("", text)
+
+
+def is_terminal() -> bool:
+    try:
+        return sys.stdout.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def colour_on() -> bool:
+    """Colour only on a terminal, without ``NO_COLOR`` (any value) and not on a dumb terminal."""
+    if "NO_COLOR" in os.environ or os.environ.get("TERM") == "dumb":
+        return False
+    return is_terminal()
+
+
+def paint(text: str, *styles: str) -> str:
+    """``text`` in colour when :func:`colour_on` (call it on our own words, not on data)."""
+    if not styles or not colour_on():
+        return text
+    codes = ";".join(str(COLOURS[s]) for s in styles)
+    return f"\x1b[{codes}m{text}\x1b[0m"
+
+
+def width() -> int | None:
+    """Columns to wrap to: ``COLUMNS``, else the terminal's; None when not a terminal."""
+    given = os.environ.get("COLUMNS", "")
+    if given.isdigit() and int(given) >= 20:
+        return int(given)
+    if not is_terminal():
+        return None
+    return max(shutil.get_terminal_size((100, 24)).columns, 20)
+
+
+def visible_len(text: str) -> int:
+    return len(_ANSI.sub("", text))
+
+
+def wrap(line: str, columns: int | None = None, *, hang: int = 4) -> list[str]:
+    """One line as lines no wider than ``columns`` (words kept whole where they fit), each
+    continuation indented ``hang`` more than the line's own indent."""
+    columns = width() if columns is None else columns
+    if columns is None or visible_len(line) <= columns:
+        return [line]
+    line = _ANSI.sub("", line)  # a line too long for the screen loses its colour, not words
+    indent = len(line) - len(line.lstrip(" "))
+    return textwrap.wrap(line, columns, initial_indent="", subsequent_indent=" " * (indent + hang),
+                         break_long_words=True, break_on_hyphens=False, drop_whitespace=True) or [line]
+
+
+def fit(text: str, columns: int | None = None) -> str:
+    """Every line of ``text`` wrapped to the width (see :func:`wrap`)."""
+    columns = width() if columns is None else columns
+    if columns is None:
+        return text
+    return "\n".join(part for line in text.split("\n") for part in wrap(line, columns))
+
+
+def fold(items: list[str], shown: int, *, more: str = "") -> str:
+    """``a, b, c and 12 more`` (the rest: ``more``)."""
+    if len(items) <= shown:
+        return ", ".join(items)
+    tail = f" ({more})" if more else ""
+    return f"{', '.join(items[:shown])} and {len(items) - shown} more{tail}"
+
+
+def pager_command(no_pager: bool = False) -> str | None:
+    """The pager to use, as git chooses it, or None."""
+    if no_pager or not is_terminal():
+        return None
+    for var in ("GIT_PAGER", "PAGER"):
+        if var in os.environ:
+            command = os.environ[var].strip()
+            return None if command in ("", "cat") else command
+    return "less" if shutil.which("less") else None
+
+
+class Page:
+    """Collects a command's output (see :func:`paged`)."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def echo(self, text: str = "") -> None:
+        self.lines.append(text)
+
+
+@contextmanager
+def paged(no_pager: bool = False) -> Iterator[Page]:
+    """Collect output, then print it wrapped to the width, through the pager when it is longer
+    than the screen (or, if the pager cannot run, directly)."""
+    page = Page()
+    yield page
+    text = fit("\n".join(page.lines)) + ("\n" if page.lines else "")
+    command = pager_command(no_pager)
+    rows = shutil.get_terminal_size((100, 24)).lines
+    if command is None or text.count("\n") < rows:
+        click.echo(text, nl=False)
+        return
+    env = dict(os.environ)
+    env.setdefault("LESS", "FRX")
+    env.setdefault("LV", "-c")
+    try:
+        proc = subprocess.Popen(command, shell=True, stdin=subprocess.PIPE, env=env)
+    except OSError:
+        click.echo(text, nl=False)
+        return
+    assert proc.stdin is not None
+    try:
+        proc.stdin.write(text.encode("utf-8", "replace"))
+        proc.stdin.close()
+    except BrokenPipeError:
+        pass  # the reader quit early (q in less): not an error
+    proc.wait()

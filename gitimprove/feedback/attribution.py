@@ -1,0 +1,95 @@
+"""Which version a record is about: the one it names, else the one live on main when it was made.
+
+A record that names no version (an import from another system, a teammate's old export) is
+attributed to the version of its agent that was on the main branch at its ``created_at``, read
+from main's first-parent history. The store keeps the record as it came; the attribution is
+made when figures are computed, and flagged as *inferred* wherever it is shown (``--json``:
+``version_inferred``). A record made before the agent's first version stays without one.
+
+The same text can be live twice (a rollback restores v1's text): a record is given to the
+stretch of history that was live when it was made, so a restored v1 starts with no runs of
+its own instead of repeating the old v1's.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from gitimprove.feedback.models import FeedbackRecord
+from gitimprove.instructions.versions import Version
+
+
+@dataclass(frozen=True)
+class Attributed:
+    """A record with the history entry it counts for (index into the history, or None)."""
+
+    record: FeedbackRecord
+    entry: int | None
+    version: str | None
+    inferred: bool
+
+
+class Timeline:
+    """An agent's history on main (oldest first), asked "what was live at this time?"."""
+
+    def __init__(self, history: Sequence[Version]) -> None:
+        self.history = list(history)
+        # NOTE: commit dates can go backwards (a clock, a rebase); a running maximum keeps the
+        # search well defined, and an entry is live from when it *and* everything before it were.
+        self._starts: list[int] = []
+        top = -(2**62)
+        for v in self.history:
+            top = max(top, v.timestamp)
+            self._starts.append(top)
+        self._by_blob: dict[str, list[int]] = {}
+        for i, v in enumerate(self.history):
+            self._by_blob.setdefault(str(v.blob), []).append(i)
+
+    def live_at(self, when: datetime) -> int | None:
+        """The index of the entry live at ``when``, None before the first."""
+        i = bisect_right(self._starts, when.timestamp()) - 1
+        return i if i >= 0 else None
+
+    def entry_of(self, record: FeedbackRecord) -> tuple[int | None, bool]:
+        """The entry a record counts for, and whether that was inferred from its time."""
+        if record.version is None:
+            return self.live_at(record.created_at), True
+        entries = self._by_blob.get(record.version)
+        if not entries:
+            return None, False  # a version not on main (a branch, a typo): kept, not placed
+        if len(entries) == 1:
+            return entries[0], False
+        live = self.live_at(record.created_at)
+        # the stretch with this text that was live when the record was made, else the first
+        placed = max((e for e in entries if live is not None and e <= live), default=entries[0])
+        return placed, False
+
+    def attribute(self, records: Iterable[FeedbackRecord]) -> list[Attributed]:
+        out = []
+        for rec in records:
+            entry, inferred = self.entry_of(rec)
+            if entry is None:
+                out.append(Attributed(rec, None, rec.version, False))
+            else:
+                out.append(Attributed(rec, entry, str(self.history[entry].blob), inferred))
+        return out
+
+
+def with_versions(records: Iterable[FeedbackRecord], timelines: dict[str, Timeline]
+                  ) -> tuple[list[FeedbackRecord], set[str]]:
+    """Records with a missing version filled in from the timeline of their agent, and the ids
+    of those filled in."""
+    out: list[FeedbackRecord] = []
+    inferred: set[str] = set()
+    for rec in records:
+        timeline = timelines.get(rec.agent)
+        if rec.version is None and timeline is not None:
+            entry = timeline.live_at(rec.created_at)
+            if entry is not None:
+                rec = rec.model_copy(update={"version": str(timeline.history[entry].blob)})
+                inferred.add(rec.id)
+        out.append(rec)
+    return out, inferred

@@ -1,0 +1,85 @@
+"""Output for people: wrapping, colour and the pager (gitimprove/cli/output.py)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from gitimprove.cli import output
+
+
+class _Tty:
+    """A standard output that says it is a terminal, collecting what is written."""
+
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+
+    def isatty(self) -> bool:
+        return True
+
+    def write(self, text: str | bytes) -> int:
+        self.parts.append(text.decode() if isinstance(text, bytes) else text)
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+    @property
+    def buffer(self) -> _Tty:
+        return self
+
+
+def test_wrap_keeps_words_whole_with_a_hanging_indent() -> None:
+    line = "  v2    2c7e9ad96f  " + "word " * 30
+    lines = output.wrap(line.rstrip(), 40)
+    assert all(len(x) <= 40 for x in lines)
+    assert lines[0].startswith("  v2") and all(x.startswith("      ") for x in lines[1:])
+    assert " ".join(" ".join(lines).split()) == " ".join(line.split())
+
+
+def test_no_wrapping_and_no_colour_when_not_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("COLUMNS", raising=False)
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    assert output.width() is None and output.fit("x " * 200) == "x " * 200
+    assert output.paint("worse", "red") == "worse"
+    assert output.pager_command() is None
+
+
+def test_colour_on_a_terminal_unless_no_color(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sys, "stdout", _Tty())
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    monkeypatch.setenv("TERM", "xterm")
+    assert output.paint("worse", "red") == "\x1b[31mworse\x1b[0m"
+    monkeypatch.setenv("NO_COLOR", "")
+    assert output.paint("worse", "red") == "worse"
+
+
+def test_text_from_outside_cannot_reach_the_terminal() -> None:
+    assert output.clean("ok\x1b[2J\x1b]0;title\x07 \x9b31m done\n") == "ok[2J]0;title 31m done\n"
+
+
+def test_pager_like_git(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    tty = _Tty()
+    monkeypatch.setattr(sys, "stdout", tty)
+    monkeypatch.setenv("COLUMNS", "100")
+    monkeypatch.setenv("LINES", "10")
+    sink = tmp_path / "paged.txt"
+    monkeypatch.setenv("GIT_PAGER", f"cat > {sink}")
+    monkeypatch.setenv("PAGER", "false")
+    assert output.pager_command() == f"cat > {sink}"
+    with output.paged() as page:
+        for i in range(30):
+            page.echo(f"line {i}")
+    assert sink.read_text().splitlines()[29] == "line 29"  # GIT_PAGER wins over PAGER
+    sink.unlink()
+    with output.paged() as page:
+        page.echo("short")
+    assert not sink.exists() and "short\n" in "".join(tty.parts)  # one screen: no pager
+    with output.paged(no_pager=True) as page:
+        for i in range(30):
+            page.echo(f"line {i}")
+    assert not sink.exists()  # --no-pager
+    monkeypatch.setenv("GIT_PAGER", "cat")
+    assert output.pager_command() is None
