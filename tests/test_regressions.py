@@ -134,3 +134,18 @@ def test_history_shows_tool_use_per_version(sample_repo: Path) -> None:
     assert feedback["tools"]["web_search"]["n"] == 40
     assert feedback["decision_changes"][0]["metric"] == "tool_calls"
     assert feedback["decision_changes"][0]["change"] == "less"
+
+
+def test_the_report_shows_tool_use_per_version(sample_repo: Path) -> None:
+    from gitimprove.report import report_html
+
+    repo, v1, v2 = _two_versions(sample_repo)
+    for i in range(30):
+        calls = [{"name": "web_search", "status": "error" if i < 3 else "ok"}] if i < 20 else []
+        repo.record_run(agent="product-writer", run_id=f"a-{i}", version=v1, tool_calls=calls)
+        repo.record_run(agent="product-writer", run_id=f"b-{i}", version=v2,
+                        tool_calls=[{"name": "fetch_page"}] if i < 3 else [])
+    page = report_html(repo, ["product-writer"])
+    assert "<h2>Tool use by version</h2>" in page
+    assert "web_search 67%" in page and "tool use -57 pts (less) vs v1" in page
+    assert "fetch_page 10%" in page
