@@ -151,7 +151,7 @@ def _version_cache(repo: Path) -> Path:
     return repo / ".git" / "gitimprove-state" / "versions"
 
 
-def _cold(repos: list[Path], *, keep_cache: bool, repeat: int) -> list[float]:
+def cold_load(repos: list[Path], *, keep_cache: bool, repeat: int, agent: str = AGENT) -> list[float]:
     """Median time of a new InstructionRepo's first load in each repository (closing it is not
     timed). Samples alternate between the repositories, so that both see the same noise."""
     from gitimprove.instructions.repo import InstructionRepo
@@ -163,7 +163,7 @@ def _cold(repos: list[Path], *, keep_cache: bool, repeat: int) -> list[float]:
                 shutil.rmtree(_version_cache(repo), ignore_errors=True)
             start = time.perf_counter()
             ir = InstructionRepo(repo)
-            ir.load(AGENT)
+            ir.load(agent)
             elapsed = time.perf_counter() - start
             ir.close()
             if i:  # the first round warms up (the git version check runs once per process)
@@ -173,7 +173,7 @@ def _cold(repos: list[Path], *, keep_cache: bool, repeat: int) -> list[float]:
 
 def _warm(repos: list[Path]) -> list[tuple[float, float, int]]:
     """Per repository: the baseline (read + yaml.safe_load of the file), warm load(), and the
-    number of versions. Samples alternate between the repositories, as in :func:`_cold`."""
+    number of versions. Samples alternate between the repositories, as in :func:`cold_load`."""
     from gitimprove.instructions.repo import InstructionRepo
 
     def baseline(file: Path) -> object:
@@ -206,9 +206,9 @@ def run() -> list[Row]:
         s: dict[str, float] = {}
         b: dict[str, float] = {}
         (s["baseline"], s["warm"], _), (b["baseline"], b["warm"], versions) = _warm([small, big])
-        s["cold"], b["cold"] = _cold([small, big], keep_cache=True, repeat=30)
-        s["first"], b["first"] = _cold([small, big], keep_cache=False, repeat=5)
-        _cold([big], keep_cache=True, repeat=0)  # leave the big repository's cache in place
+        s["cold"], b["cold"] = cold_load([small, big], keep_cache=True, repeat=30)
+        s["first"], b["first"] = cold_load([small, big], keep_cache=False, repeat=5)
+        cold_load([big], keep_cache=True, repeat=0)  # leave the big repository's cache in place
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     big_note = (f"{BIG['commits']} commits, {BIG['agents']} agents, {versions} versions "

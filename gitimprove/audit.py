@@ -16,6 +16,8 @@ from typing import Any, Literal
 from gitimprove.errors import GitImproveError, InvalidFileError
 from gitimprove.git import Oid
 from gitimprove.instructions.agentfile import AgentFile, parse_agent
+from gitimprove.instructions.formats import ADAPTERS
+from gitimprove.instructions.formats.catalog import agent_name, parse_file, rule_for
 from gitimprove.instructions.policy import Policy
 from gitimprove.instructions.repo import InstructionRepo
 from gitimprove.proposals.build import (
@@ -36,7 +38,7 @@ from gitimprove.review.actions import (
     list_proposals,
     validate_merge,
 )
-from gitimprove.validate import Violation, check_agent, protected_ids
+from gitimprove.validate import Violation, check_adopted, check_agent, protected_ids
 
 EventKind = Literal["initialised", "proposed", "approved", "rejected", "rolled_back", "human_edit"]
 
@@ -84,7 +86,11 @@ class Event:
         if self.restores:
             out.append(f"    restores {self.restores}")
         if self.kind == "human_edit" and self.protected:
-            out.append(f"    PROTECTED section(s) changed: {', '.join(self.protected_sections)}")
+            if self.protected_sections:
+                out.append(f"    PROTECTED section(s) changed: {', '.join(self.protected_sections)}")
+            else:  # an adopted file's protected key (model, tools, ...)
+                keys = [str(v.get("message", "")) for v in self.violations or [] if v.get("code") == "protected-key"]
+                out.append(f"    PROTECTED key changed: {'; '.join(keys)}")
         broken = [str(v.get("message", "")) for v in self.violations
                   if v.get("code") == "schema-invalid"]
         if broken:
@@ -180,9 +186,10 @@ class _Change:
 
 def _changes(repo: InstructionRepo, policy: Policy) -> list[_Change]:
     """Commits on main's first-parent history touching the agents folder, with their changes."""
+    # NOTE: adopted files live anywhere in the tree: with a `formats:` mapping every commit is read.
+    where = ["--", f"{policy.agents_dir}/"] if not policy.formats else []
     out = repo.git.run("log", "--first-parent", "--diff-merges=first-parent", "--raw", "--no-abbrev",
-                       "--no-renames", "-z", "--format=%x01%H %P", repo.main_ref, "--",
-                       f"{policy.agents_dir}/")
+                       "--no-renames", "-z", "--format=%x01%H %P", repo.main_ref, *where)
     changes: list[_Change] = []
     for chunk in out.split("\x01")[1:]:
         # NOTE: with -z the header ends with NUL, then the raw lines are "meta NUL path NUL".
@@ -222,6 +229,10 @@ def _main_events(repo: InstructionRepo) -> list[Event]:
         subject = message.split("\n", 1)[0]
         agents = [(a, path, old, new) for path, old, new in change.paths
                   if (a := _agent_of(path, policy)) is not None]
+        adopted = [(a, path, old_v, new_v, old, new) for path, old, new in change.paths
+                   if _agent_of(path, policy) is None
+                   for a, old_v, new_v in _adopted_changes(repo, policy, path, old, new)]
+        agents += [(a, path, old_v, new_v) for a, path, old_v, new_v, _, _ in adopted]
         base: dict[str, Any] = {"time": _when(when), "commit": str(change.commit), "summary": subject}
         if "Approved-by" in trailers and T_PROPOSAL in trailers:
             agent = _first(trailers, T_AGENT)
@@ -244,14 +255,65 @@ def _main_events(repo: InstructionRepo) -> list[Event]:
                        for a, _, _, new in agents if new is not None]
         else:
             parent_policy = repo.policy_at(Oid(change.parents[0]))
+            files = {(a, path): (old_file, new_file) for a, path, _, _, old_file, new_file in adopted}
             for a, path, old, new in agents:
+                if (a, path) in files:
+                    judged = _protected_adopted(repo, parent_policy, a, path, *files[(a, path)])
+                else:
+                    judged = _protected(repo, parent_policy, a, path, old, new)
                 events.append(Event(kind="human_edit", actor=author, agent=a, version=new,
-                                    **_protected(repo, parent_policy, a, path, old, new), **base))
+                                    **judged, **base))
     return events
 
 
 def _version(agents: list[tuple[str, str, Oid | None, Oid | None]], agent: str | None) -> str | None:
     return next((new for a, _, _, new in agents if a == agent and new), None)
+
+
+def _adopted_changes(repo: InstructionRepo, policy: Policy, path: str, old: Oid | None,
+                     new: Oid | None) -> list[tuple[str, Oid | None, Oid | None]]:
+    """The agents of an adopted file whose version a change of the file changed."""
+    try:
+        rule = rule_for(policy, path)
+    except InvalidFileError:
+        return []
+    if rule is None:
+        return []
+
+    def versions(blob: Oid | None) -> dict[str, Oid]:
+        if blob is None:
+            return {}
+        got = repo.git.read_blob(blob)
+        if got is None:
+            return {}
+        try:
+            parsed = parse_file(ADAPTERS[rule.format], got[1], path)
+        except InvalidFileError:
+            return {}
+        single = len(parsed.entries) == 1
+        return {agent_name(rule, path, e.key): blob if single else Oid(parsed.fingerprint(e))
+                for e in parsed.entries}
+
+    before, after = versions(old), versions(new)
+    return [(a, before.get(a), after.get(a)) for a in dict.fromkeys([*before, *after])
+            if before.get(a) != after.get(a)]
+
+
+def _protected_adopted(repo: InstructionRepo, policy: Policy, agent: str, path: str,
+                       old: Oid | None, new: Oid | None) -> dict[str, Any]:
+    """As :func:`_protected`, for an agent of an adopted file."""
+    rule = rule_for(policy, path)
+    if rule is None or old is None:
+        return {"protected": False}
+    old_raw = repo.git.read_blob(old)
+    new_raw = repo.git.read_blob(new) if new is not None else None
+    violations = [v for v in check_adopted(path, old_raw[1] if old_raw else None,
+                                           new_raw[1] if new_raw else None, policy, rule)
+                  if v.agent in (None, agent)]
+    sections = sorted({v.section for v in violations if v.code.startswith("protected-") and v.section})
+    touched = bool(sections) or any(v.code == "protected-key" for v in violations)
+    return {"protected": touched, "protected_sections": sections,
+            "violations": [v.to_json() for v in violations]}
 
 
 def _parse(repo: InstructionRepo, blob: Oid | None, path: str, agent: str) -> AgentFile | None:

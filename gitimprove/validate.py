@@ -17,7 +17,10 @@ from dataclasses import asdict, dataclass
 
 from gitimprove.errors import InvalidFileError
 from gitimprove.instructions.agentfile import AgentFile, parse_agent, render
-from gitimprove.instructions.policy import POLICY_PATH, Policy
+from gitimprove.instructions.formats import ADAPTERS
+from gitimprove.instructions.formats.catalog import agent_name, parse_file, rule_for
+from gitimprove.instructions.formats.yamlspan import differences, dotted
+from gitimprove.instructions.policy import POLICY_PATH, FormatRule, Policy
 
 
 @dataclass(frozen=True)
@@ -64,6 +67,14 @@ def check_change(base: Files, proposed: Files, policy: Policy, *,
                                  path=path))
             continue
         agent = _agent_name(path, policy)
+        try:
+            rule = rule_for(policy, path) if agent is None else None
+        except InvalidFileError as exc:
+            out += [Violation("format-ambiguous", p, path=path) for p in exc.problems]
+            continue
+        if rule is not None:
+            out += check_adopted(path, old, new, policy, rule)
+            continue
         if agent is None:
             out.append(Violation("path-outside-agents",
                                  f"changes a path outside {policy.agents_dir}/", path=path))
@@ -95,6 +106,57 @@ def check_change(base: Files, proposed: Files, policy: Policy, *,
                                  "refusing to judge a change against it", path=path, agent=agent))
             continue
         out += check_agent(old_file, new_file, policy, path=path)
+    return out
+
+
+def check_adopted(path: str, old: bytes | None, new: bytes | None, policy: Policy,
+                  rule: FormatRule) -> list[Violation]:
+    """Violations in changing a file of an adopted format: only its instruction strings may
+    change, and each agent in it is judged like a native one."""
+    adapter = ADAPTERS[rule.format]
+    out: list[Violation] = []
+    if new is None:
+        return [Violation("file-deleted", "deletes an adopted agent file", path=path)]
+    try:
+        new_p = parse_file(adapter, new, path)
+    except InvalidFileError as exc:
+        return [Violation("schema-invalid", p, path=path) for p in exc.problems]
+    if old is None:
+        if not policy.limits.allow_new_agents:
+            out.append(Violation("file-added", "adds an agent file; the policy does not allow new agents",
+                                 path=path))
+        return out
+    try:
+        old_p = parse_file(adapter, old, path)
+    except InvalidFileError as exc:
+        return [Violation("base-unreadable", f"the target branch's version does not parse ({exc.problems[0]}); "
+                          "refusing to judge a change against it", path=path)]
+    for where in differences(old_p.fixed(), new_p.fixed()):
+        what = "the front matter" if rule.format == "markdown" else f"`{dotted(where)}`"
+        out.append(Violation("protected-key", f"changes {what}, which gitimprove never edits: in a "
+                             f"{rule.format} file only the instruction text is editable", path=path))
+    old_keys = [e.key for e in old_p.entries]
+    new_keys = [e.key for e in new_p.entries]
+    for key in old_keys:
+        if key not in new_keys:
+            out.append(Violation("agent-removed", f"removes the agent {key!r} from the file", path=path,
+                                 agent=agent_name(rule, path, key)))
+    for key in new_keys:
+        if key not in old_keys:
+            out.append(Violation("agent-added", f"adds an agent {key!r} to the file", path=path,
+                                 agent=agent_name(rule, path, key)))
+    for entry in old_p.entries:
+        if entry.key not in new_keys:
+            continue
+        name = agent_name(rule, path, entry.key)
+        before = old_p.view(entry, name)
+        after = new_p.view(new_p.entry(entry.key), name)
+        if before == after and old_p.data(entry) == new_p.data(new_p.entry(entry.key)):
+            continue
+        out += check_agent(before, after, policy, path=path)
+        for var in sorted(set(after.variables) - set(before.variables)):
+            out.append(Violation("variable-added", f"uses the variable {var!r}, which {rule.format} "
+                                 "would not fill: the agent did not use it before", path=path, agent=name))
     return out
 
 

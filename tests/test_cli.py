@@ -153,7 +153,7 @@ def test_agents_json_shape(three_versions: Path) -> None:
     assert data["branch"] == "main" and data["errors"] == []
     assert [a["name"] for a in data["agents"]] == AGENT_NAMES
     for row in data["agents"]:
-        assert set(row) == {"name", "version", "number", "blob", "sections", "protected"}
+        assert set(row) == {"name", "format", "path", "version", "number", "blob", "sections", "protected"}
         assert isinstance(row["version"], str) and isinstance(row["number"], int)
         assert isinstance(row["blob"], str) and len(row["blob"]) == 40
         assert all(isinstance(s, str) for s in row["sections"] + row["protected"])
@@ -196,7 +196,7 @@ def test_show_rendered(three_versions: Path) -> None:
 
 def test_show_json_shape(three_versions: Path) -> None:
     data = json.loads(ok("show", "product-writer", "--json", "--at", "v2", repo=three_versions))
-    assert set(data) == {"agent", "path", "commit", "blob", "version", "number", "yaml", "rendered",
+    assert set(data) == {"agent", "path", "format", "key", "commit", "blob", "version", "number", "yaml", "rendered",
                          "variables", "sections"}
     assert data["agent"] == "product-writer" and data["path"] == PW
     assert data["commit"] == rev(three_versions, "main~1")

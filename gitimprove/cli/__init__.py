@@ -69,6 +69,10 @@ def init_cmd(path: str, template: str | None) -> None:
     click.echo(f"{verb} instruction repository at {result.path}")
     for name in result.written:
         click.echo(f"  wrote {name}")
+    for item in result.adopted:
+        click.echo(f"  adopted {item.path} ({item.format}): {', '.join(item.agents) or 'no agents'}")
+    for path, why in result.left:
+        click.echo(f"  left {path}: {why}")
     if result.commit:
         click.echo(f"  committed {result.commit[:10]}")
     else:
@@ -89,16 +93,19 @@ def agents_cmd(ctx: Context, as_json: bool) -> None:
             rows.append(repo.describe(name))
         except GitImproveError as exc:  # one broken file does not hide the others
             broken.append({"name": name, "error": str(exc)})
+    for path, problems in repo.catalog().problems.items():  # adopted files that do not load
+        broken += [{"name": path, "error": problem} for problem in problems]
     if as_json:
         emit_json({"branch": repo.branch, "agents": rows, "errors": broken})
     elif not rows and not broken:
         click.echo(f"No agents in {repo.policy().agents_dir}/ on {repo.branch}.")
     else:
-        width = max(len(r["name"]) for r in rows + broken)
+        width = max([len(r["name"]) for r in rows] or [0])
         for r in rows:
             protected = ", ".join(r["protected"]) or "-"
+            where = f"  ({r['format']}: {r['path']})" if r.get("format", "native") != "native" else ""
             click.echo(f"{r['name']:<{width}}  {r['version']:<5} {r['blob'][:10]}  "
-                       f"sections: {', '.join(r['sections'])}  protected: {protected}")
+                       f"sections: {', '.join(r['sections'])}  protected: {protected}{where}")
     for b in broken:
         click.echo(f"error: {b['error']}", err=True)
     if broken:
@@ -113,15 +120,14 @@ def agents_cmd(ctx: Context, as_json: bool) -> None:
 @pass_ctx
 def show_cmd(ctx: Context, agent: str, at: str | None, rendered: bool, as_json: bool) -> None:
     """Show an agent's file (or its rendered prompt) at a version."""
-    from gitimprove.instructions.agentfile import render
-
     repo = ctx.repo
     commit, version = repo.find_version(agent, at or repo.branch)
     found = repo.agent_at(agent, commit)
-    text = render(found.file)
+    text = found.rendered()
     if as_json:
         emit_json({
-            "agent": agent, "path": found.path, "commit": str(commit), "blob": str(found.blob),
+            "agent": agent, "path": found.path, "format": found.format, "key": found.key,
+            "commit": str(commit), "blob": str(found.blob),
             "version": version.label if version else None,
             "number": version.number if version else None,
             "yaml": found.raw.decode("utf-8"), "rendered": text,

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
-from gitimprove.errors import GitImproveError, UnknownAgentError
+from gitimprove.errors import GitImproveError, InvalidFileError, UnknownAgentError
 from gitimprove.feedback.errors import FeedbackWarning, InvalidFeedbackError
 from gitimprove.feedback.models import (
     FeedbackRecord,
@@ -36,6 +36,7 @@ class AgentIndex:
         self._tip: str | None = None
         self._names: frozenset[str] = frozenset()
         self._versions: dict[str, tuple[list[str], dict[int, str]]] = {}
+        self._loads: dict[str, str | None] = {}  # agent -> why it does not load (None: it loads)
 
     def refresh(self) -> None:
         """Re-read the agents when main has moved (one ref-file read otherwise)."""
@@ -44,7 +45,7 @@ class AgentIndex:
             return
         names = frozenset(self._repo.agent_names())
         with self._lock:
-            self._tip, self._names, self._versions = tip, names, {}
+            self._tip, self._names, self._versions, self._loads = tip, names, {}, {}
 
     def keep_arguments(self) -> int | None:
         """How many characters of a tool call's arguments the policy keeps (None: none)."""
@@ -60,11 +61,27 @@ class AgentIndex:
         if fresh or self._tip is None:
             self.refresh()
         if agent in self._names:
+            self._check_loads(agent)
             return
         close = difflib.get_close_matches(agent, sorted(self._names), n=1)
         hint = f"did you mean {close[0]!r}?" if close else (
             f"agents: {', '.join(sorted(self._names))}" if self._names else "no agents on main yet")
         raise UnknownAgentError(f"no agent {agent!r} on {self._repo.branch}", hint=hint)
+
+    def _check_loads(self, agent: str) -> None:
+        """Feedback is for an agent that runs: one whose file does not load is refused."""
+        if agent not in self._loads:
+            try:
+                self._repo.load(agent)
+                why = None
+            except InvalidFileError as exc:
+                why = "; ".join(exc.problems[:3])
+            with self._lock:
+                self._loads[agent] = why
+        why = self._loads[agent]
+        if why is not None:
+            raise UnknownAgentError(f"agent {agent!r} cannot be loaded on {self._repo.branch}: {why}",
+                                    hint="fix its file first; feedback is kept only for agents that run")
 
     def _history(self, agent: str) -> tuple[list[str], dict[int, str]]:
         hit = self._versions.get(agent)

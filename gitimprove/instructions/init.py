@@ -6,12 +6,13 @@ import contextlib
 import json
 import shutil
 import subprocess
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
 from gitimprove.errors import GitImproveError, InvalidFileError
 from gitimprove.git import Repository, check_git_version, clean_env
+from gitimprove.instructions.adopt import Adopted, formats_yaml, survey
 from gitimprove.instructions.agentfile import parse_agent
 from gitimprove.instructions.policy import POLICY_PATH, parse_policy
 
@@ -71,6 +72,8 @@ class InitResult:
     created_repo: bool
     written: list[str]
     commit: str | None
+    adopted: list[Adopted] = field(default_factory=list)
+    left: list[tuple[str, str]] = field(default_factory=list)
 
 
 HISTORY_FILE = "history.json"
@@ -265,14 +268,27 @@ def _init(dest: Path, source: Path | None, created: bool, written: list[str],
                               hint="run `gitimprove init` at the repository's top folder")
     if source is not None:
         written += _copy_template(source, dest)
+    found = None
     if not (dest / POLICY_PATH).exists():
         head = repo.symbolic_ref("HEAD") or "refs/heads/main"
         branch = head.removeprefix("refs/heads/")
-        (dest / POLICY_PATH).write_text(DEFAULT_POLICY.replace("main_branch: main", f"main_branch: {branch}"))
+        text = DEFAULT_POLICY.replace("main_branch: main", f"main_branch: {branch}")
+        if not created and source is None:  # an existing repository: adopt the agent files it has
+            listed = repo.run("ls-files", "-z", "-co", "--exclude-standard", cwd_worktree=True).split("\0")
+            files = {p: (dest / p).read_bytes() for p in listed if p and (dest / p).is_file()}
+            policy = parse_policy(text, POLICY_PATH)
+            found = survey(files, policy, [p.stem for p in (dest / policy.agents_dir).glob("*.yaml")])
+            if found.rules:
+                text += formats_yaml(found.rules)
+        (dest / POLICY_PATH).write_text(text)
         written.append(POLICY_PATH)
     policy = parse_policy((dest / POLICY_PATH).read_bytes(), POLICY_PATH)
     agents_dir = dest / policy.agents_dir
-    if not agents_dir.exists() or not any(agents_dir.glob("*.yaml")):
+    adopted_paths: list[str] = []
+    if found is not None and found.adopted:
+        tracked = set(repo.run("ls-files", "-z", cwd_worktree=True).split("\0"))
+        adopted_paths = [a.path for a in found.adopted if a.path not in tracked]
+    elif not agents_dir.exists() or not any(agents_dir.glob("*.yaml")):
         agents_dir.mkdir(parents=True, exist_ok=True)
         (agents_dir / "assistant.yaml").write_text(EXAMPLE_AGENT)
         written.append(f"{policy.agents_dir}/assistant.yaml")
@@ -285,7 +301,8 @@ def _init(dest: Path, source: Path | None, created: bool, written: list[str],
             fh.write("# gitimprove's local state (feedback database, caches)\n" + GITIGNORE_LINE + "\n")
         written.append(".gitignore")
     _check_files(dest)
-    paths = [p for p in [POLICY_PATH, policy.agents_dir, ".gitignore", *written] if (dest / p).exists()]
+    paths = [p for p in [POLICY_PATH, policy.agents_dir, ".gitignore", *written, *adopted_paths]
+             if (dest / p).exists()]
     paths = list(dict.fromkeys(paths))
     commit = None
     history = _read_history(source) if source is not None and created and replay_history else []
@@ -303,4 +320,5 @@ def _init(dest: Path, source: Path | None, created: bool, written: list[str],
                  env=env, cwd_worktree=True)
         commit = repo.run("rev-parse", "HEAD").strip()
     repo.close()
-    return InitResult(dest, created, written, commit)
+    return InitResult(dest, created, written, commit, adopted=found.adopted if found else [],
+                      left=found.left if found else [])

@@ -59,6 +59,35 @@ class AnalysisSettings(_Strict):
     min_support: int = Field(3, ge=2)
 
 
+class FormatRule(_Strict):
+    """Files of a framework's format that gitimprove manages in place (see docs/file-formats.md)."""
+
+    path: str = Field(min_length=1, description="A glob over repository paths; `*` also matches `/`.")
+    format: str
+    name: str = Field("", description="How agents are named: {key}, {stem}, {parent}, {grandparent}.")
+
+    @field_validator("format")
+    @classmethod
+    def _known(cls, value: str) -> str:
+        from gitimprove.instructions.formats import ADAPTERS
+
+        if value not in ADAPTERS:
+            raise ValueError(f"unknown format {value!r}; formats: {', '.join(ADAPTERS)}")
+        return value
+
+    @field_validator("name")
+    @classmethod
+    def _template(cls, value: str) -> str:
+        try:
+            value.format(key="k", stem="s", parent="p", grandparent="g")
+        except (KeyError, IndexError, ValueError):
+            raise ValueError("a name template may use only {key}, {stem}, {parent} and {grandparent}") from None
+        return value
+
+    def matches(self, path: str) -> bool:
+        return fnmatch.fnmatchcase(path, self.path)
+
+
 class TrialSettings(_Strict):
     """Whether a human may serve a proposal to part of the traffic, and how much of it."""
 
@@ -78,6 +107,7 @@ class Policy(_Strict):
     proposer: ProposerSettings = Field(default_factory=ProposerSettings)
     feedback: FeedbackSettings = Field(default_factory=FeedbackSettings)
     analysis: AnalysisSettings = Field(default_factory=AnalysisSettings)
+    formats: list[FormatRule] = Field(default_factory=list)
     trials: TrialSettings = Field(default_factory=TrialSettings)
 
     @field_validator("main_branch")
@@ -101,6 +131,10 @@ class Policy(_Strict):
 
     def agent_path(self, agent: str) -> str:
         return f"{self.agents_dir}/{agent}.yaml"
+
+    def format_rules(self, path: str) -> list[FormatRule]:
+        """The ``formats:`` entries whose glob matches ``path``."""
+        return [rule for rule in self.formats if rule.matches(path)]
 
     def is_protected(self, agent: str, section_id: str) -> bool:
         """Whether the policy protects ``section_id`` of ``agent`` (``protected: true`` aside).

@@ -18,6 +18,8 @@ from gitimprove.errors import (
 )
 from gitimprove.git import Oid, Repository
 from gitimprove.instructions.agentfile import AgentFile, fill_variables, parse_agent, render
+from gitimprove.instructions.formats import ADAPTERS, ParsedFile
+from gitimprove.instructions.formats.catalog import Catalog, Place, build, parse_file
 from gitimprove.instructions.policy import POLICY_PATH, Policy, parse_policy
 from gitimprove.instructions.versions import Version, VersionIndex
 from gitimprove.trials.record import RUNNING_PREFIX, TrialStart
@@ -56,6 +58,7 @@ class Instruction:
     commit: Oid | None
     tip: Oid
     file: AgentFile = field(repr=False)
+    file_format: str = "native"
     trial: TrialArm | None = None
 
     @property
@@ -63,8 +66,11 @@ class Instruction:
         return f"v{self.number}" if self.number is not None else self.version[:10]
 
     def format(self, **values: str) -> str:
-        """The prompt with ``{{variables}}`` filled in; every declared variable is required."""
-        return fill_variables(self.text, values, self.file.variables)
+        """The prompt with its variables filled in (``{{name}}``, or the syntax of the agent's
+        file format); every declared variable is required."""
+        if self.file_format == "native":
+            return fill_variables(self.text, values, self.file.variables)
+        return ADAPTERS[self.file_format].fill(self.text, values, self.file.variables)
 
 
 @dataclass(frozen=True)
@@ -77,6 +83,30 @@ class AgentAt:
     raw: bytes
     file: AgentFile
     commit: Oid
+    format: str = "native"
+    key: str | None = None  # the agent's name inside an adopted file
+    file_blob: Oid | None = None  # the file's blob (``blob`` is the agent's version)
+    parsed: ParsedFile | None = field(default=None, repr=False)
+
+    @property
+    def adopted(self) -> bool:
+        return self.parsed is not None
+
+    def document(self) -> AgentDocument | AdoptedDocument:
+        """The file loaded for editing this agent with the proposal operations."""
+        if self.parsed is not None and self.key is not None:
+            from gitimprove.instructions.formats import AdoptedDocument
+
+            return AdoptedDocument(self.parsed, self.key, self.name)
+        from gitimprove.instructions.roundtrip import AgentDocument
+
+        return AgentDocument(self.raw.decode("utf-8"), self.path, expected_name=self.name)
+
+    def rendered(self) -> str:
+        """The prompt the agent's framework builds from it."""
+        if self.parsed is None or self.key is None:
+            return render(self.file)
+        return self.parsed.render(self.parsed.entry(self.key))
 
 
 class InstructionRepo:
@@ -94,6 +124,8 @@ class InstructionRepo:
         self._loaded: dict[tuple[str, str], Instruction] = {}
         self._parsed: dict[str, tuple[AgentFile, str]] = {}
         self._policies: dict[str, Policy] = {}
+        self._catalogs: dict[str, Catalog] = {}
+        self._adopted: dict[tuple[str, str, str], ParsedFile] = {}
         # agent -> (trial ref tip, start record or None, candidate, live arm)
         self._trials: dict[str, tuple[Oid, TrialStart | None, Instruction | None,
                                       Instruction | None]] = {}
@@ -184,27 +216,114 @@ class InstructionRepo:
 
     # -- agents ---------------------------------------------------------------------------
 
-    def agent_names(self, rev: str | None = None) -> list[str]:
-        """Names of the agents at ``rev`` (main by default), sorted."""
-        _, commit = self.resolve(rev)
+    def native_names(self, commit: Oid) -> list[str]:
         policy = self.policy_at(commit)
         entries = self.git.read_tree(f"{commit}:{policy.agents_dir}") or []
         return sorted(e.name[:-5] for e in entries
                       if not e.is_tree and e.name.endswith(".yaml") and not e.name.startswith("."))
 
+    def catalog(self, rev: str | None = None, *, commit: Oid | None = None) -> Catalog:
+        """The adopted files at ``rev`` (main by default): their agents, and every problem."""
+        if commit is None:
+            _, commit = self.resolve(rev)
+        hit = self._catalogs.get(commit)
+        if hit is not None:
+            return hit
+        policy = self.policy_at(commit)
+        if not policy.formats:
+            # NOTE: an adopted file's history starts before gitimprove.yaml mapped it: older
+            # commits are read with main's mapping.
+            main = self.git.read_ref(self.main_ref) if self._branch or self._has_main() else None
+            if main is not None and main != commit:
+                policy = policy.model_copy(update={"formats": self.policy_at(main).formats})
+        if not policy.formats:
+            cat = Catalog()
+        else:
+            listed = self.git.run("ls-tree", "-r", "-z", "--name-only", commit).split("\0")
+            cat = build(policy, [p for p in listed if p], lambda path, fmt: self._read_adopted(commit, path, fmt),
+                        taken=self.native_names(commit))
+        with self._lock:
+            if len(self._catalogs) > 256:
+                self._catalogs.clear()
+            self._catalogs[commit] = cat
+        return cat
+
+    def _read_adopted(self, commit: Oid, path: str, fmt: str) -> ParsedFile:
+        got = self.git.read_blob(f"{commit}:{path}")
+        if got is None:
+            raise UnknownAgentError(f"{path} is not in {commit.short}")
+        return self._parse_adopted(got[0], got[1], path, fmt)
+
+    def _parse_adopted(self, blob: Oid, raw: bytes, path: str, fmt: str) -> ParsedFile:
+        key = (blob, path, fmt)
+        hit = self._adopted.get(key)
+        if hit is None:
+            hit = parse_file(ADAPTERS[fmt], raw, path)
+            with self._lock:
+                if len(self._adopted) > 4096:
+                    self._adopted.clear()
+                self._adopted[key] = hit
+        return hit
+
+    def agent_names(self, rev: str | None = None) -> list[str]:
+        """Names of the agents at ``rev`` (main by default), sorted: the native agents and
+        every agent of an adopted file that loads."""
+        _, commit = self.resolve(rev)
+        names = self.native_names(commit)
+        cat = self.catalog(commit=commit)
+        return sorted({*names, *cat.agents})
+
+    def _has_main(self) -> bool:
+        try:
+            return bool(self.branch)
+        except GitImproveError:
+            return False
+
     def agent_at(self, agent: str, commit: Oid) -> AgentAt:
         """The agent file at a commit, parsed and validated (cached by blob)."""
         policy = self.policy_at(commit)
+        if "\n" not in agent:
+            cat = self.catalog(commit=commit)
+            place = cat.agents.get(agent)
+            if place is not None:
+                return self._adopted_at(place, commit)
         path = policy.agent_path(agent)
         got = self.git.read_blob(f"{commit}:{path}") if "\n" not in agent else None
         if got is None:
+            cat = self.catalog(commit=commit)
+            broken = [m for msgs in cat.problems.values() for m in msgs
+                      if f"{agent!r}" in m or f"'{agent}'" in m]
+            if broken:
+                raise InvalidFileError(broken, hint="fix the file or the `formats:` mapping in gitimprove.yaml")
             names = self.agent_names(commit)
             close = difflib.get_close_matches(agent, names, n=1)
             hint = f"did you mean {close[0]!r}?" if close else (
                 f"agents: {', '.join(names)}" if names else f"no agents in {policy.agents_dir}/ yet")
             raise UnknownAgentError(f"no agent {agent!r} at {commit.short} ({path} not found)", hint=hint)
         blob, raw = got
-        return AgentAt(agent, path, blob, raw, self._parse(blob, raw, path, agent)[0], commit)
+        return AgentAt(agent, path, blob, raw, self._parse(blob, raw, path, agent)[0], commit, file_blob=blob)
+
+    def _adopted_at(self, place: Place, commit: Oid) -> AgentAt:
+        got = self.git.read_blob(f"{commit}:{place.path}")
+        assert got is not None  # the catalog was built from this commit's tree
+        blob, raw = got
+        parsed = self._parse_adopted(blob, raw, place.path, place.format)
+        entry = parsed.entry(place.key)
+        version = blob if len(parsed.entries) == 1 else Oid(parsed.fingerprint(entry))
+        return AgentAt(place.name, place.path, version, raw, parsed.view(entry, place.name), commit,
+                       format=place.format, key=place.key, file_blob=blob, parsed=parsed)
+
+    def agent_version(self, place: Place, file_blob: Oid) -> Oid | None:
+        """The version of an adopted agent in one blob of its file (None: not in it)."""
+        got = self.git.read_blob(file_blob)
+        if got is None:
+            return None
+        try:
+            parsed = self._parse_adopted(file_blob, got[1], place.path, place.format)
+            entry = parsed.entry(place.key)
+        except GitImproveError:
+            return None
+        return file_blob if len(parsed.entries) == 1 else Oid(parsed.fingerprint(entry))
 
     def _parse(self, blob: Oid, raw: bytes, path: str, agent: str) -> tuple[AgentFile, str]:
         hit = self._parsed.get(blob)
@@ -224,12 +343,32 @@ class InstructionRepo:
         got = self.git.read_blob(blob)
         if got is None:
             return False
+        rule = self._adopted_rule(path)
         agent = path.rsplit("/", 1)[-1].removesuffix(".yaml")
         try:
-            self._parse(blob, got[1], path, agent)
+            if rule is not None:
+                self._parse_adopted(blob, got[1], path, rule)
+            else:
+                self._parse(blob, got[1], path, agent)
         except InvalidFileError:
             return False
         return True
+
+    def _adopted_rule(self, path: str) -> str | None:
+        """The format main's policy maps ``path`` to (None: a native agent file)."""
+        from gitimprove.instructions.formats.catalog import rule_for
+
+        tip = self.git.read_ref(self.main_ref) if self._has_main() else None
+        if tip is None:
+            return None
+        policy = self.policy_at(tip)
+        if not policy.formats or path.startswith(f"{policy.agents_dir}/"):
+            return None
+        try:
+            rule = rule_for(policy, path)
+        except InvalidFileError:
+            return None
+        return rule.format if rule else None
 
     def load(self, agent: str, ref: str | None = None, *, unit: str | None = None) -> Instruction:
         """The rendered instructions of ``agent`` at the tip of ``ref`` (main by default).
@@ -320,11 +459,22 @@ class InstructionRepo:
 
     def _build(self, agent: str, tip: Oid, refname: str | None) -> Instruction:
         at = self.agent_at(agent, tip)
-        parsed, text = self._parse(at.blob, at.raw, at.path, agent)
-        found = self.versions.version_of(at.path, tip, refname, at.blob)
+        if at.adopted:
+            text, parsed = at.rendered(), at.file
+        else:
+            parsed, text = self._parse(at.blob, at.raw, at.path, agent)
+        found = self.versions.version_of(at.path, tip, refname, at.blob, **self._version_key(at))
         return Instruction(agent=agent, text=text, version=at.blob,
                            number=found[0] if found else None,
-                           commit=found[1] if found else None, tip=tip, file=parsed)
+                           commit=found[1] if found else None, tip=tip, file=parsed,
+                           file_format=at.format)
+
+    def _version_key(self, at: AgentAt) -> dict[str, Any]:
+        """How the versions of an agent in a file holding several are told apart."""
+        if at.parsed is None or at.key is None or len(at.parsed.entries) == 1:
+            return {}
+        place = Place(at.name, at.path, at.format, at.key)
+        return {"fingerprint": lambda blob: self.agent_version(place, blob), "tag": at.key}
 
     # -- history --------------------------------------------------------------------------
 
@@ -332,7 +482,7 @@ class InstructionRepo:
         """Versions of ``agent`` along the first-parent history of ``ref``, oldest first."""
         refname, tip = self.resolve(ref)
         at = self.agent_at(agent, tip)
-        return self.versions.history(at.path, tip, refname)
+        return self.versions.history(at.path, tip, refname, **self._version_key(at))
 
     def find_version(self, agent: str, spec: str) -> tuple[Oid, Version | None]:
         """A commit holding the requested version of ``agent``: ``v3``, a commit, branch or tag."""
@@ -354,8 +504,11 @@ class InstructionRepo:
         """A summary of an agent on main, as `gitimprove agents` shows it."""
         inst = self.load(agent)
         policy = self.policy()
+        place = self.catalog().agents.get(agent)
         return {
             "name": agent,
+            "format": inst.file_format,
+            "path": place.path if place else policy.agent_path(agent),
             "version": inst.label,
             "number": inst.number,
             "blob": str(inst.version),
@@ -466,4 +619,6 @@ if TYPE_CHECKING:
     from gitimprove.feedback.capture import AgentIndex
     from gitimprove.feedback.models import FeedbackRecord, ToolCall
     from gitimprove.feedback.store import FeedbackStore
+    from gitimprove.instructions.formats import AdoptedDocument
+    from gitimprove.instructions.roundtrip import AgentDocument
     from gitimprove.patterns.model import EvidenceState, Pattern

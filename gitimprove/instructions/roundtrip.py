@@ -24,12 +24,11 @@ from ruamel.yaml.tokens import CommentToken
 from ruamel.yaml.util import load_yaml_guess_indent
 
 import gitimprove.instructions.strictyaml as strictyaml
-from gitimprove.errors import GitImproveError, InvalidFileError
+from gitimprove.errors import InvalidFileError
 from gitimprove.instructions.agentfile import AgentFile, parse_agent
+from gitimprove.instructions.formats.prose import EditError
 
-
-class EditError(GitImproveError):
-    """An edit that cannot apply to this file (unknown section, rule index out of range)."""
+__all__ = ["AgentDocument", "EditError"]
 
 
 def _yaml(mapping: int, sequence: int, offset: int) -> YAML:
@@ -84,6 +83,10 @@ class AgentDocument:
         return first
 
     # -- edits ----------------------------------------------------------------------------
+
+    def current_ids(self) -> list[str]:
+        """Section ids as edited so far."""
+        return [str(s.get("id")) for s in self.data["sections"]]
 
     def _section(self, section_id: str) -> CommentedMap:
         for section in self.data["sections"]:

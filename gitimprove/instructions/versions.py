@@ -44,6 +44,7 @@ class Change:
     timestamp: int
     author: str
     subject: str
+    file_blob: Oid | None = None  # the file's blob when ``blob`` is one agent's version in it
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,7 @@ class Version:
     timestamp: int
     author: str
     subject: str
+    file_blob: Oid | None = None  # the file's blob, when it holds several agents
 
     @property
     def date(self) -> datetime:
@@ -76,7 +78,22 @@ def number_changes(changes: list[Change], broken: Iterable[str] = ()) -> list[Ve
         if ch.blob is None or ch.blob in skip:
             continue
         number = numbers.setdefault(ch.blob, len(numbers) + 1)
-        out.append(Version(number, ch.blob, ch.commit, ch.timestamp, ch.author, ch.subject))
+        out.append(Version(number, ch.blob, ch.commit, ch.timestamp, ch.author, ch.subject,
+                           ch.file_blob or ch.blob))
+    return out
+
+
+def per_agent(changes: list[Change], fingerprint: Callable[[Oid], Oid | None]) -> list[Change]:
+    """Changes of a file holding several agents, seen from one of them: a commit that left the
+    agent as it was is no change of it, and its version is its own fingerprint."""
+    out: list[Change] = []
+    last: Oid | None = None
+    for ch in changes:
+        mine = fingerprint(ch.blob) if ch.blob is not None else None
+        if mine == last and out:
+            continue
+        out.append(Change(ch.commit, mine, ch.timestamp, ch.author, ch.subject, ch.blob))
+        last = mine
     return out
 
 
@@ -112,17 +129,21 @@ class VersionIndex:
         self._lock = threading.Lock()
         self._dir = repo.state_dir / "versions"
 
-    def history(self, path: str, tip: Oid, refname: str | None = None) -> list[Version]:
+    def history(self, path: str, tip: Oid, refname: str | None = None, *,
+                fingerprint: Callable[[Oid], Oid | None] | None = None, tag: str = "") -> list[Version]:
         """Oldest-first versions of the file at ``path`` along ``tip``'s first-parent history.
 
         ``refname`` (``refs/heads/main``) lets the result be kept on disk and extended when the
-        ref moves forward."""
-        key = (tip, path)
+        ref moves forward. For one agent of a file holding several, ``fingerprint`` maps a blob
+        of the file to that agent's version, and ``tag`` names the agent."""
+        key = (tip, path + "\0" + tag)
         with self._lock:
             hit = self._memory.get(key)
         if hit is not None:
             return hit
         changes, broken = self._changes(path, tip, refname)
+        if fingerprint is not None:
+            changes = per_agent([c for c in changes if c.blob not in broken], fingerprint)
         versions = number_changes(changes, broken)
         with self._lock:
             if len(self._memory) > 4096:
@@ -130,18 +151,21 @@ class VersionIndex:
             self._memory[key] = versions
         return versions
 
-    def version_of(self, path: str, tip: Oid, refname: str | None, blob: Oid) -> tuple[int, Oid] | None:
+    def version_of(self, path: str, tip: Oid, refname: str | None, blob: Oid, *,
+                   fingerprint: Callable[[Oid], Oid | None] | None = None,
+                   tag: str = "") -> tuple[int, Oid] | None:
         """Number and commit of the newest version of ``path`` along ``tip`` whose content is
         ``blob`` (None: not in that history).
 
         With ``refname``, a summary kept on disk for the tip answers without the history."""
-        head_file = self._cache_file(refname, path, ".tip.json") if refname else None
+        suffix = f".{quote(tag, safe='')}.tip.json" if tag else ".tip.json"
+        head_file = self._cache_file(refname, path, suffix) if refname else None
         if head_file is not None:
             with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
                 raw = json.loads(head_file.read_bytes())
                 if raw["v"] == _CACHE_VERSION and raw["tip"] == tip and raw["blob"] == blob:
                     return int(raw["number"]), Oid(raw["commit"])
-        versions = self.history(path, tip, refname)
+        versions = self.history(path, tip, refname, fingerprint=fingerprint, tag=tag)
         found = next((v for v in reversed(versions) if v.blob == blob), None)
         if found is None:
             return None

@@ -22,8 +22,8 @@ from pathlib import Path
 
 from gitimprove.errors import GitImproveError
 from gitimprove.git import Identity, Oid, parse_trailers, replace_path
+from gitimprove.instructions.formats.prose import EditError
 from gitimprove.instructions.repo import AgentAt, InstructionRepo
-from gitimprove.instructions.roundtrip import AgentDocument, EditError
 from gitimprove.patterns.model import EvidenceState, Pattern
 from gitimprove.proposals.operations import Draft, Operation, apply, describe, operation_section
 from gitimprove.proposals.proposers.base import (
@@ -205,12 +205,12 @@ def _text_size(op: Operation) -> int:
 def draft_problems(at: AgentAt, repo: InstructionRepo, draft: Draft) -> tuple[str | None, list[str]]:
     """Apply a draft to the agent file and judge the result by the target branch's policy."""
     policy = repo.policy_at(at.commit)
-    doc = AgentDocument(at.raw.decode("utf-8"), at.path, expected_name=at.name)
+    doc = at.document()
     try:
         apply(doc, list(draft.operations))
+        new_text = doc.dumps()
     except EditError as exc:
         return None, [exc.message]
-    new_text = doc.dumps()
     violations = check_change({at.path: at.raw}, {at.path: new_text.encode()}, policy,
                               operations=len(draft.operations))
     return new_text, attribute(violations, list(draft.operations))

@@ -11,7 +11,11 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from gitimprove.instructions.roundtrip import AgentDocument, EditError
+from gitimprove.instructions.formats import AdoptedDocument
+from gitimprove.instructions.formats.prose import EditError
+from gitimprove.instructions.roundtrip import AgentDocument
+
+Document = AgentDocument | AdoptedDocument
 
 MAX_TEXT = 4000  # characters in one operation's text; the policy's limits are usually tighter
 
@@ -102,7 +106,7 @@ def operation_section(op: Operation) -> str:
     return op.id if isinstance(op, AddSection) else op.section
 
 
-def apply(doc: AgentDocument, operations: list[Operation]) -> None:
+def apply(doc: Document, operations: list[Operation]) -> None:
     """Apply operations to a document. Raises :class:`EditError` naming the operation at fault."""
     # Rules are tracked by their index in the original file, so that a removal earlier in the
     # list does not shift what a later operation points at.
@@ -115,7 +119,7 @@ def apply(doc: AgentDocument, operations: list[Operation]) -> None:
             raise EditError(f"operation {n} ({op.op}): {exc.message}", hint=exc.hint) from None
 
 
-def _current(origin: dict[str, list[int | None]], section: str, index: int, doc: AgentDocument) -> int:
+def _current(origin: dict[str, list[int | None]], section: str, index: int, doc: Document) -> int:
     tracked = origin.get(section)
     if tracked is None:
         raise EditError(f"no section {section!r} (sections: {', '.join(doc.agent.section_ids)})")
@@ -127,7 +131,7 @@ def _current(origin: dict[str, list[int | None]], section: str, index: int, doc:
                         f"(it has {count} rules, numbered from 0)") from None
 
 
-def _apply_one(doc: AgentDocument, op: Operation, origin: dict[str, list[int | None]]) -> None:
+def _apply_one(doc: Document, op: Operation, origin: dict[str, list[int | None]]) -> None:
     if isinstance(op, AddRule):
         tracked = origin.setdefault(op.section, [])
         if op.section not in doc.agent.section_ids and op.section not in _added(doc):
@@ -151,7 +155,7 @@ def _apply_one(doc: AgentDocument, op: Operation, origin: dict[str, list[int | N
     elif isinstance(op, AddSection):
         position = op.position
         if position is not None:
-            ids = [s.get("id") for s in doc.data["sections"]]
+            ids = doc.current_ids()
             original = doc.agent.section_ids
             position = ids.index(original[position]) if position < len(original) else None
         doc.add_section(op.id, title=op.title, text=op.text, rules=list(op.rules) if op.rules else None,
@@ -159,5 +163,5 @@ def _apply_one(doc: AgentDocument, op: Operation, origin: dict[str, list[int | N
         origin[op.id] = [None] * len(op.rules or [])
 
 
-def _added(doc: AgentDocument) -> list[str]:
-    return [str(s.get("id")) for s in doc.data["sections"]]
+def _added(doc: Document) -> list[str]:
+    return doc.current_ids()

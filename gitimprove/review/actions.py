@@ -24,7 +24,7 @@ from gitimprove.git import (
     worktrees,
 )
 from gitimprove.instructions.policy import Policy
-from gitimprove.instructions.repo import InstructionRepo
+from gitimprove.instructions.repo import AgentAt, InstructionRepo
 from gitimprove.proposals.build import (
     BRANCH_PREFIX,
     FALLBACK_COMMITTER,
@@ -426,16 +426,20 @@ def rollback(repo: InstructionRepo, target: str, *, reason: str | None = None,
         agent, number = match.group(1), int(match.group(2))
         commit, version = repo.find_version(agent, f"v{number}")
         assert version is not None
-        path = repo.agent_at(agent, commit).path
+        then = repo.agent_at(agent, commit)
+        path = then.path
         current = repo.load(agent)
         if current.version == version.blob:
             raise ReviewError(f"{agent} is already at v{number}")
+        restored_blob = version.file_blob or version.blob
+        if then.parsed is not None and len(then.parsed.entries) > 1:
+            _check_neighbours(repo, agent, then, repo.agent_at(agent, current.tip))
         subject = f"Roll back {agent} to v{number}"
         trailers = [f"{T_AGENT}: {agent}", f"{T_RESTORES}: {agent}@v{number} {version.blob}"]
 
         def new_tree(tip: Oid) -> Oid:
             base_tree = git.tree_of(tip)
-            return replace_path(git, base_tree, path, version.blob)
+            return replace_path(git, base_tree, path, restored_blob)
     else:
         merge = _find_merge(repo, target)
         merged = git.read_commit(merge)
@@ -484,6 +488,20 @@ def rollback(repo: InstructionRepo, target: str, *, reason: str | None = None,
 
     previous, commit = land(repo, build, f"gitimprove rollback: {target}")
     return Landed(commit, previous, info, message)
+
+
+def _check_neighbours(repo: InstructionRepo, agent: str, then: AgentAt, now: AgentAt) -> None:
+    """Restoring a whole file that holds several agents is safe only when the others did not
+    change since: otherwise it would roll them back too."""
+    assert then.parsed is not None and now.parsed is not None
+    changed = [e.key for e in now.parsed.entries if e.key != then.key and (
+        e.key not in [o.key for o in then.parsed.entries]
+        or now.parsed.data(e) != then.parsed.data(then.parsed.entry(e.key)))]
+    if changed or then.parsed.fixed() != now.parsed.fixed():
+        others = ", ".join(changed) or "its other keys"
+        raise ReviewError(f"{then.path} holds other agents that changed since that version ({others}); "
+                          f"restoring the file would roll them back too",
+                          hint="roll back the proposal instead: gitimprove rollback <proposal id>")
 
 
 def _find_merge(repo: InstructionRepo, target: str) -> Oid:

@@ -124,6 +124,9 @@ def start_trial(repo: InstructionRepo, spec: str, *, share: str | float, unit: s
             raise TrialError(f"proposal {info.id} no longer merges cleanly into {repo.branch}",
                              hint="reject it and propose again from the current main")
         raise ValidationFailed(f"trial of {info.id}", check.violations)
+    if repo.agent_at(info.agent, tip).adopted:
+        raise TrialError(f"{info.agent} lives in an adopted file; trials serve native agents only for now",
+                         hint="evaluate or approve the proposal instead")
     path = policy.agent_path(info.agent)
     candidate = repo.git.read_blob(f"{check.tree}:{path}")
     live = repo.git.read_blob(f"{tip}:{path}")

@@ -1,0 +1,132 @@
+"""Which files of a tree are adopted, which agents they hold, and the names those agents take.
+
+The policy's ``formats:`` entries map path globs to formats. A file claimed by two formats, a
+file that is not of its format's shape, and two agents with one name are problems, reported by
+file; none of those agents is listed, so nothing (feedback, a proposal) can reach them."""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from gitimprove.errors import InvalidFileError
+from gitimprove.instructions.agentfile import is_slug
+from gitimprove.instructions.formats import ADAPTERS, Adapter, ParsedFile
+from gitimprove.instructions.policy import FormatRule, Policy
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where an adopted agent lives: its file, format and name inside the file."""
+
+    name: str
+    path: str
+    format: str
+    key: str
+
+
+@dataclass
+class Catalog:
+    agents: dict[str, Place] = field(default_factory=dict)
+    problems: dict[str, list[str]] = field(default_factory=dict)  # path -> messages
+    paths: list[str] = field(default_factory=list)  # every adopted file
+
+    def problem_list(self) -> list[str]:
+        return [m for msgs in self.problems.values() for m in msgs]
+
+
+def rule_for(policy: Policy, path: str) -> FormatRule | None:
+    """The ``formats:`` entry that decides ``path``; :class:`InvalidFileError` when entries of two
+    formats claim it."""
+    rules = policy.format_rules(path)
+    if not rules:
+        return None
+    kinds = list(dict.fromkeys(r.format for r in rules))
+    if len(kinds) > 1:
+        raise InvalidFileError([f"{path}: claimed by two formats in gitimprove.yaml "
+                                f"({' and '.join(kinds)}); a file has one format"],
+                               hint="narrow one of the `formats:` globs so only one matches this file")
+    return rules[0]
+
+
+def decode(raw: bytes, path: str) -> str:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InvalidFileError([f"{path}: file is not valid UTF-8 (byte {exc.start})"],
+                               hint="save the file as UTF-8") from None
+
+
+def parse_file(adapter: Adapter, raw: bytes, path: str) -> ParsedFile:
+    return adapter.parse(decode(raw, path), path)
+
+
+_BAD = re.compile(r"[^a-z0-9_.-]+")
+
+
+def agent_name(rule: FormatRule, path: str, key: str) -> str:
+    """The agent's name from the entry's template (the format's default: ``{key}``)."""
+    adapter = ADAPTERS[rule.format]
+    folder = posixpath.dirname(path)
+    parent = posixpath.basename(folder)
+    grandparent = posixpath.basename(posixpath.dirname(folder))
+    from gitimprove.instructions.formats.yamlfile import stem
+
+    raw = (rule.name or adapter.default_name).format(key=key, stem=stem(path), parent=parent or "root",
+                                                     grandparent=grandparent or "root")
+    name = _BAD.sub("-", raw.lower())
+    name = re.sub(r"-{2,}", "-", re.sub(r"\.{2,}", ".", name)).strip("-._")
+    return name
+
+
+def build(policy: Policy, paths: Iterable[str], read: Callable[[str, str], ParsedFile],
+          taken: Iterable[str] = ()) -> Catalog:
+    """The adopted agents of a tree: ``paths`` lists its files, ``read`` parses one of them.
+
+    ``taken`` holds names already used (native agents): an adopted agent may not shadow one."""
+    out = Catalog()
+    owners: dict[str, list[Place]] = {}
+    for path in paths:
+        try:
+            rule = rule_for(policy, path)
+        except InvalidFileError as exc:
+            out.problems.setdefault(path, []).extend(exc.problems)
+            continue
+        if rule is None:
+            continue
+        out.paths.append(path)
+        try:
+            parsed = read(path, rule.format)
+        except InvalidFileError as exc:
+            out.problems.setdefault(path, []).extend(exc.problems)
+            continue
+        seen: dict[str, str] = {}
+        for entry in parsed.entries:
+            name = agent_name(rule, path, entry.key)
+            if not is_slug(name):
+                out.problems.setdefault(path, []).append(
+                    f"{path}: agent {entry.key!r} gets the name {name!r}, which is not a plain slug; "
+                    "set `name:` for this file in gitimprove.yaml's `formats:`")
+                continue
+            if name in seen:
+                out.problems.setdefault(path, []).append(
+                    f"{path}: agents {seen[name]!r} and {entry.key!r} both get the name {name!r}")
+                continue
+            seen[name] = entry.key
+            owners.setdefault(name, []).append(Place(name, path, rule.format, entry.key))
+    native = set(taken)
+    for name, places in owners.items():
+        if len(places) > 1 or name in native:
+            where = [p.path for p in places] + ([f"the native agent {name}"] if name in native else [])
+            for place in places:
+                out.problems.setdefault(place.path, []).append(
+                    f"{place.path}: the agent name {name!r} is used by {' and '.join(where)}; {COLLISION_HINT}")
+            continue
+        out.agents[name] = places[0]
+    return out
+
+
+COLLISION_HINT = ("give the files' agents distinct names with `name:` in gitimprove.yaml's `formats:` "
+                  "(for example name: \"{parent}-{key}\")")

@@ -1,0 +1,78 @@
+"""Markdown instruction files: ``AGENTS.md``, ``CLAUDE.md``, ``.github/copilot-instructions.md``,
+``*.prompt.md``, ``*.instructions.md`` and Cursor ``.mdc`` rules. The body is the prompt; a
+front matter block (``---`` ... ``---``) is kept byte for byte and never edited."""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from typing import Any
+
+from gitimprove.errors import InvalidFileError
+from gitimprove.instructions.formats.base import Adapter, Entry, ParsedFile
+from gitimprove.instructions.formats.prose import HEADING_RE, Lines, parse
+from gitimprove.instructions.formats.yamlfile import stem
+from gitimprove.instructions.formats.yamlspan import Path_, split_lines
+
+_NAMES = ("agents.md", "claude.md", "copilot-instructions.md", "gemini.md")
+BODY: Path_ = ("body",)
+
+
+class MarkdownParsed(ParsedFile):
+    def __init__(self, adapter: Adapter, text: str, source: str) -> None:
+        self.adapter = adapter
+        self.text = text
+        self.source = source
+        lines = split_lines(text)
+        self.bom = "\ufeff" if text.startswith("\ufeff") else ""
+        if lines and self.bom:
+            lines[0] = lines[0][1:]
+        self.front: list[str] = []
+        if lines and lines[0].rstrip("\r\n") == "---":
+            for i in range(1, len(lines)):
+                if lines[i].rstrip("\r\n") in ("---", "..."):
+                    self.front = lines[: i + 1]
+                    break
+        self.body = lines[len(self.front):]
+        self.eol = "\r\n" if text.count("\r\n") * 2 > text.count("\n") else "\n"
+        self.entries = [Entry(stem(source).lower(), (), (("intro", BODY),))]
+
+    def lines(self, path: Path_, first_id: str) -> Lines:
+        return Lines(self.body, eol=self.eol, first_id=first_id)
+
+    def value(self, path: Path_) -> str:
+        return "".join(self.body)
+
+    def write(self, buffers: dict[Path_, Lines]) -> str:
+        body = buffers[BODY].raw if BODY in buffers else self.body
+        return self.bom + "".join(self.front) + "".join(body)
+
+    def fixed(self) -> Any:
+        return self.bom + "".join(self.front)
+
+    def data(self, entry: Entry) -> Any:
+        return {"front_matter": "".join(self.front), "body": "".join(self.body)}
+
+
+class Markdown(Adapter):
+    name = "markdown"
+    summary = "Markdown instructions (AGENTS.md, CLAUDE.md, copilot-instructions.md, *.prompt.md, .mdc)"
+    variable_re = re.compile(r"\{\{\s*([A-Za-z_]\w*)\s*\}\}|\$\{input:([A-Za-z_]\w*)[^}\n]*\}")
+
+    def claims(self, path: str) -> bool:
+        name = posixpath.basename(path).lower()
+        return name in _NAMES or name.endswith((".prompt.md", ".instructions.md", ".mdc"))
+
+    def parse(self, text: str, source: str) -> ParsedFile:
+        parsed = MarkdownParsed(self, text, source)
+        view = [line.rstrip("\r\n") for line in parsed.body]
+        if not any(HEADING_RE.match(line) for line in view) or not any(
+                s.title is not None for s in parse(view, "intro")):
+            raise InvalidFileError([f"{source}: has no Markdown heading; gitimprove names sections by "
+                                    "their headings"],
+                                   hint="add a heading such as `# Instructions` above the text, or "
+                                        "leave this file out of `formats:` in gitimprove.yaml")
+        return parsed
+
+    def render(self, data: Any) -> str:
+        return str(data["body"])

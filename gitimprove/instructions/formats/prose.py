@@ -1,0 +1,296 @@
+"""Sections and rules inside one string of instructions, edited line by line.
+
+A Markdown heading starts a section, a bullet or numbered line is a rule (lines indented under
+it belong to it), any other line is text. The text before the first heading is a section of
+its own, named by the caller (``backstory``, ``intro``). Fenced code blocks are text whatever
+they hold.
+
+A :class:`Lines` buffer holds the raw lines of a string as they are stored in the file (with
+their indentation and line ends) and edits them in place: a line that no edit touches keeps its
+bytes, a new line takes the indentation and line end of its neighbours.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from gitimprove.errors import GitImproveError
+
+HEADING_RE = re.compile(r"\A(#{1,6})[ \t]+(.*?)(?:[ \t]+#+)?[ \t]*\Z")
+RULE_RE = re.compile(r"\A([ \t]*)([-*+]|\d{1,3}[.)])[ \t]+(\S.*)\Z")
+_FENCE_RE = re.compile(r"\A[ \t]*(```|~~~)")
+PROTECTED_MARK = "<!-- gitimprove: protected -->"
+_SLUG_CHARS = re.compile(r"[^a-z0-9]+")
+
+
+class EditError(GitImproveError):
+    """An edit that cannot apply to this file (unknown section, rule index out of range)."""
+
+
+def slug(text: str, fallback: str = "section") -> str:
+    """A section id from a heading: lowercase words joined by ``-``."""
+    out = _SLUG_CHARS.sub("-", text.lower()).strip("-")[:48].strip("-")
+    return out or fallback
+
+
+@dataclass
+class Rule:
+    start: int  # first line (index into the buffer)
+    end: int  # one past the last line
+    text: str
+    marker: str
+    indent: str
+
+
+@dataclass
+class ProseSection:
+    """One section of a string: its heading (None before the first), text lines and rules."""
+
+    id: str
+    title: str | None
+    level: int
+    start: int  # the heading line, or the first line of the string
+    end: int
+    text_lines: list[int] = field(default_factory=list)
+    rules: list[Rule] = field(default_factory=list)
+    protected: bool = False  # the heading carries ``<!-- gitimprove: protected -->``
+
+    def last_content(self, lines: list[str]) -> int | None:
+        """The last non-blank line of the section (its heading counts)."""
+        for i in range(self.end - 1, self.start - 1, -1):
+            if lines[i].strip():
+                return i
+        return None
+
+
+def parse(lines: list[str], first_id: str, taken: set[str] | None = None) -> list[ProseSection]:
+    """Sections of ``lines`` (text without line ends or block indentation).
+
+    ``first_id`` names the text before the first heading (omitted when blank); ``taken`` holds
+    ids used elsewhere in the agent, so that every id is unique."""
+    used = set() if taken is None else taken
+    sections: list[ProseSection] = []
+
+    def unique(base: str) -> str:
+        sid, n = base, 2
+        while sid in used:
+            sid, n = f"{base}-{n}", n + 1
+        used.add(sid)
+        return sid
+
+    current = ProseSection(first_id, None, 0, 0, len(lines))
+    preamble = current
+    fenced = False
+    rule: Rule | None = None
+    for i, line in enumerate(lines):
+        if _FENCE_RE.match(line):
+            fenced = not fenced
+            rule = None
+            current.text_lines.append(i)
+            continue
+        if fenced:
+            current.text_lines.append(i)
+            continue
+        heading = HEADING_RE.match(line)
+        if heading:
+            current.end = i
+            title = heading.group(2).strip()
+            marked = PROTECTED_MARK in title
+            title = title.replace(PROTECTED_MARK, "").strip()
+            current = ProseSection("", title, len(heading.group(1)), i, len(lines), protected=marked)
+            sections.append(current)
+            rule = None
+            continue
+        if not line.strip():
+            continue
+        bullet = RULE_RE.match(line)
+        if rule is not None and (len(line) - len(line.lstrip(" \t")) > len(rule.indent)
+                                 and (bullet is None or len(bullet.group(1)) > len(rule.indent))):
+            # A line indented under a rule (a continuation or a nested list) belongs to it.
+            gap_blank = all(not lines[k].strip() for k in range(rule.end, i))
+            if gap_blank:
+                rule.end = i + 1
+                continue
+        if bullet:
+            rule = Rule(i, i + 1, bullet.group(3).strip(), bullet.group(2), bullet.group(1))
+            current.rules.append(rule)
+            continue
+        if rule is not None and i == rule.end and not bullet:
+            # A lazy continuation line right under a rule.
+            rule.end = i + 1
+            continue
+        rule = None
+        current.text_lines.append(i)
+    has_preamble = any(lines[k].strip() for k in range(preamble.start, preamble.end))
+    for section in sections:
+        section.id = unique(slug(section.title or "", "section"))
+    if has_preamble:
+        preamble.id = unique(first_id)
+        return [preamble, *sections]
+    return sections
+
+
+def rule_text(lines: list[str], rule: Rule) -> str:
+    """The rule's words: its first line and continuation lines, joined by single spaces."""
+    parts = [rule.text] + [lines[k].strip() for k in range(rule.start + 1, rule.end)]
+    return " ".join(p for p in parts if p)
+
+
+def section_text(lines: list[str], section: ProseSection) -> str | None:
+    if not section.text_lines:
+        return None
+    out: list[str] = []
+    prev = None
+    for k in section.text_lines:
+        if prev is not None and k != prev + 1 and any(not lines[j].strip() for j in range(prev + 1, k)):
+            out.append("")
+        out.append(lines[k].rstrip())
+        prev = k
+    return "\n".join(out)
+
+
+class Lines:
+    """The raw lines of one string in a file, edited in place.
+
+    ``raw`` keeps each line as stored (indentation and line end included); ``view`` is the text
+    an edit and the parser see. ``indent`` is the block indentation a new line gets; ``eol`` its
+    line end; ``folded`` marks a YAML ``>`` block, where a new line needs a blank line around it
+    to stay a line of its own."""
+
+    def __init__(self, raw: list[str], *, indent: str = "", eol: str = "\n", folded: bool = False,
+                 first_id: str = "intro") -> None:
+        self.raw = list(raw)
+        self.indent = indent
+        self.eol = eol
+        self.folded = folded
+        self.first_id = first_id
+        self.modified = False
+
+    @property
+    def view(self) -> list[str]:
+        return [self._strip(line) for line in self.raw]
+
+    def _strip(self, line: str) -> str:
+        body = line.rstrip("\r\n")
+        if body.startswith(self.indent):
+            return body[len(self.indent):]
+        return body.lstrip(" ") if not body.strip() or self.indent else body
+
+    def _make(self, text: str) -> str:
+        return (self.indent + text if text else "") + self.eol
+
+    def _insert(self, at: int, texts: list[str]) -> None:
+        if at > 0 and not self.raw[at - 1].endswith("\n"):
+            # NOTE: the file ended on this line without a line end: the new lines go after it
+            # and the last one ends the file the same way.
+            self.raw[at - 1] += self.eol
+            made = [self._make(t) for t in texts]
+            made[-1] = made[-1].rstrip("\r\n")
+        else:
+            made = [self._make(t) for t in texts]
+        self.raw[at:at] = made
+        self.modified = True
+
+    def sections(self, taken: set[str] | None = None) -> list[ProseSection]:
+        return parse(self.view, self.first_id, taken)
+
+    # -- edits ----------------------------------------------------------------------------
+
+    def add_rule(self, section: ProseSection, text: str, position: int | None = None) -> None:
+        text = _one_line(text)
+        view = self.view
+        if section.rules:
+            like = section.rules[-1] if position is None or position >= len(section.rules) \
+                else section.rules[position]
+            marker = _next_marker(like.marker, section.rules, position)
+            line = f"{like.indent}{marker} {text}"
+            if position is None or position >= len(section.rules):
+                at = section.rules[-1].end
+                block = [line]
+                if self.folded:
+                    block = ["", line]
+            else:
+                at = section.rules[position].start
+                block = [line, ""] if self.folded else [line]
+            self._insert(at, block)
+            return
+        marker = "-"
+        last = section.last_content(view)
+        if last is None:  # an empty string: the rule is its first line
+            self._insert(section.start, [f"{marker} {text}"])
+            return
+        is_heading = bool(HEADING_RE.match(view[last])) and last == section.start
+        block = [f"{marker} {text}"] if is_heading and not self.folded else ["", f"{marker} {text}"]
+        self._insert(last + 1, block)
+
+    def update_rule(self, section: ProseSection, index: int, text: str) -> None:
+        rule = _rule(section, index)
+        self.raw[rule.start:rule.end] = [self._make(f"{rule.indent}{rule.marker} {_one_line(text)}")
+                                         .rstrip("\r\n") + _line_end(self.raw[rule.end - 1])]
+        self.modified = True
+
+    def remove_rule(self, section: ProseSection, index: int) -> None:
+        rule = _rule(section, index)
+        was_last = rule.end == len(self.raw) and not self.raw[-1].endswith("\n")
+        del self.raw[rule.start:rule.end]
+        if was_last and self.raw:
+            self.raw[-1] = self.raw[-1].rstrip("\r\n")  # the file ends without a line end again
+        self.modified = True
+
+    def set_text(self, section: ProseSection, text: str) -> None:
+        new = text.strip("\n").split("\n")
+        if section.text_lines:
+            first = section.text_lines[0]
+            for k in reversed(section.text_lines[1:]):
+                del self.raw[k]
+            end = _line_end(self.raw[first])
+            self.raw[first:first + 1] = [self._make(t) for t in new[:-1]] + [
+                (self.indent + new[-1] if new[-1] else "") + end]
+        else:
+            at = section.start + 1 if section.title is not None else section.start
+            self._insert(at, ([""] if section.title is not None else []) + new + [""])
+        self.modified = True
+
+    def add_section(self, sections: list[ProseSection], *, title: str, text: str | None,
+                    rules: list[str] | None, position: int | None) -> None:
+        levels = [s.level for s in sections if s.title is not None]
+        level = levels[-1] if levels else 2  # a sibling of the last section
+        block = [f"{'#' * level} {_one_line(title)}"]
+        if text:
+            block += ["", *text.strip("\n").split("\n")]
+        if rules:
+            block += [""] + [f"- {_one_line(r)}" for r in rules]
+        view = self.view
+        if position is not None and position < len(sections):
+            at = sections[position].start
+            self._insert(at, [*block, ""])
+            return
+        last = max((i for i, line in enumerate(view) if line.strip()), default=None)
+        if last is None:
+            self._insert(0, block)
+        else:
+            self._insert(last + 1, ["", *block])
+
+
+def _rule(section: ProseSection, index: int) -> Rule:
+    if not 0 <= index < len(section.rules):
+        raise EditError(f"section {section.id!r} has {len(section.rules)} rules; there is no rule {index}")
+    return section.rules[index]
+
+
+def _line_end(line: str) -> str:
+    return line[len(line.rstrip("\r\n")):]
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _next_marker(marker: str, rules: list[Rule], position: int | None) -> str:
+    number = re.match(r"(\d+)([.)])", marker)
+    if not number:
+        return marker
+    if position is None or position >= len(rules):
+        return f"{int(number.group(1)) + 1}{number.group(2)}"
+    return marker

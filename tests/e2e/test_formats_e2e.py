@@ -1,0 +1,141 @@
+"""Adopting a crewAI project and a Markdown instruction file, end to end through the CLI:
+init, agents, show --rendered, feedback, propose (heuristic), review, approve, rollback."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from ..conftest import git
+from .test_cli_e2e import BIN, gi
+
+FIXTURES = Path(__file__).parent.parent / "formats" / "fixtures"
+
+pytestmark = pytest.mark.skipif(not BIN.exists(), reason="the console script is not installed")
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    root = tmp_path / "project"
+    (root / "src/crew/config").mkdir(parents=True)
+    shutil.copy(FIXTURES / "crew_agents.yaml", root / "src/crew/config/agents.yaml")
+    shutil.copy(FIXTURES / "crew_tasks.yml", root / "src/crew/config/tasks.yml")
+    shutil.copy(FIXTURES / "CLAUDE.md", root / "CLAUDE.md")
+    (root / "docs").mkdir()
+    (root / "docs/mkdocs-extra.yml").write_text("theme: material\n")
+    (root / "broken.yaml").write_text("researcher:\n\trole: x\n")
+    git(root.parent, "init", "-q", "-b", "main", str(root))
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "a crew")
+    return root
+
+
+def _one(cwd: Path, *args: str) -> str:
+    proc = gi(*args, cwd=cwd)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return proc.stdout
+
+
+def _feedback(cwd: Path, agent: str, reason: str, n: int = 5) -> None:
+    for i in range(n):
+        _one(cwd, "feedback", "record", "--agent", agent, "--run-id", f"{agent}-{i}", "--rating", "negative",
+             "--reason", reason)
+
+
+def _proposal(cwd: Path, agent: str) -> str:
+    out = _one(cwd, "propose", agent)
+    return out.split(f"improve/{agent}/", 1)[1].split()[0]
+
+
+def test_adopt_then_improve_a_crewai_agent_and_a_markdown_file(project: Path) -> None:
+    out = _one(project, "init", ".")
+    assert "adopted src/crew/config/agents.yaml (crewai): reporting_analyst, researcher" in out
+    assert "adopted src/crew/config/tasks.yml (crewai): reporting_task, research_task" in out
+    assert "adopted CLAUDE.md (markdown): claude" in out
+    assert "left broken.yaml: not an agent file" in out
+    assert "left docs/mkdocs-extra.yml: not an agent file" in out
+    assert "wrote agents/assistant.yaml" not in out  # no example agent beside the team's own
+    assert git(project, "status", "--porcelain") == ""
+
+    listed = json.loads(_one(project, "agents", "--json"))
+    assert {a["name"]: a["format"] for a in listed["agents"]} == {
+        "claude": "markdown", "reporting_analyst": "crewai", "reporting_task": "crewai",
+        "research_task": "crewai", "researcher": "crewai"}
+    rendered = _one(project, "show", "researcher", "--rendered")
+    assert rendered.startswith("You are {topic} Senior Data Researcher\n. You're a seasoned researcher")
+    assert "Your personal goal is: Uncover cutting-edge developments in {topic} and explain" in rendered
+
+    refused = gi("feedback", "record", "--agent", "broken", "--rating", "negative", "--reason", "x", cwd=project)
+    assert refused.returncode == 1 and "no agent 'broken'" in refused.stderr
+
+    original = (project / "src/crew/config/agents.yaml").read_bytes()
+    _feedback(project, "researcher", "Too verbose, needs to be more concise")
+    pid = _proposal(project, "researcher")
+    review = _one(project, "review", pid)
+    assert "Validator: passes" in review and "rule added" in review
+    _one(project, "approve", pid)
+    after = git(project, "show", "main:src/crew/config/agents.yaml")
+    diff = git(project, "diff", "HEAD~1", "HEAD", "--", "src/crew/config/agents.yaml")
+    changed = [line for line in diff.splitlines() if line[:1] in "+-" and line[:3] not in ("+++", "---")]
+    assert len(changed) == 2 and "+" in changed  # a `>` block: the new rule has a line of its own
+    added = next(line for line in changed if line != "+")
+    assert added.startswith("+    - ") and len(added) > 12
+    assert "reporting_analyst" in after
+    history = _one(project, "history", "reporting_analyst")
+    assert len(history.strip().splitlines()) == 1  # its own version did not change
+    assert _one(project, "history", "researcher").startswith("v2 ")
+
+    original_md = (project / "CLAUDE.md").read_bytes()
+    _feedback(project, "claude", "Too long, make it shorter")
+    md_pid = _proposal(project, "claude")
+    assert "Validator: passes" in _one(project, "review", md_pid)
+    _one(project, "approve", md_pid)
+    approved_md = (project / "CLAUDE.md").read_bytes()
+    assert approved_md.startswith(original_md + b"\r\n* ")  # the file's bullet and CRLF, no final newline
+    assert approved_md.count(b"\n") == original_md.count(b"\n") + 1 and not approved_md.endswith(b"\n")
+
+    _one(project, "rollback", pid, "--reason", "too terse")
+    assert (project / "src/crew/config/agents.yaml").read_bytes() == original
+    _one(project, "rollback", "claude@v1")
+    assert (project / "CLAUDE.md").read_bytes() == original_md
+    crew = project / "src/crew/config/agents.yaml"
+    crew.write_bytes(crew.read_bytes().replace(b"verbose: True", b"verbose: False"))
+    git(project, "commit", "-q", "-am", "quieter analyst")
+    audit = _one(project, "audit")
+    assert "approved" in audit and "rolled_back" in audit
+    assert "human_edit  reporting_analyst" in audit
+    assert "PROTECTED key changed: changes `reporting_analyst.verbose`" in audit
+
+
+def test_bad_input_under_mapped_globs_is_reported_and_nothing_written(project: Path) -> None:
+    _one(project, "init", ".")
+    policy = (project / "gitimprove.yaml").read_text()
+    policy += ("  - path: '*.md'\n    format: markdown\n"
+               "  - path: 'broken.yaml'\n    format: crewai\n"
+               "  - path: 'docs/*.yml'\n    format: cagent\n"
+               "  - path: 'CLAUDE.md'\n    format: github_models\n")
+    (project / "NOTES.md").write_text("Just notes, no heading.\n")
+    (project / "src/crew/config/more.yaml").write_text("researcher:\n  role: Another researcher\n  goal: Find more\n")
+    policy += "  - path: 'src/crew/config/more.yaml'\n    format: crewai\n"
+    (project / "gitimprove.yaml").write_text(policy)
+    git(project, "add", "-A")
+    git(project, "commit", "-q", "-m", "more mappings")
+    before = git(project, "rev-parse", "main")
+    proc = gi("agents", cwd=project)
+    assert proc.returncode == 1
+    err = proc.stderr
+    assert "broken.yaml:2:1: a tab where YAML needs spaces" in err
+    assert "NOTES.md: has no Markdown heading" in err
+    assert "docs/mkdocs-extra.yml: not a cagent file" in err
+    assert "CLAUDE.md: claimed by two formats in gitimprove.yaml (markdown and github_models)" in err
+    assert "the agent name 'researcher' is used by src/crew/config/agents.yaml and src/crew/config/more.yaml" in err
+    assert "reporting_analyst" in proc.stdout  # the good agents are still listed
+    for agent in ("researcher", "claude"):
+        refused = gi("feedback", "record", "--agent", agent, "--rating", "negative", "--reason", "x",
+                     cwd=project)
+        assert refused.returncode == 1, refused.stdout
+    assert git(project, "rev-parse", "main") == before
+    assert git(project, "status", "--porcelain") == ""

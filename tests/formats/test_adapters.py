@@ -1,0 +1,259 @@
+"""Every adapter on hand-written files in each format's shape, with the byte-level quirks people's
+files have: CRLF, a BOM, no final newline, trailing spaces, folded and chomped blocks, comments,
+anchors, flow style, ``~`` and ``True``. Edits change only their lines."""
+
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+
+import pytest
+
+from gitimprove.errors import InvalidFileError
+from gitimprove.instructions.formats import ADAPTERS, AdoptedDocument, EditError
+from gitimprove.instructions.formats.catalog import agent_name
+from gitimprove.instructions.policy import FormatRule, Policy
+from gitimprove.validate import check_change
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+# file, format, agents in it, {agent: (section with rules, rule count)}
+CASES = [
+    ("crew_agents.yaml", "crewai", ["researcher", "reporting_analyst"],
+     {"researcher": ("rules", 2), "reporting_analyst": ("style", 2)}),
+    ("crew_tasks.yml", "crewai", ["research_task", "reporting_task"], {"research_task": ("description", 2)}),
+    ("summarize.prompt.yml", "github_models", ["summarize"], {"summarize": ("rules", 2)}),
+    ("story.yaml", "semantic_kernel", ["GenerateStory"], {"GenerateStory": ("guidelines", 1)}),
+    ("sk_agent.yaml", "semantic_kernel", ["Assistant"], {"Assistant": ("rules", 2)}),
+    ("cagent.yaml", "cagent", ["root", "researcher"], {"root": ("delegation", 2)}),
+    ("root_agent.yaml", "google_adk", ["search_assistant"], {"search_assistant": ("answers", 2)}),
+    ("typescript.mdc", "markdown", ["typescript"], {"typescript": ("style", 2)}),
+    ("CLAUDE.md", "markdown", ["claude"], {"claude": ("conventions", 2)}),
+    ("release.prompt.md", "markdown", ["release"], {"release": ("steps", 2)}),
+]
+
+
+def _parse(name: str, fmt: str):  # type: ignore[no-untyped-def]
+    text = (FIXTURES / name).read_bytes().decode("utf-8")
+    return text, ADAPTERS[fmt].parse(text, name)
+
+
+@pytest.mark.parametrize(("name", "fmt", "agents", "targets"), CASES, ids=[c[0] for c in CASES])
+def test_every_agent_listed_and_unedited_bytes_kept(name: str, fmt: str, agents: list[str],
+                                                     targets: dict[str, tuple[str, int]]) -> None:
+    text, parsed = _parse(name, fmt)
+    assert [e.key for e in parsed.entries] == agents
+    for entry in parsed.entries:
+        doc = AdoptedDocument(parsed, entry.key, entry.key.lower())
+        assert doc.dumps() == text  # nothing edited: the very same text
+        assert parsed.render(entry).strip()
+
+
+@pytest.mark.parametrize(("name", "fmt", "agents", "targets"), CASES, ids=[c[0] for c in CASES])
+def test_add_and_update_rule_change_only_their_lines(name: str, fmt: str, agents: list[str],
+                                                      targets: dict[str, tuple[str, int]]) -> None:
+    text, parsed = _parse(name, fmt)
+    for key, (section, count) in targets.items():
+        doc = AdoptedDocument(parsed, key, key.lower())
+        rules = doc.agent.section(section).rules  # type: ignore[union-attr]
+        assert rules is not None and len(rules) == count
+        doc.add_rule(section, "Say which sources you used.")
+        doc.update_rule(section, 0, "Reworded first rule.")
+        new = doc.dumps()
+        old_lines = [line.rstrip("\r") for line in text.split("\n")]
+        new_lines = [line.rstrip("\r") for line in new.split("\n")]
+        diff = [d for d in difflib.ndiff(old_lines, new_lines) if d[:1] in "+-"]
+        removed = [d[2:] for d in diff if d.startswith("-")]
+        added = [d[2:] for d in diff if d.startswith("+")]
+        assert len(removed) == 1, diff  # the reworded rule's line, nothing else
+        assert rules[0] in removed[0]
+        if name == "sk_agent.yaml":  # a one-line quoted string: that line is written again
+            assert len(added) == 1 and "Reworded first rule." in added[0] and "Say which" in added[0]
+            continue
+        assert [a.strip(" \r") for a in added if a.strip(" \r")] == [
+            removed[0].replace(rules[0], "Reworded first rule.").strip(" \r"),
+            _like(removed[0], "Say which sources you used.", count)]
+        again = ADAPTERS[fmt].parse(new, name)
+        view = again.view(again.entry(key), key.lower())
+        assert view.section(section).rules == ["Reworded first rule.", *rules[1:],  # type: ignore[union-attr]
+                                               "Say which sources you used."]
+        if "\r\n" in text:
+            assert new.count("\r\n") == text.count("\r\n") + 1
+        assert new.startswith("\ufeff") == text.startswith("\ufeff")
+        assert new.endswith("\n") == text.endswith("\n")
+
+
+def _like(line: str, text: str, count: int) -> str:
+    marker = line.strip(" \r").split(" ", 1)[0]
+    if marker[:-1].isdigit():
+        marker = f"{count + 1}{marker[-1]}"
+    return f"{marker} {text}"
+
+
+@pytest.mark.parametrize(("name", "fmt", "key", "field", "value"), [
+    ("crew_agents.yaml", "crewai", "reporting_analyst", "verbose: True", "verbose: False"),
+    ("crew_agents.yaml", "crewai", "reporting_analyst", 'role: "Reporting Analyst"', 'role: "Boss"'),
+    ("crew_agents.yaml", "crewai", "researcher", "tools: [search, scrape]", "tools: [search, shell]"),
+    ("crew_tasks.yml", "crewai", "reporting_task", "output_file: report.md", "output_file: x.md"),
+    ("summarize.prompt.yml", "github_models", "summarize", "temperature: 0.5", "temperature: 1.5"),
+    ("summarize.prompt.yml", "github_models", "summarize", "expected: A short text.", "expected: x"),
+    ("story.yaml", "semantic_kernel", "GenerateStory", "temperature: 0.6", "temperature: 0.9"),
+    ("sk_agent.yaml", "semantic_kernel", "Assistant", "id: gpt-4o", "id: gpt-5"),
+    ("cagent.yaml", "cagent", "root", "max_tokens: 64000", "max_tokens: 1"),
+    ("root_agent.yaml", "google_adk", "search_assistant", "model: gemini-2.5-flash", "model: other"),
+    ("typescript.mdc", "markdown", "typescript", "alwaysApply: false", "alwaysApply: true"),
+])
+def test_validator_refuses_an_edit_of_a_protected_key(name: str, fmt: str, key: str, field: str,
+                                                       value: str) -> None:
+    raw = (FIXTURES / name).read_bytes()
+    assert field.encode() in raw
+    new = raw.replace(field.encode(), value.encode(), 1)
+    policy = Policy(formats=[FormatRule(path=name, format=fmt)])
+    violations = check_change({name: raw}, {name: new}, policy)
+    assert [v.code for v in violations] == ["protected-key"], violations
+    assert "never edits" in violations[0].message
+
+
+def test_validator_judges_each_agent_of_a_file() -> None:
+    raw = (FIXTURES / "crew_agents.yaml").read_bytes()
+    policy = Policy(formats=[FormatRule(path="c/agents.yaml", format="crewai")],
+                    protected_sections=["researcher/rules"])
+    new = raw.replace(b"- Cite every source.", b"- Cite some sources.")
+    codes = [v.code for v in check_change({"c/agents.yaml": raw}, {"c/agents.yaml": new}, policy)]
+    assert codes == ["protected-changed"]
+    dropped = raw.replace(b"  goal: 'Create detailed reports based on {topic} data analysis'",
+                          b"  goal: 'Create detailed reports on {subject}'")
+    codes = [v.code for v in check_change({"c/agents.yaml": raw}, {"c/agents.yaml": dropped}, policy)]
+    assert codes == ["variable-dropped", "variable-added"]
+    ok = raw.replace(b"- Prefer primary sources.", b"- Prefer primary sources.\n    - Date them.")
+    open_policy = policy.model_copy(update={"protected_sections": []})
+    assert check_change({"c/agents.yaml": raw}, {"c/agents.yaml": ok}, open_policy) == []
+
+
+def test_a_declared_variable_survives_every_edit() -> None:
+    raw = (FIXTURES / "crew_tasks.yml").read_bytes()
+    policy = Policy(formats=[FormatRule(path="t.yml", format="crewai")],
+                    limits={"allow_remove_rules": True})  # type: ignore[arg-type]
+    new = raw.replace(b"    - The current year is {current_year}.\n", b"")
+    codes = [v.code for v in check_change({"t.yml": raw}, {"t.yml": new}, policy)]
+    assert codes == ["variable-dropped"]
+
+
+def test_an_edit_through_an_alias_is_refused_clearly() -> None:
+    _text, parsed = _parse("shared_backstory.yaml", "crewai")
+    doc = AdoptedDocument(parsed, "second", "second")
+    doc.add_rule("backstory", "Another rule.")
+    with pytest.raises(EditError, match="shared through a YAML anchor"):
+        doc.dumps()
+    other = AdoptedDocument(parsed, "first", "first")
+    other.add_rule("goal", "A rule.")  # the anchor elsewhere in the file is kept as it is
+    assert "&shared" in other.dumps() and "*shared" in other.dumps()
+
+
+def test_folded_block_edit_keeps_the_other_folds() -> None:
+    _text, parsed = _parse("crew_agents.yaml", "crewai")
+    doc = AdoptedDocument(parsed, "researcher", "researcher")
+    doc.add_rule("goal", "Name the three most important.")
+    new = doc.dumps()
+    assert "    Uncover cutting-edge developments in {topic}\n    and explain why they matter.\n" in new
+    value = ADAPTERS["crewai"].parse(new, "x").data(parsed.entry("researcher"))["goal"]
+    assert value == ("Uncover cutting-edge developments in {topic} and explain why they matter.\n"
+                     "- Name the three most important.\n")
+
+
+def test_plain_and_quoted_strings_gain_lines_in_their_style() -> None:
+    _, parsed = _parse("crew_agents.yaml", "crewai")
+    doc = AdoptedDocument(parsed, "reporting_analyst", "reporting_analyst")
+    doc.add_rule("goal", "Use {topic} in the title.")
+    doc.update_rule("style", 1, "Use tables.")
+    new = doc.dumps()
+    assert "  goal: |-\n    Create detailed reports based on {topic} data analysis\n\n" \
+           "    - Use {topic} in the title.\n" in new
+    assert "You're a meticulous analyst.   \n" in new  # trailing spaces kept
+    _text, parsed = _parse("sk_agent.yaml", "semantic_kernel")
+    doc = AdoptedDocument(parsed, "Assistant", "assistant")
+    doc.add_rule("rules", "Link the page.")
+    new = doc.dumps()
+    assert 'instructions: "You answer questions about {Local.Product}.\\n\\n## Rules\\n- Be short.\\n' \
+           '- Quote the manual.\\n- Link the page."\n' in new
+    assert "inputs: {Local.Product: ~}\n" in new  # flow style untouched
+
+
+def test_add_section_set_text_and_remove_rule() -> None:
+    _text, parsed = _parse("CLAUDE.md", "markdown")
+    doc = AdoptedDocument(parsed, "claude", "claude")
+    doc.add_section("testing", title="Testing", rules=["Run make test before a commit."])
+    doc.remove_rule("conventions", 1)
+    doc.set_text("commands", "Use the Makefile.")
+    new = doc.dumps()
+    assert new.endswith("* Use type hints.\r\n\r\n## Testing\r\n\r\n- Run make test before a commit.")
+    assert "## Commands\r\n\r\nUse the Makefile.\r\n" in new
+    view = ADAPTERS["markdown"].parse(new, "CLAUDE.md")
+    assert [s.id for s in view.view(view.entries[0], "claude").sections] == [
+        "claude-md", "commands", "conventions", "testing"]
+
+
+def test_rendered_prompts_are_what_the_framework_sends() -> None:
+    _, parsed = _parse("crew_tasks.yml", "crewai")
+    assert parsed.render(parsed.entry("reporting_task")) == (
+        "Review the context you got and expand each topic into a full section.\n\n"
+        "This is the expected criteria for your final answer: A fully fledged report, formatted as "
+        "markdown without '```'\nyou MUST return the actual complete content as the final answer, "
+        "not a summary.")
+    _, parsed = _parse("crew_agents.yaml", "crewai")
+    assert parsed.render(parsed.entry("reporting_analyst")).startswith(
+        "You are Reporting Analyst. You're a meticulous analyst.   \n## Style\n")
+    _, parsed = _parse("typescript.mdc", "markdown")
+    assert parsed.render(parsed.entries[0]).startswith("# TypeScript\n")  # front matter is not sent
+    _, parsed = _parse("summarize.prompt.yml", "github_models")
+    assert parsed.render(parsed.entries[0]).endswith("[user]\nSummarize this:\n\n{{input}}")
+
+
+def test_variables_per_format() -> None:
+    seen = {}
+    for name, fmt, _, _ in CASES:
+        _, parsed = _parse(name, fmt)
+        entry = parsed.entries[0]
+        seen[name] = parsed.view(entry, "x").variables
+    assert seen["crew_agents.yaml"] == ["topic"]
+    assert seen["summarize.prompt.yml"] == ["input", "max_words"]
+    assert seen["story.yaml"] == ["length", "topic"]
+    assert seen["sk_agent.yaml"] == ["Local.Product"]
+    assert seen["root_agent.yaml"] == ["user:name"]
+    assert seen["release.prompt.md"] == ["version"]
+
+
+def test_agent_names_from_templates() -> None:
+    rule = FormatRule(path="*/config/agents.yaml", format="crewai", name="{grandparent}-{key}")
+    assert agent_name(rule, "src/research_crew/config/agents.yaml", "Researcher") == "research_crew-researcher"
+    assert agent_name(FormatRule(path="*", format="markdown"), ".github/copilot-instructions.md",
+                      "copilot-instructions") == "copilot-instructions"
+
+
+@pytest.mark.parametrize(("fmt", "text", "message"), [
+    ("crewai", "researcher: just a string\n", "neither role/goal/backstory"),
+    ("crewai", "researcher:\n\trole: x\n", "a tab where YAML needs spaces"),
+    ("github_models", "model: x\n", "expected `messages:`"),
+    ("markdown", "Just text.\n- and a bullet\n", "has no Markdown heading"),
+    ("cagent", "agents: {}\n", "expected `agents:`"),
+    ("google_adk", "name: x\n", "expected an agent"),
+    ("semantic_kernel", "- a list\n", "expected `template:`"),
+])
+def test_bad_shapes_are_refused_with_a_clear_message(fmt: str, text: str, message: str) -> None:
+    with pytest.raises(InvalidFileError) as info:
+        ADAPTERS[fmt].parse(text, "f.yaml")
+    assert message in str(info.value)
+
+
+def test_a_section_marked_protected_in_its_heading() -> None:
+    old = b"# Support\n\nYou help customers.\n\n## Safety <!-- gitimprove: protected -->\n\n- Never share data.\n"
+    parsed = ADAPTERS["markdown"].parse(old.decode(), "AGENTS.md")
+    view = parsed.view(parsed.entries[0], "agents")
+    assert [(s.id, s.title, s.protected) for s in view.sections] == [
+        ("support", "Support", False), ("safety", "Safety", True)]
+    policy = Policy(formats=[FormatRule(path="AGENTS.md", format="markdown")], protected_sections=[])
+    new = old.replace(b"- Never share data.\n", b"- Never share data.\n- Unless asked nicely.\n")
+    assert [v.code for v in check_change({"AGENTS.md": old}, {"AGENTS.md": new}, policy)] == ["protected-changed"]
+    unmarked = old.replace(b" <!-- gitimprove: protected -->", b"")
+    assert [v.code for v in check_change({"AGENTS.md": old}, {"AGENTS.md": unmarked}, policy)] == [
+        "protected-unflagged"]

@@ -1,0 +1,148 @@
+"""The adapters on real agent files from public repositories (listed in real_files.tsv, fetched
+by real_files.py, never committed). Runs when the folder exists: $GITIMPROVE_REAL_FILES, or
+/work/data/agent-files."""
+
+from __future__ import annotations
+
+import difflib
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from gitimprove.errors import InvalidFileError
+from gitimprove.instructions.formats import ADAPTERS, AdoptedDocument, ParsedFile
+from gitimprove.instructions.formats.markdown import MarkdownParsed
+from gitimprove.instructions.formats.yamlfile import YamlParsed
+from gitimprove.instructions.formats.yamlspan import Slot, split_lines
+from gitimprove.instructions.policy import FormatRule, Policy
+from gitimprove.validate import check_change
+
+from .real_files import DEFAULT_DEST, local_path, rows
+
+FOLDER = Path(os.environ.get("GITIMPROVE_REAL_FILES") or DEFAULT_DEST)
+ROWS = rows()
+
+pytestmark = pytest.mark.skipif(
+    not FOLDER.is_dir(),
+    reason=f"no real agent files at {FOLDER}: fetch them with `python tests/formats/real_files.py` "
+           "(or point $GITIMPROVE_REAL_FILES at the folder)")
+
+
+def _read(row: dict[str, str]) -> tuple[str, str]:
+    path = local_path(FOLDER, row)
+    if not path.exists():
+        pytest.skip(f"{path} is missing: run tests/formats/real_files.py")
+    return path.read_bytes().decode("utf-8"), row["path"]
+
+
+def _edited_lines(parsed: ParsedFile, paths: list[Any]) -> set[int]:
+    """Line numbers (0-based) of the strings at ``paths`` in the original file."""
+    if isinstance(parsed, MarkdownParsed):
+        first = len(parsed.front)
+        return set(range(first, first + len(parsed.body) + 1))
+    assert isinstance(parsed, YamlParsed)
+    out: set[int] = set()
+    for path in paths:
+        slot = Slot(parsed.doc, path, "x")
+        first = parsed.text.count("\n", 0, slot.start)
+        last = parsed.text.count("\n", 0, slot.end)
+        out.update(range(first, last + 2))
+    return out
+
+
+@pytest.mark.parametrize("row", ROWS, ids=[f"{r['repository']}:{r['path']}" for r in ROWS])
+def test_real_file(row: dict[str, str]) -> None:
+    text, source = _read(row)
+    adapter = ADAPTERS[row["format"]]
+    if row["expect"] == "refuse":
+        with pytest.raises(InvalidFileError):
+            adapter.parse(text, source)
+        return
+    parsed = adapter.parse(text, source)
+    # Every agent listed: the keys a plain YAML reader sees.
+    data = yaml.safe_load(text) if row["format"] != "markdown" else None
+    if row["format"] == "crewai":
+        assert [e.key for e in parsed.entries] == [k for k, v in data.items() if isinstance(v, dict)
+                                                   and ({"role", "goal", "backstory", "description"} & set(v))]
+    elif row["format"] == "cagent":
+        assert [e.key for e in parsed.entries] == list(data["agents"])
+    else:
+        assert len(parsed.entries) == 1
+    for entry in parsed.entries:
+        assert parsed.render(entry).strip()
+        doc = AdoptedDocument(parsed, entry.key, "agent")
+        assert doc.dumps() == text
+        with_rules = [s for s in doc.agent.sections if s.rules]
+        target = (with_rules or doc.agent.sections)[0]
+        doc.add_rule(target.id, "Name the source of every figure.")
+        if target.rules:
+            doc.update_rule(target.id, 0, "A reworded first rule.")
+        new = doc.dumps()  # itself refuses a change to any other agent or protected key
+        allowed = _edited_lines(parsed, [p for _, p in entry.fields])
+        old_lines, new_lines = split_lines(text), split_lines(new)
+        matcher = difflib.SequenceMatcher(None, old_lines, new_lines, autojunk=False)
+        for tag, i1, i2, _, _ in matcher.get_opcodes():
+            if tag != "equal":
+                assert set(range(i1, max(i2, i1 + 1))) <= allowed | {len(old_lines)}, (tag, i1, i2)
+        again = adapter.parse(new, source)
+        view = again.view(again.entry(entry.key), "agent")
+        rules = view.section(target.id).rules  # type: ignore[union-attr]
+        assert rules is not None and rules[-1] == "Name the source of every figure."
+        if target.rules:
+            assert rules[0] == "A reworded first rule."
+
+
+def _protected_edit(row: dict[str, str], text: str) -> str | None:
+    """The file with one protected value changed, or None when the file has none."""
+    if row["format"] == "markdown":
+        lines = split_lines(text)
+        if not lines or lines[0].strip() != "---":
+            return None
+        return "".join([lines[0], "changed-by-a-proposal: true\n", *lines[1:]])
+    parsed = ADAPTERS[row["format"]].parse(text, row["path"])
+    assert isinstance(parsed, YamlParsed)
+    instruction = {p for e in parsed.entries for _, p in e.fields}
+    for path, node in parsed.doc.nodes.items():
+        if (isinstance(node, yaml.ScalarNode) and path and path[-1] != "\x00key" and path not in instruction
+                and node.style is None and node.value and "\n" not in node.value and path not in parsed.doc.shared):
+            start, end = node.start_mark.index, node.end_mark.index
+            return text[:start] + "changed-by-a-proposal" + text[end:]
+    return None
+
+
+@pytest.mark.parametrize("row", [r for r in ROWS if r["expect"] == "adopt"],
+                         ids=[f"{r['repository']}:{r['path']}" for r in ROWS if r["expect"] == "adopt"])
+def test_real_file_protected_keys(row: dict[str, str]) -> None:
+    text, source = _read(row)
+    changed = _protected_edit(row, text)
+    if changed is None:
+        pytest.skip("no protected key in this file (a Markdown file without front matter)")
+    policy = Policy(formats=[FormatRule(path=source, format=row["format"])])
+    codes = [v.code for v in check_change({source: text.encode()}, {source: changed.encode()}, policy)]
+    assert "protected-key" in codes
+
+
+def test_figures() -> None:
+    """How many real files are managed, by format (printed with -s)."""
+    managed: dict[str, list[int]] = {}
+    agents = 0
+    for row in ROWS:
+        path = local_path(FOLDER, row)
+        if not path.exists():
+            continue
+        counts = managed.setdefault(row["format"], [0, 0])
+        counts[1] += 1
+        try:
+            parsed = ADAPTERS[row["format"]].parse(path.read_bytes().decode("utf-8"), row["path"])
+        except InvalidFileError:
+            continue
+        counts[0] += 1
+        agents += len(parsed.entries)
+    total = sum(c[1] for c in managed.values())
+    ok = sum(c[0] for c in managed.values())
+    print(f"\nreal files managed: {ok} of {total} ({agents} agents); by format: "
+          + ", ".join(f"{k} {v[0]}/{v[1]}" for k, v in sorted(managed.items())))
+    assert ok == sum(1 for r in ROWS if r["expect"] == "adopt" and local_path(FOLDER, r).exists())

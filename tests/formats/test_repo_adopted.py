@@ -1,0 +1,82 @@
+"""Adopted agents through the library: load(), variables in the format's syntax, versions per
+agent in a file holding several, feedback, and Agno."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from gitimprove.errors import UnknownAgentError
+from gitimprove.instructions.init import init
+from gitimprove.instructions.repo import InstructionRepo
+from tests.conftest import git
+
+FIXTURES = Path(__file__).parent / "fixtures"
+CREW = "src/crew/config/agents.yaml"
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    root = tmp_path / "crew"
+    (root / "src/crew/config").mkdir(parents=True)
+    git(tmp_path, "init", "-q", "-b", "main", str(root))
+    shutil.copy(FIXTURES / "crew_agents.yaml", root / CREW)
+    shutil.copy(FIXTURES / "release.prompt.md", root / "release.prompt.md")
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "agents")
+    result = init(root)
+    assert [a.path for a in result.adopted] == ["release.prompt.md", CREW]
+    return root
+
+
+def test_load_renders_and_fills_the_formats_variables(repo: Path) -> None:
+    with InstructionRepo(repo) as ir:
+        inst = ir.load("reporting_analyst")
+        assert inst.file_format == "crewai" and inst.file.variables == ["topic"]
+        assert inst.text.startswith("You are Reporting Analyst. You're a meticulous analyst.")
+        assert "Create detailed reports based on AI data analysis" in inst.format(topic="AI")
+        with pytest.raises(KeyError, match="topic"):
+            inst.format()
+        md = ir.load("release")
+        assert md.format(version="2.0").startswith("# Release note\n\nWrite a release note for 2.0.")
+        assert ir.load("reporting_analyst") is inst  # warm: the same object
+
+
+def test_versions_are_per_agent_in_a_file_holding_several(repo: Path) -> None:
+    path = repo / CREW
+    path.write_text(path.read_text().replace("- Prefer primary sources.", "- Prefer primary sources.\n"
+                                             "    - Date every source."))
+    git(repo, "commit", "-q", "-am", "researcher: date sources")
+    with InstructionRepo(repo) as ir:
+        assert [v.number for v in ir.history("researcher")] == [1, 2]
+        assert [v.number for v in ir.history("reporting_analyst")] == [1]
+        researcher = ir.load("researcher")
+        assert researcher.number == 2 and researcher.version != git(repo, "rev-parse", f"HEAD:{CREW}").strip()
+        ir.record_feedback(agent="researcher", run_id="r1", version=researcher.version, rating="negative",
+                           reason="too long")
+        with pytest.raises(UnknownAgentError):
+            ir.record_feedback(agent="defaults", run_id="r2", rating="negative", reason="x")
+
+
+def test_agno_improver_uses_an_adopted_agent(repo: Path) -> None:
+    pytest.importorskip("agno", reason="agno is not installed")
+    from gitimprove.integrations.agno import Improver
+
+    improver = Improver(repo, agent="reporting_analyst", variables={"topic": "coffee"})
+    try:
+        assert "based on coffee data analysis" in improver.instructions()
+    finally:
+        improver.repo.close()
+
+
+def test_feedback_for_an_agent_that_does_not_load_is_refused(repo: Path) -> None:
+    (repo / "agents").mkdir()
+    (repo / "agents/broken.yaml").write_text("name: broken\nsections: 3\n")
+    git(repo, "add", "agents")
+    git(repo, "commit", "-q", "-m", "a broken native agent")
+    with InstructionRepo(repo) as ir:
+        assert "broken" in ir.agent_names()
+        with pytest.raises(UnknownAgentError, match="cannot be loaded"):
+            ir.record_feedback(agent="broken", run_id="r1", rating="negative", reason="x")
