@@ -79,12 +79,14 @@ class AgentFile(BaseModel):
         return found
 
 
-# Tool-usage guidelines: the section with this id (title "Tool use" by convention), one rule per
+# Tool-usage guidelines: the section with the id `tools` (in an adopted Markdown prompt, a
+# `## Tools` or `## Tool use` heading, whose ids are `tools` and `tool-use`), one rule per
 # guideline, each starting with the tool's name and a colon ("web_search: Use it only for ...");
 # a rule without that prefix is about tools in general. Plain sections and rules, so the file
-# stays valid everywhere and renders as "## Tool use" and bullets. See docs/file-formats.md.
+# stays valid everywhere and renders as a heading and bullets. See docs/file-formats.md.
 TOOLS_SECTION = "tools"
-TOOLS_TITLE = "Tool use"
+TOOLS_SECTION_IDS = (TOOLS_SECTION, "tool-use")
+TOOLS_TITLE = "Tools"  # a new section's title: its Markdown heading slugs to the same id
 _GUIDELINE_RE = re.compile(r"\A`?([A-Za-z0-9_][A-Za-z0-9_.-]{0,127})`?:\s")
 
 
@@ -94,9 +96,18 @@ def guideline_tool(rule: str) -> str | None:
     return match.group(1) if match else None
 
 
+def tools_section(agent: AgentFile) -> Section | None:
+    """The section of tool-usage guidelines, if the agent has one."""
+    for sid in TOOLS_SECTION_IDS:
+        found = agent.section(sid)
+        if found is not None:
+            return found
+    return None
+
+
 def tool_guidelines(agent: AgentFile) -> dict[str, list[int]]:
-    """Per tool, the indices of its guidelines in the ``tools`` section (empty if none)."""
-    section = agent.section(TOOLS_SECTION)
+    """Per tool, the indices of its guidelines in the tools section (empty if none)."""
+    section = tools_section(agent)
     found: dict[str, list[int]] = {}
     for i, rule in enumerate(section.rules or [] if section else []):
         tool = guideline_tool(rule)

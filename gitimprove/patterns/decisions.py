@@ -18,7 +18,7 @@ shows such trouble. Four kinds of evidence, each a ``tool_use`` pattern with ``t
 A pattern needs ``min_support`` negative runs. ``count`` is those runs, ``share`` is them over
 the judged runs with logged decisions, ``feedback_ids`` the feedback records of those runs
 (never run logs), ``runs`` their run ids, ``rates`` the figures behind it, ``suggestion`` a
-tool guideline (``web_search: ...``, see :data:`~gitimprove.instructions.agentfile.TOOLS_SECTION`).
+tool guideline (``web_search: ...``, see :func:`~gitimprove.instructions.agentfile.tools_section`).
 Offline and deterministic, linear in the number of runs.
 """
 
@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from gitimprove.feedback.models import FeedbackRecord, RunView, merge_runs
-from gitimprove.instructions.agentfile import TOOLS_SECTION, AgentFile
+from gitimprove.instructions.agentfile import AgentFile, tools_section
 from gitimprove.metrics import ALPHA, MIN_RUNS, Rate, compare
 from gitimprove.patterns.model import EvidenceState, Pattern, pattern_id
 from gitimprove.patterns.text import content, tokens
@@ -145,7 +145,8 @@ def decision_patterns(
     tools = sorted(by_tool)
     all_runs = _rate(runs)
     alpha = ALPHA / max(1, len(tools))
-    section = TOOLS_SECTION if agent_file is not None and agent_file.section(TOOLS_SECTION) else None
+    found_section = tools_section(agent_file) if agent_file is not None else None
+    section = found_section.id if found_section is not None else None
     found: list[Pattern] = []
 
     def emit(tool: str, kind: str, label: str, evidence: list[_Run], rates: dict[str, float],

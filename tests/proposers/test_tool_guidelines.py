@@ -85,7 +85,7 @@ def test_heuristic_adds_a_tools_section_before_the_protected_one() -> None:
                                          check_for(WITHOUT_TOOLS))
     section, rule = result.draft.operations
     assert isinstance(section, AddSection) and section.id == "tools"
-    assert section.title == "Tool use" and section.rules is not None
+    assert section.title == "Tools" and section.rules is not None
     assert [r.split(":")[0] for r in section.rules] == ["web_search"]
     assert isinstance(rule, AddRule) and rule.text.startswith("currency_convert: ")
     new = parse_agent(applied(WITHOUT_TOOLS, result.draft), PATH, expected_name=AGENT)
@@ -127,3 +127,13 @@ def test_anthropic_is_told_about_tool_guidelines_and_its_tightening_is_valid(
     prompt = "\n".join(sent.texts("user"))
     assert f'id="{USAGE.id}" kind="tool_use"' in prompt and 'tool="web_search"' in prompt
     assert "web_search: Use it for opening hours" in prompt  # the guideline it may tighten
+
+
+def test_a_tool_use_heading_is_the_tools_section_too() -> None:
+    """An adopted Markdown prompt's `## Tool use` heading has the id `tool-use`."""
+    text = TEXT.replace("  - id: tools\n", "  - id: tool-use\n")
+    agent = parse_agent(text, PATH, expected_name=AGENT)
+    assert tool_guidelines(agent) == {"read_documents": [0], "web_search": [1]}
+    result = HeuristicProposer().propose(request([USAGE], text), check_for(text))
+    (op,) = result.draft.operations
+    assert isinstance(op, UpdateRule) and (op.section, op.index) == ("tool-use", 1)

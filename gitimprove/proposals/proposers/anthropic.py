@@ -186,7 +186,8 @@ def system_prompt(request: ProposalRequest) -> str:
         "same section.",
         f"- Patterns of kind tool_use are about the agent's tool calls (which tool, how often, "
         f"with what outcome). Answer them with tool-usage guidelines in the section with id "
-        f"{TOOLS_SECTION!r} (title {TOOLS_TITLE!r}): one rule per guideline, starting with "
+        f"{TOOLS_SECTION!r} or 'tool-use' (a new one: id {TOOLS_SECTION!r}, title "
+        f"{TOOLS_TITLE!r}): one rule per guideline, starting with "
         "the tool's name and a colon, e.g. \"web_search: Use it only for events after the "
         "conversation's documents; say which source you used.\" Tighten the tool's existing "
         "guideline with update_rule rather than adding a second one; add the section with "

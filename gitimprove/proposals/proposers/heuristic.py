@@ -28,6 +28,7 @@ from gitimprove.instructions.agentfile import (
     TOOLS_TITLE,
     guideline_tool,
     tool_guidelines,
+    tools_section,
 )
 from gitimprove.instructions.policy import ProposerSettings
 from gitimprove.patterns.model import Pattern
@@ -248,7 +249,7 @@ class HeuristicProposer:
     def _tool_guideline(self, request: ProposalRequest, pattern: Pattern,
                         planned: list[_Planned], left_out: list[LeftOut]) -> None:
         """Plan the tool guideline a decision pattern asks for (see the module doc): tighten
-        the tool's guideline in ``tools``, or add one (and the section, before the first
+        the tool's guideline in ``tools``, or add one (and the section, titled Tools, before the first
         protected one, when the file has none). A second pattern about the same tool is cited
         by the first one's edit."""
         tool = pattern.tool or ""
@@ -266,21 +267,22 @@ class HeuristicProposer:
             text = f"{tool}: {text}"
         text = text if text.endswith((".", "!", "?")) else text + "."
         clause = text.split(":", 1)[1].strip()
-        if TOOLS_SECTION in request.protected:
-            left_out.append(LeftOut(label, f"the {TOOLS_SECTION!r} section is protected"))
+        section = tools_section(request.file)
+        sid = section.id if section is not None else TOOLS_SECTION
+        if sid in request.protected:
+            left_out.append(LeftOut(label, f"the {sid!r} section is protected"))
             return
         known = request.known
         aspect = f"{tool} use"
-        section = request.file.section(TOOLS_SECTION)
         found = tool_guidelines(request.file).get(tool) if section is not None else None
         if found and section is not None and section.rules:
             current = section.rules[found[0]]
             if duplicates(clause, current.split(":", 1)[1]):
-                left_out.append(LeftOut(label, f"already said by {TOOLS_SECTION} rule {found[0]} "
+                left_out.append(LeftOut(label, f"already said by {sid} rule {found[0]} "
                                         f"({current!r})"))
                 return
             text = f"{current.rstrip()} {clause}"
-            op: Operation = UpdateRule(section=TOOLS_SECTION, index=found[0], text=text,
+            op: Operation = UpdateRule(section=sid, index=found[0], text=text,
                                        reason="-", evidence=[])
             action, why = "tighten", (f"Runs show the guideline for {tool} is not enough as it "
                                       "stands, so it is tightened with what the runs suggest.")
@@ -292,7 +294,7 @@ class HeuristicProposer:
             action, why = "add", (f"The file has no {TOOLS_SECTION!r} section for tool-usage "
                                   "guidelines yet; it is added with this one.")
         else:
-            op = AddRule(section=TOOLS_SECTION, text=text, reason="-", evidence=[])
+            op = AddRule(section=sid, text=text, reason="-", evidence=[])
             action, why = "add", f"The file has no guideline for {tool} yet."
         if (prior := rejected_match(text, known.rejected)) is not None:
             left_out.append(_rejected(label, text, prior.proposal, prior.reason))
