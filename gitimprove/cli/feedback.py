@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from gitimprove.cli import Context, emit_json, json_option, pass_ctx
+from gitimprove.cli.output import for_people, paint
 from gitimprove.errors import GitImproveError
 
 if TYPE_CHECKING:
@@ -173,6 +174,7 @@ def import_cmd(ctx: Context, file: str, fmt: str | None, dry_run: bool, skip_inv
 @click.option("--limit", type=click.IntRange(min=1), help="At most this many (newest).")
 @json_option
 @pass_ctx
+@for_people
 def list_cmd(ctx: Context, agent: str | None, since: str | None, version: str | None,
              run_id: str | None, raw: bool, limit: int | None, as_json: bool) -> None:
     """List feedback, one line per run (records of the same run merged), oldest first."""
@@ -281,6 +283,7 @@ def _clip(text: str, limit: int) -> str:
 @click.option("--since", metavar="DATE", help="Since a date (2026-09-15) or 7d / 24h / 2w ago.")
 @json_option
 @pass_ctx
+@for_people
 def stats_cmd(ctx: Context, agent: str | None, by_version: bool, since: str | None,
               as_json: bool) -> None:
     """Counts, negative rate and signal rates per agent (and per version)."""
@@ -323,6 +326,7 @@ def stats_cmd(ctx: Context, agent: str | None, by_version: bool, since: str | No
               help="Fewest items that make a pattern (default: analysis.min_support, 3).")
 @json_option
 @pass_ctx
+@for_people
 def analyze_cmd(ctx: Context, agent: str, since: str | None, version: str | None,
                 min_support: int | None, as_json: bool) -> None:
     """Find patterns in an agent's feedback: recurring failures, consistent corrections,
@@ -339,10 +343,11 @@ def analyze_cmd(ctx: Context, agent: str, since: str | None, version: str | None
     if not patterns:
         click.echo(f"No patterns in {agent}'s feedback yet (too little, or nothing recurs).")
         return
+    click.echo(paint(f" #  {'kind':<22} {'count':>5}  {'share':>5}  pattern  [section]", "bold"))
     for n, p in enumerate(patterns, 1):
         section = f"  [{p.section}]" if p.section else ""
         state = f"  ({p.state})" if p.state != "open" else ""
-        click.echo(f"{n:>2}. {p.kind:<22} {p.count:>4}  {p.share:>5.0%}  {p.label}{section}{state}")
+        click.echo(f"{n:>2}. {p.kind:<22} {p.count:>5}  {p.share:>5.0%}  {p.label}{section}{state}")
         for quote in p.quotes[:3]:
             click.echo(f"      \"{_clip(quote, 100)}\"")
         if p.suggestion:
