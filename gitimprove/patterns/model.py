@@ -46,6 +46,7 @@ class Pattern(BaseModel):
                             description="for tool_use patterns: the evidence runs' ids")
     rates: dict[str, float] = Field(default_factory=dict,
                                     description="for tool_use patterns: the figures behind it")
+    description: str | None = Field(None, description="what the theme is, where a model named it")
     state: EvidenceState = "open"
     open_ids: list[str] = Field(default_factory=list,
                                 description="evidence not yet cited by an open or approved proposal")
