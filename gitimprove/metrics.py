@@ -10,20 +10,24 @@ command.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from gitimprove import ledger
 from gitimprove.errors import GitImproveError
+from gitimprove.feedback import significance
 from gitimprove.feedback.attribution import Timeline
 from gitimprove.feedback.models import FeedbackRecord, merge_runs
+
+# Re-exported: the per-version view's statistics live in feedback/significance.py.
+from gitimprove.feedback.significance import ALPHA as ALPHA
+from gitimprove.feedback.significance import MIN_RUNS as MIN_RUNS
+from gitimprove.feedback.significance import Comparison as Comparison
+from gitimprove.feedback.significance import Rate as Rate
+from gitimprove.feedback.significance import Verdict as Verdict
 from gitimprove.feedback.stats import ABSENT_MEANS_NO, summarize
 from gitimprove.instructions.repo import InstructionRepo
 from gitimprove.instructions.versions import Version
-
-MIN_RUNS = 20
-ALPHA = 0.05
-Z95 = 1.959963984540054
 
 # metric name, where it comes from, whether a higher value is worse
 METRICS: list[tuple[str, str, bool]] = [
@@ -37,71 +41,14 @@ METRICS: list[tuple[str, str, bool]] = [
 # the tool guidelines is meant to change them, so "more" or "less" is neither good nor bad).
 DECISION_METRICS = ("tool_calls", "tool_errors")
 
-Verdict = Literal["worse", "better", "no clear change", "too little feedback", "first version"]
-
-
-@dataclass(frozen=True)
-class Rate:
-    """``hits`` of ``n``, with a 95% Wilson interval."""
-
-    hits: int
-    n: int
-
-    @property
-    def value(self) -> float | None:
-        return self.hits / self.n if self.n else None
-
-    def interval(self) -> tuple[float, float] | None:
-        if not self.n:
-            return None
-        p, n, z = self.hits / self.n, self.n, Z95
-        centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-        half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-        return (max(0.0, centre - half), min(1.0, centre + half))
-
-
-@dataclass(frozen=True)
-class Comparison:
-    metric: str
-    old: Rate
-    new: Rate
-    difference: float
-    interval: tuple[float, float]
-    p_worse: float
-    p_better: float
-    verdict: Verdict
-
-
-def _phi(z: float) -> float:
-    return 0.5 * (1 + math.erf(z / math.sqrt(2)))
 
 
 def compare(metric: str, old: Rate, new: Rate, higher_is_worse: bool, *,
             alpha: float = ALPHA / len(METRICS), min_runs: int = MIN_RUNS) -> Comparison:
-    """Two-proportion z-test of ``new`` against ``old``."""
-    p0 = old.value or 0.0
-    p1 = new.value or 0.0
-    diff = p1 - p0
-    if old.n and new.n:
-        se_diff = math.sqrt(p0 * (1 - p0) / old.n + p1 * (1 - p1) / new.n)
-        interval = (diff - Z95 * se_diff, diff + Z95 * se_diff)
-        pooled = (old.hits + new.hits) / (old.n + new.n)
-        se = math.sqrt(pooled * (1 - pooled) * (1 / old.n + 1 / new.n))
-        z = diff / se if se > 0 else 0.0
-    else:
-        interval, z = (float("nan"), float("nan")), 0.0
-    p_up, p_down = 1 - _phi(z), _phi(z)
-    p_worse, p_better = (p_up, p_down) if higher_is_worse else (p_down, p_up)
-    verdict: Verdict
-    if old.n < min_runs or new.n < min_runs:
-        verdict = "too little feedback"
-    elif p_worse < alpha:
-        verdict = "worse"
-    elif p_better < alpha:
-        verdict = "better"
-    else:
-        verdict = "no clear change"
-    return Comparison(metric, old, new, diff, interval, p_worse, p_better, verdict)
+    """:func:`~gitimprove.feedback.significance.compare` at the per-version level: 0.05 split
+    across the :data:`METRICS` (Bonferroni)."""
+    return significance.compare(metric, old, new, higher_is_worse, alpha=alpha,
+                                min_runs=min_runs)
 
 
 @dataclass
@@ -287,12 +234,18 @@ class Regression:
 
 def rollback_command(repo: InstructionRepo, agent: str, figures: VersionFigures) -> str:
     """Undo the approval that made this version, or else restore the previous version."""
-    trailers = repo.git.read_commit(figures.version.commit).trailers
-    pid = trailers.get("Gitimprove-Proposal")
-    if pid and "Approved-by" in trailers:
-        return f"gitimprove rollback {pid[0]}"
+    approval = ledger.scan(repo.git, repo.main_ref).approval_of(figures.version.commit)
+    if approval is not None and approval.proposals:
+        return f"gitimprove rollback {approval.proposals[0]}"
     assert figures.previous is not None
     return f"gitimprove rollback {agent}@{figures.previous.label}"
+
+
+def regression(repo: InstructionRepo, agent: str, figures: list[VersionFigures]) -> Regression | None:
+    """The regression of ``agent``'s current version (``figures`` newest first), if any."""
+    if figures and figures[0].verdict == "worse":
+        return Regression(agent, figures[0], rollback_command(repo, agent, figures[0]))
+    return None
 
 
 @dataclass(frozen=True)
@@ -349,6 +302,7 @@ def check_regressions(repo: InstructionRepo, agents: list[str] | None = None) ->
             verdict = "no feedback"
         judged.append(Judgement(agent, top.version.label, verdict, top.runs,
                                 before.runs if before else 0))
-        if top.verdict == "worse":
-            found.append(Regression(agent, top, rollback_command(repo, agent, top)))
+        got = regression(repo, agent, figures)
+        if got is not None:
+            found.append(got)
     return RegressionCheck(found, judged)

@@ -1,18 +1,21 @@
-"""Checks a record against the instruction repository: the agent must exist, the version should.
+"""Checks a record against a catalogue of agents: the agent must exist, the version should.
 
-Both answers are cached per tip of the main branch (one read of a ref file to validate the
-cache), so recording feedback on the hot path of an agent run costs no git subprocess."""
+The catalogue (what feedback needs to know of the instructions: the agents on main and the
+versions of each) is passed in; :class:`~gitimprove.instructions.repo.InstructionRepo`
+provides one. Both answers are cached per tip of the main branch (one read of a ref file to
+validate the cache), so recording feedback on the hot path of an agent run costs no git
+subprocess."""
 
 from __future__ import annotations
 
-import difflib
 import threading
 import warnings
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal, Protocol
 
-from gitimprove.errors import GitImproveError, InvalidFileError, UnknownAgentError
+from gitimprove.errors import GitImproveError, UnknownAgentError
+from gitimprove.feedback.base import FeedbackStore
 from gitimprove.feedback.errors import FeedbackWarning, InvalidFeedbackError
 from gitimprove.feedback.models import (
     FeedbackRecord,
@@ -21,36 +24,57 @@ from gitimprove.feedback.models import (
     content_hash,
     make_record,
 )
+from gitimprove.text import did_you_mean
 
-if TYPE_CHECKING:
-    from gitimprove.feedback.store import FeedbackStore
-    from gitimprove.instructions.repo import InstructionRepo
+
+class Catalogue(Protocol):
+    """The agents on the main branch and their versions, as feedback needs them."""
+
+    @property
+    def branch(self) -> str: ...
+
+    def tip(self) -> str | None:
+        """Changes whenever the agents or their versions may have changed (main's tip)."""
+
+    def agent_names(self) -> list[str]: ...
+
+    def versions(self, agent: str) -> list[tuple[int, str]]:
+        """(number, blob id) of each version, oldest first."""
+
+    def why_not_loading(self, agent: str) -> str | None:
+        """Why the agent's file on main does not load (None when it does)."""
+
+    def trial_versions(self, agent: str) -> set[str]:
+        """Versions served by the agent's trials, running or ended (feedback on a candidate
+        is expected; it is not on main until the proposal is approved)."""
+
+    def tool_argument_chars(self) -> int | None:
+        """How many characters of a tool call's arguments the policy keeps (None: none)."""
 
 
 class AgentIndex:
     """The agents on main and the blob ids of each one's versions."""
 
-    def __init__(self, repo: InstructionRepo) -> None:
-        self._repo = repo
+    def __init__(self, catalogue: Catalogue) -> None:
+        self._catalogue = catalogue
         self._lock = threading.Lock()
         self._tip: str | None = None
         self._names: frozenset[str] = frozenset()
         self._versions: dict[str, tuple[list[str], dict[int, str]]] = {}
         self._loads: dict[str, str | None] = {}  # agent -> why it does not load (None: it loads)
 
-    def refresh(self) -> None:
-        """Re-read the agents when main has moved (one ref-file read otherwise)."""
-        tip = self._repo.git.read_ref(self._repo.main_ref)
-        if tip is not None and tip == self._tip:
-            return
-        names = frozenset(self._repo.agent_names())
-        with self._lock:
-            self._tip, self._names, self._versions, self._loads = tip, names, {}, {}
-
     def keep_arguments(self) -> int | None:
         """How many characters of a tool call's arguments the policy keeps (None: none)."""
-        settings = self._repo.policy().feedback
-        return settings.tool_argument_chars if settings.store_tool_arguments else None
+        return self._catalogue.tool_argument_chars()
+
+    def refresh(self) -> None:
+        """Re-read the agents when main has moved (one ref-file read otherwise)."""
+        tip = self._catalogue.tip()
+        if tip is not None and tip == self._tip:
+            return
+        names = frozenset(self._catalogue.agent_names())
+        with self._lock:
+            self._tip, self._names, self._versions, self._loads = tip, names, {}, {}
 
     def names(self) -> list[str]:
         self.refresh()
@@ -63,57 +87,30 @@ class AgentIndex:
         if agent in self._names:
             self._check_loads(agent)
             return
-        close = difflib.get_close_matches(agent, sorted(self._names), n=1)
-        hint = f"did you mean {close[0]!r}?" if close else (
-            f"agents: {', '.join(sorted(self._names))}" if self._names else "no agents on main yet")
-        raise UnknownAgentError(f"no agent {agent!r} on {self._repo.branch}", hint=hint)
+        hint = did_you_mean(agent, sorted(self._names), what="agents", none="no agents on main yet")
+        raise UnknownAgentError(f"no agent {agent!r} on {self._catalogue.branch}", hint=hint)
 
     def _check_loads(self, agent: str) -> None:
         """Feedback is for an agent that runs: one whose file does not load is refused."""
         if agent not in self._loads:
-            try:
-                self._repo.load(agent)
-                why = None
-            except InvalidFileError as exc:
-                why = "; ".join(exc.problems[:3])
+            why = self._catalogue.why_not_loading(agent)
             with self._lock:
                 self._loads[agent] = why
         why = self._loads[agent]
         if why is not None:
-            raise UnknownAgentError(f"agent {agent!r} cannot be loaded on {self._repo.branch}: {why}",
+            raise UnknownAgentError(f"agent {agent!r} cannot be loaded on {self._catalogue.branch}: {why}",
                                     hint="fix its file first; feedback is kept only for agents that run")
 
     def _history(self, agent: str) -> tuple[list[str], dict[int, str]]:
         hit = self._versions.get(agent)
         if hit is None:
-            history = self._repo.history(agent)
-            blobs = list(dict.fromkeys(str(v.blob) for v in history))
-            numbers = {v.number: str(v.blob) for v in history}
+            history = self._catalogue.versions(agent)
+            blobs = list(dict.fromkeys(blob for _, blob in history))
+            numbers = dict(history)
             hit = (blobs, numbers)
             with self._lock:
                 self._versions[agent] = hit
         return hit
-
-    def trial_versions(self, agent: str) -> set[str]:
-        """Versions served by the agent's trials, running or ended (feedback on a candidate
-        is expected; it is not on main until the proposal is approved)."""
-        from gitimprove.trials.record import ENDED_PREFIX, RUNNING_PREFIX, TrialStart
-
-        git = self._repo.git
-        found: set[str] = set()
-        refs = [(RUNNING_PREFIX + agent, git.read_ref(RUNNING_PREFIX + agent)),
-                *git.match_refs(f"{ENDED_PREFIX}{agent}/*")]
-        for ref, tip in refs:
-            if tip is None:
-                continue
-            try:
-                commit = git.read_commit(tip)
-                if ref.startswith(ENDED_PREFIX):
-                    commit = git.read_commit(commit.parents[0])
-                found.add(str(TrialStart.from_commit(commit).candidate))
-            except (GitImproveError, ValueError, IndexError):
-                continue
-        return found
 
     def version_order(self, agent: str) -> list[str]:
         """Blob ids of the agent's versions, oldest first."""
@@ -139,7 +136,7 @@ class AgentIndex:
             # NOTE: a number is only ever a display name for a blob on main; keeping "v9" as
             # given would invent a version nobody can find.
             raise InvalidFeedbackError(
-                f"{agent} has no version {version} on {self._repo.branch} (v1..v{last})",
+                f"{agent} has no version {version} on {self._catalogue.branch} (v1..v{last})",
                 hint=f"see `gitimprove history {agent}`; leave the version out to have it "
                      "inferred from the record's time")
         low = version.lower()
@@ -148,10 +145,10 @@ class AgentIndex:
         matches = [b for b in blobs if b.startswith(low)] if len(low) >= 4 else []
         if len(matches) == 1:
             return matches[0], None
-        if low in self.trial_versions(agent):
+        if low in self._catalogue.trial_versions(agent):
             return low, None
         return low, (f"version {version[:12]} is not in the history of {agent} on "
-                     f"{self._repo.branch}; the record was kept")
+                     f"{self._catalogue.branch}; the record was kept")
 
 
 def build_record(
@@ -197,7 +194,7 @@ def _has_arguments(calls: object) -> bool:
 
 
 def record_feedback(
-    repo: InstructionRepo,
+    store: FeedbackStore,
     index: AgentIndex,
     *,
     agent: str,
@@ -225,7 +222,6 @@ def record_feedback(
               "metadata": dict(metadata) if isinstance(metadata, Mapping) else metadata,
               "created_at": created_at}
     record, warning = build_record(index, fields)
-    store = repo.feedback_store()
     _store_once(store, record, given_id=id is not None)
     if warning:
         warnings.warn(warning, FeedbackWarning, stacklevel=3)
@@ -256,7 +252,7 @@ def run_log_id(agent: str, run_id: str) -> str:
 
 
 def record_run(
-    repo: InstructionRepo,
+    store: FeedbackStore,
     index: AgentIndex,
     *,
     agent: str,
@@ -268,10 +264,9 @@ def record_run(
     """Log one run's decisions without feedback (see :meth:`InstructionRepo.record_run`).
 
     A run without a version takes the one its stored feedback names; when none does, the log
-    is kept with a :class:`FeedbackWarning` (it counts in analysis, in no version's rates)."""
+    is kept with a :class:`FeedbackWarning` (per-version figures then place it by its time)."""
     if not isinstance(run_id, str) or not run_id.strip():
         raise InvalidFeedbackError("record_run needs the run_id of the run it logs")
-    store = repo.feedback_store()
     if version is None and isinstance(agent, str):
         known = [r.version for r in store.records(agent=agent.strip(), run_id=run_id.strip(),
                                                   with_io=False) if r.version]

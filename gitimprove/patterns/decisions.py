@@ -18,7 +18,8 @@ shows such trouble. Four kinds of evidence, each a ``tool_use`` pattern with ``t
 A pattern needs ``min_support`` negative runs. ``count`` is those runs, ``share`` is them over
 the judged runs with logged decisions, ``feedback_ids`` the feedback records of those runs
 (never run logs), ``runs`` their run ids, ``rates`` the figures behind it, ``suggestion`` a
-tool guideline (``web_search: ...``, see :func:`~gitimprove.instructions.agentfile.tools_section`).
+tool guideline (``web_search: ...``; ``section`` is ``tools_section``, the id of the agent's
+section of tool guidelines, when it has one).
 Offline and deterministic, linear in the number of runs.
 """
 
@@ -31,8 +32,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from gitimprove.feedback.models import FeedbackRecord, RunView, merge_runs
-from gitimprove.instructions.agentfile import AgentFile, tools_section
-from gitimprove.metrics import ALPHA, MIN_RUNS, Rate, compare
+from gitimprove.feedback.significance import ALPHA, MIN_RUNS, Rate, compare
 from gitimprove.patterns.model import EvidenceState, Pattern, pattern_id
 from gitimprove.patterns.text import content, tokens
 
@@ -125,7 +125,7 @@ def _figures(prefix: str, rate: Rate) -> dict[str, float]:
 def decision_patterns(
     records: Sequence[FeedbackRecord],
     *,
-    agent_file: AgentFile | None = None,
+    tools_section: str | None = None,
     min_support: int = 3,
     evidence_state: Callable[[str], EvidenceState] | None = None,
     min_runs: int = MIN_RUNS,
@@ -145,8 +145,7 @@ def decision_patterns(
     tools = sorted(by_tool)
     all_runs = _rate(runs)
     alpha = ALPHA / max(1, len(tools))
-    found_section = tools_section(agent_file) if agent_file is not None else None
-    section = found_section.id if found_section is not None else None
+    section = tools_section
     found: list[Pattern] = []
 
     def emit(tool: str, kind: str, label: str, evidence: list[_Run], rates: dict[str, float],
