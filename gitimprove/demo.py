@@ -118,7 +118,10 @@ def run_demo(directory: Path | None, *, echo: Echo) -> Path:
     echo(f"   recorded {len(simulated)} simulated records on {new.label}")
     _show_rates(repo, echo)
 
-    _step(echo, 9, "Rollback is a revert")
+    _step(echo, 9, "What the agent did: tool calls and a tool-usage guideline")
+    _show_decisions(repo, sample, proposer, echo)
+
+    _step(echo, 10, "Rollback is a revert")
     support = propose(repo, "support-agent", proposer)
     approve(repo, support.id, by="Demo Reviewer <reviewer@example.com>")
     echo(f"   approved {support.id} for support-agent -> {repo.load('support-agent').label}")
@@ -127,7 +130,7 @@ def run_demo(directory: Path | None, *, echo: Echo) -> Path:
     echo(f"   rolled back as {rolled.commit[:10]} -> support-agent is "
          f"{repo.load('support-agent').label} again")
 
-    _step(echo, 10, "The audit trail, read from git alone")
+    _step(echo, 11, "The audit trail, read from git alone")
     _show_audit(repo, echo)
 
     repo.close()
@@ -161,6 +164,29 @@ def _evaluate(repo: InstructionRepo, pid: str, echo: Echo) -> None:
         _indent(echo, f"error: {exc}")
         return
     _indent(echo, "\n".join([result.scorecard.headline(), *result.scorecard.lines()]))
+
+
+def _show_decisions(repo: InstructionRepo, sample: Path, proposer: Any, echo: Echo) -> None:
+    """trip-planner's runs with their tool calls, the decision patterns, and the proposal that
+    adds or tightens its tool guidelines."""
+    from gitimprove.feedback.importer import import_feedback
+    from gitimprove.proposals.operations import describe
+
+    agent = "trip-planner"
+    data = (sample / "runs.jsonl").read_bytes()
+    report = import_feedback(repo.feedback_store(), repo._feedback_index(), "runs.jsonl", data)
+    echo(f"   imported {report.added} runs of {agent} from sample_repo/runs.jsonl, each with its "
+         "tool calls (name, status, duration)")
+    tool_patterns = [p for p in repo.analyze(agent) if p.kind == "tool_use"]
+    for p in tool_patterns[:3]:
+        echo(f"   tool_use {p.tool:<16} {p.count:>3} runs  {p.label}")
+    plan = propose(repo, agent, proposer)
+    echo(f"   proposed {plan.short_branch}; the tool guidelines it adds or tightens:")
+    for op in plan.result.draft.operations:
+        if getattr(op, "section", getattr(op, "id", None)) == "tools":
+            echo(f"     {describe(op)}")
+            cited = [p.id for p in tool_patterns if p.id in op.evidence]
+            echo(f"       citing {', '.join(cited[:3])}")
 
 
 def _record_all(repo: InstructionRepo, records: list[dict[str, Any]]) -> int:

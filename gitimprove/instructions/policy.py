@@ -50,6 +50,10 @@ class ProposerSettings(_Strict):
 
 class FeedbackSettings(_Strict):
     url: str | None = None
+    # A tool call's arguments can hold personal data: by default only the tool's name, status
+    # and duration are stored. True keeps the arguments as compact JSON, cut at the limit.
+    store_tool_arguments: StrictBool = False
+    tool_argument_chars: int = Field(500, ge=1, le=4000)
 
 
 class AnalysisSettings(_Strict):

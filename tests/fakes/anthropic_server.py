@@ -147,6 +147,18 @@ def text_answer(text: str, *, stop_reason: str = "end_turn", input_tokens: int =
                    input_tokens=input_tokens, output_tokens=output_tokens)
 
 
+def agent_turn(tool: str, tool_input: dict[str, Any], final: str, *, times: int = 1) -> Handler:
+    """A handler that answers like a model using a tool: ``tool_use`` of ``tool`` until the
+    conversation holds ``times`` tool results, then a final text answer (``final``)."""
+
+    def answer(received: Received) -> Reply:
+        results = sum(1 for m in received.messages if isinstance(m.get("content"), list)
+                      for b in m["content"] if b.get("type") == "tool_result")
+        return tool_use(tool_input, name=tool) if results < times else text_answer(final)
+
+    return answer
+
+
 def error(status: int, kind: str, text: str, *, headers: dict[str, str] | None = None) -> Reply:
     """An error in the API's shape: ``{"type": "error", "error": {"type", "message"}}``."""
     return Reply(status, {"type": "error", "error": {"type": kind, "message": text},

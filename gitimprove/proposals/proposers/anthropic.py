@@ -34,6 +34,7 @@ from anthropic.types import (
 )
 from pydantic import ValidationError
 
+from gitimprove.instructions.agentfile import TOOLS_SECTION, TOOLS_TITLE
 from gitimprove.instructions.policy import Limits, ProposerSettings
 from gitimprove.llm import KEY_URL, Hints, MessagesAPI
 from gitimprove.llm import retry_after as _retry_after  # noqa: F401  (kept for callers)
@@ -178,6 +179,14 @@ def system_prompt(request: ProposalRequest) -> str:
         "- Rules are numbered from 0 within their section, as shown in the file. Indices and "
         "positions always refer to the file as shown, even when several operations touch the "
         "same section.",
+        f"- Patterns of kind tool_use are about the agent's tool calls (which tool, how often, "
+        f"with what outcome). Answer them with tool-usage guidelines in the section with id "
+        f"{TOOLS_SECTION!r} or 'tool-use' (a new one: id {TOOLS_SECTION!r}, title "
+        f"{TOOLS_TITLE!r}): one rule per guideline, starting with "
+        "the tool's name and a colon, e.g. \"web_search: Use it only for events after the "
+        "conversation's documents; say which source you used.\" Tighten the tool's existing "
+        "guideline with update_rule rather than adding a second one; add the section with "
+        "add_section if the file has none. Cite the tool_use pattern's id as evidence.",
         "",
         "Hard constraints (a validator enforces them; a draft that breaks one is refused):",
         f"- Never change, move, reorder or remove a section marked [PROTECTED] ({protected}), "
@@ -206,6 +215,8 @@ def _ranked(patterns: list[Pattern]) -> list[Pattern]:
 
 def _pattern_block(p: Pattern, max_quotes: int, support: Support | None = None) -> list[str]:
     section = f' section="{_attr(p.section)}"' if p.section else ""
+    if p.tool:
+        section += f' tool="{_attr(p.tool)}"'
     backed = f' users="{support.users}" runs="{support.runs}"' if support else ""
     lines = [f'<feedback_pattern id="{_attr(p.id)}" kind="{_attr(p.kind)}" count="{p.count}" '
              f'share="{p.share:.0%}"{backed}{section}>',
