@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from datetime import UTC, datetime
 from typing import Any
 
 from gitimprove.errors import GitImproveError
@@ -68,6 +69,10 @@ def review_data(repo: InstructionRepo, spec: str) -> dict[str, Any]:
         "id": info.id, "agent": info.agent, "state": info.state, "branch": info.branch,
         "commit": str(info.commit), "author": info.author, "summary": info.summary,
         "message": info.message, "evidence": info.evidence,
+        # the fields of the `proposals --json` listing (docs/json.md)
+        "created_at": datetime.fromtimestamp(info.time, UTC).isoformat(),
+        "evidence_count": len(info.evidence),
+        "merge_commit": str(info.merge_commit) if info.merge_commit else None, **info.extra,
         "changes": section_diff(old_file, new_at.file),
         "diff": git.run("diff", f"{parent}", f"{info.commit}", "--", new_at.path),
     }
