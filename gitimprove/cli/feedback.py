@@ -5,6 +5,7 @@ JSON shapes are documented in docs/feedback.md."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import warnings
 from datetime import UTC, datetime, timedelta
@@ -242,8 +243,12 @@ def _line(when: datetime | None, agent: str, version: str, run: str, rating: str
     return "  ".join(parts)
 
 
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
+
+
 def _clip(text: str, limit: int) -> str:
-    text = " ".join(text.split())
+    """One line of user text for the terminal: no control characters, at most ``limit``."""
+    text = " ".join(_UNPRINTABLE.sub(" ", text).split())
     return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
@@ -289,26 +294,44 @@ def stats_cmd(ctx: Context, agent: str | None, by_version: bool, since: str | No
 @click.option("--version", "version", metavar="V", help="Only feedback on this version (blob or v3).")
 @click.option("--min-support", type=click.IntRange(min=2),
               help="Fewest items that make a pattern (default: analysis.min_support, 3).")
+@click.option("--model/--offline", "use_model", default=None,
+              help="Themes named by the policy's model (proposer.model; cached, capped by "
+                   "analysis.model_max_tokens), or the offline grouping only. Default: the "
+                   "model when ANTHROPIC_API_KEY is set.")
 @json_option
 @pass_ctx
 @for_people
 def analyze_cmd(ctx: Context, agent: str, since: str | None, version: str | None,
-                min_support: int | None, as_json: bool) -> None:
+                min_support: int | None, use_model: bool | None, as_json: bool) -> None:
     """Find patterns in an agent's feedback: recurring failures, consistent corrections,
-    implicit trouble and successful patterns, most important first."""
+    implicit trouble and successful patterns, most important first. Complaints about the
+    product (limits, pricing, login, bugs...) are listed apart: no instruction fixes them."""
     repo = ctx.repo
     since_at = parse_since(since)
-    patterns = repo.analyze(agent, since=since_at, version=version, min_support=min_support)
+    if use_model is None:
+        use_model = bool(os.environ.get("ANTHROPIC_API_KEY"))
+    notes: list[str] = []
+    patterns = repo.analyze(agent, since=since_at, version=version, min_support=min_support,
+                            model="on" if use_model else "off", notes=notes)
     if as_json:
         inst = repo.load(agent)
         emit_json({"agent": agent, "version": str(inst.version), "label": inst.label,
                    "min_support": min_support or repo.policy().analysis.min_support,
+                   "method": "model" if any(n.startswith("themes by") for n in notes)
+                   else "offline", "notes": notes,
                    "patterns": [p.model_dump(mode="json") for p in patterns]})
         return
+    for note in notes:
+        click.echo(f"note: {_clip(note, 200)}", err=True)
     if not patterns:
         click.echo(f"No patterns in {agent}'s feedback yet (too little, or nothing recurs).")
         return
-    click.echo(paint(f" #  {'kind':<22} {'count':>5}  {'share':>5}  pattern  [section]", "bold"))
+    product = [p for p in patterns if p.triage == "product"]
+    patterns = [p for p in patterns if p.triage != "product"]
+    if not patterns:
+        click.echo(f"No patterns about {agent}'s answers.")
+    else:
+        click.echo(paint(f" #  {'kind':<22} {'count':>5}  {'share':>5}  pattern  [section]", "bold"))
     for n, p in enumerate(patterns, 1):
         section = f"  [{p.section}]" if p.section else ""
         state = f"  ({p.state})" if p.state != "open" else ""
@@ -318,3 +341,13 @@ def analyze_cmd(ctx: Context, agent: str, since: str | None, version: str | None
         if p.suggestion:
             click.echo(f"      suggests: {p.suggestion}")
         click.echo(f"      {p.id}  evidence: {_clip(', '.join(p.feedback_ids), 80)}")
+    if product:
+        topics: dict[str, int] = {}
+        for p in product:
+            topics[p.topic or "other"] = topics.get(p.topic or "other", 0) + p.count
+        click.echo("\nNot about the instructions (the product or service; never proposed): "
+                   + "; ".join(f"{topic}, {count}" for topic, count in
+                               sorted(topics.items(), key=lambda tc: (-tc[1], tc[0]))))
+        for p in product:
+            quote = f'  "{_clip(p.quotes[0], 70)}"' if p.quotes else ""
+            click.echo(f"    {p.count:>4}  {p.topic or 'other'}: {_clip(p.label, 50)}{quote}")
