@@ -14,6 +14,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from gitimprove import ledger
 from gitimprove.errors import GitImproveError
 from gitimprove.feedback.attribution import Timeline
 from gitimprove.feedback.models import FeedbackRecord, merge_runs
@@ -222,12 +223,18 @@ class Regression:
 
 def rollback_command(repo: InstructionRepo, agent: str, figures: VersionFigures) -> str:
     """Undo the approval that made this version, or else restore the previous version."""
-    trailers = repo.git.read_commit(figures.version.commit).trailers
-    pid = trailers.get("Gitimprove-Proposal")
-    if pid and "Approved-by" in trailers:
-        return f"gitimprove rollback {pid[0]}"
+    approval = ledger.scan(repo.git, repo.main_ref).approval_of(figures.version.commit)
+    if approval is not None and approval.proposals:
+        return f"gitimprove rollback {approval.proposals[0]}"
     assert figures.previous is not None
     return f"gitimprove rollback {agent}@{figures.previous.label}"
+
+
+def regression(repo: InstructionRepo, agent: str, figures: list[VersionFigures]) -> Regression | None:
+    """The regression of ``agent``'s current version (``figures`` newest first), if any."""
+    if figures and figures[0].verdict == "worse":
+        return Regression(agent, figures[0], rollback_command(repo, agent, figures[0]))
+    return None
 
 
 @dataclass(frozen=True)
@@ -284,6 +291,7 @@ def check_regressions(repo: InstructionRepo, agents: list[str] | None = None) ->
             verdict = "no feedback"
         judged.append(Judgement(agent, top.version.label, verdict, top.runs,
                                 before.runs if before else 0))
-        if top.verdict == "worse":
-            found.append(Regression(agent, top, rollback_command(repo, agent, top)))
+        got = regression(repo, agent, figures)
+        if got is not None:
+            found.append(got)
     return RegressionCheck(found, judged)

@@ -203,7 +203,7 @@ def test_json_shape(history: dict[str, Any]) -> None:
     assert data["branch"] == "main"
     keys = {"kind", "time", "commit", "actor", "summary", "agent", "proposal", "state", "branch",
             "model", "proposer", "evidence", "verdict", "verdict_against", "violations", "reason",
-            "reverts", "restores", "version", "protected", "protected_sections"}
+            "reverts", "restores", "version", "protected", "protected_sections", "edited_by"}
     for event in data["events"]:
         assert set(event) == keys
         assert datetime.fromisoformat(event["time"]).tzinfo is not None

@@ -8,39 +8,15 @@ import json
 import os
 import re
 import warnings
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import click
 
-from gitimprove.cli import Context, emit_json, json_option, pass_ctx
+from gitimprove.cli.context import Context, emit_json, json_option, parse_since, pass_ctx
 from gitimprove.cli.output import for_people, paint
 from gitimprove.errors import GitImproveError
-
-_RELATIVE = re.compile(r"\A(\d+)\s*([hdw])\Z")
-
-
-def parse_since(text: str | None) -> datetime | None:
-    """``2026-09-15``, ``2026-09-15T10:00:00Z`` or relative: ``24h``, ``7d``, ``2w``."""
-    if text is None:
-        return None
-    match = _RELATIVE.match(text.strip().lower())
-    if match:
-        amount, unit = int(match.group(1)), match.group(2)
-        try:
-            delta = {"h": timedelta(hours=amount), "d": timedelta(days=amount),
-                     "w": timedelta(weeks=amount)}[unit]
-            return datetime.now(UTC) - delta
-        except OverflowError:
-            raise GitImproveError(f"--since {text!r} reaches before year 1",
-                                  hint="use a smaller number, or a date like 2026-09-15") from None
-    from gitimprove.feedback.models import parse_timestamp
-
-    try:
-        return parse_timestamp(text.strip())
-    except ValueError:
-        raise GitImproveError(f"--since {text!r} is not a date",
-                              hint="use 2026-09-15, 2026-09-15T10:00:00Z, or 7d / 24h / 2w") from None
+from gitimprove.text import shorten
 
 
 def _warn(messages: list[warnings.WarningMessage]) -> None:
@@ -184,10 +160,9 @@ def list_cmd(ctx: Context, agent: str | None, since: str | None, version: str | 
                                   hint="pass a blob id, or --agent AGENT with a version like v3")
         versions = [version.strip().lower()]
     from gitimprove.feedback.attribution import with_versions
-    from gitimprove.feedback.stats import timelines
 
     records = repo.feedback_store().records(agent=agent, since=parse_since(since), run_id=run_id)
-    lines = timelines(repo, {r.agent for r in records})
+    lines = repo.timelines({r.agent for r in records})
     records, inferred = with_versions(records, lines)
     if versions is not None:
         records = [r for r in records if r.version in versions]
@@ -238,18 +213,9 @@ def _line(when: datetime | None, agent: str, version: str, run: str, rating: str
         parts.append("[" + ",".join(flags) + "]")
     text = " | ".join([*(f"reason: {t}" for t in reasons), *(f"correction: {t}" for t in corrections)])
     if text:
-        parts.append(_clip(text, 120))
-    parts.append(f"({_clip(ids, 40)})")
+        parts.append(shorten(text, 120))
+    parts.append(f"({shorten(ids, 40)})")
     return "  ".join(parts)
-
-
-_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
-
-
-def _clip(text: str, limit: int) -> str:
-    """One line of user text for the terminal: no control characters, at most ``limit``."""
-    text = " ".join(_UNPRINTABLE.sub(" ", text).split())
-    return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
 @feedback_group.command("stats")
@@ -322,7 +288,7 @@ def analyze_cmd(ctx: Context, agent: str, since: str | None, version: str | None
                    "patterns": [p.model_dump(mode="json") for p in patterns]})
         return
     for note in notes:
-        click.echo(f"note: {_clip(note, 200)}", err=True)
+        click.echo(f"note: {shorten(note, 200)}", err=True)
     if not patterns:
         click.echo(f"No patterns in {agent}'s feedback yet (too little, or nothing recurs).")
         return
@@ -337,10 +303,10 @@ def analyze_cmd(ctx: Context, agent: str, since: str | None, version: str | None
         state = f"  ({p.state})" if p.state != "open" else ""
         click.echo(f"{n:>2}. {p.kind:<22} {p.count:>5}  {p.share:>5.0%}  {p.label}{section}{state}")
         for quote in p.quotes[:3]:
-            click.echo(f"      \"{_clip(quote, 100)}\"")
+            click.echo(f"      \"{shorten(quote, 100)}\"")
         if p.suggestion:
             click.echo(f"      suggests: {p.suggestion}")
-        click.echo(f"      {p.id}  evidence: {_clip(', '.join(p.feedback_ids), 80)}")
+        click.echo(f"      {p.id}  evidence: {shorten(', '.join(p.feedback_ids), 80)}")
     if product:
         topics: dict[str, int] = {}
         for p in product:
@@ -349,5 +315,8 @@ def analyze_cmd(ctx: Context, agent: str, since: str | None, version: str | None
                    + "; ".join(f"{topic}, {count}" for topic, count in
                                sorted(topics.items(), key=lambda tc: (-tc[1], tc[0]))))
         for p in product:
-            quote = f'  "{_clip(p.quotes[0], 70)}"' if p.quotes else ""
-            click.echo(f"    {p.count:>4}  {p.topic or 'other'}: {_clip(p.label, 50)}{quote}")
+            quote = f'  "{shorten(p.quotes[0], 70)}"' if p.quotes else ""
+            click.echo(f"    {p.count:>4}  {p.topic or 'other'}: {shorten(p.label, 50)}{quote}")
+
+
+COMMANDS: list[click.Command] = [feedback_group, analyze_cmd]

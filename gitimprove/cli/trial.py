@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from gitimprove.cli import Context, emit_json, json_option, pass_ctx
+from gitimprove.cli.context import Context, emit_json, json_option, pass_ctx
 
 
 def _pct(value: float | None) -> str:

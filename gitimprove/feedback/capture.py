@@ -1,30 +1,53 @@
-"""Checks a record against the instruction repository: the agent must exist, the version should.
+"""Checks a record against a catalogue of agents: the agent must exist, the version should.
 
-Both answers are cached per tip of the main branch (one read of a ref file to validate the
-cache), so recording feedback on the hot path of an agent run costs no git subprocess."""
+The catalogue (what feedback needs to know of the instructions: the agents on main and the
+versions of each) is passed in; :class:`~gitimprove.instructions.repo.InstructionRepo`
+provides one. Both answers are cached per tip of the main branch (one read of a ref file to
+validate the cache), so recording feedback on the hot path of an agent run costs no git
+subprocess."""
 
 from __future__ import annotations
 
-import difflib
 import threading
 import warnings
 from collections.abc import Mapping
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-from gitimprove.errors import GitImproveError, InvalidFileError, UnknownAgentError
+from gitimprove.errors import GitImproveError, UnknownAgentError
+from gitimprove.feedback.base import FeedbackStore
 from gitimprove.feedback.errors import FeedbackWarning, InvalidFeedbackError
 from gitimprove.feedback.models import FeedbackRecord, SignalValue, make_record
+from gitimprove.text import did_you_mean
 
-if TYPE_CHECKING:
-    from gitimprove.instructions.repo import InstructionRepo
+
+class Catalogue(Protocol):
+    """The agents on the main branch and their versions, as feedback needs them."""
+
+    @property
+    def branch(self) -> str: ...
+
+    def tip(self) -> str | None:
+        """Changes whenever the agents or their versions may have changed (main's tip)."""
+
+    def agent_names(self) -> list[str]: ...
+
+    def versions(self, agent: str) -> list[tuple[int, str]]:
+        """(number, blob id) of each version, oldest first."""
+
+    def why_not_loading(self, agent: str) -> str | None:
+        """Why the agent's file on main does not load (None when it does)."""
+
+    def trial_versions(self, agent: str) -> set[str]:
+        """Versions served by the agent's trials, running or ended (feedback on a candidate
+        is expected; it is not on main until the proposal is approved)."""
 
 
 class AgentIndex:
     """The agents on main and the blob ids of each one's versions."""
 
-    def __init__(self, repo: InstructionRepo) -> None:
-        self._repo = repo
+    def __init__(self, catalogue: Catalogue) -> None:
+        self._catalogue = catalogue
         self._lock = threading.Lock()
         self._tip: str | None = None
         self._names: frozenset[str] = frozenset()
@@ -33,10 +56,10 @@ class AgentIndex:
 
     def refresh(self) -> None:
         """Re-read the agents when main has moved (one ref-file read otherwise)."""
-        tip = self._repo.git.read_ref(self._repo.main_ref)
+        tip = self._catalogue.tip()
         if tip is not None and tip == self._tip:
             return
-        names = frozenset(self._repo.agent_names())
+        names = frozenset(self._catalogue.agent_names())
         with self._lock:
             self._tip, self._names, self._versions, self._loads = tip, names, {}, {}
 
@@ -51,57 +74,30 @@ class AgentIndex:
         if agent in self._names:
             self._check_loads(agent)
             return
-        close = difflib.get_close_matches(agent, sorted(self._names), n=1)
-        hint = f"did you mean {close[0]!r}?" if close else (
-            f"agents: {', '.join(sorted(self._names))}" if self._names else "no agents on main yet")
-        raise UnknownAgentError(f"no agent {agent!r} on {self._repo.branch}", hint=hint)
+        hint = did_you_mean(agent, sorted(self._names), what="agents", none="no agents on main yet")
+        raise UnknownAgentError(f"no agent {agent!r} on {self._catalogue.branch}", hint=hint)
 
     def _check_loads(self, agent: str) -> None:
         """Feedback is for an agent that runs: one whose file does not load is refused."""
         if agent not in self._loads:
-            try:
-                self._repo.load(agent)
-                why = None
-            except InvalidFileError as exc:
-                why = "; ".join(exc.problems[:3])
+            why = self._catalogue.why_not_loading(agent)
             with self._lock:
                 self._loads[agent] = why
         why = self._loads[agent]
         if why is not None:
-            raise UnknownAgentError(f"agent {agent!r} cannot be loaded on {self._repo.branch}: {why}",
+            raise UnknownAgentError(f"agent {agent!r} cannot be loaded on {self._catalogue.branch}: {why}",
                                     hint="fix its file first; feedback is kept only for agents that run")
 
     def _history(self, agent: str) -> tuple[list[str], dict[int, str]]:
         hit = self._versions.get(agent)
         if hit is None:
-            history = self._repo.history(agent)
-            blobs = list(dict.fromkeys(str(v.blob) for v in history))
-            numbers = {v.number: str(v.blob) for v in history}
+            history = self._catalogue.versions(agent)
+            blobs = list(dict.fromkeys(blob for _, blob in history))
+            numbers = dict(history)
             hit = (blobs, numbers)
             with self._lock:
                 self._versions[agent] = hit
         return hit
-
-    def trial_versions(self, agent: str) -> set[str]:
-        """Versions served by the agent's trials, running or ended (feedback on a candidate
-        is expected; it is not on main until the proposal is approved)."""
-        from gitimprove.trials.record import ENDED_PREFIX, RUNNING_PREFIX, TrialStart
-
-        git = self._repo.git
-        found: set[str] = set()
-        refs = [(RUNNING_PREFIX + agent, git.read_ref(RUNNING_PREFIX + agent)),
-                *git.match_refs(f"{ENDED_PREFIX}{agent}/*")]
-        for ref, tip in refs:
-            if tip is None:
-                continue
-            try:
-                commit = git.read_commit(tip)
-                if ref.startswith(ENDED_PREFIX):
-                    commit = git.read_commit(commit.parents[0])
-                found.add(str(TrialStart.from_commit(commit).candidate))
-            except (GitImproveError, ValueError, IndexError):
-                continue
-        return found
 
     def version_order(self, agent: str) -> list[str]:
         """Blob ids of the agent's versions, oldest first."""
@@ -127,7 +123,7 @@ class AgentIndex:
             # NOTE: a number is only ever a display name for a blob on main; keeping "v9" as
             # given would invent a version nobody can find.
             raise InvalidFeedbackError(
-                f"{agent} has no version {version} on {self._repo.branch} (v1..v{last})",
+                f"{agent} has no version {version} on {self._catalogue.branch} (v1..v{last})",
                 hint=f"see `gitimprove history {agent}`; leave the version out to have it "
                      "inferred from the record's time")
         low = version.lower()
@@ -136,10 +132,10 @@ class AgentIndex:
         matches = [b for b in blobs if b.startswith(low)] if len(low) >= 4 else []
         if len(matches) == 1:
             return matches[0], None
-        if low in self.trial_versions(agent):
+        if low in self._catalogue.trial_versions(agent):
             return low, None
         return low, (f"version {version[:12]} is not in the history of {agent} on "
-                     f"{self._repo.branch}; the record was kept")
+                     f"{self._catalogue.branch}; the record was kept")
 
 
 def build_record(
@@ -168,7 +164,7 @@ def build_record(
 
 
 def record_feedback(
-    repo: InstructionRepo,
+    store: FeedbackStore,
     index: AgentIndex,
     *,
     agent: str,
@@ -194,7 +190,6 @@ def record_feedback(
               "metadata": dict(metadata) if isinstance(metadata, Mapping) else metadata,
               "created_at": created_at}
     record, warning = build_record(index, fields)
-    store = repo.feedback_store()
     if id is not None:
         stored = store.get(record.id)
         # Recording the same id again is a no-op; with other content it is refused (the time

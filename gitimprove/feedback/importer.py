@@ -22,10 +22,10 @@ from pathlib import Path
 from typing import Any
 
 from gitimprove.errors import GitImproveError
+from gitimprove.feedback.base import FeedbackStore
 from gitimprove.feedback.capture import AgentIndex, build_record
 from gitimprove.feedback.errors import FeedbackImportError
 from gitimprove.feedback.models import FIELDS, FeedbackRecord, SignalValue
-from gitimprove.feedback.store import FeedbackStore
 
 MAX_LINE_BYTES = 2 * 1024 * 1024
 FORMATS = ("jsonl", "csv")

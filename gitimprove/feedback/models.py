@@ -32,7 +32,7 @@ from pydantic import (
 )
 
 from gitimprove.feedback.errors import InvalidFeedbackError
-from gitimprove.instructions.agentfile import is_slug
+from gitimprove.text import is_slug
 
 Rating = Literal["positive", "negative"]
 SignalValue = bool | int | float

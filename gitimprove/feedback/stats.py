@@ -21,17 +21,12 @@ import statistics
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from gitimprove.errors import GitImproveError
-from gitimprove.feedback.attribution import Timeline, with_versions
 from gitimprove.feedback.models import FeedbackRecord, RunView, format_timestamp, merge_runs
 
 # Signals whose absence from a run means "no" (see the module docstring).
 ABSENT_MEANS_NO = ("regenerated", "edited_output")
-
-if TYPE_CHECKING:
-    from gitimprove.instructions.repo import InstructionRepo
 
 
 def _stamp(value: datetime | None) -> str | None:
@@ -107,36 +102,3 @@ def compute_stats(
         return (row["agent"], number, row.get("version") or "~")
 
     return sorted(rows, key=order)
-
-
-def feedback_stats(
-    repo: InstructionRepo,
-    agent: str | None = None,
-    *,
-    by_version: bool = False,
-    since: datetime | None = None,
-) -> list[dict[str, Any]]:
-    """:func:`compute_stats` over the repository's store, with version labels from history and
-    missing versions inferred (:mod:`.attribution`)."""
-    store = repo.feedback_store()
-    records = store.records(agent=agent, since=since, with_io=False)
-    labels: dict[tuple[str, str], str] = {}
-    inferred: set[str] = set()
-    if by_version:
-        lines = timelines(repo, {r.agent for r in records})
-        for name, line in lines.items():
-            for v in line.history:
-                labels.setdefault((name, str(v.blob)), v.label)
-        records, inferred = with_versions(records, lines)
-    return compute_stats(records, by_version=by_version, labels=labels, inferred=inferred)
-
-
-def timelines(repo: InstructionRepo, agents: Iterable[str]) -> dict[str, Timeline]:
-    """Each agent's history on main as a :class:`Timeline` (agents no longer on main left out)."""
-    out: dict[str, Timeline] = {}
-    for name in sorted(agents):
-        try:
-            out[name] = Timeline(repo.history(name))
-        except GitImproveError:
-            continue  # an agent no longer on main: its versions simply go unlabelled
-    return out

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
-from typing import Literal
+from collections.abc import Iterable, Sequence
+from typing import Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -62,3 +62,23 @@ def cited_ids(patterns: Iterable[Pattern]) -> list[str]:
     for p in patterns:
         seen.update(dict.fromkeys(p.feedback_ids))
     return list(seen)
+
+
+class SectionLike(Protocol):
+    """What analysis reads of an agent file's section (an ``AgentFile`` section fits)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def title(self) -> str | None: ...
+    @property
+    def text(self) -> str | None: ...
+    @property
+    def rules(self) -> list[str] | None: ...
+
+
+class AgentLike(Protocol):
+    """What analysis reads of an agent file: its sections, to say which one a pattern is about."""
+
+    @property
+    def sections(self) -> Sequence[SectionLike]: ...

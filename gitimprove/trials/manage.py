@@ -19,15 +19,8 @@ from gitimprove.errors import GitCommandError, GitImproveError, RefRaceError
 from gitimprove.feedback.stats import compute_stats
 from gitimprove.git import Identity, Oid
 from gitimprove.instructions.repo import InstructionRepo
-from gitimprove.metrics import METRICS, Comparison, Rate, compare, rates_of
-from gitimprove.review.actions import (
-    ProposalInfo,
-    ValidationFailed,
-    check_merge,
-    find_proposal,
-    identity_for,
-)
-from gitimprove.trials.record import (
+from gitimprove.ledger import Proposal
+from gitimprove.ledger.trials import (
     ENDED_PREFIX,
     RUNNING_PREFIX,
     UNITS,
@@ -35,6 +28,13 @@ from gitimprove.trials.record import (
     TrialStop,
     running_ref,
     stop_updates,
+)
+from gitimprove.metrics import METRICS, Comparison, Rate, compare, rates_of
+from gitimprove.review.actions import (
+    ValidationFailed,
+    check_merge,
+    find_proposal,
+    identity_for,
 )
 
 
@@ -88,8 +88,8 @@ def pause_reason(repo: InstructionRepo, start: TrialStart, live_blob: Oid | None
     return None
 
 
-def _trial_id(info: ProposalInfo, now: float) -> str:
-    digest = hashlib.sha256(f"{info.commit}\0{now!r}".encode()).hexdigest()[:6]
+def _trial_id(info: Proposal, now: float) -> str:
+    digest = hashlib.sha256(f"{info.head}\0{now!r}".encode()).hexdigest()[:6]
     return f"{datetime.fromtimestamp(now, UTC):%Y%m%d}-{digest}"
 
 
@@ -118,7 +118,7 @@ def start_trial(repo: InstructionRepo, spec: str, *, share: str | float, unit: s
     unit = unit or settings.unit
     if unit not in UNITS:
         raise TrialError(f"unit {unit!r} is not one of {', '.join(UNITS)}")
-    check = check_merge(repo, tip, info.commit)
+    check = check_merge(repo, tip, info.head)
     if check.tree is None or check.violations:
         if any(v.code == "conflict" for v in check.violations):
             raise TrialError(f"proposal {info.id} no longer merges cleanly into {repo.branch}",
@@ -139,10 +139,10 @@ def start_trial(repo: InstructionRepo, spec: str, *, share: str | float, unit: s
     person = identity_for(repo, by)
     now = time.time()
     start = TrialStart(trial_id=_trial_id(info, now), agent=info.agent, proposal=info.id,
-                       proposal_commit=info.commit, branch=info.ref, share=fraction, unit=unit,
+                       proposal_commit=info.head, branch=info.ref, share=fraction, unit=unit,
                        candidate=candidate[0], live=live[0], started_by=str(person),
                        started_at=datetime.fromtimestamp(int(now), UTC))
-    record = repo.git.commit_tree(repo.git.tree_of(info.commit), [info.commit], start.message(),
+    record = repo.git.commit_tree(repo.git.tree_of(info.head), [info.head], start.message(),
                                   author=person, committer=person)
     ref = running_ref(info.agent)
     current_tip = repo.git.read_ref(ref)

@@ -203,7 +203,7 @@ def test_reject_keeps_the_record_and_reopens_the_evidence(sample_repo: Path) -> 
     assert "Rejected-by: Rita Reviewer <rita@example.com>" in body
     assert [p.id for p in list_proposals(repo)] == []
     closed = {p.id: p for p in list_proposals(repo, include_closed=True)}
-    assert closed["p1"].state == "rejected" and closed["p1"].extra["reason"] == "We prefer long sentences."
+    assert closed["p1"].state == "rejected" and closed["p1"].rejection is not None and closed["p1"].rejection.reason == "We prefer long sentences."
     with pytest.raises(ReviewError, match="rejected, not open"):
         approve(repo, "p1")
 

@@ -14,6 +14,7 @@ import pytest
 
 from gitimprove.errors import GitImproveError
 from gitimprove.instructions.repo import InstructionRepo, trial_bucket
+from gitimprove.ledger.trials import running_ref
 from gitimprove.review.actions import ValidationFailed, approve, reject
 from gitimprove.trials.manage import (
     TrialError,
@@ -25,7 +26,6 @@ from gitimprove.trials.manage import (
     stop_trial,
     trial_status,
 )
-from gitimprove.trials.record import running_ref
 from tests.conftest import commit_file
 from tests.review.conftest import add_rule, make_proposal, out, run, weaken_safety
 

@@ -18,7 +18,6 @@ import email.utils
 import html
 import json
 import random
-import re
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -48,6 +47,7 @@ from gitimprove.proposals.proposers.base import (
     Usage,
 )
 from gitimprove.proposals.support import Support
+from gitimprove.text import CONTROL, shorten
 
 TOOL_NAME = "propose_edits"
 MAX_QUOTE_CHARS = 500  # one quote, after normalising whitespace
@@ -65,7 +65,6 @@ RETRYABLE_STATUS = frozenset({408, 409, 429})
 KEY_HINT = ("set ANTHROPIC_API_KEY to a valid key (https://console.anthropic.com/settings/keys), "
             "or use --proposer heuristic")
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
 
 
 # -- the tool -------------------------------------------------------------------------------
@@ -121,15 +120,13 @@ def tool_definition() -> ToolParam:
 
 def _data(text: str, limit: int) -> str:
     """User text made safe to place between tags: one line, bounded, XML-escaped."""
-    text = " ".join(_CONTROL.sub(" ", text).split())
-    if len(text) > limit:
-        text = text[: limit - 1].rstrip() + "…"
+    text = shorten(text, limit)
     # NOTE: escaping '<' is what stops a quote from closing its tag; '&' first, by html.escape.
     return html.escape(text, quote=False)
 
 
 def _attr(text: str) -> str:
-    return html.escape(" ".join(_CONTROL.sub(" ", text).split())[:MAX_LABEL_CHARS], quote=True)
+    return html.escape(" ".join(CONTROL.sub(" ", text).split())[:MAX_LABEL_CHARS], quote=True)
 
 
 def _limits_lines(limits: Limits) -> list[str]:
