@@ -15,7 +15,7 @@ from gitimprove.git import Oid
 from gitimprove.instructions.agentfile import AgentFile
 from gitimprove.instructions.repo import InstructionRepo
 from gitimprove.ledger import ProposalState
-from gitimprove.review.actions import find_proposal, judge
+from gitimprove.review.actions import Status, find_proposal, judge
 
 
 def section_diff(old: AgentFile | None, new: AgentFile) -> list[dict[str, Any]]:
@@ -71,9 +71,8 @@ def review_data(repo: InstructionRepo, spec: str) -> dict[str, Any]:
     except GitImproveError:
         old_file = None
     data: dict[str, Any] = {
-        "id": info.id, "agent": info.agent, "state": info.state.value, "branch": info.branch,
-        "commit": str(model.oid), "head": str(info.head), "author": info.author,
-        "summary": info.summary, "message": info.message, "evidence": info.evidence,
+        **Status(info, None).to_json(),  # the fields of the `proposals --json` listing
+        "message": info.message, "evidence": info.evidence,
         "changes": section_diff(old_file, new_at.file),
         "diff": git.run("diff", parent, info.head, "--", new_at.path),
         "edits": [{"commit": str(e.commit), "author": e.author, "summary": e.summary,
