@@ -6,6 +6,7 @@ proposals instead. Every step uses the same library calls as the CLI."""
 from __future__ import annotations
 
 import json
+import random
 import sys
 import tempfile
 from collections.abc import Callable
@@ -95,6 +96,7 @@ def run_demo(directory: Path | None, *, echo: Echo) -> Path:
     _step(echo, 5, "Review: the rationale, the change by section and rule, the verdict")
     _indent(echo, review_text(review_data(repo, plan.id)))
     _evaluate(repo, plan.id, echo)
+    _trial(repo, plan.id, echo)
 
     _step(echo, 6, "Approval is a merge")
     landed = approve(repo, plan.id, by="Demo Reviewer <reviewer@example.com>", note="Approved in the demo.")
@@ -233,4 +235,35 @@ def _show_audit(repo: InstructionRepo, echo: Echo) -> None:
     for event in audit(repo):
         for line in event.lines():
             echo(f"   {line}")
+
+
+def _trial(repo: InstructionRepo, pid: str, echo: Echo) -> None:
+    """Evidence from live traffic: a human starts a trial; the users here are SIMULATED (the
+    demo has no real users), and their feedback is made up to show how the arms compare."""
+    from gitimprove.trials.manage import start_trial, trial_status
+
+    start = start_trial(repo, pid, share="20%", by="Demo Reviewer <reviewer@example.com>")
+    echo(f"   gitimprove trial start {pid} --share 20%   (a human decision, validated like approve)")
+    echo(f"   load({AGENT!r}, unit=user_id) now serves the proposal to a stable 20% of users.")
+    echo("   SIMULATED users (not real feedback): 300 users, the proposal's arm complains less")
+    rng = random.Random(20261126)
+    served = {"candidate": 0, "live": 0}
+    records = []
+    when = datetime.now(UTC).replace(microsecond=0)
+    for n in range(300):
+        inst = repo.load(AGENT, unit=f"user-{n:03d}")
+        arm = inst.trial.arm if inst.trial else "live"
+        served[arm] += 1
+        negative = rng.random() < (0.12 if arm == "candidate" else 0.38)
+        records.append({"id": f"trial-sim-{n:03d}", "agent": AGENT, "version": str(inst.version),
+                        "run_id": f"run-trial-{n:03d}", "user_id": f"user-{n:03d}",
+                        "rating": "negative" if negative else "positive",
+                        "reason": "too long again" if negative else "good",
+                        "metadata": {"simulated": True},
+                        "created_at": when.isoformat().replace("+00:00", "Z")})
+    _record_all(repo, records)
+    echo(f"   served: {served['candidate']} users the proposal, {served['live']} main's version")
+    for status in trial_status(repo, AGENT):
+        _indent(echo, "\n".join(status.lines()))
+    echo(f"   approving it (next) ends trial {start.trial_id} in the same ref update as the merge")
 

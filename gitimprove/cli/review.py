@@ -133,12 +133,19 @@ def proposals_cmd(ctx: Context, include_closed: bool, agent: str | None, as_json
 def review_cmd(ctx: Context, proposal: str, as_json: bool) -> None:
     """Everything a reviewer needs on one screen."""
     from gitimprove.review.view import review_data, review_text
+    from gitimprove.trials.manage import trial_status
 
     data = review_data(ctx.repo, proposal)
+    trial = next((t for t in trial_status(ctx.repo, data["agent"]) if t.start.proposal == data["id"]),
+                 None)
     if as_json:
-        emit_json(data)
-    else:
-        click.echo(_coloured_review(review_text(data)))
+        emit_json({**data, "trial": trial.to_json() if trial else None})
+        return
+    text = review_text(data)
+    if trial is not None:
+        text = text.rstrip("\n") + "\n\nTrial on live traffic:\n" + "\n".join(
+            "  " + line for line in trial.lines()) + "\n"
+    click.echo(_coloured_review(text))
 
 
 def _coloured_review(text: str) -> str:
@@ -276,18 +283,23 @@ EXIT_NOTHING_JUDGED = 4
 @json_option
 @pass_ctx
 def check_regressions_cmd(ctx: Context, as_json: bool) -> int:
-    """Exit 1 when an agent's current version is significantly worse than the one before.
+    """Exit 1 when an agent's current version is significantly worse than the one before, or a
+    running trial's candidate than live (then: stop the trial).
 
     For a scheduled job. It never rolls back by itself; it prints the command. Exit 4 when no
     agent has enough feedback on its current and previous versions to judge."""
     from gitimprove.metrics import MIN_RUNS, check_regressions
+    from gitimprove.trials.manage import trial_status
 
     check = check_regressions(ctx.repo)
     found = check.regressions
+    trials = trial_status(ctx.repo)
+    worse_trials = [t for t in trials if t.verdict == "worse"]
     if as_json:
         emit_json({"regressions": [r.to_json() for r in found],
                    "agents": [j.to_json() for j in check.agents],
-                   "nothing_judged": check.nothing_judged})
+                   "nothing_judged": check.nothing_judged,
+                   "trials": [t.to_json() for t in trials]})
     else:
         for j in check.agents:
             if j.verdict == "first version":
@@ -314,7 +326,15 @@ def check_regressions_cmd(ctx: Context, as_json: bool) -> int:
         prev = r.figures.previous.label if r.figures.previous else "?"
         click.echo(f"{r.agent}: {r.figures.version.label} is worse than {prev}: {what}")
         click.echo(f"  to undo: {r.rollback}")
-    if found:
+    for t in trials if not as_json else []:
+        neg = next((c for c in t.comparisons if c.verdict == "worse"), None)
+        what = (f": {neg.metric.replace('_', ' ')} {neg.old.value:.0%} live -> "
+                f"{neg.new.value:.0%} candidate (p={neg.p_worse:.3f})") if neg else ""
+        click.echo(f"{t.start.agent}: trial of {t.start.proposal} ({t.candidate_runs} vs "
+                   f"{t.live_runs} runs): {t.verdict}{what}")
+        if t.verdict == "worse":
+            click.echo(f"  stop the trial: gitimprove trial stop {t.start.proposal}")
+    if found or worse_trials:
         return 1
     return EXIT_NOTHING_JUDGED if check.nothing_judged else 0
 
