@@ -21,10 +21,11 @@ from gitimprove.feedback.models import FeedbackRecord, merge_runs
 from gitimprove.feedback.stats import ABSENT_MEANS_NO, summarize
 from gitimprove.instructions.repo import InstructionRepo
 from gitimprove.instructions.versions import Version
+from gitimprove.rates import Z95 as Z95
+from gitimprove.rates import Rate as Rate
 
 MIN_RUNS = 20
 ALPHA = 0.05
-Z95 = 1.959963984540054
 
 # metric name, where it comes from, whether a higher value is worse
 METRICS: list[tuple[str, str, bool]] = [
@@ -35,26 +36,6 @@ METRICS: list[tuple[str, str, bool]] = [
 ]
 
 Verdict = Literal["worse", "better", "no clear change", "too little feedback", "first version"]
-
-
-@dataclass(frozen=True)
-class Rate:
-    """``hits`` of ``n``, with a 95% Wilson interval."""
-
-    hits: int
-    n: int
-
-    @property
-    def value(self) -> float | None:
-        return self.hits / self.n if self.n else None
-
-    def interval(self) -> tuple[float, float] | None:
-        if not self.n:
-            return None
-        p, n, z = self.hits / self.n, self.n, Z95
-        centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-        half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-        return (max(0.0, centre - half), min(1.0, centre + half))
 
 
 @dataclass(frozen=True)
