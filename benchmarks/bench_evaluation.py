@@ -72,7 +72,7 @@ def _repo(evidence: int) -> Path:
 
 
 def _evaluate(path: Path, sample: int) -> dict[str, Any]:
-    from gitimprove.evaluation import evaluate
+    from gitimprove.evaluate import evaluate
     from gitimprove.instructions.repo import InstructionRepo
     from tests.fakes.anthropic_server import (
         FakeAnthropicServer,

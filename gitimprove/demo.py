@@ -153,7 +153,7 @@ def run_demo(directory: Path | None, *, echo: Echo) -> Path:
 def _evaluate(repo: InstructionRepo, pid: str, echo: Echo) -> None:
     """Evidence before approval: replay the cited runs with both prompts and judge them. Offline
     this says what it needs and what it would judge; with a key it judges a small sample."""
-    from gitimprove.evaluation import NeedsModel, evaluate
+    from gitimprove.evaluate import NeedsModel, evaluate
 
     echo(f"   gitimprove evaluate {pid} --sample 3:")
     try:

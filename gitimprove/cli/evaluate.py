@@ -33,7 +33,7 @@ def evaluate_cmd(ctx: Context, proposal: str, sample: int | None, seed: int | No
                  by: str | None, as_json: bool) -> int:
     """Replay a proposal on the runs it is meant to fix (and well-rated ones), have a model
     judge base against proposal, and record the scorecard in git. Needs ANTHROPIC_API_KEY."""
-    from gitimprove.evaluation import NeedsModel, evaluate
+    from gitimprove.evaluate import NeedsModel, evaluate
     from gitimprove.evaluation.record import record_ref
 
     repo = ctx.repo

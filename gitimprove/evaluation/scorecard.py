@@ -3,7 +3,7 @@
 Runs *to fix* are those the proposal cites as evidence; runs *to keep* are well-rated runs of
 the base version. ``fixed`` is the share of judged runs to fix where the proposal's answer was
 better, ``worse`` the share of judged runs to keep where it was worse, each with a 95% Wilson
-interval. ``position`` is the share of decided comparisons (not "same") won by the answer shown
+interval (:mod:`gitimprove.feedback.significance`, shared with the per-version metrics). ``position`` is the share of decided comparisons (not "same") won by the answer shown
 first: the order is random, so a fair judge stays near one half whatever the proposal is worth.
 """
 
@@ -13,8 +13,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from gitimprove.feedback.significance import Rate
 from gitimprove.instructions.policy import EvaluationSettings
-from gitimprove.metrics import Rate
 
 Kind = Literal["fix", "keep"]
 Judgement = Literal["better", "same", "worse"]

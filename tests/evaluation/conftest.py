@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from gitimprove.evaluation import Evaluation, evaluate
+from gitimprove.evaluate import Evaluation, evaluate
 from gitimprove.instructions.repo import InstructionRepo
 from tests.fakes.anthropic_server import (
     FakeAnthropicServer,

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from gitimprove.cli import main
-from gitimprove.evaluation import EvaluationError, evaluate, read_record
-from gitimprove.evaluation.record import EVALUATIONS_PREFIX
+from gitimprove.evaluate import EvaluationError, evaluate
+from gitimprove.evaluation.record import EVALUATIONS_PREFIX, read_record
 from gitimprove.instructions.repo import InstructionRepo
 from tests.conftest import git
 from tests.evaluation.conftest import (

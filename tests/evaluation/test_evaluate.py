@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from gitimprove.evaluation import EvaluationError, NeedsModel, evaluate, plan, read_record
-from gitimprove.evaluation.record import record_ref
+from gitimprove.evaluate import EvaluationError, NeedsModel, evaluate, plan
+from gitimprove.evaluation.record import read_record, record_ref
 from gitimprove.instructions.policy import EvaluationSettings
 from tests.evaluation.conftest import (
     AGENT,

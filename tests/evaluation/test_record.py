@@ -10,8 +10,7 @@ from pathlib import Path
 import pytest
 
 from gitimprove.audit import audit
-from gitimprove.evaluation import read_record
-from gitimprove.evaluation.record import FENCE, record_ref
+from gitimprove.evaluation.record import FENCE, read_record, record_ref
 from gitimprove.review.actions import EvaluationRequired, approve
 from gitimprove.review.view import review_data, review_text
 from tests.conftest import git
