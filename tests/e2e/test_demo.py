@@ -34,6 +34,9 @@ def test_demo_runs_the_whole_loop(tmp_path: Path) -> None:
     assert "tool_use web_search" in out and "runs that call web_search are rated down more" in out
     assert "reword rule 1 of 'tools': web_search: Use it for opening hours" in out
     assert "citing pat-" in out
+    # a trial on simulated users, said plainly, compared and ended by the approval
+    assert "SIMULATED users (not real feedback)" in out and "verdict: " in out
+    assert "ends trial" in out
     assert f"Demo repository: {target}" in out
     assert "git log --graph --all --oneline" in out
 
@@ -52,7 +55,8 @@ def test_demo_runs_the_whole_loop(tmp_path: Path) -> None:
     audit = json.loads(_run("audit", "--json", cwd=target).stdout)
     kinds = sorted({e["kind"] for e in audit["events"]})
     # the sample's own history: the agents added, then a human edit of product-writer (v2)
-    assert kinds == ["approved", "human_edit", "initialised", "proposed", "rolled_back"]
+    assert kinds == ["approved", "human_edit", "initialised", "proposed", "rolled_back",
+                     "trial_start", "trial_stop"]
     history = json.loads(_run("history", "product-writer", "--json", cwd=target).stdout)
     assert history["versions"][0]["feedback"]["verdict"] == "better"
     # v1 and v2 got the sample feedback by its dates, marked inferred: nothing was stamped
