@@ -117,6 +117,7 @@ class Adapter(ABC):
     name: ClassVar[str]
     default_name: ClassVar[str] = "{key}"
     variable_re: ClassVar[re.Pattern[str]]
+    variable_example: ClassVar[str] = "{name}"
     summary: ClassVar[str]
 
     @abstractmethod
