@@ -299,6 +299,9 @@ class InstructionRepo:
             close = difflib.get_close_matches(agent, names, n=1)
             hint = f"did you mean {close[0]!r}?" if close else (
                 f"agents: {', '.join(names)}" if names else f"no agents in {policy.agents_dir}/ yet")
+            if cat.problems:
+                hint += (f"; {len(cat.problems)} adopted file(s) do not load (`gitimprove agents` "
+                         "says why)")
             raise UnknownAgentError(f"no agent {agent!r} at {commit.short} ({path} not found)", hint=hint)
         blob, raw = got
         return AgentAt(agent, path, blob, raw, self._parse(blob, raw, path, agent)[0], commit, file_blob=blob)
