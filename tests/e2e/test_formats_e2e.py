@@ -134,6 +134,8 @@ def test_bad_input_under_mapped_globs_is_reported_and_nothing_written(project: P
     assert "the agent name 'researcher' is used by src/crew/config/agents.yaml and src/crew/config/more.yaml" in err
     assert "reporting_analyst" in proc.stdout  # the good agents are still listed
     shown = gi("show", "researcher", cwd=project)
+    assert shown.returncode == 1 and "the agent name 'researcher' is used by" in shown.stderr
+    shown = gi("show", "nosuch", cwd=project)
     assert shown.returncode == 1 and "adopted file(s) do not load" in shown.stderr
     for agent in ("researcher", "claude"):
         refused = gi("feedback", "record", "--agent", agent, "--rating", "negative", "--reason", "x",
