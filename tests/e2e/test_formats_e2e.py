@@ -64,6 +64,8 @@ def test_adopt_then_improve_a_crewai_agent_and_a_markdown_file(project: Path) ->
     assert {a["name"]: a["format"] for a in listed["agents"]} == {
         "claude": "markdown", "reporting_analyst": "crewai", "reporting_task": "crewai",
         "research_task": "crewai", "researcher": "crewai"}
+    shown = _one(project, "show", "reporting_analyst")  # its lines of the file, not the others'
+    assert shown.startswith("reporting_analyst:\n") and "researcher:" not in shown and "max_iter: ~" in shown
     rendered = _one(project, "show", "researcher", "--rendered")
     assert rendered.startswith("You are {topic} Senior Data Researcher\n. You're a seasoned researcher")
     assert "Your personal goal is: Uncover cutting-edge developments in {topic} and explain" in rendered
