@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.fakes.anthropic_server import FakeAnthropicServer
+
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "sample_repo"
 
@@ -80,3 +82,12 @@ def sample_copy(tmp_path: Path) -> Path:
     dest = tmp_path / "copy"
     shutil.copytree(SAMPLE, dest)
     return dest
+
+
+@pytest.fixture
+def api(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeAnthropicServer]:
+    """The fake Messages API, running; requests to it never go through a proxy."""
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
+    with FakeAnthropicServer() as server:
+        yield server

@@ -167,12 +167,14 @@ def test_analyze_text_and_json(imported: Path, capsys: pytest.CaptureFixture[str
     assert code == 0
     assert " 1. recurring_failure" in out and "suggests:" in out and "evidence: fb-" in out
     data = ok_json(capsys, imported, "analyze", "product-writer", "--min-support", "5")
-    assert set(data) == {"agent", "version", "label", "min_support", "patterns"}
+    assert set(data) == {"agent", "version", "label", "min_support", "method", "notes",
+                         "patterns"}
+    assert data["method"] == "offline" and data["notes"] == []
     assert data["label"] == "v1" and data["min_support"] == 5
     first = data["patterns"][0]
     assert set(first) == {"id", "kind", "label", "key", "count", "share", "score",
                           "feedback_ids", "quotes", "versions", "section", "suggestion",
-                          "state", "open_ids", "triage", "topic", "tool"}
+                          "triage", "topic", "tool", "description", "state", "open_ids"}
     assert all(p["count"] >= 5 for p in data["patterns"])
     code, _, err = run(capsys, imported, "analyze", "nobody")
     assert code == 1 and err.startswith("error: no agent 'nobody'")

@@ -51,7 +51,10 @@ def test_colour_on_a_terminal_unless_no_color(monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setattr(sys, "stdout", _Tty())
     monkeypatch.delenv("NO_COLOR", raising=False)
     monkeypatch.setenv("TERM", "xterm")
-    assert output.paint("worse", "red") == "\x1b[31mworse\x1b[0m"
+    tty = sys.stdout
+    assert isinstance(tty, _Tty)
+    output.show(output.paint("worse", "red") + " \x1b[2J data")
+    assert tty.parts[-1] == "\x1b[31mworse\x1b[0m [2J data\n"  # ours in colour, theirs cleaned
     monkeypatch.setenv("NO_COLOR", "")
     assert output.paint("worse", "red") == "worse"
 
@@ -83,3 +86,55 @@ def test_pager_like_git(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None
     assert not sink.exists()  # --no-pager
     monkeypatch.setenv("GIT_PAGER", "cat")
     assert output.pager_command() is None
+
+
+def _on_a_terminal(repo: Path, tmp_path: Path, *args: str, env: dict[str, str]) -> tuple[str, str]:
+    """Run gitimprove with a pseudo-terminal as standard output: (what reached the terminal,
+    what reached the pager's file)."""
+    import os
+    import pty
+    import subprocess
+
+    sink = tmp_path / "paged.txt"
+    sink.unlink(missing_ok=True)
+    main_fd, child_fd = pty.openpty()
+    full = {**os.environ, "COLUMNS": "60", "LINES": "12", "TERM": "xterm",
+            "GIT_PAGER": f"cat > {sink}", **env}
+    full = {k: v for k, v in full.items() if v != "<unset>"}
+    proc = subprocess.run([sys.executable, "-m", "gitimprove", "--repo", str(repo), *args],
+                          stdout=child_fd, stderr=subprocess.PIPE, env=full, timeout=120)
+    os.close(child_fd)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(main_fd, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(main_fd)
+    assert proc.returncode == 0, proc.stderr
+    return b"".join(chunks).decode(), sink.read_text() if sink.exists() else ""
+
+
+def test_commands_wrap_page_and_colour_on_a_terminal_only(sample_history: Path,
+                                                         tmp_path: Path) -> None:
+    import subprocess
+
+    subprocess.run([sys.executable, "-m", "gitimprove", "--repo", str(sample_history), "feedback",
+                    "import", str(sample_history / "feedback.jsonl")], check=True,
+                   capture_output=True)
+    screen, paged = _on_a_terminal(sample_history, tmp_path, "analyze", "product-writer",
+                                   env={"NO_COLOR": "<unset>"})
+    assert screen == "" and paged  # longer than the screen: through GIT_PAGER
+    assert all(len(output._ANSI.sub("", line)) <= 60 for line in paged.splitlines())
+    assert "\x1b[1m #  kind" in paged  # the column headers, in bold
+    screen, paged = _on_a_terminal(sample_history, tmp_path, "--no-pager", "audit",
+                                   env={"NO_COLOR": "1"})
+    assert paged == "" and "human_edit" in screen and "\x1b[" not in screen
+    piped = subprocess.run([sys.executable, "-m", "gitimprove", "--repo", str(sample_history),
+                            "history", "product-writer"], capture_output=True, text=True,
+                           env={**__import__("os").environ, "COLUMNS": "60"})
+    assert max(len(x) for x in piped.stdout.splitlines()) > 60  # a pipe gets whole lines
+    assert "\x1b[" not in piped.stdout

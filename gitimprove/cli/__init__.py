@@ -13,6 +13,7 @@ from typing import Any, NoReturn, TypeVar
 import click
 
 from gitimprove import __version__
+from gitimprove.cli.output import for_people, paint
 from gitimprove.errors import GitImproveError
 from gitimprove.instructions.repo import InstructionRepo
 
@@ -50,10 +51,13 @@ def json_option(func: F) -> F:
 @click.option("--repo", "repo_path", metavar="PATH", envvar="GITIMPROVE_REPO",
               help="The instruction repository (default: discovered from the current folder).")
 @click.option("--branch", metavar="NAME", help="The main branch (default: from gitimprove.yaml).")
+@click.option("--no-pager", is_flag=True,
+              help="Do not pipe long output into a pager (GIT_PAGER, PAGER or less).")
 @click.pass_context
-def cli(ctx: click.Context, repo_path: str | None, branch: str | None) -> None:
+def cli(ctx: click.Context, repo_path: str | None, branch: str | None, no_pager: bool) -> None:
     """Improve agent instructions from user feedback, safely, with git."""
     ctx.obj = Context(repo_path, branch)
+    ctx.meta["gitimprove.no_pager"] = no_pager
 
 
 @cli.command("init")
@@ -83,6 +87,7 @@ def init_cmd(path: str, template: str | None) -> None:
 @cli.command("agents")
 @json_option
 @pass_ctx
+@for_people
 def agents_cmd(ctx: Context, as_json: bool) -> None:
     """List agents on the main branch with their current version."""
     repo = ctx.repo
@@ -144,6 +149,7 @@ def show_cmd(ctx: Context, agent: str, at: str | None, rendered: bool, as_json: 
 @click.argument("agent")
 @json_option
 @pass_ctx
+@for_people
 def history_cmd(ctx: Context, agent: str, as_json: bool) -> None:
     """Versions of an agent on the main branch, newest first, with feedback per version."""
     from gitimprove.metrics import rollback_command, summary_line, version_figures
@@ -165,7 +171,11 @@ def history_cmd(ctx: Context, agent: str, as_json: bool) -> None:
         click.echo(f"{v.label:<5} {v.commit[:10]}  blob {v.blob[:10]}  "
                    f"{v.date:%Y-%m-%d %H:%M}  {v.author}  {v.subject}")
         if f.runs:
-            click.echo(f"      {summary_line(f)}")
+            line = summary_line(f)
+            if f.previous is not None and f.verdict in ("worse", "better"):
+                line = line.replace(f.verdict, paint(f.verdict, "red" if f.verdict == "worse"
+                                                     else "green"))
+            click.echo(f"      {line}")
     if figures and figures[0].verdict == "worse":
         click.echo(f"\n{figures[0].version.label} is significantly worse than "
                    f"{figures[0].previous.label if figures[0].previous else 'before'} "

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 import click
 
 from gitimprove.cli import Context, emit_json, json_option, pass_ctx
+from gitimprove.cli.output import for_people, paint
 from gitimprove.errors import GitImproveError
 
 
@@ -26,6 +27,7 @@ def _parse_since(value: str | None) -> datetime | None:
 @click.option("--since", metavar="DATE", help="Only events at or after DATE (ISO 8601; UTC if no zone).")
 @json_option
 @pass_ctx
+@for_people
 def audit_cmd(ctx: Context, agent: str | None, since: str | None, as_json: bool) -> None:
     """Every proposal, approval, rejection, rollback and human edit, oldest first."""
     from gitimprove.audit import audit
@@ -37,8 +39,15 @@ def audit_cmd(ctx: Context, agent: str | None, since: str | None, as_json: bool)
     if not events:
         click.echo("No events.")
         return
+    colours = {"approved": "green", "rolled_back": "red", "rejected": "yellow",
+               "human_edit": "cyan", "proposed": "blue"}
     for e in events:
-        click.echo("\n".join(e.lines()))
+        lines = e.lines()
+        if e.kind in colours:  # the kind is our word; the rest of the line is data
+            lines[0] = lines[0].replace(e.kind, paint(e.kind, colours[e.kind]), 1)
+        lines = [paint(x, "red", "bold") if x.lstrip().startswith(("PROTECTED", "BROKEN")) else x
+                 for x in lines]
+        click.echo("\n".join(lines))
 
 
 COMMANDS: list[click.Command] = [audit_cmd]

@@ -5,6 +5,7 @@ JSON shapes are documented in docs/feedback.md."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import warnings
 from datetime import UTC, datetime, timedelta
@@ -13,6 +14,7 @@ from typing import Any
 import click
 
 from gitimprove.cli import Context, emit_json, json_option, pass_ctx
+from gitimprove.cli.output import for_people, paint
 from gitimprove.errors import GitImproveError
 
 _RELATIVE = re.compile(r"\A(\d+)\s*([hdw])\Z")
@@ -159,6 +161,7 @@ def import_cmd(ctx: Context, file: str, fmt: str | None, dry_run: bool, skip_inv
 @click.option("--limit", type=click.IntRange(min=1), help="At most this many (newest).")
 @json_option
 @pass_ctx
+@for_people
 def list_cmd(ctx: Context, agent: str | None, since: str | None, version: str | None,
              run_id: str | None, raw: bool, limit: int | None, as_json: bool) -> None:
     """List feedback, one line per run (records of the same run merged), oldest first."""
@@ -240,8 +243,12 @@ def _line(when: datetime | None, agent: str, version: str, run: str, rating: str
     return "  ".join(parts)
 
 
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
+
+
 def _clip(text: str, limit: int) -> str:
-    text = " ".join(text.split())
+    """One line of user text for the terminal: no control characters, at most ``limit``."""
+    text = " ".join(_UNPRINTABLE.sub(" ", text).split())
     return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
@@ -251,6 +258,7 @@ def _clip(text: str, limit: int) -> str:
 @click.option("--since", metavar="DATE", help="Since a date (2026-09-15) or 7d / 24h / 2w ago.")
 @json_option
 @pass_ctx
+@for_people
 def stats_cmd(ctx: Context, agent: str | None, by_version: bool, since: str | None,
               as_json: bool) -> None:
     """Counts, negative rate and signal rates per agent (and per version)."""
@@ -286,30 +294,60 @@ def stats_cmd(ctx: Context, agent: str | None, by_version: bool, since: str | No
 @click.option("--version", "version", metavar="V", help="Only feedback on this version (blob or v3).")
 @click.option("--min-support", type=click.IntRange(min=2),
               help="Fewest items that make a pattern (default: analysis.min_support, 3).")
+@click.option("--model/--offline", "use_model", default=None,
+              help="Themes named by the policy's model (proposer.model; cached, capped by "
+                   "analysis.model_max_tokens), or the offline grouping only. Default: the "
+                   "model when ANTHROPIC_API_KEY is set.")
 @json_option
 @pass_ctx
+@for_people
 def analyze_cmd(ctx: Context, agent: str, since: str | None, version: str | None,
-                min_support: int | None, as_json: bool) -> None:
+                min_support: int | None, use_model: bool | None, as_json: bool) -> None:
     """Find patterns in an agent's feedback: recurring failures, consistent corrections,
-    implicit trouble and successful patterns, most important first."""
+    implicit trouble and successful patterns, most important first. Complaints about the
+    product (limits, pricing, login, bugs...) are listed apart: no instruction fixes them."""
     repo = ctx.repo
     since_at = parse_since(since)
-    patterns = repo.analyze(agent, since=since_at, version=version, min_support=min_support)
+    if use_model is None:
+        use_model = bool(os.environ.get("ANTHROPIC_API_KEY"))
+    notes: list[str] = []
+    patterns = repo.analyze(agent, since=since_at, version=version, min_support=min_support,
+                            model="on" if use_model else "off", notes=notes)
     if as_json:
         inst = repo.load(agent)
         emit_json({"agent": agent, "version": str(inst.version), "label": inst.label,
                    "min_support": min_support or repo.policy().analysis.min_support,
+                   "method": "model" if any(n.startswith("themes by") for n in notes)
+                   else "offline", "notes": notes,
                    "patterns": [p.model_dump(mode="json") for p in patterns]})
         return
+    for note in notes:
+        click.echo(f"note: {_clip(note, 200)}", err=True)
     if not patterns:
         click.echo(f"No patterns in {agent}'s feedback yet (too little, or nothing recurs).")
         return
+    product = [p for p in patterns if p.triage == "product"]
+    patterns = [p for p in patterns if p.triage != "product"]
+    if not patterns:
+        click.echo(f"No patterns about {agent}'s answers.")
+    else:
+        click.echo(paint(f" #  {'kind':<22} {'count':>5}  {'share':>5}  pattern  [section]", "bold"))
     for n, p in enumerate(patterns, 1):
         section = f"  [{p.section}]" if p.section else ""
         state = f"  ({p.state})" if p.state != "open" else ""
-        click.echo(f"{n:>2}. {p.kind:<22} {p.count:>4}  {p.share:>5.0%}  {p.label}{section}{state}")
+        click.echo(f"{n:>2}. {p.kind:<22} {p.count:>5}  {p.share:>5.0%}  {p.label}{section}{state}")
         for quote in p.quotes[:3]:
             click.echo(f"      \"{_clip(quote, 100)}\"")
         if p.suggestion:
             click.echo(f"      suggests: {p.suggestion}")
         click.echo(f"      {p.id}  evidence: {_clip(', '.join(p.feedback_ids), 80)}")
+    if product:
+        topics: dict[str, int] = {}
+        for p in product:
+            topics[p.topic or "other"] = topics.get(p.topic or "other", 0) + p.count
+        click.echo("\nNot about the instructions (the product or service; never proposed): "
+                   + "; ".join(f"{topic}, {count}" for topic, count in
+                               sorted(topics.items(), key=lambda tc: (-tc[1], tc[0]))))
+        for p in product:
+            quote = f'  "{_clip(p.quotes[0], 70)}"' if p.quotes else ""
+            click.echo(f"    {p.count:>4}  {p.topic or 'other'}: {_clip(p.label, 50)}{quote}")

@@ -5,8 +5,8 @@ standard library, and a command must start in well under a tenth of a second; im
 alone costs more than that. See docs/design.md.
 
 - **Width**: long lines are wrapped at word boundaries to the terminal's width (``COLUMNS``
-  when set), with a hanging indent; nothing is wrapped when the output is not a terminal,
-  unless ``COLUMNS`` asks for it, so pipes and scripts get whole lines.
+  when set), with a hanging indent; nothing is wrapped when the output is not a terminal, so
+  pipes and scripts get whole lines.
 - **Colour**: only on a terminal, never with ``NO_COLOR`` set (https://no-color.org) or
   ``TERM=dumb``. Text from feedback, a model or a commit is cleaned of control characters
   before it is printed (:func:`clean`), so it cannot colour, move or clear the terminal.
@@ -18,16 +18,21 @@ alone costs more than that. See docs/design.md.
 
 from __future__ import annotations
 
+import functools
+import io
 import os
 import re
 import shutil
 import subprocess
 import sys
 import textwrap
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any, TypeVar
 
 import click
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\x9b]")
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -40,7 +45,12 @@ def clean(text: str) -> str:
     return _CONTROL.sub("", text)
 
 
+_CAPTURING: list[bool] = []  # while for_people collects output: whether the real stdout is a tty
+
+
 def is_terminal() -> bool:
+    if _CAPTURING:
+        return _CAPTURING[-1]
     try:
         return sys.stdout.isatty()
     except (AttributeError, ValueError):
@@ -54,19 +64,26 @@ def colour_on() -> bool:
     return is_terminal()
 
 
+_MARK = re.compile("\ue000([0-9;]+)\ue001(.*?)\ue002", re.S)
+
+
 def paint(text: str, *styles: str) -> str:
-    """``text`` in colour when :func:`colour_on` (call it on our own words, not on data)."""
+    """``text`` in colour when :func:`colour_on`, for a command decorated with
+    :func:`for_people` (the colour is marked here and made an escape sequence by :func:`show`,
+    after every control character that came with the data has been removed)."""
     if not styles or not colour_on():
         return text
     codes = ";".join(str(COLOURS[s]) for s in styles)
-    return f"\x1b[{codes}m{text}\x1b[0m"
+    return f"\ue000{codes}\ue001{text}\ue002"
+
+
+def _colours(text: str) -> str:
+    on = colour_on()
+    return _MARK.sub(lambda m: f"\x1b[{m.group(1)}m{m.group(2)}\x1b[0m" if on else m.group(2), text)
 
 
 def width() -> int | None:
-    """Columns to wrap to: ``COLUMNS``, else the terminal's; None when not a terminal."""
-    given = os.environ.get("COLUMNS", "")
-    if given.isdigit() and int(given) >= 20:
-        return int(given)
+    """Columns to wrap to on a terminal (``COLUMNS`` when set); None when not a terminal."""
     if not is_terminal():
         return None
     return max(shutil.get_terminal_size((100, 24)).columns, 20)
@@ -127,11 +144,16 @@ class Page:
 
 @contextmanager
 def paged(no_pager: bool = False) -> Iterator[Page]:
-    """Collect output, then print it wrapped to the width, through the pager when it is longer
-    than the screen (or, if the pager cannot run, directly)."""
+    """Collect output, then :func:`show` it."""
     page = Page()
     yield page
-    text = fit("\n".join(page.lines)) + ("\n" if page.lines else "")
+    show("\n".join(page.lines) + ("\n" if page.lines else ""), no_pager=no_pager)
+
+def show(text: str, *, no_pager: bool = False) -> None:
+    """Print ``text`` wrapped to the width, through the pager when longer than the screen."""
+    if not text:
+        return
+    text = fit(_colours(clean(text.rstrip("\n")))) + "\n"
     command = pager_command(no_pager)
     rows = shutil.get_terminal_size((100, 24)).lines
     if command is None or text.count("\n") < rows:
@@ -152,3 +174,28 @@ def paged(no_pager: bool = False) -> Iterator[Page]:
     except BrokenPipeError:
         pass  # the reader quit early (q in less): not an error
     proc.wait()
+
+
+def for_people(func: F) -> F:
+    """A command whose text output is wrapped to the terminal and paged (see :func:`show`);
+    ``--no-pager`` before the command turns the pager off. Nothing changes when standard
+    output is not a terminal and ``COLUMNS`` is not set."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if kwargs.get("as_json") or (width() is None and pager_command() is None):
+            return func(*args, **kwargs)
+        ctx = click.get_current_context(silent=True)
+        no_pager = bool(ctx and ctx.find_root().meta.get("gitimprove.no_pager"))
+        tty = is_terminal()
+        real, buffer = sys.stdout, io.StringIO()
+        sys.stdout = buffer
+        _CAPTURING.append(tty)
+        try:
+            return func(*args, **kwargs)
+        finally:
+            _CAPTURING.pop()
+            sys.stdout = real
+            show(buffer.getvalue(), no_pager=no_pager)
+
+    return wrapper  # type: ignore[return-value]

@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from gitimprove.cli import Context, emit_json, json_option, pass_ctx
+from gitimprove.cli.output import for_people, paint
 from gitimprove.errors import GitImproveError
 from gitimprove.review.actions import ProposalInfo
 
@@ -135,6 +136,7 @@ def proposal_status(ctx: Context, info: ProposalInfo) -> dict[str, Any]:
 @click.option("--agent", help="Only this agent's proposals.")
 @json_option
 @pass_ctx
+@for_people
 def proposals_cmd(ctx: Context, include_closed: bool, agent: str | None, as_json: bool) -> None:
     """List proposals with their validator verdict and staleness."""
     from gitimprove.review.actions import list_proposals
@@ -149,14 +151,18 @@ def proposals_cmd(ctx: Context, include_closed: bool, agent: str | None, as_json
     if not rows:
         click.echo("No proposals." if include_closed else "No open proposals. (--all shows closed ones)")
         return
+    click.echo(paint(f"{'id':<15}  {'state':<11} {'agent':<18} {'age':>4}  {'evidence':<12} "
+                     "validator", "bold"))
     for row, info in zip(rows, infos, strict=True):
         flags = []
         if row["state"] == "open":
-            flags.append("valid" if row["verdict"] == "pass" else f"INVALID ({len(row['violations'])})")
+            flags.append(paint("valid", "green") if row["verdict"] == "pass"
+                         else paint(f"INVALID ({len(row['violations'])})", "red"))
             if row["stale"]:
-                flags.append("stale, merges cleanly" if row["merges_cleanly"] else "stale, CONFLICTS")
-        click.echo(f"{row['id']}  {row['state']:<11} {info.agent:<18} {_age(info.time):>4}  "
-                   f"evidence {row['evidence_count']:<3} {' '.join(flags)}")
+                flags.append("stale, merges cleanly" if row["merges_cleanly"] else
+                             paint("stale, CONFLICTS", "red"))
+        click.echo(f"{row['id']:<15}  {row['state']:<11} {info.agent:<18} {_age(info.time):>4}  "
+                   f"{row['evidence_count']:<12} {' '.join(flags)}")
         click.echo(f"    {row['summary']}")
 
 
@@ -164,6 +170,7 @@ def proposals_cmd(ctx: Context, include_closed: bool, agent: str | None, as_json
 @click.argument("proposal")
 @json_option
 @pass_ctx
+@for_people
 def review_cmd(ctx: Context, proposal: str, as_json: bool) -> None:
     """Everything a reviewer needs on one screen."""
     from gitimprove.review.view import review_data, review_text
@@ -172,7 +179,28 @@ def review_cmd(ctx: Context, proposal: str, as_json: bool) -> None:
     if as_json:
         emit_json(data)
     else:
-        click.echo(review_text(data))
+        click.echo(_coloured_review(review_text(data)))
+
+
+def _coloured_review(text: str) -> str:
+    """The review with the diff's lines, the verdict and the headings in colour (on a terminal)."""
+    out = []
+    for line in text.split("\n"):
+        bare = line.lstrip()
+        if line.startswith("  +") and not line.startswith("  +++"):
+            line = paint(line, "green")
+        elif line.startswith("  -") and not line.startswith("  ---"):
+            line = paint(line, "red")
+        elif bare.startswith("@@"):
+            line = paint(line, "cyan")
+        elif line == "Validator: passes":
+            line = "Validator: " + paint("passes", "green")
+        elif line == "Validator: FAILS":
+            line = "Validator: " + paint("FAILS", "red", "bold")
+        elif line.endswith(":") and not line.startswith(" ") and line:
+            line = paint(line, "bold")
+        out.append(line)
+    return "\n".join(out)
 
 
 @click.command("approve")

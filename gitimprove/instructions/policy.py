@@ -53,6 +53,9 @@ class FeedbackSettings(_Strict):
 
 class AnalysisSettings(_Strict):
     min_support: int = Field(3, ge=2)
+    # the cost cap of the model step of analysis (themes by a model): input and output
+    # tokens of all its requests together, for one analysis
+    model_max_tokens: int = Field(200_000, ge=1000)
 
 
 class FormatRule(_Strict):

@@ -8,7 +8,7 @@ import logging
 import os
 import threading
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from gitimprove.errors import (
     GitImproveError,
@@ -587,16 +587,21 @@ class InstructionRepo:
         version: str | None = None,
         evidence_state: Callable[[str], EvidenceState] | None = None,
         min_support: int | None = None,
+        model: Literal["on", "cached", "off"] = "cached",
+        notes: list[str] | None = None,
     ) -> list[Pattern]:
         """Patterns in ``agent``'s feedback, most important first (see docs/feedback.md).
 
         ``evidence_state(feedback_id)`` says whether an id is cited by an open proposal
         (``pending``) or an approved one (``addressed``); a pattern whose evidence is all cited
-        takes that state, and ``open_ids`` lists what is not."""
+        takes that state, and ``open_ids`` lists what is not. ``model``: themes by the
+        policy's model (``on``), only if cached already (``cached``), or never (``off``);
+        ``notes`` receives what the model step cost or why it fell back."""
         from gitimprove.patterns.analysis import analyze_agent
 
         return analyze_agent(self, agent, since=since, version=version,
-                             evidence_state=evidence_state, min_support=min_support)
+                             evidence_state=evidence_state, min_support=min_support,
+                             model=model, notes=notes)
 
 
 # Names used only in the annotations of the feedback methods above.

@@ -21,24 +21,29 @@ The pipeline, for one agent:
 
 from __future__ import annotations
 
+import heapq
 import math
 import re
+import zlib
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from gitimprove.errors import GitImproveError
 from gitimprove.feedback.models import FeedbackRecord
 from gitimprove.patterns.lexicon import Concept, Lexicon
-from gitimprove.patterns.model import EvidenceState, Pattern, PatternKind, pattern_id
-from gitimprove.patterns.text import content, is_noise, tokens
+from gitimprove.patterns.model import EvidenceState, Pattern, PatternKind, Triage, pattern_id
+from gitimprove.patterns.text import content, is_noise, normalize, stem, tokens
+from gitimprove.patterns.triage import product_topic, triage_of
 
 if TYPE_CHECKING:
     from gitimprove.instructions.agentfile import AgentFile
     from gitimprove.instructions.repo import InstructionRepo
+    from gitimprove.patterns.synthesis import Synthesizer
 
+ModelUse = Literal["on", "cached", "off"]
 FAILURE: PatternKind = "recurring_failure"
 CORRECTION: PatternKind = "consistent_correction"
 TROUBLE: PatternKind = "implicit_trouble"
@@ -53,6 +58,8 @@ SIGNAL_LABELS = {"regenerated": "regenerated, no reason given",
                  "not_completed": "task not completed, no reason given"}
 TROUBLE_PREFIX = "runs redone or abandoned: "
 
+NAMING_SAMPLE = 400            # distinct texts of a group that naming, triage and quotes read
+
 _LEXICON: Lexicon | None = None
 
 
@@ -66,17 +73,37 @@ def default_lexicon() -> Lexicon:
 # -- text -> theme ----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
 class TextInfo:
-    """What analysis knows about one distinct text."""
+    """What analysis knows about one distinct text. Its concepts and product topic (lexicon
+    matches) are worked out when first asked for: naming and triage look at a sample of each
+    group only."""
 
-    noise: bool
-    concepts: tuple[str, ...]
-    words: tuple[str, ...]  # content stems, for similarity
+    __slots__ = ("_lexicon", "_scored", "noise", "toks", "words")
+
+    def __init__(self, toks: tuple[str, ...], lexicon: Lexicon) -> None:
+        self.toks = toks
+        self.words = tuple(content(toks))  # content stems, for similarity
+        self.noise = is_noise(toks)
+        self._lexicon = lexicon
+        self._scored: list[tuple[str, float]] | None = None
+
+    def _match(self) -> list[tuple[str, float]]:
+        if self._scored is None:
+            self._scored = [] if self.noise else self._lexicon.match(self.toks)
+        return self._scored
+
+    @property
+    def concepts(self) -> tuple[str, ...]:
+        return choose_concepts(self._match())
+
+    @property
+    def topic(self) -> str | None:
+        """The product topic it is about, if any (see :mod:`.triage`)."""
+        return None if self.noise else product_topic(self.toks, self._match())
 
 
 class Themer:
-    """Text -> (noise?, concepts, words), memoised: identical texts are analysed once."""
+    """Text -> :class:`TextInfo`, memoised: identical texts are analysed once."""
 
     def __init__(self, lexicon: Lexicon | None = None) -> None:
         self.lexicon = lexicon or default_lexicon()
@@ -85,13 +112,7 @@ class Themer:
     def __call__(self, text: str) -> TextInfo:
         hit = self._cache.get(text)
         if hit is None:
-            toks = tokens(text)
-            words = tuple(content(toks))
-            if is_noise(toks):
-                hit = TextInfo(True, (), words)
-            else:
-                hit = TextInfo(False, choose_concepts(self.lexicon.match(toks)), words)
-            self._cache[text] = hit
+            hit = self._cache[text] = TextInfo(tokens(text), self.lexicon)
         return hit
 
 
@@ -202,6 +223,9 @@ class Group:
     label: str
     items: list[Item] = field(default_factory=list)
     concept: Concept | None = None
+    triage: Triage | None = None     # set by the model's synthesis; else worked out
+    topic: str | None = None
+    description: str | None = None
 
 
 def collect_items(records: Sequence[FeedbackRecord], themer: Themer) -> list[Item]:
@@ -250,78 +274,170 @@ def _trouble(signals: dict[str, object]) -> list[str]:
     return out
 
 
-def group_items(items: Sequence[Item], themer: Themer) -> list[Group]:
-    """Items grouped per kind by concept, then the residue by similarity."""
-    lexicon = themer.lexicon
+def group_items(items: Sequence[Item], themer: Themer,
+                df: tuple[Counter[str], int] | None = None, *,
+                synthesizer: Synthesizer | None = None,
+                notes: list[str] | None = None) -> list[Group]:
+    """Items grouped per kind by meaning (:mod:`.grouping`); each item in one group at most.
+
+    Items without text (or only noise) of a run with an implicit signal group by that
+    signal; other textless items are left out. Every other item is in exactly one group or
+    unclustered. The lexicon only names a group (and so keys it) when most of its items
+    match one of its concepts.
+
+    With a ``synthesizer`` the model's themes replace the offline groups (which it reads
+    through); when it fails, the offline groups stay and ``notes`` says so."""
+    from gitimprove.patterns.grouping import UNCLUSTERED, cluster_texts
+
     groups: dict[tuple[str, str], Group] = {}
-    residue: dict[PatternKind, list[Item]] = defaultdict(list)
-
-    def group(kind: PatternKind, key: str, label: str, concept: Concept | None = None) -> Group:
-        found = groups.get((kind, key))
-        if found is None:
-            found = groups[(kind, key)] = Group(kind, key, label, concept=concept)
-        return found
-
+    pending: dict[PatternKind, list[Item]] = defaultdict(list)
+    if df is None:
+        df = _document_frequencies(themer, items)
     for item in items:
         info = themer(item.text) if item.text else None
         if info is None or info.noise:
             if item.kind == TROUBLE and item.signal:
-                group(TROUBLE, f"signal:{item.signal}", SIGNAL_LABELS[item.signal]).items.append(item)
+                key = f"signal:{item.signal}"
+                found = groups.setdefault((TROUBLE, key), Group(TROUBLE, key, SIGNAL_LABELS[item.signal]))
+                found.items.append(item)
             continue
-        if info.concepts:
-            for key in info.concepts:
-                c = lexicon.concepts[key]
-                group(item.kind, f"concept:{key}", _concept_label(item.kind, c), c).items.append(item)
-        elif item.kind == TROUBLE and item.signal:
-            residue[TROUBLE].append(item)
-        else:
-            residue[item.kind].append(item)
-    for kind, pending in residue.items():
+        pending[item.kind].append(item)
+    offline: dict[tuple[str, str], Group] = {}
+    clustered: list[list[str]] = []
+    loose: list[str] = []
+    for kind in sorted(pending):
         by_text: dict[str, list[Item]] = defaultdict(list)
-        for item in pending:
+        for item in pending[kind]:
             by_text[item.text or ""].append(item)
         texts = sorted(by_text)
-        clusters = cluster_residue([themer(t).words for t in texts],
-                                   weights=[len(by_text[t]) for t in texts])
-        for members in clusters:
-            member_items = [it for i in members for it in by_text[texts[i]]]
-            words: Counter[str] = Counter()
-            for i in members:
-                for w in set(themer(texts[i]).words):
-                    words[w] += len(by_text[texts[i]])
-            top = sorted(words, key=lambda w: (-words[w], w))[:3]
-            if not top:
-                continue
-            key = "terms:" + "+".join(sorted(top))
-            g = group(kind, key, "")
-            g.items.extend(member_items)
-    return list(groups.values())
+        labels = cluster_texts(texts, weights=[len(by_text[t]) for t in texts])
+        clusters: dict[int, list[str]] = defaultdict(list)
+        for text, label in zip(texts, labels, strict=True):
+            if label != UNCLUSTERED:
+                clusters[label].append(text)
+            else:
+                loose.append(text)
+        for label in sorted(clusters):
+            members = clusters[label]
+            clustered.append(members)
+            named = _name_group(kind, members, by_text, themer, df, offline)
+            # Clusters that the lexicon names alike are one pattern: one label, one id.
+            group = offline.setdefault((kind, named.key), named)
+            for text in members:
+                group.items.extend(by_text[text])
+    if synthesizer is not None and pending:
+        from gitimprove.patterns.synthesis import SynthesisError
+
+        try:
+            themed = _synthesized(pending, clustered, loose, synthesizer, notes)
+        except SynthesisError as exc:
+            if notes is not None and not exc.quiet:
+                notes.append(f"model step failed ({exc.message}); the offline grouping is used")
+        else:
+            return list(groups.values()) + themed
+    return list(groups.values()) + list(offline.values())
+
+
+def _synthesized(pending: Mapping[PatternKind, Sequence[Item]], clustered: Sequence[list[str]],
+                 loose: Sequence[str], synthesizer: Synthesizer,
+                 notes: list[str] | None) -> list[Group]:
+    """Groups of the model's themes: one per (theme, kind of item)."""
+    by_text: dict[str, list[Item]] = defaultdict(list)
+    for kind in sorted(pending):
+        for item in pending[kind]:
+            by_text[item.text or ""].append(item)
+    ids = {text: [i for it in items for i in it.ids] for text, items in by_text.items()}
+    groups_in_order = sorted(clustered, key=lambda g: (-sum(len(by_text[t]) for t in g), g[0]))
+    result = synthesizer.run(ids, groups_in_order, sorted(set(loose)))
+    if notes is not None:
+        cost = ("from the cache, no request" if result.cached else
+                f"{result.requests} requests, {result.input_tokens} input and "
+                f"{result.output_tokens} output tokens")
+        notes.append(f"themes by {result.model} ({cost})")
+    out: dict[tuple[str, str], Group] = {}
+    for theme in result.themes:
+        slug = "-".join(re.findall(r"[a-z0-9]+", theme.name.lower()))[:60] or "theme"
+        for text in theme.texts:
+            for item in by_text.get(text, ()):
+                key = f"theme:{slug}"
+                group = out.get((item.kind, key))
+                if group is None:
+                    group = out[(item.kind, key)] = Group(
+                        item.kind, key, theme.name, triage=theme.triage, topic=theme.topic,
+                        description=theme.description or None)
+                group.items.append(item)
+    return list(out.values())
+
+
+def _sample(counts: Mapping[str, int], limit: int = NAMING_SAMPLE) -> list[str]:
+    """The texts a group is read through: its most said, then a stable hash order."""
+    if len(counts) <= limit:
+        return sorted(counts, key=lambda t: (-counts[t], t))
+    return heapq.nsmallest(limit, counts, key=lambda t: (-counts[t], zlib.crc32(
+        t.encode("utf-8", "replace")), t))
+
+
+def _name_group(kind: PatternKind, members: Sequence[str], by_text: dict[str, list[Item]],
+                themer: Themer, df: tuple[Counter[str], int],
+                taken: dict[tuple[str, str], Group]) -> Group:
+    """Key and label of a cluster: a lexicon concept where most of its items match one
+    (a naming hint only), else its most distinctive words. Keys are unique per kind."""
+    weight = {t: len(by_text[t]) for t in members}
+    read = _sample(weight)
+    size = sum(weight[t] for t in read)
+    concepts: Counter[str] = Counter()
+    words: Counter[str] = Counter()
+    for text in read:
+        info = themer(text)
+        if info.concepts:
+            concepts[info.concepts[0]] += weight[text]
+        words.update(dict.fromkeys(set(info.words), weight[text]))
+    freq, n = df
+    distinctive = sorted(words, key=lambda w: (-words[w] / size * math.log((1 + n) / (1 + freq[w])), w))
+    terms = [w for w in distinctive if words[w] >= min(2, size)][:3] or distinctive[:3]
+    terms_key = "+".join(sorted(terms)) or "text"
+    best = sorted(concepts, key=lambda k: (-concepts[k], k))[:1]
+    lexicon = themer.lexicon
+    if best and concepts[best[0]] * 2 > size:
+        c = lexicon.concepts[best[0]]
+        key = f"concept:{c.key}"
+        return taken.get((kind, key)) or Group(kind, key, _concept_label(kind, c), concept=c)
+    key = f"terms:{terms_key}"
+    n_try = 2
+    while (kind, key) in taken:
+        key = f"terms:{terms_key}#{n_try}"
+        n_try += 1
+    return Group(kind, key, "")
 
 
 def group_texts(texts: Sequence[str], *, lexicon: Lexicon | None = None,
                 use_lexicon: bool = True) -> list[str | None]:
-    """The group key each text would join (its strongest concept, or its residue cluster), or
-    None for noise: the grouping alone, for measuring it against labels.
+    """The group key each text would join, or None for noise and unclustered texts: the
+    grouping alone, for measuring it against labels.
 
-    ``use_lexicon=False`` clusters everything by word similarity (the baseline)."""
+    ``use_lexicon=False`` is the old word-overlap clustering (kept as a baseline)."""
+    from gitimprove.patterns.grouping import UNCLUSTERED, cluster_texts
+
     themer = Themer(lexicon)
     keys: list[str | None] = [None] * len(texts)
     residue: dict[str, list[int]] = defaultdict(list)
     for i, text in enumerate(texts):
-        info = themer(text)
-        if info.noise:
-            continue
-        if use_lexicon and info.concepts:
-            keys[i] = "concept:" + info.concepts[0]
-        else:
+        if not themer(text).noise:
             residue[text].append(i)
     distinct = sorted(residue)
+    if use_lexicon:
+        labels = cluster_texts(distinct, weights=[len(residue[t]) for t in distinct])
+        for text, label in zip(distinct, labels, strict=True):
+            if label != UNCLUSTERED:
+                for i in residue[text]:
+                    keys[i] = f"group:{label}"
+        return keys
     for members in cluster_residue([themer(t).words for t in distinct],
                                    weights=[len(residue[t]) for t in distinct]):
-        label = "terms:" + distinct[members[0]]
+        words_key = "terms:" + distinct[members[0]]
         for m in members:
             for i in residue[distinct[m]]:
-                keys[i] = label
+                keys[i] = words_key
     return keys
 
 
@@ -347,8 +463,13 @@ def analyze_records(
     current_version: str | None = None,
     version_order: Sequence[str] = (),
     lexicon: Lexicon | None = None,
+    synthesizer: Synthesizer | None = None,
+    notes: list[str] | None = None,
 ) -> list[Pattern]:
     """Patterns in ``records`` (one agent's feedback), most important first.
+
+    With a ``synthesizer`` (:mod:`.synthesis`), a model names the themes; ``notes`` receives
+    what it cost, or why the offline grouping was used instead.
 
     ``evidence_state(id)`` marks evidence cited by an open proposal (``pending``) or an approved
     one (``addressed``). A pattern whose evidence is all cited takes that state (``pending``
@@ -359,7 +480,8 @@ def analyze_records(
         return []
     themer = Themer(lexicon)
     items = collect_items(records, themer)
-    groups = group_items(items, themer)
+    word_df = _document_frequencies(themer, items)
+    groups = group_items(items, themer, word_df, synthesizer=synthesizer, notes=notes)
     newest = max(r.created_at for r in records)
     total = {k: 0 for k in KIND_WEIGHT}
     run_count = len({(r.run_id or "\0" + r.id) for r in records})
@@ -371,15 +493,14 @@ def analyze_records(
     for kind in total:
         total[kind] = run_count if kind == TROUBLE else record_count
     corrections = {g.key: g for g in groups if g.kind == CORRECTION}
-    word_df = _document_frequencies(themer, items)
     patterns: list[Pattern] = []
     suggestions: dict[str, str | None] = {}
     for g in sorted(groups, key=lambda g: (g.kind != CORRECTION, g.kind, g.key)):
         if len(g.items) < min_support:
             continue
         ranked = _central_texts(g, themer, word_df)
-        if g.key.startswith("terms:") and not g.label:
-            g.label = _shorten(ranked[0], 60) if ranked else g.key[6:].replace("+", ", ")
+        if not g.label:
+            g.label = _terms_label(g, ranked)
         if g.kind == CORRECTION:
             suggestion = _suggestion(ranked)
             suggestions[g.key] = suggestion
@@ -396,13 +517,21 @@ def analyze_records(
         score = sum(KIND_WEIGHT[g.kind] * 0.5 ** ((newest - it.created_at).total_seconds()
                                                   / 86400 / HALF_LIFE_DAYS) for it in g.items)
         state, open_ids = _state(ids, evidence_state, versions_of, older)
+        if g.triage is not None:
+            triage, topic = ("praise", None) if g.kind == PRAISE else (g.triage, g.topic)
+        else:
+            said = Counter(it.text for it in g.items if it.text)
+            topics = [themer(t).topic for t in _sample(said) for _ in range(said[t])]
+            triage, topic = triage_of(topics, praise=g.kind == PRAISE)
         patterns.append(Pattern(
             id=pattern_id(g.kind, g.key), kind=g.kind, label=g.label, key=g.key,
             count=len(g.items), share=round(len(g.items) / max(1, total[g.kind]), 4),
             score=round(score, 4), feedback_ids=ids,
             quotes=[_shorten(t, MAX_QUOTE_CHARS) for t in ranked[:5]],
-            versions=versions, section=_section(g, themer, agent_file), suggestion=suggestion,
-            state=state, open_ids=open_ids))
+            versions=versions, section=_section(g, themer, agent_file) if triage == "answers"
+            else None, suggestion=suggestion if triage == "answers" else None,
+            triage=triage, topic=topic, description=g.description, state=state,
+            open_ids=open_ids))
     patterns.sort(key=lambda p: (-p.score, -p.count, p.id))
     return patterns
 
@@ -433,9 +562,10 @@ def _document_frequencies(themer: Themer, items: Iterable[Item]) -> tuple[Counte
 def _central_texts(g: Group, themer: Themer, word_df: tuple[Counter[str], int]) -> list[str]:
     """The group's distinct texts, most representative first (closest to the group's centroid,
     so a quote is typical rather than the longest or the first)."""
-    counts: Counter[str] = Counter(it.text for it in g.items if it.text)
-    if not counts:
+    spoken: Counter[str] = Counter(it.text for it in g.items if it.text)
+    if not spoken:
         return []
+    counts = Counter({t: spoken[t] for t in _sample(spoken)})
     df, n = word_df
     vecs: dict[str, dict[str, float]] = {}
     centroid: dict[str, float] = defaultdict(float)
@@ -468,6 +598,23 @@ def _central_texts(g: Group, themer: Themer, word_df: tuple[Counter[str], int]) 
         if len(out) == 10:  # 5 quotes and a suggestion among the first 10 is all we use
             break
     return out
+
+
+_WORD = re.compile(r"[a-z0-9]+")
+
+
+def _terms_label(g: Group, ranked: Sequence[str]) -> str:
+    """A label from the group's distinctive words (its key), as users spelled them."""
+    stems = g.key.split("terms:", 1)[-1].split("#")[0].split("+")
+    spelled: dict[str, Counter[str]] = defaultdict(Counter)
+    for text in ranked[:10]:
+        for word in _WORD.findall(normalize(text[:2000])):
+            spelled[stem(word)][word] += 1
+    words = [sorted(spelled[s], key=lambda w: (-spelled[s][w], w))[0] if spelled.get(s) else s
+             for s in stems if s and s != "text"]
+    if not words:
+        return _shorten(ranked[0], 60) if ranked else "(no words in common)"
+    return ", ".join(words)
 
 
 _COURTESY_START = re.compile(r"\A(?:pls|please|plz|kindly)\b[\s,:-]*", re.I)
@@ -548,8 +695,15 @@ def analyze_agent(
     version: str | None = None,
     evidence_state: Callable[[str], EvidenceState] | None = None,
     min_support: int | None = None,
+    model: ModelUse = "cached",
+    notes: list[str] | None = None,
 ) -> list[Pattern]:
-    """:func:`analyze_records` over the agent's feedback in the repository's store."""
+    """:func:`analyze_records` over the agent's feedback in the repository's store.
+
+    ``model``: ``"on"`` asks the policy's model for themes (:mod:`.synthesis`; cached by
+    feedback set and model, falling back to the offline grouping on any failure, with a
+    note); ``"cached"`` uses such themes only when they are cached already (no request, no
+    cost: what ``propose`` does after an ``analyze --model``); ``"off"`` never."""
     index = repo._feedback_index()
     index.check_agent(agent)
     versions = None
@@ -568,6 +722,16 @@ def analyze_agent(
         records = [r for r in records if r.version in versions]
     inst = repo.load(agent)
     support = min_support if min_support is not None else repo.policy().analysis.min_support
+    synthesizer = None
+    if model != "off":
+        from gitimprove.patterns.synthesis import Synthesizer
+
+        policy = repo.policy()
+        synthesizer = Synthesizer(
+            model=policy.proposer.model, max_tokens_total=policy.analysis.model_max_tokens,
+            max_tokens=policy.proposer.max_tokens, timeout=policy.proposer.timeout_seconds,
+            cache_dir=repo.git.state_dir / "synthesis" / agent, cache_only=model == "cached")
     return analyze_records(records, agent_file=inst.file, min_support=support,
                            evidence_state=evidence_state, current_version=str(inst.version),
-                           version_order=index.version_order(agent))
+                           version_order=index.version_order(agent), synthesizer=synthesizer,
+                           notes=notes)

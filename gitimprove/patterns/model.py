@@ -42,6 +42,7 @@ class Pattern(BaseModel):
     triage: Triage = Field("answers", description="answers, product or praise; see Triage")
     topic: str | None = Field(None, description="for product patterns: 'usage limits', 'pricing', ...")
     tool: str | None = Field(None, description="for tool_use patterns: the tool they concern")
+    description: str | None = Field(None, description="what the theme is, where a model named it")
     state: EvidenceState = "open"
     open_ids: list[str] = Field(default_factory=list,
                                 description="evidence not yet cited by an open or approved proposal")

@@ -60,10 +60,15 @@ def normalize(text: str) -> str:
     if not text.isascii():
         text = unicodedata.normalize("NFKD", text.translate(_QUOTES))
         text = "".join(c for c in text if not unicodedata.combining(c))  # cliché -> cliche
-    text = _TLDR.sub(" tldr ", text)
-    text = text.replace("can't", "can not").replace("won't", "will not").replace("cannot", "can not")
-    text = _NT.sub(lambda m: m.group(1) + " not", text)
-    text = _IZE.sub(lambda m: "is" + m.group(1), text)
+    # NOTE: each rewrite is tried only where its text can occur: analysis normalises every
+    # distinct feedback text, and most need few of them.
+    if "tl" in text:
+        text = _TLDR.sub(" tldr ", text)
+    if "'t" in text or "nt" in text:
+        text = text.replace("can't", "can not").replace("won't", "will not").replace("cannot", "can not")
+        text = _NT.sub(lambda m: m.group(1) + " not", text)
+    if "iz" in text:
+        text = _IZE.sub(lambda m: "is" + m.group(1), text)
     return _ELONGATED.sub(r"\1", text)
 
 

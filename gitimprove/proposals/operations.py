@@ -7,15 +7,19 @@ a list of operations means the same thing whatever order they are applied in.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from gitimprove.instructions.formats import AdoptedDocument
 from gitimprove.instructions.formats.prose import EditError
-from gitimprove.instructions.roundtrip import AgentDocument
 
-Document = AgentDocument | AdoptedDocument
+if TYPE_CHECKING:
+    # NOTE: only for annotations: the round-trip library (ruamel.yaml) is imported by the
+    # commands that edit a file, not by every command that reads a proposal.
+    from gitimprove.instructions.formats import AdoptedDocument
+    from gitimprove.instructions.roundtrip import AgentDocument
+
+    Document = AgentDocument | AdoptedDocument
 
 MAX_TEXT = 4000  # characters in one operation's text; the policy's limits are usually tighter
 

@@ -6,7 +6,6 @@ import json
 import os
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -17,24 +16,10 @@ from gitimprove.feedback.models import make_record
 from gitimprove.instructions.versions import Version
 from gitimprove.metrics import check_regressions, version_figures
 from tests.conftest import SAMPLE, commit_file, git
+from tests.test_cli_feedback import ok_json as as_json
+from tests.test_cli_feedback import run
 
 PW = "agents/product-writer.yaml"
-
-
-def run(capsys: pytest.CaptureFixture[str], repo: Path, *argv: str) -> tuple[int, str, str]:
-    try:
-        main(["--repo", str(repo), *argv])
-        code = 0
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 0
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
-
-
-def as_json(capsys: pytest.CaptureFixture[str], repo: Path, *argv: str) -> Any:
-    code, out, err = run(capsys, repo, *argv, "--json")
-    assert code == 0, err
-    return json.loads(out)
 
 
 def _version(number: int, blob: str, when: str) -> Version:

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
-
-import pytest
 
 from gitimprove.instructions.agentfile import parse_agent
 from gitimprove.instructions.policy import Policy, ProposerSettings, parse_policy
@@ -23,15 +20,6 @@ AGENT = "product-writer"
 PATH = f"agents/{AGENT}.yaml"
 AGENT_TEXT = (SAMPLE / PATH).read_text()
 POLICY: Policy = parse_policy((SAMPLE / "gitimprove.yaml").read_text())
-
-
-@pytest.fixture
-def api(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeAnthropicServer]:
-    """The fake Messages API, running; requests to it never go through a proxy."""
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
-    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
-    with FakeAnthropicServer() as server:
-        yield server
 
 
 def proposer_for(api: FakeAnthropicServer, **settings: Any) -> AnthropicProposer:

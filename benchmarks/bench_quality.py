@@ -1,0 +1,191 @@
+"""Quality of pattern analysis on real public feedback, beside a TF-IDF + KMeans baseline.
+
+    python -m benchmarks quality
+
+Per set (see ``benchmarks/data/sources.py``; a set that is not converted on this machine is
+reported as "not fetched", with the command that fetches it):
+
+- ARI and purity of the patterns against the themes (hand labels, or the set's own gold);
+  an item in no pattern counts as a group of its own;
+- themes recovered: of the themes with >= 10 labelled items, those with >= 60% of their
+  items in one pattern;
+- triage: precision and recall of "about the product" per item (an item is predicted
+  product when its pattern is; unclustered items are not);
+- the same ARI, purity and recovery for TF-IDF + KMeans with k = the true number of themes,
+  over several seeds (mean), run here on the same items.
+
+The whole analysis runs (:func:`analyze_records`, min_support 3) on every negative item of the
+set, labelled or not; the figures are taken over the labelled ones. The app reviews were used
+to tune the grouping (cut quantile, token weighting); Shepherd's critiques are held out.
+
+Last, the speed of ``analyze_records`` on 10,000 / 30,000 / 100,000 records of distinct texts
+(goal: 100,000 under 10 s; growth no worse than n log n).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import random
+import statistics
+import time
+from collections import Counter, defaultdict
+from collections.abc import Hashable, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from gitimprove.feedback.models import FeedbackRecord, make_record
+from gitimprove.patterns.analysis import analyze_records, group_texts
+from gitimprove.patterns.quality import adjusted_rand_index, purity
+
+from .common import SAMPLE, Row
+from .data.sources import LABELS, SOURCES, converted, read_jsonl
+
+SEEDS = (0, 1, 2, 3, 4)
+RECOVERED_SHARE = 0.6
+BIG_THEME = 10
+# Hand-label themes of the app reviews that are about the product, not the answers.
+PRODUCT_THEMES = frozenset({"login", "not_working", "privacy", "subscription", "device",
+                            "overheat", "ui", "stuck_intro", "region", "features"})
+SCALE_SIZES = (10_000, 30_000, 100_000)
+
+
+def _load(name: str) -> tuple[list[dict[str, Any]], dict[str, str]] | None:
+    path = converted(name)
+    if not path.exists():
+        return None
+    rows = list(read_jsonl(path))
+    if name == "chatgpt_ios_reviews":
+        labels = json.loads((LABELS / f"{name}.json").read_text())
+        rows = [r for r in rows if r["rating"] <= 2]
+    else:
+        labels = {r["hash"]: r["theme"] for r in rows}
+    return rows, labels
+
+
+def _records(rows: Sequence[dict[str, Any]]) -> list[FeedbackRecord]:
+    t0 = datetime(2026, 1, 1, tzinfo=UTC)
+    return [make_record({"id": f"q{i}", "agent": "bench", "run_id": f"run{i}", "rating": "down",
+                         "reason": row["text"][:10_000], "created_at": t0 + timedelta(minutes=i)})
+            for i, row in enumerate(rows)]
+
+
+def _recovered(truth: Sequence[Hashable], predicted: Sequence[Hashable]) -> tuple[int, int]:
+    by_theme: dict[Hashable, Counter[Hashable]] = defaultdict(Counter)
+    for t, p in zip(truth, predicted, strict=True):
+        by_theme[t][p] += 1
+    big = [t for t, c in by_theme.items() if sum(c.values()) >= BIG_THEME]
+    found = 0
+    for theme in big:
+        grouped = [c for p, c in by_theme[theme].items() if not str(p).startswith("single-")]
+        if grouped and max(grouped) >= RECOVERED_SHARE * sum(by_theme[theme].values()):
+            found += 1
+    return found, len(big)
+
+
+def _kmeans(texts: Sequence[str], k: int, seed: int) -> list[int]:
+    from sklearn.cluster import KMeans
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    matrix = TfidfVectorizer().fit_transform(texts)
+    return [int(x) for x in KMeans(n_clusters=k, random_state=seed, n_init=1).fit_predict(matrix)]
+
+
+def _evaluate(name: str) -> list[dict[str, Any]]:
+    loaded = _load(name)
+    source = SOURCES[name]
+    if loaded is None:
+        return [{"set": name, "status": f"not fetched: run {source.clone_hint}"}]
+    rows, labels = loaded
+    records = _records(rows)
+    start = time.perf_counter()
+    patterns = analyze_records(records, min_support=3)
+    seconds = time.perf_counter() - start
+    pattern_of: dict[str, str] = {}
+    triage_of: dict[str, str] = {}
+    for p in patterns:
+        for i in p.feedback_ids:
+            pattern_of[i] = p.id
+            triage_of[i] = p.triage
+    labelled = [(rec, row) for rec, row in zip(records, rows, strict=True) if row["hash"] in labels]
+    truth = [labels[row["hash"]] for _, row in labelled]
+    predicted = [pattern_of.get(rec.id, f"single-{n}") for n, (rec, _) in enumerate(labelled)]
+    found, big = _recovered(truth, predicted)
+    out: dict[str, Any] = {
+        "set": name, "items": len(rows), "labelled": len(labelled), "themes": len(set(truth)),
+        "patterns": len(patterns), "seconds": round(seconds, 2),
+        "ARI": round(adjusted_rand_index(truth, predicted), 3),
+        "purity": round(purity(truth, predicted), 3),
+        "recovered": f"{found}/{big}",
+    }
+    if name == "chatgpt_ios_reviews":
+        tp = fp = fn = 0
+        for (rec, _), theme in zip(labelled, truth, strict=True):
+            is_product = theme in PRODUCT_THEMES
+            said = triage_of.get(rec.id) == "product"
+            tp += said and is_product
+            fp += said and not is_product
+            fn += is_product and not said
+        out["product_precision"] = round(tp / max(1, tp + fp), 3)
+        out["product_recall"] = round(tp / max(1, tp + fn), 3)
+    else:
+        said = sum(1 for rec, _ in labelled if triage_of.get(rec.id) == "product")
+        out["product_share"] = round(said / max(1, len(labelled)), 3)  # all are about answers
+    texts = [row["text"] for _, row in labelled]
+    k = len(set(truth))
+    aris, purities, recs = [], [], []
+    for seed in SEEDS:
+        km = _kmeans(texts, k, seed)
+        aris.append(adjusted_rand_index(truth, km))
+        purities.append(purity(truth, km))
+        recs.append(_recovered(truth, km)[0])
+    words = group_texts(texts, use_lexicon=False)
+    word_groups = [w if w else f"single-{n}" for n, w in enumerate(words)]
+    baseline = {"set": name, "method": f"baseline TF-IDF+KMeans k={k}, {len(SEEDS)} seeds",
+                "ARI": round(statistics.mean(aris), 3),
+                "ARI_range": f"{min(aris):.3f}-{max(aris):.3f}",
+                "purity": round(statistics.mean(purities), 3),
+                "recovered": f"{statistics.mean(recs):.1f}/{big}",
+                "word_overlap_ARI": round(adjusted_rand_index(truth, word_groups), 3)}
+    out["beats_baseline"] = out["ARI"] > baseline["ARI"]
+    return [out, baseline]
+
+
+def _scale_texts(n: int) -> list[str]:
+    """Texts as varied as real feedback: three reasons of the sample joined (about 15 million
+    combinations, so nearly all distinct), with the sample's vocabulary."""
+    pool = [str(json.loads(line).get("reason") or "") for line in
+            (SAMPLE / "feedback.jsonl").read_text().splitlines() if line.strip()]
+    pool = [p for p in pool if p]
+    rng = random.Random(12)
+    return [f"{rng.choice(pool)} {rng.choice(pool)} {rng.choice(pool)}" for _ in range(n)]
+
+
+def _scale() -> list[Row]:
+    rows: list[Row] = []
+    times: dict[int, float] = {}
+    for n in SCALE_SIZES:
+        records = _records([{"text": t} for t in _scale_texts(n)])
+        start, cpu = time.perf_counter(), time.process_time()
+        analyze_records(records, min_support=3)
+        times[n] = time.perf_counter() - start
+        cpu = time.process_time() - cpu
+        load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+        rows.append(Row("quality", f"analyze_records, {n:,} records", times[n], "s",
+                        goal=10.0 if n == 100_000 else None,
+                        note=f"CPU {cpu:.2f} s; load average {load:.1f} on {os.cpu_count()} cores"))
+    small, large = SCALE_SIZES[0], SCALE_SIZES[-1]
+    nlogn = (large * math.log(large)) / (small * math.log(small))
+    rows.append(Row("quality", f"growth {small:,} -> {large:,} over n log n",
+                    times[large] / times[small] / nlogn, "x", goal=1.25,
+                    note="1.0 = exactly n log n"))
+    return rows
+
+
+def run() -> list[Row | dict[str, Any]]:
+    results: list[Row | dict[str, Any]] = []
+    for name in SOURCES:
+        results += _evaluate(name)
+    results += _scale()
+    return results

@@ -1,0 +1,49 @@
+"""Convert Shepherd's human critiques (see :mod:`.sources`) into the benchmark's JSONL.
+
+    python -m benchmarks.data.fetch_shepherd_critiques PATH   # a clone, or human_data_raw.jsonl
+
+Each annotated item holds one or more critiques, each under the error type its annotator
+chose. One line per critique: ``hash`` (of its text), ``text``, ``theme`` (the gold error
+type), ``dataset`` (the task the answer came from). Critiques filed as "no error" are left
+out: they are not complaints."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+from .sources import convert_main, item_hash
+
+NAME = "shepherd_critiques"
+
+
+def convert(raw: bytes) -> list[dict[str, Any]]:
+    rows = []
+    seen: set[str] = set()
+    for line in raw.decode("utf-8").splitlines():
+        if not line.strip():
+            continue
+        item = json.loads(line)
+        jobs = item.get("latestLabel", {}).get("jsonResponse", {})
+        for category in jobs.get("CLASSIFICATION_JOB_0", {}).get("categories", []):
+            theme = str(category.get("categoryName", "")).strip().lower()
+            if not theme or theme.startswith("no error"):
+                continue
+            for child in (category.get("children") or {}).values():
+                text = str(child.get("text") or "").strip()
+                key = item_hash(text)
+                if not text or key in seen:
+                    continue
+                seen.add(key)
+                rows.append({"hash": key, "text": text, "theme": theme,
+                             "dataset": item.get("dataset")})
+    return rows
+
+
+def main(argv: list[str]) -> int:
+    return convert_main(NAME, convert, argv, __doc__)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,118 @@
+"""The public feedback sets of the quality benchmark: where each comes from, and where its
+converted JSONL lives on this machine.
+
+The sets are not part of the repository (their licences do not let us redistribute them, or
+say nothing, which means the same). What the repository keeps is this provenance record, a
+converter per set (``python -m benchmarks.data.fetch_NAME PATH``: a local clone of the source
+repository -> JSONL), and our own hand labels keyed by a stable item hash
+(``benchmarks/data/labels/``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+LABELS = HERE / "labels"
+
+
+@dataclass(frozen=True)
+class Source:
+    name: str
+    repository: str  # owner/name on GitHub
+    commit: str
+    path: str        # file inside the repository
+    licence: str
+    what: str
+    converter: str   # the module that converts it
+
+    @property
+    def clone_hint(self) -> str:
+        return (f"git clone https://github.com/{self.repository} /tmp/{self.name} && "
+                f"git -C /tmp/{self.name} checkout {self.commit[:12]} && "
+                f"python -m {self.converter} /tmp/{self.name}")
+
+
+SOURCES: dict[str, Source] = {s.name: s for s in (
+    Source("chatgpt_ios_reviews", "rijinrajanrr14/ChatGPT-App-Reviews-Sentiment-Analysis",
+           "9a29debc1173c44a6c7b05a02771a363736cbe0c", "chatgpt_reviews.csv",
+           "none stated (all rights reserved): used locally for measurement, never redistributed",
+           "2,292 App Store reviews of the ChatGPT iOS app (May-July 2023), title, text and "
+           "stars; 240 of the 634 one- and two-star reviews hand-labelled with a theme",
+           "benchmarks.data.fetch_chatgpt_ios_reviews"),
+    Source("shepherd_critiques", "facebookresearch/Shepherd",
+           "29b1863bbecd616e2052a0d664507b69bde60fff", "data/human_data_raw.jsonl",
+           "CC-BY-NC 4.0 (data): used locally for measurement, never redistributed",
+           "human critiques of model answers, each under one of six gold error types "
+           "(arithmetic, coherence and deduction, consistency with context, veracity, "
+           "redundancy, commonsense)",
+           "benchmarks.data.fetch_shepherd_critiques"),
+)}
+
+
+def data_dir() -> Path:
+    """Where converted sets live: ``$GITIMPROVE_BENCH_DATA``, or a cache folder."""
+    env = os.environ.get("GITIMPROVE_BENCH_DATA")
+    base = Path(env) if env else Path.home() / ".cache" / "gitimprove" / "benchmark-data"
+    return base
+
+
+def converted(name: str) -> Path:
+    return data_dir() / f"{name}.jsonl"
+
+
+def item_hash(*parts: str) -> str:
+    """A stable id of one item: its text, not its position in the file."""
+    return hashlib.sha256("\n".join(p.strip() for p in parts).encode()).hexdigest()[:16]
+
+
+def read_jsonl(path: Path) -> Iterator[dict[str, Any]]:
+    with path.open(encoding="utf-8") as fh:
+        for line in fh:
+            if line.strip():
+                yield json.loads(line)
+
+
+def source_file(source: Source, given: str) -> bytes:
+    """The source file's bytes from ``given``: a clone of the repository (read at the recorded
+    commit, so the labels match) or the file itself."""
+    path = Path(given)
+    if path.is_file():
+        return path.read_bytes()
+    git_dir = path / ".git" if (path / ".git").exists() else path
+    try:
+        return subprocess.run(["git", "--git-dir", str(git_dir), "show",
+                               f"{source.commit}:{source.path}"],
+                              check=True, capture_output=True).stdout
+    except (OSError, subprocess.CalledProcessError) as exc:
+        sys.exit(f"cannot read {source.path} at {source.commit[:12]} from {given}: {exc}")
+
+
+def write_jsonl(name: str, rows: list[dict[str, Any]]) -> Path:
+    out = converted(name)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_suffix(".tmp")
+    with tmp.open("w", encoding="utf-8") as fh:
+        for row in rows:
+            fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+    tmp.replace(out)
+    return out
+
+
+def convert_main(name: str, convert: Callable[[bytes], list[dict[str, Any]]], argv: list[str],
+                 usage: str | None) -> int:
+    """The command line of a converter: one argument, a clone or the file itself."""
+    if len(argv) != 1:
+        print(usage)
+        return 2
+    rows = convert(source_file(SOURCES[name], argv[0]))
+    print(f"{len(rows)} items -> {write_jsonl(name, rows)}")
+    return 0

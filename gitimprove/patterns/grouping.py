@@ -1,0 +1,239 @@
+"""Offline grouping of feedback texts by meaning: static sentence embeddings and clustering.
+
+No word list decides which texts belong together. Each distinct text becomes a vector: the
+weighted mean of the static token embeddings of WordLlama (a 256-dimension table that ships
+inside its wheel, so nothing is downloaded), each token weighted by its rarity in this set of
+feedback (smooth inverse frequency, ``a / (a + p(token))``: words every item shares say
+little). Vectors are clustered by average-linkage agglomerative clustering, cut at a
+distance taken from the set itself (a quantile of the pairwise distances), so the number of
+groups is found, not given.
+
+Scale: hierarchical clustering costs n² in time and memory, so it runs on at most
+:data:`SAMPLE` texts (the most frequent first, then a stable hash order). Every other text
+joins the nearest centroid within the cut distance; what joins none is sampled again, for
+at most :data:`ROUNDS` rounds. The cost is ``ROUNDS * (SAMPLE² + n * k)``: linear in the
+number of texts. Deterministic: fixed order, no random state.
+
+numpy, scipy and wordllama are imported here only, and this module only from inside
+analysis, so commands that do not analyse do not pay for them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from gitimprove.errors import GitImproveError
+
+if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import NDArray
+
+    Matrix = NDArray[np.float32]
+
+MAX_CHARS = 2000       # of one text, embedded: a 200 KB reason costs what 2,000 characters do
+SAMPLE = 2000          # texts clustered hierarchically per round
+ROUNDS = 3             # rounds of sample-then-assign
+QUANTILE = 0.3         # the cut: this quantile of the sample's pairwise distances
+MIN_CUT = 1.0          # ... at least: unit vectors this close (cosine 0.5) always may join
+MAX_CUT = 1.33         # ... at most: unit vectors this far apart (cosine 0.12) never join
+SIF_A = 1e-2           # token weight a / (a + p(token))
+CHUNK = 4096           # texts embedded or assigned at a time (bounded memory)
+UNCLUSTERED = -1
+
+_LOCK = threading.Lock()
+_EMBEDDER: Embedder | None = None
+
+
+class GroupingUnavailable(GitImproveError):
+    """The embedding model could not be loaded."""
+
+
+class Embedder:
+    """WordLlama's token table and tokenizer, loaded from the installed package only."""
+
+    def __init__(self) -> None:
+        root = logging.getLogger()
+        handlers, level = list(root.handlers), root.level
+        try:
+            import wordllama
+            from wordllama import WordLlama
+        except ImportError as exc:  # pragma: no cover - a broken installation
+            raise GroupingUnavailable(f"cannot import wordllama: {exc}",
+                                      hint="reinstall gitimprove: pip install -e .") from None
+        finally:
+            # NOTE: wordllama calls logging.basicConfig(level=INFO) when imported, which would
+            # print every HTTP request of the Anthropic SDK on stderr: undo it.
+            for handler in root.handlers:
+                if handler not in handlers:
+                    root.removeHandler(handler)
+            root.setLevel(level)
+        folder = Path(wordllama.__file__).resolve().parent
+        try:
+            # NOTE: cache_dir at the package folder and disable_download: without both, the
+            # loader looks in ~/.cache first and may try to download a tokenizer file.
+            model = WordLlama.load(cache_dir=folder, disable_download=True)
+        except Exception as exc:  # its loader raises plain exceptions of several kinds
+            raise GroupingUnavailable(f"cannot load the WordLlama model shipped in {folder}: "
+                                      f"{exc}", hint="reinstall wordllama: pip install "
+                                      "--force-reinstall wordllama") from None
+        import numpy as np
+
+        self.table: Matrix = np.asarray(model.embedding, dtype=np.float32)
+        self.tokenizer = model.tokenizer
+        self.tokenizer.no_padding()
+        self.tokenizer.no_truncation()
+
+    def embed(self, texts: Sequence[str]) -> Matrix:
+        """Unit vectors, one per text (a zero row for a text without tokens).
+
+        Texts are split into words and each distinct word is tokenized once: a text's tokens are its words' tokens, and the tokenizer's cost grows
+        with the vocabulary, not with the amount of feedback."""
+        import numpy as np
+        from scipy.sparse import csr_matrix
+
+        word_ids: dict[str, int] = {}
+        indptr = [0]
+        cols: list[int] = []
+        for text in texts:
+            # NOTE: the tokenizer splits at whitespace first, so tokenizing each piece between
+            # spaces alone gives the same tokens as tokenizing the text.
+            for word in text[:MAX_CHARS].lower().split():
+                cols.append(word_ids.setdefault(word, len(word_ids)))
+            indptr.append(len(cols))
+        n_words = len(word_ids)
+        if n_words == 0:
+            return np.zeros((len(texts), self.table.shape[1]), dtype=np.float32)
+        counts = csr_matrix((np.ones(len(cols), dtype=np.float32), cols, indptr),
+                            shape=(len(texts), n_words))
+        # NOTE: the tokenizer marks the start of a word itself ("hello" -> "▁hello").
+        encoded = self.tokenizer.encode_batch(list(word_ids), add_special_tokens=False)
+        # Token frequencies over the whole set: each word's tokens, times its occurrences.
+        occurrences = np.asarray(counts.sum(axis=0)).ravel()
+        freq: Counter[int] = Counter()
+        w_indptr = [0]
+        w_cols: list[int] = []
+        for n, enc in enumerate(encoded):
+            tokens = enc.ids
+            w_cols += tokens
+            w_indptr.append(len(w_cols))
+            for tok in tokens:
+                freq[tok] += int(occurrences[n])
+        total = max(1, sum(freq.values()))
+        weights = np.asarray([SIF_A / (SIF_A + freq[t] / total) for t in w_cols], dtype=np.float32)
+        word_tokens = csr_matrix((weights, w_cols, w_indptr), shape=(n_words, self.table.shape[0]))
+        word_vectors = np.asarray(word_tokens @ self.table, dtype=np.float32)
+        out = np.asarray(counts @ word_vectors, dtype=np.float32)
+        norms = np.linalg.norm(out, axis=1, keepdims=True)
+        norms[norms == 0] = 1.0
+        normed: Matrix = (out / norms).astype(np.float32)
+        return normed
+
+
+def embedder() -> Embedder:
+    global _EMBEDDER
+    with _LOCK:
+        if _EMBEDDER is None:
+            _EMBEDDER = Embedder()
+        return _EMBEDDER
+
+
+def _stable(text: str) -> str:
+    return hashlib.sha1(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def cluster_texts(texts: Sequence[str], *, weights: Sequence[int] | None = None,
+                  min_size: int = 2) -> list[int]:
+    """A cluster number per text, or :data:`UNCLUSTERED`. ``texts`` should be distinct;
+    ``weights`` (how many items say each) decide which texts are sampled first, and a text
+    said by two items or more is a cluster by itself where it joins none. Clusters are
+    numbered by their size, largest first, then by their first text."""
+    import numpy as np
+
+    n = len(texts)
+    if n == 0:
+        return []
+    vectors = embedder().embed(texts)
+    usable = np.linalg.norm(vectors, axis=1) > 0
+    counts = list(weights) if weights is not None else [1] * n
+    order = sorted((i for i in range(n) if usable[i]),
+                   key=lambda i: (-counts[i], _stable(texts[i])))
+    labels = np.full(n, UNCLUSTERED, dtype=np.int64)
+    remaining = order
+    next_label = 0
+    for _ in range(ROUNDS):
+        if len(remaining) < max(2, min_size):
+            break
+        sample = remaining[:SAMPLE]
+        found, cut = _agglomerate(vectors[sample], min_size)
+        if not found:
+            break
+        centroids = np.stack([vectors[[sample[i] for i in members]].mean(axis=0)
+                              for members in found])
+        centroids /= np.maximum(np.linalg.norm(centroids, axis=1, keepdims=True), 1e-12)
+        for number, members in enumerate(found):
+            for i in members:
+                labels[sample[i]] = next_label + number
+        rest = remaining[len(sample):]
+        left: list[int] = []
+        for start in range(0, len(rest), CHUNK):
+            block = rest[start:start + CHUNK]
+            sims = vectors[block] @ centroids.T
+            best = sims.argmax(axis=1)
+            dist = np.sqrt(np.maximum(0.0, 2.0 - 2.0 * sims[np.arange(len(block)), best]))
+            for j, i in enumerate(block):
+                if dist[j] <= cut:
+                    labels[i] = next_label + int(best[j])
+                else:
+                    left.append(i)
+        next_label += len(found)
+        remaining = left
+    for i in order:  # a text many items say is a group by itself, like it or not
+        if labels[i] == UNCLUSTERED and counts[i] >= 2:
+            labels[i] = next_label
+            next_label += 1
+    return _renumber([int(x) for x in labels], texts, counts)
+
+
+def _agglomerate(vectors: Matrix, min_size: int) -> tuple[list[list[int]], float]:
+    """Average-linkage clusters of ``vectors`` (unit rows) with at least ``min_size``
+    members, cut at the :data:`QUANTILE` of their pairwise distances; and that cut."""
+    import numpy as np
+    from scipy.cluster.hierarchy import fcluster, linkage
+    from scipy.spatial.distance import pdist
+
+    if len(vectors) < 2:
+        return [], 0.0
+    dists = pdist(vectors.astype(np.float64), metric="euclidean")
+    cut = min(MAX_CUT, max(MIN_CUT, float(np.quantile(dists, QUANTILE))))
+    tree = linkage(dists, method="average")
+    flat = fcluster(tree, t=cut, criterion="distance")
+    groups: dict[int, list[int]] = {}
+    for i, label in enumerate(flat):
+        groups.setdefault(int(label), []).append(i)
+    found = sorted((g for g in groups.values() if len(g) >= min_size), key=lambda g: (-len(g), g[0]))
+    return found, cut
+
+
+def _renumber(labels: list[int], texts: Sequence[str], counts: Sequence[int]) -> list[int]:
+    size: Counter[int] = Counter()
+    first: dict[int, str] = {}
+    for i, label in enumerate(labels):
+        if label != UNCLUSTERED:
+            size[label] += counts[i]
+            key = _stable(texts[i])
+            if label not in first or key < first[label]:
+                first[label] = key
+    ranked = sorted(size, key=lambda lab: (-size[lab], first[lab]))
+    new = {old: n for n, old in enumerate(ranked)}
+    return [new.get(label, UNCLUSTERED) for label in labels]
+
+
+def embed(texts: Sequence[str]) -> Any:
+    """Unit vectors of ``texts`` (for quotes: which members are most typical)."""
+    return embedder().embed(texts)

@@ -1,0 +1,124 @@
+"""Triage (answers / product / praise), the analyze command's product section, and bad input
+to the offline grouping: empty, one word, other languages, emoji only, huge, repeated."""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from click.testing import CliRunner
+
+from gitimprove.cli import cli
+from gitimprove.feedback.models import FeedbackRecord, make_record
+from gitimprove.instructions.repo import InstructionRepo
+from gitimprove.patterns.analysis import analyze_records
+from gitimprove.patterns.grouping import UNCLUSTERED, cluster_texts
+from gitimprove.patterns.lexicon import Lexicon
+from gitimprove.patterns.text import tokens
+from gitimprove.patterns.triage import decide, product_topic
+
+T0 = datetime(2026, 10, 1, tzinfo=UTC)
+
+
+def recs(texts: list[str], *, rating: str = "down", start: int = 0) -> list[FeedbackRecord]:
+    return [make_record({"id": f"x{start + i}", "agent": "a", "run_id": f"r{start + i}",
+                         "rating": rating, "reason": t, "created_at": T0 + timedelta(minutes=i)})
+            for i, t in enumerate(texts)]
+
+
+def topic(text: str) -> str | None:
+    toks = tokens(text)
+    return product_topic(toks, Lexicon().match(toks))
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("You have reached the message limit, try again in 3 hours", "usage limits"),
+    ("Charged me twice for the Plus subscription, I want a refund", "pricing"),
+    ("I can't log in, the verification code never arrives", "login"),
+    ("The app crashes every time I open it", "crashes and bugs"),
+    ("No iPad version, the screen is tiny", "interface"),
+    ("The answer was far too long and rambling", None),
+    ("It made up a citation that does not exist", None),
+    ("", None),
+])
+def test_item_topics(text: str, expected: str | None) -> None:
+    assert topic(text) == expected
+
+
+def test_pattern_triage_is_a_majority_of_its_items() -> None:
+    assert decide(["login", "login", None]) == ("product", "login")
+    assert decide(["login", None, None]) == ("answers", None)
+    assert decide([]) == ("answers", None)
+
+
+def test_product_and_answer_complaints_are_told_apart() -> None:
+    limits = [f"hit the message limit again, only {n} messages every few hours" for n in range(8)]
+    login = [f"cannot log in, the login code never arrives (try {n})" for n in range(6)]
+    long = [f"the answer is far too long and wordy, {n} paragraphs for a yes" for n in range(7)]
+    praise = ["love how concise the answers are", "concise answers, love it",
+              "love the concise answers"]
+    patterns = analyze_records(recs(limits + login + long) + recs(praise, rating="up", start=100))
+    kinds = {p.label: (p.triage, p.topic, p.fixable) for p in patterns}
+    assert ("product", "usage limits", False) in kinds.values()
+    assert ("product", "login", False) in kinds.values()
+    assert kinds["too long / verbose"] == ("answers", None, True)
+    assert all(p.triage == "praise" for p in patterns if p.kind == "successful_pattern")
+    assert all(p.section is None and p.suggestion is None for p in patterns if p.triage == "product")
+
+
+def test_analyze_lists_product_groups_apart(repo_with_feedback: InstructionRepo,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    store = repo_with_feedback.feedback_store()
+    said = ["You have reached your usage limit, come back in 5 hours",
+            "hit the usage limit after a handful of messages", "usage limit again. Paying for this?",
+            "the usage limit resets too slowly", "Usage limits make it useless for real work",
+            "reached the usage limit before lunch"]
+    store.add([make_record({"id": f"lim{i}", "agent": "product-writer", "rating": "down",
+                            "reason": text}) for i, text in enumerate(said)])
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+    monkeypatch.chdir(repo_with_feedback.git.work_tree or ".")
+    out = CliRunner().invoke(cli, ["analyze", "product-writer"])
+    assert out.exit_code == 0, out.output
+    head, _, tail = out.output.partition("Not about the instructions")
+    assert "usage limits, " in tail and "too long / verbose" in head
+    assert "usage limit" not in head
+    data = json.loads(CliRunner().invoke(cli, ["analyze", "product-writer", "--json"]).stdout)
+    assert data["method"] == "offline"
+    product = [p for p in data["patterns"] if p["triage"] == "product"]
+    assert product and product[0]["topic"] == "usage limits"
+
+
+@pytest.mark.parametrize("texts", [
+    [""] * 3 + ["   "],
+    ["ok"] * 5,
+    ["😡😡😡", "🙄", "👎👎"] * 3,
+    ["não funciona o login", "login não funciona nunca", "ne fonctionne pas du tout",
+     "总是出现链接问题", "总是出现链接问题！"] * 2,
+])
+def test_bad_input_is_handled(texts: list[str]) -> None:
+    records = [r for r in (make_record({"id": f"b{i}", "agent": "a", "rating": "down",
+                                        "reason": t or None, "created_at": T0})
+                           for i, t in enumerate(texts))]
+    patterns = analyze_records(records)
+    ids = [i for p in patterns for i in p.feedback_ids]
+    assert len(ids) == len(set(ids))
+
+
+def test_huge_and_repeated_texts() -> None:
+    huge = "the export button does nothing " * 7000  # 200 KB
+    assert len(huge) > 200_000
+    labels = cluster_texts([huge, huge[:-1], "short"], weights=[1, 1, 1])
+    assert len(labels) == 3
+    same = recs(["the export button does nothing"] * 10_000)
+    (p,) = analyze_records(same)
+    assert p.count == 10_000 and p.quotes == ["the export button does nothing"]
+    assert cluster_texts([]) == [] and cluster_texts(["alone"]) == [UNCLUSTERED]
+
+
+def test_grouping_leaves_logging_alone() -> None:
+    root = logging.getLogger()
+    before = (list(root.handlers), root.level)
+    cluster_texts(["one text", "another text"])
+    assert (list(root.handlers), root.level) == before
