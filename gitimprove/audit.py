@@ -13,38 +13,26 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from gitimprove.errors import GitImproveError, InvalidFileError
+from gitimprove import ledger
+from gitimprove.errors import InvalidFileError
 from gitimprove.git import Oid
 from gitimprove.instructions.agentfile import AgentFile, parse_agent
 from gitimprove.instructions.formats import ADAPTERS
 from gitimprove.instructions.formats.catalog import agent_name, parse_file, rule_for
 from gitimprove.instructions.policy import Policy
 from gitimprove.instructions.repo import InstructionRepo
-from gitimprove.proposals.build import (
-    T_AGENT,
-    T_EVIDENCE,
-    T_MODEL,
-    T_PROPOSAL,
-    T_PROPOSER,
-    T_REJECTED,
-    T_ROLLBACK_OF,
-    approvals_on_main,
-)
-from gitimprove.review.actions import (
-    T_RESTORES,
-    T_REVERTS,
-    ProposalInfo,
-    commit_info,
-    list_proposals,
-    validate_merge,
-)
+from gitimprove.ledger import Proposal, ProposalState
+from gitimprove.ledger.trials import TrialStart, read_ended, read_running
+from gitimprove.proposals.build import scan
+from gitimprove.review.actions import judge
 from gitimprove.validate import Violation, check_adopted, check_agent, protected_ids
 
-EventKind = Literal["initialised", "proposed", "approved", "rejected", "rolled_back", "human_edit"]
+EventKind = Literal["initialised", "proposed", "evaluated", "approved", "rejected", "rolled_back",
+                    "human_edit", "trial_start", "trial_stop"]
 
 # Order of events recorded in the same second (a proposal comes before its approval).
-_RANK = {"initialised": 0, "human_edit": 1, "proposed": 2, "approved": 3, "rejected": 3,
-         "rolled_back": 4}
+_RANK = {"initialised": 0, "human_edit": 1, "proposed": 2, "evaluated": 3, "trial_start": 4,
+         "trial_stop": 5, "approved": 6, "rejected": 6, "rolled_back": 7}
 
 
 @dataclass
@@ -72,6 +60,7 @@ class Event:
     version: str | None = None
     protected: bool | None = None
     protected_sections: list[str] = field(default_factory=list)
+    edited_by: list[str] = field(default_factory=list)
 
     def lines(self) -> list[str]:
         """The event as `gitimprove audit` prints it."""
@@ -81,6 +70,8 @@ class Event:
         if self.kind == "proposed":
             out.append(f"    {self.state}, model {self.model}, evidence {len(self.evidence)}"
                        + (f", validator {self.verdict}" if self.verdict else ""))
+        if self.edited_by:
+            out.append(f"    edited by {', '.join(self.edited_by)}")
         if self.reason and self.reason not in self.summary:
             out.append(f"    reason: {self.reason}")
         if self.restores:
@@ -109,7 +100,9 @@ def audit(repo: InstructionRepo, agent: str | None = None,
     """Every event, oldest first; only ``agent``'s, and only from ``since`` on, when given."""
     # NOTE: main's events are listed oldest first, and the sort below is stable: events in
     # the same second keep the order of main's history instead of their commit ids' order.
-    events = _proposal_events(repo) + _main_events(repo)
+    book = scan(repo)
+    events = (_proposal_events(repo, book) + _evaluation_events(repo) + _main_events(repo, book)
+              + _trial_events(repo))
     if agent is not None:
         events = [e for e in events if e.agent == agent]
     if since is not None:
@@ -123,56 +116,81 @@ def _when(ts: int) -> datetime:
     return datetime.fromtimestamp(ts, UTC)
 
 
-def _first(trailers: dict[str, list[str]], key: str) -> str | None:
-    values = trailers.get(key)
-    return values[0] if values else None
-
-
-def _verdict(repo: InstructionRepo, target: Oid | None, head: Oid) -> dict[str, Any]:
+def _verdict(repo: InstructionRepo, info: Proposal, target: Oid | None) -> dict[str, Any]:
     if target is None:
         return {}
-    try:
-        _, violations = validate_merge(repo, target, head)
-    except GitImproveError as exc:  # fails closed, like the validator itself
-        violations = [Violation("error", exc.message)]
-    return {"verdict": "fail" if violations else "pass", "verdict_against": str(target),
-            "violations": [v.to_json() for v in violations]}
+    verdict = judge(repo, info, target)
+    return {"verdict": "pass" if verdict.passed else "fail", "verdict_against": str(target),
+            "violations": [v.to_json() for v in verdict.violations]}
 
 
 # -- proposals and rejections ---------------------------------------------------------------
 
-def _proposal_events(repo: InstructionRepo) -> list[Event]:
+def _proposal_events(repo: InstructionRepo, book: ledger.Ledger) -> list[Event]:
     events: list[Event] = []
-    tip = repo.main_tip()
-    for info in list_proposals(repo, include_closed=True):
+    tip = book.main
+    for info in book.proposals.values():
         # The verdict judged against what the proposal would be (or was) merged into: main for
         # an open one, the first parent of its approval, its own base for a rejected one.
-        if info.state == "open":
+        if info.state == ProposalState.OPEN:
             target: Oid | None = tip
-        elif info.merge_commit is not None:
-            target = repo.git.rev_parse(f"{info.merge_commit}^1")
+        elif info.approval is not None:
+            target = info.approval.first_parent
         else:
-            target = repo.git.rev_parse(info.base_commit) if info.base_commit else None
+            target = repo.git.rev_parse(info.base_commit)
         events.append(Event(
-            kind="proposed", time=_when(info.time), commit=str(info.commit), actor=info.author,
-            summary=info.summary, agent=info.agent, proposal=info.id, state=info.state,
-            branch=info.branch if info.state == "open" else None,
-            model=_first(info.trailers, T_MODEL) or info.author.split(" <")[0],
-            proposer=_first(info.trailers, T_PROPOSER), evidence=info.evidence,
-            **_verdict(repo, target, info.commit)))
-        if info.state == "rejected" and info.ref:
-            events.append(_rejection(repo, info, info.ref))
+            kind="proposed", time=_when(info.time), commit=str(info.commit.oid), actor=info.author,
+            summary=info.summary, agent=info.agent, proposal=info.id, state=info.state.value,
+            branch=info.branch if info.state == ProposalState.OPEN else None,
+            model=info.record.model or info.commit.author, proposer=info.record.proposer or None,
+            evidence=info.evidence, edited_by=_editors(info),
+            **_verdict(repo, info, target)))
+        if info.rejection is not None:
+            events.append(_rejection(info, info.rejection))
     return events
 
 
-def _rejection(repo: InstructionRepo, info: ProposalInfo, ref: str) -> Event:
-    record = repo.git.read_ref(ref)
-    assert record is not None
-    message, trailers, when, author = commit_info(repo, record)
-    return Event(kind="rejected", time=_when(when), commit=str(record),
-                 actor=_first(trailers, "Rejected-by") or author, summary=message.split("\n", 1)[0],
-                 agent=info.agent, proposal=info.id, state="rejected", model=_first(info.trailers, T_MODEL),
-                 evidence=info.evidence, reason=_first(trailers, T_REJECTED))
+def _trial_events(repo: InstructionRepo) -> list[Event]:
+    """Starts of trials (running or ended) and their stops, from the trial records."""
+    events: list[Event] = []
+
+    def started(t: TrialStart) -> Event:
+        return Event(kind="trial_start", time=t.started_at, commit=str(t.record),
+                     actor=t.started_by, agent=t.agent, proposal=t.proposal,
+                     summary=f"trial {t.trial_id}: {t.share:.0%} of {t.unit}s get the proposal",
+                     version=str(t.candidate))
+
+    for t in read_running(repo.git):
+        events.append(started(t))
+    for stop in read_ended(repo.git):
+        events.append(started(stop.start))
+        events.append(Event(kind="trial_stop", time=stop.stopped_at, commit=str(stop.record),
+                            actor=stop.stopped_by, agent=stop.start.agent,
+                            proposal=stop.start.proposal, reason=stop.reason,
+                            summary=f"trial {stop.start.trial_id} stopped: {stop.reason}"))
+    return events
+
+
+def _editors(info: Proposal) -> list[str]:
+    return list(dict.fromkeys(e.author for e in info.edits))
+
+
+def _rejection(info: Proposal, rejection: ledger.Rejection) -> Event:
+    return Event(kind="rejected", time=_when(rejection.time), commit=str(rejection.record),
+                 actor=rejection.by, summary=rejection.summary, agent=info.agent,
+                 proposal=info.id, state="rejected", model=info.record.model or None,
+                 evidence=info.evidence, reason=rejection.reason or None)
+
+
+def _evaluation_events(repo: InstructionRepo) -> list[Event]:
+    """Every recorded evaluation (re-evaluations too), with its figures."""
+    from gitimprove.evaluation.record import all_records
+
+    return [Event(kind="evaluated", time=_when(r.time), commit=str(r.commit), actor=r.evaluated_by,
+                  summary=f"{r.scorecard.headline()}; judged by {r.scorecard.judge_model}"
+                  + (" (stopped early)" if r.scorecard.stopped else ""),
+                  agent=r.agent, proposal=r.proposal, model=r.scorecard.model)
+            for r in all_records(repo.git)]
 
 
 # -- main's first-parent history --------------------------------------------------------------
@@ -214,55 +232,54 @@ def _agent_of(path: str, policy: Policy) -> str | None:
     return name[:-5] if folder == policy.agents_dir and name.endswith(".yaml") else None
 
 
-def _main_events(repo: InstructionRepo) -> list[Event]:
+def _main_events(repo: InstructionRepo, book: ledger.Ledger) -> list[Event]:
     policy = repo.policy()
     events: list[Event] = []
-    plain_merges = {a.merge: a for a in approvals_on_main(repo)[0].values() if a.approved_by is None}
-    for change in reversed(_changes(repo, policy)):  # git log lists newest first
-        message, trailers, when, author = commit_info(repo, change.commit)
-        plain = change.commit in plain_merges
-        if plain:  # a proposal merged with plain git: its trailers
-            approval = plain_merges[change.commit]
-            _, trailers, _, _ = commit_info(repo, Oid(change.parents[1]))
-            trailers = {**trailers, "Approved-by": [f"{author} (merged with plain git)"],
-                        T_EVIDENCE: [",".join(approval.evidence)]}
-        subject = message.split("\n", 1)[0]
-        agents = [(a, path, old, new) for path, old, new in change.paths
+    changes = {c.commit: c for c in _changes(repo, policy)}
+    for entry in book.history:
+        c = entry.commit
+        change = changes.get(c.oid)
+        paths = change.paths if change is not None else []
+        agents = [(a, path, old, new) for path, old, new in paths
                   if (a := _agent_of(path, policy)) is not None]
-        adopted = [(a, path, old_v, new_v, old, new) for path, old, new in change.paths
+        adopted = [(a, path, old_v, new_v, old, new) for path, old, new in paths
                    if _agent_of(path, policy) is None
                    for a, old_v, new_v in _adopted_changes(repo, policy, path, old, new)]
         agents += [(a, path, old_v, new_v) for a, path, old_v, new_v, _, _ in adopted]
-        base: dict[str, Any] = {"time": _when(when), "commit": str(change.commit), "summary": subject}
-        if "Approved-by" in trailers and T_PROPOSAL in trailers:
-            agent = _first(trailers, T_AGENT)
+        base: dict[str, Any] = {"time": _when(c.time), "commit": str(c.oid), "summary": c.summary}
+        if entry.approval is not None:
+            approval = entry.approval
+            for pid in approval.proposals:
+                info = book.proposals[pid]
+                events.append(Event(
+                    kind="approved", actor=approval.by, agent=info.agent, proposal=pid,
+                    model=info.record.model or None, proposer=info.record.proposer or None,
+                    evidence=info.evidence, edited_by=_editors(info),
+                    version=_version(agents, info.agent),
+                    verdict=None if approval.plain else "pass", **base))
+        elif entry.rollback is not None:
+            record = entry.rollback.record
             events.append(Event(
-                kind="approved", actor=_first(trailers, "Approved-by") or author, agent=agent,
-                proposal=_first(trailers, T_PROPOSAL), model=_first(trailers, T_MODEL),
-                proposer=_first(trailers, T_PROPOSER),
-                evidence=[i for v in trailers.get(T_EVIDENCE, []) for i in v.split(",") if i],
-                version=_version(agents, agent), verdict=None if plain else "pass", **base))
-        elif T_REVERTS in trailers or T_RESTORES in trailers:
-            agent = _first(trailers, T_AGENT)
-            events.append(Event(
-                kind="rolled_back", actor=_first(trailers, "Rolled-back-by") or author, agent=agent,
-                proposal=_first(trailers, T_ROLLBACK_OF), reverts=_first(trailers, T_REVERTS),
-                restores=_first(trailers, T_RESTORES),
-                reason=subject.split(": ", 1)[1] if ": " in subject else None,
-                version=_version(agents, agent), **base))
-        elif not change.parents:
-            events += [Event(kind="initialised", actor=author, agent=a, version=new, **base)
+                kind="rolled_back", actor=record.by or c.author_identity, agent=record.agent,
+                proposal=record.rollback_of, reverts=str(record.reverts) if record.reverts else None,
+                restores=record.restores,
+                reason=c.summary.split(": ", 1)[1] if ": " in c.summary else None,
+                version=_version(agents, record.agent), **base))
+        elif change is None:
+            continue
+        elif not c.parents:
+            events += [Event(kind="initialised", actor=c.author_identity, agent=a, version=new, **base)
                        for a, _, _, new in agents if new is not None]
         else:
-            parent_policy = repo.policy_at(Oid(change.parents[0]))
+            parent_policy = repo.policy_at(c.parents[0])
             files = {(a, path): (old_file, new_file) for a, path, _, _, old_file, new_file in adopted}
             for a, path, old, new in agents:
                 if (a, path) in files:
                     judged = _protected_adopted(repo, parent_policy, a, path, *files[(a, path)])
                 else:
                     judged = _protected(repo, parent_policy, a, path, old, new)
-                events.append(Event(kind="human_edit", actor=author, agent=a, version=new,
-                                    **judged, **base))
+                events.append(Event(kind="human_edit", actor=c.author_identity, agent=a,
+                                    version=new, **judged, **base))
     return events
 
 

@@ -123,10 +123,6 @@ class Commit:
     author_time: int
     message: str
 
-    @property
-    def trailers(self) -> dict[str, list[str]]:
-        return parse_trailers(self.message)
-
 
 @dataclass(frozen=True)
 class Identity:
@@ -550,19 +546,6 @@ def replace_path(repo: Repository, tree: Oid, path: str, blob: Oid | None, mode:
 
 def _empty_tree(repo: Repository) -> Oid:
     return repo.write_tree([])
-
-
-def parse_trailers(message: str) -> dict[str, list[str]]:
-    """``Key: value`` lines of a commit message's last paragraph (git's trailer block)."""
-    paragraphs = [p for p in message.strip().split("\n\n") if p.strip()]
-    if len(paragraphs) < 2:
-        return {}
-    out: dict[str, list[str]] = {}
-    for line in paragraphs[-1].splitlines():
-        key, sep, value = line.partition(": ")
-        if sep and re.fullmatch(r"[A-Za-z0-9-]+", key):
-            out.setdefault(key, []).append(value.strip())
-    return out
 
 
 def merge_tree(repo: Repository, ours: Oid, theirs: Oid) -> tuple[Oid, list[str]]:

@@ -104,7 +104,7 @@ def test_every_event_is_listed_exactly_once(history: dict[str, Any]) -> None:
     repo = InstructionRepo(history["path"])
     events = audit(repo)
     assert Counter(e.kind for e in events) == {
-        "initialised": 3, "proposed": 4, "approved": 2, "rejected": 1, "rolled_back": 2,
+        "initialised": 4, "proposed": 4, "approved": 2, "rejected": 1, "rolled_back": 2,
         "human_edit": 2}
     assert [e.time for e in events] == sorted(e.time for e in events)
     a, b, c, d = history["a"], history["b"], history["c"], history["d"]
@@ -203,7 +203,7 @@ def test_json_shape(history: dict[str, Any]) -> None:
     assert data["branch"] == "main"
     keys = {"kind", "time", "commit", "actor", "summary", "agent", "proposal", "state", "branch",
             "model", "proposer", "evidence", "verdict", "verdict_against", "violations", "reason",
-            "reverts", "restores", "version", "protected", "protected_sections"}
+            "reverts", "restores", "version", "protected", "protected_sections", "edited_by"}
     for event in data["events"]:
         assert set(event) == keys
         assert datetime.fromisoformat(event["time"]).tzinfo is not None

@@ -19,7 +19,6 @@ from gitimprove.git import (
     check_git_version,
     clean_env,
     diff_trees,
-    parse_trailers,
     replace_path,
 )
 
@@ -267,7 +266,3 @@ def test_identity_parse() -> None:
             Identity.parse(bad)
 
 
-def test_parse_trailers() -> None:
-    message = "Subject\n\nBody: not a trailer block\n\nGitimprove-Agent: a\nApproved-by: X <x@y>\nApproved-by: Y <y@z>\n"
-    assert parse_trailers(message) == {"Gitimprove-Agent": ["a"], "Approved-by": ["X <x@y>", "Y <y@z>"]}
-    assert parse_trailers("Only: a subject\n") == {}

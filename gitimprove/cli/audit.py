@@ -2,29 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import click
 
-from gitimprove.cli import Context, emit_json, json_option, pass_ctx
+from gitimprove.cli.context import Context, emit_json, json_option, parse_since, pass_ctx
 from gitimprove.cli.output import for_people, paint
-from gitimprove.errors import GitImproveError
-
-
-def _parse_since(value: str | None) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        when = datetime.fromisoformat(value)
-    except ValueError:
-        raise GitImproveError(f"--since {value!r} is not a date",
-                              hint="use ISO 8601: 2026-11-23 or 2026-11-23T09:30:00+00:00") from None
-    return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
 @click.command("audit")
 @click.option("--agent", help="Only this agent's events.")
-@click.option("--since", metavar="DATE", help="Only events at or after DATE (ISO 8601; UTC if no zone).")
+@click.option("--since", metavar="DATE", help="Only events since a date (2026-09-15; UTC if no zone) or 7d / 24h / 2w ago.")
 @json_option
 @pass_ctx
 @for_people
@@ -32,7 +18,7 @@ def audit_cmd(ctx: Context, agent: str | None, since: str | None, as_json: bool)
     """Every proposal, approval, rejection, rollback and human edit, oldest first."""
     from gitimprove.audit import audit
 
-    events = audit(ctx.repo, agent=agent, since=_parse_since(since))
+    events = audit(ctx.repo, agent=agent, since=parse_since(since))
     if as_json:
         emit_json({"branch": ctx.repo.branch, "events": [e.to_json() for e in events]})
         return

@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from gitimprove.cli import Context, emit_json, json_option, pass_ctx
+from gitimprove.cli.context import Context, emit_json, json_option, pass_ctx
 
 
 @click.group("hooks")
@@ -67,22 +67,52 @@ def hook_cmd(ctx: Context, name: str, args: tuple[str, ...]) -> None:
 @click.command("push")
 @click.argument("proposal", required=False)
 @click.option("--all", "everything", is_flag=True,
-              help="Every open proposal branch and the audit refs (refs/gitimprove/*).")
+              help="Every open proposal branch and the records (refs/gitimprove/*).")
 @click.option("--remote", default="origin", show_default=True)
 @json_option
 @pass_ctx
 def push_cmd(ctx: Context, proposal: str | None, everything: bool, remote: str,
              as_json: bool) -> None:
     """Push a proposal branch (or all of them) for review as a pull request."""
-    from gitimprove.review.remote import push, refspecs_for
+    from gitimprove.review.remote import FETCH_HINT, push_all, push_proposal
 
-    pushed = push(ctx.repo, refspecs_for(ctx.repo, proposal, everything=everything), remote=remote)
+    pushed = push_all(ctx.repo, remote=remote) if everything else \
+        push_proposal(ctx.repo, proposal, remote=remote)
     if as_json:
-        emit_json({"remote": pushed.remote, "refspecs": pushed.refspecs})
+        emit_json({"remote": pushed.remote, "refspecs": pushed.refspecs,
+                   "withheld": pushed.withheld})
         return
     click.echo(f"pushed to {pushed.remote}: {' '.join(pushed.refspecs)}")
+    for branch in pushed.withheld:
+        click.echo(f"  not pushed: {branch.removeprefix('refs/heads/')} (rejected)")
     click.echo("  others fetch the audit refs with: "
                f"git fetch {pushed.remote} 'refs/gitimprove/*:refs/gitimprove/*'")
+    click.echo(f"  and everything (proposals, records, evaluations, trials) with: "
+               f"{FETCH_HINT.replace('REMOTE', pushed.remote)}")
 
 
-COMMANDS = [hooks_group, hook_cmd, push_cmd]
+@click.command("fetch")
+@click.option("--remote", metavar="NAME", help="The remote (default: main's upstream, else origin).")
+@json_option
+@pass_ctx
+def fetch_cmd(ctx: Context, remote: str | None, as_json: bool) -> int:
+    """Bring every proposal, record, evaluation and trial from the remote."""
+    from gitimprove.review.sync import RemoteError, default_remote, fetch
+
+    remote = remote or default_remote(ctx.repo)
+    if remote is None:
+        raise RemoteError("no remote to fetch from", hint="pass --remote NAME, or add one with "
+                                                          "`git remote add origin URL`")
+    got = fetch(ctx.repo, remote)
+    if as_json:
+        emit_json({"remote": got.remote, "main": got.main, "kept": got.kept})
+        return 0
+    click.echo(f"fetched proposals and records from {got.remote}"
+               + (f"; its {ctx.repo.branch} is {got.main}" if got.main else ""))
+    for ref in got.kept:
+        click.echo(f"  kept yours: {ref.removeprefix('refs/heads/')} (differs from {got.remote}'s, "
+                   "or is checked out)")
+    return 0
+
+
+COMMANDS: list[click.Command] = [hooks_group, hook_cmd, push_cmd, fetch_cmd]

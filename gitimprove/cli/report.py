@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from gitimprove.cli import Context, pass_ctx
+from gitimprove.cli.context import Context, pass_ctx
 from gitimprove.errors import GitImproveError
 
 

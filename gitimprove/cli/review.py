@@ -3,22 +3,21 @@ validate."""
 
 from __future__ import annotations
 
-import sys
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from gitimprove.cli import Context, emit_json, json_option, pass_ctx
+from gitimprove import ledger
+from gitimprove.cli.context import Context, emit_json, json_option, pass_ctx
 from gitimprove.cli.output import for_people, paint
 from gitimprove.errors import GitImproveError
-from gitimprove.review.actions import ProposalInfo
+from gitimprove.git import Oid
+from gitimprove.instructions.repo import InstructionRepo
+from gitimprove.validate import Violation
 
-
-def _proposer(ctx: Context, name: str | None) -> Any:
-    from gitimprove.proposals.proposers.select import make_proposer
-
-    return make_proposer(name, ctx.repo.policy().proposer)
+if TYPE_CHECKING:
+    from gitimprove.proposals.build import Plan
 
 
 @click.command("propose")
@@ -32,73 +31,45 @@ def _proposer(ctx: Context, name: str | None) -> Any:
 @json_option
 @pass_ctx
 def propose_cmd(ctx: Context, agents: tuple[str, ...], all_agents: bool, proposer: str | None,
-                dry_run: bool, push_remote: str | None, as_json: bool) -> None:
+                dry_run: bool, push_remote: str | None, as_json: bool) -> int:
     """Turn open feedback patterns into a proposal branch (improve/<agent>/<id>)."""
-    from gitimprove.proposals.build import NothingToPropose, propose
+    from gitimprove.proposals.proposers.select import make_proposer
+    from gitimprove.review.remote import propose_and_push
 
     repo = ctx.repo
     names = repo.agent_names() if all_agents else list(agents)
-    if not names:
-        raise GitImproveError("name an agent, or pass --all", hint="see `gitimprove agents`")
-    if push_remote and not dry_run:
-        from gitimprove.review.remote import check_remote
-
-        check_remote(repo, push_remote)  # before anything is created
-    chosen = _proposer(ctx, proposer)
-    results: list[dict[str, Any]] = []
-    failed = False
-    for name in names:
-        try:
-            plan = propose(repo, name, chosen, dry_run=dry_run)
-        except NothingToPropose as exc:
-            results.append({"agent": name, "status": "nothing", "reason": exc.message})
-            if not as_json:
-                click.echo(f"{exc.message}")
+    outcomes = propose_and_push(repo, names, make_proposer(proposer, repo.policy().proposer),
+                                dry_run=dry_run, remote=push_remote)
+    if as_json:
+        emit_json({"proposals": [o.to_json() for o in outcomes]})
+    for outcome in outcomes:
+        plan = outcome.plan
+        if outcome.status == "error":
+            click.echo(f"error: {outcome.agent}: {outcome.reason}", err=True)
+        elif as_json:
             continue
-        except GitImproveError as exc:
-            if len(names) == 1:
-                raise
-            failed = True
-            results.append({"agent": name, "status": "error", "reason": str(exc)})
-            click.echo(f"error: {name}: {exc}", err=True)
-            continue
-        entry = {"agent": name, "status": "dry-run" if dry_run else "proposed", "id": plan.id,
-                 "branch": plan.short_branch, "commit": str(plan.commit) if plan.commit else None,
-                 "base_commit": str(plan.base_commit), "base_version": str(plan.base_blob),
-                 "proposer": plan.result.proposer, "model": plan.result.model,
-                 "operations": [op.model_dump(mode="json") for op in plan.result.draft.operations],
-                 "evidence": plan.evidence, "patterns": [p.id for p in plan.patterns],
-                 "usage": {"input_tokens": plan.result.usage.input_tokens,
-                           "output_tokens": plan.result.usage.output_tokens},
-                 "diff": plan.diff, "message": plan.message, "notes": plan.notes,
-                 "left_out": [{"what": lo.what, "why": lo.why, "rejected": lo.rejected}
-                              for lo in plan.left_out]}
-        results.append(entry)
-        if push_remote and not dry_run and plan.commit:
-            from gitimprove.review.remote import push
-
-            push(repo, [f"{plan.branch}:{plan.branch}"], remote=push_remote)
-            entry["pushed_to"] = push_remote
-        if as_json:
-            continue
-        who = "heuristic proposer (offline, no model)" if plan.result.proposer == "heuristic" \
-            else f"{plan.result.model} via the Anthropic API"
-        if dry_run:
-            click.echo(f"Dry run for {name}, by the {who}. Nothing was written.\n")
+        elif plan is None:
+            click.echo(outcome.reason)
+        elif dry_run:
+            click.echo(f"Dry run for {outcome.agent}, by the {_who(plan)}. Nothing was written.\n")
             click.echo(plan.message)
             click.echo(plan.diff)
         else:
-            click.echo(f"Proposed {plan.short_branch} ({plan.commit and plan.commit[:10]}) by the {who}")
+            click.echo(f"Proposed {plan.short_branch} ({plan.commit and plan.commit[:10]}) "
+                       f"by the {_who(plan)}")
             click.echo(f"  {plan.message.splitlines()[0]}")
             for note in plan.notes:
                 click.echo(f"  note: {note}")
             click.echo(f"  review: gitimprove review {plan.id}")
-            if entry.get("pushed_to"):
-                click.echo(f"  pushed to {push_remote}: open a pull request from {plan.short_branch}")
-    if as_json:
-        emit_json({"proposals": results})
-    if failed:
-        sys.exit(1)
+            if outcome.pushed_to:
+                click.echo(f"  pushed to {outcome.pushed_to}: open a pull request from "
+                           f"{plan.short_branch}")
+    return 1 if any(o.status == "error" for o in outcomes) else 0
+
+
+def _who(plan: Plan) -> str:
+    return "heuristic proposer (offline, no model)" if plan.result.proposer == "heuristic" \
+        else f"{plan.result.model} via the Anthropic API"
 
 
 def _age(ts: int) -> str:
@@ -109,28 +80,6 @@ def _age(ts: int) -> str:
     return f"{seconds}s"
 
 
-def proposal_status(ctx: Context, info: ProposalInfo) -> dict[str, Any]:
-    """Listing fields, with the validator's verdict and staleness for open proposals."""
-    from gitimprove.review.actions import validate_merge
-
-    repo = ctx.repo
-    data: dict[str, Any] = {
-        "id": info.id, "agent": info.agent, "state": info.state, "branch": info.branch,
-        "commit": str(info.commit), "summary": info.summary, "author": info.author,
-        "created_at": datetime.fromtimestamp(info.time, UTC).isoformat(),
-        "evidence_count": len(info.evidence), **info.extra,
-        "merge_commit": str(info.merge_commit) if info.merge_commit else None,
-    }
-    if info.state == "open":
-        tip = repo.main_tip()
-        _, violations = validate_merge(repo, tip, info.commit)
-        data["stale"] = info.base_commit is not None and info.base_commit != tip
-        data["merges_cleanly"] = not any(v.code == "conflict" for v in violations)
-        data["verdict"] = "pass" if not violations else "fail"
-        data["violations"] = [v.to_json() for v in violations]
-    return data
-
-
 @click.command("proposals")
 @click.option("--all", "include_closed", is_flag=True, help="Include approved, rejected, rolled back.")
 @click.option("--agent", help="Only this agent's proposals.")
@@ -139,31 +88,41 @@ def proposal_status(ctx: Context, info: ProposalInfo) -> dict[str, Any]:
 @for_people
 def proposals_cmd(ctx: Context, include_closed: bool, agent: str | None, as_json: bool) -> None:
     """List proposals with their validator verdict and staleness."""
-    from gitimprove.review.actions import list_proposals
+    from gitimprove.evaluation.check import evaluation_status, short_status
+    from gitimprove.review.actions import statuses
 
-    infos = [i for i in list_proposals(ctx.repo, include_closed=include_closed)
-             if agent is None or i.agent == agent]
-    infos.sort(key=lambda i: i.time, reverse=True)
-    rows = [proposal_status(ctx, i) for i in infos]
+    repo = ctx.repo
+    rows = statuses(repo, include_closed=include_closed, agent=agent)
+    tip = repo.main_tip()
+    evaluations = {r.proposal.id: evaluation_status(repo, tip, r.proposal.head,
+                                                    proposal=r.proposal.id, agent=r.proposal.agent)
+                   for r in rows if r.verdict is not None}
     if as_json:
-        emit_json({"proposals": rows})
+        emit_json({"proposals": [{**r.to_json(), **({"evaluation": evaluations[r.proposal.id]}
+                                                    if r.proposal.id in evaluations else {})}
+                                 for r in rows]})
         return
     if not rows:
         click.echo("No proposals." if include_closed else "No open proposals. (--all shows closed ones)")
         return
     click.echo(paint(f"{'id':<15}  {'state':<11} {'agent':<18} {'age':>4}  {'evidence':<12} "
                      "validator", "bold"))
-    for row, info in zip(rows, infos, strict=True):
+    for row in rows:
+        info, verdict = row.proposal, row.verdict
         flags = []
-        if row["state"] == "open":
-            flags.append(paint("valid", "green") if row["verdict"] == "pass"
-                         else paint(f"INVALID ({len(row['violations'])})", "red"))
-            if row["stale"]:
-                flags.append("stale, merges cleanly" if row["merges_cleanly"] else
+        if verdict is not None:
+            flags.append(paint("valid", "green") if verdict.passed
+                         else paint(f"INVALID ({len(verdict.violations)})", "red"))
+            if verdict.stale:
+                flags.append("stale, merges cleanly" if verdict.merges_cleanly else
                              paint("stale, CONFLICTS", "red"))
-        click.echo(f"{row['id']:<15}  {row['state']:<11} {info.agent:<18} {_age(info.time):>4}  "
-                   f"{row['evidence_count']:<12} {' '.join(flags)}")
-        click.echo(f"    {row['summary']}")
+        if info.edits:
+            flags.append("edited by " + ", ".join(dict.fromkeys(e.author for e in info.edits)))
+        if info.id in evaluations:
+            flags.append(short_status(evaluations[info.id]))
+        click.echo(f"{info.id:<15}  {info.state.value:<11} {info.agent:<18} {_age(info.time):>4}  "
+                   f"{len(info.evidence):<12} {' '.join(flags)}")
+        click.echo(f"    {info.summary}")
 
 
 @click.command("review")
@@ -174,12 +133,19 @@ def proposals_cmd(ctx: Context, include_closed: bool, agent: str | None, as_json
 def review_cmd(ctx: Context, proposal: str, as_json: bool) -> None:
     """Everything a reviewer needs on one screen."""
     from gitimprove.review.view import review_data, review_text
+    from gitimprove.trials.manage import trial_status
 
     data = review_data(ctx.repo, proposal)
+    trial = next((t for t in trial_status(ctx.repo, data["agent"]) if t.start.proposal == data["id"]),
+                 None)
     if as_json:
-        emit_json(data)
-    else:
-        click.echo(_coloured_review(review_text(data)))
+        emit_json({**data, "trial": trial.to_json() if trial else None})
+        return
+    text = review_text(data)
+    if trial is not None:
+        text = text.rstrip("\n") + "\n\nTrial on live traffic:\n" + "\n".join(
+            "  " + line for line in trial.lines()) + "\n"
+    click.echo(_coloured_review(text))
 
 
 def _coloured_review(text: str) -> str:
@@ -207,12 +173,14 @@ def _coloured_review(text: str) -> str:
 @click.argument("proposal")
 @click.option("--by", metavar='"NAME <EMAIL>"', help="The approver (default: your git identity).")
 @click.option("--message", "-m", "note", help="A note for the merge commit.")
+@click.option("--offline", is_flag=True, help="Do not read the remote's records first.")
 @pass_ctx
-def approve_cmd(ctx: Context, proposal: str, by: str | None, note: str | None) -> None:
+def approve_cmd(ctx: Context, proposal: str, by: str | None, note: str | None,
+                offline: bool) -> None:
     """Validate, then merge a proposal into main (always a merge commit)."""
     from gitimprove.review.actions import approve
 
-    landed = approve(ctx.repo, proposal, by=by, note=note)
+    landed = approve(ctx.repo, proposal, by=by, note=note, offline=offline)
     info = landed.proposal
     assert info is not None
     inst = ctx.repo.load(info.agent)
@@ -225,12 +193,13 @@ def approve_cmd(ctx: Context, proposal: str, by: str | None, note: str | None) -
 @click.argument("proposal")
 @click.option("--reason", required=True, help="Why (kept in git for the audit trail).")
 @click.option("--by", metavar='"NAME <EMAIL>"', help="The reviewer (default: your git identity).")
+@click.option("--offline", is_flag=True, help="Do not read the remote's records first.")
 @pass_ctx
-def reject_cmd(ctx: Context, proposal: str, reason: str, by: str | None) -> None:
+def reject_cmd(ctx: Context, proposal: str, reason: str, by: str | None, offline: bool) -> None:
     """Close a proposal; its commits and the reason stay in git."""
     from gitimprove.review.actions import reject
 
-    info = reject(ctx.repo, proposal, reason=reason, by=by)
+    info = reject(ctx.repo, proposal, reason=reason, by=by, offline=offline)
     click.echo(f"Rejected {info.id} ({info.agent}); recorded under "
                f"refs/gitimprove/rejected/{info.agent}/{info.id}")
     click.echo("  its feedback is open again for future proposals")
@@ -247,10 +216,8 @@ def rollback_cmd(ctx: Context, target: str, reason: str | None, by: str | None) 
 
     landed = rollback(ctx.repo, target, reason=reason, by=by)
     click.echo(f"Rolled back {target}: {ctx.repo.branch} is now {landed.commit[:10]}")
-    from gitimprove.git import parse_trailers
-
-    for restored in parse_trailers(landed.message).get("Gitimprove-Restores", []):
-        click.echo(f"  restores {restored}")
+    if landed.restores:
+        click.echo(f"  restores {landed.restores}")
 
 
 @click.command("validate")
@@ -258,7 +225,7 @@ def rollback_cmd(ctx: Context, target: str, reason: str | None, by: str | None) 
 @click.option("--head", metavar="REV", default="HEAD", show_default=True, help="The change.")
 @json_option
 @pass_ctx
-def validate_cmd(ctx: Context, base: str | None, head: str, as_json: bool) -> None:
+def validate_cmd(ctx: Context, base: str | None, head: str, as_json: bool) -> int:
     """Check what merging HEAD into BASE would change; policy read from BASE. Exit 1 on violations."""
     from gitimprove.review.actions import validate_merge
 
@@ -268,20 +235,44 @@ def validate_cmd(ctx: Context, base: str | None, head: str, as_json: bool) -> No
     if head_commit is None:
         raise GitImproveError(f"{head!r} is not a commit", hint="pass --head BRANCH")
     _, violations = validate_merge(repo, base_commit, head_commit)
+    evaluation = _head_evaluation(repo, base_commit, head_commit)
+    if evaluation is not None:
+        violations += [Violation(**v) for v in evaluation.get("gate", [])]
     if as_json:
         emit_json({"base": str(base_commit), "head": str(head_commit), "ok": not violations,
-                   "violations": [v.to_json() for v in violations]})
-    elif violations:
+                   "violations": [v.to_json() for v in violations], "evaluation": evaluation})
+        return 1 if violations else 0
+    if evaluation is not None:
+        from gitimprove.evaluation.check import status_lines
+
+        for line in status_lines(evaluation, evaluation["proposal"]):
+            click.echo(line)
+    if violations:
         click.echo(f"{len(violations)} violation(s) merging {head} into {base or repo.branch}:")
         for v in violations:
             click.echo(f"  - {v}")
     else:
         click.echo(f"ok: merging {head} into {base or repo.branch} passes the validator")
-    if violations:
-        sys.exit(1)
+    return 1 if violations else 0
 
 
-COMMANDS = [propose_cmd, proposals_cmd, review_cmd, approve_cmd, reject_cmd, rollback_cmd, validate_cmd]
+def _head_evaluation(repo: InstructionRepo, base: Oid, head: Oid) -> dict[str, Any] | None:
+    """The recorded evaluation of the proposal ``head`` brings, if it brings one (the CI check
+    prints it and applies the policy's gate; it never calls a model)."""
+    from gitimprove.evaluation.check import evaluation_status
+    from gitimprove.review.hooks import proposal_commits
+
+    for commit, pid, forged in proposal_commits(repo.git, base, [head]):
+        agent = dict(commit.trailers).get(ledger.AGENT)
+        if forged or not agent:
+            continue
+        data = evaluation_status(repo, base, head, proposal=pid, agent=agent)
+        data["proposal"] = pid
+        return data
+    return None
+
+
+COMMANDS: list[click.Command] = [propose_cmd, proposals_cmd, review_cmd, approve_cmd, reject_cmd, rollback_cmd, validate_cmd]
 
 
 # `check-regressions` found nothing it could judge (docs/json.md): not a green light.
@@ -291,19 +282,24 @@ EXIT_NOTHING_JUDGED = 4
 @click.command("check-regressions")
 @json_option
 @pass_ctx
-def check_regressions_cmd(ctx: Context, as_json: bool) -> None:
-    """Exit 1 when an agent's current version is significantly worse than the one before.
+def check_regressions_cmd(ctx: Context, as_json: bool) -> int:
+    """Exit 1 when an agent's current version is significantly worse than the one before, or a
+    running trial's candidate than live (then: stop the trial).
 
     For a scheduled job. It never rolls back by itself; it prints the command. Exit 4 when no
     agent has enough feedback on its current and previous versions to judge."""
     from gitimprove.metrics import MIN_RUNS, check_regressions
+    from gitimprove.trials.manage import trial_status
 
     check = check_regressions(ctx.repo)
     found = check.regressions
+    trials = trial_status(ctx.repo)
+    worse_trials = [t for t in trials if t.verdict == "worse"]
     if as_json:
         emit_json({"regressions": [r.to_json() for r in found],
                    "agents": [j.to_json() for j in check.agents],
-                   "nothing_judged": check.nothing_judged})
+                   "nothing_judged": check.nothing_judged,
+                   "trials": [t.to_json() for t in trials]})
     else:
         for j in check.agents:
             if j.verdict == "first version":
@@ -330,10 +326,17 @@ def check_regressions_cmd(ctx: Context, as_json: bool) -> None:
         prev = r.figures.previous.label if r.figures.previous else "?"
         click.echo(f"{r.agent}: {r.figures.version.label} is worse than {prev}: {what}")
         click.echo(f"  to undo: {r.rollback}")
-    if found:
-        sys.exit(1)
-    if check.nothing_judged:
-        sys.exit(EXIT_NOTHING_JUDGED)
+    for t in trials if not as_json else []:
+        neg = next((c for c in t.comparisons if c.verdict == "worse"), None)
+        what = (f": {neg.metric.replace('_', ' ')} {neg.old.value:.0%} live -> "
+                f"{neg.new.value:.0%} candidate (p={neg.p_worse:.3f})") if neg else ""
+        click.echo(f"{t.start.agent}: trial of {t.start.proposal} ({t.candidate_runs} vs "
+                   f"{t.live_runs} runs): {t.verdict}{what}")
+        if t.verdict == "worse":
+            click.echo(f"  stop the trial: gitimprove trial stop {t.start.proposal}")
+    if found or worse_trials:
+        return 1
+    return EXIT_NOTHING_JUDGED if check.nothing_judged else 0
 
 
 COMMANDS.append(check_regressions_cmd)

@@ -17,9 +17,21 @@ from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
 from gitimprove.feedback.models import FeedbackRecord
-from gitimprove.instructions.versions import Version
+
+
+class Version(Protocol):
+    """A history entry of an agent on main (:class:`gitimprove.instructions.versions.Version`
+    fits): the blob that was live, from when, and its display label."""
+
+    @property
+    def blob(self) -> str: ...
+    @property
+    def timestamp(self) -> int: ...
+    @property
+    def label(self) -> str: ...
 
 
 @dataclass(frozen=True)

@@ -1,42 +1,78 @@
-"""Checks a record against the instruction repository: the agent must exist, the version should.
+"""Checks a record against a catalogue of agents: the agent must exist, the version should.
 
-Both answers are cached per tip of the main branch (one read of a ref file to validate the
-cache), so recording feedback on the hot path of an agent run costs no git subprocess."""
+The catalogue (what feedback needs to know of the instructions: the agents on main and the
+versions of each) is passed in; :class:`~gitimprove.instructions.repo.InstructionRepo`
+provides one. Both answers are cached per tip of the main branch (one read of a ref file to
+validate the cache), so recording feedback on the hot path of an agent run costs no git
+subprocess."""
 
 from __future__ import annotations
 
-import difflib
 import threading
 import warnings
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any, Literal, Protocol
 
-from gitimprove.errors import GitImproveError, InvalidFileError, UnknownAgentError
+from gitimprove.errors import GitImproveError, UnknownAgentError
+from gitimprove.feedback.base import FeedbackStore
 from gitimprove.feedback.errors import FeedbackWarning, InvalidFeedbackError
-from gitimprove.feedback.models import FeedbackRecord, SignalValue, make_record
+from gitimprove.feedback.models import (
+    FeedbackRecord,
+    SignalValue,
+    ToolCall,
+    content_hash,
+    make_record,
+)
+from gitimprove.text import did_you_mean
 
-if TYPE_CHECKING:
-    from gitimprove.instructions.repo import InstructionRepo
+
+class Catalogue(Protocol):
+    """The agents on the main branch and their versions, as feedback needs them."""
+
+    @property
+    def branch(self) -> str: ...
+
+    def tip(self) -> str | None:
+        """Changes whenever the agents or their versions may have changed (main's tip)."""
+
+    def agent_names(self) -> list[str]: ...
+
+    def versions(self, agent: str) -> list[tuple[int, str]]:
+        """(number, blob id) of each version, oldest first."""
+
+    def why_not_loading(self, agent: str) -> str | None:
+        """Why the agent's file on main does not load (None when it does)."""
+
+    def trial_versions(self, agent: str) -> set[str]:
+        """Versions served by the agent's trials, running or ended (feedback on a candidate
+        is expected; it is not on main until the proposal is approved)."""
+
+    def tool_argument_chars(self) -> int | None:
+        """How many characters of a tool call's arguments the policy keeps (None: none)."""
 
 
 class AgentIndex:
     """The agents on main and the blob ids of each one's versions."""
 
-    def __init__(self, repo: InstructionRepo) -> None:
-        self._repo = repo
+    def __init__(self, catalogue: Catalogue) -> None:
+        self._catalogue = catalogue
         self._lock = threading.Lock()
         self._tip: str | None = None
         self._names: frozenset[str] = frozenset()
         self._versions: dict[str, tuple[list[str], dict[int, str]]] = {}
         self._loads: dict[str, str | None] = {}  # agent -> why it does not load (None: it loads)
 
+    def keep_arguments(self) -> int | None:
+        """How many characters of a tool call's arguments the policy keeps (None: none)."""
+        return self._catalogue.tool_argument_chars()
+
     def refresh(self) -> None:
         """Re-read the agents when main has moved (one ref-file read otherwise)."""
-        tip = self._repo.git.read_ref(self._repo.main_ref)
+        tip = self._catalogue.tip()
         if tip is not None and tip == self._tip:
             return
-        names = frozenset(self._repo.agent_names())
+        names = frozenset(self._catalogue.agent_names())
         with self._lock:
             self._tip, self._names, self._versions, self._loads = tip, names, {}, {}
 
@@ -51,57 +87,30 @@ class AgentIndex:
         if agent in self._names:
             self._check_loads(agent)
             return
-        close = difflib.get_close_matches(agent, sorted(self._names), n=1)
-        hint = f"did you mean {close[0]!r}?" if close else (
-            f"agents: {', '.join(sorted(self._names))}" if self._names else "no agents on main yet")
-        raise UnknownAgentError(f"no agent {agent!r} on {self._repo.branch}", hint=hint)
+        hint = did_you_mean(agent, sorted(self._names), what="agents", none="no agents on main yet")
+        raise UnknownAgentError(f"no agent {agent!r} on {self._catalogue.branch}", hint=hint)
 
     def _check_loads(self, agent: str) -> None:
         """Feedback is for an agent that runs: one whose file does not load is refused."""
         if agent not in self._loads:
-            try:
-                self._repo.load(agent)
-                why = None
-            except InvalidFileError as exc:
-                why = "; ".join(exc.problems[:3])
+            why = self._catalogue.why_not_loading(agent)
             with self._lock:
                 self._loads[agent] = why
         why = self._loads[agent]
         if why is not None:
-            raise UnknownAgentError(f"agent {agent!r} cannot be loaded on {self._repo.branch}: {why}",
+            raise UnknownAgentError(f"agent {agent!r} cannot be loaded on {self._catalogue.branch}: {why}",
                                     hint="fix its file first; feedback is kept only for agents that run")
 
     def _history(self, agent: str) -> tuple[list[str], dict[int, str]]:
         hit = self._versions.get(agent)
         if hit is None:
-            history = self._repo.history(agent)
-            blobs = list(dict.fromkeys(str(v.blob) for v in history))
-            numbers = {v.number: str(v.blob) for v in history}
+            history = self._catalogue.versions(agent)
+            blobs = list(dict.fromkeys(blob for _, blob in history))
+            numbers = dict(history)
             hit = (blobs, numbers)
             with self._lock:
                 self._versions[agent] = hit
         return hit
-
-    def trial_versions(self, agent: str) -> set[str]:
-        """Versions served by the agent's trials, running or ended (feedback on a candidate
-        is expected; it is not on main until the proposal is approved)."""
-        from gitimprove.trials.record import ENDED_PREFIX, RUNNING_PREFIX, TrialStart
-
-        git = self._repo.git
-        found: set[str] = set()
-        refs = [(RUNNING_PREFIX + agent, git.read_ref(RUNNING_PREFIX + agent)),
-                *git.match_refs(f"{ENDED_PREFIX}{agent}/*")]
-        for ref, tip in refs:
-            if tip is None:
-                continue
-            try:
-                commit = git.read_commit(tip)
-                if ref.startswith(ENDED_PREFIX):
-                    commit = git.read_commit(commit.parents[0])
-                found.add(str(TrialStart.from_commit(commit).candidate))
-            except (GitImproveError, ValueError, IndexError):
-                continue
-        return found
 
     def version_order(self, agent: str) -> list[str]:
         """Blob ids of the agent's versions, oldest first."""
@@ -127,7 +136,7 @@ class AgentIndex:
             # NOTE: a number is only ever a display name for a blob on main; keeping "v9" as
             # given would invent a version nobody can find.
             raise InvalidFeedbackError(
-                f"{agent} has no version {version} on {self._repo.branch} (v1..v{last})",
+                f"{agent} has no version {version} on {self._catalogue.branch} (v1..v{last})",
                 hint=f"see `gitimprove history {agent}`; leave the version out to have it "
                      "inferred from the record's time")
         low = version.lower()
@@ -136,10 +145,10 @@ class AgentIndex:
         matches = [b for b in blobs if b.startswith(low)] if len(low) >= 4 else []
         if len(matches) == 1:
             return matches[0], None
-        if low in self.trial_versions(agent):
+        if low in self._catalogue.trial_versions(agent):
             return low, None
         return low, (f"version {version[:12]} is not in the history of {agent} on "
-                     f"{self._repo.branch}; the record was kept")
+                     f"{self._catalogue.branch}; the record was kept")
 
 
 def build_record(
@@ -149,10 +158,12 @@ def build_record(
     id_from_content: bool = False,
     now: datetime | None = None,
     fresh: bool = True,
+    keep_arguments: int | Literal["policy"] | None = "policy",
 ) -> tuple[FeedbackRecord, str | None]:
     """Check and validate one record: unknown agents are refused, unknown versions warned.
 
-    ``fresh=False`` skips looking whether main moved (an import checks once for all lines)."""
+    ``fresh=False`` skips looking whether main moved (an import checks once for all lines).
+    ``keep_arguments``: see :func:`make_record`; by default the policy decides."""
     agent = fields.get("agent")
     if agent is not None and not isinstance(agent, str):
         raise GitImproveError(f"agent: must be text (the agent's name), got {type(agent).__name__}",
@@ -164,11 +175,26 @@ def build_record(
     warning = None
     if isinstance(data.get("version"), str):
         data["version"], warning = index.resolve_version(agent.strip(), data["version"], fresh=False)
-    return make_record(data, id_from_content=id_from_content, now=now), warning
+    if keep_arguments == "policy":
+        keep_arguments = index.keep_arguments() if _has_arguments(data.get("tool_calls")) else None
+    record = make_record(data, id_from_content=id_from_content, now=now,
+                         keep_arguments=keep_arguments)
+    if record.tool_calls is not None and record.version is None and warning is None:
+        warning = (f"the tool calls of {record.agent} run {record.run_id} have no version: "
+                   "per-version figures place them by their time (pass the version load() "
+                   "returned)")
+    return record, warning
+
+
+def _has_arguments(calls: object) -> bool:
+    if not isinstance(calls, list | tuple):
+        return False
+    return any((isinstance(c, Mapping) and c.get("arguments") is not None)
+               or (isinstance(c, ToolCall) and c.arguments is not None) for c in calls)
 
 
 def record_feedback(
-    repo: InstructionRepo,
+    store: FeedbackStore,
     index: AgentIndex,
     *,
     agent: str,
@@ -184,9 +210,11 @@ def record_feedback(
     metadata: Mapping[str, Any] | None = None,
     created_at: datetime | str | None = None,
     id: str | None = None,
+    tool_calls: Sequence[Mapping[str, Any] | ToolCall] | None = None,
 ) -> FeedbackRecord:
     """Validate and store one record (see :meth:`InstructionRepo.record_feedback`)."""
     fields = {"id": id, "agent": agent, "version": version, "run_id": run_id, "rating": rating,
+              "tool_calls": list(tool_calls) if isinstance(tool_calls, list | tuple) else tool_calls,
               "reason": reason, "correction": correction,
               # NOTE: anything but a mapping goes to validation as it is, to be refused there.
               "signals": dict(signals) if isinstance(signals, Mapping) else signals,
@@ -194,18 +222,61 @@ def record_feedback(
               "metadata": dict(metadata) if isinstance(metadata, Mapping) else metadata,
               "created_at": created_at}
     record, warning = build_record(index, fields)
-    store = repo.feedback_store()
-    if id is not None:
+    _store_once(store, record, given_id=id is not None)
+    if warning:
+        warnings.warn(warning, FeedbackWarning, stacklevel=3)
+    return record
+
+
+def _store_once(store: FeedbackStore, record: FeedbackRecord, *, given_id: bool) -> None:
+    if given_id:
         stored = store.get(record.id)
         # Recording the same id again is a no-op; with other content it is refused (the time
         # of recording aside, which a repeat without created_at naturally changes).
         same = stored is not None and stored.model_dump(exclude={"created_at"}) == \
             record.model_dump(exclude={"created_at"})
+        if stored is not None and not same and not stored.is_feedback and not record.is_feedback:
+            raise InvalidFeedbackError(
+                f"{record.agent} run {record.run_id} is already logged with other tool calls",
+                hint="a run's decisions are logged once, when the run ends")
         if stored is not None and not same:
             raise InvalidFeedbackError(
                 f"feedback id {record.id!r} is already stored with different content",
                 hint="give this record its own id, or leave --id out to get a new one")
     store.add([record])
+
+
+def run_log_id(agent: str, run_id: str) -> str:
+    """The id of a run's log: one per (agent, run), so logging a run twice adds nothing."""
+    return "run-" + content_hash({"agent": agent, "run_id": run_id})[:20]
+
+
+def record_run(
+    store: FeedbackStore,
+    index: AgentIndex,
+    *,
+    agent: str,
+    run_id: str,
+    tool_calls: Sequence[Mapping[str, Any] | ToolCall],
+    version: str | None = None,
+    created_at: datetime | str | None = None,
+) -> FeedbackRecord:
+    """Log one run's decisions without feedback (see :meth:`InstructionRepo.record_run`).
+
+    A run without a version takes the one its stored feedback names; when none does, the log
+    is kept with a :class:`FeedbackWarning` (per-version figures then place it by its time)."""
+    if not isinstance(run_id, str) or not run_id.strip():
+        raise InvalidFeedbackError("record_run needs the run_id of the run it logs")
+    if version is None and isinstance(agent, str):
+        known = [r.version for r in store.records(agent=agent.strip(), run_id=run_id.strip(),
+                                                  with_io=False) if r.version]
+        version = known[-1] if known else None
+    fields = {"id": run_log_id(agent.strip() if isinstance(agent, str) else agent, run_id.strip()),
+              "agent": agent, "version": version, "run_id": run_id,
+              "tool_calls": list(tool_calls) if isinstance(tool_calls, list | tuple) else tool_calls,
+              "created_at": created_at}
+    record, warning = build_record(index, fields)
+    _store_once(store, record, given_id=True)
     if warning:
         warnings.warn(warning, FeedbackWarning, stacklevel=3)
     return record

@@ -16,15 +16,15 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from gitimprove.feedback import migrations
-from gitimprove.feedback.errors import FeedbackStoreError
-from gitimprove.feedback.models import FeedbackRecord
-from gitimprove.feedback.store import (
+from gitimprove.feedback.base import (
     DEFAULT_TIMEOUT,
     FeedbackStore,
     _chunks,
     _now,
     record_row,
 )
+from gitimprove.feedback.errors import FeedbackStoreError
+from gitimprove.feedback.models import FeedbackRecord
 
 if TYPE_CHECKING:
     import psycopg

@@ -13,6 +13,9 @@ and ``report`` all compute their figures with :func:`summarize` (docs/feedback.m
 - a numeric signal: its mean and median over the runs that reported it.
 
 Each signal's row gives its denominator as ``n`` beside ``true`` and ``rate``.
+
+Run logs (records with only the run's tool calls) are not feedback: they count in
+``decisions`` only, whose rates are over the runs whose decisions were logged.
 """
 
 from __future__ import annotations
@@ -21,25 +24,50 @@ import statistics
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from gitimprove.errors import GitImproveError
-from gitimprove.feedback.attribution import Timeline, with_versions
 from gitimprove.feedback.models import FeedbackRecord, RunView, format_timestamp, merge_runs
 
 # Signals whose absence from a run means "no" (see the module docstring).
 ABSENT_MEANS_NO = ("regenerated", "edited_output")
-
-if TYPE_CHECKING:
-    from gitimprove.instructions.repo import InstructionRepo
 
 
 def _stamp(value: datetime | None) -> str | None:
     return format_timestamp(value).replace(".000000Z", "Z") if value else None
 
 
+def decision_stats(runs: Iterable[RunView]) -> dict[str, Any] | None:
+    """Tool use over the runs whose decisions were logged; None when none were.
+
+    ``tool_call_rate``: runs that called a tool / logged runs. ``tool_error_rate``: calls that
+    failed / calls. ``tools``: per tool, the runs that called it, its calls and its errors."""
+    logged = [r for r in runs if r.tool_calls is not None]
+    if not logged:
+        return None
+    tools: dict[str, dict[str, int]] = {}
+    calls = errors = with_tools = 0
+    for run in logged:
+        assert run.tool_calls is not None
+        with_tools += bool(run.tool_calls)
+        for name in dict.fromkeys(c.name for c in run.tool_calls):
+            tools.setdefault(name, {"runs": 0, "calls": 0, "errors": 0})["runs"] += 1
+        for call in run.tool_calls:
+            calls += 1
+            tools[call.name]["calls"] += 1
+            if call.status == "error":
+                errors += 1
+                tools[call.name]["errors"] += 1
+    return {"logged_runs": len(logged), "runs_with_tools": with_tools,
+            "tool_call_rate": round(with_tools / len(logged), 4), "calls": calls,
+            "errors": errors, "tool_error_rate": round(errors / calls, 4) if calls else None,
+            "tools": {name: tools[name] for name in sorted(tools)}}
+
+
 def summarize(records: list[FeedbackRecord], runs: list[RunView]) -> dict[str, Any]:
     """The numbers for one group of records and their runs."""
+    decisions = decision_stats(runs)
+    records = [r for r in records if r.is_feedback]
+    runs = [r for r in runs if r.has_feedback]
     rated = [r for r in runs if r.rating is not None]
     negative = sum(1 for r in rated if r.rating == "negative")
     signals: dict[str, list[bool | int | float]] = defaultdict(list)
@@ -73,6 +101,7 @@ def summarize(records: list[FeedbackRecord], runs: list[RunView]) -> dict[str, A
         "signals": signal_stats,
         "first_at": _stamp(min((r.created_at for r in records), default=None)),
         "last_at": _stamp(max((r.created_at for r in records), default=None)),
+        "decisions": decisions,
     }
 
 
@@ -107,36 +136,3 @@ def compute_stats(
         return (row["agent"], number, row.get("version") or "~")
 
     return sorted(rows, key=order)
-
-
-def feedback_stats(
-    repo: InstructionRepo,
-    agent: str | None = None,
-    *,
-    by_version: bool = False,
-    since: datetime | None = None,
-) -> list[dict[str, Any]]:
-    """:func:`compute_stats` over the repository's store, with version labels from history and
-    missing versions inferred (:mod:`.attribution`)."""
-    store = repo.feedback_store()
-    records = store.records(agent=agent, since=since, with_io=False)
-    labels: dict[tuple[str, str], str] = {}
-    inferred: set[str] = set()
-    if by_version:
-        lines = timelines(repo, {r.agent for r in records})
-        for name, line in lines.items():
-            for v in line.history:
-                labels.setdefault((name, str(v.blob)), v.label)
-        records, inferred = with_versions(records, lines)
-    return compute_stats(records, by_version=by_version, labels=labels, inferred=inferred)
-
-
-def timelines(repo: InstructionRepo, agents: Iterable[str]) -> dict[str, Timeline]:
-    """Each agent's history on main as a :class:`Timeline` (agents no longer on main left out)."""
-    out: dict[str, Timeline] = {}
-    for name in sorted(agents):
-        try:
-            out[name] = Timeline(repo.history(name))
-        except GitImproveError:
-            continue  # an agent no longer on main: its versions simply go unlabelled
-    return out

@@ -16,168 +16,27 @@ a lock (default 10).
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import sqlite3
 import threading
-from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator, Sequence
-from datetime import UTC, datetime
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from gitimprove.feedback import migrations
+from gitimprove.feedback.base import DEFAULT_TIMEOUT as DEFAULT_TIMEOUT
+from gitimprove.feedback.base import DEFAULT_URL as DEFAULT_URL
+from gitimprove.feedback.base import ENV_URL as ENV_URL
+from gitimprove.feedback.base import SQLITE_APPLICATION_ID as SQLITE_APPLICATION_ID
+from gitimprove.feedback.base import FeedbackStore as FeedbackStore
+from gitimprove.feedback.base import (
+    _chunks,
+    _now,
+)
+from gitimprove.feedback.base import record_row as record_row
 from gitimprove.feedback.errors import FeedbackStoreError
-from gitimprove.feedback.models import FeedbackRecord, format_timestamp, record_from_row
-
-DEFAULT_URL = "sqlite:///.gitimprove/feedback.db"
-DEFAULT_TIMEOUT = 10.0
-ENV_URL = "GITIMPROVE_FEEDBACK_URL"
-SQLITE_APPLICATION_ID = 0x67694D70  # "giMp": marks a SQLite file as ours
-
-_SELECT = ", ".join(migrations.COLUMNS[:13])
-_INSERT_COLUMNS = ", ".join(migrations.COLUMNS)
-
-
-def record_row(record: FeedbackRecord, recorded_at: str) -> tuple[Any, ...]:
-    """A record as the row tuple of :data:`migrations.COLUMNS`."""
-    return (
-        record.id, record.agent, record.version, record.run_id, record.rating, record.reason,
-        record.correction, json.dumps(record.signals, separators=(",", ":")), record.user_id,
-        record.input, record.output,
-        json.dumps(record.metadata, separators=(",", ":"), ensure_ascii=False)
-        if record.metadata is not None else None,
-        format_timestamp(record.created_at), recorded_at, record.digest,
-    )
-
-
-class FeedbackStore(ABC):
-    """Storage of feedback records. Every backend passes the same test-suite."""
-
-    url: str
-
-    @abstractmethod
-    def add(self, records: Sequence[FeedbackRecord]) -> int:
-        """Store records in one transaction; ids already stored are skipped. Returns how many
-        were new."""
-
-    @abstractmethod
-    def digests(self, ids: Iterable[str]) -> dict[str, str]:
-        """``{id: digest}`` of those ids that are stored."""
-
-    # The queries below are the same SQL on every backend; a backend supplies `_read` and its
-    # parameter mark, and how to make text order byte order.
-    MARK = "?"
-    BYTE_ORDER = ""
-
-    def _insert_sql(self) -> str:
-        """The one INSERT both backends run: a stored id is skipped, never overwritten."""
-        marks = ", ".join([self.MARK] * len(migrations.COLUMNS))
-        return f"INSERT INTO feedback ({_INSERT_COLUMNS}) VALUES ({marks}) ON CONFLICT (id) DO NOTHING"
-
-    @abstractmethod
-    def _read(self, sql: str, params: Sequence[Any], doing: str = "read") -> list[tuple[Any, ...]]:
-        """Run one query and return its rows; driver errors become FeedbackStoreError."""
-
-    def records(
-        self,
-        *,
-        agent: str | None = None,
-        since: datetime | None = None,
-        until: datetime | None = None,
-        versions: Sequence[str] | None = None,
-        run_id: str | None = None,
-        limit: int | None = None,
-        newest_first: bool = False,
-        with_io: bool = True,
-    ) -> list[FeedbackRecord]:
-        """Records matching every filter given, ordered by ``created_at`` then id.
-
-        ``with_io=False`` leaves out ``input``/``output`` (analysis does not need them)."""
-        where, params = _where(agent, since, until, versions, run_id, self.MARK)
-        order = "DESC" if newest_first else "ASC"
-        sql = (f"SELECT {_select_sql(with_io)} FROM feedback{where} "
-               f"ORDER BY created_at{self.BYTE_ORDER} {order}, id{self.BYTE_ORDER} {order}")
-        if limit is not None:
-            sql += f" LIMIT {self.MARK}"
-            params.append(int(limit))
-        return _rows_to_records(self._read(sql, params))
-
-    def count(self, agent: str | None = None) -> int:
-        where, params = _where(agent, None, None, None, None, self.MARK)
-        return int(self._read(f"SELECT COUNT(*) FROM feedback{where}", params)[0][0])
-
-    def agents(self) -> list[str]:
-        """Agents with stored feedback, sorted."""
-        return sorted(r[0] for r in self._read("SELECT DISTINCT agent FROM feedback", ()))
-
-    @abstractmethod
-    def schema_version(self) -> int: ...
-
-    def get(self, feedback_id: str) -> FeedbackRecord | None:
-        """One record by id, or None."""
-        found = _rows_to_records(self._read(
-            f"SELECT {_SELECT} FROM feedback WHERE id = {self.MARK}", (feedback_id,)))
-        return found[0] if found else None
-
-    @abstractmethod
-    def close(self) -> None:
-        """Release the connection (the store reopens it if used again)."""
-
-    def __enter__(self) -> FeedbackStore:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-
-def _now() -> str:
-    return format_timestamp(datetime.now(UTC))
-
-
-def _where(
-    agent: str | None, since: datetime | None, until: datetime | None,
-    versions: Sequence[str] | None, run_id: str | None, mark: str,
-) -> tuple[str, list[Any]]:
-    clauses: list[str] = []
-    params: list[Any] = []
-    if agent is not None:
-        clauses.append(f"agent = {mark}")
-        params.append(agent)
-    if since is not None:
-        clauses.append(f"created_at >= {mark}")
-        params.append(format_timestamp(since))
-    if until is not None:
-        clauses.append(f"created_at < {mark}")
-        params.append(format_timestamp(until))
-    if versions is not None:
-        if not versions:
-            clauses.append("1 = 0")
-        else:
-            clauses.append(f"version IN ({', '.join([mark] * len(versions))})")
-            params.extend(versions)
-    if run_id is not None:
-        clauses.append(f"run_id = {mark}")
-        params.append(run_id)
-    return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
-
-
-def _select_sql(with_io: bool) -> str:
-    if with_io:
-        return _SELECT
-    return _SELECT.replace("input, output", "NULL AS input, NULL AS output")
-
-
-def _rows_to_records(rows: Iterable[Sequence[Any]]) -> list[FeedbackRecord]:
-    names = migrations.COLUMNS[:13]
-    return [record_from_row(dict(zip(names, row, strict=True))) for row in rows]
-
-
-def _chunks(items: Sequence[str], size: int) -> Iterator[Sequence[str]]:
-    for start in range(0, len(items), size):
-        yield items[start:start + size]
-
+from gitimprove.feedback.models import FeedbackRecord
 
 # -- SQLite -----------------------------------------------------------------------------------
 

@@ -21,16 +21,11 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr, Valida
 
 import gitimprove.instructions.strictyaml as strictyaml
 from gitimprove.errors import InvalidFileError
+from gitimprove.text import is_slug
 
-SLUG_RE = re.compile(r"\A[a-z0-9](?:[a-z0-9_]|-(?!-)|\.(?!\.))*\Z")
 VARIABLE_RE = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 _IDENT_RE = re.compile(r"\A[A-Za-z_][A-Za-z0-9_]*\Z")
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-
-
-def is_slug(value: str) -> bool:
-    """Lowercase letters, digits, ``-``, ``_`` and ``.``; no ``..``, no leading punctuation."""
-    return bool(SLUG_RE.match(value)) and len(value) <= 64
 
 
 class Section(BaseModel):
@@ -77,6 +72,43 @@ class AgentFile(BaseModel):
             for _, text in section.pieces():
                 found.update(VARIABLE_RE.findall(text))
         return found
+
+
+# Tool-usage guidelines: the section with the id `tools` (in an adopted Markdown prompt, a
+# `## Tools` or `## Tool use` heading, whose ids are `tools` and `tool-use`), one rule per
+# guideline, each starting with the tool's name and a colon ("web_search: Use it only for ...");
+# a rule without that prefix is about tools in general. Plain sections and rules, so the file
+# stays valid everywhere and renders as a heading and bullets. See docs/file-formats.md.
+TOOLS_SECTION = "tools"
+TOOLS_SECTION_IDS = (TOOLS_SECTION, "tool-use")
+TOOLS_TITLE = "Tools"  # a new section's title: its Markdown heading slugs to the same id
+_GUIDELINE_RE = re.compile(r"\A`?([A-Za-z0-9_][A-Za-z0-9_.-]{0,127})`?:\s")
+
+
+def guideline_tool(rule: str) -> str | None:
+    """The tool a guideline is about (``web_search: ...`` -> ``web_search``), else None."""
+    match = _GUIDELINE_RE.match(rule.strip())
+    return match.group(1) if match else None
+
+
+def tools_section(agent: AgentFile) -> Section | None:
+    """The section of tool-usage guidelines, if the agent has one."""
+    for sid in TOOLS_SECTION_IDS:
+        found = agent.section(sid)
+        if found is not None:
+            return found
+    return None
+
+
+def tool_guidelines(agent: AgentFile) -> dict[str, list[int]]:
+    """Per tool, the indices of its guidelines in the tools section (empty if none)."""
+    section = tools_section(agent)
+    found: dict[str, list[int]] = {}
+    for i, rule in enumerate(section.rules or [] if section else []):
+        tool = guideline_tool(rule)
+        if tool is not None:
+            found.setdefault(tool, []).append(i)
+    return found
 
 
 def semantic_problems(agent: AgentFile, expected_name: str | None) -> list[tuple[tuple[str | int, ...], str]]:

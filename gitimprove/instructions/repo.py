@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import logging
 import os
@@ -22,7 +21,8 @@ from gitimprove.instructions.formats import ADAPTERS, ParsedFile
 from gitimprove.instructions.formats.catalog import Catalog, Place, build, parse_file
 from gitimprove.instructions.policy import POLICY_PATH, Policy, parse_policy
 from gitimprove.instructions.versions import Version, VersionIndex
-from gitimprove.trials.record import RUNNING_PREFIX, TrialStart
+from gitimprove.ledger.trials import ENDED_PREFIX, RUNNING_PREFIX, TrialStart
+from gitimprove.text import did_you_mean
 
 log = logging.getLogger("gitimprove")
 
@@ -296,9 +296,7 @@ class InstructionRepo:
             if broken:
                 raise InvalidFileError(broken, hint="fix the file or the `formats:` mapping in gitimprove.yaml")
             names = self.agent_names(commit)
-            close = difflib.get_close_matches(agent, names, n=1)
-            hint = f"did you mean {close[0]!r}?" if close else (
-                f"agents: {', '.join(names)}" if names else f"no agents in {policy.agents_dir}/ yet")
+            hint = did_you_mean(agent, names, what="agents", none=f"no agents in {policy.agents_dir}/ yet")
             if cat.problems:
                 hint += (f"; {len(cat.problems)} adopted file(s) do not load (`gitimprove agents` "
                          "says why)")
@@ -556,7 +554,7 @@ class InstructionRepo:
         with self._lock:
             index: AgentIndex | None = self.__dict__.get("_agent_index")
             if index is None:
-                index = self.__dict__["_agent_index"] = AgentIndex(self)
+                index = self.__dict__["_agent_index"] = AgentIndex(_Catalogue(self))
         return index
 
     def record_feedback(self, *, agent: str, **fields: Any) -> FeedbackRecord:
@@ -565,19 +563,57 @@ class InstructionRepo:
         Fields: ``run_id``, ``version`` (the blob id :meth:`load` returned; ``v3`` or a unique
         prefix also work), ``rating`` (positive/negative, up/down, thumbs_up/thumbs_down,
         +1/-1), ``reason``, ``correction``, ``signals`` (``{"regenerated": True, ...}``),
-        ``user_id``, ``input``, ``output``, ``metadata``, ``created_at``, ``id``. At least a
-        rating, reason, correction or signal is needed. An unknown agent is refused; a version
+        ``user_id``, ``input``, ``output``, ``metadata``, ``created_at``, ``id``, and
+        ``tool_calls`` (the run's decisions, in order: ``[{"name": "web_search", "status":
+        "ok", "duration_ms": 830}]``; arguments are kept only if the policy says so). At least
+        a rating, reason, correction or signal is needed. An unknown agent is refused; a version
         not in the agent's history is kept with a :class:`FeedbackWarning`."""
         from gitimprove.feedback.capture import record_feedback
 
-        return record_feedback(self, self._feedback_index(), agent=agent, **fields)
+        return record_feedback(self.feedback_store(), self._feedback_index(), agent=agent, **fields)
+
+    def record_run(self, *, agent: str, run_id: str,
+                   tool_calls: Sequence[Mapping[str, Any] | ToolCall],
+                   version: str | None = None,
+                   created_at: datetime | str | None = None) -> FeedbackRecord:
+        """Log the decisions of one run of ``agent`` (its tool calls, in order) without any
+        feedback, so that tool-use rates count every run. Logging the same run again with the
+        same calls adds nothing; with other calls it is refused. ``tool_calls=[]`` logs a run
+        that called no tool. See docs/feedback.md."""
+        from gitimprove.feedback.capture import record_run
+
+        return record_run(self.feedback_store(), self._feedback_index(), agent=agent, run_id=run_id,
+                          tool_calls=tool_calls, version=version, created_at=created_at)
 
     def feedback_stats(self, agent: str | None = None, *, by_version: bool = False,
                        since: datetime | None = None) -> list[dict[str, Any]]:
         """Counts, negative rate and signal rates per agent (and per version): one dict a row."""
-        from gitimprove.feedback.stats import feedback_stats
+        from gitimprove.feedback.attribution import with_versions
+        from gitimprove.feedback.stats import compute_stats
 
-        return feedback_stats(self, agent, by_version=by_version, since=since)
+        records = self.feedback_store().records(agent=agent, since=since, with_io=False)
+        labels: dict[tuple[str, str], str] = {}
+        inferred: set[str] = set()
+        if by_version:
+            lines = self.timelines({r.agent for r in records})
+            for name, line in lines.items():
+                for v in line.history:
+                    labels.setdefault((name, str(v.blob)), v.label)
+            records, inferred = with_versions(records, lines)
+        return compute_stats(records, by_version=by_version, labels=labels, inferred=inferred)
+
+    def timelines(self, agents: Iterable[str]) -> dict[str, Timeline]:
+        """Each agent's history on main as a :class:`~gitimprove.feedback.attribution.Timeline`
+        (agents no longer on main left out): which version was live when a record was made."""
+        from gitimprove.feedback.attribution import Timeline
+
+        out: dict[str, Timeline] = {}
+        for name in sorted(agents):
+            try:
+                out[name] = Timeline(self.history(name))
+            except GitImproveError:
+                continue  # an agent no longer on main: its versions simply go unlabelled
+        return out
 
     def analyze(
         self,
@@ -595,22 +631,109 @@ class InstructionRepo:
         ``evidence_state(feedback_id)`` says whether an id is cited by an open proposal
         (``pending``) or an approved one (``addressed``); a pattern whose evidence is all cited
         takes that state, and ``open_ids`` lists what is not. ``model``: themes by the
-        policy's model (``on``), only if cached already (``cached``), or never (``off``);
-        ``notes`` receives what the model step cost or why it fell back."""
-        from gitimprove.patterns.analysis import analyze_agent
+        policy's model (``on``, :mod:`gitimprove.patterns.synthesis`: cached by feedback set
+        and model, falling back to the offline grouping on any failure, with a note), only if
+        cached already (``cached``: no request, no cost), or never (``off``); ``notes``
+        receives what the model step cost or why it fell back."""
+        from gitimprove.patterns.analysis import analyze_records
 
-        return analyze_agent(self, agent, since=since, version=version,
-                             evidence_state=evidence_state, min_support=min_support,
-                             model=model, notes=notes)
+        index = self._feedback_index()
+        index.check_agent(agent)
+        versions = None
+        if version is not None:
+            blob, warning = index.resolve_version(agent, version)
+            if warning:
+                raise GitImproveError(warning.replace("; the record keeps", "; given").split(";")[0],
+                                      hint=f"see `gitimprove history {agent}`")
+            versions = [blob] if blob else None
+        from gitimprove.feedback.attribution import with_versions
+
+        records = self.feedback_store().records(agent=agent, since=since, with_io=False)
+        records, _ = with_versions(records, self.timelines([agent]))
+        if versions is not None:
+            records = [r for r in records if r.version in versions]
+        inst = self.load(agent)
+        support = min_support if min_support is not None else self.policy().analysis.min_support
+        synthesizer = None
+        if model != "off":
+            from gitimprove.patterns.synthesis import Synthesizer
+
+            policy = self.policy()
+            synthesizer = Synthesizer(
+                model=policy.proposer.model, max_tokens_total=policy.analysis.model_max_tokens,
+                max_tokens=policy.proposer.max_tokens, timeout=policy.proposer.timeout_seconds,
+                cache_dir=self.git.state_dir / "synthesis" / agent, cache_only=model == "cached")
+        patterns = analyze_records([r for r in records if r.is_feedback], agent_file=inst.file,
+                                   min_support=support, evidence_state=evidence_state,
+                                   current_version=str(inst.version),
+                                   version_order=index.version_order(agent),
+                                   synthesizer=synthesizer, notes=notes)
+        # What the agent did (its logged tool calls) against what users said: tool_use patterns.
+        from gitimprove.instructions.agentfile import tools_section
+        from gitimprove.patterns.decisions import decision_patterns
+
+        guidelines = tools_section(inst.file)
+        patterns += decision_patterns(records, min_support=support, evidence_state=evidence_state,
+                                      tools_section=guidelines.id if guidelines else None)
+        return sorted(patterns, key=lambda p: (-p.score, -p.count, p.id))
+
+
+class _Catalogue:
+    """The repository as feedback sees it (:class:`gitimprove.feedback.capture.Catalogue`)."""
+
+    def __init__(self, repo: InstructionRepo) -> None:
+        self._repo = repo
+
+    @property
+    def branch(self) -> str:
+        return self._repo.branch
+
+    def tip(self) -> str | None:
+        return self._repo.git.read_ref(self._repo.main_ref)
+
+    def agent_names(self) -> list[str]:
+        return self._repo.agent_names()
+
+    def versions(self, agent: str) -> list[tuple[int, str]]:
+        return [(v.number, str(v.blob)) for v in self._repo.history(agent)]
+
+    def why_not_loading(self, agent: str) -> str | None:
+        try:
+            self._repo.load(agent)
+        except InvalidFileError as exc:
+            return "; ".join(exc.problems[:3])
+        return None
+
+    def trial_versions(self, agent: str) -> set[str]:
+        git = self._repo.git
+        found: set[str] = set()
+        refs = [(RUNNING_PREFIX + agent, git.read_ref(RUNNING_PREFIX + agent)),
+                *git.match_refs(f"{ENDED_PREFIX}{agent}/*")]
+        for ref, tip in refs:
+            if tip is None:
+                continue
+            try:
+                commit = git.read_commit(tip)
+                if ref.startswith(ENDED_PREFIX):
+                    commit = git.read_commit(commit.parents[0])
+                found.add(str(TrialStart.from_commit(commit).candidate))
+            except (GitImproveError, ValueError, IndexError):
+                continue
+        return found
+
+    def tool_argument_chars(self) -> int | None:
+        settings = self._repo.policy().feedback
+        return settings.tool_argument_chars if settings.store_tool_arguments else None
 
 
 # Names used only in the annotations of the feedback methods above.
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterable, Mapping, Sequence
     from datetime import datetime
 
+    from gitimprove.feedback.attribution import Timeline
     from gitimprove.feedback.capture import AgentIndex
-    from gitimprove.feedback.models import FeedbackRecord
+    from gitimprove.feedback.models import FeedbackRecord, ToolCall
     from gitimprove.feedback.store import FeedbackStore
     from gitimprove.instructions.formats import AdoptedDocument
     from gitimprove.instructions.roundtrip import AgentDocument

@@ -31,16 +31,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Literal
 
-from gitimprove.errors import GitImproveError
 from gitimprove.feedback.models import FeedbackRecord
 from gitimprove.patterns.lexicon import Concept, Lexicon
 from gitimprove.patterns.model import EvidenceState, Pattern, PatternKind, Triage, pattern_id
 from gitimprove.patterns.text import content, is_noise, normalize, stem, tokens
 from gitimprove.patterns.triage import product_topic, triage_of
+from gitimprove.text import shorten
 
 if TYPE_CHECKING:
-    from gitimprove.instructions.agentfile import AgentFile
-    from gitimprove.instructions.repo import InstructionRepo
+    from gitimprove.patterns.model import AgentLike
     from gitimprove.patterns.synthesis import Synthesizer
 
 ModelUse = Literal["on", "cached", "off"]
@@ -457,7 +456,7 @@ def _concept_label(kind: PatternKind, c: Concept) -> str:
 def analyze_records(
     records: Sequence[FeedbackRecord],
     *,
-    agent_file: AgentFile | None = None,
+    agent_file: AgentLike | None = None,
     min_support: int = 3,
     evidence_state: Callable[[str], EvidenceState] | None = None,
     current_version: str | None = None,
@@ -527,7 +526,7 @@ def analyze_records(
             id=pattern_id(g.kind, g.key), kind=g.kind, label=g.label, key=g.key,
             count=len(g.items), share=round(len(g.items) / max(1, total[g.kind]), 4),
             score=round(score, 4), feedback_ids=ids,
-            quotes=[_shorten(t, MAX_QUOTE_CHARS) for t in ranked[:5]],
+            quotes=[shorten(t, MAX_QUOTE_CHARS) for t in ranked[:5]],
             versions=versions, section=_section(g, themer, agent_file) if triage == "answers"
             else None, suggestion=suggestion if triage == "answers" else None,
             triage=triage, topic=topic, description=g.description, state=state,
@@ -613,7 +612,7 @@ def _terms_label(g: Group, ranked: Sequence[str]) -> str:
     words = [sorted(spelled[s], key=lambda w: (-spelled[s][w], w))[0] if spelled.get(s) else s
              for s in stems if s and s != "text"]
     if not words:
-        return _shorten(ranked[0], 60) if ranked else "(no words in common)"
+        return shorten(ranked[0], 60) if ranked else "(no words in common)"
     return ", ".join(words)
 
 
@@ -635,12 +634,7 @@ def _suggestion(ranked: Sequence[str]) -> str | None:
     return None
 
 
-def _shorten(text: str, limit: int) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[:limit - 1].rstrip() + "…"
-
-
-def _section(g: Group, themer: Themer, agent_file: AgentFile | None) -> str | None:
+def _section(g: Group, themer: Themer, agent_file: AgentLike | None) -> str | None:
     """The section of the agent file the pattern concerns, by shared words, where one stands
     out: the concept's hint words and the group's most frequent words against each section's
     title (counted double), text and rules. Words found in every section say nothing."""
@@ -682,56 +676,3 @@ def _section(g: Group, themer: Themer, agent_file: AgentFile | None) -> str | No
         if score > 0 and (best is None or score > best[0]):
             best = (score, sid)
     return best[1] if best and best[0] >= 1.0 else None
-
-
-# -- the repository's view --------------------------------------------------------------------
-
-
-def analyze_agent(
-    repo: InstructionRepo,
-    agent: str,
-    *,
-    since: datetime | None = None,
-    version: str | None = None,
-    evidence_state: Callable[[str], EvidenceState] | None = None,
-    min_support: int | None = None,
-    model: ModelUse = "cached",
-    notes: list[str] | None = None,
-) -> list[Pattern]:
-    """:func:`analyze_records` over the agent's feedback in the repository's store.
-
-    ``model``: ``"on"`` asks the policy's model for themes (:mod:`.synthesis`; cached by
-    feedback set and model, falling back to the offline grouping on any failure, with a
-    note); ``"cached"`` uses such themes only when they are cached already (no request, no
-    cost: what ``propose`` does after an ``analyze --model``); ``"off"`` never."""
-    index = repo._feedback_index()
-    index.check_agent(agent)
-    versions = None
-    if version is not None:
-        blob, warning = index.resolve_version(agent, version)
-        if warning:
-            raise GitImproveError(warning.replace("; the record keeps", "; given").split(";")[0],
-                                  hint=f"see `gitimprove history {agent}`")
-        versions = [blob] if blob else None
-    from gitimprove.feedback.attribution import with_versions
-    from gitimprove.feedback.stats import timelines
-
-    records = repo.feedback_store().records(agent=agent, since=since, with_io=False)
-    records, _ = with_versions(records, timelines(repo, [agent]))
-    if versions is not None:
-        records = [r for r in records if r.version in versions]
-    inst = repo.load(agent)
-    support = min_support if min_support is not None else repo.policy().analysis.min_support
-    synthesizer = None
-    if model != "off":
-        from gitimprove.patterns.synthesis import Synthesizer
-
-        policy = repo.policy()
-        synthesizer = Synthesizer(
-            model=policy.proposer.model, max_tokens_total=policy.analysis.model_max_tokens,
-            max_tokens=policy.proposer.max_tokens, timeout=policy.proposer.timeout_seconds,
-            cache_dir=repo.git.state_dir / "synthesis" / agent, cache_only=model == "cached")
-    return analyze_records(records, agent_file=inst.file, min_support=support,
-                           evidence_state=evidence_state, current_version=str(inst.version),
-                           version_order=index.version_order(agent), synthesizer=synthesizer,
-                           notes=notes)

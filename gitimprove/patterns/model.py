@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
-from typing import Literal
+from collections.abc import Iterable, Sequence
+from typing import Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -42,6 +42,10 @@ class Pattern(BaseModel):
     triage: Triage = Field("answers", description="answers, product or praise; see Triage")
     topic: str | None = Field(None, description="for product patterns: 'usage limits', 'pricing', ...")
     tool: str | None = Field(None, description="for tool_use patterns: the tool they concern")
+    runs: list[str] = Field(default_factory=list,
+                            description="for tool_use patterns: the evidence runs' ids")
+    rates: dict[str, float] = Field(default_factory=dict,
+                                    description="for tool_use patterns: the figures behind it")
     description: str | None = Field(None, description="what the theme is, where a model named it")
     state: EvidenceState = "open"
     open_ids: list[str] = Field(default_factory=list,
@@ -62,3 +66,23 @@ def cited_ids(patterns: Iterable[Pattern]) -> list[str]:
     for p in patterns:
         seen.update(dict.fromkeys(p.feedback_ids))
     return list(seen)
+
+
+class SectionLike(Protocol):
+    """What analysis reads of an agent file's section (an ``AgentFile`` section fits)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def title(self) -> str | None: ...
+    @property
+    def text(self) -> str | None: ...
+    @property
+    def rules(self) -> list[str] | None: ...
+
+
+class AgentLike(Protocol):
+    """What analysis reads of an agent file: its sections, to say which one a pattern is about."""
+
+    @property
+    def sections(self) -> Sequence[SectionLike]: ...

@@ -13,20 +13,30 @@ import difflib
 import fcntl
 import hashlib
 import json
-import re
 import textwrap
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Literal
 
+from gitimprove import ledger
 from gitimprove.errors import GitImproveError
-from gitimprove.git import Identity, Oid, parse_trailers, replace_path
+from gitimprove.git import Identity, Oid, replace_path
 from gitimprove.instructions.formats import variable_syntax
 from gitimprove.instructions.formats.prose import EditError
 from gitimprove.instructions.repo import AgentAt, InstructionRepo
 from gitimprove.patterns.model import EvidenceState, Pattern
-from gitimprove.proposals.operations import Draft, Operation, apply, describe, operation_section
+from gitimprove.proposals.operations import (
+    AddRule,
+    AddSection,
+    Draft,
+    Operation,
+    UpdateRule,
+    apply,
+    describe,
+    operation_section,
+)
 from gitimprove.proposals.proposers.base import (
     LeftOut,
     NothingNew,
@@ -38,21 +48,7 @@ from gitimprove.proposals.rules import PriorRule
 from gitimprove.proposals.support import support_of
 from gitimprove.validate import Violation, check_change, protected_ids
 
-BRANCH_PREFIX = "refs/heads/improve/"
-REJECTED_PREFIX = "refs/gitimprove/rejected/"
 FALLBACK_COMMITTER = Identity("gitimprove", "gitimprove@localhost")
-
-T_PROPOSAL = "Gitimprove-Proposal"
-T_AGENT = "Gitimprove-Agent"
-T_BASE_VERSION = "Gitimprove-Base-Version"
-T_BASE_COMMIT = "Gitimprove-Base-Commit"
-T_EVIDENCE = "Gitimprove-Evidence"
-T_PATTERNS = "Gitimprove-Patterns"
-T_MODEL = "Gitimprove-Model"
-T_PROPOSER = "Gitimprove-Proposer"
-T_USAGE = "Gitimprove-Usage"
-T_ROLLBACK_OF = "Gitimprove-Rollback-Of"
-T_REJECTED = "Gitimprove-Rejected"
 
 
 class NothingToPropose(GitImproveError):
@@ -70,9 +66,7 @@ class ProposalRefused(GitImproveError):
 
 def model_identity(result: ProposerResult) -> Identity:
     """Commits are authored by the model that wrote them."""
-    if result.proposer == "heuristic":
-        return Identity("gitimprove-heuristic", "heuristic@gitimprove.invalid")
-    return Identity(result.model, "model@gitimprove.invalid")
+    return ledger.model_identity(result.model, result.proposer)
 
 
 @dataclass
@@ -108,75 +102,15 @@ class Plan:
 
 # -- evidence already cited ---------------------------------------------------------------------
 
-def _split_ids(values: Iterable[str]) -> list[str]:
-    return [i.strip() for v in values for i in v.split(",") if i.strip()]
+def scan(repo: InstructionRepo) -> ledger.Ledger:
+    """The ledger of ``repo``'s main branch (every proposal and its state)."""
+    return ledger.scan(repo.git, repo.main_ref)
 
 
 def evidence_states(repo: InstructionRepo) -> dict[str, EvidenceState]:
     """Feedback cited by an open proposal is pending; by an approved (not rolled back) one,
-    addressed. One ``for-each-ref`` and one ``log`` whatever the number of proposals."""
-    states: dict[str, EvidenceState] = {}
-    approved, rolled_back = approvals_on_main(repo)
-    # NOTE: a branch that was merged (with plain git) may still exist; it is closed because its
-    # proposal id is among the approvals, which is far cheaper than `--no-merged` over
-    # a thousand branches.
-    # NOTE: for-each-ref before git 2.42 shares one key filter across `%(trailers:key=...)`
-    # atoms, so the whole trailer block is read and split here.
-    out = repo.git.run("for-each-ref", "--format=%(trailers:only,unfold)%01", BRANCH_PREFIX)
-    for record in out.split("\x01"):
-        trailers = parse_trailers("x\n\n" + record.strip())
-        pid = next(iter(trailers.get(T_PROPOSAL, [])), None)
-        if pid not in approved and pid not in rolled_back:
-            for fid in _split_ids(trailers.get(T_EVIDENCE, [])):
-                states[fid] = "pending"
-    for pid, approval in approved.items():
-        if pid not in rolled_back:
-            for fid in approval.evidence:
-                states[fid] = "addressed"
-    return states
-
-
-@dataclass(frozen=True)
-class Approval:
-    """A proposal merged into main: by ``gitimprove approve`` (``approved_by`` set) or with
-    plain git (``approved_by`` None; the merge's second parent is the proposal commit)."""
-
-    proposal: str
-    merge: Oid
-    evidence: list[str]
-    approved_by: str | None
-
-
-def approvals_on_main(repo: InstructionRepo) -> tuple[dict[str, Approval], set[str]]:
-    """Proposals merged on main's first-parent history, and the ids of those rolled back."""
-    fmt = ("%H%x00%P%x00%(trailers:key=Approved-by,valueonly,separator=%x2C)%x00"
-           f"%(trailers:key={T_PROPOSAL},valueonly,separator=%x2C)%x00"
-           f"%(trailers:key={T_EVIDENCE},valueonly,separator=%x2C)%x00"
-           f"%(trailers:key={T_ROLLBACK_OF},valueonly,separator=%x2C)%x01")
-    # NOTE: every merge, and every commit with our trailers: a plain `git merge` of a proposal
-    # carries no trailer of its own, only its second parent does.
-    out = repo.git.run("log", "--first-parent", f"--format={fmt}", repo.main_ref,
-                       "--grep=^Gitimprove-", "--grep=^Merge ", "--extended-regexp")
-    approved: dict[str, Approval] = {}
-    rolled_back: set[str] = set()
-    for record in reversed(out.split("\x01")):
-        fields = record.strip("\n").split("\x00")
-        if len(fields) < 6:
-            continue
-        commit, parents, by = Oid(fields[0]), fields[1].split(), fields[2]
-        pids, ids = _split_ids([fields[3]]), _split_ids([fields[4]])
-        reverted = _split_ids([fields[5]])
-        if reverted:
-            rolled_back.update(reverted)
-        elif by and pids:
-            approved.setdefault(pids[0], Approval(pids[0], commit, ids, by))
-        elif len(parents) == 2 and not by:
-            trailers = repo.git.read_commit(parents[1]).trailers
-            pid = next(iter(trailers.get(T_PROPOSAL, [])), None)
-            if pid:
-                approved.setdefault(pid, Approval(
-                    pid, commit, _split_ids(trailers.get(T_EVIDENCE, [])), None))
-    return approved, rolled_back
+    addressed (read from the ledger in two git calls whatever the number of proposals)."""
+    return {fid: state.value for fid, state in scan(repo).evidence_states().items()}
 
 
 # -- building ---------------------------------------------------------------------------------
@@ -225,33 +159,59 @@ def _proposal_id(repo: InstructionRepo, agent: str, base: Oid, draft: Draft, whe
         [agent, base, draft.model_dump(mode="json")]).encode()).hexdigest()
     for size in range(6, len(digest) + 1, 2):
         pid = f"{when:%Y%m%d}-{digest[:size]}"
-        taken = (repo.git.read_ref(f"refs/heads/{BRANCH_PREFIX}{agent}/{pid}") is not None
-                 or repo.git.read_ref(f"{REJECTED_PREFIX}{agent}/{pid}") is not None)
+        taken = (repo.git.read_ref(f"{ledger.BRANCH_PREFIX}{agent}/{pid}") is not None
+                 or repo.git.read_ref(ledger.RejectionRecord.ref(agent, pid)) is not None)
         if not taken:
             return pid
     raise GitImproveError(f"no free proposal id for {agent}", hint="this is a bug; please report it")
 
 
 def _quote(text: str, width: int = 160) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= width else text[: width - 1] + "…"
+    return ledger.one_line(text, width)
+
+
+def added_rules(operations: Iterable[Operation]) -> list[str]:
+    """The rules a list of operations adds or rewords (what no later proposal should repeat)."""
+    rules: list[str] = []
+    for op in operations:
+        if isinstance(op, AddRule | UpdateRule):
+            rules.append(op.text)
+        elif isinstance(op, AddSection):
+            rules += op.rules or []
+    return list(dict.fromkeys(r.strip() for r in rules if r.strip()))
+
+
+def proposal_record(agent: str, pid: str, at: AgentAt, result: ProposerResult,
+                    patterns: list[Pattern], evidence: list[str]) -> ledger.ProposalRecord:
+    """The ledger record of a proposal: its trailers and its machine-readable content."""
+    usage = result.usage
+    return ledger.ProposalRecord(
+        id=pid, agent=agent, base_version=at.blob, base_commit=at.commit,
+        evidence=tuple(evidence), patterns=tuple(p.id for p in patterns),
+        model=result.model, proposer=result.proposer,
+        usage=ledger.Usage(usage.input_tokens, usage.output_tokens, usage.requests),
+        content=ledger.ProposalContent(
+            tuple(op.model_dump(mode="json") for op in result.draft.operations),
+            tuple(added_rules(result.draft.operations))))
 
 
 def compose_message(agent: str, pid: str, at: AgentAt, result: ProposerResult,
                     patterns: list[Pattern], evidence: list[str],
                     left_out: list[LeftOut] | None = None) -> str:
-    """The commit message is the review: summary, rationale, operations, evidence, trailers."""
+    """The commit message is the review: summary, rationale, operations, evidence, what was
+    left out, and then what the ledger owns (the content block and the trailers)."""
     draft = result.draft
-    parts = [f"{agent}: {draft.summary.strip().splitlines()[0]}", textwrap.fill(draft.rationale.strip(), 72)]
+    parts = [f"{agent}: {ledger.one_line(draft.summary.strip().splitlines()[0], 200)}",
+             textwrap.fill(ledger.one_line(draft.rationale, 4000), 72)]
     ops = ["Operations:"]
     for n, op in enumerate(draft.operations, 1):
-        ops.append(f"{n}. {describe(op)}")
+        ops.append(f"{n}. {ledger.one_line(describe(op), 4000)}")
         ops.append(f"   Reason: {_quote(op.reason, 300)}")
     parts.append("\n".join(ops))
     if patterns:
         lines = ["Feedback behind it (quoted from users; data, not instructions):"]
         for p in patterns:
-            lines.append(f"- {p.label} ({p.kind.replace('_', ' ')}, {p.count} items, "
+            lines.append(f"- {_quote(p.label, 200)} ({p.kind.replace('_', ' ')}, {p.count} items, "
                          f"{p.share:.0%} of feedback) [{p.id}]")
             lines += [f'    > "{_quote(q)}"' for q in p.quotes[:3]]
         parts.append("\n".join(lines))
@@ -260,16 +220,7 @@ def compose_message(agent: str, pid: str, at: AgentAt, result: ProposerResult,
         lines += [f"- {_quote(lo.line(), 300)}" for lo in left_out]
         parts.append("\n".join(lines))
     parts.append(f"Based on {at.path} at {at.commit.short} (blob {at.blob.short}).")
-    usage = result.usage
-    trailers = [f"{T_PROPOSAL}: {pid}", f"{T_AGENT}: {agent}", f"{T_BASE_VERSION}: {at.blob}",
-                f"{T_BASE_COMMIT}: {at.commit}",
-                f"{T_EVIDENCE}: {','.join(evidence)}",
-                f"{T_PATTERNS}: {','.join(p.id for p in patterns)}",
-                f"{T_MODEL}: {result.model}", f"{T_PROPOSER}: {result.proposer}",
-                f"{T_USAGE}: input_tokens={usage.input_tokens} output_tokens={usage.output_tokens} "
-                f"requests={usage.requests}"]
-    parts.append("\n".join(trailers))
-    return "\n\n".join(parts) + "\n"
+    return proposal_record(agent, pid, at, result, patterns, evidence).message(parts)
 
 
 def propose(
@@ -324,9 +275,10 @@ def _propose(
     base = repo.main_tip()
     at = repo.agent_at(agent, base)
     policy = repo.policy_at(base)
+    book = scan(repo)
     if patterns is None:
-        states = evidence_states(repo)
-        patterns = repo.analyze(agent, evidence_state=lambda fid: states.get(fid, "open"))
+        states = book.evidence_states()
+        patterns = repo.analyze(agent, evidence_state=lambda fid: states[fid].value if fid in states else "open")
     left_out = triage_left_out(patterns)
     open_problems = [p for p in patterns if p.fixable and p.state == "open"]
     if not open_problems:
@@ -341,7 +293,7 @@ def _propose(
     settings = policy.proposer
     shown = open_problems[: settings.max_patterns]
     praised = [p for p in patterns if not p.negative][:3]
-    pending, rejected = prior_rules(repo, agent)
+    pending, rejected = prior_rules(repo, agent, book)
     records = repo.feedback_store().records(agent=agent, with_io=False)
     request = ProposalRequest(agent=agent, file=at.file, protected=protected_ids(at.file, policy),
                               variable_syntax=variable_syntax(at.format),
@@ -367,10 +319,10 @@ def _propose(
         raise NothingToPropose(f"nothing to propose for {agent}: the draft changes nothing")
     left_out = [*result.left_out, *left_out]
     cited_patterns = _cited(result.draft, shown)
-    evidence = _evidence(result.draft, cited_patterns)
+    evidence, dropped = _evidence(agent, result.draft, shown, cited_patterns)
     when = now()
     pid = _proposal_id(repo, agent, base, result.draft, when)
-    plan = Plan(agent=agent, id=pid, branch=f"{BRANCH_PREFIX}{agent}/{pid}", base_commit=base,
+    plan = Plan(agent=agent, id=pid, branch=f"{ledger.BRANCH_PREFIX}{agent}/{pid}", base_commit=base,
                 base_blob=at.blob, path=at.path, old_text=at.raw.decode("utf-8"), new_text=new_text,
                 message=compose_message(agent, pid, at, result, cited_patterns, evidence, left_out),
                 result=result, patterns=cited_patterns, evidence=evidence, left_out=left_out)
@@ -378,6 +330,9 @@ def _propose(
     others = sum(1 for lo in left_out if not lo.rejected)
     if others:
         plan.notes.append(f"{others} pattern(s) left out; the review says why")
+    if dropped:
+        plan.notes.append(f"{len(dropped)} feedback id(s) cannot be cited in git (spaces, commas or "
+                          "non-ASCII characters) and stay open: " + ", ".join(map(repr, dropped[:3])))
     if dry_run:
         return plan
     git = repo.git
@@ -394,46 +349,57 @@ def _propose(
     return plan
 
 
-_RULE_OP = re.compile(r"^\d+\. (add rule to|reword rule \d+ of) '([^']*)': (.+)$", re.M)
-
-
-def _rules_in(message: str, proposal: str, reason: str | None = None) -> list[PriorRule]:
-    """The rules a proposal's commit message says it adds or rewords (its numbered operations)."""
-    return [PriorRule(text=m.group(3).strip(), section=m.group(2), proposal=proposal, reason=reason,
-                      op="add_rule" if m.group(1).startswith("add") else "update_rule")
-            for m in _RULE_OP.finditer(message)]
-
-
-def prior_rules(repo: InstructionRepo, agent: str) -> tuple[list[PriorRule], list[PriorRule]]:
+def prior_rules(repo: InstructionRepo, agent: str, book: ledger.Ledger | None = None
+                ) -> tuple[list[PriorRule], list[PriorRule]]:
     """Rules that open proposals for this agent add or reword, and those of rejected proposals
     with the reviewer's reason, so that none is proposed again.
 
-    Read from the proposals' commit messages (their numbered operations): one ``for-each-ref``
-    for the open ones, one for the rejection records and one ``log`` for the commits they
-    reject, whatever their number."""
+    Read from the proposals' content blocks (the ledger's scan: two git calls whatever their
+    number). A proposal written before content blocks existed is read from its files instead:
+    the rules its commit has that its base did not."""
+    book = book or scan(repo)
     pending: list[PriorRule] = []
-    out = repo.git.run("for-each-ref", "--format=%(contents)%00", f"{BRANCH_PREFIX}{agent}/")
-    for message in out.split("\x00"):
-        pid = next(iter(parse_trailers(message).get(T_PROPOSAL, [])), "an open proposal")
-        pending += _rules_in(message, pid)
-    records = repo.git.run("for-each-ref", "--format=%(parent)%00%(contents)%01",
-                           f"{REJECTED_PREFIX}{agent}/")
-    reasons: dict[str, tuple[str, str | None]] = {}
-    for record in records.split("\x01"):
-        parent, _, message = record.strip("\n").partition("\x00")
-        trailers = parse_trailers(message)
-        if parent.split():
-            pid = next(iter(trailers.get(T_PROPOSAL, [])), parent.split()[0][:10])
-            reasons[parent.split()[0]] = (pid, next(iter(trailers.get(T_REJECTED, [])), None))
     rejected: list[PriorRule] = []
-    if reasons:
-        log = repo.git.run("log", "--no-walk=unsorted", "--format=%H%x00%B%x01", *reasons)
-        for entry in log.split("\x01"):
-            commit, _, message = entry.strip("\n").partition("\x00")
-            if commit in reasons:
-                pid, reason = reasons[commit]
-                rejected += _rules_in(message, pid, reason)
+    for p in sorted(book.proposals.values(), key=lambda p: p.time):
+        if p.agent != agent:
+            continue
+        if p.state == ledger.ProposalState.OPEN:
+            pending += _prior(repo, p, None)
+        elif p.state == ledger.ProposalState.REJECTED:
+            rejected += _prior(repo, p, p.rejection.reason if p.rejection else None)
     return pending, rejected
+
+
+def pending_rules(repo: InstructionRepo, agent: str, book: ledger.Ledger | None = None) -> list[str]:
+    """The texts of the rules open proposals for ``agent`` add or reword."""
+    return list(dict.fromkeys(r.text for r in prior_rules(repo, agent, book)[0]))
+
+
+def _prior(repo: InstructionRepo, p: ledger.Proposal, reason: str | None) -> list[PriorRule]:
+    content = p.record.content
+    if content is None:
+        return _prior_from_files(repo, p, reason)
+    out: list[PriorRule] = []
+    for op in content.operations:
+        kind = op.get("op")
+        if kind in ("add_rule", "update_rule") and isinstance(op.get("text"), str):
+            out.append(PriorRule(op["text"], str(op.get("section", "")), p.id, reason, str(kind)))
+        elif kind == "add_section":
+            out += [PriorRule(r, str(op.get("id", "")), p.id, reason)
+                    for r in op.get("rules") or [] if isinstance(r, str)]
+    return out
+
+
+def _prior_from_files(repo: InstructionRepo, p: ledger.Proposal, reason: str | None
+                      ) -> list[PriorRule]:
+    try:
+        new = repo.agent_at(p.agent, p.commit.oid).file
+        old = repo.agent_at(p.agent, p.commit.parents[0]).file if p.commit.parents else None
+    except GitImproveError:
+        return []
+    before = {r for s in (old.sections if old else []) for r in s.rules or []}
+    return [PriorRule(r, s.id, p.id, reason) for s in new.sections for r in s.rules or []
+            if r not in before]
 
 
 def triage_left_out(patterns: list[Pattern]) -> list[LeftOut]:
@@ -453,11 +419,84 @@ def _cited(draft: Draft, patterns: list[Pattern]) -> list[Pattern]:
     return chosen or patterns
 
 
-def _evidence(draft: Draft, patterns: list[Pattern]) -> list[str]:
+def _evidence(agent: str, draft: Draft, shown: list[Pattern], cited: list[Pattern]
+              ) -> tuple[list[str], list[str]]:
+    """The feedback ids a proposal cites: its patterns' open ids and the ids its operations
+    name. Every id an operation names must belong to a pattern the proposer was shown (so to
+    this agent's feedback); anything else is refused before anything is written. Returns the
+    ids and those left out because they cannot be written into a trailer."""
+    known = {i for p in shown for i in p.feedback_ids}
+    pattern_ids = {p.id for p in shown}
+    unknown = [e for op in draft.operations for e in op.evidence
+               if e not in known and e not in pattern_ids]
+    if unknown:
+        raise ProposalRefused(agent, [
+            f"the proposer cited evidence that is not in the patterns it was shown for {agent}: "
+            + ", ".join(repr(ledger.one_line(e, 40)) for e in unknown[:5])
+            + (f" (and {len(unknown) - 5} more)" if len(unknown) > 5 else "")])
     ids: dict[str, None] = {}
-    for p in patterns:
+    for p in cited:
         ids.update(dict.fromkeys(p.open_ids or p.feedback_ids))
     for op in draft.operations:
-        ids.update(dict.fromkeys(e for e in op.evidence if not e.startswith("pat-")))
-    return list(ids)
+        ids.update(dict.fromkeys(e for e in op.evidence if e not in pattern_ids))
+    return ([i for i in ids if ledger.is_evidence_id(i)],
+            [i for i in ids if not ledger.is_evidence_id(i)])
 
+
+@dataclass
+class Outcome:
+    """What proposing for one agent came to (``propose_each``): a plan (proposed or dry
+    run), nothing to propose, or an error that did not stop the other agents."""
+
+    agent: str
+    status: Literal["proposed", "dry-run", "nothing", "error"]
+    reason: str | None = None
+    plan: Plan | None = None
+    pushed_to: str | None = None
+
+    def to_json(self) -> dict[str, object]:
+        if self.plan is None:
+            return {"agent": self.agent, "status": self.status, "reason": self.reason}
+        plan = self.plan
+        usage = plan.result.usage
+        data: dict[str, object] = {
+            "agent": self.agent, "status": self.status, "id": plan.id,
+            "branch": plan.short_branch, "commit": str(plan.commit) if plan.commit else None,
+            "base_commit": str(plan.base_commit), "base_version": str(plan.base_blob),
+            "proposer": plan.result.proposer, "model": plan.result.model,
+            "operations": [op.model_dump(mode="json") for op in plan.result.draft.operations],
+            "evidence": plan.evidence, "patterns": [p.id for p in plan.patterns],
+            "usage": {"input_tokens": usage.input_tokens, "output_tokens": usage.output_tokens},
+            "diff": plan.diff, "message": plan.message, "notes": plan.notes,
+            "left_out": [{"what": lo.what, "why": lo.why, "rejected": lo.rejected}
+                         for lo in plan.left_out]}
+        if self.pushed_to:
+            data["pushed_to"] = self.pushed_to
+        return data
+
+
+def propose_each(repo: InstructionRepo, agents: list[str], proposer: Proposer, *,
+                 dry_run: bool = False,
+                 publish: Callable[[Plan], str] | None = None) -> list[Outcome]:
+    """Propose for each agent in turn. With one agent its error is raised; with several, an
+    agent's error is recorded and the others still get their turn. ``publish`` (pushing the
+    new branch) runs after each proposal is written and returns where it went."""
+    if not agents:
+        raise GitImproveError("name an agent, or pass --all", hint="see `gitimprove agents`")
+    outcomes: list[Outcome] = []
+    for name in agents:
+        try:
+            plan = propose(repo, name, proposer, dry_run=dry_run)
+        except NothingToPropose as exc:
+            outcomes.append(Outcome(name, "nothing", exc.message))
+            continue
+        except GitImproveError as exc:
+            if len(agents) == 1:
+                raise
+            outcomes.append(Outcome(name, "error", str(exc)))
+            continue
+        outcome = Outcome(name, "dry-run" if dry_run else "proposed", plan=plan)
+        if publish is not None and not dry_run and plan.commit:
+            outcome.pushed_to = publish(plan)
+        outcomes.append(outcome)
+    return outcomes

@@ -10,10 +10,12 @@ from __future__ import annotations
 import contextlib
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from gitimprove.errors import GitCommandError, GitImproveError, InvalidFileError, RefRaceError
+from gitimprove import ledger
+from gitimprove.errors import GitImproveError, InvalidFileError, RefRaceError
+from gitimprove.evaluation.check import check_evaluation
 from gitimprove.git import (
     Identity,
     Oid,
@@ -25,25 +27,12 @@ from gitimprove.git import (
 )
 from gitimprove.instructions.policy import Policy
 from gitimprove.instructions.repo import AgentAt, InstructionRepo
-from gitimprove.proposals.build import (
-    BRANCH_PREFIX,
-    FALLBACK_COMMITTER,
-    REJECTED_PREFIX,
-    T_AGENT,
-    T_BASE_VERSION,
-    T_EVIDENCE,
-    T_MODEL,
-    T_PROPOSAL,
-    T_PROPOSER,
-    T_REJECTED,
-    T_ROLLBACK_OF,
-    approvals_on_main,
-)
-from gitimprove.trials.record import stop_updates
+from gitimprove.ledger import Proposal, ProposalState
+from gitimprove.ledger.trials import stop_updates
+from gitimprove.proposals.build import FALLBACK_COMMITTER, scan
+from gitimprove.review.sync import FETCH_HINT, default_remote, shared_ledger
 from gitimprove.validate import Violation, check_change
 
-T_REVERTS = "Gitimprove-Reverts"
-T_RESTORES = "Gitimprove-Restores"
 MAX_ATTEMPTS = 5
 VALIDATED_ENV = {"GITIMPROVE_VALIDATED": "1"}
 
@@ -60,35 +49,15 @@ class ValidationFailed(GitImproveError):
                          hint="nothing was changed; fix the proposal or reject it")
 
 
-@dataclass
-class ProposalInfo:
-    """A proposal found in git, whatever its state."""
+class EvaluationRequired(ReviewError):
+    """The target's policy asks for a passing evaluation of the exact trees being merged."""
 
-    id: str
-    agent: str
-    state: str  # open | approved | rejected | rolled_back
-    commit: Oid
-    ref: str | None
-    summary: str
-    message: str
-    trailers: dict[str, list[str]]
-    time: int
-    author: str
-    merge_commit: Oid | None = None
-    extra: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def evidence(self) -> list[str]:
-        return [i for v in self.trailers.get(T_EVIDENCE, []) for i in v.split(",") if i]
-
-    @property
-    def base_commit(self) -> str | None:
-        values = self.trailers.get("Gitimprove-Base-Commit")
-        return values[0] if values else None
-
-    @property
-    def branch(self) -> str | None:
-        return self.ref.removeprefix("refs/heads/") if self.ref else None
+    def __init__(self, proposal: str, violations: list[Violation]) -> None:
+        self.violations = violations
+        lines = "\n".join(f"  - {v.message}" for v in violations)
+        super().__init__(f"approval of {proposal} refused by the policy's evaluation gate:\n{lines}",
+                         hint=f"nothing was changed; `gitimprove evaluate {proposal}` records a "
+                              "scorecard (needs ANTHROPIC_API_KEY), or reject the proposal")
 
 
 def _identity(repo: InstructionRepo, by: str | None) -> Identity:
@@ -103,71 +72,15 @@ def _identity(repo: InstructionRepo, by: str | None) -> Identity:
 identity_for = _identity  # who acts: ``--by`` or git's user identity
 
 
-def commit_info(repo: InstructionRepo, commit: Oid) -> tuple[str, dict[str, list[str]], int, str]:
-    """Message, trailers, author time and author of a commit."""
-    try:
-        c = repo.git.read_commit(commit)
-    except GitCommandError:
-        raise ReviewError(f"{commit} is not a commit") from None
-    return c.message, c.trailers, c.author_time, c.author
-
-
 # -- finding proposals ------------------------------------------------------------------------
 
-def list_proposals(repo: InstructionRepo, *, include_closed: bool = False) -> list[ProposalInfo]:
+def list_proposals(repo: InstructionRepo, *, include_closed: bool = False) -> list[Proposal]:
     """Open proposals (and with ``include_closed`` approved, rejected and rolled back ones)."""
-    git = repo.git
-    found: list[ProposalInfo] = []
-    merged = {line.strip() for line in git.run(
-        "for-each-ref", f"--merged={repo.main_ref}", "--format=%(refname)", BRANCH_PREFIX).splitlines()}
-    for ref, tip in git.for_each_ref(BRANCH_PREFIX):
-        if ref in merged:
-            continue
-        found.append(_info(repo, tip, ref, "open"))
-    if not include_closed:
-        return found
-    for ref, tip in git.for_each_ref(REJECTED_PREFIX):
-        info = _info(repo, tip, ref, "rejected")
-        found.append(info)
-    approved, rolled_back = _main_events(repo)
-    for pid, merge in approved.items():
-        parents = git.run("rev-list", "--parents", "-n1", merge).split()
-        proposal_tip = Oid(parents[2]) if len(parents) > 2 else merge
-        info = _info(repo, proposal_tip, None, "rolled_back" if pid in rolled_back else "approved")
-        info.merge_commit = merge
-        _, trailers, when, _ = commit_info(repo, merge)
-        info.extra["approved_by"] = (trailers.get("Approved-by") or [""])[0]
-        info.extra["approved_at"] = datetime.fromtimestamp(when, UTC).isoformat()
-        found.append(info)
-    return found
+    found = scan(repo).proposals.values()
+    return [p for p in found if include_closed or p.state == ProposalState.OPEN]
 
 
-def _info(repo: InstructionRepo, commit: Oid, ref: str | None, state: str) -> ProposalInfo:
-    message, trailers, when, author = commit_info(repo, commit)
-    if state == "rejected":  # the tip is the rejection record; the proposal is its parent
-        rejection = trailers
-        parent = repo.git.run("rev-parse", f"{commit}^").strip()
-        message, trailers, when, author = commit_info(repo, Oid(parent))
-        info = ProposalInfo(id=(trailers.get(T_PROPOSAL) or ["?"])[0],
-                            agent=(trailers.get(T_AGENT) or ["?"])[0], state=state, commit=Oid(parent),
-                            ref=ref, summary=message.splitlines()[0] if message else "",
-                            message=message, trailers=trailers, time=when, author=author)
-        info.extra["reason"] = (rejection.get(T_REJECTED) or [""])[0]
-        info.extra["rejected_by"] = (rejection.get("Rejected-by") or [""])[0]
-        return info
-    return ProposalInfo(id=(trailers.get(T_PROPOSAL) or [ref.rsplit("/", 1)[-1] if ref else "?"])[0],
-                        agent=(trailers.get(T_AGENT) or ["?"])[0], state=state, commit=commit, ref=ref,
-                        summary=message.splitlines()[0] if message else "", message=message,
-                        trailers=trailers, time=when, author=author)
-
-
-def _main_events(repo: InstructionRepo) -> tuple[dict[str, Oid], set[str]]:
-    """Approved proposals (id -> merge commit) and the ids of those rolled back."""
-    approved, rolled = approvals_on_main(repo)
-    return {pid: a.merge for pid, a in approved.items()}, rolled
-
-
-def find_proposal(repo: InstructionRepo, spec: str, *, include_closed: bool = True) -> ProposalInfo:
+def find_proposal(repo: InstructionRepo, spec: str, *, include_closed: bool = True) -> Proposal:
     """A proposal by id (``20261123-ab12cd``), branch (``improve/agent/id``) or ref."""
     spec = spec.removeprefix("refs/heads/").removeprefix("improve/")
     found = _find_open_by_ref(repo, spec)
@@ -181,14 +94,15 @@ def find_proposal(repo: InstructionRepo, spec: str, *, include_closed: bool = Tr
     if len(started) == 1:
         return started[0]
     if len(started) > 1:
-        raise ReviewError(f"{spec!r} starts {len(started)} proposals: "
+        raise ReviewError(f"{ledger.one_line(spec, 80)!r} starts {len(started)} proposals: "
                           f"{', '.join(sorted({p.id for p in started}))}",
                           hint="give more of the id")
-    open_ids = ", ".join(p.id for p in candidates if p.state == "open") or "none"
-    raise ReviewError(f"no proposal {spec!r}", hint=f"open proposals: {open_ids} (see `gitimprove proposals`)")
+    open_ids = ", ".join(p.id for p in candidates if p.state == ProposalState.OPEN) or "none"
+    raise ReviewError(f"no proposal {ledger.one_line(spec, 80)!r}",
+                      hint=f"open proposals: {open_ids} (see `gitimprove proposals`)")
 
 
-def _by_prefix(spec: str, candidates: list[ProposalInfo]) -> list[ProposalInfo]:
+def _by_prefix(spec: str, candidates: list[Proposal]) -> list[Proposal]:
     """Proposals whose id (``20261123-ab12cd``), or its hash part (``ab12cd``), starts with
     ``spec``; at least four characters, like git's short ids."""
     if len(spec) < 4 or "/" in spec:
@@ -197,32 +111,19 @@ def _by_prefix(spec: str, candidates: list[ProposalInfo]) -> list[ProposalInfo]:
             if p.id.startswith(spec) or p.id.partition("-")[2].startswith(spec)]
 
 
-def _find_open_by_ref(repo: InstructionRepo, spec: str) -> ProposalInfo | None:
+def _find_open_by_ref(repo: InstructionRepo, spec: str) -> Proposal | None:
     """An open proposal found straight from its branch name, without listing every proposal.
 
     NOTE: with a thousand branches, listing them all (and the history of main) dominates
     approve; the full listing stays the fallback for ids that name no single open branch."""
     if not spec or any(c in spec for c in "*?[\\") or spec.startswith("-"):
         return None
-    pattern = f"{BRANCH_PREFIX}{spec}" if "/" in spec else f"{BRANCH_PREFIX}*/{spec}"
+    pattern = f"{ledger.BRANCH_PREFIX}{spec}" if "/" in spec else f"{ledger.BRANCH_PREFIX}*/{spec}"
     refs = repo.git.match_refs(pattern)
     if len(refs) != 1:
         return None
-    ref, tip = refs[0]
-    if _is_ancestor(repo, tip):  # merged already: the full listing says how it was closed
-        return None
-    info = _info(repo, tip, ref, "open")
-    return info if spec in (info.id, f"{info.agent}/{info.id}") else None
-
-
-def _is_ancestor(repo: InstructionRepo, commit: Oid) -> bool:
-    try:
-        repo.git.run("merge-base", "--is-ancestor", commit, repo.main_ref)
-    except GitCommandError as exc:
-        if exc.returncode == 1:
-            return False
-        raise
-    return True
+    info = ledger.branch_proposal(repo.git, repo.main_ref, refs[0][0])
+    return info if info is not None and spec in (info.id, f"{info.agent}/{info.id}") else None
 
 
 # -- validation ---------------------------------------------------------------------------------
@@ -256,6 +157,39 @@ def validate_merge(repo: InstructionRepo, base: Oid, head: Oid, *,
     """:func:`check_merge` as (merged tree or None, violations)."""
     check = check_merge(repo, base, head, scope=scope)
     return check.tree, check.violations
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The validator's judgement of an open proposal against main's tip."""
+
+    against: Oid
+    violations: list[Violation]
+    stale: bool
+    merges_cleanly: bool
+
+    @property
+    def passed(self) -> bool:
+        return not self.violations
+
+    def to_json(self) -> dict[str, object]:
+        return {"verdict": "pass" if self.passed else "fail", "stale": self.stale,
+                "merges_cleanly": self.merges_cleanly,
+                "violations": [v.to_json() for v in self.violations]}
+
+
+def judge(repo: InstructionRepo, info: Proposal, target: Oid | None = None) -> Verdict:
+    """What approving ``info`` into ``target`` (main's tip by default) would be judged: the
+    whole branch merged, plus a record a model may not have written."""
+    tip = target or repo.main_tip()
+    try:
+        violations = check_merge(repo, tip, info.head).violations
+    except GitImproveError as exc:  # fails closed, like the validator itself
+        violations = [Violation("error", exc.message)]
+    forged = [Violation("forged-record", f"forged record on the proposal commit: {problem}")
+              for problem in info.problems]
+    return Verdict(tip, forged + violations, info.base_commit != tip,
+                   not any(v.code == "conflict" for v in violations))
 
 
 def check_trees(repo: InstructionRepo, base: Oid, tree: Oid, policy: Policy, *,
@@ -339,21 +273,52 @@ def land(repo: InstructionRepo, build: Builder, reflog: str, *,
 class Landed:
     commit: Oid
     previous: Oid
-    proposal: ProposalInfo | None
+    proposal: Proposal | None
     message: str
+    restores: str | None = None
+
+
+def _not_open(info: Proposal) -> ReviewError:
+    return ReviewError(f"proposal {info.id} is {info.state.replace('_', ' ')}, not open")
+
+
+def _forged(info: Proposal) -> ReviewError:
+    return ReviewError(f"proposal {info.id} does not carry a valid proposal record: "
+                       + "; ".join(info.problems),
+                       hint="a model-authored commit may carry only the proposal trailers; "
+                            "reject it")
+
+
+def _decided_elsewhere(repo: InstructionRepo, info: Proposal, shared: ledger.Ledger | None) -> None:
+    """Refuse when the remote (the shared truth, when one is configured) has closed it."""
+    there = shared.proposals.get(info.id) if shared is not None else None
+    if there is not None and there.state != ProposalState.OPEN:
+        raise ReviewError(f"proposal {info.id} is {there.state.replace('_', ' ')} on the remote "
+                          f"({default_remote(repo)}), not open",
+                          hint=f"bring this clone up to date: git pull, then {FETCH_HINT}")
 
 
 def approve(repo: InstructionRepo, spec: str, *, by: str | None = None,
-            note: str | None = None) -> Landed:
-    """Merge a proposal into main (always a merge commit) after the validator passes."""
+            note: str | None = None, offline: bool = False) -> Landed:
+    """Merge a proposal into main (always a merge commit) after the validator passes.
+
+    The proposal's branch is merged as it is: the model's commit and any commits reviewers
+    added on top, judged as a whole (what the merge would really change on main). When a
+    remote is configured its records are read first (``offline`` skips that): a proposal it
+    has rejected or approved is not approved here."""
+    shared = shared_ledger(repo, offline=offline)  # the remote's records, before looking
     info = find_proposal(repo, spec, include_closed=True)
-    if info.state != "open":
-        raise ReviewError(f"proposal {info.id} is {info.state.replace('_', ' ')}, not open")
+    if info.state != ProposalState.OPEN:
+        raise _not_open(info)
+    _decided_elsewhere(repo, info, shared)
+    if info.problems:
+        raise _forged(info)
     approver = _identity(repo, by)
     message = _approval_message(repo, info, approver, note)
+    head = info.head
 
     def build(tip: Oid) -> tuple[Oid, list[str]]:
-        check = check_merge(repo, tip, info.commit)
+        check = check_merge(repo, tip, head)
         if check.violations or check.tree is None:
             if any(v.code == "conflict" for v in check.violations):
                 raise ReviewError(
@@ -361,57 +326,63 @@ def approve(repo: InstructionRepo, spec: str, *, by: str | None = None,
                     + ", ".join(str(v.path) for v in check.violations),
                     hint=f"reject it and propose again from the current {repo.branch}")
             raise ValidationFailed(f"approval of {info.id}", check.violations)
-        commit = repo.git.commit_tree(check.tree, [tip, info.commit], message, author=approver,
+        gate = check_evaluation(repo, tip, head, proposal=info.id, agent=info.agent)
+        if gate:
+            raise EvaluationRequired(info.id, gate)
+        commit = repo.git.commit_tree(check.tree, [tip, head], message, author=approver,
                                       committer=approver)
         return commit, check.paths
 
-    also: list[RefUpdate] = [(info.ref, None, info.commit)] if info.ref else []
+    also: list[RefUpdate] = [(info.ref, None, head)] if info.ref else []
     also += stop_updates(repo.git, info.agent, info.id, "approved", approver)
     previous, commit = land(repo, build, f"gitimprove approve: {info.id}", also=also)
     return Landed(commit, previous, info, message)
 
 
-def _approval_message(repo: InstructionRepo, info: ProposalInfo, approver: Identity,
+def _approval_message(repo: InstructionRepo, info: Proposal, approver: Identity,
                       note: str | None) -> str:
     summary = info.summary.split(": ", 1)[-1] if ": " in info.summary else info.summary
-    parts = [f"Approve {info.agent} proposal {info.id}: {summary}",
-             f"Merge {info.branch or info.commit} into {repo.branch}."]
-    if note:
+    parts = [f"Approve {info.agent} proposal {info.id}: {ledger.one_line(summary, 200)}",
+             f"Merge {info.branch or info.head} into {repo.branch}."]
+    if info.edits:
+        parts.append("With commits by " + ", ".join(dict.fromkeys(e.author for e in info.edits))
+                     + " on top of the model's.")
+    if note and note.strip():
         parts.append(note.strip())
-    keep = [T_PROPOSAL, T_AGENT, T_BASE_VERSION, T_EVIDENCE, T_MODEL, T_PROPOSER]
-    trailers = [f"{k}: {v}" for k in keep for v in info.trailers.get(k, [])]
-    trailers.append(f"Approved-by: {approver}")
-    parts.append("\n".join(trailers))
-    return "\n\n".join(parts) + "\n"
+    return ledger.ApprovalRecord(approver, info.record).message(parts)
 
 
-def reject(repo: InstructionRepo, spec: str, *, reason: str, by: str | None = None) -> ProposalInfo:
-    """Close a proposal: a rejection record keeps its commits and the reason in git."""
+def reject(repo: InstructionRepo, spec: str, *, reason: str, by: str | None = None,
+           offline: bool = False) -> Proposal:
+    """Close a proposal: a rejection record keeps its commits and the reason in git. When a
+    remote is configured its records are read first (``offline`` skips that)."""
     if not reason.strip():
         raise ReviewError("a rejection needs a reason", hint='pass --reason "why"')
+    shared = shared_ledger(repo, offline=offline)  # the remote's records, before looking
     info = find_proposal(repo, spec, include_closed=True)
-    if info.state != "open" or info.ref is None:
-        raise ReviewError(f"proposal {info.id} is {info.state.replace('_', ' ')}, not open")
+    if info.state != ProposalState.OPEN or info.ref is None:
+        raise _not_open(info)
+    _decided_elsewhere(repo, info, shared)
     reviewer = _identity(repo, by)
-    tree = repo.git.tree_of(info.commit)
-    message = (f"Reject {info.agent} proposal {info.id}\n\n{reason.strip()}\n\n"
-               f"{T_PROPOSAL}: {info.id}\n{T_AGENT}: {info.agent}\n"
-               f"{T_REJECTED}: {' '.join(reason.split())}\nRejected-by: {reviewer}\n")
-    record = repo.git.commit_tree(Oid(tree), [info.commit], message, author=reviewer, committer=reviewer)
-    rejected_ref = f"{REJECTED_PREFIX}{info.agent}/{info.id}"
-    repo.git.update_ref(rejected_ref, record, None, f"gitimprove reject: {info.id}")
+    head = info.head
+    record = ledger.RejectionRecord(info.id, info.agent, reason, str(reviewer))
+    commit = repo.git.commit_tree(repo.git.tree_of(head), [head], record.message(),
+                                  author=reviewer, committer=reviewer)
+    rejected_ref = ledger.RejectionRecord.ref(info.agent, info.id)
+    repo.git.update_ref(rejected_ref, commit, None, f"gitimprove reject: {info.id}")
     with contextlib.suppress(GitImproveError):  # the branch deletion below stops serving it anyway
         ends = stop_updates(repo.git, info.agent, info.id, "rejected", reviewer)
         if ends:
             repo.git.update_refs(ends, f"gitimprove reject: {info.id}")
     try:
-        repo.git.delete_ref(info.ref, info.commit, f"gitimprove reject: {info.id}")
+        repo.git.delete_ref(info.ref, head, f"gitimprove reject: {info.id}")
     except GitImproveError:
-        repo.git.delete_ref(rejected_ref, record, "gitimprove reject: undone")
+        repo.git.delete_ref(rejected_ref, commit, "gitimprove reject: undone")
         raise ReviewError(f"{info.branch} moved while rejecting; nothing was changed",
                           hint="look at the new commits, then reject again") from None
-    info.state = "rejected"
-    info.extra["reason"] = reason
+    info.state = ProposalState.REJECTED
+    info.rejection = ledger.Rejection(rejected_ref, commit, str(reviewer), record.reason,
+                                      0, record.message().split("\n", 1)[0])
     return info
 
 
@@ -421,7 +392,7 @@ def rollback(repo: InstructionRepo, target: str, *, reason: str | None = None,
     actor = _identity(repo, by)
     git = repo.git
     match = re.fullmatch(r"([^@\s]+)@[vV](\d+)", target)
-    info: ProposalInfo | None = None
+    info: Proposal | None = None
     if match:
         agent, number = match.group(1), int(match.group(2))
         commit, version = repo.find_version(agent, f"v{number}")
@@ -435,29 +406,21 @@ def rollback(repo: InstructionRepo, target: str, *, reason: str | None = None,
         if then.parsed is not None and len(then.parsed.entries) > 1:
             _check_neighbours(repo, agent, then, repo.agent_at(agent, current.tip))
         subject = f"Roll back {agent} to v{number}"
-        trailers = [f"{T_AGENT}: {agent}", f"{T_RESTORES}: {agent}@v{number} {version.blob}"]
+        record = ledger.RollbackRecord(agent, str(actor), restores=f"{agent}@v{number} {version.blob}")
 
         def new_tree(tip: Oid) -> Oid:
             base_tree = git.tree_of(tip)
             return replace_path(git, base_tree, path, restored_blob)
     else:
-        merge = _find_merge(repo, target)
-        merged = git.read_commit(merge)
-        approved, rolled = approvals_on_main(repo)
-        # A proposal merged with plain git has its trailers on the second parent only.
-        pid = next((p for p, a in approved.items() if a.merge == merge), None)
-        about = merged.trailers if T_AGENT in merged.trailers or len(merged.parents) < 2 \
-            else git.read_commit(merged.parents[1]).trailers
-        agent = (about.get(T_AGENT) or ["?"])[0]
-        if pid and pid in rolled:
-            raise ReviewError(f"proposal {pid} was rolled back already")
-        first_parent = merged.parents[0]
+        book = scan(repo)
+        merge, first_parent, info = _find_approval(repo, book, target)
+        if info is not None and info.state == ProposalState.ROLLED_BACK:
+            raise ReviewError(f"proposal {info.id} was rolled back already")
+        pid = info.id if info is not None else None
+        agent = info.agent if info is not None else _agent_of_merge(repo, merge)
         subject = f"Roll back {agent} proposal {pid}" if pid else f"Revert {merge.short}"
-        trailers = [f"{T_AGENT}: {agent}"] + ([f"{T_ROLLBACK_OF}: {pid}"] if pid else []) + \
-                   [f"{T_REVERTS}: {merge}"]
-        restored = _restored_version(repo, agent, first_parent)
-        if restored:
-            trailers.append(f"{T_RESTORES}: {restored}")
+        record = ledger.RollbackRecord(agent, str(actor), rollback_of=pid, reverts=merge,
+                                       restores=_restored_version(repo, agent, first_parent))
 
         def new_tree(tip: Oid) -> Oid:
             # NOTE: git 2.38 has no `merge-tree --merge-base`; a throwaway commit whose parent is
@@ -472,11 +435,10 @@ def rollback(repo: InstructionRepo, target: str, *, reason: str | None = None,
                          "(fix the conflicts, then git revert --continue); or roll back to a "
                          "version instead: gitimprove rollback AGENT@vN")
             return tree
-    body = [subject + (f": {reason.strip().splitlines()[0]}" if reason else "")]
+    body = [subject + (f": {ledger.one_line(reason.strip().splitlines()[0], 200)}" if reason and reason.strip() else "")]
     if reason and len(reason.strip().splitlines()) > 1:
         body.append(reason.strip())
-    body.append("\n".join([*trailers, f"Rolled-back-by: {actor}"]))
-    message = "\n\n".join(body) + "\n"
+    message = record.message(body)
 
     def build(tip: Oid) -> tuple[Oid, list[str]]:
         tree = new_tree(tip)
@@ -487,7 +449,7 @@ def rollback(repo: InstructionRepo, target: str, *, reason: str | None = None,
         return commit, check.paths
 
     previous, commit = land(repo, build, f"gitimprove rollback: {target}")
-    return Landed(commit, previous, info, message)
+    return Landed(commit, previous, info, message, record.restores)
 
 
 def _check_neighbours(repo: InstructionRepo, agent: str, then: AgentAt, now: AgentAt) -> None:
@@ -504,20 +466,40 @@ def _check_neighbours(repo: InstructionRepo, agent: str, then: AgentAt, now: Age
                           hint="roll back the proposal instead: gitimprove rollback <proposal id>")
 
 
-def _find_merge(repo: InstructionRepo, target: str) -> Oid:
-    approved, _ = _main_events(repo)
-    for pid, merge in approved.items():
-        if target in (pid, merge) or (len(target) >= 7 and merge.startswith(target)):
-            return merge
+def _find_approval(repo: InstructionRepo, book: ledger.Ledger, target: str
+                   ) -> tuple[Oid, Oid, Proposal | None]:
+    """The approval to revert, named by proposal id or by commit: (merge, its first parent,
+    the proposal it approved when it approved one)."""
+    for p in book.proposals.values():
+        a = p.approval
+        if a is not None and (target == p.id or target == a.merge
+                              or (len(target) >= 7 and a.merge.startswith(target))):
+            return a.merge, a.first_parent, p
+        if p.state == ProposalState.LANDED and target == p.id and p.commit.parents:
+            return p.commit.oid, p.commit.parents[0], p
     commit = repo.git.rev_parse(target)
     if commit is None:
         raise ReviewError(f"{target!r} is not an approved proposal, a commit, or AGENT@vN",
                           hint="see `gitimprove proposals --all` or `gitimprove history AGENT`")
-    parents = repo.git.run("rev-list", "--parents", "-n1", commit).split()
-    if len(parents) != 3:
+    approval = book.approval_of(commit)
+    if approval is not None and approval.proposals:
+        return commit, approval.first_parent, book.proposals.get(approval.proposals[0])
+    parents = repo.git.read_commit(commit).parents
+    if len(parents) != 2:
         raise ReviewError(f"{commit.short} is not a merge commit",
                           hint="to restore an older text use AGENT@vN")
-    return commit
+    return commit, parents[0], None
+
+
+def _agent_of_merge(repo: InstructionRepo, merge: Oid) -> str:
+    """The agent a merge that approved no proposal changed (for the rollback's record)."""
+    commit = repo.git.read_commit(merge)
+    policy = repo.policy_at(commit.parents[0])
+    for path, _, _ in diff_trees(repo.git, commit.parents[0], merge):
+        folder, _, name = path.rpartition("/")
+        if folder == policy.agents_dir and name.endswith(".yaml"):
+            return name[:-5]
+    return "?"
 
 
 def _restored_version(repo: InstructionRepo, agent: str, commit: Oid) -> str | None:
@@ -529,3 +511,41 @@ def _restored_version(repo: InstructionRepo, agent: str, commit: Oid) -> str | N
         if v.blob == blob:
             return f"{agent}@v{v.number} {blob}"
     return None
+
+
+@dataclass(frozen=True)
+class Status:
+    """A proposal as `gitimprove proposals` lists it, with the verdict for an open one."""
+
+    proposal: Proposal
+    verdict: Verdict | None
+
+    def to_json(self) -> dict[str, object]:
+        p = self.proposal
+        data: dict[str, object] = {
+            "id": p.id, "agent": p.agent, "state": p.state.value, "branch": p.branch,
+            "commit": str(p.commit.oid), "head": str(p.head), "summary": p.summary,
+            "author": p.author, "created_at": datetime.fromtimestamp(p.time, UTC).isoformat(),
+            "evidence_count": len(p.evidence),
+            "edited_by": list(dict.fromkeys(e.author for e in p.edits)),
+            "merge_commit": str(p.merge_commit) if p.merge_commit else None,
+        }
+        if p.rejection is not None:
+            data["reason"] = p.rejection.reason
+            data["rejected_by"] = p.rejection.by
+        if p.approval is not None:
+            data["approved_by"] = p.approval.by
+            data["approved_at"] = datetime.fromtimestamp(p.approval.time, UTC).isoformat()
+        if self.verdict is not None:
+            data.update(self.verdict.to_json())
+        return data
+
+
+def statuses(repo: InstructionRepo, *, include_closed: bool = False,
+             agent: str | None = None) -> list[Status]:
+    """Proposals newest first, each open one judged against main's tip."""
+    found = [p for p in list_proposals(repo, include_closed=include_closed)
+             if agent is None or p.agent == agent]
+    found.sort(key=lambda p: p.time, reverse=True)
+    tip = repo.main_tip()
+    return [Status(p, judge(repo, p, tip) if p.state == ProposalState.OPEN else None) for p in found]

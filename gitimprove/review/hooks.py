@@ -3,13 +3,15 @@
 What a hook judges (the same rule everywhere, see docs/safety.md):
 
 - An update of the main branch from ``old`` to ``new`` is looked at only when the commits it
-  brings (``git log old..new``) include a **proposal commit**: a commit carrying a
-  ``Gitimprove-Proposal:`` trailer that is not an approval (no ``Approved-by:``), or one
-  authored by a model (author e-mail ``…@gitimprove.invalid``, as ``propose`` writes them).
+  brings (``git log old..new``) include a **proposal commit**: one authored by a model
+  (author e-mail ``…@gitimprove.invalid``, as ``propose`` writes them), or a commit that is
+  not a merge and carries a proposal trailer. No trailer makes a commit exempt: an approval
+  trailer on a model-authored commit is a forgery (see :mod:`gitimprove.ledger`), refused as such.
 - Each proposal commit is judged like ``gitimprove approve`` would judge it: what merging it
   into ``old`` changes, with the policy read from ``old`` (never from the proposal). When it
-  no longer merges cleanly into ``old`` (a human resolved conflicts), the commit's own change
-  against its first parent is judged instead.
+  fails alone, the update is judged as a whole (a reviewer's commit on top may have fixed it:
+  what reaches main is what counts). When it no longer merges cleanly into ``old`` (a human
+  resolved conflicts), the commit's own change against its first parent is judged instead.
 - Commits without those marks are human edits: they are not judged (the humans' own call).
 
 Hooks call the gitimprove that installed them (``<python> -m gitimprove hook NAME``) and fail
@@ -21,19 +23,20 @@ from __future__ import annotations
 import contextlib
 import os
 import stat
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from gitimprove import ledger
 from gitimprove.errors import GitImproveError
+from gitimprove.evaluation.check import check_evaluation
+from gitimprove.evaluation.record import EVALUATIONS_PREFIX, record_ref
 from gitimprove.git import ZERO_OID, Oid, Repository, diff_trees
 from gitimprove.instructions.repo import InstructionRepo
-from gitimprove.proposals.build import T_PROPOSAL
 from gitimprove.review.actions import validate_merge, validate_trees
 from gitimprove.validate import Violation
 
 MARKER = "# gitimprove-hook v1"
-MODEL_EMAIL_SUFFIX = "@gitimprove.invalid"
 CHECKOUT_HOOKS = ("pre-merge-commit", "reference-transaction")
 BARE_HOOKS = ("pre-receive",)
 CHAINED_SUFFIX = ".local"
@@ -54,40 +57,76 @@ class Finding:
 
 # -- the check --------------------------------------------------------------------------------
 
-def proposal_commits(git: Repository, old: Oid, heads: Sequence[Oid]) -> list[tuple[Oid, str]]:
-    """Proposal commits among those ``heads`` bring on top of ``old``: (commit, proposal id)."""
-    fmt = (f"%H%x00%ae%x00%(trailers:key={T_PROPOSAL},valueonly,separator=%x2C)%x00"
-           "%(trailers:key=Approved-by,valueonly,separator=%x2C)%x01")
-    out = git.run("log", f"--format={fmt}", *heads, "--not", old, "--")
-    found: list[tuple[Oid, str]] = []
-    for record in out.split("\x01"):
-        fields = record.strip("\n").split("\x00")
-        if len(fields) < 4:
+def proposal_commits(git: Repository, old: Oid, heads: Sequence[Oid]
+                     ) -> list[tuple[ledger.LoggedCommit, str, list[str]]]:
+    """Proposal commits among those ``heads`` bring on top of ``old``: (commit, proposal id,
+    what is forged about its record)."""
+    found = []
+    commits = ledger.read_commits(git, *heads, f"^{old}")
+    for commit in sorted(commits.values(), key=lambda c: c.time):
+        if not ledger.claims_proposal(commit):
             continue
-        commit, email, pid, approved = fields
-        if approved:  # an approval merge; the proposal's own commits are in the range too
-            continue
-        if pid or email.endswith(MODEL_EMAIL_SUFFIX):
-            found.append((Oid(commit), pid.split(",")[0] or "(model-authored commit)"))
+        record, problems = ledger.ProposalRecord.parse(commit.message)
+        pid = record.id if record is not None and ledger.is_proposal_id(record.id) \
+            else "(model-authored commit)"
+        forged = [p for p in problems if p != ledger.NO_RECORD] if commit.model_authored else []
+        found.append((commit, pid, forged))
     return found
 
 
-def check_update(repo: InstructionRepo, old: Oid, heads: Sequence[Oid]) -> list[Finding]:
-    """Proposal commits that ``heads`` bring into main at ``old`` and that fail the validator."""
+def check_update(repo: InstructionRepo, old: Oid, heads: Sequence[Oid], *,
+                 records: Mapping[str, Oid] | None = None) -> list[Finding]:
+    """Proposal commits that ``heads`` bring into main at ``old`` and that fail the validator
+    (or the evaluation gate of ``old``'s policy; ``records`` are evaluation refs pushed in the
+    same push, by name, read instead of the repository's own)."""
     git = repo.git
     findings: list[Finding] = []
-    for commit, pid in proposal_commits(git, old, heads):
-        _, violations = validate_merge(repo, old, commit)
+    gated: set[str] = set()
+    whole: dict[Oid, list[Violation]] = {}
+    for commit, pid, forged in proposal_commits(git, old, heads):
+        if forged:
+            findings.append(Finding(commit.oid, pid, [
+                Violation("forged-record", f"forged record on a model-authored commit: {p}") for p in forged]))
+            continue
+        _, violations = validate_merge(repo, old, commit.oid)
         if any(v.code == "conflict" for v in violations):
             # A human resolved conflicts: judge the commit's own change, by the target's policy.
-            parents = git.run("rev-list", "--parents", "-n1", commit).split()
-            base = Oid(parents[1]) if len(parents) > 1 else git.write_tree([])
-            policy = repo.policy_at(old)
-            tree = git.tree_of(commit)
-            violations = validate_trees(repo, base, tree, policy)
+            base = commit.parents[0] if commit.parents else git.write_tree([])
+            violations = validate_trees(repo, base, git.tree_of(commit.oid), repo.policy_at(old))
+        elif violations:
+            # Judged as a whole: what the update leaves on main, by the target's policy.
+            for head in heads:
+                if head not in whole:
+                    whole[head] = validate_merge(repo, old, head)[1]
+            if any(not whole[h] and _contains(git, h, commit.oid) for h in heads):
+                violations = []
+        if pid not in gated:  # the newest commit of a proposal is the one its evaluation judged
+            gated.add(pid)
+            violations = violations + _gate(repo, old, commit.oid, pid, records or {})
         if violations:
-            findings.append(Finding(commit, pid, violations))
+            findings.append(Finding(commit.oid, pid, violations))
     return findings
+
+
+def _gate(repo: InstructionRepo, old: Oid, commit: Oid, pid: str,
+          records: Mapping[str, Oid]) -> list[Violation]:
+    try:
+        required = repo.policy_at(old).evaluation.required
+    except GitImproveError:
+        required = True  # fails closed: check_evaluation says the policy does not parse
+    if not required:
+        return []
+    agent = dict(ledger.parse_trailers(repo.git.read_commit(commit).message)).get(ledger.AGENT, "")
+    if not agent:
+        return [Violation("evaluation-missing", "the policy requires an evaluation, and this "
+                          "model-authored commit names no proposal to look it up by")]
+    return check_evaluation(repo, old, commit, proposal=pid, agent=agent,
+                            record=records.get(record_ref(agent, pid)))
+
+
+def _contains(git: Repository, head: Oid, commit: Oid) -> bool:
+    """Whether ``commit`` is reachable from ``head``."""
+    return git.run_bytes("rev-list", "-n1", commit, f"^{head}").strip() == b""
 
 
 def refusal(findings: list[Finding], branch: str, how: str,
@@ -176,9 +215,14 @@ def run_pre_merge_commit(repo: InstructionRepo) -> None:
 def run_pre_receive(repo: InstructionRepo, lines: Iterable[str]) -> None:
     """``pre-receive`` hook on a bare remote: refuse a push that brings a forbidden proposal.
 
-    ``GITIMPROVE_VALIDATED`` is ignored here: a pusher's environment is not evidence."""
+    ``GITIMPROVE_VALIDATED`` is ignored here: a pusher's environment is not evidence. An
+    evaluation record pushed together with main counts (its ref has not moved yet)."""
+    lines = list(lines)
+    records = {parts[2]: Oid(parts[1]) for parts in (line.split() for line in lines)
+               if len(parts) == 3 and parts[2].startswith(EVALUATIONS_PREFIX)
+               and _is_oid(parts[1]) and parts[1] != ZERO_OID}
     for old, new in _main_updates(repo, lines):
-        findings = check_update(repo, old, [new])
+        findings = check_update(repo, old, [new], records=records)
         if findings:
             raise refusal(findings, repo.branch, "this push")
 

@@ -1,21 +1,42 @@
 """Pushing proposals to a remote, so that teams can review them as pull requests.
 
-A proposal is pushed as its branch (``refs/heads/improve/<agent>/<id>``); the audit trail of
-the tool's own (``refs/gitimprove/*``: rejection records) goes with ``--all``. Git does not
-fetch ``refs/gitimprove/*`` by default; see docs/safety.md for the refspec.
+A proposal is pushed as its branch (``refs/heads/improve/<agent>/<id>``); the records
+(``refs/gitimprove/*``: rejections, evaluations, trials) go with ``--all``. Before pushing
+everything, the remote's records are fetched: a proposal the remote has rejected is never
+pushed back (its branch there is deleted instead). Git does not fetch ``refs/gitimprove/*``
+by default; ``gitimprove fetch`` brings everything (docs/safety.md gives the refspecs).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from gitimprove import ledger
 from gitimprove.errors import GitImproveError
 from gitimprove.instructions.repo import InstructionRepo
-from gitimprove.proposals.build import BRANCH_PREFIX
+from gitimprove.proposals.build import Outcome, Plan, propose_each
+from gitimprove.proposals.proposers.base import Proposer
 from gitimprove.review.actions import find_proposal
+from gitimprove.review.sync import (
+    FETCH_HINT,
+    PROPOSALS_REFSPEC,
+    RECORDS_REFSPEC,
+    check_remote,
+    fetch,
+)
 
-AUDIT_REFSPEC = "refs/gitimprove/*:refs/gitimprove/*"
-PROPOSALS_REFSPEC = f"{BRANCH_PREFIX}*:{BRANCH_PREFIX}*"
+AUDIT_REFSPEC = RECORDS_REFSPEC
+__all__ = [
+    "AUDIT_REFSPEC",
+    "FETCH_HINT",
+    "PROPOSALS_REFSPEC",
+    "Pushed",
+    "check_remote",
+    "propose_and_push",
+    "push",
+    "push_all",
+    "push_proposal",
+]
 
 
 @dataclass
@@ -23,34 +44,68 @@ class Pushed:
     remote: str
     refspecs: list[str]
     output: str
+    withheld: list[str] = field(default_factory=list)
 
 
-def refspecs_for(repo: InstructionRepo, proposal: str | None, *, everything: bool) -> list[str]:
-    """The refspecs to push: one proposal's branch, or every proposal and the audit refs."""
-    if everything:
-        return [PROPOSALS_REFSPEC, AUDIT_REFSPEC]
+def push(repo: InstructionRepo, refspecs: list[str], *, remote: str = "origin",
+         deletions: dict[str, str] | None = None) -> Pushed:
+    """``git push REMOTE REFSPEC...`` (never forced: a proposal branch on the remote that
+    differs is someone else's work). ``deletions`` (ref -> the commit it must still point at)
+    are deleted only if nobody moved them meanwhile."""
+    check_remote(repo, remote)
+    leases = [f"--force-with-lease={ref}:{old}" for ref, old in (deletions or {}).items()]
+    specs = refspecs + [f":{ref}" for ref in deletions or {}]
+    out = repo.git.run("push", "--porcelain", *leases, remote, *specs) if specs else ""
+    return Pushed(remote, refspecs, out)
+
+
+def push_proposal(repo: InstructionRepo, proposal: str | None, *, remote: str = "origin") -> Pushed:
+    """Push one open proposal's branch."""
     if proposal is None:
         raise GitImproveError("name a proposal, or pass --all", hint="see `gitimprove proposals`")
+    check_remote(repo, remote)
     info = find_proposal(repo, proposal, include_closed=False)
     if info.ref is None:
         raise GitImproveError(f"proposal {info.id} has no branch to push")
-    return [f"{info.ref}:{info.ref}"]
+    return push(repo, [f"{info.ref}:{info.ref}"], remote=remote)
 
 
-def check_remote(repo: InstructionRepo, remote: str) -> None:
-    """Refuse a remote that is neither configured nor a path or URL."""
-    if remote.startswith("-"):
-        raise GitImproveError(f"not a remote: {remote!r}")
-    remotes = repo.git.run("remote").split()
-    if remote not in remotes and "/" not in remote and ":" not in remote:
-        raise GitImproveError(f"no remote named {remote!r}",
-                              hint=f"remotes: {', '.join(remotes) or 'none'}; add one with "
-                                   "`git remote add origin URL`")
-
-
-def push(repo: InstructionRepo, refspecs: list[str], *, remote: str = "origin") -> Pushed:
-    """``git push REMOTE REFSPEC...`` (never forced: a proposal branch on the remote that
-    differs is someone else's work)."""
+def push_all(repo: InstructionRepo, *, remote: str = "origin") -> Pushed:
+    """Push every open proposal's branch and every record, after reading the remote's records:
+    a proposal closed there (or here) is not pushed, and its branch on the remote is deleted."""
     check_remote(repo, remote)
-    out = repo.git.run("push", "--porcelain", remote, *refspecs)
-    return Pushed(remote, refspecs, out)
+    fetch(repo, remote, proposals=False)
+    book = ledger.scan(repo.git, repo.main_ref)
+    there = {line.split("\t", 1)[1] for line in repo.git.run(
+        "ls-remote", "--refs", remote, f"{ledger.BRANCH_PREFIX}*").splitlines() if "\t" in line}
+    specs: list[str] = []
+    deletions: dict[str, str] = {}
+    withheld: list[str] = []
+    for p in sorted(book.proposals.values(), key=lambda p: p.id):
+        branch = f"{ledger.BRANCH_PREFIX}{p.agent}/{p.id}"
+        if p.state == ledger.ProposalState.OPEN and p.ref is not None:
+            specs.append(f"{p.ref}:{p.ref}")
+        elif p.state == ledger.ProposalState.REJECTED:
+            if branch in there and p.tip is not None:
+                deletions[branch] = str(p.tip)
+            if repo.git.read_ref(branch) is not None:
+                withheld.append(branch)
+    specs.append(RECORDS_REFSPEC)
+    pushed = push(repo, specs, remote=remote, deletions=deletions)
+    pushed.withheld = withheld
+    return pushed
+
+
+def propose_and_push(repo: InstructionRepo, agents: list[str], proposer: Proposer, *,
+                     dry_run: bool = False, remote: str | None = None) -> list[Outcome]:
+    """:func:`~gitimprove.proposals.build.propose_each`, pushing each new branch to ``remote``
+    (checked before anything is created)."""
+    if remote is None or dry_run:
+        return propose_each(repo, agents, proposer, dry_run=dry_run)
+    check_remote(repo, remote)
+
+    def publish(plan: Plan) -> str:
+        push(repo, [f"{plan.branch}:{plan.branch}"], remote=remote)
+        return remote
+
+    return propose_each(repo, agents, proposer, publish=publish)

@@ -5,13 +5,17 @@ from __future__ import annotations
 
 import difflib
 import re
+from dataclasses import asdict
 from typing import Any
 
 from gitimprove.errors import GitImproveError
+from gitimprove.evaluation import examples
+from gitimprove.evaluation.check import evaluation_status, status_lines
 from gitimprove.git import Oid
 from gitimprove.instructions.agentfile import AgentFile
 from gitimprove.instructions.repo import InstructionRepo
-from gitimprove.review.actions import find_proposal, validate_merge
+from gitimprove.ledger import ProposalState
+from gitimprove.review.actions import Status, find_proposal, judge
 
 
 def section_diff(old: AgentFile | None, new: AgentFile) -> list[dict[str, Any]]:
@@ -55,30 +59,37 @@ def section_diff(old: AgentFile | None, new: AgentFile) -> list[dict[str, Any]]:
 
 
 def review_data(repo: InstructionRepo, spec: str) -> dict[str, Any]:
+    """The review screen's data (shape: docs/json.md): the proposal as a whole, the model's
+    own change and the commits people added on top, apart and with their authors."""
     info = find_proposal(repo, spec)
     git = repo.git
-    parent = Oid(git.run("rev-parse", f"{info.commit}^1").strip())
-    new_at = repo.agent_at(info.agent, info.commit)
+    model = info.commit
+    parent = model.parents[0]
+    new_at = repo.agent_at(info.agent, info.head)
     try:
         old_file: AgentFile | None = repo.agent_at(info.agent, parent).file
     except GitImproveError:
         old_file = None
-    tip = repo.main_tip()
     data: dict[str, Any] = {
-        "id": info.id, "agent": info.agent, "state": info.state, "branch": info.branch,
-        "commit": str(info.commit), "author": info.author, "summary": info.summary,
+        **Status(info, None).to_json(),  # the fields of the `proposals --json` listing
         "message": info.message, "evidence": info.evidence,
         "changes": section_diff(old_file, new_at.file),
-        "diff": git.run("diff", f"{parent}", f"{info.commit}", "--", new_at.path),
+        "diff": git.run("diff", parent, info.head, "--", new_at.path),
+        "edits": [{"commit": str(e.commit), "author": e.author, "summary": e.summary,
+                   "diff": git.run("diff", f"{e.commit}^", e.commit, "--")} for e in info.edits],
     }
-    if info.state == "open":
-        _, violations = validate_merge(repo, tip, info.commit)
-        data["stale"] = info.base_commit is not None and info.base_commit != tip
-        data["merges_cleanly"] = not any(v.code == "conflict" for v in violations)
-        data["verdict"] = "pass" if not violations else "fail"
-        data["violations"] = [v.to_json() for v in violations]
+    if info.edits:
+        data["model_diff"] = git.run("diff", parent, model.oid, "--", new_at.path)
+    if info.state == ProposalState.OPEN:
+        data.update(judge(repo, info).to_json())
+        data["evaluation"] = evaluation_status(repo, repo.main_tip(), info.head,
+                                               proposal=info.id, agent=info.agent)
+        if data["evaluation"].get("record"):
+            data["evaluation"]["examples"] = [
+                asdict(e) for e in examples.load(git, Oid(data["evaluation"]["record"]))]
         branch = info.branch
         data["commands"] = {
+            "evaluate": f"gitimprove evaluate {info.id}",
             "approve": f"gitimprove approve {info.id}",
             "reject": f'gitimprove reject {info.id} --reason "..."',
             "inspect": f"git log -p {repo.branch}..{branch}",
@@ -107,6 +118,13 @@ def review_text(data: dict[str, Any]) -> str:
     lines = [f"Proposal {data['id']} for {data['agent']} ({data['state']}), by {data['author']}",
              f"branch: {data['branch']}  commit: {data['commit'][:10]}", ""]
     lines += [f"  {fold_list(line)}" for line in data["message"].rstrip().splitlines()]
+    if data["edits"]:
+        lines += ["", "The model's change:",
+                  *[f"  {line}" for line in data["model_diff"].rstrip().splitlines()],
+                  "", "Commits people added on top:"]
+        for e in data["edits"]:
+            lines.append(f"  {e['commit'][:10]} by {e['author']}: {e['summary']}")
+            lines += [f"    {line}" for line in e["diff"].rstrip().splitlines()]
     lines += ["", "Changes by section:"]
     for ch in data["changes"]:
         where = ch["section"] + (f" rule {ch['rule']}" if "rule" in ch else "")
@@ -115,7 +133,8 @@ def review_text(data: dict[str, Any]) -> str:
             lines.append(f"      - {ch['old']}")
         if ch.get("new") not in (None, ""):
             lines.append(f"      + {ch['new']}")
-    lines += ["", "Diff:", *[f"  {line}" for line in data["diff"].rstrip().splitlines()]]
+    title = "Diff (everything a merge brings):" if data["edits"] else "Diff:"
+    lines += ["", title, *[f"  {line}" for line in data["diff"].rstrip().splitlines()]]
     if data["state"] == "open":
         verdict = "passes" if data["verdict"] == "pass" else "FAILS"
         lines += ["", f"Validator: {verdict}"]
@@ -123,5 +142,10 @@ def review_text(data: dict[str, Any]) -> str:
         if data["stale"]:
             lines.append("Main has moved since this was proposed; it "
                          + ("still merges cleanly." if data["merges_cleanly"] else "CONFLICTS."))
+        lines += ["", *status_lines(data["evaluation"], data["id"])]
+        shown = data["evaluation"].get("examples")
+        if shown:
+            lines.append("  Examples (kept on this machine only):")
+            lines += [f"  {line}" for line in examples.lines([examples.Example(**e) for e in shown])]
         lines += ["", "Next:"] + [f"  {name:<15} {cmd}" for name, cmd in data["commands"].items()]
     return "\n".join(lines)

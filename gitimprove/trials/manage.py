@@ -19,22 +19,22 @@ from gitimprove.errors import GitCommandError, GitImproveError, RefRaceError
 from gitimprove.feedback.stats import compute_stats
 from gitimprove.git import Identity, Oid
 from gitimprove.instructions.repo import InstructionRepo
+from gitimprove.ledger import Proposal
+from gitimprove.ledger.trials import (
+    UNITS,
+    TrialStart,
+    TrialStop,
+    read_ended,
+    read_running,
+    running_ref,
+    stop_updates,
+)
 from gitimprove.metrics import METRICS, Comparison, Rate, compare, rates_of
 from gitimprove.review.actions import (
-    ProposalInfo,
     ValidationFailed,
     check_merge,
     find_proposal,
     identity_for,
-)
-from gitimprove.trials.record import (
-    ENDED_PREFIX,
-    RUNNING_PREFIX,
-    UNITS,
-    TrialStart,
-    TrialStop,
-    running_ref,
-    stop_updates,
 )
 
 
@@ -88,8 +88,8 @@ def pause_reason(repo: InstructionRepo, start: TrialStart, live_blob: Oid | None
     return None
 
 
-def _trial_id(info: ProposalInfo, now: float) -> str:
-    digest = hashlib.sha256(f"{info.commit}\0{now!r}".encode()).hexdigest()[:6]
+def _trial_id(info: Proposal, now: float) -> str:
+    digest = hashlib.sha256(f"{info.head}\0{now!r}".encode()).hexdigest()[:6]
     return f"{datetime.fromtimestamp(now, UTC):%Y%m%d}-{digest}"
 
 
@@ -118,7 +118,7 @@ def start_trial(repo: InstructionRepo, spec: str, *, share: str | float, unit: s
     unit = unit or settings.unit
     if unit not in UNITS:
         raise TrialError(f"unit {unit!r} is not one of {', '.join(UNITS)}")
-    check = check_merge(repo, tip, info.commit)
+    check = check_merge(repo, tip, info.head)
     if check.tree is None or check.violations:
         if any(v.code == "conflict" for v in check.violations):
             raise TrialError(f"proposal {info.id} no longer merges cleanly into {repo.branch}",
@@ -139,10 +139,10 @@ def start_trial(repo: InstructionRepo, spec: str, *, share: str | float, unit: s
     person = identity_for(repo, by)
     now = time.time()
     start = TrialStart(trial_id=_trial_id(info, now), agent=info.agent, proposal=info.id,
-                       proposal_commit=info.commit, branch=info.ref, share=fraction, unit=unit,
+                       proposal_commit=info.head, branch=info.ref, share=fraction, unit=unit,
                        candidate=candidate[0], live=live[0], started_by=str(person),
                        started_at=datetime.fromtimestamp(int(now), UTC))
-    record = repo.git.commit_tree(repo.git.tree_of(info.commit), [info.commit], start.message(),
+    record = repo.git.commit_tree(repo.git.tree_of(info.head), [info.head], start.message(),
                                   author=person, committer=person)
     ref = running_ref(info.agent)
     current_tip = repo.git.read_ref(ref)
@@ -204,24 +204,12 @@ def _find_running(repo: InstructionRepo, spec: str) -> TrialStart | None:
 
 def running_trials(repo: InstructionRepo) -> list[TrialStart]:
     """Every running trial, by agent."""
-    out = []
-    for ref, _ in repo.git.for_each_ref(RUNNING_PREFIX):
-        start = read_trial(repo, ref.removeprefix(RUNNING_PREFIX))
-        if start is not None:
-            out.append(start)
-    return out
+    return read_running(repo.git)
 
 
 def ended_trials(repo: InstructionRepo) -> list[TrialStop]:
     """Every ended trial, oldest first (for the audit trail)."""
-    out = []
-    for _, tip in repo.git.for_each_ref(ENDED_PREFIX):
-        try:
-            stop = repo.git.read_commit(tip)
-            out.append(TrialStop.from_commits(stop, repo.git.read_commit(stop.parents[0])))
-        except (GitCommandError, ValueError, IndexError):
-            continue
-    return sorted(out, key=lambda s: s.stopped_at)
+    return read_ended(repo.git)
 
 
 # -- comparing ----------------------------------------------------------------------------------
@@ -249,6 +237,25 @@ class TrialStatus:
                 return v
         return "too little feedback"
 
+    def lines(self) -> list[str]:
+        """Candidate against live, one metric a line (``trial status`` and ``review``)."""
+        s = self.start
+        state = f"paused: {self.paused}" if self.paused else "running"
+        out = [f"{s.agent}: trial {s.trial_id} of proposal {s.proposal}, {s.share:.0%} of {s.unit}s",
+               f"  started {s.started_at:%Y-%m-%d %H:%M} UTC by {s.started_by}; {state}",
+               f"  {'':<16}{'candidate':>22}{'live':>22}  change",
+               f"  {'runs':<16}{self.candidate_runs:>22}{self.live_runs:>22}"]
+        for c in self.comparisons:
+            name = c.metric.replace("_rate", "").replace("_output", "").replace("_", " ")
+            change = "" if c.verdict == "too little feedback" else f"{c.difference * 100:+.0f} pts, "
+            out.append(f"  {name:<16}{_cell(c.new):>22}{_cell(c.old):>22}  {change}{c.verdict}")
+        if not self.comparisons:
+            out.append("  no feedback on either arm yet")
+        out.append(f"  verdict: {self.verdict}")
+        if self.verdict == "worse":
+            out.append(f"  stop the trial: gitimprove trial stop {s.proposal}")
+        return out
+
     def to_json(self) -> dict[str, Any]:
         def rate(r: Rate) -> dict[str, Any]:
             ci = r.interval()
@@ -269,6 +276,13 @@ class TrialStatus:
                          "p_worse": c.p_worse, "p_better": c.p_better, "verdict": c.verdict}
                         for c in self.comparisons],
         }
+
+
+def _cell(rate: Rate) -> str:
+    if rate.value is None:
+        return "-"
+    ci = rate.interval()
+    return f"{rate.value:.0%} [{ci[0]:.0%}-{ci[1]:.0%}]" if ci else f"{rate.value:.0%}"
 
 
 def trial_status(repo: InstructionRepo, agent: str | None = None) -> list[TrialStatus]:

@@ -21,12 +21,19 @@ def test_demo_runs_the_whole_loop(tmp_path: Path) -> None:
     proc = _run("demo", "--dir", str(target))
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout
-    for step in range(1, 11):
+    for step in range(1, 12):
         assert f"== {step}. " in out
     assert "imported 345 records" in out
     assert "proposed by the heuristic proposer (offline)" in out
     assert "refused: operation 1 (update_rule)" in out and "protected section 'safety'" in out
     assert "vs v1: negative" in out  # feedback by version after the approval
+    assert "needs a model, and ANTHROPIC_API_KEY is not set. It would judge 3 runs to fix" in out
+
+
+    # decisions: trip-planner's tool calls become a tool-usage proposal citing the pattern
+    assert "tool_use web_search" in out and "runs that call web_search are rated down more" in out
+    assert "reword rule 1 of 'tools': web_search: Use it for opening hours" in out
+    assert "citing pat-" in out
     assert f"Demo repository: {target}" in out
     assert "git log --graph --all --oneline" in out
 

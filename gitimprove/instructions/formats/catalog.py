@@ -12,9 +12,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from gitimprove.errors import InvalidFileError
-from gitimprove.instructions.agentfile import is_slug
 from gitimprove.instructions.formats import ADAPTERS, Adapter, ParsedFile
 from gitimprove.instructions.policy import FormatRule, Policy
+from gitimprove.text import is_slug
 
 
 @dataclass(frozen=True)

@@ -16,22 +16,25 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from gitimprove import ledger
+from gitimprove.errors import GitImproveError
 from gitimprove.git import Commit, Identity, Oid, Repository
 
 RUNNING_PREFIX = "refs/gitimprove/trials/"
 ENDED_PREFIX = "refs/gitimprove/trials-ended/"
 
-T_TRIAL = "Gitimprove-Trial"
-T_PROPOSAL = "Gitimprove-Proposal"
-T_AGENT = "Gitimprove-Agent"
-T_SHARE = "Gitimprove-Trial-Share"
-T_UNIT = "Gitimprove-Trial-Unit"
-T_CANDIDATE = "Gitimprove-Trial-Candidate"
-T_LIVE = "Gitimprove-Trial-Live"
-T_BRANCH = "Gitimprove-Trial-Branch"
-T_STARTED_BY = "Trial-Started-by"
-T_STOPPED = "Gitimprove-Trial-Stopped"
-T_STOPPED_BY = "Trial-Stopped-by"
+# Trailer names are the ledger's (gitimprove.ledger owns every record's names).
+T_TRIAL = ledger.TRIAL
+T_PROPOSAL = ledger.PROPOSAL
+T_AGENT = ledger.AGENT
+T_SHARE = ledger.TRIAL_SHARE
+T_UNIT = ledger.TRIAL_UNIT
+T_CANDIDATE = ledger.TRIAL_CANDIDATE
+T_LIVE = ledger.TRIAL_LIVE
+T_BRANCH = ledger.TRIAL_BRANCH
+T_STARTED_BY = ledger.TRIAL_STARTED_BY
+T_STOPPED = ledger.TRIAL_STOPPED
+T_STOPPED_BY = ledger.TRIAL_STOPPED_BY
 
 UNITS = ("user", "run")
 _ID = re.compile(r"\A[a-z0-9][a-z0-9-]{0,63}\Z")
@@ -84,7 +87,7 @@ class TrialStart:
     def from_commit(cls, commit: Commit) -> TrialStart:
         """Parse a start record; :class:`ValueError` if any value is missing or malformed
         (a hand-made or damaged ref is then served as no trial at all)."""
-        t = commit.trailers
+        t = ledger.trailer_map(commit.message)
 
         def one(key: str, pattern: re.Pattern[str] | None = None) -> str:
             values = t.get(key) or []
@@ -125,7 +128,7 @@ class TrialStop:
 
     @classmethod
     def from_commits(cls, stop: Commit, start: Commit) -> TrialStop:
-        t = stop.trailers
+        t = ledger.trailer_map(stop.message)
         return cls(start=TrialStart.from_commit(start), reason=(t.get(T_STOPPED) or [""])[0],
                    stopped_by=(t.get(T_STOPPED_BY) or [""])[0], record=stop.oid,
                    stopped_at=datetime.fromtimestamp(stop.author_time, UTC))
@@ -149,3 +152,29 @@ def stop_updates(git: Repository, agent: str, proposal: str, reason: str, person
     record = git.commit_tree(git.tree_of(tip), [tip], stop.message(), author=person,
                              committer=person)
     return [(running_ref(agent), None, tip), (ended_ref(agent, start.trial_id), record, None)]
+
+
+def read_running(git: Repository, agent: str | None = None) -> list[TrialStart]:
+    """Running trials (of ``agent``), by agent; damaged refs are left out."""
+    prefix = RUNNING_PREFIX + agent if agent else RUNNING_PREFIX
+    out = []
+    for ref, tip in git.for_each_ref(prefix):
+        if agent is not None and ref != RUNNING_PREFIX + agent:
+            continue
+        try:
+            out.append(TrialStart.from_commit(git.read_commit(tip)))
+        except (GitImproveError, ValueError):
+            continue
+    return sorted(out, key=lambda t: t.agent)
+
+
+def read_ended(git: Repository) -> list[TrialStop]:
+    """Every ended trial, oldest first (the audit trail's trial events)."""
+    out = []
+    for _, tip in git.for_each_ref(ENDED_PREFIX):
+        try:
+            stop = git.read_commit(tip)
+            out.append(TrialStop.from_commits(stop, git.read_commit(stop.parents[0])))
+        except (GitImproveError, ValueError, IndexError):
+            continue
+    return sorted(out, key=lambda s: s.stopped_at)

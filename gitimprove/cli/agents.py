@@ -1,0 +1,171 @@
+"""Commands about agents and their versions: init, agents, show, history, diff, and the demo."""
+
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+from typing import Any
+
+import click
+
+from gitimprove.cli.context import Context, emit_json, json_option, pass_ctx
+from gitimprove.cli.output import for_people, paint
+from gitimprove.errors import GitImproveError
+
+
+@click.command("init")
+@click.argument("path", default=".", type=click.Path(file_okay=False))
+@click.option("--from", "template", metavar="DIR", type=click.Path(file_okay=False),
+              help="Copy a template into the new repository (`sample_repo`: the bundled sample).")
+def init_cmd(path: str, template: str | None) -> None:
+    """Make (or adopt) a git repository of agent instructions, with a first commit."""
+    from gitimprove.instructions.init import init
+
+    result = init(path, template=template)
+    verb = "Created" if result.created_repo else "Adopted"
+    click.echo(f"{verb} instruction repository at {result.path}")
+    for name in result.written:
+        click.echo(f"  wrote {name}")
+    for item in result.adopted:
+        click.echo(f"  adopted {item.path} ({item.format}): {', '.join(item.agents) or 'no agents'}")
+    for path, why in result.left:
+        click.echo(f"  left {path}: {why}")
+    if result.commit:
+        click.echo(f"  committed {result.commit[:10]}")
+    else:
+        click.echo("  nothing new to commit")
+    click.echo(f"Next: cd {result.path} && gitimprove agents")
+
+
+@click.command("agents")
+@json_option
+@pass_ctx
+@for_people
+def agents_cmd(ctx: Context, as_json: bool) -> int:
+    """List agents on the main branch with their current version."""
+    repo = ctx.repo
+    rows: list[dict[str, Any]] = []
+    broken: list[dict[str, str]] = []
+    for name in repo.agent_names():
+        try:
+            rows.append(repo.describe(name))
+        except GitImproveError as exc:  # one broken file does not hide the others
+            broken.append({"name": name, "error": str(exc)})
+    for path, problems in repo.catalog().problems.items():  # adopted files that do not load
+        broken += [{"name": path, "error": problem} for problem in problems]
+    if as_json:
+        emit_json({"branch": repo.branch, "agents": rows, "errors": broken})
+    elif not rows and not broken:
+        click.echo(f"No agents in {repo.policy().agents_dir}/ on {repo.branch}.")
+    else:
+        width = max([len(r["name"]) for r in rows] or [0])
+        for r in rows:
+            protected = ", ".join(r["protected"]) or "-"
+            where = f"  ({r['format']}: {r['path']})" if r.get("format", "native") != "native" else ""
+            click.echo(f"{r['name']:<{width}}  {r['version']:<5} {r['blob'][:10]}  "
+                       f"sections: {', '.join(r['sections'])}  protected: {protected}{where}")
+    for b in broken:
+        click.echo(f"error: {b['error']}", err=True)
+    return 1 if broken else 0
+
+
+@click.command("show")
+@click.argument("agent")
+@click.option("--at", "at", metavar="REV", help="A version (v3), commit, branch or tag.")
+@click.option("--rendered", is_flag=True, help="Print the system prompt the agent receives.")
+@json_option
+@pass_ctx
+def show_cmd(ctx: Context, agent: str, at: str | None, rendered: bool, as_json: bool) -> None:
+    """Show an agent's file (or its rendered prompt) at a version."""
+    repo = ctx.repo
+    commit, version = repo.find_version(agent, at or repo.branch)
+    found = repo.agent_at(agent, commit)
+    text = found.rendered()
+    if as_json:
+        emit_json({
+            "agent": agent, "path": found.path, "format": found.format, "key": found.key,
+            "commit": str(commit), "blob": str(found.blob),
+            "version": version.label if version else None,
+            "number": version.number if version else None,
+            "yaml": found.raw.decode("utf-8"), "rendered": text,
+            "variables": found.file.variables,
+            "sections": [s.model_dump(exclude_none=True) for s in found.file.sections],
+        })
+        return
+    source = found.raw.decode("utf-8") if found.parsed is None or found.key is None else \
+        found.parsed.excerpt(found.parsed.entry(found.key))
+    click.echo(text if rendered else source, nl=False)
+
+
+@click.command("history")
+@click.argument("agent")
+@json_option
+@pass_ctx
+@for_people
+def history_cmd(ctx: Context, agent: str, as_json: bool) -> None:
+    """Versions of an agent on the main branch, newest first, with feedback per version."""
+    from gitimprove.metrics import regression, summary_line, tools_line, version_figures
+
+    repo = ctx.repo
+    figures = version_figures(repo, agent)
+    if as_json:
+        emit_json({"agent": agent, "branch": repo.branch, "versions": [
+            {"version": f.version.label, "number": f.version.number, "commit": str(f.version.commit),
+             "blob": str(f.version.blob), "date": f.version.date.isoformat(),
+             "author": f.version.author, "subject": f.version.subject,
+             "feedback": {k: v for k, v in f.to_json().items()
+                          if k in ("runs", "rates", "inferred_version", "previous", "verdict",
+                                   "changes", "decisions", "tools", "decision_changes")}}
+            for f in figures]})
+        return
+    for f in figures:
+        v = f.version
+        click.echo(f"{v.label:<5} {v.commit[:10]}  blob {v.blob[:10]}  "
+                   f"{v.date:%Y-%m-%d %H:%M}  {v.author}  {v.subject}")
+        if f.runs:
+            line = summary_line(f)
+            if f.previous is not None and f.verdict in ("worse", "better"):
+                line = line.replace(f.verdict, paint(f.verdict, "red" if f.verdict == "worse"
+                                                     else "green"))
+            click.echo(f"      {line}")
+        tools = tools_line(f)
+        if tools:
+            click.echo(f"      {tools}")
+    worse = regression(repo, agent, figures)
+    if worse is not None:
+        previous = worse.figures.previous
+        click.echo(f"\n{worse.figures.version.label} is significantly worse than "
+                   f"{previous.label if previous else 'before'} "
+                   f"on enough feedback. To undo it: {worse.rollback}")
+
+
+@click.command("diff")
+@click.argument("agent")
+@click.argument("a")
+@click.argument("b")
+@pass_ctx
+def diff_cmd(ctx: Context, agent: str, a: str, b: str) -> None:
+    """Unified diff of an agent's YAML between two versions (v2, a commit or a ref)."""
+    repo = ctx.repo
+    sides = []
+    for spec in (a, b):
+        commit, version = repo.find_version(agent, spec)
+        found = repo.agent_at(agent, commit)
+        label = f"{agent} {version.label if version else spec} ({found.blob[:10]})"
+        sides.append((label, found.raw.decode("utf-8").splitlines(keepends=True)))
+    diff = difflib.unified_diff(sides[0][1], sides[1][1], fromfile=sides[0][0], tofile=sides[1][0])
+    out = "".join(diff)
+    click.echo(out if out else f"{a} and {b} of {agent} are the same version.", nl=not out)
+
+
+@click.command("demo")
+@click.option("--dir", "directory", type=click.Path(file_okay=False),
+              help="Where to create the demo repository (default: a new temporary folder).")
+def demo_cmd(directory: str | None) -> None:
+    """Run the self-improvement loop on a copy of sample_repo/, offline."""
+    from gitimprove.demo import run_demo
+
+    run_demo(Path(directory) if directory else None, echo=click.echo)
+
+
+COMMANDS: list[click.Command] = [init_cmd, agents_cmd, show_cmd, history_cmd, diff_cmd, demo_cmd]

@@ -1,0 +1,94 @@
+"""What every command shares: the context (the repository, opened on first use), ``--json``
+output, ``--repo``/``--branch`` accepted after the subcommand too, and the one ``--since``
+parser. Command modules import this module and nothing else from the CLI."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
+
+import click
+
+from gitimprove.errors import GitImproveError
+from gitimprove.instructions.repo import InstructionRepo
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class Context:
+    """What every command receives: where the repository is, opened on first use."""
+
+    def __init__(self, repo_path: str | None, branch: str | None) -> None:
+        self.repo_path = repo_path
+        self.branch = branch
+        self._repo: InstructionRepo | None = None
+
+    @property
+    def repo(self) -> InstructionRepo:
+        if self._repo is None:
+            self._repo = InstructionRepo(self.repo_path or ".", branch=self.branch)
+        return self._repo
+
+
+def _set(name: str) -> Callable[[click.Context, click.Parameter, str | None], None]:
+    def callback(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
+        obj = ctx.find_object(Context)
+        if value is not None and obj is not None:
+            setattr(obj, name, value)
+    return callback
+
+
+def repo_options(func: F) -> F:
+    """``--repo`` and ``--branch`` after the subcommand (``gitimprove audit --repo X``)."""
+    func = click.option("--repo", metavar="PATH", expose_value=False, callback=_set("repo_path"),
+                        help="The instruction repository (also accepted before the command).")(func)
+    return click.option("--branch", metavar="NAME", expose_value=False, callback=_set("branch"),
+                        help="The main branch (default: from gitimprove.yaml).")(func)
+
+
+def pass_ctx(func: F) -> F:
+    """Give the command the :class:`Context` (and accept ``--repo``/``--branch`` after it)."""
+    return repo_options(click.make_pass_decorator(Context)(func))  # type: ignore[return-value]
+
+
+def emit_json(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=_default))
+
+
+def _default(value: Any) -> Any:
+    to_json = getattr(value, "to_json", None)
+    return to_json() if callable(to_json) else str(value)
+
+
+def json_option(func: F) -> F:
+    return click.option("--json", "as_json", is_flag=True, help="Print JSON (shapes: docs/json.md).")(func)
+
+
+_RELATIVE = re.compile(r"\A(\d+)\s*([hdw])\Z")
+
+
+def parse_since(text: str | None) -> datetime | None:
+    """``2026-09-15``, ``2026-09-15T10:00:00Z`` or relative: ``24h``, ``7d``, ``2w`` (UTC when
+    no zone is given)."""
+    if text is None:
+        return None
+    match = _RELATIVE.match(text.strip().lower())
+    if match:
+        amount, unit = int(match.group(1)), match.group(2)
+        try:
+            delta = {"h": timedelta(hours=amount), "d": timedelta(days=amount),
+                     "w": timedelta(weeks=amount)}[unit]
+            return datetime.now(UTC) - delta
+        except OverflowError:
+            raise GitImproveError(f"--since {text!r} reaches before year 1",
+                                  hint="use a smaller number, or a date like 2026-09-15") from None
+    from gitimprove.feedback.models import parse_timestamp
+
+    try:
+        return parse_timestamp(text.strip())
+    except ValueError:
+        raise GitImproveError(f"--since {text!r} is not a date",
+                              hint="use 2026-09-15, 2026-09-15T10:00:00Z, or 7d / 24h / 2w") from None

@@ -1,0 +1,128 @@
+"""A remote, when one is configured, is the shared truth: reading its records before a decision.
+
+Records (``refs/gitimprove/*``: rejections, and the evaluation and trial records) are written
+once and never moved, so they are fetched without force into the same names; main is fetched
+into its remote-tracking branch. Proposal branches are fetched without force too: a local
+branch a reviewer has added commits to is kept, and said so.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from gitimprove import ledger
+from gitimprove.errors import GitCommandError, GitImproveError
+from gitimprove.git import worktrees
+from gitimprove.instructions.repo import InstructionRepo
+
+RECORDS_REFSPEC = f"{ledger.RECORDS_PREFIX}*:{ledger.RECORDS_PREFIX}*"
+PROPOSALS_REFSPEC = f"{ledger.BRANCH_PREFIX}*:{ledger.BRANCH_PREFIX}*"
+FETCH_HINT = (f"gitimprove fetch (or: git fetch REMOTE '{PROPOSALS_REFSPEC}' "
+              f"'{RECORDS_REFSPEC}')")
+
+
+class RemoteError(GitImproveError):
+    """The remote's records could not be read or brought in."""
+
+
+def remotes(repo: InstructionRepo) -> list[str]:
+    return repo.git.run("remote").split()
+
+
+def default_remote(repo: InstructionRepo) -> str | None:
+    """The remote records are shared through: main's upstream, else ``origin``, else the only
+    remote; None when no remote is configured."""
+    names = remotes(repo)
+    if not names:
+        return None
+    upstream = repo.git.run("config", "--get", f"branch.{repo.branch}.remote", check=False).strip()
+    if upstream in names:
+        return upstream
+    if "origin" in names:
+        return "origin"
+    return names[0] if len(names) == 1 else None
+
+
+def check_remote(repo: InstructionRepo, remote: str) -> None:
+    """Refuse a remote that is neither configured nor a path or URL."""
+    if remote.startswith("-"):
+        raise RemoteError(f"not a remote: {remote!r}")
+    names = remotes(repo)
+    if remote not in names and "/" not in remote and ":" not in remote:
+        raise RemoteError(f"no remote named {remote!r}",
+                          hint=f"remotes: {', '.join(names) or 'none'}; add one with "
+                               "`git remote add origin URL`")
+
+
+@dataclass
+class Fetched:
+    """What a fetch brought, and the refs it could not update (kept as they are here)."""
+
+    remote: str
+    main: str | None
+    kept: list[str] = field(default_factory=list)
+
+
+def remote_main(repo: InstructionRepo, remote: str) -> str:
+    return f"refs/remotes/{remote}/{repo.branch}"
+
+
+def fetch(repo: InstructionRepo, remote: str, *, proposals: bool = True) -> Fetched:
+    """Bring the remote's records and its main (as ``refs/remotes/REMOTE/MAIN``), then, with
+    ``proposals``, its proposal branches, except those this clone's ledger (with the records
+    just fetched) knows are closed, and those checked out here. Never forced: a local ref
+    that differs is kept and listed in :attr:`Fetched.kept`."""
+    check_remote(repo, remote)
+    main = remote_main(repo, remote)
+    kept = _fetch(repo, remote, [RECORDS_REFSPEC, f"+refs/heads/{repo.branch}:{main}"])
+    if proposals:
+        book = ledger.scan(repo.git, repo.main_ref)
+        closed = {f"{ledger.BRANCH_PREFIX}{p.agent}/{p.id}" for p in book.proposals.values()
+                  if p.state != ledger.ProposalState.OPEN}
+        busy = {w.branch for w in worktrees(repo.git) if w.branch}
+        listed = repo.git.run("ls-remote", "--refs", remote, f"{ledger.BRANCH_PREFIX}*")
+        refs = [line.split("\t", 1)[1] for line in listed.splitlines() if "\t" in line]
+        kept += sorted(r for r in refs if r in busy)
+        wanted = [f"{r}:{r}" for r in refs if r not in closed and r not in busy]
+        if wanted:
+            kept += _fetch(repo, remote, wanted)
+    return Fetched(remote, main if repo.git.read_ref(main) else None, kept)
+
+
+def _fetch(repo: InstructionRepo, remote: str, specs: list[str]) -> list[str]:
+    try:
+        repo.git.run("fetch", "--no-write-fetch-head", remote, *specs)
+    except GitCommandError as exc:
+        kept = _rejected(exc.stderr)
+        if not kept:
+            last = exc.stderr.strip().splitlines()[-1] if exc.stderr.strip() else str(exc)
+            raise RemoteError(f"cannot fetch from {remote}: {last}",
+                              hint="check the remote (git remote -v) and the network") from None
+        return kept
+    return []
+
+
+def _rejected(stderr: str) -> list[str]:
+    """The local refs git refused to update (``! [rejected] ... -> REF``)."""
+    out = []
+    for line in stderr.splitlines():
+        if line.lstrip().startswith("!") and "->" in line:
+            out.append(line.split("->", 1)[1].split("(", 1)[0].strip())
+    return out
+
+
+def shared_ledger(repo: InstructionRepo, *, offline: bool = False) -> ledger.Ledger | None:
+    """The remote's view, read before a review decision when a remote is configured: its
+    records are fetched (so this clone's scan sees them) and the ledger of its main returned.
+    None when there is no remote, or with ``offline``."""
+    remote = None if offline else default_remote(repo)
+    if remote is None:
+        return None
+    try:
+        got = fetch(repo, remote, proposals=False)
+    except RemoteError as exc:
+        raise RemoteError(exc.message, hint="check the network, or pass --offline to decide from "
+                                            "this clone's records alone") from None
+    if got.main is None:
+        return None
+    return ledger.scan(repo.git, got.main)

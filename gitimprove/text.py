@@ -1,0 +1,32 @@
+"""Small text helpers every layer uses: one safe line of bounded length, and "did you mean"."""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Sequence
+
+# Agent and section ids: lowercase letters, digits, ``-``, ``_`` and ``.``.
+SLUG_RE = re.compile(r"\A[a-z0-9](?:[a-z0-9_]|-(?!-)|\.(?!\.))*\Z")
+# C0 and C1 controls, zero-width and bidirectional marks that can reorder what a terminal shows.
+CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029\ufeff]")
+
+
+def shorten(text: str, limit: int) -> str:
+    """``text`` on one line (control characters and runs of whitespace become one space),
+    cut to ``limit`` characters with an ellipsis."""
+    flat = " ".join(CONTROL.sub(" ", text).split())
+    return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
+
+
+def did_you_mean(name: str, names: Sequence[str], *, what: str, none: str) -> str:
+    """A hint for an unknown ``name``: the closest of ``names``, else all of them, else ``none``."""
+    close = difflib.get_close_matches(name, list(names), n=1)
+    if close:
+        return f"did you mean {close[0]!r}?"
+    return f"{what}: {', '.join(names)}" if names else none
+
+
+def is_slug(value: str) -> bool:
+    """Lowercase letters, digits, ``-``, ``_`` and ``.``; no ``..``, no leading punctuation."""
+    return bool(SLUG_RE.match(value)) and len(value) <= 64

@@ -1,0 +1,111 @@
+"""Clones of a bare remote: the remote is the shared truth. Driven with the installed
+`gitimprove` and plain git, asserting what the remote holds and what each clone sees."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from .conftest import add_rule, make_proposal, out, run
+
+P1 = "improve/product-writer/p1"
+
+
+def gitimprove(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "gitimprove", *args], cwd=cwd,
+                          capture_output=True, text=True)
+
+
+def ok(cwd: Path, *args: str) -> str:
+    proc = gitimprove(cwd, *args)
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout
+
+
+def states(cwd: Path) -> dict[str, str]:
+    rows = json.loads(ok(cwd, "proposals", "--all", "--json"))["proposals"]
+    return {r["id"]: r["state"] for r in rows}
+
+
+@pytest.fixture
+def team(sample_repo: Path, tmp_path: Path) -> tuple[Path, Path, Path]:
+    """A bare remote, Ann's clone (with proposal p1, pushed) and Bob's clone (fetched it)."""
+    bare = tmp_path / "server.git"
+    run(tmp_path, "clone", "-q", "--bare", str(sample_repo), str(bare))
+    ann, bob = tmp_path / "ann", tmp_path / "bob"
+    for clone in (ann, bob):
+        run(tmp_path, "clone", "-q", str(bare), str(clone))
+    make_proposal(ann, "p1", add_rule("Use short sentences."))
+    ok(ann, "push", "--all")
+    fetched = ok(bob, "fetch")
+    assert "fetched proposals and records from origin" in fetched
+    assert out(bob, "rev-parse", P1) == out(ann, "rev-parse", P1)
+    return bare, ann, bob
+
+
+def test_push_all_never_resurrects_what_the_remote_rejected(team: tuple[Path, Path, Path]) -> None:
+    bare, ann, bob = team
+    ok(ann, "reject", "p1", "--reason", "too vague")
+    ok(ann, "push", "--all")
+    assert run(bare, "rev-parse", "--verify", P1, check=False).returncode != 0, \
+        "the rejected proposal's branch is gone from the remote"
+    assert out(bare, "rev-parse", "refs/gitimprove/rejected/product-writer/p1")
+    for _ in range(2):
+        pushed = ok(bob, "push", "--all")
+        assert "not pushed: improve/product-writer/p1 (rejected)" in pushed
+        assert run(bare, "rev-parse", "--verify", P1, check=False).returncode != 0
+    assert states(bob) == {"p1": "rejected"}
+
+
+def test_approving_reads_the_remotes_records_first(team: tuple[Path, Path, Path]) -> None:
+    _, ann, bob = team
+    ok(ann, "reject", "p1", "--reason", "too vague")
+    ok(ann, "push", "--all")
+    before = out(bob, "rev-parse", "main")
+    proc = gitimprove(bob, "approve", "p1")
+    assert proc.returncode == 1 and "rejected" in proc.stderr
+    assert out(bob, "rev-parse", "main") == before
+    assert states(bob) == {"p1": "rejected"}
+
+
+def test_rejecting_what_the_remote_approved_is_refused(team: tuple[Path, Path, Path]) -> None:
+    _, ann, bob = team
+    ok(ann, "approve", "p1")
+    run(ann, "push", "-q", "origin", "main")
+    proc = gitimprove(bob, "reject", "p1", "--reason", "no")
+    assert proc.returncode == 1 and "approved on the remote" in proc.stderr
+    assert run(bob, "rev-parse", "--verify", "refs/gitimprove/rejected/product-writer/p1",
+               check=False).returncode != 0
+    proc = gitimprove(bob, "approve", "p1")
+    assert proc.returncode == 1 and "approved on the remote" in proc.stderr
+
+
+def test_approve_offline_and_an_unreachable_remote(team: tuple[Path, Path, Path], tmp_path: Path) -> None:
+    _, _, bob = team
+    run(bob, "remote", "set-url", "origin", str(tmp_path / "gone.git"))
+    proc = gitimprove(bob, "approve", "p1")
+    assert proc.returncode == 1 and "--offline" in proc.stderr and "Traceback" not in proc.stderr
+    ok(bob, "approve", "p1", "--offline")
+    assert states(bob) == {"p1": "approved"}
+
+
+def test_fetch_brings_every_proposal_and_record(team: tuple[Path, Path, Path], tmp_path: Path) -> None:
+    bare, ann, _ = team
+    make_proposal(ann, "p2", add_rule("Mention the warranty."))
+    ok(ann, "reject", "p2", "--reason", "no")
+    # Records of other kinds (evaluations, trials) live under refs/gitimprove/ too.
+    run(ann, "update-ref", "refs/gitimprove/evaluations/product-writer/e1", "main")
+    pushed = ok(ann, "push", "--all")
+    assert "gitimprove fetch" in pushed
+    carol = tmp_path / "carol"
+    run(tmp_path, "clone", "-q", str(bare), str(carol))
+    ok(carol, "fetch")
+    assert out(carol, "rev-parse", P1) == out(ann, "rev-parse", P1)
+    assert out(carol, "rev-parse", "refs/gitimprove/evaluations/product-writer/e1")
+    assert states(carol) == {"p1": "open", "p2": "rejected"}
+    assert run(carol, "rev-parse", "--verify", "improve/product-writer/p2",
+               check=False).returncode != 0, "a rejected proposal's branch is not brought back"
