@@ -92,7 +92,9 @@ def show_cmd(ctx: Context, agent: str, at: str | None, rendered: bool, as_json: 
             "sections": [s.model_dump(exclude_none=True) for s in found.file.sections],
         })
         return
-    click.echo(text if rendered else found.raw.decode("utf-8"), nl=False)
+    source = found.raw.decode("utf-8") if found.parsed is None or found.key is None else \
+        found.parsed.excerpt(found.parsed.entry(found.key))
+    click.echo(text if rendered else source, nl=False)
 
 
 @click.command("history")

@@ -297,6 +297,9 @@ class InstructionRepo:
                 raise InvalidFileError(broken, hint="fix the file or the `formats:` mapping in gitimprove.yaml")
             names = self.agent_names(commit)
             hint = did_you_mean(agent, names, what="agents", none=f"no agents in {policy.agents_dir}/ yet")
+            if cat.problems:
+                hint += (f"; {len(cat.problems)} adopted file(s) do not load (`gitimprove agents` "
+                         "says why)")
             raise UnknownAgentError(f"no agent {agent!r} at {commit.short} ({path} not found)", hint=hint)
         blob, raw = got
         return AgentAt(agent, path, blob, raw, self._parse(blob, raw, path, agent)[0], commit, file_blob=blob)
