@@ -23,12 +23,14 @@ from __future__ import annotations
 import contextlib
 import os
 import stat
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from gitimprove import ledger
 from gitimprove.errors import GitImproveError
+from gitimprove.evaluation.check import check_evaluation
+from gitimprove.evaluation.record import EVALUATIONS_PREFIX, record_ref
 from gitimprove.git import ZERO_OID, Oid, Repository, diff_trees
 from gitimprove.instructions.repo import InstructionRepo
 from gitimprove.review.actions import validate_merge, validate_trees
@@ -72,10 +74,14 @@ def proposal_commits(git: Repository, old: Oid, heads: Sequence[Oid]
     return found
 
 
-def check_update(repo: InstructionRepo, old: Oid, heads: Sequence[Oid]) -> list[Finding]:
-    """Proposal commits that ``heads`` bring into main at ``old`` and that fail the validator."""
+def check_update(repo: InstructionRepo, old: Oid, heads: Sequence[Oid], *,
+                 records: Mapping[str, Oid] | None = None) -> list[Finding]:
+    """Proposal commits that ``heads`` bring into main at ``old`` and that fail the validator
+    (or the evaluation gate of ``old``'s policy; ``records`` are evaluation refs pushed in the
+    same push, by name, read instead of the repository's own)."""
     git = repo.git
     findings: list[Finding] = []
+    gated: set[str] = set()
     whole: dict[Oid, list[Violation]] = {}
     for commit, pid, forged in proposal_commits(git, old, heads):
         if forged:
@@ -94,9 +100,28 @@ def check_update(repo: InstructionRepo, old: Oid, heads: Sequence[Oid]) -> list[
                     whole[head] = validate_merge(repo, old, head)[1]
             if any(not whole[h] and _contains(git, h, commit.oid) for h in heads):
                 violations = []
+        if pid not in gated:  # the newest commit of a proposal is the one its evaluation judged
+            gated.add(pid)
+            violations = violations + _gate(repo, old, commit.oid, pid, records or {})
         if violations:
             findings.append(Finding(commit.oid, pid, violations))
     return findings
+
+
+def _gate(repo: InstructionRepo, old: Oid, commit: Oid, pid: str,
+          records: Mapping[str, Oid]) -> list[Violation]:
+    try:
+        required = repo.policy_at(old).evaluation.required
+    except GitImproveError:
+        required = True  # fails closed: check_evaluation says the policy does not parse
+    if not required:
+        return []
+    agent = dict(ledger.parse_trailers(repo.git.read_commit(commit).message)).get(ledger.AGENT, "")
+    if not agent:
+        return [Violation("evaluation-missing", "the policy requires an evaluation, and this "
+                          "model-authored commit names no proposal to look it up by")]
+    return check_evaluation(repo, old, commit, proposal=pid, agent=agent,
+                            record=records.get(record_ref(agent, pid)))
 
 
 def _contains(git: Repository, head: Oid, commit: Oid) -> bool:
@@ -190,9 +215,14 @@ def run_pre_merge_commit(repo: InstructionRepo) -> None:
 def run_pre_receive(repo: InstructionRepo, lines: Iterable[str]) -> None:
     """``pre-receive`` hook on a bare remote: refuse a push that brings a forbidden proposal.
 
-    ``GITIMPROVE_VALIDATED`` is ignored here: a pusher's environment is not evidence."""
+    ``GITIMPROVE_VALIDATED`` is ignored here: a pusher's environment is not evidence. An
+    evaluation record pushed together with main counts (its ref has not moved yet)."""
+    lines = list(lines)
+    records = {parts[2]: Oid(parts[1]) for parts in (line.split() for line in lines)
+               if len(parts) == 3 and parts[2].startswith(EVALUATIONS_PREFIX)
+               and _is_oid(parts[1]) and parts[1] != ZERO_OID}
     for old, new in _main_updates(repo, lines):
-        findings = check_update(repo, old, [new])
+        findings = check_update(repo, old, [new], records=records)
         if findings:
             raise refusal(findings, repo.branch, "this push")
 
