@@ -91,15 +91,20 @@ def synthetic(n: int, agent: str = AGENT, seed: int = 1) -> list[dict[str, Any]]
     return out
 
 
-def bench_record(tmp: Path, count: int = 400) -> dict[str, Any]:
-    from gitimprove.feedback.migrations import COLUMNS
-    from gitimprove.feedback.store import SQLiteStore, record_row
+def sample_repo(tmp: Path, name: str = "repo") -> Any:
+    """An ``InstructionRepo`` of a fresh copy of the sample repository."""
     from gitimprove.instructions.init import init
     from gitimprove.instructions.repo import InstructionRepo
 
-    target = tmp / "repo"
-    init(target, template=SAMPLE)
-    repo = InstructionRepo(target)
+    init(tmp / name, template=SAMPLE)
+    return InstructionRepo(tmp / name)
+
+
+def bench_record(tmp: Path, count: int = 400) -> dict[str, Any]:
+    from gitimprove.feedback.migrations import COLUMNS
+    from gitimprove.feedback.store import SQLiteStore, record_row
+
+    repo = sample_repo(tmp)
     version = repo.load(AGENT).version
     fields = {"agent": AGENT, "run_id": "run-1", "version": version, "rating": "negative",
               "reason": "It asked for my order number again", "signals": {"regenerated": True}}

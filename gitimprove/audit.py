@@ -22,15 +22,17 @@ from gitimprove.instructions.formats.catalog import agent_name, parse_file, rule
 from gitimprove.instructions.policy import Policy
 from gitimprove.instructions.repo import InstructionRepo
 from gitimprove.ledger import Proposal, ProposalState
+from gitimprove.ledger.trials import TrialStart, read_ended, read_running
 from gitimprove.proposals.build import scan
 from gitimprove.review.actions import judge
 from gitimprove.validate import Violation, check_adopted, check_agent, protected_ids
 
-EventKind = Literal["initialised", "proposed", "approved", "rejected", "rolled_back", "human_edit"]
+EventKind = Literal["initialised", "proposed", "evaluated", "approved", "rejected", "rolled_back",
+                    "human_edit", "trial_start", "trial_stop"]
 
 # Order of events recorded in the same second (a proposal comes before its approval).
-_RANK = {"initialised": 0, "human_edit": 1, "proposed": 2, "approved": 3, "rejected": 3,
-         "rolled_back": 4}
+_RANK = {"initialised": 0, "human_edit": 1, "proposed": 2, "evaluated": 3, "trial_start": 4,
+         "trial_stop": 5, "approved": 6, "rejected": 6, "rolled_back": 7}
 
 
 @dataclass
@@ -99,7 +101,8 @@ def audit(repo: InstructionRepo, agent: str | None = None,
     # NOTE: main's events are listed oldest first, and the sort below is stable: events in
     # the same second keep the order of main's history instead of their commit ids' order.
     book = scan(repo)
-    events = _proposal_events(repo, book) + _main_events(repo, book)
+    events = (_proposal_events(repo, book) + _evaluation_events(repo) + _main_events(repo, book)
+              + _trial_events(repo))
     if agent is not None:
         events = [e for e in events if e.agent == agent]
     if since is not None:
@@ -147,6 +150,27 @@ def _proposal_events(repo: InstructionRepo, book: ledger.Ledger) -> list[Event]:
     return events
 
 
+def _trial_events(repo: InstructionRepo) -> list[Event]:
+    """Starts of trials (running or ended) and their stops, from the trial records."""
+    events: list[Event] = []
+
+    def started(t: TrialStart) -> Event:
+        return Event(kind="trial_start", time=t.started_at, commit=str(t.record),
+                     actor=t.started_by, agent=t.agent, proposal=t.proposal,
+                     summary=f"trial {t.trial_id}: {t.share:.0%} of {t.unit}s get the proposal",
+                     version=str(t.candidate))
+
+    for t in read_running(repo.git):
+        events.append(started(t))
+    for stop in read_ended(repo.git):
+        events.append(started(stop.start))
+        events.append(Event(kind="trial_stop", time=stop.stopped_at, commit=str(stop.record),
+                            actor=stop.stopped_by, agent=stop.start.agent,
+                            proposal=stop.start.proposal, reason=stop.reason,
+                            summary=f"trial {stop.start.trial_id} stopped: {stop.reason}"))
+    return events
+
+
 def _editors(info: Proposal) -> list[str]:
     return list(dict.fromkeys(e.author for e in info.edits))
 
@@ -156,6 +180,17 @@ def _rejection(info: Proposal, rejection: ledger.Rejection) -> Event:
                  actor=rejection.by, summary=rejection.summary, agent=info.agent,
                  proposal=info.id, state="rejected", model=info.record.model or None,
                  evidence=info.evidence, reason=rejection.reason or None)
+
+
+def _evaluation_events(repo: InstructionRepo) -> list[Event]:
+    """Every recorded evaluation (re-evaluations too), with its figures."""
+    from gitimprove.evaluation.record import all_records
+
+    return [Event(kind="evaluated", time=_when(r.time), commit=str(r.commit), actor=r.evaluated_by,
+                  summary=f"{r.scorecard.headline()}; judged by {r.scorecard.judge_model}"
+                  + (" (stopped early)" if r.scorecard.stopped else ""),
+                  agent=r.agent, proposal=r.proposal, model=r.scorecard.model)
+            for r in all_records(repo.git)]
 
 
 # -- main's first-parent history --------------------------------------------------------------

@@ -6,6 +6,7 @@ proposals instead. Every step uses the same library calls as the CLI."""
 from __future__ import annotations
 
 import json
+import random
 import sys
 import tempfile
 from collections.abc import Callable
@@ -94,6 +95,8 @@ def run_demo(directory: Path | None, *, echo: Echo) -> Path:
 
     _step(echo, 5, "Review: the rationale, the change by section and rule, the verdict")
     _indent(echo, review_text(review_data(repo, plan.id)))
+    _evaluate(repo, plan.id, echo)
+    _trial(repo, plan.id, echo)
 
     _step(echo, 6, "Approval is a merge")
     landed = approve(repo, plan.id, by="Demo Reviewer <reviewer@example.com>", note="Approved in the demo.")
@@ -117,7 +120,10 @@ def run_demo(directory: Path | None, *, echo: Echo) -> Path:
     echo(f"   recorded {len(simulated)} simulated records on {new.label}")
     _show_rates(repo, echo)
 
-    _step(echo, 9, "Rollback is a revert")
+    _step(echo, 9, "What the agent did: tool calls and a tool-usage guideline")
+    _show_decisions(repo, sample, proposer, echo)
+
+    _step(echo, 10, "Rollback is a revert")
     support = propose(repo, "support-agent", proposer)
     approve(repo, support.id, by="Demo Reviewer <reviewer@example.com>")
     echo(f"   approved {support.id} for support-agent -> {repo.load('support-agent').label}")
@@ -126,7 +132,7 @@ def run_demo(directory: Path | None, *, echo: Echo) -> Path:
     echo(f"   rolled back as {rolled.commit[:10]} -> support-agent is "
          f"{repo.load('support-agent').label} again")
 
-    _step(echo, 10, "The audit trail, read from git alone")
+    _step(echo, 11, "The audit trail, read from git alone")
     _show_audit(repo, echo)
 
     repo.close()
@@ -142,6 +148,47 @@ def run_demo(directory: Path | None, *, echo: Echo) -> Path:
     echo(f"   {cli} audit")
     echo(f"   {cli} history product-writer")
     return target
+
+
+def _evaluate(repo: InstructionRepo, pid: str, echo: Echo) -> None:
+    """Evidence before approval: replay the cited runs with both prompts and judge them. Offline
+    this says what it needs and what it would judge; with a key it judges a small sample."""
+    from gitimprove.evaluate import NeedsModel, evaluate
+
+    echo(f"   gitimprove evaluate {pid} --sample 3:")
+    try:
+        result = evaluate(repo, pid, sample=3)
+    except NeedsModel as exc:
+        _indent(echo, f"{exc.message}\nhint: {exc.hint}")
+        echo("   (approval does not wait for it unless the policy sets evaluation.required)")
+        return
+    except GitImproveError as exc:
+        _indent(echo, f"error: {exc}")
+        return
+    _indent(echo, "\n".join([result.scorecard.headline(), *result.scorecard.lines()]))
+
+
+def _show_decisions(repo: InstructionRepo, sample: Path, proposer: Any, echo: Echo) -> None:
+    """trip-planner's runs with their tool calls, the decision patterns, and the proposal that
+    adds or tightens its tool guidelines."""
+    from gitimprove.feedback.importer import import_feedback
+    from gitimprove.proposals.operations import describe
+
+    agent = "trip-planner"
+    data = (sample / "runs.jsonl").read_bytes()
+    report = import_feedback(repo.feedback_store(), repo._feedback_index(), "runs.jsonl", data)
+    echo(f"   imported {report.added} runs of {agent} from sample_repo/runs.jsonl, each with its "
+         "tool calls (name, status, duration)")
+    tool_patterns = [p for p in repo.analyze(agent) if p.kind == "tool_use"]
+    for p in tool_patterns[:3]:
+        echo(f"   tool_use {p.tool:<16} {p.count:>3} runs  {p.label}")
+    plan = propose(repo, agent, proposer)
+    echo(f"   proposed {plan.short_branch}; the tool guidelines it adds or tightens:")
+    for op in plan.result.draft.operations:
+        if getattr(op, "section", getattr(op, "id", None)) == "tools":
+            echo(f"     {describe(op)}")
+            cited = [p.id for p in tool_patterns if p.id in op.evidence]
+            echo(f"       citing {', '.join(cited[:3])}")
 
 
 def _record_all(repo: InstructionRepo, records: list[dict[str, Any]]) -> int:
@@ -188,4 +235,35 @@ def _show_audit(repo: InstructionRepo, echo: Echo) -> None:
     for event in audit(repo):
         for line in event.lines():
             echo(f"   {line}")
+
+
+def _trial(repo: InstructionRepo, pid: str, echo: Echo) -> None:
+    """Evidence from live traffic: a human starts a trial; the users here are SIMULATED (the
+    demo has no real users), and their feedback is made up to show how the arms compare."""
+    from gitimprove.trials.manage import start_trial, trial_status
+
+    start = start_trial(repo, pid, share="20%", by="Demo Reviewer <reviewer@example.com>")
+    echo(f"   gitimprove trial start {pid} --share 20%   (a human decision, validated like approve)")
+    echo(f"   load({AGENT!r}, unit=user_id) now serves the proposal to a stable 20% of users.")
+    echo("   SIMULATED users (not real feedback): 300 users, the proposal's arm complains less")
+    rng = random.Random(20261126)
+    served = {"candidate": 0, "live": 0}
+    records = []
+    when = datetime.now(UTC).replace(microsecond=0)
+    for n in range(300):
+        inst = repo.load(AGENT, unit=f"user-{n:03d}")
+        arm = inst.trial.arm if inst.trial else "live"
+        served[arm] += 1
+        negative = rng.random() < (0.12 if arm == "candidate" else 0.38)
+        records.append({"id": f"trial-sim-{n:03d}", "agent": AGENT, "version": str(inst.version),
+                        "run_id": f"run-trial-{n:03d}", "user_id": f"user-{n:03d}",
+                        "rating": "negative" if negative else "positive",
+                        "reason": "too long again" if negative else "good",
+                        "metadata": {"simulated": True},
+                        "created_at": when.isoformat().replace("+00:00", "Z")})
+    _record_all(repo, records)
+    echo(f"   served: {served['candidate']} users the proposal, {served['live']} main's version")
+    for status in trial_status(repo, AGENT):
+        _indent(echo, "\n".join(status.lines()))
+    echo(f"   approving it (next) ends trial {start.trial_id} in the same ref update as the merge")
 

@@ -10,21 +10,24 @@ command.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from gitimprove import ledger
 from gitimprove.errors import GitImproveError
+from gitimprove.feedback import significance
 from gitimprove.feedback.attribution import Timeline
 from gitimprove.feedback.models import FeedbackRecord, merge_runs
+
+# Re-exported: the per-version view's statistics live in feedback/significance.py.
+from gitimprove.feedback.significance import ALPHA as ALPHA
+from gitimprove.feedback.significance import MIN_RUNS as MIN_RUNS
+from gitimprove.feedback.significance import Comparison as Comparison
+from gitimprove.feedback.significance import Rate as Rate
+from gitimprove.feedback.significance import Verdict as Verdict
 from gitimprove.feedback.stats import ABSENT_MEANS_NO, summarize
 from gitimprove.instructions.repo import InstructionRepo
 from gitimprove.instructions.versions import Version
-
-MIN_RUNS = 20
-ALPHA = 0.05
-Z95 = 1.959963984540054
 
 # metric name, where it comes from, whether a higher value is worse
 METRICS: list[tuple[str, str, bool]] = [
@@ -34,71 +37,18 @@ METRICS: list[tuple[str, str, bool]] = [
     ("task_completed", "signal", False),
 ]
 
-Verdict = Literal["worse", "better", "no clear change", "too little feedback", "first version"]
+# What the agent did, per version: shown and compared, never part of the verdict (a change to
+# the tool guidelines is meant to change them, so "more" or "less" is neither good nor bad).
+DECISION_METRICS = ("tool_calls", "tool_errors")
 
-
-@dataclass(frozen=True)
-class Rate:
-    """``hits`` of ``n``, with a 95% Wilson interval."""
-
-    hits: int
-    n: int
-
-    @property
-    def value(self) -> float | None:
-        return self.hits / self.n if self.n else None
-
-    def interval(self) -> tuple[float, float] | None:
-        if not self.n:
-            return None
-        p, n, z = self.hits / self.n, self.n, Z95
-        centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-        half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-        return (max(0.0, centre - half), min(1.0, centre + half))
-
-
-@dataclass(frozen=True)
-class Comparison:
-    metric: str
-    old: Rate
-    new: Rate
-    difference: float
-    interval: tuple[float, float]
-    p_worse: float
-    p_better: float
-    verdict: Verdict
-
-
-def _phi(z: float) -> float:
-    return 0.5 * (1 + math.erf(z / math.sqrt(2)))
 
 
 def compare(metric: str, old: Rate, new: Rate, higher_is_worse: bool, *,
             alpha: float = ALPHA / len(METRICS), min_runs: int = MIN_RUNS) -> Comparison:
-    """Two-proportion z-test of ``new`` against ``old``."""
-    p0 = old.value or 0.0
-    p1 = new.value or 0.0
-    diff = p1 - p0
-    if old.n and new.n:
-        se_diff = math.sqrt(p0 * (1 - p0) / old.n + p1 * (1 - p1) / new.n)
-        interval = (diff - Z95 * se_diff, diff + Z95 * se_diff)
-        pooled = (old.hits + new.hits) / (old.n + new.n)
-        se = math.sqrt(pooled * (1 - pooled) * (1 / old.n + 1 / new.n))
-        z = diff / se if se > 0 else 0.0
-    else:
-        interval, z = (float("nan"), float("nan")), 0.0
-    p_up, p_down = 1 - _phi(z), _phi(z)
-    p_worse, p_better = (p_up, p_down) if higher_is_worse else (p_down, p_up)
-    verdict: Verdict
-    if old.n < min_runs or new.n < min_runs:
-        verdict = "too little feedback"
-    elif p_worse < alpha:
-        verdict = "worse"
-    elif p_better < alpha:
-        verdict = "better"
-    else:
-        verdict = "no clear change"
-    return Comparison(metric, old, new, diff, interval, p_worse, p_better, verdict)
+    """:func:`~gitimprove.feedback.significance.compare` at the per-version level: 0.05 split
+    across the :data:`METRICS` (Bonferroni)."""
+    return significance.compare(metric, old, new, higher_is_worse, alpha=alpha,
+                                min_runs=min_runs)
 
 
 @dataclass
@@ -110,6 +60,11 @@ class VersionFigures:
     rates: dict[str, Rate]
     comparisons: list[Comparison] = field(default_factory=list)
     previous: Version | None = None
+    # tool_calls: runs that called a tool of the logged runs; tool_errors: failed calls of all
+    # calls; per tool, the share of logged runs that called it.
+    decisions: dict[str, Rate] = field(default_factory=dict)
+    tools: dict[str, Rate] = field(default_factory=dict)
+    decision_changes: list[Comparison] = field(default_factory=list)
     inferred: int = 0  # records counted here whose version was inferred from their time
 
     @property
@@ -138,10 +93,37 @@ class VersionFigures:
             "inferred_version": self.inferred,
             "previous": self.previous.label if self.previous else None,
             "verdict": self.verdict,
-            "changes": [{"metric": c.metric, "difference": c.difference, "ci95": list(c.interval),
-                         "p_worse": c.p_worse, "p_better": c.p_better, "verdict": c.verdict}
-                        for c in self.comparisons],
+            "changes": [_change(c) for c in self.comparisons],
+            "decisions": {k: rate(v) for k, v in self.decisions.items()},
+            "tools": {k: rate(v) for k, v in self.tools.items()},
+            "decision_changes": [
+                {"metric": c.metric, "difference": c.difference, "ci95": list(c.interval),
+                 "p_more": c.p_worse, "p_less": c.p_better, "change": direction(c)}
+                for c in self.decision_changes],
         }
+
+
+def _change(c: Comparison) -> dict[str, Any]:
+    return {"metric": c.metric, "difference": c.difference, "ci95": list(c.interval),
+            "p_worse": c.p_worse, "p_better": c.p_better, "verdict": c.verdict}
+
+
+def direction(c: Comparison) -> str:
+    """A decision metric's change: ``more``, ``less``, ``no clear change`` or ``too little
+    data`` (compared with higher-is-"worse", which here only means higher)."""
+    return {"worse": "more", "better": "less",
+            "too little feedback": "too little data"}.get(c.verdict, c.verdict)
+
+
+def _decision_rates(row: dict[str, Any] | None) -> tuple[dict[str, Rate], dict[str, Rate]]:
+    found = (row or {}).get("decisions")
+    if not found:
+        return {}, {}
+    logged = int(found["logged_runs"])
+    rates = {"tool_calls": Rate(int(found["runs_with_tools"]), logged),
+             "tool_errors": Rate(int(found["errors"]), int(found["calls"]))}
+    tools = {name: Rate(int(t["runs"]), logged) for name, t in found["tools"].items()}
+    return rates, tools
 
 
 def rates_of(row: dict[str, Any] | None) -> tuple[int, dict[str, Rate]]:
@@ -181,6 +163,7 @@ def version_figures(repo: InstructionRepo, agent: str) -> list[VersionFigures]:
     for i, version in enumerate(history):
         runs, rates = rates_of(rows.get(i))
         figures = VersionFigures(version, runs, rates, inferred=inferred.get(i, 0))
+        figures.decisions, figures.tools = _decision_rates(rows.get(i))
         before = next((j for j in range(i - 1, -1, -1) if history[j].blob != version.blob), None)
         if before is not None:
             figures.previous = history[before]
@@ -188,6 +171,13 @@ def version_figures(repo: InstructionRepo, agent: str) -> list[VersionFigures]:
             figures.comparisons = [compare(name, old_rates[name], rates[name], worse)
                                    for name, _, worse in METRICS
                                    if old_rates[name].n or rates[name].n]
+            old_decisions, _ = _decision_rates(rows.get(before))
+            figures.decision_changes = [
+                compare(name, old_decisions[name], figures.decisions[name], True,
+                        alpha=ALPHA / len(DECISION_METRICS))
+                for name in DECISION_METRICS
+                if name in old_decisions and name in figures.decisions
+                and old_decisions[name].n and figures.decisions[name].n]
         out.append(figures)
     return out[::-1]
 
@@ -204,11 +194,32 @@ def summary_line(f: VersionFigures) -> str:
         if name == "negative_rate" and ci:
             text += f" [{ci[0]:.0%}-{ci[1]:.0%}]"
         parts.append(text)
+    calls, errors = f.decisions.get("tool_calls"), f.decisions.get("tool_errors")
+    if calls is not None and calls.n:
+        parts.append(f"tools used {calls.value:.0%}")
+    if errors is not None and errors.n:
+        parts.append(f"tool errors {errors.value:.0%}")
     if f.previous is not None:
         neg = next((c for c in f.comparisons if c.metric == "negative_rate"), None)
         delta = f"negative {neg.difference * 100:+.0f} pts, " if neg and neg.old.n and neg.new.n else ""
         parts.append(f"vs {f.previous.label}: {delta}{f.verdict}")
     return "  ".join(parts)
+
+
+def tools_line(f: VersionFigures) -> str | None:
+    """``tools in 120 logged runs: web_search 62%, lookup_order 10%; vs v1: tool use -30 pts``"""
+    calls = f.decisions.get("tool_calls")
+    if calls is None or not calls.n:
+        return None
+    ranked = sorted(f.tools.items(), key=lambda kv: (-kv[1].hits, kv[0]))
+    shown = ", ".join(f"{name} {rate.value:.0%}" for name, rate in ranked[:5])
+    more = f" (+{len(ranked) - 5} more)" if len(ranked) > 5 else ""
+    text = f"tools in {calls.n} logged runs: {shown or 'none called'}{more}"
+    change = next((c for c in f.decision_changes if c.metric == "tool_calls"), None)
+    if change is not None and f.previous is not None:
+        text += (f"; vs {f.previous.label}: tool use {change.difference * 100:+.0f} pts"
+                 f" ({direction(change)})")
+    return text
 
 
 @dataclass(frozen=True)

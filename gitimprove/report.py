@@ -17,7 +17,7 @@ from typing import Any
 
 from gitimprove.errors import GitImproveError
 from gitimprove.instructions.repo import InstructionRepo
-from gitimprove.metrics import VersionFigures, version_figures
+from gitimprove.metrics import VersionFigures, direction, version_figures
 
 MAX_PATTERNS = 8
 MAX_QUOTES = 3
@@ -283,6 +283,7 @@ def _section(data: ReportData) -> list[str]:
     if any(f.inferred for f in data.figures):
         out.append('<p class="note">* includes feedback that named no version, counted for the '
                    'version live on main when it was made</p>')
+    out += _tool_table(data.figures)
     out.append('<h2>Top patterns in the feedback</h2>')
     if data.patterns:
         out.append('<table class="patterns"><tr><th>#</th><th>pattern</th><th>kind</th>'
@@ -310,6 +311,30 @@ def _section(data: ReportData) -> list[str]:
                        f'{_e(q["rating"] or "")}</span> {_e(q["text"])}</blockquote>')
         out.append(f'<p class="note">review: gitimprove review {_e(prop["id"])}</p></div>')
     out.append("</section>")
+    return out
+
+
+def _tool_table(figures: list[VersionFigures]) -> list[str]:
+    """Tool use by version (what the agent did), when any run's tool calls were logged."""
+    logged = [f for f in figures if f.decisions.get("tool_calls") and f.decisions["tool_calls"].n]
+    if not logged:
+        return []
+    out = ['<h2>Tool use by version</h2>',
+           '<table class="tools"><tr><th>version</th><th>logged runs</th><th>tools used</th>'
+           '<th>tool errors</th><th>by tool (share of runs)</th><th>change</th></tr>']
+    for f in reversed(logged):
+        calls, errors = f.decisions["tool_calls"], f.decisions.get("tool_errors")
+        ranked = sorted(f.tools.items(), key=lambda kv: (-kv[1].hits, kv[0]))[:4]
+        tools = ", ".join(f"{name} {rate.value or 0:.0%}" for name, rate in ranked)
+        change = next((c for c in f.decision_changes if c.metric == "tool_calls"), None)
+        moved = (f"tool use {change.difference * 100:+.0f} pts ({direction(change)}) vs "
+                 f"{f.previous.label}" if change is not None and f.previous is not None else "")
+        out.append(
+            f'<tr><td>{_e(f.version.label)}</td><td class="num">{calls.n}</td>'
+            f'<td class="num">{calls.value or 0:.0%}</td>'
+            f'<td class="num">{"-" if not errors or not errors.n else f"{errors.value or 0:.0%}"}</td>'
+            f'<td>{_e(tools)}</td><td>{_e(moved)}</td></tr>')
+    out.append("</table>")
     return out
 
 

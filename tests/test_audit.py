@@ -104,7 +104,7 @@ def test_every_event_is_listed_exactly_once(history: dict[str, Any]) -> None:
     repo = InstructionRepo(history["path"])
     events = audit(repo)
     assert Counter(e.kind for e in events) == {
-        "initialised": 3, "proposed": 4, "approved": 2, "rejected": 1, "rolled_back": 2,
+        "initialised": 4, "proposed": 4, "approved": 2, "rejected": 1, "rolled_back": 2,
         "human_edit": 2}
     assert [e.time for e in events] == sorted(e.time for e in events)
     a, b, c, d = history["a"], history["b"], history["c"], history["d"]

@@ -15,7 +15,7 @@ from gitimprove.cli import cli, main
 from .conftest import SAMPLE, commit_file, git
 
 PW = "agents/product-writer.yaml"
-AGENT_NAMES = ["product-writer", "research-assistant", "support-agent"]
+AGENT_NAMES = ["product-writer", "research-assistant", "support-agent", "trip-planner"]
 
 
 def invoke(*args: str, repo: Path | None = None) -> Result:
@@ -142,7 +142,7 @@ def test_init_refuses_invalid_agent_files(tmp_path: Path, capsys: pytest.Capture
 
 def test_agents_lists_each_agent(sample_repo: Path) -> None:
     lines = ok("agents", repo=sample_repo).splitlines()
-    assert len(lines) == 3
+    assert len(lines) == len(AGENT_NAMES)
     blob = rev(sample_repo, "main:agents/support-agent.yaml")[:10]
     assert lines[2] == (f"support-agent       v1    {blob}  sections: role, knowledge, tone, process, "
                         "escalation, safety  protected: escalation, safety")

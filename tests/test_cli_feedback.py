@@ -56,7 +56,7 @@ def test_record_and_list_merge_a_run(sample_repo: Path, capsys: pytest.CaptureFi
     assert len(runs) == 1
     assert set(runs[0]) == {"agent", "run_id", "feedback_ids", "rating", "reasons", "corrections",
                             "signals", "trouble", "versions", "user_ids", "first_at", "last_at",
-                            "version_inferred"}
+                            "tool_calls", "version_inferred"}
     assert runs[0]["rating"] == "negative" and runs[0]["trouble"] == ["regenerated", "not_completed"]
     assert runs[0]["corrections"] == ["Keep it under 80 words"]
     records = ok_json(capsys, sample_repo, "feedback", "list", "--records")["records"]
@@ -174,7 +174,8 @@ def test_analyze_text_and_json(imported: Path, capsys: pytest.CaptureFixture[str
     first = data["patterns"][0]
     assert set(first) == {"id", "kind", "label", "key", "count", "share", "score",
                           "feedback_ids", "quotes", "versions", "section", "suggestion",
-                          "triage", "topic", "tool", "description", "state", "open_ids"}
+                          "triage", "topic", "tool", "description", "state", "open_ids",
+                          "runs", "rates"}
     assert all(p["count"] >= 5 for p in data["patterns"])
     code, _, err = run(capsys, imported, "analyze", "nobody")
     assert code == 1 and err.startswith("error: no agent 'nobody'")

@@ -9,7 +9,7 @@ from click.testing import CliRunner
 
 from gitimprove import InstructionRepo
 from gitimprove.cli import cli
-from gitimprove.metrics import Rate, compare, version_figures
+from gitimprove.metrics import Rate, compare, direction, version_figures
 from tests.conftest import commit_file
 
 
@@ -101,3 +101,51 @@ def test_a_handful_of_records_gives_no_verdict(sample_repo: Path) -> None:
     _feedback(repo, v1, 4, 0, "a")
     _feedback(repo, v2, 4, 4, "b")
     assert version_figures(repo, "product-writer")[0].verdict == "too little feedback"
+
+
+def test_history_shows_tool_use_per_version(sample_repo: Path) -> None:
+    """Tool-call and tool-error rates per version, over every logged run (run logs without
+    feedback included), compared with the version before; they never decide the verdict."""
+    repo, v1, v2 = _two_versions(sample_repo)
+    for i in range(40):  # v1: web_search in 30 of 40 runs, a third of the calls fail
+        calls = [{"name": "web_search", "status": "error" if i % 3 == 0 else "ok"}] if i < 30 else []
+        repo.record_run(agent="product-writer", run_id=f"a-{i}", version=v1, tool_calls=calls)
+    _feedback(repo, v1, 20, 5, "a")
+    for i in range(40):  # v2: web_search in 8 of 40 runs, no failure
+        calls = [{"name": "web_search", "status": "ok", "duration_ms": 500}] if i < 8 else []
+        repo.record_run(agent="product-writer", run_id=f"b-{i}", version=v2, tool_calls=calls)
+    new, old = version_figures(repo, "product-writer")
+    assert old.decisions["tool_calls"] == Rate(30, 40) and old.decisions["tool_errors"] == Rate(10, 30)
+    assert new.decisions["tool_calls"] == Rate(8, 40) and new.tools == {"web_search": Rate(8, 40)}
+    assert new.runs == 0 and old.runs == 20  # run logs are not feedback
+    (change,) = [c for c in new.decision_changes if c.metric == "tool_calls"]
+    assert direction(change) == "less" and round(change.difference, 2) == -0.55
+    assert new.verdict == "too little feedback"  # tool use is shown, never judged
+    runner = CliRunner()
+    out = runner.invoke(cli, ["--repo", str(sample_repo), "history", "product-writer"])
+    assert out.exit_code == 0, out.output
+    assert "tools in 40 logged runs: web_search 20%; vs v1: tool use -55 pts (less)" in out.output
+    assert "tools used 75%  tool errors 33%" in out.output
+    data = runner.invoke(cli, ["--repo", str(sample_repo), "history", "product-writer", "--json"])
+    import json
+
+    feedback = json.loads(data.output)["versions"][0]["feedback"]
+    assert feedback["decisions"]["tool_calls"]["hits"] == 8
+    assert feedback["tools"]["web_search"]["n"] == 40
+    assert feedback["decision_changes"][0]["metric"] == "tool_calls"
+    assert feedback["decision_changes"][0]["change"] == "less"
+
+
+def test_the_report_shows_tool_use_per_version(sample_repo: Path) -> None:
+    from gitimprove.report import report_html
+
+    repo, v1, v2 = _two_versions(sample_repo)
+    for i in range(30):
+        calls = [{"name": "web_search", "status": "error" if i < 3 else "ok"}] if i < 20 else []
+        repo.record_run(agent="product-writer", run_id=f"a-{i}", version=v1, tool_calls=calls)
+        repo.record_run(agent="product-writer", run_id=f"b-{i}", version=v2,
+                        tool_calls=[{"name": "fetch_page"}] if i < 3 else [])
+    page = report_html(repo, ["product-writer"])
+    assert "<h2>Tool use by version</h2>" in page
+    assert "web_search 67%" in page and "tool use -57 pts (less) vs v1" in page
+    assert "fetch_page 10%" in page

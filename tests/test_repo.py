@@ -102,7 +102,8 @@ def test_load_ignores_the_working_tree(sample_repo: Path) -> None:
         inst = r.load("product-writer")
         assert inst.text == committed.text and "Uncommitted" not in inst.text
         assert inst.version == committed.version
-        assert r.agent_names() == ["product-writer", "research-assistant", "support-agent"]
+        assert r.agent_names() == ["product-writer", "research-assistant", "support-agent",
+                                  "trip-planner"]
 
 
 def test_load_in_a_bare_clone(sample_repo: Path, tmp_path: Path) -> None:
@@ -113,7 +114,8 @@ def test_load_in_a_bare_clone(sample_repo: Path, tmp_path: Path) -> None:
     inst = ir.load("support-agent")
     assert inst.number == 1
     assert inst.version == rev(sample_repo, "main:agents/support-agent.yaml")
-    assert ir.agent_names() == ["product-writer", "research-assistant", "support-agent"]
+    assert ir.agent_names() == ["product-writer", "research-assistant", "support-agent",
+                                  "trip-planner"]
     assert [v.number for v in ir.history("support-agent")] == [1]
 
 
@@ -170,7 +172,7 @@ def test_unknown_agent_says_did_you_mean(sample_repo: Path) -> None:
     assert info.value.hint == "did you mean 'product-writer'?"
     with pytest.raises(UnknownAgentError) as info:
         ir.load("zzz")
-    assert info.value.hint == "agents: product-writer, research-assistant, support-agent"
+    assert info.value.hint == "agents: product-writer, research-assistant, support-agent, trip-planner"
     for bad in ("../gitimprove", "a\nb", "product-writer.yaml"):
         with pytest.raises(UnknownAgentError):
             ir.load(bad)

@@ -13,7 +13,7 @@ from typing import Any, NoReturn
 import click
 
 from gitimprove import __version__
-from gitimprove.cli import agents, audit, feedback, hooks, report, review, trial
+from gitimprove.cli import agents, audit, evaluate, feedback, hooks, report, review, trial
 from gitimprove.cli.context import Context, echo
 from gitimprove.errors import GitImproveError
 
@@ -43,7 +43,7 @@ def cli(ctx: click.Context, repo_path: str | None, branch: str | None, no_pager:
     ctx.meta["gitimprove.no_pager"] = no_pager
 
 
-for _module in (agents, review, feedback, hooks, audit, trial, report):
+for _module in (agents, review, feedback, hooks, audit, trial, report, evaluate):
     for _command in _module.COMMANDS:
         cli.add_command(_command)
 

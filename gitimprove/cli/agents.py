@@ -103,7 +103,9 @@ def show_cmd(ctx: Context, agent: str, at: str | None, rendered: bool, as_json: 
             "sections": [s.model_dump(exclude_none=True) for s in found.file.sections],
         })
         return
-    echo(text if rendered else found.raw.decode("utf-8"), nl=False)
+    source = found.raw.decode("utf-8") if found.parsed is None or found.key is None else \
+        found.parsed.excerpt(found.parsed.entry(found.key))
+    echo(text if rendered else source, nl=False)
 
 
 @click.command("history")
@@ -113,7 +115,7 @@ def show_cmd(ctx: Context, agent: str, at: str | None, rendered: bool, as_json: 
 @for_people
 def history_cmd(ctx: Context, agent: str, as_json: bool) -> None:
     """Versions of an agent on the main branch, newest first, with feedback per version."""
-    from gitimprove.metrics import regression, summary_line, version_figures
+    from gitimprove.metrics import regression, summary_line, tools_line, version_figures
 
     repo = ctx.repo
     figures = version_figures(repo, agent)
@@ -124,7 +126,7 @@ def history_cmd(ctx: Context, agent: str, as_json: bool) -> None:
              "author": f.version.author, "subject": f.version.subject,
              "feedback": {k: v for k, v in f.to_json().items()
                           if k in ("runs", "rates", "inferred_version", "previous", "verdict",
-                                   "changes")}}
+                                   "changes", "decisions", "tools", "decision_changes")}}
             for f in figures]})
         return
     for f in figures:
@@ -137,6 +139,9 @@ def history_cmd(ctx: Context, agent: str, as_json: bool) -> None:
                 line = line.replace(f.verdict, paint(f.verdict, "red" if f.verdict == "worse"
                                                      else "green"))
             echo(f"      {line}")
+        tools = tools_line(f)
+        if tools:
+            echo(f"      {tools}")
     worse = regression(repo, agent, figures)
     if worse is not None:
         previous = worse.figures.previous

@@ -9,7 +9,7 @@ import os
 import re
 import warnings
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -17,6 +17,9 @@ from gitimprove.cli.context import Context, echo, emit_json, json_option, parse_
 from gitimprove.cli.output import for_people, paint
 from gitimprove.errors import GitImproveError
 from gitimprove.text import shorten
+
+if TYPE_CHECKING:
+    from gitimprove.feedback.models import ToolCall
 
 
 def _warn(messages: list[warnings.WarningMessage]) -> None:
@@ -45,16 +48,26 @@ def feedback_group() -> None:
 @click.option("--metadata", metavar="JSON", help="A JSON object of extra data.")
 @click.option("--id", "feedback_id", help="The record's id (default: a new one).")
 @click.option("--created-at", help="When the feedback was given (default: now).")
+@click.option("--tool-call", "tool_calls", multiple=True, metavar="NAME[:STATUS[:MS]]",
+              help="A tool call of the run, in order, e.g. web_search:ok:830 (repeatable).")
 @json_option
 @pass_ctx
 def record_cmd(ctx: Context, agent: str, run_id: str | None, version: str | None,
                rating: str | None, reason: str | None, correction: str | None,
                signals: tuple[str, ...], user_id: str | None, input_text: str | None,
                output_text: str | None, metadata: str | None, feedback_id: str | None,
-               created_at: str | None, as_json: bool) -> None:
-    """Record one piece of feedback on an agent run."""
+               created_at: str | None, tool_calls: tuple[str, ...], as_json: bool) -> None:
+    """Record one piece of feedback on an agent run (and, with --tool-call, what it did)."""
     from gitimprove.feedback.errors import InvalidFeedbackError
-    from gitimprove.feedback.importer import parse_signal_value
+    from gitimprove.feedback.importer import parse_signal_value, parse_tool_calls
+
+    calls: list[dict[str, Any]] = []
+    for text in tool_calls:
+        try:
+            calls += parse_tool_calls(text)
+        except ValueError as exc:
+            raise InvalidFeedbackError(f"--tool-call: {exc}",
+                                       hint="e.g. --tool-call web_search:ok:830") from None
 
     parsed: dict[str, bool | int | float] = {}
     for pair in signals:
@@ -77,7 +90,8 @@ def record_cmd(ctx: Context, agent: str, run_id: str | None, version: str | None
         record = ctx.repo.record_feedback(
             agent=agent, run_id=run_id, version=version, rating=rating, reason=reason,
             correction=correction, signals=parsed or None, user_id=user_id, input=input_text,
-            output=output_text, metadata=meta, created_at=created_at, id=feedback_id)
+            output=output_text, metadata=meta, created_at=created_at, id=feedback_id,
+            tool_calls=calls or None)
     _warn(caught)
     if as_json:
         emit_json({"record": record.model_dump(mode="json"),
@@ -183,7 +197,7 @@ def list_cmd(ctx: Context, agent: str | None, since: str | None, version: str | 
                              r.run_id or r.id, r.rating,
                              [k for k, v in r.signals.items() if v is True],
                              [r.reason] if r.reason else [],
-                             [r.correction] if r.correction else [], r.id))
+                             [r.correction] if r.correction else [], r.id, r.tool_calls))
         return
     runs = merge_runs(records)
     shown = runs[-limit:] if limit else runs
@@ -200,22 +214,38 @@ def list_cmd(ctx: Context, agent: str | None, since: str | None, version: str | 
         version_text = label(run.agent, run.versions[-1] if run.versions else None, guessed)
         echo(_line(run.first_at, run.agent, version_text, run.run_id or run.feedback_ids[0],
                          run.rating, run.trouble, run.reasons, run.corrections,
-                         ",".join(run.feedback_ids)))
+                         ",".join(run.feedback_ids), run.tool_calls))
     if inferred and any(i in inferred for run in shown for i in run.feedback_ids):
         echo("~: the feedback named no version; shown is the one live on main when it was made")
 
 
 def _line(when: datetime | None, agent: str, version: str, run: str, rating: str | None,
-          flags: list[str], reasons: list[str], corrections: list[str], ids: str) -> str:
+          flags: list[str], reasons: list[str], corrections: list[str], ids: str,
+          tool_calls: list[ToolCall] | None = None) -> str:
     stamp = when.strftime("%Y-%m-%d %H:%M") if when else "-"
     parts = [stamp, agent, version, run, rating or "-"]
     if flags:
         parts.append("[" + ",".join(flags) + "]")
+    if tool_calls is not None:
+        parts.append("tools: " + shorten(_calls_text(tool_calls), 60))
     text = " | ".join([*(f"reason: {t}" for t in reasons), *(f"correction: {t}" for t in corrections)])
     if text:
         parts.append(shorten(text, 120))
     parts.append(f"({shorten(ids, 40)})")
     return "  ".join(parts)
+
+
+def _calls_text(calls: list[ToolCall]) -> str:
+    """``web_search x2, lookup_order (error)``: each tool once, in first-call order."""
+    if not calls:
+        return "none"
+    counts: dict[str, list[int]] = {}
+    for c in calls:
+        seen = counts.setdefault(c.name, [0, 0])
+        seen[0] += 1
+        seen[1] += c.status == "error"
+    return ", ".join(name + (f" x{n}" if n > 1 else "") + (f" ({e} error{'s' * (e > 1)})" if e else "")
+                     for name, (n, e) in counts.items())
 
 
 @feedback_group.command("stats")
@@ -248,10 +278,15 @@ def stats_cmd(ctx: Context, agent: str | None, by_version: bool, since: str | No
         signals = ", ".join(
             f"{name} {s['rate']:.0%}" if "rate" in s else f"{name} mean {s['mean']:.4g}"
             for name, s in row["signals"].items())
+        decisions = row.get("decisions")
+        tools = "" if not decisions else (
+            f"; tools in {decisions['tool_call_rate']:.0%} of {decisions['logged_runs']} logged runs"
+            + (f", {decisions['tool_error_rate']:.0%} of {decisions['calls']} calls failed"
+               if decisions["calls"] else ""))
         echo(f"{head}: {row['records']} records, {row['runs']} runs, "
                    f"negative {'-' if rate is None else f'{rate:.0%}'} of {row['rated_runs']} rated"
                    f", {row['with_correction']} corrections"
-                   + (f"; signals: {signals}" if signals else ""))
+                   + (f"; signals: {signals}" if signals else "") + tools)
 
 
 @click.command("analyze")

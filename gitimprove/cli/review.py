@@ -4,13 +4,17 @@ validate."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
+from gitimprove import ledger
 from gitimprove.cli.context import Context, echo, emit_json, json_option, pass_ctx
 from gitimprove.cli.output import for_people, paint
 from gitimprove.errors import GitImproveError
+from gitimprove.git import Oid
+from gitimprove.instructions.repo import InstructionRepo
+from gitimprove.validate import Violation
 
 if TYPE_CHECKING:
     from gitimprove.proposals.build import Plan
@@ -84,11 +88,19 @@ def _age(ts: int) -> str:
 @for_people
 def proposals_cmd(ctx: Context, include_closed: bool, agent: str | None, as_json: bool) -> None:
     """List proposals with their validator verdict and staleness."""
+    from gitimprove.evaluation.check import evaluation_status, short_status
     from gitimprove.review.actions import statuses
 
-    rows = statuses(ctx.repo, include_closed=include_closed, agent=agent)
+    repo = ctx.repo
+    rows = statuses(repo, include_closed=include_closed, agent=agent)
+    tip = repo.main_tip()
+    evaluations = {r.proposal.id: evaluation_status(repo, tip, r.proposal.head,
+                                                    proposal=r.proposal.id, agent=r.proposal.agent)
+                   for r in rows if r.verdict is not None}
     if as_json:
-        emit_json({"proposals": [r.to_json() for r in rows]})
+        emit_json({"proposals": [{**r.to_json(), **({"evaluation": evaluations[r.proposal.id]}
+                                                    if r.proposal.id in evaluations else {})}
+                                 for r in rows]})
         return
     if not rows:
         echo("No proposals." if include_closed else "No open proposals. (--all shows closed ones)")
@@ -106,6 +118,8 @@ def proposals_cmd(ctx: Context, include_closed: bool, agent: str | None, as_json
                              paint("stale, CONFLICTS", "red"))
         if info.edits:
             flags.append("edited by " + ", ".join(dict.fromkeys(e.author for e in info.edits)))
+        if info.id in evaluations:
+            flags.append(short_status(evaluations[info.id]))
         echo(f"{info.id:<15}  {info.state.value:<11} {info.agent:<18} {_age(info.time):>4}  "
                    f"{len(info.evidence):<12} {' '.join(flags)}")
         echo(f"    {info.summary}")
@@ -119,12 +133,19 @@ def proposals_cmd(ctx: Context, include_closed: bool, agent: str | None, as_json
 def review_cmd(ctx: Context, proposal: str, as_json: bool) -> None:
     """Everything a reviewer needs on one screen."""
     from gitimprove.review.view import review_data, review_text
+    from gitimprove.trials.manage import trial_status
 
     data = review_data(ctx.repo, proposal)
+    trial = next((t for t in trial_status(ctx.repo, data["agent"]) if t.start.proposal == data["id"]),
+                 None)
     if as_json:
-        emit_json(data)
-    else:
-        echo(_coloured_review(review_text(data)))
+        emit_json({**data, "trial": trial.to_json() if trial else None})
+        return
+    text = review_text(data)
+    if trial is not None:
+        text = text.rstrip("\n") + "\n\nTrial on live traffic:\n" + "\n".join(
+            "  " + line for line in trial.lines()) + "\n"
+    echo(_coloured_review(text))
 
 
 def _coloured_review(text: str) -> str:
@@ -214,16 +235,41 @@ def validate_cmd(ctx: Context, base: str | None, head: str, as_json: bool) -> in
     if head_commit is None:
         raise GitImproveError(f"{head!r} is not a commit", hint="pass --head BRANCH")
     _, violations = validate_merge(repo, base_commit, head_commit)
+    evaluation = _head_evaluation(repo, base_commit, head_commit)
+    if evaluation is not None:
+        violations += [Violation(**v) for v in evaluation.get("gate", [])]
     if as_json:
         emit_json({"base": str(base_commit), "head": str(head_commit), "ok": not violations,
-                   "violations": [v.to_json() for v in violations]})
-    elif violations:
+                   "violations": [v.to_json() for v in violations], "evaluation": evaluation})
+        return 1 if violations else 0
+    if evaluation is not None:
+        from gitimprove.evaluation.check import status_lines
+
+        for line in status_lines(evaluation, evaluation["proposal"]):
+            echo(line)
+    if violations:
         echo(f"{len(violations)} violation(s) merging {head} into {base or repo.branch}:")
         for v in violations:
             echo(f"  - {v}")
     else:
         echo(f"ok: merging {head} into {base or repo.branch} passes the validator")
     return 1 if violations else 0
+
+
+def _head_evaluation(repo: InstructionRepo, base: Oid, head: Oid) -> dict[str, Any] | None:
+    """The recorded evaluation of the proposal ``head`` brings, if it brings one (the CI check
+    prints it and applies the policy's gate; it never calls a model)."""
+    from gitimprove.evaluation.check import evaluation_status
+    from gitimprove.review.hooks import proposal_commits
+
+    for commit, pid, forged in proposal_commits(repo.git, base, [head]):
+        agent = dict(commit.trailers).get(ledger.AGENT)
+        if forged or not agent:
+            continue
+        data = evaluation_status(repo, base, head, proposal=pid, agent=agent)
+        data["proposal"] = pid
+        return data
+    return None
 
 
 @click.command("recover")
@@ -240,8 +286,7 @@ def recover_cmd(ctx: Context) -> None:
         echo("nothing to recover")
 
 
-COMMANDS: list[click.Command] = [propose_cmd, proposals_cmd, review_cmd, approve_cmd, reject_cmd,
-                                 rollback_cmd, validate_cmd, recover_cmd]
+COMMANDS: list[click.Command] = [propose_cmd, proposals_cmd, review_cmd, approve_cmd, reject_cmd, rollback_cmd, validate_cmd, recover_cmd]
 
 
 # `check-regressions` found nothing it could judge (docs/json.md): not a green light.
@@ -252,18 +297,23 @@ EXIT_NOTHING_JUDGED = 4
 @json_option
 @pass_ctx
 def check_regressions_cmd(ctx: Context, as_json: bool) -> int:
-    """Exit 1 when an agent's current version is significantly worse than the one before.
+    """Exit 1 when an agent's current version is significantly worse than the one before, or a
+    running trial's candidate than live (then: stop the trial).
 
     For a scheduled job. It never rolls back by itself; it prints the command. Exit 4 when no
     agent has enough feedback on its current and previous versions to judge."""
     from gitimprove.metrics import MIN_RUNS, check_regressions
+    from gitimprove.trials.manage import trial_status
 
     check = check_regressions(ctx.repo)
     found = check.regressions
+    trials = trial_status(ctx.repo)
+    worse_trials = [t for t in trials if t.verdict == "worse"]
     if as_json:
         emit_json({"regressions": [r.to_json() for r in found],
                    "agents": [j.to_json() for j in check.agents],
-                   "nothing_judged": check.nothing_judged})
+                   "nothing_judged": check.nothing_judged,
+                   "trials": [t.to_json() for t in trials]})
     else:
         for j in check.agents:
             if j.verdict == "first version":
@@ -290,7 +340,15 @@ def check_regressions_cmd(ctx: Context, as_json: bool) -> int:
         prev = r.figures.previous.label if r.figures.previous else "?"
         echo(f"{r.agent}: {r.figures.version.label} is worse than {prev}: {what}")
         echo(f"  to undo: {r.rollback}")
-    if found:
+    for t in trials if not as_json else []:
+        neg = next((c for c in t.comparisons if c.verdict == "worse"), None)
+        what = (f": {neg.metric.replace('_', ' ')} {neg.old.value:.0%} live -> "
+                f"{neg.new.value:.0%} candidate (p={neg.p_worse:.3f})") if neg else ""
+        echo(f"{t.start.agent}: trial of {t.start.proposal} ({t.candidate_runs} vs "
+                   f"{t.live_runs} runs): {t.verdict}{what}")
+        if t.verdict == "worse":
+            echo(f"  stop the trial: gitimprove trial stop {t.start.proposal}")
+    if found or worse_trials:
         return 1
     return EXIT_NOTHING_JUDGED if check.nothing_judged else 0
 

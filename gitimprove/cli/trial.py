@@ -7,39 +7,6 @@ import click
 from gitimprove.cli.context import Context, echo, emit_json, json_option, pass_ctx
 
 
-def _pct(value: float | None) -> str:
-    return "-" if value is None else f"{value:.0%}"
-
-
-def status_lines(status: object) -> list[str]:
-    """Candidate against live, one metric a line (also used by ``review``)."""
-    from gitimprove.trials.manage import TrialStatus
-
-    assert isinstance(status, TrialStatus)
-    s = status.start
-    state = f"paused: {status.paused}" if status.paused else "running"
-    lines = [f"{s.agent}: trial {s.trial_id} of proposal {s.proposal}, {s.share:.0%} of {s.unit}s",
-             f"  started {s.started_at:%Y-%m-%d %H:%M} UTC by {s.started_by}; {state}",
-             f"  {'':<16}{'candidate':>22}{'live':>22}  change",
-             f"  {'runs':<16}{status.candidate_runs:>22}{status.live_runs:>22}"]
-    for c in status.comparisons:
-        def cell(rate: object) -> str:
-            from gitimprove.metrics import Rate
-
-            assert isinstance(rate, Rate)
-            ci = rate.interval()
-            text = _pct(rate.value)
-            return f"{text} [{ci[0]:.0%}-{ci[1]:.0%}]" if ci else text
-
-        name = c.metric.replace("_rate", "").replace("_output", "").replace("_", " ")
-        change = "" if c.verdict == "too little feedback" else f"{c.difference * 100:+.0f} pts, "
-        lines.append(f"  {name:<16}{cell(c.new):>22}{cell(c.old):>22}  {change}{c.verdict}")
-    if not status.comparisons:
-        lines.append("  no feedback on either arm yet")
-    lines.append(f"  verdict: {status.verdict}")
-    return lines
-
-
 @click.group("trial")
 def trial_group() -> None:
     """Serve a proposal to a share of users and compare it with main."""
@@ -112,7 +79,7 @@ def status_cmd(ctx: Context, agent: str | None, as_json: bool) -> None:
     for i, status in enumerate(found):
         if i:
             echo("")
-        for line in status_lines(status):
+        for line in status.lines():
             echo(line)
 
 

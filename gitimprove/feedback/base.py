@@ -13,14 +13,19 @@ from datetime import UTC, datetime
 from typing import Any
 
 from gitimprove.feedback import migrations
-from gitimprove.feedback.models import FeedbackRecord, format_timestamp, record_from_row
+from gitimprove.feedback.models import (
+    FeedbackRecord,
+    calls_to_json,
+    format_timestamp,
+    record_from_row,
+)
 
 DEFAULT_URL = "sqlite:///.gitimprove/feedback.db"
 DEFAULT_TIMEOUT = 10.0
 ENV_URL = "GITIMPROVE_FEEDBACK_URL"
 SQLITE_APPLICATION_ID = 0x67694D70  # "giMp": marks a SQLite file as ours
 
-_SELECT = ", ".join(migrations.COLUMNS[:13])
+_SELECT = ", ".join(migrations.RECORD_COLUMNS)
 _INSERT_COLUMNS = ", ".join(migrations.COLUMNS)
 
 
@@ -33,6 +38,7 @@ def record_row(record: FeedbackRecord, recorded_at: str) -> tuple[Any, ...]:
         json.dumps(record.metadata, separators=(",", ":"), ensure_ascii=False)
         if record.metadata is not None else None,
         format_timestamp(record.created_at), recorded_at, record.digest,
+        calls_to_json(record.tool_calls),
     )
 
 
@@ -99,6 +105,17 @@ class FeedbackStore(ABC):
     @abstractmethod
     def schema_version(self) -> int: ...
 
+    def by_ids(self, ids: Iterable[str], *, with_io: bool = True) -> list[FeedbackRecord]:
+        """The stored records among ``ids`` (in no particular order), a few queries for any
+        number. ``with_io=False`` leaves out ``input``/``output``."""
+        wanted = list(dict.fromkeys(ids))
+        found: list[FeedbackRecord] = []
+        for chunk in _chunks(wanted, 500):
+            marks = ", ".join([self.MARK] * len(chunk))
+            found += _rows_to_records(self._read(
+                f"SELECT {_select_sql(with_io)} FROM feedback WHERE id IN ({marks})", list(chunk)))
+        return found
+
     def get(self, feedback_id: str) -> FeedbackRecord | None:
         """One record by id, or None."""
         found = _rows_to_records(self._read(
@@ -154,7 +171,7 @@ def _select_sql(with_io: bool) -> str:
 
 
 def _rows_to_records(rows: Iterable[Sequence[Any]]) -> list[FeedbackRecord]:
-    names = migrations.COLUMNS[:13]
+    names = migrations.RECORD_COLUMNS
     return [record_from_row(dict(zip(names, row, strict=True))) for row in rows]
 
 

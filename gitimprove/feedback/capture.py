@@ -10,14 +10,20 @@ from __future__ import annotations
 
 import threading
 import warnings
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from gitimprove.errors import GitImproveError, UnknownAgentError
 from gitimprove.feedback.base import FeedbackStore
 from gitimprove.feedback.errors import FeedbackWarning, InvalidFeedbackError
-from gitimprove.feedback.models import FeedbackRecord, SignalValue, make_record
+from gitimprove.feedback.models import (
+    FeedbackRecord,
+    SignalValue,
+    ToolCall,
+    content_hash,
+    make_record,
+)
 from gitimprove.text import did_you_mean
 
 
@@ -42,6 +48,9 @@ class Catalogue(Protocol):
         """Versions served by the agent's trials, running or ended (feedback on a candidate
         is expected; it is not on main until the proposal is approved)."""
 
+    def tool_argument_chars(self) -> int | None:
+        """How many characters of a tool call's arguments the policy keeps (None: none)."""
+
 
 class AgentIndex:
     """The agents on main and the blob ids of each one's versions."""
@@ -53,6 +62,10 @@ class AgentIndex:
         self._names: frozenset[str] = frozenset()
         self._versions: dict[str, tuple[list[str], dict[int, str]]] = {}
         self._loads: dict[str, str | None] = {}  # agent -> why it does not load (None: it loads)
+
+    def keep_arguments(self) -> int | None:
+        """How many characters of a tool call's arguments the policy keeps (None: none)."""
+        return self._catalogue.tool_argument_chars()
 
     def refresh(self) -> None:
         """Re-read the agents when main has moved (one ref-file read otherwise)."""
@@ -145,10 +158,12 @@ def build_record(
     id_from_content: bool = False,
     now: datetime | None = None,
     fresh: bool = True,
+    keep_arguments: int | Literal["policy"] | None = "policy",
 ) -> tuple[FeedbackRecord, str | None]:
     """Check and validate one record: unknown agents are refused, unknown versions warned.
 
-    ``fresh=False`` skips looking whether main moved (an import checks once for all lines)."""
+    ``fresh=False`` skips looking whether main moved (an import checks once for all lines).
+    ``keep_arguments``: see :func:`make_record`; by default the policy decides."""
     agent = fields.get("agent")
     if agent is not None and not isinstance(agent, str):
         raise GitImproveError(f"agent: must be text (the agent's name), got {type(agent).__name__}",
@@ -160,7 +175,22 @@ def build_record(
     warning = None
     if isinstance(data.get("version"), str):
         data["version"], warning = index.resolve_version(agent.strip(), data["version"], fresh=False)
-    return make_record(data, id_from_content=id_from_content, now=now), warning
+    if keep_arguments == "policy":
+        keep_arguments = index.keep_arguments() if _has_arguments(data.get("tool_calls")) else None
+    record = make_record(data, id_from_content=id_from_content, now=now,
+                         keep_arguments=keep_arguments)
+    if record.tool_calls is not None and record.version is None and warning is None:
+        warning = (f"the tool calls of {record.agent} run {record.run_id} have no version: "
+                   "per-version figures place them by their time (pass the version load() "
+                   "returned)")
+    return record, warning
+
+
+def _has_arguments(calls: object) -> bool:
+    if not isinstance(calls, list | tuple):
+        return False
+    return any((isinstance(c, Mapping) and c.get("arguments") is not None)
+               or (isinstance(c, ToolCall) and c.arguments is not None) for c in calls)
 
 
 def record_feedback(
@@ -180,9 +210,11 @@ def record_feedback(
     metadata: Mapping[str, Any] | None = None,
     created_at: datetime | str | None = None,
     id: str | None = None,
+    tool_calls: Sequence[Mapping[str, Any] | ToolCall] | None = None,
 ) -> FeedbackRecord:
     """Validate and store one record (see :meth:`InstructionRepo.record_feedback`)."""
     fields = {"id": id, "agent": agent, "version": version, "run_id": run_id, "rating": rating,
+              "tool_calls": list(tool_calls) if isinstance(tool_calls, list | tuple) else tool_calls,
               "reason": reason, "correction": correction,
               # NOTE: anything but a mapping goes to validation as it is, to be refused there.
               "signals": dict(signals) if isinstance(signals, Mapping) else signals,
@@ -190,17 +222,61 @@ def record_feedback(
               "metadata": dict(metadata) if isinstance(metadata, Mapping) else metadata,
               "created_at": created_at}
     record, warning = build_record(index, fields)
-    if id is not None:
+    _store_once(store, record, given_id=id is not None)
+    if warning:
+        warnings.warn(warning, FeedbackWarning, stacklevel=3)
+    return record
+
+
+def _store_once(store: FeedbackStore, record: FeedbackRecord, *, given_id: bool) -> None:
+    if given_id:
         stored = store.get(record.id)
         # Recording the same id again is a no-op; with other content it is refused (the time
         # of recording aside, which a repeat without created_at naturally changes).
         same = stored is not None and stored.model_dump(exclude={"created_at"}) == \
             record.model_dump(exclude={"created_at"})
+        if stored is not None and not same and not stored.is_feedback and not record.is_feedback:
+            raise InvalidFeedbackError(
+                f"{record.agent} run {record.run_id} is already logged with other tool calls",
+                hint="a run's decisions are logged once, when the run ends")
         if stored is not None and not same:
             raise InvalidFeedbackError(
                 f"feedback id {record.id!r} is already stored with different content",
                 hint="give this record its own id, or leave --id out to get a new one")
     store.add([record])
+
+
+def run_log_id(agent: str, run_id: str) -> str:
+    """The id of a run's log: one per (agent, run), so logging a run twice adds nothing."""
+    return "run-" + content_hash({"agent": agent, "run_id": run_id})[:20]
+
+
+def record_run(
+    store: FeedbackStore,
+    index: AgentIndex,
+    *,
+    agent: str,
+    run_id: str,
+    tool_calls: Sequence[Mapping[str, Any] | ToolCall],
+    version: str | None = None,
+    created_at: datetime | str | None = None,
+) -> FeedbackRecord:
+    """Log one run's decisions without feedback (see :meth:`InstructionRepo.record_run`).
+
+    A run without a version takes the one its stored feedback names; when none does, the log
+    is kept with a :class:`FeedbackWarning` (per-version figures then place it by its time)."""
+    if not isinstance(run_id, str) or not run_id.strip():
+        raise InvalidFeedbackError("record_run needs the run_id of the run it logs")
+    if version is None and isinstance(agent, str):
+        known = [r.version for r in store.records(agent=agent.strip(), run_id=run_id.strip(),
+                                                  with_io=False) if r.version]
+        version = known[-1] if known else None
+    fields = {"id": run_log_id(agent.strip() if isinstance(agent, str) else agent, run_id.strip()),
+              "agent": agent, "version": version, "run_id": run_id,
+              "tool_calls": list(tool_calls) if isinstance(tool_calls, list | tuple) else tool_calls,
+              "created_at": created_at}
+    record, warning = build_record(index, fields)
+    _store_once(store, record, given_id=True)
     if warning:
         warnings.warn(warning, FeedbackWarning, stacklevel=3)
     return record

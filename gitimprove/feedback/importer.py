@@ -97,6 +97,25 @@ def parse_signal_pairs(text: str) -> dict[str, SignalValue]:
     return out
 
 
+def parse_tool_calls(text: str) -> list[dict[str, Any]]:
+    """``web_search:ok:830;fetch_page:error`` (``name[:status[:duration_ms]]``, ``;`` between
+    calls), as given on a command line or in a CSV cell. Arguments need the JSON form."""
+    out: list[dict[str, Any]] = []
+    for part in text.split(";"):
+        if not part.strip():
+            continue
+        pieces = [p.strip() for p in part.split(":")]
+        if len(pieces) > 3:
+            raise ValueError(f"{part.strip()[:40]!r} is not name[:status[:duration_ms]]")
+        call: dict[str, Any] = {"name": pieces[0]}
+        if len(pieces) > 1 and pieces[1]:
+            call["status"] = pieces[1]
+        if len(pieces) > 2 and pieces[2]:
+            call["duration_ms"] = pieces[2]
+        out.append(call)
+    return out
+
+
 def _decode_problem(data: bytes, exc: UnicodeDecodeError) -> str:
     return (f"not valid UTF-8 (byte 0x{data[exc.start]:02x} at column {exc.start + 1}); "
             "save the file as UTF-8")
@@ -162,12 +181,13 @@ def _csv_rows(data: bytes, source: str) -> list[tuple[int, dict[str, Any] | Line
             f"{source}: unknown CSV column(s) {', '.join(repr(c) for c in unknown)}", [],
             hint=f"columns: {', '.join(FIELDS)}, or signals.NAME for one signal")
     missing = [c for c in ("agent",) if c not in columns]
-    has_content = any(c in columns for c in ("rating", "reason", "correction", "signals")) or any(
+    has_content = any(c in columns for c in ("rating", "reason", "correction", "signals",
+                                             "tool_calls")) or any(
         c.startswith(_SIGNAL_PREFIXES) for c in columns)
     if missing or not has_content:
         what = ["'agent'"] if missing else []
         if not has_content:
-            what.append("one of 'rating', 'reason', 'correction', 'signals'")
+            what.append("one of 'rating', 'reason', 'correction', 'signals', 'tool_calls'")
         raise FeedbackImportError(
             f"{source}: CSV is missing column(s) {' and '.join(what)} "
             f"(found: {', '.join(columns) or 'none'})", [],
@@ -233,6 +253,13 @@ def _csv_record(columns: list[str], cells: list[str]) -> dict[str, Any]:
             if not isinstance(value, dict):
                 raise ValueError("signals: use name=value;name=value or a JSON object")
             signals.update(value)
+        elif name == "tool_calls":
+            try:
+                record["tool_calls"] = (json.loads(cell) if cell.strip().startswith("[")
+                                        else parse_tool_calls(cell))
+            except (ValueError, json.JSONDecodeError) as exc:
+                raise ValueError(f"tool_calls: {exc} (use name:status:duration_ms;... or a JSON "
+                                 "list)") from None
         elif name == "metadata":
             try:
                 record["metadata"] = json.loads(cell)
@@ -297,6 +324,7 @@ def import_feedback(
     report = ImportReport(source=source, format=fmt, dry_run=dry_run, records=len(rows))
     stamp = now()
     index.refresh()
+    keep_arguments = index.keep_arguments()
     valid: list[tuple[int, FeedbackRecord]] = []
     seen: dict[str, tuple[int, str]] = {}
     # NOTE: an id hashed from a line's content already stands for that content; its digest
@@ -309,7 +337,8 @@ def import_feedback(
         if version is not None and not row.get("version"):
             row = {**row, "version": version}
         try:
-            record, warning = build_record(index, row, id_from_content=True, now=stamp, fresh=False)
+            record, warning = build_record(index, row, id_from_content=True, now=stamp, fresh=False,
+                                           keep_arguments=keep_arguments)
         except GitImproveError as exc:
             hint = f" ({exc.hint})" if exc.hint else ""
             report.invalid.append(LineProblem(number, exc.message + hint))

@@ -8,6 +8,7 @@ several processes opening a new database at once migrate it exactly once.
 - v1: the first release: one ``feedback`` table, an index by agent.
 - v2: ``digest`` (content hash: re-importing a changed record under an existing id is caught)
   and ``recorded_at`` (when the store received it), indexes for the agent/time and run queries.
+- v3: ``tool_calls``: the run's decisions (a compact JSON list; NULL when none were logged).
 """
 
 from __future__ import annotations
@@ -17,10 +18,13 @@ from typing import Any, Protocol
 
 from gitimprove.feedback.models import format_timestamp, record_from_row
 
-CURRENT_VERSION = 2
+CURRENT_VERSION = 3
 
 COLUMNS = ("id", "agent", "version", "run_id", "rating", "reason", "correction", "signals",
-           "user_id", "input", "output", "metadata", "created_at", "recorded_at", "digest")
+           "user_id", "input", "output", "metadata", "created_at", "recorded_at", "digest",
+           "tool_calls")
+# What a record is read back from (the bookkeeping columns aside).
+RECORD_COLUMNS = (*COLUMNS[:13], "tool_calls")
 
 
 class Executor(Protocol):
@@ -73,6 +77,9 @@ MIGRATIONS: dict[int, list[Step]] = {
         "DROP INDEX feedback_agent",
         "CREATE INDEX feedback_agent_time ON feedback (agent, created_at)",
         "CREATE INDEX feedback_agent_run ON feedback (agent, run_id)",
+    ],
+    3: [
+        "ALTER TABLE feedback ADD COLUMN tool_calls TEXT",
     ],
 }
 

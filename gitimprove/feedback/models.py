@@ -5,6 +5,11 @@ A record says something about one run of one agent: an explicit ``rating``, a ``
 ``edited_output``, ``task_completed``, any named boolean or number). It carries the instruction
 ``version`` (the git blob id :meth:`InstructionRepo.load` returned) that produced the run.
 
+A record can also carry the run's *decisions*: the tool calls the agent made, in order
+(:class:`ToolCall`: name, status, duration, and arguments only where the policy keeps them). A
+record with only ``tool_calls`` is a run log, not feedback: it gives the rates of tool use
+their denominator (every run, not only the ones somebody commented on).
+
 Text is bounded (see the ``MAX_*`` constants and docs/feedback.md): feedback is data from many
 users and must not be able to fill a disk or a model's context by itself.
 """
@@ -43,9 +48,12 @@ MAX_RUN_TEXT_CHARS = 200_000   # input, output: a whole agent run, but not a dat
 MAX_ID_CHARS = 200             # id, run_id, user_id
 MAX_SIGNALS = 32
 MAX_METADATA_BYTES = 16_384    # metadata as compact JSON
+MAX_TOOL_CALLS = 1_000         # tool calls in one record (one run)
+MAX_TOOL_ARGUMENT_CHARS = 4_000  # a call's arguments as stored (the policy's limit is lower)
+MAX_TOOL_DURATION_MS = 7 * 24 * 3600 * 1000
 
 FIELDS = ("id", "agent", "version", "run_id", "rating", "reason", "correction", "signals",
-          "user_id", "input", "output", "metadata", "created_at")
+          "user_id", "input", "output", "metadata", "created_at", "tool_calls")
 TEXT_FIELDS = ("reason", "correction")
 TROUBLE_SIGNALS = ("regenerated", "edited_output", "task_completed")
 
@@ -56,6 +64,18 @@ RATING_HELP = "use positive or negative (also up/down, thumbs_up/thumbs_down, +1
 _ID_RE = re.compile(r"\A[^\s\x00-\x1f\x7f]{1,200}\Z")
 _VERSION_RE = re.compile(r"\A[0-9A-Za-z._-]{1,100}\Z")
 _SIGNAL_RE = re.compile(r"\A[A-Za-z_][A-Za-z0-9_.-]{0,63}\Z")
+TOOL_NAME_RE = re.compile(r"\A[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}\Z")
+
+ToolStatus = Literal["ok", "error"]
+_TOOL_OK = {"ok", "success", "succeeded", "successful", "completed", "done"}
+_TOOL_ERROR = {"error", "failed", "failure", "exception", "timeout", "timed_out"}
+STATUS_HELP = "use ok or error (also success/completed, failed/exception/timeout)"
+ARGUMENTS_CUT = "…[cut]"
+
+
+def _shown(value: object) -> object:
+    """A value for an error message: long text cut at 40 characters (repr() escapes the rest)."""
+    return value if not isinstance(value, str) or len(value) <= 40 else value[:40] + "..."
 
 
 def normalize_rating(value: object) -> Rating | None:
@@ -78,8 +98,7 @@ def normalize_rating(value: object) -> Rating | None:
             return "positive"
         if key in _NEGATIVE:
             return "negative"
-    shown = value if not isinstance(value, str) or len(value) <= 40 else value[:40] + "..."
-    raise ValueError(f"{shown!r} is not a rating: {RATING_HELP}")
+    raise ValueError(f"{_shown(value)!r} is not a rating: {RATING_HELP}")
 
 
 def _check_text(name: str, value: object, limit: int) -> str | None:
@@ -143,6 +162,108 @@ def new_id() -> str:
     return "fb-" + uuid.uuid4().hex[:20]
 
 
+def normalize_status(value: object) -> ToolStatus:
+    """``ok``/``error`` from an accepted spelling; ValueError for anything else."""
+    if isinstance(value, str):
+        key = value.strip().lower().replace("-", "_").replace(" ", "_")
+        if key in _TOOL_OK:
+            return "ok"
+        if key in _TOOL_ERROR:
+            return "error"
+    raise ValueError(f"{_shown(value)!r} is not a status: {STATUS_HELP}")
+
+
+def compact_arguments(value: object, limit: int) -> str:
+    """A call's arguments as compact JSON text, cut at ``limit`` characters (with a marker)."""
+    if isinstance(value, str):
+        text = value
+    else:
+        try:
+            text = json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False,
+                              default=str)
+        except (TypeError, ValueError, RecursionError):
+            raise ValueError("arguments must be plain JSON (objects, lists, text, numbers)") from None
+    if len(text) > limit:
+        text = text[:max(0, limit - len(ARGUMENTS_CUT))] + ARGUMENTS_CUT
+    return text.replace("\x00", "")
+
+
+class ToolCall(BaseModel):
+    """One decision of the agent in a run: a tool it called and how that went.
+
+    ``arguments`` is the compact JSON of what it was called with, kept only when the policy
+    says so (``feedback.store_tool_arguments``) and cut at ``feedback.tool_argument_chars``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str
+    status: ToolStatus = "ok"
+    duration_ms: int | None = None
+    arguments: str | None = None
+
+    @field_validator("name", mode="before")
+    @classmethod
+    def _name(cls, value: object) -> object:
+        if not isinstance(value, str) or not TOOL_NAME_RE.match(value.strip()):
+            raise ValueError(f"{_shown(value)!r} is not a tool name (letters, digits, '_', '-', '.'; "
+                             "at most 128, no spaces or control characters)")
+        return value.strip()
+
+    @field_validator("status", mode="before")
+    @classmethod
+    def _status(cls, value: object) -> object:
+        return "ok" if value is None else normalize_status(value)
+
+    @field_validator("duration_ms", mode="before")
+    @classmethod
+    def _duration(cls, value: object) -> object:
+        if value is None:
+            return None
+        if isinstance(value, str) and value.strip():
+            text = value
+            try:
+                value = float(text)
+            except ValueError:
+                raise ValueError(f"{text[:20]!r} is not a number of milliseconds") from None
+        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+            raise ValueError("must be a number of milliseconds")
+        if not 0 <= value <= MAX_TOOL_DURATION_MS:
+            raise ValueError(f"{value:g} ms is out of range (0 to {MAX_TOOL_DURATION_MS:,})")
+        return round(value)
+
+    @field_validator("arguments", mode="before")
+    @classmethod
+    def _arguments(cls, value: object) -> object:
+        if value is None:
+            return None
+        return compact_arguments(value, MAX_TOOL_ARGUMENT_CHARS) or None
+
+
+def prepare_tool_calls(value: object, keep_arguments: int | None) -> object:
+    """Tool calls as given, with the arguments kept (cut at ``keep_arguments`` characters) or
+    dropped (None), before validation. Anything malformed is passed on to be refused there."""
+    if value is None or isinstance(value, str | bytes) or not isinstance(value, Iterable) \
+            or isinstance(value, Mapping):
+        return value
+    calls = list(value)
+    if len(calls) > MAX_TOOL_CALLS:
+        return calls  # refused by the validator, before any argument is serialised
+    out: list[object] = []
+    for call in calls:
+        if isinstance(call, ToolCall):
+            call = call.model_dump()
+        if isinstance(call, Mapping) and "arguments" in call:
+            call = dict(call)
+            args = call.pop("arguments")
+            if keep_arguments is not None and args is not None:
+                try:
+                    call["arguments"] = compact_arguments(args, keep_arguments)
+                except ValueError:
+                    call["arguments"] = args  # refused by the validator, with its position
+        out.append(call)
+    return out
+
+
 class FeedbackRecord(BaseModel):
     """One piece of feedback on one agent run (see docs/feedback.md for the format)."""
 
@@ -161,6 +282,8 @@ class FeedbackRecord(BaseModel):
     output: str | None = None
     metadata: dict[str, Any] | None = None
     created_at: datetime
+    # None: the run's decisions were not logged here; []: logged, and no tool was called.
+    tool_calls: list[ToolCall] | None = None
 
     @field_validator("id", "run_id", "user_id", mode="before")
     @classmethod
@@ -252,12 +375,35 @@ class FeedbackRecord(BaseModel):
     def _created(cls, value: object) -> object:
         return parse_timestamp(value)
 
+    @field_validator("tool_calls", mode="before")
+    @classmethod
+    def _tool_calls(cls, value: object) -> object:
+        if value is None:
+            return None
+        if isinstance(value, str | bytes | Mapping) or not isinstance(value, Iterable):
+            raise ValueError('must be a list of calls like {"name": "web_search", "status": "ok"}')
+        calls = list(value)
+        if len(calls) > MAX_TOOL_CALLS:
+            raise ValueError(f"has {len(calls):,} calls (the limit is {MAX_TOOL_CALLS:,} per run; "
+                             "see docs/feedback.md)")
+        for n, call in enumerate(calls):
+            if not isinstance(call, Mapping | ToolCall):
+                raise ValueError(f"[{n}] must be an object with a name, not {type(call).__name__}")
+        return calls
+
     @model_validator(mode="after")
     def _not_empty(self) -> FeedbackRecord:
-        if self.rating is None and not self.reason and not self.correction and not self.signals:
-            raise ValueError("empty feedback: give at least a rating, a reason, a correction "
-                             "or a signal")
+        if not self.is_feedback and self.tool_calls is None:
+            raise ValueError("empty feedback: give at least a rating, a reason, a correction, "
+                             "a signal or the run's tool calls")
+        if self.tool_calls is not None and self.run_id is None:
+            raise ValueError("tool_calls belong to a run: give the run_id too")
         return self
+
+    @property
+    def is_feedback(self) -> bool:
+        """False for a run log: a record with only the run's tool calls."""
+        return bool(self.rating is not None or self.reason or self.correction or self.signals)
 
     @field_serializer("created_at")
     def _dump_created(self, value: datetime) -> str:
@@ -269,11 +415,15 @@ class FeedbackRecord(BaseModel):
         """Every field but ``id``, as JSON values (what :attr:`digest` is computed from)."""
         # NOTE: by hand rather than model_dump(mode="json"): the same values (every field but
         # created_at already holds JSON types), at a fraction of the cost on the write path.
-        return {"agent": self.agent, "version": self.version, "run_id": self.run_id,
-                "rating": self.rating, "reason": self.reason, "correction": self.correction,
-                "signals": self.signals, "user_id": self.user_id, "input": self.input,
-                "output": self.output, "metadata": self.metadata,
-                "created_at": format_timestamp(self.created_at)}
+        data: dict[str, Any] = {"agent": self.agent, "version": self.version, "run_id": self.run_id,
+                                "rating": self.rating, "reason": self.reason,
+                                "correction": self.correction, "signals": self.signals,
+                                "user_id": self.user_id, "input": self.input,
+                                "output": self.output, "metadata": self.metadata,
+                                "created_at": format_timestamp(self.created_at)}
+        if self.tool_calls is not None:  # records from before decisions keep their digests
+            data["tool_calls"] = [c.model_dump() for c in self.tool_calls]
+        return data
 
     @cached_property
     def digest(self) -> str:
@@ -293,7 +443,9 @@ def validation_message(exc: ValidationError) -> str:
     for err in exc.errors():
         loc = ".".join(str(p) for p in err["loc"]) or "record"
         msg = str(err["msg"]).removeprefix("Value error, ")
-        if err["type"] == "extra_forbidden":
+        if err["type"] == "extra_forbidden" and "tool_calls" in err["loc"]:
+            msg = "unknown field (a tool call has name, status, duration_ms, arguments)"
+        elif err["type"] == "extra_forbidden":
             msg = f"unknown field (fields: {', '.join(FIELDS)})"
         elif err["type"] == "missing":
             msg = "missing"
@@ -302,12 +454,16 @@ def validation_message(exc: ValidationError) -> str:
 
 
 def make_record(fields: Mapping[str, Any], *, id_from_content: bool = False,
-                now: datetime | None = None) -> FeedbackRecord:
+                now: datetime | None = None, keep_arguments: int | None = None) -> FeedbackRecord:
     """Validate ``fields`` into a record, filling ``id`` and ``created_at`` when absent.
 
     ``id_from_content``: an absent id becomes a hash of the given content, so that importing the
-    same line twice yields the same id (and so adds nothing the second time)."""
+    same line twice yields the same id (and so adds nothing the second time).
+    ``keep_arguments``: tool-call arguments are kept, cut at that many characters; by default
+    they are dropped (see :func:`prepare_tool_calls`)."""
     data = {k: v for k, v in fields.items() if v is not None}
+    if "tool_calls" in data:
+        data["tool_calls"] = prepare_tool_calls(data["tool_calls"], keep_arguments)
     missing_id = "id" not in data
     if missing_id and not id_from_content:
         data["id"] = new_id()
@@ -334,14 +490,49 @@ def record_from_row(row: Mapping[str, Any]) -> FeedbackRecord:
     """A record read back from a store (trusted: already validated on the way in)."""
     signals = row.get("signals")
     metadata = row.get("metadata")
+    calls = row.get("tool_calls")
     return FeedbackRecord.model_construct(
         id=row["id"], agent=row["agent"], version=row.get("version"), run_id=row.get("run_id"),
         rating=row.get("rating"), reason=row.get("reason"), correction=row.get("correction"),
-        signals=json.loads(signals) if isinstance(signals, str) and signals else (signals or {}),
+        # NOTE: "{}" (no signals: most records) skips the JSON parser.
+        signals=json.loads(signals) if isinstance(signals, str) and signals not in ("", "{}")
+        else ({} if isinstance(signals, str) else (signals or {})),
         user_id=row.get("user_id"), input=row.get("input"), output=row.get("output"),
         metadata=json.loads(metadata) if isinstance(metadata, str) and metadata else (metadata or None),
         created_at=parse_timestamp(row["created_at"]),
+        tool_calls=calls_from_json(calls) if isinstance(calls, str) and calls else None,
     )
+
+
+def calls_to_json(calls: list[ToolCall] | None) -> str | None:
+    """Stored form: a JSON list of ``[name, status, duration_ms]`` or with ``arguments`` too.
+
+    Compact on purpose: an agent that logs every run writes this once per run."""
+    if calls is None:
+        return None
+    rows = [[c.name, c.status, c.duration_ms] + ([c.arguments] if c.arguments is not None else [])
+            for c in calls]
+    return json.dumps(rows, separators=(",", ":"), ensure_ascii=False)
+
+
+_CALL_FIELDS = frozenset(ToolCall.model_fields)
+_set = object.__setattr__
+
+
+def _stored_call(row: list[Any]) -> ToolCall:
+    """A stored (already validated) call, built without pydantic's per-field work:
+    ``model_construct`` is most of the cost of reading 100,000 runs' decisions back."""
+    call = ToolCall.__new__(ToolCall)
+    _set(call, "__dict__", {"name": row[0], "status": row[1], "duration_ms": row[2],
+                            "arguments": row[3] if len(row) > 3 else None})
+    _set(call, "__pydantic_fields_set__", _CALL_FIELDS)
+    _set(call, "__pydantic_extra__", None)
+    _set(call, "__pydantic_private__", None)
+    return call
+
+
+def calls_from_json(text: str) -> list[ToolCall]:
+    return [_stored_call(row) for row in json.loads(text)]
 
 
 # -- runs -------------------------------------------------------------------------------------
@@ -362,8 +553,11 @@ class RunView:
     user_ids: list[str] = field(default_factory=list)
     first_at: datetime | None = None
     last_at: datetime | None = None
+    tool_calls: list[ToolCall] | None = None  # the latest record that carries them wins
 
     def add(self, record: FeedbackRecord) -> None:
+        if record.tool_calls is not None:
+            self.tool_calls = record.tool_calls
         self.feedback_ids.append(record.id)
         if record.rating is not None:
             self.rating = record.rating  # the latest rating wins
@@ -402,7 +596,14 @@ class RunView:
             "user_ids": self.user_ids,
             "first_at": self.first_at and format_timestamp(self.first_at).replace(".000000Z", "Z"),
             "last_at": self.last_at and format_timestamp(self.last_at).replace(".000000Z", "Z"),
+            "tool_calls": None if self.tool_calls is None else
+            [c.model_dump(exclude_none=True) for c in self.tool_calls],
         }
+
+    @property
+    def has_feedback(self) -> bool:
+        """False for a run that was only logged (its tool calls, and nothing anybody said)."""
+        return bool(self.rating is not None or self.reasons or self.corrections or self.signals)
 
 
 def merge_runs(records: Iterable[FeedbackRecord]) -> list[RunView]:

@@ -13,6 +13,9 @@ and ``report`` all compute their figures with :func:`summarize` (docs/feedback.m
 - a numeric signal: its mean and median over the runs that reported it.
 
 Each signal's row gives its denominator as ``n`` beside ``true`` and ``rate``.
+
+Run logs (records with only the run's tool calls) are not feedback: they count in
+``decisions`` only, whose rates are over the runs whose decisions were logged.
 """
 
 from __future__ import annotations
@@ -33,8 +36,38 @@ def _stamp(value: datetime | None) -> str | None:
     return format_timestamp(value).replace(".000000Z", "Z") if value else None
 
 
+def decision_stats(runs: Iterable[RunView]) -> dict[str, Any] | None:
+    """Tool use over the runs whose decisions were logged; None when none were.
+
+    ``tool_call_rate``: runs that called a tool / logged runs. ``tool_error_rate``: calls that
+    failed / calls. ``tools``: per tool, the runs that called it, its calls and its errors."""
+    logged = [r for r in runs if r.tool_calls is not None]
+    if not logged:
+        return None
+    tools: dict[str, dict[str, int]] = {}
+    calls = errors = with_tools = 0
+    for run in logged:
+        assert run.tool_calls is not None
+        with_tools += bool(run.tool_calls)
+        for name in dict.fromkeys(c.name for c in run.tool_calls):
+            tools.setdefault(name, {"runs": 0, "calls": 0, "errors": 0})["runs"] += 1
+        for call in run.tool_calls:
+            calls += 1
+            tools[call.name]["calls"] += 1
+            if call.status == "error":
+                errors += 1
+                tools[call.name]["errors"] += 1
+    return {"logged_runs": len(logged), "runs_with_tools": with_tools,
+            "tool_call_rate": round(with_tools / len(logged), 4), "calls": calls,
+            "errors": errors, "tool_error_rate": round(errors / calls, 4) if calls else None,
+            "tools": {name: tools[name] for name in sorted(tools)}}
+
+
 def summarize(records: list[FeedbackRecord], runs: list[RunView]) -> dict[str, Any]:
     """The numbers for one group of records and their runs."""
+    decisions = decision_stats(runs)
+    records = [r for r in records if r.is_feedback]
+    runs = [r for r in runs if r.has_feedback]
     rated = [r for r in runs if r.rating is not None]
     negative = sum(1 for r in rated if r.rating == "negative")
     signals: dict[str, list[bool | int | float]] = defaultdict(list)
@@ -68,6 +101,7 @@ def summarize(records: list[FeedbackRecord], runs: list[RunView]) -> dict[str, A
         "signals": signal_stats,
         "first_at": _stamp(min((r.created_at for r in records), default=None)),
         "last_at": _stamp(max((r.created_at for r in records), default=None)),
+        "decisions": decisions,
     }
 
 

@@ -76,6 +76,43 @@ class AgentFile(BaseModel):
         return found
 
 
+# Tool-usage guidelines: the section with the id `tools` (in an adopted Markdown prompt, a
+# `## Tools` or `## Tool use` heading, whose ids are `tools` and `tool-use`), one rule per
+# guideline, each starting with the tool's name and a colon ("web_search: Use it only for ...");
+# a rule without that prefix is about tools in general. Plain sections and rules, so the file
+# stays valid everywhere and renders as a heading and bullets. See docs/file-formats.md.
+TOOLS_SECTION = "tools"
+TOOLS_SECTION_IDS = (TOOLS_SECTION, "tool-use")
+TOOLS_TITLE = "Tools"  # a new section's title: its Markdown heading slugs to the same id
+_GUIDELINE_RE = re.compile(r"\A`?([A-Za-z0-9_][A-Za-z0-9_.-]{0,127})`?:\s")
+
+
+def guideline_tool(rule: str) -> str | None:
+    """The tool a guideline is about (``web_search: ...`` -> ``web_search``), else None."""
+    match = _GUIDELINE_RE.match(rule.strip())
+    return match.group(1) if match else None
+
+
+def tools_section(agent: AgentFile) -> Section | None:
+    """The section of tool-usage guidelines, if the agent has one."""
+    for sid in TOOLS_SECTION_IDS:
+        found = agent.section(sid)
+        if found is not None:
+            return found
+    return None
+
+
+def tool_guidelines(agent: AgentFile) -> dict[str, list[int]]:
+    """Per tool, the indices of its guidelines in the tools section (empty if none)."""
+    section = tools_section(agent)
+    found: dict[str, list[int]] = {}
+    for i, rule in enumerate(section.rules or [] if section else []):
+        tool = guideline_tool(rule)
+        if tool is not None:
+            found.setdefault(tool, []).append(i)
+    return found
+
+
 def semantic_problems(agent: AgentFile, expected_name: str | None) -> list[tuple[tuple[str | int, ...], str]]:
     """Rules the schema alone cannot express, each with the path it concerns."""
     problems: list[tuple[tuple[str | int, ...], str]] = []

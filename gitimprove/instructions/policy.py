@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import fnmatch
 import posixpath
+import re
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, field_validator
@@ -49,6 +50,10 @@ class ProposerSettings(_Strict):
 
 class FeedbackSettings(_Strict):
     url: str | None = None
+    # A tool call's arguments can hold personal data: by default only the tool's name, status
+    # and duration are stored. True keeps the arguments as compact JSON, cut at the limit.
+    store_tool_arguments: StrictBool = False
+    tool_argument_chars: int = Field(500, ge=1, le=4000)
 
 
 class AnalysisSettings(_Strict):
@@ -56,6 +61,43 @@ class AnalysisSettings(_Strict):
     # the cost cap of the model step of analysis (themes by a model): input and output
     # tokens of all its requests together, for one analysis
     model_max_tokens: int = Field(200_000, ge=1000)
+
+
+_MODEL_NAME = re.compile(r"\A[A-Za-z0-9][A-Za-z0-9._:@/-]{0,99}\Z")
+
+
+class EvaluationSettings(_Strict):
+    """``gitimprove evaluate``: replaying a proposal on the runs it is meant to fix, judged by a
+    model, and the optional gate on approval (docs/evaluation.md)."""
+
+    model: str = DEFAULT_MODEL  # answers the runs again, with the base and the proposed prompt
+    judge_model: str | None = None  # compares the answers; default: ``model``
+    sample: int = Field(20, ge=1, le=1000)  # runs to fix judged at most (``--sample``)
+    keep_sample: int | None = Field(None, ge=0, le=1000)  # runs to keep; default: ``sample``
+    max_tokens: int = Field(1024, ge=16)  # of one replayed answer
+    max_input_chars: int = Field(20_000, ge=100)  # a run's input beyond this is cut (and counted)
+    token_budget: int = Field(400_000, ge=1000)  # input + output tokens of one evaluation
+    timeout_seconds: float = Field(60.0, gt=0)
+    input_usd_per_mtok: float | None = Field(None, ge=0)  # price; default: by model family
+    output_usd_per_mtok: float | None = Field(None, ge=0)
+    required: StrictBool = False  # approve and the hooks refuse without a passing scorecard
+    min_fixed: float = Field(0.5, ge=0, le=1)  # share of judged runs to fix made better
+    max_worse: float = Field(0.1, ge=0, le=1)  # share of judged runs to keep made worse
+
+    @field_validator("model", "judge_model")
+    @classmethod
+    def _model_name(cls, value: str | None) -> str | None:
+        if value is not None and not _MODEL_NAME.match(value):
+            raise ValueError(f"{value[:60]!r} is not a model name (like {DEFAULT_MODEL})")
+        return value
+
+    @property
+    def judge(self) -> str:
+        return self.judge_model or self.model
+
+    @property
+    def keep(self) -> int:
+        return self.sample if self.keep_sample is None else self.keep_sample
 
 
 class FormatRule(_Strict):
@@ -106,6 +148,7 @@ class Policy(_Strict):
     proposer: ProposerSettings = Field(default_factory=ProposerSettings)
     feedback: FeedbackSettings = Field(default_factory=FeedbackSettings)
     analysis: AnalysisSettings = Field(default_factory=AnalysisSettings)
+    evaluation: EvaluationSettings = Field(default_factory=EvaluationSettings)
     formats: list[FormatRule] = Field(default_factory=list)
     trials: TrialSettings = Field(default_factory=TrialSettings)
 

@@ -299,6 +299,9 @@ class InstructionRepo:
                 raise InvalidFileError(broken, hint="fix the file or the `formats:` mapping in gitimprove.yaml")
             names = self.agent_names(commit)
             hint = did_you_mean(agent, names, what="agents", none=f"no agents in {policy.agents_dir}/ yet")
+            if cat.problems:
+                hint += (f"; {len(cat.problems)} adopted file(s) do not load (`gitimprove agents` "
+                         "says why)")
             raise UnknownAgentError(f"no agent {agent!r} at {commit.short} ({path} not found)", hint=hint)
         blob, raw = got
         return AgentAt(agent, path, blob, raw, self._parse(blob, raw, path, agent)[0], commit, file_blob=blob)
@@ -619,12 +622,27 @@ class InstructionRepo:
         Fields: ``run_id``, ``version`` (the blob id :meth:`load` returned; ``v3`` or a unique
         prefix also work), ``rating`` (positive/negative, up/down, thumbs_up/thumbs_down,
         +1/-1), ``reason``, ``correction``, ``signals`` (``{"regenerated": True, ...}``),
-        ``user_id``, ``input``, ``output``, ``metadata``, ``created_at``, ``id``. At least a
-        rating, reason, correction or signal is needed. An unknown agent is refused; a version
+        ``user_id``, ``input``, ``output``, ``metadata``, ``created_at``, ``id``, and
+        ``tool_calls`` (the run's decisions, in order: ``[{"name": "web_search", "status":
+        "ok", "duration_ms": 830}]``; arguments are kept only if the policy says so). At least
+        a rating, reason, correction or signal is needed. An unknown agent is refused; a version
         not in the agent's history is kept with a :class:`FeedbackWarning`."""
         from gitimprove.feedback.capture import record_feedback
 
         return record_feedback(self.feedback_store(), self._feedback_index(), agent=agent, **fields)
+
+    def record_run(self, *, agent: str, run_id: str,
+                   tool_calls: Sequence[Mapping[str, Any] | ToolCall],
+                   version: str | None = None,
+                   created_at: datetime | str | None = None) -> FeedbackRecord:
+        """Log the decisions of one run of ``agent`` (its tool calls, in order) without any
+        feedback, so that tool-use rates count every run. Logging the same run again with the
+        same calls adds nothing; with other calls it is refused. ``tool_calls=[]`` logs a run
+        that called no tool. See docs/feedback.md."""
+        from gitimprove.feedback.capture import record_run
+
+        return record_run(self.feedback_store(), self._feedback_index(), agent=agent, run_id=run_id,
+                          tool_calls=tool_calls, version=version, created_at=created_at)
 
     def feedback_stats(self, agent: str | None = None, *, by_version: bool = False,
                        since: datetime | None = None) -> list[dict[str, Any]]:
@@ -704,10 +722,19 @@ class InstructionRepo:
                 model=policy.proposer.model, max_tokens_total=policy.analysis.model_max_tokens,
                 max_tokens=policy.proposer.max_tokens, timeout=policy.proposer.timeout_seconds,
                 cache_dir=self.git.state_dir / "synthesis" / agent, cache_only=model == "cached")
-        return analyze_records(records, agent_file=inst.file, min_support=support,
-                               evidence_state=evidence_state, current_version=str(inst.version),
-                               version_order=index.version_order(agent), synthesizer=synthesizer,
-                               notes=notes)
+        patterns = analyze_records([r for r in records if r.is_feedback], agent_file=inst.file,
+                                   min_support=support, evidence_state=evidence_state,
+                                   current_version=str(inst.version),
+                                   version_order=index.version_order(agent),
+                                   synthesizer=synthesizer, notes=notes)
+        # What the agent did (its logged tool calls) against what users said: tool_use patterns.
+        from gitimprove.instructions.agentfile import tools_section
+        from gitimprove.patterns.decisions import decision_patterns
+
+        guidelines = tools_section(inst.file)
+        patterns += decision_patterns(records, min_support=support, evidence_state=evidence_state,
+                                      tools_section=guidelines.id if guidelines else None)
+        return sorted(patterns, key=lambda p: (-p.score, -p.count, p.id))
 
 
 class _Catalogue:
@@ -753,15 +780,19 @@ class _Catalogue:
                 continue
         return found
 
+    def tool_argument_chars(self) -> int | None:
+        settings = self._repo.policy().feedback
+        return settings.tool_argument_chars if settings.store_tool_arguments else None
+
 
 # Names used only in the annotations of the feedback methods above.
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable
+    from collections.abc import Callable, Iterable, Mapping, Sequence
     from datetime import datetime
 
     from gitimprove.feedback.attribution import Timeline
     from gitimprove.feedback.capture import AgentIndex
-    from gitimprove.feedback.models import FeedbackRecord
+    from gitimprove.feedback.models import FeedbackRecord, ToolCall
     from gitimprove.feedback.store import FeedbackStore
     from gitimprove.instructions.formats import AdoptedDocument
     from gitimprove.instructions.roundtrip import AgentDocument

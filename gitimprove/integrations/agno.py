@@ -17,12 +17,18 @@ call loads the approved version from main and binds ``run_id -> version`` (in me
 The binding is made by the same call that chose the text, so a merge landing mid-run cannot
 mislabel the run, and there is no hook to install or forget.
 
+What the agent did: the same call also adds a post-hook to the agent (once), which logs the
+run's tool executions when the run ends (:meth:`InstructionRepo.record_run`: name, status,
+duration; arguments only if the policy keeps them). Every run of an agent that has tools is
+logged, rated or not, so tool-use rates have the right denominator.
+
 This module imports nothing from Agno (it reads Agno's objects by attribute), so it type-checks
 and imports without Agno installed. See docs/agno.md.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import warnings
 from collections.abc import Callable, Mapping
@@ -32,7 +38,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from gitimprove.errors import GitImproveError
 from gitimprove.feedback.errors import FeedbackStoreError, FeedbackWarning
-from gitimprove.feedback.models import MAX_RUN_TEXT_CHARS, SignalValue
+from gitimprove.feedback.models import MAX_RUN_TEXT_CHARS, MAX_TOOL_CALLS, SignalValue
 from gitimprove.instructions.repo import Instruction, InstructionRepo
 from gitimprove.integrations.runs import DEFAULT_PATH, DEFAULT_RETENTION_DAYS, RunMap
 
@@ -69,6 +75,7 @@ class Improver:
     ``session_state``, ``dependencies`` or ``metadata``, the places Agno itself resolves
     ``{name}`` from. ``runs_path`` is the run map (default ``.gitimprove/runs.db`` in the
     repository's working tree); bindings older than ``retention_days`` are pruned.
+    ``record_runs=False`` turns off logging each run's tool calls.
 
     An unknown agent is refused here, not at the first run."""
 
@@ -81,7 +88,9 @@ class Improver:
         branch: str | None = None,
         runs_path: str | os.PathLike[str] | None = None,
         retention_days: float = DEFAULT_RETENTION_DAYS,
+        record_runs: bool = True,
     ) -> None:
+        self.record_runs = record_runs
         if isinstance(repo, InstructionRepo) and branch is not None:
             raise GitImproveError("branch= is for a repository path; an InstructionRepo has its own",
                                   hint="pass InstructionRepo(path, branch=...) instead")
@@ -133,14 +142,17 @@ class Improver:
         return None
 
     def instructions(self, run_context: Any = None,
-                     session_state: Mapping[str, Any] | None = None) -> str:
+                     session_state: Mapping[str, Any] | None = None, agent: Any = None) -> str:
         """The current approved instructions, ``{{variables}}`` filled in: pass this method
         itself as ``Agent(instructions=improver.instructions)``.
 
-        Agno calls it on every run with the run's ``RunContext`` (it passes the parameters this
-        signature names); the version is bound to that run's ``run_id`` before the text is
-        returned. Reads main's tip each time, so an approval or rollback is used by the next
-        run without a restart. Callable without arguments too (then nothing is bound)."""
+        Agno calls it on every run with the run's ``RunContext`` and the agent (it passes the
+        parameters this signature names); the version is bound to that run's ``run_id`` before
+        the text is returned, and the agent gets the post-hook that logs the run's tool calls.
+        Reads main's tip each time, so an approval or rollback is used by the next run without
+        a restart. Callable without arguments too (then nothing is bound)."""
+        if agent is not None and self.record_runs:
+            self._watch(agent)
         state = _mapping(getattr(run_context, "session_state", None)) or _mapping(session_state)
         run_id = getattr(run_context, "run_id", None) or state.get("current_run_id")
         inst = self.repo.load(self.agent, unit=self._unit(run_context, run_id))
@@ -176,6 +188,41 @@ class Improver:
                 hint=f"pass variables={{{missing[0]!r}: ...}} to Improver, or put "
                      f"{missing[0]!r} in the run's session_state or dependencies")
         return inst.format(**values)
+
+    def _watch(self, agent: Any) -> None:
+        """Add :meth:`_after_run` to the agent's post-hooks, once (Agno reads them after the
+        model has answered, so the run being built is already covered)."""
+        hooks = getattr(agent, "post_hooks", None)
+        if hooks is None or (isinstance(hooks, list) and self._after_run not in hooks):
+            # NOTE: not an Agno agent (no settable post_hooks): nothing to hook into.
+            with contextlib.suppress(AttributeError, TypeError):
+                agent.post_hooks = [*(hooks or []), self._after_run]
+
+    def _after_run(self, run_output: Any, agent: Any = None) -> None:
+        """Agno post-hook: log the run's tool calls. Never fails the user's run."""
+        if agent is not None and not getattr(agent, "tools", None):
+            return  # an agent without tools has no decisions to learn from
+        try:
+            self.record_run(run=run_output)
+        except GitImproveError as exc:
+            warnings.warn(f"the tool calls of {self.agent} run "
+                          f"{getattr(run_output, 'run_id', '?')} were not logged: {exc}",
+                          FeedbackWarning, stacklevel=2)
+
+    def record_run(self, run: AgnoRun, *, version: str | None = None) -> FeedbackRecord:
+        """Log what the agent did in ``run`` (Agno's ``RunOutput``): its tool executions in
+        order, with the run's version from the run map. Done by itself for agents built with
+        ``instructions=improver.instructions``; call it for runs made otherwise."""
+        run_id = getattr(run, "run_id", None)
+        if not isinstance(run_id, str) or not run_id:
+            raise GitImproveError("record_run needs an Agno RunOutput with a run_id")
+        calls = tool_calls_of(run)
+        if len(calls) > MAX_TOOL_CALLS:
+            warnings.warn(f"{self.agent} run {run_id} made {len(calls):,} tool calls; the first "
+                          f"{MAX_TOOL_CALLS:,} are logged", FeedbackWarning, stacklevel=2)
+            calls = calls[:MAX_TOOL_CALLS]
+        return self.repo.record_run(agent=self.agent, run_id=run_id, tool_calls=calls,
+                                    version=version or self.runs.version(self.agent, run_id))
 
     def version_of(self, run_id: str) -> str | None:
         """The version (blob id) that produced ``run_id``, or None when it is not known."""
@@ -299,6 +346,25 @@ def _run_output(run: object) -> str | None:
     except (TypeError, ValueError):  # content that is not JSON-serialisable
         text = str(content)
     return _clip(str(text))
+
+
+def tool_calls_of(run: object) -> list[dict[str, Any]]:
+    """The tool executions of an Agno ``RunOutput`` as gitimprove tool calls, in order."""
+    out: list[dict[str, Any]] = []
+    for tool in getattr(run, "tools", None) or []:
+        name = getattr(tool, "tool_name", None)
+        if not isinstance(name, str) or not name:
+            continue
+        call: dict[str, Any] = {"name": name,
+                                "status": "error" if getattr(tool, "tool_call_error", None) else "ok"}
+        duration = getattr(getattr(tool, "metrics", None), "duration", None)
+        if isinstance(duration, int | float) and not isinstance(duration, bool) and duration >= 0:
+            call["duration_ms"] = round(duration * 1000)
+        args = getattr(tool, "tool_args", None)
+        if args is not None:
+            call["arguments"] = args
+        out.append(call)
+    return out
 
 
 def _run_metadata(run: object) -> dict[str, Any]:

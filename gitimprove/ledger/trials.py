@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from gitimprove import ledger
+from gitimprove.errors import GitImproveError
 from gitimprove.git import Commit, Identity, Oid, Repository
 
 RUNNING_PREFIX = "refs/gitimprove/trials/"
@@ -151,3 +152,29 @@ def stop_updates(git: Repository, agent: str, proposal: str, reason: str, person
     record = git.commit_tree(git.tree_of(tip), [tip], stop.message(), author=person,
                              committer=person)
     return [(running_ref(agent), None, tip), (ended_ref(agent, start.trial_id), record, None)]
+
+
+def read_running(git: Repository, agent: str | None = None) -> list[TrialStart]:
+    """Running trials (of ``agent``), by agent; damaged refs are left out."""
+    prefix = RUNNING_PREFIX + agent if agent else RUNNING_PREFIX
+    out = []
+    for ref, tip in git.for_each_ref(prefix):
+        if agent is not None and ref != RUNNING_PREFIX + agent:
+            continue
+        try:
+            out.append(TrialStart.from_commit(git.read_commit(tip)))
+        except (GitImproveError, ValueError):
+            continue
+    return sorted(out, key=lambda t: t.agent)
+
+
+def read_ended(git: Repository) -> list[TrialStop]:
+    """Every ended trial, oldest first (the audit trail's trial events)."""
+    out = []
+    for _, tip in git.for_each_ref(ENDED_PREFIX):
+        try:
+            stop = git.read_commit(tip)
+            out.append(TrialStop.from_commits(stop, git.read_commit(stop.parents[0])))
+        except (GitImproveError, ValueError, IndexError):
+            continue
+    return sorted(out, key=lambda s: s.stopped_at)

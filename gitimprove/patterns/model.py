@@ -42,6 +42,10 @@ class Pattern(BaseModel):
     triage: Triage = Field("answers", description="answers, product or praise; see Triage")
     topic: str | None = Field(None, description="for product patterns: 'usage limits', 'pricing', ...")
     tool: str | None = Field(None, description="for tool_use patterns: the tool they concern")
+    runs: list[str] = Field(default_factory=list,
+                            description="for tool_use patterns: the evidence runs' ids")
+    rates: dict[str, float] = Field(default_factory=dict,
+                                    description="for tool_use patterns: the figures behind it")
     description: str | None = Field(None, description="what the theme is, where a model named it")
     state: EvidenceState = "open"
     open_ids: list[str] = Field(default_factory=list,

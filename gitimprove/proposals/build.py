@@ -23,6 +23,7 @@ from typing import Literal
 from gitimprove import ledger
 from gitimprove.errors import GitImproveError
 from gitimprove.git import Identity, Oid, replace_path
+from gitimprove.instructions.formats import variable_syntax
 from gitimprove.instructions.formats.prose import EditError
 from gitimprove.instructions.repo import AgentAt, InstructionRepo
 from gitimprove.patterns.model import EvidenceState, Pattern
@@ -295,6 +296,7 @@ def _propose(
     pending, rejected = prior_rules(repo, agent, book)
     records = repo.feedback_store().records(agent=agent, with_io=False)
     request = ProposalRequest(agent=agent, file=at.file, protected=protected_ids(at.file, policy),
+                              variable_syntax=variable_syntax(at.format),
                               limits=policy.limits, patterns=shown + praised,
                               max_quotes=settings.max_quotes,
                               pending=pending, rejected=rejected,

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 
 from gitimprove import ledger
 from gitimprove.errors import GitImproveError, InvalidFileError, RefRaceError, crash_point
+from gitimprove.evaluation.check import check_evaluation
 from gitimprove.git import (
     Identity,
     Oid,
@@ -48,6 +49,17 @@ class ValidationFailed(GitImproveError):
         lines = "\n".join(f"  - {v}" for v in violations)
         super().__init__(f"{what} refused by the validator:\n{lines}",
                          hint="nothing was changed; fix the proposal or reject it")
+
+
+class EvaluationRequired(ReviewError):
+    """The target's policy asks for a passing evaluation of the exact trees being merged."""
+
+    def __init__(self, proposal: str, violations: list[Violation]) -> None:
+        self.violations = violations
+        lines = "\n".join(f"  - {v.message}" for v in violations)
+        super().__init__(f"approval of {proposal} refused by the policy's evaluation gate:\n{lines}",
+                         hint=f"nothing was changed; `gitimprove evaluate {proposal}` records a "
+                              "scorecard (needs ANTHROPIC_API_KEY), or reject the proposal")
 
 
 def _identity(repo: InstructionRepo, by: str | None) -> Identity:
@@ -330,6 +342,9 @@ def approve(repo: InstructionRepo, spec: str, *, by: str | None = None,
                     + ", ".join(str(v.path) for v in check.violations),
                     hint=f"reject it and propose again from the current {repo.branch}")
             raise ValidationFailed(f"approval of {info.id}", check.violations)
+        gate = check_evaluation(repo, tip, head, proposal=info.id, agent=info.agent)
+        if gate:
+            raise EvaluationRequired(info.id, gate)
         commit = repo.git.commit_tree(check.tree, [tip, head], message, author=approver,
                                       committer=approver)
         return commit, check.paths

@@ -24,12 +24,14 @@ import contextlib
 import os
 import shlex
 import stat
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from gitimprove import ledger
 from gitimprove.errors import GitImproveError, InvalidFileError
+from gitimprove.evaluation.check import check_evaluation
+from gitimprove.evaluation.record import EVALUATIONS_PREFIX, record_ref
 from gitimprove.git import ZERO_OID, Oid, Repository, diff_trees
 from gitimprove.instructions.agentfile import parse_agent
 from gitimprove.instructions.policy import POLICY_PATH, parse_policy
@@ -76,10 +78,14 @@ def proposal_commits(git: Repository, old: Oid, heads: Sequence[Oid]
     return found
 
 
-def check_update(repo: InstructionRepo, old: Oid, heads: Sequence[Oid]) -> list[Finding]:
-    """Proposal commits that ``heads`` bring into main at ``old`` and that fail the validator."""
+def check_update(repo: InstructionRepo, old: Oid, heads: Sequence[Oid], *,
+                 records: Mapping[str, Oid] | None = None) -> list[Finding]:
+    """Proposal commits that ``heads`` bring into main at ``old`` and that fail the validator
+    (or the evaluation gate of ``old``'s policy; ``records`` are evaluation refs pushed in the
+    same push, by name, read instead of the repository's own)."""
     git = repo.git
     findings: list[Finding] = []
+    gated: set[str] = set()
     whole: dict[Oid, list[Violation]] = {}
     for commit, pid, forged in proposal_commits(git, old, heads):
         if forged:
@@ -98,6 +104,9 @@ def check_update(repo: InstructionRepo, old: Oid, heads: Sequence[Oid]) -> list[
                     whole[head] = validate_merge(repo, old, head)[1]
             if any(not whole[h] and _contains(git, h, commit.oid) for h in heads):
                 violations = []
+        if pid not in gated:  # the newest commit of a proposal is the one its evaluation judged
+            gated.add(pid)
+            violations = violations + _gate(repo, old, commit.oid, pid, records or {})
         if violations:
             findings.append(Finding(commit.oid, pid, violations))
     return findings
@@ -139,6 +148,22 @@ def broken_refusal(problems: list[str], branch: str) -> HookRefusal:
         f"{branch} was not changed; fix the file and commit again. In an emergency, "
         f"{ALLOW_BROKEN_ENV}=1 in the environment of the git command lets it through "
         "(docs/safety.md); agents then keep loading the last valid version"))
+
+
+def _gate(repo: InstructionRepo, old: Oid, commit: Oid, pid: str,
+          records: Mapping[str, Oid]) -> list[Violation]:
+    try:
+        required = repo.policy_at(old).evaluation.required
+    except GitImproveError:
+        required = True  # fails closed: check_evaluation says the policy does not parse
+    if not required:
+        return []
+    agent = dict(ledger.parse_trailers(repo.git.read_commit(commit).message)).get(ledger.AGENT, "")
+    if not agent:
+        return [Violation("evaluation-missing", "the policy requires an evaluation, and this "
+                          "model-authored commit names no proposal to look it up by")]
+    return check_evaluation(repo, old, commit, proposal=pid, agent=agent,
+                            record=records.get(record_ref(agent, pid)))
 
 
 def _contains(git: Repository, head: Oid, commit: Oid) -> bool:
@@ -241,9 +266,14 @@ def run_pre_merge_commit(repo: InstructionRepo) -> None:
 def run_pre_receive(repo: InstructionRepo, lines: Iterable[str]) -> None:
     """``pre-receive`` hook on a bare remote: refuse a push that brings a forbidden proposal.
 
-    ``GITIMPROVE_VALIDATED`` is ignored here: a pusher's environment is not evidence."""
+    ``GITIMPROVE_VALIDATED`` is ignored here: a pusher's environment is not evidence. An
+    evaluation record pushed together with main counts (its ref has not moved yet)."""
+    lines = list(lines)
+    records = {parts[2]: Oid(parts[1]) for parts in (line.split() for line in lines)
+               if len(parts) == 3 and parts[2].startswith(EVALUATIONS_PREFIX)
+               and _is_oid(parts[1]) and parts[1] != ZERO_OID}
     for old, new in _main_updates(repo, lines):
-        findings = check_update(repo, old, [new])
+        findings = check_update(repo, old, [new], records=records)
         if findings:
             raise refusal(findings, repo.branch, "this push")
         broken = [] if os.environ.get(ALLOW_BROKEN_ENV) == "1" else broken_files(repo, old, new)

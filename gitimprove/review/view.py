@@ -5,13 +5,17 @@ from __future__ import annotations
 
 import difflib
 import re
+from dataclasses import asdict
 from typing import Any
 
 from gitimprove.errors import GitImproveError
+from gitimprove.evaluation import examples
+from gitimprove.evaluation.check import evaluation_status, status_lines
+from gitimprove.git import Oid
 from gitimprove.instructions.agentfile import AgentFile
 from gitimprove.instructions.repo import InstructionRepo
 from gitimprove.ledger import ProposalState
-from gitimprove.review.actions import find_proposal, judge
+from gitimprove.review.actions import Status, find_proposal, judge
 
 
 def section_diff(old: AgentFile | None, new: AgentFile) -> list[dict[str, Any]]:
@@ -67,9 +71,8 @@ def review_data(repo: InstructionRepo, spec: str) -> dict[str, Any]:
     except GitImproveError:
         old_file = None
     data: dict[str, Any] = {
-        "id": info.id, "agent": info.agent, "state": info.state.value, "branch": info.branch,
-        "commit": str(model.oid), "head": str(info.head), "author": info.author,
-        "summary": info.summary, "message": info.message, "evidence": info.evidence,
+        **Status(info, None).to_json(),  # the fields of the `proposals --json` listing
+        "message": info.message, "evidence": info.evidence,
         "changes": section_diff(old_file, new_at.file),
         "diff": git.run("diff", parent, info.head, "--", new_at.path),
         "edits": [{"commit": str(e.commit), "author": e.author, "summary": e.summary,
@@ -79,8 +82,14 @@ def review_data(repo: InstructionRepo, spec: str) -> dict[str, Any]:
         data["model_diff"] = git.run("diff", parent, model.oid, "--", new_at.path)
     if info.state == ProposalState.OPEN:
         data.update(judge(repo, info).to_json())
+        data["evaluation"] = evaluation_status(repo, repo.main_tip(), info.head,
+                                               proposal=info.id, agent=info.agent)
+        if data["evaluation"].get("record"):
+            data["evaluation"]["examples"] = [
+                asdict(e) for e in examples.load(git, Oid(data["evaluation"]["record"]))]
         branch = info.branch
         data["commands"] = {
+            "evaluate": f"gitimprove evaluate {info.id}",
             "approve": f"gitimprove approve {info.id}",
             "reject": f'gitimprove reject {info.id} --reason "..."',
             "inspect": f"git log -p {repo.branch}..{branch}",
@@ -133,5 +142,10 @@ def review_text(data: dict[str, Any]) -> str:
         if data["stale"]:
             lines.append("Main has moved since this was proposed; it "
                          + ("still merges cleanly." if data["merges_cleanly"] else "CONFLICTS."))
+        lines += ["", *status_lines(data["evaluation"], data["id"])]
+        shown = data["evaluation"].get("examples")
+        if shown:
+            lines.append("  Examples (kept on this machine only):")
+            lines += [f"  {line}" for line in examples.lines([examples.Example(**e) for e in shown])]
         lines += ["", "Next:"] + [f"  {name:<15} {cmd}" for name, cmd in data["commands"].items()]
     return "\n".join(lines)

@@ -21,11 +21,11 @@ from gitimprove.git import Identity, Oid
 from gitimprove.instructions.repo import InstructionRepo
 from gitimprove.ledger import Proposal
 from gitimprove.ledger.trials import (
-    ENDED_PREFIX,
-    RUNNING_PREFIX,
     UNITS,
     TrialStart,
     TrialStop,
+    read_ended,
+    read_running,
     running_ref,
     stop_updates,
 )
@@ -204,24 +204,12 @@ def _find_running(repo: InstructionRepo, spec: str) -> TrialStart | None:
 
 def running_trials(repo: InstructionRepo) -> list[TrialStart]:
     """Every running trial, by agent."""
-    out = []
-    for ref, _ in repo.git.for_each_ref(RUNNING_PREFIX):
-        start = read_trial(repo, ref.removeprefix(RUNNING_PREFIX))
-        if start is not None:
-            out.append(start)
-    return out
+    return read_running(repo.git)
 
 
 def ended_trials(repo: InstructionRepo) -> list[TrialStop]:
     """Every ended trial, oldest first (for the audit trail)."""
-    out = []
-    for _, tip in repo.git.for_each_ref(ENDED_PREFIX):
-        try:
-            stop = repo.git.read_commit(tip)
-            out.append(TrialStop.from_commits(stop, repo.git.read_commit(stop.parents[0])))
-        except (GitCommandError, ValueError, IndexError):
-            continue
-    return sorted(out, key=lambda s: s.stopped_at)
+    return read_ended(repo.git)
 
 
 # -- comparing ----------------------------------------------------------------------------------
@@ -249,6 +237,25 @@ class TrialStatus:
                 return v
         return "too little feedback"
 
+    def lines(self) -> list[str]:
+        """Candidate against live, one metric a line (``trial status`` and ``review``)."""
+        s = self.start
+        state = f"paused: {self.paused}" if self.paused else "running"
+        out = [f"{s.agent}: trial {s.trial_id} of proposal {s.proposal}, {s.share:.0%} of {s.unit}s",
+               f"  started {s.started_at:%Y-%m-%d %H:%M} UTC by {s.started_by}; {state}",
+               f"  {'':<16}{'candidate':>22}{'live':>22}  change",
+               f"  {'runs':<16}{self.candidate_runs:>22}{self.live_runs:>22}"]
+        for c in self.comparisons:
+            name = c.metric.replace("_rate", "").replace("_output", "").replace("_", " ")
+            change = "" if c.verdict == "too little feedback" else f"{c.difference * 100:+.0f} pts, "
+            out.append(f"  {name:<16}{_cell(c.new):>22}{_cell(c.old):>22}  {change}{c.verdict}")
+        if not self.comparisons:
+            out.append("  no feedback on either arm yet")
+        out.append(f"  verdict: {self.verdict}")
+        if self.verdict == "worse":
+            out.append(f"  stop the trial: gitimprove trial stop {s.proposal}")
+        return out
+
     def to_json(self) -> dict[str, Any]:
         def rate(r: Rate) -> dict[str, Any]:
             ci = r.interval()
@@ -269,6 +276,13 @@ class TrialStatus:
                          "p_worse": c.p_worse, "p_better": c.p_better, "verdict": c.verdict}
                         for c in self.comparisons],
         }
+
+
+def _cell(rate: Rate) -> str:
+    if rate.value is None:
+        return "-"
+    ci = rate.interval()
+    return f"{rate.value:.0%} [{ci[0]:.0%}-{ci[1]:.0%}]" if ci else f"{rate.value:.0%}"
 
 
 def trial_status(repo: InstructionRepo, agent: str | None = None) -> list[TrialStatus]:

@@ -40,7 +40,8 @@ def test_init_then_read_everything(repo: Path, tmp_path: Path) -> None:
     assert agents.returncode == 0, agents.stderr
     data = json.loads(agents.stdout)
     assert [(a["name"], a["version"]) for a in data["agents"]] == [
-        ("product-writer", "v3"), ("research-assistant", "v1"), ("support-agent", "v1")]
+        ("product-writer", "v3"), ("research-assistant", "v1"), ("support-agent", "v1"),
+        ("trip-planner", "v1")]
 
     # the sample comes with its own history: v1 (2026-09-01) and v2 (2026-10-16)
     show = gi("--repo", str(repo), "show", "product-writer", "--at", "v2", cwd=tmp_path)

@@ -21,12 +21,22 @@ def test_demo_runs_the_whole_loop(tmp_path: Path) -> None:
     proc = _run("demo", "--dir", str(target))
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout
-    for step in range(1, 11):
+    for step in range(1, 12):
         assert f"== {step}. " in out
     assert "imported 345 records" in out
     assert "proposed by the heuristic proposer (offline)" in out
     assert "refused: operation 1 (update_rule)" in out and "protected section 'safety'" in out
     assert "vs v1: negative" in out  # feedback by version after the approval
+    assert "needs a model, and ANTHROPIC_API_KEY is not set. It would judge 3 runs to fix" in out
+
+
+    # decisions: trip-planner's tool calls become a tool-usage proposal citing the pattern
+    assert "tool_use web_search" in out and "runs that call web_search are rated down more" in out
+    assert "reword rule 1 of 'tools': web_search: Use it for opening hours" in out
+    assert "citing pat-" in out
+    # a trial on simulated users, said plainly, compared and ended by the approval
+    assert "SIMULATED users (not real feedback)" in out and "verdict: " in out
+    assert "ends trial" in out
     assert f"Demo repository: {target}" in out
     assert "git log --graph --all --oneline" in out
 
@@ -45,7 +55,8 @@ def test_demo_runs_the_whole_loop(tmp_path: Path) -> None:
     audit = json.loads(_run("audit", "--json", cwd=target).stdout)
     kinds = sorted({e["kind"] for e in audit["events"]})
     # the sample's own history: the agents added, then a human edit of product-writer (v2)
-    assert kinds == ["approved", "human_edit", "initialised", "proposed", "rolled_back"]
+    assert kinds == ["approved", "human_edit", "initialised", "proposed", "rolled_back",
+                     "trial_start", "trial_stop"]
     history = json.loads(_run("history", "product-writer", "--json", cwd=target).stdout)
     assert history["versions"][0]["feedback"]["verdict"] == "better"
     # v1 and v2 got the sample feedback by its dates, marked inferred: nothing was stamped

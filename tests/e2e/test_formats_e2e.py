@@ -64,6 +64,8 @@ def test_adopt_then_improve_a_crewai_agent_and_a_markdown_file(project: Path) ->
     assert {a["name"]: a["format"] for a in listed["agents"]} == {
         "claude": "markdown", "reporting_analyst": "crewai", "reporting_task": "crewai",
         "research_task": "crewai", "researcher": "crewai"}
+    shown = _one(project, "show", "reporting_analyst")  # its lines of the file, not the others'
+    assert shown.startswith("reporting_analyst:\n") and "researcher:" not in shown and "max_iter: ~" in shown
     rendered = _one(project, "show", "researcher", "--rendered")
     assert rendered.startswith("You are {topic} Senior Data Researcher\n. You're a seasoned researcher")
     assert "Your personal goal is: Uncover cutting-edge developments in {topic} and explain" in rendered
@@ -133,6 +135,10 @@ def test_bad_input_under_mapped_globs_is_reported_and_nothing_written(project: P
     assert "CLAUDE.md: claimed by two formats in gitimprove.yaml (markdown and github_models)" in err
     assert "the agent name 'researcher' is used by src/crew/config/agents.yaml and src/crew/config/more.yaml" in err
     assert "reporting_analyst" in proc.stdout  # the good agents are still listed
+    shown = gi("show", "researcher", cwd=project)
+    assert shown.returncode == 1 and "the agent name 'researcher' is used by" in shown.stderr
+    shown = gi("show", "nosuch", cwd=project)
+    assert shown.returncode == 1 and "adopted file(s) do not load" in shown.stderr
     for agent in ("researcher", "claude"):
         refused = gi("feedback", "record", "--agent", agent, "--rating", "negative", "--reason", "x",
                      cwd=project)

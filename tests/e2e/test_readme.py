@@ -61,6 +61,9 @@ def test_walkthrough(workdir: Path) -> None:
             last_id = last_id or _open_id(cwd)
             line = line.replace("<id>", last_id)
         proc = _run(cwd, line)
+        if line.startswith("gitimprove evaluate"):  # offline: says what it needs, exits 1
+            assert proc.returncode == 1 and "needs a model" in proc.stderr, proc.stderr
+            continue
         assert proc.returncode == 0, f"{line}\n{proc.stdout}\n{proc.stderr}"
         if line.startswith("gitimprove propose product-writer") and "--dry-run" not in line:
             assert "Proposed improve/product-writer/" in proc.stdout
@@ -92,3 +95,18 @@ def test_review_with_plain_git_block(workdir: Path) -> None:
         line = line.replace("<id>", pid)
         proc = _run(repo, line)
         assert proc.returncode == 0, f"{line}\n{proc.stdout}\n{proc.stderr}"
+
+
+def test_trial_block(workdir: Path) -> None:
+    repo = workdir / "repo"
+    assert _run(workdir, f"gitimprove init {repo} --from sample_repo").returncode == 0
+    assert _run(repo, "gitimprove feedback import feedback.jsonl").returncode == 0
+    assert _run(repo, "gitimprove propose product-writer").returncode == 0
+    pid = _open_id(repo)
+    outputs = []
+    for line in _block_after("## Try a proposal on real traffic first"):
+        proc = _run(repo, line.replace("<id>", pid))
+        assert proc.returncode == 0, f"{line}\n{proc.stdout}\n{proc.stderr}"
+        outputs.append(proc.stdout)
+    assert "Started trial" in outputs[0] and "10% of users" in outputs[1]
+    assert "Stopped trial" in outputs[2]

@@ -29,7 +29,7 @@ def test_use_it_on_your_own_repository(tmp_path: Path) -> None:
         assert proc.returncode == 0, f"{line}\n{proc.stdout}\n{proc.stderr}"
     assert [p.stem for p in (tmp_path / "my-agents" / "agents").glob("*.yaml")] == ["assistant"]
     agents = sorted(p.stem for p in (tmp_path / "shop-agents" / "agents").glob("*.yaml"))
-    assert agents == ["product-writer", "research-assistant", "support-agent"]
+    assert agents == ["product-writer", "research-assistant", "support-agent", "trip-planner"]
 
 
 def test_the_python_api_snippet(sample_repo: Path) -> None:

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
+import socket
 import threading
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -144,6 +146,18 @@ def text_answer(text: str, *, stop_reason: str = "end_turn", input_tokens: int =
     """An answer in prose only: no tool call."""
     return message([{"type": "text", "text": text}], stop_reason=stop_reason,
                    input_tokens=input_tokens, output_tokens=output_tokens)
+
+
+def agent_turn(tool: str, tool_input: dict[str, Any], final: str, *, times: int = 1) -> Handler:
+    """A handler that answers like a model using a tool: ``tool_use`` of ``tool`` until the
+    conversation holds ``times`` tool results, then a final text answer (``final``)."""
+
+    def answer(received: Received) -> Reply:
+        results = sum(1 for m in received.messages if isinstance(m.get("content"), list)
+                      for b in m["content"] if b.get("type") == "tool_result")
+        return tool_use(tool_input, name=tool) if results < times else text_answer(final)
+
+    return answer
 
 
 def error(status: int, kind: str, text: str, *, headers: dict[str, str] | None = None) -> Reply:
@@ -325,6 +339,12 @@ class FakeAnthropicServer:
             def log_message(self, format: str, *args: Any) -> None:
                 pass
 
+            def setup(self) -> None:
+                super().setup()
+                # NOTE: headers and body go out in two writes; without this, Nagle's algorithm
+                # and the client's delayed ACK hold every answer ~40 ms.
+                self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
             def do_POST(self) -> None:
                 headers = {k.lower(): v for k, v in self.headers.items()}
                 raw = self.rfile.read(int(headers.get("content-length", "0") or 0))
@@ -382,3 +402,50 @@ class FakeAnthropicServer:
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
         self.stop()
+
+
+# -- evaluations: the agent's replay and the judge, from one handler ------------------------
+
+VERDICT_TOOL = "record_verdict"
+_ANSWER = re.compile(r'<answer id="([AB])">(.*?)</answer>', re.S)
+
+
+def is_judge(received: Received) -> bool:
+    """A judge request offers the verdict tool; a replay offers no tool at all."""
+    return any(t.get("name") == VERDICT_TOOL for t in received.tools)
+
+
+def judged_answers(received: Received) -> dict[str, str]:
+    """The answers a judge request shows, by position: ``{"A": ..., "B": ...}`` (escaped)."""
+    return {m.group(1): m.group(2) for m in _ANSWER.finditer("\n".join(received.texts("user")))}
+
+
+def verdict(preferred: str, reason: str = "one is clearly better", **extra: Any) -> Reply:
+    """A judge's answer: a call of the verdict tool."""
+    return tool_use({"preferred": preferred, "reason": reason, **extra}, name=VERDICT_TOOL)
+
+
+def evaluation_handler(replay: Callable[[Received], Reply | str],
+                       judge: Callable[[Received], Reply | str]) -> Handler:
+    """Answers replays with ``replay(request)`` and judgements with ``judge(request)``; a string
+    is a text answer (replay) or the preferred position, ``A``, ``B`` or ``same`` (judge)."""
+
+    def handle(received: Received) -> Reply:
+        if is_judge(received):
+            got = judge(received)
+            return verdict(got) if isinstance(got, str) else got
+        got = replay(received)
+        return text_answer(got) if isinstance(got, str) else got
+
+    return handle
+
+
+def prefers(marker: str, otherwise: str = "same") -> Callable[[Received], str]:
+    """A fair judge: the position whose answer contains ``marker``, else ``otherwise``."""
+
+    def judge(received: Received) -> str:
+        answers = judged_answers(received)
+        hits = [pos for pos, text in sorted(answers.items()) if marker in text]
+        return hits[0] if len(hits) == 1 else otherwise
+
+    return judge

@@ -18,7 +18,7 @@ import pytest
 from gitimprove.feedback import migrations
 from gitimprove.feedback.errors import FeedbackStoreError
 from gitimprove.feedback.models import FeedbackRecord, make_record
-from gitimprove.feedback.store import FeedbackStore
+from gitimprove.feedback.store import FeedbackStore, record_row
 
 from .conftest import FIXTURES, StoreMaker
 
@@ -128,7 +128,7 @@ def _load_v1_fixture(backend: tuple[str, str]) -> None:
 def test_migrates_from_the_previous_schema(backend: tuple[str, str], make_store: StoreMaker) -> None:
     _load_v1_fixture(backend)
     store = make_store()
-    assert store.schema_version() == 2
+    assert store.schema_version() == migrations.CURRENT_VERSION
     old = store.records()
     assert [r.id for r in old] == ["v1-0001", "v1-0002", "v1-0003"]
     assert old[1].signals == {"edited_output": True} and old[2].signals == {}
@@ -138,6 +138,7 @@ def test_migrates_from_the_previous_schema(backend: tuple[str, str], make_store:
     assert store.add([old[0]]) == 0
     assert store.add([rec(1)]) == 1
     assert store.count() == 4
+    assert all(r.tool_calls is None for r in store.records())  # v3: not logged, not "none"
 
 
 def test_v1_store_opened_by_the_v1_code_then_upgraded(make_store: StoreMaker) -> None:
@@ -146,8 +147,49 @@ def test_v1_store_opened_by_the_v1_code_then_upgraded(make_store: StoreMaker) ->
     assert v1.schema_version() == 1
     v1.close()
     store = make_store()
-    assert store.schema_version() == 2
+    assert store.schema_version() == migrations.CURRENT_VERSION
     assert store.add([rec(1)]) == 1
+
+
+def test_v2_records_keep_their_digests_in_v3(backend: tuple[str, str],
+                                             make_store: StoreMaker) -> None:
+    """Adding tool_calls changed no digest: re-importing an old file is still a duplicate."""
+    make_store(target_version=2).close()
+    old = rec(1)
+    row = record_row(old, "2026-09-01T12:00:00.000000Z")[:15]  # the v2 columns
+    columns = ", ".join(migrations.COLUMNS[:15])
+    kind, url = backend
+    if kind == "sqlite":
+        with sqlite3.connect(url) as conn:
+            conn.execute(f"INSERT INTO feedback ({columns}) VALUES ({', '.join('?' * 15)})", row)
+    else:
+        import psycopg
+
+        with psycopg.connect(url, autocommit=True) as pg:
+            pg.execute(f"INSERT INTO feedback ({columns}) VALUES ({', '.join(['%s'] * 15)})", row)
+    store = make_store()
+    assert store.schema_version() == 3
+    assert store.digests([old.id]) == {old.id: old.digest}
+    assert store.add([old]) == 0
+
+
+def test_tool_calls_roundtrip(store: FeedbackStore) -> None:
+    calls = [{"name": "web_search", "status": "ok", "duration_ms": 830.4},
+             {"name": "fetch_page", "status": "failed", "duration_ms": 12, "arguments": {"url": "x"}},
+             {"name": "web_search"}]
+    logged = make_record({"id": "run-1", "agent": "support-agent", "run_id": "r-1",
+                          "tool_calls": calls, "created_at": T0}, keep_arguments=100)
+    none_called = make_record({"id": "run-2", "agent": "support-agent", "run_id": "r-2",
+                               "tool_calls": [], "created_at": T0})
+    assert store.add([logged, none_called, rec(7)]) == 3
+    back = {r.id: r for r in store.records()}
+    assert back["run-1"] == logged and back["run-2"] == none_called
+    assert [(c.name, c.status, c.duration_ms, c.arguments) for c in back["run-1"].tool_calls or []] \
+        == [("web_search", "ok", 830, None), ("fetch_page", "error", 12, '{"url":"x"}'),
+            ("web_search", "ok", None, None)]
+    assert back["run-2"].tool_calls == [] and back["fb-0007"].tool_calls is None
+    assert not back["run-1"].is_feedback and back["fb-0007"].is_feedback
+    assert store.digests(["run-1"]) == {"run-1": logged.digest}
 
 
 def test_refuses_a_newer_schema(backend: tuple[str, str], make_store: StoreMaker) -> None:

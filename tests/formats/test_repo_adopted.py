@@ -80,3 +80,17 @@ def test_feedback_for_an_agent_that_does_not_load_is_refused(repo: Path) -> None
         assert "broken" in ir.agent_names()
         with pytest.raises(UnknownAgentError, match="cannot be loaded"):
             ir.record_feedback(agent="broken", run_id="r1", rating="negative", reason="x")
+
+
+def test_a_proposer_is_shown_the_formats_variable_syntax(repo: Path) -> None:
+    from gitimprove.instructions.formats import variable_syntax
+    from gitimprove.instructions.policy import Limits
+    from gitimprove.proposals.proposers.base import ProposalRequest
+
+    with InstructionRepo(repo) as ir:
+        at = ir.agent_at("researcher", ir.main_tip())
+    request = ProposalRequest(agent="researcher", file=at.file, protected=[], limits=Limits(), patterns=[],
+                              variable_syntax=variable_syntax(at.format))
+    shown = request.labelled_file()
+    assert "variables (each written {name} must stay; use no other): topic" in shown
+    assert "[rules]" in shown or "rules" in shown

@@ -76,7 +76,8 @@ def test_all_proposes_for_every_agent_with_feedback(sample_repo: Path) -> None:
     code, out = _run(sample_repo, "propose", "--all", "--proposer", "heuristic", "--json")
     assert code == 0, out
     entries = json.loads(out)["proposals"]
-    assert [e["agent"] for e in entries] == ["product-writer", "research-assistant", "support-agent"]
+    assert [e["agent"] for e in entries] == ["product-writer", "research-assistant", "support-agent",
+                                                "trip-planner"]
     made = [e for e in entries if e["status"] == "proposed"]
     assert made, entries
     branches = git(sample_repo, "for-each-ref", "--format=%(refname:short)", "refs/heads/improve/").split()

@@ -48,16 +48,17 @@ def request_for(patterns: list[Pattern], *, policy: Policy = POLICY,
                            max_quotes=policy.proposer.max_quotes, notes=notes or [])
 
 
-def validator(policy: Policy = POLICY) -> Any:
+def validator(policy: Policy = POLICY, *, text: str = AGENT_TEXT, agent: str = AGENT) -> Any:
     """The check `gitimprove propose` passes: apply the draft, judge it like the merge would."""
+    path = f"agents/{agent}.yaml"
 
     def check(draft: Draft) -> list[str]:
-        doc = AgentDocument(AGENT_TEXT, PATH, expected_name=AGENT)
+        doc = AgentDocument(text, path, expected_name=agent)
         try:
             apply(doc, list(draft.operations))
         except EditError as exc:
             return [exc.message]
-        violations = check_change({PATH: AGENT_TEXT.encode()}, {PATH: doc.dumps().encode()},
+        violations = check_change({path: text.encode()}, {path: doc.dumps().encode()},
                                   policy, operations=len(draft.operations))
         return attribute(violations, list(draft.operations))
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -80,3 +81,17 @@ def human_commit(repo: Path, changes: dict[str, str | None], message: str, *,
                                 author=("Human Editor", "human@example.com"))
     run(repo, "update-ref", ref, commit)
     return commit
+
+
+def gitimprove(cwd: Path, *args: str, env: dict[str, str] | None = None
+               ) -> subprocess.CompletedProcess[str]:
+    """The installed command line, as a user runs it."""
+    return subprocess.run([sys.executable, "-m", "gitimprove", *args], cwd=cwd,
+                          capture_output=True, text=True, env={**os.environ, **(env or {})})
+
+
+def ok(cwd: Path, *args: str) -> str:
+    """``gitimprove ARGS`` that must succeed; its standard output."""
+    proc = gitimprove(cwd, *args)
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout

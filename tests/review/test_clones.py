@@ -4,26 +4,13 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from .conftest import add_rule, make_proposal, out, run
+from .conftest import add_rule, gitimprove, make_proposal, ok, out, run
 
 P1 = "improve/product-writer/p1"
-
-
-def gitimprove(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "gitimprove", *args], cwd=cwd,
-                          capture_output=True, text=True)
-
-
-def ok(cwd: Path, *args: str) -> str:
-    proc = gitimprove(cwd, *args)
-    assert proc.returncode == 0, proc.stderr
-    return proc.stdout
 
 
 def states(cwd: Path) -> dict[str, str]:

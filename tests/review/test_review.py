@@ -382,3 +382,14 @@ def test_review_folds_a_long_evidence_list_and_json_keeps_it_whole(sample_repo: 
                             "fb-0005 and 34 more (all: review --json, git log)")
     data = json.loads(gitimprove(sample_repo, "review", "20261124-f01d00", "--json").stdout)
     assert len(data["evidence"]) == 40 and ids in data["message"]
+
+
+def test_review_json_has_the_fields_of_the_listing(sample_repo: Path) -> None:
+    make_proposal(sample_repo, "20261124-abcdef", add_rule("Be brief."))
+    assert gitimprove(sample_repo, "approve", "20261124-abcdef").returncode == 0
+    listing = json.loads(gitimprove(sample_repo, "proposals", "--all", "--json").stdout)
+    row = next(p for p in listing["proposals"] if p["id"] == "20261124-abcdef")
+    data = json.loads(gitimprove(sample_repo, "review", "20261124-abcdef", "--json").stdout)
+    for key in ("created_at", "evidence_count", "merge_commit", "approved_by", "approved_at"):
+        assert data[key] == row[key], key
+    assert data["merge_commit"] and data["evidence_count"] == 2

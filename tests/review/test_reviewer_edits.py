@@ -4,24 +4,11 @@ Driven with the installed `gitimprove` and plain git in a real checkout."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
-from .conftest import PATH, add_rule, make_proposal, out, run
+from .conftest import PATH, add_rule, make_proposal, ok, out, run
 
 BRANCH = "improve/product-writer/p1"
-
-
-def gitimprove(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "gitimprove", *args], cwd=cwd,
-                          capture_output=True, text=True)
-
-
-def ok(cwd: Path, *args: str) -> str:
-    proc = gitimprove(cwd, *args)
-    assert proc.returncode == 0, proc.stderr
-    return proc.stdout
 
 
 def reviewer_drops_a_rule(repo: Path) -> str:

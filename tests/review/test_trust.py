@@ -4,8 +4,6 @@ git, asserting what reached main, what the audit says and what the user sees."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -15,18 +13,10 @@ from gitimprove.proposals.build import ProposalRefused, propose
 from gitimprove.proposals.operations import AddRule
 from tests.proposals.helpers import FixedProposer, make_pattern
 
-from .conftest import PATH, SAFETY_RULE, commit_tree_change, out, run, weaken_safety
+from .conftest import PATH, SAFETY_RULE, commit_tree_change, gitimprove, out, run, weaken_safety
 
 FORGED = "improve/product-writer/20261126-f0f0f0"
 MALLORY = "Mallory <mallory@evil.example>"
-
-
-def gitimprove(cwd: Path, *args: str, env: dict[str, str] | None = None
-               ) -> subprocess.CompletedProcess[str]:
-    import os
-
-    return subprocess.run([sys.executable, "-m", "gitimprove", *args], cwd=cwd,
-                          capture_output=True, text=True, env={**os.environ, **(env or {})})
 
 
 def forge(repo: Path, base: str = "main") -> str:

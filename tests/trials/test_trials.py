@@ -27,7 +27,7 @@ from gitimprove.trials.manage import (
     trial_status,
 )
 from tests.conftest import commit_file
-from tests.review.conftest import add_rule, make_proposal, out, run, weaken_safety
+from tests.review.conftest import add_rule, human_commit, make_proposal, out, run, weaken_safety
 
 AGENT = "product-writer"
 
@@ -232,3 +232,40 @@ def test_two_people_starting_at_once(sample_repo: Path) -> None:
     assert sorted(code for code, _ in results) == [0, 1]
     assert all(err.startswith("error:") for code, err in results if code)
     assert len(running_trials(InstructionRepo(sample_repo))) == 1
+
+
+def test_a_reviewer_commit_pauses_and_a_restart_serves_it(sample_repo: Path, proposal: str) -> None:
+    """A reviewer adds a commit to the branch: users stop seeing the proposal until a human
+    starts the trial again, which then serves the branch as reviewed."""
+    repo = InstructionRepo(sample_repo)
+    start_trial(repo, proposal, share="19%")
+    branch = f"improve/{AGENT}/{proposal}"
+    old = out(sample_repo, "show", f"{branch}:agents/{AGENT}.yaml") + "\n"
+    human_commit(sample_repo, {f"agents/{AGENT}.yaml": old.replace("first line", "title")},
+                 "reviewer tweak", base=branch, ref=f"refs/heads/{branch}")
+    live = repo.load(AGENT)
+    assert {repo.load(AGENT, unit=f"u{i}").version for i in range(200)} == {live.version}
+    again = start_trial(repo, proposal, share="19%")
+    served = {repo.load(AGENT, unit=f"u{i}").text for i in range(200)}
+    assert any("Name the material in the title." in text for text in served)
+    assert again.candidate != live.version
+
+
+def test_audit_review_and_check_regressions_show_the_trial(sample_repo: Path, proposal: str) -> None:
+    repo = InstructionRepo(sample_repo)
+    start = start_trial(repo, proposal, share="10%")
+    _feedback(repo, start.candidate, 60, 40, "cand")
+    _feedback(repo, start.live, 200, 30, "live")
+    review = cli(sample_repo, "--no-pager", "review", proposal)
+    assert "Trial on live traffic:" in review.stdout and "verdict: worse" in review.stdout
+    data = json.loads(cli(sample_repo, "review", proposal, "--json").stdout)
+    assert data["trial"]["verdict"] == "worse"
+    check = cli(sample_repo, "check-regressions", check=False)
+    assert check.returncode == 1
+    assert f"stop the trial: gitimprove trial stop {proposal}" in check.stdout
+    cli(sample_repo, "trial", "stop", proposal, "--reason", "worse than live")
+    events = json.loads(cli(sample_repo, "audit", "--json").stdout)["events"]
+    kinds = [(e["kind"], e.get("reason")) for e in events if e["kind"].startswith("trial")]
+    assert kinds == [("trial_start", None), ("trial_stop", "worse than live")]
+    text = cli(sample_repo, "--no-pager", "audit").stdout
+    assert "trial_start" in text and "stopped: worse than live" in text

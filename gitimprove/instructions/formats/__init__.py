@@ -19,4 +19,9 @@ ADAPTERS: dict[str, Adapter] = {a.name: a for a in (
     CrewAI(), GitHubModels(), SemanticKernel(), Cagent(), GoogleADK(), Markdown())}
 FORMAT_NAMES = ("native", *ADAPTERS)
 
-__all__ = ["ADAPTERS", "FORMAT_NAMES", "Adapter", "AdoptedDocument", "EditError", "Entry", "ParsedFile"]
+
+def variable_syntax(fmt: str) -> str:
+    """How a format writes a variable, for a proposer's prompt (``{{name}}`` natively)."""
+    return ADAPTERS[fmt].variable_example if fmt in ADAPTERS else "{{name}}"
+
+__all__ = ["ADAPTERS", "FORMAT_NAMES", "Adapter", "AdoptedDocument", "EditError", "Entry", "ParsedFile", "variable_syntax"]

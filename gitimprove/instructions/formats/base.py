@@ -71,6 +71,10 @@ class ParsedFile(ABC):
     def data(self, entry: Entry) -> Any:
         """The entry's data, as the renderer and the version fingerprint see it."""
 
+    def excerpt(self, entry: Entry) -> str:
+        """The lines of the file that hold ``entry`` (the whole file for a one-agent file)."""
+        return self.text
+
     def entry(self, key: str) -> Entry:
         for e in self.entries:
             if e.key == key:
@@ -117,6 +121,7 @@ class Adapter(ABC):
     name: ClassVar[str]
     default_name: ClassVar[str] = "{key}"
     variable_re: ClassVar[re.Pattern[str]]
+    variable_example: ClassVar[str] = "{name}"
     summary: ClassVar[str]
 
     @abstractmethod

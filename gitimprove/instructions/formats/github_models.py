@@ -14,6 +14,7 @@ from gitimprove.instructions.formats.yamlspan import Path_
 class GitHubModels(YamlAdapter):
     name = "github_models"
     summary = "GitHub Models .prompt.yml: the content of each message; {{variables}}"
+    variable_example = "{{name}}"
     variable_re = re.compile(r"\{\{\s*([A-Za-z_][\w.]*)\s*\}\}")
 
     def claims(self, path: str) -> bool:

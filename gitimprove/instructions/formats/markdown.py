@@ -57,6 +57,7 @@ class MarkdownParsed(ParsedFile):
 class Markdown(Adapter):
     name = "markdown"
     summary = "Markdown instructions (AGENTS.md, CLAUDE.md, copilot-instructions.md, *.prompt.md, .mdc)"
+    variable_example = "{{name}} or ${input:name}"
     variable_re = re.compile(r"\{\{\s*([A-Za-z_]\w*)\s*\}\}|\$\{input:([A-Za-z_]\w*)[^}\n]*\}")
 
     def claims(self, path: str) -> bool:

@@ -14,6 +14,7 @@ from gitimprove.instructions.formats.yamlspan import Path_
 class SemanticKernel(YamlAdapter):
     name = "semantic_kernel"
     summary = "Semantic Kernel prompt YAML (template) or agent YAML (instructions); {{$v}}, {{v}}, {Local.X}"
+    variable_example = "{{$name}}"
     variable_re = re.compile(r"\{\{\s*\$?([A-Za-z_][\w.]*)\s*\}\}|(?<!\{)\{((?:Local|System|Env|Workflow)\.[\w.]+)\}")
 
     def entries(self, value: Any, source: str, shared: set[Path_]) -> list[Entry]:

@@ -17,6 +17,7 @@ from gitimprove.instructions.formats.yamlspan import (
     get,
     load,
     masked,
+    split_lines,
     write,
 )
 
@@ -48,6 +49,16 @@ class YamlParsed(ParsedFile):
 
     def data(self, entry: Entry) -> Any:
         return get(self.doc.value, entry.path)
+
+    def excerpt(self, entry: Entry) -> str:
+        if len(self.entries) == 1 or not entry.path:
+            return self.text
+        key, node = self.doc.keys.get(entry.path), self.doc.nodes.get(entry.path)
+        if key is None or node is None:
+            return self.text
+        lines = split_lines(self.text)
+        end = node.end_mark.line if node.end_mark.column == 0 else node.end_mark.line + 1
+        return "".join(lines[key.start_mark.line:end])
 
 
 class YamlAdapter(Adapter):

@@ -14,10 +14,8 @@ with the amount of feedback. See docs/proposers.md.
 
 from __future__ import annotations
 
-import email.utils
 import html
 import json
-import random
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -36,7 +34,10 @@ from anthropic.types import (
 )
 from pydantic import ValidationError
 
+from gitimprove.instructions.agentfile import TOOLS_SECTION, TOOLS_TITLE
 from gitimprove.instructions.policy import Limits, ProposerSettings
+from gitimprove.llm import KEY_URL, Hints, MessagesAPI
+from gitimprove.llm import retry_after as _retry_after  # noqa: F401  (kept for callers)
 from gitimprove.patterns.model import Pattern
 from gitimprove.proposals.operations import Draft
 from gitimprove.proposals.proposers.base import (
@@ -59,11 +60,9 @@ MAX_REPAIR_PROBLEMS = 20  # problems listed in the repair round
 MAX_PRIOR_RULES = 20      # rules of open proposals, and of rejected ones, shown
 MAX_WORDINGS = 3          # shared wordings shown per pattern
 MAX_RULE_CHARS = 300
-# Statuses worth another try: rate limit, request timeout, conflict, and every server error
-# (500, 502, 503, 504, and 529 "overloaded").
-RETRYABLE_STATUS = frozenset({408, 409, 429})
-KEY_HINT = ("set ANTHROPIC_API_KEY to a valid key (https://console.anthropic.com/settings/keys), "
-            "or use --proposer heuristic")
+KEY_HINT = f"set ANTHROPIC_API_KEY to a valid key ({KEY_URL}), or use --proposer heuristic"
+HINTS = Hints(key=KEY_HINT, fallback="or use --proposer heuristic",
+              timeout_setting="proposer.timeout_seconds", model_setting="proposer.model")
 
 
 
@@ -180,6 +179,14 @@ def system_prompt(request: ProposalRequest) -> str:
         "- Rules are numbered from 0 within their section, as shown in the file. Indices and "
         "positions always refer to the file as shown, even when several operations touch the "
         "same section.",
+        f"- Patterns of kind tool_use are about the agent's tool calls (which tool, how often, "
+        f"with what outcome). Answer them with tool-usage guidelines in the section with id "
+        f"{TOOLS_SECTION!r} or 'tool-use' (a new one: id {TOOLS_SECTION!r}, title "
+        f"{TOOLS_TITLE!r}): one rule per guideline, starting with "
+        "the tool's name and a colon, e.g. \"web_search: Use it only for events after the "
+        "conversation's documents; say which source you used.\" Tighten the tool's existing "
+        "guideline with update_rule rather than adding a second one; add the section with "
+        "add_section if the file has none. Cite the tool_use pattern's id as evidence.",
         "",
         "Hard constraints (a validator enforces them; a draft that breaks one is refused):",
         f"- Never change, move, reorder or remove a section marked [PROTECTED] ({protected}), "
@@ -208,6 +215,8 @@ def _ranked(patterns: list[Pattern]) -> list[Pattern]:
 
 def _pattern_block(p: Pattern, max_quotes: int, support: Support | None = None) -> list[str]:
     section = f' section="{_attr(p.section)}"' if p.section else ""
+    if p.tool:
+        section += f' tool="{_attr(p.tool)}"'
     backed = f' users="{support.users}" runs="{support.runs}"' if support else ""
     lines = [f'<feedback_pattern id="{_attr(p.id)}" kind="{_attr(p.kind)}" count="{p.count}" '
              f'share="{p.share:.0%}"{backed}{section}>',
@@ -346,45 +355,10 @@ def _repair_turns(first_user: str, message: Message, problems: list[str],
     return [{"role": "assistant", "content": echoed}, {"role": "user", "content": reply}]
 
 
-def _well_formed(message: object) -> Message:
-    """The answer, if it has the shape of a ``Message``; else ValueError naming what is wrong."""
-    if not isinstance(message, Message):
-        raise ValueError(f"expected a message object, got {type(message).__name__}")
-    if not isinstance(message.content, list):
-        raise ValueError("its content is not a list of blocks")
-    for block in message.content:
-        if not isinstance(block, (TextBlock, ToolUseBlock)) and not hasattr(block, "type"):
-            raise ValueError("a content block has no type")
-        if isinstance(block, ToolUseBlock) and not isinstance(block.input, dict):
-            raise ValueError("a tool call's input is not an object")
-    u = getattr(message, "usage", None)
-    if u is None or not isinstance(u.input_tokens, int) or not isinstance(u.output_tokens, int):
-        raise ValueError("its usage is missing")
-    return message
-
-
 def _usage(message: Message) -> Usage:
     u = message.usage
     cached = (u.cache_creation_input_tokens or 0) + (u.cache_read_input_tokens or 0)
     return Usage(input_tokens=u.input_tokens + cached, output_tokens=u.output_tokens, requests=1)
-
-
-def _retry_after(headers: Mapping[str, str]) -> float | None:
-    """Seconds the server asks us to wait (``retry-after-ms``, ``retry-after``), if it says."""
-    for name, scale in (("retry-after-ms", 0.001), ("retry-after", 1.0)):
-        value = headers.get(name)
-        if value is None:
-            continue
-        try:
-            return max(0.0, float(value) * scale)
-        except ValueError:
-            pass
-        try:
-            when = email.utils.parsedate_to_datetime(value)
-        except (TypeError, ValueError):
-            continue  # NOTE: a header we cannot read means "not said", never a crash
-        return max(0.0, when.timestamp() - time.time())
-    return None
 
 
 # -- the proposer ---------------------------------------------------------------------------
@@ -403,27 +377,15 @@ class AnthropicProposer:
         ``backoff_max``."""
         self.settings = settings or ProposerSettings()
         self.model = self.settings.model
-        self._api_key = api_key
         self._base_url = base_url
-        self.max_retries = max_retries
-        self.backoff_base = backoff_base
-        self.backoff_max = backoff_max
-        self._sleep = sleep
+        self.api = MessagesAPI(model=self.model, timeout=self.settings.timeout_seconds,
+                               error=ProposerError, hints=HINTS, api_key=api_key,
+                               base_url=base_url, max_retries=max_retries,
+                               backoff_base=backoff_base, backoff_max=backoff_max, sleep=sleep)
 
     def __repr__(self) -> str:
         # NOTE: never the key.
         return f"AnthropicProposer(model={self.model!r}, base_url={self._base_url!r})"
-
-    def _client(self) -> anthropic.Anthropic:
-        try:
-            return anthropic.Anthropic(api_key=self._api_key, base_url=self._base_url,
-                                       timeout=self.settings.timeout_seconds, max_retries=0)
-        except anthropic.AnthropicError as exc:
-            raise ProposerError(f"cannot set up the Anthropic client: {self._redact(str(exc))}",
-                                hint=KEY_HINT) from None
-
-    def _redact(self, text: str) -> str:
-        return text.replace(self._api_key, "[redacted]") if self._api_key else text
 
     def propose(self, request: ProposalRequest, check: DraftCheck) -> ProposerResult:
         if not any(p.fixable and p.state == "open" for p in request.patterns):
@@ -439,7 +401,7 @@ class AnthropicProposer:
         question = user_prompt(request, self.settings)
         messages: list[MessageParam] = [{"role": "user", "content": question}]
         usage = Usage()
-        with self._client() as client:
+        with self.api.client() as client:
             answer = self._create(client, system, messages)
             usage += _usage(answer)
             draft, problems, calls = _read(answer, careful)
@@ -462,116 +424,15 @@ class AnthropicProposer:
 
     def _create(self, client: anthropic.Anthropic, system: str,
                 messages: list[MessageParam]) -> Message:
-        """One Messages API call, retried with backoff on rate limits, overload and 5xx."""
+        """One Messages API call (retried by :class:`~gitimprove.llm.MessagesAPI`)."""
         tool_choice: ToolChoiceToolParam = {"type": "tool", "name": TOOL_NAME,
                                             "disable_parallel_tool_use": True}
         system_blocks: list[TextBlockParam] = [{"type": "text", "text": system}]
         # NOTE: no temperature: SDK 2.x speaks API version 2026-10-21, which refuses every
         # sampling parameter with a 400, so the policy has no temperature setting.
-        attempt = 0
-        while True:
-            try:
-                answer = client.messages.create(
-                    model=self.model, max_tokens=self.settings.max_tokens, system=system_blocks,
-                    messages=messages, tools=[tool_definition()], tool_choice=tool_choice)
-                return _well_formed(answer)
-            except (ValueError, RecursionError, anthropic.APIResponseValidationError) as exc:
-                # NOTE: the SDK parses a 200 answer lazily and without validation: a body that is
-                # not JSON, cut short, or of the wrong shape surfaces here, or not at all.
-                detail = "answer nested too deeply" if isinstance(exc, RecursionError) else \
-                    self._redact(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
-                raise ProposerError(
-                    f"the Anthropic API at {client.base_url} sent a malformed answer "
-                    f"({detail[:200]})",
-                    hint="try again later; if it persists, check ANTHROPIC_BASE_URL and any proxy "
-                         "in between, or use --proposer heuristic") from None
-            except anthropic.APITimeoutError:
-                raise ProposerError(
-                    f"the Anthropic API did not answer within {self.settings.timeout_seconds:g} "
-                    "seconds",
-                    hint="try again later, or raise proposer.timeout_seconds in gitimprove.yaml"
-                ) from None
-            except anthropic.APIConnectionError as exc:
-                if attempt < self.max_retries:
-                    self._sleep(self._delay(attempt, None))
-                    attempt += 1
-                    continue
-                raise ProposerError(
-                    f"cannot reach the Anthropic API at {client.base_url} after {attempt + 1} "
-                    f"attempts: {self._redact(str(exc.__cause__ or exc))}",
-                    hint="check the network, or ANTHROPIC_BASE_URL if you set it") from None
-            except anthropic.APIStatusError as exc:
-                if self._retryable(exc) and attempt < self.max_retries:
-                    self._sleep(self._delay(attempt, _retry_after(exc.response.headers)))
-                    attempt += 1
-                    continue
-                raise self._status_error(exc, attempt + 1) from None
-            except TypeError as exc:
-                # NOTE: the SDK raises TypeError when it finds no credentials at all.
-                if "authentication" not in str(exc):
-                    raise
-                raise ProposerError("no Anthropic API key is configured", hint=KEY_HINT) from None
-
-    @staticmethod
-    def _retryable(exc: anthropic.APIStatusError) -> bool:
-        should = exc.response.headers.get("x-should-retry")
-        if should in ("true", "false"):
-            return should == "true"
-        return exc.status_code in RETRYABLE_STATUS or exc.status_code >= 500
-
-    def _delay(self, attempt: int, retry_after: float | None) -> float:
-        if retry_after is not None:
-            return min(retry_after, self.backoff_max)
-        backoff = min(self.backoff_base * 2.0 ** attempt, self.backoff_max)
-        return backoff * (1 - 0.25 * random.random())
-
-    def _status_error(self, exc: anthropic.APIStatusError, attempts: int) -> ProposerError:
-        status = exc.status_code
-        kind = exc.type or _error_type(exc.body) or "error"
-        detail = self._redact(exc.api_message or _error_message(exc.body) or "")
-        said = f"{status} {kind}" + (f": {detail}" if detail else "")
-        ref = f" (request id {exc.request_id})" if exc.request_id else ""
-        tries = f" after {attempts} attempts" if attempts > 1 else ""
-        if status == 401:
-            return ProposerError(f"the Anthropic API refused the API key ({said}){ref}",
-                                 hint=KEY_HINT)
-        if status == 403:
-            return ProposerError(f"the API key may not use {self.model} ({said}){ref}",
-                                 hint="check the key's workspace and permissions, or choose "
-                                      "another proposer.model in gitimprove.yaml")
-        if status == 404:
-            return ProposerError(f"the Anthropic API does not know the model {self.model!r} "
-                                 f"({said}){ref}",
-                                 hint="set proposer.model in gitimprove.yaml to a current model")
-        if status == 429:
-            return ProposerError(f"the Anthropic API kept rate-limiting the requests{tries} "
-                                 f"({said}){ref}",
-                                 hint="wait a minute and try again, or use --proposer heuristic")
-        if status == 529:
-            return ProposerError(f"the Anthropic API is overloaded{tries}, try again later "
-                                 f"({said}){ref}", hint="or use --proposer heuristic")
-        if status >= 500:
-            return ProposerError(f"the Anthropic API failed with a server error{tries} "
-                                 f"({said}){ref}", hint="try again later, or use --proposer heuristic")
-        return ProposerError(f"the Anthropic API refused the request ({said}){ref}",
-                             hint="the API's message above says why; if it names a request "
-                                  "field, please report it as a gitimprove bug")
-
-
-def _error_field(body: object, name: str) -> str | None:
-    if isinstance(body, dict):
-        err = body.get("error", body)
-        if isinstance(err, dict) and isinstance(err.get(name), str):
-            return str(err[name])
-    return None
-
-
-def _error_type(body: object) -> str | None:
-    return _error_field(body, "type")
-
-
-def _error_message(body: object) -> str | None:
-    return _error_field(body, "message")
+        return self.api.create(client, max_tokens=self.settings.max_tokens, system=system_blocks,
+                               messages=messages, tools=[tool_definition()],
+                               tool_choice=tool_choice)
 
 
 def prompt_size(request: ProposalRequest, settings: ProposerSettings) -> int:

@@ -100,6 +100,7 @@ class ProposalRequest:
     patterns: list[Pattern]
     max_quotes: int = 4
     notes: list[str] = field(default_factory=list)
+    variable_syntax: str = "{{name}}"  # how the agent's file format writes a variable
     pending_rules: list[str] = field(default_factory=list)
     # Rules of open proposals (with their proposal) and of rejected ones (with the reason).
     pending: list[PriorRule] = field(default_factory=list)
@@ -163,7 +164,8 @@ class ProposalRequest:
     def labelled_file(self) -> str:
         """The agent file with every rule numbered and protected sections marked read-only."""
         lines = [f"agent: {self.file.name}", f"description: {self.file.description}",
-                 f"variables (each {{{{name}}}} must stay): {', '.join(self.file.variables) or '-'}",
+                 f"variables (each written {self.variable_syntax} must stay; use no other): "
+                 f"{', '.join(self.file.variables) or '-'}",
                  ""]
         for pos, section in enumerate(self.file.sections):
             flag = "  [PROTECTED: read-only, do not change, move or remove]" \

@@ -11,7 +11,10 @@ It edits the file as a careful person would, with the shared checks of
 - a rule the file already has is not added again: where the feedback shows the existing rule
   is not enough, it is tightened (``update_rule``); a second "End with ..." extends the first;
   anything else that would contradict the file is left out, and the review says so;
-- a rule an open proposal already adds, or a rejected one added, is not proposed again.
+- a rule an open proposal already adds, or a rejected one added, is not proposed again;
+- a decision pattern (``tool_use``) becomes a tool-usage guideline in the ``tools`` section
+  (one rule per guideline, prefixed by the tool's name): the tool's guideline is tightened
+  when it has one, else added (with the section, when the file has none); one edit per tool.
 
 Commits name ``gitimprove-heuristic`` as their author, and the rationale says what it is."""
 
@@ -20,9 +23,16 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from gitimprove.instructions.agentfile import (
+    TOOLS_SECTION,
+    TOOLS_TITLE,
+    guideline_tool,
+    tool_guidelines,
+    tools_section,
+)
 from gitimprove.instructions.policy import ProposerSettings
 from gitimprove.patterns.model import Pattern
-from gitimprove.proposals.operations import AddRule, Draft, Operation, UpdateRule
+from gitimprove.proposals.operations import AddRule, AddSection, Draft, Operation, UpdateRule
 from gitimprove.proposals.proposers.base import (
     DraftCheck,
     LeftOut,
@@ -187,6 +197,9 @@ class HeuristicProposer:
             if not pattern.fixable or pattern.state != "open":
                 continue
             label = f"'{pattern.label}' ({pattern.count} items)"
+            if pattern.kind == "tool_use" and pattern.tool:
+                self._tool_guideline(request, pattern, planned, left_out)
+                continue
             theme = concept_of(pattern)
             twin = next((pl for pl in planned if theme is not None and pl.theme == theme), None)
             if twin is not None:
@@ -232,6 +245,65 @@ class HeuristicProposer:
             raise ProposerError("the heuristic draft does not pass the validator: " + "; ".join(problems))
         return ProposerResult(draft=draft, proposer=self.name, model=self.model, usage=Usage(),
                               left_out=left_out)
+
+    def _tool_guideline(self, request: ProposalRequest, pattern: Pattern,
+                        planned: list[_Planned], left_out: list[LeftOut]) -> None:
+        """Plan the tool guideline a decision pattern asks for (see the module doc): tighten
+        the tool's guideline in ``tools``, or add one (and the section, titled Tools, before the first
+        protected one, when the file has none). A second pattern about the same tool is cited
+        by the first one's edit."""
+        tool = pattern.tool or ""
+        theme = f"tool:{tool}"
+        label = f"'{pattern.label}' ({pattern.count} runs)"
+        twin = next((pl for pl in planned if pl.theme == theme), None)
+        if twin is not None:
+            twin.patterns.append(pattern)
+            return
+        text = " ".join((pattern.suggestion or "").split())
+        if not text:
+            left_out.append(LeftOut(label, "no guideline: the pattern suggests none"))
+            return
+        if guideline_tool(text) != tool:
+            text = f"{tool}: {text}"
+        text = text if text.endswith((".", "!", "?")) else text + "."
+        clause = text.split(":", 1)[1].strip()
+        section = tools_section(request.file)
+        sid = section.id if section is not None else TOOLS_SECTION
+        if sid in request.protected:
+            left_out.append(LeftOut(label, f"the {sid!r} section is protected"))
+            return
+        known = request.known
+        aspect = f"{tool} use"
+        found = tool_guidelines(request.file).get(tool) if section is not None else None
+        if found and section is not None and section.rules:
+            current = section.rules[found[0]]
+            if duplicates(clause, current.split(":", 1)[1]):
+                left_out.append(LeftOut(label, f"already said by {sid} rule {found[0]} "
+                                        f"({current!r})"))
+                return
+            text = f"{current.rstrip()} {clause}"
+            op: Operation = UpdateRule(section=sid, index=found[0], text=text,
+                                       reason="-", evidence=[])
+            action, why = "tighten", (f"Runs show the guideline for {tool} is not enough as it "
+                                      "stands, so it is tightened with what the runs suggest.")
+        elif section is None and not any(isinstance(pl.op, AddSection) for pl in planned):
+            first = next((i for i, s in enumerate(request.file.sections)
+                          if s.id in request.protected), None)
+            op = AddSection(id=TOOLS_SECTION, title=TOOLS_TITLE, rules=[text], position=first,
+                            reason="-", evidence=[])
+            action, why = "add", (f"The file has no {TOOLS_SECTION!r} section for tool-usage "
+                                  "guidelines yet; it is added with this one.")
+        else:
+            op = AddRule(section=sid, text=text, reason="-", evidence=[])
+            action, why = "add", f"The file has no guideline for {tool} yet."
+        if (prior := rejected_match(text, known.rejected)) is not None:
+            left_out.append(_rejected(label, text, prior.proposal, prior.reason))
+            return
+        if (prior := pending_match(text, known.pending)) is not None:
+            left_out.append(LeftOut(label, f"{text!r} is already proposed by {prior.proposal}"))
+            return
+        planned.append(_Planned(op, action, aspect, theme, [pattern],
+                                f"{why} From what the agent did: {pattern.label}."))
 
     def _place(self, request: ProposalRequest, pattern: Pattern, text: str, aspect: str,
                section: str, statements: list[Statement], planned: list[_Planned],
@@ -357,6 +429,8 @@ class HeuristicProposer:
 
 
 def _text(op: Operation) -> str:
+    if isinstance(op, AddSection):
+        return "\n".join(op.rules or [])
     return op.text if isinstance(op, AddRule | UpdateRule) else ""
 
 

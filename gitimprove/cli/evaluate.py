@@ -1,0 +1,68 @@
+"""``gitimprove evaluate``: replay a proposal on its evidence runs, judge, record the scorecard."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from gitimprove.cli.context import Context, echo, emit_json, json_option, pass_ctx
+
+
+def evaluation_json(evaluation: Any) -> dict[str, Any]:
+    from gitimprove.evaluation.record import record_ref
+
+    card = evaluation.scorecard
+    return {"status": "recorded", "record": str(evaluation.record.commit),
+            "ref": record_ref(card.agent, card.proposal),
+            "passes": not card.passes(evaluation.plan.settings),
+            "problems": card.passes(evaluation.plan.settings),
+            "scorecard": card.to_json(),
+            "examples": [e.__dict__ for e in evaluation.examples]}
+
+
+@click.command("evaluate")
+@click.argument("proposal")
+@click.option("--sample", type=click.IntRange(min=1), metavar="N",
+              help="Runs to fix (and to keep) to replay at most (default: evaluation.sample).")
+@click.option("--seed", type=int, help="Draw the same runs and order again (default: random, recorded).")
+@click.option("--by", metavar='"NAME <EMAIL>"', help="Who evaluated (default: your git identity).")
+@json_option
+@pass_ctx
+def evaluate_cmd(ctx: Context, proposal: str, sample: int | None, seed: int | None,
+                 by: str | None, as_json: bool) -> int:
+    """Replay a proposal on the runs it is meant to fix (and well-rated ones), have a model
+    judge base against proposal, and record the scorecard in git. Needs ANTHROPIC_API_KEY."""
+    from gitimprove.evaluate import NeedsModel, evaluate
+    from gitimprove.evaluation.record import record_ref
+
+    repo = ctx.repo
+    try:
+        evaluation = evaluate(repo, proposal, sample=sample, seed=seed, by=by)
+    except NeedsModel as exc:
+        if not as_json:
+            raise
+        emit_json({"status": "needs_model", "message": exc.message, "hint": exc.hint,
+                   "would_judge": exc.plan.to_json()})
+        return 1
+    card = evaluation.scorecard
+    if as_json:
+        emit_json(evaluation_json(evaluation))
+        return 0
+    echo(f"Evaluated {card.proposal} ({card.agent}): {card.headline()}")
+    for line in card.lines(evaluation.plan.settings):
+        echo(f"  {line}")
+    if evaluation.examples:
+        echo("Examples (kept on this machine, not in git: they quote users' runs):")
+        from gitimprove.evaluation.examples import lines
+
+        for line in lines(evaluation.examples):
+            echo(line)
+    record = evaluation.record
+    echo(f"Recorded {record_ref(card.agent, card.proposal)} ({record.commit.short}) for base "
+               f"tree {card.base_tree[:10]} and proposal tree {card.proposal_tree[:10]}")
+    echo(f"  review: gitimprove review {card.proposal}    share: gitimprove push --all")
+    return 0
+
+
+COMMANDS = [evaluate_cmd]

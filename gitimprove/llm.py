@@ -1,0 +1,204 @@
+"""The one door to the Anthropic Messages API: a client, retries with backoff, clear errors.
+
+The proposer and the evaluation both call the API through :class:`MessagesAPI`. It builds the
+real SDK client (``ANTHROPIC_API_KEY`` and ``ANTHROPIC_BASE_URL`` unless given), retries rate
+limits, overload and server errors (429, 529, 5xx, and whatever the server marks
+``x-should-retry: true``) with exponential backoff or the server's ``retry-after``, and turns
+every failure into the caller's :class:`~gitimprove.errors.GitImproveError` subclass with a
+hint that names the caller's own settings. The key never appears in a message.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import random
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import anthropic
+from anthropic.types import Message, TextBlock, ToolUseBlock
+
+from gitimprove.errors import GitImproveError
+
+# Statuses worth another try: rate limit, request timeout, conflict, and every server error
+# (500, 502, 503, 504, and 529 "overloaded").
+RETRYABLE_STATUS = frozenset({408, 409, 429})
+KEY_URL = "https://console.anthropic.com/settings/keys"
+
+
+@dataclass(frozen=True)
+class Hints:
+    """What to tell the user, in the caller's own terms (its settings and its fallback)."""
+
+    key: str  # how to set a key (or do without one)
+    fallback: str  # "or use --proposer heuristic"
+    timeout_setting: str  # "proposer.timeout_seconds"
+    model_setting: str  # "proposer.model"
+
+
+def retry_after(headers: Mapping[str, str]) -> float | None:
+    """Seconds the server asks us to wait (``retry-after-ms``, ``retry-after``), if it says."""
+    for name, scale in (("retry-after-ms", 0.001), ("retry-after", 1.0)):
+        value = headers.get(name)
+        if value is None:
+            continue
+        try:
+            return max(0.0, float(value) * scale)
+        except ValueError:
+            pass
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            continue  # NOTE: a header we cannot read means "not said", never a crash
+        return max(0.0, when.timestamp() - time.time())
+    return None
+
+
+class MessagesAPI:
+    """``messages.create`` with retries; errors become ``error(...)`` with ``hints``."""
+
+    def __init__(self, *, model: str, timeout: float, error: type[GitImproveError], hints: Hints,
+                 api_key: str | None = None, base_url: str | None = None, max_retries: int = 4,
+                 backoff_base: float = 1.0, backoff_max: float = 30.0,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        self.model = model
+        self.timeout = timeout
+        self.error = error
+        self.hints = hints
+        self._api_key = api_key
+        self._base_url = base_url
+        self.max_retries = max_retries
+        self.backoff_base = backoff_base
+        self.backoff_max = backoff_max
+        self._sleep = sleep
+
+    def __repr__(self) -> str:
+        # NOTE: never the key.
+        return f"MessagesAPI(model={self.model!r}, base_url={self._base_url!r})"
+
+    def client(self) -> anthropic.Anthropic:
+        try:
+            return anthropic.Anthropic(api_key=self._api_key, base_url=self._base_url,
+                                       timeout=self.timeout, max_retries=0)
+        except anthropic.AnthropicError as exc:
+            raise self.error(f"cannot set up the Anthropic client: {self.redact(str(exc))}",
+                             hint=self.hints.key) from None
+
+    def redact(self, text: str) -> str:
+        return text.replace(self._api_key, "[redacted]") if self._api_key else text
+
+    def create(self, client: anthropic.Anthropic, *, model: str | None = None,
+               **params: Any) -> Message:
+        """One Messages API call, retried with backoff on rate limits, overload and 5xx."""
+        model = model or self.model
+        attempt = 0
+        while True:
+            try:
+                message: Message = client.messages.create(model=model, **params)
+                return _well_formed(message)
+            except (ValueError, RecursionError, anthropic.APIResponseValidationError) as exc:
+                # NOTE: the SDK parses a 200 answer lazily and without validation: a body that is
+                # not JSON, cut short, or of the wrong shape surfaces here, or not at all.
+                detail = "answer nested too deeply" if isinstance(exc, RecursionError) else \
+                    self.redact(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+                raise self.error(
+                    f"the Anthropic API at {client.base_url} sent a malformed answer "
+                    f"({detail[:200]})",
+                    hint="try again later; if it persists, check ANTHROPIC_BASE_URL and any proxy "
+                         "in between") from None
+            except anthropic.APITimeoutError:
+                raise self.error(
+                    f"the Anthropic API did not answer within {self.timeout:g} seconds",
+                    hint=f"try again later, or raise {self.hints.timeout_setting} in gitimprove.yaml"
+                ) from None
+            except anthropic.APIConnectionError as exc:
+                if attempt < self.max_retries:
+                    self._sleep(self.delay(attempt, None))
+                    attempt += 1
+                    continue
+                raise self.error(
+                    f"cannot reach the Anthropic API at {client.base_url} after {attempt + 1} "
+                    f"attempts: {self.redact(str(exc.__cause__ or exc))}",
+                    hint="check the network, or ANTHROPIC_BASE_URL if you set it") from None
+            except anthropic.APIStatusError as exc:
+                if self.retryable(exc) and attempt < self.max_retries:
+                    self._sleep(self.delay(attempt, retry_after(exc.response.headers)))
+                    attempt += 1
+                    continue
+                raise self.status_error(exc, attempt + 1, model) from None
+            except TypeError as exc:
+                # NOTE: the SDK raises TypeError when it finds no credentials at all.
+                if "authentication" not in str(exc):
+                    raise
+                raise self.error("no Anthropic API key is configured", hint=self.hints.key) from None
+
+    @staticmethod
+    def retryable(exc: anthropic.APIStatusError) -> bool:
+        should = exc.response.headers.get("x-should-retry")
+        if should in ("true", "false"):
+            return should == "true"
+        return exc.status_code in RETRYABLE_STATUS or exc.status_code >= 500
+
+    def delay(self, attempt: int, retry_after: float | None) -> float:
+        if retry_after is not None:
+            return min(retry_after, self.backoff_max)
+        backoff = min(self.backoff_base * 2.0 ** attempt, self.backoff_max)
+        return backoff * (1 - 0.25 * random.random())
+
+    def status_error(self, exc: anthropic.APIStatusError, attempts: int,
+                     model: str) -> GitImproveError:
+        status = exc.status_code
+        kind = exc.type or _error_field(exc.body, "type") or "error"
+        detail = self.redact(exc.api_message or _error_field(exc.body, "message") or "")
+        said = f"{status} {kind}" + (f": {detail}" if detail else "")
+        ref = f" (request id {exc.request_id})" if exc.request_id else ""
+        tries = f" after {attempts} attempts" if attempts > 1 else ""
+        hints, error = self.hints, self.error
+        if status == 401:
+            return error(f"the Anthropic API refused the API key ({said}){ref}", hint=hints.key)
+        if status == 403:
+            return error(f"the API key may not use {model} ({said}){ref}",
+                         hint="check the key's workspace and permissions, or choose "
+                              f"another {hints.model_setting} in gitimprove.yaml")
+        if status == 404:
+            return error(f"the Anthropic API does not know the model {model!r} ({said}){ref}",
+                         hint=f"set {hints.model_setting} in gitimprove.yaml to a current model")
+        if status == 429:
+            return error(f"the Anthropic API kept rate-limiting the requests{tries} ({said}){ref}",
+                         hint=f"wait a minute and try again, {hints.fallback}")
+        if status == 529:
+            return error(f"the Anthropic API is overloaded{tries}, try again later ({said}){ref}",
+                         hint=hints.fallback)
+        if status >= 500:
+            return error(f"the Anthropic API failed with a server error{tries} ({said}){ref}",
+                         hint=f"try again later, {hints.fallback}")
+        return error(f"the Anthropic API refused the request ({said}){ref}",
+                     hint="the API's message above says why; if it names a request "
+                          "field, please report it as a gitimprove bug")
+
+
+def _error_field(body: object, name: str) -> str | None:
+    if isinstance(body, dict):
+        err = body.get("error", body)
+        if isinstance(err, dict) and isinstance(err.get(name), str):
+            return str(err[name])
+    return None
+
+
+def _well_formed(message: object) -> Message:
+    """The answer, if it has the shape of a ``Message``; else ValueError naming what is wrong."""
+    if not isinstance(message, Message):
+        raise ValueError(f"expected a message object, got {type(message).__name__}")
+    if not isinstance(message.content, list):
+        raise ValueError("its content is not a list of blocks")
+    for block in message.content:
+        if not isinstance(block, (TextBlock, ToolUseBlock)) and not hasattr(block, "type"):
+            raise ValueError("a content block has no type")
+        if isinstance(block, ToolUseBlock) and not isinstance(block.input, dict):
+            raise ValueError("a tool call's input is not an object")
+    u = getattr(message, "usage", None)
+    if u is None or not isinstance(u.input_tokens, int) or not isinstance(u.output_tokens, int):
+        raise ValueError("its usage is missing")
+    return message

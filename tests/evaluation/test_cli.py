@@ -1,0 +1,189 @@
+"""`gitimprove evaluate` as a user runs it: no key, bad input, --json, and a SIGKILL mid-run."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from gitimprove.cli import main
+from gitimprove.evaluate import EvaluationError, evaluate
+from gitimprove.evaluation.record import EVALUATIONS_PREFIX, read_record
+from gitimprove.instructions.repo import InstructionRepo
+from tests.conftest import git
+from tests.evaluation.conftest import (
+    AGENT,
+    NEW_RULE,
+    Setup,
+    record_runs,
+    run_evaluation,
+    set_evaluation,
+    use,
+)
+from tests.fakes.anthropic_server import FakeAnthropicServer, error, is_judge, slow, text_answer
+from tests.review.conftest import add_rule, make_proposal, out
+
+
+@dataclass
+class Ran:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+@pytest.fixture
+def gitimprove(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Callable[..., Ran]:
+    """The console entry point in this process (where errors become messages and exit codes)."""
+
+    def run(cwd: Path, *args: str, env: dict[str, str] | None = None) -> Ran:
+        for name, value in (env or {}).items():
+            monkeypatch.setenv(name, value)
+        code = 0
+        try:
+            main(["--repo", str(cwd), *args])
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else 1
+        captured = capsys.readouterr()
+        return Ran(code, captured.out, captured.err)
+
+    return run
+
+
+def fake_env(api: FakeAnthropicServer) -> dict[str, str]:
+    return {"ANTHROPIC_API_KEY": str(api.api_key), "ANTHROPIC_BASE_URL": api.base_url,
+            "NO_PROXY": "127.0.0.1"}
+
+
+def test_without_a_key_the_command_says_what_it_needs_and_what_it_would_judge(
+        setup: Setup, gitimprove: Callable[..., Ran]) -> None:
+    proc = gitimprove(setup.path, "evaluate", setup.pid, "--sample", "5")
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert proc.stderr.startswith(f"error: evaluating proposal {setup.pid} needs a model")
+    assert "It would judge 5 runs to fix (of 15 evidence ids" in proc.stderr
+    assert "and 5 runs to keep" in proc.stderr and "with 30 model calls" in proc.stderr
+    assert "hint: set ANTHROPIC_API_KEY" in proc.stderr
+    proc = gitimprove(setup.path, "evaluate", setup.pid, "--json")
+    data = json.loads(proc.stdout)
+    assert proc.returncode == 1 and data["status"] == "needs_model"
+    assert data["would_judge"]["to_fix"]["sampled"] == 12 and data["would_judge"]["calls"] == 60
+    assert out(setup.path, "for-each-ref", EVALUATIONS_PREFIX) == ""
+
+
+def test_the_command_prints_the_scorecard_and_examples(api: FakeAnthropicServer, setup: Setup,
+                                                       gitimprove: Callable[..., Ran]) -> None:
+    use(api)
+    proc = gitimprove(setup.path, "evaluate", setup.pid, "--sample", "3", "--seed", "5",
+                      env=fake_env(api))
+    assert proc.returncode == 0, proc.stderr
+    assert f"Evaluated {setup.pid} ({AGENT}): fixed 3/3 (100%, 95% CI 44%-100%)" in proc.stdout
+    assert "Examples (kept on this machine, not in git" in proc.stdout
+    assert "proposal:  SHORT: three bullets." in proc.stdout
+    assert f"Recorded {EVALUATIONS_PREFIX}{AGENT}/{setup.pid}" in proc.stdout
+    proc = gitimprove(setup.path, "evaluate", setup.pid, "--sample", "2", "--json", env=fake_env(api))
+    data = json.loads(proc.stdout)
+    assert data["status"] == "recorded" and data["scorecard"]["fixed"]["n"] == 2
+    assert data["passes"] is True and data["scorecard"]["seed"] >= 0
+
+
+def test_no_run_with_an_input_is_a_clear_refusal(sample_repo: Path, gitimprove: Callable[..., Ran]) -> None:
+    repo = InstructionRepo(sample_repo)
+    evidence, _ = record_runs(repo, negative=0, positive=2, without_input=3)
+    make_proposal(sample_repo, "20261126-noinpt", add_rule(NEW_RULE), evidence=",".join(evidence))
+    proc = gitimprove(sample_repo, "evaluate", "20261126-noinpt")
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert "has no run to fix that can be replayed: of its 3 evidence ids, 3 runs have no input " \
+           "recorded" in proc.stderr
+    assert "record_feedback(..., input=..." in proc.stderr
+
+
+def test_evidence_gone_from_the_store_is_said(sample_repo: Path, gitimprove: Callable[..., Ran]) -> None:
+    make_proposal(sample_repo, "20261126-gone00", add_rule(NEW_RULE), evidence="fb-x,fb-y")
+    proc = gitimprove(sample_repo, "evaluate", "20261126-gone00")
+    assert proc.returncode == 1
+    assert "2 are no longer in the feedback store" in proc.stderr
+    assert "GITIMPROVE_FEEDBACK_URL points at another store" in proc.stderr
+
+
+def test_a_200_kb_input_is_cut_and_counted(api: FakeAnthropicServer, sample_repo: Path) -> None:
+    repo = InstructionRepo(sample_repo)
+    big = "Describe this product. " + "spec " * 40_000  # 200 KB
+    evidence, _ = record_runs(repo, negative=2, positive=1, without_input=0, input_text=big[:200_000])
+    make_proposal(sample_repo, "20261126-big000", add_rule(NEW_RULE), evidence=",".join(evidence))
+    use(api)
+    s = Setup(sample_repo, repo, "20261126-big000", evidence, [])
+    card = run_evaluation(api, s).scorecard
+    assert card.to_fix.truncated == 2 and all(r.input_truncated for r in card.runs if r.set == "fix")
+    replays = [r for r in api.requests if not is_judge(r)]
+    sizes = {len(r.messages[0]["content"]) for r in replays}
+    assert max(sizes) == 20_000
+    judged = next(r for r in api.requests if is_judge(r))
+    assert "(The input was cut to fit; judge on what is shown.)" in judged.prompt_text()
+    assert "2 input(s) were cut to the policy's max_input_chars" in "\n".join(card.lines())
+    repo.close()
+
+
+def test_an_unknown_evaluation_model_is_refused_before_any_call(api: FakeAnthropicServer,
+                                                                setup: Setup) -> None:
+    set_evaluation(setup.path, model="claude-sonet-5-5")
+    with pytest.raises(EvaluationError) as caught:
+        run_evaluation(api, setup)
+    assert "evaluation.model in gitimprove.yaml names 'claude-sonet-5-5', a model the " \
+           "Anthropic SDK does not know" in str(caught.value)
+    assert "did you mean 'claude-sonnet-5-5'?" in str(caught.value)
+    assert api.requests == []
+
+
+def test_a_model_name_that_is_not_one_is_a_policy_error(setup: Setup, gitimprove: Callable[..., Ran]) -> None:
+    set_evaluation(setup.path, judge_model="'rm -rf /; echo'")
+    proc = gitimprove(setup.path, "evaluate", setup.pid)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert "gitimprove.yaml:" in proc.stderr and "evaluation.judge_model" in proc.stderr
+    assert "is not a model name" in proc.stderr
+
+
+def test_a_model_the_api_does_not_serve_is_a_clear_error(api: FakeAnthropicServer, setup: Setup) -> None:
+    api.handler = lambda received: error(404, "not_found_error", "model: claude-haiku-4-5")
+    with pytest.raises(EvaluationError) as caught:
+        run_evaluation(api, setup)
+    message = str(caught.value)
+    assert "does not know the model 'claude-sonnet-5-5'" in message
+    assert "evaluation.model in gitimprove.yaml" in message and "nothing was recorded" in message
+    assert read_record(setup.repo.git, AGENT, setup.pid) is None
+
+
+def test_a_closed_proposal_is_not_evaluated(setup: Setup) -> None:
+    from gitimprove.review.actions import reject
+
+    reject(setup.repo, setup.pid, reason="no")
+    with pytest.raises(EvaluationError, match="is rejected; only an open proposal"):
+        evaluate(setup.repo, setup.pid, env={})
+
+
+def test_sigkill_mid_run_leaves_no_record(api: FakeAnthropicServer, setup: Setup) -> None:
+    calls = {"n": 0}
+
+    def replay(received: object) -> object:
+        calls["n"] += 1
+        return slow(text_answer("an answer"), 5.0) if calls["n"] > 6 else "an answer"
+
+    use(api, replay=replay)
+    proc = subprocess.Popen([sys.executable, "-m", "gitimprove", "evaluate", setup.pid],
+                            cwd=setup.path, env={**os.environ, **fake_env(api)},
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 30
+    while calls["n"] <= 6 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert calls["n"] > 6, "the evaluation never reached the slow reply"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert out(setup.path, "for-each-ref", EVALUATIONS_PREFIX) == ""
+    assert not (Path(setup.repo.git.state_dir) / "evaluations").exists()
+    assert git(setup.path, "status", "--porcelain") == ""
