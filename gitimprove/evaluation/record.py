@@ -23,25 +23,27 @@ from typing import Literal
 
 from pydantic import ValidationError
 
+from gitimprove import ledger
 from gitimprove.errors import GitCommandError, GitImproveError
 from gitimprove.evaluation.scorecard import Scorecard
 from gitimprove.git import Commit, Identity, Oid, Repository
 
-EVALUATIONS_PREFIX = "refs/gitimprove/evaluations/"
 FENCE = "```gitimprove-scorecard"
 
-T_EVALUATION = "Gitimprove-Evaluation"
-T_AGENT = "Gitimprove-Agent"
-T_BASE_TREE = "Gitimprove-Base-Tree"
-T_PROPOSAL_TREE = "Gitimprove-Proposal-Tree"
-T_BASE_VERSION = "Gitimprove-Base-Version"
-T_SCORE = "Gitimprove-Score"
-T_EVALUATED_BY = "Evaluated-by"
+# Names are the ledger's (gitimprove.ledger owns every record's ref prefix and trailers).
+EVALUATIONS_PREFIX = ledger.EVALUATIONS_PREFIX
+T_EVALUATION = ledger.EVALUATION
+T_AGENT = ledger.AGENT
+T_BASE_TREE = ledger.EVALUATION_BASE_TREE
+T_PROPOSAL_TREE = ledger.EVALUATION_PROPOSAL_TREE
+T_BASE_VERSION = ledger.BASE_VERSION
+T_SCORE = ledger.EVALUATION_SCORE
+T_EVALUATED_BY = ledger.EVALUATED_BY
 
 _ID = re.compile(r"\A[A-Za-z0-9][A-Za-z0-9._-]{0,99}\Z")
 _OID = re.compile(r"\A(?:[0-9a-f]{40}|[0-9a-f]{64})\Z")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
-MODEL_EMAIL_SUFFIX = "@gitimprove.invalid"
+MODEL_EMAIL_SUFFIX = ledger.MODEL_EMAIL_SUFFIX
 
 Freshness = Literal["current", "stale-branch", "stale-base"]
 

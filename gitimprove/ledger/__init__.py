@@ -70,6 +70,12 @@ TRIAL_BRANCH = "Gitimprove-Trial-Branch"
 TRIAL_STARTED_BY = "Trial-Started-by"
 TRIAL_STOPPED = "Gitimprove-Trial-Stopped"
 TRIAL_STOPPED_BY = "Trial-Stopped-by"
+EVALUATIONS_PREFIX = f"{RECORDS_PREFIX}evaluations/"
+EVALUATION = "Gitimprove-Evaluation"
+EVALUATION_BASE_TREE = "Gitimprove-Base-Tree"
+EVALUATION_PROPOSAL_TREE = "Gitimprove-Proposal-Tree"
+EVALUATION_SCORE = "Gitimprove-Score"
+EVALUATED_BY = "Evaluated-by"
 
 # The only trailers a model-authored commit may carry.
 PROPOSAL_TRAILERS = (PROPOSAL, AGENT, BASE_VERSION, BASE_COMMIT, EVIDENCE, PATTERNS, MODEL,
