@@ -186,6 +186,7 @@ class Synthesizer:
         self.batch_texts = max(1, min(batch_texts, MAX_BATCH_TEXTS))
         self._api_key = api_key
         self._base_url = base_url
+        self._api: Any = None  # the Messages API door, made with the client
 
     # -- cache --
 
@@ -301,35 +302,30 @@ class Synthesizer:
         return out
 
     def _client(self) -> Any:
-        import anthropic
+        from gitimprove.llm import Hints, MessagesAPI
 
-        try:
-            return anthropic.Anthropic(api_key=self._api_key, base_url=self._base_url,
-                                       timeout=self.timeout, max_retries=2)
-        except anthropic.AnthropicError as exc:
-            raise SynthesisError(f"cannot set up the Anthropic client: {exc}") from None
+        # NOTE: the one door to the Messages API (retries, malformed answers, clear errors);
+        # any SynthesisError it raises means the offline grouping is used, with a note.
+        self._api = MessagesAPI(
+            model=self.model, timeout=self.timeout, error=SynthesisError, max_retries=2,
+            api_key=self._api_key, base_url=self._base_url,
+            hints=Hints(key="set ANTHROPIC_API_KEY, or run `analyze --offline`",
+                        fallback="or run `analyze --offline`",
+                        timeout_setting="proposer.timeout_seconds",
+                        model_setting="proposer.model"))
+        return self._api.client()
 
     def _call(self, client: Any, result: Synthesis, prompt: str, tool: str,
               schema: dict[str, Any]) -> Any:
-        import anthropic
-
         spent = result.input_tokens + result.output_tokens
         if spent + len(prompt) / CHARS_PER_TOKEN + self.max_tokens > self.max_tokens_total:
             raise SynthesisError(f"the model step would exceed analysis.model_max_tokens "
                                  f"({self.max_tokens_total}) after {result.requests} requests")
-        try:
-            message = client.messages.create(
-                model=self.model, max_tokens=self.max_tokens, system=SYSTEM,
-                messages=[{"role": "user", "content": prompt}],
-                tools=[{"name": tool, "description": TOOL_DESCRIPTIONS[tool],
-                        "input_schema": schema}],
-                tool_choice={"type": "tool", "name": tool, "disable_parallel_tool_use": True})
-        except anthropic.APIStatusError as exc:
-            raise SynthesisError(f"the Anthropic API answered {exc.status_code}") from None
-        except anthropic.APIError as exc:
-            raise SynthesisError(f"the Anthropic API failed: {type(exc).__name__}") from None
-        except TypeError:
-            raise SynthesisError("no Anthropic API key is configured") from None
+        message = self._api.create(
+            client, max_tokens=self.max_tokens, system=SYSTEM,
+            messages=[{"role": "user", "content": prompt}],
+            tools=[{"name": tool, "description": TOOL_DESCRIPTIONS[tool], "input_schema": schema}],
+            tool_choice={"type": "tool", "name": tool, "disable_parallel_tool_use": True})
         result.requests += 1
         usage = getattr(message, "usage", None)
         if usage is not None:
