@@ -14,6 +14,7 @@ through :mod:`subprocess` because GitPython cannot remove inherited environment 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import fnmatch
 import os
 import re
@@ -26,6 +27,7 @@ from pathlib import Path
 
 from gitimprove.errors import (
     GitCommandError,
+    GitImproveError,
     GitVersionError,
     NotARepositoryError,
     RefRaceError,
@@ -663,3 +665,20 @@ def _processes_holding(path: Path) -> Iterator[int]:
                         if os.readlink(fd.path) == target:
                             yield int(entry.name)
                             break
+
+
+@contextlib.contextmanager
+def file_lock(path: Path) -> Iterator[None]:
+    """An exclusive lock held for the block (released when the process dies, too)."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fh = path.open("a")
+    except OSError as exc:
+        raise GitImproveError(f"cannot create the lock {path}: {exc.strerror}",
+                              hint="check that you may write to the repository's git directory") from None
+    with fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)

@@ -8,21 +8,18 @@ working tree, the index and HEAD are never touched; a refused draft leaves nothi
 
 from __future__ import annotations
 
-import contextlib
 import difflib
-import fcntl
 import hashlib
 import json
 import textwrap
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Literal
 
 from gitimprove import ledger
 from gitimprove.errors import GitImproveError
-from gitimprove.git import Identity, Oid, replace_path
+from gitimprove.git import Identity, Oid, file_lock, replace_path
 from gitimprove.instructions.formats import variable_syntax
 from gitimprove.instructions.formats.prose import EditError
 from gitimprove.instructions.repo import AgentAt, InstructionRepo
@@ -244,23 +241,6 @@ def propose(
         return _propose(repo, agent, proposer, dry_run=True, patterns=patterns, now=now)
     with file_lock(repo.git.state_dir / "locks" / f"propose-{agent}.lock"):
         return _propose(repo, agent, proposer, dry_run=False, patterns=patterns, now=now)
-
-
-@contextlib.contextmanager
-def file_lock(path: Path) -> Iterator[None]:
-    """An exclusive lock held for the block (released when the process dies, too)."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fh = path.open("a")
-    except OSError as exc:
-        raise GitImproveError(f"cannot create the lock {path}: {exc.strerror}",
-                              hint="check that you may write to the repository's git directory") from None
-    with fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 def _propose(

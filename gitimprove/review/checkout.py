@@ -23,8 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gitimprove.errors import GitCommandError, GitImproveError
-from gitimprove.git import Oid, Repository, Worktree, lock_holder, run_in
-from gitimprove.proposals.build import file_lock
+from gitimprove.git import Oid, Repository, Worktree, file_lock, lock_holder, run_in
 
 JOURNAL_DIR = "pending-checkout"
 LOCK_NAME = "land.lock"
