@@ -1,9 +1,13 @@
 """Benchmark: feedback capture, bulk import and analysis, against raw SQLite doing the same work.
 
 - ``record_feedback`` latency (one record, validated, checked against the agent's history,
-  one transaction) vs a raw ``sqlite3`` insert of the same row with the same pragmas;
+  one transaction) vs a raw ``sqlite3`` insert of the same row with the same pragmas; goal:
+  within 2x;
 - bulk import of 100,000 JSON Lines records (parse, validate, check, one transaction) vs raw
-  ``executemany`` of the same rows;
+  ``executemany`` of the same rows; goal: at least half its rate.
+
+Both are judged on CPU time (user + system of this process), which other work on a shared
+machine does not inflate; wall time is printed beside it.
 - ``analyze`` on 1,000 / 10,000 / 100,000 records of one agent (store read + analysis), with
   the ratio per tenfold. Goals: 100,000 in under 30 s; growth no worse than n log n, i.e. a
   ratio per tenfold under ``10 * log(10n) / log(n)`` (13.3 for 1k -> 10k, 12.5 for 10k -> 100k).
@@ -35,6 +39,7 @@ SAMPLE = ROOT / "sample_repo"
 AGENT = "support-agent"
 SIZES = (1_000, 10_000, 100_000)
 GOAL_100K_S = 30.0
+GOAL_RATIO = 2.0  # record_feedback and import against raw SQLite doing the same writes
 
 _PREFIXES = ["", "", "", "honestly, ", "again: ", "ugh. ", "hmm, ", "As usual, ", "FYI ", "to be fair "]
 _SUFFIXES = ["", "", "", " on the {p} page", " for the {p}", " - {p}", " (order {n})", " again",
@@ -100,7 +105,20 @@ def sample_repo(tmp: Path, name: str = "repo") -> Any:
     return InstructionRepo(tmp / name)
 
 
-def bench_record(tmp: Path, count: int = 400) -> dict[str, Any]:
+def _clocks() -> tuple[float, float]:
+    return time.perf_counter(), time.process_time()
+
+
+def _since(start: tuple[float, float]) -> tuple[float, float]:
+    wall, cpu = _clocks()
+    return wall - start[0], cpu - start[1]
+
+
+def bench_record(tmp: Path, count: int = 1000) -> dict[str, Any]:
+    """``record_feedback`` against a raw insert of the same row (same schema, pragmas and
+    transaction), the two taking turns so that a change in the machine's load hits both.
+    Medians of CPU time (judged: it does not count the time other processes take the CPU)
+    and of wall time."""
     from gitimprove.feedback.migrations import COLUMNS
     from gitimprove.feedback.store import SQLiteStore, record_row
 
@@ -108,12 +126,7 @@ def bench_record(tmp: Path, count: int = 400) -> dict[str, Any]:
     version = repo.load(AGENT).version
     fields = {"agent": AGENT, "run_id": "run-1", "version": version, "rating": "negative",
               "reason": "It asked for my order number again", "signals": {"regenerated": True}}
-    repo.record_feedback(**fields)  # warm: store opened, agent index filled
-    ours = []
-    for _ in range(count):
-        start = time.perf_counter()
-        record = repo.record_feedback(**fields)
-        ours.append(time.perf_counter() - start)
+    record = repo.record_feedback(**fields)  # warm: store opened, agent index filled
     raw_db = tmp / "raw.db"
     SQLiteStore(raw_db).close()  # the same schema
     conn = sqlite3.connect(raw_db, isolation_level=None)
@@ -121,22 +134,30 @@ def bench_record(tmp: Path, count: int = 400) -> dict[str, Any]:
     conn.execute("PRAGMA synchronous = NORMAL")
     sql = f"INSERT INTO feedback ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
     row = list(record_row(record, "2026-01-01T00:00:00.000000Z"))
-    raw = []
+    ours: list[tuple[float, float]] = []
+    raw: list[tuple[float, float]] = []
     for i in range(count):
+        start = _clocks()
+        repo.record_feedback(**fields)
+        ours.append(_since(start))
         row[0] = f"raw-{i}"
-        start = time.perf_counter()
+        start = _clocks()
         conn.execute("BEGIN IMMEDIATE")
         conn.execute(sql, row)
         conn.execute("COMMIT")
-        raw.append(time.perf_counter() - start)
+        raw.append(_since(start))
     conn.close()
     repo.close()
-    ours_s, raw_s = statistics.median(ours), statistics.median(raw)
+    ours_s, raw_s = (statistics.median(c for _, c in ours), statistics.median(c for _, c in raw))
+    ours_wall, raw_wall = (statistics.median(w for w, _ in ours), statistics.median(w for w, _ in raw))
     return {"bench": "record_feedback (one record)", "ours_s": ours_s, "raw_s": raw_s,
-            "ratio": ours_s / raw_s}
+            "ratio": ours_s / raw_s, "ours_wall": ours_wall, "raw_wall": raw_wall,
+            "wall_ratio": ours_wall / raw_wall}
 
 
 def bench_import(tmp: Path, n: int = 100_000) -> dict[str, Any]:
+    """Importing ``n`` JSON Lines records against raw ``executemany`` of the same rows into the
+    same schema with the same pragmas, in one transaction. CPU time judged, wall time shown."""
     from gitimprove.feedback.importer import import_feedback
     from gitimprove.feedback.migrations import COLUMNS
     from gitimprove.feedback.models import make_record
@@ -149,9 +170,9 @@ def bench_import(tmp: Path, n: int = 100_000) -> dict[str, Any]:
     repo = InstructionRepo(target)
     records = synthetic(n)
     data = "".join(json.dumps(r) + "\n" for r in records).encode()
-    start = time.perf_counter()
+    start = _clocks()
     report = import_feedback(repo.feedback_store(), repo._feedback_index(), "bench.jsonl", data)
-    ours = time.perf_counter() - start
+    ours_wall, ours = _since(start)
     assert report.added == n, report.added
     rows = [record_row(make_record(r), "2026-01-01T00:00:00.000000Z") for r in records]
     raw_db = tmp / "raw-bulk.db"
@@ -160,15 +181,16 @@ def bench_import(tmp: Path, n: int = 100_000) -> dict[str, Any]:
     conn.execute("PRAGMA journal_mode = WAL")
     conn.execute("PRAGMA synchronous = NORMAL")
     sql = f"INSERT INTO feedback ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
-    start = time.perf_counter()
+    start = _clocks()
     conn.execute("BEGIN IMMEDIATE")
     conn.executemany(sql, rows)
     conn.execute("COMMIT")
-    raw = time.perf_counter() - start
+    raw_wall, raw = _since(start)
     conn.close()
     repo.close()
     return {"bench": f"bulk import ({n:,} JSON Lines records)", "ours_s": ours, "raw_s": raw,
-            "ours_per_s": n / ours, "raw_per_s": n / raw, "ratio": ours / raw}
+            "ours_per_s": n / ours, "raw_per_s": n / raw, "ratio": ours / raw,
+            "wall_ratio": ours_wall / raw_wall}
 
 
 def bench_analyze(tmp: Path, sizes: tuple[int, ...] = SIZES) -> list[dict[str, Any]]:
@@ -210,17 +232,22 @@ def run(sizes: tuple[int, ...] = SIZES) -> list[Row]:
     try:
         rec = bench_record(tmp)
         print(f"{rec['bench']:<44} ours {rec['ours_s'] * 1e6:8.0f} us   raw sqlite3 insert "
-              f"{rec['raw_s'] * 1e6:6.0f} us   ratio {rec['ratio']:.1f}x")
-        rows += [Row("feedback", "record_feedback, one record", rec["ours_s"], "s",
-                     note=f"raw sqlite3 insert {rec['raw_s'] * 1e6:.0f} us"),
-                 Row("feedback", "record_feedback / raw insert", rec["ratio"], "x")]
+              f"{rec['raw_s'] * 1e6:6.0f} us   ratio {rec['ratio']:.2f}x CPU "
+              f"({rec['wall_ratio']:.2f}x wall)")
+        rows += [Row("feedback", "record_feedback, one record (CPU)", rec["ours_s"], "s",
+                     note=f"raw sqlite3 insert {rec['raw_s'] * 1e6:.0f} us; wall "
+                          f"{rec['ours_wall'] * 1e6:.0f} us vs {rec['raw_wall'] * 1e6:.0f} us"),
+                 Row("feedback", "record_feedback / raw insert", rec["ratio"], "x", GOAL_RATIO,
+                     note=f"CPU; wall {rec['wall_ratio']:.2f}x")]
         imp = bench_import(tmp, max(sizes))
         print(f"{imp['bench']:<44} ours {imp['ours_per_s']:8.0f} rec/s  raw executemany "
-              f"{imp['raw_per_s']:8.0f} rec/s  ratio {imp['ratio']:.1f}x")
-        rows += [Row("feedback", f"import {max(sizes):,} records", imp["ours_s"], "s",
+              f"{imp['raw_per_s']:8.0f} rec/s  ratio {imp['ratio']:.2f}x CPU "
+              f"({imp['wall_ratio']:.2f}x wall)")
+        rows += [Row("feedback", f"import {max(sizes):,} records (CPU)", imp["ours_s"], "s",
                      note=f"{imp['ours_per_s']:,.0f} rec/s; raw executemany "
                           f"{imp['raw_per_s']:,.0f} rec/s"),
-                 Row("feedback", "import / raw executemany", imp["ratio"], "x")]
+                 Row("feedback", "import / raw executemany", imp["ratio"], "x", GOAL_RATIO,
+                     note=f"CPU; wall {imp['wall_ratio']:.2f}x")]
         for row in bench_analyze(tmp, sizes):
             line = f"{row['bench']:<44} {row['seconds']:8.2f} s   {row['patterns']:>3} patterns"
             goal = GOAL_100K_S if row["n"] == 100_000 else None

@@ -214,6 +214,7 @@ class Repository:
         self._cat = _CatFile(self)
         self._packed: tuple[tuple[int, int, int], dict[str, Oid]] | None = None
         self._loose: dict[str, tuple[tuple[int, int, int, int], str]] = {}
+        self._direct: dict[str, tuple[str, tuple[int, int, int, int], Oid]] = {}
         self._reftable = (common_dir / "reftable").exists()
         self._identity: tuple[str, str] | None = None
 
@@ -306,6 +307,15 @@ class Repository:
         if self._reftable:
             out = self.run("rev-parse", "--verify", "--quiet", refname + "^{}", check=False).strip()
             return Oid(out) if out else None
+        direct = self._direct.get(refname)
+        if direct is not None:  # the hot path: a loose ref read before, one stat
+            try:
+                st = os.stat(direct[0])
+            except OSError:
+                st = None
+            if st is not None and (st.st_ino, st.st_mtime_ns, st.st_ctime_ns, st.st_size) == direct[1]:
+                return direct[2]
+        asked = refname
         for _ in range(5):  # symbolic ref chain
             base = self.git_dir if _per_worktree(refname) else self.common_dir
             path = f"{base}/{refname}"
@@ -327,7 +337,12 @@ class Repository:
             if content.startswith("ref: "):
                 refname = content[5:].strip()
                 continue
-            return Oid(content) if _HEX.match(content) else None
+            if not _HEX.match(content):
+                return None
+            oid = Oid(content)
+            if refname == asked:
+                self._direct[asked] = (path, key, oid)
+            return oid
         return None
 
     def symbolic_ref(self, name: str = "HEAD") -> str | None:

@@ -29,15 +29,19 @@ _SELECT = ", ".join(migrations.RECORD_COLUMNS)
 _INSERT_COLUMNS = ", ".join(migrations.COLUMNS)
 
 
+# NOTE: built once: json.dumps() with options builds an encoder per call (per record).
+_SIGNALS_JSON = json.JSONEncoder(separators=(",", ":")).encode
+_METADATA_JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+
+
 def record_row(record: FeedbackRecord, recorded_at: str) -> tuple[Any, ...]:
     """A record as the row tuple of :data:`migrations.COLUMNS`."""
     return (
         record.id, record.agent, record.version, record.run_id, record.rating, record.reason,
-        record.correction, json.dumps(record.signals, separators=(",", ":")), record.user_id,
-        record.input, record.output,
-        json.dumps(record.metadata, separators=(",", ":"), ensure_ascii=False)
-        if record.metadata is not None else None,
-        format_timestamp(record.created_at), recorded_at, record.digest,
+        record.correction, _SIGNALS_JSON(record.signals) if record.signals else "{}",
+        record.user_id, record.input, record.output,
+        _METADATA_JSON(record.metadata) if record.metadata is not None else None,
+        record.created_text, recorded_at, record.digest,
         calls_to_json(record.tool_calls),
     )
 

@@ -19,9 +19,9 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
 import re
-import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cached_property
@@ -30,6 +30,7 @@ from typing import Any, Literal
 from pydantic import (
     BaseModel,
     ConfigDict,
+    Field,
     ValidationError,
     field_serializer,
     field_validator,
@@ -158,8 +159,8 @@ def format_timestamp(stamp: datetime) -> str:
 
 
 def new_id() -> str:
-    """A fresh random feedback id."""
-    return "fb-" + uuid.uuid4().hex[:20]
+    """A fresh random feedback id: ``fb-`` and 80 random bits in hex."""
+    return "fb-" + os.urandom(10).hex()
 
 
 def normalize_status(value: object) -> ToolStatus:
@@ -276,7 +277,8 @@ class FeedbackRecord(BaseModel):
     rating: Rating | None = None
     reason: str | None = None
     correction: str | None = None
-    signals: dict[str, SignalValue] = {}
+    # NOTE: a factory: a plain `{}` default is deep-copied by pydantic for every record.
+    signals: dict[str, SignalValue] = Field(default_factory=dict)
     user_id: str | None = None
     input: str | None = None
     output: str | None = None
@@ -420,21 +422,48 @@ class FeedbackRecord(BaseModel):
                                 "correction": self.correction, "signals": self.signals,
                                 "user_id": self.user_id, "input": self.input,
                                 "output": self.output, "metadata": self.metadata,
-                                "created_at": format_timestamp(self.created_at)}
+                                "created_at": self.created_text}
         if self.tool_calls is not None:  # records from before decisions keep their digests
             data["tool_calls"] = [c.model_dump() for c in self.tool_calls]
         return data
 
     @cached_property
+    def created_text(self) -> str:
+        """``created_at`` as stored (:func:`format_timestamp`)."""
+        return format_timestamp(self.created_at)
+
+    @cached_property
     def digest(self) -> str:
         """A hash of the content: the same id with another digest is a conflicting record."""
-        return content_hash(self.content())
+        if self.tool_calls is not None:
+            return content_hash(self.content())
+        # NOTE: the text content_hash(self.content()) hashes, written out directly (keys in
+        # sorted order): this runs once for every record written, and json.dumps of the whole
+        # dict is most of the cost. tests/feedback/test_models.py checks both agree.
+        try:
+            text = (f'{{"agent":{_STR(self.agent)},"correction":{_opt(self.correction)},'
+                    f'"created_at":"{self.created_text}","input":{_opt(self.input)},'
+                    f'"metadata":{"null" if self.metadata is None else _CANONICAL.encode(self.metadata)},'
+                    f'"output":{_opt(self.output)},"rating":{_opt(self.rating)},'
+                    f'"reason":{_opt(self.reason)},"run_id":{_opt(self.run_id)},'
+                    f'"signals":{_CANONICAL.encode(self.signals) if self.signals else "{}"},'
+                    f'"user_id":{_opt(self.user_id)},"version":{_opt(self.version)}}}')
+        except TypeError:  # a record built without validation, holding a non-text value
+            return content_hash(self.content())
+        return hashlib.sha256(text.encode()).hexdigest()
+
+
+# NOTE: one encoder for every record: json.dumps() with options builds a new one per call.
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+_STR: Callable[[str], str] = json.encoder.encode_basestring
+
+
+def _opt(value: str | None) -> str:
+    return "null" if value is None else _STR(value)
 
 
 def content_hash(content: Mapping[str, Any]) -> str:
-    canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                           default=str)
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    return hashlib.sha256(_CANONICAL.encode(content).encode()).hexdigest()
 
 
 def validation_message(exc: ValidationError) -> str:

@@ -138,6 +138,7 @@ class InstructionRepo:
     def close(self) -> None:
         """Stop the git object reader and close any feedback store this object opened."""
         self.git.close()
+        self.__dict__.pop("_feedback_default", None)
         for store in self.__dict__.pop("_feedback_stores", {}).values():
             store.close()
 
@@ -583,15 +584,17 @@ class InstructionRepo:
         """The feedback store: ``url``, else ``$GITIMPROVE_FEEDBACK_URL``, else ``feedback.url``
         of gitimprove.yaml, else ``.gitimprove/feedback.db`` in the working tree (the git dir
         of a bare repository). Opened once and kept."""
+        # NOTE: on the hot path (a record per agent run) the policy is read again only when
+        # main moved or the environment changed: one stat of a ref file, and no import.
+        last = self.__dict__.get("_feedback_default")
+        if url is None and last is not None:
+            tip, env_name, env_value, store = last
+            if self.git.read_ref(self.main_ref) == tip and os.environ.get(env_name) == env_value:
+                return store  # type: ignore[no-any-return]
         from gitimprove.feedback.store import ENV_URL, choose_url, open_store
 
         cached: dict[str, FeedbackStore] = self.__dict__.setdefault("_feedback_stores", {})
-        # NOTE: on the hot path (a record per agent run) the policy is read again only when
-        # main moved or the environment changed: one ref-file read instead of a git round trip.
-        key = (self.git.read_ref(self.main_ref), os.environ.get(ENV_URL)) if url is None else None
-        last = self.__dict__.get("_feedback_default")
-        if key is not None and last is not None and last[0] == key and last[1] in cached:
-            return cached[last[1]]
+        tip = self.git.read_ref(self.main_ref)
         try:
             configured = self.policy().feedback.url
         except InvalidFileError:
@@ -599,12 +602,12 @@ class InstructionRepo:
         except GitImproveError:
             configured = None  # no main branch yet: the default store
         chosen = choose_url(url, configured)
-        if key is not None:
-            self.__dict__["_feedback_default"] = (key, chosen)
         with self._lock:
             store = cached.get(chosen)
             if store is None:
                 store = cached[chosen] = open_store(chosen, self.git.work_tree or self.git.git_dir)
+        if url is None:
+            self.__dict__["_feedback_default"] = (tip, ENV_URL, os.environ.get(ENV_URL), store)
         return store
 
     def _feedback_index(self) -> AgentIndex:

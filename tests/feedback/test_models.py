@@ -9,6 +9,7 @@ import pytest
 from gitimprove.feedback.errors import InvalidFeedbackError
 from gitimprove.feedback.models import (
     MAX_TEXT_CHARS,
+    content_hash,
     make_record,
     merge_runs,
     normalize_rating,
@@ -117,3 +118,18 @@ def test_records_of_one_run_merge() -> None:
                                               "signals": {"task_completed": False}})])[0]
     assert later.rating == "positive"  # the latest rating of a run wins
     assert later.trouble == ["regenerated", "not_completed"]
+
+
+@pytest.mark.parametrize("fields", [
+    {"agent": "a", "rating": "up"},
+    {"agent": "a", "reason": 'quotes " and \\ and \u00e9t\u00e9 \U0001f44e and a\ttab',
+     "signals": {"regenerated": True, "edits": 3, "score": 0.5}, "user_id": "u-1",
+     "run_id": "r", "version": "v2", "input": "in", "output": "out\n2",
+     "metadata": {"z": [1, {"b": None, "a": "\u00fc"}], "a": 1.5}},
+    {"agent": "a", "correction": "say hello", "created_at": "2026-09-15T09:55:22.123+02:00"},
+    {"agent": "a", "run_id": "r", "tool_calls": [{"name": "web_search", "duration_ms": 3}]},
+])
+def test_digest_is_the_hash_of_the_canonical_content(fields: dict[str, object]) -> None:
+    # the digest is written out by hand on the write path; stored digests must not change
+    record = make_record(fields)
+    assert record.digest == content_hash(record.content())
