@@ -17,7 +17,6 @@ from gitimprove import ledger
 from gitimprove.errors import InvalidFileError
 from gitimprove.git import Oid
 from gitimprove.instructions.agentfile import AgentFile, parse_agent
-from gitimprove.instructions.formats import ADAPTERS
 from gitimprove.instructions.formats.catalog import agent_name, parse_file, rule_for
 from gitimprove.instructions.policy import Policy
 from gitimprove.instructions.repo import InstructionRepo
@@ -304,6 +303,8 @@ def _adopted_changes(repo: InstructionRepo, policy: Policy, path: str, old: Oid 
         if got is None:
             return {}
         try:
+            from gitimprove.instructions.formats import ADAPTERS
+
             parsed = parse_file(ADAPTERS[rule.format], got[1], path)
         except InvalidFileError:
             return {}

@@ -17,7 +17,6 @@ from dataclasses import asdict, dataclass
 
 from gitimprove.errors import InvalidFileError
 from gitimprove.instructions.agentfile import HEADING_RE, AgentFile, Section, parse_agent, render
-from gitimprove.instructions.formats import ADAPTERS
 from gitimprove.instructions.formats.catalog import agent_name, parse_file, rule_for
 from gitimprove.instructions.formats.yamlspan import differences, dotted
 from gitimprove.instructions.policy import POLICY_PATH, FormatRule, Policy
@@ -118,6 +117,8 @@ def check_adopted(path: str, old: bytes | None, new: bytes | None, policy: Polic
                   rule: FormatRule) -> list[Violation]:
     """Violations in changing a file of an adopted format: only its instruction strings may
     change, and each agent in it is judged like a native one."""
+    from gitimprove.instructions.formats import ADAPTERS
+
     adapter = ADAPTERS[rule.format]
     out: list[Violation] = []
     if new is None:

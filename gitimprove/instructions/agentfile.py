@@ -16,11 +16,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr, ValidationError
+from dataclasses import dataclass, field
 
 import gitimprove.instructions.strictyaml as strictyaml
 from gitimprove.errors import InvalidFileError
+from gitimprove.instructions.schema import Record, SchemaError
 from gitimprove.safetext import describe_char, unsafe_char
 from gitimprove.text import is_slug
 
@@ -30,16 +30,15 @@ _IDENT_RE = re.compile(r"\A[A-Za-z_][A-Za-z0-9_]*\Z")
 HEADING_RE = re.compile(r"^ {0,3}(?:#{1,6}(?:[ \t]|$)|=+[ \t]*$|-{2,}[ \t]*$)", re.MULTILINE)
 
 
-class Section(BaseModel):
+@dataclass(frozen=True)
+class Section(Record):
     """One ordered section of an agent's instructions."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    id: StrictStr
-    title: StrictStr | None = None
-    text: StrictStr | None = None
-    rules: list[StrictStr] | None = None
-    protected: StrictBool = False
+    id: str
+    title: str | None = None
+    text: str | None = None
+    rules: list[str] | None = None
+    protected: bool = False
 
     def pieces(self) -> Iterator[tuple[tuple[str | int, ...], str]]:
         """Every piece of prose in the section with its path relative to the section."""
@@ -51,14 +50,13 @@ class Section(BaseModel):
             yield ("rules", i), rule
 
 
-class AgentFile(BaseModel):
+@dataclass(frozen=True, kw_only=True)
+class AgentFile(Record):
     """The validated content of ``agents/<name>.yaml``."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    name: StrictStr
-    description: StrictStr = ""
-    variables: list[StrictStr] = Field(default_factory=list)
+    name: str
+    description: str = ""
+    variables: list[str] = field(default_factory=list)
     sections: list[Section]
 
     def section(self, section_id: str) -> Section | None:
@@ -200,7 +198,7 @@ def parse_agent(text: str | bytes, source: str, *, expected_name: str | None = N
                                 "`name`, `description`, `variables` and `sections`"])
     try:
         agent = AgentFile.model_validate(located.value)
-    except ValidationError as exc:
+    except SchemaError as exc:
         raise InvalidFileError(strictyaml.validation_problems(located, exc),
                                hint="see docs/file-formats.md for the agent file format") from None
     problems = semantic_problems(agent, expected_name)

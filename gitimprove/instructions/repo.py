@@ -17,7 +17,6 @@ from gitimprove.errors import (
 )
 from gitimprove.git import Oid, Repository
 from gitimprove.instructions.agentfile import AgentFile, fill_variables, parse_agent, render
-from gitimprove.instructions.formats import ADAPTERS, ParsedFile
 from gitimprove.instructions.formats.catalog import Catalog, Place, build, parse_file
 from gitimprove.instructions.policy import POLICY_PATH, Policy, parse_policy
 from gitimprove.instructions.versions import Version, VersionIndex
@@ -72,6 +71,8 @@ class Instruction:
         file format); every declared variable is required."""
         if self.file_format == "native":
             return fill_variables(self.text, values, self.file.variables)
+        from gitimprove.instructions.formats import ADAPTERS
+
         return ADAPTERS[self.file_format].fill(self.text, values, self.file.variables)
 
 
@@ -261,6 +262,8 @@ class InstructionRepo:
         key = (blob, path, fmt)
         hit = self._adopted.get(key)
         if hit is None:
+            from gitimprove.instructions.formats import ADAPTERS
+
             hit = parse_file(ADAPTERS[fmt], raw, path)
             with self._lock:
                 if len(self._adopted) > 4096:
@@ -797,6 +800,6 @@ if TYPE_CHECKING:
     from gitimprove.feedback.capture import AgentIndex
     from gitimprove.feedback.models import FeedbackRecord, ToolCall
     from gitimprove.feedback.store import FeedbackStore
-    from gitimprove.instructions.formats import AdoptedDocument
+    from gitimprove.instructions.formats import AdoptedDocument, ParsedFile
     from gitimprove.instructions.roundtrip import AgentDocument
     from gitimprove.patterns.model import EvidenceState, Pattern

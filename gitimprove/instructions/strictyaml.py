@@ -10,10 +10,9 @@ of every value so that a schema error can point at ``file:line:col``.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import yaml
-from pydantic import ValidationError
 
 from gitimprove.errors import InvalidFileError
 
@@ -190,8 +189,14 @@ def _scalar(event: yaml.ScalarEvent) -> Any:
     return _CONSTRUCTOR.construct_object(node, deep=True)
 
 
-def validation_problems(located: Located, exc: ValidationError) -> list[str]:
-    """One ``file:line:col: field: message`` line per pydantic error."""
+class ValidationErrors(Protocol):
+    """A pydantic ``ValidationError`` or a :class:`~gitimprove.instructions.schema.SchemaError`."""
+
+    def errors(self, *, include_url: bool = ...) -> Any: ...
+
+
+def validation_problems(located: Located, exc: ValidationErrors) -> list[str]:
+    """One ``file:line:col: field: message`` line per validation error."""
     out = []
     for err in exc.errors(include_url=False):
         loc = tuple(err["loc"])

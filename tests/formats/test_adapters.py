@@ -12,7 +12,7 @@ import pytest
 from gitimprove.errors import InvalidFileError
 from gitimprove.instructions.formats import ADAPTERS, AdoptedDocument, EditError
 from gitimprove.instructions.formats.catalog import agent_name
-from gitimprove.instructions.policy import FormatRule, Policy
+from gitimprove.instructions.policy import FormatRule, Limits, Policy
 from gitimprove.validate import check_change
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -133,7 +133,7 @@ def test_validator_judges_each_agent_of_a_file() -> None:
 def test_a_declared_variable_survives_every_edit() -> None:
     raw = (FIXTURES / "crew_tasks.yml").read_bytes()
     policy = Policy(formats=[FormatRule(path="t.yml", format="crewai")],
-                    limits={"allow_remove_rules": True})  # type: ignore[arg-type]
+                    limits=Limits(allow_remove_rules=True))
     new = raw.replace(b"    - The current year is {current_year}.\n", b"")
     codes = [v.code for v in check_change({"t.yml": raw}, {"t.yml": new}, policy)]
     assert codes == ["variable-dropped"]

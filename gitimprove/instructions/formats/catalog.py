@@ -10,11 +10,14 @@ import posixpath
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from gitimprove.errors import InvalidFileError
-from gitimprove.instructions.formats import ADAPTERS, Adapter, ParsedFile
 from gitimprove.instructions.policy import FormatRule, Policy
 from gitimprove.text import is_slug
+
+if TYPE_CHECKING:
+    from gitimprove.instructions.formats import Adapter, ParsedFile
 
 
 @dataclass(frozen=True)
@@ -68,6 +71,8 @@ _BAD = re.compile(r"[^a-z0-9_.-]+")
 
 def agent_name(rule: FormatRule, path: str, key: str) -> str:
     """The agent's name from the entry's template (the format's default: ``{key}``)."""
+    from gitimprove.instructions.formats import ADAPTERS
+
     adapter = ADAPTERS[rule.format]
     folder = posixpath.dirname(path)
     parent = posixpath.basename(folder)
