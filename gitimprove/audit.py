@@ -22,7 +22,6 @@ from gitimprove.instructions.policy import Policy
 from gitimprove.instructions.repo import InstructionRepo
 from gitimprove.ledger import Proposal, ProposalState
 from gitimprove.ledger.trials import TrialStart, read_ended, read_running
-from gitimprove.proposals.build import scan
 from gitimprove.review.actions import judge
 from gitimprove.validate import Violation, check_adopted, check_agent, protected_ids
 
@@ -99,7 +98,7 @@ def audit(repo: InstructionRepo, agent: str | None = None,
     """Every event, oldest first; only ``agent``'s, and only from ``since`` on, when given."""
     # NOTE: main's events are listed oldest first, and the sort below is stable: events in
     # the same second keep the order of main's history instead of their commit ids' order.
-    book = scan(repo)
+    book = ledger.scan(repo.git, repo.main_ref)
     events = (_proposal_events(repo, book) + _evaluation_events(repo) + _main_events(repo, book)
               + _trial_events(repo))
     if agent is not None:

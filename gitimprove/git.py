@@ -149,6 +149,10 @@ class Identity:
         return cls(match.group(1), match.group(2))
 
 
+# Who commits when git has no identity configured (a proposal branch, an approval).
+FALLBACK_COMMITTER = Identity("gitimprove", "gitimprove@localhost")
+
+
 class _CatFile:
     """One long-lived ``git cat-file --batch`` process, shared under a lock."""
 

@@ -19,14 +19,14 @@ import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
-
-from pydantic import ValidationError
+from typing import TYPE_CHECKING, Literal
 
 from gitimprove import ledger
 from gitimprove.errors import GitCommandError, GitImproveError
-from gitimprove.evaluation.scorecard import Scorecard
 from gitimprove.git import Commit, Identity, Oid, Repository
+
+if TYPE_CHECKING:
+    from gitimprove.evaluation.scorecard import Scorecard
 
 FENCE = "```gitimprove-scorecard"
 
@@ -131,8 +131,10 @@ class EvaluationRecord:
         if end < 0:
             return None
         try:
+            from gitimprove.evaluation.scorecard import Scorecard
+
             card = Scorecard.model_validate(json.loads(message[start + len(FENCE) + 2:end]))
-        except (ValidationError, ValueError):
+        except ValueError:  # pydantic's ValidationError too
             return None
         if (trailers[T_EVALUATION][0], trailers[T_AGENT][0], trailers[T_BASE_TREE][0],
                 trailers[T_PROPOSAL_TREE][0]) != (card.proposal, card.agent, card.base_tree,

@@ -19,7 +19,7 @@ from typing import Literal
 
 from gitimprove import ledger
 from gitimprove.errors import GitImproveError
-from gitimprove.git import Identity, Oid, file_lock, replace_path
+from gitimprove.git import FALLBACK_COMMITTER, Identity, Oid, file_lock, replace_path
 from gitimprove.instructions.formats import variable_syntax
 from gitimprove.instructions.formats.prose import EditError
 from gitimprove.instructions.repo import AgentAt, InstructionRepo
@@ -44,8 +44,6 @@ from gitimprove.proposals.proposers.base import (
 from gitimprove.proposals.rules import PriorRule
 from gitimprove.proposals.support import support_of
 from gitimprove.validate import Violation, check_change, protected_ids
-
-FALLBACK_COMMITTER = Identity("gitimprove", "gitimprove@localhost")
 
 
 class NothingToPropose(GitImproveError):

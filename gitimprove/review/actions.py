@@ -17,6 +17,7 @@ from gitimprove import ledger
 from gitimprove.errors import GitImproveError, InvalidFileError, RefRaceError, crash_point
 from gitimprove.evaluation.check import check_evaluation
 from gitimprove.git import (
+    FALLBACK_COMMITTER,
     Identity,
     Oid,
     diff_trees,
@@ -30,7 +31,6 @@ from gitimprove.instructions.policy import Policy
 from gitimprove.instructions.repo import AgentAt, InstructionRepo
 from gitimprove.ledger import Proposal, ProposalState
 from gitimprove.ledger.trials import stop_updates
-from gitimprove.proposals.build import FALLBACK_COMMITTER, scan
 from gitimprove.review.checkout import landing_lock, recover, update_checkouts, write_journal
 from gitimprove.review.sync import FETCH_HINT, default_remote, shared_ledger
 from gitimprove.validate import Violation, check_change
@@ -78,7 +78,7 @@ identity_for = _identity  # who acts: ``--by`` or git's user identity
 
 def list_proposals(repo: InstructionRepo, *, include_closed: bool = False) -> list[Proposal]:
     """Open proposals (and with ``include_closed`` approved, rejected and rolled back ones)."""
-    found = scan(repo).proposals.values()
+    found = ledger.scan(repo.git, repo.main_ref).proposals.values()
     return [p for p in found if include_closed or p.state == ProposalState.OPEN]
 
 
@@ -430,7 +430,7 @@ def rollback(repo: InstructionRepo, target: str, *, reason: str | None = None,
             base_tree = git.tree_of(tip)
             return replace_path(git, base_tree, path, restored_blob)
     else:
-        book = scan(repo)
+        book = ledger.scan(repo.git, repo.main_ref)
         merge, first_parent, info = _find_approval(repo, book, target)
         if info is not None and info.state == ProposalState.ROLLED_BACK:
             raise ReviewError(f"proposal {info.id} was rolled back already")
