@@ -16,228 +16,73 @@ users and must not be able to fill a disk or a model's context by itself.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
-import math
-import os
-import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cached_property
-from typing import Any, Literal
-
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    ValidationError,
-    field_serializer,
-    field_validator,
-    model_validator,
-)
+from typing import Any
 
 from gitimprove.feedback.errors import InvalidFeedbackError
-from gitimprove.text import is_slug
+from gitimprove.feedback.fields import (
+    ARGUMENTS_CUT,
+    FIELDS,
+    MAX_ID_CHARS,
+    MAX_METADATA_BYTES,
+    MAX_RUN_TEXT_CHARS,
+    MAX_SIGNALS,
+    MAX_TEXT_CHARS,
+    MAX_TOOL_ARGUMENT_CHARS,
+    MAX_TOOL_CALLS,
+    MAX_TOOL_DURATION_MS,
+    RATING_HELP,
+    STATUS_HELP,
+    TEXT_FIELDS,
+    TOOL_NAME_RE,
+    TROUBLE_SIGNALS,
+    Rating,
+    SignalValue,
+    ToolStatus,
+    compact_arguments,
+    format_timestamp,
+    is_feedback,
+    new_id,
+    normalize_rating,
+    normalize_status,
+    parse_timestamp,
+)
 
-Rating = Literal["positive", "negative"]
-SignalValue = bool | int | float
+__all__ = ["ARGUMENTS_CUT", "FIELDS", "MAX_ID_CHARS", "MAX_METADATA_BYTES", "MAX_RUN_TEXT_CHARS",
+           "MAX_SIGNALS", "MAX_TEXT_CHARS", "MAX_TOOL_ARGUMENT_CHARS", "MAX_TOOL_CALLS",
+           "MAX_TOOL_DURATION_MS", "RATING_HELP", "STATUS_HELP", "TEXT_FIELDS", "TOOL_NAME_RE",
+           "TROUBLE_SIGNALS", "FeedbackRecord", "Rating", "RunView", "SignalValue", "ToolCall",
+           "ToolStatus", "calls_from_json", "calls_to_json", "compact_arguments", "content_hash",
+           "format_timestamp", "make_record", "merge_runs", "new_id", "normalize_rating",
+           "normalize_status", "parse_timestamp", "prepare_tool_calls", "record_from_row"]
 
-# -- limits (documented in docs/feedback.md) ---------------------------------------------------
-MAX_TEXT_CHARS = 10_000        # reason, correction: a few pages is plenty for a comment
-MAX_RUN_TEXT_CHARS = 200_000   # input, output: a whole agent run, but not a data dump
-MAX_ID_CHARS = 200             # id, run_id, user_id
-MAX_SIGNALS = 32
-MAX_METADATA_BYTES = 16_384    # metadata as compact JSON
-MAX_TOOL_CALLS = 1_000         # tool calls in one record (one run)
-MAX_TOOL_ARGUMENT_CHARS = 4_000  # a call's arguments as stored (the policy's limit is lower)
-MAX_TOOL_DURATION_MS = 7 * 24 * 3600 * 1000
-
-FIELDS = ("id", "agent", "version", "run_id", "rating", "reason", "correction", "signals",
-          "user_id", "input", "output", "metadata", "created_at", "tool_calls")
-TEXT_FIELDS = ("reason", "correction")
-TROUBLE_SIGNALS = ("regenerated", "edited_output", "task_completed")
-
-_POSITIVE = {"positive", "up", "thumbs_up", "thumbsup", "+1", "1", "👍"}
-_NEGATIVE = {"negative", "down", "thumbs_down", "thumbsdown", "-1", "👎"}
-RATING_HELP = "use positive or negative (also up/down, thumbs_up/thumbs_down, +1/-1)"
-
-_ID_RE = re.compile(r"\A[^\s\x00-\x1f\x7f]{1,200}\Z")
-_VERSION_RE = re.compile(r"\A[0-9A-Za-z._-]{1,100}\Z")
-_SIGNAL_RE = re.compile(r"\A[A-Za-z_][A-Za-z0-9_.-]{0,63}\Z")
-TOOL_NAME_RE = re.compile(r"\A[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}\Z")
-
-ToolStatus = Literal["ok", "error"]
-_TOOL_OK = {"ok", "success", "succeeded", "successful", "completed", "done"}
-_TOOL_ERROR = {"error", "failed", "failure", "exception", "timeout", "timed_out"}
-STATUS_HELP = "use ok or error (also success/completed, failed/exception/timeout)"
-ARGUMENTS_CUT = "…[cut]"
-
-
-def _shown(value: object) -> object:
-    """A value for an error message: long text cut at 40 characters (repr() escapes the rest)."""
-    return value if not isinstance(value, str) or len(value) <= 40 else value[:40] + "..."
-
-
-def normalize_rating(value: object) -> Rating | None:
-    """``positive``/``negative`` from any accepted spelling; None for None or ``""``.
-
-    Raises ValueError for anything else (``meh``)."""
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        raise ValueError(f"{value!r} is not a rating: {RATING_HELP}")
-    if isinstance(value, int | float) and value in (1, -1):
-        return "positive" if value == 1 else "negative"
-    if isinstance(value, str):
-        key = value.strip().lower().replace("-", "_").replace(" ", "_")
-        if key == "":
-            return None
-        if key.startswith("_") and key[1:].isdigit():  # "-1" became "_1"
-            key = "-" + key[1:]
-        if key in _POSITIVE:
-            return "positive"
-        if key in _NEGATIVE:
-            return "negative"
-    raise ValueError(f"{_shown(value)!r} is not a rating: {RATING_HELP}")
+# NOTE: records and tool calls are frozen dataclasses, not pydantic models: commands that read
+# feedback (list, stats, history) build thousands of them and must not import pydantic at all.
+# What comes in is checked by the pydantic schema in .validation, imported by make_record.
 
 
-def _check_text(name: str, value: object, limit: int) -> str | None:
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise ValueError(f"must be text, not {type(value).__name__}")
-    text = value.strip()
-    if not text:
-        return None
-    if len(text) > limit:
-        raise ValueError(f"is too long: {len(text):,} characters (the limit is {limit:,}; "
-                         "see docs/feedback.md)")
-    if "\x00" in text:
-        raise ValueError("contains a NUL character")
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        raise ValueError("is not valid UTF-8 (it contains undecodable bytes)") from None
-    return text
-
-
-def parse_timestamp(value: object) -> datetime:
-    """An aware UTC datetime from a datetime, an ISO 8601 string or epoch seconds."""
-    if isinstance(value, datetime):
-        stamp = value
-    elif isinstance(value, bool):
-        raise ValueError("must be an ISO 8601 date-time like 2026-09-15T07:55:22Z")
-    elif isinstance(value, int | float):
-        if not math.isfinite(value):
-            raise ValueError("must be a finite number of seconds")
-        try:
-            stamp = datetime.fromtimestamp(value, UTC)
-        except (OverflowError, OSError, ValueError):
-            raise ValueError(f"{value} seconds is not a time gitimprove can store") from None
-    elif isinstance(value, str):
-        try:
-            stamp = datetime.fromisoformat(value.strip())
-        except ValueError:
-            raise ValueError(f"{value[:40]!r} is not an ISO 8601 date-time like "
-                             "2026-09-15T07:55:22Z") from None
-    else:
-        raise ValueError("must be an ISO 8601 date-time like 2026-09-15T07:55:22Z")
-    if stamp.tzinfo is None:
-        stamp = stamp.replace(tzinfo=UTC)
-    try:
-        return stamp.astimezone(UTC)
-    except OverflowError:
-        raise ValueError(f"{stamp.isoformat()} is out of range once converted to UTC") from None
-
-
-def format_timestamp(stamp: datetime) -> str:
-    """Fixed-width UTC text that sorts like the time it names: ``2026-09-15T07:55:22.000000Z``."""
-    if stamp.tzinfo is not UTC:
-        stamp = stamp.astimezone(UTC)
-    return stamp.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
-
-
-def new_id() -> str:
-    """A fresh random feedback id: ``fb-`` and 80 random bits in hex."""
-    return "fb-" + os.urandom(10).hex()
-
-
-def normalize_status(value: object) -> ToolStatus:
-    """``ok``/``error`` from an accepted spelling; ValueError for anything else."""
-    if isinstance(value, str):
-        key = value.strip().lower().replace("-", "_").replace(" ", "_")
-        if key in _TOOL_OK:
-            return "ok"
-        if key in _TOOL_ERROR:
-            return "error"
-    raise ValueError(f"{_shown(value)!r} is not a status: {STATUS_HELP}")
-
-
-def compact_arguments(value: object, limit: int) -> str:
-    """A call's arguments as compact JSON text, cut at ``limit`` characters (with a marker)."""
-    if isinstance(value, str):
-        text = value
-    else:
-        try:
-            text = json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False,
-                              default=str)
-        except (TypeError, ValueError, RecursionError):
-            raise ValueError("arguments must be plain JSON (objects, lists, text, numbers)") from None
-    if len(text) > limit:
-        text = text[:max(0, limit - len(ARGUMENTS_CUT))] + ARGUMENTS_CUT
-    return text.replace("\x00", "")
-
-
-class ToolCall(BaseModel):
+@dataclass(frozen=True)
+class ToolCall:
     """One decision of the agent in a run: a tool it called and how that went.
 
     ``arguments`` is the compact JSON of what it was called with, kept only when the policy
     says so (``feedback.store_tool_arguments``) and cut at ``feedback.tool_argument_chars``."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: str
     status: ToolStatus = "ok"
     duration_ms: int | None = None
     arguments: str | None = None
 
-    @field_validator("name", mode="before")
-    @classmethod
-    def _name(cls, value: object) -> object:
-        if not isinstance(value, str) or not TOOL_NAME_RE.match(value.strip()):
-            raise ValueError(f"{_shown(value)!r} is not a tool name (letters, digits, '_', '-', '.'; "
-                             "at most 128, no spaces or control characters)")
-        return value.strip()
-
-    @field_validator("status", mode="before")
-    @classmethod
-    def _status(cls, value: object) -> object:
-        return "ok" if value is None else normalize_status(value)
-
-    @field_validator("duration_ms", mode="before")
-    @classmethod
-    def _duration(cls, value: object) -> object:
-        if value is None:
-            return None
-        if isinstance(value, str) and value.strip():
-            text = value
-            try:
-                value = float(text)
-            except ValueError:
-                raise ValueError(f"{text[:20]!r} is not a number of milliseconds") from None
-        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-            raise ValueError("must be a number of milliseconds")
-        if not 0 <= value <= MAX_TOOL_DURATION_MS:
-            raise ValueError(f"{value:g} ms is out of range (0 to {MAX_TOOL_DURATION_MS:,})")
-        return round(value)
-
-    @field_validator("arguments", mode="before")
-    @classmethod
-    def _arguments(cls, value: object) -> object:
-        if value is None:
-            return None
-        return compact_arguments(value, MAX_TOOL_ARGUMENT_CHARS) or None
+    def model_dump(self, *, exclude_none: bool = False) -> dict[str, Any]:
+        data = {"name": self.name, "status": self.status, "duration_ms": self.duration_ms,
+                "arguments": self.arguments}
+        return {k: v for k, v in data.items() if v is not None} if exclude_none else data
 
 
 def prepare_tool_calls(value: object, keep_arguments: int | None) -> object:
@@ -265,10 +110,10 @@ def prepare_tool_calls(value: object, keep_arguments: int | None) -> object:
     return out
 
 
-class FeedbackRecord(BaseModel):
-    """One piece of feedback on one agent run (see docs/feedback.md for the format)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
+@dataclass(frozen=True, kw_only=True)
+class FeedbackRecord:
+    """One piece of feedback on one agent run (see docs/feedback.md for the format). Made by
+    :func:`make_record` (validated) or read back from a store (:func:`record_from_row`)."""
 
     id: str
     agent: str
@@ -277,8 +122,7 @@ class FeedbackRecord(BaseModel):
     rating: Rating | None = None
     reason: str | None = None
     correction: str | None = None
-    # NOTE: a factory: a plain `{}` default is deep-copied by pydantic for every record.
-    signals: dict[str, SignalValue] = Field(default_factory=dict)
+    signals: dict[str, SignalValue] = field(default_factory=dict)
     user_id: str | None = None
     input: str | None = None
     output: str | None = None
@@ -287,129 +131,10 @@ class FeedbackRecord(BaseModel):
     # None: the run's decisions were not logged here; []: logged, and no tool was called.
     tool_calls: list[ToolCall] | None = None
 
-    @field_validator("id", "run_id", "user_id", mode="before")
-    @classmethod
-    def _identifier(cls, value: object) -> object:
-        if value is None:
-            return None
-        if isinstance(value, int) and not isinstance(value, bool):
-            value = str(value)
-        if not isinstance(value, str):
-            raise ValueError(f"must be text, not {type(value).__name__}")
-        value = value.strip()
-        if not _ID_RE.match(value):
-            raise ValueError(f"must be 1-{MAX_ID_CHARS} characters without spaces or control "
-                             "characters")
-        return value
-
-    @field_validator("agent", mode="before")
-    @classmethod
-    def _agent(cls, value: object) -> object:
-        if not isinstance(value, str) or not is_slug(value.strip()):
-            raise ValueError(f"{value!r} is not an agent name (lowercase letters, digits, '-', "
-                             "'_', '.')")
-        return value.strip()
-
-    @field_validator("version", mode="before")
-    @classmethod
-    def _version(cls, value: object) -> object:
-        if value is None or (isinstance(value, str) and not value.strip()):
-            return None
-        if not isinstance(value, str) or not _VERSION_RE.match(value.strip()):
-            raise ValueError(f"{value!r} is not a version (a blob id, or v3)")
-        return value.strip().lower() if value.strip()[:1] not in "vV" else value.strip()
-
-    @field_validator("rating", mode="before")
-    @classmethod
-    def _rating(cls, value: object) -> object:
-        return normalize_rating(value)
-
-    @field_validator("reason", "correction", mode="before")
-    @classmethod
-    def _text(cls, value: object) -> object:
-        return _check_text("text", value, MAX_TEXT_CHARS)
-
-    @field_validator("input", "output", mode="before")
-    @classmethod
-    def _run_text(cls, value: object) -> object:
-        return _check_text("text", value, MAX_RUN_TEXT_CHARS)
-
-    @field_validator("signals", mode="before")
-    @classmethod
-    def _signals(cls, value: object) -> object:
-        if value is None:
-            return {}
-        if not isinstance(value, Mapping):
-            raise ValueError("must be an object of name: true/false or a number")
-        if len(value) > MAX_SIGNALS:
-            raise ValueError(f"has {len(value)} signals (the limit is {MAX_SIGNALS})")
-        out: dict[str, SignalValue] = {}
-        for name, val in value.items():
-            if not isinstance(name, str) or not _SIGNAL_RE.match(name):
-                raise ValueError(f"{name!r} is not a signal name (letters, digits, '_', at most 64)")
-            if isinstance(val, bool):
-                out[name] = val
-            elif isinstance(val, int | float):
-                if not math.isfinite(val):
-                    raise ValueError(f"{name}: must be a finite number")
-                out[name] = val
-            else:
-                raise ValueError(f"{name}: {val!r} is not true/false or a number")
-        return out
-
-    @field_validator("metadata", mode="before")
-    @classmethod
-    def _metadata(cls, value: object) -> object:
-        if value is None:
-            return None
-        if not isinstance(value, Mapping):
-            raise ValueError("must be an object")
-        try:
-            size = len(json.dumps(value, separators=(",", ":"), allow_nan=False).encode())
-        except (TypeError, ValueError):
-            raise ValueError("must be plain JSON (objects, lists, text, numbers)") from None
-        if size > MAX_METADATA_BYTES:
-            raise ValueError(f"is {size:,} bytes as JSON (the limit is {MAX_METADATA_BYTES:,})")
-        return dict(value) or None
-
-    @field_validator("created_at", mode="before")
-    @classmethod
-    def _created(cls, value: object) -> object:
-        return parse_timestamp(value)
-
-    @field_validator("tool_calls", mode="before")
-    @classmethod
-    def _tool_calls(cls, value: object) -> object:
-        if value is None:
-            return None
-        if isinstance(value, str | bytes | Mapping) or not isinstance(value, Iterable):
-            raise ValueError('must be a list of calls like {"name": "web_search", "status": "ok"}')
-        calls = list(value)
-        if len(calls) > MAX_TOOL_CALLS:
-            raise ValueError(f"has {len(calls):,} calls (the limit is {MAX_TOOL_CALLS:,} per run; "
-                             "see docs/feedback.md)")
-        for n, call in enumerate(calls):
-            if not isinstance(call, Mapping | ToolCall):
-                raise ValueError(f"[{n}] must be an object with a name, not {type(call).__name__}")
-        return calls
-
-    @model_validator(mode="after")
-    def _not_empty(self) -> FeedbackRecord:
-        if not self.is_feedback and self.tool_calls is None:
-            raise ValueError("empty feedback: give at least a rating, a reason, a correction, "
-                             "a signal or the run's tool calls")
-        if self.tool_calls is not None and self.run_id is None:
-            raise ValueError("tool_calls belong to a run: give the run_id too")
-        return self
-
     @property
     def is_feedback(self) -> bool:
         """False for a run log: a record with only the run's tool calls."""
-        return bool(self.rating is not None or self.reason or self.correction or self.signals)
-
-    @field_serializer("created_at")
-    def _dump_created(self, value: datetime) -> str:
-        return format_timestamp(value).replace(".000000Z", "Z")
+        return is_feedback(self.rating, self.reason, self.correction, self.signals)
 
     # -- derived ------------------------------------------------------------------------------
 
@@ -452,6 +177,35 @@ class FeedbackRecord(BaseModel):
             return content_hash(self.content())
         return hashlib.sha256(text.encode()).hexdigest()
 
+    # -- the few pydantic-style methods callers use --------------------------------------------
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None) -> FeedbackRecord:
+        """A copy with ``update`` applied, unchecked (as pydantic's): derive, never take input."""
+        return dataclasses.replace(self, **(update or {}))
+
+    def model_dump(self, *, mode: str = "python", exclude: Iterable[str] = (),
+                   exclude_none: bool = False) -> dict[str, Any]:
+        """Every field; ``mode="json"``: the JSON form (``created_at`` as text, calls as objects)."""
+        left_out = set(exclude)
+        data: dict[str, Any] = {}
+        for name in _RECORD_FIELDS:
+            if name in left_out:
+                continue
+            value = getattr(self, name)
+            if exclude_none and value is None:
+                continue
+            if name == "created_at" and mode == "json":
+                value = format_timestamp(value).replace(".000000Z", "Z")
+            elif name == "tool_calls" and value is not None:
+                value = [c.model_dump() for c in value]
+            elif name in ("signals", "metadata") and value is not None:
+                value = dict(value)
+            data[name] = value
+        return data
+
+
+_RECORD_FIELDS = tuple(f.name for f in dataclasses.fields(FeedbackRecord))
+
 
 # NOTE: one encoder for every record: json.dumps() with options builds a new one per call.
 _CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
@@ -464,22 +218,6 @@ def _opt(value: str | None) -> str:
 
 def content_hash(content: Mapping[str, Any]) -> str:
     return hashlib.sha256(_CANONICAL.encode(content).encode()).hexdigest()
-
-
-def validation_message(exc: ValidationError) -> str:
-    """A pydantic error as one readable line: ``rating: 'meh' is not a rating: ...``."""
-    parts = []
-    for err in exc.errors():
-        loc = ".".join(str(p) for p in err["loc"]) or "record"
-        msg = str(err["msg"]).removeprefix("Value error, ")
-        if err["type"] == "extra_forbidden" and "tool_calls" in err["loc"]:
-            msg = "unknown field (a tool call has name, status, duration_ms, arguments)"
-        elif err["type"] == "extra_forbidden":
-            msg = f"unknown field (fields: {', '.join(FIELDS)})"
-        elif err["type"] == "missing":
-            msg = "missing"
-        parts.append(f"{loc}: {msg}" if loc != "record" else msg)
-    return "; ".join(parts)
 
 
 def make_record(fields: Mapping[str, Any], *, id_from_content: bool = False,
@@ -503,10 +241,15 @@ def make_record(fields: Mapping[str, Any], *, id_from_content: bool = False,
         given_time = True
     if missing_id and id_from_content:
         data["id"] = "placeholder"
+    from gitimprove.feedback.validation import ValidationError, validate_record
+
     try:
-        record = FeedbackRecord.model_validate(data)
+        values = validate_record(data)
     except ValidationError as exc:
         raise InvalidFeedbackError(validation_message(exc)) from None
+    if values["tool_calls"] is not None:
+        values["tool_calls"] = [ToolCall(**c) for c in values["tool_calls"]]
+    record = _built(values)
     if missing_id and id_from_content:
         content = record.content()
         if not given_time:
@@ -515,22 +258,41 @@ def make_record(fields: Mapping[str, Any], *, id_from_content: bool = False,
     return record
 
 
+def validation_message(exc: Any) -> str:
+    """A validation error as one readable line: ``rating: 'meh' is not a rating: ...``."""
+    from gitimprove.feedback.validation import validation_message as message
+
+    return message(exc)
+
+
+_set = object.__setattr__
+
+
+def _built(values: dict[str, Any]) -> FeedbackRecord:
+    """A record from checked values (every field, by name), without the dataclass's
+    per-field ``__init__``: this runs for every record written and read."""
+    record = FeedbackRecord.__new__(FeedbackRecord)
+    _set(record, "__dict__", values)
+    return record
+
+
 def record_from_row(row: Mapping[str, Any]) -> FeedbackRecord:
     """A record read back from a store (trusted: already validated on the way in)."""
     signals = row.get("signals")
     metadata = row.get("metadata")
     calls = row.get("tool_calls")
-    return FeedbackRecord.model_construct(
-        id=row["id"], agent=row["agent"], version=row.get("version"), run_id=row.get("run_id"),
-        rating=row.get("rating"), reason=row.get("reason"), correction=row.get("correction"),
+    return _built({
+        "id": row["id"], "agent": row["agent"], "version": row.get("version"),
+        "run_id": row.get("run_id"), "rating": row.get("rating"), "reason": row.get("reason"),
+        "correction": row.get("correction"),
         # NOTE: "{}" (no signals: most records) skips the JSON parser.
-        signals=json.loads(signals) if isinstance(signals, str) and signals not in ("", "{}")
+        "signals": json.loads(signals) if isinstance(signals, str) and signals not in ("", "{}")
         else ({} if isinstance(signals, str) else (signals or {})),
-        user_id=row.get("user_id"), input=row.get("input"), output=row.get("output"),
-        metadata=json.loads(metadata) if isinstance(metadata, str) and metadata else (metadata or None),
-        created_at=parse_timestamp(row["created_at"]),
-        tool_calls=calls_from_json(calls) if isinstance(calls, str) and calls else None,
-    )
+        "user_id": row.get("user_id"), "input": row.get("input"), "output": row.get("output"),
+        "metadata": json.loads(metadata) if isinstance(metadata, str) and metadata else (metadata or None),
+        "created_at": parse_timestamp(row["created_at"]),
+        "tool_calls": calls_from_json(calls) if isinstance(calls, str) and calls else None,
+    })
 
 
 def calls_to_json(calls: list[ToolCall] | None) -> str | None:
@@ -544,19 +306,12 @@ def calls_to_json(calls: list[ToolCall] | None) -> str | None:
     return json.dumps(rows, separators=(",", ":"), ensure_ascii=False)
 
 
-_CALL_FIELDS = frozenset(ToolCall.model_fields)
-_set = object.__setattr__
-
-
 def _stored_call(row: list[Any]) -> ToolCall:
-    """A stored (already validated) call, built without pydantic's per-field work:
-    ``model_construct`` is most of the cost of reading 100,000 runs' decisions back."""
+    """A stored (already validated) call, built without the per-field ``__init__``: this is
+    most of the cost of reading 100,000 runs' decisions back."""
     call = ToolCall.__new__(ToolCall)
     _set(call, "__dict__", {"name": row[0], "status": row[1], "duration_ms": row[2],
                             "arguments": row[3] if len(row) > 3 else None})
-    _set(call, "__pydantic_fields_set__", _CALL_FIELDS)
-    _set(call, "__pydantic_extra__", None)
-    _set(call, "__pydantic_private__", None)
     return call
 
 

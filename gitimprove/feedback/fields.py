@@ -1,0 +1,165 @@
+"""The values a feedback record is made of, and how each is checked: limits, ratings, statuses,
+timestamps, ids. Plain functions without pydantic: reading records back needs them too, and
+every read-only command must start fast (the validation schema is in :mod:`.validation`)."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+from datetime import UTC, datetime
+from typing import Literal
+
+Rating = Literal["positive", "negative"]
+SignalValue = bool | int | float
+
+# -- limits (documented in docs/feedback.md) ---------------------------------------------------
+MAX_TEXT_CHARS = 10_000        # reason, correction: a few pages is plenty for a comment
+MAX_RUN_TEXT_CHARS = 200_000   # input, output: a whole agent run, but not a data dump
+MAX_ID_CHARS = 200             # id, run_id, user_id
+MAX_SIGNALS = 32
+MAX_METADATA_BYTES = 16_384    # metadata as compact JSON
+MAX_TOOL_CALLS = 1_000         # tool calls in one record (one run)
+MAX_TOOL_ARGUMENT_CHARS = 4_000  # a call's arguments as stored (the policy's limit is lower)
+MAX_TOOL_DURATION_MS = 7 * 24 * 3600 * 1000
+
+FIELDS = ("id", "agent", "version", "run_id", "rating", "reason", "correction", "signals",
+          "user_id", "input", "output", "metadata", "created_at", "tool_calls")
+TEXT_FIELDS = ("reason", "correction")
+TROUBLE_SIGNALS = ("regenerated", "edited_output", "task_completed")
+
+_POSITIVE = {"positive", "up", "thumbs_up", "thumbsup", "+1", "1", "👍"}
+_NEGATIVE = {"negative", "down", "thumbs_down", "thumbsdown", "-1", "👎"}
+RATING_HELP = "use positive or negative (also up/down, thumbs_up/thumbs_down, +1/-1)"
+
+_ID_RE = re.compile(r"\A[^\s\x00-\x1f\x7f]{1,200}\Z")
+_VERSION_RE = re.compile(r"\A[0-9A-Za-z._-]{1,100}\Z")
+_SIGNAL_RE = re.compile(r"\A[A-Za-z_][A-Za-z0-9_.-]{0,63}\Z")
+TOOL_NAME_RE = re.compile(r"\A[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}\Z")
+
+ToolStatus = Literal["ok", "error"]
+_TOOL_OK = {"ok", "success", "succeeded", "successful", "completed", "done"}
+_TOOL_ERROR = {"error", "failed", "failure", "exception", "timeout", "timed_out"}
+STATUS_HELP = "use ok or error (also success/completed, failed/exception/timeout)"
+ARGUMENTS_CUT = "…[cut]"
+
+
+def _shown(value: object) -> object:
+    """A value for an error message: long text cut at 40 characters (repr() escapes the rest)."""
+    return value if not isinstance(value, str) or len(value) <= 40 else value[:40] + "..."
+
+
+def normalize_rating(value: object) -> Rating | None:
+    """``positive``/``negative`` from any accepted spelling; None for None or ``""``.
+
+    Raises ValueError for anything else (``meh``)."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        raise ValueError(f"{value!r} is not a rating: {RATING_HELP}")
+    if isinstance(value, int | float) and value in (1, -1):
+        return "positive" if value == 1 else "negative"
+    if isinstance(value, str):
+        key = value.strip().lower().replace("-", "_").replace(" ", "_")
+        if key == "":
+            return None
+        if key.startswith("_") and key[1:].isdigit():  # "-1" became "_1"
+            key = "-" + key[1:]
+        if key in _POSITIVE:
+            return "positive"
+        if key in _NEGATIVE:
+            return "negative"
+    raise ValueError(f"{_shown(value)!r} is not a rating: {RATING_HELP}")
+
+
+def _check_text(name: str, value: object, limit: int) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ValueError(f"must be text, not {type(value).__name__}")
+    text = value.strip()
+    if not text:
+        return None
+    if len(text) > limit:
+        raise ValueError(f"is too long: {len(text):,} characters (the limit is {limit:,}; "
+                         "see docs/feedback.md)")
+    if "\x00" in text:
+        raise ValueError("contains a NUL character")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("is not valid UTF-8 (it contains undecodable bytes)") from None
+    return text
+
+
+def parse_timestamp(value: object) -> datetime:
+    """An aware UTC datetime from a datetime, an ISO 8601 string or epoch seconds."""
+    if isinstance(value, datetime):
+        stamp = value
+    elif isinstance(value, bool):
+        raise ValueError("must be an ISO 8601 date-time like 2026-09-15T07:55:22Z")
+    elif isinstance(value, int | float):
+        if not math.isfinite(value):
+            raise ValueError("must be a finite number of seconds")
+        try:
+            stamp = datetime.fromtimestamp(value, UTC)
+        except (OverflowError, OSError, ValueError):
+            raise ValueError(f"{value} seconds is not a time gitimprove can store") from None
+    elif isinstance(value, str):
+        try:
+            stamp = datetime.fromisoformat(value.strip())
+        except ValueError:
+            raise ValueError(f"{value[:40]!r} is not an ISO 8601 date-time like "
+                             "2026-09-15T07:55:22Z") from None
+    else:
+        raise ValueError("must be an ISO 8601 date-time like 2026-09-15T07:55:22Z")
+    if stamp.tzinfo is None:
+        stamp = stamp.replace(tzinfo=UTC)
+    try:
+        return stamp.astimezone(UTC)
+    except OverflowError:
+        raise ValueError(f"{stamp.isoformat()} is out of range once converted to UTC") from None
+
+
+def format_timestamp(stamp: datetime) -> str:
+    """Fixed-width UTC text that sorts like the time it names: ``2026-09-15T07:55:22.000000Z``."""
+    if stamp.tzinfo is not UTC:
+        stamp = stamp.astimezone(UTC)
+    return stamp.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
+
+
+def new_id() -> str:
+    """A fresh random feedback id: ``fb-`` and 80 random bits in hex."""
+    return "fb-" + os.urandom(10).hex()
+
+
+def normalize_status(value: object) -> ToolStatus:
+    """``ok``/``error`` from an accepted spelling; ValueError for anything else."""
+    if isinstance(value, str):
+        key = value.strip().lower().replace("-", "_").replace(" ", "_")
+        if key in _TOOL_OK:
+            return "ok"
+        if key in _TOOL_ERROR:
+            return "error"
+    raise ValueError(f"{_shown(value)!r} is not a status: {STATUS_HELP}")
+
+
+def compact_arguments(value: object, limit: int) -> str:
+    """A call's arguments as compact JSON text, cut at ``limit`` characters (with a marker)."""
+    if isinstance(value, str):
+        text = value
+    else:
+        try:
+            text = json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False,
+                              default=str)
+        except (TypeError, ValueError, RecursionError):
+            raise ValueError("arguments must be plain JSON (objects, lists, text, numbers)") from None
+    if len(text) > limit:
+        text = text[:max(0, limit - len(ARGUMENTS_CUT))] + ARGUMENTS_CUT
+    return text.replace("\x00", "")
+
+
+def is_feedback(rating: object, reason: object, correction: object, signals: object) -> bool:
+    """False for a run log: a record with only the run's tool calls, nothing anybody said."""
+    return bool(rating is not None or reason or correction or signals)
