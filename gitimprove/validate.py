@@ -18,7 +18,6 @@ from dataclasses import asdict, dataclass
 from gitimprove.errors import InvalidFileError
 from gitimprove.instructions.agentfile import HEADING_RE, AgentFile, Section, parse_agent, render
 from gitimprove.instructions.formats.catalog import agent_name, parse_file, rule_for
-from gitimprove.instructions.formats.yamlspan import differences, dotted
 from gitimprove.instructions.policy import POLICY_PATH, FormatRule, Policy
 from gitimprove.safetext import fold, fold_words
 
@@ -137,6 +136,8 @@ def check_adopted(path: str, old: bytes | None, new: bytes | None, policy: Polic
     except InvalidFileError as exc:
         return [Violation("base-unreadable", f"the target branch's version does not parse ({exc.problems[0]}); "
                           "refusing to judge a change against it", path=path)]
+    from gitimprove.instructions.formats.yamlspan import differences, dotted
+
     for where in differences(old_p.fixed(), new_p.fixed()):
         what = "the front matter" if rule.format == "markdown" else f"`{dotted(where)}`"
         out.append(Violation("protected-key", f"changes {what}, which gitimprove never edits: in a "

@@ -279,3 +279,28 @@ def test_leaked_git_variables_do_not_redirect_load(sample_repo: Path, tmp_path: 
         inst = ir.load("product-writer")
         assert inst.version == expected and "Decoy" not in inst.text
         assert [v.number for v in ir.history("product-writer")] == [1]
+
+
+def test_parsed_files_are_kept_and_a_bad_entry_is_ignored(sample_repo: Path) -> None:
+    # a later command reads what the YAML gave from the cache, checked again in full
+    blob = rev(sample_repo, f"main:{PW}")
+    with InstructionRepo(sample_repo) as ir:
+        expected = ir.load("product-writer").text
+        kept = ir.git.state_dir / "parsed-v1" / f"agent-{blob}.json"
+        policy = ir.git.state_dir / "parsed-v1" / f"policy-{rev(sample_repo, 'main:gitimprove.yaml')}.json"
+    assert kept.is_file() and policy.is_file()
+    for bad in ("{", '{"name": 5}', '{"name": "product-writer", "sections": []}', "[]"):
+        kept.write_text(bad)
+        policy.write_text(bad)
+        with InstructionRepo(sample_repo) as ir:
+            assert ir.load("product-writer").text == expected
+            assert ir.policy().agents_dir == "agents"
+    assert '"sections"' in kept.read_text()  # written again from the file itself
+
+
+def test_a_file_that_does_not_validate_is_never_kept(sample_repo: Path) -> None:
+    text = (sample_repo / PW).read_text().replace("    rules:\n", "    rules:\n      - 42\n", 1)
+    commit_file(sample_repo, PW, text, "break it")
+    with InstructionRepo(sample_repo) as ir:
+        assert ir.load("product-writer").fallback_from is not None
+        assert not (ir.git.state_dir / "parsed-v1" / f"agent-{rev(sample_repo, f'main:{PW}')}.json").exists()

@@ -17,8 +17,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
-import gitimprove.instructions.strictyaml as strictyaml
 from gitimprove.errors import InvalidFileError
 from gitimprove.instructions.schema import Record, SchemaError
 from gitimprove.safetext import describe_char, unsafe_char
@@ -192,6 +192,10 @@ def parse_agent(text: str | bytes, source: str, *, expected_name: str | None = N
     """Parse and validate an agent file. ``source`` names it in errors (``agents/x.yaml``).
 
     Raises :class:`InvalidFileError` listing every problem as ``source:line:col: field: message``."""
+    # NOTE: imported here: a command whose files come from the parse cache (agent_from_values)
+    # never loads the YAML parser.
+    import gitimprove.instructions.strictyaml as strictyaml
+
     located = strictyaml.load(text, source)
     if not isinstance(located.value, dict):
         raise InvalidFileError([f"{source}:1:1: an agent file must be a mapping with "
@@ -204,15 +208,40 @@ def parse_agent(text: str | bytes, source: str, *, expected_name: str | None = N
     problems = semantic_problems(agent, expected_name)
     if problems:
         raise InvalidFileError([located.problem(path, msg) for path, msg in problems])
+    bad = _unsafe_text(text, source)
+    if bad is not None:
+        raise InvalidFileError([bad])
+    return agent
+
+
+def agent_from_values(values: Any, text: str | bytes, source: str, *,
+                      expected_name: str | None = None) -> AgentFile | None:
+    """The agent file whose YAML gave ``values`` (kept by the parse cache), checked as
+    :func:`parse_agent` checks it; None when anything is wrong: :func:`parse_agent` on the
+    text then says what, and where."""
+    if not isinstance(values, dict):
+        return None
+    try:
+        agent = AgentFile.model_validate(values)
+    except SchemaError:
+        return None
+    if semantic_problems(agent, expected_name) or _unsafe_text(text, source) is not None:
+        return None
+    return agent
+
+
+def _unsafe_text(text: str | bytes, source: str) -> str | None:
+    """A control, bidi or invisible character anywhere in the file (in a comment, say: a
+    reviewer's screen would show it too), as a problem line."""
     raw = text.decode("utf-8", "replace") if isinstance(text, bytes) else text
     raw = raw.replace("\r\n", "\n").removeprefix("\ufeff")  # Windows line ends, a BOM: fine
     bad = unsafe_char(raw, multiline=True)
-    if bad is not None:  # in a comment, say: a reviewer's screen would show it too
-        before = raw[:raw.index(bad)]
-        line, col = before.count("\n") + 1, len(before) - before.rfind("\n")
-        raise InvalidFileError([f"{source}:{line}:{col}: contains the character "
-                                f"{describe_char(bad)}; agent files are plain text"])
-    return agent
+    if bad is None:
+        return None
+    before = raw[:raw.index(bad)]
+    line, col = before.count("\n") + 1, len(before) - before.rfind("\n")
+    return (f"{source}:{line}:{col}: contains the character {describe_char(bad)}; "
+            "agent files are plain text")
 
 
 def render(agent: AgentFile) -> str:

@@ -9,9 +9,8 @@ import fnmatch
 import posixpath
 import re
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
-import gitimprove.instructions.strictyaml as strictyaml
 from gitimprove.errors import InvalidFileError
 from gitimprove.instructions.schema import Record, SchemaError, spec
 
@@ -197,6 +196,8 @@ class Policy(Record):
 
 def parse_policy(text: str | bytes, source: str = POLICY_PATH) -> Policy:
     """Parse and validate a policy file; errors name ``source:line:col`` and the field."""
+    import gitimprove.instructions.strictyaml as strictyaml  # see agentfile.parse_agent
+
     located = strictyaml.load(text, source)
     if located.value is None:
         return Policy()
@@ -207,3 +208,16 @@ def parse_policy(text: str | bytes, source: str = POLICY_PATH) -> Policy:
     except SchemaError as exc:
         raise InvalidFileError(strictyaml.validation_problems(located, exc),
                                hint="see docs/file-formats.md for the policy format") from None
+
+
+def policy_from_values(values: Any) -> Policy | None:
+    """The policy whose YAML gave ``values`` (kept by the parse cache); None when it does not
+    validate (:func:`parse_policy` on the text then says what, and where)."""
+    if values is None:
+        return Policy()
+    if not isinstance(values, dict):
+        return None
+    try:
+        return Policy.model_validate(values)
+    except SchemaError:
+        return None

@@ -16,9 +16,16 @@ from gitimprove.errors import (
     UnknownRevisionError,
 )
 from gitimprove.git import Oid, Repository
-from gitimprove.instructions.agentfile import AgentFile, fill_variables, parse_agent, render
+from gitimprove.instructions.agentfile import (
+    AgentFile,
+    agent_from_values,
+    fill_variables,
+    parse_agent,
+    render,
+)
 from gitimprove.instructions.formats.catalog import Catalog, Place, build, parse_file
-from gitimprove.instructions.policy import POLICY_PATH, Policy, parse_policy
+from gitimprove.instructions.parsecache import MISSING, ParseCache
+from gitimprove.instructions.policy import POLICY_PATH, Policy, parse_policy, policy_from_values
 from gitimprove.instructions.versions import Version, VersionIndex
 from gitimprove.ledger.trials import ENDED_PREFIX, RUNNING_PREFIX, TrialStart
 from gitimprove.text import did_you_mean
@@ -122,6 +129,7 @@ class InstructionRepo:
     def __init__(self, path: str | os.PathLike[str] = ".", *, branch: str | None = None) -> None:
         self.git = Repository.discover(path)
         self.versions = VersionIndex(self.git, valid=self._file_parses)
+        self._parse_cache = ParseCache(self.git.state_dir / "parsed-v1")
         self._branch = branch or os.environ.get("GITIMPROVE_BRANCH") or None
         self._lock = threading.Lock()
         self._loaded: dict[tuple[str, str], Instruction] = {}
@@ -194,7 +202,11 @@ class InstructionRepo:
         blob, raw = got
         policy = self._policies.get(blob)
         if policy is None:
-            policy = parse_policy(raw, POLICY_PATH)
+            kept = self._parse_cache.get("policy", blob)
+            policy = policy_from_values(kept) if kept is not MISSING else None
+            if policy is None:
+                policy = parse_policy(raw, POLICY_PATH)
+                self._parse_cache.put("policy", blob, policy.model_dump())
             self._policies[blob] = policy
         return policy
 
@@ -335,7 +347,12 @@ class InstructionRepo:
     def _parse(self, blob: Oid, raw: bytes, path: str, agent: str) -> tuple[AgentFile, str]:
         hit = self._parsed.get(blob)
         if hit is None:
-            parsed = parse_agent(raw, path, expected_name=agent)
+            kept = self._parse_cache.get("agent", blob)
+            found = agent_from_values(kept, raw, path, expected_name=agent) if kept is not MISSING else None
+            if found is None:
+                found = parse_agent(raw, path, expected_name=agent)
+                self._parse_cache.put("agent", blob, found.model_dump())
+            parsed = found
             hit = (parsed, render(parsed))
             with self._lock:
                 self._parsed[blob] = hit

@@ -169,7 +169,7 @@ class VersionIndex:
         if found is None:
             return None
         if head_file is not None:
-            _write_json(head_file, {"v": _CACHE_VERSION, "tip": tip, "blob": blob,
+            write_json(head_file, {"v": _CACHE_VERSION, "tip": tip, "blob": blob,
                                     "number": found.number, "commit": found.commit})
         return found.number, found.commit
 
@@ -230,11 +230,12 @@ def _read_cache(path: Path) -> tuple[Oid | None, list[Change], set[str]]:
 
 
 def _write_cache(path: Path, tip: Oid, changes: list[Change], broken: set[str]) -> None:
-    _write_json(path, {"v": _CACHE_VERSION, "tip": tip, "broken": sorted(broken),
+    write_json(path, {"v": _CACHE_VERSION, "tip": tip, "broken": sorted(broken),
                        "changes": [[c.commit, c.blob, c.timestamp, c.author, c.subject] for c in changes]})
 
 
-def _write_json(path: Path, data: object) -> None:
+def write_json(path: Path, data: object) -> None:
+    """Write a cache file whole or not at all (a temporary file renamed over it)."""
     # NOTE: a cache only; a read-only repository (or a full disk) simply goes without it.
     with contextlib.suppress(OSError):
         path.parent.mkdir(parents=True, exist_ok=True)
