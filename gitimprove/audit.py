@@ -16,7 +16,7 @@ from typing import Any, Literal
 from gitimprove import ledger
 from gitimprove.errors import InvalidFileError
 from gitimprove.git import Oid
-from gitimprove.instructions.agentfile import AgentFile, parse_agent
+from gitimprove.instructions.agentfile import AgentFile
 from gitimprove.instructions.formats.catalog import agent_name, parse_file, rule_for
 from gitimprove.instructions.policy import Policy
 from gitimprove.instructions.repo import InstructionRepo
@@ -334,12 +334,7 @@ def _protected_adopted(repo: InstructionRepo, policy: Policy, agent: str, path: 
 
 
 def _parse(repo: InstructionRepo, blob: Oid | None, path: str, agent: str) -> AgentFile | None:
-    if blob is None:
-        return None
-    got = repo.git.read_blob(blob)
-    if got is None:
-        return None
-    return parse_agent(got[1], path, expected_name=agent)
+    return None if blob is None else repo.agent_file(blob, path, agent)
 
 
 def _protected(repo: InstructionRepo, policy: Policy, agent: str, path: str,

@@ -22,7 +22,6 @@ import functools
 import io
 import os
 import re
-import shutil
 import subprocess
 import sys
 import textwrap
@@ -88,6 +87,8 @@ def width() -> int | None:
     """Columns to wrap to on a terminal (``COLUMNS`` when set); None when not a terminal."""
     if not is_terminal():
         return None
+    import shutil  # here: it imports the compression modules, and output to a pipe needs none
+
     return max(shutil.get_terminal_size((100, 24)).columns, 20)
 
 
@@ -131,6 +132,8 @@ def pager_command(no_pager: bool = False) -> str | None:
         if var in os.environ:
             command = os.environ[var].strip()
             return None if command in ("", "cat") else command
+    import shutil
+
     return "less" if shutil.which("less") else None
 
 
@@ -157,8 +160,12 @@ def show(text: str, *, no_pager: bool = False) -> None:
         return
     text = fit(_colours(clean(text.rstrip("\n")))) + "\n"
     command = pager_command(no_pager)
-    rows = shutil.get_terminal_size((100, 24)).lines
-    if command is None or text.count("\n") < rows:
+    if command is None:
+        click.echo(text, nl=False)
+        return
+    import shutil
+
+    if text.count("\n") < shutil.get_terminal_size((100, 24)).lines:
         click.echo(text, nl=False)
         return
     env = dict(os.environ)

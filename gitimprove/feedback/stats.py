@@ -20,7 +20,7 @@ Run logs (records with only the run's tool calls) are not feedback: they count i
 
 from __future__ import annotations
 
-import statistics
+import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from datetime import datetime
@@ -63,6 +63,14 @@ def decision_stats(runs: Iterable[RunView]) -> dict[str, Any] | None:
             "tools": {name: tools[name] for name in sorted(tools)}}
 
 
+def _median(numbers: list[float]) -> float:
+    # NOTE: not statistics.median: importing statistics (fractions, decimal) costs more than
+    # `feedback stats` spends on its figures.
+    ordered = sorted(numbers)
+    mid = len(ordered) // 2
+    return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
+
+
 def summarize(records: list[FeedbackRecord], runs: list[RunView]) -> dict[str, Any]:
     """The numbers for one group of records and their runs."""
     decisions = decision_stats(runs)
@@ -85,8 +93,8 @@ def summarize(records: list[FeedbackRecord], runs: list[RunView]) -> dict[str, A
         else:
             numbers = [float(v) for v in values]
             signal_stats[name] = {"reported": len(values),
-                                  "mean": round(statistics.fmean(numbers), 4),
-                                  "median": round(statistics.median(numbers), 4)}
+                                  "mean": round(math.fsum(numbers) / len(numbers), 4),
+                                  "median": round(_median(numbers), 4)}
     return {
         "records": len(records),
         "runs": len(runs),

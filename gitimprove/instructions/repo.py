@@ -360,6 +360,12 @@ class InstructionRepo:
             parse_agent(raw, path, expected_name=agent)
         return hit
 
+    def agent_file(self, blob: Oid, path: str, agent: str) -> AgentFile | None:
+        """The native agent file stored as ``blob`` (None when there is no such blob), parsed
+        and checked once per blob (:mod:`.parsecache`); raises :class:`InvalidFileError`."""
+        got = self.git.read_blob(blob)
+        return None if got is None else self._parse(got[0], got[1], path, agent)[0]
+
     def _file_parses(self, path: str, blob: Oid) -> bool:
         """Whether ``blob`` at ``path`` is a valid agent file (a broken one is not a version)."""
         if blob in self._parsed:
