@@ -30,13 +30,11 @@ from pathlib import Path
 
 from gitimprove import ledger
 from gitimprove.errors import GitImproveError, InvalidFileError
-from gitimprove.evaluation.check import check_evaluation
 from gitimprove.evaluation.record import EVALUATIONS_PREFIX, record_ref
 from gitimprove.git import ZERO_OID, Oid, Repository, diff_trees
 from gitimprove.instructions.agentfile import parse_agent
 from gitimprove.instructions.policy import POLICY_PATH, parse_policy
 from gitimprove.instructions.repo import InstructionRepo
-from gitimprove.review.actions import validate_merge, validate_trees
 from gitimprove.review.checkout import pending_refusal
 from gitimprove.validate import Violation
 
@@ -83,6 +81,10 @@ def check_update(repo: InstructionRepo, old: Oid, heads: Sequence[Oid], *,
     """Proposal commits that ``heads`` bring into main at ``old`` and that fail the validator
     (or the evaluation gate of ``old``'s policy; ``records`` are evaluation refs pushed in the
     same push, by name, read instead of the repository's own)."""
+    # NOTE: imported here: a hook that sees no update of main (most commits on other branches)
+    # never loads the validator's machinery.
+    from gitimprove.review.actions import validate_merge, validate_trees
+
     git = repo.git
     findings: list[Finding] = []
     gated: set[str] = set()
@@ -162,6 +164,8 @@ def _gate(repo: InstructionRepo, old: Oid, commit: Oid, pid: str,
     if not agent:
         return [Violation("evaluation-missing", "the policy requires an evaluation, and this "
                           "model-authored commit names no proposal to look it up by")]
+    from gitimprove.evaluation.check import check_evaluation
+
     return check_evaluation(repo, old, commit, proposal=pid, agent=agent,
                             record=records.get(record_ref(agent, pid)))
 
