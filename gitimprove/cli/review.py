@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from gitimprove import ledger
 from gitimprove.cli.context import Context, echo, emit_json, json_option, pass_ctx
 from gitimprove.cli.output import for_people, paint
 from gitimprove.errors import GitImproveError
@@ -259,6 +258,7 @@ def validate_cmd(ctx: Context, base: str | None, head: str, as_json: bool) -> in
 def _head_evaluation(repo: InstructionRepo, base: Oid, head: Oid) -> dict[str, Any] | None:
     """The recorded evaluation of the proposal ``head`` brings, if it brings one (the CI check
     prints it and applies the policy's gate; it never calls a model)."""
+    from gitimprove import ledger
     from gitimprove.evaluation.check import evaluation_status
     from gitimprove.review.hooks import proposal_commits
 

@@ -27,7 +27,8 @@ from gitimprove.instructions.formats.catalog import Catalog, Place, build, parse
 from gitimprove.instructions.parsecache import MISSING, ParseCache
 from gitimprove.instructions.policy import POLICY_PATH, Policy, parse_policy, policy_from_values
 from gitimprove.instructions.versions import Version, VersionIndex
-from gitimprove.ledger.trials import ENDED_PREFIX, RUNNING_PREFIX, TrialStart
+from gitimprove.refnames import TRIALS_ENDED_PREFIX as ENDED_PREFIX
+from gitimprove.refnames import TRIALS_RUNNING_PREFIX as RUNNING_PREFIX
 from gitimprove.text import did_you_mean
 
 log = logging.getLogger("gitimprove")
@@ -473,6 +474,8 @@ class InstructionRepo:
 
     def _read_trial(self, live: Instruction, trial_tip: Oid
                     ) -> tuple[Oid, TrialStart | None, Instruction | None, Instruction | None]:
+        from gitimprove.ledger.trials import TrialStart
+
         agent = live.agent
         try:
             start = TrialStart.from_commit(self.git.read_commit(trial_tip))
@@ -794,6 +797,8 @@ class _Catalogue:
         return None
 
     def trial_versions(self, agent: str) -> set[str]:
+        from gitimprove.ledger.trials import TrialStart
+
         git = self._repo.git
         found: set[str] = set()
         refs = [(RUNNING_PREFIX + agent, git.read_ref(RUNNING_PREFIX + agent)),
@@ -826,4 +831,5 @@ if TYPE_CHECKING:
     from gitimprove.feedback.store import FeedbackStore
     from gitimprove.instructions.formats import AdoptedDocument, ParsedFile
     from gitimprove.instructions.roundtrip import AgentDocument
+    from gitimprove.ledger.trials import TrialStart
     from gitimprove.patterns.model import EvidenceState, Pattern

@@ -19,9 +19,8 @@ from datetime import UTC, datetime
 from gitimprove import ledger
 from gitimprove.errors import GitImproveError
 from gitimprove.git import Commit, Identity, Oid, Repository
-
-RUNNING_PREFIX = "refs/gitimprove/trials/"
-ENDED_PREFIX = "refs/gitimprove/trials-ended/"
+from gitimprove.refnames import TRIALS_ENDED_PREFIX as ENDED_PREFIX
+from gitimprove.refnames import TRIALS_RUNNING_PREFIX as RUNNING_PREFIX
 
 # Trailer names are the ledger's (gitimprove.ledger owns every record's names).
 T_TRIAL = ledger.TRIAL
