@@ -47,6 +47,7 @@ MIN_CUT = 1.0          # ... at least: unit vectors this close (cosine 0.5) alwa
 MAX_CUT = 1.33         # ... at most: unit vectors this far apart (cosine 0.12) never join
 SIF_A = 1e-2           # token weight a / (a + p(token))
 EMBED_WEIGHT = 0.7     # share of the embedding's cosine in the similarity (rest: TF-IDF)
+DENSE_CENTROIDS = 8_000_000  # centroid entries kept dense at most (32 MB)
 CHUNK = 4096           # texts embedded or assigned at a time (bounded memory)
 UNCLUSTERED = -1
 
@@ -260,7 +261,8 @@ class Features:
         """Cosine of every row of ``other`` with every row of this (dense matrix)."""
         import numpy as np
 
-        text = (other.sparse @ self.sparse.T).toarray()
+        text = other.sparse @ self.sparse.T
+        text = text.toarray() if hasattr(text, "toarray") else text
         return np.asarray(EMBED_WEIGHT * (other.dense @ self.dense.T) + (1 - EMBED_WEIGHT) * text)
 
     def centroids(self, groups: Sequence[Sequence[int]]) -> Features:
@@ -277,7 +279,11 @@ class Features:
         norms = np.sqrt(EMBED_WEIGHT * (dense * dense).sum(axis=1)
                         + (1 - EMBED_WEIGHT) * np.asarray(sparse.multiply(sparse).sum(axis=1)).ravel())
         scale = (1.0 / np.maximum(norms, 1e-12)).astype(np.float32)
-        return Features(dense * scale[:, None], (diags(scale) @ sparse).tocsr())
+        sparse = (diags(scale) @ sparse).tocsr()
+        # NOTE: dense where it fits, as every text is compared with the centroids: sparse
+        # rows times a dense matrix is fast, times a sparse one with many entries is not.
+        small = sparse.shape[0] * sparse.shape[1] <= DENSE_CENTROIDS
+        return Features(dense * scale[:, None], sparse.toarray() if small else sparse)
 
 
 def _agglomerate(feats: Features, min_size: int) -> tuple[list[list[int]], float]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 from functools import lru_cache
 
 
@@ -149,9 +150,11 @@ _GENERIC_STEMS = frozenset(GENERIC | {stem(w) for w in GENERIC})
 _MASH = re.compile(r"\A(?:[^aeiou]{4,}|(..+?)\1{2,}.?)\Z")
 
 
-def is_noise(toks: tuple[str, ...]) -> bool:
-    """Nothing to learn from: empty, only generic words (``test``, ``lol``, ``ok``), or mash."""
-    words = content(toks)
+def is_noise(toks: tuple[str, ...], words: Sequence[str] | None = None) -> bool:
+    """Nothing to learn from: empty, only generic words (``test``, ``lol``, ``ok``), or mash.
+    ``words``: ``content(toks)``, where the caller has it already."""
+    if words is None:
+        words = content(toks)
     if not words:
         return True
     return all(w in _GENERIC_STEMS or _MASH.match(w) for w in words)
