@@ -1,15 +1,12 @@
 """Offline grouping of feedback texts by meaning: static sentence embeddings and clustering.
 
-No word list decides which texts belong together. Each distinct text is seen two ways: the
+No word list decides which texts belong together. Each distinct text becomes a vector: the
 weighted mean of the static token embeddings of WordLlama (a 256-dimension table that ships
 inside its wheel, so nothing is downloaded), each token weighted by its rarity in this set of
 feedback (smooth inverse frequency, ``a / (a + p(token))``: words every item shares say
-little); and a TF-IDF vector of its word stems. Two texts are as similar as the weighted sum
-of both cosines (:data:`EMBED_WEIGHT`): the embedding hears paraphrase, the stems hear the
-rare words a theme is named by ("overheating", "subscription") that a mean of token vectors
-blurs in a long review. Texts are clustered by average-linkage agglomerative clustering, cut
-at a distance taken from the set itself (a quantile of the pairwise distances), so the number
-of groups is found, not given.
+little). Vectors are clustered by average-linkage agglomerative clustering, cut at a
+distance taken from the set itself (a quantile of the pairwise distances), so the number of
+groups is found, not given.
 
 Scale: hierarchical clustering costs n² in time and memory, so it runs on at most
 :data:`SAMPLE` texts (the most frequent first, then a stable hash order). Every other text
@@ -42,12 +39,10 @@ if TYPE_CHECKING:
 MAX_CHARS = 2000       # of one text, embedded: a 200 KB reason costs what 2,000 characters do
 SAMPLE = 2000          # texts clustered hierarchically per round
 ROUNDS = 3             # rounds of sample-then-assign
-QUANTILE = 0.25        # the cut: this quantile of the sample's pairwise distances
+QUANTILE = 0.3         # the cut: this quantile of the sample's pairwise distances
 MIN_CUT = 1.0          # ... at least: unit vectors this close (cosine 0.5) always may join
 MAX_CUT = 1.33         # ... at most: unit vectors this far apart (cosine 0.12) never join
 SIF_A = 1e-2           # token weight a / (a + p(token))
-EMBED_WEIGHT = 0.7     # share of the embedding's cosine in the similarity (rest: TF-IDF)
-DENSE_CENTROIDS = 8_000_000  # centroid entries kept dense at most (32 MB)
 CHUNK = 4096           # texts embedded or assigned at a time (bounded memory)
 UNCLUSTERED = -1
 
@@ -95,16 +90,10 @@ class Embedder:
         self.tokenizer.no_truncation()
 
     def embed(self, texts: Sequence[str]) -> Matrix:
-        """Unit vectors, one per text (a zero row for a text without tokens)."""
-        return self.features(texts).dense
+        """Unit vectors, one per text (a zero row for a text without tokens).
 
-    def features(self, texts: Sequence[str]) -> Features:
-        """Each text as a unit embedding and a unit TF-IDF vector of its words' stems and
-        their character trigrams (a zero row for a text without tokens).
-
-        Texts are split into words and each distinct word is tokenized, stemmed and cut into
-        trigrams once: the cost of that grows with the vocabulary, not with the amount of
-        feedback; the rest is sparse products."""
+        Texts are split into words and each distinct word is tokenized once: a text's tokens are its words' tokens, and the tokenizer's cost grows
+        with the vocabulary, not with the amount of feedback."""
         import numpy as np
         from scipy.sparse import csr_matrix
 
@@ -118,15 +107,12 @@ class Embedder:
                 cols.append(word_ids.setdefault(word, len(word_ids)))
             indptr.append(len(cols))
         n_words = len(word_ids)
-        dim = self.table.shape[1]
         if n_words == 0:
-            return Features(np.zeros((len(texts), dim), dtype=np.float32),
-                            csr_matrix((len(texts), 1), dtype=np.float32))
+            return np.zeros((len(texts), self.table.shape[1]), dtype=np.float32)
         counts = csr_matrix((np.ones(len(cols), dtype=np.float32), cols, indptr),
                             shape=(len(texts), n_words))
-        words = list(word_ids)
         # NOTE: the tokenizer marks the start of a word itself ("hello" -> "▁hello").
-        encoded = self.tokenizer.encode_batch(words, add_special_tokens=False)
+        encoded = self.tokenizer.encode_batch(list(word_ids), add_special_tokens=False)
         # Token frequencies over the whole set: each word's tokens, times its occurrences.
         occurrences = np.asarray(counts.sum(axis=0)).ravel()
         freq: Counter[int] = Counter()
@@ -142,44 +128,11 @@ class Embedder:
         weights = np.asarray([SIF_A / (SIF_A + freq[t] / total) for t in w_cols], dtype=np.float32)
         word_tokens = csr_matrix((weights, w_cols, w_indptr), shape=(n_words, self.table.shape[0]))
         word_vectors = np.asarray(word_tokens @ self.table, dtype=np.float32)
-        dense = _unit(np.asarray(counts @ word_vectors, dtype=np.float32))
-        return Features(dense, _tfidf(counts, words))
-
-
-def _unit(rows: Matrix) -> Matrix:
-    import numpy as np
-
-    norms = np.linalg.norm(rows, axis=1, keepdims=True)
-    norms[norms == 0] = 1.0
-    out: Matrix = (rows / norms).astype(np.float32)
-    return out
-
-
-def _tfidf(counts: Any, words: Sequence[str]) -> Any:
-    """Unit TF-IDF rows of the texts (``counts``: texts x ``words``) over the words' stems,
-    stop words left out (:func:`~gitimprove.patterns.text.content`)."""
-    import numpy as np
-    from scipy.sparse import csr_matrix, diags
-
-    from gitimprove.patterns.text import content, tokens
-
-    stem_ids: dict[str, int] = {}
-    indptr = [0]
-    cols: list[int] = []
-    for word in words:
-        cols += [stem_ids.setdefault(s, len(stem_ids)) for s in content(tokens(word))]
-        indptr.append(len(cols))
-    if not stem_ids:
-        return csr_matrix((counts.shape[0], 1), dtype=np.float32)
-    word_stems = csr_matrix((np.ones(len(cols), dtype=np.float32), cols, indptr),
-                            shape=(len(words), len(stem_ids)))
-    tf = (counts @ word_stems).tocsr()
-    df = np.bincount(tf.indices, minlength=tf.shape[1])
-    idf = np.log((1.0 + tf.shape[0]) / (1.0 + df)).astype(np.float32) + 1.0
-    weighted = (tf @ diags(idf)).tocsr()
-    norms = np.sqrt(np.asarray(weighted.multiply(weighted).sum(axis=1)).ravel())
-    norms[norms == 0] = 1.0
-    return (diags((1.0 / norms).astype(np.float32)) @ weighted).tocsr().astype(np.float32)
+        out = np.asarray(counts @ word_vectors, dtype=np.float32)
+        norms = np.linalg.norm(out, axis=1, keepdims=True)
+        norms[norms == 0] = 1.0
+        normed: Matrix = (out / norms).astype(np.float32)
+        return normed
 
 
 def embedder() -> Embedder:
@@ -205,8 +158,8 @@ def cluster_texts(texts: Sequence[str], *, weights: Sequence[int] | None = None,
     n = len(texts)
     if n == 0:
         return []
-    feats = embedder().features(texts)
-    usable = np.linalg.norm(feats.dense, axis=1) > 0
+    vectors = embedder().embed(texts)
+    usable = np.linalg.norm(vectors, axis=1) > 0
     counts = list(weights) if weights is not None else [1] * n
     order = sorted((i for i in range(n) if usable[i]),
                    key=lambda i: (-counts[i], _stable(texts[i])))
@@ -217,10 +170,12 @@ def cluster_texts(texts: Sequence[str], *, weights: Sequence[int] | None = None,
         if len(remaining) < max(2, min_size):
             break
         sample = remaining[:SAMPLE]
-        found, cut = _agglomerate(feats.take(sample), min_size)
+        found, cut = _agglomerate(vectors[sample], min_size)
         if not found:
             break
-        centroids = feats.centroids([[sample[i] for i in members] for members in found])
+        centroids = np.stack([vectors[[sample[i] for i in members]].mean(axis=0)
+                              for members in found])
+        centroids /= np.maximum(np.linalg.norm(centroids, axis=1, keepdims=True), 1e-12)
         for number, members in enumerate(found):
             for i in members:
                 labels[sample[i]] = next_label + number
@@ -228,7 +183,7 @@ def cluster_texts(texts: Sequence[str], *, weights: Sequence[int] | None = None,
         left: list[int] = []
         for start in range(0, len(rest), CHUNK):
             block = rest[start:start + CHUNK]
-            sims = centroids.similarity(feats.take(block))
+            sims = vectors[block] @ centroids.T
             best = sims.argmax(axis=1)
             dist = np.sqrt(np.maximum(0.0, 2.0 - 2.0 * sims[np.arange(len(block)), best]))
             for j, i in enumerate(block):
@@ -245,61 +200,16 @@ def cluster_texts(texts: Sequence[str], *, weights: Sequence[int] | None = None,
     return _renumber([int(x) for x in labels], texts, counts)
 
 
-class Features:
-    """Texts as unit embeddings (``dense``) and unit TF-IDF rows (``sparse``), compared by
-    the weighted sum of both cosines (:data:`EMBED_WEIGHT`): the cosine of the two unit
-    vectors concatenated after scaling by the square roots of the weights."""
-
-    def __init__(self, dense: Matrix, sparse: Any) -> None:
-        self.dense = dense
-        self.sparse = sparse
-
-    def take(self, rows: Sequence[int]) -> Features:
-        return Features(self.dense[list(rows)], self.sparse[list(rows)])
-
-    def similarity(self, other: Features) -> Any:
-        """Cosine of every row of ``other`` with every row of this (dense matrix)."""
-        import numpy as np
-
-        text = other.sparse @ self.sparse.T
-        text = text.toarray() if hasattr(text, "toarray") else text
-        return np.asarray(EMBED_WEIGHT * (other.dense @ self.dense.T) + (1 - EMBED_WEIGHT) * text)
-
-    def centroids(self, groups: Sequence[Sequence[int]]) -> Features:
-        """The unit mean vector of each group of rows."""
-        import numpy as np
-        from scipy.sparse import csr_matrix, diags
-
-        rows = [r for g in groups for r in g]
-        owner = [n for n, g in enumerate(groups) for _ in g]
-        pick = csr_matrix((np.asarray([1.0 / len(groups[o]) for o in owner], dtype=np.float32),
-                           (owner, rows)), shape=(len(groups), self.dense.shape[0]))
-        dense = np.asarray(pick @ self.dense, dtype=np.float32)
-        sparse = (pick @ self.sparse).tocsr()
-        norms = np.sqrt(EMBED_WEIGHT * (dense * dense).sum(axis=1)
-                        + (1 - EMBED_WEIGHT) * np.asarray(sparse.multiply(sparse).sum(axis=1)).ravel())
-        scale = (1.0 / np.maximum(norms, 1e-12)).astype(np.float32)
-        sparse = (diags(scale) @ sparse).tocsr()
-        # NOTE: dense where it fits, as every text is compared with the centroids: sparse
-        # rows times a dense matrix is fast, times a sparse one with many entries is not.
-        small = sparse.shape[0] * sparse.shape[1] <= DENSE_CENTROIDS
-        return Features(dense * scale[:, None], sparse.toarray() if small else sparse)
-
-
-def _agglomerate(feats: Features, min_size: int) -> tuple[list[list[int]], float]:
-    """Average-linkage clusters of the texts of ``feats`` with at least ``min_size``
+def _agglomerate(vectors: Matrix, min_size: int) -> tuple[list[list[int]], float]:
+    """Average-linkage clusters of ``vectors`` (unit rows) with at least ``min_size``
     members, cut at the :data:`QUANTILE` of their pairwise distances; and that cut."""
     import numpy as np
     from scipy.cluster.hierarchy import fcluster, linkage
-    from scipy.spatial.distance import squareform
+    from scipy.spatial.distance import pdist
 
-    n = feats.dense.shape[0]
-    if n < 2:
+    if len(vectors) < 2:
         return [], 0.0
-    sims = feats.similarity(feats).astype(np.float64)
-    square = np.sqrt(np.maximum(0.0, 2.0 - 2.0 * sims))
-    np.fill_diagonal(square, 0.0)
-    dists = squareform(square, checks=False)
+    dists = pdist(vectors.astype(np.float64), metric="euclidean")
     cut = min(MAX_CUT, max(MIN_CUT, float(np.quantile(dists, QUANTILE))))
     tree = linkage(dists, method="average")
     flat = fcluster(tree, t=cut, criterion="distance")
