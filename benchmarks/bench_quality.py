@@ -11,6 +11,9 @@ reported as "not fetched", with the command that fetches it):
   items in one pattern;
 - triage: precision and recall of "about the product" per item (an item is predicted
   product when its pattern is; unclustered items are not);
+- the same ARI and recovery over five random 90% subsamples of the items (mean and range):
+  one figure on one set can move by several hundredths when a few items come or go, which
+  is more than most changes of a parameter do;
 - the same ARI, purity and recovery for TF-IDF + KMeans with k = the true number of themes,
   over several seeds (mean), run here on the same items.
 
@@ -43,6 +46,7 @@ from .common import SAMPLE, Row
 from .data.sources import LABELS, SOURCES, converted, read_jsonl
 
 SEEDS = (0, 1, 2, 3, 4)
+SUBSAMPLE = 0.9     # share of the items kept in each robustness run
 RECOVERED_SHARE = 0.6
 BIG_THEME = 10
 # Hand-label themes of the app reviews that are about the product, not the answers.
@@ -84,6 +88,26 @@ def _recovered(truth: Sequence[Hashable], predicted: Sequence[Hashable]) -> tupl
     return found, len(big)
 
 
+def _subsamples(records: Sequence[FeedbackRecord], rows: Sequence[dict[str, Any]],
+                labels: dict[str, str]) -> tuple[list[float], list[int]]:
+    """ARI and themes recovered of the analysis of :data:`SUBSAMPLE` of the items, once per
+    seed: how much the figures move when a few items come or go (the grouping itself is
+    deterministic, so its seeds are the data's)."""
+    aris: list[float] = []
+    found: list[int] = []
+    for seed in SEEDS:
+        rng = random.Random(seed)
+        keep = [n for n in range(len(records)) if rng.random() < SUBSAMPLE]
+        of = {i: p.id for p in analyze_records([records[n] for n in keep], min_support=3)
+              for i in p.feedback_ids}
+        pairs = [(records[n].id, labels[rows[n]["hash"]]) for n in keep if rows[n]["hash"] in labels]
+        truth = [theme for _, theme in pairs]
+        predicted = [of.get(i, f"single-{m}") for m, (i, _) in enumerate(pairs)]
+        aris.append(adjusted_rand_index(truth, predicted))
+        found.append(_recovered(truth, predicted)[0])
+    return aris, found
+
+
 def _kmeans(texts: Sequence[str], k: int, seed: int) -> list[int]:
     from sklearn.cluster import KMeans
     from sklearn.feature_extraction.text import TfidfVectorizer
@@ -112,12 +136,15 @@ def _evaluate(name: str) -> list[dict[str, Any]]:
     truth = [labels[row["hash"]] for _, row in labelled]
     predicted = [pattern_of.get(rec.id, f"single-{n}") for n, (rec, _) in enumerate(labelled)]
     found, big = _recovered(truth, predicted)
+    sub_aris, sub_found = _subsamples(records, rows, labels)
     out: dict[str, Any] = {
         "set": name, "items": len(rows), "labelled": len(labelled), "themes": len(set(truth)),
         "patterns": len(patterns), "seconds": round(seconds, 2),
         "ARI": round(adjusted_rand_index(truth, predicted), 3),
         "purity": round(purity(truth, predicted), 3),
         "recovered": f"{found}/{big}",
+        "ARI_subsamples": f"{statistics.mean(sub_aris):.3f} ({min(sub_aris):.3f}-{max(sub_aris):.3f})",
+        "recovered_subsamples": f"{statistics.mean(sub_found):.1f}/{big}",
     }
     if name == "chatgpt_ios_reviews":
         tp = fp = fn = 0
