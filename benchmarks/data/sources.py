@@ -52,7 +52,7 @@ SOURCES: dict[str, Source] = {s.name: s for s in (
            "4a99b6101bd7bd7f71bd178c543fb611645ab3f9", "chatgpt_reviews_sample.csv",
            "none stated (all rights reserved): used locally for measurement, never redistributed",
            "a random 10,000 of the Google Play reviews of the ChatGPT Android app (July 2023 - "
-           "July 2025), text and stars; 150 of the 782 one- and two-star reviews hand-labelled "
+           "July 2025), text and stars; 330 of the 782 one- and two-star reviews hand-labelled "
            "with a theme (held out: labelled after the grouping was set, never tuned on)",
            "benchmarks.data.fetch_chatgpt_android_reviews"),
     Source("shepherd_critiques", "facebookresearch/Shepherd",
