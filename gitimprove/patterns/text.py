@@ -11,6 +11,8 @@ import re
 import unicodedata
 from collections.abc import Sequence
 from functools import lru_cache
+from itertools import chain
+from typing import cast
 
 
 def _words(text: str) -> frozenset[str]:
@@ -134,10 +136,11 @@ def tokens(text: str) -> tuple[str, ...]:
     lowered = text.lower()
     if "tl" in lowered and _TLDR.search(lowered):
         return tuple(stem(t) for t in _TOKEN.findall(normalize(text)))
-    out: list[str] = []
-    for word in lowered.split():
-        out += _word_tokens(word)
-    return tuple(out)
+    words = lowered.split()
+    known = list(map(_WORD_TOKENS.get, words))  # NOTE: map and chain: no Python call per word
+    if None in known:
+        known = [_word_tokens(w) if hit is None else hit for w, hit in zip(words, known, strict=True)]
+    return tuple(chain.from_iterable(cast("list[tuple[str, ...]]", known)))
 
 
 def content(toks: tuple[str, ...]) -> list[str]:
