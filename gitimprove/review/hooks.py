@@ -27,16 +27,21 @@ import stat
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from gitimprove import ledger
 from gitimprove.errors import GitImproveError, InvalidFileError
-from gitimprove.evaluation.record import EVALUATIONS_PREFIX, record_ref
 from gitimprove.git import ZERO_OID, Oid, Repository, diff_trees
 from gitimprove.instructions.agentfile import parse_agent
 from gitimprove.instructions.policy import POLICY_PATH, parse_policy
 from gitimprove.instructions.repo import InstructionRepo
 from gitimprove.review.checkout import pending_refusal
 from gitimprove.validate import Violation
+
+if TYPE_CHECKING:
+    from gitimprove import ledger
+
+# NOTE: the ledger and the evaluation records are imported where a main update is judged: the
+# hooks run on every commit, and most commits are not on main.
 
 MARKER = "# gitimprove-hook v1"
 CHECKOUT_HOOKS = ("pre-merge-commit", "reference-transaction")
@@ -63,6 +68,8 @@ def proposal_commits(git: Repository, old: Oid, heads: Sequence[Oid]
                      ) -> list[tuple[ledger.LoggedCommit, str, list[str]]]:
     """Proposal commits among those ``heads`` bring on top of ``old``: (commit, proposal id,
     what is forged about its record)."""
+    from gitimprove import ledger
+
     found = []
     commits = ledger.read_commits(git, *heads, f"^{old}")
     for commit in sorted(commits.values(), key=lambda c: c.time):
@@ -160,6 +167,9 @@ def _gate(repo: InstructionRepo, old: Oid, commit: Oid, pid: str,
         required = True  # fails closed: check_evaluation says the policy does not parse
     if not required:
         return []
+    from gitimprove import ledger
+    from gitimprove.evaluation.record import record_ref
+
     agent = dict(ledger.parse_trailers(repo.git.read_commit(commit).message)).get(ledger.AGENT, "")
     if not agent:
         return [Violation("evaluation-missing", "the policy requires an evaluation, and this "
@@ -272,6 +282,8 @@ def run_pre_receive(repo: InstructionRepo, lines: Iterable[str]) -> None:
 
     ``GITIMPROVE_VALIDATED`` is ignored here: a pusher's environment is not evidence. An
     evaluation record pushed together with main counts (its ref has not moved yet)."""
+    from gitimprove.evaluation.record import EVALUATIONS_PREFIX
+
     lines = list(lines)
     records = {parts[2]: Oid(parts[1]) for parts in (line.split() for line in lines)
                if len(parts) == 3 and parts[2].startswith(EVALUATIONS_PREFIX)
