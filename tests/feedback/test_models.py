@@ -133,3 +133,20 @@ def test_digest_is_the_hash_of_the_canonical_content(fields: dict[str, object]) 
     # the digest is written out by hand on the write path; stored digests must not change
     record = make_record(fields)
     assert record.digest == content_hash(record.content())
+
+
+def test_the_schema_and_the_record_have_the_same_fields() -> None:
+    # what is checked on the way in (pydantic) and what commands read (dataclasses) are two
+    # declarations of one record: they must not drift apart
+    import dataclasses
+
+    from gitimprove.feedback.models import FeedbackRecord, ToolCall
+    from gitimprove.feedback.validation import RecordIn, ToolCallIn
+
+    assert list(RecordIn.model_fields) == [f.name for f in dataclasses.fields(FeedbackRecord)]
+    assert list(ToolCallIn.model_fields) == [f.name for f in dataclasses.fields(ToolCall)]
+    for name, info in RecordIn.model_fields.items():
+        declared = next(f for f in dataclasses.fields(FeedbackRecord) if f.name == name)
+        has_default = declared.default is not dataclasses.MISSING or \
+            declared.default_factory is not dataclasses.MISSING
+        assert info.is_required() is not has_default, name
