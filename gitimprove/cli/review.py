@@ -28,10 +28,11 @@ if TYPE_CHECKING:
 @click.option("--dry-run", is_flag=True, help="Print the diff and the message; write nothing.")
 @click.option("--push", "push_remote", is_flag=False, flag_value="origin", default=None,
               metavar="[REMOTE]", help="Push each new branch (to origin by default) for review.")
+@click.option("--offline", is_flag=True, help="Do not read the remote's records first.")
 @json_option
 @pass_ctx
 def propose_cmd(ctx: Context, agents: tuple[str, ...], all_agents: bool, proposer: str | None,
-                dry_run: bool, push_remote: str | None, as_json: bool) -> int:
+                dry_run: bool, push_remote: str | None, offline: bool, as_json: bool) -> int:
     """Turn open feedback patterns into a proposal branch (improve/<agent>/<id>)."""
     from gitimprove.proposals.proposers.select import make_proposer
     from gitimprove.review.remote import propose_and_push
@@ -39,7 +40,7 @@ def propose_cmd(ctx: Context, agents: tuple[str, ...], all_agents: bool, propose
     repo = ctx.repo
     names = repo.agent_names() if all_agents else list(agents)
     outcomes = propose_and_push(repo, names, make_proposer(proposer, repo.policy().proposer),
-                                dry_run=dry_run, remote=push_remote)
+                                dry_run=dry_run, remote=push_remote, offline=offline)
     if as_json:
         emit_json({"proposals": [o.to_json() for o in outcomes]})
     for outcome in outcomes:
