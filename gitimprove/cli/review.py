@@ -200,7 +200,14 @@ def reject_cmd(ctx: Context, proposal: str, reason: str, by: str | None, offline
     """Close a proposal; its commits and the reason stay in git."""
     from gitimprove.review.actions import reject
 
-    info = reject(ctx.repo, proposal, reason=reason, by=by, offline=offline)
+    done = reject(ctx.repo, proposal, reason=reason, by=by, offline=offline)
+    info = done.proposal
+    if done.finished is not None:
+        echo(f"Finished the rejection of {info.id} ({info.agent}): deleted {done.finished}, "
+             "which an interrupted reject had left")
+        echo(f"  recorded before under refs/gitimprove/rejected/{info.agent}/{info.id}, "
+             "with its reason")
+        return
     echo(f"Rejected {info.id} ({info.agent}); recorded under "
                f"refs/gitimprove/rejected/{info.agent}/{info.id}")
     echo("  its feedback is open again for future proposals")
