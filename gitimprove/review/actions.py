@@ -463,7 +463,8 @@ def rollback(repo: InstructionRepo, target: str, *, reason: str | None = None,
             raise ReviewError(f"{agent} is already at v{number}")
         restored_blob = version.file_blob or version.blob
         if then.parsed is not None and len(then.parsed.entries) > 1:
-            _check_neighbours(repo, agent, then, repo.agent_at(agent, current.tip))
+            # From a broken tip, the others are compared with the newest valid version.
+            _check_neighbours(repo, agent, then, repo.valid_agent_at(agent, current.tip))
         subject = f"Roll back {agent} to v{number}"
         record = ledger.RollbackRecord(agent, str(actor), restores=f"{agent}@v{number} {version.blob}")
 
