@@ -14,6 +14,7 @@ from gitimprove import ledger
 from gitimprove.errors import GitCommandError, GitImproveError
 from gitimprove.git import worktrees
 from gitimprove.instructions.repo import InstructionRepo
+from gitimprove.proposals.build import file_lock
 
 RECORDS_REFSPEC = f"{ledger.RECORDS_PREFIX}*:{ledger.RECORDS_PREFIX}*"
 PROPOSALS_REFSPEC = f"{ledger.BRANCH_PREFIX}*:{ledger.BRANCH_PREFIX}*"
@@ -71,8 +72,16 @@ def fetch(repo: InstructionRepo, remote: str, *, proposals: bool = True) -> Fetc
     """Bring the remote's records and its main (as ``refs/remotes/REMOTE/MAIN``), then, with
     ``proposals``, its proposal branches, except those this clone's ledger (with the records
     just fetched) or the remote's main knows are closed, and those checked out here. Never forced: a local ref
-    that differs is kept and listed in :attr:`Fetched.kept`."""
+    that differs is kept and listed in :attr:`Fetched.kept`.
+
+    Two gitimprove commands in one clone (an approve and a propose) fetch in turn, so they
+    do not meet on git's ref locks."""
     check_remote(repo, remote)
+    with file_lock(repo.git.state_dir / "locks" / "fetch.lock"):
+        return _fetch_all(repo, remote, proposals)
+
+
+def _fetch_all(repo: InstructionRepo, remote: str, proposals: bool) -> Fetched:
     main = remote_main(repo, remote)
     kept = _fetch(repo, remote, [RECORDS_REFSPEC, f"+refs/heads/{repo.branch}:{main}"])
     if proposals:
