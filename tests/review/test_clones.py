@@ -18,14 +18,20 @@ def states(cwd: Path) -> dict[str, str]:
     return {r["id"]: r["state"] for r in rows}
 
 
-@pytest.fixture
-def team(sample_repo: Path, tmp_path: Path) -> tuple[Path, Path, Path]:
-    """A bare remote, Ann's clone (with proposal p1, pushed) and Bob's clone (fetched it)."""
+def server_and_clones(sample_repo: Path, tmp_path: Path) -> tuple[Path, Path, Path]:
+    """A bare remote made from ``sample_repo``, and Ann's and Bob's clones of it."""
     bare = tmp_path / "server.git"
     run(tmp_path, "clone", "-q", "--bare", str(sample_repo), str(bare))
     ann, bob = tmp_path / "ann", tmp_path / "bob"
     for clone in (ann, bob):
         run(tmp_path, "clone", "-q", str(bare), str(clone))
+    return bare, ann, bob
+
+
+@pytest.fixture
+def team(sample_repo: Path, tmp_path: Path) -> tuple[Path, Path, Path]:
+    """A bare remote, Ann's clone (with proposal p1, pushed) and Bob's clone (fetched it)."""
+    bare, ann, bob = server_and_clones(sample_repo, tmp_path)
     make_proposal(ann, "p1", add_rule("Use short sentences."))
     ok(ann, "push", "--all")
     fetched = ok(bob, "fetch")
@@ -112,11 +118,8 @@ def propose(cwd: Path, *args: str) -> str:
 @pytest.fixture
 def teammates(sample_repo: Path, tmp_path: Path) -> tuple[Path, Path, Path]:
     """A bare remote and two clones with the same feedback; neither has run `gitimprove fetch`."""
-    bare = tmp_path / "server.git"
-    run(tmp_path, "clone", "-q", "--bare", str(sample_repo), str(bare))
-    ann, bob = tmp_path / "ann", tmp_path / "bob"
+    bare, ann, bob = server_and_clones(sample_repo, tmp_path)
     for clone in (ann, bob):
-        run(tmp_path, "clone", "-q", str(bare), str(clone))
         ok(clone, "feedback", "import", "feedback.jsonl")
     assert "Proposed improve/support-agent/" in propose(ann, "--push")
     return bare, ann, bob
