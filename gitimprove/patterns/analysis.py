@@ -82,7 +82,7 @@ class TextInfo:
     def __init__(self, toks: tuple[str, ...], lexicon: Lexicon) -> None:
         self.toks = toks
         self.words = tuple(content(toks))  # content stems, for similarity
-        self.noise = is_noise(toks)
+        self.noise = is_noise(toks, self.words)
         self._lexicon = lexicon
         self._scored: list[tuple[str, float]] | None = None
 
