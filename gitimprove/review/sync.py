@@ -83,7 +83,10 @@ def fetch(repo: InstructionRepo, remote: str, *, proposals: bool = True) -> Fetc
 
 def _fetch_all(repo: InstructionRepo, remote: str, proposals: bool) -> Fetched:
     main = remote_main(repo, remote)
-    kept = _fetch(repo, remote, [RECORDS_REFSPEC, f"+refs/heads/{repo.branch}:{main}"])
+    try:
+        kept = _fetch(repo, remote, [RECORDS_REFSPEC, f"+refs/heads/{repo.branch}:{main}"])
+    except _NoSuchRef:  # a new remote main was not pushed to yet: its records, if any
+        kept = _fetch(repo, remote, [RECORDS_REFSPEC])
     if proposals:
         # Closed by this clone's records and main, or by the remote's main (ahead of ours
         # until a pull): an approved proposal's branch left on the remote is not brought.
@@ -101,15 +104,22 @@ def _fetch_all(repo: InstructionRepo, remote: str, proposals: bool) -> Fetched:
     return Fetched(remote, main if repo.git.read_ref(main) else None, kept)
 
 
+class _NoSuchRef(RemoteError):
+    """The remote has no ref a refspec names (git: "couldn't find remote ref")."""
+
+
 def _fetch(repo: InstructionRepo, remote: str, specs: list[str]) -> list[str]:
     try:
         repo.git.run("fetch", "--no-write-fetch-head", remote, *specs)
     except GitCommandError as exc:
         kept = _rejected(exc.stderr)
         if not kept:
-            last = exc.stderr.strip().splitlines()[-1] if exc.stderr.strip() else str(exc)
-            raise RemoteError(f"cannot fetch from {remote}: {last}",
-                              hint="check the remote (git remote -v) and the network") from None
+            lines = exc.stderr.strip().splitlines() or [str(exc)]
+            why = next((line for line in lines if line.startswith(("fatal:", "error:"))),
+                       lines[-1])
+            kind = _NoSuchRef if "couldn't find remote ref" in why else RemoteError
+            raise kind(f"cannot fetch from {remote}: {why}",
+                       hint="check the remote (git remote -v) and the network") from None
         return kept
     return []
 

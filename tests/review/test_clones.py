@@ -166,3 +166,11 @@ def test_propose_with_the_remote_unreachable(teammates: tuple[Path, Path, Path],
     assert proposals_of(bob) == [], "nothing written on refusal"
     said = propose(bob, "--offline")
     assert "Proposed improve/support-agent/" in said, "--offline decides from this clone alone"
+
+
+def test_propose_with_a_remote_that_has_no_main_yet(sample_repo: Path, tmp_path: Path) -> None:
+    """A new, empty remote (nothing pushed yet) has no records to read: propose goes ahead."""
+    run(tmp_path, "init", "-q", "--bare", str(tmp_path / "empty.git"))
+    run(sample_repo, "remote", "add", "origin", str(tmp_path / "empty.git"))
+    ok(sample_repo, "feedback", "import", "feedback.jsonl")
+    assert "Proposed improve/support-agent/" in propose(sample_repo)
