@@ -7,6 +7,7 @@ the users' words meet; it is not a linguistic stemmer and does not need to be.
 
 from __future__ import annotations
 
+import html
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -58,7 +59,10 @@ _PROTECT = frozenset({"not", "no", "to", "on", "in", "an", "as", "at", "it", "is
 
 
 def normalize(text: str) -> str:
-    """Lower case, NFKC, straight quotes, ``tl;dr`` -> ``tldr``, ``didn't`` -> ``did not``."""
+    """Lower case, HTML entities decoded (``&quot;`` is a quote, not the word ``quot``), NFKC,
+    straight quotes, ``tl;dr`` -> ``tldr``, ``didn't`` -> ``did not``."""
+    if "&" in text:
+        text = html.unescape(text)
     text = text.lower()
     if not text.isascii():
         text = unicodedata.normalize("NFKD", text.translate(_QUOTES))
