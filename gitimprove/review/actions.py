@@ -15,7 +15,6 @@ from datetime import UTC, datetime
 
 from gitimprove import ledger
 from gitimprove.errors import GitImproveError, InvalidFileError, RefRaceError, crash_point
-from gitimprove.evaluation.check import check_evaluation
 from gitimprove.git import (
     FALLBACK_COMMITTER,
     Identity,
@@ -30,7 +29,6 @@ from gitimprove.git import (
 from gitimprove.instructions.policy import Policy
 from gitimprove.instructions.repo import AgentAt, InstructionRepo
 from gitimprove.ledger import Proposal, ProposalState
-from gitimprove.ledger.trials import stop_updates
 from gitimprove.review.checkout import landing_lock, recover, update_checkouts, write_journal
 from gitimprove.review.sync import FETCH_HINT, default_remote, shared_ledger
 from gitimprove.validate import Violation, check_change
@@ -342,12 +340,16 @@ def approve(repo: InstructionRepo, spec: str, *, by: str | None = None,
                     + ", ".join(str(v.path) for v in check.violations),
                     hint=f"reject it and propose again from the current {repo.branch}")
             raise ValidationFailed(f"approval of {info.id}", check.violations)
+        from gitimprove.evaluation.check import check_evaluation  # only where a merge is decided
+
         gate = check_evaluation(repo, tip, head, proposal=info.id, agent=info.agent)
         if gate:
             raise EvaluationRequired(info.id, gate)
         commit = repo.git.commit_tree(check.tree, [tip, head], message, author=approver,
                                       committer=approver)
         return commit, check.paths
+
+    from gitimprove.ledger.trials import stop_updates  # imported where a trial can end
 
     also: list[RefUpdate] = [(info.ref, None, head)] if info.ref else []
     also += stop_updates(repo.git, info.agent, info.id, "approved", approver)
@@ -400,6 +402,8 @@ def reject(repo: InstructionRepo, spec: str, *, reason: str, by: str | None = No
     commit = repo.git.commit_tree(repo.git.tree_of(head), [head], record.message(),
                                   author=reviewer, committer=reviewer)
     rejected_ref = ledger.RejectionRecord.ref(info.agent, info.id)
+    from gitimprove.ledger.trials import stop_updates
+
     ends: list[RefUpdate] = []
     with contextlib.suppress(GitImproveError):  # the branch deletion below stops serving it anyway
         ends = stop_updates(repo.git, info.agent, info.id, "rejected", reviewer)
@@ -432,6 +436,8 @@ def _finish_rejection(repo: InstructionRepo, info: Proposal) -> str | None:
             "did not record; it was left as it is",
             hint=f"keep them on another branch (git branch -m {short} NEW-NAME), or delete it: "
                  f"git branch -D {short}")
+    from gitimprove.ledger.trials import stop_updates
+
     ends: list[RefUpdate] = []
     with contextlib.suppress(GitImproveError):
         ends = stop_updates(repo.git, info.agent, info.id, "rejected", _identity(repo, None))
