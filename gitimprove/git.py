@@ -440,6 +440,13 @@ class Repository:
         return sorted(found.items())
 
     def for_each_ref(self, prefix: str) -> list[tuple[str, Oid]]:
+        """Refs matching ``prefix`` as ``git for-each-ref`` matches it, sorted by name."""
+        # NOTE: a folder of refs that holds nothing (no trials yet, say) is answered from the
+        # ref files and packed-refs, without a git process: audit and status ask for several.
+        if (not self._reftable and prefix.endswith("/") and not _per_worktree(prefix)
+                and not (self.common_dir / prefix).exists()
+                and not any(name.startswith(prefix) for name in self._packed_refs())):
+            return []
         out = self.run("for-each-ref", "--format=%(refname) %(objectname)", prefix)
         pairs = []
         for line in out.splitlines():

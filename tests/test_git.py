@@ -103,6 +103,18 @@ def test_read_ref_loose_packed_and_symbolic(repo: Path) -> None:
     assert r.read_ref("refs/heads/other") == main
 
 
+def test_for_each_ref_of_an_empty_folder_and_of_packed_refs(repo: Path) -> None:
+    r = Repository.discover(repo)
+    assert r.for_each_ref("refs/gitimprove/trials/") == []  # nothing there: no git process
+    git(repo, "update-ref", "refs/gitimprove/trials/a", "main")
+    assert r.for_each_ref("refs/gitimprove/trials/") == [("refs/gitimprove/trials/a", rev(repo, "main"))]
+    git(repo, "pack-refs", "--all")
+    assert not (repo / ".git" / "refs" / "gitimprove" / "trials").exists()
+    assert r.for_each_ref("refs/gitimprove/trials/") == [("refs/gitimprove/trials/a", rev(repo, "main"))]
+    git(repo, "update-ref", "-d", "refs/gitimprove/trials/a")
+    assert r.for_each_ref("refs/gitimprove/trials/") == []
+
+
 def test_read_ref_detached_head(repo: Path) -> None:
     git(repo, "checkout", "-q", "--detach", "main~1")
     r = Repository.discover(repo)
