@@ -834,9 +834,15 @@ def branch_proposal(git: Repository, main_ref: str, ref: str) -> Proposal | None
     what the branch brings on top of main). None when the branch is merged, rejected, or
     holds no proposal commit: :func:`scan` then says what it is."""
     tip = git.read_ref(ref)
-    main = git.read_ref(main_ref)
     if tip is None:
         return None
+    return proposal_at(git, main_ref, ref, tip)
+
+
+def proposal_at(git: Repository, main_ref: str, ref: str, tip: Oid) -> Proposal | None:
+    """:func:`branch_proposal` for a branch ``ref`` at ``tip`` before the ref holds it (a
+    ``pre-receive`` hook sees a pushed branch this way)."""
+    main = git.read_ref(main_ref)
     commits = read_commits(git, str(tip), *([f"^{main}"] if main else []))
     if tip not in commits:
         return None  # merged already

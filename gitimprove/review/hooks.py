@@ -271,12 +271,50 @@ def run_pre_merge_commit(repo: InstructionRepo) -> None:
         raise refusal(findings, repo.branch, "this merge")
 
 
+DUPLICATE = "cites feedback that proposal"  # how a client tells this refusal from others
+
+
+def duplicate_proposals(repo: InstructionRepo, lines: Iterable[str]) -> list[str]:
+    """A line for each new proposal branch in a push that cites feedback a live (open or
+    approved) proposal here already cites: two clones proposed for the same feedback before
+    either had fetched the other's. The same proposal pushed again is not a duplicate."""
+    created = [(parts[2], Oid(parts[1])) for parts in (line.split() for line in lines)
+               if len(parts) == 3 and parts[2].startswith(ledger.BRANCH_PREFIX)
+               and parts[0] == ZERO_OID and _is_oid(parts[1]) and parts[1] != ZERO_OID]
+    if not created:
+        return []
+    book = ledger.scan(repo.git, repo.main_ref)
+    cited: dict[str, str] = {}  # feedback id -> the live proposal citing it
+    live = book.of_state(ledger.ProposalState.OPEN, ledger.ProposalState.APPROVED,
+                         ledger.ProposalState.LANDED)
+    for p in sorted(live, key=lambda p: p.record.id):
+        for fid in p.record.evidence:
+            cited.setdefault(fid, p.record.id)
+    out = []
+    for ref, tip in created:
+        pushed = ledger.proposal_at(repo.git, repo.main_ref, ref, tip)
+        if pushed is None or pushed.record.id in book.proposals:
+            continue
+        clash = [fid for fid in pushed.record.evidence if fid in cited]
+        if clash:
+            first = cited[clash[0]]
+            more = f" and {len(clash) - 1} more" if len(clash) > 1 else ""
+            out.append(f"proposal {pushed.record.id} ({ref.removeprefix('refs/heads/')}) "
+                       f"{DUPLICATE} {first} already cites here ({clash[0]}{more})")
+    return out
+
+
 def run_pre_receive(repo: InstructionRepo, lines: Iterable[str]) -> None:
     """``pre-receive`` hook on a bare remote: refuse a push that brings a forbidden proposal.
 
     ``GITIMPROVE_VALIDATED`` is ignored here: a pusher's environment is not evidence. An
     evaluation record pushed together with main counts (its ref has not moved yet)."""
     lines = list(lines)
+    duplicates = duplicate_proposals(repo, lines)
+    if duplicates:
+        raise HookRefusal("; ".join(duplicates),
+                          hint="another clone proposed for this feedback first: run `gitimprove "
+                               "fetch` to see its proposal, and remove this branch")
     records = {parts[2]: Oid(parts[1]) for parts in (line.split() for line in lines)
                if len(parts) == 3 and parts[2].startswith(EVALUATIONS_PREFIX)
                and _is_oid(parts[1]) and parts[1] != ZERO_OID}
