@@ -22,7 +22,7 @@ from gitimprove.instructions.formats.catalog import agent_name, parse_file, rule
 from gitimprove.instructions.policy import Policy
 from gitimprove.instructions.repo import InstructionRepo
 from gitimprove.ledger import Proposal, ProposalState
-from gitimprove.ledger.trials import TrialStart, read_ended, read_running
+from gitimprove.ledger.trials import TrialStart, ended, running
 from gitimprove.proposals.build import scan
 from gitimprove.review.actions import judge
 from gitimprove.validate import Violation, check_adopted, check_agent, protected_ids
@@ -101,8 +101,8 @@ def audit(repo: InstructionRepo, agent: str | None = None,
     # NOTE: main's events are listed oldest first, and the sort below is stable: events in
     # the same second keep the order of main's history instead of their commit ids' order.
     book = scan(repo)
-    events = (_proposal_events(repo, book) + _evaluation_events(repo) + _main_events(repo, book)
-              + _trial_events(repo))
+    events = (_proposal_events(repo, book) + _evaluation_events(book) + _main_events(repo, book)
+              + _trial_events(book))
     if agent is not None:
         events = [e for e in events if e.agent == agent]
     if since is not None:
@@ -150,7 +150,7 @@ def _proposal_events(repo: InstructionRepo, book: ledger.Ledger) -> list[Event]:
     return events
 
 
-def _trial_events(repo: InstructionRepo) -> list[Event]:
+def _trial_events(book: ledger.Ledger) -> list[Event]:
     """Starts of trials (running or ended) and their stops, from the trial records."""
     events: list[Event] = []
 
@@ -160,9 +160,9 @@ def _trial_events(repo: InstructionRepo) -> list[Event]:
                      summary=f"trial {t.trial_id}: {t.share:.0%} of {t.unit}s get the proposal",
                      version=str(t.candidate))
 
-    for t in read_running(repo.git):
+    for t in running(book):
         events.append(started(t))
-    for stop in read_ended(repo.git):
+    for stop in ended(book):
         events.append(started(stop.start))
         events.append(Event(kind="trial_stop", time=stop.stopped_at, commit=str(stop.record),
                             actor=stop.stopped_by, agent=stop.start.agent,
@@ -182,15 +182,15 @@ def _rejection(info: Proposal, rejection: ledger.Rejection) -> Event:
                  evidence=info.evidence, reason=rejection.reason or None)
 
 
-def _evaluation_events(repo: InstructionRepo) -> list[Event]:
+def _evaluation_events(book: ledger.Ledger) -> list[Event]:
     """Every recorded evaluation (re-evaluations too), with its figures."""
-    from gitimprove.evaluation.record import all_records
+    from gitimprove.evaluation.record import EvaluationRecord
 
     return [Event(kind="evaluated", time=_when(r.time), commit=str(r.commit), actor=r.evaluated_by,
                   summary=f"{r.scorecard.headline()}; judged by {r.scorecard.judge_model}"
                   + (" (stopped early)" if r.scorecard.stopped else ""),
                   agent=r.agent, proposal=r.proposal, model=r.scorecard.model)
-            for r in all_records(repo.git)]
+            for r in book.records_of(EvaluationRecord)]
 
 
 # -- main's first-parent history --------------------------------------------------------------

@@ -21,7 +21,7 @@ from gitimprove.instructions.formats import ADAPTERS, ParsedFile
 from gitimprove.instructions.formats.catalog import Catalog, Place, build, parse_file
 from gitimprove.instructions.policy import POLICY_PATH, Policy, parse_policy
 from gitimprove.instructions.versions import Version, VersionIndex
-from gitimprove.ledger.trials import ENDED_PREFIX, RUNNING_PREFIX, TrialStart
+from gitimprove.ledger.trials import TrialStart, TrialStop, running_ref
 from gitimprove.text import did_you_mean
 
 log = logging.getLogger("gitimprove")
@@ -391,7 +391,7 @@ class InstructionRepo:
         the broken blob, ``problem`` why). ``strict=True`` raises :class:`InvalidFileError`."""
         inst = self._load(agent, ref, strict)
         if ref is None:
-            trial_tip = self.git.read_ref(RUNNING_PREFIX + agent)
+            trial_tip = self.git.read_ref(running_ref(agent))
             if trial_tip is not None:
                 return self._serve_trial(inst, trial_tip, unit)
         return inst
@@ -419,7 +419,7 @@ class InstructionRepo:
         """The trial of ``agent`` that :meth:`load` serves now, or None (also when it is
         damaged). Tells a caller which id to pass as ``unit``: the user's or the run's."""
         live = self._load(agent, None)
-        tip = self.git.read_ref(RUNNING_PREFIX + agent)
+        tip = self.git.read_ref(running_ref(agent))
         if tip is None:
             return None
         self._serve_trial(live, tip, None)
@@ -448,7 +448,7 @@ class InstructionRepo:
                     ) -> tuple[Oid, TrialStart | None, Instruction | None, Instruction | None]:
         agent = live.agent
         try:
-            start = TrialStart.from_commit(self.git.read_commit(trial_tip))
+            start = TrialStart.of(self.git.read_commit(trial_tip))
             if start.agent != agent:
                 raise ValueError(f"it names agent {start.agent!r}")
             got = self.git.read_blob(start.candidate)
@@ -766,16 +766,16 @@ class _Catalogue:
     def trial_versions(self, agent: str) -> set[str]:
         git = self._repo.git
         found: set[str] = set()
-        refs = [(RUNNING_PREFIX + agent, git.read_ref(RUNNING_PREFIX + agent)),
-                *git.match_refs(f"{ENDED_PREFIX}{agent}/*")]
+        refs = [(running_ref(agent), git.read_ref(running_ref(agent))),
+                *git.match_refs(f"{TrialStop.prefix()}{agent}/*")]
         for ref, tip in refs:
             if tip is None:
                 continue
             try:
                 commit = git.read_commit(tip)
-                if ref.startswith(ENDED_PREFIX):
+                if ref.startswith(TrialStop.prefix()):
                     commit = git.read_commit(commit.parents[0])
-                found.add(str(TrialStart.from_commit(commit).candidate))
+                found.add(str(TrialStart.of(commit).candidate))
             except (GitImproveError, ValueError, IndexError):
                 continue
         return found

@@ -24,12 +24,13 @@ from gitimprove.ledger.trials import (
     UNITS,
     TrialStart,
     TrialStop,
-    read_ended,
-    read_running,
+    ended,
+    running,
     running_ref,
     stop_updates,
 )
 from gitimprove.metrics import METRICS, Comparison, Rate, compare, rates_of
+from gitimprove.proposals.build import scan
 from gitimprove.review.actions import (
     ValidationFailed,
     check_merge,
@@ -65,7 +66,7 @@ def read_trial(repo: InstructionRepo, agent: str) -> TrialStart | None:
     if tip is None:
         return None
     try:
-        return TrialStart.from_commit(repo.git.read_commit(tip))
+        return TrialStart.of(repo.git.read_commit(tip))
     except (GitCommandError, ValueError):
         return None
 
@@ -192,7 +193,7 @@ def _stop(repo: InstructionRepo, start: TrialStart, reason: str, person: Identit
                          hint="see `gitimprove trial status`") from None
     record = updates[1][1]
     assert record is not None
-    return TrialStop.from_commits(repo.git.read_commit(record), repo.git.read_commit(updates[0][2] or record))
+    return TrialStop.of(repo.git.read_commit(record), repo.git.read_commit(updates[0][2] or record))
 
 
 def _find_running(repo: InstructionRepo, spec: str) -> TrialStart | None:
@@ -203,13 +204,13 @@ def _find_running(repo: InstructionRepo, spec: str) -> TrialStart | None:
 
 
 def running_trials(repo: InstructionRepo) -> list[TrialStart]:
-    """Every running trial, by agent."""
-    return read_running(repo.git)
+    """Every running trial, by agent (from the ledger's scan)."""
+    return running(scan(repo))
 
 
 def ended_trials(repo: InstructionRepo) -> list[TrialStop]:
-    """Every ended trial, oldest first (for the audit trail)."""
-    return read_ended(repo.git)
+    """Every ended trial, oldest first (from the ledger's scan)."""
+    return ended(scan(repo))
 
 
 # -- comparing ----------------------------------------------------------------------------------
