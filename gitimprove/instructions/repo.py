@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import re
 import threading
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Literal
@@ -109,6 +110,28 @@ class AgentAt:
         if self.parsed is None or self.key is None:
             return render(self.file)
         return self.parsed.render(self.parsed.entry(self.key))
+
+
+@dataclass(frozen=True)
+class AgentSummary:
+    """An agent on main as `gitimprove agents` lists it (docs/json.md)."""
+
+    name: str
+    format: str
+    path: str
+    version: str  # the display label (``v7``)
+    number: int | None
+    blob: str
+    sections: list[str]
+    protected: list[str]
+    fallback_from: str | None  # a broken tip served as an older version
+    problem: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "format": self.format, "path": self.path,
+                "version": self.version, "number": self.number, "blob": self.blob,
+                "sections": self.sections, "protected": self.protected,
+                "fallback_from": self.fallback_from, "problem": self.problem}
 
 
 class InstructionRepo:
@@ -558,24 +581,20 @@ class InstructionRepo:
         match = next((v for v in reversed(self.history(agent)) if v.blob == blob), None)
         return commit, match
 
-    def describe(self, agent: str) -> dict[str, Any]:
+    def describe(self, agent: str) -> AgentSummary:
         """A summary of an agent on main, as `gitimprove agents` shows it."""
         inst = self.load(agent)
         policy = self.policy()
         place = self.catalog().agents.get(agent)
-        return {
-            "name": agent,
-            "format": inst.file_format,
-            "path": place.path if place else policy.agent_path(agent),
-            "version": inst.label,
-            "number": inst.number,
-            "blob": str(inst.version),
-            "sections": inst.file.section_ids,
-            "protected": [s.id for s in inst.file.sections
-                          if s.protected or policy.is_protected(agent, s.id)],
-            "fallback_from": str(inst.fallback_from) if inst.fallback_from else None,
-            "problem": inst.problem,
-        }
+        return AgentSummary(
+            name=agent, format=inst.file_format,
+            path=place.path if place else policy.agent_path(agent),
+            version=inst.label, number=inst.number, blob=str(inst.version),
+            sections=list(inst.file.section_ids),
+            protected=[s.id for s in inst.file.sections
+                       if s.protected or policy.is_protected(agent, s.id)],
+            fallback_from=str(inst.fallback_from) if inst.fallback_from else None,
+            problem=inst.problem)
 
     # -- feedback (gitimprove.feedback, imported lazily: load() stays import-light) ----------
 
@@ -661,6 +680,39 @@ class InstructionRepo:
             records, inferred = with_versions(records, lines)
         return compute_stats(records, by_version=by_version, labels=labels, inferred=inferred)
 
+    def feedback_records(self, agent: str | None = None, *, since: datetime | None = None,
+                         version: str | None = None, run_id: str | None = None
+                         ) -> VersionedRecords:
+        """Feedback as `feedback list` shows it, oldest first: each record with the version it
+        counts for (the one it names, else the one live on main when it was made, marked as
+        inferred); ``version`` (``v3`` or a blob id) keeps one version's."""
+        from gitimprove.feedback.attribution import VersionedRecords
+
+        versions = self._versions_named(agent, version)
+        records = self.feedback_store().records(agent=agent, since=since, run_id=run_id)
+        return VersionedRecords.of(records, self.timelines({r.agent for r in records})
+                                   ).only(versions)
+
+    def _versions_named(self, agent: str | None, version: str | None) -> list[str] | None:
+        """The blobs ``version`` names (``v3`` or a blob id; for ``agent`` when given, which
+        must exist); None: every version."""
+        if agent is not None:
+            index = self._feedback_index()
+            index.check_agent(agent)
+            if version is None:
+                return None
+            blob, unknown = index.resolve_version(agent, version)
+            if unknown:
+                raise GitImproveError(unknown.split(";")[0],
+                                      hint=f"see `gitimprove history {agent}` for its versions")
+            return [blob] if blob else None
+        if version is None:
+            return None
+        if not re.fullmatch(r"[0-9a-fA-F]{4,64}", version.strip()):
+            raise GitImproveError(f"--version {version!r} is not a blob id",
+                                  hint="pass a blob id, or --agent AGENT with a version like v3")
+        return [version.strip().lower()]
+
     def timelines(self, agents: Iterable[str]) -> dict[str, Timeline]:
         """Each agent's history on main as a :class:`~gitimprove.feedback.attribution.Timeline`
         (agents no longer on main left out): which version was live when a record was made."""
@@ -696,15 +748,8 @@ class InstructionRepo:
         receives what the model step cost or why it fell back."""
         from gitimprove.patterns.analysis import analyze_records
 
+        versions = self._versions_named(agent, version)
         index = self._feedback_index()
-        index.check_agent(agent)
-        versions = None
-        if version is not None:
-            blob, warning = index.resolve_version(agent, version)
-            if warning:
-                raise GitImproveError(warning.replace("; the record keeps", "; given").split(";")[0],
-                                      hint=f"see `gitimprove history {agent}`")
-            versions = [blob] if blob else None
         from gitimprove.feedback.attribution import with_versions
 
         records = self.feedback_store().records(agent=agent, since=since, with_io=False)
@@ -790,7 +835,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping, Sequence
     from datetime import datetime
 
-    from gitimprove.feedback.attribution import Timeline
+    from gitimprove.feedback.attribution import Timeline, VersionedRecords
     from gitimprove.feedback.capture import AgentIndex
     from gitimprove.feedback.models import FeedbackRecord, ToolCall
     from gitimprove.feedback.store import FeedbackStore
