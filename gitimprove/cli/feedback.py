@@ -234,30 +234,30 @@ def stats_cmd(ctx: Context, agent: str | None, by_version: bool, since: str | No
         repo._feedback_index().check_agent(agent)
     rows = repo.feedback_stats(agent, by_version=by_version, since=parse_since(since))
     if as_json:
-        emit_json({"stats": rows})
+        emit_json({"stats": [row.to_json() for row in rows]})
         return
     if not rows:
         echo("No feedback yet.")
         return
     for row in rows:
-        head = row["agent"]
+        head, s = row.agent, row.summary
         if by_version:
-            head += f" {row['label'] or (row['version'] or 'no version')[:10]}"
-            if row.get("inferred_version"):
-                head += f" ({row['inferred_version']} by date)"
-        rate = row["negative_rate"]
+            head += f" {row.label or (row.version or 'no version')[:10]}"
+            if row.inferred_version:
+                head += f" ({row.inferred_version} by date)"
+        rate = s.negative_rate
         signals = ", ".join(
-            f"{name} {s['rate']:.0%}" if "rate" in s else f"{name} mean {s['mean']:.4g}"
-            for name, s in row["signals"].items())
-        decisions = row.get("decisions")
+            f"{name} {sig.rate:.0%}" if sig.rate is not None else f"{name} mean {sig.mean:.4g}"
+            for name, sig in s.signals.items())
+        decisions = s.decisions
         tools = "" if not decisions else (
-            f"; tools in {decisions['tool_call_rate']:.0%} of {decisions['logged_runs']} logged runs"
-            + (f", {decisions['tool_error_rate']:.0%} of {decisions['calls']} calls failed"
-               if decisions["calls"] else ""))
-        echo(f"{head}: {row['records']} records, {row['runs']} runs, "
-                   f"negative {'-' if rate is None else f'{rate:.0%}'} of {row['rated_runs']} rated"
-                   f", {row['with_correction']} corrections"
-                   + (f"; signals: {signals}" if signals else "") + tools)
+            f"; tools in {decisions.tool_call_rate:.0%} of {decisions.logged_runs} logged runs"
+            + (f", {decisions.tool_error_rate:.0%} of {decisions.calls} calls failed"
+               if decisions.calls else ""))
+        echo(f"{head}: {s.records} records, {s.runs} runs, "
+             f"negative {'-' if rate is None else f'{rate:.0%}'} of {s.rated_runs} rated"
+             f", {s.with_correction} corrections"
+             + (f"; signals: {signals}" if signals else "") + tools)
 
 
 @click.command("analyze")

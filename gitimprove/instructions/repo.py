@@ -664,8 +664,8 @@ class InstructionRepo:
                           tool_calls=tool_calls, version=version, created_at=created_at)
 
     def feedback_stats(self, agent: str | None = None, *, by_version: bool = False,
-                       since: datetime | None = None) -> list[dict[str, Any]]:
-        """Counts, negative rate and signal rates per agent (and per version): one dict a row."""
+                       since: datetime | None = None) -> list[StatsRow]:
+        """Counts, negative rate and signal rates per agent (and per version), a row each."""
         from gitimprove.feedback.attribution import with_versions
         from gitimprove.feedback.stats import compute_stats
 
@@ -838,6 +838,7 @@ if TYPE_CHECKING:
     from gitimprove.feedback.attribution import Timeline, VersionedRecords
     from gitimprove.feedback.capture import AgentIndex
     from gitimprove.feedback.models import FeedbackRecord, ToolCall
+    from gitimprove.feedback.stats import StatsRow
     from gitimprove.feedback.store import FeedbackStore
     from gitimprove.instructions.formats import AdoptedDocument
     from gitimprove.instructions.roundtrip import AgentDocument

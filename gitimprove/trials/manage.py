@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from gitimprove.errors import GitCommandError, GitImproveError, RefRaceError
-from gitimprove.feedback.stats import compute_stats
+from gitimprove.feedback.stats import Summary, compute_stats
 from gitimprove.git import Identity, Oid
 from gitimprove.instructions.repo import InstructionRepo
 from gitimprove.ledger import Proposal
@@ -313,9 +313,9 @@ def _status(repo: InstructionRepo, start: TrialStart, records: Iterable[Any]) ->
                        comparisons)
 
 
-def _row(records: list[Any]) -> dict[str, Any] | None:
+def _row(records: list[Any]) -> Summary | None:
     rows = compute_stats(records)
-    return rows[0] if rows else None
+    return rows[0].summary if rows else None
 
 
 def check_trials(repo: InstructionRepo) -> list[TrialStatus]:
