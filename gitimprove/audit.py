@@ -53,7 +53,7 @@ class Event:
     evidence: list[str] = field(default_factory=list)
     verdict: Literal["pass", "fail"] | None = None
     verdict_against: str | None = None
-    violations: list[dict[str, Any]] = field(default_factory=list)
+    violations: list[Violation] = field(default_factory=list)
     reason: str | None = None
     reverts: str | None = None
     restores: str | None = None
@@ -80,10 +80,9 @@ class Event:
             if self.protected_sections:
                 out.append(f"    PROTECTED section(s) changed: {', '.join(self.protected_sections)}")
             else:  # an adopted file's protected key (model, tools, ...)
-                keys = [str(v.get("message", "")) for v in self.violations or [] if v.get("code") == "protected-key"]
+                keys = [v.message for v in self.violations if v.code == "protected-key"]
                 out.append(f"    PROTECTED key changed: {'; '.join(keys)}")
-        broken = [str(v.get("message", "")) for v in self.violations
-                  if v.get("code") == "schema-invalid"]
+        broken = [v.message for v in self.violations if v.code == "schema-invalid"]
         if broken:
             more = f" (and {len(broken) - 1} more problem(s))" if len(broken) > 1 else ""
             out.append(f"    BROKEN: the file does not parse: {broken[0]}{more}")
@@ -116,12 +115,30 @@ def _when(ts: int) -> datetime:
     return datetime.fromtimestamp(ts, UTC)
 
 
-def _verdict(repo: InstructionRepo, info: Proposal, target: Oid | None) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Judged:
+    """What the validator says about one agent's change: for a proposal, its verdict against
+    the target; for a human edit, whether it touched what the policy protects."""
+
+    verdict: Literal["pass", "fail"] | None = None
+    verdict_against: str | None = None
+    protected: bool | None = None
+    protected_sections: list[str] = field(default_factory=list)
+    violations: list[Violation] = field(default_factory=list)
+
+    def fields(self) -> dict[str, Any]:
+        """The :class:`Event` fields it sets."""
+        return {"verdict": self.verdict, "verdict_against": self.verdict_against,
+                "protected": self.protected, "protected_sections": self.protected_sections,
+                "violations": self.violations}
+
+
+def _verdict(repo: InstructionRepo, info: Proposal, target: Oid | None) -> Judged:
     if target is None:
-        return {}
+        return Judged()
     verdict = judge(repo, info, target)
-    return {"verdict": "pass" if verdict.passed else "fail", "verdict_against": str(target),
-            "violations": [v.to_json() for v in verdict.violations]}
+    return Judged("pass" if verdict.passed else "fail", str(target),
+                  violations=verdict.violations)
 
 
 # -- proposals and rejections ---------------------------------------------------------------
@@ -144,7 +161,7 @@ def _proposal_events(repo: InstructionRepo, book: ledger.Ledger) -> list[Event]:
             branch=info.branch if info.state == ProposalState.OPEN else None,
             model=info.record.model or info.commit.author, proposer=info.record.proposer or None,
             evidence=info.evidence, edited_by=_editors(info),
-            **_verdict(repo, info, target)))
+            **_verdict(repo, info, target).fields()))
         if info.rejection is not None:
             events.append(_rejection(info, info.rejection))
     return events
@@ -279,7 +296,7 @@ def _main_events(repo: InstructionRepo, book: ledger.Ledger) -> list[Event]:
                 else:
                     judged = _protected(repo, parent_policy, a, path, old, new)
                 events.append(Event(kind="human_edit", actor=c.author_identity, agent=a,
-                                    version=new, **judged, **base))
+                                    version=new, **judged.fields(), **base))
     return events
 
 
@@ -317,11 +334,11 @@ def _adopted_changes(repo: InstructionRepo, policy: Policy, path: str, old: Oid 
 
 
 def _protected_adopted(repo: InstructionRepo, policy: Policy, agent: str, path: str,
-                       old: Oid | None, new: Oid | None) -> dict[str, Any]:
+                       old: Oid | None, new: Oid | None) -> Judged:
     """As :func:`_protected`, for an agent of an adopted file."""
     rule = rule_for(policy, path)
     if rule is None or old is None:
-        return {"protected": False}
+        return Judged(protected=False)
     old_raw = repo.git.read_blob(old)
     new_raw = repo.git.read_blob(new) if new is not None else None
     violations = [v for v in check_adopted(path, old_raw[1] if old_raw else None,
@@ -329,8 +346,7 @@ def _protected_adopted(repo: InstructionRepo, policy: Policy, agent: str, path: 
                   if v.agent in (None, agent)]
     sections = sorted({v.section for v in violations if v.code.startswith("protected-") and v.section})
     touched = bool(sections) or any(v.code == "protected-key" for v in violations)
-    return {"protected": touched, "protected_sections": sections,
-            "violations": [v.to_json() for v in violations]}
+    return Judged(protected=touched, protected_sections=sections, violations=violations)
 
 
 def _parse(repo: InstructionRepo, blob: Oid | None, path: str, agent: str) -> AgentFile | None:
@@ -343,7 +359,7 @@ def _parse(repo: InstructionRepo, blob: Oid | None, path: str, agent: str) -> Ag
 
 
 def _protected(repo: InstructionRepo, policy: Policy, agent: str, path: str,
-               old: Oid | None, new: Oid | None) -> dict[str, Any]:
+               old: Oid | None, new: Oid | None) -> Judged:
     """Whether a human edit touched a protected section, and every rule it would break."""
     try:
         before = _parse(repo, old, path, agent)
@@ -352,15 +368,14 @@ def _protected(repo: InstructionRepo, policy: Policy, agent: str, path: str,
     try:
         after = _parse(repo, new, path, agent)
     except InvalidFileError as exc:
-        return {"protected": None, "violations": [
-            Violation("schema-invalid", p, path=path, agent=agent).to_json() for p in exc.problems]}
+        return Judged(protected=None, violations=[
+            Violation("schema-invalid", p, path=path, agent=agent) for p in exc.problems])
     if before is None:
-        return {"protected": False}
+        return Judged(protected=False)
     if after is None:
         sections = protected_ids(before, policy)
-        return {"protected": bool(sections), "protected_sections": sections, "violations": [
-            Violation("file-deleted", "deletes an agent file", path=path, agent=agent).to_json()]}
+        return Judged(protected=bool(sections), protected_sections=sections, violations=[
+            Violation("file-deleted", "deletes an agent file", path=path, agent=agent)])
     violations = check_agent(before, after, policy, path=path)
     sections = sorted({v.section for v in violations if v.code.startswith("protected-") and v.section})
-    return {"protected": bool(sections), "protected_sections": sections,
-            "violations": [v.to_json() for v in violations]}
+    return Judged(protected=bool(sections), protected_sections=sections, violations=violations)
