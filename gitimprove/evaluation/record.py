@@ -5,8 +5,10 @@ parent is the proposal commit that was judged (a second parent keeps the previou
 the same proposal, so re-evaluations stay in the history) and whose tree is the proposal's. Its
 message holds the scorecard: in words, then whole as JSON in a fenced block (the
 :class:`~gitimprove.evaluation.scorecard.Scorecard`), then trailers that name both trees,
-written by the tool from checked values only. Everything is read from the message, so a record
-reads itself from a commit like the other records of the tool.
+written by the tool from checked values only. Everything is read from the message:
+:class:`EvaluationRecord` is a ledger :class:`~gitimprove.ledger.RefRecord` (kind
+``evaluations``), so :func:`gitimprove.ledger.scan` reads every evaluation, re-evaluations
+included, with the other records (``book.records_of(EvaluationRecord)``, :func:`latest`).
 
 Writing is atomic: objects first, then one compare-and-swap of the ref. A process killed before
 the ref moves leaves unreferenced objects (collected by ``git gc``), never a partial record.

@@ -5,9 +5,10 @@ model-authored commit on ``improve/<agent>/<id>``), an approval (a merge into ma
 authored by a model; a plain ``git merge`` counts too), a rejection (a record commit under
 ``refs/gitimprove/rejected/``), a rollback (a commit on main) and, implicitly, human edits.
 This module is the only one that spells a trailer name, knows the model's identity, or
-decides what a commit means. Other record kinds live beside it in this package (trials:
-:mod:`gitimprove.ledger.trials`); a kind kept under ``refs/gitimprove/<kind>/`` can also add a
-:class:`RefRecord` subclass and :func:`register` it, so that :func:`scan` reads it.
+decides what a commit means. A kind kept under ``refs/gitimprove/<kind>/`` is a
+:class:`RefRecord` subclass (trials: :mod:`gitimprove.ledger.trials`; evaluations:
+:mod:`gitimprove.evaluation.record`, which needs the scorecard's model) that reads itself from
+the commits :func:`scan` already holds: ``Ledger.records_of(kind)``.
 
 Trust rules (docs/safety.md):
 
@@ -753,10 +754,11 @@ def _proposal_in(found: list[LoggedCommit], pid: str | None) -> LoggedCommit | N
 
 
 def scan(git: Repository, main_ref: str, *, extra_refs: Sequence[str] = ()) -> Ledger:
-    """Read every proposal, approval, rejection, rollback and registered record.
+    """Read every proposal, approval, rejection, rollback and record under
+    ``refs/gitimprove/`` (evaluations, trials: :meth:`Ledger.records_of`).
 
-    Two git calls whatever the number of proposals: ``for-each-ref`` for the tips, and one
-    ``log`` of everything reachable from them and from main."""
+    Two git calls whatever the number of proposals and records: ``for-each-ref`` for the tips,
+    and one ``log`` of everything reachable from them and from main."""
     refs: list[tuple[str, Oid]] = []
     for line in git.run("for-each-ref", "--format=%(objectname) %(objecttype) %(refname)",
                         BRANCH_PREFIX, RECORDS_PREFIX, *extra_refs).splitlines():

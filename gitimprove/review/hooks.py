@@ -13,6 +13,10 @@ What a hook judges (the same rule everywhere, see docs/safety.md):
   what reaches main is what counts). When it no longer merges cleanly into ``old`` (a human
   resolved conflicts), the commit's own change against its first parent is judged instead.
 - Commits without those marks are human edits: they are not judged (the humans' own call).
+- When the target's policy requires an evaluation, each proposal must have a scorecard for the
+  tree *being merged* (:func:`gitimprove.ledger.merged_head`: the merged branch's tip,
+  reviewers' commits included), judged by the same function as ``approve`` and ``validate``
+  (:func:`gitimprove.evaluation.check.evaluation_status`).
 
 Hooks call the gitimprove that installed them (``<python> -m gitimprove hook NAME``) and fail
 closed: an error in the validator refuses the update.
