@@ -4,7 +4,7 @@
   1.5x), median of many calls on one repository;
 - ``analyze`` on 100,000 runs of the sample ``trip-planner`` agent, every run with its tool
   calls logged (about 60% of them rated, the rest run logs), vs ``analyze`` on the same feedback
-  without any decisions. Goal: the analysis goal, under 30 s.
+  without any decisions. Goal: the analysis goal, under 10 s.
 
 Run: ``python -m benchmarks.bench_decisions`` (or ``python -m benchmarks decisions``).
 """
@@ -26,7 +26,7 @@ from .common import Row
 AGENT = "trip-planner"
 RUNS = 100_000
 GOAL_RATIO = 1.5
-GOAL_ANALYZE_S = 30.0
+GOAL_ANALYZE_S = 10.0
 CALLS = [{"name": "read_documents", "status": "ok", "duration_ms": 120},
          {"name": "web_search", "status": "ok", "duration_ms": 830},
          {"name": "web_search", "status": "ok", "duration_ms": 640},
@@ -92,6 +92,9 @@ def bench_analyze(tmp: Path, runs: int = RUNS) -> dict[str, Any]:
     from gitimprove.instructions.init import init
     from gitimprove.instructions.repo import InstructionRepo
 
+    from gitimprove.patterns.grouping import embedder
+
+    embedder()  # loaded once per process: neither side below pays it
     out: dict[str, Any] = {}
     for label, decisions in (("with", True), ("without", False)):
         target = tmp / f"analyze-{label}"
@@ -102,9 +105,10 @@ def bench_analyze(tmp: Path, runs: int = RUNS) -> dict[str, Any]:
         store.close()
         repo = InstructionRepo(target)
         repo.load(AGENT)
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         patterns = repo.analyze(AGENT)
         out[f"{label}_s"] = time.perf_counter() - start
+        out[f"{label}_cpu_s"] = time.process_time() - cpu
         out[f"{label}_records"] = len(records)
         out[f"{label}_tool_patterns"] = sum(1 for p in patterns if p.kind == "tool_use")
         repo.close()
@@ -128,11 +132,13 @@ def run(runs: int = RUNS) -> list[Row]:
         ana = bench_analyze(tmp, runs)
         ok = "ok" if ana["with_s"] < GOAL_ANALYZE_S else "OVER GOAL"
         print(f"analyze, {runs:,} runs with decisions        {ana['with_s']:8.2f} s   "
+              f"(CPU {ana['with_cpu_s']:.2f} s)   "
               f"({ana['with_records']:,} records, {ana['with_tool_patterns']} tool patterns)   "
               f"same feedback without decisions {ana['without_s']:.2f} s "
               f"({ana['without_records']:,} records)   goal < {GOAL_ANALYZE_S:g} s: {ok}")
         rows += [Row("decisions", f"analyze {runs:,} runs with decisions", ana["with_s"], "s",
-                     GOAL_ANALYZE_S, note=f"{ana['with_records']:,} records; without decisions "
+                     GOAL_ANALYZE_S, note=f"CPU {ana['with_cpu_s']:.2f} s; {ana['with_records']:,} records; "
+                                          f"without decisions "
                                           f"{ana['without_s']:.2f} s"),
                  Row("decisions", "analyze with / without decisions",
                      ana["with_s"] / ana["without_s"], "x")]

@@ -81,11 +81,23 @@ class FeedbackStore(ABC):
         limit: int | None = None,
         newest_first: bool = False,
         with_io: bool = True,
+        logs_of_rated_runs_only: bool = False,
     ) -> list[FeedbackRecord]:
         """Records matching every filter given, ordered by ``created_at`` then id.
 
-        ``with_io=False`` leaves out ``input``/``output`` (analysis does not need them)."""
+        ``with_io=False`` leaves out ``input``/``output`` (analysis does not need them).
+        ``logs_of_rated_runs_only``: a run log (a record with only tool calls) is returned only
+        when a feedback record among those matched names the same run; analysis has no use for
+        the others, and they are most of the records when an agent logs every run."""
         where, params = _where(agent, since, until, versions, run_id, self.MARK)
+        if logs_of_rated_runs_only:
+            # The subquery repeats the filters, so that "names the same run" means among the
+            # records matched, exactly as if the logs were dropped after reading.
+            sub_where = where + (" AND " if where else " WHERE ") + _IS_FEEDBACK
+            where += (" AND " if where else " WHERE ") + (
+                f"({_IS_FEEDBACK} OR run_id IN (SELECT run_id FROM feedback{sub_where} "
+                "AND run_id IS NOT NULL))")
+            params = params + params
         order = "DESC" if newest_first else "ASC"
         sql = (f"SELECT {_select_sql(with_io)} FROM feedback{where} "
                f"ORDER BY created_at{self.BYTE_ORDER} {order}, id{self.BYTE_ORDER} {order}")
@@ -162,6 +174,11 @@ def _where(
         clauses.append(f"run_id = {mark}")
         params.append(run_id)
     return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
+
+
+# SQL for FeedbackRecord.is_feedback: anything said about the run, not only its tool calls.
+_IS_FEEDBACK = ("(rating IS NOT NULL OR COALESCE(reason, '') <> '' OR COALESCE(correction, '') <> '' "
+                "OR COALESCE(signals, '') NOT IN ('', '{}'))")
 
 
 def _select_sql(with_io: bool) -> str:

@@ -28,8 +28,13 @@ class FeedbackImportError(FeedbackError):
         self.problems = list(problems)
         super().__init__(summary, hint=hint)
 
+    SHOWN = 20  # a file of thousands of bad lines is read from the first few; all stay in .problems
+
     def __str__(self) -> str:
-        lines = [self.message, *(f"  {p}" for p in self.problems)]
+        lines = [self.message, *(f"  {p}" for p in self.problems[:self.SHOWN])]
+        if len(self.problems) > self.SHOWN:
+            lines.append(f"  ... and {len(self.problems) - self.SHOWN:,} more, the last: "
+                         f"{self.problems[-1]}")
         if self.hint:
             lines.append(f"  hint: {self.hint}")
         return "\n".join(lines)

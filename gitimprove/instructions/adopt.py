@@ -86,16 +86,18 @@ def survey(files: dict[str, bytes], policy: Policy, native: list[str]) -> Survey
         else:
             chosen[path] = fits[0]
     rules = [FormatRule(path=_escape(p), format=f) for p, f in chosen.items()]
-    # Names that collide get the folder in front; what still collides is left, with the reason.
-    for _ in range(3):
+    # Names that collide are widened, shortest first (file stem, then folders); what still
+    # collides once every way is tried is left, with the reason.
+    while True:
         trial = policy.model_copy(update={"formats": rules})
         cat = build(trial, list(chosen), lambda p, fmt: ADAPTERS[fmt].parse(decode(files[p], p), p),
                     taken=native)
         clashing = {p for p, msgs in cat.problems.items() if any("is used by" in m for m in msgs)}
-        if not clashing:
+        wider = [r.model_copy(update={"name": _wider(r.name)})
+                 if _unescape(r.path) in clashing and _wider(r.name) != r.name else r for r in rules]
+        if not clashing or wider == rules:
             break
-        rules = [r.model_copy(update={"name": _wider(r.name)}) if _unescape(r.path) in clashing else r
-                 for r in rules]
+        rules = wider
     for path, msgs in cat.problems.items():
         out.left.append((path, msgs[0].removeprefix(f"{path}: ")))
         chosen.pop(path, None)
@@ -108,9 +110,15 @@ def survey(files: dict[str, bytes], policy: Policy, native: list[str]) -> Survey
     return out
 
 
+# How a colliding agent's name is widened, one step at a time: "" is the format's default.
+_LADDER = ("", "{stem}-{key}", "{parent}-{key}", "{parent}-{stem}-{key}",
+           "{grandparent}-{parent}-{key}", "{grandparent}-{parent}-{stem}-{key}")
+
+
 def _wider(name: str) -> str:
-    return {"": "{parent}-{key}", "{parent}-{key}": "{grandparent}-{parent}-{key}"}.get(
-        name, "{grandparent}-{parent}-{stem}-{key}")
+    """The next name template after ``name`` (the last one stays)."""
+    at = _LADDER.index(name) if name in _LADDER else len(_LADDER) - 1
+    return _LADDER[min(at + 1, len(_LADDER) - 1)]
 
 
 def _escape(path: str) -> str:

@@ -752,7 +752,8 @@ class InstructionRepo:
         index = self._feedback_index()
         from gitimprove.feedback.attribution import with_versions
 
-        records = self.feedback_store().records(agent=agent, since=since, with_io=False)
+        records = self.feedback_store().records(agent=agent, since=since, with_io=False,
+                                                logs_of_rated_runs_only=True)
         records, _ = with_versions(records, self.timelines([agent]))
         if versions is not None:
             records = [r for r in records if r.version in versions]

@@ -87,11 +87,16 @@ def _runs(records: Sequence[FeedbackRecord]) -> list[_Run]:
     for r in records:
         groups[(r.agent, r.run_id if r.run_id is not None else "\0" + r.id)].append(r)
     out = []
+    stems: dict[str, frozenset[str]] = {}  # the same complaint is often said many times
     for recs in groups.values():
         feedback_ids = [r.id for r in recs if r.is_feedback]
         if not feedback_ids or all(r.tool_calls is None for r in recs):
             continue
-        (view,) = merge_runs(recs)
+        if len(recs) == 1:  # most runs: no need to sort and merge
+            view = RunView(recs[0].agent, recs[0].run_id)
+            view.add(recs[0])
+        else:
+            (view,) = merge_runs(recs)
         judged = view.rating is not None or bool(view.trouble)
         if not judged or view.tool_calls is None:
             continue
@@ -104,7 +109,12 @@ def _runs(records: Sequence[FeedbackRecord]) -> list[_Run]:
             if call.status == "error":
                 errors[call.name] = errors.get(call.name, 0) + 1
         texts = [*view.reasons, *view.corrections] if negative else []
-        words = frozenset(w for t in texts for w in content(tokens(t)))
+        words: frozenset[str] = frozenset()
+        for text in texts:
+            said_words = stems.get(text)
+            if said_words is None:
+                said_words = stems[text] = frozenset(content(tokens(text)))
+            words |= said_words
         said = set(feedback_ids)
         out.append(_Run(view, negative, counts, errors,
                         [i for i in view.feedback_ids if i in said], words, texts))

@@ -69,6 +69,20 @@ def test_every_bad_line_is_reported_and_nothing_imported(repo: InstructionRepo) 
     assert repo.feedback_store().count() == 0
 
 
+def test_thousands_of_bad_lines_show_the_first_twenty_and_keep_all(repo: InstructionRepo) -> None:
+    """A file with a systematic mistake is read from its first lines, not scrolled through."""
+    rows = [{"agent": "support-agent", "rating": f"{i % 5} stars"}
+            for i in range(2500)]
+    with pytest.raises(FeedbackImportError) as info:
+        run_import(repo, jl(*rows))
+    err = info.value
+    assert len(err.problems) == 2500  # the API keeps every one
+    shown = str(err).splitlines()
+    assert len(shown) == 1 + 20 + 1 + 1  # summary, twenty lines, "and more", the hint
+    assert shown[21].startswith("  ... and 2,480 more, the last: line 2500: rating:")
+    assert shown[-1].startswith("  hint: fix those lines")
+
+
 def test_skip_invalid_imports_the_good_lines(repo: InstructionRepo) -> None:
     data = jl({"id": "a", "agent": "product-writer", "rating": "up"},
               {"id": "b", "agent": "nobody", "rating": "up"},

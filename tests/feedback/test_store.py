@@ -192,6 +192,42 @@ def test_tool_calls_roundtrip(store: FeedbackStore) -> None:
     assert store.digests(["run-1"]) == {"run-1": logged.digest}
 
 
+def test_logs_of_rated_runs_only_matches_is_feedback(store: FeedbackStore) -> None:
+    """The SQL filter analysis reads with keeps exactly the run logs that a feedback record
+    (matched by the same filters) names, and every feedback record, whatever made it one."""
+    calls = [{"name": "web_search"}]
+
+    def log(i: int, run: str | None, **fields: object) -> FeedbackRecord:
+        return make_record({"id": f"log-{i}", "agent": "a", "run_id": run, "tool_calls": calls,
+                            "created_at": T0 + timedelta(hours=i), **fields})
+
+    records = [
+        log(1, "rated"), make_record({"id": "fb-1", "agent": "a", "run_id": "rated",
+                                      "rating": "negative", "created_at": T0 + timedelta(hours=2)}),
+        log(3, "signalled"), make_record({"id": "fb-3", "agent": "a", "run_id": "signalled",
+                                          "signals": {"regenerated": True},
+                                          "created_at": T0 + timedelta(hours=4)}),
+        log(5, "corrected", correction="use the booking"),  # a log that is also feedback
+        log(6, "alone"), make_record({"id": "fb-7", "agent": "a", "rating": "negative",
+                                      "created_at": T0 + timedelta(hours=7)}),
+        log(8, "late"), make_record({"id": "fb-9", "agent": "a", "run_id": "late", "reason": "x",
+                                     "created_at": T0 + timedelta(days=9)}),
+        log(10, "rated", agent="b"),  # the same run id, another agent
+        make_record({"id": "fb-11", "agent": "a", "run_id": "plain", "reason": "",
+                     "correction": "", "created_at": T0 + timedelta(hours=11), "rating": "positive"}),
+    ]
+    store.add(records)
+    everything = store.records(agent="a")
+    kept = store.records(agent="a", logs_of_rated_runs_only=True)
+    named = {r.run_id for r in everything if r.is_feedback}
+    assert [r.id for r in kept] == [r.id for r in everything if r.is_feedback or r.run_id in named]
+    assert {r.id for r in everything} - {r.id for r in kept} == {"log-6"}
+    # With a time window, "names the same run" means among the records in the window.
+    window = store.records(agent="a", until=T0 + timedelta(days=1), logs_of_rated_runs_only=True)
+    assert "log-8" not in {r.id for r in window} and "log-1" in {r.id for r in window}
+    assert [r.id for r in store.records(agent="b", logs_of_rated_runs_only=True)] == []
+
+
 def test_refuses_a_newer_schema(backend: tuple[str, str], make_store: StoreMaker) -> None:
     store = make_store()
     store.close()

@@ -94,3 +94,29 @@ def test_a_proposer_is_shown_the_formats_variable_syntax(repo: Path) -> None:
     shown = request.labelled_file()
     assert "variables (each written {name} must stay; use no other): topic" in shown
     assert "[rules]" in shown or "rules" in shown
+
+
+def test_agents_whose_names_collide_are_named_by_file_then_folder(tmp_path: Path) -> None:
+    """Two cagent files at the top with a `root` agent each, and one crewAI file in two folders:
+    each name is widened only as far as it must be (file stem first, then folders)."""
+    root = tmp_path / "many"
+    root.mkdir()
+    git(tmp_path, "init", "-q", "-b", "main", str(root))
+    shutil.copy(FIXTURES / "cagent.yaml", root / "support.yaml")
+    shutil.copy(FIXTURES / "cagent.yaml", root / "finance.yaml")
+    for team in ("alpha", "beta"):
+        (root / team / "config").mkdir(parents=True)
+        shutil.copy(FIXTURES / "crew_agents.yaml", root / team / "config" / "agents.yaml")
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "agents")
+    result = init(root)
+    assert not result.left
+    names = {a.path: a.agents for a in result.adopted}
+    assert all(n.startswith("finance-") for n in names["finance.yaml"])
+    assert all(n.startswith("support-") for n in names["support.yaml"])
+    assert names["alpha/config/agents.yaml"] == ["alpha-config-reporting_analyst",
+                                                 "alpha-config-researcher"]
+    every = [n for agents in names.values() for n in agents]
+    assert len(every) == len(set(every))
+    repo = InstructionRepo(root)
+    assert sorted(repo.agent_names()) == sorted(every)
