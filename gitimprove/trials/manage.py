@@ -290,7 +290,11 @@ def trial_status(repo: InstructionRepo, agent: str | None = None) -> list[TrialS
     """Running trials (of ``agent``), each compared with live over the same period: feedback
     recorded since the trial started on the candidate's version against main's."""
     out = []
-    trials = [t for t in running_trials(repo) if agent is None or t.agent == agent]
+    if agent is not None:  # one ref (review asks for one agent's): no scan of every record
+        found = read_trial(repo, agent)
+        trials = [found] if found is not None else []
+    else:
+        trials = running_trials(repo)
     store = repo.feedback_store() if trials else None
     for start in trials:
         assert store is not None
