@@ -91,7 +91,6 @@ def bench_analyze(tmp: Path, runs: int = RUNS) -> dict[str, Any]:
     from gitimprove.feedback.store import SQLiteStore
     from gitimprove.instructions.init import init
     from gitimprove.instructions.repo import InstructionRepo
-
     from gitimprove.patterns.grouping import embedder
 
     embedder()  # loaded once per process: neither side below pays it

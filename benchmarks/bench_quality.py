@@ -11,12 +11,18 @@ reported as "not fetched", with the command that fetches it):
   items in one pattern;
 - triage: precision and recall of "about the product" per item (an item is predicted
   product when its pattern is; unclustered items are not);
+- the same ARI and recovery over five random 90% subsamples of the items (mean and range):
+  one figure on one set can move by several hundredths when a few items come or go, which
+  is more than most changes of a parameter do;
 - the same ARI, purity and recovery for TF-IDF + KMeans with k = the true number of themes,
   over several seeds (mean), run here on the same items.
 
 The whole analysis runs (:func:`analyze_records`, min_support 3) on every negative item of the
-set, labelled or not; the figures are taken over the labelled ones. The app reviews were used
-to tune the grouping (cut quantile, token weighting); Shepherd's critiques are held out.
+set, labelled or not; the figures are taken over the labelled ones, less those labelled
+"noise" (nothing to group: "good" under one star, emoji), and with each item labelled "other"
+(no common theme) a group of its own. The iOS app reviews were used to tune the grouping
+(cut quantile, token weighting); the Android reviews (labelled after the grouping was set)
+and Shepherd's critiques are held out.
 
 Last, the speed of ``analyze_records`` on 10,000 / 30,000 / 100,000 records of distinct texts
 (goal: 100,000 under 10 s; growth no worse than n log n).
@@ -43,11 +49,19 @@ from .common import SAMPLE, Row
 from .data.sources import LABELS, SOURCES, converted, read_jsonl
 
 SEEDS = (0, 1, 2, 3, 4)
+SUBSAMPLE = 0.9     # share of the items kept in each robustness run
 RECOVERED_SHARE = 0.6
 BIG_THEME = 10
 # Hand-label themes of the app reviews that are about the product, not the answers.
-PRODUCT_THEMES = frozenset({"login", "not_working", "privacy", "subscription", "device",
-                            "overheat", "ui", "stuck_intro", "region", "features"})
+PRODUCT_THEMES = {
+    "chatgpt_ios_reviews": frozenset({"login", "not_working", "privacy", "subscription", "device",
+                                      "overheat", "ui", "stuck_intro", "region", "features"}),
+    "chatgpt_android_reviews": frozenset({"login", "not_working", "slow", "limits", "pricing",
+                                          "ui", "privacy", "voice", "device"}),
+}
+NOT_A_THEME = "other"   # a hand label for items of no common theme: each is a group of its own
+NOISE = "noise"         # a hand label for items with nothing to group (praise under one star,
+                        # emoji, a word): left out of the figures, as analysis leaves them out
 SCALE_SIZES = (10_000, 30_000, 100_000)
 
 
@@ -56,12 +70,18 @@ def _load(name: str) -> tuple[list[dict[str, Any]], dict[str, str]] | None:
     if not path.exists():
         return None
     rows = list(read_jsonl(path))
-    if name == "chatgpt_ios_reviews":
-        labels = json.loads((LABELS / f"{name}.json").read_text())
+    label_file = LABELS / f"{name}.json"
+    if label_file.exists():  # app reviews: the negative ones, some hand-labelled
+        labels = json.loads(label_file.read_text())
         rows = [r for r in rows if r["rating"] <= 2]
     else:
         labels = {r["hash"]: r["theme"] for r in rows}
-    return rows, labels
+    return rows, {h: theme for h, theme in labels.items() if theme != NOISE}
+
+
+def _theme(labels: dict[str, str], key: str) -> str:
+    theme = labels[key]
+    return theme if theme != NOT_A_THEME else f"alone-{key}"
 
 
 def _records(rows: Sequence[dict[str, Any]]) -> list[FeedbackRecord]:
@@ -82,6 +102,26 @@ def _recovered(truth: Sequence[Hashable], predicted: Sequence[Hashable]) -> tupl
         if grouped and max(grouped) >= RECOVERED_SHARE * sum(by_theme[theme].values()):
             found += 1
     return found, len(big)
+
+
+def _subsamples(records: Sequence[FeedbackRecord], rows: Sequence[dict[str, Any]],
+                labels: dict[str, str]) -> tuple[list[float], list[int]]:
+    """ARI and themes recovered of the analysis of :data:`SUBSAMPLE` of the items, once per
+    seed: how much the figures move when a few items come or go (the grouping itself is
+    deterministic, so its seeds are the data's)."""
+    aris: list[float] = []
+    found: list[int] = []
+    for seed in SEEDS:
+        rng = random.Random(seed)
+        keep = [n for n in range(len(records)) if rng.random() < SUBSAMPLE]
+        of = {i: p.id for p in analyze_records([records[n] for n in keep], min_support=3)
+              for i in p.feedback_ids}
+        pairs = [(records[n].id, labels[rows[n]["hash"]]) for n in keep if rows[n]["hash"] in labels]
+        truth = [theme if theme != NOT_A_THEME else f"alone-{i}" for i, theme in pairs]
+        predicted = [of.get(i, f"single-{m}") for m, (i, _) in enumerate(pairs)]
+        aris.append(adjusted_rand_index(truth, predicted))
+        found.append(_recovered(truth, predicted)[0])
+    return aris, found
 
 
 def _kmeans(texts: Sequence[str], k: int, seed: int) -> list[int]:
@@ -109,20 +149,24 @@ def _evaluate(name: str) -> list[dict[str, Any]]:
             pattern_of[i] = p.id
             triage_of[i] = p.triage
     labelled = [(rec, row) for rec, row in zip(records, rows, strict=True) if row["hash"] in labels]
-    truth = [labels[row["hash"]] for _, row in labelled]
+    truth = [_theme(labels, row["hash"]) for _, row in labelled]
     predicted = [pattern_of.get(rec.id, f"single-{n}") for n, (rec, _) in enumerate(labelled)]
     found, big = _recovered(truth, predicted)
+    sub_aris, sub_found = _subsamples(records, rows, labels)
+    k = len({t for t in truth if not t.startswith("alone-")})  # the themes, not the loners
     out: dict[str, Any] = {
-        "set": name, "items": len(rows), "labelled": len(labelled), "themes": len(set(truth)),
+        "set": name, "items": len(rows), "labelled": len(labelled), "themes": k,
         "patterns": len(patterns), "seconds": round(seconds, 2),
         "ARI": round(adjusted_rand_index(truth, predicted), 3),
         "purity": round(purity(truth, predicted), 3),
         "recovered": f"{found}/{big}",
+        "ARI_subsamples": f"{statistics.mean(sub_aris):.3f} ({min(sub_aris):.3f}-{max(sub_aris):.3f})",
+        "recovered_subsamples": f"{statistics.mean(sub_found):.1f}/{big}",
     }
-    if name == "chatgpt_ios_reviews":
+    if name in PRODUCT_THEMES:
         tp = fp = fn = 0
         for (rec, _), theme in zip(labelled, truth, strict=True):
-            is_product = theme in PRODUCT_THEMES
+            is_product = theme in PRODUCT_THEMES[name]
             said = triage_of.get(rec.id) == "product"
             tp += said and is_product
             fp += said and not is_product
@@ -133,7 +177,6 @@ def _evaluate(name: str) -> list[dict[str, Any]]:
         said = sum(1 for rec, _ in labelled if triage_of.get(rec.id) == "product")
         out["product_share"] = round(said / max(1, len(labelled)), 3)  # all are about answers
     texts = [row["text"] for _, row in labelled]
-    k = len(set(truth))
     aris, purities, recs = [], [], []
     for seed in SEEDS:
         km = _kmeans(texts, k, seed)

@@ -8,7 +8,8 @@
   ``git commit -a`` as a user would make it.
 - ``concurrent``: approvers racing on one proposal and on different ones, proposers and
   feedback writers, in one repository; and two clones of a bare remote (server hooks on)
-  approving and pushing at once.
+  approving and pushing, proposing (``--push``) and recording feedback at once, each clone
+  into its own store and both into one shared store (``GITIMPROVE_FEEDBACK_URL``).
 - ``hostile``: a fake Messages API answering with scripted hostile tool calls (a rule that
   opens a heading, a lookalike Safety section, trailers in evidence and summary, control and
   bidi characters, edits of the protected section), each then pushed at main by ``approve``
@@ -67,6 +68,12 @@ class Figures:
     raw_escapes: int = 0
     seconds: float = 0.0
     notes: list[str] = field(default_factory=list)
+    tallies: dict[str, list[int]] = field(default_factory=dict)  # what: [done, attempted]
+
+    def tally(self, what: str, done: int, attempted: int) -> None:
+        got = self.tallies.setdefault(what, [0, 0])
+        got[0] += done
+        got[1] += attempted
 
     def problem(self, figure: str, note: str) -> None:
         setattr(self, figure, getattr(self, figure) + 1)
@@ -83,6 +90,8 @@ class Figures:
             value = getattr(self, name)
             lines.append(f"  {name.replace('_', ' '):<22} {value:>5}   goal 0  "
                          f"{'ok' if value == 0 else 'MISSED'}")
+        for what, (done, attempted) in self.tallies.items():
+            lines.append(f"  {what}: {done} of {attempted}")
         lines += [f"  - {note}" for note in self.notes]
         return "\n".join(lines)
 
@@ -387,7 +396,7 @@ def concurrent_suite(trials: int, seed: int) -> Figures:
         baseline = protected_text(proposed)
         for n in range(trials):
             _one_repository(lb, copy(proposed, lb.root / f"one{n}"), baseline, n)
-            _clones(lb, proposed, lb.root / f"clones{n}", baseline)
+            _clones(lb, proposed, lb.root / f"clones{n}", baseline, n)
             lb.figures.trials += 1
         return lb.figures
 
@@ -428,11 +437,23 @@ def _one_repository(lb: Lab, repo: Path, baseline: dict[str, str], n: int) -> No
     check_main(lb, repo, baseline, "one repo")
 
 
-def _clones(lb: Lab, template: Path, root: Path, baseline: dict[str, str]) -> None:
+def _clones(lb: Lab, template: Path, root: Path, baseline: dict[str, str], n: int = 0) -> None:
+    """Two clones of a bare remote (server hooks on), at once: each approves a proposal and
+    pushes main, proposes with ``--push``, and records feedback into its own store and into
+    one store both share (as a team's hosts share a database)."""
     root.mkdir()
     server = root / "server.git"
     lb.git(root, "clone", "-q", "--bare", str(template), str(server))
     lb.gi(server, "hooks", "install", "--bare")
+    shared_db = root / "shared.db"
+    shutil.copy(template / ".gitimprove" / "feedback.db", shared_db)  # the team's feedback
+    shared = {"GITIMPROVE_FEEDBACK_URL": f"sqlite:///{shared_db}"}
+    fresh = root / "trip-planner.jsonl"  # new feedback nothing on the server cites yet
+    fresh.write_text("".join(json.dumps({
+        "id": f"fb-trip-{n}-{i}", "agent": "trip-planner", "run_id": f"run-trip-{n}-{i}",
+        "user_id": f"u-trip-{i}", "rating": "negative",
+        "reason": f"Way too long, I could not skim the itinerary ({i})"}) + "\n" for i in range(6)))
+    lb.gi(root, "feedback", "import", str(fresh), "--repo", str(server), env=shared)
     clones = []
     for name in ("a", "b"):
         clone = root / name
@@ -446,6 +467,7 @@ def _clones(lb: Lab, template: Path, root: Path, baseline: dict[str, str]) -> No
         clones.append(clone)
     ids = open_ids(lb, clones[0])
     plan = [(clones[0], ids["product-writer"]), (clones[1], ids["support-agent"])]
+    shared_before = _rows(shared_db)
 
     def approve_and_push(item: tuple[Path, str]) -> bool:
         clone, pid = item
@@ -457,18 +479,100 @@ def _clones(lb: Lab, template: Path, root: Path, baseline: dict[str, str]) -> No
             lb.git(clone, "pull", "-q", "--no-rebase", "--no-edit", "origin", "main", check=False)
         return False
 
-    with ThreadPoolExecutor(2) as pool:
-        pushed = list(pool.map(approve_and_push, plan))
-    for (_, pid), ok in zip(plan, pushed, strict=True):
+    def write(clone: Path, store: str, i: int) -> bool:
+        return lb.gi(clone, "feedback", "record", "--agent", "support-agent", "--rating",
+                     "negative", "--reason", f"slow answer {clone.name} {i}", "--id",
+                     f"fb-{store}-{clone.name}-{n}-{i}",
+                     env=shared if store == "shared" else None).returncode == 0
+
+    def propose(clone: Path) -> str:
+        proc = lb.gi(clone, "propose", "trip-planner", "--push", env=shared)
+        if proc.returncode != 0:  # a clean refusal is no goal figure, but it is shown
+            lb.figures.notes.append(f"clones: propose in {clone.name} exited {proc.returncode}: "
+                                    f"{proc.stderr.strip().splitlines()[-1:]}")
+        return proc.stdout
+
+    def propose_in_turn(_: None) -> str:
+        """One clone proposes and pushes; then the other, which has not fetched since."""
+        return propose(clones[0]) + propose(clones[1])
+
+    jobs: list[tuple[str, Any]] = [("approve", item) for item in plan]
+    jobs += [("propose", None)]
+    jobs += [("write", (clone, store, i)) for clone in clones for store in ("own", "shared")
+             for i in range(3)]
+    lb.rng.shuffle(jobs)
+
+    def run(job: tuple[str, Any]) -> Any:
+        kind, arg = job
+        return approve_and_push(arg) if kind == "approve" else propose_in_turn(arg) \
+            if kind == "propose" else write(*arg)
+
+    with ThreadPoolExecutor(len(jobs)) as pool:
+        results = list(pool.map(run, jobs))
+    for (kind, arg), ok in zip(jobs, results, strict=True):
+        if kind != "approve":
+            continue
+        pid = arg[1]
         merges = merges_of(lb, server, pid)
         if ok and merges != 1:
             lb.figures.problem("lost_updates" if merges == 0 else "double_updates",
                                f"clones: {pid} pushed, {merges} merges on the server")
         if not ok:
             lb.figures.problem("lost_updates", f"clones: {pid} never reached the server")
+    # Feedback: every write that said it was recorded is there, once.
+    for clone in clones:
+        recorded = sum(1 for (kind, arg), ok in zip(jobs, results, strict=True)
+                       if kind == "write" and arg[0] == clone and arg[1] == "own" and ok)
+        _check_rows(lb, f"clone {clone.name}'s store", feedback_rows(clone), recorded)
+        lb.figures.tally("feedback writes stored (each clone's own store)", feedback_rows(clone), 3)
+    recorded = sum(1 for (kind, arg), ok in zip(jobs, results, strict=True)
+                   if kind == "write" and arg[1] == "shared" and ok)
+    _check_rows(lb, "the shared store", _rows(shared_db) - shared_before, recorded)
+    lb.figures.tally("feedback writes stored (the shared store, from both clones)",
+                     _rows(shared_db) - shared_before, 3 * len(clones))
+    # Proposals: each one a proposer pushed is on the server; no feedback is cited twice.
+    said = "".join(r for (kind, _), r in zip(jobs, results, strict=True) if kind == "propose")
+    made = re.findall(r"Proposed (improve/\S+)", said)
+    there = [b for b in made if lb.git(server, "rev-parse", "--verify", "-q", b,
+                                       check=False).returncode == 0]
+    for branch in sorted(set(made) - set(there)):
+        lb.figures.problem("lost_updates", f"clones: {branch} was pushed but is not there")
+    if len(made) > 1:
+        lb.figures.problem("double_updates", f"clones: the same feedback proposed {len(made)}x")
+    for fid, pids in _cited(server).items():
+        if len(pids) > 1:
+            lb.figures.problem("double_updates", f"clones: {fid} cited by {', '.join(pids)}")
+    lb.figures.tally("trip-planner proposals on the server, proposed in turn by two clones "
+                     "(the second has not fetched)", len(there), 1)
     check_main(lb, server, baseline, "clones")
     for clone in clones:
         checkout_matches_main(lb, clone, f"clone {clone.name}")
+
+
+def _rows(db: Path) -> int:
+    with sqlite3.connect(db) as conn:
+        return int(conn.execute("SELECT count(*) FROM feedback").fetchone()[0])
+
+
+def _check_rows(lb: Lab, what: str, rows: int, recorded: int) -> None:
+    if rows != recorded:
+        lb.figures.problem("lost_updates" if rows < recorded else "double_updates",
+                           f"clones: {recorded} feedback writes said recorded, {rows} rows in {what}")
+
+
+def _cited(repo: Path) -> dict[str, list[str]]:
+    """Feedback ids and the live proposals (open, approved, landed) citing them, on ``repo``."""
+    from gitimprove import ledger
+    from gitimprove.git import Repository
+
+    book = ledger.scan(Repository.discover(repo), "refs/heads/main")
+    live = book.of_state(ledger.ProposalState.OPEN, ledger.ProposalState.APPROVED,
+                         ledger.ProposalState.LANDED)
+    cited: dict[str, list[str]] = {}
+    for p in live:
+        for fid in p.record.evidence:
+            cited.setdefault(fid, []).append(p.id)
+    return cited
 
 
 # -- hostile ------------------------------------------------------------------------------------

@@ -76,7 +76,7 @@ def check_change(base: Files, proposed: Files, policy: Policy, *,
             out += [Violation("format-ambiguous", p, path=path) for p in exc.problems]
             continue
         if rule is not None:
-            out += check_adopted(path, old, new, policy, rule)
+            out += check_adopted(path, old, new, policy, rule, repair=repair)
             continue
         if agent is None:
             out.append(Violation("path-outside-agents",
@@ -115,9 +115,10 @@ def check_change(base: Files, proposed: Files, policy: Policy, *,
 
 
 def check_adopted(path: str, old: bytes | None, new: bytes | None, policy: Policy,
-                  rule: FormatRule) -> list[Violation]:
+                  rule: FormatRule, *, repair: bool = False) -> list[Violation]:
     """Violations in changing a file of an adopted format: only its instruction strings may
-    change, and each agent in it is judged like a native one."""
+    change, and each agent in it is judged like a native one. With ``repair``, a base that
+    does not parse is not compared against (the new file must parse)."""
     adapter = ADAPTERS[rule.format]
     out: list[Violation] = []
     if new is None:
@@ -134,6 +135,8 @@ def check_adopted(path: str, old: bytes | None, new: bytes | None, policy: Polic
     try:
         old_p = parse_file(adapter, old, path)
     except InvalidFileError as exc:
+        if repair:
+            return out  # the new file parses (checked above): nothing to compare it with
         return [Violation("base-unreadable", f"the target branch's version does not parse ({exc.problems[0]}); "
                           "refusing to judge a change against it", path=path)]
     for where in differences(old_p.fixed(), new_p.fixed()):

@@ -48,6 +48,13 @@ SOURCES: dict[str, Source] = {s.name: s for s in (
            "2,292 App Store reviews of the ChatGPT iOS app (May-July 2023), title, text and "
            "stars; 240 of the 634 one- and two-star reviews hand-labelled with a theme",
            "benchmarks.data.fetch_chatgpt_ios_reviews"),
+    Source("chatgpt_android_reviews", "Raymode001/chatgpt_reviews_data_evaluation",
+           "4a99b6101bd7bd7f71bd178c543fb611645ab3f9", "chatgpt_reviews_sample.csv",
+           "none stated (all rights reserved): used locally for measurement, never redistributed",
+           "a random 10,000 of the Google Play reviews of the ChatGPT Android app (July 2023 - "
+           "July 2025), text and stars; 330 of the 782 one- and two-star reviews hand-labelled "
+           "with a theme (held out: labelled after the grouping was set, never tuned on)",
+           "benchmarks.data.fetch_chatgpt_android_reviews"),
     Source("shepherd_critiques", "facebookresearch/Shepherd",
            "29b1863bbecd616e2052a0d664507b69bde60fff", "data/human_data_raw.jsonl",
            "CC-BY-NC 4.0 (data): used locally for measurement, never redistributed",

@@ -24,10 +24,11 @@ if TYPE_CHECKING:
 @click.option("--dry-run", is_flag=True, help="Print the diff and the message; write nothing.")
 @click.option("--push", "push_remote", is_flag=False, flag_value="origin", default=None,
               metavar="[REMOTE]", help="Push each new branch (to origin by default) for review.")
+@click.option("--offline", is_flag=True, help="Do not read the remote's records first.")
 @json_option
 @pass_ctx
 def propose_cmd(ctx: Context, agents: tuple[str, ...], all_agents: bool, proposer: str | None,
-                dry_run: bool, push_remote: str | None, as_json: bool) -> int:
+                dry_run: bool, push_remote: str | None, offline: bool, as_json: bool) -> int:
     """Turn open feedback patterns into a proposal branch (improve/<agent>/<id>)."""
     from gitimprove.proposals.proposers.select import make_proposer
     from gitimprove.review.remote import propose_and_push
@@ -35,7 +36,7 @@ def propose_cmd(ctx: Context, agents: tuple[str, ...], all_agents: bool, propose
     repo = ctx.repo
     names = repo.agent_names() if all_agents else list(agents)
     outcomes = propose_and_push(repo, names, make_proposer(proposer, repo.policy().proposer),
-                                dry_run=dry_run, remote=push_remote)
+                                dry_run=dry_run, remote=push_remote, offline=offline)
     if as_json:
         emit_json({"proposals": [o.to_json() for o in outcomes]})
     for outcome in outcomes:
@@ -188,7 +189,14 @@ def reject_cmd(ctx: Context, proposal: str, reason: str, by: str | None, offline
     """Close a proposal; its commits and the reason stay in git."""
     from gitimprove.review.actions import reject
 
-    info = reject(ctx.repo, proposal, reason=reason, by=by, offline=offline)
+    done = reject(ctx.repo, proposal, reason=reason, by=by, offline=offline)
+    info = done.proposal
+    if done.finished is not None:
+        echo(f"Finished the rejection of {info.id} ({info.agent}): deleted {done.finished}, "
+             "which an interrupted reject had left")
+        echo(f"  recorded before under refs/gitimprove/rejected/{info.agent}/{info.id}, "
+             "with its reason")
+        return
     echo(f"Rejected {info.id} ({info.agent}); recorded under "
                f"refs/gitimprove/rejected/{info.agent}/{info.id}")
     echo("  its feedback is open again for future proposals")

@@ -150,6 +150,7 @@ class InstructionRepo:
         self._parsed: dict[str, tuple[AgentFile, str]] = {}
         self._policies: dict[str, Policy] = {}
         self._catalogs: dict[str, Catalog] = {}
+        self._broken: dict[str, dict[str, Place]] = {}  # commit -> agents of broken adopted files
         self._adopted: dict[tuple[str, str, str], ParsedFile] = {}
         # agent -> (trial ref tip, start record or None, candidate, live arm)
         self._trials: dict[str, tuple[Oid, TrialStart | None, Instruction | None,
@@ -291,12 +292,36 @@ class InstructionRepo:
         return hit
 
     def agent_names(self, rev: str | None = None) -> list[str]:
-        """Names of the agents at ``rev`` (main by default), sorted: the native agents and
-        every agent of an adopted file that loads."""
+        """Names of the agents at ``rev`` (main by default), sorted: the native agents, every
+        agent of an adopted file that loads, and the agents an adopted file held in its last
+        valid version when it no longer validates (:meth:`load` serves them that version)."""
         _, commit = self.resolve(rev)
         names = self.native_names(commit)
         cat = self.catalog(commit=commit)
-        return sorted({*names, *cat.agents})
+        return sorted({*names, *cat.agents, *self.broken_agents(commit)})
+
+    def broken_agents(self, commit: Oid) -> dict[str, Place]:
+        """The agents of adopted files that do not validate at ``commit``, each with its place
+        in the newest valid version of its file on ``commit``'s first-parent history."""
+        hit = self._broken.get(commit)
+        if hit is not None:
+            return hit
+        cat = self.catalog(commit=commit)
+        found: dict[str, Place] = {}
+        for path in cat.problems:
+            if path not in cat.paths or any(p.path == path for p in cat.agents.values()):
+                continue  # not an adopted file, or one that loads with a problem of one agent
+            last = next(reversed(self.versions.history(path, commit)), None)
+            if last is None or last.commit == commit:
+                continue
+            for name, place in self.catalog(commit=last.commit).agents.items():
+                if place.path == path and name not in cat.agents:
+                    found[name] = place
+        with self._lock:
+            if len(self._broken) > 256:
+                self._broken.clear()
+            self._broken[commit] = found
+        return found
 
     def _has_main(self) -> bool:
         try:
@@ -316,8 +341,9 @@ class InstructionRepo:
         got = self.git.read_blob(f"{commit}:{path}") if "\n" not in agent else None
         if got is None:
             cat = self.catalog(commit=commit)
+            was = self.broken_agents(commit).get(agent) if "\n" not in agent else None
             broken = [m for msgs in cat.problems.values() for m in msgs
-                      if f"{agent!r}" in m or f"'{agent}'" in m]
+                      if f"{agent!r}" in m or f"'{agent}'" in m or (was and was.path in m)]
             if broken:
                 raise InvalidFileError(broken, hint="fix the file or the `formats:` mapping in gitimprove.yaml")
             names = self.agent_names(commit)
@@ -506,36 +532,72 @@ class InstructionRepo:
                            commit=found[1] if found else None, tip=tip, file=parsed,
                            file_format=at.format)
 
-    def _native_blob(self, agent: str, commit: Oid) -> tuple[str, Oid] | None:
-        """Path and blob of a native agent file at a commit, not parsed (it may be broken)."""
-        if "\n" in agent or agent in self.catalog(commit=commit).agents:
+    def _broken_file(self, agent: str, commit: Oid) -> tuple[str, Oid, Place | None] | None:
+        """Path and blob of the file of ``agent`` at a commit, not parsed (it may be broken),
+        with the agent's place when the file is an adopted one that does not validate there."""
+        if "\n" in agent:
             return None
-        path = self.policy_at(commit).agent_path(agent)
+        place = self.broken_agents(commit).get(agent)
+        if place is None and agent in self.catalog(commit=commit).agents:
+            return None
+        path = place.path if place is not None else self.policy_at(commit).agent_path(agent)
         got = self.git.read_blob(f"{commit}:{path}")
-        return (path, got[0]) if got is not None else None
+        return (path, got[0], place) if got is not None else None
+
+    def _broken_key(self, place: Place | None, commit: Oid) -> dict[str, Any]:
+        """:meth:`_version_key` for an agent whose file is broken at ``commit``: the versions
+        are told apart as in the newest valid version of the file."""
+        if place is None:
+            return {}
+        try:
+            return self._version_key(self.valid_agent_at(place.name, commit))
+        except GitImproveError:
+            return {}
+
+    def valid_agent_at(self, agent: str, commit: Oid) -> AgentAt:
+        """:meth:`agent_at`, or, when the agent's file does not validate at ``commit``, the
+        agent at the newest commit of its first-parent history where the file does."""
+        try:
+            return self.agent_at(agent, commit)
+        except InvalidFileError:
+            found = self._broken_file(agent, commit)
+            if found is None:
+                raise
+            last = next(reversed(self.versions.history(found[0], commit)), None)
+            if last is None or last.commit == commit:
+                raise
+            return self.agent_at(agent, last.commit)
 
     def _fallback(self, agent: str, tip: Oid, refname: str | None,
                   error: InvalidFileError) -> Instruction:
-        """The newest valid version of a broken native agent file on ``tip``'s first-parent
-        history (broken commits are not versions)."""
-        found = self._native_blob(agent, tip)
+        """The newest valid version of a broken agent file (native or adopted) on ``tip``'s
+        first-parent history (broken commits are not versions)."""
+        found = self._broken_file(agent, tip)
         if found is None:
             raise error
-        path, broken = found
-        for version in reversed(self.versions.history(path, tip, refname)):
-            got = self.git.read_blob(version.blob)
-            if version.blob == broken or got is None:
+        path, broken, place = found
+        for version in reversed(self.versions.history(path, tip, refname,
+                                                      **self._broken_key(place, tip))):
+            if (version.file_blob or version.blob) == broken:
                 continue
             try:
-                parsed, text = self._parse(version.blob, got[1], path, agent)
-            except InvalidFileError:
+                if place is None:
+                    got = self.git.read_blob(version.blob)
+                    if got is None:
+                        continue
+                    parsed, text = self._parse(version.blob, got[1], path, agent)
+                else:
+                    at = self._adopted_at(place, version.commit)
+                    parsed, text = at.file, at.rendered()
+            except GitImproveError:
                 continue
             problem = error.problems[0] if error.problems else str(error)
-            log.warning("%s at %s does not validate (%s); serving %s (%s) instead", path,
-                        tip[:10], problem, version.label, version.blob[:10])
+            log.warning("%s at %s does not validate (%s); serving %s of %s (%s) instead", path,
+                        tip[:10], problem, version.label, agent, version.blob[:10])
             return Instruction(agent=agent, text=text, version=version.blob, number=version.number,
-                               commit=version.commit, tip=tip, file=parsed, fallback_from=broken,
-                               problem=problem)
+                               commit=version.commit, tip=tip, file=parsed,
+                               file_format=place.format if place is not None else "native",
+                               fallback_from=broken, problem=problem)
         raise error
 
     def _version_key(self, at: AgentAt) -> dict[str, Any]:
@@ -553,10 +615,11 @@ class InstructionRepo:
         try:
             at = self.agent_at(agent, tip)
         except InvalidFileError:
-            found = self._native_blob(agent, tip)  # history works from a broken tip
+            found = self._broken_file(agent, tip)  # history works from a broken tip
             if found is None:
                 raise
-            return self.versions.history(found[0], tip, refname)
+            return self.versions.history(found[0], tip, refname,
+                                         **self._broken_key(found[2], tip))
         return self.versions.history(at.path, tip, refname, **self._version_key(at))
 
     def find_version(self, agent: str, spec: str) -> tuple[Oid, Version | None]:
@@ -574,7 +637,7 @@ class InstructionRepo:
         try:
             blob = self.agent_at(agent, commit).blob
         except InvalidFileError:
-            found = self._native_blob(agent, commit)
+            found = self._broken_file(agent, commit)
             if found is None:
                 raise
             blob = found[1]
@@ -585,7 +648,7 @@ class InstructionRepo:
         """A summary of an agent on main, as `gitimprove agents` shows it."""
         inst = self.load(agent)
         policy = self.policy()
-        place = self.catalog().agents.get(agent)
+        place = self.catalog().agents.get(agent) or self.broken_agents(inst.tip).get(agent)
         return AgentSummary(
             name=agent, format=inst.file_format,
             path=place.path if place else policy.agent_path(agent),

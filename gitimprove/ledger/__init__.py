@@ -657,14 +657,18 @@ class Ledger:
     def of_state(self, *states: ProposalState) -> list[Proposal]:
         return [p for p in self.proposals.values() if p.state in states]
 
-    def evidence_states(self) -> dict[str, EvidenceState]:
+    def evidence_states(self, *others: Ledger) -> dict[str, EvidenceState]:
         """Feedback cited by an open proposal is pending; by an approved (not rolled back)
-        one, addressed; a rejected or rolled-back proposal frees its evidence."""
+        one, addressed; a rejected or rolled-back proposal frees its evidence. With
+        ``others`` (the remote's ledger, whose main may be ahead of this one), feedback is
+        addressed when any ledger says so, else pending when any does."""
         states: dict[str, EvidenceState] = {}
-        for p in self.of_state(ProposalState.OPEN):
-            states.update(dict.fromkeys(p.record.evidence, EvidenceState.PENDING))
-        for p in self.of_state(ProposalState.APPROVED, ProposalState.LANDED):
-            states.update(dict.fromkeys(p.record.evidence, EvidenceState.ADDRESSED))
+        for book in (self, *others):
+            for p in book.of_state(ProposalState.OPEN):
+                for fid in p.record.evidence:
+                    states.setdefault(fid, EvidenceState.PENDING)
+            for p in book.of_state(ProposalState.APPROVED, ProposalState.LANDED):
+                states.update(dict.fromkeys(p.record.evidence, EvidenceState.ADDRESSED))
         return states
 
     def pending_rules(self, agent: str) -> list[str]:

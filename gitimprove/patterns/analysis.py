@@ -29,6 +29,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import islice
 from typing import TYPE_CHECKING, Literal
 
 from gitimprove.feedback.models import FeedbackRecord
@@ -58,6 +59,8 @@ SIGNAL_LABELS = {"regenerated": "regenerated, no reason given",
 TROUBLE_PREFIX = "runs redone or abandoned: "
 
 NAMING_SAMPLE = 400            # distinct texts of a group that naming, triage and quotes read
+SPELLING_SAMPLE = 100          # distinct texts read for how users spell a label's words
+MAX_SPELLING_CHARS = 2000      # ... of each
 
 _LEXICON: Lexicon | None = None
 
@@ -82,7 +85,7 @@ class TextInfo:
     def __init__(self, toks: tuple[str, ...], lexicon: Lexicon) -> None:
         self.toks = toks
         self.words = tuple(content(toks))  # content stems, for similarity
-        self.noise = is_noise(toks)
+        self.noise = is_noise(toks, self.words)
         self._lexicon = lexicon
         self._scored: list[tuple[str, float]] | None = None
 
@@ -497,16 +500,18 @@ def analyze_records(
     for g in sorted(groups, key=lambda g: (g.kind != CORRECTION, g.kind, g.key)):
         if len(g.items) < min_support:
             continue
-        ranked = _central_texts(g, themer, word_df)
+        read = _read(g)
+        ranked = _central_texts(g, read, themer, word_df)
         if not g.label:
-            g.label = _terms_label(g, ranked)
+            g.label = _terms_label(g, read, ranked)
         if g.kind == CORRECTION:
             suggestion = _suggestion(ranked)
             suggestions[g.key] = suggestion
         elif g.kind in (FAILURE, TROUBLE):
             suggestion = suggestions.get(g.key)
             if suggestion is None and g.key in corrections and len(corrections[g.key].items) >= min_support:
-                suggestion = _suggestion(_central_texts(corrections[g.key], themer, word_df))
+                fixes = corrections[g.key]
+                suggestion = _suggestion(_central_texts(fixes, _read(fixes), themer, word_df))
         else:
             suggestion = None
         ids = list(dict.fromkeys(i for it in sorted(g.items, key=lambda it: (it.created_at, it.ids))
@@ -519,8 +524,7 @@ def analyze_records(
         if g.triage is not None:
             triage, topic = ("praise", None) if g.kind == PRAISE else (g.triage, g.topic)
         else:
-            said = Counter(it.text for it in g.items if it.text)
-            topics = [themer(t).topic for t in _sample(said) for _ in range(said[t])]
+            topics = [themer(t).topic for t, n in read.items() for _ in range(n)]
             triage, topic = triage_of(topics, praise=g.kind == PRAISE)
         patterns.append(Pattern(
             id=pattern_id(g.kind, g.key), kind=g.kind, label=g.label, key=g.key,
@@ -558,13 +562,21 @@ def _document_frequencies(themer: Themer, items: Iterable[Item]) -> tuple[Counte
     return df, n
 
 
-def _central_texts(g: Group, themer: Themer, word_df: tuple[Counter[str], int]) -> list[str]:
-    """The group's distinct texts, most representative first (closest to the group's centroid,
-    so a quote is typical rather than the longest or the first)."""
-    spoken: Counter[str] = Counter(it.text for it in g.items if it.text)
-    if not spoken:
+def _read(g: Group) -> dict[str, int]:
+    """The distinct texts a group is read through (:func:`_sample`), each with how many of its
+    items said it, most said first."""
+    said: Counter[str] = Counter(it.text for it in g.items if it.text)
+    return {t: said[t] for t in _sample(said)}
+
+
+def _central_texts(g: Group, read: Mapping[str, int], themer: Themer,
+                   word_df: tuple[Counter[str], int]) -> list[str]:
+    """The group's distinct texts (``read``, see :func:`_read`), most representative first
+    (closest to the group's centroid, so a quote is typical rather than the longest or the
+    first)."""
+    if not read:
         return []
-    counts = Counter({t: spoken[t] for t in _sample(spoken)})
+    counts = read
     df, n = word_df
     vecs: dict[str, dict[str, float]] = {}
     centroid: dict[str, float] = defaultdict(float)
@@ -602,18 +614,27 @@ def _central_texts(g: Group, themer: Themer, word_df: tuple[Counter[str], int]) 
 _WORD = re.compile(r"[a-z0-9]+")
 
 
-def _terms_label(g: Group, ranked: Sequence[str]) -> str:
-    """A label from the group's distinctive words (its key), as users spelled them."""
-    stems = g.key.split("terms:", 1)[-1].split("#")[0].split("+")
-    spelled: dict[str, Counter[str]] = defaultdict(Counter)
-    for text in ranked[:10]:
-        for word in _WORD.findall(normalize(text[:2000])):
-            spelled[stem(word)][word] += 1
-    words = [sorted(spelled[s], key=lambda w: (-spelled[s][w], w))[0] if spelled.get(s) else s
-             for s in stems if s and s != "text"]
-    if not words:
+def _terms_label(g: Group, read: Mapping[str, int], ranked: Sequence[str]) -> str:
+    """A label from the group's distinctive words (the stems of its key), each as users most
+    often spelled it in the group's texts: ``recipe``, not ``recip``."""
+    stems = [s for s in g.key.split("terms:", 1)[-1].split("#")[0].split("+") if s and s != "text"]
+    if not stems:
         return shorten(ranked[0], 60) if ranked else "(no words in common)"
-    return ", ".join(words)
+    spelled = _spellings(stems, dict(islice(read.items(), SPELLING_SAMPLE)))
+    return ", ".join(spelled.get(s, s) for s in stems)
+
+
+def _spellings(stems: Iterable[str], texts: Mapping[str, int]) -> dict[str, str]:
+    """The most frequent surface word of each stem in ``texts`` (text -> how many said it);
+    ties go to the shorter word, then the first in alphabetical order."""
+    wanted = set(stems)
+    seen: dict[str, Counter[str]] = defaultdict(Counter)
+    for text, count in texts.items():
+        for word in _WORD.findall(normalize(text[:MAX_SPELLING_CHARS])):
+            root = stem(word)
+            if root in wanted:
+                seen[root][word] += count
+    return {s: min(seen[s], key=lambda w: (-seen[s][w], len(w), w)) for s in seen}
 
 
 _COURTESY_START = re.compile(r"\A(?:pls|please|plz|kindly)\b[\s,:-]*", re.I)

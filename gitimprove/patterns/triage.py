@@ -86,17 +86,33 @@ TOPICS: tuple[Concept, ...] = (
        """),
 )
 
+# Words that address the answer itself: an item that critiques an answer's reasoning or its
+# calculation is about the answers even where it speaks of money, months or an account ("the
+# candidate's calculation of the monthly payment is wrong").
+ANSWER_TALK = Lexicon((_c("answer talk", "", "", "", "", """
+    answer | answers | answered | response | responses | reply | replies | output | outputs
+    calculation | calculate | calculated | calculating | computation | arithmetic | math | equation
+    step | steps | candidate | incorrect | incorrectly | wrong | wrongly | correct | correctly
+    reasoning | reason | logic | logical | illogical | premise | hypothesis | conclusion | conclude
+    explanation | explain | explains | mistake | mistaken | misunderstand | misunderstands
+    misunderstood | assume | assumes | assumption | deduce | deduction | infer | inference
+    contradict | contradicts | contradiction | the question | the context | the prompt
+    """),))
+
 _TOPICS = Lexicon(TOPICS)
 
 
 def product_topic(toks: tuple[str, ...], answers: Sequence[tuple[str, float]]) -> str | None:
     """The product topic an item's (stemmed) tokens are about, or None when they are about the
     answers or about nothing we know: product phrases must outweigh the answer concepts the
-    lexicon found in them (``answers``, from :meth:`Lexicon.match`)."""
+    lexicon found in them (``answers``, from :meth:`Lexicon.match`) and the words that address
+    an answer (:data:`ANSWER_TALK`)."""
     product = _TOPICS.match(toks)
     if not product:
         return None
-    if sum(score for _, score in product) > sum(score for _, score in answers):
+    about_answers = sum(score for _, score in answers) + sum(
+        score for _, score in ANSWER_TALK.match(toks))
+    if sum(score for _, score in product) > about_answers:
         return product[0][0]
     return None
 

@@ -231,6 +231,7 @@ def propose(
     dry_run: bool = False,
     patterns: list[Pattern] | None = None,
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    shared: ledger.Ledger | None = None,
 ) -> Plan:
     """Propose an improvement of ``agent`` from its open feedback patterns.
 
@@ -239,11 +240,15 @@ def propose(
     ``dry_run``; otherwise creates the branch and returns the plan with its commit.
 
     Two processes proposing for the same agent take turns (a lock under the git directory):
-    the second sees the first one's evidence as pending instead of proposing it again."""
+    the second sees the first one's evidence as pending instead of proposing it again.
+    ``shared`` is the remote's ledger (its main may be ahead of this clone's): evidence it has
+    addressed or has pending is not proposed again."""
     if dry_run:
-        return _propose(repo, agent, proposer, dry_run=True, patterns=patterns, now=now)
+        return _propose(repo, agent, proposer, dry_run=True, patterns=patterns, now=now,
+                        shared=shared)
     with file_lock(repo.git.state_dir / "locks" / f"propose-{agent}.lock"):
-        return _propose(repo, agent, proposer, dry_run=False, patterns=patterns, now=now)
+        return _propose(repo, agent, proposer, dry_run=False, patterns=patterns, now=now,
+                        shared=shared)
 
 
 @contextlib.contextmanager
@@ -271,13 +276,14 @@ def _propose(
     dry_run: bool,
     patterns: list[Pattern] | None,
     now: Callable[[], datetime],
+    shared: ledger.Ledger | None,
 ) -> Plan:
     base = repo.main_tip()
     at = repo.agent_at(agent, base)
     policy = repo.policy_at(base)
     book = scan(repo)
     if patterns is None:
-        states = book.evidence_states()
+        states = book.evidence_states(*([shared] if shared is not None else []))
         patterns = repo.analyze(agent, evidence_state=lambda fid: states[fid].value if fid in states else "open")
     left_out = triage_left_out(patterns)
     open_problems = [p for p in patterns if p.fixable and p.state == "open"]
@@ -477,16 +483,18 @@ class Outcome:
 
 def propose_each(repo: InstructionRepo, agents: list[str], proposer: Proposer, *,
                  dry_run: bool = False,
-                 publish: Callable[[Plan], str] | None = None) -> list[Outcome]:
+                 publish: Callable[[Plan], str] | None = None,
+                 shared: ledger.Ledger | None = None) -> list[Outcome]:
     """Propose for each agent in turn. With one agent its error is raised; with several, an
     agent's error is recorded and the others still get their turn. ``publish`` (pushing the
-    new branch) runs after each proposal is written and returns where it went."""
+    new branch) runs after each proposal is written and returns where it went; ``shared`` is
+    the remote's ledger (see :func:`propose`)."""
     if not agents:
         raise GitImproveError("name an agent, or pass --all", hint="see `gitimprove agents`")
     outcomes: list[Outcome] = []
     for name in agents:
         try:
-            plan = propose(repo, name, proposer, dry_run=dry_run)
+            plan = propose(repo, name, proposer, dry_run=dry_run, shared=shared)
         except NothingToPropose as exc:
             outcomes.append(Outcome(name, "nothing", exc.message))
             continue

@@ -368,14 +368,29 @@ def _approval_message(repo: InstructionRepo, info: Proposal, approver: Identity,
     return ledger.ApprovalRecord(approver, info.record).message(parts)
 
 
+@dataclass
+class Rejected:
+    """A rejection done now, or (``finished``: the branch deleted) one a kill left half done."""
+
+    proposal: Proposal
+    finished: str | None = None
+
+
 def reject(repo: InstructionRepo, spec: str, *, reason: str, by: str | None = None,
-           offline: bool = False) -> Proposal:
+           offline: bool = False) -> Rejected:
     """Close a proposal: a rejection record keeps its commits and the reason in git. When a
-    remote is configured its records are read first (``offline`` skips that)."""
+    remote is configured its records are read first (``offline`` skips that).
+
+    A rejection an older version left half done (the record written, the branch still there)
+    is finished instead: the branch is deleted, the record left as it is."""
     if not reason.strip():
         raise ReviewError("a rejection needs a reason", hint='pass --reason "why"')
     shared = shared_ledger(repo, offline=offline)  # the remote's records, before looking
     info = find_proposal(repo, spec, include_closed=True)
+    if info.state == ProposalState.REJECTED:
+        finished = _finish_rejection(repo, info)
+        if finished is not None:
+            return Rejected(info, finished)
     if info.state != ProposalState.OPEN or info.ref is None:
         raise _not_open(info)
     _decided_elsewhere(repo, info, shared)
@@ -399,7 +414,33 @@ def reject(repo: InstructionRepo, spec: str, *, reason: str, by: str | None = No
     info.state = ProposalState.REJECTED
     info.rejection = ledger.Rejection(rejected_ref, commit, str(reviewer), record.reason,
                                       0, record.message().split("\n", 1)[0])
-    return info
+    return Rejected(info)
+
+
+def _finish_rejection(repo: InstructionRepo, info: Proposal) -> str | None:
+    """Delete the branch a half-done rejection left (one transaction, compare-and-swap on the
+    tip the record saw, ending a trial of it too); None when there is none. A branch that
+    moved since the record was written holds someone's work: it is named, not deleted."""
+    branch = f"{ledger.BRANCH_PREFIX}{info.agent}/{info.id}"
+    old = repo.git.read_ref(branch)
+    if old is None:
+        return None
+    short = branch.removeprefix("refs/heads/")
+    if info.tip is None or old != info.tip:
+        raise ReviewError(
+            f"proposal {info.id} is rejected, but its branch {short} has commits the rejection "
+            "did not record; it was left as it is",
+            hint=f"keep them on another branch (git branch -m {short} NEW-NAME), or delete it: "
+                 f"git branch -D {short}")
+    ends: list[RefUpdate] = []
+    with contextlib.suppress(GitImproveError):
+        ends = stop_updates(repo.git, info.agent, info.id, "rejected", _identity(repo, None))
+    try:
+        repo.git.update_refs([(branch, None, old), *ends], f"gitimprove reject: finish {info.id}")
+    except RefRaceError:
+        raise ReviewError(f"{short} moved meanwhile; nothing was changed",
+                          hint="run the command again") from None
+    return short
 
 
 def rollback(repo: InstructionRepo, target: str, *, reason: str | None = None,
@@ -422,7 +463,8 @@ def rollback(repo: InstructionRepo, target: str, *, reason: str | None = None,
             raise ReviewError(f"{agent} is already at v{number}")
         restored_blob = version.file_blob or version.blob
         if then.parsed is not None and len(then.parsed.entries) > 1:
-            _check_neighbours(repo, agent, then, repo.agent_at(agent, current.tip))
+            # From a broken tip, the others are compared with the newest valid version.
+            _check_neighbours(repo, agent, then, repo.valid_agent_at(agent, current.tip))
         subject = f"Roll back {agent} to v{number}"
         record = ledger.RollbackRecord(agent, str(actor), restores=f"{agent}@v{number} {version.blob}")
 

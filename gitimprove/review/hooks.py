@@ -38,6 +38,7 @@ from gitimprove.evaluation.check import EvaluationStatus, evaluation_status
 from gitimprove.evaluation.record import EVALUATIONS_PREFIX, record_ref
 from gitimprove.git import ZERO_OID, Oid, Repository, diff_trees
 from gitimprove.instructions.agentfile import parse_agent
+from gitimprove.instructions.formats.catalog import Catalog
 from gitimprove.instructions.policy import POLICY_PATH, parse_policy
 from gitimprove.instructions.repo import InstructionRepo
 from gitimprove.review.actions import validate_merge, validate_trees
@@ -165,8 +166,15 @@ def broken_files(repo: InstructionRepo, old: Oid, new: Oid) -> list[str]:
     except InvalidFileError:
         agents_dir = "agents"
     problems: list[str] = []
+    try:  # adopted files (crewAI, Markdown, ...): the catalog of the new tree says which fail
+        adopted = repo.catalog(commit=new)
+    except InvalidFileError:
+        adopted = Catalog()  # the policy does not parse: reported below
     for path, _, blob in diff_trees(git, old, new):
         if blob is None:
+            continue
+        if path in adopted.paths:
+            problems += adopted.problems.get(path, [])[:3]
             continue
         folder, _, name = path.rpartition("/")
         try:

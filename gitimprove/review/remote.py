@@ -23,6 +23,7 @@ from gitimprove.review.sync import (
     RECORDS_REFSPEC,
     check_remote,
     fetch,
+    shared_ledger,
 )
 
 AUDIT_REFSPEC = RECORDS_REFSPEC
@@ -97,15 +98,24 @@ def push_all(repo: InstructionRepo, *, remote: str = "origin") -> Pushed:
 
 
 def propose_and_push(repo: InstructionRepo, agents: list[str], proposer: Proposer, *,
-                     dry_run: bool = False, remote: str | None = None) -> list[Outcome]:
-    """:func:`~gitimprove.proposals.build.propose_each`, pushing each new branch to ``remote``
-    (checked before anything is created)."""
+                     dry_run: bool = False, remote: str | None = None,
+                     offline: bool = False) -> list[Outcome]:
+    """:func:`~gitimprove.proposals.build.propose_each`, after reading the remote's records
+    (``remote``, else the configured one; ``offline`` skips that), pushing each new branch to
+    ``remote`` when one is named (checked before anything is created).
+
+    The remote is the shared truth: its records and open proposal branches are fetched first
+    (as ``gitimprove fetch`` does) and its main's approvals count, so a clone that has not
+    fetched neither duplicates a proposal open or approved there nor repeats a rejected rule.
+    An unreachable remote refuses before anything is written."""
+    if remote is not None:
+        check_remote(repo, remote)
+    shared = shared_ledger(repo, offline=offline, remote=remote, proposals=True)
     if remote is None or dry_run:
-        return propose_each(repo, agents, proposer, dry_run=dry_run)
-    check_remote(repo, remote)
+        return propose_each(repo, agents, proposer, dry_run=dry_run, shared=shared)
 
     def publish(plan: Plan) -> str:
         push(repo, [f"{plan.branch}:{plan.branch}"], remote=remote)
         return remote
 
-    return propose_each(repo, agents, proposer, publish=publish)
+    return propose_each(repo, agents, proposer, publish=publish, shared=shared)

@@ -14,6 +14,7 @@ from gitimprove import ledger
 from gitimprove.errors import GitCommandError, GitImproveError
 from gitimprove.git import worktrees
 from gitimprove.instructions.repo import InstructionRepo
+from gitimprove.proposals.build import file_lock
 
 RECORDS_REFSPEC = f"{ledger.RECORDS_PREFIX}*:{ledger.RECORDS_PREFIX}*"
 PROPOSALS_REFSPEC = f"{ledger.BRANCH_PREFIX}*:{ledger.BRANCH_PREFIX}*"
@@ -70,15 +71,29 @@ def remote_main(repo: InstructionRepo, remote: str) -> str:
 def fetch(repo: InstructionRepo, remote: str, *, proposals: bool = True) -> Fetched:
     """Bring the remote's records and its main (as ``refs/remotes/REMOTE/MAIN``), then, with
     ``proposals``, its proposal branches, except those this clone's ledger (with the records
-    just fetched) knows are closed, and those checked out here. Never forced: a local ref
-    that differs is kept and listed in :attr:`Fetched.kept`."""
+    just fetched) or the remote's main knows are closed, and those checked out here. Never forced: a local ref
+    that differs is kept and listed in :attr:`Fetched.kept`.
+
+    Two gitimprove commands in one clone (an approve and a propose) fetch in turn, so they
+    do not meet on git's ref locks."""
     check_remote(repo, remote)
+    with file_lock(repo.git.state_dir / "locks" / "fetch.lock"):
+        return _fetch_all(repo, remote, proposals)
+
+
+def _fetch_all(repo: InstructionRepo, remote: str, proposals: bool) -> Fetched:
     main = remote_main(repo, remote)
-    kept = _fetch(repo, remote, [RECORDS_REFSPEC, f"+refs/heads/{repo.branch}:{main}"])
+    try:
+        kept = _fetch(repo, remote, [RECORDS_REFSPEC, f"+refs/heads/{repo.branch}:{main}"])
+    except _NoSuchRef:  # a new remote main was not pushed to yet: its records, if any
+        kept = _fetch(repo, remote, [RECORDS_REFSPEC])
     if proposals:
-        book = ledger.scan(repo.git, repo.main_ref)
-        closed = {f"{ledger.BRANCH_PREFIX}{p.agent}/{p.id}" for p in book.proposals.values()
-                  if p.state != ledger.ProposalState.OPEN}
+        # Closed by this clone's records and main, or by the remote's main (ahead of ours
+        # until a pull): an approved proposal's branch left on the remote is not brought.
+        books = [ledger.scan(repo.git, ref) for ref in (repo.main_ref, main)
+                 if repo.git.read_ref(ref) is not None]
+        closed = {f"{ledger.BRANCH_PREFIX}{p.agent}/{p.id}" for book in books
+                  for p in book.proposals.values() if p.state != ledger.ProposalState.OPEN}
         busy = {w.branch for w in worktrees(repo.git) if w.branch}
         listed = repo.git.run("ls-remote", "--refs", remote, f"{ledger.BRANCH_PREFIX}*")
         refs = [line.split("\t", 1)[1] for line in listed.splitlines() if "\t" in line]
@@ -89,15 +104,22 @@ def fetch(repo: InstructionRepo, remote: str, *, proposals: bool = True) -> Fetc
     return Fetched(remote, main if repo.git.read_ref(main) else None, kept)
 
 
+class _NoSuchRef(RemoteError):
+    """The remote has no ref a refspec names (git: "couldn't find remote ref")."""
+
+
 def _fetch(repo: InstructionRepo, remote: str, specs: list[str]) -> list[str]:
     try:
         repo.git.run("fetch", "--no-write-fetch-head", remote, *specs)
     except GitCommandError as exc:
         kept = _rejected(exc.stderr)
         if not kept:
-            last = exc.stderr.strip().splitlines()[-1] if exc.stderr.strip() else str(exc)
-            raise RemoteError(f"cannot fetch from {remote}: {last}",
-                              hint="check the remote (git remote -v) and the network") from None
+            lines = exc.stderr.strip().splitlines() or [str(exc)]
+            why = next((line for line in lines if line.startswith(("fatal:", "error:"))),
+                       lines[-1])
+            kind = _NoSuchRef if "couldn't find remote ref" in why else RemoteError
+            raise kind(f"cannot fetch from {remote}: {why}",
+                       hint="check the remote (git remote -v) and the network") from None
         return kept
     return []
 
@@ -111,15 +133,18 @@ def _rejected(stderr: str) -> list[str]:
     return out
 
 
-def shared_ledger(repo: InstructionRepo, *, offline: bool = False) -> ledger.Ledger | None:
-    """The remote's view, read before a review decision when a remote is configured: its
-    records are fetched (so this clone's scan sees them) and the ledger of its main returned.
-    None when there is no remote, or with ``offline``."""
-    remote = None if offline else default_remote(repo)
+def shared_ledger(repo: InstructionRepo, *, offline: bool = False, remote: str | None = None,
+                  proposals: bool = False) -> ledger.Ledger | None:
+    """The remote's view, read before a decision when a remote is configured (``remote``, else
+    :func:`default_remote`): its records are fetched (so this clone's scan sees them), with
+    ``proposals`` its open proposal branches too (as :func:`fetch`), and the ledger of its main
+    returned. None when there is no remote, or with ``offline``. An unreachable remote raises
+    :class:`RemoteError` (``--offline`` decides from this clone's records alone)."""
+    remote = None if offline else remote or default_remote(repo)
     if remote is None:
         return None
     try:
-        got = fetch(repo, remote, proposals=False)
+        got = fetch(repo, remote, proposals=proposals)
     except RemoteError as exc:
         raise RemoteError(exc.message, hint="check the network, or pass --offline to decide from "
                                             "this clone's records alone") from None

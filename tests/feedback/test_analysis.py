@@ -211,3 +211,22 @@ def test_residue_clustering_is_bounded_and_groups_shared_words() -> None:
     # thousands of texts sharing one common word: compared through capped postings only
     many = [["common", f"w{i}"] for i in range(3000)]
     assert len(cluster_residue(many)) == 3000
+
+
+def test_terms_labels_read_as_words() -> None:
+    """A label shows each distinctive stem as the word users wrote most often, and never the
+    residue of an HTML entity (``&quot;`` is a quote, not the word ``quot``)."""
+    said = ["the recipe says too much sugar for the water",
+            "&quot;add sugar to the water&quot; is not in the recipe",
+            "recipes with sugar syrup need more water",
+            "this recipe gets the sugar and water ratio wrong",
+            "sugar water recipe is off, the recipe doubles the sugar"]
+    t0 = datetime(2026, 3, 1, tzinfo=UTC)
+    (p,) = analyze_records([make_record({"id": f"r{i}", "agent": "a", "rating": "down",
+                                         "reason": text, "created_at": t0 + timedelta(minutes=i)})
+                            for i, text in enumerate(said)])
+    words = p.label.split(", ")
+    assert "recipe" in words and "sugar" in words
+    written = {w for text in said for w in text.replace(",", " ").split()}
+    assert all(w in written for w in words), p.label
+    assert "quot" not in p.label and "recip" not in words

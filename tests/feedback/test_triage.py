@@ -122,3 +122,12 @@ def test_grouping_leaves_logging_alone() -> None:
     before = (list(root.handlers), root.level)
     cluster_texts(["one text", "another text"])
     assert (list(root.handlers), root.level) == before
+
+
+@pytest.mark.parametrize("text", [
+    "Candidate makes an arithmetic error: he spent 3 + 4 * 3 = 43 dollars, the correct cost is 15",
+    "The output says John had to pay half the amount, but the calculation is wrong",
+    "The fourth born child cannot be 22 years old, the calculation is wrong",
+])
+def test_critiques_of_an_answer_that_mention_money_are_about_the_answers(text: str) -> None:
+    assert topic(text) is None

@@ -41,8 +41,23 @@ def test_a_half_done_rejection_counts_as_rejected_and_is_finished(sample_repo: P
     before = tip(repo)
     err = refused(gi(repo, "approve", "p1"))
     assert "rejected" in err and tip(repo) == before, "a rejected proposal is never approved"
-    # NOTE: the leftover branch of a rejection an older version left half done is not deleted
-    # by a second reject yet ("p1 is rejected, not open"); it is inert: listed and judged rejected.
-    assert "rejected" in refused(gi(repo, "reject", "p1", "--reason", "again"))
+    record = out(repo, "rev-parse", RECORD)
+    said = ok(gi(repo, "reject", "p1", "--reason", "again")).stdout
+    assert "Finished the rejection of p1" in said and "deleted improve/product-writer/p1" in said
+    assert run(repo, "rev-parse", "--verify", BRANCH, check=False).returncode != 0
+    assert out(repo, "rev-parse", RECORD) == record, "the first record stands, with its reason"
+    assert "is rejected, not open" in refused(gi(repo, "reject", "p1", "--reason", "again"))
     audit = ok(gi(repo, "audit")).stdout
     assert "rejected" in audit and "approved" not in audit.replace("Approved-by", "")
+
+
+def test_a_leftover_branch_with_new_commits_is_kept_and_the_command_named(sample_repo: Path) -> None:
+    repo = sample_repo
+    commit = half_rejected(repo)
+    # A reviewer committed on the branch after the rejection was recorded: that is their work.
+    human = run(repo, "commit-tree", out(repo, "rev-parse", f"{commit}^{{tree}}"), "-p", commit,
+                input="Reviewer's note\n").stdout.strip()
+    run(repo, "update-ref", BRANCH, human, commit)
+    err = refused(gi(repo, "reject", "p1", "--reason", "again"))
+    assert "git branch -D improve/product-writer/p1" in err, err
+    assert out(repo, "rev-parse", BRANCH) == human, "nothing deleted that the record did not see"

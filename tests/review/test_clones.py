@@ -18,14 +18,20 @@ def states(cwd: Path) -> dict[str, str]:
     return {r["id"]: r["state"] for r in rows}
 
 
-@pytest.fixture
-def team(sample_repo: Path, tmp_path: Path) -> tuple[Path, Path, Path]:
-    """A bare remote, Ann's clone (with proposal p1, pushed) and Bob's clone (fetched it)."""
+def server_and_clones(sample_repo: Path, tmp_path: Path) -> tuple[Path, Path, Path]:
+    """A bare remote made from ``sample_repo``, and Ann's and Bob's clones of it."""
     bare = tmp_path / "server.git"
     run(tmp_path, "clone", "-q", "--bare", str(sample_repo), str(bare))
     ann, bob = tmp_path / "ann", tmp_path / "bob"
     for clone in (ann, bob):
         run(tmp_path, "clone", "-q", str(bare), str(clone))
+    return bare, ann, bob
+
+
+@pytest.fixture
+def team(sample_repo: Path, tmp_path: Path) -> tuple[Path, Path, Path]:
+    """A bare remote, Ann's clone (with proposal p1, pushed) and Bob's clone (fetched it)."""
+    bare, ann, bob = server_and_clones(sample_repo, tmp_path)
     make_proposal(ann, "p1", add_rule("Use short sentences."))
     ok(ann, "push", "--all")
     fetched = ok(bob, "fetch")
@@ -96,3 +102,75 @@ def test_fetch_brings_every_proposal_and_record(team: tuple[Path, Path, Path], t
     assert states(carol) == {"p1": "open", "p2": "rejected"}
     assert run(carol, "rev-parse", "--verify", "improve/product-writer/p2",
                check=False).returncode != 0, "a rejected proposal's branch is not brought back"
+
+
+AGENT = "support-agent"
+
+
+def proposals_of(cwd: Path, agent: str = AGENT) -> list[str]:
+    return out(cwd, "for-each-ref", "--format=%(refname)", f"refs/heads/improve/{agent}/").split()
+
+
+def propose(cwd: Path, *args: str) -> str:
+    return ok(cwd, "propose", AGENT, "--proposer", "heuristic", *args)
+
+
+@pytest.fixture
+def teammates(sample_repo: Path, tmp_path: Path) -> tuple[Path, Path, Path]:
+    """A bare remote and two clones with the same feedback; neither has run `gitimprove fetch`."""
+    bare, ann, bob = server_and_clones(sample_repo, tmp_path)
+    for clone in (ann, bob):
+        ok(clone, "feedback", "import", "feedback.jsonl")
+    assert "Proposed improve/support-agent/" in propose(ann, "--push")
+    return bare, ann, bob
+
+
+def test_propose_reads_the_remotes_open_proposals_first(teammates: tuple[Path, Path, Path]) -> None:
+    bare, ann, bob = teammates
+    said = propose(bob)
+    assert "nothing to propose for support-agent" in said and "already cited" in said, said
+    assert proposals_of(bob) == proposals_of(ann) == proposals_of(bare), \
+        "bob now knows ann's proposal (fetched) and made no duplicate"
+
+
+def test_propose_does_not_repeat_what_the_remote_rejected(teammates: tuple[Path, Path, Path]) -> None:
+    bare, ann, bob = teammates
+    [branch] = proposals_of(ann)
+    pid = branch.rsplit("/", 1)[-1]
+    ok(ann, "reject", pid, "--reason", "not what we want")
+    ok(ann, "push", "--all")
+    assert proposals_of(bare) == []
+    said = propose(bob)  # the evidence is open again, but the rules were rejected
+    assert "nothing to propose for support-agent" in said, said
+    assert "rejected the same rule before" in said and pid in said, said
+    assert proposals_of(bob) == [] and proposals_of(bare) == []
+
+
+def test_propose_does_not_repeat_what_the_remote_approved(teammates: tuple[Path, Path, Path]) -> None:
+    _, ann, bob = teammates
+    [branch] = proposals_of(ann)
+    ok(ann, "approve", branch.rsplit("/", 1)[-1])
+    run(ann, "push", "-q", "origin", "main")
+    said = propose(bob)  # bob has not pulled: his main is behind the remote's
+    assert "nothing to propose for support-agent" in said, said
+    assert proposals_of(bob) == []
+
+
+def test_propose_with_the_remote_unreachable(teammates: tuple[Path, Path, Path],
+                                             tmp_path: Path) -> None:
+    _, _, bob = teammates
+    run(bob, "remote", "set-url", "origin", str(tmp_path / "gone.git"))
+    proc = gitimprove(bob, "propose", AGENT, "--proposer", "heuristic")
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
+    assert "error: cannot fetch from origin" in proc.stderr and "--offline" in proc.stderr
+    assert proposals_of(bob) == [], "nothing written on refusal"
+    said = propose(bob, "--offline")
+    assert "Proposed improve/support-agent/" in said, "--offline decides from this clone alone"
+
+
+def test_propose_with_a_remote_that_has_no_main_yet(sample_repo: Path, tmp_path: Path) -> None:
+    """A new, empty remote (nothing pushed yet) has no records to read: propose goes ahead."""
+    run(tmp_path, "init", "-q", "--bare", str(tmp_path / "empty.git"))
+    run(sample_repo, "remote", "add", "origin", str(tmp_path / "empty.git"))
+    ok(sample_repo, "feedback", "import", "feedback.jsonl")
+    assert "Proposed improve/support-agent/" in propose(sample_repo)
