@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 
 from gitimprove import ledger
 from gitimprove.errors import GitImproveError, InvalidFileError, RefRaceError, crash_point
-from gitimprove.evaluation.check import check_evaluation
+from gitimprove.evaluation.check import EvaluationStatus, check_evaluation, evaluation_status
 from gitimprove.git import (
     Identity,
     Oid,
@@ -575,10 +575,12 @@ def _restored_version(repo: InstructionRepo, agent: str, commit: Oid) -> str | N
 
 @dataclass(frozen=True)
 class Status:
-    """A proposal as `gitimprove proposals` lists it, with the verdict for an open one."""
+    """A proposal as `gitimprove proposals` lists it, with the verdict and the evaluation
+    for an open one."""
 
     proposal: Proposal
     verdict: Verdict | None
+    evaluation: EvaluationStatus | None = None
 
     def to_json(self) -> dict[str, object]:
         p = self.proposal
@@ -598,14 +600,21 @@ class Status:
             data["approved_at"] = datetime.fromtimestamp(p.approval.time, UTC).isoformat()
         if self.verdict is not None:
             data.update(self.verdict.to_json())
+        if self.evaluation is not None:
+            data["evaluation"] = self.evaluation.to_json()
         return data
 
 
 def statuses(repo: InstructionRepo, *, include_closed: bool = False,
              agent: str | None = None) -> list[Status]:
-    """Proposals newest first, each open one judged against main's tip."""
-    found = [p for p in list_proposals(repo, include_closed=include_closed)
-             if agent is None or p.agent == agent]
+    """Proposals newest first, each open one judged against main's tip, with its evaluation
+    (records read by the same scan)."""
+    book = scan(repo)
+    found = [p for p in book.proposals.values()
+             if (include_closed or p.state == ProposalState.OPEN)
+             and (agent is None or p.agent == agent)]
     found.sort(key=lambda p: p.time, reverse=True)
     tip = repo.main_tip()
-    return [Status(p, judge(repo, p, tip) if p.state == ProposalState.OPEN else None) for p in found]
+    return [Status(p, judge(repo, p, tip), evaluation_status(
+                repo, tip, p.head, proposal=p.id, agent=p.agent, book=book))
+            if p.state == ProposalState.OPEN else Status(p, None) for p in found]

@@ -13,6 +13,10 @@ What a hook judges (the same rule everywhere, see docs/safety.md):
   what reaches main is what counts). When it no longer merges cleanly into ``old`` (a human
   resolved conflicts), the commit's own change against its first parent is judged instead.
 - Commits without those marks are human edits: they are not judged (the humans' own call).
+- When the target's policy requires an evaluation, each proposal must have a scorecard for the
+  tree *being merged* (:func:`gitimprove.ledger.merged_head`: the merged branch's tip,
+  reviewers' commits included), judged by the same function as ``approve`` and ``validate``
+  (:func:`gitimprove.evaluation.check.evaluation_status`).
 
 Hooks call the gitimprove that installed them (``<python> -m gitimprove hook NAME``) and fail
 closed: an error in the validator refuses the update.
@@ -30,7 +34,7 @@ from pathlib import Path
 
 from gitimprove import ledger
 from gitimprove.errors import GitImproveError, InvalidFileError
-from gitimprove.evaluation.check import check_evaluation
+from gitimprove.evaluation.check import EvaluationStatus, evaluation_status
 from gitimprove.evaluation.record import EVALUATIONS_PREFIX, record_ref
 from gitimprove.git import ZERO_OID, Oid, Repository, diff_trees
 from gitimprove.instructions.agentfile import parse_agent
@@ -60,23 +64,44 @@ class Finding:
     violations: list[Violation] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class Brought:
+    """A proposal commit an update brings: its proposal id and agent (from its record), what
+    is forged about the record, and the commit whose tree is being merged with it."""
+
+    commit: ledger.LoggedCommit
+    proposal: str
+    agent: str
+    forged: list[str]
+    merged: Oid
+
+
 # -- the check --------------------------------------------------------------------------------
 
-def proposal_commits(git: Repository, old: Oid, heads: Sequence[Oid]
-                     ) -> list[tuple[ledger.LoggedCommit, str, list[str]]]:
-    """Proposal commits among those ``heads`` bring on top of ``old``: (commit, proposal id,
-    what is forged about its record)."""
+def proposal_commits(git: Repository, old: Oid, heads: Sequence[Oid]) -> list[Brought]:
+    """Proposal commits among those ``heads`` bring on top of ``old``, oldest first."""
     found = []
     commits = ledger.read_commits(git, *heads, f"^{old}")
     for commit in sorted(commits.values(), key=lambda c: c.time):
         if not ledger.claims_proposal(commit):
             continue
         record, problems = ledger.ProposalRecord.parse(commit.message)
-        pid = record.id if record is not None and ledger.is_proposal_id(record.id) \
-            else "(model-authored commit)"
+        ok = record is not None and ledger.is_proposal_id(record.id)
         forged = [p for p in problems if p != ledger.NO_RECORD] if commit.model_authored else []
-        found.append((commit, pid, forged))
+        found.append(Brought(commit, record.id if ok and record else "(model-authored commit)",
+                             record.agent if ok and record else "", forged,
+                             ledger.merged_head(commits, heads, commit.oid)))
     return found
+
+
+def evaluation_gate(repo: InstructionRepo, old: Oid, brought: Brought,
+                    records: Mapping[str, Oid] | None = None) -> EvaluationStatus:
+    """The evaluation gate for one proposal an update brings: the same rule as ``approve``
+    (the tree being merged, the agent's instructions on the target); ``records``: evaluation
+    refs pushed in the same push, by name, read instead of the repository's own."""
+    pushed = (records or {}).get(record_ref(brought.agent, brought.proposal))
+    return evaluation_status(repo, old, brought.merged, proposal=brought.proposal,
+                             agent=brought.agent, override=pushed)
 
 
 def check_update(repo: InstructionRepo, old: Oid, heads: Sequence[Oid], *,
@@ -88,10 +113,12 @@ def check_update(repo: InstructionRepo, old: Oid, heads: Sequence[Oid], *,
     findings: list[Finding] = []
     gated: set[str] = set()
     whole: dict[Oid, list[Violation]] = {}
-    for commit, pid, forged in proposal_commits(git, old, heads):
-        if forged:
+    for brought in proposal_commits(git, old, heads):
+        commit, pid = brought.commit, brought.proposal
+        if brought.forged:
             findings.append(Finding(commit.oid, pid, [
-                Violation("forged-record", f"forged record on a model-authored commit: {p}") for p in forged]))
+                Violation("forged-record", f"forged record on a model-authored commit: {p}")
+                for p in brought.forged]))
             continue
         _, violations = validate_merge(repo, old, commit.oid)
         if any(v.code == "conflict" for v in violations):
@@ -105,12 +132,26 @@ def check_update(repo: InstructionRepo, old: Oid, heads: Sequence[Oid], *,
                     whole[head] = validate_merge(repo, old, head)[1]
             if any(not whole[h] and _contains(git, h, commit.oid) for h in heads):
                 violations = []
-        if pid not in gated:  # the newest commit of a proposal is the one its evaluation judged
+        if pid not in gated:
             gated.add(pid)
-            violations = violations + _gate(repo, old, commit.oid, pid, records or {})
+            violations = violations + evaluation_gate(repo, old, brought, records).refused
         if violations:
             findings.append(Finding(commit.oid, pid, violations))
     return findings
+
+
+def check_head(repo: InstructionRepo, base: Oid, head: Oid
+               ) -> tuple[list[Violation], EvaluationStatus | None]:
+    """The CI check (`validate`): what merging ``head`` into ``base`` would change, and the
+    evaluation of the proposal ``head`` brings, if it brings one, with the policy's gate
+    (the same rule as ``approve`` and the hooks; no model is ever called)."""
+    _, violations = validate_merge(repo, base, head)
+    for brought in proposal_commits(repo.git, base, [head]):
+        if brought.forged or not brought.agent:
+            continue
+        status = evaluation_gate(repo, base, brought)
+        return violations + status.refused, status
+    return violations, None
 
 
 ALLOW_BROKEN_ENV = "GITIMPROVE_ALLOW_BROKEN"
@@ -156,22 +197,6 @@ def broken_refusal(problems: list[str], branch: str) -> HookRefusal:
         f"{branch} was not changed; fix the file and commit again. In an emergency, "
         f"{ALLOW_BROKEN_ENV}=1 in the environment of the git command lets it through "
         "(docs/safety.md); agents then keep loading the last valid version"))
-
-
-def _gate(repo: InstructionRepo, old: Oid, commit: Oid, pid: str,
-          records: Mapping[str, Oid]) -> list[Violation]:
-    try:
-        required = repo.policy_at(old).evaluation.required
-    except GitImproveError:
-        required = True  # fails closed: check_evaluation says the policy does not parse
-    if not required:
-        return []
-    agent = dict(ledger.parse_trailers(repo.git.read_commit(commit).message)).get(ledger.AGENT, "")
-    if not agent:
-        return [Violation("evaluation-missing", "the policy requires an evaluation, and this "
-                          "model-authored commit names no proposal to look it up by")]
-    return check_evaluation(repo, old, commit, proposal=pid, agent=agent,
-                            record=records.get(record_ref(agent, pid)))
 
 
 def _contains(git: Repository, head: Oid, commit: Oid) -> bool:
