@@ -197,7 +197,7 @@ def test_a_different_proposal_citing_the_same_feedback_is_refused_by_the_remote(
     """Bob's clone has one more complaint, so his change differs from Ann's (another id) but
     cites the same feedback: the server's pre-receive refuses it, on `propose --push` and on
     a later `push --all` of a copy made offline."""
-    bare, ann, bob = teammates
+    bare, _, bob = teammates
     assert gitimprove(bare, "hooks", "install", "--bare").returncode == 0
     [anns] = proposals_of(bare)
     ok(bob, "feedback", "record", "--agent", AGENT, "--rating", "negative", "--user-id", "zoe",
