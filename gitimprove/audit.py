@@ -21,7 +21,7 @@ from gitimprove.instructions.formats.catalog import agent_name, parse_file, rule
 from gitimprove.instructions.policy import Policy
 from gitimprove.instructions.repo import InstructionRepo
 from gitimprove.ledger import Proposal, ProposalState
-from gitimprove.ledger.trials import TrialStart, read_ended, read_running
+from gitimprove.ledger.trials import TrialStart, ended, running
 from gitimprove.review.actions import judge
 from gitimprove.validate import Violation, check_adopted, check_agent, protected_ids
 
@@ -51,7 +51,7 @@ class Event:
     evidence: list[str] = field(default_factory=list)
     verdict: Literal["pass", "fail"] | None = None
     verdict_against: str | None = None
-    violations: list[dict[str, Any]] = field(default_factory=list)
+    violations: list[Violation] = field(default_factory=list)
     reason: str | None = None
     reverts: str | None = None
     restores: str | None = None
@@ -78,10 +78,9 @@ class Event:
             if self.protected_sections:
                 out.append(f"    PROTECTED section(s) changed: {', '.join(self.protected_sections)}")
             else:  # an adopted file's protected key (model, tools, ...)
-                keys = [str(v.get("message", "")) for v in self.violations or [] if v.get("code") == "protected-key"]
+                keys = [v.message for v in self.violations if v.code == "protected-key"]
                 out.append(f"    PROTECTED key changed: {'; '.join(keys)}")
-        broken = [str(v.get("message", "")) for v in self.violations
-                  if v.get("code") == "schema-invalid"]
+        broken = [v.message for v in self.violations if v.code == "schema-invalid"]
         if broken:
             more = f" (and {len(broken) - 1} more problem(s))" if len(broken) > 1 else ""
             out.append(f"    BROKEN: the file does not parse: {broken[0]}{more}")
@@ -99,8 +98,8 @@ def audit(repo: InstructionRepo, agent: str | None = None,
     # NOTE: main's events are listed oldest first, and the sort below is stable: events in
     # the same second keep the order of main's history instead of their commit ids' order.
     book = ledger.scan(repo.git, repo.main_ref)
-    events = (_proposal_events(repo, book) + _evaluation_events(repo) + _main_events(repo, book)
-              + _trial_events(repo))
+    events = (_proposal_events(repo, book) + _evaluation_events(book) + _main_events(repo, book)
+              + _trial_events(book))
     if agent is not None:
         events = [e for e in events if e.agent == agent]
     if since is not None:
@@ -114,12 +113,30 @@ def _when(ts: int) -> datetime:
     return datetime.fromtimestamp(ts, UTC)
 
 
-def _verdict(repo: InstructionRepo, info: Proposal, target: Oid | None) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Judged:
+    """What the validator says about one agent's change: for a proposal, its verdict against
+    the target; for a human edit, whether it touched what the policy protects."""
+
+    verdict: Literal["pass", "fail"] | None = None
+    verdict_against: str | None = None
+    protected: bool | None = None
+    protected_sections: list[str] = field(default_factory=list)
+    violations: list[Violation] = field(default_factory=list)
+
+    def fields(self) -> dict[str, Any]:
+        """The :class:`Event` fields it sets."""
+        return {"verdict": self.verdict, "verdict_against": self.verdict_against,
+                "protected": self.protected, "protected_sections": self.protected_sections,
+                "violations": self.violations}
+
+
+def _verdict(repo: InstructionRepo, info: Proposal, target: Oid | None) -> Judged:
     if target is None:
-        return {}
+        return Judged()
     verdict = judge(repo, info, target)
-    return {"verdict": "pass" if verdict.passed else "fail", "verdict_against": str(target),
-            "violations": [v.to_json() for v in verdict.violations]}
+    return Judged("pass" if verdict.passed else "fail", str(target),
+                  violations=verdict.violations)
 
 
 # -- proposals and rejections ---------------------------------------------------------------
@@ -142,13 +159,13 @@ def _proposal_events(repo: InstructionRepo, book: ledger.Ledger) -> list[Event]:
             branch=info.branch if info.state == ProposalState.OPEN else None,
             model=info.record.model or info.commit.author, proposer=info.record.proposer or None,
             evidence=info.evidence, edited_by=_editors(info),
-            **_verdict(repo, info, target)))
+            **_verdict(repo, info, target).fields()))
         if info.rejection is not None:
             events.append(_rejection(info, info.rejection))
     return events
 
 
-def _trial_events(repo: InstructionRepo) -> list[Event]:
+def _trial_events(book: ledger.Ledger) -> list[Event]:
     """Starts of trials (running or ended) and their stops, from the trial records."""
     events: list[Event] = []
 
@@ -158,9 +175,9 @@ def _trial_events(repo: InstructionRepo) -> list[Event]:
                      summary=f"trial {t.trial_id}: {t.share:.0%} of {t.unit}s get the proposal",
                      version=str(t.candidate))
 
-    for t in read_running(repo.git):
+    for t in running(book):
         events.append(started(t))
-    for stop in read_ended(repo.git):
+    for stop in ended(book):
         events.append(started(stop.start))
         events.append(Event(kind="trial_stop", time=stop.stopped_at, commit=str(stop.record),
                             actor=stop.stopped_by, agent=stop.start.agent,
@@ -180,15 +197,15 @@ def _rejection(info: Proposal, rejection: ledger.Rejection) -> Event:
                  evidence=info.evidence, reason=rejection.reason or None)
 
 
-def _evaluation_events(repo: InstructionRepo) -> list[Event]:
+def _evaluation_events(book: ledger.Ledger) -> list[Event]:
     """Every recorded evaluation (re-evaluations too), with its figures."""
-    from gitimprove.evaluation.record import all_records
+    from gitimprove.evaluation.record import EvaluationRecord
 
     return [Event(kind="evaluated", time=_when(r.time), commit=str(r.commit), actor=r.evaluated_by,
                   summary=f"{r.scorecard.headline()}; judged by {r.scorecard.judge_model}"
                   + (" (stopped early)" if r.scorecard.stopped else ""),
                   agent=r.agent, proposal=r.proposal, model=r.scorecard.model)
-            for r in all_records(repo.git)]
+            for r in book.records_of(EvaluationRecord)]
 
 
 # -- main's first-parent history --------------------------------------------------------------
@@ -277,7 +294,7 @@ def _main_events(repo: InstructionRepo, book: ledger.Ledger) -> list[Event]:
                 else:
                     judged = _protected(repo, parent_policy, a, path, old, new)
                 events.append(Event(kind="human_edit", actor=c.author_identity, agent=a,
-                                    version=new, **judged, **base))
+                                    version=new, **judged.fields(), **base))
     return events
 
 
@@ -317,11 +334,11 @@ def _adopted_changes(repo: InstructionRepo, policy: Policy, path: str, old: Oid 
 
 
 def _protected_adopted(repo: InstructionRepo, policy: Policy, agent: str, path: str,
-                       old: Oid | None, new: Oid | None) -> dict[str, Any]:
+                       old: Oid | None, new: Oid | None) -> Judged:
     """As :func:`_protected`, for an agent of an adopted file."""
     rule = rule_for(policy, path)
     if rule is None or old is None:
-        return {"protected": False}
+        return Judged(protected=False)
     old_raw = repo.git.read_blob(old)
     new_raw = repo.git.read_blob(new) if new is not None else None
     violations = [v for v in check_adopted(path, old_raw[1] if old_raw else None,
@@ -329,8 +346,7 @@ def _protected_adopted(repo: InstructionRepo, policy: Policy, agent: str, path: 
                   if v.agent in (None, agent)]
     sections = sorted({v.section for v in violations if v.code.startswith("protected-") and v.section})
     touched = bool(sections) or any(v.code == "protected-key" for v in violations)
-    return {"protected": touched, "protected_sections": sections,
-            "violations": [v.to_json() for v in violations]}
+    return Judged(protected=touched, protected_sections=sections, violations=violations)
 
 
 def _parse(repo: InstructionRepo, blob: Oid | None, path: str, agent: str) -> AgentFile | None:
@@ -338,7 +354,7 @@ def _parse(repo: InstructionRepo, blob: Oid | None, path: str, agent: str) -> Ag
 
 
 def _protected(repo: InstructionRepo, policy: Policy, agent: str, path: str,
-               old: Oid | None, new: Oid | None) -> dict[str, Any]:
+               old: Oid | None, new: Oid | None) -> Judged:
     """Whether a human edit touched a protected section, and every rule it would break."""
     try:
         before = _parse(repo, old, path, agent)
@@ -347,15 +363,14 @@ def _protected(repo: InstructionRepo, policy: Policy, agent: str, path: str,
     try:
         after = _parse(repo, new, path, agent)
     except InvalidFileError as exc:
-        return {"protected": None, "violations": [
-            Violation("schema-invalid", p, path=path, agent=agent).to_json() for p in exc.problems]}
+        return Judged(protected=None, violations=[
+            Violation("schema-invalid", p, path=path, agent=agent) for p in exc.problems])
     if before is None:
-        return {"protected": False}
+        return Judged(protected=False)
     if after is None:
         sections = protected_ids(before, policy)
-        return {"protected": bool(sections), "protected_sections": sections, "violations": [
-            Violation("file-deleted", "deletes an agent file", path=path, agent=agent).to_json()]}
+        return Judged(protected=bool(sections), protected_sections=sections, violations=[
+            Violation("file-deleted", "deletes an agent file", path=path, agent=agent)])
     violations = check_agent(before, after, policy, path=path)
     sections = sorted({v.section for v in violations if v.code.startswith("protected-") and v.section})
-    return {"protected": bool(sections), "protected_sections": sections,
-            "violations": [v.to_json() for v in violations]}
+    return Judged(protected=bool(sections), protected_sections=sections, violations=violations)

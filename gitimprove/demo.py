@@ -66,7 +66,7 @@ def run_demo(directory: Path | None, *, echo: Echo) -> Path:
     repo = InstructionRepo(target)
     for name in repo.agent_names():
         info = repo.describe(name)
-        echo(f"   {name:<20} {info['version']:<4} protected: {', '.join(info['protected'])}")
+        echo(f"   {name:<20} {info.version:<4} protected: {', '.join(info.protected)}")
     inst = repo.load(AGENT)
     echo(f"   An agent calls repo.load({AGENT!r}) on every run -> {inst.label}, blob {inst.version[:10]}")
 

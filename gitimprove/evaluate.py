@@ -13,7 +13,7 @@ import os
 import random
 import typing
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -23,7 +23,7 @@ import anthropic.types
 from gitimprove.errors import GitImproveError
 from gitimprove.evaluation.examples import Example, excerpt, pick, save
 from gitimprove.evaluation.judge import judge, judge_prompt
-from gitimprove.evaluation.record import EvaluationRecord, write_record
+from gitimprove.evaluation.record import EvaluationRecord, record_ref, write_record
 from gitimprove.evaluation.replay import Answer, replay
 from gitimprove.evaluation.runs import Run, RunSets, runs_to_fix, runs_to_keep
 from gitimprove.evaluation.scorecard import JudgedRun, Scorecard, SetFigures, UsageFigures
@@ -114,6 +114,14 @@ class Evaluation:
     @property
     def scorecard(self) -> Scorecard:
         return self.record.scorecard
+
+    def to_json(self) -> dict[str, Any]:
+        """`evaluate --json` (docs/json.md)."""
+        card, settings = self.scorecard, self.plan.settings
+        return {"status": "recorded", "record": str(self.record.commit),
+                "ref": record_ref(card.agent, card.proposal),
+                "passes": not card.passes(settings), "problems": card.passes(settings),
+                "scorecard": card.to_json(), "examples": [asdict(e) for e in self.examples]}
 
 
 # -- the plan (no model) -------------------------------------------------------------------------

@@ -25,7 +25,7 @@ from gitimprove.feedback.significance import MIN_RUNS as MIN_RUNS
 from gitimprove.feedback.significance import Comparison as Comparison
 from gitimprove.feedback.significance import Rate as Rate
 from gitimprove.feedback.significance import Verdict as Verdict
-from gitimprove.feedback.stats import ABSENT_MEANS_NO, summarize
+from gitimprove.feedback.stats import ABSENT_MEANS_NO, Summary, summarize
 from gitimprove.instructions.repo import InstructionRepo
 from gitimprove.instructions.versions import Version
 
@@ -115,33 +115,31 @@ def direction(c: Comparison) -> str:
             "too little feedback": "too little data"}.get(c.verdict, c.verdict)
 
 
-def _decision_rates(row: dict[str, Any] | None) -> tuple[dict[str, Rate], dict[str, Rate]]:
-    found = (row or {}).get("decisions")
-    if not found:
+def _decision_rates(row: Summary | None) -> tuple[dict[str, Rate], dict[str, Rate]]:
+    found = row.decisions if row is not None else None
+    if found is None:
         return {}, {}
-    logged = int(found["logged_runs"])
-    rates = {"tool_calls": Rate(int(found["runs_with_tools"]), logged),
-             "tool_errors": Rate(int(found["errors"]), int(found["calls"]))}
-    tools = {name: Rate(int(t["runs"]), logged) for name, t in found["tools"].items()}
+    logged = found.logged_runs
+    rates = {"tool_calls": Rate(found.runs_with_tools, logged),
+             "tool_errors": Rate(found.errors, found.calls)}
+    tools = {name: Rate(t.runs, logged) for name, t in found.tools.items()}
     return rates, tools
 
 
-def rates_of(row: dict[str, Any] | None) -> tuple[int, dict[str, Rate]]:
-    """The metrics of one :func:`~gitimprove.feedback.stats.summarize` row (its definitions and
-    denominators: docs/feedback.md, "Rates")."""
+def rates_of(row: Summary | None) -> tuple[int, dict[str, Rate]]:
+    """The metrics of one :func:`~gitimprove.feedback.stats.summarize` result (its definitions
+    and denominators: docs/feedback.md, "Rates")."""
     if row is None:
         return 0, {name: Rate(0, 0) for name, _, _ in METRICS}
-    rates = {"negative_rate": Rate(int(row.get("negative", 0)), int(row.get("rated_runs", 0)))}
-    signals = row.get("signals", {})
-    runs = int(row.get("runs", 0))
+    rates = {"negative_rate": Rate(row.negative, row.rated_runs)}
     for name, source, _ in METRICS:
         if source == "signal":
-            s = signals.get(name)
-            if s is None or "true" not in s:
-                rates[name] = Rate(0, runs if name in ABSENT_MEANS_NO else 0)
+            s = row.signals.get(name)
+            if s is None or s.true is None or s.n is None:
+                rates[name] = Rate(0, row.runs if name in ABSENT_MEANS_NO else 0)
             else:
-                rates[name] = Rate(int(s["true"]), int(s["n"]))
-    return runs, rates
+                rates[name] = Rate(s.true, s.n)
+    return row.runs, rates
 
 
 def version_figures(repo: InstructionRepo, agent: str) -> list[VersionFigures]:

@@ -73,7 +73,7 @@ def collect(repo: InstructionRepo, agent: str, *, now: datetime | None = None) -
     for info in list_proposals(repo):
         if info.agent != agent or info.state != "open":
             continue
-        data = review_data(repo, info.id)
+        data = review_data(repo, info.id).to_json()
         quotes = []
         for fid in data["evidence"][:MAX_EVIDENCE_SHOWN]:
             rec = store.get(fid)

@@ -143,7 +143,7 @@ def test_every_event_is_listed_exactly_once(history: dict[str, Any]) -> None:
     assert (edit.agent, edit.protected, edit.actor) == (PW, False, "Test Reviewer <reviewer@example.com>")
     safety = _one(events, kind="human_edit", commit=history["safety_edit"])
     assert safety.protected is True and safety.protected_sections == ["safety"]
-    assert any(v["code"] == "protected-changed" for v in safety.violations)
+    assert any(v.code == "protected-changed" for v in safety.violations)
 
     to_v2 = _one(events, kind="rolled_back", commit=history["v2_rollback"])
     assert to_v2.proposal is None and to_v2.reverts is None
@@ -161,7 +161,7 @@ def test_open_proposal_verdict_is_against_current_main(history: dict[str, Any],
     git(history["path"], "commit", "-q", "-m", "retire the support agent")
     event = _one(audit(InstructionRepo(history["path"])), kind="proposed", proposal=d.id)
     assert event.verdict == "fail"
-    assert [v["code"] for v in event.violations] == ["conflict"]
+    assert [v.code for v in event.violations] == ["conflict"]
 
 
 def test_fresh_clone_gives_the_same_trail(history: dict[str, Any], tmp_path: Path) -> None:

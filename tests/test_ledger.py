@@ -163,3 +163,32 @@ def test_parse_trailers_reads_the_last_paragraph_only() -> None:
     assert ledger.parse_trailers(message) == [
         ("Gitimprove-Agent", "a"), ("Approved-by", "X <x@y>"), ("Approved-by", "Y <y@z>")]
     assert ledger.parse_trailers("Only: a subject\n") == []
+
+
+def test_merged_head_is_the_tree_a_merge_brings() -> None:
+    """The evaluation gate judges this commit's tree: the side parent of the merge that brings
+    the proposal (reviewers' commits included), else the head itself (a fast-forward)."""
+    from gitimprove.git import Oid
+    from gitimprove.ledger import LoggedCommit, merged_head
+
+    def oid(n: int) -> Oid:
+        return Oid(f"{n:040x}")
+
+    def commit(n: int, *parents: int) -> LoggedCommit:
+        return LoggedCommit(oid(n), tuple(oid(p) for p in parents), "a", "a@x", n, "s\n")
+
+    # old main 1; proposal 2 on it, reviewer's 3 on top; main gets 4, then merge 5 of 3
+    commits = {c.oid: c for c in (commit(2, 1), commit(3, 2), commit(4, 1), commit(5, 4, 3))}
+    assert merged_head(commits, [oid(5)], oid(2)) == oid(3)  # plain git merge / approval
+    assert merged_head(commits, [oid(3)], oid(2)) == oid(3)  # fast-forward, validate --head
+    # a branch that merged main in before being fast-forwarded: its tip is what is merged
+    commits[oid(6)] = commit(6, 3, 4)
+    assert merged_head(commits, [oid(6)], oid(2)) == oid(6)
+
+
+def test_the_running_trial_ref_load_names_is_the_ledgers() -> None:
+    # load() spells it without importing the ledger (gitimprove/refnames.py)
+    from gitimprove.ledger.trials import running_ref
+    from gitimprove.refnames import running_trial_ref
+
+    assert running_trial_ref("support-agent") == running_ref("support-agent")

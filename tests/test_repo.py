@@ -215,7 +215,7 @@ def test_format_fills_variables(sample_repo: Path) -> None:
 def test_describe(sample_repo: Path) -> None:
     ir = InstructionRepo(sample_repo)
     row = ir.describe("support-agent")
-    assert row == {"name": "support-agent", "format": "native", "path": "agents/support-agent.yaml",
+    assert row.to_json() == {"name": "support-agent", "format": "native", "path": "agents/support-agent.yaml",
                    "version": "v1", "number": 1,
                    "blob": rev(sample_repo, "main:agents/support-agent.yaml"),
                    "sections": ["role", "knowledge", "tone", "process", "escalation", "safety"],

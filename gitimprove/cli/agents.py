@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import difflib
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import click
 
 from gitimprove.cli.context import Context, echo, emit_json, json_option, pass_ctx
 from gitimprove.cli.output import for_people, paint
 from gitimprove.errors import GitImproveError
+
+if TYPE_CHECKING:
+    from gitimprove.instructions.repo import AgentSummary
 
 
 @click.command("init")
@@ -44,7 +47,7 @@ def init_cmd(path: str, template: str | None) -> None:
 def agents_cmd(ctx: Context, as_json: bool) -> int:
     """List agents on the main branch with their current version."""
     repo = ctx.repo
-    rows: list[dict[str, Any]] = []
+    rows: list[AgentSummary] = []
     broken: list[dict[str, str]] = []
     for name in repo.agent_names():
         try:
@@ -53,25 +56,26 @@ def agents_cmd(ctx: Context, as_json: bool) -> int:
             broken.append({"name": name, "error": str(exc)})
             continue
         rows.append(row)
-        if row["fallback_from"]:
-            broken.append({"name": name, "error": f"{row['problem']} (agents are served "
-                           f"{row['version']}, the last valid version)"})
+        if row.fallback_from:
+            broken.append({"name": name, "error": f"{row.problem} (agents are served "
+                           f"{row.version}, the last valid version)"})
     for path, problems in repo.catalog().problems.items():  # adopted files that do not load
         broken += [{"name": path, "error": problem} for problem in problems]
     if as_json:
-        emit_json({"branch": repo.branch, "agents": rows, "errors": broken})
+        emit_json({"branch": repo.branch, "agents": [r.to_json() for r in rows],
+                   "errors": broken})
     elif not rows and not broken:
         echo(f"No agents in {repo.policy().agents_dir}/ on {repo.branch}.")
     else:
-        width = max([len(r["name"]) for r in rows] or [0])
+        width = max([len(r.name) for r in rows] or [0])
         for r in rows:
-            protected = ", ".join(r["protected"]) or "-"
-            where = f"  ({r['format']}: {r['path']})" if r.get("format", "native") != "native" else ""
-            state = f"  BROKEN at {r['fallback_from'][:10]}, serving {r['version']}" \
-                if r.get("fallback_from") else ""
-            echo(f"{r['name']:<{width}}  {r['version']:<5} {r['blob'][:10]}  "
-                 f"sections: {', '.join(r['sections'])}  protected: {protected}{where}{state}")
-        listed = {r["name"] for r in rows}
+            protected = ", ".join(r.protected) or "-"
+            where = f"  ({r.format}: {r.path})" if r.format != "native" else ""
+            state = f"  BROKEN at {r.fallback_from[:10]}, serving {r.version}" \
+                if r.fallback_from else ""
+            echo(f"{r.name:<{width}}  {r.version:<5} {r.blob[:10]}  "
+                 f"sections: {', '.join(r.sections)}  protected: {protected}{where}{state}")
+        listed = {r.name for r in rows}
         for b in broken:
             if b["name"] not in listed and "/" not in b["name"]:
                 echo(f"{b['name']:<{width}}  broken (no valid version to serve)")

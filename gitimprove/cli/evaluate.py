@@ -2,23 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import click
 
 from gitimprove.cli.context import Context, echo, emit_json, json_option, pass_ctx
-
-
-def evaluation_json(evaluation: Any) -> dict[str, Any]:
-    from gitimprove.evaluation.record import record_ref
-
-    card = evaluation.scorecard
-    return {"status": "recorded", "record": str(evaluation.record.commit),
-            "ref": record_ref(card.agent, card.proposal),
-            "passes": not card.passes(evaluation.plan.settings),
-            "problems": card.passes(evaluation.plan.settings),
-            "scorecard": card.to_json(),
-            "examples": [e.__dict__ for e in evaluation.examples]}
 
 
 @click.command("evaluate")
@@ -47,7 +33,7 @@ def evaluate_cmd(ctx: Context, proposal: str, sample: int | None, seed: int | No
         return 1
     card = evaluation.scorecard
     if as_json:
-        emit_json(evaluation_json(evaluation))
+        emit_json(evaluation.to_json())
         return 0
     echo(f"Evaluated {card.proposal} ({card.agent}): {card.headline()}")
     for line in card.lines(evaluation.plan.settings):

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import warnings
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -15,7 +14,6 @@ import click
 
 from gitimprove.cli.context import Context, echo, emit_json, json_option, parse_since, pass_ctx
 from gitimprove.cli.output import for_people, paint
-from gitimprove.errors import GitImproveError
 from gitimprove.text import shorten
 
 if TYPE_CHECKING:
@@ -157,65 +155,38 @@ def list_cmd(ctx: Context, agent: str | None, since: str | None, version: str | 
     """List feedback, one line per run (records of the same run merged), oldest first."""
     from gitimprove.feedback.models import merge_runs
 
-    repo = ctx.repo
-    index = repo._feedback_index()
-    versions = None
-    if agent is not None:
-        index.check_agent(agent)
-        if version is not None:
-            blob, unknown = index.resolve_version(agent, version)
-            if unknown:
-                raise GitImproveError(unknown.split(";")[0],
-                                      hint=f"see `gitimprove history {agent}` for its versions")
-            versions = [blob] if blob else None
-    elif version is not None:
-        if not re.fullmatch(r"[0-9a-fA-F]{4,64}", version.strip()):
-            raise GitImproveError(f"--version {version!r} is not a blob id",
-                                  hint="pass a blob id, or --agent AGENT with a version like v3")
-        versions = [version.strip().lower()]
-    from gitimprove.feedback.attribution import with_versions
-
-    records = repo.feedback_store().records(agent=agent, since=parse_since(since), run_id=run_id)
-    lines = repo.timelines({r.agent for r in records})
-    records, inferred = with_versions(records, lines)
-    if versions is not None:
-        records = [r for r in records if r.version in versions]
-    labels = {(name, str(v.blob)): v.label for name, line in lines.items() for v in line.history}
-
-    def label(agent: str, version: str | None, guessed: bool) -> str:
-        text = labels.get((agent, version), version[:10]) if version else "-"
-        return "~" + text if guessed else text
-
+    found = ctx.repo.feedback_records(agent, since=parse_since(since), version=version,
+                                      run_id=run_id)
+    records = found.records
     if raw:
         shown_records = records[-limit:] if limit else records
         if as_json:
             emit_json({"records": [{**r.model_dump(mode="json"),
-                                    "version_inferred": r.id in inferred} for r in shown_records]})
+                                    "version_inferred": r.id in found.inferred}
+                                   for r in shown_records]})
             return
         for r in shown_records:
-            echo(_line(r.created_at, r.agent, label(r.agent, r.version, r.id in inferred),
-                             r.run_id or r.id, r.rating,
-                             [k for k, v in r.signals.items() if v is True],
-                             [r.reason] if r.reason else [],
-                             [r.correction] if r.correction else [], r.id, r.tool_calls))
+            echo(_line(r.created_at, r.agent, found.label(r.agent, r.version, r.id in found.inferred),
+                       r.run_id or r.id, r.rating, [k for k, v in r.signals.items() if v is True],
+                       [r.reason] if r.reason else [], [r.correction] if r.correction else [],
+                       r.id, r.tool_calls))
         return
     runs = merge_runs(records)
     shown = runs[-limit:] if limit else runs
     if as_json:
-        emit_json({"runs": [{**run.to_json(),
-                             "version_inferred": any(i in inferred for i in run.feedback_ids)}
+        emit_json({"runs": [{**run.to_json(), "version_inferred": found.run_inferred(run)}
                             for run in shown]})
         return
     if not shown:
         echo("No feedback yet." if not records else "No feedback matches.")
         return
     for run in shown:
-        guessed = any(i in inferred for i in run.feedback_ids)
-        version_text = label(run.agent, run.versions[-1] if run.versions else None, guessed)
+        version_text = found.label(run.agent, run.versions[-1] if run.versions else None,
+                                   found.run_inferred(run))
         echo(_line(run.first_at, run.agent, version_text, run.run_id or run.feedback_ids[0],
-                         run.rating, run.trouble, run.reasons, run.corrections,
-                         ",".join(run.feedback_ids), run.tool_calls))
-    if inferred and any(i in inferred for run in shown for i in run.feedback_ids):
+                   run.rating, run.trouble, run.reasons, run.corrections,
+                   ",".join(run.feedback_ids), run.tool_calls))
+    if any(found.run_inferred(run) for run in shown):
         echo("~: the feedback named no version; shown is the one live on main when it was made")
 
 
@@ -263,30 +234,30 @@ def stats_cmd(ctx: Context, agent: str | None, by_version: bool, since: str | No
         repo._feedback_index().check_agent(agent)
     rows = repo.feedback_stats(agent, by_version=by_version, since=parse_since(since))
     if as_json:
-        emit_json({"stats": rows})
+        emit_json({"stats": [row.to_json() for row in rows]})
         return
     if not rows:
         echo("No feedback yet.")
         return
     for row in rows:
-        head = row["agent"]
+        head, s = row.agent, row.summary
         if by_version:
-            head += f" {row['label'] or (row['version'] or 'no version')[:10]}"
-            if row.get("inferred_version"):
-                head += f" ({row['inferred_version']} by date)"
-        rate = row["negative_rate"]
+            head += f" {row.label or (row.version or 'no version')[:10]}"
+            if row.inferred_version:
+                head += f" ({row.inferred_version} by date)"
+        rate = s.negative_rate
         signals = ", ".join(
-            f"{name} {s['rate']:.0%}" if "rate" in s else f"{name} mean {s['mean']:.4g}"
-            for name, s in row["signals"].items())
-        decisions = row.get("decisions")
+            f"{name} {sig.rate:.0%}" if sig.rate is not None else f"{name} mean {sig.mean:.4g}"
+            for name, sig in s.signals.items())
+        decisions = s.decisions
         tools = "" if not decisions else (
-            f"; tools in {decisions['tool_call_rate']:.0%} of {decisions['logged_runs']} logged runs"
-            + (f", {decisions['tool_error_rate']:.0%} of {decisions['calls']} calls failed"
-               if decisions["calls"] else ""))
-        echo(f"{head}: {row['records']} records, {row['runs']} runs, "
-                   f"negative {'-' if rate is None else f'{rate:.0%}'} of {row['rated_runs']} rated"
-                   f", {row['with_correction']} corrections"
-                   + (f"; signals: {signals}" if signals else "") + tools)
+            f"; tools in {decisions.tool_call_rate:.0%} of {decisions.logged_runs} logged runs"
+            + (f", {decisions.tool_error_rate:.0%} of {decisions.calls} calls failed"
+               if decisions.calls else ""))
+        echo(f"{head}: {s.records} records, {s.runs} runs, "
+             f"negative {'-' if rate is None else f'{rate:.0%}'} of {s.rated_runs} rated"
+             f", {s.with_correction} corrections"
+             + (f"; signals: {signals}" if signals else "") + tools)
 
 
 @click.command("analyze")

@@ -4,16 +4,13 @@ validate."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
 
 from gitimprove.cli.context import Context, echo, emit_json, json_option, pass_ctx
 from gitimprove.cli.output import for_people, paint
 from gitimprove.errors import GitImproveError
-from gitimprove.git import Oid
-from gitimprove.instructions.repo import InstructionRepo
-from gitimprove.validate import Violation
 
 if TYPE_CHECKING:
     from gitimprove.proposals.build import Plan
@@ -88,19 +85,12 @@ def _age(ts: int) -> str:
 @for_people
 def proposals_cmd(ctx: Context, include_closed: bool, agent: str | None, as_json: bool) -> None:
     """List proposals with their validator verdict and staleness."""
-    from gitimprove.evaluation.check import evaluation_status, short_status
+    from gitimprove.evaluation.check import short_status
     from gitimprove.review.actions import statuses
 
-    repo = ctx.repo
-    rows = statuses(repo, include_closed=include_closed, agent=agent)
-    tip = repo.main_tip()
-    evaluations = {r.proposal.id: evaluation_status(repo, tip, r.proposal.head,
-                                                    proposal=r.proposal.id, agent=r.proposal.agent)
-                   for r in rows if r.verdict is not None}
+    rows = statuses(ctx.repo, include_closed=include_closed, agent=agent)
     if as_json:
-        emit_json({"proposals": [{**r.to_json(), **({"evaluation": evaluations[r.proposal.id]}
-                                                    if r.proposal.id in evaluations else {})}
-                                 for r in rows]})
+        emit_json({"proposals": [r.to_json() for r in rows]})
         return
     if not rows:
         echo("No proposals." if include_closed else "No open proposals. (--all shows closed ones)")
@@ -118,8 +108,8 @@ def proposals_cmd(ctx: Context, include_closed: bool, agent: str | None, as_json
                              paint("stale, CONFLICTS", "red"))
         if info.edits:
             flags.append("edited by " + ", ".join(dict.fromkeys(e.author for e in info.edits)))
-        if info.id in evaluations:
-            flags.append(short_status(evaluations[info.id]))
+        if row.evaluation is not None:
+            flags.append(short_status(row.evaluation))
         echo(f"{info.id:<15}  {info.state.value:<11} {info.agent:<18} {_age(info.time):>4}  "
                    f"{len(info.evidence):<12} {' '.join(flags)}")
         echo(f"    {info.summary}")
@@ -135,13 +125,13 @@ def review_cmd(ctx: Context, proposal: str, as_json: bool) -> None:
     from gitimprove.review.view import review_data, review_text
     from gitimprove.trials.manage import trial_status
 
-    data = review_data(ctx.repo, proposal)
-    trial = next((t for t in trial_status(ctx.repo, data["agent"]) if t.start.proposal == data["id"]),
-                 None)
+    review = review_data(ctx.repo, proposal)
+    trial = next((t for t in trial_status(ctx.repo, review.agent)
+                  if t.start.proposal == review.id), None)
     if as_json:
-        emit_json({**data, "trial": trial.to_json() if trial else None})
+        emit_json({**review.to_json(), "trial": trial.to_json() if trial else None})
         return
-    text = review_text(data)
+    text = review_text(review)
     if trial is not None:
         text = text.rstrip("\n") + "\n\nTrial on live traffic:\n" + "\n".join(
             "  " + line for line in trial.lines()) + "\n"
@@ -234,25 +224,23 @@ def rollback_cmd(ctx: Context, target: str, reason: str | None, by: str | None) 
 @pass_ctx
 def validate_cmd(ctx: Context, base: str | None, head: str, as_json: bool) -> int:
     """Check what merging HEAD into BASE would change; policy read from BASE. Exit 1 on violations."""
-    from gitimprove.review.actions import validate_merge
+    from gitimprove.evaluation.check import status_lines
+    from gitimprove.review.hooks import check_head
 
     repo = ctx.repo
     _, base_commit = repo.resolve(base)
     head_commit = repo.git.rev_parse(head)
     if head_commit is None:
         raise GitImproveError(f"{head!r} is not a commit", hint="pass --head BRANCH")
-    _, violations = validate_merge(repo, base_commit, head_commit)
-    evaluation = _head_evaluation(repo, base_commit, head_commit)
-    if evaluation is not None:
-        violations += [Violation(**v) for v in evaluation.get("gate", [])]
+    violations, evaluation = check_head(repo, base_commit, head_commit)
     if as_json:
         emit_json({"base": str(base_commit), "head": str(head_commit), "ok": not violations,
-                   "violations": [v.to_json() for v in violations], "evaluation": evaluation})
+                   "violations": [v.to_json() for v in violations],
+                   "evaluation": {**evaluation.to_json(), "proposal": evaluation.proposal}
+                   if evaluation is not None else None})
         return 1 if violations else 0
     if evaluation is not None:
-        from gitimprove.evaluation.check import status_lines
-
-        for line in status_lines(evaluation, evaluation["proposal"]):
+        for line in status_lines(evaluation):
             echo(line)
     if violations:
         echo(f"{len(violations)} violation(s) merging {head} into {base or repo.branch}:")
@@ -261,23 +249,6 @@ def validate_cmd(ctx: Context, base: str | None, head: str, as_json: bool) -> in
     else:
         echo(f"ok: merging {head} into {base or repo.branch} passes the validator")
     return 1 if violations else 0
-
-
-def _head_evaluation(repo: InstructionRepo, base: Oid, head: Oid) -> dict[str, Any] | None:
-    """The recorded evaluation of the proposal ``head`` brings, if it brings one (the CI check
-    prints it and applies the policy's gate; it never calls a model)."""
-    from gitimprove import ledger
-    from gitimprove.evaluation.check import evaluation_status
-    from gitimprove.review.hooks import proposal_commits
-
-    for commit, pid, forged in proposal_commits(repo.git, base, [head]):
-        agent = dict(commit.trailers).get(ledger.AGENT)
-        if forged or not agent:
-            continue
-        data = evaluation_status(repo, base, head, proposal=pid, agent=agent)
-        data["proposal"] = pid
-        return data
-    return None
 
 
 @click.command("recover")

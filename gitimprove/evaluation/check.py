@@ -1,16 +1,74 @@
 """Reading the recorded scorecard where a decision is made: review, proposals, validate,
-approve and the hooks. Git reads only; no model is ever called here."""
+approve and the hooks. Git reads only; no model is ever called here.
+
+One rule everywhere (docs/evaluation.md): a scorecard counts for a merge when it judged the
+**tree being merged** (the tree of the commit that brings the proposal: the branch tip for
+``approve`` and a merge's side parent for plain git, reviewers' commits included) and replayed
+the agent's instructions that are on the target now. :func:`evaluation_status` is that rule;
+``approve``, the three hooks, ``validate``, ``review`` and ``proposals`` all ask it.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
 
+from gitimprove import ledger
 from gitimprove.errors import GitImproveError
+from gitimprove.evaluation.examples import Example
 from gitimprove.evaluation.gate import gate_violations
-from gitimprove.evaluation.record import EvaluationRecord, read_record, record_ref
+from gitimprove.evaluation.record import EvaluationRecord, latest, read_record, record_ref
 from gitimprove.git import Oid
+from gitimprove.instructions.policy import EvaluationSettings
 from gitimprove.instructions.repo import InstructionRepo
 from gitimprove.validate import Violation
+
+State = Literal["none", "current", "stale-branch", "stale-base"]
+
+
+@dataclass
+class EvaluationStatus:
+    """What is known about a proposal's evaluation for one merge (target, head)."""
+
+    proposal: str
+    agent: str
+    required: bool
+    record: EvaluationRecord | None = None
+    state: State = "none"
+    settings: EvaluationSettings | None = None
+    # Why the policy's gate refuses the merge; None when the policy asks for no evaluation.
+    gate: list[Violation] | None = None
+    # The examples side by side, kept on the machine that evaluated (review shows them).
+    examples: list[Example] | None = field(default=None, repr=False)
+
+    @property
+    def ref(self) -> str:
+        return record_ref(self.agent, self.proposal)
+
+    @property
+    def refused(self) -> list[Violation]:
+        return self.gate or []
+
+    def lines(self) -> list[str]:
+        """The scorecard in words, against the policy's bar."""
+        assert self.record is not None
+        return self.record.scorecard.lines(self.settings)
+
+    def to_json(self) -> dict[str, Any]:
+        """The shape docs/json.md documents (``evaluation`` of `review` and `proposals`)."""
+        data: dict[str, Any] = {"state": self.state, "required": self.required, "ref": self.ref}
+        if self.record is not None:
+            card = self.record.scorecard
+            data.update({
+                "record": str(self.record.commit), "evaluated_by": self.record.evaluated_by,
+                "headline": card.headline(), "complete": card.stopped is None,
+                "problems": card.passes(self.settings) if self.settings else [],
+                "lines": self.lines(), "scorecard": card.to_json()})
+        if self.gate is not None:
+            data["gate"] = [v.to_json() for v in self.gate]
+        if self.examples is not None:
+            data["examples"] = [asdict(e) for e in self.examples]
+        return data
 
 
 def _base_blob(repo: InstructionRepo, agent: str, target: Oid) -> Oid | None:
@@ -20,50 +78,46 @@ def _base_blob(repo: InstructionRepo, agent: str, target: Oid) -> Oid | None:
         return None
 
 
-def check_evaluation(repo: InstructionRepo, target: Oid, proposal_commit: Oid, *, proposal: str,
-                     agent: str, record: Oid | None = None) -> list[Violation]:
-    """The gate of ``target``'s policy for merging ``proposal_commit`` into it.
+def evaluation_status(repo: InstructionRepo, target: Oid, head: Oid, *, proposal: str,
+                      agent: str, override: Oid | None = None,
+                      book: ledger.Ledger | None = None) -> EvaluationStatus:
+    """The evaluation of ``proposal`` for merging ``head`` (the commit whose tree is merged)
+    into ``target``, and the gate of ``target``'s policy.
 
-    ``record``: the record commit to judge by instead of the ref's current one (a pre-receive
-    hook sees a pushed record before its ref moves). Fails closed: what cannot be read is a
-    violation."""
+    The record is the one ``override`` names (a pre-receive hook sees a pushed record before
+    its ref moves), else the one in ``book`` (a listing scans once), else the ref's. Fails
+    closed: a policy that does not parse is a gate violation."""
     try:
-        settings = repo.policy_at(target).evaluation
+        settings: EvaluationSettings | None = repo.policy_at(target).evaluation
+        unreadable: list[Violation] = []
     except GitImproveError as exc:
-        return [Violation("policy-unreadable", f"the target's policy does not parse: {exc.message}")]
-    if not settings.required:
-        return []
-    found = read_record(repo.git, agent, proposal, override=record)
-    return gate_violations(settings, found, proposal=proposal, agent=agent,
-                           proposal_tree=repo.git.tree_of(proposal_commit),
-                           base_blob=_base_blob(repo, agent, target))
-
-
-def evaluation_status(repo: InstructionRepo, target: Oid, proposal_commit: Oid, *, proposal: str,
-                      agent: str) -> dict[str, Any]:
-    """What `review`, `proposals` and `validate` show about a proposal's evaluation."""
-    try:
-        settings = repo.policy_at(target).evaluation
-    except GitImproveError:
         settings = None
-    found: EvaluationRecord | None = read_record(repo.git, agent, proposal)
-    data: dict[str, Any] = {"state": "none", "required": bool(settings and settings.required),
-                            "ref": record_ref(agent, proposal)}
+        unreadable = [Violation("policy-unreadable",
+                                f"the target's policy does not parse: {exc.message}")]
+    if override is not None or book is None:
+        found = read_record(repo.git, agent, proposal, override=override)
+    else:
+        found = latest(book).get((agent, proposal))
+    status = EvaluationStatus(proposal, agent, bool(settings and settings.required), found,
+                              settings=settings)
+    base_blob = _base_blob(repo, agent, target) if found is not None or status.required else None
+    proposal_tree = repo.git.tree_of(head)
     if found is not None:
-        card = found.scorecard
-        data.update({
-            "state": found.freshness(repo.git.tree_of(proposal_commit),
-                                     _base_blob(repo, agent, target)),
-            "record": str(found.commit), "evaluated_by": found.evaluated_by,
-            "headline": card.headline(), "complete": card.stopped is None,
-            "problems": card.passes(settings) if settings else [],
-            "lines": card.lines(settings), "scorecard": card.to_json()})
-    if settings is not None and settings.required:
-        data["gate"] = [v.to_json() for v in gate_violations(
-            settings, found, proposal=proposal, agent=agent,
-            proposal_tree=repo.git.tree_of(proposal_commit),
-            base_blob=_base_blob(repo, agent, target))]
-    return data
+        status.state = found.freshness(proposal_tree, base_blob)
+    if unreadable:
+        status.gate = unreadable
+    elif settings is not None and settings.required:
+        status.gate = gate_violations(settings, found, proposal=proposal, agent=agent,
+                                      proposal_tree=proposal_tree, base_blob=base_blob)
+    return status
+
+
+def check_evaluation(repo: InstructionRepo, target: Oid, head: Oid, *, proposal: str,
+                     agent: str, record: Oid | None = None) -> list[Violation]:
+    """Why the gate of ``target``'s policy refuses merging ``head`` (empty: it lets it
+    through); :func:`evaluation_status` without the rest."""
+    return evaluation_status(repo, target, head, proposal=proposal, agent=agent,
+                             override=record).refused
 
 
 STATE_TEXT = {
@@ -73,32 +127,33 @@ STATE_TEXT = {
 }
 
 
-def status_lines(data: dict[str, Any], proposal: str) -> list[str]:
+def status_lines(status: EvaluationStatus) -> list[str]:
     """The evaluation section of the review screen and of `validate`."""
-    if data["state"] == "none":
-        need = "the policy REQUIRES one before approval" if data["required"] else "optional"
+    proposal = status.proposal
+    if status.record is None:
+        need = "the policy REQUIRES one before approval" if status.required else "optional"
         return [f"Evaluation: none ({need}); run `gitimprove evaluate {proposal}` "
                 "(needs ANTHROPIC_API_KEY)"]
-    lines = [f"Evaluation {data['record'][:10]} by {data['evaluated_by']}, "
-             f"{STATE_TEXT[data['state']]}: {data['headline']}"]
-    lines += [f"  {line}" for line in data["lines"]]
-    if data.get("gate"):
+    lines = [f"Evaluation {status.record.commit[:10]} by {status.record.evaluated_by}, "
+             f"{STATE_TEXT[status.state]}: {status.record.scorecard.headline()}"]
+    lines += [f"  {line}" for line in status.lines()]
+    if status.gate:
         lines.append("  The policy's gate refuses approval: "
-                     + "; ".join(v["message"] for v in data["gate"]))
-    elif data["required"]:
+                     + "; ".join(v.message for v in status.gate))
+    elif status.required:
         lines.append("  The policy's gate lets it through.")
     lines.append("  What it means, and what it does not prove: docs/evaluation.md")
     return lines
 
 
-def short_status(data: dict[str, Any]) -> str:
+def short_status(status: EvaluationStatus) -> str:
     """One flag for `gitimprove proposals`."""
-    if data["state"] == "none":
-        return "eval REQUIRED" if data["required"] else "not evaluated"
-    fixed, worse = data["scorecard"]["fixed"], data["scorecard"]["worse"]
-    text = f"eval fixed {fixed['hits']}/{fixed['n']} worse {worse['hits']}/{worse['n']}"
-    if data["state"] != "current":
+    if status.record is None:
+        return "eval REQUIRED" if status.required else "not evaluated"
+    fixed, worse = status.record.scorecard.fixed(), status.record.scorecard.worse()
+    text = f"eval fixed {fixed.hits}/{fixed.n} worse {worse.hits}/{worse.n}"
+    if status.state != "current":
         text += " (stale)"
-    elif data.get("gate"):
+    elif status.gate:
         text += " (below the bar)"
     return text

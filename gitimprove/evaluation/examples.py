@@ -12,7 +12,6 @@ import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from gitimprove.evaluation.judge import one_line
 from gitimprove.git import Oid, Repository
 
 MAX_EXAMPLE_CHARS = 600
@@ -72,6 +71,10 @@ def load(git: Repository, record: Oid) -> list[Example]:
 
 def lines(examples: list[Example]) -> list[str]:
     """Runs side by side, each text cut to one clean line (it is user and model text)."""
+    # NOTE: imported here: the judge module imports the Anthropic SDK, and the review screen,
+    # validate and the hooks read examples without ever calling a model.
+    from gitimprove.evaluation.judge import one_line
+
     out = []
     for e in examples:
         out.append(f"  [{e.set} {one_line(e.run, 60)}] {e.verdict}: {one_line(e.reason)}")

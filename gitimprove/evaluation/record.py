@@ -5,8 +5,10 @@ parent is the proposal commit that was judged (a second parent keeps the previou
 the same proposal, so re-evaluations stay in the history) and whose tree is the proposal's. Its
 message holds the scorecard: in words, then whole as JSON in a fenced block (the
 :class:`~gitimprove.evaluation.scorecard.Scorecard`), then trailers that name both trees,
-written by the tool from checked values only. Everything is read from the message, so a record
-reads itself from a commit like the other records of the tool.
+written by the tool from checked values only. Everything is read from the message:
+:class:`EvaluationRecord` is a ledger :class:`~gitimprove.ledger.RefRecord` (kind
+``evaluations``), so :func:`gitimprove.ledger.scan` reads every evaluation, re-evaluations
+included, with the other records (``book.records_of(EvaluationRecord)``, :func:`latest`).
 
 Writing is atomic: objects first, then one compare-and-swap of the ref. A process killed before
 the ref moves leaves unreferenced objects (collected by ``git gc``), never a partial record.
@@ -16,50 +18,44 @@ the ref moves leaves unreferenced objects (collected by ``git gc``), never a par
 from __future__ import annotations
 
 import json
-import re
-from collections.abc import Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 from gitimprove import ledger
 from gitimprove.errors import GitCommandError, GitImproveError
-from gitimprove.git import Commit, Identity, Oid, Repository
+from gitimprove.git import Identity, Oid, Repository
+from gitimprove.ledger import LoggedCommit
+from gitimprove.text import CONTROL, is_slug
 
 if TYPE_CHECKING:
+    # NOTE: imported where a record is read or written: the scorecard is a pydantic model, and
+    # the commands that only look for a record (review, validate, the hooks) must not pay for it.
     from gitimprove.evaluation.scorecard import Scorecard
 
 FENCE = "```gitimprove-scorecard"
-
-# Names are the ledger's (gitimprove.ledger owns every record's ref prefix and trailers).
 EVALUATIONS_PREFIX = ledger.EVALUATIONS_PREFIX
-T_EVALUATION = ledger.EVALUATION
-T_AGENT = ledger.AGENT
-T_BASE_TREE = ledger.EVALUATION_BASE_TREE
-T_PROPOSAL_TREE = ledger.EVALUATION_PROPOSAL_TREE
-T_BASE_VERSION = ledger.BASE_VERSION
-T_SCORE = ledger.EVALUATION_SCORE
-T_EVALUATED_BY = ledger.EVALUATED_BY
-
-_ID = re.compile(r"\A[A-Za-z0-9][A-Za-z0-9._-]{0,99}\Z")
-_OID = re.compile(r"\A(?:[0-9a-f]{40}|[0-9a-f]{64})\Z")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
-MODEL_EMAIL_SUFFIX = ledger.MODEL_EMAIL_SUFFIX
+# Re-evaluations are kept as second parents; a chain is read this far back at most.
+MAX_CHAIN = 1000
 
 Freshness = Literal["current", "stale-branch", "stale-base"]
 
 
 def safe_id(value: str) -> bool:
-    """A proposal id or agent name that may appear in a ref name and a trailer."""
-    return bool(_ID.match(value)) and ".." not in value and not value.endswith((".", ".lock"))
+    """A proposal id that may appear in a ref name and a trailer."""
+    return ledger.is_proposal_id(value) and not value.endswith(".lock")
 
 
 def record_ref(agent: str, proposal: str) -> str:
     return f"{EVALUATIONS_PREFIX}{agent}/{proposal}"
 
 
+@ledger.register
 @dataclass(frozen=True)
-class EvaluationRecord:
+class EvaluationRecord(ledger.RefRecord):
     """An evaluation as recorded: the record commit, the proposal commit and the scorecard."""
+
+    kind = "evaluations"
 
     commit: Oid
     proposal_commit: Oid
@@ -75,6 +71,9 @@ class EvaluationRecord:
     def agent(self) -> str:
         return self.scorecard.agent
 
+    def when(self) -> int:
+        return self.time
+
     # -- writing ---------------------------------------------------------------------------
 
     @staticmethod
@@ -89,42 +88,32 @@ class EvaluationRecord:
                  "(see docs/evaluation.md). The scorecard, run by run (ids and verdicts, no run "
                  "text):",
                  f"{FENCE}\n{scorecard}\n```"]
-        trailers = [
-            f"{T_EVALUATION}: {card.proposal}",
-            f"{T_AGENT}: {card.agent}",
-            f"{T_BASE_TREE}: {card.base_tree}",
-            f"{T_PROPOSAL_TREE}: {card.proposal_tree}",
-            f"{T_BASE_VERSION}: {card.base_blob}",
-            f"{T_SCORE}: fixed={fixed.hits}/{fixed.n} worse={worse.hits}/{worse.n} "
-            f"seed={card.seed} complete={'no' if card.stopped else 'yes'}",
-            f"{T_EVALUATED_BY}: {by}",
-        ]
-        parts.append("\n".join(trailers))
+        parts.append(ledger.trailer_block([
+            (ledger.EVALUATION, card.proposal),
+            (ledger.AGENT, card.agent),
+            (ledger.EVALUATION_BASE_TREE, card.base_tree),
+            (ledger.EVALUATION_PROPOSAL_TREE, card.proposal_tree),
+            (ledger.BASE_VERSION, card.base_blob),
+            (ledger.EVALUATION_SCORE, f"fixed={fixed.hits}/{fixed.n} worse={worse.hits}/{worse.n} "
+                                      f"seed={card.seed} complete={'no' if card.stopped else 'yes'}"),
+            (ledger.EVALUATED_BY, str(by)),
+        ]))
         return "\n\n".join(parts) + "\n"
 
     # -- reading ---------------------------------------------------------------------------
 
     @classmethod
-    def from_commit(cls, commit: Commit) -> EvaluationRecord | None:
+    def from_commit(cls, ref: str, commit: LoggedCommit,
+                    commits: Mapping[Oid, LoggedCommit] | None = None) -> EvaluationRecord | None:
         """The record a commit holds, or None when it is not a well-formed record written by
         the tool (a model-authored commit, missing trailers, a scorecard that disagrees)."""
-        email = commit.author.rpartition("<")[2].rstrip(">")
-        return cls.parse(commit.oid, commit.parents, commit.author, email, commit.author_time,
-                         commit.message)
-
-    @classmethod
-    def parse(cls, oid: Oid, parents: Sequence[Oid], author: str, email: str, time: int,
-              message: str) -> EvaluationRecord | None:
-        """:meth:`from_commit` from the parts of a commit (as a scan of the log reads them)."""
-        if email.endswith(MODEL_EMAIL_SUFFIX) or not parents:
+        if commit.model_authored or not commit.parents:
             return None
-        from gitimprove.ledger import parse_trailers
-
-        trailers: dict[str, list[str]] = {}
-        for key, value in parse_trailers(message):
-            trailers.setdefault(key, []).append(value)
+        message = commit.message
+        trailers = ledger.trailer_map(message)
         if any(len(trailers.get(k, [])) != 1 for k in (
-                T_EVALUATION, T_AGENT, T_BASE_TREE, T_PROPOSAL_TREE)):
+                ledger.EVALUATION, ledger.AGENT, ledger.EVALUATION_BASE_TREE,
+                ledger.EVALUATION_PROPOSAL_TREE)):
             return None
         start = message.find(f"\n{FENCE}\n")
         end = message.find("\n```", start + len(FENCE) + 2) if start >= 0 else -1
@@ -136,23 +125,39 @@ class EvaluationRecord:
             card = Scorecard.model_validate(json.loads(message[start + len(FENCE) + 2:end]))
         except ValueError:  # pydantic's ValidationError too
             return None
-        if (trailers[T_EVALUATION][0], trailers[T_AGENT][0], trailers[T_BASE_TREE][0],
-                trailers[T_PROPOSAL_TREE][0]) != (card.proposal, card.agent, card.base_tree,
-                                                  card.proposal_tree):
+        named = tuple(trailers[k][0] for k in (ledger.EVALUATION, ledger.AGENT,
+                                               ledger.EVALUATION_BASE_TREE,
+                                               ledger.EVALUATION_PROPOSAL_TREE))
+        if named != (card.proposal, card.agent, card.base_tree, card.proposal_tree):
             return None
-        if card.proposal_commit != parents[0] or not _clean(card.model_dump(mode="json")):
+        if card.proposal_commit != commit.parents[0] or not _clean(card.model_dump(mode="json")):
             return None
-        if not (safe_id(card.agent) and safe_id(card.proposal)) or not all(
-                _OID.match(v) for v in (card.base_tree, card.proposal_tree, card.base_blob,
-                                        card.proposal_blob, card.base_commit)):
+        if not (is_slug(card.agent) and safe_id(card.proposal)) or not all(
+                ledger.is_oid(v) for v in (card.base_tree, card.proposal_tree, card.base_blob,
+                                           card.proposal_blob, card.base_commit)):
             return None
-        by = (trailers.get(T_EVALUATED_BY) or [author])[0]
+        by = (trailers.get(ledger.EVALUATED_BY) or [commit.author_identity])[0]
         if not _clean(by):
             return None
-        return cls(Oid(oid), Oid(parents[0]), card, by, time)
+        return cls(commit.oid, commit.parents[0], card, by, commit.time)
+
+    @classmethod
+    def read(cls, ref: str, commit: LoggedCommit,
+             commits: Mapping[Oid, LoggedCommit]) -> list[EvaluationRecord]:
+        """Every evaluation of a proposal, re-evaluations included (second parents), oldest
+        first; the chain ends at the first commit that is not a record."""
+        chain: list[EvaluationRecord] = []
+        current: LoggedCommit | None = commit
+        while current is not None and len(chain) < MAX_CHAIN:
+            record = cls.from_commit(ref, current, commits)
+            if record is None:
+                break
+            chain.append(record)
+            current = commits.get(current.parents[1]) if len(current.parents) > 1 else None
+        return chain[::-1]
 
     def freshness(self, proposal_tree: Oid, base_blob: Oid | None) -> Freshness:
-        """``current`` when the proposal is still the tree that was judged and the agent's
+        """``current`` when the tree being merged is the tree that was judged and the agent's
         instructions on the target are still those replayed as the base."""
         if self.scorecard.proposal_tree != proposal_tree:
             return "stale-branch"
@@ -164,7 +169,7 @@ class EvaluationRecord:
 def _clean(value: object) -> bool:
     """No control or bidirectional character anywhere: a record is printed on terminals."""
     if isinstance(value, str):
-        return not _CONTROL.search(value)
+        return not CONTROL.search(value)
     if isinstance(value, dict):
         return all(_clean(k) and _clean(v) for k, v in value.items())
     if isinstance(value, list):
@@ -174,7 +179,7 @@ def _clean(value: object) -> bool:
 
 def write_record(git: Repository, card: Scorecard, by: Identity) -> EvaluationRecord:
     """Record ``card`` under its proposal's evaluation ref, by compare-and-swap."""
-    if not (safe_id(card.agent) and safe_id(card.proposal)):
+    if not (is_slug(card.agent) and safe_id(card.proposal)):
         raise GitImproveError(f"cannot record an evaluation for {card.agent}/{card.proposal}: "
                               "not a valid proposal id")
     ref = record_ref(card.agent, card.proposal)
@@ -184,43 +189,32 @@ def write_record(git: Repository, card: Scorecard, by: Identity) -> EvaluationRe
     commit = git.commit_tree(tree, parents, EvaluationRecord.message(card, by), author=by,
                              committer=by)
     git.update_ref(ref, commit, previous, f"gitimprove evaluate: {card.proposal}")
-    record = read_record(git, card.agent, card.proposal)
+    record = read_record(git, card.agent, card.proposal, override=commit)
     assert record is not None
     return record
 
 
 def read_record(git: Repository, agent: str, proposal: str,
                 override: Oid | None = None) -> EvaluationRecord | None:
-    """The latest evaluation of a proposal, or None. ``override``: the record commit to read
-    instead of the ref's (a pre-receive hook sees pushed refs before they move)."""
-    if not (safe_id(agent) and safe_id(proposal)):
+    """The latest evaluation of one proposal, or None, in one git read (a listing reads every
+    record from :func:`gitimprove.ledger.scan` instead). ``override``: the record commit to
+    read instead of the ref's (a pre-receive hook sees pushed refs before they move)."""
+    if not (is_slug(agent) and safe_id(proposal)):
         return None
-    oid = override or git.read_ref(record_ref(agent, proposal))
+    ref = record_ref(agent, proposal)
+    oid = override or git.read_ref(ref)
     if oid is None:
         return None
     try:
         commit = git.read_commit(oid)
     except GitCommandError:
         return None
-    return EvaluationRecord.from_commit(commit)
+    return EvaluationRecord.from_commit(ref, LoggedCommit.of(commit))
 
 
-def all_records(git: Repository) -> list[EvaluationRecord]:
-    """Every evaluation recorded, re-evaluations included (second parents), oldest first."""
-    found: list[EvaluationRecord] = []
-    for _, oid in git.match_refs(f"{EVALUATIONS_PREFIX}*/*"):
-        chain: list[EvaluationRecord] = []
-        current: Oid | None = oid
-        while current is not None and len(chain) < 1000:
-            try:
-                commit = git.read_commit(current)
-            except GitCommandError:
-                break
-            record = EvaluationRecord.from_commit(commit)
-            if record is None:
-                break
-            chain.append(record)
-            current = commit.parents[1] if len(commit.parents) > 1 else None
-        found += reversed(chain)
-    found.sort(key=lambda r: r.time)  # stable: one proposal's evaluations stay in their order
-    return found
+def latest(book: ledger.Ledger) -> dict[tuple[str, str], EvaluationRecord]:
+    """The current evaluation of every proposal the scan found (the one its ref points at),
+    by (agent, proposal)."""
+    tips = {tip for ref, tip in book.record_refs if ref.startswith(EvaluationRecord.prefix())}
+    return {(r.agent, r.proposal): r for r in book.records_of(EvaluationRecord)
+            if r.commit in tips}

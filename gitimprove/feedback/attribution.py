@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from gitimprove.feedback.models import FeedbackRecord
+from gitimprove.feedback.models import FeedbackRecord, RunView
 
 
 class Version(Protocol):
@@ -105,3 +105,37 @@ def with_versions(records: Iterable[FeedbackRecord], timelines: dict[str, Timeli
                 inferred.add(rec.id)
         out.append(rec)
     return out, inferred
+
+
+@dataclass(frozen=True)
+class VersionedRecords:
+    """Records as `feedback list` shows them: versions filled in where missing, which were
+    inferred, and the display label of each (agent, blob)."""
+
+    records: list[FeedbackRecord]
+    inferred: set[str]
+    labels: dict[tuple[str, str], str]
+
+    @classmethod
+    def of(cls, records: Iterable[FeedbackRecord], timelines: dict[str, Timeline]
+           ) -> VersionedRecords:
+        filled, inferred = with_versions(records, timelines)
+        labels = {(name, str(v.blob)): v.label for name, line in timelines.items()
+                  for v in line.history}
+        return cls(filled, inferred, labels)
+
+    def only(self, versions: Sequence[str] | None) -> VersionedRecords:
+        """Only the records of these versions (None: all)."""
+        if versions is None:
+            return self
+        return VersionedRecords([r for r in self.records if r.version in versions],
+                                self.inferred, self.labels)
+
+    def label(self, agent: str, version: str | None, guessed: bool = False) -> str:
+        """``v3`` (else the blob's first ten characters, else ``-``); ``~`` marks a guess."""
+        text = self.labels.get((agent, version), version[:10]) if version else "-"
+        return "~" + text if guessed else text
+
+    def run_inferred(self, run: RunView) -> bool:
+        """Whether any record of the run had its version inferred."""
+        return any(i in self.inferred for i in run.feedback_ids)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import re
 import threading
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Literal
@@ -27,8 +28,7 @@ from gitimprove.instructions.formats.catalog import Catalog, Place, build, parse
 from gitimprove.instructions.parsecache import MISSING, ParseCache
 from gitimprove.instructions.policy import POLICY_PATH, Policy, parse_policy, policy_from_values
 from gitimprove.instructions.versions import Version, VersionIndex
-from gitimprove.refnames import TRIALS_ENDED_PREFIX as ENDED_PREFIX
-from gitimprove.refnames import TRIALS_RUNNING_PREFIX as RUNNING_PREFIX
+from gitimprove.refnames import running_trial_ref
 from gitimprove.text import did_you_mean
 
 log = logging.getLogger("gitimprove")
@@ -118,6 +118,28 @@ class AgentAt:
         if self.parsed is None or self.key is None:
             return render(self.file)
         return self.parsed.render(self.parsed.entry(self.key))
+
+
+@dataclass(frozen=True)
+class AgentSummary:
+    """An agent on main as `gitimprove agents` lists it (docs/json.md)."""
+
+    name: str
+    format: str
+    path: str
+    version: str  # the display label (``v7``)
+    number: int | None
+    blob: str
+    sections: list[str]
+    protected: list[str]
+    fallback_from: str | None  # a broken tip served as an older version
+    problem: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "format": self.format, "path": self.path,
+                "version": self.version, "number": self.number, "blob": self.blob,
+                "sections": self.sections, "protected": self.protected,
+                "fallback_from": self.fallback_from, "problem": self.problem}
 
 
 class InstructionRepo:
@@ -445,7 +467,7 @@ class InstructionRepo:
         the broken blob, ``problem`` why). ``strict=True`` raises :class:`InvalidFileError`."""
         inst = self._load(agent, ref, strict)
         if ref is None:
-            trial_tip = self.git.read_ref(RUNNING_PREFIX + agent)
+            trial_tip = self.git.read_ref(running_trial_ref(agent))
             if trial_tip is not None:
                 return self._serve_trial(inst, trial_tip, unit)
         return inst
@@ -473,7 +495,7 @@ class InstructionRepo:
         """The trial of ``agent`` that :meth:`load` serves now, or None (also when it is
         damaged). Tells a caller which id to pass as ``unit``: the user's or the run's."""
         live = self._load(agent, None)
-        tip = self.git.read_ref(RUNNING_PREFIX + agent)
+        tip = self.git.read_ref(running_trial_ref(agent))
         if tip is None:
             return None
         self._serve_trial(live, tip, None)
@@ -504,7 +526,7 @@ class InstructionRepo:
 
         agent = live.agent
         try:
-            start = TrialStart.from_commit(self.git.read_commit(trial_tip))
+            start = TrialStart.of(self.git.read_commit(trial_tip))
             if start.agent != agent:
                 raise ValueError(f"it names agent {start.agent!r}")
             got = self.git.read_blob(start.candidate)
@@ -651,24 +673,20 @@ class InstructionRepo:
         match = next((v for v in reversed(self.history(agent)) if v.blob == blob), None)
         return commit, match
 
-    def describe(self, agent: str) -> dict[str, Any]:
+    def describe(self, agent: str) -> AgentSummary:
         """A summary of an agent on main, as `gitimprove agents` shows it."""
         inst = self.load(agent)
         policy = self.policy()
         place = self.catalog().agents.get(agent) or self.broken_agents(inst.tip).get(agent)
-        return {
-            "name": agent,
-            "format": inst.file_format,
-            "path": place.path if place else policy.agent_path(agent),
-            "version": inst.label,
-            "number": inst.number,
-            "blob": str(inst.version),
-            "sections": inst.file.section_ids,
-            "protected": [s.id for s in inst.file.sections
-                          if s.protected or policy.is_protected(agent, s.id)],
-            "fallback_from": str(inst.fallback_from) if inst.fallback_from else None,
-            "problem": inst.problem,
-        }
+        return AgentSummary(
+            name=agent, format=inst.file_format,
+            path=place.path if place else policy.agent_path(agent),
+            version=inst.label, number=inst.number, blob=str(inst.version),
+            sections=list(inst.file.section_ids),
+            protected=[s.id for s in inst.file.sections
+                       if s.protected or policy.is_protected(agent, s.id)],
+            fallback_from=str(inst.fallback_from) if inst.fallback_from else None,
+            problem=inst.problem)
 
     # -- feedback (gitimprove.feedback, imported lazily: load() stays import-light) ----------
 
@@ -740,8 +758,8 @@ class InstructionRepo:
                           tool_calls=tool_calls, version=version, created_at=created_at)
 
     def feedback_stats(self, agent: str | None = None, *, by_version: bool = False,
-                       since: datetime | None = None) -> list[dict[str, Any]]:
-        """Counts, negative rate and signal rates per agent (and per version): one dict a row."""
+                       since: datetime | None = None) -> list[StatsRow]:
+        """Counts, negative rate and signal rates per agent (and per version), a row each."""
         from gitimprove.feedback.attribution import with_versions
         from gitimprove.feedback.stats import compute_stats
 
@@ -755,6 +773,39 @@ class InstructionRepo:
                     labels.setdefault((name, str(v.blob)), v.label)
             records, inferred = with_versions(records, lines)
         return compute_stats(records, by_version=by_version, labels=labels, inferred=inferred)
+
+    def feedback_records(self, agent: str | None = None, *, since: datetime | None = None,
+                         version: str | None = None, run_id: str | None = None
+                         ) -> VersionedRecords:
+        """Feedback as `feedback list` shows it, oldest first: each record with the version it
+        counts for (the one it names, else the one live on main when it was made, marked as
+        inferred); ``version`` (``v3`` or a blob id) keeps one version's."""
+        from gitimprove.feedback.attribution import VersionedRecords
+
+        versions = self._versions_named(agent, version)
+        records = self.feedback_store().records(agent=agent, since=since, run_id=run_id)
+        return VersionedRecords.of(records, self.timelines({r.agent for r in records})
+                                   ).only(versions)
+
+    def _versions_named(self, agent: str | None, version: str | None) -> list[str] | None:
+        """The blobs ``version`` names (``v3`` or a blob id; for ``agent`` when given, which
+        must exist); None: every version."""
+        if agent is not None:
+            index = self._feedback_index()
+            index.check_agent(agent)
+            if version is None:
+                return None
+            blob, unknown = index.resolve_version(agent, version)
+            if unknown:
+                raise GitImproveError(unknown.split(";")[0],
+                                      hint=f"see `gitimprove history {agent}` for its versions")
+            return [blob] if blob else None
+        if version is None:
+            return None
+        if not re.fullmatch(r"[0-9a-fA-F]{4,64}", version.strip()):
+            raise GitImproveError(f"--version {version!r} is not a blob id",
+                                  hint="pass a blob id, or --agent AGENT with a version like v3")
+        return [version.strip().lower()]
 
     def timelines(self, agents: Iterable[str]) -> dict[str, Timeline]:
         """Each agent's history on main as a :class:`~gitimprove.feedback.attribution.Timeline`
@@ -791,15 +842,8 @@ class InstructionRepo:
         receives what the model step cost or why it fell back."""
         from gitimprove.patterns.analysis import analyze_records
 
+        versions = self._versions_named(agent, version)
         index = self._feedback_index()
-        index.check_agent(agent)
-        versions = None
-        if version is not None:
-            blob, warning = index.resolve_version(agent, version)
-            if warning:
-                raise GitImproveError(warning.replace("; the record keeps", "; given").split(";")[0],
-                                      hint=f"see `gitimprove history {agent}`")
-            versions = [blob] if blob else None
         from gitimprove.feedback.attribution import with_versions
 
         records = self.feedback_store().records(agent=agent, since=since, with_io=False,
@@ -860,20 +904,20 @@ class _Catalogue:
         return None
 
     def trial_versions(self, agent: str) -> set[str]:
-        from gitimprove.ledger.trials import TrialStart
+        from gitimprove.ledger.trials import TrialStart, TrialStop, running_ref
 
         git = self._repo.git
         found: set[str] = set()
-        refs = [(RUNNING_PREFIX + agent, git.read_ref(RUNNING_PREFIX + agent)),
-                *git.match_refs(f"{ENDED_PREFIX}{agent}/*")]
+        refs = [(running_ref(agent), git.read_ref(running_ref(agent))),
+                *git.match_refs(f"{TrialStop.prefix()}{agent}/*")]
         for ref, tip in refs:
             if tip is None:
                 continue
             try:
                 commit = git.read_commit(tip)
-                if ref.startswith(ENDED_PREFIX):
+                if ref.startswith(TrialStop.prefix()):
                     commit = git.read_commit(commit.parents[0])
-                found.add(str(TrialStart.from_commit(commit).candidate))
+                found.add(str(TrialStart.of(commit).candidate))
             except (GitImproveError, ValueError, IndexError):
                 continue
         return found
@@ -888,9 +932,10 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping, Sequence
     from datetime import datetime
 
-    from gitimprove.feedback.attribution import Timeline
+    from gitimprove.feedback.attribution import Timeline, VersionedRecords
     from gitimprove.feedback.capture import AgentIndex
     from gitimprove.feedback.models import FeedbackRecord, ToolCall
+    from gitimprove.feedback.stats import StatsRow
     from gitimprove.feedback.store import FeedbackStore
     from gitimprove.instructions.formats import AdoptedDocument, ParsedFile
     from gitimprove.instructions.roundtrip import AgentDocument

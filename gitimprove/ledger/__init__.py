@@ -5,9 +5,10 @@ model-authored commit on ``improve/<agent>/<id>``), an approval (a merge into ma
 authored by a model; a plain ``git merge`` counts too), a rejection (a record commit under
 ``refs/gitimprove/rejected/``), a rollback (a commit on main) and, implicitly, human edits.
 This module is the only one that spells a trailer name, knows the model's identity, or
-decides what a commit means. Other record kinds live beside it in this package (trials:
-:mod:`gitimprove.ledger.trials`); a kind kept under ``refs/gitimprove/<kind>/`` can also add a
-:class:`RefRecord` subclass and :func:`register` it, so that :func:`scan` reads it.
+decides what a commit means. A kind kept under ``refs/gitimprove/<kind>/`` is a
+:class:`RefRecord` subclass (trials: :mod:`gitimprove.ledger.trials`; evaluations:
+:mod:`gitimprove.evaluation.record`, which needs the scorecard's model) that reads itself from
+the commits :func:`scan` already holds: ``Ledger.records_of(kind)``.
 
 Trust rules (docs/safety.md):
 
@@ -29,10 +30,10 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self, TypeVar
 
 from gitimprove.errors import GitImproveError
 from gitimprove.git import Commit, Identity, Oid, Repository
@@ -118,6 +119,11 @@ _OID = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
 
 def is_proposal_id(value: str) -> bool:
     return bool(_ID.fullmatch(value)) and ".." not in value
+
+
+def is_oid(value: str) -> bool:
+    """A full object id (SHA-1 or SHA-256), lowercase hexadecimal."""
+    return bool(_OID.fullmatch(value))
 
 
 def is_evidence_id(value: str) -> bool:
@@ -411,8 +417,10 @@ class RollbackRecord:
 class RefRecord:
     """A record kept as a commit under ``refs/gitimprove/<kind>/...`` (evaluations, trials).
 
-    Subclasses set ``kind`` and implement :meth:`from_commit`; :func:`register` makes
-    :func:`scan` read them (``Ledger.records[kind]``)."""
+    Subclasses set ``kind`` and implement :meth:`from_commit`; :func:`scan` reads every ref
+    under :meth:`prefix` from the commits it has already read (no further git call), and
+    :meth:`Ledger.records_of` hands them out typed. :func:`register` makes the scan read a
+    kind eagerly into ``Ledger.records``; a kind asked for by class is read on demand."""
 
     kind: ClassVar[str]
 
@@ -421,14 +429,30 @@ class RefRecord:
         return f"{RECORDS_PREFIX}{cls.kind}/"
 
     @classmethod
-    def from_commit(cls, ref: str, commit: LoggedCommit) -> RefRecord | None:
+    def from_commit(cls, ref: str, commit: LoggedCommit,
+                    commits: Mapping[Oid, LoggedCommit]) -> Self | None:
+        """The record ``commit`` (the tip of ``ref``) holds, or None when it is not a
+        well-formed record of this kind. ``commits``: what the scan read, for parents."""
+        raise NotImplementedError
+
+    @classmethod
+    def read(cls, ref: str, commit: LoggedCommit,
+             commits: Mapping[Oid, LoggedCommit]) -> list[Self]:
+        """Every record a ref holds, oldest first (a kind that keeps earlier records as
+        parents overrides this)."""
+        found = cls.from_commit(ref, commit, commits)
+        return [found] if found is not None else []
+
+    def when(self) -> int:
+        """When it was recorded (seconds since the epoch): records are listed in this order."""
         raise NotImplementedError
 
 
 _REF_RECORDS: dict[str, type[RefRecord]] = {}
+R = TypeVar("R", bound=RefRecord)
 
 
-def register(kind: type[RefRecord]) -> type[RefRecord]:
+def register(kind: type[R]) -> type[R]:
     """Make :func:`scan` read records of this kind (use as a class decorator)."""
     _REF_RECORDS[kind.kind] = kind
     return kind
@@ -620,6 +644,15 @@ class Ledger:
     history: list[MainEvent]
     records: dict[str, list[RefRecord]] = field(default_factory=dict)
     unidentified: list[tuple[str, Oid]] = field(default_factory=list)
+    # What the scan read: the record refs and every commit, so that records_of needs no git.
+    record_refs: list[tuple[str, Oid]] = field(default_factory=list, repr=False)
+    commits: dict[Oid, LoggedCommit] = field(default_factory=dict, repr=False)
+
+    def records_of(self, kind: type[R]) -> list[R]:
+        """Every record of ``kind`` the scan found, oldest first (damaged ones left out)."""
+        if kind.kind not in self.records:
+            self.records[kind.kind] = _read_records(kind, self.record_refs, self.commits)
+        return [r for r in self.records[kind.kind] if isinstance(r, kind)]
 
     def of_state(self, *states: ProposalState) -> list[Proposal]:
         return [p for p in self.proposals.values() if p.state in states]
@@ -670,7 +703,7 @@ def read_commits(git: Repository, *revs: str) -> dict[Oid, LoggedCommit]:
     return commits
 
 
-def _walk(commits: dict[Oid, LoggedCommit], starts: Iterable[Oid], stop: set[Oid]) -> Iterator[Oid]:
+def _walk(commits: Mapping[Oid, LoggedCommit], starts: Iterable[Oid], stop: set[Oid]) -> Iterator[Oid]:
     """Commits reachable from ``starts`` and not in ``stop`` (each once)."""
     seen: set[Oid] = set()
     todo = [s for s in starts if s not in stop]
@@ -681,6 +714,27 @@ def _walk(commits: dict[Oid, LoggedCommit], starts: Iterable[Oid], stop: set[Oid
         seen.add(oid)
         yield oid
         todo.extend(commits[oid].parents)
+
+
+def merged_head(commits: Mapping[Oid, LoggedCommit], heads: Sequence[Oid], proposal: Oid) -> Oid:
+    """The commit whose tree is *being merged* when ``heads`` bring the proposal commit
+    ``proposal`` (``commits``: what the heads bring on top of the target).
+
+    Walking each head's first-parent line: the side parent of the merge that brings it (a
+    plain ``git merge``, an approval: the branch tip, reviewers' commits included), else the
+    head itself (a fast-forward; the branch ``validate`` or a merge is given). The evaluation
+    gate compares this tree with the one a scorecard judged (docs/evaluation.md)."""
+    for head in heads:
+        cursor: Oid | None = head
+        while cursor is not None and cursor in commits:
+            if cursor == proposal:
+                return head
+            parents = commits[cursor].parents
+            for side in parents[1:]:
+                if proposal in set(_walk(commits, [side], set())):
+                    return side
+            cursor = parents[0] if parents else None
+    return heads[0] if heads else proposal
 
 
 def _brought(commits: dict[Oid, LoggedCommit], tip: Oid, stop: set[Oid]) -> list[LoggedCommit]:
@@ -704,10 +758,11 @@ def _proposal_in(found: list[LoggedCommit], pid: str | None) -> LoggedCommit | N
 
 
 def scan(git: Repository, main_ref: str, *, extra_refs: Sequence[str] = ()) -> Ledger:
-    """Read every proposal, approval, rejection, rollback and registered record.
+    """Read every proposal, approval, rejection, rollback and record under
+    ``refs/gitimprove/`` (evaluations, trials: :meth:`Ledger.records_of`).
 
-    Two git calls whatever the number of proposals: ``for-each-ref`` for the tips, and one
-    ``log`` of everything reachable from them and from main."""
+    Two git calls whatever the number of proposals and records: ``for-each-ref`` for the tips,
+    and one ``log`` of everything reachable from them and from main."""
     refs: list[tuple[str, Oid]] = []
     for line in git.run("for-each-ref", "--format=%(objectname) %(objecttype) %(refname)",
                         BRANCH_PREFIX, RECORDS_PREFIX, *extra_refs).splitlines():
@@ -778,7 +833,7 @@ def scan(git: Repository, main_ref: str, *, extra_refs: Sequence[str] = ()) -> L
             proposals[pid].rollback = rb
 
     unidentified: list[tuple[str, Oid]] = []
-    records: dict[str, list[RefRecord]] = {}
+    record_refs: list[tuple[str, Oid]] = []
     for ref, tip in refs:
         if ref.startswith(REJECTED_PREFIX):
             rc = commits.get(tip)
@@ -805,12 +860,7 @@ def scan(git: Repository, main_ref: str, *, extra_refs: Sequence[str] = ()) -> L
             if closed is not None:
                 closed.state, closed.rejection = ProposalState.REJECTED, info
         elif ref.startswith(RECORDS_PREFIX):
-            kind = ref[len(RECORDS_PREFIX):].split("/", 1)[0]
-            reader = _REF_RECORDS.get(kind)
-            if reader is not None and tip in commits:
-                got = reader.from_commit(ref, commits[tip])
-                if got is not None:
-                    records.setdefault(kind, []).append(got)
+            record_refs.append((ref, tip))
     for ref, tip in refs:
         if not ref.startswith(BRANCH_PREFIX) or tip in on_main:
             continue
@@ -826,7 +876,20 @@ def scan(git: Repository, main_ref: str, *, extra_refs: Sequence[str] = ()) -> L
             continue  # rejected or approved already: a leftover branch does not reopen it
         adopt(target, ProposalState.OPEN, ref=ref, tip=tip,
               edits=_edits(commits, found, target.oid, on_main))
-    return Ledger(main, proposals, history, records, unidentified)
+    records = {kind.kind: _read_records(kind, record_refs, commits)
+               for kind in _REF_RECORDS.values()}
+    return Ledger(main, proposals, history, records, unidentified, record_refs, commits)
+
+
+def _read_records(kind: type[RefRecord], refs: Sequence[tuple[str, Oid]],
+                  commits: Mapping[Oid, LoggedCommit]) -> list[RefRecord]:
+    """Every record of ``kind`` under its prefix, oldest first (stable within one ref)."""
+    found: list[RefRecord] = []
+    for ref, tip in refs:
+        if ref.startswith(kind.prefix()) and tip in commits:
+            found += kind.read(ref, commits[tip], commits)
+    found.sort(key=lambda r: r.when())
+    return found
 
 
 def branch_proposal(git: Repository, main_ref: str, ref: str) -> Proposal | None:
@@ -834,9 +897,15 @@ def branch_proposal(git: Repository, main_ref: str, ref: str) -> Proposal | None
     what the branch brings on top of main). None when the branch is merged, rejected, or
     holds no proposal commit: :func:`scan` then says what it is."""
     tip = git.read_ref(ref)
-    main = git.read_ref(main_ref)
     if tip is None:
         return None
+    return proposal_at(git, main_ref, ref, tip)
+
+
+def proposal_at(git: Repository, main_ref: str, ref: str, tip: Oid) -> Proposal | None:
+    """:func:`branch_proposal` for a branch ``ref`` at ``tip`` before the ref holds it (a
+    ``pre-receive`` hook sees a pushed branch this way)."""
+    main = git.read_ref(main_ref)
     commits = read_commits(git, str(tip), *([f"^{main}"] if main else []))
     if tip not in commits:
         return None  # merged already

@@ -13,27 +13,13 @@ fetch carry, so a teammate's clone serves and audits the same trial.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from gitimprove import ledger
-from gitimprove.errors import GitImproveError
 from gitimprove.git import Commit, Identity, Oid, Repository
-from gitimprove.refnames import TRIALS_ENDED_PREFIX as ENDED_PREFIX
-from gitimprove.refnames import TRIALS_RUNNING_PREFIX as RUNNING_PREFIX
-
-# Trailer names are the ledger's (gitimprove.ledger owns every record's names).
-T_TRIAL = ledger.TRIAL
-T_PROPOSAL = ledger.PROPOSAL
-T_AGENT = ledger.AGENT
-T_SHARE = ledger.TRIAL_SHARE
-T_UNIT = ledger.TRIAL_UNIT
-T_CANDIDATE = ledger.TRIAL_CANDIDATE
-T_LIVE = ledger.TRIAL_LIVE
-T_BRANCH = ledger.TRIAL_BRANCH
-T_STARTED_BY = ledger.TRIAL_STARTED_BY
-T_STOPPED = ledger.TRIAL_STOPPED
-T_STOPPED_BY = ledger.TRIAL_STOPPED_BY
+from gitimprove.ledger import LoggedCommit
 
 UNITS = ("user", "run")
 _ID = re.compile(r"\A[a-z0-9][a-z0-9-]{0,63}\Z")
@@ -43,11 +29,11 @@ _BRANCH = re.compile(r"\Arefs/heads/improve/[a-z0-9][a-z0-9_-]*/[A-Za-z0-9][A-Za
 
 
 def running_ref(agent: str) -> str:
-    return f"{RUNNING_PREFIX}{agent}"
+    return f"{TrialStart.prefix()}{agent}"
 
 
 def ended_ref(agent: str, trial_id: str) -> str:
-    return f"{ENDED_PREFIX}{agent}/{trial_id}"
+    return f"{TrialStop.prefix()}{agent}/{trial_id}"
 
 
 def _one_line(text: str) -> str:
@@ -55,9 +41,12 @@ def _one_line(text: str) -> str:
     return " ".join("".join(c if c.isprintable() else " " for c in text).split())
 
 
+@ledger.register
 @dataclass(frozen=True)
-class TrialStart:
+class TrialStart(ledger.RefRecord):
     """The start record: what is served to whom, read back from the commit's trailers."""
+
+    kind = "trials"
 
     trial_id: str
     agent: str
@@ -72,18 +61,25 @@ class TrialStart:
     started_at: datetime
     record: Oid | None = None
 
+    def when(self) -> int:
+        return int(self.started_at.timestamp())
+
     def message(self) -> str:
         pct = f"{self.share * 100:g}%"
-        return (f"Start trial of {self.agent} proposal {self.proposal}: {pct} of {self.unit}s\n\n"
-                f"Serves the proposal's instructions to {pct} of {self.unit}s and main's to the "
-                f"rest, until the trial is stopped, approved or rejected.\n\n"
-                f"{T_TRIAL}: {self.trial_id}\n{T_PROPOSAL}: {self.proposal}\n{T_AGENT}: {self.agent}\n"
-                f"{T_BRANCH}: {self.branch}\n{T_SHARE}: {self.share:.6g}\n{T_UNIT}: {self.unit}\n"
-                f"{T_CANDIDATE}: {self.candidate}\n{T_LIVE}: {self.live}\n"
-                f"{T_STARTED_BY}: {_one_line(self.started_by)}\n")
+        return "\n\n".join([
+            f"Start trial of {self.agent} proposal {self.proposal}: {pct} of {self.unit}s",
+            f"Serves the proposal's instructions to {pct} of {self.unit}s and main's to the "
+            "rest, until the trial is stopped, approved or rejected.",
+            ledger.trailer_block([
+                (ledger.TRIAL, self.trial_id), (ledger.PROPOSAL, self.proposal),
+                (ledger.AGENT, self.agent), (ledger.TRIAL_BRANCH, self.branch),
+                (ledger.TRIAL_SHARE, f"{self.share:.6g}"), (ledger.TRIAL_UNIT, self.unit),
+                (ledger.TRIAL_CANDIDATE, str(self.candidate)), (ledger.TRIAL_LIVE, str(self.live)),
+                (ledger.TRIAL_STARTED_BY, _one_line(self.started_by))]),
+        ]) + "\n"
 
     @classmethod
-    def from_commit(cls, commit: Commit) -> TrialStart:
+    def parse(cls, commit: LoggedCommit) -> TrialStart:
         """Parse a start record; :class:`ValueError` if any value is missing or malformed
         (a hand-made or damaged ref is then served as no trial at all)."""
         t = ledger.trailer_map(commit.message)
@@ -94,23 +90,40 @@ class TrialStart:
                 raise ValueError(f"trial record {commit.oid}: bad or missing {key}")
             return values[0]
 
-        share = float(one(T_SHARE))
+        share = float(one(ledger.TRIAL_SHARE))
         if not 0 < share < 1:
             raise ValueError(f"trial record {commit.oid}: share {share} out of range")
-        unit = one(T_UNIT)
+        unit = one(ledger.TRIAL_UNIT)
         if unit not in UNITS or len(commit.parents) != 1:
             raise ValueError(f"trial record {commit.oid}: bad unit or parents")
-        return cls(trial_id=one(T_TRIAL, _ID), agent=one(T_AGENT, _SLUG),
-                   proposal=one(T_PROPOSAL, _ID), proposal_commit=commit.parents[0],
-                   branch=one(T_BRANCH, _BRANCH), share=share, unit=unit,
-                   candidate=Oid(one(T_CANDIDATE, _HEX)), live=Oid(one(T_LIVE, _HEX)),
-                   started_by=one(T_STARTED_BY), record=commit.oid,
-                   started_at=datetime.fromtimestamp(commit.author_time, UTC))
+        return cls(trial_id=one(ledger.TRIAL, _ID), agent=one(ledger.AGENT, _SLUG),
+                   proposal=one(ledger.PROPOSAL, _ID), proposal_commit=commit.parents[0],
+                   branch=one(ledger.TRIAL_BRANCH, _BRANCH), share=share, unit=unit,
+                   candidate=Oid(one(ledger.TRIAL_CANDIDATE, _HEX)),
+                   live=Oid(one(ledger.TRIAL_LIVE, _HEX)),
+                   started_by=one(ledger.TRIAL_STARTED_BY), record=commit.oid,
+                   started_at=datetime.fromtimestamp(commit.time, UTC))
+
+    @classmethod
+    def of(cls, commit: Commit) -> TrialStart:
+        """:meth:`parse` of a commit read on its own (serving reads one ref, not the ledger)."""
+        return cls.parse(LoggedCommit.of(commit))
+
+    @classmethod
+    def from_commit(cls, ref: str, commit: LoggedCommit,
+                    commits: Mapping[Oid, LoggedCommit]) -> TrialStart | None:
+        try:
+            return cls.parse(commit)
+        except ValueError:
+            return None
 
 
+@ledger.register
 @dataclass(frozen=True)
-class TrialStop:
+class TrialStop(ledger.RefRecord):
     """The stop record: why and by whom a trial ended."""
+
+    kind = "trials-ended"
 
     start: TrialStart
     reason: str
@@ -118,19 +131,40 @@ class TrialStop:
     stopped_at: datetime
     record: Oid | None = None
 
+    def when(self) -> int:
+        return int(self.stopped_at.timestamp())
+
     def message(self) -> str:
-        return (f"Stop trial of {self.start.agent} proposal {self.start.proposal}\n\n"
-                f"{_one_line(self.reason)}\n\n"
-                f"{T_TRIAL}: {self.start.trial_id}\n{T_PROPOSAL}: {self.start.proposal}\n"
-                f"{T_AGENT}: {self.start.agent}\n{T_STOPPED}: {_one_line(self.reason)}\n"
-                f"{T_STOPPED_BY}: {_one_line(self.stopped_by)}\n")
+        return "\n\n".join([
+            f"Stop trial of {self.start.agent} proposal {self.start.proposal}",
+            _one_line(self.reason),
+            ledger.trailer_block([
+                (ledger.TRIAL, self.start.trial_id), (ledger.PROPOSAL, self.start.proposal),
+                (ledger.AGENT, self.start.agent), (ledger.TRIAL_STOPPED, _one_line(self.reason)),
+                (ledger.TRIAL_STOPPED_BY, _one_line(self.stopped_by))]),
+        ]) + "\n"
 
     @classmethod
-    def from_commits(cls, stop: Commit, start: Commit) -> TrialStop:
+    def parse(cls, stop: LoggedCommit, start: LoggedCommit) -> TrialStop:
+        """Parse a stop record and the start record it ends (its parent); :class:`ValueError`
+        when either is damaged."""
         t = ledger.trailer_map(stop.message)
-        return cls(start=TrialStart.from_commit(start), reason=(t.get(T_STOPPED) or [""])[0],
-                   stopped_by=(t.get(T_STOPPED_BY) or [""])[0], record=stop.oid,
-                   stopped_at=datetime.fromtimestamp(stop.author_time, UTC))
+        return cls(start=TrialStart.parse(start), reason=(t.get(ledger.TRIAL_STOPPED) or [""])[0],
+                   stopped_by=(t.get(ledger.TRIAL_STOPPED_BY) or [""])[0], record=stop.oid,
+                   stopped_at=datetime.fromtimestamp(stop.time, UTC))
+
+    @classmethod
+    def of(cls, stop: Commit, start: Commit) -> TrialStop:
+        return cls.parse(LoggedCommit.of(stop), LoggedCommit.of(start))
+
+    @classmethod
+    def from_commit(cls, ref: str, commit: LoggedCommit,
+                    commits: Mapping[Oid, LoggedCommit]) -> TrialStop | None:
+        start = commits.get(commit.parents[0]) if commit.parents else None
+        try:
+            return cls.parse(commit, start) if start is not None else None
+        except ValueError:
+            return None
 
 
 def stop_updates(git: Repository, agent: str, proposal: str, reason: str, person: Identity
@@ -142,7 +176,7 @@ def stop_updates(git: Repository, agent: str, proposal: str, reason: str, person
     if tip is None:
         return []
     try:
-        start = TrialStart.from_commit(git.read_commit(tip))
+        start = TrialStart.of(git.read_commit(tip))
     except ValueError:
         return []
     if start.proposal != proposal:
@@ -153,27 +187,12 @@ def stop_updates(git: Repository, agent: str, proposal: str, reason: str, person
     return [(running_ref(agent), None, tip), (ended_ref(agent, start.trial_id), record, None)]
 
 
-def read_running(git: Repository, agent: str | None = None) -> list[TrialStart]:
-    """Running trials (of ``agent``), by agent; damaged refs are left out."""
-    prefix = RUNNING_PREFIX + agent if agent else RUNNING_PREFIX
-    out = []
-    for ref, tip in git.for_each_ref(prefix):
-        if agent is not None and ref != RUNNING_PREFIX + agent:
-            continue
-        try:
-            out.append(TrialStart.from_commit(git.read_commit(tip)))
-        except (GitImproveError, ValueError):
-            continue
-    return sorted(out, key=lambda t: t.agent)
+def running(book: ledger.Ledger, agent: str | None = None) -> list[TrialStart]:
+    """Running trials (of ``agent``) the scan found, by agent; damaged refs are left out."""
+    return sorted((t for t in book.records_of(TrialStart)
+                   if agent is None or t.agent == agent), key=lambda t: t.agent)
 
 
-def read_ended(git: Repository) -> list[TrialStop]:
-    """Every ended trial, oldest first (the audit trail's trial events)."""
-    out = []
-    for _, tip in git.for_each_ref(ENDED_PREFIX):
-        try:
-            stop = git.read_commit(tip)
-            out.append(TrialStop.from_commits(stop, git.read_commit(stop.parents[0])))
-        except (GitImproveError, ValueError, IndexError):
-            continue
-    return sorted(out, key=lambda s: s.stopped_at)
+def ended(book: ledger.Ledger) -> list[TrialStop]:
+    """Every ended trial the scan found, oldest first (the audit trail's trial events)."""
+    return book.records_of(TrialStop)

@@ -483,6 +483,11 @@ def propose_each(repo: InstructionRepo, agents: list[str], proposer: Proposer, *
             continue
         outcome = Outcome(name, "dry-run" if dry_run else "proposed", plan=plan)
         if publish is not None and not dry_run and plan.commit:
-            outcome.pushed_to = publish(plan)
+            try:
+                outcome.pushed_to = publish(plan)
+            except GitImproveError as exc:
+                if len(agents) == 1:
+                    raise
+                outcome = Outcome(name, "error", str(exc))
         outcomes.append(outcome)
     return outcomes

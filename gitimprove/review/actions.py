@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from gitimprove import ledger
 from gitimprove.errors import GitImproveError, InvalidFileError, RefRaceError, crash_point
@@ -32,6 +33,9 @@ from gitimprove.ledger import Proposal, ProposalState
 from gitimprove.review.checkout import landing_lock, recover, update_checkouts, write_journal
 from gitimprove.review.sync import FETCH_HINT, default_remote, shared_ledger
 from gitimprove.validate import Violation, check_change
+
+if TYPE_CHECKING:
+    from gitimprove.evaluation.check import EvaluationStatus
 
 MAX_ATTEMPTS = 5
 VALIDATED_ENV = {"GITIMPROVE_VALIDATED": "1"}
@@ -581,10 +585,12 @@ def _restored_version(repo: InstructionRepo, agent: str, commit: Oid) -> str | N
 
 @dataclass(frozen=True)
 class Status:
-    """A proposal as `gitimprove proposals` lists it, with the verdict for an open one."""
+    """A proposal as `gitimprove proposals` lists it, with the verdict and the evaluation
+    for an open one."""
 
     proposal: Proposal
     verdict: Verdict | None
+    evaluation: EvaluationStatus | None = None
 
     def to_json(self) -> dict[str, object]:
         p = self.proposal
@@ -604,14 +610,23 @@ class Status:
             data["approved_at"] = datetime.fromtimestamp(p.approval.time, UTC).isoformat()
         if self.verdict is not None:
             data.update(self.verdict.to_json())
+        if self.evaluation is not None:
+            data["evaluation"] = self.evaluation.to_json()
         return data
 
 
 def statuses(repo: InstructionRepo, *, include_closed: bool = False,
              agent: str | None = None) -> list[Status]:
-    """Proposals newest first, each open one judged against main's tip."""
-    found = [p for p in list_proposals(repo, include_closed=include_closed)
-             if agent is None or p.agent == agent]
+    """Proposals newest first, each open one judged against main's tip, with its evaluation
+    (records read by the same scan)."""
+    from gitimprove.evaluation.check import evaluation_status
+
+    book = ledger.scan(repo.git, repo.main_ref)
+    found = [p for p in book.proposals.values()
+             if (include_closed or p.state == ProposalState.OPEN)
+             and (agent is None or p.agent == agent)]
     found.sort(key=lambda p: p.time, reverse=True)
     tip = repo.main_tip()
-    return [Status(p, judge(repo, p, tip) if p.state == ProposalState.OPEN else None) for p in found]
+    return [Status(p, judge(repo, p, tip), evaluation_status(
+                repo, tip, p.head, proposal=p.id, agent=p.agent, book=book))
+            if p.state == ProposalState.OPEN else Status(p, None) for p in found]

@@ -13,6 +13,10 @@ What a hook judges (the same rule everywhere, see docs/safety.md):
   what reaches main is what counts). When it no longer merges cleanly into ``old`` (a human
   resolved conflicts), the commit's own change against its first parent is judged instead.
 - Commits without those marks are human edits: they are not judged (the humans' own call).
+- When the target's policy requires an evaluation, each proposal must have a scorecard for the
+  tree *being merged* (:func:`gitimprove.ledger.merged_head`: the merged branch's tip,
+  reviewers' commits included), judged by the same function as ``approve`` and ``validate``
+  (:func:`gitimprove.evaluation.check.evaluation_status`).
 
 Hooks call the gitimprove that installed them (``<python> -m gitimprove hook NAME``) and fail
 closed: an error in the validator refuses the update.
@@ -27,22 +31,19 @@ import stat
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
+from gitimprove import ledger
 from gitimprove.errors import GitImproveError, InvalidFileError
+from gitimprove.evaluation.check import EvaluationStatus, evaluation_status
+from gitimprove.evaluation.record import EVALUATIONS_PREFIX, record_ref
 from gitimprove.git import ZERO_OID, Oid, Repository, diff_trees
 from gitimprove.instructions.agentfile import parse_agent
 from gitimprove.instructions.formats.catalog import Catalog
 from gitimprove.instructions.policy import POLICY_PATH, parse_policy
 from gitimprove.instructions.repo import InstructionRepo
+from gitimprove.review.actions import validate_merge, validate_trees
 from gitimprove.review.checkout import pending_refusal
 from gitimprove.validate import Violation
-
-if TYPE_CHECKING:
-    from gitimprove import ledger
-
-# NOTE: the ledger and the evaluation records are imported where a main update is judged: the
-# hooks run on every commit, and most commits are not on main.
 
 MARKER = "# gitimprove-hook v1"
 CHECKOUT_HOOKS = ("pre-merge-commit", "reference-transaction")
@@ -63,25 +64,44 @@ class Finding:
     violations: list[Violation] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class Brought:
+    """A proposal commit an update brings: its proposal id and agent (from its record), what
+    is forged about the record, and the commit whose tree is being merged with it."""
+
+    commit: ledger.LoggedCommit
+    proposal: str
+    agent: str
+    forged: list[str]
+    merged: Oid
+
+
 # -- the check --------------------------------------------------------------------------------
 
-def proposal_commits(git: Repository, old: Oid, heads: Sequence[Oid]
-                     ) -> list[tuple[ledger.LoggedCommit, str, list[str]]]:
-    """Proposal commits among those ``heads`` bring on top of ``old``: (commit, proposal id,
-    what is forged about its record)."""
-    from gitimprove import ledger
-
+def proposal_commits(git: Repository, old: Oid, heads: Sequence[Oid]) -> list[Brought]:
+    """Proposal commits among those ``heads`` bring on top of ``old``, oldest first."""
     found = []
     commits = ledger.read_commits(git, *heads, f"^{old}")
     for commit in sorted(commits.values(), key=lambda c: c.time):
         if not ledger.claims_proposal(commit):
             continue
         record, problems = ledger.ProposalRecord.parse(commit.message)
-        pid = record.id if record is not None and ledger.is_proposal_id(record.id) \
-            else "(model-authored commit)"
+        ok = record is not None and ledger.is_proposal_id(record.id)
         forged = [p for p in problems if p != ledger.NO_RECORD] if commit.model_authored else []
-        found.append((commit, pid, forged))
+        found.append(Brought(commit, record.id if ok and record else "(model-authored commit)",
+                             record.agent if ok and record else "", forged,
+                             ledger.merged_head(commits, heads, commit.oid)))
     return found
+
+
+def evaluation_gate(repo: InstructionRepo, old: Oid, brought: Brought,
+                    records: Mapping[str, Oid] | None = None) -> EvaluationStatus:
+    """The evaluation gate for one proposal an update brings: the same rule as ``approve``
+    (the tree being merged, the agent's instructions on the target); ``records``: evaluation
+    refs pushed in the same push, by name, read instead of the repository's own."""
+    pushed = (records or {}).get(record_ref(brought.agent, brought.proposal))
+    return evaluation_status(repo, old, brought.merged, proposal=brought.proposal,
+                             agent=brought.agent, override=pushed)
 
 
 def check_update(repo: InstructionRepo, old: Oid, heads: Sequence[Oid], *,
@@ -89,18 +109,16 @@ def check_update(repo: InstructionRepo, old: Oid, heads: Sequence[Oid], *,
     """Proposal commits that ``heads`` bring into main at ``old`` and that fail the validator
     (or the evaluation gate of ``old``'s policy; ``records`` are evaluation refs pushed in the
     same push, by name, read instead of the repository's own)."""
-    # NOTE: imported here: a hook that sees no update of main (most commits on other branches)
-    # never loads the validator's machinery.
-    from gitimprove.review.actions import validate_merge, validate_trees
-
     git = repo.git
     findings: list[Finding] = []
     gated: set[str] = set()
     whole: dict[Oid, list[Violation]] = {}
-    for commit, pid, forged in proposal_commits(git, old, heads):
-        if forged:
+    for brought in proposal_commits(git, old, heads):
+        commit, pid = brought.commit, brought.proposal
+        if brought.forged:
             findings.append(Finding(commit.oid, pid, [
-                Violation("forged-record", f"forged record on a model-authored commit: {p}") for p in forged]))
+                Violation("forged-record", f"forged record on a model-authored commit: {p}")
+                for p in brought.forged]))
             continue
         _, violations = validate_merge(repo, old, commit.oid)
         if any(v.code == "conflict" for v in violations):
@@ -114,12 +132,26 @@ def check_update(repo: InstructionRepo, old: Oid, heads: Sequence[Oid], *,
                     whole[head] = validate_merge(repo, old, head)[1]
             if any(not whole[h] and _contains(git, h, commit.oid) for h in heads):
                 violations = []
-        if pid not in gated:  # the newest commit of a proposal is the one its evaluation judged
+        if pid not in gated:
             gated.add(pid)
-            violations = violations + _gate(repo, old, commit.oid, pid, records or {})
+            violations = violations + evaluation_gate(repo, old, brought, records).refused
         if violations:
             findings.append(Finding(commit.oid, pid, violations))
     return findings
+
+
+def check_head(repo: InstructionRepo, base: Oid, head: Oid
+               ) -> tuple[list[Violation], EvaluationStatus | None]:
+    """The CI check (`validate`): what merging ``head`` into ``base`` would change, and the
+    evaluation of the proposal ``head`` brings, if it brings one, with the policy's gate
+    (the same rule as ``approve`` and the hooks; no model is ever called)."""
+    _, violations = validate_merge(repo, base, head)
+    for brought in proposal_commits(repo.git, base, [head]):
+        if brought.forged or not brought.agent:
+            continue
+        status = evaluation_gate(repo, base, brought)
+        return violations + status.refused, status
+    return violations, None
 
 
 ALLOW_BROKEN_ENV = "GITIMPROVE_ALLOW_BROKEN"
@@ -165,27 +197,6 @@ def broken_refusal(problems: list[str], branch: str) -> HookRefusal:
         f"{branch} was not changed; fix the file and commit again. In an emergency, "
         f"{ALLOW_BROKEN_ENV}=1 in the environment of the git command lets it through "
         "(docs/safety.md); agents then keep loading the last valid version"))
-
-
-def _gate(repo: InstructionRepo, old: Oid, commit: Oid, pid: str,
-          records: Mapping[str, Oid]) -> list[Violation]:
-    try:
-        required = repo.policy_at(old).evaluation.required
-    except GitImproveError:
-        required = True  # fails closed: check_evaluation says the policy does not parse
-    if not required:
-        return []
-    from gitimprove import ledger
-    from gitimprove.evaluation.record import record_ref
-
-    agent = dict(ledger.parse_trailers(repo.git.read_commit(commit).message)).get(ledger.AGENT, "")
-    if not agent:
-        return [Violation("evaluation-missing", "the policy requires an evaluation, and this "
-                          "model-authored commit names no proposal to look it up by")]
-    from gitimprove.evaluation.check import check_evaluation
-
-    return check_evaluation(repo, old, commit, proposal=pid, agent=agent,
-                            record=records.get(record_ref(agent, pid)))
 
 
 def _contains(git: Repository, head: Oid, commit: Oid) -> bool:
@@ -285,14 +296,50 @@ def run_pre_merge_commit(repo: InstructionRepo) -> None:
         raise refusal(findings, repo.branch, "this merge")
 
 
+DUPLICATE = "cites feedback that proposal"  # how a client tells this refusal from others
+
+
+def duplicate_proposals(repo: InstructionRepo, lines: Iterable[str]) -> list[str]:
+    """A line for each new proposal branch in a push that cites feedback a live (open or
+    approved) proposal here already cites: two clones proposed for the same feedback before
+    either had fetched the other's. The same proposal pushed again is not a duplicate."""
+    created = [(parts[2], Oid(parts[1])) for parts in (line.split() for line in lines)
+               if len(parts) == 3 and parts[2].startswith(ledger.BRANCH_PREFIX)
+               and parts[0] == ZERO_OID and _is_oid(parts[1]) and parts[1] != ZERO_OID]
+    if not created:
+        return []
+    book = ledger.scan(repo.git, repo.main_ref)
+    cited: dict[str, str] = {}  # feedback id -> the live proposal citing it
+    live = book.of_state(ledger.ProposalState.OPEN, ledger.ProposalState.APPROVED,
+                         ledger.ProposalState.LANDED)
+    for p in sorted(live, key=lambda p: p.record.id):
+        for fid in p.record.evidence:
+            cited.setdefault(fid, p.record.id)
+    out = []
+    for ref, tip in created:
+        pushed = ledger.proposal_at(repo.git, repo.main_ref, ref, tip)
+        if pushed is None or pushed.record.id in book.proposals:
+            continue
+        clash = [fid for fid in pushed.record.evidence if fid in cited]
+        if clash:
+            first = cited[clash[0]]
+            more = f" and {len(clash) - 1} more" if len(clash) > 1 else ""
+            out.append(f"proposal {pushed.record.id} ({ref.removeprefix('refs/heads/')}) "
+                       f"{DUPLICATE} {first} already cites here ({clash[0]}{more})")
+    return out
+
+
 def run_pre_receive(repo: InstructionRepo, lines: Iterable[str]) -> None:
     """``pre-receive`` hook on a bare remote: refuse a push that brings a forbidden proposal.
 
     ``GITIMPROVE_VALIDATED`` is ignored here: a pusher's environment is not evidence. An
     evaluation record pushed together with main counts (its ref has not moved yet)."""
-    from gitimprove.evaluation.record import EVALUATIONS_PREFIX
-
     lines = list(lines)
+    duplicates = duplicate_proposals(repo, lines)
+    if duplicates:
+        raise HookRefusal("; ".join(duplicates),
+                          hint="another clone proposed for this feedback first: run `gitimprove "
+                               "fetch` to see its proposal, and remove this branch")
     records = {parts[2]: Oid(parts[1]) for parts in (line.split() for line in lines)
                if len(parts) == 3 and parts[2].startswith(EVALUATIONS_PREFIX)
                and _is_oid(parts[1]) and parts[1] != ZERO_OID}

@@ -12,11 +12,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from gitimprove import ledger
-from gitimprove.errors import GitImproveError
+from gitimprove.errors import GitCommandError, GitImproveError
 from gitimprove.instructions.repo import InstructionRepo
 from gitimprove.proposals.build import Outcome, Plan, propose_each
 from gitimprove.proposals.proposers.base import Proposer
 from gitimprove.review.actions import find_proposal
+from gitimprove.review.hooks import DUPLICATE
 from gitimprove.review.sync import (
     FETCH_HINT,
     PROPOSALS_REFSPEC,
@@ -56,8 +57,49 @@ def push(repo: InstructionRepo, refspecs: list[str], *, remote: str = "origin",
     check_remote(repo, remote)
     leases = [f"--force-with-lease={ref}:{old}" for ref, old in (deletions or {}).items()]
     specs = refspecs + [f":{ref}" for ref in deletions or {}]
-    out = repo.git.run("push", "--porcelain", *leases, remote, *specs) if specs else ""
+    try:
+        out = repo.git.run("push", "--porcelain", *leases, remote, *specs) if specs else ""
+    except GitCommandError as exc:
+        said = _remote_said(exc.stderr)
+        if not said:
+            raise
+        raise RemoteRefusal(remote, said) from None
     return Pushed(remote, refspecs, out)
+
+
+def _first_there(repo: InstructionRepo, remote: str, ref: str, plan: Plan,
+                 exc: GitImproveError) -> str | None:
+    """Why a new proposal's push failed, when it is because another clone proposed first:
+    the same change under the same id (the remote's branch is another commit), or other
+    changes citing the same feedback (the remote's pre-receive says so). Else None."""
+    if isinstance(exc, RemoteRefusal):
+        said = next((line for line in exc.said if DUPLICATE in line), None)
+        return said.removeprefix("error:").strip() if said else None
+    try:
+        listed = repo.git.run("ls-remote", remote, ref).split()
+    except GitImproveError:
+        return None
+    if listed and listed[0] != str(plan.commit):
+        return f"the remote has proposal {plan.id} already (the same change, made there first)"
+    return None
+
+
+class RemoteRefusal(GitImproveError):
+    """The remote's hooks refused a push; ``said`` holds their lines (its own hint last)."""
+
+    def __init__(self, remote: str, said: list[str]) -> None:
+        self.remote, self.said = remote, said
+        reason = [line.removeprefix("error:").strip() for line in said
+                  if not line.startswith("hint:")]
+        hint = next((line.removeprefix("hint:").strip() for line in said
+                     if line.startswith("hint:")), None)
+        super().__init__(f"{remote} refused the push: {' '.join(reason)}", hint=hint)
+
+
+def _remote_said(stderr: str) -> list[str]:
+    """What the remote's hooks printed (git shows it as ``remote: ...`` lines)."""
+    return [text for line in stderr.splitlines()
+            if line.startswith("remote:") and (text := line.removeprefix("remote:").strip())]
 
 
 def push_proposal(repo: InstructionRepo, proposal: str | None, *, remote: str = "origin") -> Pushed:
@@ -115,7 +157,19 @@ def propose_and_push(repo: InstructionRepo, agents: list[str], proposer: Propose
         return propose_each(repo, agents, proposer, dry_run=dry_run, shared=shared)
 
     def publish(plan: Plan) -> str:
-        push(repo, [f"{plan.branch}:{plan.branch}"], remote=remote)
+        ref = plan.branch
+        try:
+            push(repo, [f"{ref}:{ref}"], remote=remote)
+        except GitImproveError as exc:
+            first = _first_there(repo, remote, ref, plan, exc)
+            if first is None or plan.commit is None:
+                raise
+            # Another clone proposed first; keep no copy that a later `push --all` would
+            # offer again. Deleted only if the branch is still where propose made it.
+            repo.git.delete_ref(ref, plan.commit, "gitimprove: the remote has it already")
+            raise GitImproveError(f"another clone proposed for this feedback first: {first}; "
+                                  f"the local branch {ref.removeprefix('refs/heads/')} was removed",
+                                  hint="run `gitimprove fetch`, then `gitimprove proposals`") from None
         return remote
 
     return propose_each(repo, agents, proposer, publish=publish, shared=shared)

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from gitimprove.errors import GitCommandError, GitImproveError, RefRaceError
-from gitimprove.feedback.stats import compute_stats
+from gitimprove.feedback.stats import Summary, compute_stats
 from gitimprove.git import Identity, Oid
 from gitimprove.instructions.repo import InstructionRepo
 from gitimprove.ledger import Proposal
@@ -24,12 +24,13 @@ from gitimprove.ledger.trials import (
     UNITS,
     TrialStart,
     TrialStop,
-    read_ended,
-    read_running,
+    ended,
+    running,
     running_ref,
     stop_updates,
 )
 from gitimprove.metrics import METRICS, Comparison, Rate, compare, rates_of
+from gitimprove.proposals.build import scan
 from gitimprove.review.actions import (
     ValidationFailed,
     check_merge,
@@ -65,7 +66,7 @@ def read_trial(repo: InstructionRepo, agent: str) -> TrialStart | None:
     if tip is None:
         return None
     try:
-        return TrialStart.from_commit(repo.git.read_commit(tip))
+        return TrialStart.of(repo.git.read_commit(tip))
     except (GitCommandError, ValueError):
         return None
 
@@ -192,7 +193,7 @@ def _stop(repo: InstructionRepo, start: TrialStart, reason: str, person: Identit
                          hint="see `gitimprove trial status`") from None
     record = updates[1][1]
     assert record is not None
-    return TrialStop.from_commits(repo.git.read_commit(record), repo.git.read_commit(updates[0][2] or record))
+    return TrialStop.of(repo.git.read_commit(record), repo.git.read_commit(updates[0][2] or record))
 
 
 def _find_running(repo: InstructionRepo, spec: str) -> TrialStart | None:
@@ -203,13 +204,13 @@ def _find_running(repo: InstructionRepo, spec: str) -> TrialStart | None:
 
 
 def running_trials(repo: InstructionRepo) -> list[TrialStart]:
-    """Every running trial, by agent."""
-    return read_running(repo.git)
+    """Every running trial, by agent (from the ledger's scan)."""
+    return running(scan(repo))
 
 
 def ended_trials(repo: InstructionRepo) -> list[TrialStop]:
-    """Every ended trial, oldest first (for the audit trail)."""
-    return read_ended(repo.git)
+    """Every ended trial, oldest first (from the ledger's scan)."""
+    return ended(scan(repo))
 
 
 # -- comparing ----------------------------------------------------------------------------------
@@ -289,7 +290,11 @@ def trial_status(repo: InstructionRepo, agent: str | None = None) -> list[TrialS
     """Running trials (of ``agent``), each compared with live over the same period: feedback
     recorded since the trial started on the candidate's version against main's."""
     out = []
-    trials = [t for t in running_trials(repo) if agent is None or t.agent == agent]
+    if agent is not None:  # one ref (review asks for one agent's): no scan of every record
+        found = read_trial(repo, agent)
+        trials = [found] if found is not None else []
+    else:
+        trials = running_trials(repo)
     store = repo.feedback_store() if trials else None
     for start in trials:
         assert store is not None
@@ -312,9 +317,9 @@ def _status(repo: InstructionRepo, start: TrialStart, records: Iterable[Any]) ->
                        comparisons)
 
 
-def _row(records: list[Any]) -> dict[str, Any] | None:
+def _row(records: list[Any]) -> Summary | None:
     rows = compute_stats(records)
-    return rows[0] if rows else None
+    return rows[0].summary if rows else None
 
 
 def check_trials(repo: InstructionRepo) -> list[TrialStatus]:

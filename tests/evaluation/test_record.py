@@ -80,7 +80,7 @@ def test_a_new_commit_on_the_branch_makes_it_stale(api: FakeAnthropicServer, set
     use(api)
     run_evaluation(api, setup, sample=2)
     data = review_data(setup.repo, setup.pid)
-    assert data["evaluation"]["state"] == "current"
+    assert data.to_json()["evaluation"]["state"] == "current"
     text = review_text(data)
     assert "for the trees being merged" in text and "fixed 2/2" in text
     assert "Examples (kept on this machine only)" in text
@@ -92,7 +92,7 @@ def test_a_new_commit_on_the_branch_makes_it_stale(api: FakeAnthropicServer, set
                              message)
     run(setup.path, "update-ref", branch, tip)
     data = review_data(setup.repo, setup.pid)
-    assert data["evaluation"]["state"] == "stale-branch"
+    assert data.to_json()["evaluation"]["state"] == "stale-branch"
     assert "STALE: the branch has new commits since" in review_text(data)
 
 
@@ -102,10 +102,10 @@ def test_main_changing_the_agent_makes_it_stale_but_other_agents_do_not(
     run_evaluation(api, setup, sample=1)
     other = "agents/support-agent.yaml"
     human_commit(setup.path, {other: out(setup.path, "show", f"main:{other}") + "\n# note\n"}, "other")
-    assert review_data(setup.repo, setup.pid)["evaluation"]["state"] == "current"
+    assert review_data(setup.repo, setup.pid).to_json()["evaluation"]["state"] == "current"
     path = f"agents/{AGENT}.yaml"
     human_commit(setup.path, {path: out(setup.path, "show", f"main:{path}") + "\n# note\n"}, "same")
-    assert review_data(setup.repo, setup.pid)["evaluation"]["state"] == "stale-base"
+    assert review_data(setup.repo, setup.pid).to_json()["evaluation"]["state"] == "stale-base"
 
 
 def test_proposals_and_validate_show_it(api: FakeAnthropicServer, setup: Setup) -> None:
@@ -137,7 +137,7 @@ def test_approve_refuses_without_a_passing_scorecard_when_the_policy_requires_on
     use(api)
     run_evaluation(api, setup, sample=2)
     data = review_data(setup.repo, setup.pid)
-    assert data["evaluation"]["gate"] == [] and "gate lets it through" in review_text(data)
+    assert data.to_json()["evaluation"]["gate"] == [] and "gate lets it through" in review_text(data)
     landed = approve(setup.repo, setup.pid)
     assert out(setup.path, "rev-parse", "main") == landed.commit
 
@@ -232,4 +232,53 @@ def test_a_record_with_terminal_escapes_is_not_read(api: FakeAnthropicServer, se
                  input=hostile).stdout.strip()
     run(setup.path, "update-ref", ref, forged)
     assert read_record(setup.repo.git, AGENT, setup.pid) is None
-    assert review_data(setup.repo, setup.pid)["evaluation"]["state"] == "none"
+    assert review_data(setup.repo, setup.pid).to_json()["evaluation"]["state"] == "none"
+
+
+def test_a_reviewers_commit_makes_the_scorecard_stale_for_approve_and_plain_git(
+        api: FakeAnthropicServer, setup: Setup) -> None:
+    """The gate judges the tree being merged (the branch tip, reviewers' commits included)
+    the same way in `review`, `approve`, `validate` and the hooks, until re-evaluated."""
+    require_evaluation(setup.path)
+    assert gitimprove(setup.path, "hooks", "install").returncode == 0
+    use(api)
+    run_evaluation(api, setup, sample=2)
+    branch = f"improve/{AGENT}/{setup.pid}"
+    path = f"agents/{AGENT}.yaml"
+    text = out(setup.path, "show", f"{branch}:{path}") + "\n"
+    human_commit(setup.path, {path: text.replace("Use British", "Use UK")}, "Reviewer's wording",
+                 base=branch, ref=f"refs/heads/{branch}")
+    review = review_data(setup.repo, setup.pid)
+    assert review.evaluation is not None and review.evaluation.state == "stale-branch"
+    assert "STALE: the branch has new commits since" in review_text(review)
+    with pytest.raises(EvaluationRequired, match="judged another tree"):
+        approve(setup.repo, setup.pid)
+    proc = gitimprove(setup.path, "validate", "--head", branch)
+    assert proc.returncode == 1 and "judged another tree" in proc.stdout
+    before = out(setup.path, "rev-parse", "main")
+    proc = run(setup.path, "merge", "--no-ff", "-m", "merge it", branch, check=False)
+    assert proc.returncode != 0 and "judged another tree" in proc.stderr
+    run(setup.path, "merge", "--abort", check=False)
+    assert out(setup.path, "rev-parse", "main") == before
+    # evaluated again on the reviewed tree: every path lets it through
+    run_evaluation(api, setup, sample=2)
+    assert review_data(setup.repo, setup.pid).to_json()["evaluation"]["state"] == "current"
+    assert gitimprove(setup.path, "validate", "--head", branch).returncode == 0
+    run(setup.path, "merge", "--no-ff", "-m", "merge it", branch)
+    assert out(setup.path, "rev-parse", "main^2") == out(setup.path, "rev-parse", branch)
+
+
+def test_the_scan_reads_evaluations_and_trials_with_everything_else(
+        api: FakeAnthropicServer, setup: Setup) -> None:
+    from gitimprove.evaluation.record import EvaluationRecord, latest
+    from gitimprove.ledger.trials import TrialStart
+    from gitimprove.proposals.build import scan
+
+    use(api)
+    first = run_evaluation(api, setup, sample=1)
+    second = run_evaluation(api, setup, sample=2)
+    book = scan(setup.repo)
+    assert [r.commit for r in book.records_of(EvaluationRecord)] == \
+        [first.record.commit, second.record.commit]
+    assert latest(book)[(AGENT, setup.pid)].commit == second.record.commit
+    assert book.records_of(TrialStart) == []

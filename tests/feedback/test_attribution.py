@@ -150,3 +150,25 @@ def test_init_from_sample_repo_works_from_anywhere(tmp_path: Path,
     assert git(tmp_path / "shop", "status", "--porcelain") == ""
     assert os.getcwd() == str(tmp_path)
     assert datetime.now(UTC).year >= 2026
+
+
+def test_the_library_attributes_what_feedback_list_prints(sample_history: Path,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    from gitimprove.errors import GitImproveError
+
+    code, _, _ = run(capsys, sample_history, "feedback", "import",
+                     str(sample_history / "feedback.jsonl"))
+    assert code == 0
+    repo = InstructionRepo(sample_history)
+    found = repo.feedback_records("product-writer")
+    assert found.records and all(r.version for r in found.records)
+    assert found.inferred == {r.id for r in found.records}  # the sample names no version
+    first = found.only([found.records[0].version or ""])
+    assert {found.label("product-writer", r.version) for r in first.records} == {"v1"}
+    assert found.label("product-writer", found.records[0].version, True) == "~v1"
+    v2 = repo.feedback_records("product-writer", version="v2")
+    assert v2.records and {v2.label(r.agent, r.version) for r in v2.records} == {"v2"}
+    with pytest.raises(GitImproveError, match="no version v9"):
+        repo.feedback_records("product-writer", version="v9")
+    with pytest.raises(GitImproveError, match="is not a blob id"):
+        repo.feedback_records(version="v2")

@@ -22,7 +22,7 @@ def test_rates_are_over_runs() -> None:
                      "signals": {"task_completed": False}}),
         make_record({"id": "5", "agent": "b", "run_id": "r4", "rating": "+1"}),
     ]
-    (a, b) = compute_stats(records)
+    (a, b) = (row.to_json() for row in compute_stats(records))
     assert (a["agent"], a["records"], a["runs"], a["rated_runs"]) == ("a", 4, 3, 2)
     assert a["negative"] == 1 and a["negative_rate"] == 0.5 and a["with_correction"] == 1
     assert a["trouble_runs"] == 2 and a["trouble_rate"] == round(2 / 3, 4)
@@ -30,7 +30,7 @@ def test_rates_are_over_runs() -> None:
     assert a["signals"]["time_to_accept_s"] == {"reported": 2, "mean": 20.0, "median": 20.0}
     assert b["negative_rate"] == 0.0
     by_version = compute_stats(records, by_version=True, labels={("a", "v2"): "v2"})
-    assert [(r["agent"], r["version"], r["runs"]) for r in by_version] == [
+    assert [(r.agent, r.version, r.summary.runs) for r in by_version] == [
         ("a", "v2", 2), ("a", "v1", 1), ("b", None, 1)]
 
 
@@ -42,4 +42,4 @@ def test_repository_stats_label_versions(repo: InstructionRepo, sample_repo: Pat
     v2 = repo.load("support-agent").version
     repo.record_feedback(agent="support-agent", rating="up", version=v2, run_id="b")
     rows = repo.feedback_stats("support-agent", by_version=True)
-    assert [(r["label"], r["negative_rate"]) for r in rows] == [("v1", 1.0), ("v2", 0.0)]
+    assert [(r.label, r.summary.negative_rate) for r in rows] == [("v1", 1.0), ("v2", 0.0)]

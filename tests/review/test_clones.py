@@ -174,3 +174,42 @@ def test_propose_with_a_remote_that_has_no_main_yet(sample_repo: Path, tmp_path:
     run(sample_repo, "remote", "add", "origin", str(tmp_path / "empty.git"))
     ok(sample_repo, "feedback", "import", "feedback.jsonl")
     assert "Proposed improve/support-agent/" in propose(sample_repo)
+
+
+def test_two_clones_proposing_at_once_the_remote_keeps_the_first(
+        teammates: tuple[Path, Path, Path]) -> None:
+    """Bob proposes before he could see Ann's proposal (offline here; at the same moment in
+    real life). The same change gets the same id and git refuses his branch; his
+    `propose --push` removes the local copy and says what happened."""
+    bare, _, bob = teammates
+    [anns] = proposals_of(bare)
+    proc = gitimprove(bob, "propose", AGENT, "--proposer", "heuristic", "--offline", "--push")
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
+    assert "another clone proposed for this feedback first" in proc.stderr, proc.stderr
+    assert anns.rsplit("/", 1)[-1] in proc.stderr, "names the proposal that was first"
+    assert proposals_of(bare) == [anns], "no duplicate on the remote"
+    assert proposals_of(bob) == [], "bob's refused copy is gone, nothing left to push by mistake"
+    assert "nothing to propose for support-agent" in propose(bob)  # reading the remote now
+
+
+def test_a_different_proposal_citing_the_same_feedback_is_refused_by_the_remote(
+        teammates: tuple[Path, Path, Path]) -> None:
+    """Bob's clone has one more complaint, so his change differs from Ann's (another id) but
+    cites the same feedback: the server's pre-receive refuses it, on `propose --push` and on
+    a later `push --all` of a copy made offline."""
+    bare, _, bob = teammates
+    assert gitimprove(bare, "hooks", "install", "--bare").returncode == 0
+    [anns] = proposals_of(bare)
+    ok(bob, "feedback", "record", "--agent", AGENT, "--rating", "negative", "--user-id", "zoe",
+       "--reason", "It made me repeat my order number three times.")
+    proc = gitimprove(bob, "propose", AGENT, "--proposer", "heuristic", "--offline", "--push")
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
+    assert "another clone proposed for this feedback first" in proc.stderr, proc.stderr
+    assert "cites feedback that proposal " + anns.rsplit("/", 1)[-1] in proc.stderr, proc.stderr
+    assert proposals_of(bare) == [anns] and proposals_of(bob) == []
+    dup = propose(bob, "--offline")
+    assert "Proposed improve/support-agent/" in dup
+    proc = gitimprove(bob, "push", "--all")
+    assert proc.returncode == 1 and "origin refused the push" in proc.stderr, proc.stderr
+    assert "cites feedback that proposal" in proc.stderr and "gitimprove fetch" in proc.stderr
+    assert proposals_of(bare) == [anns]
