@@ -31,19 +31,23 @@ import stat
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from gitimprove import ledger
 from gitimprove.errors import GitImproveError, InvalidFileError
-from gitimprove.evaluation.check import EvaluationStatus, evaluation_status
-from gitimprove.evaluation.record import EVALUATIONS_PREFIX, record_ref
 from gitimprove.git import ZERO_OID, Oid, Repository, diff_trees
 from gitimprove.instructions.agentfile import parse_agent
 from gitimprove.instructions.formats.catalog import Catalog
 from gitimprove.instructions.policy import POLICY_PATH, parse_policy
 from gitimprove.instructions.repo import InstructionRepo
-from gitimprove.review.actions import validate_merge, validate_trees
 from gitimprove.review.checkout import pending_refusal
 from gitimprove.validate import Violation
+
+if TYPE_CHECKING:
+    from gitimprove import ledger
+    from gitimprove.evaluation.check import EvaluationStatus
+
+# NOTE: the ledger, the evaluation records and the validator are imported where an update is
+# judged: the hooks run on every commit and push, and most of them do not touch main.
 
 MARKER = "# gitimprove-hook v1"
 CHECKOUT_HOOKS = ("pre-merge-commit", "reference-transaction")
@@ -80,6 +84,8 @@ class Brought:
 
 def proposal_commits(git: Repository, old: Oid, heads: Sequence[Oid]) -> list[Brought]:
     """Proposal commits among those ``heads`` bring on top of ``old``, oldest first."""
+    from gitimprove import ledger
+
     found = []
     commits = ledger.read_commits(git, *heads, f"^{old}")
     for commit in sorted(commits.values(), key=lambda c: c.time):
@@ -99,6 +105,9 @@ def evaluation_gate(repo: InstructionRepo, old: Oid, brought: Brought,
     """The evaluation gate for one proposal an update brings: the same rule as ``approve``
     (the tree being merged, the agent's instructions on the target); ``records``: evaluation
     refs pushed in the same push, by name, read instead of the repository's own."""
+    from gitimprove.evaluation.check import evaluation_status
+    from gitimprove.evaluation.record import record_ref
+
     pushed = (records or {}).get(record_ref(brought.agent, brought.proposal))
     return evaluation_status(repo, old, brought.merged, proposal=brought.proposal,
                              agent=brought.agent, override=pushed)
@@ -109,6 +118,8 @@ def check_update(repo: InstructionRepo, old: Oid, heads: Sequence[Oid], *,
     """Proposal commits that ``heads`` bring into main at ``old`` and that fail the validator
     (or the evaluation gate of ``old``'s policy; ``records`` are evaluation refs pushed in the
     same push, by name, read instead of the repository's own)."""
+    from gitimprove.review.actions import validate_merge, validate_trees
+
     git = repo.git
     findings: list[Finding] = []
     gated: set[str] = set()
@@ -145,6 +156,8 @@ def check_head(repo: InstructionRepo, base: Oid, head: Oid
     """The CI check (`validate`): what merging ``head`` into ``base`` would change, and the
     evaluation of the proposal ``head`` brings, if it brings one, with the policy's gate
     (the same rule as ``approve`` and the hooks; no model is ever called)."""
+    from gitimprove.review.actions import validate_merge
+
     _, violations = validate_merge(repo, base, head)
     for brought in proposal_commits(repo.git, base, [head]):
         if brought.forged or not brought.agent:
@@ -303,6 +316,8 @@ def duplicate_proposals(repo: InstructionRepo, lines: Iterable[str]) -> list[str
     """A line for each new proposal branch in a push that cites feedback a live (open or
     approved) proposal here already cites: two clones proposed for the same feedback before
     either had fetched the other's. The same proposal pushed again is not a duplicate."""
+    from gitimprove import ledger
+
     created = [(parts[2], Oid(parts[1])) for parts in (line.split() for line in lines)
                if len(parts) == 3 and parts[2].startswith(ledger.BRANCH_PREFIX)
                and parts[0] == ZERO_OID and _is_oid(parts[1]) and parts[1] != ZERO_OID]
@@ -334,6 +349,8 @@ def run_pre_receive(repo: InstructionRepo, lines: Iterable[str]) -> None:
 
     ``GITIMPROVE_VALIDATED`` is ignored here: a pusher's environment is not evidence. An
     evaluation record pushed together with main counts (its ref has not moved yet)."""
+    from gitimprove.evaluation.record import EVALUATIONS_PREFIX
+
     lines = list(lines)
     duplicates = duplicate_proposals(repo, lines)
     if duplicates:
