@@ -60,10 +60,11 @@ class Event:
     protected_sections: list[str] = field(default_factory=list)
     edited_by: list[str] = field(default_factory=list)
 
-    def lines(self) -> list[str]:
-        """The event as `gitimprove audit` prints it."""
+    def lines(self, agent_width: int = 18) -> list[str]:
+        """The event as `gitimprove audit` prints it (``agent_width``: the agent column's,
+        the longest agent name among the events listed)."""
         what = self.proposal or (self.version[:10] if self.version else "")
-        out = [f"{self.time:%Y-%m-%d %H:%M}  {self.kind:<11} {self.agent or '-':<18} {what:<16} "
+        out = [f"{self.time:%Y-%m-%d %H:%M}  {self.kind:<11} {self.agent or '-':<{agent_width}} {what:<16} "
                f"{self.commit[:10]}  by {self.actor}", f"    {self.summary}"]
         if self.kind == "proposed":
             out.append(f"    {self.state}, model {self.model}, evidence {len(self.evidence)}"

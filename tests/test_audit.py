@@ -254,3 +254,16 @@ def test_plain_text_audit_flags_a_commit_whose_file_does_not_parse(sample_repo: 
     broken = next(b for b in blocks if "Break support-agent by hand" in b)
     assert "BROKEN: the file does not parse:" in broken
     assert "BROKEN" not in next(b for b in blocks if "Fix it again" in b)
+
+
+def test_the_agent_column_is_as_wide_as_the_longest_name() -> None:
+    """Adopted files give long agent names (`alpha-config-reporting_analyst`): the columns
+    after the name still line up."""
+    at = datetime(2026, 11, 26, 17, 10, tzinfo=UTC)
+    events = [Event(kind="initialised", time=at, commit="a" * 40, actor="Ann", summary="agents",
+                    agent=name, version="b" * 40)
+              for name in ("agent-root", "alpha-config-reporting_analyst")]
+    width = max(len(e.agent or "") for e in events)
+    firsts = [e.lines(width)[0] for e in events]
+    assert len({line.index("aaaaaaaaaa") for line in firsts}) == 1, firsts
+    assert events[0].lines()[0].index("aaaaaaaaaa") < firsts[0].index("aaaaaaaaaa")

@@ -27,8 +27,9 @@ def audit_cmd(ctx: Context, agent: str | None, since: str | None, as_json: bool)
         return
     colours = {"approved": "green", "rolled_back": "red", "rejected": "yellow",
                "human_edit": "cyan", "proposed": "blue"}
+    width = max(18, *(len(e.agent or "-") for e in events))
     for e in events:
-        lines = e.lines()
+        lines = e.lines(width)
         if e.kind in colours:  # the kind is our word; the rest of the line is data
             lines[0] = lines[0].replace(e.kind, paint(e.kind, colours[e.kind]), 1)
         lines = [paint(x, "red", "bold") if x.lstrip().startswith(("PROTECTED", "BROKEN")) else x

@@ -212,6 +212,12 @@ class Usage:
                 f"requests={self.requests}")
 
 
+def is_content_block(paragraph: str) -> bool:
+    """Whether a paragraph is a content block (``gitimprove-content`` fence, one JSON line)."""
+    lines = paragraph.strip().splitlines()
+    return len(lines) == 3 and lines[0] == CONTENT_FENCE and lines[2] == "```"
+
+
 @dataclass(frozen=True)
 class ProposalContent:
     """What a proposal does, machine-readably: its operations (as JSON objects, validated by
@@ -232,9 +238,9 @@ class ProposalContent:
         paragraphs = [p for p in message.strip().split("\n\n") if p.strip()]
         if len(paragraphs) < 3:
             return None
-        lines = paragraphs[-2].strip().splitlines()
-        if len(lines) != 3 or lines[0] != CONTENT_FENCE or lines[2] != "```":
+        if not is_content_block(paragraphs[-2]):
             return None
+        lines = paragraphs[-2].strip().splitlines()
         try:
             data = json.loads(lines[1])
             ops = tuple(dict(op) for op in data["operations"])
@@ -242,6 +248,15 @@ class ProposalContent:
         except (ValueError, KeyError, TypeError):
             return None
         return cls(ops, rules)
+
+    @staticmethod
+    def folded(message: str) -> str:
+        """``message`` for people: the content block (the paragraph :meth:`parse` reads, a
+        long line of JSON) is one line saying where to read it."""
+        paragraphs = message.strip().split("\n\n")
+        if len(paragraphs) >= 3 and is_content_block(paragraphs[-2]):
+            paragraphs[-2] = "(the operations as data: `review --json`, `git log`)"
+        return "\n\n".join(paragraphs)
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from gitimprove.evaluation import examples
 from gitimprove.evaluation.check import EvaluationStatus, evaluation_status, status_lines
 from gitimprove.instructions.agentfile import AgentFile
 from gitimprove.instructions.repo import InstructionRepo
-from gitimprove.ledger import Proposal, ProposalState
+from gitimprove.ledger import Proposal, ProposalContent, ProposalState
 from gitimprove.review.actions import Status, Verdict, find_proposal, judge
 
 ChangeKind = Literal["section removed", "section added", "title changed", "text changed",
@@ -193,7 +193,8 @@ def review_text(review: Review) -> str:
     info = review.proposal
     lines = [f"Proposal {info.id} for {info.agent} ({info.state.value}), by {info.author}",
              f"branch: {info.branch}  commit: {info.commit.oid[:10]}", ""]
-    lines += [f"  {fold_list(line)}" for line in info.message.rstrip().splitlines()]
+    message = ProposalContent.folded(info.message)
+    lines += [f"  {fold_list(line)}" for line in message.rstrip().splitlines()]
     if review.edits:
         lines += ["", "The model's change:",
                   *[f"  {line}" for line in (review.model_diff or "").rstrip().splitlines()],

@@ -393,3 +393,19 @@ def test_review_json_has_the_fields_of_the_listing(sample_repo: Path) -> None:
     for key in ("created_at", "evidence_count", "merge_commit", "approved_by", "approved_at"):
         assert data[key] == row[key], key
     assert data["merge_commit"] and data["evidence_count"] == 2
+
+
+def test_review_shows_the_content_block_as_one_line_and_json_keeps_it(sample_repo: Path) -> None:
+    """The machine-readable block of a proposal (a long JSON line) is for tools: the review a
+    person reads names where to find it; --json and git log keep it whole."""
+    feedback = str(sample_repo / "feedback.jsonl")
+    assert gitimprove(sample_repo, "feedback", "import", feedback).returncode == 0
+    made = gitimprove(sample_repo, "propose", "support-agent", "--proposer", "heuristic")
+    assert made.returncode == 0, made.stderr
+    pid = made.stdout.split()[1].rsplit("/", 1)[-1]
+    text = gitimprove(sample_repo, "review", pid).stdout
+    assert "```gitimprove-content" not in text and '"operations"' not in text
+    assert "(the operations as data: `review --json`, `git log`)" in text
+    assert "Gitimprove-Proposal: " + pid in text, "the trailers still follow"
+    data = json.loads(gitimprove(sample_repo, "review", pid, "--json").stdout)
+    assert "```gitimprove-content\n{" in data["message"]
