@@ -17,7 +17,6 @@ users and must not be able to fill a disk or a model's context by itself.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -175,7 +174,7 @@ class FeedbackRecord:
                     f'"user_id":{_opt(self.user_id)},"version":{_opt(self.version)}}}')
         except TypeError:  # a record built without validation, holding a non-text value
             return content_hash(self.content())
-        return hashlib.sha256(text.encode()).hexdigest()
+        return _sha256(text)
 
     # -- the few pydantic-style methods callers use --------------------------------------------
 
@@ -216,8 +215,16 @@ def _opt(value: str | None) -> str:
     return "null" if value is None else _STR(value)
 
 
+def _sha256(text: str) -> str:
+    # NOTE: hashlib is imported here: loading OpenSSL is a cost every command that only reads
+    # records (list, stats, history) would pay for nothing.
+    import hashlib
+
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
 def content_hash(content: Mapping[str, Any]) -> str:
-    return hashlib.sha256(_CANONICAL.encode(content).encode()).hexdigest()
+    return _sha256(_CANONICAL.encode(content))
 
 
 def make_record(fields: Mapping[str, Any], *, id_from_content: bool = False,

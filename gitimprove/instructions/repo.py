@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import logging
 import os
 import re
 import threading
@@ -31,7 +29,12 @@ from gitimprove.instructions.versions import Version, VersionIndex
 from gitimprove.refnames import running_trial_ref
 from gitimprove.text import did_you_mean
 
-log = logging.getLogger("gitimprove")
+
+def _warn(message: str, *args: object) -> None:
+    """A warning on the ``gitimprove`` logger (logging is imported only when one is given)."""
+    import logging
+
+    logging.getLogger("gitimprove").warning(message, *args)
 
 
 @dataclass(frozen=True)
@@ -50,6 +53,8 @@ def trial_bucket(trial_id: str, unit: str) -> float:
     """A stable number in [0, 1) for a unit in a trial: the unit is in the candidate arm when
     it is below the share. The trial id is part of the hash, so each trial draws its own users
     and a user keeps their arm for the trial's length."""
+    import hashlib  # only while a trial runs; OpenSSL's start-up is a cost every command paid
+
     digest = hashlib.blake2b(f"{trial_id}\0{unit}".encode(), digest_size=8).digest()
     return int.from_bytes(digest, "big") / 18446744073709551616.0
 
@@ -535,7 +540,7 @@ class InstructionRepo:
             path = self.policy_at(live.tip).agent_path(agent)
             parsed, text = self._parse(got[0], got[1], path, agent)
         except (GitImproveError, ValueError) as exc:
-            log.warning("gitimprove: ignoring the trial of %s (%s is not a usable trial record: "
+            _warn("gitimprove: ignoring the trial of %s (%s is not a usable trial record: "
                         "%s); serving %s", agent, trial_tip[:10], exc, self.branch)
             return (trial_tip, None, None, None)
         candidate = Instruction(agent=agent, text=text, version=got[0], number=None,
@@ -621,7 +626,7 @@ class InstructionRepo:
             except GitImproveError:
                 continue
             problem = error.problems[0] if error.problems else str(error)
-            log.warning("%s at %s does not validate (%s); serving %s of %s (%s) instead", path,
+            _warn("%s at %s does not validate (%s); serving %s of %s (%s) instead", path,
                         tip[:10], problem, version.label, agent, version.blob[:10])
             return Instruction(agent=agent, text=text, version=version.blob, number=version.number,
                                commit=version.commit, tip=tip, file=parsed,
