@@ -19,9 +19,11 @@ $(BASE): $(BIN)/python pyproject.toml
 	 $(BIN)/python -m pip install --quiet -e .
 	@touch $(BASE)
 
-# What the tests need besides: the dev tools, Agno, PostgreSQL in a wheel.
+# What the tests need besides: the dev tools, Agno, PostgreSQL in a wheel (uv as above, the
+# same versions pip resolves; pip when uv is not there).
 $(STAMP): $(BASE)
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@{ test -x $(BIN)/uv && $(BIN)/uv pip install --quiet --python $(BIN)/python -e '.[dev]' ; } || \
+	 $(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
 
 demo: $(BASE)
