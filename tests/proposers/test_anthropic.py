@@ -75,11 +75,11 @@ def test_a_tool_call_becomes_the_draft(api: FakeAnthropicServer) -> None:
 
 
 def test_the_request_forces_one_tool_with_the_generated_schema(api: FakeAnthropicServer) -> None:
-    run(api, tool_use(good_draft()), model="claude-opus-4-5", max_tokens=2000)
+    run(api, tool_use(good_draft()), model="claude-opus-5-5", max_tokens=2000)
     sent = api.requests[0]
 
     assert sent.rejected is None
-    assert sent.body["model"] == "claude-opus-4-5"
+    assert sent.body["model"] == "claude-opus-5-5"
     assert sent.body["max_tokens"] == 2000
     assert [t["name"] for t in sent.tools] == [TOOL_NAME]
     assert sent.tools[0]["input_schema"] == draft_schema()
