@@ -212,6 +212,11 @@ class Usage:
                 f"requests={self.requests}")
 
 
+def _paragraphs(message: str) -> list[str]:
+    """A commit message's paragraphs, blank ones left out (how the content block is found)."""
+    return [p for p in message.strip().split("\n\n") if p.strip()]
+
+
 def is_content_block(paragraph: str) -> bool:
     """Whether a paragraph is a content block (``gitimprove-content`` fence, one JSON line)."""
     lines = paragraph.strip().splitlines()
@@ -235,10 +240,8 @@ class ProposalContent:
     def parse(cls, message: str) -> ProposalContent | None:
         """The content block: the paragraph right before the trailers, written last by
         :meth:`ProposalRecord.message` (text a model wrote always comes before it)."""
-        paragraphs = [p for p in message.strip().split("\n\n") if p.strip()]
-        if len(paragraphs) < 3:
-            return None
-        if not is_content_block(paragraphs[-2]):
+        paragraphs = _paragraphs(message)
+        if len(paragraphs) < 3 or not is_content_block(paragraphs[-2]):
             return None
         lines = paragraphs[-2].strip().splitlines()
         try:
@@ -253,7 +256,7 @@ class ProposalContent:
     def folded(message: str) -> str:
         """``message`` for people: the content block (the paragraph :meth:`parse` reads, a
         long line of JSON) is one line saying where to read it."""
-        paragraphs = message.strip().split("\n\n")
+        paragraphs = _paragraphs(message)
         if len(paragraphs) >= 3 and is_content_block(paragraphs[-2]):
             paragraphs[-2] = "(the operations as data: `review --json`, `git log`)"
         return "\n\n".join(paragraphs)
