@@ -9,11 +9,12 @@ See docs/audit.md for the event kinds and the JSON shape.
 from __future__ import annotations
 
 import posixpath
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any, Literal
 
 from gitimprove import ledger
+from gitimprove.dataclass import dataclass, field
 from gitimprove.errors import InvalidFileError
 from gitimprove.git import Oid
 from gitimprove.instructions.agentfile import AgentFile

@@ -13,13 +13,14 @@ import os
 import random
 import typing
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
 
 import anthropic
 import anthropic.types
 
+from gitimprove.dataclass import dataclass, field
 from gitimprove.errors import GitImproveError
 from gitimprove.evaluation.examples import Example, excerpt, pick, save
 from gitimprove.evaluation.judge import judge, judge_prompt

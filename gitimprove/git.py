@@ -22,9 +22,9 @@ import subprocess
 import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
+from gitimprove.dataclass import dataclass
 from gitimprove.errors import (
     GitCommandError,
     GitImproveError,

@@ -14,12 +14,12 @@ import email.utils
 import random
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import anthropic
 from anthropic.types import Message, TextBlock, ToolUseBlock
 
+from gitimprove.dataclass import dataclass
 from gitimprove.errors import GitImproveError
 
 # Statuses worth another try: rate limit, request timeout, conflict, and every server error

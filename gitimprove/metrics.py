@@ -10,10 +10,10 @@ command.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from gitimprove import ledger
+from gitimprove.dataclass import dataclass, field
 from gitimprove.errors import GitImproveError
 from gitimprove.feedback import significance
 from gitimprove.feedback.attribution import Timeline

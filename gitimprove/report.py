@@ -11,10 +11,10 @@ a ticket. Every text that comes from feedback, a model or a commit is escaped.
 from __future__ import annotations
 
 import html
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from gitimprove.dataclass import dataclass
 from gitimprove.errors import GitImproveError
 from gitimprove.instructions.repo import InstructionRepo
 from gitimprove.metrics import VersionFigures, direction, version_figures

@@ -13,8 +13,9 @@ import difflib
 import fnmatch
 import posixpath
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 
+from gitimprove.dataclass import dataclass
 from gitimprove.errors import InvalidFileError
 from gitimprove.instructions.agentfile import HEADING_RE, AgentFile, Section, parse_agent, render
 from gitimprove.instructions.formats.catalog import agent_name, parse_file, rule_for

@@ -10,10 +10,11 @@ the agent's instructions that are on the target now. :func:`evaluation_status` i
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from typing import Any, Literal
 
 from gitimprove import ledger
+from gitimprove.dataclass import dataclass, field
 from gitimprove.errors import GitImproveError
 from gitimprove.evaluation.examples import Example
 from gitimprove.evaluation.gate import gate_violations

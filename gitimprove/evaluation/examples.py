@@ -9,9 +9,10 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 
+from gitimprove.dataclass import dataclass
 from gitimprove.git import Oid, Repository
 
 MAX_EXAMPLE_CHARS = 600

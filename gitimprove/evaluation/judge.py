@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import html
 import re
-from dataclasses import dataclass
 from typing import Any, Literal
 
 import anthropic
 from anthropic.types import Message, ToolParam, ToolUseBlock
 
+from gitimprove.dataclass import dataclass
 from gitimprove.evaluation.replay import usage_of
 from gitimprove.evaluation.runs import Run
 from gitimprove.llm import MessagesAPI

@@ -19,10 +19,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 from gitimprove import ledger
+from gitimprove.dataclass import dataclass
 from gitimprove.errors import GitCommandError, GitImproveError
 from gitimprove.git import Identity, Oid, Repository
 from gitimprove.ledger import LoggedCommit

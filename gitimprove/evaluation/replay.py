@@ -9,11 +9,10 @@ recorded, so they stay as placeholders in both prompts alike.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import anthropic
 from anthropic.types import Message, TextBlock
 
+from gitimprove.dataclass import dataclass
 from gitimprove.llm import MessagesAPI
 
 

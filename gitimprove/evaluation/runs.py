@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 
+from gitimprove.dataclass import dataclass, field
 from gitimprove.evaluation.scorecard import Kind, SetFigures
 from gitimprove.feedback.models import FeedbackRecord, RunView, merge_runs
 from gitimprove.feedback.store import FeedbackStore

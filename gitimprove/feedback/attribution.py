@@ -15,10 +15,10 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from gitimprove.dataclass import dataclass
 from gitimprove.feedback.models import FeedbackRecord, RunView
 
 

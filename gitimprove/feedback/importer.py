@@ -16,11 +16,11 @@ import io
 import json
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from gitimprove.dataclass import dataclass, field
 from gitimprove.errors import GitImproveError
 from gitimprove.feedback.base import FeedbackStore
 from gitimprove.feedback.capture import AgentIndex, build_record

@@ -19,11 +19,11 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cached_property
 from typing import Any
 
+from gitimprove.dataclass import dataclass, field
 from gitimprove.feedback.errors import InvalidFeedbackError
 from gitimprove.feedback.fields import (
     ARGUMENTS_CUT,

@@ -8,8 +8,9 @@ A verdict needs at least :data:`MIN_RUNS` on both sides.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from typing import Literal
+
+from gitimprove.dataclass import dataclass
 
 MIN_RUNS = 20
 ALPHA = 0.05

@@ -23,10 +23,10 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from gitimprove.dataclass import dataclass
 from gitimprove.feedback.models import FeedbackRecord, RunView, format_timestamp, merge_runs
 
 # Signals whose absence from a run means "no" (see the module docstring).

@@ -8,8 +8,8 @@ with nothing) or left, with the reason. Nothing is skipped without a word."""
 from __future__ import annotations
 
 import fnmatch
-from dataclasses import dataclass, field
 
+from gitimprove.dataclass import dataclass, field
 from gitimprove.errors import InvalidFileError
 from gitimprove.instructions.formats import ADAPTERS, Adapter
 from gitimprove.instructions.formats.catalog import build, decode

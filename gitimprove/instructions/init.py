@@ -6,10 +6,10 @@ import contextlib
 import json
 import shutil
 import subprocess
-from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from gitimprove.dataclass import dataclass, field
 from gitimprove.errors import GitImproveError, InvalidFileError
 from gitimprove.git import Repository, check_git_version, clean_env
 from gitimprove.instructions.adopt import Adopted, formats_yaml, survey

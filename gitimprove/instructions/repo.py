@@ -5,9 +5,10 @@ from __future__ import annotations
 import os
 import re
 import threading
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Literal
 
+from gitimprove.dataclass import dataclass, field
 from gitimprove.errors import (
     GitImproveError,
     InvalidFileError,

@@ -9,11 +9,11 @@ of every value so that a schema error can point at ``file:line:col``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import yaml
 
+from gitimprove.dataclass import dataclass, field
 from gitimprove.errors import InvalidFileError
 
 try:  # libyaml makes parsing several times faster; the pure-Python parser gives the same events

@@ -19,11 +19,11 @@ import json
 import os
 import threading
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import quote
 
+from gitimprove.dataclass import dataclass
 from gitimprove.git import ZERO_OID, Oid, Repository
 
 _FORMAT = "--format=%x01%H%x00%P%x00%ct%x00%an <%ae>%x00%s"

@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from gitimprove import ledger
+from gitimprove.dataclass import dataclass
 from gitimprove.git import Commit, Identity, Oid, Repository
 from gitimprove.ledger import LoggedCommit
 

@@ -28,9 +28,9 @@ from __future__ import annotations
 import re
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
 
+from gitimprove.dataclass import dataclass, field
 from gitimprove.feedback.models import FeedbackRecord, RunView, merge_runs
 from gitimprove.feedback.significance import ALPHA, MIN_RUNS, Rate, compare
 from gitimprove.patterns.model import EvidenceState, Pattern, pattern_id

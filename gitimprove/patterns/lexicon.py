@@ -15,8 +15,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
 
+from gitimprove.dataclass import dataclass
 from gitimprove.patterns.text import tokens
 
 GAP = "*"

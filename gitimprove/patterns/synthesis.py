@@ -29,12 +29,12 @@ import os
 import re
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from gitimprove.dataclass import dataclass, field
 from gitimprove.errors import GitImproveError
 from gitimprove.patterns.model import Triage
 

@@ -13,11 +13,11 @@ import hashlib
 import json
 import textwrap
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Literal
 
 from gitimprove import ledger
+from gitimprove.dataclass import dataclass, field
 from gitimprove.errors import GitImproveError
 from gitimprove.git import FALLBACK_COMMITTER, Identity, Oid, file_lock, replace_path
 from gitimprove.instructions.formats import variable_syntax

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from functools import lru_cache
 
+from gitimprove.dataclass import dataclass, field
 from gitimprove.instructions.agentfile import AgentFile
 from gitimprove.patterns.text import content, normalize, tokens
 from gitimprove.proposals.operations import (

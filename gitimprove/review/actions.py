@@ -10,11 +10,11 @@ from __future__ import annotations
 import contextlib
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from gitimprove import ledger
+from gitimprove.dataclass import dataclass
 from gitimprove.errors import GitImproveError, InvalidFileError, RefRaceError, crash_point
 from gitimprove.git import (
     FALLBACK_COMMITTER,

@@ -19,9 +19,9 @@ import json
 import os
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
+from gitimprove.dataclass import dataclass
 from gitimprove.errors import GitCommandError, GitImproveError
 from gitimprove.git import Oid, Repository, Worktree, file_lock, lock_holder, run_in
 

@@ -29,10 +29,10 @@ import os
 import shlex
 import stat
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from gitimprove.dataclass import dataclass, field
 from gitimprove.errors import GitImproveError, InvalidFileError
 from gitimprove.git import ZERO_OID, Oid, Repository, diff_trees
 from gitimprove.instructions.agentfile import parse_agent

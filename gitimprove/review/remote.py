@@ -9,9 +9,8 @@ by default; ``gitimprove fetch`` brings everything (docs/safety.md gives the ref
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from gitimprove import ledger
+from gitimprove.dataclass import dataclass, field
 from gitimprove.errors import GitCommandError, GitImproveError
 from gitimprove.instructions.repo import InstructionRepo
 from gitimprove.proposals.build import Outcome, Plan, propose_each

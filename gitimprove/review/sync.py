@@ -8,9 +8,8 @@ branch a reviewer has added commits to is kept, and said so.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from gitimprove import ledger
+from gitimprove.dataclass import dataclass, field
 from gitimprove.errors import GitCommandError, GitImproveError
 from gitimprove.git import file_lock, worktrees
 from gitimprove.instructions.repo import InstructionRepo

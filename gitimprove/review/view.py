@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import difflib
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from typing import Any, Literal
 
+from gitimprove.dataclass import dataclass, field
 from gitimprove.errors import GitImproveError
 from gitimprove.evaluation import examples
 from gitimprove.evaluation.check import EvaluationStatus, evaluation_status, status_lines

@@ -11,10 +11,10 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+from gitimprove.dataclass import dataclass, field
 from gitimprove.errors import GitCommandError, GitImproveError, RefRaceError
 from gitimprove.feedback.stats import Summary, compute_stats
 from gitimprove.git import Identity, Oid

@@ -17,9 +17,9 @@ import hashlib
 import json
 import re
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from gitimprove.dataclass import dataclass
 from gitimprove.errors import InvalidFileError
 from gitimprove.instructions.agentfile import AgentFile, Section
 from gitimprove.instructions.formats.prose import (

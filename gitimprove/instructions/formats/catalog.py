@@ -9,9 +9,9 @@ from __future__ import annotations
 import posixpath
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from gitimprove.dataclass import dataclass, field
 from gitimprove.errors import InvalidFileError
 from gitimprove.instructions.policy import FormatRule, Policy
 from gitimprove.text import is_slug

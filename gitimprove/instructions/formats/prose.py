@@ -13,8 +13,8 @@ bytes, a new line takes the indentation and line end of its neighbours.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 
+from gitimprove.dataclass import dataclass, field
 from gitimprove.errors import GitImproveError
 
 HEADING_RE = re.compile(r"\A(#{1,6})[ \t]+(.*?)(?:[ \t]+#+)?[ \t]*\Z")

@@ -12,11 +12,11 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
-from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
 
+from gitimprove.dataclass import dataclass, field
 from gitimprove.errors import InvalidFileError
 from gitimprove.instructions.formats.prose import EditError, Lines
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Protocol
 
+from gitimprove.dataclass import dataclass, field
 from gitimprove.errors import GitImproveError
 from gitimprove.instructions.agentfile import AgentFile
 from gitimprove.instructions.policy import Limits

@@ -21,8 +21,8 @@ Commits name ``gitimprove-heuristic`` as their author, and the rationale says wh
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 
+from gitimprove.dataclass import dataclass, field
 from gitimprove.instructions.agentfile import (
     TOOLS_SECTION,
     TOOLS_TITLE,
