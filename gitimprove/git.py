@@ -82,7 +82,11 @@ _version_checked = False
 def check_git_version() -> tuple[int, int]:
     """Refuse to run on a git older than :data:`MIN_GIT_VERSION` (needs ``merge-tree --write-tree``)."""
     global _version_checked
-    proc = subprocess.run(["git", "--version"], capture_output=True, text=True, env=clean_env())
+    try:
+        proc = subprocess.run(["git", "--version"], capture_output=True, text=True,
+                              env=clean_env())
+    except OSError:
+        raise GitVersionError("could not run `git --version`", hint="install git >= 2.38") from None
     match = re.search(r"(\d+)\.(\d+)", proc.stdout)
     if proc.returncode != 0 or not match:
         raise GitVersionError("could not run `git --version`", hint="install git >= 2.38")
@@ -94,6 +98,14 @@ def check_git_version() -> tuple[int, int]:
         )
     _version_checked = True
     return found
+
+
+def _blame_an_old_git() -> None:
+    """Raise :class:`GitVersionError` if a git command failed because git is too old."""
+    # NOTE: checked when a git command fails, not when gitimprove starts (a subprocess on
+    # every start): what an older git lacks fails, and the failure is where it is named.
+    if not _version_checked:
+        check_git_version()
 
 
 def _work_tree_of(git_dir: Path) -> Path:
@@ -225,8 +237,6 @@ class Repository:
     @classmethod
     def discover(cls, path: str | os.PathLike[str] = ".") -> Repository:
         """Find the repository containing ``path``, the way git does."""
-        if not _version_checked:
-            check_git_version()
         # NOTE: `git rev-parse` in the folder, with the hook-leaked GIT_* variables stripped,
         # finds the repository exactly as git would from there (worktrees, `.git` files,
         # parent folders), in one subprocess and without importing GitPython.
@@ -240,6 +250,7 @@ class Repository:
         except (NotADirectoryError, FileNotFoundError):
             out = []
         if len(out) < 4:
+            _blame_an_old_git()
             raise NotARepositoryError(
                 f"{os.path.abspath(path)} is not inside a git repository",
                 hint="run `gitimprove init` there, or pass --repo PATH",
@@ -590,6 +601,7 @@ def merge_tree(repo: Repository, ours: Oid, theirs: Oid) -> tuple[Oid, list[str]
                     check=False)
     lines = proc.splitlines()
     if not lines or not _HEX.match(lines[0]):
+        _blame_an_old_git()
         raise GitCommandError(["git", "merge-tree", "--write-tree", ours, theirs], 1,
                               "could not merge (unrelated histories?)")
     return Oid(lines[0]), [line for line in lines[1:] if line]
@@ -655,6 +667,7 @@ _LOCK_RE = re.compile(r"Unable to create '([^']+\.lock)': File exists")
 
 def command_error(argv: list[str], returncode: int, stderr: str) -> GitCommandError:
     """The error for a failed git command; a lock file in the way gets a message naming it."""
+    _blame_an_old_git()
     found = _LOCK_RE.search(stderr)
     if found:
         lock = found.group(1)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -231,6 +232,21 @@ def test_check_git_version() -> None:
     found = check_git_version()
     assert isinstance(found, tuple) and len(found) == 2
     assert found >= MIN_GIT_VERSION
+
+
+def test_an_old_git_is_named_when_it_fails(repo: Path, tmp_path: Path) -> None:
+    """No `git --version` on every start: the version is asked when git fails, and an old
+    one is the error the user sees."""
+    fake = tmp_path / "oldgit"
+    fake.mkdir()
+    (fake / "git").write_text('#!/bin/sh\n[ "$1" = --version ] && echo "git version 2.30.9" '
+                              '&& exit 0\necho "usage: git ..." >&2\nexit 129\n')
+    (fake / "git").chmod(0o755)
+    env = {**os.environ, "PATH": f"{fake}{os.pathsep}{os.environ['PATH']}"}
+    proc = subprocess.run([sys.executable, "-m", "gitimprove", "agents"], cwd=repo, env=env,
+                          capture_output=True, text=True)
+    assert proc.returncode == 1, proc.stderr
+    assert proc.stderr.startswith("error: gitimprove needs git >= 2.38, found git version 2.30.9")
 
 
 # -- objects ------------------------------------------------------------------------------------
