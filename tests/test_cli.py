@@ -58,6 +58,18 @@ def three_versions(sample_repo: Path) -> Path:
 # -- init -------------------------------------------------------------------------------------
 
 
+def test_each_command_is_found_in_its_module() -> None:
+    """A command imports only its own module: the table that says which module that is holds
+    every command of every module, and nothing else."""
+    import importlib
+
+    from gitimprove.cli import MODULES
+
+    found = {command.name: module for module in set(MODULES.values())
+             for command in importlib.import_module(f"gitimprove.cli.{module}").COMMANDS}
+    assert found == MODULES
+
+
 def test_init_a_new_folder(tmp_path: Path) -> None:
     target = tmp_path / "new"
     out = ok("init", str(target))

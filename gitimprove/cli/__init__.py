@@ -5,21 +5,45 @@ module puts them together."""
 
 from __future__ import annotations
 
+import importlib
 import sys
-import traceback
 from pathlib import Path
 from typing import Any, NoReturn
 
 import click
 
 from gitimprove import __version__
-from gitimprove.cli import agents, audit, evaluate, feedback, hooks, report, review, trial
 from gitimprove.cli.context import Context, echo
 from gitimprove.errors import GitImproveError
 
+# Which module holds each command: a command imports its own module only (tests/test_cli.py
+# checks this table against the modules' COMMANDS).
+MODULES: dict[str, str] = {
+    **dict.fromkeys(["init", "agents", "show", "history", "diff", "demo"], "agents"),
+    **dict.fromkeys(["propose", "proposals", "review", "approve", "reject", "rollback",
+                     "validate", "recover", "check-regressions"], "review"),
+    **dict.fromkeys(["feedback", "analyze"], "feedback"),
+    **dict.fromkeys(["hooks", "hook", "push", "fetch"], "hooks"),
+    "audit": "audit", "trial": "trial", "report": "report", "evaluate": "evaluate",
+}
+
 
 class Group(click.Group):
-    """A click group whose commands return their exit code."""
+    """A click group whose commands return their exit code, and whose command modules are
+    imported when one of their commands runs (all of them for ``--help`` or an unknown name)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*MODULES, *self.commands})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands:
+            for module in [MODULES[cmd_name]] if cmd_name in MODULES else set(MODULES.values()):
+                self.add_module(module)
+        return self.commands.get(cmd_name)
+
+    def add_module(self, name: str) -> None:
+        for command in importlib.import_module(f"gitimprove.cli.{name}").COMMANDS:
+            self.add_command(command)
 
     def invoke(self, ctx: click.Context) -> Any:
         code = super().invoke(ctx)
@@ -43,11 +67,6 @@ def cli(ctx: click.Context, repo_path: str | None, branch: str | None, no_pager:
     ctx.meta["gitimprove.no_pager"] = no_pager
 
 
-for _module in (agents, review, feedback, hooks, audit, trial, report, evaluate):
-    for _command in _module.COMMANDS:
-        cli.add_command(_command)
-
-
 def run(argv: list[str] | None = None) -> int:
     """Run a command line; the single place errors become messages and exit codes."""
     try:
@@ -67,6 +86,8 @@ def run(argv: list[str] | None = None) -> int:
     except BrokenPipeError:
         return 0
     except Exception as exc:
+        import traceback
+
         tb = traceback.extract_tb(exc.__traceback__)[-1]
         return _fail(f"gitimprove: internal error: {type(exc).__name__}: {exc}\n"
                      f"  at {Path(tb.filename).name}:{tb.lineno}\n"
