@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Sequence
 
@@ -21,6 +20,8 @@ def shorten(text: str, limit: int) -> str:
 
 def did_you_mean(name: str, names: Sequence[str], *, what: str, none: str) -> str:
     """A hint for an unknown ``name``: the closest of ``names``, else all of them, else ``none``."""
+    import difflib  # only for a mistake
+
     close = difflib.get_close_matches(name, list(names), n=1)
     if close:
         return f"did you mean {close[0]!r}?"

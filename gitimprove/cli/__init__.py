@@ -64,6 +64,7 @@ class Group(click.Group):
 def cli(ctx: click.Context, repo_path: str | None, branch: str | None, no_pager: bool) -> None:
     """Improve agent instructions from user feedback, safely, with git."""
     ctx.obj = Context(repo_path, branch)
+    ctx.call_on_close(ctx.obj.close)
     ctx.meta["gitimprove.no_pager"] = no_pager
 
 
@@ -100,5 +101,29 @@ def _fail(message: str, code: int) -> int:
 
 
 def main(argv: list[str] | None = None) -> NoReturn:
-    """Console entry point."""
-    sys.exit(run(argv))
+    """Console entry point. Without ``argv`` this process is the command: it ends as soon as
+    its output is out, without tearing down the interpreter (see :func:`_leave`)."""
+    code = run(argv)
+    if argv is None:
+        _leave(code)
+    sys.exit(code)
+
+
+def _leave(code: int) -> None:
+    """End the process now if nothing but the output is left to finish."""
+    # NOTE: freeing every module and object at exit costs ~10 ms of a command's ~90 ms. The
+    # command's repository (git reader, feedback database) is closed with its click context;
+    # with no atexit callback and no other thread, nothing else waits for the teardown. When
+    # the output cannot be flushed (a closed pipe), the ordinary exit reports it as it did.
+    import atexit
+    import os
+    import threading
+
+    if atexit._ncallbacks() or threading.active_count() > 1:
+        return
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        return
+    os._exit(code)

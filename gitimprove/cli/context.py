@@ -36,6 +36,11 @@ class Context:
                 self._finish_interrupted(self._repo)
         return self._repo
 
+    def close(self) -> None:
+        """Close the repository (its git reader and feedback database) when the command ends."""
+        if self._repo is not None:
+            self._repo.close()
+
     @staticmethod
     def _finish_interrupted(repo: InstructionRepo) -> None:
         """What a killed approve or rollback left half done is finished before anything else."""
