@@ -5,11 +5,15 @@ for a frozen class, ``__setattr__`` and ``__delattr__`` from source when the cla
 about 0.6 ms a class on the reference machine, and a command imports dozens of records of which
 it builds a few and prints or compares fewer. Here a class gets its fields at once
 (``dataclasses.fields``, ``is_dataclass``, ``asdict`` and ``replace`` work as usual) and small
-stand-ins for those methods. The first instance lets the standard ``dataclass`` write
-``__init__`` (and a frozen class's ``__setattr__``/``__delattr__``); the first ``repr``,
+stand-ins for those methods. The first instances are built by one shared ``__init__`` that
+binds the arguments to the fields as the generated one would; the ``_EARLY``-th lets the
+standard ``dataclass`` write ``__init__`` (and a frozen class's ``__setattr__``/
+``__delattr__``), so a class built often costs what it always did. The first ``repr``,
 comparison or hash lets it write the rest, with the parameters given. A class behaves as with
-``dataclasses.dataclass`` and its instances cost the same to build; only a field without a
-default after one with a default is reported on first use, not at import (mypy reports it too).
+``dataclasses.dataclass``, except that a field without a default after one with a default is
+reported on first use, not at import (mypy reports it too), that a wrong call is reported in
+``inspect.Signature.bind``'s words, and that a class without a docstring has its name as
+``__doc__`` until its methods are written.
 
 Type checkers see ``dataclasses.dataclass`` itself.
 """
@@ -25,6 +29,8 @@ from typing import TYPE_CHECKING, Any
 __all__ = ["dataclass", "field"]
 
 _LOCK = threading.RLock()
+_EARLY = 16  # instances built by the shared __init__ before the class's own is written
+_FACTORY = object()  # "the default comes from the field's default_factory"
 _EAGER = ("order", "unsafe_hash", "slots", "weakref_slot")  # parameters this does not defer
 
 if TYPE_CHECKING:
@@ -69,6 +75,44 @@ class _Pending:
                  methods: tuple[str, ...]) -> None:
         self.params, self.saved, self.doc, self.methods = params, saved, doc, methods
         self.built = False  # __init__ (and a frozen class's __setattr__/__delattr__) written
+        self.early = 0  # instances built by the shared __init__
+        self.shared: Callable[[Any, tuple[Any, ...], dict[str, Any]], None] | None = None
+
+
+def _shared_init(cls: type, frozen: bool) -> Callable[[Any, tuple[Any, ...], dict[str, Any]], None] | None:
+    """An ``__init__`` for ``cls`` that compiles nothing (None where the generated one does
+    more than set fields: ``__post_init__``, a field named ``self``)."""
+    import inspect
+
+    fields = dataclasses.fields(cls)
+    if hasattr(cls, "__post_init__") or len(fields) != len(vars(cls)["__dataclass_fields__"]) \
+            or any(f.name == "self" for f in fields):
+        return None
+    kinds = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    parameters = [inspect.Parameter(
+        f.name, kinds[bool(f.kw_only)],
+        default=(f.default if f.default is not dataclasses.MISSING else
+                 _FACTORY if f.default_factory is not dataclasses.MISSING else
+                 inspect.Parameter.empty))
+        for f in fields if f.init]
+    try:
+        signature = inspect.Signature(sorted(parameters, key=lambda p: p.kind))
+    except ValueError:  # a field without a default after one with: the standard error
+        return None
+    factories = {f.name: f.default_factory for f in fields
+                 if f.default_factory is not dataclasses.MISSING}
+    later = [f.name for f in fields if not f.init and f.name in factories]
+    put = object.__setattr__ if frozen else setattr
+
+    def init(self: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        bound = signature.bind(*args, **kwargs)
+        bound.apply_defaults()
+        for name, value in bound.arguments.items():
+            put(self, name, factories[name]() if value is _FACTORY else value)
+        for name in later:
+            put(self, name, factories[name]())
+
+    return init
 
 
 _FIRST = ("__init__", "__setattr__", "__delattr__")
@@ -100,6 +144,15 @@ def _stand_in(cls: type, name: str) -> Callable[..., Any]:
     everything = name not in _FIRST
 
     def method(self: Any, *args: Any, **kwargs: Any) -> Any:
+        pending = cls.__dict__.get("__gitimprove_unfinished__")
+        if name == "__init__" and pending is not None and pending.early < _EARLY:
+            if pending.shared is None:
+                pending.shared = _shared_init(cls, bool(pending.params.get("frozen")))
+            if pending.shared is not None:
+                pending.early += 1
+                pending.shared(self, args, kwargs)
+                return None
+            pending.early = _EARLY
         _finish(cls, everything=everything)
         real = getattr(cls, name)
         if real is None:  # __hash__ of a mutable dataclass

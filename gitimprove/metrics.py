@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from gitimprove import ledger
 from gitimprove.dataclass import dataclass, field
 from gitimprove.errors import GitImproveError
 from gitimprove.feedback import significance
@@ -232,6 +231,8 @@ class Regression:
 
 def rollback_command(repo: InstructionRepo, agent: str, figures: VersionFigures) -> str:
     """Undo the approval that made this version, or else restore the previous version."""
+    from gitimprove import ledger  # only when a version is worse: the approval to undo
+
     approval = ledger.scan(repo.git, repo.main_ref).approval_of(figures.version.commit)
     if approval is not None and approval.proposals:
         return f"gitimprove rollback {approval.proposals[0]}"

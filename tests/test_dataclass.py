@@ -112,3 +112,38 @@ def test_a_dataclass_base_is_finished_before_its_subclass() -> None:
     assert Child(3) == Child(3, 1) and repr(Child(3)) .endswith("Child(a=3, b=1)")
     with pytest.raises(dataclasses.FrozenInstanceError):
         Child(3).a = 4  # type: ignore[misc]
+
+
+@pytest.mark.parametrize("params", PARAMS, ids=str)
+def test_the_first_instances_and_the_many_after_them(params: dict[str, Any]) -> None:
+    """The first instances come from the shared __init__, then the class gets its own: the
+    same values, defaults and fresh default_factory values either way, the same errors."""
+    std, ours = pair(**params)
+    made = [(std(x=i, y=i, tags=("t",)), ours(x=i, y=i, tags=("t",))) for i in range(lazy._EARLY + 4)]
+    made += [(std(x=1), ours(x=1)) for _ in range(3)]
+    for a, b in made:
+        assert repr(b) == repr(a) or not params.get("repr", True)
+        assert dataclasses.asdict(b) == dataclasses.asdict(a)
+        assert b.notes == [] and b.notes is not ours(x=0).notes
+    assert not getattr(vars(ours)["__init__"], "__gitimprove_stand_in__", False)
+    for call in (lambda cls: cls(), lambda cls: cls(1, 2, 3, 4, 5), lambda cls: cls(x=1, z=2)):
+        with pytest.raises(TypeError):
+            call(std)
+        with pytest.raises(TypeError):
+            call(ours)
+    if not params.get("kw_only"):
+        assert ours(1, 2).y == 2
+
+
+def test_positional_arguments_before_the_own_init() -> None:
+    @lazy.dataclass(frozen=True)
+    class Span:
+        start: int
+        end: int = 0
+        labels: list[str] = lazy.field(default_factory=list)
+
+    assert (Span(1, 2).start, Span(1, 2).end, Span(1).labels) == (1, 2, [])
+    with pytest.raises(TypeError):
+        Span(1, start=2)  # type: ignore[misc]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        Span(1).end = 3  # type: ignore[misc]
