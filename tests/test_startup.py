@@ -40,3 +40,28 @@ def test_read_only_commands_import_nothing_heavy(sample_history: Path, argv: lis
         import_feedback(repo.feedback_store(), repo._feedback_index(), "feedback.jsonl",
                         (sample_history / "feedback.jsonl").read_bytes())
     assert imported(sample_history, *argv) == set()
+
+
+def test_a_command_ends_with_all_its_output_and_its_database_closed(sample_history: Path) -> None:
+    """As a process, a command leaves without the interpreter's teardown: its output is all
+    there, as when main() is called with arguments (the ordinary exit), and the feedback
+    database was closed (SQLite removes its -wal and -shm files on the last close)."""
+    from gitimprove import InstructionRepo
+    from gitimprove.feedback.importer import import_feedback
+
+    with InstructionRepo(sample_history) as repo:
+        import_feedback(repo.feedback_store(), repo._feedback_index(), "feedback.jsonl",
+                        (sample_history / "feedback.jsonl").read_bytes())
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    ordinary = subprocess.run(
+        [sys.executable, "-c", "from gitimprove.cli import main; main(['feedback', 'list'])"],
+        cwd=sample_history, capture_output=True, text=True, env=env)
+    fast = subprocess.run([sys.executable, "-m", "gitimprove", "feedback", "list"],
+                          cwd=sample_history, capture_output=True, text=True, env=env)
+    assert (fast.returncode, fast.stdout, fast.stderr) == \
+        (ordinary.returncode, ordinary.stdout, ordinary.stderr)
+    assert fast.returncode == 0 and len(fast.stdout.splitlines()) > 100
+    assert not [p for p in sample_history.rglob("*") if p.name.endswith(("-wal", "-shm"))]
+    refused = subprocess.run([sys.executable, "-m", "gitimprove", "show", "no-such-agent"],
+                             cwd=sample_history, capture_output=True, text=True, env=env)
+    assert refused.returncode == 1 and refused.stderr.startswith("error: ")
