@@ -469,9 +469,10 @@ class Repository:
         """Resolve any revision to a commit id, or None."""
         if rev.startswith("-"):
             return None
-        out = self.run("rev-parse", "--verify", "--quiet", "--end-of-options", rev + "^{commit}",
-                       check=False).strip()
-        return Oid(out) if _HEX.match(out) else None
+        # NOTE: asked of the object reader that is already running: `git rev-parse --verify`
+        # resolves names the same way, in a process of its own.
+        got = self._cat.read(rev + "^{commit}")
+        return got[0] if got is not None and got[1] == "commit" else None
 
     # -- objects ------------------------------------------------------------------------
 

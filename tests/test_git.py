@@ -174,6 +174,16 @@ def test_rev_parse(repo: Path) -> None:
     assert r.rev_parse("main~1") == rev(repo, "main~1")
     assert r.rev_parse("nope") is None
     assert r.rev_parse("--all") is None
+    # as `git rev-parse --verify REV^{commit}` resolves them
+    git(repo, "tag", "-a", "-m", "a tag", "v1", "main~1")
+    git(repo, "branch", "side", "main~1")
+    tree = git(repo, "rev-parse", "main^{tree}").strip()
+    for name in ("HEAD", "main", "v1", "refs/tags/v1", "side", "main@{0}", ":/first",
+                 rev(repo, "main")[:8], "main^", "HEAD~1", tree, "main:a.txt", "", "no such",
+                 "v1^{tree}", "main~5", "main\nmain"):
+        verified = subprocess.run(["git", "rev-parse", "--verify", "--quiet", "--end-of-options",
+                                   name + "^{commit}"], cwd=repo, capture_output=True, text=True)
+        assert r.rev_parse(name) == (verified.stdout.strip() or None), name
 
 
 # -- a clean environment ----------------------------------------------------------------------

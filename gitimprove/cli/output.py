@@ -24,7 +24,6 @@ import os
 import re
 import subprocess
 import sys
-import textwrap
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
@@ -104,6 +103,8 @@ def wrap(line: str, columns: int | None = None, *, hang: int = 4) -> list[str]:
         return [line]
     line = _ANSI.sub("", line)  # a line too long for the screen loses its colour, not words
     indent = len(line) - len(line.lstrip(" "))
+    import textwrap  # here: only a line too long for a terminal needs it
+
     return textwrap.wrap(line, columns, initial_indent="", subsequent_indent=" " * (indent + hang),
                          break_long_words=True, break_on_hyphens=False, drop_whitespace=True) or [line]
 
