@@ -6,14 +6,17 @@ about 0.6 ms a class on the reference machine, and a command imports dozens of r
 it builds a few and prints or compares fewer. Here a class gets its fields at once
 (``dataclasses.fields``, ``is_dataclass``, ``asdict`` and ``replace`` work as usual) and small
 stand-ins for those methods. The first instances are built by one shared ``__init__`` that
-binds the arguments to the fields as the generated one would; the ``_EARLY``-th lets the
-standard ``dataclass`` write ``__init__`` (and a frozen class's ``__setattr__``/
-``__delattr__``), so a class built often costs what it always did. The first ``repr``,
-comparison or hash lets it write the rest, with the parameters given. A class behaves as with
-``dataclasses.dataclass``, except that a field without a default after one with a default is
-reported on first use, not at import (mypy reports it too), that a wrong call is reported in
-``inspect.Signature.bind``'s words, and that a class without a docstring has its name as
-``__doc__`` until its methods are written.
+binds the arguments to the fields as the generated one would; the ``_EARLY``-th has the
+standard ``dataclass`` write the class's own ``__init__`` (a frozen class's ``__setattr__`` and
+``__delattr__`` are the standard ones' two lines, written here), so a class built often costs
+what it always did. The first ``repr``, comparison or hash has it write the rest, with the
+parameters given. Methods are written for a copy of the class and then set on it, each
+replacing its stand-in: a thread never finds one missing.
+
+A class behaves as with ``dataclasses.dataclass``, except that a field without a default after
+one with a default is reported on first use, not at import (mypy reports it too), that a wrong
+call to a class's first instances is reported in ``inspect.Signature.bind``'s words, and that a
+class without a docstring has its name as ``__doc__`` until its ``__init__`` is written.
 
 Type checkers see ``dataclasses.dataclass`` itself.
 """
@@ -169,24 +172,55 @@ def _finish(cls: type, *, everything: bool) -> None:
     class's ``__setattr__`` and ``__delattr__``) first, and the rest when ``everything``."""
     if "__gitimprove_unfinished__" not in cls.__dict__:
         return
+    import inspect
+
     with _LOCK:
         pending: _Pending | None = cls.__dict__.get("__gitimprove_unfinished__")
         if pending is None or (pending.built and not everything):
             return
-        first = [] if pending.built else [name for name in _FIRST if name in pending.methods]
-        for name in pending.methods if everything else first:
-            if getattr(cls.__dict__.get(name), "__gitimprove_stand_in__", False):
-                delattr(cls, name)
-        if everything and pending.built:  # written by the first step, written again now
-            for name in _FIRST:
-                if name in pending.methods and name in cls.__dict__:
-                    delattr(cls, name)
-        for name, value in pending.saved.items():
-            setattr(cls, name, value)
-        cls.__doc__ = pending.doc
+        params = pending.params if everything else {**pending.params, "repr": False, "eq": False}
+        # NOTE: written for a copy of the class and then set on it, each method replacing its
+        # stand-in in one step: another thread never finds a method missing meanwhile.
+        copy = type(cls.__name__, (), {
+            **pending.saved, "__annotations__": inspect.get_annotations(cls),
+            "__module__": cls.__module__, "__qualname__": cls.__qualname__,
+            "__doc__": pending.doc,
+            **({"__post_init__": None} if hasattr(cls, "__post_init__") else {})})
+        dataclasses.dataclass(copy, **params)
+        names = [f.name for f in dataclasses.fields(cls)]
+        for name in pending.methods if everything else _FIRST:
+            if name not in pending.methods or (pending.built and name in _FIRST):
+                continue
+            if name in ("__setattr__", "__delattr__"):  # the copy's would name the copy
+                setattr(cls, name, _frozen(cls, name, names))
+            else:
+                setattr(cls, name, copy.__dict__[name])
+        if not pending.doc:
+            cls.__doc__ = copy.__doc__
         if everything:
-            dataclasses.dataclass(cls, **pending.params)
+            cls.__dataclass_params__ = copy.__dataclass_params__  # type: ignore[attr-defined]
             del cls.__gitimprove_unfinished__  # type: ignore[attr-defined]
         else:
-            dataclasses.dataclass(cls, **{**pending.params, "repr": False, "eq": False})
             pending.built = True
+
+
+def _frozen(cls: type, name: str, names: list[str]) -> Callable[..., None]:
+    """A frozen dataclass's ``__setattr__`` or ``__delattr__``, as the standard one reads."""
+    fields = tuple(names)
+    owner: type = cls
+    if name == "__setattr__":
+        def __setattr__(self: Any, attr: str, value: Any) -> None:
+            if type(self) is owner or attr in fields:
+                raise dataclasses.FrozenInstanceError(f"cannot assign to field {attr!r}")
+            super(owner, self).__setattr__(attr, value)  # type: ignore[arg-type]  # mypy: a variable
+
+        method: Callable[..., None] = __setattr__
+    else:
+        def __delattr__(self: Any, attr: str) -> None:
+            if type(self) is owner or attr in fields:
+                raise dataclasses.FrozenInstanceError(f"cannot delete field {attr!r}")
+            super(owner, self).__delattr__(attr)  # type: ignore[arg-type]
+
+        method = __delattr__
+    method.__qualname__ = f"{cls.__qualname__}.{name}"
+    return method

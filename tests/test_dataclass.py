@@ -147,3 +147,35 @@ def test_positional_arguments_before_the_own_init() -> None:
         Span(1, start=2)  # type: ignore[misc]
     with pytest.raises(dataclasses.FrozenInstanceError):
         Span(1).end = 3  # type: ignore[misc]
+
+
+def test_threads_building_the_first_instances_together() -> None:
+    """Methods are replaced, never removed and written again: a thread building an instance
+    while another has the class's methods written gets a whole instance."""
+    import threading
+
+    @lazy.dataclass(frozen=True)
+    class Event:
+        name: str
+        count: int = 0
+        tags: list[str] = lazy.field(default_factory=list)
+
+    failures: list[BaseException] = []
+    start = threading.Barrier(8)
+
+    def build() -> None:
+        start.wait()
+        try:
+            for i in range(200):
+                made = Event(f"e{i}", i)
+                assert (made.name, made.count, made.tags) == (f"e{i}", i, [])
+                assert made == Event(f"e{i}", i) and f"count={i}" in repr(made)
+        except BaseException as exc:  # reported below, with the thread's values
+            failures.append(exc)
+
+    threads = [threading.Thread(target=build) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
