@@ -36,7 +36,13 @@ from gitimprove.feedback.models import FeedbackRecord
 from gitimprove.patterns.lexicon import Concept, Lexicon
 from gitimprove.patterns.model import EvidenceState, Pattern, PatternKind, Triage, pattern_id
 from gitimprove.patterns.text import content, is_noise, normalize, stem, tokens
-from gitimprove.patterns.triage import product_topic, triage_of
+from gitimprove.patterns.triage import (
+    TOPIC_LABELS,
+    decide,
+    plain_product_topic,
+    product_topic,
+    triage_of,
+)
 from gitimprove.text import shorten
 
 if TYPE_CHECKING:
@@ -49,6 +55,7 @@ CORRECTION: PatternKind = "consistent_correction"
 TROUBLE: PatternKind = "implicit_trouble"
 PRAISE: PatternKind = "successful_pattern"
 KIND_WEIGHT: dict[str, float] = {FAILURE: 1.0, CORRECTION: 1.0, TROUBLE: 0.7, PRAISE: 0.4}
+PRODUCT_KINDS = (FAILURE, TROUBLE)  # kinds of item that may be about the product
 HALF_LIFE_DAYS = 30.0          # recency: feedback a month older than the newest counts half
 SIMILARITY = 0.35              # residue clustering: cosine needed to join two texts
 POSTINGS_CAP = 64              # residue blocking: candidates taken per shared word
@@ -102,6 +109,11 @@ class TextInfo:
     def topic(self) -> str | None:
         """The product topic it is about, if any (see :mod:`.triage`)."""
         return None if self.noise else product_topic(self.toks, self._match())
+
+    @property
+    def plain_topic(self) -> str | None:
+        """The product topic it is plainly about, taken alone (see :mod:`.triage`)."""
+        return None if self.noise else plain_product_topic(self.toks, self._match())
 
 
 class Themer:
@@ -314,19 +326,36 @@ def group_items(items: Sequence[Item], themer: Themer,
         texts = sorted(by_text)
         labels = cluster_texts(texts, weights=[len(by_text[t]) for t in texts])
         clusters: dict[int, list[str]] = defaultdict(list)
+        apart: dict[str, list[str]] = defaultdict(list)  # product topic -> texts set apart
         for text, label in zip(texts, labels, strict=True):
             if label != UNCLUSTERED:
                 clusters[label].append(text)
             else:
                 loose.append(text)
+                topic = themer(text).plain_topic if kind in PRODUCT_KINDS else None
+                if topic is not None:
+                    apart[topic].append(text)
+        homes: dict[str, Group] = {}  # product topic -> the largest cluster about it
         for label in sorted(clusters):
             members = clusters[label]
             clustered.append(members)
+            topic = None
+            if kind in PRODUCT_KINDS:
+                topic, members = _set_product_apart(members, by_text, themer, apart)
+            if not members:
+                continue
             named = _name_group(kind, members, by_text, themer, df, offline)
             # Clusters that the lexicon names alike are one pattern: one label, one id.
             group = offline.setdefault((kind, named.key), named)
             for text in members:
                 group.items.extend(by_text[text])
+            if topic is not None:
+                group.triage, group.topic = "product", topic
+                homes.setdefault(topic, group)
+        for topic in sorted(apart):
+            home = homes.get(topic) or _product_group(kind, topic, offline)
+            for text in apart[topic]:
+                home.items.extend(by_text[text])
     if synthesizer is not None and pending:
         from gitimprove.patterns.synthesis import SynthesisError
 
@@ -338,6 +367,43 @@ def group_items(items: Sequence[Item], themer: Themer,
         else:
             return list(groups.values()) + themed
     return list(groups.values()) + list(offline.values())
+
+
+def _product_group(kind: PatternKind, topic: str,
+                   groups: dict[tuple[str, str], Group]) -> Group:
+    """The one group of ``kind`` for the product topic ``topic`` ("usage limits")."""
+    key = "product:" + "-".join(re.findall(r"[a-z0-9]+", topic))
+    group = groups.get((kind, key))
+    if group is None:
+        label = TOPIC_LABELS.get(topic, topic)
+        group = groups[(kind, key)] = Group(kind, key, label, triage="product", topic=topic)
+    return group
+
+
+def _set_product_apart(members: Sequence[str], by_text: Mapping[str, list[Item]],
+                       themer: Themer, apart: dict[str, list[str]]) -> tuple[str | None, list[str]]:
+    """The product topic of a cluster (None if it is about the answers), and its texts that
+    stay in it.
+
+    A cluster mostly about the product (see :func:`.triage.decide`) stays whole: a pattern
+    about that topic. From any other cluster, each text plainly about the product (see
+    :func:`.triage.plain_product_topic`) is set apart in ``apart``, to join the largest
+    cluster about its topic or a group of its own: a pattern about the answers never rests
+    on a complaint no instruction can fix ("2 messages and I'm out" is about usage limits,
+    however close its words are to a complaint about the answers)."""
+    weight = {t: len(by_text[t]) for t in members}
+    read = _sample(weight)
+    triage, topic = decide([themer(t).topic for t in read for _ in range(weight[t])])
+    if triage == "product":
+        return topic, list(members)
+    kept: list[str] = []
+    for text in members:
+        own = themer(text).plain_topic
+        if own is None:
+            kept.append(text)
+        else:
+            apart[own].append(text)
+    return None, kept
 
 
 def _synthesized(pending: Mapping[PatternKind, Sequence[Item]], clustered: Sequence[list[str]],

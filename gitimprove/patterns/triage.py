@@ -100,6 +100,7 @@ ANSWER_TALK = Lexicon((_c("answer talk", "", "", "", "", """
     """),))
 
 _TOPICS = Lexicon(TOPICS)
+TOPIC_LABELS = {c.key: c.failure for c in TOPICS}
 
 
 def product_topic(toks: tuple[str, ...], answers: Sequence[tuple[str, float]]) -> str | None:
@@ -114,6 +115,34 @@ def product_topic(toks: tuple[str, ...], answers: Sequence[tuple[str, float]]) -
         score for _, score in ANSWER_TALK.match(toks))
     if sum(score for _, score in product) > about_answers:
         return product[0][0]
+    return None
+
+
+# Words that name the product itself: a complaint that names the app or the service and one of
+# its topics is about the product even where the topic's phrase is a common word ("slow").
+PRODUCT_TALK = Lexicon((_c("product talk", "", "", "", "", """
+    app | apps | application | the service | website | web site | site | platform | version
+    update | updated | feature | features | play store | app store | download | downloaded
+    install | installed | uninstall | uninstalled
+    """),))
+
+
+def plain_product_topic(toks: tuple[str, ...], answers: Sequence[tuple[str, float]]) -> str | None:
+    """The product topic of one item taken alone (not as part of a group that is about the
+    product): stricter than :func:`product_topic`, since one item has no neighbours to vouch
+    for it. Nothing in it may address an answer, and the topic must be said twice or beside
+    a word that names the product: "the month has 30 days" is not about pricing, "very slow
+    app" is about speed."""
+    if ANSWER_TALK.match(toks):
+        return None
+    product = _TOPICS.match(toks)
+    if not product:
+        return None
+    topic, score = product[0]
+    if sum(s for _, s in product) < sum(s for _, s in answers):
+        return None
+    if score >= 2 or PRODUCT_TALK.match(toks):
+        return topic
     return None
 
 
