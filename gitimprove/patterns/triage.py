@@ -18,6 +18,7 @@ from gitimprove.patterns.lexicon import Concept, Lexicon, _c
 from gitimprove.patterns.model import Triage
 
 PRODUCT_SHARE = 0.5  # share of a pattern's items about the product that makes it a product one
+PLAIN_SCORE = 3      # words of product phrases that make one item plainly about the product
 
 TOPICS: tuple[Concept, ...] = (
     _c("usage limits", "usage limits", "", "", "",
@@ -130,9 +131,9 @@ PRODUCT_TALK = Lexicon((_c("product talk", "", "", "", "", """
 def plain_product_topic(toks: tuple[str, ...], answers: Sequence[tuple[str, float]]) -> str | None:
     """The product topic of one item taken alone (not as part of a group that is about the
     product): stricter than :func:`product_topic`, since one item has no neighbours to vouch
-    for it. Nothing in it may address an answer, and the topic must be said twice or beside
-    a word that names the product: "the month has 30 days" is not about pricing, "very slow
-    app" is about speed."""
+    for it. Nothing in it may address an answer, and the topic's phrases must weigh
+    :data:`PLAIN_SCORE` (words matched) or stand beside a word that names the product: "one
+    day in a month" is not about pricing, "very slow app" is about speed."""
     if ANSWER_TALK.match(toks):
         return None
     product = _TOPICS.match(toks)
@@ -141,7 +142,7 @@ def plain_product_topic(toks: tuple[str, ...], answers: Sequence[tuple[str, floa
     topic, score = product[0]
     if sum(s for _, s in product) < sum(s for _, s in answers):
         return None
-    if score >= 2 or PRODUCT_TALK.match(toks):
+    if score >= PLAIN_SCORE or PRODUCT_TALK.match(toks):
         return topic
     return None
 

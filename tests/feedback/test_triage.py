@@ -17,7 +17,7 @@ from gitimprove.patterns.analysis import analyze_records
 from gitimprove.patterns.grouping import UNCLUSTERED, cluster_texts
 from gitimprove.patterns.lexicon import Lexicon
 from gitimprove.patterns.text import tokens
-from gitimprove.patterns.triage import decide, product_topic
+from gitimprove.patterns.triage import decide, plain_product_topic, product_topic
 
 T0 = datetime(2026, 10, 1, tzinfo=UTC)
 
@@ -131,3 +131,38 @@ def test_grouping_leaves_logging_alone() -> None:
 ])
 def test_critiques_of_an_answer_that_mention_money_are_about_the_answers(text: str) -> None:
     assert topic(text) is None
+
+
+def plain(text: str) -> str | None:
+    toks = tokens(text)
+    return plain_product_topic(toks, Lexicon().match(toks))
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("very slow app", "latency"),                         # a topic word beside the product
+    ("hit the message limit, then the usage cap", "usage limits"),  # the topic said twice
+    ("too slow", None),                                   # one word, nothing vouches for it
+    ("There is more than one day in a month.", None),     # content, not the product
+    ("The answer is slow to get to the point, the app should say it first", None),
+])
+def test_an_item_alone_is_about_the_product_only_plainly(text: str, expected: str | None) -> None:
+    assert plain(text) == expected
+
+
+def test_product_complaints_leave_patterns_about_the_answers() -> None:
+    """An answers cluster keeps only its answer complaints: an item plainly about the product
+    joins the product pattern of its topic, so no proposal rests on it."""
+    wrong = [f"the answer to question {n} was wrong, it got the facts wrong" for n in range(8)]
+    limits = ["the app hit the limit again after two wrong-looking messages",
+              "wrong again, and then the app says I reached the limit"]
+    capped = [f"reached the message limit after {n} messages, the app is capped" for n in range(5)]
+    patterns = analyze_records(recs(wrong + limits + capped))
+    by_id = {r: p for p in patterns for r in p.feedback_ids}
+    answers = {p.id for p in patterns if p.triage == "answers"}
+    product = [p for p in patterns if p.triage == "product"]
+    assert product and all(p.topic == "usage limits" for p in product)
+    assert all(by_id[f"x{n}"].id in answers for n in range(8) if f"x{n}" in by_id)
+    for n in range(8, 15):
+        assert f"x{n}" not in by_id or by_id[f"x{n}"].triage == "product"
+    ids = [i for p in patterns for i in p.feedback_ids]
+    assert len(ids) == len(set(ids))  # each item in one pattern at most
