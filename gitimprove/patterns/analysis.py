@@ -7,12 +7,14 @@ The pipeline, for one agent:
    regenerated, edited or not completed is a *trouble* item (its text: the run's reasons and
    corrections). Unrated reasons count only where the lexicon recognises a theme.
 2. **Noise** ("test", "lol", "asdf", keyboard mash, only generic words) is dropped.
-3. **Concepts.** Each distinct normalised text is matched against the concept lexicon
-   (:mod:`.lexicon`), which is what copes with paraphrase ("tl;dr" = "way too wordy").
-4. **Residue.** Texts no concept covers are clustered by TF-IDF cosine similarity (word stems
-   plus character trigrams): leader clustering, each text compared only with the leaders that
-   share a word with it (capped posting lists): no all-pairs comparison, so the cost grows
-   with n, not n^2.
+3. **Groups.** The distinct texts of each kind are grouped by meaning (:mod:`.grouping`:
+   static sentence embeddings, agglomerative clustering cut at a distance taken from the
+   set); no word list decides membership. The concept lexicon (:mod:`.lexicon`) only names
+   a group where most of its items match one concept.
+4. **Triage** (:mod:`.triage`). A group mostly about the product (limits, pricing, login,
+   crashes, ...) is a product group; from any other group, each item plainly about the
+   product is set apart into the product group of its topic, so a pattern about the answers
+   never rests on a complaint no instruction can fix.
 5. **Patterns.** Groups with at least ``min_support`` items become patterns: stable id from
    (kind, key), label, count, share, evidence ids, 3-5 central quotes, versions, section of the
    agent file it concerns, a suggestion in the users' own words, and a score (count weighted
