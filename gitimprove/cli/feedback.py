@@ -299,7 +299,8 @@ def analyze_cmd(ctx: Context, agent: str, since: str | None, version: str | None
         echo(f"No patterns in {agent}'s feedback yet (too little, or nothing recurs).")
         return
     product = [p for p in patterns if p.triage == "product"]
-    patterns = [p for p in patterns if p.triage != "product"]
+    unspecific = [p for p in patterns if p.triage == "unspecific"]
+    patterns = [p for p in patterns if p.triage not in ("product", "unspecific")]
     if not patterns:
         echo(f"No patterns about {agent}'s answers.")
     else:
@@ -323,6 +324,10 @@ def analyze_cmd(ctx: Context, agent: str, since: str | None, version: str | None
         for p in product:
             quote = f'  "{shorten(p.quotes[0], 70)}"' if p.quotes else ""
             echo(f"    {p.count:>4}  {p.topic or 'other'}: {shorten(p.label, 50)}{quote}")
+    for p in unspecific:
+        quotes = "; ".join(f'"{shorten(q, 30)}"' for q in p.quotes[:3])
+        echo(f"\nNo reason given (nothing to change an instruction by; never proposed): "
+             f"{p.count}  {quotes}")
 
 
 COMMANDS: list[click.Command] = [feedback_group, analyze_cmd]

@@ -6,7 +6,9 @@ The pipeline, for one agent:
    positive run a *praise* item; every correction is a *correction* item; every run that was
    regenerated, edited or not completed is a *trouble* item (its text: the run's reasons and
    corrections). Unrated reasons count only where the lexicon recognises a theme.
-2. **Noise** ("test", "lol", "asdf", keyboard mash, only generic words) is dropped.
+2. **Noise** ("test", "lol", "asdf", keyboard mash, only generic words) is dropped; a
+   complaint that only judges ("worst app ever", "useless", "not good") is one group,
+   ``unspecific``: it counts, but gives nothing to change an instruction by.
 3. **Groups.** The distinct texts of each kind are grouped by meaning (:mod:`.grouping`:
    static sentence embeddings, agglomerative clustering cut at a distance taken from the
    set); no word list decides membership. The concept lexicon (:mod:`.lexicon`) only names
@@ -37,7 +39,7 @@ from typing import TYPE_CHECKING, Literal
 from gitimprove.feedback.models import FeedbackRecord
 from gitimprove.patterns.lexicon import Concept, Lexicon
 from gitimprove.patterns.model import EvidenceState, Pattern, PatternKind, Triage, pattern_id
-from gitimprove.patterns.text import content, is_noise, normalize, stem, tokens
+from gitimprove.patterns.text import content, is_noise, is_unspecific, normalize, stem, tokens
 from gitimprove.patterns.triage import (
     TOPIC_LABELS,
     decide,
@@ -62,6 +64,8 @@ HALF_LIFE_DAYS = 30.0          # recency: feedback a month older than the newest
 SIMILARITY = 0.35              # residue clustering: cosine needed to join two texts
 POSTINGS_CAP = 64              # residue blocking: candidates taken per shared word
 MAX_QUOTE_CHARS = 280
+UNSPECIFIC_KEY = "unspecific"   # negative feedback that gives no reason: one group
+UNSPECIFIC_LABEL = "unhappy, no reason given"
 SIGNAL_LABELS = {"regenerated": "regenerated, no reason given",
                  "edited_output": "output edited by the user, no reason given",
                  "not_completed": "task not completed, no reason given"}
@@ -111,6 +115,11 @@ class TextInfo:
     def topic(self) -> str | None:
         """The product topic it is about, if any (see :mod:`.triage`)."""
         return None if self.noise else product_topic(self.toks, self._match())
+
+    @property
+    def unspecific(self) -> bool:
+        """Judges without saying why ("worst app ever"), read on negative feedback only."""
+        return is_unspecific(self.toks, self.words)
 
     @property
     def plain_topic(self) -> str | None:
@@ -296,8 +305,9 @@ def group_items(items: Sequence[Item], themer: Themer,
                 notes: list[str] | None = None) -> list[Group]:
     """Items grouped per kind by meaning (:mod:`.grouping`); each item in one group at most.
 
-    Items without text (or only noise) of a run with an implicit signal group by that
-    signal; other textless items are left out. Every other item is in exactly one group or
+    Failures that only judge ("worst app ever") are one group, :data:`UNSPECIFIC_KEY`. Items
+    without text (or only noise) of a run with an implicit signal group by that signal;
+    other textless items are left out. Every other item is in exactly one group or
     unclustered. The lexicon only names a group (and so keys it) when most of its items
     match one of its concepts.
 
@@ -311,6 +321,11 @@ def group_items(items: Sequence[Item], themer: Themer,
         df = _document_frequencies(themer, items)
     for item in items:
         info = themer(item.text) if item.text else None
+        if item.kind == FAILURE and info is not None and info.unspecific:
+            found = groups.setdefault((FAILURE, UNSPECIFIC_KEY), Group(
+                FAILURE, UNSPECIFIC_KEY, UNSPECIFIC_LABEL, triage="unspecific"))
+            found.items.append(item)
+            continue
         if info is None or info.noise:
             if item.kind == TROUBLE and item.signal:
                 key = f"signal:{item.signal}"

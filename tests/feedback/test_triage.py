@@ -16,8 +16,9 @@ from gitimprove.instructions.repo import InstructionRepo
 from gitimprove.patterns.analysis import analyze_records
 from gitimprove.patterns.grouping import UNCLUSTERED, cluster_texts
 from gitimprove.patterns.lexicon import Lexicon
-from gitimprove.patterns.text import tokens
+from gitimprove.patterns.text import is_unspecific, tokens
 from gitimprove.patterns.triage import decide, plain_product_topic, product_topic
+from gitimprove.proposals.build import triage_left_out
 
 T0 = datetime(2026, 10, 1, tzinfo=UTC)
 
@@ -166,3 +167,49 @@ def test_product_complaints_leave_patterns_about_the_answers() -> None:
         assert f"x{n}" not in by_id or by_id[f"x{n}"].triage == "product"
     ids = [i for p in patterns for i in p.feedback_ids]
     assert len(ids) == len(set(ids))  # each item in one pattern at most
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("worst app ever", True),
+    ("Useless", True),
+    ("not good", True),
+    ("do not like this app", True),
+    ("the app is not working", False),       # says what is wrong
+    ("the answers are bad", False),          # says what is bad
+    ("fails every time I upload a file", False),
+    ("lol", False),                          # noise, not a complaint
+])
+def test_unspecific_complaints(text: str, expected: bool) -> None:
+    assert is_unspecific(tokens(text)) is expected
+
+
+def test_complaints_without_a_reason_are_one_group_never_proposed() -> None:
+    vague = ["worst app ever", "Useless", "not good", "very bad app", "trash", "worst"]
+    long = [f"the answer is far too long and wordy, {n} paragraphs for a yes" for n in range(5)]
+    patterns = analyze_records(recs(vague + long) + recs(["worst"], rating="up", start=50))
+    (unspecific,) = [p for p in patterns if p.triage == "unspecific"]
+    assert unspecific.count == len(vague) and not unspecific.fixable
+    assert unspecific.section is None and unspecific.suggestion is None
+    assert set(unspecific.feedback_ids) == {f"x{n}" for n in range(len(vague))}
+    assert all(p.triage == "answers" for p in patterns if p.kind == "recurring_failure"
+               and p is not unspecific)
+    left = triage_left_out(patterns)
+    assert any("gives no reason" in item.why for item in left)
+
+
+def test_analyze_shows_complaints_without_a_reason_apart(
+        repo_with_feedback: InstructionRepo, monkeypatch: pytest.MonkeyPatch) -> None:
+    store = repo_with_feedback.feedback_store()
+    store.add([make_record({"id": f"vague{i}", "agent": "product-writer", "rating": "down",
+                            "reason": text}) for i, text in
+               enumerate(["worst app ever", "useless", "trash", "so bad", "not good at all"])])
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+    monkeypatch.chdir(repo_with_feedback.git.work_tree or ".")
+    out = CliRunner().invoke(cli, ["analyze", "product-writer"])
+    assert out.exit_code == 0, out.output
+    head, _, tail = out.output.partition("No reason given")
+    assert tail.lstrip().startswith("(nothing to change an instruction by; never proposed): 5")
+    assert "worst app ever" not in head
+    data = json.loads(CliRunner().invoke(cli, ["analyze", "product-writer", "--json"]).stdout)
+    (p,) = [p for p in data["patterns"] if p["triage"] == "unspecific"]
+    assert p["count"] == 5 and p["label"] == "unhappy, no reason given"
