@@ -43,6 +43,7 @@ from gitimprove.patterns.text import content, is_noise, is_unspecific, normalize
 from gitimprove.patterns.triage import (
     TOPIC_LABELS,
     decide,
+    mentions_product,
     plain_product_topic,
     product_topic,
     triage_of,
@@ -88,12 +89,15 @@ def default_lexicon() -> Lexicon:
 # -- text -> theme ----------------------------------------------------------------------------
 
 
+_UNSET = "\0unset"  # a topic not worked out yet (no topic is ever this)
+
+
 class TextInfo:
     """What analysis knows about one distinct text. Its concepts and product topic (lexicon
     matches) are worked out when first asked for: naming and triage look at a sample of each
     group only."""
 
-    __slots__ = ("_lexicon", "_scored", "noise", "toks", "words")
+    __slots__ = ("_lexicon", "_plain", "_scored", "_topic", "noise", "toks", "words")
 
     def __init__(self, toks: tuple[str, ...], lexicon: Lexicon) -> None:
         self.toks = toks
@@ -101,6 +105,8 @@ class TextInfo:
         self.noise = is_noise(toks, self.words)
         self._lexicon = lexicon
         self._scored: list[tuple[str, float]] | None = None
+        self._topic: str | None = _UNSET
+        self._plain: str | None = _UNSET
 
     def _match(self) -> list[tuple[str, float]]:
         if self._scored is None:
@@ -114,7 +120,10 @@ class TextInfo:
     @property
     def topic(self) -> str | None:
         """The product topic it is about, if any (see :mod:`.triage`)."""
-        return None if self.noise else product_topic(self.toks, self._match())
+        if self._topic is _UNSET:
+            self._topic = (None if self.noise or not mentions_product(self.toks)
+                           else product_topic(self.toks, self._match()))
+        return self._topic
 
     @property
     def unspecific(self) -> bool:
@@ -124,7 +133,9 @@ class TextInfo:
     @property
     def plain_topic(self) -> str | None:
         """The product topic it is plainly about, taken alone (see :mod:`.triage`)."""
-        return None if self.noise else plain_product_topic(self.toks, self._match())
+        if self._plain is _UNSET:
+            self._plain = None if self.noise else plain_product_topic(self.toks, self._match)
+        return self._plain
 
 
 class Themer:

@@ -12,7 +12,7 @@ one among them. Triage never decides which items group together (see :mod:`.grou
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from gitimprove.patterns.lexicon import Concept, Lexicon, _c
 from gitimprove.patterns.model import Triage
@@ -128,23 +128,32 @@ PRODUCT_TALK = Lexicon((_c("product talk", "", "", "", "", """
     """),))
 
 
-def plain_product_topic(toks: tuple[str, ...], answers: Sequence[tuple[str, float]]) -> str | None:
+def mentions_product(toks: tuple[str, ...]) -> bool:
+    """Whether any product phrase could match in ``toks`` (cheap; see :meth:`Lexicon.mentions`)."""
+    return _TOPICS.mentions(toks)
+
+
+def plain_product_topic(toks: tuple[str, ...],
+                        answers: Callable[[], Sequence[tuple[str, float]]]) -> str | None:
     """The product topic of one item taken alone (not as part of a group that is about the
     product): stricter than :func:`product_topic`, since one item has no neighbours to vouch
-    for it. Nothing in it may address an answer, and the topic's phrases must weigh
-    :data:`PLAIN_SCORE` (words matched) or stand beside a word that names the product: "one
-    day in a month" is not about pricing, "very slow app" is about speed."""
-    if ANSWER_TALK.match(toks):
+    for it. Nothing in it may address an answer, the topic's phrases must weigh
+    :data:`PLAIN_SCORE` (words matched) or stand beside a word that names the product ("one
+    day in a month" is not about pricing, "very slow app" is about speed), and they must
+    outweigh the answer concepts found in it (``answers()``, asked last: it costs most)."""
+    if not _TOPICS.mentions(toks):
         return None
     product = _TOPICS.match(toks)
     if not product:
         return None
     topic, score = product[0]
-    if sum(s for _, s in product) < sum(s for _, s in answers):
+    if score < PLAIN_SCORE and not PRODUCT_TALK.match(toks):
         return None
-    if score >= PLAIN_SCORE or PRODUCT_TALK.match(toks):
-        return topic
-    return None
+    if ANSWER_TALK.match(toks):
+        return None
+    if sum(s for _, s in product) < sum(s for _, s in answers()):
+        return None
+    return topic
 
 
 def triage_of(topics: Iterable[str | None], *, praise: bool) -> tuple[Triage, str | None]:

@@ -136,7 +136,7 @@ def test_critiques_of_an_answer_that_mention_money_are_about_the_answers(text: s
 
 def plain(text: str) -> str | None:
     toks = tokens(text)
-    return plain_product_topic(toks, Lexicon().match(toks))
+    return plain_product_topic(toks, lambda: Lexicon().match(toks))
 
 
 @pytest.mark.parametrize("text, expected", [
