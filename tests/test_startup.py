@@ -6,6 +6,7 @@ them slow, in the installed command as a user runs it."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -65,3 +66,13 @@ def test_a_command_ends_with_all_its_output_and_its_database_closed(sample_histo
     refused = subprocess.run([sys.executable, "-m", "gitimprove", "show", "no-such-agent"],
                              cwd=sample_history, capture_output=True, text=True, env=env)
     assert refused.returncode == 1 and refused.stderr.startswith("error: ")
+
+
+def test_records_use_the_dataclass_that_compiles_on_first_use() -> None:
+    """A record declared with the standard decorator compiles its methods at import, in every
+    command that imports its module (see gitimprove/dataclass.py)."""
+    standard = re.compile(r"^from dataclasses import .*\bdataclass\b|@dataclasses\.dataclass", re.M)
+    package = Path(__file__).resolve().parent.parent / "gitimprove"
+    found = [str(path.relative_to(package)) for path in sorted(package.rglob("*.py"))
+             if path.name != "dataclass.py" and standard.search(path.read_text())]
+    assert found == [], "use `from gitimprove.dataclass import dataclass, field` in these"
