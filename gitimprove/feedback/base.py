@@ -16,6 +16,7 @@ from gitimprove.feedback import migrations
 from gitimprove.feedback.models import (
     FeedbackRecord,
     calls_to_json,
+    flat_encoder,
     format_timestamp,
     record_from_row,
 )
@@ -30,7 +31,7 @@ _INSERT_COLUMNS = ", ".join(migrations.COLUMNS)
 
 
 # NOTE: built once: json.dumps() with options builds an encoder per call (per record).
-_SIGNALS_JSON = json.JSONEncoder(separators=(",", ":")).encode
+_SIGNALS_JSON = flat_encoder(sort_keys=False, ensure_ascii=True)
 _METADATA_JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 
 

@@ -87,7 +87,8 @@ def _check_text(name: str, value: object, limit: int) -> str | None:
     if "\x00" in text:
         raise ValueError("contains a NUL character")
     try:
-        text.encode("utf-8")
+        if not text.isascii():
+            text.encode("utf-8")
     except UnicodeEncodeError:
         raise ValueError("is not valid UTF-8 (it contains undecodable bytes)") from None
     return text
@@ -126,7 +127,11 @@ def format_timestamp(stamp: datetime) -> str:
     """Fixed-width UTC text that sorts like the time it names: ``2026-09-15T07:55:22.000000Z``."""
     if stamp.tzinfo is not UTC:
         stamp = stamp.astimezone(UTC)
-    return stamp.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
+    # NOTE: isoformat(timespec="microseconds") of the naive time, written out: a third of
+    # the cost, once for every record written.
+    return "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ" % (  # noqa: UP031
+        stamp.year, stamp.month, stamp.day, stamp.hour, stamp.minute, stamp.second,
+        stamp.microsecond)
 
 
 def new_id() -> str:
@@ -158,6 +163,14 @@ def compact_arguments(value: object, limit: int) -> str:
     if len(text) > limit:
         text = text[:max(0, limit - len(ARGUMENTS_CUT))] + ARGUMENTS_CUT
     return text.replace("\x00", "")
+
+
+def is_finite(value: int | float) -> bool:
+    """A number that is finite as a float too (an int too large for a float is not)."""
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
 
 
 def is_feedback(rating: object, reason: object, correction: object, signals: object) -> bool:

@@ -1,0 +1,183 @@
+"""The common case of checking a record as it comes in, by hand, at a fraction of pydantic's cost.
+
+:func:`quick_values` returns exactly what :func:`~gitimprove.feedback.validation.validate_record`
+returns for a record made of the plain types the schema expects (text, a dict of signals, a
+list of tool-call dicts, ...), and None for anything else: anything it does not accept as it
+stands, valid or not, goes to the pydantic schema, which checks it again and words the error.
+So it never raises and never words an error, and every ``error:`` line still comes from one
+place. It uses the same plain checks as the schema (:mod:`.fields`); tests/feedback/
+test_quickcheck.py holds both to the same answer on valid and invalid records.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from gitimprove.feedback.fields import (
+    _ID_RE,
+    _SIGNAL_RE,
+    _VERSION_RE,
+    FIELDS,
+    MAX_METADATA_BYTES,
+    MAX_RUN_TEXT_CHARS,
+    MAX_SIGNALS,
+    MAX_TEXT_CHARS,
+    MAX_TOOL_ARGUMENT_CHARS,
+    MAX_TOOL_CALLS,
+    MAX_TOOL_DURATION_MS,
+    TOOL_NAME_RE,
+    _check_text,
+    compact_arguments,
+    is_finite,
+    normalize_rating,
+    normalize_status,
+    parse_timestamp,
+)
+from gitimprove.text import is_slug
+
+_FIELDS = frozenset(FIELDS)
+_CALL_FIELDS = frozenset(("name", "status", "duration_ms", "arguments"))
+_RATINGS = {"positive": "positive", "negative": "negative"}
+_id_match = _ID_RE.match
+_signal_match = _SIGNAL_RE.match
+
+
+class _Refer(Exception):
+    """This record is for the schema to judge."""
+
+
+def quick_values(data: dict[str, Any]) -> dict[str, Any] | None:
+    """The checked values of one record, by field name, as ``validate_record`` gives them; None
+    when the schema must judge (an unusual type, or anything it would refuse)."""
+    try:
+        return _values(data)
+    except (_Refer, ValueError, TypeError, OverflowError):
+        return None
+
+
+def _identifier(value: object) -> str | None:
+    if value is None:
+        return None
+    if type(value) is not str:
+        raise _Refer
+    value = value.strip()
+    if not _id_match(value):
+        raise _Refer
+    return value
+
+
+def _text(value: object, limit: int) -> str | None:
+    if value is None:
+        return None
+    if type(value) is not str:
+        raise _Refer
+    return _check_text("text", value, limit)  # ValueError: refused, for the schema to word
+
+
+def _values(data: dict[str, Any]) -> dict[str, Any]:
+    if not _FIELDS.issuperset(data):
+        raise _Refer
+    get = data.get
+    agent = get("agent")
+    if type(agent) is not str:
+        raise _Refer
+    agent = agent.strip()
+    if not is_slug(agent):
+        raise _Refer
+    record_id = _identifier(get("id"))
+    if record_id is None:
+        raise _Refer
+    version = get("version")
+    if version is not None:
+        if type(version) is not str:
+            raise _Refer
+        version = version.strip()
+        if not version:
+            version = None
+        elif not _VERSION_RE.match(version):
+            raise _Refer
+        elif version[0] not in "vV":
+            version = version.lower()
+    rating = get("rating")
+    if rating is not None:
+        rating = _RATINGS.get(rating) if type(rating) is str else None
+        if rating is None:
+            rating = normalize_rating(data["rating"])
+    signals = _signals(get("signals"))
+    created = get("created_at")
+    if created is None:
+        raise _Refer
+    created = parse_timestamp(created)
+    if type(created) is not datetime:
+        raise _Refer
+    reason = _text(get("reason"), MAX_TEXT_CHARS)
+    correction = _text(get("correction"), MAX_TEXT_CHARS)
+    run_id = _identifier(get("run_id"))
+    calls = get("tool_calls")
+    if calls is not None:
+        calls = _tool_calls(calls)
+        if run_id is None:
+            raise _Refer
+    elif rating is None and not reason and not correction and not signals:
+        raise _Refer  # empty feedback
+    return {"id": record_id, "agent": agent, "version": version, "run_id": run_id,
+            "rating": rating, "reason": reason, "correction": correction, "signals": signals,
+            "user_id": _identifier(get("user_id")),
+            "input": _text(get("input"), MAX_RUN_TEXT_CHARS),
+            "output": _text(get("output"), MAX_RUN_TEXT_CHARS),
+            "metadata": _metadata(get("metadata")), "created_at": created, "tool_calls": calls}
+
+
+def _signals(value: object) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if type(value) is not dict or len(value) > MAX_SIGNALS:
+        raise _Refer
+    for name, val in value.items():
+        kind = type(val)
+        if type(name) is not str or not _signal_match(name) \
+                or (kind is not bool and ((kind is not int and kind is not float)
+                                          or not is_finite(val))):
+            raise _Refer
+    return dict(value)
+
+
+def _metadata(value: object) -> dict[str, Any] | None:
+    if value is None:
+        return None
+    if type(value) is not dict or any(type(k) is not str for k in value):
+        raise _Refer
+    if len(json.dumps(value, separators=(",", ":"), allow_nan=False).encode()) > MAX_METADATA_BYTES:
+        raise _Refer
+    return dict(value) or None
+
+
+def _tool_calls(value: object) -> list[dict[str, Any]]:
+    if type(value) is not list or len(value) > MAX_TOOL_CALLS:
+        raise _Refer
+    return [_call(call) for call in value]
+
+
+def _call(call: object) -> dict[str, Any]:
+    if type(call) is not dict or not _CALL_FIELDS.issuperset(call):
+        raise _Refer
+    name = call.get("name")
+    if type(name) is not str:
+        raise _Refer
+    name = name.strip()
+    if not TOOL_NAME_RE.match(name):
+        raise _Refer
+    status = call.get("status")
+    status = "ok" if status is None else normalize_status(status)
+    duration = call.get("duration_ms")
+    if duration is not None:
+        if (type(duration) is not int and type(duration) is not float) \
+                or not is_finite(duration) or not 0 <= duration <= MAX_TOOL_DURATION_MS:
+            raise _Refer
+        duration = round(duration)
+    arguments = call.get("arguments")
+    if arguments is not None:
+        arguments = compact_arguments(arguments, MAX_TOOL_ARGUMENT_CHARS) or None
+    return {"name": name, "status": status, "duration_ms": duration, "arguments": arguments}
