@@ -17,6 +17,8 @@ from typing import Any
 
 from gitimprove.feedback.fields import (
     _ID_RE,
+    _NEGATIVE,
+    _POSITIVE,
     _SIGNAL_RE,
     _VERSION_RE,
     FIELDS,
@@ -39,7 +41,8 @@ from gitimprove.text import is_slug
 
 _FIELDS = frozenset(FIELDS)
 _CALL_FIELDS = frozenset(("name", "status", "duration_ms", "arguments"))
-_RATINGS = {"positive": "positive", "negative": "negative"}
+# every spelling normalize_rating accepts as it stands (others, like " Up", go through it)
+_RATINGS = {**dict.fromkeys(_POSITIVE, "positive"), **dict.fromkeys(_NEGATIVE, "negative")}
 _id_match = _ID_RE.match
 _signal_match = _SIGNAL_RE.match
 

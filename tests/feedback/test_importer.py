@@ -177,3 +177,25 @@ def test_format_detection_and_unreadable_files(repo: InstructionRepo, tmp_path: 
         read_source(str(tmp_path / "missing.jsonl"))
     with pytest.raises(FeedbackImportError, match="it is a directory"):
         read_source(str(tmp_path))
+
+
+def test_lines_read_fast_give_what_json_gives(repo: InstructionRepo) -> None:
+    # The fast reader (pydantic-core's parser) must give json.loads' values, and leave every
+    # line it refuses to json, whose messages the errors quote.
+    from gitimprove.feedback.importer import _jsonl_lines, _jsonl_rows
+
+    lines = [b'{"a":1,"a":2}', b'{"a":1e400,"b":-1e400,"c":NaN,"d":Infinity}', b'{"a":"\\ud800"}',
+             b'{"a":"\\ud83d\\ude00 \\u2028 \\u0000 \\/"}', b'{"a":"x\x01y"}', b'{"a":-0,"b":-0.0}',
+             b'{"a":123456789012345678901234567890,"b":9007199254740993.0,"c":1.5e-320}',
+             b'{"a":"caf\xe9"}', b'{"a":"\xed\xa0\x80"}', b'\xef\xbb\xbf{"a":1}', b'{"a":1}\r\r',
+             b'{"a":1} {"b":2}', b'{"a":1}}', b' {"a":1} ', b"", b"[1]", b'{"a":' + b"[" * 300 +
+             b"1" + b"]" * 300 + b"}", b'{"k":"' + "é".encode() * 10 + b'"}', b'{"a":true,"b":null}']
+    data = b"\n".join(lines)
+    fast, slow = _jsonl_rows(data), _jsonl_lines(data)
+
+    def shown(rows: list[tuple[int, object]]) -> list[tuple[int, str]]:
+        return [(n, repr(v)) for n, v in rows]
+
+    assert shown(fast) == shown(slow)  # type: ignore[arg-type]
+    # and an import reads both the same: the line numbers of the bad lines are kept
+    assert [n for n, v in fast if not isinstance(v, dict)] == [5, 8, 9, 10, 12, 13, 16]
