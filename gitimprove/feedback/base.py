@@ -28,6 +28,9 @@ SQLITE_APPLICATION_ID = 0x67694D70  # "giMp": marks a SQLite file as ours
 
 _SELECT = ", ".join(migrations.RECORD_COLUMNS)
 _INSERT_COLUMNS = ", ".join(migrations.COLUMNS)
+_INSERT_SQL = {mark: f"INSERT INTO feedback ({_INSERT_COLUMNS}) VALUES "
+                     f"({', '.join([mark] * len(migrations.COLUMNS))}) ON CONFLICT (id) DO NOTHING"
+               for mark in ("?", "%s")}
 
 
 # NOTE: built once: json.dumps() with options builds an encoder per call (per record).
@@ -68,8 +71,7 @@ class FeedbackStore(ABC):
 
     def _insert_sql(self) -> str:
         """The one INSERT both backends run: a stored id is skipped, never overwritten."""
-        marks = ", ".join([self.MARK] * len(migrations.COLUMNS))
-        return f"INSERT INTO feedback ({_INSERT_COLUMNS}) VALUES ({marks}) ON CONFLICT (id) DO NOTHING"
+        return _INSERT_SQL[self.MARK]
 
     @abstractmethod
     def _read(self, sql: str, params: Sequence[Any], doing: str = "read") -> list[tuple[Any, ...]]:

@@ -69,7 +69,10 @@ class AgentIndex:
 
     def refresh(self) -> None:
         """Re-read the agents when main has moved (one ref-file read otherwise)."""
-        tip = self._catalogue.tip()
+        self.refresh_at(self._catalogue.tip())
+
+    def refresh_at(self, tip: str | None) -> None:
+        """Re-read the agents unless ``tip`` (main's tip, just read) is the one they are of."""
         if tip is not None and tip == self._tip:
             return
         names = frozenset(self._catalogue.agent_names())
@@ -171,13 +174,14 @@ def build_record(
     if not isinstance(agent, str) or not agent.strip():
         raise GitImproveError("agent: missing", hint="every record names the agent it is about")
     index.check_agent(agent.strip(), fresh=fresh)
-    data = dict(fields)
     warning = None
-    if isinstance(data.get("version"), str):
-        data["version"], warning = index.resolve_version(agent.strip(), data["version"], fresh=False)
+    version = fields.get("version")
+    if isinstance(version, str):
+        version, warning = index.resolve_version(agent.strip(), version, fresh=False)
+        fields = {**fields, "version": version}
     if keep_arguments == "policy":
-        keep_arguments = index.keep_arguments() if _has_arguments(data.get("tool_calls")) else None
-    record = make_record(data, id_from_content=id_from_content, now=now,
+        keep_arguments = index.keep_arguments() if _has_arguments(fields.get("tool_calls")) else None
+    record = make_record(fields, id_from_content=id_from_content, now=now,
                          keep_arguments=keep_arguments)
     if record.tool_calls is not None and record.version is None and warning is None:
         warning = (f"the tool calls of {record.agent} run {record.run_id} have no version: "
@@ -211,8 +215,11 @@ def record_feedback(
     created_at: datetime | str | None = None,
     id: str | None = None,
     tool_calls: Sequence[Mapping[str, Any] | ToolCall] | None = None,
+    fresh: bool = True,
 ) -> FeedbackRecord:
-    """Validate and store one record (see :meth:`InstructionRepo.record_feedback`)."""
+    """Validate and store one record (see :meth:`InstructionRepo.record_feedback`).
+
+    ``fresh=False``: the caller has just brought ``index`` up to main's tip."""
     fields = {"id": id, "agent": agent, "version": version, "run_id": run_id, "rating": rating,
               "tool_calls": list(tool_calls) if isinstance(tool_calls, list | tuple) else tool_calls,
               "reason": reason, "correction": correction,
@@ -221,7 +228,7 @@ def record_feedback(
               "user_id": user_id, "input": input, "output": output,
               "metadata": dict(metadata) if isinstance(metadata, Mapping) else metadata,
               "created_at": created_at}
-    record, warning = build_record(index, fields)
+    record, warning = build_record(index, fields, fresh=fresh)
     _store_once(store, record, given_id=id is not None)
     if warning:
         warnings.warn(warning, FeedbackWarning, stacklevel=3)

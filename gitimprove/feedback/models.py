@@ -293,25 +293,23 @@ def make_record(fields: Mapping[str, Any], *, id_from_content: bool = False,
     same line twice yields the same id (and so adds nothing the second time).
     ``keep_arguments``: tool-call arguments are kept, cut at that many characters; by default
     they are dropped (see :func:`prepare_tool_calls`)."""
-    data = {k: v for k, v in fields.items() if v is not None}
-    if "tool_calls" in data:
+    # NOTE: a field given as None is a field not given (the quick check reads it so; the
+    # schema is given only the fields that have a value).
+    data = dict(fields)
+    if data.get("tool_calls") is not None:
         data["tool_calls"] = prepare_tool_calls(data["tool_calls"], keep_arguments)
-    missing_id = "id" not in data
-    if missing_id and not id_from_content:
-        data["id"] = new_id()
-    if "created_at" not in data:
+    missing_id = data.get("id") is None
+    if missing_id:
+        data["id"] = "placeholder" if id_from_content else new_id()
+    given_time = data.get("created_at") is not None
+    if not given_time:
         data["created_at"] = now or datetime.now(UTC)
-        given_time = False
-    else:
-        given_time = True
-    if missing_id and id_from_content:
-        data["id"] = "placeholder"
     values = quick_values(data)
     if values is None:  # unusual or invalid: the schema judges, and words the error
         from gitimprove.feedback.validation import ValidationError, validate_record
 
         try:
-            values = validate_record(data)
+            values = validate_record({k: v for k, v in data.items() if v is not None})
         except ValidationError as exc:
             raise InvalidFeedbackError(validation_message(exc)) from None
     if values["tool_calls"] is not None:

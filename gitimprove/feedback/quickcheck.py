@@ -12,7 +12,7 @@ test_quickcheck.py holds both to the same answer on valid and invalid records.
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from gitimprove.feedback.fields import (
@@ -37,7 +37,7 @@ from gitimprove.feedback.fields import (
     normalize_status,
     parse_timestamp,
 )
-from gitimprove.text import is_slug
+from gitimprove.text import SLUG_RE
 
 _FIELDS = frozenset(FIELDS)
 _CALL_FIELDS = frozenset(("name", "status", "duration_ms", "arguments"))
@@ -45,6 +45,8 @@ _CALL_FIELDS = frozenset(("name", "status", "duration_ms", "arguments"))
 _RATINGS = {**dict.fromkeys(_POSITIVE, "positive"), **dict.fromkeys(_NEGATIVE, "negative")}
 _id_match = _ID_RE.match
 _signal_match = _SIGNAL_RE.match
+_slug_match = SLUG_RE.match
+_version_match = _VERSION_RE.match
 
 
 class _Refer(Exception):
@@ -60,10 +62,8 @@ def quick_values(data: dict[str, Any]) -> dict[str, Any] | None:
         return None
 
 
-def _identifier(value: object) -> str | None:
-    if value is None:
-        return None
-    if type(value) is not str:
+def _identifier(value: object) -> str:
+    if not isinstance(value, str):
         raise _Refer
     value = value.strip()
     if not _id_match(value):
@@ -71,35 +71,27 @@ def _identifier(value: object) -> str | None:
     return value
 
 
-def _text(value: object, limit: int) -> str | None:
-    if value is None:
-        return None
-    if type(value) is not str:
-        raise _Refer
-    return _check_text("text", value, limit)  # ValueError: refused, for the schema to word
-
-
 def _values(data: dict[str, Any]) -> dict[str, Any]:
+    # NOTE: written for speed (this runs for every record written): fields that are absent
+    # cost one lookup, and the checks shared with the schema are called only on values.
     if not _FIELDS.issuperset(data):
         raise _Refer
     get = data.get
     agent = get("agent")
-    if type(agent) is not str:
+    if not isinstance(agent, str):
         raise _Refer
     agent = agent.strip()
-    if not is_slug(agent):
+    if not _slug_match(agent) or len(agent) > 64:  # text.is_slug
         raise _Refer
     record_id = _identifier(get("id"))
-    if record_id is None:
-        raise _Refer
     version = get("version")
     if version is not None:
-        if type(version) is not str:
+        if not isinstance(version, str):
             raise _Refer
         version = version.strip()
         if not version:
             version = None
-        elif not _VERSION_RE.match(version):
+        elif not _version_match(version):
             raise _Refer
         elif version[0] not in "vV":
             version = version.lower()
@@ -108,16 +100,24 @@ def _values(data: dict[str, Any]) -> dict[str, Any]:
         rating = _RATINGS.get(rating) if type(rating) is str else None
         if rating is None:
             rating = normalize_rating(data["rating"])
-    signals = _signals(get("signals"))
+    signals = get("signals")
+    signals = {} if signals is None else _signals(signals)
     created = get("created_at")
-    if created is None:
-        raise _Refer
-    created = parse_timestamp(created)
-    if type(created) is not datetime:
-        raise _Refer
-    reason = _text(get("reason"), MAX_TEXT_CHARS)
-    correction = _text(get("correction"), MAX_TEXT_CHARS)
-    run_id = _identifier(get("run_id"))
+    if type(created) is not datetime or created.tzinfo is not UTC:
+        if created is None:
+            raise _Refer
+        created = parse_timestamp(created)
+        if type(created) is not datetime:
+            raise _Refer
+    reason = get("reason")
+    if reason is not None:
+        reason = _check_text("text", reason, MAX_TEXT_CHARS)  # ValueError: for the schema
+    correction = get("correction")
+    if correction is not None:
+        correction = _check_text("text", correction, MAX_TEXT_CHARS)
+    run_id = get("run_id")
+    if run_id is not None:
+        run_id = _identifier(run_id)
     calls = get("tool_calls")
     if calls is not None:
         calls = _tool_calls(calls)
@@ -125,17 +125,17 @@ def _values(data: dict[str, Any]) -> dict[str, Any]:
             raise _Refer
     elif rating is None and not reason and not correction and not signals:
         raise _Refer  # empty feedback
+    user_id, text_in, text_out, metadata = get("user_id"), get("input"), get("output"), get("metadata")
     return {"id": record_id, "agent": agent, "version": version, "run_id": run_id,
             "rating": rating, "reason": reason, "correction": correction, "signals": signals,
-            "user_id": _identifier(get("user_id")),
-            "input": _text(get("input"), MAX_RUN_TEXT_CHARS),
-            "output": _text(get("output"), MAX_RUN_TEXT_CHARS),
-            "metadata": _metadata(get("metadata")), "created_at": created, "tool_calls": calls}
+            "user_id": None if user_id is None else _identifier(user_id),
+            "input": None if text_in is None else _check_text("text", text_in, MAX_RUN_TEXT_CHARS),
+            "output": None if text_out is None else _check_text("text", text_out, MAX_RUN_TEXT_CHARS),
+            "metadata": None if metadata is None else _metadata(metadata),
+            "created_at": created, "tool_calls": calls}
 
 
 def _signals(value: object) -> dict[str, Any]:
-    if value is None:
-        return {}
     if type(value) is not dict or len(value) > MAX_SIGNALS:
         raise _Refer
     for name, val in value.items():
@@ -148,8 +148,6 @@ def _signals(value: object) -> dict[str, Any]:
 
 
 def _metadata(value: object) -> dict[str, Any] | None:
-    if value is None:
-        return None
     if type(value) is not dict or any(type(k) is not str for k in value):
         raise _Refer
     if len(json.dumps(value, separators=(",", ":"), allow_nan=False).encode()) > MAX_METADATA_BYTES:

@@ -747,7 +747,17 @@ class InstructionRepo:
         not in the agent's history is kept with a :class:`FeedbackWarning`."""
         from gitimprove.feedback.capture import record_feedback
 
-        return record_feedback(self.feedback_store(), self._feedback_index(), agent=agent, **fields)
+        store, index = self._feedback_writer()
+        return record_feedback(store, index, agent=agent, fresh=False, **fields)
+
+    def _feedback_writer(self) -> tuple[FeedbackStore, AgentIndex]:
+        """The feedback store and the agent index, both as of main's tip read once (a record
+        per agent run reads it once, not once for each)."""
+        store = self.feedback_store()
+        index = self._feedback_index()
+        # the tip the store was checked at (None, as when it is unknown: read the agents again)
+        index.refresh_at(self.__dict__.get("_feedback_default", (None,))[0])
+        return store, index
 
     def record_run(self, *, agent: str, run_id: str,
                    tool_calls: Sequence[Mapping[str, Any] | ToolCall],

@@ -17,17 +17,22 @@ from gitimprove.feedback.models import make_record
 from gitimprove.feedback.quickcheck import quick_values
 from gitimprove.feedback.validation import ValidationError, validate_record, validation_message
 
+
+class _Text(str):
+    """A str subclass, as a blob id (Oid) is."""
+
+
 _POOLS: dict[str, list[Any]] = {
-    "id": ["fb-1", " fb-2 ", 17, True, "", "has space", "x" * 201, "\x7fid", "ok\u00e9", 1.5, None],
-    "agent": ["support-agent", " support-agent ", "Support", "a..b", "-x", "x" * 65, 3, None,
+    "id": ["fb-1", " fb-2 ", _Text("fb-3"), 17, True, "", "has space", "x" * 201, "\x7fid", "ok\u00e9", 1.5, None],
+    "agent": ["support-agent", " support-agent ", _Text("support-agent"), "Support", "a..b", "-x", "x" * 65, 3, None,
               "caf\u00e9"],
-    "version": ["v3", "V3", "ABCDEF0123", "abcdef0123", " ", "", "bad version", "v" * 101, 3,
+    "version": ["v3", "V3", _Text("ABCDEF0123 "), "ABCDEF0123", "abcdef0123", " ", "", "bad version", "v" * 101, 3,
                 None],
     "run_id": ["run-1", " run-2", "", "a b", 42, False, None],
     "user_id": ["u1", "", "u\tx", 7, None],
-    "rating": ["positive", "negative", "up", " Down ", "+1", "-1", 1, -1, 0, 2, True, "", "meh",
+    "rating": ["positive", "negative", _Text("up"), "up", " Down ", "+1", "-1", 1, -1, 0, 2, True, "", "meh",
                1.0, None, ["up"]],
-    "reason": ["It asked for my order number again", "  ", "", "x" * 10_001, "a\x00b",
+    "reason": ["It asked for my order number again", _Text(" sub "), "  ", "", "x" * 10_001, "a\x00b",
                b"caf\xe9".decode("utf-8", "surrogateescape"), "caf\u00e9 \u2603", 5, None],
     "correction": ["Look it up", "\n", None, 3.5],
     "input": ["hello", "x" * 200_001, None],
@@ -67,10 +72,15 @@ def _typed(value: Any) -> Any:
 
 
 def _judge(data: dict[str, Any]) -> tuple[str, Any]:
-    """("ok", values) or ("refused", message) from the schema; the quick check is held to it."""
+    """("ok", values) or ("refused", message) from the schema; the quick check is held to it.
+
+    As make_record calls them: the schema gets only the fields that have a value, the quick
+    check every field (None is a field not given)."""
+    given = {k: v for k, v in data.items() if v is not None}
     quick = quick_values(dict(data))
+    assert _typed(quick) == _typed(quick_values(given))
     try:
-        values = validate_record(dict(data))
+        values = validate_record(given)
     except ValidationError as exc:
         assert quick is None, f"the quick check accepted what the schema refuses: {data!r}"
         return "refused", validation_message(exc)
