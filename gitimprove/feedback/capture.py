@@ -22,7 +22,7 @@ from gitimprove.feedback.models import (
     SignalValue,
     ToolCall,
     content_hash,
-    make_record,
+    owned_record,
 )
 from gitimprove.text import did_you_mean
 
@@ -173,16 +173,17 @@ def build_record(
                               hint="every record names the agent it is about")
     if not isinstance(agent, str) or not agent.strip():
         raise GitImproveError("agent: missing", hint="every record names the agent it is about")
-    index.check_agent(agent.strip(), fresh=fresh)
+    agent = agent.strip()
+    index.check_agent(agent, fresh=fresh)
     warning = None
-    version = fields.get("version")
+    data = dict(fields)
+    version = data.get("version")
     if isinstance(version, str):
-        version, warning = index.resolve_version(agent.strip(), version, fresh=False)
-        fields = {**fields, "version": version}
+        data["version"], warning = index.resolve_version(agent, version, fresh=False)
     if keep_arguments == "policy":
-        keep_arguments = index.keep_arguments() if _has_arguments(fields.get("tool_calls")) else None
-    record = make_record(fields, id_from_content=id_from_content, now=now,
-                         keep_arguments=keep_arguments)
+        keep_arguments = index.keep_arguments() if _has_arguments(data.get("tool_calls")) else None
+    record = owned_record(data, id_from_content=id_from_content, now=now,
+                          keep_arguments=keep_arguments)
     if record.tool_calls is not None and record.version is None and warning is None:
         warning = (f"the tool calls of {record.agent} run {record.run_id} have no version: "
                    "per-version figures place them by their time (pass the version load() "
@@ -224,9 +225,11 @@ def record_feedback(
               "tool_calls": list(tool_calls) if isinstance(tool_calls, list | tuple) else tool_calls,
               "reason": reason, "correction": correction,
               # NOTE: anything but a mapping goes to validation as it is, to be refused there.
-              "signals": dict(signals) if isinstance(signals, Mapping) else signals,
+              "signals": signals if signals is None or not isinstance(signals, Mapping)
+              else dict(signals),
               "user_id": user_id, "input": input, "output": output,
-              "metadata": dict(metadata) if isinstance(metadata, Mapping) else metadata,
+              "metadata": metadata if metadata is None or not isinstance(metadata, Mapping)
+              else dict(metadata),
               "created_at": created_at}
     record, warning = build_record(index, fields, fresh=fresh)
     _store_once(store, record, given_id=id is not None)

@@ -383,6 +383,9 @@ def _import(store: FeedbackStore, index: AgentIndex, source: str, data: bytes, *
     # NOTE: an id hashed from a line's content already stands for that content; its digest
     # also covers created_at, which is "now" for a line that gives none.
     derived: set[str] = set()
+    # ids given on lines without created_at: their time is the import's, so a stored record
+    # with that id is the same when all but its time is the same
+    timeless: set[str] = set()
     for number, row in rows:
         if isinstance(row, LineProblem):
             report.invalid.append(row)
@@ -410,14 +413,20 @@ def _import(store: FeedbackStore, index: AgentIndex, source: str, data: bytes, *
         seen[record.id] = (number, digest)
         if not row.get("id"):
             derived.add(record.id)
+        elif row.get("created_at") is None:
+            timeless.add(record.id)
         valid.append((number, record))
     stored = store.digests([r.id for _, r in valid])
+    # NOTE: read back only for ids given without a time whose digest differs (few, if any)
+    untimed = {r.id: r for r in store.by_ids(
+        [fid for fid in timeless if stored.get(fid) not in (None, seen[fid][1])], with_io=True)}
     new: list[FeedbackRecord] = []
     for number, record in valid:
         existing = stored.get(record.id)
         if existing is None:
             new.append(record)
-        elif existing == seen[record.id][1] or record.id in derived:
+        elif existing == seen[record.id][1] or record.id in derived or (
+                record.id in untimed and _same_but_time(untimed[record.id], record)):
             report.duplicates += 1
         else:
             report.invalid.append(LineProblem(
@@ -437,3 +446,10 @@ def _import(store: FeedbackStore, index: AgentIndex, source: str, data: bytes, *
         report.added = store.add(new)
         report.duplicates += len(new) - report.added  # stored meanwhile by another process
     return report
+
+
+def _same_but_time(stored: FeedbackRecord, record: FeedbackRecord) -> bool:
+    kept, given = stored.content(), record.content()
+    kept.pop("created_at")
+    given.pop("created_at")
+    return kept == given

@@ -726,10 +726,13 @@ class InstructionRepo:
         return store
 
     def _feedback_index(self) -> AgentIndex:
+        index: AgentIndex | None = self.__dict__.get("_agent_index")
+        if index is not None:  # made once; the lock only for making it
+            return index
         from gitimprove.feedback.capture import AgentIndex
 
         with self._lock:
-            index: AgentIndex | None = self.__dict__.get("_agent_index")
+            index = self.__dict__.get("_agent_index")
             if index is None:
                 index = self.__dict__["_agent_index"] = AgentIndex(_Catalogue(self))
         return index
