@@ -58,8 +58,8 @@ __all__ = ["ARGUMENTS_CUT", "FIELDS", "MAX_ID_CHARS", "MAX_METADATA_BYTES", "MAX
            "MAX_TOOL_DURATION_MS", "RATING_HELP", "STATUS_HELP", "TEXT_FIELDS", "TOOL_NAME_RE",
            "TROUBLE_SIGNALS", "FeedbackRecord", "Rating", "RunView", "SignalValue", "ToolCall",
            "ToolStatus", "calls_from_json", "calls_to_json", "compact_arguments", "content_hash",
-           "format_timestamp", "make_record", "merge_runs", "new_id", "owned_record", "normalize_rating",
-           "normalize_status", "parse_timestamp", "prepare_tool_calls", "record_from_row"]
+           "format_timestamp", "make_record", "merge_runs", "new_id", "normalize_rating",
+           "normalize_status", "owned_record", "parse_timestamp", "prepare_tool_calls", "record_from_row"]
 
 # NOTE: records and tool calls are frozen dataclasses, not pydantic models: commands that read
 # feedback (list, stats, history) build thousands of them and must not import pydantic at all.
