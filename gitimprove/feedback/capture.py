@@ -162,11 +162,13 @@ def build_record(
     now: datetime | None = None,
     fresh: bool = True,
     keep_arguments: int | Literal["policy"] | None = "policy",
+    owned: bool = False,
 ) -> tuple[FeedbackRecord, str | None]:
     """Check and validate one record: unknown agents are refused, unknown versions warned.
 
     ``fresh=False`` skips looking whether main moved (an import checks once for all lines).
-    ``keep_arguments``: see :func:`make_record`; by default the policy decides."""
+    ``keep_arguments``: see :func:`make_record`; by default the policy decides.
+    ``owned``: ``fields`` is a dict the caller hands over, to be changed (no copy is made)."""
     agent = fields.get("agent")
     if agent is not None and not isinstance(agent, str):
         raise GitImproveError(f"agent: must be text (the agent's name), got {type(agent).__name__}",
@@ -176,7 +178,7 @@ def build_record(
     agent = agent.strip()
     index.check_agent(agent, fresh=fresh)
     warning = None
-    data = dict(fields)
+    data = fields if owned and isinstance(fields, dict) else dict(fields)
     version = data.get("version")
     if isinstance(version, str):
         data["version"], warning = index.resolve_version(agent, version, fresh=False)

@@ -391,10 +391,11 @@ def _import(store: FeedbackStore, index: AgentIndex, source: str, data: bytes, *
             report.invalid.append(row)
             continue
         if version is not None and not row.get("version"):
-            row = {**row, "version": version}
+            row["version"] = version
+        given_id, given_time = row.get("id"), row.get("created_at")
         try:
             record, warning = build_record(index, row, id_from_content=True, now=stamp, fresh=False,
-                                           keep_arguments=keep_arguments)
+                                           keep_arguments=keep_arguments, owned=True)
         except GitImproveError as exc:
             hint = f" ({exc.hint})" if exc.hint else ""
             report.invalid.append(LineProblem(number, exc.message + hint))
@@ -411,9 +412,9 @@ def _import(store: FeedbackStore, index: AgentIndex, source: str, data: bytes, *
                 report.duplicates += 1
             continue
         seen[record.id] = (number, digest)
-        if not row.get("id"):
+        if not given_id:
             derived.add(record.id)
-        elif row.get("created_at") is None:
+        elif given_time is None:
             timeless.add(record.id)
         valid.append((number, record))
     stored = store.digests([r.id for _, r in valid])
