@@ -46,7 +46,7 @@ def record_row(record: FeedbackRecord, recorded_at: str) -> tuple[Any, ...]:
         record.user_id, record.input, record.output,
         _METADATA_JSON(record.metadata) if record.metadata is not None else None,
         record.created_text, recorded_at, record.digest,
-        calls_to_json(record.tool_calls),
+        None if record.tool_calls is None else calls_to_json(record.tool_calls),
     )
 
 

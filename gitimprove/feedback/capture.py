@@ -88,7 +88,8 @@ class AgentIndex:
         if fresh or self._tip is None:
             self.refresh()
         if agent in self._names:
-            self._check_loads(agent)
+            if self._loads.get(agent, "") is not None:  # not yet known to load (the hot path: it does)
+                self._check_loads(agent)
             return
         hint = did_you_mean(agent, sorted(self._names), what="agents", none="no agents on main yet")
         raise UnknownAgentError(f"no agent {agent!r} on {self._catalogue.branch}", hint=hint)
@@ -183,7 +184,9 @@ def build_record(
     if isinstance(version, str):
         data["version"], warning = index.resolve_version(agent, version, fresh=False)
     if keep_arguments == "policy":
-        keep_arguments = index.keep_arguments() if _has_arguments(data.get("tool_calls")) else None
+        calls = data.get("tool_calls")
+        keep_arguments = index.keep_arguments() if calls is not None and _has_arguments(calls) \
+            else None
     record = owned_record(data, id_from_content=id_from_content, now=now,
                           keep_arguments=keep_arguments)
     if record.tool_calls is not None and record.version is None and warning is None:
@@ -255,7 +258,7 @@ def _store_once(store: FeedbackStore, record: FeedbackRecord, *, given_id: bool)
             raise InvalidFeedbackError(
                 f"feedback id {record.id!r} is already stored with different content",
                 hint="give this record its own id, or leave --id out to get a new one")
-    store.add([record])
+    store.add((record,))
 
 
 def run_log_id(agent: str, run_id: str) -> str:
