@@ -21,8 +21,9 @@ The whole analysis runs (:func:`analyze_records`, min_support 3) on every negati
 set, labelled or not; the figures are taken over the labelled ones, less those labelled
 "noise" (nothing to group: "good" under one star, emoji), and with each item labelled "other"
 (no common theme) a group of its own. The iOS app reviews were used to tune the grouping
-(cut quantile, token weighting); the Android reviews (labelled after the grouping was set)
-and Shepherd's critiques are held out.
+(cut quantile, token weighting); the Android reviews (labelled after the grouping was set;
+their triage misses were read when plainly-product items were first set apart), the Replika
+reviews (labelled blind, never tuned on) and Shepherd's critiques are held out.
 
 Last, the speed of ``analyze_records`` on 10,000 / 30,000 / 100,000 records of distinct texts
 (goal: 100,000 under 10 s; growth no worse than n log n).
@@ -58,6 +59,9 @@ PRODUCT_THEMES = {
                                       "overheat", "ui", "stuck_intro", "region", "features"}),
     "chatgpt_android_reviews": frozenset({"login", "not_working", "slow", "limits", "pricing",
                                           "ui", "privacy", "voice", "device"}),
+    "replika_android_reviews": frozenset({"pricing", "subscription", "not_working", "login",
+                                          "avatar", "ads", "features", "gender", "voice",
+                                          "privacy", "ui", "slow", "limits", "support"}),
 }
 NOT_A_THEME = "other"   # a hand label for items of no common theme: each is a group of its own
 NOISE = "noise"         # a hand label for items with nothing to group (praise under one star,

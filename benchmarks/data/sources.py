@@ -55,6 +55,15 @@ SOURCES: dict[str, Source] = {s.name: s for s in (
            "July 2025), text and stars; 330 of the 782 one- and two-star reviews hand-labelled "
            "with a theme (held out: labelled after the grouping was set, never tuned on)",
            "benchmarks.data.fetch_chatgpt_android_reviews"),
+    Source("replika_android_reviews", "MIT-Emerging-Talent/ET6-CDSP-group-20-repo",
+           "7fc4b9d61cff4aaca7df661b928dd91dcdc79561",
+           "1_datasets/all_datasets/raw_data/replika_google_play_raw.csv",
+           "MIT (the repository's licence; the review texts are their Google Play authors'): "
+           "used locally for measurement, never redistributed",
+           "the newest 10,000 English Google Play reviews of the Replika AI companion app "
+           "(July 2023 - August 2025), text and stars; 360 of the 3,661 one- and two-star "
+           "reviews hand-labelled with a theme (held out: labelled blind, never tuned on)",
+           "benchmarks.data.fetch_replika_android_reviews"),
     Source("shepherd_critiques", "facebookresearch/Shepherd",
            "29b1863bbecd616e2052a0d664507b69bde60fff", "data/human_data_raw.jsonl",
            "CC-BY-NC 4.0 (data): used locally for measurement, never redistributed",

@@ -25,6 +25,8 @@ def _warn(messages: list[warnings.WarningMessage]) -> None:
         echo(f"warning: {w.message}", err=True)
 
 
+PRODUCT_LINES = 10  # product groups analyze shows one by one; --json has them all
+
 @click.group("feedback")
 def feedback_group() -> None:
     """Record, import, list and summarise feedback on agent runs."""
@@ -299,7 +301,8 @@ def analyze_cmd(ctx: Context, agent: str, since: str | None, version: str | None
         echo(f"No patterns in {agent}'s feedback yet (too little, or nothing recurs).")
         return
     product = [p for p in patterns if p.triage == "product"]
-    patterns = [p for p in patterns if p.triage != "product"]
+    unspecific = [p for p in patterns if p.triage == "unspecific"]
+    patterns = [p for p in patterns if p.triage not in ("product", "unspecific")]
     if not patterns:
         echo(f"No patterns about {agent}'s answers.")
     else:
@@ -320,9 +323,18 @@ def analyze_cmd(ctx: Context, agent: str, since: str | None, version: str | None
         echo("\nNot about the instructions (the product or service; never proposed): "
                    + "; ".join(f"{topic}, {count}" for topic, count in
                                sorted(topics.items(), key=lambda tc: (-tc[1], tc[0]))))
-        for p in product:
+        shown = sorted(product, key=lambda p: (-p.count, p.id))[:PRODUCT_LINES]
+        for p in shown:
             quote = f'  "{shorten(p.quotes[0], 70)}"' if p.quotes else ""
             echo(f"    {p.count:>4}  {p.topic or 'other'}: {shorten(p.label, 50)}{quote}")
+        if len(product) > len(shown):
+            rest = [p for p in product if p not in shown]
+            echo(f"    ... and {len(rest)} smaller groups, {sum(p.count for p in rest)} items "
+                 f"(analyze --json lists them all)")
+    for p in unspecific:
+        quotes = "; ".join(f'"{shorten(q, 30)}"' for q in p.quotes[:3])
+        echo(f"\nNo reason given (nothing to change an instruction by; never proposed): "
+             f"{p.count}  {quotes}")
 
 
 COMMANDS: list[click.Command] = [feedback_group, analyze_cmd]

@@ -6,13 +6,17 @@ The pipeline, for one agent:
    positive run a *praise* item; every correction is a *correction* item; every run that was
    regenerated, edited or not completed is a *trouble* item (its text: the run's reasons and
    corrections). Unrated reasons count only where the lexicon recognises a theme.
-2. **Noise** ("test", "lol", "asdf", keyboard mash, only generic words) is dropped.
-3. **Concepts.** Each distinct normalised text is matched against the concept lexicon
-   (:mod:`.lexicon`), which is what copes with paraphrase ("tl;dr" = "way too wordy").
-4. **Residue.** Texts no concept covers are clustered by TF-IDF cosine similarity (word stems
-   plus character trigrams): leader clustering, each text compared only with the leaders that
-   share a word with it (capped posting lists): no all-pairs comparison, so the cost grows
-   with n, not n^2.
+2. **Noise** ("test", "lol", "asdf", keyboard mash, only generic words) is dropped; a
+   complaint that only judges ("worst app ever", "useless", "not good") is one group,
+   ``unspecific``: it counts, but gives nothing to change an instruction by.
+3. **Groups.** The distinct texts of each kind are grouped by meaning (:mod:`.grouping`:
+   static sentence embeddings, agglomerative clustering cut at a distance taken from the
+   set); no word list decides membership. The concept lexicon (:mod:`.lexicon`) only names
+   a group where most of its items match one concept.
+4. **Triage** (:mod:`.triage`). A group mostly about the product (limits, pricing, login,
+   crashes, ...) is a product group; from any other group, each item plainly about the
+   product is set apart into the product group of its topic, so a pattern about the answers
+   never rests on a complaint no instruction can fix.
 5. **Patterns.** Groups with at least ``min_support`` items become patterns: stable id from
    (kind, key), label, count, share, evidence ids, 3-5 central quotes, versions, section of the
    agent file it concerns, a suggestion in the users' own words, and a score (count weighted
@@ -35,8 +39,15 @@ from typing import TYPE_CHECKING, Literal
 from gitimprove.feedback.models import FeedbackRecord
 from gitimprove.patterns.lexicon import Concept, Lexicon
 from gitimprove.patterns.model import EvidenceState, Pattern, PatternKind, Triage, pattern_id
-from gitimprove.patterns.text import content, is_noise, normalize, stem, tokens
-from gitimprove.patterns.triage import product_topic, triage_of
+from gitimprove.patterns.text import content, is_noise, is_unspecific, normalize, stem, tokens
+from gitimprove.patterns.triage import (
+    TOPIC_LABELS,
+    decide,
+    mentions_product,
+    plain_product_topic,
+    product_topic,
+    triage_of,
+)
 from gitimprove.text import shorten
 
 if TYPE_CHECKING:
@@ -49,10 +60,13 @@ CORRECTION: PatternKind = "consistent_correction"
 TROUBLE: PatternKind = "implicit_trouble"
 PRAISE: PatternKind = "successful_pattern"
 KIND_WEIGHT: dict[str, float] = {FAILURE: 1.0, CORRECTION: 1.0, TROUBLE: 0.7, PRAISE: 0.4}
+PRODUCT_KINDS = (FAILURE, TROUBLE)  # kinds of item that may be about the product
 HALF_LIFE_DAYS = 30.0          # recency: feedback a month older than the newest counts half
 SIMILARITY = 0.35              # residue clustering: cosine needed to join two texts
 POSTINGS_CAP = 64              # residue blocking: candidates taken per shared word
 MAX_QUOTE_CHARS = 280
+UNSPECIFIC_KEY = "unspecific"   # negative feedback that gives no reason: one group
+UNSPECIFIC_LABEL = "unhappy, no reason given"
 SIGNAL_LABELS = {"regenerated": "regenerated, no reason given",
                  "edited_output": "output edited by the user, no reason given",
                  "not_completed": "task not completed, no reason given"}
@@ -75,12 +89,15 @@ def default_lexicon() -> Lexicon:
 # -- text -> theme ----------------------------------------------------------------------------
 
 
+_UNSET = "\0unset"  # a topic not worked out yet (no topic is ever this)
+
+
 class TextInfo:
     """What analysis knows about one distinct text. Its concepts and product topic (lexicon
     matches) are worked out when first asked for: naming and triage look at a sample of each
     group only."""
 
-    __slots__ = ("_lexicon", "_scored", "noise", "toks", "words")
+    __slots__ = ("_lexicon", "_plain", "_scored", "_topic", "noise", "toks", "words")
 
     def __init__(self, toks: tuple[str, ...], lexicon: Lexicon) -> None:
         self.toks = toks
@@ -88,6 +105,8 @@ class TextInfo:
         self.noise = is_noise(toks, self.words)
         self._lexicon = lexicon
         self._scored: list[tuple[str, float]] | None = None
+        self._topic: str | None = _UNSET
+        self._plain: str | None = _UNSET
 
     def _match(self) -> list[tuple[str, float]]:
         if self._scored is None:
@@ -101,7 +120,22 @@ class TextInfo:
     @property
     def topic(self) -> str | None:
         """The product topic it is about, if any (see :mod:`.triage`)."""
-        return None if self.noise else product_topic(self.toks, self._match())
+        if self._topic is _UNSET:
+            self._topic = (None if self.noise or not mentions_product(self.toks)
+                           else product_topic(self.toks, self._match()))
+        return self._topic
+
+    @property
+    def unspecific(self) -> bool:
+        """Judges without saying why ("worst app ever"), read on negative feedback only."""
+        return is_unspecific(self.toks, self.words)
+
+    @property
+    def plain_topic(self) -> str | None:
+        """The product topic it is plainly about, taken alone (see :mod:`.triage`)."""
+        if self._plain is _UNSET:
+            self._plain = None if self.noise else plain_product_topic(self.toks, self._match)
+        return self._plain
 
 
 class Themer:
@@ -282,8 +316,9 @@ def group_items(items: Sequence[Item], themer: Themer,
                 notes: list[str] | None = None) -> list[Group]:
     """Items grouped per kind by meaning (:mod:`.grouping`); each item in one group at most.
 
-    Items without text (or only noise) of a run with an implicit signal group by that
-    signal; other textless items are left out. Every other item is in exactly one group or
+    Failures that only judge ("worst app ever") are one group, :data:`UNSPECIFIC_KEY`. Items
+    without text (or only noise) of a run with an implicit signal group by that signal;
+    other textless items are left out. Every other item is in exactly one group or
     unclustered. The lexicon only names a group (and so keys it) when most of its items
     match one of its concepts.
 
@@ -297,6 +332,11 @@ def group_items(items: Sequence[Item], themer: Themer,
         df = _document_frequencies(themer, items)
     for item in items:
         info = themer(item.text) if item.text else None
+        if item.kind == FAILURE and info is not None and info.unspecific:
+            found = groups.setdefault((FAILURE, UNSPECIFIC_KEY), Group(
+                FAILURE, UNSPECIFIC_KEY, UNSPECIFIC_LABEL, triage="unspecific"))
+            found.items.append(item)
+            continue
         if info is None or info.noise:
             if item.kind == TROUBLE and item.signal:
                 key = f"signal:{item.signal}"
@@ -314,19 +354,36 @@ def group_items(items: Sequence[Item], themer: Themer,
         texts = sorted(by_text)
         labels = cluster_texts(texts, weights=[len(by_text[t]) for t in texts])
         clusters: dict[int, list[str]] = defaultdict(list)
+        apart: dict[str, list[str]] = defaultdict(list)  # product topic -> texts set apart
         for text, label in zip(texts, labels, strict=True):
             if label != UNCLUSTERED:
                 clusters[label].append(text)
             else:
                 loose.append(text)
+                topic = themer(text).plain_topic if kind in PRODUCT_KINDS else None
+                if topic is not None:
+                    apart[topic].append(text)
+        homes: dict[str, Group] = {}  # product topic -> the largest cluster about it
         for label in sorted(clusters):
             members = clusters[label]
             clustered.append(members)
+            topic = None
+            if kind in PRODUCT_KINDS:
+                topic, members = _set_product_apart(members, by_text, themer, apart)
+            if not members:
+                continue
             named = _name_group(kind, members, by_text, themer, df, offline)
             # Clusters that the lexicon names alike are one pattern: one label, one id.
             group = offline.setdefault((kind, named.key), named)
             for text in members:
                 group.items.extend(by_text[text])
+            if topic is not None:
+                group.triage, group.topic = "product", topic
+                homes.setdefault(topic, group)
+        for topic in sorted(apart):
+            home = homes.get(topic) or _product_group(kind, topic, offline)
+            for text in apart[topic]:
+                home.items.extend(by_text[text])
     if synthesizer is not None and pending:
         from gitimprove.patterns.synthesis import SynthesisError
 
@@ -338,6 +395,43 @@ def group_items(items: Sequence[Item], themer: Themer,
         else:
             return list(groups.values()) + themed
     return list(groups.values()) + list(offline.values())
+
+
+def _product_group(kind: PatternKind, topic: str,
+                   groups: dict[tuple[str, str], Group]) -> Group:
+    """The one group of ``kind`` for the product topic ``topic`` ("usage limits")."""
+    key = "product:" + "-".join(re.findall(r"[a-z0-9]+", topic))
+    group = groups.get((kind, key))
+    if group is None:
+        label = TOPIC_LABELS.get(topic, topic)
+        group = groups[(kind, key)] = Group(kind, key, label, triage="product", topic=topic)
+    return group
+
+
+def _set_product_apart(members: Sequence[str], by_text: Mapping[str, list[Item]],
+                       themer: Themer, apart: dict[str, list[str]]) -> tuple[str | None, list[str]]:
+    """The product topic of a cluster (None if it is about the answers), and its texts that
+    stay in it.
+
+    A cluster mostly about the product (see :func:`.triage.decide`) stays whole: a pattern
+    about that topic. From any other cluster, each text plainly about the product (see
+    :func:`.triage.plain_product_topic`) is set apart in ``apart``, to join the largest
+    cluster about its topic or a group of its own: a pattern about the answers never rests
+    on a complaint no instruction can fix ("2 messages and I'm out" is about usage limits,
+    however close its words are to a complaint about the answers)."""
+    weight = {t: len(by_text[t]) for t in members}
+    read = _sample(weight)
+    triage, topic = decide([themer(t).topic for t in read for _ in range(weight[t])])
+    if triage == "product":
+        return topic, list(members)
+    kept: list[str] = []
+    for text in members:
+        own = themer(text).plain_topic
+        if own is None:
+            kept.append(text)
+        else:
+            apart[own].append(text)
+    return None, kept
 
 
 def _synthesized(pending: Mapping[PatternKind, Sequence[Item]], clustered: Sequence[list[str]],

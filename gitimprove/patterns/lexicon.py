@@ -281,6 +281,11 @@ class Lexicon:
                     self._pairs[(toks[0], toks[1])].append((toks, c.key, weight))
                 else:
                     self._index[toks[0]].append((toks, c.key, weight))
+        self._firsts = frozenset(self._index) | frozenset(a for a, _ in self._pairs)
+
+    def mentions(self, toks: tuple[str, ...]) -> bool:
+        """Whether any phrase could match in ``toks``: a cheap test before :meth:`match`."""
+        return not self._firsts.isdisjoint(toks)
 
     def match(self, toks: tuple[str, ...]) -> list[tuple[str, float]]:
         """Concepts found in ``toks`` with their scores, best first (longest matches win)."""

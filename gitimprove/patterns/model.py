@@ -12,8 +12,9 @@ PatternKind = Literal["recurring_failure", "consistent_correction", "implicit_tr
                       "successful_pattern", "tool_use"]
 # What a pattern is about: the answers (instructions can change them), the product or service
 # around them (limits, pricing, login, crashes, UI, support, latency: no instruction fixes
-# those), or praise. Only "answers" patterns are ever proposal material.
-Triage = Literal["answers", "product", "praise"]
+# those), nothing said ("unspecific": complaints that give no reason, "worst app ever"), or
+# praise. Only "answers" patterns are ever proposal material.
+Triage = Literal["answers", "product", "unspecific", "praise"]
 EvidenceState = Literal["open", "pending", "addressed"]
 
 
@@ -39,7 +40,7 @@ class Pattern(BaseModel):
     versions: list[str] = Field(default_factory=list, description="blob ids it was seen on")
     section: str | None = Field(None, description="section of the agent file it concerns, if known")
     suggestion: str | None = Field(None, description="a rule in the users' own words, if one stands out")
-    triage: Triage = Field("answers", description="answers, product or praise; see Triage")
+    triage: Triage = Field("answers", description="answers, product, unspecific or praise; see Triage")
     topic: str | None = Field(None, description="for product patterns: 'usage limits', 'pricing', ...")
     tool: str | None = Field(None, description="for tool_use patterns: the tool they concern")
     runs: list[str] = Field(default_factory=list,

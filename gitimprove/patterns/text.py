@@ -165,3 +165,47 @@ def is_noise(toks: tuple[str, ...], words: Sequence[str] | None = None) -> bool:
     if not words:
         return True
     return all(w in _GENERIC_STEMS or _MASH.match(w) for w in words)
+
+
+# Words that judge without saying why ("useless", "trash"), and words for whatever is judged
+# ("app", "service", "ever"): a negative text made only of these, and of generic words, gives
+# no reason. Language-general, like GENERIC: no agent's subject is in them.
+JUDGEMENT = _words("""
+bad awful terrible poor worse worst horrible horrid useless trash trashy garbage rubbish junk
+crap crappy pathetic disappointing disappointed disappointment disgusting disgust hate hated
+sucks suck sucked stupid dumb lame waste worthless fake annoying boring ridiculous nonsense
+shit shitty bullshit wtf unhelpful stupidity awfull weak
+""")
+# ... and words that judge well, which say the same under a negation ("not good", "do not like")
+POSITIVE = _words("good great nice fine useful helpful worth recommend like love pleasant "
+                  "interesting interested ok okay")
+SUBJECT = _words("""
+app apps application ai bot chatbot chat service experience product thing program software
+tool version ever totally completely absolutely simply extremely super highly quite rather
+real honestly seriously literally star stars rating rate zero review at all now anymore
+today day time money download downloaded
+""")
+_JUDGEMENT_STEMS = frozenset(JUDGEMENT | {stem(w) for w in JUDGEMENT})
+_POSITIVE_STEMS = frozenset(POSITIVE | {stem(w) for w in POSITIVE})
+_SUBJECT_STEMS = frozenset(SUBJECT | {stem(w) for w in SUBJECT})
+_NEGATION = frozenset({"not", "no", "never", "nothing"})
+
+
+def is_unspecific(toks: tuple[str, ...], words: Sequence[str] | None = None) -> bool:
+    """A complaint that gives no reason: only judging words ("useless", "worst", "not
+    good"), generic words and words for whatever is judged ("app", "ever"). Read on negative
+    feedback only: "worst app ever" and "not useful at all" say the user is unhappy, not
+    what to change."""
+    if words is None:
+        words = content(toks)
+    if not words:
+        return False
+    judged = any(t in _NEGATION for t in toks) and any(t in _POSITIVE_STEMS for t in toks)
+    for w in words:
+        if w in _JUDGEMENT_STEMS:
+            judged = True
+        elif not (w in _GENERIC_STEMS or w in _SUBJECT_STEMS or w in _POSITIVE_STEMS
+                  or _MASH.match(w)):
+            return False
+    return judged
+

@@ -12,12 +12,13 @@ one among them. Triage never decides which items group together (see :mod:`.grou
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from gitimprove.patterns.lexicon import Concept, Lexicon, _c
 from gitimprove.patterns.model import Triage
 
 PRODUCT_SHARE = 0.5  # share of a pattern's items about the product that makes it a product one
+PLAIN_SCORE = 3      # words of product phrases that make one item plainly about the product
 
 TOPICS: tuple[Concept, ...] = (
     _c("usage limits", "usage limits", "", "", "",
@@ -100,6 +101,7 @@ ANSWER_TALK = Lexicon((_c("answer talk", "", "", "", "", """
     """),))
 
 _TOPICS = Lexicon(TOPICS)
+TOPIC_LABELS = {c.key: c.failure for c in TOPICS}
 
 
 def product_topic(toks: tuple[str, ...], answers: Sequence[tuple[str, float]]) -> str | None:
@@ -115,6 +117,43 @@ def product_topic(toks: tuple[str, ...], answers: Sequence[tuple[str, float]]) -
     if sum(score for _, score in product) > about_answers:
         return product[0][0]
     return None
+
+
+# Words that name the product itself: a complaint that names the app or the service and one of
+# its topics is about the product even where the topic's phrase is a common word ("slow").
+PRODUCT_TALK = Lexicon((_c("product talk", "", "", "", "", """
+    app | apps | application | the service | website | web site | site | platform | version
+    update | updated | feature | features | play store | app store | download | downloaded
+    install | installed | uninstall | uninstalled
+    """),))
+
+
+def mentions_product(toks: tuple[str, ...]) -> bool:
+    """Whether any product phrase could match in ``toks`` (cheap; see :meth:`Lexicon.mentions`)."""
+    return _TOPICS.mentions(toks)
+
+
+def plain_product_topic(toks: tuple[str, ...],
+                        answers: Callable[[], Sequence[tuple[str, float]]]) -> str | None:
+    """The product topic of one item taken alone (not as part of a group that is about the
+    product): stricter than :func:`product_topic`, since one item has no neighbours to vouch
+    for it. Nothing in it may address an answer, the topic's phrases must weigh
+    :data:`PLAIN_SCORE` (words matched) or stand beside a word that names the product ("one
+    day in a month" is not about pricing, "very slow app" is about speed), and they must
+    outweigh the answer concepts found in it (``answers()``, asked last: it costs most)."""
+    if not _TOPICS.mentions(toks):
+        return None
+    product = _TOPICS.match(toks)
+    if not product:
+        return None
+    topic, score = product[0]
+    if score < PLAIN_SCORE and not PRODUCT_TALK.match(toks):
+        return None
+    if ANSWER_TALK.match(toks):
+        return None
+    if sum(s for _, s in product) < sum(s for _, s in answers()):
+        return None
+    return topic
 
 
 def triage_of(topics: Iterable[str | None], *, praise: bool) -> tuple[Triage, str | None]:

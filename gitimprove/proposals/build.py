@@ -387,8 +387,11 @@ def _prior_from_files(repo: InstructionRepo, p: ledger.Proposal, reason: str | N
 
 
 def triage_left_out(patterns: list[Pattern]) -> list[LeftOut]:
-    """Open negative patterns no instruction can fix (about the product), for the review."""
+    """Open negative patterns no instruction can fix (about the product, or giving no
+    reason), for the review."""
     return [LeftOut(f"'{p.label}' ({p.count} items)",
+                    "the feedback gives no reason; nothing an instruction could change"
+                    if p.triage == "unspecific" else
                     f"about the {p.topic or 'product'}, not the answers; no instruction fixes it")
             for p in patterns if p.negative and not p.fixable and p.state == "open"]
 

@@ -16,8 +16,9 @@ from gitimprove.instructions.repo import InstructionRepo
 from gitimprove.patterns.analysis import analyze_records
 from gitimprove.patterns.grouping import UNCLUSTERED, cluster_texts
 from gitimprove.patterns.lexicon import Lexicon
-from gitimprove.patterns.text import tokens
-from gitimprove.patterns.triage import decide, product_topic
+from gitimprove.patterns.text import is_unspecific, tokens
+from gitimprove.patterns.triage import decide, plain_product_topic, product_topic
+from gitimprove.proposals.build import triage_left_out
 
 T0 = datetime(2026, 10, 1, tzinfo=UTC)
 
@@ -131,3 +132,84 @@ def test_grouping_leaves_logging_alone() -> None:
 ])
 def test_critiques_of_an_answer_that_mention_money_are_about_the_answers(text: str) -> None:
     assert topic(text) is None
+
+
+def plain(text: str) -> str | None:
+    toks = tokens(text)
+    return plain_product_topic(toks, lambda: Lexicon().match(toks))
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("very slow app", "latency"),                         # a topic word beside the product
+    ("hit the message limit, then the usage cap", "usage limits"),  # the topic said twice
+    ("too slow", None),                                   # one word, nothing vouches for it
+    ("There is more than one day in a month.", None),     # content, not the product
+    ("The answer is slow to get to the point, the app should say it first", None),
+])
+def test_an_item_alone_is_about_the_product_only_plainly(text: str, expected: str | None) -> None:
+    assert plain(text) == expected
+
+
+def test_product_complaints_leave_patterns_about_the_answers() -> None:
+    """An answers cluster keeps only its answer complaints: an item plainly about the product
+    joins the product pattern of its topic, so no proposal rests on it."""
+    wrong = [f"the answer to question {n} was wrong, it got the facts wrong" for n in range(8)]
+    limits = ["the app hit the limit again after two wrong-looking messages",
+              "wrong again, and then the app says I reached the limit"]
+    capped = [f"reached the message limit after {n} messages, the app is capped" for n in range(5)]
+    patterns = analyze_records(recs(wrong + limits + capped))
+    by_id = {r: p for p in patterns for r in p.feedback_ids}
+    answers = {p.id for p in patterns if p.triage == "answers"}
+    product = [p for p in patterns if p.triage == "product"]
+    assert product and all(p.topic == "usage limits" for p in product)
+    assert all(by_id[f"x{n}"].id in answers for n in range(8) if f"x{n}" in by_id)
+    for n in range(8, 15):
+        assert f"x{n}" not in by_id or by_id[f"x{n}"].triage == "product"
+    ids = [i for p in patterns for i in p.feedback_ids]
+    assert len(ids) == len(set(ids))  # each item in one pattern at most
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("worst app ever", True),
+    ("Useless", True),
+    ("not good", True),
+    ("do not like this app", True),
+    ("the app is not working", False),       # says what is wrong
+    ("the answers are bad", False),          # says what is bad
+    ("fails every time I upload a file", False),
+    ("lol", False),                          # noise, not a complaint
+])
+def test_unspecific_complaints(text: str, expected: bool) -> None:
+    assert is_unspecific(tokens(text)) is expected
+
+
+def test_complaints_without_a_reason_are_one_group_never_proposed() -> None:
+    vague = ["worst app ever", "Useless", "not good", "very bad app", "trash", "worst"]
+    long = [f"the answer is far too long and wordy, {n} paragraphs for a yes" for n in range(5)]
+    patterns = analyze_records(recs(vague + long) + recs(["worst"], rating="up", start=50))
+    (unspecific,) = [p for p in patterns if p.triage == "unspecific"]
+    assert unspecific.count == len(vague) and not unspecific.fixable
+    assert unspecific.section is None and unspecific.suggestion is None
+    assert set(unspecific.feedback_ids) == {f"x{n}" for n in range(len(vague))}
+    assert all(p.triage == "answers" for p in patterns if p.kind == "recurring_failure"
+               and p is not unspecific)
+    left = triage_left_out(patterns)
+    assert any("gives no reason" in item.why for item in left)
+
+
+def test_analyze_shows_complaints_without_a_reason_apart(
+        repo_with_feedback: InstructionRepo, monkeypatch: pytest.MonkeyPatch) -> None:
+    store = repo_with_feedback.feedback_store()
+    store.add([make_record({"id": f"vague{i}", "agent": "product-writer", "rating": "down",
+                            "reason": text}) for i, text in
+               enumerate(["worst app ever", "useless", "trash", "so bad", "not good at all"])])
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+    monkeypatch.chdir(repo_with_feedback.git.work_tree or ".")
+    out = CliRunner().invoke(cli, ["analyze", "product-writer"])
+    assert out.exit_code == 0, out.output
+    head, _, tail = out.output.partition("No reason given")
+    assert tail.lstrip().startswith("(nothing to change an instruction by; never proposed): 5")
+    assert "worst app ever" not in head
+    data = json.loads(CliRunner().invoke(cli, ["analyze", "product-writer", "--json"]).stdout)
+    (p,) = [p for p in data["patterns"] if p["triage"] == "unspecific"]
+    assert p["count"] == 5 and p["label"] == "unhappy, no reason given"

@@ -1,0 +1,68 @@
+"""The quality benchmark's public feedback sets (benchmarks/data): every set has a converter and
+well-formed labels, a set that is not converted is reported with the command that fetches it,
+and the Google Play converters turn a CSV into the JSONL the labels are keyed by."""
+
+from __future__ import annotations
+
+import csv
+import importlib
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from benchmarks import bench_quality
+from benchmarks.data import sources
+from benchmarks.data.sources import LABELS, SOURCES, item_hash
+
+GOOGLE_PLAY = ["chatgpt_android_reviews", "replika_android_reviews"]
+
+
+@pytest.mark.parametrize("name", sorted(SOURCES))
+def test_every_set_has_a_converter_and_clean_labels(name: str) -> None:
+    source = SOURCES[name]
+    module = importlib.import_module(source.converter)
+    assert name == module.NAME and callable(module.main)
+    assert re.fullmatch(r"[0-9a-f]{40}", source.commit)
+    label_file = LABELS / f"{name}.json"
+    if label_file.exists():
+        labels = json.loads(label_file.read_text())
+        assert labels and all(re.fullmatch(r"[0-9a-f]{16}", h) for h in labels)
+        assert all(re.fullmatch(r"[a-z_]+", theme) for theme in labels.values())
+        # a product theme no item has is a typo that silently lowers triage recall
+        assert bench_quality.PRODUCT_THEMES.get(name, frozenset()) <= set(labels.values())
+
+
+@pytest.mark.parametrize("name", sorted(SOURCES))
+def test_a_set_that_is_not_converted_says_how_to_fetch_it(
+        name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GITIMPROVE_BENCH_DATA", str(tmp_path))
+    [row] = bench_quality._evaluate(name)
+    assert row["status"].startswith("not fetched: run git clone")
+    assert SOURCES[name].commit[:12] in row["status"]
+    assert f"python -m {SOURCES[name].converter} " in row["status"]
+
+
+@pytest.mark.parametrize("name", GOOGLE_PLAY)
+def test_a_google_play_csv_converts_to_hashed_rows(
+        name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GITIMPROVE_BENCH_DATA", str(tmp_path / "data"))
+    raw = tmp_path / "reviews.csv"
+    with raw.open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["reviewId", "userName", "content", "score", "at", "replyContent"])
+        writer.writerow(["a", "someone", "  Forgets my name every day  ", "1", "2024-05-01 10:00:00", ""])
+        writer.writerow(["b", "someone", "Forgets my name every day", "1", "2024-05-01 10:00:00", ""])
+        writer.writerow(["c", "another", "", "2", "2024-05-02 11:00:00", ""])
+        writer.writerow(["d", "another", "Lovely 😀", "5", "2024-05-03 12:00:00", "Thanks!"])
+    module = importlib.import_module(SOURCES[name].converter)
+    assert module.main([str(raw)]) == 0
+    rows = list(sources.read_jsonl(sources.converted(name)))
+    assert rows == [
+        {"hash": item_hash("Forgets my name every day", "2024-05-01 10:00:00"),
+         "text": "Forgets my name every day", "rating": 1, "date": "2024-05-01 10:00:00"},
+        {"hash": item_hash("Lovely 😀", "2024-05-03 12:00:00"), "text": "Lovely 😀",
+         "rating": 5, "date": "2024-05-03 12:00:00"},
+    ]
+    assert module.main([]) == 2  # usage, nothing written
