@@ -230,11 +230,11 @@ def record_feedback(
               "tool_calls": list(tool_calls) if isinstance(tool_calls, list | tuple) else tool_calls,
               "reason": reason, "correction": correction,
               # NOTE: anything but a mapping goes to validation as it is, to be refused there.
-              "signals": signals if signals is None or not isinstance(signals, Mapping)
-              else dict(signals),
+              "signals": dict(signals) if type(signals) is dict or (
+                  signals is not None and isinstance(signals, Mapping)) else signals,
               "user_id": user_id, "input": input, "output": output,
-              "metadata": metadata if metadata is None or not isinstance(metadata, Mapping)
-              else dict(metadata),
+              "metadata": dict(metadata) if type(metadata) is dict or (
+                  metadata is not None and isinstance(metadata, Mapping)) else metadata,
               "created_at": created_at}
     record, warning = build_record(index, fields, fresh=fresh)
     _store_once(store, record, given_id=id is not None)
