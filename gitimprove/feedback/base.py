@@ -7,13 +7,13 @@ Backends: :mod:`.store` (SQLite, and :func:`~gitimprove.feedback.store.open_stor
 from __future__ import annotations
 
 import json
-import time
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from gitimprove.feedback import migrations
+from gitimprove.feedback.fields import clock
 from gitimprove.feedback.models import (
     FeedbackRecord,
     calls_to_json,
@@ -153,18 +153,8 @@ class FeedbackStore(ABC):
         self.close()
 
 
-_second: tuple[int, str] = (0, "")  # the last second _now() wrote out, and its text
-
-
 def _now() -> str:
-    """:func:`format_timestamp` of the current time; the date and time of day are written
-    out once a second (this runs for every write)."""
-    global _second
-    seconds, nanos = divmod(time.time_ns(), 1_000_000_000)
-    last = _second
-    if last[0] != seconds:
-        last = _second = (seconds, format_timestamp(datetime.fromtimestamp(seconds, UTC))[:19])
-    return f"{last[1]}.{nanos // 1000:06d}Z"
+    return clock()[1]
 
 
 def _where(

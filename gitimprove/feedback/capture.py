@@ -236,7 +236,7 @@ def record_feedback(
               "metadata": dict(metadata) if type(metadata) is dict or (
                   metadata is not None and isinstance(metadata, Mapping)) else metadata,
               "created_at": created_at}
-    record, warning = build_record(index, fields, fresh=fresh)
+    record, warning = build_record(index, fields, fresh=fresh, owned=True)
     _store_once(store, record, given_id=id is not None)
     if warning:
         warnings.warn(warning, FeedbackWarning, stacklevel=3)

@@ -8,6 +8,7 @@ import json
 import math
 import os
 import re
+import time
 from datetime import UTC, datetime
 from typing import Literal
 
@@ -132,6 +133,25 @@ def format_timestamp(stamp: datetime) -> str:
     return "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ" % (  # noqa: UP031
         stamp.year, stamp.month, stamp.day, stamp.hour, stamp.minute, stamp.second,
         stamp.microsecond)
+
+
+# the last second clock() read: (seconds since the epoch, that second as a datetime, its text)
+_second: tuple[int, datetime, str] = (0, datetime.fromtimestamp(0, UTC), "")
+
+
+def clock() -> tuple[datetime, str]:
+    """The current time, and as :func:`format_timestamp` writes it.
+
+    The date and time of day are written out once a second: this runs for every record
+    written (its ``created_at`` when none is given, and when the store received it)."""
+    global _second
+    seconds, nanos = divmod(time.time_ns(), 1_000_000_000)
+    last = _second
+    if last[0] != seconds:
+        stamp = datetime.fromtimestamp(seconds, UTC)
+        last = _second = (seconds, stamp, format_timestamp(stamp)[:19])
+    micros = nanos // 1000
+    return last[1].replace(microsecond=micros), f"{last[2]}.{micros:06d}Z"
 
 
 def new_id() -> str:

@@ -20,7 +20,7 @@ import dataclasses
 import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Generic, TypeVar, overload
 
 from gitimprove.feedback.errors import InvalidFeedbackError
@@ -43,6 +43,7 @@ from gitimprove.feedback.fields import (
     Rating,
     SignalValue,
     ToolStatus,
+    clock,
     compact_arguments,
     format_timestamp,
     is_feedback,
@@ -309,8 +310,12 @@ def owned_record(data: dict[str, Any], *, id_from_content: bool = False,
     if missing_id:
         data["id"] = "placeholder" if id_from_content else new_id()
     given_time = data.get("created_at") is not None
+    created_text = None  # created_at as stored, when it is the time read here
     if not given_time:
-        data["created_at"] = now or datetime.now(UTC)
+        if now is None:
+            data["created_at"], created_text = clock()
+        else:
+            data["created_at"] = now
     values = quick_values(data)
     if values is None:  # unusual or invalid: the schema judges, and words the error
         from gitimprove.feedback.validation import ValidationError, validate_record
@@ -322,6 +327,8 @@ def owned_record(data: dict[str, Any], *, id_from_content: bool = False,
     if values["tool_calls"] is not None:
         values["tool_calls"] = [ToolCall(**c) for c in values["tool_calls"]]
     record = _built(values)
+    if created_text is not None and values["created_at"] is data["created_at"]:
+        record.__dict__["created_text"] = created_text  # what the property would compute
     if missing_id and id_from_content:
         content = record.content()
         if not given_time:

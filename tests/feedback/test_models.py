@@ -157,6 +157,24 @@ def test_digests_stay_what_stored_records_hold(fields: dict[str, object], digest
     assert make_record(fields).digest == digest
 
 
+def test_the_clock_writes_its_time_as_format_timestamp_does() -> None:
+    import time
+
+    from gitimprove.feedback.fields import clock
+
+    seen = set()
+    for _ in range(2000):
+        stamp, text = clock()
+        assert stamp.tzinfo is UTC and text == format_timestamp(stamp)
+        seen.add(text[:19])
+        if len(seen) < 2:
+            time.sleep(0.001)
+    assert len(seen) >= 2  # across a change of second too
+    record = make_record({"agent": "a", "rating": "up"})
+    assert record.created_text == format_timestamp(record.created_at)
+    assert record.digest == content_hash(record.content())
+
+
 def test_compact_json_and_timestamps_written_out_match_the_standard_library() -> None:
     import json
 
