@@ -97,23 +97,23 @@ def _check_text(name: str, value: object, limit: int) -> str | None:
 
 def parse_timestamp(value: object) -> datetime:
     """An aware UTC datetime from a datetime, an ISO 8601 string or epoch seconds."""
-    if isinstance(value, datetime):
-        stamp = value
-    elif isinstance(value, bool):
-        raise ValueError("must be an ISO 8601 date-time like 2026-09-15T07:55:22Z")
-    elif isinstance(value, int | float):
-        if not math.isfinite(value):
-            raise ValueError("must be a finite number of seconds")
-        try:
-            stamp = datetime.fromtimestamp(value, UTC)
-        except (OverflowError, OSError, ValueError):
-            raise ValueError(f"{value} seconds is not a time gitimprove can store") from None
-    elif isinstance(value, str):
+    if isinstance(value, str):  # the common case first: a line of a file
         try:
             stamp = datetime.fromisoformat(value.strip())
         except ValueError:
             raise ValueError(f"{value[:40]!r} is not an ISO 8601 date-time like "
                              "2026-09-15T07:55:22Z") from None
+    elif isinstance(value, datetime):
+        stamp = value
+    elif isinstance(value, bool):
+        raise ValueError("must be an ISO 8601 date-time like 2026-09-15T07:55:22Z")
+    elif isinstance(value, int | float):
+        if not is_finite(value):
+            raise ValueError("must be a finite number of seconds")
+        try:
+            stamp = datetime.fromtimestamp(value, UTC)
+        except (OverflowError, OSError, ValueError):
+            raise ValueError(f"{value} seconds is not a time gitimprove can store") from None
     else:
         raise ValueError("must be an ISO 8601 date-time like 2026-09-15T07:55:22Z")
     if stamp.tzinfo is None:

@@ -49,6 +49,19 @@ _slug_match = SLUG_RE.match
 _version_match = _VERSION_RE.match
 
 
+# NOTE: agent names and versions repeat from record to record (a few of each per file or per
+# process); each one given is checked once and remembered, as given, with its checked value.
+_AGENTS: dict[str, str] = {}
+_VERSIONS: dict[str, str] = {}
+
+
+def _remember(known: dict[str, str], given: str, checked: str) -> None:
+    if type(given) is str:  # not a subclass: its == and hash could be anything
+        if len(known) >= 1024:
+            known.clear()
+        known[given] = checked
+
+
 class _Refer(Exception):
     """This record is for the schema to judge."""
 
@@ -77,29 +90,37 @@ def _values(data: dict[str, Any]) -> dict[str, Any]:
     if not _FIELDS.issuperset(data):
         raise _Refer
     get = data.get
-    agent = get("agent")
-    if not isinstance(agent, str):
-        raise _Refer
-    agent = agent.strip()
-    if not _slug_match(agent) or len(agent) > 64:  # text.is_slug
-        raise _Refer
+    given = get("agent")
+    agent = _AGENTS.get(given) if type(given) is str else None
+    if agent is None:
+        if not isinstance(given, str):
+            raise _Refer
+        agent = given.strip()
+        if not _slug_match(agent) or len(agent) > 64:  # text.is_slug
+            raise _Refer
+        _remember(_AGENTS, given, agent)
     record_id = get("id")
     if not isinstance(record_id, str):
         raise _Refer
     record_id = record_id.strip()
     if not _id_match(record_id):
         raise _Refer
-    version = get("version")
-    if version is not None:
-        if not isinstance(version, str):
-            raise _Refer
-        version = version.strip()
-        if not version:
-            version = None
-        elif not _version_match(version):
-            raise _Refer
-        elif version[0] not in "vV":
-            version = version.lower()
+    given = get("version")
+    version = None
+    if given is not None:
+        version = _VERSIONS.get(given) if type(given) is str else None
+        if version is None:
+            if not isinstance(given, str):
+                raise _Refer
+            version = given.strip()
+            if not version:
+                version = None
+            elif not _version_match(version):
+                raise _Refer
+            elif version[0] not in "vV":
+                version = version.lower()
+            if version is not None:
+                _remember(_VERSIONS, given, version)
     rating = get("rating")
     if rating is not None:
         rating = _RATINGS.get(rating) if type(rating) is str else None
