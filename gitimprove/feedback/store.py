@@ -167,16 +167,19 @@ class SQLiteStore(FeedbackStore):
         sql = self._insert_sql()
         with self._lock:
             conn = self._connect()
+            # NOTE: one cursor for the three statements (conn.execute makes one per statement):
+            # on the path of every record written.
+            cur = conn.cursor()
             try:
-                conn.execute("BEGIN IMMEDIATE")
+                cur.execute("BEGIN IMMEDIATE")
                 try:
                     before = conn.total_changes
                     if one is not None:
-                        conn.execute(sql, one)
+                        cur.execute(sql, one)
                     else:
-                        conn.executemany(sql, rows)
+                        cur.executemany(sql, rows)
                     added = conn.total_changes - before
-                    conn.execute("COMMIT")
+                    cur.execute("COMMIT")
                 except BaseException:
                     with contextlib.suppress(sqlite3.Error):
                         conn.execute("ROLLBACK")
