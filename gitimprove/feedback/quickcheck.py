@@ -99,12 +99,7 @@ def _values(data: dict[str, Any]) -> dict[str, Any]:
         if not _slug_match(agent) or len(agent) > 64:  # text.is_slug
             raise _Refer
         _remember(_AGENTS, given, agent)
-    record_id = get("id")
-    if not isinstance(record_id, str):
-        raise _Refer
-    record_id = record_id.strip()
-    if not _id_match(record_id):
-        raise _Refer
+    record_id = _identifier(get("id"))
     given = get("version")
     version = None
     if given is not None:
@@ -143,11 +138,7 @@ def _values(data: dict[str, Any]) -> dict[str, Any]:
         correction = _check_text("text", correction, MAX_TEXT_CHARS)
     run_id = get("run_id")
     if run_id is not None:
-        if not isinstance(run_id, str):
-            raise _Refer
-        run_id = run_id.strip()
-        if not _id_match(run_id):
-            raise _Refer
+        run_id = _identifier(run_id)
     calls = get("tool_calls")
     if calls is not None:
         calls = _tool_calls(calls)
