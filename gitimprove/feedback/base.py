@@ -9,13 +9,15 @@ from __future__ import annotations
 import json
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from gitimprove.feedback import migrations
+from gitimprove.feedback.fields import clock
 from gitimprove.feedback.models import (
     FeedbackRecord,
     calls_to_json,
+    flat_encoder,
     format_timestamp,
     record_from_row,
 )
@@ -27,10 +29,13 @@ SQLITE_APPLICATION_ID = 0x67694D70  # "giMp": marks a SQLite file as ours
 
 _SELECT = ", ".join(migrations.RECORD_COLUMNS)
 _INSERT_COLUMNS = ", ".join(migrations.COLUMNS)
+_INSERT_SQL = {mark: f"INSERT INTO feedback ({_INSERT_COLUMNS}) VALUES "
+                     f"({', '.join([mark] * len(migrations.COLUMNS))}) ON CONFLICT (id) DO NOTHING"
+               for mark in ("?", "%s")}
 
 
 # NOTE: built once: json.dumps() with options builds an encoder per call (per record).
-_SIGNALS_JSON = json.JSONEncoder(separators=(",", ":")).encode
+_SIGNALS_JSON = flat_encoder(sort_keys=False, ensure_ascii=True)
 _METADATA_JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 
 
@@ -42,7 +47,7 @@ def record_row(record: FeedbackRecord, recorded_at: str) -> tuple[Any, ...]:
         record.user_id, record.input, record.output,
         _METADATA_JSON(record.metadata) if record.metadata is not None else None,
         record.created_text, recorded_at, record.digest,
-        calls_to_json(record.tool_calls),
+        None if record.tool_calls is None else calls_to_json(record.tool_calls),
     )
 
 
@@ -67,8 +72,7 @@ class FeedbackStore(ABC):
 
     def _insert_sql(self) -> str:
         """The one INSERT both backends run: a stored id is skipped, never overwritten."""
-        marks = ", ".join([self.MARK] * len(migrations.COLUMNS))
-        return f"INSERT INTO feedback ({_INSERT_COLUMNS}) VALUES ({marks}) ON CONFLICT (id) DO NOTHING"
+        return _INSERT_SQL[self.MARK]
 
     @abstractmethod
     def _read(self, sql: str, params: Sequence[Any], doing: str = "read") -> list[tuple[Any, ...]]:
@@ -150,7 +154,7 @@ class FeedbackStore(ABC):
 
 
 def _now() -> str:
-    return format_timestamp(datetime.now(UTC))
+    return clock()[1]
 
 
 def _where(

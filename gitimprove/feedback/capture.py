@@ -22,7 +22,7 @@ from gitimprove.feedback.models import (
     SignalValue,
     ToolCall,
     content_hash,
-    make_record,
+    owned_record,
 )
 from gitimprove.text import did_you_mean
 
@@ -69,7 +69,10 @@ class AgentIndex:
 
     def refresh(self) -> None:
         """Re-read the agents when main has moved (one ref-file read otherwise)."""
-        tip = self._catalogue.tip()
+        self.refresh_at(self._catalogue.tip())
+
+    def refresh_at(self, tip: str | None) -> None:
+        """Re-read the agents unless ``tip`` (main's tip, just read) is the one they are of."""
         if tip is not None and tip == self._tip:
             return
         names = frozenset(self._catalogue.agent_names())
@@ -85,7 +88,8 @@ class AgentIndex:
         if fresh or self._tip is None:
             self.refresh()
         if agent in self._names:
-            self._check_loads(agent)
+            if self._loads.get(agent, "") is not None:  # not yet known to load (the hot path: it does)
+                self._check_loads(agent)
             return
         hint = did_you_mean(agent, sorted(self._names), what="agents", none="no agents on main yet")
         raise UnknownAgentError(f"no agent {agent!r} on {self._catalogue.branch}", hint=hint)
@@ -159,26 +163,32 @@ def build_record(
     now: datetime | None = None,
     fresh: bool = True,
     keep_arguments: int | Literal["policy"] | None = "policy",
+    owned: bool = False,
 ) -> tuple[FeedbackRecord, str | None]:
     """Check and validate one record: unknown agents are refused, unknown versions warned.
 
     ``fresh=False`` skips looking whether main moved (an import checks once for all lines).
-    ``keep_arguments``: see :func:`make_record`; by default the policy decides."""
+    ``keep_arguments``: see :func:`make_record`; by default the policy decides.
+    ``owned``: ``fields`` is a dict the caller hands over, to be changed (no copy is made)."""
     agent = fields.get("agent")
     if agent is not None and not isinstance(agent, str):
         raise GitImproveError(f"agent: must be text (the agent's name), got {type(agent).__name__}",
                               hint="every record names the agent it is about")
     if not isinstance(agent, str) or not agent.strip():
         raise GitImproveError("agent: missing", hint="every record names the agent it is about")
-    index.check_agent(agent.strip(), fresh=fresh)
-    data = dict(fields)
+    agent = agent.strip()
+    index.check_agent(agent, fresh=fresh)
     warning = None
-    if isinstance(data.get("version"), str):
-        data["version"], warning = index.resolve_version(agent.strip(), data["version"], fresh=False)
+    data = fields if owned and isinstance(fields, dict) else dict(fields)
+    version = data.get("version")
+    if isinstance(version, str):
+        data["version"], warning = index.resolve_version(agent, version, fresh=False)
     if keep_arguments == "policy":
-        keep_arguments = index.keep_arguments() if _has_arguments(data.get("tool_calls")) else None
-    record = make_record(data, id_from_content=id_from_content, now=now,
-                         keep_arguments=keep_arguments)
+        calls = data.get("tool_calls")
+        keep_arguments = index.keep_arguments() if calls is not None and _has_arguments(calls) \
+            else None
+    record = owned_record(data, id_from_content=id_from_content, now=now,
+                          keep_arguments=keep_arguments)
     if record.tool_calls is not None and record.version is None and warning is None:
         warning = (f"the tool calls of {record.agent} run {record.run_id} have no version: "
                    "per-version figures place them by their time (pass the version load() "
@@ -211,17 +221,22 @@ def record_feedback(
     created_at: datetime | str | None = None,
     id: str | None = None,
     tool_calls: Sequence[Mapping[str, Any] | ToolCall] | None = None,
+    fresh: bool = True,
 ) -> FeedbackRecord:
-    """Validate and store one record (see :meth:`InstructionRepo.record_feedback`)."""
+    """Validate and store one record (see :meth:`InstructionRepo.record_feedback`).
+
+    ``fresh=False``: the caller has just brought ``index`` up to main's tip."""
     fields = {"id": id, "agent": agent, "version": version, "run_id": run_id, "rating": rating,
               "tool_calls": list(tool_calls) if isinstance(tool_calls, list | tuple) else tool_calls,
               "reason": reason, "correction": correction,
               # NOTE: anything but a mapping goes to validation as it is, to be refused there.
-              "signals": dict(signals) if isinstance(signals, Mapping) else signals,
+              "signals": dict(signals) if type(signals) is dict or (
+                  signals is not None and isinstance(signals, Mapping)) else signals,
               "user_id": user_id, "input": input, "output": output,
-              "metadata": dict(metadata) if isinstance(metadata, Mapping) else metadata,
+              "metadata": dict(metadata) if type(metadata) is dict or (
+                  metadata is not None and isinstance(metadata, Mapping)) else metadata,
               "created_at": created_at}
-    record, warning = build_record(index, fields)
+    record, warning = build_record(index, fields, fresh=fresh, owned=True)
     _store_once(store, record, given_id=id is not None)
     if warning:
         warnings.warn(warning, FeedbackWarning, stacklevel=3)
@@ -243,7 +258,7 @@ def _store_once(store: FeedbackStore, record: FeedbackRecord, *, given_id: bool)
             raise InvalidFeedbackError(
                 f"feedback id {record.id!r} is already stored with different content",
                 hint="give this record its own id, or leave --id out to get a new one")
-    store.add([record])
+    store.add((record,))
 
 
 def run_log_id(agent: str, run_id: str) -> str:

@@ -11,11 +11,13 @@ bad line.
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import gc
 import io
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -125,10 +127,36 @@ def _decode_problem(data: bytes, exc: UnicodeDecodeError) -> str:
 
 
 def _jsonl_rows(data: bytes) -> list[tuple[int, dict[str, Any] | LineProblem]]:
+    """Each line's object, or what is wrong with the line."""
+    # NOTE: pydantic-core's JSON parser (a dependency already) reads a typical line in half
+    # the time json.loads() takes, and gives the same values whenever it accepts a line
+    # (tests/feedback/test_importer.py compares them on awkward numbers and strings). Any
+    # line it refuses or that looks unusual is read by json as before, which words the error.
+    from pydantic_core import from_json
+
     rows: list[tuple[int, dict[str, Any] | LineProblem]] = []
+    append = rows.append
     for number, raw in enumerate(data.split(b"\n"), start=1):
+        if raw[-1:] == b"\r":
+            raw = raw[:-1]
+        if raw[:1] == b"{" and raw[-1:] == b"}" and len(raw) <= MAX_LINE_BYTES:
+            try:
+                value = from_json(raw)
+            except ValueError:
+                pass
+            else:
+                append((number, value))
+                continue
+        rows += _jsonl_lines(raw, first=number)
+    return rows
+
+
+def _jsonl_lines(data: bytes, first: int = 1) -> list[tuple[int, dict[str, Any] | LineProblem]]:
+    """Each line's object or problem, line by line from line number ``first``."""
+    rows: list[tuple[int, dict[str, Any] | LineProblem]] = []
+    for number, raw in enumerate(data.split(b"\n"), start=first):
         raw = raw.rstrip(b"\r")
-        if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
+        if number == first == 1 and raw.startswith(b"\xef\xbb\xbf"):
             raw = raw[3:]  # a UTF-8 byte order mark
         if not raw.strip():
             continue
@@ -320,6 +348,31 @@ def import_feedback(
     fmt = fmt or detect_format(source, data)
     if fmt not in FORMATS:
         raise FeedbackImportError(f"unknown import format {fmt!r}", [], hint="use jsonl or csv")
+    with _no_cycle_collection():
+        return _import(store, index, source, data, fmt=fmt, dry_run=dry_run,
+                       skip_invalid=skip_invalid, version=version, now=now)
+
+
+@contextlib.contextmanager
+def _no_cycle_collection() -> Iterator[None]:
+    """The cycle collector paused while a file's records are built and kept.
+
+    An import holds every record until the one transaction: the collector, woken every few
+    hundred new objects, would walk all of them again and again (a third of the cost of a
+    large import), and none of them is part of a cycle (reference counting frees them)."""
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
+def _import(store: FeedbackStore, index: AgentIndex, source: str, data: bytes, *, fmt: str,
+            dry_run: bool, skip_invalid: bool, version: str | None,
+            now: Callable[[], datetime]) -> ImportReport:
     rows = _jsonl_rows(data) if fmt == "jsonl" else _csv_rows(data, source)
     report = ImportReport(source=source, format=fmt, dry_run=dry_run, records=len(rows))
     stamp = now()
@@ -330,15 +383,19 @@ def import_feedback(
     # NOTE: an id hashed from a line's content already stands for that content; its digest
     # also covers created_at, which is "now" for a line that gives none.
     derived: set[str] = set()
+    # ids given on lines without created_at: their time is the import's, so a stored record
+    # with that id is the same when all but its time is the same
+    timeless: set[str] = set()
     for number, row in rows:
         if isinstance(row, LineProblem):
             report.invalid.append(row)
             continue
         if version is not None and not row.get("version"):
-            row = {**row, "version": version}
+            row["version"] = version
+        given_id, given_time = row.get("id"), row.get("created_at")
         try:
             record, warning = build_record(index, row, id_from_content=True, now=stamp, fresh=False,
-                                           keep_arguments=keep_arguments)
+                                           keep_arguments=keep_arguments, owned=True)
         except GitImproveError as exc:
             hint = f" ({exc.hint})" if exc.hint else ""
             report.invalid.append(LineProblem(number, exc.message + hint))
@@ -355,16 +412,22 @@ def import_feedback(
                 report.duplicates += 1
             continue
         seen[record.id] = (number, digest)
-        if not row.get("id"):
+        if not given_id:
             derived.add(record.id)
+        elif given_time is None:
+            timeless.add(record.id)
         valid.append((number, record))
     stored = store.digests([r.id for _, r in valid])
+    # NOTE: read back only for ids given without a time whose digest differs (few, if any)
+    untimed = {r.id: r for r in store.by_ids(
+        [fid for fid in timeless if stored.get(fid) not in (None, seen[fid][1])], with_io=True)}
     new: list[FeedbackRecord] = []
     for number, record in valid:
         existing = stored.get(record.id)
         if existing is None:
             new.append(record)
-        elif existing == seen[record.id][1] or record.id in derived:
+        elif existing == seen[record.id][1] or record.id in derived or (
+                record.id in untimed and _same_but_time(untimed[record.id], record)):
             report.duplicates += 1
         else:
             report.invalid.append(LineProblem(
@@ -384,3 +447,10 @@ def import_feedback(
         report.added = store.add(new)
         report.duplicates += len(new) - report.added  # stored meanwhile by another process
     return report
+
+
+def _same_but_time(stored: FeedbackRecord, record: FeedbackRecord) -> bool:
+    kept, given = stored.content(), record.content()
+    kept.pop("created_at")
+    given.pop("created_at")
+    return kept == given

@@ -19,9 +19,8 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections.abc import Callable, Iterable, Mapping
-from datetime import UTC, datetime
-from functools import cached_property
-from typing import Any
+from datetime import datetime
+from typing import Any, Generic, TypeVar, overload
 
 from gitimprove.dataclass import dataclass, field
 from gitimprove.feedback.errors import InvalidFeedbackError
@@ -44,6 +43,7 @@ from gitimprove.feedback.fields import (
     Rating,
     SignalValue,
     ToolStatus,
+    clock,
     compact_arguments,
     format_timestamp,
     is_feedback,
@@ -52,6 +52,7 @@ from gitimprove.feedback.fields import (
     normalize_status,
     parse_timestamp,
 )
+from gitimprove.feedback.quickcheck import quick_values
 
 __all__ = ["ARGUMENTS_CUT", "FIELDS", "MAX_ID_CHARS", "MAX_METADATA_BYTES", "MAX_RUN_TEXT_CHARS",
            "MAX_SIGNALS", "MAX_TEXT_CHARS", "MAX_TOOL_ARGUMENT_CHARS", "MAX_TOOL_CALLS",
@@ -59,7 +60,7 @@ __all__ = ["ARGUMENTS_CUT", "FIELDS", "MAX_ID_CHARS", "MAX_METADATA_BYTES", "MAX
            "TROUBLE_SIGNALS", "FeedbackRecord", "Rating", "RunView", "SignalValue", "ToolCall",
            "ToolStatus", "calls_from_json", "calls_to_json", "compact_arguments", "content_hash",
            "format_timestamp", "make_record", "merge_runs", "new_id", "normalize_rating",
-           "normalize_status", "parse_timestamp", "prepare_tool_calls", "record_from_row"]
+           "normalize_status", "owned_record", "parse_timestamp", "prepare_tool_calls", "record_from_row"]
 
 # NOTE: records and tool calls are frozen dataclasses, not pydantic models: commands that read
 # feedback (list, stats, history) build thousands of them and must not import pydantic at all.
@@ -109,6 +110,32 @@ def prepare_tool_calls(value: object, keep_arguments: int | None) -> object:
     return out
 
 
+_T = TypeVar("_T")
+
+
+class _computed_once(Generic[_T]):
+    """functools.cached_property without its lock (which Python 3.11 takes on every first
+    read): a value derived from a frozen record, computed on first use and kept in the
+    record's ``__dict__``, where later reads find it without calling anything."""
+
+    def __init__(self, func: Callable[[Any], _T]) -> None:
+        self.func = func
+        self.name = func.__name__
+        self.__doc__ = func.__doc__
+
+    @overload
+    def __get__(self, obj: None, owner: type | None = None) -> _computed_once[_T]: ...
+
+    @overload
+    def __get__(self, obj: object, owner: type | None = None) -> _T: ...
+
+    def __get__(self, obj: object, owner: type | None = None) -> _T | _computed_once[_T]:
+        if obj is None:
+            return self
+        value = obj.__dict__[self.name] = self.func(obj)
+        return value
+
+
 @dataclass(frozen=True, kw_only=True)
 class FeedbackRecord:
     """One piece of feedback on one agent run (see docs/feedback.md for the format). Made by
@@ -151,12 +178,12 @@ class FeedbackRecord:
             data["tool_calls"] = [c.model_dump() for c in self.tool_calls]
         return data
 
-    @cached_property
+    @_computed_once
     def created_text(self) -> str:
         """``created_at`` as stored (:func:`format_timestamp`)."""
         return format_timestamp(self.created_at)
 
-    @cached_property
+    @_computed_once
     def digest(self) -> str:
         """A hash of the content: the same id with another digest is a conflicting record."""
         if self.tool_calls is not None:
@@ -164,15 +191,21 @@ class FeedbackRecord:
         # NOTE: the text content_hash(self.content()) hashes, written out directly (keys in
         # sorted order): this runs once for every record written, and json.dumps of the whole
         # dict is most of the cost. tests/feedback/test_models.py checks both agree.
+        signals, metadata = self.signals, self.metadata
         try:
-            text = (f'{{"agent":{_STR(self.agent)},"correction":{_opt(self.correction)},'
-                    f'"created_at":"{self.created_text}","input":{_opt(self.input)},'
-                    f'"metadata":{"null" if self.metadata is None else _CANONICAL.encode(self.metadata)},'
-                    f'"output":{_opt(self.output)},"rating":{_opt(self.rating)},'
-                    f'"reason":{_opt(self.reason)},"run_id":{_opt(self.run_id)},'
-                    f'"signals":{_CANONICAL.encode(self.signals) if self.signals else "{}"},'
-                    f'"user_id":{_opt(self.user_id)},"version":{_opt(self.version)}}}')
-        except TypeError:  # a record built without validation, holding a non-text value
+            text = (f'{{"agent":{_STR(self.agent)},'
+                    f'"correction":{"null" if self.correction is None else _STR(self.correction)},'
+                    f'"created_at":"{self.created_text}",'
+                    f'"input":{"null" if self.input is None else _STR(self.input)},'
+                    f'"metadata":{"null" if metadata is None else _CANONICAL.encode(metadata)},'
+                    f'"output":{"null" if self.output is None else _STR(self.output)},'
+                    f'"rating":{"null" if self.rating is None else _STR(self.rating)},'
+                    f'"reason":{"null" if self.reason is None else _STR(self.reason)},'
+                    f'"run_id":{"null" if self.run_id is None else _STR(self.run_id)},'
+                    f'"signals":{_canonical_flat(signals) if signals else "{}"},'
+                    f'"user_id":{"null" if self.user_id is None else _STR(self.user_id)},'
+                    f'"version":{"null" if self.version is None else _STR(self.version)}}}')
+        except (TypeError, ValueError):  # built without validation, holding a non-text value
             return content_hash(self.content())
         return _sha256(text)
 
@@ -211,16 +244,42 @@ _CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_asci
 _STR: Callable[[str], str] = json.encoder.encode_basestring
 
 
-def _opt(value: str | None) -> str:
-    return "null" if value is None else _STR(value)
+
+
+def flat_encoder(*, sort_keys: bool, ensure_ascii: bool) -> Callable[[Any], str]:
+    """Compact JSON text of a flat object of JSON values (signals): what a
+    ``json.JSONEncoder`` with these options gives, without the encoder object it builds on
+    every call (most of the cost for a small object). No check for cycles: give it no
+    containers."""
+    # NOTE: json's own C encoder, called the way JSONEncoder.encode calls it; absent only on
+    # an interpreter without the C accelerator, where the plain encoder does the same work.
+    make = json.encoder.c_make_encoder  # type: ignore[attr-defined]
+    strings = (json.encoder.encode_basestring_ascii if ensure_ascii
+               else json.encoder.encode_basestring)
+    plain = json.JSONEncoder(sort_keys=sort_keys, ensure_ascii=ensure_ascii, separators=(",", ":"))
+    if make is None:
+        return plain.encode
+    chunks = make(None, plain.default, strings, None, ":", ",", sort_keys, False, True)
+
+    def encode(value: Any) -> str:
+        return "".join(chunks(value, 0))
+
+    return encode
+
+
+_canonical_flat = flat_encoder(sort_keys=True, ensure_ascii=False)
+_sha256_new: Callable[[bytes], Any] | None = None
 
 
 def _sha256(text: str) -> str:
-    # NOTE: hashlib is imported here: loading OpenSSL is a cost every command that only reads
-    # records (list, stats, history) would pay for nothing.
-    import hashlib
+    global _sha256_new
+    if _sha256_new is None:
+        # NOTE: hashlib is imported on first use: loading OpenSSL is a cost every command
+        # that only reads records (list, stats, history) would pay for nothing.
+        import hashlib
 
-    return hashlib.sha256(text.encode()).hexdigest()
+        _sha256_new = hashlib.sha256
+    return str(_sha256_new(text.encode()).hexdigest())
 
 
 def content_hash(content: Mapping[str, Any]) -> str:
@@ -235,28 +294,41 @@ def make_record(fields: Mapping[str, Any], *, id_from_content: bool = False,
     same line twice yields the same id (and so adds nothing the second time).
     ``keep_arguments``: tool-call arguments are kept, cut at that many characters; by default
     they are dropped (see :func:`prepare_tool_calls`)."""
-    data = {k: v for k, v in fields.items() if v is not None}
-    if "tool_calls" in data:
-        data["tool_calls"] = prepare_tool_calls(data["tool_calls"], keep_arguments)
-    missing_id = "id" not in data
-    if missing_id and not id_from_content:
-        data["id"] = new_id()
-    if "created_at" not in data:
-        data["created_at"] = now or datetime.now(UTC)
-        given_time = False
-    else:
-        given_time = True
-    if missing_id and id_from_content:
-        data["id"] = "placeholder"
-    from gitimprove.feedback.validation import ValidationError, validate_record
+    return owned_record(dict(fields), id_from_content=id_from_content, now=now,
+                        keep_arguments=keep_arguments)
 
-    try:
-        values = validate_record(data)
-    except ValidationError as exc:
-        raise InvalidFeedbackError(validation_message(exc)) from None
+
+def owned_record(data: dict[str, Any], *, id_from_content: bool = False,
+                 now: datetime | None = None, keep_arguments: int | None = None) -> FeedbackRecord:
+    """:func:`make_record` of a dict the caller hands over (it is changed): one copy fewer
+    on the path of every record written."""
+    # NOTE: a field given as None is a field not given (the quick check reads it so; the
+    # schema is given only the fields that have a value).
+    if data.get("tool_calls") is not None:
+        data["tool_calls"] = prepare_tool_calls(data["tool_calls"], keep_arguments)
+    missing_id = data.get("id") is None
+    if missing_id:
+        data["id"] = "placeholder" if id_from_content else new_id()
+    given_time = data.get("created_at") is not None
+    created_text = None  # created_at as stored, when it is the time read here
+    if not given_time:
+        if now is None:
+            data["created_at"], created_text = clock()
+        else:
+            data["created_at"] = now
+    values = quick_values(data)
+    if values is None:  # unusual or invalid: the schema judges, and words the error
+        from gitimprove.feedback.validation import ValidationError, validate_record
+
+        try:
+            values = validate_record({k: v for k, v in data.items() if v is not None})
+        except ValidationError as exc:
+            raise InvalidFeedbackError(validation_message(exc)) from None
     if values["tool_calls"] is not None:
         values["tool_calls"] = [ToolCall(**c) for c in values["tool_calls"]]
     record = _built(values)
+    if created_text is not None and values["created_at"] is data["created_at"]:
+        record.__dict__["created_text"] = created_text  # what the property would compute
     if missing_id and id_from_content:
         content = record.content()
         if not given_time:

@@ -160,21 +160,26 @@ class SQLiteStore(FeedbackStore):
     def add(self, records: Sequence[FeedbackRecord]) -> int:
         if not records:
             return 0
+        # NOTE: rows are made before the write lock is taken: other writers wait less.
         now = _now()
-        rows = [record_row(r, now) for r in records]
+        one = record_row(records[0], now) if len(records) == 1 else None
+        rows = [record_row(r, now) for r in records] if one is None else []
         sql = self._insert_sql()
         with self._lock:
             conn = self._connect()
+            # NOTE: one cursor for the three statements (conn.execute makes one per statement):
+            # on the path of every record written.
+            cur = conn.cursor()
             try:
-                conn.execute("BEGIN IMMEDIATE")
+                cur.execute("BEGIN IMMEDIATE")
                 try:
                     before = conn.total_changes
-                    if len(rows) == 1:
-                        conn.execute(sql, rows[0])
+                    if one is not None:
+                        cur.execute(sql, one)
                     else:
-                        conn.executemany(sql, rows)
+                        cur.executemany(sql, rows)
                     added = conn.total_changes - before
-                    conn.execute("COMMIT")
+                    cur.execute("COMMIT")
                 except BaseException:
                     with contextlib.suppress(sqlite3.Error):
                         conn.execute("ROLLBACK")

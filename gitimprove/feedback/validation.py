@@ -6,7 +6,6 @@ that commands that only read records never import pydantic."""
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
@@ -41,6 +40,7 @@ from gitimprove.feedback.fields import (
     _shown,
     compact_arguments,
     is_feedback,
+    is_finite,
     normalize_rating,
     normalize_status,
     parse_timestamp,
@@ -87,7 +87,7 @@ class ToolCallIn(BaseModel):
                 value = float(text)
             except ValueError:
                 raise ValueError(f"{text[:20]!r} is not a number of milliseconds") from None
-        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        if isinstance(value, bool) or not isinstance(value, int | float) or not is_finite(value):
             raise ValueError("must be a number of milliseconds")
         if not 0 <= value <= MAX_TOOL_DURATION_MS:
             raise ValueError(f"{value:g} ms is out of range (0 to {MAX_TOOL_DURATION_MS:,})")
@@ -186,7 +186,7 @@ class RecordIn(BaseModel):
             if isinstance(val, bool):
                 out[name] = val
             elif isinstance(val, int | float):
-                if not math.isfinite(val):
+                if not is_finite(val):
                     raise ValueError(f"{name}: must be a finite number")
                 out[name] = val
             else:

@@ -60,6 +60,19 @@ def trial_bucket(trial_id: str, unit: str) -> float:
     return int.from_bytes(digest, "big") / 18446744073709551616.0
 
 
+_record_feedback: Callable[..., FeedbackRecord] | None = None
+
+
+def _import_record_feedback() -> Callable[..., FeedbackRecord]:
+    """capture.record_feedback, imported on first use (start-up) and then kept: an import
+    statement costs more than the rest of a call that runs once per agent run."""
+    global _record_feedback
+    from gitimprove.feedback.capture import record_feedback
+
+    _record_feedback = record_feedback
+    return record_feedback
+
+
 @dataclass(frozen=True)
 class Instruction:
     """What an agent run needs: the rendered prompt and the version that produced it."""
@@ -727,10 +740,13 @@ class InstructionRepo:
         return store
 
     def _feedback_index(self) -> AgentIndex:
+        index: AgentIndex | None = self.__dict__.get("_agent_index")
+        if index is not None:  # made once; the lock only for making it
+            return index
         from gitimprove.feedback.capture import AgentIndex
 
         with self._lock:
-            index: AgentIndex | None = self.__dict__.get("_agent_index")
+            index = self.__dict__.get("_agent_index")
             if index is None:
                 index = self.__dict__["_agent_index"] = AgentIndex(_Catalogue(self))
         return index
@@ -746,9 +762,18 @@ class InstructionRepo:
         "ok", "duration_ms": 830}]``; arguments are kept only if the policy says so). At least
         a rating, reason, correction or signal is needed. An unknown agent is refused; a version
         not in the agent's history is kept with a :class:`FeedbackWarning`."""
-        from gitimprove.feedback.capture import record_feedback
+        record = _record_feedback or _import_record_feedback()
+        store, index = self._feedback_writer()
+        return record(store, index, agent=agent, fresh=False, **fields)
 
-        return record_feedback(self.feedback_store(), self._feedback_index(), agent=agent, **fields)
+    def _feedback_writer(self) -> tuple[FeedbackStore, AgentIndex]:
+        """The feedback store and the agent index, both as of main's tip read once (a record
+        per agent run reads it once, not once for each)."""
+        store = self.feedback_store()
+        index = self._feedback_index()
+        # the tip the store was checked at (None, as when it is unknown: read the agents again)
+        index.refresh_at(self.__dict__.get("_feedback_default", (None,))[0])
+        return store, index
 
     def record_run(self, *, agent: str, run_id: str,
                    tool_calls: Sequence[Mapping[str, Any] | ToolCall],

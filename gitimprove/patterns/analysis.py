@@ -97,12 +97,14 @@ class TextInfo:
     matches) are worked out when first asked for: naming and triage look at a sample of each
     group only."""
 
-    __slots__ = ("_lexicon", "_plain", "_scored", "_topic", "noise", "toks", "words")
+    __slots__ = ("_lexicon", "_plain", "_scored", "_topic", "noise", "toks", "unspecific", "words")
 
     def __init__(self, toks: tuple[str, ...], lexicon: Lexicon) -> None:
         self.toks = toks
         self.words = tuple(content(toks))  # content stems, for similarity
         self.noise = is_noise(toks, self.words)
+        # judges without saying why ("worst app ever"): read on negative feedback only
+        self.unspecific = is_unspecific(toks, self.words)
         self._lexicon = lexicon
         self._scored: list[tuple[str, float]] | None = None
         self._topic: str | None = _UNSET
@@ -124,11 +126,6 @@ class TextInfo:
             self._topic = (None if self.noise or not mentions_product(self.toks)
                            else product_topic(self.toks, self._match()))
         return self._topic
-
-    @property
-    def unspecific(self) -> bool:
-        """Judges without saying why ("worst app ever"), read on negative feedback only."""
-        return is_unspecific(self.toks, self.words)
 
     @property
     def plain_topic(self) -> str | None:

@@ -270,7 +270,7 @@ def _propose(
         reason = (f"{len(waiting)} pattern(s) are already cited by open or approved proposals"
                   if waiting else "no recurring problem in its feedback")
         if left_out and not waiting:
-            reason += f" ({len(left_out)} pattern(s) about the product or praise left out)"
+            reason += f" ({len(left_out)} pattern(s) no instruction can fix left out)"
         raise NothingToPropose(f"nothing to propose for {agent}: {reason}",
                                hint="record more feedback, or review the open proposals "
                                     "(`gitimprove proposals`)")

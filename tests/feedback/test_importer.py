@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -177,3 +178,88 @@ def test_format_detection_and_unreadable_files(repo: InstructionRepo, tmp_path: 
         read_source(str(tmp_path / "missing.jsonl"))
     with pytest.raises(FeedbackImportError, match="it is a directory"):
         read_source(str(tmp_path))
+
+
+def test_lines_read_fast_give_what_json_gives(repo: InstructionRepo) -> None:
+    # The fast reader (pydantic-core's parser) must give json.loads' values, and leave every
+    # line it refuses to json, whose messages the errors quote.
+    from gitimprove.feedback.importer import _jsonl_lines, _jsonl_rows
+
+    lines = [b'{"a":1,"a":2}', b'{"a":1e400,"b":-1e400,"c":NaN,"d":Infinity}', b'{"a":"\\ud800"}',
+             b'{"a":"\\ud83d\\ude00 \\u2028 \\u0000 \\/"}', b'{"a":"x\x01y"}', b'{"a":-0,"b":-0.0}',
+             b'{"a":123456789012345678901234567890,"b":9007199254740993.0,"c":1.5e-320}',
+             b'{"a":"caf\xe9"}', b'{"a":"\xed\xa0\x80"}', b'\xef\xbb\xbf{"a":1}', b'{"a":1}\r\r',
+             b'{"a":1} {"b":2}', b'{"a":1}}', b' {"a":1} ', b"", b"[1]", b'{"a":' + b"[" * 300 +
+             b"1" + b"]" * 300 + b"}", b'{"k":"' + "é".encode() * 10 + b'"}', b'{"a":true,"b":null}']
+    data = b"\n".join(lines)
+    fast, slow = _jsonl_rows(data), _jsonl_lines(data)
+
+    def shown(rows: list[tuple[int, object]]) -> list[tuple[int, str]]:
+        return [(n, repr(v)) for n, v in rows]
+
+    assert shown(fast) == shown(slow)  # type: ignore[arg-type]
+    # and an import reads both the same: the line numbers of the bad lines are kept
+    assert [n for n, v in fast if not isinstance(v, dict)] == [5, 8, 9, 10, 12, 13, 16]
+
+
+def test_sigkill_mid_import_leaves_none_or_all(sample_repo: Path, tmp_path: Path) -> None:
+    # A process killed at any moment of an import leaves the store with none of the file's
+    # records or all of them: never part (the records go in in one transaction).
+    import signal
+    import sqlite3
+    import subprocess
+    import sys
+
+    n = 20_000
+    big = tmp_path / "big.jsonl"
+    big.write_text(jl(*({"id": f"k-{i}", "agent": "support-agent", "rating": "down",
+                         "reason": f"slow reply number {i}"} for i in range(n))))
+    child = ("import sys\n"
+             "from gitimprove.instructions.repo import InstructionRepo\n"
+             "from gitimprove.feedback.importer import import_feedback\n"
+             "repo = InstructionRepo(sys.argv[1])\n"
+             "store, index = repo.feedback_store(), repo._feedback_index()\n"
+             "data = open(sys.argv[2], 'rb').read()\n"
+             "print('ready', flush=True)\n"
+             "import_feedback(store, index, 'big.jsonl', data)\n"
+             "print('done', flush=True)\n")
+    db = sample_repo / ".gitimprove" / "feedback.db"
+
+    def stored() -> int:
+        if not db.exists():
+            return 0
+        with sqlite3.connect(db) as conn:
+            return int(conn.execute("SELECT count(*) FROM feedback").fetchone()[0])
+
+    outcomes = set()
+    for delay in (0.0, 0.15, 0.3, 0.45, 0.6, 0.8):
+        proc = subprocess.Popen([sys.executable, "-c", child, str(sample_repo), str(big)],
+                                stdout=subprocess.PIPE, text=True)
+        assert proc.stdout is not None and proc.stdout.readline() == "ready\n"
+        time.sleep(delay)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        count = stored()
+        assert count in (0, n), f"killed after {delay}s: {count} of {n} records stored"
+        outcomes.add(count)
+        if count == n:
+            break
+    repo = InstructionRepo(sample_repo)
+    try:
+        report = run_import(repo, big.read_bytes(), "big.jsonl")
+        assert stored() == n and report.added == (0 if n in outcomes else n)
+    finally:
+        repo.feedback_store().close()
+        repo.close()
+
+
+def test_lines_with_an_id_and_no_time_import_once(repo: InstructionRepo) -> None:
+    # their time is the import's: a second import of the same file is the same records
+    data = jl({"id": "k-1", "agent": "support-agent", "rating": "down", "signals": {"b": 1, "a": 2}},
+              {"id": "k-2", "agent": "support-agent", "reason": "slow"})
+    assert run_import(repo, data).added == 2
+    again = run_import(repo, data)
+    assert again.added == 0 and again.duplicates == 2
+    changed = jl({"id": "k-1", "agent": "support-agent", "rating": "up"})
+    with pytest.raises(FeedbackImportError, match="k-1 is already stored with different content"):
+        run_import(repo, changed)

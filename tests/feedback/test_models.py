@@ -10,6 +10,7 @@ from gitimprove.feedback.errors import InvalidFeedbackError
 from gitimprove.feedback.models import (
     MAX_TEXT_CHARS,
     content_hash,
+    format_timestamp,
     make_record,
     merge_runs,
     normalize_rating,
@@ -133,6 +134,63 @@ def test_digest_is_the_hash_of_the_canonical_content(fields: dict[str, object]) 
     # the digest is written out by hand on the write path; stored digests must not change
     record = make_record(fields)
     assert record.digest == content_hash(record.content())
+
+
+@pytest.mark.parametrize("fields, digest", [
+    ({"id": "fb-1", "agent": "a", "rating": "up", "created_at": "2026-09-15T09:55:22Z"},
+     "6dc742247223d5c7b296e1d891af8b460a311f7b2254724442ebb8f20e1b3ae7"),
+    ({"id": "fb-2", "agent": "a", "reason": 'quotes " and \\ and \u00e9t\u00e9 \U0001f44e and a\ttab\x01',
+      "signals": {"regenerated": True, "edits": 3, "score": 0.5}, "user_id": "u-1",
+      "run_id": "r", "version": "v2", "input": "in", "output": "out\n2",
+      "metadata": {"z": [1, {"b": None, "a": "\u00fc"}], "a": 1.5},
+      "created_at": "2026-09-15T09:55:22.123+02:00"},
+     "251a3ea3047815ebfc4c8de0b204c504061522a8d75c806431ca985c1abf06fc"),
+    ({"id": "fb-3", "agent": "a", "run_id": "r", "created_at": 1760000000.25,
+      "tool_calls": [{"name": "web_search", "duration_ms": 3}]},
+     "13924126d6b19fb649caf919c6149a54bcdbfa549f98af0853dbe704e15293aa"),
+    ({"id": "fb-4", "agent": "a", "signals": {"z": 1e16, "a": False, "m": -0.0},
+      "created_at": "0001-01-01T00:00:00Z"},
+     "2916d5f0915c8f01453168b74f9b1c5be80680ce43ac9b65f201a18b3a2ea52e"),
+])
+def test_digests_stay_what_stored_records_hold(fields: dict[str, object], digest: str) -> None:
+    # digests computed by earlier releases, pinned: a stored record must still dedupe
+    assert make_record(fields).digest == digest
+
+
+def test_the_clock_writes_its_time_as_format_timestamp_does() -> None:
+    import time
+
+    from gitimprove.feedback.fields import clock
+
+    seen = set()
+    for _ in range(2000):
+        stamp, text = clock()
+        assert stamp.tzinfo is UTC and text == format_timestamp(stamp)
+        seen.add(text[:19])
+        if len(seen) < 2:
+            time.sleep(0.001)
+    assert len(seen) >= 2  # across a change of second too
+    record = make_record({"agent": "a", "rating": "up"})
+    assert record.created_text == format_timestamp(record.created_at)
+    assert record.digest == content_hash(record.content())
+
+
+def test_compact_json_and_timestamps_written_out_match_the_standard_library() -> None:
+    import json
+
+    from gitimprove.feedback.models import flat_encoder
+
+    for value in ({}, {"b": True, "a": 1}, {"x": 0.1, "\u00e9": -3, "q\"": 1e16}):
+        for sort_keys in (False, True):
+            for ensure_ascii in (False, True):
+                plain = json.JSONEncoder(sort_keys=sort_keys, ensure_ascii=ensure_ascii,
+                                         separators=(",", ":"))
+                fast = flat_encoder(sort_keys=sort_keys, ensure_ascii=ensure_ascii)
+                assert fast(value) == plain.encode(value)
+    for stamp in (datetime(1, 1, 1, tzinfo=UTC), datetime(2026, 9, 15, 7, 5, 2, 30, tzinfo=UTC),
+                  datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)):
+        assert format_timestamp(stamp) == stamp.replace(tzinfo=None).isoformat(
+            timespec="microseconds") + "Z"
 
 
 def test_the_schema_and_the_record_have_the_same_fields() -> None:

@@ -116,7 +116,7 @@ def test_product_patterns_are_left_out_and_named(sample_repo: Path) -> None:
     assert not set(limits.feedback_ids) & set(plan.evidence)
     assert ("- 'hit the usage limit' (4 items): about the usage limits, not the answers; no "
             "instruction fixes it") in plan.message
-    with pytest.raises(NothingToPropose, match=r"1 pattern.s. about the product or praise left out"):
+    with pytest.raises(NothingToPropose, match=r"1 pattern.s. no instruction can fix left out"):
         propose(repo, AGENT, HeuristicProposer(), patterns=[limits])
 
 
