@@ -9,7 +9,6 @@ hooks and the pull-request check.
 
 from __future__ import annotations
 
-import difflib
 import fnmatch
 import posixpath
 from collections.abc import Mapping
@@ -299,6 +298,8 @@ def _size(agent: AgentFile, path: str, name: str, policy: Policy, rendered: str 
 
 def added_chars(old: str, new: str) -> int:
     """Characters on lines the change adds to the rendered prompt."""
+    import difflib  # only where a file changed (audit and validate of nothing need none)
+
     sm = difflib.SequenceMatcher(None, old.splitlines(), new.splitlines(), autojunk=False)
     new_lines = new.splitlines()
     return sum(len(line) for tag, _, _, j1, j2 in sm.get_opcodes() if tag in ("insert", "replace")
