@@ -2,9 +2,10 @@
 
 Each command runs as a fresh process (the installed console script's interpreter, ``python -m
 gitimprove``) on a repository made from the sample with its feedback imported, ``REPEAT``
-times, with the bytecode cache as a user has it. The figure judged is the median CPU time
-(user + system, of the process and the git commands it runs), printed beside that of ``python
--c pass`` measured the same way in the same run, with the median wall time in the note: CPU
+times, in rounds that run every command (and ``python -c pass``) once, with the bytecode cache
+as a user has it. The figure judged is the median CPU time (user + system, of the process and
+the git commands it runs), printed beside that of ``python -c pass`` measured the same way in
+the same rounds, with the median wall time in the note: CPU
 time is what a command costs whatever else the machine is doing, wall time is what a user
 waits on an idle machine. The goal is 0.12 s for read-only commands and the hooks (on the
 2-core reference machine).
@@ -51,21 +52,31 @@ READ_ONLY: list[tuple[str, list[str]]] = [
 ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
 
 
-def _time(argv: list[str], cwd: Path, stdin: str = "") -> tuple[float, float]:
-    """The median CPU time (user + system, children included) and the median wall time of
-    ``REPEAT`` runs, after one run that warms the caches."""
-    cpu, wall = [], []
+def _once(argv: list[str], cwd: Path, stdin: str) -> tuple[float, float]:
+    """The CPU time (user + system, children included) and the wall time of one run."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    subprocess.run(argv, cwd=cwd, input=stdin, capture_output=True, text=True, check=False,
+                   env=ENV)
+    took = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime, took
+
+
+def _time(commands: list[tuple[list[str], str]], cwd: Path) -> list[tuple[float, float]]:
+    """The median CPU time and the median wall time of each command over ``REPEAT`` rounds,
+    after one round that warms the caches. A round runs every command once, so a slow spell
+    of the machine (other work, another virtual machine) weighs on all of them alike rather
+    than on the one that happened to be running."""
+    cpu: list[list[float]] = [[] for _ in commands]
+    wall: list[list[float]] = [[] for _ in commands]
     for i in range(REPEAT + 1):
-        before = resource.getrusage(resource.RUSAGE_CHILDREN)
-        start = time.perf_counter()
-        subprocess.run(argv, cwd=cwd, input=stdin, capture_output=True, text=True, check=False,
-                       env=ENV)
-        took = time.perf_counter() - start
-        after = resource.getrusage(resource.RUSAGE_CHILDREN)
-        if i:
-            wall.append(took)
-            cpu.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
-    return statistics.median(cpu), statistics.median(wall)
+        for k, (argv, stdin) in enumerate(commands):
+            took, waited = _once(argv, cwd, stdin)
+            if i:
+                cpu[k].append(took)
+                wall[k].append(waited)
+    return [(statistics.median(c), statistics.median(w)) for c, w in zip(cpu, wall, strict=True)]
 
 
 def _imports(argv: list[str], cwd: Path) -> set[str]:
@@ -105,13 +116,14 @@ def run() -> list[Row]:
 
         subprocess.run([sys.executable, "-m", "compileall", "-q", str(Path(gitimprove.__file__).parent)],
                        env=ENV, capture_output=True, check=False)
-        base, base_wall = _time([sys.executable, "-c", "pass"], repo)
+        env_cmd = [sys.executable, "-m", "gitimprove"]
+        hook_input = "0" * 40 + " " + "0" * 40 + " refs/heads/x\n"
+        commands = [([sys.executable, "-c", "pass"], "")] + [
+            ([*env_cmd, *argv], hook_input if argv[0] == "hook" else "") for _, argv in READ_ONLY]
+        (base, base_wall), *timed = _time(commands, repo)
         rows.append(Row("startup", "python -c pass (baseline, CPU)", base, "s",
                         note=f"wall {base_wall * 1e3:.0f} ms"))
-        env_cmd = [sys.executable, "-m", "gitimprove"]
-        for name, argv in READ_ONLY:
-            stdin = "0" * 40 + " " + "0" * 40 + " refs/heads/x\n" if argv[0] == "hook" else ""
-            took, wall = _time([*env_cmd, *argv], repo, stdin)
+        for (name, argv), (took, wall) in zip(READ_ONLY, timed, strict=True):
             heavy = _imports(argv, repo)
             note = (f"CPU, +{(took - base) * 1e3:.0f} ms over python; wall {wall * 1e3:.0f} ms; "
                     "imports " + (", ".join(sorted(heavy)) if heavy else
