@@ -111,7 +111,7 @@ def main(argv: list[str] | None = None) -> NoReturn:
 
 def _leave(code: int) -> None:
     """End the process now if nothing but the output is left to finish."""
-    # NOTE: freeing every module and object at exit costs ~10 ms of a command's ~90 ms. The
+    # NOTE: freeing every module and object at exit costs ~10 ms of a command's 60-90 ms. The
     # command's repository (git reader, feedback database) is closed with its click context;
     # with no atexit callback and no other thread, nothing else waits for the teardown. When
     # the output cannot be flushed (a closed pipe), the ordinary exit reports it as it did.
