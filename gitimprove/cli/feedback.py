@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from gitimprove.cli.context import Context, echo, emit_json, json_option, parse_since, pass_ctx
-from gitimprove.cli.output import for_people, paint
+from gitimprove.cli.output import for_people, paint, width
 from gitimprove.text import shorten
 
 if TYPE_CHECKING:
@@ -328,9 +328,12 @@ def analyze_cmd(ctx: Context, agent: str, since: str | None, version: str | None
                    + "; ".join(f"{topic}, {count}" for topic, count in
                                sorted(topics.items(), key=lambda tc: (-tc[1], tc[0]))))
         shown = sorted(product, key=lambda p: (-p.count, p.id))[:PRODUCT_LINES]
+        columns = width()
         for p in shown:
-            quote = f'  "{shorten(p.quotes[0], 70)}"' if p.quotes else ""
-            echo(f"    {p.count:>4}  {p.topic or 'other'}: {shorten(p.label, 50)}{quote}")
+            line = f"    {p.count:>4}  {p.topic or 'other'}: {shorten(p.label, 50)}"
+            # the quote fits the rest of the line on a terminal (at least 30 characters)
+            room = 70 if columns is None else max(30, columns - len(line) - 4)
+            echo(line + (f'  "{shorten(p.quotes[0], room)}"' if p.quotes else ""))
         if len(product) > len(shown):
             rest = [p for p in product if p not in shown]
             echo(f"    ... and {len(rest)} smaller groups, {sum(p.count for p in rest)} items "

@@ -176,9 +176,13 @@ crap crappy pathetic disappointing disappointed disappointment disgusting disgus
 sucks suck sucked stupid dumb lame waste worthless fake annoying boring ridiculous nonsense
 shit shitty bullshit wtf unhelpful stupidity awfull weak
 """)
-# ... and words that judge well, which say the same under a negation ("not good", "do not like")
-POSITIVE = _words("good great nice fine useful helpful worth recommend like love pleasant "
-                  "interesting interested ok okay")
+# ... and words that judge well: under a negation ("not good", "do not like") they complain
+# without a reason; on negative feedback without one ("good app", "best app" under one star)
+# they give no reason either.
+POSITIVE = _words("""
+good great nice fine useful helpful worth recommend like love pleasant interesting interested
+ok okay best better super excellent perfect amazing awesome wonderful fantastic brilliant cool
+""")
 SUBJECT = _words("""
 app apps application ai bot chatbot chat service experience product thing program software
 tool version ever totally completely absolutely simply extremely super highly quite rather
@@ -188,19 +192,18 @@ today day time money download downloaded
 _JUDGEMENT_STEMS = frozenset(JUDGEMENT | {stem(w) for w in JUDGEMENT})
 _POSITIVE_STEMS = frozenset(POSITIVE | {stem(w) for w in POSITIVE})
 _SUBJECT_STEMS = frozenset(SUBJECT | {stem(w) for w in SUBJECT})
-_NEGATION = frozenset({"not", "no", "never", "nothing"})
 
 
 def is_unspecific(toks: tuple[str, ...], words: Sequence[str] | None = None) -> bool:
     """A complaint that gives no reason: only judging words ("useless", "worst", "not
-    good"), generic words and words for whatever is judged ("app", "ever"). Read on negative
-    feedback only: "worst app ever" and "not useful at all" say the user is unhappy, not
-    what to change."""
+    good", "good app"), generic words and words for whatever is judged ("app", "ever"). Read
+    on negative feedback only: "worst app ever" and "not useful at all" say the user is
+    unhappy, not what to change."""
     if words is None:
         words = content(toks)
     if not words:
         return False
-    judged = any(t in _NEGATION for t in toks) and any(t in _POSITIVE_STEMS for t in toks)
+    judged = any(t in _POSITIVE_STEMS for t in toks)
     for w in words:
         if w in _JUDGEMENT_STEMS:
             judged = True
