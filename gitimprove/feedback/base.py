@@ -56,10 +56,19 @@ class FeedbackStore(ABC):
 
     url: str
 
-    @abstractmethod
     def add(self, records: Sequence[FeedbackRecord]) -> int:
         """Store records in one transaction; ids already stored are skipped. Returns how many
         were new."""
+        if not records:
+            return 0
+        # NOTE: rows are made before the write lock is taken: other writers wait less.
+        now = _now()
+        return self.add_rows([record_row(r, now) for r in records])
+
+    @abstractmethod
+    def add_rows(self, rows: Sequence[tuple[Any, ...]]) -> int:
+        """:meth:`add` of rows :func:`record_row` made (or checked values written the same
+        way, see :mod:`.bulk`)."""
 
     @abstractmethod
     def digests(self, ids: Iterable[str]) -> dict[str, str]:

@@ -188,26 +188,12 @@ class FeedbackRecord:
         """A hash of the content: the same id with another digest is a conflicting record."""
         if self.tool_calls is not None:
             return content_hash(self.content())
-        # NOTE: the text content_hash(self.content()) hashes, written out directly (keys in
-        # sorted order): this runs once for every record written, and json.dumps of the whole
-        # dict is most of the cost. tests/feedback/test_models.py checks both agree.
-        signals, metadata = self.signals, self.metadata
         try:
-            text = (f'{{"agent":{_STR(self.agent)},'
-                    f'"correction":{"null" if self.correction is None else _STR(self.correction)},'
-                    f'"created_at":"{self.created_text}",'
-                    f'"input":{"null" if self.input is None else _STR(self.input)},'
-                    f'"metadata":{"null" if metadata is None else _CANONICAL.encode(metadata)},'
-                    f'"output":{"null" if self.output is None else _STR(self.output)},'
-                    f'"rating":{"null" if self.rating is None else _STR(self.rating)},'
-                    f'"reason":{"null" if self.reason is None else _STR(self.reason)},'
-                    f'"run_id":{"null" if self.run_id is None else _STR(self.run_id)},'
-                    f'"signals":{_canonical_flat(signals) if signals else "{}"},'
-                    f'"user_id":{"null" if self.user_id is None else _STR(self.user_id)},'
-                    f'"version":{"null" if self.version is None else _STR(self.version)}}}')
+            return canonical_digest(self.agent, self.correction, self.created_text, self.input,
+                                    self.metadata, self.output, self.rating, self.reason,
+                                    self.run_id, self.signals, self.user_id, self.version)
         except (TypeError, ValueError):  # built without validation, holding a non-text value
             return content_hash(self.content())
-        return _sha256(text)
 
     # -- the few pydantic-style methods callers use --------------------------------------------
 
@@ -268,6 +254,33 @@ def flat_encoder(*, sort_keys: bool, ensure_ascii: bool) -> Callable[[Any], str]
 
 
 _canonical_flat = flat_encoder(sort_keys=True, ensure_ascii=False)
+
+
+def canonical_digest(agent: str, correction: str | None, created_text: str, input: str | None,
+                     metadata: dict[str, Any] | None, output: str | None, rating: str | None,
+                     reason: str | None, run_id: str | None, signals: dict[str, Any],
+                     user_id: str | None, version: str | None) -> str:
+    """The digest of a record without tool calls, from its checked values: the hash of the
+    text ``content_hash(record.content())`` hashes (tests/feedback/test_models.py checks both
+    agree, and pins digests of earlier releases). Raises TypeError for a non-text value."""
+    # NOTE: the text written out directly (keys in sorted order): this runs once for every
+    # record written or imported, and json.dumps of the whole dict costs twice as much (the
+    # C encoder on a dict too: it sorts, and joins a chunk per key and per value).
+    text = (f'{{"agent":{_STR(agent)},'
+            f'"correction":{"null" if correction is None else _STR(correction)},'
+            f'"created_at":"{created_text}",'
+            f'"input":{"null" if input is None else _STR(input)},'
+            f'"metadata":{"null" if metadata is None else _CANONICAL.encode(metadata)},'
+            f'"output":{"null" if output is None else _STR(output)},'
+            f'"rating":{"null" if rating is None else _STR(rating)},'
+            f'"reason":{"null" if reason is None else _STR(reason)},'
+            f'"run_id":{"null" if run_id is None else _STR(run_id)},'
+            f'"signals":{_canonical_flat(signals) if signals else "{}"},'
+            f'"user_id":{"null" if user_id is None else _STR(user_id)},'
+            f'"version":{"null" if version is None else _STR(version)}}}')
+    return _sha256(text)
+
+
 _sha256_new: Callable[[bytes], Any] | None = None
 
 

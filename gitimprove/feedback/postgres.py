@@ -20,11 +20,8 @@ from gitimprove.feedback.base import (
     DEFAULT_TIMEOUT,
     FeedbackStore,
     _chunks,
-    _now,
-    record_row,
 )
 from gitimprove.feedback.errors import FeedbackStoreError
-from gitimprove.feedback.models import FeedbackRecord
 
 if TYPE_CHECKING:
     import psycopg
@@ -162,13 +159,11 @@ class PostgresStore(FeedbackStore):
         rows = self._read("SELECT version FROM gitimprove_schema", ())
         return int(rows[0][0]) if rows else 0
 
-    def add(self, records: Sequence[FeedbackRecord]) -> int:
+    def add_rows(self, rows: Sequence[tuple[Any, ...]]) -> int:
         import psycopg
 
-        if not records:
+        if not rows:
             return 0
-        now = _now()
-        rows = [record_row(r, now) for r in records]
         sql = self._insert_sql()
         with self._lock:
             conn = self._connect()

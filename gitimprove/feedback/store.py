@@ -32,11 +32,9 @@ from gitimprove.feedback.base import SQLITE_APPLICATION_ID as SQLITE_APPLICATION
 from gitimprove.feedback.base import FeedbackStore as FeedbackStore
 from gitimprove.feedback.base import (
     _chunks,
-    _now,
 )
 from gitimprove.feedback.base import record_row as record_row
 from gitimprove.feedback.errors import FeedbackStoreError
-from gitimprove.feedback.models import FeedbackRecord
 
 # -- SQLite -----------------------------------------------------------------------------------
 
@@ -157,13 +155,9 @@ class SQLiteStore(FeedbackStore):
             except sqlite3.Error as exc:
                 raise self._error(exc, "read") from None
 
-    def add(self, records: Sequence[FeedbackRecord]) -> int:
-        if not records:
+    def add_rows(self, rows: Sequence[tuple[Any, ...]]) -> int:
+        if not rows:
             return 0
-        # NOTE: rows are made before the write lock is taken: other writers wait less.
-        now = _now()
-        one = record_row(records[0], now) if len(records) == 1 else None
-        rows = [record_row(r, now) for r in records] if one is None else []
         sql = self._insert_sql()
         with self._lock:
             conn = self._connect()
@@ -174,8 +168,8 @@ class SQLiteStore(FeedbackStore):
                 cur.execute("BEGIN IMMEDIATE")
                 try:
                     before = conn.total_changes
-                    if one is not None:
-                        cur.execute(sql, one)
+                    if len(rows) == 1:
+                        cur.execute(sql, rows[0])
                     else:
                         cur.executemany(sql, rows)
                     added = conn.total_changes - before
