@@ -20,14 +20,18 @@ import sys
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gitimprove.dataclass import dataclass, field
 from gitimprove.errors import GitImproveError
-from gitimprove.feedback.base import FeedbackStore
+from gitimprove.feedback.base import FeedbackStore, record_row
 from gitimprove.feedback.capture import AgentIndex, build_record
 from gitimprove.feedback.errors import FeedbackImportError
+from gitimprove.feedback.fields import clock
 from gitimprove.feedback.models import FIELDS, FeedbackRecord, SignalValue
+
+if TYPE_CHECKING:
+    from gitimprove.feedback.bulk import FastLines
 
 MAX_LINE_BYTES = 2 * 1024 * 1024
 FORMATS = ("jsonl", "csv")
@@ -126,20 +130,31 @@ def _decode_problem(data: bytes, exc: UnicodeDecodeError) -> str:
 # -- JSON Lines -------------------------------------------------------------------------------
 
 
-def _jsonl_rows(data: bytes) -> list[tuple[int, dict[str, Any] | LineProblem]]:
-    """Each line's object, or what is wrong with the line."""
+_Row = tuple[tuple[Any, ...], bool, str | None]  # FastLines.row(): row, derived id, warning
+
+
+def _jsonl_rows(data: bytes, fast: FastLines | None = None
+                ) -> list[tuple[int, dict[str, Any] | LineProblem | _Row]]:
+    """Each line's object, or what is wrong with the line; with ``fast``, the row of each
+    line it takes (see :mod:`.bulk`)."""
     # NOTE: pydantic-core's JSON parser (a dependency already) reads a typical line in half
     # the time json.loads() takes, and gives the same values whenever it accepts a line
     # (tests/feedback/test_importer.py compares them on awkward numbers and strings). Any
     # line it refuses or that looks unusual is read by json as before, which words the error.
     from pydantic_core import from_json
 
-    rows: list[tuple[int, dict[str, Any] | LineProblem]] = []
+    rows: list[tuple[int, dict[str, Any] | LineProblem | _Row]] = []
     append = rows.append
+    quick = fast.row if fast is not None else None
     for number, raw in enumerate(data.split(b"\n"), start=1):
         if raw[-1:] == b"\r":
             raw = raw[:-1]
         if raw[:1] == b"{" and raw[-1:] == b"}" and len(raw) <= MAX_LINE_BYTES:
+            if quick is not None:
+                row = quick(raw)
+                if row is not None:
+                    append((number, row))
+                    continue
             try:
                 value = from_json(raw)
             except ValueError:
@@ -151,9 +166,10 @@ def _jsonl_rows(data: bytes) -> list[tuple[int, dict[str, Any] | LineProblem]]:
     return rows
 
 
-def _jsonl_lines(data: bytes, first: int = 1) -> list[tuple[int, dict[str, Any] | LineProblem]]:
+def _jsonl_lines(data: bytes, first: int = 1
+                 ) -> list[tuple[int, dict[str, Any] | LineProblem | _Row]]:
     """Each line's object or problem, line by line from line number ``first``."""
-    rows: list[tuple[int, dict[str, Any] | LineProblem]] = []
+    rows: list[tuple[int, dict[str, Any] | LineProblem | _Row]] = []
     for number, raw in enumerate(data.split(b"\n"), start=first):
         raw = raw.rstrip(b"\r")
         if number == first == 1 and raw.startswith(b"\xef\xbb\xbf"):
@@ -187,7 +203,7 @@ def _jsonl_lines(data: bytes, first: int = 1) -> list[tuple[int, dict[str, Any] 
 # -- CSV --------------------------------------------------------------------------------------
 
 
-def _csv_rows(data: bytes, source: str) -> list[tuple[int, dict[str, Any] | LineProblem]]:
+def _csv_rows(data: bytes, source: str) -> list[tuple[int, dict[str, Any] | LineProblem | _Row]]:
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     # NOTE: decoded leniently so that one bad line is reported as that line, not the file.
@@ -223,7 +239,7 @@ def _csv_rows(data: bytes, source: str) -> list[tuple[int, dict[str, Any] | Line
     if len(set(columns)) != len(columns):
         dup = sorted({c for c in columns if columns.count(c) > 1})
         raise FeedbackImportError(f"{source}: CSV column(s) named twice: {', '.join(dup)}", [])
-    rows: list[tuple[int, dict[str, Any] | LineProblem]] = []
+    rows: list[tuple[int, dict[str, Any] | LineProblem | _Row]] = []
     last = reader.line_num
     while True:
         start = last + 1
@@ -373,12 +389,19 @@ def _no_cycle_collection() -> Iterator[None]:
 def _import(store: FeedbackStore, index: AgentIndex, source: str, data: bytes, *, fmt: str,
             dry_run: bool, skip_invalid: bool, version: str | None,
             now: Callable[[], datetime]) -> ImportReport:
-    rows = _jsonl_rows(data) if fmt == "jsonl" else _csv_rows(data, source)
-    report = ImportReport(source=source, format=fmt, dry_run=dry_run, records=len(rows))
     stamp = now()
+    recorded_at = clock()[1]  # when the store received the records: one time for the file
     index.refresh()
+    if fmt == "jsonl":
+        from gitimprove.feedback.bulk import FastLines
+
+        rows = _jsonl_rows(data, FastLines(index, version, recorded_at))
+    else:
+        rows = _csv_rows(data, source)
+    report = ImportReport(source=source, format=fmt, dry_run=dry_run, records=len(rows))
     keep_arguments = index.keep_arguments()
-    valid: list[tuple[int, FeedbackRecord]] = []
+    # each valid line's number, id and row (fast path) or record (general path)
+    valid: list[tuple[int, str, tuple[Any, ...] | FeedbackRecord]] = []
     seen: dict[str, tuple[int, str]] = {}
     # NOTE: an id hashed from a line's content already stands for that content; its digest
     # also covers created_at, which is "now" for a line that gives none.
@@ -387,51 +410,63 @@ def _import(store: FeedbackStore, index: AgentIndex, source: str, data: bytes, *
     # with that id is the same when all but its time is the same
     timeless: set[str] = set()
     for number, row in rows:
-        if isinstance(row, LineProblem):
+        item: tuple[Any, ...] | FeedbackRecord
+        if type(row) is tuple:  # read, checked and written out by the fast path
+            item, derived_id, warning = row
+            fid, digest = item[0], item[14]
+            untimed = False
+        elif isinstance(row, LineProblem):
             report.invalid.append(row)
             continue
-        if version is not None and not row.get("version"):
-            row["version"] = version
-        given_id, given_time = row.get("id"), row.get("created_at")
-        try:
-            record, warning = build_record(index, row, id_from_content=True, now=stamp, fresh=False,
-                                           keep_arguments=keep_arguments, owned=True)
-        except GitImproveError as exc:
-            hint = f" ({exc.hint})" if exc.hint else ""
-            report.invalid.append(LineProblem(number, exc.message + hint))
-            continue
+        else:
+            assert isinstance(row, dict)
+            if version is not None and not row.get("version"):
+                row["version"] = version
+            given_id, given_time = row.get("id"), row.get("created_at")
+            try:
+                item, warning = build_record(index, row, id_from_content=True, now=stamp,
+                                             fresh=False, keep_arguments=keep_arguments,
+                                             owned=True)
+            except GitImproveError as exc:
+                hint = f" ({exc.hint})" if exc.hint else ""
+                report.invalid.append(LineProblem(number, exc.message + hint))
+                continue
+            fid, digest = item.id, item.digest
+            derived_id, untimed = not given_id, given_time is None
         if warning:
             report.warnings.append(LineProblem(number, warning))
-        digest = record.digest
-        earlier = seen.get(record.id)
+        earlier = seen.get(fid)
         if earlier is not None:
             if earlier[1] != digest:
                 report.invalid.append(LineProblem(
-                    number, f"id {record.id} is used on line {earlier[0]} with different content"))
+                    number, f"id {fid} is used on line {earlier[0]} with different content"))
             else:
                 report.duplicates += 1
             continue
-        seen[record.id] = (number, digest)
-        if not given_id:
-            derived.add(record.id)
-        elif given_time is None:
-            timeless.add(record.id)
-        valid.append((number, record))
-    stored = store.digests([r.id for _, r in valid])
+        seen[fid] = (number, digest)
+        if derived_id:
+            derived.add(fid)
+        elif untimed:
+            timeless.add(fid)
+        valid.append((number, fid, item))
+    stored = store.digests([fid for _, fid, _ in valid])
     # NOTE: read back only for ids given without a time whose digest differs (few, if any)
-    untimed = {r.id: r for r in store.by_ids(
+    kept = {r.id: r for r in store.by_ids(
         [fid for fid in timeless if stored.get(fid) not in (None, seen[fid][1])], with_io=True)}
-    new: list[FeedbackRecord] = []
-    for number, record in valid:
-        existing = stored.get(record.id)
+    new: list[tuple[Any, ...]] = []
+    ids: list[str] = []
+    for number, fid, item in valid:
+        existing = stored.get(fid)
         if existing is None:
-            new.append(record)
-        elif existing == seen[record.id][1] or record.id in derived or (
-                record.id in untimed and _same_but_time(untimed[record.id], record)):
+            new.append(record_row(item, recorded_at) if isinstance(item, FeedbackRecord) else item)
+            ids.append(fid)
+        elif existing == seen[fid][1] or fid in derived or (
+                fid in kept and isinstance(item, FeedbackRecord)
+                and _same_but_time(kept[fid], item)):
             report.duplicates += 1
         else:
             report.invalid.append(LineProblem(
-                number, f"id {record.id} is already stored with different content"))
+                number, f"id {fid} is already stored with different content"))
     report.invalid.sort(key=lambda p: p.line)
     if report.invalid and not skip_invalid:
         good = len(new)
@@ -440,11 +475,11 @@ def _import(store: FeedbackStore, index: AgentIndex, source: str, data: bytes, *
             "nothing was imported",
             [str(p) for p in report.invalid],
             hint=f"fix those lines, or pass --skip-invalid to import the {good} valid new record(s)")
-    report.ids = [r.id for r in new]
+    report.ids = ids
     if dry_run:
         report.added = len(new)
     else:
-        report.added = store.add(new)
+        report.added = store.add_rows(new)
         report.duplicates += len(new) - report.added  # stored meanwhile by another process
     return report
 

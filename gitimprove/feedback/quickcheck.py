@@ -100,22 +100,7 @@ def _values(data: dict[str, Any]) -> dict[str, Any]:
             raise _Refer
         _remember(_AGENTS, given, agent)
     record_id = _identifier(get("id"))
-    given = get("version")
-    version = None
-    if given is not None:
-        version = _VERSIONS.get(given) if type(given) is str else None
-        if version is None:
-            if not isinstance(given, str):
-                raise _Refer
-            version = given.strip()
-            if not version:
-                version = None
-            elif not _version_match(version):
-                raise _Refer
-            elif version[0] not in "vV":
-                version = version.lower()
-            if version is not None:
-                _remember(_VERSIONS, given, version)
+    version = _version(get("version"))
     rating = get("rating")
     if rating is not None:
         rating = _RATINGS.get(rating) if type(rating) is str else None
@@ -154,6 +139,24 @@ def _values(data: dict[str, Any]) -> dict[str, Any]:
             "output": None if text_out is None else _check_text("text", text_out, MAX_RUN_TEXT_CHARS),
             "metadata": None if metadata is None else _metadata(metadata),
             "created_at": created, "tool_calls": calls}
+
+
+def _version(given: object) -> str | None:
+    if given is None:
+        return None
+    version = _VERSIONS.get(given) if type(given) is str else None
+    if version is None:
+        if not isinstance(given, str):
+            raise _Refer
+        version = given.strip()
+        if not version:
+            return None
+        if not _version_match(version):
+            raise _Refer
+        if version[0] not in "vV":
+            version = version.lower()
+        _remember(_VERSIONS, given, version)
+    return version
 
 
 def _signals(value: object) -> dict[str, Any]:

@@ -1,0 +1,164 @@
+"""The fast path of a bulk import: JSON Lines of the common shape read, checked and written
+out as rows, without a record object in between.
+
+One pydantic-core call per line (``SchemaValidator.validate_json``) reads the JSON and checks
+its shape in Rust: strict (text must be text), no unknown field, ids as the schema wants them,
+a rating in one of its exact spellings. The checks that need the agents on main, a lookup or
+the text itself are then made in Python by the functions the quick check uses
+(:mod:`.quickcheck`), and the row and digest are written out as :func:`~.base.record_row` and
+:attr:`~.models.FeedbackRecord.digest` write them.
+
+A line it does not take as it stands, valid or not (tool calls, an id given as a number, a
+line without ``created_at``, bad JSON...), gets None: the import reads that line the general
+way (:func:`~gitimprove.feedback.capture.build_record`), which checks it again and words every
+refusal. So this module never words an error; tests/feedback/test_bulk.py holds both paths to
+the same rows, line by line, on valid and invalid input.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic_core import SchemaValidator
+from pydantic_core import core_schema as cs
+
+from gitimprove.errors import GitImproveError
+from gitimprove.feedback.base import _METADATA_JSON, _SIGNALS_JSON
+from gitimprove.feedback.capture import AgentIndex
+from gitimprove.feedback.fields import (
+    MAX_RUN_TEXT_CHARS,
+    MAX_TEXT_CHARS,
+    _check_text,
+    format_timestamp,
+    parse_timestamp,
+)
+from gitimprove.feedback.models import canonical_digest
+from gitimprove.feedback.quickcheck import _RATINGS, _metadata, _Refer, _signals, _version
+from gitimprove.text import is_slug
+
+# NOTE: the id pattern for Rust's regex engine: it accepts a subset of what fields._ID_RE
+# accepts after str.strip() (Rust's \s is Unicode White_Space, which Python's str.isspace()
+# covers), and only values that strip() leaves alone, so the value is the one given.
+_ID = r"^[^\s\x00-\x1f\x7f]{1,200}$"
+
+
+def _schema() -> SchemaValidator:
+    def field(schema: cs.CoreSchema, required: bool = False) -> cs.TypedDictField:
+        return cs.typed_dict_field(schema, required=required)
+
+    def optional(schema: cs.CoreSchema) -> cs.TypedDictField:
+        return field(cs.nullable_schema(schema))
+
+    text = cs.str_schema(strict=True)
+    ident = cs.str_schema(strict=True, pattern=_ID)
+    return SchemaValidator(cs.typed_dict_schema({
+        "id": optional(ident),
+        "agent": field(text, True),
+        "version": optional(text),
+        "run_id": optional(ident),
+        "rating": optional(cs.literal_schema(list(_RATINGS))),
+        "reason": optional(text),
+        "correction": optional(text),
+        "signals": optional(cs.any_schema()),
+        "user_id": optional(ident),
+        "input": optional(text),
+        "output": optional(text),
+        "metadata": optional(cs.any_schema()),
+        "created_at": field(text, True),
+    }, extra_behavior="forbid", total=False, strict=True))
+
+
+_validator: SchemaValidator | None = None
+
+
+class FastLines:
+    """The rows of lines of one import; ``version`` is given to lines that name none."""
+
+    def __init__(self, index: AgentIndex, version: str | None, recorded_at: str) -> None:
+        global _validator
+        if _validator is None:
+            _validator = _schema()
+        self._validate = _validator.validate_json
+        self._index = index
+        self._version = version
+        self._recorded_at = recorded_at
+        # agents and versions as given -> as checked ("" / None: for the general path)
+        self._agents: dict[str, str] = {}
+        self._versions: dict[tuple[str, str], tuple[str | None, str | None] | None] = {}
+
+    def row(self, line: bytes) -> tuple[tuple[Any, ...], bool, str | None] | None:
+        """The row of :data:`migrations.COLUMNS` for one line, whether its id was derived
+        from its content, and a warning; None: for the general path to read."""
+        try:
+            data = self._validate(line)
+        except ValueError:  # pydantic-core's ValidationError
+            return None
+        given = data["agent"]
+        agent = self._agents.get(given)
+        if agent is None:
+            agent = self._agents[given] = self._agent(given)
+        if not agent:
+            return None
+        get = data.get
+        version: str | None = None
+        warning: str | None = None
+        given = get("version") or self._version  # as the importer gives --version
+        if given is not None:
+            key = (agent, given)
+            hit = self._versions[key] if key in self._versions else self._resolve(agent, given)
+            if hit is None:
+                return None
+            version, warning = hit
+        try:
+            rating = get("rating")
+            if rating is not None:
+                rating = _RATINGS[rating]
+            reason = get("reason")
+            if reason is not None:
+                reason = _check_text("text", reason, MAX_TEXT_CHARS)
+            correction = get("correction")
+            if correction is not None:
+                correction = _check_text("text", correction, MAX_TEXT_CHARS)
+            signals = get("signals")
+            signals = {} if signals is None else _signals(signals)
+            if rating is None and not reason and not correction and not signals:
+                return None  # empty feedback
+            text_in, text_out, metadata = get("input"), get("output"), get("metadata")
+            if text_in is not None:
+                text_in = _check_text("text", text_in, MAX_RUN_TEXT_CHARS)
+            if text_out is not None:
+                text_out = _check_text("text", text_out, MAX_RUN_TEXT_CHARS)
+            if metadata is not None:
+                metadata = _metadata(metadata)
+            created_text = format_timestamp(parse_timestamp(data["created_at"]))
+        except (_Refer, ValueError, TypeError, OverflowError):
+            return None
+        run_id, user_id, record_id = get("run_id"), get("user_id"), get("id")
+        digest = canonical_digest(agent, correction, created_text, text_in, metadata, text_out,
+                                  rating, reason, run_id, signals, user_id, version)
+        derived = record_id is None
+        if derived:  # as make_record derives it: the content hash, created_at included
+            record_id = "fb-" + digest[:20]
+        return ((record_id, agent, version, run_id, rating, reason, correction,
+                 _SIGNALS_JSON(signals) if signals else "{}", user_id, text_in, text_out,
+                 None if metadata is None else _METADATA_JSON(metadata), created_text,
+                 self._recorded_at, digest, None), derived, warning)
+
+    def _agent(self, given: str) -> str:
+        agent = given.strip()
+        if not is_slug(agent):
+            return ""
+        try:
+            self._index.check_agent(agent, fresh=False)
+        except GitImproveError:
+            return ""
+        return agent
+
+    def _resolve(self, agent: str, given: str) -> tuple[str | None, str | None] | None:
+        try:
+            resolved, warning = self._index.resolve_version(agent, given, fresh=False)
+            hit: tuple[str | None, str | None] | None = (_version(resolved), warning)
+        except (GitImproveError, _Refer):
+            hit = None
+        self._versions[(agent, given)] = hit
+        return hit
