@@ -29,8 +29,7 @@ from gitimprove.feedback.fields import (
     MAX_RUN_TEXT_CHARS,
     MAX_TEXT_CHARS,
     _check_text,
-    format_timestamp,
-    parse_timestamp,
+    timestamp_text,
 )
 from gitimprove.feedback.models import canonical_digest
 from gitimprove.feedback.quickcheck import _RATINGS, _metadata, _Refer, _signals, _version
@@ -130,7 +129,7 @@ class FastLines:
                 text_out = _check_text("text", text_out, MAX_RUN_TEXT_CHARS)
             if metadata is not None:
                 metadata = _metadata(metadata)
-            created_text = format_timestamp(parse_timestamp(data["created_at"]))
+            created_text = timestamp_text(data["created_at"])
         except (_Refer, ValueError, TypeError, OverflowError):
             return None
         run_id, user_id, record_id = get("run_id"), get("user_id"), get("id")

@@ -208,3 +208,25 @@ def test_the_schema_and_the_record_have_the_same_fields() -> None:
         has_default = declared.default is not dataclasses.MISSING or \
             declared.default_factory is not dataclasses.MISSING
         assert info.is_required() is not has_default, name
+
+
+def test_a_time_given_as_text_is_stored_as_parsing_and_formatting_it_would() -> None:
+    from gitimprove.feedback.fields import parse_timestamp, timestamp_text
+
+    for given in ("2026-01-01T00:00:00Z", "2026-01-01T00:00:00.123456Z", "2026-01-01T00:00:00.5Z",
+                  "2026-01-01T00:00:00+00:00", "2026-01-01T00:00:00.123456+00:00",
+                  "2026-01-01T00:00:00+0000", "2026-01-01T00:00:00+00", "2026-01-01T00:00:00-00:00",
+                  "2026-01-01T00:00:00-05:00", "2026-01-01T23:30:00+01:00", "2026-01-01 00:00:00Z",
+                  "2026-01-01T00:00:00.1234567Z", "2026-01-01T00:00:00,123456Z", "2026-01-01",
+                  "20260101T000000Z", " 2026-01-01T00:00:00Z ", "2026-01-01T00:00Z", "2026-01-01T00",
+                  "0001-01-01T00:00:00Z", "9999-12-31T23:59:59.999999Z", "2026-01-01T00:00:00",
+                  "2026-02-30T00:00:00Z", "2026-01-01T24:00:00Z", "0000-01-01T00:00:00Z",
+                  "2026-W01-1T00:00:00Z", "yesterday", ""):
+        try:
+            expected = format_timestamp(parse_timestamp(given))
+        except ValueError as exc:
+            with pytest.raises(ValueError) as info:
+                timestamp_text(given)
+            assert str(info.value) == str(exc)
+        else:
+            assert timestamp_text(given) == expected, given
