@@ -42,17 +42,18 @@ _ID = r"^[^\s\x00-\x1f\x7f]{1,200}$"
 
 
 def _schema() -> SchemaValidator:
-    def field(schema: cs.CoreSchema, required: bool = False) -> cs.TypedDictField:
-        return cs.typed_dict_field(schema, required=required)
+    def required(schema: cs.CoreSchema) -> cs.TypedDictField:
+        return cs.typed_dict_field(schema, required=True)
 
     def optional(schema: cs.CoreSchema) -> cs.TypedDictField:
-        return field(cs.nullable_schema(schema))
+        # NOTE: absent is None, so that every field is in the result, in the order below
+        return cs.typed_dict_field(cs.with_default_schema(cs.nullable_schema(schema), default=None))
 
     text = cs.str_schema(strict=True)
     ident = cs.str_schema(strict=True, pattern=_ID)
     return SchemaValidator(cs.typed_dict_schema({
         "id": optional(ident),
-        "agent": field(text, True),
+        "agent": required(text),
         "version": optional(text),
         "run_id": optional(ident),
         "rating": optional(cs.literal_schema(list(_RATINGS))),
@@ -63,7 +64,7 @@ def _schema() -> SchemaValidator:
         "input": optional(text),
         "output": optional(text),
         "metadata": optional(cs.any_schema()),
-        "created_at": field(text, True),
+        "created_at": required(text),
     }, extra_behavior="forbid", total=False, strict=True))
 
 
@@ -89,19 +90,17 @@ class FastLines:
         """The row of :data:`migrations.COLUMNS` for one line, whether its id was derived
         from its content, and a warning; None: for the general path to read."""
         try:
-            data = self._validate(line)
+            (record_id, given, version, run_id, rating, reason, correction, signals, user_id,
+             text_in, text_out, metadata, created) = self._validate(line).values()
         except ValueError:  # pydantic-core's ValidationError
             return None
-        given = data["agent"]
         agent = self._agents.get(given)
         if agent is None:
             agent = self._agents[given] = self._agent(given)
         if not agent:
             return None
-        get = data.get
-        version: str | None = None
         warning: str | None = None
-        given = get("version") or self._version  # as the importer gives --version
+        given, version = version or self._version, None  # as the importer gives --version
         if given is not None:
             key = (agent, given)
             hit = self._versions[key] if key in self._versions else self._resolve(agent, given)
@@ -109,30 +108,24 @@ class FastLines:
                 return None
             version, warning = hit
         try:
-            rating = get("rating")
             if rating is not None:
                 rating = _RATINGS[rating]
-            reason = get("reason")
             if reason is not None:
                 reason = _check_text("text", reason, MAX_TEXT_CHARS)
-            correction = get("correction")
             if correction is not None:
                 correction = _check_text("text", correction, MAX_TEXT_CHARS)
-            signals = get("signals")
             signals = {} if signals is None else _signals(signals)
             if rating is None and not reason and not correction and not signals:
                 return None  # empty feedback
-            text_in, text_out, metadata = get("input"), get("output"), get("metadata")
             if text_in is not None:
                 text_in = _check_text("text", text_in, MAX_RUN_TEXT_CHARS)
             if text_out is not None:
                 text_out = _check_text("text", text_out, MAX_RUN_TEXT_CHARS)
             if metadata is not None:
                 metadata = _metadata(metadata)
-            created_text = timestamp_text(data["created_at"])
+            created_text = timestamp_text(created)
         except (_Refer, ValueError, TypeError, OverflowError):
             return None
-        run_id, user_id, record_id = get("run_id"), get("user_id"), get("id")
         digest = canonical_digest(agent, correction, created_text, text_in, metadata, text_out,
                                   rating, reason, run_id, signals, user_id, version)
         derived = record_id is None
