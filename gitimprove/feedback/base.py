@@ -65,10 +65,22 @@ class FeedbackStore(ABC):
         now = _now()
         return self.add_rows([record_row(r, now) for r in records])
 
-    @abstractmethod
     def add_rows(self, rows: Sequence[tuple[Any, ...]]) -> int:
         """:meth:`add` of rows :func:`record_row` made (or checked values written the same
         way, see :mod:`.bulk`)."""
+        added = self._write(rows, only_new=False) if rows else 0
+        assert added is not None
+        return added
+
+    def add_new_rows(self, rows: Sequence[tuple[Any, ...]]) -> bool:
+        """:meth:`add_rows` when every id is new: False, and nothing written, when any of them
+        is already stored (what an import checks first otherwise, at one lookup per id)."""
+        return not rows or self._write(rows, only_new=True) is not None
+
+    @abstractmethod
+    def _write(self, rows: Sequence[tuple[Any, ...]], *, only_new: bool) -> int | None:
+        """Insert ``rows`` in one transaction, skipping ids already stored; how many were
+        new. ``only_new``: roll back and return None when any id was already stored."""
 
     @abstractmethod
     def digests(self, ids: Iterable[str]) -> dict[str, str]:

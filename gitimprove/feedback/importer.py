@@ -449,6 +449,17 @@ def _import(store: FeedbackStore, index: AgentIndex, source: str, data: bytes, *
         elif untimed:
             timeless.add(fid)
         valid.append((number, fid, item))
+
+    def row_of(item: tuple[Any, ...] | FeedbackRecord) -> tuple[Any, ...]:
+        return record_row(item, recorded_at) if isinstance(item, FeedbackRecord) else item
+
+    # NOTE: most imports bring only new records: they are written without looking each id up
+    # first. When any id is already stored, nothing is written, and the lines are checked
+    # against what is stored as below.
+    if not dry_run and not report.invalid and store.add_new_rows([row_of(i) for _, _, i in valid]):
+        report.ids = [fid for _, fid, _ in valid]
+        report.added = len(valid)
+        return report
     stored = store.digests([fid for _, fid, _ in valid])
     # NOTE: read back only for ids given without a time whose digest differs (few, if any)
     kept = {r.id: r for r in store.by_ids(
@@ -458,7 +469,7 @@ def _import(store: FeedbackStore, index: AgentIndex, source: str, data: bytes, *
     for number, fid, item in valid:
         existing = stored.get(fid)
         if existing is None:
-            new.append(record_row(item, recorded_at) if isinstance(item, FeedbackRecord) else item)
+            new.append(row_of(item))
             ids.append(fid)
         elif existing == seen[fid][1] or fid in derived or (
                 fid in kept and isinstance(item, FeedbackRecord)

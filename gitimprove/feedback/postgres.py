@@ -159,21 +159,22 @@ class PostgresStore(FeedbackStore):
         rows = self._read("SELECT version FROM gitimprove_schema", ())
         return int(rows[0][0]) if rows else 0
 
-    def add_rows(self, rows: Sequence[tuple[Any, ...]]) -> int:
+    def _write(self, rows: Sequence[tuple[Any, ...]], *, only_new: bool) -> int | None:
         import psycopg
 
-        if not rows:
-            return 0
         sql = self._insert_sql()
         with self._lock:
             conn = self._connect()
             try:
-                with conn.transaction(), conn.cursor() as cur:
+                with conn.transaction() as transaction, conn.cursor() as cur:
                     cur.executemany(sql, rows)
-                    added = cur.rowcount
+                    added = max(cur.rowcount, 0)
+                    if only_new and added != len(rows):
+                        raise psycopg.Rollback(transaction)
+                    return added
             except psycopg.Error as exc:
                 raise self._error(exc, "write") from None
-        return max(added, 0)
+        return None  # rolled back
 
     def digests(self, ids: Iterable[str]) -> dict[str, str]:
         wanted = list(dict.fromkeys(ids))

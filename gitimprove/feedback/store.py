@@ -155,9 +155,7 @@ class SQLiteStore(FeedbackStore):
             except sqlite3.Error as exc:
                 raise self._error(exc, "read") from None
 
-    def add_rows(self, rows: Sequence[tuple[Any, ...]]) -> int:
-        if not rows:
-            return 0
+    def _write(self, rows: Sequence[tuple[Any, ...]], *, only_new: bool) -> int | None:
         sql = self._insert_sql()
         with self._lock:
             conn = self._connect()
@@ -173,6 +171,9 @@ class SQLiteStore(FeedbackStore):
                     else:
                         cur.executemany(sql, rows)
                     added = conn.total_changes - before
+                    if only_new and added != len(rows):
+                        cur.execute("ROLLBACK")
+                        return None
                     cur.execute("COMMIT")
                 except BaseException:
                     with contextlib.suppress(sqlite3.Error):

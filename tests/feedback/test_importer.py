@@ -41,6 +41,19 @@ def test_lines_without_id_are_idempotent_too(repo: InstructionRepo) -> None:
     assert repo.feedback_store().count() == 2
 
 
+def test_a_file_with_some_records_stored_already_adds_the_others(repo: InstructionRepo) -> None:
+    rows = [{"id": f"fb-{i}", "agent": "support-agent", "rating": "down", "reason": f"r {i}",
+             "created_at": f"2026-09-0{i + 1}T00:00:00Z"} for i in range(5)]
+    assert run_import(repo, jl(*rows[1:3])).added == 2
+    report = run_import(repo, jl(*rows))
+    assert (report.added, report.duplicates, report.ids) == (3, 2, ["fb-0", "fb-3", "fb-4"])
+    changed = {**rows[4], "reason": "other"}
+    with pytest.raises(FeedbackImportError) as info:
+        run_import(repo, jl(*rows[:4], changed, {**rows[0], "id": "fb-9"}))
+    assert info.value.problems == ["line 5: id fb-4 is already stored with different content"]
+    assert repo.feedback_store().count() == 5
+
+
 def test_every_bad_line_is_reported_and_nothing_imported(repo: InstructionRepo) -> None:
     data = (jl({"id": "ok-1", "agent": "product-writer", "rating": "up"}).encode()
             + b'{"agent": "product-writer", "rating": "down",\n'                      # 2 bad JSON

@@ -57,6 +57,17 @@ def test_add_is_idempotent_by_id(store: FeedbackStore) -> None:
     assert store.count() == 11
 
 
+def test_new_rows_are_written_only_when_every_id_is_new(store: FeedbackStore) -> None:
+    rows = [record_row(rec(i), "2026-09-01T00:00:00.000000Z") for i in range(5)]
+    assert store.add_new_rows([]) is True
+    assert store.add_new_rows(rows[:2]) is True
+    assert store.add_new_rows(rows) is False  # two are stored already: nothing is written
+    assert sorted(r.id for r in store.records()) == ["fb-0000", "fb-0001"]
+    assert store.add_rows(rows) == 3
+    assert store.add_new_rows([record_row(rec(9), "2026-09-01T00:00:00.000000Z")]) is True
+    assert store.count() == 6
+
+
 def test_a_batch_is_written_whole_or_not_at_all(store: FeedbackStore) -> None:
     store.add([rec(0)])
     broken = dataclasses.replace(rec(2), agent=None)  # type: ignore[arg-type]  # NOT NULL
