@@ -278,21 +278,24 @@ def canonical_digest(agent: str, correction: str | None, created_text: str, inpu
             f'"signals":{_canonical_flat(signals) if signals else "{}"},'
             f'"user_id":{"null" if user_id is None else _STR(user_id)},'
             f'"version":{"null" if version is None else _STR(version)}}}')
-    return _sha256(text)
+    return (_sha256_new or _load_sha256())(text.encode()).hexdigest()  # type: ignore[no-any-return]
 
 
 _sha256_new: Callable[[bytes], Any] | None = None
 
 
-def _sha256(text: str) -> str:
+def _load_sha256() -> Callable[[bytes], Any]:
     global _sha256_new
-    if _sha256_new is None:
-        # NOTE: hashlib is imported on first use: loading OpenSSL is a cost every command
-        # that only reads records (list, stats, history) would pay for nothing.
-        import hashlib
+    # NOTE: hashlib is imported on first use: loading OpenSSL is a cost every command that
+    # only reads records (list, stats, history) would pay for nothing.
+    import hashlib
 
-        _sha256_new = hashlib.sha256
-    return str(_sha256_new(text.encode()).hexdigest())
+    _sha256_new = hashlib.sha256
+    return _sha256_new
+
+
+def _sha256(text: str) -> str:
+    return str((_sha256_new or _load_sha256())(text.encode()).hexdigest())
 
 
 def content_hash(content: Mapping[str, Any]) -> str:
