@@ -147,14 +147,16 @@ def _jsonl_rows(data: bytes, fast: FastLines | None = None
     append = rows.append
     quick = fast.row if fast is not None else None
     for number, raw in enumerate(data.split(b"\n"), start=1):
+        # NOTE: the fast path is tried first on any line (one that is not a JSON object, or
+        # is blank, is refused there at once); a "\r" at the end is space to JSON.
+        if quick is not None and len(raw) <= MAX_LINE_BYTES:
+            row = quick(raw)
+            if row is not None:
+                append((number, row))
+                continue
         if raw[-1:] == b"\r":
             raw = raw[:-1]
         if raw[:1] == b"{" and raw[-1:] == b"}" and len(raw) <= MAX_LINE_BYTES:
-            if quick is not None:
-                row = quick(raw)
-                if row is not None:
-                    append((number, row))
-                    continue
             try:
                 value = from_json(raw)
             except ValueError:
@@ -449,14 +451,11 @@ def _import(store: FeedbackStore, index: AgentIndex, source: str, data: bytes, *
         elif untimed:
             timeless.add(fid)
         valid.append((number, fid, item))
-
-    def row_of(item: tuple[Any, ...] | FeedbackRecord) -> tuple[Any, ...]:
-        return record_row(item, recorded_at) if isinstance(item, FeedbackRecord) else item
-
     # NOTE: most imports bring only new records: they are written without looking each id up
     # first. When any id is already stored, nothing is written, and the lines are checked
     # against what is stored as below.
-    if not dry_run and not report.invalid and store.add_new_rows([row_of(i) for _, _, i in valid]):
+    if not dry_run and not report.invalid and store.add_new_rows(
+            [record_row(i, recorded_at) if isinstance(i, FeedbackRecord) else i for _, _, i in valid]):
         report.ids = [fid for _, fid, _ in valid]
         report.added = len(valid)
         return report
@@ -469,7 +468,7 @@ def _import(store: FeedbackStore, index: AgentIndex, source: str, data: bytes, *
     for number, fid, item in valid:
         existing = stored.get(fid)
         if existing is None:
-            new.append(row_of(item))
+            new.append(record_row(item, recorded_at) if isinstance(item, FeedbackRecord) else item)
             ids.append(fid)
         elif existing == seen[fid][1] or fid in derived or (
                 fid in kept and isinstance(item, FeedbackRecord)

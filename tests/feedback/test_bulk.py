@@ -70,7 +70,10 @@ def _lines(seed: int, count: int, versions: list[str]) -> list[bytes]:
     out += [head + b'"rating": "meh", "rating": "up"}', head + b'"rating": "up", "rating": "meh"}',
             head + b'"reason": "a", "reason": null}', head + b'"signals": {"a": 1, "a": NaN}}',
             head + b'"signals": {"a": 1e400}}', head + b'"signals": {"a": 1E2, "b": -0}}',
-            head + b'"reason": "caf\\u00e9 \\ud83d\\udc4e"}', head + b'"reason": "\\ud83d"}']
+            head + b'"reason": "caf\\u00e9 \\ud83d\\udc4e"}', head + b'"reason": "\\ud83d"}',
+            head + b'"reason": "caf\xe9"}', head + b'"reason": "\xed\xa0\x80"}',  # not UTF-8
+            head + b'"reason": "a"}\r', head + b'"reason": "a"}\r\r', b"  " + head + b'"reason": "a"} ',
+            b"\xef\xbb\xbf" + head + b'"reason": "a"}', b"", b"  ", b"[1]", b"null"]
     return out
 
 
