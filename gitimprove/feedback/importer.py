@@ -130,48 +130,38 @@ def _decode_problem(data: bytes, exc: UnicodeDecodeError) -> str:
 # -- JSON Lines -------------------------------------------------------------------------------
 
 
-_Row = tuple[tuple[Any, ...], bool, str | None]  # FastLines.row(): row, derived id, warning
+def _jsonl_rows(data: bytes) -> list[tuple[int, dict[str, Any] | LineProblem]]:
+    """Each line's object, or what is wrong with the line."""
+    from pydantic_core import from_json
+
+    rows: list[tuple[int, dict[str, Any] | LineProblem]] = []
+    for number, raw in enumerate(data.split(b"\n"), start=1):
+        rows += _jsonl_line(raw, number, from_json)
+    return rows
 
 
-def _jsonl_rows(data: bytes, fast: FastLines | None = None
-                ) -> list[tuple[int, dict[str, Any] | LineProblem | _Row]]:
-    """Each line's object, or what is wrong with the line; with ``fast``, the row of each
-    line it takes (see :mod:`.bulk`)."""
+def _jsonl_line(raw: bytes, number: int, from_json: Callable[[bytes], Any]
+                ) -> list[tuple[int, dict[str, Any] | LineProblem]]:
+    """The object of one line, or what is wrong with it (nothing for a blank line)."""
     # NOTE: pydantic-core's JSON parser (a dependency already) reads a typical line in half
     # the time json.loads() takes, and gives the same values whenever it accepts a line
     # (tests/feedback/test_importer.py compares them on awkward numbers and strings). Any
     # line it refuses or that looks unusual is read by json as before, which words the error.
-    from pydantic_core import from_json
-
-    rows: list[tuple[int, dict[str, Any] | LineProblem | _Row]] = []
-    append = rows.append
-    quick = fast.row if fast is not None else None
-    for number, raw in enumerate(data.split(b"\n"), start=1):
-        # NOTE: the fast path is tried first on any line (one that is not a JSON object, or
-        # is blank, is refused there at once); a "\r" at the end is space to JSON.
-        if quick is not None and len(raw) <= MAX_LINE_BYTES:
-            row = quick(raw)
-            if row is not None:
-                append((number, row))
-                continue
-        if raw[-1:] == b"\r":
-            raw = raw[:-1]
-        if raw[:1] == b"{" and raw[-1:] == b"}" and len(raw) <= MAX_LINE_BYTES:
-            try:
-                value = from_json(raw)
-            except ValueError:
-                pass
-            else:
-                append((number, value))
-                continue
-        rows += _jsonl_lines(raw, first=number)
-    return rows
+    if raw[-1:] == b"\r":
+        raw = raw[:-1]
+    if raw[:1] == b"{" and raw[-1:] == b"}" and len(raw) <= MAX_LINE_BYTES:
+        try:
+            value = from_json(raw)
+        except ValueError:
+            pass
+        else:
+            return [(number, value)]
+    return _jsonl_lines(raw, first=number)
 
 
-def _jsonl_lines(data: bytes, first: int = 1
-                 ) -> list[tuple[int, dict[str, Any] | LineProblem | _Row]]:
+def _jsonl_lines(data: bytes, first: int = 1) -> list[tuple[int, dict[str, Any] | LineProblem]]:
     """Each line's object or problem, line by line from line number ``first``."""
-    rows: list[tuple[int, dict[str, Any] | LineProblem | _Row]] = []
+    rows: list[tuple[int, dict[str, Any] | LineProblem]] = []
     for number, raw in enumerate(data.split(b"\n"), start=first):
         raw = raw.rstrip(b"\r")
         if number == first == 1 and raw.startswith(b"\xef\xbb\xbf"):
@@ -205,7 +195,7 @@ def _jsonl_lines(data: bytes, first: int = 1
 # -- CSV --------------------------------------------------------------------------------------
 
 
-def _csv_rows(data: bytes, source: str) -> list[tuple[int, dict[str, Any] | LineProblem | _Row]]:
+def _csv_rows(data: bytes, source: str) -> list[tuple[int, dict[str, Any] | LineProblem]]:
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     # NOTE: decoded leniently so that one bad line is reported as that line, not the file.
@@ -241,7 +231,7 @@ def _csv_rows(data: bytes, source: str) -> list[tuple[int, dict[str, Any] | Line
     if len(set(columns)) != len(columns):
         dup = sorted({c for c in columns if columns.count(c) > 1})
         raise FeedbackImportError(f"{source}: CSV column(s) named twice: {', '.join(dup)}", [])
-    rows: list[tuple[int, dict[str, Any] | LineProblem | _Row]] = []
+    rows: list[tuple[int, dict[str, Any] | LineProblem]] = []
     last = reader.line_num
     while True:
         start = last + 1
@@ -388,69 +378,109 @@ def _no_cycle_collection() -> Iterator[None]:
         gc.enable()
 
 
+class _Intake:
+    """The lines of one file as they are checked: the valid ones by id, and what is wrong."""
+
+    def __init__(self, report: ImportReport, index: AgentIndex, version: str | None,
+                 stamp: datetime) -> None:
+        self.report, self.index, self.version, self.stamp = report, index, version, stamp
+        self.keep_arguments = index.keep_arguments()
+        # each valid line's number, id and row (fast path) or record (general path)
+        self.valid: list[tuple[int, str, tuple[Any, ...] | FeedbackRecord]] = []
+        self.seen: dict[str, tuple[int, str]] = {}  # id -> (line, digest) of its first line
+        # NOTE: an id hashed from a line's content already stands for that content; its
+        # digest also covers created_at, which is "now" for a line that gives none.
+        self.derived: set[str] = set()
+        # ids given on lines without created_at: their time is the import's, so a stored
+        # record with that id is the same when all but its time is the same
+        self.timeless: set[str] = set()
+
+    def take(self, number: int, row: dict[str, Any] | LineProblem) -> None:
+        """A line the general way: built into a record (or refused) and kept."""
+        self.report.records += 1
+        if isinstance(row, LineProblem):
+            self.report.invalid.append(row)
+            return
+        if self.version is not None and not row.get("version"):
+            row["version"] = self.version
+        given_id, given_time = row.get("id"), row.get("created_at")
+        try:
+            record, warning = build_record(self.index, row, id_from_content=True, now=self.stamp,
+                                           fresh=False, keep_arguments=self.keep_arguments,
+                                           owned=True)
+        except GitImproveError as exc:
+            hint = f" ({exc.hint})" if exc.hint else ""
+            self.report.invalid.append(LineProblem(number, exc.message + hint))
+            return
+        self.keep(number, record.id, record.digest, record, not given_id, given_time is None,
+                  warning)
+
+    def keep(self, number: int, fid: str, digest: str, item: tuple[Any, ...] | FeedbackRecord,
+             derived: bool, untimed: bool, warning: str | None) -> None:
+        """A valid line, unless its id came earlier in the file."""
+        if warning:
+            self.report.warnings.append(LineProblem(number, warning))
+        earlier = self.seen.get(fid)
+        if earlier is not None:
+            if earlier[1] != digest:
+                self.report.invalid.append(LineProblem(
+                    number, f"id {fid} is used on line {earlier[0]} with different content"))
+            else:
+                self.report.duplicates += 1
+            return
+        self.seen[fid] = (number, digest)
+        if derived:
+            self.derived.add(fid)
+        elif untimed:
+            self.timeless.add(fid)
+        self.valid.append((number, fid, item))
+
+
+def _take_jsonl(data: bytes, intake: _Intake, fast: FastLines) -> None:
+    """Every line of a JSON Lines file: by the fast path (:mod:`.bulk`) when it takes the
+    line, else the general way."""
+    from pydantic_core import from_json
+
+    # NOTE: one loop for reading and keeping, with the fast path's common case (a new id)
+    # written out inline: this runs for every line of the file.
+    quick, seen, valid, derived = fast.row, intake.seen, intake.valid, intake.derived
+    taken = 0
+    for number, raw in enumerate(data.split(b"\n"), start=1):
+        # the fast path refuses at once a line that is not a JSON object, or is blank; a
+        # "\r" at the end is space to JSON
+        got = quick(raw) if len(raw) <= MAX_LINE_BYTES else None
+        if got is None:
+            for entry in _jsonl_line(raw, number, from_json):
+                intake.take(*entry)
+            continue
+        taken += 1
+        row, derived_id, warning = got
+        fid = row[0]
+        if warning is None and fid not in seen:
+            seen[fid] = (number, row[14])
+            valid.append((number, fid, row))
+            if derived_id:
+                derived.add(fid)
+        else:
+            intake.keep(number, fid, row[14], row, derived_id, False, warning)
+    intake.report.records += taken
+
+
 def _import(store: FeedbackStore, index: AgentIndex, source: str, data: bytes, *, fmt: str,
             dry_run: bool, skip_invalid: bool, version: str | None,
             now: Callable[[], datetime]) -> ImportReport:
-    stamp = now()
     recorded_at = clock()[1]  # when the store received the records: one time for the file
     index.refresh()
+    report = ImportReport(source=source, format=fmt, dry_run=dry_run)
+    intake = _Intake(report, index, version, now())
     if fmt == "jsonl":
         from gitimprove.feedback.bulk import FastLines
 
-        rows = _jsonl_rows(data, FastLines(index, version, recorded_at))
+        _take_jsonl(data, intake, FastLines(index, version, recorded_at))
     else:
-        rows = _csv_rows(data, source)
-    report = ImportReport(source=source, format=fmt, dry_run=dry_run, records=len(rows))
-    keep_arguments = index.keep_arguments()
-    # each valid line's number, id and row (fast path) or record (general path)
-    valid: list[tuple[int, str, tuple[Any, ...] | FeedbackRecord]] = []
-    seen: dict[str, tuple[int, str]] = {}
-    # NOTE: an id hashed from a line's content already stands for that content; its digest
-    # also covers created_at, which is "now" for a line that gives none.
-    derived: set[str] = set()
-    # ids given on lines without created_at: their time is the import's, so a stored record
-    # with that id is the same when all but its time is the same
-    timeless: set[str] = set()
-    for number, row in rows:
-        item: tuple[Any, ...] | FeedbackRecord
-        if type(row) is tuple:  # read, checked and written out by the fast path
-            item, derived_id, warning = row
-            fid, digest = item[0], item[14]
-            untimed = False
-        elif isinstance(row, LineProblem):
-            report.invalid.append(row)
-            continue
-        else:
-            assert isinstance(row, dict)
-            if version is not None and not row.get("version"):
-                row["version"] = version
-            given_id, given_time = row.get("id"), row.get("created_at")
-            try:
-                item, warning = build_record(index, row, id_from_content=True, now=stamp,
-                                             fresh=False, keep_arguments=keep_arguments,
-                                             owned=True)
-            except GitImproveError as exc:
-                hint = f" ({exc.hint})" if exc.hint else ""
-                report.invalid.append(LineProblem(number, exc.message + hint))
-                continue
-            fid, digest = item.id, item.digest
-            derived_id, untimed = not given_id, given_time is None
-        if warning:
-            report.warnings.append(LineProblem(number, warning))
-        earlier = seen.get(fid)
-        if earlier is not None:
-            if earlier[1] != digest:
-                report.invalid.append(LineProblem(
-                    number, f"id {fid} is used on line {earlier[0]} with different content"))
-            else:
-                report.duplicates += 1
-            continue
-        seen[fid] = (number, digest)
-        if derived_id:
-            derived.add(fid)
-        elif untimed:
-            timeless.add(fid)
-        valid.append((number, fid, item))
+        for number, row in _csv_rows(data, source):
+            intake.take(number, row)
+    valid, seen, derived = intake.valid, intake.seen, intake.derived
     # NOTE: most imports bring only new records: they are written without looking each id up
     # first. When any id is already stored, nothing is written, and the lines are checked
     # against what is stored as below.
@@ -462,7 +492,8 @@ def _import(store: FeedbackStore, index: AgentIndex, source: str, data: bytes, *
     stored = store.digests([fid for _, fid, _ in valid])
     # NOTE: read back only for ids given without a time whose digest differs (few, if any)
     kept = {r.id: r for r in store.by_ids(
-        [fid for fid in timeless if stored.get(fid) not in (None, seen[fid][1])], with_io=True)}
+        [fid for fid in intake.timeless if stored.get(fid) not in (None, seen[fid][1])],
+        with_io=True)}
     new: list[tuple[Any, ...]] = []
     ids: list[str] = []
     for number, fid, item in valid:
