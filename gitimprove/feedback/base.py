@@ -63,14 +63,12 @@ class FeedbackStore(ABC):
             return 0
         # NOTE: rows are made before the write lock is taken: other writers wait less.
         now = _now()
-        return self.add_rows([record_row(r, now) for r in records])
+        return self._write([record_row(r, now) for r in records], only_new=False) or 0
 
     def add_rows(self, rows: Sequence[tuple[Any, ...]]) -> int:
         """:meth:`add` of rows :func:`record_row` made (or checked values written the same
         way, see :mod:`.bulk`)."""
-        added = self._write(rows, only_new=False) if rows else 0
-        assert added is not None
-        return added
+        return self._write(rows, only_new=False) or 0 if rows else 0
 
     def add_new_rows(self, rows: Sequence[tuple[Any, ...]]) -> bool:
         """:meth:`add_rows` when every id is new: False, and nothing written, when any of them
