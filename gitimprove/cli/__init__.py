@@ -119,7 +119,9 @@ def _leave(code: int) -> None:
     import os
     import threading
 
-    if atexit._ncallbacks() or threading.active_count() > 1:
+    # NOTE: CPython's count of atexit callbacks; an interpreter without it exits the usual way
+    callbacks = getattr(atexit, "_ncallbacks", None)
+    if callbacks is None or callbacks() or threading.active_count() > 1:
         return
     try:
         sys.stdout.flush()
