@@ -215,3 +215,23 @@ def test_analyze_shows_complaints_without_a_reason_apart(
     data = json.loads(CliRunner().invoke(cli, ["analyze", "product-writer", "--json"]).stdout)
     (p,) = [p for p in data["patterns"] if p["triage"] == "unspecific"]
     assert p["count"] == 5 and p["label"] == "unhappy, no reason given"
+
+
+def test_analyze_counts_the_product_groups_it_does_not_show(
+        repo_with_feedback: InstructionRepo, monkeypatch: pytest.MonkeyPatch) -> None:
+    store = repo_with_feedback.feedback_store()
+    said = [f"charged me twice for the Plus subscription, refund please ({n})" for n in range(5)] + \
+        [f"cannot log in, the login code never arrives (try {n})" for n in range(5)]
+    store.add([make_record({"id": f"prod{i}", "agent": "product-writer", "rating": "down",
+                            "reason": text}) for i, text in enumerate(said)])
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+    monkeypatch.chdir(repo_with_feedback.git.work_tree or ".")
+    monkeypatch.setattr("gitimprove.cli.feedback.PRODUCT_LINES", 1)
+    out = CliRunner().invoke(cli, ["analyze", "product-writer"])
+    assert out.exit_code == 0, out.output
+    product = [p for p in json.loads(CliRunner().invoke(
+        cli, ["analyze", "product-writer", "--json"]).stdout)["patterns"] if p["triage"] == "product"]
+    assert len(product) >= 2
+    rest = sorted(product, key=lambda p: (-p["count"], p["id"]))[1:]
+    assert (f"... and {len(rest)} smaller groups, {sum(p['count'] for p in rest)} items "
+            "(analyze --json lists them all)") in out.output
