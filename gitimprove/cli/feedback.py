@@ -327,15 +327,15 @@ def analyze_cmd(ctx: Context, agent: str, since: str | None, version: str | None
         echo("\nNot about the instructions (the product or service; never proposed): "
                    + "; ".join(f"{topic}, {count}" for topic, count in
                                sorted(topics.items(), key=lambda tc: (-tc[1], tc[0]))))
-        shown = sorted(product, key=lambda p: (-p.count, p.id))[:PRODUCT_LINES]
+        ranked = sorted(product, key=lambda p: (-p.count, p.id))
+        shown, rest = ranked[:PRODUCT_LINES], ranked[PRODUCT_LINES:]
         columns = width()
         for p in shown:
             line = f"    {p.count:>4}  {p.topic or 'other'}: {shorten(p.label, 50)}"
             # the quote fits the rest of the line on a terminal (at least 30 characters)
             room = 70 if columns is None else max(30, columns - len(line) - 4)
             echo(line + (f'  "{shorten(p.quotes[0], room)}"' if p.quotes else ""))
-        if len(product) > len(shown):
-            rest = [p for p in product if p not in shown]
+        if rest:
             echo(f"    ... and {len(rest)} smaller groups, {sum(p.count for p in rest)} items "
                  f"(analyze --json lists them all)")
     for p in unspecific:

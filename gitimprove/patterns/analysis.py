@@ -394,10 +394,15 @@ def group_items(items: Sequence[Item], themer: Themer,
     return list(groups.values()) + list(offline.values())
 
 
+def _key_words(name: str) -> str:
+    """A name as part of a group's key: its lowercase words joined by ``-``."""
+    return "-".join(re.findall(r"[a-z0-9]+", name.lower()))
+
+
 def _product_group(kind: PatternKind, topic: str,
                    groups: dict[tuple[str, str], Group]) -> Group:
     """The one group of ``kind`` for the product topic ``topic`` ("usage limits")."""
-    key = "product:" + "-".join(re.findall(r"[a-z0-9]+", topic))
+    key = "product:" + _key_words(topic)
     group = groups.get((kind, key))
     if group is None:
         label = TOPIC_LABELS.get(topic, topic)
@@ -449,7 +454,7 @@ def _synthesized(pending: Mapping[PatternKind, Sequence[Item]], clustered: Seque
         notes.append(f"themes by {result.model} ({cost})")
     out: dict[tuple[str, str], Group] = {}
     for theme in result.themes:
-        slug = "-".join(re.findall(r"[a-z0-9]+", theme.name.lower()))[:60] or "theme"
+        slug = _key_words(theme.name)[:60] or "theme"
         for text in theme.texts:
             for item in by_text.get(text, ()):
                 key = f"theme:{slug}"
