@@ -1,0 +1,59 @@
+"""Convert ReaLMistake's expert explanations of errors (see :mod:`.sources`) into the
+benchmark's JSONL.
+
+    python -m benchmarks.data.fetch_realmistake_critiques PATH   # a clone, or data.zip
+
+The repository ships its data as ``data.zip``, encrypted with a password its README gives
+(``open-realmistake``: it keeps the answers out of web crawls, not from readers). Each item is a
+model's answer to one of three tasks, judged by an expert: "error" or "no_error", the error's
+categories (reasoning correctness, instruction following, context faithfulness, parameterized
+knowledge) and an explanation in the expert's words. One line per explanation of an answer
+judged wrong under exactly one category: ``hash`` (of its text), ``text``, ``theme`` (the
+category), ``dataset`` (the task). Answers with no error or several categories are left out: the
+first are not complaints, the second have no single gold theme."""
+
+from __future__ import annotations
+
+import io
+import json
+import sys
+import zipfile
+from typing import Any
+
+from .sources import convert_main, item_hash
+
+NAME = "realmistake_critiques"
+PASSWORD = b"open-realmistake"  # published in the source repository's README
+
+
+def convert(raw: bytes) -> list[dict[str, Any]]:
+    rows = []
+    seen: set[str] = set()
+    with zipfile.ZipFile(io.BytesIO(raw)) as archive:
+        names = sorted(n for n in archive.namelist()
+                       if n.endswith(".jsonl") and n.count("/") == 2)  # data/TASK/MODEL.jsonl
+        for name in names:
+            task = name.split("/")[1]
+            for line in archive.read(name, pwd=PASSWORD).decode("utf-8").splitlines():
+                if not line.strip():
+                    continue
+                item = json.loads(line)
+                categories = item.get("error_categories") or []
+                if item.get("error_label") != "error" or len(categories) != 1:
+                    continue
+                text = str(item.get("human_explanation") or "").strip()
+                key = item_hash(text)
+                if not text or key in seen:
+                    continue
+                seen.add(key)
+                theme = str(categories[0]).strip().lower().replace("-", "_").replace(" ", "_")
+                rows.append({"hash": key, "text": text, "theme": theme, "dataset": task})
+    return rows
+
+
+def main(argv: list[str]) -> int:
+    return convert_main(NAME, convert, argv, __doc__)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
