@@ -91,8 +91,11 @@ def _theme(labels: dict[str, str], key: str) -> str:
 
 def _records(rows: Sequence[dict[str, Any]]) -> list[FeedbackRecord]:
     t0 = datetime(2026, 1, 1, tzinfo=UTC)
+    # A set that gives the run a critique is about (its question and answer) gives it as the
+    # record's input and output, as capture would.
     return [make_record({"id": f"q{i}", "agent": "bench", "run_id": f"run{i}", "rating": "down",
-                         "reason": row["text"][:10_000], "created_at": t0 + timedelta(minutes=i)})
+                         "reason": row["text"][:10_000], "input": row.get("input"),
+                         "output": row.get("output"), "created_at": t0 + timedelta(minutes=i)})
             for i, row in enumerate(rows)]
 
 

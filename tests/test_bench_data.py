@@ -74,7 +74,8 @@ def test_realmistake_keeps_one_line_per_explained_error_of_one_category(
     monkeypatch.setenv("GITIMPROVE_BENCH_DATA", str(tmp_path / "data"))
     items = [
         {"error_label": "error", "error_categories": ["Reasoning Correctness"],
-         "human_explanation": "  The conclusion should be not supported. "},
+         "human_explanation": "  The conclusion should be not supported. ",
+         "input": "Is the claim supported?", "llm_response": "It is supported."},
         {"error_label": "error", "error_categories": ["Instruction-Following"],
          "human_explanation": "The conclusion should be not supported."},  # the same text
         {"error_label": "error", "error_categories": ["Context-Faithfulness",
@@ -94,7 +95,7 @@ def test_realmistake_keeps_one_line_per_explained_error_of_one_category(
     assert rows == [
         {"hash": item_hash("The conclusion should be not supported."),
          "text": "The conclusion should be not supported.", "theme": "reasoning_correctness",
-         "dataset": "task_a"},
+         "dataset": "task_a", "input": "Is the claim supported?", "output": "It is supported."},
         {"hash": item_hash("Does not follow the format."), "text": "Does not follow the format.",
-         "theme": "instruction_following", "dataset": "task_a"},
+         "theme": "instruction_following", "dataset": "task_a", "input": "", "output": ""},
     ]

@@ -9,7 +9,8 @@ model's answer to one of three tasks, judged by an expert: "error" or "no_error"
 categories (reasoning correctness, instruction following, context faithfulness, parameterized
 knowledge) and an explanation in the expert's words. One line per explanation of an answer
 judged wrong under exactly one category: ``hash`` (of its text), ``text``, ``theme`` (the
-category), ``dataset`` (the task). Answers with no error or several categories are left out: the
+category), ``dataset`` (the task), and the run it is about: ``input`` (the task as the model
+got it) and ``output`` (its answer); the feedback is the explanation alone. Answers with no error or several categories are left out: the
 first are not complaints, the second have no single gold theme."""
 
 from __future__ import annotations
@@ -47,7 +48,9 @@ def convert(raw: bytes) -> list[dict[str, Any]]:
                     continue
                 seen.add(key)
                 theme = str(categories[0]).strip().lower().replace("-", "_").replace(" ", "_")
-                rows.append({"hash": key, "text": text, "theme": theme, "dataset": task})
+                rows.append({"hash": key, "text": text, "theme": theme, "dataset": task,
+                             "input": str(item.get("input") or ""),
+                             "output": str(item.get("llm_response") or "")})
     return rows
 
 

@@ -4,8 +4,9 @@
 
 Each annotated item holds one or more critiques, each under the error type its annotator
 chose. One line per critique: ``hash`` (of its text), ``text``, ``theme`` (the gold error
-type), ``dataset`` (the task the answer came from). Critiques filed as "no error" are left
-out: they are not complaints."""
+type), ``dataset`` (the task the answer came from), and the run it is about: ``input`` (the
+question and its context) and ``output`` (the answer critiqued; not the gold answer the item
+also holds). Critiques filed as "no error" are left out: they are not complaints."""
 
 from __future__ import annotations
 
@@ -36,8 +37,11 @@ def convert(raw: bytes) -> list[dict[str, Any]]:
                 if not text or key in seen:
                     continue
                 seen.add(key)
+                meta = item.get("metadata") if isinstance(item.get("metadata"), dict) else {}
                 rows.append({"hash": key, "text": text, "theme": theme,
-                             "dataset": item.get("dataset")})
+                             "dataset": item.get("dataset"),
+                             "input": str(meta.get("context") or ""),
+                             "output": str(meta.get("output_candidate") or "")})
     return rows
 
 

@@ -65,6 +65,7 @@ HALF_LIFE_DAYS = 30.0          # recency: feedback a month older than the newest
 SIMILARITY = 0.35              # residue clustering: cosine needed to join two texts
 POSTINGS_CAP = 64              # residue blocking: candidates taken per shared word
 MAX_QUOTE_CHARS = 280
+RUN_TEXT_READ = 2000           # of a run's input and of its output, read by grouping for words
 UNSPECIFIC_KEY = "unspecific"   # negative feedback that gives no reason: one group
 UNSPECIFIC_LABEL = "unhappy, no reason given"
 SIGNAL_LABELS = {"regenerated": "regenerated, no reason given",
@@ -247,6 +248,7 @@ class Item:
     created_at: datetime
     versions: tuple[str, ...]
     signal: str | None = None
+    context: str | None = None  # the run's input and output, when a record has them
 
 
 @dataclass
@@ -274,25 +276,36 @@ def collect_items(records: Sequence[FeedbackRecord], themer: Themer) -> list[Ite
         for r in recs:
             signals.update(r.signals)
         trouble = _trouble(signals)
+        context = _run_context(recs)
         for r in recs:
             version = (r.version,) if r.version else ()
             if r.reason:
                 polarity = r.rating or rating or ("negative" if trouble else None)
-                if polarity == "negative":
-                    items.append(Item(FAILURE, r.reason, (r.id,), r.created_at, version))
-                elif polarity == "positive":
-                    items.append(Item(PRAISE, r.reason, (r.id,), r.created_at, version))
-                elif themer(r.reason).concepts:
-                    items.append(Item(FAILURE, r.reason, (r.id,), r.created_at, version))
+                kind = (FAILURE if polarity == "negative" else PRAISE if polarity == "positive"
+                        else FAILURE if themer(r.reason).concepts else None)
+                if kind is not None:
+                    items.append(Item(kind, r.reason, (r.id,), r.created_at, version,
+                                      context=context))
             if r.correction:
-                items.append(Item(CORRECTION, r.correction, (r.id,), r.created_at, version))
+                items.append(Item(CORRECTION, r.correction, (r.id,), r.created_at, version,
+                                  context=context))
         if trouble:
             texts = [t for r in recs for t in (r.reason, r.correction) if t]
             text = " / ".join(texts) if texts else None
             versions = tuple(dict.fromkeys(r.version for r in recs if r.version))
             items.append(Item(TROUBLE, text, tuple(r.id for r in recs), recs[-1].created_at,
-                              versions, signal=trouble[0]))
+                              versions, signal=trouble[0], context=context))
     return items
+
+
+def _run_context(recs: Sequence[FeedbackRecord]) -> str | None:
+    """The run's input and output (the first of each its records give), each cut to what
+    grouping reads: what the feedback is about, so that grouping can tell it apart from what
+    the feedback says about it (:func:`.grouping.cluster_texts`)."""
+    given = (next((r.input for r in recs if r.input), None),
+             next((r.output for r in recs if r.output), None))
+    parts = [t[:RUN_TEXT_READ] for t in given if t]
+    return "\n".join(parts) if parts else None
 
 
 def _trouble(signals: dict[str, object]) -> list[str]:
@@ -349,7 +362,9 @@ def group_items(items: Sequence[Item], themer: Themer,
         for item in pending[kind]:
             by_text[item.text or ""].append(item)
         texts = sorted(by_text)
-        labels = cluster_texts(texts, weights=[len(by_text[t]) for t in texts])
+        contexts = [next((i.context for i in by_text[t] if i.context), None) for t in texts]
+        labels = cluster_texts(texts, weights=[len(by_text[t]) for t in texts],
+                               contexts=contexts)
         clusters: dict[int, list[str]] = defaultdict(list)
         apart: dict[str, list[str]] = defaultdict(list)  # product topic -> texts set apart
         for text, label in zip(texts, labels, strict=True):

@@ -4,7 +4,9 @@ No word list decides which texts belong together. Each distinct text becomes a v
 weighted mean of the static token embeddings of WordLlama (a 256-dimension table that ships
 inside its wheel, so nothing is downloaded), each token weighted by its rarity in this set of
 feedback (smooth inverse frequency, ``a / (a + p(token))``: words every item shares say
-little). Vectors are clustered by average-linkage agglomerative clustering, cut at a
+little), and a word the run's own input or output holds at :data:`CONTEXT_WEIGHT` of that: a
+critique names what it is about with the answer's words, and says what is wrong with its own,
+so two critiques of one answer stop looking alike for sharing its subject. Vectors are clustered by average-linkage agglomerative clustering, cut at a
 distance taken from the set itself (a quantile of the pairwise distances), so the number of
 groups is found, not given.
 
@@ -22,6 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 import threading
 from collections import Counter, defaultdict
 from collections.abc import Sequence
@@ -38,12 +41,14 @@ if TYPE_CHECKING:
     Matrix = NDArray[np.float32]
 
 MAX_CHARS = 2000       # of one text, embedded: a 200 KB reason costs what 2,000 characters do
+MAX_CONTEXT_CHARS = 2 * MAX_CHARS + 1  # of a run's text (input and output), read for its words
 SAMPLE = 2000          # texts clustered hierarchically per round
 ROUNDS = 3             # rounds of sample-then-assign
 QUANTILE = 0.3         # the cut: this quantile of the sample's pairwise distances
 MIN_CUT = 1.0          # ... at least: unit vectors this close (cosine 0.5) always may join
 MAX_CUT = 1.33         # ... at most: unit vectors this far apart (cosine 0.12) never join
 SIF_A = 1e-2           # token weight a / (a + p(token))
+CONTEXT_WEIGHT = 0.5   # ... times this for a word of the run's input or output
 CHUNK = 4096           # texts embedded or assigned at a time (bounded memory)
 UNCLUSTERED = -1
 
@@ -90,8 +95,11 @@ class Embedder:
         self.tokenizer.no_padding()
         self.tokenizer.no_truncation()
 
-    def embed(self, texts: Sequence[str]) -> Matrix:
-        """Unit vectors, one per text (a zero row for a text without tokens).
+    def embed(self, texts: Sequence[str],
+              contexts: Sequence[str | None] | None = None) -> Matrix:
+        """Unit vectors, one per text (a zero row for a text without tokens). ``contexts``
+        (one per text, or None) is the text of the run each text is about: the words of a
+        text found in it weigh :data:`CONTEXT_WEIGHT` as much.
 
         Texts are split into words and each distinct word is tokenized once: a text's tokens are its words' tokens, and the tokenizer's cost grows
         with the vocabulary, not with the amount of feedback."""
@@ -101,11 +109,20 @@ class Embedder:
         word_ids: defaultdict[str, int] = defaultdict(count().__next__)  # ids in order seen
         indptr = [0]
         cols: list[int] = []
-        for text in texts:
+        scale: list[float] = []  # per word occurrence; stays empty without contexts
+        for n, text in enumerate(texts):
             # NOTE: the tokenizer splits at whitespace first, so tokenizing each piece between
             # spaces alone gives the same tokens as tokenizing the text.
-            cols.extend(map(word_ids.__getitem__, text[:MAX_CHARS].lower().split()))
+            words = text[:MAX_CHARS].lower().split()
+            cols.extend(map(word_ids.__getitem__, words))
             indptr.append(len(cols))
+            context = contexts[n] if contexts is not None else None
+            if context:
+                if not scale:
+                    scale = [1.0] * (len(cols) - len(words))
+                scale.extend(_context_scale(words, context))
+            elif scale:
+                scale.extend([1.0] * len(words))
         n_words = len(word_ids)
         if n_words == 0:
             return np.zeros((len(texts), self.table.shape[1]), dtype=np.float32)
@@ -128,11 +145,28 @@ class Embedder:
         weights = np.asarray([SIF_A / (SIF_A + freq[t] / total) for t in w_cols], dtype=np.float32)
         word_tokens = csr_matrix((weights, w_cols, w_indptr), shape=(n_words, self.table.shape[0]))
         word_vectors = np.asarray(word_tokens @ self.table, dtype=np.float32)
+        if scale:  # the frequencies above count every occurrence; the vectors weigh them
+            counts = csr_matrix((np.asarray(scale, dtype=np.float32), cols, indptr),
+                                shape=(len(texts), n_words))
         out = np.asarray(counts @ word_vectors, dtype=np.float32)
         norms = np.sqrt(np.einsum("ij,ij->i", out, out))[:, None]
         norms[norms == 0] = 1.0
         out /= norms  # in place: 100,000 texts make a 100 MB matrix
         return out
+
+
+_WORD = re.compile(r"\w+")
+
+
+def _context_scale(words: Sequence[str], context: str) -> list[float]:
+    """:data:`CONTEXT_WEIGHT` for each of ``words`` (lowercase) all of whose letters-and-digits
+    runs occur as words in ``context`` (its first :data:`MAX_CONTEXT_CHARS`), else 1."""
+    known = set(_WORD.findall(context[:MAX_CONTEXT_CHARS].lower()))
+    out = []
+    for word in words:
+        parts = _WORD.findall(word)
+        out.append(CONTEXT_WEIGHT if parts and all(p in known for p in parts) else 1.0)
+    return out
 
 
 def embedder() -> Embedder:
@@ -148,17 +182,18 @@ def _stable(text: str) -> str:
 
 
 def cluster_texts(texts: Sequence[str], *, weights: Sequence[int] | None = None,
-                  min_size: int = 2) -> list[int]:
+                  min_size: int = 2, contexts: Sequence[str | None] | None = None) -> list[int]:
     """A cluster number per text, or :data:`UNCLUSTERED`. ``texts`` should be distinct;
     ``weights`` (how many items say each) decide which texts are sampled first, and a text
-    said by two items or more is a cluster by itself where it joins none. Clusters are
-    numbered by their size, largest first, then by their first text."""
+    said by two items or more is a cluster by itself where it joins none; ``contexts``, the
+    text of the run each is about (see :meth:`Embedder.embed`). Clusters are numbered by
+    their size, largest first, then by their first text."""
     import numpy as np
 
     n = len(texts)
     if n == 0:
         return []
-    vectors = embedder().embed(texts)
+    vectors = embedder().embed(texts, contexts)
     usable = np.linalg.norm(vectors, axis=1) > 0
     counts = list(weights) if weights is not None else [1] * n
     order = sorted((i for i in range(n) if usable[i]),

@@ -20,11 +20,14 @@ we measured 0.37 (0.40 when the threshold was set) and require 0.33.
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from gitimprove.patterns.analysis import group_texts
+from gitimprove.feedback.models import make_record
+from gitimprove.patterns.analysis import Themer, collect_items, group_texts
+from gitimprove.patterns.grouping import cluster_texts, embedder
 from gitimprove.patterns.quality import adjusted_rand_index, purity
 
 from .conftest import FIXTURES
@@ -93,6 +96,56 @@ def test_sample_feedback_against_its_labels() -> None:
         truth.append(f"single-{i}" if theme in ("noise", "adversarial") else theme)
         predicted.append(f"{r['agent']}:{kind}:{key}" if key else f"none-{i}")
     assert adjusted_rand_index(truth, predicted) >= 0.33
+
+
+RUNS = {"Sam buys 3 apples and 4 pears at the market for his aunt.": ("apples", "pears", "market"),
+        "The train leaves the station at 9 and the bus waits at the depot.": ("train", "station", "depot"),
+        "Mia plants roses and tulips in the garden by the fence.": ("roses", "tulips", "garden")}
+KINDS = [("sum", "The sum of the {} and {} at the {} is miscalculated, the arithmetic is wrong"),
+         ("sum", "Wrong arithmetic: the {} plus the {} at the {} do not add up to that number"),
+         ("again", "The answer repeats the part about the {} and {} at the {} twice, redundant"),
+         ("again", "Redundant: it says the same thing about the {} and the {} at the {} again")]
+
+
+def test_critiques_group_by_what_they_say_once_the_runs_are_known() -> None:
+    """Critiques of three answers, two kinds each: alone, two critiques of one answer look
+    alike for its subject; given the runs they are about, the answers' words weigh less and
+    the critiques group by what they say is wrong."""
+    texts, runs, kinds = [], [], []
+    for run, subject in RUNS.items():
+        for kind, template in KINDS:
+            texts.append(template.format(*subject))
+            runs.append(run)
+            kinds.append(kind)
+    alone = cluster_texts(texts)
+    assert len({label for label, kind in zip(alone, kinds, strict=True) if kind == "sum"}) > 1
+    given = cluster_texts(texts, contexts=runs)
+    assert adjusted_rand_index(kinds, given) == 1.0
+
+
+def test_a_run_weighs_down_only_its_own_words() -> None:
+    import numpy as np
+
+    text = "The total of apples is wrong"
+    plain, other = embedder().embed([text, "nothing in common"])
+    every, same = embedder().embed([text, "nothing in common"], ["Apples; the TOTAL of it is wrong.", None])
+    assert np.allclose(every, plain, atol=1e-6) and np.allclose(same, other, atol=1e-6)
+    (wrong,) = embedder().embed(["wrong"])
+    (subject_down,) = embedder().embed([text], ["apples, total"])
+    assert float(subject_down @ wrong) > float(plain @ wrong)
+
+
+def test_items_carry_their_runs_input_and_output() -> None:
+    at = datetime(2026, 1, 1, tzinfo=UTC)
+    records = [make_record({"id": "a", "agent": "x", "run_id": "r1", "rating": "down",
+                            "reason": "wrong sum", "input": "Add 2 and 3", "created_at": at}),
+               make_record({"id": "b", "agent": "x", "run_id": "r1", "output": "2 + 3 = 6",
+                            "correction": "2 + 3 = 5", "created_at": at}),
+               make_record({"id": "c", "agent": "x", "run_id": "r2", "rating": "down",
+                            "reason": "too long", "created_at": at})]
+    contexts = {item.ids: item.context for item in collect_items(records, Themer())}
+    assert contexts == {("a",): "Add 2 and 3\n2 + 3 = 6", ("b",): "Add 2 and 3\n2 + 3 = 6",
+                        ("c",): None}
 
 
 def test_quality_measures() -> None:
