@@ -65,7 +65,6 @@ HALF_LIFE_DAYS = 30.0          # recency: feedback a month older than the newest
 SIMILARITY = 0.35              # residue clustering: cosine needed to join two texts
 POSTINGS_CAP = 64              # residue blocking: candidates taken per shared word
 MAX_QUOTE_CHARS = 280
-RUN_TEXT_READ = 2000           # of a run's input and of its output, read by grouping for words
 UNSPECIFIC_KEY = "unspecific"   # negative feedback that gives no reason: one group
 UNSPECIFIC_LABEL = "unhappy, no reason given"
 SIGNAL_LABELS = {"regenerated": "regenerated, no reason given",
@@ -248,7 +247,7 @@ class Item:
     created_at: datetime
     versions: tuple[str, ...]
     signal: str | None = None
-    context: str | None = None  # the run's input and output, when a record has them
+    context: tuple[str, ...] = ()  # the run's input and output, those its records give
 
 
 @dataclass
@@ -298,14 +297,15 @@ def collect_items(records: Sequence[FeedbackRecord], themer: Themer) -> list[Ite
     return items
 
 
-def _run_context(recs: Sequence[FeedbackRecord]) -> str | None:
-    """The run's input and output (the first of each its records give), each cut to what
-    grouping reads: what the feedback is about, so that grouping can tell it apart from what
-    the feedback says about it (:func:`.grouping.cluster_texts`)."""
-    given = (next((r.input for r in recs if r.input), None),
-             next((r.output for r in recs if r.output), None))
-    parts = [t[:RUN_TEXT_READ] for t in given if t]
-    return "\n".join(parts) if parts else None
+def _run_context(recs: Sequence[FeedbackRecord]) -> tuple[str, ...]:
+    """The run's input and output (the first of each its records give): what the feedback is
+    about, so that grouping can tell it apart from what the feedback says about it
+    (:func:`.grouping.cluster_texts`)."""
+    given: str | None = None
+    made: str | None = None
+    for r in recs:
+        given, made = given or r.input, made or r.output
+    return tuple(t for t in (given, made) if t)
 
 
 def _trouble(signals: dict[str, object]) -> list[str]:
@@ -362,7 +362,8 @@ def group_items(items: Sequence[Item], themer: Themer,
         for item in pending[kind]:
             by_text[item.text or ""].append(item)
         texts = sorted(by_text)
-        contexts = [next((i.context for i in by_text[t] if i.context), None) for t in texts]
+        contexts = ([next((i.context for i in by_text[t] if i.context), ()) for t in texts]
+                    if any(i.context for i in pending[kind]) else None)
         labels = cluster_texts(texts, weights=[len(by_text[t]) for t in texts],
                                contexts=contexts)
         clusters: dict[int, list[str]] = defaultdict(list)

@@ -41,7 +41,7 @@ if TYPE_CHECKING:
     Matrix = NDArray[np.float32]
 
 MAX_CHARS = 2000       # of one text, embedded: a 200 KB reason costs what 2,000 characters do
-MAX_CONTEXT_CHARS = 2 * MAX_CHARS + 1  # of a run's text (input and output), read for its words
+CONTEXT_BUDGET = 4_000_000  # characters of the runs' input and output read, all together
 SAMPLE = 2000          # texts clustered hierarchically per round
 ROUNDS = 3             # rounds of sample-then-assign
 QUANTILE = 0.3         # the cut: this quantile of the sample's pairwise distances
@@ -96,10 +96,10 @@ class Embedder:
         self.tokenizer.no_truncation()
 
     def embed(self, texts: Sequence[str],
-              contexts: Sequence[str | None] | None = None) -> Matrix:
+              contexts: Sequence[Sequence[str]] | None = None) -> Matrix:
         """Unit vectors, one per text (a zero row for a text without tokens). ``contexts``
-        (one per text, or None) is the text of the run each text is about: the words of a
-        text found in it weigh :data:`CONTEXT_WEIGHT` as much.
+        (one per text: the run's input and output, or nothing) is what each text is about:
+        the words of a text found in it weigh :data:`CONTEXT_WEIGHT` as much.
 
         Texts are split into words and each distinct word is tokenized once: a text's tokens are its words' tokens, and the tokenizer's cost grows
         with the vocabulary, not with the amount of feedback."""
@@ -109,20 +109,22 @@ class Embedder:
         word_ids: defaultdict[str, int] = defaultdict(count().__next__)  # ids in order seen
         indptr = [0]
         cols: list[int] = []
-        scale: list[float] = []  # per word occurrence; stays empty without contexts
-        for n, text in enumerate(texts):
+        for text in texts:
             # NOTE: the tokenizer splits at whitespace first, so tokenizing each piece between
             # spaces alone gives the same tokens as tokenizing the text.
-            words = text[:MAX_CHARS].lower().split()
-            cols.extend(map(word_ids.__getitem__, words))
+            cols.extend(map(word_ids.__getitem__, text[:MAX_CHARS].lower().split()))
             indptr.append(len(cols))
-            context = contexts[n] if contexts is not None else None
-            if context:
-                if not scale:
-                    scale = [1.0] * (len(cols) - len(words))
-                scale.extend(_context_scale(words, context))
-            elif scale:
-                scale.extend([1.0] * len(words))
+        scale: list[float] = []  # per word occurrence, when some text has a context
+        given = sum(1 for c in contexts if c) if contexts is not None else 0
+        if contexts is not None and given:
+            # NOTE: reading a run's text costs more than embedding a short reason: all runs
+            # together are read for at most CONTEXT_BUDGET characters, so 100,000 runs cost
+            # about what a few thousand do (each read less far).
+            read = max(1, min(MAX_CHARS, CONTEXT_BUDGET // given // 2))  # of input, of output
+            for text, context in zip(texts, contexts, strict=True):
+                words = text[:MAX_CHARS].lower().split()
+                scale += (_context_scale(words, "\n".join(c[:read] for c in context).lower())
+                          if context else [1.0] * len(words))
         n_words = len(word_ids)
         if n_words == 0:
             return np.zeros((len(texts), self.table.shape[1]), dtype=np.float32)
@@ -160,13 +162,11 @@ _WORD = re.compile(r"\w+")
 
 def _context_scale(words: Sequence[str], context: str) -> list[float]:
     """:data:`CONTEXT_WEIGHT` for each of ``words`` (lowercase) all of whose letters-and-digits
-    runs occur as words in ``context`` (its first :data:`MAX_CONTEXT_CHARS`), else 1."""
-    known = set(_WORD.findall(context[:MAX_CONTEXT_CHARS].lower()))
-    out = []
-    for word in words:
-        parts = _WORD.findall(word)
-        out.append(CONTEXT_WEIGHT if parts and all(p in known for p in parts) else 1.0)
-    return out
+    runs occur as words in ``context`` (lowercase), else 1."""
+    known = set(_WORD.findall(context))
+    return [CONTEXT_WEIGHT if (word in known if word.isalnum() else
+                               (parts := _WORD.findall(word)) and known.issuperset(parts))
+            else 1.0 for word in words]
 
 
 def embedder() -> Embedder:
@@ -182,7 +182,8 @@ def _stable(text: str) -> str:
 
 
 def cluster_texts(texts: Sequence[str], *, weights: Sequence[int] | None = None,
-                  min_size: int = 2, contexts: Sequence[str | None] | None = None) -> list[int]:
+                  min_size: int = 2,
+                  contexts: Sequence[Sequence[str]] | None = None) -> list[int]:
     """A cluster number per text, or :data:`UNCLUSTERED`. ``texts`` should be distinct;
     ``weights`` (how many items say each) decide which texts are sampled first, and a text
     said by two items or more is a cluster by itself where it joins none; ``contexts``, the

@@ -111,11 +111,13 @@ def test_critiques_group_by_what_they_say_once_the_runs_are_known() -> None:
     """Critiques of three answers, two kinds each: alone, two critiques of one answer look
     alike for its subject; given the runs they are about, the answers' words weigh less and
     the critiques group by what they say is wrong."""
-    texts, runs, kinds = [], [], []
+    texts: list[str] = []
+    runs: list[tuple[str, ...]] = []
+    kinds: list[str] = []
     for run, subject in RUNS.items():
         for kind, template in KINDS:
             texts.append(template.format(*subject))
-            runs.append(run)
+            runs.append((run,))
             kinds.append(kind)
     alone = cluster_texts(texts)
     assert len({label for label, kind in zip(alone, kinds, strict=True) if kind == "sum"}) > 1
@@ -128,10 +130,11 @@ def test_a_run_weighs_down_only_its_own_words() -> None:
 
     text = "The total of apples is wrong"
     plain, other = embedder().embed([text, "nothing in common"])
-    every, same = embedder().embed([text, "nothing in common"], ["Apples; the TOTAL of it is wrong.", None])
+    every, same = embedder().embed([text, "nothing in common"],
+                                   [("Apples; the TOTAL", "of it is wrong."), ()])
     assert np.allclose(every, plain, atol=1e-6) and np.allclose(same, other, atol=1e-6)
     (wrong,) = embedder().embed(["wrong"])
-    (subject_down,) = embedder().embed([text], ["apples, total"])
+    (subject_down,) = embedder().embed([text], [("apples, total",)])
     assert float(subject_down @ wrong) > float(plain @ wrong)
 
 
@@ -144,8 +147,8 @@ def test_items_carry_their_runs_input_and_output() -> None:
                make_record({"id": "c", "agent": "x", "run_id": "r2", "rating": "down",
                             "reason": "too long", "created_at": at})]
     contexts = {item.ids: item.context for item in collect_items(records, Themer())}
-    assert contexts == {("a",): "Add 2 and 3\n2 + 3 = 6", ("b",): "Add 2 and 3\n2 + 3 = 6",
-                        ("c",): None}
+    run = ("Add 2 and 3", "2 + 3 = 6")
+    assert contexts == {("a",): run, ("b",): run, ("c",): ()}
 
 
 def test_quality_measures() -> None:
