@@ -158,8 +158,9 @@ def timestamp_text(given: str) -> str:
     return format_timestamp(parse_timestamp(given))
 
 
-# the last second clock() read: (seconds since the epoch, that second as a datetime, its text)
-_second: tuple[int, datetime, str] = (0, datetime.fromtimestamp(0, UTC), "")
+# the last second clock() read: (seconds since the epoch, that second's year, month, day, hour,
+# minute and second, its text)
+_second: tuple[int, tuple[int, int, int, int, int, int], str] = (-1, (1970, 1, 1, 0, 0, 0), "")
 
 
 def clock() -> tuple[datetime, str]:
@@ -172,9 +173,11 @@ def clock() -> tuple[datetime, str]:
     last = _second
     if last[0] != seconds:
         stamp = datetime.fromtimestamp(seconds, UTC)
-        last = _second = (seconds, stamp, format_timestamp(stamp)[:19])
+        last = _second = (seconds, (stamp.year, stamp.month, stamp.day, stamp.hour, stamp.minute,
+                                    stamp.second), format_timestamp(stamp)[:19])
     micros = nanos // 1000
-    return last[1].replace(microsecond=micros), f"{last[2]}.{micros:06d}Z"
+    # NOTE: the constructor with positional arguments: a third of what replace() costs
+    return datetime(*last[1], micros, UTC), f"{last[2]}.{micros:06d}Z"
 
 
 def new_id() -> str:
