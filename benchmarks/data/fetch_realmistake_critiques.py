@@ -10,8 +10,9 @@ categories (reasoning correctness, instruction following, context faithfulness, 
 knowledge) and an explanation in the expert's words. One line per explanation of an answer
 judged wrong under exactly one category: ``hash`` (of its text), ``text``, ``theme`` (the
 category), ``dataset`` (the task), and the run it is about: ``input`` (the task as the model
-got it) and ``output`` (its answer); the feedback is the explanation alone. Answers with no error or several categories are left out: the
-first are not complaints, the second have no single gold theme."""
+got it) and ``output`` (its answer); the feedback is the explanation alone. Answers with no
+error or several categories are left out: the first are not complaints, the second have no
+single gold theme."""
 
 from __future__ import annotations
 
@@ -19,17 +20,20 @@ import io
 import json
 import sys
 import zipfile
+from collections.abc import Iterator
 from typing import Any
 
-from .sources import convert_main, item_hash
+from .sources import convert_main, distinct_texts
 
 NAME = "realmistake_critiques"
 PASSWORD = b"open-realmistake"  # published in the source repository's README
 
 
 def convert(raw: bytes) -> list[dict[str, Any]]:
-    rows = []
-    seen: set[str] = set()
+    return distinct_texts(_explanations(raw))
+
+
+def _explanations(raw: bytes) -> Iterator[dict[str, Any]]:
     with zipfile.ZipFile(io.BytesIO(raw)) as archive:
         names = sorted(n for n in archive.namelist()
                        if n.endswith(".jsonl") and n.count("/") == 2)  # data/TASK/MODEL.jsonl
@@ -42,16 +46,10 @@ def convert(raw: bytes) -> list[dict[str, Any]]:
                 categories = item.get("error_categories") or []
                 if item.get("error_label") != "error" or len(categories) != 1:
                     continue
-                text = str(item.get("human_explanation") or "").strip()
-                key = item_hash(text)
-                if not text or key in seen:
-                    continue
-                seen.add(key)
                 theme = str(categories[0]).strip().lower().replace("-", "_").replace(" ", "_")
-                rows.append({"hash": key, "text": text, "theme": theme, "dataset": task,
-                             "input": str(item.get("input") or ""),
-                             "output": str(item.get("llm_response") or "")})
-    return rows
+                yield {"text": item.get("human_explanation"), "theme": theme, "dataset": task,
+                       "input": str(item.get("input") or ""),
+                       "output": str(item.get("llm_response") or "")}
 
 
 def main(argv: list[str]) -> int:

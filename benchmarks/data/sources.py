@@ -15,7 +15,7 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -97,6 +97,20 @@ def converted(name: str) -> Path:
 def item_hash(*parts: str) -> str:
     """A stable id of one item: its text, not its position in the file."""
     return hashlib.sha256("\n".join(p.strip() for p in parts).encode()).hexdigest()[:16]
+
+
+def distinct_texts(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The rows with a text (stripped), the first row of each text only, each keyed by
+    ``hash`` (of its text): a set's gold sits on texts, and a text said twice is one item."""
+    out: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for row in rows:
+        text = str(row.get("text") or "").strip()
+        key = item_hash(text)
+        if text and key not in seen:
+            seen.add(key)
+            out.append({"hash": key, **row, "text": text})
+    return out
 
 
 def read_jsonl(path: Path) -> Iterator[dict[str, Any]]:
