@@ -74,16 +74,16 @@ def test_realmistake_keeps_one_line_per_explained_error_of_one_category(
     monkeypatch.setenv("GITIMPROVE_BENCH_DATA", str(tmp_path / "data"))
     items = [
         {"error_label": "error", "error_categories": ["Reasoning Correctness"],
-         "human_explanation": "  The conclusion should be not supported. ",
-         "input": "Is the claim supported?", "llm_response": "It is supported."},
+         "human_explanation": "  Made-up explanation one. ",
+         "input": "A made-up task", "llm_response": "A made-up answer"},
         {"error_label": "error", "error_categories": ["Instruction-Following"],
-         "human_explanation": "The conclusion should be not supported."},  # the same text
+         "human_explanation": "Made-up explanation one."},  # the same text
         {"error_label": "error", "error_categories": ["Context-Faithfulness",
                                                       "Reasoning Correctness"],
-         "human_explanation": "Two kinds at once"},
+         "human_explanation": "Made-up, of two kinds"},
         {"error_label": "no_error", "error_categories": [], "human_explanation": ""},
         {"error_label": "error", "error_categories": ["Instruction-Following"],
-         "human_explanation": "Does not follow the format."},
+         "human_explanation": "Made-up explanation two."},
     ]
     archive = tmp_path / "data.zip"
     with zipfile.ZipFile(archive, "w") as zf:
@@ -93,9 +93,9 @@ def test_realmistake_keeps_one_line_per_explained_error_of_one_category(
     assert module.main([str(archive)]) == 0
     rows = list(sources.read_jsonl(sources.converted("realmistake_critiques")))
     assert rows == [
-        {"hash": item_hash("The conclusion should be not supported."),
-         "text": "The conclusion should be not supported.", "theme": "reasoning_correctness",
-         "dataset": "task_a", "input": "Is the claim supported?", "output": "It is supported."},
-        {"hash": item_hash("Does not follow the format."), "text": "Does not follow the format.",
+        {"hash": item_hash("Made-up explanation one."),
+         "text": "Made-up explanation one.", "theme": "reasoning_correctness",
+         "dataset": "task_a", "input": "A made-up task", "output": "A made-up answer"},
+        {"hash": item_hash("Made-up explanation two."), "text": "Made-up explanation two.",
          "theme": "instruction_following", "dataset": "task_a", "input": "", "output": ""},
     ]

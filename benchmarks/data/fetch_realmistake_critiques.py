@@ -4,7 +4,8 @@ benchmark's JSONL.
     python -m benchmarks.data.fetch_realmistake_critiques PATH   # a clone, or data.zip
 
 The repository ships its data as ``data.zip``, encrypted with a password its README gives
-(``open-realmistake``: it keeps the answers out of web crawls, not from readers). Each item is a
+(``open-realmistake``), with the request not to publish its examples online in plain text, so
+that they stay out of models' training data: keep the converted file local. Each item is a
 model's answer to one of three tasks, judged by an expert: "error" or "no_error", the error's
 categories (reasoning correctness, instruction following, context faithfulness, parameterized
 knowledge) and an explanation in the expert's words. One line per explanation of an answer

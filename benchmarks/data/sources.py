@@ -74,8 +74,9 @@ SOURCES: dict[str, Source] = {s.name: s for s in (
            "benchmarks.data.fetch_shepherd_critiques"),
     Source("realmistake_critiques", "psunlpgroup/ReaLMistake",
            "f94a8b978926414deb1dcf6b50076fd06c892192", "data.zip",
-           "CC BY-SA 4.0 (the benchmark; MIT for the code): used locally for measurement, "
-           "never redistributed",
+           "CC BY-SA 4.0 (the benchmark; MIT for the code), and its authors ask that its "
+           "examples not be published online in plain text: used locally for measurement, "
+           "never redistributed, no example quoted",
            "expert explanations of the errors in GPT-4 and Llama 2 answers to three tasks, each "
            "answer judged wrong under exactly one of four error categories (reasoning "
            "correctness, instruction following, context faithfulness, parameterized knowledge)",
