@@ -269,13 +269,14 @@ def collect_items(records: Sequence[FeedbackRecord], themer: Themer) -> list[Ite
     for rec in ordered:
         runs[(rec.agent, rec.run_id if rec.run_id is not None else "\0" + rec.id)].append(rec)
     items: list[Item] = []
+    with_runs = any(r.input or r.output for r in ordered)
     for recs in runs.values():
         rating = next((r.rating for r in reversed(recs) if r.rating), None)
         signals: dict[str, object] = {}
         for r in recs:
             signals.update(r.signals)
         trouble = _trouble(signals)
-        context = _run_context(recs)
+        context = _run_context(recs) if with_runs else ()
         for r in recs:
             version = (r.version,) if r.version else ()
             if r.reason:
