@@ -18,7 +18,8 @@ reported as "not fetched", with the command that fetches it):
   over several seeds (mean), run here on the same items.
 
 The whole analysis runs (:func:`analyze_records`, min_support 3) on every negative item of the
-set, labelled or not; the figures are taken over the labelled ones, less those labelled
+set, labelled or not (a critique with the question and answer it is about as its record's
+input and output, as capture would give them); the figures are taken over the labelled ones, less those labelled
 "noise" (nothing to group: "good" under one star, emoji), and with each item labelled "other"
 (no common theme) a group of its own. Each row says the set's role: the iOS app reviews
 were used to tune the grouping (cut quantile, token weighting), and ReaLMistake's expert

@@ -138,6 +138,21 @@ def test_a_run_weighs_down_only_its_own_words() -> None:
     assert float(subject_down @ wrong) > float(plain @ wrong)
 
 
+def test_runs_are_read_within_one_budget(monkeypatch: pytest.MonkeyPatch) -> None:
+    import numpy as np
+
+    from gitimprove.patterns import grouping
+
+    texts = ["apples are wrong", "pears are wrong"]
+    runs = [("apples " + "x " * 50,), ("x " * 50 + "pears",)]
+    full = embedder().embed(texts, runs)
+    monkeypatch.setattr(grouping, "CONTEXT_BUDGET", 40)  # 10 characters of each input, output
+    short = embedder().embed(texts, runs)
+    assert np.allclose(short[0], full[0], atol=1e-6)      # "apples" is read
+    assert not np.allclose(short[1], full[1], atol=1e-3)  # "pears" is beyond what is read
+    assert np.allclose(short[1], embedder().embed(texts)[1], atol=1e-6)
+
+
 def test_items_carry_their_runs_input_and_output() -> None:
     at = datetime(2026, 1, 1, tzinfo=UTC)
     records = [make_record({"id": "a", "agent": "x", "run_id": "r1", "rating": "down",
