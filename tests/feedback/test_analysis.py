@@ -230,3 +230,12 @@ def test_terms_labels_read_as_words() -> None:
     written = {w for text in said for w in text.replace(",", " ").split()}
     assert all(w in written for w in words), p.label
     assert "quot" not in p.label and "recip" not in words
+
+
+def test_a_group_that_loves_the_app_is_not_named_after_tone() -> None:
+    # "lovely" stems as "love" does: it named a group of "I love this app" after empathy
+    from gitimprove.patterns.lexicon import Lexicon
+    from gitimprove.patterns.text import tokens
+
+    assert Lexicon().match(tokens("I love Replika")) == []
+    assert Lexicon().match(tokens("a cold, robotic reply"))[0][0] == "tone"
