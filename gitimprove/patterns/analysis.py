@@ -349,7 +349,8 @@ def group_items(items: Sequence[Item], themer: Themer,
         for item in pending[kind]:
             by_text[item.text or ""].append(item)
         texts = sorted(by_text)
-        labels = cluster_texts(texts, weights=[len(by_text[t]) for t in texts])
+        labels = cluster_texts(texts, weights=[len(by_text[t]) for t in texts],
+                               side=_side(texts, by_text, themer) if kind in PRODUCT_KINDS else None)
         clusters: dict[int, list[str]] = defaultdict(list)
         apart: dict[str, list[str]] = defaultdict(list)  # product topic -> texts set apart
         for text, label in zip(texts, labels, strict=True):
@@ -408,6 +409,16 @@ def _product_group(kind: PatternKind, topic: str,
         label = TOPIC_LABELS.get(topic, topic)
         group = groups[(kind, key)] = Group(kind, key, label, triage="product", topic=topic)
     return group
+
+
+def _side(texts: Sequence[str], by_text: Mapping[str, list[Item]],
+          themer: Themer) -> Callable[[Sequence[int]], tuple[Triage, str | None]]:
+    """What a cluster of ``texts`` (its members' indices) is about, as triage decides it
+    (:func:`.triage.decide`): clusters about different things are never merged."""
+    def side(members: Sequence[int]) -> tuple[Triage, str | None]:
+        weight = {texts[i]: len(by_text[texts[i]]) for i in members}
+        return decide([themer(t).topic for t in _sample(weight) for _ in range(weight[t])])
+    return side
 
 
 def _set_product_apart(members: Sequence[str], by_text: Mapping[str, list[Item]],

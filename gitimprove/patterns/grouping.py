@@ -14,6 +14,17 @@ joins the nearest centroid within the cut distance; what joins none is sampled a
 at most :data:`ROUNDS` rounds. The cost is ``ROUNDS * (SAMPLE² + n * k)``: linear in the
 number of texts. Deterministic: fixed order, no random state.
 
+A second level then merges clusters whose centroids are close: average linkage (each
+cluster counting once) over the centroids of the clusters of at least :data:`SECOND_MIN`
+items (the mean of two or three texts is too unsteady to compare), cut below a quantile of
+the distances between them (:data:`SECOND_QUANTILE`: only pairs among the closest 5% may
+merge, so a set of a few clusters merges none). The centroids are compared after the mean
+of all of them is subtracted: a large cluster's mean leans towards the mean of the whole
+set, and raw centroids would all merge into one. The caller may keep apart clusters it
+knows to differ (``side``: a cluster about the product never merges with one about the
+answers, nor with one about another product topic). :func:`cluster_levels` returns both
+levels.
+
 numpy, scipy and wordllama are imported here only, and this module only from inside
 analysis, so commands that do not analyse do not pay for them.
 """
@@ -24,7 +35,7 @@ import hashlib
 import logging
 import threading
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Hashable, Sequence
 from itertools import count
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -44,6 +55,9 @@ QUANTILE = 0.3         # the cut: this quantile of the sample's pairwise distanc
 MIN_CUT = 1.0          # ... at least: unit vectors this close (cosine 0.5) always may join
 MAX_CUT = 1.33         # ... at most: unit vectors this far apart (cosine 0.12) never join
 SIF_A = 1e-2           # token weight a / (a + p(token))
+SECOND_QUANTILE = 0.05 # the second level's cut: this quantile of the centroids' distances
+SECOND_MIN = 5         # ... between clusters of at least this many items (steadier means)
+FAR = 1e6              # a distance no cut reaches
 CHUNK = 4096           # texts embedded or assigned at a time (bounded memory)
 UNCLUSTERED = -1
 
@@ -147,17 +161,29 @@ def _stable(text: str) -> str:
     return hashlib.sha1(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
+Side = Callable[[Sequence[int]], Hashable]
+
+
 def cluster_texts(texts: Sequence[str], *, weights: Sequence[int] | None = None,
-                  min_size: int = 2) -> list[int]:
+                  min_size: int = 2, side: Side | None = None) -> list[int]:
     """A cluster number per text, or :data:`UNCLUSTERED`. ``texts`` should be distinct;
     ``weights`` (how many items say each) decide which texts are sampled first, and a text
     said by two items or more is a cluster by itself where it joins none. Clusters are
-    numbered by their size, largest first, then by their first text."""
+    numbered by their size, largest first, then by their first text. These are the merged
+    clusters of the second level (see :func:`cluster_levels`)."""
+    return cluster_levels(texts, weights=weights, min_size=min_size, side=side)[1]
+
+
+def cluster_levels(texts: Sequence[str], *, weights: Sequence[int] | None = None,
+                   min_size: int = 2, side: Side | None = None) -> tuple[list[int], list[int]]:
+    """The fine clusters of each text and the merged ones (numbered as :func:`cluster_texts`
+    says), or :data:`UNCLUSTERED` in both. ``side(members)`` (indices into ``texts`` of one
+    fine cluster) keys what may merge: clusters of different keys never do."""
     import numpy as np
 
     n = len(texts)
     if n == 0:
-        return []
+        return [], []
     vectors = embedder().embed(texts)
     usable = np.linalg.norm(vectors, axis=1) > 0
     counts = list(weights) if weights is not None else [1] * n
@@ -197,7 +223,9 @@ def cluster_texts(texts: Sequence[str], *, weights: Sequence[int] | None = None,
         if labels[i] == UNCLUSTERED and counts[i] >= 2:
             labels[i] = next_label
             next_label += 1
-    return _renumber([int(x) for x in labels], texts, counts)
+    fine = _renumber([int(x) for x in labels], texts, counts)
+    merged = _second_level(vectors, fine, counts, side)
+    return fine, _renumber(merged, texts, counts)
 
 
 def _agglomerate(vectors: Matrix, min_size: int) -> tuple[list[list[int]], float]:
@@ -218,6 +246,45 @@ def _agglomerate(vectors: Matrix, min_size: int) -> tuple[list[list[int]], float
         groups.setdefault(int(label), []).append(i)
     found = sorted((g for g in groups.values() if len(g) >= min_size), key=lambda g: (-len(g), g[0]))
     return found, cut
+
+
+def _second_level(vectors: Matrix, labels: Sequence[int], counts: Sequence[int],
+                  side: Side | None) -> list[int]:
+    """``labels`` with clusters whose centroids are close merged (see the module doc)."""
+    import numpy as np
+    from scipy.cluster.hierarchy import fcluster, linkage
+    from scipy.sparse import csr_matrix
+    from scipy.spatial.distance import pdist
+
+    k = max(labels, default=UNCLUSTERED) + 1
+    inside = [i for i, label in enumerate(labels) if label != UNCLUSTERED]
+    weight = [counts[i] for i in inside]
+    member = csr_matrix((weight, ([labels[i] for i in inside], inside)), shape=(k, len(labels)),
+                        dtype=np.float64)
+    size = np.asarray(member.sum(axis=1)).ravel()
+    big = np.flatnonzero(size >= SECOND_MIN)
+    if len(big) < 3:
+        return list(labels)
+    sums = np.asarray(member[big] @ vectors, dtype=np.float64)
+    centroids = sums / size[big, None] - sums.sum(axis=0) / size[big].sum()
+    centroids /= np.maximum(np.linalg.norm(centroids, axis=1, keepdims=True), 1e-12)
+    dists = pdist(centroids, metric="euclidean")
+    # NOTE: strictly nearer than the quantile's own pair: with fewer than 1 / SECOND_QUANTILE
+    # pairs nothing merges (the closest of three pairs is not "close" by itself).
+    cut = float(np.nextafter(np.quantile(dists, SECOND_QUANTILE, method="lower"), -np.inf))
+    if side is not None:
+        by_label: list[list[int]] = [[] for _ in range(k)]
+        for i in inside:
+            by_label[labels[i]].append(i)
+        keys: dict[Hashable, int] = {}
+        code = np.asarray([keys.setdefault(side(by_label[c]), len(keys)) for c in big])
+        dists[pdist(code[:, None], metric="hamming") > 0] = FAR  # never merged
+    merged = fcluster(linkage(dists, method="average"), t=cut, criterion="distance")
+    into = list(range(k))
+    first: dict[int, int] = {}
+    for c, m in zip(big, merged, strict=True):
+        into[c] = first.setdefault(int(m), int(c))
+    return [into[label] if label != UNCLUSTERED else UNCLUSTERED for label in labels]
 
 
 def _renumber(labels: list[int], texts: Sequence[str], counts: Sequence[int]) -> list[int]:

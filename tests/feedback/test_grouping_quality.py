@@ -25,6 +25,7 @@ from pathlib import Path
 import pytest
 
 from gitimprove.patterns.analysis import group_texts
+from gitimprove.patterns.grouping import UNCLUSTERED, cluster_levels, cluster_texts
 from gitimprove.patterns.quality import adjusted_rand_index, purity
 
 from .conftest import FIXTURES
@@ -73,6 +74,23 @@ def test_themes_without_lexicon_entry_still_group_by_shared_words() -> None:
         assert biggest >= 3, (theme, mine)
         others = {k for r, k in zip(rows, keys, strict=True) if r["metadata"]["theme"] != theme}  # type: ignore[index]
         assert not (set(mine) & others - {None}), f"{theme} shares a group with another theme"
+
+
+def test_second_level_merges_whole_clusters_and_keeps_sides_apart() -> None:
+    texts = sorted({str(r.get("reason") or r.get("correction")) for r in _rows()})
+    fine, merged = cluster_levels(texts)
+    assert merged == cluster_texts(texts) and (fine, merged) == cluster_levels(texts)
+    into: dict[int, int] = {}
+    for f, m in zip(fine, merged, strict=True):
+        assert (f == UNCLUSTERED) == (m == UNCLUSTERED)
+        assert into.setdefault(f, m) == m  # a fine cluster lies whole in one merged cluster
+    assert len(set(merged)) < len(set(fine))  # some clusters do merge on this set
+    # Clusters the caller keys apart never merge: every cluster its own side, nothing merges.
+    fine_alone, merged_alone = cluster_levels(texts, side=lambda members: min(members))
+    assert fine_alone == fine and merged_alone == fine
+    # Too few clusters to tell what is close in the set: nothing merges.
+    few = [t for t, f in zip(texts, fine, strict=True) if 0 <= f < 4]
+    assert cluster_levels(few)[1] == cluster_levels(few)[0]
 
 
 def test_sample_feedback_against_its_labels() -> None:
