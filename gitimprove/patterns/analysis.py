@@ -11,8 +11,9 @@ The pipeline, for one agent:
    ``unspecific``: it counts, but gives nothing to change an instruction by.
 3. **Groups.** The distinct texts of each kind are grouped by meaning (:mod:`.grouping`:
    static sentence embeddings, agglomerative clustering cut at a distance taken from the
-   set); no word list decides membership. The concept lexicon (:mod:`.lexicon`) only names
-   a group where most of its items match one concept.
+   set), then close clusters merged (a second level; never two that triage tells apart),
+   each merged pattern listing its ``parts``; no word list decides membership. The concept
+   lexicon (:mod:`.lexicon`) only names a group where most of its items match one concept.
 4. **Triage** (:mod:`.triage`). A group mostly about the product (limits, pricing, login,
    crashes, ...) is a product group; from any other group, each item plainly about the
    product is set apart into the product group of its topic, so a pattern about the answers
@@ -38,7 +39,14 @@ from typing import TYPE_CHECKING, Literal
 from gitimprove.dataclass import dataclass, field
 from gitimprove.feedback.models import FeedbackRecord
 from gitimprove.patterns.lexicon import Concept, Lexicon
-from gitimprove.patterns.model import EvidenceState, Pattern, PatternKind, Triage, pattern_id
+from gitimprove.patterns.model import (
+    EvidenceState,
+    Pattern,
+    PatternKind,
+    PatternPart,
+    Triage,
+    pattern_id,
+)
 from gitimprove.patterns.text import content, is_noise, is_unspecific, normalize, stem, tokens
 from gitimprove.patterns.triage import (
     TOPIC_LABELS,
@@ -259,6 +267,8 @@ class Group:
     triage: Triage | None = None     # set by the model's synthesis; else worked out
     topic: str | None = None
     description: str | None = None
+    parts: list[PatternPart] = field(default_factory=list)  # the close groups merged into it
+    part_texts: list[list[str]] = field(default_factory=list)  # ... their texts, until named
 
 
 def collect_items(records: Sequence[FeedbackRecord], themer: Themer) -> list[Item]:
@@ -321,7 +331,7 @@ def group_items(items: Sequence[Item], themer: Themer,
 
     With a ``synthesizer`` the model's themes replace the offline groups (which it reads
     through); when it fails, the offline groups stay and ``notes`` says so."""
-    from gitimprove.patterns.grouping import UNCLUSTERED, cluster_texts
+    from gitimprove.patterns.grouping import UNCLUSTERED, cluster_levels
 
     groups: dict[tuple[str, str], Group] = {}
     pending: dict[PatternKind, list[Item]] = defaultdict(list)
@@ -349,8 +359,10 @@ def group_items(items: Sequence[Item], themer: Themer,
         for item in pending[kind]:
             by_text[item.text or ""].append(item)
         texts = sorted(by_text)
-        labels = cluster_texts(texts, weights=[len(by_text[t]) for t in texts],
-                               side=_side(texts, by_text, themer) if kind in PRODUCT_KINDS else None)
+        fine, labels = cluster_levels(texts, weights=[len(by_text[t]) for t in texts],
+                                      side=_side(texts, by_text, themer)
+                                      if kind in PRODUCT_KINDS else None)
+        part_of = dict(zip(texts, fine, strict=True))
         clusters: dict[int, list[str]] = defaultdict(list)
         apart: dict[str, list[str]] = defaultdict(list)  # product topic -> texts set apart
         for text, label in zip(texts, labels, strict=True):
@@ -375,6 +387,10 @@ def group_items(items: Sequence[Item], themer: Themer,
             group = offline.setdefault((kind, named.key), named)
             for text in members:
                 group.items.extend(by_text[text])
+            split: dict[int, list[str]] = defaultdict(list)
+            for text in members:
+                split[part_of[text]].append(text)
+            group.part_texts += split.values()
             if topic is not None:
                 group.triage, group.topic = "product", topic
                 homes.setdefault(topic, group)
@@ -382,6 +398,9 @@ def group_items(items: Sequence[Item], themer: Themer,
             home = homes.get(topic) or _product_group(kind, topic, offline)
             for text in apart[topic]:
                 home.items.extend(by_text[text])
+        for group in offline.values():
+            if group.kind == kind and len(group.part_texts) >= 2:
+                group.parts = _parts(kind, group.part_texts, by_text, themer, df)
     if synthesizer is not None and pending:
         from gitimprove.patterns.synthesis import SynthesisError
 
@@ -393,6 +412,20 @@ def group_items(items: Sequence[Item], themer: Themer,
         else:
             return list(groups.values()) + themed
     return list(groups.values()) + list(offline.values())
+
+
+def _parts(kind: PatternKind, parts: Sequence[Sequence[str]], by_text: dict[str, list[Item]],
+           themer: Themer, df: tuple[Counter[str], int]) -> list[PatternPart]:
+    """The groups (their texts) a group was merged from, close ones (:mod:`.grouping`) or
+    ones the lexicon names alike, each with its count and a label of its distinctive words,
+    largest first."""
+    out = []
+    for texts in parts:
+        named = _name_group(kind, texts, by_text, themer, df, {}, hints=False)
+        said = {t: len(by_text[t]) for t in _sample({t: len(by_text[t]) for t in texts})}
+        out.append(PatternPart(label=_terms_label(named, said, list(said)),
+                               count=sum(len(by_text[t]) for t in texts)))
+    return sorted(out, key=lambda p: (-p.count, p.label))
 
 
 def _key_words(name: str) -> str:
@@ -488,9 +521,10 @@ def _sample(counts: Mapping[str, int], limit: int = NAMING_SAMPLE) -> list[str]:
 
 def _name_group(kind: PatternKind, members: Sequence[str], by_text: dict[str, list[Item]],
                 themer: Themer, df: tuple[Counter[str], int],
-                taken: dict[tuple[str, str], Group]) -> Group:
+                taken: dict[tuple[str, str], Group], *, hints: bool = True) -> Group:
     """Key and label of a cluster: a lexicon concept where most of its items match one
-    (a naming hint only), else its most distinctive words. Keys are unique per kind."""
+    (a naming hint only; not with ``hints=False``), else its most distinctive words. Keys
+    are unique per kind."""
     weight = {t: len(by_text[t]) for t in members}
     read = _sample(weight)
     size = sum(weight[t] for t in read)
@@ -507,7 +541,7 @@ def _name_group(kind: PatternKind, members: Sequence[str], by_text: dict[str, li
     terms_key = "+".join(sorted(terms)) or "text"
     best = sorted(concepts, key=lambda k: (-concepts[k], k))[:1]
     lexicon = themer.lexicon
-    if best and concepts[best[0]] * 2 > size:
+    if hints and best and concepts[best[0]] * 2 > size:
         c = lexicon.concepts[best[0]]
         key = f"concept:{c.key}"
         return taken.get((kind, key)) or Group(kind, key, _concept_label(kind, c), concept=c)
@@ -641,7 +675,7 @@ def analyze_records(
             versions=versions, section=_section(g, themer, agent_file) if triage == "answers"
             else None, suggestion=suggestion if triage == "answers" else None,
             triage=triage, topic=topic, description=g.description, state=state,
-            open_ids=open_ids))
+            open_ids=open_ids, parts=g.parts))
     patterns.sort(key=lambda p: (-p.score, -p.count, p.id))
     return patterns
 
