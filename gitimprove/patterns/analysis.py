@@ -82,6 +82,7 @@ TROUBLE_PREFIX = "runs redone or abandoned: "
 
 NAMING_SAMPLE = 400            # distinct texts of a group that naming, triage and quotes read
 SPELLING_SAMPLE = 100          # distinct texts read for how users spell a label's words
+PART_SAMPLE = 100              # distinct texts a part of a merged group is named and sided by
 MAX_SPELLING_CHARS = 2000      # ... of each
 
 _LEXICON: Lexicon | None = None
@@ -421,8 +422,9 @@ def _parts(kind: PatternKind, parts: Sequence[Sequence[str]], by_text: dict[str,
     largest first."""
     out = []
     for texts in parts:
-        named = _name_group(kind, texts, by_text, themer, df, {}, hints=False)
-        said = {t: len(by_text[t]) for t in _sample({t: len(by_text[t]) for t in texts})}
+        named = _name_group(kind, texts, by_text, themer, df, {}, hints=False, sample=PART_SAMPLE)
+        said = {t: len(by_text[t]) for t in _sample({t: len(by_text[t]) for t in texts},
+                                                    PART_SAMPLE)}
         out.append(PatternPart(label=_terms_label(named, said, list(said)),
                                count=sum(len(by_text[t]) for t in texts)))
     return sorted(out, key=lambda p: (-p.count, p.label))
@@ -447,10 +449,12 @@ def _product_group(kind: PatternKind, topic: str,
 def _side(texts: Sequence[str], by_text: Mapping[str, list[Item]],
           themer: Themer) -> Callable[[Sequence[int]], tuple[Triage, str | None]]:
     """What a cluster of ``texts`` (its members' indices) is about, as triage decides it
-    (:func:`.triage.decide`): clusters about different things are never merged."""
+    (:func:`.triage.decide`) on a sample of :data:`PART_SAMPLE` of its texts (the first of
+    those triage reads later): clusters about different things are never merged."""
     def side(members: Sequence[int]) -> tuple[Triage, str | None]:
         weight = {texts[i]: len(by_text[texts[i]]) for i in members}
-        return decide([themer(t).topic for t in _sample(weight) for _ in range(weight[t])])
+        read = _sample(weight, PART_SAMPLE)
+        return decide([themer(t).topic for t in read for _ in range(weight[t])])
     return side
 
 
@@ -521,12 +525,13 @@ def _sample(counts: Mapping[str, int], limit: int = NAMING_SAMPLE) -> list[str]:
 
 def _name_group(kind: PatternKind, members: Sequence[str], by_text: dict[str, list[Item]],
                 themer: Themer, df: tuple[Counter[str], int],
-                taken: dict[tuple[str, str], Group], *, hints: bool = True) -> Group:
+                taken: dict[tuple[str, str], Group], *, hints: bool = True,
+                sample: int = NAMING_SAMPLE) -> Group:
     """Key and label of a cluster: a lexicon concept where most of its items match one
-    (a naming hint only; not with ``hints=False``), else its most distinctive words. Keys
-    are unique per kind."""
+    (a naming hint only; not with ``hints=False``), else its most distinctive words, read
+    in a ``sample`` of its texts. Keys are unique per kind."""
     weight = {t: len(by_text[t]) for t in members}
-    read = _sample(weight)
+    read = _sample(weight, sample)
     size = sum(weight[t] for t in read)
     concepts: Counter[str] = Counter()
     words: Counter[str] = Counter()

@@ -256,11 +256,11 @@ def _second_level(vectors: Matrix, labels: Sequence[int], counts: Sequence[int],
     from scipy.sparse import csr_matrix
     from scipy.spatial.distance import pdist
 
-    k = max(labels, default=UNCLUSTERED) + 1
-    inside = [i for i, label in enumerate(labels) if label != UNCLUSTERED]
-    weight = [counts[i] for i in inside]
-    member = csr_matrix((weight, ([labels[i] for i in inside], inside)), shape=(k, len(labels)),
-                        dtype=np.float64)
+    of = np.asarray(labels, dtype=np.int64)
+    k = int(of.max(initial=UNCLUSTERED)) + 1
+    inside = np.flatnonzero(of != UNCLUSTERED)
+    member = csr_matrix((np.asarray(counts, dtype=np.float64)[inside], (of[inside], inside)),
+                        shape=(k, len(labels)))
     size = np.asarray(member.sum(axis=1)).ravel()
     big = np.flatnonzero(size >= SECOND_MIN)
     if len(big) < 3:
@@ -273,11 +273,9 @@ def _second_level(vectors: Matrix, labels: Sequence[int], counts: Sequence[int],
     # pairs nothing merges (the closest of three pairs is not "close" by itself).
     cut = float(np.nextafter(np.quantile(dists, SECOND_QUANTILE, method="lower"), -np.inf))
     if side is not None:
-        by_label: list[list[int]] = [[] for _ in range(k)]
-        for i in inside:
-            by_label[labels[i]].append(i)
         keys: dict[Hashable, int] = {}
-        code = np.asarray([keys.setdefault(side(by_label[c]), len(keys)) for c in big])
+        code = np.asarray([keys.setdefault(side(member[c].indices.tolist()), len(keys))
+                           for c in big])
         dists[pdist(code[:, None], metric="hamming") > 0] = FAR  # never merged
     merged = fcluster(linkage(dists, method="average"), t=cut, criterion="distance")
     into = list(range(k))
