@@ -17,6 +17,7 @@ the same rows, line by line, on valid and invalid input.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from pydantic_core import SchemaValidator
@@ -29,9 +30,8 @@ from gitimprove.feedback.fields import (
     MAX_RUN_TEXT_CHARS,
     MAX_TEXT_CHARS,
     _check_text,
-    timestamp_text,
 )
-from gitimprove.feedback.models import canonical_digest
+from gitimprove.feedback.models import _STR, encoded_digest
 from gitimprove.feedback.quickcheck import _RATINGS, _metadata, _Refer, _signals, _version
 from gitimprove.text import is_slug
 
@@ -39,6 +39,12 @@ from gitimprove.text import is_slug
 # accepts after str.strip() (Rust's \s is Unicode White_Space, which Python's str.isspace()
 # covers), and only values that strip() leaves alone, so the value is the one given.
 _ID = r"^[^\s\x00-\x1f\x7f]{1,200}$"
+# A time in UTC written the usual way (2026-09-15T07:55:22Z, "+00:00", microseconds), checked
+# in Rust; the 29th to 31st of a month are checked again below (the month may not have them).
+# Any other time, valid or not, goes the general way. [0-9]: Rust's \d is any Unicode digit.
+_TIME = (r"^(?:[1-9][0-9]{3}|0[1-9][0-9]{2}|00[1-9][0-9]|000[1-9])-(?:0[1-9]|1[0-2])"
+         r"-(?:0[1-9]|[12][0-9]|3[01])T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]"
+         r"(?:\.[0-9]{6})?(?:Z|\+00:00)$")
 
 
 def _schema() -> SchemaValidator:
@@ -64,11 +70,14 @@ def _schema() -> SchemaValidator:
         "input": optional(text),
         "output": optional(text),
         "metadata": optional(cs.any_schema()),
-        "created_at": required(text),
+        "created_at": required(cs.str_schema(strict=True, pattern=_TIME)),
     }, extra_behavior="forbid", total=False, strict=True))
 
 
 _validator: SchemaValidator | None = None
+_fromisoformat = datetime.fromisoformat
+# a rating's spellings -> the rating, and as JSON text
+_RATINGS_JSON = {given: (rating, _STR(rating)) for given, rating in _RATINGS.items()}
 
 
 class FastLines:
@@ -82,9 +91,10 @@ class FastLines:
         self._index = index
         self._version = version
         self._recorded_at = recorded_at
-        # agents and versions as given -> as checked ("" / None: for the general path)
-        self._agents: dict[str, str] = {}
-        self._versions: dict[tuple[str, str], tuple[str | None, str | None] | None] = {}
+        # agents and versions as given -> as checked, and as JSON text for the digest, and a
+        # version's warning (None: for the general path)
+        self._agents: dict[str, tuple[str, str] | None] = {}
+        self._versions: dict[tuple[str, str], tuple[str | None, str, str | None] | None] = {}
 
     def row(self, line: bytes) -> tuple[tuple[Any, ...], bool, str | None] | None:
         """The row of :data:`migrations.COLUMNS` for one line, whether its id was derived
@@ -94,22 +104,22 @@ class FastLines:
              text_in, text_out, metadata, created) = self._validate(line).values()
         except ValueError:  # pydantic-core's ValidationError
             return None
-        agent = self._agents.get(given)
-        if agent is None:
-            agent = self._agents[given] = self._agent(given)
-        if not agent:
+        checked = self._agents[given] if given in self._agents else self._agent(given)
+        if checked is None:
             return None
+        agent, agent_json = checked
         warning: str | None = None
-        given, version = version or self._version, None  # as the importer gives --version
+        given, version, version_json = version or self._version, None, "null"  # as --version
         if given is not None:
             key = (agent, given)
             hit = self._versions[key] if key in self._versions else self._resolve(agent, given)
             if hit is None:
                 return None
-            version, warning = hit
+            version, version_json, warning = hit
+        rating_json = "null"
         try:
             if rating is not None:
-                rating = _RATINGS[rating]
+                rating, rating_json = _RATINGS_JSON[rating]
             if reason is not None:
                 reason = _check_text("text", reason, MAX_TEXT_CHARS)
             if correction is not None:
@@ -123,11 +133,14 @@ class FastLines:
                 text_out = _check_text("text", text_out, MAX_RUN_TEXT_CHARS)
             if metadata is not None:
                 metadata = _metadata(metadata)
-            created_text = timestamp_text(created)
+            if created[8:10] > "28":
+                _fromisoformat(created)  # ValueError when the month has no such day
+            # as timestamp_text writes it
+            created_text = created[:26] + "Z" if created[19] == "." else created[:19] + ".000000Z"
         except (_Refer, ValueError, TypeError, OverflowError):
             return None
-        digest = canonical_digest(agent, correction, created_text, text_in, metadata, text_out,
-                                  rating, reason, run_id, signals, user_id, version)
+        digest = encoded_digest(agent_json, correction, created_text, text_in, metadata, text_out,
+                                rating_json, reason, run_id, signals, user_id, version_json)
         derived = record_id is None
         if derived:  # as make_record derives it: the content hash, created_at included
             record_id = "fb-" + digest[:20]
@@ -136,21 +149,25 @@ class FastLines:
                  None if metadata is None else _METADATA_JSON(metadata), created_text,
                  self._recorded_at, digest, None), derived, warning)
 
-    def _agent(self, given: str) -> str:
+    def _agent(self, given: str) -> tuple[str, str] | None:
         agent = given.strip()
-        if not is_slug(agent):
-            return ""
-        try:
-            self._index.check_agent(agent, fresh=False)
-        except GitImproveError:
-            return ""
-        return agent
+        checked: tuple[str, str] | None = None
+        if is_slug(agent):
+            try:
+                self._index.check_agent(agent, fresh=False)
+                checked = (agent, _STR(agent))
+            except GitImproveError:
+                pass
+        self._agents[given] = checked
+        return checked
 
-    def _resolve(self, agent: str, given: str) -> tuple[str | None, str | None] | None:
+    def _resolve(self, agent: str, given: str) -> tuple[str | None, str, str | None] | None:
+        hit: tuple[str | None, str, str | None] | None = None
         try:
             resolved, warning = self._index.resolve_version(agent, given, fresh=False)
-            hit: tuple[str | None, str | None] | None = (_version(resolved), warning)
+            version = _version(resolved)
+            hit = (version, "null" if version is None else _STR(version), warning)
         except (GitImproveError, _Refer):
-            hit = None
+            pass
         self._versions[(agent, given)] = hit
         return hit

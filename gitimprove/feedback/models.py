@@ -263,21 +263,32 @@ def canonical_digest(agent: str, correction: str | None, created_text: str, inpu
     """The digest of a record without tool calls, from its checked values: the hash of the
     text ``content_hash(record.content())`` hashes (tests/feedback/test_models.py checks both
     agree, and pins digests of earlier releases). Raises TypeError for a non-text value."""
+    return encoded_digest(_STR(agent), correction, created_text, input, metadata, output,
+                          "null" if rating is None else _STR(rating), reason, run_id, signals,
+                          user_id, "null" if version is None else _STR(version))
+
+
+def encoded_digest(agent: str, correction: str | None, created_text: str, input: str | None,
+                   metadata: dict[str, Any] | None, output: str | None, rating: str,
+                   reason: str | None, run_id: str | None, signals: dict[str, Any],
+                   user_id: str | None, version: str) -> str:
+    """:func:`canonical_digest` with the agent, rating and version given as JSON text (``null``
+    for none): they repeat from record to record, and a bulk import encodes each one once."""
     # NOTE: the text written out directly (keys in sorted order): this runs once for every
     # record written or imported, and json.dumps of the whole dict costs twice as much (the
     # C encoder on a dict too: it sorts, and joins a chunk per key and per value).
-    text = (f'{{"agent":{_STR(agent)},'
+    text = (f'{{"agent":{agent},'
             f'"correction":{"null" if correction is None else _STR(correction)},'
             f'"created_at":"{created_text}",'
             f'"input":{"null" if input is None else _STR(input)},'
             f'"metadata":{"null" if metadata is None else _CANONICAL.encode(metadata)},'
             f'"output":{"null" if output is None else _STR(output)},'
-            f'"rating":{"null" if rating is None else _STR(rating)},'
+            f'"rating":{rating},'
             f'"reason":{"null" if reason is None else _STR(reason)},'
             f'"run_id":{"null" if run_id is None else _STR(run_id)},'
             f'"signals":{_canonical_flat(signals) if signals else "{}"},'
             f'"user_id":{"null" if user_id is None else _STR(user_id)},'
-            f'"version":{"null" if version is None else _STR(version)}}}')
+            f'"version":{version}}}')
     return (_sha256_new or _load_sha256())(text.encode()).hexdigest()  # type: ignore[no-any-return]
 
 

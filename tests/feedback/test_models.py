@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import time
 from datetime import UTC, datetime
 
 import pytest
@@ -13,6 +15,7 @@ from gitimprove.feedback.models import (
     format_timestamp,
     make_record,
     merge_runs,
+    new_id,
     normalize_rating,
 )
 
@@ -230,3 +233,14 @@ def test_a_time_given_as_text_is_stored_as_parsing_and_formatting_it_would() -> 
             assert str(info.value) == str(exc)
         else:
             assert timestamp_text(given) == expected, given
+
+
+def test_new_ids_sort_in_the_order_they_were_made() -> None:
+    # a record is written at the end of the store's index of ids, not at a random place in it
+    made = []
+    for _ in range(5):
+        made.append(new_id())
+        time.sleep(0.002)
+    assert made == sorted(made)
+    assert all(re.fullmatch(r"fb-[0-9a-f]{28}", i) for i in made)
+    assert len({new_id() for _ in range(10_000)}) == 10_000  # the same millisecond: still apart
