@@ -187,8 +187,8 @@ def cluster_levels(texts: Sequence[str], *, weights: Sequence[int] | None = None
     vectors = embedder().embed(texts)
     usable = np.linalg.norm(vectors, axis=1) > 0
     counts = list(weights) if weights is not None else [1] * n
-    order = sorted((i for i in range(n) if usable[i]),
-                   key=lambda i: (-counts[i], _stable(texts[i])))
+    stable = [_stable(text) for text in texts]
+    order = sorted((i for i in range(n) if usable[i]), key=lambda i: (-counts[i], stable[i]))
     labels = np.full(n, UNCLUSTERED, dtype=np.int64)
     remaining = order
     next_label = 0
@@ -223,9 +223,9 @@ def cluster_levels(texts: Sequence[str], *, weights: Sequence[int] | None = None
         if labels[i] == UNCLUSTERED and counts[i] >= 2:
             labels[i] = next_label
             next_label += 1
-    fine = _renumber([int(x) for x in labels], texts, counts)
+    fine = _renumber([int(x) for x in labels], stable, counts)
     merged = _second_level(vectors, fine, counts, side)
-    return fine, _renumber(merged, texts, counts)
+    return fine, _renumber(merged, stable, counts)
 
 
 def _agglomerate(vectors: Matrix, min_size: int) -> tuple[list[list[int]], float]:
@@ -254,14 +254,15 @@ def _second_level(vectors: Matrix, labels: Sequence[int], counts: Sequence[int],
     import numpy as np
     from scipy.cluster.hierarchy import fcluster, linkage
     from scipy.sparse import csr_matrix
-    from scipy.spatial.distance import pdist
+    from scipy.spatial.distance import pdist, squareform
 
     of = np.asarray(labels, dtype=np.int64)
     k = int(of.max(initial=UNCLUSTERED)) + 1
     inside = np.flatnonzero(of != UNCLUSTERED)
-    member = csr_matrix((np.asarray(counts, dtype=np.float64)[inside], (of[inside], inside)),
+    # float32 like the vectors: a float64 product would copy all of them first
+    member = csr_matrix((np.asarray(counts, dtype=np.float32)[inside], (of[inside], inside)),
                         shape=(k, len(labels)))
-    size = np.asarray(member.sum(axis=1)).ravel()
+    size = np.asarray(member.sum(axis=1), dtype=np.float64).ravel()
     big = np.flatnonzero(size >= SECOND_MIN)
     if len(big) < 3:
         return list(labels)
@@ -273,9 +274,12 @@ def _second_level(vectors: Matrix, labels: Sequence[int], counts: Sequence[int],
     # pairs nothing merges (the closest of three pairs is not "close" by itself).
     cut = float(np.nextafter(np.quantile(dists, SECOND_QUANTILE, method="lower"), -np.inf))
     if side is not None:
+        # only clusters with a neighbour within the cut can merge: only they are asked
+        near = (squareform(dists) <= cut).sum(axis=1) > 1  # the diagonal is 0
         keys: dict[Hashable, int] = {}
-        code = np.asarray([keys.setdefault(side(member[c].indices.tolist()), len(keys))
-                           for c in big])
+        code = np.asarray([keys.setdefault(side(member[c].indices.tolist()) if near[j]
+                                           else ("alone", j), len(keys))
+                           for j, c in enumerate(big)])
         dists[pdist(code[:, None], metric="hamming") > 0] = FAR  # never merged
     merged = fcluster(linkage(dists, method="average"), t=cut, criterion="distance")
     into = list(range(k))
@@ -285,13 +289,15 @@ def _second_level(vectors: Matrix, labels: Sequence[int], counts: Sequence[int],
     return [into[label] if label != UNCLUSTERED else UNCLUSTERED for label in labels]
 
 
-def _renumber(labels: list[int], texts: Sequence[str], counts: Sequence[int]) -> list[int]:
+def _renumber(labels: list[int], stable: Sequence[str], counts: Sequence[int]) -> list[int]:
+    """Cluster numbers by size, largest first, then by their first text (``stable``: each
+    text's :func:`_stable` key)."""
     size: Counter[int] = Counter()
     first: dict[int, str] = {}
     for i, label in enumerate(labels):
         if label != UNCLUSTERED:
             size[label] += counts[i]
-            key = _stable(texts[i])
+            key = stable[i]
             if label not in first or key < first[label]:
                 first[label] = key
     ranked = sorted(size, key=lambda lab: (-size[lab], first[lab]))
