@@ -170,7 +170,7 @@ def list_cmd(ctx: Context, agent: str | None, since: str | None, version: str | 
         if shown_records:
             echo("\n".join(
                 _line(r.created_at, r.agent, found.label(r.agent, r.version, r.id in found.inferred),
-                      r.run_id or r.id, r.rating, [k for k, v in r.signals.items() if v is True],
+                      r.run_id or "-", r.rating, [k for k, v in r.signals.items() if v is True],
                       [r.reason] if r.reason else [], [r.correction] if r.correction else [],
                       r.id, r.tool_calls)
                 for r in shown_records))
@@ -189,7 +189,7 @@ def list_cmd(ctx: Context, agent: str | None, since: str | None, version: str | 
     echo("\n".join(_line(run.first_at, run.agent,
                          found.label(run.agent, run.versions[-1] if run.versions else None,
                                      found.run_inferred(run)),
-                         run.run_id or run.feedback_ids[0], run.rating, run.trouble, run.reasons,
+                         run.run_id or "-", run.rating, run.trouble, run.reasons,
                          run.corrections, ",".join(run.feedback_ids), run.tool_calls)
                    for run in shown))
     if any(found.run_inferred(run) for run in shown):

@@ -126,6 +126,7 @@ CONCEPTS: tuple[Concept, ...] = (
        meaningless | could be about any | no substance | empty words | puffery | purple prose
        overblown | exaggerat | hyperbole | gushing | too enthusiastic | over-enthusiastic | corny
        """),
+    # NOTE: no "lovely": it stems as "love" does, and "I love this app" is not about tone
     _c("tone", "robotic, cold, lacks empathy", "acknowledge feelings and apologise first",
        "warm, friendly, human tone",
        "tone polite empathy warm friendly human voice",
@@ -139,7 +140,7 @@ CONCEPTS: tuple[Concept, ...] = (
        polite | courteous | patient | pleasant | did not care | technically correct but | felt looked after | looked after
        dismissive | tone deaf | tone-deaf | upset | frustrat | frustration | inconvenience
        copy paste | copy-paste | soulless | heartless | no feeling | conversational
-       approachable | lovely | tone | the tone | stuffy | uncaring | rude | curt | blunt | abrupt
+       approachable | tone | the tone | stuffy | uncaring | rude | curt | blunt | abrupt
        """),
     _c("brand_voice", "off-brand voice", "write in the brand's voice", "on-brand voice",
        "voice brand tone style",

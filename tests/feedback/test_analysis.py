@@ -253,3 +253,12 @@ def test_merged_patterns_list_the_groups_they_were_merged_from() -> None:
         # a part's label is its own distinctive words, not the lexicon's name of the whole
         assert all(part.label != p.label for part in p.parts)
     assert analyze_records(records) == patterns  # deterministic
+
+
+def test_a_group_that_loves_the_app_is_not_named_after_tone() -> None:
+    # "lovely" stems as "love" does: it named a group of "I love this app" after empathy
+    from gitimprove.patterns.lexicon import Lexicon
+    from gitimprove.patterns.text import tokens
+
+    assert Lexicon().match(tokens("I love Replika")) == []
+    assert Lexicon().match(tokens("a cold, robotic reply"))[0][0] == "tone"
