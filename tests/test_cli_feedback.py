@@ -188,7 +188,7 @@ def test_analyze_text_and_json(imported: Path, capsys: pytest.CaptureFixture[str
     assert set(first) == {"id", "kind", "label", "key", "count", "share", "score",
                           "feedback_ids", "quotes", "versions", "section", "suggestion",
                           "triage", "topic", "tool", "description", "state", "open_ids",
-                          "runs", "rates"}
+                          "runs", "rates", "parts"}
     assert all(p["count"] >= 5 for p in data["patterns"])
     code, _, err = run(capsys, imported, "analyze", "nobody")
     assert code == 1 and err.startswith("error: no agent 'nobody'")

@@ -317,6 +317,9 @@ def analyze_cmd(ctx: Context, agent: str, since: str | None, version: str | None
         echo(f"{n:>2}. {p.kind:<22} {p.count:>5}  {p.share:>5.0%}  {p.label}{section}{state}")
         for quote in p.quotes[:3]:
             echo(f"      \"{shorten(quote, 100)}\"")
+        if p.parts:
+            echo("      parts: " + shorten("; ".join(f"{part.label} ({part.count})"
+                                                   for part in p.parts), 100))
         if p.suggestion:
             echo(f"      suggests: {p.suggestion}")
         echo(f"      {p.id}  evidence: {shorten(', '.join(p.feedback_ids), 80)}")

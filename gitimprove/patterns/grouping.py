@@ -16,6 +16,17 @@ joins the nearest centroid within the cut distance; what joins none is sampled a
 at most :data:`ROUNDS` rounds. The cost is ``ROUNDS * (SAMPLE² + n * k)``: linear in the
 number of texts. Deterministic: fixed order, no random state.
 
+A second level then merges clusters whose centroids are close: average linkage (each
+cluster counting once) over the centroids of the clusters of at least :data:`SECOND_MIN`
+items (the mean of two or three texts is too unsteady to compare), cut below a quantile of
+the distances between them (:data:`SECOND_QUANTILE`: only pairs among the closest 5% may
+merge, so a set of a few clusters merges none). The centroids are compared after the mean
+of all of them is subtracted: a large cluster's mean leans towards the mean of the whole
+set, and raw centroids would all merge into one. The caller may keep apart clusters it
+knows to differ (``side``: a cluster about the product never merges with one about the
+answers, nor with one about another product topic). :func:`cluster_levels` returns both
+levels.
+
 numpy, scipy and wordllama are imported here only, and this module only from inside
 analysis, so commands that do not analyse do not pay for them.
 """
@@ -27,7 +38,7 @@ import logging
 import re
 import threading
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Hashable, Sequence
 from itertools import count
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -49,6 +60,9 @@ MIN_CUT = 1.0          # ... at least: unit vectors this close (cosine 0.5) alwa
 MAX_CUT = 1.33         # ... at most: unit vectors this far apart (cosine 0.12) never join
 SIF_A = 1e-2           # token weight a / (a + p(token))
 CONTEXT_WEIGHT = 0.5   # ... times this for a word of the run's input or output
+SECOND_QUANTILE = 0.05 # the second level's cut: this quantile of the centroids' distances
+SECOND_MIN = 5         # ... between clusters of at least this many items (steadier means)
+FAR = 1e6              # a distance no cut reaches
 CHUNK = 4096           # texts embedded or assigned at a time (bounded memory)
 UNCLUSTERED = -1
 
@@ -181,24 +195,40 @@ def _stable(text: str) -> str:
     return hashlib.sha1(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
+Side = Callable[[Sequence[int]], Hashable]
+
+
 def cluster_texts(texts: Sequence[str], *, weights: Sequence[int] | None = None,
-                  min_size: int = 2,
+                  min_size: int = 2, side: Side | None = None,
                   contexts: Sequence[Sequence[str]] | None = None) -> list[int]:
     """A cluster number per text, or :data:`UNCLUSTERED`. ``texts`` should be distinct;
     ``weights`` (how many items say each) decide which texts are sampled first, and a text
     said by two items or more is a cluster by itself where it joins none; ``contexts``, the
     text of the run each is about (see :meth:`Embedder.embed`). Clusters are numbered by
-    their size, largest first, then by their first text."""
+    their size, largest first, then by their first text. These are the merged clusters of
+    the second level (see :func:`cluster_levels`)."""
+    return cluster_levels(texts, weights=weights, min_size=min_size, side=side,
+                          contexts=contexts)[1]
+
+
+def cluster_levels(texts: Sequence[str], *, weights: Sequence[int] | None = None,
+                   min_size: int = 2, side: Side | None = None,
+                   contexts: Sequence[Sequence[str]] | None = None
+                   ) -> tuple[list[int], list[int]]:
+    """The fine clusters of each text and the merged ones (numbered as :func:`cluster_texts`
+    says), or :data:`UNCLUSTERED` in both. ``side(members)`` (indices into ``texts`` of one
+    fine cluster) keys what may merge: clusters of different keys never do; ``contexts`` as
+    :func:`cluster_texts` says."""
     import numpy as np
 
     n = len(texts)
     if n == 0:
-        return []
+        return [], []
     vectors = embedder().embed(texts, contexts)
     usable = np.linalg.norm(vectors, axis=1) > 0
     counts = list(weights) if weights is not None else [1] * n
-    order = sorted((i for i in range(n) if usable[i]),
-                   key=lambda i: (-counts[i], _stable(texts[i])))
+    stable = [_stable(text) for text in texts]
+    order = sorted((i for i in range(n) if usable[i]), key=lambda i: (-counts[i], stable[i]))
     labels = np.full(n, UNCLUSTERED, dtype=np.int64)
     remaining = order
     next_label = 0
@@ -233,7 +263,9 @@ def cluster_texts(texts: Sequence[str], *, weights: Sequence[int] | None = None,
         if labels[i] == UNCLUSTERED and counts[i] >= 2:
             labels[i] = next_label
             next_label += 1
-    return _renumber([int(x) for x in labels], texts, counts)
+    fine = _renumber([int(x) for x in labels], stable, counts)
+    merged = _second_level(vectors, fine, counts, side)
+    return fine, _renumber(merged, stable, counts)
 
 
 def _agglomerate(vectors: Matrix, min_size: int) -> tuple[list[list[int]], float]:
@@ -256,13 +288,56 @@ def _agglomerate(vectors: Matrix, min_size: int) -> tuple[list[list[int]], float
     return found, cut
 
 
-def _renumber(labels: list[int], texts: Sequence[str], counts: Sequence[int]) -> list[int]:
+def _second_level(vectors: Matrix, labels: Sequence[int], counts: Sequence[int],
+                  side: Side | None) -> list[int]:
+    """``labels`` with clusters whose centroids are close merged (see the module doc)."""
+    import numpy as np
+    from scipy.cluster.hierarchy import fcluster, linkage
+    from scipy.sparse import csr_matrix
+    from scipy.spatial.distance import pdist, squareform
+
+    of = np.asarray(labels, dtype=np.int64)
+    k = int(of.max(initial=UNCLUSTERED)) + 1
+    inside = np.flatnonzero(of != UNCLUSTERED)
+    # float32 like the vectors: a float64 product would copy all of them first
+    member = csr_matrix((np.asarray(counts, dtype=np.float32)[inside], (of[inside], inside)),
+                        shape=(k, len(labels)))
+    size = np.asarray(member.sum(axis=1), dtype=np.float64).ravel()
+    big = np.flatnonzero(size >= SECOND_MIN)
+    if len(big) < 3:
+        return list(labels)
+    sums = np.asarray(member[big] @ vectors, dtype=np.float64)
+    centroids = sums / size[big, None] - sums.sum(axis=0) / size[big].sum()
+    centroids /= np.maximum(np.linalg.norm(centroids, axis=1, keepdims=True), 1e-12)
+    dists = pdist(centroids, metric="euclidean")
+    # NOTE: strictly nearer than the quantile's own pair: with fewer than 1 / SECOND_QUANTILE
+    # pairs nothing merges (the closest of three pairs is not "close" by itself).
+    cut = float(np.nextafter(np.quantile(dists, SECOND_QUANTILE, method="lower"), -np.inf))
+    if side is not None:
+        # only clusters with a neighbour within the cut can merge: only they are asked
+        near = (squareform(dists) <= cut).sum(axis=1) > 1  # the diagonal is 0
+        keys: dict[Hashable, int] = {}
+        code = np.asarray([keys.setdefault(side(member[c].indices.tolist()) if near[j]
+                                           else ("alone", j), len(keys))
+                           for j, c in enumerate(big)])
+        dists[pdist(code[:, None], metric="hamming") > 0] = FAR  # never merged
+    merged = fcluster(linkage(dists, method="average"), t=cut, criterion="distance")
+    into = list(range(k))
+    first: dict[int, int] = {}
+    for c, m in zip(big, merged, strict=True):
+        into[c] = first.setdefault(int(m), int(c))
+    return [into[label] if label != UNCLUSTERED else UNCLUSTERED for label in labels]
+
+
+def _renumber(labels: list[int], stable: Sequence[str], counts: Sequence[int]) -> list[int]:
+    """Cluster numbers by size, largest first, then by their first text (``stable``: each
+    text's :func:`_stable` key)."""
     size: Counter[int] = Counter()
     first: dict[int, str] = {}
     for i, label in enumerate(labels):
         if label != UNCLUSTERED:
             size[label] += counts[i]
-            key = _stable(texts[i])
+            key = stable[i]
             if label not in first or key < first[label]:
                 first[label] = key
     ranked = sorted(size, key=lambda lab: (-size[lab], first[lab]))

@@ -91,6 +91,26 @@ def test_analyze_lists_product_groups_apart(repo_with_feedback: InstructionRepo,
     assert product and product[0]["topic"] == "usage limits"
 
 
+def test_analyze_shows_the_parts_of_a_merged_pattern(repo_with_feedback: InstructionRepo,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    from .conftest import FIXTURES
+
+    rows = [json.loads(line) for line in
+            (FIXTURES / "paraphrase_feedback.jsonl").read_text().splitlines() if line]
+    repo_with_feedback.feedback_store().add([make_record({
+        "id": f"para{i}", "agent": "product-writer", "rating": "down",
+        "reason": str(r.get("reason") or r.get("correction"))}) for i, r in enumerate(rows)])
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+    monkeypatch.chdir(repo_with_feedback.git.work_tree or ".")
+    data = json.loads(CliRunner().invoke(cli, ["analyze", "product-writer", "--json"]).stdout)
+    merged = [p for p in data["patterns"] if p["parts"] and p["triage"] == "answers"]
+    assert merged
+    out = CliRunner().invoke(cli, ["analyze", "product-writer"])
+    assert out.exit_code == 0, out.output
+    first = merged[0]["parts"][0]
+    assert f"parts: {first['label']} ({first['count']})" in out.output
+
+
 @pytest.mark.parametrize("texts", [
     [""] * 3 + ["   "],
     ["ok"] * 5,
