@@ -171,6 +171,23 @@ def test_runs_are_read_within_one_budget(monkeypatch: pytest.MonkeyPatch) -> Non
     assert np.allclose(short[1], embedder().embed(texts)[1], atol=1e-6)
 
 
+def test_runs_of_any_size_or_script_are_read_safely() -> None:
+    from gitimprove.patterns.analysis import analyze_records
+
+    at = datetime(2026, 1, 1, tzinfo=UTC)
+    runs = [("😀" * 50, "the answer " * 18_000), ("", "日本語の答え"), ("\u202e\u200b", None)]
+    records = [make_record({"id": f"r{i}", "agent": "x", "run_id": f"run{i}", "rating": "down",
+                            "reason": reason, "input": given or None, "output": made,
+                            "created_at": at})
+               for i, (reason, (given, made)) in enumerate(
+                   (r, runs[i % 3]) for i, r in enumerate(["the answer is too long"] * 4 +
+                                                          ["wrong date in the answer"] * 3))]
+    patterns = analyze_records(records, min_support=2)
+    ids = [i for p in patterns for i in p.feedback_ids]
+    assert len(ids) == len(set(ids)) and set(ids) <= {r.id for r in records}
+    assert analyze_records(records, min_support=2) == patterns
+
+
 def test_items_carry_their_runs_input_and_output() -> None:
     at = datetime(2026, 1, 1, tzinfo=UTC)
     records = [make_record({"id": "a", "agent": "x", "run_id": "r1", "rating": "down",
