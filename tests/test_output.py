@@ -139,3 +139,60 @@ def test_commands_wrap_page_and_colour_on_a_terminal_only(sample_history: Path,
                            env={**__import__("os").environ, "COLUMNS": "60"})
     assert max(len(x) for x in piped.stdout.splitlines()) > 60  # a pipe gets whole lines
     assert "\x1b[" not in piped.stdout
+
+
+def _all_on_a_terminal(repo: Path, *args: str, columns: int = 60) -> tuple[int, str]:
+    """Run gitimprove with a pseudo-terminal as standard output and standard error, no pager:
+    (exit code, what reached the terminal)."""
+    import os
+    import pty
+    import subprocess
+
+    main_fd, child_fd = pty.openpty()
+    env = {**os.environ, "COLUMNS": str(columns), "LINES": "500", "TERM": "dumb"}
+    proc = subprocess.run([sys.executable, "-m", "gitimprove", "--no-pager", "--repo", str(repo),
+                           *args], stdout=child_fd, stderr=child_fd, env=env, timeout=120)
+    os.close(child_fd)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(main_fd, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(main_fd)
+    return proc.returncode, b"".join(chunks).decode().replace("\r\n", "\n")
+
+
+def test_a_dry_run_fits_the_terminal_and_folds_the_data(sample_history: Path) -> None:
+    import subprocess
+
+    subprocess.run([sys.executable, "-m", "gitimprove", "--repo", str(sample_history), "feedback",
+                    "import", str(sample_history / "feedback.jsonl")], check=True,
+                   capture_output=True)
+    code, screen = _all_on_a_terminal(sample_history, "propose", "product-writer", "--dry-run")
+    assert code == 0, screen
+    assert max(len(line) for line in screen.splitlines()) <= 60, screen
+    assert '{"operations"' not in screen  # the content block: one line saying where it is
+    assert "(the operations as data: `propose --dry-run --json`)" in screen
+    assert "more (all: propose --dry-run --json)" in " ".join(screen.split())  # evidence folded
+    assert "pat-" in screen and not any(  # a list of ids wraps between ids, not inside one
+        line.rstrip().endswith(("pat", "pat-")) for line in screen.splitlines())
+    piped = subprocess.run([sys.executable, "-m", "gitimprove", "--repo", str(sample_history),
+                            "propose", "product-writer", "--dry-run"], capture_output=True,
+                           text=True)
+    assert '{"operations"' not in piped.stdout and "+++ b/agents/product-writer.yaml" in piped.stdout
+    assert max(len(line) for line in piped.stdout.splitlines()) > 60  # a pipe gets whole lines
+
+
+def test_errors_and_hints_fit_the_terminal(sample_history: Path) -> None:
+    code, screen = _all_on_a_terminal(sample_history, "trial", "start", "x", "--share", "200%",
+                                      columns=50)
+    assert code == 1
+    assert screen.startswith("error: ") and "\n  hint: " in screen
+    assert max(len(line) for line in screen.splitlines()) <= 50, screen
+    code, screen = _all_on_a_terminal(sample_history, "check-regressions", columns=50)
+    assert code == 4 and "This is not a pass." in " ".join(screen.split())
+    assert max(len(line) for line in screen.splitlines()) <= 50, screen

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 @click.argument("path", default=".", type=click.Path(file_okay=False))
 @click.option("--from", "template", metavar="DIR", type=click.Path(file_okay=False),
               help="Copy a template into the new repository (`sample_repo`: the bundled sample).")
+@for_people
 def init_cmd(path: str, template: str | None) -> None:
     """Make (or adopt) a git repository of agent instructions, with a first commit."""
     from gitimprove.instructions.init import init

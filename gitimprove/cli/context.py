@@ -79,7 +79,14 @@ def echo(message: object = "", *, err: bool = False, nl: bool = True) -> None:
     messages are data, so their control, escape and bidi characters are shown escaped."""
     # NOTE: our own colour is marked with private-use characters by output.paint and made an
     # escape sequence only after this (output.show), so data can never colour the terminal.
-    click.echo(printable(message), err=err, nl=nl)
+    text = printable(message)
+    if err:
+        from gitimprove.cli.output import error_width, fit
+
+        columns = error_width()
+        if columns is not None:
+            text = fit(text, columns)  # an error and its hint wrapped to the terminal too
+    click.echo(text, err=err, nl=nl)
 
 
 def emit_json(data: Any) -> None:

@@ -91,6 +91,19 @@ def width() -> int | None:
     return max(shutil.get_terminal_size((100, 24)).columns, 20)
 
 
+def error_width() -> int | None:
+    """Columns to wrap ``error:``/``hint:`` lines to when standard error is a terminal
+    (``COLUMNS`` when set); None otherwise."""
+    try:
+        if not sys.stderr.isatty():
+            return None
+        columns = os.environ.get("COLUMNS", "")
+        return max(int(columns) if columns.isdigit() else
+                   os.get_terminal_size(sys.stderr.fileno()).columns, 20)
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
 def visible_len(text: str) -> int:
     return len(_ANSI.sub("", text))
 

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 @click.option("--offline", is_flag=True, help="Do not read the remote's records first.")
 @json_option
 @pass_ctx
+@for_people
 def propose_cmd(ctx: Context, agents: tuple[str, ...], all_agents: bool, proposer: str | None,
                 dry_run: bool, push_remote: str | None, offline: bool, as_json: bool) -> int:
     """Turn open feedback patterns into a proposal branch (improve/<agent>/<id>)."""
@@ -48,8 +49,11 @@ def propose_cmd(ctx: Context, agents: tuple[str, ...], all_agents: bool, propose
         elif plan is None:
             echo(outcome.reason)
         elif dry_run:
+            from gitimprove.review.view import message_text
+
             echo(f"Dry run for {outcome.agent}, by the {_who(plan)}. Nothing was written.\n")
-            echo(plan.message)
+            echo("\n".join(message_text(plan.message, ("propose --dry-run --json",))))
+            echo()
             echo(plan.diff)
         else:
             echo(f"Proposed {plan.short_branch} ({plan.commit and plan.commit[:10]}) "
@@ -222,6 +226,7 @@ def rollback_cmd(ctx: Context, target: str, reason: str | None, by: str | None) 
 @click.option("--head", metavar="REV", default="HEAD", show_default=True, help="The change.")
 @json_option
 @pass_ctx
+@for_people
 def validate_cmd(ctx: Context, base: str | None, head: str, as_json: bool) -> int:
     """Check what merging HEAD into BASE would change; policy read from BASE. Exit 1 on violations."""
     from gitimprove.evaluation.check import status_lines
@@ -275,6 +280,7 @@ EXIT_NOTHING_JUDGED = 4
 @click.command("check-regressions")
 @json_option
 @pass_ctx
+@for_people
 def check_regressions_cmd(ctx: Context, as_json: bool) -> int:
     """Exit 1 when an agent's current version is significantly worse than the one before, or a
     running trial's candidate than live (then: stop the trial).

@@ -253,12 +253,12 @@ class ProposalContent:
         return cls(ops, rules)
 
     @staticmethod
-    def folded(message: str) -> str:
+    def folded(message: str, where: str = "`review --json`, `git log`") -> str:
         """``message`` for people: the content block (the paragraph :meth:`parse` reads, a
-        long line of JSON) is one line saying where to read it."""
+        long line of JSON) is one line saying where to read it (``where``)."""
         paragraphs = _paragraphs(message)
         if len(paragraphs) >= 3 and is_content_block(paragraphs[-2]):
-            paragraphs[-2] = "(the operations as data: `review --json`, `git log`)"
+            paragraphs[-2] = f"(the operations as data: {where})"
         return "\n\n".join(paragraphs)
 
 

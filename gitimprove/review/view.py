@@ -176,26 +176,37 @@ def review_data(repo: InstructionRepo, spec: str) -> Review:
 
 
 FOLD_AFTER = 6
-_LIST_LINE = re.compile(r"\A([A-Z][A-Za-z-]*: )([^\s,]+(?:,[^\s,]+){6,})\Z")
+_LIST_LINE = re.compile(r"\A([A-Z][A-Za-z-]*: )([^\s,]+(?:,[^\s,]+)+)\Z")
 
 
-def fold_list(line: str) -> str:
-    """A trailer line listing many ids (``Gitimprove-Evidence: fb-1,fb-2,...``) shortened to
-    its first few; the full list is in ``review --json`` and in ``git log``."""
+def fold_list(line: str, where: str = "review --json, git log") -> str:
+    """A trailer line listing ids (``Gitimprove-Patterns: pat-1,pat-2``) with a space after
+    each comma, so that a narrow terminal wraps it between ids, not inside one; a list of
+    many (``Gitimprove-Evidence: fb-1,fb-2,...``) shortened to its first few (the full list:
+    ``where``)."""
     match = _LIST_LINE.match(line)
     if match is None:
         return line
     items = match.group(2).split(",")
+    if len(items) <= FOLD_AFTER:
+        return f"{match.group(1)}{', '.join(items)}"
     return (f"{match.group(1)}{', '.join(items[:FOLD_AFTER])} and {len(items) - FOLD_AFTER} "
-            "more (all: review --json, git log)")
+            f"more (all: {where})")
+
+
+def message_text(message: str, where: tuple[str, ...] = ("review --json", "git log")
+                 ) -> list[str]:
+    """A proposal's commit message for people: the content block one line saying where to
+    read it, long lists of ids folded (the full text: the commands ``where``)."""
+    folded = ProposalContent.folded(message, where=", ".join(f"`{w}`" for w in where))
+    return [fold_list(line, ", ".join(where)) for line in folded.rstrip().splitlines()]
 
 
 def review_text(review: Review) -> str:
     info = review.proposal
     lines = [f"Proposal {info.id} for {info.agent} ({info.state.value}), by {info.author}",
              f"branch: {info.branch}  commit: {info.commit.oid[:10]}", ""]
-    message = ProposalContent.folded(info.message)
-    lines += [f"  {fold_list(line)}" for line in message.rstrip().splitlines()]
+    lines += [f"  {line}" for line in message_text(info.message)]
     if review.edits:
         lines += ["", "The model's change:",
                   *[f"  {line}" for line in (review.model_diff or "").rstrip().splitlines()],
