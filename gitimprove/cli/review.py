@@ -230,7 +230,7 @@ def rollback_cmd(ctx: Context, target: str, reason: str | None, by: str | None) 
 def validate_cmd(ctx: Context, base: str | None, head: str, as_json: bool) -> int:
     """Check what merging HEAD into BASE would change; policy read from BASE. Exit 1 on violations."""
     from gitimprove.evaluation.check import status_lines
-    from gitimprove.review.hooks import check_head
+    from gitimprove.review.hooks import check_head, proposal_commits
 
     repo = ctx.repo
     _, base_commit = repo.resolve(base)
@@ -251,6 +251,10 @@ def validate_cmd(ctx: Context, base: str | None, head: str, as_json: bool) -> in
         echo(f"{len(violations)} violation(s) merging {head} into {base or repo.branch}:")
         for v in violations:
             echo(f"  - {v}")
+        if not proposal_commits(repo.git, base_commit, [head_commit]):
+            echo(f"note: {head} brings no proposal; these are the rules a proposal must pass. "
+                 "A person's own change is held back by the hooks only where it leaves a file "
+                 "that does not validate (docs/safety.md).")
     else:
         echo(f"ok: merging {head} into {base or repo.branch} passes the validator")
     return 1 if violations else 0

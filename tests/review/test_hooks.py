@@ -209,3 +209,15 @@ def test_push_of_valid_and_human_changes_is_accepted(remote: tuple[Path, Path]) 
     run(clone, "commit", "-q", "-am", "Legal: reword")
     run(clone, "push", "-q", "origin", "main")
     assert tip(bare) == tip(clone)
+
+
+def test_validate_on_a_person_s_branch_says_whose_rules_it_applied(sample_repo: Path) -> None:
+    from .conftest import human_commit
+
+    human_commit(sample_repo, {"README.md": "Our agents.\n"}, "Docs", ref="refs/heads/docs")
+    proc = gitimprove(sample_repo, "validate", "--head", "docs")
+    assert proc.returncode == 1 and "README.md: changes a path outside agents/" in proc.stdout
+    assert "note: docs brings no proposal; these are the rules a proposal must pass" in proc.stdout
+    make_proposal(sample_repo, "20261124-0dd0dd", weaken_safety)
+    proc = gitimprove(sample_repo, "validate", "--head", "improve/product-writer/20261124-0dd0dd")
+    assert proc.returncode == 1 and "note:" not in proc.stdout  # a proposal: its own rules
