@@ -212,3 +212,29 @@ def test_locked_database_is_one_line(sample_repo: Path, capsys: pytest.CaptureFi
     assert code == 1
     assert err.splitlines()[0] == (f"error: feedback database {db} is locked by another process "
                                    "(waited 0.2s to write)")
+
+
+def test_import_says_when_feedback_is_older_than_the_first_version(
+        sample_repo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "old.jsonl"
+    path.write_text(
+        '{"agent": "product-writer", "run_id": "r1", "rating": "negative", "reason": "long",'
+        ' "created_at": "2020-01-02T10:00:00Z"}\n'
+        '{"agent": "product-writer", "run_id": "r2", "rating": "positive"}\n')
+    code, out, _ = run(capsys, sample_repo, "feedback", "import", str(path))
+    assert code == 0
+    first = git(sample_repo, "log", "-1", "--format=%cs", "main").strip()
+    assert out.splitlines()[1:] == [
+        f"note: 1 record(s) for product-writer are older than its first version on main ({first});"
+        " no version was live then, so `history` and `check-regressions` count them for none"]
+    assert ok_json(capsys, sample_repo, "feedback", "import", str(path))["added"] == 0
+    path.write_text(path.read_text().replace('"r1"', '"r3"').replace('"r2"', '"r4"'))
+    code, out, _ = run(capsys, sample_repo, "feedback", "import", str(path), "--version", "v1")
+    assert code == 0 and "note:" not in out  # named: counts for v1
+
+
+def test_import_of_feedback_the_history_spans_has_no_note(
+        sample_history: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, sample_history, "feedback", "import",
+                       str(sample_history / "feedback.jsonl"))
+    assert code == 0 and "note:" not in out  # the sample feedback spans the sample's history

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import os
 import warnings
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -18,6 +18,7 @@ from gitimprove.text import shorten
 
 if TYPE_CHECKING:
     from gitimprove.feedback.models import ToolCall
+    from gitimprove.instructions.repo import InstructionRepo
 
 
 def _warn(messages: list[warnings.WarningMessage]) -> None:
@@ -142,6 +143,22 @@ def import_cmd(ctx: Context, file: str, fmt: str | None, dry_run: bool, skip_inv
         extra.append(f"{len(report.invalid)} invalid skipped")
     tail = f" ({', '.join(extra)})" if extra else ""
     echo(f"{verb} {report.added} of {report.records} records from {source}{tail}")
+    if report.added and not dry_run:
+        for note in _before_first_version(repo, report.ids):
+            echo(f"note: {note}")
+
+
+def _before_first_version(repo: InstructionRepo, ids: list[str]) -> list[str]:
+    """What imported feedback older than its agent's first version on main counts for: none."""
+    from gitimprove.feedback.attribution import before_first_version
+
+    records = repo.feedback_store().by_ids(ids, with_io=False)
+    timelines = repo.timelines({r.agent for r in records if r.version is None})
+    return [f"{n} record(s) for {agent} are older than its first version on main "
+            f"({datetime.fromtimestamp(timelines[agent].history[0].timestamp, UTC):%Y-%m-%d}); "
+            "no version was live then, so "
+            "`history` and `check-regressions` count them for none"
+            for agent, n in sorted(before_first_version(records, timelines).items())]
 
 
 @feedback_group.command("list")

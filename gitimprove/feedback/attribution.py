@@ -107,6 +107,18 @@ def with_versions(records: Iterable[FeedbackRecord], timelines: dict[str, Timeli
     return out, inferred
 
 
+def before_first_version(records: Iterable[FeedbackRecord], timelines: dict[str, Timeline]
+                         ) -> dict[str, int]:
+    """By agent, how many of ``records`` name no version and were made before the agent's
+    first version on main: no version was live then, so they count for none."""
+    counts: dict[str, int] = {}
+    for rec in records:
+        timeline = timelines.get(rec.agent)
+        if rec.version is None and timeline is not None and timeline.live_at(rec.created_at) is None:
+            counts[rec.agent] = counts.get(rec.agent, 0) + 1
+    return counts
+
+
 @dataclass(frozen=True)
 class VersionedRecords:
     """Records as `feedback list` shows them: versions filled in where missing, which were
