@@ -200,6 +200,7 @@ def test_show_at_a_version_commit_branch_and_tag(three_versions: Path) -> None:
     assert ok("show", "product-writer", "--at", rev(three_versions, "main~1"), repo=three_versions) == v2_text
     assert ok("show", "product-writer", "--at", "second", repo=three_versions) == v2_text
     assert ok("show", "product-writer", "--at", "first", repo=three_versions) == v1
+    assert ok("show", "product-writer@v1", repo=three_versions) == v1  # as rollback takes it
 
 
 def test_show_rendered(three_versions: Path) -> None:

@@ -92,8 +92,10 @@ def agents_cmd(ctx: Context, as_json: bool) -> int:
 @json_option
 @pass_ctx
 def show_cmd(ctx: Context, agent: str, at: str | None, rendered: bool, as_json: bool) -> None:
-    """Show an agent's file (or its rendered prompt) at a version."""
+    """Show an agent's file (or its rendered prompt) at a version (``--at v3``, or AGENT@v3)."""
     repo = ctx.repo
+    if at is None and "@" in agent:
+        agent, _, at = agent.partition("@")  # as `rollback AGENT@vN` takes it
     commit, version = repo.find_version(agent, at or repo.branch)
     found = repo.agent_at(agent, commit)
     text = found.rendered()

@@ -68,6 +68,8 @@ def status_cmd(ctx: Context, agent: str | None, as_json: bool) -> None:
     """Running trials: the candidate against live over the same period."""
     from gitimprove.trials.manage import trial_status
 
+    if agent is not None:  # a typo must not read as "no trial running"
+        ctx.repo._feedback_index().check_agent(agent)
     found = trial_status(ctx.repo, agent)
     if as_json:
         emit_json([s.to_json() for s in found])

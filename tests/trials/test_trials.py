@@ -204,6 +204,8 @@ def test_comparison_and_check(sample_repo: Path, proposal: str) -> None:
 def test_cli(sample_repo: Path, proposal: str) -> None:
     none = cli(sample_repo, "trial", "status")
     assert "No trials running" in none.stdout
+    typo = cli(sample_repo, "trial", "status", AGENT[:-1], check=False)
+    assert typo.returncode == 1 and f"did you mean '{AGENT}'?" in typo.stderr
     bad = cli(sample_repo, "trial", "start", proposal, "--share", "100%", check=False)
     assert bad.returncode == 1 and bad.stderr.startswith("error: share 100%")
     started = cli(sample_repo, "trial", "start", proposal, "--share", "10%", "--json")
