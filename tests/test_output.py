@@ -196,3 +196,21 @@ def test_errors_and_hints_fit_the_terminal(sample_history: Path) -> None:
     code, screen = _all_on_a_terminal(sample_history, "check-regressions", columns=50)
     assert code == 4 and "This is not a pass." in " ".join(screen.split())
     assert max(len(line) for line in screen.splitlines()) <= 50, screen
+
+
+def test_init_fits_the_terminal(tmp_path: Path) -> None:
+    import subprocess
+
+    crew = tmp_path / "crew"
+    config = crew / "src" / "latest_ai_development" / "config"
+    config.mkdir(parents=True)
+    (config / "agents.yaml").write_text(
+        "researcher:\n  role: >\n    {topic} Senior Data Researcher\n  goal: >\n"
+        "    Uncover cutting-edge developments in {topic}\n  backstory: >\n"
+        "    You're a seasoned researcher with a knack for uncovering the latest developments.\n")
+    subprocess.run(["git", "init", "-q", "-b", "main", str(crew)], check=True)
+    code, screen = _all_on_a_terminal(crew, "init", str(crew), columns=50)
+    assert code == 0, screen
+    assert "src/latest_ai_development/config/agents.yaml (crewai): researcher" in \
+        " ".join(screen.split())
+    assert max(len(line) for line in screen.splitlines()) <= 50, screen
