@@ -214,3 +214,11 @@ def test_init_fits_the_terminal(tmp_path: Path) -> None:
     assert "src/latest_ai_development/config/agents.yaml (crewai): researcher" in \
         " ".join(screen.split())
     assert max(len(line) for line in screen.splitlines()) <= 50, screen
+
+
+def test_a_diff_line_wraps_under_its_own_text() -> None:
+    added = "  +      - State only facts given in the input; leave out anything you cannot check."
+    lines = output.wrap(added, 60)
+    assert lines[0].startswith("  +      - State") and lines[1].startswith(" " * 13 + "anything")
+    bullet = "- lead with customer benefits, not specs (consistent correction, 14 items)"
+    assert output.wrap(bullet, 60)[1].startswith("    ")  # a bullet keeps its usual hang

@@ -108,6 +108,10 @@ def visible_len(text: str) -> int:
     return len(_ANSI.sub("", text))
 
 
+# A line's indent; in a diff, the text's after the + or - (a YAML line added: "+      - rule")
+_INDENT = re.compile(r" *(?:[+-](?=  ))? *")
+
+
 def wrap(line: str, columns: int | None = None, *, hang: int = 4) -> list[str]:
     """One line as lines no wider than ``columns`` (words kept whole where they fit), each
     continuation indented ``hang`` more than the line's own indent."""
@@ -115,7 +119,8 @@ def wrap(line: str, columns: int | None = None, *, hang: int = 4) -> list[str]:
     if columns is None or visible_len(line) <= columns:
         return [line]
     line = _ANSI.sub("", line)  # a line too long for the screen loses its colour, not words
-    indent = len(line) - len(line.lstrip(" "))
+    found = _INDENT.match(line)
+    indent = found.end() if found else 0
     import textwrap  # here: only a line too long for a terminal needs it
 
     return textwrap.wrap(line, columns, initial_indent="", subsequent_indent=" " * (indent + hang),
