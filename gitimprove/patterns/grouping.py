@@ -6,9 +6,9 @@ inside its wheel, so nothing is downloaded), each token weighted by its rarity i
 feedback (smooth inverse frequency, ``a / (a + p(token))``: words every item shares say
 little), and a word the run's own input or output holds at :data:`CONTEXT_WEIGHT` of that: a
 critique names what it is about with the answer's words, and says what is wrong with its own,
-so two critiques of one answer stop looking alike for sharing its subject. Vectors are clustered by average-linkage agglomerative clustering, cut at a
-distance taken from the set itself (a quantile of the pairwise distances), so the number of
-groups is found, not given.
+so two critiques of one answer stop looking alike for sharing its subject. Vectors are
+clustered by average-linkage agglomerative clustering, cut at a distance taken from the set
+itself (a quantile of the pairwise distances), so the number of groups is found, not given.
 
 Scale: hierarchical clustering costs n² in time and memory, so it runs on at most
 :data:`SAMPLE` texts (the most frequent first, then a stable hash order). Every other text
