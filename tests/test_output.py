@@ -222,3 +222,11 @@ def test_a_diff_line_wraps_under_its_own_text() -> None:
     assert lines[0].startswith("  +      - State") and lines[1].startswith(" " * 13 + "anything")
     bullet = "- lead with customer benefits, not specs (consistent correction, 14 items)"
     assert output.wrap(bullet, 60)[1].startswith("    ")  # a bullet keeps its usual hang
+
+
+def test_commands_that_change_things_fit_the_terminal_too(sample_history: Path) -> None:
+    for args in (["feedback", "import", str(sample_history / "feedback.jsonl")],
+                 ["hooks", "install"], ["rollback", "product-writer@v1", "--reason", "a test"]):
+        code, screen = _all_on_a_terminal(sample_history, *args, columns=50)
+        assert code == 0, screen
+        assert max(len(line) for line in screen.splitlines()) <= 50, screen

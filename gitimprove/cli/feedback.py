@@ -55,6 +55,7 @@ def feedback_group() -> None:
               help="A tool call of the run, in order, e.g. web_search:ok:830 (repeatable).")
 @json_option
 @pass_ctx
+@for_people
 def record_cmd(ctx: Context, agent: str, run_id: str | None, version: str | None,
                rating: str | None, reason: str | None, correction: str | None,
                signals: tuple[str, ...], user_id: str | None, input_text: str | None,
@@ -116,6 +117,7 @@ def record_cmd(ctx: Context, agent: str, run_id: str | None, version: str | None
                    "live on main when each was made, marked inferred).")
 @json_option
 @pass_ctx
+@for_people
 def import_cmd(ctx: Context, file: str, fmt: str | None, dry_run: bool, skip_invalid: bool,
                version: str | None, as_json: bool) -> None:
     """Import feedback from a JSON Lines or CSV file (FILE or - for standard input).

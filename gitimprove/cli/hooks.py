@@ -8,6 +8,7 @@ import sys
 import click
 
 from gitimprove.cli.context import Context, echo, emit_json, json_option, pass_ctx
+from gitimprove.cli.output import for_people
 
 
 @click.group("hooks")
@@ -21,6 +22,7 @@ def hooks_group() -> None:
 @click.option("--force", is_flag=True, help="Replace hooks that are not gitimprove's.")
 @click.option("--chain", is_flag=True, help="Keep existing hooks as NAME.local, run before ours.")
 @pass_ctx
+@for_people
 def hooks_install_cmd(ctx: Context, bare: bool | None, force: bool, chain: bool) -> None:
     """Install pre-merge-commit + reference-transaction (checkout) or pre-receive (--bare)."""
     from gitimprove.review.hooks import install
@@ -34,6 +36,7 @@ def hooks_install_cmd(ctx: Context, bare: bool | None, force: bool, chain: bool)
 
 @hooks_group.command("uninstall")
 @pass_ctx
+@for_people
 def hooks_uninstall_cmd(ctx: Context) -> None:
     """Remove gitimprove's hooks (a chained hook is put back)."""
     from gitimprove.review.hooks import uninstall

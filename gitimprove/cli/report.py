@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from gitimprove.cli.context import Context, echo, pass_ctx
+from gitimprove.cli.output import for_people
 from gitimprove.errors import GitImproveError
 
 
@@ -15,6 +16,7 @@ from gitimprove.errors import GitImproveError
 @click.option("-o", "--output", "output", default="report.html", show_default=True,
               metavar="FILE", help="Where to write the page (- for standard output).")
 @pass_ctx
+@for_people
 def report_cmd(ctx: Context, agent: str | None, output: str) -> None:
     """Write one HTML page: versions, negative rate per version, patterns, open proposals.
 

@@ -169,6 +169,7 @@ def _coloured_review(text: str) -> str:
 @click.option("--message", "-m", "note", help="A note for the merge commit.")
 @click.option("--offline", is_flag=True, help="Do not read the remote's records first.")
 @pass_ctx
+@for_people
 def approve_cmd(ctx: Context, proposal: str, by: str | None, note: str | None,
                 offline: bool) -> None:
     """Validate, then merge a proposal into main (always a merge commit)."""
@@ -189,6 +190,7 @@ def approve_cmd(ctx: Context, proposal: str, by: str | None, note: str | None,
 @click.option("--by", metavar='"NAME <EMAIL>"', help="The reviewer (default: your git identity).")
 @click.option("--offline", is_flag=True, help="Do not read the remote's records first.")
 @pass_ctx
+@for_people
 def reject_cmd(ctx: Context, proposal: str, reason: str, by: str | None, offline: bool) -> None:
     """Close a proposal; its commits and the reason stay in git."""
     from gitimprove.review.actions import reject
@@ -211,6 +213,7 @@ def reject_cmd(ctx: Context, proposal: str, reason: str, by: str | None, offline
 @click.option("--reason", help="Why (kept in the revert commit).")
 @click.option("--by", metavar='"NAME <EMAIL>"', help="Who (default: your git identity).")
 @pass_ctx
+@for_people
 def rollback_cmd(ctx: Context, target: str, reason: str | None, by: str | None) -> None:
     """Revert an approved proposal or merge commit, or restore AGENT@vN."""
     from gitimprove.review.actions import rollback

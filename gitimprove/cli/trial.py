@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from gitimprove.cli.context import Context, echo, emit_json, json_option, pass_ctx
+from gitimprove.cli.output import for_people
 
 
 @click.group("trial")
@@ -21,6 +22,7 @@ def trial_group() -> None:
 @click.option("--by", metavar="'NAME <EMAIL>'", help="Who starts it (default: git's user).")
 @json_option
 @pass_ctx
+@for_people
 def start_cmd(ctx: Context, proposal: str, share: str, unit: str | None, by: str | None,
               as_json: bool) -> None:
     """Start a trial: validate the proposal, then serve it to a share of traffic."""
@@ -46,6 +48,7 @@ def start_cmd(ctx: Context, proposal: str, share: str, unit: str | None, by: str
 @click.option("--by", metavar="'NAME <EMAIL>'", help="Who stops it (default: git's user).")
 @json_option
 @pass_ctx
+@for_people
 def stop_cmd(ctx: Context, proposal: str, reason: str, by: str | None, as_json: bool) -> None:
     """Stop the trial of a proposal (or of an agent): everyone gets main's version again."""
     from gitimprove.trials.manage import stop_trial
@@ -64,6 +67,7 @@ def stop_cmd(ctx: Context, proposal: str, reason: str, by: str | None, as_json: 
 @click.argument("agent", required=False)
 @json_option
 @pass_ctx
+@for_people
 def status_cmd(ctx: Context, agent: str | None, as_json: bool) -> None:
     """Running trials: the candidate against live over the same period."""
     from gitimprove.trials.manage import trial_status
