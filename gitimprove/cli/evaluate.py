@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from gitimprove.cli.context import Context, echo, emit_json, json_option, pass_ctx
+from gitimprove.cli.output import for_people
 
 
 @click.command("evaluate")
@@ -15,6 +16,7 @@ from gitimprove.cli.context import Context, echo, emit_json, json_option, pass_c
 @click.option("--by", metavar='"NAME <EMAIL>"', help="Who evaluated (default: your git identity).")
 @json_option
 @pass_ctx
+@for_people
 def evaluate_cmd(ctx: Context, proposal: str, sample: int | None, seed: int | None,
                  by: str | None, as_json: bool) -> int:
     """Replay a proposal on the runs it is meant to fix (and well-rated ones), have a model
