@@ -173,6 +173,10 @@ def test_list_filters(imported: Path, capsys: pytest.CaptureFixture[str]) -> Non
     assert len(runs) == 3 and all(r["first_at"] >= "2026-11-01" for r in runs)
     code, _, err = run(capsys, imported, "feedback", "list", "--since", "last tuesday")
     assert code == 1 and err.startswith("error: --since 'last tuesday' is not a date")
+    code, _, err = run(capsys, imported, "feedback", "list", "--agent", "product-writer",
+                       "--version", "v9")
+    assert code == 1 and err == ("error: product-writer has no version v9 on main (v1..v1)\n"
+                                 "  hint: see `gitimprove history product-writer` for its versions\n")
 
 
 def test_analyze_text_and_json(imported: Path, capsys: pytest.CaptureFixture[str]) -> None:

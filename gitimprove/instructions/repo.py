@@ -826,7 +826,11 @@ class InstructionRepo:
             index.check_agent(agent)
             if version is None:
                 return None
-            blob, unknown = index.resolve_version(agent, version)
+            try:
+                blob, unknown = index.resolve_version(agent, version)
+            except GitImproveError as exc:  # its hint is for recording feedback, not reading it
+                raise GitImproveError(exc.message, hint=f"see `gitimprove history {agent}` for "
+                                      "its versions") from None
             if unknown:
                 raise GitImproveError(unknown.split(";")[0],
                                       hint=f"see `gitimprove history {agent}` for its versions")
