@@ -386,7 +386,8 @@ class InstructionRepo:
             if cat.problems:
                 hint += (f"; {len(cat.problems)} adopted file(s) do not load (`gitimprove agents` "
                          "says why)")
-            raise UnknownAgentError(f"no agent {agent!r} at {commit.short} ({path} not found)", hint=hint)
+            where = "" if cat.agents else f" ({path} not found)"  # adopted files: not one path
+            raise UnknownAgentError(f"no agent {agent!r} at {commit.short}{where}", hint=hint)
         blob, raw = got
         return AgentAt(agent, path, blob, raw, self._parse(blob, raw, path, agent)[0], commit, file_blob=blob)
 

@@ -120,3 +120,14 @@ def test_agents_whose_names_collide_are_named_by_file_then_folder(tmp_path: Path
     assert len(every) == len(set(every))
     repo = InstructionRepo(root)
     assert sorted(repo.agent_names()) == sorted(every)
+
+
+def test_a_typo_in_an_adopted_agent_s_name_names_no_agents_folder(repo: Path) -> None:
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-m", "gitimprove", "--repo", str(repo), "show",
+                           "researchr"], capture_output=True, text=True)
+    assert proc.returncode == 1 and proc.stderr.startswith("error: no agent 'researchr' at ")
+    assert "agents/" not in proc.stderr.splitlines()[0]  # its agents live in files of their own
+    assert "hint: did you mean 'researcher'?" in proc.stderr
