@@ -92,6 +92,25 @@ def test_init_twice_has_nothing_new_to_commit(tmp_path: Path) -> None:
     assert rev(target, "HEAD") == head
 
 
+def test_init_again_after_adopting_adds_no_example_and_names_new_agent_files(tmp_path: Path) -> None:
+    target = tmp_path / "crew"
+    target.mkdir()
+    git(target, "init", "-q", "-b", "main")
+    commit_file(target, "AGENTS.md", "# Agent\n\nAnswer briefly.\n", "agents")
+    assert "adopted AGENTS.md (markdown): agents" in ok("init", str(target))
+    story = ("name: GenerateStory\ntemplate: |\n  Tell a story about {{$topic}}.\n"
+             "template_format: semantic-kernel\n")
+    commit_file(target, "prompts/story.yaml", story, "a prompt")
+    head = rev(target, "HEAD")
+    out = ok("init", str(target))
+    assert out.splitlines()[1:3] == [
+        "  left prompts/story.yaml: a semantic_kernel file that gitimprove.yaml does not map; add "
+        "`- path: 'prompts/story.yaml'` with `format: semantic_kernel` under its `formats:` to "
+        "adopt it", "  nothing new to commit"]
+    assert rev(target, "HEAD") == head and not (target / "agents").exists()  # no example agent
+    assert ok("agents", repo=target).startswith("agents  v1")
+
+
 def test_init_adopts_an_existing_repository(tmp_path: Path) -> None:
     target = tmp_path / "existing"
     target.mkdir()

@@ -14,7 +14,8 @@ from gitimprove.errors import GitImproveError, InvalidFileError
 from gitimprove.git import Repository, check_git_version, clean_env
 from gitimprove.instructions.adopt import Adopted, formats_yaml, survey
 from gitimprove.instructions.agentfile import parse_agent
-from gitimprove.instructions.policy import POLICY_PATH, parse_policy
+from gitimprove.instructions.formats.catalog import rule_for
+from gitimprove.instructions.policy import POLICY_PATH, Policy, parse_policy
 
 DEFAULT_POLICY = """\
 # gitimprove policy. The validator reads it from the main branch, never from a proposal.
@@ -285,10 +286,13 @@ def _init(dest: Path, source: Path | None, created: bool, written: list[str],
     policy = parse_policy((dest / POLICY_PATH).read_bytes(), POLICY_PATH)
     agents_dir = dest / policy.agents_dir
     adopted_paths: list[str] = []
+    unmapped: list[tuple[str, str]] = []
+    if found is None and policy.formats and source is None:
+        unmapped = _added_since_adopted(repo, dest, policy)
     if found is not None and found.adopted:
         tracked = set(repo.run("ls-files", "-z", cwd_worktree=True).split("\0"))
         adopted_paths = [a.path for a in found.adopted if a.path not in tracked]
-    elif not agents_dir.exists() or not any(agents_dir.glob("*.yaml")):
+    elif not policy.formats and (not agents_dir.exists() or not any(agents_dir.glob("*.yaml"))):
         agents_dir.mkdir(parents=True, exist_ok=True)
         (agents_dir / "assistant.yaml").write_text(EXAMPLE_AGENT)
         written.append(f"{policy.agents_dir}/assistant.yaml")
@@ -321,4 +325,21 @@ def _init(dest: Path, source: Path | None, created: bool, written: list[str],
         commit = repo.run("rev-parse", "HEAD").strip()
     repo.close()
     return InitResult(dest, created, written, commit, adopted=found.adopted if found else [],
-                      left=found.left if found else [])
+                      left=found.left if found else unmapped)
+
+
+def _added_since_adopted(repo: Repository, dest: Path, policy: Policy) -> list[tuple[str, str]]:
+    """Agent files of a repository adopted before that its ``formats:`` does not map (added
+    since): a second ``init`` leaves the policy as it is, and says how to map them."""
+    def mapped(path: str) -> bool:
+        try:
+            return rule_for(policy, path) is not None
+        except InvalidFileError:
+            return True  # claimed twice: `gitimprove agents` says so
+
+    listed = repo.run("ls-files", "-z", "-co", "--exclude-standard", cwd_worktree=True).split("\0")
+    files = {p: (dest / p).read_bytes() for p in listed if p and (dest / p).is_file() and not mapped(p)}
+    found = survey(files, policy, [p.stem for p in (dest / policy.agents_dir).glob("*.yaml")])
+    return [(a.path, f"a {a.format} file that {POLICY_PATH} does not map; add `- path: "
+                     f"'{a.path}'` with `format: {a.format}` under its `formats:` to adopt it")
+            for a in found.adopted]
