@@ -47,7 +47,6 @@ from gitimprove.patterns.triage import (
     plain_product_topic,
     product_topic,
     triage_of,
-    vouched,
 )
 from gitimprove.text import shorten
 
@@ -362,17 +361,12 @@ def group_items(items: Sequence[Item], themer: Themer,
                 if topic is not None:
                     apart[topic].append(text)
         homes: dict[str, Group] = {}  # product topic -> the largest cluster about it
-        votes = {label: _votes(clusters[label], by_text, themer) for label in clusters
-                 if kind in PRODUCT_KINDS}
-        # the product topics this feedback is plainly about somewhere: the only ones that the
-        # neighbours of an item in a group about the answers may vouch for
-        known = frozenset(apart) | {t for v in votes.values() for t in [decide(v)[1]] if t}
         for label in sorted(clusters):
             members = clusters[label]
             clustered.append(members)
             topic = None
             if kind in PRODUCT_KINDS:
-                topic, members = _set_product_apart(members, votes[label], themer, apart, known)
+                topic, members = _set_product_apart(members, by_text, themer, apart)
             if not members:
                 continue
             named = _name_group(kind, members, by_text, themer, df, offline)
@@ -416,36 +410,25 @@ def _product_group(kind: PatternKind, topic: str,
     return group
 
 
-def _votes(members: Sequence[str], by_text: Mapping[str, list[Item]],
-           themer: Themer) -> list[str | None]:
-    """The product topic of each item of a cluster (read through a sample of its texts)."""
-    weight = {t: len(by_text[t]) for t in members}
-    return [themer(t).topic for t in _sample(weight) for _ in range(weight[t])]
-
-
-def _set_product_apart(members: Sequence[str], votes: Sequence[str | None], themer: Themer,
-                       apart: dict[str, list[str]], known: frozenset[str],
-                       ) -> tuple[str | None, list[str]]:
+def _set_product_apart(members: Sequence[str], by_text: Mapping[str, list[Item]],
+                       themer: Themer, apart: dict[str, list[str]]) -> tuple[str | None, list[str]]:
     """The product topic of a cluster (None if it is about the answers), and its texts that
     stay in it.
 
-    A cluster mostly about the product (see :func:`.triage.decide` of its items' ``votes``)
-    stays whole: a pattern about that topic. From any other cluster, each text plainly about
-    the product (see :func:`.triage.plain_product_topic`: alone, or vouched for by its
-    neighbours where the topic is ``known`` to the feedback) is set apart in ``apart``, to
-    join the largest cluster about its topic or a group of its own: a pattern about the
-    answers never rests on a complaint no instruction can fix ("2 messages and I'm out" is
-    about usage limits, however close its words are to a complaint about the answers)."""
-    triage, topic = decide(votes)
+    A cluster mostly about the product (see :func:`.triage.decide`) stays whole: a pattern
+    about that topic. From any other cluster, each text plainly about the product (see
+    :func:`.triage.plain_product_topic`) is set apart in ``apart``, to join the largest
+    cluster about its topic or a group of its own: a pattern about the answers never rests
+    on a complaint no instruction can fix ("2 messages and I'm out" is about usage limits,
+    however close its words are to a complaint about the answers)."""
+    weight = {t: len(by_text[t]) for t in members}
+    read = _sample(weight)
+    triage, topic = decide([themer(t).topic for t in read for _ in range(weight[t])])
     if triage == "product":
         return topic, list(members)
-    shared = vouched(votes) & known
     kept: list[str] = []
     for text in members:
-        info = themer(text)
-        own = info.plain_topic
-        if own is None and shared and not info.noise:
-            own = plain_product_topic(info.toks, info._match, shared)
+        own = themer(text).plain_topic
         if own is None:
             kept.append(text)
         else:

@@ -19,8 +19,6 @@ from gitimprove.patterns.model import Triage
 
 PRODUCT_SHARE = 0.5  # share of a pattern's items about the product that makes it a product one
 PLAIN_SCORE = 3      # words of product phrases that make one item plainly about the product
-VOUCH = 3            # items of a group about the answers that share a product topic: they vouch
-                     # for each other (see :func:`vouched`)
 
 TOPICS: tuple[Concept, ...] = (
     _c("usage limits", "usage limits", "", "", "",
@@ -136,37 +134,26 @@ def mentions_product(toks: tuple[str, ...]) -> bool:
 
 
 def plain_product_topic(toks: tuple[str, ...],
-                        answers: Callable[[], Sequence[tuple[str, float]]],
-                        vouched: frozenset[str] = frozenset()) -> str | None:
+                        answers: Callable[[], Sequence[tuple[str, float]]]) -> str | None:
     """The product topic of one item taken alone (not as part of a group that is about the
     product): stricter than :func:`product_topic`, since one item has no neighbours to vouch
     for it. Nothing in it may address an answer, the topic's phrases must weigh
     :data:`PLAIN_SCORE` (words matched) or stand beside a word that names the product ("one
     day in a month" is not about pricing, "very slow app" is about speed), and they must
-    outweigh the answer concepts found in it (``answers()``, asked last: it costs most).
-    Neighbours may vouch for a topic in one word: see :func:`vouched`."""
+    outweigh the answer concepts found in it (``answers()``, asked last: it costs most)."""
     if not _TOPICS.mentions(toks):
         return None
     product = _TOPICS.match(toks)
     if not product:
         return None
     topic, score = product[0]
-    if score < PLAIN_SCORE and topic not in vouched and not PRODUCT_TALK.match(toks):
+    if score < PLAIN_SCORE and not PRODUCT_TALK.match(toks):
         return None
     if ANSWER_TALK.match(toks):
         return None
     if sum(s for _, s in product) < sum(s for _, s in answers()):
         return None
     return topic
-
-
-def vouched(topics: Sequence[str | None]) -> frozenset[str]:
-    """The product topics that enough items of one group are about (:data:`VOUCH`) for each
-    of them to count as about the product, though none is plainly so taken alone: three
-    reviews of a group about pictures that each say a word about paying ("pay to send more
-    pictures", "charging on uploading photos") are about pricing together."""
-    counted = Counter(t for t in topics if t)
-    return frozenset(t for t, n in counted.items() if n >= VOUCH)
 
 
 def triage_of(topics: Iterable[str | None], *, praise: bool) -> tuple[Triage, str | None]:
