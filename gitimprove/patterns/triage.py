@@ -98,6 +98,7 @@ ANSWER_TALK = Lexicon((_c("answer talk", "", "", "", "", """
     explanation | explain | explains | mistake | mistaken | misunderstand | misunderstands
     misunderstood | assume | assumes | assumption | deduce | deduction | infer | inference
     contradict | contradicts | contradiction | the question | the context | the prompt
+    knowledge | outdated | out of date | up to date | current events
     """),))
 
 _TOPICS = Lexicon(TOPICS)
