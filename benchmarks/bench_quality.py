@@ -18,12 +18,14 @@ reported as "not fetched", with the command that fetches it):
   over several seeds (mean), run here on the same items.
 
 The whole analysis runs (:func:`analyze_records`, min_support 3) on every negative item of the
-set, labelled or not; the figures are taken over the labelled ones, less those labelled
+set, labelled or not (a critique with the question and answer it is about as its record's
+input and output, as capture would give them); the figures are taken over the labelled ones, less those labelled
 "noise" (nothing to group: "good" under one star, emoji), and with each item labelled "other"
-(no common theme) a group of its own. The iOS app reviews were used to tune the grouping
-(cut quantile, token weighting); the Android reviews (labelled after the grouping was set;
-their triage misses were read when plainly-product items were first set apart), the Replika
-reviews (labelled blind, never tuned on) and Shepherd's critiques are held out.
+(no common theme) a group of its own. Each row says the set's role: the iOS app reviews
+were used to tune the grouping (cut quantile, token weighting), and ReaLMistake's expert
+critiques to tune how critiques group; the Android reviews (labelled after the grouping was
+set; their triage misses were read when plainly-product items were first set apart), the
+Replika reviews (labelled blind, never tuned on) and Shepherd's critiques are held out.
 
 Last, the speed of ``analyze_records`` on 10,000 / 30,000 / 100,000 records of distinct texts
 (goal: 100,000 under 10 s; growth no worse than n log n).
@@ -90,8 +92,11 @@ def _theme(labels: dict[str, str], key: str) -> str:
 
 def _records(rows: Sequence[dict[str, Any]]) -> list[FeedbackRecord]:
     t0 = datetime(2026, 1, 1, tzinfo=UTC)
+    # A set that gives the run a critique is about (its question and answer) gives it as the
+    # record's input and output, as capture would.
     return [make_record({"id": f"q{i}", "agent": "bench", "run_id": f"run{i}", "rating": "down",
-                         "reason": row["text"][:10_000], "created_at": t0 + timedelta(minutes=i)})
+                         "reason": row["text"][:10_000], "input": row.get("input"),
+                         "output": row.get("output"), "created_at": t0 + timedelta(minutes=i)})
             for i, row in enumerate(rows)]
 
 
@@ -159,7 +164,7 @@ def _evaluate(name: str) -> list[dict[str, Any]]:
     sub_aris, sub_found = _subsamples(records, rows, labels)
     k = len({t for t in truth if not t.startswith("alone-")})  # the themes, not the loners
     out: dict[str, Any] = {
-        "set": name, "items": len(rows), "labelled": len(labelled), "themes": k,
+        "set": name, "role": "tuning" if source.tuning else "held out", "items": len(rows), "labelled": len(labelled), "themes": k,
         "patterns": len(patterns), "seconds": round(seconds, 2),
         "ARI": round(adjusted_rand_index(truth, predicted), 3),
         "purity": round(purity(truth, predicted), 3),

@@ -8,6 +8,7 @@ import csv
 import importlib
 import json
 import re
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -66,3 +67,35 @@ def test_a_google_play_csv_converts_to_hashed_rows(
          "rating": 5, "date": "2024-05-03 12:00:00"},
     ]
     assert module.main([]) == 2  # usage, nothing written
+
+
+def test_realmistake_keeps_one_line_per_explained_error_of_one_category(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GITIMPROVE_BENCH_DATA", str(tmp_path / "data"))
+    items = [
+        {"error_label": "error", "error_categories": ["Reasoning Correctness"],
+         "human_explanation": "  Made-up explanation one. ",
+         "input": "A made-up task", "llm_response": "A made-up answer"},
+        {"error_label": "error", "error_categories": ["Instruction-Following"],
+         "human_explanation": "Made-up explanation one."},  # the same text
+        {"error_label": "error", "error_categories": ["Context-Faithfulness",
+                                                      "Reasoning Correctness"],
+         "human_explanation": "Made-up, of two kinds"},
+        {"error_label": "no_error", "error_categories": [], "human_explanation": ""},
+        {"error_label": "error", "error_categories": ["Instruction-Following"],
+         "human_explanation": "Made-up explanation two."},
+    ]
+    archive = tmp_path / "data.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("data/example.jsonl", json.dumps(items[0]) + "\n")
+        zf.writestr("data/task_a/model.jsonl", "".join(json.dumps(i) + "\n" for i in items))
+    module = importlib.import_module(SOURCES["realmistake_critiques"].converter)
+    assert module.main([str(archive)]) == 0
+    rows = list(sources.read_jsonl(sources.converted("realmistake_critiques")))
+    assert rows == [
+        {"hash": item_hash("Made-up explanation one."),
+         "text": "Made-up explanation one.", "theme": "reasoning_correctness",
+         "dataset": "task_a", "input": "A made-up task", "output": "A made-up answer"},
+        {"hash": item_hash("Made-up explanation two."), "text": "Made-up explanation two.",
+         "theme": "instruction_following", "dataset": "task_a", "input": "", "output": ""},
+    ]

@@ -66,6 +66,19 @@ def test_record_and_list_merge_a_run(sample_repo: Path, capsys: pytest.CaptureFi
     assert git(sample_repo, "status", "--porcelain") == before
 
 
+def test_list_shows_a_dash_for_feedback_on_no_run(capsys: pytest.CaptureFixture[str],
+                                                  sample_repo: Path) -> None:
+    # the id is shown once, in brackets at the end; the run column says there was none
+    code, out, _ = run(capsys, sample_repo, "feedback", "record", "--agent", "product-writer",
+                       "--rating", "down", "--reason", "no run here", "--id", "fb-norun")
+    assert code == 0
+    code, out, _ = run(capsys, sample_repo, "--no-pager", "feedback", "list", "--agent",
+                       "product-writer")
+    line = next(line for line in out.splitlines() if "no run here" in line)
+    assert "  -  negative  reason: no run here  (fb-norun)" in line
+    assert line.count("fb-norun") == 1
+
+
 @pytest.mark.parametrize("argv, message", [
     (["--agent", "product-writter", "--rating", "up"],
      "error: no agent 'product-writter' on main\n  hint: did you mean 'product-writer'?"),
@@ -175,7 +188,7 @@ def test_analyze_text_and_json(imported: Path, capsys: pytest.CaptureFixture[str
     assert set(first) == {"id", "kind", "label", "key", "count", "share", "score",
                           "feedback_ids", "quotes", "versions", "section", "suggestion",
                           "triage", "topic", "tool", "description", "state", "open_ids",
-                          "runs", "rates"}
+                          "runs", "rates", "parts"}
     assert all(p["count"] >= 5 for p in data["patterns"])
     code, _, err = run(capsys, imported, "analyze", "nobody")
     assert code == 1 and err.startswith("error: no agent 'nobody'")

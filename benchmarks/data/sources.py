@@ -15,7 +15,7 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,6 +33,7 @@ class Source:
     licence: str
     what: str
     converter: str   # the module that converts it
+    tuning: bool = False  # the grouping was tuned on it; every other set is held out
 
     @property
     def clone_hint(self) -> str:
@@ -47,7 +48,7 @@ SOURCES: dict[str, Source] = {s.name: s for s in (
            "none stated (all rights reserved): used locally for measurement, never redistributed",
            "2,292 App Store reviews of the ChatGPT iOS app (May-July 2023), title, text and "
            "stars; 240 of the 634 one- and two-star reviews hand-labelled with a theme",
-           "benchmarks.data.fetch_chatgpt_ios_reviews"),
+           "benchmarks.data.fetch_chatgpt_ios_reviews", tuning=True),
     Source("chatgpt_android_reviews", "Raymode001/chatgpt_reviews_data_evaluation",
            "4a99b6101bd7bd7f71bd178c543fb611645ab3f9", "chatgpt_reviews_sample.csv",
            "none stated (all rights reserved): used locally for measurement, never redistributed",
@@ -71,6 +72,15 @@ SOURCES: dict[str, Source] = {s.name: s for s in (
            "(arithmetic, coherence and deduction, consistency with context, veracity, "
            "redundancy, commonsense)",
            "benchmarks.data.fetch_shepherd_critiques"),
+    Source("realmistake_critiques", "psunlpgroup/ReaLMistake",
+           "f94a8b978926414deb1dcf6b50076fd06c892192", "data.zip",
+           "CC BY-SA 4.0 (the benchmark; MIT for the code), and its authors ask that its "
+           "examples not be published online in plain text: used locally for measurement, "
+           "never redistributed, no example quoted",
+           "expert explanations of the errors in GPT-4 and Llama 2 answers to three tasks, each "
+           "answer judged wrong under exactly one of four error categories (reasoning "
+           "correctness, instruction following, context faithfulness, parameterized knowledge)",
+           "benchmarks.data.fetch_realmistake_critiques", tuning=True),
 )}
 
 
@@ -88,6 +98,20 @@ def converted(name: str) -> Path:
 def item_hash(*parts: str) -> str:
     """A stable id of one item: its text, not its position in the file."""
     return hashlib.sha256("\n".join(p.strip() for p in parts).encode()).hexdigest()[:16]
+
+
+def distinct_texts(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The rows with a text (stripped), the first row of each text only, each keyed by
+    ``hash`` (of its text): a set's gold sits on texts, and a text said twice is one item."""
+    out: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for row in rows:
+        text = str(row.get("text") or "").strip()
+        key = item_hash(text)
+        if text and key not in seen:
+            seen.add(key)
+            out.append({"hash": key, **row, "text": text})
+    return out
 
 
 def read_jsonl(path: Path) -> Iterator[dict[str, Any]]:

@@ -26,6 +26,8 @@ def _warn(messages: list[warnings.WarningMessage]) -> None:
 
 
 PRODUCT_LINES = 10  # product groups analyze shows one by one; --json has them all
+PATTERN_LINES = 25  # patterns about the answers analyze shows unless --all; --json has them all
+
 
 @click.group("feedback")
 def feedback_group() -> None:
@@ -170,7 +172,7 @@ def list_cmd(ctx: Context, agent: str | None, since: str | None, version: str | 
         if shown_records:
             echo("\n".join(
                 _line(r.created_at, r.agent, found.label(r.agent, r.version, r.id in found.inferred),
-                      r.run_id or r.id, r.rating, [k for k, v in r.signals.items() if v is True],
+                      r.run_id or "-", r.rating, [k for k, v in r.signals.items() if v is True],
                       [r.reason] if r.reason else [], [r.correction] if r.correction else [],
                       r.id, r.tool_calls)
                 for r in shown_records))
@@ -189,7 +191,7 @@ def list_cmd(ctx: Context, agent: str | None, since: str | None, version: str | 
     echo("\n".join(_line(run.first_at, run.agent,
                          found.label(run.agent, run.versions[-1] if run.versions else None,
                                      found.run_inferred(run)),
-                         run.run_id or run.feedback_ids[0], run.rating, run.trouble, run.reasons,
+                         run.run_id or "-", run.rating, run.trouble, run.reasons,
                          run.corrections, ",".join(run.feedback_ids), run.tool_calls)
                    for run in shown))
     if any(found.run_inferred(run) for run in shown):
@@ -276,11 +278,14 @@ def stats_cmd(ctx: Context, agent: str | None, by_version: bool, since: str | No
               help="Themes named by the policy's model (proposer.model; cached, capped by "
                    "analysis.model_max_tokens), or the offline grouping only. Default: the "
                    "model when ANTHROPIC_API_KEY is set.")
+@click.option("--all", "show_all", is_flag=True,
+              help=f"Show every pattern (default: the {PATTERN_LINES} most important).")
 @json_option
 @pass_ctx
 @for_people
 def analyze_cmd(ctx: Context, agent: str, since: str | None, version: str | None,
-                min_support: int | None, use_model: bool | None, as_json: bool) -> None:
+                min_support: int | None, use_model: bool | None, show_all: bool,
+                as_json: bool) -> None:
     """Find patterns in an agent's feedback: recurring failures, consistent corrections,
     implicit trouble and successful patterns, most important first. Complaints about the
     product (limits, pricing, login, bugs...) are listed apart: no instruction fixes them."""
@@ -311,15 +316,22 @@ def analyze_cmd(ctx: Context, agent: str, since: str | None, version: str | None
         echo(f"No patterns about {agent}'s answers.")
     else:
         echo(paint(f" #  {'kind':<22} {'count':>5}  {'share':>5}  pattern  [section]", "bold"))
-    for n, p in enumerate(patterns, 1):
+    rest_patterns = [] if show_all else patterns[PATTERN_LINES:]
+    for n, p in enumerate(patterns if show_all else patterns[:PATTERN_LINES], 1):
         section = f"  [{p.section}]" if p.section else ""
         state = f"  ({p.state})" if p.state != "open" else ""
         echo(f"{n:>2}. {p.kind:<22} {p.count:>5}  {p.share:>5.0%}  {p.label}{section}{state}")
         for quote in p.quotes[:3]:
             echo(f"      \"{shorten(quote, 100)}\"")
+        if p.parts:
+            echo("      parts: " + shorten("; ".join(f"{part.label} ({part.count})"
+                                                   for part in p.parts), 100))
         if p.suggestion:
             echo(f"      suggests: {p.suggestion}")
         echo(f"      {p.id}  evidence: {shorten(', '.join(p.feedback_ids), 80)}")
+    if rest_patterns:
+        echo(f"... and {len(rest_patterns)} more patterns, "
+             f"{sum(p.count for p in rest_patterns):,} items (analyze --all shows them)")
     if product:
         topics: dict[str, int] = {}
         for p in product:

@@ -11,8 +11,9 @@ The pipeline, for one agent:
    ``unspecific``: it counts, but gives nothing to change an instruction by.
 3. **Groups.** The distinct texts of each kind are grouped by meaning (:mod:`.grouping`:
    static sentence embeddings, agglomerative clustering cut at a distance taken from the
-   set); no word list decides membership. The concept lexicon (:mod:`.lexicon`) only names
-   a group where most of its items match one concept.
+   set), then close clusters merged (a second level; never two that triage tells apart),
+   each merged pattern listing its ``parts``; no word list decides membership. The concept
+   lexicon (:mod:`.lexicon`) only names a group where most of its items match one concept.
 4. **Triage** (:mod:`.triage`). A group mostly about the product (limits, pricing, login,
    crashes, ...) is a product group; from any other group, each item plainly about the
    product is set apart into the product group of its topic, so a pattern about the answers
@@ -38,7 +39,14 @@ from typing import TYPE_CHECKING, Literal
 from gitimprove.dataclass import dataclass, field
 from gitimprove.feedback.models import FeedbackRecord
 from gitimprove.patterns.lexicon import Concept, Lexicon
-from gitimprove.patterns.model import EvidenceState, Pattern, PatternKind, Triage, pattern_id
+from gitimprove.patterns.model import (
+    EvidenceState,
+    Pattern,
+    PatternKind,
+    PatternPart,
+    Triage,
+    pattern_id,
+)
 from gitimprove.patterns.text import content, is_noise, is_unspecific, normalize, stem, tokens
 from gitimprove.patterns.triage import (
     TOPIC_LABELS,
@@ -74,6 +82,7 @@ TROUBLE_PREFIX = "runs redone or abandoned: "
 
 NAMING_SAMPLE = 400            # distinct texts of a group that naming, triage and quotes read
 SPELLING_SAMPLE = 100          # distinct texts read for how users spell a label's words
+PART_SAMPLE = 100              # distinct texts a part of a merged group is named and sided by
 MAX_SPELLING_CHARS = 2000      # ... of each
 
 _LEXICON: Lexicon | None = None
@@ -247,6 +256,7 @@ class Item:
     created_at: datetime
     versions: tuple[str, ...]
     signal: str | None = None
+    context: tuple[str, ...] = ()  # the run's input and output, those its records give
 
 
 @dataclass
@@ -259,6 +269,8 @@ class Group:
     triage: Triage | None = None     # set by the model's synthesis; else worked out
     topic: str | None = None
     description: str | None = None
+    parts: list[PatternPart] = field(default_factory=list)  # the close groups merged into it
+    part_texts: list[list[str]] = field(default_factory=list)  # ... their texts, until named
 
 
 def collect_items(records: Sequence[FeedbackRecord], themer: Themer) -> list[Item]:
@@ -268,31 +280,44 @@ def collect_items(records: Sequence[FeedbackRecord], themer: Themer) -> list[Ite
     for rec in ordered:
         runs[(rec.agent, rec.run_id if rec.run_id is not None else "\0" + rec.id)].append(rec)
     items: list[Item] = []
+    with_runs = any(r.input or r.output for r in ordered)
     for recs in runs.values():
         rating = next((r.rating for r in reversed(recs) if r.rating), None)
         signals: dict[str, object] = {}
         for r in recs:
             signals.update(r.signals)
         trouble = _trouble(signals)
+        context = _run_context(recs) if with_runs else ()
         for r in recs:
             version = (r.version,) if r.version else ()
             if r.reason:
                 polarity = r.rating or rating or ("negative" if trouble else None)
-                if polarity == "negative":
-                    items.append(Item(FAILURE, r.reason, (r.id,), r.created_at, version))
-                elif polarity == "positive":
-                    items.append(Item(PRAISE, r.reason, (r.id,), r.created_at, version))
-                elif themer(r.reason).concepts:
-                    items.append(Item(FAILURE, r.reason, (r.id,), r.created_at, version))
+                kind = (FAILURE if polarity == "negative" else PRAISE if polarity == "positive"
+                        else FAILURE if themer(r.reason).concepts else None)
+                if kind is not None:
+                    items.append(Item(kind, r.reason, (r.id,), r.created_at, version,
+                                      context=context))
             if r.correction:
-                items.append(Item(CORRECTION, r.correction, (r.id,), r.created_at, version))
+                items.append(Item(CORRECTION, r.correction, (r.id,), r.created_at, version,
+                                  context=context))
         if trouble:
             texts = [t for r in recs for t in (r.reason, r.correction) if t]
             text = " / ".join(texts) if texts else None
             versions = tuple(dict.fromkeys(r.version for r in recs if r.version))
             items.append(Item(TROUBLE, text, tuple(r.id for r in recs), recs[-1].created_at,
-                              versions, signal=trouble[0]))
+                              versions, signal=trouble[0], context=context))
     return items
+
+
+def _run_context(recs: Sequence[FeedbackRecord]) -> tuple[str, ...]:
+    """The run's input and output (the first of each its records give): what the feedback is
+    about, so that grouping can tell it apart from what the feedback says about it
+    (:func:`.grouping.cluster_texts`)."""
+    given: str | None = None
+    made: str | None = None
+    for r in recs:
+        given, made = given or r.input, made or r.output
+    return tuple(t for t in (given, made) if t)
 
 
 def _trouble(signals: dict[str, object]) -> list[str]:
@@ -321,7 +346,7 @@ def group_items(items: Sequence[Item], themer: Themer,
 
     With a ``synthesizer`` the model's themes replace the offline groups (which it reads
     through); when it fails, the offline groups stay and ``notes`` says so."""
-    from gitimprove.patterns.grouping import UNCLUSTERED, cluster_texts
+    from gitimprove.patterns.grouping import UNCLUSTERED, cluster_levels
 
     groups: dict[tuple[str, str], Group] = {}
     pending: dict[PatternKind, list[Item]] = defaultdict(list)
@@ -349,7 +374,12 @@ def group_items(items: Sequence[Item], themer: Themer,
         for item in pending[kind]:
             by_text[item.text or ""].append(item)
         texts = sorted(by_text)
-        labels = cluster_texts(texts, weights=[len(by_text[t]) for t in texts])
+        contexts = ([next((i.context for i in by_text[t] if i.context), ()) for t in texts]
+                    if any(i.context for i in pending[kind]) else None)
+        fine, labels = cluster_levels(texts, weights=[len(by_text[t]) for t in texts],
+                                      side=_side(texts, by_text, themer)
+                                      if kind in PRODUCT_KINDS else None, contexts=contexts)
+        part_of = dict(zip(texts, fine, strict=True))
         clusters: dict[int, list[str]] = defaultdict(list)
         apart: dict[str, list[str]] = defaultdict(list)  # product topic -> texts set apart
         for text, label in zip(texts, labels, strict=True):
@@ -374,6 +404,10 @@ def group_items(items: Sequence[Item], themer: Themer,
             group = offline.setdefault((kind, named.key), named)
             for text in members:
                 group.items.extend(by_text[text])
+            split: dict[int, list[str]] = defaultdict(list)
+            for text in members:
+                split[part_of[text]].append(text)
+            group.part_texts += split.values()
             if topic is not None:
                 group.triage, group.topic = "product", topic
                 homes.setdefault(topic, group)
@@ -381,6 +415,9 @@ def group_items(items: Sequence[Item], themer: Themer,
             home = homes.get(topic) or _product_group(kind, topic, offline)
             for text in apart[topic]:
                 home.items.extend(by_text[text])
+        for group in offline.values():
+            if group.kind == kind and len(group.part_texts) >= 2:
+                group.parts = _parts(kind, group.part_texts, by_text, themer, df)
     if synthesizer is not None and pending:
         from gitimprove.patterns.synthesis import SynthesisError
 
@@ -392,6 +429,21 @@ def group_items(items: Sequence[Item], themer: Themer,
         else:
             return list(groups.values()) + themed
     return list(groups.values()) + list(offline.values())
+
+
+def _parts(kind: PatternKind, parts: Sequence[Sequence[str]], by_text: dict[str, list[Item]],
+           themer: Themer, df: tuple[Counter[str], int]) -> list[PatternPart]:
+    """The groups (their texts) a group was merged from, close ones (:mod:`.grouping`) or
+    ones the lexicon names alike, each with its count and a label of its distinctive words,
+    largest first."""
+    out = []
+    for texts in parts:
+        named = _name_group(kind, texts, by_text, themer, df, {}, hints=False, sample=PART_SAMPLE)
+        said = {t: len(by_text[t]) for t in _sample({t: len(by_text[t]) for t in texts},
+                                                    PART_SAMPLE)}
+        out.append(PatternPart(label=_terms_label(named, said, list(said)),
+                               count=sum(len(by_text[t]) for t in texts)))
+    return sorted(out, key=lambda p: (-p.count, p.label))
 
 
 def _key_words(name: str) -> str:
@@ -408,6 +460,18 @@ def _product_group(kind: PatternKind, topic: str,
         label = TOPIC_LABELS.get(topic, topic)
         group = groups[(kind, key)] = Group(kind, key, label, triage="product", topic=topic)
     return group
+
+
+def _side(texts: Sequence[str], by_text: Mapping[str, list[Item]],
+          themer: Themer) -> Callable[[Sequence[int]], tuple[Triage, str | None]]:
+    """What a cluster of ``texts`` (its members' indices) is about, as triage decides it
+    (:func:`.triage.decide`) on a sample of :data:`PART_SAMPLE` of its texts (the first of
+    those triage reads later): clusters about different things are never merged."""
+    def side(members: Sequence[int]) -> tuple[Triage, str | None]:
+        weight = {texts[i]: len(by_text[texts[i]]) for i in members}
+        read = _sample(weight, PART_SAMPLE)
+        return decide([themer(t).topic for t in read for _ in range(weight[t])])
+    return side
 
 
 def _set_product_apart(members: Sequence[str], by_text: Mapping[str, list[Item]],
@@ -477,11 +541,13 @@ def _sample(counts: Mapping[str, int], limit: int = NAMING_SAMPLE) -> list[str]:
 
 def _name_group(kind: PatternKind, members: Sequence[str], by_text: dict[str, list[Item]],
                 themer: Themer, df: tuple[Counter[str], int],
-                taken: dict[tuple[str, str], Group]) -> Group:
+                taken: dict[tuple[str, str], Group], *, hints: bool = True,
+                sample: int = NAMING_SAMPLE) -> Group:
     """Key and label of a cluster: a lexicon concept where most of its items match one
-    (a naming hint only), else its most distinctive words. Keys are unique per kind."""
+    (a naming hint only; not with ``hints=False``), else its most distinctive words, read
+    in a ``sample`` of its texts. Keys are unique per kind."""
     weight = {t: len(by_text[t]) for t in members}
-    read = _sample(weight)
+    read = _sample(weight, sample)
     size = sum(weight[t] for t in read)
     concepts: Counter[str] = Counter()
     words: Counter[str] = Counter()
@@ -496,7 +562,7 @@ def _name_group(kind: PatternKind, members: Sequence[str], by_text: dict[str, li
     terms_key = "+".join(sorted(terms)) or "text"
     best = sorted(concepts, key=lambda k: (-concepts[k], k))[:1]
     lexicon = themer.lexicon
-    if best and concepts[best[0]] * 2 > size:
+    if hints and best and concepts[best[0]] * 2 > size:
         c = lexicon.concepts[best[0]]
         key = f"concept:{c.key}"
         return taken.get((kind, key)) or Group(kind, key, _concept_label(kind, c), concept=c)
@@ -630,7 +696,7 @@ def analyze_records(
             versions=versions, section=_section(g, themer, agent_file) if triage == "answers"
             else None, suggestion=suggestion if triage == "answers" else None,
             triage=triage, topic=topic, description=g.description, state=state,
-            open_ids=open_ids))
+            open_ids=open_ids, parts=g.parts))
     patterns.sort(key=lambda p: (-p.score, -p.count, p.id))
     return patterns
 

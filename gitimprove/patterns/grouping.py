@@ -4,15 +4,28 @@ No word list decides which texts belong together. Each distinct text becomes a v
 weighted mean of the static token embeddings of WordLlama (a 256-dimension table that ships
 inside its wheel, so nothing is downloaded), each token weighted by its rarity in this set of
 feedback (smooth inverse frequency, ``a / (a + p(token))``: words every item shares say
-little). Vectors are clustered by average-linkage agglomerative clustering, cut at a
-distance taken from the set itself (a quantile of the pairwise distances), so the number of
-groups is found, not given.
+little), and a word the run's own input or output holds at :data:`CONTEXT_WEIGHT` of that: a
+critique names what it is about with the answer's words, and says what is wrong with its own,
+so two critiques of one answer stop looking alike for sharing its subject. Vectors are
+clustered by average-linkage agglomerative clustering, cut at a distance taken from the set
+itself (a quantile of the pairwise distances), so the number of groups is found, not given.
 
 Scale: hierarchical clustering costs n² in time and memory, so it runs on at most
 :data:`SAMPLE` texts (the most frequent first, then a stable hash order). Every other text
 joins the nearest centroid within the cut distance; what joins none is sampled again, for
 at most :data:`ROUNDS` rounds. The cost is ``ROUNDS * (SAMPLE² + n * k)``: linear in the
 number of texts. Deterministic: fixed order, no random state.
+
+A second level then merges clusters whose centroids are close: average linkage (each
+cluster counting once) over the centroids of the clusters of at least :data:`SECOND_MIN`
+items (the mean of two or three texts is too unsteady to compare), cut below a quantile of
+the distances between them (:data:`SECOND_QUANTILE`: only pairs among the closest 5% may
+merge, so a set of a few clusters merges none). The centroids are compared after the mean
+of all of them is subtracted: a large cluster's mean leans towards the mean of the whole
+set, and raw centroids would all merge into one. The caller may keep apart clusters it
+knows to differ (``side``: a cluster about the product never merges with one about the
+answers, nor with one about another product topic). :func:`cluster_levels` returns both
+levels.
 
 numpy, scipy and wordllama are imported here only, and this module only from inside
 analysis, so commands that do not analyse do not pay for them.
@@ -22,9 +35,10 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 import threading
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Hashable, Sequence
 from itertools import count
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -38,12 +52,17 @@ if TYPE_CHECKING:
     Matrix = NDArray[np.float32]
 
 MAX_CHARS = 2000       # of one text, embedded: a 200 KB reason costs what 2,000 characters do
+CONTEXT_BUDGET = 4_000_000  # characters of the runs' input and output read, all together
 SAMPLE = 2000          # texts clustered hierarchically per round
 ROUNDS = 3             # rounds of sample-then-assign
 QUANTILE = 0.3         # the cut: this quantile of the sample's pairwise distances
 MIN_CUT = 1.0          # ... at least: unit vectors this close (cosine 0.5) always may join
 MAX_CUT = 1.33         # ... at most: unit vectors this far apart (cosine 0.12) never join
 SIF_A = 1e-2           # token weight a / (a + p(token))
+CONTEXT_WEIGHT = 0.5   # ... times this for a word of the run's input or output
+SECOND_QUANTILE = 0.05 # the second level's cut: this quantile of the centroids' distances
+SECOND_MIN = 5         # ... between clusters of at least this many items (steadier means)
+FAR = 1e6              # a distance no cut reaches
 CHUNK = 4096           # texts embedded or assigned at a time (bounded memory)
 UNCLUSTERED = -1
 
@@ -90,8 +109,11 @@ class Embedder:
         self.tokenizer.no_padding()
         self.tokenizer.no_truncation()
 
-    def embed(self, texts: Sequence[str]) -> Matrix:
-        """Unit vectors, one per text (a zero row for a text without tokens).
+    def embed(self, texts: Sequence[str],
+              contexts: Sequence[Sequence[str]] | None = None) -> Matrix:
+        """Unit vectors, one per text (a zero row for a text without tokens). ``contexts``
+        (one per text: the run's input and output, or nothing) is what each text is about:
+        the words of a text found in it weigh :data:`CONTEXT_WEIGHT` as much.
 
         Texts are split into words and each distinct word is tokenized once: a text's tokens are its words' tokens, and the tokenizer's cost grows
         with the vocabulary, not with the amount of feedback."""
@@ -106,6 +128,17 @@ class Embedder:
             # spaces alone gives the same tokens as tokenizing the text.
             cols.extend(map(word_ids.__getitem__, text[:MAX_CHARS].lower().split()))
             indptr.append(len(cols))
+        scale: list[float] = []  # per word occurrence, when some text has a context
+        given = sum(1 for c in contexts if c) if contexts is not None else 0
+        if contexts is not None and given:
+            # NOTE: reading a run's text costs more than embedding a short reason: all runs
+            # together are read for at most CONTEXT_BUDGET characters, so 100,000 runs cost
+            # about what a few thousand do (each read less far).
+            read = max(1, min(MAX_CHARS, CONTEXT_BUDGET // given // 2))  # of input, of output
+            for text, context in zip(texts, contexts, strict=True):
+                words = text[:MAX_CHARS].lower().split()
+                scale += (_context_scale(words, "\n".join(c[:read] for c in context).lower())
+                          if context else [1.0] * len(words))
         n_words = len(word_ids)
         if n_words == 0:
             return np.zeros((len(texts), self.table.shape[1]), dtype=np.float32)
@@ -128,11 +161,26 @@ class Embedder:
         weights = np.asarray([SIF_A / (SIF_A + freq[t] / total) for t in w_cols], dtype=np.float32)
         word_tokens = csr_matrix((weights, w_cols, w_indptr), shape=(n_words, self.table.shape[0]))
         word_vectors = np.asarray(word_tokens @ self.table, dtype=np.float32)
+        if scale:  # the frequencies above count every occurrence; the vectors weigh them
+            counts = csr_matrix((np.asarray(scale, dtype=np.float32), cols, indptr),
+                                shape=(len(texts), n_words))
         out = np.asarray(counts @ word_vectors, dtype=np.float32)
         norms = np.sqrt(np.einsum("ij,ij->i", out, out))[:, None]
         norms[norms == 0] = 1.0
         out /= norms  # in place: 100,000 texts make a 100 MB matrix
         return out
+
+
+_WORD = re.compile(r"\w+")
+
+
+def _context_scale(words: Sequence[str], context: str) -> list[float]:
+    """:data:`CONTEXT_WEIGHT` for each of ``words`` (lowercase) all of whose letters-and-digits
+    runs occur as words in ``context`` (lowercase), else 1."""
+    known = set(_WORD.findall(context))
+    return [CONTEXT_WEIGHT if (word in known if word.isalnum() else
+                               (parts := _WORD.findall(word)) and known.issuperset(parts))
+            else 1.0 for word in words]
 
 
 def embedder() -> Embedder:
@@ -147,22 +195,40 @@ def _stable(text: str) -> str:
     return hashlib.sha1(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
+Side = Callable[[Sequence[int]], Hashable]
+
+
 def cluster_texts(texts: Sequence[str], *, weights: Sequence[int] | None = None,
-                  min_size: int = 2) -> list[int]:
+                  min_size: int = 2, side: Side | None = None,
+                  contexts: Sequence[Sequence[str]] | None = None) -> list[int]:
     """A cluster number per text, or :data:`UNCLUSTERED`. ``texts`` should be distinct;
     ``weights`` (how many items say each) decide which texts are sampled first, and a text
-    said by two items or more is a cluster by itself where it joins none. Clusters are
-    numbered by their size, largest first, then by their first text."""
+    said by two items or more is a cluster by itself where it joins none; ``contexts``, the
+    text of the run each is about (see :meth:`Embedder.embed`). Clusters are numbered by
+    their size, largest first, then by their first text. These are the merged clusters of
+    the second level (see :func:`cluster_levels`)."""
+    return cluster_levels(texts, weights=weights, min_size=min_size, side=side,
+                          contexts=contexts)[1]
+
+
+def cluster_levels(texts: Sequence[str], *, weights: Sequence[int] | None = None,
+                   min_size: int = 2, side: Side | None = None,
+                   contexts: Sequence[Sequence[str]] | None = None
+                   ) -> tuple[list[int], list[int]]:
+    """The fine clusters of each text and the merged ones (numbered as :func:`cluster_texts`
+    says), or :data:`UNCLUSTERED` in both. ``side(members)`` (indices into ``texts`` of one
+    fine cluster) keys what may merge: clusters of different keys never do; ``contexts`` as
+    :func:`cluster_texts` says."""
     import numpy as np
 
     n = len(texts)
     if n == 0:
-        return []
-    vectors = embedder().embed(texts)
+        return [], []
+    vectors = embedder().embed(texts, contexts)
     usable = np.linalg.norm(vectors, axis=1) > 0
     counts = list(weights) if weights is not None else [1] * n
-    order = sorted((i for i in range(n) if usable[i]),
-                   key=lambda i: (-counts[i], _stable(texts[i])))
+    stable = [_stable(text) for text in texts]
+    order = sorted((i for i in range(n) if usable[i]), key=lambda i: (-counts[i], stable[i]))
     labels = np.full(n, UNCLUSTERED, dtype=np.int64)
     remaining = order
     next_label = 0
@@ -197,7 +263,9 @@ def cluster_texts(texts: Sequence[str], *, weights: Sequence[int] | None = None,
         if labels[i] == UNCLUSTERED and counts[i] >= 2:
             labels[i] = next_label
             next_label += 1
-    return _renumber([int(x) for x in labels], texts, counts)
+    fine = _renumber([int(x) for x in labels], stable, counts)
+    merged = _second_level(vectors, fine, counts, side)
+    return fine, _renumber(merged, stable, counts)
 
 
 def _agglomerate(vectors: Matrix, min_size: int) -> tuple[list[list[int]], float]:
@@ -220,13 +288,56 @@ def _agglomerate(vectors: Matrix, min_size: int) -> tuple[list[list[int]], float
     return found, cut
 
 
-def _renumber(labels: list[int], texts: Sequence[str], counts: Sequence[int]) -> list[int]:
+def _second_level(vectors: Matrix, labels: Sequence[int], counts: Sequence[int],
+                  side: Side | None) -> list[int]:
+    """``labels`` with clusters whose centroids are close merged (see the module doc)."""
+    import numpy as np
+    from scipy.cluster.hierarchy import fcluster, linkage
+    from scipy.sparse import csr_matrix
+    from scipy.spatial.distance import pdist, squareform
+
+    of = np.asarray(labels, dtype=np.int64)
+    k = int(of.max(initial=UNCLUSTERED)) + 1
+    inside = np.flatnonzero(of != UNCLUSTERED)
+    # float32 like the vectors: a float64 product would copy all of them first
+    member = csr_matrix((np.asarray(counts, dtype=np.float32)[inside], (of[inside], inside)),
+                        shape=(k, len(labels)))
+    size = np.asarray(member.sum(axis=1), dtype=np.float64).ravel()
+    big = np.flatnonzero(size >= SECOND_MIN)
+    if len(big) < 3:
+        return list(labels)
+    sums = np.asarray(member[big] @ vectors, dtype=np.float64)
+    centroids = sums / size[big, None] - sums.sum(axis=0) / size[big].sum()
+    centroids /= np.maximum(np.linalg.norm(centroids, axis=1, keepdims=True), 1e-12)
+    dists = pdist(centroids, metric="euclidean")
+    # NOTE: strictly nearer than the quantile's own pair: with fewer than 1 / SECOND_QUANTILE
+    # pairs nothing merges (the closest of three pairs is not "close" by itself).
+    cut = float(np.nextafter(np.quantile(dists, SECOND_QUANTILE, method="lower"), -np.inf))
+    if side is not None:
+        # only clusters with a neighbour within the cut can merge: only they are asked
+        near = (squareform(dists) <= cut).sum(axis=1) > 1  # the diagonal is 0
+        keys: dict[Hashable, int] = {}
+        code = np.asarray([keys.setdefault(side(member[c].indices.tolist()) if near[j]
+                                           else ("alone", j), len(keys))
+                           for j, c in enumerate(big)])
+        dists[pdist(code[:, None], metric="hamming") > 0] = FAR  # never merged
+    merged = fcluster(linkage(dists, method="average"), t=cut, criterion="distance")
+    into = list(range(k))
+    first: dict[int, int] = {}
+    for c, m in zip(big, merged, strict=True):
+        into[c] = first.setdefault(int(m), int(c))
+    return [into[label] if label != UNCLUSTERED else UNCLUSTERED for label in labels]
+
+
+def _renumber(labels: list[int], stable: Sequence[str], counts: Sequence[int]) -> list[int]:
+    """Cluster numbers by size, largest first, then by their first text (``stable``: each
+    text's :func:`_stable` key)."""
     size: Counter[int] = Counter()
     first: dict[int, str] = {}
     for i, label in enumerate(labels):
         if label != UNCLUSTERED:
             size[label] += counts[i]
-            key = _stable(texts[i])
+            key = stable[i]
             if label not in first or key < first[label]:
                 first[label] = key
     ranked = sorted(size, key=lambda lab: (-size[lab], first[lab]))

@@ -23,6 +23,15 @@ def pattern_id(kind: str, key: str) -> str:
     return "pat-" + hashlib.sha256(f"{kind}\0{key}".encode()).hexdigest()[:12]
 
 
+class PatternPart(BaseModel):
+    """One of the close groups a pattern was merged from (see :mod:`.grouping`)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    label: str
+    count: int
+
+
 class Pattern(BaseModel):
     """A group of feedback items that say the same thing."""
 
@@ -48,6 +57,8 @@ class Pattern(BaseModel):
     rates: dict[str, float] = Field(default_factory=dict,
                                     description="for tool_use patterns: the figures behind it")
     description: str | None = Field(None, description="what the theme is, where a model named it")
+    parts: list[PatternPart] = Field(default_factory=list,
+                                     description="the close groups it was merged from, if any")
     state: EvidenceState = "open"
     open_ids: list[str] = Field(default_factory=list,
                                 description="evidence not yet cited by an open or approved proposal")

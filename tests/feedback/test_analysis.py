@@ -232,6 +232,29 @@ def test_terms_labels_read_as_words() -> None:
     assert "quot" not in p.label and "recip" not in words
 
 
+def test_merged_patterns_list_the_groups_they_were_merged_from() -> None:
+    import json
+
+    from .conftest import FIXTURES
+
+    rows = [json.loads(line) for line in
+            (FIXTURES / "paraphrase_feedback.jsonl").read_text().splitlines() if line]
+    t0 = datetime(2026, 1, 1, tzinfo=UTC)
+    records = [make_record({"id": f"p{i}", "agent": "a", "rating": "down",
+                            "reason": str(r.get("reason") or r.get("correction")),
+                            "created_at": t0 + timedelta(minutes=i)}) for i, r in enumerate(rows)]
+    patterns = analyze_records(records)
+    merged = [p for p in patterns if p.parts]
+    assert merged, [(p.label, p.count) for p in patterns]
+    for p in merged:
+        assert len(p.parts) >= 2 and sum(part.count for part in p.parts) <= p.count
+        assert [part.count for part in p.parts] == sorted((part.count for part in p.parts), reverse=True)
+        assert all(part.label for part in p.parts)
+        # a part's label is its own distinctive words, not the lexicon's name of the whole
+        assert all(part.label != p.label for part in p.parts)
+    assert analyze_records(records) == patterns  # deterministic
+
+
 def test_a_group_that_loves_the_app_is_not_named_after_tone() -> None:
     # "lovely" stems as "love" does: it named a group of "I love this app" after empathy
     from gitimprove.patterns.lexicon import Lexicon

@@ -91,6 +91,26 @@ def test_analyze_lists_product_groups_apart(repo_with_feedback: InstructionRepo,
     assert product and product[0]["topic"] == "usage limits"
 
 
+def test_analyze_shows_the_parts_of_a_merged_pattern(repo_with_feedback: InstructionRepo,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    from .conftest import FIXTURES
+
+    rows = [json.loads(line) for line in
+            (FIXTURES / "paraphrase_feedback.jsonl").read_text().splitlines() if line]
+    repo_with_feedback.feedback_store().add([make_record({
+        "id": f"para{i}", "agent": "product-writer", "rating": "down",
+        "reason": str(r.get("reason") or r.get("correction"))}) for i, r in enumerate(rows)])
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+    monkeypatch.chdir(repo_with_feedback.git.work_tree or ".")
+    data = json.loads(CliRunner().invoke(cli, ["analyze", "product-writer", "--json"]).stdout)
+    merged = [p for p in data["patterns"] if p["parts"] and p["triage"] == "answers"]
+    assert merged
+    out = CliRunner().invoke(cli, ["analyze", "product-writer"])
+    assert out.exit_code == 0, out.output
+    first = merged[0]["parts"][0]
+    assert f"parts: {first['label']} ({first['count']})" in out.output
+
+
 @pytest.mark.parametrize("texts", [
     [""] * 3 + ["   "],
     ["ok"] * 5,
@@ -247,3 +267,20 @@ def test_analyze_counts_the_product_groups_it_does_not_show(
     rest = sorted(product, key=lambda p: (-p["count"], p["id"]))[1:]
     assert (f"... and {len(rest)} smaller groups, {sum(p['count'] for p in rest)} items "
             "(analyze --json lists them all)") in out.output
+
+
+def test_analyze_shows_the_most_important_patterns_and_all_with_all(
+        repo_with_feedback: InstructionRepo, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+    monkeypatch.chdir(repo_with_feedback.git.work_tree or ".")
+    monkeypatch.setattr("gitimprove.cli.feedback.PATTERN_LINES", 1)
+    answers = [p for p in json.loads(CliRunner().invoke(
+        cli, ["analyze", "product-writer", "--json"]).stdout)["patterns"]
+        if p["triage"] not in ("product", "unspecific")]
+    assert len(answers) >= 2
+    out = CliRunner().invoke(cli, ["analyze", "product-writer"]).output
+    assert answers[0]["id"] in out and not any(p["id"] in out for p in answers[1:])
+    assert (f"... and {len(answers) - 1} more patterns, "
+            f"{sum(p['count'] for p in answers[1:]):,} items (analyze --all shows them)") in out
+    every = CliRunner().invoke(cli, ["analyze", "product-writer", "--all"]).output
+    assert all(p["id"] in every for p in answers) and "more patterns" not in every
