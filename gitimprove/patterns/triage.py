@@ -34,7 +34,7 @@ TOPICS: tuple[Concept, ...] = (
        price | pricing | expensive | overpriced | cost | costs | pay | paid | paying | payment
        subscription | subscribe | subscribed | subscriber | billed | billing | charged | charge
        refund | money | dollar | dollars | plus subscription | premium | pro plan | free version
-       free plan | free tier | cancel | cancelled | unsubscribe | rip off | ripoff | worth the
+       free plan | free tier | cancel | cancelled | unsubscribe | rip off | ripoff | scam | worth the
        waste of money | in app purchase | purchase | per month | a month | monthly | yearly
        """),
     _c("login", "login and accounts", "", "", "",
