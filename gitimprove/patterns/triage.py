@@ -87,9 +87,10 @@ TOPICS: tuple[Concept, ...] = (
        """),
 )
 
-# Words that address the answer itself: an item that critiques an answer's reasoning or its
-# calculation is about the answers even where it speaks of money, months or an account ("the
-# candidate's calculation of the monthly payment is wrong").
+# Words that address the answer itself: an item that critiques an answer's reasoning, its
+# calculation or what it knows is about the answers even where it speaks of money, months or
+# an account ("the candidate's calculation of the monthly payment is wrong", "paid for Plus and
+# it still has no knowledge past 2021").
 ANSWER_TALK = Lexicon((_c("answer talk", "", "", "", "", """
     answer | answers | answered | response | responses | reply | replies | output | outputs
     calculation | calculate | calculated | calculating | computation | arithmetic | math | equation
