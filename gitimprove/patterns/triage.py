@@ -83,7 +83,7 @@ TOPICS: tuple[Concept, ...] = (
     _c("availability", "availability (country, device)", "", "", "",
        """
        not available in | available in my country | my country | region | regions | vpn
-       not supported in | country | countries | ios 15 | ios 16 | older iphone | old iphone
+       not supported in | our country | your country | ios 15 | ios 16 | older iphone | old iphone
        """),
 )
 

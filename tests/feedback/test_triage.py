@@ -158,8 +158,11 @@ def test_critiques_of_an_answer_that_mention_money_are_about_the_answers(text: s
     # what an answer knows is about the answers, whatever else the review says
     ("Paid for plus and it still has no knowledge of anything past 2021", None),
     ("Its last knowledge update was in 2021, the info is outdated", None),
+    # a country is a place the answer speaks of; "my country" is where the service is not
+    ("The narrator mentions other countries, so it is not domestic affairs", None),
+    ("Not available in my country, even with a VPN", "availability"),
 ])
-def test_what_an_answer_knows_is_about_the_answers(text: str, expected: str | None) -> None:
+def test_words_that_say_what_a_complaint_is_about(text: str, expected: str | None) -> None:
     assert topic(text) == expected
 
 
