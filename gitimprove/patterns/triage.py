@@ -83,13 +83,14 @@ TOPICS: tuple[Concept, ...] = (
     _c("availability", "availability (country, device)", "", "", "",
        """
        not available in | available in my country | my country | region | regions | vpn
-       not supported in | country | countries | ios 15 | ios 16 | older iphone | old iphone
+       not supported in | our country | your country | ios 15 | ios 16 | older iphone | old iphone
        """),
 )
 
-# Words that address the answer itself: an item that critiques an answer's reasoning or its
-# calculation is about the answers even where it speaks of money, months or an account ("the
-# candidate's calculation of the monthly payment is wrong").
+# Words that address the answer itself: an item that critiques an answer's reasoning, its
+# calculation or what it knows is about the answers even where it speaks of money, months or
+# an account ("the candidate's calculation of the monthly payment is wrong", "paid for Plus and
+# it still has no knowledge past 2021").
 ANSWER_TALK = Lexicon((_c("answer talk", "", "", "", "", """
     answer | answers | answered | response | responses | reply | replies | output | outputs
     calculation | calculate | calculated | calculating | computation | arithmetic | math | equation
@@ -98,6 +99,7 @@ ANSWER_TALK = Lexicon((_c("answer talk", "", "", "", "", """
     explanation | explain | explains | mistake | mistaken | misunderstand | misunderstands
     misunderstood | assume | assumes | assumption | deduce | deduction | infer | inference
     contradict | contradicts | contradiction | the question | the context | the prompt
+    knowledge | outdated | out of date | up to date | current events
     """),))
 
 _TOPICS = Lexicon(TOPICS)

@@ -154,6 +154,18 @@ def test_critiques_of_an_answer_that_mention_money_are_about_the_answers(text: s
     assert topic(text) is None
 
 
+@pytest.mark.parametrize("text, expected", [
+    # what an answer knows is about the answers, whatever else the review says
+    ("Paid for plus and it still has no knowledge of anything past 2021", None),
+    ("Its last knowledge update was in 2021, the info is outdated", None),
+    # a country is a place the answer speaks of; "my country" is where the service is not
+    ("The narrator mentions other countries, so it is not domestic affairs", None),
+    ("Not available in my country, even with a VPN", "availability"),
+])
+def test_words_that_say_what_a_complaint_is_about(text: str, expected: str | None) -> None:
+    assert topic(text) == expected
+
+
 def plain(text: str) -> str | None:
     toks = tokens(text)
     return plain_product_topic(toks, lambda: Lexicon().match(toks))
