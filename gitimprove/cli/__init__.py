@@ -15,6 +15,7 @@ import click
 from gitimprove import __version__
 from gitimprove.cli.context import Context, echo
 from gitimprove.errors import GitImproveError
+from gitimprove.instructions.repo import send_warnings_to
 
 # Which module holds each command: a command imports its own module only (tests/test_cli.py
 # checks this table against the modules' COMMANDS).
@@ -64,6 +65,7 @@ class Group(click.Group):
 def cli(ctx: click.Context, repo_path: str | None, branch: str | None, no_pager: bool) -> None:
     """Improve agent instructions from user feedback, safely, with git."""
     ctx.obj = Context(repo_path, branch)
+    send_warnings_to(ctx.obj.warnings)
     ctx.call_on_close(ctx.obj.close)
     ctx.meta["gitimprove.no_pager"] = no_pager
 

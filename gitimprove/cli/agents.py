@@ -50,16 +50,20 @@ def agents_cmd(ctx: Context, as_json: bool) -> int:
     repo = ctx.repo
     rows: list[AgentSummary] = []
     broken: list[dict[str, str]] = []
-    for name in repo.agent_names():
-        try:
-            row = repo.describe(name)
-        except GitImproveError as exc:  # one broken file does not hide the others
-            broken.append({"name": name, "error": str(exc)})
-            continue
-        rows.append(row)
-        if row.fallback_from:
-            broken.append({"name": name, "error": f"{row.problem} (agents are served "
-                           f"{row.version}, the last valid version)"})
+    ctx.warnings.muted = True  # every broken file is reported below, once
+    try:
+        for name in repo.agent_names():
+            try:
+                row = repo.describe(name)
+            except GitImproveError as exc:  # one broken file does not hide the others
+                broken.append({"name": name, "error": str(exc)})
+                continue
+            rows.append(row)
+            if row.fallback_from:
+                broken.append({"name": name, "error": f"{row.problem} (agents are served "
+                               f"{row.version}, the last valid version)"})
+    finally:
+        ctx.warnings.muted = False
     for path, problems in repo.catalog().problems.items():  # adopted files that do not load
         broken += [{"name": path, "error": problem} for problem in problems]
     if as_json:
@@ -80,8 +84,11 @@ def agents_cmd(ctx: Context, as_json: bool) -> int:
         for b in broken:
             if b["name"] not in listed and "/" not in b["name"]:
                 echo(f"{b['name']:<{width}}  broken (no valid version to serve)")
+    said: list[str] = []  # a file holding several agents: its problem once, not once per agent
     for b in broken:
-        echo(f"error: {b['error']}", err=True)
+        if not any(b["error"] == s or s.startswith(b["error"] + " (") for s in said):
+            said.append(b["error"])
+            echo(f"error: {b['error']}", err=True)
     return 1 if broken else 0
 
 

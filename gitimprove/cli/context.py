@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 import click
 
 from gitimprove.errors import GitImproveError
-from gitimprove.instructions.repo import InstructionRepo
+from gitimprove.instructions.repo import InstructionRepo, send_warnings_to
 from gitimprove.safetext import printable
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -26,6 +26,7 @@ class Context:
         self.repo_path = repo_path
         self.branch = branch
         self._repo: InstructionRepo | None = None
+        self.warnings = Warnings()
         self.recover_first = True  # False in hooks (git holds the index) and in `recover`
 
     @property
@@ -38,6 +39,7 @@ class Context:
 
     def close(self) -> None:
         """Close the repository (its git reader and feedback database) when the command ends."""
+        send_warnings_to(None)
         if self._repo is not None:
             self._repo.close()
 
@@ -87,6 +89,21 @@ def echo(message: object = "", *, err: bool = False, nl: bool = True) -> None:
         if columns is not None:
             text = fit(text, columns)  # an error and its hint wrapped to the terminal too
     click.echo(text, err=err, nl=nl)
+
+
+class Warnings:
+    """The library's warnings (a broken file served from its last valid version, ...) as
+    ``warning:`` lines on standard error, each once; none while ``muted`` (a command that
+    reports the same problem itself)."""
+
+    def __init__(self) -> None:
+        self.seen: set[str] = set()
+        self.muted = False
+
+    def __call__(self, text: str) -> None:
+        if not self.muted and text not in self.seen:
+            self.seen.add(text)
+            echo(f"warning: {text}", err=True)
 
 
 def emit_json(data: Any) -> None:

@@ -30,9 +30,21 @@ from gitimprove.instructions.versions import Version, VersionIndex
 from gitimprove.refnames import running_trial_ref
 from gitimprove.text import did_you_mean
 
+_warning_sink: Callable[[str], None] | None = None  # see send_warnings_to
+
+
+def send_warnings_to(sink: Callable[[str], None] | None) -> None:
+    """Hand the library's warnings to ``sink`` instead of the ``gitimprove`` logger (the command
+    line prints them as ``warning:`` lines); None: the logger again."""
+    global _warning_sink
+    _warning_sink = sink
+
 
 def _warn(message: str, *args: object) -> None:
     """A warning on the ``gitimprove`` logger (logging is imported only when one is given)."""
+    if _warning_sink is not None:
+        _warning_sink(message % args if args else message)
+        return
     import logging
 
     logging.getLogger("gitimprove").warning(message, *args)

@@ -104,6 +104,12 @@ def test_agents_lists_the_agents_of_a_broken_file_as_broken(broken_crew: Path) -
     assert "BROKEN" in lines["researcher"] and "serving v2" in lines["researcher"], proc.stdout
     assert "BROKEN" in lines["reporting_analyst"], proc.stdout
     assert CREW in proc.stderr
+    said = proc.stderr.splitlines()  # each problem once, as an error: no warning repeating it
+    assert len(said) == len(set(said)) and all(line.startswith("error: ") for line in said), said
+    stats = ok(gi(broken_crew, "feedback", "stats", "--agent", "researcher"))
+    assert [line for line in stats.stderr.splitlines() if "does not validate" in line] == [
+        line for line in stats.stderr.splitlines() if line.startswith("warning: ")], stats.stderr
+    assert stats.stderr.count("serving v2 of researcher") == 1
     listed = json.loads(gi(broken_crew, "agents", "--json").stdout)
     assert {a["name"]: a["version"] for a in listed["agents"]} == {
         "researcher": "v2", "reporting_analyst": "v1"}
