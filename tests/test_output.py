@@ -89,6 +89,23 @@ def test_pager_like_git(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None
     assert output.pager_command() is None
 
 
+def _drain(main_fd: int) -> str:
+    """Everything written to a pseudo-terminal whose other end is closed; the end closed too."""
+    import os
+
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(main_fd, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(main_fd)
+    return b"".join(chunks).decode()
+
+
 def _on_a_terminal(repo: Path, tmp_path: Path, *args: str, env: dict[str, str]) -> tuple[str, str]:
     """Run gitimprove with a pseudo-terminal as standard output: (what reached the terminal,
     what reached the pager's file)."""
@@ -105,18 +122,9 @@ def _on_a_terminal(repo: Path, tmp_path: Path, *args: str, env: dict[str, str]) 
     proc = subprocess.run([sys.executable, "-m", "gitimprove", "--repo", str(repo), *args],
                           stdout=child_fd, stderr=subprocess.PIPE, env=full, timeout=120)
     os.close(child_fd)
-    chunks = []
-    while True:
-        try:
-            chunk = os.read(main_fd, 65536)
-        except OSError:
-            break
-        if not chunk:
-            break
-        chunks.append(chunk)
-    os.close(main_fd)
+    screen = _drain(main_fd)
     assert proc.returncode == 0, proc.stderr
-    return b"".join(chunks).decode(), sink.read_text() if sink.exists() else ""
+    return screen, sink.read_text() if sink.exists() else ""
 
 
 def test_commands_wrap_page_and_colour_on_a_terminal_only(sample_history: Path,
@@ -153,17 +161,7 @@ def _all_on_a_terminal(repo: Path, *args: str, columns: int = 60) -> tuple[int, 
     proc = subprocess.run([sys.executable, "-m", "gitimprove", "--no-pager", "--repo", str(repo),
                            *args], stdout=child_fd, stderr=child_fd, env=env, timeout=120)
     os.close(child_fd)
-    chunks = []
-    while True:
-        try:
-            chunk = os.read(main_fd, 65536)
-        except OSError:
-            break
-        if not chunk:
-            break
-        chunks.append(chunk)
-    os.close(main_fd)
-    return proc.returncode, b"".join(chunks).decode().replace("\r\n", "\n")
+    return proc.returncode, _drain(main_fd).replace("\r\n", "\n")
 
 
 def test_a_dry_run_fits_the_terminal_and_folds_the_data(sample_history: Path) -> None:
