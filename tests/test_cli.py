@@ -363,3 +363,16 @@ def test_help_lists_the_commands() -> None:
     out = ok("--help")
     for command in ("init", "agents", "show", "history", "diff"):
         assert f"  {command} " in out
+
+
+def test_a_typo_in_an_agent_filter_is_not_an_empty_answer(sample_repo: Path,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    for command in (["proposals"], ["proposals", "--all"], ["audit"]):
+        code, out, err = run_main(capsys, "--repo", str(sample_repo), *command, "--agent",
+                                  "prodcut-writer")
+        assert code == 1 and out == "", out
+        assert err == ("error: no agent 'prodcut-writer' on main\n"
+                       "  hint: did you mean 'product-writer'?\n"), command
+    code, out, _ = run_main(capsys, "--repo", str(sample_repo), "proposals", "--agent",
+                            "support-agent")
+    assert code == 0 and out.startswith("No open proposals.")

@@ -22,6 +22,8 @@ def audit_cmd(ctx: Context, agent: str | None, since: str | None, as_json: bool)
     if as_json:
         emit_json({"branch": ctx.repo.branch, "events": [e.to_json() for e in events]})
         return
+    if not events and agent is not None:  # a typo must not read as "nothing happened"
+        ctx.repo._feedback_index().check_agent(agent)
     if not events:
         echo("No events.")
         return

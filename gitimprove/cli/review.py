@@ -96,6 +96,8 @@ def proposals_cmd(ctx: Context, include_closed: bool, agent: str | None, as_json
     if as_json:
         emit_json({"proposals": [r.to_json() for r in rows]})
         return
+    if not rows and agent is not None:  # a typo must not read as "none open"
+        ctx.repo._feedback_index().check_agent(agent)
     if not rows:
         echo("No proposals." if include_closed else "No open proposals. (--all shows closed ones)")
         return
