@@ -117,7 +117,7 @@ def proposals_cmd(ctx: Context, include_closed: bool, agent: str | None, as_json
         if row.evaluation is not None:
             flags.append(short_status(row.evaluation))
         echo(f"{info.id:<15}  {info.state.value:<11} {info.agent:<18} {_age(info.time):>4}  "
-                   f"{len(info.evidence):<12} {' '.join(flags)}")
+                   f"{len(info.evidence):<12} {', '.join(flags)}")
         echo(f"    {info.summary}")
 
 

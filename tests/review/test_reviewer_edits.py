@@ -30,6 +30,8 @@ def test_a_reviewers_commit_on_a_proposal_branch(sample_repo: Path) -> None:
     listing = ok(sample_repo, "proposals")
     assert listing.splitlines()[1].split()[:3] == ["p1", "open", "product-writer"]
     assert "edited by Rita Reviewer" in listing
+    assert listing.splitlines()[1].endswith(  # the verdicts apart, not run together
+        "valid, edited by Rita Reviewer <rita@example.com>, not evaluated"), listing
     review = ok(sample_repo, "review", "p1")
     assert "The model's change:" in review and "+      - Use exclamation marks!" in review
     assert f"{edit[:10]} by Rita Reviewer <rita@example.com>: Drop the exclamation-mark rule" in review
