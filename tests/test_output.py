@@ -158,10 +158,11 @@ def _all_on_a_terminal(repo: Path, *args: str, columns: int = 60) -> tuple[int, 
 
     main_fd, child_fd = pty.openpty()
     env = {**os.environ, "COLUMNS": str(columns), "LINES": "500", "TERM": "dumb"}
-    proc = subprocess.run([sys.executable, "-m", "gitimprove", "--no-pager", "--repo", str(repo),
-                           *args], stdout=child_fd, stderr=child_fd, env=env, timeout=120)
+    proc = subprocess.Popen([sys.executable, "-m", "gitimprove", "--no-pager", "--repo",
+                             str(repo), *args], stdout=child_fd, stderr=child_fd, env=env)
     os.close(child_fd)
-    return proc.returncode, _drain(main_fd).replace("\r\n", "\n")
+    screen = _drain(main_fd)  # while it runs: a full terminal would hold the command up
+    return proc.wait(timeout=120), screen.replace("\r\n", "\n")
 
 
 def test_a_dry_run_fits_the_terminal_and_folds_the_data(sample_history: Path) -> None:
@@ -228,3 +229,10 @@ def test_commands_that_change_things_fit_the_terminal_too(sample_history: Path) 
         code, screen = _all_on_a_terminal(sample_history, *args, columns=50)
         assert code == 0, screen
         assert max(len(line) for line in screen.splitlines()) <= 50, screen
+
+
+def test_the_demo_fits_the_terminal(tmp_path: Path) -> None:
+    code, screen = _all_on_a_terminal(tmp_path, "demo", "--dir", str(tmp_path / "demo"),
+                                      columns=60)
+    assert code == 0, screen
+    assert "== 5. Review" in screen and max(len(line) for line in screen.splitlines()) <= 60

@@ -188,9 +188,11 @@ def diff_cmd(ctx: Context, agent: str, a: str, b: str) -> None:
               help="Where to create the demo repository (default: a new temporary folder).")
 def demo_cmd(directory: str | None) -> None:
     """Run the self-improvement loop on a copy of sample_repo/, offline."""
+    from gitimprove.cli.output import fit
     from gitimprove.demo import run_demo
 
-    run_demo(Path(directory) if directory else None, echo=echo)
+    # line by line as it goes (no pager), each wrapped to the terminal like any other output
+    run_demo(Path(directory) if directory else None, echo=lambda text: echo(fit(text)))
 
 
 COMMANDS: list[click.Command] = [init_cmd, agents_cmd, show_cmd, history_cmd, diff_cmd, demo_cmd]
