@@ -169,12 +169,14 @@ def is_noise(toks: tuple[str, ...], words: Sequence[str] | None = None) -> bool:
 
 # Words that judge without saying why ("useless", "trash"), and words for whatever is judged
 # ("app", "service", "ever"): a negative text made only of these, and of generic words, gives
-# no reason. Language-general, like GENERIC: no agent's subject is in them.
+# no reason. Language-general, like GENERIC: no agent's subject is in them (with the commonest
+# such words of reviews written in Hindi in Latin letters, and misspelt intensifiers).
 JUDGEMENT = _words("""
 bad awful terrible poor worse worst horrible horrid useless trash trashy garbage rubbish junk
 crap crappy pathetic disappointing disappointed disappointment disgusting disgust hate hated
 sucks suck sucked stupid dumb lame waste worthless fake annoying boring ridiculous nonsense
-shit shitty bullshit wtf unhelpful stupidity awfull weak
+shit shitty bullshit wtf unhelpful stupidity awfull weak dangerous
+bekar bakwas ghatiya
 """)
 # ... and words that judge well: under a negation ("not good", "do not like") they complain
 # without a reason; on negative feedback without one ("good app", "best app" under one star)
@@ -187,11 +189,12 @@ SUBJECT = _words("""
 app apps application ai bot chatbot chat service experience product thing program software
 tool version ever totally completely absolutely simply extremely super highly quite rather
 real honestly seriously literally star stars rating rate zero review at all now anymore
-today day time money download downloaded
+today day time money download downloaded verry realy vry bahut hai hay
 """)
 _JUDGEMENT_STEMS = frozenset(JUDGEMENT | {stem(w) for w in JUDGEMENT})
 _POSITIVE_STEMS = frozenset(POSITIVE | {stem(w) for w in POSITIVE})
 _SUBJECT_STEMS = frozenset(SUBJECT | {stem(w) for w in SUBJECT})
+_NEGATIONS = frozenset(("not", "no", "never", "nothing"))  # as tokens() writes them
 
 
 def is_unspecific(toks: tuple[str, ...], words: Sequence[str] | None = None) -> bool:
@@ -201,8 +204,8 @@ def is_unspecific(toks: tuple[str, ...], words: Sequence[str] | None = None) -> 
     unhappy, not what to change."""
     if words is None:
         words = content(toks)
-    if not words:
-        return False
+    if not words:  # "not ok", "don't like": a judging word under a negation, all stop words
+        return any(t in _NEGATIONS for t in toks) and any(t in _POSITIVE_STEMS for t in toks)
     judged = any(t in _POSITIVE_STEMS for t in toks)
     for w in words:
         if w in _JUDGEMENT_STEMS:

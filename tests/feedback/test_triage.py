@@ -212,6 +212,15 @@ def test_product_complaints_leave_patterns_about_the_answers() -> None:
     ("the answers are bad", False),          # says what is bad
     ("fails every time I upload a file", False),
     ("lol", False),                          # noise, not a complaint
+    ("not ok", True),                        # a judging word under a negation, all stop words
+    ("don't like", True),
+    ("ok", False),
+    ("no", False),
+    ("verry bad..", True),                   # a misspelt intensifier
+    ("It is a dangerous app", True),
+    ("bahut bekar hai", True),               # Hindi in Latin letters: "very useless"
+    ("fails a lot", False),                  # it fails: something is wrong
+    ("not working", False),
 ])
 def test_unspecific_complaints(text: str, expected: bool) -> None:
     assert is_unspecific(tokens(text)) is expected
