@@ -10,7 +10,7 @@ import click
 
 from gitimprove.cli.context import Context, echo, emit_json, json_option, pass_ctx
 from gitimprove.cli.output import for_people, paint
-from gitimprove.errors import GitImproveError
+from gitimprove.errors import GitImproveError, InvalidFileError
 
 if TYPE_CHECKING:
     from gitimprove.instructions.repo import AgentSummary
@@ -104,7 +104,15 @@ def show_cmd(ctx: Context, agent: str, at: str | None, rendered: bool, as_json: 
     if at is None and "@" in agent:
         agent, _, at = agent.partition("@")  # as `rollback AGENT@vN` takes it
     commit, version = repo.find_version(agent, at or repo.branch)
-    found = repo.agent_at(agent, commit)
+    try:
+        found = repo.agent_at(agent, commit)
+    except InvalidFileError as exc:
+        served = _served_instead(ctx, agent) if at is None else None
+        if served is None:
+            raise
+        raise InvalidFileError(exc.problems, hint=(
+            f"agents are served {served}, the last valid version: `gitimprove show "
+            f"{agent}@{served}`; fix the file, or `gitimprove rollback {agent}@{served}`")) from None
     text = found.rendered()
     if as_json:
         emit_json({
@@ -120,6 +128,18 @@ def show_cmd(ctx: Context, agent: str, at: str | None, rendered: bool, as_json: 
     source = found.raw.decode("utf-8") if found.parsed is None or found.key is None else \
         found.parsed.excerpt(found.parsed.entry(found.key))
     echo(text if rendered else source, nl=False)
+
+
+def _served_instead(ctx: Context, agent: str) -> str | None:
+    """The version agents are served while main's file of ``agent`` is broken, if any."""
+    ctx.warnings.muted = True  # the error says it
+    try:
+        inst = ctx.repo.load(agent)
+    except GitImproveError:
+        return None
+    finally:
+        ctx.warnings.muted = False
+    return inst.label if inst.fallback_from else None
 
 
 @click.command("history")
