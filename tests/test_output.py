@@ -236,3 +236,11 @@ def test_the_demo_fits_the_terminal(tmp_path: Path) -> None:
                                       columns=60)
     assert code == 0, screen
     assert "== 5. Review" in screen and max(len(line) for line in screen.splitlines()) <= 60
+
+
+def test_wide_characters_count_two_columns() -> None:
+    line = "      \"super app 🥳🥰 this app help to my assignment and my study 👩 🎓 best app\""
+    assert output.visible_len("🥳a") == 3 and output.visible_len("\x1b[1mab\x1b[0m") == 2
+    lines = output.wrap(line, 40)
+    assert len(lines) > 1 and all(output.visible_len(x) <= 40 for x in lines)
+    assert " ".join(" ".join(lines).split()) == " ".join(line.split())

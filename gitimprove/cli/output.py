@@ -105,7 +105,15 @@ def error_width() -> int | None:
 
 
 def visible_len(text: str) -> int:
-    return len(_ANSI.sub("", text))
+    """Columns ``text`` takes on a terminal: no colour codes, a wide character (an emoji, CJK)
+    two."""
+    text = _ANSI.sub("", text)
+    if text.isascii():
+        return len(text)
+    import unicodedata  # here: most lines are ASCII
+
+    return sum(0 if unicodedata.combining(c) else 2 if unicodedata.east_asian_width(c) in "WF"
+               else 1 for c in text)
 
 
 # A line's indent; in a diff, the text's after the + or - (a YAML line added: "+      - rule")
@@ -121,6 +129,11 @@ def wrap(line: str, columns: int | None = None, *, hang: int = 4) -> list[str]:
     line = _ANSI.sub("", line)  # a line too long for the screen loses its colour, not words
     found = _INDENT.match(line)
     indent = found.end() if found else 0
+    # textwrap counts characters: with wide ones it wraps that much shorter, so no part of the
+    # line is wider than the screen (a part holds at most all of them)
+    extra = visible_len(line) - len(line)
+    if extra > 0:
+        columns = max(columns - extra, min(columns, indent + hang + 8))
     import textwrap  # here: only a line too long for a terminal needs it
 
     return textwrap.wrap(line, columns, initial_indent="", subsequent_indent=" " * (indent + hang),
