@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -77,6 +78,11 @@ def test_list_shows_a_dash_for_feedback_on_no_run(capsys: pytest.CaptureFixture[
     line = next(line for line in out.splitlines() if "no run here" in line)
     assert "  -  negative  reason: no run here  (fb-norun)" in line
     assert line.count("fb-norun") == 1
+    for _ in range(2):  # a run with several records: its ids apart, so a terminal wraps between
+        run(capsys, sample_repo, "feedback", "record", "--agent", "product-writer", "--run-id",
+            "r-two", "--rating", "down")
+    code, out, _ = run(capsys, sample_repo, "feedback", "list", "--run-id", "r-two")
+    assert re.search(r"\(fb-[0-9a-f]{6,}, fb-[0-9a-f]{3,}(…|)\)$", out.splitlines()[0]), out
 
 
 @pytest.mark.parametrize("argv, message", [

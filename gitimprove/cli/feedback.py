@@ -211,7 +211,7 @@ def list_cmd(ctx: Context, agent: str | None, since: str | None, version: str | 
                          found.label(run.agent, run.versions[-1] if run.versions else None,
                                      found.run_inferred(run)),
                          run.run_id or "-", run.rating, run.trouble, run.reasons,
-                         run.corrections, ",".join(run.feedback_ids), run.tool_calls)
+                         run.corrections, ", ".join(run.feedback_ids), run.tool_calls)
                    for run in shown))
     if any(found.run_inferred(run) for run in shown):
         echo("~: the feedback named no version; shown is the one live on main when it was made")
