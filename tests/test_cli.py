@@ -342,7 +342,9 @@ def test_invalid_file(sample_repo: Path, capsys: pytest.CaptureFixture[str]) -> 
     line = text.splitlines().index("description: again") + 1
     problem = f"{PW}:{line}:1: description: duplicate key 'description'"
     code, _, err = run_main(capsys, "--repo", str(sample_repo), "show", "product-writer")
-    assert code == 1 and err == f"error: {problem}\n"
+    assert code == 1 and err == (f"error: {problem}\n  hint: agents are served v1, the last valid "
+                                 "version (`gitimprove show product-writer@v1`; to restore it: "
+                                 "`gitimprove rollback product-writer@v1`)\n")
     # The other agents are still listed; the broken one too, with the version agents get.
     code, out, err = run_main(capsys, "--repo", str(sample_repo), "agents")
     assert code == 1 and "support-agent" in out

@@ -111,8 +111,9 @@ def show_cmd(ctx: Context, agent: str, at: str | None, rendered: bool, as_json: 
         if served is None:
             raise
         raise InvalidFileError(exc.problems, hint=(
-            f"agents are served {served}, the last valid version: `gitimprove show "
-            f"{agent}@{served}`; fix the file, or `gitimprove rollback {agent}@{served}`")) from None
+            f"agents are served {served}, the last valid version (`gitimprove show {agent}@"
+            f"{served}`; to restore it: `gitimprove rollback {agent}@{served}`)"
+            + (f"; {exc.hint}" if exc.hint else ""))) from None
     text = found.rendered()
     if as_json:
         emit_json({

@@ -89,7 +89,10 @@ def test_invalid_file(repo: Path) -> None:
     assert proc.returncode == 1
     assert proc.stderr == (f"error: {PW}:{line}:9: sections[1].rules[0]: Input should be a valid "
                            "string, got bool True\n"
-                           "  hint: see docs/file-formats.md for the agent file format\n")
+                           "  hint: agents are served v2, the last valid version (`gitimprove "
+                           "show product-writer@v2`; to restore it: `gitimprove rollback "
+                           "product-writer@v2`); see docs/file-formats.md for the agent file "
+                           "format\n")
 
 
 def test_python_dash_m(tmp_path: Path) -> None:

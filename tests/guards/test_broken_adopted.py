@@ -108,8 +108,9 @@ def test_agents_lists_the_agents_of_a_broken_file_as_broken(broken_crew: Path) -
     assert len(said) == len(set(said)) and all(line.startswith("error: ") for line in said), said
     shown = gi(broken_crew, "show", "researcher")  # main's file: broken; says what is served
     assert shown.returncode == 1 and shown.stderr.splitlines()[-1] == (
-        "  hint: agents are served v2, the last valid version: `gitimprove show researcher@v2`; "
-        "fix the file, or `gitimprove rollback researcher@v2`"), shown.stderr
+        "  hint: agents are served v2, the last valid version (`gitimprove show researcher@v2`; "
+        "to restore it: `gitimprove rollback researcher@v2`); fix the file or the `formats:` "
+        "mapping in gitimprove.yaml"), shown.stderr
     assert "Keep answers short." in ok(gi(broken_crew, "show", "researcher@v2")).stdout
     stats = ok(gi(broken_crew, "feedback", "stats", "--agent", "researcher"))
     assert [line for line in stats.stderr.splitlines() if "does not validate" in line] == [
