@@ -56,13 +56,14 @@ class FeedbackStore(ABC):
 
     url: str
 
-    def add(self, records: Sequence[FeedbackRecord]) -> int:
+    def add(self, records: Sequence[FeedbackRecord], *, recorded_at: str | None = None) -> int:
         """Store records in one transaction; ids already stored are skipped. Returns how many
-        were new."""
+        were new. ``recorded_at``: when the store received them, as :func:`clock` writes it
+        (default: now)."""
         if not records:
             return 0
         # NOTE: rows are made before the write lock is taken: other writers wait less.
-        now = _now()
+        now = recorded_at or _now()
         return self._write([record_row(r, now) for r in records], only_new=False) or 0
 
     def add_rows(self, rows: Sequence[tuple[Any, ...]]) -> int:

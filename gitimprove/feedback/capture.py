@@ -237,13 +237,16 @@ def record_feedback(
                   metadata is not None and isinstance(metadata, Mapping)) else metadata,
               "created_at": created_at}
     record, warning = build_record(index, fields, fresh=fresh, owned=True)
-    _store_once(store, record, given_id=id is not None)
+    # a record made now was received now: its time is read once
+    _store_once(store, record, given_id=id is not None,
+                recorded_at=record.created_text if created_at is None else None)
     if warning:
         warnings.warn(warning, FeedbackWarning, stacklevel=3)
     return record
 
 
-def _store_once(store: FeedbackStore, record: FeedbackRecord, *, given_id: bool) -> None:
+def _store_once(store: FeedbackStore, record: FeedbackRecord, *, given_id: bool,
+                recorded_at: str | None = None) -> None:
     if given_id:
         stored = store.get(record.id)
         # Recording the same id again is a no-op; with other content it is refused (the time
@@ -258,7 +261,7 @@ def _store_once(store: FeedbackStore, record: FeedbackRecord, *, given_id: bool)
             raise InvalidFeedbackError(
                 f"feedback id {record.id!r} is already stored with different content",
                 hint="give this record its own id, or leave --id out to get a new one")
-    store.add((record,))
+    store.add((record,), recorded_at=recorded_at)
 
 
 def run_log_id(agent: str, run_id: str) -> str:

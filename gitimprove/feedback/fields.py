@@ -9,6 +9,7 @@ import math
 import os
 import re
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Literal
 
@@ -187,7 +188,24 @@ def new_id() -> str:
     Ids made later sort after ids made earlier (to the millisecond): a record is written at
     the end of the store's index of ids, not at a random place in it, which makes an insert
     about a sixth cheaper; and 64 random bits keep two writers in the same millisecond apart."""
-    return f"fb-{time.time_ns() // 1_000_000:012x}{os.urandom(8).hex()}"
+    return f"fb-{time.time_ns() // 1_000_000:012x}{(_bits or _seeded())(64):016x}"
+
+
+# NOTE: the random bits of ids come from a generator of this module's own, seeded from the
+# system's randomness (and seeded again in a forked child, which would otherwise repeat its
+# parent's ids): os.urandom is a system call for every record written. Ids need to be apart,
+# not secret; a caller seeding the random module does not make them repeat.
+_bits: Callable[[int], int] | None = None
+
+
+def _seeded() -> Callable[[int], int]:
+    global _bits
+    import random
+
+    generator = random.Random()
+    os.register_at_fork(after_in_child=generator.seed)
+    _bits = generator.getrandbits
+    return _bits
 
 
 def normalize_status(value: object) -> ToolStatus:

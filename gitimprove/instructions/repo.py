@@ -223,7 +223,10 @@ class InstructionRepo:
 
     @property
     def main_ref(self) -> str:
-        return f"refs/heads/{self.branch}"
+        ref: str | None = self.__dict__.get("_main_ref")
+        if ref is None:  # the branch is fixed once found: read on every record written
+            ref = self.__dict__["_main_ref"] = f"refs/heads/{self.branch}"
+        return ref
 
     def _find_branch(self) -> str:
         head = self.git.symbolic_ref("HEAD")

@@ -244,3 +244,23 @@ def test_new_ids_sort_in_the_order_they_were_made() -> None:
     assert made == sorted(made)
     assert all(re.fullmatch(r"fb-[0-9a-f]{28}", i) for i in made)
     assert len({new_id() for _ in range(10_000)}) == 10_000  # the same millisecond: still apart
+
+
+def test_a_forked_child_and_a_seeded_random_module_make_other_ids() -> None:
+    import os
+    import random
+
+    new_id()  # the generator exists before the fork
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: its ids must not repeat its parent's
+        os.write(write, " ".join(new_id()[15:] for _ in range(3)).encode())
+        os._exit(0)
+    os.waitpid(pid, 0)
+    child = os.read(read, 1000).decode().split()
+    mine = [new_id()[15:] for _ in range(3)]
+    assert not set(child) & set(mine)
+    random.seed(0)
+    first = new_id()[15:]
+    random.seed(0)
+    assert new_id()[15:] != first
