@@ -248,3 +248,17 @@ def test_import_of_feedback_the_history_spans_has_no_note(
     code, out, _ = run(capsys, sample_history, "feedback", "import",
                        str(sample_history / "feedback.jsonl"))
     assert code == 0 and "note:" not in out  # the sample feedback spans the sample's history
+
+
+def test_created_at_takes_what_since_takes(capsys: pytest.CaptureFixture[str],
+                                           sample_repo: Path) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    data = ok_json(capsys, sample_repo, "feedback", "record", "--agent", "product-writer",
+                   "--rating", "down", "--reason", "two hours ago", "--created-at", "2h")
+    made = datetime.fromisoformat(data["record"]["created_at"])
+    assert abs(made - (datetime.now(UTC) - timedelta(hours=2))) < timedelta(minutes=5)
+    code, _, err = run(capsys, sample_repo, "feedback", "record", "--agent", "product-writer",
+                       "--rating", "down", "--created-at", "yesterday")
+    assert code == 1
+    assert err.startswith("error: --created-at 'yesterday' is not a date\n  hint: use 2026-09-15")

@@ -128,9 +128,9 @@ def json_option(func: F) -> F:
 _RELATIVE = re.compile(r"\A(\d+)\s*([hdw])\Z")
 
 
-def parse_since(text: str | None) -> datetime | None:
-    """``2026-09-15``, ``2026-09-15T10:00:00Z`` or relative: ``24h``, ``7d``, ``2w`` (UTC when
-    no zone is given)."""
+def parse_since(text: str | None, option: str = "--since") -> datetime | None:
+    """``2026-09-15``, ``2026-09-15T10:00:00Z`` or relative: ``24h``, ``7d``, ``2w`` ago (UTC
+    when no zone is given); ``option`` names it in an error."""
     if text is None:
         return None
     match = _RELATIVE.match(text.strip().lower())
@@ -141,12 +141,12 @@ def parse_since(text: str | None) -> datetime | None:
                      "w": timedelta(weeks=amount)}[unit]
             return datetime.now(UTC) - delta
         except OverflowError:
-            raise GitImproveError(f"--since {text!r} reaches before year 1",
+            raise GitImproveError(f"{option} {text!r} reaches before year 1",
                                   hint="use a smaller number, or a date like 2026-09-15") from None
     from gitimprove.feedback.models import parse_timestamp
 
     try:
         return parse_timestamp(text.strip())
     except ValueError:
-        raise GitImproveError(f"--since {text!r} is not a date",
+        raise GitImproveError(f"{option} {text!r} is not a date",
                               hint="use 2026-09-15, 2026-09-15T10:00:00Z, or 7d / 24h / 2w") from None

@@ -50,7 +50,9 @@ def feedback_group() -> None:
 @click.option("--output", "output_text", help="The run's output.")
 @click.option("--metadata", metavar="JSON", help="A JSON object of extra data.")
 @click.option("--id", "feedback_id", help="The record's id (default: a new one).")
-@click.option("--created-at", help="When the feedback was given (default: now).")
+@click.option("--created-at", metavar="WHEN",
+              help="When the feedback was given: 2026-09-15T10:00:00Z, 2026-09-15, or 2h / 1d "
+                   "ago (default: now).")
 @click.option("--tool-call", "tool_calls", multiple=True, metavar="NAME[:STATUS[:MS]]",
               help="A tool call of the run, in order, e.g. web_search:ok:830 (repeatable).")
 @json_option
@@ -94,7 +96,8 @@ def record_cmd(ctx: Context, agent: str, run_id: str | None, version: str | None
         record = ctx.repo.record_feedback(
             agent=agent, run_id=run_id, version=version, rating=rating, reason=reason,
             correction=correction, signals=parsed or None, user_id=user_id, input=input_text,
-            output=output_text, metadata=meta, created_at=created_at, id=feedback_id,
+            output=output_text, metadata=meta,
+            created_at=parse_since(created_at, "--created-at"), id=feedback_id,
             tool_calls=calls or None)
     _warn(caught)
     if as_json:
