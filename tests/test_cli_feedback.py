@@ -262,3 +262,24 @@ def test_created_at_takes_what_since_takes(capsys: pytest.CaptureFixture[str],
                        "--rating", "down", "--created-at", "yesterday")
     assert code == 1
     assert err.startswith("error: --created-at 'yesterday' is not a date\n  hint: use 2026-09-15")
+
+
+def test_import_gives_agent_to_lines_that_name_none(capsys: pytest.CaptureFixture[str],
+                                                    sample_repo: Path, tmp_path: Path) -> None:
+    lines = [{"rating": "down", "reason": f"an export without agents ({n})",
+              "created_at": "2026-10-01T10:00:00Z"} for n in range(3)]
+    lines.append({"agent": "support-agent", "rating": "up", "reason": "names its own agent",
+                  "created_at": "2026-10-01T10:00:00Z"})
+    export = tmp_path / "export.jsonl"
+    export.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    code, _, err = run(capsys, sample_repo, "feedback", "import", str(export))
+    assert code == 1 and "agent: missing" in err  # all or nothing: nothing written
+    code, out, _ = run(capsys, sample_repo, "feedback", "import", str(export),
+                       "--agent", "product-writer")
+    assert code == 0 and "imported 4 of 4 records" in out
+    records = ok_json(capsys, sample_repo, "feedback", "list", "--records")["records"]
+    agents = {r["reason"]: r["agent"] for r in records if r["reason"]}
+    assert agents["an export without agents (0)"] == "product-writer"
+    assert agents["names its own agent"] == "support-agent"
+    code, _, err = run(capsys, sample_repo, "feedback", "import", str(export), "--agent", "nobody")
+    assert code == 1 and "no agent 'nobody'" in err

@@ -118,11 +118,13 @@ def record_cmd(ctx: Context, agent: str, run_id: str | None, version: str | None
 @click.option("--version", "version", metavar="V",
               help="Version (v3 or a blob id) of the records that name none (default: the one "
                    "live on main when each was made, marked inferred).")
+@click.option("--agent", "agent", metavar="NAME",
+              help="Agent of the records that name none (an export of one agent's runs).")
 @json_option
 @pass_ctx
 @for_people
 def import_cmd(ctx: Context, file: str, fmt: str | None, dry_run: bool, skip_invalid: bool,
-               version: str | None, as_json: bool) -> None:
+               version: str | None, agent: str | None, as_json: bool) -> None:
     """Import feedback from a JSON Lines or CSV file (FILE or - for standard input).
 
     All-or-nothing: any bad line stops the import and every bad line is listed. Importing the
@@ -132,7 +134,8 @@ def import_cmd(ctx: Context, file: str, fmt: str | None, dry_run: bool, skip_inv
     repo = ctx.repo
     source, data = read_source(file)
     report = import_feedback(repo.feedback_store(), repo._feedback_index(), source, data,
-                             fmt=fmt, dry_run=dry_run, skip_invalid=skip_invalid, version=version)
+                             fmt=fmt, dry_run=dry_run, skip_invalid=skip_invalid, version=version,
+                             agent=agent)
     if as_json:
         emit_json(report.to_json())
         return

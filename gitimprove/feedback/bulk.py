@@ -59,7 +59,7 @@ def _schema() -> SchemaValidator:
     ident = cs.str_schema(strict=True, pattern=_ID)
     return SchemaValidator(cs.typed_dict_schema({
         "id": optional(ident),
-        "agent": required(text),
+        "agent": optional(text),  # absent: the import's --agent
         "version": optional(text),
         "run_id": optional(ident),
         "rating": optional(cs.literal_schema(list(_RATINGS))),
@@ -84,15 +84,18 @@ _RATINGS_JSON = {given: (rating, _STR(rating)) for given, rating in _RATINGS.ite
 
 
 class FastLines:
-    """The rows of lines of one import; ``version`` is given to lines that name none."""
+    """The rows of lines of one import; ``version`` and ``agent`` are given to lines that name
+    none."""
 
-    def __init__(self, index: AgentIndex, version: str | None, recorded_at: str) -> None:
+    def __init__(self, index: AgentIndex, version: str | None, recorded_at: str,
+                 agent: str | None = None) -> None:
         global _validator
         if _validator is None:
             _validator = _schema()
         self._validate = _validator.validate_json
         self._index = index
         self._version = version
+        self._agent_given = agent
         self._recorded_at = recorded_at
         # agents and versions as given -> as checked, and as JSON text for the digest, and a
         # version's warning (None: for the general path)
@@ -107,6 +110,10 @@ class FastLines:
              text_in, text_out, metadata, created) = self._validate(line).values()
         except ValueError:  # pydantic-core's ValidationError
             return None
+        if given is None or given == "":  # as the general path gives --agent
+            given = self._agent_given
+            if given is None:
+                return None  # "agent: missing", worded there
         checked = self._agents[given] if given in self._agents else self._agent(given)
         if checked is None:
             return None

@@ -343,13 +343,15 @@ def import_feedback(
     dry_run: bool = False,
     skip_invalid: bool = False,
     version: str | None = None,
+    agent: str | None = None,
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> ImportReport:
     """Check every line of ``data``, then store the valid records in one transaction.
 
     ``version`` (a blob id or ``v3``) is given to every record that names none; without it,
     such records count for the version live on main when they were made (inferred when
-    figures are computed, see :mod:`.attribution`).
+    figures are computed, see :mod:`.attribution`). ``agent`` is given to every record that
+    names none (an export from one agent's logs).
 
     Raises :class:`FeedbackImportError` listing every bad line when any line is bad (unless
     ``skip_invalid``); nothing is written then."""
@@ -358,7 +360,7 @@ def import_feedback(
         raise FeedbackImportError(f"unknown import format {fmt!r}", [], hint="use jsonl or csv")
     with _no_cycle_collection():
         return _import(store, index, source, data, fmt=fmt, dry_run=dry_run,
-                       skip_invalid=skip_invalid, version=version, now=now)
+                       skip_invalid=skip_invalid, version=version, agent=agent, now=now)
 
 
 @contextlib.contextmanager
@@ -382,8 +384,9 @@ class _Intake:
     """The lines of one file as they are checked: the valid ones by id, and what is wrong."""
 
     def __init__(self, report: ImportReport, index: AgentIndex, version: str | None,
-                 stamp: datetime) -> None:
+                 agent: str | None, stamp: datetime) -> None:
         self.report, self.index, self.version, self.stamp = report, index, version, stamp
+        self.agent = agent
         self.keep_arguments = index.keep_arguments()
         # each valid line's number, id and row (fast path) or record (general path)
         self.valid: list[tuple[int, str, tuple[Any, ...] | FeedbackRecord]] = []
@@ -403,6 +406,8 @@ class _Intake:
             return
         if self.version is not None and not row.get("version"):
             row["version"] = self.version
+        if self.agent is not None and row.get("agent") in (None, ""):
+            row["agent"] = self.agent
         given_id, given_time = row.get("id"), row.get("created_at")
         try:
             record, warning = build_record(self.index, row, id_from_content=True, now=self.stamp,
@@ -467,16 +472,16 @@ def _take_jsonl(data: bytes, intake: _Intake, fast: FastLines) -> None:
 
 
 def _import(store: FeedbackStore, index: AgentIndex, source: str, data: bytes, *, fmt: str,
-            dry_run: bool, skip_invalid: bool, version: str | None,
+            dry_run: bool, skip_invalid: bool, version: str | None, agent: str | None,
             now: Callable[[], datetime]) -> ImportReport:
     recorded_at = clock()[1]  # when the store received the records: one time for the file
     index.refresh()
     report = ImportReport(source=source, format=fmt, dry_run=dry_run)
-    intake = _Intake(report, index, version, now())
+    intake = _Intake(report, index, version, agent, now())
     if fmt == "jsonl":
         from gitimprove.feedback.bulk import FastLines
 
-        _take_jsonl(data, intake, FastLines(index, version, recorded_at))
+        _take_jsonl(data, intake, FastLines(index, version, recorded_at, agent))
     else:
         for number, row in _csv_rows(data, source):
             intake.take(number, row)

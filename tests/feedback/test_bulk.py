@@ -65,6 +65,8 @@ def _lines(seed: int, count: int, versions: list[str]) -> list[bytes]:
             data[name] = rng.choice(pools[name])
         if rng.random() < 0.3:
             data.pop("id", None)
+        if rng.random() < 0.1:  # no agent: refused, or the import's --agent
+            data.pop("agent", None)
         text = json.dumps(data, default=str, ensure_ascii=rng.random() < 0.5)
         if not text.isascii() and any("\ud800" <= c <= "\udfff" for c in text):
             text = json.dumps(data, default=str)  # a lone surrogate, as \\udce9
@@ -81,7 +83,8 @@ def _lines(seed: int, count: int, versions: list[str]) -> list[bytes]:
     return out
 
 
-def _general(repo: InstructionRepo, line: bytes, version: str | None) -> tuple[Any, ...] | str:
+def _general(repo: InstructionRepo, line: bytes, version: str | None,
+             agent: str | None = None) -> tuple[Any, ...] | str:
     """The row of the general path, or why it refuses the line."""
     try:
         data = json.loads(line)
@@ -91,6 +94,8 @@ def _general(repo: InstructionRepo, line: bytes, version: str | None) -> tuple[A
         return "not an object"
     if version is not None and not data.get("version"):
         data["version"] = version
+    if agent is not None and data.get("agent") in (None, ""):
+        data["agent"] = agent
     given_id = data.get("id")
     try:
         record, warning = build_record(repo._feedback_index(), data, id_from_content=True, now=NOW,
@@ -101,16 +106,16 @@ def _general(repo: InstructionRepo, line: bytes, version: str | None) -> tuple[A
 
 
 @pytest.mark.parametrize("seed", range(3))
-@pytest.mark.parametrize("version", [None, "v1"])
+@pytest.mark.parametrize("version, agent", [(None, None), ("v1", None), (None, "product-writer")])
 def test_fast_rows_are_the_general_paths_rows(repo: InstructionRepo, seed: int,
-                                               version: str | None) -> None:
+                                               version: str | None, agent: str | None) -> None:
     index = repo._feedback_index()
     index.refresh()
     blobs = index.version_order("support-agent")
-    fast = FastLines(index, version, RECEIVED)
+    fast = FastLines(index, version, RECEIVED, agent)
     kinds = {"fast": 0, "general": 0, "refused": 0}
     for line in _lines(seed, 1500, [*blobs[:1], blobs[0][:8]]):
-        general = _general(repo, line, version)
+        general = _general(repo, line, version, agent)
         row = fast.row(line)
         if isinstance(general, str):
             assert row is None, f"the fast path took a line the general path refuses: {line!r}"
