@@ -10,6 +10,7 @@ command.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any, Literal
 
 from gitimprove.dataclass import dataclass, field
@@ -125,9 +126,11 @@ def _decision_rates(row: Summary | None) -> tuple[dict[str, Rate], dict[str, Rat
     return rates, tools
 
 
-def rates_of(row: Summary | None) -> tuple[int, dict[str, Rate]]:
+def rates_of(row: Summary | None, reported: Collection[str] | None = None
+             ) -> tuple[int, dict[str, Rate]]:
     """The metrics of one :func:`~gitimprove.feedback.stats.summarize` result (its definitions
-    and denominators: docs/feedback.md, "Rates")."""
+    and denominators: docs/feedback.md, "Rates"). ``reported``: the signals the agent's runs
+    ever reported; one it never did has no rate, not 0% (by default, any may have been)."""
     if row is None:
         return 0, {name: Rate(0, 0) for name, _, _ in METRICS}
     rates = {"negative_rate": Rate(row.negative, row.rated_runs)}
@@ -135,7 +138,8 @@ def rates_of(row: Summary | None) -> tuple[int, dict[str, Rate]]:
         if source == "signal":
             s = row.signals.get(name)
             if s is None or s.true is None or s.n is None:
-                rates[name] = Rate(0, row.runs if name in ABSENT_MEANS_NO else 0)
+                absent_means_no = name in ABSENT_MEANS_NO and (reported is None or name in reported)
+                rates[name] = Rate(0, row.runs if absent_means_no else 0)
             else:
                 rates[name] = Rate(s.true, s.n)
     return row.runs, rates
@@ -156,15 +160,17 @@ def version_figures(repo: InstructionRepo, agent: str) -> list[VersionFigures]:
             by_entry.setdefault(item.entry, []).append(item.record)
             inferred[item.entry] = inferred.get(item.entry, 0) + item.inferred
     rows = {i: summarize(recs, merge_runs(recs)) for i, recs in by_entry.items()}
+    # a signal this agent's runs never reported (its client does not send it) is not 0%
+    reported = {name for row in rows.values() for name in row.signals}
     out: list[VersionFigures] = []
     for i, version in enumerate(history):
-        runs, rates = rates_of(rows.get(i))
+        runs, rates = rates_of(rows.get(i), reported)
         figures = VersionFigures(version, runs, rates, inferred=inferred.get(i, 0))
         figures.decisions, figures.tools = _decision_rates(rows.get(i))
         before = next((j for j in range(i - 1, -1, -1) if history[j].blob != version.blob), None)
         if before is not None:
             figures.previous = history[before]
-            _, old_rates = rates_of(rows.get(before))
+            _, old_rates = rates_of(rows.get(before), reported)
             figures.comparisons = [compare(name, old_rates[name], rates[name], worse)
                                    for name, _, worse in METRICS
                                    if old_rates[name].n or rates[name].n]

@@ -149,3 +149,20 @@ def test_the_report_shows_tool_use_per_version(sample_repo: Path) -> None:
     assert "<h2>Tool use by version</h2>" in page
     assert "web_search 67%" in page and "tool use -57 pts (less) vs v1" in page
     assert "fetch_page 10%" in page
+
+
+def test_a_signal_the_agent_never_reports_is_not_shown_as_zero(sample_repo: Path) -> None:
+    from gitimprove.metrics import summary_line
+
+    repo, v1, v2 = _two_versions(sample_repo)
+    _feedback(repo, v1, 20, 5, "a")
+    _feedback(repo, v2, 20, 5, "b")
+    new, old = version_figures(repo, "product-writer")
+    assert "regenerated" not in summary_line(new) and "edited" not in summary_line(old)
+    assert new.rates["regenerated"].n == 0
+    # once the agent's runs report regenerations, a version without any shows 0%
+    repo.record_feedback(agent="product-writer", run_id="run-c", version=v2, rating="negative",
+                         signals={"regenerated": True})
+    new, old = version_figures(repo, "product-writer")
+    assert "regenerated 0%" in summary_line(old) and old.rates["regenerated"].n == 20
+    assert new.rates["regenerated"].hits == 1 and new.rates["regenerated"].n == 21
