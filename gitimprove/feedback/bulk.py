@@ -31,7 +31,7 @@ from gitimprove.feedback.fields import (
     MAX_TEXT_CHARS,
     _check_text,
 )
-from gitimprove.feedback.models import _STR, encoded_digest
+from gitimprove.feedback.models import _STR, _canonical_flat, encoded_digest
 from gitimprove.feedback.quickcheck import _RATINGS, _metadata, _Refer, _signals, _version
 from gitimprove.text import is_slug
 
@@ -149,13 +149,18 @@ class FastLines:
             created_text = created[:26] + "Z" if created[19] == "." else created[:19] + ".000000Z"
         except (_Refer, ValueError, TypeError, OverflowError):
             return None
+        stored = _SIGNALS_JSON(signals) if signals else "{}"
+        # NOTE: signal names are ASCII (checked), so the stored text is the canonical one
+        # when the names come sorted (one signal, most often): encoded once, not twice
+        canonical = stored if len(signals) < 2 or list(signals) == sorted(signals) \
+            else _canonical_flat(signals)
         digest = encoded_digest(agent_json, correction, created_text, text_in, metadata, text_out,
-                                rating_json, reason, run_id, signals, user_id, version_json)
+                                rating_json, reason, run_id, canonical, user_id, version_json)
         derived = record_id is None
         if derived:  # as make_record derives it: the content hash, created_at included
             record_id = "fb-" + digest[:20]
         return ((record_id, agent, version, run_id, rating, reason, correction,
-                 _SIGNALS_JSON(signals) if signals else "{}", user_id, text_in, text_out,
+                 stored, user_id, text_in, text_out,
                  None if metadata is None else _METADATA_JSON(metadata), created_text,
                  self._recorded_at, digest, None), derived, warning)
 

@@ -264,16 +264,18 @@ def canonical_digest(agent: str, correction: str | None, created_text: str, inpu
     text ``content_hash(record.content())`` hashes (tests/feedback/test_models.py checks both
     agree, and pins digests of earlier releases). Raises TypeError for a non-text value."""
     return encoded_digest(_STR(agent), correction, created_text, input, metadata, output,
-                          "null" if rating is None else _STR(rating), reason, run_id, signals,
-                          user_id, "null" if version is None else _STR(version))
+                          "null" if rating is None else _STR(rating), reason, run_id,
+                          _canonical_flat(signals) if signals else "{}", user_id,
+                          "null" if version is None else _STR(version))
 
 
 def encoded_digest(agent: str, correction: str | None, created_text: str, input: str | None,
                    metadata: dict[str, Any] | None, output: str | None, rating: str,
-                   reason: str | None, run_id: str | None, signals: dict[str, Any],
+                   reason: str | None, run_id: str | None, signals: str,
                    user_id: str | None, version: str) -> str:
     """:func:`canonical_digest` with the agent, rating and version given as JSON text (``null``
-    for none): they repeat from record to record, and a bulk import encodes each one once."""
+    for none): they repeat from record to record, and a bulk import encodes each one once;
+    and the signals as their canonical JSON text (keys sorted; ``{}`` for none)."""
     # NOTE: the text written out directly (keys in sorted order): this runs once for every
     # record written or imported, and json.dumps of the whole dict costs twice as much (the
     # C encoder on a dict too: it sorts, and joins a chunk per key and per value).
@@ -286,7 +288,7 @@ def encoded_digest(agent: str, correction: str | None, created_text: str, input:
             f'"rating":{rating},'
             f'"reason":{"null" if reason is None else _STR(reason)},'
             f'"run_id":{"null" if run_id is None else _STR(run_id)},'
-            f'"signals":{_canonical_flat(signals) if signals else "{}"},'
+            f'"signals":{signals},'
             f'"user_id":{"null" if user_id is None else _STR(user_id)},'
             f'"version":{version}}}')
     return (_sha256_new or _load_sha256())(text.encode()).hexdigest()  # type: ignore[no-any-return]
