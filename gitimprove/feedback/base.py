@@ -17,9 +17,9 @@ from gitimprove.feedback.fields import clock
 from gitimprove.feedback.models import (
     FeedbackRecord,
     calls_to_json,
-    flat_encoder,
     format_timestamp,
     record_from_row,
+    signals_texts,
 )
 
 DEFAULT_URL = "sqlite:///.gitimprove/feedback.db"
@@ -35,18 +35,18 @@ _INSERT_SQL = {mark: f"INSERT INTO feedback ({_INSERT_COLUMNS}) VALUES "
 
 
 # NOTE: built once: json.dumps() with options builds an encoder per call (per record).
-_SIGNALS_JSON = flat_encoder(sort_keys=False, ensure_ascii=True)
 _METADATA_JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 
 
 def record_row(record: FeedbackRecord, recorded_at: str) -> tuple[Any, ...]:
     """A record as the row tuple of :data:`migrations.COLUMNS`."""
+    stored, canonical = signals_texts(record.signals)  # the signals encoded once, mostly
     return (
         record.id, record.agent, record.version, record.run_id, record.rating, record.reason,
-        record.correction, _SIGNALS_JSON(record.signals) if record.signals else "{}",
-        record.user_id, record.input, record.output,
+        record.correction, stored, record.user_id, record.input, record.output,
         _METADATA_JSON(record.metadata) if record.metadata is not None else None,
-        record.created_text, recorded_at, record.digest,
+        record.created_text, recorded_at,
+        record.__dict__.get("digest") or record.digest_of(canonical),
         None if record.tool_calls is None else calls_to_json(record.tool_calls),
     )
 

@@ -24,14 +24,14 @@ from pydantic_core import SchemaValidator
 from pydantic_core import core_schema as cs
 
 from gitimprove.errors import GitImproveError
-from gitimprove.feedback.base import _METADATA_JSON, _SIGNALS_JSON
+from gitimprove.feedback.base import _METADATA_JSON
 from gitimprove.feedback.capture import AgentIndex
 from gitimprove.feedback.fields import (
     MAX_RUN_TEXT_CHARS,
     MAX_TEXT_CHARS,
     _check_text,
 )
-from gitimprove.feedback.models import _STR, _canonical_flat, encoded_digest
+from gitimprove.feedback.models import _STR, encoded_digest, signals_texts
 from gitimprove.feedback.quickcheck import _RATINGS, _metadata, _Refer, _signals, _version
 from gitimprove.text import is_slug
 
@@ -149,11 +149,7 @@ class FastLines:
             created_text = created[:26] + "Z" if created[19] == "." else created[:19] + ".000000Z"
         except (_Refer, ValueError, TypeError, OverflowError):
             return None
-        stored = _SIGNALS_JSON(signals) if signals else "{}"
-        # NOTE: signal names are ASCII (checked), so the stored text is the canonical one
-        # when the names come sorted (one signal, most often): encoded once, not twice
-        canonical = stored if len(signals) < 2 or list(signals) == sorted(signals) \
-            else _canonical_flat(signals)
+        stored, canonical = signals_texts(signals)
         digest = encoded_digest(agent_json, correction, created_text, text_in, metadata, text_out,
                                 rating_json, reason, run_id, canonical, user_id, version_json)
         derived = record_id is None

@@ -186,14 +186,25 @@ class FeedbackRecord:
     @_computed_once
     def digest(self) -> str:
         """A hash of the content: the same id with another digest is a conflicting record."""
+        return self.digest_of(None)
+
+    def digest_of(self, signals: str | None) -> str:
+        """:attr:`digest`, given the signals' canonical text (:func:`signals_texts`) where the
+        caller has it; kept as :attr:`digest`."""
         if self.tool_calls is not None:
-            return content_hash(self.content())
-        try:
-            return canonical_digest(self.agent, self.correction, self.created_text, self.input,
-                                    self.metadata, self.output, self.rating, self.reason,
-                                    self.run_id, self.signals, self.user_id, self.version)
-        except (TypeError, ValueError):  # built without validation, holding a non-text value
-            return content_hash(self.content())
+            found = content_hash(self.content())
+        else:
+            try:
+                found = encoded_digest(
+                    _STR(self.agent), self.correction, self.created_text, self.input,
+                    self.metadata, self.output, "null" if self.rating is None else _STR(self.rating),
+                    self.reason, self.run_id, signals if signals is not None
+                    else _canonical_flat(self.signals) if self.signals else "{}",
+                    self.user_id, "null" if self.version is None else _STR(self.version))
+            except (TypeError, ValueError):  # built without validation, holding a non-text value
+                found = content_hash(self.content())
+        self.__dict__["digest"] = found
+        return found
 
     # -- the few pydantic-style methods callers use --------------------------------------------
 
@@ -254,28 +265,32 @@ def flat_encoder(*, sort_keys: bool, ensure_ascii: bool) -> Callable[[Any], str]
 
 
 _canonical_flat = flat_encoder(sort_keys=True, ensure_ascii=False)
+# NOTE: built once: json.dumps() with options builds an encoder per call (per record).
+_SIGNALS_JSON = flat_encoder(sort_keys=False, ensure_ascii=True)
 
 
-def canonical_digest(agent: str, correction: str | None, created_text: str, input: str | None,
-                     metadata: dict[str, Any] | None, output: str | None, rating: str | None,
-                     reason: str | None, run_id: str | None, signals: dict[str, Any],
-                     user_id: str | None, version: str | None) -> str:
-    """The digest of a record without tool calls, from its checked values: the hash of the
-    text ``content_hash(record.content())`` hashes (tests/feedback/test_models.py checks both
-    agree, and pins digests of earlier releases). Raises TypeError for a non-text value."""
-    return encoded_digest(_STR(agent), correction, created_text, input, metadata, output,
-                          "null" if rating is None else _STR(rating), reason, run_id,
-                          _canonical_flat(signals) if signals else "{}", user_id,
-                          "null" if version is None else _STR(version))
+def signals_texts(signals: Mapping[str, Any]) -> tuple[str, str]:
+    """Signals as a row stores them (names in their order, ASCII) and as the digest reads them
+    (names sorted): one encoding where the two are the same text, names already sorted and
+    nothing escaped (most records have one signal, or none)."""
+    if not signals:
+        return "{}", "{}"
+    stored = _SIGNALS_JSON(signals)
+    if "\\" not in stored and (len(signals) == 1 or list(signals) == sorted(signals)):
+        return stored, stored
+    return stored, _canonical_flat(signals)
 
 
 def encoded_digest(agent: str, correction: str | None, created_text: str, input: str | None,
                    metadata: dict[str, Any] | None, output: str | None, rating: str,
                    reason: str | None, run_id: str | None, signals: str,
                    user_id: str | None, version: str) -> str:
-    """:func:`canonical_digest` with the agent, rating and version given as JSON text (``null``
-    for none): they repeat from record to record, and a bulk import encodes each one once;
-    and the signals as their canonical JSON text (keys sorted; ``{}`` for none)."""
+    """The digest of a record without tool calls, from its checked values: the hash of the
+    text ``content_hash(record.content())`` hashes (tests/feedback/test_models.py checks both
+    agree, and pins digests of earlier releases). The agent, rating and version come as JSON
+    text (``null`` for none: they repeat from record to record, and a bulk import encodes each
+    one once), the signals as their canonical JSON text (:func:`signals_texts`). Raises
+    TypeError for a non-text value."""
     # NOTE: the text written out directly (keys in sorted order): this runs once for every
     # record written or imported, and json.dumps of the whole dict costs twice as much (the
     # C encoder on a dict too: it sorts, and joins a chunk per key and per value).
@@ -345,7 +360,7 @@ def owned_record(data: dict[str, Any], *, id_from_content: bool = False,
             data["created_at"], created_text = clock()
         else:
             data["created_at"] = now
-    values = quick_values(data)
+    values = quick_values(data, own_id=missing_id)
     if values is None:  # unusual or invalid: the schema judges, and words the error
         from gitimprove.feedback.validation import ValidationError, validate_record
 

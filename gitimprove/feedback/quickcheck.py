@@ -66,11 +66,12 @@ class _Refer(Exception):
     """This record is for the schema to judge."""
 
 
-def quick_values(data: dict[str, Any]) -> dict[str, Any] | None:
+def quick_values(data: dict[str, Any], *, own_id: bool = False) -> dict[str, Any] | None:
     """The checked values of one record, by field name, as ``validate_record`` gives them; None
-    when the schema must judge (an unusual type, or anything it would refuse)."""
+    when the schema must judge (an unusual type, or anything it would refuse). ``own_id``: the
+    id is one gitimprove made (:func:`~.fields.new_id`), not checked again."""
     try:
-        return _values(data)
+        return _values(data, own_id)
     except (_Refer, ValueError, TypeError, OverflowError):
         return None
 
@@ -84,7 +85,7 @@ def _identifier(value: object) -> str:
     return value
 
 
-def _values(data: dict[str, Any]) -> dict[str, Any]:
+def _values(data: dict[str, Any], own_id: bool = False) -> dict[str, Any]:
     # NOTE: written for speed (this runs for every record written): fields that are absent
     # cost one lookup, and the checks shared with the schema are called only on values.
     if not _FIELDS.issuperset(data):
@@ -99,7 +100,7 @@ def _values(data: dict[str, Any]) -> dict[str, Any]:
         if not _slug_match(agent) or len(agent) > 64:  # text.is_slug
             raise _Refer
         _remember(_AGENTS, given, agent)
-    record_id = _identifier(get("id"))
+    record_id = data["id"] if own_id else _identifier(get("id"))
     version = _version(get("version"))
     rating = get("rating")
     if rating is not None:

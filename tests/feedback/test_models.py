@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from datetime import UTC, datetime
@@ -264,3 +265,23 @@ def test_a_forked_child_and_a_seeded_random_module_make_other_ids() -> None:
     first = new_id()[15:]
     random.seed(0)
     assert new_id()[15:] != first
+
+
+def test_signals_are_encoded_once_only_where_both_texts_agree() -> None:
+    from gitimprove.feedback.base import record_row
+    from gitimprove.feedback.models import _built, signals_texts
+
+    for signals in ({}, {"regenerated": True}, {"a": 1, "b": 2.5}, {"zeta": 1, "alpha": False},
+                    {"A": True, "a": 1e16}):
+        stored, canonical = signals_texts(signals)
+        assert stored == json.dumps(signals, separators=(",", ":"))
+        assert canonical == json.dumps(signals, separators=(",", ":"), sort_keys=True)
+        record = make_record({"agent": "a", "rating": "up", "signals": signals})
+        row = record_row(record, "2026-01-01T00:00:00.000000Z")
+        assert row[7] == stored and row[14] == content_hash(record.content())
+    # a name only a record built without validation holds: escaped as stored, not as hashed
+    plain = {k: v for k, v in make_record({"agent": "a", "rating": "up"}).__dict__.items()
+             if k != "digest"}
+    odd = _built({**plain, "signals": {"caf\u00e9": True}})
+    assert "digest" not in odd.__dict__
+    assert record_row(odd, "2026-01-01T00:00:00.000000Z")[14] == content_hash(odd.content())
