@@ -526,7 +526,7 @@ RECORD_CASES: list[tuple[list[str], str]] = [
     (["--signal", "a b=1"], "signal name"),
     (["--signal", "x=nan"], "finite"),
     (["--rating", "up", "--metadata", "{bad"], "not JSON"),
-    (["--rating", "up", "--created-at", "yesterday"], "ISO 8601"),
+    (["--rating", "up", "--created-at", "yesterday"], "is not a date"),
     (["--rating", "up", "--version", "../../etc"], "not a version"),
     (["--rating", "up", "--run-id", "x" * 300], "run_id"),
     (["--reason", "x" * 20_000], "limit is 10,000"),
