@@ -34,6 +34,7 @@ class Source:
     what: str
     converter: str   # the module that converts it
     tuning: bool = False  # the grouping was tuned on it; every other set is held out
+    misses_read: bool = False  # ... but its misses were read to design triage's rules
 
     @property
     def clone_hint(self) -> str:
@@ -54,8 +55,9 @@ SOURCES: dict[str, Source] = {s.name: s for s in (
            "none stated (all rights reserved): used locally for measurement, never redistributed",
            "a random 10,000 of the Google Play reviews of the ChatGPT Android app (July 2023 - "
            "July 2025), text and stars; 330 of the 782 one- and two-star reviews hand-labelled "
-           "with a theme (held out: labelled after the grouping was set, never tuned on)",
-           "benchmarks.data.fetch_chatgpt_android_reviews"),
+           "with a theme (labelled after the grouping was set; its misses were read to design "
+           "triage's rules, so it is held out for the grouping only)",
+           "benchmarks.data.fetch_chatgpt_android_reviews", misses_read=True),
     Source("replika_android_reviews", "MIT-Emerging-Talent/ET6-CDSP-group-20-repo",
            "7fc4b9d61cff4aaca7df661b928dd91dcdc79561",
            "1_datasets/all_datasets/raw_data/replika_google_play_raw.csv",
