@@ -16,7 +16,7 @@ def trial_group() -> None:
 @trial_group.command("start")
 @click.argument("proposal")
 @click.option("--share", required=True, metavar="PCT",
-              help="Share of units served the proposal, like 10%.")
+              help="Share of units served the proposal, as a percentage: 10% (or 10).")
 @click.option("--unit", type=click.Choice(["user", "run"]), default=None,
               help="What is assigned to an arm (default: the policy's trials.unit).")
 @click.option("--by", metavar="'NAME <EMAIL>'", help="Who starts it (default: git's user).")
@@ -26,8 +26,18 @@ def trial_group() -> None:
 def start_cmd(ctx: Context, proposal: str, share: str, unit: str | None, by: str | None,
               as_json: bool) -> None:
     """Start a trial: validate the proposal, then serve it to a share of traffic."""
-    from gitimprove.trials.manage import start_trial
+    from gitimprove.trials.manage import TrialError, start_trial
 
+    raw = share.strip()
+    try:
+        bare = None if raw.endswith("%") else float(raw)
+    except ValueError:
+        bare = None  # not a number: the library says so
+    if bare is not None and 0 < bare <= 1:
+        # "0.5" could be half of the traffic or half a percent: a trial on the wrong share of
+        # real users is not a typo to guess at
+        raise TrialError(f"--share {raw} could mean {bare * 100:g}% or {bare:g}%",
+                         hint=f"write the percentage, like --share {bare * 100:g}%")
     start = start_trial(ctx.repo, proposal, share=share, unit=unit, by=by)
     if as_json:
         emit_json({"trial": start.trial_id, "agent": start.agent, "proposal": start.proposal,

@@ -208,6 +208,10 @@ def test_cli(sample_repo: Path, proposal: str) -> None:
     assert typo.returncode == 1 and f"did you mean '{AGENT}'?" in typo.stderr
     bad = cli(sample_repo, "trial", "start", proposal, "--share", "100%", check=False)
     assert bad.returncode == 1 and bad.stderr.startswith("error: share 100%")
+    for share, meant in (("0.5", "50% or 0.5%"), ("1", "100% or 1%")):  # which one is meant?
+        unclear = cli(sample_repo, "trial", "start", proposal, "--share", share, check=False)
+        assert unclear.returncode == 1 and f"error: --share {share} could mean {meant}" in unclear.stderr
+        assert "hint: write the percentage" in unclear.stderr
     started = cli(sample_repo, "trial", "start", proposal, "--share", "10%", "--json")
     data = json.loads(started.stdout)
     assert data["proposal"] == proposal and data["share"] == pytest.approx(0.1)
