@@ -108,12 +108,13 @@ class FeedbackStore(ABC):
         run_id: str | None = None,
         limit: int | None = None,
         newest_first: bool = False,
-        with_io: bool = True,
+        with_io: bool | int = True,
         logs_of_rated_runs_only: bool = False,
     ) -> list[FeedbackRecord]:
         """Records matching every filter given, ordered by ``created_at`` then id.
 
-        ``with_io=False`` leaves out ``input``/``output`` (analysis does not need them).
+        ``with_io=False`` leaves out ``input``/``output``; a number keeps that many characters
+        of each (analysis reads what a run was about from their beginning).
         ``logs_of_rated_runs_only``: a run log (a record with only tool calls) is returned only
         when a feedback record among those matched names the same run; analysis has no use for
         the others, and they are most of the records when an agent logs every run."""
@@ -209,10 +210,14 @@ _IS_FEEDBACK = ("(rating IS NOT NULL OR COALESCE(reason, '') <> '' OR COALESCE(c
                 "OR COALESCE(signals, '') NOT IN ('', '{}'))")
 
 
-def _select_sql(with_io: bool) -> str:
-    if with_io:
+def _select_sql(with_io: bool | int) -> str:
+    if with_io is True:
         return _SELECT
-    return _SELECT.replace("input, output", "NULL AS input, NULL AS output")
+    if with_io is False:
+        return _SELECT.replace("input, output", "NULL AS input, NULL AS output")
+    head = max(1, int(with_io))
+    return _SELECT.replace("input, output", f"substr(input, 1, {head}) AS input, "
+                                            f"substr(output, 1, {head}) AS output")
 
 
 def _rows_to_records(rows: Iterable[Sequence[Any]]) -> list[FeedbackRecord]:

@@ -896,9 +896,14 @@ class InstructionRepo:
         versions = self._versions_named(agent, version)
         index = self._feedback_index()
         from gitimprove.feedback.attribution import with_versions
+        from gitimprove.patterns.grouping import CONTEXT_BUDGET, MAX_CHARS
 
-        records = self.feedback_store().records(agent=agent, since=since, with_io=False,
-                                                logs_of_rated_runs_only=True)
+        store = self.feedback_store()
+        # NOTE: the runs' input and output tell what the feedback is about from what it says
+        # (see grouping); read within the budget grouping reads them in, not whole
+        head = min(MAX_CHARS, CONTEXT_BUDGET // max(1, 2 * store.count(agent)))
+        records = store.records(agent=agent, since=since, with_io=head if head > 0 else False,
+                                logs_of_rated_runs_only=True)
         records, _ = with_versions(records, self.timelines([agent]))
         if versions is not None:
             records = [r for r in records if r.version in versions]

@@ -210,3 +210,25 @@ def test_quality_measures() -> None:
     assert purity("aabc", "xxyz") == 1.0
     with pytest.raises(ValueError):
         adjusted_rand_index("ab", "a")
+
+
+def test_analyze_reads_what_the_runs_were_about(sample_repo: Path) -> None:
+    """Through the repository, as `gitimprove analyze` runs it: the store gives analysis the
+    beginning of each run's input, so critiques group by what they say is wrong."""
+    from gitimprove.instructions.repo import InstructionRepo
+
+    repo = InstructionRepo(sample_repo)
+    kinds: dict[str, str] = {}
+    n = 0
+    for run, subject in RUNS.items():
+        for kind, template in KINDS:
+            n += 1
+            record = repo.record_feedback(agent="support-agent", run_id=f"crit-{n}",
+                                          rating="negative", reason=template.format(*subject),
+                                          input=run + " " + "and so on " * 500)
+            kinds[record.id] = kind
+    patterns = repo.analyze("support-agent", model="off", min_support=2)
+    found = {i: p.id for p in patterns for i in p.feedback_ids if i in kinds}
+    assert len(found) == len(kinds)
+    assert adjusted_rand_index([kinds[i] for i in found], list(found.values())) == 1.0
+    repo.close()
