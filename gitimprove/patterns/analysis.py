@@ -256,7 +256,7 @@ class Item:
     created_at: datetime
     versions: tuple[str, ...]
     signal: str | None = None
-    context: tuple[str, ...] = ()  # the run's input and output, those its records give
+    context: tuple[str, ...] = ()  # the run's output (the answer), where its records give it
 
 
 @dataclass
@@ -310,14 +310,13 @@ def collect_items(records: Sequence[FeedbackRecord], themer: Themer) -> list[Ite
 
 
 def _run_context(recs: Sequence[FeedbackRecord]) -> tuple[str, ...]:
-    """The run's input and output (the first of each its records give): what the feedback is
-    about, so that grouping can tell it apart from what the feedback says about it
-    (:func:`.grouping.cluster_texts`)."""
-    given: str | None = None
-    made: str | None = None
-    for r in recs:
-        given, made = given or r.input, made or r.output
-    return tuple(t for t in (given, made) if t)
+    """The run's output (the first its records give): the answer the feedback is about, so
+    that grouping can tell it apart from what the feedback says about it
+    (:func:`.grouping.cluster_texts`). Not the input: a user's request shares words with
+    what the user then complains of ("a description for the earbuds" / "too many clichés"
+    lost its theme), and weighing by the answer alone did as well on the critiques."""
+    made = next((r.output for r in recs if r.output), None)
+    return (made,) if made else ()
 
 
 def _trouble(signals: dict[str, object]) -> list[str]:

@@ -4,7 +4,7 @@ No word list decides which texts belong together. Each distinct text becomes a v
 weighted mean of the static token embeddings of WordLlama (a 256-dimension table that ships
 inside its wheel, so nothing is downloaded), each token weighted by its rarity in this set of
 feedback (smooth inverse frequency, ``a / (a + p(token))``: words every item shares say
-little), and a word the run's own input or output holds at :data:`CONTEXT_WEIGHT` of that: a
+little), and a word the run's own output (the answer) holds at :data:`CONTEXT_WEIGHT` of that: a
 critique names what it is about with the answer's words, and says what is wrong with its own,
 so two critiques of one answer stop looking alike for sharing its subject. Vectors are
 clustered by average-linkage agglomerative clustering, cut at a distance taken from the set
@@ -52,14 +52,14 @@ if TYPE_CHECKING:
     Matrix = NDArray[np.float32]
 
 MAX_CHARS = 2000       # of one text, embedded: a 200 KB reason costs what 2,000 characters do
-CONTEXT_BUDGET = 4_000_000  # characters of the runs' input and output read, all together
+CONTEXT_BUDGET = 4_000_000  # characters of the runs' outputs read, all together
 SAMPLE = 2000          # texts clustered hierarchically per round
 ROUNDS = 3             # rounds of sample-then-assign
 QUANTILE = 0.3         # the cut: this quantile of the sample's pairwise distances
 MIN_CUT = 1.0          # ... at least: unit vectors this close (cosine 0.5) always may join
 MAX_CUT = 1.33         # ... at most: unit vectors this far apart (cosine 0.12) never join
 SIF_A = 1e-2           # token weight a / (a + p(token))
-CONTEXT_WEIGHT = 0.5   # ... times this for a word of the run's input or output
+CONTEXT_WEIGHT = 0.5   # ... times this for a word of the run's output
 SECOND_QUANTILE = 0.05 # the second level's cut: this quantile of the centroids' distances
 SECOND_MIN = 5         # ... between clusters of at least this many items (steadier means)
 FAR = 1e6              # a distance no cut reaches
@@ -112,7 +112,7 @@ class Embedder:
     def embed(self, texts: Sequence[str],
               contexts: Sequence[Sequence[str]] | None = None) -> Matrix:
         """Unit vectors, one per text (a zero row for a text without tokens). ``contexts``
-        (one per text: the run's input and output, or nothing) is what each text is about:
+        (one per text: the run's output, or nothing) is what each text is about:
         the words of a text found in it weigh :data:`CONTEXT_WEIGHT` as much.
 
         Texts are split into words and each distinct word is tokenized once: a text's tokens are its words' tokens, and the tokenizer's cost grows
@@ -134,7 +134,7 @@ class Embedder:
             # NOTE: reading a run's text costs more than embedding a short reason: all runs
             # together are read for at most CONTEXT_BUDGET characters, so 100,000 runs cost
             # about what a few thousand do (each read less far).
-            read = max(1, min(MAX_CHARS, CONTEXT_BUDGET // given // 2))  # of input, of output
+            read = max(1, min(MAX_CHARS, CONTEXT_BUDGET // given))  # of each run's output
             for text, context in zip(texts, contexts, strict=True):
                 words = text[:MAX_CHARS].lower().split()
                 scale += (_context_scale(words, "\n".join(c[:read] for c in context).lower())

@@ -188,7 +188,7 @@ def test_runs_of_any_size_or_script_are_read_safely() -> None:
     assert analyze_records(records, min_support=2) == patterns
 
 
-def test_items_carry_their_runs_input_and_output() -> None:
+def test_items_carry_their_runs_output() -> None:
     at = datetime(2026, 1, 1, tzinfo=UTC)
     records = [make_record({"id": "a", "agent": "x", "run_id": "r1", "rating": "down",
                             "reason": "wrong sum", "input": "Add 2 and 3", "created_at": at}),
@@ -197,7 +197,7 @@ def test_items_carry_their_runs_input_and_output() -> None:
                make_record({"id": "c", "agent": "x", "run_id": "r2", "rating": "down",
                             "reason": "too long", "created_at": at})]
     contexts = {item.ids: item.context for item in collect_items(records, Themer())}
-    run = ("Add 2 and 3", "2 + 3 = 6")
+    run = ("2 + 3 = 6",)  # the answer; not the request, whose words the user's complaint shares
     assert contexts == {("a",): run, ("b",): run, ("c",): ()}
 
 
@@ -214,7 +214,7 @@ def test_quality_measures() -> None:
 
 def test_analyze_reads_what_the_runs_were_about(sample_repo: Path) -> None:
     """Through the repository, as `gitimprove analyze` runs it: the store gives analysis the
-    beginning of each run's input, so critiques group by what they say is wrong."""
+    beginning of each run's answer, so critiques group by what they say is wrong."""
     from gitimprove.instructions.repo import InstructionRepo
 
     repo = InstructionRepo(sample_repo)
@@ -225,7 +225,8 @@ def test_analyze_reads_what_the_runs_were_about(sample_repo: Path) -> None:
             n += 1
             record = repo.record_feedback(agent="support-agent", run_id=f"crit-{n}",
                                           rating="negative", reason=template.format(*subject),
-                                          input=run + " " + "and so on " * 500)
+                                          input="Tell me about it.",
+                                          output=run + " " + "and so on " * 500)
             kinds[record.id] = kind
     patterns = repo.analyze("support-agent", model="off", min_support=2)
     found = {i: p.id for p in patterns for i in p.feedback_ids if i in kinds}
