@@ -17,6 +17,9 @@ from collections.abc import Callable, Iterable, Sequence
 from gitimprove.patterns.lexicon import Concept, Lexicon, _c
 from gitimprove.patterns.model import Triage
 
+# NOTE: phrases are stemmed like the text, so a word whose stem is a common word never stands
+# alone: "monthly" is "month" and "settings" is "set", and alone they would make every word
+# problem about months and every "set of" about pricing or the interface.
 PRODUCT_SHARE = 0.5  # share of a pattern's items about the product that makes it a product one
 PLAIN_SCORE = 3      # words of product phrases that make one item plainly about the product
 
@@ -35,7 +38,9 @@ TOPICS: tuple[Concept, ...] = (
        subscription | subscribe | subscribed | subscriber | billed | billing | charged | charge
        refund | money | dollar | dollars | plus subscription | premium | pro plan | free version
        free plan | free tier | cancel | cancelled | unsubscribe | rip off | ripoff | scam | worth the
-       waste of money | in app purchase | purchase | per month | a month | monthly | yearly
+       waste of money | in app purchase | purchase | per month | monthly fee | monthly plan
+       monthly subscription | monthly payment | monthly charge | yearly plan | yearly subscription
+       annual plan | annual subscription | # a month | # a year | month to month
        """),
     _c("login", "login and accounts", "", "", "",
        """
@@ -60,7 +65,8 @@ TOPICS: tuple[Concept, ...] = (
        ui | interface | user interface | button | buttons | screen | dark mode | keyboard | scroll
        scrolling | font | layout | ipad | tablet | landscape | widget | notification | notifications
        copy and paste | can not copy | select text | voice mode | microphone | dictation | sidebar
-       menu | settings | design | navigation | accessibility | voiceover | zoom | ios # | android
+       menu | settings menu | settings page | app settings | design | navigation | accessibility
+       voiceover | zoom | ios # | android
        update broke | after the update | new update | latest update
        """),
     _c("support", "customer support", "", "", "",

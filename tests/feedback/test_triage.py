@@ -166,6 +166,30 @@ def test_words_that_say_what_a_complaint_is_about(text: str, expected: str | Non
     assert topic(text) == expected
 
 
+@pytest.mark.parametrize("text, expected", [
+    # a phrase's words are stemmed: "monthly" is "month", "settings" is "set"; months, years
+    # and sets in what an answer got wrong are not a price or a menu
+    ("There is more than one day in a month.", None),
+    ("Darci is 16 now, so she was 15 last year; Dallas is 3 years older", None),
+    ("The season runs from September to November, those months are the regular season", None),
+    ("The numbers in the set are all even", None),
+    # the same topics said plainly
+    ("$30 a month or $90 a year, just stupid", "pricing"),
+    ("They removed the monthly plan, bring back month to month", "pricing"),
+    ("The settings menu is impossible to find", "interface"),
+])
+def test_months_years_and_sets_are_not_the_product(text: str, expected: str | None) -> None:
+    assert topic(text) == expected
+
+
+def test_word_problems_about_months_are_about_the_answers() -> None:
+    texts = ["There is more than one day in a month.",
+             "1 cup a day for 3 months is not 3 cups, a month has about 30 days",
+             "She has 2 months left, not 12 months; the months in a year were miscounted",
+             "A year has 12 months, so 4 years are 48 months and not 40 months"]
+    assert decide([topic(t) for t in texts]) == ("answers", None)
+
+
 def plain(text: str) -> str | None:
     toks = tokens(text)
     return plain_product_topic(toks, lambda: Lexicon().match(toks))
