@@ -189,7 +189,8 @@ def plan(repo: InstructionRepo, spec: str, *, sample: int | None = None,
                               max_input=settings.max_input_chars)
     exclude = set(info.evidence) | {run.key for run in to_fix}
     to_keep, keep = runs_to_keep(store, info.agent, str(base_at.blob), exclude=exclude,
-                                 sample=n_keep, rng=draw, max_input=settings.max_input_chars)
+                                 sample=n_keep, rng=draw, max_input=settings.max_input_chars,
+                                 timeline=repo.timelines([info.agent]).get(info.agent))
     if not to_fix:
         raise EvaluationError(
             f"proposal {info.id} has no run to fix that can be replayed: of its {fix.available} "

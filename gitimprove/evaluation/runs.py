@@ -16,6 +16,7 @@ from collections.abc import Iterable
 
 from gitimprove.dataclass import dataclass, field
 from gitimprove.evaluation.scorecard import Kind, SetFigures
+from gitimprove.feedback.attribution import Timeline
 from gitimprove.feedback.models import FeedbackRecord, RunView, merge_runs
 from gitimprove.feedback.store import FeedbackStore
 
@@ -134,14 +135,21 @@ def runs_to_fix(store: FeedbackStore, agent: str, evidence: Iterable[str], *, sa
 
 
 def runs_to_keep(store: FeedbackStore, agent: str, base_blob: str, *, exclude: set[str],
-                 sample: int, rng: random.Random, max_input: int) -> tuple[list[Run], SetFigures]:
-    """Well-rated runs of the base version, not cited by the proposal, sampled.
+                 sample: int, rng: random.Random, max_input: int,
+                 timeline: Timeline | None = None) -> tuple[list[Run], SetFigures]:
+    """Well-rated runs of the base version, not cited by the proposal, sampled. With the
+    agent's ``timeline``, records that name no version count for the base version when it was
+    live on main as they were made (as ``history`` counts them).
 
     Runs are read without their text first; the text of a run is read only while the sample
-    is not full, so a large store costs one light query and ``sample`` (or a few more) reads."""
+    is not full, so a large store costs a light query or two and ``sample`` (or a few more)
+    reads."""
+    base = store.records(agent=agent, versions=[base_blob], with_io=False)
+    for since, until in timeline.windows(base_blob) if timeline is not None else ():
+        base += [r for r in store.records(agent=agent, since=since, until=until,
+                                          with_io=False) if r.version is None]
     liked = []
-    for key, records in _grouped(store.records(agent=agent, versions=[base_blob],
-                                               with_io=False)).items():
+    for key, records in _grouped(base).items():
         view = merge_runs(records)[0]
         if view.rating == "positive" and not view.corrections and not view.trouble \
                 and key not in exclude and not set(view.feedback_ids) & exclude:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Protocol
 
 from gitimprove.dataclass import dataclass
@@ -64,6 +64,18 @@ class Timeline:
         """The index of the entry live at ``when``, None before the first."""
         i = bisect_right(self._starts, when.timestamp()) - 1
         return i if i >= 0 else None
+
+    def windows(self, blob: str) -> list[tuple[datetime, datetime | None]]:
+        """When ``blob`` was live, as ``[since, until)`` spans (``until`` None: still live): the
+        times at which a record that names no version counts for it."""
+        spans: list[tuple[datetime, datetime | None]] = []
+        for i in self._by_blob.get(blob, []):
+            start = self._starts[i]
+            end = self._starts[i + 1] if i + 1 < len(self._starts) else None
+            if end is None or end > start:
+                spans.append((datetime.fromtimestamp(start, UTC),
+                              None if end is None else datetime.fromtimestamp(end, UTC)))
+        return spans
 
     def entry_of(self, record: FeedbackRecord) -> tuple[int | None, bool]:
         """The entry a record counts for, and whether that was inferred from its time."""

@@ -12,6 +12,7 @@ from gitimprove.instructions.policy import EvaluationSettings
 from tests.evaluation.conftest import (
     AGENT,
     NEW_RULE,
+    START,
     Setup,
     run_evaluation,
     set_evaluation,
@@ -203,3 +204,19 @@ def test_the_scorecard_json_round_trips(api: FakeAnthropicServer, setup: Setup) 
     data = card.to_json()
     assert data["fixed"]["hits"] == 2 and data["position_bias"] is False
     assert json.loads(json.dumps(data))["to_fix"]["judged"] == 2
+
+
+def test_well_rated_runs_that_name_no_version_count_for_the_version_live_then(setup: Setup) -> None:
+    # an export without versions: a run made now counts for the version live on main now, the
+    # base (as `history` counts it); one made before the agent's first version for none
+    for i in range(3):
+        setup.repo.record_feedback(agent=AGENT, id=f"fb-unnamed-{i}", run_id=f"run-unnamed-{i}",
+                                   rating="positive", input=f"Describe the Camp Stool, {i}")
+    setup.repo.record_feedback(agent=AGENT, id="fb-unnamed-old", run_id="run-unnamed-old",
+                               rating="positive", input="Describe the Camp Stool, before",
+                               created_at=START)
+    p = plan(setup.repo, setup.pid, sample=20, seed=1)
+    assert p.sets.keep.available == len(setup.liked) + 3
+    keys = {r.key for r in p.sets.to_keep}
+    assert {"run-unnamed-0", "run-unnamed-1", "run-unnamed-2"} <= keys
+    assert "run-unnamed-old" not in keys
