@@ -194,3 +194,20 @@ def test_propose_says_what_it_skipped_because_it_was_rejected(sample_repo: Path)
         f"for each key claim.' was rejected before in {plan.id} (\"our legal team must word "
         "citations\")"]
     assert "was rejected before in" in again.message.split("Left out, and why:")[1]
+
+
+def test_the_accuracy_remedy_covers_wrong_sums_as_well_as_invented_facts(sample_repo: Path) -> None:
+    # critiques of a tutor's answers: what is wrong is a calculation, not a fact from the input
+    repo = InstructionRepo(sample_repo)
+    ids = []
+    for i, reason in enumerate(["The calculation 2*5+3*4 = 36 is wrong, it is 22.",
+                                "The final answer is incorrect: 68-4-4 is 60, not 56.",
+                                "Wrong arithmetic in the last step, 15 - 1 - 4 - 2 = 8."]):
+        repo.record_feedback(id=f"fb-sum{i}", agent="research-assistant", run_id=f"run-sum{i}",
+                             user_id=f"u-{i}", rating="negative", reason=reason)
+        ids.append(f"fb-sum{i}")
+    pattern = make_pattern("factual errors or invented details", ids=ids, key="concept:accuracy",
+                           section=None, suggestion=None, quotes=["The calculation is wrong"])
+    plan = propose(repo, "research-assistant", HeuristicProposer(), patterns=[pattern], dry_run=True)
+    [op] = plan.result.draft.operations
+    assert isinstance(op, AddRule) and "calculation" in op.text and "fact" in op.text

@@ -100,8 +100,10 @@ REMEDIES: dict[str, Remedy] = {
                                           "points."),
     "structure": Remedy("headings", "Organise answers longer than three paragraphs under short "
                                     "headings."),
-    "accuracy": Remedy("accuracy", "State only facts given in the input; leave out anything you "
-                                   "cannot check."),
+    # NOTE: accuracy complaints are about invented facts as often as about wrong figures and
+    # sums (critiques of a tutor's or an analyst's answers): the rule names all three.
+    "accuracy": Remedy("accuracy", "Check every fact, figure and calculation before you state it; "
+                                   "leave out anything you cannot check."),
     "resolution": Remedy("resolution", None),
     "relevance": Remedy("answering the question", "Answer the question asked in the first sentence, "
                                                   "before any background."),
