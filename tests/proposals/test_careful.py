@@ -116,6 +116,12 @@ def test_product_patterns_are_left_out_and_named(sample_repo: Path) -> None:
     assert not set(limits.feedback_ids) & set(plan.evidence)
     assert ("- 'hit the usage limit' (4 items): about the usage limits, not the answers; no "
             "instruction fixes it") in plan.message
+    # the rationale does not count what it left out: the list holds the product patterns too
+    vague = make_pattern("meh", key="terms:meh", suggestion=None, quotes=["meh", "meh."])
+    plan = propose(repo, AGENT, HeuristicProposer(), patterns=[limits, vague, sources_pattern()],
+                   dry_run=True)
+    assert "What was left out, and why, is listed below." in " ".join(plan.message.split())
+    assert "Left out: 1 " not in plan.message and plan.message.count("\n- '") == 2
     with pytest.raises(NothingToPropose, match=r"1 pattern.s. no instruction can fix left out"):
         propose(repo, AGENT, HeuristicProposer(), patterns=[limits])
 

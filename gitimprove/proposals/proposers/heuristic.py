@@ -426,7 +426,9 @@ class HeuristicProposer:
         for n, pl in enumerate(chosen, 1):
             parts.append(f"({n}) {_reason(request, pl, brief=True)}")
         if left_out:
-            parts.append(f"Left out: {len(left_out)} (listed below).")
+            # NOTE: no count: the list below also holds what propose left out before asking
+            # the proposer (patterns about the product), which this proposer never sees.
+            parts.append("What was left out, and why, is listed below.")
         return " ".join(parts)[:4000]
 
 
