@@ -110,21 +110,23 @@ class AgentDocument:
             raise EditError(f"{self.source}: section {section_id!r} has {len(rules)} rules; "
                             f"there is no rule {index}")
 
-    def add_rule(self, section_id: str, text: str, position: int | None = None) -> None:
+    def add_rule(self, section_id: str, text: str, position: int | None = None) -> int:
+        """Add a rule before the rule at ``position``, or at the end; returns its index."""
         section = self._section(section_id)
+        self.modified = True
         if section.get("rules") is None:
             comments = _take_after(section, _last_key(section))
             self._rules(section_id, create=True).append(text)
             _put_after(section, "rules", comments)
-        else:
-            rules = self._rules(section_id)
-            if position is None or position >= len(rules):
-                comments = _take_after(rules, len(rules) - 1) if rules else ""
-                rules.append(text)
-                _put_after(rules, len(rules) - 1, comments)
-            else:
-                rules.insert(max(position, 0), text)
-        self.modified = True
+            return 0
+        rules = self._rules(section_id)
+        if position is None or position >= len(rules):
+            comments = _take_after(rules, len(rules) - 1) if rules else ""
+            rules.append(text)
+            _put_after(rules, len(rules) - 1, comments)
+            return len(rules) - 1
+        rules.insert(max(position, 0), text)
+        return max(position, 0)
 
     def update_rule(self, section_id: str, index: int, text: str) -> None:
         rules = self._rules(section_id)

@@ -153,12 +153,12 @@ def _apply_one(doc: Document, op: Operation, origin: dict[str, list[int | None]]
         if op.section not in doc.agent.section_ids and op.section not in _added(doc):
             raise EditError(f"no section {op.section!r} (sections: {', '.join(doc.agent.section_ids)})")
         if op.position is None or op.position not in tracked:
-            doc.add_rule(op.section, op.text)
-            tracked.append(None)
+            # NOTE: "at the end" is the end of the section's main list, which in a Markdown
+            # section of several lists need not be its last rule
+            tracked.insert(doc.add_rule(op.section, op.text), None)
         else:
             at = tracked.index(op.position)
-            doc.add_rule(op.section, op.text, at)
-            tracked.insert(at, None)
+            tracked.insert(doc.add_rule(op.section, op.text, at), None)
     elif isinstance(op, UpdateRule):
         doc.update_rule(op.section, _current(origin, op.section, op.index, doc), op.text)
         # NOTE: the reworded rule keeps its original index so later operations can still name it.

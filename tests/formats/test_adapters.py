@@ -257,3 +257,36 @@ def test_a_section_marked_protected_in_its_heading() -> None:
     unmarked = old.replace(b" <!-- gitimprove: protected -->", b"")
     assert [v.code for v in check_change({"AGENTS.md": old}, {"AGENTS.md": unmarked}, policy)] == [
         "protected-unflagged"]
+
+
+SEVERAL_LISTS = """\
+# Assistant
+
+Role: a research assistant.
+
+Behavior
+- Start with a short answer.
+- Cite sources.
+- Say when you are unsure.
+
+Steps
+1. Read the question.
+2. Answer it.
+
+Footer to add when relevant
+- Sources: two or three links.
+"""
+
+
+def test_a_rule_joins_the_main_list_of_a_section_of_several() -> None:
+    from gitimprove.proposals.operations import AddRule, UpdateRule, apply
+
+    parsed = ADAPTERS["markdown"].parse(SEVERAL_LISTS, "AGENTS.md")
+    doc = AdoptedDocument(parsed, parsed.entries[0].key, "agents")
+    [section] = doc.agent.sections
+    # the original rule 5 (the footer's) is still rule 5 after a rule is added before it
+    apply(doc, [AddRule(section=section.id, text="Check every figure.", reason="r"),
+                UpdateRule(section=section.id, index=5, text="Sources: three links.", reason="r")])
+    assert doc.dumps() == SEVERAL_LISTS.replace(
+        "- Say when you are unsure.\n", "- Say when you are unsure.\n- Check every figure.\n"
+    ).replace("- Sources: two or three links.", "- Sources: three links.")

@@ -180,10 +180,12 @@ class AdoptedDocument:
     def current_ids(self) -> list[str]:
         return [s.id for _, _, s in self.parsed.sections(self.entry, self.buffers)]
 
-    def add_rule(self, section_id: str, text: str, position: int | None = None) -> None:
+    def add_rule(self, section_id: str, text: str, position: int | None = None) -> int:
+        """Add a rule (see :meth:`Lines.add_rule`); returns its index among the section's rules."""
         buf, section, _ = self._find(section_id)
-        buf.add_rule(section, text, position)
+        at = buf.add_rule(section, text, position)
         self.modified = True
+        return at
 
     def update_rule(self, section_id: str, index: int, text: str) -> None:
         buf, section, _ = self._find(section_id)

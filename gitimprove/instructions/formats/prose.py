@@ -13,6 +13,7 @@ bytes, a new line takes the indentation and line end of its neighbours.
 from __future__ import annotations
 
 import re
+from itertools import pairwise
 
 from gitimprove.dataclass import dataclass, field
 from gitimprove.errors import GitImproveError
@@ -197,32 +198,36 @@ class Lines:
 
     # -- edits ----------------------------------------------------------------------------
 
-    def add_rule(self, section: ProseSection, text: str, position: int | None = None) -> None:
+    def add_rule(self, section: ProseSection, text: str, position: int | None = None) -> int:
+        """Add a rule before the rule at ``position``, or (None) at the end of the section's
+        main list; returns the new rule's index among the section's rules."""
         text = _one_line(text)
         view = self.view
         if section.rules:
-            like = section.rules[-1] if position is None or position >= len(section.rules) \
-                else section.rules[position]
+            if position is None or position >= len(section.rules):
+                run = _main_list(view, section.rules)
+                like = run[-1]
+                marker = _next_marker(like.marker, run, None)
+                at = like.end
+                block = [f"{like.indent}{marker} {text}"]
+                if self.folded:
+                    block = ["", *block]
+                self._insert(at, block)
+                return section.rules.index(like) + 1
+            like = section.rules[position]
             marker = _next_marker(like.marker, section.rules, position)
             line = f"{like.indent}{marker} {text}"
-            if position is None or position >= len(section.rules):
-                at = section.rules[-1].end
-                block = [line]
-                if self.folded:
-                    block = ["", line]
-            else:
-                at = section.rules[position].start
-                block = [line, ""] if self.folded else [line]
-            self._insert(at, block)
-            return
+            self._insert(like.start, [line, ""] if self.folded else [line])
+            return position
         marker = "-"
         last = section.last_content(view)
         if last is None:  # an empty string: the rule is its first line
             self._insert(section.start, [f"{marker} {text}"])
-            return
+            return 0
         is_heading = bool(HEADING_RE.match(view[last])) and last == section.start
         block = [f"{marker} {text}"] if is_heading and not self.folded else ["", f"{marker} {text}"]
         self._insert(last + 1, block)
+        return 0
 
     def update_rule(self, section: ProseSection, index: int, text: str) -> None:
         rule = _rule(section, index)
@@ -271,6 +276,26 @@ class Lines:
             self._insert(0, block)
         else:
             self._insert(last + 1, ["", *block])
+
+
+def _main_list(lines: list[str], rules: list[Rule]) -> list[Rule]:
+    """The section's main list: the longest run of rules of one kind and indentation with only
+    blank lines between them (the first of the longest), a bulleted one if there is any: a
+    numbered list is more often steps than rules. A section can hold several lists, each under
+    a line of text ("Behavior", then "Outputs", then "Example footer"): a new rule belongs with
+    the most rules of its kind, not in whichever list happens to come last."""
+    runs: list[list[Rule]] = [[rules[0]]]
+    for before, rule in pairwise(rules):
+        if any(lines[k].strip() for k in range(before.end, rule.start)) \
+                or (before.marker in "-*+") != (rule.marker in "-*+") or before.indent != rule.indent:
+            runs.append([rule])
+        else:
+            runs[-1].append(rule)
+    # a list that something other than a blank line follows (a code fence under its last
+    # rule, a closing tag) would be split by a rule added under it
+    ends = [run for run in runs if run[-1].end >= len(lines) or not lines[run[-1].end].strip()]
+    bulleted = [run for run in ends if run[0].marker in "-*+"]
+    return max(bulleted or ends or runs[-1:], key=len)
 
 
 def _rule(section: ProseSection, index: int) -> Rule:
