@@ -37,6 +37,13 @@ from gitimprove.errors import (
 MIN_GIT_VERSION = (2, 38)
 
 _HEX = re.compile(r"\A(?:[0-9a-f]{40}|[0-9a-f]{64})\Z")
+_RUNS = [0]  # git subprocesses this process started (see git_runs())
+
+
+def git_runs() -> int:
+    """How many git commands this process has run: a cache of what refs point at that was
+    filled before the last of them must be read again (any of them may have moved a ref)."""
+    return _RUNS[0]
 
 # NOTE: these would point git at another repository or index than the one we discovered.
 # Object-directory variables are kept on purpose: inside a pre-receive hook they point at the
@@ -309,6 +316,8 @@ class Repository:
             )
         except OSError as exc:
             raise GitCommandError(["git", *args], -1, str(exc)) from None
+        finally:  # once it ended, whether or not it succeeded: it may have moved refs
+            _RUNS[0] += 1
         if check and proc.returncode != 0:
             raise command_error(["git", *args], proc.returncode, proc.stderr.decode("utf-8", "replace"))
         return proc.stdout

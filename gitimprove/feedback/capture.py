@@ -85,7 +85,8 @@ class AgentIndex:
 
     def check_agent(self, agent: str, *, fresh: bool = True) -> None:
         """Raise :class:`UnknownAgentError` (with a "did you mean") unless ``agent`` is on main."""
-        if fresh or self._tip is None:
+        # (an agent not found may be one made just after main's tip was last read)
+        if fresh or self._tip is None or agent not in self._names:
             self.refresh()
         if agent in self._names:
             if self._loads.get(agent, "") is not None:  # not yet known to load (the hot path: it does)
@@ -116,6 +117,21 @@ class AgentIndex:
                 self._versions[agent] = hit
         return hit
 
+    def _find_version(self, agent: str, version: str) -> str | None:
+        """The blob id ``version`` names among the agent's versions on main or its trials."""
+        blobs, numbers = self._history(agent)
+        if version[:1] in "vV" and version[1:].isdigit():
+            return numbers.get(int(version[1:])) or None
+        low = version.lower()
+        if low in blobs:
+            return low
+        matches = [b for b in blobs if b.startswith(low)] if len(low) >= 4 else []
+        if len(matches) == 1:
+            return matches[0]
+        if low in self._catalogue.trial_versions(agent):
+            return low
+        return None
+
     def version_order(self, agent: str) -> list[str]:
         """Blob ids of the agent's versions, oldest first."""
         self.refresh()
@@ -131,11 +147,16 @@ class AgentIndex:
         version = version.strip()
         if fresh:
             self.refresh()
-        blobs, numbers = self._history(agent)
+        found = self._find_version(agent, version)
+        if found is None and not fresh:  # it may be of a tip read just before main moved
+            tip = self._tip
+            self.refresh()
+            if self._tip != tip:
+                found = self._find_version(agent, version)
+        if found is not None:
+            return found, None
+        numbers = self._history(agent)[1]
         if version[:1] in "vV" and version[1:].isdigit():
-            found = numbers.get(int(version[1:]))
-            if found:
-                return found, None
             last = max(numbers, default=0)
             # NOTE: a number is only ever a display name for a blob on main; keeping "v9" as
             # given would invent a version nobody can find.
@@ -143,15 +164,7 @@ class AgentIndex:
                 f"{agent} has no version {version} on {self._catalogue.branch} (v1..v{last})",
                 hint=f"see `gitimprove history {agent}`; leave the version out to have it "
                      "inferred from the record's time")
-        low = version.lower()
-        if low in blobs:
-            return low, None
-        matches = [b for b in blobs if b.startswith(low)] if len(low) >= 4 else []
-        if len(matches) == 1:
-            return matches[0], None
-        if low in self._catalogue.trial_versions(agent):
-            return low, None
-        return low, (f"version {version[:12]} is not in the history of {agent} on "
+        return version.lower(), (f"version {version[:12]} is not in the history of {agent} on "
                      f"{self._catalogue.branch}; the record was kept")
 
 

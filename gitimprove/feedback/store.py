@@ -36,6 +36,11 @@ from gitimprove.feedback.base import (
 from gitimprove.feedback.base import record_row as record_row
 from gitimprove.feedback.errors import FeedbackStoreError
 
+# This process's id, set again in a forked child: os.getpid() is a system call, and the store
+# checks it on every write (a connection inherited through fork() must not be used).
+_PID = [os.getpid()]
+os.register_at_fork(after_in_child=lambda: _PID.__setitem__(0, os.getpid()))
+
 # -- SQLite -----------------------------------------------------------------------------------
 
 
@@ -62,7 +67,7 @@ class SQLiteStore(FeedbackStore):
         return sqlite_error(exc, self.path, self.timeout, doing)
 
     def _connect(self) -> sqlite3.Connection:
-        if self._conn is not None and self._pid == os.getpid():
+        if self._conn is not None and self._pid == _PID[0]:
             return self._conn
         # NOTE: a connection inherited through fork() must not be used by the child.
         self._conn = None
@@ -90,7 +95,7 @@ class SQLiteStore(FeedbackStore):
         except BaseException:
             conn.close()
             raise
-        self._conn, self._pid = conn, os.getpid()
+        self._conn, self._pid = conn, _PID[0]
         return conn
 
     def _migrate(self, conn: sqlite3.Connection) -> None:
@@ -139,7 +144,7 @@ class SQLiteStore(FeedbackStore):
     def close(self) -> None:
         with self._lock:
             conn, self._conn = self._conn, None
-            if conn is not None and self._pid == os.getpid():
+            if conn is not None and self._pid == _PID[0]:
                 conn.close()
 
     def __del__(self) -> None:

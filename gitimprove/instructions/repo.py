@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import threading
+import time
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -15,7 +16,7 @@ from gitimprove.errors import (
     UnknownAgentError,
     UnknownRevisionError,
 )
-from gitimprove.git import Oid, Repository
+from gitimprove.git import Oid, Repository, git_runs
 from gitimprove.instructions.agentfile import (
     AgentFile,
     agent_from_values,
@@ -31,6 +32,19 @@ from gitimprove.refnames import running_trial_ref
 from gitimprove.text import did_you_mean
 
 _warning_sink: Callable[[str], None] | None = None  # see send_warnings_to
+# Seconds for which a record written trusts main's tip as last read (see feedback_store): less
+# than any git command takes to run, so a main moved before a record was written is seen.
+TIP_RECHECK = 0.001
+# NOTE: os.environ.get of a variable that is not set raises and catches a KeyError inside (0.7
+# µs, on the path of every record written); the mapping os.environ keeps in step with the
+# environment, read directly, costs a dict lookup.
+_ENVIRON: dict[bytes, bytes] | None = getattr(os.environ, "_data", None) if os.name == "posix" \
+    else None
+
+
+def _environ_get(name: str) -> bytes | str | None:
+    """The value of environment variable ``name`` (None when unset), only to compare it."""
+    return os.environ.get(name) if _ENVIRON is None else _ENVIRON.get(name.encode())
 
 
 def send_warnings_to(sink: Callable[[str], None] | None) -> None:
@@ -730,15 +744,23 @@ class InstructionRepo:
         of gitimprove.yaml, else ``.gitimprove/feedback.db`` in the working tree (the git dir
         of a bare repository). Opened once and kept."""
         # NOTE: on the hot path (a record per agent run) the policy is read again only when
-        # main moved or the environment changed: one stat of a ref file, and no import.
-        last = self.__dict__.get("_feedback_default")
-        if url is None and last is not None:
-            tip, env_name, env_value, store = last
-            if self.git.read_ref(self.main_ref) == tip and os.environ.get(env_name) == env_value:
-                return store  # type: ignore[no-any-return]
+        # main moved or the environment changed. Main's tip is read (one stat of a ref file)
+        # at most once per TIP_RECHECK seconds and after any git command this process ran:
+        # what another process did within that window counts as done just after this
+        # record, and an agent or version not found is looked for again (see AgentIndex).
+        last: list[Any] | None = self.__dict__.get("_feedback_default")
+        if url is None and last is not None and _environ_get(last[1]) == last[2]:
+            now = time.monotonic()
+            if now < last[4] and git_runs() == last[5]:
+                return last[3]  # type: ignore[no-any-return]
+            runs = git_runs()
+            if self.git.read_ref(self.main_ref) == last[0]:
+                last[4], last[5] = now + TIP_RECHECK, runs
+                return last[3]  # type: ignore[no-any-return]
         from gitimprove.feedback.store import ENV_URL, choose_url, open_store
 
         cached: dict[str, FeedbackStore] = self.__dict__.setdefault("_feedback_stores", {})
+        runs = git_runs()
         tip = self.git.read_ref(self.main_ref)
         try:
             configured = self.policy().feedback.url
@@ -752,7 +774,8 @@ class InstructionRepo:
             if store is None:
                 store = cached[chosen] = open_store(chosen, self.git.work_tree or self.git.git_dir)
         if url is None:
-            self.__dict__["_feedback_default"] = (tip, ENV_URL, os.environ.get(ENV_URL), store)
+            self.__dict__["_feedback_default"] = [tip, ENV_URL, _environ_get(ENV_URL), store,
+                                                   time.monotonic() + TIP_RECHECK, runs]
         return store
 
     def _feedback_index(self) -> AgentIndex:

@@ -114,6 +114,50 @@ def test_url_from_environment_beats_policy(repo: InstructionRepo, tmp_path: Path
     assert repo.feedback_store().url == f"sqlite:///{target}"
 
 
+def test_main_moved_by_another_process_within_the_window(
+        repo: InstructionRepo, sample_repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Main's tip is trusted for TIP_RECHECK after it was read (here: an hour); an agent or a
+    version made meanwhile is still found: a miss reads main again before refusing."""
+    import gitimprove.instructions.repo as repo_module
+
+    monkeypatch.setattr(repo_module, "TIP_RECHECK", 3600.0)
+
+    def settled() -> None:
+        # git commands this process runs (reading the agents) end the trust: a record after
+        # them reads main once, and the next ones trust it
+        for _ in range(2):
+            repo.record_feedback(agent="product-writer", version="v1", rating="up")
+        with monkeypatch.context() as m:
+            m.setattr(repo.git, "read_ref", lambda ref: pytest.fail("main's tip read again"))
+            repo.record_feedback(agent="product-writer", version="v1", rating="up")
+
+    settled()
+    text = (sample_repo / "agents" / "product-writer.yaml").read_text()
+    commit_file(sample_repo, "agents/copy-editor.yaml",
+                text.replace("name: product-writer", "name: copy-editor"), "another agent")
+    record = repo.record_feedback(agent="copy-editor", version="v1", rating="down")
+    assert record.version == repo.load("copy-editor").version
+    settled()
+    commit_file(sample_repo, "agents/product-writer.yaml", text + "\n", "a new version")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # v2 was made after main was last read: found, no warning
+        assert repo.record_feedback(agent="product-writer", version="v2", rating="up").version \
+            == repo.load("product-writer").version
+
+
+def test_main_moved_by_this_process_is_seen_at_once(
+        repo: InstructionRepo, sample_repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import gitimprove.instructions.repo as repo_module
+
+    monkeypatch.setattr(repo_module, "TIP_RECHECK", 3600.0)
+    repo.record_feedback(agent="product-writer", rating="up")
+    git(sample_repo, "rm", "-q", "agents/product-writer.yaml")
+    git(sample_repo, "commit", "-q", "-m", "retire the agent")
+    repo.git.run("rev-parse", "HEAD")  # any git command of this process: main is read again
+    with pytest.raises(UnknownAgentError, match="no agent 'product-writer'"):
+        repo.record_feedback(agent="product-writer", rating="up")
+
+
 def test_url_from_policy(sample_repo: Path) -> None:
     policy = sample_repo / "gitimprove.yaml"
     commit_file(sample_repo, "gitimprove.yaml", policy.read_text().replace(
