@@ -171,6 +171,11 @@ def test_stats_shapes(imported: Path, capsys: pytest.CaptureFixture[str]) -> Non
     assert row["signals"]["task_completed"]["reported"] > 0
     code, out, _ = run(capsys, imported, "feedback", "stats")
     assert code == 0 and out.count("\n") == 3 and "support-agent: 115 records" in out
+    # a rate over the runs that reported the signal says over how many, when not all did
+    completed = row["signals"]["task_completed"]
+    line = next(line for line in out.splitlines() if line.startswith("support-agent:"))
+    assert completed["n"] < row["runs"]
+    assert f"task_completed {completed['rate']:.0%} of {completed['n']}" in line
 
 
 def test_list_filters(imported: Path, capsys: pytest.CaptureFixture[str]) -> None:

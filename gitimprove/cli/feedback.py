@@ -279,8 +279,11 @@ def stats_cmd(ctx: Context, agent: str | None, by_version: bool, since: str | No
             if row.inferred_version:
                 head += f" ({row.inferred_version} by date)"
         rate = s.negative_rate
+        # NOTE: a signal's rate is over the runs that reported it (docs/feedback.md, "Rates"):
+        # "task_completed 100%" of 200 of 849 runs must say so
         signals = ", ".join(
-            f"{name} {sig.rate:.0%}" if sig.rate is not None else f"{name} mean {sig.mean:.4g}"
+            (f"{name} {sig.rate:.0%}" + (f" of {sig.n}" if sig.n != s.runs else ""))
+            if sig.rate is not None else f"{name} mean {sig.mean:.4g}"
             for name, sig in s.signals.items())
         decisions = s.decisions
         tools = "" if not decisions else (
