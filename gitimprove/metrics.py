@@ -196,6 +196,8 @@ def summary_line(f: VersionFigures) -> str:
         ci = rate.interval()
         if name == "negative_rate" and ci:
             text += f" [{ci[0]:.0%}-{ci[1]:.0%}]"
+        elif name != "negative_rate" and rate.n != f.runs:
+            text += f" of {rate.n}"  # over the runs that reported it, not all of them
         parts.append(text)
     calls, errors = f.decisions.get("tool_calls"), f.decisions.get("tool_errors")
     if calls is not None and calls.n:

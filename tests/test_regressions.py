@@ -166,3 +166,8 @@ def test_a_signal_the_agent_never_reports_is_not_shown_as_zero(sample_repo: Path
     new, old = version_figures(repo, "product-writer")
     assert "regenerated 0%" in summary_line(old) and old.rates["regenerated"].n == 20
     assert new.rates["regenerated"].hits == 1 and new.rates["regenerated"].n == 21
+    # a signal only some runs report says over how many runs its rate is
+    repo.record_feedback(agent="product-writer", run_id="run-d", version=v2, rating="positive",
+                         signals={"task_completed": True})
+    new, _ = version_figures(repo, "product-writer")
+    assert "task completed 100% of 1" in summary_line(new)
