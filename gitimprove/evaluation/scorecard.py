@@ -192,7 +192,9 @@ class Scorecard(_Model):
         if settings is not None:
             problems = self.passes(settings)
             bar = f"at least {settings.min_fixed:.0%} fixed, at most {settings.max_worse:.0%} worse"
-            out.append(f"Policy bar ({bar}): " + ("met" if not problems else
+            unmeasured = "" if self.worse().n else \
+                " (runs made worse not measured: no run to keep was judged)"
+            out.append(f"Policy bar ({bar}): " + ("met" + unmeasured if not problems else
                                                   "NOT met: " + "; ".join(problems)))
         return out
 

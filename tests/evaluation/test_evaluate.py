@@ -220,3 +220,16 @@ def test_well_rated_runs_that_name_no_version_count_for_the_version_live_then(se
     keys = {r.key for r in p.sets.to_keep}
     assert {"run-unnamed-0", "run-unnamed-1", "run-unnamed-2"} <= keys
     assert "run-unnamed-old" not in keys
+
+
+def test_a_bar_met_without_runs_to_keep_says_what_it_did_not_measure(api: FakeAnthropicServer,
+                                                                      setup: Setup) -> None:
+    use(api)
+    settings = EvaluationSettings()
+    card = run_evaluation(api, setup, sample=3).scorecard
+    assert "Policy bar (at least 50% fixed, at most 10% worse): met" in card.lines(settings)
+    set_evaluation(setup.path, keep_sample=0)
+    card = run_evaluation(api, setup, sample=3).scorecard
+    assert card.worse().n == 0 and not card.passes(settings)  # the documented bar: met
+    assert ("Policy bar (at least 50% fixed, at most 10% worse): met (runs made worse not "
+            "measured: no run to keep was judged)") in card.lines(settings)
