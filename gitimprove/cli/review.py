@@ -309,10 +309,16 @@ def check_regressions_cmd(ctx: Context, as_json: bool) -> int:
                    "nothing_judged": check.nothing_judged,
                    "trials": [t.to_json() for t in trials]})
     else:
+        # NOTE: one line for every agent with a single version, not one each: a crew of a dozen
+        # agents, most never changed, would bury the verdicts that matter
+        firsts = [j.agent for j in check.agents if j.verdict == "first version"]
+        if firsts:
+            echo(f"{len(firsts)} agent(s) with one version, nothing to compare with: "
+                 + ", ".join(firsts))
         for j in check.agents:
             if j.verdict == "first version":
-                why = "first version, nothing to compare with"
-            elif j.verdict == "too little feedback":
+                continue
+            if j.verdict == "too little feedback":
                 why = (f"too little feedback to judge ({j.runs} vs {j.previous_runs} runs; "
                        f"{MIN_RUNS} a side needed)")
             elif j.judged:
