@@ -126,6 +126,8 @@ def duplicates(new: str, old: str) -> bool:
         return True
     if a.negative != b.negative:
         return False
+    if a.bullets and b.bullets:
+        return True  # "Prefer bullets, short sentences" already asks for bullet points
     shared = a.words & b.words
     if len(shared) >= 2 and overlap(a, b) >= SAME_WORDS:
         return True

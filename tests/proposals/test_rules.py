@@ -31,6 +31,8 @@ WRITER = parse_agent((SAMPLE / "agents/product-writer.yaml").read_text(),
     ("Cite a source (publisher, year and link) for each key claim.", "Always cite sources with links."),
     ("Never repeat the product's name more than twice.",
      "Do not repeat the product name more than twice."),                     # negation both sides
+    ("Put lists of three or more features or options in bullet points.",
+     "Prefer bullets, short sentences, compact tables."),                    # both ask for bullets
 ])
 def test_duplicates(new: str, old: str) -> None:
     assert duplicates(new, old)
@@ -42,6 +44,7 @@ def test_duplicates(new: str, old: str) -> None:
     ("Use British English spelling.", "Write in a warm, confident voice that suits {{audience}}."),
     ("End with a call to action.", "End with a sentence that sums up who the product is for."),
     ("Always mention the price.", "Never mention the price."),
+    ("Put the options in bullet points.", "Never use bullet points."),      # opposite: not the same
 ])
 def test_not_duplicates(new: str, old: str) -> None:
     assert not duplicates(new, old)
