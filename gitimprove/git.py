@@ -1,7 +1,8 @@
 """The one door to git.
 
 Every git call in gitimprove goes through this module. It runs git with a clean environment
-(no terminal prompts, none of the ``GIT_DIR``-style variables a hook leaks), raises a single
+(no terminal prompts, none of the ``GIT_DIR``-style variables a hook leaks, no replace
+refs), raises a single
 :class:`~gitimprove.errors.GitCommandError` carrying the command, exit code and stderr, and
 moves refs only by compare-and-swap. Reads that sit on hot paths (refs, objects) avoid
 subprocesses: refs are read from their files, objects through one long-lived
@@ -76,6 +77,10 @@ def clean_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     """The environment every git subprocess runs with."""
     env = {k: v for k, v in os.environ.items() if k not in _LEAKY_VARS}
     env["GIT_TERMINAL_PROMPT"] = "0"
+    # NOTE: objects are read as they are. A `refs/replace/*` ref (anyone may push one) would
+    # otherwise make every reader, the hooks included, see another commit than the one that
+    # lands: the validator would judge a harmless stand-in for the proposal it lets in.
+    env["GIT_NO_REPLACE_OBJECTS"] = "1"
     env["LC_ALL"] = "C"
     env["LANGUAGE"] = "C"
     if extra:

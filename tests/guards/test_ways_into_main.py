@@ -1,0 +1,41 @@
+"""Ways into main a hostile model or a hurried person might try, each with the guard that
+stops it (docs/safety.md): the server's pre-receive, the checkout's hooks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.review.conftest import add_rule, make_proposal, out, run, weaken_safety
+
+from .conftest import gi, ok, tip
+
+BAD = "improve/product-writer/bad"
+GOOD = "improve/product-writer/good"
+
+
+@pytest.fixture
+def server(sample_repo: Path, tmp_path: Path) -> tuple[Path, Path]:
+    """A bare remote with the pre-receive hook, and a clone holding a forbidden and a valid
+    proposal."""
+    bare = tmp_path / "server.git"
+    run(tmp_path, "clone", "-q", "--bare", str(sample_repo), str(bare))
+    ok(gi(bare, "hooks", "install", "--bare"))
+    clone = tmp_path / "work"
+    run(tmp_path, "clone", "-q", str(bare), str(clone))
+    make_proposal(clone, "bad", weaken_safety)
+    make_proposal(clone, "good", add_rule("Use short sentences."))
+    return bare, clone
+
+
+def test_replace_refs_pushed_first_do_not_disguise_a_proposal(server: tuple[Path, Path]) -> None:
+    """`git replace BAD GOOD` pushed to the server must not make its hook judge GOOD while
+    main receives BAD: gitimprove reads objects as they are, never through refs/replace."""
+    bare, clone = server
+    before = tip(bare)
+    run(clone, "replace", tip(clone, BAD), tip(clone, GOOD))
+    run(clone, "push", "-q", "origin", "refs/replace/*:refs/replace/*")
+    proc = run(clone, "push", "origin", f"{BAD}:main", check=False)
+    assert proc.returncode != 0 and "changes the protected section 'safety'" in proc.stderr
+    assert tip(bare) == before
