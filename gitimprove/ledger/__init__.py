@@ -520,12 +520,26 @@ def proposal_of(commit: LoggedCommit) -> tuple[ProposalRecord | None, list[str]]
     return ProposalRecord.parse(commit.message)
 
 
+# A proposal trailer on a line of its own anywhere in a message, indented or in another case:
+# `git merge --squash` quotes the squashed commits' messages, indented, under their authors.
+_QUOTED_PROPOSAL = re.compile(rf"^[ \t]*{PROPOSAL}[ \t]*:", re.IGNORECASE | re.MULTILINE)
+
+
 def claims_proposal(commit: LoggedCommit) -> bool:
-    """A commit the hooks must judge: model-authored, or carrying a proposal trailer without
-    being a merge (a human's cherry-pick that kept the message)."""
+    """A commit the hooks must judge: model-authored, or not a merge and naming a proposal in
+    its message (a human's cherry-pick that kept the message, a squash that quotes it)."""
     if commit.model_authored:
         return True
-    return len(commit.parents) < 2 and any(k == PROPOSAL for k, _ in commit.trailers)
+    return len(commit.parents) < 2 and _QUOTED_PROPOSAL.search(commit.message) is not None
+
+
+def quoted_proposal(message: str) -> ProposalRecord | None:
+    """The proposal a squash commit quotes (the message `git merge --squash` writes: each
+    squashed commit's message indented by four spaces, the oldest last), or None."""
+    lines = message.splitlines()
+    record, _ = ProposalRecord.parse("\n".join(ln[4:] if ln.startswith("    ") else ln
+                                               for ln in lines))
+    return record
 
 
 def approver_of(merge: LoggedCommit) -> str:

@@ -5,7 +5,7 @@ What a hook judges (the same rule everywhere, see docs/safety.md):
 - An update of the main branch from ``old`` to ``new`` is looked at only when the commits it
   brings (``git log old..new``) include a **proposal commit**: one authored by a model
   (author e-mail ``…@gitimprove.invalid``, as ``propose`` writes them), or a commit that is
-  not a merge and carries a proposal trailer. No trailer makes a commit exempt: an approval
+  not a merge and names a proposal in its message (a cherry-pick, a ``git merge --squash``). No trailer makes a commit exempt: an approval
   trailer on a model-authored commit is a forgery (see :mod:`gitimprove.ledger`), refused as such.
 - Each proposal commit is judged like ``gitimprove approve`` would judge it: what merging it
   into ``old`` changes, with the policy read from ``old`` (never from the proposal). When it
@@ -92,9 +92,12 @@ def proposal_commits(git: Repository, old: Oid, heads: Sequence[Oid]) -> list[Br
         if not ledger.claims_proposal(commit):
             continue
         record, problems = ledger.ProposalRecord.parse(commit.message)
+        if record is None and not commit.model_authored:  # a squash quoting the proposal
+            record = ledger.quoted_proposal(commit.message)
         ok = record is not None and ledger.is_proposal_id(record.id)
         forged = [p for p in problems if p != ledger.NO_RECORD] if commit.model_authored else []
-        found.append(Brought(commit, record.id if ok and record else "(model-authored commit)",
+        unnamed = "(model-authored commit)" if commit.model_authored else "(quoted proposal)"
+        found.append(Brought(commit, record.id if ok and record else unnamed,
                              record.agent if ok and record else "", forged,
                              ledger.merged_head(commits, heads, commit.oid)))
     return found

@@ -39,3 +39,29 @@ def test_replace_refs_pushed_first_do_not_disguise_a_proposal(server: tuple[Path
     proc = run(clone, "push", "origin", f"{BAD}:main", check=False)
     assert proc.returncode != 0 and "changes the protected section 'safety'" in proc.stderr
     assert tip(bare) == before
+
+
+@pytest.mark.parametrize("message", ["--no-edit", "lowercase"])
+def test_a_squash_of_a_proposal_is_judged_as_the_proposal(hooked: Path, message: str) -> None:
+    """`git merge --squash improve/...` then `git commit` makes a human-authored commit that
+    quotes the model's message, indented: it is the proposal, judged as such."""
+    repo = hooked
+    make_proposal(repo, "bad", weaken_safety)
+    before = tip(repo)
+    run(repo, "merge", "--squash", BAD)
+    if message == "--no-edit":
+        proc = run(repo, "commit", "--no-edit", check=False)
+    else:  # a hand-typed mention of the proposal, in another case, counts too
+        proc = run(repo, "commit", "-m", "Take the model's safety wording\n\ngitimprove-proposal: bad",
+                   check=False)
+    assert proc.returncode != 0, proc.stdout
+    assert "changes the protected section 'safety'" in proc.stderr
+    assert tip(repo) == before
+
+
+def test_a_squash_of_a_valid_proposal_passes(hooked: Path) -> None:
+    repo = hooked
+    make_proposal(repo, "good", add_rule("Use short sentences."))
+    run(repo, "merge", "--squash", GOOD)
+    run(repo, "commit", "--no-edit", "-q")
+    assert "Use short sentences." in out(repo, "show", "main:agents/product-writer.yaml")
