@@ -271,10 +271,32 @@ def _main_updates(repo: InstructionRepo, lines: Iterable[str]) -> list[tuple[Oid
     return updates
 
 
+def _deletes_main(repo: InstructionRepo, lines: Iterable[str]) -> bool:
+    """Whether ref-update lines delete the main branch while it exists."""
+    return any(len(parts) == 3 and parts[2] == repo.main_ref and parts[1] == ZERO_OID
+               for parts in (line.split() for line in lines)) \
+        and repo.git.read_ref(repo.main_ref) is not None
+
+
+def deletion_refusal(branch: str, where: str) -> HookRefusal:
+    # NOTE: `git branch -M improve/x main` deletes main in a transaction the hook sees, then
+    # renames the proposal branch into place without one: main would come back unjudged.
+    return HookRefusal(
+        f"gitimprove: refusing to delete {branch} (or to rename a branch over it): it would "
+        "come back without the guard judging what it brings",
+        hint=f"{branch} was not changed; move it with `git merge` or `git reset` (judged), or, to "
+             f"rename the main branch, {where}")
+
+
 def run_reference_transaction(repo: InstructionRepo, state: str, lines: Iterable[str]) -> None:
-    """``reference-transaction`` hook: judge updates of main in the "prepared" state."""
+    """``reference-transaction`` hook: judge updates of main in the "prepared" state; refuse
+    deleting main."""
     if state != "prepared" or os.environ.get("GITIMPROVE_VALIDATED") == "1":
         return
+    lines = list(lines)
+    if _deletes_main(repo, lines):
+        raise deletion_refusal(repo.branch, "run `gitimprove hooks uninstall` first and "
+                               "`gitimprove hooks install` after (docs/safety.md)")
     updates = _main_updates(repo, lines)
     if updates:
         # NOTE: also stops `git commit --no-verify` on a checkout a killed approve left behind.
@@ -355,6 +377,8 @@ def run_pre_receive(repo: InstructionRepo, lines: Iterable[str]) -> None:
     from gitimprove.evaluation.record import EVALUATIONS_PREFIX
 
     lines = list(lines)
+    if _deletes_main(repo, lines):
+        raise deletion_refusal(repo.branch, "do it on the server, with its hook removed")
     duplicates = duplicate_proposals(repo, lines)
     if duplicates:
         raise HookRefusal("; ".join(duplicates),

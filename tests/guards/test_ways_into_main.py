@@ -65,3 +65,28 @@ def test_a_squash_of_a_valid_proposal_passes(hooked: Path) -> None:
     run(repo, "merge", "--squash", GOOD)
     run(repo, "commit", "--no-edit", "-q")
     assert "Use short sentences." in out(repo, "show", "main:agents/product-writer.yaml")
+
+
+@pytest.mark.parametrize("how", [("branch", "-M", BAD, "main"), ("branch", "-D", "main"),
+                                 ("update-ref", "-d", "refs/heads/main")])
+def test_main_may_not_be_deleted_or_renamed_over(hooked: Path, how: tuple[str, ...]) -> None:
+    """`git branch -M improve/x main` deletes main where the hook sees it, then renames the
+    proposal branch into place where it does not: the deletion is refused."""
+    repo = hooked
+    make_proposal(repo, "bad", weaken_safety)
+    before = tip(repo)
+    run(repo, "checkout", "-q", "--detach")
+    proc = run(repo, *how, check=False)
+    assert proc.returncode != 0
+    assert "refusing to delete main" in proc.stderr and "hooks uninstall" in proc.stderr
+    assert tip(repo) == before
+
+
+def test_the_server_refuses_deleting_main_even_when_git_would_allow_it(
+        server: tuple[Path, Path]) -> None:
+    bare, clone = server
+    run(bare, "config", "receive.denyDeleteCurrent", "false")
+    before = tip(bare)
+    proc = run(clone, "push", "origin", ":main", check=False)
+    assert proc.returncode != 0 and "refusing to delete main" in proc.stderr
+    assert tip(bare) == before
