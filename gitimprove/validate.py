@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import fnmatch
 import posixpath
+import re
 from collections.abc import Mapping
 from dataclasses import asdict
 
@@ -214,6 +215,7 @@ def check_agent(old: AgentFile, new: AgentFile, policy: Policy, *, path: str) ->
               f"adds a section {sid!r} whose id the policy protects; only humans may add it", sid)
     out += _lookalikes(old, new, policy, path)
     out += _headings(old, new, path)
+    out += _open_blocks(old, new, path)
     for var in old.variables:
         if var not in new.variables:
             v("variable-dropped", f"drops the declared variable {{{{{var}}}}}")
@@ -286,6 +288,64 @@ def _headings(old: AgentFile, new: AgentFile, path: str) -> list[Violation]:
     added = sorted(lines(new) - lines(old))
     return [Violation("heading-in-text", f"adds text that would read as a heading in the prompt: "
                       f"{line.strip()[:80]!r}", path=path, agent=old.name) for line in added[:3]]
+
+
+_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})(.*)$")
+# Raw HTML a Markdown renderer (or a model reading the prompt) takes as one block until its
+# closer, blank lines and headings included: a comment, CDATA, and the four elements CommonMark
+# keeps open to their end tag. (name, opener, closer)
+_RAW_BLOCKS = (("<!--", re.compile(r"<!--"), re.compile(r"-->")),
+               ("<![CDATA[", re.compile(r"<!\[CDATA\["), re.compile(r"\]\]>")),
+               *((f"<{tag}>", re.compile(rf"<{tag}(?=[\s>/]|$)", re.IGNORECASE),
+                  re.compile(rf"</{tag}\s*>", re.IGNORECASE))
+                 for tag in ("script", "pre", "style", "textarea")))
+
+
+def unclosed_block(text: str) -> str | None:
+    """What in ``text`` would run on past its end in the rendered prompt (a code fence or an
+    HTML comment left open, or the closer of one opened elsewhere), or None."""
+    fence: str | None = None
+    for line in text.splitlines():
+        m = _FENCE.match(line)
+        if m is None:
+            continue
+        if fence is None:
+            fence = m.group(1)
+        elif m.group(1)[0] == fence[0] and len(m.group(1)) >= len(fence) and not m.group(2).strip():
+            fence = None
+    if fence is not None:
+        return f"a code fence {fence!r} left open"
+    for name, opener, closer in _RAW_BLOCKS:
+        at = 0
+        while True:
+            o = opener.search(text, at)
+            stray = closer.search(text, at, o.start() if o else len(text))
+            if stray is not None:
+                return f"{stray.group(0)!r} closing what it did not open"
+            if o is None:
+                break
+            c = closer.search(text, o.end())
+            if c is None:
+                return f"{name!r} left open"
+            at = c.end()
+    return None
+
+
+def _open_blocks(old: AgentFile, new: AgentFile, path: str) -> list[Violation]:
+    """Pieces of prose the change adds that would swallow what follows them in the rendered
+    prompt: a ``` fence or a ``<!--`` opened in the section before a protected one and closed
+    in a section after it hides that section without touching it."""
+    def pieces(agent: AgentFile) -> set[str]:
+        return {agent.description} | {text for s in agent.sections for _, text in s.pieces()}
+
+    out = []
+    for text in sorted(pieces(new) - pieces(old)):
+        problem = unclosed_block(text)
+        if problem is not None:
+            out.append(Violation("open-block", f"adds text with {problem}: it would run on into "
+                                 f"what follows it in the prompt ({text.strip()[:60]!r})",
+                                 path=path, agent=old.name))
+    return out[:3]
 
 
 def _size(agent: AgentFile, path: str, name: str, policy: Policy, rendered: str | None = None) -> list[Violation]:
