@@ -165,6 +165,15 @@ def check_adopted(path: str, old: bytes | None, new: bytes | None, policy: Polic
         if before == after and old_p.data(entry) == new_p.data(new_p.entry(entry.key)):
             continue
         out += check_agent(before, after, policy, path=path)
+        # NOTE: a section's heading level is not in the agent's view; "## Safety" made
+        # "### Safety", or the heading above it made "#", would nest it under another section.
+        levels = {s.id: s.level for _, _, s in new_p.sections(new_p.entry(entry.key))}
+        for _, _, s in old_p.sections(entry):
+            if s.id in levels and levels[s.id] != s.level:
+                out.append(Violation("heading-level", f"changes the level of the heading of "
+                                     f"section {s.id!r} (from {s.level} to {levels[s.id]}): it "
+                                     "would nest the sections under it differently",
+                                     path=path, agent=name, section=s.id))
         for var in sorted(set(after.variables) - set(before.variables)):
             out.append(Violation("variable-added", f"uses the variable {var!r}, which {rule.format} "
                                  "would not fill: the agent did not use it before", path=path, agent=name))

@@ -259,6 +259,19 @@ def test_a_section_marked_protected_in_its_heading() -> None:
         "protected-unflagged"]
 
 
+
+@pytest.mark.parametrize(("old_heading", "new_heading", "section"), [
+    (b"## Safety", b"### Safety", "safety"), (b"# Support", b"## Support", "support")])
+def test_a_heading_level_may_not_change(old_heading: bytes, new_heading: bytes, section: str) -> None:
+    """The view has no levels: "## Safety" made "### Safety" (or its parent's level changed)
+    nests the protected section elsewhere without changing its words."""
+    old = (b"# Support\n\nYou help customers.\n\n## Safety <!-- gitimprove: protected -->\n\n"
+           b"- Never share data.\n")
+    policy = Policy(formats=[FormatRule(path="AGENTS.md", format="markdown")], protected_sections=[])
+    new = old.replace(old_heading, new_heading, 1)
+    found = check_change({"AGENTS.md": old}, {"AGENTS.md": new}, policy)
+    assert [(v.code, v.section) for v in found] == [("heading-level", section)]
+
 SEVERAL_LISTS = """\
 # Assistant
 
