@@ -431,7 +431,8 @@ def hook_script(name: str, python: str, main_branch: str) -> str:
         lines += [
             '[ "$1" = prepared ] || exit 0',
             '[ "${GITIMPROVE_VALIDATED:-}" = 1 ] && exit 0',
-            f'case "$input" in *" refs/heads/{main_branch}"*) ;; *) exit 0 ;; esac',
+            # The name is quoted as a literal: a branch name may hold `$`, quotes or backticks.
+            f'case "$input" in *" refs/heads/"{shlex.quote(main_branch)}*) ;; *) exit 0 ;; esac',
         ]
     # -P: never import from the current folder (a bare repository's own files).
     # --branch: the main branch as known at install time; never read from the tree being judged

@@ -58,3 +58,19 @@ def test_a_valid_proposal_still_passes_from_any_checkout(hooked: Path) -> None:
     run(repo, "branch", "-f", "main", "HEAD")
     assert tip(repo) == tip(repo, "improve/product-writer/good")
     ok(gi(repo, "audit"))
+
+
+def test_a_main_branch_name_is_never_code_in_the_hook_script(sample_repo: Path, tmp_path: Path) -> None:
+    """`$`, backticks and quotes are allowed in a branch name; the script holds it as a literal."""
+    import subprocess
+
+    from gitimprove.review.hooks import hook_script
+
+    name = 'ma$(touch pwned)`touch pwned2`"in'
+    script = tmp_path / "reference-transaction"
+    script.write_text(hook_script("reference-transaction", "/bin/false", name))
+    script.chmod(0o755)
+    for line in ("0 1 refs/heads/other", f"0 1 refs/heads/{name}"):
+        subprocess.run([str(script), "prepared"], input=line + "\n", cwd=tmp_path, text=True,
+                       capture_output=True)
+    assert not (tmp_path / "pwned").exists() and not (tmp_path / "pwned2").exists()
