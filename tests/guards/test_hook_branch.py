@@ -66,11 +66,12 @@ def test_a_main_branch_name_is_never_code_in_the_hook_script(sample_repo: Path, 
 
     from gitimprove.review.hooks import hook_script
 
-    name = 'ma$(touch pwned)`touch pwned2`"in'
     script = tmp_path / "reference-transaction"
-    script.write_text(hook_script("reference-transaction", "/bin/false", name))
-    script.chmod(0o755)
-    for line in ("0 1 refs/heads/other", f"0 1 refs/heads/{name}"):
-        subprocess.run([str(script), "prepared"], input=line + "\n", cwd=tmp_path, text=True,
-                       capture_output=True)
-    assert not (tmp_path / "pwned").exists() and not (tmp_path / "pwned2").exists()
+    for name in ("ma$(touch pwned)in", "ma`touch pwned`in", 'ma"in'):
+        script.write_text(hook_script("reference-transaction", "/bin/false", name))
+        script.chmod(0o755)
+        for line, code in (("0 1 refs/heads/other", 0), (f"0 1 refs/heads/{name}", 1)):
+            proc = subprocess.run([str(script), "prepared"], input=line + "\n", cwd=tmp_path,
+                                  text=True, capture_output=True)
+            assert proc.returncode == code, (name, line, proc.stderr)  # /bin/false: judged
+        assert not (tmp_path / "pwned").exists(), name
