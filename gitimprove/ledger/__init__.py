@@ -542,6 +542,26 @@ def quoted_proposal(message: str) -> ProposalRecord | None:
     return record
 
 
+def riders(git: Repository, base: Oid, head: Oid, proposal: Oid) -> list[str]:
+    """What is wrong with the *other* model-authored commits that merging ``head`` into
+    ``base`` brings besides the proposal commit ``proposal``: a record a model may not write
+    (an ``Approved-by``, a doubled trailer), or another proposal's record riding along, which
+    the hooks would judge on its own. Empty when there is nothing but the proposal and
+    people's commits (or model commits without any record)."""
+    out = []
+    for c in read_commits(git, head, f"^{base}").values():
+        if c.oid == proposal or not c.model_authored:
+            continue
+        record, problems = ProposalRecord.parse(c.message)
+        problems = [p for p in problems if p != NO_RECORD]
+        if problems:
+            out.append(f"commit {c.oid.short} is model-authored and forged: " + "; ".join(problems))
+        elif record is not None:
+            out.append(f"commit {c.oid.short} is another proposal ({record.id}), which must be "
+                       "approved on its own")
+    return sorted(out)
+
+
 def approver_of(merge: LoggedCommit) -> str:
     """Who approved with this merge: its ``Approved-by`` when it is a real approval, else its
     author (a plain ``git merge``)."""

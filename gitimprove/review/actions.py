@@ -192,6 +192,8 @@ def judge(repo: InstructionRepo, info: Proposal, target: Oid | None = None) -> V
         violations = [Violation("error", exc.message)]
     forged = [Violation("forged-record", f"forged record on the proposal commit: {problem}")
               for problem in info.problems]
+    forged += [Violation("forged-record", problem)
+               for problem in ledger.riders(repo.git, tip, info.head, info.commit.oid)]
     return Verdict(tip, forged + violations, info.base_commit != tip,
                    not any(v.code == "conflict" for v in violations))
 
@@ -336,6 +338,12 @@ def approve(repo: InstructionRepo, spec: str, *, by: str | None = None,
     head = info.head
 
     def build(tip: Oid) -> tuple[Oid, list[str]]:
+        riding = ledger.riders(repo.git, tip, head, info.commit.oid)
+        if riding:  # as every hook would refuse it
+            raise ReviewError(f"proposal {info.id}'s branch brings other model-authored "
+                              "commits: " + "; ".join(riding),
+                              hint="reject it; a model-authored commit may carry only its own "
+                                   "proposal's trailers")
         check = check_merge(repo, tip, head)
         if check.violations or check.tree is None:
             if any(v.code == "conflict" for v in check.violations):
