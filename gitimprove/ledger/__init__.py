@@ -533,6 +533,16 @@ def claims_proposal(commit: LoggedCommit) -> bool:
     return len(commit.parents) < 2 and _QUOTED_PROPOSAL.search(commit.message) is not None
 
 
+def names_proposal(message: str) -> str | None:
+    """The proposal a message names (as a cherry-pick or a squash quotes it): its id, a
+    placeholder when the record does not parse, or None when it names none."""
+    if _QUOTED_PROPOSAL.search(message) is None:
+        return None
+    record, _ = ProposalRecord.parse(message)
+    record = record or quoted_proposal(message)
+    return record.id if record is not None and is_proposal_id(record.id) else "(quoted proposal)"
+
+
 def quoted_proposal(message: str) -> ProposalRecord | None:
     """The proposal a squash commit quotes (the message `git merge --squash` writes: each
     squashed commit's message indented by four spaces, the oldest last), or None."""

@@ -303,8 +303,11 @@ def run_reference_transaction(repo: InstructionRepo, state: str, lines: Iterable
         behind = pending_refusal(repo.git, repo.main_ref)
         if behind is not None:
             raise behind
+    squashed = _squash_in_progress(repo) if updates else None
     for old, new in updates:
         findings = check_update(repo, old, [new])
+        if squashed is not None and not findings:
+            findings = _check_squash(repo, old, new, squashed)
         broken = [] if os.environ.get(ALLOW_BROKEN_ENV) == "1" else broken_files(repo, old, new)
         if findings or broken:
             paths = None
@@ -313,6 +316,32 @@ def run_reference_transaction(repo: InstructionRepo, state: str, lines: Iterable
             if not findings:
                 raise broken_refusal(broken, repo.branch)
             raise refusal(findings, repo.branch, "this update", paths)
+
+
+def _squash_in_progress(repo: InstructionRepo) -> str | None:
+    """The proposal a ``git merge --squash`` in this checkout quotes (in ``SQUASH_MSG``, which
+    git removes only after the commit lands), or None."""
+    git = repo.git
+    if git.is_bare or git.symbolic_ref("HEAD") != repo.main_ref:
+        return None
+    path = Path(git.run("rev-parse", "--git-path", "SQUASH_MSG", cwd_worktree=True).strip())
+    path = path if path.is_absolute() else (git.work_tree or git.git_dir) / path
+    try:
+        text = path.read_text(errors="replace")
+    except OSError:
+        return None
+    from gitimprove import ledger
+
+    return ledger.names_proposal(text)
+
+
+def _check_squash(repo: InstructionRepo, old: Oid, new: Oid, proposal: str) -> list[Finding]:
+    """A commit made from ``git merge --squash improve/...`` is that proposal, whatever message
+    the person wrote: the update is judged as a whole, as ``approve`` would judge it."""
+    from gitimprove.review.actions import validate_merge
+
+    _, violations = validate_merge(repo, old, new)
+    return [Finding(new, f"{proposal}, squashed", violations)] if violations else []
 
 
 def run_pre_merge_commit(repo: InstructionRepo) -> None:

@@ -41,7 +41,7 @@ def test_replace_refs_pushed_first_do_not_disguise_a_proposal(server: tuple[Path
     assert tip(bare) == before
 
 
-@pytest.mark.parametrize("message", ["--no-edit", "lowercase"])
+@pytest.mark.parametrize("message", ["--no-edit", "lowercase", "own"])
 def test_a_squash_of_a_proposal_is_judged_as_the_proposal(hooked: Path, message: str) -> None:
     """`git merge --squash improve/...` then `git commit` makes a human-authored commit that
     quotes the model's message, indented: it is the proposal, judged as such."""
@@ -51,9 +51,11 @@ def test_a_squash_of_a_proposal_is_judged_as_the_proposal(hooked: Path, message:
     run(repo, "merge", "--squash", BAD)
     if message == "--no-edit":
         proc = run(repo, "commit", "--no-edit", check=False)
-    else:  # a hand-typed mention of the proposal, in another case, counts too
+    elif message == "lowercase":  # a hand-typed mention of the proposal, in another case
         proc = run(repo, "commit", "-m", "Take the model's safety wording\n\ngitimprove-proposal: bad",
                    check=False)
+    else:  # a message of the person's own: git's SQUASH_MSG still names the proposal
+        proc = run(repo, "commit", "-m", "Tidy the safety wording", check=False)
     assert proc.returncode != 0, proc.stdout
     assert "changes the protected section 'safety'" in proc.stderr
     assert tip(repo) == before
@@ -63,7 +65,7 @@ def test_a_squash_of_a_valid_proposal_passes(hooked: Path) -> None:
     repo = hooked
     make_proposal(repo, "good", add_rule("Use short sentences."))
     run(repo, "merge", "--squash", GOOD)
-    run(repo, "commit", "--no-edit", "-q")
+    run(repo, "commit", "-q", "-m", "Shorter sentences")
     assert "Use short sentences." in out(repo, "show", "main:agents/product-writer.yaml")
 
 
