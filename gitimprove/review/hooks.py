@@ -319,25 +319,30 @@ def run_reference_transaction(repo: InstructionRepo, state: str, lines: Iterable
 
 
 def _squash_in_progress(repo: InstructionRepo) -> str | None:
-    """The proposal a ``git merge --squash`` in this checkout quotes (in ``SQUASH_MSG``, which
-    git removes only after the commit lands), or None."""
+    """The proposal that a ``git merge --squash`` (``SQUASH_MSG``) or a ``git cherry-pick -n``
+    (``MERGE_MSG``) in this checkout brought, or None. Git removes both files only after the
+    commit lands, so they are there while the hook judges it."""
+    from gitimprove import ledger
+
     git = repo.git
     if git.is_bare or git.symbolic_ref("HEAD") != repo.main_ref:
         return None
-    path = Path(git.run("rev-parse", "--git-path", "SQUASH_MSG", cwd_worktree=True).strip())
-    path = path if path.is_absolute() else (git.work_tree or git.git_dir) / path
-    try:
-        text = path.read_text(errors="replace")
-    except OSError:
-        return None
-    from gitimprove import ledger
-
-    return ledger.names_proposal(text)
+    for name in ("SQUASH_MSG", "MERGE_MSG"):
+        path = Path(git.run("rev-parse", "--git-path", name, cwd_worktree=True).strip())
+        path = path if path.is_absolute() else (git.work_tree or git.git_dir) / path
+        try:
+            named = ledger.names_proposal(path.read_text(errors="replace"))
+        except OSError:
+            continue
+        if named is not None:
+            return named
+    return None
 
 
 def _check_squash(repo: InstructionRepo, old: Oid, new: Oid, proposal: str) -> list[Finding]:
-    """A commit made from ``git merge --squash improve/...`` is that proposal, whatever message
-    the person wrote: the update is judged as a whole, as ``approve`` would judge it."""
+    """A commit made from ``git merge --squash improve/...`` (or ``git cherry-pick -n``) is that
+    proposal, whatever message the person wrote: the update is judged as a whole, as
+    ``approve`` would judge it."""
     from gitimprove.review.actions import validate_merge
 
     _, violations = validate_merge(repo, old, new)

@@ -92,3 +92,13 @@ def test_the_server_refuses_deleting_main_even_when_git_would_allow_it(
     proc = run(clone, "push", "origin", ":main", check=False)
     assert proc.returncode != 0 and "refusing to delete main" in proc.stderr
     assert tip(bare) == before
+
+
+def test_a_cherry_pick_without_commit_then_an_own_message_is_the_proposal(hooked: Path) -> None:
+    repo = hooked
+    make_proposal(repo, "bad", weaken_safety)
+    before = tip(repo)
+    run(repo, "cherry-pick", "-n", BAD)
+    proc = run(repo, "commit", "-m", "Tidy the safety wording", check=False)
+    assert proc.returncode != 0 and "changes the protected section 'safety'" in proc.stderr
+    assert tip(repo) == before
