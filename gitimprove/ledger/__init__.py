@@ -522,7 +522,8 @@ def proposal_of(commit: LoggedCommit) -> tuple[ProposalRecord | None, list[str]]
 
 # A proposal trailer on a line of its own anywhere in a message, indented or in another case:
 # `git merge --squash` quotes the squashed commits' messages, indented, under their authors.
-_QUOTED_PROPOSAL = re.compile(rf"^[ \t]*{PROPOSAL}[ \t]*:", re.IGNORECASE | re.MULTILINE)
+_QUOTED_PROPOSAL = re.compile(rf"^[ \t]*{PROPOSAL}[ \t]*:[ \t]*{_ID.pattern}[ \t]*$",
+                              re.IGNORECASE | re.MULTILINE)
 
 
 def claims_proposal(commit: LoggedCommit) -> bool:

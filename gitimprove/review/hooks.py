@@ -146,7 +146,9 @@ def check_update(repo: InstructionRepo, old: Oid, heads: Sequence[Oid], *,
                     whole[head] = validate_merge(repo, old, head)[1]
             if any(not whole[h] and _contains(git, h, commit.oid) for h in heads):
                 violations = []
-        if pid not in gated:
+        if pid not in gated and (brought.agent or commit.model_authored):
+            # NOTE: a person's commit that names a proposal without its record (no agent) has
+            # no evaluation to look for; the validator above still judged it.
             gated.add(pid)
             violations = violations + evaluation_gate(repo, old, brought, records).refused
         if violations:

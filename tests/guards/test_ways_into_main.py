@@ -102,3 +102,17 @@ def test_a_cherry_pick_without_commit_then_an_own_message_is_the_proposal(hooked
     proc = run(repo, "commit", "-m", "Tidy the safety wording", check=False)
     assert proc.returncode != 0 and "changes the protected section 'safety'" in proc.stderr
     assert tip(repo) == before
+
+
+def test_a_person_s_commit_naming_a_proposal_loosely_needs_no_evaluation(hooked: Path) -> None:
+    """Named without its record (no agent), a proposal has no evaluation to look for: the
+    person's commit is judged by the validator alone, even when the policy requires one."""
+    repo = hooked
+    policy = (repo / "gitimprove.yaml").read_text().replace("required: false", "required: true")
+    (repo / "gitimprove.yaml").write_text(policy)
+    run(repo, "commit", "-qam", "Require evaluations")
+    path = repo / "agents" / "product-writer.yaml"
+    path.write_text(path.read_text().replace("Use British English spelling.",
+                                             "Use British English spelling, always."))
+    run(repo, "commit", "-qam", "Follow up\n\nGitimprove-Proposal: 20261126-abcdef\n(not copied)")
+    assert "spelling, always" in out(repo, "show", "main:agents/product-writer.yaml")
