@@ -82,6 +82,8 @@ class TrialStart(ledger.RefRecord):
     def parse(cls, commit: LoggedCommit) -> TrialStart:
         """Parse a start record; :class:`ValueError` if any value is missing or malformed
         (a hand-made or damaged ref is then served as no trial at all)."""
+        if commit.model_authored:  # a trial is a person's decision, like an approval
+            raise ValueError(f"trial record {commit.oid}: authored by a model")
         t = ledger.trailer_map(commit.message)
 
         def one(key: str, pattern: re.Pattern[str] | None = None) -> str:

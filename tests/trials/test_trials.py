@@ -275,3 +275,20 @@ def test_audit_review_and_check_regressions_show_the_trial(sample_repo: Path, pr
     assert kinds == [("trial_start", None), ("trial_stop", "worse than live")]
     text = cli(sample_repo, "--no-pager", "audit").stdout
     assert "trial_start" in text and "stopped: worse than live" in text
+
+
+def test_a_trial_record_authored_by_a_model_is_never_served(sample_repo: Path, proposal: str) -> None:
+    """A start record is a person's decision: the same record written by a model (whatever
+    candidate it names) serves main's text to everyone."""
+    repo = InstructionRepo(sample_repo)
+    live = repo.load(AGENT)
+    start = start_trial(repo, proposal, share="20%")
+    record = out(sample_repo, "rev-parse", running_ref(AGENT))
+    forged = run(sample_repo, "commit-tree", f"{record}^{{tree}}", "-p", f"{record}^",
+                 input=out(sample_repo, "log", "-1", "--format=%B", record) + "\n",
+                 env={"GIT_AUTHOR_NAME": "claude-test",
+                      "GIT_AUTHOR_EMAIL": "model@gitimprove.invalid"}).stdout.strip()
+    run(sample_repo, "update-ref", running_ref(AGENT), forged)
+    fresh = InstructionRepo(sample_repo)
+    assert {fresh.load(AGENT, unit=f"user-{u}").version for u in range(100)} == {live.version}
+    assert start.candidate != live.version
