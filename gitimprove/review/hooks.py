@@ -405,6 +405,38 @@ def duplicate_proposals(repo: InstructionRepo, lines: Iterable[str]) -> list[str
     return out
 
 
+def trial_problems(repo: InstructionRepo, lines: Iterable[str]) -> list[str]:
+    """What is wrong with each trial start record a push brings: every clone that fetches it
+    serves its candidate to a share of users, so the candidate must pass the validator against
+    the live version it names (a trial is served only while main holds that version), by the
+    policy of main here."""
+    from gitimprove.ledger.trials import TrialStart
+    from gitimprove.validate import check_change
+
+    out = []
+    for parts in (line.split() for line in lines):
+        if len(parts) != 3 or not parts[2].startswith(TrialStart.prefix()) \
+                or not _is_oid(parts[1]) or parts[1] == ZERO_OID:
+            continue
+        ref, tip = parts[2], Oid(parts[1])
+        try:
+            start = TrialStart.of(repo.git.read_commit(tip))
+            main = repo.git.read_ref(repo.main_ref)
+            if main is None:
+                raise ValueError(f"there is no {repo.branch} to judge it against")
+            policy = repo.policy_at(main)
+            path = policy.agent_path(start.agent)
+            live, candidate = repo.git.read_blob(start.live), repo.git.read_blob(start.candidate)
+            if live is None or candidate is None:
+                raise ValueError("its live or candidate version is missing")
+            violations = check_change({path: live[1]}, {path: candidate[1]}, policy)
+        except (ValueError, GitImproveError) as exc:
+            out.append(f"{ref} is not a trial record gitimprove can judge ({exc})")
+            continue
+        out += [f"{ref}: the candidate it serves fails the validator: {v}" for v in violations[:3]]
+    return out
+
+
 def run_pre_receive(repo: InstructionRepo, lines: Iterable[str]) -> None:
     """``pre-receive`` hook on a bare remote: refuse a push that brings a forbidden proposal.
 
@@ -423,6 +455,11 @@ def run_pre_receive(repo: InstructionRepo, lines: Iterable[str]) -> None:
     records = {parts[2]: Oid(parts[1]) for parts in (line.split() for line in lines)
                if len(parts) == 3 and parts[2].startswith(EVALUATIONS_PREFIX)
                and _is_oid(parts[1]) and parts[1] != ZERO_OID}
+    trials = trial_problems(repo, lines)
+    if trials:
+        raise HookRefusal("gitimprove: refusing this push: " + "; ".join(trials),
+                          hint="start a trial with `gitimprove trial start`, which validates the "
+                               "proposal first, then `gitimprove push --all`")
     for old, new in _main_updates(repo, lines):
         findings = check_update(repo, old, [new], records=records)
         if findings:

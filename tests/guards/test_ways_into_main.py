@@ -116,3 +116,31 @@ def test_a_person_s_commit_naming_a_proposal_loosely_needs_no_evaluation(hooked:
                                              "Use British English spelling, always."))
     run(repo, "commit", "-qam", "Follow up\n\nGitimprove-Proposal: 20261126-abcdef\n(not copied)")
     assert "spelling, always" in out(repo, "show", "main:agents/product-writer.yaml")
+
+
+def test_the_server_judges_the_candidate_of_a_pushed_trial_record(server: tuple[Path, Path]) -> None:
+    """Every clone that fetches a trial record serves its candidate to a share of users: a
+    hand-made record naming a candidate that weakens a protected section is refused, one made
+    by `gitimprove trial start` goes through."""
+    from datetime import UTC, datetime
+
+    from gitimprove.git import Oid
+    from gitimprove.ledger.trials import TrialStart, running_ref
+
+    bare, clone = server
+    path = "agents/product-writer.yaml"
+    start = TrialStart(trial_id="t-forged", agent="product-writer", proposal="bad",
+                       proposal_commit=Oid(tip(clone, BAD)), branch=f"refs/heads/{BAD}", share=0.2, unit="user",
+                       candidate=Oid(out(clone, "rev-parse", f"{BAD}:{path}")),
+                       live=Oid(out(clone, "rev-parse", f"main:{path}")),
+                       started_by="Mallory <m@evil.example>", started_at=datetime.now(UTC))
+    record = run(clone, "commit-tree", f"{BAD}^{{tree}}", "-p", BAD, input=start.message()).stdout.strip()
+    run(clone, "update-ref", running_ref("product-writer"), record)
+    proc = run(clone, "push", "origin", BAD, f"{running_ref('product-writer')}:"
+               f"{running_ref('product-writer')}", "--atomic", check=False)
+    assert proc.returncode != 0 and "fails the validator" in proc.stderr, proc.stderr
+    assert run(bare, "rev-parse", "--verify", "-q", running_ref("product-writer"), check=False).returncode
+    run(clone, "update-ref", "-d", running_ref("product-writer"))
+    ok(gi(clone, "trial", "start", "good", "--share", "10%"))
+    ok(gi(clone, "push", "--all"))
+    assert tip(bare, running_ref("product-writer")) == tip(clone, running_ref("product-writer"))
