@@ -348,7 +348,8 @@ def _check_squash(repo: InstructionRepo, old: Oid, new: Oid, proposal: str) -> l
     from gitimprove.review.actions import validate_merge
 
     _, violations = validate_merge(repo, old, new)
-    return [Finding(new, f"{proposal}, squashed", violations)] if violations else []
+    label = f"{proposal}, brought by a squash or cherry-pick -n (named in git's SQUASH_MSG or MERGE_MSG)"
+    return [Finding(new, label, violations)] if violations else []
 
 
 def run_pre_merge_commit(repo: InstructionRepo) -> None:
