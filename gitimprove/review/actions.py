@@ -309,6 +309,24 @@ def _forged(info: Proposal) -> ReviewError:
                             "reject it")
 
 
+def refuse_riders(repo: InstructionRepo, info: Proposal, tip: Oid) -> None:
+    """Refuse a proposal whose branch brings other model-authored commits with a record of
+    their own (forged, or another proposal's), as every hook would refuse the merge."""
+    riding = ledger.riders(repo.git, tip, info.head, info.commit.oid)
+    if riding:
+        raise ReviewError(f"proposal {info.id}'s branch brings other model-authored commits: "
+                          + "; ".join(riding),
+                          hint="reject it; a model-authored commit may carry only its own "
+                               "proposal's trailers")
+
+
+def refuse_untrusted(repo: InstructionRepo, info: Proposal, tip: Oid) -> None:
+    """Refuse a proposal that carries or brings a record a model may not write."""
+    if info.problems:
+        raise _forged(info)
+    refuse_riders(repo, info, tip)
+
+
 def _decided_elsewhere(repo: InstructionRepo, info: Proposal, shared: ledger.Ledger | None) -> None:
     """Refuse when the remote (the shared truth, when one is configured) has closed it."""
     there = shared.proposals.get(info.id) if shared is not None else None
@@ -338,12 +356,7 @@ def approve(repo: InstructionRepo, spec: str, *, by: str | None = None,
     head = info.head
 
     def build(tip: Oid) -> tuple[Oid, list[str]]:
-        riding = ledger.riders(repo.git, tip, head, info.commit.oid)
-        if riding:  # as every hook would refuse it
-            raise ReviewError(f"proposal {info.id}'s branch brings other model-authored "
-                              "commits: " + "; ".join(riding),
-                              hint="reject it; a model-authored commit may carry only its own "
-                                   "proposal's trailers")
+        refuse_riders(repo, info, tip)
         check = check_merge(repo, tip, head)
         if check.violations or check.tree is None:
             if any(v.code == "conflict" for v in check.violations):

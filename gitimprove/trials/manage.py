@@ -36,6 +36,7 @@ from gitimprove.review.actions import (
     check_merge,
     find_proposal,
     identity_for,
+    refuse_untrusted,
 )
 
 
@@ -107,6 +108,7 @@ def start_trial(repo: InstructionRepo, spec: str, *, share: str | float, unit: s
         raise TrialError(f"proposal {info.id} is {info.state.replace('_', ' ')}, not open",
                          hint="only an open proposal can be tried")
     tip = repo.main_tip()
+    refuse_untrusted(repo, info, tip)  # a forged record is refused here as by `approve`
     policy = repo.policy_at(tip)
     settings = policy.trials
     if not settings.allowed:
