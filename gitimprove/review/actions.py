@@ -67,10 +67,18 @@ class EvaluationRequired(ReviewError):
 def _identity(repo: InstructionRepo, by: str | None) -> Identity:
     if by is not None:
         try:
-            return Identity.parse(by)
+            who = Identity.parse(by)
         except ValueError as exc:
             raise ReviewError(str(exc), hint='pass --by "Name <email>"') from None
-    return repo.git.user_identity() or FALLBACK_COMMITTER
+    else:
+        who = repo.git.user_identity() or FALLBACK_COMMITTER
+    if ledger.is_model_email(who.email):
+        # NOTE: an approval is a merge *not* authored by a model; under a model's address
+        # it would be no approval at all, and the proposal would read as landed unapproved.
+        raise ReviewError(f"{who} is a model's identity (…{ledger.MODEL_EMAIL_SUFFIX}): a "
+                          "person's decision cannot be recorded under it",
+                          hint='pass --by "Name <email>", or set git config user.email')
+    return who
 
 
 identity_for = _identity  # who acts: ``--by`` or git's user identity

@@ -141,3 +141,19 @@ def test_approve_refuses_a_branch_with_another_model_commit_on_top(sample_repo: 
     proc = gitimprove(sample_repo, "approve", "20261126-c1ea40", "--offline")
     assert proc.returncode == 1 and "other model-authored commits" in proc.stderr, proc.stderr
     assert out(sample_repo, "rev-parse", "main") == before
+
+
+def test_a_decision_is_never_recorded_under_a_model_s_address(sample_repo: Path) -> None:
+    """An approval is a merge not authored by a model: `--by` (or git's user) with a model's
+    address would make it none, and the proposal would read as landed unapproved."""
+    from .conftest import add_rule, make_proposal
+
+    make_proposal(sample_repo, "20261126-c1ea40", add_rule("Use short sentences."))
+    before = out(sample_repo, "rev-parse", "main")
+    proc = gitimprove(sample_repo, "approve", "20261126-c1ea40", "--offline",
+                      "--by", "Alice <MODEL@gitimprove.invalid>")
+    assert proc.returncode == 1 and "model's identity" in proc.stderr, proc.stderr
+    run(sample_repo, "config", "user.email", "agent@gitimprove.invalid")
+    proc = gitimprove(sample_repo, "reject", "20261126-c1ea40", "--offline", "--reason", "no")
+    assert proc.returncode == 1 and "model's identity" in proc.stderr, proc.stderr
+    assert out(sample_repo, "rev-parse", "main") == before
