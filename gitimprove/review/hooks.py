@@ -164,10 +164,15 @@ def check_head(repo: InstructionRepo, base: Oid, head: Oid
     from gitimprove.review.actions import validate_merge
 
     _, violations = validate_merge(repo, base, head)
-    for brought in proposal_commits(repo.git, base, [head]):
-        if brought.forged or not brought.agent:
+    brought = proposal_commits(repo.git, base, [head])
+    # A forged record fails the check as it fails every hook and `approve`.
+    violations += [Violation("forged-record", f"forged record on model-authored commit "
+                                              f"{b.commit.oid.short}: {p}")
+                   for b in brought for p in b.forged]
+    for one in brought:
+        if one.forged or not one.agent:
             continue
-        status = evaluation_gate(repo, base, brought)
+        status = evaluation_gate(repo, base, one)
         return violations + status.refused, status
     return violations, None
 

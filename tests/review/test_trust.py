@@ -157,3 +157,15 @@ def test_a_decision_is_never_recorded_under_a_model_s_address(sample_repo: Path)
     proc = gitimprove(sample_repo, "reject", "20261126-c1ea40", "--offline", "--reason", "no")
     assert proc.returncode == 1 and "model's identity" in proc.stderr, proc.stderr
     assert out(sample_repo, "rev-parse", "main") == before
+
+
+def test_the_pull_request_check_fails_a_forged_record(sample_repo: Path) -> None:
+    """`gitimprove validate` (the CI check) refuses what every hook and `approve` refuse, even
+    when the forged proposal's content would pass."""
+    forged = forge(sample_repo)
+    clean = commit_tree_change(sample_repo, forged, {PATH: out(sample_repo, "show", f"main:{PATH}") + "\n"},
+                               "Human Editor: restore safety\n", author=("Human Editor", "h@example.com"))
+    proc = gitimprove(sample_repo, "validate", "--base", "main", "--head", clean, "--json")
+    result = json.loads(proc.stdout)
+    assert proc.returncode == 1 and not result["ok"]
+    assert [v["code"] for v in result["violations"]] == ["forged-record"]
