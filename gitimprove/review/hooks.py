@@ -278,9 +278,13 @@ def _main_updates(repo: InstructionRepo, lines: Iterable[str]) -> list[tuple[Oid
     return updates
 
 
-def _deletes_main(repo: InstructionRepo, lines: Iterable[str]) -> bool:
-    """Whether ref-update lines delete the main branch while it exists."""
+def _deletes_main(repo: InstructionRepo, lines: Iterable[str], *, forced_only: bool) -> bool:
+    """Whether ref-update lines delete the main branch while it exists. ``forced_only``: only
+    a deletion that names no expected old value counts (``git branch -D``, ``-M``,
+    ``update-ref -d``); ``git pack-refs`` (every ``git gc``) deletes the loose copy of a ref
+    it has just packed, naming its value, and must go on working."""
     return any(len(parts) == 3 and parts[2] == repo.main_ref and parts[1] == ZERO_OID
+               and (parts[0] == ZERO_OID or not forced_only)
                for parts in (line.split() for line in lines)) \
         and repo.git.read_ref(repo.main_ref) is not None
 
@@ -301,7 +305,7 @@ def run_reference_transaction(repo: InstructionRepo, state: str, lines: Iterable
     if state != "prepared" or os.environ.get("GITIMPROVE_VALIDATED") == "1":
         return
     lines = list(lines)
-    if _deletes_main(repo, lines):
+    if _deletes_main(repo, lines, forced_only=True):
         raise deletion_refusal(repo.branch, "run `gitimprove hooks uninstall` first and "
                                "`gitimprove hooks install` after (docs/safety.md)")
     updates = _main_updates(repo, lines)
@@ -451,7 +455,7 @@ def run_pre_receive(repo: InstructionRepo, lines: Iterable[str]) -> None:
     from gitimprove.evaluation.record import EVALUATIONS_PREFIX
 
     lines = list(lines)
-    if _deletes_main(repo, lines):
+    if _deletes_main(repo, lines, forced_only=False):
         raise deletion_refusal(repo.branch, "do it on the server, with its hook removed")
     duplicates = duplicate_proposals(repo, lines)
     if duplicates:

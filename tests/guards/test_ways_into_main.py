@@ -84,6 +84,18 @@ def test_main_may_not_be_deleted_or_renamed_over(hooked: Path, how: tuple[str, .
     assert tip(repo) == before
 
 
+@pytest.mark.parametrize("how", [("pack-refs", "--all"), ("gc", "-q"), ("branch", "-m", "main", "trunk")])
+def test_housekeeping_and_renaming_main_away_still_work(hooked: Path, how: tuple[str, ...]) -> None:
+    """`git pack-refs` (every `git gc`) deletes main's loose copy once packed, naming its value;
+    renaming main away names it too. Neither may be refused."""
+    repo = hooked
+    before = tip(repo)
+    run(repo, *how)
+    assert tip(repo, "trunk" if "trunk" in how else "main") == before
+    if how[0] != "branch":
+        run(repo, "commit", "--allow-empty", "-qm", "still committing on main")
+
+
 def test_the_server_refuses_deleting_main_even_when_git_would_allow_it(
         server: tuple[Path, Path]) -> None:
     bare, clone = server
