@@ -9,6 +9,7 @@ See docs/audit.md for the event kinds and the JSON shape.
 from __future__ import annotations
 
 import posixpath
+from collections.abc import Sequence
 from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -219,12 +220,23 @@ class _Change:
     paths: list[tuple[str, Oid | None, Oid | None]] = field(default_factory=list)
 
 
-def _changes(repo: InstructionRepo, policy: Policy) -> list[_Change]:
-    """Commits on main's first-parent history touching the agents folder, with their changes."""
+def _changes(repo: InstructionRepo, policy: Policy, off_line: Sequence[Oid] = ()) -> list[_Change]:
+    """Commits on main's first-parent history touching the agents folder, with their changes
+    (each against its first parent), and those of ``off_line`` (main's earlier line that a
+    merge brought back, see :class:`ledger.MainEvent`)."""
     # NOTE: adopted files live anywhere in the tree: with a `formats:` mapping every commit is read.
     where = ["--", f"{policy.agents_dir}/"] if not policy.formats else []
-    out = repo.git.run("log", "--first-parent", "--diff-merges=first-parent", "--raw", "--no-abbrev",
-                       "--no-renames", "-z", "--format=%x01%H %P", repo.main_ref, *where)
+    changes = _read_changes(repo.git.run(
+        "log", "--first-parent", "--diff-merges=first-parent", "--raw", "--no-abbrev",
+        "--no-renames", "-z", "--format=%x01%H %P", repo.main_ref, *where))
+    if off_line:
+        changes += _read_changes(repo.git.run(
+            "log", "--no-walk=unsorted", "--diff-merges=first-parent", "--raw", "--no-abbrev",
+            "--no-renames", "-z", "--format=%x01%H %P", *off_line, *where))
+    return changes
+
+
+def _read_changes(out: str) -> list[_Change]:
     changes: list[_Change] = []
     for chunk in out.split("\x01")[1:]:
         # NOTE: with -z the header ends with NUL, then the raw lines are "meta NUL path NUL".
@@ -244,6 +256,18 @@ def _changes(repo: InstructionRepo, policy: Policy) -> list[_Change]:
     return changes
 
 
+def _blobs_at(repo: InstructionRepo, commit: Oid, paths: Sequence[str]) -> dict[str, Oid]:
+    """The blob of each of ``paths`` at ``commit`` (those it has)."""
+    out = repo.git.run("ls-tree", "-r", "-z", "--full-tree", commit, "--", *paths)
+    blobs: dict[str, Oid] = {}
+    for entry in out.split("\0"):
+        meta, _, path = entry.partition("\t")
+        parts = meta.split()
+        if len(parts) == 3 and parts[1] == "blob":
+            blobs[path] = Oid(parts[2])
+    return blobs
+
+
 def _agent_of(path: str, policy: Policy) -> str | None:
     folder, name = posixpath.split(path)
     return name[:-5] if folder == policy.agents_dir and name.endswith(".yaml") else None
@@ -252,11 +276,17 @@ def _agent_of(path: str, policy: Policy) -> str | None:
 def _main_events(repo: InstructionRepo, book: ledger.Ledger) -> list[Event]:
     policy = repo.policy()
     events: list[Event] = []
-    changes = {c.commit: c for c in _changes(repo, policy)}
+    changes = {c.commit: c for c in _changes(
+        repo, policy, [e.commit.oid for e in book.history if e.off_line])}
     for entry in book.history:
         c = entry.commit
         change = changes.get(c.oid)
         paths = change.paths if change is not None else []
+        if entry.brings_back is not None and paths:
+            # a merge that brought main's earlier line back: what that line changed has its
+            # own events; the merge's own edit is what it holds that neither side had
+            side = _blobs_at(repo, entry.brings_back, [path for path, _, _ in paths])
+            paths = [(path, old, new) for path, old, new in paths if new != side.get(path)]
         agents = [(a, path, old, new) for path, old, new in paths
                   if (a := _agent_of(path, policy)) is not None]
         adopted = [(a, path, old_v, new_v, old, new) for path, old, new in paths

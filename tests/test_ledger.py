@@ -192,3 +192,45 @@ def test_the_running_trial_ref_load_names_is_the_ledgers() -> None:
     from gitimprove.refnames import running_trial_ref
 
     assert running_trial_ref("support-agent") == running_ref("support-agent")
+
+
+def test_a_back_merge_onto_main_keeps_earlier_approvals_and_rollbacks(sample_repo: Path) -> None:
+    """`git pull` without --rebase, then a push: main's first parent is the puller's own line,
+    and the approvals and rollbacks made meanwhile sit on the merge's second parent. They are
+    still the approvals and rollbacks they were, not a plain-git approval by whoever pulled."""
+    make_proposal(sample_repo, "p1", add_rule("Use short sentences."), evidence="fb-1")
+    make_proposal(sample_repo, "p2", lambda t: t.replace("writes a briefing", "writes a short briefing"),
+                  agent="research-assistant", evidence="fb-2")
+    before = out(sample_repo, "rev-parse", "main")
+    repo = InstructionRepo(sample_repo)
+    approve(repo, "p1", by="Rev Iewer <rev@example.com>")
+    rollback(repo, "p1")
+    approve(repo, "p2", by="Rev Iewer <rev@example.com>")
+    theirs = out(sample_repo, "rev-parse", "main")
+    # the teammate's clone: a commit of their own on the old main, then `git pull` merges
+    ours = commit_tree_change(sample_repo, before, {"NOTES.md": "notes\n"}, "Add notes\n",
+                              author=("Pull Er", "puller@example.com"))
+    tree = out(sample_repo, "merge-tree", "--write-tree", ours, theirs)
+    merge = run(sample_repo, "commit-tree", tree, "-p", ours, "-p", theirs, "-m",
+                "Merge branch 'main' of origin",
+                env={"GIT_AUTHOR_NAME": "Pull Er", "GIT_AUTHOR_EMAIL": "puller@example.com",
+                     "GIT_COMMITTER_NAME": "Pull Er",
+                     "GIT_COMMITTER_EMAIL": "puller@example.com"}).stdout.strip()
+    run(sample_repo, "update-ref", "refs/heads/main", merge, theirs)
+    book = ledger.scan(repo.git, repo.main_ref)
+    states = {p.id: p.state for p in book.proposals.values()}
+    assert states == {"p1": ProposalState.ROLLED_BACK, "p2": ProposalState.APPROVED}
+    approvals = [e.approval for e in book.history if e.approval is not None]
+    assert [(a.proposals, a.by) for a in approvals] == [
+        (["p1"], "Rev Iewer <rev@example.com>"), (["p2"], "Rev Iewer <rev@example.com>")]
+    assert [e.rollback.record.rollback_of for e in book.history if e.rollback is not None] == ["p1"]
+    # the audit too: each approval and the rollback once, by whoever made it, and the pull's
+    # merge is no one's edit of the agents (it only brought main's own line back)
+    from gitimprove.audit import audit
+
+    trail = [(e.kind, e.actor, e.proposal, e.version is not None) for e in audit(repo)
+             if e.kind != "initialised"]
+    assert sorted(t for t in trail if t[0] != "proposed") == [
+        ("approved", "Rev Iewer <rev@example.com>", "p1", True),
+        ("approved", "Rev Iewer <rev@example.com>", "p2", True),
+        ("rolled_back", "Test Reviewer <reviewer@example.com>", "p1", True)]

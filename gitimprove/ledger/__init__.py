@@ -19,6 +19,8 @@ Trust rules (docs/safety.md):
 - An approval is a merge commit on main's first-parent history that is not model-authored;
   the proposals it approves are the model-authored proposal commits it brings, wherever they
   sit on the merged branch (a reviewer's commits on top are recorded as edits, with authors).
+  Main's earlier line that a merge brings back as its side (`git pull` without ``--rebase``,
+  then a push) is read in its place: its approvals and rollbacks stay what they were.
 - Values are checked when they are written: nothing a model or user wrote becomes a trailer
   line, a heading or a second record.
 
@@ -691,11 +693,15 @@ class Proposal:
 
 @dataclass
 class MainEvent:
-    """A commit on main's first-parent history, as the ledger reads it."""
+    """A commit on main's first-parent history, as the ledger reads it (or on main's earlier
+    line that a merge brought back: ``off_line``; that merge has ``brings_back``, the side
+    parent that line ends in)."""
 
     commit: LoggedCommit
     approval: Approval | None = None
     rollback: Rollback | None = None
+    off_line: bool = False
+    brings_back: Oid | None = None
 
 
 @dataclass
@@ -764,6 +770,16 @@ def read_commits(git: Repository, *revs: str) -> dict[Oid, LoggedCommit]:
         commits[Oid(oid)] = LoggedCommit(Oid(oid), tuple(Oid(p) for p in parents.split()),
                                          name, email, int(time or 0), message)
     return commits
+
+
+def _main_record(c: LoggedCommit) -> bool:
+    """Whether ``c`` is one of the commits only main's line holds: an approval merge that
+    ``approve`` wrote (a person's merge with ``Approved-by``), or a rollback."""
+    if c.model_authored:
+        return False
+    if len(c.parents) > 1:
+        return any(k == APPROVED_BY for k, _ in c.trailers)
+    return RollbackRecord.parse(c.message) is not None
 
 
 def _walk(commits: Mapping[Oid, LoggedCommit], starts: Iterable[Oid], stop: set[Oid]) -> Iterator[Oid]:
@@ -852,16 +868,29 @@ def scan(git: Repository, main_ref: str, *, extra_refs: Sequence[str] = ()) -> L
         proposals[record.id] = p
         return p
 
-    # main's first-parent history, oldest first
-    chain: list[Oid] = []
-    cursor = main
-    while cursor is not None and cursor in commits:
-        chain.append(cursor)
-        parents = commits[cursor].parents
-        cursor = parents[0] if parents else None
-    for oid in reversed(chain):
+    def main_line(side: Oid) -> list[Oid]:
+        """The first-parent line of a merge's side parent down to main's history, oldest
+        first, when it holds what only main holds (an approval merge ``approve`` wrote, a
+        rollback): main's earlier line, which `git pull` without ``--rebase`` (or main merged
+        into a branch that then became main) put on the side. Empty for any other branch."""
+        line: list[Oid] = []
+        cursor: Oid | None = side
+        while cursor is not None and cursor in commits and cursor not in on_main:
+            line.append(cursor)
+            parents = commits[cursor].parents
+            cursor = parents[0] if parents else None
+        return line[::-1] if any(_main_record(commits[o]) for o in line) else []
+
+    def on_line(oid: Oid, off_line: bool = False) -> None:
         c = commits[oid]
-        event = MainEvent(c)
+        event = MainEvent(c, off_line=off_line)
+        for side in c.parents[1:]:
+            earlier_line = main_line(side)
+            if earlier_line:
+                event.brings_back = side
+            for earlier in earlier_line:
+                if earlier not in on_main:
+                    on_line(earlier, True)
         brought = list(_walk(commits, c.parents[1:], on_main)) if len(c.parents) > 1 else []
         if len(c.parents) > 1 and not c.model_authored:
             heads = [p for p in c.parents[1:] if p not in on_main]
@@ -889,6 +918,17 @@ def scan(git: Repository, main_ref: str, *, extra_refs: Sequence[str] = ()) -> L
         on_main.update(brought)
         on_main.add(oid)
         history.append(event)
+
+    # main's first-parent history, oldest first (with any earlier line of main a merge
+    # brought back, in its place: see main_line)
+    chain: list[Oid] = []
+    cursor = main
+    while cursor is not None and cursor in commits:
+        chain.append(cursor)
+        parents = commits[cursor].parents
+        cursor = parents[0] if parents else None
+    for oid in reversed(chain):
+        on_line(oid)
     for pid, rb in rolled_back.items():
         if pid in proposals and proposals[pid].state in (ProposalState.APPROVED,
                                                          ProposalState.LANDED):
