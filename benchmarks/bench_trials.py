@@ -36,8 +36,12 @@ def _repo(parent: Path) -> Path:
     git(repo, "update-index", "--cacheinfo", f"100644,{blob},{path}", env=env)
     tree = git(repo, "write-tree", env=env)
     base = git(repo, "rev-parse", "main")
+    base_blob = git(repo, "rev-parse", f"main:{path}")
+    # a whole proposal record, as propose writes it: trial start refuses a forged one
     message = (f"{AGENT}: proposal bench\n\nbench\n\nGitimprove-Proposal: 20261126-bench0\n"
-               f"Gitimprove-Agent: {AGENT}\nGitimprove-Base-Commit: {base}\n")
+               f"Gitimprove-Agent: {AGENT}\nGitimprove-Base-Version: {base_blob}\n"
+               f"Gitimprove-Base-Commit: {base}\nGitimprove-Evidence: fb-1\n"
+               "Gitimprove-Model: claude-bench\nGitimprove-Proposer: bench\n")
     commit = git(repo, "commit-tree", tree, "-p", base, input=message.encode(),
                  env={"GIT_AUTHOR_NAME": "claude-bench", "GIT_AUTHOR_EMAIL": "m@gitimprove.invalid"})
     git(repo, "update-ref", f"refs/heads/improve/{AGENT}/20261126-bench0", commit)
