@@ -39,13 +39,17 @@ def _env() -> dict[str, str]:
             "GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": os.devnull}
 
 
-def _proposal_message(pid: str) -> bytes:
+def _proposal_message(pid: str, base: str, base_blob: str) -> bytes:
+    # a whole proposal record, as propose writes it: approve refuses a forged one
     return (f"{AGENT}: proposal {pid}\n\nBench.\n\nGitimprove-Proposal: {pid}\n"
-            f"Gitimprove-Agent: {AGENT}\nGitimprove-Evidence: fb-{pid}\n").encode()
+            f"Gitimprove-Agent: {AGENT}\nGitimprove-Base-Version: {base_blob}\n"
+            f"Gitimprove-Base-Commit: {base}\nGitimprove-Evidence: fb-{pid}\n"
+            "Gitimprove-Model: claude-test\nGitimprove-Proposer: bench\n").encode()
 
 
-def _fast_import_stream(commits: int, proposals: int) -> bytes:
-    """main: the sample files, then ``commits`` commits to a log file; proposals branch off main."""
+def _fast_import_stream(commits: int, proposals: int, base: tuple[str, str] | None = None) -> bytes:
+    """main: the sample files, then ``commits`` commits to a log file; with ``base`` (main's
+    tip and the agent's blob there, once main is imported), the proposals branching off it."""
     files = {p.relative_to(SAMPLE).as_posix(): p.read_bytes()
              for p in sorted(SAMPLE.rglob("*")) if p.is_file() and p.name != "feedback.jsonl"}
     agent = files[PATH].decode()
@@ -55,15 +59,25 @@ def _fast_import_stream(commits: int, proposals: int) -> bytes:
     def data(payload: bytes) -> None:
         out.append(b"data %d\n" % len(payload) + payload + b"\n")
 
-    def commit(ref: str, mark: int, message: bytes, author: str, parent: int | None) -> None:
+    def commit(ref: str, mark: int, message: bytes, author: str, parent: int | str | None) -> None:
         nonlocal when
         when += 60
         out.append(f"commit {ref}\nmark :{mark}\nauthor {author} {when} +0000\n"
                    f"committer Bench <bench@example.com> {when} +0000\n".encode())
         data(message)
         if parent:
-            out.append(f"from :{parent}\n".encode())
+            out.append(f"from {parent if isinstance(parent, str) else f':{parent}'}\n".encode())
 
+    if base is not None:
+        when += 60 * commits
+        for i in range(proposals):
+            pid = f"b{i:05d}"
+            new = agent.replace(ANCHOR, ANCHOR + f"      - Bench rule {i}.\n", 1).encode()
+            commit(f"refs/heads/improve/{AGENT}/{pid}", commits + 1 + i,
+                   _proposal_message(pid, *base), "claude-test <model@gitimprove.invalid>", base[0])
+            out.append(f"M 100644 inline {PATH}\n".encode())
+            data(new)
+        return b"".join(out)
     commit("refs/heads/main", 1, b"Initial instructions\n", "Bench <bench@example.com>", None)
     for path, content in files.items():
         out.append(f"M 100644 inline {path}\n".encode())
@@ -72,13 +86,6 @@ def _fast_import_stream(commits: int, proposals: int) -> bytes:
         commit("refs/heads/main", n, f"Log entry {n}\n".encode(), "Bench <bench@example.com>", n - 1)
         out.append(b"M 100644 inline log/changes.txt\n")
         data(f"change {n}\n".encode())
-    for i in range(proposals):
-        pid = f"b{i:05d}"
-        new = agent.replace(ANCHOR, ANCHOR + f"      - Bench rule {i}.\n", 1).encode()
-        commit(f"refs/heads/improve/{AGENT}/{pid}", commits + 1 + i, _proposal_message(pid),
-               "claude-test <model@gitimprove.invalid>", commits)
-        out.append(f"M 100644 inline {PATH}\n".encode())
-        data(new)
     return b"".join(out)
 
 
@@ -91,12 +98,15 @@ def big_repo(commits: int = 10_000, proposals: int = 1_000) -> Path:
     """A cached repository; copied per run so that approvals do not change the cache."""
     # Keyed by the sample files too: a changed sample (or policy format) builds a new repo.
     sample = hashlib.sha256(b"".join(p.read_bytes() for p in sorted(SAMPLE_FILES()))).hexdigest()[:8]
-    cache = Path(tempfile.gettempdir()) / f"gitimprove-bench-{commits}c-{proposals}p-{sample}"
+    cache = Path(tempfile.gettempdir()) / f"gitimprove-bench-{commits}c-{proposals}p-{sample}-2"
     if not (cache / ".done").exists():
         shutil.rmtree(cache, ignore_errors=True)
         cache.mkdir(parents=True)
         _git(cache, "init", "-q", "-b", "main", env=_env())
         _git(cache, "fast-import", "--quiet", input=_fast_import_stream(commits, proposals), env=_env())
+        base = (_git(cache, "rev-parse", "main"), _git(cache, "rev-parse", f"main:{PATH}"))
+        _git(cache, "fast-import", "--quiet", input=_fast_import_stream(commits, proposals, base),
+             env=_env())
         _git(cache, "checkout", "-q", "main", env=_env())
         _git(cache, "gc", "-q", env=_env())
         (cache / ".done").write_text("ok\n")
@@ -112,6 +122,7 @@ def sample_repo() -> Path:
     init(target, template=SAMPLE)
     agent = (target / PATH).read_text()
     base = _git(target, "rev-parse", "main")
+    base_blob = _git(target, "rev-parse", f"main:{PATH}")
     for i in range(20):
         blob = _git(target, "hash-object", "-w", "--stdin",
                     input=agent.replace(ANCHOR, ANCHOR + f"      - Bench rule {i}.\n").encode())
@@ -122,7 +133,7 @@ def sample_repo() -> Path:
         tree = _git(target, "write-tree", env=env)
         index.unlink()
         pid = f"b{i:05d}"
-        commit = _git(target, "commit-tree", tree, "-p", base, input=_proposal_message(pid),
+        commit = _git(target, "commit-tree", tree, "-p", base, input=_proposal_message(pid, base, base_blob),
                       env={**_env(), "GIT_AUTHOR_NAME": "claude-test",
                            "GIT_AUTHOR_EMAIL": "model@gitimprove.invalid"})
         _git(target, "update-ref", f"refs/heads/improve/{AGENT}/{pid}", commit)

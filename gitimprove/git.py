@@ -245,6 +245,10 @@ class Repository:
         self._direct: dict[str, tuple[str, tuple[int, int, int, int], Oid]] = {}
         self._reftable = (common_dir / "reftable").exists()
         self._identity: tuple[str, str] | None = None
+        # NOTE: as text once: read_ref runs on every load() and every record written, and a
+        # Path joined and turned into text costs more than the stat it is for
+        self._dirs = (str(git_dir), str(common_dir))
+        self._packed_path = f"{common_dir}/packed-refs"
 
     @classmethod
     def discover(cls, path: str | os.PathLike[str] = ".") -> Repository:
@@ -346,8 +350,7 @@ class Repository:
                 return direct[2]
         asked = refname
         for _ in range(5):  # symbolic ref chain
-            base = self.git_dir if _per_worktree(refname) else self.common_dir
-            path = f"{base}/{refname}"
+            path = f"{self._dirs[0] if _per_worktree(refname) else self._dirs[1]}/{refname}"
             try:
                 # NOTE: git replaces a ref file (write a lock file, rename it), so a file with
                 # the same inode, times and size holds the same value: one stat, no read, on
@@ -387,15 +390,17 @@ class Repository:
         return out or None
 
     def _packed_refs(self) -> dict[str, Oid]:
-        path = self.common_dir / "packed-refs"
+        path = self._packed_path
         try:
-            st = path.stat()
+            st = os.stat(path)
         except FileNotFoundError:
             return {}
         key = (st.st_ino, st.st_mtime_ns, st.st_size)
         if self._packed is None or self._packed[0] != key:
             refs: dict[str, Oid] = {}
-            for line in path.read_text().splitlines():
+            with open(path, encoding="utf-8", errors="replace") as fh:
+                text = fh.read()
+            for line in text.splitlines():
                 if not line or line[0] in "#^":
                     continue
                 oid, _, name = line.partition(" ")

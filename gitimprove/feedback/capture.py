@@ -212,7 +212,8 @@ def build_record(
 def _has_arguments(calls: object) -> bool:
     if not isinstance(calls, list | tuple):
         return False
-    return any((isinstance(c, Mapping) and c.get("arguments") is not None)
+    return any(c.get("arguments") is not None if type(c) is dict else
+               (isinstance(c, Mapping) and c.get("arguments") is not None)
                or (isinstance(c, ToolCall) and c.arguments is not None) for c in calls)
 
 

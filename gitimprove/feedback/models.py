@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Generic, TypeVar, overload
 
@@ -88,6 +88,8 @@ class ToolCall:
 def prepare_tool_calls(value: object, keep_arguments: int | None) -> object:
     """Tool calls as given, with the arguments kept (cut at ``keep_arguments`` characters) or
     dropped (None), before validation. Anything malformed is passed on to be refused there."""
+    if type(value) is list and all(type(c) is dict and "arguments" not in c for c in value):
+        return value  # the usual case (plain dicts without arguments): nothing to prepare
     if value is None or isinstance(value, str | bytes) or not isinstance(value, Iterable) \
             or isinstance(value, Mapping):
         return value
@@ -191,18 +193,16 @@ class FeedbackRecord:
     def digest_of(self, signals: str | None) -> str:
         """:attr:`digest`, given the signals' canonical text (:func:`signals_texts`) where the
         caller has it; kept as :attr:`digest`."""
-        if self.tool_calls is not None:
+        try:
+            found = encoded_digest(
+                _STR(self.agent), self.correction, self.created_text, self.input,
+                self.metadata, self.output, "null" if self.rating is None else _STR(self.rating),
+                self.reason, self.run_id, signals if signals is not None
+                else _canonical_flat(self.signals) if self.signals else "{}",
+                self.user_id, "null" if self.version is None else _STR(self.version),
+                None if self.tool_calls is None else _calls_canonical(self.tool_calls))
+        except (TypeError, ValueError):  # built without validation, holding a non-text value
             found = content_hash(self.content())
-        else:
-            try:
-                found = encoded_digest(
-                    _STR(self.agent), self.correction, self.created_text, self.input,
-                    self.metadata, self.output, "null" if self.rating is None else _STR(self.rating),
-                    self.reason, self.run_id, signals if signals is not None
-                    else _canonical_flat(self.signals) if self.signals else "{}",
-                    self.user_id, "null" if self.version is None else _STR(self.version))
-            except (TypeError, ValueError):  # built without validation, holding a non-text value
-                found = content_hash(self.content())
         self.__dict__["digest"] = found
         return found
 
@@ -284,8 +284,9 @@ def signals_texts(signals: Mapping[str, Any]) -> tuple[str, str]:
 def encoded_digest(agent: str, correction: str | None, created_text: str, input: str | None,
                    metadata: dict[str, Any] | None, output: str | None, rating: str,
                    reason: str | None, run_id: str | None, signals: str,
-                   user_id: str | None, version: str) -> str:
-    """The digest of a record without tool calls, from its checked values: the hash of the
+                   user_id: str | None, version: str, tool_calls: str | None = None) -> str:
+    """The digest of a record, from its checked values (``tool_calls``: their canonical JSON
+    text, :func:`_calls_canonical`, for a record that has them): the hash of the
     text ``content_hash(record.content())`` hashes (tests/feedback/test_models.py checks both
     agree, and pins digests of earlier releases). The agent, rating and version come as JSON
     text (``null`` for none: they repeat from record to record, and a bulk import encodes each
@@ -304,6 +305,7 @@ def encoded_digest(agent: str, correction: str | None, created_text: str, input:
             f'"reason":{"null" if reason is None else _STR(reason)},'
             f'"run_id":{"null" if run_id is None else _STR(run_id)},'
             f'"signals":{signals},'
+            f'{"" if tool_calls is None else _CALLS_KEY + tool_calls + ","}'
             f'"user_id":{"null" if user_id is None else _STR(user_id)},'
             f'"version":{version}}}')
     return (_sha256_new or _load_sha256())(text.encode()).hexdigest()  # type: ignore[no-any-return]
@@ -324,6 +326,24 @@ def _load_sha256() -> Callable[[bytes], Any]:
 
 def _sha256(text: str) -> str:
     return str((_sha256_new or _load_sha256())(text.encode()).hexdigest())
+
+
+_CALLS_KEY = '"tool_calls":'
+
+
+def _calls_canonical(calls: Sequence[ToolCall]) -> str:
+    """Tool calls as :data:`_CANONICAL` writes ``[c.model_dump() for c in calls]`` (keys
+    sorted); TypeError for a value of another type than checked calls hold."""
+    parts = []
+    for c in calls:
+        duration, arguments = c.duration_ms, c.arguments
+        if (duration is not None and type(duration) is not int) \
+                or (arguments is not None and type(arguments) is not str):
+            raise TypeError("an unchecked tool call")
+        parts.append(f'{{"arguments":{"null" if arguments is None else _STR(arguments)},'
+                     f'"duration_ms":{"null" if duration is None else int.__repr__(duration)},'
+                     f'"name":{_STR(c.name)},"status":{_STR(c.status)}}}')
+    return f'[{",".join(parts)}]'
 
 
 def content_hash(content: Mapping[str, Any]) -> str:
@@ -369,7 +389,7 @@ def owned_record(data: dict[str, Any], *, id_from_content: bool = False,
         except ValidationError as exc:
             raise InvalidFeedbackError(validation_message(exc)) from None
     if values["tool_calls"] is not None:
-        values["tool_calls"] = [ToolCall(**c) for c in values["tool_calls"]]
+        values["tool_calls"] = [_checked_call(c) for c in values["tool_calls"]]
     record = _built(values)
     if created_text is not None and values["created_at"] is data["created_at"]:
         record.__dict__["created_text"] = created_text  # what the property would compute
@@ -418,6 +438,10 @@ def record_from_row(row: Mapping[str, Any]) -> FeedbackRecord:
     })
 
 
+# NOTE: built once: json.dumps() with options builds an encoder per call (per record).
+_CALLS_JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+
+
 def calls_to_json(calls: list[ToolCall] | None) -> str | None:
     """Stored form: a JSON list of ``[name, status, duration_ms]`` or with ``arguments`` too.
 
@@ -426,7 +450,7 @@ def calls_to_json(calls: list[ToolCall] | None) -> str | None:
         return None
     rows = [[c.name, c.status, c.duration_ms] + ([c.arguments] if c.arguments is not None else [])
             for c in calls]
-    return json.dumps(rows, separators=(",", ":"), ensure_ascii=False)
+    return _CALLS_JSON(rows)
 
 
 def _stored_call(row: list[Any]) -> ToolCall:
@@ -435,6 +459,14 @@ def _stored_call(row: list[Any]) -> ToolCall:
     call = ToolCall.__new__(ToolCall)
     _set(call, "__dict__", {"name": row[0], "status": row[1], "duration_ms": row[2],
                             "arguments": row[3] if len(row) > 3 else None})
+    return call
+
+
+def _checked_call(c: Mapping[str, Any]) -> ToolCall:
+    """A call from checked values (its four fields), as :func:`_stored_call` builds one."""
+    call = ToolCall.__new__(ToolCall)
+    _set(call, "__dict__", {"name": c["name"], "status": c["status"],
+                            "duration_ms": c["duration_ms"], "arguments": c["arguments"]})
     return call
 
 

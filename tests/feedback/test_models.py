@@ -133,10 +133,15 @@ def test_records_of_one_run_merge() -> None:
      "metadata": {"z": [1, {"b": None, "a": "\u00fc"}], "a": 1.5}},
     {"agent": "a", "correction": "say hello", "created_at": "2026-09-15T09:55:22.123+02:00"},
     {"agent": "a", "run_id": "r", "tool_calls": [{"name": "web_search", "duration_ms": 3}]},
+    {"agent": "a", "run_id": "r", "reason": "x", "tool_calls": [
+        {"name": "web_search", "status": "error", "duration_ms": 7.6,
+         "arguments": {"q": 'caf\u00e9 "quoted" \\ \n\u2028', "n": [1, 2]}},
+        {"name": "read", "arguments": "plain"}, {"name": "x.y-z", "duration_ms": 0}, {"name": "n"}]},
+    {"agent": "a", "run_id": "r", "tool_calls": []},
 ])
 def test_digest_is_the_hash_of_the_canonical_content(fields: dict[str, object]) -> None:
     # the digest is written out by hand on the write path; stored digests must not change
-    record = make_record(fields)
+    record = make_record(fields, keep_arguments=200)
     assert record.digest == content_hash(record.content())
 
 
