@@ -234,3 +234,23 @@ def test_a_back_merge_onto_main_keeps_earlier_approvals_and_rollbacks(sample_rep
         ("approved", "Rev Iewer <rev@example.com>", "p1", True),
         ("approved", "Rev Iewer <rev@example.com>", "p2", True),
         ("rolled_back", "Test Reviewer <reviewer@example.com>", "p1", True)]
+
+
+def test_a_squash_that_quotes_a_proposal_lands_it(sample_repo: Path) -> None:
+    """`git merge --squash` then `git commit --no-edit`: a person's commit quoting the
+    proposal's message, indented. The proposal is live (landed, not approved), its evidence
+    addressed, and it rolls back like any landed proposal."""
+    make_proposal(sample_repo, "p1", add_rule("Use short sentences."), evidence="fb-1")
+    run(sample_repo, "checkout", "-q", "main")
+    run(sample_repo, "merge", "--squash", "improve/product-writer/p1")
+    run(sample_repo, "-c", "user.name=Squash Er", "-c", "user.email=squash@example.com",
+        "commit", "-q", "--no-edit")
+    repo = InstructionRepo(sample_repo)
+    info = find_proposal(repo, "p1")
+    assert info.state == ProposalState.LANDED and info.approval is None
+    assert info.landed_as is not None and info.landed_as.oid == out(sample_repo, "rev-parse", "main")
+    assert evidence_states(repo)["fb-1"] == "addressed"
+    assert [p.id for p in list_proposals(repo)] == []  # no longer open
+    rollback(repo, "p1")
+    assert find_proposal(repo, "p1").state == ProposalState.ROLLED_BACK
+    assert "Use short sentences." not in out(sample_repo, "show", f"main:{PATH}")

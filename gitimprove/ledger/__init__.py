@@ -642,6 +642,7 @@ class Proposal:
     approval: Approval | None = None
     rejection: Rejection | None = None
     rollback: Rollback | None = None
+    landed_as: LoggedCommit | None = None  # a person's commit on main that quotes it (a squash)
 
     @property
     def id(self) -> str:
@@ -772,6 +773,15 @@ def read_commits(git: Repository, *revs: str) -> dict[Oid, LoggedCommit]:
     return commits
 
 
+def _squashed(git: Repository, main: Oid, pid: str, since: int) -> bool:
+    """Whether a person's commit on main made since ``since`` quotes proposal ``pid`` (a
+    squash of it: see :func:`names_proposal`). One ``log``, of main's commits since then
+    (an hour earlier: the person's clock may be behind the model's)."""
+    found = read_commits(git, str(main), "--no-merges", f"--since=@{max(0, since - 3600)}",
+                         "--fixed-strings", f"--grep={pid}")
+    return any(not c.model_authored and names_proposal(c.message) == pid for c in found.values())
+
+
 def _main_record(c: LoggedCommit) -> bool:
     """Whether ``c`` is one of the commits only main's line holds: an approval merge that
     ``approve`` wrote (a person's merge with ``Approved-by``), or a rollback."""
@@ -856,6 +866,7 @@ def scan(git: Repository, main_ref: str, *, extra_refs: Sequence[str] = ()) -> L
     history: list[MainEvent] = []
     on_main: set[Oid] = set()
     rolled_back: dict[str, Rollback] = {}
+    squashed: dict[str, LoggedCommit] = {}  # proposal id -> a person's commit quoting it
 
     def adopt(c: LoggedCommit, state: ProposalState, **kw: Any) -> Proposal | None:
         record, problems = proposal_of(c)
@@ -915,6 +926,10 @@ def scan(git: Repository, main_ref: str, *, extra_refs: Sequence[str] = ()) -> L
                 event.rollback = Rollback(oid, record, c.time, c.summary)
                 if record.rollback_of:
                     rolled_back[record.rollback_of] = event.rollback
+            elif len(c.parents) == 1:
+                named = names_proposal(c.message)  # `git merge --squash` quotes the proposal
+                if named is not None and is_proposal_id(named):
+                    squashed[named] = c
         on_main.update(brought)
         on_main.add(oid)
         history.append(event)
@@ -929,12 +944,6 @@ def scan(git: Repository, main_ref: str, *, extra_refs: Sequence[str] = ()) -> L
         cursor = parents[0] if parents else None
     for oid in reversed(chain):
         on_line(oid)
-    for pid, rb in rolled_back.items():
-        if pid in proposals and proposals[pid].state in (ProposalState.APPROVED,
-                                                         ProposalState.LANDED):
-            proposals[pid].state = ProposalState.ROLLED_BACK
-            proposals[pid].rollback = rb
-
     unidentified: list[tuple[str, Oid]] = []
     record_refs: list[tuple[str, Oid]] = []
     for ref, tip in refs:
@@ -979,6 +988,17 @@ def scan(git: Repository, main_ref: str, *, extra_refs: Sequence[str] = ()) -> L
             continue  # rejected or approved already: a leftover branch does not reopen it
         adopt(target, ProposalState.OPEN, ref=ref, tip=tip,
               edits=_edits(commits, found, target.oid, on_main))
+    for pid, squash in squashed.items():
+        # NOTE: after the branches: a squash leaves the proposal's branch where it was. The
+        # hooks judged the squash as the proposal; it is live, and nobody approved it.
+        squashed_one = proposals.get(pid)
+        if squashed_one is not None and squashed_one.state == ProposalState.OPEN:
+            squashed_one.state, squashed_one.landed_as = ProposalState.LANDED, squash
+    for pid, rb in rolled_back.items():
+        if pid in proposals and proposals[pid].state in (ProposalState.APPROVED,
+                                                         ProposalState.LANDED):
+            proposals[pid].state = ProposalState.ROLLED_BACK
+            proposals[pid].rollback = rb
     records = {kind.kind: _read_records(kind, record_refs, commits)
                for kind in _REF_RECORDS.values()}
     return Ledger(main, proposals, history, records, unidentified, record_refs, commits)
@@ -1019,5 +1039,7 @@ def proposal_at(git: Repository, main_ref: str, ref: str, tip: Oid) -> Proposal 
     record, problems = proposal_of(target)
     if record is None or git.read_ref(RejectionRecord.ref(record.agent, record.id)) is not None:
         return None
+    if main is not None and _squashed(git, main, record.id, target.time):
+        return None  # landed by a squash: the scan says so
     return Proposal(record, target, ProposalState.OPEN, ref=ref, tip=tip,
                     edits=_edits(commits, found, target.oid, set()), problems=problems)

@@ -574,8 +574,9 @@ def _find_approval(repo: InstructionRepo, book: ledger.Ledger, target: str
         if a is not None and (target == p.id or target == a.merge
                               or (len(target) >= 7 and a.merge.startswith(target))):
             return a.merge, a.first_parent, p
-        if p.state == ProposalState.LANDED and target == p.id and p.commit.parents:
-            return p.commit.oid, p.commit.parents[0], p
+        landed = p.landed_as or p.commit
+        if p.state == ProposalState.LANDED and target == p.id and landed.parents:
+            return landed.oid, landed.parents[0], p
     commit = repo.git.rev_parse(target)
     if commit is None:
         raise ReviewError(f"{target!r} is not an approved proposal, a commit, or AGENT@vN",
