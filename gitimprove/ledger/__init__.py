@@ -561,8 +561,18 @@ def riders(git: Repository, base: Oid, head: Oid, proposal: Oid) -> list[str]:
     (an ``Approved-by``, a doubled trailer), or another proposal's record riding along, which
     the hooks would judge on its own. Empty when there is nothing but the proposal and
     people's commits (or model commits without any record)."""
+    return _riders(read_commits(git, head, f"^{base}").values(), proposal)
+
+
+def riders_in(book: Ledger, head: Oid, proposal: Oid) -> list[str]:
+    """:func:`riders` into main's tip, from the commits a scan read (no git call)."""
+    return _riders((book.commits[o] for o in _walk(book.commits, [head], book.on_main())),
+                   proposal)
+
+
+def _riders(brought: Iterable[LoggedCommit], proposal: Oid) -> list[str]:
     out = []
-    for c in read_commits(git, head, f"^{base}").values():
+    for c in brought:
         if c.oid == proposal or not c.model_authored:
             continue
         record, problems = ProposalRecord.parse(c.message)
@@ -726,6 +736,14 @@ class Ledger:
 
     def of_state(self, *states: ProposalState) -> list[Proposal]:
         return [p for p in self.proposals.values() if p.state in states]
+
+    def on_main(self) -> set[Oid]:
+        """Every commit main's tip reaches (of those the scan read), worked out once."""
+        found: set[Oid] | None = self.__dict__.get("_on_main")
+        if found is None:
+            found = self.__dict__["_on_main"] = set(_walk(self.commits, [self.main], set())) \
+                if self.main is not None else set()
+        return found
 
     def evidence_states(self, *others: Ledger) -> dict[str, EvidenceState]:
         """Feedback cited by an open proposal is pending; by an approved (not rolled back)

@@ -190,9 +190,11 @@ class Verdict:
                 "violations": [v.to_json() for v in self.violations]}
 
 
-def judge(repo: InstructionRepo, info: Proposal, target: Oid | None = None) -> Verdict:
+def judge(repo: InstructionRepo, info: Proposal, target: Oid | None = None, *,
+          book: ledger.Ledger | None = None) -> Verdict:
     """What approving ``info`` into ``target`` (main's tip by default) would be judged: the
-    whole branch merged, plus a record a model may not have written."""
+    whole branch merged, plus a record a model may not have written (read from ``book``, the
+    scan that found ``info``, when it was of the same tip)."""
     tip = target or repo.main_tip()
     try:
         violations = check_merge(repo, tip, info.head).violations
@@ -200,8 +202,10 @@ def judge(repo: InstructionRepo, info: Proposal, target: Oid | None = None) -> V
         violations = [Violation("error", exc.message)]
     forged = [Violation("forged-record", f"forged record on the proposal commit: {problem}")
               for problem in info.problems]
-    forged += [Violation("forged-record", problem)
-               for problem in ledger.riders(repo.git, tip, info.head, info.commit.oid)]
+    riding = ledger.riders_in(book, info.head, info.commit.oid) \
+        if book is not None and book.main == tip else \
+        ledger.riders(repo.git, tip, info.head, info.commit.oid)
+    forged += [Violation("forged-record", problem) for problem in riding]
     return Verdict(tip, forged + violations, info.base_commit != tip,
                    not any(v.code == "conflict" for v in violations))
 
@@ -657,6 +661,6 @@ def statuses(repo: InstructionRepo, *, include_closed: bool = False,
              and (agent is None or p.agent == agent)]
     found.sort(key=lambda p: p.time, reverse=True)
     tip = repo.main_tip()
-    return [Status(p, judge(repo, p, tip), evaluation_status(
+    return [Status(p, judge(repo, p, tip, book=book), evaluation_status(
                 repo, tip, p.head, proposal=p.id, agent=p.agent, book=book))
             if p.state == ProposalState.OPEN else Status(p, None) for p in found]

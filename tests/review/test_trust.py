@@ -138,6 +138,15 @@ def test_approve_refuses_a_branch_with_another_model_commit_on_top(sample_repo: 
     listing = json.loads(gitimprove(sample_repo, "proposals", "--json").stdout)["proposals"]
     [mine] = [p for p in listing if p["id"] == "20261126-c1ea40"]
     assert mine["verdict"] == "fail" and "forged-record" in {v["code"] for v in mine["violations"]}
+    # the listing reads the riders from its scan; approve and the hooks ask git: the same
+    from gitimprove import ledger
+    from gitimprove.instructions.repo import InstructionRepo
+
+    repo = InstructionRepo(sample_repo)
+    book = ledger.scan(repo.git, repo.main_ref)
+    info = book.proposals["20261126-c1ea40"]
+    assert ledger.riders_in(book, info.head, info.commit.oid) == ledger.riders(
+        repo.git, repo.main_tip(), info.head, info.commit.oid) != []
     proc = gitimprove(sample_repo, "approve", "20261126-c1ea40", "--offline")
     assert proc.returncode == 1 and "other model-authored commits" in proc.stderr, proc.stderr
     assert out(sample_repo, "rev-parse", "main") == before
