@@ -256,16 +256,8 @@ def _read_changes(out: str) -> list[_Change]:
     return changes
 
 
-def _blobs_at(repo: InstructionRepo, commit: Oid, paths: Sequence[str]) -> dict[str, Oid]:
-    """The blob of each of ``paths`` at ``commit`` (those it has)."""
-    out = repo.git.run("ls-tree", "-r", "-z", "--full-tree", commit, "--", *paths)
-    blobs: dict[str, Oid] = {}
-    for entry in out.split("\0"):
-        meta, _, path = entry.partition("\t")
-        parts = meta.split()
-        if len(parts) == 3 and parts[1] == "blob":
-            blobs[path] = Oid(parts[2])
-    return blobs
+def _oid_of(got: tuple[Oid, str, bytes] | None) -> Oid | None:
+    return got[0] if got is not None else None
 
 
 def _agent_of(path: str, policy: Policy) -> str | None:
@@ -285,8 +277,9 @@ def _main_events(repo: InstructionRepo, book: ledger.Ledger) -> list[Event]:
         if entry.brings_back is not None and paths:
             # a merge that brought main's earlier line back: what that line changed has its
             # own events; the merge's own edit is what it holds that neither side had
-            side = _blobs_at(repo, entry.brings_back, [path for path, _, _ in paths])
-            paths = [(path, old, new) for path, old, new in paths if new != side.get(path)]
+            side = entry.brings_back
+            paths = [(path, old, new) for path, old, new in paths
+                     if new != _oid_of(repo.git.read_object(f"{side}:{path}"))]
         agents = [(a, path, old, new) for path, old, new in paths
                   if (a := _agent_of(path, policy)) is not None]
         adopted = [(a, path, old_v, new_v, old, new) for path, old, new in paths

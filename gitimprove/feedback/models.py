@@ -453,21 +453,21 @@ def calls_to_json(calls: list[ToolCall] | None) -> str | None:
     return _CALLS_JSON(rows)
 
 
-def _stored_call(row: list[Any]) -> ToolCall:
-    """A stored (already validated) call, built without the per-field ``__init__``: this is
-    most of the cost of reading 100,000 runs' decisions back."""
+def _call(name: str, status: str, duration_ms: int | None, arguments: str | None) -> ToolCall:
+    """A call from checked or stored values, built without the per-field ``__init__``: this is
+    most of the cost of reading 100,000 runs' decisions back, and of a record with calls."""
     call = ToolCall.__new__(ToolCall)
-    _set(call, "__dict__", {"name": row[0], "status": row[1], "duration_ms": row[2],
-                            "arguments": row[3] if len(row) > 3 else None})
+    _set(call, "__dict__", {"name": name, "status": status, "duration_ms": duration_ms,
+                            "arguments": arguments})
     return call
+
+
+def _stored_call(row: list[Any]) -> ToolCall:
+    return _call(row[0], row[1], row[2], row[3] if len(row) > 3 else None)
 
 
 def _checked_call(c: Mapping[str, Any]) -> ToolCall:
-    """A call from checked values (its four fields), as :func:`_stored_call` builds one."""
-    call = ToolCall.__new__(ToolCall)
-    _set(call, "__dict__", {"name": c["name"], "status": c["status"],
-                            "duration_ms": c["duration_ms"], "arguments": c["arguments"]})
-    return call
+    return _call(c["name"], c["status"], c["duration_ms"], c["arguments"])
 
 
 def calls_from_json(text: str) -> list[ToolCall]:

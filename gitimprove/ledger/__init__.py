@@ -566,7 +566,7 @@ def riders(git: Repository, base: Oid, head: Oid, proposal: Oid) -> list[str]:
 
 def riders_in(book: Ledger, head: Oid, proposal: Oid) -> list[str]:
     """:func:`riders` into main's tip, from the commits a scan read (no git call)."""
-    return _riders((book.commits[o] for o in _walk(book.commits, [head], book.on_main())),
+    return _riders((book.commits[o] for o in _walk(book.commits, [head], book.on_main)),
                    proposal)
 
 
@@ -727,6 +727,7 @@ class Ledger:
     # What the scan read: the record refs and every commit, so that records_of needs no git.
     record_refs: list[tuple[str, Oid]] = field(default_factory=list, repr=False)
     commits: dict[Oid, LoggedCommit] = field(default_factory=dict, repr=False)
+    on_main: set[Oid] = field(default_factory=set, repr=False)  # the commits main's tip reaches
 
     def records_of(self, kind: type[R]) -> list[R]:
         """Every record of ``kind`` the scan found, oldest first (damaged ones left out)."""
@@ -736,14 +737,6 @@ class Ledger:
 
     def of_state(self, *states: ProposalState) -> list[Proposal]:
         return [p for p in self.proposals.values() if p.state in states]
-
-    def on_main(self) -> set[Oid]:
-        """Every commit main's tip reaches (of those the scan read), worked out once."""
-        found: set[Oid] | None = self.__dict__.get("_on_main")
-        if found is None:
-            found = self.__dict__["_on_main"] = set(_walk(self.commits, [self.main], set())) \
-                if self.main is not None else set()
-        return found
 
     def evidence_states(self, *others: Ledger) -> dict[str, EvidenceState]:
         """Feedback cited by an open proposal is pending; by an approved (not rolled back)
@@ -1019,7 +1012,7 @@ def scan(git: Repository, main_ref: str, *, extra_refs: Sequence[str] = ()) -> L
             proposals[pid].rollback = rb
     records = {kind.kind: _read_records(kind, record_refs, commits)
                for kind in _REF_RECORDS.values()}
-    return Ledger(main, proposals, history, records, unidentified, record_refs, commits)
+    return Ledger(main, proposals, history, records, unidentified, record_refs, commits, on_main)
 
 
 def _read_records(kind: type[RefRecord], refs: Sequence[tuple[str, Oid]],
