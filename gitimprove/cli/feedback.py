@@ -297,7 +297,7 @@ def stats_cmd(ctx: Context, agent: str | None, by_version: bool, since: str | No
 
 
 @click.command("analyze")
-@click.argument("agent")
+@click.argument("agent", required=False)
 @click.option("--since", metavar="DATE", help="Only feedback since a date, or 7d / 24h / 2w ago.")
 @click.option("--version", "version", metavar="V", help="Only feedback on this version (blob or v3).")
 @click.option("--min-support", type=click.IntRange(min=2),
@@ -311,13 +311,15 @@ def stats_cmd(ctx: Context, agent: str | None, by_version: bool, since: str | No
 @json_option
 @pass_ctx
 @for_people
-def analyze_cmd(ctx: Context, agent: str, since: str | None, version: str | None,
+def analyze_cmd(ctx: Context, agent: str | None, since: str | None, version: str | None,
                 min_support: int | None, use_model: bool | None, show_all: bool,
                 as_json: bool) -> None:
     """Find patterns in an agent's feedback: recurring failures, consistent corrections,
     implicit trouble and successful patterns, most important first. Complaints about the
-    product (limits, pricing, login, bugs...) are listed apart: no instruction fixes them."""
+    product (limits, pricing, login, bugs...) are listed apart: no instruction fixes them.
+    Without AGENT, the repository's only agent."""
     repo = ctx.repo
+    agent = ctx.agent(agent)
     since_at = parse_since(since)
     if use_model is None:
         use_model = bool(os.environ.get("ANTHROPIC_API_KEY"))
