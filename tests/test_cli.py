@@ -356,7 +356,7 @@ def test_invalid_file(sample_repo: Path, capsys: pytest.CaptureFixture[str]) -> 
 
 
 def test_usage_error_exit_code(capsys: pytest.CaptureFixture[str]) -> None:
-    code, _, err = run_main(capsys, "show")
+    code, _, err = run_main(capsys, "diff")
     assert code == 2
     assert "Missing argument 'AGENT'" in err
 
@@ -394,5 +394,6 @@ def test_a_repository_of_several_agents_asks_which(sample_repo: Path,
     for command in ("show", "history", "analyze", "propose"):
         code, out, err = run_main(capsys, "--repo", str(sample_repo), command)
         assert code == 1 and out == ""
-        assert err.startswith("error: name an agent: there are 4 (product-writer, "), err
+        also = ", or pass --all" if command == "propose" else ""
+        assert err.startswith(f"error: name an agent{also}: there are 4 (product-writer, "), err
         assert "hint: see `gitimprove agents`" in err

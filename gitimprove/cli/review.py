@@ -36,7 +36,7 @@ def propose_cmd(ctx: Context, agents: tuple[str, ...], all_agents: bool, propose
     from gitimprove.review.remote import propose_and_push
 
     repo = ctx.repo
-    names = repo.agent_names() if all_agents else list(agents) or [ctx.agent(None)]
+    names = repo.agent_names() if all_agents else list(agents) or [ctx.agent(None, or_all=True)]
     outcomes = propose_and_push(repo, names, make_proposer(proposer, repo.policy().proposer),
                                 dry_run=dry_run, remote=push_remote, offline=offline)
     if as_json:
