@@ -350,7 +350,9 @@ def analyze_cmd(ctx: Context, agent: str | None, since: str | None, version: str
     for n, p in enumerate(patterns if show_all else patterns[:PATTERN_LINES], 1):
         section = f"  [{p.section}]" if p.section else ""
         state = f"  ({p.state})" if p.state != "open" else ""
-        echo(f"{n:>2}. {p.kind:<22} {p.count:>5}  {p.share:>5.0%}  {p.label}{section}{state}")
+        # a share under 10% gets a decimal: 42 complaints among 10,000 records are not "0%"
+        share = f"{p.share:.1%}" if p.share < 0.1 else f"{p.share:.0%}"
+        echo(f"{n:>2}. {p.kind:<22} {p.count:>5}  {share:>5}  {p.label}{section}{state}")
         for quote in p.quotes[:3]:
             echo(f"      \"{shorten(quote, 100)}\"")
         if p.parts:
