@@ -14,7 +14,7 @@ import click
 
 from gitimprove.cli.context import Context, echo, emit_json, json_option, parse_since, pass_ctx
 from gitimprove.cli.output import for_people, paint, width
-from gitimprove.text import shorten
+from gitimprove.text import percent, shorten
 
 if TYPE_CHECKING:
     from gitimprove.feedback.models import ToolCall
@@ -350,9 +350,8 @@ def analyze_cmd(ctx: Context, agent: str | None, since: str | None, version: str
     for n, p in enumerate(patterns if show_all else patterns[:PATTERN_LINES], 1):
         section = f"  [{p.section}]" if p.section else ""
         state = f"  ({p.state})" if p.state != "open" else ""
-        # a share under 10% gets a decimal: 42 complaints among 10,000 records are not "0%"
-        share = f"{p.share:.1%}" if p.share < 0.1 else f"{p.share:.0%}"
-        echo(f"{n:>2}. {p.kind:<22} {p.count:>5}  {share:>5}  {p.label}{section}{state}")
+        echo(f"{n:>2}. {p.kind:<22} {p.count:>5}  {percent(p.share):>5}  {p.label}{section}"
+             f"{state}")
         for quote in p.quotes[:3]:
             echo(f"      \"{shorten(quote, 100)}\"")
         if p.parts:
