@@ -43,6 +43,7 @@ _SLOT = re.compile(r"^(?:always\s+|please\s+)?(start|begin|open|end|finish|close
                    r"(?:\s+(?:each|every|the|your|all|a|every)\s+\w+)?\s+(?:with|by)\b")
 _SLOT_NAMES = {"start": "start", "begin": "start", "open": "start", "end": "end", "finish": "end",
                "close": "end", "conclude": "end"}
+_FIGURE = re.compile(r"\d+(?:[.,]\d+)?")
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'])")
 _COMPARATIVE = frozenset({"shorter", "longer", "more", "less", "better", "clearer", "simpler",
                           "concis", "concise", "briefer", "fewer", "nicer", "easier"})
@@ -135,9 +136,23 @@ def duplicates(new: str, old: str) -> bool:
     return same_theme and (vague(new) or overlap(a, b) >= 0.5)
 
 
+def figures(f: Facts) -> frozenset[str]:
+    """The numbers a rule names other than its limits: "the correct answer is 27" names 27,
+    "keep it under 80 words" names none (80 is a limit, compared by :func:`contradiction`)."""
+    limits = {str(n) for _, low, high in f.quantities for n in (low, high)}
+    return frozenset(n for n in _FIGURE.findall(f.text) if n not in limits)
+
+
 def same_wording(a: str, b: str) -> bool:
-    """Whether two users said it in much the same words (not only on the same theme)."""
+    """Whether two users said it in much the same words (not only on the same theme).
+
+    Corrections that name different figures are different corrections, however many words
+    they share: "The correct answer is $8." and "The correct answer is 45 * 3/5 = 27." each
+    fix one answer; together they are not a wording users agree on."""
     fa, fb = facts(a), facts(b)
+    na, nb = figures(fa), figures(fb)
+    if na and nb and not na & nb:
+        return False
     return fa.negative == fb.negative and len(fa.words & fb.words) >= 2 and overlap(fa, fb) >= SAME_WORDS
 
 

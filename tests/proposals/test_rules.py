@@ -91,6 +91,19 @@ def test_same_wording_needs_shared_words_not_only_a_theme() -> None:
     assert not same_wording("Tl;dr first please", "Start with a 2-3 sentence summary.")
 
 
+def test_corrections_naming_different_figures_are_not_one_wording() -> None:
+    # Human critiques of math answers (Shepherd, GSM8K): each fixes one answer; sharing
+    # "correct answer" does not make them a wording three users agree on.
+    assert not same_wording("The correct answer is $16-$8=$8.",
+                            "The correct answer should be calculated as 45 * 3/5 = 27.")
+    assert not same_wording("Thus, the correct answer would be 20*2 = 40 hours.",
+                            "Therefore, the correct answer is $5.")
+    # the same figure, or a limit with different numbers, is still compared by its words
+    assert same_wording("The correct answer is 27, show the working",
+                        "the correct answer is 27 with the working shown")
+    assert same_wording("Keep it under 80 words, no fluff", "keep it under 100 words, no fluff")
+
+
 def _draft(*ops: dict[str, Any]) -> Draft:
     return Draft.model_validate({"summary": "s", "rationale": "r", "operations": [
         {"reason": "because", **op} for op in ops]})
