@@ -43,6 +43,14 @@ _SLOT = re.compile(r"^(?:always\s+|please\s+)?(start|begin|open|end|finish|close
                    r"(?:\s+(?:each|every|the|your|all|a|every)\s+\w+)?\s+(?:with|by)\b")
 _SLOT_NAMES = {"start": "start", "begin": "start", "open": "start", "end": "end", "finish": "end",
                "close": "end", "conclude": "end"}
+# How long the whole answer should be: brief ("concise", "one page", "under 120 words") or
+# detailed ("a full detailed report", "thorough"). "short paragraphs" and "the order details"
+# say neither.
+_BRIEF = re.compile(r"\b(?:concise(?:ly)?|brief(?:ly)?|succinct(?:ly)?|terse(?:ly)?|"
+                    r"as short as possible|as few words as possible)\b")
+_DETAILED = re.compile(r"\b(?:detailed|in detail|in-depth|in depth|thorough(?:ly)?|"
+                       r"comprehensive(?:ly)?|exhaustive(?:ly)?|at length)\b")
+_LENGTH_UNITS = frozenset({"words", "sentences", "paragraphs", "pages", "lines", "characters"})
 _FIGURE = re.compile(r"\d+(?:[.,]\d+)?")
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'])")
 _COMPARATIVE = frozenset({"shorter", "longer", "more", "less", "better", "clearer", "simpler",
@@ -64,6 +72,8 @@ class Facts:
     slot: str | None                           # "start" or "end": a file says this once
     bullets: bool                              # asks for bullet points or a list
     prose_count: bool                          # fixes the form as a number of paragraphs / prose
+    brief: bool = False                        # asks for a short answer (a limit, "concise")
+    detailed: bool = False                     # asks for a long one ("detailed", "thorough")
 
     @property
     def concept(self) -> str | None:
@@ -100,7 +110,9 @@ def facts(text: str) -> Facts:
         concepts=concepts, quantities=tuple(quantities),
         slot=_SLOT_NAMES[slot.group(1)] if slot else None,
         bullets=bool(raw & {"bullet", "bulleted"}) or ("list" in raw and "format" in raw),
-        prose_count=any(u == "paragraphs" for u, _, _ in quantities) or bool(_PROSE_ONLY.search(norm)))
+        prose_count=any(u == "paragraphs" for u, _, _ in quantities) or bool(_PROSE_ONLY.search(norm)),
+        brief=bool(_BRIEF.search(norm)) or any(u in _LENGTH_UNITS for u, _, _ in quantities),
+        detailed=bool(_DETAILED.search(norm)))
 
 
 def overlap(a: Facts, b: Facts) -> float:
@@ -170,6 +182,11 @@ def contradiction(new: str, old: str) -> str | None:
         return "it fixes the form as paragraphs where the other asks for bullet points"
     if a.negative != b.negative and len(a.words & b.words) >= 2 and overlap(a, b) >= SAME_WORDS:
         return "it says the opposite"
+    if not (a.negative or b.negative):
+        if a.brief and b.detailed and not a.detailed:
+            return "it asks for a short answer where the other asks for a detailed one"
+        if a.detailed and b.brief and not a.brief:
+            return "it asks for a detailed answer where the other asks for a short one"
     if a.slot and a.slot == b.slot and not duplicates(new, old):
         return f"a file can say only once how an answer should {a.slot}"
     return None

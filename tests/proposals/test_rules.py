@@ -60,6 +60,12 @@ def test_not_duplicates(new: str, old: str) -> None:
      "only once how an answer should end"),
     ("Begin with a two-line summary.", "Start with a short headline sentence.",
      "only once how an answer should start"),
+    # crewAI's stock-analysis example asks for "a full super detailed report"
+    ("Keep the recommendation to one page with a summary table.",
+     "It should be a full super detailed report, providing a clear investment stance.",
+     "a short answer where the other asks for a detailed one"),
+    ("Give a thorough, step-by-step explanation.", "Keep responses concise and relevant.",
+     "a detailed answer where the other asks for a short one"),
 ])
 def test_contradictions(new: str, old: str, why: str) -> None:
     found = contradiction(new, old)
@@ -73,6 +79,10 @@ def test_contradictions(new: str, old: str, why: str) -> None:
     ("Use bullet points for lists of options or findings.",
      "Organise the briefing with headings and short paragraphs."),
     ("Cite a source for each key claim.", "Prefer recent material."),
+    # "short paragraphs" and "the order details" say nothing about the answer's length
+    ("Use short paragraphs.", "Write a detailed report."),
+    ("Keep it under 120 words.", "Answer from the help centre articles and the order details provided."),
+    ("Never give a detailed answer unless asked.", "Keep responses concise."),
 ])
 def test_no_contradiction(new: str, old: str) -> None:
     assert contradiction(new, old) is None
