@@ -51,6 +51,7 @@ _BRIEF = re.compile(r"\b(?:concise(?:ly)?|brief(?:ly)?|succinct(?:ly)?|terse(?:l
 _DETAILED = re.compile(r"\b(?:detailed|in detail|in-depth|in depth|thorough(?:ly)?|"
                        r"comprehensive(?:ly)?|exhaustive(?:ly)?|at length)\b")
 _LENGTH_UNITS = frozenset({"words", "sentences", "paragraphs", "pages", "lines", "characters"})
+_ITEM = re.compile(r"(?:[-*+]|\d+[.)])\s")
 _FIGURE = re.compile(r"\d+(?:[.,]\d+)?")
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'])")
 _COMPARATIVE = frozenset({"shorter", "longer", "more", "less", "better", "clearer", "simpler",
@@ -230,7 +231,17 @@ class Statement:
 
 
 def sentences(text: str) -> list[str]:
-    return [s.strip() for line in text.splitlines() for s in _SENTENCE.split(line) if s.strip()]
+    """The sentences of a section's text. A line that stops mid-sentence goes on in the next
+    line of its paragraph (hard-wrapped prose, as in a crewAI folded block: "... shows
+    insider" / "trading activity ..."); a blank line, a list item or a line ending in ``.!?:;``
+    ends it."""
+    lines: list[str] = []
+    for line in (ln.strip() for ln in text.splitlines()):
+        if lines and lines[-1] and line and lines[-1][-1] not in ".!?:;" and not _ITEM.match(line):
+            lines[-1] += " " + line
+        else:
+            lines.append(line)
+    return [s.strip() for line in lines for s in _SENTENCE.split(line) if s.strip()]
 
 
 def file_statements(file: AgentFile) -> list[Statement]:

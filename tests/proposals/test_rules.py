@@ -15,6 +15,7 @@ from gitimprove.proposals.rules import (
     duplicates,
     review_draft,
     same_wording,
+    sentences,
     vague,
 )
 from tests.conftest import SAMPLE
@@ -162,3 +163,16 @@ def test_review_finds_rejected_pending_vague_and_twin_operations() -> None:
     assert "operation 3 (add_rule): 'Make it better.' is relative or vague" in problems[2]
     assert problems[3].startswith("operation 5 (add_rule)") and "repeats operation 4" in problems[3]
     assert len(problems) == 4
+
+
+def test_sentences_of_hard_wrapped_prose_are_whole() -> None:
+    # crewAI's stock-analysis task, a folded block wrapped mid-sentence
+    text = ("Review and synthesize the analyses provided by the\nFinancial Analyst.\n"
+            "Make sure to include a section that shows insider \ntrading activity, and upcoming"
+            " events like earnings.\n\nChat style:\nAvoid praise.\nNo emojis\n\nLast words\n"
+            "- a list item")
+    assert sentences(text) == [
+        "Review and synthesize the analyses provided by the Financial Analyst.",
+        "Make sure to include a section that shows insider trading activity, and upcoming events"
+        " like earnings.",
+        "Chat style:", "Avoid praise.", "No emojis", "Last words", "- a list item"]
