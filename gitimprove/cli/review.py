@@ -221,7 +221,8 @@ def rollback_cmd(ctx: Context, target: str, reason: str | None, by: str | None) 
     from gitimprove.review.actions import rollback
 
     landed = rollback(ctx.repo, target, reason=reason, by=by)
-    echo(f"Rolled back {target}: {ctx.repo.branch} is now {landed.commit[:10]}")
+    named = landed.proposal.id if landed.proposal is not None else target
+    echo(f"Rolled back {named}: {ctx.repo.branch} is now {landed.commit[:10]}")
     if landed.restores:
         echo(f"  restores {landed.restores}")
 

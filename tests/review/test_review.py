@@ -373,6 +373,15 @@ def test_a_unique_prefix_of_an_id_finds_the_proposal(sample_repo: Path) -> None:
     assert shown.returncode == 0 and "20261124-c0ffee" in shown.stdout
 
 
+def test_rollback_takes_the_prefix_approve_took(sample_repo: Path) -> None:
+    make_proposal(sample_repo, "20261124-c0ffee", add_rule("Be clear."))
+    assert gitimprove(sample_repo, "approve", "c0ff").returncode == 0
+    done = gitimprove(sample_repo, "rollback", "c0ff", "--reason", "made it worse")
+    assert done.returncode == 0, done.stderr
+    assert "20261124-c0ffee" in done.stdout
+    assert "Be clear." not in (sample_repo / "agents/product-writer.yaml").read_text()
+
+
 def test_review_folds_a_long_evidence_list_and_json_keeps_it_whole(sample_repo: Path) -> None:
     ids = ",".join(f"fb-{i:04d}" for i in range(40))
     make_proposal(sample_repo, "20261124-f01d00", add_rule("Be brief."), evidence=ids)
