@@ -153,6 +153,8 @@ def test_users_words_become_the_rule_only_when_enough_of_them_share_them(sample_
     assert [getattr(op, "text", None) for op in plan.result.draft.operations] == [
         "Name the source and year after every figure."]
     assert "From the wording 4 users share." in plan.result.draft.operations[0].reason
+    # the title names what the users' rule says, not the theme it was filed under
+    assert plan.result.draft.summary == "Add a rule on 'name the source and year…'"
 
     # Four users, but no wording is shared by three of them: the theme's remedy, not their words.
     split = [*_record(repo, 2, ["u-1", "u-2"], prefix="t", correction="Link every study you mention, pls."),

@@ -138,6 +138,21 @@ def _sentence(text: str) -> str:
     return text if text.endswith((".", "!", "?")) else text + "."
 
 
+def _gist(text: str, words: int = 5) -> str:
+    """The opening words of a rule, quoted, for a title: "'state the stance (buy, hold…'"; it
+    stops before a word with a digit (a title names the change, not its figures)."""
+    kept: list[str] = []
+    for word in _sentence(text).rstrip(".!?").split():
+        if len(kept) == words or any(c.isdigit() for c in word):
+            break
+        kept.append(word)
+    if not kept:
+        return ""
+    gist = " ".join(kept)
+    cut = len(kept) < len(_sentence(text).rstrip(".!?").split())
+    return f"'{gist[0].lower()}{gist[1:]}{'…' if cut else ''}'"
+
+
 def _quotes(patterns: list[Pattern], n: int = MAX_QUOTES) -> str:
     seen: list[str] = []
     for p in patterns:
@@ -181,7 +196,10 @@ class HeuristicProposer:
         support = self._support(request, pattern)
         shared = support.shared_wording(request.wording_min_users) if support else None
         if shared is not None and not vague(shared.text):
-            return _sentence(shared.text), aspect, f"the wording {shared.users} users share"
+            # The title names what the rule says, not the theme it was filed under: users'
+            # "Say the date of every figure" under 'no sources or citations' is about dates.
+            return (_sentence(shared.text), _gist(shared.text) or aspect,
+                    f"the wording {shared.users} users share")
         if remedy is not None and remedy.rule is not None:
             return remedy.rule, aspect, "the theme's stock remedy"
         lone = ""
