@@ -50,7 +50,9 @@ _BRIEF = re.compile(r"\b(?:concise(?:ly)?|brief(?:ly)?|succinct(?:ly)?|terse(?:l
                     r"as short as possible|as few words as possible)\b")
 _DETAILED = re.compile(r"\b(?:detailed|in detail|in-depth|in depth|thorough(?:ly)?|"
                        r"comprehensive(?:ly)?|exhaustive(?:ly)?|at length)\b")
-_LENGTH_UNITS = frozenset({"words", "sentences", "paragraphs", "pages", "lines", "characters"})
+# Limits on the whole answer; "acknowledge it in one sentence" or "note related issues in one
+# line at most" limit a part of it.
+_LENGTH_UNITS = frozenset({"words", "pages", "characters"})
 _ITEM = re.compile(r"(?:[-*+]|\d+[.)])\s")
 _FIGURE = re.compile(r"\d+(?:[.,]\d+)?")
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'])")

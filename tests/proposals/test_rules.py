@@ -84,6 +84,7 @@ def test_contradictions(new: str, old: str, why: str) -> None:
     ("Use short paragraphs.", "Write a detailed report."),
     ("Keep it under 120 words.", "Answer from the help centre articles and the order details provided."),
     ("Never give a detailed answer unless asked.", "Keep responses concise."),
+    ("Write a detailed report.", "Stay on the question; note related issues in one line at most."),
 ])
 def test_no_contradiction(new: str, old: str) -> None:
     assert contradiction(new, old) is None

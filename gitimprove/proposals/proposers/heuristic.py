@@ -392,8 +392,8 @@ class HeuristicProposer:
                     new = f"{old.rstrip('.')}: at most {said} words."
                 return new, (f"Users keep naming a limit of about {said} words, lower than the "
                              "rule's, so the rule takes their number.")
-            if "hard limit" in old.lower():
-                return None
+            if "hard limit" in old.lower() or not current:
+                return None  # "Keep responses concise": no limit to make hard; a person decides
             return (f"{old.rstrip('.')}; {HARD_LIMIT}.",
                     f"Users still say the answers are too long under {st.where()} ({old!r}), so "
                     "the rule is not enough as it stands; it becomes a hard limit.")
@@ -462,10 +462,12 @@ def _after_with(text: str) -> str | None:
 
 
 def _same_length_rule(pattern: Pattern, st: Statement) -> bool:
-    """A length complaint under a rule that already limits the length."""
-    return (concept_of(pattern) == "length" and st.index is not None
-            and ("length" in facts(st.text).concepts
-                 or any(u == "words" for u, _, _ in facts(st.text).quantities)))
+    """A length complaint under a rule that already limits the length or asks for brevity
+    ("Keep responses concise ...")."""
+    fs = facts(st.text)
+    return (concept_of(pattern) == "length" and st.index is not None and not fs.negative
+            and ("length" in fs.concepts or fs.brief
+                 or any(u == "words" for u, _, _ in fs.quantities)))
 
 
 def _rejected(label: str, text: str, proposal: str, reason: str | None) -> LeftOut:
