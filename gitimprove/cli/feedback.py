@@ -21,6 +21,9 @@ if TYPE_CHECKING:
     from gitimprove.instructions.repo import InstructionRepo
 
 
+MAX_WARNINGS = 5
+
+
 def _warn(messages: list[warnings.WarningMessage]) -> None:
     for w in messages:
         echo(f"warning: {w.message}", err=True)
@@ -139,8 +142,13 @@ def import_cmd(ctx: Context, file: str, fmt: str | None, dry_run: bool, skip_inv
     if as_json:
         emit_json(report.to_json())
         return
-    for w in report.warnings:
+    for w in report.warnings[:MAX_WARNINGS]:
         echo(f"warning: {w}", err=True)
+    if len(report.warnings) > MAX_WARNINGS:  # one per line of a large export says nothing more
+        rest = report.warnings[MAX_WARNINGS:]
+        lines = ", ".join(str(w.line) for w in rest[:5]) + (", …" if len(rest) > 5 else "")
+        echo(f"warning: and {len(rest)} more (lines {lines}); all of them: "
+             "`feedback import --dry-run --json`", err=True)
     for problem in report.invalid:
         echo(f"skipped {problem}", err=True)
     verb = "would import" if dry_run else "imported"
