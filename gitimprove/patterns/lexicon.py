@@ -174,7 +174,7 @@ CONCEPTS: tuple[Concept, ...] = (
        repeat everything | repeat myself | repeat the same | repeating myself | same question
        same questions | same info | same information | same details | the same thing twice | twice
        # times | three times | again and again | keeps asking | kept asking | keep asking
-       repetitive question | repetitive | repeat | back and forth | not listening | was not listening
+       repetitive question | repetitive questions | back and forth | not listening | was not listening
        does not read | did not read | ignored what i | type * again | asked me to confirm
        even though i | in my first message | in the subject | in the ticket | requested details
        """),
@@ -284,6 +284,14 @@ CONCEPTS: tuple[Concept, ...] = (
        preaching | lecture | lectures | lecturing | moraliz | moralis | sermon | censor | censored
        censorship | too filtered | overly cautious | too cautious | too sensitive | disclaimer
        disclaimers | as an ai | content policy | against my guidelines | nanny | puritan
+       """),
+    _c("repetition", "repetitive answers", "say each thing once", "no repetition",
+       "repeat repetition length concise",
+       """
+       repeating itself | repeats itself | repeat itself | repetitive | repetition | repetitions
+       repeats the same | repeated the same | same answer | same answers | same response
+       same responses | same reply | same replies | same thing over | over and over | says the same
+       keeps saying | stuck in a loop | in a loop | loops | redundant | redundancy
        """),
     _c("instructions", "ignores the user's instructions", "follow the user's instructions",
        "follows instructions",

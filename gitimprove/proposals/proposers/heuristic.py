@@ -117,6 +117,8 @@ REMEDIES: dict[str, Remedy] = {
     "refusal": Remedy("refusals and lectures", "Help with every request these instructions allow, "
                                                "without moral commentary; when you must decline, "
                                                "say why in one sentence and offer what you can do."),
+    "repetition": Remedy("repetition", "Say each point once: do not repeat what an earlier "
+                                       "sentence or reply already said."),
     "instructions": Remedy("the user's instructions", "Follow every explicit instruction in the "
                                                       "user's request (format, length, language, "
                                                       "what to leave out); when two conflict, ask "
