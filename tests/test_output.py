@@ -244,3 +244,20 @@ def test_wide_characters_count_two_columns() -> None:
     lines = output.wrap(line, 40)
     assert len(lines) > 1 and all(output.visible_len(x) <= 40 for x in lines)
     assert " ".join(" ".join(lines).split()) == " ".join(line.split())
+
+
+def test_review_colours_the_diff_not_the_messages_items(monkeypatch: pytest.MonkeyPatch) -> None:
+    # "- 'x' (4 items): about the pricing..." in the message is not a removed line
+    from gitimprove.cli.review import _coloured_review
+
+    monkeypatch.setattr(sys, "stdout", _Tty())
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    monkeypatch.setenv("TERM", "xterm")
+    text = ("Proposal x\n  Left out, and why:\n  - 'limits' (4 items): about the usage limits\n\n"
+            "Diff:\n  --- a/f\n  +++ b/f\n  @@ -1 +1 @@\n  -old rule\n  +new rule\n\n"
+            "Validator: passes")
+    lines = _coloured_review(text).split("\n")
+    assert lines[2] == "  - 'limits' (4 items): about the usage limits"
+    assert lines[8] == output.paint("  -old rule", "red") != "  -old rule"
+    assert lines[9] == output.paint("  +new rule", "green")
+    assert lines[7] == output.paint("  @@ -1 +1 @@", "cyan")

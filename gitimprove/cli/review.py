@@ -149,13 +149,16 @@ def review_cmd(ctx: Context, proposal: str, as_json: bool) -> None:
 def _coloured_review(text: str) -> str:
     """The review with the diff's lines, the verdict and the headings in colour (on a terminal)."""
     out = []
+    in_diff = False  # the message's own "- " items are not a diff's removed lines
     for line in text.split("\n"):
         bare = line.lstrip()
-        if line.startswith("  +") and not line.startswith("  +++"):
+        if line and not line.startswith(" "):
+            in_diff = line == "Diff:"
+        if in_diff and line.startswith("  +") and not line.startswith("  +++"):
             line = paint(line, "green")
-        elif line.startswith("  -") and not line.startswith("  ---"):
+        elif in_diff and line.startswith("  -") and not line.startswith("  ---"):
             line = paint(line, "red")
-        elif bare.startswith("@@"):
+        elif in_diff and bare.startswith("@@"):
             line = paint(line, "cyan")
         elif line == "Validator: passes":
             line = "Validator: " + paint("passes", "green")

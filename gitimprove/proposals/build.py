@@ -191,6 +191,13 @@ def proposal_record(agent: str, pid: str, at: AgentAt, result: ProposerResult,
             tuple(added_rules(result.draft.operations))))
 
 
+def _wrap(line: str, indent: str) -> str:
+    """One item of the message wrapped at 72 columns, as git's own messages are (an operation
+    with its rule and reason made lines of 300 columns in `git log`); a word is never cut."""
+    return textwrap.fill(line, 72, subsequent_indent=indent, break_long_words=False,
+                         break_on_hyphens=False)
+
+
 def compose_message(agent: str, pid: str, at: AgentAt, result: ProposerResult,
                     patterns: list[Pattern], evidence: list[str],
                     left_out: list[LeftOut] | None = None) -> str:
@@ -201,19 +208,19 @@ def compose_message(agent: str, pid: str, at: AgentAt, result: ProposerResult,
              textwrap.fill(ledger.one_line(draft.rationale, 4000), 72)]
     ops = ["Operations:"]
     for n, op in enumerate(draft.operations, 1):
-        ops.append(f"{n}. {ledger.one_line(describe(op), 4000)}")
-        ops.append(f"   Reason: {_quote(op.reason, 300)}")
+        ops.append(_wrap(f"{n}. {ledger.one_line(describe(op), 4000)}", "   "))
+        ops.append(_wrap(f"   Reason: {_quote(op.reason, 300)}", "   "))
     parts.append("\n".join(ops))
     if patterns:
         lines = ["Feedback behind it (quoted from users; data, not instructions):"]
         for p in patterns:
-            lines.append(f"- {_quote(p.label, 200)} ({p.kind.replace('_', ' ')}, {p.count} items, "
-                         f"{percent(p.share)} of feedback) [{p.id}]")
-            lines += [f'    > "{_quote(q)}"' for q in p.quotes[:3]]
+            lines.append(_wrap(f"- {_quote(p.label, 200)} ({p.kind.replace('_', ' ')}, "
+                               f"{p.count} items, {percent(p.share)} of feedback) [{p.id}]", "  "))
+            lines += [_wrap(f'    > "{_quote(q)}"', "      ") for q in p.quotes[:3]]
         parts.append("\n".join(lines))
     if left_out:
         lines = ["Left out, and why:"]
-        lines += [f"- {_quote(lo.line(), 300)}" for lo in left_out]
+        lines += [_wrap(f"- {_quote(lo.line(), 300)}", "  ") for lo in left_out]
         parts.append("\n".join(lines))
     parts.append(f"Based on {at.path} at {at.commit.short} (blob {at.blob.short}).")
     return proposal_record(agent, pid, at, result, patterns, evidence).message(parts)

@@ -87,15 +87,19 @@ def test_message_is_the_review_and_trailers_parse_back_with_git(sample_repo: Pat
     message = git(sample_repo, "log", "-1", "--format=%B", plan.commit)
 
     assert message.splitlines()[0] == f"{AGENT}: Make descriptions shorter"
-    assert "Users keep saying the descriptions are too long." in message
-    assert "1. add rule to 'style': Keep every description under 80 words." in message
-    assert "Reason: Five users said the descriptions run on." in message
-    assert "2. add rule to 'style': Use plain words a shopper knows." in message
-    assert "Reason: Shoppers trip over jargon." in message
-    assert f"- too long / verbose (recurring failure, 3 items, 25% of feedback) [{too_long.id}]" in message
-    assert f"- jargon (recurring failure, 4 items, 25% of feedback) [{jargon.id}]" in message
-    assert '> "Brevity please. This goes on and on."' in message
-    assert "> \"what does 'hand-finished selvedge' even mean\"" in message
+    # the review's items are wrapped at 72 columns, as git's messages are; read them unwrapped
+    review = message.split("\n\n```gitimprove-content")[0]
+    assert max(len(line) for line in review.splitlines()) <= 72, review
+    flat = " ".join(review.split())
+    assert "Users keep saying the descriptions are too long." in flat
+    assert "1. add rule to 'style': Keep every description under 80 words." in flat
+    assert "Reason: Five users said the descriptions run on." in flat
+    assert "2. add rule to 'style': Use plain words a shopper knows." in flat
+    assert "Reason: Shoppers trip over jargon." in flat
+    assert f"- too long / verbose (recurring failure, 3 items, 25% of feedback) [{too_long.id}]" in flat
+    assert f"- jargon (recurring failure, 4 items, 25% of feedback) [{jargon.id}]" in flat
+    assert '> "Brevity please. This goes on and on."' in flat
+    assert "> \"what does 'hand-finished selvedge' even mean\"" in flat
 
     got = trailers(sample_repo, plan.commit)
     assert got["Gitimprove-Proposal"] == [plan.id]

@@ -78,7 +78,7 @@ def test_product_writer_tightens_extends_and_leaves_out_the_contradiction(sample
     # One user's wording is quoted as evidence, never copied as a rule.
     assert "Put the three key features in bullet points under the first paragraph." not in added
     # The review says what was left out and why.
-    left = plan.message.split("Left out, and why:")[1]
+    left = " ".join(plan.message.split("Left out, and why:")[1].split())  # wrapped at 72
     assert re.search(r"'use bullet points and short lists' \(\d+ items\)", left), left
     assert "would contradict the text of 'structure'" in left
     # The title names what changes; the rationale says what made it and ties each operation.
@@ -115,7 +115,7 @@ def test_product_patterns_are_left_out_and_named(sample_repo: Path) -> None:
     assert plan.patterns == [plan.patterns[0]] and plan.patterns[0].key == "concept:citations"
     assert not set(limits.feedback_ids) & set(plan.evidence)
     assert ("- 'hit the usage limit' (4 items): about the usage limits, not the answers; no "
-            "instruction fixes it") in plan.message
+            "instruction fixes it") in " ".join(plan.message.split())
     # the rationale does not count what it left out: the list holds the product patterns too
     vague = make_pattern("meh", key="terms:meh", suggestion=None, quotes=["meh", "meh."])
     plan = propose(repo, AGENT, HeuristicProposer(), patterns=[limits, vague, sources_pattern()],
