@@ -141,6 +141,15 @@ def test_model_text_in_a_reason_is_one_clean_line(api: FakeAnthropicServer, setu
     assert len(reason) <= 240
 
 
+def test_a_reason_with_c1_controls_is_recorded_clean(api: FakeAnthropicServer, setup: Setup) -> None:
+    # A C1 CSI (\x9b), an Arabic letter mark and a BOM: the record reader refuses them, so a
+    # reason that kept them wrote a record that could not be read back (an internal error).
+    use(api, judge=lambda received: verdict("same", "fine\x9b31m \u061c x\ufeff \x85y"))
+    result = run_evaluation(api, setup, sample=1)
+    assert result.scorecard.runs[0].reason == "fine 31m x y"
+    assert result.record is not None
+
+
 def test_rate_limits_and_overload_are_retried(api: FakeAnthropicServer, setup: Setup) -> None:
     use(api)
     api.script(rate_limited("0"), overloaded(), server_error())
