@@ -259,6 +259,13 @@ def test_a_cut_off_answer_says_so(api: FakeAnthropicServer) -> None:
             text_answer("Let me think again", stop_reason="max_tokens"))
 
 
+def test_a_refusal_is_not_repaired(api: FakeAnthropicServer) -> None:
+    with pytest.raises(ProposerError, match="refused to propose edits") as caught:
+        run(api, text_answer("I can't help with that.", stop_reason="refusal"),
+            text_answer("Still no.", stop_reason="refusal"))
+    assert len(api.requests) == 1 and "nothing was written" in caught.value.message
+
+
 # -- the API failing ------------------------------------------------------------------------
 
 def test_a_rate_limit_is_retried(api: FakeAnthropicServer) -> None:

@@ -407,6 +407,14 @@ class AnthropicProposer:
             draft, problems, calls = _read(answer, careful)
             if draft is not None and not problems:
                 return ProposerResult(draft=draft, proposer=self.name, model=self.model, usage=usage)
+            if draft is None and answer.stop_reason == "refusal":
+                # NOTE: a refusal is the model's decision, not a mistake to repair: asking again
+                # would only press it (and pay for it).
+                raise ProposerError(
+                    f"{self.model} refused to propose edits for {request.agent} "
+                    f"(stop_reason refusal, {usage.requests} request); nothing was written",
+                    hint="look at the feedback behind the patterns (`gitimprove analyze "
+                         f"{request.agent}`), or use --proposer heuristic")
             repair = _repair_turns(question, answer, problems, calls)
             messages = [*messages, *repair] if repair[0]["role"] == "assistant" else repair
             answer = self._create(client, system, messages)
