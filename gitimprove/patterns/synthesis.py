@@ -321,7 +321,7 @@ class Synthesizer:
     def _call(self, client: Any, result: Synthesis, prompt: str, tool: str,
               schema: dict[str, Any]) -> Any:
         spent = result.input_tokens + result.output_tokens
-        if spent + len(prompt) / CHARS_PER_TOKEN + self.max_tokens > self.max_tokens_total:
+        if spent + _tokens(prompt) + self.max_tokens > self.max_tokens_total:
             raise SynthesisError(f"the model step would exceed analysis.model_max_tokens "
                                  f"({self.max_tokens_total}) after {result.requests} requests")
         message = self._api.create(
@@ -341,6 +341,14 @@ class Synthesizer:
                                  + (" (cut off at max_tokens)" if message.stop_reason == "max_tokens"
                                     else ""))
         return calls[0].input
+
+
+def _tokens(prompt: str) -> float:
+    """Input tokens of a request with ``prompt``, estimated on the safe side: the system prompt
+    and the tool schema too, and a token for each character outside ASCII (Chinese, Japanese,
+    emoji: about one token or more each, where English text averages 3.5 characters)."""
+    wide = sum(1 for c in prompt if ord(c) > 127)
+    return (len(prompt) - wide + len(SYSTEM) + 1500) / CHARS_PER_TOKEN + wide
 
 
 def _parse(data: Any, model: type[BatchAnswer] | type[MergeAnswer]) -> Any:
