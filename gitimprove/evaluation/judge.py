@@ -120,7 +120,8 @@ def read_verdict(message: Message) -> tuple[Preferred | None, str]:
     """The verdict of an answer, or None and what is wrong with it."""
     calls = [b for b in message.content if isinstance(b, ToolUseBlock) and b.name == TOOL_NAME]
     if not calls:
-        why = " (cut off at max_tokens)" if message.stop_reason == "max_tokens" else ""
+        why = {"max_tokens": " (cut off at max_tokens)", "refusal": " (the model refused)"
+               }.get(message.stop_reason or "", "")
         return None, f"the judge did not call {TOOL_NAME}{why}"
     data: Any = calls[0].input
     preferred = data.get("preferred") if isinstance(data, dict) else None

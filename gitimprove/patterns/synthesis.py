@@ -337,9 +337,9 @@ class Synthesizer:
         calls = [b for b in message.content if getattr(b, "type", None) == "tool_use"
                  and getattr(b, "name", None) == tool]
         if not calls:
-            raise SynthesisError(f"{self.model} did not call {tool}"
-                                 + (" (cut off at max_tokens)" if message.stop_reason == "max_tokens"
-                                    else ""))
+            why = {"max_tokens": " (cut off at max_tokens)", "refusal": " (the model refused)"
+                   }.get(message.stop_reason or "", "")
+            raise SynthesisError(f"{self.model} did not call {tool}{why}")
         return calls[0].input
 
 

@@ -110,17 +110,19 @@ def test_the_order_is_seeded_and_recorded(api: FakeAnthropicServer, setup: Setup
 
 def test_broken_judge_answers_are_counted_not_guessed(api: FakeAnthropicServer, setup: Setup) -> None:
     answers = iter([text_answer("A is better"), verdict("C"), verdict("A", reason=""),
-                    tool_use({"preferred": "A"}, name="other_tool")])
+                    tool_use({"preferred": "A"}, name="other_tool"),
+                    text_answer("No.", stop_reason="refusal")])
 
     def judge(received: Received) -> object:
         return next(answers, "same")
 
     use(api, judge=judge)
-    card = run_evaluation(api, setup, sample=4).scorecard
+    card = run_evaluation(api, setup, sample=5).scorecard
     unjudged = [r for r in card.runs if r.verdict is None]
-    assert len(unjudged) == 4 and card.to_fix.unjudged == 4
+    assert len(unjudged) == 5 and card.to_fix.unjudged == 5
     assert {r.reason for r in unjudged} == {
         "the judge did not call record_verdict",
+        "the judge did not call record_verdict (the model refused)",
         "the judge's answer named no valid choice (A, B or same)", "the judge gave no reason"}
     assert card.fixed().n == 0
     assert "not judged (replay or judge failed)" in "\n".join(card.lines())

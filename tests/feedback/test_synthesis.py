@@ -132,6 +132,7 @@ def test_second_analysis_costs_nothing(api: FakeAnthropicServer, tmp_path: Path)
 def broken_answers() -> list[tuple[str, Reply]]:
     return [
         ("no tool call", text_answer("Here are the themes: limits and login.")),
+        ("refusal", text_answer("I won't.", stop_reason="refusal")),
         ("wrong shape", tool_use({"themes": [{"name": "x", "kind": "bogus", "members": []}]},
                                  name=BATCH_TOOL)),
         ("server error", server_error()),
@@ -149,6 +150,8 @@ def test_broken_answers_fall_back_to_offline(api: FakeAnthropicServer, tmp_path:
     patterns = analyze_records(records(), synthesizer=synthesizer(api, tmp_path), notes=notes)
     assert patterns == analyze_records(records())
     assert len(notes) == 1 and "the offline grouping is used" in notes[0], notes
+    if case == "refusal":
+        assert "(the model refused)" in notes[0]
     assert not list((tmp_path / "cache").glob("*.json"))  # nothing cached from a failure
 
 
