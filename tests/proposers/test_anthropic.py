@@ -266,6 +266,14 @@ def test_a_refusal_is_not_repaired(api: FakeAnthropicServer) -> None:
     assert len(api.requests) == 1 and "nothing was written" in caught.value.message
 
 
+def test_a_call_of_an_unknown_tool_is_named_briefly(api: FakeAnthropicServer) -> None:
+    long_name = "\x1b[2J" + "x" * 100_000
+    with pytest.raises(ProposerError) as caught:
+        run(api, tool_use({"summary": "S"}, name="other"), tool_use({"summary": "S"}, name=long_name))
+    message = caught.value.message
+    assert "which does not exist" in message and len(message) < 2000 and "\x1b" not in message
+
+
 # -- the API failing ------------------------------------------------------------------------
 
 def test_a_rate_limit_is_retried(api: FakeAnthropicServer) -> None:

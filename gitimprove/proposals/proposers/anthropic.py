@@ -300,9 +300,10 @@ def _read(message: Message, check: DraftCheck) -> tuple[Draft | None, list[str],
             problem += " (it was cut off at max_tokens)"
         elif message.stop_reason == "refusal":
             problem += " (the model refused)"
-        others = sorted({b.name for b in calls})
+        others = sorted({shorten(b.name, 60) for b in calls})
         if others:
-            problem += f" (it called {', '.join(others)}, which does not exist)"
+            shown = ", ".join(repr(o) for o in others[:3]) + (" ..." if len(others) > 3 else "")
+            problem += f" (it called {shown}, which does not exist)"
         return None, [problem], calls
     try:
         draft = Draft.model_validate(ours[0].input)
