@@ -297,7 +297,7 @@ def stats_cmd(ctx: Context, agent: str | None, by_version: bool, since: str | No
 
 
 @click.command("analyze")
-@click.argument("agent")
+@click.argument("agent", required=False)
 @click.option("--since", metavar="DATE", help="Only feedback since a date, or 7d / 24h / 2w ago.")
 @click.option("--version", "version", metavar="V", help="Only feedback on this version (blob or v3).")
 @click.option("--min-support", type=click.IntRange(min=2),
@@ -311,13 +311,15 @@ def stats_cmd(ctx: Context, agent: str | None, by_version: bool, since: str | No
 @json_option
 @pass_ctx
 @for_people
-def analyze_cmd(ctx: Context, agent: str, since: str | None, version: str | None,
+def analyze_cmd(ctx: Context, agent: str | None, since: str | None, version: str | None,
                 min_support: int | None, use_model: bool | None, show_all: bool,
                 as_json: bool) -> None:
     """Find patterns in an agent's feedback: recurring failures, consistent corrections,
     implicit trouble and successful patterns, most important first. Complaints about the
-    product (limits, pricing, login, bugs...) are listed apart: no instruction fixes them."""
+    product (limits, pricing, login, bugs...) are listed apart: no instruction fixes them.
+    Without AGENT, the repository's only agent."""
     repo = ctx.repo
+    agent = ctx.agent(agent)
     since_at = parse_since(since)
     if use_model is None:
         use_model = bool(os.environ.get("ANTHROPIC_API_KEY"))
@@ -348,7 +350,9 @@ def analyze_cmd(ctx: Context, agent: str, since: str | None, version: str | None
     for n, p in enumerate(patterns if show_all else patterns[:PATTERN_LINES], 1):
         section = f"  [{p.section}]" if p.section else ""
         state = f"  ({p.state})" if p.state != "open" else ""
-        echo(f"{n:>2}. {p.kind:<22} {p.count:>5}  {p.share:>5.0%}  {p.label}{section}{state}")
+        # a share under 10% gets a decimal: 42 complaints among 10,000 records are not "0%"
+        share = f"{p.share:.1%}" if p.share < 0.1 else f"{p.share:.0%}"
+        echo(f"{n:>2}. {p.kind:<22} {p.count:>5}  {share:>5}  {p.label}{section}{state}")
         for quote in p.quotes[:3]:
             echo(f"      \"{shorten(quote, 100)}\"")
         if p.parts:

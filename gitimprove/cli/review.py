@@ -30,12 +30,13 @@ if TYPE_CHECKING:
 @for_people
 def propose_cmd(ctx: Context, agents: tuple[str, ...], all_agents: bool, proposer: str | None,
                 dry_run: bool, push_remote: str | None, offline: bool, as_json: bool) -> int:
-    """Turn open feedback patterns into a proposal branch (improve/<agent>/<id>)."""
+    """Turn open feedback patterns into a proposal branch (improve/<agent>/<id>). Without
+    AGENTS, the repository's only agent."""
     from gitimprove.proposals.proposers.select import make_proposer
     from gitimprove.review.remote import propose_and_push
 
     repo = ctx.repo
-    names = repo.agent_names() if all_agents else list(agents)
+    names = repo.agent_names() if all_agents else list(agents) or [ctx.agent(None, or_all=True)]
     outcomes = propose_and_push(repo, names, make_proposer(proposer, repo.policy().proposer),
                                 dry_run=dry_run, remote=push_remote, offline=offline)
     if as_json:

@@ -21,7 +21,7 @@ The pipeline, for one agent:
 5. **Patterns.** Groups with at least ``min_support`` items become patterns: stable id from
    (kind, key), label, count, share, evidence ids, 3-5 central quotes, versions, section of the
    agent file it concerns, a suggestion in the users' own words, and a score (count weighted
-   by kind and recency) that ranks them.
+   by kind and recency) that ranks them, problems before praise.
 """
 
 from __future__ import annotations
@@ -45,6 +45,7 @@ from gitimprove.patterns.model import (
     PatternKind,
     PatternPart,
     Triage,
+    importance,
     pattern_id,
 )
 from gitimprove.patterns.text import content, is_noise, is_unspecific, normalize, stem, tokens
@@ -696,7 +697,7 @@ def analyze_records(
             else None, suggestion=suggestion if triage == "answers" else None,
             triage=triage, topic=topic, description=g.description, state=state,
             open_ids=open_ids, parts=g.parts))
-    patterns.sort(key=lambda p: (-p.score, -p.count, p.id))
+    patterns.sort(key=importance)
     return patterns
 
 

@@ -38,7 +38,7 @@ from gitimprove.instructions.agentfile import TOOLS_SECTION, TOOLS_TITLE
 from gitimprove.instructions.policy import Limits, ProposerSettings
 from gitimprove.llm import KEY_URL, Hints, MessagesAPI
 from gitimprove.llm import retry_after as _retry_after  # noqa: F401  (kept for callers)
-from gitimprove.patterns.model import Pattern
+from gitimprove.patterns.model import Pattern, importance
 from gitimprove.proposals.operations import Draft
 from gitimprove.proposals.proposers.base import (
     DraftCheck,
@@ -210,7 +210,7 @@ def system_prompt(request: ProposalRequest) -> str:
 
 
 def _ranked(patterns: list[Pattern]) -> list[Pattern]:
-    return sorted(patterns, key=lambda p: (-p.score, -p.count, p.id))
+    return sorted(patterns, key=importance)
 
 
 def _pattern_block(p: Pattern, max_quotes: int, support: Support | None = None) -> list[str]:
