@@ -284,12 +284,7 @@ def _main_events(repo: InstructionRepo, book: ledger.Ledger) -> list[Event]:
             side = entry.brings_back
             paths = [(path, old, new) for path, old, new in paths
                      if new != _oid_of(repo.git.read_object(f"{side}:{path}"))]
-        agents = [(a, path, old, new) for path, old, new in paths
-                  if (a := _agent_of(path, policy)) is not None]
-        adopted = [(a, path, old_v, new_v, old, new) for path, old, new in paths
-                   if _agent_of(path, policy) is None
-                   for a, old_v, new_v in _adopted_changes(repo, policy, path, old, new)]
-        agents += [(a, path, old_v, new_v) for a, path, old_v, new_v, _, _ in adopted]
+        agents, _ = _agents_changed(repo, policy, paths)
         base: dict[str, Any] = {"time": _when(c.time), "commit": str(c.oid), "summary": c.summary}
         if entry.approval is not None:
             approval = entry.approval
@@ -329,12 +324,7 @@ def _edit_events(repo: InstructionRepo, policy: Policy, parent: Oid,
                  base: dict[str, Any]) -> list[Event]:
     """A ``human_edit`` event for each agent whose version ``paths`` (path, old blob, new
     blob) change, judged by the policy of ``parent``."""
-    agents = [(a, path, old, new) for path, old, new in paths
-              if (a := _agent_of(path, policy)) is not None]
-    adopted = [(a, path, old_v, new_v, old, new) for path, old, new in paths
-               if _agent_of(path, policy) is None
-               for a, old_v, new_v in _adopted_changes(repo, policy, path, old, new)]
-    agents += [(a, path, old_v, new_v) for a, path, old_v, new_v, _, _ in adopted]
+    agents, adopted = _agents_changed(repo, policy, paths)
     if not agents:
         return []
     parent_policy = repo.policy_at(parent)
@@ -348,6 +338,24 @@ def _edit_events(repo: InstructionRepo, policy: Policy, parent: Oid,
         events.append(Event(kind="human_edit", actor=actor, agent=a, version=new,
                             **judged.fields(), **base))
     return events
+
+
+_Changed = tuple[str, str, Oid | None, Oid | None]
+
+
+def _agents_changed(repo: InstructionRepo, policy: Policy,
+                    paths: Sequence[tuple[str, Oid | None, Oid | None]]
+                    ) -> tuple[list[_Changed], list[tuple[str, str, Oid | None, Oid | None,
+                                                          Oid | None, Oid | None]]]:
+    """The agents whose version ``paths`` change, as (agent, path, old version, new version),
+    and those of adopted files with the file's old and new blob added."""
+    agents: list[_Changed] = [(a, path, old, new) for path, old, new in paths
+                              if (a := _agent_of(path, policy)) is not None]
+    adopted = [(a, path, old_v, new_v, old, new) for path, old, new in paths
+               if _agent_of(path, policy) is None
+               for a, old_v, new_v in _adopted_changes(repo, policy, path, old, new)]
+    agents += [(a, path, old_v, new_v) for a, path, old_v, new_v, _, _ in adopted]
+    return agents, adopted
 
 
 @dataclass(frozen=True)
