@@ -28,6 +28,7 @@ from tests.fakes.anthropic_server import (
     Received,
     Reply,
     error,
+    hostile,
     overloaded,
     rate_limited,
     server_error,
@@ -272,6 +273,17 @@ def test_a_call_of_an_unknown_tool_is_named_briefly(api: FakeAnthropicServer) ->
         run(api, tool_use({"summary": "S"}, name="other"), tool_use({"summary": "S"}, name=long_name))
     message = caught.value.message
     assert "which does not exist" in message and len(message) < 2000 and "\x1b" not in message
+
+
+def test_problems_quoting_the_model_are_bounded(api: FakeAnthropicServer) -> None:
+    """A problem may quote what the model wrote (a section id of 100,000 characters): the
+    repair round and the error each show it cut to a bounded line."""
+    bad = hostile([{"op": "add_rule", "section": "s" * 100_000, "text": "Be brief.",
+                    "reason": "users", "evidence": []}])
+    with pytest.raises(ProposerError) as caught:
+        run(api, bad, bad)
+    assert len(caught.value.message) < 3000
+    assert len(user_text(api.requests[1])) < len(user_text(api.requests[0])) + 3000
 
 
 # -- the API failing ------------------------------------------------------------------------

@@ -57,6 +57,7 @@ MAX_SUGGESTION_CHARS = 400
 MAX_SUCCESSES = 3  # patterns of what users liked, shown so that edits keep it working
 MAX_NOTES = 5
 MAX_REPAIR_PROBLEMS = 20  # problems listed in the repair round
+MAX_PROBLEM_CHARS = 400   # each, cut: a problem may quote what the model wrote
 MAX_PRIOR_RULES = 20      # rules of open proposals, and of rejected ones, shown
 MAX_WORDINGS = 3          # shared wordings shown per pattern
 MAX_RULE_CHARS = 300
@@ -333,7 +334,7 @@ def _echo(message: Message) -> list[ContentBlockParam]:
 def _repair_turns(first_user: str, message: Message, problems: list[str],
                   calls: list[ToolUseBlock]) -> list[MessageParam]:
     """The conversation for the one repair round: the answer, then what is wrong with it."""
-    shown = problems[:MAX_REPAIR_PROBLEMS]
+    shown = [shorten(p, MAX_PROBLEM_CHARS) for p in problems[:MAX_REPAIR_PROBLEMS]]
     more = len(problems) - len(shown)
     listing = "\n".join(f"- {p}" for p in shown) + (f"\n- ... and {more} more" if more else "")
     errors = (f"The draft was refused. Problems:\n{listing}\n\n"
@@ -423,7 +424,8 @@ class AnthropicProposer:
             draft, problems, _ = _read(answer, careful)
         if draft is not None and not problems:
             return ProposerResult(draft=draft, proposer=self.name, model=self.model, usage=usage)
-        listing = "\n".join(f"  - {p}" for p in problems[:MAX_REPAIR_PROBLEMS])
+        listing = "\n".join(f"  - {shorten(p, MAX_PROBLEM_CHARS)}"
+                            for p in problems[:MAX_REPAIR_PROBLEMS])
         raise ProposerError(
             f"{self.model} gave no valid draft for {request.agent}, even after one repair round "
             f"({usage.requests} requests, {usage.input_tokens} input and {usage.output_tokens} "
