@@ -360,7 +360,7 @@ def _agents_changed(repo: InstructionRepo, policy: Policy,
 
 @dataclass(frozen=True)
 class _Amendment:
-    by: str  # git's committer of the rewritten merge, when not its author ("" otherwise)
+    by: str  # git's committer of the rewritten merge, when not its approver ("" otherwise)
     time: int
     paths: list[tuple[str, Oid | None, Oid | None]]  # beyond the merge of its parents
 
@@ -385,12 +385,17 @@ def _amendments(repo: InstructionRepo, approvals: Sequence[ledger.Approval]
             continue
         oid, tree, author, author_time, committer, commit_time = fields
         approval = by_merge.get(Oid(oid))
-        if approval is None or (committer, commit_time) == (author, author_time):
+        if approval is None:
+            continue
+        # `approve` writes its merge as the approver, author and committer alike, at once;
+        # a plain `git merge` is the merger's. `--amend --reset-author` makes both the amender.
+        approver = author if approval.plain else approval.by
+        if (committer, commit_time) == (author, author_time) and author == approver:
             continue
         clean, conflicts = merge_tree(repo.git, approval.first_parent, approval.head)
         paths = [] if conflicts or clean == tree else diff_trees(repo.git, clean, Oid(tree))
-        if committer != author or paths:
-            found[Oid(oid)] = _Amendment(committer if committer != author else "",
+        if committer != approver or paths:
+            found[Oid(oid)] = _Amendment(committer if committer != approver else "",
                                          int(commit_time or 0), paths)
     return found
 

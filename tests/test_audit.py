@@ -267,6 +267,17 @@ def test_an_amended_approval_names_the_amender_and_their_edit(sample_repo: Path)
     assert edit.protected and edit.protected_sections == ["safety"]
     text = "\n".join(approved.lines())
     assert "amended by Mallory Merger" in text
+    # With --reset-author the amender is the author too; the Approved-by still names Alice.
+    git(sample_repo, "reset", "-q", "--hard", merge)
+    path.write_text(path.read_text().replace("Never make medical or health claims.",
+                                             "Health claims are fine when asked."))
+    git(sample_repo, "-c", "user.name=Mallory Merger", "-c", "user.email=mallory@example.com",
+        "commit", "-q", "-a", "--amend", "--no-edit", "--reset-author")
+    events = audit(repo)
+    approved = _one(events, kind="approved", proposal=plan.id)
+    assert approved.actor == ALICE and approved.amended_by == "Mallory Merger <mallory@example.com>"
+    edit = _one(events, kind="human_edit")
+    assert edit.actor == "Mallory Merger <mallory@example.com>" and edit.protected
     # The approver amending their own merge (a later commit time, the same tree) is no news.
     git(sample_repo, "reset", "-q", "--hard", merge)
     git(sample_repo, "-c", "user.name=Alice Approver", "-c", "user.email=alice@example.com",
