@@ -261,7 +261,7 @@ def test_history_text(three_versions: Path) -> None:
     assert [line.split()[0] for line in lines] == ["v3", "v2", "v1"]
     assert lines[0].startswith(f"v3    {rev(three_versions, 'main')[:10]}  blob "
                                f"{rev(three_versions, f'main:{PW}')[:10]}  ")
-    assert lines[0].endswith("  Test Reviewer <reviewer@example.com>  third")
+    assert lines[0].endswith("  Test Reviewer  third")
 
 
 def test_history_json_shape(three_versions: Path) -> None:

@@ -171,8 +171,11 @@ def history_cmd(ctx: Context, agent: str | None, as_json: bool) -> None:
         return
     for f in figures:
         v = f.version
+        # the author's name, as `git log --format=%an` shows it: the address made lines of
+        # 200 columns (--json keeps both)
+        who = v.author.partition(" <")[0] or v.author
         echo(f"{v.label:<5} {v.commit[:10]}  blob {v.blob[:10]}  "
-                   f"{v.date:%Y-%m-%d %H:%M}  {v.author}  {v.subject}")
+             f"{v.date:%Y-%m-%d %H:%M}  {who}  {v.subject}")
         if f.runs:
             line = summary_line(f)
             if f.previous is not None and f.verdict in ("worse", "better"):

@@ -14,11 +14,14 @@ import click
 
 from gitimprove.cli.context import Context, echo, emit_json, json_option, parse_since, pass_ctx
 from gitimprove.cli.output import for_people, paint, width
-from gitimprove.text import shorten
+from gitimprove.text import percent, shorten
 
 if TYPE_CHECKING:
     from gitimprove.feedback.models import ToolCall
     from gitimprove.instructions.repo import InstructionRepo
+
+
+MAX_WARNINGS = 5
 
 
 def _warn(messages: list[warnings.WarningMessage]) -> None:
@@ -139,8 +142,13 @@ def import_cmd(ctx: Context, file: str, fmt: str | None, dry_run: bool, skip_inv
     if as_json:
         emit_json(report.to_json())
         return
-    for w in report.warnings:
+    for w in report.warnings[:MAX_WARNINGS]:
         echo(f"warning: {w}", err=True)
+    if len(report.warnings) > MAX_WARNINGS:  # one per line of a large export says nothing more
+        rest = report.warnings[MAX_WARNINGS:]
+        lines = ", ".join(str(w.line) for w in rest[:5]) + (", …" if len(rest) > 5 else "")
+        echo(f"warning: and {len(rest)} more (lines {lines}); all of them: "
+             "`feedback import --dry-run --json`", err=True)
     for problem in report.invalid:
         echo(f"skipped {problem}", err=True)
     verb = "would import" if dry_run else "imported"
@@ -350,9 +358,8 @@ def analyze_cmd(ctx: Context, agent: str | None, since: str | None, version: str
     for n, p in enumerate(patterns if show_all else patterns[:PATTERN_LINES], 1):
         section = f"  [{p.section}]" if p.section else ""
         state = f"  ({p.state})" if p.state != "open" else ""
-        # a share under 10% gets a decimal: 42 complaints among 10,000 records are not "0%"
-        share = f"{p.share:.1%}" if p.share < 0.1 else f"{p.share:.0%}"
-        echo(f"{n:>2}. {p.kind:<22} {p.count:>5}  {share:>5}  {p.label}{section}{state}")
+        echo(f"{n:>2}. {p.kind:<22} {p.count:>5}  {percent(p.share):>5}  {p.label}{section}"
+             f"{state}")
         for quote in p.quotes[:3]:
             echo(f"      \"{shorten(quote, 100)}\"")
         if p.parts:

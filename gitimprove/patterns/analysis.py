@@ -803,11 +803,19 @@ _COURTESY_START = re.compile(r"\A(?:pls|please|plz|kindly)\b[\s,:-]*", re.I)
 _COURTESY_END = re.compile(r"[\s,]*\b(?:pls|please|plz|thanks|thank you|thx)\b[\s.!]*\Z", re.I)
 
 
+# A figure that is not a limit ("the correct answer is $16-$8=$8") fixes one answer; a limit
+# ("under 80 words", "within 24 hours") can be a rule.
+_ANSWER_FIGURE = re.compile(r"\d+(?:[.,]\d+)?(?!\s*(?:-\s*\d+\s*)?(?:words?|sentences?|paragraphs?"
+                            r"|bullets?|bullet points?|points?|lines?|characters?|items?|pages?"
+                            r"|minutes?|hours?|days?|seconds?|percent)\b|\s*%)(?!\d|[.,]\d)", re.I)
+
+
 def _suggestion(ranked: Sequence[str]) -> str | None:
-    """A rule in the users' own words: the most central correction of rule-like length."""
+    """A rule in the users' own words: the most central correction of rule-like length that
+    names no figure but a limit (one user's right answer to one problem is not a rule)."""
     for text in ranked[:10]:
         words = text.split()
-        if not 3 <= len(words) <= 30:
+        if not 3 <= len(words) <= 30 or _ANSWER_FIGURE.search(text):
             continue
         rule = _COURTESY_END.sub("", _COURTESY_START.sub("", text.strip())).strip()
         rule = rule.rstrip("!?.,;: ")

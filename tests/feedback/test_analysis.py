@@ -205,6 +205,20 @@ def test_praise_and_corrections_are_separate_kinds() -> None:
     assert fix.suggestion == "Keep it under 80 words."
 
 
+def test_one_users_right_answer_is_not_a_suggested_rule() -> None:
+    # Human critiques of math answers (Shepherd, GSM8K): each correction fixes one problem.
+    t = datetime(2026, 10, 1, tzinfo=UTC)
+    fixes = ["The correct answer is $16-$8=$8.", "The correct answer should be calculated as 45 * 3/5 = 27.",
+             "Thus, the correct answer would be 20*2 = 40 hours.", "Therefore, the correct answer is $5.",
+             "The correct answer is 12 cupcakes.", "Therefore, the correct answer would be 54/3=18."]
+    records = [make_record({"id": f"m{i}", "agent": "a", "rating": "down", "correction": fix,
+                            "reason": "the calculation is wrong", "created_at": t})
+               for i, fix in enumerate(fixes)]
+    patterns = analyze_records(records)
+    assert any(p.kind == "consistent_correction" for p in patterns)
+    assert [p.suggestion for p in patterns if p.suggestion] == []
+
+
 def test_residue_clustering_is_bounded_and_groups_shared_words() -> None:
     docs = [["emoji", "spam"], ["emoji", "spam", "childish"], ["remov", "emoji", "spam"], ["logo", "green"],
             ["euro", "price"], ["price", "euro", "shop"], ["dollar", "price", "euro"]]

@@ -48,7 +48,7 @@ from gitimprove.proposals.proposers.base import (
     Usage,
 )
 from gitimprove.proposals.support import Support
-from gitimprove.text import CONTROL, shorten
+from gitimprove.text import CONTROL, percent, shorten
 
 TOOL_NAME = "propose_edits"
 MAX_QUOTE_CHARS = 500  # one quote, after normalising whitespace
@@ -221,7 +221,7 @@ def _pattern_block(p: Pattern, max_quotes: int, support: Support | None = None) 
         section += f' tool="{_attr(p.tool)}"'
     backed = f' users="{support.users}" runs="{support.runs}"' if support else ""
     lines = [f'<feedback_pattern id="{_attr(p.id)}" kind="{_attr(p.kind)}" count="{p.count}" '
-             f'share="{p.share:.0%}"{backed}{section}>',
+             f'share="{percent(p.share)}"{backed}{section}>',
              f"<feedback_label>{_data(p.label, MAX_LABEL_CHARS)}</feedback_label>"]
     if p.suggestion:
         lines.append(f"<feedback_suggestion>{_data(p.suggestion, MAX_SUGGESTION_CHARS)}"
