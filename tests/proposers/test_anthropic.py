@@ -286,6 +286,17 @@ def test_problems_quoting_the_model_are_bounded(api: FakeAnthropicServer) -> Non
     assert len(user_text(api.requests[1])) < len(user_text(api.requests[0])) + 3000
 
 
+@pytest.mark.parametrize("index", [True, "1", 1.0])
+def test_an_index_must_be_a_json_integer(index: object) -> None:
+    """`true` is not rule 1, nor is "1": a model's wrong type is a schema problem."""
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError):
+        Draft.model_validate({"summary": "S", "rationale": "R", "operations": [
+            {"op": "update_rule", "section": "style", "index": index, "text": "Be brief.",
+             "reason": "users", "evidence": []}]})
+
+
 # -- the API failing ------------------------------------------------------------------------
 
 def test_a_rate_limit_is_retried(api: FakeAnthropicServer) -> None:
