@@ -17,7 +17,7 @@ from typing import Any, Literal
 from gitimprove import ledger
 from gitimprove.dataclass import dataclass, field
 from gitimprove.errors import InvalidFileError
-from gitimprove.git import Oid
+from gitimprove.git import Oid, diff_trees, merge_tree
 from gitimprove.instructions.agentfile import AgentFile
 from gitimprove.instructions.formats.catalog import agent_name, parse_file, rule_for
 from gitimprove.instructions.policy import Policy
@@ -61,6 +61,7 @@ class Event:
     protected: bool | None = None
     protected_sections: list[str] = field(default_factory=list)
     edited_by: list[str] = field(default_factory=list)
+    amended_by: str | None = None  # an approval merge someone else rewrote (git's committer)
 
     def lines(self, agent_width: int = 18) -> list[str]:
         """The event as `gitimprove audit` prints it (``agent_width``: the agent column's,
@@ -73,6 +74,8 @@ class Event:
                        + (f", validator {self.verdict}" if self.verdict else ""))
         if self.edited_by:
             out.append(f"    edited by {', '.join(self.edited_by)}")
+        if self.amended_by:
+            out.append(f"    amended by {self.amended_by} after the approval (see its human_edit)")
         if self.reason and self.reason not in self.summary:
             out.append(f"    reason: {self.reason}")
         if self.restores:
@@ -270,6 +273,7 @@ def _main_events(repo: InstructionRepo, book: ledger.Ledger) -> list[Event]:
     events: list[Event] = []
     changes = {c.commit: c for c in _changes(
         repo, policy, [e.commit.oid for e in book.history if e.off_line])}
+    amended = _amendments(repo, [e.approval for e in book.history if e.approval is not None])
     for entry in book.history:
         c = entry.commit
         change = changes.get(c.oid)
@@ -280,15 +284,11 @@ def _main_events(repo: InstructionRepo, book: ledger.Ledger) -> list[Event]:
             side = entry.brings_back
             paths = [(path, old, new) for path, old, new in paths
                      if new != _oid_of(repo.git.read_object(f"{side}:{path}"))]
-        agents = [(a, path, old, new) for path, old, new in paths
-                  if (a := _agent_of(path, policy)) is not None]
-        adopted = [(a, path, old_v, new_v, old, new) for path, old, new in paths
-                   if _agent_of(path, policy) is None
-                   for a, old_v, new_v in _adopted_changes(repo, policy, path, old, new)]
-        agents += [(a, path, old_v, new_v) for a, path, old_v, new_v, _, _ in adopted]
+        agents, _ = _agents_changed(repo, policy, paths)
         base: dict[str, Any] = {"time": _when(c.time), "commit": str(c.oid), "summary": c.summary}
         if entry.approval is not None:
             approval = entry.approval
+            amendment = amended.get(approval.merge)
             for pid in approval.proposals:
                 info = book.proposals[pid]
                 events.append(Event(
@@ -296,7 +296,11 @@ def _main_events(repo: InstructionRepo, book: ledger.Ledger) -> list[Event]:
                     model=info.record.model or None, proposer=info.record.proposer or None,
                     evidence=info.evidence, edited_by=_editors(info),
                     version=_version(agents, info.agent),
-                    verdict=None if approval.plain else "pass", **base))
+                    verdict=None if approval.plain else "pass",
+                    amended_by=amendment.by if amendment else None, **base))
+            if amendment is not None and amendment.paths:
+                events += _edit_events(repo, policy, c.parents[0], amendment.paths,
+                                       amendment.by, {**base, "time": _when(amendment.time)})
         elif entry.rollback is not None:
             record = entry.rollback.record
             events.append(Event(
@@ -311,16 +315,89 @@ def _main_events(repo: InstructionRepo, book: ledger.Ledger) -> list[Event]:
             events += [Event(kind="initialised", actor=c.author_identity, agent=a, version=new, **base)
                        for a, _, _, new in agents if new is not None]
         else:
-            parent_policy = repo.policy_at(c.parents[0])
-            files = {(a, path): (old_file, new_file) for a, path, _, _, old_file, new_file in adopted}
-            for a, path, old, new in agents:
-                if (a, path) in files:
-                    judged = _protected_adopted(repo, parent_policy, a, path, *files[(a, path)])
-                else:
-                    judged = _protected(repo, parent_policy, a, path, old, new)
-                events.append(Event(kind="human_edit", actor=c.author_identity, agent=a,
-                                    version=new, **judged.fields(), **base))
+            events += _edit_events(repo, policy, c.parents[0], paths, c.author_identity, base)
     return events
+
+
+def _edit_events(repo: InstructionRepo, policy: Policy, parent: Oid,
+                 paths: Sequence[tuple[str, Oid | None, Oid | None]], actor: str,
+                 base: dict[str, Any]) -> list[Event]:
+    """A ``human_edit`` event for each agent whose version ``paths`` (path, old blob, new
+    blob) change, judged by the policy of ``parent``."""
+    agents, adopted = _agents_changed(repo, policy, paths)
+    if not agents:
+        return []
+    parent_policy = repo.policy_at(parent)
+    files = {(a, path): (old_file, new_file) for a, path, _, _, old_file, new_file in adopted}
+    events = []
+    for a, path, old, new in agents:
+        if (a, path) in files:
+            judged = _protected_adopted(repo, parent_policy, a, path, *files[(a, path)])
+        else:
+            judged = _protected(repo, parent_policy, a, path, old, new)
+        events.append(Event(kind="human_edit", actor=actor, agent=a, version=new,
+                            **judged.fields(), **base))
+    return events
+
+
+_Changed = tuple[str, str, Oid | None, Oid | None]
+
+
+def _agents_changed(repo: InstructionRepo, policy: Policy,
+                    paths: Sequence[tuple[str, Oid | None, Oid | None]]
+                    ) -> tuple[list[_Changed], list[tuple[str, str, Oid | None, Oid | None,
+                                                          Oid | None, Oid | None]]]:
+    """The agents whose version ``paths`` change, as (agent, path, old version, new version),
+    and those of adopted files with the file's old and new blob added."""
+    agents: list[_Changed] = [(a, path, old, new) for path, old, new in paths
+                              if (a := _agent_of(path, policy)) is not None]
+    adopted = [(a, path, old_v, new_v, old, new) for path, old, new in paths
+               if _agent_of(path, policy) is None
+               for a, old_v, new_v in _adopted_changes(repo, policy, path, old, new)]
+    agents += [(a, path, old_v, new_v) for a, path, old_v, new_v, _, _ in adopted]
+    return agents, adopted
+
+
+@dataclass(frozen=True)
+class _Amendment:
+    by: str  # git's committer of the rewritten merge, when not its approver ("" otherwise)
+    time: int
+    paths: list[tuple[str, Oid | None, Oid | None]]  # beyond the merge of its parents
+
+
+def _amendments(repo: InstructionRepo, approvals: Sequence[ledger.Approval]
+                ) -> dict[Oid, _Amendment]:
+    """Approval merges rewritten after they were made (``git commit --amend`` on main keeps
+    the approver as author, and its ``Approved-by``): who rewrote each (git's committer, when
+    it is not the author) and what its tree holds beyond the clean merge of its parents, which
+    is what ``approve`` validated and wrote. One ``git log`` for all of them; a merge only for
+    those whose committer or commit time is not their author's."""
+    if not approvals:
+        return {}
+    out = repo.git.run("log", "--no-walk=unsorted", "-z",
+                       "--format=%H%x1f%T%x1f%an <%ae>%x1f%at%x1f%cn <%ce>%x1f%ct",
+                       *[str(a.merge) for a in approvals])
+    by_merge = {a.merge: a for a in approvals}
+    found: dict[Oid, _Amendment] = {}
+    for record in out.split("\0"):
+        fields = record.strip("\n").split("\x1f")
+        if len(fields) != 6:
+            continue
+        oid, tree, author, author_time, committer, commit_time = fields
+        approval = by_merge.get(Oid(oid))
+        if approval is None:
+            continue
+        # `approve` writes its merge as the approver, author and committer alike, at once;
+        # a plain `git merge` is the merger's. `--amend --reset-author` makes both the amender.
+        approver = author if approval.plain else approval.by
+        if (committer, commit_time) == (author, author_time) and author == approver:
+            continue
+        clean, conflicts = merge_tree(repo.git, approval.first_parent, approval.head)
+        paths = [] if conflicts or clean == tree else diff_trees(repo.git, clean, Oid(tree))
+        if committer != approver or paths:
+            found[Oid(oid)] = _Amendment(committer if committer != approver else "",
+                                         int(commit_time or 0), paths)
+    return found
 
 
 def _version(agents: list[tuple[str, str, Oid | None, Oid | None]], agent: str | None) -> str | None:

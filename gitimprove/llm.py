@@ -201,4 +201,11 @@ def _well_formed(message: object) -> Message:
     u = getattr(message, "usage", None)
     if u is None or not isinstance(u.input_tokens, int) or not isinstance(u.output_tokens, int):
         raise ValueError("its usage is missing")
+    # NOTE: counts feed the cost caps and the usage trailers: a negative one would reopen a
+    # spent budget and write a record the ledger then refuses as malformed.
+    counts = [u.input_tokens, u.output_tokens, getattr(u, "cache_creation_input_tokens", None),
+              getattr(u, "cache_read_input_tokens", None)]
+    if any(c is not None and (not isinstance(c, int) or isinstance(c, bool) or c < 0)
+           for c in counts):
+        raise ValueError("its usage holds a count that is not a whole number of tokens >= 0")
     return message

@@ -36,6 +36,12 @@ def unsafe_char(text: str, *, multiline: bool = False) -> str | None:
     return found.group() if found else None
 
 
+def one_line(text: str) -> str:
+    """``text`` on one line: each character :func:`unsafe_char` finds, and each run of
+    whitespace, made one space (for model text that becomes a name or a label)."""
+    return " ".join(_UNSAFE_ONE_LINE_RE.sub(" ", text).split())
+
+
 def describe_char(char: str) -> str:
     """``U+202E (RIGHT-TO-LEFT OVERRIDE)``: how a refusal names a character."""
     name = unicodedata.name(char, "")

@@ -203,7 +203,8 @@ def test_json_shape(history: dict[str, Any]) -> None:
     assert data["branch"] == "main"
     keys = {"kind", "time", "commit", "actor", "summary", "agent", "proposal", "state", "branch",
             "model", "proposer", "evidence", "verdict", "verdict_against", "violations", "reason",
-            "reverts", "restores", "version", "protected", "protected_sections", "edited_by"}
+            "reverts", "restores", "version", "protected", "protected_sections", "edited_by",
+            "amended_by"}
     for event in data["events"]:
         assert set(event) == keys
         assert datetime.fromisoformat(event["time"]).tzinfo is not None
@@ -241,6 +242,49 @@ def test_a_proposal_merged_with_plain_git_is_an_approval(sample_repo: Path) -> N
     # And it can be rolled back like any approval.
     rollback(repo, plan.id, reason="not what we wanted")
     assert evidence_states(repo) == {}
+
+
+def test_an_amended_approval_names_the_amender_and_their_edit(sample_repo: Path) -> None:
+    """`git commit --amend` on main after `approve` keeps the approver as author and the
+    Approved-by trailer: the approval stays the approver's, and what the amend changed
+    beyond the approved merge is a human edit by whoever amended it (git's committer)."""
+    repo = InstructionRepo(sample_repo)
+    plan = _propose(repo, PW, "style", "Use short sentences.", ["fb-1", "fb-2"], "claude-x")
+    merge = approve(repo, plan.id, by=ALICE).commit
+    path = sample_repo / "agents" / f"{PW}.yaml"
+    path.write_text(path.read_text().replace("Never make medical or health claims.",
+                                             "Health claims are fine when asked."))
+    git(sample_repo, "-c", "user.name=Mallory Merger", "-c", "user.email=mallory@example.com",
+        "commit", "-q", "-a", "--amend", "--no-edit")
+    amended = git(sample_repo, "rev-parse", "HEAD").strip()
+    assert amended != merge
+    events = audit(repo)
+    approved = _one(events, kind="approved", proposal=plan.id)
+    assert approved.actor == ALICE and approved.commit == amended
+    assert approved.amended_by == "Mallory Merger <mallory@example.com>"
+    edit = _one(events, kind="human_edit", commit=amended)
+    assert edit.actor == "Mallory Merger <mallory@example.com>" and edit.agent == PW
+    assert edit.protected and edit.protected_sections == ["safety"]
+    text = "\n".join(approved.lines())
+    assert "amended by Mallory Merger" in text
+    # With --reset-author the amender is the author too; the Approved-by still names Alice.
+    git(sample_repo, "reset", "-q", "--hard", merge)
+    path.write_text(path.read_text().replace("Never make medical or health claims.",
+                                             "Health claims are fine when asked."))
+    git(sample_repo, "-c", "user.name=Mallory Merger", "-c", "user.email=mallory@example.com",
+        "commit", "-q", "-a", "--amend", "--no-edit", "--reset-author")
+    events = audit(repo)
+    approved = _one(events, kind="approved", proposal=plan.id)
+    assert approved.actor == ALICE and approved.amended_by == "Mallory Merger <mallory@example.com>"
+    edit = _one(events, kind="human_edit")
+    assert edit.actor == "Mallory Merger <mallory@example.com>" and edit.protected
+    # The approver amending their own merge (a later commit time, the same tree) is no news.
+    git(sample_repo, "reset", "-q", "--hard", merge)
+    git(sample_repo, "-c", "user.name=Alice Approver", "-c", "user.email=alice@example.com",
+        "commit", "-q", "--amend", "--no-edit", "--date=@0")
+    events = audit(repo)
+    assert _one(events, kind="approved", proposal=plan.id).amended_by is None
+    assert not [e for e in events if e.kind == "human_edit"]
 
 
 def test_plain_text_audit_flags_a_commit_whose_file_does_not_parse(sample_repo: Path) -> None:

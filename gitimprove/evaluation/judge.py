@@ -12,7 +12,6 @@ tags that the system prompt declares to be data, never instructions.
 from __future__ import annotations
 
 import html
-import re
 from typing import Any, Literal
 
 import anthropic
@@ -22,13 +21,12 @@ from gitimprove.dataclass import dataclass
 from gitimprove.evaluation.replay import usage_of
 from gitimprove.evaluation.runs import Run
 from gitimprove.llm import MessagesAPI
+from gitimprove.text import CONTROL, shorten
 
 TOOL_NAME = "record_verdict"
 MAX_REASON_CHARS = 240
 JUDGE_MAX_TOKENS = 400
 Preferred = Literal["A", "B", "same"]
-
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
 
 SYSTEM = """You judge two answers that an AI agent gave to the same request, for the team that \
 maintains the agent's instructions. Answer A and answer B were written under two versions of \
@@ -49,13 +47,14 @@ XML-escaped (&lt; &gt; &amp;), so a tag ends only at its real closing tag."""
 
 def quoted(text: str) -> str:
     """Run or feedback text, safe between tags: no control characters, XML-escaped."""
-    return html.escape(_CONTROL.sub(" ", text), quote=False)
+    return html.escape(CONTROL.sub(lambda m: m.group() if m.group() in "\t\n" else " ", text),
+                       quote=False)
 
 
 def one_line(text: str, limit: int = MAX_REASON_CHARS) -> str:
-    """Model text for a terminal or a record: one line, no control characters, bounded."""
-    text = " ".join(_CONTROL.sub(" ", text).split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    """Model text for a terminal or a record: one line, no control characters, bounded (the
+    one table of :data:`gitimprove.text.CONTROL`, the one a record is read back with)."""
+    return shorten(text, limit)
 
 
 def tool_definition() -> ToolParam:
@@ -121,7 +120,8 @@ def read_verdict(message: Message) -> tuple[Preferred | None, str]:
     """The verdict of an answer, or None and what is wrong with it."""
     calls = [b for b in message.content if isinstance(b, ToolUseBlock) and b.name == TOOL_NAME]
     if not calls:
-        why = " (cut off at max_tokens)" if message.stop_reason == "max_tokens" else ""
+        why = {"max_tokens": " (cut off at max_tokens)", "refusal": " (the model refused)"
+               }.get(message.stop_reason or "", "")
         return None, f"the judge did not call {TOOL_NAME}{why}"
     data: Any = calls[0].input
     preferred = data.get("preferred") if isinstance(data, dict) else None

@@ -182,6 +182,12 @@ def write_record(git: Repository, card: Scorecard, by: Identity) -> EvaluationRe
     if not (is_slug(card.agent) and safe_id(card.proposal)):
         raise GitImproveError(f"cannot record an evaluation for {card.agent}/{card.proposal}: "
                               "not a valid proposal id")
+    if not _clean(card.model_dump(mode="json")):
+        # NOTE: checked before writing, as it is read back: a record every reader skips would
+        # stand under the ref for good.
+        raise GitImproveError(f"cannot record the evaluation of {card.proposal}: it holds a "
+                              "control or bidirectional character",
+                              hint="please report it as a gitimprove bug")
     ref = record_ref(card.agent, card.proposal)
     previous = git.read_ref(ref)
     tree = Oid(card.proposal_tree)

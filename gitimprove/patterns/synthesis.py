@@ -26,7 +26,6 @@ import hashlib
 import html
 import json
 import os
-import re
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -37,6 +36,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from gitimprove.dataclass import dataclass, field
 from gitimprove.errors import GitImproveError
 from gitimprove.patterns.model import Triage
+from gitimprove.safetext import one_line
 
 BATCH_TOOL = "report_themes"
 MERGE_TOOL = "merge_themes"
@@ -48,7 +48,6 @@ MAX_DESCRIPTION_CHARS = 300
 MAX_THEMES = 25
 CHARS_PER_TOKEN = 3.5  # for planning the cost cap; the real usage is what the API reports
 PROMPT_VERSION = "1"
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
 
 
 class SynthesisError(GitImproveError):
@@ -130,7 +129,7 @@ class Synthesis:
 
 
 def _line(text: str, limit: int) -> str:
-    text = " ".join(_CONTROL.sub(" ", text).split())
+    text = one_line(text)
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
@@ -199,8 +198,12 @@ class Synthesizer:
             return None
         try:
             raw = json.loads(path.read_text(encoding="utf-8"))
-            themes = [Theme(str(t["name"]), str(t["description"]), t["triage"], t["topic"],
-                            [x for x in t["texts"] if x in texts]) for t in raw["themes"]]
+            # NOTE: what is read back is cleaned as a fresh answer is: the file is only a cache
+            themes = [Theme(_line(str(t["name"]), MAX_NAME_CHARS),
+                            _line(str(t["description"]), MAX_DESCRIPTION_CHARS), t["triage"],
+                            _line(str(t["topic"]), 40) if t["topic"] is not None else None,
+                            [x for x in t["texts"] if isinstance(x, str) and x in texts])
+                      for t in raw["themes"]]
         except (OSError, ValueError, KeyError, TypeError):
             return None  # NOTE: a damaged cache is a cache miss, never an error
         if any(t.triage not in ("answers", "product", "praise") for t in themes):
@@ -318,7 +321,7 @@ class Synthesizer:
     def _call(self, client: Any, result: Synthesis, prompt: str, tool: str,
               schema: dict[str, Any]) -> Any:
         spent = result.input_tokens + result.output_tokens
-        if spent + len(prompt) / CHARS_PER_TOKEN + self.max_tokens > self.max_tokens_total:
+        if spent + _tokens(prompt) + self.max_tokens > self.max_tokens_total:
             raise SynthesisError(f"the model step would exceed analysis.model_max_tokens "
                                  f"({self.max_tokens_total}) after {result.requests} requests")
         message = self._api.create(
@@ -334,10 +337,18 @@ class Synthesizer:
         calls = [b for b in message.content if getattr(b, "type", None) == "tool_use"
                  and getattr(b, "name", None) == tool]
         if not calls:
-            raise SynthesisError(f"{self.model} did not call {tool}"
-                                 + (" (cut off at max_tokens)" if message.stop_reason == "max_tokens"
-                                    else ""))
+            why = {"max_tokens": " (cut off at max_tokens)", "refusal": " (the model refused)"
+                   }.get(message.stop_reason or "", "")
+            raise SynthesisError(f"{self.model} did not call {tool}{why}")
         return calls[0].input
+
+
+def _tokens(prompt: str) -> float:
+    """Input tokens of a request with ``prompt``, estimated on the safe side: the system prompt
+    and the tool schema too, and a token for each character outside ASCII (Chinese, Japanese,
+    emoji: about one token or more each, where English text averages 3.5 characters)."""
+    wide = sum(1 for c in prompt if ord(c) > 127)
+    return (len(prompt) - wide + len(SYSTEM) + 1500) / CHARS_PER_TOKEN + wide
 
 
 def _parse(data: Any, model: type[BatchAnswer] | type[MergeAnswer]) -> Any:

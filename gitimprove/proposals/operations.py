@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt
 
 from gitimprove.instructions.formats.prose import EditError
 from gitimprove.safetext import describe_char, unsafe_char
@@ -50,7 +50,7 @@ class AddRule(_Op):
     op: Literal["add_rule"] = "add_rule"
     section: str
     text: str = Field(min_length=1, max_length=MAX_TEXT)
-    position: int | None = Field(None, ge=0)
+    position: StrictInt | None = Field(None, ge=0)
 
 
 class UpdateRule(_Op):
@@ -58,7 +58,7 @@ class UpdateRule(_Op):
 
     op: Literal["update_rule"] = "update_rule"
     section: str
-    index: int = Field(ge=0)
+    index: StrictInt = Field(ge=0)
     text: str = Field(min_length=1, max_length=MAX_TEXT)
 
 
@@ -67,7 +67,7 @@ class RemoveRule(_Op):
 
     op: Literal["remove_rule"] = "remove_rule"
     section: str
-    index: int = Field(ge=0)
+    index: StrictInt = Field(ge=0)
 
 
 class AddSection(_Op):
@@ -78,7 +78,7 @@ class AddSection(_Op):
     title: str | None = None
     text: str | None = Field(None, max_length=MAX_TEXT)
     rules: list[str] | None = None
-    position: int | None = Field(None, ge=0)
+    position: StrictInt | None = Field(None, ge=0)
 
 
 class SetText(_Op):

@@ -317,8 +317,8 @@ def run_reference_transaction(repo: InstructionRepo, state: str, lines: Iterable
     squashed = _squash_in_progress(repo) if updates else None
     for old, new in updates:
         findings = check_update(repo, old, [new])
-        if squashed is not None and not findings:
-            findings = _check_squash(repo, old, new, squashed)
+        if squashed is not None and not findings and _brings_squashed(repo, old, new, squashed[0]):
+            findings = _check_squash(repo, old, new, *squashed)
         broken = [] if os.environ.get(ALLOW_BROKEN_ENV) == "1" else broken_files(repo, old, new)
         if findings or broken:
             paths = None
@@ -329,10 +329,12 @@ def run_reference_transaction(repo: InstructionRepo, state: str, lines: Iterable
             raise refusal(findings, repo.branch, "this update", paths)
 
 
-def _squash_in_progress(repo: InstructionRepo) -> str | None:
+def _squash_in_progress(repo: InstructionRepo) -> tuple[str, Path] | None:
     """The proposal that a ``git merge --squash`` (``SQUASH_MSG``) or a ``git cherry-pick -n``
-    (``MERGE_MSG``) in this checkout brought, or None. Git removes both files only after the
-    commit lands, so they are there while the hook judges it."""
+    (``MERGE_MSG``) in this checkout brought, and the file naming it, or None. Git removes both
+    files only after the commit lands, so they are there while the hook judges it (and after
+    a squash abandoned with ``git restore``, until the next commit: see
+    :func:`_brings_squashed`)."""
     from gitimprove import ledger
 
     git = repo.git
@@ -346,18 +348,36 @@ def _squash_in_progress(repo: InstructionRepo) -> str | None:
         except OSError:
             continue
         if named is not None:
-            return named
+            return named, path
     return None
 
 
-def _check_squash(repo: InstructionRepo, old: Oid, new: Oid, proposal: str) -> list[Finding]:
+def _brings_squashed(repo: InstructionRepo, old: Oid, new: Oid, proposal: str) -> bool:
+    """Whether the update ``old..new`` can bring the squashed ``proposal``: it changes a file
+    the proposal (its model commit, or its branch with reviewers' commits) changes. A commit
+    that touches none of them cannot carry any of its change: git's message file is left
+    over from a squash given up. A proposal that is not found here counts as brought."""
+    from gitimprove import ledger
+
+    info = ledger.scan(repo.git, repo.main_ref).proposals.get(proposal)
+    if info is None or not info.commit.parents:
+        return True
+    base = info.commit.parents[0]
+    theirs = {p for tip in {info.commit.oid, info.tip or info.commit.oid}
+              for p, _, _ in diff_trees(repo.git, base, tip)}
+    return any(p in theirs for p, _, _ in diff_trees(repo.git, old, new))
+
+
+def _check_squash(repo: InstructionRepo, old: Oid, new: Oid, proposal: str,
+                  named_in: Path) -> list[Finding]:
     """A commit made from ``git merge --squash improve/...`` (or ``git cherry-pick -n``) is that
     proposal, whatever message the person wrote: the update is judged as a whole, as
     ``approve`` would judge it."""
     from gitimprove.review.actions import validate_merge
 
     _, violations = validate_merge(repo, old, new)
-    label = f"{proposal}, brought by a squash or cherry-pick -n (named in git's SQUASH_MSG or MERGE_MSG)"
+    label = (f"{proposal}, brought by a squash or cherry-pick -n (named in git's {named_in.name}; "
+             f"if you gave that up, remove {named_in})")
     return [Finding(new, label, violations)] if violations else []
 
 

@@ -110,17 +110,19 @@ def test_the_order_is_seeded_and_recorded(api: FakeAnthropicServer, setup: Setup
 
 def test_broken_judge_answers_are_counted_not_guessed(api: FakeAnthropicServer, setup: Setup) -> None:
     answers = iter([text_answer("A is better"), verdict("C"), verdict("A", reason=""),
-                    tool_use({"preferred": "A"}, name="other_tool")])
+                    tool_use({"preferred": "A"}, name="other_tool"),
+                    text_answer("No.", stop_reason="refusal")])
 
     def judge(received: Received) -> object:
         return next(answers, "same")
 
     use(api, judge=judge)
-    card = run_evaluation(api, setup, sample=4).scorecard
+    card = run_evaluation(api, setup, sample=5).scorecard
     unjudged = [r for r in card.runs if r.verdict is None]
-    assert len(unjudged) == 4 and card.to_fix.unjudged == 4
+    assert len(unjudged) == 5 and card.to_fix.unjudged == 5
     assert {r.reason for r in unjudged} == {
         "the judge did not call record_verdict",
+        "the judge did not call record_verdict (the model refused)",
         "the judge's answer named no valid choice (A, B or same)", "the judge gave no reason"}
     assert card.fixed().n == 0
     assert "not judged (replay or judge failed)" in "\n".join(card.lines())
@@ -139,6 +141,15 @@ def test_model_text_in_a_reason_is_one_clean_line(api: FakeAnthropicServer, setu
     reason = card.runs[0].reason
     assert "\n" not in reason and "\x1b" not in reason and "\u202e" not in reason
     assert len(reason) <= 240
+
+
+def test_a_reason_with_c1_controls_is_recorded_clean(api: FakeAnthropicServer, setup: Setup) -> None:
+    # A C1 CSI (\x9b), an Arabic letter mark and a BOM: the record reader refuses them, so a
+    # reason that kept them wrote a record that could not be read back (an internal error).
+    use(api, judge=lambda received: verdict("same", "fine\x9b31m \u061c x\ufeff \x85y"))
+    result = run_evaluation(api, setup, sample=1)
+    assert result.scorecard.runs[0].reason == "fine 31m x y"
+    assert result.record is not None
 
 
 def test_rate_limits_and_overload_are_retried(api: FakeAnthropicServer, setup: Setup) -> None:

@@ -76,6 +76,22 @@ def test_a_forged_or_model_authored_record_is_not_read(api: FakeAnthropicServer,
     assert read_record(setup.repo.git, AGENT, setup.pid) is not None
 
 
+def test_a_scorecard_that_would_not_read_back_is_never_written(api: FakeAnthropicServer,
+                                                               setup: Setup) -> None:
+    from gitimprove.errors import GitImproveError
+    from gitimprove.evaluation.record import write_record
+    from gitimprove.git import Identity
+
+    use(api)
+    result = run_evaluation(api, setup)
+    ref = record_ref(AGENT, setup.pid)
+    before = out(setup.path, "rev-parse", ref)
+    card = result.scorecard.model_copy(update={"judge_model": "claude\x9b31m"})
+    with pytest.raises(GitImproveError, match="control or bidirectional"):
+        write_record(setup.repo.git, card, Identity("Eve", "eve@example.com"))
+    assert out(setup.path, "rev-parse", ref) == before
+
+
 def test_a_new_commit_on_the_branch_makes_it_stale(api: FakeAnthropicServer, setup: Setup) -> None:
     use(api)
     run_evaluation(api, setup, sample=2)

@@ -224,6 +224,12 @@ def null_usage() -> Reply:
     return reshaped(lambda b: b.update(usage=None))
 
 
+def negative_usage() -> Reply:
+    """Token counts below zero (a broken or hostile proxy): they would reopen a spent budget."""
+    return reshaped(lambda b: b.update(usage={"input_tokens": -10**12, "output_tokens": -5,
+                                              "cache_read_input_tokens": -7}))
+
+
 def deeply_nested(depth: int = 100_000) -> Reply:
     """JSON nested deeper than any parser's recursion limit, inside the tool input."""
     head = json.dumps(tool_use({"summary": "S", "rationale": "R", "operations": []}).body)

@@ -17,6 +17,7 @@ from .conftest import gi, ok, refused
 CASES: dict[str, Callable[[], fake.Reply]] = {
     "not-json": fake.not_json, "truncated": fake.truncated, "null-content": fake.null_content,
     "missing-usage": fake.missing_usage, "null-usage": fake.null_usage,
+    "negative-usage": fake.negative_usage,
     "deeply-nested": fake.deeply_nested,
 }
 

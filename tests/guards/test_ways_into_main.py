@@ -116,6 +116,29 @@ def test_a_cherry_pick_without_commit_then_an_own_message_is_the_proposal(hooked
     assert tip(repo) == before
 
 
+def test_an_abandoned_squash_does_not_make_the_next_commit_that_proposal(hooked: Path) -> None:
+    """`git restore` after `git merge --squash` leaves git's SQUASH_MSG behind until the next
+    commit. A person's next commit that touches none of the proposal's files is their own
+    edit, not the proposal; one that does is still judged as the proposal."""
+    repo = hooked
+    make_proposal(repo, "bad", weaken_safety)
+    run(repo, "merge", "--squash", BAD)
+    run(repo, "restore", "--source=HEAD", "--staged", "--worktree", "--", ".")
+    assert (repo / ".git" / "SQUASH_MSG").exists()
+    other = repo / "agents" / "support-agent.yaml"
+    other.write_text(other.read_text().replace("above 200 EUR", "above 150 EUR"))
+    proc = run(repo, "commit", "-qam", "Escalate refunds from 150 EUR", check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert "above 150 EUR" in out(repo, "show", "main:agents/support-agent.yaml")
+    # ... and a squash of it that touches the proposal's file is judged as the proposal
+    run(repo, "merge", "--squash", BAD)
+    before = tip(repo)
+    proc = run(repo, "commit", "-m", "Tidy the safety wording", check=False)
+    assert proc.returncode != 0 and "changes the protected section 'safety'" in proc.stderr
+    assert "SQUASH_MSG" in proc.stderr
+    assert tip(repo) == before
+
+
 def test_a_person_s_commit_naming_a_proposal_loosely_needs_no_evaluation(hooked: Path) -> None:
     """Named without its record (no agent), a proposal has no evaluation to look for: the
     person's commit is judged by the validator alone, even when the policy requires one."""

@@ -28,6 +28,7 @@ from tests.fakes.anthropic_server import (
     Received,
     Reply,
     error,
+    hostile,
     overloaded,
     rate_limited,
     server_error,
@@ -257,6 +258,43 @@ def test_a_cut_off_answer_says_so(api: FakeAnthropicServer) -> None:
     with pytest.raises(ProposerError, match="cut off at max_tokens"):
         run(api, text_answer("Let me think", stop_reason="max_tokens"),
             text_answer("Let me think again", stop_reason="max_tokens"))
+
+
+def test_a_refusal_is_not_repaired(api: FakeAnthropicServer) -> None:
+    with pytest.raises(ProposerError, match="refused to propose edits") as caught:
+        run(api, text_answer("I can't help with that.", stop_reason="refusal"),
+            text_answer("Still no.", stop_reason="refusal"))
+    assert len(api.requests) == 1 and "nothing was written" in caught.value.message
+
+
+def test_a_call_of_an_unknown_tool_is_named_briefly(api: FakeAnthropicServer) -> None:
+    long_name = "\x1b[2J" + "x" * 100_000
+    with pytest.raises(ProposerError) as caught:
+        run(api, tool_use({"summary": "S"}, name="other"), tool_use({"summary": "S"}, name=long_name))
+    message = caught.value.message
+    assert "which does not exist" in message and len(message) < 2000 and "\x1b" not in message
+
+
+def test_problems_quoting_the_model_are_bounded(api: FakeAnthropicServer) -> None:
+    """A problem may quote what the model wrote (a section id of 100,000 characters): the
+    repair round and the error each show it cut to a bounded line."""
+    bad = hostile([{"op": "add_rule", "section": "s" * 100_000, "text": "Be brief.",
+                    "reason": "users", "evidence": []}])
+    with pytest.raises(ProposerError) as caught:
+        run(api, bad, bad)
+    assert len(caught.value.message) < 3000
+    assert len(user_text(api.requests[1])) < len(user_text(api.requests[0])) + 3000
+
+
+@pytest.mark.parametrize("index", [True, "1", 1.0])
+def test_an_index_must_be_a_json_integer(index: object) -> None:
+    """`true` is not rule 1, nor is "1": a model's wrong type is a schema problem."""
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError):
+        Draft.model_validate({"summary": "S", "rationale": "R", "operations": [
+            {"op": "update_rule", "section": "style", "index": index, "text": "Be brief.",
+             "reason": "users", "evidence": []}]})
 
 
 # -- the API failing ------------------------------------------------------------------------
