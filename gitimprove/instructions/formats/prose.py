@@ -13,6 +13,7 @@ bytes, a new line takes the indentation and line end of its neighbours.
 from __future__ import annotations
 
 import re
+import unicodedata
 from itertools import pairwise
 
 from gitimprove.dataclass import dataclass, field
@@ -30,8 +31,16 @@ class EditError(GitImproveError):
 
 
 def slug(text: str, fallback: str = "section") -> str:
-    """A section id from a heading: lowercase words joined by ``-``."""
+    """A section id from a heading: lowercase words joined by ``-``.
+
+    Latin letters and digits make the id; a heading with none of them ("## 安全規範",
+    "## Правила") keeps its own words (NFKC, lowercase), so that its id does not depend on its
+    position: a numbered fallback would hand a protection to another section when one is
+    added before it."""
     out = _SLUG_CHARS.sub("-", text.lower()).strip("-")[:48].strip("-")
+    if not out:
+        words = "".join(c if c.isalnum() else "-" for c in unicodedata.normalize("NFKC", text).lower())
+        out = re.sub("-+", "-", words).strip("-")[:48].strip("-")
     return out or fallback
 
 
