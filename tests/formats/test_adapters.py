@@ -323,3 +323,44 @@ def test_a_heading_in_another_script_keeps_its_words_as_its_id() -> None:
     changed = old.replace("- 不要分享資料。", "- 可以分享資料。")
     assert [v.code for v in check_change({"CLAUDE.md": old.encode()}, {"CLAUDE.md": changed.encode()},
                                          policy)] == ["protected-changed"]
+
+
+ENUMERATIONS = """\
+research_task:
+  description: >
+    Conduct thorough research on {topic}. Focus on:
+    1. Key concepts and definitions
+    2. Recent trends
+
+    Make sure to organize your findings in clear sections.
+  expected_output: >
+    A structured markdown profile with these sections:
+    - Company Overview
+    - Key Decision Maker
+  agent: researcher
+"""
+
+
+def test_a_list_that_completes_its_lead_in_is_not_where_a_rule_goes() -> None:
+    """"Focus on:" then a numbered list of topics, "with these sections:" then the sections of
+    the output: the items finish the sentence above them. A new rule there would become a topic
+    to research (rule 3) or a section to write, so it goes after them as a line of its own."""
+    parsed = ADAPTERS["crewai"].parse(ENUMERATIONS, "tasks.yaml")
+    doc = AdoptedDocument(parsed, "research_task", "research_task")
+    doc.add_rule("description", "Name the source of every figure.")
+    doc.add_rule("expected-output", "Keep it under a page.")
+    assert doc.dumps() == ENUMERATIONS.replace(
+        "in clear sections.\n", "in clear sections.\n\n    - Name the source of every figure.\n"
+    ).replace("    - Key Decision Maker\n", "    - Key Decision Maker\n\n    - Keep it under a page.\n")
+    again = ADAPTERS["crewai"].parse(doc.dumps(), "tasks.yaml")
+    view = again.view(again.entry("research_task"), "research_task")
+    assert view.section("description").rules[-1] == "Name the source of every figure."  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("lead_in", ["Key behaviors:", "Rules:", "You MUST:", "Always"])
+def test_a_list_under_a_label_still_takes_the_rule(lead_in: str) -> None:
+    text = f"# Agent\n\n{lead_in}\n- Be brief.\n- Cite sources.\n\nThanks.\n"
+    parsed = ADAPTERS["markdown"].parse(text, "AGENTS.md")
+    doc = AdoptedDocument(parsed, parsed.entries[0].key, "agents")
+    doc.add_rule("agent", "Check every figure.")
+    assert doc.dumps() == text.replace("- Cite sources.\n", "- Cite sources.\n- Check every figure.\n")

@@ -24,6 +24,12 @@ RULE_RE = re.compile(r"\A([ \t]*)([-*+]|\d{1,3}[.)])[ \t]+(\S.*)\Z")
 _FENCE_RE = re.compile(r"\A[ \t]*(```|~~~)")
 PROTECTED_MARK = "<!-- gitimprove: protected -->"
 _SLUG_CHARS = re.compile(r"[^a-z0-9]+")
+# A line that a list finishes ("Focus on:", "Analyze the code for:", "with these sections:",
+# "For each issue, provide:"): its items are topics or parts of an output, not rules.
+_LEAD_IN_RE = re.compile(
+    r"\b(?:on|for|of|with|about|by|like|as|into|from|include|includes|including|provide|cover|covers|"
+    r"covering|contain|contains|containing|suggesting|following|these|sections|fields|placeholders|"
+    r"criteria|areas|topics|items|format)\b[^:]{0,30}?\**:\**\Z", re.IGNORECASE)
 
 
 class EditError(GitImproveError):
@@ -212,31 +218,27 @@ class Lines:
         main list; returns the new rule's index among the section's rules."""
         text = _one_line(text)
         view = self.view
-        if section.rules:
-            if position is None or position >= len(section.rules):
-                run = _main_list(view, section.rules)
-                like = run[-1]
-                marker = _next_marker(like.marker, run, None)
-                at = like.end
-                block = [f"{like.indent}{marker} {text}"]
-                if self.folded:
-                    block = ["", *block]
-                self._insert(at, block)
-                return section.rules.index(like) + 1
+        if position is not None and position < len(section.rules):
             like = section.rules[position]
             marker = _next_marker(like.marker, section.rules, position)
             line = f"{like.indent}{marker} {text}"
             self._insert(like.start, [line, ""] if self.folded else [line])
             return position
-        marker = "-"
+        run = _main_list(view, section.rules) if section.rules else None
+        if run is not None:
+            like = run[-1]
+            block = [f"{like.indent}{_next_marker(like.marker, run, None)} {text}"]
+            self._insert(like.end, ["", *block] if self.folded else block)
+            return section.rules.index(like) + 1
+        # No list to join (none, or each one finishes the line above it): a line of its own at
+        # the end of the section.
         last = section.last_content(view)
         if last is None:  # an empty string: the rule is its first line
-            self._insert(section.start, [f"{marker} {text}"])
+            self._insert(section.start, [f"- {text}"])
             return 0
         is_heading = bool(HEADING_RE.match(view[last])) and last == section.start
-        block = [f"{marker} {text}"] if is_heading and not self.folded else ["", f"{marker} {text}"]
-        self._insert(last + 1, block)
-        return 0
+        self._insert(last + 1, [f"- {text}"] if is_heading and not self.folded else ["", f"- {text}"])
+        return len(section.rules)
 
     def update_rule(self, section: ProseSection, index: int, text: str) -> None:
         rule = _rule(section, index)
@@ -287,12 +289,14 @@ class Lines:
             self._insert(last + 1, ["", *block])
 
 
-def _main_list(lines: list[str], rules: list[Rule]) -> list[Rule]:
+def _main_list(lines: list[str], rules: list[Rule]) -> list[Rule] | None:
     """The section's main list: the longest run of rules of one kind and indentation with only
     blank lines between them (the first of the longest), a bulleted one if there is any: a
     numbered list is more often steps than rules. A section can hold several lists, each under
     a line of text ("Behavior", then "Outputs", then "Example footer"): a new rule belongs with
-    the most rules of its kind, not in whichever list happens to come last."""
+    the most rules of its kind, not in whichever list happens to come last. A list that
+    finishes the line above it ("Focus on:") holds topics, not rules: None when every list
+    does."""
     runs: list[list[Rule]] = [[rules[0]]]
     for before, rule in pairwise(rules):
         if any(lines[k].strip() for k in range(before.end, rule.start)) \
@@ -303,8 +307,18 @@ def _main_list(lines: list[str], rules: list[Rule]) -> list[Rule]:
     # a list that something other than a blank line follows (a code fence under its last
     # rule, a closing tag) would be split by a rule added under it
     ends = [run for run in runs if run[-1].end >= len(lines) or not lines[run[-1].end].strip()]
-    bulleted = [run for run in ends if run[0].marker in "-*+"]
-    return max(bulleted or ends or runs[-1:], key=len)
+    lists = [run for run in ends or runs[-1:] if not _finishes_lead_in(lines, run[0])]
+    if not lists:
+        return None
+    bulleted = [run for run in lists if run[0].marker in "-*+"]
+    return max(bulleted or lists, key=len)
+
+
+def _finishes_lead_in(lines: list[str], first: Rule) -> bool:
+    above = next((lines[k] for k in range(first.start - 1, -1, -1) if lines[k].strip()), "")
+    if HEADING_RE.match(above) or RULE_RE.match(above):
+        return False
+    return bool(_LEAD_IN_RE.search(above.rstrip()))
 
 
 def _rule(section: ProseSection, index: int) -> Rule:
