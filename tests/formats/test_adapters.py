@@ -364,3 +364,32 @@ def test_a_list_under_a_label_still_takes_the_rule(lead_in: str) -> None:
     doc = AdoptedDocument(parsed, parsed.entries[0].key, "agents")
     doc.add_rule("agent", "Check every figure.")
     assert doc.dumps() == text.replace("- Cite sources.\n", "- Cite sources.\n- Check every figure.\n")
+
+
+ROUTER = """\
+name: classify_prompt
+template: |
+  You route each user message to a model.
+
+  Use the following logic:
+
+  1. If the user input is long, route to the large model.
+  2. Otherwise route to the small one.
+
+  ---
+
+  User input:
+  {{prompt}}
+template_format: handlebars
+"""
+
+
+def test_a_rule_of_its_own_goes_before_the_input_the_template_ends_with() -> None:
+    """A template that ends with the user's input ("{{prompt}}", under a label or a `---`):
+    a rule added after it would read as part of what the user wrote."""
+    parsed = ADAPTERS["semantic_kernel"].parse(ROUTER, "router.yaml")
+    doc = AdoptedDocument(parsed, parsed.entries[0].key, "classify_prompt")
+    doc.add_rule(doc.agent.sections[0].id, "Answer with the model's name only.")
+    assert doc.dumps() == ROUTER.replace(
+        "  2. Otherwise route to the small one.\n",
+        "  2. Otherwise route to the small one.\n\n  - Answer with the model's name only.\n")

@@ -236,6 +236,7 @@ class Lines:
         if last is None:  # an empty string: the rule is its first line
             self._insert(section.start, [f"- {text}"])
             return 0
+        last = _before_input(view, section, last)
         is_heading = bool(HEADING_RE.match(view[last])) and last == section.start
         self._insert(last + 1, [f"- {text}"] if is_heading and not self.folded else ["", f"- {text}"])
         return len(section.rules)
@@ -287,6 +288,27 @@ class Lines:
             self._insert(0, block)
         else:
             self._insert(last + 1, ["", *block])
+
+
+# The input a template ends with: "{{prompt}}", "Question: {{$question}}", "{input}" alone on
+# its line, and above it a label ("User input:") or a break ("---").
+_INPUT_RE = re.compile(r"\A[ \t]*(?:[^{}:]{1,40}:[ \t]*)?(?:\{\{[^{}]*\}\}|\{[\w.:?$]+\}|\$\{[\w:.-]+\})[ \t]*\Z")
+_ABOVE_INPUT_RE = re.compile(r"\A[ \t]*(?:-{3,}|\*{3,}|_{3,}|[^:]{1,40}:)[ \t]*\Z")
+
+
+def _before_input(lines: list[str], section: ProseSection, last: int) -> int:
+    """The line a rule of its own goes after: the section's last line, unless the section ends
+    with the input the template is filled with; then the last line above that input (a rule
+    after it would read as part of what the user wrote)."""
+    k, found = last, False
+    while k > section.start:
+        line = lines[k]
+        if not line.strip() or _INPUT_RE.match(line):
+            found = found or bool(line.strip())
+        elif not (found and _ABOVE_INPUT_RE.match(line) and not RULE_RE.match(line)):
+            break
+        k -= 1
+    return k if found and lines[k].strip() else last
 
 
 def _main_list(lines: list[str], rules: list[Rule]) -> list[Rule] | None:
