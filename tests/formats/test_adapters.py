@@ -393,3 +393,31 @@ def test_a_rule_of_its_own_goes_before_the_input_the_template_ends_with() -> Non
     assert doc.dumps() == ROUTER.replace(
         "  2. Otherwise route to the small one.\n",
         "  2. Otherwise route to the small one.\n\n  - Answer with the model's name only.\n")
+
+
+TEMPLATED = """\
+name: support
+template: |
+  <message role="system">
+  You are a support agent.
+  {% if premium %}
+  - Offer priority support.
+  - Mention the premium hotline.
+  {% endif %}
+  Be polite.
+  </message>
+  <message role="user">{{question}}</message>
+template_format: liquid
+"""
+
+
+def test_a_template_tag_under_a_rule_is_not_part_of_it() -> None:
+    """`{% endif %}`, `{{/each}}` or `</message>` right under a rule is the template's, not the
+    rule's: rewording the rule used to replace those lines too, leaving an `{% if %}` open and
+    the text after it gone."""
+    parsed = ADAPTERS["semantic_kernel"].parse(TEMPLATED, "support.yaml")
+    doc = AdoptedDocument(parsed, "support", "support")
+    [section] = doc.agent.sections
+    assert section.rules == ["Offer priority support.", "Mention the premium hotline."]
+    doc.update_rule(section.id, 1, "Mention the premium hotline number.")
+    assert doc.dumps() == TEMPLATED.replace("hotline.", "hotline number.")

@@ -23,6 +23,9 @@ HEADING_RE = re.compile(r"\A(#{1,6})[ \t]+(.*?)(?:[ \t]+#+)?[ \t]*\Z")
 RULE_RE = re.compile(r"\A([ \t]*)([-*+]|\d{1,3}[.)])[ \t]+(\S.*)\Z")
 _FENCE_RE = re.compile(r"\A[ \t]*(```|~~~)")
 PROTECTED_MARK = "<!-- gitimprove: protected -->"
+# A template's or markup's own line: `{% endif %}`, `{{#each x}}`, `{{/each}}`, `{{else}}`,
+# `<message role="user">`, `</message>`. Never part of the rule above it.
+_MARKUP_RE = re.compile(r"\A[ \t]*(?:\{%|\{\{[#/^~]|\{\{-?\s*(?:else|end)\b|</?[A-Za-z][\w:-]*(?:[\s/>]|\Z))")
 _SLUG_CHARS = re.compile(r"[^a-z0-9]+")
 # A line that a list finishes ("Focus on:", "Analyze the code for:", "with these sections:",
 # "For each issue, provide:"): its items are topics or parts of an output, not rules.
@@ -121,6 +124,8 @@ def parse(lines: list[str], first_id: str, taken: set[str] | None = None) -> lis
         if not line.strip():
             continue
         bullet = RULE_RE.match(line)
+        if rule is not None and _MARKUP_RE.match(line):
+            rule = None
         if rule is not None and (len(line) - len(line.lstrip(" \t")) > len(rule.indent)
                                  and (bullet is None or len(bullet.group(1)) > len(rule.indent))):
             # A line indented under a rule (a continuation or a nested list) belongs to it.
