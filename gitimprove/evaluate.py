@@ -95,7 +95,9 @@ class EvaluationPlan:
                 + "".join(f", {n}" for n in fix_notes) + f") and {keep.sampled} runs to keep "
                 f"(of {keep.available} well-rated runs of the base version"
                 + "".join(f", {n}" for n in keep_notes) + f"), with {self.calls} model calls "
-                f"({self.settings.model} answers, {self.settings.judge} judges)")
+                f"({self.settings.model} answers, {self.settings.judge} judges)"
+                + ("; with no run to keep it could not tell what the change makes worse"
+                   if not keep.sampled else ""))
 
     def to_json(self) -> dict[str, Any]:
         return {"proposal": self.proposal, "agent": self.agent, "seed": self.seed,

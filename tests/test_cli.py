@@ -261,7 +261,7 @@ def test_history_text(three_versions: Path) -> None:
     assert [line.split()[0] for line in lines] == ["v3", "v2", "v1"]
     assert lines[0].startswith(f"v3    {rev(three_versions, 'main')[:10]}  blob "
                                f"{rev(three_versions, f'main:{PW}')[:10]}  ")
-    assert lines[0].endswith("  Test Reviewer <reviewer@example.com>  third")
+    assert lines[0].endswith("  Test Reviewer  third")
 
 
 def test_history_json_shape(three_versions: Path) -> None:
@@ -356,7 +356,7 @@ def test_invalid_file(sample_repo: Path, capsys: pytest.CaptureFixture[str]) -> 
 
 
 def test_usage_error_exit_code(capsys: pytest.CaptureFixture[str]) -> None:
-    code, _, err = run_main(capsys, "show")
+    code, _, err = run_main(capsys, "diff")
     assert code == 2
     assert "Missing argument 'AGENT'" in err
 
@@ -378,3 +378,22 @@ def test_a_typo_in_an_agent_filter_is_not_an_empty_answer(sample_repo: Path,
     code, out, _ = run_main(capsys, "--repo", str(sample_repo), "proposals", "--agent",
                             "support-agent")
     assert code == 0 and out.startswith("No open proposals.")
+
+
+def test_a_repository_of_one_agent_need_not_name_it(tmp_path: Path,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    ok("init", str(tmp_path))
+    assert "name: assistant" in ok("show", repo=tmp_path)
+    assert ok("history", repo=tmp_path).startswith("v1 ")
+    assert "No patterns" in ok("analyze", repo=tmp_path)
+    assert "nothing to propose for assistant" in ok("propose", repo=tmp_path)
+
+
+def test_a_repository_of_several_agents_asks_which(sample_repo: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    for command in ("show", "history", "analyze", "propose"):
+        code, out, err = run_main(capsys, "--repo", str(sample_repo), command)
+        assert code == 1 and out == ""
+        also = ", or pass --all" if command == "propose" else ""
+        assert err.startswith(f"error: name an agent{also}: there are 4 (product-writer, "), err
+        assert "hint: see `gitimprove agents`" in err

@@ -95,14 +95,17 @@ def agents_cmd(ctx: Context, as_json: bool) -> int:
 
 
 @click.command("show")
-@click.argument("agent")
+@click.argument("agent", required=False)
 @click.option("--at", "at", metavar="REV", help="A version (v3), commit, branch or tag.")
 @click.option("--rendered", is_flag=True, help="Print the system prompt the agent receives.")
 @json_option
 @pass_ctx
-def show_cmd(ctx: Context, agent: str, at: str | None, rendered: bool, as_json: bool) -> None:
-    """Show an agent's file (or its rendered prompt) at a version (``--at v3``, or AGENT@v3)."""
+def show_cmd(ctx: Context, agent: str | None, at: str | None, rendered: bool,
+             as_json: bool) -> None:
+    """Show an agent's file (or its rendered prompt) at a version (``--at v3``, or AGENT@v3).
+    Without AGENT, the repository's only agent."""
     repo = ctx.repo
+    agent = ctx.agent(agent)
     if at is None and "@" in agent:
         agent, _, at = agent.partition("@")  # as `rollback AGENT@vN` takes it
     commit, version = repo.find_version(agent, at or repo.branch)
@@ -146,15 +149,17 @@ def _served_instead(ctx: Context, agent: str) -> str | None:
 
 
 @click.command("history")
-@click.argument("agent")
+@click.argument("agent", required=False)
 @json_option
 @pass_ctx
 @for_people
-def history_cmd(ctx: Context, agent: str, as_json: bool) -> None:
-    """Versions of an agent on the main branch, newest first, with feedback per version."""
+def history_cmd(ctx: Context, agent: str | None, as_json: bool) -> None:
+    """Versions of an agent on the main branch, newest first, with feedback per version.
+    Without AGENT, the repository's only agent."""
     from gitimprove.metrics import regression, summary_line, tools_line, version_figures
 
     repo = ctx.repo
+    agent = ctx.agent(agent)
     figures = version_figures(repo, agent)
     if as_json:
         emit_json({"agent": agent, "branch": repo.branch, "versions": [
@@ -168,8 +173,11 @@ def history_cmd(ctx: Context, agent: str, as_json: bool) -> None:
         return
     for f in figures:
         v = f.version
+        # the author's name, as `git log --format=%an` shows it: the address made lines of
+        # 200 columns (--json keeps both)
+        who = v.author.partition(" <")[0] or v.author
         echo(f"{v.label:<5} {v.commit[:10]}  blob {v.blob[:10]}  "
-                   f"{v.date:%Y-%m-%d %H:%M}  {v.author}  {v.subject}")
+             f"{v.date:%Y-%m-%d %H:%M}  {who}  {v.subject}")
         if f.runs:
             line = summary_line(f)
             if f.previous is not None and f.verdict in ("worse", "better"):

@@ -37,6 +37,23 @@ class Context:
                 self._finish_interrupted(self._repo)
         return self._repo
 
+    def agent(self, name: str | None, *, or_all: bool = False) -> str:
+        """The agent a command is about: ``name``, or the only agent on main when none is given
+        (a repository of one agent need not name it). ``or_all``: the command takes --all."""
+        if name is not None:
+            return name
+        names = self.repo.agent_names()
+        if len(names) == 1:
+            return names[0]
+        from gitimprove.text import shorten
+
+        if not names:
+            raise GitImproveError("there is no agent on main yet",
+                                  hint="add one with `gitimprove init` or `gitimprove adopt FILE`")
+        raise GitImproveError(f"name an agent{', or pass --all' if or_all else ''}: there are "
+                              f"{len(names)} "
+                              f"({shorten(', '.join(names), 120)})", hint="see `gitimprove agents`")
+
     def close(self) -> None:
         """Close the repository (its git reader and feedback database) when the command ends."""
         send_warnings_to(None)

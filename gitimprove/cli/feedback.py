@@ -14,11 +14,14 @@ import click
 
 from gitimprove.cli.context import Context, echo, emit_json, json_option, parse_since, pass_ctx
 from gitimprove.cli.output import for_people, paint, width
-from gitimprove.text import shorten
+from gitimprove.text import percent, shorten
 
 if TYPE_CHECKING:
     from gitimprove.feedback.models import ToolCall
     from gitimprove.instructions.repo import InstructionRepo
+
+
+MAX_WARNINGS = 5
 
 
 def _warn(messages: list[warnings.WarningMessage]) -> None:
@@ -139,8 +142,13 @@ def import_cmd(ctx: Context, file: str, fmt: str | None, dry_run: bool, skip_inv
     if as_json:
         emit_json(report.to_json())
         return
-    for w in report.warnings:
+    for w in report.warnings[:MAX_WARNINGS]:
         echo(f"warning: {w}", err=True)
+    if len(report.warnings) > MAX_WARNINGS:  # one per line of a large export says nothing more
+        rest = report.warnings[MAX_WARNINGS:]
+        lines = ", ".join(str(w.line) for w in rest[:5]) + (", …" if len(rest) > 5 else "")
+        echo(f"warning: and {len(rest)} more (lines {lines}); all of them: "
+             "`feedback import --dry-run --json`", err=True)
     for problem in report.invalid:
         echo(f"skipped {problem}", err=True)
     verb = "would import" if dry_run else "imported"
@@ -297,7 +305,7 @@ def stats_cmd(ctx: Context, agent: str | None, by_version: bool, since: str | No
 
 
 @click.command("analyze")
-@click.argument("agent")
+@click.argument("agent", required=False)
 @click.option("--since", metavar="DATE", help="Only feedback since a date, or 7d / 24h / 2w ago.")
 @click.option("--version", "version", metavar="V", help="Only feedback on this version (blob or v3).")
 @click.option("--min-support", type=click.IntRange(min=2),
@@ -311,13 +319,15 @@ def stats_cmd(ctx: Context, agent: str | None, by_version: bool, since: str | No
 @json_option
 @pass_ctx
 @for_people
-def analyze_cmd(ctx: Context, agent: str, since: str | None, version: str | None,
+def analyze_cmd(ctx: Context, agent: str | None, since: str | None, version: str | None,
                 min_support: int | None, use_model: bool | None, show_all: bool,
                 as_json: bool) -> None:
     """Find patterns in an agent's feedback: recurring failures, consistent corrections,
     implicit trouble and successful patterns, most important first. Complaints about the
-    product (limits, pricing, login, bugs...) are listed apart: no instruction fixes them."""
+    product (limits, pricing, login, bugs...) are listed apart: no instruction fixes them.
+    Without AGENT, the repository's only agent."""
     repo = ctx.repo
+    agent = ctx.agent(agent)
     since_at = parse_since(since)
     if use_model is None:
         use_model = bool(os.environ.get("ANTHROPIC_API_KEY"))
@@ -348,7 +358,8 @@ def analyze_cmd(ctx: Context, agent: str, since: str | None, version: str | None
     for n, p in enumerate(patterns if show_all else patterns[:PATTERN_LINES], 1):
         section = f"  [{p.section}]" if p.section else ""
         state = f"  ({p.state})" if p.state != "open" else ""
-        echo(f"{n:>2}. {p.kind:<22} {p.count:>5}  {p.share:>5.0%}  {p.label}{section}{state}")
+        echo(f"{n:>2}. {p.kind:<22} {p.count:>5}  {percent(p.share):>5}  {p.label}{section}"
+             f"{state}")
         for quote in p.quotes[:3]:
             echo(f"      \"{shorten(quote, 100)}\"")
         if p.parts:

@@ -30,12 +30,13 @@ if TYPE_CHECKING:
 @for_people
 def propose_cmd(ctx: Context, agents: tuple[str, ...], all_agents: bool, proposer: str | None,
                 dry_run: bool, push_remote: str | None, offline: bool, as_json: bool) -> int:
-    """Turn open feedback patterns into a proposal branch (improve/<agent>/<id>)."""
+    """Turn open feedback patterns into a proposal branch (improve/<agent>/<id>). Without
+    AGENTS, the repository's only agent."""
     from gitimprove.proposals.proposers.select import make_proposer
     from gitimprove.review.remote import propose_and_push
 
     repo = ctx.repo
-    names = repo.agent_names() if all_agents else list(agents)
+    names = repo.agent_names() if all_agents else list(agents) or [ctx.agent(None, or_all=True)]
     outcomes = propose_and_push(repo, names, make_proposer(proposer, repo.policy().proposer),
                                 dry_run=dry_run, remote=push_remote, offline=offline)
     if as_json:
@@ -101,7 +102,8 @@ def proposals_cmd(ctx: Context, include_closed: bool, agent: str | None, as_json
     if not rows:
         echo("No proposals." if include_closed else "No open proposals. (--all shows closed ones)")
         return
-    echo(paint(f"{'id':<15}  {'state':<11} {'agent':<18} {'age':>4}  {'evidence':<12} "
+    width = max(5, *(len(r.proposal.agent) for r in rows))  # long names keep the columns aligned
+    echo(paint(f"{'id':<15}  {'state':<11} {'agent':<{width}} {'age':>4}  {'evidence':<8} "
                      "validator", "bold"))
     for row in rows:
         info, verdict = row.proposal, row.verdict
@@ -116,8 +118,8 @@ def proposals_cmd(ctx: Context, include_closed: bool, agent: str | None, as_json
             flags.append("edited by " + ", ".join(dict.fromkeys(e.author for e in info.edits)))
         if row.evaluation is not None:
             flags.append(short_status(row.evaluation))
-        echo(f"{info.id:<15}  {info.state.value:<11} {info.agent:<18} {_age(info.time):>4}  "
-                   f"{len(info.evidence):<12} {', '.join(flags)}")
+        echo(f"{info.id:<15}  {info.state.value:<11} {info.agent:<{width}} {_age(info.time):>4}  "
+                   f"{len(info.evidence):<8} {', '.join(flags)}")
         echo(f"    {info.summary}")
 
 
@@ -221,7 +223,8 @@ def rollback_cmd(ctx: Context, target: str, reason: str | None, by: str | None) 
     from gitimprove.review.actions import rollback
 
     landed = rollback(ctx.repo, target, reason=reason, by=by)
-    echo(f"Rolled back {target}: {ctx.repo.branch} is now {landed.commit[:10]}")
+    named = landed.proposal.id if landed.proposal is not None else target
+    echo(f"Rolled back {named}: {ctx.repo.branch} is now {landed.commit[:10]}")
     if landed.restores:
         echo(f"  restores {landed.restores}")
 

@@ -951,9 +951,11 @@ class InstructionRepo:
         from gitimprove.patterns.decisions import decision_patterns
 
         guidelines = tools_section(inst.file)
+        from gitimprove.patterns.model import importance
+
         patterns += decision_patterns(records, min_support=support, evidence_state=evidence_state,
                                       tools_section=guidelines.id if guidelines else None)
-        return sorted(patterns, key=lambda p: (-p.score, -p.count, p.id))
+        return sorted(patterns, key=importance)
 
 
 class _Catalogue:

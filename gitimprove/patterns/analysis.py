@@ -21,7 +21,7 @@ The pipeline, for one agent:
 5. **Patterns.** Groups with at least ``min_support`` items become patterns: stable id from
    (kind, key), label, count, share, evidence ids, 3-5 central quotes, versions, section of the
    agent file it concerns, a suggestion in the users' own words, and a score (count weighted
-   by kind and recency) that ranks them.
+   by kind and recency) that ranks them, problems before praise.
 """
 
 from __future__ import annotations
@@ -45,6 +45,7 @@ from gitimprove.patterns.model import (
     PatternKind,
     PatternPart,
     Triage,
+    importance,
     pattern_id,
 )
 from gitimprove.patterns.text import content, is_noise, is_unspecific, normalize, stem, tokens
@@ -696,7 +697,7 @@ def analyze_records(
             else None, suggestion=suggestion if triage == "answers" else None,
             triage=triage, topic=topic, description=g.description, state=state,
             open_ids=open_ids, parts=g.parts))
-    patterns.sort(key=lambda p: (-p.score, -p.count, p.id))
+    patterns.sort(key=importance)
     return patterns
 
 
@@ -802,11 +803,19 @@ _COURTESY_START = re.compile(r"\A(?:pls|please|plz|kindly)\b[\s,:-]*", re.I)
 _COURTESY_END = re.compile(r"[\s,]*\b(?:pls|please|plz|thanks|thank you|thx)\b[\s.!]*\Z", re.I)
 
 
+# A figure that is not a limit ("the correct answer is $16-$8=$8") fixes one answer; a limit
+# ("under 80 words", "within 24 hours") can be a rule.
+_ANSWER_FIGURE = re.compile(r"\d+(?:[.,]\d+)?(?!\s*(?:-\s*\d+\s*)?(?:words?|sentences?|paragraphs?"
+                            r"|bullets?|bullet points?|points?|lines?|characters?|items?|pages?"
+                            r"|minutes?|hours?|days?|seconds?|percent)\b|\s*%)(?!\d|[.,]\d)", re.I)
+
+
 def _suggestion(ranked: Sequence[str]) -> str | None:
-    """A rule in the users' own words: the most central correction of rule-like length."""
+    """A rule in the users' own words: the most central correction of rule-like length that
+    names no figure but a limit (one user's right answer to one problem is not a rule)."""
     for text in ranked[:10]:
         words = text.split()
-        if not 3 <= len(words) <= 30:
+        if not 3 <= len(words) <= 30 or _ANSWER_FIGURE.search(text):
             continue
         rule = _COURTESY_END.sub("", _COURTESY_START.sub("", text.strip())).strip()
         rule = rule.rstrip("!?.,;: ")

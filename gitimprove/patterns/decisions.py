@@ -33,7 +33,7 @@ from datetime import datetime
 from gitimprove.dataclass import dataclass, field
 from gitimprove.feedback.models import FeedbackRecord, RunView, merge_runs
 from gitimprove.feedback.significance import ALPHA, MIN_RUNS, Rate, compare
-from gitimprove.patterns.model import EvidenceState, Pattern, pattern_id
+from gitimprove.patterns.model import EvidenceState, Pattern, importance, pattern_id
 from gitimprove.patterns.text import content, tokens
 
 REPEAT = 3                 # calls of one tool in one run that count as "repeated"
@@ -239,7 +239,7 @@ def decision_patterns(
                  quoting, {"runs": len(quoting), "negative_runs_using": len(negative_using)},
                  words, f"{tool}: {correction}" if correction else None)
 
-    found.sort(key=lambda p: (-p.score, -p.count, p.id))
+    found.sort(key=importance)
     return found
 
 

@@ -222,10 +222,10 @@ CONCEPTS: tuple[Concept, ...] = (
        """),
     _c("accuracy", "factual errors or invented details", "stick to the facts given",
        "accurate, sticks to the facts",
-       "facts fact accurate data sheet inputs guess correct",
+       "facts fact accurate inputs guess correct",
        """
        accurate | accuracy | inaccurate | inaccuracy | incorrect | correct | correctly | wrong fact
-       is wrong | are wrong | wrong price | wrong number | wrong detail | wrong information | factual | factually | fact | facts | stuck to the facts | sticks to the facts
+       is wrong | are wrong | wrong answer | wrong answers | wrong price | wrong number | wrong detail | wrong information | factual | factually | fact | facts | stuck to the facts | sticks to the facts
        stick to the facts | hallucinat | made up | makes up | making up | invent | invented
        invents | fabricat | matches the product sheet | matches the data sheet | match the sheet
        product sheet | checks out | check out | reliable | precise | error | errors | mistake

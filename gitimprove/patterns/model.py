@@ -73,6 +73,13 @@ class Pattern(BaseModel):
         return self.negative and self.triage == "answers"
 
 
+def importance(p: Pattern) -> tuple[bool, float, int, str]:
+    """The order patterns are shown and used in, most important first: problems before praise
+    (praise is most of many products' feedback, and ranked by score alone it filled the first
+    lines: 2,648 items of praise above 42 complaints), each by score, then count."""
+    return (not p.negative, -p.score, -p.count, p.id)
+
+
 def cited_ids(patterns: Iterable[Pattern]) -> list[str]:
     seen: dict[str, None] = {}
     for p in patterns:

@@ -43,6 +43,18 @@ _SLOT = re.compile(r"^(?:always\s+|please\s+)?(start|begin|open|end|finish|close
                    r"(?:\s+(?:each|every|the|your|all|a|every)\s+\w+)?\s+(?:with|by)\b")
 _SLOT_NAMES = {"start": "start", "begin": "start", "open": "start", "end": "end", "finish": "end",
                "close": "end", "conclude": "end"}
+# How long the whole answer should be: brief ("concise", "one page", "under 120 words") or
+# detailed ("a full detailed report", "thorough"). "short paragraphs" and "the order details"
+# say neither.
+_BRIEF = re.compile(r"\b(?:concise(?:ly)?|brief(?:ly)?|succinct(?:ly)?|terse(?:ly)?|"
+                    r"as short as possible|as few words as possible)\b")
+_DETAILED = re.compile(r"\b(?:detailed|in detail|in-depth|in depth|thorough(?:ly)?|"
+                       r"comprehensive(?:ly)?|exhaustive(?:ly)?|at length)\b")
+# Limits on the whole answer; "acknowledge it in one sentence" or "note related issues in one
+# line at most" limit a part of it.
+_LENGTH_UNITS = frozenset({"words", "pages", "characters"})
+_ITEM = re.compile(r"(?:[-*+]|\d+[.)])\s")
+_FIGURE = re.compile(r"\d+(?:[.,]\d+)?")
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'])")
 _COMPARATIVE = frozenset({"shorter", "longer", "more", "less", "better", "clearer", "simpler",
                           "concis", "concise", "briefer", "fewer", "nicer", "easier"})
@@ -63,6 +75,8 @@ class Facts:
     slot: str | None                           # "start" or "end": a file says this once
     bullets: bool                              # asks for bullet points or a list
     prose_count: bool                          # fixes the form as a number of paragraphs / prose
+    brief: bool = False                        # asks for a short answer (a limit, "concise")
+    detailed: bool = False                     # asks for a long one ("detailed", "thorough")
 
     @property
     def concept(self) -> str | None:
@@ -99,7 +113,9 @@ def facts(text: str) -> Facts:
         concepts=concepts, quantities=tuple(quantities),
         slot=_SLOT_NAMES[slot.group(1)] if slot else None,
         bullets=bool(raw & {"bullet", "bulleted"}) or ("list" in raw and "format" in raw),
-        prose_count=any(u == "paragraphs" for u, _, _ in quantities) or bool(_PROSE_ONLY.search(norm)))
+        prose_count=any(u == "paragraphs" for u, _, _ in quantities) or bool(_PROSE_ONLY.search(norm)),
+        brief=bool(_BRIEF.search(norm)) or any(u in _LENGTH_UNITS for u, _, _ in quantities),
+        detailed=bool(_DETAILED.search(norm)))
 
 
 def overlap(a: Facts, b: Facts) -> float:
@@ -135,9 +151,23 @@ def duplicates(new: str, old: str) -> bool:
     return same_theme and (vague(new) or overlap(a, b) >= 0.5)
 
 
+def figures(f: Facts) -> frozenset[str]:
+    """The numbers a rule names other than its limits: "the correct answer is 27" names 27,
+    "keep it under 80 words" names none (80 is a limit, compared by :func:`contradiction`)."""
+    limits = {str(n) for _, low, high in f.quantities for n in (low, high)}
+    return frozenset(n for n in _FIGURE.findall(f.text) if n not in limits)
+
+
 def same_wording(a: str, b: str) -> bool:
-    """Whether two users said it in much the same words (not only on the same theme)."""
+    """Whether two users said it in much the same words (not only on the same theme).
+
+    Corrections that name different figures are different corrections, however many words
+    they share: "The correct answer is $8." and "The correct answer is 45 * 3/5 = 27." each
+    fix one answer; together they are not a wording users agree on."""
     fa, fb = facts(a), facts(b)
+    na, nb = figures(fa), figures(fb)
+    if na and nb and not na & nb:
+        return False
     return fa.negative == fb.negative and len(fa.words & fb.words) >= 2 and overlap(fa, fb) >= SAME_WORDS
 
 
@@ -155,6 +185,11 @@ def contradiction(new: str, old: str) -> str | None:
         return "it fixes the form as paragraphs where the other asks for bullet points"
     if a.negative != b.negative and len(a.words & b.words) >= 2 and overlap(a, b) >= SAME_WORDS:
         return "it says the opposite"
+    if not (a.negative or b.negative):
+        if a.brief and b.detailed and not a.detailed:
+            return "it asks for a short answer where the other asks for a detailed one"
+        if a.detailed and b.brief and not a.brief:
+            return "it asks for a detailed answer where the other asks for a short one"
     if a.slot and a.slot == b.slot and not duplicates(new, old):
         return f"a file can say only once how an answer should {a.slot}"
     return None
@@ -198,7 +233,17 @@ class Statement:
 
 
 def sentences(text: str) -> list[str]:
-    return [s.strip() for line in text.splitlines() for s in _SENTENCE.split(line) if s.strip()]
+    """The sentences of a section's text. A line that stops mid-sentence goes on in the next
+    line of its paragraph (hard-wrapped prose, as in a crewAI folded block: "... shows
+    insider" / "trading activity ..."); a blank line, a list item or a line ending in ``.!?:;``
+    ends it."""
+    lines: list[str] = []
+    for line in (ln.strip() for ln in text.splitlines()):
+        if lines and lines[-1] and line and lines[-1][-1] not in ".!?:;" and not _ITEM.match(line):
+            lines[-1] += " " + line
+        else:
+            lines.append(line)
+    return [s.strip() for line in lines for s in _SENTENCE.split(line) if s.strip()]
 
 
 def file_statements(file: AgentFile) -> list[Statement]:

@@ -581,6 +581,13 @@ def _find_approval(repo: InstructionRepo, book: ledger.Ledger, target: str
         landed = p.landed_as or p.commit
         if p.state == ProposalState.LANDED and target == p.id and landed.parents:
             return landed.oid, landed.parents[0], p
+    # A unique prefix of an approved proposal's id, or of its hash part, as approve takes it.
+    started = _by_prefix(target, [p for p in book.proposals.values() if p.approval is not None])
+    if len(started) > 1:
+        raise ReviewError(f"{ledger.one_line(target, 80)!r} starts {len(started)} approved proposals: "
+                          f"{', '.join(sorted(p.id for p in started))}", hint="give more of the id")
+    if started:
+        return _find_approval(repo, book, started[0].id)
     commit = repo.git.rev_parse(target)
     if commit is None:
         raise ReviewError(f"{target!r} is not an approved proposal, a commit, or AGENT@vN",

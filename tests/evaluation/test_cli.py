@@ -77,6 +77,18 @@ def test_without_a_key_the_command_says_what_it_needs_and_what_it_would_judge(
     assert out(setup.path, "for-each-ref", EVALUATIONS_PREFIX) == ""
 
 
+def test_without_well_rated_runs_the_plan_says_harm_goes_unmeasured(
+        sample_repo: Path, gitimprove: Callable[..., Ran]) -> None:
+    # Critiques of model answers are all complaints: nothing well-rated to keep.
+    repo = InstructionRepo(sample_repo)
+    evidence, _ = record_runs(repo, positive=0)
+    make_proposal(sample_repo, "20261124-0b0b0b", add_rule(NEW_RULE), evidence=",".join(evidence))
+    proc = gitimprove(sample_repo, "evaluate", "20261124-0b0b0b")
+    repo.close()
+    assert proc.returncode == 1 and "and 0 runs to keep" in proc.stderr
+    assert "with no run to keep it could not tell what the change makes worse" in proc.stderr
+
+
 def test_the_command_prints_the_scorecard_and_examples(api: FakeAnthropicServer, setup: Setup,
                                                        gitimprove: Callable[..., Ran]) -> None:
     use(api)

@@ -66,7 +66,10 @@ def test_sample_themes_are_found(repo_with_feedback: InstructionRepo, agent: str
         assert p.triage == ("praise" if kind == "successful_pattern" else "answers")
     # the top of the ranking is a problem, not praise
     assert patterns[0].negative
-    assert [p.score for p in patterns] == sorted((p.score for p in patterns), reverse=True)
+    problems = [p for p in patterns if p.negative]
+    assert patterns[:len(problems)] == problems  # every problem before any praise
+    for part in (problems, patterns[len(problems):]):
+        assert [p.score for p in part] == sorted((p.score for p in part), reverse=True)
 
 
 def test_pattern_details_on_product_writer(repo_with_feedback: InstructionRepo) -> None:
@@ -202,6 +205,20 @@ def test_praise_and_corrections_are_separate_kinds() -> None:
     assert fix.suggestion == "Keep it under 80 words."
 
 
+def test_one_users_right_answer_is_not_a_suggested_rule() -> None:
+    # Human critiques of math answers (Shepherd, GSM8K): each correction fixes one problem.
+    t = datetime(2026, 10, 1, tzinfo=UTC)
+    fixes = ["The correct answer is $16-$8=$8.", "The correct answer should be calculated as 45 * 3/5 = 27.",
+             "Thus, the correct answer would be 20*2 = 40 hours.", "Therefore, the correct answer is $5.",
+             "The correct answer is 12 cupcakes.", "Therefore, the correct answer would be 54/3=18."]
+    records = [make_record({"id": f"m{i}", "agent": "a", "rating": "down", "correction": fix,
+                            "reason": "the calculation is wrong", "created_at": t})
+               for i, fix in enumerate(fixes)]
+    patterns = analyze_records(records)
+    assert any(p.kind == "consistent_correction" for p in patterns)
+    assert [p.suggestion for p in patterns if p.suggestion] == []
+
+
 def test_residue_clustering_is_bounded_and_groups_shared_words() -> None:
     docs = [["emoji", "spam"], ["emoji", "spam", "childish"], ["remov", "emoji", "spam"], ["logo", "green"],
             ["euro", "price"], ["price", "euro", "shop"], ["dollar", "price", "euro"]]
@@ -262,3 +279,16 @@ def test_a_group_that_loves_the_app_is_not_named_after_tone() -> None:
 
     assert Lexicon().match(tokens("I love Replika")) == []
     assert Lexicon().match(tokens("a cold, robotic reply"))[0][0] == "tone"
+
+
+def test_problems_come_before_praise_however_much_praise(tmp_path: Path) -> None:
+    # Most of an app's reviews are praise: weighed at 0.4 each, 60 "great app" outranked 10
+    # complaints about the answers, and filled the first lines of `analyze`.
+    t0 = datetime(2026, 1, 1, tzinfo=UTC)
+    texts = [("up", "great app, love it")] * 60 + [("down", "the answers are far too long")] * 10
+    records = [make_record({"agent": "a", "run_id": f"r{n}", "rating": rating, "reason": text,
+                            "created_at": t0 + timedelta(minutes=n)})
+               for n, (rating, text) in enumerate(texts)]
+    patterns = analyze_records(records, min_support=3)
+    assert [p.kind for p in patterns] == ["recurring_failure", "successful_pattern"]
+    assert patterns[1].score > patterns[0].score

@@ -276,3 +276,25 @@ def test_lines_with_an_id_and_no_time_import_once(repo: InstructionRepo) -> None
     changed = jl({"id": "k-1", "agent": "support-agent", "rating": "up"})
     with pytest.raises(FeedbackImportError, match="k-1 is already stored with different content"):
         run_import(repo, changed)
+
+
+def test_many_warnings_are_shown_as_a_few_and_a_count(sample_repo: Path, tmp_path: Path) -> None:
+    """A large export of runs without a version warns once per line; the terminal gets the
+    first few and a count, --json gets them all."""
+    from click.testing import CliRunner
+
+    from gitimprove.cli import cli
+
+    rows = [{"agent": "trip-planner", "run_id": f"r-{i}", "created_at": "2026-10-05T09:00:00Z",
+             "tool_calls": [{"name": "web_search", "status": "ok"}]} for i in range(12)]
+    path = tmp_path / "runs.jsonl"
+    path.write_text(jl(*rows))
+    ran = CliRunner().invoke(cli, ["--repo", str(sample_repo), "feedback", "import", str(path)])
+    assert ran.exit_code == 0, ran.output
+    warned = [line for line in ran.stderr.splitlines() if line.startswith("warning:")]
+    assert len(warned) == 6 and "line 1: the tool calls of trip-planner run r-0" in warned[0]
+    assert warned[-1] == ("warning: and 7 more (lines 6, 7, 8, 9, 10, …); all of them: "
+                          "`feedback import --dry-run --json`")
+    again = CliRunner().invoke(cli, ["--repo", str(sample_repo), "feedback", "import", str(path),
+                                     "--dry-run", "--json"])
+    assert len(json.loads(again.stdout)["warnings"]) == 12

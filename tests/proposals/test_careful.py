@@ -153,6 +153,8 @@ def test_users_words_become_the_rule_only_when_enough_of_them_share_them(sample_
     assert [getattr(op, "text", None) for op in plan.result.draft.operations] == [
         "Name the source and year after every figure."]
     assert "From the wording 4 users share." in plan.result.draft.operations[0].reason
+    # the title names what the users' rule says, not the theme it was filed under
+    assert plan.result.draft.summary == "Add a rule on 'name the source and year…'"
 
     # Four users, but no wording is shared by three of them: the theme's remedy, not their words.
     split = [*_record(repo, 2, ["u-1", "u-2"], prefix="t", correction="Link every study you mention, pls."),
@@ -217,3 +219,28 @@ def test_the_accuracy_remedy_covers_wrong_sums_as_well_as_invented_facts(sample_
     plan = propose(repo, "research-assistant", HeuristicProposer(), patterns=[pattern], dry_run=True)
     [op] = plan.result.draft.operations
     assert isinstance(op, AddRule) and "calculation" in op.text and "fact" in op.text
+
+
+def test_a_length_complaint_under_a_rule_asking_for_brevity_adds_no_rule(sample_repo: Path) -> None:
+    # A Copilot-style file says "Keep responses concise ..." with no number: a stock "cut filler"
+    # rule would say it again in other words (the brief's "be concise" under "keep answers brief").
+    from ..conftest import git
+
+    path = sample_repo / "agents/product-writer.yaml"
+    path.write_text(path.read_text().replace("Keep it under 120 words.",
+                                             "Keep responses concise and relevant to the request."))
+    git(sample_repo, "commit", "-qam", "length as a plain request for brevity")
+    repo = InstructionRepo(sample_repo)
+    ids = _record(repo, 4, ["u-1", "u-2", "u-3", "u-4"], rating="negative",
+                  reason="way too long, it rambles")
+    with pytest.raises(NothingToPropose, match=r"already said by rule 2 of 'style' \('Keep responses "
+                                               r"concise and relevant to the request.'\); users still "
+                                               r"raise it"):
+        propose(repo, AGENT, HeuristicProposer(), patterns=[make_pattern(key="concept:length", ids=ids)])
+    # with a limit several users name, the rule takes their number instead
+    more = _record(repo, 3, ["u-5", "u-6", "u-7"], prefix="n", rating="negative",
+                   reason="too long, keep it under 60 words")
+    plan = propose(repo, AGENT, HeuristicProposer(), dry_run=True,
+                   patterns=[make_pattern(key="concept:length", ids=[*ids, *more])])
+    assert [op.text for op in plan.result.draft.operations if isinstance(op, UpdateRule)] == [
+        "Keep responses concise and relevant to the request: at most 60 words."]

@@ -96,7 +96,7 @@ def test_propose_needs_an_agent_or_all(sample_repo: Path, capsys: pytest.Capture
     with pytest.raises(SystemExit) as exit_info:
         main(["--repo", str(sample_repo), "propose", "--proposer", "heuristic"])
     assert exit_info.value.code == 1
-    assert "name an agent, or pass --all" in capsys.readouterr().err
+    assert "name an agent, or pass --all: there are 4" in capsys.readouterr().err
 
 
 @needs_analysis

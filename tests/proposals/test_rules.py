@@ -15,6 +15,7 @@ from gitimprove.proposals.rules import (
     duplicates,
     review_draft,
     same_wording,
+    sentences,
     vague,
 )
 from tests.conftest import SAMPLE
@@ -60,6 +61,12 @@ def test_not_duplicates(new: str, old: str) -> None:
      "only once how an answer should end"),
     ("Begin with a two-line summary.", "Start with a short headline sentence.",
      "only once how an answer should start"),
+    # crewAI's stock-analysis example asks for "a full super detailed report"
+    ("Keep the recommendation to one page with a summary table.",
+     "It should be a full super detailed report, providing a clear investment stance.",
+     "a short answer where the other asks for a detailed one"),
+    ("Give a thorough, step-by-step explanation.", "Keep responses concise and relevant.",
+     "a detailed answer where the other asks for a short one"),
 ])
 def test_contradictions(new: str, old: str, why: str) -> None:
     found = contradiction(new, old)
@@ -73,6 +80,11 @@ def test_contradictions(new: str, old: str, why: str) -> None:
     ("Use bullet points for lists of options or findings.",
      "Organise the briefing with headings and short paragraphs."),
     ("Cite a source for each key claim.", "Prefer recent material."),
+    # "short paragraphs" and "the order details" say nothing about the answer's length
+    ("Use short paragraphs.", "Write a detailed report."),
+    ("Keep it under 120 words.", "Answer from the help centre articles and the order details provided."),
+    ("Never give a detailed answer unless asked.", "Keep responses concise."),
+    ("Write a detailed report.", "Stay on the question; note related issues in one line at most."),
 ])
 def test_no_contradiction(new: str, old: str) -> None:
     assert contradiction(new, old) is None
@@ -89,6 +101,19 @@ def test_same_wording_needs_shared_words_not_only_a_theme() -> None:
     assert same_wording("pls focus on customer benefits over technical features",
                         "Focus on benefits, not features.")
     assert not same_wording("Tl;dr first please", "Start with a 2-3 sentence summary.")
+
+
+def test_corrections_naming_different_figures_are_not_one_wording() -> None:
+    # Human critiques of math answers (Shepherd, GSM8K): each fixes one answer; sharing
+    # "correct answer" does not make them a wording three users agree on.
+    assert not same_wording("The correct answer is $16-$8=$8.",
+                            "The correct answer should be calculated as 45 * 3/5 = 27.")
+    assert not same_wording("Thus, the correct answer would be 20*2 = 40 hours.",
+                            "Therefore, the correct answer is $5.")
+    # the same figure, or a limit with different numbers, is still compared by its words
+    assert same_wording("The correct answer is 27, show the working",
+                        "the correct answer is 27 with the working shown")
+    assert same_wording("Keep it under 80 words, no fluff", "keep it under 100 words, no fluff")
 
 
 def _draft(*ops: dict[str, Any]) -> Draft:
@@ -139,3 +164,16 @@ def test_review_finds_rejected_pending_vague_and_twin_operations() -> None:
     assert "operation 3 (add_rule): 'Make it better.' is relative or vague" in problems[2]
     assert problems[3].startswith("operation 5 (add_rule)") and "repeats operation 4" in problems[3]
     assert len(problems) == 4
+
+
+def test_sentences_of_hard_wrapped_prose_are_whole() -> None:
+    # crewAI's stock-analysis task, a folded block wrapped mid-sentence
+    text = ("Review and synthesize the analyses provided by the\nFinancial Analyst.\n"
+            "Make sure to include a section that shows insider \ntrading activity, and upcoming"
+            " events like earnings.\n\nChat style:\nAvoid praise.\nNo emojis\n\nLast words\n"
+            "- a list item")
+    assert sentences(text) == [
+        "Review and synthesize the analyses provided by the Financial Analyst.",
+        "Make sure to include a section that shows insider trading activity, and upcoming events"
+        " like earnings.",
+        "Chat style:", "Avoid praise.", "No emojis", "Last words", "- a list item"]

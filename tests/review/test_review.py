@@ -373,6 +373,30 @@ def test_a_unique_prefix_of_an_id_finds_the_proposal(sample_repo: Path) -> None:
     assert shown.returncode == 0 and "20261124-c0ffee" in shown.stdout
 
 
+def test_proposals_listing_columns_line_up(sample_repo: Path) -> None:
+    # an agent named like a GitHub Models prompt file is longer than the column was
+    long = "homotopy-type-theory-univalence-architect"
+    text = (sample_repo / "agents/product-writer.yaml").read_text()
+    human_commit(sample_repo, {f"agents/{long}.yaml": text.replace("name: product-writer",
+                                                                     f"name: {long}")}, "add")
+    make_proposal(sample_repo, "20261124-c0ffee", add_rule("Be clear."))
+    make_proposal(sample_repo, "20261124-d00d00", add_rule("Be clear."), agent=long)
+    lines = gitimprove(sample_repo, "--no-pager", "proposals").stdout.splitlines()
+    head, rows = lines[0], lines[1::2]
+    at = head.index("evidence")
+    for row in rows:
+        assert row[at - 2:at] == "  " and row[at].isdigit(), (head, row)
+
+
+def test_rollback_takes_the_prefix_approve_took(sample_repo: Path) -> None:
+    make_proposal(sample_repo, "20261124-c0ffee", add_rule("Be clear."))
+    assert gitimprove(sample_repo, "approve", "c0ff").returncode == 0
+    done = gitimprove(sample_repo, "rollback", "c0ff", "--reason", "made it worse")
+    assert done.returncode == 0, done.stderr
+    assert "20261124-c0ffee" in done.stdout
+    assert "Be clear." not in (sample_repo / "agents/product-writer.yaml").read_text()
+
+
 def test_review_folds_a_long_evidence_list_and_json_keeps_it_whole(sample_repo: Path) -> None:
     ids = ",".join(f"fb-{i:04d}" for i in range(40))
     make_proposal(sample_repo, "20261124-f01d00", add_rule("Be brief."), evidence=ids)

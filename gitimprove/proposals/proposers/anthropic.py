@@ -38,7 +38,7 @@ from gitimprove.instructions.agentfile import TOOLS_SECTION, TOOLS_TITLE
 from gitimprove.instructions.policy import Limits, ProposerSettings
 from gitimprove.llm import KEY_URL, Hints, MessagesAPI
 from gitimprove.llm import retry_after as _retry_after  # noqa: F401  (kept for callers)
-from gitimprove.patterns.model import Pattern
+from gitimprove.patterns.model import Pattern, importance
 from gitimprove.proposals.operations import Draft
 from gitimprove.proposals.proposers.base import (
     DraftCheck,
@@ -48,7 +48,7 @@ from gitimprove.proposals.proposers.base import (
     Usage,
 )
 from gitimprove.proposals.support import Support
-from gitimprove.text import CONTROL, shorten
+from gitimprove.text import CONTROL, percent, shorten
 
 TOOL_NAME = "propose_edits"
 MAX_QUOTE_CHARS = 500  # one quote, after normalising whitespace
@@ -210,7 +210,7 @@ def system_prompt(request: ProposalRequest) -> str:
 
 
 def _ranked(patterns: list[Pattern]) -> list[Pattern]:
-    return sorted(patterns, key=lambda p: (-p.score, -p.count, p.id))
+    return sorted(patterns, key=importance)
 
 
 def _pattern_block(p: Pattern, max_quotes: int, support: Support | None = None) -> list[str]:
@@ -219,7 +219,7 @@ def _pattern_block(p: Pattern, max_quotes: int, support: Support | None = None) 
         section += f' tool="{_attr(p.tool)}"'
     backed = f' users="{support.users}" runs="{support.runs}"' if support else ""
     lines = [f'<feedback_pattern id="{_attr(p.id)}" kind="{_attr(p.kind)}" count="{p.count}" '
-             f'share="{p.share:.0%}"{backed}{section}>',
+             f'share="{percent(p.share)}"{backed}{section}>',
              f"<feedback_label>{_data(p.label, MAX_LABEL_CHARS)}</feedback_label>"]
     if p.suggestion:
         lines.append(f"<feedback_suggestion>{_data(p.suggestion, MAX_SUGGESTION_CHARS)}"

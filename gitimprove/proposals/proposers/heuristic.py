@@ -138,6 +138,21 @@ def _sentence(text: str) -> str:
     return text if text.endswith((".", "!", "?")) else text + "."
 
 
+def _gist(text: str, words: int = 5) -> str:
+    """The opening words of a rule, quoted, for a title: "'state the stance (buy, hold…'"; it
+    stops before a word with a digit (a title names the change, not its figures)."""
+    kept: list[str] = []
+    for word in _sentence(text).rstrip(".!?").split():
+        if len(kept) == words or any(c.isdigit() for c in word):
+            break
+        kept.append(word)
+    if not kept:
+        return ""
+    gist = " ".join(kept)
+    cut = len(kept) < len(_sentence(text).rstrip(".!?").split())
+    return f"'{gist[0].lower()}{gist[1:]}{'…' if cut else ''}'"
+
+
 def _quotes(patterns: list[Pattern], n: int = MAX_QUOTES) -> str:
     seen: list[str] = []
     for p in patterns:
@@ -181,7 +196,10 @@ class HeuristicProposer:
         support = self._support(request, pattern)
         shared = support.shared_wording(request.wording_min_users) if support else None
         if shared is not None and not vague(shared.text):
-            return _sentence(shared.text), aspect, f"the wording {shared.users} users share"
+            # The title names what the rule says, not the theme it was filed under: users'
+            # "Say the date of every figure" under 'no sources or citations' is about dates.
+            return (_sentence(shared.text), _gist(shared.text) or aspect,
+                    f"the wording {shared.users} users share")
         if remedy is not None and remedy.rule is not None:
             return remedy.rule, aspect, "the theme's stock remedy"
         lone = ""
@@ -374,8 +392,8 @@ class HeuristicProposer:
                     new = f"{old.rstrip('.')}: at most {said} words."
                 return new, (f"Users keep naming a limit of about {said} words, lower than the "
                              "rule's, so the rule takes their number.")
-            if "hard limit" in old.lower():
-                return None
+            if "hard limit" in old.lower() or not current:
+                return None  # "Keep responses concise": no limit to make hard; a person decides
             return (f"{old.rstrip('.')}; {HARD_LIMIT}.",
                     f"Users still say the answers are too long under {st.where()} ({old!r}), so "
                     "the rule is not enough as it stands; it becomes a hard limit.")
@@ -444,10 +462,12 @@ def _after_with(text: str) -> str | None:
 
 
 def _same_length_rule(pattern: Pattern, st: Statement) -> bool:
-    """A length complaint under a rule that already limits the length."""
-    return (concept_of(pattern) == "length" and st.index is not None
-            and ("length" in facts(st.text).concepts
-                 or any(u == "words" for u, _, _ in facts(st.text).quantities)))
+    """A length complaint under a rule that already limits the length or asks for brevity
+    ("Keep responses concise ...")."""
+    fs = facts(st.text)
+    return (concept_of(pattern) == "length" and st.index is not None and not fs.negative
+            and ("length" in fs.concepts or fs.brief
+                 or any(u == "words" for u, _, _ in fs.quantities)))
 
 
 def _rejected(label: str, text: str, proposal: str, reason: str | None) -> LeftOut:
