@@ -421,3 +421,34 @@ def test_a_template_tag_under_a_rule_is_not_part_of_it() -> None:
     assert section.rules == ["Offer priority support.", "Mention the premium hotline."]
     doc.update_rule(section.id, 1, "Mention the premium hotline number.")
     assert doc.dumps() == TEMPLATED.replace("hotline.", "hotline number.")
+
+
+CHAT = """\
+name: support
+template: |
+  <message role="system">
+  You are a support agent for {{company}}.
+  {{#if premium}}
+  Offer the premium hotline.
+  {{/if}}
+  </message>
+  {{#each history}}
+  <message role="{{role}}">{{content}}</message>
+  {{/each}}
+  <message role="user">{{request}}</message>
+template_format: handlebars
+"""
+
+
+def test_in_a_chat_template_a_rule_goes_into_the_system_message() -> None:
+    """A Semantic Kernel chat template: the instructions are the system message; a rule added
+    at the end of the template would follow the user's message, outside any message."""
+    parsed = ADAPTERS["semantic_kernel"].parse(CHAT, "support.yaml")
+    doc = AdoptedDocument(parsed, "support", "support")
+    doc.add_rule(doc.agent.sections[0].id, "Answer in two sentences.")
+    with_rules = CHAT.replace("  {{/if}}\n  </message>", "  {{/if}}\n\n  - Answer in two sentences.\n  </message>")
+    assert doc.dumps() == with_rules
+    parsed = ADAPTERS["semantic_kernel"].parse(with_rules, "support.yaml")
+    doc = AdoptedDocument(parsed, "support", "support")
+    doc.add_rule(doc.agent.sections[0].id, "Name the product.")
+    assert doc.dumps() == with_rules.replace("two sentences.\n", "two sentences.\n  - Name the product.\n")

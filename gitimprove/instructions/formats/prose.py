@@ -229,7 +229,8 @@ class Lines:
             line = f"{like.indent}{marker} {text}"
             self._insert(like.start, [line, ""] if self.folded else [line])
             return position
-        run = _main_list(view, section.rules) if section.rules else None
+        close = _system_close(view, section)
+        run = _main_list(view, section.rules, close) if section.rules else None
         if run is not None:
             like = run[-1]
             block = [f"{like.indent}{_next_marker(like.marker, run, None)} {text}"]
@@ -241,7 +242,10 @@ class Lines:
         if last is None:  # an empty string: the rule is its first line
             self._insert(section.start, [f"- {text}"])
             return 0
-        last = _before_input(view, section, last)
+        if close is not None and last > close:  # a chat template: into its system message
+            last = max(k for k in range(section.start, close) if view[k].strip())
+        else:
+            last = _before_input(view, section, last)
         is_heading = bool(HEADING_RE.match(view[last])) and last == section.start
         self._insert(last + 1, [f"- {text}"] if is_heading and not self.folded else ["", f"- {text}"])
         return len(section.rules)
@@ -316,7 +320,22 @@ def _before_input(lines: list[str], section: ProseSection, last: int) -> int:
     return k if found and lines[k].strip() else last
 
 
-def _main_list(lines: list[str], rules: list[Rule]) -> list[Rule] | None:
+_SYSTEM_OPEN_RE = re.compile(r"""\A[ \t]*<message\s+role\s*=\s*["']?(?:system|developer)\b[^>]*>[ \t]*\Z""",
+                             re.IGNORECASE)
+_MESSAGE_CLOSE_RE = re.compile(r"\A[ \t]*</message>[ \t]*\Z", re.IGNORECASE)
+
+
+def _system_close(lines: list[str], section: ProseSection) -> int | None:
+    """In a chat template (Semantic Kernel's ``<message role="system">`` ... ``</message>``),
+    the line that closes the system message: the instructions end there, not at the end of
+    the template, which is the user's message."""
+    for i in range(section.start, section.end):
+        if _SYSTEM_OPEN_RE.match(lines[i]):
+            return next((j for j in range(i + 1, section.end) if _MESSAGE_CLOSE_RE.match(lines[j])), None)
+    return None
+
+
+def _main_list(lines: list[str], rules: list[Rule], close: int | None = None) -> list[Rule] | None:
     """The section's main list: the longest run of rules of one kind and indentation with only
     blank lines between them (the first of the longest), a bulleted one if there is any: a
     numbered list is more often steps than rules. A section can hold several lists, each under
@@ -332,8 +351,10 @@ def _main_list(lines: list[str], rules: list[Rule]) -> list[Rule] | None:
         else:
             runs[-1].append(rule)
     # a list that something other than a blank line follows (a code fence under its last
-    # rule, a closing tag) would be split by a rule added under it
-    ends = [run for run in runs if run[-1].end >= len(lines) or not lines[run[-1].end].strip()]
+    # rule, a closing tag) would be split by a rule added under it; the end of a chat
+    # template's system message is not
+    ends = [run for run in runs if run[-1].end >= len(lines) or not lines[run[-1].end].strip()
+            or run[-1].end == close]
     lists = [run for run in ends or runs[-1:] if not _finishes_lead_in(lines, run[0])]
     if not lists:
         return None
