@@ -357,7 +357,8 @@ def test_a_list_that_completes_its_lead_in_is_not_where_a_rule_goes() -> None:
     assert view.section("description").rules[-1] == "Name the source of every figure."  # type: ignore[union-attr]
 
 
-@pytest.mark.parametrize("lead_in", ["Key behaviors:", "Rules:", "You MUST:", "Always"])
+@pytest.mark.parametrize("lead_in", ["Key behaviors:", "Rules:", "You MUST:", "Always", "Rules for tool use:",
+                                     "**Guidelines for answers**:"])
 def test_a_list_under_a_label_still_takes_the_rule(lead_in: str) -> None:
     text = f"# Agent\n\n{lead_in}\n- Be brief.\n- Cite sources.\n\nThanks.\n"
     parsed = ADAPTERS["markdown"].parse(text, "AGENTS.md")

@@ -30,9 +30,10 @@ _SLUG_CHARS = re.compile(r"[^a-z0-9]+")
 # A line that a list finishes ("Focus on:", "Analyze the code for:", "with these sections:",
 # "For each issue, provide:"): its items are topics or parts of an output, not rules.
 _LEAD_IN_RE = re.compile(
-    r"\b(?:on|for|of|with|about|by|like|as|into|from|include|includes|including|provide|cover|covers|"
-    r"covering|contain|contains|containing|suggesting|following|these|sections|fields|placeholders|"
-    r"criteria|areas|topics|items|format)\b[^:]{0,30}?\**:\**\Z", re.IGNORECASE)
+    r"(?:\b(?:on|for|of|with|about|by|like|as|into|from|include|includes|including|provide|cover|"
+    r"covers|covering|contain|contains|containing|suggesting|these|sections|fields|placeholders|"
+    r"criteria|areas|topics|items|format)|\bfollowing(?:\s+[\w-]+){0,2})"
+    r"\s*(?:\([^)]*\))?\s*\**:\**\Z", re.IGNORECASE)
 
 
 class EditError(GitImproveError):
