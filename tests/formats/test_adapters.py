@@ -453,3 +453,42 @@ def test_in_a_chat_template_a_rule_goes_into_the_system_message() -> None:
     doc = AdoptedDocument(parsed, "support", "support")
     doc.add_rule(doc.agent.sections[0].id, "Name the product.")
     assert doc.dumps() == with_rules.replace("two sentences.\n", "two sentences.\n  - Name the product.\n")
+
+
+def test_a_quoted_string_folded_over_lines_is_folded_again_the_same_way() -> None:
+    """A GitHub Models file written by a YAML library: the system prompt is one double-quoted
+    string folded at 80 columns with `\\` continuations. A new rule rewrites those lines in the
+    same layout, not the whole prompt as one line of thousands of characters."""
+    import yaml
+
+    prompt = ("You review pull requests for a payments service and answer in short paragraphs.\n\n"
+              "## Rules\n" + "".join(f"- Rule number {i}: check the diff for problem kind {i} and say where.\n"
+                                      for i in range(12)) + "\n## Output\nA list of findings, most severe first.")
+    parsed = ADAPTERS["github_models"].parse(_with_double_quoted_prompt(prompt), "review.prompt.yml")
+    doc = AdoptedDocument(parsed, "review", "review")
+    doc.add_rule("rules", "Name the file and line of every finding.")
+    new = doc.dumps()
+    added = prompt.replace("problem kind 11 and say where.\n", "problem kind 11 and say where.\n"
+                           "- Name the file and line of every finding.\n")
+    assert yaml.safe_load(new)["messages"][0]["content"] == added
+    assert new == _with_double_quoted_prompt(added)  # folded as the library folds it
+    changed = [line for line in difflib.unified_diff(_with_double_quoted_prompt(prompt).splitlines(),
+                                                     new.splitlines(), lineterm="", n=0)
+               if line[:1] in "+-" and line[:3] not in ("+++", "---")]
+    assert len(changed) == 4
+
+
+def _with_double_quoted_prompt(prompt: str) -> str:
+    """A prompt file as PyYAML writes it with the prompt double-quoted (width 80)."""
+    import yaml
+
+    class Quoted(str):
+        pass
+
+    class Dumper(yaml.SafeDumper):
+        pass
+
+    Dumper.add_representer(Quoted, lambda d, v: d.represent_scalar("tag:yaml.org,2002:str", v, style='"'))
+    return yaml.dump({"name": "review", "model": "openai/gpt-4o",
+                      "messages": [{"role": "system", "content": Quoted(prompt)}]},
+                     Dumper=Dumper, sort_keys=False, width=80)
