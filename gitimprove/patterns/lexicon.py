@@ -174,7 +174,7 @@ CONCEPTS: tuple[Concept, ...] = (
        repeat everything | repeat myself | repeat the same | repeating myself | same question
        same questions | same info | same information | same details | the same thing twice | twice
        # times | three times | again and again | keeps asking | kept asking | keep asking
-       repetitive question | repetitive | repeat | back and forth | not listening | was not listening
+       repetitive question | repetitive questions | back and forth | not listening | was not listening
        does not read | did not read | ignored what i | type * again | asked me to confirm
        even though i | in my first message | in the subject | in the ticket | requested details
        """),
@@ -250,6 +250,58 @@ CONCEPTS: tuple[Concept, ...] = (
        did not answer | does not answer | answer the question | not what i asked | not what i asked for
        beside the point | missed the point | misses the point | on point | on topic | stay on topic
        unrelated | random stuff | wrong question | stick to the question | answered something else
+       """),
+    # Complaints about assistants' answers in general (app reviews, critiques), beyond the ones
+    # above. Phrases, not bare words, where a word also names a product problem: "forgot my
+    # password" is about login, "they refused my refund" about billing.
+    _c("truncated", "cut off or unfinished answers", "finish the answer", "complete answers",
+       "length complete finish long",
+       """
+       answer cut off | answers cut off | response cut off | responses cut off | reply cut off
+       get cut off | got cut off | cut off mid | cuts off mid | stops mid | stopped mid
+       mid sentence | midsentence | unfinished | not finished | never finishes | does not finish
+       doesnt finish | did not finish | didnt finish | truncated | truncat | stops writing
+       stopped writing | stops generating | stopped generating | half finished | half an answer
+       incomplete answer | incomplete answers | incomplete response | incomplete code
+       """),
+    _c("memory", "forgets what the user said", "keep track of the conversation",
+       "remembers the conversation",
+       "context conversation memory remember history",
+       """
+       forgets | forgetting | forgot what | forgot everything | forgot about | forgets what
+       forgot my name | forgets my | forgot our | doesnt remember | does not remember
+       didnt remember | did not remember | cant remember | can not remember | wont remember
+       no memory | short memory | remembers nothing | lose context | loses context
+       lost context | loses the context | loses track | lost track | lose track | context window
+       earlier in the chat | earlier in the conversation | what i said before | what i just said
+       """),
+    _c("refusal", "refuses or lectures", "help without lecturing", "helpful without preaching",
+       "scope refuse decline tone",
+       """
+       refuse to answer | refuse to help | refuse to write | refuse to talk | refuse to discuss
+       refuse to do | refuse to give | refuse to respond | wont answer | will not answer
+       wont help | will not help | can not help with that | cant help with that | preachy | preach
+       preaching | lecture | lectures | lecturing | moraliz | moralis | sermon | censor | censored
+       censorship | too filtered | overly cautious | too cautious | too sensitive | disclaimer
+       disclaimers | as an ai | content policy | against my guidelines | nanny | puritan
+       """),
+    _c("repetition", "repetitive answers", "say each thing once", "no repetition",
+       "repeat repetition length concise",
+       """
+       repeating itself | repeats itself | repeat itself | repetitive | repetition | repetitions
+       repeats the same | repeated the same | same answer | same answers | same response
+       same responses | same reply | same replies | same thing over | over and over | says the same
+       keeps saying | stuck in a loop | in a loop | loops | redundant | redundancy
+       """),
+    _c("instructions", "ignores the user's instructions", "follow the user's instructions",
+       "follows instructions",
+       "instructions follow request format rules",
+       """
+       ignores my | ignored my | ignore my | ignores instructions | ignored instructions
+       ignores the instructions | ignores what i | follow my | follow the instructions
+       follow instructions | follow directions | follow the prompt | following instructions
+       instruction following | as i asked | as instructed | i told it to | i asked it to
+       despite asking | even though i asked | specifically asked | specifically told
        """),
 )
 

@@ -46,9 +46,11 @@ TOPICS: tuple[Concept, ...] = (
        """
        login | log in | logged in | logging in | log on | sign in | signed in | sign up | signup
        register | registration | create an account | create account | account | accounts | password
-       verification | verify | verifying | verification code | the code | sms | phone number
+       verification | verify | verifying | verification code | sms | phone number
        email | e mail | authenticate | authentication | authenticating | flagged | locked out
        google account | apple id | microsoft account | two factor | 2fa | birthday | date of birth
+       send * code | send code | sends code | sent * code | get * code | got * code | receive * code
+       received * code | wait for * code | code never | login code | sms code | security code
        """),
     _c("crashes and bugs", "crashes and app bugs", "", "", "",
        """
@@ -106,6 +108,10 @@ ANSWER_TALK = Lexicon((_c("answer talk", "", "", "", "", """
     misunderstood | assume | assumes | assumption | deduce | deduction | infer | inference
     contradict | contradicts | contradiction | the question | the context | the prompt
     knowledge | outdated | out of date | up to date | current events
+    code it | generated code | generates code | generate code | write code | writes code
+    wrote code | written code | writing code | buggy code | broken code | code does not
+    code doesnt | code did not | code has | code is | code that | code was | compile | compiles
+    compiling | compiler | syntax | the script | this script | snippet
     """),))
 
 _TOPICS = Lexicon(TOPICS)

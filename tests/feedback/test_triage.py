@@ -338,3 +338,47 @@ def test_a_small_share_is_not_shown_as_none() -> None:
 
     assert [percent(x) for x in (0.0042, 0.0, 0.082, 0.1, 0.26)] == [
         "0.4%", "0.0%", "8.2%", "10%", "26%"]
+
+
+def test_complaints_about_generated_code_are_about_the_answers() -> None:
+    # A coding agent's users complain about the code it wrote: that is its answers, not the
+    # app's bugs, and not login ("the code" used to be a login phrase, for verification codes).
+    code = ["the code it writes does not run", "the code has bugs everywhere",
+            "it wrote buggy code that does not compile", "the generated code crashes",
+            "the code does not work at all"]
+    for text in code:
+        assert product_topic(tokens(text), []) is None, text
+        assert plain_product_topic(tokens(text), lambda: []) is None, text
+    login = ["i never received the verification code", "it didnt send the code to me",
+             "never sends code to finish setup", "it doesn't ever send me a code"]
+    for text in login:
+        assert product_topic(tokens(text), []) == "login", text
+
+
+@pytest.mark.parametrize(("texts", "label"), [
+    (["the answer got cut off halfway", "responses get cut off mid sentence",
+      "it stopped generating mid sentence", "my answer was cut off mid sentence"],
+     "cut off or unfinished answers"),
+    (["it forgets what I said earlier in the chat", "doesnt remember context at all",
+      "forgets my name every time", "loses context after a few messages"],
+     "forgets what the user said"),
+    (["way too preachy and it lectures me", "it lectures me about ethics all the time",
+      "so preachy, it lectures me constantly", "preachy lectures instead of answers"],
+     "refuses or lectures"),
+    (["it keeps repeating itself", "the answers are so repetitive",
+      "gives the same answer over and over", "it keeps repeating itself over and over"],
+     "repetitive answers"),
+    (["ignores my instructions", "it did not follow my instructions",
+      "ignores my instructions every time", "never follows my formatting instructions"],
+     "ignores the user's instructions"),
+])
+def test_common_complaints_about_an_assistant_are_named(texts: list[str], label: str) -> None:
+    patterns = analyze_records(recs(texts), min_support=3)
+    assert [(p.label, p.triage) for p in patterns] == [(label, "answers")]
+
+
+def test_product_complaints_that_share_a_word_with_them_stay_product() -> None:
+    for text, topic in [("I forgot my password", "login"), ("they refused my refund", "pricing"),
+                        ("they refused to refund me", "pricing"),
+                        ("my subscription was cut off", "pricing")]:
+        assert product_topic(tokens(text), []) == topic, text

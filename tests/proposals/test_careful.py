@@ -244,3 +244,27 @@ def test_a_length_complaint_under_a_rule_asking_for_brevity_adds_no_rule(sample_
                    patterns=[make_pattern(key="concept:length", ids=[*ids, *more])])
     assert [op.text for op in plan.result.draft.operations if isinstance(op, UpdateRule)] == [
         "Keep responses concise and relevant to the request: at most 60 words."]
+
+
+@pytest.mark.parametrize(("concept", "label", "words"), [
+    ("truncated", "cut off or unfinished answers", "Finish every answer"),
+    ("memory", "forgets what the user said", "earlier in the conversation"),
+    ("refusal", "refuses or lectures", "without moral commentary"),
+    ("instructions", "ignores the user's instructions", "Follow every explicit instruction"),
+    ("repetition", "repetitive answers", "Say each point once"),
+])
+def test_common_complaints_about_an_assistant_have_a_remedy(sample_repo: Path, concept: str,
+                                                           label: str, words: str) -> None:
+    # the complaints app reviews make of assistants most: each named theme gets its rule
+    repo = InstructionRepo(sample_repo)
+    ids = []
+    for i in range(3):
+        repo.record_feedback(id=f"fb-{concept}{i}", agent="research-assistant",
+                             run_id=f"run-{concept}{i}", user_id=f"u-{i}", rating="negative",
+                             reason=f"{label}, again ({i})")
+        ids.append(f"fb-{concept}{i}")
+    pattern = make_pattern(label, ids=ids, key=f"concept:{concept}", section=None,
+                           suggestion=None, quotes=[label])
+    plan = propose(repo, "research-assistant", HeuristicProposer(), patterns=[pattern], dry_run=True)
+    [op] = plan.result.draft.operations
+    assert isinstance(op, AddRule) and words in op.text

@@ -107,6 +107,22 @@ REMEDIES: dict[str, Remedy] = {
     "resolution": Remedy("resolution", None),
     "relevance": Remedy("answering the question", "Answer the question asked in the first sentence, "
                                                   "before any background."),
+    "truncated": Remedy("finished answers", "Finish every answer; when the whole of it will not fit "
+                                            "in one reply, give a complete shorter version and "
+                                            "offer the rest."),
+    "memory": Remedy("the conversation so far", "Keep to what the user said earlier in the "
+                                                "conversation (names, preferences, facts) and do "
+                                                "not contradict it."),
+    # NOTE: nothing here loosens a protected section: the rule is bounded by the instructions.
+    "refusal": Remedy("refusals and lectures", "Help with every request these instructions allow, "
+                                               "without moral commentary; when you must decline, "
+                                               "say why in one sentence and offer what you can do."),
+    "repetition": Remedy("repetition", "Say each point once: do not repeat what an earlier "
+                                       "sentence or reply already said."),
+    "instructions": Remedy("the user's instructions", "Follow every explicit instruction in the "
+                                                      "user's request (format, length, language, "
+                                                      "what to leave out); when two conflict, ask "
+                                                      "which comes first."),
 }
 
 
