@@ -34,6 +34,8 @@ def init_cmd(path: str, template: str | None) -> None:
         echo(f"  adopted {item.path} ({item.format}): {', '.join(item.agents) or 'no agents'}")
     for path, why in result.left:
         echo(f"  left {path}: {why}")
+    for note in result.notes:
+        echo(f"  {note}")
     if result.commit:
         echo(f"  committed {result.commit[:10]}")
     else:

@@ -11,7 +11,8 @@ import fnmatch
 
 from gitimprove.dataclass import dataclass, field
 from gitimprove.errors import InvalidFileError
-from gitimprove.instructions.formats import ADAPTERS, Adapter
+from gitimprove.instructions.agentfile import render
+from gitimprove.instructions.formats import ADAPTERS, Adapter, ParsedFile
 from gitimprove.instructions.formats.catalog import build, decode
 from gitimprove.instructions.policy import POLICY_PATH, FormatRule, Policy
 
@@ -36,6 +37,7 @@ class Survey:
     adopted: list[Adopted] = field(default_factory=list)
     left: list[tuple[str, str]] = field(default_factory=list)  # (path, why)
     rules: list[FormatRule] = field(default_factory=list)
+    largest: tuple[int, str] = (0, "")  # the largest adopted agent: (rendered characters, name)
 
 
 def candidates(paths: list[str], policy: Policy) -> list[str]:
@@ -86,12 +88,18 @@ def survey(files: dict[str, bytes], policy: Policy, native: list[str]) -> Survey
         else:
             chosen[path] = fits[0]
     rules = [FormatRule(path=_escape(p), format=f) for p, f in chosen.items()]
+    parsed: dict[str, ParsedFile] = {}
+
+    def read(path: str, fmt: str) -> ParsedFile:
+        if path not in parsed:
+            parsed[path] = ADAPTERS[fmt].parse(decode(files[path], path), path)
+        return parsed[path]
+
     # Names that collide are widened, shortest first (file stem, then folders); what still
     # collides once every way is tried is left, with the reason.
     while True:
         trial = policy.model_copy(update={"formats": rules})
-        cat = build(trial, list(chosen), lambda p, fmt: ADAPTERS[fmt].parse(decode(files[p], p), p),
-                    taken=native)
+        cat = build(trial, list(chosen), read, taken=native)
         clashing = {p for p, msgs in cat.problems.items() if any("is used by" in m for m in msgs)}
         wider = [r.model_copy(update={"name": _wider(r.name)})
                  if _unescape(r.path) in clashing and _wider(r.name) != r.name else r for r in rules]
@@ -105,6 +113,9 @@ def survey(files: dict[str, bytes], policy: Policy, native: list[str]) -> Survey
     by_path: dict[str, list[str]] = {}
     for name, place in sorted(cat.agents.items()):
         by_path.setdefault(place.path, []).append(name)
+        if place.path in chosen:
+            file = read(place.path, place.format)
+            out.largest = max(out.largest, (len(render(file.view(file.entry(place.key), name))), name))
     out.adopted = [Adopted(p, chosen[p], by_path.get(p, [])) for p in chosen]
     out.left.sort()
     return out

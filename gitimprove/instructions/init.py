@@ -41,6 +41,8 @@ analysis:
   min_support: 3
 """
 
+_SIZE_LINE = "  max_agent_chars: 20000     # largest rendered size of one agent's instructions"
+
 EXAMPLE_AGENT = """\
 # An example agent. The system prompt is rendered from these sections, in order.
 name: assistant
@@ -75,6 +77,7 @@ class InitResult:
     commit: str | None
     adopted: list[Adopted] = field(default_factory=list)
     left: list[tuple[str, str]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
 
 HISTORY_FILE = "history.json"
@@ -270,6 +273,7 @@ def _init(dest: Path, source: Path | None, created: bool, written: list[str],
     if source is not None:
         written += _copy_template(source, dest)
     found = None
+    notes: list[str] = []
     if not (dest / POLICY_PATH).exists():
         head = repo.symbolic_ref("HEAD") or "refs/heads/main"
         branch = head.removeprefix("refs/heads/")
@@ -281,6 +285,14 @@ def _init(dest: Path, source: Path | None, created: bool, written: list[str],
             found = survey(files, policy, [p.stem for p in (dest / policy.agents_dir).glob("*.yaml")])
             if found.rules:
                 text += formats_yaml(found.rules)
+            size, name = found.largest
+            if size > policy.limits.max_agent_chars:
+                # NOTE: a file larger than the default limit is the team's to keep: without
+                # room above it, no proposal for that agent could pass the validator.
+                limit = (size * 5 // 4 // 1000 + 1) * 1000
+                text = text.replace(_SIZE_LINE, f"  max_agent_chars: {limit}     # raised at adoption: "
+                                                f"{name} is {size} characters")
+                notes.append(f"raised limits.max_agent_chars to {limit}: {name} is {size} characters")
         (dest / POLICY_PATH).write_text(text)
         written.append(POLICY_PATH)
     policy = parse_policy((dest / POLICY_PATH).read_bytes(), POLICY_PATH)
@@ -325,7 +337,7 @@ def _init(dest: Path, source: Path | None, created: bool, written: list[str],
         commit = repo.run("rev-parse", "HEAD").strip()
     repo.close()
     return InitResult(dest, created, written, commit, adopted=found.adopted if found else [],
-                      left=found.left if found else unmapped)
+                      left=found.left if found else unmapped, notes=notes)
 
 
 def _added_since_adopted(repo: Repository, dest: Path, policy: Policy) -> list[tuple[str, str]]:

@@ -3,7 +3,8 @@
 The files belong to their authors (licences in the list) and are not committed; the tests in
 test_real_files.py run over the folder when it exists. Each file is read from a git clone of
 its repository at the listed commit: an existing mirror (``--mirrors DIR`` holding
-``owner+name/repo`` git directories), else a blobless clone made under ``--cache``.
+``owner+name/repo`` git directories), else a blobless clone made under ``--cache``. The rows of
+real_files_sweep.tsv are read from a mirror only (never cloned) and skipped without one.
 
     python tests/formats/real_files.py --dest /work/data/agent-files [--mirrors /work/.mirror]
 """
@@ -17,12 +18,18 @@ import sys
 from pathlib import Path
 
 LIST = Path(__file__).with_name("real_files.tsv")
+SWEEP = Path(__file__).with_name("real_files_sweep.tsv")  # read from local mirrors only
 DEFAULT_DEST = Path("/work/data/agent-files")
 
 
+def _read(path: Path, mirror_only: bool) -> list[dict[str, str]]:
+    lines = [line for line in path.read_text().splitlines() if line and not line.startswith("#")]
+    return [{**row, "mirror_only": "yes" if mirror_only else ""}
+            for row in csv.DictReader(lines, delimiter="\t")]
+
+
 def rows() -> list[dict[str, str]]:
-    lines = [line for line in LIST.read_text().splitlines() if line and not line.startswith("#")]
-    return list(csv.DictReader(lines, delimiter="\t"))
+    return _read(LIST, False) + _read(SWEEP, True)
 
 
 def local_path(dest: Path, row: dict[str, str]) -> Path:
@@ -45,6 +52,10 @@ def fetch(dest: Path, mirrors: Path | None, cache: Path) -> int:
         out = local_path(dest, row)
         if out.exists():
             continue
+        mirror = mirrors / row["repository"].replace("/", "+") / "repo" if mirrors else None
+        if row["mirror_only"] and not (mirror and mirror.is_dir()):
+            print(f"skipped (no local mirror): {row['repository']} {row['path']}", file=sys.stderr)
+            continue
         git_dir = _git_dir(row["repository"], mirrors, cache)
         proc = subprocess.run(["git", "--git-dir", str(git_dir), "show", f"{row['commit']}:{row['path']}"],
                               capture_output=True)
@@ -64,7 +75,7 @@ def main() -> None:
     parser.add_argument("--cache", type=Path, default=Path.home() / ".cache" / "gitimprove-real-files")
     args = parser.parse_args()
     missing = fetch(args.dest, args.mirrors, args.cache)
-    print(f"{len(rows()) - missing} files in {args.dest}")
+    print(f"{sum(1 for row in rows() if local_path(args.dest, row).exists())} files in {args.dest}")
     sys.exit(1 if missing else 0)
 
 

@@ -303,3 +303,192 @@ def test_a_rule_joins_the_main_list_of_a_section_of_several() -> None:
     assert doc.dumps() == SEVERAL_LISTS.replace(
         "- Say when you are unsure.\n", "- Say when you are unsure.\n- Check every figure.\n"
     ).replace("- Sources: two or three links.", "- Sources: three links.")
+
+
+def test_a_heading_in_another_script_keeps_its_words_as_its_id() -> None:
+    """A heading without a Latin letter or digit ("## 安全規範", "## Правила") is named by its own
+    words, not by its position: a section added before it does not move a protection from one
+    section to another. Headings with Latin words keep the ids they always had."""
+    old = ("# 專案\n\n說明。\n\n## 工作流程\n\n- 先讀檔案。\n\n## 安全規範\n\n- 不要分享資料。\n\n"
+           "## Правила\n\n- Отвечай кратко.\n\n## Session Start（跨 AI 通用）\n\n- Read the log.\n")
+    parsed = ADAPTERS["markdown"].parse(old, "CLAUDE.md")
+    ids = [s.id for s in parsed.view(parsed.entries[0], "claude").sections]
+    assert ids == ["專案", "工作流程", "安全規範", "правила", "session-start-ai"]
+    policy = Policy(formats=[FormatRule(path="CLAUDE.md", format="markdown")],
+                    protected_sections=["claude/安全規範"])
+    inserted = old.replace("## 工作流程", "## 新的一節\n\n- 新規則。\n\n## 工作流程")
+    assert [v.code for v in check_change({"CLAUDE.md": old.encode()}, {"CLAUDE.md": inserted.encode()},
+                                         Policy(formats=policy.formats, protected_sections=policy.protected_sections,
+                                                limits=Limits(allow_remove_rules=True)))] == []
+    changed = old.replace("- 不要分享資料。", "- 可以分享資料。")
+    assert [v.code for v in check_change({"CLAUDE.md": old.encode()}, {"CLAUDE.md": changed.encode()},
+                                         policy)] == ["protected-changed"]
+
+
+ENUMERATIONS = """\
+research_task:
+  description: >
+    Conduct thorough research on {topic}. Focus on:
+    1. Key concepts and definitions
+    2. Recent trends
+
+    Make sure to organize your findings in clear sections.
+  expected_output: >
+    A structured markdown profile with these sections:
+    - Company Overview
+    - Key Decision Maker
+  agent: researcher
+"""
+
+
+def test_a_list_that_completes_its_lead_in_is_not_where_a_rule_goes() -> None:
+    """"Focus on:" then a numbered list of topics, "with these sections:" then the sections of
+    the output: the items finish the sentence above them. A new rule there would become a topic
+    to research (rule 3) or a section to write, so it goes after them as a line of its own."""
+    parsed = ADAPTERS["crewai"].parse(ENUMERATIONS, "tasks.yaml")
+    doc = AdoptedDocument(parsed, "research_task", "research_task")
+    doc.add_rule("description", "Name the source of every figure.")
+    doc.add_rule("expected-output", "Keep it under a page.")
+    assert doc.dumps() == ENUMERATIONS.replace(
+        "in clear sections.\n", "in clear sections.\n\n    - Name the source of every figure.\n"
+    ).replace("    - Key Decision Maker\n", "    - Key Decision Maker\n\n    - Keep it under a page.\n")
+    again = ADAPTERS["crewai"].parse(doc.dumps(), "tasks.yaml")
+    view = again.view(again.entry("research_task"), "research_task")
+    assert view.section("description").rules[-1] == "Name the source of every figure."  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("lead_in", ["Key behaviors:", "Rules:", "You MUST:", "Always", "Rules for tool use:",
+                                     "**Guidelines for answers**:"])
+def test_a_list_under_a_label_still_takes_the_rule(lead_in: str) -> None:
+    text = f"# Agent\n\n{lead_in}\n- Be brief.\n- Cite sources.\n\nThanks.\n"
+    parsed = ADAPTERS["markdown"].parse(text, "AGENTS.md")
+    doc = AdoptedDocument(parsed, parsed.entries[0].key, "agents")
+    doc.add_rule("agent", "Check every figure.")
+    assert doc.dumps() == text.replace("- Cite sources.\n", "- Cite sources.\n- Check every figure.\n")
+
+
+ROUTER = """\
+name: classify_prompt
+template: |
+  You route each user message to a model.
+
+  Use the following logic:
+
+  1. If the user input is long, route to the large model.
+  2. Otherwise route to the small one.
+
+  ---
+
+  User input:
+  {{prompt}}
+template_format: handlebars
+"""
+
+
+def test_a_rule_of_its_own_goes_before_the_input_the_template_ends_with() -> None:
+    """A template that ends with the user's input ("{{prompt}}", under a label or a `---`):
+    a rule added after it would read as part of what the user wrote."""
+    parsed = ADAPTERS["semantic_kernel"].parse(ROUTER, "router.yaml")
+    doc = AdoptedDocument(parsed, parsed.entries[0].key, "classify_prompt")
+    doc.add_rule(doc.agent.sections[0].id, "Answer with the model's name only.")
+    assert doc.dumps() == ROUTER.replace(
+        "  2. Otherwise route to the small one.\n",
+        "  2. Otherwise route to the small one.\n\n  - Answer with the model's name only.\n")
+
+
+TEMPLATED = """\
+name: support
+template: |
+  <message role="system">
+  You are a support agent.
+  {% if premium %}
+  - Offer priority support.
+  - Mention the premium hotline.
+  {% endif %}
+  Be polite.
+  </message>
+  <message role="user">{{question}}</message>
+template_format: liquid
+"""
+
+
+def test_a_template_tag_under_a_rule_is_not_part_of_it() -> None:
+    """`{% endif %}`, `{{/each}}` or `</message>` right under a rule is the template's, not the
+    rule's: rewording the rule used to replace those lines too, leaving an `{% if %}` open and
+    the text after it gone."""
+    parsed = ADAPTERS["semantic_kernel"].parse(TEMPLATED, "support.yaml")
+    doc = AdoptedDocument(parsed, "support", "support")
+    [section] = doc.agent.sections
+    assert section.rules == ["Offer priority support.", "Mention the premium hotline."]
+    doc.update_rule(section.id, 1, "Mention the premium hotline number.")
+    assert doc.dumps() == TEMPLATED.replace("hotline.", "hotline number.")
+
+
+CHAT = """\
+name: support
+template: |
+  <message role="system">
+  You are a support agent for {{company}}.
+  {{#if premium}}
+  Offer the premium hotline.
+  {{/if}}
+  </message>
+  {{#each history}}
+  <message role="{{role}}">{{content}}</message>
+  {{/each}}
+  <message role="user">{{request}}</message>
+template_format: handlebars
+"""
+
+
+def test_in_a_chat_template_a_rule_goes_into_the_system_message() -> None:
+    """A Semantic Kernel chat template: the instructions are the system message; a rule added
+    at the end of the template would follow the user's message, outside any message."""
+    parsed = ADAPTERS["semantic_kernel"].parse(CHAT, "support.yaml")
+    doc = AdoptedDocument(parsed, "support", "support")
+    doc.add_rule(doc.agent.sections[0].id, "Answer in two sentences.")
+    with_rules = CHAT.replace("  {{/if}}\n  </message>", "  {{/if}}\n\n  - Answer in two sentences.\n  </message>")
+    assert doc.dumps() == with_rules
+    parsed = ADAPTERS["semantic_kernel"].parse(with_rules, "support.yaml")
+    doc = AdoptedDocument(parsed, "support", "support")
+    doc.add_rule(doc.agent.sections[0].id, "Name the product.")
+    assert doc.dumps() == with_rules.replace("two sentences.\n", "two sentences.\n  - Name the product.\n")
+
+
+def test_a_quoted_string_folded_over_lines_is_folded_again_the_same_way() -> None:
+    """A GitHub Models file written by a YAML library: the system prompt is one double-quoted
+    string folded at 80 columns with `\\` continuations. A new rule rewrites those lines in the
+    same layout, not the whole prompt as one line of thousands of characters."""
+    import yaml
+
+    prompt = ("You review pull requests for a payments service and answer in short paragraphs.\n\n"
+              "## Rules\n" + "".join(f"- Rule number {i}: check the diff for problem kind {i} and say where.\n"
+                                      for i in range(12)) + "\n## Output\nA list of findings, most severe first.")
+    parsed = ADAPTERS["github_models"].parse(_with_double_quoted_prompt(prompt), "review.prompt.yml")
+    doc = AdoptedDocument(parsed, "review", "review")
+    doc.add_rule("rules", "Name the file and line of every finding.")
+    new = doc.dumps()
+    added = prompt.replace("problem kind 11 and say where.\n", "problem kind 11 and say where.\n"
+                           "- Name the file and line of every finding.\n")
+    assert yaml.safe_load(new)["messages"][0]["content"] == added
+    assert new == _with_double_quoted_prompt(added)  # folded as the library folds it
+    changed = [line for line in difflib.unified_diff(_with_double_quoted_prompt(prompt).splitlines(),
+                                                     new.splitlines(), lineterm="", n=0)
+               if line[:1] in "+-" and line[:3] not in ("+++", "---")]
+    assert len(changed) == 4
+
+
+def _with_double_quoted_prompt(prompt: str) -> str:
+    """A prompt file as PyYAML writes it with the prompt double-quoted (width 80)."""
+    import yaml
+
+    class Quoted(str):
+        pass
+
+    class Dumper(yaml.SafeDumper):
+        pass
+
+    Dumper.add_representer(Quoted, lambda d, v: d.represent_scalar("tag:yaml.org,2002:str", v, style='"'))
+    return yaml.dump({"name": "review", "model": "openai/gpt-4o",
+                      "messages": [{"role": "system", "content": Quoted(prompt)}]},
+                     Dumper=Dumper, sort_keys=False, width=80)

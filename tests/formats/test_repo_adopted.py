@@ -131,3 +131,33 @@ def test_a_typo_in_an_adopted_agent_s_name_names_no_agents_folder(repo: Path) ->
     assert proc.returncode == 1 and proc.stderr.startswith("error: no agent 'researchr' at ")
     assert "agents/" not in proc.stderr.splitlines()[0]  # its agents live in files of their own
     assert "hint: did you mean 'researcher'?" in proc.stderr
+
+
+def test_adopting_a_file_larger_than_the_size_limit_raises_the_limit(tmp_path: Path) -> None:
+    """A team's AGENTS.md of 40,000 characters is theirs to keep: init raises `max_agent_chars`
+    above it (and says so), or no proposal could ever pass the validator for that file."""
+    from gitimprove.instructions.policy import Limits, parse_policy
+    from gitimprove.proposals.operations import AddRule, Draft, apply
+    from gitimprove.validate import check_change
+
+    root = tmp_path / "big"
+    root.mkdir()
+    git(tmp_path, "init", "-q", "-b", "main", str(root))
+    body = "".join(f"## Topic {i}\n\n" + "".join(f"- Rule {i}.{j}: {'word ' * 30}\n" for j in range(8)) + "\n"
+                   for i in range(30))
+    (root / "AGENTS.md").write_text("# Agents\n\n" + body)
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "agents")
+    result = init(root)
+    policy = parse_policy((root / "gitimprove.yaml").read_bytes(), "gitimprove.yaml")
+    size = len(body)
+    assert policy.limits.max_agent_chars > size > Limits().max_agent_chars
+    assert any("max_agent_chars" in note and "agents" in note for note in result.notes)
+    with InstructionRepo(root) as ir:
+        at = ir.agent_at("agents", ir.main_tip())
+    from gitimprove.instructions.formats import AdoptedDocument
+    assert at.parsed is not None
+    doc = AdoptedDocument(at.parsed, at.key or "agents", "agents")
+    apply(doc, Draft(summary="s", rationale="r", operations=[
+        AddRule(section="topic-3", text="Name the source of every figure.", reason="r")]).operations)
+    assert check_change({"AGENTS.md": at.raw}, {"AGENTS.md": doc.dumps().encode()}, policy) == []

@@ -13,6 +13,7 @@ bytes, a new line takes the indentation and line end of its neighbours.
 from __future__ import annotations
 
 import re
+import unicodedata
 from itertools import pairwise
 
 from gitimprove.dataclass import dataclass, field
@@ -22,7 +23,17 @@ HEADING_RE = re.compile(r"\A(#{1,6})[ \t]+(.*?)(?:[ \t]+#+)?[ \t]*\Z")
 RULE_RE = re.compile(r"\A([ \t]*)([-*+]|\d{1,3}[.)])[ \t]+(\S.*)\Z")
 _FENCE_RE = re.compile(r"\A[ \t]*(```|~~~)")
 PROTECTED_MARK = "<!-- gitimprove: protected -->"
+# A template's or markup's own line: `{% endif %}`, `{{#each x}}`, `{{/each}}`, `{{else}}`,
+# `<message role="user">`, `</message>`. Never part of the rule above it.
+_MARKUP_RE = re.compile(r"\A[ \t]*(?:\{%|\{\{[#/^~]|\{\{-?\s*(?:else|end)\b|</?[A-Za-z][\w:-]*(?:[\s/>]|\Z))")
 _SLUG_CHARS = re.compile(r"[^a-z0-9]+")
+# A line that a list finishes ("Focus on:", "Analyze the code for:", "with these sections:",
+# "For each issue, provide:"): its items are topics or parts of an output, not rules.
+_LEAD_IN_RE = re.compile(
+    r"(?:\b(?:on|for|of|with|about|by|like|as|into|from|include|includes|including|provide|cover|"
+    r"covers|covering|contain|contains|containing|suggesting|these|sections|fields|placeholders|"
+    r"criteria|areas|topics|items|format)|\bfollowing(?:\s+[\w-]+){0,2})"
+    r"\s*(?:\([^)]*\))?\s*\**:\**\Z", re.IGNORECASE)
 
 
 class EditError(GitImproveError):
@@ -30,8 +41,16 @@ class EditError(GitImproveError):
 
 
 def slug(text: str, fallback: str = "section") -> str:
-    """A section id from a heading: lowercase words joined by ``-``."""
+    """A section id from a heading: lowercase words joined by ``-``.
+
+    Latin letters and digits make the id; a heading with none of them ("## 安全規範",
+    "## Правила") keeps its own words (NFKC, lowercase), so that its id does not depend on its
+    position: a numbered fallback would hand a protection to another section when one is
+    added before it."""
     out = _SLUG_CHARS.sub("-", text.lower()).strip("-")[:48].strip("-")
+    if not out:
+        words = "".join(c if c.isalnum() else "-" for c in unicodedata.normalize("NFKC", text).lower())
+        out = re.sub("-+", "-", words).strip("-")[:48].strip("-")
     return out or fallback
 
 
@@ -106,6 +125,8 @@ def parse(lines: list[str], first_id: str, taken: set[str] | None = None) -> lis
         if not line.strip():
             continue
         bullet = RULE_RE.match(line)
+        if rule is not None and _MARKUP_RE.match(line):
+            rule = None
         if rule is not None and (len(line) - len(line.lstrip(" \t")) > len(rule.indent)
                                  and (bullet is None or len(bullet.group(1)) > len(rule.indent))):
             # A line indented under a rule (a continuation or a nested list) belongs to it.
@@ -203,31 +224,32 @@ class Lines:
         main list; returns the new rule's index among the section's rules."""
         text = _one_line(text)
         view = self.view
-        if section.rules:
-            if position is None or position >= len(section.rules):
-                run = _main_list(view, section.rules)
-                like = run[-1]
-                marker = _next_marker(like.marker, run, None)
-                at = like.end
-                block = [f"{like.indent}{marker} {text}"]
-                if self.folded:
-                    block = ["", *block]
-                self._insert(at, block)
-                return section.rules.index(like) + 1
+        if position is not None and position < len(section.rules):
             like = section.rules[position]
             marker = _next_marker(like.marker, section.rules, position)
             line = f"{like.indent}{marker} {text}"
             self._insert(like.start, [line, ""] if self.folded else [line])
             return position
-        marker = "-"
+        close = _system_close(view, section)
+        run = _main_list(view, section.rules, close) if section.rules else None
+        if run is not None:
+            like = run[-1]
+            block = [f"{like.indent}{_next_marker(like.marker, run, None)} {text}"]
+            self._insert(like.end, ["", *block] if self.folded else block)
+            return section.rules.index(like) + 1
+        # No list to join (none, or each one finishes the line above it): a line of its own at
+        # the end of the section.
         last = section.last_content(view)
         if last is None:  # an empty string: the rule is its first line
-            self._insert(section.start, [f"{marker} {text}"])
+            self._insert(section.start, [f"- {text}"])
             return 0
+        if close is not None and last > close:  # a chat template: into its system message
+            last = max(k for k in range(section.start, close) if view[k].strip())
+        else:
+            last = _before_input(view, section, last)
         is_heading = bool(HEADING_RE.match(view[last])) and last == section.start
-        block = [f"{marker} {text}"] if is_heading and not self.folded else ["", f"{marker} {text}"]
-        self._insert(last + 1, block)
-        return 0
+        self._insert(last + 1, [f"- {text}"] if is_heading and not self.folded else ["", f"- {text}"])
+        return len(section.rules)
 
     def update_rule(self, section: ProseSection, index: int, text: str) -> None:
         rule = _rule(section, index)
@@ -278,12 +300,50 @@ class Lines:
             self._insert(last + 1, ["", *block])
 
 
-def _main_list(lines: list[str], rules: list[Rule]) -> list[Rule]:
+# The input a template ends with: "{{prompt}}", "Question: {{$question}}", "{input}" alone on
+# its line, and above it a label ("User input:") or a break ("---").
+_INPUT_RE = re.compile(r"\A[ \t]*(?:[^{}:]{1,40}:[ \t]*)?(?:\{\{[^{}]*\}\}|\{[\w.:?$]+\}|\$\{[\w:.-]+\})[ \t]*\Z")
+_ABOVE_INPUT_RE = re.compile(r"\A[ \t]*(?:-{3,}|\*{3,}|_{3,}|[^:]{1,40}:)[ \t]*\Z")
+
+
+def _before_input(lines: list[str], section: ProseSection, last: int) -> int:
+    """The line a rule of its own goes after: the section's last line, unless the section ends
+    with the input the template is filled with; then the last line above that input (a rule
+    after it would read as part of what the user wrote)."""
+    k, found = last, False
+    while k > section.start:
+        line = lines[k]
+        if not line.strip() or _INPUT_RE.match(line):
+            found = found or bool(line.strip())
+        elif not (found and _ABOVE_INPUT_RE.match(line) and not RULE_RE.match(line)):
+            break
+        k -= 1
+    return k if found and lines[k].strip() else last
+
+
+_SYSTEM_OPEN_RE = re.compile(r"""\A[ \t]*<message\s+role\s*=\s*["']?(?:system|developer)\b[^>]*>[ \t]*\Z""",
+                             re.IGNORECASE)
+_MESSAGE_CLOSE_RE = re.compile(r"\A[ \t]*</message>[ \t]*\Z", re.IGNORECASE)
+
+
+def _system_close(lines: list[str], section: ProseSection) -> int | None:
+    """In a chat template (Semantic Kernel's ``<message role="system">`` ... ``</message>``),
+    the line that closes the system message: the instructions end there, not at the end of
+    the template, which is the user's message."""
+    for i in range(section.start, section.end):
+        if _SYSTEM_OPEN_RE.match(lines[i]):
+            return next((j for j in range(i + 1, section.end) if _MESSAGE_CLOSE_RE.match(lines[j])), None)
+    return None
+
+
+def _main_list(lines: list[str], rules: list[Rule], close: int | None = None) -> list[Rule] | None:
     """The section's main list: the longest run of rules of one kind and indentation with only
     blank lines between them (the first of the longest), a bulleted one if there is any: a
     numbered list is more often steps than rules. A section can hold several lists, each under
     a line of text ("Behavior", then "Outputs", then "Example footer"): a new rule belongs with
-    the most rules of its kind, not in whichever list happens to come last."""
+    the most rules of its kind, not in whichever list happens to come last. A list that
+    finishes the line above it ("Focus on:") holds topics, not rules: None when every list
+    does."""
     runs: list[list[Rule]] = [[rules[0]]]
     for before, rule in pairwise(rules):
         if any(lines[k].strip() for k in range(before.end, rule.start)) \
@@ -292,10 +352,22 @@ def _main_list(lines: list[str], rules: list[Rule]) -> list[Rule]:
         else:
             runs[-1].append(rule)
     # a list that something other than a blank line follows (a code fence under its last
-    # rule, a closing tag) would be split by a rule added under it
-    ends = [run for run in runs if run[-1].end >= len(lines) or not lines[run[-1].end].strip()]
-    bulleted = [run for run in ends if run[0].marker in "-*+"]
-    return max(bulleted or ends or runs[-1:], key=len)
+    # rule, a closing tag) would be split by a rule added under it; the end of a chat
+    # template's system message is not
+    ends = [run for run in runs if run[-1].end >= len(lines) or not lines[run[-1].end].strip()
+            or run[-1].end == close]
+    lists = [run for run in ends or runs[-1:] if not _finishes_lead_in(lines, run[0])]
+    if not lists:
+        return None
+    bulleted = [run for run in lists if run[0].marker in "-*+"]
+    return max(bulleted or lists, key=len)
+
+
+def _finishes_lead_in(lines: list[str], first: Rule) -> bool:
+    above = next((lines[k] for k in range(first.start - 1, -1, -1) if lines[k].strip()), "")
+    if HEADING_RE.match(above) or RULE_RE.match(above):
+        return False
+    return bool(_LEAD_IN_RE.search(above.rstrip()))
 
 
 def _rule(section: ProseSection, index: int) -> Rule:

@@ -9,6 +9,7 @@ anchors, flow style, CRLF, a BOM, a missing final newline, stays as it was.
 
 from __future__ import annotations
 
+import io
 import json
 import re
 from collections import Counter
@@ -187,6 +188,9 @@ class Slot:
         return self._emit("".join(self.lines.raw))
 
     def _emit(self, value: str) -> str:
+        refolded = self._refolded(value)
+        if refolded is not None:
+            return refolded
         style = self.node.style
         text = self.doc.text
         line_end = text.find("\n", self.end)
@@ -210,6 +214,42 @@ class Slot:
         if trailing > 1:
             out += eol * (trailing - 1)
         return out
+
+
+    def _refolded(self, value: str) -> str | None:
+        """A quoted string the file folds over several lines (as a YAML library writes it: at a
+        width, with ``\\`` continuations), folded again the same way, so that an edit changes
+        its own lines only. Only when folding the old value that way gives back the file's
+        bytes exactly, and the new text reads back as ``value``."""
+        style = self.node.style
+        original = self.doc.text[self.start:self.end]
+        if style not in ('"', "'") or "\n" not in original:
+            return None
+        eol = "\r\n" if "\r\n" in original else "\n"
+        lines = original.split(eol)
+        indent = min((len(line) - len(line.lstrip(" ")) for line in lines[1:] if line.strip()), default=0)
+        column = self.node.start_mark.column
+        old = str(get(self.doc.value, self.path))
+        widest = max(column + len(lines[0]), *(len(line) for line in lines[1:]))
+        for width in dict.fromkeys((80, widest, widest + 1, widest - 1, 120)):
+            for wide in (True, False):
+                if _fold(old, style, column, indent, width, wide, eol) == original:
+                    new = _fold(value, style, column, indent, width, wide, eol)
+                    try:
+                        same = indent > 0 and yaml.safe_load("k: " + new) == {"k": value}
+                    except yaml.YAMLError:
+                        same = False
+                    return new if same else None
+        return None
+
+
+def _fold(value: str, style: str, column: int, indent: int, width: int, wide: bool, eol: str) -> str:
+    """``value`` quoted in ``style`` as PyYAML's emitter folds it from ``column``."""
+    out = io.StringIO()
+    emitter = yaml.emitter.Emitter(out, width=width, allow_unicode=wide, line_break=eol)
+    emitter.column, emitter.indent, emitter.whitespace, emitter.indention = column, indent, True, False
+    (emitter.write_double_quoted if style == '"' else emitter.write_single_quoted)(value, split=True)
+    return out.getvalue()
 
 
 def _plain_ok(value: str, flow: bool) -> bool:
