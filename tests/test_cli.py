@@ -397,3 +397,20 @@ def test_a_repository_of_several_agents_asks_which(sample_repo: Path,
         also = ", or pass --all" if command == "propose" else ""
         assert err.startswith(f"error: name an agent{also}: there are 4 (product-writer, "), err
         assert "hint: see `gitimprove agents`" in err
+
+
+def test_agents_notes_a_protection_that_protects_nothing(sample_repo: Path,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    # a policy pattern for a section that was renamed (or whose id changed) protects nothing,
+    # and nothing else would say so
+    policy = sample_repo / "gitimprove.yaml"
+    text = policy.read_text().replace("protected_sections:\n",
+                                      "protected_sections:\n  - support-agent/escalate\n", 1)
+    commit_file(sample_repo, "gitimprove.yaml", text, "protect escalate")
+    code, out, err = run_main(capsys, "--repo", str(sample_repo), "agents")
+    assert code == 0 and "support-agent" in out
+    assert err == ("note: protected_sections in gitimprove.yaml protects no section with "
+                   "'support-agent/escalate' (a section renamed, or not there); `gitimprove "
+                   "show AGENT` lists section ids\n")
+    data = json.loads(ok("agents", "--json", repo=sample_repo))
+    assert data["unmatched_protections"] == ["support-agent/escalate"]

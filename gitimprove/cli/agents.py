@@ -68,9 +68,11 @@ def agents_cmd(ctx: Context, as_json: bool) -> int:
         ctx.warnings.muted = False
     for path, problems in repo.catalog().problems.items():  # adopted files that do not load
         broken += [{"name": path, "error": problem} for problem in problems]
+    unmatched = repo.policy().unmatched_protections({r.name: r.sections for r in rows}) \
+        if rows and not broken else []
     if as_json:
         emit_json({"branch": repo.branch, "agents": [r.to_json() for r in rows],
-                   "errors": broken})
+                   "errors": broken, "unmatched_protections": unmatched})
     elif not rows and not broken:
         echo(f"No agents in {repo.policy().agents_dir}/ on {repo.branch}.")
     else:
@@ -91,6 +93,12 @@ def agents_cmd(ctx: Context, as_json: bool) -> int:
         if not any(b["error"] == s or s.startswith(b["error"] + " (") for s in said):
             said.append(b["error"])
             echo(f"error: {b['error']}", err=True)
+    if unmatched and not as_json:
+        from gitimprove.instructions.policy import POLICY_PATH
+
+        echo(f"note: protected_sections in {POLICY_PATH} protects no section with "
+             f"{', '.join(repr(p) for p in unmatched)} (a section renamed, or not there); "
+             "`gitimprove show AGENT` lists section ids", err=True)
     return 1 if broken else 0
 
 

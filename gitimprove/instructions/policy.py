@@ -185,13 +185,23 @@ class Policy(Record):
 
         A pattern ``safety`` matches that section in every agent; ``agent/section`` one agent's;
         both parts may be shell-style globs."""
-        for pattern in self.protected_sections:
-            agent_pat, _, section_pat = pattern.rpartition("/")
-            if fnmatch.fnmatchcase(section_id, section_pat) and (
-                not agent_pat or fnmatch.fnmatchcase(agent, agent_pat)
-            ):
-                return True
-        return False
+        return any(self._matches(pattern, agent, section_id)
+                   for pattern in self.protected_sections)
+
+
+    def unmatched_protections(self, sections: dict[str, list[str]]) -> list[str]:
+        """The ``protected_sections`` patterns that protect no section of ``sections`` (agent
+        name -> its section ids): a section renamed, or an id that changed, leaves its
+        protection matching nothing, and nothing else would say so."""
+        return [pattern for pattern in self.protected_sections
+                if not any(self._matches(pattern, agent, sid)
+                           for agent, ids in sections.items() for sid in ids)]
+
+    @staticmethod
+    def _matches(pattern: str, agent: str, section_id: str) -> bool:
+        agent_pat, _, section_pat = pattern.rpartition("/")
+        return fnmatch.fnmatchcase(section_id, section_pat) and (
+            not agent_pat or fnmatch.fnmatchcase(agent, agent_pat))
 
 
 def parse_policy(text: str | bytes, source: str = POLICY_PATH) -> Policy:
