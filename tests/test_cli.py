@@ -181,7 +181,8 @@ def test_agents_lists_each_agent(sample_repo: Path) -> None:
 
 def test_agents_json_shape(three_versions: Path) -> None:
     data = json.loads(ok("agents", "--json", repo=three_versions))
-    assert set(data) == {"branch", "agents", "errors"}
+    assert set(data) == {"branch", "agents", "errors", "unmatched_protections"}
+    assert data["unmatched_protections"] == []
     assert data["branch"] == "main" and data["errors"] == []
     assert [a["name"] for a in data["agents"]] == AGENT_NAMES
     for row in data["agents"]:
