@@ -39,9 +39,15 @@ def _env() -> dict[str, str]:
             "GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": os.devnull}
 
 
-def _proposal_message(pid: str, base: str, base_blob: str) -> bytes:
-    # a whole proposal record, as propose writes it: approve refuses a forged one
-    return (f"{AGENT}: proposal {pid}\n\nBench.\n\nGitimprove-Proposal: {pid}\n"
+def _proposal_message(pid: str, base: str, base_blob: str, rule: str) -> bytes:
+    # a whole proposal record, as propose writes it: approve refuses a forged one, and the
+    # content block (what it adds) is what later proposals read instead of its files
+    from gitimprove.ledger import ProposalContent
+
+    content = ProposalContent(({"op": "add_rule", "section": "style", "text": rule,
+                                "position": 2, "reason": "bench", "evidence": [f"fb-{pid}"]},),
+                              (rule,)).render()
+    return (f"{AGENT}: proposal {pid}\n\nBench.\n\n{content}\n\nGitimprove-Proposal: {pid}\n"
             f"Gitimprove-Agent: {AGENT}\nGitimprove-Base-Version: {base_blob}\n"
             f"Gitimprove-Base-Commit: {base}\nGitimprove-Evidence: fb-{pid}\n"
             "Gitimprove-Model: claude-test\nGitimprove-Proposer: bench\n").encode()
@@ -74,7 +80,8 @@ def _fast_import_stream(commits: int, proposals: int, base: tuple[str, str] | No
             pid = f"b{i:05d}"
             new = agent.replace(ANCHOR, ANCHOR + f"      - Bench rule {i}.\n", 1).encode()
             commit(f"refs/heads/improve/{AGENT}/{pid}", commits + 1 + i,
-                   _proposal_message(pid, *base), "claude-test <model@gitimprove.invalid>", base[0])
+                   _proposal_message(pid, *base, f"Bench rule {i}."),
+                   "claude-test <model@gitimprove.invalid>", base[0])
             out.append(f"M 100644 inline {PATH}\n".encode())
             data(new)
         return b"".join(out)
@@ -98,7 +105,7 @@ def big_repo(commits: int = 10_000, proposals: int = 1_000) -> Path:
     """A cached repository; copied per run so that approvals do not change the cache."""
     # Keyed by the sample files too: a changed sample (or policy format) builds a new repo.
     sample = hashlib.sha256(b"".join(p.read_bytes() for p in sorted(SAMPLE_FILES()))).hexdigest()[:8]
-    cache = Path(tempfile.gettempdir()) / f"gitimprove-bench-{commits}c-{proposals}p-{sample}-2"
+    cache = Path(tempfile.gettempdir()) / f"gitimprove-bench-{commits}c-{proposals}p-{sample}-3"
     if not (cache / ".done").exists():
         shutil.rmtree(cache, ignore_errors=True)
         cache.mkdir(parents=True)
@@ -133,7 +140,7 @@ def sample_repo() -> Path:
         tree = _git(target, "write-tree", env=env)
         index.unlink()
         pid = f"b{i:05d}"
-        commit = _git(target, "commit-tree", tree, "-p", base, input=_proposal_message(pid, base, base_blob),
+        commit = _git(target, "commit-tree", tree, "-p", base, input=_proposal_message(pid, base, base_blob, f"Bench rule {i}."),
                       env={**_env(), "GIT_AUTHOR_NAME": "claude-test",
                            "GIT_AUTHOR_EMAIL": "model@gitimprove.invalid"})
         _git(target, "update-ref", f"refs/heads/improve/{AGENT}/{pid}", commit)
