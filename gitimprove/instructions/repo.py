@@ -28,7 +28,7 @@ from gitimprove.instructions.formats.catalog import Catalog, Place, build, parse
 from gitimprove.instructions.parsecache import MISSING, ParseCache
 from gitimprove.instructions.policy import POLICY_PATH, Policy, parse_policy, policy_from_values
 from gitimprove.instructions.versions import Version, VersionIndex
-from gitimprove.refnames import running_trial_ref
+from gitimprove.refnames import TRIALS_RUNNING_PREFIX, running_trial_ref
 from gitimprove.text import did_you_mean
 
 _warning_sink: Callable[[str], None] | None = None  # see send_warnings_to
@@ -84,6 +84,27 @@ def trial_bucket(trial_id: str, unit: str) -> float:
 
     digest = hashlib.blake2b(f"{trial_id}\0{unit}".encode(), digest_size=8).digest()
     return int.from_bytes(digest, "big") / 18446744073709551616.0
+
+
+_BUCKETS_KEPT = 65_536  # units whose bucket a repository object remembers, per trial
+
+
+class _Buckets(dict[str, float]):
+    """:func:`trial_bucket` of one trial, remembered per unit: a user makes many runs, and
+    the hash was a third of what a trial adds to a warm ``load()``. Bounded: when full, it
+    starts again (the value is the same whenever it is computed)."""
+
+    __slots__ = ("trial_id",)
+
+    def __init__(self, trial_id: str) -> None:
+        super().__init__()
+        self.trial_id = trial_id
+
+    def __missing__(self, unit: str) -> float:
+        if len(self) >= _BUCKETS_KEPT:
+            self.clear()
+        value = self[unit] = trial_bucket(self.trial_id, unit)
+        return value
 
 
 _record_feedback: Callable[..., FeedbackRecord] | None = None
@@ -206,9 +227,9 @@ class InstructionRepo:
         self._catalogs: dict[str, Catalog] = {}
         self._broken: dict[str, dict[str, Place]] = {}  # commit -> agents of broken adopted files
         self._adopted: dict[tuple[str, str, str], ParsedFile] = {}
-        # agent -> (trial ref tip, start record or None, candidate, live arm)
+        # agent -> (trial ref tip, start record or None, candidate, live arm, units' buckets)
         self._trials: dict[str, tuple[Oid, TrialStart | None, Instruction | None,
-                                      Instruction | None]] = {}
+                                      Instruction | None, _Buckets]] = {}
 
     def __repr__(self) -> str:
         return f"InstructionRepo({str(self.git.work_tree or self.git.git_dir)!r})"
@@ -516,7 +537,7 @@ class InstructionRepo:
         the broken blob, ``problem`` why). ``strict=True`` raises :class:`InvalidFileError`."""
         inst = self._load(agent, ref, strict)
         if ref is None:
-            trial_tip = self.git.read_ref(running_trial_ref(agent))
+            trial_tip = self.git.read_ref(TRIALS_RUNNING_PREFIX + agent)  # running_trial_ref
             if trial_tip is not None:
                 return self._serve_trial(inst, trial_tip, unit)
         return inst
@@ -558,19 +579,20 @@ class InstructionRepo:
             hit = self._read_trial(live, trial_tip)
             with self._lock:
                 self._trials[agent] = hit
-        _, start, candidate, live_arm = hit
+        _, start, candidate, live_arm, _ = hit
         if start is None or candidate is None or live_arm is None:
             return live
         # NOTE: what users see must be what a human approved for trial: a new commit on the
         # proposal branch, or another text on main, pauses the trial (main's text for all).
         if live.version != start.live or self.git.read_ref(start.branch) != start.proposal_commit:
             return live
-        if unit is not None and trial_bucket(start.trial_id, unit) < start.share:
+        if unit is not None and hit[4][unit] < start.share:
             return candidate
         return live_arm
 
     def _read_trial(self, live: Instruction, trial_tip: Oid
-                    ) -> tuple[Oid, TrialStart | None, Instruction | None, Instruction | None]:
+                    ) -> tuple[Oid, TrialStart | None, Instruction | None, Instruction | None,
+                               _Buckets]:
         from gitimprove.ledger.trials import TrialStart
 
         agent = live.agent
@@ -586,12 +608,12 @@ class InstructionRepo:
         except (GitImproveError, ValueError) as exc:
             _warn("gitimprove: ignoring the trial of %s (%s is not a usable trial record: "
                         "%s); serving %s", agent, trial_tip[:10], exc, self.branch)
-            return (trial_tip, None, None, None)
+            return (trial_tip, None, None, None, _Buckets(""))
         candidate = Instruction(agent=agent, text=text, version=got[0], number=None,
                                 commit=start.proposal_commit, tip=live.tip, file=parsed,
                                 trial=TrialArm(start.trial_id, start.proposal, "candidate"))
         live_arm = replace(live, trial=TrialArm(start.trial_id, start.proposal, "live"))
-        return (trial_tip, start, candidate, live_arm)
+        return (trial_tip, start, candidate, live_arm, _Buckets(start.trial_id))
 
     def _build(self, agent: str, tip: Oid, refname: str | None, strict: bool = False) -> Instruction:
         try:

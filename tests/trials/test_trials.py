@@ -78,6 +78,23 @@ def test_load_serves_a_stable_share(sample_repo: Path, proposal: str) -> None:
     assert repo.load("support-agent", unit="user-1").trial is None
 
 
+def test_remembered_buckets_serve_what_the_hash_draws(sample_repo: Path, proposal: str,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    # a unit's bucket is remembered per trial (a bounded memory that starts again when full):
+    # whether computed or remembered, the arm is the one the hash draws
+    import gitimprove.instructions.repo as repo_module
+
+    monkeypatch.setattr(repo_module, "_BUCKETS_KEPT", 7)
+    repo = InstructionRepo(sample_repo)
+    start = start_trial(repo, proposal, share="50%")
+    for round_ in range(3):
+        for u in range(40):
+            arm = repo.load(AGENT, unit=f"user-{u}").trial
+            assert arm is not None, round_
+            drawn = trial_bucket(start.trial_id, f"user-{u}") < start.share
+            assert arm.arm == ("candidate" if drawn else "live"), (round_, u)
+
+
 def test_candidate_is_what_approve_would_make(sample_repo: Path, proposal: str) -> None:
     repo = InstructionRepo(sample_repo)
     start = start_trial(repo, proposal, share="10%")
