@@ -86,7 +86,7 @@ def test_remembered_buckets_serve_what_the_hash_draws(sample_repo: Path, proposa
 
     monkeypatch.setattr(repo_module, "_BUCKETS_KEPT", 7)
     repo = InstructionRepo(sample_repo)
-    start = start_trial(repo, proposal, share="50%")
+    start = start_trial(repo, proposal, share="20%")
     for round_ in range(3):
         for u in range(40):
             arm = repo.load(AGENT, unit=f"user-{u}").trial
