@@ -34,6 +34,7 @@ import json
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from enum import StrEnum
+from functools import cached_property
 from typing import Any, ClassVar, Self, TypeVar
 
 from gitimprove.dataclass import dataclass, field
@@ -424,6 +425,8 @@ class RollbackRecord:
 
     @classmethod
     def parse(cls, message: str) -> RollbackRecord | None:
+        if REVERTS not in message and RESTORES not in message:
+            return None  # the scan asks of every commit on main: most are not rollbacks
         pairs = parse_trailers(message)
         reverts, restores = _first(pairs, REVERTS), _first(pairs, RESTORES)
         if reverts is None and restores is None:
@@ -507,6 +510,14 @@ class LoggedCommit:
     def trailers(self) -> list[tuple[str, str]]:
         return parse_trailers(self.message)
 
+    @cached_property
+    def proposal(self) -> tuple[ProposalRecord | None, tuple[str, ...]]:
+        """:func:`proposal_of`, read once: the scan asks it of a proposal commit several times."""
+        if not self.model_authored:
+            return None, ()
+        record, problems = ProposalRecord.parse(self.message)
+        return record, tuple(problems)
+
     @classmethod
     def of(cls, commit: Commit) -> LoggedCommit:
         name, _, email = commit.author.rpartition(" <")
@@ -517,9 +528,8 @@ class LoggedCommit:
 def proposal_of(commit: LoggedCommit) -> tuple[ProposalRecord | None, list[str]]:
     """The proposal a commit records, if it is a proposal commit (model-authored), and what
     is wrong with it. A commit that is not model-authored records no proposal."""
-    if not commit.model_authored:
-        return None, []
-    return ProposalRecord.parse(commit.message)
+    record, problems = commit.proposal
+    return record, list(problems)
 
 
 # A proposal trailer on a line of its own anywhere in a message, indented or in another case:
