@@ -127,7 +127,12 @@ class Scorecard(_Model):
         elif (fixed.value or 0.0) < settings.min_fixed:
             problems.append(f"fixed {fixed.hits} of {fixed.n} runs to fix ({fixed.value:.0%}); "
                             f"the policy asks for at least {settings.min_fixed:.0%}")
-        if worse.n and (worse.value or 0.0) > settings.max_worse:
+        if not worse.n and self.to_keep.sampled:
+            # NOTE: runs to keep come after the runs to fix, so a budget or an API that gave out
+            # leaves them unjudged first; harm then went unmeasured though it could be measured
+            problems.append(f"none of the {self.to_keep.sampled} runs to keep sampled was judged, "
+                            "so what the change makes worse was not measured")
+        elif worse.n and (worse.value or 0.0) > settings.max_worse:
             problems.append(f"made {worse.hits} of {worse.n} runs to keep worse "
                             f"({worse.value:.0%}); the policy allows at most "
                             f"{settings.max_worse:.0%}")

@@ -199,3 +199,21 @@ def test_sigkill_mid_run_leaves_no_record(api: FakeAnthropicServer, setup: Setup
     assert out(setup.path, "for-each-ref", EVALUATIONS_PREFIX) == ""
     assert not (Path(setup.repo.git.state_dir) / "evaluations").exists()
     assert git(setup.path, "status", "--porcelain") == ""
+
+
+def test_a_budget_that_starves_the_runs_to_keep_does_not_meet_the_bar(
+        api: FakeAnthropicServer, setup: Setup, gitimprove: Callable[..., Ran]) -> None:
+    # Runs to keep are judged after the runs to fix: a small budget reaches none of them, and
+    # a bar "met" then would let a change through whose harm was never measured.
+    use(api)
+    set_evaluation(setup.path, token_budget=2000, required="true")
+    proc = gitimprove(setup.path, "evaluate", setup.pid, "--seed", "5", env=fake_env(api))
+    assert proc.returncode == 0, proc.stderr
+    assert "Stopped early: the token budget" in proc.stdout
+    assert ("Policy bar (at least 50% fixed, at most 10% worse): NOT met: none of the 8 runs to "
+            "keep sampled was judged, so what the change makes worse was not measured") in proc.stdout
+    before = out(setup.path, "rev-parse", "main")
+    proc = gitimprove(setup.path, "approve", setup.pid, env=fake_env(api))
+    assert proc.returncode == 1 and proc.stderr.startswith("error: ")
+    assert "none of the 8 runs to keep sampled was judged" in proc.stderr
+    assert out(setup.path, "rev-parse", "main") == before
