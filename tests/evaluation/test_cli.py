@@ -217,3 +217,19 @@ def test_a_budget_that_starves_the_runs_to_keep_does_not_meet_the_bar(
     assert proc.returncode == 1 and proc.stderr.startswith("error: ")
     assert "none of the 8 runs to keep sampled was judged" in proc.stderr
     assert out(setup.path, "rev-parse", "main") == before
+
+
+def test_each_example_says_where_the_judge_saw_the_proposal(
+        api: FakeAnthropicServer, setup: Setup, gitimprove: Callable[..., Ran]) -> None:
+    # A judge's reason names positions ("B is shorter"); the reader sees base and proposal.
+    use(api)
+    proc = gitimprove(setup.path, "evaluate", setup.pid, "--sample", "4", "--json", env=fake_env(api))
+    data = json.loads(proc.stdout)
+    first = {r["run"]: r["proposal_first"] for r in data["scorecard"]["runs"]}
+    assert data["examples"]
+    for example in data["examples"]:
+        assert example["proposal_shown_as"] == ("A" if first[example["run"]] else "B")
+    review = gitimprove(setup.path, "review", setup.pid)
+    shown = [line for line in review.stdout.splitlines() if line.startswith("    [")]
+    assert shown and all(" (proposal shown as A): " in line or " (proposal shown as B): " in line
+                         for line in shown)
