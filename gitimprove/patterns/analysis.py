@@ -524,8 +524,10 @@ def _synthesized(pending: Mapping[PatternKind, Sequence[Item]], clustered: Seque
                 key = f"theme:{slug}"
                 group = out.get((item.kind, key))
                 if group is None:
+                    # implicit trouble reads as the offline grouping labels it
+                    label = TROUBLE_PREFIX + theme.name if item.kind == TROUBLE else theme.name
                     group = out[(item.kind, key)] = Group(
-                        item.kind, key, theme.name, triage=theme.triage, topic=theme.topic,
+                        item.kind, key, label, triage=theme.triage, topic=theme.topic,
                         description=theme.description or None)
                 group.items.append(item)
     return list(out.values())

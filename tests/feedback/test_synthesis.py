@@ -268,3 +268,29 @@ def test_theme_names_are_cleaned_of_every_unsafe_character(api: FakeAnthropicSer
     cached.write_text(json.dumps(body))
     patterns = analyze_records(records(), synthesizer=synthesizer(api, tmp_path))
     assert all(unsafe_char(p.label) is None for p in patterns)
+
+
+def test_model_themes_of_implicit_trouble_read_like_the_offline_ones(
+        api: FakeAnthropicServer, repo_with_feedback: InstructionRepo,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ANTHROPIC_API_KEY", api.api_key)
+    monkeypatch.setenv("ANTHROPIC_BASE_URL", api.base_url)
+    monkeypatch.chdir(repo_with_feedback.git.work_tree or ".")
+
+    def one_theme(received: Received) -> Reply:  # every item in one theme about the answers
+        theme = {"name": "answers miss the brief", "kind": "answers", "topic": None,
+                 "description": "the answer is not what was asked for"}
+        if received.tool_choice["name"] == BATCH_TOOL:
+            return tool_use({"themes": [{**theme, "members": list(items_of(received))}]},
+                            name=BATCH_TOOL)
+        parts = re.findall(r'<batch_theme id="(b\d+)"', received.prompt_text())
+        return tool_use({"themes": [{**theme, "parts": parts}]}, name=MERGE_TOOL)
+
+    api.handler = one_theme
+    got = CliRunner().invoke(cli, ["analyze", "product-writer", "--json", "--all"])
+    assert got.exit_code == 0, got.output
+    patterns = json.loads(got.stdout)["patterns"]
+    trouble = [p["label"] for p in patterns if p["kind"] == "implicit_trouble"]
+    assert trouble and all(label.startswith("runs redone or abandoned: ") for label in trouble)
+    assert all(not p["label"].startswith("runs redone") for p in patterns
+               if p["kind"] != "implicit_trouble")
