@@ -426,6 +426,8 @@ def group_items(items: Sequence[Item], themer: Themer,
         except SynthesisError as exc:
             if notes is not None and not exc.quiet:
                 notes.append(f"model step failed ({exc.message}); the offline grouping is used")
+                if exc.hint:  # a note of its own: a long API message must not cut it off
+                    notes.append(f"to use the model: {exc.hint}")
         else:
             return list(groups.values()) + themed
     return list(groups.values()) + list(offline.values())

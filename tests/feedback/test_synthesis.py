@@ -149,7 +149,8 @@ def test_broken_answers_fall_back_to_offline(api: FakeAnthropicServer, tmp_path:
     notes: list[str] = []
     patterns = analyze_records(records(), synthesizer=synthesizer(api, tmp_path), notes=notes)
     assert patterns == analyze_records(records())
-    assert len(notes) == 1 and "the offline grouping is used" in notes[0], notes
+    assert "the offline grouping is used" in notes[0], notes
+    assert all(n.startswith("to use the model: ") for n in notes[1:]) and len(notes) <= 2
     if case == "refusal":
         assert "(the model refused)" in notes[0]
     assert not list((tmp_path / "cache").glob("*.json"))  # nothing cached from a failure
@@ -294,3 +295,21 @@ def test_model_themes_of_implicit_trouble_read_like_the_offline_ones(
     assert trouble and all(label.startswith("runs redone or abandoned: ") for label in trouble)
     assert all(not p["label"].startswith("runs redone") for p in patterns
                if p["kind"] != "implicit_trouble")
+
+
+def test_a_failed_model_step_says_how_to_use_the_model(
+        api: FakeAnthropicServer, repo_with_feedback: InstructionRepo,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ANTHROPIC_BASE_URL", api.base_url)
+    monkeypatch.chdir(repo_with_feedback.git.work_tree or ".")
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+    got = CliRunner().invoke(cli, ["analyze", "product-writer", "--model"])
+    assert got.exit_code == 0, got.output
+    assert got.stderr.splitlines()[:2] == [
+        "note: model step failed (no Anthropic API key is configured); the offline grouping is "
+        "used", "note: to use the model: set ANTHROPIC_API_KEY, or pass --offline to skip the model"]
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-wrong")
+    got = CliRunner().invoke(cli, ["analyze", "product-writer", "--model", "--json"])
+    notes = json.loads(got.stdout)["notes"]
+    assert "refused the API key" in notes[0] and notes[1].startswith("to use the model: set ")
+    assert not list((repo_with_feedback.git.state_dir / "synthesis").glob("*/*.json"))
