@@ -193,6 +193,21 @@ def test_add_section_set_text_and_remove_rule() -> None:
         "claude-md", "commands", "conventions", "testing"]
 
 
+@pytest.mark.parametrize(("headings", "level"), [
+    ("# Guide\n\n## Workflow\n\n### Commands\n\n- npm test\n", "##"),  # not under Commands
+    ("## Style\n\n- Be short.\n\n### Lists\n\n- Use dashes.\n", "##"),
+    ("# Rules\n\n- Be short.\n", "##"),
+    ("## Rules\n\n- Be short.\n", "##"),
+    ("# One\n\n- a\n\n# Two\n\n- b\n", "#"),
+])
+def test_a_new_section_is_a_sibling_of_the_top_sections(headings: str, level: str) -> None:
+    parsed = ADAPTERS["markdown"].parse(headings, "AGENTS.md")
+    key = parsed.entries[0].key
+    doc = AdoptedDocument(parsed, key, key.lower())
+    doc.add_section("tools", title="Tools", rules=["run_tests: Run it before you say done."])
+    assert doc.dumps().endswith(f"\n\n{level} Tools\n\n- run_tests: Run it before you say done.\n")
+
+
 def test_rendered_prompts_are_what_the_framework_sends() -> None:
     _, parsed = _parse("crew_tasks.yml", "crewai")
     assert parsed.render(parsed.entry("reporting_task")) == (

@@ -281,8 +281,7 @@ class Lines:
 
     def add_section(self, sections: list[ProseSection], *, title: str, text: str | None,
                     rules: list[str] | None, position: int | None) -> None:
-        levels = [s.level for s in sections if s.title is not None]
-        level = levels[-1] if levels else 2  # a sibling of the last section
+        level = _new_level([s.level for s in sections if s.title is not None])
         block = [f"{'#' * level} {_one_line(title)}"]
         if text:
             block += ["", *text.strip("\n").split("\n")]
@@ -298,6 +297,17 @@ class Lines:
             self._insert(0, block)
         else:
             self._insert(last + 1, ["", *block])
+
+
+def _new_level(levels: list[int]) -> int:
+    """The heading level of a section added at the end: a sibling of the file's top sections,
+    not of the last one (a ``###`` subsection there would put it under its parent); a lone
+    ``#`` that opens the file is the document's title, and the new one goes under it."""
+    if not levels:
+        return 2
+    if levels[0] == 1 and levels.count(1) == 1:
+        return min(levels[1:], default=2)
+    return min(levels)
 
 
 # The input a template ends with: "{{prompt}}", "Question: {{$question}}", "{input}" alone on
