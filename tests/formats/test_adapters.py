@@ -208,6 +208,18 @@ def test_a_new_section_is_a_sibling_of_the_top_sections(headings: str, level: st
     assert doc.dumps().endswith(f"\n\n{level} Tools\n\n- run_tests: Run it before you say done.\n")
 
 
+@pytest.mark.parametrize(("text", "expected"), [
+    ("# Guide\n\n## Workflow\n\n- npm test\n", "# Guide\n\n- Run it.\n\n## Workflow\n"),
+    ("# Guide\n## Workflow\n- npm test\n", "# Guide\n- Run it.\n## Workflow\n"),
+])
+def test_a_rule_under_a_heading_alone_keeps_the_files_spacing(text: str, expected: str) -> None:
+    parsed = ADAPTERS["markdown"].parse(text, "AGENTS.md")
+    key = parsed.entries[0].key
+    doc = AdoptedDocument(parsed, key, key.lower())
+    doc.add_rule(doc.agent.sections[0].id, "Run it.")
+    assert doc.dumps().startswith(expected)
+
+
 def test_rendered_prompts_are_what_the_framework_sends() -> None:
     _, parsed = _parse("crew_tasks.yml", "crewai")
     assert parsed.render(parsed.entry("reporting_task")) == (

@@ -248,7 +248,8 @@ class Lines:
         else:
             last = _before_input(view, section, last)
         is_heading = bool(HEADING_RE.match(view[last])) and last == section.start
-        self._insert(last + 1, [f"- {text}"] if is_heading and not self.folded else ["", f"- {text}"])
+        tight = is_heading and not self.folded and not _spaced_headings(view)
+        self._insert(last + 1, [f"- {text}"] if tight else ["", f"- {text}"])
         return len(section.rules)
 
     def update_rule(self, section: ProseSection, index: int, text: str) -> None:
@@ -297,6 +298,13 @@ class Lines:
             self._insert(0, block)
         else:
             self._insert(last + 1, ["", *block])
+
+
+def _spaced_headings(lines: list[str]) -> bool:
+    """Whether the file leaves a blank line under its headings (most of them), as the rule put
+    under a heading alone should then."""
+    below = [not lines[i + 1].strip() for i, line in enumerate(lines[:-1]) if HEADING_RE.match(line)]
+    return sum(below) * 2 > len(below)
 
 
 def _new_level(levels: list[int]) -> int:
