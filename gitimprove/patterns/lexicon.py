@@ -295,7 +295,7 @@ CONCEPTS: tuple[Concept, ...] = (
        same responses | same reply | same replies | same thing over | over and over | says the same
        keeps saying | stuck in a loop | in a loop | loops | redundant | redundancy
        """),
-    _c("instructions", "ignores the user's instructions", "follow the user's instructions",
+    _c("instructions", "ignores instructions", "follow the instructions",
        "follows instructions",
        "instructions follow request format rules",
        """

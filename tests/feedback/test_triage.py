@@ -373,11 +373,11 @@ def test_complaints_about_generated_code_are_about_the_answers() -> None:
      "repetitive answers"),
     (["ignores my instructions", "it did not follow my instructions",
       "ignores my instructions every time", "never follows my formatting instructions"],
-     "ignores the user's instructions"),
+     "ignores instructions"),
     # a coding agent's users: its instruction file ignored, its context compacted away
     (["it keeps ignoring CLAUDE.md", "it keeps ignoring the rules in CLAUDE.md",
       "ignoring CLAUDE.md again", "it ignores AGENTS.md every time"],
-     "ignores the user's instructions"),
+     "ignores instructions"),
     (["after compaction it forgot the plan", "after compaction it forgot my plan",
       "it forgot the plan after compaction", "after compaction it forgot everything"],
      "forgets what the user said"),
