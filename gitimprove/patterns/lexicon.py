@@ -274,6 +274,8 @@ CONCEPTS: tuple[Concept, ...] = (
        no memory | short memory | remembers nothing | lose context | loses context
        lost context | loses the context | loses track | lost track | lose track | context window
        earlier in the chat | earlier in the conversation | what i said before | what i just said
+       earlier in the session | earlier in the same session | compaction | after compacting
+       forgets how | forgot how
        """),
     _c("refusal", "refuses or lectures", "help without lecturing", "helpful without preaching",
        "scope refuse decline tone",
@@ -293,7 +295,7 @@ CONCEPTS: tuple[Concept, ...] = (
        same responses | same reply | same replies | same thing over | over and over | says the same
        keeps saying | stuck in a loop | in a loop | loops | redundant | redundancy
        """),
-    _c("instructions", "ignores the user's instructions", "follow the user's instructions",
+    _c("instructions", "ignores instructions", "follow the instructions",
        "follows instructions",
        "instructions follow request format rules",
        """
@@ -302,6 +304,13 @@ CONCEPTS: tuple[Concept, ...] = (
        follow instructions | follow directions | follow the prompt | following instructions
        instruction following | as i asked | as instructed | i told it to | i asked it to
        despite asking | even though i asked | specifically asked | specifically told
+       ignoring my | ignoring instructions | ignore * instructions | ignores * instructions
+       ignoring * instructions | ignored * instructions | ignores * rules | ignoring * rules
+       ignores * md | ignoring * md | ignored * md | ignores them | ignoring them
+       not following * md | not following * instructions | does not follow them
+       does not follow my | does not follow * instructions | does not follow * rules
+       does not listen | not listening | explicit instructions | explicitly told
+       explicitly asked | stick to * instructions
        """),
 )
 

@@ -51,6 +51,8 @@ TOPICS: tuple[Concept, ...] = (
        google account | apple id | microsoft account | two factor | 2fa | birthday | date of birth
        send * code | send code | sends code | sent * code | get * code | got * code | receive * code
        received * code | wait for * code | code never | login code | sms code | security code
+       oauth | auth error | authorization failed | can not log in | unable to log in
+       can not login | unable to login
        """),
     _c("crashes and bugs", "crashes and app bugs", "", "", "",
        """

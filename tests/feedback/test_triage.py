@@ -201,6 +201,9 @@ def plain(text: str) -> str | None:
     ("too slow", None),                                   # one word, nothing vouches for it
     ("There is more than one day in a month.", None),     # content, not the product
     ("The answer is slow to get to the point, the app should say it first", None),
+    ("Oauth error, stuck, can't log in", "login"),          # a coding CLI's sign-in
+    ("OAuth login fails with Authorization failed", "login"),
+    ("the OAuth code it wrote does not compile", None),     # the code it wrote is its answer
 ])
 def test_an_item_alone_is_about_the_product_only_plainly(text: str, expected: str | None) -> None:
     assert plain(text) == expected
@@ -370,7 +373,14 @@ def test_complaints_about_generated_code_are_about_the_answers() -> None:
      "repetitive answers"),
     (["ignores my instructions", "it did not follow my instructions",
       "ignores my instructions every time", "never follows my formatting instructions"],
-     "ignores the user's instructions"),
+     "ignores instructions"),
+    # a coding agent's users: its instruction file ignored, its context compacted away
+    (["it keeps ignoring CLAUDE.md", "it keeps ignoring the rules in CLAUDE.md",
+      "ignoring CLAUDE.md again", "it ignores AGENTS.md every time"],
+     "ignores instructions"),
+    (["after compaction it forgot the plan", "after compaction it forgot my plan",
+      "it forgot the plan after compaction", "after compaction it forgot everything"],
+     "forgets what the user said"),
 ])
 def test_common_complaints_about_an_assistant_are_named(texts: list[str], label: str) -> None:
     patterns = analyze_records(recs(texts), min_support=3)

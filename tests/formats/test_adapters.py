@@ -193,6 +193,35 @@ def test_add_section_set_text_and_remove_rule() -> None:
         "claude-md", "commands", "conventions", "testing"]
 
 
+def _agents_md(text: str) -> AdoptedDocument:
+    parsed = ADAPTERS["markdown"].parse(text, "AGENTS.md")
+    key = parsed.entries[0].key
+    return AdoptedDocument(parsed, key, key.lower())
+
+
+@pytest.mark.parametrize(("headings", "level"), [
+    ("# Guide\n\n## Workflow\n\n### Commands\n\n- npm test\n", "##"),  # not under Commands
+    ("## Style\n\n- Be short.\n\n### Lists\n\n- Use dashes.\n", "##"),
+    ("# Rules\n\n- Be short.\n", "##"),
+    ("## Rules\n\n- Be short.\n", "##"),
+    ("# One\n\n- a\n\n# Two\n\n- b\n", "#"),
+])
+def test_a_new_section_is_a_sibling_of_the_top_sections(headings: str, level: str) -> None:
+    doc = _agents_md(headings)
+    doc.add_section("tools", title="Tools", rules=["run_tests: Run it before you say done."])
+    assert doc.dumps().endswith(f"\n\n{level} Tools\n\n- run_tests: Run it before you say done.\n")
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("# Guide\n\n## Workflow\n\n- npm test\n", "# Guide\n\n- Run it.\n\n## Workflow\n"),
+    ("# Guide\n## Workflow\n- npm test\n", "# Guide\n- Run it.\n## Workflow\n"),
+])
+def test_a_rule_under_a_heading_alone_keeps_the_files_spacing(text: str, expected: str) -> None:
+    doc = _agents_md(text)
+    doc.add_rule(doc.agent.sections[0].id, "Run it.")
+    assert doc.dumps().startswith(expected)
+
+
 def test_rendered_prompts_are_what_the_framework_sends() -> None:
     _, parsed = _parse("crew_tasks.yml", "crewai")
     assert parsed.render(parsed.entry("reporting_task")) == (

@@ -250,7 +250,7 @@ def test_a_length_complaint_under_a_rule_asking_for_brevity_adds_no_rule(sample_
     ("truncated", "cut off or unfinished answers", "Finish every answer"),
     ("memory", "forgets what the user said", "earlier in the conversation"),
     ("refusal", "refuses or lectures", "without moral commentary"),
-    ("instructions", "ignores the user's instructions", "Follow every explicit instruction"),
+    ("instructions", "ignores instructions", "in these instructions and in the user's"),
     ("repetition", "repetitive answers", "Say each point once"),
 ])
 def test_common_complaints_about_an_assistant_have_a_remedy(sample_repo: Path, concept: str,

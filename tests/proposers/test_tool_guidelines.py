@@ -12,6 +12,7 @@ from gitimprove.patterns.model import Pattern, pattern_id
 from gitimprove.proposals.operations import AddRule, AddSection, Draft, UpdateRule, apply
 from gitimprove.proposals.proposers.base import ProposalRequest
 from gitimprove.proposals.proposers.heuristic import HeuristicProposer
+from gitimprove.proposals.support import Support, Wording
 from gitimprove.validate import protected_ids
 from tests.conftest import SAMPLE
 from tests.fakes.anthropic_server import FakeAnthropicServer, tool_use
@@ -91,6 +92,25 @@ def test_heuristic_adds_a_tools_section_before_the_protected_one() -> None:
     new = parse_agent(applied(WITHOUT_TOOLS, result.draft), PATH, expected_name=AGENT)
     assert [s.id for s in new.sections] == ["role", "style", "tools", "safety"]
     assert tool_guidelines(new) == {"web_search": [0], "currency_convert": [1]}
+
+
+def test_a_stock_guideline_is_proposed_where_support_is_known_and_a_lone_correction_is_not() -> None:
+    # propose knows each pattern's support: the stock guideline of an 'errors' pattern is not
+    # one user's words, but a complaint's guideline made of one user's correction still is
+    lone = "After an edit error, read the file again before the next edit."
+    complaints = tool_pattern("edit_file", "complaints", f"edit_file: {lone}", count=6)
+    complaints = complaints.model_copy(update={"quotes": [lone]})
+    agent = parse_agent(TEXT, PATH, expected_name=AGENT)
+    req = ProposalRequest(agent=AGENT, file=agent, protected=protected_ids(agent, POLICY),
+                          limits=POLICY.limits, patterns=[ERRORS, complaints],
+                          support={ERRORS.id: Support(items=15, users=15, runs=15,
+                                                      wordings=(Wording(lone, 1),)),
+                                   complaints.id: Support(items=6, users=6, runs=6,
+                                                          wordings=(Wording(lone, 1),))})
+    result = HeuristicProposer().propose(req, check_for(TEXT))
+    assert [op.text for op in result.draft.operations if isinstance(op, AddRule)] == [
+        "currency_convert: When it fails, say so plainly and answer from what you have."]
+    assert [lo.why.split(" (")[0] for lo in result.left_out] == ["copies one user's words"]
 
 
 def test_heuristic_skips_what_the_guideline_already_says() -> None:

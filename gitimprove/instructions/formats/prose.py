@@ -248,7 +248,8 @@ class Lines:
         else:
             last = _before_input(view, section, last)
         is_heading = bool(HEADING_RE.match(view[last])) and last == section.start
-        self._insert(last + 1, [f"- {text}"] if is_heading and not self.folded else ["", f"- {text}"])
+        tight = is_heading and not self.folded and not _spaced_headings(view)
+        self._insert(last + 1, [f"- {text}"] if tight else ["", f"- {text}"])
         return len(section.rules)
 
     def update_rule(self, section: ProseSection, index: int, text: str) -> None:
@@ -281,8 +282,7 @@ class Lines:
 
     def add_section(self, sections: list[ProseSection], *, title: str, text: str | None,
                     rules: list[str] | None, position: int | None) -> None:
-        levels = [s.level for s in sections if s.title is not None]
-        level = levels[-1] if levels else 2  # a sibling of the last section
+        level = _new_level([s.level for s in sections if s.title is not None])
         block = [f"{'#' * level} {_one_line(title)}"]
         if text:
             block += ["", *text.strip("\n").split("\n")]
@@ -298,6 +298,24 @@ class Lines:
             self._insert(0, block)
         else:
             self._insert(last + 1, ["", *block])
+
+
+def _spaced_headings(lines: list[str]) -> bool:
+    """Whether the file leaves a blank line under its headings (most of them), as the rule put
+    under a heading alone should then."""
+    below = [not lines[i + 1].strip() for i, line in enumerate(lines[:-1]) if HEADING_RE.match(line)]
+    return sum(below) * 2 > len(below)
+
+
+def _new_level(levels: list[int]) -> int:
+    """The heading level of a section added at the end: a sibling of the file's top sections,
+    not of the last one (a ``###`` subsection there would put it under its parent); a lone
+    ``#`` that opens the file is the document's title, and the new one goes under it."""
+    if not levels:
+        return 2
+    if levels[0] == 1 and levels.count(1) == 1:
+        return min(levels[1:], default=2)
+    return min(levels)
 
 
 # The input a template ends with: "{{prompt}}", "Question: {{$question}}", "{input}" alone on

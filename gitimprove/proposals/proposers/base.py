@@ -8,7 +8,7 @@ from typing import Protocol
 
 from gitimprove.dataclass import dataclass, field
 from gitimprove.errors import GitImproveError
-from gitimprove.instructions.agentfile import AgentFile
+from gitimprove.instructions.agentfile import AgentFile, guideline_tool
 from gitimprove.instructions.policy import Limits
 from gitimprove.patterns.model import Pattern
 from gitimprove.proposals.operations import Draft
@@ -27,6 +27,11 @@ class ProposerError(GitImproveError):
 # "Address 8 recurring feedback patterns": a count in a title must be the real count.
 _COUNTED = re.compile(r"\b(\d+)\s+(?:[a-z-]+\s+){0,2}?(?:patterns?|changes?|rules?|operations?|"
                       r"edits?|issues?|problems?|fixes|improvements?|themes?)\b", re.I)
+
+
+def _clause(rule: str) -> str:
+    """A tool guideline without its tool's name (``web_search: Use it ...`` -> ``Use it ...``)."""
+    return rule.split(":", 1)[1] if guideline_tool(rule) else rule
 
 
 def _plain(text: str) -> str:
@@ -144,8 +149,8 @@ class ProposalRequest:
                                 f"distinct users in {best.runs} runs; a rule needs at least "
                                 f"{self.min_users} users and {self.min_runs} runs: leave it out")
                 continue
-            copied = next((q for t in written(op) for q in self._lone_words() if _plain(t) == _plain(q)),
-                          None)
+            copied = next((q for t in written(op) for q in self._lone_words()
+                           if _plain(q) in (_plain(t), _plain(_clause(t)))), None)
             if copied is not None:
                 problems.append(f"operation {n} ({op.op}): copies one user's words ({copied[:90]!r}) "
                                 "as the rule; quote them in the reason and write the rule from what "
@@ -157,8 +162,11 @@ class ProposalRequest:
         (only where the support is known: without records, nobody can tell)."""
         shared = [w.text for s in self.support.values() for w in s.wordings
                   if w.users >= self.wording_min_users]
+        # NOTE: a tool_use pattern's suggestion is a stock guideline unless a user's correction
+        # made it, and that correction is among its quotes and wordings: the stock text is ours.
         said = [t for p in self.patterns if p.fixable and p.id in self.support
-                for t in [*p.quotes, p.suggestion or ""] if t]
+                for t in [*p.quotes, *(w.text for w in self.support[p.id].wordings),
+                          "" if p.kind == "tool_use" else p.suggestion or ""] if t]
         return [t for t in said if not any(_plain(t) == _plain(w) for w in shared)]
 
     def labelled_file(self) -> str:

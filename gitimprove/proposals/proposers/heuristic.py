@@ -119,10 +119,13 @@ REMEDIES: dict[str, Remedy] = {
                                                "say why in one sentence and offer what you can do."),
     "repetition": Remedy("repetition", "Say each point once: do not repeat what an earlier "
                                        "sentence or reply already said."),
-    "instructions": Remedy("the user's instructions", "Follow every explicit instruction in the "
-                                                      "user's request (format, length, language, "
-                                                      "what to leave out); when two conflict, ask "
-                                                      "which comes first."),
+    # NOTE: users of coding agents complain that the instruction file itself is ignored
+    # ("keeps ignoring CLAUDE.md"), users of assistants that their request is.
+    "instructions": Remedy("following instructions", "Follow every explicit instruction, in these "
+                                                     "instructions and in the user's request "
+                                                     "(format, length, language, what to leave "
+                                                     "out); when two conflict, ask which comes "
+                                                     "first."),
 }
 
 
