@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from gitimprove.cli import cli
-from tests.conftest import SAMPLE
-from tests.fakes.anthropic_server import FakeAnthropicServer, tool_use
+from gitimprove.cli import cli, main
+from tests.conftest import SAMPLE, git
+from tests.fakes.anthropic_server import FakeAnthropicServer, error, tool_use
 from tests.proposers.conftest import AGENT, good_draft
 
 
@@ -32,3 +32,20 @@ def test_propose_names_the_model_and_what_it_cost(api: FakeAnthropicServer, with
     dry = runner.invoke(cli, ["propose", AGENT, "--proposer", "heuristic", "--dry-run", "--offline"])
     assert dry.exit_code == 0, dry.output
     assert "by the heuristic proposer (offline, no model). Nothing was written." in dry.stdout
+
+
+def test_an_overloaded_api_is_one_error_line_with_a_hint_and_writes_nothing(
+        api: FakeAnthropicServer, with_key: None, sample_repo: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    assert CliRunner().invoke(cli, ["feedback", "import", str(SAMPLE / "feedback.jsonl")]).exit_code == 0
+    before = git(sample_repo, "for-each-ref")
+    api.handler = lambda received: error(529, "overloaded_error", "Overloaded",
+                                         headers={"retry-after": "0"})
+    with pytest.raises(SystemExit) as exited:
+        main(["propose", AGENT, "--proposer", "anthropic", "--offline"])
+    got = capsys.readouterr()
+    assert exited.value.code == 1 and got.out == ""
+    lines = got.err.splitlines()
+    assert lines[0].startswith("error: the Anthropic API is overloaded after "), lines
+    assert lines[1:] == ["  hint: try again later, or use --proposer heuristic"]
+    assert git(sample_repo, "for-each-ref") == before
