@@ -11,6 +11,7 @@ import click
 from gitimprove.cli.context import Context, echo, emit_json, json_option, pass_ctx
 from gitimprove.cli.output import for_people, paint
 from gitimprove.errors import GitImproveError
+from gitimprove.text import spent
 
 if TYPE_CHECKING:
     from gitimprove.proposals.build import Plan
@@ -75,9 +76,8 @@ def _who(plan: Plan) -> str:
     if result.proposer == "heuristic":
         return "the heuristic proposer (offline, no model)"
     usage = result.usage
-    return (f"{result.model} via the Anthropic API ({usage.requests} "
-            f"request{'' if usage.requests == 1 else 's'}, {usage.input_tokens:,} input and "
-            f"{usage.output_tokens:,} output tokens)")
+    return (f"{result.model} via the Anthropic API "
+            f"({spent(usage.requests, usage.input_tokens, usage.output_tokens)})")
 
 
 def _age(ts: int) -> str:

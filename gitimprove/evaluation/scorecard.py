@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from gitimprove.feedback.significance import Rate
 from gitimprove.instructions.policy import EvaluationSettings
+from gitimprove.text import spent
 
 Kind = Literal["fix", "keep"]
 Judgement = Literal["better", "same", "worse"]
@@ -188,9 +189,9 @@ class Scorecard(_Model):
                           if self.position_bias() else " (order randomised; about half is expected)"))
         cost = f", about ${self.usage.cost_usd:.2f}" if self.usage.cost_usd is not None else \
             ", cost unknown (no price for the model; see evaluation.input_usd_per_mtok)"
+        usage = spent(self.usage.requests, self.usage.input_tokens, self.usage.output_tokens)
         out.append(f"Models: {self.model} answered, {self.judge_model} judged; "
-                   f"{self.usage.requests} requests, {self.usage.input_tokens:,} input and "
-                   f"{self.usage.output_tokens:,} output tokens{cost}; seed {self.seed}")
+                   f"{usage}{cost}; seed {self.seed}")
         if self.stopped:
             out.append(f"Stopped early: {self.stopped}")
         out += [f"Warning: {w}" for w in self.warnings]

@@ -57,7 +57,7 @@ from gitimprove.patterns.triage import (
     product_topic,
     triage_of,
 )
-from gitimprove.text import shorten
+from gitimprove.text import shorten, spent
 
 if TYPE_CHECKING:
     from gitimprove.patterns.model import AgentLike
@@ -515,8 +515,7 @@ def _synthesized(pending: Mapping[PatternKind, Sequence[Item]], clustered: Seque
     result = synthesizer.run(ids, groups_in_order, sorted(set(loose)))
     if notes is not None:
         cost = ("from the cache, no request" if result.cached else
-                f"{result.requests} requests, {result.input_tokens} input and "
-                f"{result.output_tokens} output tokens")
+                spent(result.requests, result.input_tokens, result.output_tokens))
         notes.append(f"themes by {result.model} ({cost})")
     out: dict[tuple[str, str], Group] = {}
     for theme in result.themes:

@@ -290,7 +290,10 @@ def test_model_themes_of_implicit_trouble_read_like_the_offline_ones(
     api.handler = one_theme
     got = CliRunner().invoke(cli, ["analyze", "product-writer", "--json", "--all"])
     assert got.exit_code == 0, got.output
-    patterns = json.loads(got.stdout)["patterns"]
+    data = json.loads(got.stdout)
+    assert re.fullmatch(r"themes by \S+ \(\d+ requests?, [\d,]+ input and [\d,]+ output tokens\)",
+                        data["notes"][0]), data["notes"]
+    patterns = data["patterns"]
     trouble = [p["label"] for p in patterns if p["kind"] == "implicit_trouble"]
     assert trouble and all(label.startswith("runs redone or abandoned: ") for label in trouble)
     assert all(not p["label"].startswith("runs redone") for p in patterns
