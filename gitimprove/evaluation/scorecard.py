@@ -162,10 +162,10 @@ class Scorecard(_Model):
         """The scorecard as `evaluate` and `review` print it."""
         fix, keep = self.to_fix, self.to_keep
         out = [
-            f"Runs to fix (cited as evidence):  {_rate(self.fixed())} made better"
-            f"   same {fix.same}, worse {fix.worse}",
-            f"Runs to keep (well-rated on the base version):  {_rate(self.worse())} made worse"
-            f"   better {keep.better}, same {keep.same}",
+            f"Runs to fix (cited as evidence): {_rate(self.fixed(), 'made better')}; "
+            f"same {fix.same}, worse {fix.worse}",
+            f"Runs to keep (well-rated on the base): {_rate(self.worse(), 'made worse')}; "
+            f"better {keep.better}, same {keep.same}",
             f"Judged {fix.judged} of {fix.sampled} runs to fix sampled from "
             f"{fix.candidates + fix.no_input + fix.unexamined} cited runs with a complaint "
             f"({fix.available} evidence ids) and {keep.judged} of {keep.sampled} runs to keep "
@@ -205,9 +205,11 @@ class Scorecard(_Model):
         return out
 
 
-def _rate(rate: Rate) -> str:
+def _rate(rate: Rate, what: str = "") -> str:
+    """``7/10 (70%, 95% CI 40%-89%)``; with ``what``, ``7/10 made better (70%, ...)``."""
+    what = f" {what}" if what else ""
     if not rate.n:
-        return "0/0 (nothing judged)"
+        return f"0/0{what} (nothing judged)"
     ci = rate.interval()
     assert ci is not None and rate.value is not None
-    return f"{rate.hits}/{rate.n} ({rate.value:.0%}, 95% CI {ci[0]:.0%}-{ci[1]:.0%})"
+    return f"{rate.hits}/{rate.n}{what} ({rate.value:.0%}, 95% CI {ci[0]:.0%}-{ci[1]:.0%})"

@@ -233,3 +233,17 @@ def test_each_example_says_where_the_judge_saw_the_proposal(
     shown = [line for line in review.stdout.splitlines() if line.startswith("    [")]
     assert shown and all(" (proposal shown as A): " in line or " (proposal shown as B): " in line
                          for line in shown)
+
+
+def test_the_scorecard_figures_read_on_one_line_of_100_columns(
+        api: FakeAnthropicServer, setup: Setup, gitimprove: Callable[..., Ran]) -> None:
+    use(api)
+    gitimprove(setup.path, "evaluate", setup.pid, "--sample", "3", env=fake_env(api))
+    review = gitimprove(setup.path, "review", setup.pid).stdout.splitlines()
+    fix = next(line for line in review if line.startswith("  Runs to fix"))
+    keep = next(line for line in review if line.startswith("  Runs to keep"))
+    assert fix.startswith("  Runs to fix (cited as evidence): 3/3 made better (100%, 95% CI ")
+    assert fix.endswith("; same 0, worse 0")
+    assert keep.startswith("  Runs to keep (well-rated on the base): 0/3 made worse (0%, 95% CI ")
+    assert keep.endswith("; better 3, same 0")
+    assert max(len(fix), len(keep)) <= 100
