@@ -48,7 +48,15 @@ from gitimprove.patterns.model import (
     importance,
     pattern_id,
 )
-from gitimprove.patterns.text import content, is_noise, is_unspecific, normalize, stem, tokens
+from gitimprove.patterns.text import (
+    content,
+    is_noise,
+    is_unspecific,
+    nameable,
+    normalize,
+    stem,
+    tokens,
+)
 from gitimprove.patterns.triage import (
     TOPIC_LABELS,
     decide,
@@ -558,7 +566,7 @@ def _name_group(kind: PatternKind, members: Sequence[str], by_text: dict[str, li
         info = themer(text)
         if info.concepts:
             concepts[info.concepts[0]] += weight[text]
-        words.update(dict.fromkeys(set(info.words), weight[text]))
+        words.update(dict.fromkeys({w for w in info.words if nameable(w)}, weight[text]))
     freq, n = df
     distinctive = sorted(words, key=lambda w: (-words[w] / size * math.log((1 + n) / (1 + freq[w])), w))
     terms = [w for w in distinctive if words[w] >= min(2, size)][:3] or distinctive[:3]

@@ -42,6 +42,23 @@ give gave want wanted need needs needed use used using know ok okay
 not no never nothing more less
 """)
 
+# Function words of other languages feedback often comes in (Spanish, Portuguese, French,
+# German, Italian, romanised Hindi): never a pattern's name ("del, la", "hai, ke, nahi").
+# Only naming leaves them out; similarity and noise read every word. Words that are also
+# English words ("die", "son", "come", "ai", "plus") are not here.
+FOREIGN_FUNCTION_WORDS = _words("""
+de del la las el los lo que en por para una un al se su sus como pero muy porque esta este
+esto estos ya hay donde cuando todo nada mucho tambien otro yo mi tu es son fue ser
+da do dos das em um uma com nao os ao pelo pela isso ela ele eles voce meu minha
+le les des du et est dans pour pas sur aux avec il elle ils nous vous je mais ou ne sa ses
+leur mon ma mes tres
+der das und ist nicht ein eine einen dem des zu mit auf fur von sich ich du er sie wir aber
+auch noch nur oder wenn dann sehr kein keine
+il di della dei delle alla che non gli sono anche molto
+hai ke ka ki nahi ko mein ye yeh kya aur bhi toh tha thi hain ho raha rha
+""")
+_FOREIGN_STEMS: frozenset[str] = frozenset()  # set below, once stem() is defined
+
 # Words that carry no theme on their own: a text made only of these is noise.
 GENERIC = _words("""
 test testing tested asdf asdfgh qwerty xyz abc lol lmao rofl haha hah ok okay k meh hmm hm hmmm
@@ -153,6 +170,12 @@ def content(toks: tuple[str, ...]) -> list[str]:
 
 
 _STOP_STEMS = frozenset(STOPWORDS | {stem(w) for w in STOPWORDS})
+_FOREIGN_STEMS = frozenset(FOREIGN_FUNCTION_WORDS | {stem(w) for w in FOREIGN_FUNCTION_WORDS})
+
+
+def nameable(word: str) -> bool:
+    """Whether a content stem may name a pattern: not a function word of another language."""
+    return word not in _FOREIGN_STEMS
 _GENERIC_STEMS = frozenset(GENERIC | {stem(w) for w in GENERIC})
 _MASH = re.compile(r"\A(?:[^aeiou]{4,}|(..+?)\1{2,}.?)\Z")
 

@@ -392,3 +392,16 @@ def test_product_complaints_that_share_a_word_with_them_stay_product() -> None:
                         ("they refused to refund me", "pricing"),
                         ("my subscription was cut off", "pricing")]:
         assert product_topic(tokens(text), []) == topic, text
+
+
+def test_function_words_of_other_languages_never_name_a_pattern() -> None:
+    # a group of Spanish reviews was named "del, la": the stop words were English only
+    texts = ["la aplicación no funciona con la cuenta del trabajo",
+             "la aplicación no funciona en el teléfono del trabajo",
+             "no funciona la aplicación, es un desastre del principio al fin",
+             "la aplicación del asistente no funciona para nada"]
+    patterns = analyze_records(recs(texts), min_support=3)
+    assert patterns, "the four reviews group"
+    words = {w.strip() for p in patterns for w in p.label.split(",")}
+    assert not words & {"la", "del", "no", "el", "en", "es", "con"}, [p.label for p in patterns]
+    assert "funciona" in words or "aplicación" in words or "aplicacion" in words, words
