@@ -363,7 +363,8 @@ def _one(api: MessagesAPI, client: anthropic.Anthropic, p: EvaluationPlan, run: 
         entry.verdict = "better" if (verdict.preferred == "A") == proposal_first else "worse"
     return entry, Example(set=run.kind, run=run.key, verdict=entry.verdict, reason=entry.reason,
                           input=excerpt(run.input), logged=excerpt(run.logged) if run.logged else None,
-                          base=excerpt(base.text), proposal=excerpt(proposed.text))
+                          base=excerpt(base.text), proposal=excerpt(proposed.text),
+                          proposal_shown_as="A" if proposal_first else "B")
 
 
 def _count(figures: SetFigures, entry: JudgedRun) -> None:

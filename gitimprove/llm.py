@@ -169,8 +169,8 @@ class MessagesAPI:
             return error(f"the Anthropic API kept rate-limiting the requests{tries} ({said}){ref}",
                          hint=f"wait a minute and try again, {hints.fallback}")
         if status == 529:
-            return error(f"the Anthropic API is overloaded{tries}, try again later ({said}){ref}",
-                         hint=hints.fallback)
+            return error(f"the Anthropic API is overloaded{tries} ({said}){ref}",
+                         hint=f"try again later, {hints.fallback}")
         if status >= 500:
             return error(f"the Anthropic API failed with a server error{tries} ({said}){ref}",
                          hint=f"try again later, {hints.fallback}")

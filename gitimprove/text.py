@@ -17,6 +17,13 @@ def percent(share: float) -> str:
     return f"{share:.1%}" if share < 0.1 else f"{share:.0%}"
 
 
+def spent(requests: int, input_tokens: int, output_tokens: int) -> str:
+    """What model calls cost, as every command says it: ``1 request, 3,069 input and 400 output
+    tokens``."""
+    return (f"{requests} request{'' if requests == 1 else 's'}, {input_tokens:,} input and "
+            f"{output_tokens:,} output tokens")
+
+
 def shorten(text: str, limit: int) -> str:
     """``text`` on one line (control characters and runs of whitespace become one space),
     cut to ``limit`` characters with an ellipsis."""

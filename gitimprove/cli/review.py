@@ -11,6 +11,7 @@ import click
 from gitimprove.cli.context import Context, echo, emit_json, json_option, pass_ctx
 from gitimprove.cli.output import for_people, paint
 from gitimprove.errors import GitImproveError
+from gitimprove.text import spent
 
 if TYPE_CHECKING:
     from gitimprove.proposals.build import Plan
@@ -52,13 +53,13 @@ def propose_cmd(ctx: Context, agents: tuple[str, ...], all_agents: bool, propose
         elif dry_run:
             from gitimprove.review.view import message_text
 
-            echo(f"Dry run for {outcome.agent}, by the {_who(plan)}. Nothing was written.\n")
+            echo(f"Dry run for {outcome.agent}, by {_who(plan)}. Nothing was written.\n")
             echo("\n".join(message_text(plan.message, ("propose --dry-run --json",))))
             echo()
             echo(plan.diff)
         else:
             echo(f"Proposed {plan.short_branch} ({plan.commit and plan.commit[:10]}) "
-                       f"by the {_who(plan)}")
+                       f"by {_who(plan)}")
             echo(f"  {plan.message.splitlines()[0]}")
             for note in plan.notes:
                 echo(f"  note: {note}")
@@ -70,8 +71,13 @@ def propose_cmd(ctx: Context, agents: tuple[str, ...], all_agents: bool, propose
 
 
 def _who(plan: Plan) -> str:
-    return "heuristic proposer (offline, no model)" if plan.result.proposer == "heuristic" \
-        else f"{plan.result.model} via the Anthropic API"
+    """Who wrote the draft and, for a model, what it cost: the requests and tokens."""
+    result = plan.result
+    if result.proposer == "heuristic":
+        return "the heuristic proposer (offline, no model)"
+    usage = result.usage
+    return (f"{result.model} via the Anthropic API "
+            f"({spent(usage.requests, usage.input_tokens, usage.output_tokens)})")
 
 
 def _age(ts: int) -> str:

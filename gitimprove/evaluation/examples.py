@@ -30,6 +30,7 @@ class Example:
     logged: str | None
     base: str
     proposal: str
+    proposal_shown_as: str | None = None  # "A" or "B": where the judge saw the proposal's answer
 
 
 def excerpt(text: str) -> str:
@@ -78,7 +79,10 @@ def lines(examples: list[Example]) -> list[str]:
 
     out = []
     for e in examples:
-        out.append(f"  [{e.set} {one_line(e.run, 60)}] {e.verdict}: {one_line(e.reason)}")
+        # the judge's reason names positions ("B is shorter"); say which one was the proposal
+        shown = f" (proposal shown as {e.proposal_shown_as})" if e.proposal_shown_as in ("A", "B") \
+            else ""
+        out.append(f"  [{e.set} {one_line(e.run, 60)}] {e.verdict}{shown}: {one_line(e.reason)}")
         for label, text in (("input", e.input), ("logged", e.logged), ("base", e.base),
                             ("proposal", e.proposal)):
             if text:

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from gitimprove.feedback.significance import Rate
 from gitimprove.instructions.policy import EvaluationSettings
+from gitimprove.text import spent
 
 Kind = Literal["fix", "keep"]
 Judgement = Literal["better", "same", "worse"]
@@ -127,7 +128,12 @@ class Scorecard(_Model):
         elif (fixed.value or 0.0) < settings.min_fixed:
             problems.append(f"fixed {fixed.hits} of {fixed.n} runs to fix ({fixed.value:.0%}); "
                             f"the policy asks for at least {settings.min_fixed:.0%}")
-        if worse.n and (worse.value or 0.0) > settings.max_worse:
+        if not worse.n and self.to_keep.sampled:
+            # NOTE: runs to keep come after the runs to fix, so a budget or an API that gave out
+            # leaves them unjudged first; harm then went unmeasured though it could be measured
+            problems.append(f"none of the {self.to_keep.sampled} runs to keep sampled was judged, "
+                            "so what the change makes worse was not measured")
+        elif worse.n and (worse.value or 0.0) > settings.max_worse:
             problems.append(f"made {worse.hits} of {worse.n} runs to keep worse "
                             f"({worse.value:.0%}); the policy allows at most "
                             f"{settings.max_worse:.0%}")
@@ -156,10 +162,10 @@ class Scorecard(_Model):
         """The scorecard as `evaluate` and `review` print it."""
         fix, keep = self.to_fix, self.to_keep
         out = [
-            f"Runs to fix (cited as evidence):  {_rate(self.fixed())} made better"
-            f"   same {fix.same}, worse {fix.worse}",
-            f"Runs to keep (well-rated on the base version):  {_rate(self.worse())} made worse"
-            f"   better {keep.better}, same {keep.same}",
+            f"Runs to fix (cited as evidence): {_rate(self.fixed(), 'made better')}; "
+            f"same {fix.same}, worse {fix.worse}",
+            f"Runs to keep (well-rated on the base): {_rate(self.worse(), 'made worse')}; "
+            f"better {keep.better}, same {keep.same}",
             f"Judged {fix.judged} of {fix.sampled} runs to fix sampled from "
             f"{fix.candidates + fix.no_input + fix.unexamined} cited runs with a complaint "
             f"({fix.available} evidence ids) and {keep.judged} of {keep.sampled} runs to keep "
@@ -183,9 +189,9 @@ class Scorecard(_Model):
                           if self.position_bias() else " (order randomised; about half is expected)"))
         cost = f", about ${self.usage.cost_usd:.2f}" if self.usage.cost_usd is not None else \
             ", cost unknown (no price for the model; see evaluation.input_usd_per_mtok)"
+        usage = spent(self.usage.requests, self.usage.input_tokens, self.usage.output_tokens)
         out.append(f"Models: {self.model} answered, {self.judge_model} judged; "
-                   f"{self.usage.requests} requests, {self.usage.input_tokens:,} input and "
-                   f"{self.usage.output_tokens:,} output tokens{cost}; seed {self.seed}")
+                   f"{usage}{cost}; seed {self.seed}")
         if self.stopped:
             out.append(f"Stopped early: {self.stopped}")
         out += [f"Warning: {w}" for w in self.warnings]
@@ -199,9 +205,11 @@ class Scorecard(_Model):
         return out
 
 
-def _rate(rate: Rate) -> str:
+def _rate(rate: Rate, what: str = "") -> str:
+    """``7/10 (70%, 95% CI 40%-89%)``; with ``what``, ``7/10 made better (70%, ...)``."""
+    what = f" {what}" if what else ""
     if not rate.n:
-        return "0/0 (nothing judged)"
+        return f"0/0{what} (nothing judged)"
     ci = rate.interval()
     assert ci is not None and rate.value is not None
-    return f"{rate.hits}/{rate.n} ({rate.value:.0%}, 95% CI {ci[0]:.0%}-{ci[1]:.0%})"
+    return f"{rate.hits}/{rate.n}{what} ({rate.value:.0%}, 95% CI {ci[0]:.0%}-{ci[1]:.0%})"

@@ -65,7 +65,7 @@ from gitimprove.patterns.triage import (
     product_topic,
     triage_of,
 )
-from gitimprove.text import shorten
+from gitimprove.text import shorten, spent
 
 if TYPE_CHECKING:
     from gitimprove.patterns.model import AgentLike
@@ -434,6 +434,8 @@ def group_items(items: Sequence[Item], themer: Themer,
         except SynthesisError as exc:
             if notes is not None and not exc.quiet:
                 notes.append(f"model step failed ({exc.message}); the offline grouping is used")
+                if exc.hint:  # a note of its own: a long API message must not cut it off
+                    notes.append(f"to use the model: {exc.hint}")
         else:
             return list(groups.values()) + themed
     return list(groups.values()) + list(offline.values())
@@ -521,8 +523,7 @@ def _synthesized(pending: Mapping[PatternKind, Sequence[Item]], clustered: Seque
     result = synthesizer.run(ids, groups_in_order, sorted(set(loose)))
     if notes is not None:
         cost = ("from the cache, no request" if result.cached else
-                f"{result.requests} requests, {result.input_tokens} input and "
-                f"{result.output_tokens} output tokens")
+                spent(result.requests, result.input_tokens, result.output_tokens))
         notes.append(f"themes by {result.model} ({cost})")
     out: dict[tuple[str, str], Group] = {}
     for theme in result.themes:
@@ -532,8 +533,10 @@ def _synthesized(pending: Mapping[PatternKind, Sequence[Item]], clustered: Seque
                 key = f"theme:{slug}"
                 group = out.get((item.kind, key))
                 if group is None:
+                    # implicit trouble reads as the offline grouping labels it
+                    label = TROUBLE_PREFIX + theme.name if item.kind == TROUBLE else theme.name
                     group = out[(item.kind, key)] = Group(
-                        item.kind, key, theme.name, triage=theme.triage, topic=theme.topic,
+                        item.kind, key, label, triage=theme.triage, topic=theme.topic,
                         description=theme.description or None)
                 group.items.append(item)
     return list(out.values())

@@ -312,8 +312,8 @@ class Synthesizer:
         self._api = MessagesAPI(
             model=self.model, timeout=self.timeout, error=SynthesisError, max_retries=2,
             api_key=self._api_key, base_url=self._base_url,
-            hints=Hints(key="set ANTHROPIC_API_KEY, or run `analyze --offline`",
-                        fallback="or run `analyze --offline`",
+            hints=Hints(key="set ANTHROPIC_API_KEY, or pass --offline to skip the model",
+                        fallback="or pass --offline to skip the model",
                         timeout_setting="proposer.timeout_seconds",
                         model_setting="proposer.model"))
         return self._api.client()
@@ -323,7 +323,8 @@ class Synthesizer:
         spent = result.input_tokens + result.output_tokens
         if spent + _tokens(prompt) + self.max_tokens > self.max_tokens_total:
             raise SynthesisError(f"the model step would exceed analysis.model_max_tokens "
-                                 f"({self.max_tokens_total}) after {result.requests} requests")
+                                 f"({self.max_tokens_total}) after {result.requests} requests",
+                                 hint="raise analysis.model_max_tokens in gitimprove.yaml")
         message = self._api.create(
             client, max_tokens=self.max_tokens, system=SYSTEM,
             messages=[{"role": "user", "content": prompt}],

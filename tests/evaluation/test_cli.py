@@ -199,3 +199,51 @@ def test_sigkill_mid_run_leaves_no_record(api: FakeAnthropicServer, setup: Setup
     assert out(setup.path, "for-each-ref", EVALUATIONS_PREFIX) == ""
     assert not (Path(setup.repo.git.state_dir) / "evaluations").exists()
     assert git(setup.path, "status", "--porcelain") == ""
+
+
+def test_a_budget_that_starves_the_runs_to_keep_does_not_meet_the_bar(
+        api: FakeAnthropicServer, setup: Setup, gitimprove: Callable[..., Ran]) -> None:
+    # Runs to keep are judged after the runs to fix: a small budget reaches none of them, and
+    # a bar "met" then would let a change through whose harm was never measured.
+    use(api)
+    set_evaluation(setup.path, token_budget=2000, required="true")
+    proc = gitimprove(setup.path, "evaluate", setup.pid, "--seed", "5", env=fake_env(api))
+    assert proc.returncode == 0, proc.stderr
+    assert "Stopped early: the token budget" in proc.stdout
+    assert ("Policy bar (at least 50% fixed, at most 10% worse): NOT met: none of the 8 runs to "
+            "keep sampled was judged, so what the change makes worse was not measured") in proc.stdout
+    before = out(setup.path, "rev-parse", "main")
+    proc = gitimprove(setup.path, "approve", setup.pid, env=fake_env(api))
+    assert proc.returncode == 1 and proc.stderr.startswith("error: ")
+    assert "none of the 8 runs to keep sampled was judged" in proc.stderr
+    assert out(setup.path, "rev-parse", "main") == before
+
+
+def test_each_example_says_where_the_judge_saw_the_proposal(
+        api: FakeAnthropicServer, setup: Setup, gitimprove: Callable[..., Ran]) -> None:
+    # A judge's reason names positions ("B is shorter"); the reader sees base and proposal.
+    use(api)
+    proc = gitimprove(setup.path, "evaluate", setup.pid, "--sample", "4", "--json", env=fake_env(api))
+    data = json.loads(proc.stdout)
+    first = {r["run"]: r["proposal_first"] for r in data["scorecard"]["runs"]}
+    assert data["examples"]
+    for example in data["examples"]:
+        assert example["proposal_shown_as"] == ("A" if first[example["run"]] else "B")
+    review = gitimprove(setup.path, "review", setup.pid)
+    shown = [line for line in review.stdout.splitlines() if line.startswith("    [")]
+    assert shown and all(" (proposal shown as A): " in line or " (proposal shown as B): " in line
+                         for line in shown)
+
+
+def test_the_scorecard_figures_read_on_one_line_of_100_columns(
+        api: FakeAnthropicServer, setup: Setup, gitimprove: Callable[..., Ran]) -> None:
+    use(api)
+    gitimprove(setup.path, "evaluate", setup.pid, "--sample", "3", env=fake_env(api))
+    review = gitimprove(setup.path, "review", setup.pid).stdout.splitlines()
+    fix = next(line for line in review if line.startswith("  Runs to fix"))
+    keep = next(line for line in review if line.startswith("  Runs to keep"))
+    assert fix.startswith("  Runs to fix (cited as evidence): 3/3 made better (100%, 95% CI ")
+    assert fix.endswith("; same 0, worse 0")
+    assert keep.startswith("  Runs to keep (well-rated on the base): 0/3 made worse (0%, 95% CI ")
+    assert keep.endswith("; better 3, same 0")
+    assert max(len(fix), len(keep)) <= 100

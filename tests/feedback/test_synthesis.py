@@ -149,7 +149,8 @@ def test_broken_answers_fall_back_to_offline(api: FakeAnthropicServer, tmp_path:
     notes: list[str] = []
     patterns = analyze_records(records(), synthesizer=synthesizer(api, tmp_path), notes=notes)
     assert patterns == analyze_records(records())
-    assert len(notes) == 1 and "the offline grouping is used" in notes[0], notes
+    assert "the offline grouping is used" in notes[0], notes
+    assert all(n.startswith("to use the model: ") for n in notes[1:]) and len(notes) <= 2
     if case == "refusal":
         assert "(the model refused)" in notes[0]
     assert not list((tmp_path / "cache").glob("*.json"))  # nothing cached from a failure
@@ -268,3 +269,50 @@ def test_theme_names_are_cleaned_of_every_unsafe_character(api: FakeAnthropicSer
     cached.write_text(json.dumps(body))
     patterns = analyze_records(records(), synthesizer=synthesizer(api, tmp_path))
     assert all(unsafe_char(p.label) is None for p in patterns)
+
+
+def test_model_themes_of_implicit_trouble_read_like_the_offline_ones(
+        api: FakeAnthropicServer, repo_with_feedback: InstructionRepo,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ANTHROPIC_API_KEY", api.api_key)
+    monkeypatch.setenv("ANTHROPIC_BASE_URL", api.base_url)
+    monkeypatch.chdir(repo_with_feedback.git.work_tree or ".")
+
+    def one_theme(received: Received) -> Reply:  # every item in one theme about the answers
+        theme = {"name": "answers miss the brief", "kind": "answers", "topic": None,
+                 "description": "the answer is not what was asked for"}
+        if received.tool_choice["name"] == BATCH_TOOL:
+            return tool_use({"themes": [{**theme, "members": list(items_of(received))}]},
+                            name=BATCH_TOOL)
+        parts = re.findall(r'<batch_theme id="(b\d+)"', received.prompt_text())
+        return tool_use({"themes": [{**theme, "parts": parts}]}, name=MERGE_TOOL)
+
+    api.handler = one_theme
+    got = CliRunner().invoke(cli, ["analyze", "product-writer", "--json", "--all"])
+    assert got.exit_code == 0, got.output
+    data = json.loads(got.stdout)
+    assert re.fullmatch(r"themes by \S+ \(\d+ requests?, [\d,]+ input and [\d,]+ output tokens\)",
+                        data["notes"][0]), data["notes"]
+    patterns = data["patterns"]
+    trouble = [p["label"] for p in patterns if p["kind"] == "implicit_trouble"]
+    assert trouble and all(label.startswith("runs redone or abandoned: ") for label in trouble)
+    assert all(not p["label"].startswith("runs redone") for p in patterns
+               if p["kind"] != "implicit_trouble")
+
+
+def test_a_failed_model_step_says_how_to_use_the_model(
+        api: FakeAnthropicServer, repo_with_feedback: InstructionRepo,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ANTHROPIC_BASE_URL", api.base_url)
+    monkeypatch.chdir(repo_with_feedback.git.work_tree or ".")
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+    got = CliRunner().invoke(cli, ["analyze", "product-writer", "--model"])
+    assert got.exit_code == 0, got.output
+    assert got.stderr.splitlines()[:2] == [
+        "note: model step failed (no Anthropic API key is configured); the offline grouping is "
+        "used", "note: to use the model: set ANTHROPIC_API_KEY, or pass --offline to skip the model"]
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-wrong")
+    got = CliRunner().invoke(cli, ["analyze", "product-writer", "--model", "--json"])
+    notes = json.loads(got.stdout)["notes"]
+    assert "refused the API key" in notes[0] and notes[1].startswith("to use the model: set ")
+    assert not list((repo_with_feedback.git.state_dir / "synthesis").glob("*/*.json"))

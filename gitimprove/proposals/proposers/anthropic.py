@@ -48,7 +48,7 @@ from gitimprove.proposals.proposers.base import (
     Usage,
 )
 from gitimprove.proposals.support import Support
-from gitimprove.text import CONTROL, percent, shorten
+from gitimprove.text import CONTROL, percent, shorten, spent
 
 TOOL_NAME = "propose_edits"
 MAX_QUOTE_CHARS = 500  # one quote, after normalising whitespace
@@ -430,8 +430,7 @@ class AnthropicProposer:
                             for p in problems[:MAX_REPAIR_PROBLEMS])
         raise ProposerError(
             f"{self.model} gave no valid draft for {request.agent}, even after one repair round "
-            f"({usage.requests} requests, {usage.input_tokens} input and {usage.output_tokens} "
-            f"output tokens). Problems with the last answer:\n{listing}",
+            f"({spent(usage.requests, usage.input_tokens, usage.output_tokens)}). Problems with the last answer:\n{listing}",
             hint="try again, try another proposer.model in gitimprove.yaml, "
                  "or use --proposer heuristic")
 

@@ -1,0 +1,51 @@
+"""`gitimprove propose` with the Anthropic proposer as a user runs it: the real SDK against the
+fake Messages API, and what the command says about who wrote the draft and what it cost."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from gitimprove.cli import cli, main
+from tests.conftest import SAMPLE, git
+from tests.fakes.anthropic_server import FakeAnthropicServer, error, tool_use
+from tests.proposers.conftest import AGENT, good_draft
+
+
+@pytest.fixture
+def with_key(api: FakeAnthropicServer, sample_repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ANTHROPIC_API_KEY", str(api.api_key))
+    monkeypatch.setenv("ANTHROPIC_BASE_URL", api.base_url)
+    monkeypatch.chdir(sample_repo)
+
+
+def test_propose_names_the_model_and_what_it_cost(api: FakeAnthropicServer, with_key: None) -> None:
+    runner = CliRunner()
+    assert runner.invoke(cli, ["feedback", "import", str(SAMPLE / "feedback.jsonl")]).exit_code == 0
+    api.script(tool_use(good_draft(), input_tokens=3069, output_tokens=400))
+    got = runner.invoke(cli, ["propose", AGENT, "--proposer", "anthropic", "--offline"])
+    assert got.exit_code == 0, got.output
+    assert ("by claude-sonnet-5-5 via the Anthropic API (1 request, 3,069 input and 400 output "
+            "tokens)") in got.stdout
+    dry = runner.invoke(cli, ["propose", AGENT, "--proposer", "heuristic", "--dry-run", "--offline"])
+    assert dry.exit_code == 0, dry.output
+    assert "by the heuristic proposer (offline, no model). Nothing was written." in dry.stdout
+
+
+def test_an_overloaded_api_is_one_error_line_with_a_hint_and_writes_nothing(
+        api: FakeAnthropicServer, with_key: None, sample_repo: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    assert CliRunner().invoke(cli, ["feedback", "import", str(SAMPLE / "feedback.jsonl")]).exit_code == 0
+    before = git(sample_repo, "for-each-ref")
+    api.handler = lambda received: error(529, "overloaded_error", "Overloaded",
+                                         headers={"retry-after": "0"})
+    with pytest.raises(SystemExit) as exited:
+        main(["propose", AGENT, "--proposer", "anthropic", "--offline"])
+    got = capsys.readouterr()
+    assert exited.value.code == 1 and got.out == ""
+    lines = got.err.splitlines()
+    assert lines[0].startswith("error: the Anthropic API is overloaded after "), lines
+    assert lines[1:] == ["  hint: try again later, or use --proposer heuristic"]
+    assert git(sample_repo, "for-each-ref") == before
