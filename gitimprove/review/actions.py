@@ -32,7 +32,10 @@ from gitimprove.instructions.repo import AgentAt, InstructionRepo
 from gitimprove.ledger import Proposal, ProposalState
 from gitimprove.review.checkout import landing_lock, recover, update_checkouts, write_journal
 from gitimprove.review.sync import FETCH_HINT, default_remote, shared_ledger
+from gitimprove.text import shorten
 from gitimprove.validate import Violation, check_change
+
+SUBJECT_WIDTH = 72  # an approval merge's subject, as git's own messages are wrapped
 
 if TYPE_CHECKING:
     from gitimprove.evaluation.check import EvaluationStatus
@@ -396,9 +399,15 @@ def approve(repo: InstructionRepo, spec: str, *, by: str | None = None,
 
 def _approval_message(repo: InstructionRepo, info: Proposal, approver: Identity,
                       note: str | None) -> str:
-    summary = info.summary.split(": ", 1)[-1] if ": " in info.summary else info.summary
-    parts = [f"Approve {info.agent} proposal {info.id}: {ledger.one_line(summary, 200)}",
-             f"Merge {info.branch or info.head} into {repo.branch}."]
+    summary = ledger.one_line(info.summary.split(": ", 1)[-1] if ": " in info.summary
+                              else info.summary, 200)
+    subject = f"Approve {info.agent} proposal {info.id}: {summary}"
+    parts = [subject]
+    if len(subject) > SUBJECT_WIDTH:
+        # NOTE: a model's summary may run to 200 characters; `git log --oneline` shows the
+        # subject, so it is cut there and the whole summary follows in the body.
+        parts = [shorten(subject, SUBJECT_WIDTH), summary]
+    parts.append(f"Merge {info.branch or info.head} into {repo.branch}.")
     if info.edits:
         parts.append("With commits by " + ", ".join(dict.fromkeys(e.author for e in info.edits))
                      + " on top of the model's.")

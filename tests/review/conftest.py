@@ -58,13 +58,13 @@ def commit_tree_change(repo: Path, base: str, changes: dict[str, str | None], me
 
 
 def make_proposal(repo: Path, pid: str, edit: Callable[[str], str], *, agent: str = "product-writer",
-                  base: str = "main", evidence: str = "fb-1,fb-2") -> str:
+                  base: str = "main", evidence: str = "fb-1,fb-2", summary: str | None = None) -> str:
     """Branch ``improve/<agent>/<pid>``: one model-authored commit with the proposal trailers."""
     path = f"agents/{agent}.yaml"
     old = out(repo, "show", f"{base}:{path}") + "\n"
     base_commit = out(repo, "rev-parse", f"{base}^{{commit}}")
     blob = out(repo, "rev-parse", f"{base}:{path}")
-    message = (f"{agent}: proposal {pid}\n\nBecause users asked.\n\n"
+    message = (f"{agent}: {summary or f'proposal {pid}'}\n\nBecause users asked.\n\n"
                f"Gitimprove-Proposal: {pid}\nGitimprove-Agent: {agent}\n"
                f"Gitimprove-Base-Version: {blob}\nGitimprove-Base-Commit: {base_commit}\n"
                f"Gitimprove-Evidence: {evidence}\nGitimprove-Model: claude-test\n"

@@ -66,6 +66,24 @@ def test_approve_clean_checkout_merges_and_updates_the_working_tree(sample_repo:
     assert find_proposal(InstructionRepo(sample_repo), "p1").state == "approved"
 
 
+def test_an_approval_subject_fits_a_line_and_keeps_the_whole_summary(sample_repo: Path) -> None:
+    # a model's summary may run to 200 characters: `git log --oneline` shows the subject
+    summary = ("Tighten the length rule, add rules on customer benefits, clichés and hype, and "
+               "extend the ending with a call to action that tells the reader what to do next")
+    make_proposal(sample_repo, "p1", add_rule("Use short sentences."), summary=summary)
+    approve(InstructionRepo(sample_repo), "p1", by="Ann Approver <ann@example.com>")
+    subject = out(sample_repo, "log", "-1", "--format=%s", "main")
+    assert subject.startswith("Approve product-writer proposal p1: Tighten the length rule")
+    assert len(subject) <= 72 and subject.endswith("…")
+    body = out(sample_repo, "log", "-1", "--format=%b", "main")
+    assert body.startswith(summary + "\n\nMerge improve/product-writer/p1 into main.")
+    short = make_proposal(sample_repo, "p2", add_rule("Use shorter words."), summary="Add a rule")
+    assert short
+    approve(InstructionRepo(sample_repo), "p2", by="Ann Approver <ann@example.com>")
+    assert out(sample_repo, "log", "-1", "--format=%s", "main") == \
+        "Approve product-writer proposal p2: Add a rule"
+
+
 def test_approve_refuses_a_forbidden_proposal_and_changes_nothing(sample_repo: Path) -> None:
     before = out(sample_repo, "rev-parse", "main")
     make_proposal(sample_repo, "bad", weaken_safety)
