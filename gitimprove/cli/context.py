@@ -15,6 +15,7 @@ import click
 from gitimprove.errors import GitImproveError
 from gitimprove.instructions.repo import InstructionRepo, send_warnings_to
 from gitimprove.safetext import printable
+from gitimprove.text import shorten
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -45,8 +46,6 @@ class Context:
         names = self.repo.agent_names()
         if len(names) == 1:
             return names[0]
-        from gitimprove.text import shorten
-
         if not names:
             raise GitImproveError("there is no agent on main yet",
                                   hint="add one with `gitimprove init` or `gitimprove adopt FILE`")

@@ -188,7 +188,6 @@ class Policy(Record):
         return any(self._matches(pattern, agent, section_id)
                    for pattern in self.protected_sections)
 
-
     def unmatched_protections(self, sections: dict[str, list[str]]) -> list[str]:
         """The ``protected_sections`` patterns that protect no section of ``sections`` (agent
         name -> its section ids): a section renamed, or an id that changed, leaves its

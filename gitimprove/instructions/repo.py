@@ -28,7 +28,7 @@ from gitimprove.instructions.formats.catalog import Catalog, Place, build, parse
 from gitimprove.instructions.parsecache import MISSING, ParseCache
 from gitimprove.instructions.policy import POLICY_PATH, Policy, parse_policy, policy_from_values
 from gitimprove.instructions.versions import Version, VersionIndex
-from gitimprove.refnames import TRIALS_RUNNING_PREFIX, running_trial_ref
+from gitimprove.refnames import running_trial_ref
 from gitimprove.text import did_you_mean
 
 _warning_sink: Callable[[str], None] | None = None  # see send_warnings_to
@@ -537,7 +537,7 @@ class InstructionRepo:
         the broken blob, ``problem`` why). ``strict=True`` raises :class:`InvalidFileError`."""
         inst = self._load(agent, ref, strict)
         if ref is None:
-            trial_tip = self.git.read_ref(TRIALS_RUNNING_PREFIX + agent)  # running_trial_ref
+            trial_tip = self.git.read_ref(running_trial_ref(agent))
             if trial_tip is not None:
                 return self._serve_trial(inst, trial_tip, unit)
         return inst
@@ -971,10 +971,9 @@ class InstructionRepo:
         # What the agent did (its logged tool calls) against what users said: tool_use patterns.
         from gitimprove.instructions.agentfile import tools_section
         from gitimprove.patterns.decisions import decision_patterns
-
-        guidelines = tools_section(inst.file)
         from gitimprove.patterns.model import importance
 
+        guidelines = tools_section(inst.file)
         patterns += decision_patterns(records, min_support=support, evidence_state=evidence_state,
                                       tools_section=guidelines.id if guidelines else None)
         return sorted(patterns, key=importance)

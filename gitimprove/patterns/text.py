@@ -57,7 +57,6 @@ auch noch nur oder wenn dann sehr kein keine
 il di della dei delle alla che non gli sono anche molto
 hai ke ka ki nahi ko mein ye yeh kya aur bhi toh tha thi hain ho raha rha
 """)
-_FOREIGN_STEMS: frozenset[str] = frozenset()  # set below, once stem() is defined
 
 # Words that carry no theme on their own: a text made only of these is noise.
 GENERIC = _words("""
@@ -171,13 +170,13 @@ def content(toks: tuple[str, ...]) -> list[str]:
 
 _STOP_STEMS = frozenset(STOPWORDS | {stem(w) for w in STOPWORDS})
 _FOREIGN_STEMS = frozenset(FOREIGN_FUNCTION_WORDS | {stem(w) for w in FOREIGN_FUNCTION_WORDS})
+_GENERIC_STEMS = frozenset(GENERIC | {stem(w) for w in GENERIC})
+_MASH = re.compile(r"\A(?:[^aeiou]{4,}|(..+?)\1{2,}.?)\Z")
 
 
 def nameable(word: str) -> bool:
     """Whether a content stem may name a pattern: not a function word of another language."""
     return word not in _FOREIGN_STEMS
-_GENERIC_STEMS = frozenset(GENERIC | {stem(w) for w in GENERIC})
-_MASH = re.compile(r"\A(?:[^aeiou]{4,}|(..+?)\1{2,}.?)\Z")
 
 
 def is_noise(toks: tuple[str, ...], words: Sequence[str] | None = None) -> bool:
