@@ -36,7 +36,8 @@ from gitimprove.llm import KEY_URL, Hints, MessagesAPI
 KEY_HINT = (f"set ANTHROPIC_API_KEY to a key ({KEY_URL}); ANTHROPIC_BASE_URL points at another "
             "endpoint, and evaluation.model in gitimprove.yaml picks the model")
 HINTS = Hints(key=KEY_HINT, fallback="or lower evaluation.sample in gitimprove.yaml",
-              timeout_setting="evaluation.timeout_seconds", model_setting="evaluation.model")
+              timeout_setting="evaluation.timeout_seconds", model_setting="evaluation.model",
+              deadline_setting="evaluation.deadline_seconds")
 CALLS_PER_RUN = 3  # two replays and one judgement
 CHARS_PER_TOKEN = 4  # for the budget's estimate of a run not yet made
 # USD per million input and output tokens, by model family, where the policy names no price.
@@ -284,7 +285,8 @@ def evaluate(repo: InstructionRepo, spec: str, *, sample: int | None = None,
                       error=EvaluationError, hints=HINTS, api_key=key,
                       base_url=base_url or env.get("ANTHROPIC_BASE_URL") or None,
                       max_retries=max_retries, backoff_base=backoff_base,
-                      backoff_max=backoff_max, **({"sleep": sleep} if sleep else {}))
+                      backoff_max=backoff_max, deadline=settings.deadline_seconds,
+                      **({"sleep": sleep} if sleep else {}))
     order = random.Random(p.seed + 1)
     meter = _Meter(settings.token_budget)
     judged: list[JudgedRun] = []
@@ -307,7 +309,11 @@ def evaluate(repo: InstructionRepo, spec: str, *, sample: int | None = None,
                 if not meter.runs:
                     raise EvaluationError(f"{exc.message}; nothing was recorded",
                                           hint=exc.hint) from None
-                stopped = f"the API failed after {meter.runs} runs: {exc.message}"
+                # NOTE: the run being judged is dropped whole: a record holds judged runs only.
+                stopped = (f"the deadline ({settings.deadline_seconds:g} seconds, "
+                           f"evaluation.deadline_seconds) was reached after {meter.runs} of "
+                           f"{len(p.runs)} runs" if api.deadline.passed else
+                           f"the API failed after {meter.runs} runs: {exc.message}")
                 for rest in p.runs[index:]:
                     figures[rest.kind].not_reached += 1
                 break

@@ -6,6 +6,13 @@ limits, overload and server errors (429, 529, 5xx, and whatever the server marks
 ``x-should-retry: true``) with exponential backoff or the server's ``retry-after``, and turns
 every failure into the caller's :class:`~gitimprove.errors.GitImproveError` subclass with a
 hint that names the caller's own settings. The key never appears in a message.
+
+Every request is bounded twice: each read by ``timeout`` (the SDK's, per read), and all the
+model work of one :class:`MessagesAPI` (one command's calls, their retries and the waits
+between them) by a wall-clock :class:`Deadline`. A per-read timeout alone lets a server that
+sends a byte at a time, or answers 529 with ``retry-after`` for ever, hold a command without
+end; the deadline clamps every timeout of a request to the time left, checks the clock
+between the chunks of an answer's body, and gives up on a retry it could not wait for.
 """
 
 from __future__ import annotations
@@ -13,10 +20,11 @@ from __future__ import annotations
 import email.utils
 import random
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import anthropic
+import httpx2
 from anthropic.types import Message, TextBlock, ToolUseBlock
 
 from gitimprove.dataclass import dataclass
@@ -36,6 +44,63 @@ class Hints:
     fallback: str  # "or use --proposer heuristic"
     timeout_setting: str  # "proposer.timeout_seconds"
     model_setting: str  # "proposer.model"
+    deadline_setting: str  # "proposer.deadline_seconds"
+
+
+class Deadline:
+    """A wall-clock budget for the model work of one command, from its first request on.
+
+    ``seconds=None``: no deadline (only the per-read timeout)."""
+
+    def __init__(self, seconds: float | None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.seconds = seconds
+        self._clock = clock
+        self._start: float | None = None
+
+    def start(self) -> None:
+        if self._start is None:
+            self._start = self._clock()
+
+    def remaining(self) -> float | None:
+        """Seconds left (never below 0), or None without a deadline."""
+        if self.seconds is None:
+            return None
+        spent = 0.0 if self._start is None else self._clock() - self._start
+        return max(0.0, self.seconds - spent)
+
+    @property
+    def passed(self) -> bool:
+        left = self.remaining()
+        return left is not None and left <= 0
+
+    def clamp(self, timeout: float | None) -> float | None:
+        """``timeout``, or the time left if that is shorter."""
+        left = self.remaining()
+        if left is None:
+            return timeout
+        return left if timeout is None else min(timeout, left)
+
+
+class _DeadlineStream(httpx2.SyncByteStream):
+    """An answer's body that stops, as a read timeout, once the deadline has passed: the read
+    timeout alone restarts with every byte a trickling server sends."""
+
+    def __init__(self, inner: httpx2.SyncByteStream, deadline: Deadline,
+                 request: httpx2.Request) -> None:
+        self._inner = inner
+        self._deadline = deadline
+        self._request = request
+
+    def __iter__(self) -> Iterator[bytes]:
+        for chunk in self._inner:
+            if self._deadline.passed:
+                raise httpx2.ReadTimeout("the deadline passed while the answer was read",
+                                         request=self._request)
+            yield chunk
+
+    def close(self) -> None:
+        self._inner.close()
 
 
 def retry_after(headers: Mapping[str, str]) -> float | None:
@@ -62,9 +127,13 @@ class MessagesAPI:
     def __init__(self, *, model: str, timeout: float, error: type[GitImproveError], hints: Hints,
                  api_key: str | None = None, base_url: str | None = None, max_retries: int = 4,
                  backoff_base: float = 1.0, backoff_max: float = 30.0,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+                 sleep: Callable[[float], None] = time.sleep,
+                 deadline: float | None = None) -> None:
+        """``deadline``: seconds for all the calls made through this object, retries and
+        waits included, counted from the first (None: no limit but the per-read timeout)."""
         self.model = model
         self.timeout = timeout
+        self.deadline = Deadline(deadline)
         self.error = error
         self.hints = hints
         self._api_key = api_key
@@ -80,11 +149,36 @@ class MessagesAPI:
 
     def client(self) -> anthropic.Anthropic:
         try:
+            http = anthropic.DefaultHttpxClient(event_hooks={"request": [self._bound_request],
+                                                             "response": [self._bound_answer]})
             return anthropic.Anthropic(api_key=self._api_key, base_url=self._base_url,
-                                       timeout=self.timeout, max_retries=0)
+                                       timeout=self.timeout, max_retries=0, http_client=http)
         except anthropic.AnthropicError as exc:
             raise self.error(f"cannot set up the Anthropic client: {self.redact(str(exc))}",
                              hint=self.hints.key) from None
+
+    def _bound_request(self, request: httpx2.Request) -> None:
+        """Every timeout of the request (connect, write, each read) at most the time left."""
+        if self.deadline.seconds is None:
+            return
+        if self.deadline.passed:
+            raise httpx2.ConnectTimeout("the deadline has passed", request=request)
+        given = request.extensions.get("timeout") or {}
+        request.extensions["timeout"] = {
+            name: self.deadline.clamp(given.get(name))
+            for name in ("connect", "read", "write", "pool")}
+
+    def _bound_answer(self, response: httpx2.Response) -> None:
+        if self.deadline.seconds is not None and isinstance(response.stream, httpx2.SyncByteStream):
+            response.stream = _DeadlineStream(response.stream, self.deadline, response.request)
+
+    def deadline_error(self, detail: str) -> GitImproveError:
+        """The model work took longer than the deadline (or would, waiting for a retry)."""
+        return self.error(
+            f"the model calls did not finish within {self.hints.deadline_setting} "
+            f"({self.deadline.seconds:g} seconds): {detail}",
+            hint=f"try again later, or raise {self.hints.deadline_setting} in gitimprove.yaml, "
+                 f"{self.hints.fallback}")
 
     def redact(self, text: str) -> str:
         return text.replace(self._api_key, "[redacted]") if self._api_key else text
@@ -94,7 +188,10 @@ class MessagesAPI:
         """One Messages API call, retried with backoff on rate limits, overload and 5xx."""
         model = model or self.model
         attempt = 0
+        self.deadline.start()
         while True:
+            if self.deadline.passed:
+                raise self.deadline_error("no time was left for another request")
             try:
                 message: Message = client.messages.create(model=model, **params)
                 return _well_formed(message)
@@ -109,13 +206,16 @@ class MessagesAPI:
                     hint="try again later; if it persists, check ANTHROPIC_BASE_URL and any proxy "
                          "in between") from None
             except anthropic.APITimeoutError:
+                if self.deadline.passed:
+                    raise self.deadline_error("it passed while an answer was awaited or read"
+                                              ) from None
                 raise self.error(
                     f"the Anthropic API did not answer within {self.timeout:g} seconds",
                     hint=f"try again later, or raise {self.hints.timeout_setting} in gitimprove.yaml"
                 ) from None
             except anthropic.APIConnectionError as exc:
                 if attempt < self.max_retries:
-                    self._sleep(self.delay(attempt, None))
+                    self._wait(self.delay(attempt, None), attempt)
                     attempt += 1
                     continue
                 raise self.error(
@@ -124,7 +224,7 @@ class MessagesAPI:
                     hint="check the network, or ANTHROPIC_BASE_URL if you set it") from None
             except anthropic.APIStatusError as exc:
                 if self.retryable(exc) and attempt < self.max_retries:
-                    self._sleep(self.delay(attempt, retry_after(exc.response.headers)))
+                    self._wait(self.delay(attempt, retry_after(exc.response.headers)), attempt)
                     attempt += 1
                     continue
                 raise self.status_error(exc, attempt + 1, model) from None
@@ -133,6 +233,14 @@ class MessagesAPI:
                 if "authentication" not in str(exc):
                     raise
                 raise self.error("no Anthropic API key is configured", hint=self.hints.key) from None
+
+    def _wait(self, seconds: float, attempt: int) -> None:
+        """Sleep before a retry, unless the deadline would pass first: then stop now."""
+        left = self.deadline.remaining()
+        if left is not None and seconds >= left:
+            raise self.deadline_error(f"the retry after attempt {attempt + 1} would wait "
+                                      f"{seconds:g} seconds, past it")
+        self._sleep(seconds)
 
     @staticmethod
     def retryable(exc: anthropic.APIStatusError) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 
@@ -26,8 +27,10 @@ from tests.fakes.anthropic_server import (
     overloaded,
     rate_limited,
     server_error,
+    slow,
     text_answer,
     tool_use,
+    trickling,
     verdict,
 )
 
@@ -175,6 +178,37 @@ def test_an_api_that_fails_midway_stops_and_says_what_it_judged(api: FakeAnthrop
     card = run_evaluation(api, setup, max_retries=1).scorecard
     assert card.to_fix.judged == 3 and card.stopped and "the API failed after 3 runs" in card.stopped
     assert card.to_fix.not_reached + card.to_keep.not_reached == 17
+
+
+def test_the_deadline_spans_every_call_and_drops_the_run_it_cuts(api: FakeAnthropicServer,
+                                                                  setup: Setup) -> None:
+    use(api)
+    handler = api.handler
+    assert handler is not None
+    # three runs answer at once; then every answer trickles in, a byte each 50 ms, so no read
+    # ever times out: only the deadline over all the calls ends the fourth run
+    api.handler = lambda received: trickling(handler(received)) if len(api.requests) > 9 \
+        else handler(received)
+    set_evaluation(setup.path, deadline_seconds=1.5)
+    started = time.monotonic()
+    card = run_evaluation(api, setup).scorecard
+    assert time.monotonic() - started < 4
+    assert card.to_fix.judged == 3 and card.to_fix.not_reached + card.to_keep.not_reached == 17
+    assert card.stopped and "deadline (1.5 seconds, evaluation.deadline_seconds) was reached " \
+        "after 3 of 20 runs" in card.stopped
+    assert read_record(setup.repo.git, AGENT, setup.pid) is not None
+
+
+def test_a_deadline_before_any_run_records_nothing(api: FakeAnthropicServer, setup: Setup) -> None:
+    api.handler = lambda received: slow(overloaded(), 0.3)  # overloaded for good, slowly
+    set_evaluation(setup.path, deadline_seconds=1)
+    started = time.monotonic()
+    with pytest.raises(EvaluationError, match=r"did not finish within evaluation.deadline_seconds "
+                                              r"\(1 seconds\).*nothing was recorded"):
+        run_evaluation(api, setup, max_retries=100)
+    assert time.monotonic() - started < 3
+    assert 2 <= len(api.requests) <= 5  # retried while the deadline allowed, then stopped
+    assert read_record(setup.repo.git, AGENT, setup.pid) is None
 
 
 def test_the_budget_stops_cleanly_and_says_what_it_judged(api: FakeAnthropicServer, setup: Setup,

@@ -34,13 +34,15 @@ _ids = itertools.count(1)
 
 @dataclass
 class Reply:
-    """One scripted HTTP answer. ``delay`` seconds pass before it is sent (for timeouts)."""
+    """One scripted HTTP answer. ``delay`` seconds pass before it is sent (for timeouts);
+    ``trickle`` seconds pass between the bytes of its body (each read gets a byte in time)."""
 
     status: int = 200
     body: Any = None
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
     raw: bytes | None = None  # sent as is instead of ``body`` (malformed answers)
+    trickle: float = 0.0
 
 
 @dataclass
@@ -186,6 +188,11 @@ def unauthorized() -> Reply:
 
 def slow(reply: Reply, seconds: float) -> Reply:
     return Reply(reply.status, reply.body, reply.headers, delay=seconds)
+
+
+def trickling(reply: Reply, seconds: float = 0.05) -> Reply:
+    """``reply``'s body a byte at a time, ``seconds`` apart: no read ever times out."""
+    return Reply(reply.status, reply.body, reply.headers, raw=reply.raw, trickle=seconds)
 
 
 # -- malformed 200 answers (a broken proxy, a truncated stream, an API bug) -----------------
@@ -383,7 +390,13 @@ class FakeAnthropicServer:
                     for name, value in reply.headers.items():
                         self.send_header(name, value)
                     self.end_headers()
-                    self.wfile.write(data)
+                    if not reply.trickle:
+                        self.wfile.write(data)
+                    for n in range(len(data) if reply.trickle else 0):
+                        self.wfile.write(data[n:n + 1])
+                        self.wfile.flush()
+                        if server._stop.wait(reply.trickle):
+                            break
                 except (BrokenPipeError, ConnectionResetError):
                     pass  # the client gave up waiting (a timeout test): nothing to tell it
 
