@@ -405,7 +405,7 @@ def test_a_trickling_answer_stops_at_the_deadline(api: FakeAnthropicServer) -> N
 
 def test_the_deadline_spans_the_repair_round(api: FakeAnthropicServer) -> None:
     first = slow(tool_use({"summary": "S", "rationale": "R", "operations": []}), 0.4)
-    with pytest.raises(ProposerError, match="proposer.deadline_seconds"):
+    with pytest.raises(ProposerError, match=r"proposer\.deadline_seconds"):
         run(api, first, slow(tool_use(good_draft()), 0.4), deadline_seconds=0.6)
     assert len(api.requests) == 2  # each request alone fits; the two together do not
 
