@@ -34,6 +34,52 @@ from gitimprove.errors import GitImproveError
 # (500, 502, 503, 504, and 529 "overloaded").
 RETRYABLE_STATUS = frozenset({408, 409, 429})
 KEY_URL = "https://console.anthropic.com/settings/keys"
+# Prompt caching: a block marked so ends a prefix the API keeps for 5 minutes. Writing it costs
+# 1.25 times the input price, reading it back a tenth (the Anthropic docs' "prompt caching").
+CACHED: dict[str, str] = {"type": "ephemeral"}
+CACHE_WRITE_RATE = 1.25
+CACHE_READ_RATE = 0.1
+
+
+@dataclass(frozen=True)
+class Tokens:
+    """The tokens of answered requests, as the API bills them."""
+
+    input: int = 0  # every input token, those written to or read from the cache included
+    output: int = 0
+    cache_write: int = 0
+    cache_read: int = 0
+    requests: int = 0
+
+    @classmethod
+    def of(cls, message: Message) -> Tokens:
+        u = message.usage
+        write, read = u.cache_creation_input_tokens or 0, u.cache_read_input_tokens or 0
+        return cls(u.input_tokens + write + read, u.output_tokens, write, read, 1)
+
+    def __add__(self, other: Tokens) -> Tokens:
+        return Tokens(self.input + other.input, self.output + other.output,
+                      self.cache_write + other.cache_write, self.cache_read + other.cache_read,
+                      self.requests + other.requests)
+
+    @property
+    def weighted(self) -> float:
+        """Input and output tokens, cache writes and reads counted at their price (a budget
+        in tokens is spent as the bill is)."""
+        plain = self.input - self.cache_write - self.cache_read
+        return (plain + CACHE_WRITE_RATE * self.cache_write + CACHE_READ_RATE * self.cache_read
+                + self.output)
+
+    def cost(self, usd_in: float, usd_out: float) -> float:
+        """USD at these prices per million input and output tokens."""
+        plain = self.input - self.cache_write - self.cache_read
+        return (usd_in * (plain + CACHE_WRITE_RATE * self.cache_write
+                          + CACHE_READ_RATE * self.cache_read) + usd_out * self.output) / 1e6
+
+    def saved(self, usd_in: float) -> float:
+        """USD the cache saved against the same requests without it (below 0: it cost)."""
+        return usd_in * ((1 - CACHE_READ_RATE) * self.cache_read
+                         - (CACHE_WRITE_RATE - 1) * self.cache_write) / 1e6
 
 
 @dataclass(frozen=True)

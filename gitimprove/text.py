@@ -17,11 +17,17 @@ def percent(share: float) -> str:
     return f"{share:.1%}" if share < 0.1 else f"{share:.0%}"
 
 
-def spent(requests: int, input_tokens: int, output_tokens: int) -> str:
+def spent(requests: int, input_tokens: int, output_tokens: int, *, cache_read: int = 0,
+          cache_write: int = 0) -> str:
     """What model calls cost, as every command says it: ``1 request, 3,069 input and 400 output
-    tokens``."""
-    return (f"{requests} request{'' if requests == 1 else 's'}, {input_tokens:,} input and "
-            f"{output_tokens:,} output tokens")
+    tokens``; with the prompt cache, ``60 requests, 90,000 input (80,000 read from the cache,
+    4,000 written to it) and 3,000 output tokens``."""
+    cached = [f"{n:,} {what}" for n, what in ((cache_read, "read from the cache"),
+                                               (cache_write, "written to it" if cache_read
+                                                else "written to the cache")) if n]
+    return (f"{requests} request{'' if requests == 1 else 's'}, {input_tokens:,} input"
+            + (f" ({', '.join(cached)})" if cached else "") + f" and {output_tokens:,} output "
+            "tokens")
 
 
 def shorten(text: str, limit: int) -> str:

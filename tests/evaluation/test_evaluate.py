@@ -22,6 +22,7 @@ from tests.evaluation.conftest import (
 from tests.fakes.anthropic_server import (
     FakeAnthropicServer,
     Received,
+    cached_prefix,
     is_judge,
     judged_answers,
     overloaded,
@@ -209,6 +210,46 @@ def test_a_deadline_before_any_run_records_nothing(api: FakeAnthropicServer, set
     assert time.monotonic() - started < 3
     assert 2 <= len(api.requests) <= 5  # retried while the deadline allowed, then stopped
     assert read_record(setup.repo.git, AGENT, setup.pid) is None
+
+
+def test_the_stable_prefixes_are_cached_and_the_saving_shown(api: FakeAnthropicServer,
+                                                             setup: Setup) -> None:
+    use(api)
+    api.cache_min_tokens = 100  # the sample agent is short; real agents pass the API's 1,024
+    set_evaluation(setup.path, input_usd_per_mtok=1000, output_usd_per_mtok=1000)
+    evaluation = run_evaluation(api, setup, sample=3)
+    u = evaluation.scorecard.usage
+    for r in api.requests:  # the stable part is marked; what varies (the run) comes after it
+        assert r.body["system"][-1]["cache_control"] == {"type": "ephemeral"}
+        assert isinstance(r.messages[0]["content"], str) and "cache_control" not in str(r.messages)
+    prefixes = [cached_prefix(r.body) or "" for r in api.requests]
+    # three prefixes (base prompt, proposed prompt, the judge's tool and rules), written once
+    # each and read by every later run
+    assert len(set(prefixes)) == 3 and len(api.requests) == 18
+    written = sum(len(p) // 4 for p in set(prefixes))
+    assert u.cache_write_tokens == written
+    assert u.cache_read_tokens == sum(len(p) // 4 for p in prefixes) - written
+    assert u.input_tokens == 18 * 100 + u.cache_write_tokens + u.cache_read_tokens
+    plain = 18 * 100
+    assert u.cost_usd == round(1000 * (plain + 1.25 * written + 0.1 * u.cache_read_tokens
+                                       + u.output_tokens) / 1e6, 4)
+    assert u.saved_usd == round(1000 * (0.9 * u.cache_read_tokens - 0.25 * written) / 1e6, 4) > 0
+    line = next(x for x in evaluation.scorecard.lines() if x.startswith("Models:"))
+    assert f"({u.cache_read_tokens:,} read from the cache, {written:,} written to it)" in line
+    assert f"about ${u.cost_usd:.2f} (the prompt cache saved ${u.saved_usd:.2f})" in line
+
+
+def test_the_budget_counts_cache_reads_at_their_price(api: FakeAnthropicServer,
+                                                      setup: Setup) -> None:
+    use(api)
+    api.cache_min_tokens = 100
+    set_evaluation(setup.path, token_budget=3000)
+    card = run_evaluation(api, setup).scorecard
+    u = card.usage
+    weighted = round(u.input_tokens - u.cache_write_tokens - u.cache_read_tokens
+                     + 1.25 * u.cache_write_tokens + 0.1 * u.cache_read_tokens + u.output_tokens)
+    assert card.stopped and f"({weighted:,} tokens used)" in card.stopped
+    assert weighted <= 3000 < u.tokens  # counted whole, the reads would have burst the budget
 
 
 def test_the_budget_stops_cleanly_and_says_what_it_judged(api: FakeAnthropicServer, setup: Setup,

@@ -5,6 +5,12 @@ queue of canned :class:`Reply` values, or a handler that sees the parsed request
 every request it receives. Like the real API it refuses what a client must not send: a missing
 key or API version, a malformed body, sampling parameters under API version 2026-10-21, a
 ``tool_use`` left without its ``tool_result``, a forced ``tool_choice`` naming an unknown tool.
+Like the real API it caches prompts: a request that marks a block with ``cache_control`` has
+the prefix up to that block (tools, system, messages, in that order) written to its cache, if
+the prefix is at least :attr:`FakeAnthropicServer.cache_min_tokens` long (4 characters a
+token), and read from it when the same model saw the same prefix before; the answer's usage
+then reports ``cache_creation_input_tokens`` or ``cache_read_input_tokens``, and the scripted
+``input_tokens`` stand for the part after the prefix.
 
     with FakeAnthropicServer() as api:
         api.script(tool_use({"summary": ...}), overloaded())
@@ -13,6 +19,8 @@ key or API version, a malformed body, sampling parameters under API version 2026
 
 from __future__ import annotations
 
+import copy
+import hashlib
 import itertools
 import json
 import re
@@ -297,6 +305,28 @@ def protocol_problem(headers: dict[str, str], body: Any) -> str | None:
     return None
 
 
+# -- prompt caching -------------------------------------------------------------------------
+
+def cached_prefix(body: Any) -> str | None:
+    """The text of the prefix a request marks for the cache (up to its last ``cache_control``
+    block, in the API's order: tools, system, messages), or None when it marks none."""
+    if not isinstance(body, dict):
+        return None
+    parts: list[str] = []
+    end = None
+    system = body.get("system")
+    blocks: list[Any] = [*body.get("tools", []),
+                         *(system if isinstance(system, list) else [system] if system else [])]
+    for message in body.get("messages", []):
+        content = message.get("content")
+        blocks += content if isinstance(content, list) else [content]
+    for block in blocks:
+        parts.append(json.dumps(block, sort_keys=True))
+        if isinstance(block, dict) and block.get("cache_control"):
+            end = len(parts)
+    return None if end is None else "\n".join(parts[:end])
+
+
 # -- the server -----------------------------------------------------------------------------
 
 class FakeAnthropicServer:
@@ -304,6 +334,8 @@ class FakeAnthropicServer:
 
     def __init__(self, *, api_key: str | None = DEFAULT_KEY) -> None:
         self.api_key = api_key  # None: any key is accepted
+        self.cache_min_tokens = 1024  # the shortest prefix the API caches (Sonnet and Opus)
+        self._cache: set[str] = set()
         self.requests: list[Received] = []
         self.handler: Handler | None = None
         self._queue: deque[Reply | Handler] = deque()
@@ -339,7 +371,23 @@ class FakeAnthropicServer:
         if scripted is None:
             return error(400, "invalid_request_error",
                          f"fake server: no reply scripted for request #{nth}")
-        return scripted(received) if callable(scripted) else scripted
+        return self._cached(received, scripted(received) if callable(scripted) else scripted)
+
+    def _cached(self, received: Received, reply: Reply) -> Reply:
+        """``reply`` with the usage the prompt cache gives it (see the module docstring)."""
+        prefix = cached_prefix(received.body)
+        usage = reply.body.get("usage") if isinstance(reply.body, dict) else None
+        if reply.status != 200 or prefix is None or not isinstance(usage, dict) \
+                or len(prefix) // 4 < self.cache_min_tokens:
+            return reply
+        key = hashlib.sha256(f"{received.body.get('model')}\0{prefix}".encode()).hexdigest()
+        with self._lock:
+            seen = key in self._cache
+            self._cache.add(key)
+        body = copy.deepcopy(reply.body)
+        body["usage"].update({"cache_creation_input_tokens": 0 if seen else len(prefix) // 4,
+                              "cache_read_input_tokens": len(prefix) // 4 if seen else 0})
+        return Reply(reply.status, body, reply.headers, reply.delay, reply.raw, reply.trickle)
 
     # lifecycle
     def start(self) -> FakeAnthropicServer:
