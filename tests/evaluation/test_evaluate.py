@@ -147,6 +147,13 @@ def test_model_text_in_a_reason_is_one_clean_line(api: FakeAnthropicServer, setu
     assert len(reason) <= 240
 
 
+def test_a_reason_with_invisible_characters_is_recorded_clean(api: FakeAnthropicServer,
+                                                              setup: Setup) -> None:
+    use(api, judge=lambda received: verdict("same", "fine\u2060ok, same\u200bwords"))
+    result = run_evaluation(api, setup, sample=1)
+    assert result.scorecard.runs[0].reason == "fine ok, same words"
+
+
 def test_a_reason_with_c1_controls_is_recorded_clean(api: FakeAnthropicServer, setup: Setup) -> None:
     # A C1 CSI (\x9b), an Arabic letter mark and a BOM: the record reader refuses them, so a
     # reason that kept them wrote a record that could not be read back (an internal error).

@@ -251,6 +251,24 @@ def test_a_record_with_terminal_escapes_is_not_read(api: FakeAnthropicServer, se
     assert review_data(setup.repo, setup.pid).to_json()["evaluation"]["state"] == "none"
 
 
+def test_a_record_written_before_the_word_joiner_joined_the_table_still_reads(
+        api: FakeAnthropicServer, setup: Setup) -> None:
+    # Before U+2060 was in the writers' table, a judge's reason could keep it: such a record
+    # must not vanish (and a required evaluation with it) now that writers strip it.
+    use(api)
+    run_evaluation(api, setup, sample=1)
+    ref = record_ref(AGENT, setup.pid)
+    message = out(setup.path, "log", "-1", "--format=%B", ref)
+    older = message.replace('"reason": "one is clearly better"',
+                            '"reason": "one is\\u2060clearly better"', 1)
+    assert older != message
+    commit = run(setup.path, "commit-tree", f"{ref}^{{tree}}", "-p", f"{ref}^1",
+                 input=older).stdout.strip()
+    run(setup.path, "update-ref", ref, commit)
+    found = read_record(setup.repo.git, AGENT, setup.pid)
+    assert found is not None and found.scorecard.runs[0].reason == "one is\u2060clearly better"
+
+
 def test_a_reviewers_commit_makes_the_scorecard_stale_for_approve_and_plain_git(
         api: FakeAnthropicServer, setup: Setup) -> None:
     """The gate judges the tree being merged (the branch tip, reviewers' commits included)
