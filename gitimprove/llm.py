@@ -180,6 +180,7 @@ class MessagesAPI:
         self.model = model
         self.timeout = timeout
         self.deadline = Deadline(deadline)
+        self._clamped = False  # the last request's timeouts were the deadline's, not timeout's
         self.error = error
         self.hints = hints
         self._api_key = api_key
@@ -213,6 +214,8 @@ class MessagesAPI:
         request.extensions["timeout"] = {
             name: self.deadline.clamp(given.get(name))
             for name in ("connect", "read", "write", "pool")}
+        left = self.deadline.remaining()
+        self._clamped = left is not None and left < self.timeout
 
     def _bound_answer(self, response: httpx2.Response) -> None:
         if self.deadline.seconds is not None and isinstance(response.stream, httpx2.SyncByteStream):
@@ -252,7 +255,9 @@ class MessagesAPI:
                     hint="try again later; if it persists, check ANTHROPIC_BASE_URL and any proxy "
                          "in between") from None
             except anthropic.APITimeoutError:
-                if self.deadline.passed:
+                # NOTE: a timeout that was the deadline's fires when it passes, give or take
+                # the clock's grain: the flag, not only the clock, says whose it was.
+                if self.deadline.passed or self._clamped:
                     raise self.deadline_error("it passed while an answer was awaited or read"
                                               ) from None
                 raise self.error(

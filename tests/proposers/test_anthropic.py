@@ -403,6 +403,14 @@ def test_a_trickling_answer_stops_at_the_deadline(api: FakeAnthropicServer) -> N
     assert caught.value.hint is not None and "or use --proposer heuristic" in caught.value.hint
 
 
+def test_a_silent_server_is_cut_at_the_deadline_not_the_longer_timeout(
+        api: FakeAnthropicServer) -> None:
+    started = time.monotonic()
+    with pytest.raises(ProposerError, match=r"within proposer\.deadline_seconds \(0\.5 seconds\)"):
+        run(api, slow(tool_use(good_draft()), 3.0), timeout_seconds=2.5, deadline_seconds=0.5)
+    assert time.monotonic() - started < 1.5  # each timeout of the request was clamped
+
+
 def test_the_deadline_spans_the_repair_round(api: FakeAnthropicServer) -> None:
     first = slow(tool_use({"summary": "S", "rationale": "R", "operations": []}), 0.4)
     with pytest.raises(ProposerError, match=r"proposer\.deadline_seconds"):
