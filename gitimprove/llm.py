@@ -11,16 +11,20 @@ Every request is bounded twice: each read by ``timeout`` (the SDK's, per read), 
 model work of one :class:`MessagesAPI` (one command's calls, their retries and the waits
 between them) by a wall-clock :class:`Deadline`. A per-read timeout alone lets a server that
 sends a byte at a time, or answers 529 with ``retry-after`` for ever, hold a command without
-end; the deadline clamps every timeout of a request to the time left, checks the clock
-between the chunks of an answer's body, and gives up on a retry it could not wait for.
+end; the deadline clamps every timeout of a request to the time left, shuts down the
+connection when it passes while an answer is still arriving (a byte at a time or not at all),
+and gives up on a retry it could not wait for.
 """
 
 from __future__ import annotations
 
 import email.utils
 import random
+import socket
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager, suppress
 from typing import Any
 
 import anthropic
@@ -128,25 +132,49 @@ class Deadline:
         return left if timeout is None else min(timeout, left)
 
 
-class _DeadlineStream(httpx2.SyncByteStream):
-    """An answer's body that stops, as a read timeout, once the deadline has passed: the read
-    timeout alone restarts with every byte a trickling server sends."""
+class _Watchdog:
+    """The sockets of one client's connections, shut down when the deadline passes during a
+    request: a read blocked on them ends at once, whatever the server sends and however slowly
+    (its status line and headers a byte at a time included, which no per-read timeout and no
+    check between chunks of the body would end). httpcore's ``trace`` request extension names
+    each connection's stream as it is opened, and its socket as TLS wraps it."""
 
-    def __init__(self, inner: httpx2.SyncByteStream, deadline: Deadline,
-                 request: httpx2.Request) -> None:
-        self._inner = inner
-        self._deadline = deadline
-        self._request = request
+    OPENED = ("connection.connect_tcp.complete", "connection.start_tls.complete")
 
-    def __iter__(self) -> Iterator[bytes]:
-        for chunk in self._inner:
-            if self._deadline.passed:
-                raise httpx2.ReadTimeout("the deadline passed while the answer was read",
-                                         request=self._request)
-            yield chunk
+    def __init__(self) -> None:
+        self._sockets: list[socket.socket] = []
+        self._lock = threading.Lock()
+        self.fired = False
 
-    def close(self) -> None:
-        self._inner.close()
+    def trace(self, event: str, info: dict[str, Any]) -> None:
+        if event in self.OPENED:
+            sock = info["return_value"].get_extra_info("socket")
+            if isinstance(sock, socket.socket):
+                with self._lock:  # those of connections ended since are dropped
+                    self._sockets = [s for s in self._sockets if s.fileno() != -1] + [sock]
+
+    def cut(self) -> None:
+        with self._lock:
+            self.fired = True
+            sockets, self._sockets = self._sockets, []
+        for sock in sockets:
+            # NOTE: a socket closed already (its connection ended) has nothing to cut
+            with suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+    @contextmanager
+    def watching(self, seconds: float | None) -> Iterator[None]:
+        """Cut the connections if the block runs longer than ``seconds`` (None: never)."""
+        if seconds is None:
+            yield
+            return
+        timer = threading.Timer(seconds, self.cut)
+        timer.daemon = True
+        timer.start()
+        try:
+            yield
+        finally:
+            timer.cancel()
 
 
 def retry_after(headers: Mapping[str, str]) -> float | None:
@@ -181,6 +209,7 @@ class MessagesAPI:
         self.timeout = timeout
         self.deadline = Deadline(deadline)
         self._clamped = False  # the last request's timeouts were the deadline's, not timeout's
+        self._watchdog = _Watchdog()
         self.error = error
         self.hints = hints
         self._api_key = api_key
@@ -196,8 +225,7 @@ class MessagesAPI:
 
     def client(self) -> anthropic.Anthropic:
         try:
-            http = anthropic.DefaultHttpxClient(event_hooks={"request": [self._bound_request],
-                                                             "response": [self._bound_answer]})
+            http = anthropic.DefaultHttpxClient(event_hooks={"request": [self._bound_request]})
             return anthropic.Anthropic(api_key=self._api_key, base_url=self._base_url,
                                        timeout=self.timeout, max_retries=0, http_client=http)
         except anthropic.AnthropicError as exc:
@@ -210,16 +238,13 @@ class MessagesAPI:
             return
         if self.deadline.passed:
             raise httpx2.ConnectTimeout("the deadline has passed", request=request)
+        request.extensions["trace"] = self._watchdog.trace
         given = request.extensions.get("timeout") or {}
         request.extensions["timeout"] = {
             name: self.deadline.clamp(given.get(name))
             for name in ("connect", "read", "write", "pool")}
         left = self.deadline.remaining()
         self._clamped = left is not None and left < self.timeout
-
-    def _bound_answer(self, response: httpx2.Response) -> None:
-        if self.deadline.seconds is not None and isinstance(response.stream, httpx2.SyncByteStream):
-            response.stream = _DeadlineStream(response.stream, self.deadline, response.request)
 
     def deadline_error(self, detail: str) -> GitImproveError:
         """The model work took longer than the deadline (or would, waiting for a retry)."""
@@ -242,7 +267,8 @@ class MessagesAPI:
             if self.deadline.passed:
                 raise self.deadline_error("no time was left for another request")
             try:
-                message: Message = client.messages.create(model=model, **params)
+                with self._watchdog.watching(self.deadline.remaining()):
+                    message: Message = client.messages.create(model=model, **params)
                 return _well_formed(message)
             except (ValueError, RecursionError, anthropic.APIResponseValidationError) as exc:
                 # NOTE: the SDK parses a 200 answer lazily and without validation: a body that is
@@ -265,6 +291,9 @@ class MessagesAPI:
                     hint=f"try again later, or raise {self.hints.timeout_setting} in gitimprove.yaml"
                 ) from None
             except anthropic.APIConnectionError as exc:
+                if self._watchdog.fired or self.deadline.passed:
+                    raise self.deadline_error("it passed while an answer was awaited or read"
+                                              ) from None
                 if attempt < self.max_retries:
                     self._wait(self.delay(attempt, None), attempt)
                     attempt += 1

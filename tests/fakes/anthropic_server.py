@@ -28,7 +28,7 @@ import socket
 import threading
 from collections import deque
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
@@ -43,7 +43,8 @@ _ids = itertools.count(1)
 @dataclass
 class Reply:
     """One scripted HTTP answer. ``delay`` seconds pass before it is sent (for timeouts);
-    ``trickle`` seconds pass between the bytes of its body (each read gets a byte in time)."""
+    ``trickle`` seconds pass between the bytes of its body (each read gets a byte in time), or
+    of the whole answer from its status line on with ``trickle_head``."""
 
     status: int = 200
     body: Any = None
@@ -51,6 +52,7 @@ class Reply:
     delay: float = 0.0
     raw: bytes | None = None  # sent as is instead of ``body`` (malformed answers)
     trickle: float = 0.0
+    trickle_head: bool = False
 
 
 @dataclass
@@ -198,9 +200,10 @@ def slow(reply: Reply, seconds: float) -> Reply:
     return Reply(reply.status, reply.body, reply.headers, delay=seconds)
 
 
-def trickling(reply: Reply, seconds: float = 0.05) -> Reply:
-    """``reply``'s body a byte at a time, ``seconds`` apart: no read ever times out."""
-    return Reply(reply.status, reply.body, reply.headers, raw=reply.raw, trickle=seconds)
+def trickling(reply: Reply, seconds: float = 0.05, *, head: bool = False) -> Reply:
+    """``reply``'s body a byte at a time, ``seconds`` apart: no read ever times out. With
+    ``head``, the status line and headers trickle too (no answer arrives at all)."""
+    return replace(reply, trickle=seconds, trickle_head=head)
 
 
 # -- malformed 200 answers (a broken proxy, a truncated stream, an API bug) -----------------
@@ -387,7 +390,7 @@ class FakeAnthropicServer:
         body = copy.deepcopy(reply.body)
         body["usage"].update({"cache_creation_input_tokens": 0 if seen else len(prefix) // 4,
                               "cache_read_input_tokens": len(prefix) // 4 if seen else 0})
-        return Reply(reply.status, body, reply.headers, reply.delay, reply.raw, reply.trickle)
+        return replace(reply, body=body)
 
     # lifecycle
     def start(self) -> FakeAnthropicServer:
@@ -431,6 +434,12 @@ class FakeAnthropicServer:
                 if reply.delay:
                     server._stop.wait(min(reply.delay, MAX_DELAY))
                 data = reply.raw if reply.raw is not None else json.dumps(reply.body).encode()
+                if reply.trickle_head:
+                    head = [f"HTTP/1.1 {reply.status} {self.responses[reply.status][0]}",
+                            "content-type: application/json", f"content-length: {len(data)}",
+                            *(f"{name}: {value}" for name, value in reply.headers.items())]
+                    self._trickle(("\r\n".join(head) + "\r\n\r\n").encode() + data, reply.trickle)
+                    return
                 try:
                     self.send_response(reply.status)
                     self.send_header("content-type", "application/json")
@@ -440,13 +449,21 @@ class FakeAnthropicServer:
                     self.end_headers()
                     if not reply.trickle:
                         self.wfile.write(data)
-                    for n in range(len(data) if reply.trickle else 0):
+                except (BrokenPipeError, ConnectionResetError):
+                    return  # the client gave up waiting (a timeout test): nothing to tell it
+                if reply.trickle:
+                    self._trickle(data, reply.trickle)
+
+            def _trickle(self, data: bytes, seconds: float) -> None:
+                """``data`` a byte at a time, until the client hangs up or the server stops."""
+                try:
+                    for n in range(len(data)):
                         self.wfile.write(data[n:n + 1])
                         self.wfile.flush()
-                        if server._stop.wait(reply.trickle):
+                        if server._stop.wait(seconds):
                             break
                 except (BrokenPipeError, ConnectionResetError):
-                    pass  # the client gave up waiting (a timeout test): nothing to tell it
+                    pass  # the client hung up: the deadline test's point
 
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
         self._httpd.daemon_threads = True

@@ -403,6 +403,16 @@ def test_a_trickling_answer_stops_at_the_deadline(api: FakeAnthropicServer) -> N
     assert caught.value.hint is not None and "or use --proposer heuristic" in caught.value.hint
 
 
+def test_an_answer_whose_very_headers_trickle_stops_at_the_deadline(
+        api: FakeAnthropicServer) -> None:
+    started = time.monotonic()
+    with pytest.raises(ProposerError, match=r"within proposer\.deadline_seconds \(0\.6 seconds\)"):
+        run(api, trickling(tool_use(good_draft()), head=True), timeout_seconds=0.3,
+            deadline_seconds=0.6)
+    assert time.monotonic() - started < 2
+    assert len(api.requests) == 1  # not retried: the deadline has passed
+
+
 def test_a_silent_server_is_cut_at_the_deadline_not_the_longer_timeout(
         api: FakeAnthropicServer) -> None:
     started = time.monotonic()
