@@ -334,10 +334,11 @@ class Synthesizer:
             tools=[{"name": tool, "description": TOOL_DESCRIPTIONS[tool], "input_schema": schema}],
             tool_choice={"type": "tool", "name": tool, "disable_parallel_tool_use": True})
         result.requests += 1
-        usage = getattr(message, "usage", None)
-        if usage is not None:
-            result.input_tokens += int(usage.input_tokens or 0)
-            result.output_tokens += int(usage.output_tokens or 0)
+        from gitimprove.llm import Tokens
+
+        tokens = Tokens.of(message)  # cache writes and reads count too, were any reported
+        result.input_tokens += tokens.input
+        result.output_tokens += tokens.output
         calls = [b for b in message.content if getattr(b, "type", None) == "tool_use"
                  and getattr(b, "name", None) == tool]
         if not calls:

@@ -173,6 +173,20 @@ def test_the_deadline_spans_the_batches_and_falls_back(api: FakeAnthropicServer,
     assert "the offline grouping is used" in notes[0]
 
 
+def test_cached_tokens_an_answer_reports_count_toward_the_cap(api: FakeAnthropicServer,
+                                                               tmp_path: Path) -> None:
+    def cached(received: Received) -> Reply:
+        reply = reader(received)
+        reply.body["usage"]["cache_read_input_tokens"] = 196_000
+        return reply
+
+    api.script(cached, reader, reader, reader)
+    notes: list[str] = []
+    analyze_records(records(), synthesizer=synthesizer(api, tmp_path, batch_texts=8), notes=notes)
+    assert "analysis.model_max_tokens (200000) after 1 requests" in notes[0]
+    assert len(api.requests) == 1
+
+
 def test_unknown_ids_dropped_and_overlaps_resolved(api: FakeAnthropicServer, tmp_path: Path) -> None:
     def sloppy(received: Received) -> Reply:
         refs = items_of(received)
