@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import random
+from pathlib import Path
 
 import pytest
 
@@ -17,40 +18,7 @@ from gitimprove.validate import check_change
 
 ADK = ADAPTERS["google_adk"]
 
-AGENT_PY = '''"""A dice agent."""
-
-from google.adk.agents import Agent, LlmAgent
-
-from .tools import roll_die
-
-INSTRUCTION = """
-    You help players of board games.
-
-    ## Rules
-
-    - Roll with the roll_die tool; never invent a roll.
-    - Say which die you rolled.
-
-    ## Safety <!-- gitimprove: protected -->
-
-    - Never give gambling advice.
-"""
-
-helper = LlmAgent(
-    name="helper",
-    model="gemini-2.0-flash",
-    instruction='You answer questions about the \\'house rules\\'.',  # a comment kept as it is
-)
-
-root_agent = Agent(
-    model="gemini-2.0-flash",
-    name="dice_agent",
-    global_instruction=("You are DiceBot."),
-    instruction=INSTRUCTION,
-    tools=[roll_die],
-    sub_agents=[helper],
-)
-'''
+AGENT_PY = (Path(__file__).parent / "fixtures" / "adk_agent.py").read_text()
 
 
 def _outside(text: str, new: str, literal: str) -> tuple[str, str]:
