@@ -156,3 +156,12 @@ def test_every_written_literal_reads_back_as_its_value(prefix: str, quote: str) 
         assert written.startswith(prefix + quote) and written.endswith(quote)
         if len(quote) == 1:
             assert "\n" not in written
+
+
+def test_a_crlf_file_keeps_its_line_ends_inside_the_string() -> None:
+    text = AGENT_PY.replace("\n", "\r\n")
+    doc = AdoptedDocument(ADK.parse(text, "agent.py"), "dice_agent", "dice")
+    doc.add_rule("rules", "Add the total.")
+    new = doc.dumps()
+    assert new.count("\r\n") == new.count("\n") == text.count("\n") + 1
+    assert "    - Say which die you rolled.\r\n    - Add the total.\r\n" in new
