@@ -386,6 +386,19 @@ def test_a_list_that_completes_its_lead_in_is_not_where_a_rule_goes() -> None:
     assert view.section("description").rules[-1] == "Name the source of every figure."  # type: ignore[union-attr]
 
 
+@pytest.mark.parametrize("lead_in", ["Your report should:", "Your responses should be:", "Each answer must:",
+                                     "**The final summary should also:**", "This tool will:", "You will be given:"])
+def test_a_list_that_finishes_a_sentence_about_the_output_is_not_where_a_rule_goes(lead_in: str) -> None:
+    """"Your report should:" then what the report does: a rule added to that list would read
+    as one more thing the report does ("Your report should: never guess"); it goes after the
+    list as a rule of its own."""
+    text = f"# Agent\n\nYou analyse stocks.\n\n{lead_in}\n- be one page long\n- end with a verdict\n"
+    parsed = ADAPTERS["markdown"].parse(text, "AGENTS.md")
+    doc = AdoptedDocument(parsed, parsed.entries[0].key, "agents")
+    doc.add_rule("agent", "Check every figure.")
+    assert doc.dumps() == text + "\n- Check every figure.\n"
+
+
 @pytest.mark.parametrize("lead_in", ["Key behaviors:", "Rules:", "You MUST:", "Always", "Rules for tool use:",
                                      "**Guidelines for answers**:"])
 def test_a_list_under_a_label_still_takes_the_rule(lead_in: str) -> None:

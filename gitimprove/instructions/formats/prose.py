@@ -32,8 +32,18 @@ _SLUG_CHARS = re.compile(r"[^a-z0-9]+")
 _LEAD_IN_RE = re.compile(
     r"(?:\b(?:on|for|of|with|about|by|like|as|into|from|include|includes|including|provide|cover|"
     r"covers|covering|contain|contains|containing|suggesting|these|sections|fields|placeholders|"
-    r"criteria|areas|topics|items|format)|\bfollowing(?:\s+[\w-]+){0,2})"
+    r"criteria|areas|topics|items|format|given)|\bfollowing(?:\s+[\w-]+){0,2})"
     r"\s*(?:\([^)]*\))?\s*\**:\**\Z", re.IGNORECASE)
+# A line that names the output and what it "should" do ("Your report should:", "Your responses
+# should be:", "Each answer must:", "This tool will:"): its items finish that sentence, they are
+# parts of the output, not rules for the agent ("You MUST:" and "Always:" introduce rules).
+_OUTPUT_LEAD_IN_RE = re.compile(
+    r"\b(?:your|the|each|every|an?|this|that)\s+(?:[\w-]+\s+){0,2}?(?:reports?|responses?|answers?|"
+    r"repl(?:y|ies)|outputs?|summar(?:y|ies)|analys[ie]s|reviews?|emails?|messages?|posts?|articles?|"
+    r"documents?|plans?|results?|recommendations?|briefs?|briefings?|descriptions?|outlines?|drafts?|"
+    r"stor(?:y|ies)|explanations?|tools?|functions?|sections?|tables?|lists?|notes?)\s+"
+    r"(?:should|must|will|shall|needs?\s+to|has\s+to|have\s+to|is\s+to|are\s+to)"
+    r"(?:\s+(?:also|always|each|be|have|do))*\s*(?:\([^)]*\))?\s*\**:\**\Z", re.IGNORECASE)
 
 
 class EditError(GitImproveError):
@@ -385,7 +395,8 @@ def _finishes_lead_in(lines: list[str], first: Rule) -> bool:
     above = next((lines[k] for k in range(first.start - 1, -1, -1) if lines[k].strip()), "")
     if HEADING_RE.match(above) or RULE_RE.match(above):
         return False
-    return bool(_LEAD_IN_RE.search(above.rstrip()))
+    above = above.rstrip()
+    return bool(_LEAD_IN_RE.search(above) or _OUTPUT_LEAD_IN_RE.search(above))
 
 
 def _rule(section: ProseSection, index: int) -> Rule:
