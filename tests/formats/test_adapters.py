@@ -466,6 +466,66 @@ def test_a_template_tag_under_a_rule_is_not_part_of_it() -> None:
     assert doc.dumps() == TEMPLATED.replace("hotline.", "hotline number.")
 
 
+IF_ONLY = """\
+messages:
+  - role: user
+    content: |
+      You review pull requests.
+
+      {% if strict %}
+      Strict mode:
+      - Flag every warning.
+      - Reject on any error.
+      {% endif %}
+
+      Diff:
+      {{diff}}
+"""
+IF_AFTER = """\
+name: writer
+template: |
+  ## Rules
+  - Be brief.
+  {{#if lang}}
+  - Answer in {{lang}}.
+  - Use its date format.
+  {{/if}}
+template_format: handlebars
+"""
+IF_SECTION = """\
+research_task:
+  description: |
+    Research {topic}.
+
+    {% if deep %}
+    ## Depth
+    - Read every paper.
+    {% endif %}
+  expected_output: A report.
+"""
+
+
+@pytest.mark.parametrize(("fmt", "text", "section", "expected"), [
+    # the only list is said in strict mode only: the rule goes after the block, above the input
+    ("github_models", IF_ONLY, "user", IF_ONLY.replace(
+        "      {% endif %}\n", "      {% endif %}\n\n      - Check every figure.\n")),
+    # the longer list is inside {{#if lang}}: the rule joins the one every answer gets
+    ("semantic_kernel", IF_AFTER, "rules", IF_AFTER.replace("  - Be brief.\n", "  - Be brief.\n  - Check every figure.\n")),
+    # a section that is itself inside the block takes the rule inside it
+    ("crewai", IF_SECTION, "depth", IF_SECTION.replace("    - Read every paper.\n",
+                                                       "    - Read every paper.\n    - Check every figure.\n")),
+])
+def test_a_rule_never_goes_into_a_template_block_its_section_is_not_in(fmt: str, text: str, section: str,
+                                                                       expected: str) -> None:
+    """A list inside `{% if strict %}` ... `{% endif %}` (or `{{#if}}` ... `{{/if}}`) is said
+    only when the condition holds; a rule for every answer goes into a list the section always
+    says, or after the block, and the template stays whole."""
+    parsed = ADAPTERS[fmt].parse(text, "file.prompt.yml" if fmt == "github_models" else "tasks.yaml")
+    doc = AdoptedDocument(parsed, parsed.entries[0].key, "agent")
+    doc.add_rule(section, "Check every figure.")
+    assert doc.dumps() == expected
+
+
 CHAT = """\
 name: support
 template: |

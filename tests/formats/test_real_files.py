@@ -17,6 +17,7 @@ from gitimprove.errors import InvalidFileError
 from gitimprove.instructions.formats import ADAPTERS, AdoptedDocument, ParsedFile
 from gitimprove.instructions.formats.google_adk import PythonAgents
 from gitimprove.instructions.formats.markdown import MarkdownParsed
+from gitimprove.instructions.formats.prose import _depths
 from gitimprove.instructions.formats.yamlfile import YamlParsed
 from gitimprove.instructions.formats.yamlspan import Slot, split_lines
 from gitimprove.instructions.policy import FormatRule, Policy
@@ -89,6 +90,11 @@ def test_real_file(row: dict[str, str]) -> None:
         with_rules = [s for s in doc.agent.sections if s.rules]
         target = (with_rules or doc.agent.sections)[0]
         doc.add_rule(target.id, "Name the source of every figure.")
+        # never into a template block (`{% if %}` ... `{% endif %}`) its section is not in
+        buf, section, _ = doc._find(target.id)
+        depth = _depths(buf.view)
+        added = next(k for k, line in enumerate(buf.view) if "Name the source of every figure." in line)
+        assert depth[added] == depth[section.start]
         if target.rules:
             doc.update_rule(target.id, 0, "A reworded first rule.")
         new = doc.dumps()  # itself refuses a change to any other agent or protected key
