@@ -3,6 +3,7 @@ init, agents, show --rendered, feedback, propose (heuristic), review, approve, r
 
 from __future__ import annotations
 
+import ast
 import json
 import shutil
 from pathlib import Path
@@ -145,3 +146,39 @@ def test_bad_input_under_mapped_globs_is_reported_and_nothing_written(project: P
         assert refused.returncode == 1, refused.stdout
     assert git(project, "rev-parse", "main") == before
     assert git(project, "status", "--porcelain") == ""
+
+
+def test_adopt_then_improve_an_adk_agent_defined_in_python(tmp_path: Path) -> None:
+    root = tmp_path / "dice"
+    (root / "dice").mkdir(parents=True)
+    shutil.copy(FIXTURES / "adk_agent.py", root / "dice/agent.py")
+    (root / "other").mkdir()
+    (root / "other/agent.py").write_text("from google.adk import Agent\nfrom . import prompt\n\n"
+                                         "root_agent = Agent(name='other', instruction=prompt.ROOT)\n")
+    git(root.parent, "init", "-q", "-b", "main", str(root))
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "an ADK agent")
+    out = _one(root, "init", ".")
+    assert "adopted dice/agent.py (google_adk): dice_agent, helper" in out
+    assert "left other/agent.py: looks like google_adk but line 4: agent 'other': `instruction` is `prompt.ROOT`" in out
+    rendered = _one(root, "show", "dice_agent", "--rendered")
+    assert rendered.startswith("You are DiceBot.\n\n\n    You help players of board games.")
+
+    original = (root / "dice/agent.py").read_text()
+    _feedback(root, "dice_agent", "Too verbose, needs to be more concise")
+    pid = _proposal(root, "dice_agent")
+    assert "Validator: passes" in _one(root, "review", pid)
+    _one(root, "approve", pid)
+    after = (root / "dice/agent.py").read_text()
+    ast.parse(after)
+    diff = git(root, "diff", "HEAD~1", "HEAD", "--", "dice/agent.py")
+    changed = [line for line in diff.splitlines() if line[:1] in "+-" and line[:3] not in ("+++", "---")]
+    assert changed and all(line.startswith("+    - ") for line in changed), changed
+    assert after.split('"""\n\nhelper', 1)[1] == original.split('"""\n\nhelper', 1)[1]
+
+    _one(root, "rollback", pid, "--reason", "too terse")
+    assert (root / "dice/agent.py").read_text() == original
+    agent = root / "dice/agent.py"
+    agent.write_text(original.replace('tools=[roll_die],', 'tools=[],'))
+    git(root, "commit", "-q", "-am", "no tools")
+    assert "PROTECTED key changed" in _one(root, "audit")
