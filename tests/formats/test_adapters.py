@@ -594,3 +594,12 @@ def _with_double_quoted_prompt(prompt: str) -> str:
     return yaml.dump({"name": "review", "model": "openai/gpt-4o",
                       "messages": [{"role": "system", "content": Quoted(prompt)}]},
                      Dumper=Dumper, sort_keys=False, width=80)
+
+
+def test_template_syntax_mentioned_in_prose_opens_no_block() -> None:
+    text = ("# Agent\n\nWrite templates with `{% if %}` and `{{#each}}` tags.\n\n```jinja\n{% if x %}\n```\n\n"
+            "Rules:\n- Be brief.\n- Cite sources.\n")
+    parsed = ADAPTERS["markdown"].parse(text, "AGENTS.md")
+    doc = AdoptedDocument(parsed, parsed.entries[0].key, "agents")
+    doc.add_rule("agent", "Check every figure.")
+    assert doc.dumps() == text + "- Check every figure.\n"

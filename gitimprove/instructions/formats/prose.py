@@ -378,12 +378,17 @@ def _system_close(lines: list[str], section: ProseSection) -> int | None:
 
 
 def _depths(lines: list[str]) -> list[int]:
-    """How many template blocks are open before each line (and after the last)."""
+    """How many template blocks are open before each line (and after the last). A tag counts
+    on a line of its own, outside code fences: "use `{% if %}` tags" in prose opens nothing."""
     out = [0]
+    fenced = False
     for line in lines:
-        opened = len(_BLOCK_OPEN_RE.findall(line)) if "{" in line else 0
-        closed = len(_BLOCK_CLOSE_RE.findall(line)) if "{" in line else 0
-        out.append(max(0, out[-1] + opened - closed))
+        depth = out[-1]
+        if _FENCE_RE.match(line):
+            fenced = not fenced
+        elif not fenced and _TEMPLATE_TAG_RE.match(line) and line.rstrip().endswith(("%}", "}}")):
+            depth += len(_BLOCK_OPEN_RE.findall(line)) - len(_BLOCK_CLOSE_RE.findall(line))
+        out.append(max(0, depth))
     return out
 
 
