@@ -182,3 +182,29 @@ def test_adopt_then_improve_an_adk_agent_defined_in_python(tmp_path: Path) -> No
     agent.write_text(original.replace('tools=[roll_die],', 'tools=[],'))
     git(root, "commit", "-q", "-am", "no tools")
     assert "PROTECTED key changed" in _one(root, "audit")
+
+
+def test_the_hooks_guard_a_protected_section_of_an_adk_agent_py(tmp_path: Path) -> None:
+    from ..review.conftest import commit_tree_change, out, run
+
+    root = tmp_path / "dice"
+    (root / "dice").mkdir(parents=True)
+    shutil.copy(FIXTURES / "adk_agent.py", root / "dice/agent.py")
+    git(root.parent, "init", "-q", "-b", "main", str(root))
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "an ADK agent")
+    _one(root, "init", ".")
+    _one(root, "hooks", "install")
+    _feedback(root, "dice_agent", "Too verbose, needs to be more concise")
+    pid = _proposal(root, "dice_agent")
+    branch = f"improve/dice_agent/{pid}"
+    tip = out(root, "rev-parse", branch)
+    text = out(root, "show", f"{tip}:dice/agent.py") + "\n"
+    weakened = text.replace("- Never give gambling advice.", "- Gambling advice is fine when asked.")
+    assert weakened != text
+    forged = commit_tree_change(root, f"{tip}^", {"dice/agent.py": weakened}, out(root, "log", "-1", "--format=%B", tip))
+    run(root, "update-ref", f"refs/heads/{branch}", forged)
+    before = out(root, "rev-parse", "main")
+    proc = run(root, "merge", "--no-ff", "-m", "merge", branch, check=False)
+    assert proc.returncode != 0 and "protected section 'safety'" in proc.stderr, proc.stderr
+    assert out(root, "rev-parse", "main") == before
