@@ -1,8 +1,8 @@
 """Adoption: find the agent files a repository already has and map them to formats.
 
 ``gitimprove init`` in an existing repository calls :func:`survey` on its files: every YAML
-file (``.yaml`` and ``.yml``) and every Markdown file of a known instruction name is a
-candidate; each one is either adopted (a format reads it and its agents get names that collide
+file (``.yaml`` and ``.yml``), every file a format claims by its name (ADK ``agent.py``) and
+every Markdown file of a known instruction name is a candidate; each one is either adopted (a format reads it and its agents get names that collide
 with nothing) or left, with the reason. Nothing is skipped without a word."""
 
 from __future__ import annotations

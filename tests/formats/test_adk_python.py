@@ -165,3 +165,9 @@ def test_a_crlf_file_keeps_its_line_ends_inside_the_string() -> None:
     new = doc.dumps()
     assert new.count("\r\n") == new.count("\n") == text.count("\n") + 1
     assert "    - Say which die you rolled.\r\n    - Add the total.\r\n" in new
+
+
+def test_two_agent_py_files_with_one_agent_name_are_told_apart_by_folder() -> None:
+    one = b"from google.adk import Agent\nroot_agent = Agent(name='root_agent', instruction='- Be brief.')\n"
+    result = survey({"billing/agent.py": one, "support/agent.py": one}, Policy(), [])
+    assert sorted(a for r in result.adopted for a in r.agents) == ["billing-root_agent", "support-root_agent"]
