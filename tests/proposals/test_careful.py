@@ -18,6 +18,7 @@ from gitimprove.proposals.operations import AddRule, UpdateRule
 from gitimprove.proposals.proposers.heuristic import HeuristicProposer
 from gitimprove.proposals.rules import contradiction, duplicates, file_statements
 from gitimprove.review.actions import reject
+from tests.conftest import git
 
 from .helpers import AGENT, make_pattern, sources_pattern
 
@@ -276,8 +277,6 @@ def test_a_routing_rule_on_the_input_s_length_is_not_the_length_rule_to_tighten(
     path = sample_repo / "agents/product-writer.yaml"
     routing = "If the request is long (more than 100 words), list its questions first."
     path.write_text(path.read_text().replace("Keep it under 120 words.", routing))
-    from tests.conftest import git
-
     git(sample_repo, "commit", "-q", "-am", "a routing rule instead of the length limit")
     _import(sample_repo)
     repo = InstructionRepo(sample_repo)
