@@ -51,6 +51,15 @@ def _proposal(cwd: Path, agent: str) -> str:
     return out.split(f"improve/{agent}/", 1)[1].split()[0]
 
 
+def _improve(cwd: Path, agent: str, reason: str) -> str:
+    """Feedback, a proposal that the validator passes, and its approval; the proposal's id."""
+    _feedback(cwd, agent, reason)
+    pid = _proposal(cwd, agent)
+    assert "Validator: passes" in _one(cwd, "review", pid)
+    _one(cwd, "approve", pid)
+    return pid
+
+
 def test_adopt_then_improve_a_crewai_agent_and_a_markdown_file(project: Path) -> None:
     out = _one(project, "init", ".")
     assert "adopted src/crew/config/agents.yaml (crewai): reporting_analyst, researcher" in out
@@ -92,10 +101,7 @@ def test_adopt_then_improve_a_crewai_agent_and_a_markdown_file(project: Path) ->
     assert _one(project, "history", "researcher").startswith("v2 ")
 
     original_md = (project / "CLAUDE.md").read_bytes()
-    _feedback(project, "claude", "Too long, make it shorter")
-    md_pid = _proposal(project, "claude")
-    assert "Validator: passes" in _one(project, "review", md_pid)
-    _one(project, "approve", md_pid)
+    _improve(project, "claude", "Too long, make it shorter")
     approved_md = (project / "CLAUDE.md").read_bytes()
     assert approved_md.startswith(original_md + b"\r\n* ")  # the file's bullet and CRLF, no final newline
     assert approved_md.count(b"\n") == original_md.count(b"\n") + 1 and not approved_md.endswith(b"\n")
@@ -165,10 +171,7 @@ def test_adopt_then_improve_an_adk_agent_defined_in_python(tmp_path: Path) -> No
     assert rendered.startswith("You are DiceBot.\n\n\n    You help players of board games.")
 
     original = (root / "dice/agent.py").read_text()
-    _feedback(root, "dice_agent", "Too verbose, needs to be more concise")
-    pid = _proposal(root, "dice_agent")
-    assert "Validator: passes" in _one(root, "review", pid)
-    _one(root, "approve", pid)
+    pid = _improve(root, "dice_agent", "Too verbose, needs to be more concise")
     after = (root / "dice/agent.py").read_text()
     ast.parse(after)
     diff = git(root, "diff", "HEAD~1", "HEAD", "--", "dice/agent.py")
