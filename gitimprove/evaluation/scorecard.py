@@ -54,7 +54,7 @@ class SetFigures(_Model):
     same: int = 0
     worse: int = 0
     unjudged: int = 0  # replay or judge failed on it (the reason is in its run)
-    not_reached: int = 0  # sampled but not judged: the token budget ran out
+    not_reached: int = 0  # sampled but not judged: stopped early (budget, deadline, API)
 
     @property
     def judged(self) -> int:
@@ -178,7 +178,7 @@ class Scorecard(_Model):
                    (fix.gone, "cited but no longer in the feedback store"),
                    (fix.not_complaint, "cited without a complaint"),
                    (fix.unjudged + keep.unjudged, "not judged (replay or judge failed)"),
-                   (fix.not_reached + keep.not_reached, "not reached (token budget)")]
+                   (fix.not_reached + keep.not_reached, "not reached (stopped early)")]
         said = [f"{n} {what}" for n, what in skipped if n]
         if said:
             out.append("Skipped: " + "; ".join(said))
