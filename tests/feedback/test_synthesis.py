@@ -347,3 +347,20 @@ def test_a_failed_model_step_says_how_to_use_the_model(
     notes = json.loads(got.stdout)["notes"]
     assert "refused the API key" in notes[0] and notes[1].startswith("to use the model: set ")
     assert not list((repo_with_feedback.git.state_dir / "synthesis").glob("*/*.json"))
+
+
+def test_a_model_theme_names_the_section_its_words_point_to(api: FakeAnthropicServer,
+                                                             tmp_path: Path) -> None:
+    # The offline groups find a section through the lexicon's hint words; a model's theme has
+    # none, so its name and description stand in for them (a section of the file, or none).
+    from types import SimpleNamespace
+
+    sections = [SimpleNamespace(id="style", title="Style", text="", rules=["Keep answers brief."]),
+                SimpleNamespace(id="facts", title="Facts", text="",
+                                rules=["Check every claim before you state it."])]
+    api.script(reader, reader, reader, reader)
+    patterns = analyze_records(records(), synthesizer=synthesizer(api, tmp_path, batch_texts=8),
+                               agent_file=SimpleNamespace(sections=sections))
+    found = by_label(patterns)
+    assert found["wrong facts"].section == "facts"
+    assert found["usage limits"].section is None  # product: no section
