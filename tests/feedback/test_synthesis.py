@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,7 @@ from tests.fakes.anthropic_server import (
     server_error,
     text_answer,
     tool_use,
+    trickling,
 )
 
 T0 = datetime(2026, 10, 1, tzinfo=UTC)
@@ -154,6 +156,35 @@ def test_broken_answers_fall_back_to_offline(api: FakeAnthropicServer, tmp_path:
     if case == "refusal":
         assert "(the model refused)" in notes[0]
     assert not list((tmp_path / "cache").glob("*.json"))  # nothing cached from a failure
+
+
+def test_the_deadline_spans_the_batches_and_falls_back(api: FakeAnthropicServer,
+                                                       tmp_path: Path) -> None:
+    # the first batch answers at once; the second trickles in a byte each 50 ms (no read ever
+    # times out), and the deadline over the whole model step ends it
+    api.script(reader, lambda received: trickling(reader(received)))
+    notes: list[str] = []
+    started = time.monotonic()
+    patterns = analyze_records(records(), notes=notes, synthesizer=synthesizer(
+        api, tmp_path, batch_texts=8, timeout=0.5, deadline=1.0))
+    assert time.monotonic() - started < 3
+    assert patterns == analyze_records(records()) and len(api.requests) == 2
+    assert "did not finish within analysis.model_deadline_seconds (1 seconds)" in notes[0]
+    assert "the offline grouping is used" in notes[0]
+
+
+def test_cached_tokens_an_answer_reports_count_toward_the_cap(api: FakeAnthropicServer,
+                                                               tmp_path: Path) -> None:
+    def cached(received: Received) -> Reply:
+        reply = reader(received)
+        reply.body["usage"]["cache_read_input_tokens"] = 196_000
+        return reply
+
+    api.script(cached, reader, reader, reader)
+    notes: list[str] = []
+    analyze_records(records(), synthesizer=synthesizer(api, tmp_path, batch_texts=8), notes=notes)
+    assert "analysis.model_max_tokens (200000) after 1 requests" in notes[0]
+    assert len(api.requests) == 1
 
 
 def test_unknown_ids_dropped_and_overlaps_resolved(api: FakeAnthropicServer, tmp_path: Path) -> None:
