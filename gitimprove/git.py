@@ -744,18 +744,24 @@ def file_lock(path: Path) -> Iterator[None]:
 
 
 def write_json(path: Path, data: object) -> None:
+    """Write a cache file (under :attr:`Repository.state_dir`) as JSON: see :func:`write_cache`."""
+    import json  # only here: most commands never write a cache
+
+    write_cache(path, json.dumps(data, separators=(",", ":")).encode())  # one C-encoded write
+
+
+def write_cache(path: Path, data: bytes) -> None:
     """Write a cache file (under :attr:`Repository.state_dir`) whole or not at all: a
     temporary file renamed over it, so a SIGKILL never leaves half a file."""
     # NOTE: a cache only; a read-only repository (or a full disk) simply goes without it.
     with contextlib.suppress(OSError):
         path.parent.mkdir(parents=True, exist_ok=True)
-        import json  # only here, like tempfile: most commands never write a cache
-        import tempfile
+        import tempfile  # only here: most commands never write a cache
 
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
         try:
-            with os.fdopen(fd, "w") as fh:
-                fh.write(json.dumps(data, separators=(",", ":")))  # one C-encoded write
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
             os.replace(tmp, path)
         except OSError:
             with contextlib.suppress(OSError):
