@@ -888,7 +888,7 @@ def _edits(commits: Mapping[Oid, LoggedCommit], brought: list[LoggedCommit], tar
 
 def _proposal_in(found: list[LoggedCommit], pid: str | None) -> LoggedCommit | None:
     """The proposal commit among ``found``: the one with id ``pid``, else the newest."""
-    chosen = [(c, r) for c in found if (r := proposal_of(c)[0]) is not None]
+    chosen = [(c, r) for c in found if (r := c.proposal[0]) is not None]
     mine = next((c for c, r in chosen if r.id == pid), None)
     return mine or (chosen[-1][0] if chosen else None)
 
@@ -1063,7 +1063,10 @@ def scan_line(git: Repository, main_ref: str, main: Oid | None,
     line_file = folder / (quote(main_ref, safe="") + ".json")
     refs_file = folder / (quote(main_ref, safe="") + ".refs")
     kept = _load_line(line_file, main_ref) if main is not None else None
-    at, seen, known = _load_refs(refs_file, main_ref) if kept is not None else (None, set(), {})
+    kept_refs = _RefsFile(refs_file, main_ref)
+    if kept is not None:
+        kept_refs.load()
+    at, seen, known = kept_refs.main, kept_refs.seen, kept_refs.commits
     if kept is None or kept.tip != at:
         seen, known = set(), {}
     new = [t for t in tips if t not in seen]
@@ -1087,11 +1090,11 @@ def scan_line(git: Repository, main_ref: str, main: Oid | None,
         if main is not None:
             _save_line(line_file, main_ref, line)
         commits = {o: c for o, c in read.items() if o not in line.on_main}
-    # NOTE: what a branch deleted since brought is left out: walked from the tips there are.
-    if at != main or seen != set(tips):
+    if seen.difference(tips):
+        # NOTE: what a branch deleted since brought is left out: walked from the tips there are.
         commits = {o: commits[o] for o in _walk(commits, [Oid(t) for t in tips], set())}
-        if main is not None:
-            _save_refs(refs_file, main_ref, main, tips, commits)
+    if main is not None and (at != main or not seen.issuperset(tips)):
+        kept_refs.save(main, tips, commits)
     return line, commits
 
 
@@ -1137,7 +1140,7 @@ def _read_refs(refs: Sequence[tuple[str, Oid]], commits: Mapping[Oid, LoggedComm
         if target is None:
             unidentified.append((ref, tip))
             continue
-        opened = proposal_of(target)[0]
+        opened = target.proposal[0]
         assert opened is not None
         existing = proposals.get(opened.id)
         if existing is not None and existing.state != ProposalState.OPEN:
@@ -1202,29 +1205,98 @@ def _load_line(path: Path, main_ref: str) -> MainLine | None:
         return None
 
 
-def _save_refs(path: Path, main_ref: str, main: Oid, tips: Sequence[str],
-               commits: Mapping[Oid, LoggedCommit]) -> None:
-    """Keep the commits the refs bring beyond main: a line of JSON (each commit, with what
-    its proposal record says when it is a model's), then the messages, NUL-separated (a
-    message has no NUL: `git log -z` reads them so), which read back far faster than JSON."""
-    rows: list[list[Any]] = []
-    for c in commits.values():
-        record, problems = c.proposal
-        facts: list[Any] | None = None
-        if record is not None and _keeps(record.content):
-            facts = [record.id, record.agent, record.base_version, record.base_commit,
-                     record.evidence, record.patterns, record.model, record.proposer,
-                     None if record.usage is None else [record.usage.input_tokens,
-                                                        record.usage.output_tokens,
-                                                        record.usage.requests],
-                     None if record.content is None else [record.content.operations,
-                                                          record.content.rules],
-                     problems]
-        rows.append([c.oid, c.parents, c.author, c.email, c.time, facts])
-    head = json.dumps({"v": _stamp(), "ref": main_ref, "main": main, "tips": sorted(tips),
-                       "commits": rows}, separators=(",", ":"))
-    body = "\0".join(c.message for c in commits.values())
-    write_cache(path, head.encode() + b"\n" + body.encode())
+class _RefsFile:
+    """The commits the refs brought beyond main (at ``main``), kept on disk: a header line of
+    JSON, then segments, each a line of JSON (the tips it was read for, each commit with what
+    its proposal record says when it is a model's, the size of the messages) and the messages,
+    NUL-separated (a message has no NUL: `git log -z` reads them so), which read back far
+    faster than JSON. A scan that read new tips adds a segment: the file is written whole
+    again (temporary file, rename), but only the new commits are encoded."""
+
+    def __init__(self, path: Path, main_ref: str) -> None:
+        self.path, self.main_ref = path, main_ref
+        self.main: Oid | None = None
+        self.seen: set[str] = set()
+        self.commits: dict[Oid, LoggedCommit] = {}
+        self.data = b""
+        self.rows = 0
+
+    def load(self) -> None:
+        """Read the file (nothing when it is missing, damaged, or of another form or
+        version of this code)."""
+        try:
+            self._parse(self.path.read_bytes())
+        except (OSError, ValueError, KeyError, TypeError, IndexError, AttributeError):
+            self.main, self.seen, self.commits, self.data, self.rows = None, set(), {}, b"", 0
+
+    def _parse(self, data: bytes) -> None:
+        head, pos = _json_line(data, 0)
+        if head["v"] != _stamp() or head["ref"] != self.main_ref:
+            return
+        while pos < len(data):
+            segment, pos = _json_line(data, pos)
+            size = _int(segment["size"])
+            if pos + size > len(data):
+                raise ValueError("a segment cut short")
+            messages = data[pos:pos + size].decode().split("\0")
+            pos += size
+            rows = segment["rows"]
+            if len(messages) != max(len(rows), 1):
+                raise ValueError("not a message for every commit")
+            for (oid, parents, author, email, time, facts), message in zip(rows, messages,
+                                                                           strict=False):
+                # NOTE: checked inline (a function call a value costs more than the JSON)
+                if not (_OID.fullmatch(oid) and all(_OID.fullmatch(p) for p in parents)
+                        and type(author) is str and type(email) is str and type(time) is int):
+                    raise TypeError("not a commit")
+                c = LoggedCommit(_oid(oid), tuple(map(_oid, parents)), author, email, time,
+                                 message)
+                if facts is not None and c.model_authored:
+                    c.__dict__["proposal"] = _proposal_facts(facts)  # what c.proposal parses
+                self.commits[c.oid] = c
+            self.seen.update(_str(t) for t in segment["tips"])
+            self.rows += len(rows)
+        self.main, self.data = Oid(_str(head["main"])), data
+
+    def save(self, main: Oid, tips: Sequence[str], commits: Mapping[Oid, LoggedCommit]) -> None:
+        """Keep ``commits`` (what ``tips`` bring beyond ``main``): a segment added to what was
+        read when main is the same, else (or when the file holds much more than is live) a
+        new file."""
+        if self.main != main or self.rows > 2 * len(commits) + 64:
+            self.data = json.dumps({"v": _stamp(), "ref": self.main_ref, "main": main},
+                                   separators=(",", ":")).encode() + b"\n"
+            self.seen, self.commits, self.rows, self.main = set(), {}, 0, main
+        new = [c for o, c in commits.items() if o not in self.commits]
+        fresh = sorted(set(tips) - self.seen)
+        if not new and not fresh:
+            return
+        body = "\0".join(c.message for c in new).encode()
+        segment = json.dumps({"tips": fresh, "rows": [_row(c) for c in new], "size": len(body)},
+                             separators=(",", ":")).encode()
+        write_cache(self.path, self.data + segment + b"\n" + body)
+
+
+def _json_line(data: bytes, pos: int) -> tuple[dict[str, Any], int]:
+    end = data.index(b"\n", pos)
+    value = json.loads(data[pos:end])
+    if not isinstance(value, dict):
+        raise TypeError("not an object")
+    return value, end + 1
+
+
+def _row(c: LoggedCommit) -> list[Any]:
+    record, problems = c.proposal
+    facts: list[Any] | None = None
+    if record is not None and _keeps(record.content):
+        facts = [record.id, record.agent, record.base_version, record.base_commit,
+                 record.evidence, record.patterns, record.model, record.proposer,
+                 None if record.usage is None else [record.usage.input_tokens,
+                                                    record.usage.output_tokens,
+                                                    record.usage.requests],
+                 None if record.content is None else [record.content.operations,
+                                                      record.content.rules],
+                 problems]
+    return [c.oid, c.parents, c.author, c.email, c.time, facts]
 
 
 def _keeps(content: ProposalContent | None) -> bool:
@@ -1232,40 +1304,31 @@ def _keeps(content: ProposalContent | None) -> bool:
     return content is None or all(isinstance(k, str) for op in content.operations for k in op)
 
 
-def _load_refs(path: Path, main_ref: str) -> tuple[Oid | None, set[str], dict[Oid, LoggedCommit]]:
-    """What :func:`_save_refs` kept: main's tip then, the tips, the commits (none when the
-    file is missing, damaged, or of another form or version of this code)."""
-    try:
-        head, _, body = path.read_bytes().partition(b"\n")
-        raw = json.loads(head)
-        if raw["v"] != _stamp() or raw["ref"] != main_ref:
-            return None, set(), {}
-        messages = body.decode().split("\0")
-        rows = raw["commits"]
-        if len(messages) != max(len(rows), 1):
-            return None, set(), {}
-        commits: dict[Oid, LoggedCommit] = {}
-        for (oid, parents, author, email, time, facts), message in zip(rows, messages, strict=False):
-            c = LoggedCommit(Oid(_str(oid)), tuple(Oid(_str(p)) for p in parents), _str(author),
-                             _str(email), _int(time), message)
-            if facts is not None and c.model_authored:
-                c.__dict__["proposal"] = _proposal_facts(facts)  # what c.proposal would parse
-            commits[c.oid] = c
-        return Oid(_str(raw["main"])), {_str(t) for t in raw["tips"]}, commits
-    except (OSError, ValueError, KeyError, TypeError, IndexError, AttributeError):
-        return None, set(), {}
-
-
 def _proposal_facts(facts: list[Any]) -> tuple[ProposalRecord, tuple[str, ...]]:
+    """What :meth:`ProposalRecord.parse` gave, from :func:`_row`'s list (every value checked
+    for its type: anything else raises)."""
     pid, agent, base_version, base_commit, evidence, patterns, model, proposer, usage, content, \
         problems = facts
-    record = ProposalRecord(
-        _str(pid), _str(agent), Oid(_str(base_version)), Oid(_str(base_commit)),
-        tuple(_str(e) for e in evidence), tuple(_str(p) for p in patterns), _str(model),
-        _str(proposer), None if usage is None else Usage(*(_int(n) for n in usage)),
-        None if content is None else ProposalContent(tuple(_dict(op) for op in content[0]),
-                                                     tuple(_str(r) for r in content[1])))
-    return record, tuple(_str(p) for p in problems)
+    strings = (pid, agent, model, proposer, *evidence, *patterns, *problems)
+    if not all(type(s) is str for s in strings) or not _OID.fullmatch(base_version) \
+            or not _OID.fullmatch(base_commit):
+        raise TypeError("not the facts of a proposal record")
+    if content is not None:
+        operations, rules = content
+        if not all(type(op) is dict for op in operations) or \
+                not all(type(r) is str for r in rules):
+            raise TypeError("not a proposal's content")
+        content = ProposalContent(tuple(operations), tuple(rules))
+    if usage is not None:
+        usage = Usage(*(_int(n) for n in usage))
+    record = ProposalRecord(pid, agent, _oid(base_version), _oid(base_commit), tuple(evidence),
+                            tuple(patterns), model, proposer, usage, content)
+    return record, tuple(problems)
+
+
+def _oid(value: str) -> Oid:
+    """An :class:`Oid` of a value already checked to be one (no second check)."""
+    return str.__new__(Oid, value)
 
 
 def _dict(value: object) -> dict[str, Any]:
