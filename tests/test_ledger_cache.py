@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from gitimprove import ledger
-from gitimprove.git import Repository
+from gitimprove.git import Oid, Repository
 from gitimprove.instructions.repo import InstructionRepo
 from gitimprove.ledger import ProposalState
 from gitimprove.review.actions import approve, reject, rollback
@@ -217,7 +217,7 @@ def test_history_is_read_only_when_asked(sample_repo: Path) -> None:
     with git_calls(repo) as calls:
         book = ledger.scan(repo.git, MAIN)
         assert [c[0] for c in calls] == ["for-each-ref"]
-        merge = out(sample_repo, "rev-parse", "main")
+        merge = Oid(out(sample_repo, "rev-parse", "main"))
         approval = book.approval_of(merge)  # reads main's line, once
         assert approval is not None and approval.proposals == ["p1"]
         assert book.history[-1].commit.oid == merge
