@@ -1135,8 +1135,14 @@ def _read_refs(refs: Sequence[tuple[str, Oid]], commits: Mapping[Oid, LoggedComm
     for ref, tip in refs:
         if not ref.startswith(BRANCH_PREFIX) or tip not in commits:
             continue  # a branch main reaches: merged
-        found = _brought(commits, tip, on_main)
-        target = _proposal_in(found, ref.rsplit("/", 1)[-1])
+        c = commits[tip]
+        if c.proposal[0] is not None and not any(p in commits for p in c.parents):
+            # NOTE: most branches: the model's commit alone on main (what the walks below
+            # find, without walking: nothing else brought, no edits)
+            found, target = [c], c
+        else:
+            found = _brought(commits, tip, on_main)
+            target = _proposal_in(found, ref.rsplit("/", 1)[-1])
         if target is None:
             unidentified.append((ref, tip))
             continue
@@ -1146,7 +1152,7 @@ def _read_refs(refs: Sequence[tuple[str, Oid]], commits: Mapping[Oid, LoggedComm
         if existing is not None and existing.state != ProposalState.OPEN:
             continue  # rejected or approved already: a leftover branch does not reopen it
         _adopt(proposals, target, ProposalState.OPEN, ref=ref, tip=tip,
-               edits=_edits(commits, found, target.oid, on_main))
+               edits=_edits(commits, found, target.oid, on_main) if len(found) > 1 else [])
     return unidentified, record_refs
 
 
