@@ -35,7 +35,7 @@ import os
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from enum import StrEnum
-from functools import cached_property
+from functools import cached_property, partial
 from pathlib import Path
 from typing import Any, ClassVar, Self, TypeVar
 from urllib.parse import quote
@@ -1252,10 +1252,10 @@ class _RefsFile:
             for (oid, parents, author, email, time, facts), message in zip(rows, messages,
                                                                            strict=False):
                 # NOTE: checked inline (a function call a value costs more than the JSON)
-                if not (_OID.fullmatch(oid) and all(_OID.fullmatch(p) for p in parents)
+                if not (_OID.fullmatch(oid) and all(map(_OID.fullmatch, parents))
                         and type(author) is str and type(email) is str and type(time) is int):
                     raise TypeError("not a commit")
-                c = LoggedCommit(_oid(oid), tuple(map(_oid, parents)), author, email, time,
+                c = LoggedCommit(_oid(oid), tuple(map(_OIDS, parents)), author, email, time,
                                  message)
                 if facts is not None and c.model_authored:
                     c.__dict__["proposal"] = _proposal_facts(facts)  # what c.proposal parses
@@ -1315,14 +1315,12 @@ def _proposal_facts(facts: list[Any]) -> tuple[ProposalRecord, tuple[str, ...]]:
     for its type: anything else raises)."""
     pid, agent, base_version, base_commit, evidence, patterns, model, proposer, usage, content, \
         problems = facts
-    strings = (pid, agent, model, proposer, *evidence, *patterns, *problems)
-    if not all(type(s) is str for s in strings) or not _OID.fullmatch(base_version) \
-            or not _OID.fullmatch(base_commit):
+    if not (all(map(_is_str, (pid, agent, model, proposer, *evidence, *patterns, *problems)))
+            and _OID.fullmatch(base_version) and _OID.fullmatch(base_commit)):
         raise TypeError("not the facts of a proposal record")
     if content is not None:
         operations, rules = content
-        if not all(type(op) is dict for op in operations) or \
-                not all(type(r) is str for r in rules):
+        if not (all(map(_is_dict, operations)) and all(map(_is_str, rules))):
             raise TypeError("not a proposal's content")
         content = ProposalContent(tuple(operations), tuple(rules))
     if usage is not None:
@@ -1335,6 +1333,13 @@ def _proposal_facts(facts: list[Any]) -> tuple[ProposalRecord, tuple[str, ...]]:
 def _oid(value: str) -> Oid:
     """An :class:`Oid` of a value already checked to be one (no second check)."""
     return str.__new__(Oid, value)
+
+
+# NOTE: C-level checks, mapped over a kept file's values (a Python call a value costs more
+# than decoding the JSON)
+_is_str = str.__instancecheck__
+_is_dict = dict.__instancecheck__
+_OIDS = partial(str.__new__, Oid)
 
 
 def _dict(value: object) -> dict[str, Any]:
