@@ -4,8 +4,7 @@ it gives exactly what a scan without it gives, whatever happened to main or to t
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -16,6 +15,7 @@ from gitimprove.instructions.repo import InstructionRepo
 from gitimprove.ledger import ProposalState
 from gitimprove.review.actions import approve, reject, rollback
 from tests.review.conftest import add_rule, commit_tree_change, make_proposal, out, run
+from tests.test_ledger import git_calls
 
 MAIN = "refs/heads/main"
 
@@ -56,22 +56,6 @@ def assert_same(repo: Path) -> ledger.Ledger:
         assert book.on_main == expected.on_main
         assert book.evidence_states() == expected.evidence_states()
     return book
-
-
-@contextmanager
-def git_calls(repo: InstructionRepo) -> Iterator[list[tuple[str, ...]]]:
-    calls: list[tuple[str, ...]] = []
-    real = repo.git.run_bytes
-
-    def counting(*args: str, **kw: object) -> bytes:
-        calls.append(args)
-        return real(*args, **kw)  # type: ignore[arg-type]
-
-    repo.git.run_bytes = counting  # type: ignore[method-assign]
-    try:
-        yield calls
-    finally:
-        repo.git.run_bytes = real  # type: ignore[method-assign]
 
 
 def move_main(repo: Path, commit: str) -> None:
