@@ -206,3 +206,17 @@ def test_history_is_read_only_when_asked(sample_repo: Path) -> None:
         assert approval is not None and approval.proposals == ["p1"]
         assert book.history[-1].commit.oid == merge
     assert [c[0] for c in calls] == ["for-each-ref", "log"]
+
+
+def test_nothing_is_kept_where_the_code_cannot_be_looked_at(sample_repo: Path,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """A zipped install (no file to tie what is kept to): every scan reads git, as before."""
+    make_proposal(sample_repo, "p1", add_rule("Use short sentences."), evidence="fb-1")
+    monkeypatch.setattr(ledger, "_stamp", lambda: None)
+    repo = InstructionRepo(sample_repo)
+    approve(repo, "p1")
+    book = ledger.scan(repo.git, MAIN)
+    assert not kept_dir(sample_repo).exists() or not any(kept_dir(sample_repo).iterdir())
+    assert book.proposals["p1"].state == ProposalState.APPROVED
+    monkeypatch.undo()
+    assert_same(sample_repo)

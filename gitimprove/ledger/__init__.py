@@ -1163,8 +1163,13 @@ def _read_refs(refs: Sequence[tuple[str, Oid]], commits: Mapping[Oid, LoggedComm
 _LINE_FORMAT = 1
 
 
-def _stamp() -> list[int]:
-    st = os.stat(__file__)
+def _stamp() -> list[int] | None:
+    """The form and the code a kept file is of; None (nothing kept) when this module's file
+    cannot be looked at (a zipped install)."""
+    try:
+        st = os.stat(__file__)
+    except OSError:
+        return None
     return [_LINE_FORMAT, st.st_size, st.st_mtime_ns]
 
 
@@ -1185,10 +1190,13 @@ def _save_line(path: Path, main_ref: str, line: MainLine) -> None:
     def edits(found: Sequence[Edit]) -> list[list[Any]]:
         return [[e.commit, e.author, e.time, e.summary] for e in found]
 
+    stamp = _stamp()
+    if stamp is None:
+        return
     proposals = [[pid, commit(p.commit), p.state.value, approval(p.approval), edits(p.edits)]
                  for pid, p in line.proposals.items()]
     write_json(path, {
-        "v": _stamp(), "ref": main_ref, "tip": line.tip, "commits": commits,
+        "v": stamp, "ref": main_ref, "tip": line.tip, "commits": commits,
         "proposals": proposals,
         "approvals": [[a.merge, a.first_parent, a.head, a.by, a.time, a.plain, a.proposals,
                        edits(a.edits)] for _, a in approvals.values()],
@@ -1204,7 +1212,7 @@ def _load_line(path: Path, main_ref: str) -> MainLine | None:
     form or another version of this code: then it is read from git again."""
     try:
         raw = json.loads(path.read_bytes())
-        if raw["v"] != _stamp() or raw["ref"] != main_ref:
+        if raw["v"] is None or raw["v"] != _stamp() or raw["ref"] != main_ref:
             return None
         return _parse_line(raw)
     except (OSError, ValueError, KeyError, TypeError, IndexError, AttributeError):
@@ -1237,7 +1245,7 @@ class _RefsFile:
 
     def _parse(self, data: bytes) -> None:
         head, pos = _json_line(data, 0)
-        if head["v"] != _stamp() or head["ref"] != self.main_ref:
+        if head["v"] is None or head["v"] != _stamp() or head["ref"] != self.main_ref:
             return
         while pos < len(data):
             segment, pos = _json_line(data, pos)
@@ -1268,8 +1276,11 @@ class _RefsFile:
         """Keep ``commits`` (what ``tips`` bring beyond ``main``): a segment added to what was
         read when main is the same, else (or when the file holds much more than is live) a
         new file."""
+        stamp = _stamp()
+        if stamp is None:
+            return
         if self.main != main or self.rows > 2 * len(commits) + 64:
-            self.data = json.dumps({"v": _stamp(), "ref": self.main_ref, "main": main},
+            self.data = json.dumps({"v": stamp, "ref": self.main_ref, "main": main},
                                    separators=(",", ":")).encode() + b"\n"
             self.seen, self.commits, self.rows, self.main = set(), {}, 0, main
         new = [c for o, c in commits.items() if o not in self.commits]
