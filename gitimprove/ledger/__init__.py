@@ -25,7 +25,9 @@ Trust rules (docs/safety.md):
   line, a heading or a second record.
 
 :func:`scan` reads everything in two git calls (``for-each-ref`` and one ``log``) whatever
-the number of proposals.
+the number of proposals. What main's history says, and what the refs bring beyond main, are
+kept on disk by main's tip (:func:`scan_line`), so that a scan reads from git only what is
+new: a speed-up whose result is the same without it.
 """
 
 from __future__ import annotations
