@@ -1367,6 +1367,12 @@ def _str(value: object) -> str:
     return value
 
 
+def _bool(value: object) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError("not a boolean")
+    return value
+
+
 def _int(value: object) -> int:
     if not isinstance(value, int) or isinstance(value, bool):
         raise TypeError("not an integer")
@@ -1384,7 +1390,7 @@ def _parse_line(raw: dict[str, Any]) -> MainLine:
     def edits(found: list[list[Any]]) -> list[Edit]:
         return [Edit(Oid(_str(c)), _str(a), _int(t), _str(s)) for c, a, t, s in found]
 
-    approvals = [Approval(Oid(_str(m)), Oid(_str(f)), Oid(_str(h)), _str(by), _int(t), bool(plain),
+    approvals = [Approval(Oid(_str(m)), Oid(_str(f)), Oid(_str(h)), _str(by), _int(t), _bool(plain),
                           [_str(p) for p in pids], edits(e))
                  for m, f, h, by, t, plain, pids, e in raw["approvals"]]
     for pid, oid, state, index, found in raw["proposals"]:
