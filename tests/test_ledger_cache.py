@@ -13,7 +13,9 @@ from gitimprove import ledger
 from gitimprove.git import Oid, Repository
 from gitimprove.instructions.repo import InstructionRepo
 from gitimprove.ledger import ProposalState
+from gitimprove.ledger.trials import TrialStop
 from gitimprove.review.actions import approve, reject, rollback
+from gitimprove.trials.manage import start_trial, stop_trial
 from tests.review.conftest import add_rule, commit_tree_change, make_proposal, out, run
 from tests.test_ledger import git_calls
 
@@ -97,6 +99,8 @@ def test_the_kept_ledger_is_the_scan_after_every_kind_of_change(sample_repo: Pat
             make_proposal(sample_repo, "p4", lambda t: t.replace(
                 "writes a briefing", "writes a short briefing"),
                 agent="research-assistant", evidence="fb-4")]),
+        ("a trial (a record ref)", lambda: start_trial(repo, "p1", share="20%")),
+        ("the trial stopped (a record on a record)", lambda: stop_trial(repo, "p1")),
         ("approve", lambda: approve(repo, "p1")),
         ("reject", lambda: reject(repo, "p2", reason="no")),
         ("rollback", lambda: rollback(repo, "p1")),
@@ -122,8 +126,10 @@ def test_the_kept_ledger_is_the_scan_after_every_kind_of_change(sample_repo: Pat
         step()
         book = assert_same(sample_repo)
         assert book.proposals or name == "nothing yet", name
-    states = {p.id: p.state for p in ledger.scan(repo.git, MAIN).proposals.values()}
+    book = ledger.scan(repo.git, MAIN)
+    states = {p.id: p.state for p in book.proposals.values()}
     assert states["p7"] == ProposalState.APPROVED and states["p2"] == ProposalState.REJECTED
+    assert [r.start.proposal for r in book.records_of(TrialStop)] == ["p1"]
 
 
 @pytest.mark.parametrize("damage", ["garbage", "truncated", "empty", "json of another form",
