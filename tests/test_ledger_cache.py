@@ -57,6 +57,8 @@ def assert_same(repo: Path) -> ledger.Ledger:
         assert book.history == expected.history
         assert book.on_main == expected.on_main
         assert book.evidence_states() == expected.evidence_states()
+        for event in expected.history:
+            assert book.approval_of(event.commit.oid) == event.approval
     return book
 
 
@@ -208,9 +210,12 @@ def test_history_is_read_only_when_asked(sample_repo: Path) -> None:
         book = ledger.scan(repo.git, MAIN)
         assert [c[0] for c in calls] == ["for-each-ref"]
         merge = Oid(out(sample_repo, "rev-parse", "main"))
-        approval = book.approval_of(merge)  # reads main's line, once
+        approval = book.approval_of(merge)  # from the proposal it approved
         assert approval is not None and approval.proposals == ["p1"]
-        assert book.history[-1].commit.oid == merge
+        assert [c[0] for c in calls] == ["for-each-ref"]
+        assert book.history[-1].commit.oid == merge  # reads main's line, once
+        assert book.history[-1].approval == approval
+        assert book.approval_of(book.history[0].commit.oid) is None
     assert [c[0] for c in calls] == ["for-each-ref", "log"]
 
 

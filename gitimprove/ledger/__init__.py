@@ -798,8 +798,13 @@ class Ledger:
         return list(out)
 
     def approval_of(self, commit: Oid) -> Approval | None:
-        return next((e.approval for e in self.history
-                     if e.approval is not None and e.commit.oid == commit), None)
+        """The approval merge ``commit`` is (None: it is none)."""
+        # NOTE: a proposal's approval first: main's history is read only for an approval
+        # whose proposals were all approved again later (or for a commit that is none)
+        found = next((p.approval for p in self.proposals.values()
+                      if p.approval is not None and p.approval.merge == commit), None)
+        return found or next((e.approval for e in self.history
+                              if e.approval is not None and e.commit.oid == commit), None)
 
 
 _FORMAT = "%H%n%P%n%an%n%ae%n%at%n%B"
