@@ -14,8 +14,8 @@ from gitimprove.dataclass import dataclass, field
 from gitimprove.errors import InvalidFileError
 from gitimprove.instructions.agentfile import render
 from gitimprove.instructions.formats import ADAPTERS, Adapter, ParsedFile
-from gitimprove.instructions.formats.catalog import build, decode
-from gitimprove.instructions.policy import POLICY_PATH, FormatRule, Policy
+from gitimprove.instructions.formats.catalog import adapter_for, build, decode
+from gitimprove.instructions.policy import POLICY_PATH, Constant, FormatRule, Policy
 
 # Never candidates: CI and tool configuration, lock files, gitimprove's own files.
 _IGNORED = (".github/workflows/*", ".github/dependabot.y*ml", ".pre-commit-config.y*ml", "*lock.y*ml",
@@ -31,6 +31,7 @@ class Adopted:
     path: str
     format: str
     agents: list[str]
+    texts_in: list[str] = field(default_factory=list)  # modules holding its agents' texts
 
 
 @dataclass
@@ -66,6 +67,7 @@ def survey(files: dict[str, bytes], policy: Policy, native: list[str]) -> Survey
     """Which of ``files`` (path -> bytes) to adopt, with a ``formats:`` entry for each."""
     out = Survey()
     chosen: dict[str, str] = {}
+    texts: dict[str, ParsedFile] = {}
     for path in candidates(list(files), policy):
         try:
             text = decode(files[path], path)
@@ -80,6 +82,7 @@ def survey(files: dict[str, bytes], policy: Policy, native: list[str]) -> Survey
                 out.left.append((path, f"looks like {adapter.name} but {why}"))
                 continue
             chosen[path] = adapter.name
+            texts[path] = adapter.parse(text, path)
             continue
         fits = [name for name in _SNIFF if _try(ADAPTERS[name], text, path)[0]]
         if not fits:
@@ -88,12 +91,13 @@ def survey(files: dict[str, bytes], policy: Policy, native: list[str]) -> Survey
             out.left.append((path, f"fits several formats ({', '.join(fits)}); map it by hand"))
         else:
             chosen[path] = fits[0]
-    rules = [FormatRule(path=_escape(p), format=f) for p, f in chosen.items()]
+    constants = _prompt_modules(files, texts, chosen, out)
+    rules = [FormatRule(path=_escape(p), format=f, constants=constants.get(p, [])) for p, f in chosen.items()]
     parsed: dict[str, ParsedFile] = {}
 
-    def read(path: str, fmt: str) -> ParsedFile:
+    def read(path: str, rule: FormatRule) -> ParsedFile:
         if path not in parsed:
-            parsed[path] = ADAPTERS[fmt].parse(decode(files[path], path), path)
+            parsed[path] = adapter_for(rule.format, rule.constants).parse(decode(files[path], path), path)
         return parsed[path]
 
     # Names that collide are widened, shortest first (file stem, then folders); what still
@@ -115,11 +119,52 @@ def survey(files: dict[str, bytes], policy: Policy, native: list[str]) -> Survey
     for name, place in sorted(cat.agents.items()):
         by_path.setdefault(place.path, []).append(name)
         if place.path in chosen:
-            file = read(place.path, place.format)
+            file = parsed[place.path]
             out.largest = max(out.largest, (len(render(file.view(file.entry(place.key), name))), name))
-    out.adopted = [Adopted(p, chosen[p], by_path.get(p, [])) for p in chosen]
+    out.adopted = [Adopted(p, chosen[p], by_path.get(p, []),
+                           sorted({u.path for u in getattr(texts.get(p), "uses", ()) if u.path in chosen}))
+                   for p in chosen]
     out.left.sort()
     return out
+
+
+def _prompt_modules(files: dict[str, bytes], texts: dict[str, ParsedFile], chosen: dict[str, str],
+                    out: Survey) -> dict[str, list[Constant]]:
+    """The modules whose constants hold the texts of adopted agent.py files' agents, each with
+    the constants it holds (added to ``chosen``); an agent whose constant is not one string
+    literal of a module of its package is left, with the reason, and so is an agent.py none of
+    whose agents could be adopted."""
+    found: dict[str, list[Constant]] = {}
+    for path, parsed in texts.items():
+        uses = list(getattr(parsed, "uses", ()))
+        agents = {u.key for u in uses}
+        for key in sorted(agents, key=lambda k: next(u.line for u in uses if u.key == k)):
+            mine = [u for u in uses if u.key == key]
+            listed = [Constant(agent=key, constant=u.constant, field=u.field) for u in mine]
+            module = mine[0].path
+            why = None
+            if any(u.path != module for u in mine):
+                why = "its texts are in two modules"
+            elif module in texts:
+                why = f"its `{mine[0].field}` is `{mine[0].constant}` of {module}, another agent file"
+            elif module not in files:
+                why = f"its `{mine[0].field}` is `{mine[0].constant}` of {module}, which is not a file of this repository"
+            else:
+                try:
+                    adapter_for("google_adk", listed).parse(decode(files[module], module), module)
+                except InvalidFileError as exc:
+                    why = exc.problems[0].removeprefix(f"{module}: ")
+                    why = f"its `{mine[0].field}` is in {module}: {why}"
+            if why is not None:
+                out.left.append((path, f"agent {key!r}: {why}"))
+                agents.discard(key)
+                continue
+            found.setdefault(module, []).extend(c for c in listed if c not in found.get(module, []))
+        if not parsed.entries and not agents:
+            chosen.pop(path)
+    for module in found:
+        chosen[module] = "google_adk"
+    return found
 
 
 # How a colliding agent's name is widened, one step at a time: "" is the format's default.
@@ -158,6 +203,13 @@ def formats_yaml(rules: list[FormatRule]) -> str:
         lines.append(f"    format: {r.format}")
         if r.name:
             lines.append(f"    name: {_quote(r.name)}")
+        if r.constants:
+            lines.append("    constants:  # the texts of agents an agent.py defines")
+        for c in r.constants:
+            lines.append(f"      - agent: {_quote(c.agent)}")
+            lines.append(f"        constant: {c.constant}")
+            if c.field != "instruction":
+                lines.append(f"        field: {c.field}")
     return "\n".join(lines) + "\n"
 
 
