@@ -334,8 +334,9 @@ class PromptModule(_Literals):
         out: dict[str, Any] = {}
         for c in self.constants:
             if c.agent == entry.key:
+                start, end = self.assigned[c.constant]
                 out[c.field] = self.literals[(c.agent, c.field)].value
-                out[f"{c.field} constant"] = c.constant
+                out[f"{c.field} constant"] = self.text[start:end]  # the assignment, as written
         return out
 
     def excerpt(self, entry: Entry) -> str:
