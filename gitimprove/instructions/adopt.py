@@ -1,7 +1,8 @@
 """Adoption: find the agent files a repository already has and map them to formats.
 
 ``gitimprove init`` in an existing repository calls :func:`survey` on its files: every YAML
-file (``.yaml`` and ``.yml``), every file a format claims by its name (ADK ``agent.py``) and
+file (``.yaml`` and ``.yml``), every file a format claims by its name (ADK ``agent.py``, with
+the modules of its package that hold its agents' prompts) and
 every Markdown file of a known instruction name is a candidate; each one is either adopted (a format reads it and its agents get names that collide
 with nothing) or left, with the reason. Nothing is skipped without a word."""
 
