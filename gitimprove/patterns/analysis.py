@@ -362,7 +362,9 @@ def group_items(items: Sequence[Item], themer: Themer,
         df = _document_frequencies(themer, items)
     for item in items:
         info = themer(item.text) if item.text else None
-        if item.kind == FAILURE and info is not None and info.unspecific:
+        # "waste of money" judges, but says what about: pricing
+        if (item.kind == FAILURE and info is not None and info.unspecific
+                and info.plain_topic is None):
             found = groups.setdefault((FAILURE, UNSPECIFIC_KEY), Group(
                 FAILURE, UNSPECIFIC_KEY, UNSPECIFIC_LABEL, triage="unspecific"))
             found.items.append(item)
