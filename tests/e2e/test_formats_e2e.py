@@ -187,21 +187,28 @@ def test_adopt_then_improve_an_adk_agent_defined_in_python(tmp_path: Path) -> No
     assert "PROTECTED key changed" in _one(root, "audit")
 
 
+def _hooked_proposal(root: Path, agent: str) -> tuple[str, str]:
+    """``root``'s files committed, adopted, the hooks installed, and a proposal for ``agent``:
+    its branch and tip."""
+    from ..review.conftest import out
+
+    git(root.parent, "init", "-q", "-b", "main", str(root))
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "the team's agents")
+    _one(root, "init", ".")
+    _one(root, "hooks", "install")
+    _feedback(root, agent, "Too verbose, needs to be more concise")
+    branch = f"improve/{agent}/{_proposal(root, agent)}"
+    return branch, out(root, "rev-parse", branch)
+
+
 def test_the_hooks_guard_a_protected_section_of_an_adk_agent_py(tmp_path: Path) -> None:
     from ..review.conftest import commit_tree_change, out, run
 
     root = tmp_path / "dice"
     (root / "dice").mkdir(parents=True)
     shutil.copy(FIXTURES / "adk_agent.py", root / "dice/agent.py")
-    git(root.parent, "init", "-q", "-b", "main", str(root))
-    git(root, "add", "-A")
-    git(root, "commit", "-q", "-m", "an ADK agent")
-    _one(root, "init", ".")
-    _one(root, "hooks", "install")
-    _feedback(root, "dice_agent", "Too verbose, needs to be more concise")
-    pid = _proposal(root, "dice_agent")
-    branch = f"improve/dice_agent/{pid}"
-    tip = out(root, "rev-parse", branch)
+    branch, tip = _hooked_proposal(root, "dice_agent")
     text = out(root, "show", f"{tip}:dice/agent.py") + "\n"
     weakened = text.replace("- Never give gambling advice.", "- Gambling advice is fine when asked.")
     assert weakened != text
@@ -250,15 +257,7 @@ def test_the_hooks_guard_a_protected_section_of_an_agent_whose_prompt_is_in_prom
 
     root = tmp_path / "trips"
     shutil.copytree(FIXTURES / "adk_package", root)
-    git(root.parent, "init", "-q", "-b", "main", str(root))
-    git(root, "add", "-A")
-    git(root, "commit", "-q", "-m", "an ADK package")
-    _one(root, "init", ".")
-    _one(root, "hooks", "install")
-    _feedback(root, "root_agent", "Too verbose, needs to be more concise")
-    pid = _proposal(root, "root_agent")
-    branch = f"improve/root_agent/{pid}"
-    tip = out(root, "rev-parse", branch)
+    branch, tip = _hooked_proposal(root, "root_agent")
     before = out(root, "rev-parse", "main")
     for path, old, new in [
             ("trip/prompt.py", "- Never share a traveller's passport number.", "- Share it when asked."),

@@ -243,30 +243,16 @@ class PythonAgents(_Literals):
         """The literal ``node`` is, or (module file, constant) for a constant of a module of the
         package; :class:`InvalidFileError` with the reason for anything else."""
         if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
-            bound = bindings(src.tree, node.value.id)
-            if len(bound) == 1 and isinstance(bound[0], ast.ImportFrom):
-                imported = next(a for a in bound[0].names if (a.asname or a.name) == node.value.id)
-                module = module_file(src.source, bound[0], imported.name)
-                if module is None:
-                    raise InvalidFileError([f"{what} is `{ast.unparse(node)}`, from "
-                                            f"`{_dotted(bound[0], imported.name)}`, which is not a module of "
-                                            "this package (gitimprove reads `.module` and the package's own "
-                                            "modules, never `..` or another package)"], hint=_HINT)
-                return module, node.attr
+            got = _from_module(src, node.value.id, node.attr, what)
+            if got is not None:
+                return got
         if isinstance(node, ast.Name):
             bound = bindings(src.tree, node.id)
             if len(bound) == 1 and isinstance(bound[0], (ast.Assign, ast.AnnAssign)) \
                     and bound[0].value is not None:
                 node = bound[0].value
-            elif len(bound) == 1 and isinstance(bound[0], ast.ImportFrom):
-                imported = next(a for a in bound[0].names if (a.asname or a.name) == node.id)
-                module = module_file(src.source, bound[0], None) if bound[0].module else None
-                if module is None:
-                    raise InvalidFileError([f"{what} is `{node.id}`, imported from "
-                                            f"`{_dotted(bound[0], None)}`, which is not a module of this "
-                                            "package (gitimprove reads `.module` and the package's own "
-                                            "modules, never `..` or another package)"], hint=_HINT)
-                return module, imported.name
+            elif (got := _from_module(src, node.id, None, what)) is not None:
+                return got
             elif len(bound) > 1:
                 raise InvalidFileError([f"{what} is `{node.id}`, which the file assigns more than once"],
                                        hint=_HINT)
@@ -289,8 +275,24 @@ class PythonAgents(_Literals):
         return self._lines_of(*self.calls[entry.key])
 
 
-def _dotted(node: ast.ImportFrom, name: str | None) -> str:
-    return "." * node.level + ".".join(p for p in (node.module, name) if p)
+def _from_module(src: Source, name: str, attr: str | None, what: str) -> tuple[str, str] | None:
+    """(module file, constant) when ``name`` (``attr`` of it: ``prompt.X``) is bound once, by a
+    ``from ... import`` of a module of the package: ``from . import prompt`` and ``prompt.X``, or
+    ``from .prompt import X`` and ``X``. None when ``name`` is not bound by such an import."""
+    bound = bindings(src.tree, name)
+    if len(bound) != 1 or not isinstance(bound[0], ast.ImportFrom):
+        return None
+    stmt = bound[0]
+    imported = next(a for a in stmt.names if (a.asname or a.name) == name)
+    module_name = imported.name if attr is not None else None
+    module = module_file(src.source, stmt, module_name) if attr is not None or stmt.module else None
+    if module is None:
+        written = f"{name}.{attr}" if attr is not None else name
+        dotted = "." * stmt.level + ".".join(p for p in (stmt.module, module_name) if p)
+        raise InvalidFileError([f"{what} is `{written}`, imported from `{dotted}`, which is not a module of "
+                                "this package (gitimprove reads `.module` and the package's own modules, "
+                                "never `..` or another package)"], hint=_HINT)
+    return module, attr if attr is not None else imported.name
 
 
 class PromptModule(_Literals):
