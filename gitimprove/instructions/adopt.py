@@ -108,14 +108,14 @@ def survey(files: dict[str, bytes], policy: Policy, native: list[str]) -> Survey
         cat = build(trial, list(chosen), read, taken=native)
         clashing = {p for p, msgs in cat.problems.items() if any("is used by" in m for m in msgs)}
         wider = [r.model_copy(update={"name": _wider(r.name)})
-                 if _unescape(r.path) in clashing and _wider(r.name) != r.name else r for r in rules]
+                 if unescape(r.path) in clashing and _wider(r.name) != r.name else r for r in rules]
         if not clashing or wider == rules:
             break
         rules = wider
     for path, msgs in cat.problems.items():
         out.left.append((path, msgs[0].removeprefix(f"{path}: ")))
         chosen.pop(path, None)
-    out.rules = [r for r in rules if _unescape(r.path) in chosen]
+    out.rules = [r for r in rules if unescape(r.path) in chosen]
     by_path: dict[str, list[str]] = {}
     for name, place in sorted(cat.agents.items()):
         by_path.setdefault(place.path, []).append(name)
@@ -183,7 +183,7 @@ def _escape(path: str) -> str:
     return "".join(f"[{c}]" if c in "*?[" else c for c in path)
 
 
-def _unescape(glob: str) -> str:
+def unescape(glob: str) -> str:
     out, i = "", 0
     while i < len(glob):
         if glob[i] == "[" and i + 2 < len(glob) and glob[i + 2] == "]":

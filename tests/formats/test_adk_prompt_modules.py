@@ -176,3 +176,25 @@ def test_a_policy_listing_what_the_module_does_not_hold_is_refused(constants: li
 def test_constants_belong_to_google_adk_only() -> None:
     with pytest.raises(InvalidFileError, match="`constants:` is for google_adk prompt modules"):
         adapter_for("crewai", [Constant(agent="a", constant="X")])
+
+
+def test_init_again_names_a_new_package_and_says_its_module_needs_constants(tmp_path: Path) -> None:
+    import shutil
+
+    from gitimprove.instructions.init import init
+    from tests.conftest import git
+
+    root = tmp_path / "repo"
+    (root / "notes").mkdir(parents=True)
+    (root / "notes/AGENTS.md").write_text("# Agent\n\nAnswer briefly.\n")
+    git(tmp_path, "init", "-q", "-b", "main", str(root))
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "notes")
+    init(root)
+    shutil.copytree(PACKAGE / "trip", root / "trip")
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "a package")
+    left = dict(init(root).left)
+    assert left[ROOT].endswith("with `format: google_adk` under its `formats:` to adopt it")
+    assert left[ROOT_PROMPT].endswith("with `format: google_adk` and the `constants:` its agents use "
+                                      "(docs/file-formats.md) under its `formats:` to adopt it")
