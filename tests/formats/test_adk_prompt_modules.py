@@ -198,3 +198,18 @@ def test_init_again_names_a_new_package_and_says_its_module_needs_constants(tmp_
     assert left[ROOT].endswith("with `format: google_adk` under its `formats:` to adopt it")
     assert left[ROOT_PROMPT].endswith("with `format: google_adk` and the `constants:` its agents use "
                                       "(docs/file-formats.md) under its `formats:` to adopt it")
+
+
+def test_a_global_instruction_from_the_module_is_a_second_text_of_the_agent() -> None:
+    agent_py = ("from google.adk import Agent\nfrom . import prompt\n"
+                "root_agent = Agent(name='root_agent', global_instruction=prompt.G, instruction=prompt.I)\n")
+    module = "I = '''\n- Plan the trip.\n'''\nG = 'You are TripBot.'\n"
+    files = {"t/agent.py": agent_py.encode(), "t/prompt.py": module.encode()}
+    result = survey(files, Policy(), [])
+    (rule,) = [r for r in result.rules if r.constants]
+    assert [(c.constant, c.field) for c in rule.constants] == [("G", "global_instruction"), ("I", "instruction")]
+    parsed = adapter_for(rule.format, rule.constants).parse(module, "t/prompt.py")
+    assert parsed.render(parsed.entry("root_agent")) == "You are TripBot.\n\n\n- Plan the trip.\n"
+    mixed = agent_py.replace("instruction=prompt.I", "instruction='Plan.'")
+    with pytest.raises(InvalidFileError, match="gitimprove keeps an agent in one file"):
+        adapter_for("google_adk").parse(mixed, "t/agent.py")
