@@ -59,9 +59,14 @@ def _try(adapter: Adapter, text: str, path: str) -> tuple[bool, str]:
     try:
         adapter.parse(text, path)
     except InvalidFileError as exc:
-        return False, re.sub(rf"\A{re.escape(path)}(?::(\d+)(?::\d+)?)?:?\s*",
-                             lambda m: f"line {m[1]}: " if m[1] else "", exc.problems[0])
+        return False, _local(exc.problems[0], path)
     return True, ""
+
+
+def _local(problem: str, path: str) -> str:
+    """A problem of the file at ``path`` without its path (``path:12:`` is ``line 12:``)."""
+    return re.sub(rf"\A{re.escape(path)}(?::(\d+)(?::\d+)?)?:?\s*", lambda m: f"line {m[1]}: " if m[1] else "",
+                  problem)
 
 
 def survey(files: dict[str, bytes], policy: Policy, native: list[str]) -> Survey:
@@ -154,8 +159,7 @@ def _prompt_modules(files: dict[str, bytes], texts: dict[str, ParsedFile], chose
                 try:
                     adapter_for("google_adk", listed).parse(decode(files[module], module), module)
                 except InvalidFileError as exc:
-                    why = exc.problems[0].removeprefix(f"{module}: ")
-                    why = f"its `{mine[0].field}` is in {module}: {why}"
+                    why = f"its `{mine[0].field}` is in {module}: {_local(exc.problems[0], module)}"
             if why is not None:
                 out.left.append((path, f"agent {key!r}: {why}"))
                 agents.discard(key)
