@@ -20,7 +20,7 @@ from gitimprove.instructions.formats.markdown import MarkdownParsed
 from gitimprove.instructions.formats.prose import _depths
 from gitimprove.instructions.formats.yamlfile import YamlParsed
 from gitimprove.instructions.formats.yamlspan import Slot, split_lines
-from gitimprove.instructions.policy import FormatRule, Policy
+from gitimprove.instructions.policy import Constant, FormatRule, Policy
 from gitimprove.validate import check_change
 
 from .real_files import DEFAULT_DEST, local_path, rows
@@ -257,6 +257,15 @@ def test_adk_samples_packages() -> None:
     assert repointed != old
     assert "protected-key" in [v.code for v in check_change(
         {booking: old.encode()}, {booking: repointed.encode()}, policy)]
+    # fomc-research's sub_agents/*_agent.py, mapped by hand, read the same way
+    fomc = "python/agents/fomc-research/fomc_research/sub_agents/"
+    subs = [p.removeprefix(fomc).removesuffix(".py") for p in unclaimed]
+    by_hand = Policy(formats=[FormatRule(path=f"{fomc}*_agent.py", format="google_adk")] + [
+        FormatRule(path=f"{fomc}{n}_prompt.py", format="google_adk", constants=[Constant(agent=n, constant="PROMPT")])
+        for n in subs])
+    cat = build(by_hand, list(files), lambda path, rule: adapter_for(rule.format, rule.constants).parse(
+        files[path].decode(), path))
+    assert sorted(cat.agents) == sorted(subs) and not cat.problems
     # and the catalog of the tree that has it no longer lists the agent whose constant moved
     moved = {**files, booking: repointed.encode()}
     cat = build(policy, list(moved), lambda path, rule: adapter_for(rule.format, rule.constants).parse(
