@@ -171,8 +171,12 @@ def history_cmd(ctx: Context, agent: str | None, as_json: bool) -> None:
     agent = ctx.agent(agent)
     figures = version_figures(repo, agent)
     if as_json:
+        from gitimprove.ledger import evaluations_named
+
+        gates = evaluations_named(repo.git, [f.version.commit for f in figures])
         emit_json({"agent": agent, "branch": repo.branch, "versions": [
             {"version": f.version.label, "number": f.version.number, "commit": str(f.version.commit),
+             "evaluation": gates.get(f.version.commit),
              "blob": str(f.version.blob), "date": f.version.date.isoformat(),
              "author": f.version.author, "subject": f.version.subject,
              "feedback": {k: v for k, v in f.to_json().items()

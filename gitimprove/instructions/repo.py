@@ -970,6 +970,7 @@ class InstructionRepo:
             synthesizer = Synthesizer(
                 model=policy.proposer.model, max_tokens_total=policy.analysis.model_max_tokens,
                 max_tokens=policy.proposer.max_tokens, timeout=policy.proposer.timeout_seconds,
+                deadline=policy.analysis.model_deadline_seconds,
                 cache_dir=self.git.state_dir / "synthesis" / agent, cache_only=model == "cached")
         patterns = analyze_records([r for r in records if r.is_feedback], agent_file=inst.file,
                                    min_support=support, evidence_state=evidence_state,

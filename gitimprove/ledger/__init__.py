@@ -80,6 +80,8 @@ EVALUATION_BASE_TREE = "Gitimprove-Base-Tree"
 EVALUATION_PROPOSAL_TREE = "Gitimprove-Proposal-Tree"
 EVALUATION_SCORE = "Gitimprove-Score"
 EVALUATED_BY = "Evaluated-by"
+# On an approval merge: the evaluation record commit whose scorecard the gate let through.
+EVALUATION_RECORD = "Gitimprove-Evaluation-Record"
 
 # The only trailers a model-authored commit may carry.
 PROPOSAL_TRAILERS = (PROPOSAL, AGENT, BASE_VERSION, BASE_COMMIT, EVIDENCE, PATTERNS, MODEL,
@@ -365,11 +367,38 @@ class ApprovalRecord:
 
     approver: Identity
     proposal: ProposalRecord
+    # the evaluation record (a commit gitimprove wrote, read back and checked) that the
+    # policy's gate let through; None when no gate applied
+    evaluation: Oid | None = None
 
     def message(self, paragraphs: Sequence[str]) -> str:
         pairs = [(k, v) for k, v in self.proposal.trailers() if k in APPROVAL_COPIES]
+        if self.evaluation is not None:
+            if not is_oid(self.evaluation):
+                raise LedgerError(f"refusing to name evaluation {self.evaluation!r}: "
+                                  "not an object id")
+            pairs.append((EVALUATION_RECORD, str(self.evaluation)))
         pairs.append((APPROVED_BY, str(self.approver)))
         return "\n\n".join([*paragraphs, trailer_block(pairs)]) + "\n"
+
+
+def evaluation_named(commit: LoggedCommit) -> Oid | None:
+    """The evaluation record an approval merge names, when gitimprove's approval wrote it: a
+    merge not authored by a model, with one ``Gitimprove-Evaluation-Record`` holding an
+    object id (a model-authored commit carrying it is forged, and names nothing)."""
+    if commit.model_authored or len(commit.parents) < 2:
+        return None
+    values = [v for k, v in commit.trailers if k == EVALUATION_RECORD]
+    return Oid(values[0]) if len(values) == 1 and is_oid(values[0]) else None
+
+
+def evaluations_named(git: Repository, commits: Iterable[Oid]) -> dict[Oid, Oid]:
+    """:func:`evaluation_named` of each of ``commits`` that names one, in one git call."""
+    wanted = list(dict.fromkeys(commits))
+    if not wanted:
+        return {}
+    read = read_commits(git, "--no-walk=unsorted", *wanted)
+    return {oid: named for oid, c in read.items() if (named := evaluation_named(c)) is not None}
 
 
 @dataclass(frozen=True)

@@ -840,8 +840,9 @@ def _suggestion(ranked: Sequence[str]) -> str | None:
 
 def _section(g: Group, themer: Themer, agent_file: AgentLike | None) -> str | None:
     """The section of the agent file the pattern concerns, by shared words, where one stands
-    out: the concept's hint words and the group's most frequent words against each section's
-    title (counted double), text and rules. Words found in every section say nothing."""
+    out: the concept's hint words (or a model theme's name and description) and the group's
+    most frequent words against each section's title (counted double), text and rules. Words
+    found in every section say nothing. Only a section of the file can be the answer."""
     if agent_file is None or not agent_file.sections:
         return None
     section_words: list[tuple[str, set[str], set[str]]] = []
@@ -856,6 +857,9 @@ def _section(g: Group, themer: Themer, agent_file: AgentLike | None) -> str | No
         for hint in g.concept.hints:
             for t in content(tokens(hint)):
                 weights[t] += 3.0
+    if g.description is not None:  # a model's theme: its name and description say what it is
+        for t in set(content(tokens(f"{g.label.removeprefix(TROUBLE_PREFIX)} {g.description}"))):
+            weights[t] += 2.0
     common: Counter[str] = Counter()
     for it in g.items:
         if it.text:
