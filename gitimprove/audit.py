@@ -19,7 +19,7 @@ from gitimprove.dataclass import dataclass, field
 from gitimprove.errors import InvalidFileError
 from gitimprove.git import Oid, diff_trees, merge_tree
 from gitimprove.instructions.agentfile import AgentFile
-from gitimprove.instructions.formats.catalog import agent_name, parse_file, rule_for
+from gitimprove.instructions.formats.catalog import adapter_for, agent_name, parse_file, rule_for
 from gitimprove.instructions.policy import Policy
 from gitimprove.instructions.repo import InstructionRepo
 from gitimprove.ledger import Proposal, ProposalState
@@ -425,9 +425,7 @@ def _adopted_changes(repo: InstructionRepo, policy: Policy, path: str, old: Oid 
         if got is None:
             return {}
         try:
-            from gitimprove.instructions.formats import ADAPTERS
-
-            parsed = parse_file(ADAPTERS[rule.format], got[1], path)
+            parsed = parse_file(adapter_for(rule.format, rule.constants), got[1], path)
         except InvalidFileError:
             return {}
         single = len(parsed.entries) == 1

@@ -31,7 +31,8 @@ def init_cmd(path: str, template: str | None) -> None:
     for name in result.written:
         echo(f"  wrote {name}")
     for item in result.adopted:
-        echo(f"  adopted {item.path} ({item.format}): {', '.join(item.agents) or 'no agents'}")
+        held = f"no agents (their texts are in {', '.join(item.texts_in)})" if item.texts_in else "no agents"
+        echo(f"  adopted {item.path} ({item.format}): {', '.join(item.agents) or held}")
     for path, why in result.left:
         echo(f"  left {path}: {why}")
     for note in result.notes:

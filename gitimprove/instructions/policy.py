@@ -124,6 +124,31 @@ def _name_template(value: str) -> str:
     return value
 
 
+_IDENTIFIER = re.compile(r"\A[A-Za-z_][A-Za-z0-9_]{0,199}\Z")
+
+
+def _identifier(value: str) -> str:
+    if not _IDENTIFIER.match(value):
+        raise ValueError(f"{value[:60]!r} is not a Python name")
+    return value
+
+
+def _agent_key(value: str) -> str:
+    if not value or len(value) > 200 or any(ord(c) < 32 or ord(c) == 127 for c in value):
+        raise ValueError("an agent's name: one line of at most 200 characters")
+    return value
+
+
+@dataclass(frozen=True, kw_only=True)
+class Constant(Record):
+    """A module constant that holds an agent's instruction, for an agent defined in another
+    module of the package (an ADK ``agent.py`` that writes ``instruction=prompt.CONSTANT``)."""
+
+    agent: str = spec(check=_agent_key)  # the agent's `name=` in its agent.py
+    constant: str = spec(check=_identifier)
+    field: Literal["instruction", "global_instruction"] = "instruction"
+
+
 @dataclass(frozen=True, kw_only=True)
 class FormatRule(Record):
     """Files of a framework's format that gitimprove manages in place (see docs/file-formats.md)."""
@@ -131,6 +156,8 @@ class FormatRule(Record):
     path: str = spec(min_length=1)  # a glob over repository paths; `*` also matches `/`
     format: str = spec(check=_known_format)
     name: str = spec("", check=_name_template)  # how agents are named: {key}, {stem}, {parent}, {grandparent}
+    # google_adk: a prompt module; each entry names a constant of it and the agent using it
+    constants: list[Constant] = field(default_factory=list)
 
     def matches(self, path: str) -> bool:
         return fnmatch.fnmatchcase(path, self.path)
