@@ -166,9 +166,9 @@ def test_a_file_from_another_repository_is_not_trusted(sample_repo: Path, tmp_pa
     init(other, template=SAMPLE, replay_history=False)
     make_proposal(other, "q1", add_rule("Use short sentences."), evidence="fb-9")
     approve(InstructionRepo(other), "q1")
-    ledger.scan(Repository.discover(other), MAIN)
+    ledger.scan(Repository.discover(other), MAIN).evidence_states()
     make_proposal(sample_repo, "p1", add_rule("Name the size."), evidence="fb-1")
-    ledger.scan(Repository.discover(sample_repo), MAIN)
+    ledger.scan(Repository.discover(sample_repo), MAIN).evidence_states()
     shutil.rmtree(kept_dir(sample_repo))
     shutil.copytree(kept_dir(other), kept_dir(sample_repo))
     book = assert_same(sample_repo)
@@ -181,21 +181,21 @@ def test_an_unchanged_main_is_not_read_again(sample_repo: Path) -> None:
     only main's new commits."""
     make_proposal(sample_repo, "p1", add_rule("Use short sentences."), evidence="fb-1")
     repo = InstructionRepo(sample_repo)
-    ledger.scan(repo.git, MAIN)
+    _ = ledger.scan(repo.git, MAIN).proposals
     main = out(sample_repo, "rev-parse", "main")
     with git_calls(repo) as calls:
-        ledger.scan(repo.git, MAIN)
+        _ = ledger.scan(repo.git, MAIN).proposals
     assert [c[0] for c in calls] == ["for-each-ref"]
     tip = make_proposal(sample_repo, "p2", add_rule("Mention the warranty."), evidence="fb-2")
     with git_calls(repo) as calls:
         book = ledger.scan(repo.git, MAIN)
+        assert set(book.proposals) == {"p1", "p2"}
     assert [c[0] for c in calls] == ["for-each-ref", "log"]
     revs = [a for a in calls[1][1:] if not a.startswith("-")]
     assert revs == [tip, f"^{main}"]  # the new tip only, nothing of main's history
-    assert set(book.proposals) == {"p1", "p2"}
     approve(repo, "p2")
     with git_calls(repo) as calls:
-        ledger.scan(repo.git, MAIN)
+        _ = ledger.scan(repo.git, MAIN).proposals
     assert [c[0] for c in calls] == ["for-each-ref", "log"]
     assert f"^{main}" in calls[1]  # only what main brought since it was at `main`
     assert_same(sample_repo)
@@ -205,10 +205,10 @@ def test_history_is_read_only_when_asked(sample_repo: Path) -> None:
     make_proposal(sample_repo, "p1", add_rule("Use short sentences."), evidence="fb-1")
     repo = InstructionRepo(sample_repo)
     approve(repo, "p1")
-    ledger.scan(repo.git, MAIN)
+    _ = ledger.scan(repo.git, MAIN).proposals
     with git_calls(repo) as calls:
         book = ledger.scan(repo.git, MAIN)
-        assert [c[0] for c in calls] == ["for-each-ref"]
+        assert book.proposals and [c[0] for c in calls] == ["for-each-ref"]
         merge = Oid(out(sample_repo, "rev-parse", "main"))
         approval = book.approval_of(merge)  # from the proposal it approved
         assert approval is not None and approval.proposals == ["p1"]

@@ -345,21 +345,21 @@ def _propose(
 def prior_rules(repo: InstructionRepo, agent: str, book: ledger.Ledger | None = None
                 ) -> tuple[list[PriorRule], list[PriorRule]]:
     """Rules that open proposals for this agent add or reword, and those of rejected proposals
-    with the reviewer's reason, so that none is proposed again.
+    with the reviewer's reason, so that none is proposed again (the oldest proposal's first).
 
-    Read from the proposals' content blocks (the ledger's scan: two git calls whatever their
-    number). A proposal written before content blocks existed is read from its files instead:
-    the rules its commit has that its base did not."""
+    Read from the proposals' content blocks (the ledger's summaries: no proposal is built). A
+    proposal written before content blocks existed is read from its files instead: the rules
+    its commit has that its base did not."""
     book = book or scan(repo)
     pending: list[PriorRule] = []
     rejected: list[PriorRule] = []
-    for p in sorted(book.proposals.values(), key=lambda p: p.time):
-        if p.agent != agent:
+    for s in sorted(book.summaries(), key=lambda s: (s.time, s.id)):
+        if s.agent != agent:
             continue
-        if p.state == ledger.ProposalState.OPEN:
-            pending += _prior(repo, p, None)
-        elif p.state == ledger.ProposalState.REJECTED:
-            rejected += _prior(repo, p, p.rejection.reason if p.rejection else None)
+        if s.state == ledger.ProposalState.OPEN:
+            pending += _prior(repo, book, s)
+        elif s.state == ledger.ProposalState.REJECTED:
+            rejected += _prior(repo, book, s)
     return pending, rejected
 
 
@@ -368,17 +368,16 @@ def pending_rules(repo: InstructionRepo, agent: str, book: ledger.Ledger | None 
     return list(dict.fromkeys(r.text for r in prior_rules(repo, agent, book)[0]))
 
 
-def _prior(repo: InstructionRepo, p: ledger.Proposal, reason: str | None) -> list[PriorRule]:
-    content = p.record.content
-    if content is None:
-        return _prior_from_files(repo, p, reason)
+def _prior(repo: InstructionRepo, book: ledger.Ledger, s: ledger.Summary) -> list[PriorRule]:
+    if s.operations is None:
+        return _prior_from_files(repo, book.proposals[s.id], s.reason)
     out: list[PriorRule] = []
-    for op in content.operations:
+    for op in s.operations:
         kind = op.get("op")
         if kind in ("add_rule", "update_rule") and isinstance(op.get("text"), str):
-            out.append(PriorRule(op["text"], str(op.get("section", "")), p.id, reason, str(kind)))
+            out.append(PriorRule(op["text"], str(op.get("section", "")), s.id, s.reason, str(kind)))
         elif kind == "add_section":
-            out += [PriorRule(r, str(op.get("id", "")), p.id, reason)
+            out += [PriorRule(r, str(op.get("id", "")), s.id, s.reason)
                     for r in op.get("rules") or [] if isinstance(r, str)]
     return out
 
