@@ -334,8 +334,8 @@ def test_what_the_summary_cannot_carry_on_is_read_from_the_proposals(sample_repo
     content_proposal(sample_repo, "c2", "Say the colour.")
     repo = InstructionRepo(sample_repo)
     ledger.scan(repo.git, MAIN).summaries()
-    carried_on = {"a squashed proposal's branch again": True}.get(change, False)
-    {
+    carried_on = change == "a squashed proposal's branch again"
+    changes: dict[str, Callable[[], object]] = {
         "a branch on another branch": lambda: _stacked(sample_repo),
         "a second branch of one proposal": lambda: _copy(sample_repo),
         "a rejection": lambda: reject(repo, "c1", reason="no"),
@@ -350,7 +350,8 @@ def test_what_the_summary_cannot_carry_on_is_read_from_the_proposals(sample_repo
         "a human's branch": lambda: human_commit(
             sample_repo, {"NOTES.md": "notes\n"}, "Notes",
             ref="refs/heads/improve/product-writer/notes"),
-    }[change]()
+    }
+    changes[change]()
     book = ledger.scan(repo.git, MAIN)
     summaries = book.summaries()
     assert ("_read" not in vars(book)) == carried_on
