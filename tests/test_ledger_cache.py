@@ -17,14 +17,7 @@ from gitimprove.ledger.trials import TrialStop
 from gitimprove.proposals.build import prior_rules
 from gitimprove.review.actions import approve, reject, rollback
 from gitimprove.trials.manage import start_trial, stop_trial
-from tests.review.conftest import (
-    add_rule,
-    commit_tree_change,
-    human_commit,
-    make_proposal,
-    out,
-    run,
-)
+from tests.review.conftest import add_rule, commit_tree_change, make_proposal, out, run
 from tests.test_ledger import git_calls
 
 MAIN = "refs/heads/main"
@@ -347,9 +340,10 @@ def test_what_the_summary_cannot_carry_on_is_read_from_the_proposals(sample_repo
         "a record ref": lambda: start_trial(repo, "c1", share="20%"),
         "main moved": lambda: approve(repo, "c1"),
         "a squashed proposal's branch again": lambda: _squashed_branch_again(sample_repo),
-        "a human's branch": lambda: human_commit(
-            sample_repo, {"NOTES.md": "notes\n"}, "Notes",
-            ref="refs/heads/improve/product-writer/notes"),
+        "a human's branch": lambda: run(
+            sample_repo, "update-ref", "refs/heads/improve/product-writer/notes",
+            commit_tree_change(sample_repo, "main", {"NOTES.md": "notes\n"}, "Notes\n",
+                               author=("Human Editor", "human@example.com"))),
     }
     changes[change]()
     book = ledger.scan(repo.git, MAIN)
