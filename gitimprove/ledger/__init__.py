@@ -24,10 +24,11 @@ Trust rules (docs/safety.md):
 - Values are checked when they are written: nothing a model or user wrote becomes a trailer
   line, a heading or a second record.
 
-:func:`scan` reads everything in two git calls (``for-each-ref`` and one ``log``) whatever
-the number of proposals. What main's history says, and what the refs bring beyond main, are
-kept on disk by main's tip (:func:`scan_line`), so that a scan reads from git only what is
-new: a speed-up whose result is the same without it.
+:func:`scan` reads everything in two git calls (``for-each-ref`` and one ``log``, on first
+use of what the refs hold) whatever the number of proposals. What main's history says, what
+the refs bring beyond main and each proposal's :class:`Summary` are kept on disk by main's tip
+(:func:`scan_line`, :class:`_SummaryFile`), so that a scan reads from git only what is new: a
+speed-up whose result is the same without it.
 """
 
 from __future__ import annotations
