@@ -26,6 +26,7 @@ from gitimprove.proposals.operations import (
     SetText,
     UpdateRule,
 )
+from gitimprove.text import rule_number
 
 SAME_WORDS = 0.6          # shared content words (of the shorter rule) for "says the same"
 STRONG_CONCEPT = 2.0      # lexicon score for a rule to count as being about a theme
@@ -224,12 +225,16 @@ class Statement:
     op: int | None = None             # the draft's operation (1-based) that wrote it
     in_text: bool = False
 
-    def where(self) -> str:
+    def where(self, *, for_model: bool = False) -> str:
+        """Where the statement is, for a person (rules counted from 1), or ``for_model``: as
+        the model's labelled file and its operations' ``index`` number them, from 0."""
         if self.op is not None:
             return f"operation {self.op}"
         if self.in_text:
             return f"the text of '{self.section}'"
-        return f"rule {self.index} of '{self.section}'"
+        if for_model:
+            return f"rule {self.index} of '{self.section}'"
+        return f"{rule_number(self.index or 0)} of '{self.section}'"
 
 
 def sentences(text: str) -> list[str]:
@@ -298,10 +303,12 @@ def pending_match(text: str, pending: Iterable[PriorRule]) -> PriorRule | None:
     return next((r for r in pending if duplicates(text, r.text) or duplicates(r.text, text)), None)
 
 
-def review_draft(file: AgentFile, draft: Draft, known: Known) -> list[str]:
+def review_draft(file: AgentFile, draft: Draft, known: Known, *,
+                 for_model: bool = False) -> list[str]:
     """A careful editor's objections to a draft, one per line, naming the operation:
     a rule that repeats one already in the file (or in this draft, or in an open proposal),
-    contradicts one, was rejected before, or is too vague to test. Empty means none."""
+    contradicts one, was rejected before, or is too vague to test. Empty means none.
+    ``for_model``: rules numbered as the model's file shows them (from 0)."""
     problems: list[str] = []
     after = statements_after(file, draft.operations)
     for n, op in enumerate(draft.operations, 1):
@@ -327,14 +334,14 @@ def review_draft(file: AgentFile, draft: Draft, known: Known) -> list[str]:
                     continue  # each pair once, reported at the later operation
                 why_not = contradiction(st.text, other.text)
                 if why_not is not None:
-                    problems.append(f"{label} contradicts {other.where()} ({_cut(other.text)!r}): "
+                    problems.append(f"{label} contradicts {other.where(for_model=for_model)} ({_cut(other.text)!r}): "
                                     f"{why_not}; resolve it in the same draft (reword that rule "
                                     "with update_rule) or leave this rule out")
                     break
                 if duplicates(st.text, other.text):
                     hint = ("; if that rule is not enough, tighten it with update_rule instead"
                             if other.op is None else "")
-                    problems.append(f"{label} repeats {other.where()} ({_cut(other.text)!r}){hint}")
+                    problems.append(f"{label} repeats {other.where(for_model=for_model)} ({_cut(other.text)!r}){hint}")
                     break
     return problems
 

@@ -99,7 +99,10 @@ def test_still_careless_after_the_repair_round_is_a_clear_error(api: FakeAnthrop
         proposer_for(api).propose(careful_request(), validator())
     assert len(api.requests) == 2
     assert "even after one repair round" in str(caught.value)
-    assert "contradicts rule 1 of 'structure'" in str(caught.value)
+    # the repair round spoke the model's numbering (its file's "rule 1:", index 1); the
+    # error a person reads counts from 1
+    assert "contradicts rule 2 of 'structure'" in str(caught.value)
+    assert "repeats rule 2 of 'style'" in api.requests[1].tool_errors()[0]
 
 
 def test_the_model_is_shown_support_wordings_and_prior_rules_as_data() -> None:

@@ -399,6 +399,11 @@ class AnthropicProposer:
         def careful(draft: Draft) -> list[str]:
             # The merge's validator, then the careful editor's review shared with the
             # heuristic: a duplicate, a contradiction or a rejected rule gets the repair round.
+            # Rules are numbered as the model's file shows them (from 0)...
+            return [*check(draft), *request.review(draft, for_model=True)]
+
+        def for_people(draft: Draft) -> list[str]:
+            # ... and from 1 in the error a person reads.
             return [*check(draft), *request.review(draft)]
 
         system = system_prompt(request)
@@ -423,7 +428,7 @@ class AnthropicProposer:
             messages = [*messages, *repair] if repair[0]["role"] == "assistant" else repair
             answer = self._create(client, system, messages)
             usage += _usage(answer)
-            draft, problems, _ = _read(answer, careful)
+            draft, problems, _ = _read(answer, for_people)
         if draft is not None and not problems:
             return ProposerResult(draft=draft, proposer=self.name, model=self.model, usage=usage)
         listing = "\n".join(f"  - {shorten(p, MAX_PROBLEM_CHARS)}"

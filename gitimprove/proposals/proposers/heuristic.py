@@ -54,6 +54,7 @@ from gitimprove.proposals.rules import (
     vague,
 )
 from gitimprove.proposals.support import Support, consistent_number
+from gitimprove.text import rule_number
 
 _STYLE_HINTS = ("style", "tone", "format", "voice", "writing", "process", "method")
 MAX_QUOTES = 3
@@ -317,7 +318,7 @@ class HeuristicProposer:
         if found and section is not None and section.rules:
             current = section.rules[found[0]]
             if duplicates(clause, current.split(":", 1)[1]):
-                left_out.append(LeftOut(label, f"already said by {sid} rule {found[0]} "
+                left_out.append(LeftOut(label, f"already said by {sid} {rule_number(found[0])} "
                                         f"({current!r})"))
                 return
             text = f"{current.rstrip()} {clause}"
