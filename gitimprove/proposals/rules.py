@@ -26,7 +26,7 @@ from gitimprove.proposals.operations import (
     SetText,
     UpdateRule,
 )
-from gitimprove.text import rule_number
+from gitimprove.text import rule_number, shorten
 
 SAME_WORDS = 0.6          # shared content words (of the shorter rule) for "says the same"
 STRONG_CONCEPT = 2.0      # lexicon score for a rule to count as being about a theme
@@ -206,13 +206,51 @@ def _span(low: int, high: int) -> str:
 @dataclass(frozen=True)
 class PriorRule:
     """A rule another proposal for the same agent adds or rewords: an open one (pending) or a
-    rejected one, with the reviewer's reason."""
+    rejected one, with the reviewer's reason, who rejected it and when, and what it cited."""
 
     text: str
     section: str
     proposal: str
     reason: str | None = None
     op: str = "add_rule"
+    by: str | None = None           # who rejected it
+    when: int | None = None         # when (Unix seconds)
+    evidence: tuple[str, ...] = ()  # the feedback ids the rejected proposal cited
+    patterns: tuple[str, ...] = ()  # the pattern ids behind this rule
+
+    def rejected_before(self) -> str:
+        """``rejected before on 2026-11-20 by Ann <ann@example.com>: too long`` (one line)."""
+        from datetime import UTC, datetime
+
+        day = (f" on {datetime.fromtimestamp(self.when, UTC):%Y-%m-%d}"
+               if self.when is not None else "")
+        by = f" by {shorten(self.by, 80)}" if self.by else ""
+        why = f": {shorten(self.reason, 160)}" if self.reason and self.reason.strip() else ""
+        return f"rejected before{day}{by} (in {self.proposal}){why}"
+
+
+# What a reviewer's reason objects to, when it is not the rule itself: where it was put ...
+_PLACE = re.compile(
+    r"\b(?:wrong|another|other|different|separate|own)\s+(?:section|place|heading|part)\b"
+    r"|\bbelongs?\b|\bmisplaced\b|\bplacement\b|\bwrong place\b|\bout of place\b"
+    r"|\b(?:move|put|place)\s+(?:it|this|that|the rule)\s+(?:in|into|under|to|at)\b"
+    r"|\bnot\s+(?:in|under)\s+(?:this|the)\s+(?:\S+\s+)?(?:section|heading)\b", re.I)
+# ... or how it was worded (too vague a wording is a wording, not a no to the rule).
+_WORDING = re.compile(r"\b(?:wording|worded|reword\w*|rephras\w*|phrasing|phrased|vague|unclear|"
+                      r"ambiguous|too\s+(?:long|wordy))\b", re.I)
+
+
+def objection(reason: str | None) -> str:
+    """What a rejection objects to: ``"place"`` (the reason says it stood in the wrong
+    section), ``"wording"`` (how it was said), else ``"rule"`` (the rule itself, also when the
+    reviewer gave no reason)."""
+    if not reason:
+        return "rule"
+    if _PLACE.search(reason):
+        return "place"
+    if _WORDING.search(reason):
+        return "wording"
+    return "rule"
 
 
 @dataclass(frozen=True)
@@ -295,8 +333,28 @@ class Known:
     rejected: list[PriorRule] = field(default_factory=list)
 
 
-def rejected_match(text: str, rejected: Iterable[PriorRule]) -> PriorRule | None:
+def proposed_again(text: str, rejected: Iterable[PriorRule]) -> PriorRule | None:
+    """The rejected rule ``text`` says again (by meaning), whether or not it may come back."""
     return next((r for r in rejected if duplicates(text, r.text) or duplicates(r.text, text)), None)
+
+
+def rejected_match(text: str, rejected: Iterable[PriorRule],
+                   section: str | None = None) -> PriorRule | None:
+    """The rejection that keeps ``text`` (a rule for ``section``) out, if one does. A rejection
+    of the rule itself keeps it out; one that objected to where it stood keeps it out of that
+    section only, and one that objected to its wording keeps out only the same words. (A
+    rejection that new complaints outweigh is not among ``rejected``: see
+    :func:`gitimprove.proposals.support.voices_since`.)"""
+    for prior in rejected:
+        if proposed_again(text, [prior]) is None:
+            continue
+        kind = objection(prior.reason)
+        if kind == "place" and section is not None and prior.section and section != prior.section:
+            continue
+        if kind == "wording" and set(content(tokens(text))) != set(content(tokens(prior.text))):
+            continue  # the same words, punctuation and stop words aside, stay out
+        return prior
+    return None
 
 
 def pending_match(text: str, pending: Iterable[PriorRule]) -> PriorRule | None:
@@ -315,7 +373,7 @@ def review_draft(file: AgentFile, draft: Draft, known: Known, *,
         mine = [st for st in after if st.op == n]
         for st in mine:
             label = f"operation {n} ({op.op}): {_cut(st.text)!r}"
-            if (prior := rejected_match(st.text, known.rejected)) is not None:
+            if (prior := rejected_match(st.text, known.rejected, st.section)) is not None:
                 why = f" (reason: {_cut(prior.reason, 120)})" if prior.reason else ""
                 problems.append(f"{label} was proposed before in {prior.proposal} and rejected{why}; "
                                 "do not propose it again")

@@ -171,7 +171,9 @@ def system_prompt(request: ProposalRequest) -> str:
         f"{request.min_users} distinct users in {request.min_runs} runs stand behind it (its "
         "users= and runs=). A single user's wording is evidence to quote, never a rule to copy; "
         "use the users' words only where several share them (<feedback_wording users=...>).",
-        "- Never propose again a rule of a rejected proposal (listed with the reviewer's reason).",
+        "- Never propose again a rule of a rejected proposal (listed with the reviewer's reason), "
+        "unless the reason objects only to where it stood or how it was worded: then it may come "
+        "back in the section, or in the words, the reason asks for.",
         "- The summary names what changes, e.g. 'Tighten the length rule; add a call to action', "
         "and any number in it is the real count. The rationale is a short paragraph tying each "
         "operation to its pattern, its count and two or three quotes.",

@@ -336,7 +336,7 @@ class HeuristicProposer:
         else:
             op = AddRule(section=sid, text=text, reason="-", evidence=[])
             action, why = "add", f"The file has no guideline for {tool} yet."
-        if (prior := rejected_match(text, known.rejected)) is not None:
+        if (prior := rejected_match(text, known.rejected, sid)) is not None:
             left_out.append(_rejected(label, text, prior.proposal, prior.reason))
             return
         if (prior := pending_match(text, known.pending)) is not None:
@@ -351,7 +351,7 @@ class HeuristicProposer:
         """Where the rule goes: a new rule, a tightened or extended existing one, or nowhere."""
         label = f"'{pattern.label}' ({pattern.count} items)"
         known = request.known
-        if (prior := rejected_match(text, known.rejected)) is not None:
+        if (prior := rejected_match(text, known.rejected, section)) is not None:
             left_out.append(_rejected(label, text, prior.proposal, prior.reason))
             return None
         if (prior := pending_match(text, known.pending)) is not None:
@@ -369,7 +369,7 @@ class HeuristicProposer:
                                             "to make the rule stricter: worth a look by hand"))
                     return None
                 new_text, why = tightened
-                if (prior := rejected_match(new_text, known.rejected)) is not None:
+                if (prior := rejected_match(new_text, known.rejected, st.section)) is not None:
                     left_out.append(_rejected(label, new_text, prior.proposal, prior.reason))
                     return None
                 op = UpdateRule(section=st.section, index=st.index, text=new_text,
