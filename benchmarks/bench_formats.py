@@ -1,8 +1,10 @@
-"""Benchmark: ``load()`` of adopted agents (a crewAI agent in a file holding two, and a Markdown
-file), warm and cold, against reading and parsing the file the way the framework does.
+"""Benchmark: ``load()`` of adopted agents (a crewAI agent in a file holding two, a Markdown
+file, and a Google ADK agent in an ``agent.py`` holding two), warm and cold, against reading and
+parsing the file the way the framework does.
 
-- baseline: ``open(path).read()`` + ``yaml.safe_load`` (crewAI), or + splitting it into its
-  Markdown sections (a framework sends Markdown as it is, so "read only" is shown beside it);
+- baseline: ``open(path).read()`` + ``yaml.safe_load`` (crewAI), + splitting it into its
+  Markdown sections (a framework sends Markdown as it is, so "read only" is shown beside it),
+  or + ``ast.parse`` (ADK, whose framework imports the module: parsing is the least it does);
 - warm ``load()``: the median of many calls on one ``InstructionRepo``;
 - cold ``load()``: a new ``InstructionRepo`` and its first ``load()``, with the on-disk version
   cache present, and "first ever" with it deleted.
@@ -14,6 +16,7 @@ Run: ``python -m benchmarks formats``.
 
 from __future__ import annotations
 
+import ast
 import shutil
 import tempfile
 from pathlib import Path
@@ -26,7 +29,8 @@ from .common import ROOT, Row, git, hermetic_git_env, median_time
 FIXTURES = ROOT / "tests" / "formats" / "fixtures"
 CREW = "src/crew/config/agents.yaml"
 MARKDOWN = "CLAUDE.md"
-CASES = [("crewAI", "researcher", CREW), ("Markdown", "claude", MARKDOWN)]
+ADK = "dice/agent.py"
+CASES = [("crewAI", "researcher", CREW), ("Markdown", "claude", MARKDOWN), ("ADK agent.py", "dice_agent", ADK)]
 GOAL_WARM_VS_BASELINE = 1.0
 
 
@@ -38,6 +42,8 @@ def _repo(parent: Path) -> Path:
     git(parent, "init", "-q", "-b", "main", str(repo))
     shutil.copy(FIXTURES / "crew_agents.yaml", repo / CREW)
     shutil.copy(FIXTURES / "CLAUDE.md", repo / MARKDOWN)
+    (repo / "dice").mkdir()
+    shutil.copy(FIXTURES / "adk_agent.py", repo / ADK)
     git(repo, "add", "-A")
     git(repo, "commit", "-q", "-m", "the team's agents")
     for i in range(50):
@@ -67,11 +73,13 @@ def run() -> list[Row]:
         for label, agent, path in CASES:
             file = repo / path
 
-            def baseline(file: Path = file, label: str = label) -> object:
+            def baseline(file: Path = file, label: str = label, path: str = path) -> object:
                 with open(file, encoding="utf-8") as fh:
                     text = fh.read()
                 if label == "crewAI":
                     return yaml.safe_load(text)
+                if path.endswith(".py"):
+                    return ast.parse(text)
                 return parse(text.split("\n"), "intro")
 
             def read_only(file: Path = file) -> object:

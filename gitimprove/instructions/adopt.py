@@ -1,13 +1,14 @@
 """Adoption: find the agent files a repository already has and map them to formats.
 
 ``gitimprove init`` in an existing repository calls :func:`survey` on its files: every YAML
-file (``.yaml`` and ``.yml``) and every Markdown file of a known instruction name is a
-candidate; each one is either adopted (a format reads it and its agents get names that collide
+file (``.yaml`` and ``.yml``), every file a format claims by its name (ADK ``agent.py``) and
+every Markdown file of a known instruction name is a candidate; each one is either adopted (a format reads it and its agents get names that collide
 with nothing) or left, with the reason. Nothing is skipped without a word."""
 
 from __future__ import annotations
 
 import fnmatch
+import re
 
 from gitimprove.dataclass import dataclass, field
 from gitimprove.errors import InvalidFileError
@@ -42,13 +43,12 @@ class Survey:
 
 def candidates(paths: list[str], policy: Policy) -> list[str]:
     out = []
-    markdown = ADAPTERS["markdown"]
     for path in sorted(paths):
         if path == POLICY_PATH or path.startswith(policy.agents_dir + "/"):
             continue
         if any(fnmatch.fnmatchcase(path, pat) for pat in _IGNORED):
             continue
-        if path.lower().endswith((".yaml", ".yml")) or markdown.claims(path):
+        if path.lower().endswith((".yaml", ".yml")) or any(a.claims(path) for a in ADAPTERS.values()):
             out.append(path)
     return out
 
@@ -57,7 +57,8 @@ def _try(adapter: Adapter, text: str, path: str) -> tuple[bool, str]:
     try:
         adapter.parse(text, path)
     except InvalidFileError as exc:
-        return False, exc.problems[0].removeprefix(f"{path}: ").removeprefix(f"{path}")
+        return False, re.sub(rf"\A{re.escape(path)}(?::(\d+)(?::\d+)?)?:?\s*",
+                             lambda m: f"line {m[1]}: " if m[1] else "", exc.problems[0])
     return True, ""
 
 

@@ -60,6 +60,35 @@ _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'])")
 _COMPARATIVE = frozenset({"shorter", "longer", "more", "less", "better", "clearer", "simpler",
                           "concis", "concise", "briefer", "fewer", "nicer", "easier"})
 _BULLETS = frozenset({"bullet", "bulleted", "list", "lists"})
+# A condition on what comes in, not a rule on the answer: "If the text is long (more than 100
+# words), summarize it first", "when a question has more than 3 parts", "for documents over 2
+# pages". The clause runs to the next comma, semicolon, full stop or "then", names a thing with
+# a verb that says what it is or has ("if possible keep it under 100 words" is a limit), and a
+# size: a number in it is a threshold, and "long" in it is no wish for a long answer. Other
+# conditions ("if the user asks for a refund") stay part of what the rule is about.
+_INPUTS = (r"(?:texts?|inputs?|documents?|docs?|messages?|questions?|requests?|emails?|articles?|transcripts?|"
+           r"passages?|files?|quer(?:y|ies)|prompts?|tickets?|threads?|conversations?|users?|customers?|"
+           r"diffs?|code|logs?|pages?|answers?|responses?|replies|repl(?:y)|outputs?|drafts?|summar(?:y|ies)|"
+           r"it|they|this|that)")
+_CONDITION = re.compile(
+    r"\b(?:if|when|whenever|unless|in case|for (?:(?:any|a|an|the|each|every|long|longer|"
+    r"short|shorter|large|big)\s+)*" + _INPUTS + r"\b)"
+    r"(?:[^,;.()]|\([^)]*\)|\.(?=\d))*?(?=[,;]|\.(?!\d)|\bthen\b|$)")
+_STATES = re.compile(r"\b" + _INPUTS + r"\b[^,;]*?\b(?:is|are|was|has|have|contains?|exceeds?|runs?|goes|gets|"
+                     r"spans?|includes?|comes?|asks?|sends?|pastes?|holds?|needs?)\b")
+
+_SIZE = re.compile(r"\b(?:long|longer|lengthy|short|shorter|large|larger|big|bigger|small|smaller|huge)\b")
+
+
+def _without_conditions(norm: str) -> str:
+    """A rule's text without its conditions on the input (or on a draft): what it asks."""
+    def drop(m: re.Match[str]) -> str:
+        clause = m.group(0)
+        sized = _QUANTITY.search(clause) or _SIZE.search(clause)
+        return " " if sized and (clause.startswith("for ") or _STATES.search(clause)) else clause
+    return " ".join(_CONDITION.sub(drop, norm).split())
+
+
 _PROSE_ONLY = re.compile(r"\b(?:in prose|prose only|no bullet|no lists?|without bullet|"
                          r"not (?:in )?(?:a )?(?:bullet|list))")
 
@@ -95,10 +124,13 @@ def facts(text: str) -> Facts:
 
     norm = " ".join(normalize(text).replace("{{", " ").replace("}}", " ").split())
     toks = tokens(norm)
-    scored = default_lexicon().match(toks)
+    # What the rule asks of the answer: the rule without its conditions on the input.
+    asked = _without_conditions(norm)
+    asked_toks = tokens(asked) if asked != norm else toks
+    scored = default_lexicon().match(asked_toks)
     concepts = tuple(k for k, s in scored if s >= STRONG_CONCEPT)
     quantities = []
-    for m in _QUANTITY.finditer(norm):
+    for m in _QUANTITY.finditer(asked):
         if m.group(4):  # "max 8 words each": a limit on one item, not on the answer
             continue
         low = _number(m.group(1))
@@ -110,13 +142,13 @@ def facts(text: str) -> Facts:
     return Facts(
         # NOTE: negation is read at the head of the rule ("Do not", "Never", "Avoid"): in
         # "benefits, not features" the "not" contrasts, it does not negate the rule.
-        text=text, words=frozenset(content(toks)), negative=bool(set(toks[:3]) & _NEGATORS),
+        text=text, words=frozenset(content(asked_toks)), negative=bool(set(toks[:3]) & _NEGATORS),
         concepts=concepts, quantities=tuple(quantities),
         slot=_SLOT_NAMES[slot.group(1)] if slot else None,
         bullets=bool(raw & {"bullet", "bulleted"}) or ("list" in raw and "format" in raw),
         prose_count=any(u == "paragraphs" for u, _, _ in quantities) or bool(_PROSE_ONLY.search(norm)),
-        brief=bool(_BRIEF.search(norm)) or any(u in _LENGTH_UNITS for u, _, _ in quantities),
-        detailed=bool(_DETAILED.search(norm)))
+        brief=bool(_BRIEF.search(asked)) or any(u in _LENGTH_UNITS for u, _, _ in quantities),
+        detailed=bool(_DETAILED.search(asked)))
 
 
 def overlap(a: Facts, b: Facts) -> float:

@@ -3,6 +3,7 @@ init, agents, show --rendered, feedback, propose (heuristic), review, approve, r
 
 from __future__ import annotations
 
+import ast
 import json
 import shutil
 from pathlib import Path
@@ -50,6 +51,15 @@ def _proposal(cwd: Path, agent: str) -> str:
     return out.split(f"improve/{agent}/", 1)[1].split()[0]
 
 
+def _improve(cwd: Path, agent: str, reason: str) -> str:
+    """Feedback, a proposal that the validator passes, and its approval; the proposal's id."""
+    _feedback(cwd, agent, reason)
+    pid = _proposal(cwd, agent)
+    assert "Validator: passes" in _one(cwd, "review", pid)
+    _one(cwd, "approve", pid)
+    return pid
+
+
 def test_adopt_then_improve_a_crewai_agent_and_a_markdown_file(project: Path) -> None:
     out = _one(project, "init", ".")
     assert "adopted src/crew/config/agents.yaml (crewai): reporting_analyst, researcher" in out
@@ -91,10 +101,7 @@ def test_adopt_then_improve_a_crewai_agent_and_a_markdown_file(project: Path) ->
     assert _one(project, "history", "researcher").startswith("v2 ")
 
     original_md = (project / "CLAUDE.md").read_bytes()
-    _feedback(project, "claude", "Too long, make it shorter")
-    md_pid = _proposal(project, "claude")
-    assert "Validator: passes" in _one(project, "review", md_pid)
-    _one(project, "approve", md_pid)
+    _improve(project, "claude", "Too long, make it shorter")
     approved_md = (project / "CLAUDE.md").read_bytes()
     assert approved_md.startswith(original_md + b"\r\n* ")  # the file's bullet and CRLF, no final newline
     assert approved_md.count(b"\n") == original_md.count(b"\n") + 1 and not approved_md.endswith(b"\n")
@@ -145,3 +152,62 @@ def test_bad_input_under_mapped_globs_is_reported_and_nothing_written(project: P
         assert refused.returncode == 1, refused.stdout
     assert git(project, "rev-parse", "main") == before
     assert git(project, "status", "--porcelain") == ""
+
+
+def test_adopt_then_improve_an_adk_agent_defined_in_python(tmp_path: Path) -> None:
+    root = tmp_path / "dice"
+    (root / "dice").mkdir(parents=True)
+    shutil.copy(FIXTURES / "adk_agent.py", root / "dice/agent.py")
+    (root / "other").mkdir()
+    (root / "other/agent.py").write_text("from google.adk import Agent\nfrom . import prompt\n\n"
+                                         "root_agent = Agent(name='other', instruction=prompt.ROOT)\n")
+    git(root.parent, "init", "-q", "-b", "main", str(root))
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "an ADK agent")
+    out = _one(root, "init", ".")
+    assert "adopted dice/agent.py (google_adk): dice_agent, helper" in out
+    assert "left other/agent.py: looks like google_adk but line 4: agent 'other': `instruction` is `prompt.ROOT`" in out
+    rendered = _one(root, "show", "dice_agent", "--rendered")
+    assert rendered.startswith("You are DiceBot.\n\n\n    You help players of board games.")
+
+    original = (root / "dice/agent.py").read_text()
+    pid = _improve(root, "dice_agent", "Too verbose, needs to be more concise")
+    after = (root / "dice/agent.py").read_text()
+    ast.parse(after)
+    diff = git(root, "diff", "HEAD~1", "HEAD", "--", "dice/agent.py")
+    changed = [line for line in diff.splitlines() if line[:1] in "+-" and line[:3] not in ("+++", "---")]
+    assert changed and all(line.startswith("+    - ") for line in changed), changed
+    assert after.split('"""\n\nhelper', 1)[1] == original.split('"""\n\nhelper', 1)[1]
+
+    _one(root, "rollback", pid, "--reason", "too terse")
+    assert (root / "dice/agent.py").read_text() == original
+    agent = root / "dice/agent.py"
+    agent.write_text(original.replace('tools=[roll_die],', 'tools=[],'))
+    git(root, "commit", "-q", "-am", "no tools")
+    assert "PROTECTED key changed" in _one(root, "audit")
+
+
+def test_the_hooks_guard_a_protected_section_of_an_adk_agent_py(tmp_path: Path) -> None:
+    from ..review.conftest import commit_tree_change, out, run
+
+    root = tmp_path / "dice"
+    (root / "dice").mkdir(parents=True)
+    shutil.copy(FIXTURES / "adk_agent.py", root / "dice/agent.py")
+    git(root.parent, "init", "-q", "-b", "main", str(root))
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "an ADK agent")
+    _one(root, "init", ".")
+    _one(root, "hooks", "install")
+    _feedback(root, "dice_agent", "Too verbose, needs to be more concise")
+    pid = _proposal(root, "dice_agent")
+    branch = f"improve/dice_agent/{pid}"
+    tip = out(root, "rev-parse", branch)
+    text = out(root, "show", f"{tip}:dice/agent.py") + "\n"
+    weakened = text.replace("- Never give gambling advice.", "- Gambling advice is fine when asked.")
+    assert weakened != text
+    forged = commit_tree_change(root, f"{tip}^", {"dice/agent.py": weakened}, out(root, "log", "-1", "--format=%B", tip))
+    run(root, "update-ref", f"refs/heads/{branch}", forged)
+    before = out(root, "rev-parse", "main")
+    proc = run(root, "merge", "--no-ff", "-m", "merge", branch, check=False)
+    assert proc.returncode != 0 and "protected section 'safety'" in proc.stderr, proc.stderr
+    assert out(root, "rev-parse", "main") == before

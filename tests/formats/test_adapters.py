@@ -386,6 +386,19 @@ def test_a_list_that_completes_its_lead_in_is_not_where_a_rule_goes() -> None:
     assert view.section("description").rules[-1] == "Name the source of every figure."  # type: ignore[union-attr]
 
 
+@pytest.mark.parametrize("lead_in", ["Your report should:", "Your responses should be:", "Each answer must:",
+                                     "**The final summary should also:**", "This tool will:", "You will be given:"])
+def test_a_list_that_finishes_a_sentence_about_the_output_is_not_where_a_rule_goes(lead_in: str) -> None:
+    """"Your report should:" then what the report does: a rule added to that list would read
+    as one more thing the report does ("Your report should: never guess"); it goes after the
+    list as a rule of its own."""
+    text = f"# Agent\n\nYou analyse stocks.\n\n{lead_in}\n- be one page long\n- end with a verdict\n"
+    parsed = ADAPTERS["markdown"].parse(text, "AGENTS.md")
+    doc = AdoptedDocument(parsed, parsed.entries[0].key, "agents")
+    doc.add_rule("agent", "Check every figure.")
+    assert doc.dumps() == text + "\n- Check every figure.\n"
+
+
 @pytest.mark.parametrize("lead_in", ["Key behaviors:", "Rules:", "You MUST:", "Always", "Rules for tool use:",
                                      "**Guidelines for answers**:"])
 def test_a_list_under_a_label_still_takes_the_rule(lead_in: str) -> None:
@@ -451,6 +464,66 @@ def test_a_template_tag_under_a_rule_is_not_part_of_it() -> None:
     assert section.rules == ["Offer priority support.", "Mention the premium hotline."]
     doc.update_rule(section.id, 1, "Mention the premium hotline number.")
     assert doc.dumps() == TEMPLATED.replace("hotline.", "hotline number.")
+
+
+IF_ONLY = """\
+messages:
+  - role: user
+    content: |
+      You review pull requests.
+
+      {% if strict %}
+      Strict mode:
+      - Flag every warning.
+      - Reject on any error.
+      {% endif %}
+
+      Diff:
+      {{diff}}
+"""
+IF_AFTER = """\
+name: writer
+template: |
+  ## Rules
+  - Be brief.
+  {{#if lang}}
+  - Answer in {{lang}}.
+  - Use its date format.
+  {{/if}}
+template_format: handlebars
+"""
+IF_SECTION = """\
+research_task:
+  description: |
+    Research {topic}.
+
+    {% if deep %}
+    ## Depth
+    - Read every paper.
+    {% endif %}
+  expected_output: A report.
+"""
+
+
+@pytest.mark.parametrize(("fmt", "text", "section", "expected"), [
+    # the only list is said in strict mode only: the rule goes after the block, above the input
+    ("github_models", IF_ONLY, "user", IF_ONLY.replace(
+        "      {% endif %}\n", "      {% endif %}\n\n      - Check every figure.\n")),
+    # the longer list is inside {{#if lang}}: the rule joins the one every answer gets
+    ("semantic_kernel", IF_AFTER, "rules", IF_AFTER.replace("  - Be brief.\n", "  - Be brief.\n  - Check every figure.\n")),
+    # a section that is itself inside the block takes the rule inside it
+    ("crewai", IF_SECTION, "depth", IF_SECTION.replace("    - Read every paper.\n",
+                                                       "    - Read every paper.\n    - Check every figure.\n")),
+])
+def test_a_rule_never_goes_into_a_template_block_its_section_is_not_in(fmt: str, text: str, section: str,
+                                                                       expected: str) -> None:
+    """A list inside `{% if strict %}` ... `{% endif %}` (or `{{#if}}` ... `{{/if}}`) is said
+    only when the condition holds; a rule for every answer goes into a list the section always
+    says, or after the block, and the template stays whole."""
+    parsed = ADAPTERS[fmt].parse(text, "file.prompt.yml" if fmt == "github_models" else "tasks.yaml")
+    doc = AdoptedDocument(parsed, parsed.entries[0].key, "agent")
+    doc.add_rule(section, "Check every figure.")
+    assert doc.dumps() == expected
 
 
 CHAT = """\
@@ -521,3 +594,12 @@ def _with_double_quoted_prompt(prompt: str) -> str:
     return yaml.dump({"name": "review", "model": "openai/gpt-4o",
                       "messages": [{"role": "system", "content": Quoted(prompt)}]},
                      Dumper=Dumper, sort_keys=False, width=80)
+
+
+def test_template_syntax_mentioned_in_prose_opens_no_block() -> None:
+    text = ("# Agent\n\nWrite templates with `{% if %}` and `{{#each}}` tags.\n\n```jinja\n{% if x %}\n```\n\n"
+            "Rules:\n- Be brief.\n- Cite sources.\n")
+    parsed = ADAPTERS["markdown"].parse(text, "AGENTS.md")
+    doc = AdoptedDocument(parsed, parsed.entries[0].key, "agents")
+    doc.add_rule("agent", "Check every figure.")
+    assert doc.dumps() == text + "- Check every figure.\n"

@@ -4,6 +4,7 @@ by real_files.py, never committed). Runs when the folder exists: $GITIMPROVE_REA
 
 from __future__ import annotations
 
+import ast
 import difflib
 import os
 from pathlib import Path
@@ -14,7 +15,9 @@ import yaml
 
 from gitimprove.errors import InvalidFileError
 from gitimprove.instructions.formats import ADAPTERS, AdoptedDocument, ParsedFile
+from gitimprove.instructions.formats.google_adk import PythonAgents
 from gitimprove.instructions.formats.markdown import MarkdownParsed
+from gitimprove.instructions.formats.prose import _depths
 from gitimprove.instructions.formats.yamlfile import YamlParsed
 from gitimprove.instructions.formats.yamlspan import Slot, split_lines
 from gitimprove.instructions.policy import FormatRule, Policy
@@ -43,6 +46,10 @@ def _edited_lines(parsed: ParsedFile, paths: list[Any]) -> set[int]:
     if isinstance(parsed, MarkdownParsed):
         first = len(parsed.front)
         return set(range(first, first + len(parsed.body) + 1))
+    if isinstance(parsed, PythonAgents):
+        spans = [(parsed.literals[p].start, parsed.literals[p].end) for p in paths]
+        return {n for start, end in spans
+                for n in range(parsed.text.count("\n", 0, start), parsed.text.count("\n", 0, end) + 2)}
     assert isinstance(parsed, YamlParsed)
     out: set[int] = set()
     for path in paths:
@@ -62,9 +69,14 @@ def test_real_file(row: dict[str, str]) -> None:
             adapter.parse(text, source)
         return
     parsed = adapter.parse(text, source)
-    # Every agent listed: the keys a plain YAML reader sees.
-    data = yaml.safe_load(text) if row["format"] != "markdown" else None
-    if row["format"] == "crewai":
+    # Every agent listed: the keys a plain YAML reader sees (in Python, the agent calls).
+    python = source.endswith(".py")
+    data = yaml.safe_load(text) if row["format"] != "markdown" and not python else None
+    if python:
+        calls = [n for n in ast.walk(ast.parse(text)) if isinstance(n, ast.Call) and ast.unparse(n.func)
+                 .rsplit(".", 1)[-1] in ("Agent", "LlmAgent") and any(k.arg == "instruction" for k in n.keywords)]
+        assert len(parsed.entries) == len(calls)
+    elif row["format"] == "crewai":
         assert [e.key for e in parsed.entries] == [k for k, v in data.items() if isinstance(v, dict)
                                                    and ({"role", "goal", "backstory", "description"} & set(v))]
     elif row["format"] == "cagent":
@@ -78,9 +90,16 @@ def test_real_file(row: dict[str, str]) -> None:
         with_rules = [s for s in doc.agent.sections if s.rules]
         target = (with_rules or doc.agent.sections)[0]
         doc.add_rule(target.id, "Name the source of every figure.")
+        # never into a template block (`{% if %}` ... `{% endif %}`) its section is not in
+        buf, section, _ = doc._find(target.id)
+        depth = _depths(buf.view)
+        added = next(k for k, line in enumerate(buf.view) if "Name the source of every figure." in line)
+        assert depth[added] == depth[section.start]
         if target.rules:
             doc.update_rule(target.id, 0, "A reworded first rule.")
         new = doc.dumps()  # itself refuses a change to any other agent or protected key
+        if python:
+            ast.parse(new)
         allowed = _edited_lines(parsed, [p for _, p in entry.fields])
         old_lines, new_lines = split_lines(text), split_lines(new)
         matcher = difflib.SequenceMatcher(None, old_lines, new_lines, autojunk=False)
@@ -104,6 +123,14 @@ def _protected_edit(row: dict[str, str], text: str) -> str | None:
             return None
         return "".join([lines[0], "changed-by-a-proposal: true\n", *lines[1:]])
     parsed = ADAPTERS[row["format"]].parse(text, row["path"])
+    if isinstance(parsed, PythonAgents):  # the first string that is not an instruction (a model, a name)
+        masked = {(lit.start, lit.end) for lit in parsed.literals.values()}
+        for node in ast.walk(parsed.src.tree):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value \
+                    and parsed.src.span(node) not in masked:
+                start, end = parsed.src.span(node)
+                return text[:start] + repr("changed-by-a-proposal") + text[end:]
+        return None
     assert isinstance(parsed, YamlParsed)
     instruction = {p for e in parsed.entries for _, p in e.fields}
     for path, node in parsed.doc.nodes.items():

@@ -18,6 +18,7 @@ from gitimprove.proposals.operations import AddRule, UpdateRule
 from gitimprove.proposals.proposers.heuristic import HeuristicProposer
 from gitimprove.proposals.rules import contradiction, duplicates, file_statements
 from gitimprove.review.actions import reject
+from tests.conftest import git
 
 from .helpers import AGENT, make_pattern, sources_pattern
 
@@ -268,3 +269,19 @@ def test_common_complaints_about_an_assistant_have_a_remedy(sample_repo: Path, c
     plan = propose(repo, "research-assistant", HeuristicProposer(), patterns=[pattern], dry_run=True)
     [op] = plan.result.draft.operations
     assert isinstance(op, AddRule) and words in op.text
+
+
+def test_a_routing_rule_on_the_input_s_length_is_not_the_length_rule_to_tighten(sample_repo: Path) -> None:
+    """"If the request is long (more than 100 words), ..." is about the input: "too long"
+    complaints do not make it a hard limit, nor take their number into its threshold."""
+    path = sample_repo / "agents/product-writer.yaml"
+    routing = "If the request is long (more than 100 words), list its questions first."
+    path.write_text(path.read_text().replace("Keep it under 120 words.", routing))
+    git(sample_repo, "commit", "-q", "-am", "a routing rule instead of the length limit")
+    _import(sample_repo)
+    repo = InstructionRepo(sample_repo)
+    plan = propose(repo, AGENT, HeuristicProposer(), dry_run=True)
+    ops = plan.result.draft.operations
+    assert not [op for op in ops if isinstance(op, UpdateRule) and op.section == "style" and op.index == 2]
+    # the complaints get a length rule of their own
+    assert any(isinstance(op, AddRule) and "too long" in op.reason for op in ops)

@@ -13,6 +13,7 @@ from gitimprove.proposals.rules import (
     PriorRule,
     contradiction,
     duplicates,
+    facts,
     review_draft,
     same_wording,
     sentences,
@@ -85,9 +86,35 @@ def test_contradictions(new: str, old: str, why: str) -> None:
     ("Keep it under 120 words.", "Answer from the help centre articles and the order details provided."),
     ("Never give a detailed answer unless asked.", "Keep responses concise."),
     ("Write a detailed report.", "Stay on the question; note related issues in one line at most."),
+    # a routing rule's threshold is about the input, not a length for the answer
+    ("Keep answers under 80 words.", "If the text is long (more than 100 words), summarize it first, then answer."),
+    ("Give a thorough, detailed answer.", "If the text is long (more than 100 words), summarize it first."),
+    ("Answer in at most 3 sentences.", "When a question has more than 5 parts, answer each under its own heading."),
 ])
 def test_no_contradiction(new: str, old: str) -> None:
     assert contradiction(new, old) is None
+
+
+@pytest.mark.parametrize(("rule", "limits", "brief"), [
+    ("If the text is long (more than 100 words), summarize it first, then answer.", (), False),
+    ("Summarize the text first if it is longer than 100 words.", (), False),
+    ("For documents over 2 pages, keep the summary under 150 words.", (("words", 150, 150),), True),
+    ("If your answer is longer than 200 words, start with a two-line summary.", (), False),
+    # a condition that states nothing about the input leaves the limit a limit
+    ("If possible keep it under 100 words.", (("words", 100, 100),), True),
+    ("Keep answers under 100 words if the question is simple.", (("words", 100, 100),), True),
+])
+def test_a_condition_on_the_input_is_no_limit_on_the_answer(rule: str, limits: tuple[Any, ...],
+                                                            brief: bool) -> None:
+    f = facts(rule)
+    assert (f.quantities, f.brief) == (limits, brief)
+
+
+def test_a_routing_rule_is_not_a_length_rule_to_duplicate() -> None:
+    routing = "If the text is long (more than 100 words), summarize it first, then answer."
+    assert not duplicates("Keep answers under 80 words.", routing)
+    assert not duplicates("Keep it short.", routing)
+    assert duplicates("Summarize long texts first.", routing)
 
 
 def test_vague_rules_are_relative_and_empty() -> None:

@@ -25,15 +25,33 @@ _FENCE_RE = re.compile(r"\A[ \t]*(```|~~~)")
 PROTECTED_MARK = "<!-- gitimprove: protected -->"
 # A template's or markup's own line: `{% endif %}`, `{{#each x}}`, `{{/each}}`, `{{else}}`,
 # `<message role="user">`, `</message>`. Never part of the rule above it.
-_MARKUP_RE = re.compile(r"\A[ \t]*(?:\{%|\{\{[#/^~]|\{\{-?\s*(?:else|end)\b|</?[A-Za-z][\w:-]*(?:[\s/>]|\Z))")
+_TEMPLATE_TAG = r"\{%|\{\{[#/^~]|\{\{-?\s*(?:else|end)\b"
+_TEMPLATE_TAG_RE = re.compile(r"\A[ \t]*(?:" + _TEMPLATE_TAG + ")")
+_MARKUP_RE = re.compile(r"\A[ \t]*(?:" + _TEMPLATE_TAG + r"|</?[A-Za-z][\w:-]*(?:[\s/>]|\Z))")
+# A template's blocks: Jinja / Liquid `{% if %}` ... `{% endif %}` (for, unless, case, with,
+# block, macro ...), Handlebars `{{#if x}}` ... `{{/if}}`. Text inside one is said only when
+# its condition holds (or once per item).
+_BLOCK_OPEN_RE = re.compile(r"\{%-?\s*(?:if|for|unless|case|with|block|macro|call|filter|raw|capture|"
+                            r"tablerow|comment)\b|\{\{~?#\s*[\w>*-]")
+_BLOCK_CLOSE_RE = re.compile(r"\{%-?\s*end\w*\b|\{\{~?/\s*[\w-]")
 _SLUG_CHARS = re.compile(r"[^a-z0-9]+")
 # A line that a list finishes ("Focus on:", "Analyze the code for:", "with these sections:",
 # "For each issue, provide:"): its items are topics or parts of an output, not rules.
 _LEAD_IN_RE = re.compile(
     r"(?:\b(?:on|for|of|with|about|by|like|as|into|from|include|includes|including|provide|cover|"
     r"covers|covering|contain|contains|containing|suggesting|these|sections|fields|placeholders|"
-    r"criteria|areas|topics|items|format)|\bfollowing(?:\s+[\w-]+){0,2})"
+    r"criteria|areas|topics|items|format|given)|\bfollowing(?:\s+[\w-]+){0,2})"
     r"\s*(?:\([^)]*\))?\s*\**:\**\Z", re.IGNORECASE)
+# A line that names the output and what it "should" do ("Your report should:", "Your responses
+# should be:", "Each answer must:", "This tool will:"): its items finish that sentence, they are
+# parts of the output, not rules for the agent ("You MUST:" and "Always:" introduce rules).
+_OUTPUT_LEAD_IN_RE = re.compile(
+    r"\b(?:your|the|each|every|an?|this|that)\s+(?:[\w-]+\s+){0,2}?(?:reports?|responses?|answers?|"
+    r"repl(?:y|ies)|outputs?|summar(?:y|ies)|analys[ie]s|reviews?|emails?|messages?|posts?|articles?|"
+    r"documents?|plans?|results?|recommendations?|briefs?|briefings?|descriptions?|outlines?|drafts?|"
+    r"stor(?:y|ies)|explanations?|tools?|functions?|sections?|tables?|lists?|notes?)\s+"
+    r"(?:should|must|will|shall|needs?\s+to|has\s+to|have\s+to|is\s+to|are\s+to)"
+    r"(?:\s+(?:also|always|each|be|have|do))*\s*(?:\([^)]*\))?\s*\**:\**\Z", re.IGNORECASE)
 
 
 class EditError(GitImproveError):
@@ -231,7 +249,8 @@ class Lines:
             self._insert(like.start, [line, ""] if self.folded else [line])
             return position
         close = _system_close(view, section)
-        run = _main_list(view, section.rules, close) if section.rules else None
+        depth = _depths(view)
+        run = _main_list(view, section.rules, close, depth, depth[section.start]) if section.rules else None
         if run is not None:
             like = run[-1]
             block = [f"{like.indent}{_next_marker(like.marker, run, None)} {text}"]
@@ -247,6 +266,10 @@ class Lines:
             last = max(k for k in range(section.start, close) if view[k].strip())
         else:
             last = _before_input(view, section, last)
+        # never inside a block the section does not itself sit in: after the line that leaves
+        # the text at the section's own depth
+        while last > section.start and depth[last + 1] != depth[section.start]:
+            last -= 1
         is_heading = bool(HEADING_RE.match(view[last])) and last == section.start
         tight = is_heading and not self.folded and not _spaced_headings(view)
         self._insert(last + 1, [f"- {text}"] if tight else ["", f"- {text}"])
@@ -354,7 +377,23 @@ def _system_close(lines: list[str], section: ProseSection) -> int | None:
     return None
 
 
-def _main_list(lines: list[str], rules: list[Rule], close: int | None = None) -> list[Rule] | None:
+def _depths(lines: list[str]) -> list[int]:
+    """How many template blocks are open before each line (and after the last). A tag counts
+    on a line of its own, outside code fences: "use `{% if %}` tags" in prose opens nothing."""
+    out = [0]
+    fenced = False
+    for line in lines:
+        depth = out[-1]
+        if _FENCE_RE.match(line):
+            fenced = not fenced
+        elif not fenced and _TEMPLATE_TAG_RE.match(line) and line.rstrip().endswith(("%}", "}}")):
+            depth += len(_BLOCK_OPEN_RE.findall(line)) - len(_BLOCK_CLOSE_RE.findall(line))
+        out.append(max(0, depth))
+    return out
+
+
+def _main_list(lines: list[str], rules: list[Rule], close: int | None = None,
+               depth: list[int] | None = None, base: int = 0) -> list[Rule] | None:
     """The section's main list: the longest run of rules of one kind and indentation with only
     blank lines between them (the first of the longest), a bulleted one if there is any: a
     numbered list is more often steps than rules. A section can hold several lists, each under
@@ -372,8 +411,15 @@ def _main_list(lines: list[str], rules: list[Rule], close: int | None = None) ->
     # a list that something other than a blank line follows (a code fence under its last
     # rule, a closing tag) would be split by a rule added under it; the end of a chat
     # template's system message is not
+    # a list inside a template block (`{% if premium %}` ... `{% endif %}`) is said only when
+    # the block's condition holds: a rule for every answer does not go there; a template's tag
+    # right under a list at the section's own depth ends it, as a blank line does
+    if depth is not None:
+        runs = [run for run in runs if depth[run[0].start] == base]
+        if not runs:
+            return None
     ends = [run for run in runs if run[-1].end >= len(lines) or not lines[run[-1].end].strip()
-            or run[-1].end == close]
+            or run[-1].end == close or (depth is not None and bool(_TEMPLATE_TAG_RE.match(lines[run[-1].end])))]
     lists = [run for run in ends or runs[-1:] if not _finishes_lead_in(lines, run[0])]
     if not lists:
         return None
@@ -385,7 +431,8 @@ def _finishes_lead_in(lines: list[str], first: Rule) -> bool:
     above = next((lines[k] for k in range(first.start - 1, -1, -1) if lines[k].strip()), "")
     if HEADING_RE.match(above) or RULE_RE.match(above):
         return False
-    return bool(_LEAD_IN_RE.search(above.rstrip()))
+    above = above.rstrip()
+    return bool(_LEAD_IN_RE.search(above) or _OUTPUT_LEAD_IN_RE.search(above))
 
 
 def _rule(section: ProseSection, index: int) -> Rule:

@@ -87,7 +87,7 @@ def stem(source: str) -> str:
     """A file's name without its folder and format suffixes (``summarize.prompt.yml`` -> ``summarize``)."""
     name = posixpath.basename(source)
     for suffix in (".prompt.yml", ".prompt.yaml", ".prompt.md", ".instructions.md", ".yaml", ".yml",
-                   ".mdc", ".md"):
+                   ".mdc", ".md", ".py"):
         if name.lower().endswith(suffix):
             return name[: -len(suffix)]
     return name

@@ -1,0 +1,196 @@
+"""Python source files whose instructions are string literals, read with :mod:`ast`, never run.
+
+A string is managed only when its value is written in the file as one string literal (``"..."``,
+``'''...'''``, ``r"..."``), directly or through a module-level constant assigned once. An
+f-string, a concatenation, a call, or a name from another module is refused with the reason.
+
+An edit replaces exactly the literal's characters with a literal of the same prefix and
+quotes; the rest of the file keeps its bytes. When the file writes the text without needless
+escapes (the usual case), a line of the string that no edit touches keeps its bytes too.
+"""
+
+from __future__ import annotations
+
+import ast
+import io
+import re
+import tokenize
+
+from gitimprove.dataclass import dataclass
+from gitimprove.errors import InvalidFileError
+from gitimprove.instructions.formats.prose import EditError, Lines
+
+_PREFIX_RE = re.compile(r"\A([A-Za-z]*)('''|\"\"\"|'|\")")
+
+
+@dataclass(frozen=True)
+class Literal:
+    """One string literal of a file: its character span, prefix, quotes and value."""
+
+    start: int
+    end: int
+    prefix: str
+    quote: str
+    value: str
+    eol: str  # the line end inside a triple-quoted literal
+
+    @property
+    def raw(self) -> bool:
+        return "r" in self.prefix.lower()
+
+    def lines(self, first_id: str) -> Lines:
+        """The value as editable lines; a triple-quoted block's common indentation is the
+        block's own (new lines take it), as a YAML block's is."""
+        parts = self.value.split("\n")
+        raw = [p + "\n" for p in parts[:-1]] + [parts[-1]]
+        indent = ""
+        if len(self.quote) == 3:
+            body = [p for p in parts[1:] if p.strip()]
+            indent = _common_indent(body) if body else ""
+        return Lines(raw, indent=indent, first_id=first_id)
+
+    def source(self, value: str) -> str:
+        """``value`` written as a literal of this one's prefix and quotes."""
+        written = encode(value, self.prefix, self.quote, self.eol)
+        if written is None:
+            raise EditError(f"the edited text cannot be written as a {self.prefix}{self.quote} string "
+                            "literal (a raw string cannot hold it)",
+                            hint="edit this file by hand")
+        return written
+
+
+def _common_indent(lines: list[str]) -> str:
+    first = lines[0]
+    indent = first[: len(first) - len(first.lstrip(" \t"))]
+    for line in lines[1:]:
+        while not line.startswith(indent):
+            indent = indent[:-1]
+    return indent
+
+
+def encode(value: str, prefix: str, quote: str, eol: str = "\n") -> str | None:
+    """``value`` as a Python literal with ``prefix`` and ``quote``; None when that is impossible
+    (a raw string that would need an escape)."""
+    triple = len(quote) == 3
+    q = quote[0]
+    if "r" in prefix.lower():
+        ok = ("\r" not in value and (triple or "\n" not in value) and not value.endswith(q)
+              and (quote not in value if triple else q not in value)
+              and (len(value) - len(value.rstrip("\\"))) % 2 == 0
+              and not any(_escape(c) for c in value if c not in "\n\t"))
+        return prefix + quote + value.replace("\n", eol) + quote if ok else None
+    out = []
+    for i, c in enumerate(value):
+        if c == "\\":
+            out.append("\\\\")
+        elif c == "\n":
+            out.append(eol if triple else "\\n")
+        elif c == q and (not triple or value[i:i + 3] == quote or i == len(value) - 1):
+            out.append("\\" + c)
+        else:
+            out.append(_escape(c) or c)
+    return prefix + quote + "".join(out) + quote
+
+
+def _escape(c: str) -> str | None:
+    """The escape of a character that a literal should not hold as it is (control characters,
+    which would reach a terminal, and line ends other than ``\\n``)."""
+    if c == "\t":
+        return None
+    if c == "\r":
+        return "\\r"
+    code = ord(c)
+    if code < 0x20 or code == 0x7F or 0x80 <= code < 0xA0:
+        return f"\\x{code:02x}"
+    if c in "\u2028\u2029\ufeff":
+        return f"\\u{code:04x}"
+    return None
+
+
+class Source:
+    """A Python module's text and syntax tree, with character offsets for its nodes."""
+
+    def __init__(self, text: str, source: str) -> None:
+        self.text = text
+        self.source = source
+        try:
+            self.tree = ast.parse(text, filename=source)
+        except SyntaxError as exc:
+            raise InvalidFileError([f"{source}:{exc.lineno or 0}: not valid Python: {exc.msg}"],
+                                   hint="fix the syntax error (python -m py_compile shows the same place)") \
+                from None
+        except ValueError as exc:  # a NUL byte
+            raise InvalidFileError([f"{source}: not valid Python: {exc}"]) from None
+        self._starts = [0]
+        for m in re.finditer("\n", text):
+            self._starts.append(m.end())
+
+    def offset(self, line: int, col: int) -> int:
+        """The character offset of ``ast``'s (1-based line, UTF-8 byte column)."""
+        start = self._starts[line - 1]
+        end = self._starts[line] if line < len(self._starts) else len(self.text)
+        return start + len(self.text[start:end].encode("utf-8")[:col].decode("utf-8", "replace"))
+
+    def span(self, node: ast.expr | ast.stmt) -> tuple[int, int]:
+        assert node.end_lineno is not None and node.end_col_offset is not None
+        return self.offset(node.lineno, node.col_offset), self.offset(node.end_lineno, node.end_col_offset)
+
+    def literal(self, node: ast.expr) -> Literal | str:
+        """The string literal ``node`` is, or why it is not one."""
+        if isinstance(node, ast.JoinedStr):
+            return "an f-string (its text is built when the program runs)"
+        if not isinstance(node, ast.Constant) or not isinstance(node.value, str):
+            return _what(node)
+        start, end = self.span(node)
+        segment = self.text[start:end]
+        try:
+            tokens = [t for t in tokenize.generate_tokens(io.StringIO(segment).readline)
+                      if t.type == tokenize.STRING]
+        except (tokenize.TokenError, SyntaxError):
+            tokens = []
+        match = _PREFIX_RE.match(segment)
+        if len(tokens) != 1 or match is None:
+            return "several string literals written one after another (joined when the program runs)"
+        return Literal(start, end, match.group(1), match.group(2), node.value,
+                       "\r\n" if "\r\n" in segment else "\n")
+
+
+def _what(node: ast.expr) -> str:
+    if isinstance(node, ast.BinOp):
+        return "an expression joining strings (`+`, `%`)"
+    if isinstance(node, ast.Call):
+        return f"a call (`{ast.unparse(node.func)}(...)`), whose result is known only when the program runs"
+    if isinstance(node, ast.Attribute):
+        return f"`{ast.unparse(node)}`, a name from another module"
+    if isinstance(node, ast.Name):
+        return f"`{node.id}`, which is not a string constant of this file"
+    return f"`{ast.unparse(node)[:60]}`, not a string literal"
+
+
+def bindings(tree: ast.Module, name: str) -> list[ast.stmt]:
+    """The statements of the module (at any depth) that bind ``name`` at module level."""
+    out: list[ast.stmt] = []
+    for stmt in tree.body:
+        if _binds(stmt, name):
+            out.append(stmt)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Global) and name in node.names:
+            out.append(node)
+    return out
+
+
+def _binds(stmt: ast.stmt, name: str) -> bool:
+    if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return stmt.name == name
+    if isinstance(stmt, (ast.Import, ast.ImportFrom)):
+        return any((a.asname or a.name.split(".")[0]) == name for a in stmt.names)
+    targets: list[ast.expr] = []
+    if isinstance(stmt, ast.Assign):
+        targets = stmt.targets
+    elif isinstance(stmt, (ast.AnnAssign, ast.AugAssign, ast.For, ast.AsyncFor)):
+        targets = [stmt.target]
+    elif isinstance(stmt, (ast.With, ast.AsyncWith)):
+        targets = [i.optional_vars for i in stmt.items if i.optional_vars is not None]
+    elif isinstance(stmt, (ast.If, ast.Try, ast.While)):
+        return any(_binds(s, name) for s in ast.iter_child_nodes(stmt) if isinstance(s, ast.stmt))
+    return any(isinstance(n, ast.Name) and n.id == name for t in targets for n in ast.walk(t))

@@ -1,0 +1,173 @@
+"""Google ADK agents defined in Python (``agent.py``): read with ``ast``, never run; only the
+instruction literals change, every written file parses, and the rest keeps its bytes."""
+
+from __future__ import annotations
+
+import ast
+import random
+from pathlib import Path
+
+import pytest
+
+from gitimprove.errors import InvalidFileError
+from gitimprove.instructions.adopt import survey
+from gitimprove.instructions.formats import ADAPTERS, AdoptedDocument, EditError
+from gitimprove.instructions.formats.pysource import encode
+from gitimprove.instructions.policy import FormatRule, Policy
+from gitimprove.validate import check_change
+
+ADK = ADAPTERS["google_adk"]
+
+AGENT_PY = (Path(__file__).parent / "fixtures" / "adk_agent.py").read_text()
+
+
+def _outside(text: str, new: str, literal: str) -> tuple[str, str]:
+    """The file's text before and after the edited literal, in the old and the new file."""
+    at = text.index(literal)
+    end = len(text) - at - len(literal)
+    return text[:at] + text[len(text) - end:], new[:at] + new[len(new) - end:]
+
+
+def test_agents_and_their_instruction_strings_are_found() -> None:
+    parsed = ADK.parse(AGENT_PY, "dice/agent.py")
+    assert [e.key for e in parsed.entries] == ["helper", "dice_agent"]
+    view = parsed.view(parsed.entry("dice_agent"), "dice")
+    assert [(s.id, s.rules, s.protected) for s in view.sections] == [
+        ("global-instruction", None, False),
+        ("instruction", None, False),
+        ("rules", ["Roll with the roll_die tool; never invent a roll.", "Say which die you rolled."], False),
+        ("safety", ["Never give gambling advice."], True)]
+    assert parsed.render(parsed.entry("dice_agent")).startswith("You are DiceBot.\n\n\n    You help players")
+    assert ADK.claims("dice/agent.py") and not ADK.claims("dice/tools.py")
+
+
+def test_an_edit_replaces_only_the_literal_and_the_file_stays_python() -> None:
+    parsed = ADK.parse(AGENT_PY, "dice/agent.py")
+    doc = AdoptedDocument(parsed, "dice_agent", "dice")
+    doc.add_rule("rules", 'Quote the "house rules" \\ as written.')
+    doc.update_rule("rules", 1, "Name the die you rolled.")
+    new = doc.dumps()
+    ast.parse(new)
+    old_block = AGENT_PY[AGENT_PY.index('"""\n    You help'):AGENT_PY.index('"""\n\nhelper')] + '"""'
+    before, after = _outside(AGENT_PY, new, old_block)
+    assert before == after
+    assert ('    - Name the die you rolled.\n    - Quote the "house rules" \\\\ as written.\n\n'
+            "    ## Safety") in new
+    module = ast.parse(new)
+    constant = next(n for n in module.body if isinstance(n, ast.Assign) and ast.unparse(n.targets[0]) == "INSTRUCTION")
+    assert isinstance(constant.value, ast.Constant)
+    assert '- Quote the "house rules" \\ as written.' in constant.value.value
+    again = ADK.parse(new, "dice/agent.py").view(ADK.parse(new, "dice/agent.py").entry("dice_agent"), "dice")
+    assert again.section("rules").rules[-1] == 'Quote the "house rules" \\ as written.'  # type: ignore[union-attr]
+
+
+def test_a_one_line_string_that_gains_lines_stays_in_its_quotes() -> None:
+    parsed = ADK.parse(AGENT_PY, "dice/agent.py")
+    doc = AdoptedDocument(parsed, "helper", "helper")
+    doc.add_rule("instruction", "Cite the rule's page.")
+    new = doc.dumps()
+    assert ("    instruction='You answer questions about the \\'house rules\\'.\\n\\n- Cite the rule\\'s page.',"
+            "  # a comment kept as it is\n") in new
+    before, after = _outside(AGENT_PY, new, "'You answer questions about the \\'house rules\\'.'")
+    assert before == after
+
+
+@pytest.mark.parametrize(("instruction", "why"), [
+    ('f"You help {user}."', "an f-string"),
+    ('"You help. " + EXTRA', "joining strings"),
+    ('"You help. %s" % EXTRA', "joining strings"),
+    ('("You help. "\n    "Be brief.")', "several string literals"),
+    ("build_instruction()", "a call (`build_instruction(...)`)"),
+    ("prompt.ROOT_PROMPT", "`prompt.ROOT_PROMPT`, a name from another module"),
+    ("ROOT_PROMPT", "imported from the module `.prompt`"),
+    ("TWICE", "assigns more than once"),
+    ("provider", "`provider`, which is not a string constant of this file"),
+])
+def test_an_instruction_not_written_as_one_literal_is_refused_with_the_reason(instruction: str, why: str) -> None:
+    text = ("from google.adk.agents import Agent\nfrom . import prompt\nfrom .prompt import ROOT_PROMPT\n"
+            "EXTRA = 'x'\nTWICE = 'a'\nTWICE = 'b'\n\ndef provider(ctx):\n    return 'x'\n\n"
+            f"root_agent = Agent(name='a', model='m', instruction={instruction})\n")
+    with pytest.raises(InvalidFileError) as exc:
+        ADK.parse(text, "agent.py")
+    assert why in exc.value.problems[0] and exc.value.problems[0].startswith("agent.py:11: agent 'a': `instruction`")
+    assert "one string literal" in (exc.value.hint or "")
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("def broken(:\n", "agent.py:1: not valid Python"),
+    ("import os\n", "expected an `Agent(...)` or `LlmAgent(...)` call"),
+    ("from google.adk import Agent\nAgent(model='m', instruction='x')\n", "has no `name=\"...\"` string"),
+])
+def test_a_file_that_is_not_an_adk_module_is_refused(text: str, message: str) -> None:
+    with pytest.raises(InvalidFileError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        ADK.parse(text, "agent.py")
+
+
+def test_a_constant_two_agents_use_is_not_edited() -> None:
+    text = ("from google.adk import Agent\nSHARED = '''\n- Be brief.\n'''\n"
+            "a = Agent(name='a', instruction=SHARED)\nb = Agent(name='b', instruction=SHARED)\n")
+    parsed = ADK.parse(text, "agent.py")
+    doc = AdoptedDocument(parsed, "a", "a")
+    doc.add_rule("instruction", "Be kind.")
+    with pytest.raises(EditError, match="other agents use too"):
+        doc.dumps()
+
+
+def test_validator_refuses_code_changes_and_protects_sections() -> None:
+    raw = AGENT_PY.encode()
+    policy = Policy(formats=[FormatRule(path="dice/agent.py", format="google_adk")], protected_sections=[])
+    model = raw.replace(b'model="gemini-2.0-flash",\n    name="dice_agent"', b'model="other",\n    name="dice_agent"')
+    assert [v.code for v in check_change({"dice/agent.py": raw}, {"dice/agent.py": model}, policy)] == [
+        "protected-key"]
+    safety = raw.replace(b"- Never give gambling advice.\n", b"- Never give gambling advice.\n    - Unless asked.\n")
+    assert [v.code for v in check_change({"dice/agent.py": raw}, {"dice/agent.py": safety}, policy)] == [
+        "protected-changed"]
+    broken = raw.replace(b"tools=[roll_die],", b"tools=[roll_die,")
+    assert [v.code for v in check_change({"dice/agent.py": raw}, {"dice/agent.py": broken}, policy)] == [
+        "schema-invalid"]
+    ok = raw.replace(b"- Say which die you rolled.\n", b"- Say which die you rolled.\n    - Add the total.\n")
+    assert check_change({"dice/agent.py": raw}, {"dice/agent.py": ok}, policy) == []
+
+
+def test_init_adopts_agent_py_and_says_why_it_leaves_one_that_imports_its_prompt() -> None:
+    imported = b"from google.adk import Agent\nfrom . import prompt\nroot_agent = Agent(name='x', instruction=prompt.P)\n"
+    files = {"dice/agent.py": AGENT_PY.encode(), "other/agent.py": imported, "dice/tools.py": b"x = 1\n"}
+    result = survey(files, Policy(), [])
+    assert [(a.path, a.format, a.agents) for a in result.adopted] == [
+        ("dice/agent.py", "google_adk", ["dice_agent", "helper"])]
+    assert result.left == [("other/agent.py", "looks like google_adk but line 3: agent 'x': `instruction` is "
+                            "`prompt.P`, a name from another module; gitimprove edits only text written as "
+                            "one string literal")]
+
+
+@pytest.mark.parametrize("quote", ['"', "'", '"""', "'''"])
+@pytest.mark.parametrize("prefix", ["", "r", "u"])
+def test_every_written_literal_reads_back_as_its_value(prefix: str, quote: str) -> None:
+    pieces = ["a", " ", "\n", "\\", '"', "'", '""', "'''", "\t", "\x1b", "\r", "é", "\u2028", "{x}", "\\n"]
+    rng = random.Random(7)
+    for _ in range(400):
+        value = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 12)))
+        written = encode(value, prefix, quote)
+        if written is None:
+            assert "r" in prefix
+            continue
+        assert ast.literal_eval(written) == value, (value, written)
+        assert "\x1b" not in written and "\r" not in written
+        assert written.startswith(prefix + quote) and written.endswith(quote)
+        if len(quote) == 1:
+            assert "\n" not in written
+
+
+def test_a_crlf_file_keeps_its_line_ends_inside_the_string() -> None:
+    text = AGENT_PY.replace("\n", "\r\n")
+    doc = AdoptedDocument(ADK.parse(text, "agent.py"), "dice_agent", "dice")
+    doc.add_rule("rules", "Add the total.")
+    new = doc.dumps()
+    assert new.count("\r\n") == new.count("\n") == text.count("\n") + 1
+    assert "    - Say which die you rolled.\r\n    - Add the total.\r\n" in new
+
+
+def test_two_agent_py_files_with_one_agent_name_are_told_apart_by_folder() -> None:
+    one = b"from google.adk import Agent\nroot_agent = Agent(name='root_agent', instruction='- Be brief.')\n"
+    result = survey({"billing/agent.py": one, "support/agent.py": one}, Policy(), [])
+    assert sorted(a for r in result.adopted for a in r.agents) == ["billing-root_agent", "support-root_agent"]
