@@ -41,7 +41,13 @@ from gitimprove.proposals.proposers.base import (
     Proposer,
     ProposerResult,
 )
-from gitimprove.proposals.rules import PriorRule, objection, proposed_again, written
+from gitimprove.proposals.rules import (
+    PriorRule,
+    objection,
+    proposed_again,
+    rejected_match,
+    written,
+)
 from gitimprove.proposals.support import support_of, voices_since
 from gitimprove.text import percent
 from gitimprove.validate import Violation, check_change, protected_ids
@@ -381,16 +387,17 @@ def _again(draft: Draft, rejected: list[PriorRule], returning: dict[int, str]) -
     complaints; else the reason was about its place or its wording, not the rule)."""
     lines = []
     for op in draft.operations:
-        section = op.id if isinstance(op, AddSection) else op.section
+        section = operation_section(op)
         for text in written(op):
             prior = proposed_again(text, rejected)
             if prior is None:
                 continue
-            why = returning.get(id(prior)) or {
-                "place": f"the reason was about its place (it was in '{prior.section}', now "
-                         f"'{section}')",
-                "wording": "the reason was about its wording, and this one is worded differently",
-            }.get(objection(prior.reason), "")
+            why = returning.get(id(prior), "")
+            if not why and rejected_match(text, [prior], section) is None:
+                why = {"place": f"the reason was about its place (it was in '{prior.section}', "
+                                f"now '{section}')",
+                       "wording": "the reason was about its wording, and this one is worded "
+                                  "differently"}.get(objection(prior.reason), "")
             lines.append(f"{text!r} was {prior.rejected_before()}" + (f"; back: {why}" if why else ""))
     return lines
 

@@ -120,3 +120,13 @@ def test_no_rejection_no_note(sample_repo: Path) -> None:
     plan = propose(repo, AGENT, HeuristicProposer(), patterns=[sources_pattern(ids=IDS)])
     assert "Proposed again" not in plan.message and not any("again" in n for n in plan.notes)
     assert Known().rejected == []
+
+
+def test_a_proposer_that_ignores_the_rejection_is_still_named_by_it(sample_repo: Path) -> None:
+    repo = InstructionRepo(sample_repo)
+    pid = _rejected_proposal(repo, "not what users meant")
+    again = stated(sources_pattern(ids=IDS), evidence_states(repo))
+    same = AddRule(section="style", text=RULE, reason="users ask for sources", evidence=[again.id])
+    plan = propose(repo, AGENT, FixedProposer([same]), patterns=[again])
+    assert plan.notes[0].startswith(f"proposed again: {RULE!r} was rejected before on ")
+    assert plan.notes[0].endswith(f"(in {pid}): not what users meant")  # no "back:" it lacks
