@@ -7,6 +7,7 @@ installed with pip can read what an error's hint names. Messages name a topic
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -68,3 +69,46 @@ def _title(text: str, name: str) -> str:
         if line.startswith("# "):
             return line[2:].strip()
     return name
+
+
+_ITEM = re.compile(r"\s*(?:[-*+]|\d+\.)\s+")
+
+
+def reflow(text: str, columns: int) -> str:
+    """A page for a terminal of ``columns``: paragraphs and list items, hard-wrapped in the
+    files at about 100 columns, filled again to the width (an item's lines under its text);
+    headings, tables, quotes and code blocks as written."""
+    import textwrap  # here: only a page read on a terminal needs it
+
+    out: list[str] = []
+    words: list[str] = []
+    first = rest = ""
+
+    def flush() -> None:
+        if words:
+            out.extend(textwrap.wrap(" ".join(words), max(columns, 20), initial_indent=first,
+                                     subsequent_indent=rest, break_long_words=False,
+                                     break_on_hyphens=False))
+            words.clear()
+
+    fenced = False
+    for line in text.split("\n"):
+        stripped = line.strip()
+        if stripped.startswith("```"):
+            flush()
+            fenced = not fenced
+            out.append(line)
+        elif fenced or not stripped or stripped.startswith(("#", "|", ">")):
+            flush()
+            out.append(line)
+        elif item := _ITEM.match(line):
+            flush()
+            first, rest = item.group(0), " " * len(item.group(0))
+            words.extend(line[item.end():].split())
+        else:
+            if not words:
+                first = rest = line[: len(line) - len(line.lstrip())]
+            words.extend(line.split())
+    flush()
+    return "\n".join(out)
+

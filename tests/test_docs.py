@@ -54,6 +54,16 @@ def test_a_page_is_read_as_data(tmp_path: Path) -> None:
         manual.topics(root=tmp_path / "none")
 
 
+def test_a_page_is_filled_to_the_terminal_code_and_tables_as_written() -> None:
+    page = ("# A title longer than twenty\n\nA paragraph hard-wrapped\nat some width goes on.\n\n"
+            "- an item whose text\n  goes on below it\n1. numbered\n\n"
+            "```\nkeep   this   line as it is\n```\n| a | b |")
+    assert manual.reflow(page, 20).split("\n") == [
+        "# A title longer than twenty", "", "A paragraph", "hard-wrapped at some",
+        "width goes on.", "", "- an item whose text", "  goes on below it", "1. numbered", "",
+        "```", "keep   this   line as it is", "```", "| a | b |"]
+
+
 def _strings(tree: ast.AST) -> list[str]:
     """The string constants of a module that are not docstrings."""
     docstrings = {id(node.body[0].value) for node in ast.walk(tree)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from gitimprove.cli.context import echo
-from gitimprove.cli.output import for_people
+from gitimprove.cli.output import for_people, width
 
 
 @click.command("docs")
@@ -17,13 +17,15 @@ def docs_cmd(topic: str | None) -> None:
 
     if topic is None:
         pages = manual.topics()
-        width = max(len(t.name) for t in pages)
+        wide = max(len(t.name) for t in pages)
         echo("Topics (gitimprove docs TOPIC):")
         for t in pages:
-            echo(f"  {t.name:<{width}}  {t.title}")
+            echo(f"  {t.name:<{wide}}  {t.title}")
         return
+    page = manual.read(topic).rstrip("\n")
+    columns = width()  # a terminal's; a pipe gets the file as written
     # NOTE: echo shows any control character of the file escaped, terminal or not
-    echo(manual.read(topic).rstrip("\n"))
+    echo(page if columns is None else manual.reflow(page, columns))
 
 
 COMMANDS: list[click.Command] = [docs_cmd]
