@@ -407,8 +407,11 @@ def review_draft(file: AgentFile, draft: Draft, known: Known, *,
             label = f"operation {n} ({op.op}): {_cut(st.text)!r}"
             if (prior := rejected_match(st.text, known.rejected, st.section)) is not None:
                 why = f" (reason: {_cut(prior.reason, 120)})" if prior.reason else ""
-                problems.append(f"{label} was proposed before in {prior.proposal} and rejected{why}; "
-                                "do not propose it again")
+                again = {"place": f"do not propose it in '{st.section}' again",
+                         "wording": "do not propose it in these words again"}.get(
+                    objection(prior.reason), "do not propose it again")
+                problems.append(f"{label} was proposed before in {prior.proposal} and "
+                                f"rejected{why}; {again}")
                 continue
             if (prior := pending_match(st.text, known.pending)) is not None:
                 problems.append(f"{label} is already proposed by the open proposal {prior.proposal}")

@@ -130,3 +130,18 @@ def test_a_proposer_that_ignores_the_rejection_is_still_named_by_it(sample_repo:
     plan = propose(repo, AGENT, FixedProposer([same]), patterns=[again])
     assert plan.notes[0].startswith(f"proposed again: {RULE!r} was rejected before on ")
     assert plan.notes[0].endswith(f"(in {pid}): not what users meant")  # no "back:" it lacks
+
+
+def test_the_careful_editor_says_what_the_rejection_keeps_out(sample_repo: Path) -> None:
+    from gitimprove.proposals.operations import Draft
+
+    repo = InstructionRepo(sample_repo)
+    file = repo.agent_at(AGENT, repo.main_tip()).file
+    draft = Draft(summary="s", rationale="r", operations=[
+        AddRule(section="style", text=RULE, reason="r")])
+    said = {reason: review_draft(file, draft, Known(rejected=[
+        PriorRule(RULE, "style", "20261120-abcdef", reason)]))[0].rsplit("; ", 1)[1]
+        for reason in ("no", "wrong section", "reword it")}
+    assert said == {"no": "do not propose it again",
+                    "wrong section": "do not propose it in 'style' again",
+                    "reword it": "do not propose it in these words again"}

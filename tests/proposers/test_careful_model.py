@@ -61,7 +61,7 @@ MISCOUNTED = {**TIGHTENED, "summary": "Address 8 recurring feedback patterns"}
     (CONTRADICTION, "operation 1 (add_rule): 'End with a call to action.' contradicts rule 1 of "
                     "'structure'"),
     (AGAIN, "was proposed before in 20261120-abcdef and rejected (reason: too vague: which "
-            "warranty? <script>); do not propose it again"),
+            "warranty? <script>); do not propose it in these words again"),
     (PENDING_AGAIN, "is already proposed by the open proposal 20261121-123456"),
     (UNSUPPORTED, "its patterns have at most 1 distinct users in 15 runs; a rule needs at least 3 "
                   "users and 3 runs"),
