@@ -183,7 +183,7 @@ def system_prompt(request: ProposalRequest) -> str:
         "positions always refer to the file as shown, even when several operations touch the "
         "same section.",
         f"- Patterns of kind tool_use are about the agent's tool calls (which tool, how often, "
-        f"with what outcome). Answer them with tool-usage guidelines in the section with id "
+        f"with what outcome, or a tool it did not call when users say it should have). Answer them with tool-usage guidelines in the section with id "
         f"{TOOLS_SECTION!r} or 'tool-use' (a new one: id {TOOLS_SECTION!r}, title "
         f"{TOOLS_TITLE!r}): one rule per guideline, starting with "
         "the tool's name and a colon, e.g. \"web_search: Use it only for events after the "
