@@ -8,9 +8,9 @@ installed with pip can read what an error's hint names. Messages name a topic
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from gitimprove.dataclass import dataclass
 from gitimprove.errors import GitImproveError
 
 if TYPE_CHECKING:
