@@ -6,7 +6,9 @@ anthropic SDK, against the local fake Messages API of the test-suite (no network
 are counted at the server. Goal: the calls grow with ``--sample``, not with the feedback: the
 same sample costs the same calls at 10x and 100x the evidence (ratio 1.0), and the calls of
 replaying every run (the baseline, computed here) are printed beside. Prompt sizes are the
-largest replay and judge prompts the server received.
+largest replay and judge prompts the server received. A last case gives the agent long
+instructions (about 3,000 tokens, past the 1,024 the API caches at least) and prints what the
+prompt cache saved, beside the cost of the same requests without it, computed in the same run.
 Run: ``python -m benchmarks evaluation``.
 """
 
@@ -29,13 +31,20 @@ SAMPLES = (5, 20)
 START = datetime(2030, 1, 1, tzinfo=UTC)
 
 
-def _repo(evidence: int) -> Path:
+def _repo(evidence: int, extra_rules: int = 0) -> Path:
     from gitimprove.feedback.models import make_record
     from gitimprove.instructions.init import init
     from gitimprove.instructions.repo import InstructionRepo
 
     target = Path(tempfile.mkdtemp(prefix="gitimprove-bench-eval-")) / "repo"
     init(target, template=SAMPLE)
+    if extra_rules:  # longer instructions on main, before any feedback names their version
+        agent_file = target / f"agents/{AGENT}.yaml"
+        agent_file.write_text(agent_file.read_text().replace(
+            "      - Use British English spelling.\n", "      - Use British English spelling.\n"
+            + "".join(f"      - House rule {i} asks for the product line and the size range in "
+                      "every product description.\n" for i in range(extra_rules))))
+        git(target, "commit", "-qam", "Longer instructions")
     with InstructionRepo(target) as repo:
         version = repo.load(AGENT).version
         records = []
@@ -91,7 +100,11 @@ def _evaluate(path: Path, sample: int) -> dict[str, Any]:
         replays = [len(r.prompt_text()) for r in api.requests if not is_judge(r)]
         judged = [len(r.prompt_text()) for r in api.requests if is_judge(r)]
     card = result.scorecard
-    return {"calls": len(api.requests), "replay_chars": max(replays), "judge_chars": max(judged),
+    usage = card.usage
+    return {"calls": len(api.requests), "input_tokens": usage.input_tokens,
+            "cache_read_tokens": usage.cache_read_tokens,
+            "cache_write_tokens": usage.cache_write_tokens, "cost_usd": usage.cost_usd,
+            "saved_usd": usage.saved_usd, "replay_chars": max(replays), "judge_chars": max(judged),
             "prompt_chars": sum(replays) + sum(judged), "seconds": seconds,
             "judged": card.to_fix.judged + card.to_keep.judged,
             "all_runs_calls": 3 * (card.to_fix.candidates + card.to_fix.unexamined
@@ -121,6 +134,19 @@ def run() -> list[dict[str, Any]]:
         ratio = calls[-1] / calls[1]
         print(f"--sample {sample}: calls at 1,000 evidence runs / at 100: {ratio:.2f} "
               f"(goal 1.0: {'ok' if ratio <= 1.0 else 'OVER GOAL'})")
+    path = _repo(100, extra_rules=150)
+    try:
+        row = {"evidence_runs": 100, "sample": 20, "long_instructions": True,
+               **_evaluate(path, 20)}
+    finally:
+        shutil.rmtree(path.parent, ignore_errors=True)
+    rows.append(row)
+    cost, saved = row["cost_usd"], row["saved_usd"]
+    without = cost + saved  # the same requests and tokens, every input token at full price
+    print(f"prompt cache, long instructions, --sample 20: {row['calls']} calls, "
+          f"{row['input_tokens']:,} input tokens ({row['cache_read_tokens']:,} read from the "
+          f"cache, {row['cache_write_tokens']:,} written to it); cost ${cost:.4f} with the cache, "
+          f"${without:.4f} without (baseline): {saved / without:.0%} saved")
     return rows
 
 

@@ -1,10 +1,12 @@
 """Benchmark: ``load()`` of adopted agents (a crewAI agent in a file holding two, a Markdown
-file, and a Google ADK agent in an ``agent.py`` holding two), warm and cold, against reading and
-parsing the file the way the framework does.
+file, a Google ADK agent in an ``agent.py`` holding two, and an ADK agent whose prompt is a
+constant of the package's ``prompt.py``), warm and cold, against reading and parsing the file
+the way the framework does.
 
 - baseline: ``open(path).read()`` + ``yaml.safe_load`` (crewAI), + splitting it into its
   Markdown sections (a framework sends Markdown as it is, so "read only" is shown beside it),
-  or + ``ast.parse`` (ADK, whose framework imports the module: parsing is the least it does);
+  or + ``ast.parse`` (ADK, whose framework imports the module: parsing is the least it does;
+  for a prompt in ``prompt.py``, both modules);
 - warm ``load()``: the median of many calls on one ``InstructionRepo``;
 - cold ``load()``: a new ``InstructionRepo`` and its first ``load()``, with the on-disk version
   cache present, and "first ever" with it deleted.
@@ -30,7 +32,9 @@ FIXTURES = ROOT / "tests" / "formats" / "fixtures"
 CREW = "src/crew/config/agents.yaml"
 MARKDOWN = "CLAUDE.md"
 ADK = "dice/agent.py"
-CASES = [("crewAI", "researcher", CREW), ("Markdown", "claude", MARKDOWN), ("ADK agent.py", "dice_agent", ADK)]
+PROMPT = "trip/sub_agents/booking/prompt.py"
+CASES = [("crewAI", "researcher", CREW), ("Markdown", "claude", MARKDOWN), ("ADK agent.py", "dice_agent", ADK),
+         ("ADK prompt.py", "booking_agent", PROMPT)]
 GOAL_WARM_VS_BASELINE = 1.0
 
 
@@ -44,6 +48,7 @@ def _repo(parent: Path) -> Path:
     shutil.copy(FIXTURES / "CLAUDE.md", repo / MARKDOWN)
     (repo / "dice").mkdir()
     shutil.copy(FIXTURES / "adk_agent.py", repo / ADK)
+    shutil.copytree(FIXTURES / "adk_package" / "trip", repo / "trip")
     git(repo, "add", "-A")
     git(repo, "commit", "-q", "-m", "the team's agents")
     for i in range(50):
@@ -78,6 +83,9 @@ def run() -> list[Row]:
                     text = fh.read()
                 if label == "crewAI":
                     return yaml.safe_load(text)
+                if path == PROMPT:
+                    with open(file.with_name("agent.py"), encoding="utf-8") as fh:
+                        return ast.parse(fh.read()), ast.parse(text)
                 if path.endswith(".py"):
                     return ast.parse(text)
                 return parse(text.split("\n"), "intro")

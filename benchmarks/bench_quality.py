@@ -11,7 +11,7 @@ reported as "not fetched", with the command that fetches it):
   items in one pattern;
 - triage: precision and recall of "about the product" per item (an item is predicted
   product when its pattern is; unclustered items are not);
-- the same ARI and recovery over five random 90% subsamples of the items (mean and range):
+- the same ARI, recovery and triage over five random 90% subsamples of the items (mean and range):
   one figure on one set can move by several hundredths when a few items come or go, which
   is more than most changes of a parameter do;
 - the same ARI, purity and recovery for TF-IDF + KMeans with k = the true number of themes,
@@ -114,24 +114,42 @@ def _recovered(truth: Sequence[Hashable], predicted: Sequence[Hashable]) -> tupl
     return found, len(big)
 
 
-def _subsamples(records: Sequence[FeedbackRecord], rows: Sequence[dict[str, Any]],
-                labels: dict[str, str]) -> tuple[list[float], list[int]]:
-    """ARI and themes recovered of the analysis of :data:`SUBSAMPLE` of the items, once per
-    seed: how much the figures move when a few items come or go (the grouping itself is
+def _subsamples(name: str, records: Sequence[FeedbackRecord], rows: Sequence[dict[str, Any]],
+                labels: dict[str, str]) -> tuple[list[float], list[int], list[tuple[float, float]]]:
+    """ARI, themes recovered and triage (product precision and recall, where the set has
+    product themes) of the analysis of :data:`SUBSAMPLE` of the items, once per seed: how
+    much the figures move when a few items come or go (the grouping itself is
     deterministic, so its seeds are the data's)."""
     aris: list[float] = []
     found: list[int] = []
+    triage: list[tuple[float, float]] = []
     for seed in SEEDS:
         rng = random.Random(seed)
         keep = [n for n in range(len(records)) if rng.random() < SUBSAMPLE]
-        of = {i: p.id for p in analyze_records([records[n] for n in keep], min_support=3)
-              for i in p.feedback_ids}
+        patterns = analyze_records([records[n] for n in keep], min_support=3)
+        of = {i: p.id for p in patterns for i in p.feedback_ids}
+        said = {i for p in patterns if p.triage == "product" for i in p.feedback_ids}
         pairs = [(records[n].id, labels[rows[n]["hash"]]) for n in keep if rows[n]["hash"] in labels]
         truth = [theme if theme != NOT_A_THEME else f"alone-{i}" for i, theme in pairs]
         predicted = [of.get(i, f"single-{m}") for m, (i, _) in enumerate(pairs)]
         aris.append(adjusted_rand_index(truth, predicted))
         found.append(_recovered(truth, predicted)[0])
-    return aris, found
+        if name in PRODUCT_THEMES:
+            triage.append(_triage(name, [(i, theme) for (i, _), theme in zip(pairs, truth,
+                                                                               strict=True)], said))
+    return aris, found, triage
+
+
+def _triage(name: str, items: Sequence[tuple[str, str]], said: set[str]) -> tuple[float, float]:
+    """Precision and recall of "about the product" over ``items`` (id, theme), where ``said``
+    holds the ids analysis put in product patterns."""
+    tp = fp = fn = 0
+    for i, theme in items:
+        is_product = theme in PRODUCT_THEMES[name]
+        tp += i in said and is_product
+        fp += i in said and not is_product
+        fn += is_product and i not in said
+    return round(tp / max(1, tp + fp), 3), round(tp / max(1, tp + fn), 3)
 
 
 def _kmeans(texts: Sequence[str], k: int, seed: int) -> list[int]:
@@ -162,7 +180,7 @@ def _evaluate(name: str) -> list[dict[str, Any]]:
     truth = [_theme(labels, row["hash"]) for _, row in labelled]
     predicted = [pattern_of.get(rec.id, f"single-{n}") for n, (rec, _) in enumerate(labelled)]
     found, big = _recovered(truth, predicted)
-    sub_aris, sub_found = _subsamples(records, rows, labels)
+    sub_aris, sub_found, sub_triage = _subsamples(name, records, rows, labels)
     k = len({t for t in truth if not t.startswith("alone-")})  # the themes, not the loners
     out: dict[str, Any] = {
         "set": name,
@@ -176,15 +194,14 @@ def _evaluate(name: str) -> list[dict[str, Any]]:
         "recovered_subsamples": f"{statistics.mean(sub_found):.1f}/{big}",
     }
     if name in PRODUCT_THEMES:
-        tp = fp = fn = 0
-        for (rec, _), theme in zip(labelled, truth, strict=True):
-            is_product = theme in PRODUCT_THEMES[name]
-            said = triage_of.get(rec.id) == "product"
-            tp += said and is_product
-            fp += said and not is_product
-            fn += is_product and not said
-        out["product_precision"] = round(tp / max(1, tp + fp), 3)
-        out["product_recall"] = round(tp / max(1, tp + fn), 3)
+        said_product = {i for i, t in triage_of.items() if t == "product"}
+        out["product_precision"], out["product_recall"] = _triage(
+            name, [(rec.id, theme) for (rec, _), theme in zip(labelled, truth, strict=True)],
+            said_product)
+        precisions, recalls = zip(*sub_triage, strict=True)
+        out["product_PR_subsamples"] = (f"{statistics.mean(precisions):.3f} / "
+                                        f"{statistics.mean(recalls):.3f} (recall "
+                                        f"{min(recalls):.3f}-{max(recalls):.3f})")
     else:
         said = sum(1 for rec, _ in labelled if triage_of.get(rec.id) == "product")
         out["product_share"] = round(said / max(1, len(labelled)), 3)  # all are about answers

@@ -19,7 +19,7 @@ from gitimprove.dataclass import dataclass, field
 from gitimprove.errors import InvalidFileError
 from gitimprove.git import Oid, diff_trees, merge_tree
 from gitimprove.instructions.agentfile import AgentFile
-from gitimprove.instructions.formats.catalog import agent_name, parse_file, rule_for
+from gitimprove.instructions.formats.catalog import adapter_for, agent_name, parse_file, rule_for
 from gitimprove.instructions.policy import Policy
 from gitimprove.instructions.repo import InstructionRepo
 from gitimprove.ledger import Proposal, ProposalState
@@ -62,6 +62,7 @@ class Event:
     protected_sections: list[str] = field(default_factory=list)
     edited_by: list[str] = field(default_factory=list)
     amended_by: str | None = None  # an approval merge someone else rewrote (git's committer)
+    evaluation: str | None = None  # the evaluation record an approval's gate let through
 
     def lines(self, agent_width: int = 18) -> list[str]:
         """The event as `gitimprove audit` prints it (``agent_width``: the agent column's,
@@ -72,6 +73,8 @@ class Event:
         if self.kind == "proposed":
             out.append(f"    {self.state}, model {self.model}, evidence {len(self.evidence)}"
                        + (f", validator {self.verdict}" if self.verdict else ""))
+        if self.evaluation:
+            out.append(f"    passed the evaluation gate with record {self.evaluation[:10]}")
         if self.edited_by:
             out.append(f"    edited by {', '.join(self.edited_by)}")
         if self.amended_by:
@@ -297,6 +300,7 @@ def _main_events(repo: InstructionRepo, book: ledger.Ledger) -> list[Event]:
                     evidence=info.evidence, edited_by=_editors(info),
                     version=_version(agents, info.agent),
                     verdict=None if approval.plain else "pass",
+                    evaluation=ledger.evaluation_named(c),
                     amended_by=amendment.by if amendment else None, **base))
             if amendment is not None and amendment.paths:
                 events += _edit_events(repo, policy, c.parents[0], amendment.paths,
@@ -421,9 +425,7 @@ def _adopted_changes(repo: InstructionRepo, policy: Policy, path: str, old: Oid 
         if got is None:
             return {}
         try:
-            from gitimprove.instructions.formats import ADAPTERS
-
-            parsed = parse_file(ADAPTERS[rule.format], got[1], path)
+            parsed = parse_file(adapter_for(rule.format, rule.constants), got[1], path)
         except InvalidFileError:
             return {}
         single = len(parsed.entries) == 1

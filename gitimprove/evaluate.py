@@ -31,12 +31,20 @@ from gitimprove.evaluation.scorecard import JudgedRun, Scorecard, SetFigures, Us
 from gitimprove.git import Oid, merge_tree
 from gitimprove.instructions.policy import EvaluationSettings
 from gitimprove.instructions.repo import InstructionRepo
-from gitimprove.llm import KEY_URL, Hints, MessagesAPI
+from gitimprove.llm import (
+    CACHE_READ_RATE,
+    CACHE_WRITE_RATE,
+    KEY_URL,
+    Hints,
+    MessagesAPI,
+    Tokens,
+)
 
 KEY_HINT = (f"set ANTHROPIC_API_KEY to a key ({KEY_URL}); ANTHROPIC_BASE_URL points at another "
             "endpoint, and evaluation.model in gitimprove.yaml picks the model")
 HINTS = Hints(key=KEY_HINT, fallback="or lower evaluation.sample in gitimprove.yaml",
-              timeout_setting="evaluation.timeout_seconds", model_setting="evaluation.model")
+              timeout_setting="evaluation.timeout_seconds", model_setting="evaluation.model",
+              deadline_setting="evaluation.deadline_seconds")
 CALLS_PER_RUN = 3  # two replays and one judgement
 CHARS_PER_TOKEN = 4  # for the budget's estimate of a run not yet made
 # USD per million input and output tokens, by model family, where the policy names no price.
@@ -220,38 +228,47 @@ def price(model: str, settings: EvaluationSettings) -> tuple[float, float] | Non
 
 @dataclass
 class _Meter:
-    """Tokens by model, and whether the next run still fits the budget."""
+    """Tokens by model, and whether the next run still fits the budget (cache writes and reads
+    count at their price: a read a tenth of a token)."""
 
     budget: int
-    by_model: dict[str, list[int]] = field(default_factory=dict)
+    by_model: dict[str, Tokens] = field(default_factory=dict)
     runs: int = 0
 
-    def add(self, model: str, tokens_in: int, tokens_out: int) -> None:
-        entry = self.by_model.setdefault(model, [0, 0, 0])
-        entry[0] += tokens_in
-        entry[1] += tokens_out
-        entry[2] += 1
+    def add(self, model: str, tokens: Tokens) -> None:
+        self.by_model[model] = self.by_model.get(model, Tokens()) + tokens
 
     @property
     def used(self) -> int:
-        return sum(e[0] + e[1] for e in self.by_model.values())
+        return round(sum(t.weighted for t in self.by_model.values()))
 
     def fits(self, estimate: int) -> bool:
-        per_run = self.used // self.runs if self.runs else estimate
+        """Whether one more run fits: the first by ``estimate``, later ones by what the runs
+        before cost, their cache writes counted as reads (the next run reads what they wrote)."""
+        if not self.runs:
+            return self.used + max(estimate, 1) <= self.budget
+        premium = (CACHE_WRITE_RATE - CACHE_READ_RATE) * sum(
+            t.cache_write for t in self.by_model.values())
+        per_run = (self.used - premium) / self.runs
         return self.used + max(per_run, 1) <= self.budget
 
     def figures(self, settings: EvaluationSettings) -> UsageFigures:
         cost: float | None = 0.0
-        for model, (tokens_in, tokens_out, _) in self.by_model.items():
+        saved: float | None = 0.0
+        for model, tokens in self.by_model.items():
             rate = price(model, settings)
-            if rate is None or cost is None:
-                cost = None
+            if rate is None or cost is None or saved is None:
+                cost = saved = None
                 continue
-            cost += (tokens_in * rate[0] + tokens_out * rate[1]) / 1_000_000
-        return UsageFigures(input_tokens=sum(e[0] for e in self.by_model.values()),
-                            output_tokens=sum(e[1] for e in self.by_model.values()),
-                            requests=sum(e[2] for e in self.by_model.values()),
-                            cost_usd=None if cost is None else round(cost, 4))
+            cost += tokens.cost(*rate)
+            saved += tokens.saved(rate[0])
+        total = sum(self.by_model.values(), Tokens())
+        return UsageFigures(input_tokens=total.input, output_tokens=total.output,
+                            requests=total.requests,
+                            cost_usd=None if cost is None else round(cost, 4),
+                            cache_write_tokens=total.cache_write,
+                            cache_read_tokens=total.cache_read,
+                            saved_usd=None if saved is None else round(saved, 4))
 
 
 def estimate_tokens(p: EvaluationPlan, run: Run) -> int:
@@ -284,7 +301,8 @@ def evaluate(repo: InstructionRepo, spec: str, *, sample: int | None = None,
                       error=EvaluationError, hints=HINTS, api_key=key,
                       base_url=base_url or env.get("ANTHROPIC_BASE_URL") or None,
                       max_retries=max_retries, backoff_base=backoff_base,
-                      backoff_max=backoff_max, **({"sleep": sleep} if sleep else {}))
+                      backoff_max=backoff_max, deadline=settings.deadline_seconds,
+                      **({"sleep": sleep} if sleep else {}))
     order = random.Random(p.seed + 1)
     meter = _Meter(settings.token_budget)
     judged: list[JudgedRun] = []
@@ -307,7 +325,11 @@ def evaluate(repo: InstructionRepo, spec: str, *, sample: int | None = None,
                 if not meter.runs:
                     raise EvaluationError(f"{exc.message}; nothing was recorded",
                                           hint=exc.hint) from None
-                stopped = f"the API failed after {meter.runs} runs: {exc.message}"
+                # NOTE: the run being judged is dropped whole: a record holds judged runs only.
+                stopped = (f"the deadline ({settings.deadline_seconds:g} seconds, "
+                           f"evaluation.deadline_seconds) was reached after {meter.runs} of "
+                           f"{len(p.runs)} runs" if api.deadline.passed else
+                           f"the API failed after {meter.runs} runs: {exc.message}")
                 for rest in p.runs[index:]:
                     figures[rest.kind].not_reached += 1
                 break
@@ -344,7 +366,7 @@ def _one(api: MessagesAPI, client: anthropic.Anthropic, p: EvaluationPlan, run: 
     for system in (p.base_prompt, p.proposal_prompt):
         answer = replay(api, client, system=system, user_input=run.input,
                         max_tokens=settings.max_tokens)
-        meter.add(settings.model, answer.input_tokens, answer.output_tokens)
+        meter.add(settings.model, answer.tokens)
         answers.append(answer)
     base, proposed = answers
     empty = [name for name, a in (("base", base), ("proposal", proposed)) if not a.text]
@@ -353,7 +375,7 @@ def _one(api: MessagesAPI, client: anthropic.Anthropic, p: EvaluationPlan, run: 
         return entry, None
     first, second = (proposed, base) if proposal_first else (base, proposed)
     verdict = judge(api, client, run, first.text, second.text, model=settings.judge)
-    meter.add(settings.judge, verdict.input_tokens, verdict.output_tokens)
+    meter.add(settings.judge, verdict.tokens)
     entry.reason = verdict.reason
     if verdict.preferred is None:
         return entry, None

@@ -404,8 +404,8 @@ class Repository:
                 if not line or line[0] in "#^":
                     continue
                 oid, _, name = line.partition(" ")
-                if _HEX.match(oid):
-                    refs[name] = Oid(oid)
+                if _HEX.match(oid):  # NOTE: checked: not again by Oid() (a thousand branches)
+                    refs[name] = str.__new__(Oid, oid)
             self._packed = (key, refs)
         return self._packed[1]
 
@@ -741,3 +741,28 @@ def file_lock(path: Path) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def write_json(path: Path, data: object) -> None:
+    """Write a cache file (under :attr:`Repository.state_dir`) as JSON: see :func:`write_cache`."""
+    import json  # only here: most commands never write a cache
+
+    write_cache(path, json.dumps(data, separators=(",", ":")).encode())  # one C-encoded write
+
+
+def write_cache(path: Path, data: bytes) -> None:
+    """Write a cache file (under :attr:`Repository.state_dir`) whole or not at all: a
+    temporary file renamed over it, so a SIGKILL never leaves half a file."""
+    # NOTE: a cache only; a read-only repository (or a full disk) simply goes without it.
+    with contextlib.suppress(OSError):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        import tempfile  # only here: most commands never write a cache
+
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+            os.replace(tmp, path)
+        except OSError:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)

@@ -6,17 +6,29 @@ limits, overload and server errors (429, 529, 5xx, and whatever the server marks
 ``x-should-retry: true``) with exponential backoff or the server's ``retry-after``, and turns
 every failure into the caller's :class:`~gitimprove.errors.GitImproveError` subclass with a
 hint that names the caller's own settings. The key never appears in a message.
+
+Every request is bounded twice: each read by ``timeout`` (the SDK's, per read), and all the
+model work of one :class:`MessagesAPI` (one command's calls, their retries and the waits
+between them) by a wall-clock :class:`Deadline`. A per-read timeout alone lets a server that
+sends a byte at a time, or answers 529 with ``retry-after`` for ever, hold a command without
+end; the deadline clamps every timeout of a request to the time left, shuts down the
+connection when it passes while an answer is still arriving (a byte at a time or not at all),
+and gives up on a retry it could not wait for.
 """
 
 from __future__ import annotations
 
 import email.utils
 import random
+import socket
+import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager, suppress
 from typing import Any
 
 import anthropic
+import httpx2
 from anthropic.types import Message, TextBlock, ToolUseBlock
 
 from gitimprove.dataclass import dataclass
@@ -26,6 +38,52 @@ from gitimprove.errors import GitImproveError
 # (500, 502, 503, 504, and 529 "overloaded").
 RETRYABLE_STATUS = frozenset({408, 409, 429})
 KEY_URL = "https://console.anthropic.com/settings/keys"
+# Prompt caching: a block marked so ends a prefix the API keeps for 5 minutes. Writing it costs
+# 1.25 times the input price, reading it back a tenth (the Anthropic docs' "prompt caching").
+CACHED: dict[str, str] = {"type": "ephemeral"}
+CACHE_WRITE_RATE = 1.25
+CACHE_READ_RATE = 0.1
+
+
+@dataclass(frozen=True)
+class Tokens:
+    """The tokens of answered requests, as the API bills them."""
+
+    input: int = 0  # every input token, those written to or read from the cache included
+    output: int = 0
+    cache_write: int = 0
+    cache_read: int = 0
+    requests: int = 0
+
+    @classmethod
+    def of(cls, message: Message) -> Tokens:
+        u = message.usage
+        write, read = u.cache_creation_input_tokens or 0, u.cache_read_input_tokens or 0
+        return cls(u.input_tokens + write + read, u.output_tokens, write, read, 1)
+
+    def __add__(self, other: Tokens) -> Tokens:
+        return Tokens(self.input + other.input, self.output + other.output,
+                      self.cache_write + other.cache_write, self.cache_read + other.cache_read,
+                      self.requests + other.requests)
+
+    @property
+    def weighted(self) -> float:
+        """Input and output tokens, cache writes and reads counted at their price (a budget
+        in tokens is spent as the bill is)."""
+        plain = self.input - self.cache_write - self.cache_read
+        return (plain + CACHE_WRITE_RATE * self.cache_write + CACHE_READ_RATE * self.cache_read
+                + self.output)
+
+    def cost(self, usd_in: float, usd_out: float) -> float:
+        """USD at these prices per million input and output tokens."""
+        plain = self.input - self.cache_write - self.cache_read
+        return (usd_in * (plain + CACHE_WRITE_RATE * self.cache_write
+                          + CACHE_READ_RATE * self.cache_read) + usd_out * self.output) / 1e6
+
+    def saved(self, usd_in: float) -> float:
+        """USD the cache saved against the same requests without it (below 0: it cost)."""
+        return usd_in * ((1 - CACHE_READ_RATE) * self.cache_read
+                         - (CACHE_WRITE_RATE - 1) * self.cache_write) / 1e6
 
 
 @dataclass(frozen=True)
@@ -36,6 +94,87 @@ class Hints:
     fallback: str  # "or use --proposer heuristic"
     timeout_setting: str  # "proposer.timeout_seconds"
     model_setting: str  # "proposer.model"
+    deadline_setting: str  # "proposer.deadline_seconds"
+
+
+class Deadline:
+    """A wall-clock budget for the model work of one command, from its first request on.
+
+    ``seconds=None``: no deadline (only the per-read timeout)."""
+
+    def __init__(self, seconds: float | None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.seconds = seconds
+        self._clock = clock
+        self._start: float | None = None
+
+    def start(self) -> None:
+        if self._start is None:
+            self._start = self._clock()
+
+    def remaining(self) -> float | None:
+        """Seconds left (never below 0), or None without a deadline."""
+        if self.seconds is None:
+            return None
+        spent = 0.0 if self._start is None else self._clock() - self._start
+        return max(0.0, self.seconds - spent)
+
+    @property
+    def passed(self) -> bool:
+        left = self.remaining()
+        return left is not None and left <= 0
+
+    def clamp(self, timeout: float | None) -> float | None:
+        """``timeout``, or the time left if that is shorter."""
+        left = self.remaining()
+        if left is None:
+            return timeout
+        return left if timeout is None else min(timeout, left)
+
+
+class _Watchdog:
+    """The sockets of one client's connections, shut down when the deadline passes during a
+    request: a read blocked on them ends at once, whatever the server sends and however slowly
+    (its status line and headers a byte at a time included, which no per-read timeout and no
+    check between chunks of the body would end). httpcore's ``trace`` request extension names
+    each connection's stream as it is opened, and its socket as TLS wraps it."""
+
+    OPENED = ("connection.connect_tcp.complete", "connection.start_tls.complete")
+
+    def __init__(self) -> None:
+        self._sockets: list[socket.socket] = []
+        self._lock = threading.Lock()
+        self.fired = False
+
+    def trace(self, event: str, info: dict[str, Any]) -> None:
+        if event in self.OPENED:
+            sock = info["return_value"].get_extra_info("socket")
+            if isinstance(sock, socket.socket):
+                with self._lock:  # those of connections ended since are dropped
+                    self._sockets = [s for s in self._sockets if s.fileno() != -1] + [sock]
+
+    def cut(self) -> None:
+        with self._lock:
+            self.fired = True
+            sockets, self._sockets = self._sockets, []
+        for sock in sockets:
+            # NOTE: a socket closed already (its connection ended) has nothing to cut
+            with suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+    @contextmanager
+    def watching(self, seconds: float | None) -> Iterator[None]:
+        """Cut the connections if the block runs longer than ``seconds`` (None: never)."""
+        if seconds is None:
+            yield
+            return
+        timer = threading.Timer(seconds, self.cut)
+        timer.daemon = True
+        timer.start()
+        try:
+            yield
+        finally:
+            timer.cancel()
 
 
 def retry_after(headers: Mapping[str, str]) -> float | None:
@@ -62,9 +201,15 @@ class MessagesAPI:
     def __init__(self, *, model: str, timeout: float, error: type[GitImproveError], hints: Hints,
                  api_key: str | None = None, base_url: str | None = None, max_retries: int = 4,
                  backoff_base: float = 1.0, backoff_max: float = 30.0,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+                 sleep: Callable[[float], None] = time.sleep,
+                 deadline: float | None = None) -> None:
+        """``deadline``: seconds for all the calls made through this object, retries and
+        waits included, counted from the first (None: no limit but the per-read timeout)."""
         self.model = model
         self.timeout = timeout
+        self.deadline = Deadline(deadline)
+        self._clamped = False  # the last request's timeouts were the deadline's, not timeout's
+        self._watchdog = _Watchdog()
         self.error = error
         self.hints = hints
         self._api_key = api_key
@@ -80,11 +225,34 @@ class MessagesAPI:
 
     def client(self) -> anthropic.Anthropic:
         try:
+            http = anthropic.DefaultHttpxClient(event_hooks={"request": [self._bound_request]})
             return anthropic.Anthropic(api_key=self._api_key, base_url=self._base_url,
-                                       timeout=self.timeout, max_retries=0)
+                                       timeout=self.timeout, max_retries=0, http_client=http)
         except anthropic.AnthropicError as exc:
             raise self.error(f"cannot set up the Anthropic client: {self.redact(str(exc))}",
                              hint=self.hints.key) from None
+
+    def _bound_request(self, request: httpx2.Request) -> None:
+        """Every timeout of the request (connect, write, each read) at most the time left."""
+        if self.deadline.seconds is None:
+            return
+        if self.deadline.passed:
+            raise httpx2.ConnectTimeout("the deadline has passed", request=request)
+        request.extensions["trace"] = self._watchdog.trace
+        given = request.extensions.get("timeout") or {}
+        request.extensions["timeout"] = {
+            name: self.deadline.clamp(given.get(name))
+            for name in ("connect", "read", "write", "pool")}
+        left = self.deadline.remaining()
+        self._clamped = left is not None and left < self.timeout
+
+    def deadline_error(self, detail: str) -> GitImproveError:
+        """The model work took longer than the deadline (or would, waiting for a retry)."""
+        return self.error(
+            f"the model calls did not finish within {self.hints.deadline_setting} "
+            f"({self.deadline.seconds:g} seconds): {detail}",
+            hint=f"try again later, or raise {self.hints.deadline_setting} in gitimprove.yaml, "
+                 f"{self.hints.fallback}")
 
     def redact(self, text: str) -> str:
         return text.replace(self._api_key, "[redacted]") if self._api_key else text
@@ -94,9 +262,13 @@ class MessagesAPI:
         """One Messages API call, retried with backoff on rate limits, overload and 5xx."""
         model = model or self.model
         attempt = 0
+        self.deadline.start()
         while True:
+            if self.deadline.passed:
+                raise self.deadline_error("no time was left for another request")
             try:
-                message: Message = client.messages.create(model=model, **params)
+                with self._watchdog.watching(self.deadline.remaining()):
+                    message: Message = client.messages.create(model=model, **params)
                 return _well_formed(message)
             except (ValueError, RecursionError, anthropic.APIResponseValidationError) as exc:
                 # NOTE: the SDK parses a 200 answer lazily and without validation: a body that is
@@ -109,13 +281,21 @@ class MessagesAPI:
                     hint="try again later; if it persists, check ANTHROPIC_BASE_URL and any proxy "
                          "in between") from None
             except anthropic.APITimeoutError:
+                # NOTE: a timeout that was the deadline's fires when it passes, give or take
+                # the clock's grain: the flag, not only the clock, says whose it was.
+                if self.deadline.passed or self._clamped:
+                    raise self.deadline_error("it passed while an answer was awaited or read"
+                                              ) from None
                 raise self.error(
                     f"the Anthropic API did not answer within {self.timeout:g} seconds",
                     hint=f"try again later, or raise {self.hints.timeout_setting} in gitimprove.yaml"
                 ) from None
             except anthropic.APIConnectionError as exc:
+                if self._watchdog.fired or self.deadline.passed:
+                    raise self.deadline_error("it passed while an answer was awaited or read"
+                                              ) from None
                 if attempt < self.max_retries:
-                    self._sleep(self.delay(attempt, None))
+                    self._wait(self.delay(attempt, None), attempt)
                     attempt += 1
                     continue
                 raise self.error(
@@ -124,7 +304,7 @@ class MessagesAPI:
                     hint="check the network, or ANTHROPIC_BASE_URL if you set it") from None
             except anthropic.APIStatusError as exc:
                 if self.retryable(exc) and attempt < self.max_retries:
-                    self._sleep(self.delay(attempt, retry_after(exc.response.headers)))
+                    self._wait(self.delay(attempt, retry_after(exc.response.headers)), attempt)
                     attempt += 1
                     continue
                 raise self.status_error(exc, attempt + 1, model) from None
@@ -133,6 +313,14 @@ class MessagesAPI:
                 if "authentication" not in str(exc):
                     raise
                 raise self.error("no Anthropic API key is configured", hint=self.hints.key) from None
+
+    def _wait(self, seconds: float, attempt: int) -> None:
+        """Sleep before a retry, unless the deadline would pass first: then stop now."""
+        left = self.deadline.remaining()
+        if left is not None and seconds >= left:
+            raise self.deadline_error(f"the retry after attempt {attempt + 1} would wait "
+                                      f"{seconds:g} seconds, past it")
+        self._sleep(seconds)
 
     @staticmethod
     def retryable(exc: anthropic.APIStatusError) -> bool:

@@ -20,12 +20,11 @@ from __future__ import annotations
 import re
 import unicodedata
 
-# C0 except \t and \n, DEL, C1 (includes U+0085 NEL), bidi marks, embeddings, overrides and
-# isolates, line/paragraph separators, zero-width space/joiners' invisible kin and the BOM.
-_UNSAFE = (r"\x00-\x08\x0b-\x1f\x7f\x80-\x9f\u061c\u200b\u200e\u200f\u202a-\u202e"
-           r"\u2028\u2029\u2060\u2066-\u2069\ufeff")
-_UNSAFE_RE = re.compile(f"[{_UNSAFE}]")
-_UNSAFE_ONE_LINE_RE = re.compile(f"[{_UNSAFE}\\t\\n]")
+from gitimprove.text import CONTROL, UNSAFE_CHARS
+
+# The one table (gitimprove.text): in a field of several lines, and on one line.
+_UNSAFE_RE = re.compile(f"[{UNSAFE_CHARS}]")
+_UNSAFE_ONE_LINE_RE = CONTROL
 
 
 def unsafe_char(text: str, *, multiline: bool = False) -> str | None:

@@ -7,8 +7,25 @@ from collections.abc import Sequence
 
 # Agent and section ids: lowercase letters, digits, ``-``, ``_`` and ``.``.
 SLUG_RE = re.compile(r"\A[a-z0-9](?:[a-z0-9_]|-(?!-)|\.(?!\.))*\Z")
-# C0 and C1 controls, zero-width and bidirectional marks that can reorder what a terminal shows.
-CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029\ufeff]")
+# The one table of characters that text from outside (a model, a user, a commit message) may
+# not carry into what gitimprove writes or prints as a line: C0 controls except tab and line
+# feed, DEL, C1 controls (U+0085 NEL among them), bidirectional marks, embeddings, overrides
+# and isolates, line and paragraph separators, and the invisible ones (zero-width space, word
+# joiner, byte order mark). Zero-width (non-)joiners are not in it: Persian, the Indic scripts
+# and emoji sequences need them, and they neither move nor hide text.
+UNSAFE_RANGES = ((0x00, 0x08), (0x0B, 0x1F), (0x7F, 0x9F), (0x061C, 0x061C), (0x200B, 0x200B),
+                 (0x200E, 0x200F), (0x202A, 0x202E), (0x2028, 0x2029), (0x2060, 0x2060),
+                 (0x2066, 0x2069), (0xFEFF, 0xFEFF))
+UNSAFE_CHARS = "".join(f"\\u{a:04x}-\\u{b:04x}" for a, b in UNSAFE_RANGES)  # a regex class's body
+# One line: the table, tab and line feed. What writers strip (:func:`shorten`) or refuse (a
+# trailer's value, an evaluation record) and what :mod:`gitimprove.safetext` refuses in a name.
+CONTROL = re.compile(f"[{UNSAFE_CHARS}\t\n]")
+# NOTE: what a *reader* of records refuses, fixed for good: the characters every version of
+# CONTROL has held. A character added to CONTROL later (U+2060 was) must not hide a record
+# an earlier version wrote with it; what CONTROL leaves out (the joiners, once in it) only
+# lets more through. New records pass it, as CONTROL holds all of it.
+RECORD_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u061c\u200b\u200e\u200f\u202a-\u202e"
+                            r"\u2028\u2029\u2066-\u2069\ufeff]")
 
 
 def percent(share: float) -> str:
@@ -17,11 +34,17 @@ def percent(share: float) -> str:
     return f"{share:.1%}" if share < 0.1 else f"{share:.0%}"
 
 
-def spent(requests: int, input_tokens: int, output_tokens: int) -> str:
+def spent(requests: int, input_tokens: int, output_tokens: int, *, cache_read: int = 0,
+          cache_write: int = 0) -> str:
     """What model calls cost, as every command says it: ``1 request, 3,069 input and 400 output
-    tokens``."""
-    return (f"{requests} request{'' if requests == 1 else 's'}, {input_tokens:,} input and "
-            f"{output_tokens:,} output tokens")
+    tokens``; with the prompt cache, ``60 requests, 90,000 input (80,000 read from the cache,
+    4,000 written to it) and 3,000 output tokens``."""
+    cached = [f"{n:,} {what}" for n, what in ((cache_read, "read from the cache"),
+                                               (cache_write, "written to it" if cache_read
+                                                else "written to the cache")) if n]
+    return (f"{requests} request{'' if requests == 1 else 's'}, {input_tokens:,} input"
+            + (f" ({', '.join(cached)})" if cached else "") + f" and {output_tokens:,} output "
+            "tokens")
 
 
 def shorten(text: str, limit: int) -> str:

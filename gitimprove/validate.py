@@ -18,7 +18,7 @@ from dataclasses import asdict
 from gitimprove.dataclass import dataclass
 from gitimprove.errors import InvalidFileError
 from gitimprove.instructions.agentfile import HEADING_RE, AgentFile, Section, parse_agent, render
-from gitimprove.instructions.formats.catalog import agent_name, parse_file, rule_for
+from gitimprove.instructions.formats.catalog import adapter_for, agent_name, parse_file, rule_for
 from gitimprove.instructions.policy import POLICY_PATH, FormatRule, Policy
 from gitimprove.safetext import fold, fold_words
 from gitimprove.text import rule_number
@@ -119,13 +119,11 @@ def check_adopted(path: str, old: bytes | None, new: bytes | None, policy: Polic
     """Violations in changing a file of an adopted format: only its instruction strings may
     change, and each agent in it is judged like a native one. With ``repair``, a base that
     does not parse is not compared against (the new file must parse)."""
-    from gitimprove.instructions.formats import ADAPTERS
-
-    adapter = ADAPTERS[rule.format]
     out: list[Violation] = []
     if new is None:
         return [Violation("file-deleted", "deletes an adopted agent file", path=path)]
     try:
+        adapter = adapter_for(rule.format, rule.constants)
         new_p = parse_file(adapter, new, path)
     except InvalidFileError as exc:
         return [Violation("schema-invalid", p, path=path) for p in exc.problems]

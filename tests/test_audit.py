@@ -204,7 +204,7 @@ def test_json_shape(history: dict[str, Any]) -> None:
     keys = {"kind", "time", "commit", "actor", "summary", "agent", "proposal", "state", "branch",
             "model", "proposer", "evidence", "verdict", "verdict_against", "violations", "reason",
             "reverts", "restores", "version", "protected", "protected_sections", "edited_by",
-            "amended_by"}
+            "amended_by", "evaluation"}
     for event in data["events"]:
         assert set(event) == keys
         assert datetime.fromisoformat(event["time"]).tzinfo is not None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -25,6 +27,23 @@ from tests.review.conftest import (
 FIXTURES = Path(__file__).parent / "fixtures"
 BLOB = Oid("a" * 40)
 COMMIT = Oid("b" * 40)
+
+
+@contextmanager
+def git_calls(repo: InstructionRepo) -> Iterator[list[tuple[str, ...]]]:
+    """The git commands ``repo`` runs meanwhile (their arguments)."""
+    calls: list[tuple[str, ...]] = []
+    real = repo.git.run_bytes
+
+    def counting(*args: str, **kw: object) -> bytes:
+        calls.append(args)
+        return real(*args, **kw)  # type: ignore[arg-type]
+
+    repo.git.run_bytes = counting  # type: ignore[method-assign]
+    try:
+        yield calls
+    finally:
+        repo.git.run_bytes = real  # type: ignore[method-assign]
 
 
 def record(**changes: object) -> ledger.ProposalRecord:
@@ -95,15 +114,8 @@ def test_scan_gives_every_state_in_two_git_calls(sample_repo: Path) -> None:
     reject(repo, "p2", reason="no")
     approve(repo, "p3")
     rollback(repo, "p3")
-    calls: list[tuple[str, ...]] = []
-    real_run = repo.git.run_bytes
-
-    def counting(*args: str, **kw: object) -> bytes:
-        calls.append(args)
-        return real_run(*args, **kw)  # type: ignore[arg-type]
-
-    repo.git.run_bytes = counting  # type: ignore[method-assign]
-    book = ledger.scan(repo.git, repo.main_ref)
+    with git_calls(repo) as calls:
+        book = ledger.scan(repo.git, repo.main_ref)
     assert len(calls) == 2
     assert {p.id: p.state for p in book.proposals.values()} == {
         "p1": ProposalState.APPROVED, "p2": ProposalState.REJECTED,

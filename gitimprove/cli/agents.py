@@ -31,7 +31,8 @@ def init_cmd(path: str, template: str | None) -> None:
     for name in result.written:
         echo(f"  wrote {name}")
     for item in result.adopted:
-        echo(f"  adopted {item.path} ({item.format}): {', '.join(item.agents) or 'no agents'}")
+        held = f"no agents (their texts are in {', '.join(item.texts_in)})" if item.texts_in else "no agents"
+        echo(f"  adopted {item.path} ({item.format}): {', '.join(item.agents) or held}")
     for path, why in result.left:
         echo(f"  left {path}: {why}")
     for note in result.notes:
@@ -170,8 +171,12 @@ def history_cmd(ctx: Context, agent: str | None, as_json: bool) -> None:
     agent = ctx.agent(agent)
     figures = version_figures(repo, agent)
     if as_json:
+        from gitimprove.ledger import evaluations_named
+
+        gates = evaluations_named(repo.git, [f.version.commit for f in figures])
         emit_json({"agent": agent, "branch": repo.branch, "versions": [
             {"version": f.version.label, "number": f.version.number, "commit": str(f.version.commit),
+             "evaluation": gates.get(f.version.commit),
              "blob": str(f.version.blob), "date": f.version.date.isoformat(),
              "author": f.version.author, "subject": f.version.subject,
              "feedback": {k: v for k, v in f.to_json().items()

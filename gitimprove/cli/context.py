@@ -15,7 +15,7 @@ import click
 from gitimprove.errors import GitImproveError
 from gitimprove.instructions.repo import InstructionRepo, send_warnings_to
 from gitimprove.safetext import printable
-from gitimprove.text import shorten
+from gitimprove.text import UNSAFE_RANGES, shorten
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -127,9 +127,7 @@ def emit_json(data: Any) -> None:
     echo(json.dumps(data, indent=2, ensure_ascii=False, default=_default).translate(_JSON_ESCAPES))
 
 
-_JSON_ESCAPES = {c: f"\\u{c:04x}" for c in [*range(0x80, 0xA0), 0x061C, 0x200B, 0x200E, 0x200F,
-                                              *range(0x202A, 0x202F), 0x2028, 0x2029, 0x2060,
-                                              *range(0x2066, 0x206A), 0xFEFF]}
+_JSON_ESCAPES = {c: f"\\u{c:04x}" for a, b in UNSAFE_RANGES for c in range(max(a, 0x80), b + 1)}
 
 
 def _default(value: Any) -> Any:

@@ -113,14 +113,6 @@ def evaluation_status(repo: InstructionRepo, target: Oid, head: Oid, *, proposal
     return status
 
 
-def check_evaluation(repo: InstructionRepo, target: Oid, head: Oid, *, proposal: str,
-                     agent: str, record: Oid | None = None) -> list[Violation]:
-    """Why the gate of ``target``'s policy refuses merging ``head`` (empty: it lets it
-    through); :func:`evaluation_status` without the rest."""
-    return evaluation_status(repo, target, head, proposal=proposal, agent=agent,
-                             override=record).refused
-
-
 STATE_TEXT = {
     "current": "for the trees being merged",
     "stale-branch": "STALE: the branch has new commits since; evaluate again",

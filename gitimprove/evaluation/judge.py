@@ -18,9 +18,8 @@ import anthropic
 from anthropic.types import Message, ToolParam, ToolUseBlock
 
 from gitimprove.dataclass import dataclass
-from gitimprove.evaluation.replay import usage_of
 from gitimprove.evaluation.runs import Run
-from gitimprove.llm import MessagesAPI
+from gitimprove.llm import CACHED, MessagesAPI, Tokens
 from gitimprove.text import CONTROL, shorten
 
 TOOL_NAME = "record_verdict"
@@ -112,8 +111,7 @@ def judge_prompt(run: Run, first: str, second: str) -> str:
 class Verdict:
     preferred: Preferred | None  # None: the answer was unusable
     reason: str
-    input_tokens: int
-    output_tokens: int
+    tokens: Tokens
 
 
 def read_verdict(message: Message) -> tuple[Preferred | None, str]:
@@ -135,12 +133,13 @@ def read_verdict(message: Message) -> tuple[Preferred | None, str]:
 
 def judge(api: MessagesAPI, client: anthropic.Anthropic, run: Run, first: str, second: str, *,
           model: str) -> Verdict:
+    # NOTE: the tool and the system prompt, the same for every run, make the cached prefix;
+    # the run and the answers follow it.
     message = api.create(client, model=model, max_tokens=JUDGE_MAX_TOKENS,
-                         system=[{"type": "text", "text": SYSTEM}],
+                         system=[{"type": "text", "text": SYSTEM, "cache_control": CACHED}],
                          messages=[{"role": "user", "content": judge_prompt(run, first, second)}],
                          tools=[tool_definition()],
                          tool_choice={"type": "tool", "name": TOOL_NAME,
                                       "disable_parallel_tool_use": True})
     preferred, reason = read_verdict(message)
-    tokens_in, tokens_out = usage_of(message)
-    return Verdict(preferred, reason, tokens_in, tokens_out)
+    return Verdict(preferred, reason, Tokens.of(message))

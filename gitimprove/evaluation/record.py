@@ -18,6 +18,7 @@ the ref moves leaves unreferenced objects (collected by ``git gc``), never a par
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Literal
 
@@ -26,7 +27,7 @@ from gitimprove.dataclass import dataclass
 from gitimprove.errors import GitCommandError, GitImproveError
 from gitimprove.git import Identity, Oid, Repository
 from gitimprove.ledger import LoggedCommit
-from gitimprove.text import CONTROL, is_slug
+from gitimprove.text import CONTROL, RECORD_CONTROL, is_slug
 
 if TYPE_CHECKING:
     # NOTE: imported where a record is read or written: the scorecard is a pydantic model, and
@@ -166,14 +167,16 @@ class EvaluationRecord(ledger.RefRecord):
         return "current"
 
 
-def _clean(value: object) -> bool:
-    """No control or bidirectional character anywhere: a record is printed on terminals."""
+def _clean(value: object, table: re.Pattern[str] = RECORD_CONTROL) -> bool:
+    """No control or bidirectional character anywhere: a record is printed on terminals.
+    Read with :data:`~gitimprove.text.RECORD_CONTROL` (a record written before a character
+    joined the table stays readable), written with the whole table."""
     if isinstance(value, str):
-        return not CONTROL.search(value)
+        return not table.search(value)
     if isinstance(value, dict):
-        return all(_clean(k) and _clean(v) for k, v in value.items())
+        return all(_clean(k, table) and _clean(v, table) for k, v in value.items())
     if isinstance(value, list):
-        return all(_clean(v) for v in value)
+        return all(_clean(v, table) for v in value)
     return True
 
 
@@ -182,7 +185,7 @@ def write_record(git: Repository, card: Scorecard, by: Identity) -> EvaluationRe
     if not (is_slug(card.agent) and safe_id(card.proposal)):
         raise GitImproveError(f"cannot record an evaluation for {card.agent}/{card.proposal}: "
                               "not a valid proposal id")
-    if not _clean(card.model_dump(mode="json")):
+    if not _clean(card.model_dump(mode="json"), CONTROL):
         # NOTE: checked before writing, as it is read back: a record every reader skips would
         # stand under the ref for good.
         raise GitImproveError(f"cannot record the evaluation of {card.proposal}: it holds a "

@@ -54,7 +54,7 @@ class SetFigures(_Model):
     same: int = 0
     worse: int = 0
     unjudged: int = 0  # replay or judge failed on it (the reason is in its run)
-    not_reached: int = 0  # sampled but not judged: the token budget ran out
+    not_reached: int = 0  # sampled but not judged: stopped early (budget, deadline, API)
 
     @property
     def judged(self) -> int:
@@ -62,10 +62,13 @@ class SetFigures(_Model):
 
 
 class UsageFigures(_Model):
-    input_tokens: int = 0
+    input_tokens: int = 0  # every input token, those written to and read from the cache too
     output_tokens: int = 0
     requests: int = 0
     cost_usd: float | None = None  # None: no price known for a model used
+    cache_write_tokens: int = 0  # of input_tokens: written to the prompt cache (dearer)
+    cache_read_tokens: int = 0  # of input_tokens: read from it (a tenth of the price)
+    saved_usd: float | None = None  # what the cache saved (below 0: cost); None: no price
 
     @property
     def tokens(self) -> int:
@@ -175,7 +178,7 @@ class Scorecard(_Model):
                    (fix.gone, "cited but no longer in the feedback store"),
                    (fix.not_complaint, "cited without a complaint"),
                    (fix.unjudged + keep.unjudged, "not judged (replay or judge failed)"),
-                   (fix.not_reached + keep.not_reached, "not reached (token budget)")]
+                   (fix.not_reached + keep.not_reached, "not reached (stopped early)")]
         said = [f"{n} {what}" for n, what in skipped if n]
         if said:
             out.append("Skipped: " + "; ".join(said))
@@ -187,9 +190,15 @@ class Scorecard(_Model):
             out.append(f"Answer shown first won {pos.hits} of {pos.n} decided comparisons"
                        + (" (POSITION BIAS: the verdicts follow the order, not the answers)"
                           if self.position_bias() else " (order randomised; about half is expected)"))
-        cost = f", about ${self.usage.cost_usd:.2f}" if self.usage.cost_usd is not None else \
+        u = self.usage
+        cost = f", about ${u.cost_usd:.2f}" if u.cost_usd is not None else \
             ", cost unknown (no price for the model; see evaluation.input_usd_per_mtok)"
-        usage = spent(self.usage.requests, self.usage.input_tokens, self.usage.output_tokens)
+        if u.cache_read_tokens or u.cache_write_tokens:
+            saved = u.saved_usd
+            cost += (f" (the prompt cache {'saved' if saved >= 0 else 'cost'} "
+                     f"${abs(saved):.2f})" if saved is not None else "")
+        usage = spent(u.requests, u.input_tokens, u.output_tokens, cache_read=u.cache_read_tokens,
+                      cache_write=u.cache_write_tokens)
         out.append(f"Models: {self.model} answered, {self.judge_model} judged; "
                    f"{usage}{cost}; seed {self.seed}")
         if self.stopped:

@@ -1,7 +1,8 @@
 """Adoption: find the agent files a repository already has and map them to formats.
 
 ``gitimprove init`` in an existing repository calls :func:`survey` on its files: every YAML
-file (``.yaml`` and ``.yml``), every file a format claims by its name (ADK ``agent.py``) and
+file (``.yaml`` and ``.yml``), every file a format claims by its name (ADK ``agent.py``, with
+the modules of its package that hold its agents' prompts) and
 every Markdown file of a known instruction name is a candidate; each one is either adopted (a format reads it and its agents get names that collide
 with nothing) or left, with the reason. Nothing is skipped without a word."""
 
@@ -14,8 +15,8 @@ from gitimprove.dataclass import dataclass, field
 from gitimprove.errors import InvalidFileError
 from gitimprove.instructions.agentfile import render
 from gitimprove.instructions.formats import ADAPTERS, Adapter, ParsedFile
-from gitimprove.instructions.formats.catalog import build, decode
-from gitimprove.instructions.policy import POLICY_PATH, FormatRule, Policy
+from gitimprove.instructions.formats.catalog import adapter_for, build, decode
+from gitimprove.instructions.policy import POLICY_PATH, Constant, FormatRule, Policy
 
 # Never candidates: CI and tool configuration, lock files, gitimprove's own files.
 _IGNORED = (".github/workflows/*", ".github/dependabot.y*ml", ".pre-commit-config.y*ml", "*lock.y*ml",
@@ -31,6 +32,7 @@ class Adopted:
     path: str
     format: str
     agents: list[str]
+    texts_in: list[str] = field(default_factory=list)  # modules holding its agents' texts
 
 
 @dataclass
@@ -57,15 +59,21 @@ def _try(adapter: Adapter, text: str, path: str) -> tuple[bool, str]:
     try:
         adapter.parse(text, path)
     except InvalidFileError as exc:
-        return False, re.sub(rf"\A{re.escape(path)}(?::(\d+)(?::\d+)?)?:?\s*",
-                             lambda m: f"line {m[1]}: " if m[1] else "", exc.problems[0])
+        return False, _local(exc.problems[0], path)
     return True, ""
+
+
+def _local(problem: str, path: str) -> str:
+    """A problem of the file at ``path`` without its path (``path:12:`` is ``line 12:``)."""
+    return re.sub(rf"\A{re.escape(path)}(?::(\d+)(?::\d+)?)?:?\s*", lambda m: f"line {m[1]}: " if m[1] else "",
+                  problem)
 
 
 def survey(files: dict[str, bytes], policy: Policy, native: list[str]) -> Survey:
     """Which of ``files`` (path -> bytes) to adopt, with a ``formats:`` entry for each."""
     out = Survey()
     chosen: dict[str, str] = {}
+    texts: dict[str, ParsedFile] = {}
     for path in candidates(list(files), policy):
         try:
             text = decode(files[path], path)
@@ -80,6 +88,7 @@ def survey(files: dict[str, bytes], policy: Policy, native: list[str]) -> Survey
                 out.left.append((path, f"looks like {adapter.name} but {why}"))
                 continue
             chosen[path] = adapter.name
+            texts[path] = adapter.parse(text, path)
             continue
         fits = [name for name in _SNIFF if _try(ADAPTERS[name], text, path)[0]]
         if not fits:
@@ -88,12 +97,13 @@ def survey(files: dict[str, bytes], policy: Policy, native: list[str]) -> Survey
             out.left.append((path, f"fits several formats ({', '.join(fits)}); map it by hand"))
         else:
             chosen[path] = fits[0]
-    rules = [FormatRule(path=_escape(p), format=f) for p, f in chosen.items()]
+    constants = _prompt_modules(files, texts, chosen, out)
+    rules = [FormatRule(path=_escape(p), format=f, constants=constants.get(p, [])) for p, f in chosen.items()]
     parsed: dict[str, ParsedFile] = {}
 
-    def read(path: str, fmt: str) -> ParsedFile:
+    def read(path: str, rule: FormatRule) -> ParsedFile:
         if path not in parsed:
-            parsed[path] = ADAPTERS[fmt].parse(decode(files[path], path), path)
+            parsed[path] = adapter_for(rule.format, rule.constants).parse(decode(files[path], path), path)
         return parsed[path]
 
     # Names that collide are widened, shortest first (file stem, then folders); what still
@@ -103,23 +113,63 @@ def survey(files: dict[str, bytes], policy: Policy, native: list[str]) -> Survey
         cat = build(trial, list(chosen), read, taken=native)
         clashing = {p for p, msgs in cat.problems.items() if any("is used by" in m for m in msgs)}
         wider = [r.model_copy(update={"name": _wider(r.name)})
-                 if _unescape(r.path) in clashing and _wider(r.name) != r.name else r for r in rules]
+                 if unescape(r.path) in clashing and _wider(r.name) != r.name else r for r in rules]
         if not clashing or wider == rules:
             break
         rules = wider
     for path, msgs in cat.problems.items():
         out.left.append((path, msgs[0].removeprefix(f"{path}: ")))
         chosen.pop(path, None)
-    out.rules = [r for r in rules if _unescape(r.path) in chosen]
+    out.rules = [r for r in rules if unescape(r.path) in chosen]
     by_path: dict[str, list[str]] = {}
     for name, place in sorted(cat.agents.items()):
         by_path.setdefault(place.path, []).append(name)
         if place.path in chosen:
-            file = read(place.path, place.format)
+            file = parsed[place.path]
             out.largest = max(out.largest, (len(render(file.view(file.entry(place.key), name))), name))
-    out.adopted = [Adopted(p, chosen[p], by_path.get(p, [])) for p in chosen]
+    out.adopted = [Adopted(p, chosen[p], by_path.get(p, []),
+                           sorted({u.path for u in getattr(texts.get(p), "uses", ()) if u.path in chosen}))
+                   for p in chosen]
     out.left.sort()
     return out
+
+
+def _prompt_modules(files: dict[str, bytes], texts: dict[str, ParsedFile], chosen: dict[str, str],
+                    out: Survey) -> dict[str, list[Constant]]:
+    """The modules whose constants hold the texts of adopted agent.py files' agents, each with
+    the constants it holds (added to ``chosen``); an agent whose constant is not one string
+    literal of a module of its package is left, with the reason, and so is an agent.py none of
+    whose agents could be adopted."""
+    found: dict[str, list[Constant]] = {}
+    for path, parsed in texts.items():
+        uses = list(getattr(parsed, "uses", ()))
+        agents = {u.key for u in uses}
+        for key in sorted(agents, key=lambda k: next(u.line for u in uses if u.key == k)):
+            mine = [u for u in uses if u.key == key]
+            listed = [Constant(agent=key, constant=u.constant, field=u.field) for u in mine]
+            module = mine[0].path
+            why = None
+            if any(u.path != module for u in mine):
+                why = "its texts are in two modules"
+            elif module in texts:
+                why = f"its `{mine[0].field}` is `{mine[0].constant}` of {module}, another agent file"
+            elif module not in files:
+                why = f"its `{mine[0].field}` is `{mine[0].constant}` of {module}, which is not a file of this repository"
+            else:
+                try:
+                    adapter_for("google_adk", listed).parse(decode(files[module], module), module)
+                except InvalidFileError as exc:
+                    why = f"its `{mine[0].field}` is in {module}: {_local(exc.problems[0], module)}"
+            if why is not None:
+                out.left.append((path, f"agent {key!r}: {why}"))
+                agents.discard(key)
+                continue
+            found.setdefault(module, []).extend(c for c in listed if c not in found.get(module, []))
+        if not parsed.entries and not agents:
+            chosen.pop(path)
+    for module in found:
+        chosen[module] = "google_adk"
+    return found
 
 
 # How a colliding agent's name is widened, one step at a time: "" is the format's default.
@@ -137,7 +187,7 @@ def _escape(path: str) -> str:
     return "".join(f"[{c}]" if c in "*?[" else c for c in path)
 
 
-def _unescape(glob: str) -> str:
+def unescape(glob: str) -> str:
     out, i = "", 0
     while i < len(glob):
         if glob[i] == "[" and i + 2 < len(glob) and glob[i + 2] == "]":
@@ -158,6 +208,13 @@ def formats_yaml(rules: list[FormatRule]) -> str:
         lines.append(f"    format: {r.format}")
         if r.name:
             lines.append(f"    name: {_quote(r.name)}")
+        if r.constants:
+            lines.append("    constants:  # the texts of agents an agent.py defines")
+        for c in r.constants:
+            lines.append(f"      - agent: {_quote(c.agent)}")
+            lines.append(f"        constant: {c.constant}")
+            if c.field != "instruction":
+                lines.append(f"        field: {c.field}")
     return "\n".join(lines) + "\n"
 
 

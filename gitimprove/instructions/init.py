@@ -12,7 +12,7 @@ from pathlib import Path
 from gitimprove.dataclass import dataclass, field
 from gitimprove.errors import GitImproveError, InvalidFileError
 from gitimprove.git import Repository, check_git_version, clean_env
-from gitimprove.instructions.adopt import Adopted, formats_yaml, survey
+from gitimprove.instructions.adopt import Adopted, formats_yaml, survey, unescape
 from gitimprove.instructions.agentfile import parse_agent
 from gitimprove.instructions.formats.catalog import rule_for
 from gitimprove.instructions.policy import POLICY_PATH, Policy, parse_policy
@@ -352,6 +352,9 @@ def _added_since_adopted(repo: Repository, dest: Path, policy: Policy) -> list[t
     listed = repo.run("ls-files", "-z", "-co", "--exclude-standard", cwd_worktree=True).split("\0")
     files = {p: (dest / p).read_bytes() for p in listed if p and (dest / p).is_file() and not mapped(p)}
     found = survey(files, policy, [p.stem for p in (dest / policy.agents_dir).glob("*.yaml")])
+    listing = {unescape(r.path) for r in found.rules if r.constants}
     return [(a.path, f"a {a.format} file that {POLICY_PATH} does not map; add `- path: "
-                     f"'{a.path}'` with `format: {a.format}` under its `formats:` to adopt it")
+                     f"'{a.path}'` with `format: {a.format}`"
+                     + (" and the `constants:` its agents use (docs/file-formats.md)" if a.path in listing else "")
+                     + " under its `formats:` to adopt it")
             for a in found.adopted]

@@ -15,7 +15,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from gitimprove.instructions.versions import write_json
+from gitimprove.git import write_json
 
 MISSING: Any = object()
 

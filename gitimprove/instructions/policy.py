@@ -39,7 +39,9 @@ class ProposerSettings(Record):
     default: Literal["auto", "anthropic", "heuristic"] = "auto"
     model: str = DEFAULT_MODEL
     max_tokens: int = spec(4096, ge=256)
-    timeout_seconds: float = spec(60.0, gt=0)
+    timeout_seconds: float = spec(60.0, gt=0)  # of each read of one request
+    # wall clock for all the model calls of one `propose` (every agent's, retries included)
+    deadline_seconds: float = spec(600.0, gt=0)
     max_patterns: int = spec(8, ge=1)
     max_quotes: int = spec(4, ge=1)
     # Support before a rule: distinct users and runs behind a pattern, and users who must share
@@ -64,6 +66,8 @@ class AnalysisSettings(Record):
     # the cost cap of the model step of analysis (themes by a model): input and output
     # tokens of all its requests together, for one analysis
     model_max_tokens: int = spec(200_000, ge=1000)
+    # its wall clock: all its requests, retries and waits included, for one analysis
+    model_deadline_seconds: float = spec(600.0, gt=0)
 
 
 _MODEL_NAME = re.compile(r"\A[A-Za-z0-9][A-Za-z0-9._:@/-]{0,99}\Z")
@@ -87,7 +91,8 @@ class EvaluationSettings(Record):
     max_tokens: int = spec(1024, ge=16)  # of one replayed answer
     max_input_chars: int = spec(20_000, ge=100)  # a run's input beyond this is cut (and counted)
     token_budget: int = spec(400_000, ge=1000)  # input + output tokens of one evaluation
-    timeout_seconds: float = spec(60.0, gt=0)
+    timeout_seconds: float = spec(60.0, gt=0)  # of each read of one request
+    deadline_seconds: float = spec(3600.0, gt=0)  # wall clock for all the calls of one evaluation
     input_usd_per_mtok: float | None = spec(None, ge=0)  # price; default: by model family
     output_usd_per_mtok: float | None = spec(None, ge=0)
     required: bool = False  # approve and the hooks refuse without a passing scorecard
@@ -119,6 +124,31 @@ def _name_template(value: str) -> str:
     return value
 
 
+_IDENTIFIER = re.compile(r"\A[A-Za-z_][A-Za-z0-9_]{0,199}\Z")
+
+
+def _identifier(value: str) -> str:
+    if not _IDENTIFIER.match(value):
+        raise ValueError(f"{value[:60]!r} is not a Python name")
+    return value
+
+
+def _agent_key(value: str) -> str:
+    if not value or len(value) > 200 or any(ord(c) < 32 or ord(c) == 127 for c in value):
+        raise ValueError("an agent's name: one line of at most 200 characters")
+    return value
+
+
+@dataclass(frozen=True, kw_only=True)
+class Constant(Record):
+    """A module constant that holds an agent's instruction, for an agent defined in another
+    module of the package (an ADK ``agent.py`` that writes ``instruction=prompt.CONSTANT``)."""
+
+    agent: str = spec(check=_agent_key)  # the agent's `name=` in its agent.py
+    constant: str = spec(check=_identifier)
+    field: Literal["instruction", "global_instruction"] = "instruction"
+
+
 @dataclass(frozen=True, kw_only=True)
 class FormatRule(Record):
     """Files of a framework's format that gitimprove manages in place (see docs/file-formats.md)."""
@@ -126,6 +156,8 @@ class FormatRule(Record):
     path: str = spec(min_length=1)  # a glob over repository paths; `*` also matches `/`
     format: str = spec(check=_known_format)
     name: str = spec("", check=_name_template)  # how agents are named: {key}, {stem}, {parent}, {grandparent}
+    # google_adk: a prompt module; each entry names a constant of it and the agent using it
+    constants: list[Constant] = field(default_factory=list)
 
     def matches(self, path: str) -> bool:
         return fnmatch.fnmatchcase(path, self.path)

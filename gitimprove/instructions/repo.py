@@ -24,9 +24,16 @@ from gitimprove.instructions.agentfile import (
     parse_agent,
     render,
 )
-from gitimprove.instructions.formats.catalog import Catalog, Place, build, parse_file
+from gitimprove.instructions.formats.catalog import Catalog, Place, adapter_for, build, parse_file
 from gitimprove.instructions.parsecache import MISSING, ParseCache
-from gitimprove.instructions.policy import POLICY_PATH, Policy, parse_policy, policy_from_values
+from gitimprove.instructions.policy import (
+    POLICY_PATH,
+    Constant,
+    FormatRule,
+    Policy,
+    parse_policy,
+    policy_from_values,
+)
 from gitimprove.instructions.versions import Version, VersionIndex
 from gitimprove.refnames import running_trial_ref
 from gitimprove.text import did_you_mean
@@ -164,6 +171,7 @@ class AgentAt:
     key: str | None = None  # the agent's name inside an adopted file
     file_blob: Oid | None = None  # the file's blob (``blob`` is the agent's version)
     parsed: ParsedFile | None = field(default=None, repr=False)
+    constants: tuple[Constant, ...] = ()  # of a prompt module (its `formats:` entry's)
 
     @property
     def adopted(self) -> bool:
@@ -226,7 +234,7 @@ class InstructionRepo:
         self._policies: dict[str, Policy] = {}
         self._catalogs: dict[str, Catalog] = {}
         self._broken: dict[str, dict[str, Place]] = {}  # commit -> agents of broken adopted files
-        self._adopted: dict[tuple[str, str, str], ParsedFile] = {}
+        self._adopted: dict[tuple[str, str, str, tuple[Constant, ...]], ParsedFile] = {}
         # agent -> (trial ref tip, start record or None, candidate, live arm, units' buckets)
         self._trials: dict[str, tuple[Oid, TrialStart | None, Instruction | None,
                                       Instruction | None, _Buckets]] = {}
@@ -349,7 +357,7 @@ class InstructionRepo:
             cat = Catalog()
         else:
             listed = self.git.run("ls-tree", "-r", "-z", "--name-only", commit).split("\0")
-            cat = build(policy, [p for p in listed if p], lambda path, fmt: self._read_adopted(commit, path, fmt),
+            cat = build(policy, [p for p in listed if p], lambda path, rule: self._read_adopted(commit, path, rule),
                         taken=self.native_names(commit))
         with self._lock:
             if len(self._catalogs) > 256:
@@ -357,19 +365,18 @@ class InstructionRepo:
             self._catalogs[commit] = cat
         return cat
 
-    def _read_adopted(self, commit: Oid, path: str, fmt: str) -> ParsedFile:
+    def _read_adopted(self, commit: Oid, path: str, rule: FormatRule) -> ParsedFile:
         got = self.git.read_blob(f"{commit}:{path}")
         if got is None:
             raise UnknownAgentError(f"{path} is not in {commit.short}")
-        return self._parse_adopted(got[0], got[1], path, fmt)
+        return self._parse_adopted(got[0], got[1], path, rule.format, tuple(rule.constants))
 
-    def _parse_adopted(self, blob: Oid, raw: bytes, path: str, fmt: str) -> ParsedFile:
-        key = (blob, path, fmt)
+    def _parse_adopted(self, blob: Oid, raw: bytes, path: str, fmt: str,
+                       constants: tuple[Constant, ...] = ()) -> ParsedFile:
+        key = (blob, path, fmt, constants)
         hit = self._adopted.get(key)
         if hit is None:
-            from gitimprove.instructions.formats import ADAPTERS
-
-            hit = parse_file(ADAPTERS[fmt], raw, path)
+            hit = parse_file(adapter_for(fmt, constants), raw, path)
             with self._lock:
                 if len(self._adopted) > 4096:
                     self._adopted.clear()
@@ -445,11 +452,12 @@ class InstructionRepo:
         got = self.git.read_blob(f"{commit}:{place.path}")
         assert got is not None  # the catalog was built from this commit's tree
         blob, raw = got
-        parsed = self._parse_adopted(blob, raw, place.path, place.format)
+        parsed = self._parse_adopted(blob, raw, place.path, place.format, place.constants)
         entry = parsed.entry(place.key)
         version = blob if len(parsed.entries) == 1 else Oid(parsed.fingerprint(entry))
         return AgentAt(place.name, place.path, version, raw, parsed.view(entry, place.name), commit,
-                       format=place.format, key=place.key, file_blob=blob, parsed=parsed)
+                       format=place.format, key=place.key, file_blob=blob, parsed=parsed,
+                       constants=place.constants)
 
     def agent_version(self, place: Place, file_blob: Oid) -> Oid | None:
         """The version of an adopted agent in one blob of its file (None: not in it)."""
@@ -457,7 +465,7 @@ class InstructionRepo:
         if got is None:
             return None
         try:
-            parsed = self._parse_adopted(file_blob, got[1], place.path, place.format)
+            parsed = self._parse_adopted(file_blob, got[1], place.path, place.format, place.constants)
             entry = parsed.entry(place.key)
         except GitImproveError:
             return None
@@ -496,15 +504,15 @@ class InstructionRepo:
         agent = path.rsplit("/", 1)[-1].removesuffix(".yaml")
         try:
             if rule is not None:
-                self._parse_adopted(blob, got[1], path, rule)
+                self._parse_adopted(blob, got[1], path, rule.format, tuple(rule.constants))
             else:
                 self._parse(blob, got[1], path, agent)
         except InvalidFileError:
             return False
         return True
 
-    def _adopted_rule(self, path: str) -> str | None:
-        """The format main's policy maps ``path`` to (None: a native agent file)."""
+    def _adopted_rule(self, path: str) -> FormatRule | None:
+        """The ``formats:`` entry of main's policy for ``path`` (None: a native agent file)."""
         from gitimprove.instructions.formats.catalog import rule_for
 
         tip = self.git.read_ref(self.main_ref) if self._has_main() else None
@@ -517,7 +525,7 @@ class InstructionRepo:
             rule = rule_for(policy, path)
         except InvalidFileError:
             return None
-        return rule.format if rule else None
+        return rule
 
     def load(self, agent: str, ref: str | None = None, *, unit: str | None = None,
              strict: bool = False) -> Instruction:
@@ -704,7 +712,7 @@ class InstructionRepo:
         """How the versions of an agent in a file holding several are told apart."""
         if at.parsed is None or at.key is None or len(at.parsed.entries) == 1:
             return {}
-        place = Place(at.name, at.path, at.format, at.key)
+        place = Place(at.name, at.path, at.format, at.key, at.constants)
         return {"fingerprint": lambda blob: self.agent_version(place, blob), "tag": at.key}
 
     # -- history --------------------------------------------------------------------------
@@ -962,6 +970,7 @@ class InstructionRepo:
             synthesizer = Synthesizer(
                 model=policy.proposer.model, max_tokens_total=policy.analysis.model_max_tokens,
                 max_tokens=policy.proposer.max_tokens, timeout=policy.proposer.timeout_seconds,
+                deadline=policy.analysis.model_deadline_seconds,
                 cache_dir=self.git.state_dir / "synthesis" / agent, cache_only=model == "cached")
         patterns = analyze_records([r for r in records if r.is_feedback], agent_file=inst.file,
                                    min_support=support, evidence_state=evidence_state,

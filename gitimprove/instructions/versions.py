@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import threading
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
@@ -24,7 +23,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from gitimprove.dataclass import dataclass
-from gitimprove.git import ZERO_OID, Oid, Repository
+from gitimprove.git import ZERO_OID, Oid, Repository, write_json
 
 _FORMAT = "--format=%x01%H%x00%P%x00%ct%x00%an <%ae>%x00%s"
 _CACHE_VERSION = 2
@@ -232,20 +231,3 @@ def _read_cache(path: Path) -> tuple[Oid | None, list[Change], set[str]]:
 def _write_cache(path: Path, tip: Oid, changes: list[Change], broken: set[str]) -> None:
     write_json(path, {"v": _CACHE_VERSION, "tip": tip, "broken": sorted(broken),
                        "changes": [[c.commit, c.blob, c.timestamp, c.author, c.subject] for c in changes]})
-
-
-def write_json(path: Path, data: object) -> None:
-    """Write a cache file whole or not at all (a temporary file renamed over it)."""
-    # NOTE: a cache only; a read-only repository (or a full disk) simply goes without it.
-    with contextlib.suppress(OSError):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        import tempfile  # only here: most commands read the index and never write it
-
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-        try:
-            with os.fdopen(fd, "w") as fh:
-                fh.write(json.dumps(data, separators=(",", ":")))  # one C-encoded write
-            os.replace(tmp, path)
-        except OSError:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)

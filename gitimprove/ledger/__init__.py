@@ -25,21 +25,26 @@ Trust rules (docs/safety.md):
   line, a heading or a second record.
 
 :func:`scan` reads everything in two git calls (``for-each-ref`` and one ``log``) whatever
-the number of proposals.
+the number of proposals. What main's history says, and what the refs bring beyond main, are
+kept on disk by main's tip (:func:`scan_line`), so that a scan reads from git only what is
+new: a speed-up whose result is the same without it.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from enum import StrEnum
-from functools import cached_property
+from functools import cached_property, partial
+from pathlib import Path
 from typing import Any, ClassVar, Self, TypeVar
+from urllib.parse import quote
 
 from gitimprove.dataclass import dataclass, field
 from gitimprove.errors import GitImproveError
-from gitimprove.git import Commit, Identity, Oid, Repository
+from gitimprove.git import Commit, Identity, Oid, Repository, write_cache, write_json
 from gitimprove.text import CONTROL, is_slug, shorten
 
 # -- names ------------------------------------------------------------------------------------
@@ -80,6 +85,8 @@ EVALUATION_BASE_TREE = "Gitimprove-Base-Tree"
 EVALUATION_PROPOSAL_TREE = "Gitimprove-Proposal-Tree"
 EVALUATION_SCORE = "Gitimprove-Score"
 EVALUATED_BY = "Evaluated-by"
+# On an approval merge: the evaluation record commit whose scorecard the gate let through.
+EVALUATION_RECORD = "Gitimprove-Evaluation-Record"
 
 # The only trailers a model-authored commit may carry.
 PROPOSAL_TRAILERS = (PROPOSAL, AGENT, BASE_VERSION, BASE_COMMIT, EVIDENCE, PATTERNS, MODEL,
@@ -365,11 +372,38 @@ class ApprovalRecord:
 
     approver: Identity
     proposal: ProposalRecord
+    # the evaluation record (a commit gitimprove wrote, read back and checked) that the
+    # policy's gate let through; None when no gate applied
+    evaluation: Oid | None = None
 
     def message(self, paragraphs: Sequence[str]) -> str:
         pairs = [(k, v) for k, v in self.proposal.trailers() if k in APPROVAL_COPIES]
+        if self.evaluation is not None:
+            if not is_oid(self.evaluation):
+                raise LedgerError(f"refusing to name evaluation {self.evaluation!r}: "
+                                  "not an object id")
+            pairs.append((EVALUATION_RECORD, str(self.evaluation)))
         pairs.append((APPROVED_BY, str(self.approver)))
         return "\n\n".join([*paragraphs, trailer_block(pairs)]) + "\n"
+
+
+def evaluation_named(commit: LoggedCommit) -> Oid | None:
+    """The evaluation record an approval merge names, when gitimprove's approval wrote it: a
+    merge not authored by a model, with one ``Gitimprove-Evaluation-Record`` holding an
+    object id (a model-authored commit carrying it is forged, and names nothing)."""
+    if commit.model_authored or len(commit.parents) < 2:
+        return None
+    values = [v for k, v in commit.trailers if k == EVALUATION_RECORD]
+    return Oid(values[0]) if len(values) == 1 and is_oid(values[0]) else None
+
+
+def evaluations_named(git: Repository, commits: Iterable[Oid]) -> dict[Oid, Oid]:
+    """:func:`evaluation_named` of each of ``commits`` that names one, in one git call."""
+    wanted = list(dict.fromkeys(commits))
+    if not wanted:
+        return {}
+    read = read_commits(git, "--no-walk=unsorted", *wanted)
+    return {oid: named for oid, c in read.items() if (named := evaluation_named(c)) is not None}
 
 
 @dataclass(frozen=True)
@@ -576,8 +610,8 @@ def riders(git: Repository, base: Oid, head: Oid, proposal: Oid) -> list[str]:
 
 def riders_in(book: Ledger, head: Oid, proposal: Oid) -> list[str]:
     """:func:`riders` into main's tip, from the commits a scan read (no git call)."""
-    return _riders((book.commits[o] for o in _walk(book.commits, [head], book.on_main)),
-                   proposal)
+    # NOTE: book.commits holds only what the refs bring beyond main: the walk stops at main.
+    return _riders((book.commits[o] for o in _walk(book.commits, [head], set())), proposal)
 
 
 def _riders(brought: Iterable[LoggedCommit], proposal: Oid) -> list[str]:
@@ -731,13 +765,35 @@ class Ledger:
 
     main: Oid | None
     proposals: dict[str, Proposal]
-    history: list[MainEvent]
     records: dict[str, list[RefRecord]] = field(default_factory=dict)
     unidentified: list[tuple[str, Oid]] = field(default_factory=list)
-    # What the scan read: the record refs and every commit, so that records_of needs no git.
+    # What the scan read: the record refs and the commits the refs bring beyond main, so that
+    # records_of needs no git. Main's own commits are in `history` (read on first use).
     record_refs: list[tuple[str, Oid]] = field(default_factory=list, repr=False)
     commits: dict[Oid, LoggedCommit] = field(default_factory=dict, repr=False)
-    on_main: set[Oid] = field(default_factory=set, repr=False)  # the commits main's tip reaches
+    # Main's whole line, when the scan walked it (else read on first use of history/on_main).
+    line: MainLine | None = field(default=None, repr=False, compare=False)
+    git: Repository | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def history(self) -> list[MainEvent]:
+        """A :class:`MainEvent` per commit on main's first-parent line, oldest first (with
+        main's earlier line a merge brought back, in its place)."""
+        return self._whole().history
+
+    @property
+    def on_main(self) -> set[Oid]:
+        """Every commit main's tip reaches."""
+        return self._whole().on_main
+
+    def _whole(self) -> MainLine:
+        # NOTE: a scan that found main's line kept on disk (scan_line) did not read main's
+        # commits: history is walked here, once, for the readers that need every event
+        # (audit, metrics); propose and review never do.
+        if self.line is None or not self.line.whole:
+            assert self.git is not None, "a ledger without main's line needs its repository"
+            self.line = MainLine.read(self.git, self.main)
+        return self.line
 
     def records_of(self, kind: type[R]) -> list[R]:
         """Every record of ``kind`` the scan found, oldest first (damaged ones left out)."""
@@ -771,18 +827,24 @@ class Ledger:
         return list(out)
 
     def approval_of(self, commit: Oid) -> Approval | None:
-        return next((e.approval for e in self.history
-                     if e.approval is not None and e.commit.oid == commit), None)
+        """The approval merge ``commit`` is (None: it is none)."""
+        # NOTE: a proposal's approval first: main's history is read only for an approval
+        # whose proposals were all approved again later (or for a commit that is none)
+        found = next((p.approval for p in self.proposals.values()
+                      if p.approval is not None and p.approval.merge == commit), None)
+        return found or next((e.approval for e in self.history
+                              if e.approval is not None and e.commit.oid == commit), None)
 
 
 _FORMAT = "%H%n%P%n%an%n%ae%n%at%n%B"
 
 
-def read_commits(git: Repository, *revs: str) -> dict[Oid, LoggedCommit]:
-    """Every commit reachable from ``revs`` (``^rev`` excludes), with its message: one git call."""
+def read_commits(git: Repository, *revs: str, check: bool = True) -> dict[Oid, LoggedCommit]:
+    """Every commit reachable from ``revs`` (``^rev`` excludes), with its message: one git call.
+    With ``check=False``, none when git refuses (a rev it does not have)."""
     if not revs:
         return {}
-    out = git.run_bytes("log", "-z", f"--format={_FORMAT}", *revs, "--")
+    out = git.run_bytes("log", "-z", f"--format={_FORMAT}", *revs, "--", check=check)
     commits: dict[Oid, LoggedCommit] = {}
     for chunk in out.split(b"\0"):
         if not chunk.strip():
@@ -847,12 +909,12 @@ def merged_head(commits: Mapping[Oid, LoggedCommit], heads: Sequence[Oid], propo
     return heads[0] if heads else proposal
 
 
-def _brought(commits: dict[Oid, LoggedCommit], tip: Oid, stop: set[Oid]) -> list[LoggedCommit]:
+def _brought(commits: Mapping[Oid, LoggedCommit], tip: Oid, stop: set[Oid]) -> list[LoggedCommit]:
     """The commits a branch at ``tip`` brings on top of ``stop``, oldest first."""
     return sorted((commits[o] for o in _walk(commits, [tip], stop)), key=lambda c: c.time)
 
 
-def _edits(commits: dict[Oid, LoggedCommit], brought: list[LoggedCommit], target: Oid,
+def _edits(commits: Mapping[Oid, LoggedCommit], brought: list[LoggedCommit], target: Oid,
            stop: set[Oid]) -> list[Edit]:
     """People's commits among ``brought`` that are not under the model's commit ``target``."""
     under = set(_walk(commits, [target], stop))
@@ -862,67 +924,95 @@ def _edits(commits: dict[Oid, LoggedCommit], brought: list[LoggedCommit], target
 
 def _proposal_in(found: list[LoggedCommit], pid: str | None) -> LoggedCommit | None:
     """The proposal commit among ``found``: the one with id ``pid``, else the newest."""
-    chosen = [(c, r) for c in found if (r := proposal_of(c)[0]) is not None]
+    chosen = [(c, r) for c in found if (r := c.proposal[0]) is not None]
     mine = next((c for c, r in chosen if r.id == pid), None)
     return mine or (chosen[-1][0] if chosen else None)
 
 
-def scan(git: Repository, main_ref: str, *, extra_refs: Sequence[str] = ()) -> Ledger:
-    """Read every proposal, approval, rejection, rollback and record under
-    ``refs/gitimprove/`` (evaluations, trials: :meth:`Ledger.records_of`).
+def _adopt(proposals: dict[str, Proposal], c: LoggedCommit, state: ProposalState,
+           **kw: Any) -> Proposal | None:
+    """Record ``c`` as a proposal in ``state`` (None: it is no proposal commit, or it would
+    reopen an id already taken by a commit on main or recorded before)."""
+    record, problems = proposal_of(c)
+    if record is None:
+        return None
+    found = proposals.get(record.id)
+    if found is not None and found.commit.oid != c.oid and state == ProposalState.OPEN:
+        return None  # the id is taken by a commit already on main or recorded before
+    p = Proposal(record, c, state, problems=problems, **kw)
+    proposals[record.id] = p
+    return p
 
-    Two git calls whatever the number of proposals and records: ``for-each-ref`` for the tips,
-    and one ``log`` of everything reachable from them and from main."""
-    refs: list[tuple[str, Oid]] = []
-    for line in git.run("for-each-ref", "--format=%(objectname) %(objecttype) %(refname)",
-                        BRANCH_PREFIX, RECORDS_PREFIX, *extra_refs).splitlines():
-        oid, kind, ref = line.split(" ", 2)
-        if kind == "commit":
-            refs.append((ref, Oid(oid)))
-    main = git.read_ref(main_ref)
-    tips = sorted({str(oid) for _, oid in refs} | ({str(main)} if main else set()))
-    commits = read_commits(git, *tips)
 
-    proposals: dict[str, Proposal] = {}
-    history: list[MainEvent] = []
-    on_main: set[Oid] = set()
-    rolled_back: dict[str, Rollback] = {}
-    squashed: dict[str, LoggedCommit] = {}  # proposal id -> a person's commit quoting it
+class MainLine:
+    """What main's first-parent history says, up to ``tip``: the proposals approved or landed
+    on it, rollbacks, squashes that quote a proposal and, when ``whole``, every event.
 
-    def adopt(c: LoggedCommit, state: ProposalState, **kw: Any) -> Proposal | None:
-        record, problems = proposal_of(c)
-        if record is None:
-            return None
-        found = proposals.get(record.id)
-        if found is not None and found.commit.oid != c.oid and state == ProposalState.OPEN:
-            return None  # the id is taken by a commit already on main or recorded before
-        p = Proposal(record, c, state, problems=problems, **kw)
-        proposals[record.id] = p
-        return p
+    It depends only on the commits ``tip`` reaches, so :func:`scan` keeps it on disk and, when
+    main moves forward, reads only the new commits (:meth:`follow`): the same walk, carried
+    on. ``history`` and ``on_main`` then hold only what was followed (``whole`` is False)."""
 
-    def main_line(side: Oid) -> list[Oid]:
+    def __init__(self, tip: Oid | None = None) -> None:
+        self.tip = tip
+        self.whole = tip is None
+        self.proposals: dict[str, Proposal] = {}
+        self.rolled_back: dict[str, Rollback] = {}
+        self.squashed: dict[str, LoggedCommit] = {}  # proposal id -> a person's commit quoting it
+        self.history: list[MainEvent] = []
+        self.on_main: set[Oid] = set()
+
+    @classmethod
+    def read(cls, git: Repository, main: Oid | None) -> MainLine:
+        """Main's whole line, from git (one ``log``)."""
+        line = cls()
+        line.follow(read_commits(git, str(main)) if main else {}, main)
+        return line
+
+    def follow(self, commits: Mapping[Oid, LoggedCommit], tip: Oid | None) -> bool:
+        """Walk main's first-parent line from where it was (``self.tip``) to ``tip``, oldest
+        first. ``commits``: at least every commit ``tip`` reaches that ``self.tip`` does not
+        (git log ``tip ^self.tip``). False, and nothing walked, when ``self.tip`` is not on
+        ``tip``'s first-parent line (main was reset or rewritten, or a merge took main's
+        earlier line as its side): the line must then be read whole again."""
+        chain: list[Oid] = []
+        cursor = tip
+        while cursor is not None and cursor != self.tip and cursor in commits:
+            chain.append(cursor)
+            parents = commits[cursor].parents
+            cursor = parents[0] if parents else None
+        if self.tip is not None and cursor != self.tip:
+            return False
+        for oid in reversed(chain):
+            self._on_line(commits, oid)
+        self.tip = tip
+        return True
+
+    def _main_line(self, commits: Mapping[Oid, LoggedCommit], side: Oid) -> list[Oid]:
         """The first-parent line of a merge's side parent down to main's history, oldest
         first, when it holds what only main holds (an approval merge ``approve`` wrote, a
         rollback): main's earlier line, which `git pull` without ``--rebase`` (or main merged
         into a branch that then became main) put on the side. Empty for any other branch."""
         line: list[Oid] = []
         cursor: Oid | None = side
-        while cursor is not None and cursor in commits and cursor not in on_main:
+        while cursor is not None and cursor in commits and cursor not in self.on_main:
             line.append(cursor)
             parents = commits[cursor].parents
             cursor = parents[0] if parents else None
         return line[::-1] if any(_main_record(commits[o]) for o in line) else []
 
-    def on_line(oid: Oid, off_line: bool = False) -> None:
+    def _on_line(self, commits: Mapping[Oid, LoggedCommit], oid: Oid, off_line: bool = False) -> None:
+        # NOTE: the walks stop at self.on_main and at commits not in `commits`: when the line
+        # is followed from a kept tip, `commits` holds none of what that tip reaches.
         c = commits[oid]
+        on_main = self.on_main
         event = MainEvent(c, off_line=off_line)
         for side in c.parents[1:]:
-            earlier_line = main_line(side)
+            earlier_line = self._main_line(commits, side)
             if earlier_line:
                 event.brings_back = side
             for earlier in earlier_line:
                 if earlier not in on_main:
-                    on_line(earlier, True)
+                    self._on_line(commits, earlier, True)
         brought = list(_walk(commits, c.parents[1:], on_main)) if len(c.parents) > 1 else []
         if len(c.parents) > 1 and not c.model_authored:
             heads = [p for p in c.parents[1:] if p not in on_main]
@@ -931,7 +1021,7 @@ def scan(git: Repository, main_ref: str, *, extra_refs: Sequence[str] = ()) -> L
                                 approver_of(c), c.time,
                                 not any(k == APPROVED_BY for k, _ in c.trailers))
             for x in landed:
-                p = adopt(x, ProposalState.APPROVED, approval=approval)
+                p = _adopt(self.proposals, x, ProposalState.APPROVED, approval=approval)
                 if p is not None:
                     approval.proposals.append(p.id)
                     p.edits = _edits(commits, landed, x.oid, on_main)
@@ -940,33 +1030,117 @@ def scan(git: Repository, main_ref: str, *, extra_refs: Sequence[str] = ()) -> L
         elif c.model_authored:
             # A proposal commit on main without a merge (fast-forward, cherry-pick): not an
             # approval, whatever its trailers say. It is live; its record tells what it was.
-            adopt(c, ProposalState.LANDED)
+            _adopt(self.proposals, c, ProposalState.LANDED)
         else:
             record = RollbackRecord.parse(c.message)
             if record is not None:
                 event.rollback = Rollback(oid, record, c.time, c.summary)
                 if record.rollback_of:
-                    rolled_back[record.rollback_of] = event.rollback
+                    self.rolled_back[record.rollback_of] = event.rollback
             elif len(c.parents) == 1:
                 named = names_proposal(c.message)  # `git merge --squash` quotes the proposal
                 if named is not None and is_proposal_id(named):
-                    squashed[named] = c
+                    self.squashed[named] = c
         on_main.update(brought)
         on_main.add(oid)
-        history.append(event)
+        self.history.append(event)
 
-    # main's first-parent history, oldest first (with any earlier line of main a merge
-    # brought back, in its place: see main_line)
-    chain: list[Oid] = []
-    cursor = main
-    while cursor is not None and cursor in commits:
-        chain.append(cursor)
-        parents = commits[cursor].parents
-        cursor = parents[0] if parents else None
-    for oid in reversed(chain):
-        on_line(oid)
+
+def scan(git: Repository, main_ref: str, *, extra_refs: Sequence[str] = ()) -> Ledger:
+    """Read every proposal, approval, rejection, rollback and record under
+    ``refs/gitimprove/`` (evaluations, trials: :meth:`Ledger.records_of`).
+
+    Two git calls whatever the number of proposals and records: ``for-each-ref`` for the tips,
+    and one ``log``. What main's line says is kept on disk by main's tip (:func:`scan_line`):
+    while main does not move, the ``log`` reads only what the refs bring beyond main; when
+    main moved forward, only main's new commits besides."""
+    refs: list[tuple[str, Oid]] = []
+    for line in git.run("for-each-ref", "--format=%(objectname) %(objecttype) %(refname)",
+                        BRANCH_PREFIX, RECORDS_PREFIX, *extra_refs).splitlines():
+        oid, kind, ref = line.split(" ", 2)
+        if kind == "commit":
+            refs.append((ref, Oid(oid)))
+    main = git.read_ref(main_ref)
+    tips = sorted({str(oid) for _, oid in refs} - {str(main)})
+    main_line, commits = scan_line(git, main_ref, main, tips)
+    proposals = dict(main_line.proposals)
+    unidentified, record_refs = _read_refs(refs, commits, proposals)
+    for pid, squash in main_line.squashed.items():
+        # NOTE: after the branches: a squash leaves the proposal's branch where it was. The
+        # hooks judged the squash as the proposal; it is live, and nobody approved it.
+        squashed_one = proposals.get(pid)
+        if squashed_one is not None and squashed_one.state == ProposalState.OPEN:
+            squashed_one.state, squashed_one.landed_as = ProposalState.LANDED, squash
+    for pid, rb in main_line.rolled_back.items():
+        if pid in proposals and proposals[pid].state in (ProposalState.APPROVED,
+                                                         ProposalState.LANDED):
+            proposals[pid].state = ProposalState.ROLLED_BACK
+            proposals[pid].rollback = rb
+    records = {kind.kind: _read_records(kind, record_refs, commits)
+               for kind in _REF_RECORDS.values()}
+    return Ledger(main, proposals, records, unidentified, record_refs, commits,
+                  main_line if main_line.whole else None, git)
+
+
+def scan_line(git: Repository, main_ref: str, main: Oid | None,
+              tips: Sequence[str]) -> tuple[MainLine, dict[Oid, LoggedCommit]]:
+    """Main's line (as :class:`MainLine` at ``main``) and the commits ``tips`` bring beyond
+    main, read from git only where what is kept on disk does not say it already.
+
+    Two files under ``gitimprove-state/ledger/``, each tied to main's tip: main's line, and
+    the commits the refs brought beyond it (with what each proposal commit records). While
+    main does not move, a ``log`` reads only the tips not seen before (none: no ``log``);
+    when main moved forward along its first-parent line, one ``log`` of its new commits and
+    the new tips carries the line on; anything else (main reset or rewritten, a damaged or
+    foreign file, a file of another version of this code) reads it all, as without them.
+    Either way the result is the same (tests/test_ledger_cache.py): the files are a speed-up,
+    checked for their form and never trusted beyond it."""
+    folder = git.state_dir / "ledger"
+    line_file = folder / (quote(main_ref, safe="") + ".json")
+    refs_file = folder / (quote(main_ref, safe="") + ".refs")
+    kept = _load_line(line_file, main_ref) if main is not None else None
+    kept_refs = _RefsFile(refs_file, main_ref)
+    if kept is not None:
+        kept_refs.load()
+    at, seen, known = kept_refs.main, kept_refs.seen, kept_refs.commits
+    if kept is None or kept.tip != at:
+        seen, known = set(), {}
+    new = [t for t in tips if t not in seen]
+    line: MainLine | None = None
+    if kept is not None and kept.tip == main:
+        line = kept
+        commits = {**known, **(read_commits(git, *new, f"^{main}") if new else {})}
+    elif kept is not None:
+        assert kept.tip is not None and main is not None
+        # NOTE: an old tip git does not have (a file from another repository) fails the log:
+        # nothing is read, and everything is read below.
+        read = read_commits(git, str(main), *new, f"^{kept.tip}", check=False)
+        if kept.follow(read, main):
+            line = kept
+            _save_line(line_file, main_ref, line)
+            commits = {o: c for o, c in {**known, **read}.items() if o not in line.on_main}
+    if line is None:
+        line, seen = MainLine(), set()
+        read = read_commits(git, *([str(main)] if main else []), *tips)
+        line.follow(read, main)
+        if main is not None:
+            _save_line(line_file, main_ref, line)
+        commits = {o: c for o, c in read.items() if o not in line.on_main}
+    if seen.difference(tips):
+        # NOTE: what a branch deleted since brought is left out: walked from the tips there are.
+        commits = {o: commits[o] for o in _walk(commits, [Oid(t) for t in tips], set())}
+    if main is not None and (at != main or not seen.issuperset(tips)):
+        kept_refs.save(main, tips, commits)
+    return line, commits
+
+
+def _read_refs(refs: Sequence[tuple[str, Oid]], commits: Mapping[Oid, LoggedCommit],
+               proposals: dict[str, Proposal]) -> tuple[list[tuple[str, Oid]], list[tuple[str, Oid]]]:
+    """Rejections and open proposals from the refs (``commits``: what they bring beyond
+    main), into ``proposals``; the refs that hold no proposal, and the record refs."""
     unidentified: list[tuple[str, Oid]] = []
     record_refs: list[tuple[str, Oid]] = []
+    on_main: set[Oid] = set()  # NOTE: `commits` holds nothing on main: every walk stops there
     for ref, tip in refs:
         if ref.startswith(REJECTED_PREFIX):
             rc = commits.get(tip)
@@ -988,41 +1162,289 @@ def scan(git: Repository, main_ref: str, *, extra_refs: Sequence[str] = ()) -> L
                     continue
                 closed: Proposal | None = existing
             else:
-                closed = adopt(target, ProposalState.REJECTED, ref=ref, tip=rc.parents[0],
-                               edits=_edits(commits, found, target.oid, on_main))
+                closed = _adopt(proposals, target, ProposalState.REJECTED, ref=ref,
+                                tip=rc.parents[0], edits=_edits(commits, found, target.oid, on_main))
             if closed is not None:
                 closed.state, closed.rejection = ProposalState.REJECTED, info
         elif ref.startswith(RECORDS_PREFIX):
             record_refs.append((ref, tip))
     for ref, tip in refs:
-        if not ref.startswith(BRANCH_PREFIX) or tip in on_main:
-            continue
-        found = _brought(commits, tip, on_main)
-        target = _proposal_in(found, ref.rsplit("/", 1)[-1])
+        if not ref.startswith(BRANCH_PREFIX) or tip not in commits:
+            continue  # a branch main reaches: merged
+        c = commits[tip]
+        if c.proposal[0] is not None and not any(p in commits for p in c.parents):
+            # NOTE: most branches: the model's commit alone on main (what the walks below
+            # find, without walking: nothing else brought, no edits)
+            found, target = [c], c
+        else:
+            found = _brought(commits, tip, on_main)
+            target = _proposal_in(found, ref.rsplit("/", 1)[-1])
         if target is None:
             unidentified.append((ref, tip))
             continue
-        opened = proposal_of(target)[0]
+        opened = target.proposal[0]
         assert opened is not None
         existing = proposals.get(opened.id)
         if existing is not None and existing.state != ProposalState.OPEN:
             continue  # rejected or approved already: a leftover branch does not reopen it
-        adopt(target, ProposalState.OPEN, ref=ref, tip=tip,
-              edits=_edits(commits, found, target.oid, on_main))
-    for pid, squash in squashed.items():
-        # NOTE: after the branches: a squash leaves the proposal's branch where it was. The
-        # hooks judged the squash as the proposal; it is live, and nobody approved it.
-        squashed_one = proposals.get(pid)
-        if squashed_one is not None and squashed_one.state == ProposalState.OPEN:
-            squashed_one.state, squashed_one.landed_as = ProposalState.LANDED, squash
-    for pid, rb in rolled_back.items():
-        if pid in proposals and proposals[pid].state in (ProposalState.APPROVED,
-                                                         ProposalState.LANDED):
-            proposals[pid].state = ProposalState.ROLLED_BACK
-            proposals[pid].rollback = rb
-    records = {kind.kind: _read_records(kind, record_refs, commits)
-               for kind in _REF_RECORDS.values()}
-    return Ledger(main, proposals, history, records, unidentified, record_refs, commits, on_main)
+        _adopt(proposals, target, ProposalState.OPEN, ref=ref, tip=tip,
+               edits=_edits(commits, found, target.oid, on_main) if len(found) > 1 else [])
+    return unidentified, record_refs
+
+
+# -- main's line kept on disk -------------------------------------------------------------------
+
+# NOTE: bump when what MainLine keeps changes form. The file is also tied to this module's
+# own file (size, mtime): a changed rule of what a commit means never meets an old answer.
+_LINE_FORMAT = 1
+
+
+def _stamp() -> list[int] | None:
+    """The form and the code a kept file is of; None (nothing kept) when this module's file
+    cannot be looked at (a zipped install)."""
+    try:
+        st = os.stat(__file__)
+    except OSError:
+        return None
+    return [_LINE_FORMAT, st.st_size, st.st_mtime_ns]
+
+
+def _save_line(path: Path, main_ref: str, line: MainLine) -> None:
+    """Keep ``line`` (before the refs are read: nothing has changed its proposals yet)."""
+    commits: dict[str, list[Any]] = {}
+    approvals: dict[int, tuple[int, Approval]] = {}
+
+    def commit(c: LoggedCommit) -> str:
+        commits[c.oid] = [list(c.parents), c.author, c.email, c.time, c.message]
+        return str(c.oid)
+
+    def approval(a: Approval | None) -> int | None:
+        if a is None:
+            return None
+        return approvals.setdefault(id(a), (len(approvals), a))[0]
+
+    def edits(found: Sequence[Edit]) -> list[list[Any]]:
+        return [[e.commit, e.author, e.time, e.summary] for e in found]
+
+    stamp = _stamp()
+    if stamp is None:
+        return
+    proposals = [[pid, commit(p.commit), p.state.value, approval(p.approval), edits(p.edits)]
+                 for pid, p in line.proposals.items()]
+    write_json(path, {
+        "v": stamp, "ref": main_ref, "tip": line.tip, "commits": commits,
+        "proposals": proposals,
+        "approvals": [[a.merge, a.first_parent, a.head, a.by, a.time, a.plain, a.proposals,
+                       edits(a.edits)] for _, a in approvals.values()],
+        "rolled_back": [[pid, rb.commit, rb.record.agent, rb.record.by, rb.record.rollback_of,
+                         rb.record.reverts, rb.record.restores, rb.time, rb.summary]
+                        for pid, rb in line.rolled_back.items()],
+        "squashed": [[pid, commit(c)] for pid, c in line.squashed.items()],
+    })
+
+
+def _load_line(path: Path, main_ref: str) -> MainLine | None:
+    """The line kept at ``path``, or None when there is none, or it is damaged, of another
+    form or another version of this code: then it is read from git again."""
+    try:
+        raw = json.loads(path.read_bytes())
+        if raw["v"] is None or raw["v"] != _stamp() or raw["ref"] != main_ref:
+            return None
+        return _parse_line(raw)
+    except (OSError, ValueError, KeyError, TypeError, IndexError, AttributeError):
+        return None
+
+
+class _RefsFile:
+    """The commits the refs brought beyond main (at ``main``), kept on disk: a header line of
+    JSON, then segments, each a line of JSON (the tips it was read for, each commit with what
+    its proposal record says when it is a model's, the size of the messages) and the messages,
+    NUL-separated (a message has no NUL: `git log -z` reads them so), which read back far
+    faster than JSON. A scan that read new tips adds a segment: the file is written whole
+    again (temporary file, rename), but only the new commits are encoded."""
+
+    def __init__(self, path: Path, main_ref: str) -> None:
+        self.path, self.main_ref = path, main_ref
+        self.main: Oid | None = None
+        self.seen: set[str] = set()
+        self.commits: dict[Oid, LoggedCommit] = {}
+        self.data = b""
+        self.rows = 0
+
+    def load(self) -> None:
+        """Read the file (nothing when it is missing, damaged, or of another form or
+        version of this code)."""
+        try:
+            self._parse(self.path.read_bytes())
+        except (OSError, ValueError, KeyError, TypeError, IndexError, AttributeError):
+            self.main, self.seen, self.commits, self.data, self.rows = None, set(), {}, b"", 0
+
+    def _parse(self, data: bytes) -> None:
+        head, pos = _json_line(data, 0)
+        if head["v"] is None or head["v"] != _stamp() or head["ref"] != self.main_ref:
+            return
+        while pos < len(data):
+            segment, pos = _json_line(data, pos)
+            size = _int(segment["size"])
+            if pos + size > len(data):
+                raise ValueError("a segment cut short")
+            messages = data[pos:pos + size].decode().split("\0")
+            pos += size
+            rows = segment["rows"]
+            if len(messages) != max(len(rows), 1):
+                raise ValueError("not a message for every commit")
+            for (oid, parents, author, email, time, facts), message in zip(rows, messages,
+                                                                           strict=False):
+                # NOTE: checked inline (a function call a value costs more than the JSON)
+                if not (_OID.fullmatch(oid) and all(map(_OID.fullmatch, parents))
+                        and type(author) is str and type(email) is str and type(time) is int):
+                    raise TypeError("not a commit")
+                c = LoggedCommit(_oid(oid), tuple(map(_OIDS, parents)), author, email, time,
+                                 message)
+                if facts is not None and c.model_authored:
+                    c.__dict__["proposal"] = _proposal_facts(facts)  # what c.proposal parses
+                self.commits[c.oid] = c
+            self.seen.update(_str(t) for t in segment["tips"])
+            self.rows += len(rows)
+        self.main, self.data = Oid(_str(head["main"])), data
+
+    def save(self, main: Oid, tips: Sequence[str], commits: Mapping[Oid, LoggedCommit]) -> None:
+        """Keep ``commits`` (what ``tips`` bring beyond ``main``): a segment added to what was
+        read when main is the same, else (or when the file holds much more than is live) a
+        new file."""
+        stamp = _stamp()
+        if stamp is None:
+            return
+        if self.main != main or self.rows > 2 * len(commits) + 64:
+            self.data = json.dumps({"v": stamp, "ref": self.main_ref, "main": main},
+                                   separators=(",", ":")).encode() + b"\n"
+            self.seen, self.commits, self.rows, self.main = set(), {}, 0, main
+        new = [c for o, c in commits.items() if o not in self.commits]
+        fresh = sorted(set(tips) - self.seen)
+        if not new and not fresh:
+            return
+        body = "\0".join(c.message for c in new).encode()
+        segment = json.dumps({"tips": fresh, "rows": [_row(c) for c in new], "size": len(body)},
+                             separators=(",", ":")).encode()
+        write_cache(self.path, self.data + segment + b"\n" + body)
+
+
+def _json_line(data: bytes, pos: int) -> tuple[dict[str, Any], int]:
+    end = data.index(b"\n", pos)
+    value = json.loads(data[pos:end])
+    if not isinstance(value, dict):
+        raise TypeError("not an object")
+    return value, end + 1
+
+
+def _row(c: LoggedCommit) -> list[Any]:
+    record, problems = c.proposal
+    facts: list[Any] | None = None
+    if record is not None and _keeps(record.content):
+        facts = [record.id, record.agent, record.base_version, record.base_commit,
+                 record.evidence, record.patterns, record.model, record.proposer,
+                 None if record.usage is None else [record.usage.input_tokens,
+                                                    record.usage.output_tokens,
+                                                    record.usage.requests],
+                 None if record.content is None else [record.content.operations,
+                                                      record.content.rules],
+                 problems]
+    return [c.oid, c.parents, c.author, c.email, c.time, facts]
+
+
+def _keeps(content: ProposalContent | None) -> bool:
+    """Whether JSON gives ``content`` back as it is (an operation's keys are strings)."""
+    return content is None or all(isinstance(k, str) for op in content.operations for k in op)
+
+
+def _proposal_facts(facts: list[Any]) -> tuple[ProposalRecord, tuple[str, ...]]:
+    """What :meth:`ProposalRecord.parse` gave, from :func:`_row`'s list (every value checked
+    for its type: anything else raises)."""
+    pid, agent, base_version, base_commit, evidence, patterns, model, proposer, usage, content, \
+        problems = facts
+    if not (all(map(_is_str, (pid, agent, model, proposer, *evidence, *patterns, *problems)))
+            and _OID.fullmatch(base_version) and _OID.fullmatch(base_commit)):
+        raise TypeError("not the facts of a proposal record")
+    if content is not None:
+        operations, rules = content
+        if not (all(map(_is_dict, operations)) and all(map(_is_str, rules))):
+            raise TypeError("not a proposal's content")
+        content = ProposalContent(tuple(operations), tuple(rules))
+    if usage is not None:
+        usage = Usage(*(_int(n) for n in usage))
+    record = ProposalRecord(pid, agent, _oid(base_version), _oid(base_commit), tuple(evidence),
+                            tuple(patterns), model, proposer, usage, content)
+    return record, tuple(problems)
+
+
+def _oid(value: str) -> Oid:
+    """An :class:`Oid` of a value already checked to be one (no second check)."""
+    return str.__new__(Oid, value)
+
+
+# NOTE: C-level checks, mapped over a kept file's values (a Python call a value costs more
+# than decoding the JSON)
+_is_str = str.__instancecheck__
+_is_dict = dict.__instancecheck__
+_OIDS = partial(str.__new__, Oid)
+
+
+def _dict(value: object) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise TypeError("not an object")
+    return value
+
+
+def _str(value: object) -> str:
+    if not isinstance(value, str):
+        raise TypeError("not a string")
+    return value
+
+
+def _bool(value: object) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError("not a boolean")
+    return value
+
+
+def _int(value: object) -> int:
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise TypeError("not an integer")
+    return value
+
+
+def _parse_line(raw: dict[str, Any]) -> MainLine:
+    """:func:`_save_line`'s data, every value checked for its type (any other raises)."""
+    line = MainLine(Oid(_str(raw["tip"])))
+    commits: dict[str, LoggedCommit] = {}
+    for oid, (parents, author, email, time, message) in raw["commits"].items():
+        commits[oid] = LoggedCommit(Oid(oid), tuple(Oid(_str(p)) for p in parents), _str(author),
+                                    _str(email), _int(time), _str(message))
+
+    def edits(found: list[list[Any]]) -> list[Edit]:
+        return [Edit(Oid(_str(c)), _str(a), _int(t), _str(s)) for c, a, t, s in found]
+
+    approvals = [Approval(Oid(_str(m)), Oid(_str(f)), Oid(_str(h)), _str(by), _int(t), _bool(plain),
+                          [_str(p) for p in pids], edits(e))
+                 for m, f, h, by, t, plain, pids, e in raw["approvals"]]
+    for pid, oid, state, index, found in raw["proposals"]:
+        c = commits[_str(oid)]
+        approval = approvals[_int(index)] if index is not None else None
+        kind = ProposalState(state)
+        if kind not in (ProposalState.APPROVED, ProposalState.LANDED) or \
+                (approval is None) != (kind == ProposalState.LANDED):
+            raise ValueError("not a state main's line gives")
+        p = _adopt(line.proposals, c, kind, approval=approval, edits=edits(found))
+        if p is None or p.id != pid:
+            raise ValueError("not the proposal its commit records")
+    for pid, oid, agent, by, of, reverts, restores, t, summary in raw["rolled_back"]:
+        record = RollbackRecord(_str(agent), _str(by), None if of is None else _str(of),
+                                None if reverts is None else Oid(_str(reverts)),
+                                None if restores is None else _str(restores))
+        line.rolled_back[_str(pid)] = Rollback(Oid(_str(oid)), record, _int(t), _str(summary))
+    for pid, oid in raw["squashed"]:
+        line.squashed[_str(pid)] = commits[_str(oid)]
+    return line
 
 
 def _read_records(kind: type[RefRecord], refs: Sequence[tuple[str, Oid]],

@@ -362,7 +362,9 @@ def group_items(items: Sequence[Item], themer: Themer,
         df = _document_frequencies(themer, items)
     for item in items:
         info = themer(item.text) if item.text else None
-        if item.kind == FAILURE and info is not None and info.unspecific:
+        # "waste of money" judges, but says what about: pricing
+        if (item.kind == FAILURE and info is not None and info.unspecific
+                and info.plain_topic is None):
             found = groups.setdefault((FAILURE, UNSPECIFIC_KEY), Group(
                 FAILURE, UNSPECIFIC_KEY, UNSPECIFIC_LABEL, triage="unspecific"))
             found.items.append(item)
@@ -838,8 +840,9 @@ def _suggestion(ranked: Sequence[str]) -> str | None:
 
 def _section(g: Group, themer: Themer, agent_file: AgentLike | None) -> str | None:
     """The section of the agent file the pattern concerns, by shared words, where one stands
-    out: the concept's hint words and the group's most frequent words against each section's
-    title (counted double), text and rules. Words found in every section say nothing."""
+    out: the concept's hint words (or a model theme's name and description) and the group's
+    most frequent words against each section's title (counted double), text and rules. Words
+    found in every section say nothing. Only a section of the file can be the answer."""
     if agent_file is None or not agent_file.sections:
         return None
     section_words: list[tuple[str, set[str], set[str]]] = []
@@ -854,6 +857,9 @@ def _section(g: Group, themer: Themer, agent_file: AgentLike | None) -> str | No
         for hint in g.concept.hints:
             for t in content(tokens(hint)):
                 weights[t] += 3.0
+    if g.description is not None:  # a model's theme: its name and description say what it is
+        for t in set(content(tokens(f"{g.label.removeprefix(TROUBLE_PREFIX)} {g.description}"))):
+            weights[t] += 2.0
     common: Counter[str] = Counter()
     for it in g.items:
         if it.text:

@@ -224,14 +224,49 @@ def cluster_levels(texts: Sequence[str], *, weights: Sequence[int] | None = None
     n = len(texts)
     if n == 0:
         return [], []
-    vectors = embedder().embed(texts, contexts)
+    written: dict[str, list[int]] = defaultdict(list)
+    for i, text in enumerate(texts):
+        written[script(text)].append(i)
+    if len(written) == 1:
+        vectors = embedder().embed(texts, contexts)
+    else:  # each script's words weighed by their rarity among its own texts
+        vectors = np.zeros((n, embedder().table.shape[1]), dtype=np.float32)
+        for members in written.values():
+            vectors[members] = embedder().embed([texts[i] for i in members], None if contexts is None
+                                                else [contexts[i] for i in members])
     usable = np.linalg.norm(vectors, axis=1) > 0
     counts = list(weights) if weights is not None else [1] * n
     stable = [_stable(text) for text in texts]
     order = sorted((i for i in range(n) if usable[i]), key=lambda i: (-counts[i], stable[i]))
     labels = np.full(n, UNCLUSTERED, dtype=np.int64)
-    remaining = order
     next_label = 0
+    by_script: dict[str, list[int]] = defaultdict(list)
+    for i in order:
+        by_script[script(texts[i])].append(i)
+    for key in sorted(by_script):
+        next_label = _rounds(vectors, by_script[key], min_size, labels, next_label)
+    for i in order:  # a text many items say is a group by itself, like it or not
+        if labels[i] == UNCLUSTERED and counts[i] >= 2:
+            labels[i] = next_label
+            next_label += 1
+    fine = _renumber([int(x) for x in labels], stable, counts)
+    merged = list(fine)
+    for members in by_script.values():  # each script's clusters merge among themselves
+        inside = set(members)
+        own = _second_level(vectors, [x if i in inside else UNCLUSTERED
+                                      for i, x in enumerate(fine)], counts, side)
+        for i in members:
+            merged[i] = own[i]
+    return fine, _renumber(merged, stable, counts)
+
+
+def _rounds(vectors: Matrix, order: list[int], min_size: int, labels: NDArray[np.int64],
+            next_label: int) -> int:
+    """Sample-then-assign rounds over the texts ``order`` (indices, most said first): each
+    clustered text's number in ``labels``, from ``next_label`` on; the next free number."""
+    import numpy as np
+
+    remaining = order
     for _ in range(ROUNDS):
         if len(remaining) < max(2, min_size):
             break
@@ -259,13 +294,34 @@ def cluster_levels(texts: Sequence[str], *, weights: Sequence[int] | None = None
                     left.append(i)
         next_label += len(found)
         remaining = left
-    for i in order:  # a text many items say is a group by itself, like it or not
-        if labels[i] == UNCLUSTERED and counts[i] >= 2:
-            labels[i] = next_label
-            next_label += 1
-    fine = _renumber([int(x) for x in labels], stable, counts)
-    merged = _second_level(vectors, fine, counts, side)
-    return fine, _renumber(merged, stable, counts)
+    return next_label
+
+
+# Scripts by the first code point of their blocks (letters of other blocks count as Latin).
+_SCRIPTS = ((0x0370, "greek"), (0x0400, "cyrillic"), (0x0530, "latin"), (0x0590, "hebrew"),
+            (0x0600, "arabic"), (0x0780, "latin"), (0x0900, "indic"), (0x0e00, "thai"),
+            (0x0e80, "latin"), (0x1100, "hangul"), (0x1200, "latin"), (0x2e80, "cjk"),
+            (0xa000, "latin"), (0xac00, "hangul"), (0xd7b0, "latin"), (0xf900, "cjk"),
+            (0xfb00, "latin"))
+_STARTS = [start for start, _ in _SCRIPTS]
+
+
+def script(text: str) -> str:
+    """The script most of ``text``'s letters are written in ("latin", "cjk", "cyrillic",
+    ...): texts of different scripts are clustered apart. A static embedding places the
+    words of two scripts far apart whatever they say, and a few texts of another script
+    would otherwise move the cut that the set's own distances give (:data:`QUANTILE`)."""
+    if text.isascii():
+        return "latin"
+    import bisect
+
+    seen: Counter[str] = Counter()
+    for c in text[:MAX_CHARS]:
+        if c.isalpha():
+            point = ord(c)
+            at = bisect.bisect_right(_STARTS, point) - 1
+            seen["latin" if at < 0 else _SCRIPTS[at][1]] += 1
+    return max(sorted(seen), key=seen.__getitem__) if seen else "latin"
 
 
 def _agglomerate(vectors: Matrix, min_size: int) -> tuple[list[list[int]], float]:

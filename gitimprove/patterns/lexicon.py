@@ -295,6 +295,23 @@ CONCEPTS: tuple[Concept, ...] = (
        same responses | same reply | same replies | same thing over | over and over | says the same
        keeps saying | stuck in a loop | in a loop | loops | redundant | redundancy
        """),
+    # NOTE: what the model knows, not the app's version: "outdated app" and "last update broke
+    # it" stay product; phrases name information, knowledge, data or events.
+    _c("outdated", "outdated knowledge", "say where its knowledge ends",
+       "up-to-date answers",
+       "knowledge current date recent events search",
+       """
+       outdated information | outdated info | outdated data | outdated knowledge | outdated answers
+       out of date information | out of date info | out of date answers | old information
+       old info | old data | knowledge cutoff | knowledge cut off | cutoff date | cut off date
+       knowledge is limited | knowledge ends | its knowledge | knowledge update | knowledge past
+       only knows up to | information up to | data up to | september # | sept # | nothing after #
+       information from # | knowledge from # | data from # | current events | recent events
+       latest news | latest events | latest information | current information | current data
+       up to date information | not up to date | isnt up to date | real time information
+       realtime information | no internet access | no access to the internet
+       cant access the internet | not connected to the internet | cant browse | can not browse
+       """),
     _c("instructions", "ignores instructions", "follow the instructions",
        "follows instructions",
        "instructions follow request format rules",

@@ -173,13 +173,15 @@ class Synthesizer:
     SDK's own resolution) within ``max_tokens_total``, caching results in ``cache_dir``."""
 
     def __init__(self, *, model: str, max_tokens_total: int, max_tokens: int = 4096,
-                 timeout: float = 60.0, cache_dir: Path | None = None,
+                 timeout: float = 60.0, deadline: float | None = None,
+                 cache_dir: Path | None = None,
                  cache_only: bool = False, batch_texts: int = MAX_BATCH_TEXTS,
                  api_key: str | None = None, base_url: str | None = None) -> None:
         self.model = model
         self.max_tokens_total = max_tokens_total
         self.max_tokens = max_tokens
         self.timeout = timeout
+        self.deadline = deadline
         self.cache_dir = cache_dir
         self.cache_only = cache_only
         self.batch_texts = max(1, min(batch_texts, MAX_BATCH_TEXTS))
@@ -311,11 +313,12 @@ class Synthesizer:
         # any SynthesisError it raises means the offline grouping is used, with a note.
         self._api = MessagesAPI(
             model=self.model, timeout=self.timeout, error=SynthesisError, max_retries=2,
-            api_key=self._api_key, base_url=self._base_url,
+            api_key=self._api_key, base_url=self._base_url, deadline=self.deadline,
             hints=Hints(key="set ANTHROPIC_API_KEY, or pass --offline to skip the model",
                         fallback="or pass --offline to skip the model",
                         timeout_setting="proposer.timeout_seconds",
-                        model_setting="proposer.model"))
+                        model_setting="proposer.model",
+                        deadline_setting="analysis.model_deadline_seconds"))
         return self._api.client()
 
     def _call(self, client: Any, result: Synthesis, prompt: str, tool: str,
@@ -331,10 +334,11 @@ class Synthesizer:
             tools=[{"name": tool, "description": TOOL_DESCRIPTIONS[tool], "input_schema": schema}],
             tool_choice={"type": "tool", "name": tool, "disable_parallel_tool_use": True})
         result.requests += 1
-        usage = getattr(message, "usage", None)
-        if usage is not None:
-            result.input_tokens += int(usage.input_tokens or 0)
-            result.output_tokens += int(usage.output_tokens or 0)
+        from gitimprove.llm import Tokens
+
+        tokens = Tokens.of(message)  # cache writes and reads count too, were any reported
+        result.input_tokens += tokens.input
+        result.output_tokens += tokens.output
         calls = [b for b in message.content if getattr(b, "type", None) == "tool_use"
                  and getattr(b, "name", None) == tool]
         if not calls:

@@ -26,7 +26,16 @@ _TLDR = re.compile(r"\btl\s*[;:,.]?\s*dr\b")
 _NT = re.compile(r"\b(ca|wo|do|does|did|is|are|was|were|could|should|would|have|has|had|must"
                  r"|need|might)n'?t\b")
 _ELONGATED = re.compile(r"([a-z])\1{2,}")
-_TOKEN = re.compile(r"[a-z0-9]+")
+# NOTE: letters and digits of any script: a complaint in Russian, Chinese or Hindi is a
+# complaint, not noise. Text in scripts written without spaces (Chinese, Japanese, Korean's
+# words with their particles, Thai) is read as overlapping pairs of characters, the usual
+# way to index it without a dictionary: "账号登录" holds 账号, 号登 and 登录, so a phrase
+# ("登录") meets it wherever it stands.
+_TOKEN = re.compile(r"(?:[^\W_]|[\u0300-\u036f\u0483-\u0489\u0591-\u05bd\u0610-\u061a"
+                    r"\u064b-\u065f\u0670\u0900-\u0dff\u0e31\u0e34-\u0e3a\u0e47-\u0e4e])+")  # marks too
+_UNSPACED = re.compile(r"[\u0e00-\u0e7f\u1100-\u11ff\u3040-\u30ff\u3130-\u318f\u3400-\u4dbf"
+                       r"\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]+")
+_CLUSTER = re.compile(r".[\u0e31\u0e34-\u0e3a\u0e47-\u0e4e]*")
 _IZE = re.compile(r"(?<=[a-z]{3})iz(e|ed|es|ing|ation|ations)\b")
 
 STOPWORDS = _words("""
@@ -82,7 +91,11 @@ def normalize(text: str) -> str:
     text = text.lower()
     if not text.isascii():
         text = unicodedata.normalize("NFKD", text.translate(_QUOTES))
-        text = "".join(c for c in text if not unicodedata.combining(c))  # cliché -> cliche
+        # accents off Latin letters only (cliché -> cliche); then composed again, so that
+        # Korean syllables, kana with their marks and Devanagari stay what they were
+        text = unicodedata.normalize("NFC", "".join(
+            c for n, c in enumerate(text)
+            if not (unicodedata.combining(c) and n and text[n - 1] <= "\u024f")))
     # NOTE: each rewrite is tried only where its text can occur: analysis normalises every
     # distinct feedback text, and most need few of them.
     if "tl" in text:
@@ -143,8 +156,29 @@ def _word_tokens(word: str) -> tuple[str, ...]:
     if hit is None:
         if len(_WORD_TOKENS) >= _WORD_CACHE_LIMIT:
             _WORD_TOKENS.clear()
-        hit = _WORD_TOKENS[word] = tuple(stem(t) for t in _TOKEN.findall(normalize(word)))
+        hit = _WORD_TOKENS[word] = tuple(_split(_TOKEN.findall(normalize(word))))
     return hit
+
+
+def _split(found: Sequence[str]) -> list[str]:
+    """Stemmed tokens, with each run of a script written without spaces read as overlapping
+    pairs of characters (see :data:`_TOKEN`)."""
+    out: list[str] = []
+    for tok in found:
+        if tok.isascii() or not _UNSPACED.search(tok):
+            out.append(stem(tok))
+            continue
+        at = 0
+        for run in _UNSPACED.finditer(tok):
+            if run.start() > at:
+                out.append(stem(tok[at:run.start()]))
+            chars = _CLUSTER.findall(run.group())  # a Thai letter keeps its marks
+            out += (["".join(chars)] if len(chars) == 1 else
+                    [chars[i] + chars[i + 1] for i in range(len(chars) - 1)])
+            at = run.end()
+        if at < len(tok):
+            out.append(stem(tok[at:]))
+    return out
 
 
 def tokens(text: str) -> tuple[str, ...]:
@@ -155,7 +189,7 @@ def tokens(text: str) -> tuple[str, ...]:
     are its words' tokens, and analysing 100,000 texts costs about what their vocabulary does."""
     lowered = text.lower()
     if "tl" in lowered and _TLDR.search(lowered):
-        return tuple(stem(t) for t in _TOKEN.findall(normalize(text)))
+        return tuple(_split(_TOKEN.findall(normalize(text))))
     words = lowered.split()
     known = list(map(_WORD_TOKENS.get, words))  # NOTE: map and chain: no Python call per word
     if None in known:
@@ -186,7 +220,7 @@ def is_noise(toks: tuple[str, ...], words: Sequence[str] | None = None) -> bool:
         words = content(toks)
     if not words:
         return True
-    return all(w in _GENERIC_STEMS or _MASH.match(w) for w in words)
+    return all(w in _GENERIC_STEMS or (w.isascii() and _MASH.match(w)) for w in words)
 
 
 # Words that judge without saying why ("useless", "trash"), and words for whatever is judged
@@ -233,7 +267,7 @@ def is_unspecific(toks: tuple[str, ...], words: Sequence[str] | None = None) -> 
         if w in _JUDGEMENT_STEMS:
             judged = True
         elif not (w in _GENERIC_STEMS or w in _SUBJECT_STEMS or w in _POSITIVE_STEMS
-                  or _MASH.match(w)):
+                  or (w.isascii() and _MASH.match(w))):
             return False
     return judged
 

@@ -21,7 +21,6 @@ from gitimprove.patterns.model import Triage
 # alone: "monthly" is "month" and "settings" is "set", and alone they would make every word
 # problem about months and every "set of" about pricing or the interface.
 PRODUCT_SHARE = 0.5  # share of a pattern's items about the product that makes it a product one
-PLAIN_SCORE = 3      # words of product phrases that make one item plainly about the product
 
 TOPICS: tuple[Concept, ...] = (
     _c("usage limits", "usage limits", "", "", "",
@@ -31,16 +30,22 @@ TOPICS: tuple[Concept, ...] = (
        try again later | try again in | wait # hour | wait # hours | wait hours | # messages per
        # message every | only send | messages every | usage cap | usage limit | hit the limit
        reached the limit | reset | cool down | cooldown
+       限制 | 上限 | 次数 | 制限 | 回数 | 제한 | 한도 | лимит | ограничение
        """),
     _c("pricing", "pricing and billing", "", "", "",
        """
        price | pricing | expensive | overpriced | cost | costs | pay | paid | paying | payment
        subscription | subscribe | subscribed | subscriber | billed | billing | charged | charge
-       refund | money | dollar | dollars | plus subscription | premium | pro plan | free version
+       refund | my money | money back | waste of money | your money | money grab | cash grab
+       money hungry | took money | takes money | took my money | for money | spend money | dollar | dollars | plus subscription | premium | pro plan | free version
        free plan | free tier | cancel | cancelled | unsubscribe | rip off | ripoff | scam | worth the
        waste of money | in app purchase | purchase | per month | monthly fee | monthly plan
        monthly subscription | monthly payment | monthly charge | yearly plan | yearly subscription
        annual plan | annual subscription | # a month | # a year | month to month
+       收费 | 付费 | 订阅 | 訂閱 | 价格 | 價格 | 太贵 | 退款 | 会员 | 會員 | 扣费 | 課金 | 料金 | 有料
+       返金 | サブスク | 결제 | 구독 | 가격 | 환불 | 유료 | подписка | подписку | цена | платно
+       платная | деньги | suscripcion | precio | pagar | caro | cobro | assinatura | preco
+       cobranca | reembolso | abonnement | prix | payant | rembourse | kosten | bezahlen
        """),
     _c("login", "login and accounts", "", "", "",
        """
@@ -48,11 +53,17 @@ TOPICS: tuple[Concept, ...] = (
        register | registration | create an account | create account | account | accounts | password
        verification | verify | verifying | verification code | sms | phone number
        email | e mail | authenticate | authentication | authenticating | flagged | locked out
-       google account | apple id | microsoft account | two factor | 2fa | birthday | date of birth
+       google account | apple id | microsoft account | two factor | 2fa | date of birth
+       enter my birthday | enter your birthday | age verification | verify my age
        send * code | send code | sends code | sent * code | get * code | got * code | receive * code
        received * code | wait for * code | code never | login code | sms code | security code
        oauth | auth error | authorization failed | can not log in | unable to log in
        can not login | unable to login
+       登录 | 登陆 | 登入 | 账号 | 帐号 | 账户 | 帳號 | 帳戶 | 注册 | 註冊 | 验证码 | 驗證碼 | 手机号
+       手機號 | ログイン | アカウント | 認証 | 로그인 | 계정 | 회원가입 | 인증 | войти | вход | аккаунт
+       регистрация | зарегистрироваться | iniciar sesion | mi cuenta | la cuenta | crear cuenta
+       crear una cuenta | contrasena | minha conta | criar conta | senha | connexion | mon compte
+       mot de passe | anmelden | anmeldung | konto | passwort
        """),
     _c("crashes and bugs", "crashes and app bugs", "", "", "",
        """
@@ -62,7 +73,15 @@ TOPICS: tuple[Concept, ...] = (
        freezes | froze | frozen | stuck | broken | something went wrong | went wrong | request failed
        network error | lost my chats | lost chats | history gone | chats disappeared | disappeared
        deleted my | lost my | lost all | not responding | unusable | keeps closing | black screen
-       overheat | overheats | overheating | heats up | hot | battery | drain | drains
+       overheat | overheats | overheating | heats up | heating up | gets hot | getting hot
+       gets very hot | phone hot | phone is hot | battery | drain | drains
+       闪退 | 閃退 | 崩溃 | 打不开 | 用不了 | 无法使用 | 無法使用 | 不能用 | 报错 | 出错 | 连接 | 連接
+       网络 | 網路 | 卡住 | 卡死 | 发热 | 發熱 | 发烫 | 落ちる | 落ちます | クラッシュ | エラー | 起動しない
+       開かない | 使えない | 오류 | 에러 | 먹통 | 튕겨 | 튕김 | 안돼요 | 안됨 | вылетает | ошибка
+       не работает | зависает | глючит | не открывается | no funciona | se cierra | falla | fallo
+       nao funciona | nao abre | trava | erro | ne marche pas | ne fonctionne pas
+       funktioniert nicht | fehler | absturz | kaam nahi | kam nahi | nahi chal | nhi chal
+       काम नहीं | नहीं चल
        """),
     _c("interface", "the app and its interface", "", "", "",
        """
@@ -72,28 +91,40 @@ TOPICS: tuple[Concept, ...] = (
        menu | settings menu | settings page | app settings | design | navigation | accessibility
        voiceover | zoom | ios # | android
        update broke | after the update | new update | latest update
+       界面 | 按钮 | 按鈕 | 字体 | 键盘 | 鍵盤 | ボタン | 画面 | 화면 | 버튼 | интерфейс | кнопка
+       interfaz | boton | botao
        """),
     _c("support", "customer support", "", "", "",
        """
-       support | customer service | customer support | no response from | contact them | contact
-       help center | help desk | no reply | never replied | never responded | no human | chat bot
-       support team | support ticket | ticket
+       customer service | customer support | no response from | contact them | help center
+       help desk | no reply | never replied | never responded | no human | chat bot | support team
+       support ticket | ticket | contact support | tech support | technical support | support staff
+       support agent | support email | their support | app support | emailed support
+       reached out to support | contacted support | the support team | support is | support never
+       support does not | support did not | no customer support
+       客服 | サポート | 고객센터 | поддержка | soporte | suporte | kundendienst
        """),
     _c("latency", "speed and latency", "", "", "",
        """
        slow | slower | slowly | lag | lags | laggy | lagging | takes forever | forever to load
        loading | load time | speed | timeout | time out | timed out | too long to respond | delay
+       太慢 | 很慢 | 好慢 | 卡顿 | 卡頓 | 遅い | 느려 | 느림 | медленно | тормозит | lento | lenta
+       demora | langsam
        """),
     _c("privacy", "privacy and personal data", "", "", "",
        """
        privacy | private data | personal data | personal info | personal information | tracking
        track | tracked | data collection | collect | collects | my data | spying | spy | invasive
        permissions | phone number | sell my data
+       隐私 | 隱私 | プライバシー | 개인정보 | конфиденциальность | privacidad | privacidade
+       datenschutz
        """),
     _c("availability", "availability (country, device)", "", "", "",
        """
        not available in | available in my country | my country | region | regions | vpn
        not supported in | our country | your country | ios 15 | ios 16 | older iphone | old iphone
+       中国 | 中國 | 大陆 | 大陸 | 国内 | 國內 | 地区 | 地區 | 不支持 | 翻墙 | 国区 | 在日本 | 한국에서
+       в россии | недоступен | недоступно | no disponible | nao disponivel | indisponivel
        """),
 )
 
@@ -114,6 +145,10 @@ ANSWER_TALK = Lexicon((_c("answer talk", "", "", "", "", """
     wrote code | written code | writing code | buggy code | broken code | code does not
     code doesnt | code did not | code has | code is | code that | code was | compile | compiles
     compiling | compiler | syntax | the script | this script | snippet
+    solution | problem statement | the claim | evidence | support that | supports that
+    support the claim | supports the claim | supported by the | not supported by
+    回答 | 答案 | 答え | 답변 | 대답 | ответ | ответы | respuesta | respuestas | resposta
+    respostas | reponse | reponses | antwort | antworten
     """),))
 
 _TOPICS = Lexicon(TOPICS)
@@ -135,15 +170,6 @@ def product_topic(toks: tuple[str, ...], answers: Sequence[tuple[str, float]]) -
     return None
 
 
-# Words that name the product itself: a complaint that names the app or the service and one of
-# its topics is about the product even where the topic's phrase is a common word ("slow").
-PRODUCT_TALK = Lexicon((_c("product talk", "", "", "", "", """
-    app | apps | application | the service | website | web site | site | platform | version
-    update | updated | feature | features | play store | app store | download | downloaded
-    install | installed | uninstall | uninstalled
-    """),))
-
-
 def mentions_product(toks: tuple[str, ...]) -> bool:
     """Whether any product phrase could match in ``toks`` (cheap; see :meth:`Lexicon.mentions`)."""
     return _TOPICS.mentions(toks)
@@ -153,18 +179,16 @@ def plain_product_topic(toks: tuple[str, ...],
                         answers: Callable[[], Sequence[tuple[str, float]]]) -> str | None:
     """The product topic of one item taken alone (not as part of a group that is about the
     product): stricter than :func:`product_topic`, since one item has no neighbours to vouch
-    for it. Nothing in it may address an answer, the topic's phrases must weigh
-    :data:`PLAIN_SCORE` (words matched) or stand beside a word that names the product ("one
-    day in a month" is not about pricing, "very slow app" is about speed), and they must
-    outweigh the answer concepts found in it (``answers()``, asked last: it costs most)."""
+    for it. Nothing in it may address an answer (:data:`ANSWER_TALK`), and the topic's
+    phrases must outweigh the answer concepts found in it (``answers()``, asked last: it
+    costs most). Its phrases carry it, so a topic's phrase never is a common word alone
+    ("monthly" is "month": "one day in a month" is not about pricing)."""
     if not _TOPICS.mentions(toks):
         return None
     product = _TOPICS.match(toks)
     if not product:
         return None
-    topic, score = product[0]
-    if score < PLAIN_SCORE and not PRODUCT_TALK.match(toks):
-        return None
+    topic = product[0][0]
     if ANSWER_TALK.match(toks):
         return None
     if sum(s for _, s in product) < sum(s for _, s in answers()):

@@ -111,7 +111,8 @@ def scan(repo: InstructionRepo) -> ledger.Ledger:
 
 def evidence_states(repo: InstructionRepo) -> dict[str, EvidenceState]:
     """Feedback cited by an open proposal is pending; by an approved (not rolled back) one,
-    addressed (read from the ledger in two git calls whatever the number of proposals)."""
+    addressed (read from the ledger: two git calls whatever the number of proposals, fewer
+    while main and the branches do not move)."""
     return {fid: state.value for fid, state in scan(repo).evidence_states().items()}
 
 

@@ -371,6 +371,7 @@ def approve(repo: InstructionRepo, spec: str, *, by: str | None = None,
     head = info.head
 
     def build(tip: Oid) -> tuple[Oid, list[str]]:
+        nonlocal message
         refuse_riders(repo, info, tip)
         check = check_merge(repo, tip, head)
         if check.violations or check.tree is None:
@@ -380,11 +381,15 @@ def approve(repo: InstructionRepo, spec: str, *, by: str | None = None,
                     + ", ".join(str(v.path) for v in check.violations),
                     hint=f"reject it and propose again from the current {repo.branch}")
             raise ValidationFailed(f"approval of {info.id}", check.violations)
-        from gitimprove.evaluation.check import check_evaluation  # only where a merge is decided
+        from gitimprove.evaluation.check import evaluation_status  # only where a merge is decided
 
-        gate = check_evaluation(repo, tip, head, proposal=info.id, agent=info.agent)
-        if gate:
-            raise EvaluationRequired(info.id, gate)
+        status = evaluation_status(repo, tip, head, proposal=info.id, agent=info.agent)
+        if status.refused:
+            raise EvaluationRequired(info.id, status.refused)
+        if status.gate is not None and status.record is not None:
+            # NOTE: the record the gate read and let through, by the id of a commit the
+            # reader checked is a well-formed record gitimprove wrote: never model text.
+            message = _approval_message(repo, info, approver, note, status.record.commit)
         commit = repo.git.commit_tree(check.tree, [tip, head], message, author=approver,
                                       committer=approver)
         return commit, check.paths
@@ -398,7 +403,7 @@ def approve(repo: InstructionRepo, spec: str, *, by: str | None = None,
 
 
 def _approval_message(repo: InstructionRepo, info: Proposal, approver: Identity,
-                      note: str | None) -> str:
+                      note: str | None, evaluation: Oid | None = None) -> str:
     summary = ledger.one_line(info.summary.split(": ", 1)[-1] if ": " in info.summary
                               else info.summary, 200)
     subject = f"Approve {info.agent} proposal {info.id}: {summary}"
@@ -413,7 +418,7 @@ def _approval_message(repo: InstructionRepo, info: Proposal, approver: Identity,
                      + " on top of the model's.")
     if note and note.strip():
         parts.append(note.strip())
-    return ledger.ApprovalRecord(approver, info.record).message(parts)
+    return ledger.ApprovalRecord(approver, info.record, evaluation).message(parts)
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""Adopting a crewAI project and a Markdown instruction file, end to end through the CLI:
+"""Adopting a crewAI project, a Markdown instruction file and ADK packages, end to end through the CLI:
 init, agents, show --rendered, feedback, propose (heuristic), review, approve, rollback."""
 
 from __future__ import annotations
@@ -166,7 +166,7 @@ def test_adopt_then_improve_an_adk_agent_defined_in_python(tmp_path: Path) -> No
     git(root, "commit", "-q", "-m", "an ADK agent")
     out = _one(root, "init", ".")
     assert "adopted dice/agent.py (google_adk): dice_agent, helper" in out
-    assert "left other/agent.py: looks like google_adk but line 4: agent 'other': `instruction` is `prompt.ROOT`" in out
+    assert "left other/agent.py: agent 'other': its `instruction` is `ROOT` of other/prompt.py, which is not a file" in out
     rendered = _one(root, "show", "dice_agent", "--rendered")
     assert rendered.startswith("You are DiceBot.\n\n\n    You help players of board games.")
 
@@ -187,21 +187,28 @@ def test_adopt_then_improve_an_adk_agent_defined_in_python(tmp_path: Path) -> No
     assert "PROTECTED key changed" in _one(root, "audit")
 
 
+def _hooked_proposal(root: Path, agent: str) -> tuple[str, str]:
+    """``root``'s files committed, adopted, the hooks installed, and a proposal for ``agent``:
+    its branch and tip."""
+    from ..review.conftest import out
+
+    git(root.parent, "init", "-q", "-b", "main", str(root))
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "the team's agents")
+    _one(root, "init", ".")
+    _one(root, "hooks", "install")
+    _feedback(root, agent, "Too verbose, needs to be more concise")
+    branch = f"improve/{agent}/{_proposal(root, agent)}"
+    return branch, out(root, "rev-parse", branch)
+
+
 def test_the_hooks_guard_a_protected_section_of_an_adk_agent_py(tmp_path: Path) -> None:
     from ..review.conftest import commit_tree_change, out, run
 
     root = tmp_path / "dice"
     (root / "dice").mkdir(parents=True)
     shutil.copy(FIXTURES / "adk_agent.py", root / "dice/agent.py")
-    git(root.parent, "init", "-q", "-b", "main", str(root))
-    git(root, "add", "-A")
-    git(root, "commit", "-q", "-m", "an ADK agent")
-    _one(root, "init", ".")
-    _one(root, "hooks", "install")
-    _feedback(root, "dice_agent", "Too verbose, needs to be more concise")
-    pid = _proposal(root, "dice_agent")
-    branch = f"improve/dice_agent/{pid}"
-    tip = out(root, "rev-parse", branch)
+    branch, tip = _hooked_proposal(root, "dice_agent")
     text = out(root, "show", f"{tip}:dice/agent.py") + "\n"
     weakened = text.replace("- Never give gambling advice.", "- Gambling advice is fine when asked.")
     assert weakened != text
@@ -211,3 +218,58 @@ def test_the_hooks_guard_a_protected_section_of_an_adk_agent_py(tmp_path: Path) 
     proc = run(root, "merge", "--no-ff", "-m", "merge", branch, check=False)
     assert proc.returncode != 0 and "protected section 'safety'" in proc.stderr, proc.stderr
     assert out(root, "rev-parse", "main") == before
+
+
+def test_adopt_then_improve_an_adk_agent_whose_prompt_is_in_prompt_py(tmp_path: Path) -> None:
+    root = tmp_path / "trips"
+    shutil.copytree(FIXTURES / "adk_package", root)
+    git(root.parent, "init", "-q", "-b", "main", str(root))
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "an ADK package")
+    out = _one(root, "init", ".")
+    assert "adopted trip/agent.py (google_adk): no agents (their texts are in trip/prompt.py)" in out
+    assert ("adopted trip/sub_agents/booking/prompt.py (google_adk): booking_agent, confirm_agent, "
+            "payment_agent") in out
+    listed = json.loads(_one(root, "agents", "--json"))
+    assert {a["name"]: a["path"] for a in listed["agents"]}["booking_agent"] == "trip/sub_agents/booking/prompt.py"
+    assert _one(root, "show", "root_agent", "--rendered").startswith("\n- You plan trips for travellers.")
+
+    path = "trip/sub_agents/booking/prompt.py"
+    original = (root / path).read_text()
+    agent_py = (root / "trip/sub_agents/booking/agent.py").read_bytes()
+    pid = _improve(root, "booking_agent", "Too verbose, needs to be more concise")
+    after = (root / path).read_text()
+    ast.parse(after)
+    start, end = original.index('"""\nYou book'), original.index('"""\n\nCONFIRM') + 3
+    assert after[:start] == original[:start] and after.endswith(original[end:]) and after != original
+    assert (root / "trip/sub_agents/booking/agent.py").read_bytes() == agent_py
+    assert git(root, "diff", "--name-only", "HEAD~1", "HEAD").strip() == path
+
+    _one(root, "rollback", pid, "--reason", "too terse")
+    assert (root / path).read_text() == original
+    (root / path).write_text(original.replace('CONFIRM_INSTR = "', 'CONFIRM_INSTR: str = "'))
+    git(root, "commit", "-q", "-am", "a type on the constant")
+    assert "PROTECTED key changed" in _one(root, "audit")
+
+
+def test_the_hooks_guard_a_protected_section_of_an_agent_whose_prompt_is_in_prompt_py(tmp_path: Path) -> None:
+    from ..review.conftest import commit_tree_change, out, run
+
+    root = tmp_path / "trips"
+    shutil.copytree(FIXTURES / "adk_package", root)
+    branch, tip = _hooked_proposal(root, "root_agent")
+    before = out(root, "rev-parse", "main")
+    for path, old, new in [
+            ("trip/prompt.py", "- Never share a traveller's passport number.", "- Share it when asked."),
+            ("trip/agent.py", "instruction=prompt.ROOT_AGENT_INSTR", "instruction=prompt.MODEL_NOTE")]:
+        text = out(root, "show", f"{tip}:{path}") + "\n"
+        assert old in text
+        forged = commit_tree_change(root, f"{tip}^", {path: text.replace(old, new)},
+                                    out(root, "log", "-1", "--format=%B", tip))
+        run(root, "update-ref", f"refs/heads/{branch}", forged)
+        proc = run(root, "merge", "--no-ff", "-m", "merge", branch, check=False)
+        assert proc.returncode != 0, proc.stdout
+        assert (f"{path} [safety]: changes the protected section 'safety'" if path == "trip/prompt.py" else
+                f"{path}: changes `python code outside the instruction strings`") in proc.stderr, proc.stderr
+        run(root, "merge", "--abort", check=False)
+        assert out(root, "rev-parse", "main") == before

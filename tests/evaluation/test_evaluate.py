@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 
@@ -21,13 +22,16 @@ from tests.evaluation.conftest import (
 from tests.fakes.anthropic_server import (
     FakeAnthropicServer,
     Received,
+    cached_prefix,
     is_judge,
     judged_answers,
     overloaded,
     rate_limited,
     server_error,
+    slow,
     text_answer,
     tool_use,
+    trickling,
     verdict,
 )
 
@@ -143,6 +147,13 @@ def test_model_text_in_a_reason_is_one_clean_line(api: FakeAnthropicServer, setu
     assert len(reason) <= 240
 
 
+def test_a_reason_with_invisible_characters_is_recorded_clean(api: FakeAnthropicServer,
+                                                              setup: Setup) -> None:
+    use(api, judge=lambda received: verdict("same", "fine\u2060ok, same\u200bwords"))
+    result = run_evaluation(api, setup, sample=1)
+    assert result.scorecard.runs[0].reason == "fine ok, same words"
+
+
 def test_a_reason_with_c1_controls_is_recorded_clean(api: FakeAnthropicServer, setup: Setup) -> None:
     # A C1 CSI (\x9b), an Arabic letter mark and a BOM: the record reader refuses them, so a
     # reason that kept them wrote a record that could not be read back (an internal error).
@@ -175,6 +186,77 @@ def test_an_api_that_fails_midway_stops_and_says_what_it_judged(api: FakeAnthrop
     card = run_evaluation(api, setup, max_retries=1).scorecard
     assert card.to_fix.judged == 3 and card.stopped and "the API failed after 3 runs" in card.stopped
     assert card.to_fix.not_reached + card.to_keep.not_reached == 17
+
+
+def test_the_deadline_spans_every_call_and_drops_the_run_it_cuts(api: FakeAnthropicServer,
+                                                                  setup: Setup) -> None:
+    use(api)
+    handler = api.handler
+    assert handler is not None
+    # three runs answer at once; then every answer trickles in, a byte each 50 ms, so no read
+    # ever times out: only the deadline over all the calls ends the fourth run
+    api.handler = lambda received: trickling(handler(received)) if len(api.requests) > 9 \
+        else handler(received)
+    set_evaluation(setup.path, deadline_seconds=1.5)
+    started = time.monotonic()
+    card = run_evaluation(api, setup).scorecard
+    assert time.monotonic() - started < 4
+    assert card.to_fix.judged == 3 and card.to_fix.not_reached + card.to_keep.not_reached == 17
+    assert card.stopped and "deadline (1.5 seconds, evaluation.deadline_seconds) was reached " \
+        "after 3 of 20 runs" in card.stopped
+    assert read_record(setup.repo.git, AGENT, setup.pid) is not None
+
+
+def test_a_deadline_before_any_run_records_nothing(api: FakeAnthropicServer, setup: Setup) -> None:
+    api.handler = lambda received: slow(overloaded(), 0.3)  # overloaded for good, slowly
+    set_evaluation(setup.path, deadline_seconds=1)
+    started = time.monotonic()
+    with pytest.raises(EvaluationError, match=r"did not finish within evaluation.deadline_seconds "
+                                              r"\(1 seconds\).*nothing was recorded"):
+        run_evaluation(api, setup, max_retries=100)
+    assert time.monotonic() - started < 3
+    assert 2 <= len(api.requests) <= 5  # retried while the deadline allowed, then stopped
+    assert read_record(setup.repo.git, AGENT, setup.pid) is None
+
+
+def test_the_stable_prefixes_are_cached_and_the_saving_shown(api: FakeAnthropicServer,
+                                                             setup: Setup) -> None:
+    use(api)
+    api.cache_min_tokens = 100  # the sample agent is short; real agents pass the API's 1,024
+    set_evaluation(setup.path, input_usd_per_mtok=1000, output_usd_per_mtok=1000)
+    evaluation = run_evaluation(api, setup, sample=3)
+    u = evaluation.scorecard.usage
+    for r in api.requests:  # the stable part is marked; what varies (the run) comes after it
+        assert r.body["system"][-1]["cache_control"] == {"type": "ephemeral"}
+        assert isinstance(r.messages[0]["content"], str) and "cache_control" not in str(r.messages)
+    prefixes = [cached_prefix(r.body) or "" for r in api.requests]
+    # three prefixes (base prompt, proposed prompt, the judge's tool and rules), written once
+    # each and read by every later run
+    assert len(set(prefixes)) == 3 and len(api.requests) == 18
+    written = sum(len(p) // 4 for p in set(prefixes))
+    assert u.cache_write_tokens == written
+    assert u.cache_read_tokens == sum(len(p) // 4 for p in prefixes) - written
+    assert u.input_tokens == 18 * 100 + u.cache_write_tokens + u.cache_read_tokens
+    plain = 18 * 100
+    assert u.cost_usd == round(1000 * (plain + 1.25 * written + 0.1 * u.cache_read_tokens
+                                       + u.output_tokens) / 1e6, 4)
+    assert u.saved_usd == round(1000 * (0.9 * u.cache_read_tokens - 0.25 * written) / 1e6, 4) > 0
+    line = next(x for x in evaluation.scorecard.lines() if x.startswith("Models:"))
+    assert f"({u.cache_read_tokens:,} read from the cache, {written:,} written to it)" in line
+    assert f"about ${u.cost_usd:.2f} (the prompt cache saved ${u.saved_usd:.2f})" in line
+
+
+def test_the_budget_counts_cache_reads_at_their_price(api: FakeAnthropicServer,
+                                                      setup: Setup) -> None:
+    use(api)
+    api.cache_min_tokens = 100
+    set_evaluation(setup.path, token_budget=3000)
+    card = run_evaluation(api, setup).scorecard
+    u = card.usage
+    weighted = round(u.input_tokens - u.cache_write_tokens - u.cache_read_tokens
+                     + 1.25 * u.cache_write_tokens + 0.1 * u.cache_read_tokens + u.output_tokens)
+    assert card.stopped and f"({weighted:,} tokens used)" in card.stopped
+    assert weighted <= 3000 < u.tokens  # counted whole, the reads would have burst the budget
 
 
 def test_the_budget_stops_cleanly_and_says_what_it_judged(api: FakeAnthropicServer, setup: Setup,

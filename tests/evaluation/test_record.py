@@ -158,6 +158,41 @@ def test_approve_refuses_without_a_passing_scorecard_when_the_policy_requires_on
     assert out(setup.path, "rev-parse", "main") == landed.commit
 
 
+def test_the_approval_merge_names_the_evaluation_the_gate_passed(api: FakeAnthropicServer,
+                                                                 setup: Setup) -> None:
+    require_evaluation(setup.path)
+    use(api)
+    record = run_evaluation(api, setup, sample=2).record
+    landed = approve(setup.repo, setup.pid)
+    message = out(setup.path, "log", "-1", "--format=%B", landed.commit)
+    trailers = message.rstrip().split("\n\n")[-1].splitlines()
+    assert f"Gitimprove-Evaluation-Record: {record.commit}" in trailers
+    assert trailers[-1].startswith("Approved-by: ")  # the approver still closes the block
+    [event] = [e for e in audit(setup.repo) if e.kind == "approved"]
+    assert event.evaluation == record.commit
+    assert f"    passed the evaluation gate with record {record.commit[:10]}" in event.lines()
+    shown = json.loads(gitimprove(setup.path, "history", AGENT, "--json").stdout)["versions"]
+    assert [v["evaluation"] for v in shown if v["commit"] == landed.commit] == [record.commit]
+    assert all(v["evaluation"] is None for v in shown if v["commit"] != landed.commit)
+    # a model-authored commit carrying the trailer names nothing (and is forged, see
+    # tests/review/test_trust.py); a merge without a gate names nothing either
+    from gitimprove import ledger
+
+    assert ledger.evaluation_named(ledger.LoggedCommit.of(
+        setup.repo.git.read_commit(landed.commit))) == record.commit
+
+
+def test_an_approval_without_a_gate_names_no_evaluation(api: FakeAnthropicServer,
+                                                        setup: Setup) -> None:
+    use(api)
+    run_evaluation(api, setup, sample=2)  # evaluated, but the policy asks for no gate
+    landed = approve(setup.repo, setup.pid)
+    assert "Gitimprove-Evaluation-Record" not in out(setup.path, "log", "-1", "--format=%B",
+                                                     landed.commit)
+    [event] = [e for e in audit(setup.repo) if e.kind == "approved"]
+    assert event.evaluation is None
+
+
 def test_approve_refuses_a_stale_scorecard(api: FakeAnthropicServer, setup: Setup) -> None:
     require_evaluation(setup.path)
     use(api)
@@ -249,6 +284,24 @@ def test_a_record_with_terminal_escapes_is_not_read(api: FakeAnthropicServer, se
     run(setup.path, "update-ref", ref, forged)
     assert read_record(setup.repo.git, AGENT, setup.pid) is None
     assert review_data(setup.repo, setup.pid).to_json()["evaluation"]["state"] == "none"
+
+
+def test_a_record_written_before_the_word_joiner_joined_the_table_still_reads(
+        api: FakeAnthropicServer, setup: Setup) -> None:
+    # Before U+2060 was in the writers' table, a judge's reason could keep it: such a record
+    # must not vanish (and a required evaluation with it) now that writers strip it.
+    use(api)
+    run_evaluation(api, setup, sample=1)
+    ref = record_ref(AGENT, setup.pid)
+    message = out(setup.path, "log", "-1", "--format=%B", ref)
+    older = message.replace('"reason": "one is clearly better"',
+                            '"reason": "one is\\u2060clearly better"', 1)
+    assert older != message
+    commit = run(setup.path, "commit-tree", f"{ref}^{{tree}}", "-p", f"{ref}^1",
+                 input=older).stdout.strip()
+    run(setup.path, "update-ref", ref, commit)
+    found = read_record(setup.repo.git, AGENT, setup.pid)
+    assert found is not None and found.scorecard.runs[0].reason == "one is\u2060clearly better"
 
 
 def test_a_reviewers_commit_makes_the_scorecard_stale_for_approve_and_plain_git(

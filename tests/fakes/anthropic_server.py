@@ -5,6 +5,12 @@ queue of canned :class:`Reply` values, or a handler that sees the parsed request
 every request it receives. Like the real API it refuses what a client must not send: a missing
 key or API version, a malformed body, sampling parameters under API version 2026-10-21, a
 ``tool_use`` left without its ``tool_result``, a forced ``tool_choice`` naming an unknown tool.
+Like the real API it caches prompts: a request that marks a block with ``cache_control`` has
+the prefix up to that block (tools, system, messages, in that order) written to its cache, if
+the prefix is at least :attr:`FakeAnthropicServer.cache_min_tokens` long (4 characters a
+token), and read from it when the same model saw the same prefix before; the answer's usage
+then reports ``cache_creation_input_tokens`` or ``cache_read_input_tokens``, and the scripted
+``input_tokens`` stand for the part after the prefix.
 
     with FakeAnthropicServer() as api:
         api.script(tool_use({"summary": ...}), overloaded())
@@ -13,6 +19,8 @@ key or API version, a malformed body, sampling parameters under API version 2026
 
 from __future__ import annotations
 
+import copy
+import hashlib
 import itertools
 import json
 import re
@@ -20,7 +28,7 @@ import socket
 import threading
 from collections import deque
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
@@ -34,13 +42,17 @@ _ids = itertools.count(1)
 
 @dataclass
 class Reply:
-    """One scripted HTTP answer. ``delay`` seconds pass before it is sent (for timeouts)."""
+    """One scripted HTTP answer. ``delay`` seconds pass before it is sent (for timeouts);
+    ``trickle`` seconds pass between the bytes of its body (each read gets a byte in time), or
+    of the whole answer from its status line on with ``trickle_head``."""
 
     status: int = 200
     body: Any = None
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
     raw: bytes | None = None  # sent as is instead of ``body`` (malformed answers)
+    trickle: float = 0.0
+    trickle_head: bool = False
 
 
 @dataclass
@@ -188,6 +200,12 @@ def slow(reply: Reply, seconds: float) -> Reply:
     return Reply(reply.status, reply.body, reply.headers, delay=seconds)
 
 
+def trickling(reply: Reply, seconds: float = 0.05, *, head: bool = False) -> Reply:
+    """``reply``'s body a byte at a time, ``seconds`` apart: no read ever times out. With
+    ``head``, the status line and headers trickle too (no answer arrives at all)."""
+    return replace(reply, trickle=seconds, trickle_head=head)
+
+
 # -- malformed 200 answers (a broken proxy, a truncated stream, an API bug) -----------------
 
 def raw_answer(data: bytes, status: int = 200) -> Reply:
@@ -290,6 +308,28 @@ def protocol_problem(headers: dict[str, str], body: Any) -> str | None:
     return None
 
 
+# -- prompt caching -------------------------------------------------------------------------
+
+def cached_prefix(body: Any) -> str | None:
+    """The text of the prefix a request marks for the cache (up to its last ``cache_control``
+    block, in the API's order: tools, system, messages), or None when it marks none."""
+    if not isinstance(body, dict):
+        return None
+    parts: list[str] = []
+    end = None
+    system = body.get("system")
+    blocks: list[Any] = [*body.get("tools", []),
+                         *(system if isinstance(system, list) else [system] if system else [])]
+    for message in body.get("messages", []):
+        content = message.get("content")
+        blocks += content if isinstance(content, list) else [content]
+    for block in blocks:
+        parts.append(json.dumps(block, sort_keys=True))
+        if isinstance(block, dict) and block.get("cache_control"):
+            end = len(parts)
+    return None if end is None else "\n".join(parts[:end])
+
+
 # -- the server -----------------------------------------------------------------------------
 
 class FakeAnthropicServer:
@@ -297,6 +337,8 @@ class FakeAnthropicServer:
 
     def __init__(self, *, api_key: str | None = DEFAULT_KEY) -> None:
         self.api_key = api_key  # None: any key is accepted
+        self.cache_min_tokens = 1024  # the shortest prefix the API caches (Sonnet and Opus)
+        self._cache: set[str] = set()
         self.requests: list[Received] = []
         self.handler: Handler | None = None
         self._queue: deque[Reply | Handler] = deque()
@@ -332,7 +374,23 @@ class FakeAnthropicServer:
         if scripted is None:
             return error(400, "invalid_request_error",
                          f"fake server: no reply scripted for request #{nth}")
-        return scripted(received) if callable(scripted) else scripted
+        return self._cached(received, scripted(received) if callable(scripted) else scripted)
+
+    def _cached(self, received: Received, reply: Reply) -> Reply:
+        """``reply`` with the usage the prompt cache gives it (see the module docstring)."""
+        prefix = cached_prefix(received.body)
+        usage = reply.body.get("usage") if isinstance(reply.body, dict) else None
+        if reply.status != 200 or prefix is None or not isinstance(usage, dict) \
+                or len(prefix) // 4 < self.cache_min_tokens:
+            return reply
+        key = hashlib.sha256(f"{received.body.get('model')}\0{prefix}".encode()).hexdigest()
+        with self._lock:
+            seen = key in self._cache
+            self._cache.add(key)
+        body = copy.deepcopy(reply.body)
+        body["usage"].update({"cache_creation_input_tokens": 0 if seen else len(prefix) // 4,
+                              "cache_read_input_tokens": len(prefix) // 4 if seen else 0})
+        return replace(reply, body=body)
 
     # lifecycle
     def start(self) -> FakeAnthropicServer:
@@ -376,6 +434,12 @@ class FakeAnthropicServer:
                 if reply.delay:
                     server._stop.wait(min(reply.delay, MAX_DELAY))
                 data = reply.raw if reply.raw is not None else json.dumps(reply.body).encode()
+                if reply.trickle_head:
+                    head = [f"HTTP/1.1 {reply.status} {self.responses[reply.status][0]}",
+                            "content-type: application/json", f"content-length: {len(data)}",
+                            *(f"{name}: {value}" for name, value in reply.headers.items())]
+                    self._trickle(("\r\n".join(head) + "\r\n\r\n").encode() + data, reply.trickle)
+                    return
                 try:
                     self.send_response(reply.status)
                     self.send_header("content-type", "application/json")
@@ -383,9 +447,23 @@ class FakeAnthropicServer:
                     for name, value in reply.headers.items():
                         self.send_header(name, value)
                     self.end_headers()
-                    self.wfile.write(data)
+                    if not reply.trickle:
+                        self.wfile.write(data)
                 except (BrokenPipeError, ConnectionResetError):
-                    pass  # the client gave up waiting (a timeout test): nothing to tell it
+                    return  # the client gave up waiting (a timeout test): nothing to tell it
+                if reply.trickle:
+                    self._trickle(data, reply.trickle)
+
+            def _trickle(self, data: bytes, seconds: float) -> None:
+                """``data`` a byte at a time, until the client hangs up or the server stops."""
+                try:
+                    for n in range(len(data)):
+                        self.wfile.write(data[n:n + 1])
+                        self.wfile.flush()
+                        if server._stop.wait(seconds):
+                            break
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client hung up: the deadline test's point
 
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
         self._httpd.daemon_threads = True

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,7 @@ from tests.fakes.anthropic_server import (
     server_error,
     text_answer,
     tool_use,
+    trickling,
 )
 
 T0 = datetime(2026, 10, 1, tzinfo=UTC)
@@ -154,6 +156,35 @@ def test_broken_answers_fall_back_to_offline(api: FakeAnthropicServer, tmp_path:
     if case == "refusal":
         assert "(the model refused)" in notes[0]
     assert not list((tmp_path / "cache").glob("*.json"))  # nothing cached from a failure
+
+
+def test_the_deadline_spans_the_batches_and_falls_back(api: FakeAnthropicServer,
+                                                       tmp_path: Path) -> None:
+    # the first batch answers at once; the second trickles in a byte each 50 ms (no read ever
+    # times out), and the deadline over the whole model step ends it
+    api.script(reader, lambda received: trickling(reader(received)))
+    notes: list[str] = []
+    started = time.monotonic()
+    patterns = analyze_records(records(), notes=notes, synthesizer=synthesizer(
+        api, tmp_path, batch_texts=8, timeout=0.5, deadline=1.0))
+    assert time.monotonic() - started < 3
+    assert patterns == analyze_records(records()) and len(api.requests) == 2
+    assert "did not finish within analysis.model_deadline_seconds (1 seconds)" in notes[0]
+    assert "the offline grouping is used" in notes[0]
+
+
+def test_cached_tokens_an_answer_reports_count_toward_the_cap(api: FakeAnthropicServer,
+                                                               tmp_path: Path) -> None:
+    def cached(received: Received) -> Reply:
+        reply = reader(received)
+        reply.body["usage"]["cache_read_input_tokens"] = 196_000
+        return reply
+
+    api.script(cached, reader, reader, reader)
+    notes: list[str] = []
+    analyze_records(records(), synthesizer=synthesizer(api, tmp_path, batch_texts=8), notes=notes)
+    assert "analysis.model_max_tokens (200000) after 1 requests" in notes[0]
+    assert len(api.requests) == 1
 
 
 def test_unknown_ids_dropped_and_overlaps_resolved(api: FakeAnthropicServer, tmp_path: Path) -> None:
@@ -316,3 +347,20 @@ def test_a_failed_model_step_says_how_to_use_the_model(
     notes = json.loads(got.stdout)["notes"]
     assert "refused the API key" in notes[0] and notes[1].startswith("to use the model: set ")
     assert not list((repo_with_feedback.git.state_dir / "synthesis").glob("*/*.json"))
+
+
+def test_a_model_theme_names_the_section_its_words_point_to(api: FakeAnthropicServer,
+                                                             tmp_path: Path) -> None:
+    # The offline groups find a section through the lexicon's hint words; a model's theme has
+    # none, so its name and description stand in for them (a section of the file, or none).
+    from types import SimpleNamespace
+
+    sections = [SimpleNamespace(id="style", title="Style", text="", rules=["Keep answers brief."]),
+                SimpleNamespace(id="facts", title="Facts", text="",
+                                rules=["Check every claim before you state it."])]
+    api.script(reader, reader, reader, reader)
+    patterns = analyze_records(records(), synthesizer=synthesizer(api, tmp_path, batch_texts=8),
+                               agent_file=SimpleNamespace(sections=sections))
+    found = by_label(patterns)
+    assert found["wrong facts"].section == "facts"
+    assert found["usage limits"].section is None  # product: no section

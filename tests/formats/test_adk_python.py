@@ -78,14 +78,15 @@ def test_a_one_line_string_that_gains_lines_stays_in_its_quotes() -> None:
     ('"You help. %s" % EXTRA', "joining strings"),
     ('("You help. "\n    "Be brief.")', "several string literals"),
     ("build_instruction()", "a call (`build_instruction(...)`)"),
-    ("prompt.ROOT_PROMPT", "`prompt.ROOT_PROMPT`, a name from another module"),
-    ("ROOT_PROMPT", "imported from the module `.prompt`"),
+    ("upper.ROOT_PROMPT", "from `..upper`, which is not a module of this package"),
+    ("OTHER_PROMPT", "imported from `shop.prompt`, which is not a module of this package"),
+    ("sep", "imported from `os`, which is not a module of this package"),
     ("TWICE", "assigns more than once"),
     ("provider", "`provider`, which is not a string constant of this file"),
 ])
 def test_an_instruction_not_written_as_one_literal_is_refused_with_the_reason(instruction: str, why: str) -> None:
-    text = ("from google.adk.agents import Agent\nfrom . import prompt\nfrom .prompt import ROOT_PROMPT\n"
-            "EXTRA = 'x'\nTWICE = 'a'\nTWICE = 'b'\n\ndef provider(ctx):\n    return 'x'\n\n"
+    text = ("from google.adk.agents import Agent\nfrom .. import upper\nfrom shop.prompt import OTHER_PROMPT\n"
+            "EXTRA = 'x'\nTWICE = 'a'\nTWICE = 'b'\n\ndef provider(ctx):\n    return 'x'\nfrom os import sep\n"
             f"root_agent = Agent(name='a', model='m', instruction={instruction})\n")
     with pytest.raises(InvalidFileError) as exc:
         ADK.parse(text, "agent.py")
@@ -129,15 +130,14 @@ def test_validator_refuses_code_changes_and_protects_sections() -> None:
     assert check_change({"dice/agent.py": raw}, {"dice/agent.py": ok}, policy) == []
 
 
-def test_init_adopts_agent_py_and_says_why_it_leaves_one_that_imports_its_prompt() -> None:
+def test_init_adopts_agent_py_and_says_why_it_leaves_one_whose_prompt_module_is_missing() -> None:
     imported = b"from google.adk import Agent\nfrom . import prompt\nroot_agent = Agent(name='x', instruction=prompt.P)\n"
     files = {"dice/agent.py": AGENT_PY.encode(), "other/agent.py": imported, "dice/tools.py": b"x = 1\n"}
     result = survey(files, Policy(), [])
     assert [(a.path, a.format, a.agents) for a in result.adopted] == [
         ("dice/agent.py", "google_adk", ["dice_agent", "helper"])]
-    assert result.left == [("other/agent.py", "looks like google_adk but line 3: agent 'x': `instruction` is "
-                            "`prompt.P`, a name from another module; gitimprove edits only text written as "
-                            "one string literal")]
+    assert result.left == [("other/agent.py", "agent 'x': its `instruction` is `P` of other/prompt.py, which is "
+                            "not a file of this repository")]
 
 
 @pytest.mark.parametrize("quote", ['"', "'", '"""', "'''"])

@@ -20,13 +20,14 @@ from gitimprove.instructions.formats.markdown import MarkdownParsed
 from gitimprove.instructions.formats.prose import _depths
 from gitimprove.instructions.formats.yamlfile import YamlParsed
 from gitimprove.instructions.formats.yamlspan import Slot, split_lines
-from gitimprove.instructions.policy import FormatRule, Policy
+from gitimprove.instructions.policy import Constant, FormatRule, Policy
 from gitimprove.validate import check_change
 
 from .real_files import DEFAULT_DEST, local_path, rows
 
 FOLDER = Path(os.environ.get("GITIMPROVE_REAL_FILES") or DEFAULT_DEST)
-ROWS = rows()
+ROWS = [r for r in rows() if r["expect"] in ("adopt", "refuse")]
+PACKAGES = [r for r in rows() if r["expect"] in ("package", "module")]  # judged a package at a time
 
 pytestmark = pytest.mark.skipif(
     not FOLDER.is_dir(),
@@ -174,3 +175,99 @@ def test_figures() -> None:
     print(f"\nreal files managed: {ok} of {total} ({agents} agents); by format: "
           + ", ".join(f"{k} {v[0]}/{v[1]}" for k, v in sorted(managed.items())))
     assert ok == sum(1 for r in ROWS if r["expect"] == "adopt" and local_path(FOLDER, r).exists())
+
+
+# What `init` makes of google/adk-samples' Python agents (every agent.py and *_agent.py with the
+# modules their prompts are in), and why the rest is left.
+ADK_SAMPLES = {
+    "adopted agent.py": 28, "agents": 42, "agents in prompt modules": 42,
+    "left": {
+        "a call": 4,  # instruction=return_instructions_root(): text built by a function
+        "an f-string": 2,  # global_instruction=f"..." (in agent.py, or in prompts.py)
+        "not a constant": 1,  # an InstructionProvider function (in_trip's day_of_agent)
+        "no instruction": 1,  # a SequentialAgent (llm-auditor's root): no text of its own
+    },
+    "not claimed by name": 5,  # fomc-research's sub_agents/*_agent.py (mapped with a glob: adopted)
+}
+
+
+def _package_files() -> dict[str, bytes]:
+    found = {r["path"]: local_path(FOLDER, r) for r in PACKAGES if r["repository"] == "google/adk-samples"}
+    if not found or not all(p.exists() for p in found.values()):
+        pytest.skip("google/adk-samples is not fetched: run tests/formats/real_files.py --mirrors DIR")
+    return {path: p.read_bytes() for path, p in found.items()}
+
+
+def _reason(why: str) -> str:
+    for short in ("a call", "an f-string", "not a constant"):
+        if short in why:
+            return short
+    return "no instruction" if "expected an `Agent(...)`" in why else why
+
+
+def test_adk_samples_packages() -> None:
+    """Every adk-samples agent whose prompt is a plain constant of a module of its package is
+    adopted; each one takes an edit that changes only its literal, and the validator refuses
+    code changes in the prompt module and a re-pointed instruction in agent.py."""
+    from gitimprove.instructions.adopt import survey
+    from gitimprove.instructions.formats.catalog import adapter_for, build
+
+    files = _package_files()
+    result = survey(files, Policy(), [])
+    adopted = [a for a in result.adopted if a.path.endswith("agent.py")]
+    agents = [n for a in result.adopted for n in a.agents]
+    in_modules = [n for a in result.adopted if not a.path.endswith("agent.py") for n in a.agents]
+    left = [(p, w) for p, w in result.left if p.endswith("agent.py")]
+    reasons: dict[str, int] = {}
+    for _, why in left:
+        reasons[_reason(why)] = reasons.get(_reason(why), 0) + 1
+    unclaimed = [p for p in files if p.endswith("_agent.py")]
+    print(f"\nadk-samples: {len(adopted)} of {sum(1 for p in files if p.endswith('/agent.py'))} agent.py adopted, "
+          f"{len(agents)} agents ({len(in_modules)} in prompt modules); left: {reasons}; "
+          f"*_agent.py not claimed by name: {len(unclaimed)}")
+    assert {"adopted agent.py": len(adopted), "agents": len(agents), "agents in prompt modules": len(in_modules),
+            "left": reasons, "not claimed by name": len(unclaimed)} == ADK_SAMPLES
+    policy = Policy(formats=result.rules, protected_sections=[])
+    cat = build(policy, list(files), lambda path, rule: adapter_for(rule.format, rule.constants).parse(
+        files[path].decode(), path))
+    assert sorted(cat.agents) == sorted(agents) and not cat.problems
+    for name, place in cat.agents.items():
+        if not place.constants:
+            continue
+        text = files[place.path].decode()
+        rule = next(r for r in result.rules if r.matches(place.path))
+        parsed = adapter_for(rule.format, rule.constants).parse(text, place.path)
+        doc = AdoptedDocument(parsed, place.key, name)
+        target = next((s for s in doc.agent.sections if s.rules), doc.agent.sections[0])
+        doc.add_rule(target.id, "Name the source of every figure.")
+        new = doc.dumps()
+        ast.parse(new)
+        literal = parsed.literals[(place.key, "instruction")]  # type: ignore[attr-defined]
+        tail = len(text) - literal.end
+        assert new[:literal.start] == text[:literal.start] and new[len(new) - tail:] == text[literal.end:]
+        assert check_change({place.path: text.encode()}, {place.path: new.encode()}, policy) == []
+        # code of the module outside the agents' constants: never edited
+        coded = text + "\nMODEL = 'other'\n"
+        assert "protected-key" in [v.code for v in check_change(
+            {place.path: text.encode()}, {place.path: coded.encode()}, policy)]
+    # agent.py pointing an agent at another constant: a change of code the validator refuses
+    booking = "python/agents/travel-concierge/travel_concierge/sub_agents/booking/agent.py"
+    old = files[booking].decode()
+    repointed = old.replace("prompt.PAYMENT_CHOICE_INSTR", "prompt.PROCESS_PAYMENT_INSTR", 1)
+    assert repointed != old
+    assert "protected-key" in [v.code for v in check_change(
+        {booking: old.encode()}, {booking: repointed.encode()}, policy)]
+    # fomc-research's sub_agents/*_agent.py, mapped by hand, read the same way
+    fomc = "python/agents/fomc-research/fomc_research/sub_agents/"
+    subs = [p.removeprefix(fomc).removesuffix(".py") for p in unclaimed]
+    by_hand = Policy(formats=[FormatRule(path=f"{fomc}*_agent.py", format="google_adk")] + [
+        FormatRule(path=f"{fomc}{n}_prompt.py", format="google_adk", constants=[Constant(agent=n, constant="PROMPT")])
+        for n in subs])
+    cat = build(by_hand, list(files), lambda path, rule: adapter_for(rule.format, rule.constants).parse(
+        files[path].decode(), path))
+    assert sorted(cat.agents) == sorted(subs) and not cat.problems
+    # and the catalog of the tree that has it no longer lists the agent whose constant moved
+    moved = {**files, booking: repointed.encode()}
+    cat = build(policy, list(moved), lambda path, rule: adapter_for(rule.format, rule.constants).parse(
+        moved[path].decode(), path))
+    assert "payment_choice" not in cat.agents and any("PAYMENT_CHOICE_INSTR" in m for m in cat.problem_list())

@@ -27,6 +27,25 @@ def test_printable_escapes_what_a_terminal_would_obey() -> None:
     assert printable("a\nb", multiline=False) == "a\\x0ab"
 
 
+def test_one_table_serves_the_line_writers_and_the_guards() -> None:
+    from gitimprove import ledger
+    from gitimprove.errors import GitImproveError
+    from gitimprove.safetext import one_line, unsafe_char
+    from gitimprove.text import CONTROL, RECORD_CONTROL, shorten
+
+    hidden = "Too\u2060long\u200b\ufeff"  # a word joiner, a zero-width space, a BOM
+    assert shorten(hidden, 80) == one_line(hidden) == "Too long"
+    assert unsafe_char(hidden) == "\u2060"
+    with pytest.raises(GitImproveError):
+        ledger.trailer_block([(ledger.REJECTED, "fine\u2060")])
+    # joiners glue Persian and emoji: text keeps them, on one line as in instructions
+    persian, family = "\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645", "\U0001f469\u200d\U0001f467"
+    assert shorten(f"{persian} {family}", 80) == f"{persian} {family}"
+    assert unsafe_char(persian) is None
+    # every character a reader of records refuses, every writer refuses too
+    assert all(CONTROL.match(chr(c)) for c in range(0x10000) if RECORD_CONTROL.match(chr(c)))
+
+
 @pytest.fixture
 def hostile_repo(sample_repo: Path) -> Path:
     repo = sample_repo

@@ -35,6 +35,7 @@ from tests.fakes.anthropic_server import (
     slow,
     text_answer,
     tool_use,
+    trickling,
 )
 from tests.fakes.anthropic_server import (
     message as answer_with,
@@ -389,6 +390,53 @@ def test_a_slow_answer_times_out_clearly(api: FakeAnthropicServer) -> None:
     message = str(caught.value)
     assert "did not answer within 0.3 seconds" in message
     assert "proposer.timeout_seconds" in message
+
+
+def test_a_trickling_answer_stops_at_the_deadline(api: FakeAnthropicServer) -> None:
+    started = time.monotonic()
+    with pytest.raises(ProposerError) as caught:  # no read times out: a byte every 50 ms
+        run(api, trickling(tool_use(good_draft())), timeout_seconds=0.3, deadline_seconds=0.6)
+
+    assert time.monotonic() - started < 2
+    assert len(api.requests) == 1
+    assert "did not finish within proposer.deadline_seconds (0.6 seconds)" in str(caught.value)
+    assert caught.value.hint is not None and "or use --proposer heuristic" in caught.value.hint
+
+
+def test_an_answer_whose_very_headers_trickle_stops_at_the_deadline(
+        api: FakeAnthropicServer) -> None:
+    started = time.monotonic()
+    with pytest.raises(ProposerError, match=r"within proposer\.deadline_seconds \(0\.6 seconds\)"):
+        run(api, trickling(tool_use(good_draft()), head=True), timeout_seconds=0.3,
+            deadline_seconds=0.6)
+    assert time.monotonic() - started < 2
+    assert len(api.requests) == 1  # not retried: the deadline has passed
+
+
+def test_a_silent_server_is_cut_at_the_deadline_not_the_longer_timeout(
+        api: FakeAnthropicServer) -> None:
+    started = time.monotonic()
+    with pytest.raises(ProposerError, match=r"within proposer\.deadline_seconds \(0\.5 seconds\)"):
+        run(api, slow(tool_use(good_draft()), 3.0), timeout_seconds=2.5, deadline_seconds=0.5)
+    assert time.monotonic() - started < 1.5  # each timeout of the request was clamped
+
+
+def test_the_deadline_spans_the_repair_round(api: FakeAnthropicServer) -> None:
+    first = slow(tool_use({"summary": "S", "rationale": "R", "operations": []}), 0.4)
+    with pytest.raises(ProposerError, match=r"proposer\.deadline_seconds"):
+        run(api, first, slow(tool_use(good_draft()), 0.4), deadline_seconds=0.6)
+    assert len(api.requests) == 2  # each request alone fits; the two together do not
+
+
+def test_a_retry_the_deadline_cannot_wait_for_is_not_made(api: FakeAnthropicServer) -> None:
+    waits: list[float] = []
+    api.handler = lambda received: rate_limited("5")
+    proposer = AnthropicProposer(ProposerSettings(deadline_seconds=3), api_key=api.api_key,
+                                 base_url=api.base_url, backoff_max=30, sleep=waits.append)
+    with pytest.raises(ProposerError, match=r"deadline_seconds \(3 seconds\): the retry "
+                                                 r"after attempt 1 would wait 5 seconds"):
+        proposer.propose(request_for([TOO_LONG]), validator())
+    assert waits == [] and len(api.requests) == 1
 
 
 def test_an_unreachable_api_is_a_clear_error() -> None:

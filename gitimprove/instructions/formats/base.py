@@ -17,7 +17,7 @@ import hashlib
 import json
 import re
 from abc import ABC, abstractmethod
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from gitimprove.dataclass import dataclass
 from gitimprove.errors import InvalidFileError
@@ -30,6 +30,9 @@ from gitimprove.instructions.formats.prose import (
     section_text,
 )
 from gitimprove.instructions.formats.yamlspan import Path_, dotted
+
+if TYPE_CHECKING:
+    from gitimprove.instructions.policy import Constant
 
 Fields = list[tuple[str, Path_]]
 
@@ -135,6 +138,12 @@ class Adapter(ABC):
     def claims(self, path: str) -> bool:
         """Whether a file with this path is likely of this format (for ``init``)."""
         return False
+
+    def with_constants(self, constants: tuple[Constant, ...]) -> Adapter:
+        """This format reading a module whose ``constants`` hold agents' texts (a ``formats:``
+        entry's ``constants:``); only Google ADK's Python modules have them."""
+        raise InvalidFileError([f"`constants:` is for google_adk prompt modules, not {self.name} files"],
+                               hint="remove `constants:` from this `formats:` entry in gitimprove.yaml")
 
     def variables_in(self, text: str) -> set[str]:
         return {_name(m) for m in self.variable_re.finditer(text)}

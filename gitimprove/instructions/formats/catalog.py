@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from gitimprove.dataclass import dataclass, field
 from gitimprove.errors import InvalidFileError
-from gitimprove.instructions.policy import FormatRule, Policy
+from gitimprove.instructions.policy import Constant, FormatRule, Policy
 from gitimprove.text import is_slug
 
 if TYPE_CHECKING:
@@ -28,6 +28,7 @@ class Place:
     path: str
     format: str
     key: str
+    constants: tuple[Constant, ...] = ()  # a prompt module's (its `formats:` entry's)
 
 
 @dataclass
@@ -66,6 +67,15 @@ def parse_file(adapter: Adapter, raw: bytes, path: str) -> ParsedFile:
     return adapter.parse(decode(raw, path), path)
 
 
+def adapter_for(fmt: str, constants: Iterable[Constant] = ()) -> Adapter:
+    """The adapter that reads a file of ``fmt``; with ``constants`` (a ``formats:`` entry's),
+    the file is a module whose constants hold texts of agents defined in another file."""
+    from gitimprove.instructions.formats import ADAPTERS
+
+    listed = tuple(constants)
+    return ADAPTERS[fmt].with_constants(listed) if listed else ADAPTERS[fmt]
+
+
 _BAD = re.compile(r"[^a-z0-9_.-]+")
 
 
@@ -86,13 +96,17 @@ def agent_name(rule: FormatRule, path: str, key: str) -> str:
     return name
 
 
-def build(policy: Policy, paths: Iterable[str], read: Callable[[str, str], ParsedFile],
+def build(policy: Policy, paths: Iterable[str], read: Callable[[str, FormatRule], ParsedFile],
           taken: Iterable[str] = ()) -> Catalog:
     """The adopted agents of a tree: ``paths`` lists its files, ``read`` parses one of them.
 
-    ``taken`` holds names already used (native agents): an adopted agent may not shadow one."""
+    ``taken`` holds names already used (native agents): an adopted agent may not shadow one.
+    An agent of a prompt module (``constants:``) is listed only while an adopted ``agent.py``
+    of the tree uses that very constant for it."""
     out = Catalog()
     owners: dict[str, list[Place]] = {}
+    used: set[tuple[str, str, str, str]] = set()  # (module path, agent, field, constant)
+    linked: list[Place] = []  # the agents of prompt modules
     for path in paths:
         try:
             rule = rule_for(policy, path)
@@ -103,10 +117,11 @@ def build(policy: Policy, paths: Iterable[str], read: Callable[[str, str], Parse
             continue
         out.paths.append(path)
         try:
-            parsed = read(path, rule.format)
+            parsed = read(path, rule)
         except InvalidFileError as exc:
             out.problems.setdefault(path, []).extend(exc.problems)
             continue
+        used.update((u.path, u.key, u.field, u.constant) for u in getattr(parsed, "uses", ()))
         seen: dict[str, str] = {}
         for entry in parsed.entries:
             name = agent_name(rule, path, entry.key)
@@ -120,9 +135,24 @@ def build(policy: Policy, paths: Iterable[str], read: Callable[[str, str], Parse
                     f"{path}: agents {seen[name]!r} and {entry.key!r} both get the name {name!r}")
                 continue
             seen[name] = entry.key
-            owners.setdefault(name, []).append(Place(name, path, rule.format, entry.key))
+            place = Place(name, path, rule.format, entry.key, tuple(rule.constants))
+            if rule.constants:
+                linked.append(place)
+            owners.setdefault(name, []).append(place)
+    for place in linked:
+        key = place.key
+        missing = [c for c in place.constants
+                   if c.agent == key and (place.path, key, c.field, c.constant) not in used]
+        if missing:
+            c = missing[0]
+            out.problems.setdefault(place.path, []).append(
+                f"{place.path}: gitimprove.yaml lists `{c.constant}` as the {c.field} of agent {key!r}, "
+                f"but no adopted agent.py gives agent {key!r} that {c.field}; {UNLINKED_HINT}")
+            owners[place.name].remove(place)
     native = set(taken)
     for name, places in owners.items():
+        if not places:
+            continue
         if len(places) > 1 or name in native:
             where = [p.path for p in places] + ([f"the native agent {name}"] if name in native else [])
             for place in places:
@@ -133,5 +163,7 @@ def build(policy: Policy, paths: Iterable[str], read: Callable[[str, str], Parse
     return out
 
 
+UNLINKED_HINT = ("make the `constants:` of this file in gitimprove.yaml's `formats:` name the constant the "
+                 "agent.py uses (and keep that agent.py in `formats:`)")
 COLLISION_HINT = ("give the files' agents distinct names with `name:` in gitimprove.yaml's `formats:` "
                   "(for example name: \"{parent}-{key}\")")

@@ -6,16 +6,26 @@ Agent(name=..., model=..., instruction=\"\"\"...\"\"\", tools=[...])``. State va
 A Python file is read with :mod:`ast` and never imported or run. Each ``Agent(...)`` /
 ``LlmAgent(...)`` call with an ``instruction`` is an agent, named by its ``name=``; its
 ``instruction`` and ``global_instruction`` must each be one string literal, written in the call
-or as a module-level constant of the file assigned once (``INSTRUCTION = \"\"\"...\"\"\"``). Anything
-else (an f-string, a concatenation, a call, a name imported from ``prompt.py``) is refused with
-the reason: gitimprove edits text where it is written."""
+or as a module-level constant of the file assigned once (``INSTRUCTION = \"\"\"...\"\"\"``).
+
+Or a constant of a module of the agent's own package (``from . import prompt`` then
+``instruction=prompt.ROOT_PROMPT``; ``from .prompt import ROOT_PROMPT``; a sub-package's
+module, ``from .sub_agents.booking import prompt``; or the package named by its own folders,
+``from travel_concierge.sub_agents.booking import prompt``): one hop, to a ``.py`` file of
+the package's folder or a folder under it, never ``..`` nor another package. Such an agent
+lives in that module (:class:`PromptModule`): the policy's ``formats:`` entry of the module
+lists its ``constants:`` and the agent each one is for, and the agent's ``agent.py`` stays
+code no edit may change. Anything else (an f-string, a concatenation, a call, a name of
+another package) is refused with the reason: gitimprove edits text where it is written."""
 
 from __future__ import annotations
 
 import ast
+import posixpath
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from gitimprove.dataclass import dataclass
 from gitimprove.errors import InvalidFileError
 from gitimprove.instructions.formats.base import Adapter, Entry, ParsedFile
 from gitimprove.instructions.formats.prose import EditError, Lines
@@ -23,11 +33,14 @@ from gitimprove.instructions.formats.pysource import Literal, Source, bindings
 from gitimprove.instructions.formats.yamlfile import YamlAdapter, shape_error, stem, string_fields
 from gitimprove.instructions.formats.yamlspan import Path_, split_lines
 
+if TYPE_CHECKING:
+    from gitimprove.instructions.policy import Constant
+
 FIELDS = ("global_instruction", "instruction")
 _AGENT_CLASSES = ("Agent", "LlmAgent")
-_HINT = ("write the instruction in this file as one string literal, in the call "
-         "(instruction=\"\"\"...\"\"\") or as a constant assigned once (INSTRUCTION = \"\"\"...\"\"\"), "
-         "or leave this file out of `formats:` in gitimprove.yaml")
+_HINT = ("write the instruction as one string literal, in the call (instruction=\"\"\"...\"\"\"), "
+         "as a constant assigned once (INSTRUCTION = \"\"\"...\"\"\") or as such a constant of a module "
+         "of the package (from . import prompt), or leave this file out of `formats:` in gitimprove.yaml")
 
 
 class GoogleADK(YamlAdapter):
@@ -54,6 +67,35 @@ class GoogleADK(YamlAdapter):
         parts = [str(data[k]) for k in FIELDS if isinstance(data.get(k), str)]
         return "\n\n".join(parts)
 
+    def with_constants(self, constants: tuple[Constant, ...]) -> Adapter:
+        return PromptModules(constants)
+
+
+class PromptModules(GoogleADK):
+    """The prompt modules whose constants the policy lists: each constant an agent's text."""
+
+    def __init__(self, constants: tuple[Constant, ...]) -> None:
+        self.constants = constants
+
+    def claims(self, path: str) -> bool:
+        return False
+
+    def parse(self, text: str, source: str) -> ParsedFile:
+        if not source.endswith(".py"):
+            raise InvalidFileError([f"{source}: `constants:` name constants of a Python module (.py)"])
+        return PromptModule(self, text, source, self.constants)
+
+
+@dataclass(frozen=True)
+class Use:
+    """An agent of an ``agent.py`` whose text is a constant of another module of its package."""
+
+    key: str
+    field: str
+    path: str  # the module's file, in the repository
+    constant: str
+    line: int
+
 
 def _is_agent_call(node: ast.AST) -> bool:
     if not isinstance(node, ast.Call):
@@ -63,67 +105,47 @@ def _is_agent_call(node: ast.AST) -> bool:
     return called in _AGENT_CLASSES and any(k.arg in FIELDS for k in node.keywords)
 
 
-class PythonAgents(ParsedFile):
-    """The agents of an ADK Python module, each instruction string a literal of the file."""
+def module_file(source: str, node: ast.ImportFrom, name: str | None) -> str | None:
+    """The repository path of the module an import in ``source`` reads (``name``: a module the
+    import names, ``from . import prompt``), or None when it is not a module of the file's own
+    package: ``..``, a package elsewhere, or an absolute name whose folders are not the file's."""
+    folder = posixpath.dirname(source)
+    parts = (node.module or "").split(".") if node.module else []
+    if name is not None:
+        parts.append(name)
+    if not parts or any(not p.isidentifier() for p in parts):
+        return None
+    if node.level == 1:
+        rest = parts
+    elif node.level == 0:
+        # NOTE: `from travel_concierge.sub_agents.booking import prompt` in
+        # travel_concierge/sub_agents/booking/agent.py names its own folder: the folders of the
+        # file's path, read from the top package down, must spell the module's leading names.
+        folders = folder.split("/") if folder else []
+        for k in range(len(folders), 0, -1):
+            if parts[:k] == folders[-k:]:
+                rest = parts[k:]
+                break
+        else:
+            return None
+        if not rest:
+            return None
+    else:
+        return None
+    return posixpath.join(folder, *rest[:-1], rest[-1] + ".py")
 
-    def __init__(self, adapter: Adapter, text: str, source: str) -> None:
-        self.adapter, self.text, self.source = adapter, text, source
-        src = Source(text, source)
-        self.src = src
-        self.literals: dict[Path_, Literal] = {}
-        self.calls: dict[str, tuple[int, int]] = {}
-        self.entries = []
+
+class _Literals(ParsedFile):
+    """A Python file whose agents' texts are string literals of it."""
+
+    literals: dict[Path_, Literal]
+    shared: set[Path_]
+
+    def _share(self) -> None:
         uses: dict[int, int] = {}
-        targets = {id(s.value): s.targets[0].id for s in ast.walk(src.tree)
-                   if isinstance(s, ast.Assign) and len(s.targets) == 1 and isinstance(s.targets[0], ast.Name)}
-        found = [n for n in ast.walk(src.tree) if isinstance(n, ast.Call) and _is_agent_call(n)]
-        for call in sorted(found, key=lambda n: (n.lineno, n.col_offset)):
-            kwargs = {k.arg: k.value for k in call.keywords if k.arg is not None}
-            where = f"{source}:{call.lineno}"
-            name = kwargs.get("name")
-            key = (name.value if isinstance(name, ast.Constant) and isinstance(name.value, str)
-                   else targets.get(id(call)))
-            if not key:
-                raise InvalidFileError([f"{where}: the agent has no `name=\"...\"` string"],
-                                       hint="give the agent a name=\"...\" string literal")
-            if key in self.calls:
-                raise InvalidFileError([f"{where}: two agents are named {key!r}"],
-                                       hint="give each agent its own name=\"...\"")
-            fields = []
-            for field_name in FIELDS:
-                if field_name not in kwargs:
-                    continue
-                literal = self._resolve(src, kwargs[field_name], f"{where}: agent {key!r}: `{field_name}`")
-                path: Path_ = (key, field_name)
-                self.literals[path] = literal
-                uses[literal.start] = uses.get(literal.start, 0) + 1
-                fields.append((field_name.replace("_", "-"), path))
-            self.calls[key] = src.span(call)
-            self.entries.append(Entry(key, (key,), tuple(fields)))
-        if not self.entries:
-            raise shape_error(source, adapter.name, "expected an `Agent(...)` or `LlmAgent(...)` call with "
-                              "an `instruction=`")
+        for literal in self.literals.values():
+            uses[literal.start] = uses.get(literal.start, 0) + 1
         self.shared = {p for p, lit in self.literals.items() if uses[lit.start] > 1}
-
-    def _resolve(self, src: Source, node: ast.expr, what: str) -> Literal:
-        if isinstance(node, ast.Name):
-            bound = bindings(src.tree, node.id)
-            if len(bound) == 1 and isinstance(bound[0], (ast.Assign, ast.AnnAssign)) \
-                    and bound[0].value is not None:
-                node = bound[0].value
-            elif len(bound) == 1 and isinstance(bound[0], ast.ImportFrom):
-                module = "." * bound[0].level + (bound[0].module or "")
-                raise InvalidFileError([f"{what} is `{node.id}`, imported from the module `{module}`; "
-                                        "gitimprove edits text where it is written, not in another module"],
-                                       hint=_HINT)
-            elif len(bound) > 1:
-                raise InvalidFileError([f"{what} is `{node.id}`, which the file assigns more than once"],
-                                       hint=_HINT)
-        found = src.literal(node)
-        if isinstance(found, str):
-            raise InvalidFileError([f"{what} is {found}; gitimprove edits only text written as one "
-                                    "string literal"], hint=_HINT)
-        return found
 
     def lines(self, path: Path_, first_id: str) -> Lines:
         return self.literals[path].lines(first_id)
@@ -156,6 +178,90 @@ class PythonAgents(ParsedFile):
         out.append(self.text[at:])
         return {"python code outside the instruction strings": "\x00".join(out)}
 
+    def _lines_of(self, start: int, end: int) -> str:
+        lines = split_lines(self.text)
+        first, last = self.text.count("\n", 0, start), self.text.count("\n", 0, end)
+        return "".join(lines[first:last + 1])
+
+
+class PythonAgents(_Literals):
+    """The agents of an ADK Python module, each instruction string a literal of the file, or
+    a constant of another module of its package (:attr:`uses`; that module holds the agent)."""
+
+    def __init__(self, adapter: Adapter, text: str, source: str) -> None:
+        self.adapter, self.text, self.source = adapter, text, source
+        src = Source(text, source)
+        self.src = src
+        self.literals = {}
+        self.calls: dict[str, tuple[int, int]] = {}
+        self.entries = []
+        self.uses: list[Use] = []
+        targets = {id(s.value): s.targets[0].id for s in ast.walk(src.tree)
+                   if isinstance(s, ast.Assign) and len(s.targets) == 1 and isinstance(s.targets[0], ast.Name)}
+        found = [n for n in ast.walk(src.tree) if isinstance(n, ast.Call) and _is_agent_call(n)]
+        named: set[str] = set()
+        for call in sorted(found, key=lambda n: (n.lineno, n.col_offset)):
+            kwargs = {k.arg: k.value for k in call.keywords if k.arg is not None}
+            where = f"{source}:{call.lineno}"
+            name = kwargs.get("name")
+            key = (name.value if isinstance(name, ast.Constant) and isinstance(name.value, str)
+                   else targets.get(id(call)))
+            if not key:
+                raise InvalidFileError([f"{where}: the agent has no `name=\"...\"` string"],
+                                       hint="give the agent a name=\"...\" string literal")
+            if key in named:
+                raise InvalidFileError([f"{where}: two agents are named {key!r}"],
+                                       hint="give each agent its own name=\"...\"")
+            named.add(key)
+            fields: list[tuple[str, Path_]] = []
+            uses: list[Use] = []
+            for field_name in FIELDS:
+                if field_name not in kwargs:
+                    continue
+                what = f"{where}: agent {key!r}: `{field_name}`"
+                got = self._resolve(src, kwargs[field_name], what)
+                if isinstance(got, tuple):
+                    uses.append(Use(key, field_name, got[0], got[1], call.lineno))
+                    continue
+                path: Path_ = (key, field_name)
+                self.literals[path] = got
+                fields.append((field_name.replace("_", "-"), path))
+            if fields and uses:
+                raise InvalidFileError([f"{where}: agent {key!r} has its `{uses[0].field}` in {uses[0].path} "
+                                        "and other text in this file; gitimprove keeps an agent in one file"],
+                                       hint=_HINT)
+            self.uses += uses
+            if fields:
+                self.calls[key] = src.span(call)
+                self.entries.append(Entry(key, (key,), tuple(fields)))
+        if not self.entries and not self.uses:
+            raise shape_error(source, adapter.name, "expected an `Agent(...)` or `LlmAgent(...)` call with "
+                              "an `instruction=`")
+        self._share()
+
+    def _resolve(self, src: Source, node: ast.expr, what: str) -> Literal | tuple[str, str]:
+        """The literal ``node`` is, or (module file, constant) for a constant of a module of the
+        package; :class:`InvalidFileError` with the reason for anything else."""
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+            got = _from_module(src, node.value.id, node.attr, what)
+            if got is not None:
+                return got
+        if isinstance(node, ast.Name):
+            bound = bindings(src.tree, node.id)
+            if len(bound) == 1 and isinstance(bound[0], (ast.Assign, ast.AnnAssign)) \
+                    and bound[0].value is not None:
+                node = bound[0].value
+            elif (got := _from_module(src, node.id, None, what)) is not None:
+                return got
+            elif len(bound) > 1:
+                raise InvalidFileError([f"{what} is `{node.id}`, which the file assigns more than once"],
+                                       hint=_HINT)
+        found = src.literal(node)
+        if isinstance(found, str):
+            raise InvalidFileError([f"{what} is {found}; gitimprove edits only text written as one "
+                                    "string literal"], hint=_HINT)
+        return found
+
     def data(self, entry: Entry) -> Any:
         start, end = self.calls[entry.key]
         out: dict[str, Any] = {"call": self.text[start:end]}
@@ -166,7 +272,77 @@ class PythonAgents(ParsedFile):
     def excerpt(self, entry: Entry) -> str:
         if len(self.entries) == 1:
             return self.text
-        start, end = self.calls[entry.key]
-        lines = split_lines(self.text)
-        first, last = self.text.count("\n", 0, start), self.text.count("\n", 0, end)
-        return "".join(lines[first:last + 1])
+        return self._lines_of(*self.calls[entry.key])
+
+
+def _from_module(src: Source, name: str, attr: str | None, what: str) -> tuple[str, str] | None:
+    """(module file, constant) when ``name`` (``attr`` of it: ``prompt.X``) is bound once, by a
+    ``from ... import`` of a module of the package: ``from . import prompt`` and ``prompt.X``, or
+    ``from .prompt import X`` and ``X``. None when ``name`` is not bound by such an import."""
+    bound = bindings(src.tree, name)
+    if len(bound) != 1 or not isinstance(bound[0], ast.ImportFrom):
+        return None
+    stmt = bound[0]
+    imported = next(a for a in stmt.names if (a.asname or a.name) == name)
+    module_name = imported.name if attr is not None else None
+    module = module_file(src.source, stmt, module_name) if attr is not None or stmt.module else None
+    if module is None:
+        written = f"{name}.{attr}" if attr is not None else name
+        dotted = "." * stmt.level + ".".join(p for p in (stmt.module, module_name) if p)
+        raise InvalidFileError([f"{what} is `{written}`, imported from `{dotted}`, which is not a module of "
+                                "this package (gitimprove reads `.module` and the package's own modules, "
+                                "never `..` or another package)"], hint=_HINT)
+    return module, attr if attr is not None else imported.name
+
+
+class PromptModule(_Literals):
+    """A module of an ADK package whose constants hold agents' texts (``prompt.py``): one
+    agent per name the policy's ``constants:`` give, each constant a string literal assigned
+    once at module level. Everything else in the file is code no edit may change."""
+
+    def __init__(self, adapter: Adapter, text: str, source: str, constants: tuple[Constant, ...]) -> None:
+        self.adapter, self.text, self.source = adapter, text, source
+        self.constants = constants
+        src = Source(text, source)
+        self.literals = {}
+        self.assigned: dict[str, tuple[int, int]] = {}
+        fields: dict[str, list[tuple[str, Path_]]] = {}
+        for c in constants:
+            bound = bindings(src.tree, c.constant)
+            what = f"{source}: `{c.constant}` (the {c.field} of agent {c.agent!r})"
+            if not bound:
+                raise InvalidFileError([f"{what} is not defined in this file"],
+                                       hint="map the constant the agent uses in gitimprove.yaml's `formats:`")
+            stmt = bound[0]
+            if len(bound) > 1 or not isinstance(stmt, (ast.Assign, ast.AnnAssign)) or stmt.value is None:
+                raise InvalidFileError([f"{what} is not a constant assigned once"], hint=_HINT)
+            found = src.literal(stmt.value)
+            if isinstance(found, str):
+                raise InvalidFileError([f"{source}:{stmt.lineno}: `{c.constant}` (the {c.field} of agent "
+                                        f"{c.agent!r}) is {found}; gitimprove edits only text written as "
+                                        "one string literal"], hint=_HINT)
+            path: Path_ = (c.agent, c.field)
+            if path in self.literals:
+                raise InvalidFileError([f"{source}: two constants are listed for the {c.field} of agent "
+                                        f"{c.agent!r}"], hint="list one constant per agent and field")
+            self.literals[path] = found
+            self.assigned[c.constant] = src.span(stmt)
+            fields.setdefault(c.agent, []).append((c.field.replace("_", "-"), path))
+        self.entries = [Entry(key, (key,), tuple(sorted(f, key=lambda x: FIELDS.index(str(x[1][1])))))
+                        for key, f in fields.items()]
+        self._share()
+
+    def data(self, entry: Entry) -> Any:
+        out: dict[str, Any] = {}
+        for c in self.constants:
+            if c.agent == entry.key:
+                start, end = self.assigned[c.constant]
+                out[c.field] = self.literals[(c.agent, c.field)].value
+                out[f"{c.field} constant"] = self.text[start:end]  # the assignment, as written
+        return out
+
+    def excerpt(self, entry: Entry) -> str:
+        if len(self.entries) == 1:
+            return self.text
+        spans = [self.assigned[c.constant] for c in self.constants if c.agent == entry.key]
+        return "".join(self._lines_of(*span) for span in sorted(spans))

@@ -63,7 +63,8 @@ MAX_WORDINGS = 3          # shared wordings shown per pattern
 MAX_RULE_CHARS = 300
 KEY_HINT = f"set ANTHROPIC_API_KEY to a valid key ({KEY_URL}), or use --proposer heuristic"
 HINTS = Hints(key=KEY_HINT, fallback="or use --proposer heuristic",
-              timeout_setting="proposer.timeout_seconds", model_setting="proposer.model")
+              timeout_setting="proposer.timeout_seconds", model_setting="proposer.model",
+              deadline_setting="proposer.deadline_seconds")
 
 
 
@@ -387,7 +388,8 @@ class AnthropicProposer:
         self.api = MessagesAPI(model=self.model, timeout=self.settings.timeout_seconds,
                                error=ProposerError, hints=HINTS, api_key=api_key,
                                base_url=base_url, max_retries=max_retries,
-                               backoff_base=backoff_base, backoff_max=backoff_max, sleep=sleep)
+                               backoff_base=backoff_base, backoff_max=backoff_max, sleep=sleep,
+                               deadline=self.settings.deadline_seconds)
 
     def __repr__(self) -> str:
         # NOTE: never the key.

@@ -120,6 +120,12 @@ REMEDIES: dict[str, Remedy] = {
                                                "say why in one sentence and offer what you can do."),
     "repetition": Remedy("repetition", "Say each point once: do not repeat what an earlier "
                                        "sentence or reply already said."),
+    # NOTE: the model cannot learn what happened after its training; it can say so.
+    "outdated": Remedy("where its knowledge ends", "When a question depends on recent events or "
+                                                  "facts that may have changed, say that your "
+                                                  "knowledge may be out of date and when it "
+                                                  "ends, instead of answering as if it were "
+                                                  "current."),
     # NOTE: users of coding agents complain that the instruction file itself is ignored
     # ("keeps ignoring CLAUDE.md"), users of assistants that their request is.
     "instructions": Remedy("following instructions", "Follow every explicit instruction, in these "
