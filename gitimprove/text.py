@@ -64,6 +64,13 @@ def did_you_mean(name: str, names: Sequence[str], *, what: str, none: str) -> st
     return f"{what}: {', '.join(names)}" if names else none
 
 
+def rule_number(index: int) -> str:
+    """A rule as people count it: ``rule 3`` is the third, index 2. Indices stay 0-based in
+    data (the model's operations, records, ``--json``); only text for a person adds one, and
+    nothing reads such a number back."""
+    return f"rule {index + 1}"
+
+
 def is_slug(value: str) -> bool:
     """Lowercase letters, digits, ``-``, ``_`` and ``.``; no ``..``, no leading punctuation."""
     return bool(SLUG_RE.match(value)) and len(value) <= 64

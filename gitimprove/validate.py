@@ -21,6 +21,7 @@ from gitimprove.instructions.agentfile import HEADING_RE, AgentFile, Section, pa
 from gitimprove.instructions.formats.catalog import adapter_for, agent_name, parse_file, rule_for
 from gitimprove.instructions.policy import POLICY_PATH, FormatRule, Policy
 from gitimprove.safetext import fold, fold_words
+from gitimprove.text import rule_number
 
 
 @dataclass(frozen=True)
@@ -37,7 +38,7 @@ class Violation:
     def __str__(self) -> str:
         where = self.path or ""
         if self.section:
-            where += f" [{self.section}" + (f" rule {self.rule}" if self.rule is not None else "") + "]"
+            where += f" [{self.section}" + (f" {rule_number(self.rule)}" if self.rule is not None else "") + "]"
         return f"{where}: {self.message}" if where else self.message
 
     def to_json(self) -> dict[str, object]:

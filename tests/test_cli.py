@@ -276,8 +276,10 @@ def test_history_json_shape(three_versions: Path) -> None:
         ("v1", 1, "Initialise gitimprove instruction repository")]
     for v in versions:
         # docs/json.md's fields, plus the feedback figures per version
-        assert set(v) == {"version", "number", "commit", "blob", "date", "author", "subject", "feedback"}
+        assert set(v) == {"version", "number", "commit", "blob", "date", "author", "subject",
+                          "feedback", "evaluation"}
         assert isinstance(v["number"], int) and isinstance(v["feedback"], dict)
+        assert v["evaluation"] is None  # no approval here passed an evaluation gate
         assert len(v["commit"]) == 40 and len(v["blob"]) == 40
         assert v["date"].endswith("+00:00")
         assert v["author"] == "Test Reviewer <reviewer@example.com>"

@@ -113,7 +113,7 @@ def test_huge_reason_is_one_line_error(sample_repo: Path, capsys: pytest.Capture
                        "--reason", "x" * 200_000)
     assert code == 1
     assert err == ("error: reason: is too long: 200,000 characters (the limit is 10,000; "
-                   "see docs/feedback.md)\n")
+                   "see `gitimprove docs feedback`)\n")
 
 
 def test_import_dry_run_reimport_and_json(sample_repo: Path, capsys: pytest.CaptureFixture[str]) -> None:

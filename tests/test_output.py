@@ -261,3 +261,11 @@ def test_review_colours_the_diff_not_the_messages_items(monkeypatch: pytest.Monk
     assert lines[8] == output.paint("  -old rule", "red") != "  -old rule"
     assert lines[9] == output.paint("  +new rule", "green")
     assert lines[7] == output.paint("  @@ -1 +1 @@", "cyan")
+
+
+def test_docs_page_through_the_pager_on_a_terminal_only(tmp_path: Path) -> None:
+    screen, paged = _on_a_terminal(tmp_path, tmp_path, "docs", "safety", env={})
+    assert screen == "" and paged.startswith("# Safety")  # longer than the screen
+    code, screen = _all_on_a_terminal(tmp_path, "docs", "safety", columns=80)  # --no-pager
+    assert code == 0 and screen.startswith("# Safety")
+    assert all(len(line) <= 80 for line in screen.splitlines())

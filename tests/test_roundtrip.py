@@ -372,7 +372,7 @@ def test_unknown_section() -> None:
 @pytest.mark.parametrize("index", [3, 10, -1])
 def test_bad_rule_index(index: int) -> None:
     d = doc()
-    with pytest.raises(EditError, match=rf"section 'style' has 3 rules; there is no rule {index}"):
+    with pytest.raises(EditError, match=rf"section 'style' has 3 rules; there is no rule at index {index}"):
         d.update_rule("style", index, "x")
     with pytest.raises(EditError, match="has 3 rules"):
         d.remove_rule("style", index)

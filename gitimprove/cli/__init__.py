@@ -26,6 +26,7 @@ MODULES: dict[str, str] = {
     **dict.fromkeys(["feedback", "analyze"], "feedback"),
     **dict.fromkeys(["hooks", "hook", "push", "fetch"], "hooks"),
     "audit": "audit", "trial": "trial", "report": "report", "evaluate": "evaluate",
+    "docs": "docs",
 }
 
 

@@ -136,7 +136,7 @@ def _default(value: Any) -> Any:
 
 
 def json_option(func: F) -> F:
-    return click.option("--json", "as_json", is_flag=True, help="Print JSON (shapes: docs/json.md).")(func)
+    return click.option("--json", "as_json", is_flag=True, help="Print JSON (shapes: `gitimprove docs json`).")(func)
 
 
 _RELATIVE = re.compile(r"\A(\d+)\s*([hdw])\Z")

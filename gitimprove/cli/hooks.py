@@ -31,7 +31,7 @@ def hooks_install_cmd(ctx: Context, bare: bool | None, force: bool, chain: bool)
         extra = f" (kept the previous hook as {item.chained.name})" if item.chained else (
             " (replaced a previous hook)" if item.replaced else "")
         echo(f"installed {item.path}{extra}")
-    echo("What these hooks cover and what they do not: docs/safety.md")
+    echo("What these hooks cover and what they do not: `gitimprove docs safety`")
 
 
 @hooks_group.command("uninstall")

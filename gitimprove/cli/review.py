@@ -271,7 +271,7 @@ def validate_cmd(ctx: Context, base: str | None, head: str, as_json: bool) -> in
         if not proposal_commits(repo.git, base_commit, [head_commit]):
             echo(f"note: {head} brings no proposal; these are the rules a proposal must pass. "
                  "A person's own change is held back by the hooks only where it leaves a file "
-                 "that does not validate (docs/safety.md).")
+                 "that does not validate (`gitimprove docs safety`).")
     else:
         echo(f"ok: merging {head} into {base or repo.branch} passes the validator")
     return 1 if violations else 0

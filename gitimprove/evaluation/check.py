@@ -135,7 +135,7 @@ def status_lines(status: EvaluationStatus) -> list[str]:
                      + "; ".join(v.message for v in status.gate))
     elif status.required:
         lines.append("  The policy's gate lets it through.")
-    lines.append("  What it means, and what it does not prove: docs/evaluation.md")
+    lines.append("  What it means, and what it does not prove: `gitimprove docs evaluation`")
     return lines
 
 

@@ -86,7 +86,7 @@ class EvaluationRecord(ledger.RefRecord):
                  f"worse {worse.hits}/{worse.n}",
                  "\n".join(card.lines()),
                  "Judged by a model on a sample of runs: evidence for a reviewer, not a proof "
-                 "(see docs/evaluation.md). The scorecard, run by run (ids and verdicts, no run "
+                 "(see `gitimprove docs evaluation`). The scorecard, run by run (ids and verdicts, no run "
                  "text):",
                  f"{FENCE}\n{scorecard}\n```"]
         parts.append(ledger.trailer_block([

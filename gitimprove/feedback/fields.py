@@ -85,7 +85,7 @@ def _check_text(name: str, value: object, limit: int) -> str | None:
         return None
     if len(text) > limit:
         raise ValueError(f"is too long: {len(text):,} characters (the limit is {limit:,}; "
-                         "see docs/feedback.md)")
+                         "see `gitimprove docs feedback`)")
     if "\x00" in text:
         raise ValueError("contains a NUL character")
     try:

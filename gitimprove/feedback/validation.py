@@ -223,7 +223,7 @@ class RecordIn(BaseModel):
         calls = list(value)
         if len(calls) > MAX_TOOL_CALLS:
             raise ValueError(f"has {len(calls):,} calls (the limit is {MAX_TOOL_CALLS:,} per run; "
-                             "see docs/feedback.md)")
+                             "see `gitimprove docs feedback`)")
         for n, call in enumerate(calls):
             if not isinstance(call, Mapping):
                 raise ValueError(f"[{n}] must be an object with a name, not {type(call).__name__}")

@@ -201,7 +201,7 @@ def unescape(glob: str) -> str:
 
 def formats_yaml(rules: list[FormatRule]) -> str:
     """The ``formats:`` block of gitimprove.yaml for these entries."""
-    lines = ["# Files of other formats that gitimprove manages in place (see docs/file-formats.md).",
+    lines = ["# Files of other formats that gitimprove manages in place (`gitimprove docs file-formats`).",
              "formats:"]
     for r in rules:
         lines.append(f"  - path: {_quote(r.path)}")

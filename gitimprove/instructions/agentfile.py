@@ -204,7 +204,7 @@ def parse_agent(text: str | bytes, source: str, *, expected_name: str | None = N
         agent = AgentFile.model_validate(located.value)
     except SchemaError as exc:
         raise InvalidFileError(strictyaml.validation_problems(located, exc),
-                               hint="see docs/file-formats.md for the agent file format") from None
+                               hint="see `gitimprove docs file-formats` for the agent file format") from None
     problems = semantic_problems(agent, expected_name)
     if problems:
         raise InvalidFileError([located.problem(path, msg) for path, msg in problems])

@@ -355,6 +355,6 @@ def _added_since_adopted(repo: Repository, dest: Path, policy: Policy) -> list[t
     listing = {unescape(r.path) for r in found.rules if r.constants}
     return [(a.path, f"a {a.format} file that {POLICY_PATH} does not map; add `- path: "
                      f"'{a.path}'` with `format: {a.format}`"
-                     + (" and the `constants:` its agents use (docs/file-formats.md)" if a.path in listing else "")
+                     + (" and the `constants:` its agents use (`gitimprove docs file-formats`)" if a.path in listing else "")
                      + " under its `formats:` to adopt it")
             for a in found.adopted]

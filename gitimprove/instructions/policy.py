@@ -248,7 +248,7 @@ def parse_policy(text: str | bytes, source: str = POLICY_PATH) -> Policy:
         return Policy.model_validate(located.value)
     except SchemaError as exc:
         raise InvalidFileError(strictyaml.validation_problems(located, exc),
-                               hint="see docs/file-formats.md for the policy format") from None
+                               hint="see `gitimprove docs file-formats` for the policy format") from None
 
 
 def policy_from_values(values: Any) -> Policy | None:

@@ -978,13 +978,14 @@ class InstructionRepo:
                                    version_order=index.version_order(agent),
                                    synthesizer=synthesizer, notes=notes)
         # What the agent did (its logged tool calls) against what users said: tool_use patterns.
-        from gitimprove.instructions.agentfile import tools_section
+        from gitimprove.instructions.agentfile import tool_guidelines, tools_section
         from gitimprove.patterns.decisions import decision_patterns
         from gitimprove.patterns.model import importance
 
         guidelines = tools_section(inst.file)
         patterns += decision_patterns(records, min_support=support, evidence_state=evidence_state,
-                                      tools_section=guidelines.id if guidelines else None)
+                                      tools_section=guidelines.id if guidelines else None,
+                                      tools=list(tool_guidelines(inst.file)))
         return sorted(patterns, key=importance)
 
 

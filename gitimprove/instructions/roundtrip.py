@@ -108,7 +108,7 @@ class AgentDocument:
     def _check_index(self, section_id: str, rules: CommentedSeq, index: int) -> None:
         if not 0 <= index < len(rules):
             raise EditError(f"{self.source}: section {section_id!r} has {len(rules)} rules; "
-                            f"there is no rule {index}")
+                            f"there is no rule at index {index}")
 
     def add_rule(self, section_id: str, text: str, position: int | None = None) -> int:
         """Add a rule before the rule at ``position``, or at the end; returns its index."""

@@ -763,24 +763,26 @@ class MainEvent:
 class Summary(NamedTuple):
     """What a proposal's state and content say, without its commit (:meth:`Ledger.summaries`):
     what ``propose`` reads of every proposal. ``operations`` and ``rules`` are its content
-    block's (None: a proposal written before content blocks); ``reason``, a rejection's."""
+    block's (None: a proposal written before content blocks); ``rejection``, its rejection's
+    reason, who rejected it and when."""
 
     id: str
     agent: str
     state: ProposalState
     time: int
     evidence: tuple[str, ...]
+    patterns: tuple[str, ...]
     operations: tuple[dict[str, Any], ...] | None
     rules: tuple[str, ...] | None
-    reason: str | None
+    rejection: tuple[str, str, int] | None
 
     @classmethod
     def of(cls, p: Proposal) -> Summary:
-        content = p.record.content
-        return cls(p.id, p.agent, p.state, p.time, p.record.evidence,
+        content, r = p.record.content, p.rejection
+        return cls(p.id, p.agent, p.state, p.time, p.record.evidence, p.record.patterns,
                    None if content is None else content.operations,
                    None if content is None else content.rules,
-                   p.rejection.reason if p.rejection else None)
+                   None if r is None else (r.reason, r.by, r.time))
 
 
 @dataclass
@@ -1244,7 +1246,8 @@ class _SummaryFile:
             content = record.content
             out.append(Summary(record.id, record.agent,
                                _settled(line, record.id, ProposalState.OPEN), c.time,
-                               record.evidence, None if content is None else content.operations,
+                               record.evidence, record.patterns,
+                               None if content is None else content.operations,
                                None if content is None else content.rules, None))
         return out
 
@@ -1266,17 +1269,20 @@ _STATES = {s.value: s for s in ProposalState}
 
 
 def _summary(pid: str, agent: str, state: str, time: int, evidence: list[str],
-             operations: list[dict[str, Any]] | None, rules: list[str] | None,
-             reason: str | None) -> Summary:
+             patterns: list[str], operations: list[dict[str, Any]] | None,
+             rules: list[str] | None, rejection: list[Any] | None) -> Summary:
     """A kept :class:`Summary`, every value checked for its type (any other raises)."""
-    if not (all(map(_is_str, (pid, agent, *evidence, *(rules or ()))))
-            and type(time) is int and (reason is None or type(reason) is str)
-            and (operations is None) == (rules is None)
+    if not (all(map(_is_str, (pid, agent, *evidence, *patterns, *(rules or ()))))
+            and type(time) is int and (operations is None) == (rules is None)
             and all(map(_is_dict, operations or ()))):
         raise TypeError("not a proposal's summary")
-    return Summary(pid, agent, _STATES[state], time, tuple(evidence),
+    rejected: tuple[str, str, int] | None = None
+    if rejection is not None:
+        reason, by, when = rejection
+        rejected = (_str(reason), _str(by), _int(when))
+    return Summary(pid, agent, _STATES[state], time, tuple(evidence), tuple(patterns),
                    None if operations is None else tuple(operations),
-                   None if rules is None else tuple(rules), reason)
+                   None if rules is None else tuple(rules), rejected)
 
 
 def scan_line(git: Repository, main_ref: str, main: Oid | None,

@@ -3,7 +3,7 @@
 Runs whose tool calls were logged (with feedback, or by :meth:`InstructionRepo.record_run`)
 are related to their feedback, tool by tool. A run is *negative* when it was rated down, or
 (unrated) when it was regenerated, edited or not completed; it is *judged* when it was rated or
-shows such trouble. Four kinds of evidence, each a ``tool_use`` pattern with ``tool`` set:
+shows such trouble. Five kinds of evidence, each a ``tool_use`` pattern with ``tool`` set:
 
 - **usage**: judged runs that called the tool (without a failure of it) are rated down
   significantly more often than judged runs that did not (the per-version statistics: Wilson intervals, a pooled
@@ -13,7 +13,11 @@ shows such trouble. Four kinds of evidence, each a ``tool_use`` pattern with ``t
 - **repeated**: the tool was called :data:`REPEAT` times or more in one run, and such runs are
   more often negative than the other runs that called it (again with a baseline);
 - **complaints**: negative feedback on runs that called the tool names its behaviour (the
-  tool's name words, stemmed: "it *searched* instead of using what I gave it").
+  tool's name words, stemmed: "it *searched* instead of using what I gave it");
+- **skipped**: negative feedback on runs that did *not* call the tool says so ("the *tests*
+  were never run", "didn't run the *linter*"): a tool the agent did not call is no evidence
+  against the tool, but for a guideline to call it. Only tools the agent has (called in some
+  run, or with a guideline in its file: ``tools``) count.
 
 A pattern needs ``min_support`` negative runs. ``count`` is those runs, ``share`` is them over
 the judged runs with logged decisions, ``feedback_ids`` the feedback records of those runs
@@ -27,7 +31,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from datetime import datetime
 
 from gitimprove.dataclass import dataclass, field
@@ -45,16 +49,28 @@ _GENERIC_NAME_WORDS = frozenset({"get", "set", "tool", "api", "run", "call", "do
                                  "function", "mcp", "v1", "v2", "data", "info", "the", "to",
                                  "by", "of", "from", "with", "and", "for"})
 
-# The guideline each kind of evidence suggests; the users' own correction wins for complaints.
+# The guideline each kind of evidence suggests; the users' own correction wins for complaints
+# and skipped calls. Worded for any tool (a search, a test runner, a shell), not for one domain.
 GUIDELINES = {
-    "usage": "Use it only when the conversation and its documents do not already answer the "
-             "question; say which source you used.",
-    "errors": "When it fails, say so plainly and answer from what you have; never present a "
-              "failed call's result as fact.",
-    "repeated": "Call it at most twice for one request; refine the query instead of repeating it.",
+    "usage": "Use it only when what you already have does not cover the task; say what you used "
+             "it for.",
+    "errors": "When it fails, say so, and never report its output as a result; fix the cause or "
+              "carry on without it, and say which.",
+    "repeated": "Call it at most twice for one step; change the input instead of repeating the "
+                "same call.",
     "complaints": "Use what the user already gave you first; call it only for what that does "
                   "not cover.",
+    "skipped": "Call it whenever the task needs it, and before you say the work is done; if you "
+               "could not, say that it was not run.",
 }
+# A sentence says a tool was not called when it has a negation, a verb of calling (or a second
+# word of the tool's name: "did not search the web") and the tool's name.
+_NOT = frozenset(t for w in ("not", "never", "without", "forgot", "forget", "skipped", "skip",
+                             "no", "neglected", "missed") for t in tokens(w))
+_CALL = frozenset(t for w in ("run", "ran", "running", "call", "called", "use", "used", "execute",
+                              "executed", "invoke", "invoked", "check", "checked", "try", "tried")
+                  for t in tokens(w))
+_SENTENCE = re.compile(r"[.!?;\n]+")
 
 
 @dataclass
@@ -73,6 +89,25 @@ def name_words(tool: str) -> frozenset[str]:
     parts = [p.lower() for p in _NAME_SPLIT.split(tool) if p]
     return frozenset(w for w in content(tuple(t for p in parts for t in tokens(p)))
                      if w not in _GENERIC_NAME_WORDS and len(w) > 2)
+
+
+def _named(said: frozenset[str], words: frozenset[str]) -> frozenset[str]:
+    """The tool's name words ``said`` holds, a stem's longer form included (lint, linter)."""
+    return frozenset(w for w in words for t in said
+                     if t == w or (min(len(t), len(w)) >= 4 and (t.startswith(w) or w.startswith(t))))
+
+
+def says_not_called(text: str, words: frozenset[str]) -> bool:
+    """Whether ``text`` says the tool of name words ``words`` was not called ("the tests were
+    never run", "didn't run the linter", "you did not search the web")."""
+    if not words:
+        return False
+    for sentence in _SENTENCE.split(text):
+        said = frozenset(tokens(sentence))
+        named = _named(said, words)
+        if named and said & _NOT and (said & _CALL or len(named) >= 2):
+            return True
+    return False
 
 
 def _shorten(text: str) -> str:
@@ -139,8 +174,10 @@ def decision_patterns(
     min_support: int = 3,
     evidence_state: Callable[[str], EvidenceState] | None = None,
     min_runs: int = MIN_RUNS,
+    tools: Collection[str] = (),
 ) -> list[Pattern]:
     """``tool_use`` patterns in one agent's records, most important first (see the module doc).
+    ``tools``: the tools the agent file gives guidelines for (besides those runs called).
 
     ``evidence_state(id)``: a pattern whose evidence is all cited by open or approved proposals
     is ``pending`` or ``addressed``; ``open_ids`` lists the rest."""
@@ -152,9 +189,9 @@ def decision_patterns(
     for r in runs:
         for name in r.counts:
             by_tool[name].append(r)
-    tools = sorted(by_tool)
+    called = sorted(by_tool)
     all_runs = _rate(runs)
-    alpha = ALPHA / max(1, len(tools))
+    alpha = ALPHA / max(1, len(called))
     section = tools_section
     found: list[Pattern] = []
 
@@ -198,7 +235,7 @@ def decision_patterns(
             emit(tool, kind, text, [r for r in marked if r.negative],
                  {**_figures(names[0], hit), **_figures(names[1], base)}, words)
 
-    for tool in tools:
+    for tool in called:
         using = by_tool[tool]
         negative_using = [r for r in using if r.negative]
         # the runs that did not call it, by difference: each tool costs its own runs only
@@ -238,6 +275,21 @@ def decision_patterns(
                  f"complaints about what {tool} did ({len(quoting)} runs rated down)",
                  quoting, {"runs": len(quoting), "negative_runs_using": len(negative_using)},
                  words, f"{tool}: {correction}" if correction else None)
+
+    # skipped: runs rated down without a call of a tool the agent has, whose feedback says so
+    for tool in sorted({*called, *tools}):
+        words = name_words(tool)
+        if not words:
+            continue
+        without = [r for r in runs if r.negative and tool not in r.counts]
+        saying = [r for r in without if _named(r.words, words)
+                  and any(says_not_called(t, words) for t in r.texts)]
+        correction = _correction(saying, words)
+        emit(tool, "skipped",
+             f"{tool} was not called in {len(saying)} runs rated down whose feedback says it "
+             "should have been", saying,
+             {"runs": len(saying), "negative_runs_without": len(without)}, words,
+             f"{tool}: {correction}" if correction else None)
 
     found.sort(key=importance)
     return found

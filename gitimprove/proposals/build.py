@@ -41,8 +41,14 @@ from gitimprove.proposals.proposers.base import (
     Proposer,
     ProposerResult,
 )
-from gitimprove.proposals.rules import PriorRule
-from gitimprove.proposals.support import support_of
+from gitimprove.proposals.rules import (
+    PriorRule,
+    objection,
+    proposed_again,
+    rejected_match,
+    written,
+)
+from gitimprove.proposals.support import support_of, voices_since
 from gitimprove.text import percent
 from gitimprove.validate import Violation, check_change, protected_ids
 
@@ -201,7 +207,7 @@ def _wrap(line: str, indent: str) -> str:
 
 def compose_message(agent: str, pid: str, at: AgentAt, result: ProposerResult,
                     patterns: list[Pattern], evidence: list[str],
-                    left_out: list[LeftOut] | None = None) -> str:
+                    left_out: list[LeftOut] | None = None, again: list[str] | None = None) -> str:
     """The commit message is the review: summary, rationale, operations, evidence, what was
     left out, and then what the ledger owns (the content block and the trailers)."""
     draft = result.draft
@@ -218,6 +224,10 @@ def compose_message(agent: str, pid: str, at: AgentAt, result: ProposerResult,
             lines.append(_wrap(f"- {_quote(p.label, 200)} ({p.kind.replace('_', ' ')}, "
                                f"{p.count} items, {percent(p.share)} of feedback) [{p.id}]", "  "))
             lines += [_wrap(f'    > "{_quote(q)}"', "      ") for q in p.quotes[:3]]
+        parts.append("\n".join(lines))
+    if again:
+        lines = ["Proposed again after a rejection:"]
+        lines += [_wrap(f"- {_quote(line, 600)}", "  ") for line in again]
         parts.append("\n".join(lines))
     if left_out:
         lines = ["Left out, and why:"]
@@ -288,6 +298,11 @@ def _propose(
     praised = [p for p in patterns if not p.negative][:3]
     pending, rejected = prior_rules(repo, agent, book)
     records = repo.feedback_store().records(agent=agent, with_io=False)
+    # A rejection stands against the evidence the reviewer saw: enough users complaining
+    # again after it let the rule come back (the proposal says so).
+    voices = {id(r): voices_since(r, patterns, records) for r in rejected}
+    returning = [r for r in rejected if voices[id(r)] >= settings.min_users]
+    all_rejected, rejected = rejected, [r for r in rejected if r not in returning]
     request = ProposalRequest(agent=agent, file=at.file, protected=protected_ids(at.file, policy),
                               variable_syntax=variable_syntax(at.format),
                               limits=policy.limits, patterns=shown + praised,
@@ -311,14 +326,18 @@ def _propose(
     if new_text == at.raw.decode("utf-8"):
         raise NothingToPropose(f"nothing to propose for {agent}: the draft changes nothing")
     left_out = [*result.left_out, *left_out]
+    again = _again(result.draft, all_rejected,
+                   {i: f"{voices[i]} users complained again since" for i in map(id, returning)})
     cited_patterns = _cited(result.draft, shown)
     evidence, dropped = _evidence(agent, result.draft, shown, cited_patterns)
     when = now()
     pid = _proposal_id(repo, agent, base, result.draft, when)
     plan = Plan(agent=agent, id=pid, branch=f"{ledger.BRANCH_PREFIX}{agent}/{pid}", base_commit=base,
                 base_blob=at.blob, path=at.path, old_text=at.raw.decode("utf-8"), new_text=new_text,
-                message=compose_message(agent, pid, at, result, cited_patterns, evidence, left_out),
+                message=compose_message(agent, pid, at, result, cited_patterns, evidence, left_out,
+                                        again),
                 result=result, patterns=cited_patterns, evidence=evidence, left_out=left_out)
+    plan.notes += [f"proposed again: {line}" for line in again]
     plan.notes += [f"skipped {lo.line()}" for lo in left_out if lo.rejected]
     others = sum(1 for lo in left_out if not lo.rejected)
     if others:
@@ -363,35 +382,64 @@ def prior_rules(repo: InstructionRepo, agent: str, book: ledger.Ledger | None = 
     return pending, rejected
 
 
+def _again(draft: Draft, rejected: list[PriorRule], returning: dict[int, str]) -> list[str]:
+    """One line per rule of ``draft`` that a reviewer rejected before: when, by whom, their
+    reason, and why it is back (``returning``: by ``id()`` of the rejected rule, new
+    complaints; else the reason was about its place or its wording, not the rule)."""
+    lines = []
+    for op in draft.operations:
+        section = operation_section(op)
+        for text in written(op):
+            prior = proposed_again(text, rejected)
+            if prior is None:
+                continue
+            why = returning.get(id(prior), "")
+            if not why and rejected_match(text, [prior], section) is None:
+                why = {"place": f"the reason was about its place (it was in '{prior.section}', "
+                                f"now '{section}')",
+                       "wording": "the reason was about its wording, and this one is worded "
+                                  "differently"}.get(objection(prior.reason), "")
+            lines.append(f"{text!r} was {prior.rejected_before()}" + (f"; back: {why}" if why else ""))
+    return lines
+
+
 def pending_rules(repo: InstructionRepo, agent: str, book: ledger.Ledger | None = None) -> list[str]:
     """The texts of the rules open proposals for ``agent`` add or reword."""
     return list(dict.fromkeys(r.text for r in prior_rules(repo, agent, book)[0]))
 
 
 def _prior(repo: InstructionRepo, book: ledger.Ledger, s: ledger.Summary) -> list[PriorRule]:
+    def prior(text: str, section: object, kind: str = "add_rule", cited: object = ()) -> PriorRule:
+        own = tuple(c for c in cited if isinstance(c, str) and c in s.patterns) \
+            if isinstance(cited, list) else ()
+        if s.rejection is None:
+            return PriorRule(text, str(section), s.id, None, kind)
+        reason, by, when = s.rejection
+        return PriorRule(text, str(section), s.id, reason, kind, by=by, when=when,
+                         evidence=s.evidence, patterns=own or s.patterns)
+
     if s.operations is None:
-        return _prior_from_files(repo, book.proposals[s.id], s.reason)
+        return _prior_from_files(repo, book.proposals[s.id], prior)
     out: list[PriorRule] = []
     for op in s.operations:
         kind = op.get("op")
         if kind in ("add_rule", "update_rule") and isinstance(op.get("text"), str):
-            out.append(PriorRule(op["text"], str(op.get("section", "")), s.id, s.reason, str(kind)))
+            out.append(prior(op["text"], op.get("section", ""), str(kind), op.get("evidence")))
         elif kind == "add_section":
-            out += [PriorRule(r, str(op.get("id", "")), s.id, s.reason)
+            out += [prior(r, op.get("id", ""), cited=op.get("evidence"))
                     for r in op.get("rules") or [] if isinstance(r, str)]
     return out
 
 
-def _prior_from_files(repo: InstructionRepo, p: ledger.Proposal, reason: str | None
-                      ) -> list[PriorRule]:
+def _prior_from_files(repo: InstructionRepo, p: ledger.Proposal,
+                      prior: Callable[[str, object], PriorRule]) -> list[PriorRule]:
     try:
         new = repo.agent_at(p.agent, p.commit.oid).file
         old = repo.agent_at(p.agent, p.commit.parents[0]).file if p.commit.parents else None
     except GitImproveError:
         return []
     before = {r for s in (old.sections if old else []) for r in s.rules or []}
-    return [PriorRule(r, s.id, p.id, reason) for s in new.sections for r in s.rules or []
-            if r not in before]
+    return [prior(r, s.id) for s in new.sections for r in s.rules or [] if r not in before]
 
 
 def triage_left_out(patterns: list[Pattern]) -> list[LeftOut]:

@@ -13,6 +13,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt
 
 from gitimprove.instructions.formats.prose import EditError
 from gitimprove.safetext import describe_char, unsafe_char
+from gitimprove.text import rule_number
 
 if TYPE_CHECKING:
     # NOTE: only for annotations: the round-trip library (ruamel.yaml) is imported by the
@@ -104,14 +105,14 @@ class Draft(BaseModel):
 
 
 def describe(op: Operation) -> str:
-    """One line a reviewer reads."""
+    """One line a reviewer reads (rules counted from 1, as people count)."""
     match op:
         case AddRule():
             return f"add rule to '{op.section}': {op.text}"
         case UpdateRule():
-            return f"reword rule {op.index} of '{op.section}': {op.text}"
+            return f"reword {rule_number(op.index)} of '{op.section}': {op.text}"
         case RemoveRule():
-            return f"remove rule {op.index} of '{op.section}'"
+            return f"remove {rule_number(op.index)} of '{op.section}'"
         case AddSection():
             return f"add section '{op.id}'" + (f" ({op.title})" if op.title else "")
         case SetText():
@@ -143,8 +144,8 @@ def _current(origin: dict[str, list[int | None]], section: str, index: int, doc:
         return tracked.index(index)
     except ValueError:
         count = sum(1 for i in tracked if i is not None)
-        raise EditError(f"section {section!r} has no rule {index} "
-                        f"(it has {count} rules, numbered from 0)") from None
+        raise EditError(f"section {section!r} has no rule at index {index} "
+                        f"(it has {count} rules; index 0 is the first)") from None
 
 
 def _apply_one(doc: Document, op: Operation, origin: dict[str, list[int | None]]) -> None:

@@ -26,6 +26,7 @@ from gitimprove.proposals.operations import (
     SetText,
     UpdateRule,
 )
+from gitimprove.text import rule_number, shorten
 
 SAME_WORDS = 0.6          # shared content words (of the shorter rule) for "says the same"
 STRONG_CONCEPT = 2.0      # lexicon score for a rule to count as being about a theme
@@ -237,13 +238,51 @@ def _span(low: int, high: int) -> str:
 @dataclass(frozen=True)
 class PriorRule:
     """A rule another proposal for the same agent adds or rewords: an open one (pending) or a
-    rejected one, with the reviewer's reason."""
+    rejected one, with the reviewer's reason, who rejected it and when, and what it cited."""
 
     text: str
     section: str
     proposal: str
     reason: str | None = None
     op: str = "add_rule"
+    by: str | None = None           # who rejected it
+    when: int | None = None         # when (Unix seconds)
+    evidence: tuple[str, ...] = ()  # the feedback ids the rejected proposal cited
+    patterns: tuple[str, ...] = ()  # the pattern ids behind this rule
+
+    def rejected_before(self) -> str:
+        """``rejected before on 2026-11-20 by Ann <ann@example.com>: too long`` (one line)."""
+        from datetime import UTC, datetime
+
+        day = (f" on {datetime.fromtimestamp(self.when, UTC):%Y-%m-%d}"
+               if self.when is not None else "")
+        by = f" by {shorten(self.by, 80)}" if self.by else ""
+        why = f": {shorten(self.reason, 160)}" if self.reason and self.reason.strip() else ""
+        return f"rejected before{day}{by} (in {self.proposal}){why}"
+
+
+# What a reviewer's reason objects to, when it is not the rule itself: where it was put ...
+_PLACE = re.compile(
+    r"\b(?:wrong|another|other|different|separate|own)\s+(?:section|place|heading|part)\b"
+    r"|\bbelongs?\b|\bmisplaced\b|\bplacement\b|\bwrong place\b|\bout of place\b"
+    r"|\b(?:move|put|place)\s+(?:it|this|that|the rule)\s+(?:in|into|under|to|at)\b"
+    r"|\bnot\s+(?:in|under)\s+(?:this|the)\s+(?:\S+\s+)?(?:section|heading)\b", re.I)
+# ... or how it was worded (too vague a wording is a wording, not a no to the rule).
+_WORDING = re.compile(r"\b(?:wording|worded|reword\w*|rephras\w*|phrasing|phrased|vague|unclear|"
+                      r"ambiguous|too\s+(?:long|wordy))\b", re.I)
+
+
+def objection(reason: str | None) -> str:
+    """What a rejection objects to: ``"place"`` (the reason says it stood in the wrong
+    section), ``"wording"`` (how it was said), else ``"rule"`` (the rule itself, also when the
+    reviewer gave no reason)."""
+    if not reason:
+        return "rule"
+    if _PLACE.search(reason):
+        return "place"
+    if _WORDING.search(reason):
+        return "wording"
+    return "rule"
 
 
 @dataclass(frozen=True)
@@ -256,12 +295,16 @@ class Statement:
     op: int | None = None             # the draft's operation (1-based) that wrote it
     in_text: bool = False
 
-    def where(self) -> str:
+    def where(self, *, for_model: bool = False) -> str:
+        """Where the statement is, for a person (rules counted from 1), or ``for_model``: as
+        the model's labelled file and its operations' ``index`` number them, from 0."""
         if self.op is not None:
             return f"operation {self.op}"
         if self.in_text:
             return f"the text of '{self.section}'"
-        return f"rule {self.index} of '{self.section}'"
+        if for_model:
+            return f"rule {self.index} of '{self.section}'"
+        return f"{rule_number(self.index or 0)} of '{self.section}'"
 
 
 def sentences(text: str) -> list[str]:
@@ -322,28 +365,53 @@ class Known:
     rejected: list[PriorRule] = field(default_factory=list)
 
 
-def rejected_match(text: str, rejected: Iterable[PriorRule]) -> PriorRule | None:
+def proposed_again(text: str, rejected: Iterable[PriorRule]) -> PriorRule | None:
+    """The rejected rule ``text`` says again (by meaning), whether or not it may come back."""
     return next((r for r in rejected if duplicates(text, r.text) or duplicates(r.text, text)), None)
+
+
+def rejected_match(text: str, rejected: Iterable[PriorRule],
+                   section: str | None = None) -> PriorRule | None:
+    """The rejection that keeps ``text`` (a rule for ``section``) out, if one does. A rejection
+    of the rule itself keeps it out; one that objected to where it stood keeps it out of that
+    section only, and one that objected to its wording keeps out only the same words. (A
+    rejection that new complaints outweigh is not among ``rejected``: see
+    :func:`gitimprove.proposals.support.voices_since`.)"""
+    for prior in rejected:
+        if proposed_again(text, [prior]) is None:
+            continue
+        kind = objection(prior.reason)
+        if kind == "place" and section is not None and prior.section and section != prior.section:
+            continue
+        if kind == "wording" and set(content(tokens(text))) != set(content(tokens(prior.text))):
+            continue  # the same words, punctuation and stop words aside, stay out
+        return prior
+    return None
 
 
 def pending_match(text: str, pending: Iterable[PriorRule]) -> PriorRule | None:
     return next((r for r in pending if duplicates(text, r.text) or duplicates(r.text, text)), None)
 
 
-def review_draft(file: AgentFile, draft: Draft, known: Known) -> list[str]:
+def review_draft(file: AgentFile, draft: Draft, known: Known, *,
+                 for_model: bool = False) -> list[str]:
     """A careful editor's objections to a draft, one per line, naming the operation:
     a rule that repeats one already in the file (or in this draft, or in an open proposal),
-    contradicts one, was rejected before, or is too vague to test. Empty means none."""
+    contradicts one, was rejected before, or is too vague to test. Empty means none.
+    ``for_model``: rules numbered as the model's file shows them (from 0)."""
     problems: list[str] = []
     after = statements_after(file, draft.operations)
     for n, op in enumerate(draft.operations, 1):
         mine = [st for st in after if st.op == n]
         for st in mine:
             label = f"operation {n} ({op.op}): {_cut(st.text)!r}"
-            if (prior := rejected_match(st.text, known.rejected)) is not None:
+            if (prior := rejected_match(st.text, known.rejected, st.section)) is not None:
                 why = f" (reason: {_cut(prior.reason, 120)})" if prior.reason else ""
-                problems.append(f"{label} was proposed before in {prior.proposal} and rejected{why}; "
-                                "do not propose it again")
+                again = {"place": f"do not propose it in '{st.section}' again",
+                         "wording": "do not propose it in these words again"}.get(
+                    objection(prior.reason), "do not propose it again")
+                problems.append(f"{label} was proposed before in {prior.proposal} and "
+                                f"rejected{why}; {again}")
                 continue
             if (prior := pending_match(st.text, known.pending)) is not None:
                 problems.append(f"{label} is already proposed by the open proposal {prior.proposal}")
@@ -359,14 +427,14 @@ def review_draft(file: AgentFile, draft: Draft, known: Known) -> list[str]:
                     continue  # each pair once, reported at the later operation
                 why_not = contradiction(st.text, other.text)
                 if why_not is not None:
-                    problems.append(f"{label} contradicts {other.where()} ({_cut(other.text)!r}): "
+                    problems.append(f"{label} contradicts {other.where(for_model=for_model)} ({_cut(other.text)!r}): "
                                     f"{why_not}; resolve it in the same draft (reword that rule "
                                     "with update_rule) or leave this rule out")
                     break
                 if duplicates(st.text, other.text):
                     hint = ("; if that rule is not enough, tighten it with update_rule instead"
                             if other.op is None else "")
-                    problems.append(f"{label} repeats {other.where()} ({_cut(other.text)!r}){hint}")
+                    problems.append(f"{label} repeats {other.where(for_model=for_model)} ({_cut(other.text)!r}){hint}")
                     break
     return problems
 

@@ -19,7 +19,7 @@ from collections.abc import Iterable, Sequence
 from gitimprove.dataclass import dataclass, field
 from gitimprove.feedback.models import FeedbackRecord
 from gitimprove.patterns.model import Pattern
-from gitimprove.proposals.rules import facts, same_wording
+from gitimprove.proposals.rules import PriorRule, facts, same_wording
 
 MAX_WORDINGS = 5
 _COURTESY = re.compile(r"\A(?:pls|please|plz|kindly)\b[\s,:-]*|[\s,]*\b(?:pls|please|plz|thanks|"
@@ -67,6 +67,20 @@ def support_of(patterns: Iterable[Pattern], records: Sequence[FeedbackRecord]) -
         out[p.id] = Support(items=p.count, users=len(users), runs=len(runs),
                             wordings=_wordings(recs), numbers=_numbers(recs))
     return out
+
+
+def voices_since(prior: PriorRule, patterns: Iterable[Pattern],
+                 records: Sequence[FeedbackRecord]) -> int:
+    """Distinct users who complained again after ``prior`` was rejected: records made after
+    the rejection, that the rejected proposal did not cite, in the patterns behind the rule
+    (by pattern id). A reviewer said no to the evidence they saw; this is evidence they did
+    not see."""
+    if prior.when is None or not prior.patterns:
+        return 0
+    ids = {i for p in patterns if p.id in prior.patterns for i in p.feedback_ids}
+    ids -= set(prior.evidence)
+    return len({_user(r) for r in records
+                if r.id in ids and r.created_at.timestamp() > prior.when})
 
 
 def _wordings(recs: Sequence[FeedbackRecord]) -> tuple[Wording, ...]:

@@ -219,7 +219,7 @@ def broken_refusal(problems: list[str], branch: str) -> HookRefusal:
     return HookRefusal("\n".join(lines), hint=(
         f"{branch} was not changed; fix the file and commit again. In an emergency, "
         f"{ALLOW_BROKEN_ENV}=1 in the environment of the git command lets it through "
-        "(docs/safety.md); agents then keep loading the last valid version"))
+        "(`gitimprove docs safety`); agents then keep loading the last valid version"))
 
 
 def _contains(git: Repository, head: Oid, commit: Oid) -> bool:
@@ -307,7 +307,7 @@ def run_reference_transaction(repo: InstructionRepo, state: str, lines: Iterable
     lines = list(lines)
     if _deletes_main(repo, lines, forced_only=True):
         raise deletion_refusal(repo.branch, "run `gitimprove hooks uninstall` first and "
-                               "`gitimprove hooks install` after (docs/safety.md)")
+                               "`gitimprove hooks install` after (`gitimprove docs safety`)")
     updates = _main_updates(repo, lines)
     if updates:
         # NOTE: also stops `git commit --no-verify` on a checkout a killed approve left behind.
@@ -516,7 +516,7 @@ def hook_script(name: str, python: str, main_branch: str) -> str:
         "#!/bin/sh",
         MARKER,
         f"# Installed by `gitimprove hooks install`: runs the gitimprove validator ({name}).",
-        "# What it covers and what it does not: docs/safety.md. Delete this file to disable it;",
+        "# What it covers and what it does not: `gitimprove docs safety`. Delete this file to disable it;",
         f"# a hook that was here before is kept as {name}{CHAINED_SUFFIX} and runs first.",
         f'chained="$0{CHAINED_SUFFIX}"',
     ]

@@ -16,6 +16,7 @@ from gitimprove.instructions.agentfile import AgentFile
 from gitimprove.instructions.repo import InstructionRepo
 from gitimprove.ledger import Proposal, ProposalContent, ProposalState
 from gitimprove.review.actions import Status, Verdict, find_proposal, judge
+from gitimprove.text import rule_number
 
 ChangeKind = Literal["section removed", "section added", "title changed", "text changed",
                      "protected flag changed", "rule reworded", "rule removed", "rule added"]
@@ -216,7 +217,7 @@ def review_text(review: Review) -> str:
             lines += [f"    {line}" for line in e.diff.rstrip().splitlines()]
     lines += ["", "Changes by section:"]
     for ch in review.changes:
-        where = ch.section + (f" rule {ch.rule}" if ch.rule is not None else "")
+        where = ch.section + (f" {rule_number(ch.rule)}" if ch.rule is not None else "")
         lines.append(f"  [{where}] {ch.change}")
         if ch.old not in (None, ""):
             lines.append(f"      - {ch.old}")

@@ -91,7 +91,7 @@ def test_invalid_file(repo: Path) -> None:
                            "string, got bool True\n"
                            "  hint: agents are served v2, the last valid version (`gitimprove "
                            "show product-writer@v2`; to restore it: `gitimprove rollback "
-                           "product-writer@v2`); see docs/file-formats.md for the agent file "
+                           "product-writer@v2`); see `gitimprove docs file-formats` for the agent file "
                            "format\n")
 
 

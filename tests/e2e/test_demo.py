@@ -32,7 +32,7 @@ def test_demo_runs_the_whole_loop(tmp_path: Path) -> None:
 
     # decisions: trip-planner's tool calls become a tool-usage proposal citing the pattern
     assert "tool_use web_search" in out and "runs that call web_search are rated down more" in out
-    assert "reword rule 1 of 'tools': web_search: Use it for opening hours" in out
+    assert "reword rule 2 of 'tools': web_search: Use it for opening hours" in out
     assert "citing pat-" in out
     # a trial on simulated users, said plainly, compared and ended by the approval
     assert "SIMULATED users (not real feedback)" in out and "verdict: " in out

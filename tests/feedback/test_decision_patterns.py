@@ -108,3 +108,46 @@ def test_analyze_adds_tool_use_patterns_and_ignores_run_logs(repo: InstructionRe
     assert not any(i.startswith("log-") for p in patterns for i in p.feedback_ids)
     feedback_records = sum(1 for r in store.records() if r.is_feedback)
     assert failure.share == round(failure.count / feedback_records, 4)
+
+
+def _coding_runs() -> list[FeedbackRecord]:
+    """A coding agent's runs: it edits files, rarely runs the tests, and users say so."""
+    records: list[FeedbackRecord] = []
+    edit, tests = {"name": "edit_file", "status": "ok"}, {"name": "run_tests", "status": "ok"}
+    said = ["The tests were never run before it said it was done.",
+            "It claimed the fix works without running the tests",
+            "didn't run the tests, and the build is red now", "wrong file edited",
+            "It did not run the linter either"]
+    for i in range(20):
+        records += _run(i, [edit, tests] if i >= 10 else [edit], "down" if i < 12 else "up",
+                        said[i % len(said)] if i < 12 else "works",
+                        "Run the tests before you say it is done" if i < 3 else None)
+    return records
+
+
+def test_a_tool_the_agent_did_not_call_is_evidence_for_calling_it() -> None:
+    patterns = {p.key: p for p in decision_patterns(_coding_runs(), min_support=3)}
+    skipped = patterns["tool:run_tests:skipped"]
+    assert skipped.kind == "tool_use" and skipped.tool == "run_tests" and skipped.fixable
+    # runs 0-9 did not call it; 0, 1, 2, 5, 6, 7 say so ("wrong file edited" and the linter
+    # do not); runs 10 and 11 called it, whatever their feedback says
+    assert skipped.runs == ["r0", "r1", "r2", "r5", "r6", "r7"]
+    assert skipped.suggestion == "run_tests: Run the tests before you say it is done."
+    assert "was not called in 6 runs rated down" in skipped.label
+    # no tool named lint: "did not run the linter" is no pattern of a tool
+    assert not any("lint" in k for k in patterns)
+
+
+def test_a_tool_no_run_called_counts_when_the_agent_file_has_its_guideline() -> None:
+    runs = [r for r in _coding_runs() if r.run_id not in {f"r{i}" for i in range(10, 20)}]
+    assert not any(p.tool == "run_tests" for p in decision_patterns(runs))
+    found = decision_patterns(runs, tools=["run_tests"])
+    (skipped,) = [p for p in found if p.key == "tool:run_tests:skipped"]
+    assert skipped.count == 6
+
+
+def test_tool_guidelines_fit_any_tool() -> None:
+    from gitimprove.patterns.decisions import GUIDELINES
+
+    for kind, text in GUIDELINES.items():  # a test runner, a shell or a search alike
+        assert not {"answer", "question", "query", "source"} & set(text.lower().split()), kind

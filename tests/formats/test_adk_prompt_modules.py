@@ -197,7 +197,8 @@ def test_init_again_names_a_new_package_and_says_its_module_needs_constants(tmp_
     left = dict(init(root).left)
     assert left[ROOT].endswith("with `format: google_adk` under its `formats:` to adopt it")
     assert left[ROOT_PROMPT].endswith("with `format: google_adk` and the `constants:` its agents use "
-                                      "(docs/file-formats.md) under its `formats:` to adopt it")
+                                      "(`gitimprove docs file-formats`) under its `formats:` to "
+                                      "adopt it")
 
 
 def test_a_global_instruction_from_the_module_is_a_second_text_of_the_agent() -> None:

@@ -234,7 +234,7 @@ def test_a_length_complaint_under_a_rule_asking_for_brevity_adds_no_rule(sample_
     repo = InstructionRepo(sample_repo)
     ids = _record(repo, 4, ["u-1", "u-2", "u-3", "u-4"], rating="negative",
                   reason="way too long, it rambles")
-    with pytest.raises(NothingToPropose, match=r"already said by rule 2 of 'style' \('Keep responses "
+    with pytest.raises(NothingToPropose, match=r"already said by rule 3 of 'style' \('Keep responses "
                                                r"concise and relevant to the request.'\); users still "
                                                r"raise it"):
         propose(repo, AGENT, HeuristicProposer(), patterns=[make_pattern(key="concept:length", ids=ids)])

@@ -51,7 +51,7 @@ BAD: dict[str, tuple[list[Operation], list[str]]] = {
     "points at a rule that does not exist": (
         [AddRule(section="style", text="Be brief.", reason=R),
          UpdateRule(section="style", index=99, text="x", reason=R)],
-        ["operation 2 (update_rule)", "section 'style' has no rule 99 (it has 4 rules"]),
+        ["operation 2 (update_rule)", "section 'style' has no rule at index 99 (it has 4 rules"]),
     "points at a section that does not exist": (
         [AddRule(section="tone", text="Be brief.", reason=R)],
         ["operation 1 (add_rule)", "no section 'tone'"]),

@@ -153,15 +153,20 @@ def test_review_finds_a_duplicate_and_says_to_tighten_instead() -> None:
         {"op": "add_rule", "section": "style", "text": "Keep every description under 120 words."}),
         Known())
     assert problems == [
-        "operation 1 (add_rule): 'Keep every description under 120 words.' repeats rule 2 of "
+        "operation 1 (add_rule): 'Keep every description under 120 words.' repeats rule 3 of "
         "'style' ('Keep it under 120 words.'); if that rule is not enough, tighten it with "
         "update_rule instead"]
+    # the model numbers rules as its labelled file and its operations' index do: from 0
+    for_model = review_draft(WRITER, _draft(
+        {"op": "add_rule", "section": "style", "text": "Keep every description under 120 words."}),
+        Known(), for_model=True)
+    assert "repeats rule 2 of 'style'" in for_model[0]
 
 
 def test_review_finds_a_contradiction_unless_the_draft_resolves_it() -> None:
     second_end = {"op": "add_rule", "section": "structure", "text": "End with a call to action."}
     problems = review_draft(WRITER, _draft(second_end), Known())
-    assert len(problems) == 1 and "contradicts rule 1 of 'structure'" in problems[0]
+    assert len(problems) == 1 and "contradicts rule 2 of 'structure'" in problems[0]
     assert "only once how an answer should end" in problems[0]
     # Rewording the old ending in the same draft resolves it.
     merged = {"op": "update_rule", "section": "structure", "index": 1,
@@ -204,3 +209,11 @@ def test_sentences_of_hard_wrapped_prose_are_whole() -> None:
         "Make sure to include a section that shows insider trading activity, and upcoming events"
         " like earnings.",
         "Chat style:", "Avoid praise.", "No emojis", "Last words", "- a list item"]
+
+
+def test_a_proposals_operation_lines_count_rules_from_1() -> None:
+    from gitimprove.proposals.operations import RemoveRule, UpdateRule, describe
+
+    assert describe(UpdateRule(section="style", index=2, text="Be brief.", reason="r")) == \
+        "reword rule 3 of 'style': Be brief."
+    assert describe(RemoveRule(section="style", index=0, reason="r")) == "remove rule 1 of 'style'"

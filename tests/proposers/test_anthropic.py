@@ -212,7 +212,7 @@ SCHEMA_INVALID = {"summary": "Shorter", "operations": [{"op": "add_rule", "secti
      f"the answer did not call the {TOOL_NAME} tool"),
     (tool_use(SCHEMA_INVALID), "schema: rationale: Field required"),
     (tool_use(PROTECTED_EDIT), "changes the protected section 'safety'"),
-    (tool_use(OUT_OF_RANGE), "section 'style' has no rule 9"),
+    (tool_use(OUT_OF_RANGE), "section 'style' has no rule at index 9"),
 ], ids=["text-only", "schema-invalid", "protected-section", "index-out-of-range"])
 def test_an_invalid_answer_is_repaired_once(api: FakeAnthropicServer, first: Reply,
                                             expected: str) -> None:

@@ -61,7 +61,7 @@ MISCOUNTED = {**TIGHTENED, "summary": "Address 8 recurring feedback patterns"}
     (CONTRADICTION, "operation 1 (add_rule): 'End with a call to action.' contradicts rule 1 of "
                     "'structure'"),
     (AGAIN, "was proposed before in 20261120-abcdef and rejected (reason: too vague: which "
-            "warranty? <script>); do not propose it again"),
+            "warranty? <script>); do not propose it in these words again"),
     (PENDING_AGAIN, "is already proposed by the open proposal 20261121-123456"),
     (UNSUPPORTED, "its patterns have at most 1 distinct users in 15 runs; a rule needs at least 3 "
                   "users and 3 runs"),
@@ -99,7 +99,10 @@ def test_still_careless_after_the_repair_round_is_a_clear_error(api: FakeAnthrop
         proposer_for(api).propose(careful_request(), validator())
     assert len(api.requests) == 2
     assert "even after one repair round" in str(caught.value)
-    assert "contradicts rule 1 of 'structure'" in str(caught.value)
+    # the repair round spoke the model's numbering (its file's "rule 1:", index 1); the
+    # error a person reads counts from 1
+    assert "contradicts rule 2 of 'structure'" in str(caught.value)
+    assert "repeats rule 2 of 'style'" in api.requests[1].tool_errors()[0]
 
 
 def test_the_model_is_shown_support_wordings_and_prior_rules_as_data() -> None:

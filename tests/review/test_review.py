@@ -368,6 +368,15 @@ def test_proposals_all_and_review_json_shapes(sample_repo: Path) -> None:
     assert data["commands"]["approve"] == "gitimprove approve p2"
 
 
+def test_review_counts_rules_from_1_and_its_json_keeps_the_index(sample_repo: Path) -> None:
+    make_proposal(sample_repo, "p1", add_rule("Use short sentences."))  # the third rule
+    data = json.loads(gitimprove(sample_repo, "review", "p1", "--json").stdout)
+    assert [(c["section"], c["change"], c["rule"]) for c in data["changes"]] == [
+        ("style", "rule added", 2)]
+    text = gitimprove(sample_repo, "review", "p1").stdout
+    assert "[style rule 3] rule added" in text and "rule 2]" not in text
+
+
 def test_cli_approve_refusal_exits_1(sample_repo: Path) -> None:
     make_proposal(sample_repo, "bad", weaken_safety)
     proc = gitimprove(sample_repo, "approve", "bad")

@@ -154,5 +154,6 @@ def test_renamed_agent() -> None:
     Violation("protected-changed", "changes it", path=PATH, section="safety", rule=0),
 ])
 def test_violation_text_names_where(violation: Violation) -> None:
-    assert str(violation) == f"{PATH} [safety rule 0]: changes it"
+    assert str(violation) == f"{PATH} [safety rule 1]: changes it"  # people count from 1
     assert violation.to_json()["section"] == "safety"
+    assert violation.to_json()["rule"] == 0  # data keeps the index

@@ -437,7 +437,7 @@ def _finishes_lead_in(lines: list[str], first: Rule) -> bool:
 
 def _rule(section: ProseSection, index: int) -> Rule:
     if not 0 <= index < len(section.rules):
-        raise EditError(f"section {section.id!r} has {len(section.rules)} rules; there is no rule {index}")
+        raise EditError(f"section {section.id!r} has {len(section.rules)} rules; there is no rule at index {index}")
     return section.rules[index]
 
 

@@ -75,7 +75,7 @@ class YamlAdapter(Adapter):
                     raise InvalidFileError([f"{source}: {dotted(path)} must be a string of instructions"])
         if not entries:
             raise InvalidFileError([f"{source}: no {self.name} agent found in this file"],
-                                   hint=f"see docs/file-formats.md for the {self.name} shape")
+                                   hint=f"see `gitimprove docs file-formats` for the {self.name} shape")
         return YamlParsed(self, doc, entries)
 
     @abstractmethod

@@ -172,7 +172,9 @@ def system_prompt(request: ProposalRequest) -> str:
         f"{request.min_users} distinct users in {request.min_runs} runs stand behind it (its "
         "users= and runs=). A single user's wording is evidence to quote, never a rule to copy; "
         "use the users' words only where several share them (<feedback_wording users=...>).",
-        "- Never propose again a rule of a rejected proposal (listed with the reviewer's reason).",
+        "- Never propose again a rule of a rejected proposal (listed with the reviewer's reason), "
+        "unless the reason objects only to where it stood or how it was worded: then it may come "
+        "back in the section, or in the words, the reason asks for.",
         "- The summary names what changes, e.g. 'Tighten the length rule; add a call to action', "
         "and any number in it is the real count. The rationale is a short paragraph tying each "
         "operation to its pattern, its count and two or three quotes.",
@@ -182,7 +184,7 @@ def system_prompt(request: ProposalRequest) -> str:
         "positions always refer to the file as shown, even when several operations touch the "
         "same section.",
         f"- Patterns of kind tool_use are about the agent's tool calls (which tool, how often, "
-        f"with what outcome). Answer them with tool-usage guidelines in the section with id "
+        f"with what outcome, or a tool it did not call when users say it should have). Answer them with tool-usage guidelines in the section with id "
         f"{TOOLS_SECTION!r} or 'tool-use' (a new one: id {TOOLS_SECTION!r}, title "
         f"{TOOLS_TITLE!r}): one rule per guideline, starting with "
         "the tool's name and a colon, e.g. \"web_search: Use it only for events after the "
@@ -401,6 +403,11 @@ class AnthropicProposer:
         def careful(draft: Draft) -> list[str]:
             # The merge's validator, then the careful editor's review shared with the
             # heuristic: a duplicate, a contradiction or a rejected rule gets the repair round.
+            # Rules are numbered as the model's file shows them (from 0)...
+            return [*check(draft), *request.review(draft, for_model=True)]
+
+        def for_people(draft: Draft) -> list[str]:
+            # ... and from 1 in the error a person reads.
             return [*check(draft), *request.review(draft)]
 
         system = system_prompt(request)
@@ -425,7 +432,7 @@ class AnthropicProposer:
             messages = [*messages, *repair] if repair[0]["role"] == "assistant" else repair
             answer = self._create(client, system, messages)
             usage += _usage(answer)
-            draft, problems, _ = _read(answer, careful)
+            draft, problems, _ = _read(answer, for_people)
         if draft is not None and not problems:
             return ProposerResult(draft=draft, proposer=self.name, model=self.model, usage=usage)
         listing = "\n".join(f"  - {shorten(p, MAX_PROBLEM_CHARS)}"

@@ -123,11 +123,11 @@ class ProposalRequest:
                                     if not any(p.text == r for p in self.pending))]
         return Known(pending=pending, rejected=list(self.rejected))
 
-    def review(self, draft: Draft) -> list[str]:
+    def review(self, draft: Draft, *, for_model: bool = False) -> list[str]:
         """A careful editor's objections to a draft (:func:`~gitimprove.proposals.rules.review_draft`),
         and operations whose evidence lacks support: patterns not in this request, or with
         fewer distinct users or runs than the policy asks for a rule."""
-        problems = review_draft(self.file, draft, self.known)
+        problems = review_draft(self.file, draft, self.known, for_model=for_model)
         for m in _COUNTED.finditer(draft.summary):
             if int(m.group(1)) != len(draft.operations):
                 problems.append(f"summary: it says {m.group(0)!r} but the draft has "

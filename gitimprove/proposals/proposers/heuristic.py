@@ -54,6 +54,7 @@ from gitimprove.proposals.rules import (
     vague,
 )
 from gitimprove.proposals.support import Support, consistent_number
+from gitimprove.text import rule_number
 
 _STYLE_HINTS = ("style", "tone", "format", "voice", "writing", "process", "method")
 MAX_QUOTES = 3
@@ -323,7 +324,7 @@ class HeuristicProposer:
         if found and section is not None and section.rules:
             current = section.rules[found[0]]
             if duplicates(clause, current.split(":", 1)[1]):
-                left_out.append(LeftOut(label, f"already said by {sid} rule {found[0]} "
+                left_out.append(LeftOut(label, f"already said by {sid} {rule_number(found[0])} "
                                         f"({current!r})"))
                 return
             text = f"{current.rstrip()} {clause}"
@@ -341,7 +342,7 @@ class HeuristicProposer:
         else:
             op = AddRule(section=sid, text=text, reason="-", evidence=[])
             action, why = "add", f"The file has no guideline for {tool} yet."
-        if (prior := rejected_match(text, known.rejected)) is not None:
+        if (prior := rejected_match(text, known.rejected, sid)) is not None:
             left_out.append(_rejected(label, text, prior.proposal, prior.reason))
             return
         if (prior := pending_match(text, known.pending)) is not None:
@@ -356,7 +357,7 @@ class HeuristicProposer:
         """Where the rule goes: a new rule, a tightened or extended existing one, or nowhere."""
         label = f"'{pattern.label}' ({pattern.count} items)"
         known = request.known
-        if (prior := rejected_match(text, known.rejected)) is not None:
+        if (prior := rejected_match(text, known.rejected, section)) is not None:
             left_out.append(_rejected(label, text, prior.proposal, prior.reason))
             return None
         if (prior := pending_match(text, known.pending)) is not None:
@@ -374,7 +375,7 @@ class HeuristicProposer:
                                             "to make the rule stricter: worth a look by hand"))
                     return None
                 new_text, why = tightened
-                if (prior := rejected_match(new_text, known.rejected)) is not None:
+                if (prior := rejected_match(new_text, known.rejected, st.section)) is not None:
                     left_out.append(_rejected(label, new_text, prior.proposal, prior.reason))
                     return None
                 op = UpdateRule(section=st.section, index=st.index, text=new_text,
