@@ -116,6 +116,8 @@ def test_scan_gives_every_state_in_two_git_calls(sample_repo: Path) -> None:
     rollback(repo, "p3")
     with git_calls(repo) as calls:
         book = ledger.scan(repo.git, repo.main_ref)
+        assert len(calls) == 1  # the refs; what they hold is read on first use
+        assert book.proposals
     assert len(calls) == 2
     assert {p.id: p.state for p in book.proposals.values()} == {
         "p1": ProposalState.APPROVED, "p2": ProposalState.REJECTED,

@@ -14,6 +14,7 @@ from gitimprove.git import Oid, Repository
 from gitimprove.instructions.repo import InstructionRepo
 from gitimprove.ledger import ProposalState
 from gitimprove.ledger.trials import TrialStop
+from gitimprove.proposals.build import prior_rules
 from gitimprove.review.actions import approve, reject, rollback
 from gitimprove.trials.manage import start_trial, stop_trial
 from tests.review.conftest import add_rule, commit_tree_change, make_proposal, out, run
@@ -36,6 +37,7 @@ def fresh_scan(repo: Path) -> ledger.Ledger:
         git = Repository.discover(repo)
         book = ledger.scan(git, MAIN)
         _ = book.history  # read while the repository is as it is now
+        book.summaries()  # from its proposals: nothing kept to read them from
         return book
     finally:
         shutil.rmtree(folder, ignore_errors=True)
@@ -56,10 +58,38 @@ def assert_same(repo: Path) -> ledger.Ledger:
         assert book.commits == expected.commits
         assert book.history == expected.history
         assert book.on_main == expected.on_main
+        assert by_id(book.summaries()) == summaries_of(expected)
         assert book.evidence_states() == expected.evidence_states()
+        for agent in ("product-writer", "research-assistant"):
+            assert prior_rules(InstructionRepo(repo), agent, book) == \
+                prior_rules(InstructionRepo(repo), agent, expected)
         for event in expected.history:
             assert book.approval_of(event.commit.oid) == event.approval
     return book
+
+
+def by_id(summaries: list[ledger.Summary]) -> list[ledger.Summary]:
+    return sorted(summaries, key=lambda s: s.id)
+
+
+def summaries_of(book: ledger.Ledger) -> list[ledger.Summary]:
+    """What the proposals themselves say (the path without a kept summary)."""
+    return by_id([ledger.Summary.of(p) for p in book.proposals.values()])
+
+
+def content_proposal(repo: Path, pid: str, rule: str, *, base: str = "main") -> str:
+    """A proposal with a content block (the rules it adds as data, as propose writes it)."""
+    agent, path = "product-writer", "agents/product-writer.yaml"
+    content = ledger.ProposalContent(({"op": "add_rule", "section": "style", "text": rule,
+                                       "reason": "asked", "evidence": [f"fb-{pid}"]},), (rule,))
+    record = ledger.ProposalRecord(pid, agent, Oid(out(repo, "rev-parse", f"{base}:{path}")),
+                                   Oid(out(repo, "rev-parse", f"{base}^{{commit}}")),
+                                   (f"fb-{pid}",), (), "claude-test", "test", content=content)
+    old = out(repo, "show", f"{base}:{path}") + "\n"
+    commit = commit_tree_change(repo, record.base_commit, {path: add_rule(rule)(old)},
+                                record.message([f"{agent}: proposal {pid}", "Because."]))
+    run(repo, "update-ref", f"refs/heads/improve/{agent}/{pid}", commit)
+    return commit
 
 
 def move_main(repo: Path, commit: str) -> None:
@@ -113,6 +143,12 @@ def test_the_kept_ledger_is_the_scan_after_every_kind_of_change(sample_repo: Pat
         ("a pull's merge brings main's line back", lambda: pull_merge(sample_repo, start)),
         ("a proposal after it", lambda: make_proposal(
             sample_repo, "p6", add_rule("Keep it warm."), evidence="fb-6")),
+        ("proposals with content blocks, one on another", lambda: [
+            content_proposal(sample_repo, "c1", "Say the price."),
+            content_proposal(sample_repo, "c2", "Say the colour."),
+            content_proposal(sample_repo, "c3", "Say the weight.",
+                             base="improve/product-writer/c2")]),
+        ("a content proposal rejected", lambda: reject(repo, "c1", reason="not now")),
         ("a branch deleted", lambda: run(sample_repo, "update-ref", "-d",
                                          "refs/heads/improve/product-writer/p6")),
         ("main reset to an older commit", lambda: move_main(
@@ -166,9 +202,9 @@ def test_a_file_from_another_repository_is_not_trusted(sample_repo: Path, tmp_pa
     init(other, template=SAMPLE, replay_history=False)
     make_proposal(other, "q1", add_rule("Use short sentences."), evidence="fb-9")
     approve(InstructionRepo(other), "q1")
-    ledger.scan(Repository.discover(other), MAIN)
+    ledger.scan(Repository.discover(other), MAIN).evidence_states()
     make_proposal(sample_repo, "p1", add_rule("Name the size."), evidence="fb-1")
-    ledger.scan(Repository.discover(sample_repo), MAIN)
+    ledger.scan(Repository.discover(sample_repo), MAIN).evidence_states()
     shutil.rmtree(kept_dir(sample_repo))
     shutil.copytree(kept_dir(other), kept_dir(sample_repo))
     book = assert_same(sample_repo)
@@ -181,21 +217,21 @@ def test_an_unchanged_main_is_not_read_again(sample_repo: Path) -> None:
     only main's new commits."""
     make_proposal(sample_repo, "p1", add_rule("Use short sentences."), evidence="fb-1")
     repo = InstructionRepo(sample_repo)
-    ledger.scan(repo.git, MAIN)
+    _ = ledger.scan(repo.git, MAIN).proposals
     main = out(sample_repo, "rev-parse", "main")
     with git_calls(repo) as calls:
-        ledger.scan(repo.git, MAIN)
+        _ = ledger.scan(repo.git, MAIN).proposals
     assert [c[0] for c in calls] == ["for-each-ref"]
     tip = make_proposal(sample_repo, "p2", add_rule("Mention the warranty."), evidence="fb-2")
     with git_calls(repo) as calls:
         book = ledger.scan(repo.git, MAIN)
+        assert set(book.proposals) == {"p1", "p2"}
     assert [c[0] for c in calls] == ["for-each-ref", "log"]
     revs = [a for a in calls[1][1:] if not a.startswith("-")]
     assert revs == [tip, f"^{main}"]  # the new tip only, nothing of main's history
-    assert set(book.proposals) == {"p1", "p2"}
     approve(repo, "p2")
     with git_calls(repo) as calls:
-        ledger.scan(repo.git, MAIN)
+        _ = ledger.scan(repo.git, MAIN).proposals
     assert [c[0] for c in calls] == ["for-each-ref", "log"]
     assert f"^{main}" in calls[1]  # only what main brought since it was at `main`
     assert_same(sample_repo)
@@ -205,10 +241,10 @@ def test_history_is_read_only_when_asked(sample_repo: Path) -> None:
     make_proposal(sample_repo, "p1", add_rule("Use short sentences."), evidence="fb-1")
     repo = InstructionRepo(sample_repo)
     approve(repo, "p1")
-    ledger.scan(repo.git, MAIN)
+    _ = ledger.scan(repo.git, MAIN).proposals
     with git_calls(repo) as calls:
         book = ledger.scan(repo.git, MAIN)
-        assert [c[0] for c in calls] == ["for-each-ref"]
+        assert book.proposals and [c[0] for c in calls] == ["for-each-ref"]
         merge = Oid(out(sample_repo, "rev-parse", "main"))
         approval = book.approval_of(merge)  # from the proposal it approved
         assert approval is not None and approval.proposals == ["p1"]
@@ -230,4 +266,91 @@ def test_nothing_is_kept_where_the_code_cannot_be_looked_at(sample_repo: Path,
     assert not kept_dir(sample_repo).exists() or not any(kept_dir(sample_repo).iterdir())
     assert book.proposals["p1"].state == ProposalState.APPROVED
     monkeypatch.undo()
+    assert_same(sample_repo)
+
+
+def test_new_branches_are_summarised_without_reading_the_proposals(sample_repo: Path) -> None:
+    """What propose reads: the summaries kept for the refs, carried on for the branches added
+    since (one `log` of their tips), no proposal built; the same as the proposals say."""
+    content_proposal(sample_repo, "c1", "Say the price.")
+    repo = InstructionRepo(sample_repo)
+    approve(repo, "c1")
+    content_proposal(sample_repo, "c2", "Say the colour.")
+    ledger.scan(repo.git, MAIN).summaries()
+    main = out(sample_repo, "rev-parse", "main")
+    tips = sorted([content_proposal(sample_repo, "c3", "Say the weight."),
+                   content_proposal(sample_repo, "c4", "Say the size.")])
+    for new in (True, False):
+        with git_calls(repo) as calls:
+            book = ledger.scan(repo.git, MAIN)
+            summaries = book.summaries()
+            states = book.evidence_states()
+            pending, _ = prior_rules(repo, "product-writer", book)
+        assert [c[0] for c in calls] == (["for-each-ref", "log"] if new else ["for-each-ref"])
+        if new:
+            assert [a for a in calls[1][1:] if not a.startswith("-")] == [*tips, f"^{main}"]
+        assert "_read" not in vars(book)  # no proposal was built
+        expected = fresh_scan(sample_repo)
+        assert by_id(summaries) == summaries_of(expected)
+        assert states == expected.evidence_states() == {
+            "fb-c1": ledger.EvidenceState.ADDRESSED, "fb-c2": ledger.EvidenceState.PENDING,
+            "fb-c3": ledger.EvidenceState.PENDING, "fb-c4": ledger.EvidenceState.PENDING}
+        assert [r.text for r in pending] == ["Say the colour.", "Say the weight.", "Say the size."]
+        assert pending == prior_rules(repo, "product-writer", expected)[0]
+
+
+def _stacked(repo: Path) -> None:
+    content_proposal(repo, "c3", "Say the weight.", base="improve/product-writer/c2")
+
+
+def _copy(repo: Path) -> None:
+    run(repo, "update-ref", "refs/heads/improve/product-writer/copy",
+        "refs/heads/improve/product-writer/c2")
+
+
+def _squashed_branch_again(repo: Path) -> None:
+    """A branch for a proposal a squash on main landed: landed, not open."""
+    tip = out(repo, "rev-parse", "improve/product-writer/c2")
+    squash(repo, "c2")
+    run(repo, "update-ref", "-d", "refs/heads/improve/product-writer/c2")
+    ledger.scan(Repository.discover(repo), MAIN).summaries()
+    run(repo, "update-ref", "refs/heads/improve/product-writer/c2", tip)
+
+
+@pytest.mark.parametrize("change", [
+    "a branch on another branch", "a second branch of one proposal", "a rejection",
+    "a branch deleted", "a branch moved", "a record ref", "main moved",
+    "a squashed proposal's branch again", "a human's branch"])
+def test_what_the_summary_cannot_carry_on_is_read_from_the_proposals(sample_repo: Path,
+                                                                     change: str) -> None:
+    content_proposal(sample_repo, "c1", "Say the price.")
+    content_proposal(sample_repo, "c2", "Say the colour.")
+    repo = InstructionRepo(sample_repo)
+    ledger.scan(repo.git, MAIN).summaries()
+    carried_on = change == "a squashed proposal's branch again"
+    changes: dict[str, Callable[[], object]] = {
+        "a branch on another branch": lambda: _stacked(sample_repo),
+        "a second branch of one proposal": lambda: _copy(sample_repo),
+        "a rejection": lambda: reject(repo, "c1", reason="no"),
+        "a branch deleted": lambda: run(sample_repo, "update-ref", "-d",
+                                        "refs/heads/improve/product-writer/c1"),
+        "a branch moved": lambda: run(sample_repo, "update-ref",
+                                      "refs/heads/improve/product-writer/c1",
+                                      "refs/heads/improve/product-writer/c2"),
+        "a record ref": lambda: start_trial(repo, "c1", share="20%"),
+        "main moved": lambda: approve(repo, "c1"),
+        "a squashed proposal's branch again": lambda: _squashed_branch_again(sample_repo),
+        "a human's branch": lambda: run(
+            sample_repo, "update-ref", "refs/heads/improve/product-writer/notes",
+            commit_tree_change(sample_repo, "main", {"NOTES.md": "notes\n"}, "Notes\n",
+                               author=("Human Editor", "human@example.com"))),
+    }
+    changes[change]()
+    book = ledger.scan(repo.git, MAIN)
+    summaries = book.summaries()
+    assert ("_read" not in vars(book)) == carried_on
+    expected = fresh_scan(sample_repo)
+    assert by_id(summaries) == summaries_of(expected)
+    if carried_on:
+        assert {s.id: s.state for s in summaries}["c2"] == ProposalState.LANDED
     assert_same(sample_repo)

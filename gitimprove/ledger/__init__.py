@@ -24,10 +24,11 @@ Trust rules (docs/safety.md):
 - Values are checked when they are written: nothing a model or user wrote becomes a trailer
   line, a heading or a second record.
 
-:func:`scan` reads everything in two git calls (``for-each-ref`` and one ``log``) whatever
-the number of proposals. What main's history says, and what the refs bring beyond main, are
-kept on disk by main's tip (:func:`scan_line`), so that a scan reads from git only what is
-new: a speed-up whose result is the same without it.
+:func:`scan` reads everything in two git calls (``for-each-ref`` and one ``log``, on first
+use of what the refs hold) whatever the number of proposals. What main's history says, what
+the refs bring beyond main and each proposal's :class:`Summary` are kept on disk by main's tip
+(:func:`scan_line`, :class:`_SummaryFile`), so that a scan reads from git only what is new: a
+speed-up whose result is the same without it.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from enum import StrEnum
 from functools import cached_property, partial
 from pathlib import Path
-from typing import Any, ClassVar, Self, TypeVar
+from typing import Any, ClassVar, NamedTuple, Self, TypeVar
 from urllib.parse import quote
 
 from gitimprove.dataclass import dataclass, field
@@ -759,21 +760,124 @@ class MainEvent:
     brings_back: Oid | None = None
 
 
-@dataclass
-class Ledger:
-    """Every proposal and record, and what main's history says about them."""
+class Summary(NamedTuple):
+    """What a proposal's state and content say, without its commit (:meth:`Ledger.summaries`):
+    what ``propose`` reads of every proposal. ``operations`` and ``rules`` are its content
+    block's (None: a proposal written before content blocks); ``rejection``, its rejection's
+    reason, who rejected it and when."""
 
-    main: Oid | None
+    id: str
+    agent: str
+    state: ProposalState
+    time: int
+    evidence: tuple[str, ...]
+    patterns: tuple[str, ...]
+    operations: tuple[dict[str, Any], ...] | None
+    rules: tuple[str, ...] | None
+    rejection: tuple[str, str, int] | None
+
+    @classmethod
+    def of(cls, p: Proposal) -> Summary:
+        content, r = p.record.content, p.rejection
+        return cls(p.id, p.agent, p.state, p.time, p.record.evidence, p.record.patterns,
+                   None if content is None else content.operations,
+                   None if content is None else content.rules,
+                   None if r is None else (r.reason, r.by, r.time))
+
+
+@dataclass
+class _Read:
+    """What the refs say (:meth:`Ledger._read`)."""
+
     proposals: dict[str, Proposal]
-    records: dict[str, list[RefRecord]] = field(default_factory=dict)
-    unidentified: list[tuple[str, Oid]] = field(default_factory=list)
-    # What the scan read: the record refs and the commits the refs bring beyond main, so that
-    # records_of needs no git. Main's own commits are in `history` (read on first use).
-    record_refs: list[tuple[str, Oid]] = field(default_factory=list, repr=False)
-    commits: dict[Oid, LoggedCommit] = field(default_factory=dict, repr=False)
-    # Main's whole line, when the scan walked it (else read on first use of history/on_main).
-    line: MainLine | None = field(default=None, repr=False, compare=False)
-    git: Repository | None = field(default=None, repr=False, compare=False)
+    records: dict[str, list[RefRecord]]
+    unidentified: list[tuple[str, Oid]]
+    record_refs: list[tuple[str, Oid]]
+    commits: dict[Oid, LoggedCommit]
+    line: MainLine
+
+
+class Ledger:
+    """Every proposal and record, and what main's history says about them.
+
+    :func:`scan` lists the refs; what they hold is read on first use (``proposals``,
+    ``records``, ...). :meth:`summaries` answers from a summary kept on disk by the refs it
+    was read from, when there is one: ``propose`` then builds no proposal at all."""
+
+    def __init__(self, main: Oid | None, git: Repository, main_ref: str,
+                 refs: Sequence[tuple[str, Oid]]) -> None:
+        self.main, self.git, self.main_ref, self.refs = main, git, main_ref, list(refs)
+        # Main's whole line, when a scan walked it (else read on first use of history/on_main).
+        self.line: MainLine | None = None
+        self._summaries: list[Summary] | None = None
+
+    @cached_property
+    def _read(self) -> _Read:
+        """The scan proper: what the refs hold (two git calls at most, see :func:`scan`)."""
+        tips = sorted({str(oid) for _, oid in self.refs} - {str(self.main)})
+        main_line, commits = scan_line(self.git, self.main_ref, self.main, tips)
+        proposals = dict(main_line.proposals)
+        unidentified, record_refs = _read_refs(self.refs, commits, proposals)
+        for pid, p in proposals.items():
+            state = _settled(main_line, pid, p.state)
+            if state != p.state:
+                if p.state == ProposalState.OPEN:
+                    p.landed_as = main_line.squashed[pid]
+                if state == ProposalState.ROLLED_BACK:
+                    p.rollback = main_line.rolled_back[pid]
+                p.state = state
+        records = {kind.kind: _read_records(kind, record_refs, commits)
+                   for kind in _REF_RECORDS.values()}
+        if main_line.whole and self.line is None:
+            self.line = main_line
+        return _Read(proposals, records, unidentified, record_refs, commits, main_line)
+
+    @property
+    def proposals(self) -> dict[str, Proposal]:
+        return self._read.proposals
+
+    @property
+    def records(self) -> dict[str, list[RefRecord]]:
+        return self._read.records
+
+    @property
+    def unidentified(self) -> list[tuple[str, Oid]]:
+        return self._read.unidentified
+
+    @property
+    def record_refs(self) -> list[tuple[str, Oid]]:
+        """The record refs the scan read, for records_of (no git)."""
+        return self._read.record_refs
+
+    @property
+    def commits(self) -> dict[Oid, LoggedCommit]:
+        """The commits the refs bring beyond main. Main's own commits are in ``history``."""
+        return self._read.commits
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Ledger):
+            return NotImplemented
+        return (self.main, self.proposals, self.records, self.unidentified, self.record_refs,
+                self.commits) == (other.main, other.proposals, other.records,
+                                  other.unidentified, other.record_refs, other.commits)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"Ledger(main={self.main!r}, refs={len(self.refs)})"
+
+    def summaries(self) -> list[Summary]:
+        """A :class:`Summary` of every proposal, in no set order: what ``proposals`` would
+        give, read from the summary kept on disk when it was written for these refs and this
+        main (or for fewer branches, the new ones each the model's commit alone on main),
+        else from ``proposals`` (and kept for the next scan)."""
+        if self._summaries is None:
+            kept = _SummaryFile(self).load()
+            if kept is None:
+                kept = [Summary.of(p) for p in self.proposals.values()]
+                _SummaryFile(self).save(self.refs, kept)
+            self._summaries = kept
+        return self._summaries
 
     @property
     def history(self) -> list[MainEvent]:
@@ -790,8 +894,8 @@ class Ledger:
         # NOTE: a scan that found main's line kept on disk (scan_line) did not read main's
         # commits: history is walked here, once, for the readers that need every event
         # (audit, metrics); propose and review never do.
+        _ = self._read  # walks main's whole line when nothing of it is kept
         if self.line is None or not self.line.whole:
-            assert self.git is not None, "a ledger without main's line needs its repository"
             self.line = MainLine.read(self.git, self.main)
         return self.line
 
@@ -810,21 +914,17 @@ class Ledger:
         ``others`` (the remote's ledger, whose main may be ahead of this one), feedback is
         addressed when any ledger says so, else pending when any does."""
         states: dict[str, EvidenceState] = {}
+        addressed = (ProposalState.APPROVED, ProposalState.LANDED)
         for book in (self, *others):
-            for p in book.of_state(ProposalState.OPEN):
-                for fid in p.record.evidence:
-                    states.setdefault(fid, EvidenceState.PENDING)
-            for p in book.of_state(ProposalState.APPROVED, ProposalState.LANDED):
-                states.update(dict.fromkeys(p.record.evidence, EvidenceState.ADDRESSED))
+            summaries = book.summaries()
+            for s in summaries:
+                if s.state == ProposalState.OPEN:
+                    for fid in s.evidence:
+                        states.setdefault(fid, EvidenceState.PENDING)
+            for s in summaries:
+                if s.state in addressed:
+                    states.update(dict.fromkeys(s.evidence, EvidenceState.ADDRESSED))
         return states
-
-    def pending_rules(self, agent: str) -> list[str]:
-        """Rules that open proposals for ``agent`` add or reword (from their content blocks)."""
-        out: dict[str, None] = {}
-        for p in self.of_state(ProposalState.OPEN):
-            if p.agent == agent and p.record.content is not None:
-                out.update(dict.fromkeys(p.record.content.rules))
-        return list(out)
 
     def approval_of(self, commit: Oid) -> Approval | None:
         """The approval merge ``commit`` is (None: it is none)."""
@@ -1047,39 +1147,142 @@ class MainLine:
 
 
 def scan(git: Repository, main_ref: str, *, extra_refs: Sequence[str] = ()) -> Ledger:
-    """Read every proposal, approval, rejection, rollback and record under
-    ``refs/gitimprove/`` (evaluations, trials: :meth:`Ledger.records_of`).
+    """Every proposal, approval, rejection, rollback and record under ``refs/gitimprove/``
+    (evaluations, trials: :meth:`Ledger.records_of`), read on first use.
 
     Two git calls whatever the number of proposals and records: ``for-each-ref`` for the tips,
-    and one ``log``. What main's line says is kept on disk by main's tip (:func:`scan_line`):
-    while main does not move, the ``log`` reads only what the refs bring beyond main; when
-    main moved forward, only main's new commits besides."""
+    here, and one ``log`` when what they hold is first asked for. What main's line says is
+    kept on disk by main's tip (:func:`scan_line`): while main does not move, the ``log``
+    reads only what the refs bring beyond main; when main moved forward, only main's new
+    commits besides. :meth:`Ledger.summaries` may need no ``log`` at all."""
     refs: list[tuple[str, Oid]] = []
     for line in git.run("for-each-ref", "--format=%(objectname) %(objecttype) %(refname)",
                         BRANCH_PREFIX, RECORDS_PREFIX, *extra_refs).splitlines():
         oid, kind, ref = line.split(" ", 2)
         if kind == "commit":
             refs.append((ref, Oid(oid)))
-    main = git.read_ref(main_ref)
-    tips = sorted({str(oid) for _, oid in refs} - {str(main)})
-    main_line, commits = scan_line(git, main_ref, main, tips)
-    proposals = dict(main_line.proposals)
-    unidentified, record_refs = _read_refs(refs, commits, proposals)
-    for pid, squash in main_line.squashed.items():
-        # NOTE: after the branches: a squash leaves the proposal's branch where it was. The
-        # hooks judged the squash as the proposal; it is live, and nobody approved it.
-        squashed_one = proposals.get(pid)
-        if squashed_one is not None and squashed_one.state == ProposalState.OPEN:
-            squashed_one.state, squashed_one.landed_as = ProposalState.LANDED, squash
-    for pid, rb in main_line.rolled_back.items():
-        if pid in proposals and proposals[pid].state in (ProposalState.APPROVED,
-                                                         ProposalState.LANDED):
-            proposals[pid].state = ProposalState.ROLLED_BACK
-            proposals[pid].rollback = rb
-    records = {kind.kind: _read_records(kind, record_refs, commits)
-               for kind in _REF_RECORDS.values()}
-    return Ledger(main, proposals, records, unidentified, record_refs, commits,
-                  main_line if main_line.whole else None, git)
+    return Ledger(git.read_ref(main_ref), git, main_ref, refs)
+
+
+def _settled(line: MainLine, pid: str, state: ProposalState) -> ProposalState:
+    """A proposal's state once main's squashes and rollbacks are counted. A squash leaves
+    the proposal's branch where it was: the hooks judged the squash as the proposal; it is
+    live (landed), and nobody approved it."""
+    if state == ProposalState.OPEN and pid in line.squashed:
+        state = ProposalState.LANDED
+    if state in (ProposalState.APPROVED, ProposalState.LANDED) and pid in line.rolled_back:
+        state = ProposalState.ROLLED_BACK
+    return state
+
+
+class _SummaryFile:
+    """:meth:`Ledger.summaries` kept on disk with the refs and the main it was read for
+    (``gitimprove-state/ledger/<main ref>.summary``): a header line of JSON, then segments,
+    each a line of JSON (refs as ``oid name`` lines, and the summaries read with them).
+
+    It is used when the refs are the same, or the same and more branches each holding the
+    model's commit alone on main (what ``propose`` adds): those are read (one ``log``) and a
+    segment is added (the file is written whole again, only the new part encoded). Anything
+    else (main moved, a ref moved or deleted, a new record ref, a damaged file, a file of
+    another version of this code) gives None: the proposals are read, and summarised anew."""
+
+    def __init__(self, book: Ledger) -> None:
+        self.book = book
+        folder = book.git.state_dir / "ledger"
+        self.path = folder / (quote(book.main_ref, safe="") + ".summary")
+        self.line_path = folder / (quote(book.main_ref, safe="") + ".json")
+        self.data = b""
+
+    def load(self) -> list[Summary] | None:
+        book = self.book
+        if book.main is None:
+            return None
+        listed = {f"{oid} {ref}": (ref, oid) for ref, oid in book.refs}
+        try:
+            data = self.path.read_bytes()
+            head, pos = _json_line(data, 0)
+            if head["v"] is None or head["v"] != _stamp() or head["ref"] != book.main_ref \
+                    or head["main"] != book.main:
+                return None
+            kept: list[str] = []
+            summaries: list[Summary] = []
+            while pos < len(data):
+                segment, pos = _json_line(data, pos)
+                kept += filter(None, _str(segment["refs"]).split("\n"))
+                summaries += [_summary(*row) for row in segment["proposals"]]
+        except (OSError, ValueError, KeyError, TypeError, IndexError, AttributeError):
+            return None
+        added = set(listed).difference(kept)
+        if len(added) + len(kept) != len(listed) or len(set(kept)) != len(kept):
+            return None  # a ref kept that is not listed now (moved, deleted), or a damaged file
+        if not added:
+            return summaries
+        refs = sorted(listed[r] for r in added)
+        if not all(ref.startswith(BRANCH_PREFIX) for ref, _ in refs):
+            return None
+        more = self._added(refs, {s.id for s in summaries})
+        if more is None:
+            return None
+        self.data = data
+        self.save(refs, more)
+        return summaries + more
+
+    def _added(self, refs: Sequence[tuple[str, Oid]], taken: set[str]) -> list[Summary] | None:
+        """Summaries of new branches, when each is what :func:`_read_refs` reads as an open
+        proposal without walking (the model's commit alone on main, an id not taken)."""
+        line = _load_line(self.line_path, self.book.main_ref)
+        if line is None or line.tip != self.book.main:
+            return None
+        read = read_commits(self.book.git, *sorted({str(t) for _, t in refs}),
+                            f"^{self.book.main}", check=False)
+        out = []
+        for _, tip in refs:
+            c = read.get(tip)
+            record = None if c is None else c.proposal[0]
+            if c is None or record is None or record.id in taken or \
+                    any(p in read for p in c.parents):
+                return None
+            taken.add(record.id)
+            content = record.content
+            out.append(Summary(record.id, record.agent,
+                               _settled(line, record.id, ProposalState.OPEN), c.time,
+                               record.evidence, record.patterns,
+                               None if content is None else content.operations,
+                               None if content is None else content.rules, None))
+        return out
+
+    def save(self, refs: Sequence[tuple[str, Oid]], summaries: Sequence[Summary]) -> None:
+        """Keep ``summaries`` (of what ``refs`` hold): a segment added to what was loaded,
+        else a new file."""
+        stamp = _stamp()
+        if stamp is None or self.book.main is None:
+            return
+        if not self.data:
+            self.data = json.dumps({"v": stamp, "ref": self.book.main_ref, "main": self.book.main},
+                                   separators=(",", ":")).encode() + b"\n"
+        segment = {"refs": "\n".join(f"{oid} {ref}" for ref, oid in refs), "proposals": summaries}
+        write_cache(self.path, self.data + json.dumps(segment, separators=(",", ":")).encode()
+                    + b"\n")
+
+
+_STATES = {s.value: s for s in ProposalState}
+
+
+def _summary(pid: str, agent: str, state: str, time: int, evidence: list[str],
+             patterns: list[str], operations: list[dict[str, Any]] | None,
+             rules: list[str] | None, rejection: list[Any] | None) -> Summary:
+    """A kept :class:`Summary`, every value checked for its type (any other raises)."""
+    if not (all(map(_is_str, (pid, agent, *evidence, *patterns, *(rules or ()))))
+            and type(time) is int and (operations is None) == (rules is None)
+            and all(map(_is_dict, operations or ()))):
+        raise TypeError("not a proposal's summary")
+    rejected: tuple[str, str, int] | None = None
+    if rejection is not None:
+        reason, by, when = rejection
+        rejected = (_str(reason), _str(by), _int(when))
+    return Summary(pid, agent, _STATES[state], time, tuple(evidence), tuple(patterns),
+                   None if operations is None else tuple(operations),
+                   None if rules is None else tuple(rules), rejected)
 
 
 def scan_line(git: Repository, main_ref: str, main: Oid | None,

@@ -364,21 +364,21 @@ def _propose(
 def prior_rules(repo: InstructionRepo, agent: str, book: ledger.Ledger | None = None
                 ) -> tuple[list[PriorRule], list[PriorRule]]:
     """Rules that open proposals for this agent add or reword, and those of rejected proposals
-    with the reviewer's reason, so that none is proposed again.
+    with the reviewer's reason, so that none is proposed again (the oldest proposal's first).
 
-    Read from the proposals' content blocks (the ledger's scan: two git calls whatever their
-    number). A proposal written before content blocks existed is read from its files instead:
-    the rules its commit has that its base did not."""
+    Read from the proposals' content blocks (the ledger's summaries: no proposal is built). A
+    proposal written before content blocks existed is read from its files instead: the rules
+    its commit has that its base did not."""
     book = book or scan(repo)
     pending: list[PriorRule] = []
     rejected: list[PriorRule] = []
-    for p in sorted(book.proposals.values(), key=lambda p: p.time):
-        if p.agent != agent:
+    for s in sorted(book.summaries(), key=lambda s: (s.time, s.id)):
+        if s.agent != agent:
             continue
-        if p.state == ledger.ProposalState.OPEN:
-            pending += _prior(repo, p, None)
-        elif p.state == ledger.ProposalState.REJECTED:
-            rejected += _prior(repo, p, p.rejection)
+        if s.state == ledger.ProposalState.OPEN:
+            pending += _prior(repo, book, s)
+        elif s.state == ledger.ProposalState.REJECTED:
+            rejected += _prior(repo, book, s)
     return pending, rejected
 
 
@@ -408,22 +408,20 @@ def pending_rules(repo: InstructionRepo, agent: str, book: ledger.Ledger | None 
     return list(dict.fromkeys(r.text for r in prior_rules(repo, agent, book)[0]))
 
 
-def _prior(repo: InstructionRepo, p: ledger.Proposal,
-           rejection: ledger.Rejection | None) -> list[PriorRule]:
+def _prior(repo: InstructionRepo, book: ledger.Ledger, s: ledger.Summary) -> list[PriorRule]:
     def prior(text: str, section: object, kind: str = "add_rule", cited: object = ()) -> PriorRule:
-        own = tuple(c for c in cited if isinstance(c, str) and c in p.record.patterns) \
+        own = tuple(c for c in cited if isinstance(c, str) and c in s.patterns) \
             if isinstance(cited, list) else ()
-        if rejection is None:
-            return PriorRule(text, str(section), p.id, None, kind)
-        return PriorRule(text, str(section), p.id, rejection.reason, kind, by=rejection.by,
-                         when=rejection.time, evidence=p.record.evidence,
-                         patterns=own or p.record.patterns)
+        if s.rejection is None:
+            return PriorRule(text, str(section), s.id, None, kind)
+        reason, by, when = s.rejection
+        return PriorRule(text, str(section), s.id, reason, kind, by=by, when=when,
+                         evidence=s.evidence, patterns=own or s.patterns)
 
-    content = p.record.content
-    if content is None:
-        return _prior_from_files(repo, p, prior)
+    if s.operations is None:
+        return _prior_from_files(repo, book.proposals[s.id], prior)
     out: list[PriorRule] = []
-    for op in content.operations:
+    for op in s.operations:
         kind = op.get("op")
         if kind in ("add_rule", "update_rule") and isinstance(op.get("text"), str):
             out.append(prior(op["text"], op.get("section", ""), str(kind), op.get("evidence")))
