@@ -82,7 +82,10 @@ def test_a_one_line_string_that_gains_lines_stays_in_its_quotes() -> None:
     ("OTHER_PROMPT", "imported from `shop.prompt`, which is not a module of this package"),
     ("sep", "imported from `os`, which is not a module of this package"),
     ("TWICE", "assigns more than once"),
-    ("provider", "`provider`, which is not a string constant of this file"),
+    ("provider", "`provider`, a function, which ADK calls to build the text when the program runs"),
+    ("provider()", "`provider()`, a function with parameters or a decorator"),
+    ("provider(1)", "a call (`provider(...)`)"),
+    ("EXTRA()", "a call (`EXTRA(...)`)"),
 ])
 def test_an_instruction_not_written_as_one_literal_is_refused_with_the_reason(instruction: str, why: str) -> None:
     text = ("from google.adk.agents import Agent\nfrom .. import upper\nfrom shop.prompt import OTHER_PROMPT\n"

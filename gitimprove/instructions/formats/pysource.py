@@ -1,8 +1,9 @@
 """Python source files whose instructions are string literals, read with :mod:`ast`, never run.
 
 A string is managed only when its value is written in the file as one string literal (``"..."``,
-``'''...'''``, ``r"..."``), directly or through a module-level constant assigned once. An
-f-string, a concatenation, a call, or a name from another module is refused with the reason.
+``'''...'''``, ``r"..."``), directly or through a module-level constant assigned once, or as what a function that can
+return nothing else returns (:meth:`Source.returned`). An f-string, a concatenation, another
+call, or a name from another module is refused with the reason.
 
 An edit replaces exactly the literal's characters with a literal of the same prefix and
 quotes; the rest of the file keeps its bytes. When the file writes the text without needless
@@ -153,6 +154,43 @@ class Source:
             return "several string literals written one after another (joined when the program runs)"
         return Literal(start, end, match.group(1), match.group(2), node.value,
                        "\r\n" if "\r\n" in segment else "\n")
+
+
+    def returned(self, func: ast.stmt) -> Literal | str:
+        """The literal a function always returns, or why it may return anything else. Its
+        body, after an optional docstring, is ``return "..."``, or names each assigned a string
+        (``text = "..."``) then ``return text``, ``text`` assigned once; it takes no parameters
+        and has no decorator."""
+        if not isinstance(func, ast.FunctionDef):
+            return "not a function (`def`)"
+        args = func.args
+        if func.decorator_list or args.posonlyargs or args.args or args.vararg or args.kwonlyargs \
+                or args.kwarg:
+            return "a function with parameters or a decorator"
+        body = func.body
+        if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) \
+                and isinstance(body[0].value.value, str):
+            body = body[1:]  # the docstring
+        value: ast.expr | None = None
+        if body and isinstance(body[-1], ast.Return) and isinstance(body[-1].value, ast.Name):
+            # `text_v1 = "..."`, `text_v0 = "..."` (a draft kept), then `return text_v1`
+            texts: dict[str, list[ast.expr]] = {}
+            for stmt in body[:-1]:
+                if not (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1
+                        and isinstance(stmt.targets[0], ast.Name) and isinstance(stmt.value, ast.Constant)
+                        and isinstance(stmt.value.value, str)):
+                    break
+                texts.setdefault(stmt.targets[0].id, []).append(stmt.value)
+            else:
+                if len(texts.get(body[-1].value.id, [])) == 1:
+                    body = [ast.Return(texts[body[-1].value.id][0])]
+        if len(body) == 1 and isinstance(body[0], ast.Return):
+            value = body[0].value
+        if value is None:
+            return ("a function that does more than return one string (its body must be `return \"...\"`, "
+                    "or string constants assigned once, `text = \"...\"`, then `return text`)")
+        found = self.literal(value)
+        return found if isinstance(found, Literal) else f"a function that returns {found}"
 
 
 def _what(node: ast.expr) -> str:
