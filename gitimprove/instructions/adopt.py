@@ -41,6 +41,7 @@ class Survey:
     left: list[tuple[str, str]] = field(default_factory=list)  # (path, why)
     rules: list[FormatRule] = field(default_factory=list)
     largest: tuple[int, str] = (0, "")  # the largest adopted agent: (rendered characters, name)
+    sections: dict[str, list[str]] = field(default_factory=dict)  # adopted agent -> its section ids
 
 
 def candidates(paths: list[str], policy: Policy) -> list[str]:
@@ -126,7 +127,9 @@ def survey(files: dict[str, bytes], policy: Policy, native: list[str]) -> Survey
         by_path.setdefault(place.path, []).append(name)
         if place.path in chosen:
             file = parsed[place.path]
-            out.largest = max(out.largest, (len(render(file.view(file.entry(place.key), name))), name))
+            agent = file.view(file.entry(place.key), name)
+            out.largest = max(out.largest, (len(render(agent)), name))
+            out.sections[name] = [s.id for s in agent.sections]
     out.adopted = [Adopted(p, chosen[p], by_path.get(p, []),
                            sorted({u.path for u in getattr(texts.get(p), "uses", ()) if u.path in chosen}))
                    for p in chosen]
