@@ -80,7 +80,7 @@ def test_a_function_of_agent_py_itself_is_read_there() -> None:
     ("    a = 'x'\n    a = 'y'\n    return a\n", "does more than return one string"),
     ("    a = 'x'\n    print(a)\n    return a\n", "does more than return one string"),
     ("    if x:\n        return 'a'\n    return 'b'\n", "does more than return one string"),
-    ("    return ('a'\n        'b')\n", "several string literals"),
+    ("    return ('a'  # first\n        'b')\n", "with comments among them"),
 ])
 def test_any_other_function_leaves_the_agent_with_the_reason(body: str, why: str) -> None:
     prompts = f"x = 1\n\ndef return_instructions_root() -> str:\n{body}"
