@@ -51,7 +51,8 @@ def candidates(paths: list[str], policy: Policy) -> list[str]:
             continue
         if any(fnmatch.fnmatchcase(path, pat) for pat in _IGNORED):
             continue
-        if path.lower().endswith((".yaml", ".yml")) or any(a.claims(path) for a in ADAPTERS.values()):
+        if path.lower().endswith((".yaml", ".yml")) or any(
+                a.claims(path) or a.hints(path) for a in ADAPTERS.values()):
             out.append(path)
     return out
 
@@ -81,7 +82,10 @@ def survey(files: dict[str, bytes], policy: Policy, native: list[str]) -> Survey
         except InvalidFileError as exc:
             out.left.append((path, exc.problems[0].removeprefix(f"{path}: ")))
             continue
-        claiming = [a for a in ADAPTERS.values() if a.claims(path)]
+        hinting = [a for a in ADAPTERS.values() if a.hints(path)]
+        if hinting and not any(a.claims_content(text) for a in hinting):
+            continue  # a name agent files have, but this file is not one (`run_agent.py`)
+        claiming = [a for a in ADAPTERS.values() if a.claims(path) or a in hinting]
         if claiming:
             adapter = claiming[0]
             ok, why = _try(adapter, text, path)

@@ -239,3 +239,16 @@ def test_every_written_group_reads_back_as_its_value(sep: str) -> None:
             call = tree.body[1]
             assert isinstance(call, ast.Assign) and isinstance(call.value, ast.Call)
             assert ast.literal_eval(call.value.keywords[1].value) == new, (parts, new, written)
+
+
+def test_init_adopts_a_star_agent_py_that_makes_an_agent_and_passes_over_the_others() -> None:
+    made = b"from google.adk import Agent\nbooking = Agent(name='booking', instruction='- Be brief.')\n"
+    fstring = b"from google.adk import Agent\nx = 1\nbooking = Agent(name='late', instruction=f'{x}')\n"
+    files = {"trip/sub_agents/booking_agent.py": made, "scripts/run_agent.py": b"import sys\nprint(sys.argv)\n",
+             "tests/test_agent.py": b"def test_it() -> None:\n    assert True\n",
+             "trip/late_agent.py": fstring, "trip/broken_agent.py": b"def (:\n"}
+    result = survey(files, Policy(), [])
+    assert [(a.path, a.agents) for a in result.adopted] == [("trip/sub_agents/booking_agent.py", ["booking"])]
+    assert result.left == [("trip/late_agent.py", "looks like google_adk but line 3: agent 'late': `instruction` "
+                            "is an f-string (its text is built when the program runs); gitimprove edits only "
+                            "text written as one string literal")]

@@ -57,6 +57,17 @@ class GoogleADK(YamlAdapter):
     def claims(self, path: str) -> bool:
         return path.rsplit("/", 1)[-1] == "agent.py"
 
+    def hints(self, path: str) -> bool:
+        return path.endswith("_agent.py")  # `research_agent.py`, as fomc-research names its agents
+
+    def claims_content(self, text: str) -> bool:
+        """A module that makes an ``Agent(...)`` with an instruction."""
+        try:
+            tree = ast.parse(text)
+        except (SyntaxError, ValueError):
+            return False
+        return any(_is_agent_call(node) for node in ast.walk(tree))
+
     def parse(self, text: str, source: str) -> ParsedFile:
         if source.endswith(".py"):
             return PythonAgents(self, text, source)
