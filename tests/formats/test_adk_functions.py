@@ -67,6 +67,14 @@ def test_init_adopts_a_function_of_the_package_that_returns_one_literal() -> Non
                                          {"rag/prompts.py": draft.encode()}, policy)] == ["protected-key"]
 
 
+def test_the_function_may_be_named_through_its_module() -> None:
+    agent = AGENT.replace("from .prompts import return_instructions_root", "from . import prompts").replace(
+        "instruction=return_instructions_root()", "instruction=prompts.return_instructions_root()")
+    result = survey({**FILES, "rag/agent.py": agent.encode()}, Policy(), [])
+    assert [(a.path, a.agents) for a in result.adopted] == [("rag/agent.py", []), ("rag/prompts.py", ["ask_rag_agent"])]
+    assert result.rules[1].constants == [Constant(agent="ask_rag_agent", constant="return_instructions_root()")]
+
+
 def test_a_function_of_agent_py_itself_is_read_there() -> None:
     text = ("from google.adk import Agent\n\ndef instructions() -> str:\n    \"\"\"The prompt.\"\"\"\n"
             "    return '- Be brief.'\n\nroot_agent = Agent(name='a', instruction=instructions())\n")
