@@ -64,6 +64,7 @@ from gitimprove.patterns.triage import (
     mentions_product,
     plain_product_topic,
     product_topic,
+    subject_words,
     triage_of,
 )
 from gitimprove.text import shorten, spent
@@ -116,10 +117,13 @@ class TextInfo:
     matches) are worked out when first asked for: naming and triage look at a sample of each
     group only."""
 
-    __slots__ = ("_lexicon", "_plain", "_scored", "_topic", "noise", "toks", "unspecific", "words")
+    __slots__ = ("_lexicon", "_plain", "_scored", "_subject", "_topic", "noise", "toks",
+                 "unspecific", "words")
 
-    def __init__(self, toks: tuple[str, ...], lexicon: Lexicon) -> None:
+    def __init__(self, toks: tuple[str, ...], lexicon: Lexicon,
+                 subject: frozenset[str] = frozenset()) -> None:
         self.toks = toks
+        self._subject = subject
         self.words = tuple(content(toks))  # content stems, for similarity
         self.noise = is_noise(toks, self.words)
         # judges without saying why ("worst app ever"): read on negative feedback only
@@ -138,33 +142,46 @@ class TextInfo:
     def concepts(self) -> tuple[str, ...]:
         return choose_concepts(self._match())
 
+    def _product_toks(self) -> tuple[str, ...]:
+        """The tokens product topics are read in: the agent's own subject words (see
+        :func:`.triage.subject_words`) left out, so no phrase matches through them."""
+        if not self._subject or self._subject.isdisjoint(self.toks):
+            return self.toks
+        return tuple("" if t in self._subject else t for t in self.toks)
+
     @property
     def topic(self) -> str | None:
         """The product topic it is about, if any (see :mod:`.triage`)."""
         if self._topic is _UNSET:
-            self._topic = (None if self.noise or not mentions_product(self.toks)
-                           else product_topic(self.toks, self._match()))
+            toks = self._product_toks()
+            self._topic = (None if self.noise or not mentions_product(toks)
+                           else product_topic(toks, self._match()))
         return self._topic
 
     @property
     def plain_topic(self) -> str | None:
         """The product topic it is plainly about, taken alone (see :mod:`.triage`)."""
         if self._plain is _UNSET:
-            self._plain = None if self.noise else plain_product_topic(self.toks, self._match)
+            self._plain = (None if self.noise
+                           else plain_product_topic(self._product_toks(), self._match))
         return self._plain
 
 
 class Themer:
     """Text -> :class:`TextInfo`, memoised: identical texts are analysed once."""
 
-    def __init__(self, lexicon: Lexicon | None = None) -> None:
+    def __init__(self, lexicon: Lexicon | None = None, *,
+                 subject: frozenset[str] = frozenset()) -> None:
+        """``subject``: product-topic words the agent's instructions use (see
+        :func:`.triage.subject_words`): they say what the agent works on, never the product."""
         self.lexicon = lexicon or default_lexicon()
+        self.subject = subject
         self._cache: dict[str, TextInfo] = {}
 
     def __call__(self, text: str) -> TextInfo:
         hit = self._cache.get(text)
         if hit is None:
-            hit = self._cache[text] = TextInfo(tokens(text), self.lexicon)
+            hit = self._cache[text] = TextInfo(tokens(text), self.lexicon, self.subject)
         return hit
 
 
@@ -656,7 +673,9 @@ def analyze_records(
     shipped after that feedback was given. ``open_ids`` always lists the uncited evidence."""
     if not records:
         return []
-    themer = Themer(lexicon)
+    themer = Themer(lexicon, subject=subject_words(
+        part for sec in (agent_file.sections if agent_file is not None else ())
+        for part in (sec.title or "", sec.text or "", *(sec.rules or ()))))
     items = collect_items(records, themer)
     word_df = _document_frequencies(themer, items)
     groups = group_items(items, themer, word_df, synthesizer=synthesizer, notes=notes)

@@ -362,6 +362,11 @@ class Lexicon:
                     self._index[toks[0]].append((toks, c.key, weight))
         self._firsts = frozenset(self._index) | frozenset(a for a, _ in self._pairs)
 
+    def words(self) -> frozenset[str]:
+        """Every (stemmed) word of every phrase."""
+        return frozenset(t for entries in (*self._index.values(), *self._pairs.values())
+                         for phrase, _, _ in entries for t in phrase if t not in (GAP, "#"))
+
     def mentions(self, toks: tuple[str, ...]) -> bool:
         """Whether any phrase could match in ``toks``: a cheap test before :meth:`match`."""
         return not self._firsts.isdisjoint(toks)

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable, Sequence
 
 from gitimprove.patterns.lexicon import Concept, Lexicon, _c
 from gitimprove.patterns.model import Triage
+from gitimprove.patterns.text import content, tokens
 
 # NOTE: phrases are stemmed like the text, so a word whose stem is a common word never stands
 # alone: "monthly" is "month" and "settings" is "set", and alone they would make every word
@@ -169,6 +170,20 @@ def product_topic(toks: tuple[str, ...], answers: Sequence[tuple[str, float]]) -
     if sum(score for _, score in product) > about_answers:
         return product[0][0]
     return None
+
+
+TOPIC_WORDS = _TOPICS.words()
+
+
+def subject_words(texts: Iterable[str]) -> frozenset[str]:
+    """The words of product topics that an agent's own instructions use (``texts``: its
+    sections' titles, text and rules): the agent's subject, not the product around it. A
+    booking agent's instructions speak of payments and prices, a support agent's of accounts
+    and refunds: "took the payment before I confirmed" is a complaint about its answers."""
+    found: set[str] = set()
+    for text in texts:
+        found.update(t for t in content(tokens(text)) if t in TOPIC_WORDS)
+    return frozenset(found)
 
 
 def mentions_product(toks: tuple[str, ...]) -> bool:

@@ -492,3 +492,24 @@ def test_a_word_within_another_still_names_a_group() -> None:
     texts = [f"the art for the party invite was wrong, try {n}" for n in range(4)]
     (pattern,) = analyze_records(recs(texts), min_support=3)
     assert {"art", "party"} <= set(pattern.label.split(", "))
+
+
+def test_the_agents_own_subject_is_not_the_product() -> None:
+    # A booking agent's instructions speak of payments and prices: complaints about how it
+    # handles them are about its answers, not the app's billing.
+    from types import SimpleNamespace
+
+    said = ["it took the payment before I confirmed the booking", "took payment without asking me",
+            "charged the payment before I said yes", "the total price counted one night",
+            "wrong total price for the hotel, one night missing"]
+    booking = SimpleNamespace(sections=[SimpleNamespace(
+        id="booking", title="Booking", text="You book hotels for the user.",
+        rules=["Confirm the total price with the user before you take the payment."])])
+    alone = analyze_records(recs(said), min_support=2)
+    assert {p.triage for p in alone} == {"product"}  # read without the agent: billing
+    patterns = analyze_records(recs(said), min_support=2, agent_file=booking)
+    assert patterns and {p.triage for p in patterns} == {"answers"}
+    # a complaint about the app stays one
+    app = analyze_records(recs(["the app crashes at login", "app crashed again at login",
+                                "login crashes the app every time"]), agent_file=booking)
+    assert [p.triage for p in app] == ["product"]
