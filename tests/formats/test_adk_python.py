@@ -171,3 +171,18 @@ def test_two_agent_py_files_with_one_agent_name_are_told_apart_by_folder() -> No
     one = b"from google.adk import Agent\nroot_agent = Agent(name='root_agent', instruction='- Be brief.')\n"
     result = survey({"billing/agent.py": one, "support/agent.py": one}, Policy(), [])
     assert sorted(a for r in result.adopted for a in r.agents) == ["billing-root_agent", "support-root_agent"]
+
+
+@pytest.mark.parametrize("cookie", ["# -*- coding: utf-7 -*-\n", "#!/usr/bin/env python\n# vim: set fileencoding=unicode_escape :\n",
+                                    "\n# coding=latin-1\n"])
+def test_a_file_python_would_read_in_another_encoding_is_refused(cookie: str) -> None:
+    # In UTF-7 `+ACI-` is a quote: a rule holding it would end the string and run code.
+    with pytest.raises(InvalidFileError, match="declares the source encoding"):
+        ADK.parse(cookie + AGENT_PY, "dice/agent.py")
+    policy = Policy(formats=[FormatRule(path="dice/agent.py", format="google_adk")], protected_sections=[])
+    raw = (cookie + AGENT_PY).encode()
+    head = raw.replace(b"- Say which die you rolled.\n", b"- Say which die you rolled.\n    - +ACIAIgAi-+ADs-import os+ADs-X+AD0AIgAiACI-\n")
+    assert [v.code for v in check_change({"dice/agent.py": raw}, {"dice/agent.py": head}, policy)] == ["schema-invalid"]
+    for fine in ("# -*- coding: utf-8 -*-\n", "x = 1\n# coding: utf-7\n"):
+        ADK.parse(fine + AGENT_PY, "dice/agent.py")
+

@@ -12,6 +12,7 @@ escapes (the usual case), a line of the string that no edit touches keeps its by
 from __future__ import annotations
 
 import ast
+import codecs
 import io
 import re
 import tokenize
@@ -21,6 +22,8 @@ from gitimprove.errors import InvalidFileError
 from gitimprove.instructions.formats.prose import EditError, Lines
 
 _PREFIX_RE = re.compile(r"\A([A-Za-z]*)('''|\"\"\"|'|\")")
+_LINE_END_RE = re.compile(r"\r\n|\r|\n")  # the line ends Python's own tokenizer counts
+_COOKIE_RE = re.compile(r"\A[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)")  # PEP 263
 
 
 @dataclass(frozen=True)
@@ -113,6 +116,7 @@ class Source:
     def __init__(self, text: str, source: str) -> None:
         self.text = text
         self.source = source
+        _check_encoding(text, source)
         try:
             self.tree = ast.parse(text, filename=source)
         except SyntaxError as exc:
@@ -153,6 +157,27 @@ class Source:
             return "several string literals written one after another (joined when the program runs)"
         return Literal(start, end, match.group(1), match.group(2), node.value,
                        "\r\n" if "\r\n" in segment else "\n")
+
+
+def _check_encoding(text: str, source: str) -> None:
+    """Refuse a file that tells Python to read it in another encoding than UTF-8 (PEP 263): Python
+    would run other code than gitimprove checks (in UTF-7, ``+ACI-`` in a rule is a quote that
+    ends the string)."""
+    for line in _LINE_END_RE.split(text.removeprefix("\ufeff"), maxsplit=2)[:2]:
+        match = _COOKIE_RE.match(line)
+        if match is None:
+            if line.strip(" \t\f") and not line.lstrip(" \t\f").startswith("#"):
+                return  # Python reads the second line's cookie only after a blank or comment line
+            continue
+        try:
+            name = codecs.lookup(match.group(1)).name
+        except LookupError:
+            name = match.group(1)
+        if name != "utf-8":
+            raise InvalidFileError([f"{source}: declares the source encoding {match.group(1)!r}; gitimprove "
+                                    "reads and writes Python files as UTF-8"],
+                                   hint="remove the coding line, or declare utf-8 (# -*- coding: utf-8 -*-)")
+        return
 
 
 def _what(node: ast.expr) -> str:
