@@ -186,3 +186,12 @@ def test_a_file_python_would_read_in_another_encoding_is_refused(cookie: str) ->
     for fine in ("# -*- coding: utf-8 -*-\n", "x = 1\n# coding: utf-7\n"):
         ADK.parse(fine + AGENT_PY, "dice/agent.py")
 
+
+def test_a_file_with_old_mac_line_ends_finds_its_literals_where_python_does() -> None:
+    # A lone CR ends a line for Python: counting only LF would put the literal on another line.
+    text = ('"""Doc."""\r# note\nX = """- Be brief."""\n#   """- Be brie"""\n'
+            'root_agent = Agent(name="a", instruction=X)\n')
+    doc = AdoptedDocument(ADK.parse(text, "a/agent.py"), "a", "a")
+    doc.add_rule("instruction", "Be kind.")
+    new = doc.dumps()
+    assert new == text.replace('X = """- Be brief."""', 'X = """- Be brief.\n- Be kind."""')

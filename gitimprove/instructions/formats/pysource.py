@@ -126,7 +126,7 @@ class Source:
         except ValueError as exc:  # a NUL byte
             raise InvalidFileError([f"{source}: not valid Python: {exc}"]) from None
         self._starts = [0]
-        for m in re.finditer("\n", text):
+        for m in _LINE_END_RE.finditer(text):
             self._starts.append(m.end())
 
     def offset(self, line: int, col: int) -> int:
