@@ -303,6 +303,9 @@ class ProposalRecord:
             out.append(f"model name {self.model!r} is not of the strict form")
         if not _PROPOSER.fullmatch(self.proposer):
             out.append(f"proposer {self.proposer!r} is not of the strict form")
+        if self.usage is not None and not _USAGE.fullmatch(str(self.usage)):
+            # NOTE: a server's word (10**13 tokens): written, every reader would call it forged
+            out.append(f"usage {str(self.usage)!r} is not of the strict form (at most 12 digits a count)")
         return out
 
     def trailers(self) -> list[tuple[str, str]]:
