@@ -1195,10 +1195,13 @@ class _SummaryFile:
         self.path = folder / (quote(book.main_ref, safe="") + ".summary")
         self.line_path = folder / (quote(book.main_ref, safe="") + ".json")
         self.data = b""
+        self.keep = _may_keep(book.git)
 
     def load(self) -> list[Summary] | None:
         book = self.book
         if book.main is None:
+            return None
+        if not self.keep:
             return None
         listed = {f"{oid} {ref}": (ref, oid) for ref, oid in book.refs}
         try:
@@ -1258,7 +1261,7 @@ class _SummaryFile:
         """Keep ``summaries`` (of what ``refs`` hold): a segment added to what was loaded,
         else a new file."""
         stamp = _stamp()
-        if stamp is None or self.book.main is None:
+        if stamp is None or self.book.main is None or not self.keep:
             return
         if not self.data:
             self.data = json.dumps({"v": stamp, "ref": self.book.main_ref, "main": self.book.main},
@@ -1304,7 +1307,8 @@ def scan_line(git: Repository, main_ref: str, main: Oid | None,
     folder = git.state_dir / "ledger"
     line_file = folder / (quote(main_ref, safe="") + ".json")
     refs_file = folder / (quote(main_ref, safe="") + ".refs")
-    kept = _load_line(line_file, main_ref) if main is not None else None
+    keep = _may_keep(git)
+    kept = _load_line(line_file, main_ref) if main is not None and keep else None
     kept_refs = _RefsFile(refs_file, main_ref)
     if kept is not None:
         kept_refs.load()
@@ -1329,13 +1333,13 @@ def scan_line(git: Repository, main_ref: str, main: Oid | None,
         line, seen = MainLine(), set()
         read = read_commits(git, *([str(main)] if main else []), *tips)
         line.follow(read, main)
-        if main is not None:
+        if main is not None and keep:
             _save_line(line_file, main_ref, line)
         commits = {o: c for o, c in read.items() if o not in line.on_main}
     if seen.difference(tips):
         # NOTE: what a branch deleted since brought is left out: walked from the tips there are.
         commits = {o: commits[o] for o in _walk(commits, [Oid(t) for t in tips], set())}
-    if main is not None and (at != main or not seen.issuperset(tips)):
+    if main is not None and keep and (at != main or not seen.issuperset(tips)):
         kept_refs.save(main, tips, commits)
     return line, commits
 
@@ -1403,6 +1407,14 @@ def _read_refs(refs: Sequence[tuple[str, Oid]], commits: Mapping[Oid, LoggedComm
 # NOTE: bump when what MainLine keeps changes form. The file is also tied to this module's
 # own file (size, mtime): a changed rule of what a commit means never meets an old answer.
 _LINE_FORMAT = 1
+
+
+def _may_keep(git: Repository) -> bool:
+    """Whether the ledger may be kept on disk for ``git``: not in a shallow clone, whose main
+    line ends where its history was cut, and goes on (same tip) once `git fetch --unshallow`
+    or `--deepen` brings more of it: kept, the cut line would hide approvals, rejections and
+    rollbacks from every scan after, until main moved off that tip."""
+    return not any((d / "shallow").exists() for d in (git.git_dir, git.common_dir))
 
 
 def _stamp() -> list[int] | None:
