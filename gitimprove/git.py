@@ -235,6 +235,13 @@ class Repository:
         """gitimprove's own files inside the git directory (caches, locks)."""
         return self.common_dir / self.STATE_DIR
 
+    @property
+    def shallow(self) -> bool:
+        """Whether this is a shallow clone: its history ends where it was cut, and goes on
+        from the same tips once `git fetch --unshallow` (or `--deepen`) brings more of it, so
+        nothing read from history may be kept on disk by a tip."""
+        return any((d / "shallow").exists() for d in (self.git_dir, self.common_dir))
+
     def __init__(self, git_dir: Path, common_dir: Path, work_tree: Path | None) -> None:
         self.git_dir = git_dir
         self.common_dir = common_dir

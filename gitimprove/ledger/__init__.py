@@ -1195,7 +1195,7 @@ class _SummaryFile:
         self.path = folder / (quote(book.main_ref, safe="") + ".summary")
         self.line_path = folder / (quote(book.main_ref, safe="") + ".json")
         self.data = b""
-        self.keep = _may_keep(book.git)
+        self.keep = not book.git.shallow
 
     def load(self) -> list[Summary] | None:
         book = self.book
@@ -1307,7 +1307,7 @@ def scan_line(git: Repository, main_ref: str, main: Oid | None,
     folder = git.state_dir / "ledger"
     line_file = folder / (quote(main_ref, safe="") + ".json")
     refs_file = folder / (quote(main_ref, safe="") + ".refs")
-    keep = _may_keep(git)
+    keep = not git.shallow
     kept = _load_line(line_file, main_ref) if main is not None and keep else None
     kept_refs = _RefsFile(refs_file, main_ref)
     if kept is not None:
@@ -1407,14 +1407,6 @@ def _read_refs(refs: Sequence[tuple[str, Oid]], commits: Mapping[Oid, LoggedComm
 # NOTE: bump when what MainLine keeps changes form. The file is also tied to this module's
 # own file (size, mtime): a changed rule of what a commit means never meets an old answer.
 _LINE_FORMAT = 1
-
-
-def _may_keep(git: Repository) -> bool:
-    """Whether the ledger may be kept on disk for ``git``: not in a shallow clone, whose main
-    line ends where its history was cut, and goes on (same tip) once `git fetch --unshallow`
-    or `--deepen` brings more of it: kept, the cut line would hide approvals, rejections and
-    rollbacks from every scan after, until main moved off that tip."""
-    return not any((d / "shallow").exists() for d in (git.git_dir, git.common_dir))
 
 
 def _stamp() -> list[int] | None:
