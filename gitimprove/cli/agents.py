@@ -214,7 +214,7 @@ def history_cmd(ctx: Context, agent: str | None, as_json: bool) -> None:
 @click.argument("b")
 @pass_ctx
 def diff_cmd(ctx: Context, agent: str, a: str, b: str) -> None:
-    """Unified diff of an agent's YAML between two versions (v2, a commit or a ref)."""
+    """Unified diff of an agent's file between two versions (v2, a commit or a ref)."""
     repo = ctx.repo
     sides = []
     for spec in (a, b):

@@ -203,9 +203,10 @@ def build_record(
     record = owned_record(data, id_from_content=id_from_content, now=now,
                           keep_arguments=keep_arguments)
     if record.tool_calls is not None and record.version is None and warning is None:
-        warning = (f"the tool calls of {record.agent} run {record.run_id} have no version: "
-                   "per-version figures place them by their time (pass the version load() "
-                   "returned)")
+        # NOTE: no run id in the text: Python shows a warning once per text and place, and an
+        # application recording every run would otherwise print one per run
+        warning = (f"tool calls of {record.agent} recorded without a version: per-version "
+                   "figures place them by their time (pass the version load() returned)")
     return record, warning
 
 

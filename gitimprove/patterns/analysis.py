@@ -50,6 +50,7 @@ from gitimprove.patterns.model import (
 )
 from gitimprove.patterns.text import (
     content,
+    is_fragment,
     is_noise,
     is_unspecific,
     nameable,
@@ -795,8 +796,39 @@ def _terms_label(g: Group, read: Mapping[str, int], ranked: Sequence[str]) -> st
     stems = [s for s in g.key.split("terms:", 1)[-1].split("#")[0].split("+") if s and s != "text"]
     if not stems:
         return shorten(ranked[0], 60) if ranked else "(no words in common)"
-    spelled = _spellings(stems, dict(islice(read.items(), SPELLING_SAMPLE)))
-    return ", ".join(spelled.get(s, s) for s in stems)
+    sample = dict(islice(read.items(), SPELLING_SAMPLE))
+    spelled = _spellings(stems, sample)
+    words = [_grown(s, sample) if is_fragment(s) else spelled.get(s, s) for s in stems]
+    return ", ".join(dict.fromkeys(w for w in words if not any(w != o and w in o for o in words)))
+
+
+MAX_GROWN = 8  # characters of a word grown from a pair of characters
+
+
+def _grown(pair: str, texts: Mapping[str, int]) -> str:
+    """A pair of characters of a script written without spaces (see :func:`.text.is_fragment`)
+    grown to the longest string around it that most of the texts holding it share: "注册"
+    becomes "注册账号" where most of a group's texts say 注册账号. A label of pairs names
+    nothing ("一大, 不能")."""
+    word = pair
+    held = {t: n for t, n in texts.items() if pair in t}
+    base = sum(held.values())
+    while len(word) < MAX_GROWN:
+        around: Counter[str] = Counter()
+        for text, n in held.items():
+            at = text.find(word)
+            while at != -1:
+                if at > 0 and is_fragment(text[at - 1] + word[0]):
+                    around[text[at - 1] + word] += n
+                if at + len(word) < len(text) and is_fragment(word[-1] + text[at + len(word)]):
+                    around[word + text[at + len(word)]] += n
+                at = text.find(word, at + 1)
+        best = min(around, key=lambda w: (-around[w], w), default=None)
+        if best is None or around[best] * 2 <= base:
+            break
+        word = best
+        held = {t: n for t, n in held.items() if word in t}
+    return word
 
 
 def _spellings(stems: Iterable[str], texts: Mapping[str, int]) -> dict[str, str]:

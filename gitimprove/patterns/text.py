@@ -208,6 +208,12 @@ _GENERIC_STEMS = frozenset(GENERIC | {stem(w) for w in GENERIC})
 _MASH = re.compile(r"\A(?:[^aeiou]{4,}|(..+?)\1{2,}.?)\Z")
 
 
+def is_fragment(token: str) -> bool:
+    """Whether a token is a pair of characters of a script written without spaces (see
+    :data:`_TOKEN`): a piece of a word, not a word to name a pattern by."""
+    return not token.isascii() and _UNSPACED.fullmatch(token) is not None
+
+
 def nameable(word: str) -> bool:
     """Whether a content stem may name a pattern: not a function word of another language."""
     return word not in _FOREIGN_STEMS

@@ -97,7 +97,8 @@ TOPICS: tuple[Concept, ...] = (
     _c("support", "customer support", "", "", "",
        """
        customer service | customer support | no response from | contact them | help center
-       help desk | no reply | never replied | never responded | no human | chat bot | support team
+       help desk | no reply | never replied | never responded | support team | no human support
+       talk to a human | speak to a human | reach a human
        support ticket | ticket | contact support | tech support | technical support | support staff
        support agent | support email | their support | app support | emailed support
        reached out to support | contacted support | the support team | support is | support never

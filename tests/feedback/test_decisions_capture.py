@@ -86,10 +86,16 @@ def test_decisions_without_a_version(repo: InstructionRepo) -> None:
         warnings.simplefilter("error")
         log = repo.record_run(agent="support-agent", run_id="r-5", tool_calls=CALLS)
     assert log.version == inst.version
-    with pytest.warns(FeedbackWarning, match="run r-6 have no version: per-version figures "
-                                             "place them by their time"):
+    with pytest.warns(FeedbackWarning, match="support-agent recorded without a version: "
+                                             "per-version figures place them by their time"):
         orphan = repo.record_run(agent="support-agent", run_id="r-6", tool_calls=CALLS)
     assert orphan.version is None and repo.feedback_store().get(orphan.id) == orphan
+    # an application recording every run sees it once, not once per run
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("default")
+        for n in range(5):
+            repo.record_run(agent="support-agent", run_id=f"r-{10 + n}", tool_calls=CALLS)
+    assert len([w for w in caught if issubclass(w.category, FeedbackWarning)]) == 1
 
 
 @pytest.mark.parametrize(("calls", "message"), [

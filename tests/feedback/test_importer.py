@@ -292,7 +292,7 @@ def test_many_warnings_are_shown_as_a_few_and_a_count(sample_repo: Path, tmp_pat
     ran = CliRunner().invoke(cli, ["--repo", str(sample_repo), "feedback", "import", str(path)])
     assert ran.exit_code == 0, ran.output
     warned = [line for line in ran.stderr.splitlines() if line.startswith("warning:")]
-    assert len(warned) == 6 and "line 1: the tool calls of trip-planner run r-0" in warned[0]
+    assert len(warned) == 6 and "line 1: tool calls of trip-planner recorded without" in warned[0]
     assert warned[-1] == ("warning: and 7 more (lines 6, 7, 8, 9, 10, …); all of them: "
                           "`feedback import --dry-run --json`")
     again = CliRunner().invoke(cli, ["--repo", str(sample_repo), "feedback", "import", str(path),

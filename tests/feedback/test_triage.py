@@ -465,3 +465,22 @@ def test_a_complaint_that_judges_the_price_is_about_pricing() -> None:
 ])
 def test_common_words_are_not_product_topics_alone(text: str, expected: str | None) -> None:
     assert plain(text) == expected
+
+
+def test_a_group_in_a_script_without_spaces_is_named_by_whole_strings() -> None:
+    # its words are read as pairs of characters; a label of pairs ("法登, 无法") names nothing
+    texts = ["无法登录账号，试了很多次", "账号无法登录了，怎么办", "一直无法登录，很烦",
+             "登录失败，无法登录", "手机上无法登录"]
+    (pattern,) = analyze_records(recs(texts), min_support=3)
+    assert "无法登录" in pattern.label.split(", ")
+    assert "法登" not in pattern.label.split(", ") and pattern.triage == "product"
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Way too expensive for basically a chat bot.", "pricing"),   # every AI app is a chat bot
+    ("it's no human, it's a bot, and that's fine", None),
+    ("she feels like a real person", None),
+    ("I could not reach a human, support is only a bot", "support"),
+])
+def test_what_an_ai_app_is_called_names_no_topic(text: str, expected: str | None) -> None:
+    assert plain(text) == expected

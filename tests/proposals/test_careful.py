@@ -15,7 +15,7 @@ from gitimprove.cli import cli
 from gitimprove.instructions.repo import InstructionRepo
 from gitimprove.proposals.build import NothingToPropose, evidence_states, propose
 from gitimprove.proposals.operations import AddRule, UpdateRule
-from gitimprove.proposals.proposers.heuristic import HeuristicProposer
+from gitimprove.proposals.proposers.heuristic import HeuristicProposer, of_the_user
 from gitimprove.proposals.rules import contradiction, duplicates, file_statements
 from gitimprove.review.actions import reject
 from tests.conftest import git
@@ -144,6 +144,18 @@ def test_one_loud_user_is_not_enough_for_a_rule(sample_repo: Path) -> None:
     with pytest.raises(NothingToPropose, match="1 users in 6 runs; a rule needs at least 3 distinct "
                                                "users and 3 runs"):
         propose(repo, AGENT, HeuristicProposer(), patterns=[sources_pattern(ids=ids)])
+
+
+@pytest.mark.parametrize(("said", "rule"), [
+    ("Use my bookings first.", "Use the user's bookings first."),
+    ("Tell me the price before the details.", "Tell the user the price before the details."),
+    ("My name is on the booking, use it.", "The user's name is on the booking, use it."),
+    ("I want the price first.", "I want the price first."),   # its verb would change too
+    ("Name the source of every figure.", "Name the source of every figure."),
+])
+def test_users_words_speak_of_the_user_in_a_rule(said: str, rule: str) -> None:
+    # in the agent's instructions "my bookings" would be the agent's own
+    assert of_the_user(said) == rule
 
 
 def test_users_words_become_the_rule_only_when_enough_of_them_share_them(sample_repo: Path) -> None:

@@ -156,6 +156,26 @@ class _Planned:
     target: Statement | None = None
 
 
+_FIRST_PERSON = re.compile(r"\b(my|mine|myself|me)\b", re.I)
+_SUBJECT_I = re.compile(r"\bi(?:'(?:m|ve|d|ll))?\b", re.I)
+_AS_USER = {"my": "the user's", "mine": "the user's", "myself": "the user", "me": "the user"}
+
+
+def of_the_user(text: str) -> str:
+    """Users' own words as a rule for the agent: "use my bookings first" speaks of the user,
+    and in the agent's instructions "my" would be the agent's own. "my", "me", "mine" and
+    "myself" become "the user's" and "the user"; a sentence with "I" as its subject is left
+    as it is (its verb would have to change too)."""
+    if _SUBJECT_I.search(text):
+        return text
+
+    def swap(m: re.Match[str]) -> str:
+        said = _AS_USER[m.group(1).lower()]
+        return said[0].upper() + said[1:] if m.start() == 0 else said
+
+    return _FIRST_PERSON.sub(swap, text)
+
+
 def _sentence(text: str) -> str:
     text = " ".join(text.split()).strip()
     if not text:
@@ -224,7 +244,8 @@ class HeuristicProposer:
         if shared is not None and not vague(shared.text):
             # The title names what the rule says, not the theme it was filed under: users'
             # "Say the date of every figure" under 'no sources or citations' is about dates.
-            return (_sentence(shared.text), _gist(shared.text) or aspect,
+            said = of_the_user(shared.text)
+            return (_sentence(said), _gist(said) or aspect,
                     f"the wording {shared.users} users share")
         if remedy is not None and remedy.rule is not None:
             return remedy.rule, aspect, "the theme's stock remedy"
