@@ -195,3 +195,25 @@ def test_a_file_with_old_mac_line_ends_finds_its_literals_where_python_does() ->
     doc.add_rule("instruction", "Be kind.")
     new = doc.dumps()
     assert new == text.replace('X = """- Be brief."""', 'X = """- Be brief.\n- Be kind."""')
+
+
+@pytest.mark.parametrize("rebinding", [
+    'try:\n    import rich\nexcept ImportError:\n    INSTRUCTION = "- Anything goes."\n',
+    'try:\n    import rich\nexcept ImportError as INSTRUCTION:\n    pass\n',
+    'with open("prompt.txt") as f:\n    INSTRUCTION = f.read()\n',
+    'for _ in range(1):\n    INSTRUCTION = "- Anything goes."\n',
+    'match 1:\n    case 1:\n        INSTRUCTION = "- Anything goes."\n',
+    'match "x":\n    case INSTRUCTION:\n        pass\n',
+    'print(INSTRUCTION := "- Anything goes.")\n',
+    '[(INSTRUCTION := c) for c in "x"]\n',
+    '@decorate(INSTRUCTION := "x")\ndef f():\n    pass\n',
+])
+def test_a_constant_the_module_may_bind_again_before_the_agent_reads_it_is_refused(rebinding: str) -> None:
+    # The literal would be managed, and its protected sections checked, while the agent ran
+    # with another text.
+    text = ('from google.adk import Agent\nINSTRUCTION = """- Be brief."""\n' + rebinding
+            + 'root_agent = Agent(name="a", instruction=INSTRUCTION)\n')
+    with pytest.raises(InvalidFileError, match="assigns more than once"):
+        ADK.parse(text, "a/agent.py")
+    local = 'def f():\n    INSTRUCTION = "x"\n    return (INSTRUCTION := "y")\n'
+    ADK.parse(text.replace(rebinding, local), "a/agent.py")

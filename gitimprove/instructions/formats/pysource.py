@@ -205,17 +205,31 @@ def bindings(tree: ast.Module, name: str) -> list[ast.stmt]:
 
 
 def _binds(stmt: ast.stmt, name: str) -> bool:
-    if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-        return stmt.name == name
-    if isinstance(stmt, (ast.Import, ast.ImportFrom)):
-        return any((a.asname or a.name.split(".")[0]) == name for a in stmt.names)
-    targets: list[ast.expr] = []
-    if isinstance(stmt, ast.Assign):
-        targets = stmt.targets
-    elif isinstance(stmt, (ast.AnnAssign, ast.AugAssign, ast.For, ast.AsyncFor)):
-        targets = [stmt.target]
-    elif isinstance(stmt, (ast.With, ast.AsyncWith)):
-        targets = [i.optional_vars for i in stmt.items if i.optional_vars is not None]
-    elif isinstance(stmt, (ast.If, ast.Try, ast.While)):
-        return any(_binds(s, name) for s in ast.iter_child_nodes(stmt) if isinstance(s, ast.stmt))
-    return any(isinstance(n, ast.Name) and n.id == name for t in targets for n in ast.walk(t))
+    """Whether running ``stmt`` at module level can bind ``name`` there, at any depth of the
+    module's own scope: ``=``, ``:=``, ``+=``, ``for``, ``with ... as``, ``except ... as``, a
+    ``match`` capture, an import, ``def``, ``class`` or ``del`` (inside an ``except``, a
+    ``with``, a ``for`` or a ``match`` case too: any of them may replace the literal before
+    the agent reads it). Function and class bodies are their own scopes (``global``: above)."""
+    todo: list[ast.AST] = [stmt]
+    while todo:
+        node = todo.pop()
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            if node.name == name:
+                return True
+            todo += [n for field, value in ast.iter_fields(node) if field != "body"
+                     for n in (value if isinstance(value, list) else [value]) if isinstance(n, ast.AST)]
+            continue
+        if isinstance(node, ast.Lambda):
+            todo.append(node.args)
+            continue
+        if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load) and node.id == name:
+            return True
+        if isinstance(node, (ast.Import, ast.ImportFrom)) and any(
+                (a.asname or a.name.split(".")[0]) == name for a in node.names):
+            return True
+        if isinstance(node, (ast.ExceptHandler, ast.MatchAs, ast.MatchStar)) and node.name == name:
+            return True
+        if isinstance(node, ast.MatchMapping) and node.rest == name:
+            return True
+        todo.extend(ast.iter_child_nodes(node))
+    return False
