@@ -202,7 +202,8 @@ class _CatFile:
             proc = self._start()
             assert proc.stdin is not None and proc.stdout is not None
             try:
-                proc.stdin.write(name.encode() + b"\n")
+                # NOTE: a name from argv holds what was not UTF-8 as surrogates (PEP 383)
+                proc.stdin.write(name.encode("utf-8", "surrogateescape") + b"\n")
                 proc.stdin.flush()
                 header = proc.stdout.readline().decode("utf-8", "replace").split()
                 if len(header) != 3 or not _HEX.match(header[0]) or not header[2].isdigit():
