@@ -98,6 +98,8 @@ def test_init_again_after_adopting_adds_no_example_and_names_new_agent_files(tmp
     git(target, "init", "-q", "-b", "main")
     commit_file(target, "AGENTS.md", "# Agent\n\nAnswer briefly.\n", "agents")
     assert "adopted AGENTS.md (markdown): agents" in ok("init", str(target))
+    # the default `safety` would protect nothing in this file (and every command would say so)
+    assert "protected_sections: []  # none yet" in (target / "gitimprove.yaml").read_text()
     story = ("name: GenerateStory\ntemplate: |\n  Tell a story about {{$topic}}.\n"
              "template_format: semantic-kernel\n")
     commit_file(target, "prompts/story.yaml", story, "a prompt")

@@ -31,7 +31,7 @@ def init_cmd(path: str, template: str | None) -> None:
     for name in result.written:
         echo(f"  wrote {name}")
     for item in result.adopted:
-        held = f"no agents (their texts are in {', '.join(item.texts_in)})" if item.texts_in else "no agents"
+        held = f"code only (its agents' texts are in {', '.join(item.texts_in)})" if item.texts_in else "no agents"
         echo(f"  adopted {item.path} ({item.format}): {', '.join(item.agents) or held}")
     for path, why in result.left:
         echo(f"  left {path}: {why}")

@@ -41,6 +41,7 @@ class Survey:
     left: list[tuple[str, str]] = field(default_factory=list)  # (path, why)
     rules: list[FormatRule] = field(default_factory=list)
     largest: tuple[int, str] = (0, "")  # the largest adopted agent: (rendered characters, name)
+    sections: dict[str, list[str]] = field(default_factory=dict)  # adopted agent -> its section ids
 
 
 def candidates(paths: list[str], policy: Policy) -> list[str]:
@@ -50,7 +51,8 @@ def candidates(paths: list[str], policy: Policy) -> list[str]:
             continue
         if any(fnmatch.fnmatchcase(path, pat) for pat in _IGNORED):
             continue
-        if path.lower().endswith((".yaml", ".yml")) or any(a.claims(path) for a in ADAPTERS.values()):
+        if path.lower().endswith((".yaml", ".yml")) or any(
+                a.claims(path) or a.hints(path) for a in ADAPTERS.values()):
             out.append(path)
     return out
 
@@ -80,7 +82,10 @@ def survey(files: dict[str, bytes], policy: Policy, native: list[str]) -> Survey
         except InvalidFileError as exc:
             out.left.append((path, exc.problems[0].removeprefix(f"{path}: ")))
             continue
-        claiming = [a for a in ADAPTERS.values() if a.claims(path)]
+        hinting = [a for a in ADAPTERS.values() if a.hints(path)]
+        if hinting and not any(a.claims_content(text) for a in hinting):
+            continue  # a name agent files have, but this file is not one (`run_agent.py`)
+        claiming = [a for a in ADAPTERS.values() if a.claims(path) or a in hinting]
         if claiming:
             adapter = claiming[0]
             ok, why = _try(adapter, text, path)
@@ -126,7 +131,9 @@ def survey(files: dict[str, bytes], policy: Policy, native: list[str]) -> Survey
         by_path.setdefault(place.path, []).append(name)
         if place.path in chosen:
             file = parsed[place.path]
-            out.largest = max(out.largest, (len(render(file.view(file.entry(place.key), name))), name))
+            agent = file.view(file.entry(place.key), name)
+            out.largest = max(out.largest, (len(render(agent)), name))
+            out.sections[name] = [s.id for s in agent.sections]
     out.adopted = [Adopted(p, chosen[p], by_path.get(p, []),
                            sorted({u.path for u in getattr(texts.get(p), "uses", ()) if u.path in chosen}))
                    for p in chosen]

@@ -41,6 +41,9 @@ analysis:
   min_support: 3
 """
 
+_PROTECTED = "protected_sections:\n  - safety\n"
+_NONE_PROTECTED = ("protected_sections: []  # none yet: add a section's id (`gitimprove show AGENT` "
+                   "lists them)\n")
 _SIZE_LINE = "  max_agent_chars: 20000     # largest rendered size of one agent's instructions"
 
 EXAMPLE_AGENT = """\
@@ -282,9 +285,14 @@ def _init(dest: Path, source: Path | None, created: bool, written: list[str],
             listed = repo.run("ls-files", "-z", "-co", "--exclude-standard", cwd_worktree=True).split("\0")
             files = {p: (dest / p).read_bytes() for p in listed if p and (dest / p).is_file()}
             policy = parse_policy(text, POLICY_PATH)
-            found = survey(files, policy, [p.stem for p in (dest / policy.agents_dir).glob("*.yaml")])
+            native = [p.stem for p in (dest / policy.agents_dir).glob("*.yaml")]
+            found = survey(files, policy, native)
             if found.rules:
                 text += formats_yaml(found.rules)
+            if found.sections and not native and policy.unmatched_protections(found.sections):
+                # NOTE: adopted files rarely have a `safety` section; the default would protect
+                # nothing and every command would say so. The team names its own.
+                text = text.replace(_PROTECTED, _NONE_PROTECTED)
             size, name = found.largest
             if size > policy.limits.max_agent_chars:
                 # NOTE: a file larger than the default limit is the team's to keep: without

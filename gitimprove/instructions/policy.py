@@ -134,6 +134,11 @@ def _identifier(value: str) -> str:
     return value
 
 
+def _constant(value: str) -> str:
+    _identifier(value.removesuffix("()"))
+    return value
+
+
 def _agent_key(value: str) -> str:
     if not value or len(value) > 200 or any(ord(c) < 32 or ord(c) == 127 for c in value):
         raise ValueError("an agent's name: one line of at most 200 characters")
@@ -146,7 +151,7 @@ class Constant(Record):
     module of the package (an ADK ``agent.py`` that writes ``instruction=prompt.CONSTANT``)."""
 
     agent: str = spec(check=_agent_key)  # the agent's `name=` in its agent.py
-    constant: str = spec(check=_identifier)
+    constant: str = spec(check=_constant)  # or `name()`: a function that returns one string literal
     field: Literal["instruction", "global_instruction"] = "instruction"
 
 

@@ -798,8 +798,11 @@ def _terms_label(g: Group, read: Mapping[str, int], ranked: Sequence[str]) -> st
         return shorten(ranked[0], 60) if ranked else "(no words in common)"
     sample = dict(islice(read.items(), SPELLING_SAMPLE))
     spelled = _spellings(stems, sample)
-    words = [_grown(s, sample) if is_fragment(s) else spelled.get(s, s) for s in stems]
-    return ", ".join(dict.fromkeys(w for w in words if not any(w != o and w in o for o in words)))
+    grown = {s: _grown(s, sample) for s in stems if is_fragment(s)}
+    words = [grown.get(s) or spelled.get(s, s) for s in stems]
+    # a grown string within another names nothing more ("注册" beside "不能注册")
+    return ", ".join(dict.fromkeys(w for w in words if not any(
+        w in grown.values() and w != o and w in o for o in words)))
 
 
 MAX_GROWN = 8  # characters of a word grown from a pair of characters

@@ -44,6 +44,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gitimprove.errors import GitImproveError
+from gitimprove.patterns.text import script
 
 if TYPE_CHECKING:
     import numpy as np
@@ -224,6 +225,9 @@ def cluster_levels(texts: Sequence[str], *, weights: Sequence[int] | None = None
     n = len(texts)
     if n == 0:
         return [], []
+    # NOTE: texts of each script apart: a static embedding places the words of two scripts far
+    # apart whatever they say, and a few texts of another script would move the cut that the
+    # set's own distances give (QUANTILE)
     written: dict[str, list[int]] = defaultdict(list)
     for i, text in enumerate(texts):
         written[script(text)].append(i)
@@ -295,33 +299,6 @@ def _rounds(vectors: Matrix, order: list[int], min_size: int, labels: NDArray[np
         next_label += len(found)
         remaining = left
     return next_label
-
-
-# Scripts by the first code point of their blocks (letters of other blocks count as Latin).
-_SCRIPTS = ((0x0370, "greek"), (0x0400, "cyrillic"), (0x0530, "latin"), (0x0590, "hebrew"),
-            (0x0600, "arabic"), (0x0780, "latin"), (0x0900, "indic"), (0x0e00, "thai"),
-            (0x0e80, "latin"), (0x1100, "hangul"), (0x1200, "latin"), (0x2e80, "cjk"),
-            (0xa000, "latin"), (0xac00, "hangul"), (0xd7b0, "latin"), (0xf900, "cjk"),
-            (0xfb00, "latin"))
-_STARTS = [start for start, _ in _SCRIPTS]
-
-
-def script(text: str) -> str:
-    """The script most of ``text``'s letters are written in ("latin", "cjk", "cyrillic",
-    ...): texts of different scripts are clustered apart. A static embedding places the
-    words of two scripts far apart whatever they say, and a few texts of another script
-    would otherwise move the cut that the set's own distances give (:data:`QUANTILE`)."""
-    if text.isascii():
-        return "latin"
-    import bisect
-
-    seen: Counter[str] = Counter()
-    for c in text[:MAX_CHARS]:
-        if c.isalpha():
-            point = ord(c)
-            at = bisect.bisect_right(_STARTS, point) - 1
-            seen["latin" if at < 0 else _SCRIPTS[at][1]] += 1
-    return max(sorted(seen), key=seen.__getitem__) if seen else "latin"
 
 
 def _agglomerate(vectors: Matrix, min_size: int) -> tuple[list[list[int]], float]:

@@ -7,9 +7,11 @@ the users' words meet; it is not a linguistic stemmer and does not need to be.
 
 from __future__ import annotations
 
+import bisect
 import html
 import re
 import unicodedata
+from collections import Counter
 from collections.abc import Sequence
 from functools import lru_cache
 from itertools import chain
@@ -277,3 +279,27 @@ def is_unspecific(toks: tuple[str, ...], words: Sequence[str] | None = None) -> 
             return False
     return judged
 
+
+# Scripts by the first code point of their blocks (letters of other blocks count as Latin).
+_SCRIPTS = ((0x0370, "greek"), (0x0400, "cyrillic"), (0x0530, "latin"), (0x0590, "hebrew"),
+            (0x0600, "arabic"), (0x0780, "latin"), (0x0900, "indic"), (0x0e00, "thai"),
+            (0x0e80, "latin"), (0x1100, "hangul"), (0x1200, "latin"), (0x2e80, "cjk"),
+            (0xa000, "latin"), (0xac00, "hangul"), (0xd7b0, "latin"), (0xf900, "cjk"),
+            (0xfb00, "latin"))
+_STARTS = [start for start, _ in _SCRIPTS]
+SCRIPT_CHARS = 2000
+
+
+def script(text: str) -> str:
+    """The script most of ``text``'s letters (its first :data:`SCRIPT_CHARS`) are written in
+    ("latin", "cjk", "cyrillic", ...): texts of different scripts are grouped apart (see
+    :mod:`.grouping`), and a group is named against the texts of its own script."""
+    if text.isascii():
+        return "latin"
+    seen: Counter[str] = Counter()
+    for c in text[:SCRIPT_CHARS]:
+        if c.isalpha():
+            point = ord(c)
+            at = bisect.bisect_right(_STARTS, point) - 1
+            seen["latin" if at < 0 else _SCRIPTS[at][1]] += 1
+    return max(sorted(seen), key=seen.__getitem__) if seen else "latin"

@@ -227,7 +227,7 @@ def test_adopt_then_improve_an_adk_agent_whose_prompt_is_in_prompt_py(tmp_path: 
     git(root, "add", "-A")
     git(root, "commit", "-q", "-m", "an ADK package")
     out = _one(root, "init", ".")
-    assert "adopted trip/agent.py (google_adk): no agents (their texts are in trip/prompt.py)" in out
+    assert "adopted trip/agent.py (google_adk): code only (its agents' texts are in trip/prompt.py)" in out
     assert ("adopted trip/sub_agents/booking/prompt.py (google_adk): booking_agent, confirm_agent, "
             "payment_agent") in out
     listed = json.loads(_one(root, "agents", "--json"))

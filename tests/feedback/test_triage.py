@@ -484,3 +484,11 @@ def test_a_group_in_a_script_without_spaces_is_named_by_whole_strings() -> None:
 ])
 def test_what_an_ai_app_is_called_names_no_topic(text: str, expected: str | None) -> None:
     assert plain(text) == expected
+
+
+def test_a_word_within_another_still_names_a_group() -> None:
+    # only strings grown from pairs of characters give way to a longer one; "art" and "party"
+    # are two words
+    texts = [f"the art for the party invite was wrong, try {n}" for n in range(4)]
+    (pattern,) = analyze_records(recs(texts), min_support=3)
+    assert {"art", "party"} <= set(pattern.label.split(", "))

@@ -91,7 +91,7 @@ def test_a_module_outside_the_package_is_refused_with_the_reason(imports: str, e
     ('f"""Hello {name}"""', "an f-string"),
     ('"a" + "b"', "joining strings"),
     ('"""x""".format(y=1)', "a call (`'x'.format(...)`)"),
-    ('("a"\n    "b")', "several string literals"),
+    ('("a"  # first\n    "b")', "with comments among them"),
 ])
 def test_a_constant_built_when_the_program_runs_leaves_the_agent(value: str, why: str) -> None:
     files = {**FILES, ROOT_PROMPT: f"ROOT_AGENT_INSTR = {value}\n".encode()}

@@ -76,13 +76,18 @@ def test_a_one_line_string_that_gains_lines_stays_in_its_quotes() -> None:
     ('f"You help {user}."', "an f-string"),
     ('"You help. " + EXTRA', "joining strings"),
     ('"You help. %s" % EXTRA', "joining strings"),
-    ('("You help. "\n    "Be brief.")', "several string literals"),
+    ('("You help. "  # the role\n    "Be brief.")', "with comments among them"),
+    ('("You help. "\n    """Be brief.""")', "of different kinds or triple-quoted"),
+    ('("You help. "\n    r"Be brief.")', "of different kinds or triple-quoted"),
     ("build_instruction()", "a call (`build_instruction(...)`)"),
     ("upper.ROOT_PROMPT", "from `..upper`, which is not a module of this package"),
     ("OTHER_PROMPT", "imported from `shop.prompt`, which is not a module of this package"),
     ("sep", "imported from `os`, which is not a module of this package"),
     ("TWICE", "assigns more than once"),
-    ("provider", "`provider`, which is not a string constant of this file"),
+    ("provider", "`provider`, a function, which ADK calls to build the text when the program runs"),
+    ("provider()", "`provider()`, a function with parameters or a decorator"),
+    ("provider(1)", "a call (`provider(...)`)"),
+    ("EXTRA()", "a call (`EXTRA(...)`)"),
 ])
 def test_an_instruction_not_written_as_one_literal_is_refused_with_the_reason(instruction: str, why: str) -> None:
     text = ("from google.adk.agents import Agent\nfrom .. import upper\nfrom shop.prompt import OTHER_PROMPT\n"
@@ -217,3 +222,79 @@ def test_a_constant_the_module_may_bind_again_before_the_agent_reads_it_is_refus
         ADK.parse(text, "a/agent.py")
     local = 'def f():\n    INSTRUCTION = "x"\n    return (INSTRUCTION := "y")\n'
     ADK.parse(text.replace(rebinding, local), "a/agent.py")
+
+
+NOTION = '''from google.adk import Agent
+
+root_agent = Agent(
+    name="notion_agent",
+    instruction=(
+        "You are my workspace assistant. "
+        "Use the provided tools to read, search, comment on, "
+        "or create Notion pages. Ask clarifying questions when unsure."
+    ),
+    tools=[],
+)
+'''
+
+
+def test_literals_written_one_after_another_are_edited_as_a_group() -> None:
+    """A formatter's long string (`("..." "...")`, as adk-python writes them): the pieces whose
+    text is unchanged keep their bytes; new text becomes pieces of the same quotes, a line of
+    the text per piece, broken before a space to end by column 80."""
+    doc = AdoptedDocument(ADK.parse(NOTION, "agent.py"), "notion_agent", "notion")
+    assert doc.agent.sections[0].text.startswith("You are my workspace assistant. Use the provided")
+    doc.add_rule("instruction", "Name the page you changed, with its link, every time you change a page.")
+    new = doc.dumps()
+    assert new == NOTION.replace('unsure."\n', 'unsure."\n        "\\n\\n"\n'
+                                 '        "- Name the page you changed, with its link, every time you change a"\n'
+                                 '        " page."\n')
+    root = ast.parse(new).body[1]
+    assert isinstance(root, ast.Assign) and isinstance(root.value, ast.Call)
+    assert ast.literal_eval(root.value.keywords[1].value).endswith("unsure.\n\n- Name the page you changed, "
+                                                                   "with its link, every time you change a page.")
+    policy = Policy(formats=[FormatRule(path="agent.py", format="google_adk")], protected_sections=[])
+    assert check_change({"agent.py": NOTION.encode()}, {"agent.py": new.encode()}, policy) == []
+    moved = NOTION.replace("tools=[],", "tools=[search],")
+    assert [v.code for v in check_change({"agent.py": NOTION.encode()}, {"agent.py": moved.encode()}, policy)] == [
+        "protected-key"]
+
+
+def test_a_group_keeps_the_pieces_before_and_after_an_edit_in_its_middle() -> None:
+    text = ("from google.adk import Agent\na = Agent(name='a', instruction=(\n    '- Be brief.\\n'\n"
+            "    '- Be kind.\\n'\n    '- Say thanks.'\n))\n")
+    doc = AdoptedDocument(ADK.parse(text, "agent.py"), "a", "a")
+    doc.update_rule("instruction", 1, "Be kind, always.")
+    assert doc.dumps() == text.replace("'- Be kind.\\n'", "'- Be kind, always.\\n'")
+
+
+@pytest.mark.parametrize("sep", [" ", "\n    ", " \\\n  "])
+def test_every_written_group_reads_back_as_its_value(sep: str) -> None:
+    pieces = ["a", " ", "\n", "\\", '"', "'", "{x}", "é", "\x1b", "word ", "- rule\n"]
+    rng = random.Random(11)
+    for _ in range(300):
+        parts = ["".join(rng.choice(pieces) for _ in range(rng.randint(1, 6))) for _ in range(rng.randint(2, 4))]
+        group = "(" + sep.join(encode(p, "", '"') or "" for p in parts) + ")"
+        text = f"from google.adk import Agent\na = Agent(name='a', instruction={group})\n"
+        parsed = ADK.parse(text, "agent.py")
+        literal = parsed.literals[("a", "instruction")]  # type: ignore[attr-defined]
+        value = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 40)))
+        for new in (value, "".join(parts) + value, value + "".join(parts[1:])):
+            written = text[:literal.start] + literal.source(new) + text[literal.end:]
+            tree = ast.parse(written)
+            call = tree.body[1]
+            assert isinstance(call, ast.Assign) and isinstance(call.value, ast.Call)
+            assert ast.literal_eval(call.value.keywords[1].value) == new, (parts, new, written)
+
+
+def test_init_adopts_a_star_agent_py_that_makes_an_agent_and_passes_over_the_others() -> None:
+    made = b"from google.adk import Agent\nbooking = Agent(name='booking', instruction='- Be brief.')\n"
+    fstring = b"from google.adk import Agent\nx = 1\nbooking = Agent(name='late', instruction=f'{x}')\n"
+    files = {"trip/sub_agents/booking_agent.py": made, "scripts/run_agent.py": b"import sys\nprint(sys.argv)\n",
+             "tests/test_agent.py": b"def test_it() -> None:\n    assert True\n",
+             "trip/late_agent.py": fstring, "trip/broken_agent.py": b"def (:\n"}
+    result = survey(files, Policy(), [])
+    assert [(a.path, a.agents) for a in result.adopted] == [("trip/sub_agents/booking_agent.py", ["booking"])]
+    assert result.left == [("trip/late_agent.py", "looks like google_adk but line 3: agent 'late': `instruction` "
+                            "is an f-string (its text is built when the program runs); gitimprove edits only "
+                            "text written as one string literal")]

@@ -139,6 +139,16 @@ class Adapter(ABC):
         """Whether a file with this path is likely of this format (for ``init``)."""
         return False
 
+    def hints(self, path: str) -> bool:
+        """Whether this path has a name that some files of this format have, and other files
+        too (``*_agent.py``): ``init`` reads it, adopts it when :meth:`claims_content` says it
+        is of this format, and says nothing of it when it is not."""
+        return False
+
+    def claims_content(self, text: str) -> bool:
+        """Whether a file with a name this format :meth:`hints` at is of this format."""
+        return False
+
     def with_constants(self, constants: tuple[Constant, ...]) -> Adapter:
         """This format reading a module whose ``constants`` hold agents' texts (a ``formats:``
         entry's ``constants:``); only Google ADK's Python modules have them."""

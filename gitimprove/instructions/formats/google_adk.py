@@ -15,8 +15,12 @@ module, ``from .sub_agents.booking import prompt``; or the package named by its 
 the package's folder or a folder under it, never ``..`` nor another package. Such an agent
 lives in that module (:class:`PromptModule`): the policy's ``formats:`` entry of the module
 lists its ``constants:`` and the agent each one is for, and the agent's ``agent.py`` stays
-code no edit may change. Anything else (an f-string, a concatenation, a call, a name of
-another package) is refused with the reason: gitimprove edits text where it is written."""
+code no edit may change. A call of a function of the file or of such a module with no
+arguments (``instruction=return_instructions_root()``) is read when the function can return
+nothing but one string literal (:meth:`Source.returned`); a module lists it as
+``constant: return_instructions_root()``. Anything else (an f-string, a concatenation, another
+call, a function passed itself, a name of another package) is refused with the reason:
+gitimprove edits text where it is written."""
 
 from __future__ import annotations
 
@@ -41,6 +45,8 @@ _AGENT_CLASSES = ("Agent", "LlmAgent")
 _HINT = ("write the instruction as one string literal, in the call (instruction=\"\"\"...\"\"\"), "
          "as a constant assigned once (INSTRUCTION = \"\"\"...\"\"\") or as such a constant of a module "
          "of the package (from . import prompt), or leave this file out of `formats:` in gitimprove.yaml")
+PROVIDER = ("a function, which ADK calls to build the text when the program runs (an "
+            "InstructionProvider)")
 
 
 class GoogleADK(YamlAdapter):
@@ -50,6 +56,17 @@ class GoogleADK(YamlAdapter):
 
     def claims(self, path: str) -> bool:
         return path.rsplit("/", 1)[-1] == "agent.py"
+
+    def hints(self, path: str) -> bool:
+        return path.endswith("_agent.py")  # `research_agent.py`, as fomc-research names its agents
+
+    def claims_content(self, text: str) -> bool:
+        """A module that makes an ``Agent(...)`` with an instruction."""
+        try:
+            tree = ast.parse(text)
+        except (SyntaxError, ValueError):
+            return False
+        return any(_is_agent_call(node) for node in ast.walk(tree))
 
     def parse(self, text: str, source: str) -> ParsedFile:
         if source.endswith(".py"):
@@ -242,21 +259,30 @@ class PythonAgents(_Literals):
     def _resolve(self, src: Source, node: ast.expr, what: str) -> Literal | tuple[str, str]:
         """The literal ``node`` is, or (module file, constant) for a constant of a module of the
         package; :class:`InvalidFileError` with the reason for anything else."""
+        written = node
+        called = isinstance(node, ast.Call) and not node.args and not node.keywords
+        if isinstance(node, ast.Call) and called:  # `return_instructions_root()`: its literal
+            node = node.func
         if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
             got = _from_module(src, node.value.id, node.attr, what)
             if got is not None:
-                return got
+                return (got[0], got[1] + "()") if called else got
         if isinstance(node, ast.Name):
             bound = bindings(src.tree, node.id)
+            if len(bound) == 1 and isinstance(bound[0], ast.FunctionDef):
+                found = src.returned(bound[0]) if called else PROVIDER
+                if isinstance(found, str):
+                    raise InvalidFileError([f"{what} is `{ast.unparse(written)}`, {found}"], hint=_HINT)
+                return found
             if len(bound) == 1 and isinstance(bound[0], (ast.Assign, ast.AnnAssign)) \
-                    and bound[0].value is not None:
+                    and bound[0].value is not None and not called:
                 node = bound[0].value
             elif (got := _from_module(src, node.id, None, what)) is not None:
-                return got
+                return (got[0], got[1] + "()") if called else got
             elif len(bound) > 1:
                 raise InvalidFileError([f"{what} is `{node.id}`, which the file assigns more than once"],
                                        hint=_HINT)
-        found = src.literal(node)
+        found = src.literal(written if called else node)
         if isinstance(found, str):
             raise InvalidFileError([f"{what} is {found}; gitimprove edits only text written as one "
                                     "string literal"], hint=_HINT)
@@ -308,15 +334,22 @@ class PromptModule(_Literals):
         self.assigned: dict[str, tuple[int, int]] = {}
         fields: dict[str, list[tuple[str, Path_]]] = {}
         for c in constants:
-            bound = bindings(src.tree, c.constant)
+            called = c.constant.endswith("()")  # a function returning the text
+            bound = bindings(src.tree, c.constant.removesuffix("()"))
             what = f"{source}: `{c.constant}` (the {c.field} of agent {c.agent!r})"
             if not bound:
                 raise InvalidFileError([f"{what} is not defined in this file"],
                                        hint="map the constant the agent uses in gitimprove.yaml's `formats:`")
             stmt = bound[0]
-            if len(bound) > 1 or not isinstance(stmt, (ast.Assign, ast.AnnAssign)) or stmt.value is None:
-                raise InvalidFileError([f"{what} is not a constant assigned once"], hint=_HINT)
-            found = src.literal(stmt.value)
+            found: Literal | str
+            if len(bound) == 1 and isinstance(stmt, ast.FunctionDef):
+                found = src.returned(stmt) if called else PROVIDER
+            elif len(bound) > 1 or called or not isinstance(stmt, (ast.Assign, ast.AnnAssign)) \
+                    or stmt.value is None:
+                raise InvalidFileError([f"{what} is not {'a function' if called else 'a constant'} "
+                                        "assigned once"], hint=_HINT)
+            else:
+                found = src.literal(stmt.value)
             if isinstance(found, str):
                 raise InvalidFileError([f"{source}:{stmt.lineno}: `{c.constant}` (the {c.field} of agent "
                                         f"{c.agent!r}) is {found}; gitimprove edits only text written as "

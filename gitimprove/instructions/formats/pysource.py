@@ -1,8 +1,11 @@
 """Python source files whose instructions are string literals, read with :mod:`ast`, never run.
 
 A string is managed only when its value is written in the file as one string literal (``"..."``,
-``'''...'''``, ``r"..."``), directly or through a module-level constant assigned once. An
-f-string, a concatenation, a call, or a name from another module is refused with the reason.
+``'''...'''``, ``r"..."``), directly or through a module-level constant assigned once, or as what a function that can
+return nothing else returns (:meth:`Source.returned`); literals written one after another
+(``("..." "...")``) are one text, edited by rewriting the pieces its edit changed. An
+f-string, a concatenation, another call, or a name from another module is refused with the
+reason.
 
 An edit replaces exactly the literal's characters with a literal of the same prefix and
 quotes; the rest of the file keeps its bytes. When the file writes the text without needless
@@ -36,6 +39,12 @@ class Literal:
     quote: str
     value: str
     eol: str  # the line end inside a triple-quoted literal
+    # literals written one after another (`("You help. "\n "Be brief.")`): each piece's span
+    # and value, and the text between the first two (`\n    `)
+    pieces: tuple[tuple[int, int, str], ...] = ()  # offsets in ``written``
+    sep: str = " "
+    written: str = ""  # the pieces as the file writes them
+    width: int = 0  # columns a new piece may take: to column 80, or as the widest piece
 
     @property
     def raw(self) -> bool:
@@ -53,13 +62,58 @@ class Literal:
         return Lines(raw, indent=indent, first_id=first_id)
 
     def source(self, value: str) -> str:
-        """``value`` written as a literal of this one's prefix and quotes."""
+        """``value`` written as a literal of this one's prefix and quotes (for pieces, what
+        replaces them all: :meth:`_pieces`)."""
+        if self.pieces:
+            return self._pieces(value)
+        return self._encode(value)
+
+    def _encode(self, value: str) -> str:
         written = encode(value, self.prefix, self.quote, self.eol)
         if written is None:
             raise EditError(f"the edited text cannot be written as a {self.prefix}{self.quote} string "
                             "literal (a raw string cannot hold it)",
                             hint="edit this file by hand")
         return written
+
+    def _pieces(self, value: str) -> str:
+        """The pieces whose text ``value`` still begins or ends with keep their bytes; the text
+        between is written as new pieces of the first one's prefix and quotes, a piece per line
+        of the text (with the blank lines after it), broken before a space to end by column 80 (or
+        be no wider than the widest piece), separated as the first two are."""
+        pieces, text = self.pieces, self.written
+        head = 0  # pieces kept at the start
+        while head < len(pieces) and value.startswith(_joined(pieces[:head + 1])):
+            head += 1
+        tail = 0  # and at the end, not overlapping those
+        while head + tail < len(pieces) and value[len(_joined(pieces[:head])):].endswith(
+                _joined(pieces[len(pieces) - tail - 1:])):
+            tail += 1
+        middle = value[len(_joined(pieces[:head])): len(value) - len(_joined(pieces[len(pieces) - tail:]))]
+        new = [self._encode(part) for line in re.findall(r"[^\n]*\n+|[^\n]+\Z", middle)
+               for part in _wrap(line, self.width - len(self.prefix) - 2)]
+        out = [text[pieces[0][0]:pieces[head - 1][1]]] if head else []
+        out += new
+        if tail:
+            out.append(text[pieces[len(pieces) - tail][0]:pieces[-1][1]])
+        return self.sep.join(out) if out else self._encode("")
+
+
+def _joined(pieces: tuple[tuple[int, int, str], ...]) -> str:
+    return "".join(p[2] for p in pieces)
+
+
+def _wrap(line: str, width: int) -> list[str]:
+    """``line`` in parts of at most ``width`` characters where it can, each break before a
+    space (the next part starts with it, as formatters write long strings)."""
+    parts: list[str] = []
+    while len(line) > width > 0:
+        cut = line.rfind(" ", 1, width)
+        if cut <= 0:
+            break
+        parts.append(line[:cut])
+        line = line[cut:]
+    return [*parts, line] if line or not parts else parts
 
 
 def _common_indent(lines: list[str]) -> str:
@@ -147,16 +201,70 @@ class Source:
             return _what(node)
         start, end = self.span(node)
         segment = self.text[start:end]
-        try:
-            tokens = [t for t in tokenize.generate_tokens(io.StringIO(segment).readline)
-                      if t.type == tokenize.STRING]
+        eol = "\r\n" if "\r\n" in segment else "\n"
+        try:  # in parentheses, as the group is in the file: its line ends are not statements'
+            tokens = [t for t in tokenize.generate_tokens(io.StringIO("(" + segment + ")").readline)
+                      if t.type in (tokenize.STRING, tokenize.COMMENT)]
         except (tokenize.TokenError, SyntaxError):
             tokens = []
         match = _PREFIX_RE.match(segment)
-        if len(tokens) != 1 or match is None:
-            return "several string literals written one after another (joined when the program runs)"
-        return Literal(start, end, match.group(1), match.group(2), node.value,
-                       "\r\n" if "\r\n" in segment else "\n")
+        if match is None or not tokens:
+            return "not a string literal"
+        if len(tokens) == 1:
+            return Literal(start, end, match.group(1), match.group(2), node.value, eol)
+        several = "several string literals written one after another"
+        if any(t.type == tokenize.COMMENT for t in tokens):
+            return f"{several}, with comments among them (a comment would be lost in an edit)"
+        rows = [0] + [m.end() for m in re.finditer("\n", segment)]
+        pieces = []
+        for t in tokens:
+            at = _PREFIX_RE.match(t.string)
+            if at is None or at.group(1).lower() != match.group(1).lower() or len(at.group(2)) == 3:
+                return f"{several}, of different kinds or triple-quoted (joined when the program runs)"
+            a = rows[t.start[0] - 1] + t.start[1] - (t.start[0] == 1)
+            b = rows[t.end[0] - 1] + t.end[1] - (t.end[0] == 1)
+            pieces.append((a, b, ast.literal_eval(t.string)))
+        column = start - (self.text.rfind("\n", 0, start) + 1)
+        widest = max(b - a for a, b, _ in pieces)
+        return Literal(start, end, match.group(1), match.group(2), node.value, eol, tuple(pieces),
+                       segment[pieces[0][1]:pieces[1][0]], segment, max(widest, 80 - column))
+
+
+    def returned(self, func: ast.stmt) -> Literal | str:
+        """The literal a function always returns, or why it may return anything else. Its
+        body, after an optional docstring, is ``return "..."``, or names each assigned a string
+        (``text = "..."``) then ``return text``, ``text`` assigned once; it takes no parameters
+        and has no decorator."""
+        if not isinstance(func, ast.FunctionDef):
+            return "not a function (`def`)"
+        args = func.args
+        if func.decorator_list or args.posonlyargs or args.args or args.vararg or args.kwonlyargs \
+                or args.kwarg:
+            return "a function with parameters or a decorator"
+        body = func.body
+        if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) \
+                and isinstance(body[0].value.value, str):
+            body = body[1:]  # the docstring
+        value: ast.expr | None = None
+        if body and isinstance(body[-1], ast.Return) and isinstance(body[-1].value, ast.Name):
+            # `text_v1 = "..."`, `text_v0 = "..."` (a draft kept), then `return text_v1`
+            texts: dict[str, list[ast.expr]] = {}
+            for stmt in body[:-1]:
+                if not (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1
+                        and isinstance(stmt.targets[0], ast.Name) and isinstance(stmt.value, ast.Constant)
+                        and isinstance(stmt.value.value, str)):
+                    break
+                texts.setdefault(stmt.targets[0].id, []).append(stmt.value)
+            else:
+                if len(texts.get(body[-1].value.id, [])) == 1:
+                    body = [ast.Return(texts[body[-1].value.id][0])]
+        if len(body) == 1 and isinstance(body[0], ast.Return):
+            value = body[0].value
+        if value is None:
+            return ("a function that does more than return one string (its body must be `return \"...\"`, "
+                    "or string constants assigned once, `text = \"...\"`, then `return text`)")
+        found = self.literal(value)
+        return found if isinstance(found, Literal) else f"a function that returns {found}"
 
 
 def _check_encoding(text: str, source: str) -> None:
