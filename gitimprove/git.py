@@ -202,7 +202,8 @@ class _CatFile:
             proc = self._start()
             assert proc.stdin is not None and proc.stdout is not None
             try:
-                proc.stdin.write(name.encode() + b"\n")
+                # NOTE: a name from argv holds what was not UTF-8 as surrogates (PEP 383)
+                proc.stdin.write(name.encode("utf-8", "surrogateescape") + b"\n")
                 proc.stdin.flush()
                 header = proc.stdout.readline().decode("utf-8", "replace").split()
                 if len(header) != 3 or not _HEX.match(header[0]) or not header[2].isdigit():
@@ -234,6 +235,13 @@ class Repository:
     def state_dir(self) -> Path:
         """gitimprove's own files inside the git directory (caches, locks)."""
         return self.common_dir / self.STATE_DIR
+
+    @property
+    def shallow(self) -> bool:
+        """Whether this is a shallow clone: its history ends where it was cut, and goes on
+        from the same tips once `git fetch --unshallow` (or `--deepen`) brings more of it, so
+        nothing read from history may be kept on disk by a tip."""
+        return any((d / "shallow").exists() for d in (self.git_dir, self.common_dir))
 
     def __init__(self, git_dir: Path, common_dir: Path, work_tree: Path | None) -> None:
         self.git_dir = git_dir

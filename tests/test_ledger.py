@@ -71,6 +71,8 @@ def test_a_proposal_record_reads_itself_back() -> None:
     {"id": "../../main"},
     {"agent": "Product Writer"},
     {"patterns": ("pat-x",)},
+    # a server that reports 10**13 tokens: every reader would call the record forged
+    {"usage": ledger.Usage(10**13, 5, 1)},
 ])
 def test_values_that_could_become_trailers_are_refused(changes: dict[str, object]) -> None:
     with pytest.raises(ledger.LedgerError, match="refusing to write the proposal"):

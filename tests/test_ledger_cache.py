@@ -354,3 +354,25 @@ def test_what_the_summary_cannot_carry_on_is_read_from_the_proposals(sample_repo
     if carried_on:
         assert {s.id: s.state for s in summaries}["c2"] == ProposalState.LANDED
     assert_same(sample_repo)
+
+
+def test_a_shallow_clone_keeps_nothing_its_unshallowing_would_leave_behind(sample_repo: Path,
+                                                                            tmp_path: Path) -> None:
+    # Cut at --depth 1, main's line has no approval; `fetch --unshallow` leaves main's tip
+    # where it was: a line kept by that tip would hide the approval from every scan after.
+    make_proposal(sample_repo, "p1", add_rule("Use short sentences."), evidence="fb-1")
+    approve(InstructionRepo(sample_repo), "p1")
+    move_main(sample_repo, commit_tree_change(sample_repo, out(sample_repo, "rev-parse", "main"),
+                                              {"NOTES.md": "notes\n"}, "Add notes\n",
+                                              author=("Ann", "ann@example.com")))
+    clone = tmp_path / "clone"
+    run(tmp_path, "clone", "-q", "--depth", "1", "--no-single-branch", f"file://{sample_repo}",
+        str(clone))
+    for branch in out(clone, "for-each-ref", "--format=%(refname:short)",
+                      "refs/remotes/origin/improve").split():
+        run(clone, "branch", "-q", branch.removeprefix("origin/"), branch)
+    ledger.scan(Repository.discover(clone), MAIN).summaries()
+    assert not kept_dir(clone).exists()
+    run(clone, "fetch", "-q", "--unshallow")
+    book = assert_same(clone)
+    assert book.proposals["p1"].state == ProposalState.APPROVED

@@ -107,3 +107,19 @@ def test_main_branch_must_be_a_branch_name(name: str) -> None:
 
 def test_main_branch_may_have_slashes() -> None:
     assert parse_policy("main_branch: release/2026\n", "gitimprove.yaml").main_branch == "release/2026"
+
+
+@pytest.mark.parametrize(("setting", "value", "message"), [
+    ("proposer.deadline_seconds", ".inf", "a finite number"),
+    ("proposer.timeout_seconds", "1" + "0" * 400, "a finite number"),
+    ("analysis.model_deadline_seconds", ".nan", "a finite number"),
+    ("evaluation.timeout_seconds", "90000", "less than or equal to 86400"),
+    ("evaluation.deadline_seconds", "1000000", "less than or equal to 604800"),
+])
+def test_a_timeout_or_deadline_no_timer_can_keep_is_refused_where_it_is_written(
+        setting: str, value: str, message: str) -> None:
+    # `.inf` reached a timer thread (an OverflowError traceback) and a socket ("cannot reach
+    # the Anthropic API after 5 attempts"); 1 with 400 zeros was a traceback while loading
+    section, name = setting.split(".")
+    with pytest.raises(InvalidFileError, match=f"{setting}: Input should be {message}"):
+        parse_policy(f"{section}:\n  {name}: {value}\n")

@@ -267,3 +267,13 @@ def test_a_new_process_answers_load_from_the_tip_summary(repo: Path) -> None:
     with InstructionRepo(repo) as ir:
         assert ir.load("helper").number == 1
     assert json.loads(summary.read_text())["number"] == 1
+
+
+def test_a_shallow_clone_numbers_anew_once_its_history_is_fetched(repo: Path, tmp_path: Path) -> None:
+    # Cut at --depth 1, v3 is the first version; `fetch --unshallow` leaves main's tip where
+    # it was: a history kept by that tip would go on calling it v1.
+    clone = tmp_path / "clone"
+    git(tmp_path, "clone", "-q", "--depth", "1", f"file://{repo}", str(clone))
+    assert numbers(clone) == [(1, "v3")]
+    git(clone, "fetch", "-q", "--unshallow")
+    assert numbers(clone) == [(1, "v1"), (2, "v2"), (3, "v3")]

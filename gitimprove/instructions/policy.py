@@ -16,6 +16,7 @@ from gitimprove.instructions.schema import Record, SchemaError, spec
 
 POLICY_PATH = "gitimprove.yaml"
 DEFAULT_MODEL = "claude-sonnet-5-5"
+DAY, WEEK = 86_400.0, 604_800.0  # the longest read timeout and model deadline a policy may set
 
 
 # NOTE: frozen dataclasses checked by gitimprove.instructions.schema, not pydantic models:
@@ -39,9 +40,9 @@ class ProposerSettings(Record):
     default: Literal["auto", "anthropic", "heuristic"] = "auto"
     model: str = DEFAULT_MODEL
     max_tokens: int = spec(4096, ge=256)
-    timeout_seconds: float = spec(60.0, gt=0)  # of each read of one request
+    timeout_seconds: float = spec(60.0, gt=0, le=DAY)  # of each read of one request
     # wall clock for all the model calls of one `propose` (every agent's, retries included)
-    deadline_seconds: float = spec(600.0, gt=0)
+    deadline_seconds: float = spec(600.0, gt=0, le=WEEK)
     max_patterns: int = spec(8, ge=1)
     max_quotes: int = spec(4, ge=1)
     # Support before a rule: distinct users and runs behind a pattern, and users who must share
@@ -67,7 +68,7 @@ class AnalysisSettings(Record):
     # tokens of all its requests together, for one analysis
     model_max_tokens: int = spec(200_000, ge=1000)
     # its wall clock: all its requests, retries and waits included, for one analysis
-    model_deadline_seconds: float = spec(600.0, gt=0)
+    model_deadline_seconds: float = spec(600.0, gt=0, le=WEEK)
 
 
 _MODEL_NAME = re.compile(r"\A[A-Za-z0-9][A-Za-z0-9._:@/-]{0,99}\Z")
@@ -91,8 +92,8 @@ class EvaluationSettings(Record):
     max_tokens: int = spec(1024, ge=16)  # of one replayed answer
     max_input_chars: int = spec(20_000, ge=100)  # a run's input beyond this is cut (and counted)
     token_budget: int = spec(400_000, ge=1000)  # input + output tokens of one evaluation
-    timeout_seconds: float = spec(60.0, gt=0)  # of each read of one request
-    deadline_seconds: float = spec(3600.0, gt=0)  # wall clock for all the calls of one evaluation
+    timeout_seconds: float = spec(60.0, gt=0, le=DAY)  # of each read of one request
+    deadline_seconds: float = spec(3600.0, gt=0, le=WEEK)  # wall clock for all the calls of one evaluation
     input_usd_per_mtok: float | None = spec(None, ge=0)  # price; default: by model family
     output_usd_per_mtok: float | None = spec(None, ge=0)
     required: bool = False  # approve and the hooks refuse without a passing scorecard

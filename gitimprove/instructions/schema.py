@@ -13,6 +13,7 @@ turns either into ``file:line:col: field: message`` lines.
 from __future__ import annotations
 
 import dataclasses
+import math
 import types
 import typing
 from collections.abc import Callable, Iterator
@@ -152,7 +153,13 @@ def _value(hint: Any, value: Any, loc: Loc, errors: list[dict[str, Any]]) -> Any
         _error(errors, loc, "int_type", "Input should be a valid integer", value)
     elif hint is float:
         if isinstance(value, int | float) and not isinstance(value, bool):
-            return float(value)
+            # NOTE: `.inf`, `.nan` or 1 followed by 400 zeros: no setting means them, and a
+            # timer or a socket given one fails far from the setting that said it
+            number = float(value) if isinstance(value, float) or abs(value) < 2 ** 1023 else math.inf
+            if math.isfinite(number):
+                return number
+            _error(errors, loc, "finite_number", "Input should be a finite number", value)
+            return None
         _error(errors, loc, "float_type", "Input should be a valid number", value)
     else:  # pragma: no cover - a schema written with a type this checker does not know
         raise TypeError(f"{'.'.join(map(str, loc))}: unsupported type {hint!r} in a schema")

@@ -157,7 +157,7 @@ class VersionIndex:
 
         With ``refname``, a summary kept on disk for the tip answers without the history."""
         suffix = f".{quote(tag, safe='')}.tip.json" if tag else ".tip.json"
-        head_file = self._cache_file(refname, path, suffix) if refname else None
+        head_file = self._cache_file(refname, path, suffix) if refname and not self._repo.shallow else None
         if head_file is not None:
             with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
                 raw = json.loads(head_file.read_bytes())
@@ -179,7 +179,7 @@ class VersionIndex:
         cached_tip: Oid | None = None
         cached: list[Change] = []
         broken: set[str] = set()
-        cache_file = self._cache_file(refname, path) if refname else None
+        cache_file = self._cache_file(refname, path) if refname and not self._repo.shallow else None
         if cache_file is not None:
             cached_tip, cached, broken = _read_cache(cache_file)
             if cached_tip == tip:

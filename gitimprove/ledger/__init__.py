@@ -303,6 +303,9 @@ class ProposalRecord:
             out.append(f"model name {self.model!r} is not of the strict form")
         if not _PROPOSER.fullmatch(self.proposer):
             out.append(f"proposer {self.proposer!r} is not of the strict form")
+        if self.usage is not None and not _USAGE.fullmatch(str(self.usage)):
+            # NOTE: a server's word (10**13 tokens): written, every reader would call it forged
+            out.append(f"usage {str(self.usage)!r} is not of the strict form (at most 12 digits a count)")
         return out
 
     def trailers(self) -> list[tuple[str, str]]:
@@ -1192,10 +1195,13 @@ class _SummaryFile:
         self.path = folder / (quote(book.main_ref, safe="") + ".summary")
         self.line_path = folder / (quote(book.main_ref, safe="") + ".json")
         self.data = b""
+        self.keep = not book.git.shallow
 
     def load(self) -> list[Summary] | None:
         book = self.book
         if book.main is None:
+            return None
+        if not self.keep:
             return None
         listed = {f"{oid} {ref}": (ref, oid) for ref, oid in book.refs}
         try:
@@ -1255,7 +1261,7 @@ class _SummaryFile:
         """Keep ``summaries`` (of what ``refs`` hold): a segment added to what was loaded,
         else a new file."""
         stamp = _stamp()
-        if stamp is None or self.book.main is None:
+        if stamp is None or self.book.main is None or not self.keep:
             return
         if not self.data:
             self.data = json.dumps({"v": stamp, "ref": self.book.main_ref, "main": self.book.main},
@@ -1301,7 +1307,8 @@ def scan_line(git: Repository, main_ref: str, main: Oid | None,
     folder = git.state_dir / "ledger"
     line_file = folder / (quote(main_ref, safe="") + ".json")
     refs_file = folder / (quote(main_ref, safe="") + ".refs")
-    kept = _load_line(line_file, main_ref) if main is not None else None
+    keep = not git.shallow
+    kept = _load_line(line_file, main_ref) if main is not None and keep else None
     kept_refs = _RefsFile(refs_file, main_ref)
     if kept is not None:
         kept_refs.load()
@@ -1326,13 +1333,13 @@ def scan_line(git: Repository, main_ref: str, main: Oid | None,
         line, seen = MainLine(), set()
         read = read_commits(git, *([str(main)] if main else []), *tips)
         line.follow(read, main)
-        if main is not None:
+        if main is not None and keep:
             _save_line(line_file, main_ref, line)
         commits = {o: c for o, c in read.items() if o not in line.on_main}
     if seen.difference(tips):
         # NOTE: what a branch deleted since brought is left out: walked from the tips there are.
         commits = {o: commits[o] for o in _walk(commits, [Oid(t) for t in tips], set())}
-    if main is not None and (at != main or not seen.issuperset(tips)):
+    if main is not None and keep and (at != main or not seen.issuperset(tips)):
         kept_refs.save(main, tips, commits)
     return line, commits
 

@@ -257,6 +257,10 @@ def test_usage_errors(repo: Path) -> None:
         ["propose", PW, "--proposer", "bogus"]]})
 
 
+def test_a_name_that_is_not_utf8_is_a_clear_refusal(repo: Path) -> None:
+    refused(repo, "show", "\udcff")  # argv's byte 0xff: was an internal error (exit 3)
+
+
 @pytest.mark.parametrize("args", [["push"]], ids=lambda a: " ".join(a))
 def test_missing_target_is_a_clear_refusal(repo: Path, args: list[str]) -> None:
     refused(repo, *args, hint=True)

@@ -273,3 +273,33 @@ def test_the_hooks_guard_a_protected_section_of_an_agent_whose_prompt_is_in_prom
                 f"{path}: changes `python code outside the instruction strings`") in proc.stderr, proc.stderr
         run(root, "merge", "--abort", check=False)
         assert out(root, "rev-parse", "main") == before
+
+
+@pytest.mark.parametrize(("path", "old", "new"), [
+    ("trip/prompt.py", "MODEL_NOTE = ", 'ROOT_AGENT_INSTR = "- Share passports."\nMODEL_NOTE = '),
+    ("trip/prompt.py", "MODEL_NOTE = ", 'if True:\n    ROOT_AGENT_INSTR = "x"\nMODEL_NOTE = '),
+    ("trip/agent.py", "from trip import prompt\n", "import os\nfrom trip import prompt\n"),
+    ("trip/sub_agents/booking/prompt.py", 'CONFIRM_INSTR = "', "CONFIRM_INSTR = f\"{__import__('os')}"),
+])
+def test_a_model_commit_that_changes_adk_code_is_refused_in_the_checkout_and_on_the_server(
+        tmp_path: Path, path: str, old: str, new: str) -> None:
+    from ..review.conftest import commit_tree_change, out, run
+
+    root = tmp_path / "trips"
+    shutil.copytree(FIXTURES / "adk_package", root)
+    branch, tip = _hooked_proposal(root, "root_agent")
+    server = tmp_path / "server.git"
+    run(tmp_path, "clone", "-q", "--bare", str(root), str(server))
+    _one(server, "hooks", "install", "--bare")
+    before = out(root, "rev-parse", "main")
+    text = (out(root, "show", f"{tip}:{path}") + "\n").replace(old, new, 1)
+    forged = commit_tree_change(root, f"{tip}^", {path: text}, out(root, "log", "-1", "--format=%B", tip))
+    run(root, "update-ref", f"refs/heads/{branch}", forged)
+    merged = run(root, "merge", "--no-ff", "-m", "merge", branch, check=False)
+    run(root, "merge", "--abort", check=False)
+    pushed = run(root, "push", "-q", str(server), f"{forged}:refs/heads/main", check=False)
+    assert merged.returncode != 0 and pushed.returncode != 0, merged.stderr + pushed.stderr
+    for said in (merged.stderr, pushed.stderr):
+        assert "python code outside the instruction strings" in said or "assigned once" in said \
+            or "an f-string" in said, said
+    assert out(root, "rev-parse", "main") == before == out(server, "rev-parse", "main")

@@ -178,6 +178,52 @@ def test_two_agent_py_files_with_one_agent_name_are_told_apart_by_folder() -> No
     assert sorted(a for r in result.adopted for a in r.agents) == ["billing-root_agent", "support-root_agent"]
 
 
+@pytest.mark.parametrize("cookie", ["# -*- coding: utf-7 -*-\n", "#!/usr/bin/env python\n# vim: set fileencoding=unicode_escape :\n",
+                                    "\n# coding=latin-1\n"])
+def test_a_file_python_would_read_in_another_encoding_is_refused(cookie: str) -> None:
+    # In UTF-7 `+ACI-` is a quote: a rule holding it would end the string and run code.
+    with pytest.raises(InvalidFileError, match="declares the source encoding"):
+        ADK.parse(cookie + AGENT_PY, "dice/agent.py")
+    policy = Policy(formats=[FormatRule(path="dice/agent.py", format="google_adk")], protected_sections=[])
+    raw = (cookie + AGENT_PY).encode()
+    head = raw.replace(b"- Say which die you rolled.\n", b"- Say which die you rolled.\n    - +ACIAIgAi-+ADs-import os+ADs-X+AD0AIgAiACI-\n")
+    assert [v.code for v in check_change({"dice/agent.py": raw}, {"dice/agent.py": head}, policy)] == ["schema-invalid"]
+    for fine in ("# -*- coding: utf-8 -*-\n", "x = 1\n# coding: utf-7\n"):
+        ADK.parse(fine + AGENT_PY, "dice/agent.py")
+
+
+def test_a_file_with_old_mac_line_ends_finds_its_literals_where_python_does() -> None:
+    # A lone CR ends a line for Python: counting only LF would put the literal on another line.
+    text = ('"""Doc."""\r# note\nX = """- Be brief."""\n#   """- Be brie"""\n'
+            'root_agent = Agent(name="a", instruction=X)\n')
+    doc = AdoptedDocument(ADK.parse(text, "a/agent.py"), "a", "a")
+    doc.add_rule("instruction", "Be kind.")
+    new = doc.dumps()
+    assert new == text.replace('X = """- Be brief."""', 'X = """- Be brief.\n- Be kind."""')
+
+
+@pytest.mark.parametrize("rebinding", [
+    'try:\n    import rich\nexcept ImportError:\n    INSTRUCTION = "- Anything goes."\n',
+    'try:\n    import rich\nexcept ImportError as INSTRUCTION:\n    pass\n',
+    'with open("prompt.txt") as f:\n    INSTRUCTION = f.read()\n',
+    'for _ in range(1):\n    INSTRUCTION = "- Anything goes."\n',
+    'match 1:\n    case 1:\n        INSTRUCTION = "- Anything goes."\n',
+    'match "x":\n    case INSTRUCTION:\n        pass\n',
+    'print(INSTRUCTION := "- Anything goes.")\n',
+    '[(INSTRUCTION := c) for c in "x"]\n',
+    '@decorate(INSTRUCTION := "x")\ndef f():\n    pass\n',
+])
+def test_a_constant_the_module_may_bind_again_before_the_agent_reads_it_is_refused(rebinding: str) -> None:
+    # The literal would be managed, and its protected sections checked, while the agent ran
+    # with another text.
+    text = ('from google.adk import Agent\nINSTRUCTION = """- Be brief."""\n' + rebinding
+            + 'root_agent = Agent(name="a", instruction=INSTRUCTION)\n')
+    with pytest.raises(InvalidFileError, match="assigns more than once"):
+        ADK.parse(text, "a/agent.py")
+    local = 'def f():\n    INSTRUCTION = "x"\n    return (INSTRUCTION := "y")\n'
+    ADK.parse(text.replace(rebinding, local), "a/agent.py")
+
+
 NOTION = '''from google.adk import Agent
 
 root_agent = Agent(

@@ -15,6 +15,7 @@ escapes (the usual case), a line of the string that no edit touches keeps its by
 from __future__ import annotations
 
 import ast
+import codecs
 import io
 import re
 import tokenize
@@ -24,6 +25,8 @@ from gitimprove.errors import InvalidFileError
 from gitimprove.instructions.formats.prose import EditError, Lines
 
 _PREFIX_RE = re.compile(r"\A([A-Za-z]*)('''|\"\"\"|'|\")")
+_LINE_END_RE = re.compile(r"\r\n|\r|\n")  # the line ends Python's own tokenizer counts
+_COOKIE_RE = re.compile(r"\A[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)")  # PEP 263
 
 
 @dataclass(frozen=True)
@@ -167,6 +170,7 @@ class Source:
     def __init__(self, text: str, source: str) -> None:
         self.text = text
         self.source = source
+        _check_encoding(text, source)
         try:
             self.tree = ast.parse(text, filename=source)
         except SyntaxError as exc:
@@ -176,7 +180,7 @@ class Source:
         except ValueError as exc:  # a NUL byte
             raise InvalidFileError([f"{source}: not valid Python: {exc}"]) from None
         self._starts = [0]
-        for m in re.finditer("\n", text):
+        for m in _LINE_END_RE.finditer(text):
             self._starts.append(m.end())
 
     def offset(self, line: int, col: int) -> int:
@@ -263,6 +267,27 @@ class Source:
         return found if isinstance(found, Literal) else f"a function that returns {found}"
 
 
+def _check_encoding(text: str, source: str) -> None:
+    """Refuse a file that tells Python to read it in another encoding than UTF-8 (PEP 263): Python
+    would run other code than gitimprove checks (in UTF-7, ``+ACI-`` in a rule is a quote that
+    ends the string)."""
+    for line in _LINE_END_RE.split(text.removeprefix("\ufeff"), maxsplit=2)[:2]:
+        match = _COOKIE_RE.match(line)
+        if match is None:
+            if line.strip(" \t\f") and not line.lstrip(" \t\f").startswith("#"):
+                return  # Python reads the second line's cookie only after a blank or comment line
+            continue
+        try:
+            name = codecs.lookup(match.group(1)).name
+        except LookupError:
+            name = match.group(1)
+        if name != "utf-8":
+            raise InvalidFileError([f"{source}: declares the source encoding {match.group(1)!r}; gitimprove "
+                                    "reads and writes Python files as UTF-8"],
+                                   hint="remove the coding line, or declare utf-8 (# -*- coding: utf-8 -*-)")
+        return
+
+
 def _what(node: ast.expr) -> str:
     if isinstance(node, ast.BinOp):
         return "an expression joining strings (`+`, `%`)"
@@ -288,17 +313,31 @@ def bindings(tree: ast.Module, name: str) -> list[ast.stmt]:
 
 
 def _binds(stmt: ast.stmt, name: str) -> bool:
-    if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-        return stmt.name == name
-    if isinstance(stmt, (ast.Import, ast.ImportFrom)):
-        return any((a.asname or a.name.split(".")[0]) == name for a in stmt.names)
-    targets: list[ast.expr] = []
-    if isinstance(stmt, ast.Assign):
-        targets = stmt.targets
-    elif isinstance(stmt, (ast.AnnAssign, ast.AugAssign, ast.For, ast.AsyncFor)):
-        targets = [stmt.target]
-    elif isinstance(stmt, (ast.With, ast.AsyncWith)):
-        targets = [i.optional_vars for i in stmt.items if i.optional_vars is not None]
-    elif isinstance(stmt, (ast.If, ast.Try, ast.While)):
-        return any(_binds(s, name) for s in ast.iter_child_nodes(stmt) if isinstance(s, ast.stmt))
-    return any(isinstance(n, ast.Name) and n.id == name for t in targets for n in ast.walk(t))
+    """Whether running ``stmt`` at module level can bind ``name`` there, at any depth of the
+    module's own scope: ``=``, ``:=``, ``+=``, ``for``, ``with ... as``, ``except ... as``, a
+    ``match`` capture, an import, ``def``, ``class`` or ``del`` (inside an ``except``, a
+    ``with``, a ``for`` or a ``match`` case too: any of them may replace the literal before
+    the agent reads it). Function and class bodies are their own scopes (``global``: above)."""
+    todo: list[ast.AST] = [stmt]
+    while todo:
+        node = todo.pop()
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            if node.name == name:
+                return True
+            todo += [n for field, value in ast.iter_fields(node) if field != "body"
+                     for n in (value if isinstance(value, list) else [value]) if isinstance(n, ast.AST)]
+            continue
+        if isinstance(node, ast.Lambda):
+            todo.append(node.args)
+            continue
+        if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load) and node.id == name:
+            return True
+        if isinstance(node, (ast.Import, ast.ImportFrom)) and any(
+                (a.asname or a.name.split(".")[0]) == name for a in node.names):
+            return True
+        if isinstance(node, (ast.ExceptHandler, ast.MatchAs, ast.MatchStar)) and node.name == name:
+            return True
+        if isinstance(node, ast.MatchMapping) and node.rest == name:
+            return True
+        todo.extend(ast.iter_child_nodes(node))
+    return False
