@@ -3,6 +3,10 @@ fake Messages API, and what the command says about who wrote the draft and what 
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -10,7 +14,7 @@ from click.testing import CliRunner
 
 from gitimprove.cli import cli, main
 from tests.conftest import SAMPLE, git
-from tests.fakes.anthropic_server import FakeAnthropicServer, error, tool_use
+from tests.fakes.anthropic_server import FakeAnthropicServer, error, slow, tool_use
 from tests.proposers.conftest import AGENT, good_draft
 
 
@@ -46,6 +50,28 @@ def test_an_overloaded_api_is_one_error_line_with_a_hint_and_writes_nothing(
     got = capsys.readouterr()
     assert exited.value.code == 1 and got.out == ""
     lines = got.err.splitlines()
-    assert lines[0].startswith("error: the Anthropic API is overloaded after "), lines
-    assert lines[1:] == ["  hint: try again later, or use --proposer heuristic"]
+    assert lines[:4] == [f"note: the Anthropic API is overloaded (529); retrying (attempt {n} of 5)"
+                         for n in range(2, 6)]  # each retry said once, and why
+    assert lines[4].startswith("error: the Anthropic API is overloaded after 5 attempts"), lines
+    assert lines[5:] == ["  hint: try again later, or use --proposer heuristic"]
     assert git(sample_repo, "for-each-ref") == before
+
+
+def test_ctrl_c_while_the_model_thinks_is_one_line_and_writes_nothing(
+        api: FakeAnthropicServer, with_key: None, sample_repo: Path) -> None:
+    assert CliRunner().invoke(cli, ["feedback", "import", str(SAMPLE / "feedback.jsonl")]).exit_code == 0
+    before = git(sample_repo, "for-each-ref"), git(sample_repo, "status", "--porcelain")
+    api.handler = lambda received: slow(tool_use(good_draft()), 5)
+    command = subprocess.Popen(
+        # NOTE: a runner started in the background ignores SIGINT, and so would the command
+        [sys.executable, "-c", "import signal; signal.signal(signal.SIGINT, "
+         "signal.default_int_handler); from gitimprove.cli import main; main()", "propose", AGENT,
+         "--proposer", "anthropic", "--offline"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 20
+    while not api.requests and time.monotonic() < deadline:  # the model is thinking
+        time.sleep(0.05)
+    command.send_signal(signal.SIGINT)
+    out, err = command.communicate(timeout=20)
+    assert (command.returncode, out, err.strip()) == (130, "", "interrupted")
+    assert (git(sample_repo, "for-each-ref"), git(sample_repo, "status", "--porcelain")) == before
