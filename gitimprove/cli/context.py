@@ -127,10 +127,12 @@ class Warnings:
 
 class StatusLine(Progress):
     """Waits (a model's answer) as one line on standard error that rewrites itself, on a
-    terminal only; retries and the like as ``note:`` lines, everywhere."""
+    terminal only; retries and the like as ``note:`` lines, everywhere, each once (an
+    evaluation's many requests may each be retried alike)."""
 
     def __init__(self) -> None:
         self.shown = False
+        self.seen: set[str] = set()
 
     def waiting(self, text: str) -> None:
         from gitimprove.cli.output import error_width, visible_len
@@ -145,6 +147,9 @@ class StatusLine(Progress):
         self.shown = bool(text)
 
     def note(self, text: str) -> None:
+        if text in self.seen:
+            return
+        self.seen.add(text)
         if self.shown:
             self.waiting("")
         echo(f"note: {text}", err=True)
