@@ -3,10 +3,15 @@ fake Messages API, and what the command says about who wrote the draft and what 
 
 from __future__ import annotations
 
+import io
+import os
+import pty
+import re
 import signal
 import subprocess
 import sys
 import time
+from contextlib import suppress
 from pathlib import Path
 
 import pytest
@@ -75,3 +80,24 @@ def test_ctrl_c_while_the_model_thinks_is_one_line_and_writes_nothing(
     out, err = command.communicate(timeout=20)
     assert (command.returncode, out, err.strip()) == (130, "", "interrupted")
     assert (git(sample_repo, "for-each-ref"), git(sample_repo, "status", "--porcelain")) == before
+
+
+def test_a_slow_answer_shows_a_status_line_on_a_terminal(
+        api: FakeAnthropicServer, with_key: None) -> None:
+    assert CliRunner().invoke(cli, ["feedback", "import", str(SAMPLE / "feedback.jsonl")]).exit_code == 0
+    api.handler = lambda received: slow(tool_use(good_draft()), 3.5)
+    leader, follower = pty.openpty()
+    command = subprocess.Popen(
+        [sys.executable, "-m", "gitimprove", "propose", AGENT, "--proposer", "anthropic",
+         "--offline"], stdout=subprocess.PIPE, stderr=follower, text=True,
+        env={**os.environ, "COLUMNS": "60"})
+    os.close(follower)
+    shown = b""
+    with suppress(OSError):  # EIO once the command has ended
+        while chunk := os.read(leader, 4096):
+            shown += chunk
+    os.close(leader)
+    assert command.wait(timeout=20) == 0 and "Proposed" in (command.stdout or io.StringIO()).read()
+    lines = shown.decode().split("\r\x1b[K")
+    assert re.fullmatch(r"waiting for claude-sonnet-5-5: [23] s, at most 59[78] s more", lines[1])
+    assert all(len(line) < 60 for line in lines) and lines[-1] == ""  # cleared at the end
