@@ -10,6 +10,11 @@ so two critiques of one answer stop looking alike for sharing its subject. Vecto
 clustered by average-linkage agglomerative clustering, cut at a distance taken from the set
 itself (a quantile of the pairwise distances), so the number of groups is found, not given.
 
+Texts are grouped per script (the one most of their letters are written in: Latin, Chinese
+and Japanese, Korean, Cyrillic, Arabic, ...; see :func:`.text.script`), each with its own token
+weights, cut and second level: a static embedding places the words of two scripts far apart
+whatever they say, and a few texts of another script would move the cut of the others.
+
 Scale: hierarchical clustering costs n² in time and memory, so it runs on at most
 :data:`SAMPLE` texts (the most frequent first, then a stable hash order). Every other text
 joins the nearest centroid within the cut distance; what joins none is sampled again, for
@@ -228,9 +233,10 @@ def cluster_levels(texts: Sequence[str], *, weights: Sequence[int] | None = None
     # NOTE: texts of each script apart: a static embedding places the words of two scripts far
     # apart whatever they say, and a few texts of another script would move the cut that the
     # set's own distances give (QUANTILE)
+    scripts = [script(text) for text in texts]
     written: dict[str, list[int]] = defaultdict(list)
-    for i, text in enumerate(texts):
-        written[script(text)].append(i)
+    for i, key in enumerate(scripts):
+        written[key].append(i)
     if len(written) == 1:
         vectors = embedder().embed(texts, contexts)
     else:  # each script's words weighed by their rarity among its own texts
@@ -246,7 +252,7 @@ def cluster_levels(texts: Sequence[str], *, weights: Sequence[int] | None = None
     next_label = 0
     by_script: dict[str, list[int]] = defaultdict(list)
     for i in order:
-        by_script[script(texts[i])].append(i)
+        by_script[scripts[i]].append(i)
     for key in sorted(by_script):
         next_label = _rounds(vectors, by_script[key], min_size, labels, next_label)
     for i in order:  # a text many items say is a group by itself, like it or not
