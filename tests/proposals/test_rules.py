@@ -224,4 +224,5 @@ def test_a_short_line_that_shares_two_words_does_not_say_the_longer_rule() -> No
     rule = "Use the order number the customer already gave, never ask for it again."
     assert not duplicates(rule, "What is the customer asking for?")
     assert not duplicates(rule, "Do they have an order number?")
+    assert not duplicates(rule, "Customer provides order number")
     assert duplicates(rule, "Use the order number the customer already gave; do not ask again.")
