@@ -178,6 +178,17 @@ CONCEPTS: tuple[Concept, ...] = (
        does not read | did not read | ignored what i | type * again | asked me to confirm
        even though i | in my first message | in the subject | in the ticket | requested details
        """),
+    # NOTE: a human asked for, not a human tone: "like a human" stays tone (the longer phrase
+    # wins). No "manager" or "rep": an app review's "the rep never replied" is support.
+    _c("escalation", "does not hand over to a human", "hand over to a human when asked",
+       "handed over when needed",
+       "escalate escalation supervisor human handoff approval",
+       """
+       escalate | escalated | escalates | escalating | escalation | supervisor | supervisors
+       for a human | to a human | a live agent | live agent | human agent | real agent
+       hand me over | hand me to | handed me to | hand it over | hand off | handoff | handover
+       transfer me | transferred me | pass me to | passed me to
+       """),
     _c("citations", "no sources or citations", "cite sources with links", "well sourced",
        "source sources cite citation reference evidence facts material",
        """

@@ -536,3 +536,15 @@ def test_only_the_product_phrases_the_instructions_use_are_its_subject() -> None
                                      "it promised a refund without approval"]),
                                min_support=2, agent_file=support)
     assert [p.triage for p in handling] == ["answers"]
+
+
+def test_a_human_asked_for_is_escalation_not_tone() -> None:
+    # Support users complain that the bot never handed them over; "human" alone was tone, so
+    # "escalate when the customer asks for a human" was filed under 'acknowledge feelings'.
+    lexicon = Lexicon()
+    for text in ["When the customer asks for a human, escalate to a supervisor at once.",
+                 "I asked for a human three times and it never escalated",
+                 "would not hand me to a supervisor even though I asked"]:
+        assert lexicon.match(tokens(text))[0][0] == "escalation", text
+    for text in ["it sounds like a human", "acknowledge the problem in a human way"]:
+        assert lexicon.match(tokens(text))[0][0] == "tone", text

@@ -93,6 +93,10 @@ REMEDIES: dict[str, Remedy] = {
                                 "number"),
     "repeat_questions": Remedy("repeated questions", "Do not ask for information the customer has "
                                                      "already given in the conversation."),
+    "escalation": Remedy("handing over to a human", "When the customer asks for a person, or "
+                                                    "the case needs an approval you cannot give, "
+                                                    "hand it to a human and say who will follow "
+                                                    "up and by when."),
     "citations": Remedy("source citations", "Cite a source (publisher, year and link) for each key "
                                             "claim."),
     "summary_first": Remedy("a summary up front", "Start with a summary of the answer in two or three "
