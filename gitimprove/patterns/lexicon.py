@@ -239,7 +239,8 @@ CONCEPTS: tuple[Concept, ...] = (
        is wrong | are wrong | wrong answer | wrong answers | wrong price | wrong number | wrong detail | wrong information | factual | factually | fact | facts | stuck to the facts | sticks to the facts
        stick to the facts | hallucinat | made up | makes up | making up | invent | invented
        invents | fabricat | matches the product sheet | matches the data sheet | match the sheet
-       product sheet | checks out | check out | reliable | precise | error | errors | mistake
+       product sheet | it checks out | all checks out | does not check out | doesnt check out | did not check out | do not check out
+       facts check out | numbers check out | figures check out | reliable | precise | error | errors | mistake
        mistakes | misinformation | not true | untrue | false claim | made-up | no made up
        make * up | is false | are false | false
        """),

@@ -548,3 +548,12 @@ def test_a_human_asked_for_is_escalation_not_tone() -> None:
         assert lexicon.match(tokens(text))[0][0] == "escalation", text
     for text in ["it sounds like a human", "acknowledge the problem in a human way"]:
         assert lexicon.match(tokens(text))[0][0] == "tone", text
+
+
+def test_checking_out_of_a_shop_is_not_facts_that_check_out() -> None:
+    # "check out" stems as "checks out" does: a shopper's checkout was read as accuracy.
+    lexicon = Lexicon()
+    shopper = "the app shows an error every time I try to check out"
+    assert plain_product_topic(tokens(shopper), lambda: lexicon.match(tokens(shopper))) == "crashes and bugs"
+    for said in ["the figures check out", "it checks out", "the numbers do not check out"]:
+        assert lexicon.match(tokens(said))[0][0] == "accuracy", said
