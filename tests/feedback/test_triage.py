@@ -557,3 +557,14 @@ def test_checking_out_of_a_shop_is_not_facts_that_check_out() -> None:
     assert plain_product_topic(tokens(shopper), lambda: lexicon.match(tokens(shopper))) == "crashes and bugs"
     for said in ["the figures check out", "it checks out", "the numbers do not check out"]:
         assert lexicon.match(tokens(said))[0][0] == "accuracy", said
+
+
+def test_a_product_pattern_quotes_its_topic_first() -> None:
+    # A "latency" pattern whose most central text is a crash was shown as
+    # 'latency: "app keeps crashing when I open the chat"'.
+    from gitimprove.patterns.analysis import Themer, _quoted
+
+    ranked = ["app keeps crashing when I open the chat", "the steps it gave were wrong",
+              "the website is so slow, checkout takes forever to load"]
+    assert _quoted(ranked, Themer(), "product", "latency")[0] == ranked[2]
+    assert _quoted(ranked, Themer(), "answers", None) == ranked
