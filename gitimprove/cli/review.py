@@ -50,6 +50,8 @@ def propose_cmd(ctx: Context, agents: tuple[str, ...], all_agents: bool, propose
             continue
         elif plan is None:
             echo(outcome.reason)
+            if outcome.hint:
+                echo(f"hint: {outcome.hint}")
         elif dry_run:
             from gitimprove.review.view import message_text
 

@@ -650,6 +650,9 @@ def _concept_label(kind: PatternKind, c: Concept) -> str:
 # -- patterns ---------------------------------------------------------------------------------
 
 
+QUOTE_POOL = 20  # a product pattern's quotes are chosen among its most central texts
+
+
 def analyze_records(
     records: Sequence[FeedbackRecord],
     *,
@@ -726,13 +729,23 @@ def analyze_records(
             id=pattern_id(g.kind, g.key), kind=g.kind, label=g.label, key=g.key,
             count=len(g.items), share=round(len(g.items) / max(1, total[g.kind]), 4),
             score=round(score, 4), feedback_ids=ids,
-            quotes=[shorten(t, MAX_QUOTE_CHARS) for t in ranked[:5]],
+            quotes=[shorten(t, MAX_QUOTE_CHARS) for t in _quoted(ranked, themer, triage, topic)],
             versions=versions, section=_section(g, themer, agent_file) if triage == "answers"
             else None, suggestion=suggestion if triage == "answers" else None,
             triage=triage, topic=topic, description=g.description, state=state,
             open_ids=open_ids, parts=g.parts))
     patterns.sort(key=importance)
     return patterns
+
+
+def _quoted(ranked: list[str], themer: Themer, triage: Triage, topic: str | None) -> list[str]:
+    """The five texts a pattern quotes: its most central ones; for a product pattern, those
+    plainly about its topic first (then those about it in their group), so "login" is not
+    shown with a complaint about the answers."""
+    if triage != "product":
+        return ranked[:5]
+    head = ranked[:QUOTE_POOL]
+    return sorted(head, key=lambda t: (themer(t).plain_topic != topic, themer(t).topic != topic))[:5]
 
 
 def _state(ids: list[str], evidence_state: Callable[[str], EvidenceState] | None,

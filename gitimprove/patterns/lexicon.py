@@ -178,6 +178,17 @@ CONCEPTS: tuple[Concept, ...] = (
        does not read | did not read | ignored what i | type * again | asked me to confirm
        even though i | in my first message | in the subject | in the ticket | requested details
        """),
+    # NOTE: a human asked for, not a human tone: "like a human" stays tone (the longer phrase
+    # wins). No "manager" or "rep": an app review's "the rep never replied" is support.
+    _c("escalation", "does not hand over to a human", "hand over to a human when asked",
+       "handed over when needed",
+       "escalate escalation supervisor human handoff approval",
+       """
+       escalate | escalated | escalates | escalating | escalation | supervisor | supervisors
+       for a human | to a human | a live agent | live agent | human agent | real agent
+       hand me over | hand me to | handed me to | hand it over | hand off | handoff | handover
+       transfer me | transferred me | pass me to | passed me to
+       """),
     _c("citations", "no sources or citations", "cite sources with links", "well sourced",
        "source sources cite citation reference evidence facts material",
        """
@@ -228,7 +239,8 @@ CONCEPTS: tuple[Concept, ...] = (
        is wrong | are wrong | wrong answer | wrong answers | wrong price | wrong number | wrong detail | wrong information | factual | factually | fact | facts | stuck to the facts | sticks to the facts
        stick to the facts | hallucinat | made up | makes up | making up | invent | invented
        invents | fabricat | matches the product sheet | matches the data sheet | match the sheet
-       product sheet | checks out | check out | reliable | precise | error | errors | mistake
+       product sheet | it checks out | all checks out | does not check out | doesnt check out | did not check out | do not check out
+       facts check out | numbers check out | figures check out | reliable | precise | error | errors | mistake
        mistakes | misinformation | not true | untrue | false claim | made-up | no made up
        make * up | is false | are false | false
        """),
@@ -362,18 +374,28 @@ class Lexicon:
                     self._index[toks[0]].append((toks, c.key, weight))
         self._firsts = frozenset(self._index) | frozenset(a for a, _ in self._pairs)
 
-    def words(self) -> frozenset[str]:
-        """Every (stemmed) word of every phrase."""
-        return frozenset(t for entries in (*self._index.values(), *self._pairs.values())
-                         for phrase, _, _ in entries for t in phrase if t not in (GAP, "#"))
-
     def mentions(self, toks: tuple[str, ...]) -> bool:
         """Whether any phrase could match in ``toks``: a cheap test before :meth:`match`."""
         return not self._firsts.isdisjoint(toks)
 
     def match(self, toks: tuple[str, ...]) -> list[tuple[str, float]]:
         """Concepts found in ``toks`` with their scores, best first (longest matches win)."""
-        found: list[tuple[int, int, int, str]] = []  # (-weight, start, end, key)
+        scores: dict[str, float] = {}
+        first: dict[str, int] = {}
+        for neg_weight, start, _, key, _ in self._spans(toks):
+            scores[key] = scores.get(key, 0.0) + float(-neg_weight)
+            first[key] = min(first.get(key, start), start)
+        return sorted(scores.items(), key=lambda kv: (-kv[1], first[kv[0]], kv[0]))
+
+    def matched_words(self, toks: tuple[str, ...]) -> set[str]:
+        """The words of ``toks`` that a phrase matched (not those in a phrase's gap)."""
+        return {t for _, start, end, _, phrase in self._spans(toks) for t in toks[start:end]
+                if t in phrase}
+
+    def _spans(self, toks: tuple[str, ...]) -> list[tuple[int, int, int, str, tuple[str, ...]]]:
+        """The phrases matched in ``toks``, the heaviest kept where they overlap:
+        ``(-weight, start, end, key, phrase)``."""
+        found: list[tuple[int, int, int, str, tuple[str, ...]]] = []
         index, pairs = self._index, self._pairs
         last = len(toks) - 1
         for i, tok in enumerate(toks):
@@ -382,28 +404,27 @@ class Lexicon:
                 for pattern, key, weight in entries:
                     end = i + 1 if len(pattern) == 1 else _match_at(toks, i, pattern)
                     if end >= 0:
-                        found.append((-weight, i, end, key))
+                        found.append((-weight, i, end, key, pattern))
             if i < last:
                 entries = pairs.get((tok, toks[i + 1]))
                 if entries:
                     for pattern, key, weight in entries:
                         end = i + 2 if len(pattern) == 2 else _match_at(toks, i, pattern)
                         if end >= 0:
-                            found.append((-weight, i, end, key))
+                            found.append((-weight, i, end, key, pattern))
         if not found:
             return []
         found.sort()
         taken = [False] * len(toks)
-        scores: dict[str, float] = {}
-        first: dict[str, int] = {}
-        for neg_weight, start, end, key in found:
+        kept = []
+        for span in found:
+            _, start, end, _, _ = span
             if any(taken[start:end]):
                 continue
             for j in range(start, end):
                 taken[j] = True
-            scores[key] = scores.get(key, 0.0) + float(-neg_weight)
-            first[key] = min(first.get(key, start), start)
-        return sorted(scores.items(), key=lambda kv: (-kv[1], first[kv[0]], kv[0]))
+            kept.append(span)
+        return kept
 
 
 def _match_at(toks: tuple[str, ...], start: int, pattern: tuple[str, ...]) -> int:

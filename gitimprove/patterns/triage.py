@@ -172,18 +172,19 @@ def product_topic(toks: tuple[str, ...], answers: Sequence[tuple[str, float]]) -
     return None
 
 
-TOPIC_WORDS = _TOPICS.words()
-
-
 def subject_words(texts: Iterable[str]) -> frozenset[str]:
-    """The words of product topics that an agent's own instructions use (``texts``: its
-    sections' titles, text and rules): the agent's subject, not the product around it. A
+    """The words of product topics' phrases that an agent's own instructions use (``texts``:
+    its sections' titles, text and rules): the agent's subject, not the product around it. A
     booking agent's instructions speak of payments and prices, a support agent's of accounts
-    and refunds: "took the payment before I confirmed" is a complaint about its answers."""
+    and refunds: "took the payment before I confirmed" is a complaint about its answers.
+
+    Only a word of a phrase that matches counts: "shipping updates" and "note what worked well"
+    make neither "after the update" nor "not working" the agent's subject, so "the app does
+    not work since the new update" is still about the app."""
     found: set[str] = set()
     for text in texts:
-        found.update(t for t in content(tokens(text)) if t in TOPIC_WORDS)
-    return frozenset(found)
+        found.update(_TOPICS.matched_words(tokens(text)))
+    return frozenset(content(tuple(sorted(found))))
 
 
 def mentions_product(toks: tuple[str, ...]) -> bool:

@@ -496,10 +496,12 @@ class Outcome:
     reason: str | None = None
     plan: Plan | None = None
     pushed_to: str | None = None
+    hint: str | None = None  # what to do when there is nothing to propose
 
     def to_json(self) -> dict[str, object]:
         if self.plan is None:
-            return {"agent": self.agent, "status": self.status, "reason": self.reason}
+            return {"agent": self.agent, "status": self.status, "reason": self.reason,
+                    **({"hint": self.hint} if self.hint else {})}
         plan = self.plan
         usage = plan.result.usage
         data: dict[str, object] = {
@@ -533,7 +535,7 @@ def propose_each(repo: InstructionRepo, agents: list[str], proposer: Proposer, *
         try:
             plan = propose(repo, name, proposer, dry_run=dry_run, shared=shared)
         except NothingToPropose as exc:
-            outcomes.append(Outcome(name, "nothing", exc.message))
+            outcomes.append(Outcome(name, "nothing", exc.message, hint=exc.hint))
             continue
         except GitImproveError as exc:
             if len(agents) == 1:

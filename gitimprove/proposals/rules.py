@@ -177,8 +177,13 @@ def duplicates(new: str, old: str) -> bool:
         return False
     if a.bullets and b.bullets:
         return True  # "Prefer bullets, short sentences" already asks for bullet points
+    # At least half the new rule's words too, and not a theme the old one lacks: a line that
+    # shares some of them ("What is the customer asking for?", "Customer provides order
+    # number") does not say what it adds ("Use the order number the customer already gave,
+    # never ask for it again.": asking again).
     shared = a.words & b.words
-    if len(shared) >= 2 and overlap(a, b) >= SAME_WORDS:
+    if (len(shared) >= 2 and overlap(a, b) >= SAME_WORDS and 2 * len(shared) >= len(a.words)
+            and (a.concept is None or a.concept in b.concepts)):
         return True
     same_theme = a.concept is not None and a.concept in b.concepts
     return same_theme and (vague(new) or overlap(a, b) >= 0.5)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 
 import pytest
 from click.testing import CliRunner
@@ -17,7 +18,7 @@ from gitimprove.patterns.analysis import analyze_records
 from gitimprove.patterns.grouping import UNCLUSTERED, cluster_texts
 from gitimprove.patterns.lexicon import Lexicon
 from gitimprove.patterns.text import is_unspecific, tokens
-from gitimprove.patterns.triage import decide, plain_product_topic, product_topic
+from gitimprove.patterns.triage import decide, plain_product_topic, product_topic, subject_words
 from gitimprove.proposals.build import triage_left_out
 
 T0 = datetime(2026, 10, 1, tzinfo=UTC)
@@ -497,8 +498,6 @@ def test_a_word_within_another_still_names_a_group() -> None:
 def test_the_agents_own_subject_is_not_the_product() -> None:
     # A booking agent's instructions speak of payments and prices: complaints about how it
     # handles them are about its answers, not the app's billing.
-    from types import SimpleNamespace
-
     said = ["it took the payment before I confirmed the booking", "took payment without asking me",
             "charged the payment before I said yes", "the total price counted one night",
             "wrong total price for the hotel, one night missing"]
@@ -513,3 +512,59 @@ def test_the_agents_own_subject_is_not_the_product() -> None:
     app = analyze_records(recs(["the app crashes at login", "app crashed again at login",
                                 "login crashes the app every time"]), agent_file=booking)
     assert [p.triage for p in app] == ["product"]
+
+
+def test_only_the_product_phrases_the_instructions_use_are_its_subject() -> None:
+    # An order-support agent's instructions speak of refunds and cancelled orders, and also
+    # of "shipping updates" and "what worked well": those words make no product phrase there,
+    # so a complaint that the app stopped working after an update is still about the app.
+    rules = ["Process returns and refunds (with approval).", "Provide shipping updates.",
+             "Canceling orders (before shipment only).", "Note what worked well.",
+             "Resolve lost or delayed packages."]
+    subject = subject_words(rules)
+    assert {"refund", "cancel", "delay"} <= subject
+    assert not {"work", "updat", "lost", "new"} & subject
+    support = SimpleNamespace(sections=[SimpleNamespace(
+        id="orders", title="Orders", text="You help customers with their orders.", rules=rules)])
+    app = analyze_records(recs(["the app does not work since the new update",
+                                "app stopped working after the latest update",
+                                "the app lost my cart after the update"]),
+                          min_support=2, agent_file=support)
+    assert [p.triage for p in app] == ["product"]
+    handling = analyze_records(recs(["it promised a refund it could not give",
+                                     "promised me a full refund, then nothing",
+                                     "it promised a refund without approval"]),
+                               min_support=2, agent_file=support)
+    assert [p.triage for p in handling] == ["answers"]
+
+
+def test_a_human_asked_for_is_escalation_not_tone() -> None:
+    # Support users complain that the bot never handed them over; "human" alone was tone, so
+    # "escalate when the customer asks for a human" was filed under 'acknowledge feelings'.
+    lexicon = Lexicon()
+    for text in ["When the customer asks for a human, escalate to a supervisor at once.",
+                 "I asked for a human three times and it never escalated",
+                 "would not hand me to a supervisor even though I asked"]:
+        assert lexicon.match(tokens(text))[0][0] == "escalation", text
+    for text in ["it sounds like a human", "acknowledge the problem in a human way"]:
+        assert lexicon.match(tokens(text))[0][0] == "tone", text
+
+
+def test_checking_out_of_a_shop_is_not_facts_that_check_out() -> None:
+    # "check out" stems as "checks out" does: a shopper's checkout was read as accuracy.
+    lexicon = Lexicon()
+    shopper = "the app shows an error every time I try to check out"
+    assert plain_product_topic(tokens(shopper), lambda: lexicon.match(tokens(shopper))) == "crashes and bugs"
+    for said in ["the figures check out", "it checks out", "the numbers do not check out"]:
+        assert lexicon.match(tokens(said))[0][0] == "accuracy", said
+
+
+def test_a_product_pattern_quotes_its_topic_first() -> None:
+    # A "latency" pattern whose most central text is a crash was shown as
+    # 'latency: "app keeps crashing when I open the chat"'.
+    from gitimprove.patterns.analysis import Themer, _quoted
+
+    ranked = ["app keeps crashing when I open the chat", "the steps it gave were wrong",
+              "the website is so slow, checkout takes forever to load"]
+    assert _quoted(ranked, Themer(), "product", "latency")[0] == ranked[2]
+    assert _quoted(ranked, Themer(), "answers", None) == ranked

@@ -603,3 +603,15 @@ def test_template_syntax_mentioned_in_prose_opens_no_block() -> None:
     doc = AdoptedDocument(parsed, parsed.entries[0].key, "agents")
     doc.add_rule("agent", "Check every figure.")
     assert doc.dumps() == text + "- Check every figure.\n"
+
+
+def test_a_rule_of_its_own_goes_above_the_break_that_closes_its_section() -> None:
+    """A section ending in "---" (a divider before the next heading): the rule goes above it,
+    not under it, where it reads as the start of the next section. "---" under a line of text
+    makes that line a heading and is left alone."""
+    text = ("# Agent\n\n## Escalation\n\n**Escalate for:**\n\n- Refund over $500\n- Legal mentions\n\n"
+            "**Then use the escalation template**\n\n---\n\n## Learning\n\nNote what worked.\n")
+    parsed = ADAPTERS["markdown"].parse(text, "AGENTS.md")
+    doc = AdoptedDocument(parsed, parsed.entries[0].key, "agents")
+    doc.add_rule("escalation", "Hand it to a human when asked.")
+    assert doc.dumps() == text.replace("template**\n\n", "template**\n\n- Hand it to a human when asked.\n\n", 1)

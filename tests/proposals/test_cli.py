@@ -108,3 +108,27 @@ def test_dry_run_shows_the_id_propose_then_creates(sample_repo: Path) -> None:
     code, out = _run(sample_repo, "propose", AGENT, "--proposer", "heuristic", "--json")
     assert code == 0, out
     assert json.loads(out)["proposals"][0]["id"] == planned
+
+
+def test_nothing_to_propose_offline_says_what_would_give_a_rule(sample_repo: Path) -> None:
+    # A theme with no stock remedy, in words no three users share: the offline proposer has
+    # no rule to write, and says what would give one instead of leaving the user stuck.
+    from gitimprove.instructions.repo import InstructionRepo
+
+    said = ["asked for my order number twice even though I gave it in the first message",
+            "I gave the order number and it asked me for the order number again",
+            "kept asking for my order number after I already typed it",
+            "why ask for the order number again? it was right there in my message"]
+    with InstructionRepo(sample_repo) as repo:
+        for n, text in enumerate(said):
+            repo.record_feedback(agent="support-agent", run_id=f"r{n}", rating="down",
+                                 reason=text, user_id=f"u{n}")
+    code, out = _run(sample_repo, "propose", "support-agent", "--proposer", "heuristic",
+                     "--dry-run")
+    assert code == 0, out
+    assert "nothing to propose for support-agent" in out
+    assert "hint: offline, a rule is a theme's stock remedy" in out and "ANTHROPIC_API_KEY" in out
+    code, out = _run(sample_repo, "propose", "support-agent", "--proposer", "heuristic",
+                     "--dry-run", "--json")
+    (entry,) = json.loads(out)["proposals"]
+    assert entry["status"] == "nothing" and "ANTHROPIC_API_KEY" in entry["hint"]

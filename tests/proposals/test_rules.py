@@ -217,3 +217,12 @@ def test_a_proposals_operation_lines_count_rules_from_1() -> None:
     assert describe(UpdateRule(section="style", index=2, text="Be brief.", reason="r")) == \
         "reword rule 3 of 'style': Be brief."
     assert describe(RemoveRule(section="style", index=0, reason="r")) == "remove rule 1 of 'style'"
+
+
+def test_a_short_line_that_shares_two_words_does_not_say_the_longer_rule() -> None:
+    # An order-support prompt's checklist questions are not the rule users asked for.
+    rule = "Use the order number the customer already gave, never ask for it again."
+    assert not duplicates(rule, "What is the customer asking for?")
+    assert not duplicates(rule, "Do they have an order number?")
+    assert not duplicates(rule, "Customer provides order number")
+    assert duplicates(rule, "Use the order number the customer already gave; do not ask again.")

@@ -37,6 +37,7 @@ _BLOCK_CLOSE_RE = re.compile(r"\{%-?\s*end\w*\b|\{\{~?/\s*[\w-]")
 _SLUG_CHARS = re.compile(r"[^a-z0-9]+")
 # A line that a list finishes ("Focus on:", "Analyze the code for:", "with these sections:",
 # "For each issue, provide:"): its items are topics or parts of an output, not rules.
+_BREAK_RE = re.compile(r"\A {0,3}([-*_])(?:[ \t]*\1){2,}\s*\Z")
 _LEAD_IN_RE = re.compile(
     r"(?:\b(?:on|for|of|with|about|by|like|as|into|from|include|includes|including|provide|cover|"
     r"covers|covering|contain|contains|containing|suggesting|these|sections|fields|placeholders|"
@@ -266,6 +267,10 @@ class Lines:
             last = max(k for k in range(section.start, close) if view[k].strip())
         else:
             last = _before_input(view, section, last)
+        # a thematic break ("---") closing the section divides it from the next: above it
+        # (under a line of text, "---" makes that line a heading: left alone)
+        while last - 1 > section.start and _BREAK_RE.match(view[last]) and not view[last - 1].strip():
+            last = max((k for k in range(section.start, last) if view[k].strip()), default=section.start)
         # never inside a block the section does not itself sit in: after the line that leaves
         # the text at the section's own depth
         while last > section.start and depth[last + 1] != depth[section.start]:

@@ -93,6 +93,10 @@ REMEDIES: dict[str, Remedy] = {
                                 "number"),
     "repeat_questions": Remedy("repeated questions", "Do not ask for information the customer has "
                                                      "already given in the conversation."),
+    "escalation": Remedy("handing over to a human", "When the customer asks for a person, or "
+                                                    "the case needs an approval you cannot give, "
+                                                    "hand it to a human and say who will follow "
+                                                    "up and by when."),
     "citations": Remedy("source citations", "Cite a source (publisher, year and link) for each key "
                                             "claim."),
     "summary_first": Remedy("a summary up front", "Start with a summary of the answer in two or three "
@@ -253,8 +257,7 @@ class HeuristicProposer:
         if support and support.wordings:
             lone = f" (the closest wording is shared by {support.wordings[0].users} of the " \
                    f"{request.wording_min_users} users it would need)"
-        return None, aspect, ("no specific rule: the theme has no stock remedy and users do not "
-                              f"agree on a wording{lone}")
+        return None, aspect, f"{NO_SPECIFIC_RULE}{lone}"
 
     def propose(self, request: ProposalRequest, check: DraftCheck) -> ProposerResult:
         statements = file_statements(request.file)
@@ -302,8 +305,7 @@ class HeuristicProposer:
             planned.append(plan)
         chosen = self._fit(request, planned, left_out)
         if not chosen:
-            raise NothingNew(_nothing_message(left_out),
-                             hint="review the open proposals, or edit the agent by hand",
+            raise NothingNew(_nothing_message(left_out), hint=_nothing_hint(left_out),
                              left_out=left_out)
         draft = Draft(summary=summary(chosen), rationale=self._rationale(request, chosen, left_out),
                       operations=[pl.op for pl in chosen])
@@ -561,6 +563,17 @@ def summary(chosen: list[_Planned]) -> str:
 def _and(items: list[str]) -> str:
     items = list(dict.fromkeys(items))
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+NO_SPECIFIC_RULE = "no specific rule: the theme has no stock remedy and users do not agree on a wording"
+
+
+def _nothing_hint(left_out: list[LeftOut]) -> str:
+    if any(lo.why.startswith(NO_SPECIFIC_RULE) for lo in left_out):
+        return ("offline, a rule is a theme's stock remedy or a wording several users share; "
+                "with ANTHROPIC_API_KEY set a model writes one from the patterns "
+                "(`gitimprove analyze`), or edit the agent by hand")
+    return "review the open proposals, or edit the agent by hand"
 
 
 def _nothing_message(left_out: list[LeftOut]) -> str:
