@@ -126,20 +126,24 @@ class Warnings:
 
 
 class StatusLine(Progress):
-    """Waits (a model's answer) as one line on standard error that rewrites itself, on a
-    terminal only; retries and the like as ``note:`` lines, everywhere, each once (an
+    """Waits (a model's answer) as one line on standard error that rewrites itself on a
+    terminal (elsewhere the first as a note); retries and the like as ``note:`` lines, everywhere, each once (an
     evaluation's many requests may each be retried alike)."""
 
     def __init__(self) -> None:
         self.shown = False
+        self.logged = False
         self.seen: set[str] = set()
 
     def waiting(self, text: str) -> None:
         from gitimprove.cli.output import error_width, visible_len
 
         columns = error_width()
-        if columns is None:
-            return  # NOTE: a log or a pipe gets no line rewritten in place
+        if columns is None:  # NOTE: a log or a pipe gets no line rewritten in place: the
+            if text and not self.logged:  # first wait of the command as a note, once
+                self.logged = True
+                echo(f"note: {text}", err=True)
+            return
         text = printable(text)
         if visible_len(text) >= columns:
             text = shorten(text, columns - 1)

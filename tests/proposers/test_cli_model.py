@@ -101,3 +101,19 @@ def test_a_slow_answer_shows_a_status_line_on_a_terminal(
     lines = shown.decode().split("\r\x1b[K")
     assert re.fullmatch(r"waiting for claude-sonnet-5-5: [23] s, at most 59[78] s more", lines[1])
     assert all(len(line) < 60 for line in lines) and lines[-1] == ""  # cleared at the end
+
+
+def test_a_slow_answer_is_one_note_in_a_log(api: FakeAnthropicServer, with_key: None,
+                                            monkeypatch: pytest.MonkeyPatch,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    from gitimprove import llm
+
+    monkeypatch.setattr(llm, "NOTICE_AFTER", 0.2)
+    assert CliRunner().invoke(cli, ["feedback", "import", str(SAMPLE / "feedback.jsonl")]).exit_code == 0
+    api.handler = lambda received: slow(tool_use(good_draft()), 1.5)
+    with pytest.raises(SystemExit) as exited:
+        main(["propose", AGENT, "--proposer", "anthropic", "--offline"])
+    err = capsys.readouterr().err
+    assert exited.value.code == 0
+    assert re.findall(r"(?m)^note: waiting for .*$", err) == [
+        "note: waiting for claude-sonnet-5-5: 0 s, at most 600 s more"]  # not a line a second
