@@ -267,8 +267,7 @@ def _oid_of(got: tuple[Oid, str, bytes] | None) -> Oid | None:
 
 
 def _agent_of(path: str, policy: Policy) -> str | None:
-    folder, name = posixpath.split(path)
-    return name[:-5] if folder == policy.agents_dir and name.endswith(".yaml") else None
+    return posixpath.basename(path)[:-5] if policy.is_native_path(path) else None
 
 
 def _main_events(repo: InstructionRepo, book: ledger.Ledger) -> list[Event]:

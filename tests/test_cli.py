@@ -126,6 +126,21 @@ def test_init_adopts_an_existing_repository(tmp_path: Path) -> None:
     assert git(target, "status", "--porcelain") == "?? notes.txt\n"
 
 
+def test_init_adopts_an_instruction_file_in_the_agents_folder(tmp_path: Path) -> None:
+    # agents/*.yaml are gitimprove's own files; any other file there is a team's, and init
+    # used to pass over it without a word (and write a starter agent beside it)
+    target = tmp_path / "existing"
+    target.mkdir()
+    git(target, "init", "-q", "-b", "main")
+    commit_file(target, "agents/order-support.md",
+                "# Order support\n\n## Rules\n\n- Ask for the order number once.\n", "agent")
+    out = ok("init", str(target))
+    assert "agents/order-support.md" in out
+    assert not (target / "agents" / "assistant.yaml").exists()
+    listed = ok("agents", repo=target)
+    assert "order-support" in listed and "agents/order-support.md" in listed
+
+
 def test_init_appends_to_an_existing_gitignore(tmp_path: Path) -> None:
     target = tmp_path / "existing"
     target.mkdir()

@@ -47,14 +47,21 @@ class Survey:
 def candidates(paths: list[str], policy: Policy) -> list[str]:
     out = []
     for path in sorted(paths):
-        if path == POLICY_PATH or path.startswith(policy.agents_dir + "/"):
+        if path == POLICY_PATH or policy.is_native_path(path):
             continue
         if any(fnmatch.fnmatchcase(path, pat) for pat in _IGNORED):
             continue
-        if path.lower().endswith((".yaml", ".yml")) or any(
+        if path.lower().endswith((".yaml", ".yml")) or _markdown_agent(path, policy) or any(
                 a.claims(path) or a.hints(path) for a in ADAPTERS.values()):
             out.append(path)
     return out
+
+
+def _markdown_agent(path: str, policy: Policy) -> bool:
+    """A Markdown file directly in the agents folder: where agents live, so an agent's
+    instructions whatever its name (``agents/order-support.md``)."""
+    folder, _, name = path.rpartition("/")
+    return folder == policy.agents_dir and name.lower().endswith(".md")
 
 
 def _try(adapter: Adapter, text: str, path: str) -> tuple[bool, str]:
@@ -85,7 +92,8 @@ def survey(files: dict[str, bytes], policy: Policy, native: list[str]) -> Survey
         hinting = [a for a in ADAPTERS.values() if a.hints(path)]
         if hinting and not any(a.claims_content(text) for a in hinting):
             continue  # a name agent files have, but this file is not one (`run_agent.py`)
-        claiming = [a for a in ADAPTERS.values() if a.claims(path) or a in hinting]
+        claiming = [a for a in ADAPTERS.values() if a.claims(path) or a in hinting] or (
+            [ADAPTERS["markdown"]] if _markdown_agent(path, policy) else [])
         if claiming:
             adapter = claiming[0]
             ok, why = _try(adapter, text, path)

@@ -214,6 +214,12 @@ class Policy(Record):
     def agent_path(self, agent: str) -> str:
         return f"{self.agents_dir}/{agent}.yaml"
 
+    def is_native_path(self, path: str) -> bool:
+        """Whether ``path`` is a native agent file: a ``.yaml`` file directly in
+        ``agents_dir``. Any other file there (``agents/support.md``) may be adopted."""
+        folder, _, name = path.rpartition("/")
+        return folder == self.agents_dir and name.endswith(".yaml") and not name.startswith(".")
+
     def format_rules(self, path: str) -> list[FormatRule]:
         """The ``formats:`` entries whose glob matches ``path``."""
         return [rule for rule in self.formats if rule.matches(path)]

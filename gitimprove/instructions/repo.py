@@ -519,7 +519,7 @@ class InstructionRepo:
         if tip is None:
             return None
         policy = self.policy_at(tip)
-        if not policy.formats or path.startswith(f"{policy.agents_dir}/"):
+        if not policy.formats or policy.is_native_path(path):
             return None
         try:
             rule = rule_for(policy, path)

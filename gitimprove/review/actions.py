@@ -624,9 +624,8 @@ def _agent_of_merge(repo: InstructionRepo, merge: Oid) -> str:
     commit = repo.git.read_commit(merge)
     policy = repo.policy_at(commit.parents[0])
     for path, _, _ in diff_trees(repo.git, commit.parents[0], merge):
-        folder, _, name = path.rpartition("/")
-        if folder == policy.agents_dir and name.endswith(".yaml"):
-            return name[:-5]
+        if policy.is_native_path(path):
+            return path.rpartition("/")[2][:-5]
     return "?"
 
 
