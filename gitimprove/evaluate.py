@@ -42,7 +42,7 @@ from gitimprove.llm import (
 
 KEY_HINT = (f"set ANTHROPIC_API_KEY to a key ({KEY_URL}); ANTHROPIC_BASE_URL points at another "
             "endpoint, and evaluation.model in gitimprove.yaml picks the model")
-HINTS = Hints(key=KEY_HINT, fallback="or lower evaluation.sample in gitimprove.yaml",
+HINTS = Hints(key=KEY_HINT, fallback="or replay fewer runs (--sample N)",
               timeout_setting="evaluation.timeout_seconds", model_setting="evaluation.model",
               deadline_setting="evaluation.deadline_seconds")
 CALLS_PER_RUN = 3  # two replays and one judgement

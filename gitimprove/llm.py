@@ -14,6 +14,10 @@ sends a byte at a time, or answers 529 with ``retry-after`` for ever, hold a com
 end; the deadline clamps every timeout of a request to the time left, shuts down the
 connection when it passes while an answer is still arriving (a byte at a time or not at all),
 and gives up on a retry it could not wait for.
+
+A wait is never silent: after :data:`NOTICE_AFTER` seconds a request's wait is reported to
+:func:`gitimprove.progress.progress` each second (how long so far, how long at most), and each
+retry as a note that says why and for how long it waits.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from anthropic.types import Message, TextBlock, ToolUseBlock
 
 from gitimprove.dataclass import dataclass
 from gitimprove.errors import GitImproveError
+from gitimprove.progress import progress
 
 # Statuses worth another try: rate limit, request timeout, conflict, and every server error
 # (500, 502, 503, 504, and 529 "overloaded").
@@ -43,6 +48,8 @@ KEY_URL = "https://console.anthropic.com/settings/keys"
 CACHED: dict[str, str] = {"type": "ephemeral"}
 CACHE_WRITE_RATE = 1.25
 CACHE_READ_RATE = 0.1
+# Seconds a request may take before the wait is reported (an ordinary answer takes a few).
+NOTICE_AFTER = 2.0
 
 
 @dataclass(frozen=True)
@@ -112,12 +119,15 @@ class Deadline:
         if self._start is None:
             self._start = self._clock()
 
+    def spent(self) -> float:
+        """Seconds since the first request (0 before it)."""
+        return 0.0 if self._start is None else self._clock() - self._start
+
     def remaining(self) -> float | None:
         """Seconds left (never below 0), or None without a deadline."""
         if self.seconds is None:
             return None
-        spent = 0.0 if self._start is None else self._clock() - self._start
-        return max(0.0, self.seconds - spent)
+        return max(0.0, self.seconds - self.spent())
 
     @property
     def passed(self) -> bool:
@@ -177,6 +187,33 @@ class _Watchdog:
             timer.cancel()
 
 
+@contextmanager
+def _reported(describe: Callable[[], str], after: float, shown: threading.Event,
+              every: float = 1.0) -> Iterator[None]:
+    """Report ``describe()`` as the wait's status after ``after`` seconds, then every
+    ``every``, and set ``shown``; clear it when the block ends (Ctrl-C and errors included)."""
+    done = threading.Event()
+
+    def tick() -> None:
+        if done.wait(after):
+            return
+        while True:
+            progress().waiting(describe())
+            shown.set()
+            if done.wait(every):
+                return
+
+    ticker = threading.Thread(target=tick, name="gitimprove-wait", daemon=True)
+    ticker.start()
+    try:
+        yield
+    finally:
+        done.set()
+        ticker.join()
+        if shown.is_set():
+            progress().waiting("")  # NOTE: a command's next request shows it again at once
+
+
 def retry_after(headers: Mapping[str, str]) -> float | None:
     """Seconds the server asks us to wait (``retry-after-ms``, ``retry-after``), if it says."""
     for name, scale in (("retry-after-ms", 0.001), ("retry-after", 1.0)):
@@ -209,6 +246,8 @@ class MessagesAPI:
         self.timeout = timeout
         self.deadline = Deadline(deadline)
         self._clamped = False  # the last request's timeouts were the deadline's, not timeout's
+        self._requests = 0  # requests sent (retries included): the wait's status names them
+        self._slow = threading.Event()  # a wait was reported: the next ones are, from the start
         self._watchdog = _Watchdog()
         self.error = error
         self.hints = hints
@@ -250,7 +289,7 @@ class MessagesAPI:
         """The model work took longer than the deadline (or would, waiting for a retry)."""
         return self.error(
             f"the model calls did not finish within {self.hints.deadline_setting} "
-            f"({self.deadline.seconds:g} seconds): {detail}",
+            f"({self.deadline.seconds:g} seconds); {detail}",
             hint=f"try again later, or raise {self.hints.deadline_setting} in gitimprove.yaml, "
                  f"{self.hints.fallback}")
 
@@ -267,7 +306,10 @@ class MessagesAPI:
             if self.deadline.passed:
                 raise self.deadline_error("no time was left for another request")
             try:
-                with self._watchdog.watching(self.deadline.remaining()):
+                self._requests += 1
+                with self._watchdog.watching(self.deadline.remaining()), \
+                        _reported(lambda: self._waiting_for(model),
+                                  0.0 if self._slow.is_set() else NOTICE_AFTER, self._slow):
                     message: Message = client.messages.create(model=model, **params)
                 return _well_formed(message)
             except (ValueError, RecursionError, anthropic.APIResponseValidationError) as exc:
@@ -284,18 +326,17 @@ class MessagesAPI:
                 # NOTE: a timeout that was the deadline's fires when it passes, give or take
                 # the clock's grain: the flag, not only the clock, says whose it was.
                 if self.deadline.passed or self._clamped:
-                    raise self.deadline_error("it passed while an answer was awaited or read"
-                                              ) from None
+                    raise self.deadline_error("an answer was still awaited") from None
                 raise self.error(
                     f"the Anthropic API did not answer within {self.timeout:g} seconds",
                     hint=f"try again later, or raise {self.hints.timeout_setting} in gitimprove.yaml"
                 ) from None
             except anthropic.APIConnectionError as exc:
                 if self._watchdog.fired or self.deadline.passed:
-                    raise self.deadline_error("it passed while an answer was awaited or read"
-                                              ) from None
+                    raise self.deadline_error("an answer was still awaited") from None
                 if attempt < self.max_retries:
-                    self._wait(self.delay(attempt, None), attempt)
+                    self._wait(self.delay(attempt, None), attempt,
+                               "the Anthropic API could not be reached")
                     attempt += 1
                     continue
                 raise self.error(
@@ -304,7 +345,8 @@ class MessagesAPI:
                     hint="check the network, or ANTHROPIC_BASE_URL if you set it") from None
             except anthropic.APIStatusError as exc:
                 if self.retryable(exc) and attempt < self.max_retries:
-                    self._wait(self.delay(attempt, retry_after(exc.response.headers)), attempt)
+                    self._wait(self.delay(attempt, retry_after(exc.response.headers)), attempt,
+                               f"the Anthropic API {_said(exc)}")
                     attempt += 1
                     continue
                 raise self.status_error(exc, attempt + 1, model) from None
@@ -314,12 +356,22 @@ class MessagesAPI:
                     raise
                 raise self.error("no Anthropic API key is configured", hint=self.hints.key) from None
 
-    def _wait(self, seconds: float, attempt: int) -> None:
+    def _waiting_for(self, model: str) -> str:
+        """The status of a request awaited: since when, and for how long at most."""
+        left = self.deadline.remaining()
+        most = f"at most {left:.0f} s more" if left is not None else \
+            f"each read up to {self.timeout:g} s"
+        nth = f" (request {self._requests})" if self._requests > 1 else ""
+        return f"waiting for {model}{nth}: {self.deadline.spent():.0f} s, {most}"
+
+    def _wait(self, seconds: float, attempt: int, why: str) -> None:
         """Sleep before a retry, unless the deadline would pass first: then stop now."""
         left = self.deadline.remaining()
         if left is not None and seconds >= left:
-            raise self.deadline_error(f"the retry after attempt {attempt + 1} would wait "
-                                      f"{seconds:g} seconds, past it")
+            raise self.deadline_error(f"{why} and a retry would wait {seconds:.0f} s more, "
+                                      f"past it")
+        when = f" in {seconds:.0f} s" if round(seconds) >= 1 else ""
+        progress().note(f"{why}; retrying{when} (attempt {attempt + 2} of {self.max_retries + 1})")
         self._sleep(seconds)
 
     @staticmethod
@@ -365,6 +417,16 @@ class MessagesAPI:
         return error(f"the Anthropic API refused the request ({said}){ref}",
                      hint="the API's message above says why; if it names a request "
                           "field, please report it as a gitimprove bug")
+
+
+def _said(exc: anthropic.APIStatusError) -> str:
+    """What a refusal worth a retry says, in a few words: "is overloaded (529)"."""
+    status = exc.status_code
+    if status == 429:
+        return "is rate-limiting the requests (429)"
+    if status == 529:
+        return "is overloaded (529)"
+    return f"answered {status}" + (f" {exc.type[:40]}" if exc.type else "")
 
 
 def _error_field(body: object, name: str) -> str | None:

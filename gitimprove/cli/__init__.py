@@ -16,6 +16,7 @@ from gitimprove import __version__
 from gitimprove.cli.context import Context, echo
 from gitimprove.errors import GitImproveError
 from gitimprove.instructions.repo import send_warnings_to
+from gitimprove.progress import report_progress_to
 
 # Which module holds each command: a command imports its own module only (tests/test_cli.py
 # checks this table against the modules' COMMANDS).
@@ -67,6 +68,7 @@ def cli(ctx: click.Context, repo_path: str | None, branch: str | None, no_pager:
     """Improve agent instructions from user feedback, safely, with git."""
     ctx.obj = Context(repo_path, branch)
     send_warnings_to(ctx.obj.warnings)
+    report_progress_to(ctx.obj.status)
     ctx.call_on_close(ctx.obj.close)
     ctx.meta["gitimprove.no_pager"] = no_pager
 
@@ -78,7 +80,10 @@ def run(argv: list[str] | None = None) -> int:
         return code if isinstance(code, int) and not isinstance(code, bool) else 0
     except GitImproveError as exc:
         return _fail(f"error: {exc}", 1)
-    except click.exceptions.Abort:
+    except click.exceptions.Abort as exc:
+        # NOTE: click turns Ctrl-C into Abort (after ending the ^C line)
+        if isinstance(exc.__context__, KeyboardInterrupt):
+            return _fail("interrupted", 130)
         return _fail("aborted", 1)
     except click.ClickException as exc:
         exc.show()

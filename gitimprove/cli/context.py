@@ -14,6 +14,7 @@ import click
 
 from gitimprove.errors import GitImproveError
 from gitimprove.instructions.repo import InstructionRepo, send_warnings_to
+from gitimprove.progress import Progress, report_progress_to
 from gitimprove.safetext import printable
 from gitimprove.text import UNSAFE_RANGES, shorten
 
@@ -28,6 +29,7 @@ class Context:
         self.branch = branch
         self._repo: InstructionRepo | None = None
         self.warnings = Warnings()
+        self.status = StatusLine()
         self.recover_first = True  # False in hooks (git holds the index) and in `recover`
 
     @property
@@ -56,6 +58,7 @@ class Context:
     def close(self) -> None:
         """Close the repository (its git reader and feedback database) when the command ends."""
         send_warnings_to(None)
+        report_progress_to(None)
         if self._repo is not None:
             self._repo.close()
 
@@ -120,6 +123,40 @@ class Warnings:
         if not self.muted and text not in self.seen:
             self.seen.add(text)
             echo(f"warning: {text}", err=True)
+
+
+class StatusLine(Progress):
+    """Waits (a model's answer) as one line on standard error that rewrites itself on a
+    terminal (elsewhere the first as a note); retries and the like as ``note:`` lines, everywhere, each once (an
+    evaluation's many requests may each be retried alike)."""
+
+    def __init__(self) -> None:
+        self.shown = False
+        self.logged = False
+        self.seen: set[str] = set()
+
+    def waiting(self, text: str) -> None:
+        from gitimprove.cli.output import error_width, visible_len
+
+        columns = error_width()
+        if columns is None:  # NOTE: a log or a pipe gets no line rewritten in place: the
+            if text and not self.logged:  # first wait of the command as a note, once
+                self.logged = True
+                echo(f"note: {text}", err=True)
+            return
+        text = printable(text)
+        if visible_len(text) >= columns:
+            text = shorten(text, columns - 1)
+        click.echo(f"\r\x1b[K{text}" if text else "\r\x1b[K", err=True, nl=False)
+        self.shown = bool(text)
+
+    def note(self, text: str) -> None:
+        if text in self.seen:
+            return
+        self.seen.add(text)
+        if self.shown:
+            self.waiting("")
+        echo(f"note: {text}", err=True)
 
 
 def emit_json(data: Any) -> None:

@@ -453,7 +453,8 @@ def group_items(items: Sequence[Item], themer: Themer,
             themed = _synthesized(pending, clustered, loose, synthesizer, notes)
         except SynthesisError as exc:
             if notes is not None and not exc.quiet:
-                notes.append(f"model step failed ({exc.message}); the offline grouping is used")
+                notes.append(f"the model step failed, so the offline grouping is used: "
+                             f"{exc.message}")
                 if exc.hint:  # a note of its own: a long API message must not cut it off
                     notes.append(f"to use the model: {exc.hint}")
         else:

@@ -62,9 +62,12 @@ class EvaluationRequired(ReviewError):
     def __init__(self, proposal: str, violations: list[Violation]) -> None:
         self.violations = violations
         lines = "\n".join(f"  - {v.message}" for v in violations)
+        # NOTE: a missing or stale evaluation's own line says to run evaluate: said once
+        named = all("`gitimprove evaluate" in v.message for v in violations)
+        run = "evaluating needs ANTHROPIC_API_KEY" if named else \
+            f"`gitimprove evaluate {proposal}` records a scorecard (needs ANTHROPIC_API_KEY)"
         super().__init__(f"approval of {proposal} refused by the policy's evaluation gate:\n{lines}",
-                         hint=f"nothing was changed; `gitimprove evaluate {proposal}` records a "
-                              "scorecard (needs ANTHROPIC_API_KEY), or reject the proposal")
+                         hint=f"nothing was changed; {run}, or reject the proposal")
 
 
 def _identity(repo: InstructionRepo, by: str | None) -> Identity:

@@ -247,3 +247,16 @@ def test_the_scorecard_figures_read_on_one_line_of_100_columns(
     assert keep.startswith("  Runs to keep (well-rated on the base): 0/3 made worse (0%, 95% CI ")
     assert keep.endswith("; better 3, same 0")
     assert max(len(fix), len(keep)) <= 100
+
+
+def test_a_retry_alike_for_many_requests_is_noted_once(api: FakeAnthropicServer, setup: Setup,
+                                                       gitimprove: Callable[..., Ran]) -> None:
+    use(api)
+    assert api.handler is not None
+    busy = error(529, "overloaded_error", "Overloaded", headers={"retry-after": "0"})
+    api.script(busy, api.handler, busy, api.handler, busy)  # three requests retried alike
+    proc = gitimprove(setup.path, "evaluate", setup.pid, "--sample", "3", "--seed", "5",
+                      env=fake_env(api))
+    assert proc.returncode == 0, proc.stderr
+    note = "note: the Anthropic API is overloaded (529); retrying (attempt 2 of 5)"
+    assert proc.stderr.splitlines().count(note) == 1, proc.stderr

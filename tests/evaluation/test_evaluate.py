@@ -244,6 +244,10 @@ def test_the_stable_prefixes_are_cached_and_the_saving_shown(api: FakeAnthropicS
     line = next(x for x in evaluation.scorecard.lines() if x.startswith("Models:"))
     assert f"({u.cache_read_tokens:,} read from the cache, {written:,} written to it)" in line
     assert f"about ${u.cost_usd:.2f} (the prompt cache saved ${u.saved_usd:.2f})" in line
+    cheap = evaluation.scorecard.model_copy(
+        update={"usage": u.model_copy(update={"cost_usd": 0.003, "saved_usd": 0.0004})})
+    line = next(x for x in cheap.lines() if x.startswith("Models:"))
+    assert "tokens, under $0.01 (the prompt cache saved under $0.01); seed" in line  # not $0.00
 
 
 def test_the_budget_counts_cache_reads_at_their_price(api: FakeAnthropicServer,

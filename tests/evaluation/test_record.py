@@ -143,12 +143,17 @@ def test_approve_refuses_without_a_passing_scorecard_when_the_policy_requires_on
         api: FakeAnthropicServer, setup: Setup) -> None:
     require_evaluation(setup.path)
     before = out(setup.path, "rev-parse", "main")
-    with pytest.raises(EvaluationRequired, match="has none; run `gitimprove evaluate"):
+    with pytest.raises(EvaluationRequired, match="has none; run `gitimprove evaluate") as missing:
         approve(setup.repo, setup.pid)
+    # the command to run is said once: in the line, not again in the hint
+    assert str(missing.value).count("gitimprove evaluate") == 1
+    assert missing.value.hint == ("nothing was changed; evaluating needs ANTHROPIC_API_KEY, or "
+                                  "reject the proposal")
     use(api, judge=lambda received: "same")  # nothing fixed: below the bar
     run_evaluation(api, setup, sample=2)
-    with pytest.raises(EvaluationRequired, match=r"fixed 0 of 2 runs to fix \(0%\)"):
+    with pytest.raises(EvaluationRequired, match=r"fixed 0 of 2 runs to fix \(0%\)") as failed:
         approve(setup.repo, setup.pid)
+    assert f"`gitimprove evaluate {setup.pid}` records a scorecard" in str(failed.value.hint)
     assert out(setup.path, "rev-parse", "main") == before
     use(api)
     run_evaluation(api, setup, sample=2)

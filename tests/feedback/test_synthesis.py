@@ -340,8 +340,8 @@ def test_a_failed_model_step_says_how_to_use_the_model(
     got = CliRunner().invoke(cli, ["analyze", "product-writer", "--model"])
     assert got.exit_code == 0, got.output
     assert got.stderr.splitlines()[:2] == [
-        "note: model step failed (no Anthropic API key is configured); the offline grouping is "
-        "used", "note: to use the model: set ANTHROPIC_API_KEY, or pass --offline to skip the model"]
+        "note: the model step failed, so the offline grouping is used: no Anthropic API key is "
+        "configured", "note: to use the model: set ANTHROPIC_API_KEY, or pass --offline to skip the model"]
     monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-wrong")
     got = CliRunner().invoke(cli, ["analyze", "product-writer", "--model", "--json"])
     notes = json.loads(got.stdout)["notes"]

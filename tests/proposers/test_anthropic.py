@@ -8,12 +8,15 @@ import logging
 import re
 import socket
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
+from gitimprove import llm
 from gitimprove.instructions.policy import Limits, Policy, ProposerSettings
+from gitimprove.progress import Progress, report_progress_to
 from gitimprove.proposals.operations import Draft
 from gitimprove.proposals.proposers.anthropic import (
     TOOL_NAME,
@@ -433,8 +436,8 @@ def test_a_retry_the_deadline_cannot_wait_for_is_not_made(api: FakeAnthropicServ
     api.handler = lambda received: rate_limited("5")
     proposer = AnthropicProposer(ProposerSettings(deadline_seconds=3), api_key=api.api_key,
                                  base_url=api.base_url, backoff_max=30, sleep=waits.append)
-    with pytest.raises(ProposerError, match=r"deadline_seconds \(3 seconds\): the retry "
-                                                 r"after attempt 1 would wait 5 seconds"):
+    with pytest.raises(ProposerError, match=r"deadline_seconds \(3 seconds\); the Anthropic API "
+                       r"is rate-limiting the requests \(429\) and a retry would wait 5 s more"):
         proposer.propose(request_for([TOO_LONG]), validator())
     assert waits == [] and len(api.requests) == 1
 
@@ -517,3 +520,54 @@ def test_an_empty_answer_is_repaired_in_one_user_turn(api: FakeAnthropicServer) 
     first, errors = repair.texts("user")
     assert first == api.requests[0].texts("user")[0]
     assert f"the answer did not call the {TOOL_NAME} tool" in errors
+
+
+class Told(Progress):
+    """What a waiting user would be shown."""
+
+    def __init__(self) -> None:
+        self.statuses: list[str] = []
+        self.notes: list[str] = []
+
+    def waiting(self, text: str) -> None:
+        self.statuses.append(text)
+
+    def note(self, text: str) -> None:
+        self.notes.append(text)
+
+
+@pytest.fixture
+def told(monkeypatch: pytest.MonkeyPatch) -> Iterator[Told]:
+    monkeypatch.setattr(llm, "NOTICE_AFTER", 0.2)
+    listener = Told()
+    report_progress_to(listener)
+    yield listener
+    report_progress_to(None)
+
+
+def test_a_slow_answer_is_waited_for_in_the_open(api: FakeAnthropicServer, told: Told) -> None:
+    api.script(slow(tool_use(good_draft()), 1.5))
+    proposer_for(api, deadline_seconds=30).propose(request_for([TOO_LONG]), validator())
+    # each second: how long so far and how long at most; cleared once the answer is in
+    assert told.statuses[0] == "waiting for claude-sonnet-5-5: 0 s, at most 30 s more"
+    assert told.statuses[-1] == "" and len(told.statuses) in (3, 4)
+    assert told.notes == []
+
+
+def test_a_fast_answer_shows_no_status(api: FakeAnthropicServer, told: Told) -> None:
+    api.script(tool_use(good_draft()))
+    proposer_for(api).propose(request_for([TOO_LONG]), validator())
+    assert told.statuses == [] and told.notes == []
+
+
+def test_each_retry_is_a_note_saying_why_and_how_long(api: FakeAnthropicServer,
+                                                      told: Told) -> None:
+    waits: list[float] = []
+    api.script(rate_limited("7"), overloaded(), tool_use(good_draft()))
+    AnthropicProposer(ProposerSettings(), api_key=api.api_key, base_url=api.base_url,
+                      backoff_base=0.01, sleep=waits.append).propose(request_for([TOO_LONG]),
+                                                                     validator())
+    assert told.notes == [
+        "the Anthropic API is rate-limiting the requests (429); retrying in 7 s (attempt 2 of 5)",
+        "the Anthropic API is overloaded (529); retrying (attempt 3 of 5)"]
+    assert waits[0] == 7

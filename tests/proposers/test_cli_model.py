@@ -3,6 +3,15 @@ fake Messages API, and what the command says about who wrote the draft and what 
 
 from __future__ import annotations
 
+import io
+import os
+import pty
+import re
+import signal
+import subprocess
+import sys
+import time
+from contextlib import suppress
 from pathlib import Path
 
 import pytest
@@ -10,7 +19,7 @@ from click.testing import CliRunner
 
 from gitimprove.cli import cli, main
 from tests.conftest import SAMPLE, git
-from tests.fakes.anthropic_server import FakeAnthropicServer, error, tool_use
+from tests.fakes.anthropic_server import FakeAnthropicServer, error, slow, tool_use
 from tests.proposers.conftest import AGENT, good_draft
 
 
@@ -46,6 +55,65 @@ def test_an_overloaded_api_is_one_error_line_with_a_hint_and_writes_nothing(
     got = capsys.readouterr()
     assert exited.value.code == 1 and got.out == ""
     lines = got.err.splitlines()
-    assert lines[0].startswith("error: the Anthropic API is overloaded after "), lines
-    assert lines[1:] == ["  hint: try again later, or use --proposer heuristic"]
+    assert lines[:4] == [f"note: the Anthropic API is overloaded (529); retrying (attempt {n} of 5)"
+                         for n in range(2, 6)]  # each retry said once, and why
+    assert lines[4].startswith("error: the Anthropic API is overloaded after 5 attempts"), lines
+    assert lines[5:] == ["  hint: try again later, or use --proposer heuristic"]
     assert git(sample_repo, "for-each-ref") == before
+
+
+def test_ctrl_c_while_the_model_thinks_is_one_line_and_writes_nothing(
+        api: FakeAnthropicServer, with_key: None, sample_repo: Path) -> None:
+    assert CliRunner().invoke(cli, ["feedback", "import", str(SAMPLE / "feedback.jsonl")]).exit_code == 0
+    before = git(sample_repo, "for-each-ref"), git(sample_repo, "status", "--porcelain")
+    api.handler = lambda received: slow(tool_use(good_draft()), 5)
+    command = subprocess.Popen(
+        # NOTE: a runner started in the background ignores SIGINT, and so would the command
+        [sys.executable, "-c", "import signal; signal.signal(signal.SIGINT, "
+         "signal.default_int_handler); from gitimprove.cli import main; main()", "propose", AGENT,
+         "--proposer", "anthropic", "--offline"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 20
+    while not api.requests and time.monotonic() < deadline:  # the model is thinking
+        time.sleep(0.05)
+    command.send_signal(signal.SIGINT)
+    out, err = command.communicate(timeout=20)
+    assert (command.returncode, out, err.strip()) == (130, "", "interrupted")
+    assert (git(sample_repo, "for-each-ref"), git(sample_repo, "status", "--porcelain")) == before
+
+
+def test_a_slow_answer_shows_a_status_line_on_a_terminal(
+        api: FakeAnthropicServer, with_key: None) -> None:
+    assert CliRunner().invoke(cli, ["feedback", "import", str(SAMPLE / "feedback.jsonl")]).exit_code == 0
+    api.handler = lambda received: slow(tool_use(good_draft()), 3.5)
+    leader, follower = pty.openpty()
+    command = subprocess.Popen(
+        [sys.executable, "-m", "gitimprove", "propose", AGENT, "--proposer", "anthropic",
+         "--offline"], stdout=subprocess.PIPE, stderr=follower, text=True,
+        env={**os.environ, "COLUMNS": "60"})
+    os.close(follower)
+    shown = b""
+    with suppress(OSError):  # EIO once the command has ended
+        while chunk := os.read(leader, 4096):
+            shown += chunk
+    os.close(leader)
+    assert command.wait(timeout=20) == 0 and "Proposed" in (command.stdout or io.StringIO()).read()
+    lines = shown.decode().split("\r\x1b[K")
+    assert re.fullmatch(r"waiting for claude-sonnet-5-5: [23] s, at most 59[78] s more", lines[1])
+    assert all(len(line) < 60 for line in lines) and lines[-1] == ""  # cleared at the end
+
+
+def test_a_slow_answer_is_one_note_in_a_log(api: FakeAnthropicServer, with_key: None,
+                                            monkeypatch: pytest.MonkeyPatch,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    from gitimprove import llm
+
+    monkeypatch.setattr(llm, "NOTICE_AFTER", 0.2)
+    assert CliRunner().invoke(cli, ["feedback", "import", str(SAMPLE / "feedback.jsonl")]).exit_code == 0
+    api.handler = lambda received: slow(tool_use(good_draft()), 1.5)
+    with pytest.raises(SystemExit) as exited:
+        main(["propose", AGENT, "--proposer", "anthropic", "--offline"])
+    err = capsys.readouterr().err
+    assert exited.value.code == 0
+    assert re.findall(r"(?m)^note: waiting for .*$", err) == [
+        "note: waiting for claude-sonnet-5-5: 0 s, at most 600 s more"]  # not a line a second
