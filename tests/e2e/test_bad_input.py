@@ -932,7 +932,10 @@ def test_unreachable_anthropic_api_fails_clearly(unreachable_api: Background) ->
         time.sleep(0.2)
     assert bg.ended, "propose against a refused connection still runs after 180 s"
     assert bg.proc.returncode == 1, bg.err
-    assert bg.err.startswith("error: ") and "hint:" in bg.err, bg.err
+    # each retry is a note saying why and how long it waits; then one error and its hint
+    *notes, error, hint = bg.err.splitlines()
+    assert notes and all(n.startswith("note: ") and "retrying in" in n for n in notes), bg.err
+    assert error.startswith("error: ") and hint.startswith("  hint: "), bg.err
     assert "Traceback" not in bg.err + bg.out
     assert "cannot reach the Anthropic API" in bg.err
     assert git(bg.repo, "for-each-ref", "refs/heads/improve").strip() == ""
