@@ -12,7 +12,7 @@ import html
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from functools import lru_cache
 from itertools import chain
 from typing import cast
@@ -95,9 +95,7 @@ def normalize(text: str) -> str:
         text = unicodedata.normalize("NFKD", text.translate(_QUOTES))
         # accents off Latin letters only (cliché -> cliche); then composed again, so that
         # Korean syllables, kana with their marks and Devanagari stay what they were
-        text = unicodedata.normalize("NFC", "".join(
-            c for n, c in enumerate(text)
-            if not (unicodedata.combining(c) and n and text[n - 1] <= "\u024f")))
+        text = unicodedata.normalize("NFC", "".join(_off_latin(text)))
     # NOTE: each rewrite is tried only where its text can occur: analysis normalises every
     # distinct feedback text, and most need few of them.
     if "tl" in text:
@@ -108,6 +106,18 @@ def normalize(text: str) -> str:
     if "iz" in text:
         text = _IZE.sub(lambda m: "is" + m.group(1), text)
     return _ELONGATED.sub(r"\1", text)
+
+
+def _off_latin(decomposed: str) -> Iterator[str]:
+    """The characters of an NFKD text without the marks on Latin letters, all of a letter's
+    marks ("việt" has two): "viet"."""
+    latin = False
+    for c in decomposed:
+        if not unicodedata.combining(c):
+            latin = c <= "\u024f"
+        elif latin:
+            continue
+        yield c
 
 
 @lru_cache(maxsize=65536)

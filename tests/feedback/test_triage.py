@@ -415,6 +415,7 @@ def test_function_words_of_other_languages_never_name_a_pattern() -> None:
     ("로그인이 안돼요", ("로그", "그인", "인이", "안돼", "돼요")),
     ("ऐप काम नहीं कर रहा", ("ऐप", "काम", "नहीं", "कर", "रहा")),  # vowel signs kept
     ("día está muy lento", ("dia", "esta", "muy", "lento")),   # accents off Latin letters only
+    ("tiếng Việt rất chậm", ("tieng", "viet", "rat", "cham")),  # every mark of a letter
 ])
 def test_words_of_every_script_are_read(text: str, expected: tuple[str, ...]) -> None:
     assert tokens(text) == expected
