@@ -55,6 +55,7 @@ from gitimprove.patterns.text import (
     is_unspecific,
     nameable,
     normalize,
+    praises_only,
     stem,
     tokens,
 )
@@ -126,10 +127,12 @@ class TextInfo:
         self._subject = subject
         self.words = tuple(content(toks))  # content stems, for similarity
         self.noise = is_noise(toks, self.words)
-        # judges without saying why ("worst app ever"): read on negative feedback only
-        self.unspecific = is_unspecific(toks, self.words)
         self._lexicon = lexicon
         self._scored: list[tuple[str, float]] | None = None
+        # judges without saying why ("worst app ever"), or praises only ("good help"): read
+        # on negative feedback only
+        self.unspecific = is_unspecific(toks, self.words) or (
+            praises_only(toks, self.words) and not self._match())
         self._topic: str | None = _UNSET
         self._plain: str | None = _UNSET
 

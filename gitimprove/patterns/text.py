@@ -269,6 +269,15 @@ _JUDGEMENT_STEMS = frozenset(JUDGEMENT | {stem(w) for w in JUDGEMENT})
 _POSITIVE_STEMS = frozenset(POSITIVE | {stem(w) for w in POSITIVE})
 _SUBJECT_STEMS = frozenset(SUBJECT | {stem(w) for w in SUBJECT})
 _NEGATIONS = frozenset(("not", "no", "never", "nothing"))  # as tokens() writes them
+# Words that turn praise into a complaint: a contrast ("good but slow"), a comparison ("X is
+# better than this"), a time that has passed ("was good before the update"), a wish ("good,
+# needs more pictures"), a condition or a question.
+_TURNS = frozenset(stem(w) for w in _words("""
+but however though although except yet than before used was were until anymore now only if
+when why how should could would wish hope want wanted need needs needed please pls plz add fix
+improve update more less too can cannot
+"""))
+PRAISE_WORDS = 4  # at most this many content words in praise that gives no reason
 
 
 def is_unspecific(toks: tuple[str, ...], words: Sequence[str] | None = None) -> bool:
@@ -288,6 +297,16 @@ def is_unspecific(toks: tuple[str, ...], words: Sequence[str] | None = None) -> 
                   or (w.isascii() and _MASH.match(w))):
             return False
     return judged
+
+
+def praises_only(toks: tuple[str, ...], words: Sequence[str]) -> bool:
+    """Short praise and nothing else ("Good help", "ChatGPT is the best app"): on negative
+    feedback it says what the user liked, not what to change. Whatever turns it (see
+    :data:`_TURNS`), negates it or judges badly makes it a complaint again; so does a
+    problem the lexicon knows ("good app, answers are wrong"), which the caller checks."""
+    return (0 < len(words) <= PRAISE_WORDS and any(t in _POSITIVE_STEMS for t in toks)
+            and not any(t in _TURNS or t in _NEGATIONS for t in toks)
+            and not any(w in _JUDGEMENT_STEMS for w in words))
 
 
 # Scripts by the first code point of their blocks (letters of other blocks count as Latin).

@@ -269,6 +269,19 @@ def test_complaints_without_a_reason_are_one_group_never_proposed() -> None:
     assert any("gives no reason" in item.why for item in left)
 
 
+def test_praise_under_a_negative_rating_gives_no_reason() -> None:
+    # Real one-star reviews often praise: "Good help", "Chatgpt is best app". They formed a
+    # pattern of failures ("app, good, help") that no instruction could act on.
+    praise = ["Good help", "good work", "Chatgpt is best app", "this is good for all student",
+              "great answers"]
+    complaints = ["good but slow", "deepseek is better than this chatgpt",
+                  "was good before the update", "nice app, needs dark mode",
+                  "good app, answers are wrong"]
+    patterns = analyze_records(recs(praise + complaints))
+    (unspecific,) = [p for p in patterns if p.triage == "unspecific"]
+    assert set(unspecific.feedback_ids) == {f"x{n}" for n in range(len(praise))}
+
+
 def test_analyze_shows_complaints_without_a_reason_apart(
         repo_with_feedback: InstructionRepo, monkeypatch: pytest.MonkeyPatch) -> None:
     store = repo_with_feedback.feedback_store()
