@@ -13,7 +13,7 @@ import re
 import unicodedata
 from collections import Counter
 from collections.abc import Iterator, Sequence
-from functools import lru_cache
+from functools import cache, lru_cache
 from itertools import chain
 from typing import cast
 
@@ -66,7 +66,8 @@ leur mon ma mes tres
 der das und ist nicht ein eine einen dem des zu mit auf fur von sich ich du er sie wir aber
 auch noch nur oder wenn dann sehr kein keine
 il di della dei delle alla che non gli sono anche molto
-hai ke ka ki nahi ko mein ye yeh kya aur bhi toh tha thi hain ho raha rha
+hai ke ka ki nahi ko mein ye yeh kya aur bhi toh tha thi hain ho raha rha nhi nai kr kar
+krta krti karta karti hua hui hoga diya liya wala wali
 """)
 
 # Words that carry no theme on their own: a text made only of these is noise.
@@ -227,8 +228,23 @@ def is_fragment(token: str) -> bool:
 
 
 def nameable(word: str) -> bool:
-    """Whether a content stem may name a pattern: not a function word of another language."""
-    return word not in _FOREIGN_STEMS
+    """Whether a content stem may name a pattern: not a function word of another language
+    (in Latin letters: :data:`FOREIGN_FUNCTION_WORDS`; in any other script: the stop words of
+    the 58 languages of stopwords-iso, "از, است" in Persian, "না" in Bengali)."""
+    return word not in _FOREIGN_STEMS and (word.isascii() or word not in _script_stopwords())
+
+
+@cache
+def _script_stopwords() -> frozenset[str]:
+    """Stop words of every language stopwords-iso knows, as :func:`tokens` reads them, that
+    are not in ASCII letters (read on first use: most feedback never needs it)."""
+    import stopwordsiso
+
+    found: set[str] = set()
+    for word in stopwordsiso.stopwords(sorted(stopwordsiso.langs())):
+        if script(word) != "latin":  # a Latin word is ASCII once its accents are off
+            found.update(tokens(word))
+    return frozenset(found)
 
 
 def is_noise(toks: tuple[str, ...], words: Sequence[str] | None = None) -> bool:

@@ -422,6 +422,20 @@ def test_function_words_of_other_languages_never_name_a_pattern() -> None:
     assert "funciona" in words or "aplicación" in words or "aplicacion" in words, words
 
 
+def test_function_words_of_other_scripts_never_name_a_pattern() -> None:
+    # Persian reviews of an assistant were named "از, است, خیلی" (of, is, very): the words all
+    # of them shared. Their stop words come from stopwords-iso, one list per language.
+    texts = ["این برنامه خیلی کند است و از جواب دادن باز می ماند",
+             "خیلی کند است، از صبح منتظر جواب هستم",
+             "از دیروز برنامه خیلی کند است",
+             "جواب ها خیلی کند است و از کار افتاده"]
+    patterns = analyze_records(recs(texts), min_support=3)
+    assert patterns, "the four reviews group"
+    words = {w.strip() for p in patterns for w in p.label.split(",")}
+    assert not words & {"از", "است", "خیلی", "و", "این"}, [p.label for p in patterns]
+    assert words & {"کند", "جواب", "برنامه"}, words
+
+
 @pytest.mark.parametrize("text, expected", [
     ("Приложение постоянно вылетает", ("приложение", "постоянно", "вылетает")),
     ("账号登录", ("账号", "号登", "登录")),           # no spaces: pairs of characters
