@@ -296,6 +296,15 @@ improve update more less too can cannot
 PRAISE_WORDS = 4  # at most this many content words in praise that gives no reason
 
 
+_JUDGING_STEMS = _GENERIC_STEMS | _JUDGEMENT_STEMS | _POSITIVE_STEMS | _SUBJECT_STEMS
+
+
+def judges(word: str) -> bool:
+    """Whether a content stem only judges ("good", "worst") or names whatever is judged
+    ("app", "service"): it names a pattern only when nothing else does."""
+    return word in _JUDGING_STEMS
+
+
 def is_unspecific(toks: tuple[str, ...], words: Sequence[str] | None = None) -> bool:
     """A complaint that gives no reason: only judging words ("useless", "worst", "not
     good", "good app"), generic words and words for whatever is judged ("app", "ever"). Read

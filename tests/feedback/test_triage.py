@@ -436,6 +436,19 @@ def test_function_words_of_other_scripts_never_name_a_pattern() -> None:
     assert words & {"کند", "جواب", "برنامه"}, words
 
 
+def test_words_that_only_judge_name_a_pattern_last() -> None:
+    # one-star reviews of an assistant were named "app, better, good" and "chat, chatgpt,
+    # voice": words every group has
+    texts = ["the voice chat is good but the voice feature keeps cutting me off",
+             "good app but the voice feature stops listening mid sentence",
+             "voice feature is great app, yet it cuts off when I pause",
+             "the app voice feature cuts off my sentence, good otherwise"]
+    patterns = analyze_records(recs(texts), min_support=3)
+    assert patterns
+    words = {w.strip() for p in patterns for w in p.label.split(",")}
+    assert "voice" in words and not words & {"app", "good", "great"}, words
+
+
 @pytest.mark.parametrize("text, expected", [
     ("Приложение постоянно вылетает", ("приложение", "постоянно", "вылетает")),
     ("账号登录", ("账号", "号登", "登录")),           # no spaces: pairs of characters
