@@ -100,7 +100,7 @@ def test_any_other_function_leaves_the_agent_with_the_reason(body: str, why: str
 
 
 @pytest.mark.parametrize(("constant", "why"), [
-    ("return_instructions_root", "a function, which ADK calls to build the text"),  # the function itself
+    ("return_instructions_root", "without a parameter for the context ADK passes it"),  # the function itself
     ("x()", "is not a function assigned once"),
 ])
 def test_a_listing_that_does_not_match_the_module_is_refused(constant: str, why: str) -> None:

@@ -88,7 +88,7 @@ def test_a_module_outside_the_package_is_refused_with_the_reason(imports: str, e
 
 
 @pytest.mark.parametrize(("value", "why"), [
-    ('f"""Hello {name}"""', "an f-string"),
+    ('f"""Hello {name=}"""', "an f-string gitimprove cannot write back"),
     ('"a" + "b"', "joining strings"),
     ('"""x""".format(y=1)', "a call (`'x'.format(...)`)"),
     ('("a"  # first\n    "b")', "with comments among them"),
@@ -131,7 +131,8 @@ def test_the_validator_refuses_code_and_protected_changes_in_the_module() -> Non
     assert codes(text + "import os\n") == ["protected-key"]
     assert codes(text.replace("passport number", "passport number unless asked")) == ["protected-changed"]
     assert "variable-added" in codes(text.replace("{_time}", "{_time} {secret}"))
-    assert codes(text.replace('ROOT_AGENT_INSTR = """', 'ROOT_AGENT_INSTR = f"""')) == ["schema-invalid"]
+    # an f-string now: its `{_time}` would be a field, code, where the text had a state variable
+    assert codes(text.replace('ROOT_AGENT_INSTR = """', 'ROOT_AGENT_INSTR = f"""')) == ["protected-key"]
 
 
 def test_pointing_an_agent_at_another_constant_is_a_change_of_code_and_unlists_it() -> None:

@@ -73,7 +73,8 @@ def test_a_one_line_string_that_gains_lines_stays_in_its_quotes() -> None:
 
 
 @pytest.mark.parametrize(("instruction", "why"), [
-    ('f"You help {user}."', "an f-string"),
+    ('f"You help {user=}."', "an f-string gitimprove cannot write back as Python reads it"),
+    ('f"You help " "{user}."', "an f-string joined with other string literals"),
     ('"You help. " + EXTRA', "joining strings"),
     ('"You help. %s" % EXTRA', "joining strings"),
     ('("You help. "  # the role\n    "Be brief.")', "with comments among them"),
@@ -84,14 +85,16 @@ def test_a_one_line_string_that_gains_lines_stays_in_its_quotes() -> None:
     ("OTHER_PROMPT", "imported from `shop.prompt`, which is not a module of this package"),
     ("sep", "imported from `os`, which is not a module of this package"),
     ("TWICE", "assigns more than once"),
-    ("provider", "`provider`, a function, which ADK calls to build the text when the program runs"),
+    ("provider_of_two", "`provider_of_two`, a function ADK calls for the text when the program runs (an "
+                        "InstructionProvider), whose returned value is `'x' if ctx else EXTRA`, not a string literal"),
     ("provider()", "`provider()`, a function with parameters or a decorator"),
     ("provider(1)", "a call (`provider(...)`)"),
     ("EXTRA()", "a call (`EXTRA(...)`)"),
 ])
 def test_an_instruction_not_written_as_one_literal_is_refused_with_the_reason(instruction: str, why: str) -> None:
     text = ("from google.adk.agents import Agent\nfrom .. import upper\nfrom shop.prompt import OTHER_PROMPT\n"
-            "EXTRA = 'x'\nTWICE = 'a'\nTWICE = 'b'\n\ndef provider(ctx):\n    return 'x'\nfrom os import sep\n"
+            "EXTRA = 'x'\nTWICE = 'a'\nTWICE = 'b'\n\ndef provider(ctx): return 'x'\n"
+            "def provider_of_two(ctx): return 'x' if ctx else EXTRA\nfrom os import sep\n"
             f"root_agent = Agent(name='a', model='m', instruction={instruction})\n")
     with pytest.raises(InvalidFileError) as exc:
         ADK.parse(text, "agent.py")
@@ -296,5 +299,5 @@ def test_init_adopts_a_star_agent_py_that_makes_an_agent_and_passes_over_the_oth
     result = survey(files, Policy(), [])
     assert [(a.path, a.agents) for a in result.adopted] == [("trip/sub_agents/booking_agent.py", ["booking"])]
     assert result.left == [("trip/late_agent.py", "looks like google_adk but line 3: agent 'late': `instruction` "
-                            "is an f-string (its text is built when the program runs); gitimprove edits only "
-                            "text written as one string literal")]
+                            "is an f-string with no text of its own, only replacement fields (code); gitimprove edits "
+                            "only text written as one string literal")]

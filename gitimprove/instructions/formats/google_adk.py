@@ -45,8 +45,7 @@ _AGENT_CLASSES = ("Agent", "LlmAgent")
 _HINT = ("write the instruction as one string literal, in the call (instruction=\"\"\"...\"\"\"), "
          "as a constant assigned once (INSTRUCTION = \"\"\"...\"\"\") or as such a constant of a module "
          "of the package (from . import prompt), or leave this file out of `formats:` in gitimprove.yaml")
-PROVIDER = ("a function, which ADK calls to build the text when the program runs (an "
-            "InstructionProvider)")
+PROVIDER = "a function ADK calls for the text when the program runs (an InstructionProvider)"
 
 
 class GoogleADK(YamlAdapter):
@@ -187,10 +186,11 @@ class _Literals(ParsedFile):
         return out
 
     def fixed(self) -> Any:
-        """The file's code with every instruction literal masked: no edit may change it."""
+        """The file's code with every instruction literal masked (an f-string's fields are
+        code): no edit may change it."""
         out, at = [], 0
         for literal in sorted({lit.start: lit for lit in self.literals.values()}.values(), key=lambda x: x.start):
-            out.append(self.text[at:literal.start])
+            out.append(self.text[at:literal.start] + literal.code())
             at = literal.end
         out.append(self.text[at:])
         return {"python code outside the instruction strings": "\x00".join(out)}
@@ -256,9 +256,10 @@ class PythonAgents(_Literals):
                               "an `instruction=`")
         self._share()
 
-    def _resolve(self, src: Source, node: ast.expr, what: str) -> Literal | tuple[str, str]:
+    def _resolve(self, src: Source, node: ast.expr, what: str, inner: bool = False) -> Literal | tuple[str, str]:
         """The literal ``node`` is, or (module file, constant) for a constant of a module of the
-        package; :class:`InvalidFileError` with the reason for anything else."""
+        package; :class:`InvalidFileError` with the reason for anything else. A function passed
+        itself (an InstructionProvider) is read for what it returns (``inner``: in it)."""
         written = node
         called = isinstance(node, ast.Call) and not node.args and not node.keywords
         if isinstance(node, ast.Call) and called:  # `return_instructions_root()`: its literal
@@ -269,7 +270,12 @@ class PythonAgents(_Literals):
                 return (got[0], got[1] + "()") if called else got
         if isinstance(node, ast.Name):
             bound = bindings(src.tree, node.id)
-            if len(bound) == 1 and isinstance(bound[0], ast.FunctionDef):
+            if len(bound) == 1 and isinstance(bound[0], (ast.FunctionDef, ast.AsyncFunctionDef)):
+                if not called and not inner:
+                    returned = src.provided(bound[0])
+                    if isinstance(returned, str):
+                        raise InvalidFileError([f"{what} is `{node.id}`, {PROVIDER}: {returned}"], hint=_HINT)
+                    return self._resolve(src, returned, f"{what} is `{node.id}`, {PROVIDER}, whose returned value", True)
                 found = src.returned(bound[0]) if called else PROVIDER
                 if isinstance(found, str):
                     raise InvalidFileError([f"{what} is `{ast.unparse(written)}`, {found}"], hint=_HINT)
@@ -321,6 +327,21 @@ def _from_module(src: Source, name: str, attr: str | None, what: str) -> tuple[s
     return module, attr if attr is not None else imported.name
 
 
+def _provided(src: Source, func: ast.stmt) -> Literal | str:
+    """The literal an InstructionProvider of a prompt module returns: written in its
+    ``return``, assigned once in it, or a constant of the module; or why it is not one."""
+    returned = src.provided(func)
+    if isinstance(returned, str):
+        return f"{PROVIDER}: {returned}"
+    if isinstance(returned, ast.Name):
+        bound = bindings(src.tree, returned.id)
+        if len(bound) != 1 or not isinstance(bound[0], (ast.Assign, ast.AnnAssign)) or bound[0].value is None:
+            return f"{PROVIDER}, which returns `{returned.id}`, not a string constant of this file assigned once"
+        returned = bound[0].value
+    found = src.literal(returned)
+    return found if isinstance(found, Literal) else f"{PROVIDER}, which returns {found}"
+
+
 class PromptModule(_Literals):
     """A module of an ADK package whose constants hold agents' texts (``prompt.py``): one
     agent per name the policy's ``constants:`` give, each constant a string literal assigned
@@ -342,8 +363,8 @@ class PromptModule(_Literals):
                                        hint="map the constant the agent uses in gitimprove.yaml's `formats:`")
             stmt = bound[0]
             found: Literal | str
-            if len(bound) == 1 and isinstance(stmt, ast.FunctionDef):
-                found = src.returned(stmt) if called else PROVIDER
+            if len(bound) == 1 and isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                found = src.returned(stmt) if called else _provided(src, stmt)
             elif len(bound) > 1 or called or not isinstance(stmt, (ast.Assign, ast.AnnAssign)) \
                     or stmt.value is None:
                 raise InvalidFileError([f"{what} is not {'a function' if called else 'a constant'} "
