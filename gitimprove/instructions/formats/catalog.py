@@ -121,7 +121,7 @@ def build(policy: Policy, paths: Iterable[str], read: Callable[[str, FormatRule]
         except InvalidFileError as exc:
             out.problems.setdefault(path, []).extend(exc.problems)
             continue
-        used.update((u.path, u.key, u.field, u.constant) for u in getattr(parsed, "uses", ()))
+        used.update((f, u.key, u.field, u.constant) for u in getattr(parsed, "uses", ()) for f in (u.path, *u.also))
         seen: dict[str, str] = {}
         for entry in parsed.entries:
             name = agent_name(rule, path, entry.key)

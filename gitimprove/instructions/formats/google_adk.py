@@ -25,6 +25,7 @@ gitimprove edits text where it is written."""
 from __future__ import annotations
 
 import ast
+import dataclasses
 import posixpath
 import re
 from typing import TYPE_CHECKING, Any
@@ -111,6 +112,62 @@ class Use:
     path: str  # the module's file, in the repository
     constant: str
     line: int
+    # the other files the module may be (`prompt/__init__.py`; with `from .x import *`, every
+    # module star-imported): :func:`module_of` picks the one that holds the constant
+    also: tuple[str, ...] = ()
+    star: bool = False
+
+    def called(self) -> Use:
+        """The use of a function of the module, called: its text is what it returns."""
+        return dataclasses.replace(self, constant=self.constant + "()")
+
+    def module_of(self, files: dict[str, bytes]) -> str:
+        """The file of the repository that holds this agent's constant; :class:`InvalidFileError`
+        with the reason when that is not exactly one file."""
+        present = [p for p in (self.path, *self.also) if p in files]
+        if not self.star:
+            if len(present) > 1:
+                raise InvalidFileError([f"both {present[0]} and {present[1]} exist; gitimprove does not "
+                                        "guess which one the import reads"], hint=_HINT)
+            return present[0] if present else self.path
+        name = self.constant.removesuffix("()")
+        holding = []
+        for path in present:
+            try:
+                tree = ast.parse(files[path].decode("utf-8", "replace"))
+            except (SyntaxError, ValueError):
+                raise InvalidFileError([f"{path}, which the agent.py star-imports, is not valid Python"]) from None
+            if any(isinstance(n, ast.ImportFrom) and n.names[0].name == "*" for n in ast.walk(tree)):
+                raise InvalidFileError([f"`{name}` comes from a star import (`import *`) of {path}, which star-"
+                                        "imports another module in turn; gitimprove follows one hop"], hint=_HINT)
+            if bindings(tree, name) and _exports(tree, name):
+                holding.append(path)
+        if len(holding) != 1:
+            found = f"{len(holding)} of them define it ({', '.join(holding)})" if holding else \
+                "none of them defines it"
+            raise InvalidFileError([f"`{name}` comes from a star import (`import *`) of {', '.join(present)}, and "
+                                    f"{found}; gitimprove follows a star import only to the one module that "
+                                    "defines the name"], hint=_HINT)
+        return holding[0]
+
+
+def _exports(tree: ast.Module, name: str) -> bool:
+    """Whether ``from module import *`` binds ``name``: listed in ``__all__`` (a literal list or
+    tuple), or, without one, not starting with ``_``."""
+    listed = [s for s in tree.body if isinstance(s, (ast.Assign, ast.AnnAssign, ast.AugAssign))
+              and any(isinstance(t, ast.Name) and t.id == "__all__"
+                      for t in (s.targets if isinstance(s, ast.Assign) else [s.target]))]
+    if not listed:
+        return not name.startswith("_")
+    value = listed[0].value
+    if len(listed) > 1 or not isinstance(value, (ast.List, ast.Tuple)):
+        return False  # built when the program runs: not followed
+    return any(isinstance(e, ast.Constant) and e.value == name for e in value.elts)
+
+
+def _forms(path: str) -> tuple[str, ...]:
+    """The files a module may be: ``prompt.py``, or the package ``prompt/__init__.py``."""
+    return (path, path.removesuffix(".py") + "/__init__.py")
 
 
 def _is_agent_call(node: ast.AST) -> bool:
@@ -237,8 +294,8 @@ class PythonAgents(_Literals):
                     continue
                 what = f"{where}: agent {key!r}: `{field_name}`"
                 got = self._resolve(src, kwargs[field_name], what)
-                if isinstance(got, tuple):
-                    uses.append(Use(key, field_name, got[0], got[1], call.lineno))
+                if isinstance(got, Use):
+                    uses.append(dataclasses.replace(got, key=key, field=field_name, line=call.lineno))
                     continue
                 path: Path_ = (key, field_name)
                 self.literals[path] = got
@@ -256,7 +313,7 @@ class PythonAgents(_Literals):
                               "an `instruction=`")
         self._share()
 
-    def _resolve(self, src: Source, node: ast.expr, what: str, inner: bool = False) -> Literal | tuple[str, str]:
+    def _resolve(self, src: Source, node: ast.expr, what: str, inner: bool = False) -> Literal | Use:
         """The literal ``node`` is, or (module file, constant) for a constant of a module of the
         package; :class:`InvalidFileError` with the reason for anything else. A function passed
         itself (an InstructionProvider) is read for what it returns (``inner``: in it)."""
@@ -267,7 +324,7 @@ class PythonAgents(_Literals):
         if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
             got = _from_module(src, node.value.id, node.attr, what)
             if got is not None:
-                return (got[0], got[1] + "()") if called else got
+                return got.called() if called else got
         if isinstance(node, ast.Name):
             bound = bindings(src.tree, node.id)
             if len(bound) == 1 and isinstance(bound[0], (ast.FunctionDef, ast.AsyncFunctionDef)):
@@ -284,10 +341,18 @@ class PythonAgents(_Literals):
                     and bound[0].value is not None and not called:
                 node = bound[0].value
             elif (got := _from_module(src, node.id, None, what)) is not None:
-                return (got[0], got[1] + "()") if called else got
+                return got.called() if called else got
             elif len(bound) > 1:
                 raise InvalidFileError([f"{what} is `{node.id}`, which the file assigns more than once"],
                                        hint=_HINT)
+            elif not bound and (star := _star(src, node.id, what)) is not None:
+                return star.called() if called else star
+            stars = [n for n in ast.walk(src.tree) if isinstance(n, ast.ImportFrom) and n.names[0].name == "*"
+                     and bound and n.lineno > bound[0].lineno]
+            if stars:
+                raise InvalidFileError([f"{what} is `{ast.unparse(written)}`, which `from {'.' * stars[0].level}"
+                                        f"{stars[0].module or ''} import *` on line {stars[0].lineno} may bind "
+                                        "again"], hint=_HINT)
         found = src.literal(written if called else node)
         if isinstance(found, str):
             raise InvalidFileError([f"{what} is {found}; gitimprove edits only text written as one "
@@ -307,8 +372,26 @@ class PythonAgents(_Literals):
         return self._lines_of(*self.calls[entry.key])
 
 
-def _from_module(src: Source, name: str, attr: str | None, what: str) -> tuple[str, str] | None:
-    """(module file, constant) when ``name`` (``attr`` of it: ``prompt.X``) is bound once, by a
+def _star(src: Source, name: str, what: str) -> Use | None:
+    """The constant ``name``, bound nowhere in the file, of the modules the file star-imports
+    (``from .prompt import *``); None when it star-imports none. :meth:`Use.module_of` picks the
+    one module that defines it."""
+    stars = [n for n in ast.walk(src.tree) if isinstance(n, ast.ImportFrom) and n.names[0].name == "*"]
+    if not stars:
+        return None
+    files: list[str] = []
+    for stmt in stars:
+        module = module_file(src.source, stmt, None) if stmt.module else None
+        if module is None:
+            dotted = "." * stmt.level + (stmt.module or "")
+            raise InvalidFileError([f"{what} is `{name}`, which may come from `from {dotted} import *`, not a "
+                                    "module of this package"], hint=_HINT)
+        files += _forms(module)
+    return Use("", "", files[0], name, 0, tuple(files[1:]), star=True)
+
+
+def _from_module(src: Source, name: str, attr: str | None, what: str) -> Use | None:
+    """The module file and constant when ``name`` (``attr`` of it: ``prompt.X``) is bound once, by a
     ``from ... import`` of a module of the package: ``from . import prompt`` and ``prompt.X``, or
     ``from .prompt import X`` and ``X``. None when ``name`` is not bound by such an import."""
     bound = bindings(src.tree, name)
@@ -324,7 +407,8 @@ def _from_module(src: Source, name: str, attr: str | None, what: str) -> tuple[s
         raise InvalidFileError([f"{what} is `{written}`, imported from `{dotted}`, which is not a module of "
                                 "this package (gitimprove reads `.module` and the package's own modules, "
                                 "never `..` or another package)"], hint=_HINT)
-    return module, attr if attr is not None else imported.name
+    forms = _forms(module)
+    return Use("", "", forms[0], attr if attr is not None else imported.name, 0, forms[1:])
 
 
 def _provided(src: Source, func: ast.stmt) -> Literal | str:

@@ -138,27 +138,29 @@ class FString(Literal):
 
 
 def _kept(old: str, fields: tuple[tuple[int, int], ...], new: str) -> list[tuple[int, int]]:
-    """Where each field of ``old`` is in ``new``: the edit must leave it whole (lines compared
-    first, then the characters of the lines that changed)."""
-    blocks: list[tuple[int, int, int]] = []  # (at in old, at in new, length)
+    """Where each field of ``old`` is in ``new``: the edit must leave it whole. Lines are
+    compared first; in lines that changed, each field is the next place its source is written
+    (as ``value`` shows it, ``{CONST}``)."""
     a_lines, b_lines = old.splitlines(keepends=True), new.splitlines(keepends=True)
     a_at = [0, *itertools.accumulate(len(x) for x in a_lines)]
     b_at = [0, *itertools.accumulate(len(x) for x in b_lines)]
+    out: list[tuple[int, int]] = []
+    todo = list(fields)
     lines = difflib.SequenceMatcher(None, a_lines, b_lines, autojunk=False)
     for tag, i1, i2, j1, j2 in lines.get_opcodes():
+        mine = [f for f in todo if f[0] < a_at[i2]]
+        todo = todo[len(mine):]
         if tag == "equal":
-            blocks.append((a_at[i1], b_at[j1], a_at[i2] - a_at[i1]))
-        elif tag == "replace":
-            a, b = old[a_at[i1]:a_at[i2]], new[b_at[j1]:b_at[j2]]
-            for x, y, n in difflib.SequenceMatcher(None, a, b, autojunk=False).get_matching_blocks():
-                blocks.append((a_at[i1] + x, b_at[j1] + y, n))
-    out = []
-    for start, end in fields:
-        at = next((b + start - a for a, b, n in blocks if a <= start and end <= a + n), None)
-        if at is None:
-            raise EditError(f"the edit removes, changes or splits the replacement field `{old[start:end]}` "
-                            "of an f-string, which is code", hint="keep the field as it is, or edit by hand")
-        out.append((at, at + end - start))
+            out += [(b_at[j1] + a - a_at[i1], b_at[j1] + b - a_at[i1]) for a, b in mine]
+            continue
+        at = b_at[j1]
+        for a, b in mine:
+            found = new.find(old[a:b], at, b_at[j2])
+            if found < 0:
+                raise EditError(f"the edit removes, changes or splits the replacement field `{old[a:b]}` of an "
+                                "f-string, which is code", hint="keep the field as it is, or edit by hand")
+            out.append((found, found + b - a))
+            at = found + b - a
     return out
 
 
