@@ -215,3 +215,85 @@ def test_a_global_instruction_from_the_module_is_a_second_text_of_the_agent() ->
     mixed = agent_py.replace("instruction=prompt.I", "instruction='Plan.'")
     with pytest.raises(InvalidFileError, match="gitimprove keeps an agent in one file"):
         adapter_for("google_adk").parse(mixed, "t/agent.py")
+
+
+# The shape of google/adk-samples (e39b8067995c3df2d394d2c1a8ee332da621ffcc,
+# python/agents/customer-service/customer_service/agent.py and prompts.py), with the import
+# written as a star import: an f-string global instruction and a plain instruction.
+CS_AGENT = b'''from google.adk import Agent
+
+from .prompts import *
+
+root_agent = Agent(
+    model="gemini-2.0-flash",
+    global_instruction=GLOBAL_INSTRUCTION,
+    instruction=INSTRUCTION,
+    name="customer_service",
+)
+'''
+CS_PROMPTS = b'''"""Global instruction and instruction for the customer service agent."""
+
+from .entities.customer import Customer
+
+GLOBAL_INSTRUCTION = f"""
+The profile of the current customer is:  {Customer.get_customer("123").to_json()}
+"""
+
+INSTRUCTION = """
+You are "Project Pro," the primary AI assistant for Cymbal Home & Garden.
+- Greet the customer by name.
+"""
+'''
+
+
+@pytest.mark.parametrize("module", ["cs/prompts.py", "cs/prompts/__init__.py"])
+def test_a_star_import_and_a_prompt_package_are_followed_to_the_one_module(module: str) -> None:
+    files = {"cs/agent.py": CS_AGENT, module: CS_PROMPTS, "cs/entities/customer.py": b"class Customer: ...\n"}
+    result = survey(files, Policy(), [])
+    assert [(a.path, a.agents) for a in result.adopted] == [("cs/agent.py", []), (module, ["customer_service"])]
+    policy = Policy(formats=result.rules, protected_sections=[])
+    assert sorted(_catalog(files, policy).agents) == ["customer_service"]
+    doc = _doc(policy, module, "customer_service", CS_PROMPTS.decode())
+    doc.add_rule("global-instruction", 'Quote the profile as JSON, {"id": "..."}.')
+    new = doc.dumps()
+    assert 'to_json()}\n\n- Quote the profile as JSON, {{"id": "..."}}.\n"""' in new
+    assert check_change({module: CS_PROMPTS}, {module: new.encode()}, policy) == []
+    field = new.replace('{Customer.get_customer("123").to_json()}', '{Customer.get_customer("124").to_json()}')
+    assert "protected-key" in [v.code for v in check_change({module: CS_PROMPTS}, {module: field.encode()}, policy)]
+    starred = CS_AGENT.replace(b"from .prompts import *", b"from .prompts import *\nfrom .tools import *")
+    assert "protected-key" in [v.code for v in check_change(
+        {"cs/agent.py": CS_AGENT}, {"cs/agent.py": starred}, policy)]
+
+
+@pytest.mark.parametrize(("imports", "extra", "why"), [
+    ("from .prompts import *\nfrom .more import *", {"cs/more.py": b"INSTRUCTION = 'x'\n"},
+     "and 2 of them define it (cs/prompts.py, cs/more.py)"),
+    ("from .other import *", {}, "none of them defines it"),
+    ("from .prompts import *", {"cs/prompts/__init__.py": CS_PROMPTS}, "both cs/prompts.py and cs/prompts/__init__.py"),
+    ("from .prompts import *\nfrom .more import *", {"cs/more.py": b"from .deep import *\n"},
+     "which star-imports another module in turn"),
+    ("from .prompts import *\nfrom os.path import *", {}, "may come from `from os.path import *`, not a module"),
+])
+def test_a_star_import_that_does_not_name_one_constant_is_refused_with_the_reason(
+        imports: str, extra: dict[str, bytes], why: str) -> None:
+    files = {"cs/agent.py": CS_AGENT.replace(b"from .prompts import *", imports.encode()), "cs/prompts.py": CS_PROMPTS,
+             **extra}
+    result = survey(files, Policy(), [])
+    assert "cs/agent.py" not in [a.path for a in result.adopted]
+    assert any(why in reason for path, reason in result.left if path == "cs/agent.py"), result.left
+
+
+def test_a_star_import_leaves_out_a_name_its_module_does_not_export() -> None:
+    prompts = CS_PROMPTS + b'\n__all__ = ["GLOBAL_INSTRUCTION"]\n'
+    result = survey({"cs/agent.py": CS_AGENT, "cs/prompts.py": prompts}, Policy(), [])
+    assert result.adopted == []
+    assert "`INSTRUCTION` comes from a star import (`import *`) of cs/prompts.py, and none of them defines it" in \
+        result.left[0][1]
+
+
+def test_a_constant_a_later_star_import_may_rebind_is_refused() -> None:
+    agent = CS_AGENT.replace(b"from .prompts import *\n", b"INSTRUCTION = 'x'\nGLOBAL_INSTRUCTION = 'y'\n"
+                             b"from .prompts import *\n")
+    result = survey({"cs/agent.py": agent, "cs/prompts.py": CS_PROMPTS}, Policy(), [])
+    assert result.adopted == []
+    assert "which `from .prompts import *` on line 5 may bind again" in result.left[0][1]

@@ -124,11 +124,13 @@ class Use:
     def module_of(self, files: dict[str, bytes]) -> str:
         """The file of the repository that holds this agent's constant; :class:`InvalidFileError`
         with the reason when that is not exactly one file."""
-        present = [p for p in (self.path, *self.also) if p in files]
-        if not self.star:
-            if len(present) > 1:
-                raise InvalidFileError([f"both {present[0]} and {present[1]} exist; gitimprove does not "
+        forms = (self.path, *self.also)
+        for at in range(0, len(forms), 2):  # each module: `x.py` and `x/__init__.py`
+            if forms[at] in files and forms[at + 1] in files:
+                raise InvalidFileError([f"both {forms[at]} and {forms[at + 1]} exist; gitimprove does not "
                                         "guess which one the import reads"], hint=_HINT)
+        present = [p for p in forms if p in files]
+        if not self.star:
             return present[0] if present else self.path
         name = self.constant.removesuffix("()")
         holding = []
