@@ -18,9 +18,13 @@ lists its ``constants:`` and the agent each one is for, and the agent's ``agent.
 code no edit may change. A call of a function of the file or of such a module with no
 arguments (``instruction=return_instructions_root()``) is read when the function can return
 nothing but one string literal (:meth:`Source.returned`); a module lists it as
-``constant: return_instructions_root()``. Anything else (an f-string, a concatenation, another
-call, a function passed itself, a name of another package) is refused with the reason:
-gitimprove edits text where it is written."""
+``constant: return_instructions_root()``. A function passed itself (an InstructionProvider,
+``instruction=provider``) is read when every ``return`` of it gives the same literal or constant
+(:meth:`Source.provided`). An f-string is managed around its replacement fields, which are code
+(:class:`FString`). A star import (``from .prompt import *``) is followed to the one module of the
+package that defines the name, and a module may be a package (``prompt/__init__.py``):
+:meth:`Use.module_of`. Anything else (a concatenation, another call, a name of another package)
+is refused with the reason: gitimprove edits text where it is written."""
 
 from __future__ import annotations
 

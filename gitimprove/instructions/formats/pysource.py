@@ -2,10 +2,11 @@
 
 A string is managed only when its value is written in the file as one string literal (``"..."``,
 ``'''...'''``, ``r"..."``), directly or through a module-level constant assigned once, or as what a function that can
-return nothing else returns (:meth:`Source.returned`); literals written one after another
-(``("..." "...")``) are one text, edited by rewriting the pieces its edit changed. An
-f-string, a concatenation, another call, or a name from another module is refused with the
-reason.
+return nothing else returns (:meth:`Source.returned`, and :meth:`Source.provided` for a function
+ADK calls with the context); literals written one after another (``("..." "...")``) are one
+text, edited by rewriting the pieces its edit changed. An f-string's text parts are a text
+whose replacement fields are code (:class:`FString`). A concatenation, another call, or a name
+from another module is refused with the reason.
 
 An edit replaces exactly the literal's characters with a literal of the same prefix and
 quotes; the rest of the file keeps its bytes. When the file writes the text without needless
