@@ -190,6 +190,11 @@ def test_a_provider_of_the_package_returning_a_prompt_constant_puts_the_agent_in
     ("    yield DAY_OF_INSTR\n    return DAY_OF_INSTR\n", "a generator function"),
     ("    return readonly_context\n", "returns its parameter `readonly_context`"),
     ("    text = 'a'\n    text = 'b'\n    return text\n", "returns `text`, which it may assign more than once"),
+    # a local name that shadows the module's constant, or a parameter named like a module
+    ("    DAY_OF_INSTR = state['text']\n    text = DAY_OF_INSTR\n    return text\n",
+     "returns `DAY_OF_INSTR`, built from what it sets when it runs (`DAY_OF_INSTR`)"),
+    ("    prompt = readonly_context\n    return prompt.DAY_OF_INSTR\n",
+     "returns `prompt.DAY_OF_INSTR`, built from what it sets when it runs (`prompt`)"),
 ])
 def test_any_other_provider_leaves_the_agent_with_the_reason(body: str, why: str) -> None:
     text = PROVIDER.replace('    return DAY_OF_INSTR\n', body)

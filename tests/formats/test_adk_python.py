@@ -86,7 +86,8 @@ def test_a_one_line_string_that_gains_lines_stays_in_its_quotes() -> None:
     ("sep", "imported from `os`, which is not a module of this package"),
     ("TWICE", "assigns more than once"),
     ("provider_of_two", "`provider_of_two`, a function ADK calls for the text when the program runs (an "
-                        "InstructionProvider), whose returned value is `'x' if ctx else EXTRA`, not a string literal"),
+                        "InstructionProvider): a function that returns `'x' if ctx else EXTRA`, built from what it "
+                        "sets when it runs (`ctx`)"),
     ("provider()", "`provider()`, a function with parameters or a decorator"),
     ("provider(1)", "a call (`provider(...)`)"),
     ("EXTRA()", "a call (`EXTRA(...)`)"),

@@ -333,6 +333,12 @@ class PythonAgents(_Literals):
                 return got.called() if called else got
         if isinstance(node, ast.Name):
             bound = bindings(src.tree, node.id)
+            stars = [n for n in ast.walk(src.tree) if isinstance(n, ast.ImportFrom) and n.names[0].name == "*"
+                     and bound and n.lineno > bound[-1].lineno]
+            if stars:
+                raise InvalidFileError([f"{what} is `{node.id}`, which `from {'.' * stars[0].level}"
+                                        f"{stars[0].module or ''} import *` on line {stars[0].lineno} may bind "
+                                        "again"], hint=_HINT)
             if len(bound) == 1 and isinstance(bound[0], (ast.FunctionDef, ast.AsyncFunctionDef)):
                 if not called and not inner:
                     returned = src.provided(bound[0])
@@ -353,12 +359,6 @@ class PythonAgents(_Literals):
                                        hint=_HINT)
             elif not bound and (star := _star(src, node.id, what)) is not None:
                 return star.called() if called else star
-            stars = [n for n in ast.walk(src.tree) if isinstance(n, ast.ImportFrom) and n.names[0].name == "*"
-                     and bound and n.lineno > bound[0].lineno]
-            if stars:
-                raise InvalidFileError([f"{what} is `{ast.unparse(written)}`, which `from {'.' * stars[0].level}"
-                                        f"{stars[0].module or ''} import *` on line {stars[0].lineno} may bind "
-                                        "again"], hint=_HINT)
         found = src.literal(written if called else node)
         if isinstance(found, str):
             raise InvalidFileError([f"{what} is {found}; gitimprove edits only text written as one "

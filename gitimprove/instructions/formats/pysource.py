@@ -472,18 +472,26 @@ class Source:
                     "manages it only when every `return` gives the one text")
         value = returns[0].value
         assert value is not None
-        if isinstance(value, ast.Name):
-            a = func.args
-            params = {x.arg for x in [*a.posonlyargs, *a.args, *a.kwonlyargs, a.vararg, a.kwarg] if x is not None}
-            if value.id in params:
-                return f"a function that returns its parameter `{value.id}`"
+        a = func.args
+        params = {x.arg for x in [*a.posonlyargs, *a.args, *a.kwonlyargs, a.vararg, a.kwarg] if x is not None}
+
+        def local(name: str) -> bool:
+            return name in params or any(_binds(stmt, name) for stmt in func.body)
+
+        if isinstance(value, ast.Name) and value.id in params:
+            return f"a function that returns its parameter `{value.id}`"
+        if isinstance(value, ast.Name) and local(value.id):
             bound = [stmt for stmt in func.body if _binds(stmt, value.id)]
-            if bound:
-                stmt = bound[0]
-                if len(bound) > 1 or not (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1
-                                          and isinstance(stmt.targets[0], ast.Name)):
-                    return f"a function that returns `{value.id}`, which it may assign more than once"
-                return stmt.value
+            stmt = bound[0]
+            if len(bound) > 1 or not (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1
+                                      and isinstance(stmt.targets[0], ast.Name)):
+                return f"a function that returns `{value.id}`, which it may assign more than once"
+            value = stmt.value
+        if not isinstance(value, (ast.Constant, ast.JoinedStr)):  # an f-string's fields are code
+            names = sorted({n.id for n in ast.walk(value) if isinstance(n, ast.Name) and local(n.id)})
+            if names:
+                return (f"a function that returns `{ast.unparse(value)[:60]}`, built from what it sets when "
+                        f"it runs (`{names[0]}`)")
         return value
 
 def _check_encoding(text: str, source: str) -> None:
