@@ -303,3 +303,75 @@ def test_a_model_commit_that_changes_adk_code_is_refused_in_the_checkout_and_on_
         assert "python code outside the instruction strings" in said or "assigned once" in said \
             or "an f-string" in said, said
     assert out(root, "rev-parse", "main") == before == out(server, "rev-parse", "main")
+
+
+# customer-service's shape (google/adk-samples e39b806, python/agents/customer-service), its
+# prompts star-imported: an f-string global instruction; and an InstructionProvider beside it.
+CS_AGENT = '''from google.adk import Agent
+
+from .prompts import *
+
+GREETING = """
+- Greet the customer.
+"""
+
+
+def greeting(readonly_context):
+    """The greeter's instruction."""
+    if "name" not in readonly_context.state:
+        print("no name yet")
+    return GREETING
+
+
+root_agent = Agent(name="customer_service", global_instruction=GLOBAL_INSTRUCTION, instruction=INSTRUCTION)
+greeter = Agent(name="greeter", instruction=greeting)
+'''
+CS_PROMPTS = '''from .entities.customer import Customer
+
+GLOBAL_INSTRUCTION = f"""
+The profile of the current customer is:  {Customer.get_customer("123").to_json()}
+"""
+
+INSTRUCTION = """
+You are "Project Pro," the primary AI assistant for Cymbal Home & Garden.
+- Answer every question about the order in full detail, with the whole history of the order.
+"""
+'''
+
+
+@pytest.mark.parametrize(("path", "old", "new"), [
+    ("cs/prompts.py", '.to_json()}', '.to_json() + open("/etc/passwd").read()}'),  # an expression in the field
+    ("cs/prompts.py", '.to_json()}\n', '.to_json()}\n{__import__("os").getcwd()}\n'),  # a new field
+    ("cs/agent.py", 'print("no name yet")', 'print(readonly_context.state)'),  # the provider's code
+    ("cs/agent.py", "from .prompts import *\n", "from .prompts import *\nfrom .tools import *\n"),
+])
+def test_f_strings_providers_and_star_imports_are_adopted_and_their_code_guarded(
+        tmp_path: Path, path: str, old: str, new: str) -> None:
+    from ..review.conftest import commit_tree_change, out, run
+
+    root = tmp_path / "shop"
+    (root / "cs/entities").mkdir(parents=True)
+    (root / "cs/agent.py").write_text(CS_AGENT)
+    (root / "cs/prompts.py").write_text(CS_PROMPTS)
+    (root / "cs/entities/customer.py").write_text("class Customer: ...\n")
+    branch, tip = _hooked_proposal(root, "customer_service")
+    listed = {a["name"]: a["path"] for a in json.loads(_one(root, "agents", "--json"))["agents"]}
+    assert listed == {"customer_service": "cs/prompts.py", "greeter": "cs/agent.py"}
+    proposed = out(root, "show", f"{tip}:cs/prompts.py") + "\n"
+    assert '{Customer.get_customer("123").to_json()}' in proposed and proposed != CS_PROMPTS
+    server = tmp_path / "server.git"
+    run(tmp_path, "clone", "-q", "--bare", str(root), str(server))
+    _one(server, "hooks", "install", "--bare")
+    before = out(root, "rev-parse", "main")
+    text = (out(root, "show", f"{tip}:{path}") + "\n")
+    assert old in text
+    forged = commit_tree_change(root, f"{tip}^", {path: text.replace(old, new, 1)},
+                                out(root, "log", "-1", "--format=%B", tip))
+    run(root, "update-ref", f"refs/heads/{branch}", forged)
+    merged = run(root, "merge", "--no-ff", "-m", "merge", branch, check=False)
+    run(root, "merge", "--abort", check=False)
+    pushed = run(root, "push", "-q", str(server), f"{forged}:refs/heads/main", check=False)
+    assert merged.returncode != 0 and pushed.returncode != 0, merged.stderr + pushed.stderr
+    for said in (merged.stderr, pushed.stderr):
+        assert "python code outside the instruction strings" in said, said
+    assert out(root, "rev-parse", "main") == before == out(server, "rev-parse", "main")
