@@ -283,26 +283,36 @@ def test_the_hooks_guard_a_protected_section_of_an_agent_whose_prompt_is_in_prom
 ])
 def test_a_model_commit_that_changes_adk_code_is_refused_in_the_checkout_and_on_the_server(
         tmp_path: Path, path: str, old: str, new: str) -> None:
-    from ..review.conftest import commit_tree_change, out, run
-
     root = tmp_path / "trips"
     shutil.copytree(FIXTURES / "adk_package", root)
     branch, tip = _hooked_proposal(root, "root_agent")
+    for said in _forged_and_refused(tmp_path, root, branch, tip, path, old, new):
+        assert "python code outside the instruction strings" in said or "assigned once" in said \
+            or "an f-string" in said, said
+
+
+def _forged_and_refused(tmp_path: Path, root: Path, branch: str, tip: str, path: str, old: str,
+                        new: str) -> tuple[str, str]:
+    """The proposal at ``tip`` forged to change ``old`` into ``new`` in ``path``: refused by the
+    checkout's hooks on merge and by a server's pre-receive on push, main moved by neither.
+    What each said."""
+    from ..review.conftest import commit_tree_change, out, run
+
     server = tmp_path / "server.git"
     run(tmp_path, "clone", "-q", "--bare", str(root), str(server))
     _one(server, "hooks", "install", "--bare")
     before = out(root, "rev-parse", "main")
-    text = (out(root, "show", f"{tip}:{path}") + "\n").replace(old, new, 1)
-    forged = commit_tree_change(root, f"{tip}^", {path: text}, out(root, "log", "-1", "--format=%B", tip))
+    text = out(root, "show", f"{tip}:{path}") + "\n"
+    assert old in text
+    forged = commit_tree_change(root, f"{tip}^", {path: text.replace(old, new, 1)},
+                                out(root, "log", "-1", "--format=%B", tip))
     run(root, "update-ref", f"refs/heads/{branch}", forged)
     merged = run(root, "merge", "--no-ff", "-m", "merge", branch, check=False)
     run(root, "merge", "--abort", check=False)
     pushed = run(root, "push", "-q", str(server), f"{forged}:refs/heads/main", check=False)
     assert merged.returncode != 0 and pushed.returncode != 0, merged.stderr + pushed.stderr
-    for said in (merged.stderr, pushed.stderr):
-        assert "python code outside the instruction strings" in said or "assigned once" in said \
-            or "an f-string" in said, said
     assert out(root, "rev-parse", "main") == before == out(server, "rev-parse", "main")
+    return merged.stderr, pushed.stderr
 
 
 # customer-service's shape (google/adk-samples e39b806, python/agents/customer-service), its
@@ -347,7 +357,7 @@ You are "Project Pro," the primary AI assistant for Cymbal Home & Garden.
 ])
 def test_f_strings_providers_and_star_imports_are_adopted_and_their_code_guarded(
         tmp_path: Path, path: str, old: str, new: str) -> None:
-    from ..review.conftest import commit_tree_change, out, run
+    from ..review.conftest import out
 
     root = tmp_path / "shop"
     (root / "cs/entities").mkdir(parents=True)
@@ -359,19 +369,5 @@ def test_f_strings_providers_and_star_imports_are_adopted_and_their_code_guarded
     assert listed == {"customer_service": "cs/prompts.py", "greeter": "cs/agent.py"}
     proposed = out(root, "show", f"{tip}:cs/prompts.py") + "\n"
     assert '{Customer.get_customer("123").to_json()}' in proposed and proposed != CS_PROMPTS
-    server = tmp_path / "server.git"
-    run(tmp_path, "clone", "-q", "--bare", str(root), str(server))
-    _one(server, "hooks", "install", "--bare")
-    before = out(root, "rev-parse", "main")
-    text = (out(root, "show", f"{tip}:{path}") + "\n")
-    assert old in text
-    forged = commit_tree_change(root, f"{tip}^", {path: text.replace(old, new, 1)},
-                                out(root, "log", "-1", "--format=%B", tip))
-    run(root, "update-ref", f"refs/heads/{branch}", forged)
-    merged = run(root, "merge", "--no-ff", "-m", "merge", branch, check=False)
-    run(root, "merge", "--abort", check=False)
-    pushed = run(root, "push", "-q", str(server), f"{forged}:refs/heads/main", check=False)
-    assert merged.returncode != 0 and pushed.returncode != 0, merged.stderr + pushed.stderr
-    for said in (merged.stderr, pushed.stderr):
+    for said in _forged_and_refused(tmp_path, root, branch, tip, path, old, new):
         assert "python code outside the instruction strings" in said, said
-    assert out(root, "rev-parse", "main") == before == out(server, "rev-parse", "main")
