@@ -413,3 +413,26 @@ def test_every_written_f_string_reads_back_with_its_fields_whole(prefix: str, qu
         expected = new.replace("{name!r:>{width}}", "'N'").replace("{items[0]}", "I")
         assert eval(written, scope) == expected
         assert isinstance(node, ast.JoinedStr)
+
+
+def test_a_hostile_rule_never_becomes_code_in_an_f_string() -> None:
+    """Rules written to break out of the text (close the string, open a field, forge the
+    field's own source) stay text: the fields after any edit are the fields before it, and
+    Python builds the rule's words as they were given."""
+    rng = random.Random(17)
+    pieces = ['{date_today}', '{os.system("x")}', "{", "}", "}}", "{{", '"""', "'''", '"', "\\", "\\N{BULLET}",
+              "{date_today!r}", "\x1b[31m", "word", " ", "{__import__('os')}", "f'", "\\n"]
+    policy = Policy(formats=[FormatRule(path="ds/agent.py", format="google_adk")], protected_sections=[])
+    for n in range(80):
+        rule = "".join(rng.choice(pieces) for _ in range(rng.randint(1, 8))).strip() or "x"
+        parsed = ADK.parse(DATED, "ds/agent.py")
+        doc = AdoptedDocument(parsed, "db_ds_multiagent", "ds")
+        doc.add_rule("global-instruction", rule)
+        new = doc.dumps()
+        again = ADK.parse(new, "ds/agent.py")
+        assert again.fixed() == parsed.fixed(), rule  # the same fields, the same code
+        built = _evaluated(new, "DAY")
+        assert f"- {rule}\n" in built and "Todays date: DAY\n" in built, (rule, built)
+        if n % 10 == 0:  # the validator agrees (slower: it reads the policy and both files)
+            assert "protected-key" not in [v.code for v in check_change(
+                {"ds/agent.py": DATED.encode()}, {"ds/agent.py": new.encode()}, policy)], rule
