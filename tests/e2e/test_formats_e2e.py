@@ -349,14 +349,18 @@ You are "Project Pro," the primary AI assistant for Cymbal Home & Garden.
 '''
 
 
-@pytest.mark.parametrize(("path", "old", "new"), [
-    ("cs/prompts.py", '.to_json()}', '.to_json() + open("/etc/passwd").read()}'),  # an expression in the field
-    ("cs/prompts.py", '.to_json()}\n', '.to_json()}\n{__import__("os").getcwd()}\n'),  # a new field
-    ("cs/agent.py", 'print("no name yet")', 'print(readonly_context.state)'),  # the provider's code
-    ("cs/agent.py", "from .prompts import *\n", "from .prompts import *\nfrom .tools import *\n"),
+CODE = "python code outside the instruction strings"
+
+
+@pytest.mark.parametrize(("path", "old", "new", "why"), [
+    ("cs/prompts.py", '.to_json()}', '.to_json() + open("/etc/passwd").read()}', CODE),  # an expression in a field
+    ("cs/prompts.py", '.to_json()}\n', '.to_json()}\n{__import__("os").getcwd()}\n', CODE),  # a new field
+    ("cs/agent.py", 'print("no name yet")', 'print(readonly_context.state)', CODE),  # the provider's code
+    ("cs/agent.py", "from .prompts import *\n", "from .prompts import *\nfrom .tools import *\n",
+     "which any of 2 star imports may bind"),
 ])
 def test_f_strings_providers_and_star_imports_are_adopted_and_their_code_guarded(
-        tmp_path: Path, path: str, old: str, new: str) -> None:
+        tmp_path: Path, path: str, old: str, new: str, why: str) -> None:
     from ..review.conftest import out
 
     root = tmp_path / "shop"
@@ -370,4 +374,4 @@ def test_f_strings_providers_and_star_imports_are_adopted_and_their_code_guarded
     proposed = out(root, "show", f"{tip}:cs/prompts.py") + "\n"
     assert '{Customer.get_customer("123").to_json()}' in proposed and proposed != CS_PROMPTS
     for said in _forged_and_refused(tmp_path, root, branch, tip, path, old, new):
-        assert "python code outside the instruction strings" in said, said
+        assert why in said, said

@@ -260,19 +260,21 @@ def test_a_star_import_and_a_prompt_package_are_followed_to_the_one_module(modul
     assert check_change({module: CS_PROMPTS}, {module: new.encode()}, policy) == []
     field = new.replace('{Customer.get_customer("123").to_json()}', '{Customer.get_customer("124").to_json()}')
     assert "protected-key" in [v.code for v in check_change({module: CS_PROMPTS}, {module: field.encode()}, policy)]
+    # a second star import: which module binds the name is no longer known
     starred = CS_AGENT.replace(b"from .prompts import *", b"from .prompts import *\nfrom .tools import *")
-    assert "protected-key" in [v.code for v in check_change(
-        {"cs/agent.py": CS_AGENT}, {"cs/agent.py": starred}, policy)]
+    assert [v.code for v in check_change({"cs/agent.py": CS_AGENT}, {"cs/agent.py": starred}, policy)] == [
+        "schema-invalid"]
 
 
 @pytest.mark.parametrize(("imports", "extra", "why"), [
-    ("from .prompts import *\nfrom .more import *", {"cs/more.py": b"INSTRUCTION = 'x'\n"},
-     "and 2 of them define it (cs/prompts.py, cs/more.py)"),
-    ("from .other import *", {}, "none of them defines it"),
+    ("from .prompts import *\nfrom .more import *", {"cs/more.py": b"OTHER = 'x'\n"},
+     "which any of 2 star imports may bind (`from .prompts import *`, `from .more import *`); gitimprove "
+     "follows a star import only when it is the file's one star import"),
+    ("from .other import *", {"cs/other.py": b"OTHER = 'x'\n"}, "of cs/other.py, which does not define it"),
     ("from .prompts import *", {"cs/prompts/__init__.py": CS_PROMPTS}, "both cs/prompts.py and cs/prompts/__init__.py"),
-    ("from .prompts import *\nfrom .more import *", {"cs/more.py": b"from .deep import *\n"},
-     "which star-imports another module in turn"),
-    ("from .prompts import *\nfrom os.path import *", {}, "may come from `from os.path import *`, not a module"),
+    ("from .more import *", {"cs/more.py": b"from .prompts import *\n"},
+     "of cs/more.py, which star-imports another module in turn"),
+    ("from os.path import *", {}, "may come from `from os.path import *`, not a module"),
 ])
 def test_a_star_import_that_does_not_name_one_constant_is_refused_with_the_reason(
         imports: str, extra: dict[str, bytes], why: str) -> None:
@@ -283,12 +285,24 @@ def test_a_star_import_that_does_not_name_one_constant_is_refused_with_the_reaso
     assert any(why in reason for path, reason in result.left if path == "cs/agent.py"), result.left
 
 
+def test_a_module_that_becomes_a_package_too_unlists_its_agents() -> None:
+    """A human commit adding prompts/__init__.py beside prompts.py: Python would read the
+    package; the catalog lists the agent no more, and says why."""
+    files = {"cs/agent.py": CS_AGENT, "cs/prompts.py": CS_PROMPTS}
+    policy = Policy(formats=survey(files, Policy(), []).rules, protected_sections=[])
+    assert sorted(_catalog(files, policy).agents) == ["customer_service"]
+    cat = _catalog({**files, "cs/prompts/__init__.py": b"INSTRUCTION = 'x'\n"}, policy)
+    assert cat.agents == {}
+    assert "cs/agent.py: agent 'customer_service': both cs/prompts.py and cs/prompts/__init__.py exist" in \
+        cat.problem_list()[0]
+
+
 def test_a_star_import_leaves_out_a_name_its_module_does_not_export() -> None:
     prompts = CS_PROMPTS + b'\n__all__ = ["GLOBAL_INSTRUCTION"]\n'
     result = survey({"cs/agent.py": CS_AGENT, "cs/prompts.py": prompts}, Policy(), [])
     assert result.adopted == []
-    assert "`INSTRUCTION` comes from a star import (`import *`) of cs/prompts.py, and none of them defines it" in \
-        result.left[0][1]
+    assert "`INSTRUCTION` comes from a star import (`import *`) of cs/prompts.py, which does not define it in its " \
+        "`__all__`" in result.left[0][1]
 
 
 def test_a_constant_a_later_star_import_may_rebind_is_refused() -> None:
@@ -297,3 +311,11 @@ def test_a_constant_a_later_star_import_may_rebind_is_refused() -> None:
     result = survey({"cs/agent.py": agent, "cs/prompts.py": CS_PROMPTS}, Policy(), [])
     assert result.adopted == []
     assert "which `from .prompts import *` on line 5 may bind again" in result.left[0][1]
+
+
+def test_a_constant_of_the_module_a_later_star_import_may_rebind_is_refused() -> None:
+    prompts = CS_PROMPTS + b"\nfrom .legacy import *\n"
+    result = survey({"cs/agent.py": CS_AGENT.replace(b"import *", b"import GLOBAL_INSTRUCTION, INSTRUCTION"),
+                     "cs/prompts.py": prompts}, Policy(), [])
+    assert result.adopted == []
+    assert "may be bound again by `from .legacy import *` on line 14" in result.left[0][1]

@@ -21,9 +21,9 @@ nothing but one string literal (:meth:`Source.returned`); a module lists it as
 ``constant: return_instructions_root()``. A function passed itself (an InstructionProvider,
 ``instruction=provider``) is read when every ``return`` of it gives the same literal or constant
 (:meth:`Source.provided`). An f-string is managed around its replacement fields, which are code
-(:class:`FString`). A star import (``from .prompt import *``) is followed to the one module of the
-package that defines the name, and a module may be a package (``prompt/__init__.py``):
-:meth:`Use.module_of`. Anything else (a concatenation, another call, a name of another package)
+(:class:`FString`). A file's one star import (``from .prompt import *``) is followed to the
+module of the package when it defines the name, and a module may be a package
+(``prompt/__init__.py``): :meth:`Use.module_of`. Anything else (a concatenation, another call, a name of another package)
 is refused with the reason: gitimprove edits text where it is written."""
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ import ast
 import dataclasses
 import posixpath
 import re
+from collections.abc import Container
 from typing import TYPE_CHECKING, Any
 
 from gitimprove.dataclass import dataclass
@@ -116,10 +117,8 @@ class Use:
     path: str  # the module's file, in the repository
     constant: str
     line: int
-    # the other files the module may be (`prompt/__init__.py`; with `from .x import *`, every
-    # module star-imported): :func:`module_of` picks the one that holds the constant
-    also: tuple[str, ...] = ()
-    star: bool = False
+    also: tuple[str, ...] = ()  # the other file the module may be: `prompt/__init__.py`
+    star: bool = False  # the name comes from `from .prompt import *`
 
     def called(self) -> Use:
         """The use of a function of the module, called: its text is what it returns."""
@@ -128,33 +127,31 @@ class Use:
     def module_of(self, files: dict[str, bytes]) -> str:
         """The file of the repository that holds this agent's constant; :class:`InvalidFileError`
         with the reason when that is not exactly one file."""
-        forms = (self.path, *self.also)
-        for at in range(0, len(forms), 2):  # each module: `x.py` and `x/__init__.py`
-            if forms[at] in files and forms[at + 1] in files:
-                raise InvalidFileError([f"both {forms[at]} and {forms[at + 1]} exist; gitimprove does not "
-                                        "guess which one the import reads"], hint=_HINT)
-        present = [p for p in forms if p in files]
-        if not self.star:
-            return present[0] if present else self.path
+        problem = self.ambiguous(files)
+        if problem is not None:
+            raise InvalidFileError([problem], hint=_HINT)
+        path = next((p for p in (self.path, *self.also) if p in files), self.path)
+        if not self.star or path not in files:
+            return path
         name = self.constant.removesuffix("()")
-        holding = []
-        for path in present:
-            try:
-                tree = ast.parse(files[path].decode("utf-8", "replace"))
-            except (SyntaxError, ValueError):
-                raise InvalidFileError([f"{path}, which the agent.py star-imports, is not valid Python"]) from None
-            if any(isinstance(n, ast.ImportFrom) and n.names[0].name == "*" for n in ast.walk(tree)):
-                raise InvalidFileError([f"`{name}` comes from a star import (`import *`) of {path}, which star-"
-                                        "imports another module in turn; gitimprove follows one hop"], hint=_HINT)
-            if bindings(tree, name) and _exports(tree, name):
-                holding.append(path)
-        if len(holding) != 1:
-            found = f"{len(holding)} of them define it ({', '.join(holding)})" if holding else \
-                "none of them defines it"
-            raise InvalidFileError([f"`{name}` comes from a star import (`import *`) of {', '.join(present)}, and "
-                                    f"{found}; gitimprove follows a star import only to the one module that "
-                                    "defines the name"], hint=_HINT)
-        return holding[0]
+        try:
+            tree = ast.parse(files[path].decode("utf-8", "replace"))
+        except (SyntaxError, ValueError):
+            raise InvalidFileError([f"{path}, which the agent.py star-imports, is not valid Python"]) from None
+        if any(isinstance(n, ast.ImportFrom) and n.names[0].name == "*" for n in ast.walk(tree)):
+            raise InvalidFileError([f"`{name}` comes from a star import (`import *`) of {path}, which star-imports "
+                                    "another module in turn; gitimprove follows one hop"], hint=_HINT)
+        if not (bindings(tree, name) and _exports(tree, name)):
+            raise InvalidFileError([f"`{name}` comes from a star import (`import *`) of {path}, which does not "
+                                    "define it" + (" in its `__all__`" if bindings(tree, name) else "")],
+                                   hint=_HINT)
+        return path
+
+    def ambiguous(self, paths: Container[str]) -> str | None:
+        """Why the module is not one file of ``paths``: both ``prompt.py`` and ``prompt/__init__.py``."""
+        if self.path in paths and self.also[0] in paths:
+            return f"both {self.path} and {self.also[0]} exist; gitimprove does not guess which one the import reads"
+        return None
 
 
 def _exports(tree: ast.Module, name: str) -> bool:
@@ -333,12 +330,9 @@ class PythonAgents(_Literals):
                 return got.called() if called else got
         if isinstance(node, ast.Name):
             bound = bindings(src.tree, node.id)
-            stars = [n for n in ast.walk(src.tree) if isinstance(n, ast.ImportFrom) and n.names[0].name == "*"
-                     and bound and n.lineno > bound[-1].lineno]
-            if stars:
-                raise InvalidFileError([f"{what} is `{node.id}`, which `from {'.' * stars[0].level}"
-                                        f"{stars[0].module or ''} import *` on line {stars[0].lineno} may bind "
-                                        "again"], hint=_HINT)
+            star = _star_after(src.tree, bound)
+            if star is not None:
+                raise InvalidFileError([f"{what} is `{node.id}`, which {star} may bind again"], hint=_HINT)
             if len(bound) == 1 and isinstance(bound[0], (ast.FunctionDef, ast.AsyncFunctionDef)):
                 if not called and not inner:
                     returned = src.provided(bound[0])
@@ -357,8 +351,8 @@ class PythonAgents(_Literals):
             elif len(bound) > 1:
                 raise InvalidFileError([f"{what} is `{node.id}`, which the file assigns more than once"],
                                        hint=_HINT)
-            elif not bound and (star := _star(src, node.id, what)) is not None:
-                return star.called() if called else star
+            elif not bound and (starred := _star(src, node.id, what)) is not None:
+                return starred.called() if called else starred
         found = src.literal(written if called else node)
         if isinstance(found, str):
             raise InvalidFileError([f"{what} is {found}; gitimprove edits only text written as one "
@@ -378,22 +372,34 @@ class PythonAgents(_Literals):
         return self._lines_of(*self.calls[entry.key])
 
 
+def _star_after(tree: ast.Module, bound: list[ast.stmt]) -> str | None:
+    """A star import of the module after the last statement that binds a name (``from .x import
+    *`` on line N), which may bind it again; None when there is none."""
+    later = [n for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.names[0].name == "*"
+             and bound and n.lineno > bound[-1].lineno]
+    return f"`from {'.' * later[0].level}{later[0].module or ''} import *` on line {later[0].lineno}" if later else None
+
+
 def _star(src: Source, name: str, what: str) -> Use | None:
-    """The constant ``name``, bound nowhere in the file, of the modules the file star-imports
-    (``from .prompt import *``); None when it star-imports none. :meth:`Use.module_of` picks the
-    one module that defines it."""
+    """The constant ``name``, bound nowhere in the file, of the module the file star-imports
+    (``from .prompt import *``); None when it star-imports none. With two star imports, which
+    one binds the name depends on both modules, which may change without this file changing:
+    refused. :meth:`Use.module_of` checks the module defines the name."""
     stars = [n for n in ast.walk(src.tree) if isinstance(n, ast.ImportFrom) and n.names[0].name == "*"]
     if not stars:
         return None
-    files: list[str] = []
-    for stmt in stars:
-        module = module_file(src.source, stmt, None) if stmt.module else None
-        if module is None:
-            dotted = "." * stmt.level + (stmt.module or "")
-            raise InvalidFileError([f"{what} is `{name}`, which may come from `from {dotted} import *`, not a "
-                                    "module of this package"], hint=_HINT)
-        files += _forms(module)
-    return Use("", "", files[0], name, 0, tuple(files[1:]), star=True)
+    said = [f"`from {'.' * n.level}{n.module or ''} import *`" for n in stars]
+    if len(stars) > 1:
+        raise InvalidFileError([f"{what} is `{name}`, which any of {len(stars)} star imports may bind "
+                                f"({', '.join(said)}); gitimprove follows a star import only when it is the "
+                                "file's one star import"], hint=f"import the name itself (from .module import "
+                                                                f"{name}), or {_HINT}")
+    module = module_file(src.source, stars[0], None) if stars[0].module else None
+    if module is None:
+        raise InvalidFileError([f"{what} is `{name}`, which may come from {said[0]}, not a module of this "
+                                "package"], hint=_HINT)
+    forms = _forms(module)
+    return Use("", "", forms[0], name, 0, forms[1:], star=True)
 
 
 def _from_module(src: Source, name: str, attr: str | None, what: str) -> Use | None:
@@ -453,6 +459,9 @@ class PromptModule(_Literals):
                                        hint="map the constant the agent uses in gitimprove.yaml's `formats:`")
             stmt = bound[0]
             found: Literal | str
+            star = _star_after(src.tree, bound)
+            if star is not None:
+                raise InvalidFileError([f"{what} may be bound again by {star}"], hint=_HINT)
             if len(bound) == 1 and isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 found = src.returned(stmt) if called else _provided(src, stmt)
             elif len(bound) > 1 or called or not isinstance(stmt, (ast.Assign, ast.AnnAssign)) \
