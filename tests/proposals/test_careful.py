@@ -303,7 +303,7 @@ def test_a_routing_rule_on_the_input_s_length_is_not_the_length_rule_to_tighten(
 ASSISTANT_MD = """\
 You are a helpful assistant.
 
-## Instructions
+Instructions:
 - Engage warmly yet honestly with the user.
 - Be direct; avoid ungrounded or sycophantic flattery.
 - Ask a general, single-sentence follow-up question when natural.
@@ -321,6 +321,7 @@ COMPLAINTS = [
 
 
 def test_a_theme_the_file_has_a_rule_on_gets_no_second_rule(tmp_path: Path) -> None:
+    # A system prompt written as a paragraph and a list, no heading: one section, adopted.
     # Complaints of flattery under "Be direct; avoid ... sycophantic flattery", and of
     # follow-up questions under a rule that asks for them: a second rule would repeat the
     # first or contradict it. Both themes are named (flattery was a no-reason complaint:
