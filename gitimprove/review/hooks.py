@@ -19,7 +19,8 @@ What a hook judges (the same rule everywhere, see docs/safety.md):
   (:func:`gitimprove.evaluation.check.evaluation_status`).
 
 Hooks call the gitimprove that installed them (``<python> -m gitimprove hook NAME``) and fail
-closed: an error in the validator refuses the update.
+closed: an error in the validator refuses the update. What they judge by is read from git
+alone: never from what gitimprove keeps on disk to go faster (``ledger.scan(kept=False)``).
 """
 
 from __future__ import annotations
@@ -357,15 +358,27 @@ def _brings_squashed(repo: InstructionRepo, old: Oid, new: Oid, proposal: str) -
     the proposal (its model commit, or its branch with reviewers' commits) changes. A commit
     that touches none of them cannot carry any of its change: git's message file is left
     over from a squash given up. A proposal that is not found here counts as brought."""
-    from gitimprove import ledger
-
-    info = ledger.scan(repo.git, repo.main_ref).proposals.get(proposal)
+    info = _proposal_named(repo, proposal)
     if info is None or not info.commit.parents:
         return True
     base = info.commit.parents[0]
     theirs = {p for tip in {info.commit.oid, info.tip or info.commit.oid}
               for p, _, _ in diff_trees(repo.git, base, tip)}
     return any(p in theirs for p, _, _ in diff_trees(repo.git, old, new))
+
+
+def _proposal_named(repo: InstructionRepo, proposal: str) -> ledger.Proposal | None:
+    """Proposal ``proposal`` as the ledger reads it from git alone: from its branch when one
+    branch is named for it and holds it open (one ``log``), else from a scan of everything."""
+    from gitimprove import ledger
+
+    if ledger.is_proposal_id(proposal):
+        refs = repo.git.match_refs(f"{ledger.BRANCH_PREFIX}*/{proposal}")
+        info = ledger.branch_proposal(repo.git, repo.main_ref, refs[0][0]) \
+            if len(refs) == 1 else None
+        if info is not None and info.id == proposal:
+            return info
+    return ledger.scan(repo.git, repo.main_ref, kept=False).proposal(proposal)
 
 
 def _check_squash(repo: InstructionRepo, old: Oid, new: Oid, proposal: str,
@@ -414,17 +427,21 @@ def duplicate_proposals(repo: InstructionRepo, lines: Iterable[str]) -> list[str
                and parts[0] == ZERO_OID and _is_oid(parts[1]) and parts[1] != ZERO_OID]
     if not created:
         return []
-    book = ledger.scan(repo.git, repo.main_ref)
+    # NOTE: from git alone (a kept summary is not evidence); what is read of every proposal
+    # is its summary (the proposals themselves are not kept)
+    book = ledger.scan(repo.git, repo.main_ref, kept=False)
+    summaries = book.summaries()
     cited: dict[str, str] = {}  # feedback id -> the live proposal citing it
     live = book.of_state(ledger.ProposalState.OPEN, ledger.ProposalState.APPROVED,
                          ledger.ProposalState.LANDED)
-    for p in sorted(live, key=lambda p: p.record.id):
-        for fid in p.record.evidence:
-            cited.setdefault(fid, p.record.id)
+    for s in sorted(live, key=lambda s: s.id):
+        for fid in s.evidence:
+            cited.setdefault(fid, s.id)
+    known = {s.id for s in summaries}
     out = []
     for ref, tip in created:
         pushed = ledger.proposal_at(repo.git, repo.main_ref, ref, tip)
-        if pushed is None or pushed.record.id in book.proposals:
+        if pushed is None or pushed.record.id in known:
             continue
         clash = [fid for fid in pushed.record.evidence if fid in cited]
         if clash:
