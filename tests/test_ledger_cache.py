@@ -50,11 +50,14 @@ def assert_same(repo: Path) -> ledger.Ledger:
     is) each equal a scan without it, in every part a reader sees."""
     expected = fresh_scan(repo)
     for second in (False, True):
-        alone = ledger.scan(Repository.discover(repo), MAIN)
         ids = list(expected.proposals)
-        assert alone.select(ids) == list(expected.proposals.values())
-        # the second time the summaries are kept: each proposal was built alone
-        assert not second or "_read" not in alone.__dict__
+        for few in (ledger._FEW, 0):  # their refs read from git, or from what the scan read
+            with pytest.MonkeyPatch.context() as patch:
+                patch.setattr(ledger, "_FEW", few)
+                alone = ledger.scan(Repository.discover(repo), MAIN)
+                assert alone.select(ids) == list(expected.proposals.values())
+            # the second time the summaries are kept: each proposal was built alone
+            assert not second or "_read" not in alone.__dict__
         assert alone.commits == expected.commits and alone.records == expected.records
         for pid, p in expected.proposals.items():
             assert ledger.scan(Repository.discover(repo), MAIN).proposal(pid) == p
