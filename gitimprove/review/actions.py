@@ -359,7 +359,8 @@ def refuse_untrusted(repo: InstructionRepo, info: Proposal, tip: Oid) -> None:
 
 def _decided_elsewhere(repo: InstructionRepo, info: Proposal, shared: ledger.Ledger | None) -> None:
     """Refuse when the remote (the shared truth, when one is configured) has closed it."""
-    there = shared.proposals.get(info.id) if shared is not None else None
+    there = next((s for s in shared.summaries() if s.id == info.id), None) \
+        if shared is not None else None
     if there is not None and there.state != ProposalState.OPEN:
         raise ReviewError(f"proposal {info.id} is {there.state.replace('_', ' ')} on the remote "
                           f"({default_remote(repo)}), not open",
