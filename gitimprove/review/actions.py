@@ -109,7 +109,7 @@ def find_proposal(repo: InstructionRepo, spec: str, *, include_closed: bool = Tr
     """A proposal by id (``20261123-ab12cd``), branch (``improve/agent/id``) or ref. It is
     looked for among the proposals' summaries: only the one found is built."""
     spec = spec.removeprefix("refs/heads/").removeprefix("improve/")
-    found = _find_open_by_ref(repo, spec)
+    found = open_by_branch(repo, spec)
     if found is not None:
         return found
     book = ledger.scan(repo.git, repo.main_ref)
@@ -141,8 +141,9 @@ def _by_prefix(spec: str, ids: Sequence[str]) -> list[str]:
     return [i for i in ids if i.startswith(spec) or i.partition("-")[2].startswith(spec)]
 
 
-def _find_open_by_ref(repo: InstructionRepo, spec: str) -> Proposal | None:
-    """An open proposal found straight from its branch name, without listing every proposal.
+def open_by_branch(repo: InstructionRepo, spec: str) -> Proposal | None:
+    """An open proposal found straight from its branch name, without listing every proposal
+    (from git alone: nothing kept on disk is read, so the hooks use it too).
 
     NOTE: with a thousand branches, listing them all (and the history of main) dominates
     approve; the full listing stays the fallback for ids that name no single open branch."""

@@ -371,14 +371,10 @@ def _proposal_named(repo: InstructionRepo, proposal: str) -> ledger.Proposal | N
     """Proposal ``proposal`` as the ledger reads it from git alone: from its branch when one
     branch is named for it and holds it open (one ``log``), else from a scan of everything."""
     from gitimprove import ledger
+    from gitimprove.review.actions import open_by_branch
 
-    if ledger.is_proposal_id(proposal):
-        refs = repo.git.match_refs(f"{ledger.BRANCH_PREFIX}*/{proposal}")
-        info = ledger.branch_proposal(repo.git, repo.main_ref, refs[0][0]) \
-            if len(refs) == 1 else None
-        if info is not None and info.id == proposal:
-            return info
-    return ledger.scan(repo.git, repo.main_ref, kept=False).proposal(proposal)
+    info = open_by_branch(repo, proposal) if ledger.is_proposal_id(proposal) else None
+    return info or ledger.scan(repo.git, repo.main_ref, kept=False).proposal(proposal)
 
 
 def _check_squash(repo: InstructionRepo, old: Oid, new: Oid, proposal: str,
