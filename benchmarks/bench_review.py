@@ -4,6 +4,9 @@ Two repositories: the sample repo, and a big one (10,000 commits on main, 1,000 
 proposal branches) generated with ``git fast-import`` and cached under /tmp by parameters.
 Times are in-process library calls (the CLI adds Python's start-up, printed separately).
 Goal: gitimprove within 1.5x of the plumbing. Run: ``python -m benchmarks.bench_review``.
+Beside them, the commands that read the ledger for one proposal or a few (``review`` of a
+rejected proposal, ``proposals --agent``, the ``pre-receive`` duplicate check): figures in
+docs/design.md.
 """
 
 from __future__ import annotations
