@@ -421,31 +421,46 @@ def duplicate_proposals(repo: InstructionRepo, lines: Iterable[str]) -> list[str
     created = [(parts[2], Oid(parts[1])) for parts in (line.split() for line in lines)
                if len(parts) == 3 and parts[2].startswith(ledger.BRANCH_PREFIX)
                and parts[0] == ZERO_OID and _is_oid(parts[1]) and parts[1] != ZERO_OID]
-    if not created:
-        return []
+    pushed = [(ref, p) for ref, tip in created
+              if (p := ledger.proposal_at(repo.git, repo.main_ref, ref, tip)) is not None]
+    if not _mentioned(repo, {fid for _, p in pushed for fid in p.record.evidence}):
+        return []  # no commit here names that feedback: no proposal here cites it
     # NOTE: from git alone (a kept summary is not evidence); what is read of every proposal
     # is its summary (the proposals themselves are not kept)
     book = ledger.scan(repo.git, repo.main_ref, kept=False)
-    summaries = book.summaries()
     cited: dict[str, str] = {}  # feedback id -> the live proposal citing it
     live = book.of_state(ledger.ProposalState.OPEN, ledger.ProposalState.APPROVED,
                          ledger.ProposalState.LANDED)
     for s in sorted(live, key=lambda s: s.id):
         for fid in s.evidence:
             cited.setdefault(fid, s.id)
-    known = {s.id for s in summaries}
+    known = {s.id for s in book.summaries()}
     out = []
-    for ref, tip in created:
-        pushed = ledger.proposal_at(repo.git, repo.main_ref, ref, tip)
-        if pushed is None or pushed.record.id in known:
+    for ref, p in pushed:
+        if p.record.id in known:
             continue
-        clash = [fid for fid in pushed.record.evidence if fid in cited]
+        clash = [fid for fid in p.record.evidence if fid in cited]
         if clash:
             first = cited[clash[0]]
             more = f" and {len(clash) - 1} more" if len(clash) > 1 else ""
-            out.append(f"proposal {pushed.record.id} ({ref.removeprefix('refs/heads/')}) "
+            out.append(f"proposal {p.record.id} ({ref.removeprefix('refs/heads/')}) "
                        f"{DUPLICATE} {first} already cites here ({clash[0]}{more})")
     return out
+
+
+def _mentioned(repo: InstructionRepo, feedback: set[str]) -> bool:
+    """Whether a commit main or a proposal branch reaches names any of ``feedback`` in its
+    message (one ``git log`` that stops at the first): a proposal that cites feedback names
+    it in its record, so without one, none here cites it and nothing need be scanned."""
+    from gitimprove import ledger
+
+    if not feedback:
+        return False
+    greps = [f"--grep={fid}" for fid in sorted(feedback)]
+    return bool(repo.git.run("log", "-1", "--format=%H", "--fixed-strings", *greps,
+                             f"--glob={ledger.BRANCH_PREFIX}*",
+                             *([repo.main_ref] if repo.git.read_ref(repo.main_ref) else []),
+                             "--").strip())
 
 
 def trial_problems(repo: InstructionRepo, lines: Iterable[str]) -> list[str]:

@@ -240,3 +240,22 @@ def test_the_duplicate_check_reads_git_not_what_is_kept(sample_repo: Path) -> No
     assert ledger.scan(repo.git, repo.main_ref).of_state(ledger.ProposalState.OPEN) == []
     found = duplicate_proposals(repo, [f"{ZERO_OID} {second} refs/heads/improve/product-writer/second"])
     assert len(found) == 1 and f"{DUPLICATE} first" in found[0], found
+
+
+@pytest.mark.parametrize("cited", ["fb-new", "fb-7", "fb-1"])
+def test_the_duplicate_check_refuses_only_feedback_a_live_proposal_cites(
+        sample_repo: Path, cited: str) -> None:
+    """Feedback no commit here names needs no scan; feedback a rejected proposal cites is free
+    again; feedback an open proposal cites is refused."""
+    from gitimprove.git import ZERO_OID
+    from gitimprove.review.actions import reject
+    from gitimprove.review.hooks import duplicate_proposals
+
+    make_proposal(sample_repo, "open", add_rule("Use short sentences."), evidence="fb-1")
+    make_proposal(sample_repo, "closed", add_rule("Be kind."), evidence="fb-7")
+    repo = InstructionRepo(sample_repo)
+    reject(repo, "closed", reason="no")
+    pushed = make_proposal(sample_repo, "pushed", add_rule("Name the size."), evidence=cited)
+    run(sample_repo, "update-ref", "-d", "refs/heads/improve/product-writer/pushed")
+    found = duplicate_proposals(repo, [f"{ZERO_OID} {pushed} refs/heads/improve/product-writer/pushed"])
+    assert len(found) == (cited == "fb-1"), found
