@@ -51,9 +51,9 @@ def assert_same(repo: Path) -> ledger.Ledger:
     expected = fresh_scan(repo)
     for second in (False, True):
         ids = list(expected.proposals)
-        for few in (ledger._FEW, 0):  # their refs read from git, or from what the scan read
+        for many in (0, 10**6):  # their refs read from git, or from what the scan read
             with pytest.MonkeyPatch.context() as patch:
-                patch.setattr(ledger, "_FEW", few)
+                patch.setattr(ledger, "_MANY", many)
                 alone = ledger.scan(Repository.discover(repo), MAIN)
                 assert alone.select(ids) == list(expected.proposals.values())
             # the second time the summaries are kept: each proposal was built alone

@@ -898,15 +898,18 @@ class Ledger:
         """The proposals with these ids (those that exist, in the order asked), each what
         ``proposals`` holds for it. When the proposals are not built yet, each is built
         alone from its :class:`Summary`'s ref: with main's line kept on disk, one ``log`` of
-        what those refs bring beyond main (a few), or what the scan read (many)."""
+        what those refs bring beyond main (a few among many), else what the scan read."""
         wanted = list(dict.fromkeys(ids))
         known = {s.id: s for s in self.summaries()}
         if "_read" in self.__dict__:  # built already (to summarise them, or for another reader)
             return [p for pid in wanted if (p := self.proposals.get(pid)) is not None]
         chosen = [known[pid] for pid in wanted if pid in known]
+        if not chosen:
+            return []
         tips = dict(self.refs)
         heads = {str(tips[s.ref]) for s in chosen if s.ref in tips}
-        line = self._kept_line() if len(heads) <= _FEW else None
+        few = not heads or (len(heads) <= _FEW and len(self.refs) > _MANY)
+        line = self._kept_line() if few else None
         if line is not None and self.main is not None:
             commits = read_commits(self.git, *sorted(heads), f"^{self.main}") if heads else {}
         else:
@@ -1241,9 +1244,11 @@ def _settled(line: MainLine, pid: str, state: ProposalState) -> ProposalState:
     return state
 
 
-# NOTE: select() of at most this many refs reads them from git (one `log`, a few ms) rather
-# than every commit the refs bring beyond main (for a thousand branches, 40 ms from disk)
+# NOTE: select() of at most _FEW refs among more than _MANY reads them from git (one `log`, a
+# few ms) rather than every commit the refs bring beyond main (for a thousand branches, 40 ms
+# from disk; for a few dozen, less than the `log`)
 _FEW = 32
+_MANY = 128
 
 
 def _alone(s: Summary, tips: Mapping[str, Oid], line: MainLine,
