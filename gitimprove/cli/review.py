@@ -33,6 +33,7 @@ def propose_cmd(ctx: Context, agents: tuple[str, ...], all_agents: bool, propose
                 dry_run: bool, push_remote: str | None, offline: bool, as_json: bool) -> int:
     """Turn open feedback patterns into a proposal branch (improve/<agent>/<id>). Without
     AGENTS, the repository's only agent."""
+    from gitimprove.proposals.proposers.base import left_out_summary
     from gitimprove.proposals.proposers.select import make_proposer
     from gitimprove.review.remote import propose_and_push
 
@@ -49,7 +50,13 @@ def propose_cmd(ctx: Context, agents: tuple[str, ...], all_agents: bool, propose
         elif as_json:
             continue
         elif plan is None:
-            echo(outcome.reason)
+            if len(outcome.left_out) > 1:  # each with its reason, not one as an example
+                echo(f"nothing to propose for {outcome.agent}: "
+                     f"{left_out_summary(outcome.left_out, example=False)}. Each, and why:")
+                for lo in outcome.left_out:
+                    echo(f"  - {lo.what}: {lo.why}")
+            else:
+                echo(outcome.reason)
             if outcome.hint:
                 echo(f"hint: {outcome.hint}")
         elif dry_run:

@@ -54,7 +54,13 @@ from gitimprove.validate import Violation, check_change, protected_ids
 
 
 class NothingToPropose(GitImproveError):
-    """No open pattern calls for a change (all addressed, pending, or none found)."""
+    """No open pattern calls for a change (all addressed, pending, or none found);
+    ``left_out``: each pattern the proposer passed over, and why."""
+
+    def __init__(self, message: str, *, hint: str | None = None,
+                 left_out: list[LeftOut] | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.left_out = left_out or []
 
 
 class ProposalRefused(GitImproveError):
@@ -319,7 +325,7 @@ def _propose(
         result = proposer.propose(request, check)
     except NothingNew as exc:
         raise NothingToPropose(f"nothing to propose for {agent}: {exc.message}",
-                               hint=exc.hint) from None
+                               hint=exc.hint, left_out=[*exc.left_out, *left_out]) from None
     new_text, problems = draft_problems(at, repo, result.draft)
     if problems or new_text is None:
         raise ProposalRefused(agent, problems or ["the draft does not apply"])
@@ -501,11 +507,13 @@ class Outcome:
     plan: Plan | None = None
     pushed_to: str | None = None
     hint: str | None = None  # what to do when there is nothing to propose
+    left_out: list[LeftOut] = field(default_factory=list)  # ... and what was passed over, why
 
     def to_json(self) -> dict[str, object]:
         if self.plan is None:
             return {"agent": self.agent, "status": self.status, "reason": self.reason,
-                    **({"hint": self.hint} if self.hint else {})}
+                    **({"hint": self.hint} if self.hint else {}),
+                    **({"left_out": _left_out_json(self.left_out)} if self.left_out else {})}
         plan = self.plan
         usage = plan.result.usage
         data: dict[str, object] = {
@@ -517,11 +525,14 @@ class Outcome:
             "evidence": plan.evidence, "patterns": [p.id for p in plan.patterns],
             "usage": {"input_tokens": usage.input_tokens, "output_tokens": usage.output_tokens},
             "diff": plan.diff, "message": plan.message, "notes": plan.notes,
-            "left_out": [{"what": lo.what, "why": lo.why, "rejected": lo.rejected}
-                         for lo in plan.left_out]}
+            "left_out": _left_out_json(plan.left_out)}
         if self.pushed_to:
             data["pushed_to"] = self.pushed_to
         return data
+
+
+def _left_out_json(left_out: list[LeftOut]) -> list[dict[str, object]]:
+    return [{"what": lo.what, "why": lo.why, "rejected": lo.rejected} for lo in left_out]
 
 
 def propose_each(repo: InstructionRepo, agents: list[str], proposer: Proposer, *,
@@ -539,7 +550,8 @@ def propose_each(repo: InstructionRepo, agents: list[str], proposer: Proposer, *
         try:
             plan = propose(repo, name, proposer, dry_run=dry_run, shared=shared)
         except NothingToPropose as exc:
-            outcomes.append(Outcome(name, "nothing", exc.message, hint=exc.hint))
+            outcomes.append(Outcome(name, "nothing", exc.message, hint=exc.hint,
+                                    left_out=exc.left_out))
             continue
         except GitImproveError as exc:
             if len(agents) == 1:

@@ -340,10 +340,13 @@ def test_a_theme_the_file_has_a_rule_on_gets_no_second_rule(tmp_path: Path) -> N
                              user_id=f"u{n}")
     with pytest.raises(NothingToPropose) as caught:
         propose(repo, "assistant", HeuristicProposer(), dry_run=True)
-    message = caught.value.message
-    assert "2 pattern(s) left out" in message, message
-    assert ("'ends every answer with a question' (10 items): rule 3 of 'instructions' is on this "
-            "theme already ('Ask a general") in message, message
+    why = {lo.what.split("' (")[0].strip("'"): lo.why for lo in caught.value.left_out}
+    assert why["flattery and sycophancy"].startswith("rule 2 of 'intro' is on this theme already")
+    assert why["ends every answer with a question"].startswith(
+        "rule 3 of 'intro' is on this theme already ('Ask a general")
+    said = _cli(repo_path, "propose", "assistant")[1]   # each listed, not one as an example
+    assert said.startswith("nothing to propose for assistant: 2 pattern(s) left out. Each, and why:")
+    assert said.count("is on this theme already") == 2, said
     patterns = repo.analyze("assistant")
     assert {p.label for p in patterns} == {"ends every answer with a question",
                                            "flattery and sycophancy"}

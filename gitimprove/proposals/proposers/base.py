@@ -54,8 +54,9 @@ class LeftOut:
         return f"{self.what}: {self.why}"
 
 
-def left_out_summary(left_out: list[LeftOut]) -> str:
-    """One sentence: how much was left out, what was skipped as rejected before, one example."""
+def left_out_summary(left_out: list[LeftOut], *, example: bool = True) -> str:
+    """One sentence: how much was left out, what was skipped as rejected before, one example
+    (not with ``example=False``, where each is listed after it)."""
     if not left_out:
         return "nothing left out"
     rejected = [lo for lo in left_out if lo.rejected]
@@ -69,7 +70,7 @@ def left_out_summary(left_out: list[LeftOut]) -> str:
         parts.append(f"{len(rejected)} skipped because a reviewer rejected the same rule before "
                      f"({said})")
     other = next((lo for lo in left_out if not lo.rejected), None)
-    if other is not None:
+    if other is not None and example:
         parts.append(f"e.g. {other.line()}")
     return "; ".join(parts)
 
