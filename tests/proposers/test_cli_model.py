@@ -36,8 +36,10 @@ def test_propose_names_the_model_and_what_it_cost(api: FakeAnthropicServer, with
     api.script(tool_use(good_draft(), input_tokens=3069, output_tokens=400))
     got = runner.invoke(cli, ["propose", AGENT, "--proposer", "anthropic", "--offline"])
     assert got.exit_code == 0, got.output
-    assert ("by claude-sonnet-5-5 via the Anthropic API (1 request, 3,069 input and 400 output "
-            "tokens)") in got.stdout
+    lines = got.stdout.splitlines()
+    assert lines[1] == "  by claude-sonnet-5-5 via the Anthropic API (1 request)"
+    # last, what the command's model calls cost, priced as evaluate prices them
+    assert lines[-1] == "Model calls: 1 request, 3,069 input and 400 output tokens, about $0.02"
     dry = runner.invoke(cli, ["propose", AGENT, "--proposer", "heuristic", "--dry-run", "--offline"])
     assert dry.exit_code == 0, dry.output
     assert "by the heuristic proposer (offline, no model). Nothing was written." in dry.stdout
