@@ -28,6 +28,7 @@ is not known.
 from __future__ import annotations
 
 import email.utils
+import json
 import random
 import socket
 import threading
@@ -44,7 +45,7 @@ from anthropic.types import Message, TextBlock, ToolUseBlock
 from gitimprove.dataclass import dataclass
 from gitimprove.errors import GitImproveError
 from gitimprove.progress import progress
-from gitimprove.text import spent, usd
+from gitimprove.text import shorten, spent, usd
 
 # Statuses worth another try: rate limit, request timeout, conflict, and every server error
 # (500, 502, 503, 504, and 529 "overloaded").
@@ -393,11 +394,9 @@ class MessagesAPI:
             except (ValueError, RecursionError, anthropic.APIResponseValidationError) as exc:
                 # NOTE: the SDK parses a 200 answer lazily and without validation: a body that is
                 # not JSON, cut short, or of the wrong shape surfaces here, or not at all.
-                detail = "answer nested too deeply" if isinstance(exc, RecursionError) else \
-                    self.redact(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
                 raise self.error(
                     f"the Anthropic API at {client.base_url} sent a malformed answer "
-                    f"({detail[:200]})",
+                    f"({self.redact(_malformed(exc))[:200]})",
                     hint="try again later; if it persists, check ANTHROPIC_BASE_URL and any proxy "
                          "in between") from None
             except anthropic.APITimeoutError:
@@ -514,6 +513,24 @@ def _said(exc: anthropic.APIStatusError) -> str:
     if status == 529:
         return "is overloaded (529)"
     return f"answered {status}" + (f" {exc.type[:40]}" if exc.type else "")
+
+
+def _malformed(exc: Exception) -> str:
+    """What is wrong with an answer, in a user's words (not a parser's "Expecting value: line 1
+    column 1 (char 0)"): a proxy's error page is quoted (escaped, for the terminal)."""
+    if isinstance(exc, RecursionError):
+        return "answer nested too deeply"
+    if isinstance(exc, json.JSONDecodeError):
+        body = exc.doc.strip()
+        if not body:
+            return "an empty body"
+        if exc.pos >= len(exc.doc.rstrip()) or exc.msg.startswith("Unterminated"):
+            return "its JSON is cut short"
+        if exc.pos == 0 or not body.startswith(("{", "[")):
+            return f"not JSON; it begins {shorten(body, 60)!r}"
+        return f"not valid JSON at character {exc.pos + 1}"
+    text = str(exc)
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def _error_field(body: object, name: str) -> str | None:

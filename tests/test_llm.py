@@ -4,7 +4,7 @@ awaited, and what the answered ones cost (one bill for every command)."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -12,6 +12,7 @@ from gitimprove import llm
 from gitimprove.errors import GitImproveError
 from gitimprove.llm import Bill, Hints, MessagesAPI, Tokens, price
 from gitimprove.progress import Progress, report_progress_to
+from tests.fakes import anthropic_server as fake
 from tests.fakes.anthropic_server import FakeAnthropicServer, error, slow, text_answer
 
 HINTS = Hints(key="set a key", fallback="or do without", timeout_setting="t.timeout_seconds",
@@ -121,3 +122,22 @@ def test_cache_writes_and_reads_are_billed_at_their_price() -> None:
     assert bill.saved_usd == round(3 * (0.9 * 4000 - 0.25 * 4000) / 1e6, 4)
     assert bill.said() == ("2 requests, 10,000 input (4,000 read from the cache, 4,000 written "
                            "to it) and 0 output tokens, about $0.02")
+
+
+@pytest.mark.parametrize(("reply", "said"), [
+    (fake.not_json, "not JSON; it begins '<html><body>502 Bad Gateway</body></html>'"),
+    (fake.truncated, "its JSON is cut short"),
+    (lambda: fake.raw_answer(b""), "an empty body"),
+    (lambda: fake.raw_answer(b'{"id": 1,, "type": "message"}'), "not valid JSON at character 10"),
+    (lambda: fake.raw_answer(b"\x1b]0;owned\x07\x1b[2J<b>proxy</b>"), "not JSON; it begins "
+                                                                       "']0;owned [2J<b>proxy</b>'"),
+])
+def test_a_malformed_answer_says_what_is_wrong_in_plain_words(
+        api: FakeAnthropicServer, reply: Callable[[], fake.Reply], said: str) -> None:
+    api.script(reply())
+    with pytest.raises(GitImproveError) as refused:
+        ask(door(api), 1)
+    # not the parser's "Expecting value: line 1 column 1 (char 0)"; a body quoted is one line,
+    # with no control character left to reach the terminal
+    assert refused.value.message == (f"the Anthropic API at {api.base_url} sent a malformed "
+                                     f"answer ({said})")

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from gitimprove.cli.context import Context, echo, emit_json, json_option, parse_since, pass_ctx
-from gitimprove.cli.output import fit, for_people, paint, width
+from gitimprove.cli.output import for_people, paint, width
 from gitimprove.text import percent, shorten
 
 if TYPE_CHECKING:
@@ -350,7 +350,7 @@ def analyze_cmd(ctx: Context, agent: str | None, since: str | None, version: str
         echo(f"note: {shorten(note, 200)}", err=True)
     _show_patterns(agent, patterns, show_all)
     for bill in bills:  # last, as evaluate says it: what the command's model calls cost
-        echo(fit(f"Model calls: {bill.said()}"))
+        echo(f"Model calls: {bill.said()}")
 
 
 def _show_patterns(agent: str, patterns: list[Pattern], show_all: bool) -> None:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import click
 
 from gitimprove.cli.context import Context, echo, emit_json, json_option, pass_ctx
-from gitimprove.cli.output import fit, for_people, paint
+from gitimprove.cli.output import for_people, paint
 from gitimprove.errors import GitImproveError
 
 if TYPE_CHECKING:
@@ -62,22 +62,22 @@ def propose_cmd(ctx: Context, agents: tuple[str, ...], all_agents: bool, propose
         elif dry_run:
             from gitimprove.review.view import message_text
 
-            echo(fit(f"Dry run for {outcome.agent}, by {_who(plan)}. Nothing was written.\n"))
+            echo(f"Dry run for {outcome.agent}, by {_who(plan)}. Nothing was written.\n")
             echo("\n".join(message_text(plan.message, ("propose --dry-run --json",))))
             echo()
             echo(plan.diff)
         else:
             echo(f"Proposed {plan.short_branch} ({plan.commit and plan.commit[:10]})")
-            echo(fit(f"  by {_who(plan)}"))
-            echo(fit(f"  {plan.message.splitlines()[0]}"))
+            echo(f"  by {_who(plan)}")
+            echo(f"  {plan.message.splitlines()[0]}")
             for note in plan.notes:
-                echo(fit(f"  note: {note}"))
+                echo(f"  note: {note}")
             echo(f"  review: gitimprove review {plan.id}")
             if outcome.pushed_to:
-                echo(fit(f"  pushed to {outcome.pushed_to}: open a pull request from "
-                         f"{plan.short_branch}"))
+                echo(f"  pushed to {outcome.pushed_to}: open a pull request from "
+                 f"{plan.short_branch}")
     if bill is not None and not as_json:  # every request, those of failed drafts included
-        echo(fit(f"Model calls: {bill.said()}"))
+        echo(f"Model calls: {bill.said()}")
     return 1 if any(o.status == "error" for o in outcomes) else 0
 
 
