@@ -437,8 +437,8 @@ class MessagesAPI:
         """The status of a request awaited: which (of how many), since when (this attempt),
         and how long at most (all the command's model work)."""
         left = self.deadline.remaining()
-        most = f"at most {left:.0f} s more" if left is not None else \
-            f"each read up to {self.timeout:g} s"
+        most = f"at most {_duration(left)} more" if left is not None else \
+            f"each read up to {_duration(self.timeout)}"
         n, of = self._requests, self._expected
         which = []
         if of is not None and of > 1 and n <= of:
@@ -448,7 +448,7 @@ class MessagesAPI:
         if attempt:
             which.append(f"attempt {attempt + 1}")
         nth = f" ({', '.join(which)})" if which else ""
-        return f"waiting for {model}{nth}: {time.monotonic() - sent:.0f} s, {most}"
+        return f"waiting for {model}{nth}: {_duration(time.monotonic() - sent)}, {most}"
 
     def _wait(self, seconds: float, attempt: int, why: str) -> None:
         """Sleep before a retry, unless the deadline would pass first: then stop now."""
@@ -503,6 +503,11 @@ class MessagesAPI:
         return error(f"the Anthropic API refused the request ({said}){ref}",
                      hint="the API's message above says why; if it names a request "
                           "field, please report it as a gitimprove bug")
+
+
+def _duration(seconds: float) -> str:
+    """``42 s``; from two minutes on, ``58 min`` (not ``3478 s``)."""
+    return f"{seconds:.0f} s" if seconds < 119.5 else f"{seconds / 60:.0f} min"
 
 
 def _said(exc: anthropic.APIStatusError) -> str:

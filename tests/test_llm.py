@@ -41,9 +41,10 @@ def told(monkeypatch: pytest.MonkeyPatch) -> Iterator[Told]:
     report_progress_to(None)
 
 
-def door(api: FakeAnthropicServer, model: str = "claude-sonnet-5-5") -> MessagesAPI:
+def door(api: FakeAnthropicServer, model: str = "claude-sonnet-5-5",
+         deadline: float | None = 60) -> MessagesAPI:
     return MessagesAPI(model=model, timeout=30, error=GitImproveError, hints=HINTS,
-                       api_key=api.api_key, base_url=api.base_url, deadline=60,
+                       api_key=api.api_key, base_url=api.base_url, deadline=deadline,
                        backoff_base=0.01, backoff_max=0.05)
 
 
@@ -62,6 +63,14 @@ def test_a_known_number_of_requests_is_counted_out(api: FakeAnthropicServer, tol
     assert shown == {f"waiting for claude-sonnet-5-5 (request {n} of 3)" for n in (1, 2, 3)}
     # each request is timed from its own start: none has waited 2 s, whatever came before
     assert all(re.search(r": [01] s, at most \d+ s more$", s) for s in told.statuses)
+
+
+def test_long_waits_are_told_in_minutes(api: FakeAnthropicServer, told: Told) -> None:
+    api.handler = lambda received: slow(text_answer("ok"), 0.6)
+    ask(door(api, deadline=3600), 1)  # evaluate's default deadline: not "at most 3599 s more"
+    assert told.statuses == ["waiting for claude-sonnet-5-5: 0 s, at most 60 min more"]
+    ask(door(api, deadline=None), 1)
+    assert told.statuses[-1] == "waiting for claude-sonnet-5-5: 0 s, each read up to 30 s"
 
 
 def test_an_unknown_number_is_counted_up_and_a_retry_is_an_attempt(

@@ -3,6 +3,7 @@ validate."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -52,7 +53,9 @@ def propose_cmd(ctx: Context, agents: tuple[str, ...], all_agents: bool, propose
     for outcome in outcomes:
         plan = outcome.plan
         if outcome.status == "error":
-            echo(f"error: {outcome.agent}: {outcome.reason}", err=True)
+            # NOTE: most reasons name the agent already ("... gave no valid draft for NAME")
+            named = re.search(rf"(?<![\w-]){re.escape(outcome.agent)}(?![\w-])", outcome.reason)
+            echo(f"error: {'' if named else f'{outcome.agent}: '}{outcome.reason}", err=True)
         elif as_json:
             continue
         elif plan is None:

@@ -4,6 +4,7 @@ fake Messages API, and what the command says about who wrote the draft and what 
 from __future__ import annotations
 
 import io
+import json
 import os
 import pty
 import re
@@ -101,7 +102,7 @@ def test_a_slow_answer_shows_a_status_line_on_a_terminal(
     os.close(leader)
     assert command.wait(timeout=20) == 0 and "Proposed" in (command.stdout or io.StringIO()).read()
     lines = shown.decode().split("\r\x1b[K")
-    assert re.fullmatch(r"waiting for claude-sonnet-5-5: [23] s, at most 59[78] s more", lines[1])
+    assert re.fullmatch(r"waiting for claude-sonnet-5-5: [23] s, at most 10 min more", lines[1])
     assert all(len(line) < 60 for line in lines) and lines[-1] == ""  # cleared at the end
 
 
@@ -118,4 +119,29 @@ def test_a_slow_answer_is_one_note_in_a_log(api: FakeAnthropicServer, with_key: 
     err = capsys.readouterr().err
     assert exited.value.code == 0
     assert re.findall(r"(?m)^note: waiting for .*$", err) == [
-        "note: waiting for claude-sonnet-5-5: 0 s, at most 600 s more"]  # not a line a second
+        "note: waiting for claude-sonnet-5-5: 0 s, at most 10 min more"]  # not a line a second
+
+
+def test_propose_all_names_each_agent_once_and_ends_with_the_cost(
+        api: FakeAnthropicServer, with_key: None) -> None:
+    runner = CliRunner()
+    assert runner.invoke(cli, ["feedback", "import", str(SAMPLE / "feedback.jsonl")]).exit_code == 0
+    # a draft that fits product-writer only: the other agents have no section 'style'
+    api.handler = lambda received: tool_use(good_draft(), input_tokens=2000, output_tokens=400)
+    got = runner.invoke(cli, ["propose", "--all", "--proposer", "anthropic", "--offline"])
+    assert got.exit_code == 1
+    errors = [line for line in got.stderr.splitlines() if line.startswith("error:")]
+    assert errors == [f"error: claude-sonnet-5-5 gave no valid draft for {name}, even after one "
+                      "repair round (2 requests, 4,000 input and 800 output tokens, about "
+                      "$0.02). Problems with the last answer:"
+                      for name in ("research-assistant", "support-agent")]
+    assert "by claude-sonnet-5-5 via the Anthropic API (1 request)" in got.stdout
+    # the failed drafts cost too: the command's every request is in the closing line
+    assert got.stdout.splitlines()[-1] == ("Model calls: 5 requests, 10,000 input and 2,000 "
+                                           "output tokens, about $0.06")
+    # --json: the same figures as a field (product-writer's draft is open now: all three fail)
+    listed = json.loads(runner.invoke(cli, ["propose", "--all", "--proposer", "anthropic",
+                                            "--offline", "--dry-run", "--json"]).stdout)
+    assert listed["model_usage"] == {"requests": 6, "input_tokens": 12_000,
+                                     "output_tokens": 2400, "cache_write_tokens": 0,
+                                     "cache_read_tokens": 0, "cost_usd": 0.072}
