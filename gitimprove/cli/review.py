@@ -54,8 +54,9 @@ def propose_cmd(ctx: Context, agents: tuple[str, ...], all_agents: bool, propose
         plan = outcome.plan
         if outcome.status == "error":
             # NOTE: most reasons name the agent already ("... gave no valid draft for NAME")
-            named = re.search(rf"(?<![\w-]){re.escape(outcome.agent)}(?![\w-])", outcome.reason)
-            echo(f"error: {'' if named else f'{outcome.agent}: '}{outcome.reason}", err=True)
+            reason = outcome.reason or ""
+            named = re.search(rf"(?<![\w-]){re.escape(outcome.agent)}(?![\w-])", reason)
+            echo(f"error: {'' if named else f'{outcome.agent}: '}{reason}", err=True)
         elif as_json:
             continue
         elif plan is None:

@@ -145,3 +145,27 @@ def test_propose_all_names_each_agent_once_and_ends_with_the_cost(
     assert listed["model_usage"] == {"requests": 6, "input_tokens": 12_000,
                                      "output_tokens": 2400, "cache_write_tokens": 0,
                                      "cache_read_tokens": 0, "cost_usd": 0.072}
+
+
+def test_a_long_model_name_gives_way_on_the_status_line_not_the_figures(
+        api: FakeAnthropicServer, with_key: None, sample_repo: Path) -> None:
+    policy = sample_repo / "gitimprove.yaml"
+    policy.write_text(policy.read_text().replace("  model: claude-sonnet-5-5\n  max_tokens",
+                                                 "  model: claude-sonnet-5-5-20261021\n  max_tokens"))
+    git(sample_repo, "commit", "-qam", "a dated model")
+    assert CliRunner().invoke(cli, ["feedback", "import", str(SAMPLE / "feedback.jsonl")]).exit_code == 0
+    api.handler = lambda received: slow(tool_use(good_draft()), 2.8)
+    leader, follower = pty.openpty()
+    command = subprocess.Popen(
+        [sys.executable, "-m", "gitimprove", "propose", AGENT, "--proposer", "anthropic",
+         "--offline", "--dry-run"], stdout=subprocess.DEVNULL, stderr=follower,
+        env={**os.environ, "COLUMNS": "60"})
+    os.close(follower)
+    shown = b""
+    with suppress(OSError):  # EIO once the command has ended
+        while chunk := os.read(leader, 4096):
+            shown += chunk
+    os.close(leader)
+    assert command.wait(timeout=20) == 0
+    status = shown.decode().split("\r\x1b[K")[1]
+    assert status == "waiting for claude-sonnet-5-5-20…: 2 s, at most 10 min more"  # 59 columns
