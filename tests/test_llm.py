@@ -4,14 +4,13 @@ awaited, and what the answered ones cost (one bill for every command)."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
 
-from gitimprove import llm
 from gitimprove.errors import GitImproveError
 from gitimprove.llm import Bill, Hints, MessagesAPI, Tokens, price
-from gitimprove.progress import Progress, report_progress_to
+from tests.conftest import Told
 from tests.fakes import anthropic_server as fake
 from tests.fakes.anthropic_server import FakeAnthropicServer, error, slow, text_answer
 
@@ -19,26 +18,9 @@ HINTS = Hints(key="set a key", fallback="or do without", timeout_setting="t.time
               model_setting="t.model", deadline_setting="t.deadline_seconds")
 
 
-class Told(Progress):
-    def __init__(self) -> None:
-        self.statuses: list[str] = []
-        self.notes: list[str] = []
-
-    def waiting(self, text: str) -> None:
-        if text and (not self.statuses or self.statuses[-1] != text):
-            self.statuses.append(text)
-
-    def note(self, text: str) -> None:
-        self.notes.append(text)
-
-
-@pytest.fixture
-def told(monkeypatch: pytest.MonkeyPatch) -> Iterator[Told]:
-    monkeypatch.setattr(llm, "NOTICE_AFTER", 0.3)
-    listener = Told()
-    report_progress_to(listener)
-    yield listener
-    report_progress_to(None)
+def distinct(statuses: list[str]) -> list[str]:
+    """The statuses shown, each once in a row, none cleared."""
+    return [s for n, s in enumerate(statuses) if s and (n == 0 or statuses[n - 1] != s)]
 
 
 def door(api: FakeAnthropicServer, model: str = "claude-sonnet-5-5",
@@ -59,18 +41,18 @@ def test_a_known_number_of_requests_is_counted_out(api: FakeAnthropicServer, tol
     calls = door(api)
     calls.expect(3)
     ask(calls, 3)
-    shown = {re.sub(r": \d+ s, at most \d+ s more", "", s) for s in told.statuses}
+    shown = {re.sub(r": \d+ s, at most \d+ s more", "", s) for s in distinct(told.statuses)}
     assert shown == {f"waiting for claude-sonnet-5-5 (request {n} of 3)" for n in (1, 2, 3)}
     # each request is timed from its own start: none has waited 2 s, whatever came before
-    assert all(re.search(r": [01] s, at most \d+ s more$", s) for s in told.statuses)
+    assert all(re.search(r": [01] s, at most \d+ s more$", s) for s in distinct(told.statuses))
 
 
 def test_long_waits_are_told_in_minutes(api: FakeAnthropicServer, told: Told) -> None:
     api.handler = lambda received: slow(text_answer("ok"), 0.6)
     ask(door(api, deadline=3600), 1)  # evaluate's default deadline: not "at most 3599 s more"
-    assert told.statuses == ["waiting for claude-sonnet-5-5: 0 s, at most 60 min more"]
+    assert distinct(told.statuses) == ["waiting for claude-sonnet-5-5: 0 s, at most 60 min more"]
     ask(door(api, deadline=None), 1)
-    assert told.statuses[-1] == "waiting for claude-sonnet-5-5: 0 s, each read up to 30 s"
+    assert distinct(told.statuses)[-1] == "waiting for claude-sonnet-5-5: 0 s, each read up to 30 s"
 
 
 def test_an_unknown_number_is_counted_up_and_a_retry_is_an_attempt(
@@ -79,7 +61,7 @@ def test_an_unknown_number_is_counted_up_and_a_retry_is_an_attempt(
                error(529, "overloaded_error", "Overloaded", headers={"retry-after": "0"}),
                slow(text_answer("ok"), 0.6))
     ask(door(api), 2)
-    shown = [re.sub(r": \d+ s, at most \d+ s more", "", s) for s in told.statuses]
+    shown = [re.sub(r": \d+ s, at most \d+ s more", "", s) for s in distinct(told.statuses)]
     assert shown == ["waiting for claude-sonnet-5-5",  # one request: nothing to count
                      "waiting for claude-sonnet-5-5 (request 2)",
                      "waiting for claude-sonnet-5-5 (request 2, attempt 2)"]
@@ -92,7 +74,7 @@ def test_more_requests_than_expected_are_counted_up(api: FakeAnthropicServer,
     calls = door(api)
     calls.expect(1)
     ask(calls, 2)  # the caller's count was wrong: never "request 2 of 1"
-    assert [re.sub(r": \d+ s.*", "", s) for s in told.statuses] == [
+    assert [re.sub(r": \d+ s.*", "", s) for s in distinct(told.statuses)] == [
         "waiting for claude-sonnet-5-5", "waiting for claude-sonnet-5-5 (request 2)"]
 
 

@@ -979,8 +979,9 @@ class InstructionRepo:
                                    current_version=str(inst.version),
                                    version_order=index.version_order(agent),
                                    synthesizer=synthesizer, notes=notes)
-        if bills is not None and synthesizer is not None and synthesizer.bill is not None:
-            bills.append(synthesizer.bill)
+        bill = synthesizer.bill if synthesizer is not None else None
+        if bills is not None and bill is not None:
+            bills.append(bill)
         # What the agent did (its logged tool calls) against what users said: tool_use patterns.
         from gitimprove.instructions.agentfile import tool_guidelines, tools_section
         from gitimprove.patterns.decisions import decision_patterns

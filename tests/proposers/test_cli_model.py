@@ -24,6 +24,23 @@ from tests.fakes.anthropic_server import FakeAnthropicServer, error, slow, tool_
 from tests.proposers.conftest import AGENT, good_draft
 
 
+def on_a_terminal(*args: str) -> tuple[int, str, str]:
+    """``gitimprove ARGS`` with standard error on a terminal 60 columns wide: its exit code,
+    standard output, and all it showed on the terminal."""
+    leader, follower = pty.openpty()
+    command = subprocess.Popen([sys.executable, "-m", "gitimprove", *args],
+                               stdout=subprocess.PIPE, stderr=follower, text=True,
+                               env={**os.environ, "COLUMNS": "60"})
+    os.close(follower)
+    shown = b""
+    with suppress(OSError):  # EIO once the command has ended
+        while chunk := os.read(leader, 4096):
+            shown += chunk
+    os.close(leader)
+    out = (command.stdout or io.StringIO()).read()
+    return command.wait(timeout=20), out, shown.decode()
+
+
 @pytest.fixture
 def with_key(api: FakeAnthropicServer, sample_repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ANTHROPIC_API_KEY", str(api.api_key))
@@ -89,19 +106,9 @@ def test_a_slow_answer_shows_a_status_line_on_a_terminal(
         api: FakeAnthropicServer, with_key: None) -> None:
     assert CliRunner().invoke(cli, ["feedback", "import", str(SAMPLE / "feedback.jsonl")]).exit_code == 0
     api.handler = lambda received: slow(tool_use(good_draft()), 3.5)
-    leader, follower = pty.openpty()
-    command = subprocess.Popen(
-        [sys.executable, "-m", "gitimprove", "propose", AGENT, "--proposer", "anthropic",
-         "--offline"], stdout=subprocess.PIPE, stderr=follower, text=True,
-        env={**os.environ, "COLUMNS": "60"})
-    os.close(follower)
-    shown = b""
-    with suppress(OSError):  # EIO once the command has ended
-        while chunk := os.read(leader, 4096):
-            shown += chunk
-    os.close(leader)
-    assert command.wait(timeout=20) == 0 and "Proposed" in (command.stdout or io.StringIO()).read()
-    lines = shown.decode().split("\r\x1b[K")
+    code, out, shown = on_a_terminal("propose", AGENT, "--proposer", "anthropic", "--offline")
+    assert code == 0 and "Proposed" in out
+    lines = shown.split("\r\x1b[K")
     assert re.fullmatch(r"waiting for claude-sonnet-5-5: [23] s, at most 10 min more", lines[1])
     assert all(len(line) < 60 for line in lines) and lines[-1] == ""  # cleared at the end
 
@@ -155,17 +162,8 @@ def test_a_long_model_name_gives_way_on_the_status_line_not_the_figures(
     git(sample_repo, "commit", "-qam", "a dated model")
     assert CliRunner().invoke(cli, ["feedback", "import", str(SAMPLE / "feedback.jsonl")]).exit_code == 0
     api.handler = lambda received: slow(tool_use(good_draft()), 2.8)
-    leader, follower = pty.openpty()
-    command = subprocess.Popen(
-        [sys.executable, "-m", "gitimprove", "propose", AGENT, "--proposer", "anthropic",
-         "--offline", "--dry-run"], stdout=subprocess.DEVNULL, stderr=follower,
-        env={**os.environ, "COLUMNS": "60"})
-    os.close(follower)
-    shown = b""
-    with suppress(OSError):  # EIO once the command has ended
-        while chunk := os.read(leader, 4096):
-            shown += chunk
-    os.close(leader)
-    assert command.wait(timeout=20) == 0
-    status = shown.decode().split("\r\x1b[K")[1]
+    code, _, shown = on_a_terminal("propose", AGENT, "--proposer", "anthropic", "--offline",
+                                   "--dry-run")
+    assert code == 0
+    status = shown.split("\r\x1b[K")[1]
     assert status == "waiting for claude-sonnet-5-5-20…: 2 s, at most 10 min more"  # 59 columns
