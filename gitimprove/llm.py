@@ -143,13 +143,13 @@ class Bill:
                    tuple(unpriced))
 
     def said(self) -> str:
-        """``2 requests, 6,138 input and 800 output tokens, about $0.03`` (or ``cost
-        unknown``, naming the model without a price)."""
+        """``2 requests, 6,138 input and 800 output tokens, about $0.03`` (or ``..., cost
+        unknown: no price known for MODEL``: it reads the same inside parentheses)."""
         t = self.tokens
         tokens = spent(t.requests, t.input, t.output, cache_read=t.cache_read,
                        cache_write=t.cache_write)
         if self.cost_usd is None:
-            return f"{tokens}, cost unknown (no price known for {', '.join(self.unpriced)})"
+            return f"{tokens}, cost unknown: no price known for {', '.join(self.unpriced)}"
         return f"{tokens}, {usd(self.cost_usd, 'about ')}"
 
     def to_json(self) -> dict[str, Any]:

@@ -102,8 +102,8 @@ def test_a_model_of_no_known_family_has_no_price() -> None:
     bill = Bill.of({"claude-sonnet-5-5": Tokens(1000, 100, 0, 0, 1),
                     "my-proxy-model": Tokens(1000, 100, 0, 0, 1)})
     assert (bill.cost_usd, bill.saved_usd, bill.unpriced) == (None, None, ("my-proxy-model",))
-    assert bill.said() == ("2 requests, 2,000 input and 200 output tokens, cost unknown (no "
-                           "price known for my-proxy-model)")
+    assert bill.said() == ("2 requests, 2,000 input and 200 output tokens, cost unknown: no "
+                           "price known for my-proxy-model")
 
 
 def test_cache_writes_and_reads_are_billed_at_their_price() -> None:
