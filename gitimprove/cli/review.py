@@ -86,13 +86,11 @@ def propose_cmd(ctx: Context, agents: tuple[str, ...], all_agents: bool, propose
 
 
 def _who(plan: Plan) -> str:
-    """Who wrote the draft and, for a model, in how many requests (their tokens and cost
-    are the command's last line)."""
+    """Who wrote the draft (what a model's requests cost is the command's last line)."""
     result = plan.result
     if result.proposer == "heuristic":
         return "the heuristic proposer (offline, no model)"
-    n = result.usage.requests
-    return f"{result.model} via the Anthropic API ({n} request{'' if n == 1 else 's'})"
+    return f"{result.model} via the Anthropic API"
 
 
 def _age(ts: int) -> str:

@@ -55,7 +55,7 @@ def test_propose_names_the_model_and_what_it_cost(api: FakeAnthropicServer, with
     got = runner.invoke(cli, ["propose", AGENT, "--proposer", "anthropic", "--offline"])
     assert got.exit_code == 0, got.output
     lines = got.stdout.splitlines()
-    assert lines[1] == "  by claude-sonnet-5-5 via the Anthropic API (1 request)"
+    assert lines[1] == "  by claude-sonnet-5-5 via the Anthropic API"
     # last, what the command's model calls cost, priced as evaluate prices them
     assert lines[-1] == "Model calls: 1 request, 3,069 input and 400 output tokens, about $0.02"
     dry = runner.invoke(cli, ["propose", AGENT, "--proposer", "heuristic", "--dry-run", "--offline"])
@@ -142,7 +142,7 @@ def test_propose_all_names_each_agent_once_and_ends_with_the_cost(
                       "repair round (2 requests, 4,000 input and 800 output tokens, about "
                       "$0.02). Problems with the last answer:"
                       for name in ("research-assistant", "support-agent")]
-    assert "by claude-sonnet-5-5 via the Anthropic API (1 request)" in got.stdout
+    assert "  by claude-sonnet-5-5 via the Anthropic API\n" in got.stdout
     # the failed drafts cost too: the command's every request is in the closing line
     assert got.stdout.splitlines()[-1] == ("Model calls: 5 requests, 10,000 input and 2,000 "
                                            "output tokens, about $0.06")
