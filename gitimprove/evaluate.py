@@ -35,10 +35,13 @@ from gitimprove.llm import (
     CACHE_READ_RATE,
     CACHE_WRITE_RATE,
     KEY_URL,
+    Bill,
     Hints,
     MessagesAPI,
+    Price,
     Tokens,
 )
+from gitimprove.llm import price as llm_price
 
 KEY_HINT = (f"set ANTHROPIC_API_KEY to a key ({KEY_URL}); ANTHROPIC_BASE_URL points at another "
             "endpoint, and evaluation.model in gitimprove.yaml picks the model")
@@ -47,8 +50,6 @@ HINTS = Hints(key=KEY_HINT, fallback="or replay fewer runs (--sample N)",
               deadline_setting="evaluation.deadline_seconds")
 CALLS_PER_RUN = 3  # two replays and one judgement
 CHARS_PER_TOKEN = 4  # for the budget's estimate of a run not yet made
-# USD per million input and output tokens, by model family, where the policy names no price.
-FAMILY_PRICES = {"haiku": (1.0, 5.0), "sonnet": (3.0, 15.0), "opus": (5.0, 25.0)}
 
 
 class EvaluationError(GitImproveError):
@@ -220,10 +221,11 @@ def plan(repo: InstructionRepo, spec: str, *, sample: int | None = None,
 
 # -- the evaluation (needs a model) --------------------------------------------------------------
 
-def price(model: str, settings: EvaluationSettings) -> tuple[float, float] | None:
-    if settings.input_usd_per_mtok is not None and settings.output_usd_per_mtok is not None:
-        return settings.input_usd_per_mtok, settings.output_usd_per_mtok
-    return next((p for family, p in FAMILY_PRICES.items() if f"-{family}-" in f"-{model}-"), None)
+def price(model: str, settings: EvaluationSettings) -> Price | None:
+    """The policy's price (evaluation.input_usd_per_mtok and output_usd_per_mtok), else the
+    model family's (:func:`gitimprove.llm.price`)."""
+    given, out = settings.input_usd_per_mtok, settings.output_usd_per_mtok
+    return llm_price(model, (given, out) if given is not None and out is not None else None)
 
 
 @dataclass
@@ -253,22 +255,12 @@ class _Meter:
         return self.used + max(per_run, 1) <= self.budget
 
     def figures(self, settings: EvaluationSettings) -> UsageFigures:
-        cost: float | None = 0.0
-        saved: float | None = 0.0
-        for model, tokens in self.by_model.items():
-            rate = price(model, settings)
-            if rate is None or cost is None or saved is None:
-                cost = saved = None
-                continue
-            cost += tokens.cost(*rate)
-            saved += tokens.saved(rate[0])
-        total = sum(self.by_model.values(), Tokens())
+        bill = Bill.of(self.by_model, lambda model: price(model, settings))
+        total = bill.tokens
         return UsageFigures(input_tokens=total.input, output_tokens=total.output,
-                            requests=total.requests,
-                            cost_usd=None if cost is None else round(cost, 4),
+                            requests=total.requests, cost_usd=bill.cost_usd,
                             cache_write_tokens=total.cache_write,
-                            cache_read_tokens=total.cache_read,
-                            saved_usd=None if saved is None else round(saved, 4))
+                            cache_read_tokens=total.cache_read, saved_usd=bill.saved_usd)
 
 
 def estimate_tokens(p: EvaluationPlan, run: Run) -> int:
@@ -312,6 +304,7 @@ def evaluate(repo: InstructionRepo, spec: str, *, sample: int | None = None,
     with api.client() as client:
         for index, run in enumerate(p.runs):
             proposal_first = order.random() < 0.5
+            api.expect(CALLS_PER_RUN * (len(p.runs) - index))  # a run judged on none makes 2
             if not meter.fits(estimate_tokens(p, run)):
                 stopped = (f"the token budget ({settings.token_budget:,} tokens, "
                            f"evaluation.token_budget) was reached after {meter.runs} of "

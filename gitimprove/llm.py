@@ -16,19 +16,26 @@ connection when it passes while an answer is still arriving (a byte at a time or
 and gives up on a retry it could not wait for.
 
 A wait is never silent: after :data:`NOTICE_AFTER` seconds a request's wait is reported to
-:func:`gitimprove.progress.progress` each second (how long so far, how long at most), and each
-retry as a note that says why and for how long it waits.
+:func:`gitimprove.progress.progress` each second (which request of how many, how long so far,
+how long at most), and each retry as a note that says why and for how long it waits.
+
+Every answered request is metered by model (:class:`Tokens`), and :class:`Bill` prices what
+a command's requests used: one piece of code for every command that shows a dollar figure,
+prompt-cache writes and reads counted at their price, and no figure for a model whose price
+is not known.
 """
 
 from __future__ import annotations
 
 import email.utils
+import json
 import random
 import socket
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, suppress
+from functools import partial
 from typing import Any
 
 import anthropic
@@ -38,6 +45,7 @@ from anthropic.types import Message, TextBlock, ToolUseBlock
 from gitimprove.dataclass import dataclass
 from gitimprove.errors import GitImproveError
 from gitimprove.progress import progress
+from gitimprove.text import shorten, spent, usd
 
 # Statuses worth another try: rate limit, request timeout, conflict, and every server error
 # (500, 502, 503, 504, and 529 "overloaded").
@@ -50,6 +58,10 @@ CACHE_WRITE_RATE = 1.25
 CACHE_READ_RATE = 0.1
 # Seconds a request may take before the wait is reported (an ordinary answer takes a few).
 NOTICE_AFTER = 2.0
+# USD per million input and output tokens, by model family (the Anthropic price list), for a
+# model whose price the policy does not set. A model of no known family has no price: its cost
+# is said to be unknown, never guessed.
+FAMILY_PRICES = {"haiku": (1.0, 5.0), "sonnet": (3.0, 15.0), "opus": (5.0, 25.0)}
 
 
 @dataclass(frozen=True)
@@ -91,6 +103,60 @@ class Tokens:
         """USD the cache saved against the same requests without it (below 0: it cost)."""
         return usd_in * ((1 - CACHE_READ_RATE) * self.cache_read
                          - (CACHE_WRITE_RATE - 1) * self.cache_write) / 1e6
+
+
+Price = tuple[float, float]  # USD per million input and output tokens
+
+
+def price(model: str, given: Price | None = None) -> Price | None:
+    """``given`` (a price the policy sets), else the price of the model's family, else None."""
+    if given is not None:
+        return given
+    return next((p for family, p in FAMILY_PRICES.items() if f"-{family}-" in f"-{model}-"), None)
+
+
+@dataclass(frozen=True)
+class Bill:
+    """What a command's model calls cost: their tokens, and USD where every model's price is
+    known (``cost_usd`` None otherwise, with the models of unknown price in ``unpriced``)."""
+
+    tokens: Tokens
+    cost_usd: float | None
+    saved_usd: float | None  # what the prompt cache saved (below 0: what it cost)
+    unpriced: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, by_model: Mapping[str, Tokens],
+           rate: Callable[[str], Price | None] = price) -> Bill:
+        """The bill of ``by_model`` at ``rate(model)`` (by default the family price)."""
+        cost = saved = 0.0
+        unpriced = []
+        for model, tokens in by_model.items():
+            known = rate(model)
+            if known is None:
+                unpriced.append(model)
+                continue
+            cost += tokens.cost(*known)
+            saved += tokens.saved(known[0])
+        return cls(sum(by_model.values(), Tokens()),
+                   None if unpriced else round(cost, 4), None if unpriced else round(saved, 4),
+                   tuple(unpriced))
+
+    def said(self) -> str:
+        """``2 requests, 6,138 input and 800 output tokens, about $0.03`` (or ``..., cost
+        unknown: no price known for MODEL``: it reads the same inside parentheses)."""
+        t = self.tokens
+        tokens = spent(t.requests, t.input, t.output, cache_read=t.cache_read,
+                       cache_write=t.cache_write)
+        if self.cost_usd is None:
+            return f"{tokens}, cost unknown: no price known for {', '.join(self.unpriced)}"
+        return f"{tokens}, {usd(self.cost_usd, 'about ')}"
+
+    def to_json(self) -> dict[str, Any]:
+        t = self.tokens
+        return {"requests": t.requests, "input_tokens": t.input, "output_tokens": t.output,
+                "cache_write_tokens": t.cache_write, "cache_read_tokens": t.cache_read,
+                "cost_usd": self.cost_usd}
 
 
 @dataclass(frozen=True)
@@ -246,7 +312,9 @@ class MessagesAPI:
         self.timeout = timeout
         self.deadline = Deadline(deadline)
         self._clamped = False  # the last request's timeouts were the deadline's, not timeout's
-        self._requests = 0  # requests sent (retries included): the wait's status names them
+        self._requests = 0  # requests made (a retry is the same request): the status names them
+        self._expected: int | None = None  # requests the caller will have made in all
+        self.used: dict[str, Tokens] = {}  # the tokens of the answered requests, by model
         self._slow = threading.Event()  # a wait was reported: the next ones are, from the start
         self._watchdog = _Watchdog()
         self.error = error
@@ -261,6 +329,15 @@ class MessagesAPI:
     def __repr__(self) -> str:
         # NOTE: never the key.
         return f"MessagesAPI(model={self.model!r}, base_url={self._base_url!r})"
+
+    def expect(self, more: int | None) -> None:
+        """The caller will make ``more`` requests after those made so far (their retries not
+        counted): the wait's status then says "request 3 of 8". None: not known."""
+        self._expected = None if more is None else self._requests + more
+
+    def bill(self, rate: Callable[[str], Price | None] = price) -> Bill:
+        """What the answered requests made through this object cost (see :class:`Bill`)."""
+        return Bill.of(self.used, rate)
 
     def client(self) -> anthropic.Anthropic:
         try:
@@ -302,24 +379,24 @@ class MessagesAPI:
         model = model or self.model
         attempt = 0
         self.deadline.start()
+        self._requests += 1
         while True:
             if self.deadline.passed:
                 raise self.deadline_error("no time was left for another request")
             try:
-                self._requests += 1
                 with self._watchdog.watching(self.deadline.remaining()), \
-                        _reported(lambda: self._waiting_for(model),
+                        _reported(partial(self._waiting_for, model, attempt, time.monotonic()),
                                   0.0 if self._slow.is_set() else NOTICE_AFTER, self._slow):
                     message: Message = client.messages.create(model=model, **params)
-                return _well_formed(message)
+                answer = _well_formed(message)
+                self.used[model] = self.used.get(model, Tokens()) + Tokens.of(answer)
+                return answer
             except (ValueError, RecursionError, anthropic.APIResponseValidationError) as exc:
                 # NOTE: the SDK parses a 200 answer lazily and without validation: a body that is
                 # not JSON, cut short, or of the wrong shape surfaces here, or not at all.
-                detail = "answer nested too deeply" if isinstance(exc, RecursionError) else \
-                    self.redact(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
                 raise self.error(
                     f"the Anthropic API at {client.base_url} sent a malformed answer "
-                    f"({detail[:200]})",
+                    f"({self.redact(_malformed(exc))[:200]})",
                     hint="try again later; if it persists, check ANTHROPIC_BASE_URL and any proxy "
                          "in between") from None
             except anthropic.APITimeoutError:
@@ -356,13 +433,22 @@ class MessagesAPI:
                     raise
                 raise self.error("no Anthropic API key is configured", hint=self.hints.key) from None
 
-    def _waiting_for(self, model: str) -> str:
-        """The status of a request awaited: since when, and for how long at most."""
+    def _waiting_for(self, model: str, attempt: int, sent: float) -> str:
+        """The status of a request awaited: which (of how many), since when (this attempt),
+        and how long at most (all the command's model work)."""
         left = self.deadline.remaining()
-        most = f"at most {left:.0f} s more" if left is not None else \
-            f"each read up to {self.timeout:g} s"
-        nth = f" (request {self._requests})" if self._requests > 1 else ""
-        return f"waiting for {model}{nth}: {self.deadline.spent():.0f} s, {most}"
+        most = f"at most {_duration(left)} more" if left is not None else \
+            f"each read up to {_duration(self.timeout)}"
+        n, of = self._requests, self._expected
+        which = []
+        if of is not None and of > 1 and n <= of:
+            which.append(f"request {n} of {of}")
+        elif n > 1:
+            which.append(f"request {n}")
+        if attempt:
+            which.append(f"attempt {attempt + 1}")
+        nth = f" ({', '.join(which)})" if which else ""
+        return f"waiting for {model}{nth}: {_duration(time.monotonic() - sent)}, {most}"
 
     def _wait(self, seconds: float, attempt: int, why: str) -> None:
         """Sleep before a retry, unless the deadline would pass first: then stop now."""
@@ -419,6 +505,11 @@ class MessagesAPI:
                           "field, please report it as a gitimprove bug")
 
 
+def _duration(seconds: float) -> str:
+    """``42 s``; from two minutes on, ``58 min`` (not ``3478 s``)."""
+    return f"{seconds:.0f} s" if seconds < 119.5 else f"{seconds / 60:.0f} min"
+
+
 def _said(exc: anthropic.APIStatusError) -> str:
     """What a refusal worth a retry says, in a few words: "is overloaded (529)"."""
     status = exc.status_code
@@ -427,6 +518,24 @@ def _said(exc: anthropic.APIStatusError) -> str:
     if status == 529:
         return "is overloaded (529)"
     return f"answered {status}" + (f" {exc.type[:40]}" if exc.type else "")
+
+
+def _malformed(exc: Exception) -> str:
+    """What is wrong with an answer, in a user's words (not a parser's "Expecting value: line 1
+    column 1 (char 0)"): a proxy's error page is quoted (escaped, for the terminal)."""
+    if isinstance(exc, RecursionError):
+        return "answer nested too deeply"
+    if isinstance(exc, json.JSONDecodeError):
+        body = exc.doc.strip()
+        if not body:
+            return "an empty body"
+        if exc.pos >= len(exc.doc.rstrip()) or exc.msg.startswith("Unterminated"):
+            return "its JSON is cut short"
+        if exc.pos == 0 or not body.startswith(("{", "[")):
+            return f"not JSON; it begins {shorten(body, 60)!r}"
+        return f"not valid JSON at character {exc.pos + 1}"
+    text = str(exc)
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def _error_field(body: object, name: str) -> str | None:

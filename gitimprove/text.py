@@ -47,6 +47,11 @@ def spent(requests: int, input_tokens: int, output_tokens: int, *, cache_read: i
             "tokens")
 
 
+def usd(amount: float, about: str = "") -> str:
+    """Dollars to the cent; an amount that rounds to no cent is "under $0.01", not "$0.00"."""
+    return "under $0.01" if amount < 0.005 else f"{about}${amount:.2f}"
+
+
 def shorten(text: str, limit: int, *, words: bool = True) -> str:
     """``text`` on one line (control characters and runs of whitespace become one space),
     cut to ``limit`` characters with an ellipsis, at the end of a word where one ends in its

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from gitimprove.progress import Progress, report_progress_to
 from tests.fakes.anthropic_server import FakeAnthropicServer
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -91,3 +92,29 @@ def api(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeAnthropicServer]:
     monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
     with FakeAnthropicServer() as server:
         yield server
+
+
+class Told(Progress):
+    """What a waiting user would be shown: every status (``""``: cleared) and every note."""
+
+    def __init__(self) -> None:
+        self.statuses: list[str] = []
+        self.notes: list[str] = []
+
+    def waiting(self, text: str) -> None:
+        self.statuses.append(text)
+
+    def note(self, text: str) -> None:
+        self.notes.append(text)
+
+
+@pytest.fixture
+def told(monkeypatch: pytest.MonkeyPatch) -> Iterator[Told]:
+    """The waits of model calls, told from 0.2 s on (not 2 s)."""
+    from gitimprove import llm
+
+    monkeypatch.setattr(llm, "NOTICE_AFTER", 0.2)
+    listener = Told()
+    report_progress_to(listener)
+    yield listener
+    report_progress_to(None)

@@ -145,8 +145,15 @@ class StatusLine(Progress):
                 echo(f"note: {text}", err=True)
             return
         text = printable(text)
-        if visible_len(text) >= columns:
-            text = shorten(text, columns - 1)
+        over = visible_len(text) - (columns - 1)
+        if over > 0:
+            # NOTE: the figures at the end (which request, how long) matter more than the end
+            # of a long model name: that is what gives way first
+            what = re.match(r"(.*?)( \(|: )", text)
+            if what and len(what.group(1)) - over - 1 >= 16:
+                text = text[:what.end(1) - over - 1] + "…" + text[what.end(1):]
+            else:
+                text = shorten(text, columns - 1)
         click.echo(f"\r\x1b[K{text}" if text else "\r\x1b[K", err=True, nl=False)
         self.shown = bool(text)
 

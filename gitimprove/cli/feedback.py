@@ -19,6 +19,8 @@ from gitimprove.text import percent, shorten
 if TYPE_CHECKING:
     from gitimprove.feedback.models import ToolCall
     from gitimprove.instructions.repo import InstructionRepo
+    from gitimprove.llm import Bill
+    from gitimprove.patterns.model import Pattern
 
 
 MAX_WARNINGS = 5
@@ -332,18 +334,26 @@ def analyze_cmd(ctx: Context, agent: str | None, since: str | None, version: str
     if use_model is None:
         use_model = bool(os.environ.get("ANTHROPIC_API_KEY"))
     notes: list[str] = []
+    bills: list[Bill] = []
     patterns = repo.analyze(agent, since=since_at, version=version, min_support=min_support,
-                            model="on" if use_model else "off", notes=notes)
+                            model="on" if use_model else "off", notes=notes, bills=bills)
     if as_json:
         inst = repo.load(agent)
         emit_json({"agent": agent, "version": str(inst.version), "label": inst.label,
                    "min_support": min_support or repo.policy().analysis.min_support,
                    "method": "model" if any(n.startswith("themes by") for n in notes)
                    else "offline", "notes": notes,
+                   "model_usage": bills[0].to_json() if bills else None,
                    "patterns": [p.model_dump(mode="json") for p in patterns]})
         return
     for note in notes:
         echo(f"note: {shorten(note, 200)}", err=True)
+    _show_patterns(agent, patterns, show_all)
+    for bill in bills:  # last, as evaluate says it: what the command's model calls cost
+        echo(f"Model calls: {bill.said()}")
+
+
+def _show_patterns(agent: str, patterns: list[Pattern], show_all: bool) -> None:
     if not patterns:
         echo(f"No patterns in {agent}'s feedback yet (too little, or nothing recurs).")
         return

@@ -3,6 +3,7 @@ validate."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -11,7 +12,6 @@ import click
 from gitimprove.cli.context import Context, echo, emit_json, json_option, pass_ctx
 from gitimprove.cli.output import for_people, paint
 from gitimprove.errors import GitImproveError
-from gitimprove.text import spent
 
 if TYPE_CHECKING:
     from gitimprove.proposals.build import Plan
@@ -39,14 +39,25 @@ def propose_cmd(ctx: Context, agents: tuple[str, ...], all_agents: bool, propose
 
     repo = ctx.repo
     names = repo.agent_names() if all_agents else list(agents) or [ctx.agent(None, or_all=True)]
-    outcomes = propose_and_push(repo, names, make_proposer(proposer, repo.policy().proposer),
-                                dry_run=dry_run, remote=push_remote, offline=offline)
+    chosen = make_proposer(proposer, repo.policy().proposer)
+    outcomes = propose_and_push(repo, names, chosen, dry_run=dry_run, remote=push_remote,
+                                offline=offline)
+    bill = None
+    if chosen.name == "anthropic":
+        from gitimprove.proposals.proposers.anthropic import AnthropicProposer
+
+        assert isinstance(chosen, AnthropicProposer)
+        bill = chosen.api.bill() if chosen.api.used else None
     if as_json:
-        emit_json({"proposals": [o.to_json() for o in outcomes]})
+        emit_json({"proposals": [o.to_json() for o in outcomes],
+                   "model_usage": bill.to_json() if bill else None})
     for outcome in outcomes:
         plan = outcome.plan
         if outcome.status == "error":
-            echo(f"error: {outcome.agent}: {outcome.reason}", err=True)
+            # NOTE: most reasons name the agent already ("... gave no valid draft for NAME")
+            reason = outcome.reason or ""
+            named = re.search(rf"(?<![\w-]){re.escape(outcome.agent)}(?![\w-])", reason)
+            echo(f"error: {'' if named else f'{outcome.agent}: '}{reason}", err=True)
         elif as_json:
             continue
         elif plan is None:
@@ -67,26 +78,26 @@ def propose_cmd(ctx: Context, agents: tuple[str, ...], all_agents: bool, propose
             echo()
             echo(plan.diff)
         else:
-            echo(f"Proposed {plan.short_branch} ({plan.commit and plan.commit[:10]}) "
-                       f"by {_who(plan)}")
+            echo(f"Proposed {plan.short_branch} ({plan.commit and plan.commit[:10]})")
+            echo(f"  by {_who(plan)}")
             echo(f"  {plan.message.splitlines()[0]}")
             for note in plan.notes:
                 echo(f"  note: {note}")
             echo(f"  review: gitimprove review {plan.id}")
             if outcome.pushed_to:
                 echo(f"  pushed to {outcome.pushed_to}: open a pull request from "
-                           f"{plan.short_branch}")
+                 f"{plan.short_branch}")
+    if bill is not None and not as_json:  # every request, those of failed drafts included
+        echo(f"Model calls: {bill.said()}")
     return 1 if any(o.status == "error" for o in outcomes) else 0
 
 
 def _who(plan: Plan) -> str:
-    """Who wrote the draft and, for a model, what it cost: the requests and tokens."""
+    """Who wrote the draft (what a model's requests cost is the command's last line)."""
     result = plan.result
     if result.proposer == "heuristic":
         return "the heuristic proposer (offline, no model)"
-    usage = result.usage
-    return (f"{result.model} via the Anthropic API "
-            f"({spent(usage.requests, usage.input_tokens, usage.output_tokens)})")
+    return f"{result.model} via the Anthropic API"
 
 
 def _age(ts: int) -> str:

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from gitimprove.feedback.significance import Rate
 from gitimprove.instructions.policy import EvaluationSettings
-from gitimprove.text import spent
+from gitimprove.text import spent, usd
 
 Kind = Literal["fix", "keep"]
 Judgement = Literal["better", "same", "worse"]
@@ -191,12 +191,12 @@ class Scorecard(_Model):
                        + (" (POSITION BIAS: the verdicts follow the order, not the answers)"
                           if self.position_bias() else " (order randomised; about half is expected)"))
         u = self.usage
-        cost = f", {_usd(u.cost_usd, 'about ')}" if u.cost_usd is not None else \
+        cost = f", {usd(u.cost_usd, 'about ')}" if u.cost_usd is not None else \
             ", cost unknown (no price for the model; see evaluation.input_usd_per_mtok)"
         if u.cache_read_tokens or u.cache_write_tokens:
             saved = u.saved_usd
             cost += (f" (the prompt cache {'saved' if saved >= 0 else 'cost'} "
-                     f"{_usd(abs(saved))})" if saved is not None else "")
+                     f"{usd(abs(saved))})" if saved is not None else "")
         usage = spent(u.requests, u.input_tokens, u.output_tokens, cache_read=u.cache_read_tokens,
                       cache_write=u.cache_write_tokens)
         out.append(f"Models: {self.model} answered, {self.judge_model} judged; "
@@ -222,8 +222,3 @@ def _rate(rate: Rate, what: str = "") -> str:
     ci = rate.interval()
     assert ci is not None and rate.value is not None
     return f"{rate.hits}/{rate.n}{what} ({rate.value:.0%}, 95% CI {ci[0]:.0%}-{ci[1]:.0%})"
-
-
-def _usd(amount: float, about: str = "") -> str:
-    """Dollars to the cent; an amount that rounds to no cent is "under $0.01", not "$0.00"."""
-    return "under $0.01" if amount < 0.005 else f"{about}${amount:.2f}"

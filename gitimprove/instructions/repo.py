@@ -946,6 +946,7 @@ class InstructionRepo:
         min_support: int | None = None,
         model: Literal["on", "cached", "off"] = "cached",
         notes: list[str] | None = None,
+        bills: list[Bill] | None = None,
     ) -> list[Pattern]:
         """Patterns in ``agent``'s feedback, most important first (see docs/feedback.md).
 
@@ -955,7 +956,8 @@ class InstructionRepo:
         policy's model (``on``, :mod:`gitimprove.patterns.synthesis`: cached by feedback set
         and model, falling back to the offline grouping on any failure, with a note), only if
         cached already (``cached``: no request, no cost), or never (``off``); ``notes``
-        receives what the model step cost or why it fell back."""
+        receives whether the model named the themes or why it fell back, and ``bills`` what
+        its requests cost (nothing when it made none)."""
         from gitimprove.patterns.analysis import analyze_records
 
         versions = self._versions_named(agent, version)
@@ -989,6 +991,9 @@ class InstructionRepo:
                                    current_version=str(inst.version),
                                    version_order=index.version_order(agent),
                                    synthesizer=synthesizer, notes=notes)
+        bill = synthesizer.bill if synthesizer is not None else None
+        if bills is not None and bill is not None:
+            bills.append(bill)
         # What the agent did (its logged tool calls) against what users said: tool_use patterns.
         from gitimprove.instructions.agentfile import tool_guidelines, tools_section
         from gitimprove.patterns.decisions import decision_patterns
@@ -1064,4 +1069,5 @@ if TYPE_CHECKING:
     from gitimprove.instructions.formats import AdoptedDocument, ParsedFile
     from gitimprove.instructions.roundtrip import AgentDocument
     from gitimprove.ledger.trials import TrialStart
+    from gitimprove.llm import Bill
     from gitimprove.patterns.model import EvidenceState, Pattern

@@ -69,7 +69,7 @@ from gitimprove.patterns.triage import (
     subject_words,
     triage_of,
 )
-from gitimprove.text import shorten, spent
+from gitimprove.text import shorten
 
 if TYPE_CHECKING:
     from gitimprove.patterns.model import AgentLike
@@ -546,10 +546,9 @@ def _synthesized(pending: Mapping[PatternKind, Sequence[Item]], clustered: Seque
     ids = {text: [i for it in items for i in it.ids] for text, items in by_text.items()}
     groups_in_order = sorted(clustered, key=lambda g: (-sum(len(by_text[t]) for t in g), g[0]))
     result = synthesizer.run(ids, groups_in_order, sorted(set(loose)))
-    if notes is not None:
-        cost = ("from the cache, no request" if result.cached else
-                spent(result.requests, result.input_tokens, result.output_tokens))
-        notes.append(f"themes by {result.model} ({cost})")
+    if notes is not None:  # NOTE: what the requests cost is the synthesizer's bill
+        notes.append(f"themes by {result.model}"
+                     + (" (from the cache, no request)" if result.cached else ""))
     out: dict[tuple[str, str], Group] = {}
     for theme in result.themes:
         slug = _key_words(theme.name)[:60] or "theme"

@@ -29,7 +29,7 @@ import os
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -37,6 +37,9 @@ from gitimprove.dataclass import dataclass, field
 from gitimprove.errors import GitImproveError
 from gitimprove.patterns.model import Triage
 from gitimprove.safetext import one_line
+
+if TYPE_CHECKING:
+    from gitimprove.llm import Bill
 
 BATCH_TOOL = "report_themes"
 MERGE_TOOL = "merge_themes"
@@ -189,6 +192,12 @@ class Synthesizer:
         self._base_url = base_url
         self._api: Any = None  # the Messages API door, made with the client
 
+    @property
+    def bill(self) -> Bill | None:
+        """What this synthesizer's requests cost (failed runs included); None: it made none
+        (a cached result, or none asked for)."""
+        return None if self._api is None or not self._api.used else self._api.bill()
+
     # -- cache --
 
     def _cache_path(self, key: str) -> Path | None:
@@ -251,6 +260,7 @@ class Synthesizer:
         batches = [sample[i:i + size] for i in range(0, len(sample), size)]
         result = Synthesis([], self.model)
         client = self._client()
+        self._api.expect(len(batches) + (1 if len(batches) > 1 else 0))  # and the merge
         try:
             found: list[tuple[BatchTheme, list[str]]] = []
             for n, batch in enumerate(batches):

@@ -15,6 +15,7 @@ from tests.evaluation.conftest import (
     NEW_RULE,
     START,
     Setup,
+    replay_by_prompt,
     run_evaluation,
     set_evaluation,
     use,
@@ -330,3 +331,30 @@ def test_a_bar_met_without_runs_to_keep_says_what_it_did_not_measure(api: FakeAn
     assert card.worse().n == 0 and not card.passes(settings)  # the documented bar: met
     assert ("Policy bar (at least 50% fixed, at most 10% worse): met (runs made worse not "
             "measured: no run to keep was judged)") in card.lines(settings)
+
+
+def test_a_waiting_user_is_told_which_request_of_how_many(
+        api: FakeAnthropicServer, setup: Setup, monkeypatch: pytest.MonkeyPatch) -> None:
+    from gitimprove import llm
+    from gitimprove.progress import Progress, report_progress_to
+
+    class Statuses(Progress):
+        def __init__(self) -> None:
+            self.seen: set[str] = set()
+
+        def waiting(self, text: str) -> None:
+            self.seen.add(text.split(":")[0])
+
+    monkeypatch.setattr(llm, "NOTICE_AFTER", 0.1)
+    use(api, replay=lambda received: slow(text_answer(replay_by_prompt(received)), 0.4),
+        judge=lambda received: slow(verdict("same"), 0.4))
+    listener = Statuses()
+    report_progress_to(listener)
+    try:
+        result = run_evaluation(api, setup, sample=1)  # a run to fix and one to keep
+    finally:
+        report_progress_to(None)
+    assert result.scorecard.usage.requests == 6
+    # two runs of three requests each (two replays, one judgement)
+    assert listener.seen - {""} == {f"waiting for claude-sonnet-5-5 (request {n} of 6)"
+                                    for n in range(1, 7)}

@@ -8,15 +8,12 @@ import logging
 import re
 import socket
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
-from gitimprove import llm
 from gitimprove.instructions.policy import Limits, Policy, ProposerSettings
-from gitimprove.progress import Progress, report_progress_to
 from gitimprove.proposals.operations import Draft
 from gitimprove.proposals.proposers.anthropic import (
     TOOL_NAME,
@@ -26,6 +23,7 @@ from gitimprove.proposals.proposers.anthropic import (
     system_prompt,
 )
 from gitimprove.proposals.proposers.base import ProposerError, Usage
+from tests.conftest import Told
 from tests.fakes.anthropic_server import (
     FakeAnthropicServer,
     Received,
@@ -520,29 +518,6 @@ def test_an_empty_answer_is_repaired_in_one_user_turn(api: FakeAnthropicServer) 
     first, errors = repair.texts("user")
     assert first == api.requests[0].texts("user")[0]
     assert f"the answer did not call the {TOOL_NAME} tool" in errors
-
-
-class Told(Progress):
-    """What a waiting user would be shown."""
-
-    def __init__(self) -> None:
-        self.statuses: list[str] = []
-        self.notes: list[str] = []
-
-    def waiting(self, text: str) -> None:
-        self.statuses.append(text)
-
-    def note(self, text: str) -> None:
-        self.notes.append(text)
-
-
-@pytest.fixture
-def told(monkeypatch: pytest.MonkeyPatch) -> Iterator[Told]:
-    monkeypatch.setattr(llm, "NOTICE_AFTER", 0.2)
-    listener = Told()
-    report_progress_to(listener)
-    yield listener
-    report_progress_to(None)
 
 
 def test_a_slow_answer_is_waited_for_in_the_open(api: FakeAnthropicServer, told: Told) -> None:

@@ -4,6 +4,7 @@ fake Messages API, and what the command says about who wrote the draft and what 
 from __future__ import annotations
 
 import io
+import json
 import os
 import pty
 import re
@@ -23,6 +24,23 @@ from tests.fakes.anthropic_server import FakeAnthropicServer, error, slow, tool_
 from tests.proposers.conftest import AGENT, good_draft
 
 
+def on_a_terminal(*args: str) -> tuple[int, str, str]:
+    """``gitimprove ARGS`` with standard error on a terminal 60 columns wide: its exit code,
+    standard output, and all it showed on the terminal."""
+    leader, follower = pty.openpty()
+    command = subprocess.Popen([sys.executable, "-m", "gitimprove", *args],
+                               stdout=subprocess.PIPE, stderr=follower, text=True,
+                               env={**os.environ, "COLUMNS": "60"})
+    os.close(follower)
+    shown = b""
+    with suppress(OSError):  # EIO once the command has ended
+        while chunk := os.read(leader, 4096):
+            shown += chunk
+    os.close(leader)
+    out = (command.stdout or io.StringIO()).read()
+    return command.wait(timeout=20), out, shown.decode()
+
+
 @pytest.fixture
 def with_key(api: FakeAnthropicServer, sample_repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ANTHROPIC_API_KEY", str(api.api_key))
@@ -36,8 +54,10 @@ def test_propose_names_the_model_and_what_it_cost(api: FakeAnthropicServer, with
     api.script(tool_use(good_draft(), input_tokens=3069, output_tokens=400))
     got = runner.invoke(cli, ["propose", AGENT, "--proposer", "anthropic", "--offline"])
     assert got.exit_code == 0, got.output
-    assert ("by claude-sonnet-5-5 via the Anthropic API (1 request, 3,069 input and 400 output "
-            "tokens)") in got.stdout
+    lines = got.stdout.splitlines()
+    assert lines[1] == "  by claude-sonnet-5-5 via the Anthropic API"
+    # last, what the command's model calls cost, priced as evaluate prices them
+    assert lines[-1] == "Model calls: 1 request, 3,069 input and 400 output tokens, about $0.02"
     dry = runner.invoke(cli, ["propose", AGENT, "--proposer", "heuristic", "--dry-run", "--offline"])
     assert dry.exit_code == 0, dry.output
     assert "by the heuristic proposer (offline, no model). Nothing was written." in dry.stdout
@@ -86,20 +106,10 @@ def test_a_slow_answer_shows_a_status_line_on_a_terminal(
         api: FakeAnthropicServer, with_key: None) -> None:
     assert CliRunner().invoke(cli, ["feedback", "import", str(SAMPLE / "feedback.jsonl")]).exit_code == 0
     api.handler = lambda received: slow(tool_use(good_draft()), 3.5)
-    leader, follower = pty.openpty()
-    command = subprocess.Popen(
-        [sys.executable, "-m", "gitimprove", "propose", AGENT, "--proposer", "anthropic",
-         "--offline"], stdout=subprocess.PIPE, stderr=follower, text=True,
-        env={**os.environ, "COLUMNS": "60"})
-    os.close(follower)
-    shown = b""
-    with suppress(OSError):  # EIO once the command has ended
-        while chunk := os.read(leader, 4096):
-            shown += chunk
-    os.close(leader)
-    assert command.wait(timeout=20) == 0 and "Proposed" in (command.stdout or io.StringIO()).read()
-    lines = shown.decode().split("\r\x1b[K")
-    assert re.fullmatch(r"waiting for claude-sonnet-5-5: [23] s, at most 59[78] s more", lines[1])
+    code, out, shown = on_a_terminal("propose", AGENT, "--proposer", "anthropic", "--offline")
+    assert code == 0 and "Proposed" in out
+    lines = shown.split("\r\x1b[K")
+    assert re.fullmatch(r"waiting for claude-sonnet-5-5: [23] s, at most 10 min more", lines[1])
     assert all(len(line) < 60 for line in lines) and lines[-1] == ""  # cleared at the end
 
 
@@ -116,4 +126,44 @@ def test_a_slow_answer_is_one_note_in_a_log(api: FakeAnthropicServer, with_key: 
     err = capsys.readouterr().err
     assert exited.value.code == 0
     assert re.findall(r"(?m)^note: waiting for .*$", err) == [
-        "note: waiting for claude-sonnet-5-5: 0 s, at most 600 s more"]  # not a line a second
+        "note: waiting for claude-sonnet-5-5: 0 s, at most 10 min more"]  # not a line a second
+
+
+def test_propose_all_names_each_agent_once_and_ends_with_the_cost(
+        api: FakeAnthropicServer, with_key: None) -> None:
+    runner = CliRunner()
+    assert runner.invoke(cli, ["feedback", "import", str(SAMPLE / "feedback.jsonl")]).exit_code == 0
+    # a draft that fits product-writer only: the other agents have no section 'style'
+    api.handler = lambda received: tool_use(good_draft(), input_tokens=2000, output_tokens=400)
+    got = runner.invoke(cli, ["propose", "--all", "--proposer", "anthropic", "--offline"])
+    assert got.exit_code == 1
+    errors = [line for line in got.stderr.splitlines() if line.startswith("error:")]
+    assert errors == [f"error: claude-sonnet-5-5 gave no valid draft for {name}, even after one "
+                      "repair round (2 requests, 4,000 input and 800 output tokens, about "
+                      "$0.02). Problems with the last answer:"
+                      for name in ("research-assistant", "support-agent")]
+    assert "  by claude-sonnet-5-5 via the Anthropic API\n" in got.stdout
+    # the failed drafts cost too: the command's every request is in the closing line
+    assert got.stdout.splitlines()[-1] == ("Model calls: 5 requests, 10,000 input and 2,000 "
+                                           "output tokens, about $0.06")
+    # --json: the same figures as a field (product-writer's draft is open now: all three fail)
+    listed = json.loads(runner.invoke(cli, ["propose", "--all", "--proposer", "anthropic",
+                                            "--offline", "--dry-run", "--json"]).stdout)
+    assert listed["model_usage"] == {"requests": 6, "input_tokens": 12_000,
+                                     "output_tokens": 2400, "cache_write_tokens": 0,
+                                     "cache_read_tokens": 0, "cost_usd": 0.072}
+
+
+def test_a_long_model_name_gives_way_on_the_status_line_not_the_figures(
+        api: FakeAnthropicServer, with_key: None, sample_repo: Path) -> None:
+    policy = sample_repo / "gitimprove.yaml"
+    policy.write_text(policy.read_text().replace("  model: claude-sonnet-5-5\n  max_tokens",
+                                                 "  model: claude-sonnet-5-5-20261021\n  max_tokens"))
+    git(sample_repo, "commit", "-qam", "a dated model")
+    assert CliRunner().invoke(cli, ["feedback", "import", str(SAMPLE / "feedback.jsonl")]).exit_code == 0
+    api.handler = lambda received: slow(tool_use(good_draft()), 2.8)
+    code, _, shown = on_a_terminal("propose", AGENT, "--proposer", "anthropic", "--offline",
+                                   "--dry-run")
+    assert code == 0
+    status = shown.split("\r\x1b[K")[1]
+    assert status == "waiting for claude-sonnet-5-5-20…: 2 s, at most 10 min more"  # 59 columns

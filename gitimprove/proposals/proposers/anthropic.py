@@ -36,7 +36,7 @@ from pydantic import ValidationError
 
 from gitimprove.instructions.agentfile import TOOLS_SECTION, TOOLS_TITLE
 from gitimprove.instructions.policy import Limits, ProposerSettings
-from gitimprove.llm import KEY_URL, Hints, MessagesAPI
+from gitimprove.llm import KEY_URL, Bill, Hints, MessagesAPI, Tokens
 from gitimprove.llm import retry_after as _retry_after  # noqa: F401  (kept for callers)
 from gitimprove.patterns.model import Pattern, importance
 from gitimprove.proposals.operations import Draft
@@ -48,7 +48,7 @@ from gitimprove.proposals.proposers.base import (
     Usage,
 )
 from gitimprove.proposals.support import Support
-from gitimprove.text import CONTROL, percent, shorten, spent
+from gitimprove.text import CONTROL, percent, shorten
 
 TOOL_NAME = "propose_edits"
 MAX_QUOTE_CHARS = 500  # one quote, after normalising whitespace
@@ -362,10 +362,9 @@ def _repair_turns(first_user: str, message: Message, problems: list[str],
     return [{"role": "assistant", "content": echoed}, {"role": "user", "content": reply}]
 
 
-def _usage(message: Message) -> Usage:
-    u = message.usage
-    cached = (u.cache_creation_input_tokens or 0) + (u.cache_read_input_tokens or 0)
-    return Usage(input_tokens=u.input_tokens + cached, output_tokens=u.output_tokens, requests=1)
+def _usage(tokens: Tokens) -> Usage:
+    """As the proposal's record keeps it: every input token, those of the cache included."""
+    return Usage(input_tokens=tokens.input, output_tokens=tokens.output, requests=tokens.requests)
 
 
 # -- the proposer ---------------------------------------------------------------------------
@@ -413,33 +412,37 @@ class AnthropicProposer:
         system = system_prompt(request)
         question = user_prompt(request, self.settings)
         messages: list[MessageParam] = [{"role": "user", "content": question}]
-        usage = Usage()
+        tokens = Tokens()  # of this agent's requests
         with self.api.client() as client:
             answer = self._create(client, system, messages)
-            usage += _usage(answer)
+            tokens += Tokens.of(answer)
             draft, problems, calls = _read(answer, careful)
             if draft is not None and not problems:
-                return ProposerResult(draft=draft, proposer=self.name, model=self.model, usage=usage)
+                return ProposerResult(draft=draft, proposer=self.name, model=self.model,
+                                      usage=_usage(tokens))
             if draft is None and answer.stop_reason == "refusal":
                 # NOTE: a refusal is the model's decision, not a mistake to repair: asking again
                 # would only press it (and pay for it).
                 raise ProposerError(
                     f"{self.model} refused to propose edits for {request.agent} "
-                    f"(stop_reason refusal, {usage.requests} request); nothing was written",
+                    f"(stop_reason refusal; {Bill.of({self.model: tokens}).said()}); nothing "
+                    "was written",
                     hint="look at the feedback behind the patterns (`gitimprove analyze "
                          f"{request.agent}`), or use --proposer heuristic")
             repair = _repair_turns(question, answer, problems, calls)
             messages = [*messages, *repair] if repair[0]["role"] == "assistant" else repair
             answer = self._create(client, system, messages)
-            usage += _usage(answer)
+            tokens += Tokens.of(answer)
             draft, problems, _ = _read(answer, for_people)
         if draft is not None and not problems:
-            return ProposerResult(draft=draft, proposer=self.name, model=self.model, usage=usage)
+            return ProposerResult(draft=draft, proposer=self.name, model=self.model,
+                                  usage=_usage(tokens))
         listing = "\n".join(f"  - {shorten(p, MAX_PROBLEM_CHARS)}"
                             for p in problems[:MAX_REPAIR_PROBLEMS])
         raise ProposerError(
             f"{self.model} gave no valid draft for {request.agent}, even after one repair round "
-            f"({spent(usage.requests, usage.input_tokens, usage.output_tokens)}). Problems with the last answer:\n{listing}",
+            f"({Bill.of({self.model: tokens}).said()}). Problems with the last answer:\n"
+            f"{listing}",
             hint="try again, try another proposer.model in gitimprove.yaml, "
                  "or use --proposer heuristic")
 
