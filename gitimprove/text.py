@@ -22,6 +22,9 @@ UNSAFE_CHARS = "".join(f"\\U{a:08x}-\\U{b:08x}" for a, b in UNSAFE_RANGES)  # a 
 # One line: the table, tab and line feed. What writers strip (:func:`shorten`) or refuse (a
 # trailer's value, an evaluation record) and what :mod:`gitimprove.safetext` refuses in a name.
 CONTROL = re.compile(f"[{UNSAFE_CHARS}\t\n]")
+# A terminal's escape sequence whole (CSI, as ``ESC [`` or C1 ``\x9b``, and OSC): what is left of
+# one when only its ESC is taken out ("[31mwarranty") is noise in a line.
+ESCAPE_SEQUENCE = re.compile(r"(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?")
 # NOTE: what a *reader* of records refuses, fixed for good: the characters every version of
 # CONTROL has held. A character added to CONTROL later (U+2060 was) must not hide a record
 # an earlier version wrote with it; what CONTROL leaves out (the joiners, once in it) only

@@ -67,6 +67,7 @@ from gitimprove.patterns.triage import (
     subject_words,
     triage_of,
 )
+from gitimprove.safetext import plain
 from gitimprove.text import shorten, spent
 
 if TYPE_CHECKING:
@@ -894,11 +895,11 @@ _ANSWER_FIGURE = re.compile(r"\d+(?:[.,]\d+)?(?!\s*(?:-\s*\d+\s*)?(?:words?|sent
 def _suggestion(ranked: Sequence[str]) -> str | None:
     """A rule in the users' own words: the most central correction of rule-like length that
     names no figure but a limit (one user's right answer to one problem is not a rule)."""
-    for text in ranked[:10]:
+    for text in map(plain, ranked[:10]):  # users' words: nothing hidden in them (see plain)
         words = text.split()
         if not 3 <= len(words) <= 30 or _ANSWER_FIGURE.search(text):
             continue
-        rule = _COURTESY_END.sub("", _COURTESY_START.sub("", text.strip())).strip()
+        rule = _COURTESY_END.sub("", _COURTESY_START.sub("", text)).strip()
         rule = rule.rstrip("!?.,;: ")
         if len(rule.split()) < 3:
             continue

@@ -39,6 +39,7 @@ from gitimprove.feedback.models import FeedbackRecord, RunView, merge_runs
 from gitimprove.feedback.significance import ALPHA, MIN_RUNS, Rate, compare
 from gitimprove.patterns.model import EvidenceState, Pattern, importance, pattern_id
 from gitimprove.patterns.text import content, tokens
+from gitimprove.safetext import plain
 
 REPEAT = 3                 # calls of one tool in one run that count as "repeated"
 HALF_LIFE_DAYS = 30.0      # recency weight of a run, as in the feedback analysis
@@ -297,13 +298,13 @@ def decision_patterns(
 
 def _correction(runs: Sequence[_Run], words: frozenset[str]) -> str | None:
     """The users' own remedy: the most frequent correction of rule-like length among runs."""
-    counts = Counter(c.strip() for r in runs for c in r.view.corrections)
+    counts = Counter(plain(c) for r in runs for c in r.view.corrections if "\n" not in c.strip())
 
     def rank(kv: tuple[str, int]) -> tuple[bool, int, int, str]:
         return (not (set(content(tokens(kv[0]))) & words), -kv[1], len(kv[0]), kv[0])
 
     for text, _ in sorted(counts.items(), key=rank):
-        if 4 <= len(text.split()) <= 30 and "\n" not in text:
+        if 4 <= len(text.split()) <= 30:
             rule = text.rstrip(" .!?")
             return rule[0].upper() + rule[1:] + "."
     return None
