@@ -67,7 +67,7 @@ from gitimprove.patterns.triage import (
     subject_words,
     triage_of,
 )
-from gitimprove.safetext import plain
+from gitimprove.safetext import capped_marks, plain
 from gitimprove.text import shorten, spent
 
 if TYPE_CHECKING:
@@ -835,11 +835,19 @@ def _terms_label(g: Group, read: Mapping[str, int], ranked: Sequence[str]) -> st
     grown = {s: _grown(s, sample) for s in stems if is_fragment(s)}
     words = [grown.get(s) or spelled.get(s, s) for s in stems]
     # a grown string within another names nothing more ("注册" beside "不能注册")
-    return ", ".join(dict.fromkeys(w for w in words if not any(
+    return ", ".join(dict.fromkeys(_bounded(w) for w in words if not any(
         w in grown.values() and w != o and w in o for o in words)))
 
 
 MAX_GROWN = 8  # characters of a word grown from a pair of characters
+MAX_LABEL_WORD = 30  # characters of a word in a label: a longer "word" is a mash, a hash or a URL
+
+
+def _bounded(word: str) -> str:
+    """A word of a label as it may be shown: its marks capped (a letter under a thousand
+    combining marks is a word, to the tokens) and cut to :data:`MAX_LABEL_WORD` characters."""
+    word = capped_marks(word)
+    return word if len(word) <= MAX_LABEL_WORD else word[:MAX_LABEL_WORD - 1] + "…"
 
 
 def _grown(pair: str, texts: Mapping[str, int]) -> str:

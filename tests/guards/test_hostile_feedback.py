@@ -91,3 +91,24 @@ def test_a_tool_guideline_from_users_words_carries_nothing_hidden() -> None:
         if i < 3 else None}) for i in range(20)]
     skipped = {p.key: p for p in decision_patterns(records, min_support=3)}["tool:run_tests:skipped"]
     assert skipped.suggestion == "run_tests: Run the tests before you say it is done."
+
+
+def _reasons(repo: Path, texts: list[str]) -> list[dict[str, object]]:
+    lines = [json.dumps({"id": f"r{i}", "agent": "product-writer", "run_id": f"run-r{i}",
+                         "user_id": f"u{i}", "rating": "negative", "reason": text,
+                         "created_at": "2026-09-22T10:00:00Z"}) for i, text in enumerate(texts)]
+    (repo / "r.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    ok(gi(repo, "feedback", "import", "r.jsonl"))
+    found = json.loads(ok(gi(repo, "analyze", "product-writer", "--json")).stdout)
+    return list(found["patterns"])
+
+
+def test_labels_stay_readable_and_bounded(sample_repo: Path) -> None:
+    mash = "qzvkxw" * 1500  # one "word" of 9,000 letters
+    zalgo = "д" + "\u0301" * 2000  # a Cyrillic letter under 2,000 marks
+    thai = "ก" + "\u0e48" * 2000 + "ข"  # a Thai letter under 2,000 tone marks
+    found = _reasons(sample_repo, [f"{mash} answer wrong"] * 4 + [f"{zalgo} слишком длинный"] * 4
+                     + [thai] * 4)
+    labels = [p["label"] for p in found]
+    assert len(found) == 3 and all(len(label) <= 60 for label in labels), labels
+    assert any(label.startswith("д" + "\u0301" * MAX_MARKS + ",") for label in labels), labels
