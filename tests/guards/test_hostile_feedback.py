@@ -112,3 +112,30 @@ def test_labels_stay_readable_and_bounded(sample_repo: Path) -> None:
     labels = [p["label"] for p in found]
     assert len(found) == 3 and all(len(label) <= 60 for label in labels), labels
     assert any(label.startswith("д" + "\u0301" * MAX_MARKS + ",") for label in labels), labels
+
+
+def test_script_is_the_script_of_most_letters_whatever_the_text() -> None:
+    import random
+    import unicodedata
+
+    from gitimprove.patterns.text import SCRIPT_CHARS, script
+
+    def counted(text: str) -> str:  # letter by letter, as the doc says
+        seen: dict[str, int] = {}
+        for c in text[:SCRIPT_CHARS]:
+            if c.isalpha():
+                name = unicodedata.name(c, "")
+                kind = next((k for k, words in (
+                    ("cjk", ("CJK", "HIRAGANA", "KATAKANA")), ("hangul", ("HANGUL",)),
+                    ("cyrillic", ("CYRILLIC",)), ("greek", ("GREEK",)), ("thai", ("THAI",)),
+                    ("hebrew", ("HEBREW",)), ("arabic", ("ARABIC",)),
+                    ("indic", ("DEVANAGARI", "BENGALI", "TAMIL"))) if name.startswith(words)), "latin")
+                seen[kind] = seen.get(kind, 0) + 1
+        return max(sorted(seen), key=seen.__getitem__) if seen else "latin"
+
+    rng = random.Random(5)
+    alphabet = "abcxyzабвгαβγ日本語答账号กขคאבגابتअआक한국어ｔｏ😡1 ,\u0301\u202e\U000e0041"
+    texts = ["", "123 😡", "ab\u0430\u0431", "\u0430\u0431ab", "x" * SCRIPT_CHARS + "\u0430\u0431",
+             "ｔｏｏ ｌｏｎｇ", "ᎠᏍᎦᏯ ᎤᏬᏚᎯ", "ལན་དེ་རིང", "መልሱ በጣም"]
+    texts += ["".join(rng.choice(alphabet) for _ in range(rng.randrange(1, 40))) for _ in range(3000)]
+    assert [script(t) for t in texts] == [counted(t) for t in texts]
