@@ -29,6 +29,7 @@ from __future__ import annotations
 import heapq
 import math
 import re
+import unicodedata
 import zlib
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -845,8 +846,12 @@ MAX_LABEL_WORD = 30  # characters of a word in a label: a longer "word" is a mas
 
 def _bounded(word: str) -> str:
     """A word of a label as it may be shown: its marks capped (a letter under a thousand
-    combining marks is a word, to the tokens) and cut to :data:`MAX_LABEL_WORD` characters."""
+    combining marks is a word, to the tokens) and cut to :data:`MAX_LABEL_WORD` characters.
+    A word that starts with a combining mark (a text of marks alone) shows it on a dotted
+    circle, as Unicode shows a mark by itself, not on the comma or column before it."""
     word = capped_marks(word)
+    if word and unicodedata.category(word[0])[0] == "M":
+        word = "\u25cc" + word
     return word if len(word) <= MAX_LABEL_WORD else word[:MAX_LABEL_WORD - 1] + "…"
 
 

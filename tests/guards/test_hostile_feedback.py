@@ -108,10 +108,12 @@ def test_labels_stay_readable_and_bounded(sample_repo: Path) -> None:
     zalgo = "д" + "\u0301" * 2000  # a Cyrillic letter under 2,000 marks
     thai = "ก" + "\u0e48" * 2000 + "ข"  # a Thai letter under 2,000 tone marks
     found = _reasons(sample_repo, [f"{mash} answer wrong"] * 4 + [f"{zalgo} слишком длинный"] * 4
-                     + [thai] * 4)
+                     + [thai] * 4 + ["\u0301\u0302\u0303"] * 4)
     labels = [p["label"] for p in found]
-    assert len(found) == 3 and all(len(label) <= 60 for label in labels), labels
+    assert len(found) == 4 and all(len(label) <= 60 for label in labels), labels
     assert any(label.startswith("д" + "\u0301" * MAX_MARKS + ",") for label in labels), labels
+    # marks alone sit on a dotted circle, not on the column before the label
+    assert "\u25cc\u0301\u0302\u0303" in labels, labels
 
 
 def test_script_is_the_script_of_most_letters_whatever_the_text() -> None:
