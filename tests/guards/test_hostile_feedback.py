@@ -141,3 +141,12 @@ def test_script_is_the_script_of_most_letters_whatever_the_text() -> None:
              "ｔｏｏ ｌｏｎｇ", "ᎠᏍᎦᏯ ᎤᏬᏚᎯ", "ལན་དེ་རིང", "መልሱ በጣም"]
     texts += ["".join(rng.choice(alphabet) for _ in range(rng.randrange(1, 40))) for _ in range(3000)]
     assert [script(t) for t in texts] == [counted(t) for t in texts]
+
+
+def test_a_lone_surrogate_in_json_is_named(sample_repo: Path) -> None:
+    from .conftest import refused
+
+    (sample_repo / "s.jsonl").write_text(
+        '{"agent": "product-writer", "rating": "negative", "reason": "bad \\ud800 half"}\n')
+    err = refused(gi(sample_repo, "feedback", "import", "s.jsonl"))
+    assert "line 1: reason: is not valid UTF-8" in err and "\\ud800" in err, err
