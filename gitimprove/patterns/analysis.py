@@ -41,6 +41,7 @@ from gitimprove.dataclass import dataclass, field
 from gitimprove.feedback.models import FeedbackRecord
 from gitimprove.patterns.lexicon import Concept, Lexicon
 from gitimprove.patterns.model import (
+    MAX_QUOTE_CHARS,
     EvidenceState,
     Pattern,
     PatternKind,
@@ -48,6 +49,7 @@ from gitimprove.patterns.model import (
     Triage,
     importance,
     pattern_id,
+    quote,
 )
 from gitimprove.patterns.text import (
     content,
@@ -85,7 +87,6 @@ PRODUCT_KINDS = (FAILURE, TROUBLE)  # kinds of item that may be about the produc
 HALF_LIFE_DAYS = 30.0          # recency: feedback a month older than the newest counts half
 SIMILARITY = 0.35              # residue clustering: cosine needed to join two texts
 POSTINGS_CAP = 64              # residue blocking: candidates taken per shared word
-MAX_QUOTE_CHARS = 280
 UNSPECIFIC_KEY = "unspecific"   # negative feedback that gives no reason: one group
 UNSPECIFIC_LABEL = "unhappy, no reason given"
 SIGNAL_LABELS = {"regenerated": "regenerated, no reason given",
@@ -731,7 +732,7 @@ def analyze_records(
             id=pattern_id(g.kind, g.key), kind=g.kind, label=g.label, key=g.key,
             count=len(g.items), share=round(len(g.items) / max(1, total[g.kind]), 4),
             score=round(score, 4), feedback_ids=ids,
-            quotes=[shorten(t, MAX_QUOTE_CHARS) for t in _quoted(ranked, themer, triage, topic)],
+            quotes=[quote(t) for t in _quoted(ranked, themer, triage, topic)],
             versions=versions, section=_section(g, themer, agent_file) if triage == "answers"
             else None, suggestion=suggestion if triage == "answers" else None,
             triage=triage, topic=topic, description=g.description, state=state,

@@ -150,3 +150,20 @@ def test_a_lone_surrogate_in_json_is_named(sample_repo: Path) -> None:
         '{"agent": "product-writer", "rating": "negative", "reason": "bad \\ud800 half"}\n')
     err = refused(gi(sample_repo, "feedback", "import", "s.jsonl"))
     assert "line 1: reason: is not valid UTF-8" in err and "\\ud800" in err, err
+
+
+def test_tool_use_quotes_carry_nothing_a_terminal_obeys(sample_repo: Path) -> None:
+    # the sample's trip-planner runs, each reason with an escape, a bidi override and a tag
+    lines = []
+    for line in (sample_repo / "runs.jsonl").read_text(encoding="utf-8").splitlines():
+        record = json.loads(line)
+        if record.get("reason"):
+            record["reason"] += " \x1b]0;pwned\x07\u202eevil" + TAGS + " " + "д" + "\u0301" * 500
+        lines.append(json.dumps(record))
+    (sample_repo / "runs2.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    ok(gi(sample_repo, "feedback", "import", "runs2.jsonl"))
+    found = json.loads(ok(gi(sample_repo, "analyze", "trip-planner", "--json")).stdout)
+    quotes = [q for p in found["patterns"] if p["kind"] == "tool_use" for q in p["quotes"]]
+    assert quotes and not any(CONTROL.search(q) or "\u0301" * (MAX_MARKS + 1) in q
+                              for q in quotes), quotes
+    ok(gi(sample_repo, "propose", "trip-planner"))  # a tool guideline, not an internal error
