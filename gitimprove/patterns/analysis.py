@@ -56,8 +56,10 @@ from gitimprove.patterns.text import (
     is_fragment,
     is_noise,
     is_unspecific,
+    judges,
     nameable,
     normalize,
+    praises_only,
     stem,
     tokens,
 )
@@ -129,10 +131,12 @@ class TextInfo:
         self._subject = subject
         self.words = tuple(content(toks))  # content stems, for similarity
         self.noise = is_noise(toks, self.words)
-        # judges without saying why ("worst app ever"): read on negative feedback only
-        self.unspecific = is_unspecific(toks, self.words)
         self._lexicon = lexicon
         self._scored: list[tuple[str, float]] | None = None
+        # judges without saying why ("worst app ever"), or praises only ("good help"): read
+        # on negative feedback only
+        self.unspecific = is_unspecific(toks, self.words) or (
+            praises_only(toks, self.words) and not self._match())
         self._topic: str | None = _UNSET
         self._plain: str | None = _UNSET
 
@@ -593,7 +597,9 @@ def _name_group(kind: PatternKind, members: Sequence[str], by_text: dict[str, li
         words.update(dict.fromkeys({w for w in info.words if nameable(w)}, weight[text]))
     freq, n = df
     distinctive = sorted(words, key=lambda w: (-words[w] / size * math.log((1 + n) / (1 + freq[w])), w))
-    terms = [w for w in distinctive if words[w] >= min(2, size)][:3] or distinctive[:3]
+    shared = [w for w in distinctive if words[w] >= min(2, size)]
+    # words that judge, or name whatever is judged ("good", "app"), name a group last
+    terms = (sorted(shared, key=judges)[:3] if shared else distinctive[:3])
     terms_key = "+".join(sorted(terms)) or "text"
     best = sorted(concepts, key=lambda k: (-concepts[k], k))[:1]
     lexicon = themer.lexicon

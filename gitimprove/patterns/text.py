@@ -13,7 +13,7 @@ import re
 import unicodedata
 from collections import Counter
 from collections.abc import Iterator, Sequence
-from functools import lru_cache
+from functools import cache, lru_cache
 from itertools import chain
 from typing import cast
 
@@ -66,7 +66,8 @@ leur mon ma mes tres
 der das und ist nicht ein eine einen dem des zu mit auf fur von sich ich du er sie wir aber
 auch noch nur oder wenn dann sehr kein keine
 il di della dei delle alla che non gli sono anche molto
-hai ke ka ki nahi ko mein ye yeh kya aur bhi toh tha thi hain ho raha rha
+hai ke ka ki nahi ko mein ye yeh kya aur bhi toh tha thi hain ho raha rha nhi nai kr kar
+krta krti karta karti hua hui hoga diya liya wala wali
 """)
 
 # Words that carry no theme on their own: a text made only of these is noise.
@@ -227,8 +228,23 @@ def is_fragment(token: str) -> bool:
 
 
 def nameable(word: str) -> bool:
-    """Whether a content stem may name a pattern: not a function word of another language."""
-    return word not in _FOREIGN_STEMS
+    """Whether a content stem may name a pattern: not a function word of another language
+    (in Latin letters: :data:`FOREIGN_FUNCTION_WORDS`; in any other script: the stop words of
+    the 58 languages of stopwords-iso, "از, است" in Persian, "না" in Bengali)."""
+    return word not in _FOREIGN_STEMS and (word.isascii() or word not in _script_stopwords())
+
+
+@cache
+def _script_stopwords() -> frozenset[str]:
+    """Stop words of every language stopwords-iso knows, as :func:`tokens` reads them, that
+    are not in ASCII letters (read on first use: most feedback never needs it)."""
+    import stopwordsiso
+
+    found: set[str] = set()
+    for word in stopwordsiso.stopwords(sorted(stopwordsiso.langs())):
+        if script(word) != "latin":  # a Latin word is ASCII once its accents are off
+            found.update(tokens(word))
+    return frozenset(found)
 
 
 def is_noise(toks: tuple[str, ...], words: Sequence[str] | None = None) -> bool:
@@ -269,6 +285,24 @@ _JUDGEMENT_STEMS = frozenset(JUDGEMENT | {stem(w) for w in JUDGEMENT})
 _POSITIVE_STEMS = frozenset(POSITIVE | {stem(w) for w in POSITIVE})
 _SUBJECT_STEMS = frozenset(SUBJECT | {stem(w) for w in SUBJECT})
 _NEGATIONS = frozenset(("not", "no", "never", "nothing"))  # as tokens() writes them
+# Words that turn praise into a complaint: a contrast ("good but slow"), a comparison ("X is
+# better than this"), a time that has passed ("was good before the update"), a wish ("good,
+# needs more pictures"), a condition or a question.
+_TURNS = frozenset(stem(w) for w in _words("""
+but however though although except yet than before used was were until anymore now only if
+when why how should could would wish hope want wanted need needs needed please pls plz add fix
+improve update more less too can cannot
+"""))
+PRAISE_WORDS = 4  # at most this many content words in praise that gives no reason
+
+
+_JUDGING_STEMS = _GENERIC_STEMS | _JUDGEMENT_STEMS | _POSITIVE_STEMS | _SUBJECT_STEMS
+
+
+def judges(word: str) -> bool:
+    """Whether a content stem only judges ("good", "worst") or names whatever is judged
+    ("app", "service"): it names a pattern only when nothing else does."""
+    return word in _JUDGING_STEMS
 
 
 def is_unspecific(toks: tuple[str, ...], words: Sequence[str] | None = None) -> bool:
@@ -288,6 +322,16 @@ def is_unspecific(toks: tuple[str, ...], words: Sequence[str] | None = None) -> 
                   or (w.isascii() and _MASH.match(w))):
             return False
     return judged
+
+
+def praises_only(toks: tuple[str, ...], words: Sequence[str]) -> bool:
+    """Short praise and nothing else ("Good help", "ChatGPT is the best app"): on negative
+    feedback it says what the user liked, not what to change. Whatever turns it (see
+    :data:`_TURNS`), negates it or judges badly makes it a complaint again; so does a
+    problem the lexicon knows ("good app, answers are wrong"), which the caller checks."""
+    return (0 < len(words) <= PRAISE_WORDS and any(t in _POSITIVE_STEMS for t in toks)
+            and not any(t in _TURNS or t in _NEGATIONS for t in toks)
+            and not any(w in _JUDGEMENT_STEMS for w in words))
 
 
 # Scripts by the first code point of their blocks (letters of other blocks count as Latin).

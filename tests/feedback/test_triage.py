@@ -269,6 +269,19 @@ def test_complaints_without_a_reason_are_one_group_never_proposed() -> None:
     assert any("gives no reason" in item.why for item in left)
 
 
+def test_praise_under_a_negative_rating_gives_no_reason() -> None:
+    # Real one-star reviews often praise: "Good help", "Chatgpt is best app". They formed a
+    # pattern of failures ("app, good, help") that no instruction could act on.
+    praise = ["Good help", "good work", "Chatgpt is best app", "this is good for all student",
+              "great answers"]
+    complaints = ["good but slow", "deepseek is better than this chatgpt",
+                  "was good before the update", "nice app, needs dark mode",
+                  "good app, answers are wrong"]
+    patterns = analyze_records(recs(praise + complaints))
+    (unspecific,) = [p for p in patterns if p.triage == "unspecific"]
+    assert set(unspecific.feedback_ids) == {f"x{n}" for n in range(len(praise))}
+
+
 def test_analyze_shows_complaints_without_a_reason_apart(
         repo_with_feedback: InstructionRepo, monkeypatch: pytest.MonkeyPatch) -> None:
     store = repo_with_feedback.feedback_store()
@@ -407,6 +420,33 @@ def test_function_words_of_other_languages_never_name_a_pattern() -> None:
     words = {w.strip() for p in patterns for w in p.label.split(",")}
     assert not words & {"la", "del", "no", "el", "en", "es", "con"}, [p.label for p in patterns]
     assert "funciona" in words or "aplicación" in words or "aplicacion" in words, words
+
+
+def test_function_words_of_other_scripts_never_name_a_pattern() -> None:
+    # Persian reviews of an assistant were named "از, است, خیلی" (of, is, very): the words all
+    # of them shared. Their stop words come from stopwords-iso, one list per language.
+    texts = ["این برنامه خیلی کند است و از جواب دادن باز می ماند",
+             "خیلی کند است، از صبح منتظر جواب هستم",
+             "از دیروز برنامه خیلی کند است",
+             "جواب ها خیلی کند است و از کار افتاده"]
+    patterns = analyze_records(recs(texts), min_support=3)
+    assert patterns, "the four reviews group"
+    words = {w.strip() for p in patterns for w in p.label.split(",")}
+    assert not words & {"از", "است", "خیلی", "و", "این"}, [p.label for p in patterns]
+    assert words & {"کند", "جواب", "برنامه"}, words
+
+
+def test_words_that_only_judge_name_a_pattern_last() -> None:
+    # one-star reviews of an assistant were named "app, better, good" and "chat, chatgpt,
+    # voice": words every group has
+    texts = ["the voice chat is good but the voice feature keeps cutting me off",
+             "good app but the voice feature stops listening mid sentence",
+             "voice feature is great app, yet it cuts off when I pause",
+             "the app voice feature cuts off my sentence, good otherwise"]
+    patterns = analyze_records(recs(texts), min_support=3)
+    assert patterns
+    words = {w.strip() for p in patterns for w in p.label.split(",")}
+    assert "voice" in words and not words & {"app", "good", "great"}, words
 
 
 @pytest.mark.parametrize("text, expected", [
