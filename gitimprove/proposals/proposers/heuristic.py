@@ -51,6 +51,7 @@ from gitimprove.proposals.rules import (
     file_statements,
     pending_match,
     rejected_match,
+    steering,
     vague,
 )
 from gitimprove.proposals.support import Support, consistent_number
@@ -245,7 +246,8 @@ class HeuristicProposer:
         aspect = remedy.aspect if remedy else "a rule users asked for"
         support = self._support(request, pattern)
         shared = support.shared_wording(request.wording_min_users) if support else None
-        if shared is not None and not vague(shared.text):
+        steers = steering(shared.text) if shared is not None else None
+        if shared is not None and steers is None and not vague(shared.text):
             # The title names what the rule says, not the theme it was filed under: users'
             # "Say the date of every figure" under 'no sources or citations' is about dates.
             said = of_the_user(shared.text)
@@ -253,6 +255,10 @@ class HeuristicProposer:
                     f"the wording {shared.users} users share")
         if remedy is not None and remedy.rule is not None:
             return remedy.rule, aspect, "the theme's stock remedy"
+        if steers is not None:
+            return None, aspect, (f"the wording users share steers the agent ({steers!r}: an "
+                                  "address, or an order about its instructions), so it is not "
+                                  "copied as a rule; write one yourself if it is wanted")
         lone = ""
         if support and support.wordings:
             lone = f" (the closest wording is shared by {support.wordings[0].users} of the " \
@@ -331,6 +337,10 @@ class HeuristicProposer:
         text = " ".join((pattern.suggestion or "").split())
         if not text:
             left_out.append(LeftOut(label, "no guideline: the pattern suggests none"))
+            return
+        if (steers := steering(text)) is not None:  # a user's correction made it
+            left_out.append(LeftOut(label, f"the users' guideline steers the agent ({steers!r}), "
+                                    "so it is not copied as a rule"))
             return
         if guideline_tool(text) != tool:
             text = f"{tool}: {text}"
