@@ -52,11 +52,20 @@ def spent(requests: int, input_tokens: int, output_tokens: int, *, cache_read: i
             "tokens")
 
 
-def shorten(text: str, limit: int) -> str:
+def shorten(text: str, limit: int, *, words: bool = True) -> str:
     """``text`` on one line (control characters and runs of whitespace become one space),
-    cut to ``limit`` characters with an ellipsis."""
+    cut to ``limit`` characters with an ellipsis, at the end of a word where one ends in its
+    last third ("a second rule would…", not "a second rule would contradict it, s…").
+    ``words=False`` cuts anywhere: a list of ids shows as many as fit."""
     flat = " ".join(CONTROL.sub(" ", text).split())
-    return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
+    if len(flat) <= limit:
+        return flat
+    cut = flat[: limit - 1]
+    if words and flat[limit - 1] != " ":
+        space = cut.rfind(" ")
+        if space >= limit * 2 // 3:
+            cut = cut[:space]
+    return cut.rstrip(" ,;:") + "…"
 
 
 def did_you_mean(name: str, names: Sequence[str], *, what: str, none: str) -> str:

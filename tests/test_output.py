@@ -269,3 +269,15 @@ def test_docs_page_through_the_pager_on_a_terminal_only(tmp_path: Path) -> None:
     code, screen = _all_on_a_terminal(tmp_path, "docs", "safety", columns=80)  # --no-pager
     assert code == 0 and screen.startswith("# Safety")
     assert all(len(line) <= 80 for line in screen.splitlines())
+
+
+def test_text_is_cut_at_the_end_of_a_word() -> None:
+    from gitimprove.text import shorten
+
+    said = "rule 2 already says how to end; a second rule would contradict it, so it is extended"
+    assert shorten(said, 60) == "rule 2 already says how to end; a second rule would…"
+    assert shorten("abcdefghijklmnopqrstuvwxyz", 10) == "abcdefghi…"      # no word ends: cut
+    assert shorten("无法登录无法登录无法登录", 6) == "无法登录无…"                # no spaces: cut
+    ids = "fb-01a21be5a8372c4b7b9290c76655, fb-0a3b4c5d6e7f"
+    assert shorten(ids, 40, words=False) == ids[:39] + "…"                # ids: as many as fit
+    assert len(shorten(said, 60)) <= 60

@@ -243,7 +243,7 @@ def _line(when: datetime | None, agent: str, version: str, run: str, rating: str
     text = " | ".join([*(f"reason: {t}" for t in reasons), *(f"correction: {t}" for t in corrections)])
     if text:
         parts.append(shorten(text, 120))
-    parts.append(f"({shorten(ids, 40)})")
+    parts.append(f"({shorten(ids, 40, words=False)})")
     return "  ".join(parts)
 
 
@@ -367,7 +367,7 @@ def analyze_cmd(ctx: Context, agent: str | None, since: str | None, version: str
                                                    for part in p.parts), 100))
         if p.suggestion:
             echo(f"      suggests: {p.suggestion}")
-        echo(f"      {p.id}  evidence: {shorten(', '.join(p.feedback_ids), 80)}")
+        echo(f"      {p.id}  evidence: {shorten(', '.join(p.feedback_ids), 80, words=False)}")
     if rest_patterns:
         echo(f"... and {len(rest_patterns)} more patterns, "
              f"{sum(p.count for p in rest_patterns):,} items (analyze --all shows them)")

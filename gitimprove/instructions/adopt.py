@@ -143,7 +143,8 @@ def survey(files: dict[str, bytes], policy: Policy, native: list[str]) -> Survey
             out.largest = max(out.largest, (len(render(agent)), name))
             out.sections[name] = [s.id for s in agent.sections]
     out.adopted = [Adopted(p, chosen[p], by_path.get(p, []),
-                           sorted({u.path for u in getattr(texts.get(p), "uses", ()) if u.path in chosen}))
+                           sorted({f for u in getattr(texts.get(p), "uses", ()) for f in (u.path, *u.also)
+                                   if f in chosen}))
                    for p in chosen]
     out.left.sort()
     return out
@@ -162,9 +163,16 @@ def _prompt_modules(files: dict[str, bytes], texts: dict[str, ParsedFile], chose
         for key in sorted(agents, key=lambda k: next(u.line for u in uses if u.key == k)):
             mine = [u for u in uses if u.key == key]
             listed = [Constant(agent=key, constant=u.constant, field=u.field) for u in mine]
-            module = mine[0].path
             why = None
-            if any(u.path != module for u in mine):
+            try:
+                modules = [u.module_of(files) for u in mine]
+            except InvalidFileError as exc:
+                out.left.append((path, f"agent {key!r}: its `{mine[0].field}` is `{mine[0].constant}`: "
+                                 f"{exc.problems[0]}"))
+                agents.discard(key)
+                continue
+            module = modules[0]
+            if any(m != module for m in modules):
                 why = "its texts are in two modules"
             elif module in texts:
                 why = f"its `{mine[0].field}` is `{mine[0].constant}` of {module}, another agent file"

@@ -283,23 +283,95 @@ def test_the_hooks_guard_a_protected_section_of_an_agent_whose_prompt_is_in_prom
 ])
 def test_a_model_commit_that_changes_adk_code_is_refused_in_the_checkout_and_on_the_server(
         tmp_path: Path, path: str, old: str, new: str) -> None:
-    from ..review.conftest import commit_tree_change, out, run
-
     root = tmp_path / "trips"
     shutil.copytree(FIXTURES / "adk_package", root)
     branch, tip = _hooked_proposal(root, "root_agent")
+    for said in _forged_and_refused(tmp_path, root, branch, tip, path, old, new):
+        assert "python code outside the instruction strings" in said or "assigned once" in said \
+            or "an f-string" in said, said
+
+
+def _forged_and_refused(tmp_path: Path, root: Path, branch: str, tip: str, path: str, old: str,
+                        new: str) -> tuple[str, str]:
+    """The proposal at ``tip`` forged to change ``old`` into ``new`` in ``path``: refused by the
+    checkout's hooks on merge and by a server's pre-receive on push, main moved by neither.
+    What each said."""
+    from ..review.conftest import commit_tree_change, out, run
+
     server = tmp_path / "server.git"
     run(tmp_path, "clone", "-q", "--bare", str(root), str(server))
     _one(server, "hooks", "install", "--bare")
     before = out(root, "rev-parse", "main")
-    text = (out(root, "show", f"{tip}:{path}") + "\n").replace(old, new, 1)
-    forged = commit_tree_change(root, f"{tip}^", {path: text}, out(root, "log", "-1", "--format=%B", tip))
+    text = out(root, "show", f"{tip}:{path}") + "\n"
+    assert old in text
+    forged = commit_tree_change(root, f"{tip}^", {path: text.replace(old, new, 1)},
+                                out(root, "log", "-1", "--format=%B", tip))
     run(root, "update-ref", f"refs/heads/{branch}", forged)
     merged = run(root, "merge", "--no-ff", "-m", "merge", branch, check=False)
     run(root, "merge", "--abort", check=False)
     pushed = run(root, "push", "-q", str(server), f"{forged}:refs/heads/main", check=False)
     assert merged.returncode != 0 and pushed.returncode != 0, merged.stderr + pushed.stderr
-    for said in (merged.stderr, pushed.stderr):
-        assert "python code outside the instruction strings" in said or "assigned once" in said \
-            or "an f-string" in said, said
     assert out(root, "rev-parse", "main") == before == out(server, "rev-parse", "main")
+    return merged.stderr, pushed.stderr
+
+
+# customer-service's shape (google/adk-samples e39b806, python/agents/customer-service), its
+# prompts star-imported: an f-string global instruction; and an InstructionProvider beside it.
+CS_AGENT = '''from google.adk import Agent
+
+from .prompts import *
+
+GREETING = """
+- Greet the customer.
+"""
+
+
+def greeting(readonly_context):
+    """The greeter's instruction."""
+    if "name" not in readonly_context.state:
+        print("no name yet")
+    return GREETING
+
+
+root_agent = Agent(name="customer_service", global_instruction=GLOBAL_INSTRUCTION, instruction=INSTRUCTION)
+greeter = Agent(name="greeter", instruction=greeting)
+'''
+CS_PROMPTS = '''from .entities.customer import Customer
+
+GLOBAL_INSTRUCTION = f"""
+The profile of the current customer is:  {Customer.get_customer("123").to_json()}
+"""
+
+INSTRUCTION = """
+You are "Project Pro," the primary AI assistant for Cymbal Home & Garden.
+- Answer every question about the order in full detail, with the whole history of the order.
+"""
+'''
+
+
+CODE = "python code outside the instruction strings"
+
+
+@pytest.mark.parametrize(("path", "old", "new", "why"), [
+    ("cs/prompts.py", '.to_json()}', '.to_json() + open("/etc/passwd").read()}', CODE),  # an expression in a field
+    ("cs/prompts.py", '.to_json()}\n', '.to_json()}\n{__import__("os").getcwd()}\n', CODE),  # a new field
+    ("cs/agent.py", 'print("no name yet")', 'print(readonly_context.state)', CODE),  # the provider's code
+    ("cs/agent.py", "from .prompts import *\n", "from .prompts import *\nfrom .tools import *\n",
+     "which any of 2 star imports may bind"),
+])
+def test_f_strings_providers_and_star_imports_are_adopted_and_their_code_guarded(
+        tmp_path: Path, path: str, old: str, new: str, why: str) -> None:
+    from ..review.conftest import out
+
+    root = tmp_path / "shop"
+    (root / "cs/entities").mkdir(parents=True)
+    (root / "cs/agent.py").write_text(CS_AGENT)
+    (root / "cs/prompts.py").write_text(CS_PROMPTS)
+    (root / "cs/entities/customer.py").write_text("class Customer: ...\n")
+    branch, tip = _hooked_proposal(root, "customer_service")
+    listed = {a["name"]: a["path"] for a in json.loads(_one(root, "agents", "--json"))["agents"]}
+    assert listed == {"customer_service": "cs/prompts.py", "greeter": "cs/agent.py"}
+    proposed = out(root, "show", f"{tip}:cs/prompts.py") + "\n"
+    assert '{Customer.get_customer("123").to_json()}' in proposed and proposed != CS_PROMPTS
+    for said in _forged_and_refused(tmp_path, root, branch, tip, path, old, new):
+        assert why in said, said

@@ -88,7 +88,7 @@ def test_a_module_outside_the_package_is_refused_with_the_reason(imports: str, e
 
 
 @pytest.mark.parametrize(("value", "why"), [
-    ('f"""Hello {name}"""', "an f-string"),
+    ('f"""Hello {name=}"""', "an f-string gitimprove cannot write back"),
     ('"a" + "b"', "joining strings"),
     ('"""x""".format(y=1)', "a call (`'x'.format(...)`)"),
     ('("a"  # first\n    "b")', "with comments among them"),
@@ -131,7 +131,8 @@ def test_the_validator_refuses_code_and_protected_changes_in_the_module() -> Non
     assert codes(text + "import os\n") == ["protected-key"]
     assert codes(text.replace("passport number", "passport number unless asked")) == ["protected-changed"]
     assert "variable-added" in codes(text.replace("{_time}", "{_time} {secret}"))
-    assert codes(text.replace('ROOT_AGENT_INSTR = """', 'ROOT_AGENT_INSTR = f"""')) == ["schema-invalid"]
+    # an f-string now: its `{_time}` would be a field, code, where the text had a state variable
+    assert codes(text.replace('ROOT_AGENT_INSTR = """', 'ROOT_AGENT_INSTR = f"""')) == ["protected-key"]
 
 
 def test_pointing_an_agent_at_another_constant_is_a_change_of_code_and_unlists_it() -> None:
@@ -214,3 +215,107 @@ def test_a_global_instruction_from_the_module_is_a_second_text_of_the_agent() ->
     mixed = agent_py.replace("instruction=prompt.I", "instruction='Plan.'")
     with pytest.raises(InvalidFileError, match="gitimprove keeps an agent in one file"):
         adapter_for("google_adk").parse(mixed, "t/agent.py")
+
+
+# The shape of google/adk-samples (e39b8067995c3df2d394d2c1a8ee332da621ffcc,
+# python/agents/customer-service/customer_service/agent.py and prompts.py), with the import
+# written as a star import: an f-string global instruction and a plain instruction.
+CS_AGENT = b'''from google.adk import Agent
+
+from .prompts import *
+
+root_agent = Agent(
+    model="gemini-2.0-flash",
+    global_instruction=GLOBAL_INSTRUCTION,
+    instruction=INSTRUCTION,
+    name="customer_service",
+)
+'''
+CS_PROMPTS = b'''"""Global instruction and instruction for the customer service agent."""
+
+from .entities.customer import Customer
+
+GLOBAL_INSTRUCTION = f"""
+The profile of the current customer is:  {Customer.get_customer("123").to_json()}
+"""
+
+INSTRUCTION = """
+You are "Project Pro," the primary AI assistant for Cymbal Home & Garden.
+- Greet the customer by name.
+"""
+'''
+
+
+@pytest.mark.parametrize("module", ["cs/prompts.py", "cs/prompts/__init__.py"])
+def test_a_star_import_and_a_prompt_package_are_followed_to_the_one_module(module: str) -> None:
+    files = {"cs/agent.py": CS_AGENT, module: CS_PROMPTS, "cs/entities/customer.py": b"class Customer: ...\n"}
+    result = survey(files, Policy(), [])
+    assert [(a.path, a.agents) for a in result.adopted] == [("cs/agent.py", []), (module, ["customer_service"])]
+    policy = Policy(formats=result.rules, protected_sections=[])
+    assert sorted(_catalog(files, policy).agents) == ["customer_service"]
+    doc = _doc(policy, module, "customer_service", CS_PROMPTS.decode())
+    doc.add_rule("global-instruction", 'Quote the profile as JSON, {"id": "..."}.')
+    new = doc.dumps()
+    assert 'to_json()}\n\n- Quote the profile as JSON, {{"id": "..."}}.\n"""' in new
+    assert check_change({module: CS_PROMPTS}, {module: new.encode()}, policy) == []
+    field = new.replace('{Customer.get_customer("123").to_json()}', '{Customer.get_customer("124").to_json()}')
+    assert "protected-key" in [v.code for v in check_change({module: CS_PROMPTS}, {module: field.encode()}, policy)]
+    # a second star import: which module binds the name is no longer known
+    starred = CS_AGENT.replace(b"from .prompts import *", b"from .prompts import *\nfrom .tools import *")
+    assert [v.code for v in check_change({"cs/agent.py": CS_AGENT}, {"cs/agent.py": starred}, policy)] == [
+        "schema-invalid"]
+
+
+@pytest.mark.parametrize(("imports", "extra", "why"), [
+    ("from .prompts import *\nfrom .more import *", {"cs/more.py": b"OTHER = 'x'\n"},
+     "which any of 2 star imports may bind (`from .prompts import *`, `from .more import *`); gitimprove "
+     "follows a star import only when it is the file's one star import"),
+    ("from .other import *", {"cs/other.py": b"OTHER = 'x'\n"}, "of cs/other.py, which does not define it"),
+    ("from .prompts import *", {"cs/prompts/__init__.py": CS_PROMPTS}, "both cs/prompts.py and cs/prompts/__init__.py"),
+    ("from .more import *", {"cs/more.py": b"from .prompts import *\n"},
+     "of cs/more.py, which star-imports another module in turn"),
+    ("from os.path import *", {}, "may come from `from os.path import *`, not a module"),
+])
+def test_a_star_import_that_does_not_name_one_constant_is_refused_with_the_reason(
+        imports: str, extra: dict[str, bytes], why: str) -> None:
+    files = {"cs/agent.py": CS_AGENT.replace(b"from .prompts import *", imports.encode()), "cs/prompts.py": CS_PROMPTS,
+             **extra}
+    result = survey(files, Policy(), [])
+    assert "cs/agent.py" not in [a.path for a in result.adopted]
+    assert any(why in reason for path, reason in result.left if path == "cs/agent.py"), result.left
+
+
+def test_a_module_that_becomes_a_package_too_unlists_its_agents() -> None:
+    """A human commit adding prompts/__init__.py beside prompts.py: Python would read the
+    package; the catalog lists the agent no more, and says why."""
+    files = {"cs/agent.py": CS_AGENT, "cs/prompts.py": CS_PROMPTS}
+    policy = Policy(formats=survey(files, Policy(), []).rules, protected_sections=[])
+    assert sorted(_catalog(files, policy).agents) == ["customer_service"]
+    cat = _catalog({**files, "cs/prompts/__init__.py": b"INSTRUCTION = 'x'\n"}, policy)
+    assert cat.agents == {}
+    assert "cs/agent.py: agent 'customer_service': both cs/prompts.py and cs/prompts/__init__.py exist" in \
+        cat.problem_list()[0]
+
+
+def test_a_star_import_leaves_out_a_name_its_module_does_not_export() -> None:
+    prompts = CS_PROMPTS + b'\n__all__ = ["GLOBAL_INSTRUCTION"]\n'
+    result = survey({"cs/agent.py": CS_AGENT, "cs/prompts.py": prompts}, Policy(), [])
+    assert result.adopted == []
+    assert "`INSTRUCTION` comes from a star import (`import *`) of cs/prompts.py, which does not define it in its " \
+        "`__all__`" in result.left[0][1]
+
+
+def test_a_constant_a_later_star_import_may_rebind_is_refused() -> None:
+    agent = CS_AGENT.replace(b"from .prompts import *\n", b"INSTRUCTION = 'x'\nGLOBAL_INSTRUCTION = 'y'\n"
+                             b"from .prompts import *\n")
+    result = survey({"cs/agent.py": agent, "cs/prompts.py": CS_PROMPTS}, Policy(), [])
+    assert result.adopted == []
+    assert "which `from .prompts import *` on line 5 may bind again" in result.left[0][1]
+
+
+def test_a_constant_of_the_module_a_later_star_import_may_rebind_is_refused() -> None:
+    prompts = CS_PROMPTS + b"\nfrom .legacy import *\n"
+    result = survey({"cs/agent.py": CS_AGENT.replace(b"import *", b"import GLOBAL_INSTRUCTION, INSTRUCTION"),
+                     "cs/prompts.py": prompts}, Policy(), [])
+    assert result.adopted == []
+    assert "may be bound again by `from .legacy import *` on line 14" in result.left[0][1]

@@ -12,7 +12,7 @@ import pytest
 from gitimprove.errors import InvalidFileError
 from gitimprove.instructions.adopt import survey
 from gitimprove.instructions.formats import ADAPTERS, AdoptedDocument, EditError
-from gitimprove.instructions.formats.pysource import encode
+from gitimprove.instructions.formats.pysource import FString, Source, encode
 from gitimprove.instructions.policy import FormatRule, Policy
 from gitimprove.validate import check_change
 
@@ -73,7 +73,8 @@ def test_a_one_line_string_that_gains_lines_stays_in_its_quotes() -> None:
 
 
 @pytest.mark.parametrize(("instruction", "why"), [
-    ('f"You help {user}."', "an f-string"),
+    ('f"You help {user=}."', "an f-string gitimprove cannot write back as Python reads it"),
+    ('f"You help " "{user}."', "an f-string joined with other string literals"),
     ('"You help. " + EXTRA', "joining strings"),
     ('"You help. %s" % EXTRA', "joining strings"),
     ('("You help. "  # the role\n    "Be brief.")', "with comments among them"),
@@ -84,14 +85,17 @@ def test_a_one_line_string_that_gains_lines_stays_in_its_quotes() -> None:
     ("OTHER_PROMPT", "imported from `shop.prompt`, which is not a module of this package"),
     ("sep", "imported from `os`, which is not a module of this package"),
     ("TWICE", "assigns more than once"),
-    ("provider", "`provider`, a function, which ADK calls to build the text when the program runs"),
+    ("provider_of_two", "`provider_of_two`, a function ADK calls for the text when the program runs (an "
+                        "InstructionProvider): a function that returns `'x' if ctx else EXTRA`, built from what it "
+                        "sets when it runs (`ctx`)"),
     ("provider()", "`provider()`, a function with parameters or a decorator"),
     ("provider(1)", "a call (`provider(...)`)"),
     ("EXTRA()", "a call (`EXTRA(...)`)"),
 ])
 def test_an_instruction_not_written_as_one_literal_is_refused_with_the_reason(instruction: str, why: str) -> None:
     text = ("from google.adk.agents import Agent\nfrom .. import upper\nfrom shop.prompt import OTHER_PROMPT\n"
-            "EXTRA = 'x'\nTWICE = 'a'\nTWICE = 'b'\n\ndef provider(ctx):\n    return 'x'\nfrom os import sep\n"
+            "EXTRA = 'x'\nTWICE = 'a'\nTWICE = 'b'\n\ndef provider(ctx): return 'x'\n"
+            "def provider_of_two(ctx): return 'x' if ctx else EXTRA\nfrom os import sep\n"
             f"root_agent = Agent(name='a', model='m', instruction={instruction})\n")
     with pytest.raises(InvalidFileError) as exc:
         ADK.parse(text, "agent.py")
@@ -296,5 +300,139 @@ def test_init_adopts_a_star_agent_py_that_makes_an_agent_and_passes_over_the_oth
     result = survey(files, Policy(), [])
     assert [(a.path, a.agents) for a in result.adopted] == [("trip/sub_agents/booking_agent.py", ["booking"])]
     assert result.left == [("trip/late_agent.py", "looks like google_adk but line 3: agent 'late': `instruction` "
-                            "is an f-string (its text is built when the program runs); gitimprove edits only "
-                            "text written as one string literal")]
+                            "is an f-string with no text of its own, only replacement fields (code); gitimprove edits "
+                            "only text written as one string literal")]
+
+
+# As google/adk-samples writes it (e39b8067995c3df2d394d2c1a8ee332da621ffcc,
+# python/agents/data-science/data_science/agent.py): a global_instruction f-string with the date.
+DATED = '''import os
+from datetime import date
+
+from google.adk.agents import Agent
+
+date_today = date.today()
+
+root_agent = Agent(
+    model=os.getenv("ROOT_AGENT_MODEL"),
+    name="db_ds_multiagent",
+    instruction="""
+    You are a senior data scientist.
+    - Answer from the schema when you can.
+    """,
+    global_instruction=(
+        f"""
+        You are a Data Science and Data Analytics Multi Agent System.
+        Todays date: {date_today}
+        """
+    ),
+)
+'''
+
+
+def _evaluated(text: str, field: str) -> str:
+    """The global_instruction as Python builds it, with ``date_today`` bound to ``field``."""
+    call = next(n for n in ast.walk(ast.parse(text)) if isinstance(n, ast.Call) and ast.unparse(n.func) == "Agent")
+    node = next(k.value for k in call.keywords if k.arg == "global_instruction")
+    return str(eval(compile(ast.Expression(node), "<f>", "eval"), {"date_today": field}))
+
+
+def test_an_f_string_is_edited_around_its_fields_and_a_brace_is_doubled() -> None:
+    parsed = ADK.parse(DATED, "ds/agent.py")
+    assert parsed.value(("db_ds_multiagent", "global_instruction")).strip().endswith("Todays date: {date_today}")
+    doc = AdoptedDocument(parsed, "db_ds_multiagent", "ds")
+    doc.add_rule("global-instruction", 'Answer in JSON, {"date": "..."}, and }} as written.')
+    new = doc.dumps()
+    assert '        - Answer in JSON, {{"date": "..."}}, and }}}} as written.\n' in new
+    assert "Todays date: {date_today}\n" in new
+    built = _evaluated(new, "2025-01-01")
+    assert '\n        - Answer in JSON, {"date": "..."}, and }} as written.\n' in built and "Todays date: 2025-01-01\n" in built
+    before, after = _outside(DATED, new, DATED[DATED.index('f"""'):DATED.index('"""\n    ),') + 3])
+    assert before == after
+    policy = Policy(formats=[FormatRule(path="ds/agent.py", format="google_adk")], protected_sections=[])
+    assert check_change({"ds/agent.py": DATED.encode()}, {"ds/agent.py": new.encode()}, policy) == []
+
+
+@pytest.mark.parametrize(("change", "new"), [
+    ("an expression added in the field", "{date_today + ' (UTC)'}"),
+    ("another expression", "{os.environ}"),
+    ("a conversion", "{date_today!r}"),
+])
+def test_the_validator_refuses_a_changed_field_of_an_f_string(change: str, new: str) -> None:
+    policy = Policy(formats=[FormatRule(path="ds/agent.py", format="google_adk")], protected_sections=[])
+    changed = DATED.replace("{date_today}", new)
+    assert "protected-key" in [v.code for v in check_change(
+        {"ds/agent.py": DATED.encode()}, {"ds/agent.py": changed.encode()}, policy)], change
+
+
+def test_the_validator_refuses_a_field_added_in_the_text_of_an_f_string() -> None:
+    policy = Policy(formats=[FormatRule(path="ds/agent.py", format="google_adk")], protected_sections=[])
+    added = DATED.replace("Todays date: {date_today}\n", "Todays date: {date_today}\n        - Say {os.getcwd()}.\n")
+    assert [v.code for v in check_change({"ds/agent.py": DATED.encode()}, {"ds/agent.py": added.encode()},
+                                         policy)] == ["protected-key"]
+    # written with doubled braces, the same words are text
+    text = DATED.replace("Todays date: {date_today}\n", "Todays date: {date_today}\n        - Say {{os.getcwd()}}.\n")
+    assert check_change({"ds/agent.py": DATED.encode()}, {"ds/agent.py": text.encode()}, policy) == []
+
+
+def test_an_edit_that_would_drop_or_split_a_field_is_refused() -> None:
+    parsed = ADK.parse(DATED, "ds/agent.py")
+    literal = parsed.literals[("db_ds_multiagent", "global_instruction")]  # type: ignore[attr-defined]
+    with pytest.raises(EditError, match=r"removes, changes or splits the replacement field `\{date_today\}`"):
+        literal.source(literal.value.replace("Todays date: {date_today}", "Todays date: today"))
+    with pytest.raises(EditError, match="splits the replacement field"):
+        literal.source(literal.value.replace("{date_today}", "{date_\n- A rule.\ntoday}"))
+
+
+@pytest.mark.parametrize("prefix", ["f", "F", "rf", "fR"])
+@pytest.mark.parametrize("quote", ['"', "'", '"""'])
+def test_every_written_f_string_reads_back_with_its_fields_whole(prefix: str, quote: str) -> None:
+    rng = random.Random(13)
+    alphabet = ["a", " ", "{", "}", "{{", "\\", "'", '"', "\n", "\t", "é", "-", "{x}", ":"]
+    for _ in range(60):
+        head, tail = ("Say ", " then.") if quote != '"""' else ("\nSay ", "\n- Be brief.\n")
+        source = f"{prefix}{quote}{head}{{name!r:>{{width}}}} and {{items[0]}}{tail}{quote}"
+        node = ast.parse(source, mode="eval").body
+        src = Source(f"X = {source}\n", "agent.py")
+        literal = src.literal(ast.parse(src.text).body[0].value)  # type: ignore[attr-defined]
+        assert isinstance(literal, FString)
+        fields = [literal.value[a:b] for a, b in literal.fields]
+        assert fields == ["{name!r:>{width}}", "{items[0]}"]
+        cut = rng.choice([0, literal.fields[0][1], len(literal.value)])  # never inside a field
+        added = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 12)))
+        new = literal.value[:cut] + added + literal.value[cut:]
+        try:
+            written = literal.source(new)
+        except EditError:
+            assert "r" in prefix.lower()  # a raw string that cannot hold the text
+            continue
+        again = Source(f"X = {written}\n", "agent.py")
+        back = again.literal(ast.parse(again.text).body[0].value)  # type: ignore[attr-defined]
+        assert isinstance(back, FString) and back.value == new and back.code() == literal.code(), (source, new)
+        scope = {"name": "N", "width": 3, "items": ["I"]}
+        expected = new.replace("{name!r:>{width}}", "'N'").replace("{items[0]}", "I")
+        assert eval(written, scope) == expected
+        assert isinstance(node, ast.JoinedStr)
+
+
+def test_a_hostile_rule_never_becomes_code_in_an_f_string() -> None:
+    """Rules written to break out of the text (close the string, open a field, forge the
+    field's own source) stay text: the fields after any edit are the fields before it, and
+    Python builds the rule's words as they were given."""
+    rng = random.Random(17)
+    pieces = ['{date_today}', '{os.system("x")}', "{", "}", "}}", "{{", '"""', "'''", '"', "\\", "\\N{BULLET}",
+              "{date_today!r}", "\x1b[31m", "word", " ", "{__import__('os')}", "f'", "\\n"]
+    policy = Policy(formats=[FormatRule(path="ds/agent.py", format="google_adk")], protected_sections=[])
+    for n in range(80):
+        rule = "".join(rng.choice(pieces) for _ in range(rng.randint(1, 8))).strip() or "x"
+        parsed = ADK.parse(DATED, "ds/agent.py")
+        doc = AdoptedDocument(parsed, "db_ds_multiagent", "ds")
+        doc.add_rule("global-instruction", rule)
+        new = doc.dumps()
+        again = ADK.parse(new, "ds/agent.py")
+        assert again.fixed() == parsed.fixed(), rule  # the same fields, the same code
+        built = _evaluated(new, "DAY")
+        assert f"- {rule}\n" in built and "Todays date: DAY\n" in built, (rule, built)
+        if n % 10 == 0:  # the validator agrees (slower: it reads the policy and both files)
+            assert "protected-key" not in [v.code for v in check_change(
+                {"ds/agent.py": DATED.encode()}, {"ds/agent.py": new.encode()}, policy)], rule

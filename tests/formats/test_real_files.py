@@ -180,14 +180,20 @@ def test_figures() -> None:
 # What `init` makes of google/adk-samples' Python agents (every agent.py and *_agent.py with the
 # modules their prompts are in), and why the rest is left.
 ADK_SAMPLES = {
-    "adopted agent files": 36, "agents": 50, "agents in prompt modules": 50,
+    # customer-service's GLOBAL_INSTRUCTION = f"...{Customer.get_customer("123").to_json()}",
+    # an f-string whose text is managed around its field, is adopted with its INSTRUCTION
+    "adopted agent files": 37, "agents": 51, "agents in prompt modules": 51,
     "left": {
         # instruction=return_instructions_bigquery(): a function that picks its text from an
         # environment variable and returns an f-string (RAG's, analytics' and bqml's return
         # one literal: adopted)
         "a function doing more": 1,
-        "an f-string": 2,  # global_instruction=f"..." (in agent.py, or in prompts.py)
-        "an InstructionProvider": 1,  # instruction=transit_coordination (in_trip's day_of_agent)
+        # data-science's root: instruction=return_instructions_root() of prompts.py, and a
+        # global_instruction=f"..." in agent.py; gitimprove keeps an agent in one file
+        "texts in two files": 1,
+        # instruction=transit_coordination (in_trip's day_of_agent), which returns one of two
+        # constants of prompt.py, the second through .format(...)
+        "an InstructionProvider": 1,
         "no instruction": 1,  # a SequentialAgent (llm-auditor's root): no text of its own
     },
     "*_agent.py adopted": 5,  # fomc-research's sub_agents/*_agent.py, with their *_prompt.py
@@ -203,7 +209,8 @@ def _package_files() -> dict[str, bytes]:
 
 def _reason(why: str) -> str:
     for short, said in (("a function doing more", "a function that does more"), ("an f-string", "an f-string"),
-                        ("an InstructionProvider", "InstructionProvider")):
+                        ("an InstructionProvider", "InstructionProvider"),
+                        ("texts in two files", "keeps an agent in one file")):
         if said in why:
             return short
     return "no instruction" if "expected an `Agent(...)`" in why else why

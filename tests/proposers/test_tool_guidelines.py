@@ -157,3 +157,50 @@ def test_a_tool_use_heading_is_the_tools_section_too() -> None:
     result = HeuristicProposer().propose(request([USAGE], text), check_for(text))
     (op,) = result.draft.operations
     assert isinstance(op, UpdateRule) and (op.section, op.index) == ("tool-use", 1)
+
+
+def _failure(ids: list[str], label: str = "booking, searched, web") -> Pattern:
+    return Pattern(id=pattern_id("recurring_failure", f"terms:{label}"), kind="recurring_failure",
+                   label=label, key=f"terms:{label}", count=len(ids), share=0.16,
+                   score=float(len(ids)), feedback_ids=ids, open_ids=ids,
+                   quotes=["kept searching instead of reading my bookings"])
+
+
+def test_complaints_about_what_a_tool_did_join_its_guideline_in_the_users_words() -> None:
+    # The demo's trip planner got two rules of one intent: the web_search guideline ("use it
+    # only when what you already have does not cover the task") and, from the same complaints
+    # read by their words, "Use the user's bookings first and only search for what they do
+    # not cover". The pattern is cited by the guideline, whose generic clause takes the
+    # wording its users share.
+    from gitimprove.patterns.decisions import GUIDELINES
+
+    usage = tool_pattern("web_search", "usage", f"web_search: {GUIDELINES['usage']}", count=30)
+    complaints = tool_pattern("web_search", "complaints",
+                              f"web_search: {GUIDELINES['complaints']}", count=21)
+    words = "Use my bookings first and only search for what they do not cover"
+    failure = _failure([*complaints.feedback_ids[:18], "other-1", "other-2", "other-3"])
+    agent = parse_agent(TEXT, PATH, expected_name=AGENT)
+    support = {p.id: Support(items=p.count, users=p.count, runs=p.count) for p in (usage, complaints)}
+    support[failure.id] = Support(items=21, users=16, runs=21, wordings=(Wording(words, 5),))
+    req = ProposalRequest(agent=AGENT, file=agent, protected=protected_ids(agent, POLICY),
+                          limits=POLICY.limits, patterns=[failure, usage, complaints],
+                          support=support)
+    result = HeuristicProposer().propose(req, check_for(TEXT))
+    (op,) = result.draft.operations
+    assert isinstance(op, UpdateRule) and op.section == "tools" and op.index == 1
+    assert op.text == ("web_search: Use it for opening hours, local transport and events. "
+                       "Use the user's bookings first and only search for what they do not cover.")
+    assert {usage.id, complaints.id, failure.id} <= set(op.evidence)
+
+    # a pattern whose items are mostly other complaints of those runs is a rule of its own
+    apart = _failure([*(f"x-{i}" for i in range(15)), *complaints.feedback_ids[:5]],
+                     label="off-topic, question")
+    support[apart.id] = Support(items=20, users=20, runs=20,
+                                wordings=(Wording("Answer the question I asked first", 6),))
+    req = ProposalRequest(agent=AGENT, file=agent, protected=protected_ids(agent, POLICY),
+                          limits=POLICY.limits, patterns=[apart, usage, complaints],
+                          support=support)
+    ops = HeuristicProposer().propose(req, check_for(TEXT)).draft.operations
+    texts = [op.text for op in ops if isinstance(op, AddRule | UpdateRule)]
+    assert len(texts) == 2 and any(GUIDELINES["usage"] in t for t in texts), texts
+    assert any(t.startswith("Answer the question") for t in texts), texts

@@ -107,6 +107,8 @@ def build(policy: Policy, paths: Iterable[str], read: Callable[[str, FormatRule]
     owners: dict[str, list[Place]] = {}
     used: set[tuple[str, str, str, str]] = set()  # (module path, agent, field, constant)
     linked: list[Place] = []  # the agents of prompt modules
+    paths = list(paths)
+    tree = set(paths)
     for path in paths:
         try:
             rule = rule_for(policy, path)
@@ -121,7 +123,12 @@ def build(policy: Policy, paths: Iterable[str], read: Callable[[str, FormatRule]
         except InvalidFileError as exc:
             out.problems.setdefault(path, []).extend(exc.problems)
             continue
-        used.update((u.path, u.key, u.field, u.constant) for u in getattr(parsed, "uses", ()))
+        for use in getattr(parsed, "uses", ()):
+            problem = use.ambiguous(tree)
+            if problem is not None:  # the module's agent stays unlisted: its file is not known
+                out.problems.setdefault(path, []).append(f"{path}: agent {use.key!r}: {problem}")
+                continue
+            used.update((f, use.key, use.field, use.constant) for f in (use.path, *use.also))
         seen: dict[str, str] = {}
         for entry in parsed.entries:
             name = agent_name(rule, path, entry.key)

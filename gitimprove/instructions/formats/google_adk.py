@@ -18,15 +18,21 @@ lists its ``constants:`` and the agent each one is for, and the agent's ``agent.
 code no edit may change. A call of a function of the file or of such a module with no
 arguments (``instruction=return_instructions_root()``) is read when the function can return
 nothing but one string literal (:meth:`Source.returned`); a module lists it as
-``constant: return_instructions_root()``. Anything else (an f-string, a concatenation, another
-call, a function passed itself, a name of another package) is refused with the reason:
-gitimprove edits text where it is written."""
+``constant: return_instructions_root()``. A function passed itself (an InstructionProvider,
+``instruction=provider``) is read when every ``return`` of it gives the same literal or constant
+(:meth:`Source.provided`). An f-string is managed around its replacement fields, which are code
+(:class:`FString`). A file's one star import (``from .prompt import *``) is followed to the
+module of the package when it defines the name, and a module may be a package
+(``prompt/__init__.py``): :meth:`Use.module_of`. Anything else (a concatenation, another call, a name of another package)
+is refused with the reason: gitimprove edits text where it is written."""
 
 from __future__ import annotations
 
 import ast
+import dataclasses
 import posixpath
 import re
+from collections.abc import Container
 from typing import TYPE_CHECKING, Any
 
 from gitimprove.dataclass import dataclass
@@ -45,8 +51,7 @@ _AGENT_CLASSES = ("Agent", "LlmAgent")
 _HINT = ("write the instruction as one string literal, in the call (instruction=\"\"\"...\"\"\"), "
          "as a constant assigned once (INSTRUCTION = \"\"\"...\"\"\") or as such a constant of a module "
          "of the package (from . import prompt), or leave this file out of `formats:` in gitimprove.yaml")
-PROVIDER = ("a function, which ADK calls to build the text when the program runs (an "
-            "InstructionProvider)")
+PROVIDER = "a function ADK calls for the text when the program runs (an InstructionProvider)"
 
 
 class GoogleADK(YamlAdapter):
@@ -112,6 +117,60 @@ class Use:
     path: str  # the module's file, in the repository
     constant: str
     line: int
+    also: tuple[str, ...] = ()  # the other file the module may be: `prompt/__init__.py`
+    star: bool = False  # the name comes from `from .prompt import *`
+
+    def called(self) -> Use:
+        """The use of a function of the module, called: its text is what it returns."""
+        return dataclasses.replace(self, constant=self.constant + "()")
+
+    def module_of(self, files: dict[str, bytes]) -> str:
+        """The file of the repository that holds this agent's constant; :class:`InvalidFileError`
+        with the reason when that is not exactly one file."""
+        problem = self.ambiguous(files)
+        if problem is not None:
+            raise InvalidFileError([problem], hint=_HINT)
+        path = next((p for p in (self.path, *self.also) if p in files), self.path)
+        if not self.star or path not in files:
+            return path
+        name = self.constant.removesuffix("()")
+        try:
+            tree = ast.parse(files[path].decode("utf-8", "replace"))
+        except (SyntaxError, ValueError):
+            raise InvalidFileError([f"{path}, which the agent.py star-imports, is not valid Python"]) from None
+        if any(isinstance(n, ast.ImportFrom) and n.names[0].name == "*" for n in ast.walk(tree)):
+            raise InvalidFileError([f"`{name}` comes from a star import (`import *`) of {path}, which star-imports "
+                                    "another module in turn; gitimprove follows one hop"], hint=_HINT)
+        if not (bindings(tree, name) and _exports(tree, name)):
+            raise InvalidFileError([f"`{name}` comes from a star import (`import *`) of {path}, which does not "
+                                    "define it" + (" in its `__all__`" if bindings(tree, name) else "")],
+                                   hint=_HINT)
+        return path
+
+    def ambiguous(self, paths: Container[str]) -> str | None:
+        """Why the module is not one file of ``paths``: both ``prompt.py`` and ``prompt/__init__.py``."""
+        if self.path in paths and self.also[0] in paths:
+            return f"both {self.path} and {self.also[0]} exist; gitimprove does not guess which one the import reads"
+        return None
+
+
+def _exports(tree: ast.Module, name: str) -> bool:
+    """Whether ``from module import *`` binds ``name``: listed in ``__all__`` (a literal list or
+    tuple), or, without one, not starting with ``_``."""
+    listed = [s for s in tree.body if isinstance(s, (ast.Assign, ast.AnnAssign, ast.AugAssign))
+              and any(isinstance(t, ast.Name) and t.id == "__all__"
+                      for t in (s.targets if isinstance(s, ast.Assign) else [s.target]))]
+    if not listed:
+        return not name.startswith("_")
+    value = listed[0].value
+    if len(listed) > 1 or not isinstance(value, (ast.List, ast.Tuple)):
+        return False  # built when the program runs: not followed
+    return any(isinstance(e, ast.Constant) and e.value == name for e in value.elts)
+
+
+def _forms(path: str) -> tuple[str, ...]:
+    """The files a module may be: ``prompt.py``, or the package ``prompt/__init__.py``."""
+    return (path, path.removesuffix(".py") + "/__init__.py")
 
 
 def _is_agent_call(node: ast.AST) -> bool:
@@ -187,10 +246,11 @@ class _Literals(ParsedFile):
         return out
 
     def fixed(self) -> Any:
-        """The file's code with every instruction literal masked: no edit may change it."""
+        """The file's code with every instruction literal masked (an f-string's fields are
+        code): no edit may change it."""
         out, at = [], 0
         for literal in sorted({lit.start: lit for lit in self.literals.values()}.values(), key=lambda x: x.start):
-            out.append(self.text[at:literal.start])
+            out.append(self.text[at:literal.start] + literal.code())
             at = literal.end
         out.append(self.text[at:])
         return {"python code outside the instruction strings": "\x00".join(out)}
@@ -237,8 +297,8 @@ class PythonAgents(_Literals):
                     continue
                 what = f"{where}: agent {key!r}: `{field_name}`"
                 got = self._resolve(src, kwargs[field_name], what)
-                if isinstance(got, tuple):
-                    uses.append(Use(key, field_name, got[0], got[1], call.lineno))
+                if isinstance(got, Use):
+                    uses.append(dataclasses.replace(got, key=key, field=field_name, line=call.lineno))
                     continue
                 path: Path_ = (key, field_name)
                 self.literals[path] = got
@@ -256,9 +316,10 @@ class PythonAgents(_Literals):
                               "an `instruction=`")
         self._share()
 
-    def _resolve(self, src: Source, node: ast.expr, what: str) -> Literal | tuple[str, str]:
+    def _resolve(self, src: Source, node: ast.expr, what: str, inner: bool = False) -> Literal | Use:
         """The literal ``node`` is, or (module file, constant) for a constant of a module of the
-        package; :class:`InvalidFileError` with the reason for anything else."""
+        package; :class:`InvalidFileError` with the reason for anything else. A function passed
+        itself (an InstructionProvider) is read for what it returns (``inner``: in it)."""
         written = node
         called = isinstance(node, ast.Call) and not node.args and not node.keywords
         if isinstance(node, ast.Call) and called:  # `return_instructions_root()`: its literal
@@ -266,10 +327,18 @@ class PythonAgents(_Literals):
         if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
             got = _from_module(src, node.value.id, node.attr, what)
             if got is not None:
-                return (got[0], got[1] + "()") if called else got
+                return got.called() if called else got
         if isinstance(node, ast.Name):
             bound = bindings(src.tree, node.id)
-            if len(bound) == 1 and isinstance(bound[0], ast.FunctionDef):
+            star = _star_after(src.tree, bound)
+            if star is not None:
+                raise InvalidFileError([f"{what} is `{node.id}`, which {star} may bind again"], hint=_HINT)
+            if len(bound) == 1 and isinstance(bound[0], (ast.FunctionDef, ast.AsyncFunctionDef)):
+                if not called and not inner:
+                    returned = src.provided(bound[0])
+                    if isinstance(returned, str):
+                        raise InvalidFileError([f"{what} is `{node.id}`, {PROVIDER}: {returned}"], hint=_HINT)
+                    return self._resolve(src, returned, f"{what} is `{node.id}`, {PROVIDER}, whose returned value", True)
                 found = src.returned(bound[0]) if called else PROVIDER
                 if isinstance(found, str):
                     raise InvalidFileError([f"{what} is `{ast.unparse(written)}`, {found}"], hint=_HINT)
@@ -278,10 +347,12 @@ class PythonAgents(_Literals):
                     and bound[0].value is not None and not called:
                 node = bound[0].value
             elif (got := _from_module(src, node.id, None, what)) is not None:
-                return (got[0], got[1] + "()") if called else got
+                return got.called() if called else got
             elif len(bound) > 1:
                 raise InvalidFileError([f"{what} is `{node.id}`, which the file assigns more than once"],
                                        hint=_HINT)
+            elif not bound and (starred := _star(src, node.id, what)) is not None:
+                return starred.called() if called else starred
         found = src.literal(written if called else node)
         if isinstance(found, str):
             raise InvalidFileError([f"{what} is {found}; gitimprove edits only text written as one "
@@ -301,8 +372,38 @@ class PythonAgents(_Literals):
         return self._lines_of(*self.calls[entry.key])
 
 
-def _from_module(src: Source, name: str, attr: str | None, what: str) -> tuple[str, str] | None:
-    """(module file, constant) when ``name`` (``attr`` of it: ``prompt.X``) is bound once, by a
+def _star_after(tree: ast.Module, bound: list[ast.stmt]) -> str | None:
+    """A star import of the module after the last statement that binds a name (``from .x import
+    *`` on line N), which may bind it again; None when there is none."""
+    later = [n for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.names[0].name == "*"
+             and bound and n.lineno > bound[-1].lineno]
+    return f"`from {'.' * later[0].level}{later[0].module or ''} import *` on line {later[0].lineno}" if later else None
+
+
+def _star(src: Source, name: str, what: str) -> Use | None:
+    """The constant ``name``, bound nowhere in the file, of the module the file star-imports
+    (``from .prompt import *``); None when it star-imports none. With two star imports, which
+    one binds the name depends on both modules, which may change without this file changing:
+    refused. :meth:`Use.module_of` checks the module defines the name."""
+    stars = [n for n in ast.walk(src.tree) if isinstance(n, ast.ImportFrom) and n.names[0].name == "*"]
+    if not stars:
+        return None
+    said = [f"`from {'.' * n.level}{n.module or ''} import *`" for n in stars]
+    if len(stars) > 1:
+        raise InvalidFileError([f"{what} is `{name}`, which any of {len(stars)} star imports may bind "
+                                f"({', '.join(said)}); gitimprove follows a star import only when it is the "
+                                "file's one star import"], hint=f"import the name itself (from .module import "
+                                                                f"{name}), or {_HINT}")
+    module = module_file(src.source, stars[0], None) if stars[0].module else None
+    if module is None:
+        raise InvalidFileError([f"{what} is `{name}`, which may come from {said[0]}, not a module of this "
+                                "package"], hint=_HINT)
+    forms = _forms(module)
+    return Use("", "", forms[0], name, 0, forms[1:], star=True)
+
+
+def _from_module(src: Source, name: str, attr: str | None, what: str) -> Use | None:
+    """The module file and constant when ``name`` (``attr`` of it: ``prompt.X``) is bound once, by a
     ``from ... import`` of a module of the package: ``from . import prompt`` and ``prompt.X``, or
     ``from .prompt import X`` and ``X``. None when ``name`` is not bound by such an import."""
     bound = bindings(src.tree, name)
@@ -318,7 +419,23 @@ def _from_module(src: Source, name: str, attr: str | None, what: str) -> tuple[s
         raise InvalidFileError([f"{what} is `{written}`, imported from `{dotted}`, which is not a module of "
                                 "this package (gitimprove reads `.module` and the package's own modules, "
                                 "never `..` or another package)"], hint=_HINT)
-    return module, attr if attr is not None else imported.name
+    forms = _forms(module)
+    return Use("", "", forms[0], attr if attr is not None else imported.name, 0, forms[1:])
+
+
+def _provided(src: Source, func: ast.stmt) -> Literal | str:
+    """The literal an InstructionProvider of a prompt module returns: written in its
+    ``return``, assigned once in it, or a constant of the module; or why it is not one."""
+    returned = src.provided(func)
+    if isinstance(returned, str):
+        return f"{PROVIDER}: {returned}"
+    if isinstance(returned, ast.Name):
+        bound = bindings(src.tree, returned.id)
+        if len(bound) != 1 or not isinstance(bound[0], (ast.Assign, ast.AnnAssign)) or bound[0].value is None:
+            return f"{PROVIDER}, which returns `{returned.id}`, not a string constant of this file assigned once"
+        returned = bound[0].value
+    found = src.literal(returned)
+    return found if isinstance(found, Literal) else f"{PROVIDER}, which returns {found}"
 
 
 class PromptModule(_Literals):
@@ -342,8 +459,11 @@ class PromptModule(_Literals):
                                        hint="map the constant the agent uses in gitimprove.yaml's `formats:`")
             stmt = bound[0]
             found: Literal | str
-            if len(bound) == 1 and isinstance(stmt, ast.FunctionDef):
-                found = src.returned(stmt) if called else PROVIDER
+            star = _star_after(src.tree, bound)
+            if star is not None:
+                raise InvalidFileError([f"{what} may be bound again by {star}"], hint=_HINT)
+            if len(bound) == 1 and isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                found = src.returned(stmt) if called else _provided(src, stmt)
             elif len(bound) > 1 or called or not isinstance(stmt, (ast.Assign, ast.AnnAssign)) \
                     or stmt.value is None:
                 raise InvalidFileError([f"{what} is not {'a function' if called else 'a constant'} "

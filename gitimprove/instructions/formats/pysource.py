@@ -2,10 +2,11 @@
 
 A string is managed only when its value is written in the file as one string literal (``"..."``,
 ``'''...'''``, ``r"..."``), directly or through a module-level constant assigned once, or as what a function that can
-return nothing else returns (:meth:`Source.returned`); literals written one after another
-(``("..." "...")``) are one text, edited by rewriting the pieces its edit changed. An
-f-string, a concatenation, another call, or a name from another module is refused with the
-reason.
+return nothing else returns (:meth:`Source.returned`, and :meth:`Source.provided` for a function
+ADK calls with the context); literals written one after another (``("..." "...")``) are one
+text, edited by rewriting the pieces its edit changed. An f-string's text parts are a text
+whose replacement fields are code (:class:`FString`). A concatenation, another call, or a name
+from another module is refused with the reason.
 
 An edit replaces exactly the literal's characters with a literal of the same prefix and
 quotes; the rest of the file keeps its bytes. When the file writes the text without needless
@@ -16,7 +17,9 @@ from __future__ import annotations
 
 import ast
 import codecs
+import difflib
 import io
+import itertools
 import re
 import tokenize
 
@@ -45,6 +48,10 @@ class Literal:
     sep: str = " "
     written: str = ""  # the pieces as the file writes them
     width: int = 0  # columns a new piece may take: to column 80, or as the widest piece
+
+    def code(self) -> str:
+        """What of the literal is code no edit may change (an f-string's fields)."""
+        return ""
 
     @property
     def raw(self) -> bool:
@@ -97,6 +104,119 @@ class Literal:
         if tail:
             out.append(text[pieces[len(pieces) - tail][0]:pieces[-1][1]])
         return self.sep.join(out) if out else self._encode("")
+
+
+@dataclass(frozen=True)
+class FString(Literal):
+    """An f-string (``f\"\"\"...{CONST}...\"\"\"``): its text parts are the instruction, its
+    replacement fields are code. :attr:`value` shows each field as the file writes it
+    (``{CONST}``), at :attr:`fields`; an edit keeps every field, whole and in order, writes the
+    text around them again, and doubles a brace of the new text (``{{``), which Python reads as
+    one brace, never as a field."""
+
+    fields: tuple[tuple[int, int], ...] = ()  # each field's span in ``value``
+
+    def code(self) -> str:
+        return "\x00".join(self.value[a:b] for a, b in self.fields)
+
+    def source(self, value: str) -> str:
+        kept = _kept(self.value, self.fields, value)
+        out, at = [], 0
+        for a, b in kept:
+            out += [self._text(value[at:a]), value[a:b]]
+            at = b
+        out.append(self._text(value[at:]))
+        return self.prefix + self.quote + "".join(out) + self.quote
+
+    def _text(self, text: str) -> str:
+        prefix = self.prefix.replace("f", "").replace("F", "")
+        written = encode(text, prefix, self.quote, self.eol)
+        if written is None:
+            raise EditError(f"the edited text cannot be written in a {self.prefix}{self.quote} f-string "
+                            "(a raw string cannot hold it)", hint="edit this file by hand")
+        return written[len(prefix) + len(self.quote):len(written) - len(self.quote)] \
+            .replace("{", "{{").replace("}", "}}")
+
+
+def _kept(old: str, fields: tuple[tuple[int, int], ...], new: str) -> list[tuple[int, int]]:
+    """Where each field of ``old`` is in ``new``: the edit must leave it whole. Lines are
+    compared first; in lines that changed, each field is the next place its source is written
+    (as ``value`` shows it, ``{CONST}``)."""
+    a_lines, b_lines = old.splitlines(keepends=True), new.splitlines(keepends=True)
+    a_at = [0, *itertools.accumulate(len(x) for x in a_lines)]
+    b_at = [0, *itertools.accumulate(len(x) for x in b_lines)]
+    out: list[tuple[int, int]] = []
+    todo = list(fields)
+    lines = difflib.SequenceMatcher(None, a_lines, b_lines, autojunk=False)
+    for tag, i1, i2, j1, j2 in lines.get_opcodes():
+        mine = [f for f in todo if f[0] < a_at[i2]]
+        todo = todo[len(mine):]
+        if tag == "equal":
+            out += [(b_at[j1] + a - a_at[i1], b_at[j1] + b - a_at[i1]) for a, b in mine]
+            continue
+        at = b_at[j1]
+        for a, b in mine:
+            found = new.find(old[a:b], at, b_at[j2])
+            if found < 0:
+                raise EditError(f"the edit removes, changes or splits the replacement field `{old[a:b]}` of an "
+                                "f-string, which is code", hint="keep the field as it is, or edit by hand")
+            out.append((found, found + b - a))
+            at = found + b - a
+    return out
+
+
+def _fields(body: str, raw: bool) -> list[tuple[int, int]] | str:
+    """The spans of an f-string body's replacement fields (``{...}``, with any conversion and
+    format spec), or why they cannot be found safely."""
+    out: list[tuple[int, int]] = []
+    i, n = 0, len(body)
+    while i < n:
+        c = body[i]
+        if c == "\\" and not raw:
+            if body.startswith("N{", i + 1):
+                close = body.find("}", i)
+                i = close + 1 if close > 0 else n
+            else:
+                i += 2
+        elif c in "{}" and body.startswith(c * 2, i):
+            i += 2
+        elif c == "{":
+            end = _field_end(body, i + 1)
+            if end is None:
+                return "an f-string with a replacement field gitimprove cannot read"
+            if "\n" in body[i:end] or "\r" in body[i:end]:
+                return "an f-string with a replacement field over several lines"
+            out.append((i, end))
+            i = end
+        else:
+            i += 1
+    return out
+
+
+def _field_end(body: str, i: int) -> int | None:
+    """The end of the field whose expression starts at ``i``: past its closing ``}``."""
+    depth, spec = 0, False
+    while i < len(body):
+        c = body[i]
+        if c in "'\"" and not spec:
+            quote = c * 3 if body.startswith(c * 3, i) else c
+            close = body.find(quote, i + len(quote))
+            if close < 0:
+                return None
+            i = close + len(quote)
+            continue
+        if c in "([{":
+            depth += 1
+        elif c in ")]":
+            depth -= 1
+        elif c == "}":
+            if depth == 0:
+                return i + 1
+            depth -= 1
+        elif c == ":" and depth == 0 and not spec:
+            spec = True  # the format spec: nested fields are braces, the rest is text
+        i += 1
+    return None
 
 
 def _joined(pieces: tuple[tuple[int, int, str], ...]) -> str:
@@ -196,7 +316,7 @@ class Source:
     def literal(self, node: ast.expr) -> Literal | str:
         """The string literal ``node`` is, or why it is not one."""
         if isinstance(node, ast.JoinedStr):
-            return "an f-string (its text is built when the program runs)"
+            return self._fstring(node)
         if not isinstance(node, ast.Constant) or not isinstance(node.value, str):
             return _what(node)
         start, end = self.span(node)
@@ -229,6 +349,55 @@ class Source:
         return Literal(start, end, match.group(1), match.group(2), node.value, eol, tuple(pieces),
                        segment[pieces[0][1]:pieces[1][0]], segment, max(widest, 80 - column))
 
+
+    def _fstring(self, node: ast.JoinedStr) -> FString | str:
+        """The f-string ``node`` is, its fields found in its source and checked against what
+        Python reads, or why it is not one gitimprove can edit."""
+        start, end = self.span(node)
+        segment = self.text[start:end]
+        match = _PREFIX_RE.match(segment)
+        try:
+            tokens = [t for t in tokenize.generate_tokens(io.StringIO("(" + segment + ")").readline)
+                      if t.type == tokenize.STRING]
+        except (tokenize.TokenError, SyntaxError):
+            tokens = []
+        if match is None or len(tokens) != 1:
+            return "an f-string joined with other string literals"
+        prefix, quote = match.group(1), match.group(2)
+        body = segment[len(prefix) + len(quote):len(segment) - len(quote)]
+        found = _fields(body, "r" in prefix.lower())
+        unsafe = "an f-string gitimprove cannot write back as Python reads it (a `{x=}` field, or an escape it cannot keep)"
+        if isinstance(found, str):
+            return found
+        parts: list[str | tuple[int, int]] = []
+        at = 0
+        for a, b in found:
+            parts += [body[at:a], (a, b)]
+            at = b
+        parts.append(body[at:])
+        parts = [p for p in parts if p != ""]
+        if all(isinstance(p, tuple) for p in parts):
+            return "an f-string with no text of its own, only replacement fields (code)"
+        if len(parts) != len(node.values) or any(
+                isinstance(p, str) != isinstance(v, ast.Constant) for p, v in zip(parts, node.values, strict=False)):
+            return unsafe
+        value, fields = "", []
+        for p, v in zip(parts, node.values, strict=True):
+            if isinstance(p, tuple):
+                fields.append((len(value), len(value) + p[1] - p[0]))
+                value += body[p[0]:p[1]]
+            else:
+                assert isinstance(v, ast.Constant) and isinstance(v.value, str)
+                value += v.value
+        eol = "\r\n" if "\r\n" in segment else "\n"
+        literal = FString(start, end, prefix, quote, value, eol, fields=tuple(fields))
+        try:
+            again = ast.parse("(" + literal.source(value) + ")", mode="eval").body
+        except (SyntaxError, EditError):
+            return unsafe
+        if ast.dump(again) != ast.dump(node):
+            return unsafe
+        return literal
 
     def returned(self, func: ast.stmt) -> Literal | str:
         """The literal a function always returns, or why it may return anything else. Its
@@ -266,6 +435,64 @@ class Source:
         found = self.literal(value)
         return found if isinstance(found, Literal) else f"a function that returns {found}"
 
+
+    def provided(self, func: ast.stmt) -> ast.expr | str:
+        """What a function ADK calls for the text (an InstructionProvider, ``def provider(ctx)``)
+        returns, when every ``return`` of it returns the same expression, after any code: a
+        name the function assigns once to a string literal stands for that literal. Or why
+        its text is not one thing gitimprove can find (a decorator, a generator, two different
+        ``return`` values, a path that returns nothing)."""
+        if not isinstance(func, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            return "not a function (`def`)"
+        if func.decorator_list:
+            return "a function with a decorator (which may change what it returns)"
+        if not (func.args.posonlyargs or func.args.args or func.args.vararg):
+            return "a function without a parameter for the context ADK passes it"
+        returns: list[ast.Return] = []
+        todo: list[ast.AST] = list(func.body)
+        while todo:
+            node = todo.pop()
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+                continue
+            if isinstance(node, (ast.Yield, ast.YieldFrom)):
+                return "a generator function"
+            if isinstance(node, ast.Return):
+                returns.append(node)
+            todo.extend(ast.iter_child_nodes(node))
+        if not func.body or not isinstance(func.body[-1], (ast.Return, ast.Raise)):
+            return "a function that may end without returning its text (its last statement is not `return`)"
+        returns.sort(key=lambda r: r.lineno)
+        empty = next((r for r in returns if r.value is None), None)
+        if empty is not None:
+            return f"a function that may return nothing (line {empty.lineno})"
+        values = {ast.dump(r.value): r for r in returns if r.value is not None}
+        if len(values) > 1:
+            lines = ", ".join(str(r.lineno) for r in values.values())
+            return (f"a function that returns {len(values)} different things (lines {lines}); gitimprove "
+                    "manages it only when every `return` gives the one text")
+        value = returns[0].value
+        assert value is not None
+        a = func.args
+        params = {x.arg for x in [*a.posonlyargs, *a.args, *a.kwonlyargs, a.vararg, a.kwarg] if x is not None}
+
+        def local(name: str) -> bool:
+            return name in params or any(_binds(stmt, name) for stmt in func.body)
+
+        if isinstance(value, ast.Name) and value.id in params:
+            return f"a function that returns its parameter `{value.id}`"
+        if isinstance(value, ast.Name) and local(value.id):
+            bound = [stmt for stmt in func.body if _binds(stmt, value.id)]
+            stmt = bound[0]
+            if len(bound) > 1 or not (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1
+                                      and isinstance(stmt.targets[0], ast.Name)):
+                return f"a function that returns `{value.id}`, which it may assign more than once"
+            value = stmt.value
+        if not isinstance(value, (ast.Constant, ast.JoinedStr)):  # an f-string's fields are code
+            names = sorted({n.id for n in ast.walk(value) if isinstance(n, ast.Name) and local(n.id)})
+            if names:
+                return (f"a function that returns `{ast.unparse(value)[:60]}`, built from what it sets when "
+                        f"it runs (`{names[0]}`)")
+        return value
 
 def _check_encoding(text: str, source: str) -> None:
     """Refuse a file that tells Python to read it in another encoding than UTF-8 (PEP 263): Python

@@ -15,6 +15,10 @@ It edits the file as a careful person would, with the shared checks of
 - a decision pattern (``tool_use``) becomes a tool-usage guideline in the ``tools`` section
   (one rule per guideline, prefixed by the tool's name): the tool's guideline is tightened
   when it has one, else added (with the section, when the file has none); one edit per tool.
+  A pattern about the answers whose complaints are mostly those that name what a tool did is
+  the same complaint read from its words: it is cited by that tool's guideline, whose generic
+  clause gives way to the wording its users share ("Use the user's bookings first and only
+  search for what they do not cover"), rather than made a second rule of the same intent.
 
 Commits name ``gitimprove-heuristic`` as their author, and the rationale says what it is."""
 
@@ -31,6 +35,7 @@ from gitimprove.instructions.agentfile import (
     tools_section,
 )
 from gitimprove.instructions.policy import ProposerSettings
+from gitimprove.patterns.decisions import GUIDELINES
 from gitimprove.patterns.model import Pattern
 from gitimprove.proposals.operations import AddRule, AddSection, Draft, Operation, UpdateRule
 from gitimprove.proposals.proposers.base import (
@@ -159,6 +164,7 @@ class _Planned:
     patterns: list[Pattern] = field(default_factory=list)
     why: str = ""                # the editor's reason beyond the evidence
     target: Statement | None = None
+    generic: str | None = None   # a tool guideline's clause for any tool, users' words may replace
 
 
 _FIRST_PERSON = re.compile(r"\b(my|mine|myself|me)\b", re.I)
@@ -269,12 +275,21 @@ class HeuristicProposer:
         statements = file_statements(request.file)
         planned: list[_Planned] = []
         left_out: list[LeftOut] = []
-        for pattern in request.patterns:
+        about = _about_tools(request.patterns)
+        # a pattern about a tool's use comes after the tool's own patterns, to join its guideline
+        ordered = ([p for p in request.patterns if p.id not in about]
+                   + [p for p in request.patterns if p.id in about])
+        for pattern in ordered:
             if not pattern.fixable or pattern.state != "open":
                 continue
             label = f"'{pattern.label}' ({pattern.count} items)"
             if pattern.kind == "tool_use" and pattern.tool:
                 self._tool_guideline(request, pattern, planned, left_out)
+                continue
+            tool_plan = next((pl for pl in planned if pattern.id in about
+                              and pl.theme == f"tool:{about[pattern.id]}"), None)
+            if tool_plan is not None:
+                self._join_guideline(request, pattern, tool_plan)
                 continue
             theme = concept_of(pattern)
             twin = next((pl for pl in planned if theme is not None and pl.theme == theme), None)
@@ -381,8 +396,29 @@ class HeuristicProposer:
         if (prior := pending_match(text, known.pending)) is not None:
             left_out.append(LeftOut(label, f"{text!r} is already proposed by {prior.proposal}"))
             return
+        generic = clause if clause in GUIDELINES.values() and not isinstance(op, AddSection) else None
         planned.append(_Planned(op, action, aspect, theme, [pattern],
-                                f"{why} From what the agent did: {pattern.label}."))
+                                f"{why} From what the agent did: {pattern.label}.", generic=generic))
+
+    def _join_guideline(self, request: ProposalRequest, pattern: Pattern,
+                        plan: _Planned) -> None:
+        """Cite ``pattern`` (about the answers, its complaints those about a tool) by the tool's
+        guideline; when the guideline's clause is one for any tool and the pattern's users
+        share a wording, the wording takes its place."""
+        plan.patterns.append(pattern)
+        support = self._support(request, pattern)
+        shared = support.shared_wording(request.wording_min_users) if support else None
+        if (plan.generic is None or shared is None or vague(shared.text)
+                or not isinstance(plan.op, AddRule | UpdateRule)):
+            return
+        said = _sentence(of_the_user(shared.text))
+        text = _text(plan.op).replace(plan.generic, said, 1)
+        if (rejected_match(text, request.known.rejected, plan.op.section) is not None
+                or pending_match(text, request.known.pending) is not None):
+            return
+        plan.op = plan.op.model_copy(update={"text": text})
+        plan.generic = None
+        plan.why += f" In the words {shared.users} users share."
 
     def _place(self, request: ProposalRequest, pattern: Pattern, text: str, aspect: str,
                section: str, statements: list[Statement], planned: list[_Planned],
@@ -507,6 +543,28 @@ class HeuristicProposer:
             # the proposer (patterns about the product), which this proposer never sees.
             parts.append("What was left out, and why, is listed below.")
         return " ".join(parts)[:4000]
+
+
+ABOUT_TOOL = 2 / 3  # share of a pattern's items among a tool's complaints that make it about the tool
+
+
+def _about_tools(patterns: list[Pattern]) -> dict[str, str]:
+    """The patterns about the answers (pattern id -> tool) whose items are mostly complaints
+    that name what one tool did (its ``complaints`` pattern, :mod:`gitimprove.patterns.decisions`).
+    Not the tool's other patterns: "runs that call it are rated down more" holds every
+    complaint of those runs, whatever it is about."""
+    said = {p.tool: set(p.feedback_ids) for p in patterns
+            if p.kind == "tool_use" and p.tool and p.key == f"tool:{p.tool}:complaints"}
+    found: dict[str, str] = {}
+    for p in patterns:
+        ids = set(p.feedback_ids)
+        if p.kind == "tool_use" or not ids:
+            continue
+        for tool in sorted(said):
+            if len(ids & said[tool]) >= ABOUT_TOOL * len(ids):
+                found[p.id] = tool
+                break
+    return found
 
 
 def _text(op: Operation) -> str:
