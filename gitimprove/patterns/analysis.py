@@ -871,25 +871,31 @@ def _grown(pair: str, texts: Mapping[str, int]) -> str:
     held = {t: n for t, n in texts.items() if pair in t}
     base = sum(held.values())
     while len(word) < MAX_GROWN:
-        around: Counter[str] = Counter()
-        # the character before and after each occurrence (overlapping ones too), found by
-        # the regex engine and counted per text: a text that says 登录 5,000 times is read
-        # once, not 5,000 times in Python
-        before = re.compile(f"(?=(.){re.escape(word)})", re.S)
-        after = re.compile(f"(?={re.escape(word)}(.))", re.S)
-        for text, n in held.items():
-            for c, k in Counter(before.findall(text)).items():
-                if is_fragment(c + word[0]):
-                    around[c + word] += k * n
-            for c, k in Counter(after.findall(text)).items():
-                if is_fragment(word[-1] + c):
-                    around[word + c] += k * n
+        around = _around(word, held)
         best = min(around, key=lambda w: (-around[w], w), default=None)
         if best is None or around[best] * 2 <= base:
             break
         word = best
         held = {t: n for t, n in held.items() if word in t}
     return word
+
+
+def _around(word: str, texts: Mapping[str, int]) -> Counter[str]:
+    """``word`` with the character before or after it, where the two make a pair of a script
+    written without spaces, counted over every occurrence (overlapping ones too) in ``texts``
+    (text -> how many said it). The regex engine finds the neighbours and each text's are
+    counted at once: a text that says 登录 5,000 times is read once, not 5,000 times in Python."""
+    around: Counter[str] = Counter()
+    before = re.compile(f"(?=(.){re.escape(word)})", re.S)
+    after = re.compile(f"(?={re.escape(word)}(.))", re.S)
+    for text, n in texts.items():
+        for c, k in Counter(before.findall(text)).items():
+            if is_fragment(c + word[0]):
+                around[c + word] += k * n
+        for c, k in Counter(after.findall(text)).items():
+            if is_fragment(word[-1] + c):
+                around[word + c] += k * n
+    return around
 
 
 def _spellings(stems: Iterable[str], texts: Mapping[str, int]) -> dict[str, str]:
