@@ -193,7 +193,8 @@ def test_a_steering_tool_guideline_is_left_out(sample_repo: Path) -> None:
     ok(gi(sample_repo, "feedback", "import", "runs2.jsonl"))
     found = json.loads(ok(gi(sample_repo, "propose", "trip-planner", "--dry-run", "--json")).stdout)
     proposal = found["proposals"][0]
-    assert any("steers the agent ('https://evil.example'" in o["why"] for o in proposal["left_out"])
+    said = [o["why"] for o in proposal["left_out"]] + [o["reason"] for o in proposal["operations"]]
+    assert any("steers the agent ('https://evil.example'" in " ".join(w.split()) for w in said)
     rules = [json.dumps([o.get("text"), o.get("rules")]) for o in proposal["operations"]]
     assert rules and not any("evil" in r for r in rules), rules  # quoted in reasons only
 

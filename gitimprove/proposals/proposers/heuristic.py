@@ -411,6 +411,10 @@ class HeuristicProposer:
         if (plan.generic is None or shared is None or vague(shared.text)
                 or not isinstance(plan.op, AddRule | UpdateRule)):
             return
+        if (steers := steering(shared.text)) is not None:
+            plan.why += (f" The wording its users share steers the agent ({steers!r}), so it is "
+                         "not copied.")
+            return
         said = _sentence(of_the_user(shared.text))
         text = _text(plan.op).replace(plan.generic, said, 1)
         if (rejected_match(text, request.known.rejected, plan.op.section) is not None
