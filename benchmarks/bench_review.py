@@ -4,6 +4,9 @@ Two repositories: the sample repo, and a big one (10,000 commits on main, 1,000 
 proposal branches) generated with ``git fast-import`` and cached under /tmp by parameters.
 Times are in-process library calls (the CLI adds Python's start-up, printed separately).
 Goal: gitimprove within 1.5x of the plumbing. Run: ``python -m benchmarks.bench_review``.
+Beside them, the commands that read the ledger for one proposal or a few (``review`` of a
+rejected proposal, ``proposals --agent``, the ``pre-receive`` duplicate check): figures in
+docs/design.md.
 """
 
 from __future__ import annotations
@@ -215,6 +218,7 @@ def bench(name: str, repo_path: Path, repeat: int = 7) -> list[dict[str, object]
         ours_samples.append(time.perf_counter() - start)
     reset_main()
     raw_a, ours_a = _best(raw_samples), _best(ours_samples)
+    rows = _ledger_readers(name, repo_path, repeat)
     cli = _time(lambda: subprocess.run([sys.executable, "-m", "gitimprove", "--repo", str(repo_path),
                                         "validate", "--base", base, "--head", head],
                                        capture_output=True, check=True), 3)
@@ -222,7 +226,61 @@ def bench(name: str, repo_path: Path, repeat: int = 7) -> list[dict[str, object]
         {"repo": name, "op": "validate", "ours_s": ours_v, "git_s": raw_v, "ratio": ours_v / raw_v,
          "cli_s": cli},
         {"repo": name, "op": "approve", "ours_s": ours_a, "git_s": raw_a, "ratio": ours_a / raw_a},
+        *rows,
     ]
+
+
+REJECTED = "b00017"  # not approved by `bench` (it takes 1-14)
+
+
+def _ledger_readers(name: str, repo_path: Path, repeat: int) -> list[dict[str, object]]:
+    """The commands that read the ledger for one proposal or a few, beside the git that
+    reads that proposal alone: ``review`` of a rejected proposal (no branch names it, so it
+    is looked up among all), ``proposals --agent`` of an agent without proposals, and the
+    ``pre-receive`` hook's duplicate check of a pushed proposal branch."""
+    from gitimprove import InstructionRepo
+    from gitimprove.git import ZERO_OID
+    from gitimprove.review.actions import reject, statuses
+    from gitimprove.review.hooks import duplicate_proposals
+    from gitimprove.review.view import review_data
+
+    with InstructionRepo(repo_path) as repo:
+        reject(repo, REJECTED, reason="bench", by="Bench <bench@example.com>")
+    rejected = f"refs/gitimprove/rejected/{AGENT}/{REJECTED}"
+    pushed = _git(repo_path, "rev-parse", f"improve/{AGENT}/b00019")
+    _git(repo_path, "update-ref", "-d", f"refs/heads/improve/{AGENT}/b00019")
+    line = f"{ZERO_OID} {pushed} refs/heads/improve/{AGENT}/b00019"
+
+    def ours_review() -> None:
+        with InstructionRepo(repo_path) as repo:
+            assert review_data(repo, REJECTED).id == REJECTED
+
+    def raw_review() -> None:
+        _git(repo_path, "log", "-1", "--format=%B", f"{rejected}^")
+        _git(repo_path, "diff", f"{rejected}^^", f"{rejected}^", "--", PATH)
+
+    def ours_listing() -> None:
+        with InstructionRepo(repo_path) as repo:
+            assert statuses(repo, agent="research-assistant") == []
+
+    def raw_listing() -> None:
+        _git(repo_path, "for-each-ref", "refs/heads/improve/research-assistant/")
+
+    def ours_duplicates() -> None:
+        with InstructionRepo(repo_path) as repo:
+            assert duplicate_proposals(repo, [line]) == []
+
+    def raw_duplicates() -> None:
+        _git(repo_path, "log", "--format=%B", pushed, "^main")
+
+    out = []
+    for op, ours, raw in (("review", ours_review, raw_review),
+                          ("proposals", ours_listing, raw_listing),
+                          ("dup-check", ours_duplicates, raw_duplicates)):
+        ours_s, raw_s = _time(ours, repeat), _time(raw, repeat)
+        out.append({"repo": name, "op": op, "ours_s": ours_s, "git_s": raw_s,
+                    "ratio": ours_s / raw_s})
+    return out
 
 
 def run() -> list[dict[str, object]]:
@@ -240,7 +298,7 @@ def run() -> list[dict[str, object]]:
         print(f"{r['repo']:<26} {r['op']:<9} {float(r['ours_s']) * 1000:>9.1f}ms "  # type: ignore[arg-type]
               f"{float(r['git_s']) * 1000:>7.1f}ms {float(r['ratio']):>6.2f}x{extra}")  # type: ignore[arg-type]
     # The goal: the big repository within 1.5x of the sample one (raw git alongside, same run).
-    for op in ("validate", "approve"):
+    for op in ("validate", "approve", "review", "proposals", "dup-check"):
         small, large = (next(r for r in rows if r["op"] == op and r["repo"] == repo)
                         for repo in ("sample", "10k commits/1k proposals"))
         ours = float(large["ours_s"]) / float(small["ours_s"])  # type: ignore[arg-type]

@@ -570,7 +570,7 @@ def _cited(repo: Path) -> dict[str, list[str]]:
                          ledger.ProposalState.LANDED)
     cited: dict[str, list[str]] = {}
     for p in live:
-        for fid in p.record.evidence:
+        for fid in p.evidence:
             cited.setdefault(fid, []).append(p.id)
     return cited
 

@@ -144,6 +144,13 @@ class TreeEntry:
     def is_tree(self) -> bool:
         return self.mode == "40000"
 
+    @property
+    def is_link(self) -> bool:
+        return self.mode == SYMLINK_MODE
+
+
+SYMLINK_MODE = "120000"  # a tree entry that is a symbolic link: its blob is the path it points to
+
 
 @dataclass(frozen=True)
 class Commit:

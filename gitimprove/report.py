@@ -70,9 +70,7 @@ def collect(repo: InstructionRepo, agent: str, *, now: datetime | None = None) -
                  "quotes": list(p.quotes[:MAX_QUOTES]), "state": str(p.state)}
                 for p in found[:MAX_PATTERNS]]
     proposals = []
-    for info in list_proposals(repo):
-        if info.agent != agent or info.state != "open":
-            continue
+    for info in list_proposals(repo, agent=agent):
         data = review_data(repo, info.id).to_json()
         quotes = []
         for fid in data["evidence"][:MAX_EVIDENCE_SHOWN]:

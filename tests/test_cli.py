@@ -141,6 +141,44 @@ def test_init_adopts_an_instruction_file_in_the_agents_folder(tmp_path: Path) ->
     assert "order-support" in listed and "agents/order-support.md" in listed
 
 
+def test_init_adopts_a_system_prompt_without_headings(tmp_path: Path) -> None:
+    # the commonest shape of a system prompt: a paragraph and a list, no heading; init left it
+    # ("has no Markdown heading") and wrote a starter agent beside it
+    target = tmp_path / "existing"
+    target.mkdir()
+    git(target, "init", "-q", "-b", "main")
+    commit_file(target, "agents/assistant.md", "You are a helpful assistant.\n\nInstructions:\n"
+                "- Be direct.\n- Ask at most one follow-up question.\n", "agent")
+    out = ok("init", str(target))
+    assert "adopted agents/assistant.md (markdown): assistant" in out, out
+    assert not (target / "agents" / "assistant.yaml").exists()
+    shown = ok("show", "assistant", repo=target)
+    assert "- Be direct." in shown
+
+
+def test_a_symbolic_link_to_an_instruction_file_is_not_an_agent(tmp_path: Path) -> None:
+    # AGENTS.md -> CLAUDE.md: git keeps the path it points to ("CLAUDE.md") as its text; read
+    # through the link, init adopted the same instructions twice, and the catalog read the path
+    target = tmp_path / "existing"
+    target.mkdir()
+    git(target, "init", "-q", "-b", "main")
+    (target / "CLAUDE.md").write_text("# Project\n\n- Use uv, never pip.\n")
+    (target / "AGENTS.md").symlink_to("CLAUDE.md")
+    git(target, "add", "-A")
+    git(target, "-c", "user.name=a", "-c", "user.email=a@example.com", "commit", "-qm", "x")
+    out = ok("init", str(target))
+    assert "adopted CLAUDE.md (markdown): claude" in out
+    assert "left AGENTS.md: a symbolic link to CLAUDE.md, not a file" in out
+    policy = (target / "gitimprove.yaml").read_text()
+    assert "AGENTS.md" not in policy
+    # mapped by hand anyway: a clear problem, never the link's path read as instructions
+    (target / "gitimprove.yaml").write_text(policy + "  - path: AGENTS.md\n    format: markdown\n")
+    git(target, "-c", "user.name=a", "-c", "user.email=a@example.com", "commit", "-qam", "map")
+    result = CliRunner().invoke(cli, ["--repo", str(target), "agents"])
+    assert result.exit_code == 1
+    assert "AGENTS.md: a symbolic link, not a file; map the file it points to" in result.output
+
+
 def test_init_appends_to_an_existing_gitignore(tmp_path: Path) -> None:
     target = tmp_path / "existing"
     target.mkdir()

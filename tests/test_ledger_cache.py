@@ -49,7 +49,22 @@ def assert_same(repo: Path) -> ledger.Ledger:
     """Two scans in a row (the first may carry the kept line on, the second reads it as it
     is) each equal a scan without it, in every part a reader sees."""
     expected = fresh_scan(repo)
-    for _ in range(2):
+    for second in (False, True):
+        ids = list(expected.proposals)
+        for many in (0, 10**6):  # their refs read from git, or from what the scan read
+            with pytest.MonkeyPatch.context() as patch:
+                patch.setattr(ledger, "_MANY", many)
+                alone = ledger.scan(Repository.discover(repo), MAIN)
+                assert alone.select(ids) == list(expected.proposals.values())
+            # the second time the summaries are kept: each proposal was built alone
+            assert not second or "_read" not in alone.__dict__
+        assert alone.commits == expected.commits and alone.records == expected.records
+        for pid, p in expected.proposals.items():
+            assert ledger.scan(Repository.discover(repo), MAIN).proposal(pid) == p
+        assert alone.proposal("no-such-proposal") is None
+        for states in ([ProposalState.OPEN], [ProposalState.APPROVED, ProposalState.LANDED]):
+            assert by_id(alone.of_state(*states)) == \
+                [s for s in summaries_of(expected) if s.state in states]
         book = ledger.scan(Repository.discover(repo), MAIN)
         assert {p.id: p.state for p in book.proposals.values()} == \
             {p.id: p.state for p in expected.proposals.values()}
@@ -376,3 +391,42 @@ def test_a_shallow_clone_keeps_nothing_its_unshallowing_would_leave_behind(sampl
     run(clone, "fetch", "-q", "--unshallow")
     book = assert_same(clone)
     assert book.proposals["p1"].state == ProposalState.APPROVED
+
+
+def forge_summary(repo: Path, old: bytes, new: bytes) -> None:
+    """A kept summary rewritten in place, well-formed: what a scan that keeps reads back."""
+    path = kept_dir(repo) / "refs%2Fheads%2Fmain.summary"
+    data = path.read_bytes()
+    assert old in data
+    path.write_bytes(data.replace(old, new))
+
+
+def test_a_scan_that_keeps_nothing_reads_git_alone(sample_repo: Path) -> None:
+    """What the hooks judge by (``kept=False``): a summary kept on disk is not read, however
+    well-formed, and nothing is written."""
+    make_proposal(sample_repo, "p1", add_rule("Use short sentences."), evidence="fb-1")
+    git = Repository.discover(sample_repo)
+    ledger.scan(git, MAIN).summaries()
+    forge_summary(sample_repo, b'"open"', b'"rejected"')
+    assert [s.state for s in ledger.scan(git, MAIN).summaries()] == [ProposalState.REJECTED]
+    files = {f: f.read_bytes() for f in kept_dir(sample_repo).iterdir()}
+    book = ledger.scan(git, MAIN, kept=False)
+    assert [s.state for s in book.summaries()] == [ProposalState.OPEN]
+    assert [s.id for s in book.of_state(ProposalState.OPEN)] == ["p1"]
+    assert book.evidence_states() == {"fb-1": ledger.EvidenceState.PENDING}
+    assert book.proposal("p1") == fresh_scan(sample_repo).proposals["p1"]
+    assert {f: f.read_bytes() for f in kept_dir(sample_repo).iterdir()} == files
+
+
+def test_a_summary_that_names_another_proposal_is_not_built_alone(sample_repo: Path) -> None:
+    """select() builds a proposal from its summary's ref only when that reads as the same
+    proposal in the same state; otherwise every proposal is read, as without a summary."""
+    make_proposal(sample_repo, "p1", add_rule("Use short sentences."), evidence="fb-1")
+    make_proposal(sample_repo, "p2", add_rule("Name the size."), evidence="fb-2")
+    git = Repository.discover(sample_repo)
+    ledger.scan(git, MAIN).summaries()
+    forge_summary(sample_repo, b"improve/product-writer/p1", b"improve/product-writer/p2")
+    book = ledger.scan(git, MAIN)
+    expected = fresh_scan(sample_repo)
+    assert book.select(["p2", "p1"]) == [expected.proposals["p2"], expected.proposals["p1"]]
+    assert "_read" in book.__dict__  # p1 did not read as p1 from p2's branch: all were read

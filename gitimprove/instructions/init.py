@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import shutil
 import subprocess
 from datetime import datetime
@@ -12,7 +13,7 @@ from pathlib import Path
 from gitimprove.dataclass import dataclass, field
 from gitimprove.errors import GitImproveError, InvalidFileError
 from gitimprove.git import Repository, check_git_version, clean_env
-from gitimprove.instructions.adopt import Adopted, formats_yaml, survey, unescape
+from gitimprove.instructions.adopt import Adopted, candidates, formats_yaml, survey, unescape
 from gitimprove.instructions.agentfile import parse_agent
 from gitimprove.instructions.formats.catalog import rule_for
 from gitimprove.instructions.policy import POLICY_PATH, Policy, parse_policy
@@ -283,10 +284,12 @@ def _init(dest: Path, source: Path | None, created: bool, written: list[str],
         text = DEFAULT_POLICY.replace("main_branch: main", f"main_branch: {branch}")
         if not created and source is None:  # an existing repository: adopt the agent files it has
             listed = repo.run("ls-files", "-z", "-co", "--exclude-standard", cwd_worktree=True).split("\0")
-            files = {p: (dest / p).read_bytes() for p in listed if p and (dest / p).is_file()}
+            files = {p: (dest / p).read_bytes() for p in listed
+                     if p and (dest / p).is_file() and not (dest / p).is_symlink()}
             policy = parse_policy(text, POLICY_PATH)
             native = [p.stem for p in (dest / policy.agents_dir).glob("*.yaml")]
             found = survey(files, policy, native)
+            found.left += _links(dest, [p for p in listed if p], policy)
             if found.rules:
                 text += formats_yaml(found.rules)
             if found.sections and not native and policy.unmatched_protections(found.sections):
@@ -348,6 +351,14 @@ def _init(dest: Path, source: Path | None, created: bool, written: list[str],
                       left=found.left if found else unmapped, notes=notes)
 
 
+def _links(dest: Path, listed: list[str], policy: Policy) -> list[tuple[str, str]]:
+    """Agent-like files that are symbolic links (``AGENTS.md`` -> ``CLAUDE.md``): git keeps the
+    path they point to, not instructions, so only their target is adopted."""
+    links = [p for p in listed if (dest / p).is_symlink()]
+    return [(p, f"a symbolic link to {os.readlink(dest / p)}, not a file: only the file it "
+                "points to is adopted") for p in candidates(links, policy)]
+
+
 def _added_since_adopted(repo: Repository, dest: Path, policy: Policy) -> list[tuple[str, str]]:
     """Agent files of a repository adopted before that its ``formats:`` does not map (added
     since): a second ``init`` leaves the policy as it is, and says how to map them."""
@@ -358,7 +369,8 @@ def _added_since_adopted(repo: Repository, dest: Path, policy: Policy) -> list[t
             return True  # claimed twice: `gitimprove agents` says so
 
     listed = repo.run("ls-files", "-z", "-co", "--exclude-standard", cwd_worktree=True).split("\0")
-    files = {p: (dest / p).read_bytes() for p in listed if p and (dest / p).is_file() and not mapped(p)}
+    files = {p: (dest / p).read_bytes() for p in listed
+             if p and (dest / p).is_file() and not (dest / p).is_symlink() and not mapped(p)}
     found = survey(files, policy, [p.stem for p in (dest / policy.agents_dir).glob("*.yaml")])
     listing = {unescape(r.path) for r in found.rules if r.constants}
     return [(a.path, f"a {a.format} file that {POLICY_PATH} does not map; add `- path: "

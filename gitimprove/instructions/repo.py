@@ -16,7 +16,7 @@ from gitimprove.errors import (
     UnknownAgentError,
     UnknownRevisionError,
 )
-from gitimprove.git import Oid, Repository, git_runs
+from gitimprove.git import SYMLINK_MODE, Oid, Repository, git_runs
 from gitimprove.instructions.agentfile import (
     AgentFile,
     agent_from_values,
@@ -356,9 +356,21 @@ class InstructionRepo:
         if not policy.formats:
             cat = Catalog()
         else:
-            listed = self.git.run("ls-tree", "-r", "-z", "--name-only", commit).split("\0")
-            cat = build(policy, [p for p in listed if p], lambda path, rule: self._read_adopted(commit, path, rule),
-                        taken=self.native_names(commit))
+            listed = self.git.run("ls-tree", "-r", "-z", commit).split("\0")
+            paths, links = [], set()
+            for line in filter(None, listed):
+                mode, _, path = line.partition("\t")
+                paths.append(path)
+                if mode.startswith(SYMLINK_MODE + " "):
+                    links.add(path)
+
+            def read(path: str, rule: FormatRule) -> ParsedFile:
+                if path in links:  # its text is the path it points to, not instructions
+                    raise InvalidFileError([f"{path}: a symbolic link, not a file; map the file "
+                                            "it points to"])
+                return self._read_adopted(commit, path, rule)
+
+            cat = build(policy, paths, read, taken=self.native_names(commit))
         with self._lock:
             if len(self._catalogs) > 256:
                 self._catalogs.clear()

@@ -686,6 +686,11 @@ class Rollback:
     summary: str
 
 
+def branch_of(ref: str | None) -> str | None:
+    """The proposal branch ``ref`` names (``improve/agent/id``), or None (a record ref)."""
+    return ref.removeprefix("refs/heads/") if ref and ref.startswith(BRANCH_PREFIX) else None
+
+
 @dataclass
 class Proposal:
     """A proposal found in git, whatever its state."""
@@ -718,8 +723,7 @@ class Proposal:
 
     @property
     def branch(self) -> str | None:
-        return self.ref.removeprefix("refs/heads/") if self.ref and self.ref.startswith(
-            BRANCH_PREFIX) else None
+        return branch_of(self.ref)
 
     @property
     def summary(self) -> str:
@@ -767,7 +771,8 @@ class Summary(NamedTuple):
     """What a proposal's state and content say, without its commit (:meth:`Ledger.summaries`):
     what ``propose`` reads of every proposal. ``operations`` and ``rules`` are its content
     block's (None: a proposal written before content blocks); ``rejection``, its rejection's
-    reason, who rejected it and when."""
+    reason, who rejected it and when; ``ref``, the branch or rejection record it was read
+    from (None: main's line), where :meth:`Ledger.select` reads that proposal alone."""
 
     id: str
     agent: str
@@ -778,6 +783,12 @@ class Summary(NamedTuple):
     operations: tuple[dict[str, Any], ...] | None
     rules: tuple[str, ...] | None
     rejection: tuple[str, str, int] | None
+    ref: str | None
+
+    @property
+    def branch(self) -> str | None:
+        """:attr:`Proposal.branch`."""
+        return branch_of(self.ref)
 
     @classmethod
     def of(cls, p: Proposal) -> Summary:
@@ -785,7 +796,7 @@ class Summary(NamedTuple):
         return cls(p.id, p.agent, p.state, p.time, p.record.evidence, p.record.patterns,
                    None if content is None else content.operations,
                    None if content is None else content.rules,
-                   None if r is None else (r.reason, r.by, r.time))
+                   None if r is None else (r.reason, r.by, r.time), p.ref)
 
 
 @dataclass
@@ -793,11 +804,7 @@ class _Read:
     """What the refs say (:meth:`Ledger._read`)."""
 
     proposals: dict[str, Proposal]
-    records: dict[str, list[RefRecord]]
     unidentified: list[tuple[str, Oid]]
-    record_refs: list[tuple[str, Oid]]
-    commits: dict[Oid, LoggedCommit]
-    line: MainLine
 
 
 class Ledger:
@@ -805,57 +812,62 @@ class Ledger:
 
     :func:`scan` lists the refs; what they hold is read on first use (``proposals``,
     ``records``, ...). :meth:`summaries` answers from a summary kept on disk by the refs it
-    was read from, when there is one: ``propose`` then builds no proposal at all."""
+    was read from, when there is one: ``propose`` then builds no proposal at all, and
+    :meth:`select` builds only the proposals asked for. With ``kept=False`` nothing kept on
+    disk is read or written: everything comes from git (what the hooks judge by)."""
 
     def __init__(self, main: Oid | None, git: Repository, main_ref: str,
-                 refs: Sequence[tuple[str, Oid]]) -> None:
+                 refs: Sequence[tuple[str, Oid]], *, kept: bool = True) -> None:
         self.main, self.git, self.main_ref, self.refs = main, git, main_ref, list(refs)
+        self.kept = kept and not git.shallow
         # Main's whole line, when a scan walked it (else read on first use of history/on_main).
         self.line: MainLine | None = None
         self._summaries: list[Summary] | None = None
 
     @cached_property
-    def _read(self) -> _Read:
-        """The scan proper: what the refs hold (two git calls at most, see :func:`scan`)."""
+    def _scanned(self) -> tuple[MainLine, dict[Oid, LoggedCommit]]:
+        """Main's line and the commits the refs bring beyond it (:func:`scan_line`)."""
         tips = sorted({str(oid) for _, oid in self.refs} - {str(self.main)})
-        main_line, commits = scan_line(self.git, self.main_ref, self.main, tips)
-        proposals = dict(main_line.proposals)
-        unidentified, record_refs = _read_refs(self.refs, commits, proposals)
-        for pid, p in proposals.items():
-            state = _settled(main_line, pid, p.state)
-            if state != p.state:
-                if p.state == ProposalState.OPEN:
-                    p.landed_as = main_line.squashed[pid]
-                if state == ProposalState.ROLLED_BACK:
-                    p.rollback = main_line.rolled_back[pid]
-                p.state = state
-        records = {kind.kind: _read_records(kind, record_refs, commits)
-                   for kind in _REF_RECORDS.values()}
+        main_line, commits = scan_line(self.git, self.main_ref, self.main, tips, keep=self.kept)
         if main_line.whole and self.line is None:
             self.line = main_line
-        return _Read(proposals, records, unidentified, record_refs, commits, main_line)
+        return main_line, commits
+
+    @cached_property
+    def _read(self) -> _Read:
+        """The scan proper: what the refs hold (two git calls at most, see :func:`scan`)."""
+        main_line, commits = self._scanned
+        proposals = dict(main_line.proposals)
+        unidentified = _read_refs(self.refs, commits, proposals)
+        for p in proposals.values():
+            _settle(main_line, p)
+        return _Read(proposals, unidentified)
 
     @property
     def proposals(self) -> dict[str, Proposal]:
         return self._read.proposals
 
-    @property
+    @cached_property
     def records(self) -> dict[str, list[RefRecord]]:
-        return self._read.records
+        """Every record of each registered kind (:func:`register`), oldest first."""
+        return {kind.kind: _read_records(kind, self.record_refs, self.commits)
+                for kind in _REF_RECORDS.values()}
 
     @property
     def unidentified(self) -> list[tuple[str, Oid]]:
         return self._read.unidentified
 
-    @property
+    @cached_property
     def record_refs(self) -> list[tuple[str, Oid]]:
-        """The record refs the scan read, for records_of (no git)."""
-        return self._read.record_refs
+        """The record refs the scan listed (every ref under ``refs/gitimprove/`` but the
+        rejections), for records_of (no git)."""
+        return [(ref, tip) for ref, tip in self.refs
+                if ref.startswith(RECORDS_PREFIX) and not ref.startswith(REJECTED_PREFIX)]
 
     @property
     def commits(self) -> dict[Oid, LoggedCommit]:
         """The commits the refs bring beyond main. Main's own commits are in ``history``."""
-        return self._read.commits
+        return self._scanned[1]
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Ledger):
@@ -882,6 +894,49 @@ class Ledger:
             self._summaries = kept
         return self._summaries
 
+    def select(self, ids: Iterable[str]) -> list[Proposal]:
+        """The proposals with these ids (those that exist, in the order asked), each what
+        ``proposals`` holds for it. When the proposals are not built yet, each is built
+        alone from its :class:`Summary`'s ref: with main's line kept on disk, one ``log`` of
+        what those refs bring beyond main (a few among many), else what the scan read."""
+        wanted = list(dict.fromkeys(ids))
+        known = {s.id: s for s in self.summaries()}
+        if "_read" in self.__dict__:  # built already (to summarise them, or for another reader)
+            return [p for pid in wanted if (p := self.proposals.get(pid)) is not None]
+        chosen = [known[pid] for pid in wanted if pid in known]
+        if not chosen:
+            return []
+        tips = dict(self.refs)
+        heads = {str(tips[s.ref]) for s in chosen if s.ref in tips}
+        few = not heads or (len(heads) <= _FEW and len(self.refs) > _MANY)
+        line = self._kept_line() if few else None
+        if line is not None and self.main is not None:
+            commits = read_commits(self.git, *sorted(heads), f"^{self.main}") if heads else {}
+        else:
+            line, commits = self._scanned
+        out = []
+        for s in chosen:
+            p = _alone(s, tips, line, commits)
+            if p is None:  # NOTE: not what the summary says: the full read decides
+                return [p for pid in wanted if (p := self.proposals.get(pid)) is not None]
+            out.append(p)
+        return out
+
+    def proposal(self, pid: str) -> Proposal | None:
+        """:meth:`select` of one proposal."""
+        found = self.select([pid])
+        return found[0] if found else None
+
+    def _kept_line(self) -> MainLine | None:
+        """Main's line: the scan's, else the one kept on disk for main's tip (None: there
+        is none, and :func:`scan_line` would read what the refs hold as well)."""
+        if "_scanned" in self.__dict__:
+            return self._scanned[0]
+        if not self.kept or self.main is None:
+            return None
+        line = _load_line(_SummaryFile(self).line_path, self.main_ref)
+        return line if line is not None and line.tip == self.main else None
+
     @property
     def history(self) -> list[MainEvent]:
         """A :class:`MainEvent` per commit on main's first-parent line, oldest first (with
@@ -897,7 +952,7 @@ class Ledger:
         # NOTE: a scan that found main's line kept on disk (scan_line) did not read main's
         # commits: history is walked here, once, for the readers that need every event
         # (audit, metrics); propose and review never do.
-        _ = self._read  # walks main's whole line when nothing of it is kept
+        _ = self._scanned  # walks main's whole line when nothing of it is kept
         if self.line is None or not self.line.whole:
             self.line = MainLine.read(self.git, self.main)
         return self.line
@@ -908,8 +963,9 @@ class Ledger:
             self.records[kind.kind] = _read_records(kind, self.record_refs, self.commits)
         return [r for r in self.records[kind.kind] if isinstance(r, kind)]
 
-    def of_state(self, *states: ProposalState) -> list[Proposal]:
-        return [p for p in self.proposals.values() if p.state in states]
+    def of_state(self, *states: ProposalState) -> list[Summary]:
+        """The summaries of the proposals in any of ``states`` (:meth:`select` builds them)."""
+        return [s for s in self.summaries() if s.state in states]
 
     def evidence_states(self, *others: Ledger) -> dict[str, EvidenceState]:
         """Feedback cited by an open proposal is pending; by an approved (not rolled back)
@@ -954,8 +1010,10 @@ def read_commits(git: Repository, *revs: str, check: bool = True) -> dict[Oid, L
             continue
         text = chunk.decode("utf-8", errors="replace").lstrip("\n")
         oid, parents, name, email, time, message = (text.split("\n", 5) + [""] * 6)[:6]
-        commits[Oid(oid)] = LoggedCommit(Oid(oid), tuple(Oid(p) for p in parents.split()),
-                                         name, email, int(time or 0), message)
+        # NOTE: git's own %H and %P, full ids: not checked again (a check an id costs more
+        # than the rest of reading a commit, for a scan of 10,000)
+        commits[_oid(oid)] = LoggedCommit(_oid(oid), tuple(map(_OIDS, parents.split())),
+                                          name, email, int(time or 0), message)
     return commits
 
 
@@ -1032,18 +1090,23 @@ def _proposal_in(found: list[LoggedCommit], pid: str | None) -> LoggedCommit | N
     return mine or (chosen[-1][0] if chosen else None)
 
 
-def _adopt(proposals: dict[str, Proposal], c: LoggedCommit, state: ProposalState,
-           **kw: Any) -> Proposal | None:
-    """Record ``c`` as a proposal in ``state`` (None: it is no proposal commit, or it would
-    reopen an id already taken by a commit on main or recorded before)."""
+def _proposal(c: LoggedCommit, state: ProposalState, **kw: Any) -> Proposal | None:
+    """``c`` as a proposal in ``state`` (None: it is no proposal commit)."""
     record, problems = proposal_of(c)
     if record is None:
         return None
-    found = proposals.get(record.id)
-    if found is not None and found.commit.oid != c.oid and state == ProposalState.OPEN:
+    return Proposal(record, c, state, problems=problems, **kw)
+
+
+def _adopt(proposals: dict[str, Proposal], p: Proposal | None) -> Proposal | None:
+    """Record ``p`` among ``proposals`` (None: it is none, or it would reopen an id already
+    taken by a commit on main or recorded before)."""
+    if p is None:
+        return None
+    found = proposals.get(p.id)
+    if found is not None and found.commit.oid != p.commit.oid and p.state == ProposalState.OPEN:
         return None  # the id is taken by a commit already on main or recorded before
-    p = Proposal(record, c, state, problems=problems, **kw)
-    proposals[record.id] = p
+    proposals[p.id] = p
     return p
 
 
@@ -1124,7 +1187,8 @@ class MainLine:
                                 approver_of(c), c.time,
                                 not any(k == APPROVED_BY for k, _ in c.trailers))
             for x in landed:
-                p = _adopt(self.proposals, x, ProposalState.APPROVED, approval=approval)
+                p = _adopt(self.proposals, _proposal(x, ProposalState.APPROVED,
+                                                     approval=approval))
                 if p is not None:
                     approval.proposals.append(p.id)
                     p.edits = _edits(commits, landed, x.oid, on_main)
@@ -1133,7 +1197,7 @@ class MainLine:
         elif c.model_authored:
             # A proposal commit on main without a merge (fast-forward, cherry-pick): not an
             # approval, whatever its trailers say. It is live; its record tells what it was.
-            _adopt(self.proposals, c, ProposalState.LANDED)
+            _adopt(self.proposals, _proposal(c, ProposalState.LANDED))
         else:
             record = RollbackRecord.parse(c.message)
             if record is not None:
@@ -1149,7 +1213,8 @@ class MainLine:
         self.history.append(event)
 
 
-def scan(git: Repository, main_ref: str, *, extra_refs: Sequence[str] = ()) -> Ledger:
+def scan(git: Repository, main_ref: str, *, extra_refs: Sequence[str] = (),
+         kept: bool = True) -> Ledger:
     """Every proposal, approval, rejection, rollback and record under ``refs/gitimprove/``
     (evaluations, trials: :meth:`Ledger.records_of`), read on first use.
 
@@ -1157,14 +1222,15 @@ def scan(git: Repository, main_ref: str, *, extra_refs: Sequence[str] = ()) -> L
     here, and one ``log`` when what they hold is first asked for. What main's line says is
     kept on disk by main's tip (:func:`scan_line`): while main does not move, the ``log``
     reads only what the refs bring beyond main; when main moved forward, only main's new
-    commits besides. :meth:`Ledger.summaries` may need no ``log`` at all."""
+    commits besides. :meth:`Ledger.summaries` may need no ``log`` at all. ``kept=False``:
+    nothing kept on disk is read or written (a hook judges by git alone)."""
     refs: list[tuple[str, Oid]] = []
     for line in git.run("for-each-ref", "--format=%(objectname) %(objecttype) %(refname)",
                         BRANCH_PREFIX, RECORDS_PREFIX, *extra_refs).splitlines():
         oid, kind, ref = line.split(" ", 2)
         if kind == "commit":
             refs.append((ref, Oid(oid)))
-    return Ledger(git.read_ref(main_ref), git, main_ref, refs)
+    return Ledger(git.read_ref(main_ref), git, main_ref, refs, kept=kept)
 
 
 def _settled(line: MainLine, pid: str, state: ProposalState) -> ProposalState:
@@ -1176,6 +1242,33 @@ def _settled(line: MainLine, pid: str, state: ProposalState) -> ProposalState:
     if state in (ProposalState.APPROVED, ProposalState.LANDED) and pid in line.rolled_back:
         state = ProposalState.ROLLED_BACK
     return state
+
+
+# NOTE: select() of at most _FEW refs among more than _MANY reads them from git (one `log`, a
+# few ms) rather than every commit the refs bring beyond main (for a thousand branches, 40 ms
+# from disk; for a few dozen, less than the `log`)
+_FEW = 32
+_MANY = 128
+
+
+def _alone(s: Summary, tips: Mapping[str, Oid], line: MainLine,
+           commits: Mapping[Oid, LoggedCommit]) -> Proposal | None:
+    """The proposal ``s`` summarises, read as :meth:`Ledger._read` reads it, from its ref
+    alone (``commits``: at least what that ref brings beyond main). None: it reads as
+    another proposal, in another state, or as none; the caller then reads them all."""
+    tip = tips.get(s.ref) if s.ref is not None else None
+    if s.ref is None:
+        p = line.proposals.get(s.id)
+    elif tip is None:
+        return None
+    elif s.ref.startswith(REJECTED_PREFIX):
+        p = _rejected(s.ref, tip, commits)
+    else:
+        p = _open(s.ref, tip, commits)
+    if p is None or p.id != s.id:
+        return None
+    _settle(line, p)
+    return p if p.state == s.state else None
 
 
 class _SummaryFile:
@@ -1195,7 +1288,7 @@ class _SummaryFile:
         self.path = folder / (quote(book.main_ref, safe="") + ".summary")
         self.line_path = folder / (quote(book.main_ref, safe="") + ".json")
         self.data = b""
-        self.keep = not book.git.shallow
+        self.keep = book.kept
 
     def load(self) -> list[Summary] | None:
         book = self.book
@@ -1242,7 +1335,7 @@ class _SummaryFile:
         read = read_commits(self.book.git, *sorted({str(t) for _, t in refs}),
                             f"^{self.book.main}", check=False)
         out = []
-        for _, tip in refs:
+        for ref, tip in refs:
             c = read.get(tip)
             record = None if c is None else c.proposal[0]
             if c is None or record is None or record.id in taken or \
@@ -1254,7 +1347,7 @@ class _SummaryFile:
                                _settled(line, record.id, ProposalState.OPEN), c.time,
                                record.evidence, record.patterns,
                                None if content is None else content.operations,
-                               None if content is None else content.rules, None))
+                               None if content is None else content.rules, None, ref))
         return out
 
     def save(self, refs: Sequence[tuple[str, Oid]], summaries: Sequence[Summary]) -> None:
@@ -1276,9 +1369,10 @@ _STATES = {s.value: s for s in ProposalState}
 
 def _summary(pid: str, agent: str, state: str, time: int, evidence: list[str],
              patterns: list[str], operations: list[dict[str, Any]] | None,
-             rules: list[str] | None, rejection: list[Any] | None) -> Summary:
+             rules: list[str] | None, rejection: list[Any] | None, ref: str | None) -> Summary:
     """A kept :class:`Summary`, every value checked for its type (any other raises)."""
     if not (all(map(_is_str, (pid, agent, *evidence, *patterns, *(rules or ()))))
+            and (ref is None or _is_str(ref))
             and type(time) is int and (operations is None) == (rules is None)
             and all(map(_is_dict, operations or ()))):
         raise TypeError("not a proposal's summary")
@@ -1288,11 +1382,11 @@ def _summary(pid: str, agent: str, state: str, time: int, evidence: list[str],
         rejected = (_str(reason), _str(by), _int(when))
     return Summary(pid, agent, _STATES[state], time, tuple(evidence), tuple(patterns),
                    None if operations is None else tuple(operations),
-                   None if rules is None else tuple(rules), rejected)
+                   None if rules is None else tuple(rules), rejected, ref)
 
 
-def scan_line(git: Repository, main_ref: str, main: Oid | None,
-              tips: Sequence[str]) -> tuple[MainLine, dict[Oid, LoggedCommit]]:
+def scan_line(git: Repository, main_ref: str, main: Oid | None, tips: Sequence[str], *,
+              keep: bool = True) -> tuple[MainLine, dict[Oid, LoggedCommit]]:
     """Main's line (as :class:`MainLine` at ``main``) and the commits ``tips`` bring beyond
     main, read from git only where what is kept on disk does not say it already.
 
@@ -1303,11 +1397,12 @@ def scan_line(git: Repository, main_ref: str, main: Oid | None,
     the new tips carries the line on; anything else (main reset or rewritten, a damaged or
     foreign file, a file of another version of this code) reads it all, as without them.
     Either way the result is the same (tests/test_ledger_cache.py): the files are a speed-up,
-    checked for their form and never trusted beyond it."""
+    checked for their form and never trusted beyond it. ``keep=False`` reads and writes
+    none (nor does a shallow clone)."""
     folder = git.state_dir / "ledger"
     line_file = folder / (quote(main_ref, safe="") + ".json")
     refs_file = folder / (quote(main_ref, safe="") + ".refs")
-    keep = not git.shallow
+    keep = keep and not git.shallow
     kept = _load_line(line_file, main_ref) if main is not None and keep else None
     kept_refs = _RefsFile(refs_file, main_ref)
     if kept is not None:
@@ -1345,61 +1440,97 @@ def scan_line(git: Repository, main_ref: str, main: Oid | None,
 
 
 def _read_refs(refs: Sequence[tuple[str, Oid]], commits: Mapping[Oid, LoggedCommit],
-               proposals: dict[str, Proposal]) -> tuple[list[tuple[str, Oid]], list[tuple[str, Oid]]]:
+               proposals: dict[str, Proposal]) -> list[tuple[str, Oid]]:
     """Rejections and open proposals from the refs (``commits``: what they bring beyond
-    main), into ``proposals``; the refs that hold no proposal, and the record refs."""
+    main), into ``proposals``; the refs that hold no proposal."""
     unidentified: list[tuple[str, Oid]] = []
-    record_refs: list[tuple[str, Oid]] = []
-    on_main: set[Oid] = set()  # NOTE: `commits` holds nothing on main: every walk stops there
     for ref, tip in refs:
-        if ref.startswith(REJECTED_PREFIX):
-            rc = commits.get(tip)
-            rejection = RejectionRecord.parse(rc.message) \
-                if rc is not None and not rc.model_authored else None
-            if rc is None or rejection is None or not rc.parents:
-                unidentified.append((ref, tip))
-                continue
-            found = _brought(commits, rc.parents[0], on_main)
-            target = _proposal_in(found, rejection.proposal)
-            existing = proposals.get(rejection.proposal)
-            info = Rejection(ref, tip, rejection.by or rc.author_identity, rejection.reason,
-                             rc.time, rc.summary)
-            if existing is not None and existing.state != ProposalState.OPEN:
-                continue  # approved (or rolled back) on main: main is the truth
-            if target is None:
-                if existing is None:
-                    unidentified.append((ref, tip))
-                    continue
-                closed: Proposal | None = existing
-            else:
-                closed = _adopt(proposals, target, ProposalState.REJECTED, ref=ref,
-                                tip=rc.parents[0], edits=_edits(commits, found, target.oid, on_main))
-            if closed is not None:
-                closed.state, closed.rejection = ProposalState.REJECTED, info
-        elif ref.startswith(RECORDS_PREFIX):
-            record_refs.append((ref, tip))
+        if not ref.startswith(REJECTED_PREFIX):
+            continue
+        rejection = _rejection_at(ref, tip, commits)
+        if rejection is None:
+            unidentified.append((ref, tip))
+            continue
+        existing = proposals.get(rejection[0].proposal)
+        if existing is not None and existing.state != ProposalState.OPEN:
+            continue  # approved (or rolled back) on main: main is the truth
+        # NOTE: `proposals` holds main's line and earlier rejections here: nothing open, so
+        # a rejection that names no proposal commit on its branch closes none
+        closed = _rejected(ref, tip, commits)
+        if closed is None:
+            unidentified.append((ref, tip))
+            continue
+        _adopt(proposals, closed)
     for ref, tip in refs:
         if not ref.startswith(BRANCH_PREFIX) or tip not in commits:
             continue  # a branch main reaches: merged
-        c = commits[tip]
-        if c.proposal[0] is not None and not any(p in commits for p in c.parents):
-            # NOTE: most branches: the model's commit alone on main (what the walks below
-            # find, without walking: nothing else brought, no edits)
-            found, target = [c], c
-        else:
-            found = _brought(commits, tip, on_main)
-            target = _proposal_in(found, ref.rsplit("/", 1)[-1])
-        if target is None:
+        opened = _open(ref, tip, commits)
+        if opened is None:
             unidentified.append((ref, tip))
             continue
-        opened = target.proposal[0]
-        assert opened is not None
         existing = proposals.get(opened.id)
         if existing is not None and existing.state != ProposalState.OPEN:
             continue  # rejected or approved already: a leftover branch does not reopen it
-        _adopt(proposals, target, ProposalState.OPEN, ref=ref, tip=tip,
-               edits=_edits(commits, found, target.oid, on_main) if len(found) > 1 else [])
-    return unidentified, record_refs
+        _adopt(proposals, opened)
+    return unidentified
+
+
+def _rejection_at(ref: str, tip: Oid, commits: Mapping[Oid, LoggedCommit]
+                  ) -> tuple[RejectionRecord, Rejection, LoggedCommit] | None:
+    """The rejection record at ``tip`` (the ref ``ref``): the record, what the ledger keeps
+    of it, and its commit; None when it is none (or its commit is on main)."""
+    rc = commits.get(tip)
+    record = RejectionRecord.parse(rc.message) if rc is not None and not rc.model_authored \
+        else None
+    if rc is None or record is None or not rc.parents:
+        return None
+    return record, Rejection(ref, tip, record.by or rc.author_identity, record.reason,
+                             rc.time, rc.summary), rc
+
+
+def _rejected(ref: str, tip: Oid, commits: Mapping[Oid, LoggedCommit]) -> Proposal | None:
+    """The proposal a rejection record ``ref`` at ``tip`` closes, as the scan reads it when
+    nothing else claims its id (None: the record names no proposal commit on its branch)."""
+    found_record = _rejection_at(ref, tip, commits)
+    if found_record is None:
+        return None
+    record, info, rc = found_record
+    on_main: set[Oid] = set()  # NOTE: `commits` holds nothing on main: every walk stops there
+    found = _brought(commits, rc.parents[0], on_main)
+    target = _proposal_in(found, record.proposal)
+    if target is None:
+        return None
+    return _proposal(target, ProposalState.REJECTED, ref=ref, tip=rc.parents[0],
+                     edits=_edits(commits, found, target.oid, on_main), rejection=info)
+
+
+def _open(ref: str, tip: Oid, commits: Mapping[Oid, LoggedCommit]) -> Proposal | None:
+    """The open proposal on branch ``ref`` at ``tip`` (a commit beyond main), as the scan
+    reads it when nothing else claims its id (None: the branch holds no proposal commit)."""
+    c = commits.get(tip)
+    if c is None:
+        return None  # merged: main reaches it
+    if c.proposal[0] is not None and not any(p in commits for p in c.parents):
+        # NOTE: most branches: the model's commit alone on main (what the walks below
+        # find, without walking: nothing else brought, no edits)
+        return _proposal(c, ProposalState.OPEN, ref=ref, tip=tip)
+    found = _brought(commits, tip, set())
+    target = _proposal_in(found, ref.rsplit("/", 1)[-1])
+    if target is None:
+        return None
+    return _proposal(target, ProposalState.OPEN, ref=ref, tip=tip,
+                     edits=_edits(commits, found, target.oid, set()) if len(found) > 1 else [])
+
+
+def _settle(line: MainLine, p: Proposal) -> None:
+    """``p``'s state once main's squashes and rollbacks are counted (:func:`_settled`)."""
+    state = _settled(line, p.id, p.state)
+    if state != p.state:
+        if p.state == ProposalState.OPEN:
+            p.landed_as = line.squashed[p.id]
+        if state == ProposalState.ROLLED_BACK:
+            p.rollback = line.rolled_back[p.id]
+        p.state = state
 
 
 # -- main's line kept on disk -------------------------------------------------------------------
@@ -1644,7 +1775,7 @@ def _parse_line(raw: dict[str, Any]) -> MainLine:
         if kind not in (ProposalState.APPROVED, ProposalState.LANDED) or \
                 (approval is None) != (kind == ProposalState.LANDED):
             raise ValueError("not a state main's line gives")
-        p = _adopt(line.proposals, c, kind, approval=approval, edits=edits(found))
+        p = _adopt(line.proposals, _proposal(c, kind, approval=approval, edits=edits(found)))
         if p is None or p.id != pid:
             raise ValueError("not the proposal its commit records")
     for pid, oid, agent, by, of, reverts, restores, t, summary in raw["rolled_back"]:

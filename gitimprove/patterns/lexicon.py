@@ -299,6 +299,25 @@ CONCEPTS: tuple[Concept, ...] = (
        censorship | too filtered | overly cautious | too cautious | too sensitive | disclaimer
        disclaimers | as an ai | content policy | against my guidelines | nanny | puritan
        """),
+    _c("flattery", "flattery and sycophancy", "skip the praise and be candid",
+       "candid, no flattery", "tone style voice honest direct",
+       """
+       flattery | flattering | flatter | flatters | flattered | sycophantic | sycophancy
+       sycophant | glazing | glazes | glaze | great question | fantastic idea | brilliant idea
+       kiss up | kissing up | kisses up | sucking up | sucks up | suck up | butter me up | yes man
+       people pleaser | agrees with everything | always agrees | too agreeable
+       tells me what i want to hear | tell me what i want to hear | praises me | praising me
+       compliments me | complimenting me | over the top praise | overly positive
+       """),
+    _c("follow_up", "ends every answer with a question", "stop ending with follow-up questions",
+       "no needless follow-up questions", "question follow end style",
+       """
+       follow up question | follow up questions | followup question | followup questions
+       ends with a question | end with a question | ending with a question
+       ends every answer with | ends every reply with | ends each answer with
+       would you like me to | do you want me to | question at the end | questions at the end
+       asks me questions | asking me questions | asks me a question after
+       """),
     _c("repetition", "repetitive answers", "say each thing once", "no repetition",
        "repeat repetition length concise",
        """

@@ -368,17 +368,18 @@ def prior_rules(repo: InstructionRepo, agent: str, book: ledger.Ledger | None = 
 
     Read from the proposals' content blocks (the ledger's summaries: no proposal is built). A
     proposal written before content blocks existed is read from its files instead: the rules
-    its commit has that its base did not."""
+    its commit has that its base did not (only those proposals are built)."""
     book = book or scan(repo)
     pending: list[PriorRule] = []
     rejected: list[PriorRule] = []
-    for s in sorted(book.summaries(), key=lambda s: (s.time, s.id)):
-        if s.agent != agent:
-            continue
+    mine = [s for s in sorted(book.summaries(), key=lambda s: (s.time, s.id)) if s.agent == agent
+            and s.state in (ledger.ProposalState.OPEN, ledger.ProposalState.REJECTED)]
+    older = {p.id: p for p in book.select(s.id for s in mine if s.operations is None)}
+    for s in mine:
         if s.state == ledger.ProposalState.OPEN:
-            pending += _prior(repo, book, s)
-        elif s.state == ledger.ProposalState.REJECTED:
-            rejected += _prior(repo, book, s)
+            pending += _prior(repo, s, older.get(s.id))
+        else:
+            rejected += _prior(repo, s, older.get(s.id))
     return pending, rejected
 
 
@@ -408,7 +409,10 @@ def pending_rules(repo: InstructionRepo, agent: str, book: ledger.Ledger | None 
     return list(dict.fromkeys(r.text for r in prior_rules(repo, agent, book)[0]))
 
 
-def _prior(repo: InstructionRepo, book: ledger.Ledger, s: ledger.Summary) -> list[PriorRule]:
+def _prior(repo: InstructionRepo, s: ledger.Summary, built: ledger.Proposal | None
+           ) -> list[PriorRule]:
+    """The rules ``s`` adds or rewords: from its content block, else (``built``: the proposal,
+    for one written before content blocks) from its files."""
     def prior(text: str, section: object, kind: str = "add_rule", cited: object = ()) -> PriorRule:
         own = tuple(c for c in cited if isinstance(c, str) and c in s.patterns) \
             if isinstance(cited, list) else ()
@@ -419,7 +423,7 @@ def _prior(repo: InstructionRepo, book: ledger.Ledger, s: ledger.Summary) -> lis
                          evidence=s.evidence, patterns=own or s.patterns)
 
     if s.operations is None:
-        return _prior_from_files(repo, book.proposals[s.id], prior)
+        return [] if built is None else _prior_from_files(repo, built, prior)
     out: list[PriorRule] = []
     for op in s.operations:
         kind = op.get("op")

@@ -92,45 +92,58 @@ identity_for = _identity  # who acts: ``--by`` or git's user identity
 
 # -- finding proposals ------------------------------------------------------------------------
 
-def list_proposals(repo: InstructionRepo, *, include_closed: bool = False) -> list[Proposal]:
-    """Open proposals (and with ``include_closed`` approved, rejected and rolled back ones)."""
-    found = ledger.scan(repo.git, repo.main_ref).proposals.values()
-    return [p for p in found if include_closed or p.state == ProposalState.OPEN]
+def list_proposals(repo: InstructionRepo, *, include_closed: bool = False,
+                   agent: str | None = None) -> list[Proposal]:
+    """Open proposals (and with ``include_closed`` approved, rejected and rolled back ones),
+    of ``agent`` when given: only those are built (:meth:`ledger.Ledger.select`)."""
+    book = ledger.scan(repo.git, repo.main_ref)
+    return book.select(s.id for s in _chosen(book, include_closed, agent))
+
+
+def _chosen(book: ledger.Ledger, include_closed: bool, agent: str | None) -> list[ledger.Summary]:
+    return [s for s in book.summaries() if (include_closed or s.state == ProposalState.OPEN)
+            and (agent is None or s.agent == agent)]
 
 
 def find_proposal(repo: InstructionRepo, spec: str, *, include_closed: bool = True) -> Proposal:
-    """A proposal by id (``20261123-ab12cd``), branch (``improve/agent/id``) or ref."""
+    """A proposal by id (``20261123-ab12cd``), branch (``improve/agent/id``) or ref. It is
+    looked for among the proposals' summaries: only the one found is built."""
     spec = spec.removeprefix("refs/heads/").removeprefix("improve/")
-    found = _find_open_by_ref(repo, spec)
+    found = open_by_branch(repo, spec)
     if found is not None:
         return found
-    candidates = list_proposals(repo, include_closed=include_closed)
-    for info in candidates:
-        if spec in (info.id, f"{info.agent}/{info.id}") or (info.branch and info.branch.endswith(spec)):
-            return info
-    started = _by_prefix(spec, candidates)
-    if len(started) == 1:
-        return started[0]
+    book = ledger.scan(repo.git, repo.main_ref)
+    candidates = _chosen(book, include_closed, None)
+    named = [s.id for s in candidates if spec in (s.id, f"{s.agent}/{s.id}")]
+    if not named:
+        named = sorted(s.id for s in candidates if (s.branch or "").endswith(spec))
+        if len(named) > 1:
+            raise ReviewError(f"{ledger.one_line(spec, 80)!r} ends {len(named)} proposals' "
+                              f"branches: {', '.join(named)}", hint="give the whole branch")
+    started = named or _by_prefix(spec, [s.id for s in candidates])
     if len(started) > 1:
         raise ReviewError(f"{ledger.one_line(spec, 80)!r} starts {len(started)} proposals: "
-                          f"{', '.join(sorted({p.id for p in started}))}",
+                          f"{', '.join(sorted(set(started)))}",
                           hint="give more of the id")
-    open_ids = ", ".join(p.id for p in candidates if p.state == ProposalState.OPEN) or "none"
+    info = book.proposal(started[0]) if started else None
+    if info is not None:
+        return info
+    open_ids = ", ".join(s.id for s in candidates if s.state == ProposalState.OPEN) or "none"
     raise ReviewError(f"no proposal {ledger.one_line(spec, 80)!r}",
                       hint=f"open proposals: {open_ids} (see `gitimprove proposals`)")
 
 
-def _by_prefix(spec: str, candidates: list[Proposal]) -> list[Proposal]:
-    """Proposals whose id (``20261123-ab12cd``), or its hash part (``ab12cd``), starts with
-    ``spec``; at least four characters, like git's short ids."""
+def _by_prefix(spec: str, ids: Sequence[str]) -> list[str]:
+    """The ids (``20261123-ab12cd``) that start with ``spec``, or whose hash part
+    (``ab12cd``) does; at least four characters, like git's short ids."""
     if len(spec) < 4 or "/" in spec:
         return []
-    return [p for p in candidates
-            if p.id.startswith(spec) or p.id.partition("-")[2].startswith(spec)]
+    return [i for i in ids if i.startswith(spec) or i.partition("-")[2].startswith(spec)]
 
 
-def _find_open_by_ref(repo: InstructionRepo, spec: str) -> Proposal | None:
-    """An open proposal found straight from its branch name, without listing every proposal.
+def open_by_branch(repo: InstructionRepo, spec: str) -> Proposal | None:
+    """An open proposal found straight from its branch name, without listing every proposal
+    (from git alone: nothing kept on disk is read, so the hooks use it too).
 
     NOTE: with a thousand branches, listing them all (and the history of main) dominates
     approve; the full listing stays the fallback for ids that name no single open branch."""
@@ -347,7 +360,8 @@ def refuse_untrusted(repo: InstructionRepo, info: Proposal, tip: Oid) -> None:
 
 def _decided_elsewhere(repo: InstructionRepo, info: Proposal, shared: ledger.Ledger | None) -> None:
     """Refuse when the remote (the shared truth, when one is configured) has closed it."""
-    there = shared.proposals.get(info.id) if shared is not None else None
+    there = next((s for s in shared.summaries() if s.id == info.id), None) \
+        if shared is not None else None
     if there is not None and there.state != ProposalState.OPEN:
         raise ReviewError(f"proposal {info.id} is {there.state.replace('_', ' ')} on the remote "
                           f"({default_remote(repo)}), not open",
@@ -599,12 +613,12 @@ def _find_approval(repo: InstructionRepo, book: ledger.Ledger, target: str
         if p.state == ProposalState.LANDED and target == p.id and landed.parents:
             return landed.oid, landed.parents[0], p
     # A unique prefix of an approved proposal's id, or of its hash part, as approve takes it.
-    started = _by_prefix(target, [p for p in book.proposals.values() if p.approval is not None])
+    started = _by_prefix(target, [p.id for p in book.proposals.values() if p.approval is not None])
     if len(started) > 1:
         raise ReviewError(f"{ledger.one_line(target, 80)!r} starts {len(started)} approved proposals: "
-                          f"{', '.join(sorted(p.id for p in started))}", hint="give more of the id")
+                          f"{', '.join(sorted(started))}", hint="give more of the id")
     if started:
-        return _find_approval(repo, book, started[0].id)
+        return _find_approval(repo, book, started[0])
     commit = repo.git.rev_parse(target)
     if commit is None:
         raise ReviewError(f"{target!r} is not an approved proposal, a commit, or AGENT@vN",
@@ -675,14 +689,13 @@ class Status:
 def statuses(repo: InstructionRepo, *, include_closed: bool = False,
              agent: str | None = None) -> list[Status]:
     """Proposals newest first, each open one judged against main's tip, with its evaluation
-    (records read by the same scan)."""
+    (records read by the same scan). Only the proposals listed are built."""
     from gitimprove.evaluation.check import evaluation_status
 
     book = ledger.scan(repo.git, repo.main_ref)
-    found = [p for p in book.proposals.values()
-             if (include_closed or p.state == ProposalState.OPEN)
-             and (agent is None or p.agent == agent)]
-    found.sort(key=lambda p: p.time, reverse=True)
+    chosen = sorted(_chosen(book, include_closed, agent), key=lambda s: (s.time, s.id),
+                    reverse=True)
+    found = book.select(s.id for s in chosen)
     tip = repo.main_tip()
     return [Status(p, judge(repo, p, tip, book=book), evaluation_status(
                 repo, tip, p.head, proposal=p.id, agent=p.agent, book=book))

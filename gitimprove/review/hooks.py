@@ -19,7 +19,8 @@ What a hook judges (the same rule everywhere, see docs/safety.md):
   (:func:`gitimprove.evaluation.check.evaluation_status`).
 
 Hooks call the gitimprove that installed them (``<python> -m gitimprove hook NAME``) and fail
-closed: an error in the validator refuses the update.
+closed: an error in the validator refuses the update. What they judge by is read from git
+alone: never from what gitimprove keeps on disk to go faster (``ledger.scan(kept=False)``).
 """
 
 from __future__ import annotations
@@ -357,15 +358,23 @@ def _brings_squashed(repo: InstructionRepo, old: Oid, new: Oid, proposal: str) -
     the proposal (its model commit, or its branch with reviewers' commits) changes. A commit
     that touches none of them cannot carry any of its change: git's message file is left
     over from a squash given up. A proposal that is not found here counts as brought."""
-    from gitimprove import ledger
-
-    info = ledger.scan(repo.git, repo.main_ref).proposals.get(proposal)
+    info = _proposal_named(repo, proposal)
     if info is None or not info.commit.parents:
         return True
     base = info.commit.parents[0]
     theirs = {p for tip in {info.commit.oid, info.tip or info.commit.oid}
               for p, _, _ in diff_trees(repo.git, base, tip)}
     return any(p in theirs for p, _, _ in diff_trees(repo.git, old, new))
+
+
+def _proposal_named(repo: InstructionRepo, proposal: str) -> ledger.Proposal | None:
+    """Proposal ``proposal`` as the ledger reads it from git alone: from its branch when one
+    branch is named for it and holds it open (one ``log``), else from a scan of everything."""
+    from gitimprove import ledger
+    from gitimprove.review.actions import open_by_branch
+
+    info = open_by_branch(repo, proposal) if ledger.is_proposal_id(proposal) else None
+    return info or ledger.scan(repo.git, repo.main_ref, kept=False).proposal(proposal)
 
 
 def _check_squash(repo: InstructionRepo, old: Oid, new: Oid, proposal: str,
@@ -412,27 +421,46 @@ def duplicate_proposals(repo: InstructionRepo, lines: Iterable[str]) -> list[str
     created = [(parts[2], Oid(parts[1])) for parts in (line.split() for line in lines)
                if len(parts) == 3 and parts[2].startswith(ledger.BRANCH_PREFIX)
                and parts[0] == ZERO_OID and _is_oid(parts[1]) and parts[1] != ZERO_OID]
-    if not created:
-        return []
-    book = ledger.scan(repo.git, repo.main_ref)
+    pushed = [(ref, p) for ref, tip in created
+              if (p := ledger.proposal_at(repo.git, repo.main_ref, ref, tip)) is not None]
+    if not _mentioned(repo, {fid for _, p in pushed for fid in p.record.evidence}):
+        return []  # no commit here names that feedback: no proposal here cites it
+    # NOTE: from git alone (a kept summary is not evidence); what is read of every proposal
+    # is its summary (the proposals themselves are not kept)
+    book = ledger.scan(repo.git, repo.main_ref, kept=False)
     cited: dict[str, str] = {}  # feedback id -> the live proposal citing it
     live = book.of_state(ledger.ProposalState.OPEN, ledger.ProposalState.APPROVED,
                          ledger.ProposalState.LANDED)
-    for p in sorted(live, key=lambda p: p.record.id):
-        for fid in p.record.evidence:
-            cited.setdefault(fid, p.record.id)
+    for s in sorted(live, key=lambda s: s.id):
+        for fid in s.evidence:
+            cited.setdefault(fid, s.id)
+    known = {s.id for s in book.summaries()}
     out = []
-    for ref, tip in created:
-        pushed = ledger.proposal_at(repo.git, repo.main_ref, ref, tip)
-        if pushed is None or pushed.record.id in book.proposals:
+    for ref, p in pushed:
+        if p.record.id in known:
             continue
-        clash = [fid for fid in pushed.record.evidence if fid in cited]
+        clash = [fid for fid in p.record.evidence if fid in cited]
         if clash:
             first = cited[clash[0]]
             more = f" and {len(clash) - 1} more" if len(clash) > 1 else ""
-            out.append(f"proposal {pushed.record.id} ({ref.removeprefix('refs/heads/')}) "
+            out.append(f"proposal {p.record.id} ({ref.removeprefix('refs/heads/')}) "
                        f"{DUPLICATE} {first} already cites here ({clash[0]}{more})")
     return out
+
+
+def _mentioned(repo: InstructionRepo, feedback: set[str]) -> bool:
+    """Whether a commit main or a proposal branch reaches names any of ``feedback`` in its
+    message (one ``git log`` that stops at the first): a proposal that cites feedback names
+    it in its record, so without one, none here cites it and nothing need be scanned."""
+    from gitimprove import ledger
+
+    if not feedback:
+        return False
+    greps = [f"--grep={fid}" for fid in sorted(feedback)]
+    return bool(repo.git.run("log", "-1", "--format=%H", "--fixed-strings", *greps,
+                             f"--glob={ledger.BRANCH_PREFIX}*",
+                             *([repo.main_ref] if repo.git.read_ref(repo.main_ref) else []),
+                             "--").strip())
 
 
 def trial_problems(repo: InstructionRepo, lines: Iterable[str]) -> list[str]:

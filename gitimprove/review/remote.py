@@ -123,11 +123,15 @@ def push_all(repo: InstructionRepo, *, remote: str = "origin") -> Pushed:
     specs: list[str] = []
     deletions: dict[str, str] = {}
     withheld: list[str] = []
-    for p in sorted(book.proposals.values(), key=lambda p: p.id):
-        branch = f"{ledger.BRANCH_PREFIX}{p.agent}/{p.id}"
-        if p.state == ledger.ProposalState.OPEN and p.ref is not None:
-            specs.append(f"{p.ref}:{p.ref}")
-        elif p.state == ledger.ProposalState.REJECTED:
+    summaries = sorted(book.summaries(), key=lambda s: s.id)
+    # NOTE: built only where the branch tip a rejection closed is needed (the deletion's lease)
+    rejected = {p.id: p for p in book.select(
+        s.id for s in summaries if s.state == ledger.ProposalState.REJECTED)}
+    for s in summaries:
+        branch = f"{ledger.BRANCH_PREFIX}{s.agent}/{s.id}"
+        if s.state == ledger.ProposalState.OPEN and s.ref is not None:
+            specs.append(f"{s.ref}:{s.ref}")
+        elif (p := rejected.get(s.id)) is not None:
             if branch in there and p.tip is not None:
                 deletions[branch] = str(p.tip)
             if repo.git.read_ref(branch) is not None:

@@ -90,8 +90,8 @@ def _fetch_all(repo: InstructionRepo, remote: str, proposals: bool) -> Fetched:
         # until a pull): an approved proposal's branch left on the remote is not brought.
         books = [ledger.scan(repo.git, ref) for ref in (repo.main_ref, main)
                  if repo.git.read_ref(ref) is not None]
-        closed = {f"{ledger.BRANCH_PREFIX}{p.agent}/{p.id}" for book in books
-                  for p in book.proposals.values() if p.state != ledger.ProposalState.OPEN}
+        closed = {f"{ledger.BRANCH_PREFIX}{s.agent}/{s.id}" for book in books
+                  for s in book.summaries() if s.state != ledger.ProposalState.OPEN}
         busy = {w.branch for w in worktrees(repo.git) if w.branch}
         listed = repo.git.run("ls-remote", "--refs", remote, f"{ledger.BRANCH_PREFIX}*")
         refs = [line.split("\t", 1)[1] for line in listed.splitlines() if "\t" in line]

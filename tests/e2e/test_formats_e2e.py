@@ -126,7 +126,7 @@ def test_bad_input_under_mapped_globs_is_reported_and_nothing_written(project: P
                "  - path: 'broken.yaml'\n    format: crewai\n"
                "  - path: 'docs/*.yml'\n    format: cagent\n"
                "  - path: 'CLAUDE.md'\n    format: github_models\n")
-    (project / "NOTES.md").write_text("Just notes, no heading.\n")
+    (project / "NOTES.md").write_text("---\ntitle: notes\n---\n")
     (project / "src/crew/config/more.yaml").write_text("researcher:\n  role: Another researcher\n  goal: Find more\n")
     policy += "  - path: 'src/crew/config/more.yaml'\n    format: crewai\n"
     (project / "gitimprove.yaml").write_text(policy)
@@ -137,7 +137,7 @@ def test_bad_input_under_mapped_globs_is_reported_and_nothing_written(project: P
     assert proc.returncode == 1
     err = proc.stderr
     assert "broken.yaml:2:1: a tab where YAML needs spaces" in err
-    assert "NOTES.md: has no Markdown heading" in err
+    assert "NOTES.md: has no instructions: the file is empty but for its front matter" in err
     assert "docs/mkdocs-extra.yml: not a cagent file" in err
     assert "CLAUDE.md: claimed by two formats in gitimprove.yaml (markdown and github_models)" in err
     assert "the agent name 'researcher' is used by src/crew/config/agents.yaml and src/crew/config/more.yaml" in err

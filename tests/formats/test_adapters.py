@@ -263,7 +263,7 @@ def test_agent_names_from_templates() -> None:
     ("crewai", "researcher: just a string\n", "neither role/goal/backstory"),
     ("crewai", "researcher:\n\trole: x\n", "a tab where YAML needs spaces"),
     ("github_models", "model: x\n", "expected `messages:`"),
-    ("markdown", "Just text.\n- and a bullet\n", "has no Markdown heading"),
+    ("markdown", "---\ntitle: x\n---\n\n", "has no instructions: the file is empty but for its front matter"),
     ("cagent", "agents: {}\n", "expected `agents:`"),
     ("google_adk", "name: x\n", "expected an agent"),
     ("semantic_kernel", "- a list\n", "expected `template:`"),

@@ -298,3 +298,53 @@ def test_a_routing_rule_on_the_input_s_length_is_not_the_length_rule_to_tighten(
     assert not [op for op in ops if isinstance(op, UpdateRule) and op.section == "style" and op.index == 2]
     # the complaints get a length rule of their own
     assert any(isinstance(op, AddRule) and "too long" in op.reason for op in ops)
+
+
+ASSISTANT_MD = """\
+You are a helpful assistant.
+
+Instructions:
+- Engage warmly yet honestly with the user.
+- Be direct; avoid ungrounded or sycophantic flattery.
+- Ask a general, single-sentence follow-up question when natural.
+- Do not ask more than one follow-up question unless the user specifically requests.
+"""  # the shape of a public chat assistant's instructions (a Markdown list of rules)
+
+COMPLAINTS = [
+    "it always ends with a question, so annoying", "stop asking me follow up questions",
+    "why does every answer end with 'would you like me to...'",
+    "too many follow-up questions at the end", "every reply ends with another question for me",
+    "so much flattery, 'great question!' every time", "the sycophancy is unbearable",
+    "stop telling me my question is great, it is sycophantic", "too much glazing, just be direct",
+    "'What a fantastic idea!' no it isn't, stop flattering me",
+]
+
+
+def test_a_theme_the_file_has_a_rule_on_gets_no_second_rule(tmp_path: Path) -> None:
+    # A system prompt written as a paragraph and a list, no heading: one section, adopted.
+    # Complaints of flattery under "Be direct; avoid ... sycophantic flattery", and of
+    # follow-up questions under a rule that asks for them: a second rule would repeat the
+    # first or contradict it. Both themes are named (flattery was a no-reason complaint:
+    # "great question!" read as praise) and left to a person, with the rule they are about.
+    repo_path = tmp_path / "assistant"
+    (repo_path / "agents").mkdir(parents=True)
+    (repo_path / "agents" / "assistant.md").write_text(ASSISTANT_MD)
+    git(repo_path, "init", "-q", "-b", "main")
+    git(repo_path, "add", "-A")
+    git(repo_path, "-c", "user.name=Sam", "-c", "user.email=sam@example.com", "commit", "-qm", "x")
+    adopted = CliRunner().invoke(cli, ["init", str(repo_path)])
+    assert adopted.exit_code == 0 and "adopted agents/assistant.md" in adopted.output, adopted.output
+    repo = InstructionRepo(repo_path)
+    for n, text in enumerate(COMPLAINTS * 2):
+        repo.record_feedback(agent="assistant", rating="down", reason=text, run_id=f"r{n}",
+                             user_id=f"u{n}")
+    with pytest.raises(NothingToPropose) as caught:
+        propose(repo, "assistant", HeuristicProposer(), dry_run=True)
+    message = caught.value.message
+    assert "2 pattern(s) left out" in message, message
+    assert ("'ends every answer with a question' (10 items): rule 3 of 'instructions' is on this "
+            "theme already ('Ask a general") in message, message
+    patterns = repo.analyze("assistant")
+    assert {p.label for p in patterns} == {"ends every answer with a question",
+                                           "flattery and sycophancy"}
+    repo.close()

@@ -221,3 +221,41 @@ def test_validate_on_a_person_s_branch_says_whose_rules_it_applied(sample_repo: 
     make_proposal(sample_repo, "20261124-0dd0dd", weaken_safety)
     proc = gitimprove(sample_repo, "validate", "--head", "improve/product-writer/20261124-0dd0dd")
     assert proc.returncode == 1 and "note:" not in proc.stdout  # a proposal: its own rules
+
+
+def test_the_duplicate_check_reads_git_not_what_is_kept(sample_repo: Path) -> None:
+    """A push of a branch citing feedback a live proposal here cites is refused even when the
+    summary kept on disk says otherwise (well-formed, but not evidence: the hooks read git)."""
+    from gitimprove import ledger
+    from gitimprove.git import ZERO_OID
+    from gitimprove.review.hooks import DUPLICATE, duplicate_proposals
+
+    make_proposal(sample_repo, "first", add_rule("Use short sentences."), evidence="fb-9")
+    second = make_proposal(sample_repo, "second", add_rule("Name the size."), evidence="fb-9")
+    run(sample_repo, "update-ref", "-d", "refs/heads/improve/product-writer/second")
+    repo = InstructionRepo(sample_repo)
+    ledger.scan(repo.git, repo.main_ref).summaries()  # kept on disk
+    kept = repo.git.state_dir / "ledger" / "refs%2Fheads%2Fmain.summary"
+    kept.write_bytes(kept.read_bytes().replace(b'"open"', b'"rejected"'))
+    assert ledger.scan(repo.git, repo.main_ref).of_state(ledger.ProposalState.OPEN) == []
+    found = duplicate_proposals(repo, [f"{ZERO_OID} {second} refs/heads/improve/product-writer/second"])
+    assert len(found) == 1 and f"{DUPLICATE} first" in found[0], found
+
+
+@pytest.mark.parametrize("cited", ["fb-new", "fb-7", "fb-1"])
+def test_the_duplicate_check_refuses_only_feedback_a_live_proposal_cites(
+        sample_repo: Path, cited: str) -> None:
+    """Feedback no commit here names needs no scan; feedback a rejected proposal cites is free
+    again; feedback an open proposal cites is refused."""
+    from gitimprove.git import ZERO_OID
+    from gitimprove.review.actions import reject
+    from gitimprove.review.hooks import duplicate_proposals
+
+    make_proposal(sample_repo, "open", add_rule("Use short sentences."), evidence="fb-1")
+    make_proposal(sample_repo, "closed", add_rule("Be kind."), evidence="fb-7")
+    repo = InstructionRepo(sample_repo)
+    reject(repo, "closed", reason="no")
+    pushed = make_proposal(sample_repo, "pushed", add_rule("Name the size."), evidence=cited)
+    run(sample_repo, "update-ref", "-d", "refs/heads/improve/product-writer/pushed")
+    found = duplicate_proposals(repo, [f"{ZERO_OID} {pushed} refs/heads/improve/product-writer/pushed"])
+    assert len(found) == (cited == "fb-1"), found

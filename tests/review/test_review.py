@@ -398,6 +398,14 @@ def test_a_unique_prefix_of_an_id_finds_the_proposal(sample_repo: Path) -> None:
         find_proposal(repo, "20261123")
     shown = gitimprove(sample_repo, "review", "c0ff")
     assert shown.returncode == 0 and "20261124-c0ffee" in shown.stdout
+    # the end of a branch's name finds it too, when it ends one branch only
+    assert find_proposal(repo, "4-c0ffee").id == "20261124-c0ffee"
+    with pytest.raises(ReviewError, match=r"no proposal 'cx'"):
+        find_proposal(repo, "cx")
+    make_proposal(sample_repo, "20261125-ab12cd", add_rule("Be warm."))
+    with pytest.raises(ReviewError, match=r"'-ab12cd' ends 2 proposals' branches: "
+                                          r"20261123-ab12cd, 20261125-ab12cd"):
+        find_proposal(repo, "-ab12cd")
 
 
 def test_proposals_listing_columns_line_up(sample_repo: Path) -> None:

@@ -10,12 +10,15 @@ from typing import Any
 
 from gitimprove.errors import InvalidFileError
 from gitimprove.instructions.formats.base import Adapter, Entry, ParsedFile
-from gitimprove.instructions.formats.prose import HEADING_RE, Lines, parse
+from gitimprove.instructions.formats.prose import Lines
 from gitimprove.instructions.formats.yamlfile import stem
 from gitimprove.instructions.formats.yamlspan import Path_, split_lines
 
 _NAMES = ("agents.md", "claude.md", "copilot-instructions.md", "gemini.md")
 BODY: Path_ = ("body",)
+# A body that is only a path to another instruction file: a symbolic link (AGENTS.md ->
+# CLAUDE.md) checked out where links are off, or read from git, where a link is its path.
+_LINK_TEXT = re.compile(r"[\w./-]*[\w-]\.(?:md|mdc|markdown|txt)", re.I)
 
 
 class MarkdownParsed(ParsedFile):
@@ -65,14 +68,19 @@ class Markdown(Adapter):
         return name in _NAMES or name.endswith((".prompt.md", ".instructions.md", ".mdc"))
 
     def parse(self, text: str, source: str) -> ParsedFile:
+        """A file with headings has a section per heading; one without (a system prompt
+        written as a paragraph and a list, the commonest shape) is one section, ``intro``."""
         parsed = MarkdownParsed(self, text, source)
-        view = [line.rstrip("\r\n") for line in parsed.body]
-        if not any(HEADING_RE.match(line) for line in view) or not any(
-                s.title is not None for s in parse(view, "intro")):
-            raise InvalidFileError([f"{source}: has no Markdown heading; gitimprove names sections by "
-                                    "their headings"],
-                                   hint="add a heading such as `# Instructions` above the text, or "
-                                        "leave this file out of `formats:` in gitimprove.yaml")
+        if not "".join(parsed.body).strip():
+            raise InvalidFileError([f"{source}: has no instructions: the file is empty"
+                                    + (" but for its front matter" if parsed.front else "")],
+                                   hint="write the agent's instructions in it, or leave this file "
+                                        "out of `formats:` in gitimprove.yaml")
+        body = "".join(parsed.body).strip()
+        if _LINK_TEXT.fullmatch(body):
+            raise InvalidFileError([f"{source}: holds only a path ({body}), as git writes a "
+                                    "symbolic link where links are off"],
+                                   hint="map the file it points to instead")
         return parsed
 
     def render(self, data: Any) -> str:

@@ -128,6 +128,12 @@ REMEDIES: dict[str, Remedy] = {
     "refusal": Remedy("refusals and lectures", "Help with every request these instructions allow, "
                                                "without moral commentary; when you must decline, "
                                                "say why in one sentence and offer what you can do."),
+    # NOTE: the answer first; a user who is wrong is told so (the sycophancy users complain of)
+    "flattery": Remedy("no flattery", "Do not praise the question or the user; start with the "
+                                      "answer, and say plainly when the user is wrong."),
+    "follow_up": Remedy("follow-up questions", "End with the answer itself; ask a follow-up "
+                                               "question only when you cannot go on without "
+                                               "the user's reply."),
     "repetition": Remedy("repetition", "Say each point once: do not repeat what an earlier "
                                        "sentence or reply already said."),
     # NOTE: the model cannot learn what happened after its training; it can say so.
@@ -454,6 +460,18 @@ class HeuristicProposer:
                 op = UpdateRule(section=st.section, index=st.index, text=new_text,
                                 reason="-", evidence=[])
                 return _Planned(op, "tighten", aspect, "", [pattern], why, st)
+        theme = concept_of(pattern)
+        same = next((st for st in statements if theme is not None and st.index is not None
+                     and st.section == section and facts(st.text).concept == theme), None)
+        if same is not None:
+            # "Be direct; avoid sycophantic flattery" under complaints of flattery: a second
+            # rule on the theme would repeat the first or contradict it ("Ask a follow-up
+            # question when natural" under complaints of follow-up questions)
+            left_out.append(LeftOut(label, f"{same.where()} is on this theme already "
+                                    f"({same.text!r}); users still complain, so it is worth a "
+                                    "look by hand: a second rule beside it would repeat or "
+                                    "contradict it"))
+            return None
         for st in statements:
             why_not = contradiction(text, st.text)
             if why_not is None:
