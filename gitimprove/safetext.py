@@ -50,9 +50,14 @@ _INVISIBLE = re.compile("[\u00ad\u061c\u200b\u200e\u200f\u202a-\u202e\u2060-\u20
 MAX_MARKS = 8  # combining marks on one letter: Tibetan and Hebrew stack a few, "Zalgo" a thousand
 
 
+# NOTE: a mark is never a word character nor a space, so a text without a run of more than
+# MAX_MARKS of neither (nearly every text) has no flood, and the loop below is not run.
+_MAYBE_FLOOD = re.compile(rf"[^\w\s]{{{MAX_MARKS + 1},}}")
+
+
 def capped_marks(text: str, limit: int = MAX_MARKS) -> str:
     """``text`` with no more than ``limit`` combining marks on any one character."""
-    if text.isascii():
+    if text.isascii() or (limit == MAX_MARKS and not _MAYBE_FLOOD.search(text)):
         return text
     out: list[str] = []
     run = 0

@@ -225,3 +225,25 @@ def test_grown_labels_read_each_text_once_and_say_the_same() -> None:
             assert _around(word, texts) == position_by_position(word, texts), texts
     long = {"登录账号" * 2500: 1, "登录账号不了" * 1600: 2}  # 10,000 characters each
     assert _grown("登录", long) == "不了登录账号不了"  # as reading occurrence by occurrence did
+
+
+def test_capped_marks_caps_every_run_of_marks() -> None:
+    import random
+    import unicodedata
+
+    from gitimprove.safetext import capped_marks
+
+    def letter_by_letter(text: str) -> str:
+        out, run = [], 0
+        for c in text:
+            run = run + 1 if unicodedata.category(c)[0] == "M" else 0
+            if run <= MAX_MARKS:
+                out.append(c)
+        return "".join(out)
+
+    rng = random.Random(3)
+    alphabet = "aд ก!.,\u0301\u0e48\u0300\u20d0\u1dc0\u0f71"
+    for _ in range(5000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randrange(0, 40)))
+        assert capped_marks(text) == letter_by_letter(text), repr(text)
+    assert capped_marks("ok" + "!" * 20) == "ok" + "!" * 20  # punctuation is no mark
