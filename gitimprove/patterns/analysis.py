@@ -600,7 +600,7 @@ def _name_group(kind: PatternKind, members: Sequence[str], by_text: dict[str, li
     shared = [w for w in distinctive if words[w] >= min(2, size)]
     # words that judge, or name whatever is judged ("good", "app"), name a group last
     terms = (sorted(shared, key=judges)[:3] if shared else distinctive[:3])
-    terms_key = "+".join(sorted(terms)) or "text"
+    terms_key = "+".join(sorted(map(_bounded, terms))) or "text"  # shown in --json
     best = sorted(concepts, key=lambda k: (-concepts[k], k))[:1]
     lexicon = themer.lexicon
     if hints and best and concepts[best[0]] * 2 > size:

@@ -111,6 +111,7 @@ def test_labels_stay_readable_and_bounded(sample_repo: Path) -> None:
                      + [thai] * 4 + ["\u0301\u0302\u0303"] * 4)
     labels = [p["label"] for p in found]
     assert len(found) == 4 and all(len(label) <= 60 for label in labels), labels
+    assert all(len(p["key"]) <= 120 for p in found), [p["key"] for p in found]
     assert any(label.startswith("д" + "\u0301" * MAX_MARKS + ",") for label in labels), labels
     # marks alone sit on a dotted circle, not on the column before the label
     assert "\u25cc\u0301\u0302\u0303" in labels, labels
