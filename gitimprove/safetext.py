@@ -10,6 +10,8 @@ Two jobs, one table of characters:
   reaches a terminal: escape sequences, carriage returns and the rest become visible
   ``\\x1b``-style escapes, so no feedback, model text or commit message can move the cursor,
   recolour the screen or hide a line.
+- :func:`plain` makes users' words text a rule or a suggestion may hold: escape sequences and
+  invisible characters gone, one line, no letter buried under a flood of combining marks.
 - :func:`fold` normalises a title or id for comparison (case, Unicode compatibility forms,
   common lookalike letters, spacing and punctuation), so "Ｓafety", "SAFETY" and "Sаfety"
   with a Cyrillic a are the same name as "safety".
@@ -20,7 +22,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from gitimprove.text import CONTROL, UNSAFE_CHARS
+from gitimprove.text import CONTROL, ESCAPE_SEQUENCE, UNSAFE_CHARS
 
 # The one table (gitimprove.text): in a field of several lines, and on one line.
 _UNSAFE_RE = re.compile(f"[{UNSAFE_CHARS}]")
@@ -41,6 +43,44 @@ def one_line(text: str) -> str:
     return " ".join(_UNSAFE_ONE_LINE_RE.sub(" ", text).split())
 
 
+# What :func:`plain` removes outright rather than spaces: the invisible characters of the
+# table, which sit inside words ("war\u200branty"), and the soft hyphen.
+_INVISIBLE = re.compile("[\u00ad\u061c\u200b\u200e\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069"
+                        "\ufeff\U000e0000-\U000e007f]")
+MAX_MARKS = 8  # combining marks on one letter: Tibetan and Hebrew stack a few, "Zalgo" a thousand
+
+
+# NOTE: a mark is never a word character nor a space, so a text without a run of more than
+# MAX_MARKS of neither (nearly every text) has no flood, and the loop below is not run.
+_MAYBE_FLOOD = re.compile(rf"[^\w\s]{{{MAX_MARKS + 1},}}")
+
+
+def capped_marks(text: str, limit: int = MAX_MARKS) -> str:
+    """``text`` with no more than ``limit`` combining marks on any one character."""
+    if text.isascii() or (limit == MAX_MARKS and not _MAYBE_FLOOD.search(text)):
+        return text
+    out: list[str] = []
+    run = 0
+    for c in text:
+        if unicodedata.category(c)[0] == "M":
+            run += 1
+            if run > limit:
+                continue
+        else:
+            run = 0
+        out.append(c)
+    return "".join(out)
+
+
+def plain(text: str) -> str:
+    """Users' words as text to write (a suggested rule): escape sequences and invisible
+    characters (bidi controls, zero-width spaces, tags, soft hyphens) removed, other controls
+    and runs of whitespace one space (:func:`one_line`), marks capped (:func:`capped_marks`)."""
+    if "\x1b" in text or "\x9b" in text:
+        text = ESCAPE_SEQUENCE.sub("", text)
+    return one_line(capped_marks(_INVISIBLE.sub("", text)))
+
+
 def describe_char(char: str) -> str:
     """``U+202E (RIGHT-TO-LEFT OVERRIDE)``: how a refusal names a character."""
     name = unicodedata.name(char, "")
@@ -52,7 +92,7 @@ def describe_char(char: str) -> str:
 
 def _escape(match: re.Match[str]) -> str:
     code = ord(match.group())
-    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
 
 
 def printable(text: object, *, multiline: bool = True) -> str:

@@ -12,14 +12,19 @@ SLUG_RE = re.compile(r"\A[a-z0-9](?:[a-z0-9_]|-(?!-)|\.(?!\.))*\Z")
 # feed, DEL, C1 controls (U+0085 NEL among them), bidirectional marks, embeddings, overrides
 # and isolates, line and paragraph separators, and the invisible ones (zero-width space, word
 # joiner, byte order mark). Zero-width (non-)joiners are not in it: Persian, the Indic scripts
-# and emoji sequences need them, and they neither move nor hide text.
+# and emoji sequences need them, and they neither move nor hide text. The invisible operators
+# (U+2061-2064) and the tag characters (U+E0000-E007F) are invisible too, and tags spell out
+# ASCII a model reads and a reviewer never sees ("ignore the rules above" hidden after a rule).
 UNSAFE_RANGES = ((0x00, 0x08), (0x0B, 0x1F), (0x7F, 0x9F), (0x061C, 0x061C), (0x200B, 0x200B),
-                 (0x200E, 0x200F), (0x202A, 0x202E), (0x2028, 0x2029), (0x2060, 0x2060),
-                 (0x2066, 0x2069), (0xFEFF, 0xFEFF))
-UNSAFE_CHARS = "".join(f"\\u{a:04x}-\\u{b:04x}" for a, b in UNSAFE_RANGES)  # a regex class's body
+                 (0x200E, 0x200F), (0x202A, 0x202E), (0x2028, 0x2029), (0x2060, 0x2064),
+                 (0x2066, 0x2069), (0xFEFF, 0xFEFF), (0xE0000, 0xE007F))
+UNSAFE_CHARS = "".join(f"\\U{a:08x}-\\U{b:08x}" for a, b in UNSAFE_RANGES)  # a regex class's body
 # One line: the table, tab and line feed. What writers strip (:func:`shorten`) or refuse (a
 # trailer's value, an evaluation record) and what :mod:`gitimprove.safetext` refuses in a name.
 CONTROL = re.compile(f"[{UNSAFE_CHARS}\t\n]")
+# A terminal's escape sequence whole (CSI, as ``ESC [`` or C1 ``\x9b``, and OSC): what is left of
+# one when only its ESC is taken out ("[31mwarranty") is noise in a line.
+ESCAPE_SEQUENCE = re.compile(r"(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?")
 # NOTE: what a *reader* of records refuses, fixed for good: the characters every version of
 # CONTROL has held. A character added to CONTROL later (U+2060 was) must not hide a record
 # an earlier version wrote with it; what CONTROL leaves out (the joiners, once in it) only

@@ -171,7 +171,8 @@ def emit_json(data: Any) -> None:
     echo(json.dumps(data, indent=2, ensure_ascii=False, default=_default).translate(_JSON_ESCAPES))
 
 
-_JSON_ESCAPES = {c: f"\\u{c:04x}" for a, b in UNSAFE_RANGES for c in range(max(a, 0x80), b + 1)}
+# (a tag character beyond U+FFFF as JSON writes it: a pair of surrogates)
+_JSON_ESCAPES = {c: json.dumps(chr(c))[1:-1] for a, b in UNSAFE_RANGES for c in range(max(a, 0x80), b + 1)}
 
 
 def _default(value: Any) -> Any:

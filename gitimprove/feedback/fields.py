@@ -92,7 +92,8 @@ def _check_text(name: str, value: object, limit: int) -> str | None:
         if not text.isascii():
             text.encode("utf-8")
     except UnicodeEncodeError:
-        raise ValueError("is not valid UTF-8 (it contains undecodable bytes)") from None
+        raise ValueError("is not valid UTF-8 (it contains undecodable bytes, or a lone surrogate "
+                         "such as the JSON escape \\ud800)") from None
     return text
 
 

@@ -29,6 +29,7 @@ from __future__ import annotations
 import heapq
 import math
 import re
+import unicodedata
 import zlib
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -40,6 +41,7 @@ from gitimprove.dataclass import dataclass, field
 from gitimprove.feedback.models import FeedbackRecord
 from gitimprove.patterns.lexicon import Concept, Lexicon
 from gitimprove.patterns.model import (
+    MAX_QUOTE_CHARS,
     EvidenceState,
     Pattern,
     PatternKind,
@@ -47,6 +49,7 @@ from gitimprove.patterns.model import (
     Triage,
     importance,
     pattern_id,
+    quote,
 )
 from gitimprove.patterns.text import (
     content,
@@ -69,6 +72,7 @@ from gitimprove.patterns.triage import (
     subject_words,
     triage_of,
 )
+from gitimprove.safetext import capped_marks, plain
 from gitimprove.text import shorten
 
 if TYPE_CHECKING:
@@ -85,7 +89,6 @@ PRODUCT_KINDS = (FAILURE, TROUBLE)  # kinds of item that may be about the produc
 HALF_LIFE_DAYS = 30.0          # recency: feedback a month older than the newest counts half
 SIMILARITY = 0.35              # residue clustering: cosine needed to join two texts
 POSTINGS_CAP = 64              # residue blocking: candidates taken per shared word
-MAX_QUOTE_CHARS = 280
 UNSPECIFIC_KEY = "unspecific"   # negative feedback that gives no reason: one group
 UNSPECIFIC_LABEL = "unhappy, no reason given"
 SIGNAL_LABELS = {"regenerated": "regenerated, no reason given",
@@ -596,7 +599,7 @@ def _name_group(kind: PatternKind, members: Sequence[str], by_text: dict[str, li
     shared = [w for w in distinctive if words[w] >= min(2, size)]
     # words that judge, or name whatever is judged ("good", "app"), name a group last
     terms = (sorted(shared, key=judges)[:3] if shared else distinctive[:3])
-    terms_key = "+".join(sorted(terms)) or "text"
+    terms_key = "+".join(sorted(map(_bounded, terms))) or "text"  # shown in --json
     best = sorted(concepts, key=lambda k: (-concepts[k], k))[:1]
     lexicon = themer.lexicon
     if hints and best and concepts[best[0]] * 2 > size:
@@ -734,7 +737,7 @@ def analyze_records(
             id=pattern_id(g.kind, g.key), kind=g.kind, label=g.label, key=g.key,
             count=len(g.items), share=round(len(g.items) / max(1, total[g.kind]), 4),
             score=round(score, 4), feedback_ids=ids,
-            quotes=[shorten(t, MAX_QUOTE_CHARS) for t in _quoted(ranked, themer, triage, topic)],
+            quotes=[quote(t) for t in _quoted(ranked, themer, triage, topic)],
             versions=versions, section=_section(g, themer, agent_file) if triage == "answers"
             else None, suggestion=suggestion if triage == "answers" else None,
             triage=triage, topic=topic, description=g.description, state=state,
@@ -839,11 +842,23 @@ def _terms_label(g: Group, read: Mapping[str, int], ranked: Sequence[str]) -> st
     grown = {s: _grown(s, sample) for s in stems if is_fragment(s)}
     words = [grown.get(s) or spelled.get(s, s) for s in stems]
     # a grown string within another names nothing more ("注册" beside "不能注册")
-    return ", ".join(dict.fromkeys(w for w in words if not any(
+    return ", ".join(dict.fromkeys(_bounded(w) for w in words if not any(
         w in grown.values() and w != o and w in o for o in words)))
 
 
 MAX_GROWN = 8  # characters of a word grown from a pair of characters
+MAX_LABEL_WORD = 30  # characters of a word in a label: a longer "word" is a mash, a hash or a URL
+
+
+def _bounded(word: str) -> str:
+    """A word of a label as it may be shown: its marks capped (a letter under a thousand
+    combining marks is a word, to the tokens) and cut to :data:`MAX_LABEL_WORD` characters.
+    A word that starts with a combining mark (a text of marks alone) shows it on a dotted
+    circle, as Unicode shows a mark by itself, not on the comma or column before it."""
+    word = capped_marks(word)
+    if word and unicodedata.category(word[0])[0] == "M":
+        word = "\u25cc" + word
+    return word if len(word) <= MAX_LABEL_WORD else word[:MAX_LABEL_WORD - 1] + "…"
 
 
 def _grown(pair: str, texts: Mapping[str, int]) -> str:
@@ -855,21 +870,31 @@ def _grown(pair: str, texts: Mapping[str, int]) -> str:
     held = {t: n for t, n in texts.items() if pair in t}
     base = sum(held.values())
     while len(word) < MAX_GROWN:
-        around: Counter[str] = Counter()
-        for text, n in held.items():
-            at = text.find(word)
-            while at != -1:
-                if at > 0 and is_fragment(text[at - 1] + word[0]):
-                    around[text[at - 1] + word] += n
-                if at + len(word) < len(text) and is_fragment(word[-1] + text[at + len(word)]):
-                    around[word + text[at + len(word)]] += n
-                at = text.find(word, at + 1)
+        around = _around(word, held)
         best = min(around, key=lambda w: (-around[w], w), default=None)
         if best is None or around[best] * 2 <= base:
             break
         word = best
         held = {t: n for t, n in held.items() if word in t}
     return word
+
+
+def _around(word: str, texts: Mapping[str, int]) -> Counter[str]:
+    """``word`` with the character before or after it, where the two make a pair of a script
+    written without spaces, counted over every occurrence (overlapping ones too) in ``texts``
+    (text -> how many said it). The regex engine finds the neighbours and each text's are
+    counted at once: a text that says 登录 5,000 times is read once, not 5,000 times in Python."""
+    around: Counter[str] = Counter()
+    before = re.compile(f"(?=(.){re.escape(word)})", re.S)
+    after = re.compile(f"(?={re.escape(word)}(.))", re.S)
+    for text, n in texts.items():
+        for c, k in Counter(before.findall(text)).items():
+            if is_fragment(c + word[0]):
+                around[c + word] += k * n
+        for c, k in Counter(after.findall(text)).items():
+            if is_fragment(word[-1] + c):
+                around[word + c] += k * n
+    return around
 
 
 def _spellings(stems: Iterable[str], texts: Mapping[str, int]) -> dict[str, str]:
@@ -899,11 +924,11 @@ _ANSWER_FIGURE = re.compile(r"\d+(?:[.,]\d+)?(?!\s*(?:-\s*\d+\s*)?(?:words?|sent
 def _suggestion(ranked: Sequence[str]) -> str | None:
     """A rule in the users' own words: the most central correction of rule-like length that
     names no figure but a limit (one user's right answer to one problem is not a rule)."""
-    for text in ranked[:10]:
+    for text in map(plain, ranked[:10]):  # users' words: nothing hidden in them (see plain)
         words = text.split()
         if not 3 <= len(words) <= 30 or _ANSWER_FIGURE.search(text):
             continue
-        rule = _COURTESY_END.sub("", _COURTESY_START.sub("", text.strip())).strip()
+        rule = _COURTESY_END.sub("", _COURTESY_START.sub("", text)).strip()
         rule = rule.rstrip("!?.,;: ")
         if len(rule.split()) < 3:
             continue

@@ -37,12 +37,12 @@ from datetime import datetime
 from gitimprove.dataclass import dataclass, field
 from gitimprove.feedback.models import FeedbackRecord, RunView, merge_runs
 from gitimprove.feedback.significance import ALPHA, MIN_RUNS, Rate, compare
-from gitimprove.patterns.model import EvidenceState, Pattern, importance, pattern_id
+from gitimprove.patterns.model import EvidenceState, Pattern, importance, pattern_id, quote
 from gitimprove.patterns.text import content, tokens
+from gitimprove.safetext import plain
 
 REPEAT = 3                 # calls of one tool in one run that count as "repeated"
 HALF_LIFE_DAYS = 30.0      # recency weight of a run, as in the feedback analysis
-MAX_QUOTE_CHARS = 280
 _NAME_SPLIT = re.compile(r"[_.\-]+|(?<=[a-z])(?=[A-Z])")
 # Words of tool names that say nothing about a tool's behaviour.
 _GENERIC_NAME_WORDS = frozenset({"get", "set", "tool", "api", "run", "call", "do", "func",
@@ -108,11 +108,6 @@ def says_not_called(text: str, words: frozenset[str]) -> bool:
         if named and said & _NOT and (said & _CALL or len(named) >= 2):
             return True
     return False
-
-
-def _shorten(text: str) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= MAX_QUOTE_CHARS else text[:MAX_QUOTE_CHARS - 1].rstrip() + "…"
 
 
 def _runs(records: Sequence[FeedbackRecord]) -> list[_Run]:
@@ -204,7 +199,7 @@ def decision_patterns(
         texts = Counter(t for r in evidence for t in r.texts)
         ranked = sorted(texts, key=lambda t: (
             not (set(content(tokens(t))) & quotes_first), -texts[t], len(t), t))
-        quotes = list(dict.fromkeys(_shorten(t) for t in ranked))[:5]
+        quotes = list(dict.fromkeys(quote(t) for t in ranked))[:5]
         score = sum(0.5 ** ((newest - (r.view.last_at or newest)).total_seconds() / 86400
                             / HALF_LIFE_DAYS) for r in evidence)
         state: EvidenceState = "open"
@@ -297,13 +292,13 @@ def decision_patterns(
 
 def _correction(runs: Sequence[_Run], words: frozenset[str]) -> str | None:
     """The users' own remedy: the most frequent correction of rule-like length among runs."""
-    counts = Counter(c.strip() for r in runs for c in r.view.corrections)
+    counts = Counter(plain(c) for r in runs for c in r.view.corrections if "\n" not in c.strip())
 
     def rank(kv: tuple[str, int]) -> tuple[bool, int, int, str]:
         return (not (set(content(tokens(kv[0]))) & words), -kv[1], len(kv[0]), kv[0])
 
     for text, _ in sorted(counts.items(), key=rank):
-        if 4 <= len(text.split()) <= 30 and "\n" not in text:
+        if 4 <= len(text.split()) <= 30:
             rule = text.rstrip(" .!?")
             return rule[0].upper() + rule[1:] + "."
     return None

@@ -8,6 +8,9 @@ from typing import Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from gitimprove.safetext import capped_marks
+from gitimprove.text import shorten
+
 PatternKind = Literal["recurring_failure", "consistent_correction", "implicit_trouble",
                       "successful_pattern", "tool_use"]
 # What a pattern is about: the answers (instructions can change them), the product or service
@@ -16,6 +19,16 @@ PatternKind = Literal["recurring_failure", "consistent_correction", "implicit_tr
 # praise. Only "answers" patterns are ever proposal material.
 Triage = Literal["answers", "product", "unspecific", "praise"]
 EvidenceState = Literal["open", "pending", "addressed"]
+
+
+MAX_QUOTE_CHARS = 280
+
+
+def quote(text: str) -> str:
+    """A user's text as a pattern quotes it: on one line, without the characters of the one
+    table (escape sequences, bidi controls: quotes reach commit messages and terminals), at
+    most :data:`MAX_QUOTE_CHARS` characters, no letter under more than a few marks."""
+    return capped_marks(shorten(text, MAX_QUOTE_CHARS))
 
 
 def pattern_id(kind: str, key: str) -> str:

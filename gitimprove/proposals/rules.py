@@ -158,6 +158,22 @@ def overlap(a: Facts, b: Facts) -> float:
     return len(a.words & b.words) / min(len(a.words), len(b.words))
 
 
+# Users' words that steer the agent rather than say what is wrong with its answers: an
+# address to send people to, or an order about its instructions themselves. With enough user
+# ids behind them (an import can name any) they are an injection, copied as a rule.
+_STEERING = re.compile(
+    r"https?://\S*|\bwww\.\S*|[\w.+-]+@[\w-]+\.[\w.-]+"
+    r"|\b(?:ignore|disregard|forget|override|bypass)\b[^.!?;]{0,40}?"
+    r"\b(?:instructions?|prompts?|rules|guidelines)\b|\bsystem prompt\b", re.I)
+
+
+def steering(text: str) -> str | None:
+    """What in ``text`` steers the agent (a web or mail address, "ignore all previous
+    instructions"), or None: such words are quoted as evidence, never copied as a rule."""
+    found = _STEERING.search(text)
+    return found.group() if found else None
+
+
 def vague(text: str) -> bool:
     """Relative or empty advice a reviewer cannot test: "Make it shorter and more concise.",
     "Be better." (a comparative, no number, hardly any content)."""

@@ -20,6 +20,7 @@ from gitimprove.dataclass import dataclass, field
 from gitimprove.feedback.models import FeedbackRecord
 from gitimprove.patterns.model import Pattern
 from gitimprove.proposals.rules import PriorRule, facts, same_wording
+from gitimprove.safetext import plain
 
 MAX_WORDINGS = 5
 _COURTESY = re.compile(r"\A(?:pls|please|plz|kindly)\b[\s,:-]*|[\s,]*\b(?:pls|please|plz|thanks|"
@@ -88,7 +89,7 @@ def _wordings(recs: Sequence[FeedbackRecord]) -> tuple[Wording, ...]:
     rule-like text), with the distinct users behind each group."""
     said: dict[str, set[str]] = defaultdict(set)
     for r in recs:
-        text = _COURTESY.sub("", " ".join((r.correction or "").split())).strip(" ,;:-")
+        text = _COURTESY.sub("", plain(r.correction or "")).strip(" ,;:-")
         if 3 <= len(text.split()) <= 30:
             said[text].add(_user(r))
     # Leaders: the texts most users gave, then the most rule-like (more words carry more).

@@ -56,6 +56,7 @@ from gitimprove.proposals.rules import (
     file_statements,
     pending_match,
     rejected_match,
+    steering,
     vague,
 )
 from gitimprove.proposals.support import Support, consistent_number
@@ -257,7 +258,8 @@ class HeuristicProposer:
         aspect = remedy.aspect if remedy else "a rule users asked for"
         support = self._support(request, pattern)
         shared = support.shared_wording(request.wording_min_users) if support else None
-        if shared is not None and not vague(shared.text):
+        steers = steering(shared.text) if shared is not None else None
+        if shared is not None and steers is None and not vague(shared.text):
             # The title names what the rule says, not the theme it was filed under: users'
             # "Say the date of every figure" under 'no sources or citations' is about dates.
             said = of_the_user(shared.text)
@@ -265,6 +267,10 @@ class HeuristicProposer:
                     f"the wording {shared.users} users share")
         if remedy is not None and remedy.rule is not None:
             return remedy.rule, aspect, "the theme's stock remedy"
+        if steers is not None:
+            return None, aspect, (f"the wording users share steers the agent ({steers!r}: an "
+                                  "address, or an order about its instructions), so it is not "
+                                  "copied as a rule; write one yourself if it is wanted")
         lone = ""
         if support and support.wordings:
             lone = f" (the closest wording is shared by {support.wordings[0].users} of the " \
@@ -353,6 +359,10 @@ class HeuristicProposer:
         if not text:
             left_out.append(LeftOut(label, "no guideline: the pattern suggests none"))
             return
+        if (steers := steering(text)) is not None:  # a user's correction made it
+            left_out.append(LeftOut(label, f"the users' guideline steers the agent ({steers!r}), "
+                                    "so it is not copied as a rule"))
+            return
         if guideline_tool(text) != tool:
             text = f"{tool}: {text}"
         text = text if text.endswith((".", "!", "?")) else text + "."
@@ -406,6 +416,10 @@ class HeuristicProposer:
         shared = support.shared_wording(request.wording_min_users) if support else None
         if (plan.generic is None or shared is None or vague(shared.text)
                 or not isinstance(plan.op, AddRule | UpdateRule)):
+            return
+        if (steers := steering(shared.text)) is not None:
+            plan.why += (f" The wording its users share steers the agent ({steers!r}), so it is "
+                         "not copied.")
             return
         said = _sentence(of_the_user(shared.text))
         text = _text(plan.op).replace(plan.generic, said, 1)
