@@ -49,7 +49,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gitimprove.errors import GitImproveError
-from gitimprove.patterns.text import script
+from gitimprove.patterns.text import folded, script
 
 if TYPE_CHECKING:
     import numpy as np
@@ -151,7 +151,8 @@ class Embedder:
         counts = csr_matrix((np.ones(len(cols), dtype=np.float32), cols, indptr),
                             shape=(len(texts), n_words))
         # NOTE: the tokenizer marks the start of a word itself ("hello" -> "▁hello").
-        encoded = self.tokenizer.encode_batch(list(word_ids), add_special_tokens=False)
+        encoded = self.tokenizer.encode_batch([folded(w) for w in word_ids],
+                                              add_special_tokens=False)
         # Token frequencies over the whole set: each word's tokens, times its occurrences.
         occurrences = np.asarray(counts.sum(axis=0)).ravel()
         freq: Counter[int] = Counter()

@@ -17,6 +17,8 @@ from functools import cache, lru_cache
 from itertools import chain
 from typing import cast
 
+from gitimprove.text import ESCAPE_SEQUENCE
+
 
 def _words(text: str) -> frozenset[str]:
     return frozenset(text.split())
@@ -33,11 +35,24 @@ _ELONGATED = re.compile(r"([a-z])\1{2,}")
 # words with their particles, Thai) is read as overlapping pairs of characters, the usual
 # way to index it without a dictionary: "账号登录" holds 账号, 号登 and 登录, so a phrase
 # ("登录") meets it wherever it stands.
+# The vowel signs and other marks of Thai, Lao, Tibetan, Myanmar and Khmer: a word goes on
+# across them (they are no letters to \w).
+_SE_ASIAN_MARKS = (r"\u0e31\u0e34-\u0e3a\u0e47-\u0e4e\u0eb1\u0eb4-\u0ebc\u0ec8-\u0ecd"
+                   r"\u0f18\u0f19\u0f35\u0f37\u0f39\u0f3e\u0f3f\u0f71-\u0f84\u0f86\u0f87"
+                   r"\u0f8d-\u0fbc\u0fc6\u102b-\u103e\u1056-\u1059\u105e-\u1060\u1062-\u1064"
+                   r"\u1067-\u106d\u1071-\u1074\u1082-\u108d\u108f\u109a-\u109d\u17b4-\u17d3"
+                   r"\u17dd")
 _TOKEN = re.compile(r"(?:[^\W_]|[\u0300-\u036f\u0483-\u0489\u0591-\u05bd\u0610-\u061a"
-                    r"\u064b-\u065f\u0670\u0900-\u0dff\u0e31\u0e34-\u0e3a\u0e47-\u0e4e])+")  # marks too
-_UNSPACED = re.compile(r"[\u0e00-\u0e7f\u1100-\u11ff\u3040-\u30ff\u3130-\u318f\u3400-\u4dbf"
-                       r"\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]+")
-_CLUSTER = re.compile(r".[\u0e31\u0e34-\u0e3a\u0e47-\u0e4e]*")
+                    r"\u064b-\u065f\u0670\u0900-\u0dff\u135d-\u135f" + _SE_ASIAN_MARKS + "])+")  # marks too
+# Scripts written without spaces between words: Thai, Lao, Myanmar, Khmer, Chinese, Japanese
+# and Korean (whose spaces come between phrases).
+_UNSPACED = re.compile(r"[\u0e00-\u0eff\u1000-\u109f\u1100-\u11ff\u1780-\u17ff\u3040-\u30ff"
+                       r"\u3130-\u318f\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]+")
+_CLUSTER = re.compile(r".[" + _SE_ASIAN_MARKS + "]*")
+# Characters that format or hide text but are no letters: the unsafe table's invisible ones
+# (bidi controls, zero-width space, tags, ...), the soft hyphen and the zero-width joiners.
+_INVISIBLE = re.compile(r"[\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064"
+                        r"\u2066-\u2069\ufeff\U000e0000-\U000e007f]")
 _IZE = re.compile(r"(?<=[a-z]{3})iz(e|ed|es|ing|ation|ations)\b")
 
 STOPWORDS = _words("""
@@ -88,11 +103,16 @@ _PROTECT = frozenset({"not", "no", "to", "on", "in", "an", "as", "at", "it", "is
 
 def normalize(text: str) -> str:
     """Lower case, HTML entities decoded (``&quot;`` is a quote, not the word ``quot``), NFKC,
-    straight quotes, ``tl;dr`` -> ``tldr``, ``didn't`` -> ``did not``."""
+    straight quotes, ``tl;dr`` -> ``tldr``, ``didn't`` -> ``did not``. Invisible characters
+    and terminal escape sequences go: "war\u200branty" and "\x1b[31mwarranty" are "warranty",
+    not "war, ranty" and "31mwarranty"."""
     if "&" in text:
         text = html.unescape(text)
+    if "\x1b" in text or "\x9b" in text:
+        text = ESCAPE_SEQUENCE.sub(" ", text)
     text = text.lower()
     if not text.isascii():
+        text = _INVISIBLE.sub("", text)
         text = unicodedata.normalize("NFKD", text.translate(_QUOTES))
         # accents off Latin letters only (cliché -> cliche); then composed again, so that
         # Korean syllables, kana with their marks and Devanagari stay what they were
@@ -107,6 +127,18 @@ def normalize(text: str) -> str:
     if "iz" in text:
         text = _IZE.sub(lambda m: "is" + m.group(1), text)
     return _ELONGATED.sub(r"\1", text)
+
+
+def folded(word: str) -> str:
+    """A word as the embedding table knows it: full-width letters folded ("ｔｏｏ" is "too"),
+    invisible characters out. Only those: the table knows "…" and "™" as they are written."""
+    if word.isascii():
+        return word
+    word = _INVISIBLE.sub("", word)
+    return _FULL_WIDTH.sub(lambda m: unicodedata.normalize("NFKC", m[0]), word)
+
+
+_FULL_WIDTH = re.compile(r"[\uff01-\uff5e]+")  # the full-width forms of ASCII
 
 
 def _off_latin(decomposed: str) -> Iterator[str]:
@@ -211,8 +243,10 @@ def tokens(text: str) -> tuple[str, ...]:
 
 
 def content(toks: tuple[str, ...]) -> list[str]:
-    """Tokens that carry meaning: no stop words, no numbers, nothing shorter than 2 letters."""
-    return [t for t in toks if t not in _STOP_STEMS and t != "#" and len(t) > 1]
+    """Tokens that carry meaning: no stop words, no numbers, nothing shorter than 2 letters,
+    nothing of marks alone (a flood of accents without a letter under them)."""
+    return [t for t in toks if t not in _STOP_STEMS and t != "#" and len(t) > 1
+            and (t.isascii() or any(c.isalnum() for c in t))]
 
 
 _STOP_STEMS = frozenset(STOPWORDS | {stem(w) for w in STOPWORDS})
@@ -335,11 +369,13 @@ def praises_only(toks: tuple[str, ...], words: Sequence[str]) -> bool:
 
 
 # Scripts by the first code point of their blocks (letters of other blocks count as Latin).
-_SCRIPTS = ((0x0370, "greek"), (0x0400, "cyrillic"), (0x0530, "latin"), (0x0590, "hebrew"),
+_SCRIPTS = ((0x0370, "greek"), (0x0400, "cyrillic"), (0x0530, "armenian"), (0x0590, "hebrew"),
             (0x0600, "arabic"), (0x0780, "latin"), (0x0900, "indic"), (0x0e00, "thai"),
-            (0x0e80, "latin"), (0x1100, "hangul"), (0x1200, "latin"), (0x2e80, "cjk"),
-            (0xa000, "latin"), (0xac00, "hangul"), (0xd7b0, "latin"), (0xf900, "cjk"),
-            (0xfb00, "latin"))
+            (0x0e80, "lao"), (0x0f00, "tibetan"), (0x1000, "myanmar"), (0x10a0, "georgian"),
+            (0x1100, "hangul"), (0x1200, "ethiopic"), (0x13a0, "cherokee"),
+            (0x1400, "canadian"), (0x1680, "latin"), (0x1780, "khmer"), (0x1800, "mongolian"),
+            (0x18b0, "latin"), (0x2e80, "cjk"), (0xa000, "latin"), (0xac00, "hangul"),
+            (0xd7b0, "latin"), (0xf900, "cjk"), (0xfb00, "latin"))
 _STARTS = [start for start, _ in _SCRIPTS]
 _NAMES = sorted({name for _, name in _SCRIPTS})
 SCRIPT_CHARS = 2000
