@@ -246,7 +246,7 @@ def content(toks: tuple[str, ...]) -> list[str]:
     """Tokens that carry meaning: no stop words, no numbers, nothing shorter than 2 letters,
     nothing of marks alone (a flood of accents without a letter under them)."""
     return [t for t in toks if t not in _STOP_STEMS and t != "#" and len(t) > 1
-            and (t.isascii() or any(c.isalnum() for c in t))]
+            and (t.isascii() or t.isalnum() or any(map(str.isalnum, t)))]
 
 
 _STOP_STEMS = frozenset(STOPWORDS | {stem(w) for w in STOPWORDS})
