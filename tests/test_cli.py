@@ -376,7 +376,8 @@ def test_not_a_repository(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     code, out, err = run_main(capsys, "--repo", str(tmp_path), "agents")
     assert (code, out) == (1, "")
     assert err == (f"error: {tmp_path} is not inside a git repository\n"
-                   "  hint: run `gitimprove init` there, or pass --repo PATH\n")
+                   "  hint: cd into your instruction repository, or pass --repo PATH "
+                   "(`gitimprove init PATH` makes one)\n")
 
 
 def test_unknown_agent(sample_repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
