@@ -330,7 +330,14 @@ class Landed:
 
 
 def _not_open(info: Proposal) -> ReviewError:
-    return ReviewError(f"proposal {info.id} is {info.state.replace('_', ' ')}, not open")
+    hint = None
+    if info.state in (ProposalState.APPROVED, ProposalState.LANDED):
+        merged = f"merged as {info.merge_commit.short}" if info.merge_commit else "on main"
+        hint = (f"it is {merged} (`gitimprove history {info.agent}`); to undo it: "
+                f"gitimprove rollback {info.id}")
+    elif info.state in (ProposalState.REJECTED, ProposalState.ROLLED_BACK):
+        hint = f"for a new proposal: gitimprove propose {info.agent}"
+    return ReviewError(f"proposal {info.id} is {info.state.replace('_', ' ')}, not open", hint=hint)
 
 
 def _forged(info: Proposal) -> ReviewError:

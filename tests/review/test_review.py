@@ -222,8 +222,19 @@ def test_reject_keeps_the_record_and_reopens_the_evidence(sample_repo: Path) -> 
     assert [p.id for p in list_proposals(repo)] == []
     closed = {p.id: p for p in list_proposals(repo, include_closed=True)}
     assert closed["p1"].state == "rejected" and closed["p1"].rejection is not None and closed["p1"].rejection.reason == "We prefer long sentences."
-    with pytest.raises(ReviewError, match="rejected, not open"):
+    with pytest.raises(ReviewError, match="rejected, not open") as refused:
         approve(repo, "p1")
+    assert refused.value.hint == "for a new proposal: gitimprove propose product-writer"
+
+
+def test_approving_twice_says_where_it_is_and_how_to_undo_it(sample_repo: Path) -> None:
+    make_proposal(sample_repo, "p1", add_rule("Use short sentences."))
+    repo = InstructionRepo(sample_repo)
+    merge = approve(repo, "p1").commit
+    with pytest.raises(ReviewError, match="p1 is approved, not open") as refused:
+        approve(repo, "p1")
+    assert refused.value.hint == (f"it is merged as {merge[:10]} (`gitimprove history "
+                                  "product-writer`); to undo it: gitimprove rollback p1")
 
 
 def test_approved_evidence_is_addressed_and_rollback_reopens_it(sample_repo: Path) -> None:
