@@ -628,6 +628,13 @@ def _find_approval(repo: InstructionRepo, book: ledger.Ledger, target: str
         return _find_approval(repo, book, started[0])
     commit = repo.git.rev_parse(target)
     if commit is None:
+        named = [target] if target in book.proposals else _by_prefix(target, list(book.proposals))
+        if len(named) == 1:  # a proposal that was never approved: nothing of it is on main
+            state = book.proposals[named[0]].state
+            raise ReviewError(f"proposal {named[0]} is {state.replace('_', ' ')}, not approved: "
+                              "nothing of it is on main to roll back",
+                              hint=f"to close it: gitimprove reject {named[0]} --reason \"why\""
+                              if state == ProposalState.OPEN else None)
         raise ReviewError(f"{target!r} is not an approved proposal, a commit, or AGENT@vN",
                           hint="see `gitimprove proposals --all` or `gitimprove history AGENT`")
     approval = book.approval_of(commit)

@@ -225,6 +225,8 @@ def test_reject_keeps_the_record_and_reopens_the_evidence(sample_repo: Path) -> 
     with pytest.raises(ReviewError, match="rejected, not open") as refused:
         approve(repo, "p1")
     assert refused.value.hint == "for a new proposal: gitimprove propose product-writer"
+    with pytest.raises(ReviewError, match="p1 is rejected, not approved: nothing of it is on main"):
+        rollback(repo, "p1")
 
 
 def test_approving_twice_says_where_it_is_and_how_to_undo_it(sample_repo: Path) -> None:
@@ -235,6 +237,16 @@ def test_approving_twice_says_where_it_is_and_how_to_undo_it(sample_repo: Path) 
         approve(repo, "p1")
     assert refused.value.hint == (f"it is merged as {merge[:10]} (`gitimprove history "
                                   "product-writer`); to undo it: gitimprove rollback p1")
+
+
+def test_rolling_back_an_open_proposal_says_to_reject_it(sample_repo: Path) -> None:
+    make_proposal(sample_repo, "20261127-ab12cd", add_rule("Use short sentences."))
+    repo = InstructionRepo(sample_repo)
+    for spec in ("20261127-ab12cd", "ab12"):
+        with pytest.raises(ReviewError, match="20261127-ab12cd is open, not approved: "
+                                              "nothing of it is on main to roll back") as refused:
+            rollback(repo, spec)
+        assert refused.value.hint == 'to close it: gitimprove reject 20261127-ab12cd --reason "why"'
 
 
 def test_approved_evidence_is_addressed_and_rollback_reopens_it(sample_repo: Path) -> None:
