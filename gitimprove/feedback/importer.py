@@ -321,6 +321,32 @@ def detect_format(name: str, data: bytes) -> str:
     return "jsonl" if head == b"{" else "csv"
 
 
+def _wide_encoding(data: bytes) -> str | None:
+    """``UTF-16`` or ``UTF-32`` when ``data`` is text saved in one of them (a byte-order mark,
+    or the zero bytes of ASCII characters written wide), else None. Every line of such a file
+    would be refused alone, as not UTF-8 and then as bad JSON or one unknown CSV column."""
+    head = data[:4]
+    if head in (b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff") or (
+            len(head) == 4 and head.count(0) == 3 and head[0] != head[3]):
+        return "UTF-32"
+    if head[:2] in (b"\xff\xfe", b"\xfe\xff") or (
+            len(head) == 4 and head.count(0) == 2 and (head[1] == head[3] == 0
+                                                       or head[0] == head[2] == 0)):
+        return "UTF-16"
+    return None
+
+
+def _recode(source: str, encoding: str) -> str:
+    """The command that saves ``source`` as UTF-8 beside it."""
+    import shlex
+
+    if source == "<stdin>":
+        return f"iconv -f {encoding} -t UTF-8 FILE > NEW_FILE"
+    path = Path(source)
+    return (f"iconv -f {encoding} -t UTF-8 {shlex.quote(source)} > "
+            f"{shlex.quote(str(path.with_name(f'{path.stem}-utf8{path.suffix}')))}")
+
+
 def read_source(path: str) -> tuple[str, bytes]:
     """The bytes of a file, or of standard input for ``-``."""
     if path == "-":
@@ -355,6 +381,11 @@ def import_feedback(
 
     Raises :class:`FeedbackImportError` listing every bad line when any line is bad (unless
     ``skip_invalid``); nothing is written then."""
+    wide = _wide_encoding(data)
+    if wide is not None:
+        raise FeedbackImportError(
+            f"{source} is {wide} text, not UTF-8; nothing was imported", [],
+            hint=f"save it as UTF-8 ({_recode(source, wide)})")
     fmt = fmt or detect_format(source, data)
     if fmt not in FORMATS:
         raise FeedbackImportError(f"unknown import format {fmt!r}", [], hint="use jsonl or csv")

@@ -171,6 +171,24 @@ def test_csv_bad_rows_have_physical_line_numbers(repo: InstructionRepo) -> None:
         "line 8: not valid UTF-8 (byte 0xe9); save the file as UTF-8"]
 
 
+@pytest.mark.parametrize(("encoding", "wide"), [
+    ("utf-16", "UTF-16"), ("utf-16-le", "UTF-16"), ("utf-16-be", "UTF-16"),
+    ("utf-32", "UTF-32"), ("utf-32-le", "UTF-32")])
+@pytest.mark.parametrize("name", ["f.jsonl", "f.csv"])
+def test_a_file_saved_as_utf16_or_utf32_is_refused_once_with_the_command_that_fixes_it(
+        repo: InstructionRepo, encoding: str, wide: str, name: str) -> None:
+    # a spreadsheet's "Unicode text" export: every line was refused alone, as bad JSON or
+    # as one unknown CSV column of NUL-spaced letters
+    text = CSV if name.endswith(".csv") else jl({"agent": "support-agent", "rating": "up"}) * 3
+    with pytest.raises(FeedbackImportError) as info:
+        run_import(repo, text.encode(encoding), name)
+    assert info.value.message == f"{name} is {wide} text, not UTF-8; nothing was imported"
+    assert info.value.problems == []
+    assert info.value.hint == (f"save it as UTF-8 (iconv -f {wide} -t UTF-8 {name} > "
+                               f"{name.replace('.', '-utf8.')})")
+    assert repo.feedback_store().count() == 0
+
+
 @pytest.mark.parametrize("header, message", [
     ("run_id,rating,reason", "CSV is missing column(s) 'agent'"),
     ("agent,run_id,user_id", "one of 'rating', 'reason', 'correction', 'signals'"),
