@@ -630,11 +630,13 @@ def _find_approval(repo: InstructionRepo, book: ledger.Ledger, target: str
     if commit is None:
         named = [target] if target in book.proposals else _by_prefix(target, list(book.proposals))
         if len(named) == 1:  # a proposal that was never approved: nothing of it is on main
-            state = book.proposals[named[0]].state
-            raise ReviewError(f"proposal {named[0]} is {state.replace('_', ' ')}, not approved: "
-                              "nothing of it is on main to roll back",
-                              hint=f"to close it: gitimprove reject {named[0]} --reason \"why\""
-                              if state == ProposalState.OPEN else None)
+            found = book.proposals[named[0]]
+            raise ReviewError(
+                f"proposal {found.id} is {found.state.replace('_', ' ')}, not approved: "
+                "nothing of it is on main to roll back",
+                hint=f"to close it: gitimprove reject {found.id} --reason \"why\""
+                if found.state == ProposalState.OPEN
+                else f"for a new proposal: gitimprove propose {found.agent}")
         raise ReviewError(f"{target!r} is not an approved proposal, a commit, or AGENT@vN",
                           hint="see `gitimprove proposals --all` or `gitimprove history AGENT`")
     approval = book.approval_of(commit)

@@ -225,8 +225,10 @@ def test_reject_keeps_the_record_and_reopens_the_evidence(sample_repo: Path) -> 
     with pytest.raises(ReviewError, match="rejected, not open") as refused:
         approve(repo, "p1")
     assert refused.value.hint == "for a new proposal: gitimprove propose product-writer"
-    with pytest.raises(ReviewError, match="p1 is rejected, not approved: nothing of it is on main"):
+    with pytest.raises(ReviewError, match="p1 is rejected, not approved: nothing of it is on main"
+                       ) as refused:
         rollback(repo, "p1")
+    assert refused.value.hint == "for a new proposal: gitimprove propose product-writer"
 
 
 def test_approving_twice_says_where_it_is_and_how_to_undo_it(sample_repo: Path) -> None:
