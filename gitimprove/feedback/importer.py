@@ -27,7 +27,7 @@ from gitimprove.errors import GitImproveError
 from gitimprove.feedback.base import FeedbackStore, record_row
 from gitimprove.feedback.capture import AgentIndex, build_record
 from gitimprove.feedback.errors import FeedbackImportError
-from gitimprove.feedback.fields import clock
+from gitimprove.feedback.fields import FIELDS_NOTE, clock, unknown_fields
 from gitimprove.feedback.models import FIELDS, FeedbackRecord, SignalValue
 
 if TYPE_CHECKING:
@@ -214,7 +214,7 @@ def _csv_rows(data: bytes, source: str) -> list[tuple[int, dict[str, Any] | Line
     unknown = [c for c in columns if c not in known and not c.startswith(_SIGNAL_PREFIXES)]
     if unknown:
         raise FeedbackImportError(
-            f"{source}: unknown CSV column(s) {', '.join(repr(c) for c in unknown)}", [],
+            f"{source}: {unknown_fields(unknown, what='CSV column')}", [],
             hint=f"columns: {', '.join(FIELDS)}, or signals.NAME for one signal")
     missing = [c for c in ("agent",) if c not in columns]
     has_content = any(c in columns for c in ("rating", "reason", "correction", "signals",
@@ -546,12 +546,16 @@ def _import(store: FeedbackStore, index: AgentIndex, source: str, data: bytes, *
                 number, f"id {fid} is already stored with different content"))
     report.invalid.sort(key=lambda p: p.line)
     if report.invalid and not skip_invalid:
-        good = len(new)
+        # NOTE: the list of fields is said once, in the hint, not on each of 20 lines
+        problems = [str(p).replace(f" {FIELDS_NOTE}", "") for p in report.invalid]
+        fields = f"; a record's fields: {', '.join(FIELDS)}" if any(
+            FIELDS_NOTE in p.message for p in report.invalid) else ""
         raise FeedbackImportError(
             f"{source}: {len(report.invalid)} of {report.records} records are invalid; "
-            "nothing was imported",
-            [str(p) for p in report.invalid],
-            hint=f"fix those lines, or pass --skip-invalid to import the {good} valid new record(s)")
+            "nothing was imported", problems,
+            hint=(f"fix those lines, or pass --skip-invalid to import the {len(new)} valid new "
+                  "record(s)" if new else "no line can be imported: fix the file (see "
+                  "`gitimprove docs feedback`)") + fields)
     report.ids = ids
     if dry_run:
         report.added = len(new)

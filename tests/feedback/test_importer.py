@@ -94,7 +94,7 @@ def test_thousands_of_bad_lines_show_the_first_twenty_and_keep_all(repo: Instruc
     shown = str(err).splitlines()
     assert len(shown) == 1 + 20 + 1 + 1  # summary, twenty lines, "and more", the hint
     assert shown[21].startswith("  ... and 2,480 more, the last: line 2500: rating:")
-    assert shown[-1].startswith("  hint: fix those lines")
+    assert shown[-1].startswith("  hint: no line can be imported: fix the file")
 
 
 def test_skip_invalid_imports_the_good_lines(repo: InstructionRepo) -> None:
@@ -189,10 +189,33 @@ def test_a_file_saved_as_utf16_or_utf32_is_refused_once_with_the_command_that_fi
     assert repo.feedback_store().count() == 0
 
 
+def test_an_app_store_export_is_refused_saying_where_its_fields_go(repo: InstructionRepo) -> None:
+    # the shape of a scraped app review file: stars, and fields named by another tool
+    data = "".join(json.dumps({"hash": f"h{n}", "text": "Too long", "rating": n % 5 + 1,
+                               "date": "2025-07-05 10:41:53"}) + "\n" for n in range(30))
+    with pytest.raises(FeedbackImportError) as info:
+        run_import(repo, data, agent="support-agent")
+    problems = info.value.problems
+    assert problems[1] == (
+        "line 2: rating: 2 is not a rating: use positive or negative (also up/down, "
+        "thumbs_up/thumbs_down, +1/-1); for stars or scores, map each to positive or negative "
+        "first (1 would read as +1); unknown fields 'hash', 'text' (as reason?), 'date' "
+        "(as created_at?)")
+    assert not any("fields:" in p for p in problems), "the fields are listed once, in the hint"
+    assert info.value.hint == (
+        "no line can be imported: fix the file (see `gitimprove docs feedback`); a record's "
+        "fields: id, agent, version, run_id, rating, reason, correction, signals, user_id, "
+        "input, output, metadata, created_at, tool_calls")
+    with pytest.raises(FeedbackImportError) as info:
+        run_import(repo, "date,title,review,rating\n2025-07-05,Meh,Too long,4\n", "f.csv")
+    assert info.value.message == ("f.csv: unknown CSV columns 'date' (as created_at?), 'title', "
+                                  "'review' (as reason?)")
+
+
 @pytest.mark.parametrize("header, message", [
     ("run_id,rating,reason", "CSV is missing column(s) 'agent'"),
     ("agent,run_id,user_id", "one of 'rating', 'reason', 'correction', 'signals'"),
-    ("agent,rating,colour", "unknown CSV column(s) 'colour'"),
+    ("agent,rating,colour", "unknown CSV column 'colour'"),
     ("agent,rating,rating", "named twice"),
 ])
 def test_csv_missing_or_unknown_columns(repo: InstructionRepo, header: str, message: str) -> None:
