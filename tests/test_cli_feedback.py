@@ -163,6 +163,24 @@ def test_import_csv_missing_columns(sample_repo: Path, tmp_path: Path,
     assert code == 1 and err.startswith(f"error: {bad}: CSV is missing column(s) 'agent'")
 
 
+def test_an_agent_without_feedback_is_told_how_to_add_some(
+        sample_repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # "no recurring problem in its feedback" and "too little, or nothing recurs" were said
+    # of an agent that had none
+    how = ("import some: gitimprove feedback import FILE --agent support-agent (the fields: "
+           "`gitimprove docs feedback`)")
+    assert run(capsys, sample_repo, "analyze", "support-agent", "--offline") == (
+        0, f"No feedback on support-agent yet; {how}.\n", "")
+    code, out, err = run(capsys, sample_repo, "propose", "support-agent")
+    assert code == 0, "nothing to propose is not a refusal"
+    assert "nothing to propose for support-agent: no feedback on it yet" in out + err
+    assert f"hint: {how}" in out + err
+    assert run(capsys, sample_repo, "feedback", "stats", "--agent", "support-agent") == (
+        0, f"No feedback yet; {how}.\n", "")
+    assert run(capsys, sample_repo, "feedback", "stats", "--since", "1d")[1] == \
+        "No feedback since then.\n"
+
+
 def test_stats_shapes(imported: Path, capsys: pytest.CaptureFixture[str]) -> None:
     rows = ok_json(capsys, imported, "feedback", "stats", "--agent", "support-agent", "--by-version")["stats"]
     (row,) = rows
