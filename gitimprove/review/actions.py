@@ -629,8 +629,12 @@ def _find_approval(repo: InstructionRepo, book: ledger.Ledger, target: str
     commit = repo.git.rev_parse(target)
     if commit is None:
         named = [target] if target in book.proposals else _by_prefix(target, list(book.proposals))
-        if len(named) == 1:  # a proposal that was never approved: nothing of it is on main
-            found = book.proposals[named[0]]
+        found = book.proposals[named[0]] if len(named) == 1 else None
+        if found is not None and found.state == ProposalState.LANDED and found.id != target:
+            return _find_approval(repo, book, found.id)  # on main without an approval merge
+        if found is not None and found.state == ProposalState.ROLLED_BACK:
+            raise ReviewError(f"proposal {found.id} was rolled back already")
+        if found is not None:  # a proposal that was never approved: nothing of it is on main
             raise ReviewError(
                 f"proposal {found.id} is {found.state.replace('_', ' ')}, not approved: "
                 "nothing of it is on main to roll back",

@@ -251,6 +251,18 @@ def test_rolling_back_an_open_proposal_says_to_reject_it(sample_repo: Path) -> N
         assert refused.value.hint == 'to close it: gitimprove reject 20261127-ab12cd --reason "why"'
 
 
+def test_a_fast_forwarded_proposal_is_rolled_back_by_a_prefix_of_its_id(sample_repo: Path) -> None:
+    make_proposal(sample_repo, "20261127-cd34ef", add_rule("Use short sentences."))
+    original = main_text(sample_repo)
+    run(sample_repo, "merge", "-q", "--ff-only", "improve/product-writer/20261127-cd34ef")
+    repo = InstructionRepo(sample_repo)
+    assert find_proposal(repo, "cd34", include_closed=True).state == "landed"
+    rollback(repo, "cd34", reason="plain git merge by mistake")
+    assert main_text(sample_repo) == original
+    with pytest.raises(ReviewError, match="20261127-cd34ef was rolled back already"):
+        rollback(repo, "cd34")
+
+
 def test_approved_evidence_is_addressed_and_rollback_reopens_it(sample_repo: Path) -> None:
     make_proposal(sample_repo, "p1", add_rule("Use short sentences."), evidence="fb-1")
     repo = InstructionRepo(sample_repo)
