@@ -306,3 +306,21 @@ def test_import_gives_agent_to_lines_that_name_none(capsys: pytest.CaptureFixtur
     assert agents["names its own agent"] == "support-agent"
     code, _, err = run(capsys, sample_repo, "feedback", "import", str(export), "--agent", "nobody")
     assert code == 1 and "no agent 'nobody'" in err
+
+
+def test_import_agent_flag_is_checked_once_and_stands_for_a_csv_agent_column(
+        capsys: pytest.CaptureFixture[str], sample_repo: Path, tmp_path: Path) -> None:
+    # a CSV export of one agent's runs has no agent column: --agent gives it, as in JSON Lines
+    export = tmp_path / "export.csv"
+    export.write_text("rating,reason\ndown,too long\nup,clear\n")
+    code, _, err = run(capsys, sample_repo, "feedback", "import", str(export))
+    assert code == 1 and "CSV is missing column(s) 'agent'" in err
+    assert "or give every row one agent: --agent NAME" in err
+    code, out, _ = run(capsys, sample_repo, "feedback", "import", str(export),
+                       "--agent", "product-writer")
+    assert code == 0 and "imported 2 of 2 records" in out
+    # a misspelt --agent is said once, not as a bad line of the file
+    assert run(capsys, sample_repo, "feedback", "import", str(export), "--agent",
+               "product-writr", "--dry-run") == (
+        1, "", "error: no agent 'product-writr' on main\n"
+               "  hint: did you mean 'product-writer'?\n")

@@ -195,7 +195,8 @@ def _jsonl_lines(data: bytes, first: int = 1) -> list[tuple[int, dict[str, Any] 
 # -- CSV --------------------------------------------------------------------------------------
 
 
-def _csv_rows(data: bytes, source: str) -> list[tuple[int, dict[str, Any] | LineProblem]]:
+def _csv_rows(data: bytes, source: str, *, agent_given: bool = False
+              ) -> list[tuple[int, dict[str, Any] | LineProblem]]:
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     # NOTE: decoded leniently so that one bad line is reported as that line, not the file.
@@ -216,7 +217,7 @@ def _csv_rows(data: bytes, source: str) -> list[tuple[int, dict[str, Any] | Line
         raise FeedbackImportError(
             f"{source}: {unknown_fields(unknown, what='CSV column')}", [],
             hint=f"columns: {', '.join(FIELDS)}, or signals.NAME for one signal")
-    missing = [c for c in ("agent",) if c not in columns]
+    missing = [] if agent_given else [c for c in ("agent",) if c not in columns]
     has_content = any(c in columns for c in ("rating", "reason", "correction", "signals",
                                              "tool_calls")) or any(
         c.startswith(_SIGNAL_PREFIXES) for c in columns)
@@ -227,7 +228,8 @@ def _csv_rows(data: bytes, source: str) -> list[tuple[int, dict[str, Any] | Line
         raise FeedbackImportError(
             f"{source}: CSV is missing column(s) {' and '.join(what)} "
             f"(found: {', '.join(columns) or 'none'})", [],
-            hint="the first line must name the columns, e.g. agent,run_id,rating,reason")
+            hint="the first line must name the columns, e.g. agent,run_id,rating,reason"
+                 + ("; or give every row one agent: --agent NAME" if missing else ""))
     if len(set(columns)) != len(columns):
         dup = sorted({c for c in columns if columns.count(c) > 1})
         raise FeedbackImportError(f"{source}: CSV column(s) named twice: {', '.join(dup)}", [])
@@ -386,6 +388,8 @@ def import_feedback(
         raise FeedbackImportError(
             f"{source} is {wide} text, not UTF-8; nothing was imported", [],
             hint=f"save it as UTF-8 ({_recode(source, wide)})")
+    if agent is not None:  # a wrong --agent is one mistake, not one per line of the file
+        index.check_agent(agent)
     fmt = fmt or detect_format(source, data)
     if fmt not in FORMATS:
         raise FeedbackImportError(f"unknown import format {fmt!r}", [], hint="use jsonl or csv")
@@ -514,7 +518,7 @@ def _import(store: FeedbackStore, index: AgentIndex, source: str, data: bytes, *
 
         _take_jsonl(data, intake, FastLines(index, version, recorded_at, agent))
     else:
-        for number, row in _csv_rows(data, source):
+        for number, row in _csv_rows(data, source, agent_given=agent is not None):
             intake.take(number, row)
     valid, seen, derived = intake.valid, intake.seen, intake.derived
     # NOTE: most imports bring only new records: they are written without looking each id up
