@@ -234,6 +234,23 @@ def test_agents_lists_each_agent(sample_repo: Path) -> None:
                         "escalation, safety  protected: escalation, safety")
 
 
+def test_agents_names_the_first_six_sections_of_a_file_of_many(sample_repo: Path) -> None:
+    # an AGENTS.md of 80 headings took 40 lines of an 80-column terminal in the listing
+    headings = "".join(f"## Part {n}\n\n- Rule {n}.\n\n" for n in range(1, 41))
+    (sample_repo / "agents" / "big.md").write_text(f"# Big\n\n{headings}")
+    (sample_repo / "gitimprove.yaml").write_text(
+        (sample_repo / "gitimprove.yaml").read_text()
+        + "formats:\n  - path: agents/big.md\n    format: markdown\n")
+    git(sample_repo, "add", "-A")
+    git(sample_repo, "commit", "-qm", "a long Markdown agent")
+    row = next(line for line in ok("agents", repo=sample_repo).splitlines()
+               if line.startswith("big "))
+    assert "sections: big, part-1, part-2, part-3, part-4, part-5 and 35 more (all: " \
+           "agents --json)  protected: -" in row
+    data = json.loads(ok("agents", "--json", repo=sample_repo))
+    assert len(next(a for a in data["agents"] if a["name"] == "big")["sections"]) == 41
+
+
 def test_agents_json_shape(three_versions: Path) -> None:
     data = json.loads(ok("agents", "--json", repo=three_versions))
     assert set(data) == {"branch", "agents", "errors", "unmatched_protections"}

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import click
 
 from gitimprove.cli.context import Context, echo, emit_json, json_option, pass_ctx
-from gitimprove.cli.output import for_people, paint
+from gitimprove.cli.output import fold, for_people, paint
 from gitimprove.errors import GitImproveError, InvalidFileError
 
 if TYPE_CHECKING:
@@ -42,6 +42,9 @@ def init_cmd(path: str, template: str | None) -> None:
     else:
         echo("  nothing new to commit")
     echo(f"Next: cd {result.path} && gitimprove agents")
+
+
+_SECTIONS_SHOWN = 6
 
 
 @click.command("agents")
@@ -83,8 +86,10 @@ def agents_cmd(ctx: Context, as_json: bool) -> int:
             where = f"  ({r.format}: {r.path})" if r.format != "native" else ""
             state = f"  BROKEN at {r.fallback_from[:10]}, serving {r.version}" \
                 if r.fallback_from else ""
+            # NOTE: a Markdown file can have 80 headings: a row names the first few
+            sections = fold(r.sections, _SECTIONS_SHOWN, more="all: agents --json")
             echo(f"{r.name:<{width}}  {r.version:<5} {r.blob[:10]}  "
-                 f"sections: {', '.join(r.sections)}  protected: {protected}{where}{state}")
+                 f"sections: {sections}  protected: {protected}{where}{state}")
         listed = {r.name for r in rows}
         for b in broken:
             if b["name"] not in listed and "/" not in b["name"]:
