@@ -83,6 +83,12 @@ def test_init_a_new_folder(tmp_path: Path) -> None:
     assert ok("agents", repo=target).startswith("assistant  v1")
 
 
+def test_init_of_the_current_folder_does_not_say_cd_there(tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert ok("init", ".").splitlines()[-1] == "Next: gitimprove agents"
+
+
 def test_init_twice_has_nothing_new_to_commit(tmp_path: Path) -> None:
     target = tmp_path / "new"
     ok("init", str(target))

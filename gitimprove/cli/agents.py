@@ -41,7 +41,8 @@ def init_cmd(path: str, template: str | None) -> None:
         echo(f"  committed {result.commit[:10]}")
     else:
         echo("  nothing new to commit")
-    echo(f"Next: cd {result.path} && gitimprove agents")
+    here = Path(result.path).resolve() == Path.cwd().resolve()
+    echo("Next: gitimprove agents" if here else f"Next: cd {result.path} && gitimprove agents")
 
 
 _SECTIONS_SHOWN = 6
