@@ -467,7 +467,7 @@ def test_a_repository_of_one_agent_need_not_name_it(tmp_path: Path,
     ok("init", str(tmp_path))
     assert "name: assistant" in ok("show", repo=tmp_path)
     assert ok("history", repo=tmp_path).startswith("v1 ")
-    assert "No patterns" in ok("analyze", repo=tmp_path)
+    assert "No feedback on assistant yet" in ok("analyze", repo=tmp_path)
     assert "nothing to propose for assistant" in ok("propose", repo=tmp_path)
 
 
