@@ -203,7 +203,11 @@ def _csv_rows(data: bytes, source: str, *, agent_given: bool = False
     text = data.decode("utf-8", errors="surrogateescape")
     csv.field_size_limit(MAX_LINE_BYTES)
     # strict: a quoted field that never closes is an error, not a cell that runs to the end
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    # a header without a comma names the separator: a tab (.tsv) or a semicolon (a
+    # spreadsheet saved where the comma is the decimal mark)
+    first = text.split("\n", 1)[0]
+    delimiter = next((d for d in (",", "\t", ";") if d in first), ",")
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True, delimiter=delimiter)
     try:
         header = next(reader)
     except StopIteration:

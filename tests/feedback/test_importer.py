@@ -212,6 +212,19 @@ def test_an_app_store_export_is_refused_saying_where_its_fields_go(repo: Instruc
                                   "'review' (as reason?)")
 
 
+@pytest.mark.parametrize("separator", ["\t", ";"])
+def test_a_csv_separated_by_tabs_or_semicolons_is_read_by_its_header(
+        repo: InstructionRepo, separator: str) -> None:
+    # a .tsv, or a spreadsheet's CSV where the comma is the decimal mark: the whole header
+    # was one unknown column
+    data = separator.join(["agent", "rating", "reason"]) + "\n" + separator.join(
+        ["support-agent", "down", "too long, and slow"]) + "\n"
+    report = run_import(repo, data, "f.tsv" if separator == "\t" else "f.csv")
+    assert report.added == 1
+    (record,) = repo.feedback_store().records(agent="support-agent")
+    assert record.reason == "too long, and slow"
+
+
 @pytest.mark.parametrize("header, message", [
     ("run_id,rating,reason", "CSV is missing column(s) 'agent'"),
     ("agent,run_id,user_id", "one of 'rating', 'reason', 'correction', 'signals'"),
