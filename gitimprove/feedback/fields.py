@@ -54,6 +54,7 @@ TROUBLE_SIGNALS = ("regenerated", "edited_output", "task_completed")
 _POSITIVE = {"positive", "up", "thumbs_up", "thumbsup", "+1", "1", "👍"}
 _NEGATIVE = {"negative", "down", "thumbs_down", "thumbsdown", "-1", "👎"}
 RATING_HELP = "use positive or negative (also up/down, thumbs_up/thumbs_down, +1/-1)"
+STARS_NOTE = "for stars or scores, map each to positive or negative first (1 would read as +1)"
 
 _ID_RE = re.compile(r"\A[^\s\x00-\x1f\x7f]{1,200}\Z")
 _VERSION_RE = re.compile(r"\A[0-9A-Za-z._-]{1,100}\Z")
@@ -97,8 +98,7 @@ def normalize_rating(value: object) -> Rating | None:
         number = int(value)
     if number is not None and 0 <= number <= 10:
         # NOTE: an app store's stars: a 1 would read as +1, so the whole file needs mapping
-        raise ValueError(f"{_shown(value)!r} is not a rating: {RATING_HELP}; for stars or "
-                         "scores, map each to positive or negative first (1 would read as +1)")
+        raise ValueError(f"{_shown(value)!r} is not a rating: {RATING_HELP}; {STARS_NOTE}")
     raise ValueError(f"{_shown(value)!r} is not a rating: {RATING_HELP}")
 
 

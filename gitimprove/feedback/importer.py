@@ -27,7 +27,7 @@ from gitimprove.errors import GitImproveError
 from gitimprove.feedback.base import FeedbackStore, record_row
 from gitimprove.feedback.capture import AgentIndex, build_record
 from gitimprove.feedback.errors import FeedbackImportError
-from gitimprove.feedback.fields import FIELDS_NOTE, clock, unknown_fields
+from gitimprove.feedback.fields import FIELDS_NOTE, STARS_NOTE, clock, unknown_fields
 from gitimprove.feedback.models import FIELDS, FeedbackRecord, SignalValue
 
 if TYPE_CHECKING:
@@ -553,17 +553,25 @@ def _import(store: FeedbackStore, index: AgentIndex, source: str, data: bytes, *
             report.invalid.append(LineProblem(
                 number, f"id {fid} is already stored with different content"))
     report.invalid.sort(key=lambda p: p.line)
-    if report.invalid and not skip_invalid:
-        # NOTE: the list of fields is said once, in the hint, not on each of 20 lines
+    # NOTE: a file rated with stars has 1s too, which read as +1: none of it is imported, even
+    # with --skip-invalid, or its one-star lines would be stored as praise
+    stars = any(STARS_NOTE in p.message for p in report.invalid)
+    if report.invalid and (stars or not skip_invalid):
+        # the list of fields is said once, in the hint, not on each of 20 lines
         problems = [str(p).replace(f" {FIELDS_NOTE}", "") for p in report.invalid]
         fields = f"; a record's fields: {', '.join(FIELDS)}" if any(
             FIELDS_NOTE in p.message for p in report.invalid) else ""
+        if stars:
+            hint = ("the file rates with stars or scores: map every rating to positive or "
+                    "negative first; --skip-invalid would import its 1s as +1, positive")
+        elif new:
+            hint = (f"fix those lines, or pass --skip-invalid to import the {len(new)} valid new "
+                    "record(s)")
+        else:
+            hint = "no line can be imported: fix the file (see `gitimprove docs feedback`)"
         raise FeedbackImportError(
             f"{source}: {len(report.invalid)} of {report.records} records are invalid; "
-            "nothing was imported", problems,
-            hint=(f"fix those lines, or pass --skip-invalid to import the {len(new)} valid new "
-                  "record(s)" if new else "no line can be imported: fix the file (see "
-                  "`gitimprove docs feedback`)") + fields)
+            "nothing was imported", problems, hint=hint + fields)
     report.ids = ids
     if dry_run:
         report.added = len(new)

@@ -203,13 +203,31 @@ def test_an_app_store_export_is_refused_saying_where_its_fields_go(repo: Instruc
         "(as created_at?)")
     assert not any("fields:" in p for p in problems), "the fields are listed once, in the hint"
     assert info.value.hint == (
-        "no line can be imported: fix the file (see `gitimprove docs feedback`); a record's "
-        "fields: id, agent, version, run_id, rating, reason, correction, signals, user_id, "
-        "input, output, metadata, created_at, tool_calls")
+        "the file rates with stars or scores: map every rating to positive or negative first; "
+        "--skip-invalid would import its 1s as +1, positive; a record's fields: id, agent, "
+        "version, run_id, rating, reason, correction, signals, user_id, input, output, "
+        "metadata, created_at, tool_calls")
     with pytest.raises(FeedbackImportError) as info:
         run_import(repo, "date,title,review,rating\n2025-07-05,Meh,Too long,4\n", "f.csv")
     assert info.value.message == ("f.csv: unknown CSV columns 'date' (as created_at?), 'title', "
                                   "'review' (as reason?)")
+
+
+def test_a_file_rated_with_stars_is_not_imported_even_with_skip_invalid(
+        repo: InstructionRepo) -> None:
+    # its 2s to 5s are refused, but its 1s read as +1: one-star reviews stored as praise
+    data = "".join(json.dumps({"agent": "support-agent", "reason": f"review {n}",
+                               "rating": n % 5 + 1}) + "\n" for n in range(10))
+    for skip in (False, True):
+        with pytest.raises(FeedbackImportError, match="8 of 10 records are invalid") as info:
+            run_import(repo, data, skip_invalid=skip)
+        assert info.value.hint is not None and info.value.hint.startswith(
+            "the file rates with stars or scores")
+    assert repo.feedback_store().count() == 0
+    # thumbs as +1/-1 are ratings, and --skip-invalid still skips what is wrong otherwise
+    thumbs = jl({"agent": "support-agent", "rating": 1}, {"agent": "support-agent", "rating": -1},
+                {"agent": "support-agent", "rating": "meh"})
+    assert run_import(repo, thumbs, skip_invalid=True).added == 2
 
 
 @pytest.mark.parametrize("separator", ["\t", ";"])
