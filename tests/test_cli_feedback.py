@@ -297,6 +297,7 @@ def test_import_gives_agent_to_lines_that_name_none(capsys: pytest.CaptureFixtur
     export.write_text("".join(json.dumps(line) + "\n" for line in lines))
     code, _, err = run(capsys, sample_repo, "feedback", "import", str(export))
     assert code == 1 and "agent: missing" in err  # all or nothing: nothing written
+    assert "; --agent NAME gives one agent to every line that names none" in " ".join(err.split())
     code, out, _ = run(capsys, sample_repo, "feedback", "import", str(export),
                        "--agent", "product-writer")
     assert code == 0 and "imported 4 of 4 records" in out

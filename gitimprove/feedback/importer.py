@@ -561,6 +561,8 @@ def _import(store: FeedbackStore, index: AgentIndex, source: str, data: bytes, *
         problems = [str(p).replace(f" {FIELDS_NOTE}", "") for p in report.invalid]
         fields = f"; a record's fields: {', '.join(FIELDS)}" if any(
             FIELDS_NOTE in p.message for p in report.invalid) else ""
+        if any(p.message.startswith("agent: missing") for p in report.invalid):
+            fields = "; --agent NAME gives one agent to every line that names none" + fields
         if stars:
             hint = ("the file rates with stars or scores: map every rating to positive or "
                     "negative first; --skip-invalid would import its 1s as +1, positive")
