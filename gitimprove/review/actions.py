@@ -641,6 +641,10 @@ def _find_approval(repo: InstructionRepo, book: ledger.Ledger, target: str
                 hint=f"to close it: gitimprove reject {found.id} --reason \"why\""
                 if found.state == ProposalState.OPEN
                 else f"for a new proposal: gitimprove propose {found.agent}")
+        if target in repo.agent_names():
+            raise ReviewError(f"{target!r} is an agent: name the version to go back to "
+                              f"({target}@vN) or an approved proposal",
+                              hint=f"its versions: gitimprove history {target}")
         raise ReviewError(f"{target!r} is not an approved proposal, a commit, or AGENT@vN",
                           hint="see `gitimprove proposals --all` or `gitimprove history AGENT`")
     approval = book.approval_of(commit)

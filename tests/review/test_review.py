@@ -241,6 +241,13 @@ def test_approving_twice_says_where_it_is_and_how_to_undo_it(sample_repo: Path) 
                                   "product-writer`); to undo it: gitimprove rollback p1")
 
 
+def test_rolling_back_an_agent_by_its_name_asks_for_a_version(sample_repo: Path) -> None:
+    with pytest.raises(ReviewError, match="'product-writer' is an agent: name the version to go "
+                                          r"back to \(product-writer@vN\)") as refused:
+        rollback(InstructionRepo(sample_repo), "product-writer")
+    assert refused.value.hint == "its versions: gitimprove history product-writer"
+
+
 def test_rolling_back_an_open_proposal_says_to_reject_it(sample_repo: Path) -> None:
     make_proposal(sample_repo, "20261127-ab12cd", add_rule("Use short sentences."))
     repo = InstructionRepo(sample_repo)
