@@ -212,6 +212,7 @@ def test_analyze_text_and_json(imported: Path, capsys: pytest.CaptureFixture[str
     code, out, _ = run(capsys, imported, "analyze", "support-agent")
     assert code == 0
     assert " 1. recurring_failure" in out and "suggests:" in out and "evidence: fb-" in out
+    assert out.endswith("\nNext: gitimprove propose support-agent --dry-run\n")
     data = ok_json(capsys, imported, "analyze", "product-writer", "--min-support", "5")
     assert set(data) == {"agent", "version", "label", "min_support", "method", "notes",
                          "model_usage", "patterns"}

@@ -357,6 +357,8 @@ def analyze_cmd(ctx: Context, agent: str | None, since: str | None, version: str
         echo(f"No feedback on {agent} yet; {add_feedback_hint(agent)}.")
     else:
         _show_patterns(agent, patterns, show_all)
+        if any(p.fixable and p.state == "open" for p in patterns):
+            echo(f"\nNext: gitimprove propose {agent} --dry-run")
     for bill in bills:  # last, as evaluate says it: what the command's model calls cost
         echo(f"Model calls: {bill.said()}")
 
