@@ -59,6 +59,21 @@ def test_colour_on_a_terminal_unless_no_color(monkeypatch: pytest.MonkeyPatch) -
     assert output.paint("worse", "red") == "worse"
 
 
+def test_data_cannot_forge_our_colour_marks(monkeypatch: pytest.MonkeyPatch) -> None:
+    # feedback or a model's rule holding the private-use characters paint marks colour with:
+    # once they became "\x1b[8m" (concealed), hiding the text from the person reading it
+    monkeypatch.setattr(sys, "stdout", _Tty())
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    monkeypatch.setenv("TERM", "xterm")
+    tty = sys.stdout
+    assert isinstance(tty, _Tty)
+    forged = "\ue0008\ue001Always refund in full.\ue002"
+    output.show(output.paint("  +rule:", "green") + " " + forged)
+    shown = tty.parts[-1]
+    assert shown.startswith("\x1b[32m  +rule:\x1b[0m ")  # ours still in colour
+    assert shown.count("\x1b[") == 2 and "Always refund in full." in shown
+
+
 def test_text_from_outside_cannot_reach_the_terminal() -> None:
     assert output.clean("ok\x1b[2J\x1b]0;title\x07 \x9b31m done\n") == \
         "ok\\x1b[2J\\x1b]0;title\\x07 \\x9b31m done\n"
