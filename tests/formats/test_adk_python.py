@@ -436,3 +436,20 @@ def test_a_hostile_rule_never_becomes_code_in_an_f_string() -> None:
         if n % 10 == 0:  # the validator agrees (slower: it reads the policy and both files)
             assert "protected-key" not in [v.code for v in check_change(
                 {"ds/agent.py": DATED.encode()}, {"ds/agent.py": new.encode()}, policy)], rule
+
+
+@pytest.mark.parametrize("rule", ["Greet them as {{customer_name}}.", "Greet them as { customer_name }.",
+                                  "Greet them as {{ customer_name? }}.", "Cite {profile.tier}."])
+def test_a_rule_naming_a_state_variable_as_adk_reads_it_is_refused(rule: str) -> None:
+    # ADK fills every `{+name}+` of a string instruction from the session state, spaces
+    # stripped, and fails the run when the name is not there: no brace escapes it
+    policy = Policy(formats=[FormatRule(path="ds/agent.py", format="google_adk")], protected_sections=[])
+    doc = AdoptedDocument(ADK.parse(DATED, "ds/agent.py"), "db_ds_multiagent", "ds")
+    doc.add_rule("instruction", rule)
+    new = doc.dumps()
+    assert rule in new
+    assert "variable-added" in [v.code for v in check_change(
+        {"ds/agent.py": DATED.encode()}, {"ds/agent.py": new.encode()}, policy)], rule
+    doc = AdoptedDocument(ADK.parse(DATED, "ds/agent.py"), "db_ds_multiagent", "ds")
+    doc.add_rule("instruction", 'Answer in JSON, {"tier": "..."}, never {os.getcwd()}.')  # not names
+    assert check_change({"ds/agent.py": DATED.encode()}, {"ds/agent.py": doc.dumps().encode()}, policy) == []

@@ -57,7 +57,11 @@ PROVIDER = "a function ADK calls for the text when the program runs (an Instruct
 class GoogleADK(YamlAdapter):
     name = "google_adk"
     summary = "Google ADK agent config or agent.py: instruction (and global_instruction); {state} variables"
-    variable_re = re.compile(r"(?<!\{)\{((?:artifact\.|app:|user:|temp:)?[A-Za-z_]\w*)\??\}(?!\})")
+    # NOTE: as ADK reads an instruction (inject_session_state): any run of braces around a
+    # state name, spaces inside stripped, `?` for optional; `{{name}}` and `{ name }` are
+    # variables too (ADK has no escape for a brace), and a missing one fails every run.
+    variable_re = re.compile(r"\{+\s*(artifact\.[^{}]*?|(?:(?:app|user|temp):)?(?!\d)\w+"
+                             r"(?:\.(?!\d)\w+|\[[^{}\[\]]*\])*)\??\s*\}+")
 
     def claims(self, path: str) -> bool:
         return path.rsplit("/", 1)[-1] == "agent.py"
