@@ -233,6 +233,16 @@ class _Literals(ParsedFile):
     def value(self, path: Path_) -> str:
         return self.literals[path].value
 
+    def variables(self, path: Path_, buf: Lines | None = None) -> set[str]:
+        # NOTE: an f-string's fields are code Python fills before ADK reads the text: a text
+        # `{date_today}` beside the field `{date_today}` is a state variable all the same
+        literal = self.literals[path]
+        try:
+            text = literal.text(None if buf is None else "".join(buf.raw))
+        except EditError:  # an edit that drops a field: refused when it is written
+            text = "".join(buf.raw) if buf is not None else literal.value
+        return self.adapter.variables_in(text)
+
     def write(self, buffers: dict[Path_, Lines]) -> str:
         edits: dict[int, tuple[Literal, str]] = {}
         for path, buf in buffers.items():
