@@ -210,6 +210,25 @@ def test_a_file_made_a_symbolic_link_and_back_is_no_version(tmp_path: Path) -> N
     assert "link" not in history
 
 
+def test_a_broken_file_at_the_top_whose_agent_is_served_is_not_said_to_have_none(tmp_path: Path) -> None:
+    # the problem of CLAUDE.md (no "/" in its path) was listed as an agent with "no valid
+    # version to serve", beside the line that says it serves v1
+    target = tmp_path / "existing"
+    target.mkdir()
+    git(target, "init", "-q", "-b", "main")
+    (target / "CLAUDE.md").write_text("# Project\n\n- Use uv, never pip.\n")
+    who = ("-c", "user.name=a", "-c", "user.email=a@example.com")
+    git(target, "add", "-A")
+    git(target, *who, "commit", "-qm", "one")
+    ok("init", str(target))
+    (target / "CLAUDE.md").write_text("")
+    git(target, *who, "commit", "-qam", "empty")
+    result = CliRunner().invoke(cli, ["--repo", str(target), "agents"])
+    assert result.exit_code == 1
+    assert "serving v1" in result.stdout and "no valid version" not in result.stdout
+    assert "CLAUDE.md: has no instructions: the file is empty" in result.stderr
+
+
 def test_init_appends_to_an_existing_gitignore(tmp_path: Path) -> None:
     target = tmp_path / "existing"
     target.mkdir()
