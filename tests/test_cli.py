@@ -179,6 +179,25 @@ def test_a_symbolic_link_to_an_instruction_file_is_not_an_agent(tmp_path: Path) 
     assert "AGENTS.md: a symbolic link, not a file; map the file it points to" in result.output
 
 
+def test_init_refuses_an_agent_file_that_is_a_symbolic_link(tmp_path: Path,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    # read through the link: a cycle was an internal error, and a link to a valid agent file
+    # outside the repository passed, committed as a path no agent could load
+    target = tmp_path / "existing"
+    (target / "agents").mkdir(parents=True)
+    outside = tmp_path / "product-writer.yaml"
+    outside.write_text((SAMPLE / "agents" / "product-writer.yaml").read_text())
+    (target / "agents" / "product-writer.yaml").symlink_to(outside)
+    (target / "agents" / "loop.yaml").symlink_to("loop2")
+    (target / "agents" / "loop2").symlink_to("loop.yaml")
+    git(target, "init", "-q", "-b", "main")
+    code, _, err = run_main(capsys, "init", str(target))
+    assert code == 1 and "internal error" not in err
+    assert "agents/loop.yaml: a symbolic link to loop2, not a file" in err
+    assert f"agents/product-writer.yaml: a symbolic link to {outside}, not a file" in err
+    assert git(target, "log", "--all", "--oneline") == ""  # nothing committed
+
+
 def test_a_file_made_a_symbolic_link_and_back_is_no_version(tmp_path: Path) -> None:
     # git keeps a link's target as its blob; read as Markdown, "notes/payload" was a version
     # of the agent: listed in its history, and at the link's commit the newest "valid" one,
