@@ -34,6 +34,10 @@ def hermetic_git(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.M
     monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
     monkeypatch.setenv("AGNO_TELEMETRY", "false")  # tests never talk to anything but localhost
     yield home
+    # A command run without --repo in the current folder (gitimprove's own checkout) once
+    # adopted it and committed a gitimprove.yaml there: a test must name its repository.
+    assert not (ROOT / "gitimprove.yaml").exists(), (
+        "a test ran `gitimprove init` in gitimprove's own checkout: give it a target folder")
 
 
 def git(cwd: Path, *args: str, env: dict[str, str] | None = None) -> str:

@@ -196,8 +196,8 @@ def test_analyze_text_and_json(imported: Path, capsys: pytest.CaptureFixture[str
     assert " 1. recurring_failure" in out and "suggests:" in out and "evidence: fb-" in out
     data = ok_json(capsys, imported, "analyze", "product-writer", "--min-support", "5")
     assert set(data) == {"agent", "version", "label", "min_support", "method", "notes",
-                         "patterns"}
-    assert data["method"] == "offline" and data["notes"] == []
+                         "model_usage", "patterns"}
+    assert data["method"] == "offline" and data["notes"] == [] and data["model_usage"] is None
     assert data["label"] == "v1" and data["min_support"] == 5
     first = data["patterns"][0]
     assert set(first) == {"id", "kind", "label", "key", "count", "share", "score",

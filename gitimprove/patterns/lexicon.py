@@ -415,9 +415,11 @@ class Lexicon:
         """The phrases matched in ``toks``, the heaviest kept where they overlap:
         ``(-weight, start, end, key, phrase)``."""
         found: list[tuple[int, int, int, str, tuple[str, ...]]] = []
-        index, pairs = self._index, self._pairs
+        index, pairs, firsts = self._index, self._pairs, self._firsts
         last = len(toks) - 1
         for i, tok in enumerate(toks):
+            if tok not in firsts:  # most words start no phrase: no lookups, no pair made
+                continue
             entries = index.get(tok)
             if entries:
                 for pattern, key, weight in entries:

@@ -53,6 +53,10 @@ _CLUSTER = re.compile(r".[" + _SE_ASIAN_MARKS + "]*")
 # (bidi controls, zero-width space, tags, ...), the soft hyphen and the zero-width joiners.
 _INVISIBLE = re.compile(r"[\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064"
                         r"\u2066-\u2069\ufeff\U000e0000-\U000e007f]")
+# Cyrillic and Greek letters that look like Latin ones, in a word that has Latin letters too
+# ("pаypal", "lоgin"): the word a reader sees, and the one a topic's phrase names.
+_LOOKALIKES = str.maketrans("аеорсухіјѕԁԛԝοαρτνκιυ", "aeopcyxijsdqwoaptvkiu")
+_MIXED_WORD = re.compile(r"\w*(?:[a-z][аеорсухіјѕԁԛԝοαρτνκιυ]|[аеорсухіјѕԁԛԝοαρτνκιυ][a-z])\w*")
 _IZE = re.compile(r"(?<=[a-z]{3})iz(e|ed|es|ing|ation|ations)\b")
 
 STOPWORDS = _words("""
@@ -117,6 +121,10 @@ def normalize(text: str) -> str:
         # accents off Latin letters only (cliché -> cliche); then composed again, so that
         # Korean syllables, kana with their marks and Devanagari stay what they were
         text = unicodedata.normalize("NFC", "".join(_off_latin(text)))
+        if "\u0e4d\u0e32" in text:  # Thai ำ, which NFKD splits and NFC does not join again
+            text = text.replace("\u0e4d\u0e32", "\u0e33")
+        if _MIXED_WORD.search(text):  # "lоgin" with a Cyrillic о is "login"
+            text = _MIXED_WORD.sub(lambda m: m[0].translate(_LOOKALIKES), text)
     # NOTE: each rewrite is tried only where its text can occur: analysis normalises every
     # distinct feedback text, and most need few of them.
     if "tl" in text:

@@ -89,6 +89,8 @@ TOPICS: tuple[Concept, ...] = (
        ui | interface | user interface | button | buttons | screen | dark mode | keyboard | scroll
        scrolling | font | layout | ipad | tablet | landscape | widget | notification | notifications
        copy and paste | can not copy | select text | voice mode | microphone | dictation | sidebar
+       voice to text | speech to text | text to speech | voice chat | voice feature | voice input
+       voice option | voice assistant | read aloud | volume
        menu | settings menu | settings page | app settings | design | navigation | accessibility
        voiceover | zoom | ios # | android
        update broke | after the update | new update | latest update

@@ -293,3 +293,19 @@ def unicodedata_marks_only(token: str) -> bool:
     import unicodedata
 
     return all(unicodedata.category(c).startswith("M") for c in token)
+
+
+def test_lookalike_letters_in_a_latin_word_read_as_latin() -> None:
+    # "lоgin" with a Cyrillic о escaped the login topic; Russian words stay Russian
+    from gitimprove.patterns.text import tokens
+    from gitimprove.patterns.triage import product_topic
+
+    assert tokens("pаypal lоgin") == tokens("paypal login")
+    assert product_topic(tokens("cannot lоgin to my account"), []) == "login"
+    assert tokens("Не могу войти в аккаунт") == ("не", "могу", "войти", "в", "аккаунт")
+
+
+def test_thai_sara_am_stays_one_character() -> None:
+    from gitimprove.patterns.text import tokens
+
+    assert "\u0e4d" not in "".join(tokens("น้ำ ทำ ไม่ได้"))
