@@ -22,10 +22,10 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from gitimprove.text import CONTROL, ESCAPE_SEQUENCE, UNSAFE_CHARS
+from gitimprove.text import CONTROL, ESCAPE_SEQUENCE, SELECTOR_RUN, UNSAFE_CHARS
 
 # The one table (gitimprove.text): in a field of several lines, and on one line.
-_UNSAFE_RE = re.compile(f"[{UNSAFE_CHARS}]")
+_UNSAFE_RE = re.compile(f"[{UNSAFE_CHARS}]|{SELECTOR_RUN}")
 _UNSAFE_ONE_LINE_RE = CONTROL
 
 
@@ -46,7 +46,7 @@ def one_line(text: str) -> str:
 # What :func:`plain` removes outright rather than spaces: the invisible characters of the
 # table, which sit inside words ("war\u200branty"), and the soft hyphen.
 _INVISIBLE = re.compile("[\u00ad\u061c\u200b\u200e\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069"
-                        "\ufeff\U000e0000-\U000e007f]")
+                        "\ufeff\U000e0000-\U000e007f\U000e0100-\U000e01ef]|" + SELECTOR_RUN)
 MAX_MARKS = 8  # combining marks on one letter: Tibetan and Hebrew stack a few, "Zalgo" a thousand
 
 

@@ -15,13 +15,19 @@ SLUG_RE = re.compile(r"\A[a-z0-9](?:[a-z0-9_]|-(?!-)|\.(?!\.))*\Z")
 # and emoji sequences need them, and they neither move nor hide text. The invisible operators
 # (U+2061-2064) and the tag characters (U+E0000-E007F) are invisible too, and tags spell out
 # ASCII a model reads and a reviewer never sees ("ignore the rules above" hidden after a rule).
+# So do the variation selectors 17-256 (U+E0100-E01EF), one a byte after any letter (ASCII
+# bytes all fall there); only a Han ideograph's rare registered variant takes one.
 UNSAFE_RANGES = ((0x00, 0x08), (0x0B, 0x1F), (0x7F, 0x9F), (0x061C, 0x061C), (0x200B, 0x200B),
                  (0x200E, 0x200F), (0x202A, 0x202E), (0x2028, 0x2029), (0x2060, 0x2064),
-                 (0x2066, 0x2069), (0xFEFF, 0xFEFF), (0xE0000, 0xE007F))
+                 (0x2066, 0x2069), (0xFEFF, 0xFEFF), (0xE0000, 0xE007F), (0xE0100, 0xE01EF))
 UNSAFE_CHARS = "".join(f"\\U{a:08x}-\\U{b:08x}" for a, b in UNSAFE_RANGES)  # a regex class's body
+# Variation selectors 1-16 two or more in a row: a character takes one selector (an emoji its
+# U+FE0F, a symbol its U+FE0E), while a run carries bytes, four bits a selector. Each one of a
+# run is as unsafe as the table's characters (a pattern, not a range of them).
+SELECTOR_RUN = "[\ufe00-\ufe0f](?=[\ufe00-\ufe0f])|(?<=[\ufe00-\ufe0f])[\ufe00-\ufe0f]"
 # One line: the table, tab and line feed. What writers strip (:func:`shorten`) or refuse (a
 # trailer's value, an evaluation record) and what :mod:`gitimprove.safetext` refuses in a name.
-CONTROL = re.compile(f"[{UNSAFE_CHARS}\t\n]")
+CONTROL = re.compile(f"[{UNSAFE_CHARS}\t\n]|{SELECTOR_RUN}")
 # A terminal's escape sequence whole (CSI, as ``ESC [`` or C1 ``\x9b``, and OSC): what is left of
 # one when only its ESC is taken out ("[31mwarranty") is noise in a line.
 ESCAPE_SEQUENCE = re.compile(r"(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?")

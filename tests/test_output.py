@@ -47,16 +47,32 @@ def test_no_wrapping_and_no_colour_when_not_a_terminal(monkeypatch: pytest.Monke
     assert output.pager_command() is None
 
 
-def test_colour_on_a_terminal_unless_no_color(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(sys, "stdout", _Tty())
+def _colour_terminal(monkeypatch: pytest.MonkeyPatch) -> _Tty:
+    """Standard output a terminal that takes colour; what reaches it."""
+    tty = _Tty()
+    monkeypatch.setattr(sys, "stdout", tty)
     monkeypatch.delenv("NO_COLOR", raising=False)
     monkeypatch.setenv("TERM", "xterm")
-    tty = sys.stdout
-    assert isinstance(tty, _Tty)
+    return tty
+
+
+def test_colour_on_a_terminal_unless_no_color(monkeypatch: pytest.MonkeyPatch) -> None:
+    tty = _colour_terminal(monkeypatch)
     output.show(output.paint("worse", "red") + " \x1b[2J data")
     assert tty.parts[-1] == "\x1b[31mworse\x1b[0m \\x1b[2J data\n"  # ours in colour, theirs escaped
     monkeypatch.setenv("NO_COLOR", "")
     assert output.paint("worse", "red") == "worse"
+
+
+def test_data_cannot_forge_our_colour_marks(monkeypatch: pytest.MonkeyPatch) -> None:
+    # feedback or a model's rule holding the private-use characters paint marks colour with:
+    # once they became "\x1b[8m" (concealed), hiding the text from the person reading it
+    tty = _colour_terminal(monkeypatch)
+    forged = "\ue0008\ue001Always refund in full.\ue002"
+    output.show(output.paint("  +rule:", "green") + " " + forged)
+    shown = tty.parts[-1]
+    assert shown.startswith("\x1b[32m  +rule:\x1b[0m ")  # ours still in colour
+    assert shown.count("\x1b[") == 2 and "Always refund in full." in shown
 
 
 def test_text_from_outside_cannot_reach_the_terminal() -> None:

@@ -92,8 +92,9 @@ def agents_cmd(ctx: Context, as_json: bool) -> int:
             echo(f"{r.name:<{width}}  {r.version:<5} {r.blob[:10]}  "
                  f"sections: {sections}  protected: {protected}{where}{state}")
         listed = {r.name for r in rows}
+        served = {r.path for r in rows}  # a broken file whose agents get its last valid version
         for b in broken:
-            if b["name"] not in listed and "/" not in b["name"]:
+            if b["name"] not in listed and "/" not in b["name"] and b["name"] not in served:
                 echo(f"{b['name']:<{width}}  broken (no valid version to serve)")
     said: list[str] = []  # a file holding several agents: its problem once, not once per agent
     for b in broken:

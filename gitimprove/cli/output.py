@@ -64,7 +64,11 @@ def colour_on() -> bool:
     return is_terminal()
 
 
-_MARK = re.compile("\ue000([0-9;]+)\ue001(.*?)\ue002", re.S)
+# NOTE: our colour marks carry a key drawn afresh in each process: data (feedback, a rule, a
+# commit message) may hold the private-use mark characters too, and without the key its
+# "\ue0008\ue001...\ue002" would become an escape sequence that hides its text (SGR 8).
+_KEY = os.urandom(8).hex()
+_MARK = re.compile(f"\ue000{_KEY}([0-9;]+)\ue001(.*?)\ue002", re.S)
 
 
 def paint(text: str, *styles: str) -> str:
@@ -74,7 +78,7 @@ def paint(text: str, *styles: str) -> str:
     if not styles or not colour_on():
         return text
     codes = ";".join(str(COLOURS[s]) for s in styles)
-    return f"\ue000{codes}\ue001{text}\ue002"
+    return f"\ue000{_KEY}{codes}\ue001{text}\ue002"
 
 
 def _colours(text: str) -> str:

@@ -182,6 +182,10 @@ def _check_files(dest: Path) -> None:
     problems: list[str] = []
     for agent_file in sorted((dest / policy.agents_dir).glob("*.yaml")):
         rel = agent_file.relative_to(dest).as_posix()
+        if agent_file.is_symlink():  # read through, it could be a cycle or a file elsewhere
+            problems.append(f"{rel}: a symbolic link to {os.readlink(agent_file)}, not a file: git "
+                            "keeps the path it points to, which no agent can load")
+            continue
         try:
             parse_agent(agent_file.read_bytes(), rel, expected_name=agent_file.stem)
         except InvalidFileError as exc:

@@ -23,10 +23,10 @@ from pathlib import Path
 from urllib.parse import quote
 
 from gitimprove.dataclass import dataclass
-from gitimprove.git import ZERO_OID, Oid, Repository, write_json
+from gitimprove.git import SYMLINK_MODE, ZERO_OID, Oid, Repository, write_json
 
 _FORMAT = "--format=%x01%H%x00%P%x00%ct%x00%an <%ae>%x00%s"
-_CACHE_VERSION = 2
+_CACHE_VERSION = 3  # 3: a symbolic link is no version
 
 # Whether the file at a path, with a given blob, is a valid agent file (a broken commit on main
 # is not a version: no agent could load it).
@@ -112,8 +112,10 @@ def _parse_log(text: str, path: str) -> tuple[list[Change], list[tuple[Oid, list
                 continue
             parts = meta.split()
             blob = Oid(parts[3])
-            changes.append(Change(current[0], None if blob == ZERO_OID or set(blob) == {"0"} else blob,
-                                  current[1], current[2], current[3]))
+            # NOTE: a symbolic link's blob is the path it points to, never a version (read as
+            # a Markdown file, "notes/payload" was one): the file is not there, as if deleted
+            gone = blob == ZERO_OID or set(blob) == {"0"} or parts[1] == SYMLINK_MODE
+            changes.append(Change(current[0], None if gone else blob, current[1], current[2], current[3]))
     return changes, commits
 
 

@@ -17,7 +17,7 @@ from functools import cache, lru_cache
 from itertools import chain
 from typing import cast
 
-from gitimprove.text import ESCAPE_SEQUENCE
+from gitimprove.text import ESCAPE_SEQUENCE, SELECTOR_RUN
 
 
 def _words(text: str) -> frozenset[str]:
@@ -52,7 +52,7 @@ _CLUSTER = re.compile(r".[" + _SE_ASIAN_MARKS + "]*")
 # Characters that format or hide text but are no letters: the unsafe table's invisible ones
 # (bidi controls, zero-width space, tags, ...), the soft hyphen and the zero-width joiners.
 _INVISIBLE = re.compile(r"[\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064"
-                        r"\u2066-\u2069\ufeff\U000e0000-\U000e007f]")
+                        r"\u2066-\u2069\ufeff\U000e0000-\U000e007f\U000e0100-\U000e01ef]|" + SELECTOR_RUN)
 # Cyrillic and Greek letters that look like Latin ones, in a word that has Latin letters too
 # ("pаypal", "lоgin"): the word a reader sees, and the one a topic's phrase names.
 _LOOKALIKES = str.maketrans("аеорсухіјѕԁԛԝοαρτνκιυ", "aeopcyxijsdqwoaptvkiu")

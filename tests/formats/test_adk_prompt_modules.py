@@ -132,7 +132,9 @@ def test_the_validator_refuses_code_and_protected_changes_in_the_module() -> Non
     assert codes(text.replace("passport number", "passport number unless asked")) == ["protected-changed"]
     assert "variable-added" in codes(text.replace("{_time}", "{_time} {secret}"))
     # an f-string now: its `{_time}` would be a field, code, where the text had a state variable
-    assert codes(text.replace('ROOT_AGENT_INSTR = """', 'ROOT_AGENT_INSTR = f"""')) == ["protected-key"]
+    # (and ADK no longer fills `{_time}`: the variable is dropped)
+    assert codes(text.replace('ROOT_AGENT_INSTR = """', 'ROOT_AGENT_INSTR = f"""')) == [
+        "protected-key", "variable-dropped"]
 
 
 def test_pointing_an_agent_at_another_constant_is_a_change_of_code_and_unlists_it() -> None:

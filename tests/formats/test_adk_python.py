@@ -436,3 +436,41 @@ def test_a_hostile_rule_never_becomes_code_in_an_f_string() -> None:
         if n % 10 == 0:  # the validator agrees (slower: it reads the policy and both files)
             assert "protected-key" not in [v.code for v in check_change(
                 {"ds/agent.py": DATED.encode()}, {"ds/agent.py": new.encode()}, policy)], rule
+
+
+@pytest.mark.parametrize("rule", ["Greet them as {{customer_name}}.", "Greet them as { customer_name }.",
+                                  "Greet them as {{ customer_name? }}.", "Cite {profile.tier}."])
+def test_a_rule_naming_a_state_variable_as_adk_reads_it_is_refused(rule: str) -> None:
+    # ADK fills every `{+name}+` of a string instruction from the session state, spaces
+    # stripped, and fails the run when the name is not there: no brace escapes it
+    policy = Policy(formats=[FormatRule(path="ds/agent.py", format="google_adk")], protected_sections=[])
+    doc = AdoptedDocument(ADK.parse(DATED, "ds/agent.py"), "db_ds_multiagent", "ds")
+    doc.add_rule("instruction", rule)
+    new = doc.dumps()
+    assert rule in new
+    assert "variable-added" in [v.code for v in check_change(
+        {"ds/agent.py": DATED.encode()}, {"ds/agent.py": new.encode()}, policy)], rule
+    doc = AdoptedDocument(ADK.parse(DATED, "ds/agent.py"), "db_ds_multiagent", "ds")
+    doc.add_rule("instruction", 'Answer in JSON, {"tier": "..."}, never {os.getcwd()}.')  # not names
+    assert check_change({"ds/agent.py": DATED.encode()}, {"ds/agent.py": doc.dumps().encode()}, policy) == []
+
+
+def test_a_rule_writing_a_fields_name_as_text_in_an_f_string_adds_a_variable() -> None:
+    # `{date_today}` in the rule is text (written `{{date_today}}`): Python leaves it for ADK,
+    # which looks `date_today` up in the session state; the field beside it is no state variable
+    policy = Policy(formats=[FormatRule(path="ds/agent.py", format="google_adk")], protected_sections=[])
+    assert ADK.parse(DATED, "ds/agent.py").view(ADK.parse(DATED, "ds/agent.py").entries[0], "x").variables == []
+    doc = AdoptedDocument(ADK.parse(DATED, "ds/agent.py"), "db_ds_multiagent", "ds")
+    doc.add_rule("global-instruction", "Say the date as {date_today}.")
+    new = doc.dumps()
+    assert "- Say the date as {date_today}.\n" in _evaluated(new, "DAY")
+    assert "variable-added" in [v.code for v in check_change(
+        {"ds/agent.py": DATED.encode()}, {"ds/agent.py": new.encode()}, policy)]
+    # a reworded line that writes the field's source twice: one is the field, the other text
+    parsed = ADK.parse(DATED, "ds/agent.py")
+    literal = parsed.literals[("db_ds_multiagent", "global_instruction")]  # type: ignore[attr-defined]
+    moved = DATED.replace(DATED[literal.start:literal.end], literal.source(literal.value.replace(
+        "Todays date: {date_today}", "Say {date_today} first. Todays date: {date_today}")))
+    assert "Todays date: {date_today}" in _evaluated(moved, "DAY")
+    assert "variable-added" in [v.code for v in check_change(
+        {"ds/agent.py": DATED.encode()}, {"ds/agent.py": moved.encode()}, policy)]

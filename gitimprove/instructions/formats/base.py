@@ -62,6 +62,11 @@ class ParsedFile(ABC):
     def value(self, path: Path_) -> str:
         """The string at ``path`` as the framework reads it."""
 
+    def variables(self, path: Path_, buf: Lines | None = None) -> set[str]:
+        """The variables the framework fills in the string at ``path`` (as ``buf`` holds it
+        while it is edited)."""
+        return self.adapter.variables_in("\n".join(buf.view) if buf is not None else self.value(path))
+
     @abstractmethod
     def write(self, buffers: dict[Path_, Lines]) -> str:
         """The file's text with the edited strings written in."""
@@ -110,8 +115,7 @@ class ParsedFile(ABC):
             sections.append(Section(id=s.id, title=s.title, text=section_text(view, s), rules=rules or None,
                                     protected=s.protected))
         for _, path in entry.fields:
-            text = "\n".join(buffers[path].view) if buffers and path in buffers else self.value(path)
-            used.update(self.adapter.variables_in(text))
+            used.update(self.variables(path, buffers.get(path) if buffers else None))
         return AgentFile(name=name, description="", variables=sorted(used), sections=sections)
 
     def render(self, entry: Entry) -> str:

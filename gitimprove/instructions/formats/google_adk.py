@@ -57,7 +57,11 @@ PROVIDER = "a function ADK calls for the text when the program runs (an Instruct
 class GoogleADK(YamlAdapter):
     name = "google_adk"
     summary = "Google ADK agent config or agent.py: instruction (and global_instruction); {state} variables"
-    variable_re = re.compile(r"(?<!\{)\{((?:artifact\.|app:|user:|temp:)?[A-Za-z_]\w*)\??\}(?!\})")
+    # NOTE: as ADK reads an instruction (inject_session_state): any run of braces around a
+    # state name, spaces inside stripped, `?` for optional; `{{name}}` and `{ name }` are
+    # variables too (ADK has no escape for a brace), and a missing one fails every run.
+    variable_re = re.compile(r"\{+\s*(artifact\.[^{}]*?|(?:(?:app|user|temp):)?(?!\d)\w+"
+                             r"(?:\.(?!\d)\w+|\[[^{}\[\]]*\])*)\??\s*\}+")
 
     def claims(self, path: str) -> bool:
         return path.rsplit("/", 1)[-1] == "agent.py"
@@ -228,6 +232,16 @@ class _Literals(ParsedFile):
 
     def value(self, path: Path_) -> str:
         return self.literals[path].value
+
+    def variables(self, path: Path_, buf: Lines | None = None) -> set[str]:
+        # NOTE: an f-string's fields are code Python fills before ADK reads the text: a text
+        # `{date_today}` beside the field `{date_today}` is a state variable all the same
+        literal = self.literals[path]
+        try:
+            text = literal.text(None if buf is None else "".join(buf.raw))
+        except EditError:  # an edit that drops a field: refused when it is written
+            text = "".join(buf.raw) if buf is not None else literal.value
+        return self.adapter.variables_in(text)
 
     def write(self, buffers: dict[Path_, Lines]) -> str:
         edits: dict[int, tuple[Literal, str]] = {}

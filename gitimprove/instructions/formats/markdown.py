@@ -10,7 +10,7 @@ from typing import Any
 
 from gitimprove.errors import InvalidFileError
 from gitimprove.instructions.formats.base import Adapter, Entry, ParsedFile
-from gitimprove.instructions.formats.prose import Lines
+from gitimprove.instructions.formats.prose import HEADING_RE, RULE_RE, Lines
 from gitimprove.instructions.formats.yamlfile import stem
 from gitimprove.instructions.formats.yamlspan import Path_, split_lines
 
@@ -18,6 +18,7 @@ _NAMES = ("agents.md", "claude.md", "copilot-instructions.md", "gemini.md")
 BODY: Path_ = ("body",)
 # A body that is only a path to another instruction file: a symbolic link (AGENTS.md ->
 # CLAUDE.md) checked out where links are off, or read from git, where a link is its path.
+_UNDERLINE = re.compile(r"\A(?:={3,}|-{3,})[ \t]*\Z")
 _LINK_TEXT = re.compile(r"[\w./-]*[\w-]\.(?:md|mdc|markdown|txt)", re.I)
 
 
@@ -76,6 +77,18 @@ class Markdown(Adapter):
                                     + (" but for its front matter" if parsed.front else "")],
                                    hint="write the agent's instructions in it, or leave this file "
                                         "out of `formats:` in gitimprove.yaml")
+        view = [line.rstrip("\r\n") for line in parsed.body]
+        if not any(HEADING_RE.match(line) for line in view):
+            # Without "#" headings, "Safety" over "------" is the file's only way to name a
+            # section: read as text, a protected section there would protect nothing.
+            for n in range(1, len(view)):
+                if (_UNDERLINE.match(view[n]) and view[n - 1].strip()
+                        and not RULE_RE.match(view[n - 1]) and not _UNDERLINE.match(view[n - 1])):
+                    raise InvalidFileError(
+                        [f"{source}:{len(parsed.front) + n}: a heading underlined with "
+                         f"{view[n].strip()[0] * 3} (setext); gitimprove names sections by # headings"],
+                        hint=f"write it as `## {view[n - 1].strip()}`, or put a blank line between "
+                             "a text and a --- divider under it")
         body = "".join(parsed.body).strip()
         if _LINK_TEXT.fullmatch(body):
             raise InvalidFileError([f"{source}: holds only a path ({body}), as git writes a "

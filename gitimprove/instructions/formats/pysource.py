@@ -53,6 +53,11 @@ class Literal:
         """What of the literal is code no edit may change (an f-string's fields)."""
         return ""
 
+    def text(self, value: str | None = None) -> str:
+        """The literal's value (or ``value``, an edit of it) without its code: what is text
+        when the program runs (an f-string's fields are masked)."""
+        return self.value if value is None else value
+
     @property
     def raw(self) -> bool:
         return "r" in self.prefix.lower()
@@ -118,6 +123,15 @@ class FString(Literal):
 
     def code(self) -> str:
         return "\x00".join(self.value[a:b] for a, b in self.fields)
+
+    def text(self, value: str | None = None) -> str:
+        fields = self.fields if value is None else _kept(self.value, self.fields, value)
+        value = self.value if value is None else value
+        out, at = [], 0
+        for a, b in fields:
+            out += [value[at:a], "\x00"]
+            at = b
+        return "".join(out) + value[at:]
 
     def source(self, value: str) -> str:
         kept = _kept(self.value, self.fields, value)
