@@ -83,6 +83,9 @@ class Event:
             out.append(f"    reason: {self.reason}")
         if self.restores:
             out.append(f"    restores {self.restores}")
+        if self.kind == "human_edit" and self.proposal:
+            out.append(f"    proposal {self.proposal} landed without an approval merge "
+                       "(a fast-forward or a cherry-pick): nobody approved it")
         if self.kind == "human_edit" and self.protected:
             if self.protected_sections:
                 out.append(f"    PROTECTED section(s) changed: {', '.join(self.protected_sections)}")
@@ -276,6 +279,10 @@ def _main_events(repo: InstructionRepo, book: ledger.Ledger) -> list[Event]:
     changes = {c.commit: c for c in _changes(
         repo, policy, [e.commit.oid for e in book.history if e.off_line])}
     amended = _amendments(repo, [e.approval for e in book.history if e.approval is not None])
+    # a proposal on main without an approval merge (fast-forwarded, cherry-picked): its commit
+    # is an edit nobody approved, named with its proposal
+    landed = {(p.landed_as or p.commit).oid: p.id for p in book.proposals.values()
+              if p.state == ProposalState.LANDED}
     for entry in book.history:
         c = entry.commit
         change = changes.get(c.oid)
@@ -318,7 +325,8 @@ def _main_events(repo: InstructionRepo, book: ledger.Ledger) -> list[Event]:
             events += [Event(kind="initialised", actor=c.author_identity, agent=a, version=new, **base)
                        for a, _, _, new in agents if new is not None]
         else:
-            events += _edit_events(repo, policy, c.parents[0], paths, c.author_identity, base)
+            events += _edit_events(repo, policy, c.parents[0], paths, c.author_identity,
+                                   {**base, "proposal": landed.get(c.oid)})
     return events
 
 

@@ -203,14 +203,20 @@ def plan(repo: InstructionRepo, spec: str, *, sample: int | None = None,
                                  sample=n_keep, rng=draw, max_input=settings.max_input_chars,
                                  timeline=repo.timelines([info.agent]).get(info.agent))
     if not to_fix:
+        why = [said for n, said in (
+            (fix.no_input, f"{fix.no_input} runs have no input recorded"),
+            (fix.gone, f"{fix.gone} are no longer in the feedback store "
+                       f"({store.url.split('?')[0]})"),
+            (fix.not_complaint, f"{fix.not_complaint} carry no complaint")) if n]
+        hints = ([] if not fix.no_input else [
+            "give each run its input and output with its feedback (the `input` and `output` "
+            "fields of a feedback import line, or record_feedback(..., input=..., output=...))"])
+        hints += [] if not fix.gone else [
+            "a gone id means the store was cleaned, or GITIMPROVE_FEEDBACK_URL points at "
+            "another store"]
         raise EvaluationError(
             f"proposal {info.id} has no run to fix that can be replayed: of its {fix.available} "
-            f"evidence ids, {fix.no_input} runs have no input recorded, {fix.gone} are no longer "
-            f"in the feedback store ({store.url.split('?')[0]}), {fix.not_complaint} carry no "
-            "complaint",
-            hint="record the run's input with its feedback (record_feedback(..., input=..., "
-                 "output=...)); a gone id means the store was cleaned, or "
-                 "GITIMPROVE_FEEDBACK_URL points at another store")
+            f"evidence ids, {', '.join(why) or 'none is a run'}", hint="; ".join(hints) or None)
     return EvaluationPlan(
         proposal=info.id, agent=info.agent, proposal_commit=info.head,
         proposal_tree=git.tree_of(info.head), proposal_blob=proposed_at.blob, base_commit=base,

@@ -284,7 +284,8 @@ class Repository:
             _blame_an_old_git()
             raise NotARepositoryError(
                 f"{os.path.abspath(path)} is not inside a git repository",
-                hint="run `gitimprove init` there, or pass --repo PATH",
+                hint="cd into your instruction repository, or pass --repo PATH "
+                     "(`gitimprove init PATH` makes one)",
             ) from None
         bare, inside, git_dir = out[0] == "true", out[1] == "true", Path(out[2]).resolve()
         common_dir = (where / out[3]).resolve()

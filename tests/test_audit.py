@@ -221,6 +221,20 @@ def test_text_output_and_bad_since(history: dict[str, Any]) -> None:
     assert bad.exit_code != 0 and "is not a date" in str(bad.exception)
 
 
+def test_a_fast_forwarded_proposal_is_an_edit_named_with_its_proposal(sample_repo: Path) -> None:
+    # `git merge` of a proposal branch fast-forwards: the model's commit is on main and
+    # nobody approved it; it read as a human edit by the model, of no proposal
+    repo = InstructionRepo(sample_repo)
+    plan = _propose(repo, PW, "style", "Use short sentences.", ["fb-1"], "claude-x")
+    git(sample_repo, "merge", "-q", "--ff-only", plan.short_branch)
+    events = [e for e in audit(repo) if e.proposal == plan.id]
+    assert [(e.kind, e.state) for e in events] == [("human_edit", None), ("proposed", "landed")]
+    assert events[0].commit == events[1].commit
+    assert ("    proposal " + plan.id + " landed without an approval merge (a fast-forward or a "
+            "cherry-pick): nobody approved it") in events[0].lines()
+    assert not [e for e in audit(repo) if e.kind == "approved"]
+
+
 def test_a_proposal_merged_with_plain_git_is_an_approval(sample_repo: Path) -> None:
     from gitimprove.proposals.build import evidence_states
     from gitimprove.review.actions import list_proposals

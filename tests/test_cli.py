@@ -83,6 +83,12 @@ def test_init_a_new_folder(tmp_path: Path) -> None:
     assert ok("agents", repo=target).startswith("assistant  v1")
 
 
+def test_init_of_the_current_folder_does_not_say_cd_there(tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert ok("init", ".").splitlines()[-1] == "Next: gitimprove agents"
+
+
 def test_init_twice_has_nothing_new_to_commit(tmp_path: Path) -> None:
     target = tmp_path / "new"
     ok("init", str(target))
@@ -304,6 +310,23 @@ def test_agents_lists_each_agent(sample_repo: Path) -> None:
                         "escalation, safety  protected: escalation, safety")
 
 
+def test_agents_names_the_first_six_sections_of_a_file_of_many(sample_repo: Path) -> None:
+    # an AGENTS.md of 80 headings took 40 lines of an 80-column terminal in the listing
+    headings = "".join(f"## Part {n}\n\n- Rule {n}.\n\n" for n in range(1, 41))
+    (sample_repo / "agents" / "big.md").write_text(f"# Big\n\n{headings}")
+    (sample_repo / "gitimprove.yaml").write_text(
+        (sample_repo / "gitimprove.yaml").read_text()
+        + "formats:\n  - path: agents/big.md\n    format: markdown\n")
+    git(sample_repo, "add", "-A")
+    git(sample_repo, "commit", "-qm", "a long Markdown agent")
+    row = next(line for line in ok("agents", repo=sample_repo).splitlines()
+               if line.startswith("big "))
+    assert "sections: big, part-1, part-2, part-3, part-4, part-5 and 35 more (all: " \
+           "agents --json)  protected: -" in row
+    data = json.loads(ok("agents", "--json", repo=sample_repo))
+    assert len(next(a for a in data["agents"] if a["name"] == "big")["sections"]) == 41
+
+
 def test_agents_json_shape(three_versions: Path) -> None:
     data = json.loads(ok("agents", "--json", repo=three_versions))
     assert set(data) == {"branch", "agents", "errors", "unmatched_protections"}
@@ -446,7 +469,8 @@ def test_not_a_repository(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     code, out, err = run_main(capsys, "--repo", str(tmp_path), "agents")
     assert (code, out) == (1, "")
     assert err == (f"error: {tmp_path} is not inside a git repository\n"
-                   "  hint: run `gitimprove init` there, or pass --repo PATH\n")
+                   "  hint: cd into your instruction repository, or pass --repo PATH "
+                   "(`gitimprove init PATH` makes one)\n")
 
 
 def test_unknown_agent(sample_repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -513,7 +537,7 @@ def test_a_repository_of_one_agent_need_not_name_it(tmp_path: Path,
     ok("init", str(tmp_path))
     assert "name: assistant" in ok("show", repo=tmp_path)
     assert ok("history", repo=tmp_path).startswith("v1 ")
-    assert "No patterns" in ok("analyze", repo=tmp_path)
+    assert "No feedback on assistant yet" in ok("analyze", repo=tmp_path)
     assert "nothing to propose for assistant" in ok("propose", repo=tmp_path)
 
 

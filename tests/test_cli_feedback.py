@@ -163,6 +163,24 @@ def test_import_csv_missing_columns(sample_repo: Path, tmp_path: Path,
     assert code == 1 and err.startswith(f"error: {bad}: CSV is missing column(s) 'agent'")
 
 
+def test_an_agent_without_feedback_is_told_how_to_add_some(
+        sample_repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # "no recurring problem in its feedback" and "too little, or nothing recurs" were said
+    # of an agent that had none
+    how = ("import some: gitimprove feedback import FILE --agent support-agent (the fields: "
+           "`gitimprove docs feedback`)")
+    assert run(capsys, sample_repo, "analyze", "support-agent", "--offline") == (
+        0, f"No feedback on support-agent yet; {how}.\n", "")
+    code, out, err = run(capsys, sample_repo, "propose", "support-agent")
+    assert code == 0, "nothing to propose is not a refusal"
+    assert "nothing to propose for support-agent: no feedback on it yet" in out + err
+    assert f"hint: {how}" in out + err
+    assert run(capsys, sample_repo, "feedback", "stats", "--agent", "support-agent") == (
+        0, f"No feedback yet; {how}.\n", "")
+    assert run(capsys, sample_repo, "feedback", "stats", "--since", "1d")[1] == \
+        "No feedback since then.\n"
+
+
 def test_stats_shapes(imported: Path, capsys: pytest.CaptureFixture[str]) -> None:
     rows = ok_json(capsys, imported, "feedback", "stats", "--agent", "support-agent", "--by-version")["stats"]
     (row,) = rows
@@ -194,6 +212,7 @@ def test_analyze_text_and_json(imported: Path, capsys: pytest.CaptureFixture[str
     code, out, _ = run(capsys, imported, "analyze", "support-agent")
     assert code == 0
     assert " 1. recurring_failure" in out and "suggests:" in out and "evidence: fb-" in out
+    assert out.endswith("\nNext: gitimprove propose support-agent --dry-run\n")
     data = ok_json(capsys, imported, "analyze", "product-writer", "--min-support", "5")
     assert set(data) == {"agent", "version", "label", "min_support", "method", "notes",
                          "model_usage", "patterns"}
@@ -279,6 +298,7 @@ def test_import_gives_agent_to_lines_that_name_none(capsys: pytest.CaptureFixtur
     export.write_text("".join(json.dumps(line) + "\n" for line in lines))
     code, _, err = run(capsys, sample_repo, "feedback", "import", str(export))
     assert code == 1 and "agent: missing" in err  # all or nothing: nothing written
+    assert "; --agent NAME gives one agent to every line that names none" in " ".join(err.split())
     code, out, _ = run(capsys, sample_repo, "feedback", "import", str(export),
                        "--agent", "product-writer")
     assert code == 0 and "imported 4 of 4 records" in out
@@ -288,3 +308,21 @@ def test_import_gives_agent_to_lines_that_name_none(capsys: pytest.CaptureFixtur
     assert agents["names its own agent"] == "support-agent"
     code, _, err = run(capsys, sample_repo, "feedback", "import", str(export), "--agent", "nobody")
     assert code == 1 and "no agent 'nobody'" in err
+
+
+def test_import_agent_flag_is_checked_once_and_stands_for_a_csv_agent_column(
+        capsys: pytest.CaptureFixture[str], sample_repo: Path, tmp_path: Path) -> None:
+    # a CSV export of one agent's runs has no agent column: --agent gives it, as in JSON Lines
+    export = tmp_path / "export.csv"
+    export.write_text("rating,reason\ndown,too long\nup,clear\n")
+    code, _, err = run(capsys, sample_repo, "feedback", "import", str(export))
+    assert code == 1 and "CSV is missing column(s) 'agent'" in err
+    assert "or give every row one agent: --agent NAME" in err
+    code, out, _ = run(capsys, sample_repo, "feedback", "import", str(export),
+                       "--agent", "product-writer")
+    assert code == 0 and "imported 2 of 2 records" in out
+    # a misspelt --agent is said once, not as a bad line of the file
+    assert run(capsys, sample_repo, "feedback", "import", str(export), "--agent",
+               "product-writr", "--dry-run") == (
+        1, "", "error: no agent 'product-writr' on main\n"
+               "  hint: did you mean 'product-writer'?\n")

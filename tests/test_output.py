@@ -262,6 +262,19 @@ def test_wide_characters_count_two_columns() -> None:
     assert " ".join(" ".join(lines).split()) == " ".join(line.split())
 
 
+def test_a_line_of_chinese_fills_the_screen_instead_of_a_narrow_column() -> None:
+    # the width was cut by the wide characters' extra columns: a crewAI backstory in Chinese
+    # was wrapped to 8 characters a line, its '{risk_analysis_input}' cut in three
+    line = ("      只解释 {risk_analysis_input} 中的 SEC filing 文本和元数据，提取供应链、客户集中、"
+            "监管和地区宏观风险；忽略所有前序任务输出。")
+    lines = output.wrap(line, 40)
+    assert lines == ["      只解释 {risk_analysis_input} 中的",
+                     "          SEC filing 文本和元数据，提取",
+                     "          供应链、客户集中、监管和地区宏",
+                     "          观风险；忽略所有前序任务输出。"]
+    assert all(output.visible_len(x) <= 40 for x in lines)
+
+
 def test_review_colours_the_diff_not_the_messages_items(monkeypatch: pytest.MonkeyPatch) -> None:
     # "- 'x' (4 items): about the pricing..." in the message is not a removed line
     from gitimprove.cli.review import _coloured_review

@@ -225,7 +225,8 @@ def test_describe(sample_repo: Path) -> None:
 def test_not_a_repository(tmp_path: Path) -> None:
     with pytest.raises(NotARepositoryError) as info:
         InstructionRepo(tmp_path)
-    assert info.value.hint == "run `gitimprove init` there, or pass --repo PATH"
+    assert info.value.hint == ("cd into your instruction repository, or pass --repo PATH "
+                               "(`gitimprove init PATH` makes one)")
 
 
 def test_repository_without_commits(tmp_path: Path) -> None:

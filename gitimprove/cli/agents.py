@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import click
 
 from gitimprove.cli.context import Context, echo, emit_json, json_option, pass_ctx
-from gitimprove.cli.output import for_people, paint
+from gitimprove.cli.output import fold, for_people, paint
 from gitimprove.errors import GitImproveError, InvalidFileError
 
 if TYPE_CHECKING:
@@ -41,7 +41,11 @@ def init_cmd(path: str, template: str | None) -> None:
         echo(f"  committed {result.commit[:10]}")
     else:
         echo("  nothing new to commit")
-    echo(f"Next: cd {result.path} && gitimprove agents")
+    here = Path(result.path).resolve() == Path.cwd().resolve()
+    echo("Next: gitimprove agents" if here else f"Next: cd {result.path} && gitimprove agents")
+
+
+_SECTIONS_SHOWN = 6
 
 
 @click.command("agents")
@@ -83,8 +87,10 @@ def agents_cmd(ctx: Context, as_json: bool) -> int:
             where = f"  ({r.format}: {r.path})" if r.format != "native" else ""
             state = f"  BROKEN at {r.fallback_from[:10]}, serving {r.version}" \
                 if r.fallback_from else ""
+            # NOTE: a Markdown file can have 80 headings: a row names the first few
+            sections = fold(r.sections, _SECTIONS_SHOWN, more="all: agents --json")
             echo(f"{r.name:<{width}}  {r.version:<5} {r.blob[:10]}  "
-                 f"sections: {', '.join(r.sections)}  protected: {protected}{where}{state}")
+                 f"sections: {sections}  protected: {protected}{where}{state}")
         listed = {r.name for r in rows}
         served = {r.path for r in rows}  # a broken file whose agents get its last valid version
         for b in broken:

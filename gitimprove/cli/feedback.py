@@ -280,7 +280,10 @@ def stats_cmd(ctx: Context, agent: str | None, by_version: bool, since: str | No
         emit_json({"stats": [row.to_json() for row in rows]})
         return
     if not rows:
-        echo("No feedback yet.")
+        from gitimprove.feedback.errors import add_feedback_hint
+
+        echo(f"No feedback yet; {add_feedback_hint(agent)}." if since is None
+             else "No feedback since then.")
         return
     for row in rows:
         head, s = row.agent, row.summary
@@ -348,7 +351,14 @@ def analyze_cmd(ctx: Context, agent: str | None, since: str | None, version: str
         return
     for note in notes:
         echo(f"note: {shorten(note, 200)}", err=True)
-    _show_patterns(agent, patterns, show_all)
+    if not patterns and repo.feedback_store().count(agent) == 0:
+        from gitimprove.feedback.errors import add_feedback_hint
+
+        echo(f"No feedback on {agent} yet; {add_feedback_hint(agent)}.")
+    else:
+        _show_patterns(agent, patterns, show_all)
+        if any(p.fixable and p.state == "open" for p in patterns):
+            echo(f"\nNext: gitimprove propose {agent} --dry-run")
     for bill in bills:  # last, as evaluate says it: what the command's model calls cost
         echo(f"Model calls: {bill.said()}")
 

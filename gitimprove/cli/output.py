@@ -133,15 +133,46 @@ def wrap(line: str, columns: int | None = None, *, hang: int = 4) -> list[str]:
     line = _ANSI.sub("", line)  # a line too long for the screen loses its colour, not words
     found = _INDENT.match(line)
     indent = found.end() if found else 0
-    # textwrap counts characters: with wide ones it wraps that much shorter, so no part of the
-    # line is wider than the screen (a part holds at most all of them)
-    extra = visible_len(line) - len(line)
-    if extra > 0:
-        columns = max(columns - extra, min(columns, indent + hang + 8))
+    if visible_len(line) != len(line):  # textwrap counts characters, not columns
+        return _wrap_columns(line, columns, " " * (indent + hang))
     import textwrap  # here: only a line too long for a terminal needs it
 
     return textwrap.wrap(line, columns, initial_indent="", subsequent_indent=" " * (indent + hang),
                          break_long_words=True, break_on_hyphens=False, drop_whitespace=True) or [line]
+
+
+def _wrap_columns(line: str, columns: int, hang: str) -> list[str]:
+    """:func:`wrap` by columns, for a line with wide (CJK, emoji) or zero-width characters:
+    words kept whole where they fit; a run wider than a line (Chinese has no spaces) fills
+    each line to its end."""
+    import unicodedata
+
+    def width(c: str) -> int:
+        return 0 if unicodedata.combining(c) else 2 if unicodedata.east_asian_width(c) in "WF" else 1
+
+    lead = len(line) - len(line.lstrip(" "))
+    out: list[str] = []
+    current, used, empty = line[:lead], lead, True  # empty: nothing but the indent yet
+    room = max(columns - len(hang), 1)
+    for word in line[lead:].split():
+        size = sum(width(c) for c in word)
+        if not empty and used + 1 + size <= columns:
+            current, used = f"{current} {word}", used + 1 + size
+            continue
+        if not empty and size <= room:  # whole on the next line
+            out.append(current)
+            current, used = hang, len(hang)
+        elif not empty:
+            current, used = current + " ", used + 1
+        for c in word:  # at a line's start, or wider than a line: cut where the line ends
+            w = width(c)
+            if used + w > columns and current.strip():
+                out.append(current)
+                current, used = hang, len(hang)
+            current, used = current + c, used + w
+        empty = False
+    out.append(current)
+    return out
 
 
 def fit(text: str, columns: int | None = None) -> str:

@@ -40,5 +40,12 @@ class FeedbackImportError(FeedbackError):
         return "\n".join(lines)
 
 
+def add_feedback_hint(agent: str | None = None) -> str:
+    """What to do when there is no feedback to read: the one way in a new user has."""
+    flag = f" --agent {agent}" if agent else ""
+    return (f"import some: gitimprove feedback import FILE{flag} (the fields: "
+            "`gitimprove docs feedback`)")
+
+
 class FeedbackWarning(UserWarning):
     """Something worth telling that does not stop a record (an unknown version, say)."""

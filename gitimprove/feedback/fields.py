@@ -28,12 +28,33 @@ MAX_TOOL_DURATION_MS = 7 * 24 * 3600 * 1000
 
 FIELDS = ("id", "agent", "version", "run_id", "rating", "reason", "correction", "signals",
           "user_id", "input", "output", "metadata", "created_at", "tool_calls")
+FIELDS_NOTE = f"(fields: {', '.join(FIELDS)})"
 TEXT_FIELDS = ("reason", "correction")
+# Names other tools give a field (an app store's review export, a spreadsheet): said beside
+# an unknown field, so a user converting a file knows where its column goes.
+_FIELD_GUESSES = {
+    "text": "reason", "review": "reason", "comment": "reason", "comments": "reason",
+    "feedback": "reason", "message": "reason", "content": "reason", "body": "reason",
+    "date": "created_at", "time": "created_at", "timestamp": "created_at",
+    "created": "created_at", "stars": "rating", "score": "rating", "thumbs": "rating",
+    "user": "user_id", "username": "user_id", "author": "user_id",
+    "prompt": "input", "question": "input", "response": "output", "answer": "output",
+    "run": "run_id", "session_id": "run_id",
+}
+
+
+def unknown_fields(names: list[str], *, what: str = "field") -> str:
+    """``unknown fields 'hash', 'text' (as reason?)``: each name once, with the field it
+    may be meant as."""
+    shown = ", ".join(f"{n!r} (as {_FIELD_GUESSES[n.lower()]}?)" if n.lower() in _FIELD_GUESSES
+                      else repr(n) for n in names)
+    return f"unknown {what}{'s' if len(names) > 1 else ''} {shown}"
 TROUBLE_SIGNALS = ("regenerated", "edited_output", "task_completed")
 
 _POSITIVE = {"positive", "up", "thumbs_up", "thumbsup", "+1", "1", "👍"}
 _NEGATIVE = {"negative", "down", "thumbs_down", "thumbsdown", "-1", "👎"}
 RATING_HELP = "use positive or negative (also up/down, thumbs_up/thumbs_down, +1/-1)"
+STARS_NOTE = "for stars or scores, map each to positive or negative first (1 would read as +1)"
 
 _ID_RE = re.compile(r"\A[^\s\x00-\x1f\x7f]{1,200}\Z")
 _VERSION_RE = re.compile(r"\A[0-9A-Za-z._-]{1,100}\Z")
@@ -72,6 +93,12 @@ def normalize_rating(value: object) -> Rating | None:
             return "positive"
         if key in _NEGATIVE:
             return "negative"
+    number = value if isinstance(value, int | float) else None
+    if isinstance(value, str) and value.strip().isdigit():
+        number = int(value)
+    if number is not None and 0 <= number <= 10:
+        # NOTE: an app store's stars: a 1 would read as +1, so the whole file needs mapping
+        raise ValueError(f"{_shown(value)!r} is not a rating: {RATING_HELP}; {STARS_NOTE}")
     raise ValueError(f"{_shown(value)!r} is not a rating: {RATING_HELP}")
 
 

@@ -27,7 +27,7 @@ from gitimprove.errors import GitImproveError
 from gitimprove.feedback.base import FeedbackStore, record_row
 from gitimprove.feedback.capture import AgentIndex, build_record
 from gitimprove.feedback.errors import FeedbackImportError
-from gitimprove.feedback.fields import clock
+from gitimprove.feedback.fields import FIELDS_NOTE, STARS_NOTE, clock, unknown_fields
 from gitimprove.feedback.models import FIELDS, FeedbackRecord, SignalValue
 
 if TYPE_CHECKING:
@@ -195,14 +195,19 @@ def _jsonl_lines(data: bytes, first: int = 1) -> list[tuple[int, dict[str, Any] 
 # -- CSV --------------------------------------------------------------------------------------
 
 
-def _csv_rows(data: bytes, source: str) -> list[tuple[int, dict[str, Any] | LineProblem]]:
+def _csv_rows(data: bytes, source: str, *, agent_given: bool = False
+              ) -> list[tuple[int, dict[str, Any] | LineProblem]]:
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     # NOTE: decoded leniently so that one bad line is reported as that line, not the file.
     text = data.decode("utf-8", errors="surrogateescape")
     csv.field_size_limit(MAX_LINE_BYTES)
     # strict: a quoted field that never closes is an error, not a cell that runs to the end
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    # a header without a comma names the separator: a tab (.tsv) or a semicolon (a
+    # spreadsheet saved where the comma is the decimal mark)
+    first = text.split("\n", 1)[0]
+    delimiter = next((d for d in (",", "\t", ";") if d in first), ",")
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True, delimiter=delimiter)
     try:
         header = next(reader)
     except StopIteration:
@@ -214,9 +219,9 @@ def _csv_rows(data: bytes, source: str) -> list[tuple[int, dict[str, Any] | Line
     unknown = [c for c in columns if c not in known and not c.startswith(_SIGNAL_PREFIXES)]
     if unknown:
         raise FeedbackImportError(
-            f"{source}: unknown CSV column(s) {', '.join(repr(c) for c in unknown)}", [],
+            f"{source}: {unknown_fields(unknown, what='CSV column')}", [],
             hint=f"columns: {', '.join(FIELDS)}, or signals.NAME for one signal")
-    missing = [c for c in ("agent",) if c not in columns]
+    missing = [] if agent_given else [c for c in ("agent",) if c not in columns]
     has_content = any(c in columns for c in ("rating", "reason", "correction", "signals",
                                              "tool_calls")) or any(
         c.startswith(_SIGNAL_PREFIXES) for c in columns)
@@ -227,7 +232,8 @@ def _csv_rows(data: bytes, source: str) -> list[tuple[int, dict[str, Any] | Line
         raise FeedbackImportError(
             f"{source}: CSV is missing column(s) {' and '.join(what)} "
             f"(found: {', '.join(columns) or 'none'})", [],
-            hint="the first line must name the columns, e.g. agent,run_id,rating,reason")
+            hint="the first line must name the columns, e.g. agent,run_id,rating,reason"
+                 + ("; or give every row one agent: --agent NAME" if missing else ""))
     if len(set(columns)) != len(columns):
         dup = sorted({c for c in columns if columns.count(c) > 1})
         raise FeedbackImportError(f"{source}: CSV column(s) named twice: {', '.join(dup)}", [])
@@ -321,6 +327,32 @@ def detect_format(name: str, data: bytes) -> str:
     return "jsonl" if head == b"{" else "csv"
 
 
+def _wide_encoding(data: bytes) -> str | None:
+    """``UTF-16`` or ``UTF-32`` when ``data`` is text saved in one of them (a byte-order mark,
+    or the zero bytes of ASCII characters written wide), else None. Every line of such a file
+    would be refused alone, as not UTF-8 and then as bad JSON or one unknown CSV column."""
+    head = data[:4]
+    if head in (b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff") or (
+            len(head) == 4 and head.count(0) == 3 and head[0] != head[3]):
+        return "UTF-32"
+    if head[:2] in (b"\xff\xfe", b"\xfe\xff") or (
+            len(head) == 4 and head.count(0) == 2 and (head[1] == head[3] == 0
+                                                       or head[0] == head[2] == 0)):
+        return "UTF-16"
+    return None
+
+
+def _recode(source: str, encoding: str) -> str:
+    """The command that saves ``source`` as UTF-8 beside it."""
+    import shlex
+
+    if source == "<stdin>":
+        return f"iconv -f {encoding} -t UTF-8 FILE > NEW_FILE"
+    path = Path(source)
+    return (f"iconv -f {encoding} -t UTF-8 {shlex.quote(source)} > "
+            f"{shlex.quote(str(path.with_name(f'{path.stem}-utf8{path.suffix}')))}")
+
+
 def read_source(path: str) -> tuple[str, bytes]:
     """The bytes of a file, or of standard input for ``-``."""
     if path == "-":
@@ -355,6 +387,13 @@ def import_feedback(
 
     Raises :class:`FeedbackImportError` listing every bad line when any line is bad (unless
     ``skip_invalid``); nothing is written then."""
+    wide = _wide_encoding(data)
+    if wide is not None:
+        raise FeedbackImportError(
+            f"{source} is {wide} text, not UTF-8; nothing was imported", [],
+            hint=f"save it as UTF-8 ({_recode(source, wide)})")
+    if agent is not None:  # a wrong --agent is one mistake, not one per line of the file
+        index.check_agent(agent)
     fmt = fmt or detect_format(source, data)
     if fmt not in FORMATS:
         raise FeedbackImportError(f"unknown import format {fmt!r}", [], hint="use jsonl or csv")
@@ -483,7 +522,7 @@ def _import(store: FeedbackStore, index: AgentIndex, source: str, data: bytes, *
 
         _take_jsonl(data, intake, FastLines(index, version, recorded_at, agent))
     else:
-        for number, row in _csv_rows(data, source):
+        for number, row in _csv_rows(data, source, agent_given=agent is not None):
             intake.take(number, row)
     valid, seen, derived = intake.valid, intake.seen, intake.derived
     # NOTE: most imports bring only new records: they are written without looking each id up
@@ -514,13 +553,27 @@ def _import(store: FeedbackStore, index: AgentIndex, source: str, data: bytes, *
             report.invalid.append(LineProblem(
                 number, f"id {fid} is already stored with different content"))
     report.invalid.sort(key=lambda p: p.line)
-    if report.invalid and not skip_invalid:
-        good = len(new)
+    # NOTE: a file rated with stars has 1s too, which read as +1: none of it is imported, even
+    # with --skip-invalid, or its one-star lines would be stored as praise
+    stars = any(STARS_NOTE in p.message for p in report.invalid)
+    if report.invalid and (stars or not skip_invalid):
+        # the list of fields is said once, in the hint, not on each of 20 lines
+        problems = [str(p).replace(f" {FIELDS_NOTE}", "") for p in report.invalid]
+        fields = f"; a record's fields: {', '.join(FIELDS)}" if any(
+            FIELDS_NOTE in p.message for p in report.invalid) else ""
+        if any(p.message.startswith("agent: missing") for p in report.invalid):
+            fields = "; --agent NAME gives one agent to every line that names none" + fields
+        if stars:
+            hint = ("the file rates with stars or scores: map every rating to positive or "
+                    "negative first; --skip-invalid would import its 1s as +1, positive")
+        elif new:
+            hint = (f"fix those lines, or pass --skip-invalid to import the {len(new)} valid new "
+                    "record(s)")
+        else:
+            hint = "no line can be imported: fix the file (see `gitimprove docs feedback`)"
         raise FeedbackImportError(
             f"{source}: {len(report.invalid)} of {report.records} records are invalid; "
-            "nothing was imported",
-            [str(p) for p in report.invalid],
-            hint=f"fix those lines, or pass --skip-invalid to import the {good} valid new record(s)")
+            "nothing was imported", problems, hint=hint + fields)
     report.ids = ids
     if dry_run:
         report.added = len(new)

@@ -23,7 +23,7 @@ from gitimprove.feedback.fields import (
     _ID_RE,
     _SIGNAL_RE,
     _VERSION_RE,
-    FIELDS,
+    FIELDS_NOTE,
     MAX_ID_CHARS,
     MAX_METADATA_BYTES,
     MAX_RUN_TEXT_CHARS,
@@ -44,6 +44,7 @@ from gitimprove.feedback.fields import (
     normalize_rating,
     normalize_status,
     parse_timestamp,
+    unknown_fields,
 )
 from gitimprove.text import is_slug
 
@@ -243,16 +244,20 @@ class RecordIn(BaseModel):
 def validation_message(exc: ValidationError) -> str:
     """A pydantic error as one readable line: ``rating: 'meh' is not a rating: ...``."""
     parts = []
+    extra: list[str] = []  # a record's unknown fields: said once, with the fields it may have
     for err in exc.errors():
         loc = ".".join(str(p) for p in err["loc"]) or "record"
         msg = str(err["msg"]).removeprefix("Value error, ")
         if err["type"] == "extra_forbidden" and "tool_calls" in err["loc"]:
             msg = "unknown field (a tool call has name, status, duration_ms, arguments)"
-        elif err["type"] == "extra_forbidden":
-            msg = f"unknown field (fields: {', '.join(FIELDS)})"
+        elif err["type"] == "extra_forbidden" and len(err["loc"]) == 1:
+            extra.append(loc)
+            continue
         elif err["type"] == "missing":
             msg = "missing"
         parts.append(f"{loc}: {msg}" if loc != "record" else msg)
+    if extra:
+        parts.append(f"{unknown_fields(extra)} {FIELDS_NOTE}")
     return "; ".join(parts)
 
 

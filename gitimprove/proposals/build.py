@@ -285,11 +285,17 @@ def _propose(
     at = repo.agent_at(agent, base)
     policy = repo.policy_at(base)
     book = scan(repo)
+    analyzed = patterns is None
     if patterns is None:
         states = book.evidence_states(*([shared] if shared is not None else []))
         patterns = repo.analyze(agent, evidence_state=lambda fid: states[fid].value if fid in states else "open")
     left_out = triage_left_out(patterns)
     open_problems = [p for p in patterns if p.fixable and p.state == "open"]
+    if analyzed and not patterns and repo.feedback_store().count(agent) == 0:
+        from gitimprove.feedback.errors import add_feedback_hint
+
+        raise NothingToPropose(f"nothing to propose for {agent}: no feedback on it yet",
+                               hint=add_feedback_hint(agent))
     if not open_problems:
         waiting = [p for p in patterns if p.fixable and p.state != "open"]
         reason = (f"{len(waiting)} pattern(s) are already cited by open or approved proposals"

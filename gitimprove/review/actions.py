@@ -330,7 +330,14 @@ class Landed:
 
 
 def _not_open(info: Proposal) -> ReviewError:
-    return ReviewError(f"proposal {info.id} is {info.state.replace('_', ' ')}, not open")
+    hint = None
+    if info.state in (ProposalState.APPROVED, ProposalState.LANDED):
+        merged = f"merged as {info.merge_commit.short}" if info.merge_commit else "on main"
+        hint = (f"it is {merged} (`gitimprove history {info.agent}`); to undo it: "
+                f"gitimprove rollback {info.id}")
+    elif info.state in (ProposalState.REJECTED, ProposalState.ROLLED_BACK):
+        hint = f"for a new proposal: gitimprove propose {info.agent}"
+    return ReviewError(f"proposal {info.id} is {info.state.replace('_', ' ')}, not open", hint=hint)
 
 
 def _forged(info: Proposal) -> ReviewError:
@@ -621,6 +628,23 @@ def _find_approval(repo: InstructionRepo, book: ledger.Ledger, target: str
         return _find_approval(repo, book, started[0])
     commit = repo.git.rev_parse(target)
     if commit is None:
+        named = [target] if target in book.proposals else _by_prefix(target, list(book.proposals))
+        found = book.proposals[named[0]] if len(named) == 1 else None
+        if found is not None and found.state == ProposalState.LANDED and found.id != target:
+            return _find_approval(repo, book, found.id)  # on main without an approval merge
+        if found is not None and found.state == ProposalState.ROLLED_BACK:
+            raise ReviewError(f"proposal {found.id} was rolled back already")
+        if found is not None:  # a proposal that was never approved: nothing of it is on main
+            raise ReviewError(
+                f"proposal {found.id} is {found.state.replace('_', ' ')}, not approved: "
+                "nothing of it is on main to roll back",
+                hint=f"to close it: gitimprove reject {found.id} --reason \"why\""
+                if found.state == ProposalState.OPEN
+                else f"for a new proposal: gitimprove propose {found.agent}")
+        if target in repo.agent_names():
+            raise ReviewError(f"{target!r} is an agent: name the version to go back to "
+                              f"({target}@vN) or an approved proposal",
+                              hint=f"its versions: gitimprove history {target}")
         raise ReviewError(f"{target!r} is not an approved proposal, a commit, or AGENT@vN",
                           hint="see `gitimprove proposals --all` or `gitimprove history AGENT`")
     approval = book.approval_of(commit)

@@ -178,8 +178,17 @@ def stop_trial(repo: InstructionRepo, spec: str, *, reason: str = "stopped",
     running ref removed in one transaction."""
     start = _find_running(repo, spec)
     if start is None:
-        running = ", ".join(f"{t.agent} ({t.proposal})" for t in running_trials(repo)) or "none"
-        raise TrialError(f"no running trial for {spec!r}", hint=f"running trials: {running}")
+        book = scan(repo)
+        # a trial its proposal's approval (or rejection, or a stop) ended: say when and why
+        last = next((t for t in reversed(ended(book)) if spec in (
+            t.start.agent, t.start.proposal, t.start.trial_id)), None)
+        if last is not None:
+            raise TrialError(
+                f"the trial of {last.start.proposal} ended already: {last.reason} "
+                f"({last.stopped_at:%Y-%m-%d %H:%M} UTC, by {last.stopped_by})",
+                hint=f"its history: gitimprove audit --agent {last.start.agent}")
+        names = ", ".join(f"{t.agent} ({t.proposal})" for t in running(book)) or "none"
+        raise TrialError(f"no running trial for {spec!r}", hint=f"running trials: {names}")
     return _stop(repo, start, reason, identity_for(repo, by))
 
 

@@ -434,7 +434,7 @@ IMPORTS: dict[str, tuple[str, bytes, str]] = {
     "unknown-agent": ("f.jsonl", _jl({**OK, "agent": "support"}), "did you mean 'support-agent'"),
     "huge-reason": ("f.jsonl", _jl({**OK, "reason": "x" * 20_000}), "limit is 10,000"),
     "huge-line": ("f.jsonl", _jl({**OK, "input": "x" * 3_000_000}), "2 MiB"),
-    "unknown-field": ("f.jsonl", _jl({**OK, "foo": 1}), "foo: unknown field"),
+    "unknown-field": ("f.jsonl", _jl({**OK, "foo": 1}), "unknown field 'foo'"),
     "empty-record": ("f.jsonl", _jl({"agent": PW}), "empty feedback"),
     "bad-signal": ("f.jsonl", _jl({**OK, "signals": {"regenerated": "maybe"}}), "maybe"),
     "nan-signal": ("f.jsonl", _jl('{"agent":"product-writer","signals":{"x":NaN}}'), "finite"),

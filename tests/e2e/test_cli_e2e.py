@@ -70,7 +70,8 @@ def test_not_a_git_repository(tmp_path: Path) -> None:
     assert proc.returncode == 1
     assert proc.stdout == ""
     assert proc.stderr == (f"error: {tmp_path} is not inside a git repository\n"
-                           "  hint: run `gitimprove init` there, or pass --repo PATH\n")
+                           "  hint: cd into your instruction repository, or pass --repo PATH "
+                           "(`gitimprove init PATH` makes one)\n")
 
 
 def test_unknown_agent(repo: Path) -> None:

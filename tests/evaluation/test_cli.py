@@ -114,6 +114,10 @@ def test_no_run_with_an_input_is_a_clear_refusal(sample_repo: Path, gitimprove: 
     assert "has no run to fix that can be replayed: of its 3 evidence ids, 3 runs have no input " \
            "recorded" in proc.stderr
     assert "record_feedback(..., input=..." in proc.stderr
+    assert "the `input` and `output` fields of a feedback import line" in proc.stderr
+    # only what applies: no "0 are no longer in the feedback store, 0 carry no complaint"
+    assert "0 are" not in proc.stderr and "0 carry" not in proc.stderr
+    assert "GITIMPROVE_FEEDBACK_URL" not in proc.stderr
 
 
 def test_evidence_gone_from_the_store_is_said(sample_repo: Path, gitimprove: Callable[..., Ran]) -> None:

@@ -94,7 +94,7 @@ def test_thousands_of_bad_lines_show_the_first_twenty_and_keep_all(repo: Instruc
     shown = str(err).splitlines()
     assert len(shown) == 1 + 20 + 1 + 1  # summary, twenty lines, "and more", the hint
     assert shown[21].startswith("  ... and 2,480 more, the last: line 2500: rating:")
-    assert shown[-1].startswith("  hint: fix those lines")
+    assert shown[-1].startswith("  hint: no line can be imported: fix the file")
 
 
 def test_skip_invalid_imports_the_good_lines(repo: InstructionRepo) -> None:
@@ -171,10 +171,82 @@ def test_csv_bad_rows_have_physical_line_numbers(repo: InstructionRepo) -> None:
         "line 8: not valid UTF-8 (byte 0xe9); save the file as UTF-8"]
 
 
+@pytest.mark.parametrize(("encoding", "wide"), [
+    ("utf-16", "UTF-16"), ("utf-16-le", "UTF-16"), ("utf-16-be", "UTF-16"),
+    ("utf-32", "UTF-32"), ("utf-32-le", "UTF-32")])
+@pytest.mark.parametrize("name", ["f.jsonl", "f.csv"])
+def test_a_file_saved_as_utf16_or_utf32_is_refused_once_with_the_command_that_fixes_it(
+        repo: InstructionRepo, encoding: str, wide: str, name: str) -> None:
+    # a spreadsheet's "Unicode text" export: every line was refused alone, as bad JSON or
+    # as one unknown CSV column of NUL-spaced letters
+    text = CSV if name.endswith(".csv") else jl({"agent": "support-agent", "rating": "up"}) * 3
+    with pytest.raises(FeedbackImportError) as info:
+        run_import(repo, text.encode(encoding), name)
+    assert info.value.message == f"{name} is {wide} text, not UTF-8; nothing was imported"
+    assert info.value.problems == []
+    assert info.value.hint == (f"save it as UTF-8 (iconv -f {wide} -t UTF-8 {name} > "
+                               f"{name.replace('.', '-utf8.')})")
+    assert repo.feedback_store().count() == 0
+
+
+def test_an_app_store_export_is_refused_saying_where_its_fields_go(repo: InstructionRepo) -> None:
+    # the shape of a scraped app review file: stars, and fields named by another tool
+    data = "".join(json.dumps({"hash": f"h{n}", "text": "Too long", "rating": n % 5 + 1,
+                               "date": "2025-07-05 10:41:53"}) + "\n" for n in range(30))
+    with pytest.raises(FeedbackImportError) as info:
+        run_import(repo, data, agent="support-agent")
+    problems = info.value.problems
+    assert problems[1] == (
+        "line 2: rating: 2 is not a rating: use positive or negative (also up/down, "
+        "thumbs_up/thumbs_down, +1/-1); for stars or scores, map each to positive or negative "
+        "first (1 would read as +1); unknown fields 'hash', 'text' (as reason?), 'date' "
+        "(as created_at?)")
+    assert not any("fields:" in p for p in problems), "the fields are listed once, in the hint"
+    assert info.value.hint == (
+        "the file rates with stars or scores: map every rating to positive or negative first; "
+        "--skip-invalid would import its 1s as +1, positive; a record's fields: id, agent, "
+        "version, run_id, rating, reason, correction, signals, user_id, input, output, "
+        "metadata, created_at, tool_calls")
+    with pytest.raises(FeedbackImportError) as info:
+        run_import(repo, "date,title,review,rating\n2025-07-05,Meh,Too long,4\n", "f.csv")
+    assert info.value.message == ("f.csv: unknown CSV columns 'date' (as created_at?), 'title', "
+                                  "'review' (as reason?)")
+
+
+def test_a_file_rated_with_stars_is_not_imported_even_with_skip_invalid(
+        repo: InstructionRepo) -> None:
+    # its 2s to 5s are refused, but its 1s read as +1: one-star reviews stored as praise
+    data = "".join(json.dumps({"agent": "support-agent", "reason": f"review {n}",
+                               "rating": n % 5 + 1}) + "\n" for n in range(10))
+    for skip in (False, True):
+        with pytest.raises(FeedbackImportError, match="8 of 10 records are invalid") as info:
+            run_import(repo, data, skip_invalid=skip)
+        assert info.value.hint is not None and info.value.hint.startswith(
+            "the file rates with stars or scores")
+    assert repo.feedback_store().count() == 0
+    # thumbs as +1/-1 are ratings, and --skip-invalid still skips what is wrong otherwise
+    thumbs = jl({"agent": "support-agent", "rating": 1}, {"agent": "support-agent", "rating": -1},
+                {"agent": "support-agent", "rating": "meh"})
+    assert run_import(repo, thumbs, skip_invalid=True).added == 2
+
+
+@pytest.mark.parametrize("separator", ["\t", ";"])
+def test_a_csv_separated_by_tabs_or_semicolons_is_read_by_its_header(
+        repo: InstructionRepo, separator: str) -> None:
+    # a .tsv, or a spreadsheet's CSV where the comma is the decimal mark: the whole header
+    # was one unknown column
+    data = separator.join(["agent", "rating", "reason"]) + "\n" + separator.join(
+        ["support-agent", "down", "too long, and slow"]) + "\n"
+    report = run_import(repo, data, "f.tsv" if separator == "\t" else "f.csv")
+    assert report.added == 1
+    (record,) = repo.feedback_store().records(agent="support-agent")
+    assert record.reason == "too long, and slow"
+
+
 @pytest.mark.parametrize("header, message", [
     ("run_id,rating,reason", "CSV is missing column(s) 'agent'"),
     ("agent,run_id,user_id", "one of 'rating', 'reason', 'correction', 'signals'"),
-    ("agent,rating,colour", "unknown CSV column(s) 'colour'"),
+    ("agent,rating,colour", "unknown CSV column 'colour'"),
     ("agent,rating,rating", "named twice"),
 ])
 def test_csv_missing_or_unknown_columns(repo: InstructionRepo, header: str, message: str) -> None:

@@ -222,8 +222,52 @@ def test_reject_keeps_the_record_and_reopens_the_evidence(sample_repo: Path) -> 
     assert [p.id for p in list_proposals(repo)] == []
     closed = {p.id: p for p in list_proposals(repo, include_closed=True)}
     assert closed["p1"].state == "rejected" and closed["p1"].rejection is not None and closed["p1"].rejection.reason == "We prefer long sentences."
-    with pytest.raises(ReviewError, match="rejected, not open"):
+    with pytest.raises(ReviewError, match="rejected, not open") as refused:
         approve(repo, "p1")
+    assert refused.value.hint == "for a new proposal: gitimprove propose product-writer"
+    with pytest.raises(ReviewError, match="p1 is rejected, not approved: nothing of it is on main"
+                       ) as refused:
+        rollback(repo, "p1")
+    assert refused.value.hint == "for a new proposal: gitimprove propose product-writer"
+
+
+def test_approving_twice_says_where_it_is_and_how_to_undo_it(sample_repo: Path) -> None:
+    make_proposal(sample_repo, "p1", add_rule("Use short sentences."))
+    repo = InstructionRepo(sample_repo)
+    merge = approve(repo, "p1").commit
+    with pytest.raises(ReviewError, match="p1 is approved, not open") as refused:
+        approve(repo, "p1")
+    assert refused.value.hint == (f"it is merged as {merge[:10]} (`gitimprove history "
+                                  "product-writer`); to undo it: gitimprove rollback p1")
+
+
+def test_rolling_back_an_agent_by_its_name_asks_for_a_version(sample_repo: Path) -> None:
+    with pytest.raises(ReviewError, match="'product-writer' is an agent: name the version to go "
+                                          r"back to \(product-writer@vN\)") as refused:
+        rollback(InstructionRepo(sample_repo), "product-writer")
+    assert refused.value.hint == "its versions: gitimprove history product-writer"
+
+
+def test_rolling_back_an_open_proposal_says_to_reject_it(sample_repo: Path) -> None:
+    make_proposal(sample_repo, "20261127-ab12cd", add_rule("Use short sentences."))
+    repo = InstructionRepo(sample_repo)
+    for spec in ("20261127-ab12cd", "ab12"):
+        with pytest.raises(ReviewError, match="20261127-ab12cd is open, not approved: "
+                                              "nothing of it is on main to roll back") as refused:
+            rollback(repo, spec)
+        assert refused.value.hint == 'to close it: gitimprove reject 20261127-ab12cd --reason "why"'
+
+
+def test_a_fast_forwarded_proposal_is_rolled_back_by_a_prefix_of_its_id(sample_repo: Path) -> None:
+    make_proposal(sample_repo, "20261127-cd34ef", add_rule("Use short sentences."))
+    original = main_text(sample_repo)
+    run(sample_repo, "merge", "-q", "--ff-only", "improve/product-writer/20261127-cd34ef")
+    repo = InstructionRepo(sample_repo)
+    assert find_proposal(repo, "cd34", include_closed=True).state == "landed"
+    rollback(repo, "cd34", reason="plain git merge by mistake")
+    assert main_text(sample_repo) == original
+    with pytest.raises(ReviewError, match="20261127-cd34ef was rolled back already"):
+        rollback(repo, "cd34")
 
 
 def test_approved_evidence_is_addressed_and_rollback_reopens_it(sample_repo: Path) -> None:

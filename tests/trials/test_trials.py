@@ -102,6 +102,11 @@ def test_candidate_is_what_approve_would_make(sample_repo: Path, proposal: str) 
     assert repo.load(AGENT).version == start.candidate  # feedback from the trial carries over
     assert repo.git.read_ref(running_ref(AGENT)) is None  # approving ended the trial
     assert [s.reason for s in ended_trials(repo)] == ["approved"]
+    # stopping it afterwards says it ended, and why, instead of 'no running trial'
+    with pytest.raises(TrialError, match=f"the trial of {proposal} ended already: approved") \
+            as refused:
+        stop_trial(repo, AGENT)
+    assert refused.value.hint == f"its history: gitimprove audit --agent {AGENT}"
 
 
 def test_reject_ends_the_trial(sample_repo: Path, proposal: str) -> None:
@@ -182,8 +187,12 @@ def test_stop(sample_repo: Path, proposal: str) -> None:
     stop = stop_trial(repo, AGENT, reason="enough data")
     assert stop.reason == "enough data" and stop.stopped_by.startswith("Test Reviewer")
     assert {repo.load(AGENT, unit=f"u{i}").trial for i in range(100)} == {None}
-    with pytest.raises(TrialError, match="no running trial"):
+    with pytest.raises(TrialError, match=f"the trial of {proposal} ended already: enough data "
+                                         r"\(\d{4}-\d\d-\d\d \d\d:\d\d UTC, by Test Reviewer"):
         stop_trial(repo, proposal)
+    with pytest.raises(TrialError, match="no running trial for 'nobody'") as refused:
+        stop_trial(repo, "nobody")
+    assert refused.value.hint == "running trials: none"
 
 
 def test_a_damaged_trial_ref_serves_live(sample_repo: Path, caplog: pytest.LogCaptureFixture) -> None:
@@ -240,7 +249,7 @@ def test_cli(sample_repo: Path, proposal: str) -> None:
     stopped = cli(sample_repo, "trial", "stop", proposal, "--reason", "done")
     assert "Stopped trial" in stopped.stdout
     again = cli(sample_repo, "trial", "stop", proposal, check=False)
-    assert again.returncode == 1 and "no running trial" in again.stderr
+    assert again.returncode == 1 and "ended already: done" in again.stderr
 
 
 def test_two_people_starting_at_once(sample_repo: Path) -> None:
