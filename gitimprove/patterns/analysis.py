@@ -394,6 +394,10 @@ def group_items(items: Sequence[Item], themer: Themer,
                 FAILURE, UNSPECIFIC_KEY, UNSPECIFIC_LABEL, triage="unspecific"))
             found.items.append(item)
             continue
+        if item.kind == PRAISE and info is not None and info.plain_topic is not None:
+            # four stars and "please make an iPad version", "it gets so hot": a request or a
+            # complaint about the product, not what users liked in the answers
+            continue
         if info is None or info.noise:
             if item.kind == TROUBLE and item.signal:
                 key = f"signal:{item.signal}"

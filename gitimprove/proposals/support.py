@@ -42,6 +42,14 @@ class Support:
     runs: int
     wordings: tuple[Wording, ...] = ()   # most users first
     numbers: dict[str, list[int]] = field(default_factory=dict)  # unit -> one number per user
+    anonymous: bool = False  # no record names its user: each run counts as one
+
+    def who(self) -> str:
+        """Who is behind it, as a reviewer reads it: "from 16 users in 21 runs", or where no
+        record names its user, "in 41 runs (no user ids: each run counted as one user)"."""
+        if self.anonymous:
+            return f"in {self.runs} runs (no user ids: each run counted as one user)"
+        return f"from {self.users} users in {self.runs} runs"
 
     def shared_wording(self, min_users: int) -> Wording | None:
         """The most widely shared wording, if at least ``min_users`` users used it."""
@@ -66,7 +74,8 @@ def support_of(patterns: Iterable[Pattern], records: Sequence[FeedbackRecord]) -
         users = {_user(r) for r in recs}
         runs = {r.run_id or "\0" + r.id for r in recs}
         out[p.id] = Support(items=p.count, users=len(users), runs=len(runs),
-                            wordings=_wordings(recs), numbers=_numbers(recs))
+                            wordings=_wordings(recs), numbers=_numbers(recs),
+                            anonymous=not any(r.user_id for r in recs))
     return out
 
 

@@ -609,3 +609,14 @@ def test_a_product_pattern_quotes_its_topic_first() -> None:
               "the website is so slow, checkout takes forever to load"]
     assert _quoted(ranked, Themer(), "product", "latency")[0] == ranked[2]
     assert _quoted(ranked, Themer(), "answers", None) == ranked
+
+
+def test_a_request_about_the_product_under_a_good_rating_is_no_praise() -> None:
+    # four- and five-star app reviews asking for an iPad version, or saying the phone gets
+    # hot, were listed as successful patterns (167 and 81 items on the iOS reviews)
+    product = ["please make an ipad version", "need an ipad app please", "ipad version when?",
+               "my phone gets hot when I use it", "the phone gets very hot, otherwise fine"]
+    liked = ["love how clear the answers are", "the answers are so clear", "clear answers, love it"]
+    patterns = analyze_records(recs(product + liked, rating="up"), min_support=2)
+    praised = {i for p in patterns if p.triage == "praise" for i in p.feedback_ids}
+    assert praised and not praised & {f"x{n}" for n in range(len(product))}, patterns

@@ -351,3 +351,19 @@ def test_a_theme_the_file_has_a_rule_on_gets_no_second_rule(tmp_path: Path) -> N
     assert {p.label for p in patterns} == {"ends every answer with a question",
                                            "flattery and sycophancy"}
     repo.close()
+
+
+def test_support_without_user_ids_says_so() -> None:
+    # "41 items from 41 users in 41 runs" was printed for records that name no user: each
+    # run counts as one user, and the reviewer is told that, not shown users it does not have
+    from gitimprove.feedback.models import make_record
+    from gitimprove.proposals.support import support_of
+
+    pattern = make_pattern("too long", ids=[f"r{n}" for n in range(4)])
+    anonymous = [make_record({"id": f"r{n}", "agent": AGENT, "rating": "down", "reason": "long",
+                              "run_id": f"run-{n}"}) for n in range(4)]
+    named = [make_record({"id": f"r{n}", "agent": AGENT, "rating": "down", "reason": "long",
+                          "run_id": f"run-{n}", "user_id": f"u{n % 2}"}) for n in range(4)]
+    assert support_of([pattern], anonymous)[pattern.id].who() == (
+        "in 4 runs (no user ids: each run counted as one user)")
+    assert support_of([pattern], named)[pattern.id].who() == "from 2 users in 4 runs"
