@@ -384,14 +384,17 @@ def prior_rules(repo: InstructionRepo, agent: str, book: ledger.Ledger | None = 
     book = book or scan(repo)
     pending: list[PriorRule] = []
     rejected: list[PriorRule] = []
+    undone = ledger.ProposalState.ROLLED_BACK
     mine = [s for s in sorted(book.summaries(), key=lambda s: (s.time, s.id)) if s.agent == agent
-            and s.state in (ledger.ProposalState.OPEN, ledger.ProposalState.REJECTED)]
-    older = {p.id: p for p in book.select(s.id for s in mine if s.operations is None)}
+            and s.state in (ledger.ProposalState.OPEN, ledger.ProposalState.REJECTED, undone)]
+    # built: a proposal written before content blocks, and a rolled-back one (its rollback)
+    built = {p.id: p for p in book.select(s.id for s in mine
+                                          if s.operations is None or s.state == undone)}
     for s in mine:
         if s.state == ledger.ProposalState.OPEN:
-            pending += _prior(repo, s, older.get(s.id))
-        else:
-            rejected += _prior(repo, s, older.get(s.id))
+            pending += _prior(repo, s, built.get(s.id))
+        else:  # rejected, or approved and then rolled back: kept out alike
+            rejected += _prior(repo, s, built.get(s.id))
     return pending, rejected
 
 
@@ -424,10 +427,18 @@ def pending_rules(repo: InstructionRepo, agent: str, book: ledger.Ledger | None 
 def _prior(repo: InstructionRepo, s: ledger.Summary, built: ledger.Proposal | None
            ) -> list[PriorRule]:
     """The rules ``s`` adds or rewords: from its content block, else (``built``: the proposal,
-    for one written before content blocks) from its files."""
+    for one written before content blocks) from its files. A rolled-back proposal's rules
+    carry its rollback (``built`` holds it): who, when and why, as a rejection's do."""
+    undone = built.rollback if built is not None else None
+
     def prior(text: str, section: object, kind: str = "add_rule", cited: object = ()) -> PriorRule:
         own = tuple(c for c in cited if isinstance(c, str) and c in s.patterns) \
             if isinstance(cited, list) else ()
+        if undone is not None:  # "Roll back AGENT proposal ID: the reason"
+            why = undone.summary.partition(": ")[2] or None
+            return PriorRule(text, str(section), s.id, why, kind, by=undone.record.by,
+                             when=undone.time, evidence=s.evidence, patterns=own or s.patterns,
+                             rolled_back=True)
         if s.rejection is None:
             return PriorRule(text, str(section), s.id, None, kind)
         reason, by, when = s.rejection

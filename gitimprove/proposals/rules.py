@@ -270,16 +270,19 @@ class PriorRule:
     when: int | None = None         # when (Unix seconds)
     evidence: tuple[str, ...] = ()  # the feedback ids the rejected proposal cited
     patterns: tuple[str, ...] = ()  # the pattern ids behind this rule
+    rolled_back: bool = False       # approved, then rolled back (``by``/``when``: the rollback)
 
     def rejected_before(self) -> str:
-        """``rejected before on 2026-11-20 by Ann <ann@example.com>: too long`` (one line)."""
+        """``rejected before on 2026-11-20 by Ann <ann@example.com>: too long`` (one line), or
+        ``rolled back on ...`` for a rule that was approved and then rolled back."""
         from datetime import UTC, datetime
 
         day = (f" on {datetime.fromtimestamp(self.when, UTC):%Y-%m-%d}"
                if self.when is not None else "")
         by = f" by {shorten(self.by, 80)}" if self.by else ""
         why = f": {shorten(self.reason, 160)}" if self.reason and self.reason.strip() else ""
-        return f"rejected before{day}{by} (in {self.proposal}){why}"
+        what = "rolled back" if self.rolled_back else "rejected before"
+        return f"{what}{day}{by} (in {self.proposal}){why}"
 
 
 # What a reviewer's reason objects to, when it is not the rule itself: where it was put ...

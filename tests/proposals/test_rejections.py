@@ -145,3 +145,28 @@ def test_the_careful_editor_says_what_the_rejection_keeps_out(sample_repo: Path)
     assert said == {"no": "do not propose it again",
                     "wrong section": "do not propose it in 'style' again",
                     "reword it": "do not propose it in these words again"}
+
+
+def test_a_rolled_back_rule_is_kept_out_like_a_rejected_one(sample_repo: Path) -> None:
+    # approved, then rolled back: propose offered the same rule again, and the review did not
+    # say it had been undone
+    from gitimprove.review.actions import approve, rollback
+
+    repo = InstructionRepo(sample_repo)
+    _complaints(repo, 3, ids=IDS, days=-1)
+    plan = propose(repo, AGENT, HeuristicProposer(), patterns=[sources_pattern(ids=IDS)])
+    approve(repo, plan.id, by=REVIEWER)
+    rollback(repo, plan.id, reason="legal wants no links in the copy", by=REVIEWER)
+    ids = _complaints(repo, 2)  # two new voices: fewer than a rule needs
+    grown = sources_pattern(ids=[*IDS, *ids])
+    with pytest.raises(NothingToPropose) as caught:
+        propose(repo, AGENT, HeuristicProposer(), patterns=[stated(grown, evidence_states(repo))])
+    (why,) = [lo.why for lo in caught.value.left_out]
+    assert why == f"{RULE!r} was rolled back in {plan.id} (\"legal wants no links in the copy\")"
+    # new complaints bring it back, and the proposal says it was rolled back, when and by whom
+    again = propose(repo, AGENT, HeuristicProposer(), patterns=[stated(
+        sources_pattern(ids=[*IDS, *ids, *_complaints(repo, 3, ids=["fb-x1", "fb-x2", "fb-x3"])]),
+        evidence_states(repo))])
+    day = datetime.now(UTC).strftime("%Y-%m-%d")
+    assert again.notes[0].startswith(f"proposed again: {RULE!r} was rolled back on {day} by "
+                                     f"{REVIEWER} (in {plan.id}): legal wants no links"), again.notes

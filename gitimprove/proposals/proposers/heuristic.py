@@ -49,6 +49,7 @@ from gitimprove.proposals.proposers.base import (
     left_out_summary,
 )
 from gitimprove.proposals.rules import (
+    PriorRule,
     Statement,
     contradiction,
     duplicates,
@@ -397,7 +398,7 @@ class HeuristicProposer:
             op = AddRule(section=sid, text=text, reason="-", evidence=[])
             action, why = "add", f"The file has no guideline for {tool} yet."
         if (prior := rejected_match(text, known.rejected, sid)) is not None:
-            left_out.append(_rejected(label, text, prior.proposal, prior.reason))
+            left_out.append(_rejected(label, text, prior))
             return
         if (prior := pending_match(text, known.pending)) is not None:
             left_out.append(LeftOut(label, f"{text!r} is already proposed by {prior.proposal}"))
@@ -437,7 +438,7 @@ class HeuristicProposer:
         label = f"'{pattern.label}' ({pattern.count} items)"
         known = request.known
         if (prior := rejected_match(text, known.rejected, section)) is not None:
-            left_out.append(_rejected(label, text, prior.proposal, prior.reason))
+            left_out.append(_rejected(label, text, prior))
             return None
         if (prior := pending_match(text, known.pending)) is not None:
             left_out.append(LeftOut(label, f"{text!r} is already proposed by {prior.proposal}"))
@@ -455,7 +456,7 @@ class HeuristicProposer:
                     return None
                 new_text, why = tightened
                 if (prior := rejected_match(new_text, known.rejected, st.section)) is not None:
-                    left_out.append(_rejected(label, new_text, prior.proposal, prior.reason))
+                    left_out.append(_rejected(label, new_text, prior))
                     return None
                 op = UpdateRule(section=st.section, index=st.index, text=new_text,
                                 reason="-", evidence=[])
@@ -609,11 +610,12 @@ def _same_length_rule(pattern: Pattern, st: Statement) -> bool:
                  or any(u == "words" for u, _, _ in fs.quantities)))
 
 
-def _rejected(label: str, text: str, proposal: str, reason: str | None) -> LeftOut:
-    reason = " ".join(reason.split())[:160] if reason else None
+def _rejected(label: str, text: str, prior: PriorRule) -> LeftOut:
+    reason = " ".join(prior.reason.split())[:160] if prior.reason else None
     because = f' ("{reason}")' if reason else ""
-    return LeftOut(label, f"{text!r} was rejected before in {proposal}{because}", rejected=True,
-                   proposal=proposal, reason=reason)
+    what = "rolled back" if prior.rolled_back else "rejected before"
+    return LeftOut(label, f"{text!r} was {what} in {prior.proposal}{because}", rejected=True,
+                   proposal=prior.proposal, reason=reason)
 
 
 def _reason(request: ProposalRequest, pl: _Planned, *, brief: bool = False) -> str:
