@@ -24,7 +24,7 @@ from gitimprove.proposals.proposers.heuristic import HeuristicProposer
 from gitimprove.report import report_html
 from gitimprove.review.actions import approve, rollback
 from gitimprove.trials.manage import start_trial
-from tests.conftest import ROOT
+from tests.conftest import ROOT, git
 
 ARTIFACTS = ROOT / "test-artifacts"
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
@@ -105,6 +105,16 @@ def test_cli_writes_the_file_and_refuses_an_unknown_agent(busy: Path, tmp_path: 
     assert "did you mean 'product-writer'" in capsys.readouterr().err
     assert _run(busy, "report", "-o", str(tmp_path)) == 1  # a folder
     assert sorted(p.name for p in tmp_path.iterdir()) == ["r.html", "repo"]  # no temporary left
+
+
+def test_the_page_is_written_where_git_ignores_it(busy: Path,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    # without -o it landed in the checkout as one more untracked file
+    assert _run(busy, "report", "product-writer") == 0
+    page = busy / ".gitimprove" / "report.html"
+    assert page.read_text().startswith("<!DOCTYPE html>")
+    assert f"wrote {page}" in capsys.readouterr().out
+    assert git(busy, "status", "--porcelain", "--untracked-files=all") == ""
 
 
 def _chromium() -> str | None:

@@ -13,11 +13,12 @@ from gitimprove.errors import GitImproveError
 
 @click.command("report")
 @click.argument("agent", required=False)
-@click.option("-o", "--output", "output", default="report.html", show_default=True,
-              metavar="FILE", help="Where to write the page (- for standard output).")
+@click.option("-o", "--output", "output", default=None, metavar="FILE",
+              help="Where to write the page (- for standard output; default: "
+                   ".gitimprove/report.html in the repository, which git ignores).")
 @pass_ctx
 @for_people
-def report_cmd(ctx: Context, agent: str | None, output: str) -> None:
+def report_cmd(ctx: Context, agent: str | None, output: str | None) -> None:
     """Write one HTML page: versions, negative rate per version, patterns, open proposals.
 
     Without AGENT, every agent on the main branch. The page needs no network."""
@@ -34,6 +35,10 @@ def report_cmd(ctx: Context, agent: str | None, output: str) -> None:
     if output == "-":
         echo(page, nl=False)
         return
+    if output is None:  # not in the checkout, where it would be one more untracked file
+        from gitimprove.feedback.store import local_dir
+
+        output = str(local_dir(repo.git.work_tree or Path.cwd()) / "report.html")
     target = Path(output)
     if target.is_dir():
         raise GitImproveError(f"{target} is a folder", hint="pass a file name with -o")

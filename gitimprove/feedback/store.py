@@ -243,6 +243,14 @@ def sqlite_error(exc: Exception, path: Path, timeout: float, doing: str) -> Feed
     return FeedbackStoreError(f"feedback database {path}: {text}")
 
 
+def local_dir(root: Path) -> Path:
+    """The repository's own folder for what is never committed (``.gitimprove``: the
+    feedback database, a report), made when missing, ignoring itself in git."""
+    folder = root / ".gitimprove"
+    _prepare_dir(folder)
+    return folder
+
+
 def _prepare_dir(folder: Path) -> None:
     """Create the database folder; a new ``.gitimprove`` folder ignores itself in git."""
     if folder.is_dir():
