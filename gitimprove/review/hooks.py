@@ -29,6 +29,7 @@ import contextlib
 import os
 import shlex
 import stat
+import sys
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -328,6 +329,21 @@ def run_reference_transaction(repo: InstructionRepo, state: str, lines: Iterable
             if not findings:
                 raise broken_refusal(broken, repo.branch)
             raise refusal(findings, repo.branch, "this update", paths)
+        _note_unapproved(repo, old, new)
+
+
+def _note_unapproved(repo: InstructionRepo, old: Oid, new: Oid) -> None:
+    """Say so when an update that passed lands a proposal without a merge (a fast-forward, a
+    cherry-pick, a reset): allowed, but no approval is recorded, and the reviewer ran no
+    ``approve``. Only where a person is watching (a checkout, not a server's push)."""
+    if repo.git.is_bare or len(repo.git.read_commit(new).parents) > 1:
+        return
+    landed = sorted({b.proposal for b in proposal_commits(repo.git, old, [new])
+                     if b.commit.model_authored and b.agent})
+    if landed:
+        print(f"gitimprove: {repo.branch} now holds proposal {', '.join(landed)} without an "
+              "approval (no merge commit); the audit shows it as landed, not approved. "
+              "Next time: `gitimprove approve ID`, or `git merge --no-ff`.", file=sys.stderr)
 
 
 def _squash_in_progress(repo: InstructionRepo) -> tuple[str, Path] | None:

@@ -122,8 +122,11 @@ def test_a_valid_proposal_merges_with_plain_git(hooked: Path) -> None:
     run(hooked, "merge", "--no-ff", "-m", "merge good", GOOD)
     assert "Use short sentences." in (hooked / PATH).read_text()
     run(hooked, "reset", "-q", "--hard", "HEAD~1")
-    run(hooked, "merge", "--ff-only", GOOD)
+    proc = run(hooked, "merge", "--ff-only", GOOD)
     assert tip(hooked) == tip(hooked, GOOD)
+    # allowed, but no approval is recorded: the merger is told, once
+    assert proc.stderr.count("without an approval (no merge commit)") == 1, proc.stderr
+    assert "gitimprove approve ID" in proc.stderr
 
 
 def test_a_human_edit_straight_to_main_is_not_blocked(hooked: Path) -> None:
