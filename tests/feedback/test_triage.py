@@ -409,31 +409,27 @@ def test_product_complaints_that_share_a_word_with_them_stay_product() -> None:
         assert product_topic(tokens(text), []) == topic, text
 
 
-def test_function_words_of_other_languages_never_name_a_pattern() -> None:
+@pytest.mark.parametrize(("texts", "function_words", "named"), [
     # a group of Spanish reviews was named "del, la": the stop words were English only
-    texts = ["la aplicación no funciona con la cuenta del trabajo",
-             "la aplicación no funciona en el teléfono del trabajo",
-             "no funciona la aplicación, es un desastre del principio al fin",
-             "la aplicación del asistente no funciona para nada"]
-    patterns = analyze_records(recs(texts), min_support=3)
-    assert patterns, "the four reviews group"
-    words = {w.strip() for p in patterns for w in p.label.split(",")}
-    assert not words & {"la", "del", "no", "el", "en", "es", "con"}, [p.label for p in patterns]
-    assert "funciona" in words or "aplicación" in words or "aplicacion" in words, words
-
-
-def test_function_words_of_other_scripts_never_name_a_pattern() -> None:
+    (["la aplicación no funciona con la cuenta del trabajo",
+      "la aplicación no funciona en el teléfono del trabajo",
+      "no funciona la aplicación, es un desastre del principio al fin",
+      "la aplicación del asistente no funciona para nada"],
+     {"la", "del", "no", "el", "en", "es", "con"}, {"funciona", "aplicación", "aplicacion"}),
     # Persian reviews of an assistant were named "از, است, خیلی" (of, is, very): the words all
     # of them shared. Their stop words come from stopwords-iso, one list per language.
-    texts = ["این برنامه خیلی کند است و از جواب دادن باز می ماند",
-             "خیلی کند است، از صبح منتظر جواب هستم",
-             "از دیروز برنامه خیلی کند است",
-             "جواب ها خیلی کند است و از کار افتاده"]
+    (["این برنامه خیلی کند است و از جواب دادن باز می ماند",
+      "خیلی کند است، از صبح منتظر جواب هستم", "از دیروز برنامه خیلی کند است",
+      "جواب ها خیلی کند است و از کار افتاده"],
+     {"از", "است", "خیلی", "و", "این"}, {"کند", "جواب", "برنامه"}),
+])
+def test_function_words_of_other_languages_never_name_a_pattern(
+        texts: list[str], function_words: set[str], named: set[str]) -> None:
     patterns = analyze_records(recs(texts), min_support=3)
     assert patterns, "the four reviews group"
     words = {w.strip() for p in patterns for w in p.label.split(",")}
-    assert not words & {"از", "است", "خیلی", "و", "این"}, [p.label for p in patterns]
-    assert words & {"کند", "جواب", "برنامه"}, words
+    assert not words & function_words, [p.label for p in patterns]
+    assert words & named, words
 
 
 def test_words_that_only_judge_name_a_pattern_last() -> None:
