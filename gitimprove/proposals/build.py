@@ -435,7 +435,7 @@ def _prior(repo: InstructionRepo, s: ledger.Summary, built: ledger.Proposal | No
         own = tuple(c for c in cited if isinstance(c, str) and c in s.patterns) \
             if isinstance(cited, list) else ()
         if undone is not None:  # "Roll back AGENT proposal ID: the reason"
-            why = undone.summary.partition(": ")[2] or None
+            why = ledger.one_line(undone.summary.partition(": ")[2]) or None
             return PriorRule(text, str(section), s.id, why, kind, by=undone.record.by,
                              when=undone.time, evidence=s.evidence, patterns=own or s.patterns,
                              rolled_back=True)

@@ -119,17 +119,19 @@ def evaluation_gate(repo: InstructionRepo, old: Oid, brought: Brought,
 
 
 def check_update(repo: InstructionRepo, old: Oid, heads: Sequence[Oid], *,
-                 records: Mapping[str, Oid] | None = None) -> list[Finding]:
+                 records: Mapping[str, Oid] | None = None,
+                 known: list[Brought] | None = None) -> list[Finding]:
     """Proposal commits that ``heads`` bring into main at ``old`` and that fail the validator
     (or the evaluation gate of ``old``'s policy; ``records`` are evaluation refs pushed in the
-    same push, by name, read instead of the repository's own)."""
+    same push, by name, read instead of the repository's own; ``known``: the proposal commits
+    they bring, where the caller has read them already)."""
     from gitimprove.review.actions import validate_merge, validate_trees
 
     git = repo.git
     findings: list[Finding] = []
     gated: set[str] = set()
     whole: dict[Oid, list[Violation]] = {}
-    for brought in proposal_commits(git, old, heads):
+    for brought in (proposal_commits(git, old, heads) if known is None else known):
         commit, pid = brought.commit, brought.proposal
         if brought.forged:
             findings.append(Finding(commit.oid, pid, [
@@ -318,7 +320,8 @@ def run_reference_transaction(repo: InstructionRepo, state: str, lines: Iterable
             raise behind
     squashed = _squash_in_progress(repo) if updates else None
     for old, new in updates:
-        findings = check_update(repo, old, [new])
+        brought = proposal_commits(repo.git, old, [new])
+        findings = check_update(repo, old, [new], known=brought)
         if squashed is not None and not findings and _brings_squashed(repo, old, new, squashed[0]):
             findings = _check_squash(repo, old, new, *squashed)
         broken = [] if os.environ.get(ALLOW_BROKEN_ENV) == "1" else broken_files(repo, old, new)
@@ -329,21 +332,19 @@ def run_reference_transaction(repo: InstructionRepo, state: str, lines: Iterable
             if not findings:
                 raise broken_refusal(broken, repo.branch)
             raise refusal(findings, repo.branch, "this update", paths)
-        _note_unapproved(repo, old, new)
+        _note_unapproved(repo, new, brought)
 
 
-def _note_unapproved(repo: InstructionRepo, old: Oid, new: Oid) -> None:
+def _note_unapproved(repo: InstructionRepo, new: Oid, brought: list[Brought]) -> None:
     """Say so when an update that passed lands a proposal without a merge (a fast-forward, a
     cherry-pick, a reset): allowed, but no approval is recorded, and the reviewer ran no
     ``approve``. Only where a person is watching (a checkout, not a server's push)."""
-    if repo.git.is_bare or len(repo.git.read_commit(new).parents) > 1:
+    landed = sorted({b.proposal for b in brought if b.commit.model_authored and b.agent})
+    if not landed or repo.git.is_bare or len(repo.git.read_commit(new).parents) > 1:
         return
-    landed = sorted({b.proposal for b in proposal_commits(repo.git, old, [new])
-                     if b.commit.model_authored and b.agent})
-    if landed:
-        print(f"gitimprove: {repo.branch} now holds proposal {', '.join(landed)} without an "
-              "approval (no merge commit); the audit shows it as landed, not approved. "
-              "Next time: `gitimprove approve ID`, or `git merge --no-ff`.", file=sys.stderr)
+    print(f"gitimprove: {repo.branch} now holds proposal {', '.join(landed)} without an "
+          "approval (no merge commit); the audit shows it as landed, not approved. "
+          "Next time: `gitimprove approve ID`, or `git merge --no-ff`.", file=sys.stderr)
 
 
 def _squash_in_progress(repo: InstructionRepo) -> tuple[str, Path] | None:

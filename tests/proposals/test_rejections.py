@@ -170,3 +170,26 @@ def test_a_rolled_back_rule_is_kept_out_like_a_rejected_one(sample_repo: Path) -
     day = datetime.now(UTC).strftime("%Y-%m-%d")
     assert again.notes[0].startswith(f"proposed again: {RULE!r} was rolled back on {day} by "
                                      f"{REVIEWER} (in {plan.id}): legal wants no links"), again.notes
+
+
+def test_a_rollback_reason_reaches_the_review_on_one_line_without_controls(sample_repo: Path) -> None:
+    # the reason is a commit's subject, which a person may write by hand
+    from gitimprove.review.actions import approve, rollback
+    from gitimprove.text import CONTROL
+
+    repo = InstructionRepo(sample_repo)
+    _complaints(repo, 3, ids=IDS, days=-1)
+    plan = propose(repo, AGENT, HeuristicProposer(), patterns=[sources_pattern(ids=IDS)])
+    approve(repo, plan.id, by=REVIEWER)
+    landed = rollback(repo, plan.id, reason="no links", by=REVIEWER)
+    git = repo.git
+    message = git.read_commit(landed.commit).message.replace("no links", "no \x1b[8mlinks\u202e")
+    tree = git.tree_of(landed.commit)
+    forged = git.run("commit-tree", str(tree), "-p", str(git.read_commit(landed.commit).parents[0]),
+                     "-m", message).strip()
+    git.run("update-ref", repo.main_ref, forged)
+    with pytest.raises(NothingToPropose) as caught:
+        propose(repo, AGENT, HeuristicProposer(), patterns=[stated(sources_pattern(ids=IDS),
+                                                                    evidence_states(repo))])
+    (why,) = [lo.why for lo in caught.value.left_out]
+    assert "was rolled back in" in why and not CONTROL.search(why), repr(why)

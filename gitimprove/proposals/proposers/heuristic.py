@@ -61,7 +61,7 @@ from gitimprove.proposals.rules import (
     vague,
 )
 from gitimprove.proposals.support import Support, consistent_number
-from gitimprove.text import rule_number
+from gitimprove.text import rule_number, shorten
 
 _STYLE_HINTS = ("style", "tone", "format", "voice", "writing", "process", "method")
 MAX_QUOTES = 3
@@ -611,7 +611,7 @@ def _same_length_rule(pattern: Pattern, st: Statement) -> bool:
 
 
 def _rejected(label: str, text: str, prior: PriorRule) -> LeftOut:
-    reason = " ".join(prior.reason.split())[:160] if prior.reason else None
+    reason = shorten(prior.reason, 160) if prior.reason else None  # one line, no controls
     because = f' ("{reason}")' if reason else ""
     what = "rolled back" if prior.rolled_back else "rejected before"
     return LeftOut(label, f"{text!r} was {what} in {prior.proposal}{because}", rejected=True,
