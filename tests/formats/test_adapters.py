@@ -627,3 +627,4 @@ def test_a_file_whose_only_headings_are_underlined_is_refused_not_flattened() ->
     # a divider after a blank line, or a file with # headings, is read as before
     assert ADAPTERS["markdown"].parse("You help.\n\n---\n\nMore.\n", "a.md")
     assert ADAPTERS["markdown"].parse("# Help\n\nText\n---\n", "a.md")
+    assert ADAPTERS["markdown"].parse("You help.\n\n```\nfront\n---\n```\n", "a.md")  # code

@@ -10,7 +10,7 @@ from typing import Any
 
 from gitimprove.errors import InvalidFileError
 from gitimprove.instructions.formats.base import Adapter, Entry, ParsedFile
-from gitimprove.instructions.formats.prose import HEADING_RE, RULE_RE, Lines
+from gitimprove.instructions.formats.prose import FENCE_RE, HEADING_RE, RULE_RE, Lines
 from gitimprove.instructions.formats.yamlfile import stem
 from gitimprove.instructions.formats.yamlspan import Path_, split_lines
 
@@ -81,9 +81,13 @@ class Markdown(Adapter):
         if not any(HEADING_RE.match(line) for line in view):
             # Without "#" headings, "Safety" over "------" is the file's only way to name a
             # section: read as text, a protected section there would protect nothing.
+            fenced = False
             for n in range(1, len(view)):
-                if (_UNDERLINE.match(view[n]) and view[n - 1].strip()
-                        and not RULE_RE.match(view[n - 1]) and not _UNDERLINE.match(view[n - 1])):
+                if FENCE_RE.match(view[n - 1]):
+                    fenced = not fenced
+                if (not fenced and _UNDERLINE.match(view[n]) and view[n - 1].strip()
+                        and not RULE_RE.match(view[n - 1]) and not _UNDERLINE.match(view[n - 1])
+                        and not FENCE_RE.match(view[n - 1])):
                     raise InvalidFileError(
                         [f"{source}:{len(parsed.front) + n}: a heading underlined with "
                          f"{view[n].strip()[0] * 3} (setext); gitimprove names sections by # headings"],

@@ -21,7 +21,7 @@ from gitimprove.errors import GitImproveError
 
 HEADING_RE = re.compile(r"\A(#{1,6})[ \t]+(.*?)(?:[ \t]+#+)?[ \t]*\Z")
 RULE_RE = re.compile(r"\A([ \t]*)([-*+]|\d{1,3}[.)])[ \t]+(\S.*)\Z")
-_FENCE_RE = re.compile(r"\A[ \t]*(```|~~~)")
+FENCE_RE = re.compile(r"\A[ \t]*(```|~~~)")
 PROTECTED_MARK = "<!-- gitimprove: protected -->"
 # A template's or markup's own line: `{% endif %}`, `{{#each x}}`, `{{/each}}`, `{{else}}`,
 # `<message role="user">`, `</message>`. Never part of the rule above it.
@@ -123,7 +123,7 @@ def parse(lines: list[str], first_id: str, taken: set[str] | None = None) -> lis
     fenced = False
     rule: Rule | None = None
     for i, line in enumerate(lines):
-        if _FENCE_RE.match(line):
+        if FENCE_RE.match(line):
             fenced = not fenced
             rule = None
             current.text_lines.append(i)
@@ -389,7 +389,7 @@ def _depths(lines: list[str]) -> list[int]:
     fenced = False
     for line in lines:
         depth = out[-1]
-        if _FENCE_RE.match(line):
+        if FENCE_RE.match(line):
             fenced = not fenced
         elif not fenced and _TEMPLATE_TAG_RE.match(line) and line.rstrip().endswith(("%}", "}}")):
             depth += len(_BLOCK_OPEN_RE.findall(line)) - len(_BLOCK_CLOSE_RE.findall(line))
