@@ -39,6 +39,9 @@ from gitimprove.text import is_slug
 # accepts after str.strip() (Rust's \s is Unicode White_Space, which Python's str.isspace()
 # covers), and only values that strip() leaves alone, so the value is the one given.
 _ID = r"^[^\s\x00-\x1f\x7f]{1,200}$"
+# fields._USER_RE the same way: spaces inside, none at either end
+_USER = (r"^[^\s\x00-\x1f\x7f-\x9f]"
+         r"(?:[^\x00-\x1f\x7f-\x9f\x{2028}\x{2029}]{0,198}[^\s\x00-\x1f\x7f-\x9f])?$")
 # A time in UTC written the usual way (2026-09-15T07:55:22Z, "+00:00", microseconds), checked
 # in Rust; the 29th to 31st of a month are checked again below (the month may not have them).
 # Any other time, valid or not, goes the general way. [0-9]: Rust's \d is any Unicode digit.
@@ -66,7 +69,7 @@ def _schema() -> SchemaValidator:
         "reason": optional(text),
         "correction": optional(text),
         "signals": optional(cs.any_schema()),
-        "user_id": optional(ident),
+        "user_id": optional(cs.str_schema(strict=True, pattern=_USER)),
         "input": optional(text),
         "output": optional(text),
         "metadata": optional(cs.any_schema()),

@@ -36,7 +36,8 @@ _FIELD_GUESSES = {
     "text": "reason", "review": "reason", "comment": "reason", "comments": "reason",
     "feedback": "reason", "message": "reason", "content": "reason", "body": "reason",
     "date": "created_at", "time": "created_at", "timestamp": "created_at",
-    "created": "created_at", "stars": "rating", "score": "rating", "thumbs": "rating",
+    "created": "created_at", "at": "created_at", "updated": "created_at",
+    "reviewid": "id", "review_id": "id", "stars": "rating", "score": "rating", "thumbs": "rating",
     "user": "user_id", "username": "user_id", "author": "user_id",
     "prompt": "input", "question": "input", "response": "output", "answer": "output",
     "run": "run_id", "session_id": "run_id",
@@ -57,6 +58,10 @@ RATING_HELP = "use positive or negative (also up/down, thumbs_up/thumbs_down, +1
 STARS_NOTE = "for stars or scores, map each to positive or negative first (1 would read as +1)"
 
 _ID_RE = re.compile(r"\A[^\s\x00-\x1f\x7f]{1,200}\Z")
+# A user id may be a name with spaces inside ("Ada Lovelace" in an app store's export): it is
+# never written into git, only stored and hashed for a trial's share. No control character or
+# line separator; no space at either end (values are stripped first).
+_USER_RE = re.compile(r"\A(?=\S)[^\x00-\x1f\x7f-\x9f\u2028\u2029]{1,200}(?<=\S)\Z")
 _VERSION_RE = re.compile(r"\A[0-9A-Za-z._-]{1,100}\Z")
 _SIGNAL_RE = re.compile(r"\A[A-Za-z_][A-Za-z0-9_.-]{0,63}\Z")
 TOOL_NAME_RE = re.compile(r"\A[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}\Z")

@@ -12,6 +12,7 @@ test_quickcheck.py holds both to the same answer on valid and invalid records.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -20,6 +21,7 @@ from gitimprove.feedback.fields import (
     _NEGATIVE,
     _POSITIVE,
     _SIGNAL_RE,
+    _USER_RE,
     _VERSION_RE,
     FIELDS,
     MAX_METADATA_BYTES,
@@ -44,6 +46,7 @@ _CALL_FIELDS = frozenset(("name", "status", "duration_ms", "arguments"))
 # every spelling normalize_rating accepts as it stands (others, like " Up", go through it)
 _RATINGS = {**dict.fromkeys(_POSITIVE, "positive"), **dict.fromkeys(_NEGATIVE, "negative")}
 _id_match = _ID_RE.match
+_user_match = _USER_RE.match
 _signal_match = _SIGNAL_RE.match
 _slug_match = SLUG_RE.match
 _version_match = _VERSION_RE.match
@@ -76,11 +79,11 @@ def quick_values(data: dict[str, Any], *, own_id: bool = False) -> dict[str, Any
         return None
 
 
-def _identifier(value: object) -> str:
+def _identifier(value: object, match: Callable[[str], object] = _id_match) -> str:
     if not isinstance(value, str):
         raise _Refer
     value = value.strip()
-    if not _id_match(value):
+    if not match(value):
         raise _Refer
     return value
 
@@ -135,7 +138,7 @@ def _values(data: dict[str, Any], own_id: bool = False) -> dict[str, Any]:
     user_id, text_in, text_out, metadata = get("user_id"), get("input"), get("output"), get("metadata")
     return {"id": record_id, "agent": agent, "version": version, "run_id": run_id,
             "rating": rating, "reason": reason, "correction": correction, "signals": signals,
-            "user_id": None if user_id is None else _identifier(user_id),
+            "user_id": None if user_id is None else _identifier(user_id, _user_match),
             "input": None if text_in is None else _check_text("text", text_in, MAX_RUN_TEXT_CHARS),
             "output": None if text_out is None else _check_text("text", text_out, MAX_RUN_TEXT_CHARS),
             "metadata": None if metadata is None else _metadata(metadata),

@@ -15,6 +15,7 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -22,6 +23,7 @@ from pydantic import (
 from gitimprove.feedback.fields import (
     _ID_RE,
     _SIGNAL_RE,
+    _USER_RE,
     _VERSION_RE,
     FIELDS_NOTE,
     MAX_ID_CHARS,
@@ -126,7 +128,7 @@ class RecordIn(BaseModel):
 
     @field_validator("id", "run_id", "user_id", mode="before")
     @classmethod
-    def _identifier(cls, value: object) -> object:
+    def _identifier(cls, value: object, info: ValidationInfo) -> object:
         if value is None:
             return None
         if isinstance(value, int) and not isinstance(value, bool):
@@ -134,7 +136,11 @@ class RecordIn(BaseModel):
         if not isinstance(value, str):
             raise ValueError(f"must be text, not {type(value).__name__}")
         value = value.strip()
-        if not _ID_RE.match(value):
+        if info.field_name == "user_id":
+            if not _USER_RE.match(value):
+                raise ValueError(f"must be 1-{MAX_ID_CHARS} characters without control "
+                                 "characters or line breaks")
+        elif not _ID_RE.match(value):
             raise ValueError(f"must be 1-{MAX_ID_CHARS} characters without spaces or control "
                              "characters")
         return value

@@ -737,6 +737,15 @@ def analyze_records(
         else:
             topics = [themer(t).topic for t, n in read.items() for _ in range(n)]
             triage, topic = triage_of(topics, praise=g.kind == PRAISE)
+        if triage == "product" and g.concept is not None:
+            # a group the lexicon named after a fault of answers ("too long / verbose") that
+            # is about the product: named by its own words ("wait, hours, pro")
+            by_text: dict[str, list[Item]] = defaultdict(list)
+            for it in g.items:
+                if it.text:
+                    by_text[it.text].append(it)
+            named = _name_group(g.kind, list(by_text), by_text, themer, word_df, {}, hints=False)
+            g.label = _terms_label(named, read, ranked)
         patterns.append(Pattern(
             id=pattern_id(g.kind, g.key), kind=g.kind, label=g.label, key=g.key,
             count=len(g.items), share=round(len(g.items) / max(1, total[g.kind]), 4),

@@ -31,6 +31,9 @@ TOPICS: tuple[Concept, ...] = (
        try again later | try again in | wait # hour | wait # hours | wait hours | # messages per
        # message every | only send | messages every | usage cap | usage limit | hit the limit
        reached the limit | reset | cool down | cooldown
+       # prompts a day | # prompts per day | # messages a day | # messages per day | # chats a day
+       # questions a day | wait for # hours | wait # more hours | question limit | prompt limit
+       chat limit | limit reached | message limits
        限制 | 上限 | 次数 | 制限 | 回数 | 제한 | 한도 | лимит | ограничение
        """),
     _c("pricing", "pricing and billing", "", "", "",
@@ -43,6 +46,9 @@ TOPICS: tuple[Concept, ...] = (
        waste of money | in app purchase | purchase | per month | monthly fee | monthly plan
        monthly subscription | monthly payment | monthly charge | yearly plan | yearly subscription
        annual plan | annual subscription | # a month | # a year | month to month
+       upgrade to pro | upgrade to premium | upgrade to plus | upgrading to pro | upgraded to pro
+       upgrading to premium | upgraded to premium | pro version | pro user | pro account | paid version
+       paid plan | paid account | # bucks | charge money | charging money
        收费 | 付费 | 订阅 | 訂閱 | 价格 | 價格 | 太贵 | 退款 | 会员 | 會員 | 扣费 | 課金 | 料金 | 有料
        返金 | サブスク | 결제 | 구독 | 가격 | 환불 | 유료 | подписка | подписку | цена | платно
        платная | деньги | suscripcion | precio | pagar | caro | cobro | assinatura | preco
@@ -53,6 +59,7 @@ TOPICS: tuple[Concept, ...] = (
        login | log in | logged in | logging in | log on | sign in | signed in | sign up | signup
        register | registration | create an account | create account | account | accounts | password
        verification | verify | verifying | verification code | sms | phone number
+       mobile number | invalid number | my number | number phone | otp | one time password
        email | e mail | authenticate | authentication | authenticating | flagged | locked out
        google account | apple id | microsoft account | two factor | 2fa | date of birth
        enter my birthday | enter your birthday | age verification | verify my age
@@ -76,6 +83,9 @@ TOPICS: tuple[Concept, ...] = (
        deleted my | lost my | lost all | not responding | unusable | keeps closing | black screen
        overheat | overheats | overheating | heats up | heating up | gets hot | getting hot
        gets very hot | phone hot | phone is hot | battery | drain | drains
+       server error | internal server | connection error | connectivity | network issue
+       force quit | force close | maintenance | overloaded | over capacity | at capacity
+       outage | downtime | service unavailable | servers are down | server is down
        闪退 | 閃退 | 崩溃 | 打不开 | 用不了 | 无法使用 | 無法使用 | 不能用 | 报错 | 出错 | 连接 | 連接
        网络 | 網路 | 卡住 | 卡死 | 发热 | 發熱 | 发烫 | 落ちる | 落ちます | クラッシュ | エラー | 起動しない
        開かない | 使えない | 오류 | 에러 | 먹통 | 튕겨 | 튕김 | 안돼요 | 안됨 | вылетает | ошибка
@@ -93,6 +103,10 @@ TOPICS: tuple[Concept, ...] = (
        voice option | voice assistant | read aloud | volume
        menu | settings menu | settings page | app settings | design | navigation | accessibility
        voiceover | zoom | ios # | android
+       web version | web app | browser version | desktop version | desktop app | pwa
+       the website has | on the website | than the website | compared to the website
+       copy button | code block | code blocks | artifacts | missing features | lacks features
+       lacking features | no projects | the projects | projects feature
        update broke | after the update | new update | latest update
        界面 | 按钮 | 按鈕 | 字体 | 键盘 | 鍵盤 | ボタン | 画面 | 화면 | 버튼 | интерфейс | кнопка
        interfaz | boton | botao
@@ -137,23 +151,29 @@ TOPICS: tuple[Concept, ...] = (
 # an account ("the candidate's calculation of the monthly payment is wrong", "paid for Plus and
 # it still has no knowledge past 2021").
 ANSWER_TALK = Lexicon((_c("answer talk", "", "", "", "", """
-    answer | answers | answered | response | responses | reply | replies | output | outputs
     calculation | calculate | calculated | calculating | computation | arithmetic | math | equation
     step | steps | candidate | incorrect | incorrectly | wrong | wrongly | correct | correctly
     reasoning | reason | logic | logical | illogical | premise | hypothesis | conclusion | conclude
     explanation | explain | explains | mistake | mistaken | misunderstand | misunderstands
     misunderstood | assume | assumes | assumption | deduce | deduction | infer | inference
-    contradict | contradicts | contradiction | the question | the context | the prompt
+    contradict | contradicts | contradiction | the question | the context
     knowledge | outdated | out of date | up to date | current events
     code it | generated code | generates code | generate code | write code | writes code
     wrote code | written code | writing code | buggy code | broken code | code does not
     code doesnt | code did not | code has | code is | code that | code was | compile | compiles
     compiling | compiler | syntax | the script | this script | snippet
-    solution | problem statement | the claim | evidence | support that | supports that
+    problem statement | the claim | evidence | support that | supports that
     support the claim | supports the claim | supported by the | not supported by
     回答 | 答案 | 答え | 답변 | 대답 | ответ | ответы | respuesta | respuestas | resposta
     respostas | reponse | reponses | antwort | antworten
     """),))
+# Words that only name an answer: they weigh half as much, since a complaint about the product
+# names what it stopped ("the app crashes ... just to get a response from my prompts").
+ANSWER_NOUNS = Lexicon((_c("answer nouns", "", "", "", "", """
+    answer | answers | answered | response | responses | reply | replies | output | outputs
+    solution | the prompt
+    """),))
+NOUN_WEIGHT = 0.5
 
 _TOPICS = Lexicon(TOPICS)
 TOPIC_LABELS = {c.key: c.failure for c in TOPICS}
@@ -167,11 +187,16 @@ def product_topic(toks: tuple[str, ...], answers: Sequence[tuple[str, float]]) -
     product = _TOPICS.match(toks)
     if not product:
         return None
-    about_answers = sum(score for _, score in answers) + sum(
-        score for _, score in ANSWER_TALK.match(toks))
+    about_answers = sum(score for _, score in answers) + _talk(toks)
     if sum(score for _, score in product) > about_answers:
         return product[0][0]
     return None
+
+
+def _talk(toks: tuple[str, ...]) -> float:
+    """How much ``toks`` address an answer: :data:`ANSWER_TALK`, and its nouns at half weight."""
+    return (sum(score for _, score in ANSWER_TALK.match(toks))
+            + NOUN_WEIGHT * sum(score for _, score in ANSWER_NOUNS.match(toks)))
 
 
 def subject_words(texts: Iterable[str]) -> frozenset[str]:
@@ -208,7 +233,7 @@ def plain_product_topic(toks: tuple[str, ...],
     if not product:
         return None
     topic = product[0][0]
-    if ANSWER_TALK.match(toks):
+    if ANSWER_TALK.match(toks) or ANSWER_NOUNS.match(toks):
         return None
     if sum(s for _, s in product) < sum(s for _, s in answers()):
         return None

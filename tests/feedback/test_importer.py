@@ -211,6 +211,13 @@ def test_an_app_store_export_is_refused_saying_where_its_fields_go(repo: Instruc
         run_import(repo, "date,title,review,rating\n2025-07-05,Meh,Too long,4\n", "f.csv")
     assert info.value.message == ("f.csv: unknown CSV columns 'date' (as created_at?), 'title', "
                                   "'review' (as reason?)")
+    # Google Play's export, as google-play-scraper writes it
+    with pytest.raises(FeedbackImportError) as info:
+        run_import(repo, "reviewId,userName,content,score,at\nr1,Ada Lovelace,Slow,1,"
+                   "2024-09-18 20:11:06\n", "f.csv")
+    assert info.value.message == (
+        "f.csv: unknown CSV columns 'reviewid' (as id?), 'username' (as user_id?), 'content' "
+        "(as reason?), 'score' (as rating?), 'at' (as created_at?)")
 
 
 def test_a_file_rated_with_stars_is_not_imported_even_with_skip_invalid(
@@ -263,6 +270,31 @@ def test_format_detection_and_unreadable_files(repo: InstructionRepo, tmp_path: 
         read_source(str(tmp_path / "missing.jsonl"))
     with pytest.raises(FeedbackImportError, match="it is a directory"):
         read_source(str(tmp_path))
+
+
+def test_a_user_named_with_spaces_is_imported_as_given(repo: InstructionRepo) -> None:
+    # App stores export a display name as the user: "Ada Lovelace" is a user id (it is never
+    # written into git), stored the same by the fast reader and the general one; a line break
+    # or a control character in it is refused.
+    rows = [{"id": f"u-{i}", "agent": "support-agent", "rating": "down", "reason": "slow",
+             "user_id": name, "created_at": f"2026-09-0{i + 1}T00:00:00Z"}
+            for i, name in enumerate(["Ada Lovelace", "  李 明 ", "x"])]
+    rows[2]["created_at"] = "Sept 3"  # the general path reads this line
+    rows[2]["user_id"] = "Grace  Hopper"
+    with pytest.raises(FeedbackImportError):  # "Sept 3" is no time: nothing is imported
+        run_import(repo, jl(*rows))
+    rows[2]["created_at"] = "2026-09-03 00:00:00"
+    assert run_import(repo, jl(*rows)).added == 3
+    store = repo.feedback_store()
+    assert [store.get(f"u-{i}").user_id for i in range(3)] == [  # type: ignore[union-attr]
+        "Ada Lovelace", "李 明", "Grace  Hopper"]
+    for bad in ("Ada\nLovelace", "Ada\u2028Lovelace", "Ada\tLovelace", " "):
+        line = jl({"id": "u-9", "agent": "support-agent", "rating": "down", "user_id": bad})
+        with pytest.raises(FeedbackImportError) as info:
+            run_import(repo, line)
+        assert "line 1: user_id: must be 1-200 characters without control characters" in (
+            info.value.problems[0]), bad
+    assert store.count() == 3
 
 
 def test_lines_read_fast_give_what_json_gives(repo: InstructionRepo) -> None:

@@ -616,3 +616,35 @@ def test_a_request_about_the_product_under_a_good_rating_is_no_praise() -> None:
     patterns = analyze_records(recs(product + liked, rating="up"), min_support=2)
     praised = {i for p in patterns if p.triage == "praise" for i in p.feedback_ids}
     assert praised and not praised & {f"x{n}" for n in range(len(product))}, patterns
+
+
+@pytest.mark.parametrize("text, expected", [
+    # an app review names the answer the product failure kept from them: still the product
+    ("I love it but the app crashes often. I have to force quit every time just to get a "
+     "response from my prompts", "crashes and bugs"),
+    ("the app is not accepting Nigerian phone numbers, kindly proffer solution", "login"),
+    ("when i put my number, it says invalid number", "login"),
+    ("Sometimes you get an internal server error and lose the prompt", "crashes and bugs"),
+    ("You get 5 prompts a day then you can't type", "usage limits"),
+    ("used it 30 minutes, then it says wait for 4 hours", "usage limits"),
+    ("This app doesn't have projects, the web version has them", "interface"),
+    ("no copy button for code blocks", "interface"),
+    # ... but an answer judged is the answers, whatever else the item names
+    ("the response was wrong and the app crashed", None),
+    ("the solution it gave is incorrect, the app is fine", None),
+])
+def test_a_complaint_about_the_product_may_name_the_answer_it_kept_away(
+        text: str, expected: str | None) -> None:
+    assert topic(text) == expected
+
+
+def test_a_product_pattern_named_after_a_fault_of_answers_is_named_by_its_words() -> None:
+    # "waiting time too long" matched the lexicon's "too long / verbose", and the group about
+    # the wait for more messages was listed as 'pricing: too long / verbose'
+    texts = ["The waiting time is too long for a pro user, it says wait for 4 hours",
+             "pro version still has limited use, I have to wait five hours, too long",
+             "waiting hours is too long when you pay for pro",
+             "too long a wait for paying pro users, hours every day"]
+    [pattern] = analyze_records(recs(texts), min_support=3)
+    assert pattern.triage == "product"
+    assert "verbose" not in pattern.label and "hours" in pattern.label, pattern.label
