@@ -124,9 +124,18 @@ def test_import_dry_run_reimport_and_json(sample_repo: Path, capsys: pytest.Capt
     assert stats == []
     report = ok_json(capsys, sample_repo, "feedback", "import", path)
     assert report == {"source": path, "format": "jsonl", "dry_run": False, "records": 345,
-                      "added": 345, "duplicates": 0, "invalid": [], "warnings": []}
+                      "added": 345, "duplicates": 0, "repeated": 0, "invalid": [], "warnings": []}
     code, out, _ = run(capsys, sample_repo, "feedback", "import", path)
     assert out.startswith("imported 0 of 345 records") and "(345 already present)" in out
+    # an export gathered from several countries gives a review once per country: the repeats
+    # are not "already present" (nothing of the file was stored before)
+    lines = (sample_repo / "feedback.jsonl").read_text().splitlines()[:3]
+    fresh = [line.replace('"fb-', '"again-') for line in lines]
+    twice = sample_repo.parent / "twice.jsonl"
+    twice.write_text("\n".join(fresh + fresh[:2] + lines[:1]) + "\n")
+    code, out, _ = run(capsys, sample_repo, "feedback", "import", str(twice))
+    assert out.startswith(f"imported 3 of 6 records from {twice} (1 already present, 2 repeated "
+                          "in the file)"), out
 
 
 def test_import_reports_every_bad_line(sample_repo: Path, tmp_path: Path,

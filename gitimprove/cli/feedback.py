@@ -157,6 +157,8 @@ def import_cmd(ctx: Context, file: str, fmt: str | None, dry_run: bool, skip_inv
     extra = []
     if report.duplicates:
         extra.append(f"{report.duplicates} already present")
+    if report.repeated:
+        extra.append(f"{report.repeated} repeated in the file")
     if report.invalid:
         extra.append(f"{len(report.invalid)} invalid skipped")
     tail = f" ({', '.join(extra)})" if extra else ""

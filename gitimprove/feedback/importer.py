@@ -56,7 +56,8 @@ class ImportReport:
     dry_run: bool
     records: int = 0
     added: int = 0
-    duplicates: int = 0
+    duplicates: int = 0   # already stored
+    repeated: int = 0     # the same record again, later in the file
     invalid: list[LineProblem] = field(default_factory=list)
     warnings: list[LineProblem] = field(default_factory=list)
     ids: list[str] = field(default_factory=list)
@@ -65,6 +66,7 @@ class ImportReport:
         return {
             "source": self.source, "format": self.format, "dry_run": self.dry_run,
             "records": self.records, "added": self.added, "duplicates": self.duplicates,
+            "repeated": self.repeated,
             "invalid": [{"line": p.line, "error": p.message} for p in self.invalid],
             "warnings": [{"line": p.line, "warning": p.message} for p in self.warnings],
         }
@@ -470,7 +472,7 @@ class _Intake:
                 self.report.invalid.append(LineProblem(
                     number, f"id {fid} is used on line {earlier[0]} with different content"))
             else:
-                self.report.duplicates += 1
+                self.report.repeated += 1
             return
         self.seen[fid] = (number, digest)
         if derived:
