@@ -13,7 +13,7 @@ import re
 
 from gitimprove.dataclass import dataclass, field
 from gitimprove.errors import InvalidFileError
-from gitimprove.instructions.agentfile import render
+from gitimprove.instructions.agentfile import parse_agent, render
 from gitimprove.instructions.formats import ADAPTERS, Adapter, ParsedFile
 from gitimprove.instructions.formats.catalog import adapter_for, build, decode
 from gitimprove.instructions.policy import POLICY_PATH, Constant, FormatRule, Policy
@@ -62,6 +62,28 @@ def _markdown_agent(path: str, policy: Policy) -> bool:
     instructions whatever its name (``agents/order-support.md``)."""
     folder, _, name = path.rpartition("/")
     return folder == policy.agents_dir and name.lower().endswith(".md")
+
+
+def foreign_agents(files: dict[str, bytes], policy: Policy) -> dict[str, str]:
+    """The files where gitimprove's own agents live (``agents/*.yaml``), each with the format
+    that reads it, when none of them is a gitimprove agent file and another format reads each
+    one (a cagent team in ``agents/``); else nothing."""
+    out: dict[str, str] = {}
+    for path in sorted(p for p in files if policy.is_native_path(p)):
+        try:
+            parse_agent(files[path], path, expected_name=path.rpartition("/")[2].removesuffix(".yaml"))
+            return {}
+        except InvalidFileError:
+            pass
+        try:
+            text = decode(files[path], path)
+        except InvalidFileError:
+            return {}
+        fits = [name for name in _SNIFF if _try(ADAPTERS[name], text, path)[0]]
+        if not fits:
+            return {}
+        out[path] = fits[0]
+    return out
 
 
 def _try(adapter: Adapter, text: str, path: str) -> tuple[bool, str]:

@@ -161,3 +161,40 @@ def test_adopting_a_file_larger_than_the_size_limit_raises_the_limit(tmp_path: P
     apply(doc, Draft(summary="s", rationale="r", operations=[
         AddRule(section="topic-3", text="Name the source of every figure.", reason="r")]).operations)
     assert check_change({"AGENTS.md": at.raw}, {"AGENTS.md": doc.dumps().encode()}, policy) == []
+
+
+def test_agent_files_of_another_format_in_agents_are_adopted(tmp_path: Path) -> None:
+    """docker/cagent-action keeps its cagent teams in agents/, the folder gitimprove's own agents
+    live in: `init` adopted nothing and stopped ("name: required field 'name' is missing"). Now
+    gitimprove's agents go to another folder and the teams are adopted, with a note; a proposal
+    for one of them passes the validator. A folder of gitimprove agents is read as before."""
+    from gitimprove.instructions.policy import parse_policy
+
+    root = tmp_path / "review"
+    (root / "agents").mkdir(parents=True)
+    git(tmp_path, "init", "-q", "-b", "main", str(root))
+    shutil.copy(FIXTURES / "cagent.yaml", root / "agents" / "pr-reviewer.yaml")
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "agents")
+    result = init(root)
+    assert [(a.path, a.format, a.agents) for a in result.adopted] == [
+        ("agents/pr-reviewer.yaml", "cagent", ["researcher", "root"])]
+    assert any("agents/ holds cagent files" in n and "gitimprove-agents/" in n for n in result.notes)
+    policy = parse_policy((root / "gitimprove.yaml").read_bytes(), "gitimprove.yaml")
+    assert policy.agents_dir == "gitimprove-agents" and policy.limits.allowed_paths == ["gitimprove-agents/*.yaml"]
+    assert not (root / "gitimprove-agents").exists()
+    assert git(root, "status", "--porcelain").strip() == ""
+    with InstructionRepo(root) as ir:
+        assert sorted(ir.agent_names()) == ["researcher", "root"]
+        assert "Never answer legal questions yourself." in ir.load("root").text
+
+    native = tmp_path / "native"
+    (native / "agents").mkdir(parents=True)
+    git(tmp_path, "init", "-q", "-b", "main", str(native))
+    shutil.copy(Path(__file__).parents[2] / "sample_repo" / "agents" / "product-writer.yaml",
+                native / "agents" / "product-writer.yaml")
+    git(native, "add", "-A")
+    git(native, "commit", "-q", "-m", "agents")
+    result = init(native)
+    assert not result.adopted and not result.notes
+    assert parse_policy((native / "gitimprove.yaml").read_bytes(), "gitimprove.yaml").agents_dir == "agents"
