@@ -1,5 +1,6 @@
 """Markdown instruction files: ``AGENTS.md``, ``CLAUDE.md``, ``.github/copilot-instructions.md``,
-``*.prompt.md``, ``*.instructions.md`` and Cursor ``.mdc`` rules. The body is the prompt; a
+``*.prompt.md``, ``*.instructions.md``, Cursor ``.mdc`` rules, Copilot custom agents and chat modes
+(``*.agent.md``, ``*.chatmode.md``) and Claude Code subagents (``.claude/agents/*.md``). The body is the prompt; a
 front matter block (``---`` ... ``---``) is kept byte for byte and never edited."""
 
 from __future__ import annotations
@@ -60,13 +61,28 @@ class MarkdownParsed(ParsedFile):
 
 class Markdown(Adapter):
     name = "markdown"
-    summary = "Markdown instructions (AGENTS.md, CLAUDE.md, copilot-instructions.md, *.prompt.md, .mdc)"
+    summary = ("Markdown instructions (AGENTS.md, CLAUDE.md, copilot-instructions.md, *.prompt.md, .mdc, "
+               "*.agent.md, .claude/agents/*.md)")
     variable_example = "{{name}} or ${input:name}"
     variable_re = re.compile(r"\{\{\s*([A-Za-z_]\w*)\s*\}\}|\$\{input:([A-Za-z_]\w*)[^}\n]*\}")
 
     def claims(self, path: str) -> bool:
         name = posixpath.basename(path).lower()
-        return name in _NAMES or name.endswith((".prompt.md", ".instructions.md", ".mdc"))
+        return name in _NAMES or name.endswith((".prompt.md", ".instructions.md", ".mdc", ".agent.md",
+                                                ".chatmode.md"))
+
+    def hints(self, path: str) -> bool:
+        """A Claude Code subagent: a Markdown file under ``.claude/agents/`` (its notes and
+        templates are there too; :meth:`claims_content` tells them apart)."""
+        folder = posixpath.dirname(path.lower())
+        return path.lower().endswith(".md") and "/.claude/agents/" in f"/{folder}/"
+
+    def claims_content(self, text: str) -> bool:
+        """A subagent opens with front matter naming it or saying when to use it, as Claude
+        Code reads it (``name:``, ``description:``), then its instructions."""
+        parsed = MarkdownParsed(self, text, "")
+        return any(re.match(r"(name|description)\s*:", line) for line in parsed.front[1:-1]) and bool(
+            "".join(parsed.body).strip())
 
     def parse(self, text: str, source: str) -> ParsedFile:
         """A file with headings has a section per heading; one without (a system prompt
