@@ -263,6 +263,13 @@ def test_agent_names_from_templates() -> None:
     ("crewai", "researcher: just a string\n", "neither role/goal/backstory"),
     ("crewai", "researcher:\n\trole: x\n", "a tab where YAML needs spaces"),
     ("github_models", "model: x\n", "expected `messages:`"),
+    # a prompt format of one's own (cajias/custom-github-actions), and a placeholder
+    ("github_models", "model: x\nsystem: |\n  You triage.\nuser: '{{input}}'\n",
+     "it has none (its keys: model, system, user)"),
+    ("github_models", "messages: []\n", "its `messages:` is empty"),
+    ("github_models", "messages:\n  - role: system\n    content: Triage.\n  - role: user\n",
+     "message 2 has no `content` string"),
+    ("github_models", "messages:\n  - role: user\n    content: '{{input}}'\n", "no message holds instructions"),
     ("markdown", "---\ntitle: x\n---\n\n", "has no instructions: the file is empty but for its front matter"),
     ("cagent", "agents: {}\n", "expected `agents:`"),
     ("google_adk", "name: x\n", "expected an agent"),
@@ -628,3 +635,35 @@ def test_a_file_whose_only_headings_are_underlined_is_refused_not_flattened() ->
     assert ADAPTERS["markdown"].parse("You help.\n\n---\n\nMore.\n", "a.md")
     assert ADAPTERS["markdown"].parse("# Help\n\nText\n---\n", "a.md")
     assert ADAPTERS["markdown"].parse("You help.\n\n```\nfront\n---\n```\n", "a.md")  # code
+
+
+BUG_REVIEW = """messages:
+  - role: system
+    content: |
+      You review bug reports.
+
+      Check for:
+      1. Steps to reproduce.
+      2. Expected and actual behaviour.
+  - role: user
+    content: '{{input}}'
+model: openai/gpt-4o-mini
+"""
+
+
+def test_a_message_that_is_only_a_variable_is_never_edited() -> None:
+    """strata-game-library/core's bug-review.prompt.yml: its user message is `'{{input}}'`; a
+    rule was added there (`{{input}}` then `- Answer in the language of the user.`), into what
+    the user says. Such a message holds no instructions: no section, and a change to it is a
+    change of a protected key."""
+    parsed = ADAPTERS["github_models"].parse(BUG_REVIEW, "bug-review.prompt.yml")
+    assert [name for name, _ in parsed.entries[0].fields] == ["system"]
+    doc = AdoptedDocument(parsed, "bug-review", "bug-review")
+    for section in doc.agent.sections:
+        doc.add_rule(section.id, "Answer in the language of the report.")
+    assert "content: '{{input}}'\n" in doc.dumps()
+    assert "[user]\n{{input}}" in ADAPTERS["github_models"].render(parsed.data(parsed.entries[0]))
+    policy = Policy(formats=[FormatRule(path="bug-review.prompt.yml", format="github_models")])
+    changed = BUG_REVIEW.replace("'{{input}}'", "'{{input}} Answer in French.'")
+    assert "protected-key" in [v.code for v in check_change({"bug-review.prompt.yml": BUG_REVIEW.encode()},
+                                                             {"bug-review.prompt.yml": changed.encode()}, policy)]
