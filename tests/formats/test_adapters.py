@@ -667,3 +667,24 @@ def test_a_message_that_is_only_a_variable_is_never_edited() -> None:
     changed = BUG_REVIEW.replace("'{{input}}'", "'{{input}} Answer in French.'")
     assert "protected-key" in [v.code for v in check_change({"bug-review.prompt.yml": BUG_REVIEW.encode()},
                                                              {"bug-review.prompt.yml": changed.encode()}, policy)]
+
+
+@pytest.mark.parametrize(("description", "expected"), [
+    # crewAI-examples' game-builder-crew: the input under a heading underlined with dashes; the
+    # rule went between "Instructions" and its underline, and the fold joined it to "{game}"
+    ("You will create a game using python, these are the instructions:\n\n"
+     "    Instructions\n    ------------\n    {game}\n",
+     "You will create a game using python, these are the instructions:\n- Name the source of every figure.\n"
+     "Instructions ------------ {game}\n"),
+    # a label right under the text: folded, a rule put just above it would take it in
+    ("Review the code.\n    Code to review:\n    {code}\n",
+     "Review the code.\n- Name the source of every figure.\nCode to review: {code}\n"),
+])
+def test_in_a_folded_block_a_rule_before_the_input_keeps_the_input_whole(description: str, expected: str) -> None:
+    import yaml
+
+    text = f"code_task:\n  description: >\n    {description}  expected_output: The code.\n"
+    parsed = ADAPTERS["crewai"].parse(text, "tasks.yaml")
+    doc = AdoptedDocument(parsed, "code_task", "code_task")
+    doc.add_rule(doc.agent.sections[0].id, "Name the source of every figure.")
+    assert yaml.safe_load(doc.dumps())["code_task"]["description"] == expected

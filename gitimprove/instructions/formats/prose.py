@@ -277,7 +277,10 @@ class Lines:
             last -= 1
         is_heading = bool(HEADING_RE.match(view[last])) and last == section.start
         tight = is_heading and not self.folded and not _spaced_headings(view)
-        self._insert(last + 1, [f"- {text}"] if tight else ["", f"- {text}"])
+        block = [f"- {text}"] if tight else ["", f"- {text}"]
+        if self.folded and last + 1 < len(view) and view[last + 1].strip():
+            block.append("")  # in a folded (`>`) block the next line would join the rule's
+        self._insert(last + 1, block)
         return len(section.rules)
 
     def update_rule(self, section: ProseSection, index: int, text: str) -> None:
@@ -349,6 +352,7 @@ def _new_level(levels: list[int]) -> int:
 # The input a template ends with: "{{prompt}}", "Question: {{$question}}", "{input}" alone on
 # its line, and above it a label ("User input:") or a break ("---").
 _INPUT_RE = re.compile(r"\A[ \t]*(?:[^{}:]{1,40}:[ \t]*)?(?:\{\{[^{}]*\}\}|\{[\w.:?$]+\}|\$\{[\w:.-]+\})[ \t]*\Z")
+_UNDERLINE_RE = re.compile(r"\A[ \t]*(?:-{3,}|={3,})[ \t]*\Z")
 _ABOVE_INPUT_RE = re.compile(r"\A[ \t]*(?:-{3,}|\*{3,}|_{3,}|[^:]{1,40}:)[ \t]*\Z")
 
 
@@ -363,6 +367,8 @@ def _before_input(lines: list[str], section: ProseSection, last: int) -> int:
             found = found or bool(line.strip())
         elif not (found and _ABOVE_INPUT_RE.match(line) and not RULE_RE.match(line)):
             break
+        elif _UNDERLINE_RE.match(line) and k - 1 > section.start and lines[k - 1].strip():
+            k -= 1  # "Instructions" over "------------": a heading over the input, the label too
         k -= 1
     return k if found and lines[k].strip() else last
 
