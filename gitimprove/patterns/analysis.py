@@ -762,10 +762,13 @@ def analyze_records(
 def _quoted(ranked: list[str], themer: Themer, triage: Triage, topic: str | None) -> list[str]:
     """The five texts a pattern quotes: its most central ones; for a product pattern, those
     plainly about its topic first (then those about it in their group), so "login" is not
-    shown with a complaint about the answers."""
+    shown with a complaint about the answers; for a pattern about the answers, those about no
+    product topic first, so it does not open with "the app crashes"."""
+    head = ranked[:QUOTE_POOL]
+    if triage == "answers":  # ... and a pattern about the answers, those about the answers
+        return sorted(head, key=lambda t: themer(t).topic is not None)[:5]
     if triage != "product":
         return ranked[:5]
-    head = ranked[:QUOTE_POOL]
     return sorted(head, key=lambda t: (themer(t).plain_topic != topic, themer(t).topic != topic))[:5]
 
 

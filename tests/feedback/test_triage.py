@@ -604,7 +604,9 @@ def test_a_product_pattern_quotes_its_topic_first() -> None:
     ranked = ["app keeps crashing when I open the chat", "the steps it gave were wrong",
               "the website is so slow, checkout takes forever to load"]
     assert _quoted(ranked, Themer(), "product", "latency")[0] == ranked[2]
-    assert _quoted(ranked, Themer(), "answers", None) == ranked
+    # ... and a pattern about the answers opens with an answer, not the crash
+    assert _quoted(ranked, Themer(), "answers", None) == [ranked[1], ranked[0], ranked[2]]
+    assert _quoted(ranked, Themer(), "praise", None) == ranked
 
 
 def test_a_request_about_the_product_under_a_good_rating_is_no_praise() -> None:
