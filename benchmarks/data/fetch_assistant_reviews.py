@@ -49,6 +49,7 @@ from __future__ import annotations
 import csv
 import io
 import sys
+from datetime import datetime
 from typing import Any
 
 from .sources import SOURCES, distinct_texts, source_file, write_jsonl
@@ -74,7 +75,8 @@ def _text(title: str, review: str) -> str:
 
 def trustpilot(raw: bytes, assistant: str) -> list[dict[str, Any]]:
     """The reviews of one Trustpilot workbook (columns ID, rating (empty), review, date, title)."""
-    from openpyxl import load_workbook  # optional: see the module's docstring
+    # optional: see the module's docstring
+    from openpyxl import load_workbook  # type: ignore[import-untyped, unused-ignore]
 
     sheet = load_workbook(io.BytesIO(raw), read_only=True).worksheets[0]
     lines = sheet.iter_rows(values_only=True)
@@ -86,7 +88,7 @@ def trustpilot(raw: bytes, assistant: str) -> list[dict[str, Any]]:
         date = cell.get("date")
         rows.append({"text": _text(title, review), "assistant": assistant, "site": "Trustpilot",
                      "rating": None,
-                     "date": date.date().isoformat() if hasattr(date, "date") else str(date)})
+                     "date": date.date().isoformat() if isinstance(date, datetime) else str(date)})
     return rows
 
 
