@@ -1,6 +1,7 @@
 """The quality benchmark's public feedback sets (benchmarks/data): every set has a converter and
 well-formed labels, a set that is not converted is reported with the command that fetches it,
-and the Google Play converters turn a CSV into the JSONL the labels are keyed by."""
+and the Google Play, Trustpilot and App Store converters turn their files into the JSONL the
+labels are keyed by."""
 
 from __future__ import annotations
 
