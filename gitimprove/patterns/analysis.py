@@ -737,9 +737,10 @@ def analyze_records(
         else:
             topics = [themer(t).topic for t, n in read.items() for _ in range(n)]
             triage, topic = triage_of(topics, praise=g.kind == PRAISE)
-        if triage == "product" and g.concept is not None:
+        if triage == "product" and (g.concept is not None or g.key.startswith("product:")):
             # a group the lexicon named after a fault of answers ("too long / verbose") that
-            # is about the product: named by its own words ("wait, hours, pro")
+            # is about the product, or one named after its topic ("crashes and app bugs",
+            # shown as "crashes and bugs: crashes and app bugs"): named by its own words
             by_text: dict[str, list[Item]] = defaultdict(list)
             for it in g.items:
                 if it.text:

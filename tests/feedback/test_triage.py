@@ -673,3 +673,15 @@ def test_words_users_write_side_by_side_name_a_group_as_a_phrase() -> None:
              "something went wrong again"]
     (pattern,) = analyze_records(recs(texts), min_support=3)
     assert "something went wrong" in pattern.label, pattern.label
+
+
+def test_a_product_group_is_named_by_its_words_not_again_by_its_topic() -> None:
+    # listed as "usage limits: usage limits" and "latency: speed and latency"
+    from gitimprove.patterns.triage import TOPIC_LABELS
+
+    answers = [f"the answer was far too long and rambling, version {n}" for n in range(8)]
+    slow = ["the app is too slow", "app too slow today", "so slow, the app", "slow app, so slow"]
+    patterns = analyze_records(recs(answers + slow), min_support=2)
+    [latency] = [p for p in patterns if p.key.startswith("product:")]
+    assert latency.topic == "latency" and latency.label == "app, slow", latency
+    assert latency.label not in TOPIC_LABELS.values()
