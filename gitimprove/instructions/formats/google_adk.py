@@ -326,8 +326,11 @@ class PythonAgents(_Literals):
                 self.calls[key] = src.span(call)
                 self.entries.append(Entry(key, (key,), tuple(fields)))
         if not self.entries and not self.uses:
+            # NOTE: an agent.py of another framework (a class of its own, LangChain) is common:
+            # "looks like google_adk" alone sent a user looking for an ADK call that is not there.
+            foreign = "" if _imports_adk(src.tree) else "; it imports nothing from google.adk"
             raise shape_error(source, adapter.name, "expected an `Agent(...)` or `LlmAgent(...)` call with "
-                              "an `instruction=`")
+                              "an `instruction=`" + foreign)
         self._share()
 
     def _resolve(self, src: Source, node: ast.expr, what: str, inner: bool = False) -> Literal | Use:
@@ -513,3 +516,13 @@ class PromptModule(_Literals):
             return self.text
         spans = [self.assigned[c.constant] for c in self.constants if c.agent == entry.key]
         return "".join(self._lines_of(*span) for span in sorted(spans))
+
+
+def _imports_adk(tree: ast.Module) -> bool:
+    """Whether the module imports anything from ``google.adk``."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("google.adk"):
+            return True
+        if isinstance(node, ast.Import) and any(a.name.startswith("google.adk") for a in node.names):
+            return True
+    return False
