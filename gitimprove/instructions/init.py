@@ -198,7 +198,9 @@ def _check_files(dest: Path) -> None:
         try:
             parse_agent(agent_file.read_bytes(), rel, expected_name=agent_file.stem)
         except InvalidFileError as exc:
-            problems += exc.problems
+            other = foreign_agents({rel: agent_file.read_bytes()}, policy).get(rel)
+            problems += [f"{rel}: a {other} file among gitimprove's agent files in {policy.agents_dir}/: move "
+                         f"it out of {policy.agents_dir}/ to have it adopted"] if other else exc.problems
     if problems:
         raise InvalidFileError(problems, hint="fix these files, then run `gitimprove init` again")
 

@@ -198,3 +198,23 @@ def test_agent_files_of_another_format_in_agents_are_adopted(tmp_path: Path) -> 
     result = init(native)
     assert not result.adopted and not result.notes
     assert parse_policy((native / "gitimprove.yaml").read_bytes(), "gitimprove.yaml").agents_dir == "agents"
+
+
+def test_an_agent_file_of_another_format_beside_gitimprove_agents_is_named_for_what_it_is(tmp_path: Path) -> None:
+    """agents/ holding a gitimprove agent and a cagent team: gitimprove's folder cannot move, and
+    `init` says what the cagent file is, not that it misses gitimprove's `name`."""
+    from gitimprove.errors import InvalidFileError
+
+    root = tmp_path / "mixed"
+    (root / "agents").mkdir(parents=True)
+    git(tmp_path, "init", "-q", "-b", "main", str(root))
+    shutil.copy(FIXTURES / "cagent.yaml", root / "agents" / "pr-reviewer.yaml")
+    shutil.copy(Path(__file__).parents[2] / "sample_repo" / "agents" / "product-writer.yaml",
+                root / "agents" / "product-writer.yaml")
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "agents")
+    with pytest.raises(InvalidFileError) as exc:
+        init(root)
+    assert exc.value.problems == ["agents/pr-reviewer.yaml: a cagent file among gitimprove's agent files in "
+                                  "agents/: move it out of agents/ to have it adopted"]
+    assert not (root / "gitimprove.yaml").exists()
