@@ -18,11 +18,15 @@ from gitimprove.instructions.formats import ADAPTERS, Adapter, ParsedFile
 from gitimprove.instructions.formats.catalog import adapter_for, build, decode
 from gitimprove.instructions.policy import POLICY_PATH, Constant, FormatRule, Policy
 
-# Never candidates: CI and tool configuration, lock files, gitimprove's own files.
+# Never candidates: CI and tool configuration, lock files, gitimprove's own files. (`*` also
+# matches `/`: "*/action.y*ml" is a GitHub Action's metadata in any folder.)
 _IGNORED = (".github/workflows/*", ".github/dependabot.y*ml", ".pre-commit-config.y*ml", "*lock.y*ml",
-            ".gitlab-ci.y*ml", "docker-compose*.y*ml", "compose.y*ml", ".readthedocs.y*ml", "mkdocs.y*ml",
-            "codecov.y*ml", ".codecov.y*ml", "pnpm-workspace.yaml", ".gitimprove/*", "node_modules/*",
-            "*/node_modules/*", ".venv/*", "*/.venv/*")
+            ".gitlab-ci.y*ml", "docker-compose*.y*ml", "*/docker-compose*.y*ml", "compose.y*ml", "*/compose.y*ml",
+            ".readthedocs.y*ml", "mkdocs.y*ml", "codecov.y*ml", ".codecov.y*ml", "pnpm-workspace.yaml",
+            ".github/ISSUE_TEMPLATE/*", ".github/DISCUSSION_TEMPLATE/*", ".github/settings.y*ml",
+            ".github/labeler.y*ml", ".github/release-drafter.y*ml", ".github/FUNDING.y*ml", "action.y*ml",
+            "*/action.y*ml", ".yamllint*", ".golangci.y*ml", ".goreleaser.y*ml",
+            ".gitimprove/*", "node_modules/*", "*/node_modules/*", ".venv/*", "*/.venv/*")
 # Tried in this order on a YAML file that no format claims by its name.
 _SNIFF = ("crewai", "cagent", "github_models", "semantic_kernel", "google_adk")
 

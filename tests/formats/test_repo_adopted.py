@@ -218,3 +218,21 @@ def test_an_agent_file_of_another_format_beside_gitimprove_agents_is_named_for_w
     assert exc.value.problems == ["agents/pr-reviewer.yaml: a cagent file among gitimprove's agent files in "
                                   "agents/: move it out of agents/ to have it adopted"]
     assert not (root / "gitimprove.yaml").exists()
+
+
+def test_tool_configuration_is_not_listed_as_left() -> None:
+    """strata-game-library/core: init listed its issue forms, its GitHub Actions' action.yml,
+    .github/settings.yml and .yamllint.yaml as "left: not an agent file" among its 15 agent
+    files; kaggle-5-day-agents a docker-compose.yml in a folder. Tool configuration, passed over
+    as CI files are."""
+    from gitimprove.instructions.adopt import survey
+    from gitimprove.instructions.policy import Policy
+
+    noise = [".github/ISSUE_TEMPLATE/bug.yml", ".github/ISSUE_TEMPLATE/config.yml", "review-pr/action.yml",
+             "action.yml", ".github/settings.yml", ".yamllint.yaml", "Day3a/docker-compose.yml"]
+    files = {p: b"name: x\non: push\n" for p in noise}
+    files["src/crew/config/agents.yaml"] = (FIXTURES / "crew_agents.yaml").read_bytes()
+    files["openapi.yaml"] = b"openapi: 3.0.0\n"
+    result = survey(files, Policy(), [])
+    assert [a.path for a in result.adopted] == ["src/crew/config/agents.yaml"]
+    assert result.left == [("openapi.yaml", "not an agent file: no format recognises its shape")]
