@@ -328,9 +328,8 @@ class PythonAgents(_Literals):
         if not self.entries and not self.uses:
             # NOTE: an agent.py of another framework (a class of its own, LangChain) is common:
             # "looks like google_adk" alone sent a user looking for an ADK call that is not there.
-            foreign = "" if _imports_adk(src.tree) else "; it imports nothing from google.adk"
             raise shape_error(source, adapter.name, "expected an `Agent(...)` or `LlmAgent(...)` call with "
-                              "an `instruction=`" + foreign)
+                              "an `instruction=`" + _why_no_agent(src.tree))
         self._share()
 
     def _resolve(self, src: Source, node: ast.expr, what: str, inner: bool = False) -> Literal | Use:
@@ -516,6 +515,25 @@ class PromptModule(_Literals):
             return self.text
         spans = [self.assigned[c.constant] for c in self.constants if c.agent == entry.key]
         return "".join(self._lines_of(*span) for span in sorted(spans))
+
+
+# ADK's workflow agents: they run the agents they are given, with no instruction of their own.
+_WORKFLOW_AGENTS = frozenset({"SequentialAgent", "ParallelAgent", "LoopAgent"})
+
+
+def _why_no_agent(tree: ast.Module) -> str:
+    """Why a module makes no agent with an instruction, when it says: another framework's
+    ``agent.py``, or ADK workflow agents only (a pipeline of agents defined elsewhere)."""
+    if not _imports_adk(tree):
+        return "; it imports nothing from google.adk"
+    workflows = sorted({called for n in ast.walk(tree) if isinstance(n, ast.Call)
+                        and (called := ast.unparse(n.func).rsplit(".", 1)[-1]) in _WORKFLOW_AGENTS})
+    if not workflows:
+        return ""
+    listed = " and ".join(f"`{w}(...)`" for w in workflows)
+    return f"; its {listed} " + ("runs the agents it is given and has no instruction of its own"
+                                  if len(workflows) == 1 else
+                                  "run the agents they are given and have no instruction of their own")
 
 
 def _imports_adk(tree: ast.Module) -> bool:
