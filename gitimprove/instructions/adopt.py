@@ -153,8 +153,17 @@ def survey(files: dict[str, bytes], policy: Policy, native: list[str]) -> Survey
         clashing = {p for p, msgs in cat.problems.items() if any("is used by" in m for m in msgs)}
         wider = [r.model_copy(update={"name": _wider(r.name)})
                  if unescape(r.path) in clashing and _wider(r.name) != r.name else r for r in rules]
-        if not clashing or wider == rules:
+        if not clashing:
             break
+        if wider == rules:
+            # every template tried: files alike to their grandparent (crewAI-examples' crews/
+            # marketing_strategy/... and integrations/nvidia_models/marketing_strategy/...) are
+            # told apart by the first folder where their paths part, written into the name
+            marked = _by_first_difference(rules, clashing)
+            if marked == rules:
+                break
+            rules = marked
+            continue
         rules = wider
     for path, msgs in cat.problems.items():
         out.left.append((path, msgs[0].removeprefix(f"{path}: ")))
@@ -227,9 +236,42 @@ _LADDER = ("", "{stem}-{key}", "{parent}-{key}", "{parent}-{stem}-{key}",
 
 
 def _wider(name: str) -> str:
-    """The next name template after ``name`` (the last one stays)."""
-    at = _LADDER.index(name) if name in _LADDER else len(_LADDER) - 1
+    """The next name template after ``name`` (the last one stays, and so does a name that
+    spells out a folder)."""
+    if name not in _LADDER:
+        return name
+    at = _LADDER.index(name)
     return _LADDER[min(at + 1, len(_LADDER) - 1)]
+
+
+def _by_first_difference(rules: list[FormatRule], clashing: set[str]) -> list[FormatRule]:
+    """``rules`` with each clashing file's agents named by the first folder of its path that the
+    nearest clashing file of its name does not share, then its file name: ``crews-agents-{key}``."""
+    paths = sorted(clashing)
+    out = []
+    for rule in rules:
+        path = unescape(rule.path)
+        if path not in clashing or rule.name not in _LADDER:  # not yet named by its folder
+            out.append(rule)
+            continue
+        parts = path.split("/")
+        # its namesakes: once every template is tried, a clash is of files of one name
+        shared = max((_common(parts, q.split("/")) for q in paths
+                      if q != path and q.rpartition("/")[2] == parts[-1]), default=len(parts))
+        if shared >= len(parts) - 1:
+            out.append(rule)
+            continue
+        folder = parts[shared].replace("{", "{{").replace("}", "}}")
+        out.append(rule.model_copy(update={"name": f"{folder}-{{stem}}-{{key}}"}))
+    return out
+
+
+def _common(a: list[str], b: list[str]) -> int:
+    """How many leading path components ``a`` and ``b`` share."""
+    n = 0
+    while n < min(len(a), len(b)) - 1 and a[n] == b[n]:
+        n += 1
+    return n
 
 
 def _escape(path: str) -> str:

@@ -236,3 +236,30 @@ def test_tool_configuration_is_not_listed_as_left() -> None:
     result = survey(files, Policy(), [])
     assert [a.path for a in result.adopted] == ["src/crew/config/agents.yaml"]
     assert result.left == [("openapi.yaml", "not an agent file: no format recognises its shape")]
+
+
+def test_files_alike_up_to_their_grandparent_are_named_by_the_folder_where_they_part() -> None:
+    """crewAI-examples keeps marketing_strategy twice, in crews/ and in integrations/nvidia_models/:
+    alike up to `marketing_posts/config/`, both crews were left ("the agent name ... is used by")
+    with a hint naming a template already tried. Each is named by the first folder where their
+    paths part, and adopted."""
+    from gitimprove.instructions.adopt import formats_yaml, survey
+    from gitimprove.instructions.formats.catalog import adapter_for, build, decode
+    from gitimprove.instructions.policy import Policy, parse_policy
+
+    tail = "marketing_strategy/src/marketing_posts/config/"
+    files = {f"{top}{tail}{name}": (FIXTURES / fixture).read_bytes()
+             for top in ("crews/", "integrations/nvidia_models/")
+             for name, fixture in (("agents.yaml", "crew_agents.yaml"), ("tasks.yaml", "crew_tasks.yml"))}
+    files["crews/other/config/agents.yaml"] = (FIXTURES / "crew_agents.yaml").read_bytes()
+    result = survey(files, Policy(), [])
+    assert result.left == []
+    names = {a.path: a.agents for a in result.adopted}
+    assert names[f"crews/{tail}agents.yaml"] == ["crews-agents-reporting_analyst", "crews-agents-researcher"]
+    assert names[f"integrations/nvidia_models/{tail}agents.yaml"] == [
+        "integrations-agents-reporting_analyst", "integrations-agents-researcher"]
+    assert names["crews/other/config/agents.yaml"] == ["other-config-reporting_analyst", "other-config-researcher"]
+    policy = parse_policy("version: 1\n" + formats_yaml(result.rules), "gitimprove.yaml")
+    cat = build(policy, list(files), lambda path, rule: adapter_for(rule.format, rule.constants).parse(
+        decode(files[path], path), path))
+    assert not cat.problems and len(cat.agents) == sum(len(a) for a in names.values())
