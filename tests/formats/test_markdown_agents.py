@@ -49,10 +49,12 @@ NOTES = "# Our subagents\n\nEach file here is one subagent.\n"
 def test_subagents_and_custom_agents_are_adopted_with_their_file_names() -> None:
     """As found in real repositories (1215-Labs/claude-code-templates: 20 subagents, some in a
     folder of their own as AGENT.md; Cavan/CoPilot_Agent_Template: six *.agent.md); a note in
-    the folder without front matter is not an agent, and is passed over without a word."""
+    the folder without front matter, or a template for new ones (`name: [agent-name]`), is not an
+    agent, and is passed over without a word."""
     files = {".claude/agents/code-reviewer.md": SUBAGENT.encode(),
              ".claude/agents/type-checker/AGENT.md": SUBAGENT.replace("code-reviewer", "type-checker").encode(),
              ".claude/agents/README.md": NOTES.encode(),
+             ".claude/agents/_template.md": SUBAGENT.replace("code-reviewer", "[agent-name]").encode(),
              ".github/agents/planner.agent.md": COPILOT.encode(),
              ".github/chatmodes/explain.chatmode.md": COPILOT.replace("Planner", "Explain").encode()}
     result = survey(files, Policy(), [])

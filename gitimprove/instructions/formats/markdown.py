@@ -20,6 +20,8 @@ BODY: Path_ = ("body",)
 # A body that is only a path to another instruction file: a symbolic link (AGENTS.md ->
 # CLAUDE.md) checked out where links are off, or read from git, where a link is its path.
 _UNDERLINE = re.compile(r"\A(?:={3,}|-{3,})[ \t]*\Z")
+_FRONT_KEY = re.compile(r"([A-Za-z_][\w-]*)\s*:\s*(.*)")
+_PLACEHOLDER = re.compile(r"""\A["']?[\[<{]""")  # `[agent-name]`, `<name>`, `{{name}}`
 _LINK_TEXT = re.compile(r"[\w./-]*[\w-]\.(?:md|mdc|markdown|txt)", re.I)
 
 
@@ -79,10 +81,12 @@ class Markdown(Adapter):
 
     def claims_content(self, text: str) -> bool:
         """A subagent opens with front matter naming it or saying when to use it, as Claude
-        Code reads it (``name:``, ``description:``), then its instructions."""
+        Code reads it (``name:``, ``description:``), then its instructions; a template for new
+        ones (``name: [agent-name]``) is not one."""
         parsed = MarkdownParsed(self, text, "")
-        return any(re.match(r"(name|description)\s*:", line) for line in parsed.front[1:-1]) and bool(
-            "".join(parsed.body).strip())
+        keys = [m for line in parsed.front[1:-1] if (m := _FRONT_KEY.match(line))]
+        return (any(m[1] in ("name", "description") for m in keys) and bool("".join(parsed.body).strip())
+                and not any(m[1] == "name" and _PLACEHOLDER.match(m[2]) for m in keys))
 
     def parse(self, text: str, source: str) -> ParsedFile:
         """A file with headings has a section per heading; one without (a system prompt
