@@ -27,6 +27,8 @@ _IGNORED = (".github/workflows/*", ".github/dependabot.y*ml", ".pre-commit-confi
             ".github/labeler.y*ml", ".github/release-drafter.y*ml", ".github/FUNDING.y*ml", "action.y*ml",
             "*/action.y*ml", ".yamllint*", ".golangci.y*ml", ".goreleaser.y*ml",
             ".gitimprove/*", "node_modules/*", "*/node_modules/*", ".venv/*", "*/.venv/*")
+# A Kubernetes manifest: `apiVersion:` and `kind:` at the top level.
+_MANIFEST_KEYS = (re.compile(r"^apiVersion:", re.MULTILINE), re.compile(r"^kind:", re.MULTILINE))
 # Tried in this order on a YAML file that no format claims by its name.
 _SNIFF = ("crewai", "cagent", "github_models", "semantic_kernel", "google_adk")
 
@@ -129,6 +131,8 @@ def survey(files: dict[str, bytes], policy: Policy, native: list[str]) -> Survey
             chosen[path] = adapter.name
             texts[path] = adapter.parse(text, path)
             continue
+        if all(key.search(text) for key in _MANIFEST_KEYS):
+            continue  # a Kubernetes manifest (a deployment's k8s/*.yaml), as CI files are passed over
         fits = [name for name in _SNIFF if _try(ADAPTERS[name], text, path)[0]]
         if not fits:
             out.left.append((path, "not an agent file: no format recognises its shape"))

@@ -224,7 +224,7 @@ def test_tool_configuration_is_not_listed_as_left() -> None:
     """strata-game-library/core: init listed its issue forms, its GitHub Actions' action.yml,
     .github/settings.yml and .yamllint.yaml as "left: not an agent file" among its 15 agent
     files; kaggle-5-day-agents a docker-compose.yml in a folder. Tool configuration, passed over
-    as CI files are."""
+    as CI files are, and so are Kubernetes manifests."""
     from gitimprove.instructions.adopt import survey
     from gitimprove.instructions.policy import Policy
 
@@ -233,6 +233,9 @@ def test_tool_configuration_is_not_listed_as_left() -> None:
     files = {p: b"name: x\non: push\n" for p in noise}
     files["src/crew/config/agents.yaml"] = (FIXTURES / "crew_agents.yaml").read_bytes()
     files["openapi.yaml"] = b"openapi: 3.0.0\n"
+    # mitrasan22/slo_recommendation_engine: twelve k8s/ manifests beside its ADK agents
+    files["k8s/api/api-deployment.yaml"] = b"apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: api\n"
+    files["k8s/all.yaml"] = b"---\napiVersion: v1\nkind: Service\n---\napiVersion: v1\nkind: ConfigMap\n"
     result = survey(files, Policy(), [])
     assert [a.path for a in result.adopted] == ["src/crew/config/agents.yaml"]
     assert result.left == [("openapi.yaml", "not an agent file: no format recognises its shape")]
