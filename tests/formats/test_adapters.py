@@ -273,6 +273,9 @@ def test_agent_names_from_templates() -> None:
     ("markdown", "---\ntitle: x\n---\n\n", "has no instructions: the file is empty but for its front matter"),
     ("cagent", "agents: {}\n", "expected `agents:`"),
     ("google_adk", "name: x\n", "expected an agent"),
+    # mitrasan22/slo_recommendation_engine's root_agent.yaml: a pipeline, said to be one
+    ("google_adk", "agent_class: SequentialAgent\nname: root_agent\nsub_agents:\n  - code: a.agent.root_agent\n",
+     "; a SequentialAgent runs its sub_agents and has no instruction of its own"),
     ("semantic_kernel", "- a list\n", "expected `template:`"),
 ])
 def test_bad_shapes_are_refused_with_a_clear_message(fmt: str, text: str, message: str) -> None:
@@ -688,3 +691,10 @@ def test_in_a_folded_block_a_rule_before_the_input_keeps_the_input_whole(descrip
     doc = AdoptedDocument(parsed, "code_task", "code_task")
     doc.add_rule(doc.agent.sections[0].id, "Name the source of every figure.")
     assert yaml.safe_load(doc.dumps())["code_task"]["description"] == expected
+
+
+def test_an_adk_config_is_claimed_by_its_name() -> None:
+    """`root_agent.yaml` is ADK's name for an agent config: read as one, so that one that is not
+    an agent with an instruction is left with the reason, not as "no format recognises its shape"."""
+    assert ADAPTERS["google_adk"].claims("app/root_agent.yaml") and ADAPTERS["google_adk"].claims("root_agent.yml")
+    assert not ADAPTERS["google_adk"].claims("app/research_agent.yaml")

@@ -64,7 +64,7 @@ class GoogleADK(YamlAdapter):
                              r"(?:\.(?!\d)\w+|\[[^{}\[\]]*\])*)\??\s*\}+")
 
     def claims(self, path: str) -> bool:
-        return path.rsplit("/", 1)[-1] == "agent.py"
+        return path.rsplit("/", 1)[-1] in ("agent.py", "root_agent.yaml", "root_agent.yml")
 
     def hints(self, path: str) -> bool:
         return path.endswith("_agent.py")  # `research_agent.py`, as fomc-research names its agents
@@ -85,7 +85,10 @@ class GoogleADK(YamlAdapter):
     def entries(self, value: Any, source: str, shared: set[Path_]) -> list[Entry]:
         if not isinstance(value, dict) or not isinstance(value.get("instruction"), str) or not (
                 "agent_class" in value or "model" in value or "name" in value):
-            raise shape_error(source, self.name, "expected an agent with `name`, `model` and `instruction`")
+            workflow = value.get("agent_class") if isinstance(value, dict) else None
+            raise shape_error(source, self.name, "expected an agent with `name`, `model` and `instruction`" + (
+                f"; a {workflow} runs its sub_agents and has no instruction of its own"
+                if workflow in _WORKFLOW_AGENTS else ""))
         key = value.get("name") if isinstance(value.get("name"), str) else stem(source)
         return [Entry(str(key), (), tuple(string_fields(source, (), value, list(FIELDS))))]
 
