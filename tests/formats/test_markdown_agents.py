@@ -80,3 +80,17 @@ def test_a_rule_goes_into_the_body_and_the_front_matter_is_protected() -> None:
         tools = text.replace("tools:", "tools: Bash,", 1)
         assert "protected-key" in [v.code for v in check_change({path: text.encode()}, {path: tools.encode()},
                                                                  policy)]
+
+
+def test_front_matter_whose_closing_fence_ends_in_a_space_is_front_matter() -> None:
+    """0GiS0/demos-codemotion-2025's terraform.instructions.md closes its front matter with
+    "--- " (CRLF): read as text, its "---" under `applyTo:` was refused as a setext heading."""
+    text = "---\r\napplyTo: '**/*.tf'\r\n--- \r\nCoding standards for Terraform.\r\n\r\n- Pin provider versions.\r\n"
+    path = ".github/instructions/terraform.instructions.md"
+    parsed = ADAPTERS["markdown"].parse(text, path)
+    doc = AdoptedDocument(parsed, parsed.entries[0].key, "terraform")
+    doc.add_rule(doc.agent.sections[0].id, "Tag every resource.")
+    assert doc.dumps() == text + "- Tag every resource.\r\n"
+    changed = text.replace("**/*.tf", "**/*")
+    policy = Policy(formats=[FormatRule(path=path, format="markdown")])
+    assert "protected-key" in [v.code for v in check_change({path: text.encode()}, {path: changed.encode()}, policy)]

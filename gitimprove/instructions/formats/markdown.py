@@ -35,9 +35,11 @@ class MarkdownParsed(ParsedFile):
         if lines and self.bom:
             lines[0] = lines[0][1:]
         self.front: list[str] = []
-        if lines and lines[0].rstrip("\r\n") == "---":
+        # a fence may end in spaces ("--- " closes 0GiS0/demos-codemotion-2025's terraform
+        # instructions), as front matter readers take it
+        if lines and lines[0].rstrip() == "---":
             for i in range(1, len(lines)):
-                if lines[i].rstrip("\r\n") in ("---", "..."):
+                if lines[i].rstrip() in ("---", "..."):
                     self.front = lines[: i + 1]
                     break
         self.body = lines[len(self.front):]
