@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -17,6 +18,9 @@ from gitimprove.instructions.repo import InstructionRepo, send_warnings_to
 from gitimprove.progress import Progress, report_progress_to
 from gitimprove.safetext import printable
 from gitimprove.text import UNSAFE_RANGES, shorten
+
+if TYPE_CHECKING:
+    from gitimprove.llm import Bill
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -178,6 +182,27 @@ _JSON_ESCAPES = {c: json.dumps(chr(c))[1:-1] for a, b in UNSAFE_RANGES for c in 
 def _default(value: Any) -> Any:
     to_json = getattr(value, "to_json", None)
     return to_json() if callable(to_json) else str(value)
+
+
+@contextmanager
+def cost_told(bill: Callable[[], Bill | None], *, as_json: bool,
+              json_error: Callable[[GitImproveError, Bill], dict[str, Any]] | None = None
+              ) -> Iterator[None]:
+    """A model command that fails, or is interrupted, still says what its answered requests
+    cost (``bill()``; None when it made none), in the words of a success: the line
+    ``Model calls: ...`` before the error. With ``--json``, ``json_error(error, bill)`` (an
+    object that carries ``model_usage``) goes to standard output where the command's shape has
+    one for errors, else the line goes to standard error."""
+    try:
+        yield
+    except (GitImproveError, KeyboardInterrupt) as exc:
+        spent = bill()
+        if spent is not None:
+            if as_json and json_error is not None and isinstance(exc, GitImproveError):
+                emit_json(json_error(exc, spent))
+            else:
+                echo(f"Model calls: {spent.said()}", err=as_json)
+        raise
 
 
 def json_option(func: F) -> F:

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import click
 
-from gitimprove.cli.context import Context, echo, emit_json, json_option, pass_ctx
+from gitimprove.cli.context import Context, cost_told, echo, emit_json, json_option, pass_ctx
 from gitimprove.cli.output import for_people
+
+if TYPE_CHECKING:
+    from gitimprove.errors import GitImproveError
+    from gitimprove.llm import Bill
 
 
 @click.command("evaluate")
@@ -25,8 +31,15 @@ def evaluate_cmd(ctx: Context, proposal: str, sample: int | None, seed: int | No
     from gitimprove.evaluation.record import record_ref
 
     repo = ctx.repo
+    bills: list[Bill] = []
+
+    def failed(exc: GitImproveError, bill: Bill) -> dict[str, Any]:
+        return {"status": "failed", "message": exc.message, "hint": exc.hint,
+                "model_usage": bill.to_json()}
+
     try:
-        evaluation = evaluate(repo, proposal, sample=sample, seed=seed, by=by)
+        with cost_told(lambda: bills[0] if bills else None, as_json=as_json, json_error=failed):
+            evaluation = evaluate(repo, proposal, sample=sample, seed=seed, by=by, bills=bills)
     except NeedsModel as exc:
         if not as_json:
             raise

@@ -12,7 +12,15 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from gitimprove.cli.context import Context, echo, emit_json, json_option, parse_since, pass_ctx
+from gitimprove.cli.context import (
+    Context,
+    cost_told,
+    echo,
+    emit_json,
+    json_option,
+    parse_since,
+    pass_ctx,
+)
 from gitimprove.cli.output import for_people, paint, width
 from gitimprove.text import percent, shorten
 
@@ -340,8 +348,10 @@ def analyze_cmd(ctx: Context, agent: str | None, since: str | None, version: str
         use_model = bool(os.environ.get("ANTHROPIC_API_KEY"))
     notes: list[str] = []
     bills: list[Bill] = []
-    patterns = repo.analyze(agent, since=since_at, version=version, min_support=min_support,
-                            model="on" if use_model else "off", notes=notes, bills=bills)
+    with cost_told(lambda: bills[0] if bills else None, as_json=as_json):
+        patterns = repo.analyze(agent, since=since_at, version=version,
+                                min_support=min_support, model="on" if use_model else "off",
+                                notes=notes, bills=bills)
     if as_json:
         inst = repo.load(agent)
         emit_json({"agent": agent, "version": str(inst.version), "label": inst.label,

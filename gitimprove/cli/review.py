@@ -9,12 +9,14 @@ from typing import TYPE_CHECKING
 
 import click
 
-from gitimprove.cli.context import Context, echo, emit_json, json_option, pass_ctx
+from gitimprove.cli.context import Context, cost_told, echo, emit_json, json_option, pass_ctx
 from gitimprove.cli.output import for_people, paint
 from gitimprove.errors import GitImproveError
 
 if TYPE_CHECKING:
+    from gitimprove.llm import Bill
     from gitimprove.proposals.build import Plan
+    from gitimprove.proposals.proposers.base import Proposer
 
 
 @click.command("propose")
@@ -40,14 +42,18 @@ def propose_cmd(ctx: Context, agents: tuple[str, ...], all_agents: bool, propose
     repo = ctx.repo
     names = repo.agent_names() if all_agents else list(agents) or [ctx.agent(None, or_all=True)]
     chosen = make_proposer(proposer, repo.policy().proposer)
-    outcomes = propose_and_push(repo, names, chosen, dry_run=dry_run, remote=push_remote,
-                                offline=offline)
-    bill = None
-    if chosen.name == "anthropic":
-        from gitimprove.proposals.proposers.anthropic import AnthropicProposer
 
-        assert isinstance(chosen, AnthropicProposer)
-        bill = chosen.api.bill() if chosen.api.used else None
+    def failed(exc: GitImproveError, bill: Bill) -> dict[str, object]:
+        # NOTE: the shape of `propose --all`, whose agents fail one by one
+        from gitimprove.proposals.build import Outcome
+
+        shown = [Outcome(names[0], "error", str(exc)).to_json()] if len(names) == 1 else []
+        return {"proposals": shown, "model_usage": bill.to_json()}
+
+    with cost_told(lambda: _bill(chosen), as_json=as_json, json_error=failed):
+        outcomes = propose_and_push(repo, names, chosen, dry_run=dry_run, remote=push_remote,
+                                    offline=offline)
+    bill = _bill(chosen)
     if as_json:
         emit_json({"proposals": [o.to_json() for o in outcomes],
                    "model_usage": bill.to_json() if bill else None})
@@ -90,6 +96,17 @@ def propose_cmd(ctx: Context, agents: tuple[str, ...], all_agents: bool, propose
     if bill is not None and not as_json:  # every request, those of failed drafts included
         echo(f"Model calls: {bill.said()}")
     return 1 if any(o.status == "error" for o in outcomes) else 0
+
+
+def _bill(proposer: Proposer) -> Bill | None:
+    """What the proposer's model calls cost (None: it made none, or has no model)."""
+    if proposer.name != "anthropic":  # NOTE: the SDK is not imported for the heuristic
+        return None
+    from gitimprove.proposals.proposers.anthropic import AnthropicProposer
+
+    if isinstance(proposer, AnthropicProposer) and proposer.api.used:
+        return proposer.api.bill()
+    return None
 
 
 def _who(plan: Plan) -> str:
