@@ -175,6 +175,29 @@ def test_a_model_the_api_does_not_serve_is_a_clear_error(api: FakeAnthropicServe
     assert read_record(setup.repo.git, AGENT, setup.pid) is None
 
 
+def test_a_failed_evaluation_still_says_what_its_answered_requests_cost(
+        api: FakeAnthropicServer, setup: Setup, gitimprove: Callable[..., Ran]) -> None:
+    # the first replay is answered (and paid for); then the API fails for good
+    api.script(text_answer("an answer", input_tokens=2000, output_tokens=500))
+    api.handler = lambda received: error(500, "api_error", "Internal server error",
+                                         headers={"retry-after": "0"})
+    proc = gitimprove(setup.path, "evaluate", setup.pid, env=fake_env(api))
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    # the line `propose` and `analyze --model` end with, in the same words
+    assert proc.stdout == "Model calls: 1 request, 2,000 input and 500 output tokens, about $0.01\n"
+    error_line = next(line for line in proc.stderr.splitlines() if line.startswith("error: "))
+    assert "server error after 5 attempts" in error_line and "nothing was recorded" in error_line
+    api.script(text_answer("an answer", input_tokens=2000, output_tokens=500))
+    proc = gitimprove(setup.path, "evaluate", setup.pid, "--json", env=fake_env(api))
+    data = json.loads(proc.stdout)
+    assert proc.returncode == 1 and data["status"] == "failed"
+    assert "nothing was recorded" in data["message"] and data["hint"].startswith("try again later")
+    assert data["model_usage"] == {"requests": 1, "input_tokens": 2000, "output_tokens": 500,
+                                   "cache_write_tokens": 0, "cache_read_tokens": 0,
+                                   "cost_usd": 0.0135}
+    assert out(setup.path, "for-each-ref", EVALUATIONS_PREFIX) == ""
+
+
 def test_a_closed_proposal_is_not_evaluated(setup: Setup) -> None:
     from gitimprove.review.actions import reject
 

@@ -5,7 +5,11 @@ offline grouping is used and a note says so; nothing a model returns is trusted.
 from __future__ import annotations
 
 import json
+import os
 import re
+import signal
+import subprocess
+import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -33,6 +37,7 @@ from tests.fakes.anthropic_server import (
     Reply,
     not_json,
     server_error,
+    slow,
     text_answer,
     tool_use,
     trickling,
@@ -366,6 +371,32 @@ def test_what_a_failed_model_step_cost_is_the_last_line_even_without_a_price(
     assert batches >= 2 and got.stdout.splitlines()[-1] == (
         f"Model calls: {batches} requests, {100 * batches} input and {50 * batches} output "
         "tokens, cost unknown: no price known for acme-large-2")
+
+
+def test_ctrl_c_in_the_model_step_still_says_what_the_answered_batches_cost(
+        api: FakeAnthropicServer, repo_with_feedback: InstructionRepo) -> None:
+    work = repo_with_feedback.git.work_tree
+    assert work is not None
+    theme = {"name": "answers miss the brief", "kind": "answers", "description": "d"}
+    api.script(lambda received: tool_use({"themes": [{**theme, "members": list(items_of(received))}]},
+                                         name=BATCH_TOOL))
+    api.handler = lambda received: slow(text_answer("late"), 5)
+    command = subprocess.Popen(
+        # NOTE: a runner started in the background ignores SIGINT, and so would the command
+        [sys.executable, "-c", "import signal; signal.signal(signal.SIGINT, "
+         "signal.default_int_handler); from gitimprove.cli import main; main()", "analyze",
+         "product-writer", "--model"], cwd=work, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True, env={**os.environ, "ANTHROPIC_API_KEY": str(api.api_key),
+                        "ANTHROPIC_BASE_URL": api.base_url, "NO_PROXY": "127.0.0.1"})
+    deadline = time.monotonic() + 20
+    while len(api.requests) < 2 and time.monotonic() < deadline:  # the second batch is awaited
+        time.sleep(0.05)
+    time.sleep(0.2)
+    command.send_signal(signal.SIGINT)
+    out, err = command.communicate(timeout=20)
+    assert (command.returncode, err.strip()) == (130, "interrupted")
+    assert out == "Model calls: 1 request, 100 input and 50 output tokens, under $0.01\n"
+    assert not list((repo_with_feedback.git.state_dir / "synthesis").glob("*/*.json"))
 
 
 def test_a_failed_model_step_says_how_to_use_the_model(
