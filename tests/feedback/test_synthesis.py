@@ -154,7 +154,20 @@ def broken_answers() -> list[tuple[str, Reply]]:
         ("no known ids", tool_use({"themes": [{"name": "ghosts", "description": "", "kind":
                                                "answers", "members": ["t999", "s0", "x"]}]},
                                   name=BATCH_TOOL)),
+        # one real id among made-up ones: a theme of stray members would be cached as whole
+        ("mostly unknown ids", tool_use({"themes": [
+            {"name": "ghosts", "description": "", "kind": "answers",
+             "members": ["t1", "t998", "t999"]}]}, name=BATCH_TOOL)),
+        # a call that parses, cut off at max_tokens: its last themes may be lost
+        ("cut off", cut_off(tool_use({"themes": [{"name": "limits", "description": "", "kind":
+                                                  "product", "members": ["t1", "t2", "t3"]}]},
+                                     name=BATCH_TOOL))),
     ]
+
+
+def cut_off(reply: Reply) -> Reply:
+    reply.body["stop_reason"] = "max_tokens"
+    return reply
 
 
 @pytest.mark.parametrize("case, reply", broken_answers(), ids=[c for c, _ in broken_answers()])
@@ -168,6 +181,10 @@ def test_broken_answers_fall_back_to_offline(api: FakeAnthropicServer, tmp_path:
     assert all(n.startswith("to use the model: ") for n in notes[1:]) and len(notes) <= 2
     if case == "refusal":
         assert "(the model refused)" in notes[0]
+    if case == "cut off":
+        assert "answer was cut off at max_tokens (4096)" in notes[0]
+    if case == "mostly unknown ids":
+        assert "named 2 of 3 ids that are not among the items it was shown" in notes[0]
     assert not list((tmp_path / "cache").glob("*.json"))  # nothing cached from a failure
 
 

@@ -1,0 +1,276 @@
+"""Hostile answers of the Messages API, for each command that asks a model: ids that do not
+exist, a 200 KB text field, terminal escapes and bidi controls in every string field, JSON cut
+mid-way, and ``stop_reason: max_tokens``. Each ends with a clear ``error:`` (exit 1, nothing
+written) or a ``note:`` and the documented fallback; nothing a model wrote reaches the
+terminal raw, and a success writes only clean text."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gitimprove.cli import main
+from gitimprove.patterns.synthesis import BATCH_TOOL
+from tests.conftest import SAMPLE, git
+from tests.evaluation.conftest import NEW_RULE, PID, Setup, record_runs, use
+from tests.fakes import anthropic_server as fake
+from tests.fakes.anthropic_server import FakeAnthropicServer, Received, Reply, tool_use
+
+ESC = "\x1b]0;pwned\x07\x1b[2J\x1b[31mRED\u202eevil\u2066\x9b31m"
+RAW = ["\x1b", "\x07", "\u202e", "\u2066", "\x9b"]
+BIG = "x" * 200_000
+CASES = ["unknown-ids", "200-kb", "escapes", "cut-json", "max-tokens"]
+
+
+@dataclass
+class Ran:
+    code: int
+    out: str
+    err: str
+
+
+@pytest.fixture
+def gitimprove(api: FakeAnthropicServer, capsys: pytest.CaptureFixture[str],
+               monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., Ran]]:
+    monkeypatch.setenv("ANTHROPIC_API_KEY", str(api.api_key))
+    monkeypatch.setenv("ANTHROPIC_BASE_URL", api.base_url)
+
+    def run(repo: Path, *args: str) -> Ran:
+        capsys.readouterr()
+        try:
+            main(["--repo", str(repo), *args])
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else 1
+        got = capsys.readouterr()
+        return Ran(code, got.out, got.err)
+
+    yield run
+
+
+def judged(ran: Ran) -> None:
+    """A clear end: exit 0 or an ``error:`` with exit 1, never a traceback; nothing raw."""
+    assert ran.code in (0, 1), (ran.code, ran.out[-2000:], ran.err[-2000:])
+    assert "Traceback" not in ran.err and "internal error" not in ran.err, ran.err[-2000:]
+    if ran.code == 1:
+        assert re.search(r"(?m)^error: ", ran.err), ran.err[-2000:]
+    for ch in RAW:
+        assert ch not in ran.out and ch not in ran.err, (repr(ch), ran.out[-500:], ran.err[-500:])
+    assert len(ran.err) < 20_000, "an error quotes a bounded part of what the model wrote"
+
+
+def cut(reply: Reply) -> Reply:
+    """``reply``'s JSON body cut mid-way: it looks right until it stops."""
+    whole = json.dumps(reply.body).encode()
+    return fake.raw_answer(whole[: len(whole) * 2 // 3])
+
+
+def cut_short(reply: Reply) -> Reply:
+    """``reply`` as an answer cut at max_tokens: its tool input lost its last fields."""
+    body = json.loads(json.dumps(reply.body))
+    body["stop_reason"] = "max_tokens"
+    for block in body["content"]:
+        if block["type"] == "tool_use":
+            block["input"] = dict(list(block["input"].items())[:1])
+        elif block["type"] == "text":
+            block["text"] = block["text"][: len(block["text"]) // 2]
+    return Reply(200, body, reply.headers)
+
+
+def hostile(case: str, good: Reply, *, ids: Callable[[Reply], Reply],
+            big: Callable[[Reply], Reply], escapes: Callable[[Reply], Reply]) -> Reply:
+    return {"unknown-ids": ids, "200-kb": big, "escapes": escapes, "cut-json": cut,
+            "max-tokens": cut_short}[case](good)
+
+
+def every_string(value: Any, change: Callable[[str], str]) -> Any:
+    if isinstance(value, str):
+        return change(value)
+    if isinstance(value, list):
+        return [every_string(v, change) for v in value]
+    if isinstance(value, dict):
+        return {k: every_string(v, change) for k, v in value.items()}
+    return value
+
+
+def tool_input_changed(change: Callable[[dict[str, Any]], None]) -> Callable[[Reply], Reply]:
+    def apply(reply: Reply) -> Reply:
+        body = json.loads(json.dumps(reply.body))
+        for block in body["content"]:
+            if block["type"] == "tool_use":
+                change(block["input"])
+            elif block["type"] == "text":
+                block["text"] = every_string(block["text"], lambda s: s + ESC)
+        return Reply(200, body, reply.headers)
+    return apply
+
+
+def with_escapes(reply: Reply) -> Reply:
+    def change(data: dict[str, Any]) -> None:
+        data.update(every_string(data, lambda s: f"{s} {ESC}"))
+    return tool_input_changed(change)(reply)
+
+
+# -- propose -----------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def proposing(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from .conftest import gi, ok
+
+    repo = tmp_path_factory.mktemp("hostile") / "repo"
+    ok(gi(repo.parent, "init", str(repo), "--from", str(SAMPLE)))
+    ok(gi(repo, "feedback", "import", str(SAMPLE / "feedback.jsonl")))
+    return repo
+
+
+def draft_reply() -> Reply:
+    from tests.proposers.conftest import good_draft
+
+    return tool_use(good_draft(), text="Here is my draft.")
+
+
+def draft_ids(data: dict[str, Any]) -> None:
+    data["operations"] = [
+        {"op": "update_rule", "section": "no-such-section", "index": 99, "text": "Be brief.",
+         "reason": "users", "evidence": ["pat-0000000000", "fb-does-not-exist"]},
+        {"op": "remove_rule", "section": "style", "index": 1234, "reason": "r", "evidence": []}]
+
+
+def draft_big(data: dict[str, Any]) -> None:
+    data["summary"] = data["rationale"] = BIG
+    data["operations"][0]["text"] = data["operations"][0]["reason"] = BIG
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_propose(case: str, proposing: Path, api: FakeAnthropicServer,
+                 gitimprove: Callable[..., Ran]) -> None:
+    reply = hostile(case, draft_reply(), ids=tool_input_changed(draft_ids),
+                    big=tool_input_changed(draft_big), escapes=with_escapes)
+    api.handler = lambda received: reply
+    before = git(proposing, "for-each-ref"), git(proposing, "status", "--porcelain")
+    ran = gitimprove(proposing, "propose", "product-writer", "--proposer", "anthropic",
+                     "--offline")
+    judged(ran)
+    after = git(proposing, "for-each-ref"), git(proposing, "status", "--porcelain")
+    if ran.code == 1:
+        assert after == before, "nothing written on refusal"
+        assert re.search(r"(?m)^Model calls: \d+ requests?, ", ran.out) or case == "cut-json"
+    else:
+        branch = next(line.split()[-1] for line in after[0].splitlines()
+                      if "improve/product-writer/" in line and line not in before[0])
+        message = git(proposing, "log", "-1", "--format=%B", branch)
+        for ch in RAW:
+            assert ch not in message, repr(ch)
+        git(proposing, "update-ref", "-d", branch)  # the next case starts as this one did
+
+
+# -- analyze --model ---------------------------------------------------------------------------
+
+def themes_reply(received: Received) -> Reply:
+    items = re.findall(r'<feedback_item id="(t\d+)">', received.prompt_text())
+    tool = received.tool_choice["name"]
+    if tool == BATCH_TOOL:
+        return tool_use({"themes": [{"name": "answers too long", "kind": "answers",
+                                     "description": "users say so", "topic": "length",
+                                     "members": items}]}, name=tool)
+    parts = re.findall(r'<batch_theme id="(b\d+)"', received.prompt_text())
+    return tool_use({"themes": [{"name": "answers too long", "kind": "answers",
+                                 "description": "users say so", "topic": "length",
+                                 "parts": parts}]}, name=tool)
+
+
+def theme_ids(data: dict[str, Any]) -> None:
+    for theme in data["themes"]:
+        key = "members" if "members" in theme else "parts"
+        theme[key] = ["t999999", "b999", "../../etc/passwd", *theme[key][:1]]
+
+
+def theme_big(data: dict[str, Any]) -> None:
+    for theme in data["themes"]:
+        theme["name"] = theme["description"] = theme["topic"] = BIG
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_analyze(case: str, proposing: Path, api: FakeAnthropicServer,
+                 gitimprove: Callable[..., Ran]) -> None:
+    def answer(received: Received) -> Reply:
+        return hostile(case, themes_reply(received), ids=tool_input_changed(theme_ids),
+                       big=tool_input_changed(theme_big), escapes=with_escapes)
+
+    api.handler = answer
+    cache = proposing / ".git" / "gitimprove-state" / "synthesis"
+    for old in cache.glob("*/*.json"):
+        old.unlink()  # each case asks the model, not the cache
+    ran = gitimprove(proposing, "analyze", "product-writer", "--model")
+    judged(ran)
+    assert ran.code == 0, ran.err
+    if case != "cut-json":  # (a first answer cut short is not counted: nothing was used)
+        assert re.search(r"(?m)^Model calls: \d+ requests?, ", ran.out), ran.out[-500:]
+    # escapes make the ids unknown and the kinds none of the three: all of them fall back
+    assert "note: the model step failed, so the offline grouping is used" in ran.err
+    assert not list(cache.glob("*/*.json")), "nothing cached from a failure"
+
+
+# -- evaluate ----------------------------------------------------------------------------------
+
+@pytest.fixture
+def proposed(sample_repo: Path) -> Iterator[Setup]:
+    """A proposal citing runs with inputs, ready to evaluate (as tests/evaluation sets it up)."""
+    from gitimprove.instructions.repo import InstructionRepo
+    from tests.review.conftest import add_rule, make_proposal
+
+    repo = InstructionRepo(sample_repo)
+    evidence, liked = record_runs(repo)
+    make_proposal(sample_repo, PID, add_rule(NEW_RULE), evidence=",".join(evidence))
+    yield Setup(sample_repo, repo, PID, evidence, liked)
+    repo.close()
+
+
+def verdict_ids(data: dict[str, Any]) -> None:
+    data["preferred"] = "C"
+    data["run"] = "run-does-not-exist"
+
+
+def verdict_big(data: dict[str, Any]) -> None:
+    data["reason"] = BIG
+
+
+@pytest.mark.parametrize("case", CASES)
+@pytest.mark.parametrize("who", ["replay", "judge"])
+def test_evaluate(case: str, who: str, proposed: Setup, api: FakeAnthropicServer,
+                  gitimprove: Callable[..., Ran]) -> None:
+    from tests.fakes.anthropic_server import text_answer, verdict
+
+    def replay(received: Received) -> Reply:
+        good = text_answer("A short answer, in three bullets.")
+        if who != "replay":
+            return good
+        return hostile(case, good, ids=lambda r: text_answer("see run-does-not-exist"),
+                       big=lambda r: text_answer(BIG),
+                       escapes=lambda r: text_answer(f"An answer {ESC}"))
+
+    def judge(received: Received) -> Reply:
+        good = verdict("A", "A is shorter")
+        if who != "judge":
+            return good
+        return hostile(case, good, ids=tool_input_changed(verdict_ids),
+                       big=tool_input_changed(verdict_big), escapes=with_escapes)
+
+    use(api, judge=judge, replay=replay)
+    before = git(proposed.path, "for-each-ref")
+    ran = gitimprove(proposed.path, "evaluate", proposed.pid, "--sample", "2")
+    judged(ran)
+    if ran.code == 1:
+        assert git(proposed.path, "for-each-ref") == before, "nothing recorded on refusal"
+        assert re.search(r"(?m)^Model calls: \d+ requests?, ", ran.out) or case == "cut-json"
+    else:
+        record = git(proposed.path, "log", "-1", "--format=%B",
+                     f"refs/gitimprove/evaluations/product-writer/{proposed.pid}")
+        for ch in RAW:
+            assert ch not in record, repr(ch)
+        assert len(record) < 50_000
