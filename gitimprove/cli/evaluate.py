@@ -17,7 +17,8 @@ if TYPE_CHECKING:
 @click.command("evaluate")
 @click.argument("proposal")
 @click.option("--sample", type=click.IntRange(min=1), metavar="N",
-              help="Runs to fix (and to keep) to replay at most (default: evaluation.sample).")
+              help="Runs to fix (and to keep) to replay at most, three requests each "
+                   "(default: evaluation.sample).")
 @click.option("--seed", type=int, help="Draw the same runs and order again (default: random, recorded).")
 @click.option("--by", metavar='"NAME <EMAIL>"', help="Who evaluated (default: your git identity).")
 @json_option
@@ -26,7 +27,12 @@ if TYPE_CHECKING:
 def evaluate_cmd(ctx: Context, proposal: str, sample: int | None, seed: int | None,
                  by: str | None, as_json: bool) -> int:
     """Replay a proposal on the runs it is meant to fix (and well-rated ones), have a model
-    judge base against proposal, and record the scorecard in git. Needs ANTHROPIC_API_KEY."""
+    judge base against proposal, and record the scorecard in git. Needs ANTHROPIC_API_KEY.
+
+    Three requests per run (two replays and a judgement), within evaluation.token_budget
+    and evaluation.deadline_seconds: at either it stops cleanly and records what it judged.
+    The scorecard says what they cost; a failure before the first run is judged records
+    nothing and says what the answered requests cost."""
     from gitimprove.evaluate import NeedsModel, evaluate
     from gitimprove.evaluation.record import record_ref
 

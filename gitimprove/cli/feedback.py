@@ -326,9 +326,11 @@ def stats_cmd(ctx: Context, agent: str | None, by_version: bool, since: str | No
 @click.option("--min-support", type=click.IntRange(min=2),
               help="Fewest items that make a pattern (default: analysis.min_support, 3).")
 @click.option("--model/--offline", "use_model", default=None,
-              help="Themes named by the policy's model (proposer.model; cached, capped by "
-                   "analysis.model_max_tokens), or the offline grouping only. Default: the "
-                   "model when ANTHROPIC_API_KEY is set.")
+              help="Themes named by the policy's model (proposer.model: a few requests, "
+                   "capped by analysis.model_max_tokens; none again while the feedback is "
+                   "unchanged, as the themes are cached), or the offline grouping only. "
+                   "Default: the model when ANTHROPIC_API_KEY is set. On any failure the "
+                   "offline grouping is used, with a note.")
 @click.option("--all", "show_all", is_flag=True,
               help=f"Show every pattern (default: the {PATTERN_LINES} most important).")
 @json_option

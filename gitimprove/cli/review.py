@@ -24,7 +24,8 @@ if TYPE_CHECKING:
 @click.option("--all", "all_agents", is_flag=True, help="Propose for every agent.")
 @click.option("--proposer", type=click.Choice(["auto", "anthropic", "heuristic"]),
               help="Who writes the draft (default: anthropic with a key, else heuristic).")
-@click.option("--dry-run", is_flag=True, help="Print the diff and the message; write nothing.")
+@click.option("--dry-run", is_flag=True,
+              help="Print the diff and the message; write nothing (a model is still asked).")
 @click.option("--push", "push_remote", is_flag=False, flag_value="origin", default=None,
               metavar="[REMOTE]", help="Push each new branch (to origin by default) for review.")
 @click.option("--offline", is_flag=True, help="Do not read the remote's records first.")
@@ -34,7 +35,12 @@ if TYPE_CHECKING:
 def propose_cmd(ctx: Context, agents: tuple[str, ...], all_agents: bool, proposer: str | None,
                 dry_run: bool, push_remote: str | None, offline: bool, as_json: bool) -> int:
     """Turn open feedback patterns into a proposal branch (improve/<agent>/<id>). Without
-    AGENTS, the repository's only agent."""
+    AGENTS, the repository's only agent.
+
+    With the anthropic proposer, each agent takes one request, or two when the model's first
+    draft breaks a rule (a bounded prompt, at most proposer.max_tokens of answer each, all
+    within proposer.deadline_seconds); the last line says what they cost, also when the
+    command fails. A failure or a refused draft writes nothing."""
     from gitimprove.proposals.proposers.base import left_out_summary
     from gitimprove.proposals.proposers.select import make_proposer
     from gitimprove.review.remote import propose_and_push
