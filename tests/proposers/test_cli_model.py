@@ -113,6 +113,7 @@ def test_a_slow_answer_shows_a_status_line_on_a_terminal(
     code, out, shown = on_a_terminal("propose", AGENT, "--proposer", "anthropic", "--offline")
     assert code == 0 and "Proposed" in out
     lines = shown.split("\r\x1b[K")
+    # on 60 columns the count ("request 1 of at most 2") gives way to the model and the figures
     assert re.fullmatch(r"waiting for claude-sonnet-5-5: [23] s, at most 10 min more", lines[1])
     assert all(len(line) < 60 for line in lines) and lines[-1] == ""  # cleared at the end
 
@@ -130,7 +131,8 @@ def test_a_slow_answer_is_one_note_in_a_log(api: FakeAnthropicServer, with_key: 
     err = capsys.readouterr().err
     assert exited.value.code == 0
     assert re.findall(r"(?m)^note: waiting for .*$", err) == [
-        "note: waiting for claude-sonnet-5-5: 0 s, at most 10 min more"]  # not a line a second
+        "note: waiting for claude-sonnet-5-5 (request 1 of at most 2): 0 s, at most 10 min more"
+    ]  # not a line a second
 
 
 def test_propose_all_names_each_agent_once_and_ends_with_the_cost(
