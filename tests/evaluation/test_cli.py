@@ -9,16 +9,14 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from gitimprove.cli import main
 from gitimprove.evaluate import EvaluationError, evaluate
 from gitimprove.evaluation.record import EVALUATIONS_PREFIX, read_record
 from gitimprove.instructions.repo import InstructionRepo
-from tests.conftest import git
+from tests.conftest import Ran, fake_env, git
 from tests.evaluation.conftest import (
     AGENT,
     NEW_RULE,
@@ -30,36 +28,6 @@ from tests.evaluation.conftest import (
 )
 from tests.fakes.anthropic_server import FakeAnthropicServer, error, is_judge, slow, text_answer
 from tests.review.conftest import add_rule, make_proposal, out
-
-
-@dataclass
-class Ran:
-    returncode: int
-    stdout: str
-    stderr: str
-
-
-@pytest.fixture
-def gitimprove(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Callable[..., Ran]:
-    """The console entry point in this process (where errors become messages and exit codes)."""
-
-    def run(cwd: Path, *args: str, env: dict[str, str] | None = None) -> Ran:
-        for name, value in (env or {}).items():
-            monkeypatch.setenv(name, value)
-        code = 0
-        try:
-            main(["--repo", str(cwd), *args])
-        except SystemExit as exc:
-            code = exc.code if isinstance(exc.code, int) else 1
-        captured = capsys.readouterr()
-        return Ran(code, captured.out, captured.err)
-
-    return run
-
-
-def fake_env(api: FakeAnthropicServer) -> dict[str, str]:
-    return {"ANTHROPIC_API_KEY": str(api.api_key), "ANTHROPIC_BASE_URL": api.base_url,
-            "NO_PROXY": "127.0.0.1"}
 
 
 def test_without_a_key_the_command_says_what_it_needs_and_what_it_would_judge(

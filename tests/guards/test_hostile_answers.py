@@ -9,15 +9,13 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from gitimprove.cli import main
 from gitimprove.patterns.synthesis import BATCH_TOOL
-from tests.conftest import SAMPLE, git
+from tests.conftest import Ran, fake_env, git
 from tests.evaluation.conftest import NEW_RULE, PID, Setup, record_runs, use
 from tests.fakes import anthropic_server as fake
 from tests.fakes.anthropic_server import FakeAnthropicServer, Received, Reply, tool_use
@@ -28,40 +26,15 @@ BIG = "x" * 200_000
 CASES = ["unknown-ids", "200-kb", "escapes", "cut-json", "max-tokens"]
 
 
-@dataclass
-class Ran:
-    code: int
-    out: str
-    err: str
-
-
-@pytest.fixture
-def gitimprove(api: FakeAnthropicServer, capsys: pytest.CaptureFixture[str],
-               monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., Ran]]:
-    monkeypatch.setenv("ANTHROPIC_API_KEY", str(api.api_key))
-    monkeypatch.setenv("ANTHROPIC_BASE_URL", api.base_url)
-
-    def run(repo: Path, *args: str) -> Ran:
-        capsys.readouterr()
-        try:
-            main(["--repo", str(repo), *args])
-        except SystemExit as exc:
-            code = exc.code if isinstance(exc.code, int) else 1
-        got = capsys.readouterr()
-        return Ran(code, got.out, got.err)
-
-    yield run
-
-
 def judged(ran: Ran) -> None:
     """A clear end: exit 0 or an ``error:`` with exit 1, never a traceback; nothing raw."""
-    assert ran.code in (0, 1), (ran.code, ran.out[-2000:], ran.err[-2000:])
-    assert "Traceback" not in ran.err and "internal error" not in ran.err, ran.err[-2000:]
-    if ran.code == 1:
-        assert re.search(r"(?m)^error: ", ran.err), ran.err[-2000:]
+    assert ran.returncode in (0, 1), (ran.returncode, ran.stdout[-2000:], ran.stderr[-2000:])
+    assert "Traceback" not in ran.stderr and "internal error" not in ran.stderr, ran.stderr[-2000:]
+    if ran.returncode == 1:
+        assert re.search(r"(?m)^error: ", ran.stderr), ran.stderr[-2000:]
     for ch in RAW:
-        assert ch not in ran.out and ch not in ran.err, (repr(ch), ran.out[-500:], ran.err[-500:])
-    assert len(ran.err) < 20_000, "an error quotes a bounded part of what the model wrote"
+        assert ch not in ran.stdout and ch not in ran.stderr, (repr(ch), ran.stdout[-500:], ran.stderr[-500:])
+    assert len(ran.stderr) < 20_000, "an error quotes a bounded part of what the model wrote"
 
 
 def cut(reply: Reply) -> Reply:
@@ -118,16 +91,6 @@ def with_escapes(reply: Reply) -> Reply:
 
 # -- propose -----------------------------------------------------------------------------------
 
-@pytest.fixture(scope="module")
-def proposing(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from .conftest import gi, ok
-
-    repo = tmp_path_factory.mktemp("hostile") / "repo"
-    ok(gi(repo.parent, "init", str(repo), "--from", str(SAMPLE)))
-    ok(gi(repo, "feedback", "import", str(SAMPLE / "feedback.jsonl")))
-    return repo
-
-
 def draft_reply() -> Reply:
     from tests.proposers.conftest import good_draft
 
@@ -147,26 +110,26 @@ def draft_big(data: dict[str, Any]) -> None:
 
 
 @pytest.mark.parametrize("case", CASES)
-def test_propose(case: str, proposing: Path, api: FakeAnthropicServer,
+def test_propose(case: str, with_feedback: Path, api: FakeAnthropicServer,
                  gitimprove: Callable[..., Ran]) -> None:
     reply = hostile(case, draft_reply(), ids=tool_input_changed(draft_ids),
                     big=tool_input_changed(draft_big), escapes=with_escapes)
     api.handler = lambda received: reply
-    before = git(proposing, "for-each-ref"), git(proposing, "status", "--porcelain")
-    ran = gitimprove(proposing, "propose", "product-writer", "--proposer", "anthropic",
-                     "--offline")
+    before = git(with_feedback, "for-each-ref"), git(with_feedback, "status", "--porcelain")
+    ran = gitimprove(with_feedback, "propose", "product-writer", "--proposer", "anthropic",
+                     "--offline", env=fake_env(api))
     judged(ran)
-    after = git(proposing, "for-each-ref"), git(proposing, "status", "--porcelain")
-    if ran.code == 1:
+    after = git(with_feedback, "for-each-ref"), git(with_feedback, "status", "--porcelain")
+    if ran.returncode == 1:
         assert after == before, "nothing written on refusal"
-        assert re.search(r"(?m)^Model calls: \d+ requests?, ", ran.out) or case == "cut-json"
+        assert re.search(r"(?m)^Model calls: \d+ requests?, ", ran.stdout) or case == "cut-json"
     else:
         branch = next(line.split()[-1] for line in after[0].splitlines()
                       if "improve/product-writer/" in line and line not in before[0])
-        message = git(proposing, "log", "-1", "--format=%B", branch)
+        message = git(with_feedback, "log", "-1", "--format=%B", branch)
         for ch in RAW:
             assert ch not in message, repr(ch)
-        git(proposing, "update-ref", "-d", branch)  # the next case starts as this one did
+        git(with_feedback, "update-ref", "-d", branch)  # the next case starts as this one did
 
 
 # -- analyze --model ---------------------------------------------------------------------------
@@ -196,23 +159,23 @@ def theme_big(data: dict[str, Any]) -> None:
 
 
 @pytest.mark.parametrize("case", CASES)
-def test_analyze(case: str, proposing: Path, api: FakeAnthropicServer,
+def test_analyze(case: str, with_feedback: Path, api: FakeAnthropicServer,
                  gitimprove: Callable[..., Ran]) -> None:
     def answer(received: Received) -> Reply:
         return hostile(case, themes_reply(received), ids=tool_input_changed(theme_ids),
                        big=tool_input_changed(theme_big), escapes=with_escapes)
 
     api.handler = answer
-    cache = proposing / ".git" / "gitimprove-state" / "synthesis"
+    cache = with_feedback / ".git" / "gitimprove-state" / "synthesis"
     for old in cache.glob("*/*.json"):
         old.unlink()  # each case asks the model, not the cache
-    ran = gitimprove(proposing, "analyze", "product-writer", "--model")
+    ran = gitimprove(with_feedback, "analyze", "product-writer", "--model", env=fake_env(api))
     judged(ran)
-    assert ran.code == 0, ran.err
+    assert ran.returncode == 0, ran.stderr
     if case != "cut-json":  # (a first answer cut short is not counted: nothing was used)
-        assert re.search(r"(?m)^Model calls: \d+ requests?, ", ran.out), ran.out[-500:]
+        assert re.search(r"(?m)^Model calls: \d+ requests?, ", ran.stdout), ran.stdout[-500:]
     # escapes make the ids unknown and the kinds none of the three: all of them fall back
-    assert "note: the model step failed, so the offline grouping is used" in ran.err
+    assert "note: the model step failed, so the offline grouping is used" in ran.stderr
     assert not list(cache.glob("*/*.json")), "nothing cached from a failure"
 
 
@@ -263,11 +226,11 @@ def test_evaluate(case: str, who: str, proposed: Setup, api: FakeAnthropicServer
 
     use(api, judge=judge, replay=replay)
     before = git(proposed.path, "for-each-ref")
-    ran = gitimprove(proposed.path, "evaluate", proposed.pid, "--sample", "2")
+    ran = gitimprove(proposed.path, "evaluate", proposed.pid, "--sample", "2", env=fake_env(api))
     judged(ran)
-    if ran.code == 1:
+    if ran.returncode == 1:
         assert git(proposed.path, "for-each-ref") == before, "nothing recorded on refusal"
-        assert re.search(r"(?m)^Model calls: \d+ requests?, ", ran.out) or case == "cut-json"
+        assert re.search(r"(?m)^Model calls: \d+ requests?, ", ran.stdout) or case == "cut-json"
     else:
         record = git(proposed.path, "log", "-1", "--format=%B",
                      f"refs/gitimprove/evaluations/product-writer/{proposed.pid}")
