@@ -26,7 +26,8 @@ were used to tune the grouping (cut quantile, token weighting), and ReaLMistake'
 critiques to tune how critiques group; the Android reviews were labelled after the grouping
 was set, but their misses were read to design triage's rules (plainly-product items set
 apart, complaints that give no reason), so they are "held out for the grouping" only; the
-Replika reviews (labelled blind, never tuned on) and Shepherd's critiques are held out.
+Replika reviews and the Trustpilot and App Store reviews of ChatGPT and Claude (labelled
+blind, never tuned on) and Shepherd's critiques are held out.
 
 Last, the speed of ``analyze_records`` on 10,000 / 30,000 / 100,000 records of distinct texts
 (goal: 100,000 under 10 s; growth no worse than n log n), and again on texts half of which are
@@ -67,6 +68,8 @@ PRODUCT_THEMES = {
     "replika_android_reviews": frozenset({"pricing", "subscription", "not_working", "login",
                                           "avatar", "ads", "features", "gender", "voice",
                                           "privacy", "ui", "slow", "limits", "support"}),
+    "assistant_reviews": frozenset({"limits", "pricing", "subscription", "login", "not_working",
+                                    "slow", "ui", "support", "region"}),
 }
 NOT_A_THEME = "other"   # a hand label for items of no common theme: each is a group of its own
 NOISE = "noise"         # a hand label for items with nothing to group (praise under one star,
@@ -80,9 +83,9 @@ def _load(name: str) -> tuple[list[dict[str, Any]], dict[str, str]] | None:
         return None
     rows = list(read_jsonl(path))
     label_file = LABELS / f"{name}.json"
-    if label_file.exists():  # app reviews: the negative ones, some hand-labelled
+    if label_file.exists():  # app reviews: the negative ones (or all, where none has stars)
         labels = json.loads(label_file.read_text())
-        rows = [r for r in rows if r["rating"] <= 2]
+        rows = [r for r in rows if r["rating"] is None or r["rating"] <= 2]
     else:
         labels = {r["hash"]: r["theme"] for r in rows}
     return rows, {h: theme for h, theme in labels.items() if theme != NOISE}

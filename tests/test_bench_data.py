@@ -1,14 +1,18 @@
 """The quality benchmark's public feedback sets (benchmarks/data): every set has a converter and
 well-formed labels, a set that is not converted is reported with the command that fetches it,
-and the Google Play converters turn a CSV into the JSONL the labels are keyed by."""
+and the Google Play, Trustpilot and App Store converters turn their files into the JSONL the
+labels are keyed by."""
 
 from __future__ import annotations
 
 import csv
 import importlib
+import io
 import json
 import re
+import sys
 import zipfile
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -99,3 +103,52 @@ def test_realmistake_keeps_one_line_per_explained_error_of_one_category(
         {"hash": item_hash("Made-up explanation two."), "text": "Made-up explanation two.",
          "theme": "instruction_following", "dataset": "task_a", "input": "", "output": ""},
     ]
+
+
+def test_assistant_reviews_convert_trustpilot_workbooks_and_app_store_csvs() -> None:
+    openpyxl = pytest.importorskip("openpyxl")  # only the converter of this set reads .xlsx
+    from benchmarks.data import fetch_assistant_reviews as module
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["ID", "rating", "review", "date", "title", "_clueid"])
+    sheet.append(["someone", "", "Charged twice and no refund.", datetime(2024, 5, 1), "Scam!", "1"])
+    sheet.append(["another", "", "I didn't get an answer at all today", datetime(2024, 5, 2),
+                  "I didn't get an answer…", "2"])
+    sheet.append(["again", "", "Charged twice and no refund.", datetime(2024, 5, 3), "Scam!", "3"])
+    sheet.append(["empty", "", "", datetime(2024, 5, 4), "Just bad", "4"])
+    raw = io.BytesIO()
+    book.save(raw)
+    app_store = "\ufeffcontent,date,rating\nForgets my name,2024-06-01 10:00:00,1\n".encode()
+    rows = module.convert({"raw_data/Trustpilot-claude.xlsx": raw.getvalue(),
+                           "raw_data/appsotre/appstore_reviews_chatgpt.csv": app_store})
+    assert [(r["text"], r["assistant"], r["site"], r["rating"], r["date"]) for r in rows] == [
+        ("Scam. Charged twice and no refund.", "Claude", "Trustpilot", None, "2024-05-01"),
+        ("I didn't get an answer at all today", "Claude", "Trustpilot", None, "2024-05-02"),
+        ("Just bad.", "Claude", "Trustpilot", None, "2024-05-04"),
+        ("Forgets my name", "ChatGPT", "App Store", 1, "2024-06-01 10:00:00"),
+    ]
+    assert all(r["hash"] == item_hash(r["text"]) for r in rows)
+
+
+def test_assistant_reviews_say_openpyxl_is_needed_and_write_nothing(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    from benchmarks.data import fetch_assistant_reviews as module
+
+    monkeypatch.setenv("GITIMPROVE_BENCH_DATA", str(tmp_path / "data"))
+    monkeypatch.setitem(sys.modules, "openpyxl", None)  # as if it were not installed
+    assert module.main([str(tmp_path)]) == 1
+    assert "needs openpyxl" in capsys.readouterr().err
+    assert not (tmp_path / "data").exists()
+    assert module.main([]) == 2  # usage
+
+
+def test_a_set_without_stars_is_all_in_and_one_with_stars_only_its_negatives(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GITIMPROVE_BENCH_DATA", str(tmp_path))
+    rows = [{"hash": item_hash(t), "text": t, "rating": r}
+            for t, r in (("no stars", None), ("one star", 1), ("five stars", 5))]
+    sources.write_jsonl("assistant_reviews", rows)
+    loaded = bench_quality._load("assistant_reviews")
+    assert loaded is not None
+    assert [r["text"] for r in loaded[0]] == ["no stars", "one star"]

@@ -124,7 +124,8 @@ def test_import_dry_run_reimport_and_json(sample_repo: Path, capsys: pytest.Capt
     assert stats == []
     report = ok_json(capsys, sample_repo, "feedback", "import", path)
     assert report == {"source": path, "format": "jsonl", "dry_run": False, "records": 345,
-                      "added": 345, "duplicates": 0, "repeated": 0, "invalid": [], "warnings": []}
+                      "added": 345, "duplicates": 0, "repeated": 0, "neutral": 0, "ignored": [],
+                      "invalid": [], "warnings": []}
     code, out, _ = run(capsys, sample_repo, "feedback", "import", path)
     assert out.startswith("imported 0 of 345 records") and "(345 already present)" in out
     # an export gathered from several countries gives a review once per country: the repeats
@@ -335,3 +336,24 @@ def test_import_agent_flag_is_checked_once_and_stands_for_a_csv_agent_column(
                "product-writr", "--dry-run") == (
         1, "", "error: no agent 'product-writr' on main\n"
                "  hint: did you mean 'product-writer'?\n")
+
+
+def test_import_maps_another_tools_columns_and_reads_stars(
+        sample_repo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    play = tmp_path / "play.csv"
+    play.write_text("reviewId,userName,userImage,content,score,thumbsUpCount\n"
+                    "r1,Ada Lovelace,https://x/1.png,way too wordy,1,3\n"
+                    "r2,Grace Hopper,,,3,0\n")
+    code, _, err = run(capsys, sample_repo, "feedback", "import", str(play))
+    assert code == 1 and "hint: name their fields, and the other columns are left out: --map " \
+        "reviewId=id --map userName=user_id --map content=reason --map score=rating" in err
+    argv = ["feedback", "import", str(play), "--agent", "product-writer", "--map", "reviewId=id",
+            "--map", "userName=user_id", "--map", "content=reason", "--map", "score=rating"]
+    code, out, err = run(capsys, sample_repo, *argv, "--stars")
+    assert code == 0, err
+    assert out.splitlines()[:2] == [
+        f"imported 1 of 2 records from {play} (1 with three stars and no text, left out)",
+        "left out (no field named by --map): 'userImage', 'thumbsUpCount'"]
+    code, _, err = run(capsys, sample_repo, *argv, "--map", "score")
+    assert (code, err.splitlines()[0]) == (1, "error: --map score: give a column and a field, "
+                                              "as COLUMN=FIELD")

@@ -67,6 +67,17 @@ SOURCES: dict[str, Source] = {s.name: s for s in (
            "(July 2023 - August 2025), text and stars; 360 of the 3,661 one- and two-star "
            "reviews hand-labelled with a theme (held out: labelled blind, never tuned on)",
            "benchmarks.data.fetch_replika_android_reviews"),
+    Source("assistant_reviews", "Colin0817/727-final-project",
+           "5f1e92c81e696068742b42757220375779d83e6e",
+           "raw_data/Trustpilot-chatgpt.xlsx, raw_data/Trustpilot-claude.xlsx (at this commit; "
+           "deleted later), raw_data/appsotre/appstore_reviews_{chatgpt,claude}.csv (at "
+           "cf4746aa58b1)",
+           "none stated (all rights reserved): used locally for measurement, never redistributed",
+           "reviews of ChatGPT and Claude (2023-2024): the 199 Trustpilot reviews (the export "
+           "kept no stars: all are in the set, praise labelled noise) and the 29 one- and "
+           "two-star App Store reviews; all 228 hand-labelled with a theme (held out: labelled "
+           "blind, never tuned on)",
+           "benchmarks.data.fetch_assistant_reviews"),
     Source("shepherd_critiques", "facebookresearch/Shepherd",
            "29b1863bbecd616e2052a0d664507b69bde60fff", "data/human_data_raw.jsonl",
            "CC-BY-NC 4.0 (data): used locally for measurement, never redistributed",
@@ -123,19 +134,21 @@ def read_jsonl(path: Path) -> Iterator[dict[str, Any]]:
                 yield json.loads(line)
 
 
-def source_file(source: Source, given: str) -> bytes:
+def source_file(source: Source, given: str, inside: str | None = None,
+                at: str | None = None) -> bytes:
     """The source file's bytes from ``given``: a clone of the repository (read at the recorded
-    commit, so the labels match) or the file itself."""
-    path = Path(given)
+    commit, so the labels match) or the file itself. A set of several files names the one
+    wanted (``inside``, at commit ``at``) in place of ``source.path`` at ``source.commit``."""
+    path, inside, at = Path(given), inside or source.path, at or source.commit
     if path.is_file():
         return path.read_bytes()
     git_dir = path / ".git" if (path / ".git").exists() else path
     try:
         return subprocess.run(["git", "--git-dir", str(git_dir), "show",
-                               f"{source.commit}:{source.path}"],
+                               f"{at}:{inside}"],
                               check=True, capture_output=True).stdout
     except (OSError, subprocess.CalledProcessError) as exc:
-        sys.exit(f"cannot read {source.path} at {source.commit[:12]} from {given}: {exc}")
+        sys.exit(f"cannot read {inside} at {at[:12]} from {given}: {exc}")
 
 
 def write_jsonl(name: str, rows: list[dict[str, Any]]) -> Path:

@@ -133,22 +133,39 @@ def record_cmd(ctx: Context, agent: str, run_id: str | None, version: str | None
                    "live on main when each was made, marked inferred).")
 @click.option("--agent", "agent", metavar="NAME",
               help="Agent of the records that name none (an export of one agent's runs).")
+@click.option("--map", "maps", metavar="COLUMN=FIELD", multiple=True,
+              help="The field of a column (CSV) or key (JSON) another tool named its own way, "
+                   "e.g. --map content=reason --map score=rating; with it, columns that name "
+                   "no field are left out. Repeatable.")
+@click.option("--stars", is_flag=True,
+              help="Ratings are 1-5 stars: 1-2 negative, 3 no rating, 4-5 positive.")
 @json_option
 @pass_ctx
 @for_people
 def import_cmd(ctx: Context, file: str, fmt: str | None, dry_run: bool, skip_invalid: bool,
-               version: str | None, agent: str | None, as_json: bool) -> None:
+               version: str | None, agent: str | None, maps: tuple[str, ...], stars: bool,
+               as_json: bool) -> None:
     """Import feedback from a JSON Lines or CSV file (FILE or - for standard input).
 
     All-or-nothing: any bad line stops the import and every bad line is listed. Importing the
     same file again adds nothing twice."""
+    from gitimprove.feedback.errors import FeedbackImportError
     from gitimprove.feedback.importer import import_feedback, read_source
 
     repo = ctx.repo
+    columns: dict[str, str] | None = None
+    for pair in maps:
+        column, sep, name = pair.partition("=")
+        if not sep or not column.strip() or not name.strip():
+            raise FeedbackImportError(f"--map {pair}: give a column and a field, as "
+                                      "COLUMN=FIELD", [],
+                                      hint="e.g. --map content=reason --map score=rating")
+        columns = columns or {}
+        columns[column.strip()] = name.strip()
     source, data = read_source(file)
     report = import_feedback(repo.feedback_store(), repo._feedback_index(), source, data,
                              fmt=fmt, dry_run=dry_run, skip_invalid=skip_invalid, version=version,
-                             agent=agent)
+                             agent=agent, columns=columns, stars=stars)
     if as_json:
         emit_json(report.to_json())
         return
@@ -167,10 +184,16 @@ def import_cmd(ctx: Context, file: str, fmt: str | None, dry_run: bool, skip_inv
         extra.append(f"{report.duplicates} already present")
     if report.repeated:
         extra.append(f"{report.repeated} repeated in the file")
+    if report.neutral:
+        extra.append(f"{report.neutral} with three stars and no text, left out")
     if report.invalid:
         extra.append(f"{len(report.invalid)} invalid skipped")
     tail = f" ({', '.join(extra)})" if extra else ""
     echo(f"{verb} {report.added} of {report.records} records from {source}{tail}")
+    if report.ignored:
+        shown = ", ".join(repr(n) for n in report.ignored[:12])
+        more = f" and {len(report.ignored) - 12} more" if len(report.ignored) > 12 else ""
+        echo(f"left out (no field named by --map): {shown}{more}")
     if report.added and not dry_run:
         for note in _before_first_version(repo, report.ids):
             echo(f"note: {note}")

@@ -44,6 +44,19 @@ _FIELD_GUESSES = {
 }
 
 
+def map_hint(names: list[str]) -> str | None:
+    """``--map text=reason --map date=created_at``: the options that give the names other tools
+    use their field, for those :data:`_FIELD_GUESSES` knows; None when it knows none."""
+    known = [(n, _FIELD_GUESSES[n.lower()]) for n in names if n.lower() in _FIELD_GUESSES]
+    taken: set[str] = set()
+    parts: list[str] = []
+    for name, field_ in known:
+        if field_ not in taken:  # "review" and "text" cannot both be the reason
+            taken.add(field_)
+            parts.append(f"--map {name}={field_}")
+    return " ".join(parts) or None
+
+
 def unknown_fields(names: list[str], *, what: str = "field") -> str:
     """``unknown fields 'hash', 'text' (as reason?)``: each name once, with the field it
     may be meant as."""
@@ -55,7 +68,7 @@ TROUBLE_SIGNALS = ("regenerated", "edited_output", "task_completed")
 _POSITIVE = {"positive", "up", "thumbs_up", "thumbsup", "+1", "1", "👍"}
 _NEGATIVE = {"negative", "down", "thumbs_down", "thumbsdown", "-1", "👎"}
 RATING_HELP = "use positive or negative (also up/down, thumbs_up/thumbs_down, +1/-1)"
-STARS_NOTE = "for stars or scores, map each to positive or negative first (1 would read as +1)"
+STARS_NOTE = "for 1-5 stars, import with --stars (a 1 would read as +1, positive)"
 
 _ID_RE = re.compile(r"\A[^\s\x00-\x1f\x7f]{1,200}\Z")
 # A user id may be a name with spaces inside ("Ada Lovelace" in an app store's export): it is

@@ -17,7 +17,7 @@ import gc
 import io
 import json
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -27,7 +27,7 @@ from gitimprove.errors import GitImproveError
 from gitimprove.feedback.base import FeedbackStore, record_row
 from gitimprove.feedback.capture import AgentIndex, build_record
 from gitimprove.feedback.errors import FeedbackImportError
-from gitimprove.feedback.fields import FIELDS_NOTE, STARS_NOTE, clock, unknown_fields
+from gitimprove.feedback.fields import FIELDS_NOTE, STARS_NOTE, clock, map_hint, unknown_fields
 from gitimprove.feedback.models import FIELDS, FeedbackRecord, SignalValue
 
 if TYPE_CHECKING:
@@ -36,6 +36,8 @@ if TYPE_CHECKING:
 MAX_LINE_BYTES = 2 * 1024 * 1024
 FORMATS = ("jsonl", "csv")
 _SIGNAL_PREFIXES = ("signals.", "signal.")
+_KNOWN = frozenset(FIELDS)
+_CONTENT = ("reason", "correction", "signals", "tool_calls")  # what a record says besides a rating
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,8 @@ class ImportReport:
     added: int = 0
     duplicates: int = 0   # already stored
     repeated: int = 0     # the same record again, later in the file
+    neutral: int = 0      # three stars and nothing else (--stars): nothing to store
+    ignored: list[str] = field(default_factory=list)  # columns or keys --map left unnamed
     invalid: list[LineProblem] = field(default_factory=list)
     warnings: list[LineProblem] = field(default_factory=list)
     ids: list[str] = field(default_factory=list)
@@ -66,7 +70,7 @@ class ImportReport:
         return {
             "source": self.source, "format": self.format, "dry_run": self.dry_run,
             "records": self.records, "added": self.added, "duplicates": self.duplicates,
-            "repeated": self.repeated,
+            "repeated": self.repeated, "neutral": self.neutral, "ignored": self.ignored,
             "invalid": [{"line": p.line, "error": p.message} for p in self.invalid],
             "warnings": [{"line": p.line, "warning": p.message} for p in self.warnings],
         }
@@ -197,8 +201,11 @@ def _jsonl_lines(data: bytes, first: int = 1) -> list[tuple[int, dict[str, Any] 
 # -- CSV --------------------------------------------------------------------------------------
 
 
-def _csv_rows(data: bytes, source: str, *, agent_given: bool = False
+def _csv_rows(data: bytes, source: str, *, agent_given: bool = False,
+              rename: Mapping[str, str] | None = None, ignored: list[str] | None = None,
               ) -> list[tuple[int, dict[str, Any] | LineProblem]]:
+    """The rows of a CSV file. With ``rename`` (``--map``: a column, lowercased, -> a field),
+    columns are renamed, and those that name no field are left out (listed in ``ignored``)."""
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     # NOTE: decoded leniently so that one bad line is reported as that line, not the file.
@@ -216,13 +223,25 @@ def _csv_rows(data: bytes, source: str, *, agent_given: bool = False
         return []
     except csv.Error as exc:
         raise FeedbackImportError(f"{source}: cannot read the CSV header: {exc}", []) from None
-    columns = [h.strip().lower() for h in header]
     known = set(FIELDS)
-    unknown = [c for c in columns if c not in known and not c.startswith(_SIGNAL_PREFIXES)]
+    given = [h.strip() for h in header]
+    columns = [h.lower() for h in given]
+    if rename is not None:
+        columns = [rename.get(c, c) for c in columns]
+        left = [g for g, c in zip(given, columns, strict=True)
+                if c not in known and not c.startswith(_SIGNAL_PREFIXES)]
+        if ignored is not None:
+            ignored.extend(left)
+        columns = ["" if g in left else c for g, c in zip(given, columns, strict=True)]
+    unknown = [g for g, c in zip(given, columns, strict=True)
+               if c and c not in known and not c.startswith(_SIGNAL_PREFIXES)]
     if unknown:
+        mapped = map_hint(unknown)
         raise FeedbackImportError(
             f"{source}: {unknown_fields(unknown, what='CSV column')}", [],
-            hint=f"columns: {', '.join(FIELDS)}, or signals.NAME for one signal")
+            hint=(f"name their fields, and the other columns are left out: {mapped} (and "
+                  "--stars where a rating is 1-5 stars); " if mapped else "")
+            + f"columns: {', '.join(FIELDS)}, or signals.NAME for one signal")
     missing = [] if agent_given else [c for c in ("agent",) if c not in columns]
     has_content = any(c in columns for c in ("rating", "reason", "correction", "signals",
                                              "tool_calls")) or any(
@@ -236,8 +255,9 @@ def _csv_rows(data: bytes, source: str, *, agent_given: bool = False
             f"(found: {', '.join(columns) or 'none'})", [],
             hint="the first line must name the columns, e.g. agent,run_id,rating,reason"
                  + ("; or give every row one agent: --agent NAME" if missing else ""))
-    if len(set(columns)) != len(columns):
-        dup = sorted({c for c in columns if columns.count(c) > 1})
+    named = [c for c in columns if c]
+    if len(set(named)) != len(named):
+        dup = sorted({c for c in named if named.count(c) > 1})
         raise FeedbackImportError(f"{source}: CSV column(s) named twice: {', '.join(dup)}", [])
     rows: list[tuple[int, dict[str, Any] | LineProblem]] = []
     last = reader.line_num
@@ -281,7 +301,7 @@ def _csv_record(columns: list[str], cells: list[str]) -> dict[str, Any]:
     record: dict[str, Any] = {}
     signals: dict[str, SignalValue] = {}
     for name, cell in zip(columns, cells, strict=True):
-        if not cell.strip():
+        if not name or not cell.strip():  # no name: a column --map leaves out
             continue
         if name.startswith(_SIGNAL_PREFIXES):
             signal = name.split(".", 1)[1]
@@ -378,6 +398,8 @@ def import_feedback(
     skip_invalid: bool = False,
     version: str | None = None,
     agent: str | None = None,
+    columns: Mapping[str, str] | None = None,
+    stars: bool = False,
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> ImportReport:
     """Check every line of ``data``, then store the valid records in one transaction.
@@ -386,6 +408,12 @@ def import_feedback(
     such records count for the version live on main when they were made (inferred when
     figures are computed, see :mod:`.attribution`). ``agent`` is given to every record that
     names none (an export from one agent's logs).
+
+    ``columns`` (``--map``) names the field of a column or key another tool named its own way
+    (``{"content": "reason", "score": "rating"}``); with it, the columns and keys that name no
+    field are left out (listed in the report's ``ignored``). ``stars`` reads a rating of 1 to 5
+    as stars: 1-2 negative, 4-5 positive, 3 no rating (a line with nothing else is counted in
+    ``neutral`` and not stored).
 
     Raises :class:`FeedbackImportError` listing every bad line when any line is bad (unless
     ``skip_invalid``); nothing is written then."""
@@ -399,9 +427,48 @@ def import_feedback(
     fmt = fmt or detect_format(source, data)
     if fmt not in FORMATS:
         raise FeedbackImportError(f"unknown import format {fmt!r}", [], hint="use jsonl or csv")
+    rename = _renames(columns) if columns is not None else None
     with _no_cycle_collection():
         return _import(store, index, source, data, fmt=fmt, dry_run=dry_run,
-                       skip_invalid=skip_invalid, version=version, agent=agent, now=now)
+                       skip_invalid=skip_invalid, version=version, agent=agent, now=now,
+                       rename=rename, stars=stars)
+
+
+def _renames(columns: Mapping[str, str]) -> dict[str, str]:
+    """``--map``'s pairs, checked: each names a field, once; column names compare in lower
+    case, as CSV headers do."""
+    out: dict[str, str] = {}
+    for column, name in columns.items():
+        if name not in FIELDS:
+            raise FeedbackImportError(
+                f"--map {column}={name}: {name!r} is not a field", [],
+                hint=f"the fields: {', '.join(FIELDS)}")
+        if name in out.values():
+            first = next(c for c, n in out.items() if n == name)
+            raise FeedbackImportError(f"--map gives two columns the field {name!r}: {first!r} "
+                                      f"and {column!r}", [], hint="map one of them")
+        out[column.strip().lower()] = name
+    return out
+
+
+_STARS = {1: "negative", 2: "negative", 3: None, 4: "positive", 5: "positive"}
+
+
+def _stars(value: object) -> object:
+    """A 1-5 star rating as a rating (None for three stars); anything else as given."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            value = float(text) if text else value
+        except ValueError:
+            return value
+    if isinstance(value, int | float) and value in _STARS:
+        return _STARS[int(value)]
+    if isinstance(value, int | float):
+        raise ValueError(f"rating: {value!r} is not a star rating (1 to 5, as --stars reads it)")
+    return value
 
 
 @contextlib.contextmanager
@@ -425,9 +492,11 @@ class _Intake:
     """The lines of one file as they are checked: the valid ones by id, and what is wrong."""
 
     def __init__(self, report: ImportReport, index: AgentIndex, version: str | None,
-                 agent: str | None, stamp: datetime) -> None:
+                 agent: str | None, stamp: datetime, *, rename: Mapping[str, str] | None = None,
+                 stars: bool = False) -> None:
         self.report, self.index, self.version, self.stamp = report, index, version, stamp
         self.agent = agent
+        self.rename, self.stars = rename, stars  # --map (keys of JSON lines), --stars
         self.keep_arguments = index.keep_arguments()
         # each valid line's number, id and row (fast path) or record (general path)
         self.valid: list[tuple[int, str, tuple[Any, ...] | FeedbackRecord]] = []
@@ -445,6 +514,17 @@ class _Intake:
         if isinstance(row, LineProblem):
             self.report.invalid.append(row)
             return
+        if self.rename is not None:
+            row = self._renamed(row)
+        if self.stars and "rating" in row:
+            try:
+                row["rating"] = _stars(row["rating"])
+            except ValueError as exc:
+                self.report.invalid.append(LineProblem(number, str(exc)))
+                return
+            if row["rating"] is None and not any(row.get(k) for k in _CONTENT):
+                self.report.neutral += 1  # three stars, no word: nothing to learn from
+                return
         if self.version is not None and not row.get("version"):
             row["version"] = self.version
         if self.agent is not None and row.get("agent") in (None, ""):
@@ -460,6 +540,19 @@ class _Intake:
             return
         self.keep(number, record.id, record.digest, record, not given_id, given_time is None,
                   warning)
+
+    def _renamed(self, row: dict[str, Any]) -> dict[str, Any]:
+        """A JSON line's keys as ``--map`` names them; keys that name no field are left out."""
+        assert self.rename is not None
+        out: dict[str, Any] = {}
+        for key, value in row.items():
+            name = self.rename.get(key.lower(), key)
+            if name not in _KNOWN:
+                if key not in self.report.ignored:
+                    self.report.ignored.append(key)
+                continue
+            out[name] = value  # NOTE: a mapped key wins over a field of the same name
+        return out
 
     def keep(self, number: int, fid: str, digest: str, item: tuple[Any, ...] | FeedbackRecord,
              derived: bool, untimed: bool, warning: str | None) -> None:
@@ -514,17 +607,24 @@ def _take_jsonl(data: bytes, intake: _Intake, fast: FastLines) -> None:
 
 def _import(store: FeedbackStore, index: AgentIndex, source: str, data: bytes, *, fmt: str,
             dry_run: bool, skip_invalid: bool, version: str | None, agent: str | None,
-            now: Callable[[], datetime]) -> ImportReport:
+            now: Callable[[], datetime], rename: Mapping[str, str] | None = None,
+            stars: bool = False) -> ImportReport:
     recorded_at = clock()[1]  # when the store received the records: one time for the file
     index.refresh()
     report = ImportReport(source=source, format=fmt, dry_run=dry_run)
-    intake = _Intake(report, index, version, agent, now())
     if fmt == "jsonl":
-        from gitimprove.feedback.bulk import FastLines
+        intake = _Intake(report, index, version, agent, now(), rename=rename, stars=stars)
+        if rename is not None or stars:  # lines to rewrite first: the general way
+            for number, row in _jsonl_lines(data):
+                intake.take(number, row)
+        else:
+            from gitimprove.feedback.bulk import FastLines
 
-        _take_jsonl(data, intake, FastLines(index, version, recorded_at, agent))
+            _take_jsonl(data, intake, FastLines(index, version, recorded_at, agent))
     else:
-        for number, row in _csv_rows(data, source, agent_given=agent is not None):
+        intake = _Intake(report, index, version, agent, now(), stars=stars)
+        for number, row in _csv_rows(data, source, agent_given=agent is not None, rename=rename,
+                                     ignored=report.ignored):
             intake.take(number, row)
     valid, seen, derived = intake.valid, intake.seen, intake.derived
     # NOTE: most imports bring only new records: they are written without looking each id up
@@ -566,7 +666,8 @@ def _import(store: FeedbackStore, index: AgentIndex, source: str, data: bytes, *
         if any(p.message.startswith("agent: missing") for p in report.invalid):
             fields = "; --agent NAME gives one agent to every line that names none" + fields
         if stars:
-            hint = ("the file rates with stars or scores: map every rating to positive or "
+            hint = ("the file rates with stars or scores: import it with --stars (1-2 "
+                    "negative, 3 no rating, 4-5 positive), or map every rating to positive or "
                     "negative first; --skip-invalid would import its 1s as +1, positive")
         elif new:
             hint = (f"fix those lines, or pass --skip-invalid to import the {len(new)} valid new "

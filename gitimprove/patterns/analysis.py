@@ -737,9 +737,10 @@ def analyze_records(
         else:
             topics = [themer(t).topic for t, n in read.items() for _ in range(n)]
             triage, topic = triage_of(topics, praise=g.kind == PRAISE)
-        if triage == "product" and g.concept is not None:
+        if triage == "product" and (g.concept is not None or g.key.startswith("product:")):
             # a group the lexicon named after a fault of answers ("too long / verbose") that
-            # is about the product: named by its own words ("wait, hours, pro")
+            # is about the product, or one named after its topic ("crashes and app bugs",
+            # shown as "crashes and bugs: crashes and app bugs"): named by its own words
             by_text: dict[str, list[Item]] = defaultdict(list)
             for it in g.items:
                 if it.text:
@@ -762,10 +763,13 @@ def analyze_records(
 def _quoted(ranked: list[str], themer: Themer, triage: Triage, topic: str | None) -> list[str]:
     """The five texts a pattern quotes: its most central ones; for a product pattern, those
     plainly about its topic first (then those about it in their group), so "login" is not
-    shown with a complaint about the answers."""
+    shown with a complaint about the answers; for a pattern about the answers, those about no
+    product topic first, so it does not open with "the app crashes"."""
+    head = ranked[:QUOTE_POOL]
+    if triage == "answers":  # ... and a pattern about the answers, those about the answers
+        return sorted(head, key=lambda t: themer(t).topic is not None)[:5]
     if triage != "product":
         return ranked[:5]
-    head = ranked[:QUOTE_POOL]
     return sorted(head, key=lambda t: (themer(t).plain_topic != topic, themer(t).topic != topic))[:5]
 
 
@@ -842,6 +846,7 @@ def _central_texts(g: Group, read: Mapping[str, int], themer: Themer,
 
 
 _WORD = re.compile(r"[a-z0-9]+")
+_CLAUSE = re.compile(r"[.,;:!?()\[\]{}\"\n]+")
 
 
 def _terms_label(g: Group, read: Mapping[str, int], ranked: Sequence[str]) -> str:
@@ -854,6 +859,11 @@ def _terms_label(g: Group, read: Mapping[str, int], ranked: Sequence[str]) -> st
     spelled = _spellings(stems, sample)
     grown = {s: _grown(s, sample) for s in stems if is_fragment(s)}
     words = [grown.get(s) or spelled.get(s, s) for s in stems]
+    pair = _phrase(stems, sample)
+    if pair is not None:  # "invalid, phone number", not "invalid, number, phone"
+        joined, said = pair
+        words = [said if s == joined[0] else words[i] for i, s in enumerate(stems)
+                 if s not in joined[1:]]
     # a grown string within another names nothing more ("注册" beside "不能注册")
     return ", ".join(dict.fromkeys(_bounded(w) for w in words if not any(
         w in grown.values() and w != o and w in o for o in words)))
@@ -921,6 +931,39 @@ def _spellings(stems: Iterable[str], texts: Mapping[str, int]) -> dict[str, str]
             if root in wanted:
                 seen[root][word] += count
     return {s: min(seen[s], key=lambda w: (-seen[s][w], len(w), w)) for s in seen}
+
+
+def _phrase(stems: Sequence[str], texts: Mapping[str, int]) -> tuple[tuple[str, ...], str] | None:
+    """Two or three of a label's stems that users write side by side ("phone number",
+    "something went wrong"): in at least two texts and half of those holding them all, as most
+    of them spelled it."""
+    wanted = set(stems)
+    together: Counter[tuple[str, ...]] = Counter()
+    holding: Counter[frozenset[str]] = Counter()  # the label's stems a text holds
+    said: dict[tuple[str, ...], Counter[str]] = defaultdict(Counter)
+    for text, count in texts.items():
+        seen: set[tuple[str, ...]] = set()
+        present: set[str] = set()
+        # side by side within a clause: "at the end. Sentence two" is no "end sentence"
+        for clause in _CLAUSE.split(normalize(text[:MAX_SPELLING_CHARS])):
+            words = _WORD.findall(clause)
+            roots = [stem(w) for w in words]
+            present.update(wanted.intersection(roots))
+            for size in (2, 3):
+                for i in range(len(roots) - size + 1):
+                    key = tuple(roots[i:i + size])
+                    if len(set(key)) == size and wanted.issuperset(key):
+                        said[key][" ".join(words[i:i + size])] += count
+                        if key not in seen:
+                            seen.add(key)
+                            together[key] += count
+        holding[frozenset(present)] += count
+    found = [k for k, n in together.items() if n >= 2 and 2 * n >= sum(
+        m for held, m in holding.items() if held.issuperset(k))]
+    if not found:
+        return None
+    key = sorted(found, key=lambda k: (-len(k), -together[k], k))[0]
+    return key, min(said[key], key=lambda w: (-said[key][w], len(w), w))
 
 
 _COURTESY_START = re.compile(r"\A(?:pls|please|plz|kindly)\b[\s,:-]*", re.I)

@@ -198,12 +198,12 @@ def test_an_app_store_export_is_refused_saying_where_its_fields_go(repo: Instruc
     problems = info.value.problems
     assert problems[1] == (
         "line 2: rating: 2 is not a rating: use positive or negative (also up/down, "
-        "thumbs_up/thumbs_down, +1/-1); for stars or scores, map each to positive or negative "
-        "first (1 would read as +1); unknown fields 'hash', 'text' (as reason?), 'date' "
-        "(as created_at?)")
+        "thumbs_up/thumbs_down, +1/-1); for 1-5 stars, import with --stars (a 1 would read as "
+        "+1, positive); unknown fields 'hash', 'text' (as reason?), 'date' (as created_at?)")
     assert not any("fields:" in p for p in problems), "the fields are listed once, in the hint"
     assert info.value.hint == (
-        "the file rates with stars or scores: map every rating to positive or negative first; "
+        "the file rates with stars or scores: import it with --stars (1-2 negative, 3 no "
+        "rating, 4-5 positive), or map every rating to positive or negative first; "
         "--skip-invalid would import its 1s as +1, positive; a record's fields: id, agent, "
         "version, run_id, rating, reason, correction, signals, user_id, input, output, "
         "metadata, created_at, tool_calls")
@@ -216,8 +216,50 @@ def test_an_app_store_export_is_refused_saying_where_its_fields_go(repo: Instruc
         run_import(repo, "reviewId,userName,content,score,at\nr1,Ada Lovelace,Slow,1,"
                    "2024-09-18 20:11:06\n", "f.csv")
     assert info.value.message == (
-        "f.csv: unknown CSV columns 'reviewid' (as id?), 'username' (as user_id?), 'content' "
+        "f.csv: unknown CSV columns 'reviewId' (as id?), 'userName' (as user_id?), 'content' "
         "(as reason?), 'score' (as rating?), 'at' (as created_at?)")
+    assert info.value.hint is not None and info.value.hint.startswith(
+        "name their fields, and the other columns are left out: --map reviewId=id --map "
+        "userName=user_id --map content=reason --map score=rating --map at=created_at (and "
+        "--stars where a rating is 1-5 stars); columns: id, agent,")
+
+
+def test_an_export_is_imported_with_its_columns_mapped_and_its_stars_read(
+        repo: InstructionRepo) -> None:
+    play = ("reviewId,userName,userImage,content,score,at\n"
+            "r1,Ada Lovelace,https://x/1.png,Too slow,1,2024-09-18 20:11:06\n"
+            "r2,Grace Hopper,,Lovely answers,5,2024-09-18 21:00:00\n"
+            "r3,Alan Turing,,,3,2024-09-19 08:00:00\n"            # three stars, no word
+            "r4,Kurt Godel,,Fine I guess,3,2024-09-19 09:00:00\n"  # three stars and a word
+            "r1,Ada Lovelace,https://x/1.png,Too slow,1,2024-09-18 20:11:06\n")  # again
+    columns = {"reviewId": "id", "userName": "user_id", "content": "reason", "score": "rating",
+               "at": "created_at"}
+    report = run_import(repo, play, "play.csv", agent="support-agent", columns=columns,
+                        stars=True)
+    assert (report.added, report.neutral, report.repeated) == (3, 1, 1), report
+    assert report.ignored == ["userImage"]
+    store = repo.feedback_store()
+    got = {r: store.get(r) for r in ("r1", "r2", "r4")}
+    assert [(g.rating, g.reason, g.user_id) for g in got.values()] == [  # type: ignore[union-attr]
+        ("negative", "Too slow", "Ada Lovelace"), ("positive", "Lovely answers", "Grace Hopper"),
+        (None, "Fine I guess", "Kurt Godel")]
+    # JSON lines the same way: keys renamed, the others left out
+    lines = jl({"hash": "h1", "text": "Too long", "stars": 2, "date": "2025-07-05 10:41:53"},
+               {"hash": "h2", "text": "Great", "stars": "4", "date": "2025-07-05 11:00:00"})
+    report = run_import(repo, lines, agent="support-agent", stars=True,
+                        columns={"text": "reason", "stars": "rating", "date": "created_at"})
+    assert report.added == 2 and report.ignored == ["hash"]
+    # a star out of range, and maps that name no field or one field twice, are refused
+    with pytest.raises(FeedbackImportError) as info:
+        run_import(repo, jl({"text": "meh", "stars": 7}), agent="support-agent", stars=True,
+                   columns={"text": "reason", "stars": "rating"})
+    assert info.value.problems == ["line 1: rating: 7 is not a star rating (1 to 5, as --stars "
+                                   "reads it)"]
+    with pytest.raises(FeedbackImportError, match="'comment' is not a field"):
+        run_import(repo, play, "play.csv", columns={"content": "comment"})
+    with pytest.raises(FeedbackImportError, match="two columns the field 'reason'"):
+        run_import(repo, play, "play.csv", columns={"content": "reason", "userName": "reason"})
+    assert store.count() == 5
 
 
 def test_a_file_rated_with_stars_is_not_imported_even_with_skip_invalid(

@@ -441,7 +441,7 @@ def test_words_that_only_judge_name_a_pattern_last() -> None:
              "the app voice feature cuts off my sentence, good otherwise"]
     patterns = analyze_records(recs(texts), min_support=3)
     assert patterns
-    words = {w.strip() for p in patterns for w in p.label.split(",")}
+    words = {w for p in patterns for part in p.label.split(",") for w in part.split()}
     assert "voice" in words and not words & {"app", "good", "great"}, words
 
 
@@ -529,7 +529,7 @@ def test_a_word_within_another_still_names_a_group() -> None:
     # are two words
     texts = [f"the art for the party invite was wrong, try {n}" for n in range(4)]
     (pattern,) = analyze_records(recs(texts), min_support=3)
-    assert {"art", "party"} <= set(pattern.label.split(", "))
+    assert "art" in pattern.label.split(", ") and "party" in pattern.label, pattern.label
 
 
 def test_the_agents_own_subject_is_not_the_product() -> None:
@@ -604,7 +604,9 @@ def test_a_product_pattern_quotes_its_topic_first() -> None:
     ranked = ["app keeps crashing when I open the chat", "the steps it gave were wrong",
               "the website is so slow, checkout takes forever to load"]
     assert _quoted(ranked, Themer(), "product", "latency")[0] == ranked[2]
-    assert _quoted(ranked, Themer(), "answers", None) == ranked
+    # ... and a pattern about the answers opens with an answer, not the crash
+    assert _quoted(ranked, Themer(), "answers", None) == [ranked[1], ranked[0], ranked[2]]
+    assert _quoted(ranked, Themer(), "praise", None) == ranked
 
 
 def test_a_request_about_the_product_under_a_good_rating_is_no_praise() -> None:
@@ -648,3 +650,38 @@ def test_a_product_pattern_named_after_a_fault_of_answers_is_named_by_its_words(
     [pattern] = analyze_records(recs(texts), min_support=3)
     assert pattern.triage == "product"
     assert "verbose" not in pattern.label and "hours" in pattern.label, pattern.label
+
+
+def test_words_users_write_side_by_side_name_a_group_as_a_phrase() -> None:
+    # "invalid, number, phone" read as three words; users wrote "phone number"
+    texts = ["Keeps on prompting invalid phone number", "it says invalid number, phone number is right",
+             "my phone number is invalid they say", "Invalid phone number for my country",
+             "invalid phone number again and again"]
+    (pattern,) = analyze_records(recs(texts), min_support=3)
+    assert pattern.label == "invalid, phone number", pattern.label
+    # ... within one clause only, and where half the texts holding both words join them
+    from gitimprove.patterns.analysis import _phrase
+    from gitimprove.patterns.text import stem
+
+    stems = [stem("end"), stem("sentence")]
+    apart = {"the end. Sentence two was cut": 1, "it cut the end. Sentence three too": 1}
+    assert _phrase(stems, apart) is None
+    joined = {"the end sentence was cut": 1, "cut the end sentence": 1}
+    assert _phrase(stems, joined) == ((stem("end"), stem("sentence")), "end sentence")
+    assert _phrase(stems, {**joined, "the end of a sentence": 2, "a sentence without end": 1}) is None
+    texts = ["something went wrong", "Something went wrong!", "oh, something went wrong",
+             "something went wrong again"]
+    (pattern,) = analyze_records(recs(texts), min_support=3)
+    assert "something went wrong" in pattern.label, pattern.label
+
+
+def test_a_product_group_is_named_by_its_words_not_again_by_its_topic() -> None:
+    # listed as "usage limits: usage limits" and "latency: speed and latency"
+    from gitimprove.patterns.triage import TOPIC_LABELS
+
+    answers = [f"the answer was far too long and rambling, version {n}" for n in range(8)]
+    slow = ["the app is too slow", "app too slow today", "so slow, the app", "slow app, so slow"]
+    patterns = analyze_records(recs(answers + slow), min_support=2)
+    [latency] = [p for p in patterns if p.key.startswith("product:")]
+    assert latency.topic == "latency" and latency.label == "app, slow", latency
+    assert latency.label not in TOPIC_LABELS.values()
