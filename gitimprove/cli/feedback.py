@@ -124,8 +124,9 @@ def record_cmd(ctx: Context, agent: str, run_id: str | None, version: str | None
 
 @feedback_group.command("import")
 @click.argument("file", metavar="FILE")
-@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]),
-              help="File format (default: from the extension, else from the content).")
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "json", "csv"]),
+              help="File format: jsonl (a record per line), json (an array of records) or csv "
+                   "(default: from the extension and the first character).")
 @click.option("--dry-run", is_flag=True, help="Check every line and say what would be imported.")
 @click.option("--skip-invalid", is_flag=True, help="Import the valid lines and list the others.")
 @click.option("--version", "version", metavar="V",
@@ -145,7 +146,7 @@ def record_cmd(ctx: Context, agent: str, run_id: str | None, version: str | None
 def import_cmd(ctx: Context, file: str, fmt: str | None, dry_run: bool, skip_invalid: bool,
                version: str | None, agent: str | None, maps: tuple[str, ...], stars: bool,
                as_json: bool) -> None:
-    """Import feedback from a JSON Lines or CSV file (FILE or - for standard input).
+    """Import feedback from a JSON Lines, JSON or CSV file (FILE or - for standard input).
 
     All-or-nothing: any bad line stops the import and every bad line is listed. Importing the
     same file again adds nothing twice."""

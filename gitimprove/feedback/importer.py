@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from gitimprove.feedback.bulk import FastLines
 
 MAX_LINE_BYTES = 2 * 1024 * 1024
-FORMATS = ("jsonl", "csv")
+FORMATS = ("jsonl", "json", "csv")  # json: one array of records (an export, not lines)
 _SIGNAL_PREFIXES = ("signals.", "signal.")
 _KNOWN = frozenset(FIELDS)
 _CONTENT = ("reason", "correction", "signals", "tool_calls")  # what a record says besides a rating
@@ -44,9 +44,10 @@ _CONTENT = ("reason", "correction", "signals", "tool_calls")  # what a record sa
 class LineProblem:
     line: int
     message: str
+    noun: str = "line"  # "record" for the Nth record of a JSON array
 
     def __str__(self) -> str:
-        return f"line {self.line}: {self.message}" if self.line else self.message
+        return f"{self.noun} {self.line}: {self.message}" if self.line else self.message
 
 
 @dataclass
@@ -340,13 +341,36 @@ def _csv_record(columns: list[str], cells: list[str]) -> dict[str, Any]:
 
 
 def detect_format(name: str, data: bytes) -> str:
+    head = data.lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
     suffix = Path(name).suffix.lower()
     if suffix in (".jsonl", ".ndjson", ".json"):
-        return "jsonl"
+        return "json" if head == b"[" else "jsonl"
     if suffix in (".csv", ".tsv"):
         return "csv"
-    head = data.lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
-    return "jsonl" if head == b"{" else "csv"
+    return "jsonl" if head == b"{" else "json" if head == b"[" else "csv"
+
+
+def _json_records(data: bytes, source: str) -> list[tuple[int, dict[str, Any] | LineProblem]]:
+    """The records of a file holding one JSON array of them, numbered from 1."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise FeedbackImportError(f"{source}: {_decode_problem(data, exc)}; nothing was imported",
+                                  []) from None
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise FeedbackImportError(f"{source}: bad JSON at line {exc.lineno}, column {exc.colno}: "
+                                  f"{exc.msg}; nothing was imported", []) from None
+    except RecursionError:
+        raise FeedbackImportError(f"{source}: bad JSON: nested too deeply; nothing was imported",
+                                  []) from None
+    if not isinstance(value, list):
+        raise FeedbackImportError(f"{source}: a JSON file must hold an array of records "
+                                  "([{...}, {...}]) or one record per line", [])
+    return [(n, row if isinstance(row, dict) else LineProblem(
+        n, "each record must be a JSON object {...}", "record"))
+        for n, row in enumerate(value, start=1)]
 
 
 def _wide_encoding(data: bytes) -> str | None:
@@ -426,7 +450,8 @@ def import_feedback(
         index.check_agent(agent)
     fmt = fmt or detect_format(source, data)
     if fmt not in FORMATS:
-        raise FeedbackImportError(f"unknown import format {fmt!r}", [], hint="use jsonl or csv")
+        raise FeedbackImportError(f"unknown import format {fmt!r}", [],
+                                  hint="use jsonl, json (an array of records) or csv")
     rename = _renames(columns) if columns is not None else None
     with _no_cycle_collection():
         return _import(store, index, source, data, fmt=fmt, dry_run=dry_run,
@@ -493,10 +518,11 @@ class _Intake:
 
     def __init__(self, report: ImportReport, index: AgentIndex, version: str | None,
                  agent: str | None, stamp: datetime, *, rename: Mapping[str, str] | None = None,
-                 stars: bool = False) -> None:
+                 stars: bool = False, noun: str = "line") -> None:
         self.report, self.index, self.version, self.stamp = report, index, version, stamp
         self.agent = agent
         self.rename, self.stars = rename, stars  # --map (keys of JSON lines), --stars
+        self.noun = noun  # what a number counts: a file's lines, or the records of an array
         self.keep_arguments = index.keep_arguments()
         # each valid line's number, id and row (fast path) or record (general path)
         self.valid: list[tuple[int, str, tuple[Any, ...] | FeedbackRecord]] = []
@@ -520,7 +546,7 @@ class _Intake:
             try:
                 row["rating"] = _stars(row["rating"])
             except ValueError as exc:
-                self.report.invalid.append(LineProblem(number, str(exc)))
+                self.report.invalid.append(LineProblem(number, str(exc), self.noun))
                 return
             if row["rating"] is None and not any(row.get(k) for k in _CONTENT):
                 self.report.neutral += 1  # three stars, no word: nothing to learn from
@@ -536,7 +562,7 @@ class _Intake:
                                            owned=True)
         except GitImproveError as exc:
             hint = f" ({exc.hint})" if exc.hint else ""
-            self.report.invalid.append(LineProblem(number, exc.message + hint))
+            self.report.invalid.append(LineProblem(number, exc.message + hint, self.noun))
             return
         self.keep(number, record.id, record.digest, record, not given_id, given_time is None,
                   warning)
@@ -558,12 +584,13 @@ class _Intake:
              derived: bool, untimed: bool, warning: str | None) -> None:
         """A valid line, unless its id came earlier in the file."""
         if warning:
-            self.report.warnings.append(LineProblem(number, warning))
+            self.report.warnings.append(LineProblem(number, warning, self.noun))
         earlier = self.seen.get(fid)
         if earlier is not None:
             if earlier[1] != digest:
                 self.report.invalid.append(LineProblem(
-                    number, f"id {fid} is used on line {earlier[0]} with different content"))
+                    number, f"id {fid} is used on {self.noun} {earlier[0]} with different content",
+                    self.noun))
             else:
                 self.report.repeated += 1
             return
@@ -621,6 +648,11 @@ def _import(store: FeedbackStore, index: AgentIndex, source: str, data: bytes, *
             from gitimprove.feedback.bulk import FastLines
 
             _take_jsonl(data, intake, FastLines(index, version, recorded_at, agent))
+    elif fmt == "json":
+        intake = _Intake(report, index, version, agent, now(), rename=rename, stars=stars,
+                         noun="record")
+        for number, row in _json_records(data, source):
+            intake.take(number, row)
     else:
         intake = _Intake(report, index, version, agent, now(), stars=stars)
         for number, row in _csv_rows(data, source, agent_given=agent is not None, rename=rename,
@@ -653,7 +685,7 @@ def _import(store: FeedbackStore, index: AgentIndex, source: str, data: bytes, *
             report.duplicates += 1
         else:
             report.invalid.append(LineProblem(
-                number, f"id {fid} is already stored with different content"))
+                number, f"id {fid} is already stored with different content", intake.noun))
     report.invalid.sort(key=lambda p: p.line)
     # NOTE: a file rated with stars has 1s too, which read as +1: none of it is imported, even
     # with --skip-invalid, or its one-star lines would be stored as praise
@@ -670,10 +702,11 @@ def _import(store: FeedbackStore, index: AgentIndex, source: str, data: bytes, *
                     "negative, 3 no rating, 4-5 positive), or map every rating to positive or "
                     "negative first; --skip-invalid would import its 1s as +1, positive")
         elif new:
-            hint = (f"fix those lines, or pass --skip-invalid to import the {len(new)} valid new "
-                    "record(s)")
+            hint = (f"fix those {intake.noun}s, or pass --skip-invalid to import the {len(new)} "
+                    "valid new record(s)")
         else:
-            hint = "no line can be imported: fix the file (see `gitimprove docs feedback`)"
+            hint = (f"no {intake.noun} can be imported: fix the file (see `gitimprove docs "
+                    "feedback`)")
         raise FeedbackImportError(
             f"{source}: {len(report.invalid)} of {report.records} records are invalid; "
             "nothing was imported", problems, hint=hint + fields)

@@ -444,3 +444,30 @@ def test_many_warnings_are_shown_as_a_few_and_a_count(sample_repo: Path, tmp_pat
     again = CliRunner().invoke(cli, ["--repo", str(sample_repo), "feedback", "import", str(path),
                                      "--dry-run", "--json"])
     assert len(json.loads(again.stdout)["warnings"]) == 12
+
+
+def test_a_json_array_of_records_is_imported_record_by_record(repo: InstructionRepo) -> None:
+    # exports and scrapers often write one JSON array, not a record per line
+    rows = [{"id": f"a-{n}", "agent": "support-agent", "rating": "down", "reason": f"slow {n}"}
+            for n in range(3)]
+    for name in ("export.json", "export.jsonl", "-"):
+        report = run_import(repo, json.dumps(rows, indent=2), name, dry_run=True)
+        assert (report.format, report.added) == ("json", 3), name
+    report = run_import(repo, json.dumps(rows), "export.json")
+    assert report.added == 3 and repo.feedback_store().get("a-2").reason == "slow 2"  # type: ignore[union-attr]
+    bad = [{"agent": "support-agent", "rating": "meh"}, 3, {"agent": "support-agent", "reason": "ok"}]
+    with pytest.raises(FeedbackImportError) as info:
+        run_import(repo, json.dumps(bad), "bad.json")
+    assert info.value.problems == [
+        "record 1: rating: 'meh' is not a rating: use positive or negative (also up/down, "
+        "thumbs_up/thumbs_down, +1/-1)", "record 2: each record must be a JSON object {...}"]
+    assert info.value.hint == ("fix those records, or pass --skip-invalid to import the 1 valid "
+                               "new record(s)")
+    with pytest.raises(FeedbackImportError, match=r"bad JSON at line 2, column 1: Expecting value"):
+        run_import(repo, '[{"a":\n', "cut.json")
+    # --map names the keys of an array's records too
+    export = [{"text": "Too long", "stars": 1, "hash": "x"}]
+    report = run_import(repo, json.dumps(export), "play.json", agent="support-agent", stars=True,
+                        columns={"text": "reason", "stars": "rating"})
+    assert report.added == 1 and report.ignored == ["hash"]
+    assert repo.feedback_store().count() == 4
