@@ -567,10 +567,13 @@ def propose_each(repo: InstructionRepo, agents: list[str], proposer: Proposer, *
     if not agents:
         raise GitImproveError("name an agent, or pass --all", hint="see `gitimprove agents`")
     outcomes: list[Outcome] = []
+    # NOTE: an agent without feedback asks no model: the bound on the requests leaves it out
+    store = repo.feedback_store()
+    asking = [store.count(name) > 0 for name in agents]
     for n, name in enumerate(agents, 1):
         try:
             plan = propose(repo, name, proposer, dry_run=dry_run, shared=shared,
-                           agents_after=len(agents) - n)
+                           agents_after=sum(asking[n:]))
         except NothingToPropose as exc:
             outcomes.append(Outcome(name, "nothing", exc.message, hint=exc.hint,
                                     left_out=exc.left_out))

@@ -187,9 +187,11 @@ def test_propose_counts_its_requests_out_against_a_bound(
     assert [o.status for o in outcomes] == ["dry-run", "error", "error", "nothing"]
     shown = [re.sub(r": \d+ s, at most \d+ \w+ more", "", s)
              for n, s in enumerate(told.statuses) if s and told.statuses[n - 1] != s]
-    # a draft and at most one repair round per agent: the bound falls as agents need fewer
-    assert shown == [f"waiting for claude-sonnet-5-5 (request {n} of at most {m})"
-                     for n, m in ((1, 8), (2, 7), (3, 7), (4, 7), (5, 7))]
+    # a draft and at most one repair round per agent with feedback: the bound falls as agents
+    # need fewer, and the last possible request is counted as such
+    assert shown == [*(f"waiting for claude-sonnet-5-5 (request {n} of at most {m})"
+                       for n, m in ((1, 6), (2, 5), (3, 5), (4, 5))),
+                     "waiting for claude-sonnet-5-5 (request 5 of 5)"]
 
 
 def unknown_section() -> dict[str, object]:
