@@ -280,11 +280,13 @@ def evaluate(repo: InstructionRepo, spec: str, *, sample: int | None = None,
              seed: int | None = None, by: str | None = None,
              env: Mapping[str, str] = os.environ, api_key: str | None = None,
              base_url: str | None = None, max_retries: int = 4, backoff_base: float = 1.0,
-             backoff_max: float = 30.0, sleep: Callable[[float], None] | None = None) -> Evaluation:
+             backoff_max: float = 30.0, sleep: Callable[[float], None] | None = None,
+             bills: list[Bill] | None = None) -> Evaluation:
     """Evaluate proposal ``spec`` and record its scorecard; see the module docstring.
 
     ``api_key`` and ``base_url`` default to ``ANTHROPIC_API_KEY`` and ``ANTHROPIC_BASE_URL`` in
-    ``env``. Without a key, raises :class:`NeedsModel` saying what would have been judged."""
+    ``env``. Without a key, raises :class:`NeedsModel` saying what would have been judged.
+    ``bills`` receives what the answered requests cost, whether it succeeds or fails."""
     p = plan(repo, spec, sample=sample, seed=seed)
     check_models(p.settings)
     key = api_key or env.get("ANTHROPIC_API_KEY", "").strip()
@@ -301,58 +303,62 @@ def evaluate(repo: InstructionRepo, spec: str, *, sample: int | None = None,
                       max_retries=max_retries, backoff_base=backoff_base,
                       backoff_max=backoff_max, deadline=settings.deadline_seconds,
                       **({"sleep": sleep} if sleep else {}))
-    order = random.Random(p.seed + 1)
-    meter = _Meter(settings.token_budget)
-    judged: list[JudgedRun] = []
-    examples: list[Example] = []
-    stopped: str | None = None
-    figures = {"fix": p.sets.fix.model_copy(), "keep": p.sets.keep.model_copy()}
-    with api.client() as client:
-        for index, run in enumerate(p.runs):
-            proposal_first = order.random() < 0.5
-            api.expect(CALLS_PER_RUN * (len(p.runs) - index))  # a run judged on none makes 2
-            if not meter.fits(estimate_tokens(p, run)):
-                stopped = (f"the token budget ({settings.token_budget:,} tokens, "
-                           f"evaluation.token_budget) was reached after {meter.runs} of "
-                           f"{len(p.runs)} runs ({meter.used:,} tokens used)")
-                for rest in p.runs[index:]:
-                    figures[rest.kind].not_reached += 1
-                break
-            try:
-                entry, example = _one(api, client, p, run, proposal_first, meter)
-            except EvaluationError as exc:
-                if not meter.runs:
-                    raise EvaluationError(f"{exc.message}; nothing was recorded",
-                                          hint=exc.hint) from None
-                # NOTE: the run being judged is dropped whole: a record holds judged runs only.
-                stopped = (f"the deadline ({settings.deadline_seconds:g} seconds, "
-                           f"evaluation.deadline_seconds) was reached after {meter.runs} of "
-                           f"{len(p.runs)} runs" if api.deadline.passed else
-                           f"the API failed after {meter.runs} runs: {exc.message}")
-                for rest in p.runs[index:]:
-                    figures[rest.kind].not_reached += 1
-                break
-            meter.runs += 1
-            judged.append(entry)
-            _count(figures[run.kind], entry)
-            if example is not None:
-                examples.append(example)
-    card = Scorecard(
-        proposal=p.proposal, agent=p.agent, proposal_commit=p.proposal_commit,
-        proposal_tree=p.proposal_tree, proposal_blob=p.proposal_blob, base_commit=p.base_commit,
-        base_tree=p.base_tree, base_blob=p.base_blob, model=settings.model,
-        judge_model=settings.judge, seed=p.seed, sample=p.sample, keep_sample=p.keep_sample,
-        created_at=datetime.now(UTC).isoformat(timespec="seconds"),
-        to_fix=figures["fix"], to_keep=figures["keep"], runs=judged,
-        usage=meter.figures(settings), token_budget=settings.token_budget, stopped=stopped)
-    if card.position_bias():
-        card.warnings.append("the answer shown first won far more (or fewer) comparisons than "
-                             "chance allows: the judge follows the order, so its verdicts do not "
-                             "measure the proposal")
-    record = write_record(repo.git, card, by_identity)
-    chosen = pick(examples)
-    save(repo.git, record.commit, chosen)
-    return Evaluation(record, chosen, p)
+    try:
+        order = random.Random(p.seed + 1)
+        meter = _Meter(settings.token_budget)
+        judged: list[JudgedRun] = []
+        examples: list[Example] = []
+        stopped: str | None = None
+        figures = {"fix": p.sets.fix.model_copy(), "keep": p.sets.keep.model_copy()}
+        with api.client() as client:
+            for index, run in enumerate(p.runs):
+                proposal_first = order.random() < 0.5
+                api.expect(CALLS_PER_RUN * (len(p.runs) - index))  # a run judged on none makes 2
+                if not meter.fits(estimate_tokens(p, run)):
+                    stopped = (f"the token budget ({settings.token_budget:,} tokens, "
+                               f"evaluation.token_budget) was reached after {meter.runs} of "
+                               f"{len(p.runs)} runs ({meter.used:,} tokens used)")
+                    for rest in p.runs[index:]:
+                        figures[rest.kind].not_reached += 1
+                    break
+                try:
+                    entry, example = _one(api, client, p, run, proposal_first, meter)
+                except EvaluationError as exc:
+                    if not meter.runs:
+                        raise EvaluationError(f"{exc.message}; nothing was recorded",
+                                              hint=exc.hint) from None
+                    # NOTE: the run being judged is dropped whole: a record holds judged runs only.
+                    stopped = (f"the deadline ({settings.deadline_seconds:g} seconds, "
+                               f"evaluation.deadline_seconds) was reached after {meter.runs} of "
+                               f"{len(p.runs)} runs" if api.deadline.passed else
+                               f"the API failed after {meter.runs} runs: {exc.message}")
+                    for rest in p.runs[index:]:
+                        figures[rest.kind].not_reached += 1
+                    break
+                meter.runs += 1
+                judged.append(entry)
+                _count(figures[run.kind], entry)
+                if example is not None:
+                    examples.append(example)
+        card = Scorecard(
+            proposal=p.proposal, agent=p.agent, proposal_commit=p.proposal_commit,
+            proposal_tree=p.proposal_tree, proposal_blob=p.proposal_blob, base_commit=p.base_commit,
+            base_tree=p.base_tree, base_blob=p.base_blob, model=settings.model,
+            judge_model=settings.judge, seed=p.seed, sample=p.sample, keep_sample=p.keep_sample,
+            created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+            to_fix=figures["fix"], to_keep=figures["keep"], runs=judged,
+            usage=meter.figures(settings), token_budget=settings.token_budget, stopped=stopped)
+        if card.position_bias():
+            card.warnings.append("the answer shown first won far more (or fewer) comparisons than "
+                                 "chance allows: the judge follows the order, so its verdicts do not "
+                                 "measure the proposal")
+        record = write_record(repo.git, card, by_identity)
+        chosen = pick(examples)
+        save(repo.git, record.commit, chosen)
+        return Evaluation(record, chosen, p)
+    finally:  # NOTE: an evaluation that fails, or is interrupted, has still paid for them
+        if bills is not None and api.used:
+            bills.append(api.bill(lambda model: price(model, settings)))
 
 
 def _one(api: MessagesAPI, client: anthropic.Anthropic, p: EvaluationPlan, run: Run,

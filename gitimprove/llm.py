@@ -314,6 +314,7 @@ class MessagesAPI:
         self._clamped = False  # the last request's timeouts were the deadline's, not timeout's
         self._requests = 0  # requests made (a retry is the same request): the status names them
         self._expected: int | None = None  # requests the caller will have made in all
+        self._bound = False  # ... or at most (a repair round may or may not be needed)
         self.used: dict[str, Tokens] = {}  # the tokens of the answered requests, by model
         self._slow = threading.Event()  # a wait was reported: the next ones are, from the start
         self._watchdog = _Watchdog()
@@ -330,10 +331,12 @@ class MessagesAPI:
         # NOTE: never the key.
         return f"MessagesAPI(model={self.model!r}, base_url={self._base_url!r})"
 
-    def expect(self, more: int | None) -> None:
+    def expect(self, more: int | None, *, at_most: bool = False) -> None:
         """The caller will make ``more`` requests after those made so far (their retries not
-        counted): the wait's status then says "request 3 of 8". None: not known."""
+        counted): the wait's status then says "request 3 of 8". ``at_most``: no more than
+        ``more`` ("request 3 of at most 8"; the last of them is "8 of 8"). None: not known."""
         self._expected = None if more is None else self._requests + more
+        self._bound = at_most
 
     def bill(self, rate: Callable[[str], Price | None] = price) -> Bill:
         """What the answered requests made through this object cost (see :class:`Bill`)."""
@@ -442,7 +445,7 @@ class MessagesAPI:
         n, of = self._requests, self._expected
         which = []
         if of is not None and of > 1 and n <= of:
-            which.append(f"request {n} of {of}")
+            which.append(f"request {n} of {'at most ' if self._bound and n < of else ''}{of}")
         elif n > 1:
             which.append(f"request {n}")
         if attempt:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -122,3 +123,38 @@ def told(monkeypatch: pytest.MonkeyPatch) -> Iterator[Told]:
     report_progress_to(listener)
     yield listener
     report_progress_to(None)
+
+
+@dataclass
+class Ran:
+    """What a command run in this process gave: its exit code and its output."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+@pytest.fixture
+def gitimprove(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Callable[..., Ran]:
+    """The console entry point in this process (where errors become messages and exit codes)."""
+    from gitimprove.cli import main
+
+    def run(cwd: Path, *args: str, env: dict[str, str] | None = None) -> Ran:
+        for name, value in (env or {}).items():
+            monkeypatch.setenv(name, value)
+        capsys.readouterr()
+        code = 0
+        try:
+            main(["--repo", str(cwd), *args])
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else 1
+        captured = capsys.readouterr()
+        return Ran(code, captured.out, captured.err)
+
+    return run
+
+
+def fake_env(api: FakeAnthropicServer) -> dict[str, str]:
+    """The environment that points the real SDK at the fake Messages API."""
+    return {"ANTHROPIC_API_KEY": str(api.api_key), "ANTHROPIC_BASE_URL": api.base_url,
+            "NO_PROXY": "127.0.0.1"}

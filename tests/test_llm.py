@@ -47,6 +47,18 @@ def test_a_known_number_of_requests_is_counted_out(api: FakeAnthropicServer, tol
     assert all(re.search(r": [01] s, at most \d+ s more$", s) for s in distinct(told.statuses))
 
 
+def test_a_bound_is_counted_out_as_one_and_the_last_is_exact(
+        api: FakeAnthropicServer, told: Told) -> None:
+    api.handler = lambda received: slow(text_answer("ok"), 0.6)
+    calls = door(api)
+    calls.expect(3, at_most=True)  # e.g. a draft and a repair round, or fewer
+    ask(calls, 3)
+    shown = [re.sub(r": \d+ s, at most \d+ s more", "", s) for s in distinct(told.statuses)]
+    assert shown == ["waiting for claude-sonnet-5-5 (request 1 of at most 3)",
+                     "waiting for claude-sonnet-5-5 (request 2 of at most 3)",
+                     "waiting for claude-sonnet-5-5 (request 3 of 3)"]  # none can follow it
+
+
 def test_long_waits_are_told_in_minutes(api: FakeAnthropicServer, told: Told) -> None:
     api.handler = lambda received: slow(text_answer("ok"), 0.6)
     ask(door(api, deadline=3600), 1)  # evaluate's default deadline: not "at most 3599 s more"

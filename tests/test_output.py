@@ -310,3 +310,14 @@ def test_text_is_cut_at_the_end_of_a_word() -> None:
     ids = "fb-01a21be5a8372c4b7b9290c76655, fb-0a3b4c5d6e7f"
     assert shorten(ids, 40, words=False) == ids[:39] + "…"                # ids: as many as fit
     assert len(shorten(said, 60)) <= 60
+
+
+def test_a_status_gives_way_count_first_then_the_model_never_the_figures() -> None:
+    from gitimprove.cli.context import fitted
+
+    status = "waiting for claude-sonnet-5-5 (request 3 of at most 8): 12 s, at most 9 min more"
+    assert fitted(status, 100) == status
+    assert fitted(status, 60) == "waiting for claude-sonnet-5-5: 12 s, at most 9 min more"
+    assert fitted(status, 45) == "waiting for claude…: 12 s, at most 9 min more"
+    assert fitted(status, 30) == "waiting for claude-sonnet-5-5…"  # no room for both: cut
+    assert fitted("waiting for claude-sonnet-5-5: 12 s", 20) == "waiting for claude-…"

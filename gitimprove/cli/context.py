@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -17,6 +18,9 @@ from gitimprove.instructions.repo import InstructionRepo, send_warnings_to
 from gitimprove.progress import Progress, report_progress_to
 from gitimprove.safetext import printable
 from gitimprove.text import UNSAFE_RANGES, shorten
+
+if TYPE_CHECKING:
+    from gitimprove.llm import Bill
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -136,7 +140,7 @@ class StatusLine(Progress):
         self.seen: set[str] = set()
 
     def waiting(self, text: str) -> None:
-        from gitimprove.cli.output import error_width, visible_len
+        from gitimprove.cli.output import error_width
 
         columns = error_width()
         if columns is None:  # NOTE: a log or a pipe gets no line rewritten in place: the
@@ -144,16 +148,7 @@ class StatusLine(Progress):
                 self.logged = True
                 echo(f"note: {text}", err=True)
             return
-        text = printable(text)
-        over = visible_len(text) - (columns - 1)
-        if over > 0:
-            # NOTE: the figures at the end (which request, how long) matter more than the end
-            # of a long model name: that is what gives way first
-            what = re.match(r"(.*?)( \(|: )", text)
-            if what and len(what.group(1)) - over - 1 >= 16:
-                text = text[:what.end(1) - over - 1] + "…" + text[what.end(1):]
-            else:
-                text = shorten(text, columns - 1)
+        text = fitted(printable(text), columns - 1)
         click.echo(f"\r\x1b[K{text}" if text else "\r\x1b[K", err=True, nl=False)
         self.shown = bool(text)
 
@@ -164,6 +159,27 @@ class StatusLine(Progress):
         if self.shown:
             self.waiting("")
         echo(f"note: {text}", err=True)
+
+
+def fitted(text: str, width: int) -> str:
+    """A status (``waiting for MODEL (request 3 of 8): 12 s, at most 9 min more``) in
+    ``width`` columns. What gives way first: the request count, then the end of a long model
+    name (down to 16 characters); the figures (how long so far, how long at most) stay to
+    the last."""
+    from gitimprove.cli.output import visible_len
+
+    if visible_len(text) <= width:
+        return text
+    parts = re.match(r"(.*?)( \([^)]*\))?(: .*)\Z", text, re.S)
+    if parts is None:
+        return shorten(text, width)
+    head, tail = parts.group(1), parts.group(3)  # the count in between gives way first
+    room = width - visible_len(tail) - 1  # what is left of the head, with its "…"
+    if visible_len(head + tail) <= width:
+        return head + tail
+    if room >= 16:
+        return head[:room] + "…" + tail
+    return shorten(text, width)
 
 
 def emit_json(data: Any) -> None:
@@ -178,6 +194,27 @@ _JSON_ESCAPES = {c: json.dumps(chr(c))[1:-1] for a, b in UNSAFE_RANGES for c in 
 def _default(value: Any) -> Any:
     to_json = getattr(value, "to_json", None)
     return to_json() if callable(to_json) else str(value)
+
+
+@contextmanager
+def cost_told(bill: Callable[[], Bill | None], *, as_json: bool,
+              json_error: Callable[[GitImproveError, Bill], dict[str, Any]] | None = None
+              ) -> Iterator[None]:
+    """A model command that fails, or is interrupted, still says what its answered requests
+    cost (``bill()``; None when it made none), in the words of a success: the line
+    ``Model calls: ...`` before the error. With ``--json``, ``json_error(error, bill)`` (an
+    object that carries ``model_usage``) goes to standard output where the command's shape has
+    one for errors, else the line goes to standard error."""
+    try:
+        yield
+    except (GitImproveError, KeyboardInterrupt) as exc:
+        spent = bill()
+        if spent is not None:
+            if as_json and json_error is not None and isinstance(exc, GitImproveError):
+                emit_json(json_error(exc, spent))
+            else:
+                echo(f"Model calls: {spent.said()}", err=as_json)
+        raise
 
 
 def json_option(func: F) -> F:

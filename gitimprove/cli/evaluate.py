@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import click
 
-from gitimprove.cli.context import Context, echo, emit_json, json_option, pass_ctx
+from gitimprove.cli.context import Context, cost_told, echo, emit_json, json_option, pass_ctx
 from gitimprove.cli.output import for_people
+
+if TYPE_CHECKING:
+    from gitimprove.errors import GitImproveError
+    from gitimprove.llm import Bill
 
 
 @click.command("evaluate")
 @click.argument("proposal")
 @click.option("--sample", type=click.IntRange(min=1), metavar="N",
-              help="Runs to fix (and to keep) to replay at most (default: evaluation.sample).")
+              help="Runs to fix (and to keep) to replay at most, three requests each "
+                   "(default: evaluation.sample).")
 @click.option("--seed", type=int, help="Draw the same runs and order again (default: random, recorded).")
 @click.option("--by", metavar='"NAME <EMAIL>"', help="Who evaluated (default: your git identity).")
 @json_option
@@ -20,13 +27,25 @@ from gitimprove.cli.output import for_people
 def evaluate_cmd(ctx: Context, proposal: str, sample: int | None, seed: int | None,
                  by: str | None, as_json: bool) -> int:
     """Replay a proposal on the runs it is meant to fix (and well-rated ones), have a model
-    judge base against proposal, and record the scorecard in git. Needs ANTHROPIC_API_KEY."""
+    judge base against proposal, and record the scorecard in git. Needs ANTHROPIC_API_KEY.
+
+    Three requests per run (two replays and a judgement), within evaluation.token_budget
+    and evaluation.deadline_seconds: at either it stops cleanly and records what it judged.
+    The scorecard says what they cost; a failure before the first run is judged records
+    nothing and says what the answered requests cost."""
     from gitimprove.evaluate import NeedsModel, evaluate
     from gitimprove.evaluation.record import record_ref
 
     repo = ctx.repo
+    bills: list[Bill] = []
+
+    def failed(exc: GitImproveError, bill: Bill) -> dict[str, Any]:
+        return {"status": "failed", "message": exc.message, "hint": exc.hint,
+                "model_usage": bill.to_json()}
+
     try:
-        evaluation = evaluate(repo, proposal, sample=sample, seed=seed, by=by)
+        with cost_told(lambda: bills[0] if bills else None, as_json=as_json, json_error=failed):
+            evaluation = evaluate(repo, proposal, sample=sample, seed=seed, by=by, bills=bills)
     except NeedsModel as exc:
         if not as_json:
             raise

@@ -12,7 +12,15 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from gitimprove.cli.context import Context, echo, emit_json, json_option, parse_since, pass_ctx
+from gitimprove.cli.context import (
+    Context,
+    cost_told,
+    echo,
+    emit_json,
+    json_option,
+    parse_since,
+    pass_ctx,
+)
 from gitimprove.cli.output import for_people, paint, width
 from gitimprove.text import percent, shorten
 
@@ -342,9 +350,11 @@ def stats_cmd(ctx: Context, agent: str | None, by_version: bool, since: str | No
 @click.option("--min-support", type=click.IntRange(min=2),
               help="Fewest items that make a pattern (default: analysis.min_support, 3).")
 @click.option("--model/--offline", "use_model", default=None,
-              help="Themes named by the policy's model (proposer.model; cached, capped by "
-                   "analysis.model_max_tokens), or the offline grouping only. Default: the "
-                   "model when ANTHROPIC_API_KEY is set.")
+              help="Themes named by the policy's model (proposer.model: a few requests, "
+                   "capped by analysis.model_max_tokens; none again while the feedback is "
+                   "unchanged, as the themes are cached), or the offline grouping only. "
+                   "Default: the model when ANTHROPIC_API_KEY is set. On any failure the "
+                   "offline grouping is used, with a note.")
 @click.option("--all", "show_all", is_flag=True,
               help=f"Show every pattern (default: the {PATTERN_LINES} most important).")
 @json_option
@@ -364,8 +374,10 @@ def analyze_cmd(ctx: Context, agent: str | None, since: str | None, version: str
         use_model = bool(os.environ.get("ANTHROPIC_API_KEY"))
     notes: list[str] = []
     bills: list[Bill] = []
-    patterns = repo.analyze(agent, since=since_at, version=version, min_support=min_support,
-                            model="on" if use_model else "off", notes=notes, bills=bills)
+    with cost_told(lambda: bills[0] if bills else None, as_json=as_json):
+        patterns = repo.analyze(agent, since=since_at, version=version,
+                                min_support=min_support, model="on" if use_model else "off",
+                                notes=notes, bills=bills)
     if as_json:
         inst = repo.load(agent)
         emit_json({"agent": agent, "version": str(inst.version), "label": inst.label,

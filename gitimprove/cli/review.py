@@ -9,12 +9,14 @@ from typing import TYPE_CHECKING
 
 import click
 
-from gitimprove.cli.context import Context, echo, emit_json, json_option, pass_ctx
+from gitimprove.cli.context import Context, cost_told, echo, emit_json, json_option, pass_ctx
 from gitimprove.cli.output import for_people, paint
 from gitimprove.errors import GitImproveError
 
 if TYPE_CHECKING:
+    from gitimprove.llm import Bill
     from gitimprove.proposals.build import Plan
+    from gitimprove.proposals.proposers.base import Proposer
 
 
 @click.command("propose")
@@ -22,7 +24,8 @@ if TYPE_CHECKING:
 @click.option("--all", "all_agents", is_flag=True, help="Propose for every agent.")
 @click.option("--proposer", type=click.Choice(["auto", "anthropic", "heuristic"]),
               help="Who writes the draft (default: anthropic with a key, else heuristic).")
-@click.option("--dry-run", is_flag=True, help="Print the diff and the message; write nothing.")
+@click.option("--dry-run", is_flag=True,
+              help="Print the diff and the message; write nothing (a model is still asked).")
 @click.option("--push", "push_remote", is_flag=False, flag_value="origin", default=None,
               metavar="[REMOTE]", help="Push each new branch (to origin by default) for review.")
 @click.option("--offline", is_flag=True, help="Do not read the remote's records first.")
@@ -32,7 +35,12 @@ if TYPE_CHECKING:
 def propose_cmd(ctx: Context, agents: tuple[str, ...], all_agents: bool, proposer: str | None,
                 dry_run: bool, push_remote: str | None, offline: bool, as_json: bool) -> int:
     """Turn open feedback patterns into a proposal branch (improve/<agent>/<id>). Without
-    AGENTS, the repository's only agent."""
+    AGENTS, the repository's only agent.
+
+    With the anthropic proposer, each agent takes one request, or two when the model's first
+    draft breaks a rule (a bounded prompt, at most proposer.max_tokens of answer each, all
+    within proposer.deadline_seconds); the last line says what they cost, also when the
+    command fails. A failure or a refused draft writes nothing."""
     from gitimprove.proposals.proposers.base import left_out_summary
     from gitimprove.proposals.proposers.select import make_proposer
     from gitimprove.review.remote import propose_and_push
@@ -40,14 +48,18 @@ def propose_cmd(ctx: Context, agents: tuple[str, ...], all_agents: bool, propose
     repo = ctx.repo
     names = repo.agent_names() if all_agents else list(agents) or [ctx.agent(None, or_all=True)]
     chosen = make_proposer(proposer, repo.policy().proposer)
-    outcomes = propose_and_push(repo, names, chosen, dry_run=dry_run, remote=push_remote,
-                                offline=offline)
-    bill = None
-    if chosen.name == "anthropic":
-        from gitimprove.proposals.proposers.anthropic import AnthropicProposer
 
-        assert isinstance(chosen, AnthropicProposer)
-        bill = chosen.api.bill() if chosen.api.used else None
+    def failed(exc: GitImproveError, bill: Bill) -> dict[str, object]:
+        # NOTE: the shape of `propose --all`, whose agents fail one by one
+        from gitimprove.proposals.build import Outcome
+
+        shown = [Outcome(names[0], "error", str(exc)).to_json()] if len(names) == 1 else []
+        return {"proposals": shown, "model_usage": bill.to_json()}
+
+    with cost_told(lambda: _bill(chosen), as_json=as_json, json_error=failed):
+        outcomes = propose_and_push(repo, names, chosen, dry_run=dry_run, remote=push_remote,
+                                    offline=offline)
+    bill = _bill(chosen)
     if as_json:
         emit_json({"proposals": [o.to_json() for o in outcomes],
                    "model_usage": bill.to_json() if bill else None})
@@ -90,6 +102,17 @@ def propose_cmd(ctx: Context, agents: tuple[str, ...], all_agents: bool, propose
     if bill is not None and not as_json:  # every request, those of failed drafts included
         echo(f"Model calls: {bill.said()}")
     return 1 if any(o.status == "error" for o in outcomes) else 0
+
+
+def _bill(proposer: Proposer) -> Bill | None:
+    """What the proposer's model calls cost (None: it made none, or has no model)."""
+    if proposer.name != "anthropic":  # NOTE: the SDK is not imported for the heuristic
+        return None
+    from gitimprove.proposals.proposers.anthropic import AnthropicProposer
+
+    if isinstance(proposer, AnthropicProposer) and proposer.api.used:
+        return proposer.api.bill()
+    return None
 
 
 def _who(plan: Plan) -> str:

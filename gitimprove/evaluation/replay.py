@@ -16,6 +16,11 @@ from anthropic.types import TextBlock
 from gitimprove.dataclass import dataclass
 from gitimprove.llm import CACHED, MessagesAPI, Tokens
 
+# Characters an answer of ``max_tokens`` tokens has at most (a token is about 4 on average,
+# rarely over 10): an answer longer than this came from a server that ignored ``max_tokens``,
+# and is cut before the judge reads it, so the judge's prompt stays bounded.
+MAX_CHARS_PER_TOKEN = 16
+
 
 @dataclass(frozen=True)
 class Answer:
@@ -33,6 +38,9 @@ def replay(api: MessagesAPI, client: anthropic.Anthropic, *, system: str, user_i
                          system=[{"type": "text", "text": system, "cache_control": CACHED}],
                          messages=[{"role": "user", "content": user_input}])
     text = "".join(b.text for b in message.content if isinstance(b, TextBlock)).strip()
+    limit = max_tokens * MAX_CHARS_PER_TOKEN
+    if len(text) > limit:
+        text = text[: limit - 1] + "…"
     return Answer(text, Tokens.of(message), message.stop_reason)
 
 

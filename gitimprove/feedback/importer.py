@@ -343,11 +343,17 @@ def _csv_record(columns: list[str], cells: list[str]) -> dict[str, Any]:
 def detect_format(name: str, data: bytes) -> str:
     head = data.lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
     suffix = Path(name).suffix.lower()
-    if suffix in (".jsonl", ".ndjson", ".json"):
+    if suffix in (".jsonl", ".ndjson"):
+        return "jsonl"
+    if suffix == ".json":
         return "json" if head == b"[" else "jsonl"
     if suffix in (".csv", ".tsv"):
         return "csv"
     return "jsonl" if head == b"{" else "json" if head == b"[" else "csv"
+
+
+class _Lines(Exception):
+    """A file taken for one JSON array holds more than one document: read it as lines."""
 
 
 def _json_records(data: bytes, source: str) -> list[tuple[int, dict[str, Any] | LineProblem]]:
@@ -360,6 +366,8 @@ def _json_records(data: bytes, source: str) -> list[tuple[int, dict[str, Any] | 
     try:
         value = json.loads(text)
     except json.JSONDecodeError as exc:
+        if exc.msg == "Extra data":  # "[1, 2]" then more lines: JSON Lines after all
+            raise _Lines from None
         raise FeedbackImportError(f"{source}: bad JSON at line {exc.lineno}, column {exc.colno}: "
                                   f"{exc.msg}; nothing was imported", []) from None
     except RecursionError:
@@ -639,6 +647,12 @@ def _import(store: FeedbackStore, index: AgentIndex, source: str, data: bytes, *
     recorded_at = clock()[1]  # when the store received the records: one time for the file
     index.refresh()
     report = ImportReport(source=source, format=fmt, dry_run=dry_run)
+    records: list[tuple[int, dict[str, Any] | LineProblem]] | None = None
+    if fmt == "json":
+        try:
+            records = _json_records(data, source)
+        except _Lines:
+            fmt = report.format = "jsonl"
     if fmt == "jsonl":
         intake = _Intake(report, index, version, agent, now(), rename=rename, stars=stars)
         if rename is not None or stars:  # lines to rewrite first: the general way
@@ -648,10 +662,10 @@ def _import(store: FeedbackStore, index: AgentIndex, source: str, data: bytes, *
             from gitimprove.feedback.bulk import FastLines
 
             _take_jsonl(data, intake, FastLines(index, version, recorded_at, agent))
-    elif fmt == "json":
+    elif records is not None:
         intake = _Intake(report, index, version, agent, now(), rename=rename, stars=stars,
                          noun="record")
-        for number, row in _json_records(data, source):
+        for number, row in records:
             intake.take(number, row)
     else:
         intake = _Intake(report, index, version, agent, now(), stars=stars)

@@ -986,14 +986,17 @@ class InstructionRepo:
                 max_tokens=policy.proposer.max_tokens, timeout=policy.proposer.timeout_seconds,
                 deadline=policy.analysis.model_deadline_seconds,
                 cache_dir=self.git.state_dir / "synthesis" / agent, cache_only=model == "cached")
-        patterns = analyze_records([r for r in records if r.is_feedback], agent_file=inst.file,
-                                   min_support=support, evidence_state=evidence_state,
-                                   current_version=str(inst.version),
-                                   version_order=index.version_order(agent),
-                                   synthesizer=synthesizer, notes=notes)
-        bill = synthesizer.bill if synthesizer is not None else None
-        if bills is not None and bill is not None:
-            bills.append(bill)
+        try:
+            patterns = analyze_records([r for r in records if r.is_feedback],
+                                       agent_file=inst.file, min_support=support,
+                                       evidence_state=evidence_state,
+                                       current_version=str(inst.version),
+                                       version_order=index.version_order(agent),
+                                       synthesizer=synthesizer, notes=notes)
+        finally:  # NOTE: an analysis that fails, or is interrupted, has still paid for them
+            bill = synthesizer.bill if synthesizer is not None else None
+            if bills is not None and bill is not None:
+                bills.append(bill)
         # What the agent did (its logged tool calls) against what users said: tool_use patterns.
         from gitimprove.instructions.agentfile import tool_guidelines, tools_section
         from gitimprove.patterns.decisions import decision_patterns

@@ -8,8 +8,9 @@ members. A second call, ``merge_themes``, merges the batches' themes into one ta
 naming which batch themes each final theme takes in. Texts not sent to the model follow
 their offline group into the theme that holds most of that group's sent texts.
 
-Everything the model returns is checked: unknown ids are dropped, an item is in one theme at
-most (the first that claims it), themes left empty are dropped, names and descriptions are
+Everything the model returns is checked: unknown ids are dropped (an answer whose ids are
+mostly unknown is refused, and so is one cut off at ``max_tokens``), an item is in one theme
+at most (the first that claims it), themes left empty are dropped, names and descriptions are
 cut to one bounded line. Quotes always come from the feedback, never from the model. Each
 feedback text reaches the model XML-escaped inside ``<feedback_item>`` tags, as data.
 
@@ -269,6 +270,8 @@ class Synthesizer:
                                                         "ids (t1, t2, ...) of the items"))
                 parsed = _parse(answer, BatchAnswer)
                 refs = {f"t{i + 1}": text for i, text in enumerate(batch)}
+                _mostly_known([m for t in parsed.themes for m in t.members], refs, self.model,
+                              "items")
                 for theme in parsed.themes[:MAX_THEMES]:
                     members = [refs[m] for m in dict.fromkeys(theme.members) if m in refs]
                     if members:
@@ -300,6 +303,8 @@ class Synthesizer:
         answer = self._call(client, result, _merge_prompt(refs), MERGE_TOOL,
                             _schema("parts", "ids (b1, b2, ...) of the batch themes"))
         parsed = _parse(answer, MergeAnswer)
+        _mostly_known([p for t in parsed.themes for p in t.parts], refs, self.model,
+                      "batch themes")
         out = []
         used: set[str] = set()
         for theme in parsed.themes[:MAX_THEMES]:
@@ -351,6 +356,13 @@ class Synthesizer:
         result.output_tokens += tokens.output
         calls = [b for b in message.content if getattr(b, "type", None) == "tool_use"
                  and getattr(b, "name", None) == tool]
+        if calls and message.stop_reason == "max_tokens":
+            # NOTE: a call cut short may still parse, its last themes or members lost: a
+            # taxonomy with holes would be cached and served as whole
+            raise SynthesisError(f"{self.model}'s answer was cut off at max_tokens "
+                                 f"({self.max_tokens})",
+                                 hint="raise proposer.max_tokens in gitimprove.yaml, or pass "
+                                      "--offline to skip the model")
         if not calls:
             why = {"max_tokens": " (cut off at max_tokens)", "refusal": " (the model refused)"
                    }.get(message.stop_reason or "", "")
@@ -364,6 +376,17 @@ def _tokens(prompt: str) -> float:
     emoji: about one token or more each, where English text averages 3.5 characters)."""
     wide = sum(1 for c in prompt if ord(c) > 127)
     return (len(prompt) - wide + len(SYSTEM) + 1500) / CHARS_PER_TOKEN + wide
+
+
+def _mostly_known(named: Sequence[str], known: Mapping[str, object], model: str,
+                  what: str) -> None:
+    """Refuse an answer whose ids are mostly made up: it is not about what was shown (a
+    few unknown ids are dropped; most would leave themes of stray members, cached as whole)."""
+    ids = set(named)
+    unknown = len(ids - set(known))
+    if ids and unknown * 2 > len(ids):
+        raise SynthesisError(f"{model} named {unknown} of {len(ids)} ids that are not among "
+                             f"the {what} it was shown")
 
 
 def _parse(data: Any, model: type[BatchAnswer] | type[MergeAnswer]) -> Any:

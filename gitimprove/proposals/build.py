@@ -252,6 +252,7 @@ def propose(
     patterns: list[Pattern] | None = None,
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
     shared: ledger.Ledger | None = None,
+    agents_after: int = 0,
 ) -> Plan:
     """Propose an improvement of ``agent`` from its open feedback patterns.
 
@@ -262,13 +263,14 @@ def propose(
     Two processes proposing for the same agent take turns (a lock under the git directory):
     the second sees the first one's evidence as pending instead of proposing it again.
     ``shared`` is the remote's ledger (its main may be ahead of this clone's): evidence it has
-    addressed or has pending is not proposed again."""
+    addressed or has pending is not proposed again. ``agents_after``: how many agents the
+    same command proposes for after this one (the proposer's requests are counted out)."""
     if dry_run:
         return _propose(repo, agent, proposer, dry_run=True, patterns=patterns, now=now,
-                        shared=shared)
+                        shared=shared, agents_after=agents_after)
     with file_lock(repo.git.state_dir / "locks" / f"propose-{agent}.lock"):
         return _propose(repo, agent, proposer, dry_run=False, patterns=patterns, now=now,
-                        shared=shared)
+                        shared=shared, agents_after=agents_after)
 
 
 def _propose(
@@ -280,6 +282,7 @@ def _propose(
     patterns: list[Pattern] | None,
     now: Callable[[], datetime],
     shared: ledger.Ledger | None,
+    agents_after: int,
 ) -> Plan:
     base = repo.main_tip()
     at = repo.agent_at(agent, base)
@@ -322,7 +325,8 @@ def _propose(
                               pending=pending, rejected=rejected,
                               support=support_of(shown, records), min_users=settings.min_users,
                               min_runs=settings.min_runs,
-                              wording_min_users=settings.wording_min_users)
+                              wording_min_users=settings.wording_min_users,
+                              agents_after=agents_after)
 
     def check(draft: Draft) -> list[str]:
         return draft_problems(at, repo, draft)[1]
@@ -563,9 +567,13 @@ def propose_each(repo: InstructionRepo, agents: list[str], proposer: Proposer, *
     if not agents:
         raise GitImproveError("name an agent, or pass --all", hint="see `gitimprove agents`")
     outcomes: list[Outcome] = []
-    for name in agents:
+    # NOTE: an agent without feedback asks no model: the bound on the requests leaves it out
+    store = repo.feedback_store()
+    asking = [store.count(name) > 0 for name in agents]
+    for n, name in enumerate(agents, 1):
         try:
-            plan = propose(repo, name, proposer, dry_run=dry_run, shared=shared)
+            plan = propose(repo, name, proposer, dry_run=dry_run, shared=shared,
+                           agents_after=sum(asking[n:]))
         except NothingToPropose as exc:
             outcomes.append(Outcome(name, "nothing", exc.message, hint=exc.hint,
                                     left_out=exc.left_out))

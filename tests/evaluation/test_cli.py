@@ -9,16 +9,14 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from gitimprove.cli import main
 from gitimprove.evaluate import EvaluationError, evaluate
 from gitimprove.evaluation.record import EVALUATIONS_PREFIX, read_record
 from gitimprove.instructions.repo import InstructionRepo
-from tests.conftest import git
+from tests.conftest import Ran, fake_env, git
 from tests.evaluation.conftest import (
     AGENT,
     NEW_RULE,
@@ -30,36 +28,6 @@ from tests.evaluation.conftest import (
 )
 from tests.fakes.anthropic_server import FakeAnthropicServer, error, is_judge, slow, text_answer
 from tests.review.conftest import add_rule, make_proposal, out
-
-
-@dataclass
-class Ran:
-    returncode: int
-    stdout: str
-    stderr: str
-
-
-@pytest.fixture
-def gitimprove(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Callable[..., Ran]:
-    """The console entry point in this process (where errors become messages and exit codes)."""
-
-    def run(cwd: Path, *args: str, env: dict[str, str] | None = None) -> Ran:
-        for name, value in (env or {}).items():
-            monkeypatch.setenv(name, value)
-        code = 0
-        try:
-            main(["--repo", str(cwd), *args])
-        except SystemExit as exc:
-            code = exc.code if isinstance(exc.code, int) else 1
-        captured = capsys.readouterr()
-        return Ran(code, captured.out, captured.err)
-
-    return run
-
-
-def fake_env(api: FakeAnthropicServer) -> dict[str, str]:
-    return {"ANTHROPIC_API_KEY": str(api.api_key), "ANTHROPIC_BASE_URL": api.base_url,
-            "NO_PROXY": "127.0.0.1"}
 
 
 def test_without_a_key_the_command_says_what_it_needs_and_what_it_would_judge(
@@ -173,6 +141,29 @@ def test_a_model_the_api_does_not_serve_is_a_clear_error(api: FakeAnthropicServe
     assert "does not know the model 'claude-sonnet-5-5'" in message
     assert "evaluation.model in gitimprove.yaml" in message and "nothing was recorded" in message
     assert read_record(setup.repo.git, AGENT, setup.pid) is None
+
+
+def test_a_failed_evaluation_still_says_what_its_answered_requests_cost(
+        api: FakeAnthropicServer, setup: Setup, gitimprove: Callable[..., Ran]) -> None:
+    # the first replay is answered (and paid for); then the API fails for good
+    api.script(text_answer("an answer", input_tokens=2000, output_tokens=500))
+    api.handler = lambda received: error(500, "api_error", "Internal server error",
+                                         headers={"retry-after": "0"})
+    proc = gitimprove(setup.path, "evaluate", setup.pid, env=fake_env(api))
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    # the line `propose` and `analyze --model` end with, in the same words
+    assert proc.stdout == "Model calls: 1 request, 2,000 input and 500 output tokens, about $0.01\n"
+    error_line = next(line for line in proc.stderr.splitlines() if line.startswith("error: "))
+    assert "server error after 5 attempts" in error_line and "nothing was recorded" in error_line
+    api.script(text_answer("an answer", input_tokens=2000, output_tokens=500))
+    proc = gitimprove(setup.path, "evaluate", setup.pid, "--json", env=fake_env(api))
+    data = json.loads(proc.stdout)
+    assert proc.returncode == 1 and data["status"] == "failed"
+    assert "nothing was recorded" in data["message"] and data["hint"].startswith("try again later")
+    assert data["model_usage"] == {"requests": 1, "input_tokens": 2000, "output_tokens": 500,
+                                   "cache_write_tokens": 0, "cache_read_tokens": 0,
+                                   "cost_usd": 0.0135}
+    assert out(setup.path, "for-each-ref", EVALUATIONS_PREFIX) == ""
 
 
 def test_a_closed_proposal_is_not_evaluated(setup: Setup) -> None:

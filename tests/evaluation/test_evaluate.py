@@ -358,3 +358,17 @@ def test_a_waiting_user_is_told_which_request_of_how_many(
     # two runs of three requests each (two replays, one judgement)
     assert listener.seen - {""} == {f"waiting for claude-sonnet-5-5 (request {n} of 6)"
                                     for n in range(1, 7)}
+
+
+def test_an_answer_longer_than_max_tokens_allows_is_cut_before_the_judge(
+        api: FakeAnthropicServer, setup: Setup) -> None:
+    # a server that ignores max_tokens (a broken or hostile proxy): 200 KB for 1,024 tokens
+    from gitimprove.evaluation.replay import MAX_CHARS_PER_TOKEN
+
+    use(api, replay=lambda received: "SHORT " + "x" * 200_000)
+    run_evaluation(api, setup, sample=1)
+    limit = 1024 * MAX_CHARS_PER_TOKEN
+    judged = [r for r in api.requests if is_judge(r)]
+    assert judged and all(len(text) <= limit for r in judged
+                          for text in judged_answers(r).values())
+    assert all(text.endswith("…") for text in judged_answers(judged[0]).values())

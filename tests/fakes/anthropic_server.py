@@ -19,6 +19,7 @@ then reports ``cache_creation_input_tokens`` or ``cache_read_input_tokens``, and
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import hashlib
 import itertools
@@ -53,6 +54,7 @@ class Reply:
     raw: bytes | None = None  # sent as is instead of ``body`` (malformed answers)
     trickle: float = 0.0
     trickle_head: bool = False
+    drop: bool = False  # no answer at all: the connection is closed, as by a server killed
 
 
 @dataclass
@@ -194,6 +196,11 @@ def server_error() -> Reply:
 
 def unauthorized() -> Reply:
     return error(401, "authentication_error", "invalid x-api-key")
+
+
+def dropped() -> Reply:
+    """No answer: the connection closes as the request arrives (a server killed mid-run)."""
+    return Reply(drop=True)
 
 
 def slow(reply: Reply, seconds: float) -> Reply:
@@ -341,6 +348,7 @@ class FakeAnthropicServer:
         self._cache: set[str] = set()
         self.requests: list[Received] = []
         self.handler: Handler | None = None
+        self._killed_after: int | None = None  # requests answered before it "dies"
         self._queue: deque[Reply | Handler] = deque()
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -359,6 +367,12 @@ class FakeAnthropicServer:
         host, port = self._httpd.server_address[:2]
         return f"http://{host!s}:{port}"
 
+    def kill_after(self, answered: int) -> None:
+        """Answer the first ``answered`` requests as scripted, then none: every later one finds
+        its connection closed, as a server killed mid-run leaves it."""
+        with self._lock:
+            self._killed_after = len(self.requests) + answered
+
     @property
     def unanswered(self) -> int:
         with self._lock:
@@ -368,6 +382,8 @@ class FakeAnthropicServer:
         with self._lock:
             self.requests.append(received)
             nth = len(self.requests)
+            if self._killed_after is not None and nth > self._killed_after:
+                return dropped()
             scripted = self._queue.popleft() if self._queue else self.handler
         if received.rejected is not None:
             return error(400, "invalid_request_error", received.rejected)
@@ -433,6 +449,11 @@ class FakeAnthropicServer:
             def _send(self, reply: Reply) -> None:
                 if reply.delay:
                     server._stop.wait(min(reply.delay, MAX_DELAY))
+                if reply.drop:
+                    self.close_connection = True
+                    with contextlib.suppress(OSError):
+                        self.connection.shutdown(socket.SHUT_RDWR)
+                    return
                 data = reply.raw if reply.raw is not None else json.dumps(reply.body).encode()
                 if reply.trickle_head:
                     head = [f"HTTP/1.1 {reply.status} {self.responses[reply.status][0]}",

@@ -450,9 +450,17 @@ def test_a_json_array_of_records_is_imported_record_by_record(repo: InstructionR
     # exports and scrapers often write one JSON array, not a record per line
     rows = [{"id": f"a-{n}", "agent": "support-agent", "rating": "down", "reason": f"slow {n}"}
             for n in range(3)]
-    for name in ("export.json", "export.jsonl", "-"):
+    for name in ("export.json", "-", "export"):
         report = run_import(repo, json.dumps(rows, indent=2), name, dry_run=True)
         assert (report.format, report.added) == ("json", 3), name
+    # ... but a .jsonl file is lines, and so is a .json file of more than one document
+    lines = "\n".join(json.dumps(r) for r in rows)
+    report = run_import(repo, "[1]\n" + lines, "x.json", dry_run=True, skip_invalid=True)
+    assert (report.format, report.added, [str(p) for p in report.invalid]) == (
+        "jsonl", 3, ["line 1: each line must be a JSON object {...}"])
+    with pytest.raises(FeedbackImportError) as info:
+        run_import(repo, json.dumps(rows), "x.jsonl")
+    assert info.value.problems == ["line 1: each line must be a JSON object {...}"]
     report = run_import(repo, json.dumps(rows), "export.json")
     assert report.added == 3 and repo.feedback_store().get("a-2").reason == "slow 2"  # type: ignore[union-attr]
     bad = [{"agent": "support-agent", "rating": "meh"}, 3, {"agent": "support-agent", "reason": "ok"}]

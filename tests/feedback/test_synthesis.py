@@ -5,7 +5,11 @@ offline grouping is used and a note says so; nothing a model returns is trusted.
 from __future__ import annotations
 
 import json
+import os
 import re
+import signal
+import subprocess
+import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -33,6 +37,7 @@ from tests.fakes.anthropic_server import (
     Reply,
     not_json,
     server_error,
+    slow,
     text_answer,
     tool_use,
     trickling,
@@ -149,7 +154,20 @@ def broken_answers() -> list[tuple[str, Reply]]:
         ("no known ids", tool_use({"themes": [{"name": "ghosts", "description": "", "kind":
                                                "answers", "members": ["t999", "s0", "x"]}]},
                                   name=BATCH_TOOL)),
+        # one real id among made-up ones: a theme of stray members would be cached as whole
+        ("mostly unknown ids", tool_use({"themes": [
+            {"name": "ghosts", "description": "", "kind": "answers",
+             "members": ["t1", "t998", "t999"]}]}, name=BATCH_TOOL)),
+        # a call that parses, cut off at max_tokens: its last themes may be lost
+        ("cut off", cut_off(tool_use({"themes": [{"name": "limits", "description": "", "kind":
+                                                  "product", "members": ["t1", "t2", "t3"]}]},
+                                     name=BATCH_TOOL))),
     ]
+
+
+def cut_off(reply: Reply) -> Reply:
+    reply.body["stop_reason"] = "max_tokens"
+    return reply
 
 
 @pytest.mark.parametrize("case, reply", broken_answers(), ids=[c for c, _ in broken_answers()])
@@ -163,6 +181,10 @@ def test_broken_answers_fall_back_to_offline(api: FakeAnthropicServer, tmp_path:
     assert all(n.startswith("to use the model: ") for n in notes[1:]) and len(notes) <= 2
     if case == "refusal":
         assert "(the model refused)" in notes[0]
+    if case == "cut off":
+        assert "answer was cut off at max_tokens (4096)" in notes[0]
+    if case == "mostly unknown ids":
+        assert "named 2 of 3 ids that are not among the items it was shown" in notes[0]
     assert not list((tmp_path / "cache").glob("*.json"))  # nothing cached from a failure
 
 
@@ -366,6 +388,32 @@ def test_what_a_failed_model_step_cost_is_the_last_line_even_without_a_price(
     assert batches >= 2 and got.stdout.splitlines()[-1] == (
         f"Model calls: {batches} requests, {100 * batches} input and {50 * batches} output "
         "tokens, cost unknown: no price known for acme-large-2")
+
+
+def test_ctrl_c_in_the_model_step_still_says_what_the_answered_batches_cost(
+        api: FakeAnthropicServer, repo_with_feedback: InstructionRepo) -> None:
+    work = repo_with_feedback.git.work_tree
+    assert work is not None
+    theme = {"name": "answers miss the brief", "kind": "answers", "description": "d"}
+    api.script(lambda received: tool_use({"themes": [{**theme, "members": list(items_of(received))}]},
+                                         name=BATCH_TOOL))
+    api.handler = lambda received: slow(text_answer("late"), 5)
+    command = subprocess.Popen(
+        # NOTE: a runner started in the background ignores SIGINT, and so would the command
+        [sys.executable, "-c", "import signal; signal.signal(signal.SIGINT, "
+         "signal.default_int_handler); from gitimprove.cli import main; main()", "analyze",
+         "product-writer", "--model"], cwd=work, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True, env={**os.environ, "ANTHROPIC_API_KEY": str(api.api_key),
+                        "ANTHROPIC_BASE_URL": api.base_url, "NO_PROXY": "127.0.0.1"})
+    deadline = time.monotonic() + 20
+    while len(api.requests) < 2 and time.monotonic() < deadline:  # the second batch is awaited
+        time.sleep(0.05)
+    time.sleep(0.2)
+    command.send_signal(signal.SIGINT)
+    out, err = command.communicate(timeout=20)
+    assert (command.returncode, err.strip()) == (130, "interrupted")
+    assert out == "Model calls: 1 request, 100 input and 50 output tokens, under $0.01\n"
+    assert not list((repo_with_feedback.git.state_dir / "synthesis").glob("*/*.json"))
 
 
 def test_a_failed_model_step_says_how_to_use_the_model(

@@ -685,3 +685,26 @@ def test_a_product_group_is_named_by_its_words_not_again_by_its_topic() -> None:
     [latency] = [p for p in patterns if p.key.startswith("product:")]
     assert latency.topic == "latency" and latency.label == "app, slow", latency
     assert latency.label not in TOPIC_LABELS.values()
+
+
+def test_a_pattern_concerns_a_section_by_words_a_third_of_it_shares() -> None:
+    # two of 23 refusal complaints saying "message" and "write" made them the concern of a
+    # memory tool's section ("Address your message to=bio and write whatever ...")
+    from gitimprove.patterns.analysis import Group, Item, Themer, _section
+
+    agent = SimpleNamespace(sections=[
+        SimpleNamespace(id="intro", title="", text="You are a helpful assistant.", rules=[]),
+        SimpleNamespace(id="bio", title="bio", rules=[], text=(
+            "The bio tool persists information. Address your message to=bio and write "
+            "whatever information you want to remember."))])
+
+    def group(texts: list[str]) -> Group:
+        return Group("recurring_failure", "terms:x", "x", items=[
+            Item("recurring_failure", t, (f"x{n}",), T0, ()) for n, t in enumerate(texts)])
+
+    texts = [f"claude asked me what I mean, every single time {n}" for n in range(7)]
+    texts += ["I write a message, claude asks what I mean", "the message I write, it asks"]
+    assert _section(group(texts), Themer(), agent) is None  # type: ignore[arg-type]
+    # words most of a pattern shares still name its section
+    texts = [f"it forgot the message I asked it to write down, {n}" for n in range(5)]
+    assert _section(group(texts), Themer(), agent) == "bio"  # type: ignore[arg-type]

@@ -51,3 +51,14 @@ def hooked(sample_repo: Path) -> Path:
     """The sample repository with the checkout hooks installed by the command."""
     ok(gi(sample_repo, "hooks", "install"))
     return sample_repo
+
+
+@pytest.fixture(scope="module")
+def with_feedback(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A repository made by `init --from` the sample, its feedback imported (one a module)."""
+    from tests.conftest import SAMPLE
+
+    repo = tmp_path_factory.mktemp("api") / "repo"
+    ok(gi(repo.parent, "init", str(repo), "--from", str(SAMPLE)))
+    ok(gi(repo, "feedback", "import", str(SAMPLE / "feedback.jsonl")))
+    return repo

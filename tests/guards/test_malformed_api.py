@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import SAMPLE, git
+from tests.conftest import git
 from tests.fakes import anthropic_server as fake
 
-from .conftest import gi, ok, refused
+from .conftest import gi, refused
 
 CASES: dict[str, Callable[[], fake.Reply]] = {
     "not-json": fake.not_json, "truncated": fake.truncated, "null-content": fake.null_content,
@@ -20,14 +20,6 @@ CASES: dict[str, Callable[[], fake.Reply]] = {
     "negative-usage": fake.negative_usage,
     "deeply-nested": fake.deeply_nested,
 }
-
-
-@pytest.fixture(scope="module")
-def with_feedback(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    repo = tmp_path_factory.mktemp("api") / "repo"
-    ok(gi(repo.parent, "init", str(repo), "--from", str(SAMPLE)))
-    ok(gi(repo, "feedback", "import", str(SAMPLE / "feedback.jsonl")))
-    return repo
 
 
 @pytest.mark.parametrize("name", list(CASES))

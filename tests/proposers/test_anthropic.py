@@ -524,7 +524,9 @@ def test_a_slow_answer_is_waited_for_in_the_open(api: FakeAnthropicServer, told:
     api.script(slow(tool_use(good_draft()), 1.5))
     proposer_for(api, deadline_seconds=30).propose(request_for([TOO_LONG]), validator())
     # each second: how long so far and how long at most; cleared once the answer is in
-    assert told.statuses[0] == "waiting for claude-sonnet-5-5: 0 s, at most 30 s more"
+    # one request, or two with a repair round
+    assert told.statuses[0] == ("waiting for claude-sonnet-5-5 (request 1 of at most 2): 0 s, "
+                                "at most 30 s more")
     assert told.statuses[-1] == "" and len(told.statuses) in (3, 4)
     assert told.notes == []
 

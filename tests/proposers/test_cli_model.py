@@ -19,9 +19,13 @@ import pytest
 from click.testing import CliRunner
 
 from gitimprove.cli import cli, main
-from tests.conftest import SAMPLE, git
+from gitimprove.instructions.repo import InstructionRepo
+from gitimprove.progress import report_progress_to
+from gitimprove.proposals.build import propose_each
+from gitimprove.proposals.proposers.base import ProposerError
+from tests.conftest import SAMPLE, Told, git
 from tests.fakes.anthropic_server import FakeAnthropicServer, error, slow, tool_use
-from tests.proposers.conftest import AGENT, good_draft
+from tests.proposers.conftest import AGENT, good_draft, proposer_for
 
 
 def on_a_terminal(*args: str) -> tuple[int, str, str]:
@@ -109,6 +113,7 @@ def test_a_slow_answer_shows_a_status_line_on_a_terminal(
     code, out, shown = on_a_terminal("propose", AGENT, "--proposer", "anthropic", "--offline")
     assert code == 0 and "Proposed" in out
     lines = shown.split("\r\x1b[K")
+    # on 60 columns the count ("request 1 of at most 2") gives way to the model and the figures
     assert re.fullmatch(r"waiting for claude-sonnet-5-5: [23] s, at most 10 min more", lines[1])
     assert all(len(line) < 60 for line in lines) and lines[-1] == ""  # cleared at the end
 
@@ -126,7 +131,8 @@ def test_a_slow_answer_is_one_note_in_a_log(api: FakeAnthropicServer, with_key: 
     err = capsys.readouterr().err
     assert exited.value.code == 0
     assert re.findall(r"(?m)^note: waiting for .*$", err) == [
-        "note: waiting for claude-sonnet-5-5: 0 s, at most 10 min more"]  # not a line a second
+        "note: waiting for claude-sonnet-5-5 (request 1 of at most 2): 0 s, at most 10 min more"
+    ]  # not a line a second
 
 
 def test_propose_all_names_each_agent_once_and_ends_with_the_cost(
@@ -167,3 +173,77 @@ def test_a_long_model_name_gives_way_on_the_status_line_not_the_figures(
     assert code == 0
     status = shown.split("\r\x1b[K")[1]
     assert status == "waiting for claude-sonnet-5-5-20…: 2 s, at most 10 min more"  # 59 columns
+
+
+def test_propose_counts_its_requests_out_against_a_bound(
+        api: FakeAnthropicServer, with_key: None, sample_repo: Path, told: Told) -> None:
+    assert CliRunner().invoke(cli, ["feedback", "import", str(SAMPLE / "feedback.jsonl")]).exit_code == 0
+    report_progress_to(told)  # NOTE: the command above ended by taking it away
+    # product-writer's draft is valid; the two agents after it need a repair round (in vain);
+    # the last has no feedback, so asks nothing
+    api.handler = lambda received: slow(tool_use(good_draft()), 0.6)
+    repo = InstructionRepo(sample_repo)
+    outcomes = propose_each(repo, repo.agent_names(), proposer_for(api), dry_run=True)
+    assert [o.status for o in outcomes] == ["dry-run", "error", "error", "nothing"]
+    shown = [re.sub(r": \d+ s, at most \d+ \w+ more", "", s)
+             for n, s in enumerate(told.statuses) if s and told.statuses[n - 1] != s]
+    # a draft and at most one repair round per agent with feedback: the bound falls as agents
+    # need fewer, and the last possible request is counted as such
+    assert shown == [*(f"waiting for claude-sonnet-5-5 (request {n} of at most {m})"
+                       for n, m in ((1, 6), (2, 5), (3, 5), (4, 5))),
+                     "waiting for claude-sonnet-5-5 (request 5 of 5)"]
+
+
+def unknown_section() -> dict[str, object]:
+    """A draft that adds a rule to a section the file does not have (a repair round follows)."""
+    return good_draft(operations=[{"op": "add_rule", "section": "no-such-section",
+                                   "text": "Lead with the price.", "reason": "users",
+                                   "evidence": []}])
+
+
+def test_a_failed_propose_still_says_what_its_answered_requests_cost(
+        api: FakeAnthropicServer, with_key: None, sample_repo: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    assert CliRunner().invoke(cli, ["feedback", "import", str(SAMPLE / "feedback.jsonl")]).exit_code == 0
+    before = git(sample_repo, "for-each-ref"), git(sample_repo, "status", "--porcelain")
+    # the draft is answered (and paid for) but refused; the repair round finds the API overloaded
+    api.script(tool_use(unknown_section(), input_tokens=3069, output_tokens=400))
+    api.handler = lambda received: error(529, "overloaded_error", "Overloaded",
+                                         headers={"retry-after": "0"})
+    with pytest.raises(SystemExit) as exited:
+        main(["propose", AGENT, "--proposer", "anthropic", "--offline"])
+    got = capsys.readouterr()
+    assert exited.value.code == 1 and "Traceback" not in got.err
+    # the line a success ends with, in the same words
+    assert got.out == "Model calls: 1 request, 3,069 input and 400 output tokens, about $0.02\n"
+    assert got.err.splitlines()[-2].startswith("error: the Anthropic API is overloaded after 5 "
+                                               "attempts")
+    # --json: the error in the shape of `propose --all`'s, with what was spent
+    api.script(tool_use(unknown_section(), input_tokens=3069, output_tokens=400))
+    with pytest.raises(SystemExit) as exited:
+        main(["propose", AGENT, "--proposer", "anthropic", "--offline", "--json"])
+    got = capsys.readouterr()
+    data = json.loads(got.out)
+    assert exited.value.code == 1 and got.err.startswith("note: ")
+    assert [(p["agent"], p["status"]) for p in data["proposals"]] == [(AGENT, "error")]
+    assert data["proposals"][0]["reason"].startswith("the Anthropic API is overloaded")
+    assert data["model_usage"] == {"requests": 1, "input_tokens": 3069, "output_tokens": 400,
+                                   "cache_write_tokens": 0, "cache_read_tokens": 0,
+                                   "cost_usd": 0.0152}
+    # nothing half-written: no branch, no proposal record, the checkout untouched
+    assert (git(sample_repo, "for-each-ref"), git(sample_repo, "status", "--porcelain")) == before
+
+
+def test_a_server_killed_mid_run_leaves_nothing_and_its_answer_is_billed(
+        api: FakeAnthropicServer, with_key: None, sample_repo: Path) -> None:
+    assert CliRunner().invoke(cli, ["feedback", "import", str(SAMPLE / "feedback.jsonl")]).exit_code == 0
+    before = git(sample_repo, "for-each-ref"), git(sample_repo, "status", "--porcelain")
+    api.script(tool_use(unknown_section(), input_tokens=3069, output_tokens=400))
+    api.kill_after(1)  # the repair round finds no server: its connection closes unanswered
+    proposer = proposer_for(api)
+    with pytest.raises(ProposerError, match=r"cannot reach the Anthropic API .* after 5 attempts"):
+        propose_each(InstructionRepo(sample_repo), [AGENT], proposer)
+    assert len(api.requests) == 6  # the draft, then the repair round tried 5 times
+    assert proposer.api.bill().said() == ("1 request, 3,069 input and 400 output tokens, "
+                                          "about $0.02")
+    assert (git(sample_repo, "for-each-ref"), git(sample_repo, "status", "--porcelain")) == before

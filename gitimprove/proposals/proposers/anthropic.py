@@ -61,6 +61,7 @@ MAX_PROBLEM_CHARS = 400   # each, cut: a problem may quote what the model wrote
 MAX_PRIOR_RULES = 20      # rules of open proposals, and of rejected ones, shown
 MAX_WORDINGS = 3          # shared wordings shown per pattern
 MAX_RULE_CHARS = 300
+REQUESTS_PER_AGENT = 2    # the draft, and at most one repair round
 KEY_HINT = f"set ANTHROPIC_API_KEY to a valid key ({KEY_URL}), or use --proposer heuristic"
 HINTS = Hints(key=KEY_HINT, fallback="or use --proposer heuristic",
               timeout_setting="proposer.timeout_seconds", model_setting="proposer.model",
@@ -413,6 +414,9 @@ class AnthropicProposer:
         question = user_prompt(request, self.settings)
         messages: list[MessageParam] = [{"role": "user", "content": question}]
         tokens = Tokens()  # of this agent's requests
+        # Each agent's draft takes one request, or two with the repair round: a bound, which
+        # the agents after this one lower as they need fewer (never raise).
+        self.api.expect(REQUESTS_PER_AGENT * (1 + request.agents_after), at_most=True)
         with self.api.client() as client:
             answer = self._create(client, system, messages)
             tokens += Tokens.of(answer)

@@ -116,6 +116,9 @@ class ProposalRequest:
     min_users: int = 3
     min_runs: int = 3
     wording_min_users: int = 3
+    # Agents the same command asks about after this one: a model's requests can be counted out
+    # ("request 1 of at most 4") before they are made.
+    agents_after: int = 0
 
     @property
     def known(self) -> Known:
