@@ -698,3 +698,24 @@ def test_an_adk_config_is_claimed_by_its_name() -> None:
     an agent with an instruction is left with the reason, not as "no format recognises its shape"."""
     assert ADAPTERS["google_adk"].claims("app/root_agent.yaml") and ADAPTERS["google_adk"].claims("root_agent.yml")
     assert not ADAPTERS["google_adk"].claims("app/research_agent.yaml")
+
+
+def test_in_a_folded_block_a_heading_folded_into_the_line_above_is_text() -> None:
+    """crewAI-examples' screenplay tasks: `description: >` with "... reply with STOP." over
+    "### NEWGROUP POST:" over "{{discussion}}", which crewAI reads as one line. Read as a
+    section, a rule for it went between the label and the input and broke that line in two."""
+    import yaml
+
+    text = ("task0:\n  description: >\n    Read the post. If it is spam reply with STOP.\n    ### NEWGROUP POST:\n"
+            "    {{discussion}}\n  expected_output: >\n    STOP or nothing.\n")
+    parsed = ADAPTERS["crewai"].parse(text, "tasks.yaml")
+    doc = AdoptedDocument(parsed, "task0", "task0")
+    assert [s.id for s in doc.agent.sections] == ["description", "expected-output"]
+    doc.add_rule("description", "Quote the line that decided it.")
+    assert yaml.safe_load(doc.dumps())["task0"]["description"] == (
+        "Read the post. If it is spam reply with STOP.\n- Quote the line that decided it.\n"
+        "### NEWGROUP POST: {{discussion}}\n")
+    # in a literal (`|`) block the same line is a heading
+    literal = text.replace("description: >", "description: |", 1)
+    doc = AdoptedDocument(ADAPTERS["crewai"].parse(literal, "tasks.yaml"), "task0", "task0")
+    assert "newgroup-post" in [s.id for s in doc.agent.sections]

@@ -103,11 +103,14 @@ class ProseSection:
         return None
 
 
-def parse(lines: list[str], first_id: str, taken: set[str] | None = None) -> list[ProseSection]:
+def parse(lines: list[str], first_id: str, taken: set[str] | None = None, *,
+          folded: bool = False) -> list[ProseSection]:
     """Sections of ``lines`` (text without line ends or block indentation).
 
     ``first_id`` names the text before the first heading (omitted when blank); ``taken`` holds
-    ids used elsewhere in the agent, so that every id is unique."""
+    ids used elsewhere in the agent, so that every id is unique. In a folded (``>``) block a
+    ``#`` line right under a line of text is folded into it ("... reply with STOP. ### POST:
+    {{discussion}}", as crewAI-examples' screenplay tasks read): text, not a heading."""
     used = set() if taken is None else taken
     sections: list[ProseSection] = []
 
@@ -132,6 +135,8 @@ def parse(lines: list[str], first_id: str, taken: set[str] | None = None) -> lis
             current.text_lines.append(i)
             continue
         heading = HEADING_RE.match(line)
+        if heading and folded and i > 0 and lines[i - 1].strip() and not lines[i - 1][:1].isspace():
+            heading = None
         if heading:
             current.end = i
             title = heading.group(2).strip()
@@ -234,7 +239,7 @@ class Lines:
         self.modified = True
 
     def sections(self, taken: set[str] | None = None) -> list[ProseSection]:
-        return parse(self.view, self.first_id, taken)
+        return parse(self.view, self.first_id, taken, folded=self.folded)
 
     # -- edits ----------------------------------------------------------------------------
 
