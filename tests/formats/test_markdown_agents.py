@@ -48,7 +48,8 @@ NOTES = "# Our subagents\n\nEach file here is one subagent.\n"
 
 def test_subagents_and_custom_agents_are_adopted_with_their_file_names() -> None:
     """As found in real repositories (1215-Labs/claude-code-templates: 20 subagents, some in a
-    folder of their own as AGENT.md; Cavan/CoPilot_Agent_Template: six *.agent.md); a note in
+    folder of their own as AGENT.md; Cavan/CoPilot_Agent_Template: six *.agent.md;
+    Fidasek009/agents: .agents/agents/*.md, the layout several tools share); a note in
     the folder without front matter, or a template for new ones (`name: [agent-name]`), is not an
     agent, and is passed over without a word."""
     files = {".claude/agents/code-reviewer.md": SUBAGENT.encode(),
@@ -56,12 +57,14 @@ def test_subagents_and_custom_agents_are_adopted_with_their_file_names() -> None
              ".claude/agents/README.md": NOTES.encode(),
              ".claude/agents/_template.md": SUBAGENT.replace("code-reviewer", "[agent-name]").encode(),
              ".github/agents/planner.agent.md": COPILOT.encode(),
+             ".agents/agents/architect.md": SUBAGENT.replace("code-reviewer", "architect").encode(),
              ".github/chatmodes/explain.chatmode.md": COPILOT.replace("Planner", "Explain").encode()}
     result = survey(files, Policy(), [])
     assert {a.path: (a.format, a.agents) for a in result.adopted} == {
         ".claude/agents/code-reviewer.md": ("markdown", ["code-reviewer"]),
         ".claude/agents/type-checker/AGENT.md": ("markdown", ["agent"]),
         ".github/agents/planner.agent.md": ("markdown", ["planner"]),
+        ".agents/agents/architect.md": ("markdown", ["architect"]),
         ".github/chatmodes/explain.chatmode.md": ("markdown", ["explain"])}
     assert result.left == []
 

@@ -1,6 +1,6 @@
 """Markdown instruction files: ``AGENTS.md``, ``CLAUDE.md``, ``.github/copilot-instructions.md``,
 ``*.prompt.md``, ``*.instructions.md``, Cursor ``.mdc`` rules, Copilot custom agents and chat modes
-(``*.agent.md``, ``*.chatmode.md``) and Claude Code subagents (``.claude/agents/*.md``). The body is the prompt; a
+(``*.agent.md``, ``*.chatmode.md``) and subagents (``.claude/agents/*.md``, ``.agents/agents/*.md``). The body is the prompt; a
 front matter block (``---`` ... ``---``) is kept byte for byte and never edited."""
 
 from __future__ import annotations
@@ -76,10 +76,11 @@ class Markdown(Adapter):
                                                 ".chatmode.md"))
 
     def hints(self, path: str) -> bool:
-        """A Claude Code subagent: a Markdown file under ``.claude/agents/`` (its notes and
-        templates are there too; :meth:`claims_content` tells them apart)."""
-        folder = posixpath.dirname(path.lower())
-        return path.lower().endswith(".md") and "/.claude/agents/" in f"/{folder}/"
+        """A subagent: a Markdown file under ``.claude/agents/`` (Claude Code) or
+        ``.agents/agents/`` (the same files shared by several tools, in 185 public repositories
+        and more); notes and templates are there too, and :meth:`claims_content` tells them apart."""
+        folder = f"/{posixpath.dirname(path.lower())}/"
+        return path.lower().endswith(".md") and ("/.claude/agents/" in folder or "/.agents/agents/" in folder)
 
     def claims_content(self, text: str) -> bool:
         """A subagent opens with front matter naming it or saying when to use it, as Claude
