@@ -13,16 +13,22 @@ import re
 
 from gitimprove.dataclass import dataclass, field
 from gitimprove.errors import InvalidFileError
-from gitimprove.instructions.agentfile import render
+from gitimprove.instructions.agentfile import parse_agent, render
 from gitimprove.instructions.formats import ADAPTERS, Adapter, ParsedFile
 from gitimprove.instructions.formats.catalog import adapter_for, build, decode
 from gitimprove.instructions.policy import POLICY_PATH, Constant, FormatRule, Policy
 
-# Never candidates: CI and tool configuration, lock files, gitimprove's own files.
+# Never candidates: CI and tool configuration, lock files, gitimprove's own files. (`*` also
+# matches `/`: "*/action.y*ml" is a GitHub Action's metadata in any folder.)
 _IGNORED = (".github/workflows/*", ".github/dependabot.y*ml", ".pre-commit-config.y*ml", "*lock.y*ml",
-            ".gitlab-ci.y*ml", "docker-compose*.y*ml", "compose.y*ml", ".readthedocs.y*ml", "mkdocs.y*ml",
-            "codecov.y*ml", ".codecov.y*ml", "pnpm-workspace.yaml", ".gitimprove/*", "node_modules/*",
-            "*/node_modules/*", ".venv/*", "*/.venv/*")
+            ".gitlab-ci.y*ml", "docker-compose*.y*ml", "*/docker-compose*.y*ml", "compose.y*ml", "*/compose.y*ml",
+            ".readthedocs.y*ml", "mkdocs.y*ml", "codecov.y*ml", ".codecov.y*ml", "pnpm-workspace.yaml",
+            ".github/ISSUE_TEMPLATE/*", ".github/DISCUSSION_TEMPLATE/*", ".github/settings.y*ml",
+            ".github/labeler.y*ml", ".github/release-drafter.y*ml", ".github/FUNDING.y*ml", "action.y*ml",
+            "*/action.y*ml", ".yamllint*", ".golangci.y*ml", ".goreleaser.y*ml",
+            ".gitimprove/*", "node_modules/*", "*/node_modules/*", ".venv/*", "*/.venv/*")
+# A Kubernetes manifest: `apiVersion:` and `kind:` at the top level.
+_MANIFEST_KEYS = (re.compile(r"^apiVersion:", re.MULTILINE), re.compile(r"^kind:", re.MULTILINE))
 # Tried in this order on a YAML file that no format claims by its name.
 _SNIFF = ("crewai", "cagent", "github_models", "semantic_kernel", "google_adk")
 
@@ -64,6 +70,28 @@ def _markdown_agent(path: str, policy: Policy) -> bool:
     return folder == policy.agents_dir and name.lower().endswith(".md")
 
 
+def foreign_agents(files: dict[str, bytes], policy: Policy) -> dict[str, str]:
+    """The files where gitimprove's own agents live (``agents/*.yaml``), each with the format
+    that reads it, when none of them is a gitimprove agent file and another format reads each
+    one (a cagent team in ``agents/``); else nothing."""
+    out: dict[str, str] = {}
+    for path in sorted(p for p in files if policy.is_native_path(p)):
+        try:
+            parse_agent(files[path], path, expected_name=path.rpartition("/")[2].removesuffix(".yaml"))
+            return {}
+        except InvalidFileError:
+            pass
+        try:
+            text = decode(files[path], path)
+        except InvalidFileError:
+            return {}
+        fits = [name for name in _SNIFF if _try(ADAPTERS[name], text, path)[0]]
+        if not fits:
+            return {}
+        out[path] = fits[0]
+    return out
+
+
 def _try(adapter: Adapter, text: str, path: str) -> tuple[bool, str]:
     try:
         adapter.parse(text, path)
@@ -103,6 +131,8 @@ def survey(files: dict[str, bytes], policy: Policy, native: list[str]) -> Survey
             chosen[path] = adapter.name
             texts[path] = adapter.parse(text, path)
             continue
+        if all(key.search(text) for key in _MANIFEST_KEYS):
+            continue  # a Kubernetes manifest (a deployment's k8s/*.yaml), as CI files are passed over
         fits = [name for name in _SNIFF if _try(ADAPTERS[name], text, path)[0]]
         if not fits:
             out.left.append((path, "not an agent file: no format recognises its shape"))
@@ -127,8 +157,17 @@ def survey(files: dict[str, bytes], policy: Policy, native: list[str]) -> Survey
         clashing = {p for p, msgs in cat.problems.items() if any("is used by" in m for m in msgs)}
         wider = [r.model_copy(update={"name": _wider(r.name)})
                  if unescape(r.path) in clashing and _wider(r.name) != r.name else r for r in rules]
-        if not clashing or wider == rules:
+        if not clashing:
             break
+        if wider == rules:
+            # every template tried: files alike to their grandparent (crewAI-examples' crews/
+            # marketing_strategy/... and integrations/nvidia_models/marketing_strategy/...) are
+            # told apart by the first folder where their paths part, written into the name
+            marked = _by_first_difference(rules, clashing)
+            if marked == rules:
+                break
+            rules = marked
+            continue
         rules = wider
     for path, msgs in cat.problems.items():
         out.left.append((path, msgs[0].removeprefix(f"{path}: ")))
@@ -201,9 +240,42 @@ _LADDER = ("", "{stem}-{key}", "{parent}-{key}", "{parent}-{stem}-{key}",
 
 
 def _wider(name: str) -> str:
-    """The next name template after ``name`` (the last one stays)."""
-    at = _LADDER.index(name) if name in _LADDER else len(_LADDER) - 1
+    """The next name template after ``name`` (the last one stays, and so does a name that
+    spells out a folder)."""
+    if name not in _LADDER:
+        return name
+    at = _LADDER.index(name)
     return _LADDER[min(at + 1, len(_LADDER) - 1)]
+
+
+def _by_first_difference(rules: list[FormatRule], clashing: set[str]) -> list[FormatRule]:
+    """``rules`` with each clashing file's agents named by the first folder of its path that the
+    nearest clashing file of its name does not share, then its file name: ``crews-agents-{key}``."""
+    paths = sorted(clashing)
+    out = []
+    for rule in rules:
+        path = unescape(rule.path)
+        if path not in clashing or rule.name not in _LADDER:  # not yet named by its folder
+            out.append(rule)
+            continue
+        parts = path.split("/")
+        # its namesakes: once every template is tried, a clash is of files of one name
+        shared = max((_common(parts, q.split("/")) for q in paths
+                      if q != path and q.rpartition("/")[2] == parts[-1]), default=len(parts))
+        if shared >= len(parts) - 1:
+            out.append(rule)
+            continue
+        folder = parts[shared].replace("{", "{{").replace("}", "}}")
+        out.append(rule.model_copy(update={"name": f"{folder}-{{stem}}-{{key}}"}))
+    return out
+
+
+def _common(a: list[str], b: list[str]) -> int:
+    """How many leading path components ``a`` and ``b`` share."""
+    n = 0
+    while n < min(len(a), len(b)) - 1 and a[n] == b[n]:
+        n += 1
+    return n
 
 
 def _escape(path: str) -> str:

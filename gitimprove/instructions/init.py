@@ -13,7 +13,14 @@ from pathlib import Path
 from gitimprove.dataclass import dataclass, field
 from gitimprove.errors import GitImproveError, InvalidFileError
 from gitimprove.git import Repository, check_git_version, clean_env
-from gitimprove.instructions.adopt import Adopted, candidates, formats_yaml, survey, unescape
+from gitimprove.instructions.adopt import (
+    Adopted,
+    candidates,
+    foreign_agents,
+    formats_yaml,
+    survey,
+    unescape,
+)
 from gitimprove.instructions.agentfile import parse_agent
 from gitimprove.instructions.formats.catalog import rule_for
 from gitimprove.instructions.policy import POLICY_PATH, Policy, parse_policy
@@ -69,6 +76,8 @@ sections:
 """
 
 GITIGNORE_LINE = ".gitimprove/"
+# Where gitimprove's own agents go when the repository's agents/ holds agent files of another format.
+OWN_AGENTS_DIR = "gitimprove-agents"
 FALLBACK_IDENTITY = {"GIT_AUTHOR_NAME": "gitimprove", "GIT_AUTHOR_EMAIL": "gitimprove@localhost",
                      "GIT_COMMITTER_NAME": "gitimprove", "GIT_COMMITTER_EMAIL": "gitimprove@localhost"}
 
@@ -189,7 +198,9 @@ def _check_files(dest: Path) -> None:
         try:
             parse_agent(agent_file.read_bytes(), rel, expected_name=agent_file.stem)
         except InvalidFileError as exc:
-            problems += exc.problems
+            other = foreign_agents({rel: agent_file.read_bytes()}, policy).get(rel)
+            problems += [f"{rel}: a {other} file among gitimprove's agent files in {policy.agents_dir}/: move "
+                         f"it out of {policy.agents_dir}/ to have it adopted"] if other else exc.problems
     if problems:
         raise InvalidFileError(problems, hint="fix these files, then run `gitimprove init` again")
 
@@ -291,6 +302,17 @@ def _init(dest: Path, source: Path | None, created: bool, written: list[str],
             files = {p: (dest / p).read_bytes() for p in listed
                      if p and (dest / p).is_file() and not (dest / p).is_symlink()}
             policy = parse_policy(text, POLICY_PATH)
+            foreign = foreign_agents(files, policy)
+            if foreign and not (dest / OWN_AGENTS_DIR).exists():
+                # NOTE: docker/cagent-action keeps its cagent teams in agents/, gitimprove's
+                # own folder: read as gitimprove agents they stopped `init` with "required
+                # field 'name' is missing". gitimprove's agents go elsewhere; those are adopted.
+                text = (text.replace(f"agents_dir: {policy.agents_dir}", f"agents_dir: {OWN_AGENTS_DIR}")
+                        .replace(f"    - {policy.agents_dir}/*.yaml", f"    - {OWN_AGENTS_DIR}/*.yaml"))
+                notes.append(f"{policy.agents_dir}/ holds {', '.join(sorted(set(foreign.values())))} files, "
+                             f"not gitimprove agent files: gitimprove's own agents go to {OWN_AGENTS_DIR}/ "
+                             f"(agents_dir in {POLICY_PATH})")
+                policy = parse_policy(text, POLICY_PATH)
             native = [p.stem for p in (dest / policy.agents_dir).glob("*.yaml")]
             found = survey(files, policy, native)
             found.left += _links(dest, [p for p in listed if p], policy)

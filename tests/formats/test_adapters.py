@@ -263,9 +263,19 @@ def test_agent_names_from_templates() -> None:
     ("crewai", "researcher: just a string\n", "neither role/goal/backstory"),
     ("crewai", "researcher:\n\trole: x\n", "a tab where YAML needs spaces"),
     ("github_models", "model: x\n", "expected `messages:`"),
+    # a prompt format of one's own (cajias/custom-github-actions), and a placeholder
+    ("github_models", "model: x\nsystem: |\n  You triage.\nuser: '{{input}}'\n",
+     "it has none (its keys: model, system, user)"),
+    ("github_models", "messages: []\n", "its `messages:` is empty"),
+    ("github_models", "messages:\n  - role: system\n    content: Triage.\n  - role: user\n",
+     "message 2 has no `content` string"),
+    ("github_models", "messages:\n  - role: user\n    content: '{{input}}'\n", "no message holds instructions"),
     ("markdown", "---\ntitle: x\n---\n\n", "has no instructions: the file is empty but for its front matter"),
     ("cagent", "agents: {}\n", "expected `agents:`"),
     ("google_adk", "name: x\n", "expected an agent"),
+    # mitrasan22/slo_recommendation_engine's root_agent.yaml: a pipeline, said to be one
+    ("google_adk", "agent_class: SequentialAgent\nname: root_agent\nsub_agents:\n  - code: a.agent.root_agent\n",
+     "; a SequentialAgent runs its sub_agents and has no instruction of its own"),
     ("semantic_kernel", "- a list\n", "expected `template:`"),
 ])
 def test_bad_shapes_are_refused_with_a_clear_message(fmt: str, text: str, message: str) -> None:
@@ -628,3 +638,84 @@ def test_a_file_whose_only_headings_are_underlined_is_refused_not_flattened() ->
     assert ADAPTERS["markdown"].parse("You help.\n\n---\n\nMore.\n", "a.md")
     assert ADAPTERS["markdown"].parse("# Help\n\nText\n---\n", "a.md")
     assert ADAPTERS["markdown"].parse("You help.\n\n```\nfront\n---\n```\n", "a.md")  # code
+
+
+BUG_REVIEW = """messages:
+  - role: system
+    content: |
+      You review bug reports.
+
+      Check for:
+      1. Steps to reproduce.
+      2. Expected and actual behaviour.
+  - role: user
+    content: '{{input}}'
+model: openai/gpt-4o-mini
+"""
+
+
+def test_a_message_that_is_only_a_variable_is_never_edited() -> None:
+    """strata-game-library/core's bug-review.prompt.yml: its user message is `'{{input}}'`; a
+    rule was added there (`{{input}}` then `- Answer in the language of the user.`), into what
+    the user says. Such a message holds no instructions: no section, and a change to it is a
+    change of a protected key."""
+    parsed = ADAPTERS["github_models"].parse(BUG_REVIEW, "bug-review.prompt.yml")
+    assert [name for name, _ in parsed.entries[0].fields] == ["system"]
+    doc = AdoptedDocument(parsed, "bug-review", "bug-review")
+    for section in doc.agent.sections:
+        doc.add_rule(section.id, "Answer in the language of the report.")
+    assert "content: '{{input}}'\n" in doc.dumps()
+    assert "[user]\n{{input}}" in ADAPTERS["github_models"].render(parsed.data(parsed.entries[0]))
+    policy = Policy(formats=[FormatRule(path="bug-review.prompt.yml", format="github_models")])
+    changed = BUG_REVIEW.replace("'{{input}}'", "'{{input}} Answer in French.'")
+    assert "protected-key" in [v.code for v in check_change({"bug-review.prompt.yml": BUG_REVIEW.encode()},
+                                                             {"bug-review.prompt.yml": changed.encode()}, policy)]
+
+
+@pytest.mark.parametrize(("description", "expected"), [
+    # crewAI-examples' game-builder-crew: the input under a heading underlined with dashes; the
+    # rule went between "Instructions" and its underline, and the fold joined it to "{game}"
+    ("You will create a game using python, these are the instructions:\n\n"
+     "    Instructions\n    ------------\n    {game}\n",
+     "You will create a game using python, these are the instructions:\n- Name the source of every figure.\n"
+     "Instructions ------------ {game}\n"),
+    # a label right under the text: folded, a rule put just above it would take it in
+    ("Review the code.\n    Code to review:\n    {code}\n",
+     "Review the code.\n- Name the source of every figure.\nCode to review: {code}\n"),
+])
+def test_in_a_folded_block_a_rule_before_the_input_keeps_the_input_whole(description: str, expected: str) -> None:
+    import yaml
+
+    text = f"code_task:\n  description: >\n    {description}  expected_output: The code.\n"
+    parsed = ADAPTERS["crewai"].parse(text, "tasks.yaml")
+    doc = AdoptedDocument(parsed, "code_task", "code_task")
+    doc.add_rule(doc.agent.sections[0].id, "Name the source of every figure.")
+    assert yaml.safe_load(doc.dumps())["code_task"]["description"] == expected
+
+
+def test_an_adk_config_is_claimed_by_its_name() -> None:
+    """`root_agent.yaml` is ADK's name for an agent config: read as one, so that one that is not
+    an agent with an instruction is left with the reason, not as "no format recognises its shape"."""
+    assert ADAPTERS["google_adk"].claims("app/root_agent.yaml") and ADAPTERS["google_adk"].claims("root_agent.yml")
+    assert not ADAPTERS["google_adk"].claims("app/research_agent.yaml")
+
+
+def test_in_a_folded_block_a_heading_folded_into_the_line_above_is_text() -> None:
+    """crewAI-examples' screenplay tasks: `description: >` with "... reply with STOP." over
+    "### NEWGROUP POST:" over "{{discussion}}", which crewAI reads as one line. Read as a
+    section, a rule for it went between the label and the input and broke that line in two."""
+    import yaml
+
+    text = ("task0:\n  description: >\n    Read the post. If it is spam reply with STOP.\n    ### NEWGROUP POST:\n"
+            "    {{discussion}}\n  expected_output: >\n    STOP or nothing.\n")
+    parsed = ADAPTERS["crewai"].parse(text, "tasks.yaml")
+    doc = AdoptedDocument(parsed, "task0", "task0")
+    assert [s.id for s in doc.agent.sections] == ["description", "expected-output"]
+    doc.add_rule("description", "Quote the line that decided it.")
+    assert yaml.safe_load(doc.dumps())["task0"]["description"] == (
+        "Read the post. If it is spam reply with STOP.\n- Quote the line that decided it.\n"
+        "### NEWGROUP POST: {{discussion}}\n")
+    # in a literal (`|`) block the same line is a heading
+    literal = text.replace("description: >", "description: |", 1)
+    doc = AdoptedDocument(ADAPTERS["crewai"].parse(literal, "tasks.yaml"), "task0", "task0")
+    assert "newgroup-post" in [s.id for s in doc.agent.sections]

@@ -106,11 +106,20 @@ def test_an_instruction_not_written_as_one_literal_is_refused_with_the_reason(in
 @pytest.mark.parametrize(("text", "message"), [
     ("def broken(:\n", "agent.py:1: not valid Python"),
     ("import os\n", "expected an `Agent(...)` or `LlmAgent(...)` call"),
+    # an agent.py of a framework of its own (YinTingrui/ADK-Learning's tourism agent)
+    ("from my_app.base_agent import BaseAgent\nclass TourismAgent(BaseAgent):\n    pass\n",
+     "call with an `instruction=`; it imports nothing from google.adk"),
     ("from google.adk import Agent\nAgent(model='m', instruction='x')\n", "has no `name=\"...\"` string"),
 ])
 def test_a_file_that_is_not_an_adk_module_is_refused(text: str, message: str) -> None:
     with pytest.raises(InvalidFileError, match=message.replace("(", r"\(").replace(")", r"\)")):
         ADK.parse(text, "agent.py")
+    if "google.adk" in text:
+        with pytest.raises(InvalidFileError) as exc:
+            ADK.parse(text.replace("Agent(model='m',", "SequentialAgent(name='r',"), "agent.py")
+        # a pipeline (kaggle-5-day-agents' BlogPipeline): what it is, not only what it lacks
+        assert exc.value.problems[0].endswith("; its `SequentialAgent(...)` runs the agents it is given and has no "
+                                              "instruction of its own")
 
 
 def test_a_constant_two_agents_use_is_not_edited() -> None:

@@ -1,4 +1,4 @@
-"""The adapters on real agent files from public repositories (listed in real_files.tsv, fetched
+"""The adapters on real agent files from public repositories (listed in real_files.tsv, real_files_sweep.tsv and real_files_sweep3.tsv, fetched
 by real_files.py, never committed). Runs when the folder exists: $GITIMPROVE_REAL_FILES, or
 /work/data/agent-files."""
 
@@ -20,6 +20,7 @@ from gitimprove.instructions.formats.markdown import MarkdownParsed
 from gitimprove.instructions.formats.prose import _depths
 from gitimprove.instructions.formats.yamlfile import YamlParsed
 from gitimprove.instructions.formats.yamlspan import Slot, split_lines
+from gitimprove.instructions.init import OWN_AGENTS_DIR
 from gitimprove.instructions.policy import Constant, FormatRule, Policy
 from gitimprove.validate import check_change
 
@@ -150,6 +151,8 @@ def test_real_file_protected_keys(row: dict[str, str]) -> None:
     if changed is None:
         pytest.skip("no protected key in this file (a Markdown file without front matter)")
     policy = Policy(formats=[FormatRule(path=source, format=row["format"])])
+    if policy.is_native_path(source):  # a cagent team in agents/: init moves gitimprove's own agents
+        policy = Policy(formats=policy.formats, agents_dir=OWN_AGENTS_DIR)
     codes = [v.code for v in check_change({source: text.encode()}, {source: changed.encode()}, policy)]
     assert "protected-key" in codes
 

@@ -161,3 +161,108 @@ def test_adopting_a_file_larger_than_the_size_limit_raises_the_limit(tmp_path: P
     apply(doc, Draft(summary="s", rationale="r", operations=[
         AddRule(section="topic-3", text="Name the source of every figure.", reason="r")]).operations)
     assert check_change({"AGENTS.md": at.raw}, {"AGENTS.md": doc.dumps().encode()}, policy) == []
+
+
+def test_agent_files_of_another_format_in_agents_are_adopted(tmp_path: Path) -> None:
+    """docker/cagent-action keeps its cagent teams in agents/, the folder gitimprove's own agents
+    live in: `init` adopted nothing and stopped ("name: required field 'name' is missing"). Now
+    gitimprove's agents go to another folder and the teams are adopted, with a note; a proposal
+    for one of them passes the validator. A folder of gitimprove agents is read as before."""
+    from gitimprove.instructions.policy import parse_policy
+
+    root = tmp_path / "review"
+    (root / "agents").mkdir(parents=True)
+    git(tmp_path, "init", "-q", "-b", "main", str(root))
+    shutil.copy(FIXTURES / "cagent.yaml", root / "agents" / "pr-reviewer.yaml")
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "agents")
+    result = init(root)
+    assert [(a.path, a.format, a.agents) for a in result.adopted] == [
+        ("agents/pr-reviewer.yaml", "cagent", ["researcher", "root"])]
+    assert any("agents/ holds cagent files" in n and "gitimprove-agents/" in n for n in result.notes)
+    policy = parse_policy((root / "gitimprove.yaml").read_bytes(), "gitimprove.yaml")
+    assert policy.agents_dir == "gitimprove-agents" and policy.limits.allowed_paths == ["gitimprove-agents/*.yaml"]
+    assert not (root / "gitimprove-agents").exists()
+    assert git(root, "status", "--porcelain").strip() == ""
+    with InstructionRepo(root) as ir:
+        assert sorted(ir.agent_names()) == ["researcher", "root"]
+        assert "Never answer legal questions yourself." in ir.load("root").text
+
+    native = tmp_path / "native"
+    (native / "agents").mkdir(parents=True)
+    git(tmp_path, "init", "-q", "-b", "main", str(native))
+    shutil.copy(Path(__file__).parents[2] / "sample_repo" / "agents" / "product-writer.yaml",
+                native / "agents" / "product-writer.yaml")
+    git(native, "add", "-A")
+    git(native, "commit", "-q", "-m", "agents")
+    result = init(native)
+    assert not result.adopted and not result.notes
+    assert parse_policy((native / "gitimprove.yaml").read_bytes(), "gitimprove.yaml").agents_dir == "agents"
+
+
+def test_an_agent_file_of_another_format_beside_gitimprove_agents_is_named_for_what_it_is(tmp_path: Path) -> None:
+    """agents/ holding a gitimprove agent and a cagent team: gitimprove's folder cannot move, and
+    `init` says what the cagent file is, not that it misses gitimprove's `name`."""
+    from gitimprove.errors import InvalidFileError
+
+    root = tmp_path / "mixed"
+    (root / "agents").mkdir(parents=True)
+    git(tmp_path, "init", "-q", "-b", "main", str(root))
+    shutil.copy(FIXTURES / "cagent.yaml", root / "agents" / "pr-reviewer.yaml")
+    shutil.copy(Path(__file__).parents[2] / "sample_repo" / "agents" / "product-writer.yaml",
+                root / "agents" / "product-writer.yaml")
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "agents")
+    with pytest.raises(InvalidFileError) as exc:
+        init(root)
+    assert exc.value.problems == ["agents/pr-reviewer.yaml: a cagent file among gitimprove's agent files in "
+                                  "agents/: move it out of agents/ to have it adopted"]
+    assert not (root / "gitimprove.yaml").exists()
+
+
+def test_tool_configuration_is_not_listed_as_left() -> None:
+    """strata-game-library/core: init listed its issue forms, its GitHub Actions' action.yml,
+    .github/settings.yml and .yamllint.yaml as "left: not an agent file" among its 15 agent
+    files; kaggle-5-day-agents a docker-compose.yml in a folder. Tool configuration, passed over
+    as CI files are, and so are Kubernetes manifests."""
+    from gitimprove.instructions.adopt import survey
+    from gitimprove.instructions.policy import Policy
+
+    noise = [".github/ISSUE_TEMPLATE/bug.yml", ".github/ISSUE_TEMPLATE/config.yml", "review-pr/action.yml",
+             "action.yml", ".github/settings.yml", ".yamllint.yaml", "Day3a/docker-compose.yml"]
+    files = {p: b"name: x\non: push\n" for p in noise}
+    files["src/crew/config/agents.yaml"] = (FIXTURES / "crew_agents.yaml").read_bytes()
+    files["openapi.yaml"] = b"openapi: 3.0.0\n"
+    # mitrasan22/slo_recommendation_engine: twelve k8s/ manifests beside its ADK agents
+    files["k8s/api/api-deployment.yaml"] = b"apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: api\n"
+    files["k8s/all.yaml"] = b"---\napiVersion: v1\nkind: Service\n---\napiVersion: v1\nkind: ConfigMap\n"
+    result = survey(files, Policy(), [])
+    assert [a.path for a in result.adopted] == ["src/crew/config/agents.yaml"]
+    assert result.left == [("openapi.yaml", "not an agent file: no format recognises its shape")]
+
+
+def test_files_alike_up_to_their_grandparent_are_named_by_the_folder_where_they_part() -> None:
+    """crewAI-examples keeps marketing_strategy twice, in crews/ and in integrations/nvidia_models/:
+    alike up to `marketing_posts/config/`, both crews were left ("the agent name ... is used by")
+    with a hint naming a template already tried. Each is named by the first folder where their
+    paths part, and adopted."""
+    from gitimprove.instructions.adopt import formats_yaml, survey
+    from gitimprove.instructions.formats.catalog import adapter_for, build, decode
+    from gitimprove.instructions.policy import Policy, parse_policy
+
+    tail = "marketing_strategy/src/marketing_posts/config/"
+    files = {f"{top}{tail}{name}": (FIXTURES / fixture).read_bytes()
+             for top in ("crews/", "integrations/nvidia_models/")
+             for name, fixture in (("agents.yaml", "crew_agents.yaml"), ("tasks.yaml", "crew_tasks.yml"))}
+    files["crews/other/config/agents.yaml"] = (FIXTURES / "crew_agents.yaml").read_bytes()
+    result = survey(files, Policy(), [])
+    assert result.left == []
+    names = {a.path: a.agents for a in result.adopted}
+    assert names[f"crews/{tail}agents.yaml"] == ["crews-agents-reporting_analyst", "crews-agents-researcher"]
+    assert names[f"integrations/nvidia_models/{tail}agents.yaml"] == [
+        "integrations-agents-reporting_analyst", "integrations-agents-researcher"]
+    assert names["crews/other/config/agents.yaml"] == ["other-config-reporting_analyst", "other-config-researcher"]
+    policy = parse_policy("version: 1\n" + formats_yaml(result.rules), "gitimprove.yaml")
+    cat = build(policy, list(files), lambda path, rule: adapter_for(rule.format, rule.constants).parse(
+        decode(files[path], path), path))
+    assert not cat.problems and len(cat.agents) == sum(len(a) for a in names.values())

@@ -64,7 +64,7 @@ class GoogleADK(YamlAdapter):
                              r"(?:\.(?!\d)\w+|\[[^{}\[\]]*\])*)\??\s*\}+")
 
     def claims(self, path: str) -> bool:
-        return path.rsplit("/", 1)[-1] == "agent.py"
+        return path.rsplit("/", 1)[-1] in ("agent.py", "root_agent.yaml", "root_agent.yml")
 
     def hints(self, path: str) -> bool:
         return path.endswith("_agent.py")  # `research_agent.py`, as fomc-research names its agents
@@ -85,7 +85,10 @@ class GoogleADK(YamlAdapter):
     def entries(self, value: Any, source: str, shared: set[Path_]) -> list[Entry]:
         if not isinstance(value, dict) or not isinstance(value.get("instruction"), str) or not (
                 "agent_class" in value or "model" in value or "name" in value):
-            raise shape_error(source, self.name, "expected an agent with `name`, `model` and `instruction`")
+            workflow = value.get("agent_class") if isinstance(value, dict) else None
+            raise shape_error(source, self.name, "expected an agent with `name`, `model` and `instruction`" + (
+                f"; a {workflow} runs its sub_agents and has no instruction of its own"
+                if workflow in _WORKFLOW_AGENTS else ""))
         key = value.get("name") if isinstance(value.get("name"), str) else stem(source)
         return [Entry(str(key), (), tuple(string_fields(source, (), value, list(FIELDS))))]
 
@@ -326,8 +329,10 @@ class PythonAgents(_Literals):
                 self.calls[key] = src.span(call)
                 self.entries.append(Entry(key, (key,), tuple(fields)))
         if not self.entries and not self.uses:
+            # NOTE: an agent.py of another framework (a class of its own, LangChain) is common:
+            # "looks like google_adk" alone sent a user looking for an ADK call that is not there.
             raise shape_error(source, adapter.name, "expected an `Agent(...)` or `LlmAgent(...)` call with "
-                              "an `instruction=`")
+                              "an `instruction=`" + _why_no_agent(src.tree))
         self._share()
 
     def _resolve(self, src: Source, node: ast.expr, what: str, inner: bool = False) -> Literal | Use:
@@ -513,3 +518,32 @@ class PromptModule(_Literals):
             return self.text
         spans = [self.assigned[c.constant] for c in self.constants if c.agent == entry.key]
         return "".join(self._lines_of(*span) for span in sorted(spans))
+
+
+# ADK's workflow agents: they run the agents they are given, with no instruction of their own.
+_WORKFLOW_AGENTS = frozenset({"SequentialAgent", "ParallelAgent", "LoopAgent"})
+
+
+def _why_no_agent(tree: ast.Module) -> str:
+    """Why a module makes no agent with an instruction, when it says: another framework's
+    ``agent.py``, or ADK workflow agents only (a pipeline of agents defined elsewhere)."""
+    if not _imports_adk(tree):
+        return "; it imports nothing from google.adk"
+    workflows = sorted({called for n in ast.walk(tree) if isinstance(n, ast.Call)
+                        and (called := ast.unparse(n.func).rsplit(".", 1)[-1]) in _WORKFLOW_AGENTS})
+    if not workflows:
+        return ""
+    listed = " and ".join(f"`{w}(...)`" for w in workflows)
+    return f"; its {listed} " + ("runs the agents it is given and has no instruction of its own"
+                                  if len(workflows) == 1 else
+                                  "run the agents they are given and have no instruction of their own")
+
+
+def _imports_adk(tree: ast.Module) -> bool:
+    """Whether the module imports anything from ``google.adk``."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("google.adk"):
+            return True
+        if isinstance(node, ast.Import) and any(a.name.startswith("google.adk") for a in node.names):
+            return True
+    return False

@@ -1,5 +1,6 @@
 """Markdown instruction files: ``AGENTS.md``, ``CLAUDE.md``, ``.github/copilot-instructions.md``,
-``*.prompt.md``, ``*.instructions.md`` and Cursor ``.mdc`` rules. The body is the prompt; a
+``*.prompt.md``, ``*.instructions.md``, Cursor ``.mdc`` rules, Copilot custom agents and chat modes
+(``*.agent.md``, ``*.chatmode.md``) and subagents (``.claude/agents/*.md``, ``.agents/agents/*.md``). The body is the prompt; a
 front matter block (``---`` ... ``---``) is kept byte for byte and never edited."""
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ BODY: Path_ = ("body",)
 # A body that is only a path to another instruction file: a symbolic link (AGENTS.md ->
 # CLAUDE.md) checked out where links are off, or read from git, where a link is its path.
 _UNDERLINE = re.compile(r"\A(?:={3,}|-{3,})[ \t]*\Z")
+_FRONT_KEY = re.compile(r"([A-Za-z_][\w-]*)\s*:\s*(.*)")
+_PLACEHOLDER = re.compile(r"""\A["']?[\[<{]""")  # `[agent-name]`, `<name>`, `{{name}}`
 _LINK_TEXT = re.compile(r"[\w./-]*[\w-]\.(?:md|mdc|markdown|txt)", re.I)
 
 
@@ -32,9 +35,11 @@ class MarkdownParsed(ParsedFile):
         if lines and self.bom:
             lines[0] = lines[0][1:]
         self.front: list[str] = []
-        if lines and lines[0].rstrip("\r\n") == "---":
+        # a fence may end in spaces ("--- " closes 0GiS0/demos-codemotion-2025's terraform
+        # instructions), as front matter readers take it
+        if lines and lines[0].rstrip() == "---":
             for i in range(1, len(lines)):
-                if lines[i].rstrip("\r\n") in ("---", "..."):
+                if lines[i].rstrip() in ("---", "..."):
                     self.front = lines[: i + 1]
                     break
         self.body = lines[len(self.front):]
@@ -60,13 +65,31 @@ class MarkdownParsed(ParsedFile):
 
 class Markdown(Adapter):
     name = "markdown"
-    summary = "Markdown instructions (AGENTS.md, CLAUDE.md, copilot-instructions.md, *.prompt.md, .mdc)"
+    summary = ("Markdown instructions (AGENTS.md, CLAUDE.md, copilot-instructions.md, *.prompt.md, .mdc, "
+               "*.agent.md, .claude/agents/*.md)")
     variable_example = "{{name}} or ${input:name}"
     variable_re = re.compile(r"\{\{\s*([A-Za-z_]\w*)\s*\}\}|\$\{input:([A-Za-z_]\w*)[^}\n]*\}")
 
     def claims(self, path: str) -> bool:
         name = posixpath.basename(path).lower()
-        return name in _NAMES or name.endswith((".prompt.md", ".instructions.md", ".mdc"))
+        return name in _NAMES or name.endswith((".prompt.md", ".instructions.md", ".mdc", ".agent.md",
+                                                ".chatmode.md"))
+
+    def hints(self, path: str) -> bool:
+        """A subagent: a Markdown file under ``.claude/agents/`` (Claude Code) or
+        ``.agents/agents/`` (the same files shared by several tools, in 185 public repositories
+        and more); notes and templates are there too, and :meth:`claims_content` tells them apart."""
+        folder = f"/{posixpath.dirname(path.lower())}/"
+        return path.lower().endswith(".md") and ("/.claude/agents/" in folder or "/.agents/agents/" in folder)
+
+    def claims_content(self, text: str) -> bool:
+        """A subagent opens with front matter naming it or saying when to use it, as Claude
+        Code reads it (``name:``, ``description:``), then its instructions; a template for new
+        ones (``name: [agent-name]``) is not one."""
+        parsed = MarkdownParsed(self, text, "")
+        keys = [m for line in parsed.front[1:-1] if (m := _FRONT_KEY.match(line))]
+        return (any(m[1] in ("name", "description") for m in keys) and bool("".join(parsed.body).strip())
+                and not any(m[1] == "name" and _PLACEHOLDER.match(m[2]) for m in keys))
 
     def parse(self, text: str, source: str) -> ParsedFile:
         """A file with headings has a section per heading; one without (a system prompt

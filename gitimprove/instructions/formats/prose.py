@@ -103,11 +103,14 @@ class ProseSection:
         return None
 
 
-def parse(lines: list[str], first_id: str, taken: set[str] | None = None) -> list[ProseSection]:
+def parse(lines: list[str], first_id: str, taken: set[str] | None = None, *,
+          folded: bool = False) -> list[ProseSection]:
     """Sections of ``lines`` (text without line ends or block indentation).
 
     ``first_id`` names the text before the first heading (omitted when blank); ``taken`` holds
-    ids used elsewhere in the agent, so that every id is unique."""
+    ids used elsewhere in the agent, so that every id is unique. In a folded (``>``) block a
+    ``#`` line right under a line of text is folded into it ("... reply with STOP. ### POST:
+    {{discussion}}", as crewAI-examples' screenplay tasks read): text, not a heading."""
     used = set() if taken is None else taken
     sections: list[ProseSection] = []
 
@@ -132,6 +135,8 @@ def parse(lines: list[str], first_id: str, taken: set[str] | None = None) -> lis
             current.text_lines.append(i)
             continue
         heading = HEADING_RE.match(line)
+        if heading and folded and i > 0 and lines[i - 1].strip() and not lines[i - 1][:1].isspace():
+            heading = None
         if heading:
             current.end = i
             title = heading.group(2).strip()
@@ -234,7 +239,7 @@ class Lines:
         self.modified = True
 
     def sections(self, taken: set[str] | None = None) -> list[ProseSection]:
-        return parse(self.view, self.first_id, taken)
+        return parse(self.view, self.first_id, taken, folded=self.folded)
 
     # -- edits ----------------------------------------------------------------------------
 
@@ -277,7 +282,10 @@ class Lines:
             last -= 1
         is_heading = bool(HEADING_RE.match(view[last])) and last == section.start
         tight = is_heading and not self.folded and not _spaced_headings(view)
-        self._insert(last + 1, [f"- {text}"] if tight else ["", f"- {text}"])
+        block = [f"- {text}"] if tight else ["", f"- {text}"]
+        if self.folded and last + 1 < len(view) and view[last + 1].strip():
+            block.append("")  # in a folded (`>`) block the next line would join the rule's
+        self._insert(last + 1, block)
         return len(section.rules)
 
     def update_rule(self, section: ProseSection, index: int, text: str) -> None:
@@ -349,6 +357,7 @@ def _new_level(levels: list[int]) -> int:
 # The input a template ends with: "{{prompt}}", "Question: {{$question}}", "{input}" alone on
 # its line, and above it a label ("User input:") or a break ("---").
 _INPUT_RE = re.compile(r"\A[ \t]*(?:[^{}:]{1,40}:[ \t]*)?(?:\{\{[^{}]*\}\}|\{[\w.:?$]+\}|\$\{[\w:.-]+\})[ \t]*\Z")
+_UNDERLINE_RE = re.compile(r"\A[ \t]*(?:-{3,}|={3,})[ \t]*\Z")
 _ABOVE_INPUT_RE = re.compile(r"\A[ \t]*(?:-{3,}|\*{3,}|_{3,}|[^:]{1,40}:)[ \t]*\Z")
 
 
@@ -363,6 +372,8 @@ def _before_input(lines: list[str], section: ProseSection, last: int) -> int:
             found = found or bool(line.strip())
         elif not (found and _ABOVE_INPUT_RE.match(line) and not RULE_RE.match(line)):
             break
+        elif _UNDERLINE_RE.match(line) and k - 1 > section.start and lines[k - 1].strip():
+            k -= 1  # "Instructions" over "------------": a heading over the input, the label too
         k -= 1
     return k if found and lines[k].strip() else last
 

@@ -86,7 +86,8 @@ class YamlAdapter(Adapter):
 def stem(source: str) -> str:
     """A file's name without its folder and format suffixes (``summarize.prompt.yml`` -> ``summarize``)."""
     name = posixpath.basename(source)
-    for suffix in (".prompt.yml", ".prompt.yaml", ".prompt.md", ".instructions.md", ".yaml", ".yml",
+    for suffix in (".prompt.yml", ".prompt.yaml", ".prompt.md", ".instructions.md", ".agent.md", ".chatmode.md",
+                   ".yaml", ".yml",
                    ".mdc", ".md", ".py"):
         if name.lower().endswith(suffix):
             return name[: -len(suffix)]
