@@ -1,7 +1,8 @@
 """Trials: what serving a running trial costs ``load()``, and how well arms are assigned.
 
 - warm ``load(agent, unit=...)`` with a trial running, against warm ``load(agent)`` of the
-  same agent with no trial, on the same repository in the same run (goal: at most 1.2x);
+  same agent with no trial, on two copies of one repository in the same run, their samples
+  taken in turn so that what else the machine does weighs on both alike (goal: at most 1.2x);
 - assignment: with 100,000 unit ids, the share served the candidate against the share asked
   (goal: within 0.5 percentage points), and that every unit gets the same arm again.
 """
@@ -9,6 +10,7 @@
 from __future__ import annotations
 
 import shutil
+import statistics
 import sys
 import tempfile
 from pathlib import Path
@@ -54,17 +56,22 @@ def run() -> list[Row]:
 
     parent = Path(tempfile.mkdtemp(prefix="gitimprove-bench-trials-"))
     try:
-        repo_path = _repo(parent)
-        with InstructionRepo(repo_path) as plain:
-            plain.load(AGENT)
-            units = [f"user-{i}" for i in range(1000)]
-            it = iter(units * 1000)
-            t_plain = median_time(lambda: plain.load(AGENT, unit=next(it)), repeat=25, number=2000)
-        with InstructionRepo(repo_path) as repo:
+        repo_path = _repo(parent / "trial")
+        plain_path = _repo(parent / "plain")
+        with InstructionRepo(plain_path) as plain, InstructionRepo(repo_path) as repo:
             start = start_trial(repo, "20261126-bench0", share="10%")
+            plain.load(AGENT)
             repo.load(AGENT, unit="warm")
-            it = iter(units * 1000)
-            t_trial = median_time(lambda: repo.load(AGENT, unit=next(it)), repeat=25, number=2000)
+            units = [f"user-{i}" for i in range(1000)]
+            plain_units, trial_units = iter(units * 1000), iter(units * 1000)
+            plain_times: list[float] = []
+            trial_times: list[float] = []
+            for _ in range(25):  # in turn: one sample of each
+                plain_times.append(median_time(lambda: plain.load(AGENT, unit=next(plain_units)),
+                                               repeat=1, number=2000))
+                trial_times.append(median_time(lambda: repo.load(AGENT, unit=next(trial_units)),
+                                               repeat=1, number=2000))
+            t_plain, t_trial = statistics.median(plain_times), statistics.median(trial_times)
             ids = [f"unit-{i:06d}" for i in range(100_000)]
             first = [trial_bucket(start.trial_id, u) < start.share for u in ids]
             served = sum(first) / len(ids)
