@@ -26,6 +26,7 @@ The pipeline, for one agent:
 
 from __future__ import annotations
 
+import functools
 import heapq
 import math
 import re
@@ -920,13 +921,24 @@ def _around(word: str, texts: Mapping[str, int]) -> Counter[str]:
     return around
 
 
+def _read_for_labels(text: str) -> str:
+    """A text as label words are read in it (spellings, phrases): normalised once, though both
+    read the same sample."""
+    return _normalized_head(text[:MAX_SPELLING_CHARS])
+
+
+@functools.lru_cache(maxsize=1024)  # keys of at most MAX_SPELLING_CHARS: a bounded cache
+def _normalized_head(head: str) -> str:
+    return normalize(head)
+
+
 def _spellings(stems: Iterable[str], texts: Mapping[str, int]) -> dict[str, str]:
     """The most frequent surface word of each stem in ``texts`` (text -> how many said it);
     ties go to the shorter word, then the first in alphabetical order."""
     wanted = set(stems)
     seen: dict[str, Counter[str]] = defaultdict(Counter)
     for text, count in texts.items():
-        for word in _WORD.findall(normalize(text[:MAX_SPELLING_CHARS])):
+        for word in _WORD.findall(_read_for_labels(text)):
             root = stem(word)
             if root in wanted:
                 seen[root][word] += count
@@ -945,7 +957,7 @@ def _phrase(stems: Sequence[str], texts: Mapping[str, int]) -> tuple[tuple[str, 
         seen: set[tuple[str, ...]] = set()
         present: set[str] = set()
         # side by side within a clause: "at the end. Sentence two" is no "end sentence"
-        for clause in _CLAUSE.split(normalize(text[:MAX_SPELLING_CHARS])):
+        for clause in _CLAUSE.split(_read_for_labels(text)):
             words = _WORD.findall(clause)
             roots = [stem(w) for w in words]
             present.update(wanted.intersection(roots))
