@@ -59,7 +59,8 @@ TOPICS: tuple[Concept, ...] = (
        login | log in | logged in | logging in | log on | sign in | signed in | sign up | signup
        register | registration | create an account | create account | account | accounts | password
        verification | verify | verifying | verification code | sms | phone number
-       mobile number | invalid number | my number | number phone | otp | one time password
+       mobile number | put my number | enter my number | entered my number | number phone | otp
+       one time password
        email | e mail | authenticate | authentication | authenticating | flagged | locked out
        google account | apple id | microsoft account | two factor | 2fa | date of birth
        enter my birthday | enter your birthday | age verification | verify my age
@@ -103,10 +104,8 @@ TOPICS: tuple[Concept, ...] = (
        voice option | voice assistant | read aloud | volume
        menu | settings menu | settings page | app settings | design | navigation | accessibility
        voiceover | zoom | ios # | android
-       web version | web app | browser version | desktop version | desktop app | pwa
-       the website has | on the website | than the website | compared to the website
-       copy button | code block | code blocks | artifacts | missing features | lacks features
-       lacking features | no projects | the projects | projects feature
+       web version | browser version | desktop version | pwa | the website has | than the website
+       compared to the website | copy button | missing features | lacks features | lacking features
        update broke | after the update | new update | latest update
        界面 | 按钮 | 按鈕 | 字体 | 键盘 | 鍵盤 | ボタン | 画面 | 화면 | 버튼 | интерфейс | кнопка
        interfaz | boton | botao

@@ -634,6 +634,11 @@ def test_a_request_about_the_product_under_a_good_rating_is_no_praise() -> None:
     # ... but an answer judged is the answers, whatever else the item names
     ("the response was wrong and the app crashed", None),
     ("the solution it gave is incorrect, the app is fine", None),
+    # ... and an app's parts that are also what a coding or planning agent makes stay answers
+    ("the code block it wrote has a syntax error", None),
+    ("the web app it generated does not run", None),
+    ("the projects it suggested were irrelevant to my team", None),
+    ("it got my number wrong in the sum", None),
 ])
 def test_a_complaint_about_the_product_may_name_the_answer_it_kept_away(
         text: str, expected: str | None) -> None:
