@@ -531,6 +531,7 @@ class _Intake:
         self.agent = agent
         self.rename, self.stars = rename, stars  # --map (keys of JSON lines), --stars
         self.noun = noun  # what a number counts: a file's lines, or the records of an array
+        self._ignored: set[str] = set()
         self.keep_arguments = index.keep_arguments()
         # each valid line's number, id and row (fast path) or record (general path)
         self.valid: list[tuple[int, str, tuple[Any, ...] | FeedbackRecord]] = []
@@ -582,7 +583,8 @@ class _Intake:
         for key, value in row.items():
             name = self.rename.get(key.lower(), key)
             if name not in _KNOWN:
-                if key not in self.report.ignored:
+                if key not in self._ignored:  # NOTE: a set: every line may bring new keys
+                    self._ignored.add(key)
                     self.report.ignored.append(key)
                 continue
             out[name] = value  # NOTE: a mapped key wins over a field of the same name
