@@ -1,6 +1,7 @@
 """Benchmark: `propose` wall time (heuristic, explicit patterns: no model, no analysis) on the
 sample repo and on a big repo (10,000 commits on main, 1,000 open proposal branches; goal:
-within 1.5x of the sample repo), and the prompt size for 1,000 and 100,000 feedback records on
+within 1.5x of the sample repo; the two are timed in turn, 11 times each, so that what else
+the machine does weighs on both alike), and the prompt size for 1,000 and 100,000 feedback records on
 one agent (goal: ratio under 1.5, because patterns are bounded by the policy's max_patterns and
 max_quotes). The big repo is generated with ``git fast-import`` and cached under /tmp by its
 parameters (shared with bench_review). Run: ``python -m benchmarks.bench_propose``.
@@ -59,33 +60,38 @@ class _OneRule:
         return ProposerResult(draft=draft, proposer=self.name, model=self.model)
 
 
-def _time_propose(repo_path: Path, repeat: int) -> float:
+def _time_propose(repo_paths: tuple[Path, Path], repeat: int) -> tuple[float, float]:
+    """The median time of a proposal on each repository, their samples taken in turn so that
+    what else the machine does weighs on both alike."""
     from gitimprove.instructions.repo import InstructionRepo
     from gitimprove.proposals.build import propose
 
-    samples = []
+    samples: tuple[list[float], list[float]] = ([], [])
     for i in range(repeat):
-        pattern = _pattern(i, f"bench theme {i}")
-        when = START + timedelta(seconds=next(_TICKS))  # proposal ids hash the time
-        t0 = time.perf_counter()
-        with InstructionRepo(repo_path) as repo:  # a new repo object: no warm cache
-            propose(repo, AGENT, _OneRule(), patterns=[pattern], now=lambda w=when: w)
-        samples.append(time.perf_counter() - t0)
-    return statistics.median(samples)
+        for path, times in zip(repo_paths, samples, strict=True):
+            pattern = _pattern(i, f"bench theme {i}")
+            when = START + timedelta(seconds=next(_TICKS))  # proposal ids hash the time
+            t0 = time.perf_counter()
+            with InstructionRepo(path) as repo:  # a new repo object: no warm cache
+                propose(repo, AGENT, _OneRule(), patterns=[pattern], now=lambda w=when: w)
+            times.append(time.perf_counter() - t0)
+    return statistics.median(samples[0]), statistics.median(samples[1])
 
 
-def _time_evidence_states(repo_path: Path, repeat: int) -> float:
-    """What propose adds when it asks analysis for patterns: which evidence is already cited."""
+def _time_evidence_states(repo_paths: tuple[Path, Path], repeat: int) -> tuple[float, float]:
+    """What propose adds when it asks analysis for patterns: which evidence is already cited
+    (samples in turn, as above)."""
     from gitimprove.instructions.repo import InstructionRepo
     from gitimprove.proposals.build import evidence_states
 
-    samples = []
+    samples: tuple[list[float], list[float]] = ([], [])
     for _ in range(repeat):
-        t0 = time.perf_counter()
-        with InstructionRepo(repo_path) as repo:
-            evidence_states(repo)
-        samples.append(time.perf_counter() - t0)
-    return statistics.median(samples)
+        for path, times in zip(repo_paths, samples, strict=True):
+            t0 = time.perf_counter()
+            with InstructionRepo(path) as repo:
+                evidence_states(repo)
+            times.append(time.perf_counter() - t0)
+    return statistics.median(samples[0]), statistics.median(samples[1])
 
 
 def _patterns_from_records(records: int) -> list[Any]:
@@ -131,17 +137,15 @@ def prompt_chars(records: int, repo_path: Path) -> tuple[int, str]:
         return len(request.labelled_file()) + len(block), "labelled_file + pattern block"
 
 
-def run(repeat: int = 7) -> list[dict[str, Any]]:
+def run(repeat: int = 11) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     small = sample_repo()
     big = big_repo()
     try:
-        small_s = _time_propose(small, repeat)
-        big_s = _time_propose(big, repeat)
+        small_s, big_s = _time_propose((small, big), repeat)
         rows.append({"bench": "propose (explicit patterns and draft)", "sample_s": small_s,
                      "big_s": big_s, "ratio": big_s / small_s, "goal": GOAL})
-        small_e = _time_evidence_states(small, repeat)
-        big_e = _time_evidence_states(big, repeat)
+        small_e, big_e = _time_evidence_states((small, big), repeat)
         rows.append({"bench": "evidence_states (pending/addressed lookup)", "sample_s": small_e,
                      "big_s": big_e, "ratio": big_e / small_e, "goal": None})
         c1k, how = prompt_chars(1_000, small)
