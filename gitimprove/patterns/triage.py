@@ -34,6 +34,9 @@ TOPICS: tuple[Concept, ...] = (
        # prompts a day | # prompts per day | # messages a day | # messages per day | # chats a day
        # questions a day | wait for # hours | wait # more hours | question limit | prompt limit
        chat limit | limit reached | message limits
+       prompt too long | prompt is too long | prompts too long | prompt was too long
+       conversation too long | conversation is too long | chat is too long | chat too long
+       too long for this chat | context window | context limit | exceeds the context
        限制 | 上限 | 次数 | 制限 | 回数 | 제한 | 한도 | лимит | ограничение
        """),
     _c("pricing", "pricing and billing", "", "", "",

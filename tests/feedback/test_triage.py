@@ -629,6 +629,8 @@ def test_a_request_about_the_product_under_a_good_rating_is_no_praise() -> None:
     ("Sometimes you get an internal server error and lose the prompt", "crashes and bugs"),
     ("You get 5 prompts a day then you can't type", "usage limits"),
     ("used it 30 minutes, then it says wait for 4 hours", "usage limits"),
+    ('what\'s with the "prompt too long" notification. even for a few words', "usage limits"),
+    ("the chat is too long, it says, start a new one", "usage limits"),
     ("This app doesn't have projects, the web version has them", "interface"),
     ("no copy button for code blocks", "interface"),
     # ... but an answer judged is the answers, whatever else the item names
