@@ -723,6 +723,13 @@ def _import(store: FeedbackStore, index: AgentIndex, source: str, data: bytes, *
         else:
             hint = (f"no {intake.noun} can be imported: fix the file (see `gitimprove docs "
                     "feedback`)")
+        if not stars and any(p.message.startswith("not valid UTF-8") for p in report.invalid):
+            # NOTE: the usual cause: a spreadsheet saved as "CSV" in its region's code page.
+            # Nothing is guessed: the command says which encoding it assumes.
+            hint = (f"save the file as UTF-8; saved by a spreadsheet, it is most likely "
+                    f"Windows-1252: {_recode(source, 'WINDOWS-1252')}"
+                    + (f"; or pass --skip-invalid to import the {len(new)} valid new record(s)"
+                       if new else ""))
         raise FeedbackImportError(
             f"{source}: {len(report.invalid)} of {report.records} records are invalid; "
             "nothing was imported", problems, hint=hint + fields)

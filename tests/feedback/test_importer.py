@@ -171,6 +171,24 @@ def test_csv_bad_rows_have_physical_line_numbers(repo: InstructionRepo) -> None:
         "line 8: not valid UTF-8 (byte 0xe9); save the file as UTF-8"]
 
 
+def test_a_spreadsheets_csv_in_windows_1252_gets_the_command_that_fixes_it(
+        repo: InstructionRepo, tmp_path: Path) -> None:
+    # Excel saves "CSV" in its region's code page: every line with an accent was refused,
+    # with "fix the file" for a hint
+    path = tmp_path / "excel.csv"
+    path.write_bytes(b"agent,rating,reason\n" + "".join(
+        f"support-agent,down,\"Trop lent, caf\u00e9 {n} \u2019ok\u2019\"\n"
+        for n in range(3)).encode("cp1252"))
+    with pytest.raises(FeedbackImportError) as info:
+        run_import(repo, path.read_bytes(), str(path))
+    assert info.value.hint == (
+        f"save the file as UTF-8; saved by a spreadsheet, it is most likely Windows-1252: "
+        f"iconv -f WINDOWS-1252 -t UTF-8 {path} > {tmp_path / 'excel-utf8.csv'}")
+    # what the command does
+    assert run_import(repo, path.read_bytes().decode("cp1252").encode(), "excel-utf8.csv").added == 3
+    assert repo.feedback_store().count() == 3
+
+
 @pytest.mark.parametrize(("encoding", "wide"), [
     ("utf-16", "UTF-16"), ("utf-16-le", "UTF-16"), ("utf-16-be", "UTF-16"),
     ("utf-32", "UTF-32"), ("utf-32-le", "UTF-32")])
