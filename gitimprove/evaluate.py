@@ -28,7 +28,7 @@ from gitimprove.evaluation.record import EvaluationRecord, record_ref, write_rec
 from gitimprove.evaluation.replay import Answer, replay
 from gitimprove.evaluation.runs import Run, RunSets, runs_to_fix, runs_to_keep
 from gitimprove.evaluation.scorecard import JudgedRun, Scorecard, SetFigures, UsageFigures
-from gitimprove.git import Oid, merge_tree
+from gitimprove.git import Identity, Oid, merge_tree
 from gitimprove.instructions.policy import EvaluationSettings
 from gitimprove.instructions.repo import InstructionRepo
 from gitimprove.llm import (
@@ -304,61 +304,69 @@ def evaluate(repo: InstructionRepo, spec: str, *, sample: int | None = None,
                       backoff_max=backoff_max, deadline=settings.deadline_seconds,
                       **({"sleep": sleep} if sleep else {}))
     try:
-        order = random.Random(p.seed + 1)
-        meter = _Meter(settings.token_budget)
-        judged: list[JudgedRun] = []
-        examples: list[Example] = []
-        stopped: str | None = None
-        figures = {"fix": p.sets.fix.model_copy(), "keep": p.sets.keep.model_copy()}
-        with api.client() as client:
-            for index, run in enumerate(p.runs):
-                proposal_first = order.random() < 0.5
-                api.expect(CALLS_PER_RUN * (len(p.runs) - index))  # a run judged on none makes 2
-                if not meter.fits(estimate_tokens(p, run)):
-                    stopped = (f"the token budget ({settings.token_budget:,} tokens, "
-                               f"evaluation.token_budget) was reached after {meter.runs} of "
-                               f"{len(p.runs)} runs ({meter.used:,} tokens used)")
-                    for rest in p.runs[index:]:
-                        figures[rest.kind].not_reached += 1
-                    break
-                try:
-                    entry, example = _one(api, client, p, run, proposal_first, meter)
-                except EvaluationError as exc:
-                    if not meter.runs:
-                        raise EvaluationError(f"{exc.message}; nothing was recorded",
-                                              hint=exc.hint) from None
-                    # NOTE: the run being judged is dropped whole: a record holds judged runs only.
-                    stopped = (f"the deadline ({settings.deadline_seconds:g} seconds, "
-                               f"evaluation.deadline_seconds) was reached after {meter.runs} of "
-                               f"{len(p.runs)} runs" if api.deadline.passed else
-                               f"the API failed after {meter.runs} runs: {exc.message}")
-                    for rest in p.runs[index:]:
-                        figures[rest.kind].not_reached += 1
-                    break
-                meter.runs += 1
-                judged.append(entry)
-                _count(figures[run.kind], entry)
-                if example is not None:
-                    examples.append(example)
-        card = Scorecard(
-            proposal=p.proposal, agent=p.agent, proposal_commit=p.proposal_commit,
-            proposal_tree=p.proposal_tree, proposal_blob=p.proposal_blob, base_commit=p.base_commit,
-            base_tree=p.base_tree, base_blob=p.base_blob, model=settings.model,
-            judge_model=settings.judge, seed=p.seed, sample=p.sample, keep_sample=p.keep_sample,
-            created_at=datetime.now(UTC).isoformat(timespec="seconds"),
-            to_fix=figures["fix"], to_keep=figures["keep"], runs=judged,
-            usage=meter.figures(settings), token_budget=settings.token_budget, stopped=stopped)
-        if card.position_bias():
-            card.warnings.append("the answer shown first won far more (or fewer) comparisons than "
-                                 "chance allows: the judge follows the order, so its verdicts do not "
-                                 "measure the proposal")
-        record = write_record(repo.git, card, by_identity)
-        chosen = pick(examples)
-        save(repo.git, record.commit, chosen)
-        return Evaluation(record, chosen, p)
+        return _judge_all(repo, p, api, by_identity)
     finally:  # NOTE: an evaluation that fails, or is interrupted, has still paid for them
         if bills is not None and api.used:
             bills.append(api.bill(lambda model: price(model, settings)))
+
+
+def _judge_all(repo: InstructionRepo, p: EvaluationPlan, api: MessagesAPI,
+               by_identity: Identity) -> Evaluation:
+    """Replay and judge the plan's runs within its budget and deadline, and record the
+    scorecard (see the module docstring)."""
+    settings = p.settings
+    order = random.Random(p.seed + 1)
+    meter = _Meter(settings.token_budget)
+    judged: list[JudgedRun] = []
+    examples: list[Example] = []
+    stopped: str | None = None
+    figures = {"fix": p.sets.fix.model_copy(), "keep": p.sets.keep.model_copy()}
+    with api.client() as client:
+        for index, run in enumerate(p.runs):
+            proposal_first = order.random() < 0.5
+            api.expect(CALLS_PER_RUN * (len(p.runs) - index))  # a run judged on none makes 2
+            if not meter.fits(estimate_tokens(p, run)):
+                stopped = (f"the token budget ({settings.token_budget:,} tokens, "
+                           f"evaluation.token_budget) was reached after {meter.runs} of "
+                           f"{len(p.runs)} runs ({meter.used:,} tokens used)")
+                for rest in p.runs[index:]:
+                    figures[rest.kind].not_reached += 1
+                break
+            try:
+                entry, example = _one(api, client, p, run, proposal_first, meter)
+            except EvaluationError as exc:
+                if not meter.runs:
+                    raise EvaluationError(f"{exc.message}; nothing was recorded",
+                                          hint=exc.hint) from None
+                # NOTE: the run being judged is dropped whole: a record holds judged runs only.
+                stopped = (f"the deadline ({settings.deadline_seconds:g} seconds, "
+                           f"evaluation.deadline_seconds) was reached after {meter.runs} of "
+                           f"{len(p.runs)} runs" if api.deadline.passed else
+                           f"the API failed after {meter.runs} runs: {exc.message}")
+                for rest in p.runs[index:]:
+                    figures[rest.kind].not_reached += 1
+                break
+            meter.runs += 1
+            judged.append(entry)
+            _count(figures[run.kind], entry)
+            if example is not None:
+                examples.append(example)
+    card = Scorecard(
+        proposal=p.proposal, agent=p.agent, proposal_commit=p.proposal_commit,
+        proposal_tree=p.proposal_tree, proposal_blob=p.proposal_blob, base_commit=p.base_commit,
+        base_tree=p.base_tree, base_blob=p.base_blob, model=settings.model,
+        judge_model=settings.judge, seed=p.seed, sample=p.sample, keep_sample=p.keep_sample,
+        created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        to_fix=figures["fix"], to_keep=figures["keep"], runs=judged,
+        usage=meter.figures(settings), token_budget=settings.token_budget, stopped=stopped)
+    if card.position_bias():
+        card.warnings.append("the answer shown first won far more (or fewer) comparisons than "
+                             "chance allows: the judge follows the order, so its verdicts do not "
+                             "measure the proposal")
+    record = write_record(repo.git, card, by_identity)
+    chosen = pick(examples)
+    save(repo.git, record.commit, chosen)
+    return Evaluation(record, chosen, p)
 
 
 def _one(api: MessagesAPI, client: anthropic.Anthropic, p: EvaluationPlan, run: Run,
