@@ -73,13 +73,16 @@ class Finding:
 @dataclass(frozen=True)
 class Brought:
     """A proposal commit an update brings: its proposal id and agent (from its record), what
-    is forged about the record, and the commit whose tree is being merged with it."""
+    is forged about the record, and the commit whose tree is being merged with it.
+    ``carries``: for a person's commit that carries a proposal's change under another name
+    (:mod:`gitimprove.ledger.carried`), the model's commit it was recognised by."""
 
     commit: ledger.LoggedCommit
     proposal: str
     agent: str
     forged: list[str]
     merged: Oid
+    carries: Oid | None = None
 
 
 # -- the check --------------------------------------------------------------------------------
@@ -87,10 +90,23 @@ class Brought:
 def proposal_commits(git: Repository, old: Oid, heads: Sequence[Oid]) -> list[Brought]:
     """Proposal commits among those ``heads`` bring on top of ``old``, oldest first."""
     from gitimprove import ledger
+    from gitimprove.ledger.carried import carried
 
     found = []
     commits = ledger.read_commits(git, *heads, f"^{old}")
+    # NOTE: looked for only when the update brings a person's commit (not a merge): two
+    # `git log -p`, of those commits and of the proposal commits changing the same files.
+    carriers = carried(git, commits.values(), [*map(str, heads), f"^{old}"])
+    models = ledger.read_commits(git, "--no-walk=unsorted", *map(str, set(carriers.values()))) \
+        if carriers else {}
     for commit in sorted(commits.values(), key=lambda c: c.time):
+        if commit.oid in carriers:
+            model = models[carriers[commit.oid]]
+            record, _ = ledger.proposal_of(model)
+            if record is not None and ledger.is_proposal_id(record.id):
+                found.append(Brought(commit, record.id, record.agent, [],
+                                     ledger.merged_head(commits, heads, commit.oid), model.oid))
+            continue
         if not ledger.claims_proposal(commit):
             continue
         record, problems = ledger.ProposalRecord.parse(commit.message)
@@ -138,12 +154,19 @@ def check_update(repo: InstructionRepo, old: Oid, heads: Sequence[Oid], *,
                 Violation("forged-record", f"forged record on a model-authored commit: {p}")
                 for p in brought.forged]))
             continue
-        _, violations = validate_merge(repo, old, commit.oid)
+        # Judged as `approve` judges it: the branch being merged with it (people's commits on
+        # top included, whoever they claim to be), merged into the target. A person's commit
+        # carrying a proposal's change: what that commit itself changes.
+        own = brought.carries is not None
+        violations = [] if own else validate_merge(repo, old, brought.merged)[1]
         if any(v.code == "conflict" for v in violations):
-            # A human resolved conflicts: judge the commit's own change, by the target's policy.
+            own = True  # a human resolved conflicts
+            violations = []
+        if own:
+            # Judge the commit's own change, by the target's policy.
             base = commit.parents[0] if commit.parents else git.write_tree([])
             violations = validate_trees(repo, base, git.tree_of(commit.oid), repo.policy_at(old))
-        elif violations:
+        if violations and not own:
             # Judged as a whole: what the update leaves on main, by the target's policy.
             for head in heads:
                 if head not in whole:
@@ -156,8 +179,19 @@ def check_update(repo: InstructionRepo, old: Oid, heads: Sequence[Oid], *,
             gated.add(pid)
             violations = violations + evaluation_gate(repo, old, brought, records).refused
         if violations:
-            findings.append(Finding(commit.oid, pid, violations))
+            findings.append(Finding(commit.oid, _label(brought), violations))
     return findings
+
+
+def _label(brought: Brought) -> str:
+    """How a refusal names the proposal a commit brings."""
+    from gitimprove import ledger
+
+    if brought.carries is None:
+        return brought.proposal
+    return (f"{brought.proposal}, its change under the name "
+            f"{ledger.one_line(brought.commit.author_identity, 120)} (the model's commit is "
+            f"{brought.carries.short})")
 
 
 def check_head(repo: InstructionRepo, base: Oid, head: Oid
