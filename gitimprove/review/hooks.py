@@ -5,14 +5,18 @@ What a hook judges (the same rule everywhere, see docs/safety.md):
 - An update of the main branch from ``old`` to ``new`` is looked at only when the commits it
   brings (``git log old..new``) include a **proposal commit**: one authored by a model
   (author e-mail ``…@gitimprove.invalid``, as ``propose`` writes them), or a commit that is
-  not a merge and names a proposal in its message (a cherry-pick, a ``git merge --squash``). No trailer makes a commit exempt: an approval
-  trailer on a model-authored commit is a forgery (see :mod:`gitimprove.ledger`), refused as such.
-- Each proposal commit is judged like ``gitimprove approve`` would judge it: what merging it
-  into ``old`` changes, with the policy read from ``old`` (never from the proposal). When it
-  fails alone, the update is judged as a whole (a reviewer's commit on top may have fixed it:
-  what reaches main is what counts). When it no longer merges cleanly into ``old`` (a human
+  not a merge and names a proposal in its message (a cherry-pick, a ``git merge --squash``),
+  or a person's commit that carries a proposal's change under another name (one of its hunks
+  is a model proposal commit's: :mod:`gitimprove.ledger.carried`; its own change is judged).
+  No trailer makes a commit exempt: an approval trailer on a model-authored commit is a
+  forgery (see :mod:`gitimprove.ledger`), refused as such; no name does either.
+- Each proposal commit is judged like ``gitimprove approve`` would judge it: what merging the
+  branch merged with it (:func:`gitimprove.ledger.merged_head`, people's commits on top
+  included) into ``old`` changes, with the policy read from ``old`` (never from the proposal).
+  When that fails, the update is judged as a whole (a later commit may have fixed it: what
+  reaches main is what counts). When it no longer merges cleanly into ``old`` (a human
   resolved conflicts), the commit's own change against its first parent is judged instead.
-- Commits without those marks are human edits: they are not judged (the humans' own call).
+- Other commits are human edits: they are not judged on their own (the humans' own call).
 - When the target's policy requires an evaluation, each proposal must have a scorecard for the
   tree *being merged* (:func:`gitimprove.ledger.merged_head`: the merged branch's tip,
   reviewers' commits included), judged by the same function as ``approve`` and ``validate``
