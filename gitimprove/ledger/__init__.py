@@ -686,6 +686,11 @@ class Rollback:
     summary: str
 
 
+def proposal_key(agent: str, pid: str) -> str:
+    """``agent/id``: one proposal, where two agents' proposals share an id."""
+    return f"{agent}/{pid}"
+
+
 def branch_of(ref: str | None) -> str | None:
     """The proposal branch ``ref`` names (``improve/agent/id``), or None (a record ref)."""
     return ref.removeprefix("refs/heads/") if ref and ref.startswith(BRANCH_PREFIX) else None
@@ -714,6 +719,12 @@ class Proposal:
     @property
     def agent(self) -> str:
         return self.record.agent
+
+    @property
+    def key(self) -> str:
+        """``agent/id``: what names this proposal alone where two agents' proposals share an
+        id (branches ``improve/a/X`` and ``improve/b/X``: :meth:`Ledger.select` takes it)."""
+        return proposal_key(self.agent, self.id)
 
     @property
     def head(self) -> Oid:
@@ -789,6 +800,11 @@ class Summary(NamedTuple):
     def branch(self) -> str | None:
         """:attr:`Proposal.branch`."""
         return branch_of(self.ref)
+
+    @property
+    def key(self) -> str:
+        """:attr:`Proposal.key`."""
+        return proposal_key(self.agent, self.id)
 
     @classmethod
     def of(cls, p: Proposal) -> Summary:
@@ -900,10 +916,14 @@ class Ledger:
         alone from its :class:`Summary`'s ref: with main's line kept on disk, one ``log`` of
         what those refs bring beyond main (a few among many), else what the scan read."""
         wanted = list(dict.fromkeys(ids))
-        known = {s.id: s for s in self.summaries()}
         if "_read" in self.__dict__:  # built already (to summarise them, or for another reader)
-            return [p for pid in wanted if (p := self.proposals.get(pid)) is not None]
-        chosen = [known[pid] for pid in wanted if pid in known]
+            return [p for pid in wanted if (p := self._get(pid)) is not None]
+        known: dict[str, Summary] = {}
+        for s in self.summaries():  # an id two agents share: the first, as `proposals` holds it
+            known.setdefault(s.id, s)
+            known[s.key] = s
+        chosen = list({id(one): one for pid in wanted
+                       if (one := known.get(pid)) is not None}.values())
         if not chosen:
             return []
         tips = dict(self.refs)
@@ -918,14 +938,23 @@ class Ledger:
         for s in chosen:
             p = _alone(s, tips, line, commits)
             if p is None:  # NOTE: not what the summary says: the full read decides
-                return [p for pid in wanted if (p := self.proposals.get(pid)) is not None]
+                return [p for pid in wanted if (p := self._get(pid)) is not None]
             out.append(p)
         return out
 
     def proposal(self, pid: str) -> Proposal | None:
-        """:meth:`select` of one proposal."""
+        """:meth:`select` of one proposal (by id, or by ``agent/id``)."""
         found = self.select([pid])
         return found[0] if found else None
+
+    def _get(self, pid: str) -> Proposal | None:
+        """The proposal ``pid`` (an id, or ``agent/id``: :attr:`Proposal.key`) names."""
+        found = self.proposals.get(pid)
+        agent, slash, bare = pid.partition("/")
+        if found is None and slash:
+            found = self.proposals.get(bare)
+            return found if found is not None and found.agent == agent else None
+        return found
 
     def _kept_line(self) -> MainLine | None:
         """Main's line: the scan's, else the one kept on disk for main's tip (None: there
@@ -1098,16 +1127,28 @@ def _proposal(c: LoggedCommit, state: ProposalState, **kw: Any) -> Proposal | No
     return Proposal(record, c, state, problems=problems, **kw)
 
 
-def _adopt(proposals: dict[str, Proposal], p: Proposal | None) -> Proposal | None:
-    """Record ``p`` among ``proposals`` (None: it is none, or it would reopen an id already
-    taken by a commit on main or recorded before)."""
+def _adopt(proposals: dict[str, Proposal], p: Proposal | None,
+           key: str | None = None) -> Proposal | None:
+    """Record ``p`` among ``proposals``, under ``key`` (its id by default; see :func:`_slot`)
+    (None: it is none, or it would reopen an id already taken by a commit on main or
+    recorded before)."""
     if p is None:
         return None
-    found = proposals.get(p.id)
+    key = key or p.id
+    found = proposals.get(key)
     if found is not None and found.commit.oid != p.commit.oid and p.state == ProposalState.OPEN:
         return None  # the id is taken by a commit already on main or recorded before
-    proposals[p.id] = p
+    proposals[key] = p
     return p
+
+
+def _slot(proposals: Mapping[str, Proposal], agent: str, pid: str) -> str:
+    """Where a proposal of ``agent`` with id ``pid`` read from a ref goes in ``proposals``:
+    under its id, unless another agent's proposal holds that id: then under ``agent/id``
+    (:attr:`Proposal.key`), so that neither hides the other (branches are
+    ``improve/<agent>/<id>``: two agents' proposals may share an id)."""
+    found = proposals.get(pid)
+    return pid if found is None or found.agent == agent else proposal_key(agent, pid)
 
 
 class MainLine:
@@ -1451,7 +1492,8 @@ def _read_refs(refs: Sequence[tuple[str, Oid]], commits: Mapping[Oid, LoggedComm
         if rejection is None:
             unidentified.append((ref, tip))
             continue
-        existing = proposals.get(rejection[0].proposal)
+        key = _slot(proposals, rejection[0].agent, rejection[0].proposal)
+        existing = proposals.get(key)
         if existing is not None and existing.state != ProposalState.OPEN:
             continue  # approved (or rolled back) on main: main is the truth
         # NOTE: `proposals` holds main's line and earlier rejections here: nothing open, so
@@ -1460,7 +1502,7 @@ def _read_refs(refs: Sequence[tuple[str, Oid]], commits: Mapping[Oid, LoggedComm
         if closed is None:
             unidentified.append((ref, tip))
             continue
-        _adopt(proposals, closed)
+        _adopt(proposals, closed, _slot(proposals, closed.agent, closed.id))
     for ref, tip in refs:
         if not ref.startswith(BRANCH_PREFIX) or tip not in commits:
             continue  # a branch main reaches: merged
@@ -1468,10 +1510,11 @@ def _read_refs(refs: Sequence[tuple[str, Oid]], commits: Mapping[Oid, LoggedComm
         if opened is None:
             unidentified.append((ref, tip))
             continue
-        existing = proposals.get(opened.id)
+        key = _slot(proposals, opened.agent, opened.id)
+        existing = proposals.get(key)
         if existing is not None and existing.state != ProposalState.OPEN:
             continue  # rejected or approved already: a leftover branch does not reopen it
-        _adopt(proposals, opened)
+        _adopt(proposals, opened, key)
     return unidentified
 
 
