@@ -833,9 +833,11 @@ class Ledger:
     disk is read or written: everything comes from git (what the hooks judge by)."""
 
     def __init__(self, main: Oid | None, git: Repository, main_ref: str,
-                 refs: Sequence[tuple[str, Oid]], *, kept: bool = True) -> None:
+                 refs: Sequence[tuple[str, Oid]], *, kept: bool = True,
+                 since: Oid | None = None) -> None:
         self.main, self.git, self.main_ref, self.refs = main, git, main_ref, list(refs)
-        self.kept = kept and not git.shallow
+        self.kept = kept and not git.shallow and since is None
+        self.since = since  # main's line read from there on only (:func:`scan_naming`)
         # Main's whole line, when a scan walked it (else read on first use of history/on_main).
         self.line: MainLine | None = None
         self._summaries: list[Summary] | None = None
@@ -844,7 +846,8 @@ class Ledger:
     def _scanned(self) -> tuple[MainLine, dict[Oid, LoggedCommit]]:
         """Main's line and the commits the refs bring beyond it (:func:`scan_line`)."""
         tips = sorted({str(oid) for _, oid in self.refs} - {str(self.main)})
-        main_line, commits = scan_line(self.git, self.main_ref, self.main, tips, keep=self.kept)
+        main_line, commits = scan_line(self.git, self.main_ref, self.main, tips, keep=self.kept,
+                                       since=self.since)
         if main_line.whole and self.line is None:
             self.line = main_line
         return main_line, commits
@@ -1274,6 +1277,49 @@ def scan(git: Repository, main_ref: str, *, extra_refs: Sequence[str] = (),
     return Ledger(git.read_ref(main_ref), git, main_ref, refs, kept=kept)
 
 
+_MANY_NAMED = 512
+
+
+def scan_naming(git: Repository, main_ref: str, names: Iterable[str]) -> Ledger:
+    """:func:`scan` (``kept=False``: from git alone) read only as far as the proposals whose
+    commits name one of ``names`` (feedback ids, proposal ids) need: what it says of each of
+    them is what the whole scan says.
+
+    Every record of such a proposal that could change its state is a commit made after it:
+    its approval merge or landing, a squash or rollback on main, a rejection record on its
+    branch. So one ``log --grep`` finds the commits naming them; main's line is walked from
+    the first parent of where they all meet main (``merge-base --octopus``), and only the
+    refs that reach one of them beyond main are read. When that meeting point is not on
+    main's first-parent line (or is its first commit), the line is read whole. Of another
+    proposal it may know nothing; one that shares an id with a proposal of main's older
+    history reads as the whole scan reads it only if it names one of ``names`` too."""
+    wanted = sorted(set(names))
+    main = git.read_ref(main_ref)
+    if main is None or not wanted:
+        return scan(git, main_ref, kept=False)
+    greps = ["--fixed-strings", *[f"--grep={n}" for n in wanted]]
+    globs = [f"--glob={BRANCH_PREFIX}*", f"--glob={REJECTED_PREFIX}*"]
+    named = git.run("log", "--format=%H", *greps, str(main), *globs, "--").split()
+    if not named:
+        return Ledger(main, git, main_ref, [], kept=False, since=main)
+    if len(named) > _MANY_NAMED:  # NOTE: named that often, most of main is read anyway
+        return scan(git, main_ref, kept=False)
+    beyond = git.run("log", "--format=%H", *greps, *globs, f"^{main}", "--").split()
+    meet = git.run("merge-base", "--octopus", str(main), *named, check=False).split()
+    parents = git.run("rev-parse", f"{meet[0]}^@").split() if meet else []
+    if not parents:
+        return scan(git, main_ref, kept=False)
+    refs: list[tuple[str, Oid]] = []
+    if beyond:
+        for line in git.run("for-each-ref", "--format=%(objectname) %(objecttype) %(refname)",
+                            *[f"--contains={c}" for c in beyond],
+                            BRANCH_PREFIX, REJECTED_PREFIX).splitlines():
+            oid, kind, ref = line.split(" ", 2)
+            if kind == "commit":
+                refs.append((ref, Oid(oid)))
+    return Ledger(main, git, main_ref, refs, kept=False, since=Oid(parents[0]))
+
+
 def _settled(line: MainLine, pid: str, state: ProposalState) -> ProposalState:
     """A proposal's state once main's squashes and rollbacks are counted. A squash leaves
     the proposal's branch where it was: the hooks judged the squash as the proposal; it is
@@ -1427,7 +1473,8 @@ def _summary(pid: str, agent: str, state: str, time: int, evidence: list[str],
 
 
 def scan_line(git: Repository, main_ref: str, main: Oid | None, tips: Sequence[str], *,
-              keep: bool = True) -> tuple[MainLine, dict[Oid, LoggedCommit]]:
+              keep: bool = True, since: Oid | None = None
+              ) -> tuple[MainLine, dict[Oid, LoggedCommit]]:
     """Main's line (as :class:`MainLine` at ``main``) and the commits ``tips`` bring beyond
     main, read from git only where what is kept on disk does not say it already.
 
@@ -1439,7 +1486,9 @@ def scan_line(git: Repository, main_ref: str, main: Oid | None, tips: Sequence[s
     foreign file, a file of another version of this code) reads it all, as without them.
     Either way the result is the same (tests/test_ledger_cache.py): the files are a speed-up,
     checked for their form and never trusted beyond it. ``keep=False`` reads and writes
-    none (nor does a shallow clone)."""
+    none (nor does a shallow clone). ``since`` (with ``keep=False``): main's line from that
+    commit on (a commit of main's first-parent line; else it is read whole), and what the
+    tips bring beyond main (:func:`scan_naming`)."""
     folder = git.state_dir / "ledger"
     line_file = folder / (quote(main_ref, safe="") + ".json")
     refs_file = folder / (quote(main_ref, safe="") + ".refs")
@@ -1465,6 +1514,12 @@ def scan_line(git: Repository, main_ref: str, main: Oid | None, tips: Sequence[s
             line = kept
             _save_line(line_file, main_ref, line)
             commits = {o: c for o, c in {**known, **read}.items() if o not in line.on_main}
+    if line is None and since is not None and main is not None and not keep:
+        part = MainLine(since)
+        read = read_commits(git, str(main), *tips, f"^{since}")
+        if part.follow(read, main):
+            line = part
+            commits = {o: c for o, c in read.items() if o not in line.on_main}
     if line is None:
         line, seen = MainLine(), set()
         read = read_commits(git, *([str(main)] if main else []), *tips)

@@ -478,11 +478,21 @@ def duplicate_proposals(repo: InstructionRepo, lines: Iterable[str]) -> list[str
                and parts[0] == ZERO_OID and _is_oid(parts[1]) and parts[1] != ZERO_OID]
     pushed = [(ref, p) for ref, tip in created
               if (p := ledger.proposal_at(repo.git, repo.main_ref, ref, tip)) is not None]
-    if not _mentioned(repo, {fid for _, p in pushed for fid in p.record.evidence}):
+    feedback = {fid for _, p in pushed for fid in p.record.evidence}
+    if not _mentioned(repo, feedback):
         return []  # no commit here names that feedback: no proposal here cites it
-    # NOTE: from git alone (a kept summary is not evidence); what is read of every proposal
-    # is its summary (the proposals themselves are not kept)
-    book = ledger.scan(repo.git, repo.main_ref, kept=False)
+    # NOTE: from git alone (a kept summary is not evidence), and only as far as the proposals
+    # naming that feedback (or the pushed ids) need: what it says of them, the whole scan says
+    book = ledger.scan_naming(repo.git, repo.main_ref,
+                              feedback | {p.record.id for _, p in pushed})
+    return clashes(book, pushed)
+
+
+def clashes(book: ledger.Ledger, pushed: Sequence[tuple[str, ledger.Proposal]]) -> list[str]:
+    """:func:`duplicate_proposals`' lines, from a ledger that knows every proposal citing
+    the pushed proposals' feedback (or sharing their ids)."""
+    from gitimprove import ledger
+
     cited: dict[str, str] = {}  # feedback id -> the live proposal citing it
     live = book.of_state(ledger.ProposalState.OPEN, ledger.ProposalState.APPROVED,
                          ledger.ProposalState.LANDED)
