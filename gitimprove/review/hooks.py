@@ -479,10 +479,11 @@ def duplicate_proposals(repo: InstructionRepo, lines: Iterable[str]) -> list[str
     pushed = [(ref, p) for ref, tip in created
               if (p := ledger.proposal_at(repo.git, repo.main_ref, ref, tip)) is not None]
     feedback = {fid for _, p in pushed for fid in p.record.evidence}
-    if not _mentioned(repo, feedback):
-        return []  # no commit here names that feedback: no proposal here cites it
+    if not feedback:
+        return []
     # NOTE: from git alone (a kept summary is not evidence), and only as far as the proposals
-    # naming that feedback (or the pushed ids) need: what it says of them, the whole scan says
+    # naming that feedback (or the pushed ids) need: what it says of them, the whole scan says.
+    # Feedback no commit here names (one `git log --grep`) reads nothing more.
     book = ledger.scan_naming(repo.git, repo.main_ref,
                               feedback | {p.record.id for _, p in pushed})
     return clashes(book, pushed)
@@ -511,21 +512,6 @@ def clashes(book: ledger.Ledger, pushed: Sequence[tuple[str, ledger.Proposal]]) 
             out.append(f"proposal {p.record.id} ({ref.removeprefix('refs/heads/')}) "
                        f"{DUPLICATE} {first} already cites here ({clash[0]}{more})")
     return out
-
-
-def _mentioned(repo: InstructionRepo, feedback: set[str]) -> bool:
-    """Whether a commit main or a proposal branch reaches names any of ``feedback`` in its
-    message (one ``git log`` that stops at the first): a proposal that cites feedback names
-    it in its record, so without one, none here cites it and nothing need be scanned."""
-    from gitimprove import ledger
-
-    if not feedback:
-        return False
-    greps = [f"--grep={fid}" for fid in sorted(feedback)]
-    return bool(repo.git.run("log", "-1", "--format=%H", "--fixed-strings", *greps,
-                             f"--glob={ledger.BRANCH_PREFIX}*",
-                             *([repo.main_ref] if repo.git.read_ref(repo.main_ref) else []),
-                             "--").strip())
 
 
 def trial_problems(repo: InstructionRepo, lines: Iterable[str]) -> list[str]:
