@@ -58,10 +58,14 @@ def carried(git: Repository, brought: Iterable[LoggedCommit], revs: Sequence[str
     paths = sorted(_paths(git, people))
     if not paths or not any(theirs.values()):
         return {}
-    models = _hunks(git.run_bytes(
-        "log", "--no-merges", "--regexp-ignore-case", *_DIFF, f"--author={MODEL_EMAIL_SUFFIX.replace('.', '[.]')}>",
-        f"--glob={BRANCH_PREFIX}*", f"--glob={REJECTED_PREFIX}*", *revs, "--",
-        *[f":(literal){p}" for p in paths]), model_only=True)
+    wanted = sorted({h for c in people for h in theirs.get(c.oid, ())})
+    args = ["log", "--no-merges", "--regexp-ignore-case", *_DIFF,
+            f"--author={MODEL_EMAIL_SUFFIX.replace('.', '[.]')}>",
+            f"--glob={BRANCH_PREFIX}*", f"--glob={REJECTED_PREFIX}*", *revs]
+    spec = ["--", *[f":(literal){p}" for p in paths]]
+    # NOTE: a commit with a hunk of theirs removes or adds each of its lines: `-G` lets git
+    # pass over the others without printing them (what it lets through is compared here)
+    models = _hunks(git.run_bytes(*args, f"-G{_lines_of(wanted)}", *spec), model_only=True)
     owner: dict[Hunk, Oid] = {}
     for model, hunks in models.items():
         for hunk in hunks:
@@ -72,6 +76,19 @@ def carried(git: Repository, brought: Iterable[LoggedCommit], revs: Sequence[str
         if match is not None:
             found[commit.oid] = match
     return found
+
+
+_SPECIAL = {c: f"[{c}]" for c in ".[(){}*+?$|"} | {"]": "[]]", "^": "[\\^]", "\\": "[\\]"}
+
+
+def _lines_of(hunks: Sequence[Hunk]) -> str:
+    """An extended regular expression (what ``git log -G`` takes) matching the longest line
+    of each of ``hunks`` whole, and perhaps more (never less: a bracket per special
+    character)."""
+    longest = {max((line[1:] for line in lines), key=len) for _, lines in hunks}
+    alternatives = sorted("".join(_SPECIAL.get(c, c) for c in line.decode("utf-8", "surrogateescape"))
+                          for line in longest)
+    return "^(" + "|".join(alternatives) + ")$"
 
 
 def _paths(git: Repository, people: Sequence[LoggedCommit]) -> set[str]:

@@ -167,3 +167,16 @@ def test_a_person_s_own_protected_edit_is_still_theirs(hooked: Path) -> None:
                                 author=APPROVER)
     proc = run(repo, "merge", "--ff-only", commit, check=False)
     assert proc.returncode == 0, proc.stderr
+
+
+def test_a_rewritten_hunk_full_of_regular_expression_characters_is_still_found(
+        hooked: Path) -> None:
+    """git is asked for the proposal commits with one of the lines (`git log -G`): a line
+    with every character special to a regular expression must still find its own."""
+    repo = hooked
+    odd = "      - Health claims (all) are fine [if asked]: ^a.b$ | c*d+e? {2} \\\\ ok.\n"
+    bad = make_proposal(repo, "odd", lambda text: text.replace(SAFETY_RULE, odd))
+    run(repo, "branch", "amended", rewrite(repo, bad, author=True, trailers=False))
+    proc = run(repo, "merge", "--ff-only", "amended", check=False)
+    assert proc.returncode != 0 and "its change under the name Test Reviewer" in proc.stderr
+    assert safety_intact(repo)
