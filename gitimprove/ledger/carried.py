@@ -48,7 +48,7 @@ def carried(git: Repository, brought: Iterable[LoggedCommit], revs: Sequence[str
     """Each of ``brought`` that carries a proposal's change under another name (see the
     module), with the model-authored proposal commit whose hunk it carries. ``revs``: what
     else to look for proposal commits in (``^old`` excludes main's; the proposal branches and
-    rejection records are always looked in). Two git calls, only when a person's commit is
+    rejection records are always looked in). Three git calls, only when a person's commit is
     among ``brought``."""
     people = suspects(brought)
     if not people:
