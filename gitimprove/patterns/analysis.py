@@ -15,9 +15,11 @@ The pipeline, for one agent:
    each merged pattern listing its ``parts``; no word list decides membership. The concept
    lexicon (:mod:`.lexicon`) only names a group where most of its items match one concept.
 4. **Triage** (:mod:`.triage`). A group mostly about the product (limits, pricing, login,
-   crashes, ...) is a product group; from any other group, each item plainly about the
-   product is set apart into the product group of its topic, so a pattern about the answers
-   never rests on a complaint no instruction can fix.
+   crashes, ...) is a product group, less the items in it that say what is wrong in an
+   answer (grouped again among themselves); from any other group, each item plainly about
+   the product is set apart into the product group of its topic, so a pattern about the
+   answers never rests on a complaint no instruction can fix, and no complaint about the
+   answers hides in a pattern no proposal reads.
 5. **Patterns.** Groups with at least ``min_support`` items become patterns: stable id from
    (kind, key), label, count, share, evidence ids, 3-5 central quotes, versions, section of the
    agent file it concerns, a suggestion in the users' own words, and a score (count weighted
@@ -66,6 +68,7 @@ from gitimprove.patterns.text import (
 )
 from gitimprove.patterns.triage import (
     TOPIC_LABELS,
+    addresses_answer,
     decide,
     mentions_product,
     plain_product_topic,
@@ -165,6 +168,11 @@ class TextInfo:
             self._topic = (None if self.noise or not mentions_product(toks)
                            else product_topic(toks, self._match()))
         return self._topic
+
+    @property
+    def addresses_answer(self) -> bool:
+        """Whether it says what is wrong in an answer (see :data:`.triage.ANSWER_TALK`)."""
+        return addresses_answer(self.toks)
 
     @property
     def plain_topic(self) -> str | None:
@@ -431,26 +439,36 @@ def group_items(items: Sequence[Item], themer: Themer,
                 if topic is not None:
                     apart[topic].append(text)
         homes: dict[str, Group] = {}  # product topic -> the largest cluster about it
+        evicted: list[str] = []  # texts about the answers taken out of product clusters
         for label in sorted(clusters):
             members = clusters[label]
             clustered.append(members)
             topic = None
             if kind in PRODUCT_KINDS:
-                topic, members = _set_product_apart(members, by_text, themer, apart)
+                topic, members = _set_product_apart(members, by_text, themer, apart, evicted)
             if not members:
                 continue
-            named = _name_group(kind, members, by_text, themer, df, offline)
-            # Clusters that the lexicon names alike are one pattern: one label, one id.
-            group = offline.setdefault((kind, named.key), named)
-            for text in members:
-                group.items.extend(by_text[text])
-            split: dict[int, list[str]] = defaultdict(list)
-            for text in members:
-                split[part_of[text]].append(text)
-            group.part_texts += split.values()
+            group = _add_cluster(kind, members, part_of, by_text, themer, df, offline)
             if topic is not None:
                 group.triage, group.topic = "product", topic
                 homes.setdefault(topic, group)
+        if evicted:
+            # NOTE: grouped among themselves: what they share is what they say of the answers,
+            # which the product words around it had drowned in their first cluster
+            evicted.sort()
+            e_contexts = None
+            if contexts is not None:
+                at = {text: n for n, text in enumerate(texts)}
+                e_contexts = [contexts[at[text]] for text in evicted]
+            e_fine, e_labels = cluster_levels(evicted, weights=[len(by_text[t]) for t in evicted],
+                                              contexts=e_contexts)
+            e_part_of = dict(zip(evicted, e_fine, strict=True))
+            e_clusters: dict[int, list[str]] = defaultdict(list)
+            for text, label in zip(evicted, e_labels, strict=True):
+                if label != UNCLUSTERED:  # (the model step reads them in their first cluster)
+                    e_clusters[label].append(text)
+            for label in sorted(e_clusters):
+                _add_cluster(kind, e_clusters[label], e_part_of, by_text, themer, df, offline)
         for topic in sorted(apart):
             home = homes.get(topic) or _product_group(kind, topic, offline)
             for text in apart[topic]:
@@ -472,6 +490,23 @@ def group_items(items: Sequence[Item], themer: Themer,
         else:
             return list(groups.values()) + themed
     return list(groups.values()) + list(offline.values())
+
+
+def _add_cluster(kind: PatternKind, members: Sequence[str], part_of: Mapping[str, int],
+                 by_text: dict[str, list[Item]], themer: Themer, df: tuple[Counter[str], int],
+                 offline: dict[tuple[str, str], Group]) -> Group:
+    """The group the cluster ``members`` (texts) joins or starts in ``offline``, with its
+    items and its parts (``part_of``: each text's fine cluster) added."""
+    named = _name_group(kind, members, by_text, themer, df, offline)
+    # Clusters that the lexicon names alike are one pattern: one label, one id.
+    group = offline.setdefault((kind, named.key), named)
+    for text in members:
+        group.items.extend(by_text[text])
+    split: dict[int, list[str]] = defaultdict(list)
+    for text in members:
+        split[part_of[text]].append(text)
+    group.part_texts += split.values()
+    return group
 
 
 def _parts(kind: PatternKind, parts: Sequence[Sequence[str]], by_text: dict[str, list[Item]],
@@ -518,12 +553,17 @@ def _side(texts: Sequence[str], by_text: Mapping[str, list[Item]],
 
 
 def _set_product_apart(members: Sequence[str], by_text: Mapping[str, list[Item]],
-                       themer: Themer, apart: dict[str, list[str]]) -> tuple[str | None, list[str]]:
+                       themer: Themer, apart: dict[str, list[str]],
+                       evicted: list[str]) -> tuple[str | None, list[str]]:
     """The product topic of a cluster (None if it is about the answers), and its texts that
     stay in it.
 
-    A cluster mostly about the product (see :func:`.triage.decide`) stays whole: a pattern
-    about that topic. From any other cluster, each text plainly about the product (see
+    A cluster mostly about the product (see :func:`.triage.decide`) is a pattern about that
+    topic, less each text that says what is wrong in an answer more than it speaks of the
+    product (:func:`.triage.addresses_answer`, no product topic of its own): those go to
+    ``evicted``, to be grouped among themselves. A long review of the limits that also says
+    "and the math is wrong" lands near other reviews of the limits, and a product pattern is
+    read by no proposal. From any other cluster, each text plainly about the product (see
     :func:`.triage.plain_product_topic`) is set apart in ``apart``, to join the largest
     cluster about its topic or a group of its own: a pattern about the answers never rests
     on a complaint no instruction can fix ("2 messages and I'm out" is about usage limits,
@@ -531,9 +571,12 @@ def _set_product_apart(members: Sequence[str], by_text: Mapping[str, list[Item]]
     weight = {t: len(by_text[t]) for t in members}
     read = _sample(weight)
     triage, topic = decide([themer(t).topic for t in read for _ in range(weight[t])])
-    if triage == "product":
-        return topic, list(members)
     kept: list[str] = []
+    if triage == "product":
+        for text in members:
+            info = themer(text)
+            (evicted if info.topic is None and info.addresses_answer else kept).append(text)
+        return topic, kept
     for text in members:
         own = themer(text).plain_topic
         if own is None:
