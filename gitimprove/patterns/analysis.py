@@ -795,7 +795,8 @@ def analyze_records(
             id=pattern_id(g.kind, g.key), kind=g.kind, label=g.label, key=g.key,
             count=len(g.items), share=round(len(g.items) / max(1, total[g.kind]), 4),
             score=round(score, 4), feedback_ids=ids,
-            quotes=[quote(t) for t in _quoted(ranked, themer, triage, topic)],
+            quotes=_focused_quotes(_quoted(ranked, themer, triage, topic), g, read, themer,
+                                   word_df),
             versions=versions, section=_section(g, themer, agent_file) if triage == "answers"
             else None, suggestion=suggestion if triage == "answers" else None,
             triage=triage, topic=topic, description=g.description, state=state,
@@ -815,6 +816,64 @@ def _quoted(ranked: list[str], themer: Themer, triage: Triage, topic: str | None
     if triage != "product":
         return ranked[:5]
     return sorted(head, key=lambda t: (themer(t).plain_topic != topic, themer(t).topic != topic))[:5]
+
+
+FOCUS_CHARS = 100   # a longer quote opens at its sentence that speaks most of its pattern
+FOCUS_WORDS = 8     # ... read through the pattern's this many most distinctive words
+_SENTENCE = re.compile(r"[^.!?\n]+(?:[.!?]+|\n+|$)")
+
+
+def _focused_quotes(texts: Sequence[str], g: Group, read: Mapping[str, int], themer: Themer,
+                    df: tuple[Counter[str], int]) -> list[str]:
+    """``texts`` as a pattern quotes them (:func:`.model.quote`), each long one opening at the
+    sentence that speaks most of what the pattern is about, where a reader of its first
+    :data:`FOCUS_CHARS` characters would not reach it: the sentences that match the concept
+    that names it, else those with most of its most distinctive words. A review that says
+    "It made up an entire study" after three sentences of how it was used is quoted from
+    there ("…It made up an entire study…")."""
+    if not any(len(t) > FOCUS_CHARS for t in texts):
+        return [quote(t) for t in texts]
+    freq, n = df
+    said: Counter[str] = Counter()
+    for text, count in read.items():
+        said.update(dict.fromkeys(themer(text).words, count))
+    size = sum(read.values()) or 1
+
+    def idf(w: str) -> float:
+        return said[w] / size * math.log((1 + n) / (1 + freq[w]))
+
+    weight = {w: idf(w) for w in heapq.nlargest(FOCUS_WORDS, said, key=lambda w: (idf(w), w))
+              if said[w] >= min(2, size)}
+    concept = g.concept.key if g.concept is not None else None
+
+    def score(sentence: str) -> float:
+        toks = tokens(sentence)
+        if concept is not None and any(k == concept for k, _ in themer.lexicon.match(toks)):
+            return math.inf
+        return sum(weight.get(w, 0.0) for w in set(content(toks)))
+
+    return [quote(_focus(t, score)) for t in texts]
+
+
+def _focus(text: str, score: Callable[[str], float]) -> str:
+    """``text`` from its first sentence of the highest ``score`` (above 0), where that
+    sentence starts beyond the first 60% of :data:`FOCUS_CHARS`; else the whole text."""
+    if len(text) <= FOCUS_CHARS:
+        return text
+    best, at = 0.0, 0
+    for m in _SENTENCE.finditer(text):
+        found = score(m[0])
+        if found > best:
+            best, at = found, m.start()
+        if found == math.inf:
+            break
+    opens = _OPENING.search(text, at)
+    if opens is None or at <= FOCUS_CHARS * 3 // 5:
+        return text
+    return "…" + text[opens.start():]
+
+
+_OPENING = re.compile(r"\w")
 
 
 def _state(ids: list[str], evidence_state: Callable[[str], EvidenceState] | None,
