@@ -248,6 +248,17 @@ def test_product_complaints_leave_patterns_about_the_answers() -> None:
     ("verry bad..", True),                   # a misspelt intensifier
     ("It is a dangerous app", True),
     ("bahut bekar hai", True),               # Hindi in Latin letters: "very useless"
+    ("Muy malo", True),                      # judging words of other languages...
+    ("Não recomendo", True),
+    ("c'est nul", True),
+    ("очень плохо", True),
+    ("فاشل", True),
+    ("খারাপ", True),
+    ("最悪", True),
+    ("kötü uygulama", True),
+    ("la app es mala y cara", False),        # ... and what they say is wrong: "expensive"
+    ("очень медленно", False),               # "very slow"
+    ("no funciona", False),                  # "does not work"
     ("fails a lot", False),                  # it fails: something is wrong
     ("not working", False),
 ])
