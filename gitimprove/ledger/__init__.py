@@ -1145,6 +1145,16 @@ def _adopt(proposals: dict[str, Proposal], p: Proposal | None,
     return p
 
 
+def _adopt_slotted(proposals: dict[str, Proposal], p: Proposal | None) -> Proposal | None:
+    """:func:`_adopt` under :func:`_slot`'s key."""
+    return None if p is None else _adopt(proposals, p, _slot(proposals, p.agent, p.id))
+
+
+def _key_of(proposals: Mapping[str, Proposal], p: Proposal) -> str:
+    """The key ``p`` is held under in ``proposals``: its id, else ``agent/id``."""
+    return p.id if proposals.get(p.id) is p else p.key
+
+
 def _slot(proposals: Mapping[str, Proposal], agent: str, pid: str) -> str:
     """Where a proposal of ``agent`` with id ``pid`` read from a ref goes in ``proposals``:
     under its id, unless another agent's proposal holds that id: then under ``agent/id``
@@ -1231,17 +1241,17 @@ class MainLine:
                                 approver_of(c), c.time,
                                 not any(k == APPROVED_BY for k, _ in c.trailers))
             for x in landed:
-                p = _adopt(self.proposals, _proposal(x, ProposalState.APPROVED,
-                                                     approval=approval))
+                p = _adopt_slotted(self.proposals, _proposal(x, ProposalState.APPROVED,
+                                                             approval=approval))
                 if p is not None:
-                    approval.proposals.append(p.id)
+                    approval.proposals.append(_key_of(self.proposals, p))
                     p.edits = _edits(commits, landed, x.oid, on_main)
                     approval.edits += [e for e in p.edits if e not in approval.edits]
             event.approval = approval if approval.proposals else None
         elif c.model_authored:
             # A proposal commit on main without a merge (fast-forward, cherry-pick): not an
             # approval, whatever its trailers say. It is live; its record tells what it was.
-            _adopt(self.proposals, _proposal(c, ProposalState.LANDED))
+            _adopt_slotted(self.proposals, _proposal(c, ProposalState.LANDED))
         else:
             record = RollbackRecord.parse(c.message)
             if record is not None:
@@ -1320,15 +1330,24 @@ def scan_naming(git: Repository, main_ref: str, names: Iterable[str]) -> Ledger:
     return Ledger(main, git, main_ref, refs, kept=False, since=Oid(parents[0]))
 
 
-def _settled(line: MainLine, pid: str, state: ProposalState) -> ProposalState:
+def _settled(line: MainLine, pid: str, state: ProposalState, agent: str) -> ProposalState:
     """A proposal's state once main's squashes and rollbacks are counted. A squash leaves
     the proposal's branch where it was: the hooks judged the squash as the proposal; it is
-    live (landed), and nobody approved it."""
-    if state == ProposalState.OPEN and pid in line.squashed:
+    live (landed), and nobody approved it. A squash or rollback that names another agent
+    is of another proposal with the same id."""
+    if state == ProposalState.OPEN and pid in line.squashed \
+            and _squash_agent(line.squashed[pid]) in (None, agent):
         state = ProposalState.LANDED
-    if state in (ProposalState.APPROVED, ProposalState.LANDED) and pid in line.rolled_back:
+    if state in (ProposalState.APPROVED, ProposalState.LANDED) and pid in line.rolled_back \
+            and line.rolled_back[pid].record.agent in ("?", agent):
         state = ProposalState.ROLLED_BACK
     return state
+
+
+def _squash_agent(c: LoggedCommit) -> str | None:
+    """The agent a squash quotes the proposal of (None: it does not say)."""
+    record = quoted_proposal(c.message)
+    return record.agent if record is not None and record.agent else None
 
 
 # NOTE: select() of at most _FEW refs among more than _MANY reads them from git (one `log`, a
@@ -1346,13 +1365,15 @@ def _alone(s: Summary, tips: Mapping[str, Oid], line: MainLine,
     tip = tips.get(s.ref) if s.ref is not None else None
     if s.ref is None:
         p = line.proposals.get(s.id)
+        if p is None or p.agent != s.agent:
+            p = line.proposals.get(s.key)
     elif tip is None:
         return None
     elif s.ref.startswith(REJECTED_PREFIX):
         p = _rejected(s.ref, tip, commits)
     else:
         p = _open(s.ref, tip, commits)
-    if p is None or p.id != s.id:
+    if p is None or p.id != s.id or p.agent != s.agent:
         return None
     _settle(line, p)
     return p if p.state == s.state else None
@@ -1431,7 +1452,8 @@ class _SummaryFile:
             taken.add(record.id)
             content = record.content
             out.append(Summary(record.id, record.agent,
-                               _settled(line, record.id, ProposalState.OPEN), c.time,
+                               _settled(line, record.id, ProposalState.OPEN, record.agent),
+                               c.time,
                                record.evidence, record.patterns,
                                None if content is None else content.operations,
                                None if content is None else content.rules, None, ref))
@@ -1622,7 +1644,7 @@ def _open(ref: str, tip: Oid, commits: Mapping[Oid, LoggedCommit]) -> Proposal |
 
 def _settle(line: MainLine, p: Proposal) -> None:
     """``p``'s state once main's squashes and rollbacks are counted (:func:`_settled`)."""
-    state = _settled(line, p.id, p.state)
+    state = _settled(line, p.id, p.state, p.agent)
     if state != p.state:
         if p.state == ProposalState.OPEN:
             p.landed_as = line.squashed[p.id]
@@ -1873,8 +1895,9 @@ def _parse_line(raw: dict[str, Any]) -> MainLine:
         if kind not in (ProposalState.APPROVED, ProposalState.LANDED) or \
                 (approval is None) != (kind == ProposalState.LANDED):
             raise ValueError("not a state main's line gives")
-        p = _adopt(line.proposals, _proposal(c, kind, approval=approval, edits=edits(found)))
-        if p is None or p.id != pid:
+        p = _adopt(line.proposals, _proposal(c, kind, approval=approval, edits=edits(found)),
+                   _str(pid))
+        if p is None or pid not in (p.id, p.key):
             raise ValueError("not the proposal its commit records")
     for pid, oid, agent, by, of, reverts, restores, t, summary in raw["rolled_back"]:
         record = RollbackRecord(_str(agent), _str(by), None if of is None else _str(of),

@@ -619,13 +619,19 @@ def _find_approval(repo: InstructionRepo, book: ledger.Ledger, target: str
                    ) -> tuple[Oid, Oid, Proposal | None]:
     """The approval to revert, named by proposal id or by commit: (merge, its first parent,
     the proposal it approved when it approved one)."""
+    same = sorted(p.key for p in book.proposals.values() if target == p.id
+                  and (p.approval is not None or p.state == ProposalState.LANDED))
+    if len(same) > 1:  # two agents' proposals share the id
+        raise ReviewError(f"{ledger.one_line(target, 80)!r} is the id of {len(same)} proposals: "
+                          f"{', '.join(same)}", hint="give AGENT/ID")
     for p in book.proposals.values():
         a = p.approval
-        if a is not None and (target == p.id or target == a.merge
+        names = target in (p.id, p.key)
+        if a is not None and (names or target == a.merge
                               or (len(target) >= 7 and a.merge.startswith(target))):
             return a.merge, a.first_parent, p
         landed = p.landed_as or p.commit
-        if p.state == ProposalState.LANDED and target == p.id and landed.parents:
+        if p.state == ProposalState.LANDED and names and landed.parents:
             return landed.oid, landed.parents[0], p
     # A unique prefix of an approved proposal's id, or of its hash part, as approve takes it.
     started = _by_prefix(target, [p.id for p in book.proposals.values() if p.approval is not None])

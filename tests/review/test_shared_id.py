@@ -51,3 +51,22 @@ def test_an_id_two_agents_share_is_refused_and_agent_id_names_one(sample_repo: P
     assert sorted((p["agent"], p["state"]) for p in listing) == [
         ("product-writer", "approved"), ("support-agent", "rejected")]
     run(repo, "branch", "-D", "improve/support-agent/x1", check=False)
+
+
+def test_both_approved_are_listed_and_a_rollback_of_one_leaves_the_other(sample_repo: Path) -> None:
+    repo = sample_repo
+    two_of_one_id(repo)
+    ok(repo, "approve", "product-writer/x1")
+    ok(repo, "approve", "support-agent/x1")
+    for _ in range(2):  # read whole, then from main's line kept on disk
+        listing = json.loads(ok(repo, "proposals", "--json", "--all"))["proposals"]
+        assert sorted((p["agent"], p["state"]) for p in listing) == [
+            ("product-writer", "approved"), ("support-agent", "approved")]
+    events = json.loads(ok(repo, "audit", "--json"))["events"]
+    assert sorted((e["agent"], e["proposal"]) for e in events if e["kind"] == "approved") == [
+        ("product-writer", "x1"), ("support-agent", "x1")]
+    ok(repo, "rollback", "support-agent/x1", "--reason", "worse")
+    listing = json.loads(ok(repo, "proposals", "--json", "--all"))["proposals"]
+    assert sorted((p["agent"], p["state"]) for p in listing) == [
+        ("product-writer", "approved"), ("support-agent", "rolled_back")]
+    assert "Use short sentences." in out(repo, "show", "main:agents/product-writer.yaml")
