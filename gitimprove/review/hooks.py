@@ -91,8 +91,11 @@ class Brought:
 
 # -- the check --------------------------------------------------------------------------------
 
-def proposal_commits(git: Repository, old: Oid, heads: Sequence[Oid]) -> list[Brought]:
-    """Proposal commits among those ``heads`` bring on top of ``old``, oldest first."""
+def proposal_commits(git: Repository, old: Oid, heads: Sequence[Oid],
+                     pushed: Sequence[Oid] = ()) -> list[Brought]:
+    """Proposal commits among those ``heads`` bring on top of ``old``, oldest first.
+    ``pushed``: tips of proposal branches and records arriving with the update (a server's
+    push), where a model's commit a person's commit carries may be too."""
     from gitimprove import ledger
     from gitimprove.ledger.carried import carried
 
@@ -100,7 +103,7 @@ def proposal_commits(git: Repository, old: Oid, heads: Sequence[Oid]) -> list[Br
     commits = ledger.read_commits(git, *heads, f"^{old}")
     # NOTE: looked for only when the update brings a person's commit (not a merge): two
     # `git log -p`, of those commits and of the proposal commits changing the same files.
-    carriers = carried(git, commits.values(), [*map(str, heads), f"^{old}"])
+    carriers = carried(git, commits.values(), [*map(str, heads), *map(str, pushed), f"^{old}"])
     models = ledger.read_commits(git, "--no-walk=unsorted", *map(str, set(carriers.values()))) \
         if carriers else {}
     for commit in sorted(commits.values(), key=lambda c: c.time):
@@ -140,18 +143,20 @@ def evaluation_gate(repo: InstructionRepo, old: Oid, brought: Brought,
 
 def check_update(repo: InstructionRepo, old: Oid, heads: Sequence[Oid], *,
                  records: Mapping[str, Oid] | None = None,
-                 known: list[Brought] | None = None) -> list[Finding]:
+                 known: list[Brought] | None = None,
+                 pushed: Sequence[Oid] = ()) -> list[Finding]:
     """Proposal commits that ``heads`` bring into main at ``old`` and that fail the validator
     (or the evaluation gate of ``old``'s policy; ``records`` are evaluation refs pushed in the
     same push, by name, read instead of the repository's own; ``known``: the proposal commits
-    they bring, where the caller has read them already)."""
+    they bring, where the caller has read them already; ``pushed``: see
+    :func:`proposal_commits`)."""
     from gitimprove.review.actions import validate_merge, validate_trees
 
     git = repo.git
     findings: list[Finding] = []
     gated: set[str] = set()
     whole: dict[Oid, list[Violation]] = {}
-    for brought in (proposal_commits(git, old, heads) if known is None else known):
+    for brought in (proposal_commits(git, old, heads, pushed) if known is None else known):
         commit, pid = brought.commit, brought.proposal
         if brought.forged:
             findings.append(Finding(commit.oid, pid, [
@@ -551,6 +556,7 @@ def run_pre_receive(repo: InstructionRepo, lines: Iterable[str]) -> None:
 
     ``GITIMPROVE_VALIDATED`` is ignored here: a pusher's environment is not evidence. An
     evaluation record pushed together with main counts (its ref has not moved yet)."""
+    from gitimprove import ledger
     from gitimprove.evaluation.record import EVALUATIONS_PREFIX
 
     lines = list(lines)
@@ -569,8 +575,12 @@ def run_pre_receive(repo: InstructionRepo, lines: Iterable[str]) -> None:
         raise HookRefusal("gitimprove: refusing this push: " + "; ".join(trials),
                           hint="start a trial with `gitimprove trial start`, which validates the "
                                "proposal first, then `gitimprove push --all`")
+    pushed = [Oid(parts[1]) for parts in (line.split() for line in lines)
+              if len(parts) == 3 and parts[2].startswith((ledger.BRANCH_PREFIX,
+                                                          ledger.REJECTED_PREFIX))
+              and _is_oid(parts[1]) and parts[1] != ZERO_OID]
     for old, new in _main_updates(repo, lines):
-        findings = check_update(repo, old, [new], records=records)
+        findings = check_update(repo, old, [new], records=records, pushed=pushed)
         if findings:
             raise refusal(findings, repo.branch, "this push")
         broken = [] if os.environ.get(ALLOW_BROKEN_ENV) == "1" else broken_files(repo, old, new)

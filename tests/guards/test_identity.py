@@ -180,3 +180,19 @@ def test_a_rewritten_hunk_full_of_regular_expression_characters_is_still_found(
     proc = run(repo, "merge", "--ff-only", "amended", check=False)
     assert proc.returncode != 0 and "its change under the name Test Reviewer" in proc.stderr
     assert safety_intact(repo)
+
+
+def test_the_server_finds_the_model_s_commit_pushed_with_its_rewrite(
+        sample_repo: Path, tmp_path: Path) -> None:
+    """The model's commit arriving on its branch in the same push as its rewrite onto main
+    (the server never had it before) is looked in too."""
+    repo = sample_repo
+    bare = tmp_path / "server.git"
+    run(tmp_path, "clone", "-q", "--bare", str(repo), str(bare))
+    ok(gi(bare, "hooks", "install", "--bare"))
+    bad = make_proposal(repo, "bad", weaken_safety)
+    run(repo, "branch", "amended", rewrite(repo, bad, author=True, trailers=False))
+    before = tip(bare)
+    proc = run(repo, "push", str(bare), BAD, "amended:main", check=False)
+    assert proc.returncode != 0 and "its change under the name Test Reviewer" in proc.stderr
+    assert tip(bare) == before
