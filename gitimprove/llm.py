@@ -142,6 +142,18 @@ class Bill:
                    None if unpriced else round(cost, 4), None if unpriced else round(saved, 4),
                    tuple(unpriced))
 
+    def __add__(self, other: Bill) -> Bill:
+        """Two bills as one (a command whose steps each pay: the demo); its cost is unknown
+        if either's is."""
+        unpriced = tuple(dict.fromkeys(self.unpriced + other.unpriced))
+        known = not unpriced and self.cost_usd is not None and other.cost_usd is not None
+
+        def total(a: float | None, b: float | None) -> float | None:
+            return round((a or 0.0) + (b or 0.0), 4) if known else None
+
+        return Bill(self.tokens + other.tokens, total(self.cost_usd, other.cost_usd),
+                    total(self.saved_usd, other.saved_usd), unpriced)
+
     def said(self) -> str:
         """``2 requests, 6,138 input and 800 output tokens, about $0.03`` (or ``..., cost
         unknown: no price known for MODEL``: it reads the same inside parentheses)."""

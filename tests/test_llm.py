@@ -127,6 +127,18 @@ def test_cache_writes_and_reads_are_billed_at_their_price() -> None:
                            "to it) and 0 output tokens, about $0.02")
 
 
+def test_bills_add_up_and_an_unknown_price_makes_the_sum_unknown() -> None:
+    sonnet = Bill.of({"claude-sonnet-5-5": Tokens(1000, 100, 0, 500, 1)})
+    haiku = Bill.of({"claude-haiku-5": Tokens(2000, 200, 0, 0, 2)})
+    both = sonnet + haiku
+    assert both == Bill.of({"claude-sonnet-5-5": Tokens(1000, 100, 0, 500, 1),
+                            "claude-haiku-5": Tokens(2000, 200, 0, 0, 2)})
+    proxy = Bill.of({"my-proxy-model": Tokens(10, 1, 0, 0, 1)})
+    unknown = both + proxy + proxy
+    assert (unknown.cost_usd, unknown.saved_usd, unknown.unpriced) == (None, None, ("my-proxy-model",))
+    assert unknown.tokens.requests == 5
+
+
 @pytest.mark.parametrize(("reply", "said"), [
     (fake.not_json, "not JSON; it begins '<html><body>502 Bad Gateway</body></html>'"),
     (fake.truncated, "its JSON is cut short"),
