@@ -51,7 +51,7 @@ def test_a_bound_is_counted_out_as_one_and_the_last_is_exact(
         api: FakeAnthropicServer, told: Told) -> None:
     api.handler = lambda received: slow(text_answer("ok"), 0.6)
     calls = door(api)
-    calls.expect(3, at_most=True)  # e.g. a draft and a repair round, or fewer
+    calls.at_most(3)  # e.g. a draft and a repair round, or fewer
     ask(calls, 3)
     shown = [re.sub(r": \d+ s, at most \d+ s more", "", s) for s in distinct(told.statuses)]
     assert shown == ["waiting for claude-sonnet-5-5 (request 1 of at most 3)",
