@@ -23,6 +23,7 @@ from gitimprove.git import (
     diff_trees,
     lock_holder,
     merge_tree,
+    read_changes,
     replace_path,
     run_in,
     worktrees,
@@ -216,7 +217,7 @@ def judge(repo: InstructionRepo, info: Proposal, target: Oid | None = None, *,
     scan that found ``info``, when it was of the same tip)."""
     tip = target or repo.main_tip()
     try:
-        violations = check_merge(repo, tip, info.head).violations
+        violations = _judged(repo, tip, info.head, book)
     except GitImproveError as exc:  # fails closed, like the validator itself
         violations = [Violation("error", exc.message)]
     forged = [Violation("forged-record", f"forged record on the proposal commit: {problem}")
@@ -229,19 +230,69 @@ def judge(repo: InstructionRepo, info: Proposal, target: Oid | None = None, *,
                    not any(v.code == "conflict" for v in violations))
 
 
+def _judged(repo: InstructionRepo, tip: Oid, head: Oid, book: ledger.Ledger | None
+            ) -> list[Violation]:
+    """:func:`check_merge`'s violations, without the merge where :func:`_brought` can tell
+    what it brings."""
+    brought = _brought(repo, book, tip, head) if book is not None else None
+    if brought is not None:
+        try:
+            return _check_changes(repo, brought, repo.policy_at(tip))
+        except InvalidFileError:
+            pass  # the target's policy does not parse: check_merge says so
+    return check_merge(repo, tip, head).violations
+
+
+def _brought(repo: InstructionRepo, book: ledger.Ledger, tip: Oid,
+             head: Oid) -> list[tuple[str, Oid | None, Oid | None]] | None:
+    """What merging ``head`` into main's ``tip`` changes, without a merge when it is plain:
+    the branch a line of commits beyond main (read by the scan ``book`` of this tip) from a
+    commit of main, whose files main has not touched since. Then the merge is clean and brings
+    the branch's own changes, which git reads from the object store alone (a listing of a
+    hundred open proposals runs no ``merge-tree`` for any of them). None: let git merge."""
+    if book.main != tip:
+        return None
+    fork = head
+    while (c := book.commits.get(fork)) is not None:
+        if len(c.parents) != 1:
+            return None  # a merge on the branch, or a root: git's merge decides
+        fork = c.parents[0]
+    if fork == head:
+        return None
+    ours = read_changes(repo.git, fork, tip) if fork != tip else []
+    theirs = read_changes(repo.git, fork, head)
+    if ours is None or theirs is None:
+        return None
+    touched = {path for path, _, _ in ours}
+    folders = {path[:i] for path in touched for i, ch in enumerate(path) if ch == "/"}
+    for path, _, _ in theirs:
+        if path in touched or path in folders or \
+                any(path[:i] in touched for i, ch in enumerate(path) if ch == "/"):
+            return None
+    return theirs
+
+
 def check_trees(repo: InstructionRepo, base: Oid, tree: Oid, policy: Policy, *,
                 scope: bool = True, repair: bool = False) -> MergeCheck:
     """Judge replacing ``base``'s tree by ``tree``. ``scope=False`` skips the scope limits
     (a rollback restores text a human approved before) but keeps every safety rule."""
+    # diff-tree takes the commit as a tree-ish
+    changes = diff_trees(repo.git, base, tree)
+    return MergeCheck(tree, [path for path, _, _ in changes],
+                      _check_changes(repo, changes, policy, scope=scope, repair=repair))
+
+
+def _check_changes(repo: InstructionRepo, changes: list[tuple[str, Oid | None, Oid | None]],
+                   policy: Policy, *, scope: bool = True, repair: bool = False) -> list[Violation]:
     old: dict[str, bytes | None] = {}
     new: dict[str, bytes | None] = {}
-    for path, a, b in diff_trees(repo.git, base, tree):  # diff-tree takes the commit as a tree-ish
+    for path, a, b in changes:
         old[path] = _blob(repo, a)
         new[path] = _blob(repo, b)
     if not scope:
         policy = policy.model_copy(update={"limits": policy.limits.model_copy(update={
             "allow_remove_rules": True, "max_added_chars": 10**9, "max_operations": 10**9})})
-    return MergeCheck(tree, list(old), check_change(old, new, policy, repair=repair))
+    return check_change(old, new, policy, repair=repair)
 
 
 def validate_trees(repo: InstructionRepo, base: Oid, tree: Oid, policy: Policy, *,
