@@ -259,7 +259,7 @@ def _brought(repo: InstructionRepo, book: ledger.Ledger, tip: Oid,
         fork = c.parents[0]
     if fork == head:
         return None
-    ours = read_changes(repo.git, fork, tip) if fork != tip else []
+    ours = _main_changes(repo, fork, tip)
     theirs = read_changes(repo.git, fork, head)
     if ours is None or theirs is None:
         return None
@@ -272,12 +272,30 @@ def _brought(repo: InstructionRepo, book: ledger.Ledger, tip: Oid,
     return theirs
 
 
+# What main changed since a fork, by (fork, tip): most open proposals share a few forks. Keyed
+# by object ids alone, so right in any repository that has the objects.
+_SINCE: dict[tuple[Oid, Oid], list[tuple[str, Oid | None, Oid | None]] | None] = {}
+
+
+def _main_changes(repo: InstructionRepo, fork: Oid, tip: Oid
+                  ) -> list[tuple[str, Oid | None, Oid | None]] | None:
+    if fork == tip:
+        return []
+    if (fork, tip) not in _SINCE:
+        if len(_SINCE) >= 64:
+            _SINCE.clear()
+        _SINCE[fork, tip] = read_changes(repo.git, fork, tip)
+    return _SINCE[fork, tip]
+
+
 def check_trees(repo: InstructionRepo, base: Oid, tree: Oid, policy: Policy, *,
                 scope: bool = True, repair: bool = False) -> MergeCheck:
     """Judge replacing ``base``'s tree by ``tree``. ``scope=False`` skips the scope limits
     (a rollback restores text a human approved before) but keeps every safety rule."""
-    # diff-tree takes the commit as a tree-ish
-    changes = diff_trees(repo.git, base, tree)
+    # NOTE: from the object store (no process) where it can; diff-tree takes a commit too
+    changes = read_changes(repo.git, base, tree)
+    if changes is None:
+        changes = diff_trees(repo.git, base, tree)
     return MergeCheck(tree, [path for path, _, _ in changes],
                       _check_changes(repo, changes, policy, scope=scope, repair=repair))
 
