@@ -32,12 +32,13 @@ import ast
 import dataclasses
 import posixpath
 import re
-from collections.abc import Container
+from abc import abstractmethod
+from collections.abc import Callable, Container
 from typing import TYPE_CHECKING, Any
 
 from gitimprove.dataclass import dataclass
 from gitimprove.errors import InvalidFileError
-from gitimprove.instructions.formats.base import Adapter, Entry, ParsedFile
+from gitimprove.instructions.formats.base import Adapter, Entry, ParsedFile, digest
 from gitimprove.instructions.formats.prose import EditError, Lines
 from gitimprove.instructions.formats.pysource import Literal, Source, bindings
 from gitimprove.instructions.formats.yamlfile import YamlAdapter, shape_error, stem, string_fields
@@ -236,6 +237,21 @@ class _Literals(ParsedFile):
     def value(self, path: Path_) -> str:
         return self.literals[path].value
 
+    def as_written(self, path: Path_, text: str, before: str = "") -> str:
+        return self.literals[path].as_written(text, before)
+
+    def data(self, entry: Entry) -> Any:
+        return self._data(entry, lambda literal: literal.value)
+
+    def fingerprint(self, entry: Entry) -> str:
+        # NOTE: of the text as Python builds it: an f-string's version id is the one it had
+        # before its value spelled the braces of its text as the file does
+        return digest(self._data(entry, Literal.as_read))
+
+    @abstractmethod
+    def _data(self, entry: Entry, text: Callable[[Literal], str]) -> dict[str, Any]:
+        """The entry's data, each of its strings ``text(literal)``."""
+
     def variables(self, path: Path_, buf: Lines | None = None) -> set[str]:
         # NOTE: an f-string's fields are code Python fills before ADK reads the text: a text
         # `{date_today}` beside the field `{date_today}` is a state variable all the same
@@ -378,11 +394,11 @@ class PythonAgents(_Literals):
                                     "string literal"], hint=_HINT)
         return found
 
-    def data(self, entry: Entry) -> Any:
+    def _data(self, entry: Entry, text: Callable[[Literal], str]) -> dict[str, Any]:
         start, end = self.calls[entry.key]
         out: dict[str, Any] = {"call": self.text[start:end]}
         for _, path in entry.fields:
-            out[str(path[1])] = self.literals[path].value
+            out[str(path[1])] = text(self.literals[path])
         return out
 
     def excerpt(self, entry: Entry) -> str:
@@ -504,12 +520,12 @@ class PromptModule(_Literals):
                         for key, f in fields.items()]
         self._share()
 
-    def data(self, entry: Entry) -> Any:
+    def _data(self, entry: Entry, text: Callable[[Literal], str]) -> dict[str, Any]:
         out: dict[str, Any] = {}
         for c in self.constants:
             if c.agent == entry.key:
                 start, end = self.assigned[c.constant]
-                out[c.field] = self.literals[(c.agent, c.field)].value
+                out[c.field] = text(self.literals[(c.agent, c.field)])
                 out[f"{c.field} constant"] = self.text[start:end]  # the assignment, as written
         return out
 
