@@ -505,3 +505,16 @@ def test_a_rule_writing_a_fields_name_as_text_in_an_f_string_adds_a_variable() -
     assert "Say {date_today} first. Todays date: DAY" in _evaluated(moved, "DAY")
     assert "variable-added" in [v.code for v in check_change(
         {"ds/agent.py": DATED.encode()}, {"ds/agent.py": moved.encode()}, policy)]
+
+
+def test_spelling_the_braces_of_an_f_string_changes_no_version_id() -> None:
+    from gitimprove.instructions.formats.base import digest
+
+    braced = DATED.replace("Todays date: {date_today}", 'Todays date: {date_today}, as {{"d": 1}}')
+    parsed = ADK.parse(braced, "ds/agent.py")
+    entry = parsed.entries[0]
+    data = parsed.data(entry)
+    assert data["global_instruction"].rstrip().endswith('Todays date: {date_today}, as {{"d": 1}}')
+    # the id is of the text as Python builds it, each field as written: what it was before
+    built = {**data, "global_instruction": data["global_instruction"].replace("{{", "{").replace("}}", "}")}
+    assert parsed.fingerprint(entry) == digest(built)
