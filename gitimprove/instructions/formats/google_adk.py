@@ -246,7 +246,7 @@ class _Literals(ParsedFile):
     def fingerprint(self, entry: Entry) -> str:
         # NOTE: of the text as Python builds it: an f-string's version id is the one it had
         # before its value spelled the braces of its text as the file does
-        return digest(self._data(entry, Literal.as_read))
+        return digest(self._data(entry, lambda literal: literal.as_read()))
 
     @abstractmethod
     def _data(self, entry: Entry, text: Callable[[Literal], str]) -> dict[str, Any]:
