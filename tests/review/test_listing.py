@@ -7,53 +7,43 @@ from pathlib import Path
 
 from gitimprove.instructions.repo import InstructionRepo
 from gitimprove.review.actions import judge, statuses
-from tests.review.conftest import (
-    PATH,
-    STYLE_RULE,
-    add_rule,
-    commit_tree_change,
-    human_commit,
-    make_proposal,
-    out,
-    run,
-    weaken_safety,
-)
+from tests.review import conftest as plain
 from tests.test_ledger import git_calls
 
 SUPPORT = "agents/support-agent.yaml"
 
 
 def test_the_listing_judges_each_proposal_as_its_merge_would(sample_repo: Path) -> None:
-    show = lambda path: out(sample_repo, "show", f"main:{path}") + "\n"  # noqa: E731
+    show = lambda path: plain.out(sample_repo, "show", f"main:{path}") + "\n"  # noqa: E731
     # before main changes product-writer's last line: one that adds a rule well above it (git
     # merges the file cleanly), one that changes the same line (a conflict)
-    make_proposal(sample_repo, "20261101-aaaa05", add_rule("Mention the warranty."))
-    make_proposal(sample_repo, "20261101-aaaa07", lambda text: text + "# proposed note\n")
-    human_commit(sample_repo, {PATH: show(PATH) + "# reviewed by hand\n"}, "A note")
-    make_proposal(sample_repo, "20261101-aaaa01", add_rule("Keep it short."))
-    make_proposal(sample_repo, "20261101-aaaa02", weaken_safety)  # breaks a protected section
+    plain.make_proposal(sample_repo, "20261101-aaaa05", plain.add_rule("Mention the warranty."))
+    plain.make_proposal(sample_repo, "20261101-aaaa07", lambda text: text + "# proposed note\n")
+    plain.human_commit(sample_repo, {plain.PATH: show(plain.PATH) + "# reviewed by hand\n"}, "A note")
+    plain.make_proposal(sample_repo, "20261101-aaaa01", plain.add_rule("Keep it short."))
+    plain.make_proposal(sample_repo, "20261101-aaaa02", plain.weaken_safety)  # breaks a protected section
     # a reviewer's commit on top of the model's
-    head = make_proposal(sample_repo, "20261101-aaaa03", add_rule("Lead with the benefit."))
-    edited = commit_tree_change(sample_repo, head, {PATH: show(PATH).replace(
-        STYLE_RULE, STYLE_RULE + "      - Lead with what the shopper gains.\n")},
+    head = plain.make_proposal(sample_repo, "20261101-aaaa03", plain.add_rule("Lead with the benefit."))
+    edited = plain.commit_tree_change(sample_repo, head, {plain.PATH: show(plain.PATH).replace(
+        plain.STYLE_RULE, plain.STYLE_RULE + "      - Lead with what the shopper gains.\n")},
         "Reword it\n", author=("Human Editor", "human@example.com"))
-    run(sample_repo, "update-ref", "refs/heads/improve/product-writer/20261101-aaaa03", edited)
+    plain.run(sample_repo, "update-ref", "refs/heads/improve/product-writer/20261101-aaaa03", edited)
     # a file where main will add a folder of the same name
-    head = make_proposal(sample_repo, "20261101-aaaa04", add_rule("Say the price."))
-    clash = commit_tree_change(sample_repo, head, {"notes": "a file\n"}, "Notes\n",
+    head = plain.make_proposal(sample_repo, "20261101-aaaa04", plain.add_rule("Say the price."))
+    clash = plain.commit_tree_change(sample_repo, head, {"notes": "a file\n"}, "Notes\n",
                                author=("Human Editor", "human@example.com"))
-    run(sample_repo, "update-ref", "refs/heads/improve/product-writer/20261101-aaaa04", clash)
+    plain.run(sample_repo, "update-ref", "refs/heads/improve/product-writer/20261101-aaaa04", clash)
     # main moves on in other files
-    human_commit(sample_repo, {SUPPORT: show(SUPPORT) + "# edited by hand\n"}, "Tidy support")
-    human_commit(sample_repo, {"notes/today.txt": "x\n"}, "Notes")
-    make_proposal(sample_repo, "20261101-aaaa08", add_rule("Name the size."))  # on main's tip
+    plain.human_commit(sample_repo, {SUPPORT: show(SUPPORT) + "# edited by hand\n"}, "Tidy support")
+    plain.human_commit(sample_repo, {"notes/today.txt": "x\n"}, "Notes")
+    plain.make_proposal(sample_repo, "20261101-aaaa08", plain.add_rule("Name the size."))  # on main's tip
     # a branch that merged main into itself
-    merged = make_proposal(sample_repo, "20261101-aaaa06", add_rule("Name the colour."),
+    merged = plain.make_proposal(sample_repo, "20261101-aaaa06", plain.add_rule("Name the colour."),
                            base="main~1")
-    tree = out(sample_repo, "merge-tree", "--write-tree", merged, "main").splitlines()[0]
-    both = run(sample_repo, "commit-tree", tree, "-p", merged, "-p", "main",
+    tree = plain.out(sample_repo, "merge-tree", "--write-tree", merged, "main").splitlines()[0]
+    both = plain.run(sample_repo, "commit-tree", tree, "-p", merged, "-p", "main",
                input="Merge main\n").stdout.strip()
-    run(sample_repo, "update-ref", "refs/heads/improve/product-writer/20261101-aaaa06", both)
+    plain.run(sample_repo, "update-ref", "refs/heads/improve/product-writer/20261101-aaaa06", both)
 
     repo = InstructionRepo(sample_repo)
     with git_calls(repo) as calls:
