@@ -263,6 +263,12 @@ def _brought(repo: InstructionRepo, book: ledger.Ledger, tip: Oid,
     theirs = read_changes(repo.git, fork, head)
     if ours is None or theirs is None:
         return None
+    # NOTE: a side that removes a file while the other adds one may be a rename, which git's
+    # merge follows (a file added in a folder the other side renamed moves with it)
+    adds = [any(a is None for _, a, _ in side) for side in (ours, theirs)]
+    drops = [any(b is None for _, _, b in side) for side in (ours, theirs)]
+    if (drops[0] and adds[1]) or (adds[0] and drops[1]):
+        return None
     touched = {path for path, _, _ in ours}
     folders = {path[:i] for path in touched for i, ch in enumerate(path) if ch == "/"}
     for path, _, _ in theirs:

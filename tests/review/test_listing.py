@@ -15,6 +15,7 @@ SUPPORT = "agents/support-agent.yaml"
 
 def test_the_listing_judges_each_proposal_as_its_merge_would(sample_repo: Path) -> None:
     show = lambda path: plain.out(sample_repo, "show", f"main:{path}") + "\n"  # noqa: E731
+    plain.human_commit(sample_repo, {"extra/one.txt": "1\n", "extra/two.txt": "2\n"}, "Extras")
     # before main changes product-writer's last line: one that adds a rule well above it (git
     # merges the file cleanly), one that changes the same line (a conflict)
     plain.make_proposal(sample_repo, "20261101-aaaa05", plain.add_rule("Mention the warranty."))
@@ -33,6 +34,13 @@ def test_the_listing_judges_each_proposal_as_its_merge_would(sample_repo: Path) 
     clash = plain.commit_tree_change(sample_repo, head, {"notes": "a file\n"}, "Notes\n",
                                author=("Human Editor", "human@example.com"))
     plain.run(sample_repo, "update-ref", "refs/heads/improve/product-writer/20261101-aaaa04", clash)
+    # a file added in a folder that main will rename (git's merge moves it along)
+    head = plain.make_proposal(sample_repo, "20261101-aaaa09", plain.add_rule("Say the weight."))
+    moved = plain.commit_tree_change(sample_repo, head, {"extra/three.txt": "3\n"}, "Three\n",
+                                     author=("Human Editor", "human@example.com"))
+    plain.run(sample_repo, "update-ref", "refs/heads/improve/product-writer/20261101-aaaa09", moved)
+    plain.human_commit(sample_repo, {"extra/one.txt": None, "extra/two.txt": None,
+                                     "kept/one.txt": "1\n", "kept/two.txt": "2\n"}, "Rename extras")
     # main moves on in other files
     plain.human_commit(sample_repo, {SUPPORT: show(SUPPORT) + "# edited by hand\n"}, "Tidy support")
     plain.human_commit(sample_repo, {"notes/today.txt": "x\n"}, "Notes")
@@ -52,14 +60,14 @@ def test_the_listing_judges_each_proposal_as_its_merge_would(sample_repo: Path) 
     by_merge = {r.proposal.id: judge(repo, r.proposal, tip) for r in rows}  # git merges each
     assert {r.proposal.id: r.verdict for r in rows} == by_merge
     verdicts = {r.proposal.id[-2:]: r.verdict for r in rows if r.verdict is not None}
-    assert sorted(verdicts) == ["01", "02", "03", "04", "05", "06", "07", "08"]
+    assert sorted(verdicts) == ["01", "02", "03", "04", "05", "06", "07", "08", "09"]
     assert [v.code for v in verdicts["02"].violations] == ["protected-changed"]
     for clean in ("01", "03", "05", "06"):  # 01 and 03: main moved on elsewhere
         assert verdicts[clean].stale and verdicts[clean].passed, verdicts[clean]
     assert verdicts["08"].passed and not verdicts["08"].stale
     assert not verdicts["04"].merges_cleanly  # the file main made a folder
     assert not verdicts["07"].merges_cleanly  # both changed the last line
-    # git merges only where both sides changed a path (04, 05, 07) or the branch holds a
-    # merge (06)
-    assert sum(1 for c in calls if c[0] == "merge-tree") == 4
+    # git merges only where both sides changed a path (04, 05, 07), one removes a file while
+    # the other adds one (09: a rename?) or the branch holds a merge (06)
+    assert sum(1 for c in calls if c[0] == "merge-tree") == 5
     repo.close()
