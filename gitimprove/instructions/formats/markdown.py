@@ -15,7 +15,10 @@ from gitimprove.instructions.formats.prose import Lines
 from gitimprove.instructions.formats.yamlfile import stem
 from gitimprove.instructions.formats.yamlspan import Path_, split_lines
 
-_NAMES = ("agents.md", "claude.md", "copilot-instructions.md", "gemini.md")
+# Instruction files any folder may have (`billing/AGENTS.md`; AGENT.md is Amp's older name):
+# ``init`` names an agent of one after its folder.
+FOLDER_FILES = ("agent.md", "agents.md", "claude.md", "gemini.md")
+_NAMES = (*FOLDER_FILES, "copilot-instructions.md")
 BODY: Path_ = ("body",)
 _FRONT_KEY = re.compile(r"([A-Za-z_][\w-]*)\s*:\s*(.*)")
 _PLACEHOLDER = re.compile(r"""\A["']?[\[<{]""")  # `[agent-name]`, `<name>`, `{{name}}`
