@@ -130,6 +130,10 @@ def test_init_names_a_folders_instruction_file_after_the_folder(tmp_path: Path) 
     assert "    name: '{parent}'" in (target / "gitimprove.yaml").read_text()
     listed = ok("agents", repo=target)
     assert re.search(r"^billing\s", listed, re.M) and "billing/AGENT.md" in listed, listed
+    commit_file(target, "refunds/CLAUDE.md", "You handle refunds.\n", "refunds")
+    assert ("left refunds/CLAUDE.md: a markdown file that gitimprove.yaml does not map; add `- path: "
+            "'refunds/CLAUDE.md'` with `format: markdown` and `name: '{parent}'` under its `formats:` "
+            "to adopt it") in ok("init", str(target))
 
 
 def test_init_adopts_an_existing_repository(tmp_path: Path) -> None:
