@@ -282,7 +282,7 @@ class Lines:
         if position is not None and position < len(section.rules):
             like = section.rules[position]
             marker = _next_marker(like.marker, section.rules, position)
-            line = f"{like.indent}{marker} {text}"
+            line = f"{like.indent}{marker} {_like(text, next(r for r in _runs(view, section.rules) if like in r))}"
             self._insert(like.start, [line, ""] if self.folded else [line])
             return position
         close = _system_close(view, section)
@@ -290,7 +290,7 @@ class Lines:
         run = _main_list(view, section.rules, close, depth, depth[section.start]) if section.rules else None
         if run is not None:
             like = run[-1]
-            block = [f"{like.indent}{_next_marker(like.marker, run, None)} {text}"]
+            block = [f"{like.indent}{_next_marker(like.marker, run, None)} {_like(text, run)}"]
             self._insert(like.end, ["", *block] if self.folded else block)
             return section.rules.index(like) + 1
         # No list to join (none, or each one finishes the line above it): a line of its own at
@@ -321,7 +321,8 @@ class Lines:
 
     def update_rule(self, section: ProseSection, index: int, text: str) -> None:
         rule = _rule(section, index)
-        self.raw[rule.start:rule.end] = [self._make(f"{rule.indent}{rule.marker} {_one_line(text)}")
+        run = next(r for r in _runs(self.view, section.rules) if rule in r)
+        self.raw[rule.start:rule.end] = [self._make(f"{rule.indent}{rule.marker} {_like(_one_line(text), run)}")
                                          .rstrip("\r\n") + _line_end(self.raw[rule.end - 1])]
         self.modified = True
 
@@ -453,13 +454,7 @@ def _main_list(lines: list[str], rules: list[Rule], close: int | None = None,
     the most rules of its kind, not in whichever list happens to come last. A list that
     finishes the line above it ("Focus on:") holds topics, not rules: None when every list
     does."""
-    runs: list[list[Rule]] = [[rules[0]]]
-    for before, rule in pairwise(rules):
-        if any(lines[k].strip() for k in range(before.end, rule.start)) \
-                or (before.marker in "-*+") != (rule.marker in "-*+") or before.indent != rule.indent:
-            runs.append([rule])
-        else:
-            runs[-1].append(rule)
+    runs = _runs(lines, rules)
     # a list that something other than a blank line follows (a code fence under its last
     # rule, a closing tag) would be split by a rule added under it; the end of a chat
     # template's system message is not
@@ -477,6 +472,50 @@ def _main_list(lines: list[str], rules: list[Rule], close: int | None = None,
         return None
     bulleted = [run for run in lists if run[0].marker in "-*+"]
     return max(bulleted or lists, key=len)
+
+
+def _runs(lines: list[str], rules: list[Rule]) -> list[list[Rule]]:
+    """``rules`` in lists: runs of one kind (bulleted or numbered) and indentation with only
+    blank lines between them."""
+    runs: list[list[Rule]] = [[rules[0]]]
+    for before, rule in pairwise(rules):
+        if any(lines[k].strip() for k in range(before.end, rule.start)) \
+                or (before.marker in "-*+") != (rule.marker in "-*+") or before.indent != rule.indent:
+            runs.append([rule])
+        else:
+            runs[-1].append(rule)
+    return runs
+
+
+# An item that opens with a bold label: `**Be brief**: ...`, `**Be brief:** ...`, `**Be brief.** ...`
+_LABELLED_RE = re.compile(r"\A\*\*(?P<label>[^*]*[^*\s:.])(?P<inner>[:.]?)\*\*(?P<outer>:?)[ \t]+\S")
+# A rule that opens with a label of its own words: "Use plain language: explain ...", "Be brief. Say ..."
+_LEAD_RE = re.compile(r"\A(?P<label>[^\W_](?:[\w'’ -]{0,38}[^\W_])?)(?P<stop>[:.])[ \t]+(?P<rest>\S.*)\Z")
+# words a period follows that end no sentence ("Ask Dr. Lee")
+_ABBREVIATIONS = frozenset("mr mrs ms dr prof st vs etc inc ltd co jr sr dept approx fig no nr cf".split())
+
+
+def _like(text: str, run: list[Rule]) -> str:
+    """A new rule's words for a list whose every item opens with a bold label of one style:
+    labelled the same way when the rule opens with a label of its own (up to five words before
+    a colon, or a short first sentence); else as written. The label is the rule's own words,
+    never more markup than the list has: it cannot open a heading or carry a ``*``."""
+    styles = {(m["inner"], m["outer"]) if (m := _LABELLED_RE.match(r.text)) else None for r in run}
+    if len(styles) != 1 or None in styles or ("", "") in styles or _LABELLED_RE.match(text):
+        return text
+    ((inner, outer),) = styles
+    lead = _LEAD_RE.match(text)
+    if lead is None:
+        return text
+    words = lead["label"].split()
+    if len(words) > 5 or (lead["stop"] == "." and (not lead["rest"][0].isupper() or len(words[-1]) < 3
+                                                   or words[-1].lower() in _ABBREVIATIONS)):
+        return text
+    rest = lead["rest"]
+    first = rest.split(" ", 1)[0]
+    if inner == "." and first.isalpha() and first.islower():
+        rest = rest[0].upper() + rest[1:]  # "Use plain language: explain ..." -> "... language.** Explain"
+    return f"**{lead['label']}{inner}**{outer} {rest}"
 
 
 def _finishes_lead_in(lines: list[str], first: Rule) -> bool:
