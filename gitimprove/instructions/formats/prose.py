@@ -491,8 +491,8 @@ def _runs(lines: list[str], rules: list[Rule]) -> list[list[Rule]]:
 _LABELLED_RE = re.compile(r"\A\*\*(?P<label>[^*]*[^*\s:.])(?P<inner>[:.]?)\*\*(?P<outer>:?)[ \t]+\S")
 # A rule that opens with a label of its own words: "Use plain language: explain ...", "Be brief. Say ..."
 _LEAD_RE = re.compile(r"\A(?P<label>[^\W_](?:[\w'’ -]{0,38}[^\W_])?)(?P<stop>[:.])[ \t]+(?P<rest>\S.*)\Z")
-# words a period follows that end no sentence ("Ask Dr. Lee")
-_ABBREVIATIONS = frozenset("mr mrs ms dr prof st vs etc inc ltd co jr sr dept approx fig no nr cf".split())
+# words of three letters or more a period follows that end no sentence ("Ask Prof. Lee")
+_ABBREVIATIONS = frozenset(("mrs", "prof", "etc", "inc", "ltd", "dept", "approx", "fig", "nos", "vol"))
 
 
 def _like(text: str, run: list[Rule]) -> str:
