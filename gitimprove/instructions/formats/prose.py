@@ -500,8 +500,9 @@ def _like(text: str, run: list[Rule]) -> str:
     labelled the same way when the rule opens with a label of its own (up to five words before
     a colon, or a short first sentence); else as written. The label is the rule's own words,
     never more markup than the list has: it cannot open a heading or carry a ``*``."""
-    styles = {(m["inner"], m["outer"]) if (m := _LABELLED_RE.match(r.text)) else None for r in run}
-    if len(styles) != 1 or None in styles or ("", "") in styles or _LABELLED_RE.match(text):
+    items = [_LABELLED_RE.match(r.text) for r in run]
+    styles = {(m["inner"], m["outer"]) for m in items if m is not None}
+    if None in items or len(styles) != 1 or ("", "") in styles or _LABELLED_RE.match(text):
         return text
     ((inner, outer),) = styles
     lead = _LEAD_RE.match(text)
