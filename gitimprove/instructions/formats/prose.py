@@ -146,11 +146,8 @@ def parse(lines: list[str], first_id: str, taken: set[str] | None = None, *,
         if underline and _paragraph(lines, above):
             del current.text_lines[-len(above):]
             current.end = above[0]
-            title = " ".join(lines[k].strip() for k in above)
-            marked = PROTECTED_MARK in title
-            title = title.replace(PROTECTED_MARK, "").strip()
-            level = 1 if underline.group(1)[0] == "=" else 2
-            current = ProseSection("", title, level, above[0], len(lines), head=i, protected=marked)
+            current = _section(" ".join(lines[k].strip() for k in above), 1 if underline.group(1)[0] == "=" else 2,
+                               above[0], i, len(lines))
             sections.append(current)
             rule = None
             continue
@@ -159,10 +156,7 @@ def parse(lines: list[str], first_id: str, taken: set[str] | None = None, *,
             heading = None
         if heading:
             current.end = i
-            title = heading.group(2).strip()
-            marked = PROTECTED_MARK in title
-            title = title.replace(PROTECTED_MARK, "").strip()
-            current = ProseSection("", title, len(heading.group(1)), i, len(lines), head=i, protected=marked)
+            current = _section(heading.group(2), len(heading.group(1)), i, i, len(lines))
             sections.append(current)
             rule = None
             continue
@@ -196,6 +190,12 @@ def parse(lines: list[str], first_id: str, taken: set[str] | None = None, *,
         preamble.id = unique(first_id)
         return [preamble, *sections]
     return sections
+
+
+def _section(title: str, level: int, start: int, head: int, end: int) -> ProseSection:
+    """The section a heading opens (its id is given once every heading is read)."""
+    return ProseSection("", title.replace(PROTECTED_MARK, "").strip(), level, start, end, head=head,
+                        protected=PROTECTED_MARK in title)
 
 
 def _paragraph(lines: list[str], para: list[int]) -> bool:
