@@ -265,7 +265,8 @@ def _wider(name: str) -> str:
 
 def _by_first_difference(rules: list[FormatRule], clashing: set[str]) -> list[FormatRule]:
     """``rules`` with each clashing file's agents named by the first folder of its path that the
-    nearest clashing file of its name does not share, then its file name: ``crews-agents-{key}``."""
+    nearest clashing file of its name does not share, then its file name: ``crews-agents-{key}``
+    (or, for a folder's own instruction file, its folder: ``m4l25-manager``)."""
     paths = sorted(clashing)
     out = []
     for rule in rules:
@@ -281,7 +282,9 @@ def _by_first_difference(rules: list[FormatRule], clashing: set[str]) -> list[Fo
             out.append(rule)
             continue
         folder = parts[shared].replace("{", "{{").replace("}", "}}")
-        out.append(rule.model_copy(update={"name": f"{folder}-{{stem}}-{{key}}"}))
+        # a folder's own instruction file keeps its folder's name: `m4l25-manager`
+        own = "{parent}" if _first_name(path, rule.format) == _FOLDER else "{stem}-{key}"
+        out.append(rule.model_copy(update={"name": f"{folder}-{own}"}))
     return out
 
 

@@ -108,12 +108,15 @@ def test_an_instruction_file_of_a_folder_is_named_after_its_folder() -> None:
     adopted before) keeps the name its feedback is recorded under."""
     body = b"You answer billing questions.\n\n- Quote the invoice number.\n"
     files = {"AGENTS.md": body, "billing/AGENT.md": body, "support/CLAUDE.md": body, "support/AGENTS.md": body,
-             "eu/shipping/GEMINI.md": body, "us/shipping/GEMINI.md": body, ".github/copilot-instructions.md": body}
+             "eu/shipping/GEMINI.md": body, "us/shipping/GEMINI.md": body, ".github/copilot-instructions.md": body,
+             # llxxgg/crewai_mas_demo: a workspace per lesson, an agent.md per role
+             "m4l25/workspace/pm/agent.md": body, "m4l26/workspace/pm/agent.md": body}
     result = survey(files, Policy(), [])
     assert {a.path: a.agents for a in result.adopted} == {
         "AGENTS.md": ["agents"], "billing/AGENT.md": ["billing"], "support/CLAUDE.md": ["support-claude"],
         "support/AGENTS.md": ["support-agents"], "eu/shipping/GEMINI.md": ["eu-shipping-gemini"],
-        "us/shipping/GEMINI.md": ["us-shipping-gemini"],
+        "us/shipping/GEMINI.md": ["us-shipping-gemini"], "m4l25/workspace/pm/agent.md": ["m4l25-pm"],
+        "m4l26/workspace/pm/agent.md": ["m4l26-pm"],
         ".github/copilot-instructions.md": ["copilot-instructions"]}
     assert {r.path: r.name for r in result.rules}["billing/AGENT.md"] == "{parent}"
     assert result.left == []
