@@ -122,3 +122,18 @@ def test_an_instruction_file_of_a_folder_is_named_after_its_folder() -> None:
     assert result.left == []
     before = FormatRule(path="billing/AGENT.md", format="markdown")  # as written by an earlier init
     assert agent_name(before, "billing/AGENT.md", "agent") == "agent"
+
+
+def test_a_list_whose_last_item_ends_with_a_colon_is_not_joined() -> None:
+    """llxxgg/crewai_mas_demo's manager agent.md lists a message's fields, the last one
+    `- **内容格式**（...）：` over the code block it introduces: a rule added there went between
+    the two, and read as part of the message."""
+    text = ("# Manager\n\n## Assign the task\n\nSend a message:\n\n- **To**: pm\n- **Type**: task_assign\n"
+            "- **Body** (paths and acceptance criteria only):\n\n```\nPlease design the product spec.\n```\n\n"
+            "## Review\n\n- Check every criterion.\n")
+    for colon in (":", "："):
+        source = text.replace("only):", f"only){colon}")
+        parsed = ADAPTERS["markdown"].parse(source, "m4l26/workspace/manager/agent.md")
+        doc = AdoptedDocument(parsed, parsed.entries[0].key, "manager")
+        doc.add_rule("assign-the-task", "Name the output path.")
+        assert doc.dumps() == source.replace("```\n\n## Review", "```\n\n- Name the output path.\n\n## Review")

@@ -452,8 +452,8 @@ def _main_list(lines: list[str], rules: list[Rule], close: int | None = None,
     numbered list is more often steps than rules. A section can hold several lists, each under
     a line of text ("Behavior", then "Outputs", then "Example footer"): a new rule belongs with
     the most rules of its kind, not in whichever list happens to come last. A list that
-    finishes the line above it ("Focus on:") holds topics, not rules: None when every list
-    does."""
+    finishes the line above it ("Focus on:") holds topics, not rules, and one whose last item
+    ends with a colon introduces what follows it: None when every list is such."""
     runs = _runs(lines, rules)
     # a list that something other than a blank line follows (a code fence under its last
     # rule, a closing tag) would be split by a rule added under it; the end of a chat
@@ -467,11 +467,19 @@ def _main_list(lines: list[str], rules: list[Rule], close: int | None = None,
             return None
     ends = [run for run in runs if run[-1].end >= len(lines) or not lines[run[-1].end].strip()
             or run[-1].end == close or (depth is not None and bool(_TEMPLATE_TAG_RE.match(lines[run[-1].end])))]
-    lists = [run for run in ends or runs[-1:] if not _finishes_lead_in(lines, run[0])]
+    lists = [run for run in ends or runs[-1:]
+             if not _finishes_lead_in(lines, run[0]) and not _introduces(lines, run[-1])]
     if not lists:
         return None
     bulleted = [run for run in lists if run[0].marker in "-*+"]
     return max(bulleted or lists, key=len)
+
+
+def _introduces(lines: list[str], last: Rule) -> bool:
+    """Whether a list's last item ends with a colon (``- **Body** (paths only):``, ``：`` in
+    Chinese): it introduces what comes under the list (a code block, a table), and a rule
+    after it would read as that."""
+    return rule_text(lines, last).rstrip().rstrip("*").endswith((":", "："))
 
 
 def _runs(lines: list[str], rules: list[Rule]) -> list[list[Rule]]:
