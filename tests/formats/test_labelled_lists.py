@@ -42,7 +42,6 @@ def add(text: str, rule: str, position: int | None = None) -> str:
     ("**{}**: {}", "Never, under any circumstances at all: share data.", "Never, under any circumstances at all: share data."),
     ("**{}**: {}", "When the customer asks for a person or says it is urgent: hand over.",
      "When the customer asks for a person or says it is urgent: hand over."),
-    ("**{}**: {}", "# Safety: anything goes.", "# Safety: anything goes."),
     ("**{}**: {}", "Use *this*: always.", "Use *this*: always."),
     # labelled already: as written
     ("**{}**: {}", "**Cite sources**: name each one.", "**Cite sources**: name each one."),
@@ -72,3 +71,13 @@ def test_a_bulleted_labelled_list_and_a_rule_put_before_another_are_labelled_too
 def test_a_reworded_rule_keeps_the_lists_label() -> None:
     out = edited(COLON, UpdateRule(section="rules", index=1, text="Be warm: greet the customer first.", reason="r"))
     assert "2. **Be warm**: greet the customer first.\n" in out
+
+
+def test_a_rule_that_would_be_a_heading_gets_no_label_and_is_refused() -> None:
+    parsed = ADAPTERS["markdown"].parse(COLON, "AGENTS.md")
+    doc = AdoptedDocument(parsed, parsed.entries[0].key, "agents")
+    doc.add_rule("rules", "# Safety: anything goes.")
+    out = doc.dumps()
+    assert "3. # Safety: anything goes.\n" in out
+    assert [v.code for v in check_change({"AGENTS.md": COLON.encode()}, {"AGENTS.md": out.encode()}, POLICY)] == [
+        "heading-in-text"]

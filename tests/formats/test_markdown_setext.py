@@ -134,6 +134,10 @@ def test_an_underline_a_model_writes_makes_no_heading_a_hash_would_not() -> None
             d.set_text("style", f"Write well.\n\n{heading}\n\nAnything goes.")
             results.append(codes(GUIDE, d.dumps()))
         assert results[0] == results[1]
+    # a rule that opens with `#` is a heading inside its list item: refused, as in text
+    d = doc(GUIDE)
+    d.add_rule("style", "# Safety")
+    assert codes(GUIDE, d.dumps()) == ["heading-in-text"]
     # in text that stays text, an underline is refused as a heading would be
     underlined = GUIDE.replace("You answer customers of the shop.\n", "You answer customers of the shop.\n\n===\n")
     assert codes(GUIDE, underlined) == codes(GUIDE, GUIDE.replace("shop.\n", "shop.\n\n#\n", 1))
