@@ -248,6 +248,17 @@ def test_product_complaints_leave_patterns_about_the_answers() -> None:
     ("verry bad..", True),                   # a misspelt intensifier
     ("It is a dangerous app", True),
     ("bahut bekar hai", True),               # Hindi in Latin letters: "very useless"
+    ("Muy malo", True),                      # judging words of other languages...
+    ("Não recomendo", True),
+    ("c'est nul", True),
+    ("очень плохо", True),
+    ("فاشل", True),
+    ("খারাপ", True),
+    ("最悪", True),
+    ("kötü uygulama", True),
+    ("la app es mala y cara", False),        # ... and what they say is wrong: "expensive"
+    ("очень медленно", False),               # "very slow"
+    ("no funciona", False),                  # "does not work"
     ("fails a lot", False),                  # it fails: something is wrong
     ("not working", False),
 ])
@@ -715,3 +726,25 @@ def test_a_pattern_concerns_a_section_by_words_a_third_of_it_shares() -> None:
     # words most of a pattern shares still name its section
     texts = [f"it forgot the message I asked it to write down, {n}" for n in range(5)]
     assert _section(group(texts), Themer(), agent) == "bio"  # type: ignore[arg-type]
+
+
+
+def test_a_product_pattern_keeps_no_complaint_about_what_an_answer_got_wrong() -> None:
+    """A cluster mostly about the product stays a product pattern, but an item in it that says
+    what is wrong in an answer, more than it speaks of the product, leaves it (to be grouped
+    with the others like it): a long review of the limits that also says "the math is wrong"
+    had hidden that complaint in a pattern no proposal reads."""
+    from gitimprove.patterns.analysis import Item, Themer, _set_product_apart
+
+    limits = [f"after {n} messages it hits the limit, I have to wait hours" for n in range(2, 8)]
+    wrong = ["it hits the limit and the math is wrong, a mistake in every step",
+             "the limit is fine, but the answers are incorrect and the reasoning is wrong"]
+    by_text = {t: [Item("recurring_failure", t, (t,), datetime(2026, 1, 1, tzinfo=UTC), ())]
+               for t in limits + wrong}
+    apart: dict[str, list[str]] = {}
+    evicted: list[str] = []
+    topic, kept = _set_product_apart(sorted(by_text), by_text, Themer(), apart, evicted)
+    assert topic == "usage limits"
+    assert sorted(kept) == sorted(limits)
+    assert sorted(evicted) == sorted(wrong)
+    assert not apart
