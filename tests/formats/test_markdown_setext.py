@@ -115,6 +115,11 @@ def test_a_section_added_to_an_underlined_file_is_underlined() -> None:
     d.add_section("tools", title="Tools", rules=["Look the order up first."])
     assert d.dumps() == GUIDE + "\nTools\n-----\n\n- Look the order up first.\n"
     assert codes(GUIDE, d.dumps()) == []
+    for title in ("- Notes", "> Notes", "<div>"):  # no paragraph over the line: a # heading
+        d = doc(GUIDE)
+        d.add_section("notes", title=title)
+        assert d.dumps() == GUIDE + f"\n## {title.strip()}\n"
+        assert [s.title for s in doc(d.dumps()).agent.sections][-1] == title.strip()
 
 
 def test_an_underline_a_model_writes_makes_no_heading_a_hash_would_not() -> None:

@@ -353,11 +353,13 @@ class Lines:
         titled = [s for s in sections if s.title is not None]
         level = _new_level([s.level for s in titled])
         title = _one_line(title)
+        block = [f"{'#' * level} {title}"]
         if titled and level <= 2 and all(s.head > s.start for s in titled):
-            # a file whose headings are all underlined gets one more of them
-            block = [title, ("=" if level == 1 else "-") * max(3, len(title))]
-        else:
-            block = [f"{'#' * level} {title}"]
+            # a file whose headings are all underlined gets one more of them, when the title
+            # reads as a paragraph ("- Notes" or "> Notes" over a line would not be a heading)
+            underlined = [title, ("=" if level == 1 else "-") * max(3, len(title))]
+            if [(s.start, s.head) for s in parse(underlined, "", setext=True)] == [(0, 1)]:
+                block = underlined
         if text:
             block += ["", *text.strip("\n").split("\n")]
         if rules:
