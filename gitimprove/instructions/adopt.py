@@ -246,9 +246,13 @@ def _first_name(path: str, fmt: str) -> str:
     """The name template ``init`` first writes for a file: its folder's name for a Markdown
     instruction file of a folder's own name (an ``AGENTS.md`` of every folder would otherwise be
     one more ``agents``), else the format's default. Only for new adoption: an entry already in
-    gitimprove.yaml keeps the name its feedback and history are recorded under."""
+    gitimprove.yaml keeps the name its feedback and history are recorded under. A tool's own
+    folder (``.claude/CLAUDE.md``, ``.gemini/GEMINI.md``) holds the repository's file, not a
+    part's, and a folder of the file's own name (``agents/AGENTS.md``) would name it the same."""
     folder, _, name = path.rpartition("/")
-    return _FOLDER if fmt == "markdown" and folder and name.lower() in FOLDER_FILES else ""
+    parent = folder.rpartition("/")[2]
+    return _FOLDER if (fmt == "markdown" and folder and name.lower() in FOLDER_FILES and not parent.startswith(".")
+                       and parent.lower() != name.lower().removesuffix(".md")) else ""
 
 
 def _wider(name: str) -> str:

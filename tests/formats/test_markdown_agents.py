@@ -119,6 +119,10 @@ def test_an_instruction_file_of_a_folder_is_named_after_its_folder() -> None:
         "m4l26/workspace/pm/agent.md": ["m4l26-pm"],
         ".github/copilot-instructions.md": ["copilot-instructions"]}
     assert {r.path: r.name for r in result.rules}["billing/AGENT.md"] == "{parent}"
+    # a tool's own folder holds the repository's file; a folder of the file's name names it alike
+    alike = survey({".gemini/GEMINI.md": body, "agents/AGENTS.md": body}, Policy(), [])
+    assert {a.path: a.agents for a in alike.adopted} == {".gemini/GEMINI.md": ["gemini"],
+                                                           "agents/AGENTS.md": ["agents"]}
     assert result.left == []
     before = FormatRule(path="billing/AGENT.md", format="markdown")  # as written by an earlier init
     assert agent_name(before, "billing/AGENT.md", "agent") == "agent"
