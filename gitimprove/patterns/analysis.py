@@ -575,7 +575,7 @@ def _set_product_apart(members: Sequence[str], by_text: Mapping[str, list[Item]]
     if triage == "product":
         for text in members:
             info = themer(text)
-            (evicted if info.topic is None and info.addresses_answer else kept).append(text)
+            (evicted if info.addresses_answer and info.topic is None else kept).append(text)
         return topic, kept
     for text in members:
         own = themer(text).plain_topic

@@ -204,7 +204,7 @@ def _talk(toks: tuple[str, ...]) -> float:
 def addresses_answer(toks: tuple[str, ...]) -> bool:
     """Whether ``toks`` say what is wrong in an answer (:data:`ANSWER_TALK`: "wrong",
     "mistake", "explain", its reasoning or its code), not merely name one."""
-    return bool(ANSWER_TALK.match(toks))
+    return ANSWER_TALK.mentions(toks) and bool(ANSWER_TALK.match(toks))
 
 
 def subject_words(texts: Iterable[str]) -> frozenset[str]:
