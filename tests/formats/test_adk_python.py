@@ -507,14 +507,13 @@ def test_a_rule_writing_a_fields_name_as_text_in_an_f_string_adds_a_variable() -
         {"ds/agent.py": DATED.encode()}, {"ds/agent.py": moved.encode()}, policy)]
 
 
-def test_spelling_the_braces_of_an_f_string_changes_no_version_id() -> None:
-    from gitimprove.instructions.formats.base import digest
-
+def test_the_data_and_the_rendered_prompt_are_the_text_as_python_builds_it() -> None:
+    # the view spells a brace of the text doubled; the data (the rendered prompt, what load()
+    # serves and an evaluation replays, and the version id) is the text Python builds
     braced = DATED.replace("Todays date: {date_today}", 'Todays date: {date_today}, as {{"d": 1}}')
     parsed = ADK.parse(braced, "ds/agent.py")
     entry = parsed.entries[0]
-    data = parsed.data(entry)
-    assert data["global_instruction"].rstrip().endswith('Todays date: {date_today}, as {{"d": 1}}')
-    # the id is of the text as Python builds it, each field as written: what it was before
-    built = {**data, "global_instruction": data["global_instruction"].replace("{{", "{").replace("}}", "}")}
-    assert parsed.fingerprint(entry) == digest(built)
+    assert parsed.data(entry)["global_instruction"].rstrip().endswith('Todays date: {date_today}, as {"d": 1}')
+    assert 'Todays date: {date_today}, as {"d": 1}\n' in parsed.render(entry)
+    section = next(s for s in parsed.view(entry, "ds").sections if s.id == "global-instruction")
+    assert 'Todays date: {date_today}, as {{"d": 1}}' in (section.text or "")

@@ -98,7 +98,8 @@ class ParsedFile(ABC):
 
     def fingerprint(self, entry: Entry) -> str:
         """A version id for one agent: changes exactly when that agent's data changes."""
-        return digest(self.data(entry))
+        data = json.dumps(self.data(entry), sort_keys=True, default=str, ensure_ascii=False).encode()
+        return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
 
     def sections(self, entry: Entry, buffers: dict[Path_, Lines] | None = None
                  ) -> list[tuple[Path_, Lines, ProseSection]]:
@@ -173,12 +174,6 @@ class Adapter(ABC):
         if missing:
             raise KeyError(f"missing values for variables: {', '.join(missing)}")
         return self.variable_re.sub(lambda m: values.get(_name(m), m.group(0)), text)
-
-
-def digest(data: Any) -> str:
-    """The version id of an agent's data (:meth:`ParsedFile.fingerprint`)."""
-    raw = json.dumps(data, sort_keys=True, default=str, ensure_ascii=False).encode()
-    return hashlib.sha1(b"blob %d\0" % len(raw) + raw).hexdigest()
 
 
 def _name(match: re.Match[str]) -> str:

@@ -32,13 +32,12 @@ import ast
 import dataclasses
 import posixpath
 import re
-from abc import abstractmethod
-from collections.abc import Callable, Container
+from collections.abc import Container
 from typing import TYPE_CHECKING, Any
 
 from gitimprove.dataclass import dataclass
 from gitimprove.errors import InvalidFileError
-from gitimprove.instructions.formats.base import Adapter, Entry, ParsedFile, digest
+from gitimprove.instructions.formats.base import Adapter, Entry, ParsedFile
 from gitimprove.instructions.formats.prose import EditError, Lines
 from gitimprove.instructions.formats.pysource import Literal, Source, bindings
 from gitimprove.instructions.formats.yamlfile import YamlAdapter, shape_error, stem, string_fields
@@ -240,18 +239,6 @@ class _Literals(ParsedFile):
     def as_written(self, path: Path_, text: str, before: str = "") -> str:
         return self.literals[path].as_written(text, before)
 
-    def data(self, entry: Entry) -> Any:
-        return self._data(entry, lambda literal: literal.value)
-
-    def fingerprint(self, entry: Entry) -> str:
-        # NOTE: of the text as Python builds it: an f-string's version id is the one it had
-        # before its value spelled the braces of its text as the file does
-        return digest(self._data(entry, lambda literal: literal.as_read()))
-
-    @abstractmethod
-    def _data(self, entry: Entry, text: Callable[[Literal], str]) -> dict[str, Any]:
-        """The entry's data, each of its strings ``text(literal)``."""
-
     def variables(self, path: Path_, buf: Lines | None = None) -> set[str]:
         # NOTE: an f-string's fields are code Python fills before ADK reads the text: a text
         # `{date_today}` beside the field `{date_today}` is a state variable all the same
@@ -394,11 +381,11 @@ class PythonAgents(_Literals):
                                     "string literal"], hint=_HINT)
         return found
 
-    def _data(self, entry: Entry, text: Callable[[Literal], str]) -> dict[str, Any]:
+    def data(self, entry: Entry) -> Any:
         start, end = self.calls[entry.key]
         out: dict[str, Any] = {"call": self.text[start:end]}
         for _, path in entry.fields:
-            out[str(path[1])] = text(self.literals[path])
+            out[str(path[1])] = self.literals[path].as_read()
         return out
 
     def excerpt(self, entry: Entry) -> str:
@@ -520,12 +507,12 @@ class PromptModule(_Literals):
                         for key, f in fields.items()]
         self._share()
 
-    def _data(self, entry: Entry, text: Callable[[Literal], str]) -> dict[str, Any]:
+    def data(self, entry: Entry) -> Any:
         out: dict[str, Any] = {}
         for c in self.constants:
             if c.agent == entry.key:
                 start, end = self.assigned[c.constant]
-                out[c.field] = text(self.literals[(c.agent, c.field)])
+                out[c.field] = self.literals[(c.agent, c.field)].as_read()
                 out[f"{c.field} constant"] = self.text[start:end]  # the assignment, as written
         return out
 
