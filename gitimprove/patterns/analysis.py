@@ -492,6 +492,26 @@ def group_items(items: Sequence[Item], themer: Themer,
     return list(groups.values()) + list(offline.values())
 
 
+def _small_product_groups_joined(groups: list[Group], min_support: int) -> list[Group]:
+    """``groups``, each product group of fewer than ``min_support`` items joined to the largest
+    one of its kind and topic that has enough: two reviews saying "expensive af" are about
+    pricing like the 35 of the pricing pattern, and dropped as too few they were counted
+    nowhere."""
+    homes: dict[tuple[str, str], Group] = {}
+    for g in sorted(groups, key=lambda g: -len(g.items)):
+        if g.triage == "product" and g.topic and len(g.items) >= min_support:
+            homes.setdefault((g.kind, g.topic), g)
+    kept: list[Group] = []
+    for g in groups:
+        home = (homes.get((g.kind, g.topic)) if g.triage == "product" and g.topic
+                and len(g.items) < min_support else None)
+        if home is None:
+            kept.append(g)
+        else:
+            home.items.extend(g.items)
+    return kept
+
+
 def _add_cluster(kind: PatternKind, members: Sequence[str], part_of: Mapping[str, int],
                  by_text: dict[str, list[Item]], themer: Themer, df: tuple[Counter[str], int],
                  offline: dict[tuple[str, str], Group]) -> Group:
@@ -738,7 +758,8 @@ def analyze_records(
         for part in (sec.title or "", sec.text or "", *(sec.rules or ()))))
     items = collect_items(records, themer)
     word_df = _document_frequencies(themer, items)
-    groups = group_items(items, themer, word_df, synthesizer=synthesizer, notes=notes)
+    groups = _small_product_groups_joined(
+        group_items(items, themer, word_df, synthesizer=synthesizer, notes=notes), min_support)
     newest = max(r.created_at for r in records)
     total = {k: 0 for k in KIND_WEIGHT}
     run_count = len({(r.run_id or "\0" + r.id) for r in records})

@@ -676,6 +676,11 @@ def test_words_users_write_side_by_side_name_a_group_as_a_phrase() -> None:
              "my phone number is invalid they say", "Invalid phone number for my country",
              "invalid phone number again and again"]
     (pattern,) = analyze_records(recs(texts), min_support=3)
+    # all five (three of which say "invalid phone number"), the two the grouping kept
+    # apart joined to the pattern of their topic
+    assert pattern.count == 5
+    assert pattern.label == "invalid phone number", pattern.label
+    (pattern,) = analyze_records(recs(texts[1:]), min_support=3)
     assert pattern.label == "invalid, phone number", pattern.label
     # ... within one clause only, and where half the texts holding both words join them
     from gitimprove.patterns.analysis import _phrase
@@ -748,3 +753,21 @@ def test_a_product_pattern_keeps_no_complaint_about_what_an_answer_got_wrong() -
     assert sorted(kept) == sorted(limits)
     assert sorted(evicted) == sorted(wrong)
     assert not apart
+
+
+def test_a_product_group_too_small_to_show_joins_the_pattern_of_its_topic() -> None:
+    """Two reviews saying "expensive af" that the grouping kept apart are about pricing like
+    the others: dropped as too few for a pattern, they had been counted nowhere."""
+    from gitimprove.patterns.analysis import Group, Item, _small_product_groups_joined
+
+    def group(key: str, n: int, topic: str | None, triage: str = "product") -> Group:
+        made = Group("recurring_failure", key, key, triage=triage, topic=topic)  # type: ignore[arg-type]
+        made.items = [Item("recurring_failure", f"{key} {i}", (f"{key}{i}",),
+                           datetime(2026, 1, 1, tzinfo=UTC), ()) for i in range(n)]
+        return made
+
+    big, small, other = group("paid", 5, "pricing"), group("af", 2, "pricing"), group("log", 2, "login")
+    answers = group("wrong", 2, None, "answers")
+    kept = _small_product_groups_joined([small, big, other, answers], 3)
+    assert kept == [big, other, answers]  # a topic without a pattern keeps its group (too few)
+    assert len(big.items) == 7
