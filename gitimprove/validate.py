@@ -13,7 +13,7 @@ import fnmatch
 import posixpath
 import re
 from collections.abc import Mapping
-from dataclasses import asdict
+from dataclasses import asdict, replace
 
 from gitimprove.dataclass import dataclass
 from gitimprove.errors import InvalidFileError
@@ -213,7 +213,10 @@ def check_agent(old: AgentFile, new: AgentFile, policy: Policy, *, path: str) ->
             v("protected-removed", f"removes the protected section {sid!r}", sid)
             continue
         if before is not None and after != before:
-            if before.protected and not after.protected:
+            if replace(after, parent=before.parent) == before:
+                v("protected-moved", f"moves the protected section {sid!r} from under "
+                  f"{before.parent or 'no heading'!r} to under {after.parent or 'no heading'!r}", sid)
+            elif before.protected and not after.protected:
                 v("protected-unflagged", f"removes `protected: true` from section {sid!r}", sid)
             else:
                 v("protected-changed", f"changes the protected section {sid!r}", sid)

@@ -88,7 +88,7 @@ ATTACKS = {
     # an unprotected section demoted under the protected one
     "demoted": (lambda t: t.replace("## Tone", "### Tone"), "protected-extended"),
     # a subsection promoted out of it
-    "promoted": (lambda t: t.replace("### Escalation", "## Escalation"), "protected-changed"),
+    "promoted": (lambda t: t.replace("### Escalation", "## Escalation"), "protected-moved"),
 }
 
 
