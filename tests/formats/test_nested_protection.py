@@ -117,7 +117,7 @@ def test_outside_the_protected_section_edits_pass() -> None:
 
 def test_markdown_in_a_yaml_string_nests_too() -> None:
     crew = (FIXTURES / "crew_agents.yaml").read_text()
-    marked = crew.replace("    ## Rules\n", "    ## Rules <!-- gitimprove: protected -->\n"
+    marked = crew.replace("    ## Style\n", "    ## Style <!-- gitimprove: protected -->\n"
                                              "    ### Sources\n    - Name the author.\n", 1)
     policy = Policy(formats=[FormatRule(path="agents.yaml", format="crewai")], protected_sections=[])
     assert codes(marked, marked.replace("- Name the author.", "- Skip the author."), policy,
