@@ -115,22 +115,22 @@ def test_outside_the_protected_section_edits_pass() -> None:
     assert codes(GUIDE, GUIDE.replace("- Thank the customer.", "- Thank the customer.\n\n### Closing\n\n- Say bye.")) == []
 
 
-def test_markdown_in_a_yaml_string_nests_too() -> None:
-    crew = (FIXTURES / "crew_agents.yaml").read_text()
-    marked = crew.replace("    ## Style\n", "    ## Style <!-- gitimprove: protected -->\n"
-                                             "    ### Sources\n    - Name the author.\n", 1)
-    policy = Policy(formats=[FormatRule(path="agents.yaml", format="crewai")], protected_sections=[])
-    assert codes(marked, marked.replace("- Name the author.", "- Skip the author."), policy,
-                 "agents.yaml") == ["protected-changed"]
+# (file, format, where the subsection goes, what it goes after, its rule)
+IN_STRINGS = [
+    # a crewAI literal block (`|-`); its `## Style` marked protected
+    ("crew_agents.yaml", "crewai", "    ## Style\n",
+     "    ## Style <!-- gitimprove: protected -->\n    ### Sources\n    - Name the author.\n", "Name the author."),
+    # a Python string of an ADK agent, under its protected `## Safety`
+    ("adk_agent.py", "google_adk", "    - Never give gambling advice.\n",
+     "    - Never give gambling advice.\n\n    ### Odds\n\n    - Never say a roll is due.\n", "Never say a roll is due."),
+]
 
 
-def test_markdown_in_a_python_string_nests_too() -> None:
-    dice = (FIXTURES / "adk_agent.py").read_text()
-    nested = dice.replace("    - Never give gambling advice.\n", "    - Never give gambling advice.\n\n"
-                          "    ### Odds\n\n    - Never say a roll is due.\n", 1)
-    policy = Policy(formats=[FormatRule(path="dice/agent.py", format="google_adk")], protected_sections=[])
-    assert codes(nested, nested.replace("- Never say a roll is due.", "- Say a six is due."), policy,
-                 "dice/agent.py") == ["protected-changed"]
+@pytest.mark.parametrize(("name", "fmt", "at", "nested", "rule"), IN_STRINGS, ids=["yaml", "python"])
+def test_markdown_in_a_string_nests_too(name: str, fmt: str, at: str, nested: str, rule: str) -> None:
+    text = (FIXTURES / name).read_text().replace(at, nested, 1)
+    policy = Policy(formats=[FormatRule(path=name, format=fmt)], protected_sections=[])
+    assert codes(text, text.replace(rule, "Do as you like."), policy, name) == ["protected-changed"]
 
 
 def test_a_native_file_may_not_say_parent() -> None:
