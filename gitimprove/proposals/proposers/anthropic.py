@@ -416,7 +416,7 @@ class AnthropicProposer:
         tokens = Tokens()  # of this agent's requests
         # Each agent's draft takes one request, or two with the repair round: a bound, which
         # the agents after this one lower as they need fewer (never raise).
-        self.api.expect(REQUESTS_PER_AGENT * (1 + request.agents_after), at_most=True)
+        self.api.at_most(REQUESTS_PER_AGENT * (1 + request.agents_after))
         with self.api.client() as client:
             answer = self._create(client, system, messages)
             tokens += Tokens.of(answer)
