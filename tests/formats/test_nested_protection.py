@@ -148,3 +148,15 @@ def test_a_native_file_may_not_say_parent() -> None:
             "  - id: more\n    parent: safety\n    rules: [Be kind.]\n")
     with pytest.raises(Exception, match="`parent` is not a key"):
         parse_agent(text, "agents/a.yaml", expected_name="a")
+
+
+def test_a_proposer_is_shown_the_nesting_and_the_subsections_as_protected() -> None:
+    from gitimprove.instructions.policy import Limits
+    from gitimprove.proposals.proposers.base import ProposalRequest
+
+    parsed = ADAPTERS["markdown"].parse(GUIDE, "AGENTS.md")
+    agent = parsed.view(parsed.entries[0], "agents")
+    shown = ProposalRequest(agent="agents", file=agent, protected=protected_ids(agent, MD), limits=Limits(),
+                            patterns=[]).labelled_file()
+    assert "section 3: id='escalation' title='Escalation' under='safety'  [PROTECTED" in shown
+    assert "section 5: id='tone' title='Tone' under='support-agent'\n" in shown
