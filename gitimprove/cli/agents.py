@@ -11,6 +11,7 @@ import click
 from gitimprove.cli.context import Context, cost_told, echo, emit_json, json_option, pass_ctx
 from gitimprove.cli.output import fold, for_people, paint
 from gitimprove.errors import GitImproveError, InvalidFileError
+from gitimprove.instructions.agentfile import protected_ids
 
 if TYPE_CHECKING:
     from gitimprove.instructions.repo import AgentSummary
@@ -146,6 +147,7 @@ def show_cmd(ctx: Context, agent: str | None, at: str | None, rendered: bool,
             "yaml": found.raw.decode("utf-8"), "rendered": text,
             "variables": found.file.variables,
             "sections": [s.model_dump(exclude_none=True) for s in found.file.sections],
+            "protected": protected_ids(found.file, repo.policy().is_protected),
         })
         return
     source = found.raw.decode("utf-8") if found.parsed is None or found.key is None else \

@@ -119,7 +119,7 @@ class ParsedFile(ABC):
             view = buf.view
             rules = [rule_text(view, r) for r in s.rules]
             sections.append(Section(id=s.id, title=s.title, text=section_text(view, s), rules=rules or None,
-                                    protected=s.protected))
+                                    protected=s.protected, parent=s.parent))
         for _, path in entry.fields:
             used.update(self.variables(path, buffers.get(path) if buffers else None))
         return AgentFile(name=name, description="", variables=sorted(used), sections=sections)

@@ -195,7 +195,8 @@ def system_prompt(request: ProposalRequest) -> str:
         "",
         "Hard constraints (a validator enforces them; a draft that breaks one is refused):",
         f"- Never change, move, reorder or remove a section marked [PROTECTED] ({protected}), "
-        "and never add rules to it or replace its text.",
+        "and never add rules to it or replace its text; a section `under=` a protected one is "
+        "protected too, and no new section may go between a protected section and those under it.",
         "- Keep every declared {{variable}} placeholder exactly as written, and add no new one.",
         "- Do not rename the agent and do not change its description.",
         *_limits_lines(limits),
