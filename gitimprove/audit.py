@@ -301,7 +301,7 @@ def _main_events(repo: InstructionRepo, book: ledger.Ledger) -> list[Event]:
             for pid in approval.proposals:
                 info = book.proposals[pid]
                 events.append(Event(
-                    kind="approved", actor=approval.by, agent=info.agent, proposal=pid,
+                    kind="approved", actor=approval.by, agent=info.agent, proposal=info.id,
                     model=info.record.model or None, proposer=info.record.proposer or None,
                     evidence=info.evidence, edited_by=_editors(info),
                     version=_version(agents, info.agent),

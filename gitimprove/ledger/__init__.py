@@ -686,6 +686,11 @@ class Rollback:
     summary: str
 
 
+def proposal_key(agent: str, pid: str) -> str:
+    """``agent/id``: one proposal, where two agents' proposals share an id."""
+    return f"{agent}/{pid}"
+
+
 def branch_of(ref: str | None) -> str | None:
     """The proposal branch ``ref`` names (``improve/agent/id``), or None (a record ref)."""
     return ref.removeprefix("refs/heads/") if ref and ref.startswith(BRANCH_PREFIX) else None
@@ -714,6 +719,12 @@ class Proposal:
     @property
     def agent(self) -> str:
         return self.record.agent
+
+    @property
+    def key(self) -> str:
+        """``agent/id``: what names this proposal alone where two agents' proposals share an
+        id (branches ``improve/a/X`` and ``improve/b/X``: :meth:`Ledger.select` takes it)."""
+        return proposal_key(self.agent, self.id)
 
     @property
     def head(self) -> Oid:
@@ -790,6 +801,11 @@ class Summary(NamedTuple):
         """:attr:`Proposal.branch`."""
         return branch_of(self.ref)
 
+    @property
+    def key(self) -> str:
+        """:attr:`Proposal.key`."""
+        return proposal_key(self.agent, self.id)
+
     @classmethod
     def of(cls, p: Proposal) -> Summary:
         content, r = p.record.content, p.rejection
@@ -817,9 +833,11 @@ class Ledger:
     disk is read or written: everything comes from git (what the hooks judge by)."""
 
     def __init__(self, main: Oid | None, git: Repository, main_ref: str,
-                 refs: Sequence[tuple[str, Oid]], *, kept: bool = True) -> None:
+                 refs: Sequence[tuple[str, Oid]], *, kept: bool = True,
+                 since: Oid | None = None) -> None:
         self.main, self.git, self.main_ref, self.refs = main, git, main_ref, list(refs)
-        self.kept = kept and not git.shallow
+        self.kept = kept and not git.shallow and since is None
+        self.since = since  # main's line read from there on only (:func:`scan_naming`)
         # Main's whole line, when a scan walked it (else read on first use of history/on_main).
         self.line: MainLine | None = None
         self._summaries: list[Summary] | None = None
@@ -828,7 +846,8 @@ class Ledger:
     def _scanned(self) -> tuple[MainLine, dict[Oid, LoggedCommit]]:
         """Main's line and the commits the refs bring beyond it (:func:`scan_line`)."""
         tips = sorted({str(oid) for _, oid in self.refs} - {str(self.main)})
-        main_line, commits = scan_line(self.git, self.main_ref, self.main, tips, keep=self.kept)
+        main_line, commits = scan_line(self.git, self.main_ref, self.main, tips, keep=self.kept,
+                                       since=self.since)
         if main_line.whole and self.line is None:
             self.line = main_line
         return main_line, commits
@@ -900,10 +919,14 @@ class Ledger:
         alone from its :class:`Summary`'s ref: with main's line kept on disk, one ``log`` of
         what those refs bring beyond main (a few among many), else what the scan read."""
         wanted = list(dict.fromkeys(ids))
-        known = {s.id: s for s in self.summaries()}
         if "_read" in self.__dict__:  # built already (to summarise them, or for another reader)
-            return [p for pid in wanted if (p := self.proposals.get(pid)) is not None]
-        chosen = [known[pid] for pid in wanted if pid in known]
+            return [p for pid in wanted if (p := self._get(pid)) is not None]
+        known: dict[str, Summary] = {}
+        for s in self.summaries():  # an id two agents share: the first, as `proposals` holds it
+            known.setdefault(s.id, s)
+            known[s.key] = s
+        chosen = list({id(one): one for pid in wanted
+                       if (one := known.get(pid)) is not None}.values())
         if not chosen:
             return []
         tips = dict(self.refs)
@@ -918,14 +941,23 @@ class Ledger:
         for s in chosen:
             p = _alone(s, tips, line, commits)
             if p is None:  # NOTE: not what the summary says: the full read decides
-                return [p for pid in wanted if (p := self.proposals.get(pid)) is not None]
+                return [p for pid in wanted if (p := self._get(pid)) is not None]
             out.append(p)
         return out
 
     def proposal(self, pid: str) -> Proposal | None:
-        """:meth:`select` of one proposal."""
+        """:meth:`select` of one proposal (by id, or by ``agent/id``)."""
         found = self.select([pid])
         return found[0] if found else None
+
+    def _get(self, pid: str) -> Proposal | None:
+        """The proposal ``pid`` (an id, or ``agent/id``: :attr:`Proposal.key`) names."""
+        found = self.proposals.get(pid)
+        agent, slash, bare = pid.partition("/")
+        if found is None and slash:
+            found = self.proposals.get(bare)
+            return found if found is not None and found.agent == agent else None
+        return found
 
     def _kept_line(self) -> MainLine | None:
         """Main's line: the scan's, else the one kept on disk for main's tip (None: there
@@ -1098,16 +1130,38 @@ def _proposal(c: LoggedCommit, state: ProposalState, **kw: Any) -> Proposal | No
     return Proposal(record, c, state, problems=problems, **kw)
 
 
-def _adopt(proposals: dict[str, Proposal], p: Proposal | None) -> Proposal | None:
-    """Record ``p`` among ``proposals`` (None: it is none, or it would reopen an id already
-    taken by a commit on main or recorded before)."""
+def _adopt(proposals: dict[str, Proposal], p: Proposal | None,
+           key: str | None = None) -> Proposal | None:
+    """Record ``p`` among ``proposals``, under ``key`` (its id by default; see :func:`_slot`)
+    (None: it is none, or it would reopen an id already taken by a commit on main or
+    recorded before)."""
     if p is None:
         return None
-    found = proposals.get(p.id)
+    key = key or p.id
+    found = proposals.get(key)
     if found is not None and found.commit.oid != p.commit.oid and p.state == ProposalState.OPEN:
         return None  # the id is taken by a commit already on main or recorded before
-    proposals[p.id] = p
+    proposals[key] = p
     return p
+
+
+def _adopt_slotted(proposals: dict[str, Proposal], p: Proposal | None) -> Proposal | None:
+    """:func:`_adopt` under :func:`_slot`'s key."""
+    return None if p is None else _adopt(proposals, p, _slot(proposals, p.agent, p.id))
+
+
+def _key_of(proposals: Mapping[str, Proposal], p: Proposal) -> str:
+    """The key ``p`` is held under in ``proposals``: its id, else ``agent/id``."""
+    return p.id if proposals.get(p.id) is p else p.key
+
+
+def _slot(proposals: Mapping[str, Proposal], agent: str, pid: str) -> str:
+    """Where a proposal of ``agent`` with id ``pid`` read from a ref goes in ``proposals``:
+    under its id, unless another agent's proposal holds that id: then under ``agent/id``
+    (:attr:`Proposal.key`), so that neither hides the other (branches are
+    ``improve/<agent>/<id>``: two agents' proposals may share an id)."""
+    found = proposals.get(pid)
+    return pid if found is None or found.agent == agent else proposal_key(agent, pid)
 
 
 class MainLine:
@@ -1187,17 +1241,17 @@ class MainLine:
                                 approver_of(c), c.time,
                                 not any(k == APPROVED_BY for k, _ in c.trailers))
             for x in landed:
-                p = _adopt(self.proposals, _proposal(x, ProposalState.APPROVED,
-                                                     approval=approval))
+                p = _adopt_slotted(self.proposals, _proposal(x, ProposalState.APPROVED,
+                                                             approval=approval))
                 if p is not None:
-                    approval.proposals.append(p.id)
+                    approval.proposals.append(_key_of(self.proposals, p))
                     p.edits = _edits(commits, landed, x.oid, on_main)
                     approval.edits += [e for e in p.edits if e not in approval.edits]
             event.approval = approval if approval.proposals else None
         elif c.model_authored:
             # A proposal commit on main without a merge (fast-forward, cherry-pick): not an
             # approval, whatever its trailers say. It is live; its record tells what it was.
-            _adopt(self.proposals, _proposal(c, ProposalState.LANDED))
+            _adopt_slotted(self.proposals, _proposal(c, ProposalState.LANDED))
         else:
             record = RollbackRecord.parse(c.message)
             if record is not None:
@@ -1233,15 +1287,67 @@ def scan(git: Repository, main_ref: str, *, extra_refs: Sequence[str] = (),
     return Ledger(git.read_ref(main_ref), git, main_ref, refs, kept=kept)
 
 
-def _settled(line: MainLine, pid: str, state: ProposalState) -> ProposalState:
+_MANY_NAMED = 512
+
+
+def scan_naming(git: Repository, main_ref: str, names: Iterable[str]) -> Ledger:
+    """:func:`scan` (``kept=False``: from git alone) read only as far as the proposals whose
+    commits name one of ``names`` (feedback ids, proposal ids) need: what it says of each of
+    them is what the whole scan says.
+
+    Every record of such a proposal that could change its state is a commit made after it:
+    its approval merge or landing, a squash or rollback on main, a rejection record on its
+    branch. So one ``log --grep`` finds the commits naming them; main's line is walked from
+    the first parent of where they all meet main (``merge-base --octopus``), and only the
+    refs that reach one of them beyond main are read. When that meeting point is not on
+    main's first-parent line (or is its first commit), the line is read whole. Of another
+    proposal it may know nothing; one that shares an id with a proposal of main's older
+    history reads as the whole scan reads it only if it names one of ``names`` too."""
+    wanted = sorted(set(names))
+    main = git.read_ref(main_ref)
+    if main is None or not wanted:
+        return scan(git, main_ref, kept=False)
+    greps = ["--fixed-strings", *[f"--grep={n}" for n in wanted]]
+    globs = [f"--glob={BRANCH_PREFIX}*", f"--glob={REJECTED_PREFIX}*"]
+    named = git.run("log", "--format=%H", *greps, str(main), *globs, "--").split()
+    if not named:
+        return Ledger(main, git, main_ref, [], kept=False, since=main)
+    if len(named) > _MANY_NAMED:  # NOTE: named that often, most of main is read anyway
+        return scan(git, main_ref, kept=False)
+    beyond = git.run("log", "--format=%H", *greps, *globs, f"^{main}", "--").split()
+    meet = git.run("merge-base", "--octopus", str(main), *named, check=False).split()
+    parents = git.run("rev-parse", f"{meet[0]}^@").split() if meet else []
+    if not parents:
+        return scan(git, main_ref, kept=False)
+    refs: list[tuple[str, Oid]] = []
+    if beyond:
+        for line in git.run("for-each-ref", "--format=%(objectname) %(objecttype) %(refname)",
+                            *[f"--contains={c}" for c in beyond],
+                            BRANCH_PREFIX, REJECTED_PREFIX).splitlines():
+            oid, kind, ref = line.split(" ", 2)
+            if kind == "commit":
+                refs.append((ref, Oid(oid)))
+    return Ledger(main, git, main_ref, refs, kept=False, since=Oid(parents[0]))
+
+
+def _settled(line: MainLine, pid: str, state: ProposalState, agent: str) -> ProposalState:
     """A proposal's state once main's squashes and rollbacks are counted. A squash leaves
     the proposal's branch where it was: the hooks judged the squash as the proposal; it is
-    live (landed), and nobody approved it."""
-    if state == ProposalState.OPEN and pid in line.squashed:
+    live (landed), and nobody approved it. A squash or rollback that names another agent
+    is of another proposal with the same id."""
+    if state == ProposalState.OPEN and pid in line.squashed \
+            and _squash_agent(line.squashed[pid]) in (None, agent):
         state = ProposalState.LANDED
-    if state in (ProposalState.APPROVED, ProposalState.LANDED) and pid in line.rolled_back:
+    if state in (ProposalState.APPROVED, ProposalState.LANDED) and pid in line.rolled_back \
+            and line.rolled_back[pid].record.agent in ("?", agent):
         state = ProposalState.ROLLED_BACK
     return state
+
+
+def _squash_agent(c: LoggedCommit) -> str | None:
+    """The agent a squash quotes the proposal of (None: it does not say)."""
+    record = quoted_proposal(c.message)
+    return record.agent if record is not None and record.agent else None
 
 
 # NOTE: select() of at most _FEW refs among more than _MANY reads them from git (one `log`, a
@@ -1259,13 +1365,15 @@ def _alone(s: Summary, tips: Mapping[str, Oid], line: MainLine,
     tip = tips.get(s.ref) if s.ref is not None else None
     if s.ref is None:
         p = line.proposals.get(s.id)
+        if p is None or p.agent != s.agent:
+            p = line.proposals.get(s.key)
     elif tip is None:
         return None
     elif s.ref.startswith(REJECTED_PREFIX):
         p = _rejected(s.ref, tip, commits)
     else:
         p = _open(s.ref, tip, commits)
-    if p is None or p.id != s.id:
+    if p is None or p.id != s.id or p.agent != s.agent:
         return None
     _settle(line, p)
     return p if p.state == s.state else None
@@ -1344,7 +1452,8 @@ class _SummaryFile:
             taken.add(record.id)
             content = record.content
             out.append(Summary(record.id, record.agent,
-                               _settled(line, record.id, ProposalState.OPEN), c.time,
+                               _settled(line, record.id, ProposalState.OPEN, record.agent),
+                               c.time,
                                record.evidence, record.patterns,
                                None if content is None else content.operations,
                                None if content is None else content.rules, None, ref))
@@ -1386,7 +1495,8 @@ def _summary(pid: str, agent: str, state: str, time: int, evidence: list[str],
 
 
 def scan_line(git: Repository, main_ref: str, main: Oid | None, tips: Sequence[str], *,
-              keep: bool = True) -> tuple[MainLine, dict[Oid, LoggedCommit]]:
+              keep: bool = True, since: Oid | None = None
+              ) -> tuple[MainLine, dict[Oid, LoggedCommit]]:
     """Main's line (as :class:`MainLine` at ``main``) and the commits ``tips`` bring beyond
     main, read from git only where what is kept on disk does not say it already.
 
@@ -1398,7 +1508,9 @@ def scan_line(git: Repository, main_ref: str, main: Oid | None, tips: Sequence[s
     foreign file, a file of another version of this code) reads it all, as without them.
     Either way the result is the same (tests/test_ledger_cache.py): the files are a speed-up,
     checked for their form and never trusted beyond it. ``keep=False`` reads and writes
-    none (nor does a shallow clone)."""
+    none (nor does a shallow clone). ``since`` (with ``keep=False``): main's line from that
+    commit on (a commit of main's first-parent line; else it is read whole), and what the
+    tips bring beyond main (:func:`scan_naming`)."""
     folder = git.state_dir / "ledger"
     line_file = folder / (quote(main_ref, safe="") + ".json")
     refs_file = folder / (quote(main_ref, safe="") + ".refs")
@@ -1424,6 +1536,12 @@ def scan_line(git: Repository, main_ref: str, main: Oid | None, tips: Sequence[s
             line = kept
             _save_line(line_file, main_ref, line)
             commits = {o: c for o, c in {**known, **read}.items() if o not in line.on_main}
+    if line is None and since is not None and main is not None and not keep:
+        part = MainLine(since)
+        read = read_commits(git, str(main), *tips, f"^{since}")
+        if part.follow(read, main):
+            line = part
+            commits = {o: c for o, c in read.items() if o not in line.on_main}
     if line is None:
         line, seen = MainLine(), set()
         read = read_commits(git, *([str(main)] if main else []), *tips)
@@ -1451,7 +1569,8 @@ def _read_refs(refs: Sequence[tuple[str, Oid]], commits: Mapping[Oid, LoggedComm
         if rejection is None:
             unidentified.append((ref, tip))
             continue
-        existing = proposals.get(rejection[0].proposal)
+        key = _slot(proposals, rejection[0].agent, rejection[0].proposal)
+        existing = proposals.get(key)
         if existing is not None and existing.state != ProposalState.OPEN:
             continue  # approved (or rolled back) on main: main is the truth
         # NOTE: `proposals` holds main's line and earlier rejections here: nothing open, so
@@ -1460,7 +1579,7 @@ def _read_refs(refs: Sequence[tuple[str, Oid]], commits: Mapping[Oid, LoggedComm
         if closed is None:
             unidentified.append((ref, tip))
             continue
-        _adopt(proposals, closed)
+        _adopt(proposals, closed, _slot(proposals, closed.agent, closed.id))
     for ref, tip in refs:
         if not ref.startswith(BRANCH_PREFIX) or tip not in commits:
             continue  # a branch main reaches: merged
@@ -1468,10 +1587,11 @@ def _read_refs(refs: Sequence[tuple[str, Oid]], commits: Mapping[Oid, LoggedComm
         if opened is None:
             unidentified.append((ref, tip))
             continue
-        existing = proposals.get(opened.id)
+        key = _slot(proposals, opened.agent, opened.id)
+        existing = proposals.get(key)
         if existing is not None and existing.state != ProposalState.OPEN:
             continue  # rejected or approved already: a leftover branch does not reopen it
-        _adopt(proposals, opened)
+        _adopt(proposals, opened, key)
     return unidentified
 
 
@@ -1524,7 +1644,7 @@ def _open(ref: str, tip: Oid, commits: Mapping[Oid, LoggedCommit]) -> Proposal |
 
 def _settle(line: MainLine, p: Proposal) -> None:
     """``p``'s state once main's squashes and rollbacks are counted (:func:`_settled`)."""
-    state = _settled(line, p.id, p.state)
+    state = _settled(line, p.id, p.state, p.agent)
     if state != p.state:
         if p.state == ProposalState.OPEN:
             p.landed_as = line.squashed[p.id]
@@ -1775,8 +1895,9 @@ def _parse_line(raw: dict[str, Any]) -> MainLine:
         if kind not in (ProposalState.APPROVED, ProposalState.LANDED) or \
                 (approval is None) != (kind == ProposalState.LANDED):
             raise ValueError("not a state main's line gives")
-        p = _adopt(line.proposals, _proposal(c, kind, approval=approval, edits=edits(found)))
-        if p is None or p.id != pid:
+        p = _adopt(line.proposals, _proposal(c, kind, approval=approval, edits=edits(found)),
+                   _str(pid))
+        if p is None or pid not in (p.id, p.key):
             raise ValueError("not the proposal its commit records")
     for pid, oid, agent, by, of, reverts, restores, t, summary in raw["rolled_back"]:
         record = RollbackRecord(_str(agent), _str(by), None if of is None else _str(of),

@@ -392,7 +392,7 @@ def prior_rules(repo: InstructionRepo, agent: str, book: ledger.Ledger | None = 
     mine = [s for s in sorted(book.summaries(), key=lambda s: (s.time, s.id)) if s.agent == agent
             and s.state in (ledger.ProposalState.OPEN, ledger.ProposalState.REJECTED, undone)]
     # built: a proposal written before content blocks, and a rolled-back one (its rollback)
-    built = {p.id: p for p in book.select(s.id for s in mine
+    built = {p.id: p for p in book.select(s.key for s in mine
                                           if s.operations is None or s.state == undone)}
     for s in mine:
         if s.state == ledger.ProposalState.OPEN:

@@ -98,7 +98,7 @@ def list_proposals(repo: InstructionRepo, *, include_closed: bool = False,
     """Open proposals (and with ``include_closed`` approved, rejected and rolled back ones),
     of ``agent`` when given: only those are built (:meth:`ledger.Ledger.select`)."""
     book = ledger.scan(repo.git, repo.main_ref)
-    return book.select(s.id for s in _chosen(book, include_closed, agent))
+    return book.select(s.key for s in _chosen(book, include_closed, agent))
 
 
 def _chosen(book: ledger.Ledger, include_closed: bool, agent: str | None) -> list[ledger.Summary]:
@@ -115,23 +115,31 @@ def find_proposal(repo: InstructionRepo, spec: str, *, include_closed: bool = Tr
         return found
     book = ledger.scan(repo.git, repo.main_ref)
     candidates = _chosen(book, include_closed, None)
-    named = [s.id for s in candidates if spec in (s.id, f"{s.agent}/{s.id}")]
+    named = [s.key for s in candidates if spec in (s.id, s.key)]
+    if len(named) > 1:  # two agents' proposals share the id (improve/a/X and improve/b/X)
+        raise ReviewError(f"{ledger.one_line(spec, 80)!r} is the id of {len(named)} proposals: "
+                          f"{', '.join(sorted(named))}", hint="give AGENT/ID")
     if not named:
-        named = sorted(s.id for s in candidates if (s.branch or "").endswith(spec))
+        named = sorted(s.key for s in candidates if (s.branch or "").endswith(spec))
         if len(named) > 1:
             raise ReviewError(f"{ledger.one_line(spec, 80)!r} ends {len(named)} proposals' "
-                              f"branches: {', '.join(named)}", hint="give the whole branch")
-    started = named or _by_prefix(spec, [s.id for s in candidates])
+                              f"branches: {_shown(named)}", hint="give the whole branch")
+    started = named or [s.key for s in candidates if _by_prefix(spec, [s.id])]
     if len(started) > 1:
         raise ReviewError(f"{ledger.one_line(spec, 80)!r} starts {len(started)} proposals: "
-                          f"{', '.join(sorted(set(started)))}",
-                          hint="give more of the id")
+                          f"{_shown(started)}", hint="give more of the id")
     info = book.proposal(started[0]) if started else None
     if info is not None:
         return info
     open_ids = ", ".join(s.id for s in candidates if s.state == ProposalState.OPEN) or "none"
     raise ReviewError(f"no proposal {ledger.one_line(spec, 80)!r}",
                       hint=f"open proposals: {open_ids} (see `gitimprove proposals`)")
+
+
+def _shown(keys: Sequence[str]) -> str:
+    """Proposals named by their ids, or by ``agent/id`` where two of them share an id."""
+    ids = sorted({k.partition("/")[2] for k in keys})
+    return ", ".join(ids if len(ids) == len(keys) else sorted(keys))
 
 
 def _by_prefix(spec: str, ids: Sequence[str]) -> list[str]:
@@ -686,13 +694,19 @@ def _find_approval(repo: InstructionRepo, book: ledger.Ledger, target: str
                    ) -> tuple[Oid, Oid, Proposal | None]:
     """The approval to revert, named by proposal id or by commit: (merge, its first parent,
     the proposal it approved when it approved one)."""
+    same = sorted(p.key for p in book.proposals.values() if target == p.id
+                  and (p.approval is not None or p.state == ProposalState.LANDED))
+    if len(same) > 1:  # two agents' proposals share the id
+        raise ReviewError(f"{ledger.one_line(target, 80)!r} is the id of {len(same)} proposals: "
+                          f"{', '.join(same)}", hint="give AGENT/ID")
     for p in book.proposals.values():
         a = p.approval
-        if a is not None and (target == p.id or target == a.merge
+        names = target in (p.id, p.key)
+        if a is not None and (names or target == a.merge
                               or (len(target) >= 7 and a.merge.startswith(target))):
             return a.merge, a.first_parent, p
         landed = p.landed_as or p.commit
-        if p.state == ProposalState.LANDED and target == p.id and landed.parents:
+        if p.state == ProposalState.LANDED and names and landed.parents:
             return landed.oid, landed.parents[0], p
     # A unique prefix of an approved proposal's id, or of its hash part, as approve takes it.
     started = _by_prefix(target, [p.id for p in book.proposals.values() if p.approval is not None])
@@ -794,7 +808,7 @@ def statuses(repo: InstructionRepo, *, include_closed: bool = False,
     book = ledger.scan(repo.git, repo.main_ref)
     chosen = sorted(_chosen(book, include_closed, agent), key=lambda s: (s.time, s.id),
                     reverse=True)
-    found = book.select(s.id for s in chosen)
+    found = book.select(s.key for s in chosen)
     tip = repo.main_tip()
     return [Status(p, judge(repo, p, tip, book=book), evaluation_status(
                 repo, tip, p.head, proposal=p.id, agent=p.agent, book=book))

@@ -5,14 +5,18 @@ What a hook judges (the same rule everywhere, see docs/safety.md):
 - An update of the main branch from ``old`` to ``new`` is looked at only when the commits it
   brings (``git log old..new``) include a **proposal commit**: one authored by a model
   (author e-mail ``…@gitimprove.invalid``, as ``propose`` writes them), or a commit that is
-  not a merge and names a proposal in its message (a cherry-pick, a ``git merge --squash``). No trailer makes a commit exempt: an approval
-  trailer on a model-authored commit is a forgery (see :mod:`gitimprove.ledger`), refused as such.
-- Each proposal commit is judged like ``gitimprove approve`` would judge it: what merging it
-  into ``old`` changes, with the policy read from ``old`` (never from the proposal). When it
-  fails alone, the update is judged as a whole (a reviewer's commit on top may have fixed it:
-  what reaches main is what counts). When it no longer merges cleanly into ``old`` (a human
+  not a merge and names a proposal in its message (a cherry-pick, a ``git merge --squash``),
+  or a person's commit that carries a proposal's change under another name (one of its hunks
+  is a model proposal commit's: :mod:`gitimprove.ledger.carried`; its own change is judged).
+  No trailer makes a commit exempt: an approval trailer on a model-authored commit is a
+  forgery (see :mod:`gitimprove.ledger`), refused as such; no name does either.
+- Each proposal commit is judged like ``gitimprove approve`` would judge it: what merging the
+  branch merged with it (:func:`gitimprove.ledger.merged_head`, people's commits on top
+  included) into ``old`` changes, with the policy read from ``old`` (never from the proposal).
+  When that fails, the update is judged as a whole (a later commit may have fixed it: what
+  reaches main is what counts). When it no longer merges cleanly into ``old`` (a human
   resolved conflicts), the commit's own change against its first parent is judged instead.
-- Commits without those marks are human edits: they are not judged (the humans' own call).
+- Other commits are human edits: they are not judged on their own (the humans' own call).
 - When the target's policy requires an evaluation, each proposal must have a scorecard for the
   tree *being merged* (:func:`gitimprove.ledger.merged_head`: the merged branch's tip,
   reviewers' commits included), judged by the same function as ``approve`` and ``validate``
@@ -73,24 +77,43 @@ class Finding:
 @dataclass(frozen=True)
 class Brought:
     """A proposal commit an update brings: its proposal id and agent (from its record), what
-    is forged about the record, and the commit whose tree is being merged with it."""
+    is forged about the record, and the commit whose tree is being merged with it.
+    ``carries``: for a person's commit that carries a proposal's change under another name
+    (:mod:`gitimprove.ledger.carried`), the model's commit it was recognised by."""
 
     commit: ledger.LoggedCommit
     proposal: str
     agent: str
     forged: list[str]
     merged: Oid
+    carries: Oid | None = None
 
 
 # -- the check --------------------------------------------------------------------------------
 
-def proposal_commits(git: Repository, old: Oid, heads: Sequence[Oid]) -> list[Brought]:
-    """Proposal commits among those ``heads`` bring on top of ``old``, oldest first."""
+def proposal_commits(git: Repository, old: Oid, heads: Sequence[Oid],
+                     pushed: Sequence[Oid] = ()) -> list[Brought]:
+    """Proposal commits among those ``heads`` bring on top of ``old``, oldest first.
+    ``pushed``: tips of proposal branches and records arriving with the update (a server's
+    push), where a model's commit a person's commit carries may be too."""
     from gitimprove import ledger
+    from gitimprove.ledger.carried import carried
 
     found = []
     commits = ledger.read_commits(git, *heads, f"^{old}")
+    # NOTE: looked for only when the update brings a person's commit (not a merge): two
+    # `git log -p`, of those commits and of the proposal commits changing the same files.
+    carriers = carried(git, commits.values(), [*map(str, heads), *map(str, pushed), f"^{old}"])
+    models = ledger.read_commits(git, "--no-walk=unsorted", *map(str, set(carriers.values()))) \
+        if carriers else {}
     for commit in sorted(commits.values(), key=lambda c: c.time):
+        if commit.oid in carriers:
+            model = models[carriers[commit.oid]]
+            record, _ = ledger.proposal_of(model)
+            if record is not None and ledger.is_proposal_id(record.id):
+                found.append(Brought(commit, record.id, record.agent, [],
+                                     ledger.merged_head(commits, heads, commit.oid), model.oid))
+            continue
         if not ledger.claims_proposal(commit):
             continue
         record, problems = ledger.ProposalRecord.parse(commit.message)
@@ -120,30 +143,39 @@ def evaluation_gate(repo: InstructionRepo, old: Oid, brought: Brought,
 
 def check_update(repo: InstructionRepo, old: Oid, heads: Sequence[Oid], *,
                  records: Mapping[str, Oid] | None = None,
-                 known: list[Brought] | None = None) -> list[Finding]:
+                 known: list[Brought] | None = None,
+                 pushed: Sequence[Oid] = ()) -> list[Finding]:
     """Proposal commits that ``heads`` bring into main at ``old`` and that fail the validator
     (or the evaluation gate of ``old``'s policy; ``records`` are evaluation refs pushed in the
     same push, by name, read instead of the repository's own; ``known``: the proposal commits
-    they bring, where the caller has read them already)."""
+    they bring, where the caller has read them already; ``pushed``: see
+    :func:`proposal_commits`)."""
     from gitimprove.review.actions import validate_merge, validate_trees
 
     git = repo.git
     findings: list[Finding] = []
     gated: set[str] = set()
     whole: dict[Oid, list[Violation]] = {}
-    for brought in (proposal_commits(git, old, heads) if known is None else known):
+    for brought in (proposal_commits(git, old, heads, pushed) if known is None else known):
         commit, pid = brought.commit, brought.proposal
         if brought.forged:
             findings.append(Finding(commit.oid, pid, [
                 Violation("forged-record", f"forged record on a model-authored commit: {p}")
                 for p in brought.forged]))
             continue
-        _, violations = validate_merge(repo, old, commit.oid)
+        # Judged as `approve` judges it: the branch being merged with it (people's commits on
+        # top included, whoever they claim to be), merged into the target. A person's commit
+        # carrying a proposal's change: what that commit itself changes.
+        own = brought.carries is not None
+        violations = [] if own else validate_merge(repo, old, brought.merged)[1]
         if any(v.code == "conflict" for v in violations):
-            # A human resolved conflicts: judge the commit's own change, by the target's policy.
+            own = True  # a human resolved conflicts
+            violations = []
+        if own:
+            # Judge the commit's own change, by the target's policy.
             base = commit.parents[0] if commit.parents else git.write_tree([])
             violations = validate_trees(repo, base, git.tree_of(commit.oid), repo.policy_at(old))
-        elif violations:
+        if violations and not own:
             # Judged as a whole: what the update leaves on main, by the target's policy.
             for head in heads:
                 if head not in whole:
@@ -156,8 +188,19 @@ def check_update(repo: InstructionRepo, old: Oid, heads: Sequence[Oid], *,
             gated.add(pid)
             violations = violations + evaluation_gate(repo, old, brought, records).refused
         if violations:
-            findings.append(Finding(commit.oid, pid, violations))
+            findings.append(Finding(commit.oid, _label(brought), violations))
     return findings
+
+
+def _label(brought: Brought) -> str:
+    """How a refusal names the proposal a commit brings."""
+    from gitimprove import ledger
+
+    if brought.carries is None:
+        return brought.proposal
+    return (f"{brought.proposal}, its change under the name "
+            f"{ledger.one_line(brought.commit.author_identity, 120)} (the model's commit is "
+            f"{brought.carries.short})")
 
 
 def check_head(repo: InstructionRepo, base: Oid, head: Oid
@@ -440,11 +483,22 @@ def duplicate_proposals(repo: InstructionRepo, lines: Iterable[str]) -> list[str
                and parts[0] == ZERO_OID and _is_oid(parts[1]) and parts[1] != ZERO_OID]
     pushed = [(ref, p) for ref, tip in created
               if (p := ledger.proposal_at(repo.git, repo.main_ref, ref, tip)) is not None]
-    if not _mentioned(repo, {fid for _, p in pushed for fid in p.record.evidence}):
-        return []  # no commit here names that feedback: no proposal here cites it
-    # NOTE: from git alone (a kept summary is not evidence); what is read of every proposal
-    # is its summary (the proposals themselves are not kept)
-    book = ledger.scan(repo.git, repo.main_ref, kept=False)
+    feedback = {fid for _, p in pushed for fid in p.record.evidence}
+    if not feedback:
+        return []
+    # NOTE: from git alone (a kept summary is not evidence), and only as far as the proposals
+    # naming that feedback (or the pushed ids) need: what it says of them, the whole scan says.
+    # Feedback no commit here names (one `git log --grep`) reads nothing more.
+    book = ledger.scan_naming(repo.git, repo.main_ref,
+                              feedback | {p.record.id for _, p in pushed})
+    return clashes(book, pushed)
+
+
+def clashes(book: ledger.Ledger, pushed: Sequence[tuple[str, ledger.Proposal]]) -> list[str]:
+    """:func:`duplicate_proposals`' lines, from a ledger that knows every proposal citing
+    the pushed proposals' feedback (or sharing their ids)."""
+    from gitimprove import ledger
+
     cited: dict[str, str] = {}  # feedback id -> the live proposal citing it
     live = book.of_state(ledger.ProposalState.OPEN, ledger.ProposalState.APPROVED,
                          ledger.ProposalState.LANDED)
@@ -463,21 +517,6 @@ def duplicate_proposals(repo: InstructionRepo, lines: Iterable[str]) -> list[str
             out.append(f"proposal {p.record.id} ({ref.removeprefix('refs/heads/')}) "
                        f"{DUPLICATE} {first} already cites here ({clash[0]}{more})")
     return out
-
-
-def _mentioned(repo: InstructionRepo, feedback: set[str]) -> bool:
-    """Whether a commit main or a proposal branch reaches names any of ``feedback`` in its
-    message (one ``git log`` that stops at the first): a proposal that cites feedback names
-    it in its record, so without one, none here cites it and nothing need be scanned."""
-    from gitimprove import ledger
-
-    if not feedback:
-        return False
-    greps = [f"--grep={fid}" for fid in sorted(feedback)]
-    return bool(repo.git.run("log", "-1", "--format=%H", "--fixed-strings", *greps,
-                             f"--glob={ledger.BRANCH_PREFIX}*",
-                             *([repo.main_ref] if repo.git.read_ref(repo.main_ref) else []),
-                             "--").strip())
 
 
 def trial_problems(repo: InstructionRepo, lines: Iterable[str]) -> list[str]:
@@ -517,6 +556,7 @@ def run_pre_receive(repo: InstructionRepo, lines: Iterable[str]) -> None:
 
     ``GITIMPROVE_VALIDATED`` is ignored here: a pusher's environment is not evidence. An
     evaluation record pushed together with main counts (its ref has not moved yet)."""
+    from gitimprove import ledger
     from gitimprove.evaluation.record import EVALUATIONS_PREFIX
 
     lines = list(lines)
@@ -535,8 +575,12 @@ def run_pre_receive(repo: InstructionRepo, lines: Iterable[str]) -> None:
         raise HookRefusal("gitimprove: refusing this push: " + "; ".join(trials),
                           hint="start a trial with `gitimprove trial start`, which validates the "
                                "proposal first, then `gitimprove push --all`")
+    pushed = [Oid(parts[1]) for parts in (line.split() for line in lines)
+              if len(parts) == 3 and parts[2].startswith((ledger.BRANCH_PREFIX,
+                                                          ledger.REJECTED_PREFIX))
+              and _is_oid(parts[1]) and parts[1] != ZERO_OID]
     for old, new in _main_updates(repo, lines):
-        findings = check_update(repo, old, [new], records=records)
+        findings = check_update(repo, old, [new], records=records, pushed=pushed)
         if findings:
             raise refusal(findings, repo.branch, "this push")
         broken = [] if os.environ.get(ALLOW_BROKEN_ENV) == "1" else broken_files(repo, old, new)

@@ -125,13 +125,13 @@ def push_all(repo: InstructionRepo, *, remote: str = "origin") -> Pushed:
     withheld: list[str] = []
     summaries = sorted(book.summaries(), key=lambda s: s.id)
     # NOTE: built only where the branch tip a rejection closed is needed (the deletion's lease)
-    rejected = {p.id: p for p in book.select(
-        s.id for s in summaries if s.state == ledger.ProposalState.REJECTED)}
+    rejected = {p.key: p for p in book.select(
+        s.key for s in summaries if s.state == ledger.ProposalState.REJECTED)}
     for s in summaries:
         branch = f"{ledger.BRANCH_PREFIX}{s.agent}/{s.id}"
         if s.state == ledger.ProposalState.OPEN and s.ref is not None:
             specs.append(f"{s.ref}:{s.ref}")
-        elif (p := rejected.get(s.id)) is not None:
+        elif (p := rejected.get(s.key)) is not None:
             if branch in there and p.tip is not None:
                 deletions[branch] = str(p.tip)
             if repo.git.read_ref(branch) is not None:
