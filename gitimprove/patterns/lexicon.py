@@ -414,28 +414,34 @@ class Lexicon:
     def _spans(self, toks: tuple[str, ...]) -> list[tuple[int, int, int, str, tuple[str, ...]]]:
         """The phrases matched in ``toks``, the heaviest kept where they overlap:
         ``(-weight, start, end, key, phrase)``."""
+        # NOTE: most words start no phrase: the words that may are found at once (a set
+        # intersection), and only their places are visited (tuple.index), not every word.
+        starts = self._firsts.intersection(toks)
+        if not starts:
+            return []
         found: list[tuple[int, int, int, str, tuple[str, ...]]] = []
-        index, pairs, firsts = self._index, self._pairs, self._firsts
+        index, pairs = self._index, self._pairs
         last = len(toks) - 1
-        for i, tok in enumerate(toks):
-            if tok not in firsts:  # most words start no phrase: no lookups, no pair made
-                continue
-            entries = index.get(tok)
-            if entries:
-                for pattern, key, weight in entries:
-                    end = i + 1 if len(pattern) == 1 else _match_at(toks, i, pattern)
-                    if end >= 0:
-                        found.append((-weight, i, end, key, pattern))
-            if i < last:
-                entries = pairs.get((tok, toks[i + 1]))
-                if entries:
-                    for pattern, key, weight in entries:
-                        end = i + 2 if len(pattern) == 2 else _match_at(toks, i, pattern)
+        for tok in starts:
+            singles = index.get(tok)
+            i = -1
+            for _ in range(toks.count(tok)):
+                i = toks.index(tok, i + 1)
+                if singles:
+                    for pattern, key, weight in singles:
+                        end = i + 1 if len(pattern) == 1 else _match_at(toks, i, pattern)
                         if end >= 0:
                             found.append((-weight, i, end, key, pattern))
+                if i < last:
+                    entries = pairs.get((tok, toks[i + 1]))
+                    if entries:
+                        for pattern, key, weight in entries:
+                            end = i + 2 if len(pattern) == 2 else _match_at(toks, i, pattern)
+                            if end >= 0:
+                                found.append((-weight, i, end, key, pattern))
         if not found:
             return []
-        found.sort()
+        found.sort()  # a total order (no two spans are alike): the order found in is no matter
         taken = [False] * len(toks)
         kept = []
         for span in found:

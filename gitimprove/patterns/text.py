@@ -12,7 +12,7 @@ import html
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from functools import cache, lru_cache
 from itertools import chain
 from typing import cast
@@ -250,11 +250,34 @@ def tokens(text: str) -> tuple[str, ...]:
     return tuple(chain.from_iterable(cast("list[tuple[str, ...]]", known)))
 
 
+class _PerToken(dict[str, bool]):
+    """Token -> a test of it, worked out the first time the token is met: a text is filtered
+    with ``filter`` and this dict's lookup, no Python call per token (analysis reads 100,000
+    texts of a few thousand distinct tokens). Bounded like :data:`_WORD_TOKENS`."""
+
+    def __init__(self, test: Callable[[str], bool]) -> None:
+        super().__init__()
+        self.test = test
+
+    def __missing__(self, token: str) -> bool:
+        if len(self) >= _WORD_CACHE_LIMIT:
+            self.clear()
+        found = self[token] = self.test(token)
+        return found
+
+
 def content(toks: tuple[str, ...]) -> list[str]:
     """Tokens that carry meaning: no stop words, no numbers, nothing shorter than 2 letters,
     nothing of marks alone (a flood of accents without a letter under them)."""
-    return [t for t in toks if t not in _STOP_STEMS and t != "#" and len(t) > 1
-            and (t.isascii() or t.isalnum() or any(map(str.isalnum, t)))]
+    return list(filter(_CONTENT.__getitem__, toks))
+
+
+def _is_content(t: str) -> bool:
+    return (t not in _STOP_STEMS and t != "#" and len(t) > 1
+            and (t.isascii() or t.isalnum() or any(map(str.isalnum, t))))
+
+
+_CONTENT = _PerToken(_is_content)
 
 
 _STOP_STEMS = frozenset(STOPWORDS | {stem(w) for w in STOPWORDS})
@@ -296,7 +319,10 @@ def is_noise(toks: tuple[str, ...], words: Sequence[str] | None = None) -> bool:
         words = content(toks)
     if not words:
         return True
-    return all(w in _GENERIC_STEMS or (w.isascii() and _MASH.match(w)) for w in words)
+    return all(map(_NOISE_WORD.__getitem__, words))
+
+
+_NOISE_WORD = _PerToken(lambda w: w in _GENERIC_STEMS or (w.isascii() and _MASH.match(w) is not None))
 
 
 # Words that judge without saying why ("useless", "trash"), and words for whatever is judged
@@ -355,15 +381,15 @@ def is_unspecific(toks: tuple[str, ...], words: Sequence[str] | None = None) -> 
     if words is None:
         words = content(toks)
     if not words:  # "not ok", "don't like": a judging word under a negation, all stop words
-        return any(t in _NEGATIONS for t in toks) and any(t in _POSITIVE_STEMS for t in toks)
-    judged = any(t in _POSITIVE_STEMS for t in toks)
+        return not _NEGATIONS.isdisjoint(toks) and not _POSITIVE_STEMS.isdisjoint(toks)
+    judged = False  # NOTE: the words first: most texts have one that does not judge
     for w in words:
         if w in _JUDGEMENT_STEMS:
             judged = True
         elif not (w in _GENERIC_STEMS or w in _SUBJECT_STEMS or w in _POSITIVE_STEMS
                   or (w.isascii() and _MASH.match(w))):
             return False
-    return judged
+    return judged or not _POSITIVE_STEMS.isdisjoint(toks)
 
 
 def praises_only(toks: tuple[str, ...], words: Sequence[str]) -> bool:
@@ -371,9 +397,9 @@ def praises_only(toks: tuple[str, ...], words: Sequence[str]) -> bool:
     feedback it says what the user liked, not what to change. Whatever turns it (see
     :data:`_TURNS`), negates it or judges badly makes it a complaint again; so does a
     problem the lexicon knows ("good app, answers are wrong"), which the caller checks."""
-    return (0 < len(words) <= PRAISE_WORDS and any(t in _POSITIVE_STEMS for t in toks)
-            and not any(t in _TURNS or t in _NEGATIONS for t in toks)
-            and not any(w in _JUDGEMENT_STEMS for w in words))
+    return (0 < len(words) <= PRAISE_WORDS and not _POSITIVE_STEMS.isdisjoint(toks)
+            and _TURNS.isdisjoint(toks) and _NEGATIONS.isdisjoint(toks)
+            and _JUDGEMENT_STEMS.isdisjoint(words))
 
 
 # Scripts by the first code point of their blocks (letters of other blocks count as Latin).
