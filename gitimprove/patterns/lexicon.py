@@ -399,11 +399,16 @@ class Lexicon:
 
     def match(self, toks: tuple[str, ...]) -> list[tuple[str, float]]:
         """Concepts found in ``toks`` with their scores, best first (longest matches win)."""
+        spans = self._spans(toks)
+        if not spans:  # most texts: nothing to score or sort
+            return []
         scores: dict[str, float] = {}
         first: dict[str, int] = {}
-        for neg_weight, start, _, key, _ in self._spans(toks):
+        for neg_weight, start, _, key, _ in spans:
             scores[key] = scores.get(key, 0.0) + float(-neg_weight)
             first[key] = min(first.get(key, start), start)
+        if len(scores) == 1:
+            return list(scores.items())
         return sorted(scores.items(), key=lambda kv: (-kv[1], first[kv[0]], kv[0]))
 
     def matched_words(self, toks: tuple[str, ...]) -> set[str]:
