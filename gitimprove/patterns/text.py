@@ -11,7 +11,6 @@ import bisect
 import html
 import re
 import unicodedata
-from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from functools import cache, lru_cache
 from itertools import chain
@@ -418,7 +417,7 @@ SCRIPT_CHARS = 2000
 class _ScriptOf(dict[int, str | None]):
     """Code point -> its script's index in :data:`_NAMES` as one character (None for what is
     not a letter), worked out the first time a code point is met: :func:`script` reads a text
-    with one ``str.translate`` and one ``Counter``, no Python call per character."""
+    with one ``str.translate`` and a ``str.count`` per script, no Python call per character."""
 
     def __missing__(self, point: int) -> str | None:
         if not chr(point).isalpha():
@@ -439,6 +438,6 @@ def script(text: str) -> str:
     :mod:`.grouping`), and a group is named against the texts of its own script."""
     if text.isascii():
         return "latin"
-    seen = Counter(text[:SCRIPT_CHARS].translate(_SCRIPT_OF))
+    seen = text[:SCRIPT_CHARS].translate(_SCRIPT_OF)  # a character per letter: its script
     # the most letters; a tie to the first name in alphabetical order, as the indices sort
-    return _NAMES[ord(max(sorted(seen), key=seen.__getitem__))] if seen else "latin"
+    return _NAMES[ord(max(sorted(set(seen)), key=seen.count))] if seen else "latin"
