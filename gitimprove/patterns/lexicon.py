@@ -374,10 +374,11 @@ class Lexicon:
 
     def __init__(self, concepts: Iterable[Concept] = CONCEPTS) -> None:
         self.concepts = {c.key: c for c in concepts}
-        # NOTE: indexed by the first word, and by the first two where the second is a word,
-        # so that a text tries only the phrases that can start at each of its words.
+        # NOTE: indexed by the first word, and by the first two where the second is a word
+        # (first word -> second word -> phrases), so that a text tries only the phrases that
+        # can start at each of its words.
         self._index: dict[str, list[tuple[tuple[str, ...], str, int]]] = defaultdict(list)
-        self._pairs: dict[tuple[str, str], list[tuple[tuple[str, ...], str, int]]] = defaultdict(list)
+        pairs: dict[tuple[str, str], list[tuple[tuple[str, ...], str, int]]] = defaultdict(list)
         for c in self.concepts.values():
             seen: set[tuple[str, ...]] = set()
             for phrase in c.phrases:
@@ -388,10 +389,13 @@ class Lexicon:
                 seen.add(toks)
                 weight = sum(1 for t in toks if t != GAP)
                 if len(toks) >= 2 and toks[1] != GAP:
-                    self._pairs[(toks[0], toks[1])].append((toks, c.key, weight))
+                    pairs[(toks[0], toks[1])].append((toks, c.key, weight))
                 else:
                     self._index[toks[0]].append((toks, c.key, weight))
-        self._firsts = frozenset(self._index) | frozenset(a for a, _ in self._pairs)
+        self._pairs: dict[str, dict[str, list[tuple[tuple[str, ...], str, int]]]] = {}
+        for (first, second), entries in pairs.items():
+            self._pairs.setdefault(first, {})[second] = entries
+        self._firsts = frozenset(self._index) | frozenset(self._pairs)
 
     def mentions(self, toks: tuple[str, ...]) -> bool:
         """Whether any phrase could match in ``toks``: a cheap test before :meth:`match`."""
@@ -429,6 +433,7 @@ class Lexicon:
         last = len(toks) - 1
         for tok in starts:
             singles = index.get(tok)
+            seconds = pairs.get(tok)
             i = -1
             for _ in range(toks.count(tok)):
                 i = toks.index(tok, i + 1)
@@ -437,24 +442,23 @@ class Lexicon:
                         end = i + 1 if len(pattern) == 1 else _match_at(toks, i, pattern)
                         if end >= 0:
                             found.append((-weight, i, end, key, pattern))
-                if i < last:
-                    entries = pairs.get((tok, toks[i + 1]))
+                if seconds and i < last:
+                    entries = seconds.get(toks[i + 1])
                     if entries:
                         for pattern, key, weight in entries:
                             end = i + 2 if len(pattern) == 2 else _match_at(toks, i, pattern)
                             if end >= 0:
                                 found.append((-weight, i, end, key, pattern))
-        if not found:
-            return []
+        if len(found) <= 1:
+            return found
         found.sort()  # a total order (no two spans are alike): the order found in is no matter
-        taken = [False] * len(toks)
+        taken = 0  # the words taken, a bit each
         kept = []
         for span in found:
-            _, start, end, _, _ = span
-            if any(taken[start:end]):
+            bits = (1 << span[2]) - (1 << span[1])
+            if taken & bits:
                 continue
-            for j in range(start, end):
-                taken[j] = True
+            taken |= bits
             kept.append(span)
         return kept
 
