@@ -490,11 +490,16 @@ def _parts(kind: PatternKind, parts: Sequence[Sequence[str]], by_text: dict[str,
     out = []
     for texts in parts:
         named = _name_group(kind, texts, by_text, themer, df, {}, hints=False, sample=PART_SAMPLE)
-        said = {t: len(by_text[t]) for t in _sample({t: len(by_text[t]) for t in texts},
-                                                    PART_SAMPLE)}
+        said = {t: len(by_text[t]) for t in _sample(_said(texts, by_text), PART_SAMPLE)}
         out.append(PatternPart(label=_terms_label(named, said, list(said)),
                                count=sum(len(by_text[t]) for t in texts)))
     return sorted(out, key=lambda p: (-p.count, p.label))
+
+
+def _said(texts: Sequence[str], by_text: Mapping[str, list[Item]]) -> dict[str, int]:
+    """Each of ``texts`` with how many items said it (made without a Python call per text: a
+    cluster can hold 100,000)."""
+    return dict(zip(texts, map(len, map(by_text.__getitem__, texts)), strict=True))
 
 
 def _key_words(name: str) -> str:
@@ -519,7 +524,7 @@ def _side(texts: Sequence[str], by_text: Mapping[str, list[Item]],
     (:func:`.triage.decide`) on a sample of :data:`PART_SAMPLE` of its texts (the first of
     those triage reads later): clusters about different things are never merged."""
     def side(members: Sequence[int]) -> tuple[Triage, str | None]:
-        weight = {texts[i]: len(by_text[texts[i]]) for i in members}
+        weight = _said(list(map(texts.__getitem__, members)), by_text)
         read = _sample(weight, PART_SAMPLE)
         return decide([themer(t).topic for t in read for _ in range(weight[t])])
     return side
@@ -536,7 +541,7 @@ def _set_product_apart(members: Sequence[str], by_text: Mapping[str, list[Item]]
     cluster about its topic or a group of its own: a pattern about the answers never rests
     on a complaint no instruction can fix ("2 messages and I'm out" is about usage limits,
     however close its words are to a complaint about the answers)."""
-    weight = {t: len(by_text[t]) for t in members}
+    weight = _said(members, by_text)
     read = _sample(weight)
     triage, topic = decide([themer(t).topic for t in read for _ in range(weight[t])])
     if triage == "product":
@@ -603,7 +608,7 @@ def _name_group(kind: PatternKind, members: Sequence[str], by_text: dict[str, li
     """Key and label of a cluster: a lexicon concept where most of its items match one
     (a naming hint only; not with ``hints=False``), else its most distinctive words, read
     in a ``sample`` of its texts. Keys are unique per kind."""
-    weight = {t: len(by_text[t]) for t in members}
+    weight = _said(members, by_text)
     read = _sample(weight, sample)
     size = sum(weight[t] for t in read)
     concepts: Counter[str] = Counter()
@@ -810,6 +815,7 @@ def _document_frequencies(themer: Themer, items: Iterable[Item]) -> tuple[Counte
 
 
 _WORDS = operator.attrgetter("words")
+_TEXT = operator.attrgetter("text")
 _IDS = operator.attrgetter("ids")
 _VERSIONS = operator.attrgetter("versions")
 _CREATED = operator.attrgetter("created_at")
@@ -819,7 +825,7 @@ _ITEM_ORDER = operator.attrgetter("created_at", "ids")
 def _read(g: Group) -> dict[str, int]:
     """The distinct texts a group is read through (:func:`_sample`), each with how many of its
     items said it, most said first."""
-    said: Counter[str] = Counter(it.text for it in g.items if it.text)
+    said: Counter[str] = Counter(filter(None, map(_TEXT, g.items)))
     return {t: said[t] for t in _sample(said)}
 
 
@@ -1045,10 +1051,8 @@ def _section(g: Group, themer: Themer, agent_file: AgentLike | None) -> str | No
     if g.description is not None:  # a model's theme: its name and description say what it is
         for t in set(content(tokens(f"{g.label.removeprefix(TROUBLE_PREFIX)} {g.description}"))):
             weights[t] += 2.0
-    common: Counter[str] = Counter()
-    for it in g.items:
-        if it.text:
-            common.update(set(themer(it.text).words))
+    common: Counter[str] = Counter(chain.from_iterable(map(set, map(_WORDS, map(
+        themer, filter(None, map(_TEXT, g.items)))))))
     # a word a third of the group shares: two items of 23 saying "message" and "write" made
     # a group of complaints about refusals the concern of the section about a memory tool
     shared = max(2, len(g.items) / 3)
