@@ -44,7 +44,7 @@ import re
 import threading
 from collections import Counter, defaultdict
 from collections.abc import Callable, Hashable, Sequence
-from itertools import count
+from itertools import chain, count
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -155,17 +155,17 @@ class Embedder:
                                               add_special_tokens=False)
         # Token frequencies over the whole set: each word's tokens, times its occurrences.
         occurrences = np.asarray(counts.sum(axis=0)).ravel()
-        freq: Counter[int] = Counter()
-        w_indptr = [0]
-        w_cols: list[int] = []
-        for n, enc in enumerate(encoded):
-            tokens = enc.ids
-            w_cols += tokens
-            w_indptr.append(len(w_cols))
-            for tok in tokens:
-                freq[tok] += int(occurrences[n])
-        total = max(1, sum(freq.values()))
-        weights = np.asarray([SIF_A / (SIF_A + freq[t] / total) for t in w_cols], dtype=np.float32)
+        # NOTE: counted by numpy, not per token in Python (a set of long words in scripts
+        # written without spaces has hundreds of thousands of tokens); whole numbers below
+        # 2**53, so the float64 sums and quotients are those of Python's ints
+        ids = [enc.ids for enc in encoded]
+        lengths = np.fromiter(map(len, ids), dtype=np.int64, count=len(ids))
+        w_cols = np.fromiter(chain.from_iterable(ids), dtype=np.int64, count=int(lengths.sum()))
+        w_indptr = np.concatenate(([0], np.cumsum(lengths)))
+        per_token = np.repeat(occurrences.astype(np.int64), lengths)
+        freq = np.bincount(w_cols, weights=per_token)
+        total = max(1, int(per_token.sum()))
+        weights = (SIF_A / (SIF_A + freq[w_cols] / total)).astype(np.float32)
         word_tokens = csr_matrix((weights, w_cols, w_indptr), shape=(n_words, self.table.shape[0]))
         word_vectors = np.asarray(word_tokens @ self.table, dtype=np.float32)
         if scale:  # the frequencies above count every occurrence; the vectors weigh them
