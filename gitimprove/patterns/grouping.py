@@ -40,11 +40,12 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import operator
 import re
 import threading
 from collections import Counter, defaultdict
 from collections.abc import Callable, Hashable, Sequence
-from itertools import chain, count
+from itertools import chain, count, repeat
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -260,12 +261,13 @@ def cluster_levels(texts: Sequence[str], *, weights: Sequence[int] | None = None
         if labels[i] == UNCLUSTERED and counts[i] >= 2:
             labels[i] = next_label
             next_label += 1
-    fine = _renumber([int(x) for x in labels], stable, counts)
+    fine = _renumber(labels.tolist(), stable, counts)
     merged = list(fine)
+    fine_of = np.asarray(fine, dtype=np.int64)
     for members in by_script.values():  # each script's clusters merge among themselves
-        inside = set(members)
-        own = _second_level(vectors, [x if i in inside else UNCLUSTERED
-                                      for i, x in enumerate(fine)], counts, side)
+        own_only = np.full(n, UNCLUSTERED, dtype=np.int64)  # the others' texts unclustered
+        own_only[members] = fine_of[members]
+        own = _second_level(vectors, own_only.tolist(), counts, side)
         for i in members:
             merged[i] = own[i]
     return fine, _renumber(merged, stable, counts)
@@ -298,11 +300,12 @@ def _rounds(vectors: Matrix, order: list[int], min_size: int, labels: NDArray[np
             sims = vectors[block] @ centroids.T
             best = sims.argmax(axis=1)
             dist = np.sqrt(np.maximum(0.0, 2.0 - 2.0 * sims[np.arange(len(block)), best]))
-            for j, i in enumerate(block):
-                if dist[j] <= cut:
-                    labels[i] = next_label + int(best[j])
-                else:
-                    left.append(i)
+            # NOTE: each distance compared as a scalar (numpy's rules for a scalar and a Python
+            # float), the labels then set at once: no Python loop per text
+            near = np.fromiter(map(operator.le, dist, repeat(cut)), dtype=bool, count=len(block))
+            at = np.asarray(block, dtype=np.int64)
+            labels[at[near]] = next_label + best[near]
+            left += at[~near].tolist()
         next_label += len(found)
         remaining = left
     return next_label
