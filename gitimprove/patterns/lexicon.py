@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
+from itertools import pairwise
 
 from gitimprove.dataclass import dataclass
 from gitimprove.patterns.text import tokens
@@ -374,11 +375,10 @@ class Lexicon:
 
     def __init__(self, concepts: Iterable[Concept] = CONCEPTS) -> None:
         self.concepts = {c.key: c for c in concepts}
-        # NOTE: indexed by the first word, and by the first two where the second is a word
-        # (first word -> second word -> phrases), so that a text tries only the phrases that
-        # can start at each of its words.
+        # NOTE: indexed by the first word, and by the first two where the second is a word,
+        # so that a text tries only the phrases that can start at each of its words.
         self._index: dict[str, list[tuple[tuple[str, ...], str, int]]] = defaultdict(list)
-        pairs: dict[tuple[str, str], list[tuple[tuple[str, ...], str, int]]] = defaultdict(list)
+        self._pairs: dict[tuple[str, str], list[tuple[tuple[str, ...], str, int]]] = defaultdict(list)
         for c in self.concepts.values():
             seen: set[tuple[str, ...]] = set()
             for phrase in c.phrases:
@@ -389,13 +389,13 @@ class Lexicon:
                 seen.add(toks)
                 weight = sum(1 for t in toks if t != GAP)
                 if len(toks) >= 2 and toks[1] != GAP:
-                    pairs[(toks[0], toks[1])].append((toks, c.key, weight))
+                    self._pairs[(toks[0], toks[1])].append((toks, c.key, weight))
                 else:
                     self._index[toks[0]].append((toks, c.key, weight))
-        self._pairs: dict[str, dict[str, list[tuple[tuple[str, ...], str, int]]]] = {}
-        for (first, second), entries in pairs.items():
-            self._pairs.setdefault(first, {})[second] = entries
-        self._firsts = frozenset(self._index) | frozenset(self._pairs)
+        self._singles = frozenset(self._index)
+        self._pair_firsts = frozenset(a for a, _ in self._pairs)
+        self._pair_keys = frozenset(self._pairs)
+        self._firsts = self._singles | self._pair_firsts
 
     def mentions(self, toks: tuple[str, ...]) -> bool:
         """Whether any phrase could match in ``toks``: a cheap test before :meth:`match`."""
@@ -423,28 +423,28 @@ class Lexicon:
     def _spans(self, toks: tuple[str, ...]) -> list[tuple[int, int, int, str, tuple[str, ...]]]:
         """The phrases matched in ``toks``, the heaviest kept where they overlap:
         ``(-weight, start, end, key, phrase)``."""
-        # NOTE: most words start no phrase: the words that may are found at once (a set
-        # intersection), and only their places are visited (tuple.index), not every word.
-        starts = self._firsts.intersection(toks)
-        if not starts:
-            return []
+        # NOTE: most words start no phrase, and most pairs of words none of two words or
+        # more: the words and pairs that may are found at once (set intersections), and only
+        # their places are visited (tuple.index), not every word.
         found: list[tuple[int, int, int, str, tuple[str, ...]]] = []
-        index, pairs = self._index, self._pairs
-        last = len(toks) - 1
-        for tok in starts:
-            singles = index.get(tok)
-            seconds = pairs.get(tok)
+        for tok in self._singles.intersection(toks):
+            entries = self._index[tok]
             i = -1
             for _ in range(toks.count(tok)):
                 i = toks.index(tok, i + 1)
-                if singles:
-                    for pattern, key, weight in singles:
-                        end = i + 1 if len(pattern) == 1 else _match_at(toks, i, pattern)
-                        if end >= 0:
-                            found.append((-weight, i, end, key, pattern))
-                if seconds and i < last:
-                    entries = seconds.get(toks[i + 1])
-                    if entries:
+                for pattern, key, weight in entries:
+                    end = i + 1 if len(pattern) == 1 else _match_at(toks, i, pattern)
+                    if end >= 0:
+                        found.append((-weight, i, end, key, pattern))
+        if not self._pair_firsts.isdisjoint(toks):
+            last = len(toks) - 1
+            for pair in self._pair_keys.intersection(pairwise(toks)):
+                tok, then = pair
+                entries = self._pairs[pair]
+                i = -1
+                for _ in range(toks.count(tok)):
+                    i = toks.index(tok, i + 1)
+                    if i < last and toks[i + 1] == then:
                         for pattern, key, weight in entries:
                             end = i + 2 if len(pattern) == 2 else _match_at(toks, i, pattern)
                             if end >= 0:
