@@ -984,10 +984,12 @@ def _phrase(stems: Sequence[str], texts: Mapping[str, int]) -> tuple[tuple[str, 
         # side by side within a clause: "at the end. Sentence two" is no "end sentence"
         for clause in _CLAUSE.split(_read_for_labels(text)):
             words = _WORD.findall(clause)
-            roots = [stem(w) for w in words]
+            roots = list(map(stem, words))
             present.update(wanted.intersection(roots))
             for size in (2, 3):
                 for i in range(len(roots) - size + 1):
+                    if roots[i] not in wanted:  # no phrase of the label starts here
+                        continue
                     key = tuple(roots[i:i + size])
                     if len(set(key)) == size and wanted.issuperset(key):
                         said[key][" ".join(words[i:i + size])] += count
