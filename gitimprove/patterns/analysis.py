@@ -39,6 +39,7 @@ from datetime import datetime
 from itertools import chain, islice
 from typing import TYPE_CHECKING, Literal
 
+from gitimprove.cycles import paused
 from gitimprove.dataclass import dataclass, field
 from gitimprove.feedback.models import FeedbackRecord
 from gitimprove.patterns.lexicon import Concept, Lexicon
@@ -685,6 +686,7 @@ def _concept_label(kind: PatternKind, c: Concept) -> str:
 QUOTE_POOL = 20  # a product pattern's quotes are chosen among its most central texts
 
 
+@paused()  # it builds and keeps an item, a text and its tokens per record (see cycles.paused)
 def analyze_records(
     records: Sequence[FeedbackRecord],
     *,
