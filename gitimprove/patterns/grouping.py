@@ -246,7 +246,8 @@ def cluster_levels(texts: Sequence[str], *, weights: Sequence[int] | None = None
         for members in written.values():
             vectors[members] = embedder().embed([texts[i] for i in members], None if contexts is None
                                                 else [contexts[i] for i in members])
-    usable = np.linalg.norm(vectors, axis=1) > 0
+    # NOTE: a sum of squares is 0 where the norm is, without norm's copy of every square
+    usable = np.einsum("ij,ij->i", vectors, vectors) > 0
     counts = list(weights) if weights is not None else [1] * n
     stable = [_stable(text) for text in texts]
     order = sorted((i for i in range(n) if usable[i]), key=lambda i: (-counts[i], stable[i]))
