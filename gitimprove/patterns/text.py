@@ -119,7 +119,7 @@ def normalize(text: str) -> str:
         text = unicodedata.normalize("NFKD", text.translate(_QUOTES))
         # accents off Latin letters only (cliché -> cliche); then composed again, so that
         # Korean syllables, kana with their marks and Devanagari stay what they were
-        text = unicodedata.normalize("NFC", "".join(_off_latin(text)))
+        text = unicodedata.normalize("NFC", _latin_marks_off(text))
         if "\u0e4d\u0e32" in text:  # Thai ำ, which NFKD splits and NFC does not join again
             text = text.replace("\u0e4d\u0e32", "\u0e33")
         if _MIXED_WORD.search(text):  # "lоgin" with a Cyrillic о is "login"
@@ -146,6 +146,21 @@ def folded(word: str) -> str:
 
 
 _FULL_WIDTH = re.compile(r"[\uff01-\uff5e]+")  # the full-width forms of ASCII
+
+
+_MARKLESS: set[str] = set()  # characters met that are no combining mark
+_MARKLESS_LIMIT = 100_000
+
+
+def _latin_marks_off(decomposed: str) -> str:
+    """An NFKD text without the marks on Latin letters (see :func:`_off_latin`). A text whose
+    characters are all known to be no mark (Chinese, Cyrillic, most feedback met before) is
+    returned as it is, with no Python call per character."""
+    if _MARKLESS.issuperset(decomposed):
+        return decomposed
+    if len(_MARKLESS) < _MARKLESS_LIMIT:
+        _MARKLESS.update(c for c in set(decomposed) if not unicodedata.combining(c))
+    return "".join(_off_latin(decomposed))
 
 
 def _off_latin(decomposed: str) -> Iterator[str]:
