@@ -288,9 +288,11 @@ def _lookalikes(old: AgentFile, new: AgentFile, policy: Policy, path: str) -> li
 
 
 def _headings(old: AgentFile, new: AgentFile, path: str) -> list[Violation]:
-    """Lines of text that the prompt would show as a heading, added by the change."""
+    """Lines of text that the prompt would show as a heading, added by the change: in a
+    section's text, or a rule's (``- # Safety`` is a heading inside a list item)."""
     def lines(agent: AgentFile) -> set[str]:
-        texts = [agent.description] + [s.text or "" for s in agent.sections]
+        texts = [agent.description] + [s.text or "" for s in agent.sections] + [
+            rule for s in agent.sections for rule in s.rules or []]
         return {line for text in texts for line in text.splitlines() if HEADING_RE.match(line)}
 
     added = sorted(lines(new) - lines(old))

@@ -119,6 +119,23 @@ def test_init_again_after_adopting_adds_no_example_and_names_new_agent_files(tmp
     assert ok("agents", repo=target).startswith("agents  v1")
 
 
+def test_init_names_a_folders_instruction_file_after_the_folder(tmp_path: Path) -> None:
+    target = tmp_path / "shop"
+    target.mkdir()
+    git(target, "init", "-q", "-b", "main")
+    commit_file(target, "AGENTS.md", "# Shop\n\nAnswer briefly.\n", "root agent")
+    commit_file(target, "billing/AGENT.md", "You answer billing questions.\n\n- Quote the invoice.\n", "billing")
+    out = ok("init", str(target))
+    assert "adopted AGENTS.md (markdown): agents" in out and "adopted billing/AGENT.md (markdown): billing" in out
+    assert "    name: '{parent}'" in (target / "gitimprove.yaml").read_text()
+    listed = ok("agents", repo=target)
+    assert re.search(r"^billing\s", listed, re.M) and "billing/AGENT.md" in listed, listed
+    commit_file(target, "refunds/CLAUDE.md", "You handle refunds.\n", "refunds")
+    assert ("left refunds/CLAUDE.md: a markdown file that gitimprove.yaml does not map; add `- path: "
+            "'refunds/CLAUDE.md'` with `format: markdown` and `name: '{parent}'` under its `formats:` "
+            "to adopt it") in ok("init", str(target))
+
+
 def test_init_adopts_an_existing_repository(tmp_path: Path) -> None:
     target = tmp_path / "existing"
     target.mkdir()

@@ -16,6 +16,7 @@ from gitimprove.errors import InvalidFileError
 from gitimprove.instructions.agentfile import parse_agent, render
 from gitimprove.instructions.formats import ADAPTERS, Adapter, ParsedFile
 from gitimprove.instructions.formats.catalog import adapter_for, build, decode
+from gitimprove.instructions.formats.markdown import FOLDER_FILES
 from gitimprove.instructions.policy import POLICY_PATH, Constant, FormatRule, Policy
 
 # Never candidates: CI and tool configuration, lock files, gitimprove's own files. (`*` also
@@ -141,7 +142,8 @@ def survey(files: dict[str, bytes], policy: Policy, native: list[str]) -> Survey
         else:
             chosen[path] = fits[0]
     constants = _prompt_modules(files, texts, chosen, out)
-    rules = [FormatRule(path=_escape(p), format=f, constants=constants.get(p, [])) for p, f in chosen.items()]
+    rules = [FormatRule(path=_escape(p), format=f, constants=constants.get(p, []), name=_first_name(p, f))
+             for p, f in chosen.items()]
     parsed: dict[str, ParsedFile] = {}
 
     def read(path: str, rule: FormatRule) -> ParsedFile:
@@ -237,11 +239,28 @@ def _prompt_modules(files: dict[str, bytes], texts: dict[str, ParsedFile], chose
 # How a colliding agent's name is widened, one step at a time: "" is the format's default.
 _LADDER = ("", "{stem}-{key}", "{parent}-{key}", "{parent}-{stem}-{key}",
            "{grandparent}-{parent}-{key}", "{grandparent}-{parent}-{stem}-{key}")
+_FOLDER = "{parent}"  # an agent of a folder's own instruction file (`billing/AGENTS.md`)
+
+
+def _first_name(path: str, fmt: str) -> str:
+    """The name template ``init`` first writes for a file: its folder's name for a Markdown
+    instruction file of a folder's own name (an ``AGENTS.md`` of every folder would otherwise be
+    one more ``agents``), else the format's default. Only for new adoption: an entry already in
+    gitimprove.yaml keeps the name its feedback and history are recorded under. A tool's own
+    folder (``.claude/CLAUDE.md``, ``.gemini/GEMINI.md``) holds the repository's file, not a
+    part's, and a folder of the file's own name (``agents/AGENTS.md``) would name it the same."""
+    folder, _, name = path.rpartition("/")
+    parent = folder.rpartition("/")[2]
+    return _FOLDER if (fmt == "markdown" and folder and name.lower() in FOLDER_FILES and not parent.startswith(".")
+                       and parent.lower() != name.lower().removesuffix(".md")) else ""
 
 
 def _wider(name: str) -> str:
     """The next name template after ``name`` (the last one stays, and so does a name that
-    spells out a folder)."""
+    spells out a folder); a file named after its folder then takes its own name too
+    (``billing-agents`` and ``billing-claude``)."""
+    if name == _FOLDER:
+        return "{parent}-{key}"
     if name not in _LADDER:
         return name
     at = _LADDER.index(name)
@@ -250,7 +269,8 @@ def _wider(name: str) -> str:
 
 def _by_first_difference(rules: list[FormatRule], clashing: set[str]) -> list[FormatRule]:
     """``rules`` with each clashing file's agents named by the first folder of its path that the
-    nearest clashing file of its name does not share, then its file name: ``crews-agents-{key}``."""
+    nearest clashing file of its name does not share, then its file name: ``crews-agents-{key}``
+    (or, for a folder's own instruction file, its folder: ``m4l25-manager``)."""
     paths = sorted(clashing)
     out = []
     for rule in rules:
@@ -266,7 +286,9 @@ def _by_first_difference(rules: list[FormatRule], clashing: set[str]) -> list[Fo
             out.append(rule)
             continue
         folder = parts[shared].replace("{", "{{").replace("}", "}}")
-        out.append(rule.model_copy(update={"name": f"{folder}-{{stem}}-{{key}}"}))
+        # a folder's own instruction file keeps its folder's name: `m4l25-manager`
+        own = "{parent}" if _first_name(path, rule.format) == _FOLDER else "{stem}-{key}"
+        out.append(rule.model_copy(update={"name": f"{folder}-{own}"}))
     return out
 
 

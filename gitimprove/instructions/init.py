@@ -399,8 +399,10 @@ def _added_since_adopted(repo: Repository, dest: Path, policy: Policy) -> list[t
              if p and (dest / p).is_file() and not (dest / p).is_symlink() and not mapped(p)}
     found = survey(files, policy, [p.stem for p in (dest / policy.agents_dir).glob("*.yaml")])
     listing = {unescape(r.path) for r in found.rules if r.constants}
+    names = {unescape(r.path): r.name for r in found.rules if r.name}
     return [(a.path, f"a {a.format} file that {POLICY_PATH} does not map; add `- path: "
                      f"'{a.path}'` with `format: {a.format}`"
+                     + (f" and `name: '{names[a.path]}'`" if a.path in names else "")
                      + (" and the `constants:` its agents use (`gitimprove docs file-formats`)" if a.path in listing else "")
                      + " under its `formats:` to adopt it")
             for a in found.adopted]

@@ -15,9 +15,11 @@ The pipeline, for one agent:
    each merged pattern listing its ``parts``; no word list decides membership. The concept
    lexicon (:mod:`.lexicon`) only names a group where most of its items match one concept.
 4. **Triage** (:mod:`.triage`). A group mostly about the product (limits, pricing, login,
-   crashes, ...) is a product group; from any other group, each item plainly about the
-   product is set apart into the product group of its topic, so a pattern about the answers
-   never rests on a complaint no instruction can fix.
+   crashes, ...) is a product group, less the items in it that say what is wrong in an
+   answer (grouped again among themselves); from any other group, each item plainly about
+   the product is set apart into the product group of its topic, so a pattern about the
+   answers never rests on a complaint no instruction can fix, and no complaint about the
+   answers hides in a pattern no proposal reads.
 5. **Patterns.** Groups with at least ``min_support`` items become patterns: stable id from
    (kind, key), label, count, share, evidence ids, 3-5 central quotes, versions, section of the
    agent file it concerns, a suggestion in the users' own words, and a score (count weighted
@@ -68,6 +70,7 @@ from gitimprove.patterns.text import (
 )
 from gitimprove.patterns.triage import (
     TOPIC_LABELS,
+    addresses_answer,
     decide,
     mentions_product,
     plain_product_topic,
@@ -167,6 +170,11 @@ class TextInfo:
             self._topic = (None if self.noise or not mentions_product(toks)
                            else product_topic(toks, self._match()))
         return self._topic
+
+    @property
+    def addresses_answer(self) -> bool:
+        """Whether it says what is wrong in an answer (see :data:`.triage.ANSWER_TALK`)."""
+        return addresses_answer(self.toks)
 
     @property
     def plain_topic(self) -> str | None:
@@ -440,26 +448,36 @@ def group_items(items: Sequence[Item], themer: Themer,
                 if topic is not None:
                     apart[topic].append(text)
         homes: dict[str, Group] = {}  # product topic -> the largest cluster about it
+        evicted: list[str] = []  # texts about the answers taken out of product clusters
         for label in sorted(clusters):
             members = clusters[label]
             clustered.append(members)
             topic = None
             if kind in PRODUCT_KINDS:
-                topic, members = _set_product_apart(members, by_text, themer, apart)
+                topic, members = _set_product_apart(members, by_text, themer, apart, evicted)
             if not members:
                 continue
-            named = _name_group(kind, members, by_text, themer, df, offline)
-            # Clusters that the lexicon names alike are one pattern: one label, one id.
-            group = offline.setdefault((kind, named.key), named)
-            for text in members:
-                group.items.extend(by_text[text])
-            split: dict[int, list[str]] = defaultdict(list)
-            for text in members:
-                split[part_of[text]].append(text)
-            group.part_texts += split.values()
+            group = _add_cluster(kind, members, part_of, by_text, themer, df, offline)
             if topic is not None:
                 group.triage, group.topic = "product", topic
                 homes.setdefault(topic, group)
+        if evicted:
+            # NOTE: grouped among themselves: what they share is what they say of the answers,
+            # which the product words around it had drowned in their first cluster
+            evicted.sort()
+            e_contexts = None
+            if contexts is not None:
+                at = {text: n for n, text in enumerate(texts)}
+                e_contexts = [contexts[at[text]] for text in evicted]
+            e_fine, e_labels = cluster_levels(evicted, weights=[len(by_text[t]) for t in evicted],
+                                              contexts=e_contexts)
+            e_part_of = dict(zip(evicted, e_fine, strict=True))
+            e_clusters: dict[int, list[str]] = defaultdict(list)
+            for text, label in zip(evicted, e_labels, strict=True):
+                if label != UNCLUSTERED:  # (the model step reads them in their first cluster)
+                    e_clusters[label].append(text)
+            for label in sorted(e_clusters):
+                _add_cluster(kind, e_clusters[label], e_part_of, by_text, themer, df, offline)
         for topic in sorted(apart):
             home = homes.get(topic) or _product_group(kind, topic, offline)
             for text in apart[topic]:
@@ -481,6 +499,43 @@ def group_items(items: Sequence[Item], themer: Themer,
         else:
             return list(groups.values()) + themed
     return list(groups.values()) + list(offline.values())
+
+
+def _small_product_groups_joined(groups: list[Group], min_support: int) -> list[Group]:
+    """``groups``, each product group of fewer than ``min_support`` items joined to the largest
+    one of its kind and topic that has enough: two reviews saying "expensive af" are about
+    pricing like the 35 of the pricing pattern, and dropped as too few they were counted
+    nowhere."""
+    homes: dict[tuple[str, str], Group] = {}
+    for g in sorted(groups, key=lambda g: -len(g.items)):
+        if g.triage == "product" and g.topic and len(g.items) >= min_support:
+            homes.setdefault((g.kind, g.topic), g)
+    kept: list[Group] = []
+    for g in groups:
+        home = (homes.get((g.kind, g.topic)) if g.triage == "product" and g.topic
+                and len(g.items) < min_support else None)
+        if home is None:
+            kept.append(g)
+        else:
+            home.items.extend(g.items)
+    return kept
+
+
+def _add_cluster(kind: PatternKind, members: Sequence[str], part_of: Mapping[str, int],
+                 by_text: dict[str, list[Item]], themer: Themer, df: tuple[Counter[str], int],
+                 offline: dict[tuple[str, str], Group]) -> Group:
+    """The group the cluster ``members`` (texts) joins or starts in ``offline``, with its
+    items and its parts (``part_of``: each text's fine cluster) added."""
+    named = _name_group(kind, members, by_text, themer, df, offline)
+    # Clusters that the lexicon names alike are one pattern: one label, one id.
+    group = offline.setdefault((kind, named.key), named)
+    for text in members:
+        group.items.extend(by_text[text])
+    split: dict[int, list[str]] = defaultdict(list)
+    for text in members:
+        split[part_of[text]].append(text)
+    group.part_texts += split.values()
+    return group
 
 
 def _parts(kind: PatternKind, parts: Sequence[Sequence[str]], by_text: dict[str, list[Item]],
@@ -532,12 +587,17 @@ def _side(texts: Sequence[str], by_text: Mapping[str, list[Item]],
 
 
 def _set_product_apart(members: Sequence[str], by_text: Mapping[str, list[Item]],
-                       themer: Themer, apart: dict[str, list[str]]) -> tuple[str | None, list[str]]:
+                       themer: Themer, apart: dict[str, list[str]],
+                       evicted: list[str]) -> tuple[str | None, list[str]]:
     """The product topic of a cluster (None if it is about the answers), and its texts that
     stay in it.
 
-    A cluster mostly about the product (see :func:`.triage.decide`) stays whole: a pattern
-    about that topic. From any other cluster, each text plainly about the product (see
+    A cluster mostly about the product (see :func:`.triage.decide`) is a pattern about that
+    topic, less each text that says what is wrong in an answer more than it speaks of the
+    product (:func:`.triage.addresses_answer`, no product topic of its own): those go to
+    ``evicted``, to be grouped among themselves. A long review of the limits that also says
+    "and the math is wrong" lands near other reviews of the limits, and a product pattern is
+    read by no proposal. From any other cluster, each text plainly about the product (see
     :func:`.triage.plain_product_topic`) is set apart in ``apart``, to join the largest
     cluster about its topic or a group of its own: a pattern about the answers never rests
     on a complaint no instruction can fix ("2 messages and I'm out" is about usage limits,
@@ -545,9 +605,12 @@ def _set_product_apart(members: Sequence[str], by_text: Mapping[str, list[Item]]
     weight = _said(members, by_text)
     read = _sample(weight)
     triage, topic = decide([themer(t).topic for t in read for _ in range(weight[t])])
-    if triage == "product":
-        return topic, list(members)
     kept: list[str] = []
+    if triage == "product":
+        for text in members:
+            info = themer(text)
+            (evicted if info.addresses_answer and info.topic is None else kept).append(text)
+        return topic, kept
     for text in members:
         own = themer(text).plain_topic
         if own is None:
@@ -716,7 +779,8 @@ def analyze_records(
         for part in (sec.title or "", sec.text or "", *(sec.rules or ()))))
     items = collect_items(records, themer)
     word_df = _document_frequencies(themer, items)
-    groups = group_items(items, themer, word_df, synthesizer=synthesizer, notes=notes)
+    groups = _small_product_groups_joined(
+        group_items(items, themer, word_df, synthesizer=synthesizer, notes=notes), min_support)
     newest = max(r.created_at for r in records)
     total = {k: 0 for k in KIND_WEIGHT}
     run_count = len({(r.run_id or "\0" + r.id) for r in records})
@@ -774,7 +838,8 @@ def analyze_records(
             id=pattern_id(g.kind, g.key), kind=g.kind, label=g.label, key=g.key,
             count=len(g.items), share=round(len(g.items) / max(1, total[g.kind]), 4),
             score=round(score, 4), feedback_ids=ids,
-            quotes=[quote(t) for t in _quoted(ranked, themer, triage, topic)],
+            quotes=_focused_quotes(_quoted(ranked, themer, triage, topic), g, read, themer,
+                                   word_df),
             versions=versions, section=_section(g, themer, agent_file) if triage == "answers"
             else None, suggestion=suggestion if triage == "answers" else None,
             triage=triage, topic=topic, description=g.description, state=state,
@@ -794,6 +859,64 @@ def _quoted(ranked: list[str], themer: Themer, triage: Triage, topic: str | None
     if triage != "product":
         return ranked[:5]
     return sorted(head, key=lambda t: (themer(t).plain_topic != topic, themer(t).topic != topic))[:5]
+
+
+FOCUS_CHARS = 100   # a longer quote opens at its sentence that speaks most of its pattern
+FOCUS_WORDS = 8     # ... read through the pattern's this many most distinctive words
+_SENTENCE = re.compile(r"[^.!?\n]+(?:[.!?]+|\n+|$)")
+
+
+def _focused_quotes(texts: Sequence[str], g: Group, read: Mapping[str, int], themer: Themer,
+                    df: tuple[Counter[str], int]) -> list[str]:
+    """``texts`` as a pattern quotes them (:func:`.model.quote`), each long one opening at the
+    sentence that speaks most of what the pattern is about, where a reader of its first
+    :data:`FOCUS_CHARS` characters would not reach it: the sentences that match the concept
+    that names it, else those with most of its most distinctive words. A review that says
+    "It made up an entire study" after three sentences of how it was used is quoted from
+    there ("…It made up an entire study…")."""
+    if not any(len(t) > FOCUS_CHARS for t in texts):
+        return [quote(t) for t in texts]
+    freq, n = df
+    said: Counter[str] = Counter()
+    for text, count in read.items():
+        said.update(dict.fromkeys(themer(text).words, count))
+    size = sum(read.values()) or 1
+
+    def idf(w: str) -> float:
+        return said[w] / size * math.log((1 + n) / (1 + freq[w]))
+
+    weight = {w: idf(w) for w in heapq.nlargest(FOCUS_WORDS, said, key=lambda w: (idf(w), w))
+              if said[w] >= min(2, size)}
+    concept = g.concept.key if g.concept is not None else None
+
+    def score(sentence: str) -> float:
+        toks = tokens(sentence)
+        if concept is not None and any(k == concept for k, _ in themer.lexicon.match(toks)):
+            return math.inf
+        return sum(weight.get(w, 0.0) for w in set(content(toks)))
+
+    return [quote(_focus(t, score)) for t in texts]
+
+
+def _focus(text: str, score: Callable[[str], float]) -> str:
+    """``text`` from its first sentence of the highest ``score`` (above 0), where that
+    sentence starts beyond the first 60% of :data:`FOCUS_CHARS`; else the whole text."""
+    if len(text) <= FOCUS_CHARS:
+        return text
+    best, at = 0.0, 0
+    for m in _SENTENCE.finditer(text):
+        found = score(m[0])
+        if found > best:
+            best, at = found, m.start()
+        if found == math.inf:
+            break
+    opens = _OPENING.search(text, at)
+    if opens is None or at <= FOCUS_CHARS * 3 // 5:
+        return text
+    return "…" + text[opens.start():]
+
+
+_OPENING = re.compile(r"\w")
 
 
 def _state(ids: list[str], evidence_state: Callable[[str], EvidenceState] | None,

@@ -348,7 +348,13 @@ bad awful terrible poor worse worst horrible horrid useless trash trashy garbage
 crap crappy pathetic disappointing disappointed disappointment disgusting disgust hate hated
 sucks suck sucked stupid dumb lame waste worthless fake annoying boring ridiculous nonsense
 shit shitty bullshit wtf unhelpful stupidity awfull weak dangerous
-bekar bakwas ghatiya
+bekar bekaar bakwas bakwaas ghatiya faltu
+malo mala malisimo pesimo pesima basura inutil asco ruim pessimo horrivel lixo porcaria
+nul nulle mauvais mauvaise inutile schlecht schrecklich mull nutzlos schifo brutto jelek buruk
+kotu berbat rezalet
+плохо плохой плохое ужасно ужасный ужасное отстой говно фигня бесполезно бесполезное
+فاشل سيء سيئ سيئة زفت تافه بد بده افتضاح بکواس بیکار فضول बेकार बकवास घटिया খারাপ বাজে
+垃圾 太差 很差 差劲 难用 最悪 ひどい 최악 별로 쓰레기 แย่ ห่วย
 """)
 # ... and words that judge well: under a negation ("not good", "do not like") they complain
 # without a reason; on negative feedback without one ("good app", "best app" under one star)
@@ -356,12 +362,16 @@ bekar bakwas ghatiya
 POSITIVE = _words("""
 good great nice fine useful helpful worth recommend like love pleasant interesting interested
 ok okay best better super excellent perfect amazing awesome wonderful fantastic brilliant cool
+recomendo recomiendo recommande empfehlen
 """)
 SUBJECT = _words("""
 app apps application ai bot chatbot chat service experience product thing program software
 tool version ever totally completely absolutely simply extremely super highly quite rather
 real honestly seriously literally star stars rating rate zero review at all now anymore
 today day time money download downloaded verry realy vry bahut hai hay
+banget sangat demais muito mucho sehr
+aplicacion aplicativo aplicacao appli aplikasi uygulama приложение приложения 앱 アプリ 应用
+ऐप تطبيق برنامه
 """)
 _JUDGEMENT_STEMS = frozenset(JUDGEMENT | {stem(w) for w in JUDGEMENT})
 _POSITIVE_STEMS = frozenset(POSITIVE | {stem(w) for w in POSITIVE})
@@ -401,7 +411,8 @@ def is_unspecific(toks: tuple[str, ...], words: Sequence[str] | None = None) -> 
         if w in _JUDGEMENT_STEMS:
             judged = True
         elif not (w in _GENERIC_STEMS or w in _SUBJECT_STEMS or w in _POSITIVE_STEMS
-                  or (w.isascii() and _MASH.match(w))):
+                  or w in _FOREIGN_STEMS  # "muy malo", "c'est nul", "não recomendo"
+                  or (_MASH.match(w) if w.isascii() else w in _script_stopwords())):
             return False
     return judged or not _POSITIVE_STEMS.isdisjoint(toks)
 

@@ -201,6 +201,12 @@ def _talk(toks: tuple[str, ...]) -> float:
             + NOUN_WEIGHT * sum(score for _, score in ANSWER_NOUNS.match(toks)))
 
 
+def addresses_answer(toks: tuple[str, ...]) -> bool:
+    """Whether ``toks`` say what is wrong in an answer (:data:`ANSWER_TALK`: "wrong",
+    "mistake", "explain", its reasoning or its code), not merely name one."""
+    return ANSWER_TALK.mentions(toks) and bool(ANSWER_TALK.match(toks))
+
+
 def subject_words(texts: Iterable[str]) -> frozenset[str]:
     """The words of product topics' phrases that an agent's own instructions use (``texts``:
     its sections' titles, text and rules): the agent's subject, not the product around it. A

@@ -292,3 +292,31 @@ def test_problems_come_before_praise_however_much_praise(tmp_path: Path) -> None
     patterns = analyze_records(records, min_support=3)
     assert [p.kind for p in patterns] == ["recurring_failure", "successful_pattern"]
     assert patterns[1].score > patterns[0].score
+
+
+def test_a_long_quote_opens_at_the_sentence_about_its_pattern() -> None:
+    """A review that says what is wrong after sentences of how it was used is quoted from
+    there: a reader sees the first hundred characters of a quote."""
+    story = ("I have used this app every day for two years for school, for work and for planning "
+             "my trips with the family. ")
+    texts = [story + f"It made up sources {n} times and the citations were invented." for n in range(4)]
+    texts += [f"made up sources again, citation {n} invented" for n in range(3)]
+    records = [make_record({"id": f"q{n}", "agent": "a", "run_id": f"r{n}", "rating": "down",
+                            "reason": t, "created_at": datetime(2026, 1, 1, tzinfo=UTC)})
+               for n, t in enumerate(texts)]
+    [pattern] = [p for p in analyze_records(records) if p.count >= 4]
+    long_quotes = [q for q in pattern.quotes if q.startswith("…")]
+    assert long_quotes and all(q.startswith("…It made up sources") for q in long_quotes)
+    assert all(q.startswith(("…It made up", "made up")) for q in pattern.quotes)
+
+
+def test_a_quote_is_whole_where_its_point_is_in_view() -> None:
+    from gitimprove.patterns.analysis import _focus
+
+    text = "Nothing but lies. " + "It invents studies and links that do not exist at all. " * 3
+    assert _focus(text, lambda s: 1.0 if "invents" in s else 0.0) == text  # at 18: in view
+    late = "I use it at work every single day, for reports, mail and planning. " * 2 + "It lies."
+    assert _focus(late, lambda s: 1.0 if "lies" in s else 0.0) == "…It lies."
+    assert _focus(late, lambda s: 0.0) == late
+    assert _focus('a long story of how it is used at home and at work, every day. ' * 2
+                  + '"WRONG again"', lambda s: 1.0 if "wrong" in s.lower() else 0.0) == "…WRONG again\""

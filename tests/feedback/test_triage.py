@@ -248,6 +248,17 @@ def test_product_complaints_leave_patterns_about_the_answers() -> None:
     ("verry bad..", True),                   # a misspelt intensifier
     ("It is a dangerous app", True),
     ("bahut bekar hai", True),               # Hindi in Latin letters: "very useless"
+    ("Muy malo", True),                      # judging words of other languages...
+    ("Não recomendo", True),
+    ("c'est nul", True),
+    ("очень плохо", True),
+    ("فاشل", True),
+    ("খারাপ", True),
+    ("最悪", True),
+    ("kötü uygulama", True),
+    ("la app es mala y cara", False),        # ... and what they say is wrong: "expensive"
+    ("очень медленно", False),               # "very slow"
+    ("no funciona", False),                  # "does not work"
     ("fails a lot", False),                  # it fails: something is wrong
     ("not working", False),
 ])
@@ -665,6 +676,11 @@ def test_words_users_write_side_by_side_name_a_group_as_a_phrase() -> None:
              "my phone number is invalid they say", "Invalid phone number for my country",
              "invalid phone number again and again"]
     (pattern,) = analyze_records(recs(texts), min_support=3)
+    # all five (three of which say "invalid phone number"), the two the grouping kept
+    # apart joined to the pattern of their topic
+    assert pattern.count == 5
+    assert pattern.label == "invalid phone number", pattern.label
+    (pattern,) = analyze_records(recs(texts[1:]), min_support=3)
     assert pattern.label == "invalid, phone number", pattern.label
     # ... within one clause only, and where half the texts holding both words join them
     from gitimprove.patterns.analysis import _phrase
@@ -715,3 +731,43 @@ def test_a_pattern_concerns_a_section_by_words_a_third_of_it_shares() -> None:
     # words most of a pattern shares still name its section
     texts = [f"it forgot the message I asked it to write down, {n}" for n in range(5)]
     assert _section(group(texts), Themer(), agent) == "bio"  # type: ignore[arg-type]
+
+
+
+def test_a_product_pattern_keeps_no_complaint_about_what_an_answer_got_wrong() -> None:
+    """A cluster mostly about the product stays a product pattern, but an item in it that says
+    what is wrong in an answer, more than it speaks of the product, leaves it (to be grouped
+    with the others like it): a long review of the limits that also says "the math is wrong"
+    had hidden that complaint in a pattern no proposal reads."""
+    from gitimprove.patterns.analysis import Item, Themer, _set_product_apart
+
+    limits = [f"after {n} messages it hits the limit, I have to wait hours" for n in range(2, 8)]
+    wrong = ["it hits the limit and the math is wrong, a mistake in every step",
+             "the limit is fine, but the answers are incorrect and the reasoning is wrong"]
+    by_text = {t: [Item("recurring_failure", t, (t,), datetime(2026, 1, 1, tzinfo=UTC), ())]
+               for t in limits + wrong}
+    apart: dict[str, list[str]] = {}
+    evicted: list[str] = []
+    topic, kept = _set_product_apart(sorted(by_text), by_text, Themer(), apart, evicted)
+    assert topic == "usage limits"
+    assert sorted(kept) == sorted(limits)
+    assert sorted(evicted) == sorted(wrong)
+    assert not apart
+
+
+def test_a_product_group_too_small_to_show_joins_the_pattern_of_its_topic() -> None:
+    """Two reviews saying "expensive af" that the grouping kept apart are about pricing like
+    the others: dropped as too few for a pattern, they had been counted nowhere."""
+    from gitimprove.patterns.analysis import Group, Item, _small_product_groups_joined
+
+    def group(key: str, n: int, topic: str | None, triage: str = "product") -> Group:
+        made = Group("recurring_failure", key, key, triage=triage, topic=topic)  # type: ignore[arg-type]
+        made.items = [Item("recurring_failure", f"{key} {i}", (f"{key}{i}",),
+                           datetime(2026, 1, 1, tzinfo=UTC), ()) for i in range(n)]
+        return made
+
+    big, small, other = group("paid", 5, "pricing"), group("af", 2, "pricing"), group("log", 2, "login")
+    answers = group("wrong", 2, None, "answers")
+    kept = _small_product_groups_joined([small, big, other, answers], 3)
+    assert kept == [big, other, answers]  # a topic without a pattern keeps its group (too few)
+    assert len(big.items) == 7

@@ -4,7 +4,7 @@ The files belong to their authors (licences in the list) and are not committed; 
 test_real_files.py run over the folder when it exists. Each file is read from a git clone of
 its repository at the listed commit: an existing mirror (``--mirrors DIR`` holding
 ``owner+name/repo`` git directories), else a blobless clone made under ``--cache``. The rows of
-real_files_sweep.tsv and real_files_sweep3.tsv are read from a mirror only (never cloned) and
+real_files_sweep.tsv, real_files_sweep3.tsv and real_files_sweep4.tsv are read from a mirror only (never cloned) and
 skipped without one.
 
     python tests/formats/real_files.py --dest /work/data/agent-files [--mirrors /work/.mirror]
@@ -21,6 +21,7 @@ from pathlib import Path
 LIST = Path(__file__).with_name("real_files.tsv")
 SWEEP = Path(__file__).with_name("real_files_sweep.tsv")  # read from local mirrors only
 SWEEP3 = Path(__file__).with_name("real_files_sweep3.tsv")  # likewise
+SWEEP4 = Path(__file__).with_name("real_files_sweep4.tsv")  # likewise
 DEFAULT_DEST = Path("/work/data/agent-files")
 
 
@@ -31,7 +32,7 @@ def _read(path: Path, mirror_only: bool) -> list[dict[str, str]]:
 
 
 def rows() -> list[dict[str, str]]:
-    return _read(LIST, False) + _read(SWEEP, True) + _read(SWEEP3, True)
+    return _read(LIST, False) + _read(SWEEP, True) + _read(SWEEP3, True) + _read(SWEEP4, True)
 
 
 def local_path(dest: Path, row: dict[str, str]) -> Path:

@@ -627,19 +627,6 @@ def test_a_rule_of_its_own_goes_above_the_break_that_closes_its_section() -> Non
     assert doc.dumps() == text.replace("template**\n\n", "template**\n\n- Hand it to a human when asked.\n\n", 1)
 
 
-def test_a_file_whose_only_headings_are_underlined_is_refused_not_flattened() -> None:
-    # without "#" headings, "Safety" over "------" is the only name a section has: read as
-    # one section, `protected_sections: [safety]` would protect nothing in it
-    with pytest.raises(InvalidFileError) as info:
-        ADAPTERS["markdown"].parse("You help.\n\nSafety\n------\n- Never share data.\n", "a.md")
-    assert "a.md:3: a heading underlined with --- (setext)" in str(info.value)
-    assert "## Safety" in (info.value.hint or "")
-    # a divider after a blank line, or a file with # headings, is read as before
-    assert ADAPTERS["markdown"].parse("You help.\n\n---\n\nMore.\n", "a.md")
-    assert ADAPTERS["markdown"].parse("# Help\n\nText\n---\n", "a.md")
-    assert ADAPTERS["markdown"].parse("You help.\n\n```\nfront\n---\n```\n", "a.md")  # code
-
-
 BUG_REVIEW = """messages:
   - role: system
     content: |

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from gitimprove.instructions.adopt import survey
 from gitimprove.instructions.formats import ADAPTERS, AdoptedDocument
+from gitimprove.instructions.formats.catalog import agent_name
 from gitimprove.instructions.policy import FormatRule, Policy
 from gitimprove.validate import check_change
 
@@ -62,7 +63,7 @@ def test_subagents_and_custom_agents_are_adopted_with_their_file_names() -> None
     result = survey(files, Policy(), [])
     assert {a.path: (a.format, a.agents) for a in result.adopted} == {
         ".claude/agents/code-reviewer.md": ("markdown", ["code-reviewer"]),
-        ".claude/agents/type-checker/AGENT.md": ("markdown", ["agent"]),
+        ".claude/agents/type-checker/AGENT.md": ("markdown", ["type-checker"]),
         ".github/agents/planner.agent.md": ("markdown", ["planner"]),
         ".agents/agents/architect.md": ("markdown", ["architect"]),
         ".github/chatmodes/explain.chatmode.md": ("markdown", ["explain"])}
@@ -97,3 +98,46 @@ def test_front_matter_whose_closing_fence_ends_in_a_space_is_front_matter() -> N
     changed = text.replace("**/*.tf", "**/*")
     policy = Policy(formats=[FormatRule(path=path, format="markdown")])
     assert "protected-key" in [v.code for v in check_change({path: text.encode()}, {path: changed.encode()}, policy)]
+
+
+def test_an_instruction_file_of_a_folder_is_named_after_its_folder() -> None:
+    """`billing/AGENTS.md` was agent `agents`, like the one at the root (a clash, widened to
+    `billing-agents` at best) and `billing/AGENT.md` agent `agent`: each is its folder's. Two of
+    one folder take their own names too; files alike up to their folder are told apart as any
+    clash is; and the entries init writes say so, while an entry without a name (a repository
+    adopted before) keeps the name its feedback is recorded under."""
+    body = b"You answer billing questions.\n\n- Quote the invoice number.\n"
+    files = {"AGENTS.md": body, "billing/AGENT.md": body, "support/CLAUDE.md": body, "support/AGENTS.md": body,
+             "eu/shipping/GEMINI.md": body, "us/shipping/GEMINI.md": body, ".github/copilot-instructions.md": body,
+             # llxxgg/crewai_mas_demo: a workspace per lesson, an agent.md per role
+             "m4l25/workspace/pm/agent.md": body, "m4l26/workspace/pm/agent.md": body}
+    result = survey(files, Policy(), [])
+    assert {a.path: a.agents for a in result.adopted} == {
+        "AGENTS.md": ["agents"], "billing/AGENT.md": ["billing"], "support/CLAUDE.md": ["support-claude"],
+        "support/AGENTS.md": ["support-agents"], "eu/shipping/GEMINI.md": ["eu-shipping-gemini"],
+        "us/shipping/GEMINI.md": ["us-shipping-gemini"], "m4l25/workspace/pm/agent.md": ["m4l25-pm"],
+        "m4l26/workspace/pm/agent.md": ["m4l26-pm"],
+        ".github/copilot-instructions.md": ["copilot-instructions"]}
+    assert {r.path: r.name for r in result.rules}["billing/AGENT.md"] == "{parent}"
+    # a tool's own folder holds the repository's file; a folder of the file's name names it alike
+    alike = survey({".gemini/GEMINI.md": body, "agents/AGENTS.md": body}, Policy(), [])
+    assert {a.path: a.agents for a in alike.adopted} == {".gemini/GEMINI.md": ["gemini"],
+                                                           "agents/AGENTS.md": ["agents"]}
+    assert result.left == []
+    before = FormatRule(path="billing/AGENT.md", format="markdown")  # as written by an earlier init
+    assert agent_name(before, "billing/AGENT.md", "agent") == "agent"
+
+
+def test_a_list_whose_last_item_ends_with_a_colon_is_not_joined() -> None:
+    """llxxgg/crewai_mas_demo's manager agent.md lists a message's fields, the last one
+    `- **内容格式**（...）：` over the code block it introduces: a rule added there went between
+    the two, and read as part of the message."""
+    text = ("# Manager\n\n## Assign the task\n\nSend a message:\n\n- **To**: pm\n- **Type**: task_assign\n"
+            "- **Body** (paths and acceptance criteria only):\n\n```\nPlease design the product spec.\n```\n\n"
+            "## Review\n\n- Check every criterion.\n")
+    for colon in (":", "："):
+        source = text.replace("only):", f"only){colon}")
+        parsed = ADAPTERS["markdown"].parse(source, "m4l26/workspace/manager/agent.md")
+        doc = AdoptedDocument(parsed, parsed.entries[0].key, "manager")
+        doc.add_rule("assign-the-task", "Name the output path.")
+        assert doc.dumps() == source.replace("```\n\n## Review", "```\n\n- Name the output path.\n\n## Review")

@@ -1,4 +1,4 @@
-"""The adapters on real agent files from public repositories (listed in real_files.tsv, real_files_sweep.tsv and real_files_sweep3.tsv, fetched
+"""The adapters on real agent files from public repositories (listed in real_files.tsv and the sweeps real_files_sweep*.tsv, fetched
 by real_files.py, never committed). Runs when the folder exists: $GITIMPROVE_REAL_FILES, or
 /work/data/agent-files."""
 

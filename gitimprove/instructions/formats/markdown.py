@@ -11,17 +11,19 @@ from typing import Any
 
 from gitimprove.errors import InvalidFileError
 from gitimprove.instructions.formats.base import Adapter, Entry, ParsedFile
-from gitimprove.instructions.formats.prose import FENCE_RE, HEADING_RE, RULE_RE, Lines
+from gitimprove.instructions.formats.prose import Lines
 from gitimprove.instructions.formats.yamlfile import stem
 from gitimprove.instructions.formats.yamlspan import Path_, split_lines
 
-_NAMES = ("agents.md", "claude.md", "copilot-instructions.md", "gemini.md")
+# Instruction files any folder may have (`billing/AGENTS.md`; AGENT.md is Amp's older name):
+# ``init`` names an agent of one after its folder.
+FOLDER_FILES = ("agent.md", "agents.md", "claude.md", "gemini.md")
+_NAMES = (*FOLDER_FILES, "copilot-instructions.md")
 BODY: Path_ = ("body",)
-# A body that is only a path to another instruction file: a symbolic link (AGENTS.md ->
-# CLAUDE.md) checked out where links are off, or read from git, where a link is its path.
-_UNDERLINE = re.compile(r"\A(?:={3,}|-{3,})[ \t]*\Z")
 _FRONT_KEY = re.compile(r"([A-Za-z_][\w-]*)\s*:\s*(.*)")
 _PLACEHOLDER = re.compile(r"""\A["']?[\[<{]""")  # `[agent-name]`, `<name>`, `{{name}}`
+# A body that is only a path to another instruction file: a symbolic link (AGENTS.md ->
+# CLAUDE.md) checked out where links are off, or read from git, where a link is its path.
 _LINK_TEXT = re.compile(r"[\w./-]*[\w-]\.(?:md|mdc|markdown|txt)", re.I)
 
 
@@ -47,7 +49,7 @@ class MarkdownParsed(ParsedFile):
         self.entries = [Entry(stem(source).lower(), (), (("intro", BODY),))]
 
     def lines(self, path: Path_, first_id: str) -> Lines:
-        return Lines(self.body, eol=self.eol, first_id=first_id)
+        return Lines(self.body, eol=self.eol, first_id=first_id, setext=True)
 
     def value(self, path: Path_) -> str:
         return "".join(self.body)
@@ -92,30 +94,15 @@ class Markdown(Adapter):
                 and not any(m[1] == "name" and _PLACEHOLDER.match(m[2]) for m in keys))
 
     def parse(self, text: str, source: str) -> ParsedFile:
-        """A file with headings has a section per heading; one without (a system prompt
-        written as a paragraph and a list, the commonest shape) is one section, ``intro``."""
+        """A file with headings (``## Safety``, or ``Safety`` over ``------``) has a section per
+        heading; one without (a system prompt written as a paragraph and a list, the commonest
+        shape) is one section, ``intro``."""
         parsed = MarkdownParsed(self, text, source)
         if not "".join(parsed.body).strip():
             raise InvalidFileError([f"{source}: has no instructions: the file is empty"
                                     + (" but for its front matter" if parsed.front else "")],
                                    hint="write the agent's instructions in it, or leave this file "
                                         "out of `formats:` in gitimprove.yaml")
-        view = [line.rstrip("\r\n") for line in parsed.body]
-        if not any(HEADING_RE.match(line) for line in view):
-            # Without "#" headings, "Safety" over "------" is the file's only way to name a
-            # section: read as text, a protected section there would protect nothing.
-            fenced = False
-            for n in range(1, len(view)):
-                if FENCE_RE.match(view[n - 1]):
-                    fenced = not fenced
-                if (not fenced and _UNDERLINE.match(view[n]) and view[n - 1].strip()
-                        and not RULE_RE.match(view[n - 1]) and not _UNDERLINE.match(view[n - 1])
-                        and not FENCE_RE.match(view[n - 1])):
-                    raise InvalidFileError(
-                        [f"{source}:{len(parsed.front) + n}: a heading underlined with "
-                         f"{view[n].strip()[0] * 3} (setext); gitimprove names sections by # headings"],
-                        hint=f"write it as `## {view[n - 1].strip()}`, or put a blank line between "
-                             "a text and a --- divider under it")
         body = "".join(parsed.body).strip()
         if _LINK_TEXT.fullmatch(body):
             raise InvalidFileError([f"{source}: holds only a path ({body}), as git writes a "

@@ -22,6 +22,9 @@ from gitimprove.errors import GitImproveError
 HEADING_RE = re.compile(r"\A(#{1,6})[ \t]+(.*?)(?:[ \t]+#+)?[ \t]*\Z")
 RULE_RE = re.compile(r"\A([ \t]*)([-*+]|\d{1,3}[.)])[ \t]+(\S.*)\Z")
 FENCE_RE = re.compile(r"\A[ \t]*(```|~~~)")
+# A setext heading's underline ("Safety" over "------", "Title" over "====="), as CommonMark
+# reads it under a line of a paragraph.
+UNDERLINE_RE = re.compile(r"\A {0,3}(=+|-+)[ \t]*\Z")
 PROTECTED_MARK = "<!-- gitimprove: protected -->"
 # A template's or markup's own line: `{% endif %}`, `{{#each x}}`, `{{/each}}`, `{{else}}`,
 # `<message role="user">`, `</message>`. Never part of the rule above it.
@@ -89,8 +92,9 @@ class ProseSection:
     id: str
     title: str | None
     level: int
-    start: int  # the heading line, or the first line of the string
+    start: int  # the heading's first line, or the first line of the string
     end: int
+    head: int = 0  # the heading's last line (a setext heading's underline), else ``start``
     text_lines: list[int] = field(default_factory=list)
     rules: list[Rule] = field(default_factory=list)
     protected: bool = False  # the heading carries ``<!-- gitimprove: protected -->``
@@ -104,13 +108,15 @@ class ProseSection:
 
 
 def parse(lines: list[str], first_id: str, taken: set[str] | None = None, *,
-          folded: bool = False) -> list[ProseSection]:
+          folded: bool = False, setext: bool = False) -> list[ProseSection]:
     """Sections of ``lines`` (text without line ends or block indentation).
 
     ``first_id`` names the text before the first heading (omitted when blank); ``taken`` holds
     ids used elsewhere in the agent, so that every id is unique. In a folded (``>``) block a
     ``#`` line right under a line of text is folded into it ("... reply with STOP. ### POST:
-    {{discussion}}", as crewAI-examples' screenplay tasks read): text, not a heading."""
+    {{discussion}}", as crewAI-examples' screenplay tasks read): text, not a heading. With
+    ``setext`` (a Markdown file) a paragraph over ``===`` or ``---`` is a heading too (level 1
+    or 2), as CommonMark reads it; in the strings of other formats it stays text."""
     used = set() if taken is None else taken
     sections: list[ProseSection] = []
 
@@ -125,7 +131,9 @@ def parse(lines: list[str], first_id: str, taken: set[str] | None = None, *,
     preamble = current
     fenced = False
     rule: Rule | None = None
+    para: list[int] = []  # the lines of text right above: a paragraph an underline makes a heading
     for i, line in enumerate(lines):
+        above, para = para, []
         if FENCE_RE.match(line):
             fenced = not fenced
             rule = None
@@ -134,15 +142,21 @@ def parse(lines: list[str], first_id: str, taken: set[str] | None = None, *,
         if fenced:
             current.text_lines.append(i)
             continue
+        underline = UNDERLINE_RE.match(line) if setext and above else None
+        if underline and _paragraph(lines, above):
+            del current.text_lines[-len(above):]
+            current.end = above[0]
+            current = _section(" ".join(lines[k].strip() for k in above), 1 if underline.group(1)[0] == "=" else 2,
+                               above[0], i, len(lines))
+            sections.append(current)
+            rule = None
+            continue
         heading = HEADING_RE.match(line)
         if heading and folded and i > 0 and lines[i - 1].strip() and not lines[i - 1][:1].isspace():
             heading = None
         if heading:
             current.end = i
-            title = heading.group(2).strip()
-            marked = PROTECTED_MARK in title
-            title = title.replace(PROTECTED_MARK, "").strip()
-            current = ProseSection("", title, len(heading.group(1)), i, len(lines), protected=marked)
+            current = _section(heading.group(2), len(heading.group(1)), i, i, len(lines))
             sections.append(current)
             rule = None
             continue
@@ -168,6 +182,7 @@ def parse(lines: list[str], first_id: str, taken: set[str] | None = None, *,
             continue
         rule = None
         current.text_lines.append(i)
+        para = [*above, i]
     has_preamble = any(lines[k].strip() for k in range(preamble.start, preamble.end))
     for section in sections:
         section.id = unique(slug(section.title or "", "section"))
@@ -175,6 +190,20 @@ def parse(lines: list[str], first_id: str, taken: set[str] | None = None, *,
         preamble.id = unique(first_id)
         return [preamble, *sections]
     return sections
+
+
+def _section(title: str, level: int, start: int, head: int, end: int) -> ProseSection:
+    """The section a heading opens (its id is given once every heading is read)."""
+    return ProseSection("", title.replace(PROTECTED_MARK, "").strip(), level, start, end, head=head,
+                        protected=PROTECTED_MARK in title)
+
+
+def _paragraph(lines: list[str], para: list[int]) -> bool:
+    """Whether the lines of text ``para`` are a paragraph an underline under them makes a
+    heading: not indented code (four spaces), a quote (``>``) or markup (``<div>``, ``{% if %}``)."""
+    first = lines[para[0]]
+    return (len(first) - len(first.lstrip(" ")) < 4 and not first.lstrip().startswith(">")
+            and not any(_MARKUP_RE.match(lines[k]) for k in para))
 
 
 def rule_text(lines: list[str], rule: Rule) -> str:
@@ -202,14 +231,16 @@ class Lines:
     ``raw`` keeps each line as stored (indentation and line end included); ``view`` is the text
     an edit and the parser see. ``indent`` is the block indentation a new line gets; ``eol`` its
     line end; ``folded`` marks a YAML ``>`` block, where a new line needs a blank line around it
-    to stay a line of its own."""
+    to stay a line of its own; ``setext`` a Markdown file, where an underlined paragraph is a
+    heading (:func:`parse`)."""
 
     def __init__(self, raw: list[str], *, indent: str = "", eol: str = "\n", folded: bool = False,
-                 first_id: str = "intro") -> None:
+                 first_id: str = "intro", setext: bool = False) -> None:
         self.raw = list(raw)
         self.indent = indent
         self.eol = eol
         self.folded = folded
+        self.setext = setext
         self.first_id = first_id
         self.modified = False
 
@@ -239,7 +270,7 @@ class Lines:
         self.modified = True
 
     def sections(self, taken: set[str] | None = None) -> list[ProseSection]:
-        return parse(self.view, self.first_id, taken, folded=self.folded)
+        return parse(self.view, self.first_id, taken, folded=self.folded, setext=self.setext)
 
     # -- edits ----------------------------------------------------------------------------
 
@@ -251,7 +282,7 @@ class Lines:
         if position is not None and position < len(section.rules):
             like = section.rules[position]
             marker = _next_marker(like.marker, section.rules, position)
-            line = f"{like.indent}{marker} {text}"
+            line = f"{like.indent}{marker} {_like(text, next(r for r in _runs(view, section.rules) if like in r))}"
             self._insert(like.start, [line, ""] if self.folded else [line])
             return position
         close = _system_close(view, section)
@@ -259,7 +290,7 @@ class Lines:
         run = _main_list(view, section.rules, close, depth, depth[section.start]) if section.rules else None
         if run is not None:
             like = run[-1]
-            block = [f"{like.indent}{_next_marker(like.marker, run, None)} {text}"]
+            block = [f"{like.indent}{_next_marker(like.marker, run, None)} {_like(text, run)}"]
             self._insert(like.end, ["", *block] if self.folded else block)
             return section.rules.index(like) + 1
         # No list to join (none, or each one finishes the line above it): a line of its own at
@@ -274,14 +305,14 @@ class Lines:
             last = _before_input(view, section, last)
         # a thematic break ("---") closing the section divides it from the next: above it
         # (under a line of text, "---" makes that line a heading: left alone)
-        while last - 1 > section.start and _BREAK_RE.match(view[last]) and not view[last - 1].strip():
-            last = max((k for k in range(section.start, last) if view[k].strip()), default=section.start)
+        while last - 1 > section.head and _BREAK_RE.match(view[last]) and not view[last - 1].strip():
+            last = max((k for k in range(section.head, last) if view[k].strip()), default=section.head)
         # never inside a block the section does not itself sit in: after the line that leaves
-        # the text at the section's own depth
-        while last > section.start and depth[last + 1] != depth[section.start]:
+        # the text at the section's own depth (and never between a title and its underline)
+        while last > section.head and depth[last + 1] != depth[section.start]:
             last -= 1
-        is_heading = bool(HEADING_RE.match(view[last])) and last == section.start
-        tight = is_heading and not self.folded and not _spaced_headings(view)
+        is_heading = section.title is not None and last == section.head
+        tight = is_heading and not self.folded and not _spaced_headings(view, self.sections())
         block = [f"- {text}"] if tight else ["", f"- {text}"]
         if self.folded and last + 1 < len(view) and view[last + 1].strip():
             block.append("")  # in a folded (`>`) block the next line would join the rule's
@@ -290,7 +321,8 @@ class Lines:
 
     def update_rule(self, section: ProseSection, index: int, text: str) -> None:
         rule = _rule(section, index)
-        self.raw[rule.start:rule.end] = [self._make(f"{rule.indent}{rule.marker} {_one_line(text)}")
+        run = next(r for r in _runs(self.view, section.rules) if rule in r)
+        self.raw[rule.start:rule.end] = [self._make(f"{rule.indent}{rule.marker} {_like(_one_line(text), run)}")
                                          .rstrip("\r\n") + _line_end(self.raw[rule.end - 1])]
         self.modified = True
 
@@ -312,14 +344,22 @@ class Lines:
             self.raw[first:first + 1] = [self._make(t) for t in new[:-1]] + [
                 (self.indent + new[-1] if new[-1] else "") + end]
         else:
-            at = section.start + 1 if section.title is not None else section.start
+            at = section.head + 1 if section.title is not None else section.start
             self._insert(at, ([""] if section.title is not None else []) + new + [""])
         self.modified = True
 
     def add_section(self, sections: list[ProseSection], *, title: str, text: str | None,
                     rules: list[str] | None, position: int | None) -> None:
-        level = _new_level([s.level for s in sections if s.title is not None])
-        block = [f"{'#' * level} {_one_line(title)}"]
+        titled = [s for s in sections if s.title is not None]
+        level = _new_level([s.level for s in titled])
+        title = _one_line(title)
+        block = [f"{'#' * level} {title}"]
+        if titled and level <= 2 and all(s.head > s.start for s in titled):
+            # a file whose headings are all underlined gets one more of them, when the title
+            # reads as a paragraph ("- Notes" or "> Notes" over a line would not be a heading)
+            underlined = [title, ("=" if level == 1 else "-") * max(3, len(title))]
+            if [(s.start, s.head) for s in parse(underlined, "", setext=True)] == [(0, 1)]:
+                block = underlined
         if text:
             block += ["", *text.strip("\n").split("\n")]
         if rules:
@@ -336,10 +376,10 @@ class Lines:
             self._insert(last + 1, ["", *block])
 
 
-def _spaced_headings(lines: list[str]) -> bool:
+def _spaced_headings(lines: list[str], sections: list[ProseSection]) -> bool:
     """Whether the file leaves a blank line under its headings (most of them), as the rule put
     under a heading alone should then."""
-    below = [not lines[i + 1].strip() for i, line in enumerate(lines[:-1]) if HEADING_RE.match(line)]
+    below = [not lines[s.head + 1].strip() for s in sections if s.title is not None and s.head + 1 < len(lines)]
     return sum(below) * 2 > len(below)
 
 
@@ -357,7 +397,6 @@ def _new_level(levels: list[int]) -> int:
 # The input a template ends with: "{{prompt}}", "Question: {{$question}}", "{input}" alone on
 # its line, and above it a label ("User input:") or a break ("---").
 _INPUT_RE = re.compile(r"\A[ \t]*(?:[^{}:]{1,40}:[ \t]*)?(?:\{\{[^{}]*\}\}|\{[\w.:?$]+\}|\$\{[\w:.-]+\})[ \t]*\Z")
-_UNDERLINE_RE = re.compile(r"\A[ \t]*(?:-{3,}|={3,})[ \t]*\Z")
 _ABOVE_INPUT_RE = re.compile(r"\A[ \t]*(?:-{3,}|\*{3,}|_{3,}|[^:]{1,40}:)[ \t]*\Z")
 
 
@@ -366,13 +405,13 @@ def _before_input(lines: list[str], section: ProseSection, last: int) -> int:
     with the input the template is filled with; then the last line above that input (a rule
     after it would read as part of what the user wrote)."""
     k, found = last, False
-    while k > section.start:
+    while k > section.head:
         line = lines[k]
         if not line.strip() or _INPUT_RE.match(line):
             found = found or bool(line.strip())
         elif not (found and _ABOVE_INPUT_RE.match(line) and not RULE_RE.match(line)):
             break
-        elif _UNDERLINE_RE.match(line) and k - 1 > section.start and lines[k - 1].strip():
+        elif UNDERLINE_RE.match(line) and k - 1 > section.head and lines[k - 1].strip():
             k -= 1  # "Instructions" over "------------": a heading over the input, the label too
         k -= 1
     return k if found and lines[k].strip() else last
@@ -415,15 +454,9 @@ def _main_list(lines: list[str], rules: list[Rule], close: int | None = None,
     numbered list is more often steps than rules. A section can hold several lists, each under
     a line of text ("Behavior", then "Outputs", then "Example footer"): a new rule belongs with
     the most rules of its kind, not in whichever list happens to come last. A list that
-    finishes the line above it ("Focus on:") holds topics, not rules: None when every list
-    does."""
-    runs: list[list[Rule]] = [[rules[0]]]
-    for before, rule in pairwise(rules):
-        if any(lines[k].strip() for k in range(before.end, rule.start)) \
-                or (before.marker in "-*+") != (rule.marker in "-*+") or before.indent != rule.indent:
-            runs.append([rule])
-        else:
-            runs[-1].append(rule)
+    finishes the line above it ("Focus on:") holds topics, not rules, and one whose last item
+    ends with a colon introduces what follows it: None when every list is such."""
+    runs = _runs(lines, rules)
     # a list that something other than a blank line follows (a code fence under its last
     # rule, a closing tag) would be split by a rule added under it; the end of a chat
     # template's system message is not
@@ -436,11 +469,64 @@ def _main_list(lines: list[str], rules: list[Rule], close: int | None = None,
             return None
     ends = [run for run in runs if run[-1].end >= len(lines) or not lines[run[-1].end].strip()
             or run[-1].end == close or (depth is not None and bool(_TEMPLATE_TAG_RE.match(lines[run[-1].end])))]
-    lists = [run for run in ends or runs[-1:] if not _finishes_lead_in(lines, run[0])]
+    lists = [run for run in ends or runs[-1:]
+             if not _finishes_lead_in(lines, run[0]) and not _introduces(lines, run[-1])]
     if not lists:
         return None
     bulleted = [run for run in lists if run[0].marker in "-*+"]
     return max(bulleted or lists, key=len)
+
+
+def _introduces(lines: list[str], last: Rule) -> bool:
+    """Whether a list's last item ends with a colon (``- **Body** (paths only):``, ``：`` in
+    Chinese): it introduces what comes under the list (a code block, a table), and a rule
+    after it would read as that."""
+    return rule_text(lines, last).rstrip().rstrip("*").endswith((":", "："))
+
+
+def _runs(lines: list[str], rules: list[Rule]) -> list[list[Rule]]:
+    """``rules`` in lists: runs of one kind (bulleted or numbered) and indentation with only
+    blank lines between them."""
+    runs: list[list[Rule]] = [[rules[0]]]
+    for before, rule in pairwise(rules):
+        if any(lines[k].strip() for k in range(before.end, rule.start)) \
+                or (before.marker in "-*+") != (rule.marker in "-*+") or before.indent != rule.indent:
+            runs.append([rule])
+        else:
+            runs[-1].append(rule)
+    return runs
+
+
+# An item that opens with a bold label: `**Be brief**: ...`, `**Be brief:** ...`, `**Be brief.** ...`
+_LABELLED_RE = re.compile(r"\A\*\*(?P<label>[^*]*[^*\s:.])(?P<inner>[:.]?)\*\*(?P<outer>:?)[ \t]+\S")
+# A rule that opens with a label of its own words: "Use plain language: explain ...", "Be brief. Say ..."
+_LEAD_RE = re.compile(r"\A(?P<label>[^\W_](?:[\w'’ -]{0,38}[^\W_])?)(?P<stop>[:.])[ \t]+(?P<rest>\S.*)\Z")
+# words of three letters or more a period follows that end no sentence ("Ask Prof. Lee")
+_ABBREVIATIONS = frozenset(("mrs", "prof", "etc", "inc", "ltd", "dept", "approx", "fig", "nos", "vol"))
+
+
+def _like(text: str, run: list[Rule]) -> str:
+    """A new rule's words for a list whose every item opens with a bold label of one style:
+    labelled the same way when the rule opens with a label of its own (up to five words before
+    a colon, or a short first sentence); else as written. The label is the rule's own words,
+    never more markup than the list has: it cannot open a heading or carry a ``*``."""
+    items = [_LABELLED_RE.match(r.text) for r in run]
+    styles = {(m["inner"], m["outer"]) for m in items if m is not None}
+    if None in items or len(styles) != 1 or ("", "") in styles or _LABELLED_RE.match(text):
+        return text
+    ((inner, outer),) = styles
+    lead = _LEAD_RE.match(text)
+    if lead is None:
+        return text
+    words = lead["label"].split()
+    if len(words) > 5 or (lead["stop"] == "." and (not lead["rest"][0].isupper() or len(words[-1]) < 3
+                                                   or words[-1].lower() in _ABBREVIATIONS)):
+        return text
+    rest = lead["rest"]
+    first = rest.split(" ", 1)[0]
+    if inner == "." and first.isalpha() and first.islower():
+        rest = rest[0].upper() + rest[1:]  # "Use plain language: explain ..." -> "... language.** Explain"
+    return f"**{lead['label']}{inner}**{outer} {rest}"
 
 
 def _finishes_lead_in(lines: list[str], first: Rule) -> bool:
