@@ -814,7 +814,7 @@ def analyze_records(
         # NOTE: attrgetter and chain: a group can hold 100,000 items
         ids = list(dict.fromkeys(chain.from_iterable(map(_IDS, sorted(g.items, key=_ITEM_ORDER)))))
         versions = list(dict.fromkeys(chain.from_iterable(map(_VERSIONS, sorted(
-            g.items, key=_CREATED)))))
+            g.items, key=_CREATED))))) if any(map(_VERSIONS, g.items)) else []
         weight = KIND_WEIGHT[g.kind]
         score = sum(weight * 0.5 ** ((newest - it.created_at).total_seconds()
                                      / 86400 / HALF_LIFE_DAYS) for it in g.items)
