@@ -45,7 +45,7 @@ import re
 import threading
 from collections import Counter, defaultdict
 from collections.abc import Callable, Hashable, Sequence
-from itertools import chain, count, repeat
+from itertools import chain, compress, count, repeat
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -250,7 +250,8 @@ def cluster_levels(texts: Sequence[str], *, weights: Sequence[int] | None = None
     usable = np.einsum("ij,ij->i", vectors, vectors) > 0
     counts = list(weights) if weights is not None else [1] * n
     stable = [_stable(text) for text in texts]
-    order = sorted((i for i in range(n) if usable[i]), key=lambda i: (-counts[i], stable[i]))
+    keys = list(zip(map(operator.neg, counts), stable, strict=True))  # no Python call per key
+    order = sorted(compress(range(n), usable.tolist()), key=keys.__getitem__)
     labels = np.full(n, UNCLUSTERED, dtype=np.int64)
     next_label = 0
     by_script: dict[str, list[int]] = defaultdict(list)
