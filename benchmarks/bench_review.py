@@ -6,7 +6,8 @@ Times are in-process library calls (the CLI adds Python's start-up, printed sepa
 Goal: gitimprove within 1.5x of the plumbing. Run: ``python -m benchmarks.bench_review``.
 Beside them, the commands that read the ledger for one proposal or a few (``review`` of a
 rejected proposal, ``proposals --agent``, the ``pre-receive`` duplicate check): figures in
-docs/design.md.
+docs/design.md. Plain ``proposals`` (every open proposal judged) is ``python -m benchmarks
+listing``, beside the code before it.
 """
 
 from __future__ import annotations
@@ -275,7 +276,7 @@ def _ledger_readers(name: str, repo_path: Path, repeat: int) -> list[dict[str, o
 
     out = []
     for op, ours, raw in (("review", ours_review, raw_review),
-                          ("proposals", ours_listing, raw_listing),
+                          ("proposals --agent", ours_listing, raw_listing),
                           ("dup-check", ours_duplicates, raw_duplicates)):
         ours_s, raw_s = _time(ours, repeat), _time(raw, repeat)
         out.append({"repo": name, "op": op, "ours_s": ours_s, "git_s": raw_s,
@@ -292,22 +293,22 @@ def run() -> list[dict[str, object]]:
     for name, path in (("sample", sample_repo()), ("10k commits/1k proposals", big)):
         rows += bench(name, path)
         shutil.rmtree(path.parent, ignore_errors=True)
-    print(f"{'repo':<26} {'op':<9} {'gitimprove':>11} {'raw git':>9} {'vs git':>7}")
+    print(f"{'repo':<26} {'op':<17} {'gitimprove':>11} {'raw git':>9} {'vs git':>7}")
     for r in rows:
         extra = f"   (CLI incl. start-up: {float(r['cli_s']) * 1000:.0f} ms)" if "cli_s" in r else ""  # type: ignore[arg-type]
-        print(f"{r['repo']:<26} {r['op']:<9} {float(r['ours_s']) * 1000:>9.1f}ms "  # type: ignore[arg-type]
+        print(f"{r['repo']:<26} {r['op']:<17} {float(r['ours_s']) * 1000:>9.1f}ms "  # type: ignore[arg-type]
               f"{float(r['git_s']) * 1000:>7.1f}ms {float(r['ratio']):>6.2f}x{extra}")  # type: ignore[arg-type]
     # The goal: `validate` and `approve` on the big repository within 1.5x of the sample one
     # (raw git alongside, same run). The listings and the duplicate check have none: what they
     # read grows with the branches (figures in docs/design.md).
-    for op in ("validate", "approve", "review", "proposals", "dup-check"):
+    for op in ("validate", "approve", "review", "proposals --agent", "dup-check"):
         small, large = (next(r for r in rows if r["op"] == op and r["repo"] == repo)
                         for repo in ("sample", "10k commits/1k proposals"))
         ours = float(large["ours_s"]) / float(small["ours_s"])  # type: ignore[arg-type]
         raw = float(large["git_s"]) / float(small["git_s"])  # type: ignore[arg-type]
         goal = ((f"goal <= {GOAL}x  " + ("ok" if ours <= GOAL else "MISSED"))
                 if op in ("validate", "approve") else "no goal")
-        print(f"big/small {op:<9} gitimprove {ours:.2f}x  raw git {raw:.2f}x  {goal}")
+        print(f"big/small {op:<17} gitimprove {ours:.2f}x  raw git {raw:.2f}x  {goal}")
         rows.append({"repo": "big/small", "op": op, "ratio": round(ours, 3), "git_ratio": round(raw, 3)})
     return rows
 

@@ -1,7 +1,9 @@
 """``gitimprove demo``: the self-improvement loop on a fresh copy of ``sample_repo/``, narrated.
 
 Offline by default (heuristic proposer); with ``ANTHROPIC_API_KEY`` set, Claude writes the
-proposals instead. Every step uses the same library calls as the CLI."""
+proposals and judges the evaluation instead, each such step says what its model calls cost,
+and the caller's ``bills`` receive them all (also when a step fails after a paid answer).
+Every step uses the same library calls as the CLI."""
 
 from __future__ import annotations
 
@@ -9,17 +11,26 @@ import json
 import random
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gitimprove.errors import GitImproveError
 from gitimprove.instructions.init import find_sample_repo, init
 from gitimprove.instructions.repo import InstructionRepo
 from gitimprove.proposals.build import ProposalRefused, propose
 from gitimprove.proposals.operations import Draft, UpdateRule
-from gitimprove.proposals.proposers.base import DraftCheck, ProposalRequest, ProposerResult
+from gitimprove.proposals.proposers.base import (
+    DraftCheck,
+    ProposalRequest,
+    Proposer,
+    ProposerResult,
+)
+
+if TYPE_CHECKING:
+    from gitimprove.llm import Bill
 
 Echo = Callable[[str], None]
 AGENT = "product-writer"
@@ -49,12 +60,29 @@ def _indent(echo: Echo, text: str, prefix: str = "   | ") -> None:
         echo(prefix + line)
 
 
-def run_demo(directory: Path | None, *, echo: Echo) -> Path:
-    """Create the demo repository and walk through the loop; returns its path."""
-    from gitimprove.proposals.proposers.select import make_proposer
+@contextmanager
+def _paying(echo: Echo, bills: list[Bill], bill: Callable[[], Bill | None]) -> Iterator[None]:
+    """A step that may ask a model: what it paid (``bill()``, None: nothing) joins ``bills``
+    however the step ends, and is said when it ends well (a failure is said by the caller,
+    with the total)."""
+    try:
+        yield
+    finally:
+        spent = bill()
+        if spent is not None:
+            bills.append(spent)
+    if spent is not None:
+        echo(f"   model calls: {spent.said()}")
+
+
+def run_demo(directory: Path | None, *, echo: Echo, bills: list[Bill] | None = None) -> Path:
+    """Create the demo repository and walk through the loop; returns its path. ``bills``
+    receives what each step's model calls cost (none offline)."""
+    from gitimprove.proposals.proposers.select import bill_of, make_proposer
     from gitimprove.review.actions import approve, rollback
     from gitimprove.review.view import review_data, review_text
 
+    paid: list[Bill] = [] if bills is None else bills
     target = directory or Path(tempfile.mkdtemp(prefix="gitimprove-demo-"))
     if target.exists() and any(target.iterdir()):
         raise GitImproveError(f"{target} is not empty", hint="pass --dir with a new folder")
@@ -87,15 +115,20 @@ def run_demo(directory: Path | None, *, echo: Echo) -> Path:
             echo(f"   {'':<22}      e.g. \"{p.quotes[0]}\"")
 
     _step(echo, 4, "A proposal: a branch whose commit is authored by the model")
-    proposer = make_proposer(None, repo.policy().proposer)
-    plan = propose(repo, AGENT, proposer)
-    who = "the heuristic proposer (offline)" if plan.result.proposer == "heuristic" else plan.result.model
-    echo(f"   proposed by {who}: {plan.short_branch}")
-    echo(f"   evidence: {len(plan.evidence)} feedback items; working tree untouched")
+    def new_proposer() -> Proposer:  # one per step: each step's cost is its own
+        return make_proposer(None, repo.policy().proposer)
+
+    proposer = new_proposer()
+    with _paying(echo, paid, lambda: bill_of(proposer)):
+        plan = propose(repo, AGENT, proposer)
+        who = "the heuristic proposer (offline)" if plan.result.proposer == "heuristic" \
+            else plan.result.model
+        echo(f"   proposed by {who}: {plan.short_branch}")
+        echo(f"   evidence: {len(plan.evidence)} feedback items; working tree untouched")
 
     _step(echo, 5, "Review: the rationale, the change by section and rule, the verdict")
     _indent(echo, review_text(review_data(repo, plan.id)))
-    _evaluate(repo, plan.id, echo)
+    _evaluate(repo, plan.id, echo, paid)
     _trial(repo, plan.id, echo)
 
     _step(echo, 6, "Approval is a merge")
@@ -121,10 +154,14 @@ def run_demo(directory: Path | None, *, echo: Echo) -> Path:
     _show_rates(repo, echo)
 
     _step(echo, 9, "What the agent did: tool calls and a tool-usage guideline")
-    _show_decisions(repo, sample, proposer, echo)
+    proposer = new_proposer()
+    with _paying(echo, paid, lambda: bill_of(proposer)):
+        _show_decisions(repo, sample, proposer, echo)
 
     _step(echo, 10, "Rollback is a revert")
-    support = propose(repo, "support-agent", proposer)
+    proposer = new_proposer()
+    with _paying(echo, paid, lambda: bill_of(proposer)):
+        support = propose(repo, "support-agent", proposer)
     approve(repo, support.id, by="Demo Reviewer <reviewer@example.com>")
     echo(f"   approved {support.id} for support-agent -> {repo.load('support-agent').label}")
     rolled = rollback(repo, support.id, reason="Rolled back to show how a change is undone.",
@@ -150,25 +187,28 @@ def run_demo(directory: Path | None, *, echo: Echo) -> Path:
     return target
 
 
-def _evaluate(repo: InstructionRepo, pid: str, echo: Echo) -> None:
+def _evaluate(repo: InstructionRepo, pid: str, echo: Echo, paid: list[Bill]) -> None:
     """Evidence before approval: replay the cited runs with both prompts and judge them. Offline
-    this says what it needs and what it would judge; with a key it judges a small sample."""
+    this says what it needs and what it would judge; with a key it judges a small sample (and
+    a failed evaluation has still paid for its answered requests)."""
     from gitimprove.evaluate import NeedsModel, evaluate
 
     echo(f"   gitimprove evaluate {pid} --sample 3:")
-    try:
-        result = evaluate(repo, pid, sample=3)
-    except NeedsModel as exc:
-        _indent(echo, f"{exc.message}\nhint: {exc.hint}")
-        echo("   (approval does not wait for it unless the policy sets evaluation.required)")
-        return
-    except GitImproveError as exc:
-        _indent(echo, f"error: {exc}")
-        return
-    _indent(echo, "\n".join([result.scorecard.headline(), *result.scorecard.lines()]))
+    bills: list[Bill] = []
+    with _paying(echo, paid, lambda: bills[0] if bills else None):
+        try:
+            result = evaluate(repo, pid, sample=3, bills=bills)
+        except NeedsModel as exc:
+            _indent(echo, f"{exc.message}\nhint: {exc.hint}")
+            echo("   (approval does not wait for it unless the policy sets evaluation.required)")
+            return
+        except GitImproveError as exc:
+            _indent(echo, f"error: {exc}")
+            return
+        _indent(echo, "\n".join([result.scorecard.headline(), *result.scorecard.lines()]))
 
 
-def _show_decisions(repo: InstructionRepo, sample: Path, proposer: Any, echo: Echo) -> None:
+def _show_decisions(repo: InstructionRepo, sample: Path, proposer: Proposer, echo: Echo) -> None:
     """trip-planner's runs with their tool calls, the decision patterns, and the proposal that
     adds or tightens its tool guidelines."""
     from gitimprove.feedback.importer import import_feedback

@@ -658,6 +658,48 @@ def diff_trees(repo: Repository, old: Oid, new: Oid) -> list[tuple[str, Oid | No
     return changes
 
 
+def read_changes(repo: Repository, old: Oid, new: Oid
+                 ) -> list[tuple[str, Oid | None, Oid | None]] | None:
+    """:func:`diff_trees` of two trees (or commits) through the object reader, without a
+    process: the same files in the same order (a file whose mode alone changed included),
+    reading only the subtrees that differ. None where the answer would need more than files
+    and blobs: a path that is a file on one side and a folder on the other, an object
+    missing."""
+    try:
+        trees = [o if repo.read_tree(o) is not None else repo.tree_of(o) for o in (old, new)]
+    except GitCommandError:
+        return None
+    out: list[tuple[str, Oid | None, Oid | None]] = []
+    return out if _changes(repo, trees[0], trees[1], "", out) else None
+
+
+def _changes(repo: Repository, old: Oid | None, new: Oid | None, prefix: str,
+             out: list[tuple[str, Oid | None, Oid | None]]) -> bool:
+    """Add what differs under ``prefix`` between two trees (None: absent) to ``out``."""
+    sides: list[dict[str, TreeEntry]] = []
+    for tree in (old, new):
+        entries = repo.read_tree(tree) if tree is not None else []
+        if entries is None:
+            return False  # a tree missing: git's own diff says so
+        sides.append({e.name: e for e in entries})
+    # NOTE: git's order: a folder sorts as its name with "/"
+    names = sorted(sides[0].keys() | sides[1].keys(), key=lambda n: next(
+        n + "/" if e.is_tree else n for e in (sides[0].get(n), sides[1].get(n)) if e))
+    for name in names:
+        a, b = sides[0].get(name), sides[1].get(name)
+        if a is not None and b is not None and (a.mode, a.oid) == (b.mode, b.oid):
+            continue
+        if a is not None and b is not None and a.is_tree != b.is_tree:
+            return False
+        before, after = (a.oid if a else None), (b.oid if b else None)
+        if (a is not None and a.is_tree) or (b is not None and b.is_tree):
+            if not _changes(repo, before, after, f"{prefix}{name}/", out):
+                return False
+        else:
+            out.append((prefix + name, before, after))
+    return True
+
+
 @dataclass(frozen=True)
 class Worktree:
     path: Path

@@ -142,6 +142,18 @@ class Bill:
                    None if unpriced else round(cost, 4), None if unpriced else round(saved, 4),
                    tuple(unpriced))
 
+    def __add__(self, other: Bill) -> Bill:
+        """Two bills as one (a command whose steps each pay: the demo); its cost is unknown
+        if either's is."""
+        unpriced = tuple(dict.fromkeys(self.unpriced + other.unpriced))
+        known = not unpriced and self.cost_usd is not None and other.cost_usd is not None
+
+        def total(a: float | None, b: float | None) -> float | None:
+            return round((a or 0.0) + (b or 0.0), 4) if known else None
+
+        return Bill(self.tokens + other.tokens, total(self.cost_usd, other.cost_usd),
+                    total(self.saved_usd, other.saved_usd), unpriced)
+
     def said(self) -> str:
         """``2 requests, 6,138 input and 800 output tokens, about $0.03`` (or ``..., cost
         unknown: no price known for MODEL``: it reads the same inside parentheses)."""
@@ -331,12 +343,23 @@ class MessagesAPI:
         # NOTE: never the key.
         return f"MessagesAPI(model={self.model!r}, base_url={self._base_url!r})"
 
-    def expect(self, more: int | None, *, at_most: bool = False) -> None:
-        """The caller will make ``more`` requests after those made so far (their retries not
-        counted): the wait's status then says "request 3 of 8". ``at_most``: no more than
-        ``more`` ("request 3 of at most 8"; the last of them is "8 of 8"). None: not known."""
+    def expect(self, more: int | None) -> None:
+        """The caller will make exactly ``more`` requests after those made so far (their
+        retries not counted): the wait's status then says "request 3 of 8". None: not known."""
         self._expected = None if more is None else self._requests + more
-        self._bound = at_most
+        self._bound = False
+
+    def at_most(self, more: int) -> None:
+        """The caller will make no more than ``more`` requests after those made so far (a draft
+        and perhaps a repair round an agent; two replays and perhaps a judgement a run): "request
+        3 of at most 8", the last possible one "8 of 8", a retry "attempt 2". Called before each
+        unit of work with what is left, the bound is set by the first call and only falls while
+        its requests last (a status whose total grew would be a promise broken); once they are
+        made, a call starts a new bound."""
+        bound = self._requests + more
+        if self._bound and self._expected is not None and self._requests < self._expected:
+            bound = min(bound, self._expected)
+        self._expected, self._bound = bound, True
 
     def bill(self, rate: Callable[[str], Price | None] = price) -> Bill:
         """What the answered requests made through this object cost (see :class:`Bill`)."""

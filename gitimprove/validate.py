@@ -13,11 +13,12 @@ import fnmatch
 import posixpath
 import re
 from collections.abc import Mapping
-from dataclasses import asdict
+from dataclasses import asdict, replace
 
 from gitimprove.dataclass import dataclass
 from gitimprove.errors import InvalidFileError
 from gitimprove.instructions.agentfile import HEADING_RE, AgentFile, Section, parse_agent, render
+from gitimprove.instructions.agentfile import protected_ids as nested_protected_ids
 from gitimprove.instructions.formats.catalog import adapter_for, agent_name, parse_file, rule_for
 from gitimprove.instructions.policy import POLICY_PATH, FormatRule, Policy
 from gitimprove.safetext import fold, fold_words
@@ -187,8 +188,9 @@ def _agent_name(path: str, policy: Policy) -> str | None:
 
 
 def protected_ids(agent: AgentFile, policy: Policy) -> list[str]:
-    """Sections protected by ``protected: true`` or by the policy's patterns."""
-    return [s.id for s in agent.sections if s.protected or policy.is_protected(agent.name, s.id)]
+    """Sections protected by their mark (``protected: true``), by the policy's patterns, or by
+    a section they are nested under."""
+    return nested_protected_ids(agent, policy.is_protected)
 
 
 def check_agent(old: AgentFile, new: AgentFile, policy: Policy, *, path: str) -> list[Violation]:
@@ -211,12 +213,28 @@ def check_agent(old: AgentFile, new: AgentFile, policy: Policy, *, path: str) ->
             v("protected-removed", f"removes the protected section {sid!r}", sid)
             continue
         if before is not None and after != before:
-            if before.protected and not after.protected:
+            if replace(after, parent=before.parent) == before:
+                v("protected-moved", f"moves the protected section {sid!r} from under "
+                  f"{before.parent or 'no heading'!r} to under {after.parent or 'no heading'!r}", sid)
+            elif before.protected and not after.protected:
                 v("protected-unflagged", f"removes `protected: true` from section {sid!r}", sid)
             else:
                 v("protected-changed", f"changes the protected section {sid!r}", sid)
         if old_order.index(sid) != surviving.index(sid):
             v("protected-moved", f"moves the protected section {sid!r} relative to the others", sid)
+    guarded = set(protected_ids(old, policy))
+    parents = {s.id: s.parent for s in new.sections}
+    for section in new.sections:
+        if section.id in guarded:
+            continue
+        above, steps = section.parent, len(parents)
+        while above is not None and above not in guarded and steps:
+            above, steps = parents.get(above), steps - 1
+        if above is not None:
+            # a heading added, demoted or underlined under a protected one: the reader takes
+            # what it holds for protected text that a human wrote
+            v("protected-extended", f"puts the section {section.id!r} inside the protected section "
+              f"{above!r}; only humans may add to it", section.id)
     for sid in new_ids:
         if sid not in old_ids and policy.is_protected(agent, sid):
             v("protected-shadowed",
@@ -263,11 +281,12 @@ def _takes_name(candidate: str, protected: str) -> bool:
 def _lookalikes(old: AgentFile, new: AgentFile, policy: Policy, path: str) -> list[Violation]:
     """A new or renamed section may not take a protected section's id or title: "Safety
     (updated)", "ＳＡＦＥＴＹ" or a Cyrillic "Sаfety" would read as the real one."""
-    protected = [s for s in old.sections if s.protected or policy.is_protected(old.name, s.id)]
+    ids = protected_ids(old, policy)
+    protected = [s for s in old.sections if s.id in ids]
     out: list[Violation] = []
     for section in new.sections:
         before = old.section(section.id)
-        if before is not None and (before.protected or policy.is_protected(old.name, before.id)):
+        if before is not None and before.id in ids:
             continue  # the protected section itself (its changes are judged above)
         if before is not None and before.title == section.title:
             continue  # neither new nor renamed

@@ -398,8 +398,9 @@ def test_show_rendered(three_versions: Path) -> None:
 def test_show_json_shape(three_versions: Path) -> None:
     data = json.loads(ok("show", "product-writer", "--json", "--at", "v2", repo=three_versions))
     assert set(data) == {"agent", "path", "format", "key", "commit", "blob", "version", "number", "yaml", "rendered",
-                         "variables", "sections"}
+                         "variables", "sections", "protected"}
     assert data["agent"] == "product-writer" and data["path"] == PW
+    assert data["protected"] == ["safety"]
     assert data["commit"] == rev(three_versions, "main~1")
     assert data["blob"] == rev(three_versions, f"main~1:{PW}")
     assert (data["version"], data["number"]) == ("v2", 2)

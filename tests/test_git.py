@@ -20,6 +20,7 @@ from gitimprove.git import (
     check_git_version,
     clean_env,
     diff_trees,
+    read_changes,
     replace_path,
 )
 
@@ -304,3 +305,39 @@ def test_identity_parse() -> None:
             Identity.parse(bad)
 
 
+
+
+def test_read_changes_is_diff_trees_without_a_process(tmp_path: Path) -> None:
+    path = tmp_path / "trees"
+    path.mkdir()
+    git(path, "init", "-q", "-b", "main")
+    files = {"a.txt": "a\n", "agents/x.yaml": "x\n", "agents/y.yaml": "y\n",
+             "agents/deep/z.yaml": "z\n", "agents.txt": "sorts between\n", "run.sh": "echo\n"}
+    for name, text in files.items():
+        (path / name).parent.mkdir(parents=True, exist_ok=True)
+        (path / name).write_text(text)
+    git(path, "add", "-A")
+    git(path, "commit", "-qm", "first")
+    first = rev(path, "HEAD")
+    (path / "agents/x.yaml").write_text("x2\n")  # changed
+    (path / "agents/y.yaml").unlink()  # removed
+    (path / "agents/deep/new.yaml").write_text("n\n")  # added, in a folder
+    (path / "b").mkdir()
+    (path / "b/c.txt").write_text("c\n")  # a new folder
+    git(path, "update-index", "--chmod=+x", "run.sh")  # the mode alone
+    git(path, "add", "-A", "agents", "b")
+    git(path, "commit", "-qm", "second")
+    second = rev(path, "HEAD")
+    repo = Repository.discover(path)
+    for old, new in ((first, second), (second, first), (first, first),
+                     (repo.tree_of(first), second)):
+        assert read_changes(repo, old, new) == diff_trees(repo, old, new)
+    assert [p for p, _, _ in read_changes(repo, first, second) or []] == [
+        "agents/deep/new.yaml", "agents/x.yaml", "agents/y.yaml", "b/c.txt", "run.sh"]
+    # a path that is a file on one side and a folder on the other: git's diff is asked
+    (path / "a.txt").unlink()
+    (path / "a.txt").mkdir()
+    (path / "a.txt/inside").write_text("i\n")
+    git(path, "add", "-A")
+    git(path, "commit", "-qm", "third")
+    assert read_changes(repo, second, rev(path, "HEAD")) is None

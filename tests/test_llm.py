@@ -51,7 +51,7 @@ def test_a_bound_is_counted_out_as_one_and_the_last_is_exact(
         api: FakeAnthropicServer, told: Told) -> None:
     api.handler = lambda received: slow(text_answer("ok"), 0.6)
     calls = door(api)
-    calls.expect(3, at_most=True)  # e.g. a draft and a repair round, or fewer
+    calls.at_most(3)  # e.g. a draft and a repair round, or fewer
     ask(calls, 3)
     shown = [re.sub(r": \d+ s, at most \d+ s more", "", s) for s in distinct(told.statuses)]
     assert shown == ["waiting for claude-sonnet-5-5 (request 1 of at most 3)",
@@ -125,6 +125,18 @@ def test_cache_writes_and_reads_are_billed_at_their_price() -> None:
     assert bill.saved_usd == round(3 * (0.9 * 4000 - 0.25 * 4000) / 1e6, 4)
     assert bill.said() == ("2 requests, 10,000 input (4,000 read from the cache, 4,000 written "
                            "to it) and 0 output tokens, about $0.02")
+
+
+def test_bills_add_up_and_an_unknown_price_makes_the_sum_unknown() -> None:
+    sonnet = Bill.of({"claude-sonnet-5-5": Tokens(1000, 100, 0, 500, 1)})
+    haiku = Bill.of({"claude-haiku-5": Tokens(2000, 200, 0, 0, 2)})
+    both = sonnet + haiku
+    assert both == Bill.of({"claude-sonnet-5-5": Tokens(1000, 100, 0, 500, 1),
+                            "claude-haiku-5": Tokens(2000, 200, 0, 0, 2)})
+    proxy = Bill.of({"my-proxy-model": Tokens(10, 1, 0, 0, 1)})
+    unknown = both + proxy + proxy
+    assert (unknown.cost_usd, unknown.saved_usd, unknown.unpriced) == (None, None, ("my-proxy-model",))
+    assert unknown.tokens.requests == 5
 
 
 @pytest.mark.parametrize(("reply", "said"), [

@@ -8,12 +8,14 @@ from typing import TYPE_CHECKING
 
 import click
 
-from gitimprove.cli.context import Context, echo, emit_json, json_option, pass_ctx
+from gitimprove.cli.context import Context, cost_told, echo, emit_json, json_option, pass_ctx
 from gitimprove.cli.output import fold, for_people, paint
 from gitimprove.errors import GitImproveError, InvalidFileError
+from gitimprove.instructions.agentfile import protected_ids
 
 if TYPE_CHECKING:
     from gitimprove.instructions.repo import AgentSummary
+    from gitimprove.llm import Bill
 
 
 @click.command("init")
@@ -145,6 +147,7 @@ def show_cmd(ctx: Context, agent: str | None, at: str | None, rendered: bool,
             "yaml": found.raw.decode("utf-8"), "rendered": text,
             "variables": found.file.variables,
             "sections": [s.model_dump(exclude_none=True) for s in found.file.sections],
+            "protected": protected_ids(found.file, repo.policy().is_protected),
         })
         return
     source = found.raw.decode("utf-8") if found.parsed is None or found.key is None else \
@@ -238,12 +241,25 @@ def diff_cmd(ctx: Context, agent: str, a: str, b: str) -> None:
 @click.option("--dir", "directory", type=click.Path(file_okay=False),
               help="Where to create the demo repository (default: a new temporary folder).")
 def demo_cmd(directory: str | None) -> None:
-    """Run the self-improvement loop on a copy of sample_repo/, offline."""
+    """Run the self-improvement loop on a copy of sample_repo/: offline, or with
+    ANTHROPIC_API_KEY set, Claude writes the proposals and judges the evaluation; then each
+    such step says what its model calls cost, and the last line their total (also when the
+    demo fails)."""
     from gitimprove.cli.output import fit
     from gitimprove.demo import run_demo
 
+    bills: list[Bill] = []
+
+    def total() -> Bill | None:
+        return sum(bills[1:], bills[0]) if bills else None
+
     # line by line as it goes (no pager), each wrapped to the terminal like any other output
-    run_demo(Path(directory) if directory else None, echo=lambda text: echo(fit(text)))
+    with cost_told(total, as_json=False):
+        run_demo(Path(directory) if directory else None, echo=lambda text: echo(fit(text)),
+                 bills=bills)
+    spent = total()
+    if spent is not None:
+        echo(f"Model calls: {spent.said()}")
 
 
 COMMANDS: list[click.Command] = [init_cmd, agents_cmd, show_cmd, history_cmd, diff_cmd, demo_cmd]

@@ -16,7 +16,6 @@ from gitimprove.errors import GitImproveError
 if TYPE_CHECKING:
     from gitimprove.llm import Bill
     from gitimprove.proposals.build import Plan
-    from gitimprove.proposals.proposers.base import Proposer
 
 
 @click.command("propose")
@@ -42,7 +41,7 @@ def propose_cmd(ctx: Context, agents: tuple[str, ...], all_agents: bool, propose
     within proposer.deadline_seconds); the last line says what they cost, also when the
     command fails. A failure or a refused draft writes nothing."""
     from gitimprove.proposals.proposers.base import left_out_summary
-    from gitimprove.proposals.proposers.select import make_proposer
+    from gitimprove.proposals.proposers.select import bill_of, make_proposer
     from gitimprove.review.remote import propose_and_push
 
     repo = ctx.repo
@@ -56,10 +55,10 @@ def propose_cmd(ctx: Context, agents: tuple[str, ...], all_agents: bool, propose
         shown = [Outcome(names[0], "error", str(exc)).to_json()] if len(names) == 1 else []
         return {"proposals": shown, "model_usage": bill.to_json()}
 
-    with cost_told(lambda: _bill(chosen), as_json=as_json, json_error=failed):
+    with cost_told(lambda: bill_of(chosen), as_json=as_json, json_error=failed):
         outcomes = propose_and_push(repo, names, chosen, dry_run=dry_run, remote=push_remote,
                                     offline=offline)
-    bill = _bill(chosen)
+    bill = bill_of(chosen)
     if as_json:
         emit_json({"proposals": [o.to_json() for o in outcomes],
                    "model_usage": bill.to_json() if bill else None})
@@ -102,17 +101,6 @@ def propose_cmd(ctx: Context, agents: tuple[str, ...], all_agents: bool, propose
     if bill is not None and not as_json:  # every request, those of failed drafts included
         echo(f"Model calls: {bill.said()}")
     return 1 if any(o.status == "error" for o in outcomes) else 0
-
-
-def _bill(proposer: Proposer) -> Bill | None:
-    """What the proposer's model calls cost (None: it made none, or has no model)."""
-    if proposer.name != "anthropic":  # NOTE: the SDK is not imported for the heuristic
-        return None
-    from gitimprove.proposals.proposers.anthropic import AnthropicProposer
-
-    if isinstance(proposer, AnthropicProposer) and proposer.api.used:
-        return proposer.api.bill()
-    return None
 
 
 def _who(plan: Plan) -> str:

@@ -15,7 +15,7 @@ An agent file is YAML (``agents/<name>.yaml``)::
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from gitimprove.dataclass import dataclass, field
@@ -39,6 +39,10 @@ class Section(Record):
     text: str | None = None
     rules: list[str] | None = None
     protected: bool = False
+    # The section whose heading this one's is nested under (``## Safety`` over ``### Escalation``),
+    # filled by the adapters of adopted files; never a key of a native file, whose sections are
+    # flat. A section is protected when any section above it is (:func:`protected_ids`).
+    parent: str | None = None
 
     def pieces(self) -> Iterator[tuple[tuple[str | int, ...], str]]:
         """Every piece of prose in the section with its path relative to the section."""
@@ -83,6 +87,17 @@ TOOLS_SECTION = "tools"
 TOOLS_SECTION_IDS = (TOOLS_SECTION, "tool-use")
 TOOLS_TITLE = "Tools"  # a new section's title: its Markdown heading slugs to the same id
 _GUIDELINE_RE = re.compile(r"\A`?([A-Za-z0-9_][A-Za-z0-9_.-]{0,127})`?:\s")
+
+
+def protected_ids(agent: AgentFile, protects: Callable[[str, str], bool]) -> list[str]:
+    """The sections of ``agent`` no proposal may touch: those marked (``protected: true``, a
+    heading's ``<!-- gitimprove: protected -->``), those ``protects(agent, section id)`` names
+    (the policy's ``protected_sections``), and every section nested under one of them."""
+    found: set[str] = set()
+    for section in agent.sections:  # a parent comes before the sections nested under it
+        if section.protected or protects(agent.name, section.id) or (section.parent is not None and section.parent in found):
+            found.add(section.id)
+    return [s.id for s in agent.sections if s.id in found]
 
 
 def guideline_tool(rule: str) -> str | None:
@@ -137,6 +152,9 @@ def semantic_problems(agent: AgentFile, expected_name: str | None) -> list[tuple
         elif section.id in seen:
             problems.append((("sections", i, "id"), f"duplicate section id {section.id!r}"))
         seen.add(section.id)
+        if section.parent is not None:
+            problems.append((("sections", i, "parent"), "`parent` is not a key of an agent file: "
+                             "its sections are flat"))
         if section.text is None and section.rules is None:
             problems.append((("sections", i), f"section {section.id!r} needs `text`, `rules`, or both"))
         if section.text is not None and not section.text.strip():

@@ -22,6 +22,7 @@ from gitimprove.instructions.agentfile import (
     agent_from_values,
     fill_variables,
     parse_agent,
+    protected_ids,
     render,
 )
 from gitimprove.instructions.formats.catalog import Catalog, Place, adapter_for, build, parse_file
@@ -774,8 +775,7 @@ class InstructionRepo:
             path=place.path if place else policy.agent_path(agent),
             version=inst.label, number=inst.number, blob=str(inst.version),
             sections=list(inst.file.section_ids),
-            protected=[s.id for s in inst.file.sections
-                       if s.protected or policy.is_protected(agent, s.id)],
+            protected=protected_ids(inst.file, policy.is_protected),
             fallback_from=str(inst.fallback_from) if inst.fallback_from else None,
             problem=inst.problem)
 

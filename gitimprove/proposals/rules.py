@@ -78,6 +78,16 @@ _STATES = re.compile(r"\b" + _INPUTS + r"\b[^,;]*?\b(?:is|are|was|has|have|conta
                      r"spans?|includes?|comes?|asks?|sends?|pastes?|holds?|needs?)\b")
 
 _SIZE = re.compile(r"\b(?:long|longer|lengthy|short|shorter|large|larger|big|bigger|small|smaller|huge)\b")
+# A limit on something the agent writes besides its answer: a field, a name, a title ("description:
+# 1-1024 characters", "the name field must be 1-64 characters", "commit subjects under 72
+# characters"). Named before the figure, in its clause, and no answer named there.
+_ANSWER = re.compile(r"\b(?:answers?|responses?|length|size|limits?|repl(?:y|ies)|outputs?|summar(?:y|ies)|"
+                     r"messages to the user|it|them|yourself|you)\b")
+_OTHER_THING = re.compile(r"\b(?:fields?|keys?|"
+                          r"propert(?:y|ies)|attributes?|parameters?|arguments?|names?|titles?|descriptions?|"
+                          r"subjects?|filenames?|slugs?|ids?|identifiers?|labels?|tags?|headers?|headings?|"
+                          r"front ?matter|metadata|columns?|variables?|values?|strings?|commit messages?|"
+                          r"branch names?|passwords?|usernames?)\b")
 
 
 def _without_conditions(norm: str) -> str:
@@ -117,6 +127,13 @@ def _number(word: str) -> int:
     return int(word) if word.isdigit() else _NUMBER_WORDS[word]
 
 
+def _limits_another_thing(before: str) -> bool:
+    """Whether a figure whose clause reads ``before`` up to it limits a thing other than the
+    answer: a field or a name is named there, and no answer."""
+    clause = re.split(r"[;.!?]\s|\s-\s|\bthen\b", before)[-1]
+    return bool(_OTHER_THING.search(clause)) and not _ANSWER.search(clause)
+
+
 @lru_cache(maxsize=4096)
 def facts(text: str) -> Facts:
     """The :class:`Facts` of one rule (cached: rules are compared many times)."""
@@ -132,6 +149,8 @@ def facts(text: str) -> Facts:
     quantities = []
     for m in _QUANTITY.finditer(asked):
         if m.group(4):  # "max 8 words each": a limit on one item, not on the answer
+            continue
+        if _limits_another_thing(asked[:m.start()]):  # "description: 1-1024 characters"
             continue
         low = _number(m.group(1))
         high = _number(m.group(2)) if m.group(2) else low

@@ -23,6 +23,7 @@ from gitimprove.git import (
     diff_trees,
     lock_holder,
     merge_tree,
+    read_changes,
     replace_path,
     run_in,
     worktrees,
@@ -216,7 +217,7 @@ def judge(repo: InstructionRepo, info: Proposal, target: Oid | None = None, *,
     scan that found ``info``, when it was of the same tip)."""
     tip = target or repo.main_tip()
     try:
-        violations = check_merge(repo, tip, info.head).violations
+        violations = _judged(repo, tip, info.head, book)
     except GitImproveError as exc:  # fails closed, like the validator itself
         violations = [Violation("error", exc.message)]
     forged = [Violation("forged-record", f"forged record on the proposal commit: {problem}")
@@ -229,19 +230,93 @@ def judge(repo: InstructionRepo, info: Proposal, target: Oid | None = None, *,
                    not any(v.code == "conflict" for v in violations))
 
 
+def _judged(repo: InstructionRepo, tip: Oid, head: Oid, book: ledger.Ledger | None
+            ) -> list[Violation]:
+    """:func:`check_merge`'s violations, without the merge where :func:`_brought` can tell
+    what it brings."""
+    brought = _brought(repo, book, tip, head) if book is not None else None
+    if brought is not None:
+        try:
+            return _check_changes(repo, brought, repo.policy_at(tip))
+        except InvalidFileError:
+            pass  # the target's policy does not parse: check_merge says so
+    return check_merge(repo, tip, head).violations
+
+
+def _brought(repo: InstructionRepo, book: ledger.Ledger, tip: Oid,
+             head: Oid) -> list[tuple[str, Oid | None, Oid | None]] | None:
+    """What merging ``head`` into main's ``tip`` changes, without a merge when it is plain:
+    the branch a line of commits beyond main (read by the scan ``book`` of this tip) from a
+    commit of main, whose files main has not touched since. Then the merge is clean and brings
+    the branch's own changes, which git reads from the object store alone (a listing of a
+    hundred open proposals runs no ``merge-tree`` for any of them). None: let git merge."""
+    if book.main != tip:
+        return None
+    fork = head
+    while (c := book.commits.get(fork)) is not None:
+        if len(c.parents) != 1:
+            return None  # a merge on the branch, or a root: git's merge decides
+        fork = c.parents[0]
+    if fork == head:
+        return None
+    ours = _main_changes(repo, fork, tip)
+    theirs = read_changes(repo.git, fork, head)
+    if ours is None or theirs is None:
+        return None
+    # NOTE: a side that removes a file while the other adds one may be a rename, which git's
+    # merge follows (a file added in a folder the other side renamed moves with it)
+    adds = [any(a is None for _, a, _ in side) for side in (ours, theirs)]
+    drops = [any(b is None for _, _, b in side) for side in (ours, theirs)]
+    if (drops[0] and adds[1]) or (adds[0] and drops[1]):
+        return None
+    touched = {path for path, _, _ in ours}
+    folders = {path[:i] for path in touched for i, ch in enumerate(path) if ch == "/"}
+    for path, _, _ in theirs:
+        if path in touched or path in folders or \
+                any(path[:i] in touched for i, ch in enumerate(path) if ch == "/"):
+            return None
+    return theirs
+
+
+# What main changed since a fork, by (fork, tip): most open proposals share a few forks. Keyed
+# by object ids alone, so right in any repository that has the objects.
+_SINCE: dict[tuple[Oid, Oid], list[tuple[str, Oid | None, Oid | None]] | None] = {}
+
+
+def _main_changes(repo: InstructionRepo, fork: Oid, tip: Oid
+                  ) -> list[tuple[str, Oid | None, Oid | None]] | None:
+    if fork == tip:
+        return []
+    if (fork, tip) not in _SINCE:
+        if len(_SINCE) >= 64:
+            _SINCE.clear()
+        _SINCE[fork, tip] = read_changes(repo.git, fork, tip)
+    return _SINCE[fork, tip]
+
+
 def check_trees(repo: InstructionRepo, base: Oid, tree: Oid, policy: Policy, *,
                 scope: bool = True, repair: bool = False) -> MergeCheck:
     """Judge replacing ``base``'s tree by ``tree``. ``scope=False`` skips the scope limits
     (a rollback restores text a human approved before) but keeps every safety rule."""
+    # NOTE: from the object store (no process) where it can; diff-tree takes a commit too
+    changes = read_changes(repo.git, base, tree)
+    if changes is None:
+        changes = diff_trees(repo.git, base, tree)
+    return MergeCheck(tree, [path for path, _, _ in changes],
+                      _check_changes(repo, changes, policy, scope=scope, repair=repair))
+
+
+def _check_changes(repo: InstructionRepo, changes: list[tuple[str, Oid | None, Oid | None]],
+                   policy: Policy, *, scope: bool = True, repair: bool = False) -> list[Violation]:
     old: dict[str, bytes | None] = {}
     new: dict[str, bytes | None] = {}
-    for path, a, b in diff_trees(repo.git, base, tree):  # diff-tree takes the commit as a tree-ish
+    for path, a, b in changes:
         old[path] = _blob(repo, a)
         new[path] = _blob(repo, b)
     if not scope:
         policy = policy.model_copy(update={"limits": policy.limits.model_copy(update={
             "allow_remove_rules": True, "max_added_chars": 10**9, "max_operations": 10**9})})
-    return MergeCheck(tree, list(old), check_change(old, new, policy, repair=repair))
+    return check_change(old, new, policy, repair=repair)
 
 
 def validate_trees(repo: InstructionRepo, base: Oid, tree: Oid, policy: Policy, *,

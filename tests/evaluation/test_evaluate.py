@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 
 import pytest
@@ -10,6 +11,7 @@ import pytest
 from gitimprove.evaluate import EvaluationError, NeedsModel, evaluate, plan
 from gitimprove.evaluation.record import read_record, record_ref
 from gitimprove.instructions.policy import EvaluationSettings
+from tests.conftest import Told
 from tests.evaluation.conftest import (
     AGENT,
     NEW_RULE,
@@ -23,6 +25,7 @@ from tests.evaluation.conftest import (
 from tests.fakes.anthropic_server import (
     FakeAnthropicServer,
     Received,
+    Reply,
     cached_prefix,
     is_judge,
     judged_answers,
@@ -355,9 +358,45 @@ def test_a_waiting_user_is_told_which_request_of_how_many(
     finally:
         report_progress_to(None)
     assert result.scorecard.usage.requests == 6
-    # two runs of three requests each (two replays, one judgement)
-    assert listener.seen - {""} == {f"waiting for claude-sonnet-5-5 (request {n} of 6)"
-                                    for n in range(1, 7)}
+    # two runs of at most three requests each (two replays, one judgement); the last possible
+    # one is counted as such
+    assert listener.seen - {""} == {*(f"waiting for claude-sonnet-5-5 (request {n} of at most 6)"
+                                      for n in range(1, 6)),
+                                    "waiting for claude-sonnet-5-5 (request 6 of 6)"}
+
+
+def test_the_count_of_requests_is_a_bound_that_only_falls_and_a_retry_is_an_attempt(
+        api: FakeAnthropicServer, setup: Setup, told: Told) -> None:
+    # the runs to keep get no text back, so are judged on none (two requests, not three), and
+    # the third request is refused once as overloaded
+    asked: list[Received] = []
+
+    def replay(received: Received) -> Reply:
+        asked.append(received)
+        if len(asked) == 3:
+            return overloaded()
+        text = "" if "Summit Mug" in "\n".join(received.texts()) else replay_by_prompt(received)
+        return slow(text_answer(text), 0.3)
+
+    use(api, replay=replay, judge=lambda received: slow(verdict("same"), 0.3))
+    result = run_evaluation(api, setup, sample=2)  # two runs to fix, two to keep
+    requests = result.scorecard.usage.requests
+    assert requests == 2 * 3 + 2 * 2
+    counts = []
+    for status in dict.fromkeys(s.split(":")[0] for s in told.statuses if s):
+        found = re.fullmatch(r"waiting for claude-sonnet-5-5 \(request (\d+) of (at most )?(\d+)"
+                             r"(, attempt 2)?\)", status)
+        assert found, status
+        n, most, bound, retry = int(found[1]), bool(found[2]), int(found[3]), bool(found[4])
+        assert n <= bound and most == (n < bound)  # "of at most" until the last possible one
+        counts.append((n, bound, retry))
+    assert counts[0] == (1, 12, False)  # set at the start: four runs of at most three
+    bounds = [bound for _, bound, _ in counts]
+    assert bounds == sorted(bounds, reverse=True)  # it only falls, as runs need fewer
+    assert bounds[-1] < 12 and max(n for n, _, _ in counts) == requests
+    # the retry is the same request again, its second attempt
+    [retried] = [n for n, _, retry in counts if retry]
+    assert (retried, False) in [(n, retry) for n, _, retry in counts]
 
 
 def test_an_answer_longer_than_max_tokens_allows_is_cut_before_the_judge(

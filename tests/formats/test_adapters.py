@@ -303,13 +303,15 @@ def test_a_section_marked_protected_in_its_heading() -> None:
     (b"## Safety", b"### Safety", "safety"), (b"# Support", b"## Support", "support")])
 def test_a_heading_level_may_not_change(old_heading: bytes, new_heading: bytes, section: str) -> None:
     """The view has no levels: "## Safety" made "### Safety" (or its parent's level changed)
-    nests the protected section elsewhere without changing its words."""
+    nests the protected section elsewhere without changing its words (taking it out from under
+    "# Support" moves it, too)."""
     old = (b"# Support\n\nYou help customers.\n\n## Safety <!-- gitimprove: protected -->\n\n"
            b"- Never share data.\n")
     policy = Policy(formats=[FormatRule(path="AGENTS.md", format="markdown")], protected_sections=[])
     new = old.replace(old_heading, new_heading, 1)
     found = check_change({"AGENTS.md": old}, {"AGENTS.md": new}, policy)
-    assert [(v.code, v.section) for v in found] == [("heading-level", section)]
+    moved = [("protected-moved", "safety")] if section == "support" else []  # no longer under "Support"
+    assert [(v.code, v.section) for v in found] == [*moved, ("heading-level", section)]
 
 SEVERAL_LISTS = """\
 # Assistant

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import random
+import re
 from pathlib import Path
 
 import pytest
@@ -346,16 +347,29 @@ def _evaluated(text: str, field: str) -> str:
     return str(eval(compile(ast.Expression(node), "<f>", "eval"), {"date_today": field}))
 
 
+def _meant(words: str) -> str:
+    """The text new words of an f-string stand for: as given, or, when every brace of theirs
+    is one of a pair (as the value spells a brace of text: ``{{``), with each pair one brace."""
+    if re.search(r"[{}]", re.sub(r"\{\{|\}\}", "", words)):
+        return words
+    return re.sub(r"\{\{|\}\}", lambda m: m.group(0)[0], words)
+
+
 def test_an_f_string_is_edited_around_its_fields_and_a_brace_is_doubled() -> None:
     parsed = ADK.parse(DATED, "ds/agent.py")
     assert parsed.value(("db_ds_multiagent", "global_instruction")).strip().endswith("Todays date: {date_today}")
     doc = AdoptedDocument(parsed, "db_ds_multiagent", "ds")
+    # words with a brace alone are text as given, every brace doubled; words whose braces all
+    # come in pairs are spelled as the file spells text already (`{{`: one brace)
     doc.add_rule("global-instruction", 'Answer in JSON, {"date": "..."}, and }} as written.')
+    doc.add_rule("global-instruction", "Open with {{, as JSON does.")
     new = doc.dumps()
     assert '        - Answer in JSON, {{"date": "..."}}, and }}}} as written.\n' in new
+    assert "        - Open with {{, as JSON does.\n" in new
     assert "Todays date: {date_today}\n" in new
     built = _evaluated(new, "2025-01-01")
     assert '\n        - Answer in JSON, {"date": "..."}, and }} as written.\n' in built and "Todays date: 2025-01-01\n" in built
+    assert "\n        - Open with {, as JSON does.\n" in built
     before, after = _outside(DATED, new, DATED[DATED.index('f"""'):DATED.index('"""\n    ),') + 3])
     assert before == after
     policy = Policy(formats=[FormatRule(path="ds/agent.py", format="google_adk")], protected_sections=[])
@@ -409,7 +423,8 @@ def test_every_written_f_string_reads_back_with_its_fields_whole(prefix: str, qu
         assert fields == ["{name!r:>{width}}", "{items[0]}"]
         cut = rng.choice([0, literal.fields[0][1], len(literal.value)])  # never inside a field
         added = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 12)))
-        new = literal.value[:cut] + added + literal.value[cut:]
+        # new words come in as the value spells them: a brace alone is text, doubled
+        new = literal.value[:cut] + literal.as_written(added) + literal.value[cut:]
         try:
             written = literal.source(new)
         except EditError:
@@ -419,7 +434,9 @@ def test_every_written_f_string_reads_back_with_its_fields_whole(prefix: str, qu
         back = again.literal(ast.parse(again.text).body[0].value)  # type: ignore[attr-defined]
         assert isinstance(back, FString) and back.value == new and back.code() == literal.code(), (source, new)
         scope = {"name": "N", "width": 3, "items": ["I"]}
-        expected = new.replace("{name!r:>{width}}", "'N'").replace("{items[0]}", "I")
+        meant = _meant(added)
+        expected = (literal.value[:cut] + meant + literal.value[cut:]).replace(
+            "{name!r:>{width}}", "'N'").replace("{items[0]}", "I")
         assert eval(written, scope) == expected
         assert isinstance(node, ast.JoinedStr)
 
@@ -427,7 +444,7 @@ def test_every_written_f_string_reads_back_with_its_fields_whole(prefix: str, qu
 def test_a_hostile_rule_never_becomes_code_in_an_f_string() -> None:
     """Rules written to break out of the text (close the string, open a field, forge the
     field's own source) stay text: the fields after any edit are the fields before it, and
-    Python builds the rule's words as they were given."""
+    Python builds the rule's words as they were given (:func:`_meant`)."""
     rng = random.Random(17)
     pieces = ['{date_today}', '{os.system("x")}', "{", "}", "}}", "{{", '"""', "'''", '"', "\\", "\\N{BULLET}",
               "{date_today!r}", "\x1b[31m", "word", " ", "{__import__('os')}", "f'", "\\n"]
@@ -441,7 +458,8 @@ def test_a_hostile_rule_never_becomes_code_in_an_f_string() -> None:
         again = ADK.parse(new, "ds/agent.py")
         assert again.fixed() == parsed.fixed(), rule  # the same fields, the same code
         built = _evaluated(new, "DAY")
-        assert f"- {rule}\n" in built and "Todays date: DAY\n" in built, (rule, built)
+        meant = _meant(rule)
+        assert f"- {meant}\n" in built and "Todays date: DAY\n" in built, (rule, built)
         if n % 10 == 0:  # the validator agrees (slower: it reads the policy and both files)
             assert "protected-key" not in [v.code for v in check_change(
                 {"ds/agent.py": DATED.encode()}, {"ds/agent.py": new.encode()}, policy)], rule
@@ -475,11 +493,27 @@ def test_a_rule_writing_a_fields_name_as_text_in_an_f_string_adds_a_variable() -
     assert "- Say the date as {date_today}.\n" in _evaluated(new, "DAY")
     assert "variable-added" in [v.code for v in check_change(
         {"ds/agent.py": DATED.encode()}, {"ds/agent.py": new.encode()}, policy)]
-    # a reworded line that writes the field's source twice: one is the field, the other text
+    # a reworded line that writes the field's name as text beside it (`{{date_today}}`, as the
+    # view spells text); written alone, it would be a second field, which no edit may add
     parsed = ADK.parse(DATED, "ds/agent.py")
     literal = parsed.literals[("db_ds_multiagent", "global_instruction")]  # type: ignore[attr-defined]
+    with pytest.raises(EditError, match=r"adds a replacement field `\{date_today\}`"):
+        literal.source(literal.value.replace("Todays date: {date_today}",
+                                             "Say {date_today} first. Todays date: {date_today}"))
     moved = DATED.replace(DATED[literal.start:literal.end], literal.source(literal.value.replace(
-        "Todays date: {date_today}", "Say {date_today} first. Todays date: {date_today}")))
-    assert "Todays date: {date_today}" in _evaluated(moved, "DAY")
+        "Todays date: {date_today}", "Say {{date_today}} first. Todays date: {date_today}")))
+    assert "Say {date_today} first. Todays date: DAY" in _evaluated(moved, "DAY")
     assert "variable-added" in [v.code for v in check_change(
         {"ds/agent.py": DATED.encode()}, {"ds/agent.py": moved.encode()}, policy)]
+
+
+def test_the_data_and_the_rendered_prompt_are_the_text_as_python_builds_it() -> None:
+    # the view spells a brace of the text doubled; the data (the rendered prompt, what load()
+    # serves and an evaluation replays, and the version id) is the text Python builds
+    braced = DATED.replace("Todays date: {date_today}", 'Todays date: {date_today}, as {{"d": 1}}')
+    parsed = ADK.parse(braced, "ds/agent.py")
+    entry = parsed.entries[0]
+    assert parsed.data(entry)["global_instruction"].rstrip().endswith('Todays date: {date_today}, as {"d": 1}')
+    assert 'Todays date: {date_today}, as {"d": 1}\n' in parsed.render(entry)
+    section = next(s for s in parsed.view(entry, "ds").sections if s.id == "global-instruction")
+    assert 'Todays date: {date_today}, as {{"d": 1}}' in (section.text or "")

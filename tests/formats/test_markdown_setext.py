@@ -80,7 +80,8 @@ def test_a_protected_underlined_section_is_protected() -> None:
 
 
 def test_changing_an_underline_changes_the_level_and_is_refused() -> None:
-    assert codes(GUIDE, GUIDE.replace("Style\n-----", "Style\n=====")) == ["heading-level"]
+    # and puts "Safety" under "Style": the protected section moves
+    assert codes(GUIDE, GUIDE.replace("Style\n-----", "Style\n=====")) == ["protected-moved", "heading-level"]
 
 
 def test_a_rule_goes_under_the_underline_never_between_it_and_its_title() -> None:

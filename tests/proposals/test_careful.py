@@ -300,6 +300,21 @@ def test_a_routing_rule_on_the_input_s_length_is_not_the_length_rule_to_tighten(
     assert any(isinstance(op, AddRule) and "too long" in op.reason for op in ops)
 
 
+def test_a_limit_on_a_field_is_not_the_length_rule_to_tighten(sample_repo: Path) -> None:
+    """"description: 1-1024 characters" (a skill's front matter, as an AGENTS.md documents it)
+    limits a field, not the answer: "too long" complaints get a length rule of their own."""
+    path = sample_repo / "agents/product-writer.yaml"
+    field = "description: 1-1024 characters, what the skill does."
+    path.write_text(path.read_text().replace("Keep it under 120 words.", f"'{field}'"))
+    git(sample_repo, "commit", "-q", "-am", "a field's limit instead of the length limit")
+    _import(sample_repo)
+    plan = propose(InstructionRepo(sample_repo), AGENT, HeuristicProposer(), dry_run=True)
+    ops = plan.result.draft.operations
+    assert not [op for op in ops if isinstance(op, UpdateRule) and op.section == "style" and op.index == 2]
+    assert not [lo for lo in plan.result.left_out if field in lo.why]
+    assert any(isinstance(op, AddRule) and "too long" in op.reason for op in ops)
+
+
 ASSISTANT_MD = """\
 You are a helpful assistant.
 

@@ -110,6 +110,21 @@ def test_a_condition_on_the_input_is_no_limit_on_the_answer(rule: str, limits: t
     assert (f.quantities, f.brief) == (limits, brief)
 
 
+@pytest.mark.parametrize(("rule", "limits"), [
+    ("description: 1-1024 characters", ()),
+    ("The name field must be 1-64 characters.", ()),
+    ("Commit messages: a subject under 72 characters.", ()),
+    ("Title: 5 words at most.", ()),
+    # the answer's own length, labelled or not
+    ("Length: 120 words max.", (("words", 120, 120),)),
+    ("Answers: at most 100 words.", (("words", 100, 100),)),
+    ("Use a title of at most 8 words and an answer under 100 words.", (("words", 100, 100),)),
+])
+def test_only_a_limit_on_the_answer_is_a_length_rule(rule: str, limits: tuple[Any, ...]) -> None:
+    f = facts(rule)
+    assert (f.quantities, f.brief) == (limits, bool(limits))
+
+
 def test_a_routing_rule_is_not_a_length_rule_to_duplicate() -> None:
     routing = "If the text is long (more than 100 words), summarize it first, then answer."
     assert not duplicates("Keep answers under 80 words.", routing)

@@ -58,9 +58,11 @@ def commit_tree_change(repo: Path, base: str, changes: dict[str, str | None], me
 
 
 def make_proposal(repo: Path, pid: str, edit: Callable[[str], str], *, agent: str = "product-writer",
-                  base: str = "main", evidence: str = "fb-1,fb-2", summary: str | None = None) -> str:
-    """Branch ``improve/<agent>/<pid>``: one model-authored commit with the proposal trailers."""
-    path = f"agents/{agent}.yaml"
+                  base: str = "main", evidence: str = "fb-1,fb-2", summary: str | None = None,
+                  path: str | None = None) -> str:
+    """Branch ``improve/<agent>/<pid>``: one model-authored commit with the proposal trailers
+    (``path``: the agent's file, when it is not native; its only agent)."""
+    path = path or f"agents/{agent}.yaml"
     old = out(repo, "show", f"{base}:{path}") + "\n"
     base_commit = out(repo, "rev-parse", f"{base}^{{commit}}")
     blob = out(repo, "rev-parse", f"{base}:{path}")

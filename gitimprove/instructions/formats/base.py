@@ -62,6 +62,12 @@ class ParsedFile(ABC):
     def value(self, path: Path_) -> str:
         """The string at ``path`` as the framework reads it."""
 
+    def as_written(self, path: Path_, text: str, before: str = "") -> str:
+        """``text``, new words for the string at ``path`` in place of ``before`` (a rule, a
+        section's text; empty: nothing), as that string's value spells it (an f-string's text
+        doubles a brace: :meth:`~gitimprove.instructions.formats.pysource.FString.as_written`)."""
+        return text
+
     def variables(self, path: Path_, buf: Lines | None = None) -> set[str]:
         """The variables the framework fills in the string at ``path`` (as ``buf`` holds it
         while it is edited)."""
@@ -113,7 +119,7 @@ class ParsedFile(ABC):
             view = buf.view
             rules = [rule_text(view, r) for r in s.rules]
             sections.append(Section(id=s.id, title=s.title, text=section_text(view, s), rules=rules or None,
-                                    protected=s.protected))
+                                    protected=s.protected, parent=s.parent))
         for _, path in entry.fields:
             used.update(self.variables(path, buffers.get(path) if buffers else None))
         return AgentFile(name=name, description="", variables=sorted(used), sections=sections)
@@ -200,19 +206,25 @@ class AdoptedDocument:
         raise EditError(f"{self.source}: no section {section_id!r} "
                         f"(sections: {', '.join(s.id for _, _, s in found)})")
 
+    def _written(self, buf: Lines, text: str, before: str = "") -> str:
+        """:meth:`ParsedFile.as_written` for the string ``buf`` edits."""
+        path = next(p for p, b in self.buffers.items() if b is buf)
+        return self.parsed.as_written(path, text, before)
+
     def current_ids(self) -> list[str]:
         return [s.id for _, _, s in self.parsed.sections(self.entry, self.buffers)]
 
     def add_rule(self, section_id: str, text: str, position: int | None = None) -> int:
         """Add a rule (see :meth:`Lines.add_rule`); returns its index among the section's rules."""
         buf, section, _ = self._find(section_id)
-        at = buf.add_rule(section, text, position)
+        at = buf.add_rule(section, self._written(buf, text), position)
         self.modified = True
         return at
 
     def update_rule(self, section_id: str, index: int, text: str) -> None:
         buf, section, _ = self._find(section_id)
-        buf.update_rule(section, index, text)
+        before = rule_text(buf.view, section.rules[index]) if 0 <= index < len(section.rules) else ""
+        buf.update_rule(section, index, self._written(buf, text, before))
         self.modified = True
 
     def remove_rule(self, section_id: str, index: int) -> None:
@@ -222,7 +234,8 @@ class AdoptedDocument:
 
     def set_text(self, section_id: str, text: str) -> None:
         buf, section, _ = self._find(section_id)
-        buf.set_text(section, text)
+        before = section_text(buf.view, section) or ""
+        buf.set_text(section, self._written(buf, text, before))
         self.modified = True
 
     def add_section(self, section_id: str, *, title: str | None = None, text: str | None = None,
@@ -238,7 +251,11 @@ class AdoptedDocument:
             buf = self.buffers[self.entry.fields[-1][1]]
             same = [s for _, b, s in found if b is buf]
             local = None
-        buf.add_section(same, title=title or section_id, text=text, rules=rules, position=local)
+        new = self._written
+        buf.add_section(same, title=new(buf, title or section_id),
+                        text=None if text is None else new(buf, text),
+                        rules=None if rules is None else [new(buf, r) for r in rules],
+                        position=local)
         self.modified = True
 
     def dumps(self) -> str:

@@ -236,6 +236,9 @@ class _Literals(ParsedFile):
     def value(self, path: Path_) -> str:
         return self.literals[path].value
 
+    def as_written(self, path: Path_, text: str, before: str = "") -> str:
+        return self.literals[path].as_written(text, before)
+
     def variables(self, path: Path_, buf: Lines | None = None) -> set[str]:
         # NOTE: an f-string's fields are code Python fills before ADK reads the text: a text
         # `{date_today}` beside the field `{date_today}` is a state variable all the same
@@ -382,7 +385,7 @@ class PythonAgents(_Literals):
         start, end = self.calls[entry.key]
         out: dict[str, Any] = {"call": self.text[start:end]}
         for _, path in entry.fields:
-            out[str(path[1])] = self.literals[path].value
+            out[str(path[1])] = self.literals[path].as_read()
         return out
 
     def excerpt(self, entry: Entry) -> str:
@@ -509,7 +512,7 @@ class PromptModule(_Literals):
         for c in self.constants:
             if c.agent == entry.key:
                 start, end = self.assigned[c.constant]
-                out[c.field] = self.literals[(c.agent, c.field)].value
+                out[c.field] = self.literals[(c.agent, c.field)].as_read()
                 out[f"{c.field} constant"] = self.text[start:end]  # the assignment, as written
         return out
 

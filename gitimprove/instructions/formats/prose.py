@@ -98,6 +98,7 @@ class ProseSection:
     text_lines: list[int] = field(default_factory=list)
     rules: list[Rule] = field(default_factory=list)
     protected: bool = False  # the heading carries ``<!-- gitimprove: protected -->``
+    parent: str | None = None  # the section whose heading this one's is under (a higher level)
 
     def last_content(self, lines: list[str]) -> int | None:
         """The last non-blank line of the section (its heading counts)."""
@@ -184,8 +185,13 @@ def parse(lines: list[str], first_id: str, taken: set[str] | None = None, *,
         current.text_lines.append(i)
         para = [*above, i]
     has_preamble = any(lines[k].strip() for k in range(preamble.start, preamble.end))
+    open_headings: list[ProseSection] = []  # the headings above, each of a higher level than the next
     for section in sections:
         section.id = unique(slug(section.title or "", "section"))
+        while open_headings and open_headings[-1].level >= section.level:
+            open_headings.pop()
+        section.parent = open_headings[-1].id if open_headings else None
+        open_headings.append(section)
     if has_preamble:
         preamble.id = unique(first_id)
         return [preamble, *sections]

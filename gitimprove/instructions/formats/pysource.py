@@ -5,7 +5,8 @@ A string is managed only when its value is written in the file as one string lit
 return nothing else returns (:meth:`Source.returned`, and :meth:`Source.provided` for a function
 ADK calls with the context); literals written one after another (``("..." "...")``) are one
 text, edited by rewriting the pieces its edit changed. An f-string's text parts are a text
-whose replacement fields are code (:class:`FString`). A concatenation, another call, or a name
+whose replacement fields are code (:class:`FString`), its braces of text shown as the file
+writes them (``{{``). A concatenation, another call, or a name
 from another module is refused with the reason.
 
 An edit replaces exactly the literal's characters with a literal of the same prefix and
@@ -17,9 +18,7 @@ from __future__ import annotations
 
 import ast
 import codecs
-import difflib
 import io
-import itertools
 import re
 import tokenize
 
@@ -52,6 +51,15 @@ class Literal:
     def code(self) -> str:
         """What of the literal is code no edit may change (an f-string's fields)."""
         return ""
+
+    def as_read(self) -> str:
+        """The text as Python builds it, an f-string's fields as the file writes them."""
+        return self.value
+
+    def as_written(self, text: str, before: str = "") -> str:
+        """``text``, new words for this literal in place of ``before`` (a rule, a section's
+        text), as :attr:`value` spells it."""
+        return text
 
     def text(self, value: str | None = None) -> str:
         """The literal's value (or ``value``, an edit of it) without its code: what is text
@@ -114,37 +122,86 @@ class Literal:
 @dataclass(frozen=True)
 class FString(Literal):
     """An f-string (``f\"\"\"...{CONST}...\"\"\"``): its text parts are the instruction, its
-    replacement fields are code. :attr:`value` shows each field as the file writes it
-    (``{CONST}``), at :attr:`fields`; an edit keeps every field, whole and in order, writes the
-    text around them again, and doubles a brace of the new text (``{{``), which Python reads as
-    one brace, never as a field."""
+    replacement fields are code. :attr:`value` spells both as the file writes them: a field
+    ``{CONST}``, at :attr:`fields`; a brace of the text doubled, ``{{CONST}}`` (which Python
+    builds as ``{CONST}``, for ADK to fill from the session state), so that the two never look
+    alike. An edit keeps every field, whole and in order, and adds none; new words come in
+    through :meth:`as_written`, which doubles a brace of theirs (a field of the words they
+    replace, written again as it was, stays that field)."""
 
     fields: tuple[tuple[int, int], ...] = ()  # each field's span in ``value``
 
     def code(self) -> str:
         return "\x00".join(self.value[a:b] for a, b in self.fields)
 
+    def as_read(self) -> str:
+        out, at = [], 0
+        for a, b in self.fields:
+            out += [_unbraced(self.value[at:a], strict=False), self.value[a:b]]
+            at = b
+        return "".join(out) + _unbraced(self.value[at:], strict=False)
+
+    def as_written(self, text: str, before: str = "") -> str:
+        """New words as :attr:`value` spells them. A field of ``before`` written again as it
+        was, in order, stays that field; around them, words whose braces all come in pairs
+        (``{{``, ``}}``) are spelled so already, else every brace of theirs is text, doubled."""
+        found = _fields(before, True)
+        keep = [before[a:b] for a, b in found] if not isinstance(found, str) else []
+        parts: list[str] = [""]  # text, field, text, ...
+        i = 0
+        while i < len(text):
+            c = text[i]
+            if c in "{}" and text.startswith(c * 2, i):
+                parts[-1] += c * 2
+                i += 2
+                continue
+            end = _field_end(text, i + 1) if c == "{" and keep else None
+            if end is not None and text[i:end] == keep[0]:
+                parts += [keep.pop(0), ""]
+                i = end
+                continue
+            parts[-1] += c
+            i += 1
+        texts = parts[::2]
+        if any(_braces_alone(t) for t in texts):
+            parts[::2] = [_braced(t) for t in texts]
+        return "".join(parts)
+
     def text(self, value: str | None = None) -> str:
-        fields = self.fields if value is None else _kept(self.value, self.fields, value)
+        fields = self.fields if value is None else self._same_fields(value)
         value = self.value if value is None else value
         out, at = [], 0
         for a, b in fields:
-            out += [value[at:a], "\x00"]
+            out += [_unbraced(value[at:a], strict=False), "\x00"]
             at = b
-        return "".join(out) + value[at:]
+        return "".join(out) + _unbraced(value[at:], strict=False)
 
     def source(self, value: str) -> str:
-        kept = _kept(self.value, self.fields, value)
         out, at = [], 0
-        for a, b in kept:
+        for a, b in self._same_fields(value):
             out += [self._text(value[at:a]), value[a:b]]
             at = b
         out.append(self._text(value[at:]))
         return self.prefix + self.quote + "".join(out) + self.quote
 
+    def _same_fields(self, value: str) -> list[tuple[int, int]]:
+        """The fields of ``value``, an edit of :attr:`value`: the same, whole and in order."""
+        old = [self.value[a:b] for a, b in self.fields]
+        found = _fields(value, True)
+        new = [] if isinstance(found, str) else [value[a:b] for a, b in found]
+        if isinstance(found, str) or new[:len(old)] != old:
+            gone = next((f for i, f in enumerate(old) if i >= len(new) or new[i] != f), old[0])
+            raise EditError(f"the edit removes, changes or splits the replacement field `{gone}` of an "
+                            "f-string, which is code", hint="keep the field as it is, or edit by hand")
+        if len(new) > len(old):
+            raise EditError(f"the edit adds a replacement field `{new[len(old)]}` to an f-string, which is "
+                            "code", hint="a brace of the text is written doubled ({{), as the file does")
+        assert not isinstance(found, str)
+        return found
+
     def _text(self, text: str) -> str:
         prefix = self.prefix.replace("f", "").replace("F", "")
-        written = encode(text, prefix, self.quote, self.eol)
+        written = encode(_unbraced(text), prefix, self.quote, self.eol)
         if written is None:
             raise EditError(f"the edited text cannot be written in a {self.prefix}{self.quote} f-string "
                             "(a raw string cannot hold it)", hint="edit this file by hand")
@@ -152,31 +209,32 @@ class FString(Literal):
             .replace("{", "{{").replace("}", "}}")
 
 
-def _kept(old: str, fields: tuple[tuple[int, int], ...], new: str) -> list[tuple[int, int]]:
-    """Where each field of ``old`` is in ``new``: the edit must leave it whole. Lines are
-    compared first; in lines that changed, each field is the next place its source is written
-    (as ``value`` shows it, ``{CONST}``)."""
-    a_lines, b_lines = old.splitlines(keepends=True), new.splitlines(keepends=True)
-    a_at = [0, *itertools.accumulate(len(x) for x in a_lines)]
-    b_at = [0, *itertools.accumulate(len(x) for x in b_lines)]
-    out: list[tuple[int, int]] = []
-    todo = list(fields)
-    lines = difflib.SequenceMatcher(None, a_lines, b_lines, autojunk=False)
-    for tag, i1, i2, j1, j2 in lines.get_opcodes():
-        mine = [f for f in todo if f[0] < a_at[i2]]
-        todo = todo[len(mine):]
-        if tag == "equal":
-            out += [(b_at[j1] + a - a_at[i1], b_at[j1] + b - a_at[i1]) for a, b in mine]
+def _braced(text: str) -> str:
+    """Text of an f-string as the file writes it: each brace doubled."""
+    return text.replace("{", "{{").replace("}", "}}")
+
+
+def _braces_alone(text: str) -> bool:
+    """Whether a brace of ``text`` is not one of a pair (``{{``, ``}}``)."""
+    return bool(re.search(r"[{}]", re.sub(r"\{\{|\}\}", "", text)))
+
+
+def _unbraced(text: str, *, strict: bool = True) -> str:
+    """Text of an f-string as Python builds it: ``{{`` is ``{``. ``strict``: a brace alone,
+    which Python would refuse, is an :class:`EditError` (else it stays one brace)."""
+    out, i = [], 0
+    while i < len(text):
+        c = text[i]
+        if c in "{}":
+            if not text.startswith(c * 2, i) and strict:
+                raise EditError(f"a single `{c}` in the text of an f-string, which Python refuses",
+                                hint=f"write a brace of the text doubled ({c * 2})")
+            i += 2 if text.startswith(c * 2, i) else 1
+            out.append(c)
             continue
-        at = b_at[j1]
-        for a, b in mine:
-            found = new.find(old[a:b], at, b_at[j2])
-            if found < 0:
-                raise EditError(f"the edit removes, changes or splits the replacement field `{old[a:b]}` of an "
-                                "f-string, which is code", hint="keep the field as it is, or edit by hand")
-            out.append((found, found + b - a))
-            at = found + b - a
-    return out
+        out.append(c)
+        i += 1
+    return "".join(out)
 
 
 def _fields(body: str, raw: bool) -> list[tuple[int, int]] | str:
@@ -402,7 +460,7 @@ class Source:
                 value += body[p[0]:p[1]]
             else:
                 assert isinstance(v, ast.Constant) and isinstance(v.value, str)
-                value += v.value
+                value += _braced(v.value)
         eol = "\r\n" if "\r\n" in segment else "\n"
         literal = FString(start, end, prefix, quote, value, eol, fields=tuple(fields))
         try:

@@ -195,7 +195,8 @@ def system_prompt(request: ProposalRequest) -> str:
         "",
         "Hard constraints (a validator enforces them; a draft that breaks one is refused):",
         f"- Never change, move, reorder or remove a section marked [PROTECTED] ({protected}), "
-        "and never add rules to it or replace its text.",
+        "and never add rules to it or replace its text; a section `under=` a protected one is "
+        "protected too, and no new section may go between a protected section and those under it.",
         "- Keep every declared {{variable}} placeholder exactly as written, and add no new one.",
         "- Do not rename the agent and do not change its description.",
         *_limits_lines(limits),
@@ -416,7 +417,7 @@ class AnthropicProposer:
         tokens = Tokens()  # of this agent's requests
         # Each agent's draft takes one request, or two with the repair round: a bound, which
         # the agents after this one lower as they need fewer (never raise).
-        self.api.expect(REQUESTS_PER_AGENT * (1 + request.agents_after), at_most=True)
+        self.api.at_most(REQUESTS_PER_AGENT * (1 + request.agents_after))
         with self.api.client() as client:
             answer = self._create(client, system, messages)
             tokens += Tokens.of(answer)

@@ -182,7 +182,8 @@ class ProposalRequest:
         for pos, section in enumerate(self.file.sections):
             flag = "  [PROTECTED: read-only, do not change, move or remove]" \
                 if section.id in self.protected else ""
-            lines.append(f"section {pos}: id={section.id!r} title={section.title!r}{flag}")
+            under = f" under={section.parent!r}" if section.parent is not None else ""
+            lines.append(f"section {pos}: id={section.id!r} title={section.title!r}{under}{flag}")
             if section.text is not None:
                 lines.append("  text: |")
                 lines += [f"    {line}" for line in section.text.rstrip().splitlines()]

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from gitimprove.errors import GitImproveError
 from gitimprove.instructions.policy import ProposerSettings
 from gitimprove.proposals.proposers.base import Proposer
+
+if TYPE_CHECKING:
+    from gitimprove.llm import Bill
 
 CHOICES = ("auto", "anthropic", "heuristic")
 
@@ -42,3 +46,14 @@ def make_proposer(name: str | None, settings: ProposerSettings,
     from gitimprove.proposals.proposers.heuristic import HeuristicProposer
 
     return HeuristicProposer(settings)
+
+
+def bill_of(proposer: Proposer) -> Bill | None:
+    """What the proposer's model calls cost so far (None: it made none, or has no model)."""
+    if proposer.name != "anthropic":  # NOTE: the SDK is not imported for the heuristic
+        return None
+    from gitimprove.proposals.proposers.anthropic import AnthropicProposer
+
+    if isinstance(proposer, AnthropicProposer) and proposer.api.used:
+        return proposer.api.bill()
+    return None

@@ -1,0 +1,72 @@
+"""A model's proposal that edits a subsection of a protected section of an adopted Markdown
+file (``### Escalation`` under ``## Safety <!-- gitimprove: protected -->``), adds a heading
+inside it or underlines a line into one: refused by ``approve`` and by the checkout's hooks;
+``agents``, ``show`` and ``audit`` see the same protected sections as the validator."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.formats.test_nested_protection import ATTACKS, GUIDE
+from tests.review.conftest import human_commit, make_proposal, run
+
+from .conftest import gi, ok, refused, tip
+
+NESTED = ["safety", "escalation", "refunds"]
+
+
+@pytest.fixture
+def adopted(tmp_path: Path) -> tuple[Path, str]:
+    """A repository whose AGENTS.md was adopted in place, the hooks installed; its agent."""
+    repo = tmp_path / "shop"
+    repo.mkdir()
+    (repo / "AGENTS.md").write_text(GUIDE)
+    run(tmp_path, "init", "-q", "-b", "main", str(repo))
+    run(repo, "add", "-A")
+    run(repo, "commit", "-q", "-m", "the shop's agent")
+    ok(gi(repo, "init", "."))
+    ok(gi(repo, "hooks", "install"))
+    listed = json.loads(ok(gi(repo, "agents", "--json")).stdout)["agents"]
+    assert len(listed) == 1
+    return repo, listed[0]["name"]
+
+
+def test_agents_and_show_list_the_nested_sections_as_protected(adopted: tuple[Path, str]) -> None:
+    repo, agent = adopted
+    assert json.loads(ok(gi(repo, "agents", "--json")).stdout)["agents"][0]["protected"] == NESTED
+    shown = json.loads(ok(gi(repo, "show", agent, "--json")).stdout)
+    assert shown["protected"] == NESTED
+    assert {s["id"]: s.get("parent") for s in shown["sections"]}["refunds"] == "escalation"
+
+
+@pytest.mark.parametrize("attack", ["reworded", "removed", "added", "underlined", "demoted"])
+def test_approve_refuses_a_proposal_inside_a_protected_section(adopted: tuple[Path, str], attack: str) -> None:
+    repo, agent = adopted
+    edit: Callable[[str], str] = ATTACKS[attack][0]
+    make_proposal(repo, attack, edit, agent=agent, path="AGENTS.md")
+    before = tip(repo)
+    err = refused(gi(repo, "approve", attack))
+    assert "protected section" in err
+    assert tip(repo) == before
+
+
+@pytest.mark.parametrize("attack", ["reworded", "added", "underlined"])
+def test_the_hooks_refuse_a_merge_of_it(adopted: tuple[Path, str], attack: str) -> None:
+    repo, agent = adopted
+    make_proposal(repo, attack, ATTACKS[attack][0], agent=agent, path="AGENTS.md")
+    before = tip(repo)
+    proc = run(repo, "merge", "--no-ff", "-m", "merge", f"improve/{agent}/{attack}", check=False)
+    assert proc.returncode != 0 and "protected section" in proc.stderr, proc.stderr
+    assert tip(repo) == before
+
+
+def test_audit_reports_a_human_edit_of_a_subsection_as_protected(adopted: tuple[Path, str]) -> None:
+    repo, _ = adopted
+    edit = ATTACKS["reworded"][0]
+    human_commit(repo, {"AGENTS.md": edit(GUIDE)}, "Escalate less")
+    audit = ok(gi(repo, "audit")).stdout
+    assert "PROTECTED section(s) changed: escalation" in audit, audit
