@@ -11,17 +11,16 @@ bad line.
 
 from __future__ import annotations
 
-import contextlib
 import csv
-import gc
 import io
 import json
 import sys
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from gitimprove.cycles import paused
 from gitimprove.dataclass import dataclass, field
 from gitimprove.errors import GitImproveError
 from gitimprove.feedback.base import FeedbackStore, record_row
@@ -461,7 +460,8 @@ def import_feedback(
         raise FeedbackImportError(f"unknown import format {fmt!r}", [],
                                   hint="use jsonl, json (an array of records) or csv")
     rename = _renames(columns) if columns is not None else None
-    with _no_cycle_collection():
+    # NOTE: an import holds every record until the one transaction (see cycles.paused)
+    with paused():
         return _import(store, index, source, data, fmt=fmt, dry_run=dry_run,
                        skip_invalid=skip_invalid, version=version, agent=agent, now=now,
                        rename=rename, stars=stars)
@@ -502,23 +502,6 @@ def _stars(value: object) -> object:
     if isinstance(value, int | float):
         raise ValueError(f"rating: {value!r} is not a star rating (1 to 5, as --stars reads it)")
     return value
-
-
-@contextlib.contextmanager
-def _no_cycle_collection() -> Iterator[None]:
-    """The cycle collector paused while a file's records are built and kept.
-
-    An import holds every record until the one transaction: the collector, woken every few
-    hundred new objects, would walk all of them again and again (a third of the cost of a
-    large import), and none of them is part of a cycle (reference counting frees them)."""
-    if not gc.isenabled():
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
 
 
 class _Intake:

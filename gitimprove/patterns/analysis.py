@@ -31,15 +31,17 @@ from __future__ import annotations
 import functools
 import heapq
 import math
+import operator
 import re
 import unicodedata
 import zlib
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
-from itertools import islice
+from itertools import chain, islice
 from typing import TYPE_CHECKING, Literal
 
+from gitimprove.cycles import paused
 from gitimprove.dataclass import dataclass, field
 from gitimprove.feedback.models import FeedbackRecord
 from gitimprove.patterns.lexicon import Concept, Lexicon
@@ -318,18 +320,22 @@ class Group:
 
 def collect_items(records: Sequence[FeedbackRecord], themer: Themer) -> list[Item]:
     """Failure, praise, correction and trouble items of the records (see the module doc)."""
-    ordered = sorted(records, key=lambda r: (r.created_at, r.id))
+    ordered = sorted(records, key=_WHEN)
     runs: dict[tuple[str, str], list[FeedbackRecord]] = defaultdict(list)
     for rec in ordered:
         runs[(rec.agent, rec.run_id if rec.run_id is not None else "\0" + rec.id)].append(rec)
     items: list[Item] = []
     with_runs = any(r.input or r.output for r in ordered)
     for recs in runs.values():
-        rating = next((r.rating for r in reversed(recs) if r.rating), None)
-        signals: dict[str, object] = {}
-        for r in recs:
-            signals.update(r.signals)
-        trouble = _trouble(signals)
+        signals: Mapping[str, object]
+        if len(recs) == 1:  # most runs: one record, whose own rating and signals are the run's
+            rating, signals = recs[0].rating or None, recs[0].signals
+        else:
+            rating = next((r.rating for r in reversed(recs) if r.rating), None)
+            signals = {}
+            for r in recs:
+                signals.update(r.signals)
+        trouble = _trouble(signals) if signals else []
         context = _run_context(recs) if with_runs else ()
         for r in recs:
             version = (r.version,) if r.version else ()
@@ -352,6 +358,9 @@ def collect_items(records: Sequence[FeedbackRecord], themer: Themer) -> list[Ite
     return items
 
 
+_WHEN = operator.attrgetter("created_at", "id")
+
+
 def _run_context(recs: Sequence[FeedbackRecord]) -> tuple[str, ...]:
     """The run's output (the first its records give): the answer the feedback is about, so
     that grouping can tell it apart from what the feedback says about it
@@ -362,7 +371,7 @@ def _run_context(recs: Sequence[FeedbackRecord]) -> tuple[str, ...]:
     return (made,) if made else ()
 
 
-def _trouble(signals: dict[str, object]) -> list[str]:
+def _trouble(signals: Mapping[str, object]) -> list[str]:
     out = []
     for name in ("regenerated", "edited_output"):
         value = signals.get(name)
@@ -537,11 +546,16 @@ def _parts(kind: PatternKind, parts: Sequence[Sequence[str]], by_text: dict[str,
     out = []
     for texts in parts:
         named = _name_group(kind, texts, by_text, themer, df, {}, hints=False, sample=PART_SAMPLE)
-        said = {t: len(by_text[t]) for t in _sample({t: len(by_text[t]) for t in texts},
-                                                    PART_SAMPLE)}
+        said = {t: len(by_text[t]) for t in _sample(_said(texts, by_text), PART_SAMPLE)}
         out.append(PatternPart(label=_terms_label(named, said, list(said)),
                                count=sum(len(by_text[t]) for t in texts)))
     return sorted(out, key=lambda p: (-p.count, p.label))
+
+
+def _said(texts: Sequence[str], by_text: Mapping[str, list[Item]]) -> dict[str, int]:
+    """Each of ``texts`` with how many items said it (made without a Python call per text: a
+    cluster can hold 100,000)."""
+    return dict(zip(texts, map(len, map(by_text.__getitem__, texts)), strict=True))
 
 
 def _key_words(name: str) -> str:
@@ -566,7 +580,7 @@ def _side(texts: Sequence[str], by_text: Mapping[str, list[Item]],
     (:func:`.triage.decide`) on a sample of :data:`PART_SAMPLE` of its texts (the first of
     those triage reads later): clusters about different things are never merged."""
     def side(members: Sequence[int]) -> tuple[Triage, str | None]:
-        weight = {texts[i]: len(by_text[texts[i]]) for i in members}
+        weight = _said(list(map(texts.__getitem__, members)), by_text)
         read = _sample(weight, PART_SAMPLE)
         return decide([themer(t).topic for t in read for _ in range(weight[t])])
     return side
@@ -588,7 +602,7 @@ def _set_product_apart(members: Sequence[str], by_text: Mapping[str, list[Item]]
     cluster about its topic or a group of its own: a pattern about the answers never rests
     on a complaint no instruction can fix ("2 messages and I'm out" is about usage limits,
     however close its words are to a complaint about the answers)."""
-    weight = {t: len(by_text[t]) for t in members}
+    weight = _said(members, by_text)
     read = _sample(weight)
     triage, topic = decide([themer(t).topic for t in read for _ in range(weight[t])])
     kept: list[str] = []
@@ -641,8 +655,14 @@ def _sample(counts: Mapping[str, int], limit: int = NAMING_SAMPLE) -> list[str]:
     """The texts a group is read through: its most said, then a stable hash order."""
     if len(counts) <= limit:
         return sorted(counts, key=lambda t: (-counts[t], t))
-    return heapq.nsmallest(limit, counts, key=lambda t: (-counts[t], zlib.crc32(
-        t.encode("utf-8", "replace")), t))
+    # NOTE: the keys made by map and zip, no Python call per text: a group of 100,000 texts is
+    # sampled several times (triage, naming, parts, quotes)
+    keyed = zip(map(operator.neg, counts.values()), map(zlib.crc32, map(_UTF8, counts)), counts,
+                strict=True)
+    return [t for _, _, t in heapq.nsmallest(limit, keyed)]
+
+
+_UTF8 = operator.methodcaller("encode", "utf-8", "replace")
 
 
 def _name_group(kind: PatternKind, members: Sequence[str], by_text: dict[str, list[Item]],
@@ -652,7 +672,7 @@ def _name_group(kind: PatternKind, members: Sequence[str], by_text: dict[str, li
     """Key and label of a cluster: a lexicon concept where most of its items match one
     (a naming hint only; not with ``hints=False``), else its most distinctive words, read
     in a ``sample`` of its texts. Keys are unique per kind."""
-    weight = {t: len(by_text[t]) for t in members}
+    weight = _said(members, by_text)
     read = _sample(weight, sample)
     size = sum(weight[t] for t in read)
     concepts: Counter[str] = Counter()
@@ -729,6 +749,7 @@ def _concept_label(kind: PatternKind, c: Concept) -> str:
 QUOTE_POOL = 20  # a product pattern's quotes are chosen among its most central texts
 
 
+@paused()  # it builds and keeps an item, a text and its tokens per record (see cycles.paused)
 def analyze_records(
     records: Sequence[FeedbackRecord],
     *,
@@ -790,12 +811,13 @@ def analyze_records(
                 suggestion = _suggestion(_central_texts(fixes, _read(fixes), themer, word_df))
         else:
             suggestion = None
-        ids = list(dict.fromkeys(i for it in sorted(g.items, key=lambda it: (it.created_at, it.ids))
-                                 for i in it.ids))
-        versions = list(dict.fromkeys(v for it in sorted(g.items, key=lambda it: it.created_at)
-                                      for v in it.versions))
-        score = sum(KIND_WEIGHT[g.kind] * 0.5 ** ((newest - it.created_at).total_seconds()
-                                                  / 86400 / HALF_LIFE_DAYS) for it in g.items)
+        # NOTE: attrgetter and chain: a group can hold 100,000 items
+        ids = list(dict.fromkeys(chain.from_iterable(map(_IDS, sorted(g.items, key=_ITEM_ORDER)))))
+        versions = list(dict.fromkeys(chain.from_iterable(map(_VERSIONS, sorted(
+            g.items, key=_CREATED))))) if any(map(_VERSIONS, g.items)) else []
+        weight = KIND_WEIGHT[g.kind]
+        score = sum(weight * 0.5 ** ((newest - it.created_at).total_seconds()
+                                     / 86400 / HALF_LIFE_DAYS) for it in g.items)
         state, open_ids = _state(ids, evidence_state, versions_of, older)
         if g.triage is not None:
             triage, topic = ("praise", None) if g.kind == PRAISE else (g.triage, g.topic)
@@ -912,18 +934,23 @@ def _state(ids: list[str], evidence_state: Callable[[str], EvidenceState] | None
 
 
 def _document_frequencies(themer: Themer, items: Iterable[Item]) -> tuple[Counter[str], int]:
-    df: Counter[str] = Counter()
-    n = 0
-    for text in {it.text for it in items if it.text}:
-        df.update(set(themer(text).words))
-        n += 1
-    return df, n
+    texts = {it.text for it in items if it.text}
+    # NOTE: one Counter over all texts' words: no Python call per text but the themer's
+    return Counter(chain.from_iterable(map(set, map(_WORDS, map(themer, texts))))), len(texts)
+
+
+_WORDS = operator.attrgetter("words")
+_TEXT = operator.attrgetter("text")
+_IDS = operator.attrgetter("ids")
+_VERSIONS = operator.attrgetter("versions")
+_CREATED = operator.attrgetter("created_at")
+_ITEM_ORDER = operator.attrgetter("created_at", "ids")
 
 
 def _read(g: Group) -> dict[str, int]:
     """The distinct texts a group is read through (:func:`_sample`), each with how many of its
     items said it, most said first."""
-    said: Counter[str] = Counter(it.text for it in g.items if it.text)
+    said: Counter[str] = Counter(filter(None, map(_TEXT, g.items)))
     return {t: said[t] for t in _sample(said)}
 
 
@@ -1082,10 +1109,12 @@ def _phrase(stems: Sequence[str], texts: Mapping[str, int]) -> tuple[tuple[str, 
         # side by side within a clause: "at the end. Sentence two" is no "end sentence"
         for clause in _CLAUSE.split(_read_for_labels(text)):
             words = _WORD.findall(clause)
-            roots = [stem(w) for w in words]
+            roots = list(map(stem, words))
             present.update(wanted.intersection(roots))
             for size in (2, 3):
                 for i in range(len(roots) - size + 1):
+                    if roots[i] not in wanted:  # no phrase of the label starts here
+                        continue
                     key = tuple(roots[i:i + size])
                     if len(set(key)) == size and wanted.issuperset(key):
                         said[key][" ".join(words[i:i + size])] += count
@@ -1149,10 +1178,8 @@ def _section(g: Group, themer: Themer, agent_file: AgentLike | None) -> str | No
     if g.description is not None:  # a model's theme: its name and description say what it is
         for t in set(content(tokens(f"{g.label.removeprefix(TROUBLE_PREFIX)} {g.description}"))):
             weights[t] += 2.0
-    common: Counter[str] = Counter()
-    for it in g.items:
-        if it.text:
-            common.update(set(themer(it.text).words))
+    common: Counter[str] = Counter(chain.from_iterable(map(set, map(_WORDS, map(
+        themer, filter(None, map(_TEXT, g.items)))))))
     # a word a third of the group shares: two items of 23 saying "message" and "write" made
     # a group of complaints about refusals the concern of the section about a memory tool
     shared = max(2, len(g.items) / 3)

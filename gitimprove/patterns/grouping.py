@@ -40,11 +40,12 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import operator
 import re
 import threading
 from collections import Counter, defaultdict
 from collections.abc import Callable, Hashable, Sequence
-from itertools import count
+from itertools import chain, compress, count, repeat
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -155,17 +156,17 @@ class Embedder:
                                               add_special_tokens=False)
         # Token frequencies over the whole set: each word's tokens, times its occurrences.
         occurrences = np.asarray(counts.sum(axis=0)).ravel()
-        freq: Counter[int] = Counter()
-        w_indptr = [0]
-        w_cols: list[int] = []
-        for n, enc in enumerate(encoded):
-            tokens = enc.ids
-            w_cols += tokens
-            w_indptr.append(len(w_cols))
-            for tok in tokens:
-                freq[tok] += int(occurrences[n])
-        total = max(1, sum(freq.values()))
-        weights = np.asarray([SIF_A / (SIF_A + freq[t] / total) for t in w_cols], dtype=np.float32)
+        # NOTE: counted by numpy, not per token in Python (a set of long words in scripts
+        # written without spaces has hundreds of thousands of tokens); whole numbers below
+        # 2**53, so the float64 sums and quotients are those of Python's ints
+        ids = [enc.ids for enc in encoded]
+        lengths = np.fromiter(map(len, ids), dtype=np.int64, count=len(ids))
+        w_cols = np.fromiter(chain.from_iterable(ids), dtype=np.int64, count=int(lengths.sum()))
+        w_indptr = np.concatenate(([0], np.cumsum(lengths)))
+        per_token = np.repeat(occurrences.astype(np.int64), lengths)
+        freq = np.bincount(w_cols, weights=per_token)
+        total = max(1, int(per_token.sum()))
+        weights = (SIF_A / (SIF_A + freq[w_cols] / total)).astype(np.float32)
         word_tokens = csr_matrix((weights, w_cols, w_indptr), shape=(n_words, self.table.shape[0]))
         word_vectors = np.asarray(word_tokens @ self.table, dtype=np.float32)
         if scale:  # the frequencies above count every occurrence; the vectors weigh them
@@ -245,10 +246,12 @@ def cluster_levels(texts: Sequence[str], *, weights: Sequence[int] | None = None
         for members in written.values():
             vectors[members] = embedder().embed([texts[i] for i in members], None if contexts is None
                                                 else [contexts[i] for i in members])
-    usable = np.linalg.norm(vectors, axis=1) > 0
+    # NOTE: a sum of squares is 0 where the norm is, without norm's copy of every square
+    usable = np.einsum("ij,ij->i", vectors, vectors) > 0
     counts = list(weights) if weights is not None else [1] * n
     stable = [_stable(text) for text in texts]
-    order = sorted((i for i in range(n) if usable[i]), key=lambda i: (-counts[i], stable[i]))
+    keys = list(zip(map(operator.neg, counts), stable, strict=True))  # no Python call per key
+    order = sorted(compress(range(n), usable.tolist()), key=keys.__getitem__)
     labels = np.full(n, UNCLUSTERED, dtype=np.int64)
     next_label = 0
     by_script: dict[str, list[int]] = defaultdict(list)
@@ -260,12 +263,13 @@ def cluster_levels(texts: Sequence[str], *, weights: Sequence[int] | None = None
         if labels[i] == UNCLUSTERED and counts[i] >= 2:
             labels[i] = next_label
             next_label += 1
-    fine = _renumber([int(x) for x in labels], stable, counts)
+    fine = _renumber(labels.tolist(), stable, counts)
     merged = list(fine)
+    fine_of = np.asarray(fine, dtype=np.int64)
     for members in by_script.values():  # each script's clusters merge among themselves
-        inside = set(members)
-        own = _second_level(vectors, [x if i in inside else UNCLUSTERED
-                                      for i, x in enumerate(fine)], counts, side)
+        own_only = np.full(n, UNCLUSTERED, dtype=np.int64)  # the others' texts unclustered
+        own_only[members] = fine_of[members]
+        own = _second_level(vectors, own_only.tolist(), counts, side)
         for i in members:
             merged[i] = own[i]
     return fine, _renumber(merged, stable, counts)
@@ -298,11 +302,12 @@ def _rounds(vectors: Matrix, order: list[int], min_size: int, labels: NDArray[np
             sims = vectors[block] @ centroids.T
             best = sims.argmax(axis=1)
             dist = np.sqrt(np.maximum(0.0, 2.0 - 2.0 * sims[np.arange(len(block)), best]))
-            for j, i in enumerate(block):
-                if dist[j] <= cut:
-                    labels[i] = next_label + int(best[j])
-                else:
-                    left.append(i)
+            # NOTE: each distance compared as a scalar (numpy's rules for a scalar and a Python
+            # float), the labels then set at once: no Python loop per text
+            near = np.fromiter(map(operator.le, dist, repeat(cut)), dtype=bool, count=len(block))
+            at = np.asarray(block, dtype=np.int64)
+            labels[at[near]] = next_label + best[near]
+            left += at[~near].tolist()
         next_label += len(found)
         remaining = left
     return next_label

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
+from itertools import pairwise
 
 from gitimprove.dataclass import dataclass
 from gitimprove.patterns.text import tokens
@@ -391,7 +392,10 @@ class Lexicon:
                     self._pairs[(toks[0], toks[1])].append((toks, c.key, weight))
                 else:
                     self._index[toks[0]].append((toks, c.key, weight))
-        self._firsts = frozenset(self._index) | frozenset(a for a, _ in self._pairs)
+        self._singles = frozenset(self._index)
+        self._pair_firsts = frozenset(a for a, _ in self._pairs)
+        self._pair_keys = frozenset(self._pairs)
+        self._firsts = self._singles | self._pair_firsts
 
     def mentions(self, toks: tuple[str, ...]) -> bool:
         """Whether any phrase could match in ``toks``: a cheap test before :meth:`match`."""
@@ -399,11 +403,16 @@ class Lexicon:
 
     def match(self, toks: tuple[str, ...]) -> list[tuple[str, float]]:
         """Concepts found in ``toks`` with their scores, best first (longest matches win)."""
+        spans = self._spans(toks)
+        if not spans:  # most texts: nothing to score or sort
+            return []
         scores: dict[str, float] = {}
         first: dict[str, int] = {}
-        for neg_weight, start, _, key, _ in self._spans(toks):
+        for neg_weight, start, _, key, _ in spans:
             scores[key] = scores.get(key, 0.0) + float(-neg_weight)
             first[key] = min(first.get(key, start), start)
+        if len(scores) == 1:
+            return list(scores.items())
         return sorted(scores.items(), key=lambda kv: (-kv[1], first[kv[0]], kv[0]))
 
     def matched_words(self, toks: tuple[str, ...]) -> set[str]:
@@ -414,36 +423,42 @@ class Lexicon:
     def _spans(self, toks: tuple[str, ...]) -> list[tuple[int, int, int, str, tuple[str, ...]]]:
         """The phrases matched in ``toks``, the heaviest kept where they overlap:
         ``(-weight, start, end, key, phrase)``."""
+        # NOTE: most words start no phrase, and most pairs of words none of two words or
+        # more: the words and pairs that may are found at once (set intersections), and only
+        # their places are visited (tuple.index), not every word.
         found: list[tuple[int, int, int, str, tuple[str, ...]]] = []
-        index, pairs, firsts = self._index, self._pairs, self._firsts
-        last = len(toks) - 1
-        for i, tok in enumerate(toks):
-            if tok not in firsts:  # most words start no phrase: no lookups, no pair made
-                continue
-            entries = index.get(tok)
-            if entries:
+        for tok in self._singles.intersection(toks):
+            entries = self._index[tok]
+            i = -1
+            for _ in range(toks.count(tok)):
+                i = toks.index(tok, i + 1)
                 for pattern, key, weight in entries:
                     end = i + 1 if len(pattern) == 1 else _match_at(toks, i, pattern)
                     if end >= 0:
                         found.append((-weight, i, end, key, pattern))
-            if i < last:
-                entries = pairs.get((tok, toks[i + 1]))
-                if entries:
-                    for pattern, key, weight in entries:
-                        end = i + 2 if len(pattern) == 2 else _match_at(toks, i, pattern)
-                        if end >= 0:
-                            found.append((-weight, i, end, key, pattern))
-        if not found:
-            return []
-        found.sort()
-        taken = [False] * len(toks)
+        if not self._pair_firsts.isdisjoint(toks):
+            last = len(toks) - 1
+            for pair in self._pair_keys.intersection(pairwise(toks)):
+                tok, then = pair
+                entries = self._pairs[pair]
+                i = -1
+                for _ in range(toks.count(tok)):
+                    i = toks.index(tok, i + 1)
+                    if i < last and toks[i + 1] == then:
+                        for pattern, key, weight in entries:
+                            end = i + 2 if len(pattern) == 2 else _match_at(toks, i, pattern)
+                            if end >= 0:
+                                found.append((-weight, i, end, key, pattern))
+        if len(found) <= 1:
+            return found
+        found.sort()  # a total order (no two spans are alike): the order found in is no matter
+        taken = 0  # the words taken, a bit each
         kept = []
         for span in found:
-            _, start, end, _, _ = span
-            if any(taken[start:end]):
+            bits = (1 << span[2]) - (1 << span[1])
+            if taken & bits:
                 continue
-            for j in range(start, end):
-                taken[j] = True
+            taken |= bits
             kept.append(span)
         return kept
 

@@ -11,8 +11,7 @@ import bisect
 import html
 import re
 import unicodedata
-from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from functools import cache, lru_cache
 from itertools import chain
 from typing import cast
@@ -120,7 +119,7 @@ def normalize(text: str) -> str:
         text = unicodedata.normalize("NFKD", text.translate(_QUOTES))
         # accents off Latin letters only (cliché -> cliche); then composed again, so that
         # Korean syllables, kana with their marks and Devanagari stay what they were
-        text = unicodedata.normalize("NFC", "".join(_off_latin(text)))
+        text = unicodedata.normalize("NFC", _latin_marks_off(text))
         if "\u0e4d\u0e32" in text:  # Thai ำ, which NFKD splits and NFC does not join again
             text = text.replace("\u0e4d\u0e32", "\u0e33")
         if _MIXED_WORD.search(text):  # "lоgin" with a Cyrillic о is "login"
@@ -147,6 +146,21 @@ def folded(word: str) -> str:
 
 
 _FULL_WIDTH = re.compile(r"[\uff01-\uff5e]+")  # the full-width forms of ASCII
+
+
+_MARKLESS: set[str] = set()  # characters met that are no combining mark
+_MARKLESS_LIMIT = 100_000
+
+
+def _latin_marks_off(decomposed: str) -> str:
+    """An NFKD text without the marks on Latin letters (see :func:`_off_latin`). A text whose
+    characters are all known to be no mark (Chinese, Cyrillic, most feedback met before) is
+    returned as it is, with no Python call per character."""
+    if _MARKLESS.issuperset(decomposed):
+        return decomposed
+    if len(_MARKLESS) < _MARKLESS_LIMIT:
+        _MARKLESS.update(c for c in set(decomposed) if not unicodedata.combining(c))
+    return "".join(_off_latin(decomposed))
 
 
 def _off_latin(decomposed: str) -> Iterator[str]:
@@ -250,11 +264,34 @@ def tokens(text: str) -> tuple[str, ...]:
     return tuple(chain.from_iterable(cast("list[tuple[str, ...]]", known)))
 
 
+class _PerToken(dict[str, bool]):
+    """Token -> a test of it, worked out the first time the token is met: a text is filtered
+    with ``filter`` and this dict's lookup, no Python call per token (analysis reads 100,000
+    texts of a few thousand distinct tokens). Bounded like :data:`_WORD_TOKENS`."""
+
+    def __init__(self, test: Callable[[str], bool]) -> None:
+        super().__init__()
+        self.test = test
+
+    def __missing__(self, token: str) -> bool:
+        if len(self) >= _WORD_CACHE_LIMIT:
+            self.clear()
+        found = self[token] = self.test(token)
+        return found
+
+
 def content(toks: tuple[str, ...]) -> list[str]:
     """Tokens that carry meaning: no stop words, no numbers, nothing shorter than 2 letters,
     nothing of marks alone (a flood of accents without a letter under them)."""
-    return [t for t in toks if t not in _STOP_STEMS and t != "#" and len(t) > 1
-            and (t.isascii() or t.isalnum() or any(map(str.isalnum, t)))]
+    return list(filter(_CONTENT.__getitem__, toks))
+
+
+def _is_content(t: str) -> bool:
+    return (t not in _STOP_STEMS and t != "#" and len(t) > 1
+            and (t.isascii() or t.isalnum() or any(map(str.isalnum, t))))
+
+
+_CONTENT = _PerToken(_is_content)
 
 
 _STOP_STEMS = frozenset(STOPWORDS | {stem(w) for w in STOPWORDS})
@@ -296,7 +333,10 @@ def is_noise(toks: tuple[str, ...], words: Sequence[str] | None = None) -> bool:
         words = content(toks)
     if not words:
         return True
-    return all(w in _GENERIC_STEMS or (w.isascii() and _MASH.match(w)) for w in words)
+    return all(map(_NOISE_WORD.__getitem__, words))
+
+
+_NOISE_WORD = _PerToken(lambda w: w in _GENERIC_STEMS or (w.isascii() and _MASH.match(w) is not None))
 
 
 # Words that judge without saying why ("useless", "trash"), and words for whatever is judged
@@ -365,8 +405,8 @@ def is_unspecific(toks: tuple[str, ...], words: Sequence[str] | None = None) -> 
     if words is None:
         words = content(toks)
     if not words:  # "not ok", "don't like": a judging word under a negation, all stop words
-        return any(t in _NEGATIONS for t in toks) and any(t in _POSITIVE_STEMS for t in toks)
-    judged = any(t in _POSITIVE_STEMS for t in toks)
+        return not _NEGATIONS.isdisjoint(toks) and not _POSITIVE_STEMS.isdisjoint(toks)
+    judged = False  # NOTE: the words first: most texts have one that does not judge
     for w in words:
         if w in _JUDGEMENT_STEMS:
             judged = True
@@ -374,7 +414,7 @@ def is_unspecific(toks: tuple[str, ...], words: Sequence[str] | None = None) -> 
                   or w in _FOREIGN_STEMS  # "muy malo", "c'est nul", "não recomendo"
                   or (_MASH.match(w) if w.isascii() else w in _script_stopwords())):
             return False
-    return judged
+    return judged or not _POSITIVE_STEMS.isdisjoint(toks)
 
 
 def praises_only(toks: tuple[str, ...], words: Sequence[str]) -> bool:
@@ -382,9 +422,9 @@ def praises_only(toks: tuple[str, ...], words: Sequence[str]) -> bool:
     feedback it says what the user liked, not what to change. Whatever turns it (see
     :data:`_TURNS`), negates it or judges badly makes it a complaint again; so does a
     problem the lexicon knows ("good app, answers are wrong"), which the caller checks."""
-    return (0 < len(words) <= PRAISE_WORDS and any(t in _POSITIVE_STEMS for t in toks)
-            and not any(t in _TURNS or t in _NEGATIONS for t in toks)
-            and not any(w in _JUDGEMENT_STEMS for w in words))
+    return (0 < len(words) <= PRAISE_WORDS and not _POSITIVE_STEMS.isdisjoint(toks)
+            and _TURNS.isdisjoint(toks) and _NEGATIONS.isdisjoint(toks)
+            and _JUDGEMENT_STEMS.isdisjoint(words))
 
 
 # Scripts by the first code point of their blocks (letters of other blocks count as Latin).
@@ -403,7 +443,7 @@ SCRIPT_CHARS = 2000
 class _ScriptOf(dict[int, str | None]):
     """Code point -> its script's index in :data:`_NAMES` as one character (None for what is
     not a letter), worked out the first time a code point is met: :func:`script` reads a text
-    with one ``str.translate`` and one ``Counter``, no Python call per character."""
+    with one ``str.translate`` and a ``str.count`` per script, no Python call per character."""
 
     def __missing__(self, point: int) -> str | None:
         if not chr(point).isalpha():
@@ -424,6 +464,6 @@ def script(text: str) -> str:
     :mod:`.grouping`), and a group is named against the texts of its own script."""
     if text.isascii():
         return "latin"
-    seen = Counter(text[:SCRIPT_CHARS].translate(_SCRIPT_OF))
+    seen = text[:SCRIPT_CHARS].translate(_SCRIPT_OF)  # a character per letter: its script
     # the most letters; a tie to the first name in alphabetical order, as the indices sort
-    return _NAMES[ord(max(sorted(seen), key=seen.__getitem__))] if seen else "latin"
+    return _NAMES[ord(max(sorted(set(seen)), key=seen.count))] if seen else "latin"
