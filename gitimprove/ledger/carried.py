@@ -5,19 +5,22 @@ An identity in git is what whoever wrote the commit says it is: ``git commit --a
 proposal commit into one authored by anyone, and dropping its trailers leaves nothing in the
 message that names the proposal. What such a commit cannot drop is the change itself. So a
 commit that is not a proposal commit by its marks (not model-authored, naming no proposal) is
-still the proposal when one of its *hunks* (the lines it removes and adds at one place of a
-file, ``git diff -U0``) is a hunk of a model-authored proposal commit this repository holds
-(on a proposal branch, under a rejection record, or brought by the same update): the hooks
-judge it as that proposal, whoever its author and committer claim to be.
+still the proposal when it holds a *hunk* (the lines a commit removes and adds at one place
+of a file, ``git diff -U0``) of a model-authored proposal commit this repository holds (on a
+proposal branch, under a rejection record, or brought by the same update): every line the
+hunk adds and removes, whatever the whitespace, order or hunks they are in
+(:meth:`_Change.carries`). The hooks judge it as that proposal, whoever its author and
+committer claim to be.
 
 What this cannot see (docs/safety.md, "What an identity proves"): a change the repository
 never held as a model's commit (a server that was never pushed the proposal's branch), or one
-changed again by hand at every place it touches (a different change: a person's, by what git
-can show). Only signatures could tell more.
+changed again by hand at every place it touches beyond its whitespace (a different change: a
+person's, by what git can show). Only signatures could tell more.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Sequence
 
 from gitimprove.git import Oid, Repository
@@ -53,42 +56,88 @@ def carried(git: Repository, brought: Iterable[LoggedCommit], revs: Sequence[str
     people = suspects(brought)
     if not people:
         return {}
-    theirs = _hunks(git.run_bytes("log", "--no-walk=unsorted", *_DIFF, *[str(c.oid) for c in people],
-                                  "--"), model_only=False)
+    theirs = {oid: _Change(hunks) for oid, hunks in _hunks(git.run_bytes(
+        "log", "--no-walk=unsorted", *_DIFF, *[str(c.oid) for c in people], "--"),
+        model_only=False).items()}
     paths = sorted(_paths(git, people))
-    if not paths or not any(theirs.values()):
+    wanted = sorted({line for change in theirs.values() for line in change.lines})
+    if not paths or not wanted:
         return {}
-    wanted = sorted({h for c in people for h in theirs.get(c.oid, ())})
     args = ["log", "--no-merges", "--regexp-ignore-case", *_DIFF,
             f"--author={MODEL_EMAIL_SUFFIX.replace('.', '[.]')}>",
             f"--glob={BRANCH_PREFIX}*", f"--glob={REJECTED_PREFIX}*", *revs]
     spec = ["--", *[f":(literal){p}" for p in paths]]
-    # NOTE: a commit with a hunk of theirs removes or adds each of its lines: `-G` lets git
-    # pass over the others without printing them (what it lets through is compared here)
-    models = _hunks(git.run_bytes(*args, f"-G{_lines_of(wanted)}", *spec), model_only=True)
-    owner: dict[Hunk, Oid] = {}
-    for model, hunks in models.items():
-        for hunk in hunks:
-            owner.setdefault(hunk, model)
+    # NOTE: a model's hunk a person's commit carries removes or adds one of its lines: `-G`
+    # lets git pass over the other model commits without printing them (what it lets through
+    # is compared here); past a few hundred lines the files alone narrow the search
+    narrow = [f"-G{_lines_of(wanted)}"] if len(wanted) <= _MOST_LINES else []
+    models = _hunks(git.run_bytes(*args, *narrow, *spec), model_only=True)
     found: dict[Oid, Oid] = {}
     for commit in people:
-        match = next((owner[h] for h in theirs.get(commit.oid, ()) if h in owner), None)
+        change = theirs.get(commit.oid)
+        match = None if change is None else next(
+            (model for model, hunks in models.items() if any(map(change.carries, hunks))), None)
         if match is not None:
             found[commit.oid] = match
     return found
 
 
+_MOST_LINES = 300
 _SPECIAL = {c: f"[{c}]" for c in ".[(){}*+?$|"} | {"]": "[]]", "^": "[\\^]", "\\": "[\\]"}
 
 
-def _lines_of(hunks: Sequence[Hunk]) -> str:
-    """An extended regular expression (what ``git log -G`` takes) matching the longest line
-    of each of ``hunks`` whole, and perhaps more (never less: a bracket per special
-    character)."""
-    longest = {max((line[1:] for line in lines), key=len) for _, lines in hunks}
-    alternatives = sorted("".join(_SPECIAL.get(c, c) for c in line.decode("utf-8", "surrogateescape"))
-                          for line in longest)
-    return "^(" + "|".join(alternatives) + ")$"
+def _lines_of(lines: Sequence[bytes]) -> str:
+    """An extended regular expression (what ``git log -G`` takes) matching each of ``lines``
+    (as :func:`_essential` spells them) whole, whatever its whitespace, and perhaps more (never
+    less: a bracket per special character)."""
+    alternatives = sorted("[[:space:]]+".join(
+        "".join(_SPECIAL.get(c, c) for c in word)
+        for word in line.decode("utf-8", "surrogateescape").split(" ")) for line in lines)
+    return "^[[:space:]]*(" + "|".join(alternatives) + ")[[:space:]]*$"
+
+
+def _essential(lines: Iterable[bytes]) -> tuple[Counter[bytes], Counter[bytes]]:
+    """The lines a hunk removes and adds, each with its whitespace made one space (a line
+    whose indentation, line ending or spacing alone changed is the same line), blank lines and
+    lines removed and added again (a change of whitespace alone) left out."""
+    minus: Counter[bytes] = Counter()
+    plus: Counter[bytes] = Counter()
+    for line in lines:
+        text = b" ".join(line[1:].split())
+        if text:
+            (minus if line[:1] == b"-" else plus)[text] += 1
+    same = minus & plus
+    return minus - same, plus - same
+
+
+class _Change:
+    """A person's commit's hunks, as :meth:`carries` compares a model's hunk with them."""
+
+    def __init__(self, hunks: Iterable[Hunk]) -> None:
+        self.removed: dict[bytes, Counter[bytes]] = {}
+        self.added: dict[bytes, Counter[bytes]] = {}
+        self.removals: set[tuple[bytes, frozenset[tuple[bytes, int]]]] = set()
+        self.lines: set[bytes] = set()
+        for path, lines in hunks:
+            minus, plus = _essential(lines)
+            self.removed.setdefault(path, Counter()).update(minus)
+            self.added.setdefault(path, Counter()).update(plus)
+            if not plus:
+                self.removals.add((path, frozenset(minus.items())))
+            self.lines.update(minus, plus)
+
+    def carries(self, hunk: Hunk) -> bool:
+        """Whether this change holds ``hunk`` of a model's: every line it adds, and every line
+        it removes, in the same file, whatever the whitespace, the order or the hunks they are
+        in (a hunk joined to a neighbouring edit, split, or reordered is still carried). A hunk
+        that only removes lines is carried only as a hunk removing those lines and adding
+        nothing: a person who rewrites lines a model removed wrote a change of their own."""
+        path, lines = hunk
+        minus, plus = _essential(lines)
+        if plus:
+            return minus <= self.removed.get(path, Counter()) and \
+                plus <= self.added.get(path, Counter())
+        return bool(minus) and (path, frozenset(minus.items())) in self.removals
 
 
 def _paths(git: Repository, people: Sequence[LoggedCommit]) -> set[str]:

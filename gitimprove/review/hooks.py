@@ -175,6 +175,8 @@ def check_update(repo: InstructionRepo, old: Oid, heads: Sequence[Oid], *,
             # Judge the commit's own change, by the target's policy.
             base = commit.parents[0] if commit.parents else git.write_tree([])
             violations = validate_trees(repo, base, git.tree_of(commit.oid), repo.policy_at(old))
+            if brought.carries is not None and violations:
+                violations = _the_model_s(repo, old, brought.carries, violations)
         if violations and not own:
             # Judged as a whole: what the update leaves on main, by the target's policy.
             for head in heads:
@@ -190,6 +192,24 @@ def check_update(repo: InstructionRepo, old: Oid, heads: Sequence[Oid], *,
         if violations:
             findings.append(Finding(commit.oid, _label(brought), violations))
     return findings
+
+
+def _the_model_s(repo: InstructionRepo, old: Oid, model: Oid,
+                 violations: list[Violation]) -> list[Violation]:
+    """Of the violations of a person's commit that carries ``model``'s change, those the
+    model's commit has too (the same kind, in the same file and section, by the target's
+    policy): what it carries of the model's. The rest is the person's own edit in the same
+    commit (a file outside the agents, a policy change, a protected section the model left
+    alone, more text than a proposal may add), which is theirs to make, as in any commit of
+    theirs; a person who writes the model's fix by hand is not refused for what else they do."""
+    from gitimprove.review.actions import validate_trees
+
+    git = repo.git
+    parents = git.read_commit(model).parents
+    base = parents[0] if parents else git.write_tree([])
+    theirs = {(v.code, v.path, v.section)
+              for v in validate_trees(repo, base, git.tree_of(model), repo.policy_at(old))}
+    return [v for v in violations if (v.code, v.path, v.section) in theirs]
 
 
 def _label(brought: Brought) -> str:

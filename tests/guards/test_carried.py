@@ -1,0 +1,135 @@
+"""A model's proposal change carried in a person's commit, against every way a person's commit
+can hold it other than hunk for hunk (joined to a whitespace edit, its lines re-spaced, the
+file's line endings changed, its lines reordered): still judged as the proposal. And the other
+side: a person who writes the model's fix by hand in a commit that also does what a person may
+do (a file outside the agents, the policy, a protected section the model left alone) is not
+refused for it (docs/safety.md, "What an identity proves")."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.review.conftest import (
+    PATH,
+    SAFETY_RULE,
+    STYLE_RULE,
+    add_rule,
+    commit_tree_change,
+    make_proposal,
+    out,
+    run,
+    weaken_safety,
+)
+
+from .conftest import gi, ok, tip
+
+HUMAN = ("Human Editor", "human@example.com")
+WEAK = "      - Health claims are fine when a customer asks.\n"
+ALSO = "      - Compare with competitors by name when it helps.\n"
+NEXT_RULE = "      - Do not promise delivery dates, discounts or stock levels.\n"
+
+
+def weaken_twice(text: str) -> str:
+    return text.replace(SAFETY_RULE, WEAK + ALSO)
+
+
+def crlf(text: str) -> str:
+    return text.replace("\n", "\r\n")
+
+
+# How a person's commit holds the model's change: (the model's edit, the person's edit of it).
+HELD: dict[str, tuple[Callable[[str], str], Callable[[str], str]]] = {
+    "joined to a space on the next line": (
+        weaken_safety, lambda t: weaken_safety(t).replace(NEXT_RULE, NEXT_RULE[:-1] + " \n")),
+    "its line re-spaced": (
+        weaken_safety, lambda t: t.replace(SAFETY_RULE, WEAK.replace("are fine", "are  fine"))),
+    "the file's line endings changed": (weaken_safety, lambda t: crlf(weaken_safety(t))),
+    "its lines reordered": (weaken_twice, lambda t: t.replace(SAFETY_RULE, ALSO + WEAK)),
+    "a removal joined to a space on the next line": (
+        lambda t: t.replace(SAFETY_RULE, ""),
+        lambda t: t.replace(SAFETY_RULE + NEXT_RULE, NEXT_RULE[:-1] + " \n")),
+}
+
+
+def bare_server(repo: Path, tmp_path: Path) -> Path:
+    bare = tmp_path / "server.git"
+    run(tmp_path, "clone", "-q", "--bare", str(repo), str(bare))
+    ok(gi(bare, "hooks", "install", "--bare"))
+    return bare
+
+
+def into_main(repo: Path, commit: str, door: str, tmp_path: Path) -> tuple[bool, str]:
+    """``commit`` fast-forwarded into main by ``door`` (the model's branch on the server
+    before, as `gitimprove push` puts it): (whether main moved, what git said)."""
+    if door == "pre-receive":
+        bare = bare_server(repo, tmp_path)
+        before = tip(bare)
+        proc = run(repo, "push", "--no-verify", str(bare), f"{commit}:refs/heads/main", check=False)
+        return tip(bare) != before, proc.stderr
+    ok(gi(repo, "hooks", "install"))
+    before = tip(repo)
+    proc = run(repo, "merge", "--ff-only", commit, check=False)
+    return tip(repo) != before, proc.stderr
+
+
+def by_hand(repo: Path, edit: Callable[[str], str], extra: dict[str, str] | None = None) -> str:
+    text = out(repo, "show", f"main:{PATH}") + "\n"
+    return commit_tree_change(repo, "main", {PATH: edit(text), **(extra or {})},
+                              "My own edit\n", author=HUMAN)
+
+
+@pytest.mark.parametrize("door", ["merge --ff-only", "pre-receive"])
+@pytest.mark.parametrize("held", sorted(HELD))
+def test_a_model_s_change_held_other_than_hunk_for_hunk_is_still_judged(
+        sample_repo: Path, tmp_path: Path, held: str, door: str) -> None:
+    repo = sample_repo
+    model, person = HELD[held]
+    make_proposal(repo, "bad", model)
+    moved, said = into_main(repo, by_hand(repo, person), door, tmp_path)
+    assert not moved, said
+    assert "its change under the name Human Editor" in said
+    assert "changes the protected section 'safety'" in said
+
+
+def test_a_person_s_own_rewording_of_lines_a_model_removed_is_theirs(sample_repo: Path,
+                                                                     tmp_path: Path) -> None:
+    """A model's hunk that only removes lines is carried only as that removal: a person who
+    rewrites those lines wrote a change of their own (the limit, as documented)."""
+    repo = sample_repo
+    make_proposal(repo, "bad", lambda t: t.replace(SAFETY_RULE, ""))
+    mine = by_hand(repo, lambda t: t.replace(SAFETY_RULE, "      - Never make health claims.\n"))
+    moved, said = into_main(repo, mine, "merge --ff-only", tmp_path)
+    assert moved, said
+
+
+SHORT = add_rule("Use short sentences.")
+# What else a person's commit with the model's (valid) fix written by hand may do.
+ALONGSIDE: dict[str, Callable[[str], dict[str, str]]] = {
+    "a file outside the agents": lambda text: {PATH: SHORT(text), "README.md": "Our agents.\n"},
+    "a change of the policy": lambda text: {PATH: SHORT(text)},  # the policy: added below
+    "a protected section the model left alone": lambda text: {
+        PATH: SHORT(text).replace(NEXT_RULE, "      - Never promise delivery dates.\n")},
+    "the fix alone": lambda text: {PATH: SHORT(text)},
+}
+
+
+@pytest.mark.parametrize("door", ["merge --ff-only", "pre-receive"])
+@pytest.mark.parametrize("alongside", sorted(ALONGSIDE))
+def test_a_person_who_writes_the_model_s_fix_by_hand_is_not_refused_for_what_else_they_do(
+        sample_repo: Path, tmp_path: Path, alongside: str, door: str) -> None:
+    repo = sample_repo
+    make_proposal(repo, "good", SHORT)
+    text = out(repo, "show", f"main:{PATH}") + "\n"
+    changes = ALONGSIDE[alongside](text)
+    if alongside == "a change of the policy":
+        changes["gitimprove.yaml"] = out(repo, "show", "main:gitimprove.yaml") + "\n# reviewed\n"
+    mine = commit_tree_change(repo, "main", dict(changes), "Short sentences, and more\n",
+                              author=HUMAN)
+    moved, said = into_main(repo, mine, door, tmp_path)
+    assert moved, said
+    assert "Use short sentences." in out(repo if door != "pre-receive" else tmp_path / "server.git",
+                                         "show", f"main:{PATH}")
+    assert STYLE_RULE.strip() in out(repo, "show", f"{mine}:{PATH}")
