@@ -9,7 +9,8 @@ still the proposal when it holds a *hunk* (the lines a commit removes and adds a
 of a file, ``git diff -U0``) of a model-authored proposal commit this repository holds (on a
 proposal branch, under a rejection record, or brought by the same update): every line the
 hunk adds and removes, whatever the whitespace, order or hunks they are in
-(:meth:`_Change.carries`). The hooks judge it as that proposal, whoever its author and
+(:meth:`_Change.carries`; a merge, by what it holds beyond git's merge of its parents).
+The hooks judge it as that proposal, whoever its author and
 committer claim to be.
 
 What this cannot see (docs/safety.md, "What an identity proves"): a change the repository
@@ -36,14 +37,17 @@ from gitimprove.ledger import (
 Hunk = tuple[bytes, tuple[bytes, ...]]  # (the file as git names it, its -/+ lines, in order)
 
 _HEADER = b"\x01"  # starts the line naming each commit in the diff output (no diff line does)
+_OWN = "--diff-merges=remerge"  # a merge's own change: what it holds beyond git's merge
 _DIFF = ("-p", "-U0", "--no-color", "--no-ext-diff", "--no-textconv", "--no-renames",
          "--src-prefix=a/", "--dst-prefix=b/", f"--format={_HEADER.decode()}%H %ae")
 
 
 def suspects(brought: Iterable[LoggedCommit]) -> list[LoggedCommit]:
     """The commits among ``brought`` that no mark makes proposal commits: people's commits
-    (not model-authored, naming no proposal) that are not merges."""
-    return [c for c in brought if len(c.parents) == 1 and not claims_proposal(c)]
+    (not model-authored, naming no proposal), merges included: what a merge holds of its own
+    (the change between git's merge of its parents and the merge recorded, ``--remerge-diff``:
+    an "evil" merge, or a conflict resolved) is a change like any other."""
+    return [c for c in brought if c.parents and not claims_proposal(c)]
 
 
 def carried(git: Repository, brought: Iterable[LoggedCommit], revs: Sequence[str]
@@ -57,7 +61,7 @@ def carried(git: Repository, brought: Iterable[LoggedCommit], revs: Sequence[str
     if not people:
         return {}
     theirs = {oid: _Change(hunks) for oid, hunks in _hunks(git.run_bytes(
-        "log", "--no-walk=unsorted", *_DIFF, *[str(c.oid) for c in people], "--"),
+        "log", "--no-walk=unsorted", _OWN, *_DIFF, *[str(c.oid) for c in people], "--"),
         model_only=False).items()}
     paths = sorted(_paths(git, people))
     wanted = sorted({line for change in theirs.values() for line in change.lines})
@@ -142,7 +146,7 @@ class _Change:
 
 def _paths(git: Repository, people: Sequence[LoggedCommit]) -> set[str]:
     """The files ``people`` change (one ``log``; names as they are, never quoted)."""
-    out = git.run("log", "--no-walk=unsorted", "-z", "--name-only", "--no-renames",
+    out = git.run("log", "--no-walk=unsorted", _OWN, "-z", "--name-only", "--no-renames",
                   "--format=", *[str(c.oid) for c in people], "--")
     return {p.strip("\n") for p in out.split("\0") if p.strip("\n")}
 

@@ -6,8 +6,9 @@ What a hook judges (the same rule everywhere, see docs/safety.md):
   brings (``git log old..new``) include a **proposal commit**: one authored by a model
   (author e-mail ``…@gitimprove.invalid``, as ``propose`` writes them), or a commit that is
   not a merge and names a proposal in its message (a cherry-pick, a ``git merge --squash``),
-  or a person's commit that carries a proposal's change under another name (one of its hunks
-  is a model proposal commit's: :mod:`gitimprove.ledger.carried`; its own change is judged).
+  or a person's commit (a merge too, by what it holds beyond git's merge) that carries a
+  proposal's change under another name (it holds a hunk of a model proposal commit's:
+  :mod:`gitimprove.ledger.carried`; its own change is judged, for what the model's has too).
   No trailer makes a commit exempt: an approval trailer on a model-authored commit is a
   forgery (see :mod:`gitimprove.ledger`), refused as such; no name does either.
 - Each proposal commit is judged like ``gitimprove approve`` would judge it: what merging the
@@ -101,8 +102,8 @@ def proposal_commits(git: Repository, old: Oid, heads: Sequence[Oid],
 
     found = []
     commits = ledger.read_commits(git, *heads, f"^{old}")
-    # NOTE: looked for only when the update brings a person's commit (not a merge): two
-    # `git log -p`, of those commits and of the proposal commits changing the same files.
+    # NOTE: looked for only when the update brings a person's commit (a merge too): three
+    # `git log`: those commits' hunks, their files, the proposal commits changing their lines.
     carriers = carried(git, commits.values(), [*map(str, heads), *map(str, pushed), f"^{old}"])
     models = ledger.read_commits(git, "--no-walk=unsorted", *map(str, set(carriers.values()))) \
         if carriers else {}

@@ -133,3 +133,33 @@ def test_a_person_who_writes_the_model_s_fix_by_hand_is_not_refused_for_what_els
     assert "Use short sentences." in out(repo if door != "pre-receive" else tmp_path / "server.git",
                                          "show", f"main:{PATH}")
     assert STYLE_RULE.strip() in out(repo, "show", f"{mine}:{PATH}")
+
+
+def evil_merge(repo: Path, edit: Callable[[str], str]) -> str:
+    """A merge of a person's branch (a note) whose recorded tree also holds ``edit`` of the
+    agent file: a change neither parent has, made while merging."""
+    side = commit_tree_change(repo, "main", {"notes.txt": "A note.\n"}, "A note\n", author=HUMAN)
+    text = out(repo, "show", f"main:{PATH}") + "\n"
+    held = commit_tree_change(repo, side, {PATH: edit(text)}, "unused\n", author=HUMAN)
+    return run(repo, "commit-tree", f"{held}^{{tree}}", "-p", "main", "-p", side,
+               input="Merge the note\n").stdout.strip()
+
+
+@pytest.mark.parametrize("door", ["merge --ff-only", "pre-receive"])
+def test_a_model_s_change_made_while_merging_is_judged(sample_repo: Path, tmp_path: Path,
+                                                       door: str) -> None:
+    """An "evil" merge: what a merge holds beyond git's merge of its parents is a change like
+    a commit's, and the model's hunk in it is the proposal."""
+    repo = sample_repo
+    make_proposal(repo, "bad", weaken_safety)
+    moved, said = into_main(repo, evil_merge(repo, weaken_safety), door, tmp_path)
+    assert not moved, said
+    assert "its change under the name" in said and "protected section 'safety'" in said
+
+
+def test_a_merge_while_which_a_person_edits_is_theirs(sample_repo: Path, tmp_path: Path) -> None:
+    repo = sample_repo
+    make_proposal(repo, "bad", weaken_safety)
+    mine = evil_merge(repo, lambda t: t.replace(SAFETY_RULE, "      - Never make health claims.\n"))
+    moved, said = into_main(repo, mine, "merge --ff-only", tmp_path)
+    assert moved, said
