@@ -185,9 +185,13 @@ def check_update(repo: InstructionRepo, old: Oid, heads: Sequence[Oid], *,
                     whole[head] = validate_merge(repo, old, head)[1]
             if any(not whole[h] and _contains(git, h, commit.oid) for h in heads):
                 violations = []
-        if pid not in gated and (brought.agent or commit.model_authored):
+        if pid not in gated and brought.carries is None and (brought.agent or commit.model_authored):
             # NOTE: a person's commit that names a proposal without its record (no agent) has
-            # no evaluation to look for; the validator above still judged it.
+            # no evaluation to look for; the validator above still judged it. One that carries
+            # a proposal's change under another name is no approval (the ledger records it as
+            # the person's edit): the gate on approvals is not its, the validator's rules are
+            # (a person who writes a proposal's fix by hand needs no scorecard of it, rejected
+            # or open).
             gated.add(pid)
             violations = violations + evaluation_gate(repo, old, brought, records).refused
         if violations:
@@ -238,7 +242,7 @@ def check_head(repo: InstructionRepo, base: Oid, head: Oid
                                               f"{b.commit.oid.short}: {p}")
                    for b in brought for p in b.forged]
     for one in brought:
-        if one.forged or not one.agent:
+        if one.forged or not one.agent or one.carries is not None:
             continue
         status = evaluation_gate(repo, base, one)
         return violations + status.refused, status

@@ -163,3 +163,33 @@ def test_a_merge_while_which_a_person_edits_is_theirs(sample_repo: Path, tmp_pat
     mine = evil_merge(repo, lambda t: t.replace(SAFETY_RULE, "      - Never make health claims.\n"))
     moved, said = into_main(repo, mine, "merge --ff-only", tmp_path)
     assert moved, said
+
+
+@pytest.mark.parametrize("rejected", [False, True], ids=["open", "rejected"])
+def test_the_evaluation_gate_is_for_approvals_not_for_a_person_s_fix_by_hand(
+        sample_repo: Path, tmp_path: Path, rejected: bool) -> None:
+    """With the policy's evaluation gate on: the model's proposal needs a scorecard; a person
+    who writes its fix by hand does not (no approval is recorded for it), whether the proposal
+    is open or was rejected (its commit still held under the rejection record)."""
+    repo = sample_repo
+    policy = out(repo, "show", "main:gitimprove.yaml") + "\n"
+    assert "  required: false" in policy
+    ok(gi(repo, "hooks", "install"))
+    run(repo, "update-ref", "refs/heads/main", commit_tree_change(
+        repo, "main", {"gitimprove.yaml": policy.replace("  required: false", "  required: true")},
+        "Require evaluations\n", author=HUMAN))
+    run(repo, "reset", "-q", "--hard")
+    make_proposal(repo, "good", SHORT)
+    proc = run(repo, "merge", "--ff-only", "improve/product-writer/good", check=False)
+    assert proc.returncode != 0 and "requires an evaluation" in proc.stderr
+    run(repo, "reset", "-q", "--hard")
+    if rejected:
+        ok(gi(repo, "reject", "good", "--reason", "We will write it ourselves"))
+    for door in ("merge --ff-only", "pull-request check"):
+        mine = by_hand(repo, SHORT)
+        if door == "pull-request check":
+            run(repo, "branch", "-f", "mine", mine)
+            assert gi(repo, "validate", "--base", "main", "--head", "mine").returncode == 0
+        else:
+            moved, said = into_main(repo, mine, door, tmp_path)
+            assert moved, said
