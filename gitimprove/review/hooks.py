@@ -8,7 +8,7 @@ What a hook judges (the same rule everywhere, see docs/safety.md):
   not a merge and names a proposal in its message (a cherry-pick, a ``git merge --squash``),
   or a person's commit (a merge too, by what it holds beyond git's merge) that carries a
   proposal's change under another name (it holds a hunk of a model proposal commit's:
-  :mod:`gitimprove.ledger.carried`; its own change is judged, for what the model's has too).
+  :mod:`gitimprove.ledger.carried`; its own change is judged, where the model's changes too).
   No trailer makes a commit exempt: an approval trailer on a model-authored commit is a
   forgery (see :mod:`gitimprove.ledger`), refused as such; no name does either.
 - Each proposal commit is judged like ``gitimprove approve`` would judge it: what merging the
@@ -201,20 +201,22 @@ def check_update(repo: InstructionRepo, old: Oid, heads: Sequence[Oid], *,
 
 def _the_model_s(repo: InstructionRepo, old: Oid, model: Oid,
                  violations: list[Violation]) -> list[Violation]:
-    """Of the violations of a person's commit that carries ``model``'s change, those the
-    model's commit has too (the same kind, in the same file and section, by the target's
-    policy): what it carries of the model's. The rest is the person's own edit in the same
-    commit (a file outside the agents, a policy change, a protected section the model left
-    alone, more text than a proposal may add), which is theirs to make, as in any commit of
+    """Of the violations of a person's commit that carries ``model``'s change, those in a file
+    and section the model's commit changes too (each section it changes is found by judging
+    its own change with every section protected): what it carries of the model's, judged where
+    it lands (a section protected since the model wrote its change included). The rest is the
+    person's own edit in the same commit (a file outside the agents, a policy change, a
+    protected section the model left alone), which is theirs to make, as in any commit of
     theirs; a person who writes the model's fix by hand is not refused for what else they do."""
     from gitimprove.review.actions import validate_trees
 
     git = repo.git
     parents = git.read_commit(model).parents
     base = parents[0] if parents else git.write_tree([])
-    theirs = {(v.code, v.path, v.section)
-              for v in validate_trees(repo, base, git.tree_of(model), repo.policy_at(old))}
-    return [v for v in violations if (v.code, v.path, v.section) in theirs]
+    every = repo.policy_at(old)
+    every = every.model_copy(update={"protected_sections": [*every.protected_sections, "*"]})
+    touched = {(v.path, v.section) for v in validate_trees(repo, base, git.tree_of(model), every)}
+    return [v for v in violations if (v.path, v.section) in touched]
 
 
 def _label(brought: Brought) -> str:

@@ -193,3 +193,22 @@ def test_the_evaluation_gate_is_for_approvals_not_for_a_person_s_fix_by_hand(
         else:
             moved, said = into_main(repo, mine, door, tmp_path)
             assert moved, said
+
+
+def test_a_model_s_change_to_a_section_protected_since_is_judged(sample_repo: Path,
+                                                                tmp_path: Path) -> None:
+    """The model's change was allowed where it was made (the style section was not protected
+    then); main has protected the section since: carried into main under a person's name, it
+    is judged where it lands, as the proposal's merge would be."""
+    repo = sample_repo
+    make_proposal(repo, "style", lambda t: t.replace(STYLE_RULE, "      - Use American spelling.\n"))
+    text = out(repo, "show", f"main:{PATH}") + "\n"
+    marked = text.replace("    title: Style\n", "    title: Style\n    protected: true\n")
+    run(repo, "update-ref", "refs/heads/main", commit_tree_change(
+        repo, "main", {PATH: marked}, "Protect the style\n", author=HUMAN))
+    run(repo, "reset", "-q", "--hard")
+    proc = gi(repo, "approve", "style")
+    assert proc.returncode == 1 and "protected section 'style'" in proc.stderr
+    mine = by_hand(repo, lambda t: t.replace(STYLE_RULE, "      - Use American spelling.\n"))
+    moved, said = into_main(repo, mine, "merge --ff-only", tmp_path)
+    assert not moved and "protected section 'style'" in said, said
