@@ -50,27 +50,39 @@ def suspects(brought: Iterable[LoggedCommit]) -> list[LoggedCommit]:
     return [c for c in brought if c.parents and not claims_proposal(c)]
 
 
-def carried(git: Repository, brought: Iterable[LoggedCommit], revs: Sequence[str]
-            ) -> dict[Oid, Oid]:
+def carried(git: Repository, brought: Iterable[LoggedCommit], revs: Sequence[str],
+            spans: Sequence[tuple[Oid, Oid]] = ()) -> tuple[dict[Oid, Oid], dict[Oid, Oid]]:
     """Each of ``brought`` that carries a proposal's change under another name (see the
-    module), with the model-authored proposal commit whose hunk it carries. ``revs``: what
-    else to look for proposal commits in (``^old`` excludes main's; the proposal branches and
-    rejection records are always looked in). Three git calls, only when a person's commit is
-    among ``brought``."""
+    module), with the model-authored proposal commit whose hunk it carries; and each tip of
+    ``spans`` ((base, tip): what an update brings, as one change) that carries one of a model's
+    commit ``brought`` does not hold: a change split over people's commits, none of which holds
+    a whole hunk of it. ``revs``: what else to look for proposal commits in (``^old`` excludes
+    main's; the proposal branches and rejection records are always looked in). Three git calls
+    (and one per span when two people's commits hold none alone), only when a person's commit
+    is among ``brought``."""
+    brought = list(brought)
     people = suspects(brought)
     if not people:
-        return {}
+        return {}, {}
     theirs = {oid: _Change(hunks) for oid, hunks in _hunks(git.run_bytes(
         "log", "--no-walk=unsorted", _OWN, *_DIFF, *[str(c.oid) for c in people], "--"),
         model_only=False).items()}
-    paths = sorted(_paths(git, people))
-    wanted = sorted({line for change in theirs.values() for line in change.lines})
+    paths = _paths(git, people)
+    spans = spans if len(people) > 1 else ()
+    whole: dict[Oid, _Change] = {}
+    for base, tip in spans:
+        out = git.run_bytes("diff", *_DIFF[:-1], base, tip, "--")
+        # NOTE: its files are the people's or the update's model commits' (judged themselves)
+        whole[tip] = _Change(_hunks(_HEADER + f"{tip} -\n".encode() + out, model_only=False)
+                             .get(tip, []))
+    wanted = sorted({line for change in [*theirs.values(), *whole.values()]
+                     for line in change.lines})
     if not paths or not wanted:
-        return {}
+        return {}, {}
     args = ["log", "--no-merges", "--regexp-ignore-case", *_DIFF,
             f"--author={MODEL_EMAIL_SUFFIX.replace('.', '[.]')}>",
             f"--glob={BRANCH_PREFIX}*", f"--glob={REJECTED_PREFIX}*", *revs]
-    spec = ["--", *[f":(literal){p}" for p in paths]]
+    spec = ["--", *[f":(literal){p}" for p in sorted(paths)]]
     # NOTE: a model's hunk a person's commit carries removes or adds one of its lines: `-G`
     # lets git pass over the other model commits without printing them (what it lets through
     # is compared here); past a few hundred lines the files alone narrow the search
@@ -79,11 +91,24 @@ def carried(git: Repository, brought: Iterable[LoggedCommit], revs: Sequence[str
     found: dict[Oid, Oid] = {}
     for commit in people:
         change = theirs.get(commit.oid)
-        match = None if change is None else next(
-            (model for model, hunks in models.items() if any(map(change.carries, hunks))), None)
+        match = None if change is None else _owner(change, models)
         if match is not None:
             found[commit.oid] = match
-    return found
+    spanned: dict[Oid, Oid] = {}
+    if whole and len(found) < len(people):
+        held = {c.oid for c in brought}  # the update's own model commits: judged themselves
+        others = {model: hunks for model, hunks in models.items() if model not in held}
+        for tip, change in whole.items():
+            match = _owner(change, others)
+            if match is not None:
+                spanned[tip] = match
+    return found, spanned
+
+
+def _owner(change: _Change, models: dict[Oid, list[Hunk]]) -> Oid | None:
+    """The first of ``models`` a hunk of which ``change`` holds."""
+    return next((model for model, hunks in models.items() if any(map(change.carries, hunks))),
+                None)
 
 
 _MOST_LINES = 300
@@ -183,3 +208,4 @@ def _hunks(out: bytes, *, model_only: bool) -> dict[Oid, list[Hunk]]:
             lines.append(line)
     flush()
     return found
+

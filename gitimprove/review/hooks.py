@@ -80,7 +80,9 @@ class Brought:
     """A proposal commit an update brings: its proposal id and agent (from its record), what
     is forged about the record, and the commit whose tree is being merged with it.
     ``carries``: for a person's commit that carries a proposal's change under another name
-    (:mod:`gitimprove.ledger.carried`), the model's commit it was recognised by."""
+    (:mod:`gitimprove.ledger.carried`), the model's commit it was recognised by; ``since``:
+    for an update whose people's commits carry one together, the old tip (``commit`` is the
+    update's tip)."""
 
     commit: ledger.LoggedCommit
     proposal: str
@@ -88,6 +90,7 @@ class Brought:
     forged: list[str]
     merged: Oid
     carries: Oid | None = None
+    since: Oid | None = None  # what a change that spans commits is judged from
 
 
 # -- the check --------------------------------------------------------------------------------
@@ -104,9 +107,17 @@ def proposal_commits(git: Repository, old: Oid, heads: Sequence[Oid],
     commits = ledger.read_commits(git, *heads, f"^{old}")
     # NOTE: looked for only when the update brings a person's commit (a merge too): three
     # `git log`: those commits' hunks, their files, the proposal commits changing their lines.
-    carriers = carried(git, commits.values(), [*map(str, heads), *map(str, pushed), f"^{old}"])
-    models = ledger.read_commits(git, "--no-walk=unsorted", *map(str, set(carriers.values()))) \
-        if carriers else {}
+    carriers, spanned = carried(git, commits.values(),
+                                [*map(str, heads), *map(str, pushed), f"^{old}"],
+                                [(old, head) for head in heads if head in commits])
+    named = {*carriers.values(), *spanned.values()}
+    models = ledger.read_commits(git, "--no-walk=unsorted", *map(str, named)) if named else {}
+    for head, oid in spanned.items():
+        # A model's change split over people's commits, none of which holds a hunk of it
+        # whole: what the update brings, as one change, is judged, for what it carries
+        record, _ = ledger.proposal_of(models[oid])
+        if record is not None and ledger.is_proposal_id(record.id):
+            found.append(Brought(commits[head], record.id, record.agent, [], head, oid, old))
     for commit in sorted(commits.values(), key=lambda c: c.time):
         if commit.oid in carriers:
             model = models[carriers[commit.oid]]
@@ -174,7 +185,7 @@ def check_update(repo: InstructionRepo, old: Oid, heads: Sequence[Oid], *,
             violations = []
         if own:
             # Judge the commit's own change, by the target's policy.
-            base = commit.parents[0] if commit.parents else git.write_tree([])
+            base = brought.since or (commit.parents[0] if commit.parents else git.write_tree([]))
             violations = validate_trees(repo, base, git.tree_of(commit.oid), repo.policy_at(old))
             if brought.carries is not None and violations:
                 violations = _the_model_s(repo, old, brought.carries, violations)

@@ -212,3 +212,20 @@ def test_a_model_s_change_to_a_section_protected_since_is_judged(sample_repo: Pa
     mine = by_hand(repo, lambda t: t.replace(STYLE_RULE, "      - Use American spelling.\n"))
     moved, said = into_main(repo, mine, "merge --ff-only", tmp_path)
     assert not moved and "protected section 'style'" in said, said
+
+
+@pytest.mark.parametrize("door", ["merge --ff-only", "pre-receive"])
+def test_a_model_s_change_split_over_people_s_commits_is_judged(sample_repo: Path,
+                                                                tmp_path: Path, door: str) -> None:
+    """One person's commit removes the model's line, the next adds its replacement: neither
+    holds the model's hunk, the update does."""
+    repo = sample_repo
+    make_proposal(repo, "bad", weaken_safety)
+    text = out(repo, "show", f"main:{PATH}") + "\n"
+    first = commit_tree_change(repo, "main", {PATH: text.replace(SAFETY_RULE, "")}, "Drop\n",
+                               author=HUMAN)
+    second = commit_tree_change(repo, first, {PATH: weaken_safety(text)}, "Add\n", author=HUMAN)
+    moved, said = into_main(repo, second, door, tmp_path)
+    assert not moved, said
+    assert "its change under the name Human Editor" in said
+    assert "protected section 'safety'" in said
