@@ -38,7 +38,7 @@ Hunk = tuple[bytes, tuple[bytes, ...]]  # (the file as git names it, its -/+ lin
 
 _HEADER = b"\x01"  # starts the line naming each commit in the diff output (no diff line does)
 _OWN = "--diff-merges=remerge"  # a merge's own change: what it holds beyond git's merge
-_DIFF = ("-p", "-U0", "--no-color", "--no-ext-diff", "--no-textconv", "--no-renames",
+_DIFF = ("-p", "-U0", "--text", "--no-color", "--no-ext-diff", "--no-textconv", "--no-renames",
          "--src-prefix=a/", "--dst-prefix=b/", f"--format={_HEADER.decode()}%H %ae")
 
 

@@ -229,3 +229,23 @@ def test_a_model_s_change_split_over_people_s_commits_is_judged(sample_repo: Pat
     assert not moved, said
     assert "its change under the name Human Editor" in said
     assert "protected section 'safety'" in said
+
+
+@pytest.mark.parametrize("where", ["checkout", "info"])
+def test_a_model_s_change_is_found_in_files_git_is_told_are_binary(
+        sample_repo: Path, tmp_path: Path, where: str) -> None:
+    """Attributes that call the agent files binary (a `.gitattributes` in the checkout, or the
+    repository's own `info/attributes`, as a server's administrator may set for display) would
+    make git print no lines to compare: they are compared as text all the same."""
+    repo = sample_repo
+    make_proposal(repo, "bad", weaken_safety)
+    if where == "info":
+        (repo / ".git" / "info").mkdir(exist_ok=True)
+        (repo / ".git" / "info" / "attributes").write_text("*.yaml -diff\n")
+    else:
+        into_main(repo, commit_tree_change(repo, "main", {".gitattributes": "*.yaml -diff\n"},
+                                           "Attributes\n", author=HUMAN), "merge --ff-only", tmp_path)
+        assert (repo / ".gitattributes").exists()
+    mine = by_hand(repo, weaken_safety)
+    moved, said = into_main(repo, mine, "merge --ff-only", tmp_path)
+    assert not moved and "its change under the name" in said, said
