@@ -64,10 +64,12 @@ def carried(git: Repository, brought: Iterable[LoggedCommit], revs: Sequence[str
     people = suspects(brought)
     if not people:
         return {}, {}
+    # NOTE: commit ids on stdin: a push may bring thousands (an argument list has a limit)
+    ids = "".join(f"{c.oid}\n" for c in people)
     theirs = {oid: _Change(hunks) for oid, hunks in _hunks(git.run_bytes(
-        "log", "--no-walk=unsorted", _OWN, *_DIFF, *[str(c.oid) for c in people], "--"),
+        "log", "--no-walk=unsorted", _OWN, *_DIFF, "--stdin", "--", input=ids),
         model_only=False).items()}
-    paths = _paths(git, people)
+    paths = _paths(git, ids)
     spans = spans if len(people) > 1 else ()
     whole: dict[Oid, _Change] = {}
     for base, tip in spans:
@@ -85,8 +87,10 @@ def carried(git: Repository, brought: Iterable[LoggedCommit], revs: Sequence[str
     spec = ["--", *[f":(literal){p}" for p in sorted(paths)]]
     # NOTE: a model's hunk a person's commit carries removes or adds one of its lines: `-G`
     # lets git pass over the other model commits without printing them (what it lets through
-    # is compared here); past a few hundred lines the files alone narrow the search
-    narrow = [f"-G{_lines_of(wanted)}"] if len(wanted) <= _MOST_LINES else []
+    # is compared here); past a few hundred lines, or a pattern longer than an argument may
+    # be, the files alone narrow the search
+    pattern = _lines_of(wanted) if len(wanted) <= _MOST_LINES else ""
+    narrow = [f"-G{pattern}"] if pattern and len(pattern) <= _MOST_CHARS else []
     models = _hunks(git.run_bytes(*args, *narrow, *spec), model_only=True)
     found: dict[Oid, Oid] = {}
     for commit in people:
@@ -112,6 +116,7 @@ def _owner(change: _Change, models: dict[Oid, list[Hunk]]) -> Oid | None:
 
 
 _MOST_LINES = 300
+_MOST_CHARS = 64 * 1024  # of the -G pattern, one argument (Linux takes 128 KiB)
 _SPECIAL = {c: f"[{c}]" for c in ".[(){}*+?$|"} | {"]": "[]]", "^": "[\\^]", "\\": "[\\]"}
 
 
@@ -169,10 +174,11 @@ class _Change:
         return bool(minus) and (path, frozenset(minus.items())) in self.removals
 
 
-def _paths(git: Repository, people: Sequence[LoggedCommit]) -> set[str]:
-    """The files ``people`` change (one ``log``; names as they are, never quoted)."""
+def _paths(git: Repository, ids: str) -> set[str]:
+    """The files the commits ``ids`` (one a line) change (one ``log``; names as they are,
+    never quoted)."""
     out = git.run("log", "--no-walk=unsorted", _OWN, "-z", "--name-only", "--no-renames",
-                  "--format=", *[str(c.oid) for c in people], "--")
+                  "--format=", "--stdin", "--", input=ids)
     return {p.strip("\n") for p in out.split("\0") if p.strip("\n")}
 
 
