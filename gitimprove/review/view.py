@@ -218,7 +218,10 @@ def review_text(review: Review) -> str:
     lines += ["", "Changes by section:"]
     for ch in review.changes:
         where = ch.section + (f" {rule_number(ch.rule)}" if ch.rule is not None else "")
-        lines.append(f"  [{where}] {ch.change}")
+        lines.append(f"  [{where}] {ch.change}" + (f" ({ch.title})" if ch.title else ""))
+        # a section added: what it says, as a rule added shows its text
+        lines += [f"      + {line}" for piece in (ch.text or "", *ch.rules)
+                  for line in piece.splitlines() if line.strip()]
         if ch.old not in (None, ""):
             lines.append(f"      - {ch.old}")
         if ch.new not in (None, ""):
