@@ -537,6 +537,25 @@ def test_help_lists_the_commands() -> None:
         assert f"  {command} " in out
 
 
+def test_no_help_shows_the_markup_of_a_docstring() -> None:
+    # a command's help is its docstring: ``--at v3`` reached the terminal with its backticks
+    import click
+
+    from gitimprove.cli import cli
+
+    def walk(command: click.Command, path: list[str]) -> list[list[str]]:
+        found = [path]
+        if isinstance(command, click.Group):
+            for name in command.list_commands(click.Context(command)):
+                sub = command.get_command(click.Context(command), name)
+                if sub is not None:
+                    found += walk(sub, [*path, name])
+        return found
+
+    for path in walk(cli, []):
+        assert "``" not in ok(*path, "--help"), path
+
+
 def test_a_typo_in_an_agent_filter_is_not_an_empty_answer(sample_repo: Path,
                                                          capsys: pytest.CaptureFixture[str]) -> None:
     for command in (["proposals"], ["proposals", "--all"], ["audit"]):
