@@ -206,7 +206,8 @@ def message_text(message: str, where: tuple[str, ...] = ("review --json", "git l
 def review_text(review: Review) -> str:
     info = review.proposal
     lines = [f"Proposal {info.id} for {info.agent} ({info.state.value}), by {info.author}",
-             f"branch: {info.branch}  commit: {info.commit.oid[:10]}", ""]
+             f"branch: {info.branch or '(removed; its commit stays in git)'}  "
+             f"commit: {info.commit.oid[:10]}", ""]
     lines += [f"  {line}" for line in message_text(info.message)]
     if review.edits:
         lines += ["", "The model's change:",

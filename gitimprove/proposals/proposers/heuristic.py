@@ -617,7 +617,7 @@ def _rejected(label: str, text: str, prior: PriorRule) -> LeftOut:
     because = f' ("{reason}")' if reason else ""
     what = "rolled back" if prior.rolled_back else "rejected before"
     return LeftOut(label, f"{text!r} was {what} in {prior.proposal}{because}", rejected=True,
-                   proposal=prior.proposal, reason=reason)
+                   proposal=prior.proposal, reason=reason, rolled_back=prior.rolled_back)
 
 
 def _reason(request: ProposalRequest, pl: _Planned, *, brief: bool = False) -> str:
