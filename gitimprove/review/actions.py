@@ -124,14 +124,16 @@ def find_proposal(repo: InstructionRepo, spec: str, *, include_closed: bool = Tr
         if len(named) > 1:
             raise ReviewError(f"{ledger.one_line(spec, 80)!r} ends {len(named)} proposals' "
                               f"branches: {_shown(named)}", hint="give the whole branch")
-    started = named or [s.key for s in candidates if _by_prefix(spec, [s.id])]
+    agent, _, rest = spec.rpartition("/")  # AGENT/PREFIX: a prefix among one agent's proposals
+    started = named or [s.key for s in candidates if _by_prefix(spec, [s.id])
+                        or (agent and s.key.rpartition("/")[0] == agent and _by_prefix(rest, [s.id]))]
     if len(started) > 1:
         raise ReviewError(f"{ledger.one_line(spec, 80)!r} starts {len(started)} proposals: "
                           f"{_shown(started)}", hint="give more of the id")
     info = book.proposal(started[0]) if started else None
     if info is not None:
         return info
-    open_ids = ", ".join(s.id for s in candidates if s.state == ProposalState.OPEN) or "none"
+    open_ids = _shown([s.key for s in candidates if s.state == ProposalState.OPEN]) or "none"
     raise ReviewError(f"no proposal {ledger.one_line(spec, 80)!r}",
                       hint=f"open proposals: {open_ids} (see `gitimprove proposals`)")
 
