@@ -494,7 +494,7 @@ def test_not_a_repository(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
 def test_unknown_agent(sample_repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run_main(capsys, "--repo", str(sample_repo), "show", "suport-agent")
     assert code == 1
-    assert err.startswith("error: no agent 'suport-agent' at ")
+    assert err.startswith("error: no agent 'suport-agent' on main ")
     assert err.endswith("  hint: did you mean 'support-agent'?\n")
     assert "Traceback" not in err
 
