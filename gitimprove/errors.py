@@ -37,12 +37,19 @@ class GitCommandError(GitImproveError):
         self.argv = list(argv)
         self.returncode = returncode
         self.stderr = stderr.strip()
-        cmd = " ".join(self.argv)
+        cmd = _cut(" ".join(self.argv), MAX_SHOWN)  # a pattern or a list of ids can be 100 KB
         # git's first fatal:/error: lines say what is wrong; hints and context follow them.
         lines = [line for line in self.stderr.splitlines() if line.strip()]
         key = [line for line in lines if line.startswith(("fatal:", "error:"))]
-        detail = " ".join((key or lines[-1:])[:2]) if lines else "no output"
+        detail = _cut(" ".join((key or lines[-1:])[:2]), MAX_SHOWN) if lines else "no output"
         super().__init__(f"`{cmd}` failed with exit code {returncode}: {detail}")
+
+
+MAX_SHOWN = 300  # characters of a failed git command, and of what it said, in its message
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
 class StaleLockError(GitCommandError):

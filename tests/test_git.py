@@ -341,3 +341,13 @@ def test_read_changes_is_diff_trees_without_a_process(tmp_path: Path) -> None:
     git(path, "add", "-A")
     git(path, "commit", "-qm", "third")
     assert read_changes(repo, second, rev(path, "HEAD")) is None
+
+
+def test_a_failed_command_s_message_shows_its_start_not_all_of_it() -> None:
+    """A git command given a 100 KB pattern that fails must not print the pattern whole."""
+    from gitimprove.errors import GitCommandError
+
+    exc = GitCommandError(["git", "log", "-G" + "x" * 100_000], 128, "fatal: " + "y" * 5000)
+    assert len(exc.message) < 800
+    assert exc.message.startswith("`git log -Gxxx") and "fatal: yyy" in exc.message
+    assert exc.argv[2] == "-G" + "x" * 100_000  # the command itself is kept whole

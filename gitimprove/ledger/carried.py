@@ -53,8 +53,10 @@ def carried(git: Repository, brought: Iterable[LoggedCommit], revs: Sequence[str
     people = suspects(brought)
     if not people:
         return {}
-    theirs = _hunks(git.run_bytes("log", "--no-walk=unsorted", *_DIFF, *[str(c.oid) for c in people],
-                                  "--"), model_only=False)
+    # NOTE: commit ids on stdin: a push may bring thousands (an argument list has a limit)
+    ids = "".join(f"{c.oid}\n" for c in people)
+    theirs = _hunks(git.run_bytes("log", "--no-walk=unsorted", *_DIFF, "--stdin", "--",
+                                  input=ids), model_only=False)
     paths = sorted(_paths(git, people))
     if not paths or not any(theirs.values()):
         return {}
@@ -65,11 +67,12 @@ def carried(git: Repository, brought: Iterable[LoggedCommit], revs: Sequence[str
     spec = ["--", *[f":(literal){p}" for p in paths]]
     # NOTE: a commit with a hunk of theirs removes or adds each of its lines: `-G` lets git
     # pass over the others without printing them (what it lets through is compared here)
-    models = _hunks(git.run_bytes(*args, f"-G{_lines_of(wanted)}", *spec), model_only=True)
     owner: dict[Hunk, Oid] = {}
-    for model, hunks in models.items():
-        for hunk in hunks:
-            owner.setdefault(hunk, model)
+    for part in _parts(wanted):  # a regular expression is one argument: at most MAX_PATTERN
+        models = _hunks(git.run_bytes(*args, f"-G{_lines_of(part)}", *spec), model_only=True)
+        for model, hunks in models.items():
+            for hunk in hunks:
+                owner.setdefault(hunk, model)
     found: dict[Oid, Oid] = {}
     for commit in people:
         match = next((owner[h] for h in theirs.get(commit.oid, ()) if h in owner), None)
@@ -86,15 +89,37 @@ def _lines_of(hunks: Sequence[Hunk]) -> str:
     of each of ``hunks`` whole, and perhaps more (never less: a bracket per special
     character)."""
     longest = {max((line[1:] for line in lines), key=len) for _, lines in hunks}
-    alternatives = sorted("".join(_SPECIAL.get(c, c) for c in line.decode("utf-8", "surrogateescape"))
-                          for line in longest)
-    return "^(" + "|".join(alternatives) + ")$"
+    # a line longer than LINE_CAP is matched by its start alone (more lines, never fewer)
+    alternatives = sorted("".join(_SPECIAL.get(c, c) for c in line[:LINE_CAP].decode(
+        "utf-8", "surrogateescape")) + ("$" if len(line) <= LINE_CAP else "") for line in longest)
+    return "^(" + "|".join(alternatives) + ")"
+
+
+MAX_PATTERN = 64 * 1024  # characters of the -G pattern of one `git log` (Linux takes 128 KiB)
+LINE_CAP = 2000          # characters of a line matched whole; a longer one, by its start
+
+
+def _parts(hunks: Sequence[Hunk]) -> list[list[Hunk]]:
+    """``hunks`` in runs whose :func:`_lines_of` pattern fits :data:`MAX_PATTERN` (a person's
+    rewrite of a long file has thousands of hunks; one pattern of all of them would be more
+    than the system lets an argument be, and the hook would fail)."""
+    parts: list[list[Hunk]] = [[]]
+    size = 0
+    for hunk in hunks:
+        # each character at most four (a bracket per special one), and "|" between
+        cost = 4 * min(LINE_CAP, max((len(line) for line in hunk[1]), default=0)) + 2
+        if parts[-1] and size + cost > MAX_PATTERN:
+            parts.append([])
+            size = 0
+        parts[-1].append(hunk)
+        size += cost
+    return parts
 
 
 def _paths(git: Repository, people: Sequence[LoggedCommit]) -> set[str]:
     """The files ``people`` change (one ``log``; names as they are, never quoted)."""
     out = git.run("log", "--no-walk=unsorted", "-z", "--name-only", "--no-renames",
-                  "--format=", *[str(c.oid) for c in people], "--")
+                  "--format=", "--stdin", "--", input="".join(f"{c.oid}\n" for c in people))
     return {p.strip("\n") for p in out.split("\0") if p.strip("\n")}
 
 

@@ -196,3 +196,31 @@ def test_the_server_finds_the_model_s_commit_pushed_with_its_rewrite(
     proc = run(repo, "push", str(bare), BAD, "amended:main", check=False)
     assert proc.returncode != 0 and "its change under the name Test Reviewer" in proc.stderr
     assert tip(bare) == before
+
+
+def test_a_rewrite_that_also_changes_a_long_file_in_thousands_of_places_is_judged(
+        hooked: Path) -> None:
+    """The hunks of a person's commit are asked for as one regular expression per `git log`:
+    a commit that also rewrites a long file at 3,000 places would make an argument longer
+    than the system takes, and the hook failed instead of judging it."""
+    repo = hooked
+    bad = make_proposal(repo, "bad", weaken_safety)
+    lines = [f"note {n}: " + "the reviewers keep this long line of text for later " * 2
+             for n in range(6000)]
+    base = commit_tree_change(repo, "main", {"notes.md": "\n".join(lines) + "\n"},
+                              "Keep the notes\n", author=APPROVER)
+    ok_merge = run(repo, "merge", "--ff-only", base, check=False)
+    assert ok_merge.returncode == 0, ok_merge.stderr
+    edited = [line + " (checked)" if n % 2 == 0 else line for n, line in enumerate(lines)]
+    forged = commit_tree_change(repo, base, {PATH: out(repo, "show", f"{bad}:{PATH}") + "\n",
+                                             "notes.md": "\n".join(edited) + "\n"},
+                                "Tidy the notes\n", author=APPROVER)
+    proc = run(repo, "merge", "--ff-only", forged, check=False)
+    assert proc.returncode != 0 and "its change under the name Test Reviewer" in proc.stderr, \
+        proc.stderr[-2000:]
+    assert "Traceback" not in proc.stderr
+    assert safety_intact(repo)
+    mine = commit_tree_change(repo, base, {"notes.md": "\n".join(edited) + "\n"},
+                              "Tidy the notes\n", author=APPROVER)
+    proc = run(repo, "merge", "--ff-only", mine, check=False)  # a person's own: it passes
+    assert proc.returncode == 0, proc.stderr[-2000:]
