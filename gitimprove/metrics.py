@@ -264,6 +264,7 @@ class Judgement:
     verdict: Verdict | Literal["no feedback", "unreadable"]
     runs: int
     previous_runs: int
+    previous: str | None = None  # the version before it on main (its label), if any
 
     @property
     def judged(self) -> bool:
@@ -272,7 +273,8 @@ class Judgement:
 
     def to_json(self) -> dict[str, Any]:
         return {"agent": self.agent, "version": self.version, "verdict": self.verdict,
-                "runs": self.runs, "previous_runs": self.previous_runs, "judged": self.judged}
+                "runs": self.runs, "previous": self.previous, "previous_runs": self.previous_runs,
+                "judged": self.judged}
 
 
 @dataclass
@@ -308,7 +310,8 @@ def check_regressions(repo: InstructionRepo, agents: list[str] | None = None) ->
         if verdict == "too little feedback" and not top.runs and not (before and before.runs):
             verdict = "no feedback"
         judged.append(Judgement(agent, top.version.label, verdict, top.runs,
-                                before.runs if before else 0))
+                                before.runs if before else 0,
+                                before.version.label if before else None))
         got = regression(repo, agent, figures)
         if got is not None:
             found.append(got)

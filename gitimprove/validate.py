@@ -193,6 +193,22 @@ def protected_ids(agent: AgentFile, policy: Policy) -> list[str]:
     return nested_protected_ids(agent, policy.is_protected)
 
 
+def _protected_above(agent: AgentFile, sid: str, policy: Policy) -> str:
+    """`` (nested under the protected 'x')`` for a section protected only by the section it
+    sits under (a ``###`` under a protected ``##``): the policy does not name it, so the
+    message says which protection it falls under."""
+    section = agent.section(sid)
+    if section is None or section.protected or policy.is_protected(agent.name, sid):
+        return ""
+    seen: set[str] = set()
+    while section is not None and section.parent is not None and section.parent not in seen:
+        seen.add(section.parent)
+        section = agent.section(section.parent)
+        if section is not None and (section.protected or policy.is_protected(agent.name, section.id)):
+            return f" (nested under the protected {section.id!r})"
+    return ""
+
+
 def check_agent(old: AgentFile, new: AgentFile, policy: Policy, *, path: str) -> list[Violation]:
     """Violations in changing one agent file from ``old`` to ``new``."""
     agent = old.name
@@ -210,7 +226,8 @@ def check_agent(old: AgentFile, new: AgentFile, policy: Policy, *, path: str) ->
         before = old.section(sid)
         after = new.section(sid)
         if after is None:
-            v("protected-removed", f"removes the protected section {sid!r}", sid)
+            v("protected-removed", f"removes the protected section {sid!r}"
+              f"{_protected_above(old, sid, policy)}", sid)
             continue
         if before is not None and after != before:
             if replace(after, parent=before.parent) == before:
@@ -219,7 +236,8 @@ def check_agent(old: AgentFile, new: AgentFile, policy: Policy, *, path: str) ->
             elif before.protected and not after.protected:
                 v("protected-unflagged", f"removes `protected: true` from section {sid!r}", sid)
             else:
-                v("protected-changed", f"changes the protected section {sid!r}", sid)
+                v("protected-changed", f"changes the protected section {sid!r}"
+                  f"{_protected_above(old, sid, policy)}", sid)
         if old_order.index(sid) != surviving.index(sid):
             v("protected-moved", f"moves the protected section {sid!r} relative to the others", sid)
     guarded = set(protected_ids(old, policy))

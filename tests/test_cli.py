@@ -494,7 +494,7 @@ def test_not_a_repository(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
 def test_unknown_agent(sample_repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run_main(capsys, "--repo", str(sample_repo), "show", "suport-agent")
     assert code == 1
-    assert err.startswith("error: no agent 'suport-agent' at ")
+    assert err.startswith("error: no agent 'suport-agent' on main ")
     assert err.endswith("  hint: did you mean 'support-agent'?\n")
     assert "Traceback" not in err
 
@@ -535,6 +535,25 @@ def test_help_lists_the_commands() -> None:
     out = ok("--help")
     for command in ("init", "agents", "show", "history", "diff"):
         assert f"  {command} " in out
+
+
+def test_no_help_shows_the_markup_of_a_docstring() -> None:
+    # a command's help is its docstring: ``--at v3`` reached the terminal with its backticks
+    import click
+
+    from gitimprove.cli import cli
+
+    def walk(command: click.Command, path: list[str]) -> list[list[str]]:
+        found = [path]
+        if isinstance(command, click.Group):
+            for name in command.list_commands(click.Context(command)):
+                sub = command.get_command(click.Context(command), name)
+                if sub is not None:
+                    found += walk(sub, [*path, name])
+        return found
+
+    for path in walk(cli, []):
+        assert "``" not in ok(*path, "--help"), path
 
 
 def test_a_typo_in_an_agent_filter_is_not_an_empty_answer(sample_repo: Path,

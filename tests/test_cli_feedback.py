@@ -357,3 +357,21 @@ def test_import_maps_another_tools_columns_and_reads_stars(
     code, _, err = run(capsys, sample_repo, *argv, "--map", "score")
     assert (code, err.splitlines()[0]) == (1, "error: --map score: give a column and a field, "
                                               "as COLUMN=FIELD")
+
+
+def test_a_mapped_export_without_an_agent_column_lists_its_own_columns(
+        capsys: pytest.CaptureFixture[str], sample_repo: Path, tmp_path: Path) -> None:
+    # "(found: , , rating, reason, )": the columns --map left out were shown as blanks
+    export = tmp_path / "export.csv"
+    export.write_text("ts,who,thumbs,comment,bot_name\n2026-11-27T10:00:00Z,u1,-1,too long,"
+                      "product-writer\n")
+    code, _, err = run(capsys, sample_repo, "feedback", "import", str(export),
+                       "--map", "thumbs=rating", "--map", "comment=reason")
+    said = " ".join(err.split())
+    assert code == 1 and ("CSV is missing column(s) 'agent' (found: ts, who, thumbs (as "
+                          "rating), comment (as reason), bot_name)") in said, said
+    assert ("hint: name the column that holds it: --map COLUMN=agent (left out now: ts, who, "
+            "bot_name); or give every row one agent: --agent NAME") in said
+    code, out, _ = run(capsys, sample_repo, "feedback", "import", str(export), "--map",
+                       "thumbs=rating", "--map", "comment=reason", "--map", "bot_name=agent")
+    assert code == 0 and "imported 1 of 1 records" in out

@@ -239,6 +239,15 @@ def test_a_diff_line_wraps_under_its_own_text() -> None:
     assert output.wrap(bullet, 60)[1].startswith("    ")  # a bullet keeps its usual hang
 
 
+def test_a_quoted_block_keeps_its_bar_on_every_line() -> None:
+    # the demo shows review's screen as "   | ..."; a wrapped line lost the bar and read as
+    # the demo's own narration
+    line = "   |   merge_with_git  git checkout main && git merge --no-ff improve/product-writer/x"
+    lines = output.wrap(line, 60)
+    assert len(lines) == 2 and all(len(x) <= 60 for x in lines)
+    assert lines[0].startswith("   |   merge_with_git") and lines[1].startswith("   |       --no-ff")
+
+
 def test_commands_that_change_things_fit_the_terminal_too(sample_history: Path) -> None:
     for args in (["feedback", "import", str(sample_history / "feedback.jsonl")],
                  ["hooks", "install"], ["rollback", "product-writer@v1", "--reason", "a test"]):

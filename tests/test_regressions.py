@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 from pathlib import Path
 
@@ -171,3 +172,17 @@ def test_a_signal_the_agent_never_reports_is_not_shown_as_zero(sample_repo: Path
                          signals={"task_completed": True})
     new, _ = version_figures(repo, "product-writer")
     assert "task completed 100% of 1" in summary_line(new)
+
+
+def test_no_feedback_names_the_version_before(sample_repo: Path) -> None:
+    # after a rollback to v1 the version before the current one is v2, not "v0": the line
+    # names it, and --json carries it
+    _two_versions(sample_repo)
+    path = sample_repo / "agents" / "product-writer.yaml"
+    commit_file(sample_repo, "agents/product-writer.yaml",
+                path.read_text().replace("American", "British"), "Back to British spelling")
+    out = CliRunner().invoke(cli, ["--repo", str(sample_repo), "check-regressions"])
+    assert "product-writer v1: no feedback on it or on v2, the version before it" in out.output
+    data = CliRunner().invoke(cli, ["--repo", str(sample_repo), "check-regressions", "--json"])
+    judged = {j["agent"]: j for j in json.loads(data.output)["agents"]}
+    assert judged["product-writer"]["previous"] == "v2"

@@ -168,7 +168,7 @@ def test_unknown_agent_says_did_you_mean(sample_repo: Path) -> None:
     ir = InstructionRepo(sample_repo)
     with pytest.raises(UnknownAgentError) as info:
         ir.load("product-writr")
-    assert info.value.message.startswith("no agent 'product-writr' at ")
+    assert info.value.message.startswith("no agent 'product-writr' on main ")
     assert info.value.hint == "did you mean 'product-writer'?"
     with pytest.raises(UnknownAgentError) as info:
         ir.load("zzz")

@@ -120,7 +120,7 @@ def agents_cmd(ctx: Context, as_json: bool) -> int:
 @pass_ctx
 def show_cmd(ctx: Context, agent: str | None, at: str | None, rendered: bool,
              as_json: bool) -> None:
-    """Show an agent's file (or its rendered prompt) at a version (``--at v3``, or AGENT@v3).
+    """Show an agent's file (or its rendered prompt) at a version (--at v3, or AGENT@v3).
     Without AGENT, the repository's only agent."""
     repo = ctx.repo
     agent = ctx.agent(agent)

@@ -25,6 +25,7 @@ from gitimprove.cli.output import for_people, paint, width
 from gitimprove.text import percent, shorten
 
 if TYPE_CHECKING:
+    from gitimprove.feedback.importer import LineProblem
     from gitimprove.feedback.models import ToolCall
     from gitimprove.instructions.repo import InstructionRepo
     from gitimprove.llm import Bill
@@ -32,6 +33,27 @@ if TYPE_CHECKING:
 
 
 MAX_WARNINGS = 5
+
+
+def _warn_grouped(problems: list[LineProblem]) -> None:
+    """The import's warnings on standard error, one line per distinct warning with the lines
+    it came from (a large export of runs without a version says the same thing on every
+    line), the first few of them; ``--json`` has every one."""
+    groups: dict[str, list[LineProblem]] = {}
+    for w in problems:
+        groups.setdefault(w.message, []).append(w)
+    for message, found in list(groups.items())[:MAX_WARNINGS]:
+        first = found[0]
+        if len(found) == 1 or not first.line:
+            echo(f"warning: {first}", err=True)
+            continue
+        lines = ", ".join(str(w.line) for w in found[:5])
+        more = f" and {len(found) - 5} more" if len(found) > 5 else ""
+        echo(f"warning: {first.noun}s {lines}{more}: {message}", err=True)
+    if len(groups) > MAX_WARNINGS:
+        rest = sum(len(found) for found in list(groups.values())[MAX_WARNINGS:])
+        echo(f"warning: and {rest} more; all of them: `feedback import --dry-run --json`",
+             err=True)
 
 
 def _warn(messages: list[warnings.WarningMessage]) -> None:
@@ -170,13 +192,7 @@ def import_cmd(ctx: Context, file: str, fmt: str | None, dry_run: bool, skip_inv
     if as_json:
         emit_json(report.to_json())
         return
-    for w in report.warnings[:MAX_WARNINGS]:
-        echo(f"warning: {w}", err=True)
-    if len(report.warnings) > MAX_WARNINGS:  # one per line of a large export says nothing more
-        rest = report.warnings[MAX_WARNINGS:]
-        lines = ", ".join(str(w.line) for w in rest[:5]) + (", …" if len(rest) > 5 else "")
-        echo(f"warning: and {len(rest)} more (lines {lines}); all of them: "
-             "`feedback import --dry-run --json`", err=True)
+    _warn_grouped(report.warnings)
     for problem in report.invalid:
         echo(f"skipped {problem}", err=True)
     verb = "would import" if dry_run else "imported"

@@ -122,6 +122,7 @@ def visible_len(text: str) -> int:
 
 # A line's indent; in a diff, the text's after the + or - (a YAML line added: "+      - rule")
 _INDENT = re.compile(r" *(?:[+-](?=  ))? *")
+_QUOTED = re.compile(r" *\| ")  # a line of a block quoted inside another output
 
 
 def wrap(line: str, columns: int | None = None, *, hang: int = 4) -> list[str]:
@@ -131,6 +132,12 @@ def wrap(line: str, columns: int | None = None, *, hang: int = 4) -> list[str]:
     if columns is None or visible_len(line) <= columns:
         return [line]
     line = _ANSI.sub("", line)  # a line too long for the screen loses its colour, not words
+    quoted = _QUOTED.match(line)
+    if quoted is not None and columns - quoted.end() >= 20:
+        # a block shown inside another ("   | " before each line of the demo's review):
+        # its lines wrap inside the block, each continuation keeping the bar
+        return [quoted.group(0) + part
+                for part in wrap(line[quoted.end():], columns - quoted.end(), hang=hang)]
     found = _INDENT.match(line)
     indent = found.end() if found else 0
     if visible_len(line) != len(line):  # textwrap counts characters, not columns

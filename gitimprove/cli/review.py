@@ -367,7 +367,11 @@ def check_regressions_cmd(ctx: Context, as_json: bool) -> int:
             elif j.judged:
                 why = f"{j.verdict} ({j.previous_runs} vs {j.runs} runs)"
             else:
-                why = {"no feedback": "no feedback on it or the version before",
+                # the version before is named: after a rollback it is not the one numbered
+                # below it (v2 restored over v3: the version before v2 is v3)
+                before = f"on {j.previous}, the version before it" if j.previous \
+                    else "the version before"
+                why = {"no feedback": f"no feedback on it or {before}",
                        "unreadable": "its file or history cannot be read"}.get(j.verdict, j.verdict)
             echo(f"{j.agent} {j.version or ''}: {why}".replace(" :", ":"))
         if check.nothing_judged:

@@ -206,7 +206,8 @@ def build_record(
         # NOTE: no run id in the text: Python shows a warning once per text and place, and an
         # application recording every run would otherwise print one per run
         warning = (f"tool calls of {record.agent} recorded without a version: per-version "
-                   "figures place them by their time (pass the version load() returned)")
+                   "figures place them by their time (give the version the run used: a record's "
+                   "`version`, or the version load() returned)")
     return record, warning
 
 

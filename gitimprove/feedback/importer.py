@@ -250,10 +250,16 @@ def _csv_rows(data: bytes, source: str, *, agent_given: bool = False,
         what = ["'agent'"] if missing else []
         if not has_content:
             what.append("one of 'rating', 'reason', 'correction', 'signals', 'tool_calls'")
+        # the file's own names, with the field --map gave each (a column left out: its name)
+        found = [g if not c or c == g.lower() else f"{g} (as {c})"
+                 for g, c in zip(given, columns, strict=True)]
+        left_out = [g for g, c in zip(given, columns, strict=True) if not c]
         raise FeedbackImportError(
             f"{source}: CSV is missing column(s) {' and '.join(what)} "
-            f"(found: {', '.join(columns) or 'none'})", [],
-            hint="the first line must name the columns, e.g. agent,run_id,rating,reason"
+            f"(found: {', '.join(found) or 'none'})", [],
+            hint=(f"name the column that holds it: --map COLUMN={missing[0] if missing else 'reason'}"
+                  f" (left out now: {', '.join(left_out)})" if left_out else
+                  "the first line must name the columns, e.g. agent,run_id,rating,reason")
                  + ("; or give every row one agent: --agent NAME" if missing else ""))
     named = [c for c in columns if c]
     if len(set(named)) != len(named):

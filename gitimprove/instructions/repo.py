@@ -457,7 +457,10 @@ class InstructionRepo:
                 hint += (f"; {len(cat.problems)} adopted file(s) do not load (`gitimprove agents` "
                          "says why)")
             where = "" if cat.agents else f" ({path} not found)"  # adopted files: not one path
-            raise UnknownAgentError(f"no agent {agent!r} at {commit.short}{where}", hint=hint)
+            # main's tip by its branch's name, as `agents` lists it; any other commit by its id
+            at = (f"on {self.branch}" if self.git.read_ref(self.main_ref) == commit
+                  else f"at {commit.short}")
+            raise UnknownAgentError(f"no agent {agent!r} {at}{where}", hint=hint)
         blob, raw = got
         return AgentAt(agent, path, blob, raw, self._parse(blob, raw, path, agent)[0], commit, file_blob=blob)
 

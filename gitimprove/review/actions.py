@@ -124,14 +124,16 @@ def find_proposal(repo: InstructionRepo, spec: str, *, include_closed: bool = Tr
         if len(named) > 1:
             raise ReviewError(f"{ledger.one_line(spec, 80)!r} ends {len(named)} proposals' "
                               f"branches: {_shown(named)}", hint="give the whole branch")
-    started = named or [s.key for s in candidates if _by_prefix(spec, [s.id])]
+    agent, _, rest = spec.rpartition("/")  # AGENT/PREFIX: a prefix among one agent's proposals
+    started = named or [s.key for s in candidates if by_prefix(spec, [s.id])
+                        or (agent and s.key.rpartition("/")[0] == agent and by_prefix(rest, [s.id]))]
     if len(started) > 1:
         raise ReviewError(f"{ledger.one_line(spec, 80)!r} starts {len(started)} proposals: "
                           f"{_shown(started)}", hint="give more of the id")
     info = book.proposal(started[0]) if started else None
     if info is not None:
         return info
-    open_ids = ", ".join(s.id for s in candidates if s.state == ProposalState.OPEN) or "none"
+    open_ids = _shown([s.key for s in candidates if s.state == ProposalState.OPEN]) or "none"
     raise ReviewError(f"no proposal {ledger.one_line(spec, 80)!r}",
                       hint=f"open proposals: {open_ids} (see `gitimprove proposals`)")
 
@@ -142,7 +144,7 @@ def _shown(keys: Sequence[str]) -> str:
     return ", ".join(ids if len(ids) == len(keys) else sorted(keys))
 
 
-def _by_prefix(spec: str, ids: Sequence[str]) -> list[str]:
+def by_prefix(spec: str, ids: Sequence[str]) -> list[str]:
     """The ids (``20261123-ab12cd``) that start with ``spec``, or whose hash part
     (``ab12cd``) does; at least four characters, like git's short ids."""
     if len(spec) < 4 or "/" in spec:
@@ -709,7 +711,7 @@ def _find_approval(repo: InstructionRepo, book: ledger.Ledger, target: str
         if p.state == ProposalState.LANDED and names and landed.parents:
             return landed.oid, landed.parents[0], p
     # A unique prefix of an approved proposal's id, or of its hash part, as approve takes it.
-    started = _by_prefix(target, [p.id for p in book.proposals.values() if p.approval is not None])
+    started = by_prefix(target, [p.id for p in book.proposals.values() if p.approval is not None])
     if len(started) > 1:
         raise ReviewError(f"{ledger.one_line(target, 80)!r} starts {len(started)} approved proposals: "
                           f"{', '.join(sorted(started))}", hint="give more of the id")
@@ -717,7 +719,7 @@ def _find_approval(repo: InstructionRepo, book: ledger.Ledger, target: str
         return _find_approval(repo, book, started[0])
     commit = repo.git.rev_parse(target)
     if commit is None:
-        named = [target] if target in book.proposals else _by_prefix(target, list(book.proposals))
+        named = [target] if target in book.proposals else by_prefix(target, list(book.proposals))
         found = book.proposals[named[0]] if len(named) == 1 else None
         if found is not None and found.state == ProposalState.LANDED and found.id != target:
             return _find_approval(repo, book, found.id)  # on main without an approval merge

@@ -206,7 +206,8 @@ def message_text(message: str, where: tuple[str, ...] = ("review --json", "git l
 def review_text(review: Review) -> str:
     info = review.proposal
     lines = [f"Proposal {info.id} for {info.agent} ({info.state.value}), by {info.author}",
-             f"branch: {info.branch}  commit: {info.commit.oid[:10]}", ""]
+             f"branch: {info.branch or '(removed; its commit stays in git)'}  "
+             f"commit: {info.commit.oid[:10]}", ""]
     lines += [f"  {line}" for line in message_text(info.message)]
     if review.edits:
         lines += ["", "The model's change:",
@@ -218,7 +219,10 @@ def review_text(review: Review) -> str:
     lines += ["", "Changes by section:"]
     for ch in review.changes:
         where = ch.section + (f" {rule_number(ch.rule)}" if ch.rule is not None else "")
-        lines.append(f"  [{where}] {ch.change}")
+        lines.append(f"  [{where}] {ch.change}" + (f" ({ch.title})" if ch.title else ""))
+        # a section added: what it says, as a rule added shows its text
+        lines += [f"      + {line}" for piece in (ch.text or "", *ch.rules)
+                  for line in piece.splitlines() if line.strip()]
         if ch.old not in (None, ""):
             lines.append(f"      - {ch.old}")
         if ch.new not in (None, ""):

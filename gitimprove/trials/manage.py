@@ -33,6 +33,7 @@ from gitimprove.metrics import METRICS, Comparison, Rate, compare, rates_of
 from gitimprove.proposals.build import scan
 from gitimprove.review.actions import (
     ValidationFailed,
+    by_prefix,
     check_merge,
     find_proposal,
     identity_for,
@@ -208,10 +209,14 @@ def _stop(repo: InstructionRepo, start: TrialStart, reason: str, person: Identit
 
 
 def _find_running(repo: InstructionRepo, spec: str) -> TrialStart | None:
-    for start in running_trials(repo):
+    """The running trial ``spec`` names: an agent, a proposal or trial id, or a unique prefix
+    of one (``5dd30d``, as every command that takes a proposal reads it)."""
+    trials = running_trials(repo)
+    for start in trials:
         if spec in (start.agent, start.proposal, start.trial_id, f"{start.agent}/{start.proposal}"):
             return start
-    return None
+    started = [t for t in trials if by_prefix(spec, [t.proposal, t.trial_id])]
+    return started[0] if len(started) == 1 else None
 
 
 def running_trials(repo: InstructionRepo) -> list[TrialStart]:

@@ -77,7 +77,7 @@ def test_not_a_git_repository(tmp_path: Path) -> None:
 def test_unknown_agent(repo: Path) -> None:
     proc = gi("show", "support", cwd=repo)
     assert proc.returncode == 1
-    assert proc.stderr.startswith("error: no agent 'support' at ")
+    assert proc.stderr.startswith("error: no agent 'support' on main ")
     assert "hint: did you mean 'support-agent'?" in proc.stderr
     assert "Traceback" not in proc.stderr
 

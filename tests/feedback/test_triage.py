@@ -743,7 +743,8 @@ def test_a_product_pattern_keeps_no_complaint_about_what_an_answer_got_wrong() -
 
     limits = [f"after {n} messages it hits the limit, I have to wait hours" for n in range(2, 8)]
     wrong = ["it hits the limit and the math is wrong, a mistake in every step",
-             "the limit is fine, but the answers are incorrect and the reasoning is wrong"]
+             "the limit is fine, but the answers are incorrect and the reasoning is wrong",
+             "no source links past the limit, where is this from?"]  # what it cites
     by_text = {t: [Item("recurring_failure", t, (t,), datetime(2026, 1, 1, tzinfo=UTC), ())]
                for t in limits + wrong}
     apart: dict[str, list[str]] = {}

@@ -347,14 +347,17 @@ def test_a_rule_joins_the_main_list_of_a_section_of_several() -> None:
 
 
 def test_a_heading_in_another_script_keeps_its_words_as_its_id() -> None:
-    """A heading without a Latin letter or digit ("## 安全規範", "## Правила") is named by its own
+    """A heading without a Latin letter ("## 安全規範", "## Правила", "## 3. Принцип") is named by its own
     words, not by its position: a section added before it does not move a protection from one
     section to another. Headings with Latin words keep the ids they always had."""
     old = ("# 專案\n\n說明。\n\n## 工作流程\n\n- 先讀檔案。\n\n## 安全規範\n\n- 不要分享資料。\n\n"
-           "## Правила\n\n- Отвечай кратко.\n\n## Session Start（跨 AI 通用）\n\n- Read the log.\n")
+           "## Правила\n\n- Отвечай кратко.\n\n## Session Start（跨 AI 通用）\n\n- Read the log.\n\n"
+           "## 3. Принцип «Никаких додумываний»\n\n- Не выдумывай.\n\n## 2024\n\n- Дата.\n")
     parsed = ADAPTERS["markdown"].parse(old, "CLAUDE.md")
     ids = [s.id for s in parsed.view(parsed.entries[0], "claude").sections]
-    assert ids == ["專案", "工作流程", "安全規範", "правила", "session-start-ai"]
+    # a number alone would be the section's position ("3"), not its name
+    assert ids == ["專案", "工作流程", "安全規範", "правила", "session-start-ai",
+                   "3-принцип-никаких-додумываний", "2024"]
     policy = Policy(formats=[FormatRule(path="CLAUDE.md", format="markdown")],
                     protected_sections=["claude/安全規範"])
     inserted = old.replace("## 工作流程", "## 新的一節\n\n- 新規則。\n\n## 工作流程")

@@ -192,3 +192,23 @@ def test_a_proposer_is_shown_the_nesting_and_the_subsections_as_protected() -> N
                             patterns=[]).labelled_file()
     assert "section 3: id='escalation' title='Escalation' under='safety'  [PROTECTED" in shown
     assert "section 5: id='tone' title='Tone' under='support-agent'\n" in shown
+
+
+@pytest.mark.parametrize(("text", "policy"), [(GUIDE, MD), (UNMARKED, BY_POLICY)], ids=["mark", "policy"])
+def test_a_refusal_names_the_protected_section_a_subsection_is_under(text: str, policy: Policy) -> None:
+    # the policy (or the mark) names 'safety'; "changes the protected section 'refunds'" alone
+    # left the reader to find why 'refunds' is protected
+    def messages(edit: str) -> list[str]:
+        changed = ATTACKS[edit][0](text)
+        return [v.message for v in check_change({"AGENTS.md": text.encode()},
+                                                {"AGENTS.md": changed.encode()}, policy)]
+    assert "changes the protected section 'refunds' (nested under the protected 'safety')" \
+        in messages("deeper")
+    assert "removes the protected section 'refunds' (nested under the protected 'safety')" \
+        in messages("gone")
+    # a section the policy names itself is not said to be nested
+    named = Policy(formats=MD.formats, protected_sections=["safety", "refunds"])
+    changed = ATTACKS["deeper"][0](UNMARKED)
+    said = [v.message for v in check_change({"AGENTS.md": UNMARKED.encode()},
+                                            {"AGENTS.md": changed.encode()}, named)]
+    assert "changes the protected section 'refunds'" in said

@@ -128,7 +128,7 @@ def test_a_typo_in_an_adopted_agent_s_name_names_no_agents_folder(repo: Path) ->
 
     proc = subprocess.run([sys.executable, "-m", "gitimprove", "--repo", str(repo), "show",
                            "researchr"], capture_output=True, text=True)
-    assert proc.returncode == 1 and proc.stderr.startswith("error: no agent 'researchr' at ")
+    assert proc.returncode == 1 and proc.stderr.startswith("error: no agent 'researchr' on main")
     assert "agents/" not in proc.stderr.splitlines()[0]  # its agents live in files of their own
     assert "hint: did you mean 'researcher'?" in proc.stderr
 

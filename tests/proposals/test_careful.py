@@ -15,6 +15,7 @@ from gitimprove.cli import cli
 from gitimprove.instructions.repo import InstructionRepo
 from gitimprove.proposals.build import NothingToPropose, evidence_states, propose
 from gitimprove.proposals.operations import AddRule, UpdateRule
+from gitimprove.proposals.proposers.base import ProposerError
 from gitimprove.proposals.proposers.heuristic import HeuristicProposer, of_the_user
 from gitimprove.proposals.rules import contradiction, duplicates, file_statements
 from gitimprove.review.actions import reject
@@ -382,3 +383,31 @@ def test_support_without_user_ids_says_so() -> None:
     assert support_of([pattern], anonymous)[pattern.id].who() == (
         "in 4 runs (no user ids: each run counted as one user)")
     assert support_of([pattern], named)[pattern.id].who() == "from 2 users in 4 runs"
+
+
+def test_a_file_cut_short_in_a_code_fence_is_named_as_the_cause(tmp_path: Path) -> None:
+    # An AGENTS.md whose last lines open a ``` fence and never close it (a file cut short):
+    # whatever a proposal adds after it would read as code, and the validator refuses the
+    # draft. The refusal's hint names the section and says to close the fence, not "a bug".
+    repo_path = tmp_path / "research"
+    repo_path.mkdir()
+    (repo_path / "AGENTS.md").write_text(
+        "# Research agent\n\nAnswer from the documents in `_in/` only.\n\n"
+        "## Citations\n\nCite each claim in this format:\n\n```text\n[Source: <file>, <anchor>]\n")
+    git(repo_path, "init", "-q", "-b", "main")
+    git(repo_path, "add", "-A")
+    git(repo_path, "-c", "user.name=Sam", "-c", "user.email=sam@example.com", "commit", "-qm", "x")
+    assert CliRunner().invoke(cli, ["init", str(repo_path)]).exit_code == 0
+    repo = InstructionRepo(repo_path)
+    agent = repo.agent_names()[0]
+    for n, text in enumerate(["no sources at all", "where does this figure come from?",
+                              "no citations, which file is this from?", "cite your sources"] * 2):
+        repo.record_feedback(agent=agent, rating="down", reason=text, run_id=f"r{n}",
+                             user_id=f"u{n}")
+    with pytest.raises(ProposerError) as caught:
+        propose(repo, agent, HeuristicProposer(), dry_run=True)
+    assert "does not pass the validator" in caught.value.message
+    assert caught.value.hint == (f"section 'citations' of {agent} has a code fence '```' left "
+                                 "open: what follows it reads as part of it; close it in the "
+                                 "file, commit, then propose again")
+    repo.close()

@@ -163,6 +163,8 @@ def test_a_rolled_back_rule_is_kept_out_like_a_rejected_one(sample_repo: Path) -
         propose(repo, AGENT, HeuristicProposer(), patterns=[stated(grown, evidence_states(repo))])
     (why,) = [lo.why for lo in caught.value.left_out]
     assert why == f"{RULE!r} was rolled back in {plan.id} (\"legal wants no links in the copy\")"
+    # the summary says what happened too: not "rejected" for a rule that was approved
+    assert "1 skipped because a reviewer rolled back the same rule before" in str(caught.value)
     # new complaints bring it back, and the proposal says it was rolled back, when and by whom
     again = propose(repo, AGENT, HeuristicProposer(), patterns=[stated(
         sources_pattern(ids=[*IDS, *ids, *_complaints(repo, 3, ids=["fb-x1", "fb-x2", "fb-x3"])]),

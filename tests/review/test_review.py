@@ -512,3 +512,29 @@ def test_review_shows_the_content_block_as_one_line_and_json_keeps_it(sample_rep
     assert "Gitimprove-Proposal: " + pid in text, "the trailers still follow"
     data = json.loads(gitimprove(sample_repo, "review", pid, "--json").stdout)
     assert "```gitimprove-content\n{" in data["message"]
+
+
+def test_review_shows_what_an_added_section_says(sample_repo: Path) -> None:
+    # "[tools] section added" alone sent the reviewer to the diff to learn what it says
+    from gitimprove.review.view import review_data, review_text
+
+    added = ("  - id: tools\n    title: Tools\n    text: |\n      Tools you may call.\n"
+             "    rules:\n      - 'web_search: only when the sheet does not say.'\n")
+    make_proposal(sample_repo, "p1", lambda text: text.replace("  - id: safety\n",
+                                                               added + "  - id: safety\n"))
+    shown = review_text(review_data(InstructionRepo(sample_repo), "p1"))
+    at = shown.index("  [tools] section added (Tools)\n")
+    assert shown[at:].splitlines()[1:3] == ["      + Tools you may call.",
+                                            "      + web_search: only when the sheet does not say."]
+
+
+def test_review_of_an_approved_proposal_does_not_print_none_for_its_branch(sample_repo: Path) -> None:
+    from gitimprove.review.view import review_data, review_text
+
+    make_proposal(sample_repo, "p1", add_rule("Use short sentences."))
+    repo = InstructionRepo(sample_repo)
+    approve(repo, "p1", by="Ann Approver <ann@example.com>")
+    shown = review_text(review_data(repo, "p1"))
+    assert "branch: None" not in shown
+    assert out(sample_repo, "branch", "--list", "improve/product-writer/p1") == ""  # approve removes it
+    assert "branch: (removed; its commit stays in git)" in shown

@@ -70,3 +70,19 @@ def test_both_approved_are_listed_and_a_rollback_of_one_leaves_the_other(sample_
     assert sorted((p["agent"], p["state"]) for p in listing) == [
         ("product-writer", "approved"), ("support-agent", "rolled_back")]
     assert "Use short sentences." in out(repo, "show", "main:agents/product-writer.yaml")
+
+
+def test_agent_and_a_prefix_name_one_and_a_miss_lists_both_by_agent(sample_repo: Path) -> None:
+    # README: a unique prefix will do, and AGENT/ID where two agents share an id; AGENT/PREFIX
+    # was refused, and "open proposals: x1000a, x1000a" could not be told apart
+    repo = sample_repo
+    make_proposal(repo, "20261127-ab12cd", add_rule("Use short sentences."))
+    make_proposal(repo, "20261127-ab12cd", add_rule("Thank the customer for waiting.",
+                                                    after="      - Be polite and professional.\n"),
+                  agent="support-agent", summary="thank for waiting")
+    assert "support-agent" in ok(repo, "review", "support-agent/ab12").splitlines()[0]
+    assert "product-writer" in ok(repo, "review", "product-writer/2026112").splitlines()[0]
+    proc = gitimprove(repo, "review", "support-agent/ffff")
+    assert proc.returncode == 1
+    assert ("open proposals: product-writer/20261127-ab12cd, support-agent/20261127-ab12cd"
+            in " ".join(proc.stderr.split())), proc.stderr

@@ -195,6 +195,16 @@ def test_stop(sample_repo: Path, proposal: str) -> None:
     assert refused.value.hint == "running trials: none"
 
 
+def test_stop_by_a_prefix_of_the_proposal_id(sample_repo: Path) -> None:
+    # approve, review and reject read "5dd30d" for 20261127-5dd30d; trial stop refused it
+    make_proposal(sample_repo, "20261127-5dd30d", add_rule("Use short sentences."))
+    repo = InstructionRepo(sample_repo)
+    start_trial(repo, "5dd30d", share="10%")
+    with pytest.raises(TrialError, match="no running trial for '5dd3x'"):
+        stop_trial(repo, "5dd3x")
+    assert stop_trial(repo, "5dd30d").start.proposal == "20261127-5dd30d"
+
+
 def test_a_damaged_trial_ref_serves_live(sample_repo: Path, caplog: pytest.LogCaptureFixture) -> None:
     repo = InstructionRepo(sample_repo)
     live = repo.load(AGENT)

@@ -68,9 +68,10 @@ def slug(text: str, fallback: str = "section") -> str:
     Latin letters and digits make the id; a heading with none of them ("## 安全規範",
     "## Правила") keeps its own words (NFKC, lowercase), so that its id does not depend on its
     position: a numbered fallback would hand a protection to another section when one is
-    added before it."""
+    added before it. So does a heading whose only Latin characters are its number
+    ("## 3. Принцип"): "3" would name its position, not the section."""
     out = _SLUG_CHARS.sub("-", text.lower()).strip("-")[:48].strip("-")
-    if not out:
+    if not any("a" <= c <= "z" for c in out) and any(c.isalpha() and not c.isascii() for c in text):
         words = "".join(c if c.isalnum() else "-" for c in unicodedata.normalize("NFKC", text).lower())
         out = re.sub("-+", "-", words).strip("-")[:48].strip("-")
     return out or fallback

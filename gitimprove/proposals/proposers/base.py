@@ -49,6 +49,7 @@ class LeftOut:
     rejected: bool = False   # skipped because a reviewer rejected it before
     proposal: str | None = None  # the rejected proposal
     reason: str | None = None    # the reviewer's reason
+    rolled_back: bool = False    # approved, then rolled back (not rejected)
 
     def line(self) -> str:
         return f"{self.what}: {self.why}"
@@ -67,7 +68,10 @@ def left_out_summary(left_out: list[LeftOut], *, example: bool = True) -> str:
             by[(lo.proposal, lo.reason)] = by.get((lo.proposal, lo.reason), 0) + 1
         said = ", ".join(f"{n} in {pid}" + (f' ("{reason}")' if reason else "")
                          for (pid, reason), n in list(by.items())[:3])
-        parts.append(f"{len(rejected)} skipped because a reviewer rejected the same rule before "
+        back = sum(lo.rolled_back for lo in rejected)
+        verb = ("rejected" if not back else "rolled back" if back == len(rejected)
+                else "rejected or rolled back")
+        parts.append(f"{len(rejected)} skipped because a reviewer {verb} the same rule before "
                      f"({said})")
     other = next((lo for lo in left_out if not lo.rejected), None)
     if other is not None and example:

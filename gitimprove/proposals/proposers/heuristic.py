@@ -62,6 +62,7 @@ from gitimprove.proposals.rules import (
 )
 from gitimprove.proposals.support import Support, consistent_number
 from gitimprove.text import rule_number, shorten
+from gitimprove.validate import unclosed_block
 
 _STYLE_HINTS = ("style", "tone", "format", "voice", "writing", "process", "method")
 MAX_QUOTES = 3
@@ -339,7 +340,8 @@ class HeuristicProposer:
                       operations=[pl.op for pl in chosen])
         problems = check(draft)
         if problems:
-            raise ProposerError("the heuristic draft does not pass the validator: " + "; ".join(problems))
+            raise ProposerError("the heuristic draft does not pass the validator: " + "; ".join(problems),
+                                hint=_open_block_hint(request))
         return ProposerResult(draft=draft, proposer=self.name, model=self.model, usage=Usage(),
                               left_out=left_out)
 
@@ -615,7 +617,7 @@ def _rejected(label: str, text: str, prior: PriorRule) -> LeftOut:
     because = f' ("{reason}")' if reason else ""
     what = "rolled back" if prior.rolled_back else "rejected before"
     return LeftOut(label, f"{text!r} was {what} in {prior.proposal}{because}", rejected=True,
-                   proposal=prior.proposal, reason=reason)
+                   proposal=prior.proposal, reason=reason, rolled_back=prior.rolled_back)
 
 
 def _reason(request: ProposalRequest, pl: _Planned, *, brief: bool = False) -> str:
@@ -673,3 +675,16 @@ def _nothing_message(left_out: list[LeftOut]) -> str:
         return ("every open pattern is already covered by a similar rule in the file or in an "
                 "open proposal")
     return f"no rule passes the checks ({left_out_summary(left_out)})"
+
+
+def _open_block_hint(request: ProposalRequest) -> str:
+    """What to do about a draft the validator refuses: when a section of the file itself
+    leaves a code fence or an HTML comment open (a file cut short), whatever a proposal adds
+    after it would read as part of it, and the file is what to fix."""
+    for section in request.file.sections:
+        for _, text in section.pieces():
+            found = unclosed_block(text)
+            if found is not None:
+                return (f"section {section.id!r} of {request.agent} has {found}: what follows it "
+                        "reads as part of it; close it in the file, commit, then propose again")
+    return "this is a bug; please report it with `propose --dry-run --json`"
