@@ -5,19 +5,23 @@ An identity in git is what whoever wrote the commit says it is: ``git commit --a
 proposal commit into one authored by anyone, and dropping its trailers leaves nothing in the
 message that names the proposal. What such a commit cannot drop is the change itself. So a
 commit that is not a proposal commit by its marks (not model-authored, naming no proposal) is
-still the proposal when one of its *hunks* (the lines it removes and adds at one place of a
-file, ``git diff -U0``) is a hunk of a model-authored proposal commit this repository holds
-(on a proposal branch, under a rejection record, or brought by the same update): the hooks
-judge it as that proposal, whoever its author and committer claim to be.
+still the proposal when it holds a *hunk* (the lines a commit removes and adds at one place
+of a file, ``git diff -U0``) of a model-authored proposal commit this repository holds (on a
+proposal branch, under a rejection record, or brought by the same update): every line the
+hunk adds and removes, whatever the whitespace, order or hunks they are in
+(:meth:`_Change.carries`; a merge, by what it holds beyond git's merge of its parents).
+The hooks judge it as that proposal, whoever its author and
+committer claim to be.
 
 What this cannot see (docs/safety.md, "What an identity proves"): a change the repository
 never held as a model's commit (a server that was never pushed the proposal's branch), or one
-changed again by hand at every place it touches (a different change: a person's, by what git
-can show). Only signatures could tell more.
+changed again by hand at every place it touches beyond its whitespace (a different change: a
+person's, by what git can show). Only signatures could tell more.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Sequence
 
 from gitimprove.git import Oid, Repository
@@ -33,93 +37,148 @@ from gitimprove.ledger import (
 Hunk = tuple[bytes, tuple[bytes, ...]]  # (the file as git names it, its -/+ lines, in order)
 
 _HEADER = b"\x01"  # starts the line naming each commit in the diff output (no diff line does)
-_DIFF = ("-p", "-U0", "--no-color", "--no-ext-diff", "--no-textconv", "--no-renames",
+_OWN = "--diff-merges=remerge"  # a merge's own change: what it holds beyond git's merge
+_DIFF = ("-p", "-U0", "--text", "--no-color", "--no-ext-diff", "--no-textconv", "--no-renames",
          "--src-prefix=a/", "--dst-prefix=b/", f"--format={_HEADER.decode()}%H %ae")
 
 
 def suspects(brought: Iterable[LoggedCommit]) -> list[LoggedCommit]:
     """The commits among ``brought`` that no mark makes proposal commits: people's commits
-    (not model-authored, naming no proposal) that are not merges."""
-    return [c for c in brought if len(c.parents) == 1 and not claims_proposal(c)]
+    (not model-authored, naming no proposal), merges included: what a merge holds of its own
+    (the change between git's merge of its parents and the merge recorded, ``--remerge-diff``:
+    an "evil" merge, or a conflict resolved) is a change like any other."""
+    return [c for c in brought if c.parents and not claims_proposal(c)]
 
 
-def carried(git: Repository, brought: Iterable[LoggedCommit], revs: Sequence[str]
-            ) -> dict[Oid, Oid]:
+def carried(git: Repository, brought: Iterable[LoggedCommit], revs: Sequence[str],
+            spans: Sequence[tuple[Oid, Oid]] = ()) -> tuple[dict[Oid, Oid], dict[Oid, Oid]]:
     """Each of ``brought`` that carries a proposal's change under another name (see the
-    module), with the model-authored proposal commit whose hunk it carries. ``revs``: what
-    else to look for proposal commits in (``^old`` excludes main's; the proposal branches and
-    rejection records are always looked in). Three git calls, only when a person's commit is
-    among ``brought``."""
+    module), with the model-authored proposal commit whose hunk it carries; and each tip of
+    ``spans`` ((base, tip): what an update brings, as one change) that carries one of a model's
+    commit ``brought`` does not hold: a change split over people's commits, none of which holds
+    a whole hunk of it. ``revs``: what else to look for proposal commits in (``^old`` excludes
+    main's; the proposal branches and rejection records are always looked in). Three git calls
+    (and one per span when two people's commits hold none alone), only when a person's commit
+    is among ``brought``."""
+    brought = list(brought)
     people = suspects(brought)
     if not people:
-        return {}
+        return {}, {}
     # NOTE: commit ids on stdin: a push may bring thousands (an argument list has a limit)
     ids = "".join(f"{c.oid}\n" for c in people)
-    theirs = _hunks(git.run_bytes("log", "--no-walk=unsorted", *_DIFF, "--stdin", "--",
-                                  input=ids), model_only=False)
-    paths = sorted(_paths(git, people))
-    if not paths or not any(theirs.values()):
-        return {}
-    wanted = sorted({h for c in people for h in theirs.get(c.oid, ())})
+    theirs = {oid: _Change(hunks) for oid, hunks in _hunks(git.run_bytes(
+        "log", "--no-walk=unsorted", _OWN, *_DIFF, "--stdin", "--", input=ids),
+        model_only=False).items()}
+    paths = _paths(git, ids)
+    spans = spans if len(people) > 1 else ()
+    whole: dict[Oid, _Change] = {}
+    for base, tip in spans:
+        out = git.run_bytes("diff", *_DIFF[:-1], base, tip, "--")
+        # NOTE: its files are the people's or the update's model commits' (judged themselves)
+        whole[tip] = _Change(_hunks(_HEADER + f"{tip} -\n".encode() + out, model_only=False)
+                             .get(tip, []))
+    wanted = sorted({line for change in [*theirs.values(), *whole.values()]
+                     for line in change.lines})
+    if not paths or not wanted:
+        return {}, {}
     args = ["log", "--no-merges", "--regexp-ignore-case", *_DIFF,
             f"--author={MODEL_EMAIL_SUFFIX.replace('.', '[.]')}>",
             f"--glob={BRANCH_PREFIX}*", f"--glob={REJECTED_PREFIX}*", *revs]
-    spec = ["--", *[f":(literal){p}" for p in paths]]
-    # NOTE: a commit with a hunk of theirs removes or adds each of its lines: `-G` lets git
-    # pass over the others without printing them (what it lets through is compared here)
-    owner: dict[Hunk, Oid] = {}
-    for part in _parts(wanted):  # a regular expression is one argument: at most MAX_PATTERN
-        models = _hunks(git.run_bytes(*args, f"-G{_lines_of(part)}", *spec), model_only=True)
-        for model, hunks in models.items():
-            for hunk in hunks:
-                owner.setdefault(hunk, model)
+    spec = ["--", *[f":(literal){p}" for p in sorted(paths)]]
+    # NOTE: a model's hunk a person's commit carries removes or adds one of its lines: `-G`
+    # lets git pass over the other model commits without printing them (what it lets through
+    # is compared here); past a few hundred lines, or a pattern longer than an argument may
+    # be, the files alone narrow the search
+    pattern = _lines_of(wanted) if len(wanted) <= _MOST_LINES else ""
+    narrow = [f"-G{pattern}"] if pattern and len(pattern) <= _MOST_CHARS else []
+    models = _hunks(git.run_bytes(*args, *narrow, *spec), model_only=True)
     found: dict[Oid, Oid] = {}
     for commit in people:
-        match = next((owner[h] for h in theirs.get(commit.oid, ()) if h in owner), None)
+        change = theirs.get(commit.oid)
+        match = None if change is None else _owner(change, models)
         if match is not None:
             found[commit.oid] = match
-    return found
+    spanned: dict[Oid, Oid] = {}
+    if whole and len(found) < len(people):
+        held = {c.oid for c in brought}  # the update's own model commits: judged themselves
+        others = {model: hunks for model, hunks in models.items() if model not in held}
+        for tip, change in whole.items():
+            match = _owner(change, others)
+            if match is not None:
+                spanned[tip] = match
+    return found, spanned
 
 
+def _owner(change: _Change, models: dict[Oid, list[Hunk]]) -> Oid | None:
+    """The first of ``models`` a hunk of which ``change`` holds."""
+    return next((model for model, hunks in models.items() if any(map(change.carries, hunks))),
+                None)
+
+
+_MOST_LINES = 300
+_MOST_CHARS = 64 * 1024  # of the -G pattern, one argument (Linux takes 128 KiB)
 _SPECIAL = {c: f"[{c}]" for c in ".[(){}*+?$|"} | {"]": "[]]", "^": "[\\^]", "\\": "[\\]"}
 
 
-def _lines_of(hunks: Sequence[Hunk]) -> str:
-    """An extended regular expression (what ``git log -G`` takes) matching the longest line
-    of each of ``hunks`` whole, and perhaps more (never less: a bracket per special
-    character)."""
-    longest = {max((line[1:] for line in lines), key=len) for _, lines in hunks}
-    # a line longer than LINE_CAP is matched by its start alone (more lines, never fewer)
-    alternatives = sorted("".join(_SPECIAL.get(c, c) for c in line[:LINE_CAP].decode(
-        "utf-8", "surrogateescape")) + ("$" if len(line) <= LINE_CAP else "") for line in longest)
-    return "^(" + "|".join(alternatives) + ")"
+def _lines_of(lines: Sequence[bytes]) -> str:
+    """An extended regular expression (what ``git log -G`` takes) matching each of ``lines``
+    (as :func:`_essential` spells them) whole, whatever its whitespace, and perhaps more (never
+    less: a bracket per special character)."""
+    alternatives = sorted("[[:space:]]+".join(
+        "".join(_SPECIAL.get(c, c) for c in word)
+        for word in line.decode("utf-8", "surrogateescape").split(" ")) for line in lines)
+    return "^[[:space:]]*(" + "|".join(alternatives) + ")[[:space:]]*$"
 
 
-MAX_PATTERN = 64 * 1024  # characters of the -G pattern of one `git log` (Linux takes 128 KiB)
-LINE_CAP = 2000          # characters of a line matched whole; a longer one, by its start
+def _essential(lines: Iterable[bytes]) -> tuple[Counter[bytes], Counter[bytes]]:
+    """The lines a hunk removes and adds, each with its whitespace made one space (a line
+    whose indentation, line ending or spacing alone changed is the same line), blank lines and
+    lines removed and added again (a change of whitespace alone) left out."""
+    minus: Counter[bytes] = Counter()
+    plus: Counter[bytes] = Counter()
+    for line in lines:
+        text = b" ".join(line[1:].split())
+        if text:
+            (minus if line[:1] == b"-" else plus)[text] += 1
+    same = minus & plus
+    return minus - same, plus - same
 
 
-def _parts(hunks: Sequence[Hunk]) -> list[list[Hunk]]:
-    """``hunks`` in runs whose :func:`_lines_of` pattern fits :data:`MAX_PATTERN` (a person's
-    rewrite of a long file has thousands of hunks; one pattern of all of them would be more
-    than the system lets an argument be, and the hook would fail)."""
-    parts: list[list[Hunk]] = [[]]
-    size = 0
-    for hunk in hunks:
-        # each character at most four (a bracket per special one), and "|" between
-        cost = 4 * min(LINE_CAP, max((len(line) for line in hunk[1]), default=0)) + 2
-        if parts[-1] and size + cost > MAX_PATTERN:
-            parts.append([])
-            size = 0
-        parts[-1].append(hunk)
-        size += cost
-    return parts
+class _Change:
+    """A person's commit's hunks, as :meth:`carries` compares a model's hunk with them."""
+
+    def __init__(self, hunks: Iterable[Hunk]) -> None:
+        self.removed: dict[bytes, Counter[bytes]] = {}
+        self.added: dict[bytes, Counter[bytes]] = {}
+        self.removals: set[tuple[bytes, frozenset[tuple[bytes, int]]]] = set()
+        self.lines: set[bytes] = set()
+        for path, lines in hunks:
+            minus, plus = _essential(lines)
+            self.removed.setdefault(path, Counter()).update(minus)
+            self.added.setdefault(path, Counter()).update(plus)
+            if not plus:
+                self.removals.add((path, frozenset(minus.items())))
+            self.lines.update(minus, plus)
+
+    def carries(self, hunk: Hunk) -> bool:
+        """Whether this change holds ``hunk`` of a model's: every line it adds, and every line
+        it removes, in the same file, whatever the whitespace, the order or the hunks they are
+        in (a hunk joined to a neighbouring edit, split, or reordered is still carried). A hunk
+        that only removes lines is carried only as a hunk removing those lines and adding
+        nothing: a person who rewrites lines a model removed wrote a change of their own."""
+        path, lines = hunk
+        minus, plus = _essential(lines)
+        if plus:
+            return minus <= self.removed.get(path, Counter()) and \
+                plus <= self.added.get(path, Counter())
+        return bool(minus) and (path, frozenset(minus.items())) in self.removals
 
 
-def _paths(git: Repository, people: Sequence[LoggedCommit]) -> set[str]:
-    """The files ``people`` change (one ``log``; names as they are, never quoted)."""
-    out = git.run("log", "--no-walk=unsorted", "-z", "--name-only", "--no-renames",
-                  "--format=", "--stdin", "--", input="".join(f"{c.oid}\n" for c in people))
+def _paths(git: Repository, ids: str) -> set[str]:
+    """The files the commits ``ids`` (one a line) change (one ``log``; names as they are,
+    never quoted)."""
+    out = git.run("log", "--no-walk=unsorted", _OWN, "-z", "--name-only", "--no-renames",
+                  "--format=", "--stdin", "--", input=ids)
     return {p.strip("\n") for p in out.split("\0") if p.strip("\n")}
 
 
@@ -155,3 +214,4 @@ def _hunks(out: bytes, *, model_only: bool) -> dict[Oid, list[Hunk]]:
             lines.append(line)
     flush()
     return found
+

@@ -6,8 +6,9 @@ What a hook judges (the same rule everywhere, see docs/safety.md):
   brings (``git log old..new``) include a **proposal commit**: one authored by a model
   (author e-mail ``…@gitimprove.invalid``, as ``propose`` writes them), or a commit that is
   not a merge and names a proposal in its message (a cherry-pick, a ``git merge --squash``),
-  or a person's commit that carries a proposal's change under another name (one of its hunks
-  is a model proposal commit's: :mod:`gitimprove.ledger.carried`; its own change is judged).
+  or a person's commit (a merge too, by what it holds beyond git's merge) that carries a
+  proposal's change under another name (it holds a hunk of a model proposal commit's:
+  :mod:`gitimprove.ledger.carried`; its own change is judged, where the model's changes too).
   No trailer makes a commit exempt: an approval trailer on a model-authored commit is a
   forgery (see :mod:`gitimprove.ledger`), refused as such; no name does either.
 - Each proposal commit is judged like ``gitimprove approve`` would judge it: what merging the
@@ -79,7 +80,9 @@ class Brought:
     """A proposal commit an update brings: its proposal id and agent (from its record), what
     is forged about the record, and the commit whose tree is being merged with it.
     ``carries``: for a person's commit that carries a proposal's change under another name
-    (:mod:`gitimprove.ledger.carried`), the model's commit it was recognised by."""
+    (:mod:`gitimprove.ledger.carried`), the model's commit it was recognised by; ``since``:
+    for an update whose people's commits carry one together, the old tip (``commit`` is the
+    update's tip)."""
 
     commit: ledger.LoggedCommit
     proposal: str
@@ -87,6 +90,7 @@ class Brought:
     forged: list[str]
     merged: Oid
     carries: Oid | None = None
+    since: Oid | None = None  # what a change that spans commits is judged from
 
 
 # -- the check --------------------------------------------------------------------------------
@@ -101,11 +105,19 @@ def proposal_commits(git: Repository, old: Oid, heads: Sequence[Oid],
 
     found = []
     commits = ledger.read_commits(git, *heads, f"^{old}")
-    # NOTE: looked for only when the update brings a person's commit (not a merge): two
-    # `git log -p`, of those commits and of the proposal commits changing the same files.
-    carriers = carried(git, commits.values(), [*map(str, heads), *map(str, pushed), f"^{old}"])
-    models = ledger.read_commits(git, "--no-walk=unsorted", *map(str, set(carriers.values()))) \
-        if carriers else {}
+    # NOTE: looked for only when the update brings a person's commit (a merge too): three
+    # `git log`: those commits' hunks, their files, the proposal commits changing their lines.
+    carriers, spanned = carried(git, commits.values(),
+                                [*map(str, heads), *map(str, pushed), f"^{old}"],
+                                [(old, head) for head in heads if head in commits])
+    named = {*carriers.values(), *spanned.values()}
+    models = ledger.read_commits(git, "--no-walk=unsorted", *map(str, named)) if named else {}
+    for head, oid in spanned.items():
+        # A model's change split over people's commits, none of which holds a hunk of it
+        # whole: what the update brings, as one change, is judged, for what it carries
+        record, _ = ledger.proposal_of(models[oid])
+        if record is not None and ledger.is_proposal_id(record.id):
+            found.append(Brought(commits[head], record.id, record.agent, [], head, oid, old))
     for commit in sorted(commits.values(), key=lambda c: c.time):
         if commit.oid in carriers:
             model = models[carriers[commit.oid]]
@@ -173,8 +185,10 @@ def check_update(repo: InstructionRepo, old: Oid, heads: Sequence[Oid], *,
             violations = []
         if own:
             # Judge the commit's own change, by the target's policy.
-            base = commit.parents[0] if commit.parents else git.write_tree([])
+            base = brought.since or (commit.parents[0] if commit.parents else git.write_tree([]))
             violations = validate_trees(repo, base, git.tree_of(commit.oid), repo.policy_at(old))
+            if brought.carries is not None and violations:
+                violations = _the_model_s(repo, old, brought.carries, violations)
         if violations and not own:
             # Judged as a whole: what the update leaves on main, by the target's policy.
             for head in heads:
@@ -182,14 +196,38 @@ def check_update(repo: InstructionRepo, old: Oid, heads: Sequence[Oid], *,
                     whole[head] = validate_merge(repo, old, head)[1]
             if any(not whole[h] and _contains(git, h, commit.oid) for h in heads):
                 violations = []
-        if pid not in gated and (brought.agent or commit.model_authored):
+        if pid not in gated and brought.carries is None and (brought.agent or commit.model_authored):
             # NOTE: a person's commit that names a proposal without its record (no agent) has
-            # no evaluation to look for; the validator above still judged it.
+            # no evaluation to look for; the validator above still judged it. One that carries
+            # a proposal's change under another name is no approval (the ledger records it as
+            # the person's edit): the gate on approvals is not its, the validator's rules are
+            # (a person who writes a proposal's fix by hand needs no scorecard of it, rejected
+            # or open).
             gated.add(pid)
             violations = violations + evaluation_gate(repo, old, brought, records).refused
         if violations:
             findings.append(Finding(commit.oid, _label(brought), violations))
     return findings
+
+
+def _the_model_s(repo: InstructionRepo, old: Oid, model: Oid,
+                 violations: list[Violation]) -> list[Violation]:
+    """Of the violations of a person's commit that carries ``model``'s change, those in a file
+    and section the model's commit changes too (each section it changes is found by judging
+    its own change with every section protected): what it carries of the model's, judged where
+    it lands (a section protected since the model wrote its change included). The rest is the
+    person's own edit in the same commit (a file outside the agents, a policy change, a
+    protected section the model left alone), which is theirs to make, as in any commit of
+    theirs; a person who writes the model's fix by hand is not refused for what else they do."""
+    from gitimprove.review.actions import validate_trees
+
+    git = repo.git
+    parents = git.read_commit(model).parents
+    base = parents[0] if parents else git.write_tree([])
+    every = repo.policy_at(old)
+    every = every.model_copy(update={"protected_sections": [*every.protected_sections, "*"]})
+    touched = {(v.path, v.section) for v in validate_trees(repo, base, git.tree_of(model), every)}
+    return [v for v in violations if (v.path, v.section) in touched]
 
 
 def _label(brought: Brought) -> str:
@@ -217,7 +255,7 @@ def check_head(repo: InstructionRepo, base: Oid, head: Oid
                                               f"{b.commit.oid.short}: {p}")
                    for b in brought for p in b.forged]
     for one in brought:
-        if one.forged or not one.agent:
+        if one.forged or not one.agent or one.carries is not None:
             continue
         status = evaluation_gate(repo, base, one)
         return violations + status.refused, status

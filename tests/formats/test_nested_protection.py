@@ -111,6 +111,38 @@ def test_a_change_inside_a_protected_section_is_refused(attack: str, text: str, 
     assert code in codes(text, changed, policy)
 
 
+HAND = "- Hand the chat to a human when a customer asks for one."
+# Ways to take a subsection out from under its protected heading, or to hide a change in it.
+AROUND = {
+    # a heading of the protected one's level put between it and its subsection
+    "interposed": (lambda t: t.replace("### Escalation", "## Notes\n\n- Be calm.\n\n### Escalation"),
+                   "protected-moved"),
+    "interposed and edited": (lambda t: t.replace(f"### Escalation\n\n{HAND}",
+                                                  "## Notes\n\n### Escalation\n\n- Never hand over."),
+                              "protected-changed"),
+    "the protected heading demoted": (lambda t: t.replace("## Safety", "### Safety"), "protected-moved"),
+    "the subsection renamed": (lambda t: t.replace("### Escalation", "### Escalations"), "protected-removed"),
+    "the subsection fenced off": (lambda t: t.replace("### Escalation", "```\n### Escalation").replace(
+        "---\n\n## Tone", "```\n\n---\n\n## Tone"), "protected-removed"),
+    "the heading indented": (lambda t: t.replace("### Escalation", "   ### Escalation").replace(
+        HAND, "- Never hand over."), "protected-changed"),
+    "closing hashes": (lambda t: t.replace("### Escalation", "### Escalation ###").replace(
+        HAND, "- Never hand over."), "protected-changed"),
+    "a first-level heading inside": (lambda t: t.replace("- Never promise a refund.",
+                                                         "- Never promise a refund.\n\n# Other\n\n- x"),
+                                     "protected-changed"),
+    "line endings changed with it": (lambda t: t.replace("- Never promise a refund.", "- Promise.")
+                                     .replace("\n", "\r\n"), "protected-changed"),
+}
+
+
+@pytest.mark.parametrize("attack", list(AROUND))
+@pytest.mark.parametrize(("text", "policy"), [(GUIDE, MD), (UNMARKED, BY_POLICY)], ids=["mark", "policy"])
+def test_a_subsection_taken_out_or_hidden_is_refused(attack: str, text: str, policy: Policy) -> None:
+    edit, code = AROUND[attack]
+    assert code in codes(text, edit(text), policy)
+
+
 def test_an_underlined_heading_under_a_protected_one_is_covered() -> None:
     text = "Safety <!-- gitimprove: protected -->\n=====\n\n- Never lie.\n\nEscalation\n----------\n\n- Ask a human.\n"
     assert view(text)[1] == [None, "safety"]
