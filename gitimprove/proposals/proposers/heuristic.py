@@ -37,6 +37,7 @@ from gitimprove.instructions.agentfile import (
 from gitimprove.instructions.policy import ProposerSettings
 from gitimprove.patterns.decisions import GUIDELINES
 from gitimprove.patterns.model import Pattern
+from gitimprove.patterns.text import FOREIGN_FUNCTION_WORDS, STOPWORDS, script
 from gitimprove.proposals.operations import AddRule, AddSection, Draft, Operation, UpdateRule
 from gitimprove.proposals.proposers.base import (
     DraftCheck,
@@ -332,6 +333,7 @@ class HeuristicProposer:
             plan.theme = theme or text
             plan.why = plan.why or f"From {source}."
             planned.append(plan)
+        planned = _in_the_file_s_language(request, planned, left_out)
         chosen = self._fit(request, planned, left_out)
         if not chosen:
             raise NothingNew(_nothing_message(left_out), hint=_nothing_hint(left_out),
@@ -590,6 +592,53 @@ def _about_tools(patterns: list[Pattern]) -> dict[str, str]:
                 found[p.id] = tool
                 break
     return found
+
+
+def _in_the_file_s_language(request: ProposalRequest, planned: list[_Planned],
+                            left_out: list[LeftOut]) -> list[_Planned]:
+    """``planned``, less what would write English words into a file written in another
+    language: the stock remedies, guidelines and tightenings are English, and an English rule
+    in a Russian or Spanish prompt reads as a patch. Users' own wordings in the file's
+    language pass."""
+    prose = " ".join(piece for section in request.file.sections for _, piece in section.pieces())
+    if _english(prose):
+        return planned
+    language = script(prose)
+    written = ("in another language" if language == "latin" else
+               f"in {'CJK' if language == 'cjk' else language.capitalize()} script")
+    kept = []
+    for plan in planned:
+        old = ""
+        if isinstance(plan.op, UpdateRule):
+            rules = request.file.section(plan.op.section)
+            old = (rules.rules or [])[plan.op.index] if rules is not None else ""
+        before = set(_WORDS.findall(old.lower()))
+        added = [w for w in _WORDS.findall(_text(plan.op).lower()) if w not in before]
+        if added and _english(" ".join(added)):
+            for pattern in plan.patterns:
+                left_out.append(LeftOut(
+                    f"'{pattern.label}' ({pattern.count} items)",
+                    f"the file is written {written}, and the rule the offline proposer has for "
+                    f"it is English ({_text(plan.op)[:60]!r}); write it yourself in the file's "
+                    "language, or set ANTHROPIC_API_KEY for a model to write it"))
+        else:
+            kept.append(plan)
+    return kept
+
+
+_WORDS = re.compile(r"[^\W\d_]+")
+
+
+def _english(text: str) -> bool:
+    """Whether ``text`` reads as English: written in Latin letters, with at least as many
+    English function words as function words of the other languages feedback comes in
+    (a text with neither is taken as English: a list of names says nothing)."""
+    if script(text) != "latin":
+        return False
+    words = _WORDS.findall(text.lower())
+    english = sum(w in STOPWORDS for w in words)
+    other = sum(w in FOREIGN_FUNCTION_WORDS and w not in STOPWORDS for w in words)
+    return english >= other
 
 
 def _text(op: Operation) -> str:
