@@ -299,12 +299,37 @@ def _ledger_readers(name: str, repo_path: Path, repeat: int) -> list[dict[str, o
             book = ledger.scan(repo.git, repo.main_ref, kept=False)
             assert len(clashes(book, [(again_ref, p)])) == 1
 
+    # A person's commit to the agent's file that the hooks check against every model commit
+    # here (is it a proposal's change under another name? see ledger/carried.py); beside it,
+    # git printing the diff of every proposal commit of that file, the most it could read.
+    from gitimprove.ledger.carried import carried
+
+    text = _git(repo_path, "show", f"main:{PATH}")
+    blob = _git(repo_path, "hash-object", "-w", "--stdin", input=text.encode() + b"\n# a note\n")
+    index_env = {**_env(), "GIT_INDEX_FILE": str(repo_path / ".git" / "bench-index")}
+    _git(repo_path, "read-tree", tip, env=index_env)
+    _git(repo_path, "update-index", "--cacheinfo", f"100644,{blob},{PATH}", env=index_env)
+    tree = _git(repo_path, "write-tree", env=index_env)
+    person = _git(repo_path, "commit-tree", tree, "-p", tip, input=b"A person's edit\n",
+                  env=_env())
+
+    def ours_carried() -> None:
+        with InstructionRepo(repo_path) as repo:
+            brought = ledger.read_commits(repo.git, person, f"^{tip}")
+            assert carried(repo.git, brought.values(), [f"^{tip}"]) == ({}, {})
+
+    def raw_carried() -> None:
+        _git(repo_path, "log", "--no-merges", "-p", "-U0", "--glob=refs/heads/improve/*",
+             f"^{tip}", "--", PATH)
+
     out = []
     for op, ours, raw in (("review", ours_review, raw_review),
                           ("proposals --agent", ours_listing, raw_listing),
                           ("dup-check", ours_duplicates, raw_duplicates),
                           # "git" here: the check as it was, the whole ledger scanned
-                          ("dup-named", ours_named, whole_named)):
+                          ("dup-named", ours_named, whole_named),
+                          # "git": every proposal commit's diff of the file, printed
+                          ("carried", ours_carried, raw_carried)):
         ours_s, raw_s = _time(ours, repeat), _time(raw, repeat)
         out.append({"repo": name, "op": op, "ours_s": ours_s, "git_s": raw_s,
                     "ratio": ours_s / raw_s})
@@ -328,8 +353,10 @@ def run() -> list[dict[str, object]]:
     # The goal: `validate` and `approve` on the big repository within 1.5x of the sample one
     # (raw git alongside, same run). The listings and the duplicate check have none: what they
     # read grows with the branches (figures in docs/design.md). For dup-named the "raw git"
-    # column is the duplicate check as it was (the whole ledger scanned from git).
-    for op in ("validate", "approve", "review", "proposals --agent", "dup-check", "dup-named"):
+    # column is the duplicate check as it was (the whole ledger scanned from git); for carried,
+    # git printing the diff of every proposal commit of the file a person's commit changes.
+    for op in ("validate", "approve", "review", "proposals --agent", "dup-check", "dup-named",
+               "carried"):
         small, large = (next(r for r in rows if r["op"] == op and r["repo"] == repo)
                         for repo in ("sample", "10k commits/1k proposals"))
         ours = float(large["ours_s"]) / float(small["ours_s"])  # type: ignore[arg-type]
