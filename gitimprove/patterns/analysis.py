@@ -665,6 +665,16 @@ def _sample(counts: Mapping[str, int], limit: int = NAMING_SAMPLE) -> list[str]:
 _UTF8 = operator.methodcaller("encode", "utf-8", "replace")
 
 
+def _distinctive(words: Mapping[str, int], size: int,
+                 df: tuple[Counter[str], int]) -> list[tuple[str, float]]:
+    """A group's words (each with how many of its ``size`` items read say it), most
+    distinctive first: their share of the group times their rarity in the whole feedback
+    (``df``: each word's document frequency, and the number of texts)."""
+    freq, n = df
+    return sorted(((w, c / size * math.log((1 + n) / (1 + freq[w]))) for w, c in words.items()),
+                  key=lambda ws: (-ws[1], ws[0]))
+
+
 def _name_group(kind: PatternKind, members: Sequence[str], by_text: dict[str, list[Item]],
                 themer: Themer, df: tuple[Counter[str], int],
                 taken: dict[tuple[str, str], Group], *, hints: bool = True,
@@ -682,8 +692,7 @@ def _name_group(kind: PatternKind, members: Sequence[str], by_text: dict[str, li
         if info.concepts:
             concepts[info.concepts[0]] += weight[text]
         words.update(dict.fromkeys({w for w in info.words if nameable(w)}, weight[text]))
-    freq, n = df
-    distinctive = sorted(words, key=lambda w: (-words[w] / size * math.log((1 + n) / (1 + freq[w])), w))
+    distinctive = [w for w, _ in _distinctive(words, size, df)]
     shared = [w for w in distinctive if words[w] >= min(2, size)]
     # words that judge, or name whatever is judged ("good", "app"), name a group last
     terms = (sorted(shared, key=judges)[:3] if shared else distinctive[:3])
@@ -876,16 +885,11 @@ def _focused_quotes(texts: Sequence[str], g: Group, read: Mapping[str, int], the
     there ("…It made up an entire study…")."""
     if not any(len(t) > FOCUS_CHARS for t in texts):
         return [quote(t) for t in texts]
-    freq, n = df
     said: Counter[str] = Counter()
     for text, count in read.items():
         said.update(dict.fromkeys(themer(text).words, count))
     size = sum(read.values()) or 1
-
-    def idf(w: str) -> float:
-        return said[w] / size * math.log((1 + n) / (1 + freq[w]))
-
-    weight = {w: idf(w) for w in heapq.nlargest(FOCUS_WORDS, said, key=lambda w: (idf(w), w))
+    weight = {w: score for w, score in _distinctive(said, size, df)[:FOCUS_WORDS]
               if said[w] >= min(2, size)}
     concept = g.concept.key if g.concept is not None else None
 
