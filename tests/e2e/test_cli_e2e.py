@@ -144,3 +144,12 @@ def test_a_missing_option_or_argument_reads_like_every_other_error(repo: Path) -
 def test_a_group_named_alone_still_shows_its_commands(repo: Path) -> None:
     proc = gi("trial", cwd=repo)
     assert "start" in proc.stdout + proc.stderr and "error:" not in proc.stderr
+
+
+def test_a_repository_without_agents_is_told_a_command_that_exists(repo: Path) -> None:
+    # the hint named `gitimprove adopt FILE`, which is no command
+    git(repo, "rm", "-q", "-r", "agents")
+    git(repo, "commit", "-q", "-m", "no agents")
+    proc = gi("analyze", cwd=repo)
+    assert proc.returncode == 1 and proc.stderr.startswith("error: there is no agent on main yet")
+    assert "adopt" not in proc.stderr and "gitimprove docs file-formats" in proc.stderr
