@@ -104,6 +104,7 @@ TROUBLE_PREFIX = "runs redone or abandoned: "
 
 NAMING_SAMPLE = 400            # distinct texts of a group that naming, triage and quotes read
 SPELLING_SAMPLE = 100          # distinct texts read for how users spell a label's words
+NUMPY_SAMPLE = 2_000           # distinct texts from which a sample is taken with numpy
 PART_SAMPLE = 100              # distinct texts a part of a merged group is named and sided by
 MAX_SPELLING_CHARS = 2000      # ... of each
 
@@ -655,14 +656,40 @@ def _sample(counts: Mapping[str, int], limit: int = NAMING_SAMPLE) -> list[str]:
     """The texts a group is read through: its most said, then a stable hash order."""
     if len(counts) <= limit:
         return sorted(counts, key=lambda t: (-counts[t], t))
-    # NOTE: the keys made by map and zip, no Python call per text: a group of 100,000 texts is
+    # NOTE: the keys made by map, no Python call per text: a group of 100,000 texts is
     # sampled several times (triage, naming, parts, quotes)
-    keyed = zip(map(operator.neg, counts.values()), map(zlib.crc32, map(_UTF8, counts)), counts,
-                strict=True)
-    return [t for _, _, t in heapq.nsmallest(limit, keyed)]
+    hashes = map(_HASHES.__getitem__, counts)
+    if len(counts) < NUMPY_SAMPLE:
+        keyed = zip(map(operator.neg, counts.values()), hashes, counts, strict=True)
+        return [t for _, _, t in heapq.nsmallest(limit, keyed)]
+    import numpy as np
+
+    # One int64 key per text, (-count, crc32) in that order (a count below 2**31): numpy
+    # finds the limit-th key, and only the texts at or below it are sorted in Python, with
+    # the text itself breaking a tie of keys, as heapq.nsmallest does.
+    n, texts = len(counts), list(counts)
+    key = (np.fromiter(hashes, dtype=np.int64, count=n)
+           - np.fromiter(counts.values(), dtype=np.int64, count=n) * (1 << 32))
+    kth = np.partition(key, limit - 1)[limit - 1]
+    near = np.flatnonzero(key <= kth)
+    return [t for _, t in sorted(zip(key[near].tolist(), map(texts.__getitem__, near.tolist()),
+                                     strict=True))[:limit]]
 
 
-_UTF8 = operator.methodcaller("encode", "utf-8", "replace")
+class _Hashes(dict[str, int]):
+    """Text -> the CRC-32 of its UTF-8, worked out the first time a text is met: a text of a
+    large group is sampled several times (triage, naming, parts, quotes), and encoding and
+    hashing a long review costs more than looking it up. Bounded like the token memos."""
+
+    def __missing__(self, text: str) -> int:
+        if len(self) >= HASH_MEMO:
+            self.clear()
+        found = self[text] = zlib.crc32(text.encode("utf-8", "replace"))
+        return found
+
+
+HASH_MEMO = 200_000
+_HASHES = _Hashes()
 
 
 def _distinctive(words: Mapping[str, int], size: int,
