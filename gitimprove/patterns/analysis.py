@@ -317,6 +317,7 @@ class Group:
     description: str | None = None
     parts: list[PatternPart] = field(default_factory=list)  # the close groups merged into it
     part_texts: list[list[str]] = field(default_factory=list)  # ... their texts, until named
+    loose: bool = False  # its texts share no word: named after its most typical one
 
 
 def collect_items(records: Sequence[FeedbackRecord], themer: Themer) -> list[Item]:
@@ -721,8 +722,10 @@ def _name_group(kind: PatternKind, members: Sequence[str], by_text: dict[str, li
         words.update(dict.fromkeys({w for w in info.words if nameable(w)}, weight[text]))
     distinctive = [w for w, _ in _distinctive(words, size, df)]
     shared = [w for w in distinctive if words[w] >= min(2, size)]
-    # words that judge, or name whatever is judged ("good", "app"), name a group last
-    terms = (sorted(shared, key=judges)[:3] if shared else distinctive[:3])
+    # words that judge, or name whatever is judged ("good", "app"), name a group last; but
+    # what users praise is what their judging words say ("super", "love")
+    terms = ((shared if kind == PRAISE else sorted(shared, key=judges))[:3] if shared
+             else distinctive[:3])
     terms_key = "+".join(sorted(map(_bounded, terms))) or "text"  # shown in --json
     best = sorted(concepts, key=lambda k: (-concepts[k], k))[:1]
     lexicon = themer.lexicon
@@ -735,7 +738,8 @@ def _name_group(kind: PatternKind, members: Sequence[str], by_text: dict[str, li
     while (kind, key) in taken:
         key = f"terms:{terms_key}#{n_try}"
         n_try += 1
-    return Group(kind, key, "")
+    # NOTE: the key still comes from its words (an id that stays when a text comes or goes)
+    return Group(kind, key, "", loose=not shared and len(read) >= 2)
 
 
 def group_texts(texts: Sequence[str], *, lexicon: Lexicon | None = None,
@@ -1035,6 +1039,10 @@ def _terms_label(g: Group, read: Mapping[str, int], ranked: Sequence[str]) -> st
     """A label from the group's distinctive words (the stems of its key), each as users most
     often spelled it in the group's texts: ``recipe``, not ``recip``."""
     stems = [s for s in g.key.split("terms:", 1)[-1].split("#")[0].split("+") if s and s != "text"]
+    if g.loose and ranked:
+        # words of one text each would name what the others do not say ("door, heartbeat,
+        # renew" over "not professional" and "does not do what I want")
+        return f'like "{shorten(ranked[0], LOOSE_LABEL)}"'
     if not stems:
         return shorten(ranked[0], 60) if ranked else "(no words in common)"
     sample = dict(islice(read.items(), SPELLING_SAMPLE))
@@ -1051,6 +1059,7 @@ def _terms_label(g: Group, read: Mapping[str, int], ranked: Sequence[str]) -> st
         w in grown.values() and w != o and w in o for o in words)))
 
 
+LOOSE_LABEL = 50  # characters of the text a group of texts sharing no word is named after
 MAX_GROWN = 8  # characters of a word grown from a pair of characters
 MAX_LABEL_WORD = 30  # characters of a word in a label: a longer "word" is a mash, a hash or a URL
 
