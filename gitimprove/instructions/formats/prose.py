@@ -110,7 +110,9 @@ class ProseSection:
     text_lines: list[int] = field(default_factory=list)
     rules: list[Rule] = field(default_factory=list)
     protected: bool = False  # the heading carries ``<!-- gitimprove: protected -->``
-    parent: str | None = None  # the section whose heading this one's is under (a higher level)
+    # the section whose heading this one's is under (a higher level; among `#` headings, the
+    # `#` section an underlined heading is written in, whatever its level)
+    parent: str | None = None
     # the first line of the output template the section ends with: the line that announces it
     # ("Answer in this format:"), or the template's first heading under a heading that names a
     # format ("## Output format"); the template's headings and bullets are the section's text
@@ -218,13 +220,22 @@ def parse(lines: list[str], first_id: str, taken: set[str] | None = None, *,
         current.text_lines.append(i)
         para = [*above, i]
     has_preamble = any(lines[k].strip() for k in range(preamble.start, preamble.end))
-    open_headings: list[ProseSection] = []  # the headings above, each of a higher level than the next
+    # the headings above with the level each nests at, each higher than the next
+    open_headings: list[tuple[ProseSection, int]] = []
     for section in sections:
         section.id = unique(slug(section.title or "", "section"))
-        while open_headings and open_headings[-1].level >= section.level:
+        level = section.level
+        while open_headings and open_headings[-1][1] >= level:
+            outer = open_headings[-1][0]
+            if section.head > section.start and outer.head == outer.start:
+                # NOTE: among `#` headings, a line over `---` inside `## Safety` reads as a
+                # heading of Safety's level, yet its author wrote it in Safety: it stays nested
+                # there, so that Safety's protection keeps covering what follows it
+                level = open_headings[-1][1] + 1
+                break
             open_headings.pop()
-        section.parent = open_headings[-1].id if open_headings else None
-        open_headings.append(section)
+        section.parent = open_headings[-1][0].id if open_headings else None
+        open_headings.append((section, level))
     if has_preamble:
         preamble.id = unique(first_id)
         return [preamble, *sections]
