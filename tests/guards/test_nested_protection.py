@@ -98,3 +98,15 @@ def test_a_line_over_dashes_in_a_protected_section_keeps_what_follows_protected(
     human_commit(repo, {"AGENTS.md": MIXED.replace(HAND, "- Hand the chat over only when asked twice.")},
                  "Escalate less")
     assert "PROTECTED section(s) changed: escalation-rules" in ok(gi(repo, "audit")).stdout
+
+
+def test_audit_names_the_protected_section_a_person_adds_a_section_inside(adopted: tuple[Path, str]) -> None:
+    """`### Exceptions` added inside the protected Safety: the protected section changed is
+    Safety, not the new one."""
+    repo, _ = adopted
+    human_commit(repo, {"AGENTS.md": ATTACKS["added"][0](GUIDE)}, "Add exceptions")
+    audit = ok(gi(repo, "audit")).stdout
+    assert "PROTECTED section(s) changed: safety\n" in audit, audit
+    event = json.loads(ok(gi(repo, "audit", "--json")).stdout)["events"][-1]
+    assert event["protected"] is True and event["protected_sections"] == ["safety"]
+    assert [(v["code"], v["section"]) for v in event["violations"]] == [("protected-extended", "safety")]
