@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 
 from gitimprove.instructions.formats import ADAPTERS, AdoptedDocument
+from gitimprove.instructions.formats.prose import EditError
 from gitimprove.instructions.policy import FormatRule, Policy
 from gitimprove.validate import check_change
 
@@ -146,3 +147,15 @@ def test_a_heading_added_into_a_template_is_refused() -> None:
     changed = REVIEW.replace("      ### Risks\n", "      ### Notes\n      - anything\n\n      ### Risks\n")
     found = check_change({"review.prompt.yml": REVIEW.encode()}, {"review.prompt.yml": changed.encode()}, policy)
     assert [v.code for v in found] == ["heading-in-text"]
+
+
+def test_a_section_added_after_a_template_is_a_section_or_refused() -> None:
+    d = doc("You review.\n\nAnswer in this format:\n\n### Summary\n- one line\n", "markdown", "AGENTS.md")
+    d.add_section("notes", title="Notes", rules=["Be brief."])
+    assert doc(d.dumps(), "markdown", "AGENTS.md").agent.section_ids == ["intro", "notes"]
+    # a template of `##` headings would take a `## Notes` after it as one more of its own
+    same = "You review.\n\nAnswer in this format:\n\n## Summary\n- one line\n"
+    d = doc(same, "markdown", "AGENTS.md")
+    with pytest.raises(EditError, match="would read as part of the output template above it"):
+        d.add_section("notes", title="Notes", rules=["Be brief."])
+    assert d.dumps() == same
