@@ -104,6 +104,7 @@ TROUBLE_PREFIX = "runs redone or abandoned: "
 
 NAMING_SAMPLE = 400            # distinct texts of a group that naming, triage and quotes read
 SPELLING_SAMPLE = 100          # distinct texts read for how users spell a label's words
+NUMPY_SAMPLE = 2_000           # distinct texts from which a sample is taken with numpy
 PART_SAMPLE = 100              # distinct texts a part of a merged group is named and sided by
 MAX_SPELLING_CHARS = 2000      # ... of each
 
@@ -316,6 +317,7 @@ class Group:
     description: str | None = None
     parts: list[PatternPart] = field(default_factory=list)  # the close groups merged into it
     part_texts: list[list[str]] = field(default_factory=list)  # ... their texts, until named
+    loose: bool = False  # its texts share no word: named after its most typical one
 
 
 def collect_items(records: Sequence[FeedbackRecord], themer: Themer) -> list[Item]:
@@ -655,14 +657,40 @@ def _sample(counts: Mapping[str, int], limit: int = NAMING_SAMPLE) -> list[str]:
     """The texts a group is read through: its most said, then a stable hash order."""
     if len(counts) <= limit:
         return sorted(counts, key=lambda t: (-counts[t], t))
-    # NOTE: the keys made by map and zip, no Python call per text: a group of 100,000 texts is
+    # NOTE: the keys made by map, no Python call per text: a group of 100,000 texts is
     # sampled several times (triage, naming, parts, quotes)
-    keyed = zip(map(operator.neg, counts.values()), map(zlib.crc32, map(_UTF8, counts)), counts,
-                strict=True)
-    return [t for _, _, t in heapq.nsmallest(limit, keyed)]
+    hashes = map(_HASHES.__getitem__, counts)
+    if len(counts) < NUMPY_SAMPLE:
+        keyed = zip(map(operator.neg, counts.values()), hashes, counts, strict=True)
+        return [t for _, _, t in heapq.nsmallest(limit, keyed)]
+    import numpy as np
+
+    # One int64 key per text, (-count, crc32) in that order (a count below 2**31): numpy
+    # finds the limit-th key, and only the texts at or below it are sorted in Python, with
+    # the text itself breaking a tie of keys, as heapq.nsmallest does.
+    n, texts = len(counts), list(counts)
+    key = (np.fromiter(hashes, dtype=np.int64, count=n)
+           - np.fromiter(counts.values(), dtype=np.int64, count=n) * (1 << 32))
+    kth = np.partition(key, limit - 1)[limit - 1]
+    near = np.flatnonzero(key <= kth)
+    return [t for _, t in sorted(zip(key[near].tolist(), map(texts.__getitem__, near.tolist()),
+                                     strict=True))[:limit]]
 
 
-_UTF8 = operator.methodcaller("encode", "utf-8", "replace")
+class _Hashes(dict[str, int]):
+    """Text -> the CRC-32 of its UTF-8, worked out the first time a text is met: a text of a
+    large group is sampled several times (triage, naming, parts, quotes), and encoding and
+    hashing a long review costs more than looking it up. Bounded like the token memos."""
+
+    def __missing__(self, text: str) -> int:
+        if len(self) >= HASH_MEMO:
+            self.clear()
+        found = self[text] = zlib.crc32(text.encode("utf-8", "replace"))
+        return found
+
+
+HASH_MEMO = 200_000
+_HASHES = _Hashes()
 
 
 def _distinctive(words: Mapping[str, int], size: int,
@@ -694,8 +722,10 @@ def _name_group(kind: PatternKind, members: Sequence[str], by_text: dict[str, li
         words.update(dict.fromkeys({w for w in info.words if nameable(w)}, weight[text]))
     distinctive = [w for w, _ in _distinctive(words, size, df)]
     shared = [w for w in distinctive if words[w] >= min(2, size)]
-    # words that judge, or name whatever is judged ("good", "app"), name a group last
-    terms = (sorted(shared, key=judges)[:3] if shared else distinctive[:3])
+    # words that judge, or name whatever is judged ("good", "app"), name a group last; but
+    # what users praise is what their judging words say ("super", "love")
+    terms = ((shared if kind == PRAISE else sorted(shared, key=judges))[:3] if shared
+             else distinctive[:3])
     terms_key = "+".join(sorted(map(_bounded, terms))) or "text"  # shown in --json
     best = sorted(concepts, key=lambda k: (-concepts[k], k))[:1]
     lexicon = themer.lexicon
@@ -708,7 +738,8 @@ def _name_group(kind: PatternKind, members: Sequence[str], by_text: dict[str, li
     while (kind, key) in taken:
         key = f"terms:{terms_key}#{n_try}"
         n_try += 1
-    return Group(kind, key, "")
+    # NOTE: the key still comes from its words (an id that stays when a text comes or goes)
+    return Group(kind, key, "", loose=not shared and len(read) >= 2)
 
 
 def group_texts(texts: Sequence[str], *, lexicon: Lexicon | None = None,
@@ -1008,6 +1039,10 @@ def _terms_label(g: Group, read: Mapping[str, int], ranked: Sequence[str]) -> st
     """A label from the group's distinctive words (the stems of its key), each as users most
     often spelled it in the group's texts: ``recipe``, not ``recip``."""
     stems = [s for s in g.key.split("terms:", 1)[-1].split("#")[0].split("+") if s and s != "text"]
+    if g.loose and ranked:
+        # words of one text each would name what the others do not say ("door, heartbeat,
+        # renew" over "not professional" and "does not do what I want")
+        return f'like "{shorten(ranked[0], LOOSE_LABEL)}"'
     if not stems:
         return shorten(ranked[0], 60) if ranked else "(no words in common)"
     sample = dict(islice(read.items(), SPELLING_SAMPLE))
@@ -1024,6 +1059,7 @@ def _terms_label(g: Group, read: Mapping[str, int], ranked: Sequence[str]) -> st
         w in grown.values() and w != o and w in o for o in words)))
 
 
+LOOSE_LABEL = 50  # characters of the text a group of texts sharing no word is named after
 MAX_GROWN = 8  # characters of a word grown from a pair of characters
 MAX_LABEL_WORD = 30  # characters of a word in a label: a longer "word" is a mash, a hash or a URL
 

@@ -110,9 +110,15 @@ def says_not_called(text: str, words: frozenset[str]) -> bool:
     return False
 
 
+def _no_calls(record: FeedbackRecord) -> bool:
+    return record.tool_calls is None
+
+
 def _runs(records: Sequence[FeedbackRecord]) -> list[_Run]:
     """The judged runs with logged decisions. Runs that only have a log (most runs, when every
     run is logged) or only feedback are set aside before any merging."""
+    if all(map(_no_calls, records)):  # no run logged its decisions: nothing to group
+        return []
     groups: dict[tuple[str, str], list[FeedbackRecord]] = defaultdict(list)
     for r in records:
         groups[(r.agent, r.run_id if r.run_id is not None else "\0" + r.id)].append(r)

@@ -318,11 +318,10 @@ def _agglomerate(vectors: Matrix, min_size: int) -> tuple[list[list[int]], float
     members, cut at the :data:`QUANTILE` of their pairwise distances; and that cut."""
     import numpy as np
     from scipy.cluster.hierarchy import fcluster, linkage
-    from scipy.spatial.distance import pdist
 
     if len(vectors) < 2:
         return [], 0.0
-    dists = pdist(vectors.astype(np.float64), metric="euclidean")
+    dists = unit_distances(vectors)
     cut = min(MAX_CUT, max(MIN_CUT, float(np.quantile(dists, QUANTILE))))
     tree = linkage(dists, method="average")
     flat = fcluster(tree, t=cut, criterion="distance")
@@ -331,6 +330,20 @@ def _agglomerate(vectors: Matrix, min_size: int) -> tuple[list[list[int]], float
         groups.setdefault(int(label), []).append(i)
     found = sorted((g for g in groups.values() if len(g) >= min_size), key=lambda g: (-len(g), g[0]))
     return found, cut
+
+
+def unit_distances(vectors: Matrix) -> NDArray[np.float64]:
+    """The condensed pairwise distances of unit rows (as ``pdist`` orders them), from their
+    dot products: one matrix product, which BLAS does several times faster than ``pdist``'s
+    loop over pairs (the sample of every round of every script is clustered this way).
+    Computed in float64, so they match ``pdist``'s to about 1e-8, far below any cut."""
+    import numpy as np
+
+    n = len(vectors)
+    wide = vectors.astype(np.float64)
+    gram = wide @ wide.T
+    upper = np.triu_indices(n, 1)
+    return np.sqrt(np.maximum(0.0, 2.0 - 2.0 * gram[upper]))
 
 
 def _second_level(vectors: Matrix, labels: Sequence[int], counts: Sequence[int],

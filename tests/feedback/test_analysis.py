@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -320,3 +321,46 @@ def test_a_quote_is_whole_where_its_point_is_in_view() -> None:
     assert _focus(late, lambda s: 0.0) == late
     assert _focus('a long story of how it is used at home and at work, every day. ' * 2
                   + '"WRONG again"', lambda s: 1.0 if "wrong" in s.lower() else 0.0) == "…WRONG again\""
+
+
+def test_a_group_whose_texts_share_no_word_is_named_after_its_most_typical_one() -> None:
+    """Words of one text each named a group of texts that share none: "door, heartbeat,
+    renew" over "not professional" and "does not do what I want". Such a group is named
+    after its most typical text; its key (and so its id) still comes from its words."""
+    from collections import Counter
+
+    from gitimprove.patterns.analysis import FAILURE, Themer, _name_group, _terms_label
+
+    themer = Themer()
+    texts = ["not professional at all", "the door heartbeat renew thing", "shame on the creators"]
+    by_text: dict[str, list[Any]] = {t: [object()] for t in texts}  # one item says each
+    df = (Counter(w for t in texts for w in set(themer(t).words)), 50)
+    group = _name_group(FAILURE, texts, by_text, themer, df, {})
+    assert group.loose and group.key.startswith("terms:")
+    label = _terms_label(group, {t: 1 for t in texts}, texts)
+    assert label == 'like "not professional at all"'
+    # texts that share a word are named by their words, as before
+    shared = ["recipe needs less sugar", "sugar in the recipe again", "this recipe and its sugar"]
+    by_shared: dict[str, list[Any]] = {t: [object()] for t in shared}
+    named = _name_group(FAILURE, shared, by_shared, themer,
+                        (Counter(w for t in shared for w in set(themer(t).words)), 50), {})
+    assert not named.loose
+    assert "sugar" in _terms_label(named, {t: 1 for t in shared}, shared)
+
+
+def test_praise_is_named_by_what_users_praise_with() -> None:
+    # judging words name a complaint last ("worst app" says nothing to fix), but they are
+    # what praise says: a group of "best app" reviews was named "aap, students, work"
+    from collections import Counter
+
+    from gitimprove.patterns.analysis import PRAISE, Themer, _name_group, _terms_label
+
+    themer = Themer()
+    texts = ["best app", "Best app!", "best app ever", "the best app", "best app.", "BEST APP",
+             "best app for students", "best app for my students", "best app at work",
+             "best app for work", "best aap", "aap best app"]
+    df = (Counter(w for t in texts for w in set(themer(t).words)), 1000)
+    by_text: dict[str, list[Any]] = {t: [object()] for t in texts}
+    group = _name_group(PRAISE, texts, by_text, themer, df, {})
+    label = _terms_label(group, {t: 1 for t in texts}, texts)
+    assert "best app" in label and "students" not in label, label
