@@ -3,7 +3,9 @@
 A Markdown heading starts a section, a bullet or numbered line is a rule (lines indented under
 it belong to it), any other line is text. The text before the first heading is a section of
 its own, named by the caller (``backstory``, ``intro``). Fenced code blocks are text whatever
-they hold.
+they hold, and so is an output template: the headings deeper than their section's under a line
+that announces a format ("Answer in this format:") or in a section titled so ("## Output
+format"), up to a heading above the template's level (:func:`_template_start`).
 
 A :class:`Lines` buffer holds the raw lines of a string as they are stored in the file (with
 their indentation and line ends) and edits them in place: a line that no edit touches keeps its

@@ -262,8 +262,8 @@ class HeuristicProposer:
 
     def _section_for(self, request: ProposalRequest, pattern: Pattern) -> str | None:
         """The section a rule about the answers goes to: the pattern's, else one about the
-        answers (one with rules first), else the prompt's untitled text or a section of
-        general rules; else :data:`ANSWERS_SECTION`, not yet in the file (None: every
+        answers, else the prompt's untitled text or a section of general rules (of each, one
+        with rules first); else :data:`ANSWERS_SECTION`, not yet in the file (None: every
         section is protected)."""
         editable = [s for s in request.file.sections if s.id not in request.protected]
         if not editable:
@@ -283,7 +283,7 @@ class HeuristicProposer:
         answers = [s for s in editable if about(s, _STYLE_HINTS)]
         general = [s for s in editable if (s.title is None and not elsewhere(s))
                    or (s.rules and about(s, _GENERAL_HINTS))]
-        found = [s for s in answers if s.rules] or answers or general
+        found = [s for s in answers if s.rules] or answers or [s for s in general if s.rules] or general
         if found:
             return found[0].id
         return None if request.file.section(ANSWERS_SECTION) is not None else ANSWERS_SECTION
