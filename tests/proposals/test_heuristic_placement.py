@@ -98,3 +98,14 @@ def test_the_citation_rule_keeps_to_the_files_own_citation_format(
     plain = RESEARCH.replace("Cite sources as numbered footnotes: [1] Author, *Title*, page.", "Be thorough.")
     ops = operations(adopted(tmp_path / "plain", gitimprove, plain, NO_SOURCES), gitimprove)
     assert "Cite a source (publisher, year and link) for each key claim." in [op.get("text") for op in ops]
+
+
+def test_analysis_does_not_tie_a_length_pattern_to_a_section_by_the_word_keep(
+        tmp_path: Path, gitimprove: Callable[..., Ran]) -> None:
+    # the length concept's hints held "keep": "`shop/cart.py` keeps the cart" made a pattern
+    # of "too long" the concern of "Module responsibilities", and a model proposer is told so
+    repo = adopted(tmp_path, gitimprove, CODING, TOO_LONG)
+    ran = gitimprove(repo, "analyze", "agents", "--json")
+    assert ran.returncode == 0, ran.stderr
+    (length,) = [p for p in json.loads(ran.stdout)["patterns"] if p["key"] == "concept:length"]
+    assert length["section"] is None
