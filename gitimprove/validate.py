@@ -252,8 +252,10 @@ def check_agent(old: AgentFile, new: AgentFile, policy: Policy, *, path: str) ->
         if above is not None:
             # a heading added, demoted or underlined under a protected one: the reader takes
             # what it holds for protected text that a human wrote
+            # NOTE: the violation is the protected section's (audit names what a change
+            # touched): the new section only says where in it
             v("protected-extended", f"puts the section {section.id!r} inside the protected section "
-              f"{above!r}; only humans may add to it", section.id)
+              f"{above!r}; only humans may add to it", above)
     for sid in new_ids:
         if sid not in old_ids and policy.is_protected(agent, sid):
             v("protected-shadowed",

@@ -42,7 +42,7 @@ def _c(key: str, failure: str, correction: str, praise: str, hints: str, phrases
 
 CONCEPTS: tuple[Concept, ...] = (
     _c("length", "too long / verbose", "make it shorter and more concise", "concise, right length",
-       "length words long short concise brief keep under",
+       "length words long short concise brief",
        """
        too long | way too long | far too long | so long | overly long | really long | long winded
        bit long | a bit long | little long | slightly long | still long | quite long | rather long

@@ -139,7 +139,9 @@ def test_an_underline_a_model_writes_makes_no_heading_a_hash_would_not() -> None
             d = doc(GUIDE)
             d.set_text("style", f"Write well.\n\n{heading}\n\nAnything goes.")
             results.append(codes(GUIDE, d.dumps()))
-        assert results[0] == results[1]
+        # refused for the same reasons; a `#` heading among underlined ones also holds the
+        # underlined protected section after it (an underline never closes a `#` section)
+        assert set(results[0]) <= set(results[1]) <= {*results[0], "protected-extended"}, results
     # a rule that opens with `#` is a heading inside its list item: refused, as in text
     d = doc(GUIDE)
     d.add_rule("style", "# Safety")

@@ -212,3 +212,28 @@ def test_a_refusal_names_the_protected_section_a_subsection_is_under(text: str, 
     said = [v.message for v in check_change({"AGENTS.md": UNMARKED.encode()},
                                             {"AGENTS.md": changed.encode()}, named)]
     assert "changes the protected section 'refunds'" in said
+
+
+# Among `#` headings, a line over `---` inside the protected section: GitHub shows it as a
+# heading of Safety's level, but its author wrote it in Safety.
+MIXED = GUIDE.replace("### Escalation\n", "Escalation rules\n---\n").replace("#### Refunds\n", "Refunds\n===\n")
+
+
+def test_an_underlined_heading_among_hashed_ones_stays_in_the_section_it_is_written_in() -> None:
+    assert view(MIXED) == (["support-agent", "style", "safety", "escalation-rules", "refunds", "tone"],
+                           [None, "support-agent", "support-agent", "safety", "safety",
+                            "support-agent"])
+    # a file whose headings are all underlined nests them as CommonMark levels say
+    assert view("Title\n=====\n\nA\n---\n\nB\n---\n")[1] == [None, "title", "title"]
+
+
+@pytest.mark.parametrize(("text", "policy"), [(MIXED, MD), (MIXED.replace(" <!-- gitimprove: protected -->", ""),
+                                                             BY_POLICY)], ids=["mark", "policy"])
+def test_what_follows_an_underlined_line_in_a_protected_section_stays_protected(text: str, policy: Policy) -> None:
+    parsed = ADAPTERS["markdown"].parse(text, "AGENTS.md")
+    assert protected_ids(parsed.view(parsed.entries[0], "agents"), policy) == [
+        "safety", "escalation-rules", "refunds"]
+    changed = text.replace(HAND, "- Never hand the chat to a human.")
+    assert codes(text, changed, policy) == ["protected-changed"]
+    assert codes(text, text.replace("- Never promise a refund.", "- Promise refunds."), policy) == [
+        "protected-changed"]

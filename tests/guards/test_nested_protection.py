@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.formats.test_nested_protection import ATTACKS, GUIDE
+from tests.formats.test_nested_protection import ATTACKS, GUIDE, HAND, MIXED
 from tests.review.conftest import human_commit, make_proposal, run
 
 from .conftest import gi, ok, refused, tip
@@ -19,12 +19,11 @@ from .conftest import gi, ok, refused, tip
 NESTED = ["safety", "escalation", "refunds"]
 
 
-@pytest.fixture
-def adopted(tmp_path: Path) -> tuple[Path, str]:
-    """A repository whose AGENTS.md was adopted in place, the hooks installed; its agent."""
+def adopt(tmp_path: Path, text: str) -> tuple[Path, str]:
+    """A repository whose AGENTS.md (``text``) was adopted in place, the hooks installed; its agent."""
     repo = tmp_path / "shop"
     repo.mkdir()
-    (repo / "AGENTS.md").write_text(GUIDE)
+    (repo / "AGENTS.md").write_text(text)
     run(tmp_path, "init", "-q", "-b", "main", str(repo))
     run(repo, "add", "-A")
     run(repo, "commit", "-q", "-m", "the shop's agent")
@@ -33,6 +32,11 @@ def adopted(tmp_path: Path) -> tuple[Path, str]:
     listed = json.loads(ok(gi(repo, "agents", "--json")).stdout)["agents"]
     assert len(listed) == 1
     return repo, listed[0]["name"]
+
+
+@pytest.fixture
+def adopted(tmp_path: Path) -> tuple[Path, str]:
+    return adopt(tmp_path, GUIDE)
 
 
 def test_agents_and_show_list_the_nested_sections_as_protected(adopted: tuple[Path, str]) -> None:
@@ -70,3 +74,39 @@ def test_audit_reports_a_human_edit_of_a_subsection_as_protected(adopted: tuple[
     human_commit(repo, {"AGENTS.md": edit(GUIDE)}, "Escalate less")
     audit = ok(gi(repo, "audit")).stdout
     assert "PROTECTED section(s) changed: escalation" in audit, audit
+
+
+def escalate_less(text: str) -> str:
+    return text.replace(HAND, "- Never hand the chat to a human.")
+
+
+def test_a_line_over_dashes_in_a_protected_section_keeps_what_follows_protected(tmp_path: Path) -> None:
+    """Among `#` headings, "Escalation rules" over `---` inside the protected Safety: GitHub
+    shows an h2 beside Safety, but the rule under it is Safety's all the same, for `agents`,
+    `show`, `approve`, the hooks and `audit`."""
+    repo, agent = adopt(tmp_path, MIXED)
+    assert json.loads(ok(gi(repo, "agents", "--json")).stdout)["agents"][0]["protected"] == [
+        "safety", "escalation-rules", "refunds"]
+    shown = json.loads(ok(gi(repo, "show", agent, "--json")).stdout)
+    assert shown["protected"] == ["safety", "escalation-rules", "refunds"]
+    make_proposal(repo, "less", escalate_less, agent=agent, path="AGENTS.md")
+    before = tip(repo)
+    assert "protected section 'escalation-rules'" in refused(gi(repo, "approve", "less"))
+    proc = run(repo, "merge", "--no-ff", "-m", "merge", f"improve/{agent}/less", check=False)
+    assert proc.returncode != 0 and "protected section" in proc.stderr, proc.stderr
+    assert tip(repo) == before
+    human_commit(repo, {"AGENTS.md": MIXED.replace(HAND, "- Hand the chat over only when asked twice.")},
+                 "Escalate less")
+    assert "PROTECTED section(s) changed: escalation-rules" in ok(gi(repo, "audit")).stdout
+
+
+def test_audit_names_the_protected_section_a_person_adds_a_section_inside(adopted: tuple[Path, str]) -> None:
+    """`### Exceptions` added inside the protected Safety: the protected section changed is
+    Safety, not the new one."""
+    repo, _ = adopted
+    human_commit(repo, {"AGENTS.md": ATTACKS["added"][0](GUIDE)}, "Add exceptions")
+    audit = ok(gi(repo, "audit")).stdout
+    assert "PROTECTED section(s) changed: safety\n" in audit, audit
+    event = json.loads(ok(gi(repo, "audit", "--json")).stdout)["events"][-1]
+    assert event["protected"] is True and event["protected_sections"] == ["safety"]
+    assert [(v["code"], v["section"]) for v in event["violations"]] == [("protected-extended", "safety")]

@@ -252,10 +252,18 @@ class AdoptedDocument:
             same = [s for _, b, s in found if b is buf]
             local = None
         new = self._written
+        before = list(buf.raw)
         buf.add_section(same, title=new(buf, title or section_id),
                         text=None if text is None else new(buf, text),
                         rules=None if rules is None else [new(buf, r) for r in rules],
                         position=local)
+        if len(buf.sections()) <= len(same):
+            # under "Answer in this format:" and its `## Summary`, a `## Notes` after them is
+            # one more heading of the template (prose.parse): text, not a section
+            buf.raw = before
+            raise EditError(f"{self.source}: a section {title or section_id!r} added there would read as "
+                            "part of the output template above it, not as a section",
+                            hint="add the section by hand, or add its rules to an existing section")
         self.modified = True
 
     def dumps(self) -> str:

@@ -3,7 +3,9 @@
 A Markdown heading starts a section, a bullet or numbered line is a rule (lines indented under
 it belong to it), any other line is text. The text before the first heading is a section of
 its own, named by the caller (``backstory``, ``intro``). Fenced code blocks are text whatever
-they hold.
+they hold, and so is an output template: the headings deeper than their section's under a line
+that announces a format ("Answer in this format:") or in a section titled so ("## Output
+format"), up to a heading above the template's level (:func:`_template_start`).
 
 A :class:`Lines` buffer holds the raw lines of a string as they are stored in the file (with
 their indentation and line ends) and edits them in place: a line that no edit touches keeps its
@@ -37,6 +39,17 @@ _MARKUP_RE = re.compile(r"\A[ \t]*(?:" + _TEMPLATE_TAG + r"|</?[A-Za-z][\w:-]*(?
 _BLOCK_OPEN_RE = re.compile(r"\{%-?\s*(?:if|for|unless|case|with|block|macro|call|filter|raw|capture|"
                             r"tablerow|comment)\b|\{\{~?#\s*[\w>*-]")
 _BLOCK_CLOSE_RE = re.compile(r"\{%-?\s*end\w*\b|\{\{~?/\s*[\w-]")
+# A line that announces the output's shape, its headings under it: "Answer in this format:",
+# "Use the following template:", "Structure your review like this:", "Your reply has these sections:".
+_TEMPLATE_LEAD_RE = re.compile(
+    r"(?:\b(?:format|formatted|template|structure|structured|layout|skeleton|as\s+follows|like\s+(?:this|so))\b"
+    r"|\b(?:answers?|responses?|repl(?:y|ies)|outputs?|reports?|reviews?|summar(?:y|ies))\b.*"
+    r"\b(?:sections|headings|headers|parts)\b)[^:：]*[:：][ \t*_]*\Z", re.IGNORECASE)
+# A heading that names the output's shape: "Output format", "Response template", "Format".
+_TEMPLATE_TITLE_RE = re.compile(
+    r"(?:(?:expected|required)\s+)?(?:(?:output|response|answer|reply|report|review|result|message)s?\s+)?"
+    r"(?:format|template)s?|(?:(?:expected|required)\s+)?(?:output|response|answer|reply|report|review)s?\s+"
+    r"(?:structure|layout)")
 _SLUG_CHARS = re.compile(r"[^a-z0-9]+")
 # A line that a list finishes ("Focus on:", "Analyze the code for:", "with these sections:",
 # "For each issue, provide:"): its items are topics or parts of an output, not rules.
@@ -99,7 +112,13 @@ class ProseSection:
     text_lines: list[int] = field(default_factory=list)
     rules: list[Rule] = field(default_factory=list)
     protected: bool = False  # the heading carries ``<!-- gitimprove: protected -->``
-    parent: str | None = None  # the section whose heading this one's is under (a higher level)
+    # the section whose heading this one's is under (a higher level; among `#` headings, the
+    # `#` section an underlined heading is written in, whatever its level)
+    parent: str | None = None
+    # the first line of the output template the section ends with: the line that announces it
+    # ("Answer in this format:"), or the template's first heading under a heading that names a
+    # format ("## Output format"); the template's headings and bullets are the section's text
+    template: int | None = None
 
     def last_content(self, lines: list[str]) -> int | None:
         """The last non-blank line of the section (its heading counts)."""
@@ -133,6 +152,7 @@ def parse(lines: list[str], first_id: str, taken: set[str] | None = None, *,
     preamble = current
     fenced = False
     rule: Rule | None = None
+    template: int | None = None  # inside an output template: the level of its headings
     para: list[int] = []  # the lines of text right above: a paragraph an underline makes a heading
     for i, line in enumerate(lines):
         above, para = para, []
@@ -145,24 +165,40 @@ def parse(lines: list[str], first_id: str, taken: set[str] | None = None, *,
             current.text_lines.append(i)
             continue
         underline = UNDERLINE_RE.match(line) if setext and above else None
-        if underline and _paragraph(lines, above):
-            del current.text_lines[-len(above):]
-            current.end = above[0]
-            current = _section(" ".join(lines[k].strip() for k in above), 1 if underline.group(1)[0] == "=" else 2,
-                               above[0], i, len(lines))
-            sections.append(current)
-            rule = None
-            continue
         heading = HEADING_RE.match(line)
         if heading and folded and i > 0 and lines[i - 1].strip() and not lines[i - 1][:1].isspace():
             heading = None
-        if heading:
-            current.end = i
-            current = _section(heading.group(2), len(heading.group(1)), i, i, len(lines))
+        opened: tuple[str, int, int] | None = None  # a heading's title, level and first line
+        if underline and _paragraph(lines, above):
+            opened = " ".join(lines[k].strip() for k in above), 1 if underline.group(1)[0] == "=" else 2, above[0]
+        elif heading:
+            opened = heading.group(2), len(heading.group(1)), i
+        if opened is not None:
+            title, level, start = opened
+            if template is not None and (level < template or PROTECTED_MARK in title):
+                template = None
+            elif template is None and level > current.level and PROTECTED_MARK not in title:
+                lead = _template_start(lines, current, start)
+                if lead is not None:
+                    template, current.template = level, lead
+            if template is not None:  # a heading of the output's: text of the section
+                current.text_lines.append(i)
+                rule = None
+                continue
+            if start < i:
+                del current.text_lines[-len(above):]
+            current.end = start
+            current = _section(title, level, start, i, len(lines))
             sections.append(current)
             rule = None
             continue
         if not line.strip():
+            continue
+        if template is not None:  # the output's own lines, its bullets too, are text
+            current.text_lines.append(i)
+            rule = None
+            if not RULE_RE.match(line):
+                para = [*above, i]
             continue
         bullet = RULE_RE.match(line)
         if rule is not None and _MARKUP_RE.match(line):
@@ -186,13 +222,22 @@ def parse(lines: list[str], first_id: str, taken: set[str] | None = None, *,
         current.text_lines.append(i)
         para = [*above, i]
     has_preamble = any(lines[k].strip() for k in range(preamble.start, preamble.end))
-    open_headings: list[ProseSection] = []  # the headings above, each of a higher level than the next
+    # the headings above with the level each nests at, each higher than the next
+    open_headings: list[tuple[ProseSection, int]] = []
     for section in sections:
         section.id = unique(slug(section.title or "", "section"))
-        while open_headings and open_headings[-1].level >= section.level:
+        level = section.level
+        while open_headings and open_headings[-1][1] >= level:
+            outer = open_headings[-1][0]
+            if section.head > section.start and outer.head == outer.start:
+                # NOTE: among `#` headings, a line over `---` inside `## Safety` reads as a
+                # heading of Safety's level, yet its author wrote it in Safety: it stays nested
+                # there, so that Safety's protection keeps covering what follows it
+                level = open_headings[-1][1] + 1
+                break
             open_headings.pop()
-        section.parent = open_headings[-1].id if open_headings else None
-        open_headings.append(section)
+        section.parent = open_headings[-1][0].id if open_headings else None
+        open_headings.append((section, level))
     if has_preamble:
         preamble.id = unique(first_id)
         return [preamble, *sections]
@@ -203,6 +248,19 @@ def _section(title: str, level: int, start: int, head: int, end: int) -> ProseSe
     """The section a heading opens (its id is given once every heading is read)."""
     return ProseSection("", title.replace(PROTECTED_MARK, "").strip(), level, start, end, head=head,
                         protected=PROTECTED_MARK in title)
+
+
+def _template_start(lines: list[str], section: ProseSection, start: int) -> int | None:
+    """Where the output template that a heading opening at line ``start`` belongs to begins,
+    when it is one: the heading is deeper than ``section``'s and follows a line of the section
+    that announces a format ("Answer in this format:", "Use this template:", "Your reply has
+    these sections:"), or the section's own title names one ("## Output format"). None: the
+    heading opens a section."""
+    k = next((k for k in range(start - 1, section.start - 1, -1) if lines[k].strip()), None)
+    if k is not None and k in section.text_lines and _TEMPLATE_LEAD_RE.search(lines[k]):
+        return k
+    title = (section.title or "").strip(" \t*_`:").lower()
+    return start if _TEMPLATE_TITLE_RE.fullmatch(title) else None
 
 
 def _paragraph(lines: list[str], para: list[int]) -> bool:
@@ -306,7 +364,13 @@ class Lines:
         if last is None:  # an empty string: the rule is its first line
             self._insert(section.start, [f"- {text}"])
             return 0
-        if close is not None and last > close:  # a chat template: into its system message
+        if section.template is not None:  # above the output template it ends with, not in it
+            above = [k for k in range(section.start, section.template) if view[k].strip()]
+            if not above:
+                self._insert(section.template, [f"- {text}", ""])
+                return len(section.rules)
+            last = above[-1]
+        elif close is not None and last > close:  # a chat template: into its system message
             last = max(k for k in range(section.start, close) if view[k].strip())
         else:
             last = _before_input(view, section, last)

@@ -8,6 +8,10 @@ It edits the file as a careful person would, with the shared checks of
 - a rule is the theme's stock remedy, a specific and testable rule (:data:`REMEDIES`), or the
   wording that enough distinct users share; a lone user's phrasing is never copied, and a theme
   with neither is left out rather than turned into something vague;
+- a rule goes to the section the pattern concerns, or one about the answers, or the prompt's
+  general text or rules; never to a section about something else (an AGENTS.md's "Module
+  responsibilities"): a file with no such section gets one, "Answers";
+- a stock rule never prescribes a form the file states otherwise (its own citation format);
 - a rule the file already has is not added again: where the feedback shows the existing rule
   is not enough, it is tightened (``update_rule``); a second "End with ..." extends the first;
   anything else that would contradict the file is left out, and the review says so;
@@ -30,6 +34,8 @@ from gitimprove.dataclass import dataclass, field
 from gitimprove.instructions.agentfile import (
     TOOLS_SECTION,
     TOOLS_TITLE,
+    AgentFile,
+    Section,
     guideline_tool,
     tool_guidelines,
     tools_section,
@@ -65,7 +71,17 @@ from gitimprove.proposals.support import Support, consistent_number
 from gitimprove.text import rule_number, shorten
 from gitimprove.validate import unclosed_block
 
-_STYLE_HINTS = ("style", "tone", "format", "voice", "writing", "process", "method")
+# Where a rule about the answers goes: a section about them (its words), else the prompt's
+# own general text or rules; never a section about something else ("Module responsibilities",
+# "Testing", "Code style" in a coding agent's AGENTS.md), where a new "Answers" section takes it.
+_STYLE_HINTS = ("style", "tone", "format", "voice", "writing", "process", "method", "answer", "response",
+                "repl", "output", "communicat")
+_GENERAL_HINTS = ("role", "rule", "guideline", "instruction", "behavio", "general", "principle", "persona")
+_ELSEWHERE = re.compile(r"\b(?:code|coding|commits?|git|tests?|testing|lint\w*|naming|files?|folders?|modules?|"
+                        r"apis?|branch\w*|pull|builds?|deploy\w*|architecture|project|repo\w*|setup|"
+                        r"install\w*|dependenc\w*|database|schema|responsibilities)\b")
+ANSWERS_SECTION = "answers"
+ANSWERS_TITLE = "Answers"  # its Markdown heading slugs to the same id
 MAX_QUOTES = 3
 HARD_LIMIT = "treat it as a hard limit and cut detail rather than go over it"
 
@@ -77,6 +93,9 @@ class Remedy:
     aspect: str                 # "length", "a call to action": names the change in a summary
     rule: str | None            # None: the theme has no specific, testable stock rule
     ending: str | None = None   # for an "End with ..." rule: what to end with
+    # the rule for a file that already says how (its own citation format): ``rule`` less the
+    # form it prescribes, which would contradict the file's
+    own_form: str | None = None
 
 
 REMEDIES: dict[str, Remedy] = {
@@ -107,7 +126,9 @@ REMEDIES: dict[str, Remedy] = {
                                                     "hand it to a human and say who will follow "
                                                     "up and by when."),
     "citations": Remedy("source citations", "Cite a source (publisher, year and link) for each key "
-                                            "claim."),
+                                            "claim.",
+                        own_form="Cite a source for each key claim, in the citation format these "
+                                 "instructions give."),
     "summary_first": Remedy("a summary up front", "Start with a summary of the answer in two or three "
                                                   "sentences."),
     "formatting": Remedy("bullet points", "Put lists of three or more features or options in bullet "
@@ -240,16 +261,32 @@ class HeuristicProposer:
         self.settings = settings or ProposerSettings()
 
     def _section_for(self, request: ProposalRequest, pattern: Pattern) -> str | None:
+        """The section a rule about the answers goes to: the pattern's, else one about the
+        answers, else the prompt's untitled text or a section of general rules (of each, one
+        with rules first); else :data:`ANSWERS_SECTION`, not yet in the file (None: every
+        section is protected)."""
         editable = [s for s in request.file.sections if s.id not in request.protected]
         if not editable:
             return None
-        if pattern.section and any(s.id == pattern.section for s in editable):
+
+        def elsewhere(section: Section) -> bool:
+            return bool(_ELSEWHERE.search(f"{section.id} {section.title or ''}".lower()))
+
+        def about(section: Section, hints: tuple[str, ...]) -> bool:
+            return any(h in f"{section.id} {section.title or ''}".lower() for h in hints) and not elsewhere(section)
+
+        # NOTE: analysis names a pattern's section by shared words: "keep answers under 100
+        # words" shares "keep" with "`cart.py` keeps the cart" under "Module responsibilities"
+        if pattern.section and any(s.id == pattern.section and not elsewhere(s) for s in editable):
             return pattern.section
-        with_rules = [s for s in editable if s.rules]
-        for s in with_rules:
-            if any(h in f"{s.id} {s.title or ''}".lower() for h in _STYLE_HINTS):
-                return s.id
-        return (with_rules or editable)[0].id
+
+        answers = [s for s in editable if about(s, _STYLE_HINTS)]
+        general = [s for s in editable if (s.title is None and not elsewhere(s))
+                   or (s.rules and about(s, _GENERAL_HINTS))]
+        found = [s for s in answers if s.rules] or answers or [s for s in general if s.rules] or general
+        if found:
+            return found[0].id
+        return None if request.file.section(ANSWERS_SECTION) is not None else ANSWERS_SECTION
 
     def _support(self, request: ProposalRequest, pattern: Pattern) -> Support | None:
         return request.support.get(pattern.id)
@@ -269,6 +306,10 @@ class HeuristicProposer:
             return (_sentence(said), _gist(said) or aspect,
                     f"the wording {shared.users} users share")
         if remedy is not None and remedy.rule is not None:
+            own = _states_form(request.file) if remedy.own_form else None
+            if remedy.own_form and own is not None:
+                return (remedy.own_form, aspect, "the theme's stock remedy, less its citation format: "
+                        f"{own.where()} gives the file's own ({own.text!r})")
             return remedy.rule, aspect, "the theme's stock remedy"
         if steers is not None:
             return None, aspect, (f"the wording users share steers the agent ({steers!r}: an "
@@ -391,10 +432,9 @@ class HeuristicProposer:
                                        reason="-", evidence=[])
             action, why = "tighten", (f"Runs show the guideline for {tool} is not enough as it "
                                       "stands, so it is tightened with what the runs suggest.")
-        elif section is None and not any(isinstance(pl.op, AddSection) for pl in planned):
-            first = next((i for i, s in enumerate(request.file.sections)
-                          if s.id in request.protected), None)
-            op = AddSection(id=TOOLS_SECTION, title=TOOLS_TITLE, rules=[text], position=first,
+        elif section is None and not any(isinstance(pl.op, AddSection) and pl.op.id == TOOLS_SECTION
+                                         for pl in planned):
+            op = AddSection(id=TOOLS_SECTION, title=TOOLS_TITLE, rules=[text], position=_first_protected(request),
                             reason="-", evidence=[])
             action, why = "add", (f"The file has no {TOOLS_SECTION!r} section for tool-usage "
                                   "guidelines yet; it is added with this one.")
@@ -495,6 +535,13 @@ class HeuristicProposer:
             left_out.append(LeftOut(label, f"{text!r} would contradict {st.where()} "
                                     f"({st.text!r}): {why_not}; a reviewer should decide"))
             return None
+        if request.file.section(section) is None and not any(
+                isinstance(pl.op, AddSection) and pl.op.id == section for pl in planned):
+            added = AddSection(id=section, title=ANSWERS_TITLE, rules=[text],
+                               position=_first_protected(request), reason="-", evidence=[])
+            return _Planned(added, "add", aspect, "", [pattern],
+                            "No section of the file is about the answers (nor general), so the "
+                            f"rule goes in a new one, {ANSWERS_TITLE!r}.")
         return _Planned(AddRule(section=section, text=text, reason="-", evidence=[]), "add", aspect,
                         "", [pattern])
 
@@ -570,6 +617,26 @@ class HeuristicProposer:
             # the proposer (patterns about the product), which this proposer never sees.
             parts.append("What was left out, and why, is listed below.")
         return " ".join(parts)[:4000]
+
+
+_CITING = re.compile(r"\b(?:cite[sd]?|citing|citations?|references?|footnotes?|bibliograph\w*)\b", re.I)
+# how a citation is written: a style, its parts, its place ("[1] Author, Title, page", "APA")
+_CITATION_FORM = re.compile(r"\b(?:format|style|apa|mla|chicago|harvard|ieee|vancouver|bluebook|footnotes?|"
+                            r"endnotes?|numbered|inline|brackets?|parenthes[ie]s|authors?|titles?|doi|urls?|"
+                            r"links?|years?|dates?|publishers?|pages?)\b|\[\d+\]", re.I)
+
+
+def _states_form(file: AgentFile) -> Statement | None:
+    """The file's own statement of how to cite ("Cite sources as numbered footnotes: [1]
+    Author, Title, page."), a rule or a sentence of a section's text, if it has one."""
+    return next((st for st in file_statements(file)
+                 if _CITING.search(st.text) and _CITATION_FORM.search(st.text)), None)
+
+
+def _first_protected(request: ProposalRequest) -> int | None:
+    """The position of the file's first protected section: a section added goes before it,
+    never after it where it would read as part of it (None: the end)."""
+    return next((i for i, s in enumerate(request.file.sections) if s.id in request.protected), None)
 
 
 ABOUT_TOOL = 2 / 3  # share of a pattern's items among a tool's complaints that make it about the tool

@@ -1,0 +1,111 @@
+"""Where the offline proposer puts a rule about the answers in a file it did not write: a
+section about the answers, or a new one; never a section about something else. And its stock
+citation rule never prescribes a form of its own where the file states one."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from tests.conftest import Ran, git
+
+CODING = """# Project guide
+
+This repository holds a small web shop written in Python.
+
+## Module responsibilities
+
+- `shop/cart.py` keeps the cart and its totals.
+- `shop/pay.py` talks to the payment provider.
+
+## Testing
+
+- Run `pytest -q` before every commit.
+"""
+
+RESEARCH = """# Research assistant
+
+You research questions for analysts.
+
+## Method
+
+- Search before you answer.
+
+## Style
+
+- Be brief.
+
+## References
+
+Cite sources as numbered footnotes: [1] Author, *Title*, page.
+"""
+
+TOO_LONG = ["Way too long, keep answers under 100 words", "too long. keep answers under 100 words please",
+            "answer is far too long; keep answers under 100 words", "This is too verbose. Keep answers short.",
+            "too long!! keep answers under 100 words"]
+NO_SOURCES = ["no sources at all", "where does this figure come from? no source",
+              "cite something please, no citations", "No sources given", "no citation for the numbers"]
+
+
+def adopted(tmp_path: Path, gitimprove: Callable[..., Ran], text: str, reasons: list[str]) -> Path:
+    """A newcomer's repository: AGENTS.md committed, adopted in place by `init`, feedback imported."""
+    repo = tmp_path / "shop"
+    repo.mkdir(parents=True)
+    (repo / "AGENTS.md").write_text(text)
+    git(tmp_path, "init", "-q", "-b", "main", str(repo))
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "the agent")
+    assert gitimprove(repo, "init", str(repo)).returncode == 0
+    records = [{"id": f"fb-{i}", "agent": "agents", "run_id": f"run-{i}", "rating": "negative", "reason": r,
+                "user_id": f"u-{i}", "created_at": f"2026-09-1{i}T10:00:00Z"} for i, r in enumerate(reasons)]
+    feedback = tmp_path / "feedback.jsonl"
+    feedback.write_text("".join(json.dumps(r) + "\n" for r in records))
+    assert gitimprove(repo, "feedback", "import", str(feedback)).returncode == 0
+    return repo
+
+
+def operations(repo: Path, gitimprove: Callable[..., Ran]) -> list[dict[str, Any]]:
+    ran = gitimprove(repo, "propose", "agents", "--proposer", "heuristic", "--dry-run", "--json")
+    assert ran.returncode == 0, ran.stderr
+    ops: list[dict[str, Any]] = json.loads(ran.stdout)["proposals"][0]["operations"]
+    return ops
+
+
+def test_a_rule_about_answers_never_goes_into_a_section_about_something_else(
+        tmp_path: Path, gitimprove: Callable[..., Ran]) -> None:
+    repo = adopted(tmp_path, gitimprove, CODING, TOO_LONG)
+    ops = operations(repo, gitimprove)
+    assert [(op["op"], op.get("id"), op.get("title")) for op in ops] == [("add_section", "answers", "Answers")]
+    assert not any(op.get("section") in ("module-responsibilities", "testing") for op in ops)
+
+
+def test_a_section_about_the_answers_takes_it(tmp_path: Path, gitimprove: Callable[..., Ran]) -> None:
+    text = CODING.replace("## Testing", "## Answers to the team\n\n- Say which file you changed.\n\n## Testing")
+    ops = operations(adopted(tmp_path, gitimprove, text, TOO_LONG), gitimprove)
+    assert [(op["op"], op.get("section")) for op in ops] == [("add_rule", "answers-to-the-team")]
+
+
+def test_the_citation_rule_keeps_to_the_files_own_citation_format(
+        tmp_path: Path, gitimprove: Callable[..., Ran]) -> None:
+    repo = adopted(tmp_path, gitimprove, RESEARCH, NO_SOURCES)
+    ops = operations(repo, gitimprove)
+    added = [op["text"] for op in ops if op["op"] == "add_rule"]
+    assert added and not any("publisher" in t or "link" in t for t in added), added
+    assert "Cite a source for each key claim, in the citation format these instructions give." in added
+    # without a format of its own, the file gets the stock rule, form and all
+    plain = RESEARCH.replace("Cite sources as numbered footnotes: [1] Author, *Title*, page.", "Be thorough.")
+    ops = operations(adopted(tmp_path / "plain", gitimprove, plain, NO_SOURCES), gitimprove)
+    assert "Cite a source (publisher, year and link) for each key claim." in [op.get("text") for op in ops]
+
+
+def test_analysis_does_not_tie_a_length_pattern_to_a_section_by_the_word_keep(
+        tmp_path: Path, gitimprove: Callable[..., Ran]) -> None:
+    # the length concept's hints held "keep": "`shop/cart.py` keeps the cart" made a pattern
+    # of "too long" the concern of "Module responsibilities", and a model proposer is told so
+    repo = adopted(tmp_path, gitimprove, CODING, TOO_LONG)
+    ran = gitimprove(repo, "analyze", "agents", "--json")
+    assert ran.returncode == 0, ran.stderr
+    (length,) = [p for p in json.loads(ran.stdout)["patterns"] if p["key"] == "concept:length"]
+    assert length["section"] is None
