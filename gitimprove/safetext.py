@@ -29,12 +29,50 @@ _UNSAFE_RE = re.compile(f"[{UNSAFE_CHARS}]|{SELECTOR_RUN}")
 _UNSAFE_ONE_LINE_RE = CONTROL
 
 
-def unsafe_char(text: str, *, multiline: bool = False) -> str | None:
+def unsafe_char(text: str, *, multiline: bool = False, written: bool = False) -> str | None:
     """The first character of ``text`` that instructions may not hold, or None.
 
-    With ``multiline`` a line break (``\\n``) and a tab are allowed; never anything else."""
-    found = (_UNSAFE_RE if multiline else _UNSAFE_ONE_LINE_RE).search(text)
-    return found.group() if found else None
+    With ``multiline`` a line break (``\\n``) and a tab are allowed; never anything else.
+    ``written``: see :func:`unsafe_at`."""
+    at = unsafe_at(text, multiline=multiline, written=written)
+    return None if at is None else text[at]
+
+
+def unsafe_at(text: str, *, multiline: bool = False, written: bool = False) -> int | None:
+    """Where the first character :func:`unsafe_char` finds is, or None.
+
+    ``written``: text a person wrote, a file as it stands. One variation selector repeated
+    after a symbol (an emoji's U+FE0F doubled by an editor or a keyboard: "⚠\\ufe0f\\ufe0f")
+    passes there: a run of one selector carries nothing but its length, while a run that
+    hides text needs several (four bits each). A change may still not add one
+    (:func:`hidden_chars`, which the validator counts on both sides)."""
+    for found in (_UNSAFE_RE if multiline else _UNSAFE_ONE_LINE_RE).finditer(text):
+        if not (written and _repeated_selector(text, found.start())):
+            return found.start()
+    return None
+
+
+_SELECTORS = frozenset(map(chr, range(0xFE00, 0xFE10)))  # variation selectors 1-16
+
+
+def _repeated_selector(text: str, at: int) -> bool:
+    """Whether ``text[at]`` is in a run of U+FE0E or U+FE0F, one of them repeated, after a
+    symbol (an emoji such as ⚠ or ❤ is one; a letter takes no selector)."""
+    if text[at] not in "\ufe0e\ufe0f":
+        return False
+    start, end = at, at
+    while start > 0 and text[start - 1] in _SELECTORS:
+        start -= 1
+    while end < len(text) and text[end] in _SELECTORS:
+        end += 1
+    return (start > 0 and set(text[start:end]) == {text[at]}
+            and unicodedata.category(text[start - 1]).startswith("S"))
+
+
+def hidden_chars(text: str) -> list[str]:
+    """Every character of ``text`` that :func:`unsafe_char` finds with ``multiline`` (each
+    selector of a run), but carriage returns (a file's line ends): what a change may not add."""
+    return [found.group() for found in _UNSAFE_RE.finditer(text) if found.group() != "\r"]
 
 
 def one_line(text: str) -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import fnmatch
 import posixpath
 import re
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import asdict, replace
 
@@ -21,7 +22,7 @@ from gitimprove.instructions.agentfile import HEADING_RE, AgentFile, Section, pa
 from gitimprove.instructions.agentfile import protected_ids as nested_protected_ids
 from gitimprove.instructions.formats.catalog import adapter_for, agent_name, parse_file, rule_for
 from gitimprove.instructions.policy import POLICY_PATH, FormatRule, Policy
-from gitimprove.safetext import fold, fold_words
+from gitimprove.safetext import describe_char, fold, fold_words, hidden_chars
 from gitimprove.text import rule_number
 
 
@@ -260,6 +261,7 @@ def check_agent(old: AgentFile, new: AgentFile, policy: Policy, *, path: str) ->
             v("protected-shadowed",
               f"adds a section {sid!r} whose id the policy protects; only humans may add it", sid)
     out += _lookalikes(old, new, policy, path)
+    out += _hidden(old, new, path)
     out += _headings(old, new, path)
     out += _open_blocks(old, new, path)
     for var in old.variables:
@@ -282,6 +284,28 @@ def check_agent(old: AgentFile, new: AgentFile, policy: Policy, *, path: str) ->
         v("too-much-text", f"adds {added} characters; the policy allows {policy.limits.max_added_chars}")
     out += _size(new, path, agent, policy, rendered=new_text)
     return out
+
+
+def _hidden(old: AgentFile, new: AgentFile, path: str) -> list[Violation]:
+    """Invisible characters the change adds. A file keeps those its author wrote (an emoji's
+    selector doubled; an adopted file is not refused for what it holds), but a change may not
+    add one: a model could hide text from the reviewer in them."""
+    def counted(agent: AgentFile, sid: str | None) -> Counter[str]:
+        pieces = ([agent.description] if sid is None else
+                  [text for section in agent.sections if section.id == sid
+                   for _, text in section.pieces()])
+        return Counter(c for text in pieces for c in hidden_chars(text))
+
+    sids: list[str | None] = [None, *new.section_ids]
+    added = sum((counted(new, sid) for sid in sids), Counter()) - \
+        sum((counted(old, sid) for sid in [None, *old.section_ids]), Counter())
+    if not added:
+        return []
+    where = next((sid for sid in sids if counted(new, sid) - counted(old, sid)), None)
+    char = next(iter(counted(new, where) - counted(old, where) or added))  # the first one
+    return [Violation("hidden-character", f"adds the character {describe_char(char)}, which "
+                      "shows as nothing: instructions are plain text a reviewer can read",
+                      path=path, agent=old.name, section=where)]
 
 
 def _names(section: Section) -> list[str]:

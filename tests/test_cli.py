@@ -528,7 +528,8 @@ def test_invalid_file(sample_repo: Path, capsys: pytest.CaptureFixture[str]) -> 
 def test_usage_error_exit_code(capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run_main(capsys, "diff")
     assert code == 2
-    assert "Missing argument 'AGENT'" in err
+    assert err == ("error: gitimprove diff needs AGENT (usage: gitimprove diff [OPTIONS] AGENT A B)\n"
+                   "  hint: see `gitimprove diff --help`\n")
 
 
 def test_help_lists_the_commands() -> None:

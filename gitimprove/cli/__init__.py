@@ -85,6 +85,12 @@ def run(argv: list[str] | None = None) -> int:
         if isinstance(exc.__context__, KeyboardInterrupt):
             return _fail("interrupted", 130)
         return _fail("aborted", 1)
+    except click.UsageError as exc:
+        exit_code: int = exc.exit_code
+        if isinstance(exc, _NO_ARGS_IS_HELP):
+            exc.show()  # a group named alone: its help, as click shows it
+            return exit_code
+        return _fail(f"error: {usage_error(exc)}", exit_code)
     except click.ClickException as exc:
         exc.show()
         return exc.exit_code
@@ -101,6 +107,41 @@ def run(argv: list[str] | None = None) -> int:
         return _fail(f"gitimprove: internal error: {type(exc).__name__}: {exc}\n"
                      f"  at {Path(tb.filename).name}:{tb.lineno}\n"
                      "  This is a bug. Please report it with the command you ran.", 3)
+
+
+# NOTE: click 8.2 and later raise this for a group named without a command (8.1 prints the help)
+_NO_ARGS_IS_HELP: Any = getattr(click.exceptions, "NoArgsIsHelpError", ())
+
+
+def usage_error(exc: click.UsageError) -> str:
+    """A mistake on the command line as the project's other errors read: what is wrong or
+    missing (a missing option with its help), and where to read how the command is used."""
+    ctx = exc.ctx
+    command = ctx.command_path if ctx is not None else "gitimprove"
+    param = exc.param if isinstance(exc, click.BadParameter) else None
+    if isinstance(exc, click.MissingParameter) and isinstance(param, click.Option):
+        name = max(param.opts, key=len)
+        what = f"{name} {_metavar(param)}"
+        help_text = (param.help or "").strip().rstrip(".")
+        if help_text:
+            what += f": {help_text[:1].lower()}{help_text[1:]}"
+        message = f"{command} needs {what}"
+    elif isinstance(exc, click.MissingParameter) and isinstance(param, click.Argument) \
+            and ctx is not None:
+        usage = " ".join(ctx.command.collect_usage_pieces(ctx))
+        message = f"{command} needs {param.human_readable_name} (usage: {command} {usage})"
+    else:
+        said = exc.format_message().strip().rstrip(".").replace(". (", " (")
+        message = f"{command}: {said[:1].lower()}{said[1:]}"
+    return f"{message}\n  hint: see `{command} --help`"
+
+
+def _metavar(option: click.Option) -> str:
+    if option.metavar:
+        return option.metavar
+    if isinstance(option.type, click.Choice):
+        return "[" + "|".join(str(choice) for choice in option.type.choices) + "]"
+    return option.type.name.upper()
 
 
 def _fail(message: str, code: int) -> int:

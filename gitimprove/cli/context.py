@@ -54,7 +54,9 @@ class Context:
             return names[0]
         if not names:
             raise GitImproveError("there is no agent on main yet",
-                                  hint="add one with `gitimprove init` or `gitimprove adopt FILE`")
+                                  hint="commit an agent file to main (`gitimprove docs "
+                                       "file-formats`: agents/NAME.yaml, or a file of another "
+                                       "format the policy's `formats:` names)")
         raise GitImproveError(f"name an agent{', or pass --all' if or_all else ''}: there are "
                               f"{len(names)} "
                               f"({shorten(', '.join(names), 120)})", hint="see `gitimprove agents`")

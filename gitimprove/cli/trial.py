@@ -16,7 +16,8 @@ def trial_group() -> None:
 @trial_group.command("start")
 @click.argument("proposal")
 @click.option("--share", required=True, metavar="PCT",
-              help="Share of units served the proposal, as a percentage: 10% (or 10).")
+              help="The share of units served the proposal, a percentage like 10% (or 10), up "
+                   "to the policy's trials.max_share (20% unless set).")
 @click.option("--unit", type=click.Choice(["user", "run"]), default=None,
               help="What is assigned to an arm (default: the policy's trials.unit).")
 @click.option("--by", metavar="'NAME <EMAIL>'", help="Who starts it (default: git's user).")

@@ -21,7 +21,7 @@ from typing import Any
 from gitimprove.dataclass import dataclass, field
 from gitimprove.errors import InvalidFileError
 from gitimprove.instructions.schema import Record, SchemaError
-from gitimprove.safetext import describe_char, unsafe_char
+from gitimprove.safetext import describe_char, unsafe_at, unsafe_char
 from gitimprove.text import is_slug
 
 VARIABLE_RE = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
@@ -189,7 +189,7 @@ def _character_problems(agent: AgentFile) -> list[tuple[tuple[str | int, ...], s
         fields += [(("sections", i, *rel), text, rel == ("text",)) for rel, text in section.pieces()]
     problems: list[tuple[tuple[str | int, ...], str]] = []
     for path, text, multiline in fields:
-        bad = unsafe_char(text.strip(), multiline=multiline)
+        bad = unsafe_char(text.strip(), multiline=multiline, written=True)
         if bad is None:
             continue
         if bad == "\n":
@@ -253,12 +253,12 @@ def _unsafe_text(text: str | bytes, source: str) -> str | None:
     reviewer's screen would show it too), as a problem line."""
     raw = text.decode("utf-8", "replace") if isinstance(text, bytes) else text
     raw = raw.replace("\r\n", "\n").removeprefix("\ufeff")  # Windows line ends, a BOM: fine
-    bad = unsafe_char(raw, multiline=True)
-    if bad is None:
+    at = unsafe_at(raw, multiline=True, written=True)
+    if at is None:
         return None
-    before = raw[:raw.index(bad)]
+    before = raw[:at]
     line, col = before.count("\n") + 1, len(before) - before.rfind("\n")
-    return (f"{source}:{line}:{col}: contains the character {describe_char(bad)}; "
+    return (f"{source}:{line}:{col}: contains the character {describe_char(raw[at])}; "
             "agent files are plain text")
 
 

@@ -26,7 +26,7 @@ from gitimprove.dataclass import dataclass
 from gitimprove.git import SYMLINK_MODE, ZERO_OID, Oid, Repository, write_json
 
 _FORMAT = "--format=%x01%H%x00%P%x00%ct%x00%an <%ae>%x00%s"
-_CACHE_VERSION = 3  # 3: a symbolic link is no version
+_CACHE_VERSION = 4  # 3: a symbolic link is no version; 4: an emoji's doubled selector breaks no file
 
 # Whether the file at a path, with a given blob, is a valid agent file (a broken commit on main
 # is not a version: no agent could load it).

@@ -315,8 +315,7 @@ class Group:
     triage: Triage | None = None     # set by the model's synthesis; else worked out
     topic: str | None = None
     description: str | None = None
-    parts: list[PatternPart] = field(default_factory=list)  # the close groups merged into it
-    part_texts: list[list[str]] = field(default_factory=list)  # ... their texts, until named
+    part_texts: list[list[str]] = field(default_factory=list)  # the close groups merged into it
     loose: bool = False  # its texts share no word: named after its most typical one
 
 
@@ -429,9 +428,7 @@ def group_items(items: Sequence[Item], themer: Themer,
     clustered: list[list[str]] = []
     loose: list[str] = []
     for kind in sorted(pending):
-        by_text: dict[str, list[Item]] = defaultdict(list)
-        for item in pending[kind]:
-            by_text[item.text or ""].append(item)
+        by_text = _by_text(pending[kind])
         texts = sorted(by_text)
         contexts = ([next((i.context for i in by_text[t] if i.context), ()) for t in texts]
                     if any(i.context for i in pending[kind]) else None)
@@ -484,9 +481,6 @@ def group_items(items: Sequence[Item], themer: Themer,
             home = homes.get(topic) or _product_group(kind, topic, offline)
             for text in apart[topic]:
                 home.items.extend(by_text[text])
-        for group in offline.values():
-            if group.kind == kind and len(group.part_texts) >= 2:
-                group.parts = _parts(kind, group.part_texts, by_text, themer, df)
     if synthesizer is not None and pending:
         from gitimprove.patterns.synthesis import SynthesisError
 
@@ -538,6 +532,28 @@ def _add_cluster(kind: PatternKind, members: Sequence[str], part_of: Mapping[str
         split[part_of[text]].append(text)
     group.part_texts += split.values()
     return group
+
+
+def _group_parts(group: Group, themer: Themer, df: tuple[Counter[str], int]) -> list[PatternPart]:
+    """The parts of a group merged from several (:func:`_parts`), which account for each of
+    its items: the items that joined it after (a product text set apart from a cluster about
+    something else, a product group too small to stand) are one more part, named by their
+    own words, or the parts would add up to less than the pattern's count."""
+    if len(group.part_texts) < 2:
+        return []
+    by_text = _by_text(group.items)
+    merged = set(chain.from_iterable(group.part_texts))
+    joined = [text for text in by_text if text not in merged]
+    return _parts(group.kind, [*group.part_texts, *([joined] if joined else [])], by_text,
+                  themer, df)
+
+
+def _by_text(items: Iterable[Item]) -> dict[str, list[Item]]:
+    """``items`` by their text (an item without one under "")."""
+    by_text: dict[str, list[Item]] = defaultdict(list)
+    for item in items:
+        by_text[item.text or ""].append(item)
+    return by_text
 
 
 def _parts(kind: PatternKind, parts: Sequence[Sequence[str]], by_text: dict[str, list[Item]],
@@ -626,10 +642,7 @@ def _synthesized(pending: Mapping[PatternKind, Sequence[Item]], clustered: Seque
                  loose: Sequence[str], synthesizer: Synthesizer,
                  notes: list[str] | None) -> list[Group]:
     """Groups of the model's themes: one per (theme, kind of item)."""
-    by_text: dict[str, list[Item]] = defaultdict(list)
-    for kind in sorted(pending):
-        for item in pending[kind]:
-            by_text[item.text or ""].append(item)
+    by_text = _by_text(chain.from_iterable(pending[kind] for kind in sorted(pending)))
     ids = {text: [i for it in items for i in it.ids] for text, items in by_text.items()}
     groups_in_order = sorted(clustered, key=lambda g: (-sum(len(by_text[t]) for t in g), g[0]))
     result = synthesizer.run(ids, groups_in_order, sorted(set(loose)))
@@ -868,10 +881,7 @@ def analyze_records(
             # a group the lexicon named after a fault of answers ("too long / verbose") that
             # is about the product, or one named after its topic ("crashes and app bugs",
             # shown as "crashes and bugs: crashes and app bugs"): named by its own words
-            by_text: dict[str, list[Item]] = defaultdict(list)
-            for it in g.items:
-                if it.text:
-                    by_text[it.text].append(it)
+            by_text = _by_text(it for it in g.items if it.text)
             named = _name_group(g.kind, list(by_text), by_text, themer, word_df, {}, hints=False)
             g.label = _terms_label(named, read, ranked)
         patterns.append(Pattern(
@@ -883,7 +893,7 @@ def analyze_records(
             versions=versions, section=_section(g, themer, agent_file) if triage == "answers"
             else None, suggestion=suggestion if triage == "answers" else None,
             triage=triage, topic=topic, description=g.description, state=state,
-            open_ids=open_ids, parts=g.parts))
+            open_ids=open_ids, parts=_group_parts(g, themer, word_df)))
     patterns.sort(key=importance)
     return patterns
 

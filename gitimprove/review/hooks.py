@@ -543,10 +543,12 @@ def clashes(book: ledger.Ledger, pushed: Sequence[tuple[str, ledger.Proposal]]) 
     for s in sorted(live, key=lambda s: s.id):
         for fid in s.evidence:
             cited.setdefault(fid, s.id)
-    known = {s.id for s in book.summaries()}
+    # NOTE: the same proposal is the same agent's: another agent's proposal may have its id
+    # (AGENT/ID names each), and is no reason to skip the check
+    known = {(s.agent, s.id) for s in book.summaries()}
     out = []
     for ref, p in pushed:
-        if p.record.id in known:
+        if (p.record.agent, p.record.id) in known:
             continue
         clash = [fid for fid in p.record.evidence if fid in cited]
         if clash:

@@ -1,7 +1,8 @@
 """Bad input, driven through the installed command as a hostile-but-realistic user would.
 
 The project's standard: bad input gets a clear error and loses nothing. A refusal is exit 1
-with a one-line ``error: ...`` on stderr (click's usage errors: exit 2 with ``Usage:``), never
+with a one-line ``error: ...`` on stderr (a mistake on the command line: exit 2, with a hint
+pointing to the command's ``--help``), never
 a traceback, never exit 3 (an internal error), and git and the feedback database are exactly
 as they were before the command. Cases that misbehave today are ``xfail(strict=True)`` with
 the bug in the reason: fix the bug, then remove the marker.
@@ -108,13 +109,14 @@ def state(repo: Path) -> State:
 
 def assert_clean_refusal(proc: subprocess.CompletedProcess[str], *, usage_ok: bool = False,
                          hint: bool = False) -> None:
-    """Exit 1 and ``error: ...`` (or click's usage error), no traceback, never exit 3."""
+    """Exit 1 and ``error: ...`` (or exit 2 for a usage error), no traceback, never exit 3."""
     both = proc.stdout + proc.stderr
     assert "Traceback" not in both, both
     assert "internal error" not in both, both
     assert proc.returncode != 3, both
     if usage_ok and proc.returncode == 2:
-        assert "Usage:" in proc.stderr, both
+        assert proc.stderr.startswith("error: gitimprove") and "Usage:" not in both, both
+        assert proc.stderr.endswith(" --help`\n"), both
         return
     assert proc.returncode == 1, both
     assert proc.stderr.startswith("error: "), both

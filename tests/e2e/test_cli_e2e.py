@@ -110,3 +110,46 @@ def test_version(tmp_path: Path) -> None:
 
     proc = gi("--version", cwd=tmp_path)
     assert proc.returncode == 0 and proc.stdout == f"gitimprove, version {__version__}\n"
+
+
+def test_a_missing_option_or_argument_reads_like_every_other_error(repo: Path) -> None:
+    # click's own "Usage: ... Error: Missing option '--share'." was the only error not in the
+    # project's form: what is missing, what it is, and where to read more
+    cases = {
+        ("trial", "start", "p1"): "error: gitimprove trial start needs --share PCT: the share of "
+                                  "units served the proposal, a percentage like 10% (or 10), up "
+                                  "to the policy's trials.max_share (20% unless set)",
+        ("feedback", "record", "--rating", "negative"):
+            "error: gitimprove feedback record needs --agent TEXT: the agent the run belongs to",
+        ("reject", "p1"): "error: gitimprove reject needs --reason TEXT: why (kept in git for the "
+                          "audit trail)",
+        ("approve",): "error: gitimprove approve needs PROPOSAL (usage: gitimprove approve "
+                      "[OPTIONS] PROPOSAL)",
+        ("diff", "product-writer"): "error: gitimprove diff needs A (usage: gitimprove diff "
+                                    "[OPTIONS] AGENT A B)",
+        ("trial", "start", "p1", "--share", "5", "--unit", "team"):
+            "error: gitimprove trial start: invalid value for '--unit': 'team' is not one of "
+            "'user', 'run'",
+        ("show", "--att", "v1"): "error: gitimprove show: no such option '--att'",
+    }
+    for args, first in cases.items():
+        proc = gi(*args, cwd=repo)
+        command = first.split(" needs ")[0].split(":")[1].strip()
+        assert proc.returncode == 2, (args, proc.stderr)
+        assert proc.stdout == "" and "Usage:" not in proc.stderr, (args, proc.stderr)
+        assert proc.stderr.splitlines()[0].startswith(first), (args, proc.stderr)
+        assert proc.stderr.splitlines()[1:] == [f"  hint: see `{command} --help`"], proc.stderr
+
+
+def test_a_group_named_alone_still_shows_its_commands(repo: Path) -> None:
+    proc = gi("trial", cwd=repo)
+    assert "start" in proc.stdout + proc.stderr and "error:" not in proc.stderr
+
+
+def test_a_repository_without_agents_is_told_a_command_that_exists(repo: Path) -> None:
+    # the hint named `gitimprove adopt FILE`, which is no command
+    git(repo, "rm", "-q", "-r", "agents")
+    git(repo, "commit", "-q", "-m", "no agents")
+    proc = gi("analyze", cwd=repo)
+    assert proc.returncode == 1 and proc.stderr.startswith("error: there is no agent on main yet")
+    assert "adopt" not in proc.stderr and "gitimprove docs file-formats" in proc.stderr

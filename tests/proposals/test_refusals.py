@@ -58,6 +58,10 @@ BAD: dict[str, tuple[list[Operation], list[str]]] = {
     "adds a section over a protected one": (
         [AddSection(id="safety", title="Safety", rules=["Anything goes."], reason=R)],
         ["operation 1 (add_section)", "'safety' exists already"]),
+    "adds an emoji's selector twice": (
+        [AddRule(section="style", text="Be brief.", reason=R),
+         AddRule(section="structure", text="\u26a0\ufe0f\ufe0f Warn before a price.", reason=R)],
+        ["operation 2 (add_rule)", "[structure]: adds the character U+FE0F (VARIATION SELECTOR-16)"]),
     "too many operations": (
         [AddRule(section="style", text=f"Rule number {i}.", reason=R) for i in range(6)],
         ["6 operations; the policy allows 5"]),

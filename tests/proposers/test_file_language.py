@@ -26,6 +26,24 @@ Respondes a las preguntas de los clientes sobre facturas y reembolsos.
 - Usa la moneda del cliente y un tono amable.
 - No prometas nada que no puedas cumplir.
 """
+# Files whose function words are told apart by their accents alone: "où", "là", "très",
+# "dónde", "está", "también" (without them, "on", "a" and "no" made them read as English)
+FRENCH = """# Suivi
+
+On répond à tout, là où on peut, très vite.
+
+## Style
+- Sois bref, même si on insiste.
+- Dis où en est le colis.
+"""
+SPANISH_ACCENTS = """# Pedidos
+
+No respondas a nada que no sepas.
+
+## Estilo
+- Indica dónde está el pedido y cuándo llega.
+- Sé breve también.
+"""
 ENGLISH = """# Billing assistant
 
 You answer questions about invoices and refunds.
@@ -56,7 +74,10 @@ def _repo(tmp_path: Path, text: str) -> Path:
 
 
 @pytest.mark.parametrize(("text", "written"), [(RUSSIAN, "in Cyrillic script"),
-                                                (SPANISH, "in another language")])
+                                                (SPANISH, "in another language"),
+                                                (FRENCH, "in another language"),
+                                                (SPANISH_ACCENTS, "in another language")],
+                         ids=["russian", "spanish", "french-accents", "spanish-accents"])
 def test_no_english_rule_goes_into_a_file_in_another_language(
         tmp_path: Path, text: str, written: str) -> None:
     repo = _repo(tmp_path, text)

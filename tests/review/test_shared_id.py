@@ -86,3 +86,29 @@ def test_agent_and_a_prefix_name_one_and_a_miss_lists_both_by_agent(sample_repo:
     assert proc.returncode == 1
     assert ("open proposals: product-writer/20261127-ab12cd, support-agent/20261127-ab12cd"
             in " ".join(proc.stderr.split())), proc.stderr
+
+
+def test_the_server_keeps_a_second_agent_s_proposal_of_one_id_and_still_refuses_a_duplicate(
+        sample_repo: Path, tmp_path: Path) -> None:
+    """A push that creates improve/support-agent/x1 where improve/product-writer/x1 exists is
+    no clash (ids are an agent's: AGENT/ID names each one), but the id another agent's proposal
+    has does not make it 'the same proposal pushed again': one citing feedback an open
+    proposal already cites is refused, as any other is."""
+    bare = tmp_path / "server.git"
+    make_proposal(sample_repo, "x1", add_rule("Use short sentences."))
+    thanks = add_rule("Thank the customer for waiting.", after="      - Be polite and professional.\n")
+    make_proposal(sample_repo, "s1", thanks, agent="support-agent", evidence="fb-7")
+    run(tmp_path, "clone", "-q", "--bare", str(sample_repo), str(bare))
+    assert gitimprove(bare, "hooks", "install", "--bare").returncode == 0
+    make_proposal(sample_repo, "x1", thanks, agent="support-agent", evidence="fb-7",
+                  summary="thank for waiting again")
+    pushed = run(sample_repo, "push", str(bare), "improve/support-agent/x1", check=False)
+    assert pushed.returncode == 1, pushed.stderr
+    assert "proposal x1 (improve/support-agent/x1) cites feedback that proposal s1" in pushed.stderr
+    run(sample_repo, "update-ref", "-d", "refs/heads/improve/support-agent/x1")
+    make_proposal(sample_repo, "x1", thanks, agent="support-agent", evidence="fb-8",
+                  summary="thank for waiting")
+    run(sample_repo, "push", str(bare), "improve/support-agent/x1")
+    listing = json.loads(ok(bare, "proposals", "--json"))["proposals"]
+    assert sorted((p["agent"], p["id"]) for p in listing) == [
+        ("product-writer", "x1"), ("support-agent", "s1"), ("support-agent", "x1")]

@@ -43,7 +43,7 @@ from gitimprove.instructions.agentfile import (
 from gitimprove.instructions.policy import ProposerSettings
 from gitimprove.patterns.decisions import GUIDELINES
 from gitimprove.patterns.model import Pattern
-from gitimprove.patterns.text import FOREIGN_FUNCTION_WORDS, STOPWORDS, script
+from gitimprove.patterns.text import FOREIGN_FUNCTION_WORDS, STOPWORDS, normalize, script
 from gitimprove.proposals.operations import AddRule, AddSection, Draft, Operation, UpdateRule
 from gitimprove.proposals.proposers.base import (
     DraftCheck,
@@ -702,9 +702,14 @@ def _english(text: str) -> bool:
     (a text with neither is taken as English: a list of names says nothing)."""
     if script(text) != "latin":
         return False
-    words = _WORDS.findall(text.lower())
-    english = sum(w in STOPWORDS for w in words)
-    other = sum(w in FOREIGN_FUNCTION_WORDS and w not in STOPWORDS for w in words)
+    english = other = 0
+    for word in _WORDS.findall(text.lower()):
+        if word in STOPWORDS:
+            english += 1
+        # NOTE: the list spells its words without accents ("tres", "tambien", "donde"), as
+        # feedback often does; "à" is not counted as the English "a" it is without its accent
+        elif (word if word.isascii() else normalize(word)) in FOREIGN_FUNCTION_WORDS:
+            other += 1
     return english >= other
 
 
