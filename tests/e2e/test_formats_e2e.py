@@ -103,8 +103,10 @@ def test_adopt_then_improve_a_crewai_agent_and_a_markdown_file(project: Path) ->
     original_md = (project / "CLAUDE.md").read_bytes()
     _improve(project, "claude", "Too long, make it shorter")
     approved_md = (project / "CLAUDE.md").read_bytes()
-    assert approved_md.startswith(original_md + b"\r\n* ")  # the file's bullet and CRLF, no final newline
-    assert approved_md.count(b"\n") == original_md.count(b"\n") + 1 and not approved_md.endswith(b"\n")
+    # "Conventions" are the code's: a rule about the answers gets a section of its own, written
+    # with the file's bullet and CRLF, and no final newline
+    assert approved_md.startswith(original_md + b"\r\n\r\n## Answers\r\n\r\n* "), approved_md
+    assert approved_md.count(b"\n") == original_md.count(b"\n") + 4 and not approved_md.endswith(b"\n")
 
     _one(project, "rollback", pid, "--reason", "too terse")
     assert (project / "src/crew/config/agents.yaml").read_bytes() == original

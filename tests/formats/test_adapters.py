@@ -186,7 +186,7 @@ def test_add_section_set_text_and_remove_rule() -> None:
     doc.remove_rule("conventions", 1)
     doc.set_text("commands", "Use the Makefile.")
     new = doc.dumps()
-    assert new.endswith("* Use type hints.\r\n\r\n## Testing\r\n\r\n- Run make test before a commit.")
+    assert new.endswith("* Use type hints.\r\n\r\n## Testing\r\n\r\n* Run make test before a commit.")  # its bullet
     assert "## Commands\r\n\r\nUse the Makefile.\r\n" in new
     view = ADAPTERS["markdown"].parse(new, "CLAUDE.md")
     assert [s.id for s in view.view(view.entries[0], "claude").sections] == [

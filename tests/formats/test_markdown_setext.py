@@ -149,3 +149,19 @@ def test_an_underline_a_model_writes_makes_no_heading_a_hash_would_not() -> None
     # in text that stays text, an underline is refused as a heading would be
     underlined = GUIDE.replace("You answer customers of the shop.\n", "You answer customers of the shop.\n\n===\n")
     assert codes(GUIDE, underlined) == codes(GUIDE, GUIDE.replace("shop.\n", "shop.\n\n#\n", 1))
+
+
+def test_a_rule_of_its_own_takes_the_bullet_the_file_uses() -> None:
+    """A new section's rules, and a rule that starts a list, are written with the bullet the
+    file's lists use ("*"), not always "-"."""
+    starred = GUIDE.replace("- Be", "* Be").replace("- Never", "* Never")
+    d = doc(starred)
+    d.add_section("tools", title="Tools", rules=["Look the order up first."])
+    assert d.dumps().endswith("\nTools\n-----\n\n* Look the order up first.\n")
+    d = doc(starred)
+    d.add_rule("support-agent", "Greet the customer by name.")
+    assert "* Greet the customer by name." in d.dumps()
+    assert doc(GUIDE).dumps() == GUIDE  # a file of "-" lists keeps "-"
+    d = doc(GUIDE)
+    d.add_section("tools", title="Tools", rules=["Look the order up first."])
+    assert d.dumps().endswith("\n- Look the order up first.\n")

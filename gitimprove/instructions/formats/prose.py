@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections import Counter
 from itertools import pairwise
 
 from gitimprove.dataclass import dataclass, field
@@ -362,12 +363,12 @@ class Lines:
         # the end of the section.
         last = section.last_content(view)
         if last is None:  # an empty string: the rule is its first line
-            self._insert(section.start, [f"- {text}"])
+            self._insert(section.start, [f"{self._bullet()} {text}"])
             return 0
         if section.template is not None:  # above the output template it ends with, not in it
             above = [k for k in range(section.start, section.template) if view[k].strip()]
             if not above:
-                self._insert(section.template, [f"- {text}", ""])
+                self._insert(section.template, [f"{self._bullet()} {text}", ""])
                 return len(section.rules)
             last = above[-1]
         elif close is not None and last > close:  # a chat template: into its system message
@@ -384,7 +385,8 @@ class Lines:
             last -= 1
         is_heading = section.title is not None and last == section.head
         tight = is_heading and not self.folded and not _spaced_headings(view, self.sections())
-        block = [f"- {text}"] if tight else ["", f"- {text}"]
+        bullet = self._bullet()
+        block = [f"{bullet} {text}"] if tight else ["", f"{bullet} {text}"]
         if self.folded and last + 1 < len(view) and view[last + 1].strip():
             block.append("")  # in a folded (`>`) block the next line would join the rule's
         self._insert(last + 1, block)
@@ -419,6 +421,12 @@ class Lines:
             self._insert(at, ([""] if section.title is not None else []) + new + [""])
         self.modified = True
 
+    def _bullet(self) -> str:
+        """The bullet a rule of its own takes: the one the file's lists use most ("*" in a
+        file written with "*"), else "-"."""
+        used = Counter(r.marker for s in self.sections() for r in s.rules if r.marker in "-*+")
+        return min(used, key=lambda m: (-used[m], "-*+".index(m))) if used else "-"
+
     def add_section(self, sections: list[ProseSection], *, title: str, text: str | None,
                     rules: list[str] | None, position: int | None) -> None:
         titled = [s for s in sections if s.title is not None]
@@ -434,7 +442,8 @@ class Lines:
         if text:
             block += ["", *text.strip("\n").split("\n")]
         if rules:
-            block += [""] + [f"- {_one_line(r)}" for r in rules]
+            bullet = self._bullet()
+            block += [""] + [f"{bullet} {_one_line(r)}" for r in rules]
         view = self.view
         if position is not None and position < len(sections):
             at = sections[position].start
