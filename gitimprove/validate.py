@@ -290,19 +290,17 @@ def _hidden(old: AgentFile, new: AgentFile, path: str) -> list[Violation]:
     """Invisible characters the change adds. A file keeps those its author wrote (an emoji's
     selector doubled; an adopted file is not refused for what it holds), but a change may not
     add one: a model could hide text from the reviewer in them."""
-    def counted(agent: AgentFile, sid: str | None) -> Counter[str]:
-        pieces = ([agent.description] if sid is None else
-                  [text for section in agent.sections if section.id == sid
-                   for _, text in section.pieces()])
-        return Counter(c for text in pieces for c in hidden_chars(text))
+    def counted(agent: AgentFile) -> dict[str | None, Counter[str]]:  # None: the description
+        return {None: Counter(hidden_chars(agent.description)),
+                **{section.id: Counter(c for _, text in section.pieces() for c in hidden_chars(text))
+                   for section in agent.sections}}
 
-    sids: list[str | None] = [None, *new.section_ids]
-    added = sum((counted(new, sid) for sid in sids), Counter()) - \
-        sum((counted(old, sid) for sid in [None, *old.section_ids]), Counter())
+    before, after = counted(old), counted(new)
+    added = sum(after.values(), Counter()) - sum(before.values(), Counter())
     if not added:
         return []
-    where = next((sid for sid in sids if counted(new, sid) - counted(old, sid)), None)
-    char = next(iter(counted(new, where) - counted(old, where) or added))  # the first one
+    where = next((sid for sid, chars in after.items() if chars - before.get(sid, Counter())), None)
+    char = next(iter(after.get(where, Counter()) - before.get(where, Counter()) or added))
     return [Violation("hidden-character", f"adds the character {describe_char(char)}, which "
                       "shows as nothing: instructions are plain text a reviewer can read",
                       path=path, agent=old.name, section=where)]
