@@ -44,6 +44,7 @@ from typing import TYPE_CHECKING, Literal
 from gitimprove.cycles import paused
 from gitimprove.dataclass import dataclass, field
 from gitimprove.feedback.models import FeedbackRecord
+from gitimprove.forked import in_two
 from gitimprove.patterns.lexicon import Concept, Lexicon
 from gitimprove.patterns.model import (
     MAX_QUOTE_CHARS,
@@ -122,6 +123,9 @@ def default_lexicon() -> Lexicon:
 
 
 _UNSET = "\0unset"  # a topic not worked out yet (no topic is ever this)
+# TextInfo.state(): tokens, content words, noise, unspecific, lexicon matches, topic, plain topic
+_State = tuple[tuple[str, ...], tuple[str, ...], bool, bool, list[tuple[str, float]] | None,
+               str | None, str | None]
 
 
 class TextInfo:
@@ -146,6 +150,23 @@ class TextInfo:
             praises_only(toks, self.words) and not self._match())
         self._topic: str | None = _UNSET
         self._plain: str | None = _UNSET
+
+    def state(self) -> _State:
+        """What is known of the text, to be sent to another process (see :meth:`Themer.warm`):
+        all but the lexicon and subject words, which that process has."""
+        return (self.toks, self.words, self.noise, self.unspecific, self._scored, self._topic,
+                self._plain)
+
+    @classmethod
+    def restored(cls, state: _State, lexicon: Lexicon, subject: frozenset[str]) -> TextInfo:
+        """A :class:`TextInfo` from its :meth:`state`."""
+        info = cls.__new__(cls)
+        (info.toks, info.words, info.noise, info.unspecific, info._scored, topic, plain) = state
+        # a topic not worked out is told by identity: the copy a pipe brings is not _UNSET
+        info._topic = _UNSET if topic == _UNSET else topic
+        info._plain = _UNSET if plain == _UNSET else plain
+        info._lexicon, info._subject = lexicon, subject
+        return info
 
     def _match(self) -> list[tuple[str, float]]:
         if self._scored is None:
@@ -202,6 +223,28 @@ class Themer:
         if hit is None:
             hit = self._cache[text] = TextInfo(tokens(text), self.lexicon, self.subject)
         return hit
+
+    def warm(self, texts: Iterable[str]) -> None:
+        """Each distinct text of ``texts`` analysed now, with its plain product topic (which
+        analysis reads for nearly every text): half of them in a second process when there
+        are many (:func:`gitimprove.forked.in_two`; the same results as here)."""
+        todo = [t for t in dict.fromkeys(texts) if t not in self._cache]
+        _, theirs = in_two(self._states, todo, least=WARM_IN_TWO)
+        restored, lexicon, subject = TextInfo.restored, self.lexicon, self.subject
+        for text, state in zip(todo[len(todo) // 2:], theirs, strict=True):
+            if text not in self._cache:  # (computed here when the child's half was not)
+                self._cache[text] = restored(state, lexicon, subject)
+
+    def _states(self, texts: Sequence[str]) -> list[_State]:
+        out = []
+        for text in texts:
+            info = self(text)
+            _ = info.plain_topic
+            out.append(info.state())
+        return out
+
+
+WARM_IN_TWO = 20_000  # texts: below, forking and pickling cost more than a second core saves
 
 
 def choose_concepts(scored: list[tuple[str, float]]) -> tuple[str, ...]:
@@ -980,6 +1023,7 @@ def _state(ids: list[str], evidence_state: Callable[[str], EvidenceState] | None
 
 def _document_frequencies(themer: Themer, items: Iterable[Item]) -> tuple[Counter[str], int]:
     texts = {it.text for it in items if it.text}
+    themer.warm(texts)
     # NOTE: one Counter over all texts' words: no Python call per text but the themer's
     return Counter(chain.from_iterable(map(set, map(_WORDS, map(themer, texts))))), len(texts)
 

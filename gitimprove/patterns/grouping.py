@@ -44,12 +44,13 @@ import operator
 import re
 import threading
 from collections import Counter, defaultdict
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from itertools import chain, compress, count, repeat
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gitimprove.errors import GitImproveError
+from gitimprove.forked import both
 from gitimprove.patterns.text import folded, script
 
 if TYPE_CHECKING:
@@ -227,52 +228,85 @@ def cluster_levels(texts: Sequence[str], *, weights: Sequence[int] | None = None
     says), or :data:`UNCLUSTERED` in both. ``side(members)`` (indices into ``texts`` of one
     fine cluster) keys what may merge: clusters of different keys never do; ``contexts`` as
     :func:`cluster_texts` says."""
-    import numpy as np
-
     n = len(texts)
     if n == 0:
         return [], []
     # NOTE: texts of each script apart: a static embedding places the words of two scripts far
     # apart whatever they say, and a few texts of another script would move the cut that the
-    # set's own distances give (QUANTILE)
-    scripts = [script(text) for text in texts]
+    # set's own distances give (QUANTILE). Each script's texts are embedded, clustered and
+    # merged on their own (so two processes can share the scripts).
     written: dict[str, list[int]] = defaultdict(list)
-    for i, key in enumerate(scripts):
+    for i, key in enumerate(map(script, texts)):
         written[key].append(i)
-    if len(written) == 1:
-        vectors = embedder().embed(texts, contexts)
-    else:  # each script's words weighed by their rarity among its own texts
-        vectors = np.zeros((n, embedder().table.shape[1]), dtype=np.float32)
-        for members in written.values():
-            vectors[members] = embedder().embed([texts[i] for i in members], None if contexts is None
-                                                else [contexts[i] for i in members])
-    # NOTE: a sum of squares is 0 where the norm is, without norm's copy of every square
-    usable = np.einsum("ij,ij->i", vectors, vectors) > 0
     counts = list(weights) if weights is not None else [1] * n
     stable = [_stable(text) for text in texts]
+
+    def levels(keys: Sequence[str]) -> list[tuple[list[int], list[int], int]]:
+        out = []
+        for key in keys:
+            members = written[key]
+            own_side = None if side is None else _through(side, members)
+            out.append(_levels([texts[i] for i in members],
+                               None if contexts is None else [contexts[i] for i in members],
+                               [counts[i] for i in members], [stable[i] for i in members],
+                               min_size, own_side))
+        return out
+
+    embedder()  # loaded once, before a child is forked
+    bins = _two_bins(written) if n >= LEVELS_IN_TWO and len(written) > 1 else (sorted(written), [])
+    done = dict(zip([*bins[0], *bins[1]], chain.from_iterable(both(levels, *bins)), strict=True))
+    fine, merged = [UNCLUSTERED] * n, [UNCLUSTERED] * n
+    offset = 0  # each script's numbers apart from the others'
+    for key in sorted(written):
+        own_fine, own_merged, size = done[key]
+        for i, f, m in zip(written[key], own_fine, own_merged, strict=True):
+            if f != UNCLUSTERED:
+                fine[i], merged[i] = f + offset, m + offset
+        offset += size
+    return _renumber(fine, stable, counts), _renumber(merged, stable, counts)
+
+
+def _through(side: Side, members: Sequence[int]) -> Side:
+    """``side`` asked of indices into ``members`` (one script's texts)."""
+    return lambda at: side([members[j] for j in at])
+
+
+LEVELS_IN_TWO = 20_000  # texts: fewer are clustered on one process (see gitimprove.forked)
+
+
+def _two_bins(written: Mapping[str, list[int]]) -> tuple[list[str], list[str]]:
+    """The scripts in two bins of about the same work, largest first into the lighter bin.
+    A script's work: its texts, and the sample each round clusters (see :func:`_rounds`)."""
+    bins: tuple[list[str], list[str]] = ([], [])
+    load = [0, 0]
+    for key in sorted(written, key=lambda k: (-len(written[k]), k)):
+        lighter = 0 if load[0] <= load[1] else 1
+        bins[lighter].append(key)
+        load[lighter] += len(written[key]) + 5 * min(len(written[key]), SAMPLE)
+    return bins
+
+
+def _levels(texts: Sequence[str], contexts: Sequence[Sequence[str]] | None,
+            counts: Sequence[int], stable: Sequence[str], min_size: int,
+            side: Side | None) -> tuple[list[int], list[int], int]:
+    """The fine and merged clusters of texts of one script (see :func:`cluster_levels`), and
+    how many cluster numbers they use."""
+    import numpy as np
+
+    n = len(texts)
+    vectors = embedder().embed(texts, contexts)
+    # NOTE: a sum of squares is 0 where the norm is, without norm's copy of every square
+    usable = np.einsum("ij,ij->i", vectors, vectors) > 0
     keys = list(zip(map(operator.neg, counts), stable, strict=True))  # no Python call per key
     order = sorted(compress(range(n), usable.tolist()), key=keys.__getitem__)
     labels = np.full(n, UNCLUSTERED, dtype=np.int64)
-    next_label = 0
-    by_script: dict[str, list[int]] = defaultdict(list)
-    for i in order:
-        by_script[scripts[i]].append(i)
-    for key in sorted(by_script):
-        next_label = _rounds(vectors, by_script[key], min_size, labels, next_label)
+    next_label = _rounds(vectors, order, min_size, labels, 0)
     for i in order:  # a text many items say is a group by itself, like it or not
         if labels[i] == UNCLUSTERED and counts[i] >= 2:
             labels[i] = next_label
             next_label += 1
     fine = _renumber(labels.tolist(), stable, counts)
-    merged = list(fine)
-    fine_of = np.asarray(fine, dtype=np.int64)
-    for members in by_script.values():  # each script's clusters merge among themselves
-        own_only = np.full(n, UNCLUSTERED, dtype=np.int64)  # the others' texts unclustered
-        own_only[members] = fine_of[members]
-        own = _second_level(vectors, own_only.tolist(), counts, side)
-        for i in members:
-            merged[i] = own[i]
-    return fine, _renumber(merged, stable, counts)
+    return fine, _second_level(vectors, fine, counts, side), next_label
 
 
 def _rounds(vectors: Matrix, order: list[int], min_size: int, labels: NDArray[np.int64],

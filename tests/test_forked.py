@@ -1,0 +1,145 @@
+"""Work shared with a forked child (gitimprove.forked): the same results as on one process,
+and the parent's own work whenever the child fails."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gitimprove import forked
+from gitimprove.feedback.models import FeedbackRecord, make_record
+from gitimprove.patterns import analysis
+from gitimprove.patterns.analysis import Themer, analyze_records
+from gitimprove.patterns.text import script
+
+needs_fork = pytest.mark.skipif(not hasattr(os, "fork") or forked.cores() < 2,
+                                reason="needs os.fork and two cores")
+SAMPLE = Path(__file__).resolve().parents[1] / "sample_repo" / "feedback.jsonl"
+
+
+def doubled(items: Sequence[int]) -> list[tuple[int, int]]:
+    return [(os.getpid(), 2 * i) for i in items]
+
+
+@needs_fork
+def test_second_half_is_computed_in_a_child() -> None:
+    first, second = forked.in_two(doubled, list(range(101)), least=1)
+    assert [v for _, v in first + second] == [2 * i for i in range(101)]
+    assert {pid for pid, _ in first} == {os.getpid()}
+    (child,) = {pid for pid, _ in second}
+    assert child != os.getpid()
+
+
+def test_short_lists_and_one_process_stay_here() -> None:
+    for least, ctx in ((1000, None), (1, forked.one_process())):
+        if ctx is None:
+            first, second = forked.in_two(doubled, list(range(10)), least=least)
+        else:
+            with ctx:
+                first, second = forked.in_two(doubled, list(range(10)), least=least)
+        assert {pid for pid, _ in first + second} == {os.getpid()}
+        assert [v for _, v in first + second] == [2 * i for i in range(10)]
+
+
+@needs_fork
+def test_no_fork_beside_another_thread() -> None:
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:
+        assert not forked.can_fork()
+        _, second = forked.in_two(doubled, list(range(10)), least=1)
+    finally:
+        stop.set()
+        other.join()
+    assert {pid for pid, _ in second} == {os.getpid()}
+
+
+@needs_fork
+@pytest.mark.parametrize("how", ["raises", "killed", "exits"])
+def test_a_failing_child_costs_time_not_results(how: str) -> None:
+    parent = os.getpid()
+
+    def work(items: Sequence[int]) -> list[int]:
+        if os.getpid() != parent:
+            if how == "raises":
+                raise RuntimeError("boom")
+            if how == "killed":
+                os.kill(os.getpid(), signal.SIGKILL)
+            os._exit(0)  # leaves without writing
+        return [3 * i for i in items]
+
+    first, second = forked.in_two(work, list(range(50)), least=1)
+    assert first + second == [3 * i for i in range(50)]
+
+
+def _records() -> list[FeedbackRecord]:
+    rows = [json.loads(line) for line in SAMPLE.read_text().splitlines() if line.strip()]
+    return [make_record(r) for r in rows if r.get("agent") == "product-writer"]
+
+
+@needs_fork
+def test_analysis_is_the_same_on_two_processes(monkeypatch: pytest.MonkeyPatch) -> None:
+    records = _records()
+    with forked.one_process():
+        alone = [p.model_dump() for p in analyze_records(records)]
+    monkeypatch.setattr(analysis, "WARM_IN_TWO", 10)
+    themer = Themer()
+    texts = sorted({r.reason for r in records if r.reason})
+    themer.warm(texts)
+    here = Themer()
+    for text in texts:
+        assert here(text).plain_topic == themer(text).plain_topic
+        assert here(text).state() == themer(text).state()
+    assert [p.model_dump() for p in analyze_records(records)] == alone
+
+
+MIXED = (
+    "too long, please make it shorter", "the answer is far too long", "way too wordy",
+    "sources are made up", "the citations are fake", "cited a paper that does not exist",
+    "回答太长了，请简短一点", "答案不准确，引用的来源是假的", "回答太长了", "引用的来源是假的",
+    "Ответ слишком длинный, сократите", "Источники выдуманы", "Ответ слишком длинный",
+    "Источники выдуманы полностью", "الإجابة طويلة جدا، اختصر من فضلك", "المصادر غير صحيحة",
+)
+
+
+@needs_fork
+def test_scripts_are_clustered_the_same_on_two_processes(monkeypatch: pytest.MonkeyPatch) -> None:
+    from gitimprove.patterns import grouping
+
+    texts = sorted({f"{a} {b}" for a in MIXED for b in MIXED if a != b})
+    weights = [1 + (i % 4 == 0) for i in range(len(texts))]
+    with forked.one_process():
+        alone = grouping.cluster_levels(texts, weights=weights)
+    monkeypatch.setattr(grouping, "LEVELS_IN_TWO", 10)
+    seen: list[int] = []
+    levels = grouping._levels
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        seen.append(os.getpid())
+        return levels(*args, **kwargs)
+
+    monkeypatch.setattr(grouping, "_levels", counted)
+    assert grouping.cluster_levels(texts, weights=weights) == alone
+    assert len(alone[0]) == len(texts) and len(set(alone[0])) > 3
+    # the parent's own scripts only: the child's were counted in the child
+    assert 0 < len(seen) < len({script(t) for t in texts})
+
+
+@needs_fork
+def test_the_tokenizer_does_not_warn_in_the_child(capfd: pytest.CaptureFixture[str]) -> None:
+    from gitimprove.patterns import grouping
+
+    grouping.embed([f"word{i} another{i} text{i}" for i in range(2000)])  # its threads ran
+    capfd.readouterr()
+    forked.in_two(lambda items: grouping.embed(list(items)).tolist(), ["a b", "c d"], least=1)
+    # (versions that warn print it to standard output, where it would break --json)
+    out, err = capfd.readouterr()
+    assert "tokenizers" not in out + err
