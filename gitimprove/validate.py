@@ -339,11 +339,13 @@ def _lookalikes(old: AgentFile, new: AgentFile, policy: Policy, path: str) -> li
             hit = next((p for p in protected for n in _names(p) if _takes_name(name, n)), None)
             if hit is not None:
                 what = "id" if name == section.id else "title"
+                # the protected section's violation (audit lists what a change touched): the
+                # new section's name is in the message
                 out.append(Violation(
                     "protected-lookalike",
                     f"section {section.id!r} takes the {what} {name!r}, which reads as the "
                     f"protected section {hit.id!r}; only humans may name a section like it",
-                    path=path, agent=old.name, section=section.id))
+                    path=path, agent=old.name, section=hit.id))
                 break
     return out
 
