@@ -209,8 +209,19 @@ class FeedbackRecord:
     # -- the few pydantic-style methods callers use --------------------------------------------
 
     def model_copy(self, *, update: Mapping[str, Any] | None = None) -> FeedbackRecord:
-        """A copy with ``update`` applied, unchecked (as pydantic's): derive, never take input."""
-        return dataclasses.replace(self, **(update or {}))
+        """A copy with ``update`` applied, unchecked (as pydantic's): derive, never take input.
+
+        The fields are copied as they are, without ``__init__`` (``dataclasses.replace`` calls
+        it with every field: 17 us a record, and attribution copies every record of an analysis
+        that names no version); values derived from the old fields (:attr:`digest`) are not."""
+        if update and not _FIELD_SET.issuperset(update):
+            unknown = sorted(set(update) - _FIELD_SET)
+            raise TypeError(f"FeedbackRecord has no field {unknown[0]!r}")
+        fields = self.__dict__
+        values = {name: fields[name] for name in _RECORD_FIELDS}
+        if update:
+            values.update(update)
+        return _built(values)
 
     def model_dump(self, *, mode: str = "python", exclude: Iterable[str] = (),
                    exclude_none: bool = False) -> dict[str, Any]:
@@ -234,6 +245,7 @@ class FeedbackRecord:
 
 
 _RECORD_FIELDS = tuple(f.name for f in dataclasses.fields(FeedbackRecord))
+_FIELD_SET = frozenset(_RECORD_FIELDS)
 
 
 # NOTE: one encoder for every record: json.dumps() with options builds a new one per call.

@@ -290,3 +290,19 @@ def test_signals_are_encoded_once_only_where_both_texts_agree() -> None:
     odd = _built({**plain, "signals": {"caf\u00e9": True}})
     assert "digest" not in odd.__dict__
     assert record_row(odd, "2026-01-01T00:00:00.000000Z")[14] == content_hash(odd.content())
+
+
+def test_a_copy_has_its_own_digest_and_knows_its_fields() -> None:
+    import dataclasses
+
+    record = make_record({"id": "c1", "agent": "a", "rating": "down", "reason": "too long",
+                          "created_at": "2026-01-01T00:00:00Z"})
+    before = record.digest
+    copied = record.model_copy(update={"version": "abc123"})
+    assert copied == dataclasses.replace(record, version="abc123")
+    assert copied.version == "abc123" and record.version is None
+    assert copied.digest != before  # derived from the new fields, not carried over
+    assert copied.digest == dataclasses.replace(record, version="abc123").digest
+    assert record.model_copy() == record and record.model_copy() is not record
+    with pytest.raises(TypeError, match="no field 'versoin'"):
+        record.model_copy(update={"versoin": "x"})
