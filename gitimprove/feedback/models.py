@@ -217,8 +217,9 @@ class FeedbackRecord:
         if update and not _FIELD_SET.issuperset(update):
             unknown = sorted(set(update) - _FIELD_SET)
             raise TypeError(f"FeedbackRecord has no field {unknown[0]!r}")
-        fields = self.__dict__
-        values = {name: fields[name] for name in _RECORD_FIELDS}
+        values = self.__dict__.copy()  # the fields, and what was derived from them
+        for derived in _DERIVED:
+            values.pop(derived, None)
         if update:
             values.update(update)
         return _built(values)
@@ -246,6 +247,8 @@ class FeedbackRecord:
 
 _RECORD_FIELDS = tuple(f.name for f in dataclasses.fields(FeedbackRecord))
 _FIELD_SET = frozenset(_RECORD_FIELDS)
+_DERIVED = tuple(name for name, value in vars(FeedbackRecord).items()
+                 if isinstance(value, _computed_once))  # kept in a record's __dict__
 
 
 # NOTE: one encoder for every record: json.dumps() with options builds a new one per call.

@@ -9,6 +9,7 @@ import time
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Literal
 
+from gitimprove.cycles import paused
 from gitimprove.dataclass import dataclass, field
 from gitimprove.errors import (
     GitImproveError,
@@ -939,6 +940,7 @@ class InstructionRepo:
                 continue  # an agent no longer on main: its versions simply go unlabelled
         return out
 
+    @paused()  # a record per feedback, read, versioned, analysed (see cycles.paused)
     def analyze(
         self,
         agent: str,
