@@ -114,7 +114,7 @@ def test_init_again_after_adopting_adds_no_example_and_names_new_agent_files(tmp
     assert out.splitlines()[1:3] == [
         "  left prompts/story.yaml: a semantic_kernel file that gitimprove.yaml does not map; add "
         "`- path: 'prompts/story.yaml'` with `format: semantic_kernel` under its `formats:` to "
-        "adopt it", "  nothing new to commit"]
+        "adopt it, or run `gitimprove init --adopt-new`", "  nothing new to commit"]
     assert rev(target, "HEAD") == head and not (target / "agents").exists()  # no example agent
     assert ok("agents", repo=target).startswith("agents  v1")
 
@@ -133,7 +133,7 @@ def test_init_names_a_folders_instruction_file_after_the_folder(tmp_path: Path) 
     commit_file(target, "refunds/CLAUDE.md", "You handle refunds.\n", "refunds")
     assert ("left refunds/CLAUDE.md: a markdown file that gitimprove.yaml does not map; add `- path: "
             "'refunds/CLAUDE.md'` with `format: markdown` and `name: '{parent}'` under its `formats:` "
-            "to adopt it") in ok("init", str(target))
+            "to adopt it, or run `gitimprove init --adopt-new`") in ok("init", str(target))
 
 
 def test_init_adopts_an_existing_repository(tmp_path: Path) -> None:

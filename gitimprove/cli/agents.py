@@ -22,12 +22,15 @@ if TYPE_CHECKING:
 @click.argument("path", default=".", type=click.Path(file_okay=False))
 @click.option("--from", "template", metavar="DIR", type=click.Path(file_okay=False),
               help="Copy a template into the new repository (`sample_repo`: the bundled sample).")
+@click.option("--adopt-new", is_flag=True,
+              help="In a repository adopted before: map the agent files added since "
+                   "(those `init` lists as not mapped) in gitimprove.yaml, and commit.")
 @for_people
-def init_cmd(path: str, template: str | None) -> None:
+def init_cmd(path: str, template: str | None, adopt_new: bool) -> None:
     """Make (or adopt) a git repository of agent instructions, with a first commit."""
     from gitimprove.instructions.init import init
 
-    result = init(path, template=template)
+    result = init(path, template=template, adopt_new=adopt_new)
     verb = "Created" if result.created_repo else "Adopted"
     echo(f"{verb} instruction repository at {result.path}")
     for name in result.written:

@@ -335,5 +335,37 @@ def formats_yaml(rules: list[FormatRule]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def add_formats(text: str, rules: list[FormatRule]) -> str:
+    """gitimprove.yaml's ``text`` with entries for ``rules`` added at the end of its
+    ``formats:`` list (indented as the list's own entries), or a ``formats:`` block added
+    at the end. Every other line, comments included, stays as it was."""
+    entries = formats_yaml(rules).splitlines()[2:]  # the entries, below the comment and key
+    lines = text.splitlines()
+    at = next((i for i, line in enumerate(lines) if line.startswith("formats:")), None)
+    if at is None:
+        return text + ("" if text.endswith("\n") or not text else "\n") + formats_yaml(rules)
+    if not _BLOCK_KEY.match(lines[at]):  # `formats: []`, or a flow list
+        raise InvalidFileError([f"{POLICY_PATH}:{at + 1}: `formats:` is written on one line"],
+                               hint="write its entries one per line (`  - path: ...`), "
+                                    "or add the new ones by hand")
+    end = at + 1
+    indent: str | None = None
+    for i in range(at + 1, len(lines)):
+        line = lines[i]
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        if not line[0].isspace() and not line.startswith("-"):
+            break  # the next top-level key
+        if indent is None and line.lstrip().startswith("- "):
+            indent = line[:len(line) - len(line.lstrip())]
+        end = i + 1
+    shift = indent if indent is not None else "  "
+    added = [shift + entry[2:] for entry in entries]  # formats_yaml indents entries by two
+    return "\n".join(lines[:end] + added + lines[end:]) + "\n"
+
+
+_BLOCK_KEY = re.compile(r"^formats:[ \t]*(#.*)?$")  # its entries on the lines below
+
+
 def _quote(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"

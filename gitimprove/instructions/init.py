@@ -15,6 +15,8 @@ from gitimprove.errors import GitImproveError, InvalidFileError
 from gitimprove.git import Repository, check_git_version, clean_env
 from gitimprove.instructions.adopt import (
     Adopted,
+    Survey,
+    add_formats,
     candidates,
     foreign_agents,
     formats_yaml,
@@ -22,8 +24,9 @@ from gitimprove.instructions.adopt import (
     unescape,
 )
 from gitimprove.instructions.agentfile import parse_agent
-from gitimprove.instructions.formats.catalog import rule_for
-from gitimprove.instructions.policy import POLICY_PATH, Policy, parse_policy
+from gitimprove.instructions.formats import ParsedFile
+from gitimprove.instructions.formats.catalog import adapter_for, build, decode, rule_for
+from gitimprove.instructions.policy import POLICY_PATH, FormatRule, Policy, parse_policy
 
 DEFAULT_POLICY = """\
 # gitimprove policy. The validator reads it from the main branch, never from a proposal.
@@ -232,11 +235,13 @@ def resolve_template(template: str | Path) -> Path:
 
 
 def init(path: str | Path = ".", *, template: str | Path | None = None,
-         replay_history: bool = True) -> InitResult:
+         replay_history: bool = True, adopt_new: bool = False) -> InitResult:
     """Create or adopt a repository at ``path`` and commit the instruction layout.
 
     A new repository made from a template with a ``history.json`` gets that history replayed
-    (``replay_history=False``: one commit of the template as it is).
+    (``replay_history=False``: one commit of the template as it is). In a repository adopted
+    before, the agent files its ``formats:`` does not map are listed; ``adopt_new`` maps them
+    (one commit of ``gitimprove.yaml`` and those files).
 
     On any refusal nothing is left behind: a folder or repository it created is removed again,
     and so is every file it wrote."""
@@ -260,9 +265,11 @@ def init(path: str | Path = ".", *, template: str | Path | None = None,
     created = not (dest / ".git").exists()
     gitignore = dest / ".gitignore"
     gitignore_before = gitignore.read_bytes() if gitignore.is_file() else None
+    policy_file = dest / POLICY_PATH
+    policy_before = policy_file.read_bytes() if policy_file.is_file() else None
     written: list[str] = []
     try:
-        return _init(dest, source, created, written, replay_history)
+        return _init(dest, source, created, written, replay_history, adopt_new)
     except BaseException:
         if made_dir:
             shutil.rmtree(dest, ignore_errors=True)
@@ -271,6 +278,8 @@ def init(path: str | Path = ".", *, template: str | Path | None = None,
                 with contextlib.suppress(OSError):
                     if rel == ".gitignore" and gitignore_before is not None:
                         gitignore.write_bytes(gitignore_before)  # it was only appended to
+                    elif rel == POLICY_PATH and policy_before is not None:
+                        policy_file.write_bytes(policy_before)  # new files were mapped in it
                     else:
                         (dest / rel).unlink()
             if created:
@@ -279,7 +288,7 @@ def init(path: str | Path = ".", *, template: str | Path | None = None,
 
 
 def _init(dest: Path, source: Path | None, created: bool, written: list[str],
-          replay_history: bool) -> InitResult:
+          replay_history: bool, adopt_new: bool) -> InitResult:
     if created:
         proc = subprocess.run(["git", "init", "-q", "-b", "main", str(dest)], capture_output=True,
                               text=True, env=clean_env())
@@ -336,8 +345,22 @@ def _init(dest: Path, source: Path | None, created: bool, written: list[str],
     agents_dir = dest / policy.agents_dir
     adopted_paths: list[str] = []
     unmapped: list[tuple[str, str]] = []
-    if found is None and policy.formats and source is None:
-        unmapped = _added_since_adopted(repo, dest, policy)
+    later_adopted: list[Adopted] = []  # files mapped by --adopt-new
+    if found is None and (policy.formats or adopt_new) and source is None and not created:
+        later = _added_since_adopted(repo, dest, policy)
+        if adopt_new and later.rules:
+            if repo.run("status", "--porcelain", "--", POLICY_PATH, cwd_worktree=True).strip():
+                raise GitImproveError(f"{POLICY_PATH} has changes that are not committed: "
+                                      "--adopt-new commits it",
+                                      hint=f"commit or undo the changes to {POLICY_PATH} first")
+            text = add_formats((dest / POLICY_PATH).read_text(), later.rules)
+            policy = parse_policy(text, POLICY_PATH)  # refused here, nothing written yet
+            (dest / POLICY_PATH).write_text(text)
+            written.append(POLICY_PATH)
+            found, later_adopted = later, later.adopted
+            found.left = []
+        else:
+            unmapped = _unmapped(later)
     if found is not None and found.adopted:
         tracked = set(repo.run("ls-files", "-z", cwd_worktree=True).split("\0"))
         adopted_paths = [a.path for a in found.adopted if a.path not in tracked]
@@ -369,8 +392,9 @@ def _init(dest: Path, source: Path | None, created: bool, written: list[str],
     staged = repo.run("diff", "--cached", "--name-only", "--", *paths, cwd_worktree=True).strip()
     if staged:
         env = None if repo.user_identity() else FALLBACK_IDENTITY
-        repo.run("commit", "-q", "-m", "Initialise gitimprove instruction repository", "--", *paths,
-                 env=env, cwd_worktree=True)
+        message = ("Initialise gitimprove instruction repository" if not later_adopted else
+                   f"gitimprove: adopt {', '.join(a.path for a in later_adopted)}")
+        repo.run("commit", "-q", "-m", message, "--", *paths, env=env, cwd_worktree=True)
         commit = repo.run("rev-parse", "HEAD").strip()
     repo.close()
     return InitResult(dest, created, written, commit, adopted=found.adopted if found else [],
@@ -385,9 +409,10 @@ def _links(dest: Path, listed: list[str], policy: Policy) -> list[tuple[str, str
                 "points to is adopted") for p in candidates(links, policy)]
 
 
-def _added_since_adopted(repo: Repository, dest: Path, policy: Policy) -> list[tuple[str, str]]:
+def _added_since_adopted(repo: Repository, dest: Path, policy: Policy) -> Survey:
     """Agent files of a repository adopted before that its ``formats:`` does not map (added
-    since): a second ``init`` leaves the policy as it is, and says how to map them."""
+    since), named apart from its agents: a second ``init`` says how to map them, and
+    ``init --adopt-new`` maps them."""
     def mapped(path: str) -> bool:
         try:
             return rule_for(policy, path) is not None
@@ -396,13 +421,24 @@ def _added_since_adopted(repo: Repository, dest: Path, policy: Policy) -> list[t
 
     listed = repo.run("ls-files", "-z", "-co", "--exclude-standard", cwd_worktree=True).split("\0")
     files = {p: (dest / p).read_bytes() for p in listed
-             if p and (dest / p).is_file() and not (dest / p).is_symlink() and not mapped(p)}
-    found = survey(files, policy, [p.stem for p in (dest / policy.agents_dir).glob("*.yaml")])
+             if p and (dest / p).is_file() and not (dest / p).is_symlink()}
+    native = [p.stem for p in (dest / policy.agents_dir).glob("*.yaml")]
+    known = [p for p in files if mapped(p)]
+
+    def read(path: str, rule: FormatRule) -> ParsedFile:
+        return adapter_for(rule.format, rule.constants).parse(decode(files[path], path), path)
+
+    taken = native + list(build(policy, known, read, taken=native).agents)
+    return survey({p: raw for p, raw in files.items() if p not in set(known)}, policy, taken)
+
+
+def _unmapped(found: Survey) -> list[tuple[str, str]]:
+    """What a second ``init`` says of each file it found unmapped."""
     listing = {unescape(r.path) for r in found.rules if r.constants}
     names = {unescape(r.path): r.name for r in found.rules if r.name}
     return [(a.path, f"a {a.format} file that {POLICY_PATH} does not map; add `- path: "
                      f"'{a.path}'` with `format: {a.format}`"
                      + (f" and `name: '{names[a.path]}'`" if a.path in names else "")
                      + (" and the `constants:` its agents use (`gitimprove docs file-formats`)" if a.path in listing else "")
-                     + " under its `formats:` to adopt it")
+                     + " under its `formats:` to adopt it, or run `gitimprove init --adopt-new`")
             for a in found.adopted]

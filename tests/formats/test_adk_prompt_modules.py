@@ -198,10 +198,16 @@ def test_init_again_names_a_new_package_and_says_its_module_needs_constants(tmp_
     git(root, "add", "-A")
     git(root, "commit", "-q", "-m", "a package")
     left = dict(init(root).left)
-    assert left[ROOT].endswith("with `format: google_adk` under its `formats:` to adopt it")
+    assert left[ROOT].endswith("with `format: google_adk` under its `formats:` to adopt it, or "
+                               "run `gitimprove init --adopt-new`")
     assert left[ROOT_PROMPT].endswith("with `format: google_adk` and the `constants:` its agents use "
                                       "(`gitimprove docs file-formats`) under its `formats:` to "
-                                      "adopt it")
+                                      "adopt it, or run `gitimprove init --adopt-new`")
+    # --adopt-new writes the constants too
+    adopted = init(root, adopt_new=True)
+    assert {a.path for a in adopted.adopted} >= {ROOT, ROOT_PROMPT} and adopted.commit
+    assert "constant: " in (root / "gitimprove.yaml").read_text()
+    assert not init(root).left
 
 
 def test_a_global_instruction_from_the_module_is_a_second_text_of_the_agent() -> None:

@@ -1,0 +1,91 @@
+"""`gitimprove init --adopt-new`: agent files added after a repository was adopted are mapped
+in gitimprove.yaml (its other lines kept), named apart from the agents it has, and committed;
+a policy the change cannot be written into is refused with nothing written."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from .conftest import commit_file, git
+from .test_cli import ok, rev, run_main
+
+STORY = ("name: GenerateStory\ntemplate: |\n  Tell a story about {{$topic}}.\n"
+         "template_format: semantic-kernel\n")
+
+
+@pytest.fixture
+def adopted(tmp_path: Path) -> Path:
+    target = tmp_path / "crew"
+    target.mkdir()
+    git(target, "init", "-q", "-b", "main")
+    commit_file(target, "AGENTS.md", "# Agent\n\nAnswer briefly.\n", "agents")
+    assert "adopted AGENTS.md (markdown): agents" in ok("init", str(target))
+    return target
+
+
+def test_new_files_are_mapped_and_committed(adopted: Path) -> None:
+    policy = adopted / "gitimprove.yaml"
+    policy.write_text(policy.read_text().replace("formats:\n", "formats:  # adopted files\n"))
+    git(adopted, "commit", "-qam", "a comment of ours")
+    commit_file(adopted, "prompts/story.yaml", STORY, "a prompt")
+    commit_file(adopted, "docs/AGENTS.md", "# Docs agent\n\nWrite docs.\n", "a second AGENTS.md")
+    head = rev(adopted, "HEAD")
+    out = ok("init", "--adopt-new", str(adopted))
+    assert "adopted prompts/story.yaml (semantic_kernel): generatestory" in out, out
+    assert "adopted docs/AGENTS.md (markdown): docs" in out, out
+    assert git(adopted, "rev-parse", "HEAD~1").strip() == head
+    assert git(adopted, "log", "-1", "--format=%s").strip() == (
+        "gitimprove: adopt docs/AGENTS.md, prompts/story.yaml")
+    assert git(adopted, "show", "--name-only", "--format=", "HEAD").split() == ["gitimprove.yaml"]
+    text = policy.read_text()
+    assert "formats:  # adopted files\n  - path: 'AGENTS.md'\n    format: markdown\n" in text
+    assert text.count("formats:") == 1 and "# gitimprove policy." in text
+    listed = json.loads(ok("agents", "--json", repo=adopted))["agents"]
+    assert sorted(a["name"] for a in listed) == ["agents", "docs", "generatestory"]
+    # a second run has nothing to add, and says nothing is left
+    again = ok("init", "--adopt-new", str(adopted))
+    assert "nothing new to commit" in again and "left" not in again
+
+
+def test_an_untracked_file_is_committed_with_its_mapping(adopted: Path) -> None:
+    (adopted / "prompts").mkdir()
+    (adopted / "prompts" / "story.yaml").write_text(STORY)
+    ok("init", "--adopt-new", str(adopted))
+    assert sorted(git(adopted, "show", "--name-only", "--format=", "HEAD").split()) == [
+        "gitimprove.yaml", "prompts/story.yaml"]
+    assert git(adopted, "status", "--porcelain").strip() == ""
+
+
+def test_a_list_indented_otherwise_keeps_its_indent(adopted: Path) -> None:
+    policy = adopted / "gitimprove.yaml"
+    policy.write_text(policy.read_text().replace("  - path: 'AGENTS.md'\n    format: markdown\n",
+                                                 "- path: 'AGENTS.md'\n  format: markdown\n"))
+    git(adopted, "commit", "-qam", "flush left")
+    commit_file(adopted, "prompts/story.yaml", STORY, "a prompt")
+    ok("init", "--adopt-new", str(adopted))
+    assert ("- path: 'AGENTS.md'\n  format: markdown\n- path: 'prompts/story.yaml'\n"
+            "  format: semantic_kernel\n") in policy.read_text()
+    assert "generatestory" in ok("agents", repo=adopted)
+
+
+@pytest.mark.parametrize("case", ["flow", "uncommitted"])
+def test_refused_with_nothing_written(adopted: Path, case: str,
+                                      capsys: pytest.CaptureFixture[str]) -> None:
+    policy = adopted / "gitimprove.yaml"
+    if case == "flow":
+        policy.write_text(policy.read_text().replace(
+            "formats:\n  - path: 'AGENTS.md'\n    format: markdown\n",
+            "formats: [{path: 'AGENTS.md', format: markdown}]\n"))
+        git(adopted, "commit", "-qam", "one line")
+    else:
+        policy.write_text(policy.read_text() + "# a note of ours\n")
+    commit_file(adopted, "prompts/story.yaml", STORY, "a prompt")
+    before, head = policy.read_bytes(), rev(adopted, "HEAD")
+    code, out, err = run_main(capsys, "init", "--adopt-new", str(adopted))
+    assert code == 1 and err.startswith("error: "), (out, err)
+    assert ("on one line" if case == "flow" else "not committed") in err
+    assert "Traceback" not in err
+    assert policy.read_bytes() == before and rev(adopted, "HEAD") == head
