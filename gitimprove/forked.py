@@ -12,7 +12,8 @@ It is used only where it is safe and pays:
   computed them, so the output is the same on one process or two;
 - the list is long (``least`` items): forking and pickling cost a few milliseconds per
   thousand items, more than a short list takes;
-- the process may use a second core, and ``os.fork`` exists (not on Windows);
+- the process may use a second core, on Linux: Windows has no ``fork``, and macOS's system
+  libraries are not safe to use in a forked child (``multiprocessing`` spawns there);
 - the process runs one thread: a child forked beside other threads may inherit a lock one
   of them held.
 
@@ -28,6 +29,7 @@ import contextlib
 import os
 import pickle
 import signal
+import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from typing import TypeVar
@@ -65,7 +67,7 @@ def cores() -> int:
 
 def can_fork() -> bool:
     """Whether :func:`in_two` would fork now (see the module doc)."""
-    return (_ENABLED[0] and hasattr(os, "fork") and threading.active_count() == 1
+    return (_ENABLED[0] and sys.platform.startswith("linux") and threading.active_count() == 1
             and cores() >= 2)
 
 

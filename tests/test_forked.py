@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sys
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -19,8 +20,8 @@ from gitimprove.patterns import analysis
 from gitimprove.patterns.analysis import Themer, analyze_records
 from gitimprove.patterns.text import script
 
-needs_fork = pytest.mark.skipif(not hasattr(os, "fork") or forked.cores() < 2,
-                                reason="needs os.fork and two cores")
+needs_fork = pytest.mark.skipif(not sys.platform.startswith("linux") or forked.cores() < 2,
+                                reason="forks on Linux with two cores only")
 SAMPLE = Path(__file__).resolve().parents[1] / "sample_repo" / "feedback.jsonl"
 
 

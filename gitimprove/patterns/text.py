@@ -339,6 +339,15 @@ def is_noise(toks: tuple[str, ...], words: Sequence[str] | None = None) -> bool:
 _NOISE_WORD = _PerToken(lambda w: w in _GENERIC_STEMS or (w.isascii() and _MASH.match(w) is not None))
 
 
+def forget() -> None:
+    """Empty what this module remembers from one analysis to the next (each word's tokens,
+    each token's tests, stems): a measure of an analysis from cold starts after it."""
+    _WORD_TOKENS.clear()
+    _CONTENT.clear()
+    _NOISE_WORD.clear()
+    stem.cache_clear()
+
+
 # Words that judge without saying why ("useless", "trash"), and words for whatever is judged
 # ("app", "service", "ever"): a negative text made only of these, and of generic words, gives
 # no reason. Language-general, like GENERIC: no agent's subject is in them (with the commonest
