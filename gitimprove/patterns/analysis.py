@@ -216,6 +216,7 @@ class Themer:
         :func:`.triage.subject_words`): they say what the agent works on, never the product."""
         self.lexicon = lexicon or default_lexicon()
         self.subject = subject
+        self.names: frozenset[str] = frozenset()  # see proper_names: they name a group last
         self._cache: dict[str, TextInfo] = {}
 
     def __call__(self, text: str) -> TextInfo:
@@ -759,6 +760,40 @@ def _distinctive(words: Mapping[str, int], size: int,
                   key=lambda ws: (-ws[1], ws[0]))
 
 
+NAME_SHARE = 0.05        # a word said in at least this share of the texts, ...
+NAME_CAPITALISED = 0.6   # ... and capitalised in this share of its uses inside a sentence: a name
+NAME_SAMPLE = 2000       # texts read for how words are written
+
+
+def proper_names(df: tuple[Counter[str], int], texts: Iterable[str]) -> frozenset[str]:
+    """Stems of the names the feedback keeps saying ("ChatGPT", "Claude", "Replika"): said in
+    at least :data:`NAME_SHARE` of the texts, and written with a capital where no sentence
+    starts in at least :data:`NAME_CAPITALISED` of those uses (read in the first
+    :data:`NAME_SAMPLE` texts). They say what every pattern is about, so a pattern is named by
+    them only when it shares no other word: "paid, pay, support", not "chatgpt, paid, pay". A
+    word users often write, but in lower case ("phone number"), is no name."""
+    freq, n = df
+    if n < 20:
+        return frozenset()
+    common = {w for w, c in freq.items() if c >= NAME_SHARE * n and w.isascii() and w.isalpha()}
+    if not common:
+        return frozenset()
+    uses: Counter[str] = Counter()
+    capitals: Counter[str] = Counter()
+    for text in islice(texts, NAME_SAMPLE):
+        for word in _INNER_WORD.findall(text[:MAX_NAME_READ]):
+            root = stem(word.lower())
+            if root in common:
+                uses[root] += 1
+                capitals[root] += word[0].isupper()
+    return frozenset(w for w in common if uses[w] >= 5 and capitals[w] >= NAME_CAPITALISED * uses[w])
+
+
+# a word inside a sentence: after a lower-case letter, a comma or a colon and one space
+_INNER_WORD = re.compile(r"(?<=[a-z,;:] )[A-Za-z][A-Za-z0-9]*")
+MAX_NAME_READ = 2000  # characters of a text read for names
+
+
 def _name_group(kind: PatternKind, members: Sequence[str], by_text: dict[str, list[Item]],
                 themer: Themer, df: tuple[Counter[str], int],
                 taken: dict[tuple[str, str], Group], *, hints: bool = True,
@@ -778,6 +813,9 @@ def _name_group(kind: PatternKind, members: Sequence[str], by_text: dict[str, li
         words.update(dict.fromkeys({w for w in info.words if nameable(w)}, weight[text]))
     distinctive = [w for w, _ in _distinctive(words, size, df)]
     shared = [w for w in distinctive if words[w] >= min(2, size)]
+    if themer.names:  # what every pattern is about names a group only when nothing else does
+        distinctive.sort(key=themer.names.__contains__)
+        shared = [w for w in shared if w not in themer.names] or shared
     # words that judge, or name whatever is judged ("good", "app"), name a group last; but
     # what users praise is what their judging words say ("super", "love")
     terms = ((shared if kind == PRAISE else sorted(shared, key=judges))[:3] if shared
@@ -875,6 +913,7 @@ def analyze_records(
         for part in (sec.title or "", sec.text or "", *(sec.rules or ()))))
     items = collect_items(records, themer)
     word_df = _document_frequencies(themer, items)
+    themer.names = proper_names(word_df, dict.fromkeys(filter(None, map(_TEXT, items))))
     groups = _small_product_groups_joined(
         group_items(items, themer, word_df, synthesizer=synthesizer, notes=notes), min_support)
     newest = max(r.created_at for r in records)

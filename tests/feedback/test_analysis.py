@@ -415,3 +415,37 @@ def test_praise_is_named_by_what_users_praise_with() -> None:
     group = _name_group(PRAISE, texts, by_text, themer, df, {})
     label = _terms_label(group, {t: 1 for t in texts}, texts)
     assert "best app" in label and "students" not in label, label
+
+
+def test_a_name_every_pattern_shares_names_a_pattern_last() -> None:
+    """"ChatGPT" is in every other review, written as a name: a pattern of limits is named by
+    what it says of them, not by the product. "phone", said as often but in lower case, is a
+    word like any other."""
+    from gitimprove.patterns.analysis import (
+        Themer,
+        _document_frequencies,
+        collect_items,
+        proper_names,
+    )
+
+    limits = ["ChatGPT stops after a few messages and makes me wait hours",
+              "the message limit of ChatGPT is far too low, wait hours again",
+              "hit the message limit after ten messages, now wait hours",
+              "With ChatGPT the message limit comes after ten messages",
+              "message limit again, wait hours, ChatGPT is useless for work"]
+    phone = ["it asks for my phone number to log in",
+             "why does ChatGPT need my phone number",
+             "my phone number is refused at sign up",
+             "I do not want to give ChatGPT a phone number"]
+    other = [f"the answer about {topic} was wrong" for topic in
+             ("tax", "rome", "python", "cooking", "physics", "law", "music", "chess", "wine", "cars")]
+    other += [f"Honestly ChatGPT got {topic} wrong" for topic in ("maths", "dates", "names", "history")]
+    texts = limits + phone + other
+    records = [make_record({"id": f"n{i}", "agent": "a", "rating": "down", "reason": t})
+               for i, t in enumerate(texts)]
+    themer = Themer()
+    items = collect_items(records, themer)
+    names = proper_names(_document_frequencies(themer, items), texts)
+    assert names == {"chatgpt"}
+    labels = [p.label for p in analyze_records(records)]
+    assert not any("chatgpt" in label.lower() for label in labels), labels
