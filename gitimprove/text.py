@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Sequence
 
 # Agent and section ids: lowercase letters, digits, ``-``, ``_`` and ``.``.
@@ -99,3 +100,45 @@ def rule_number(index: int) -> str:
 def is_slug(value: str) -> bool:
     """Lowercase letters, digits, ``-``, ``_`` and ``.``; no ``..``, no leading punctuation."""
     return bool(SLUG_RE.match(value)) and len(value) <= 64
+
+
+def section_slug(text: str, fallback: str = "section", *, fold: bool = True) -> str:
+    """A section id from a heading: lowercase words joined by ``-``, the marks off its Latin
+    letters ("Réponses" -> ``reponses``, "Straße" -> ``strasse``; ``fold=False``: dropped with
+    their letter, ``r-ponses``, as ids were made before).
+
+    Latin letters and digits make the id; a heading with none of them ("## 安全規範",
+    "## Правила") keeps its own words (NFKC, lowercase), so that its id does not depend on its
+    position: a numbered fallback would hand a protection to another section when one is
+    added before it. So does a heading whose only Latin characters are its number
+    ("## 3. Принцип"): "3" would name its position, not the section."""
+    latin = latin_folded(text) if fold else text
+    out = _SLUG_CHARS.sub("-", latin.lower()).strip("-")[:48].strip("-")
+    if not any("a" <= c <= "z" for c in out) and any(c.isalpha() and not c.isascii() for c in text):
+        words = "".join(c if c.isalnum() else "-" for c in unicodedata.normalize("NFKC", text).lower())
+        out = re.sub("-+", "-", words).strip("-")[:48].strip("-")
+    return out or fallback
+
+
+_SLUG_CHARS = re.compile(r"[^a-z0-9]+")
+# Latin letters that carry no mark to take off, each as it is written without its stroke
+_LATIN_LETTERS = str.maketrans({"ß": "ss", "ẞ": "SS", "æ": "ae", "Æ": "AE", "œ": "oe", "Œ": "OE",
+                                "ø": "o", "Ø": "O", "ł": "l", "Ł": "L", "đ": "d", "Đ": "D",
+                                "ð": "d", "Ð": "D", "þ": "th", "Þ": "TH", "ı": "i"})
+
+
+def latin_folded(text: str) -> str:
+    """``text`` with the marks off its Latin letters and their ligatures spelled out
+    ("Réponses" -> "Reponses", "Straße" -> "Strasse"); letters of other scripts as they are."""
+    if text.isascii():
+        return text
+    out: list[str] = []
+    latin = False
+    for c in unicodedata.normalize("NFKD", text.translate(_LATIN_LETTERS)):
+        if unicodedata.combining(c):
+            if latin:
+                continue
+        else:
+            latin = c.isascii()
+        out.append(c)
+    return unicodedata.normalize("NFC", "".join(out))

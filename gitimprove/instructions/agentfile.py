@@ -22,7 +22,7 @@ from gitimprove.dataclass import dataclass, field
 from gitimprove.errors import InvalidFileError
 from gitimprove.instructions.schema import Record, SchemaError
 from gitimprove.safetext import describe_char, unsafe_at, unsafe_char
-from gitimprove.text import is_slug
+from gitimprove.text import is_slug, section_slug
 
 VARIABLE_RE = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 _IDENT_RE = re.compile(r"\A[A-Za-z_][A-Za-z0-9_]*\Z")
@@ -95,9 +95,21 @@ def protected_ids(agent: AgentFile, protects: Callable[[str, str], bool]) -> lis
     (the policy's ``protected_sections``), and every section nested under one of them."""
     found: set[str] = set()
     for section in agent.sections:  # a parent comes before the sections nested under it
-        if section.protected or protects(agent.name, section.id) or (section.parent is not None and section.parent in found):
+        if (section.protected or protects(agent.name, section.id)
+                or (section.parent is not None and section.parent in found)
+                or any(protects(agent.name, old) for old in former_ids(section))):
             found.add(section.id)
     return [s.id for s in agent.sections if s.id in found]
+
+
+def former_ids(section: Section) -> list[str]:
+    """The id a section of an adopted file had before ids kept the letters of accented words
+    ("Réponses" was ``r-ponses``, now ``reponses``): a policy written then still protects it."""
+    title = section.title
+    if not title or title.isascii() or section.id != section_slug(title):
+        return []
+    old = section_slug(title, fold=False)
+    return [old] if old != section.id else []
 
 
 def guideline_tool(rule: str) -> str | None:

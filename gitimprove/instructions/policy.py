@@ -232,6 +232,10 @@ class Policy(Record):
         return any(self._matches(pattern, agent, section_id)
                    for pattern in self.protected_sections)
 
+    def patterns_for(self, agent: str, section_id: str) -> list[str]:
+        """The ``protected_sections`` patterns that protect ``section_id`` of ``agent``."""
+        return [p for p in self.protected_sections if self._matches(p, agent, section_id)]
+
     def unmatched_protections(self, sections: dict[str, list[str]]) -> list[str]:
         """The ``protected_sections`` patterns that protect no section of ``sections`` (agent
         name -> its section ids): a section renamed, or an id that changed, leaves its

@@ -22,6 +22,7 @@ from gitimprove.instructions.agentfile import (
     AgentFile,
     agent_from_values,
     fill_variables,
+    former_ids,
     parse_agent,
     protected_ids,
     render,
@@ -210,6 +211,7 @@ class AgentSummary:
     protected: list[str]
     fallback_from: str | None  # a broken tip served as an older version
     problem: str | None
+    former: dict[str, str] = field(default_factory=dict)  # a section's former id -> its id
 
     def to_json(self) -> dict[str, Any]:
         return {"name": self.name, "format": self.format, "path": self.path,
@@ -781,7 +783,8 @@ class InstructionRepo:
             sections=list(inst.file.section_ids),
             protected=protected_ids(inst.file, policy.is_protected),
             fallback_from=str(inst.fallback_from) if inst.fallback_from else None,
-            problem=inst.problem)
+            problem=inst.problem,
+            former={old: s.id for s in inst.file.sections for old in former_ids(s)})
 
     # -- feedback (gitimprove.feedback, imported lazily: load() stays import-light) ----------
 

@@ -15,12 +15,12 @@ bytes, a new line takes the indentation and line end of its neighbours.
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections import Counter
 from itertools import pairwise
 
 from gitimprove.dataclass import dataclass, field
 from gitimprove.errors import GitImproveError
+from gitimprove.text import section_slug
 
 HEADING_RE = re.compile(r"\A(#{1,6})[ \t]+(.*?)(?:[ \t]+#+)?[ \t]*\Z")
 RULE_RE = re.compile(r"\A([ \t]*)([-*+]|\d{1,3}[.)])[ \t]+(\S.*)\Z")
@@ -51,7 +51,6 @@ _TEMPLATE_TITLE_RE = re.compile(
     r"(?:(?:expected|required)\s+)?(?:(?:output|response|answer|reply|report|review|result|message)s?\s+)?"
     r"(?:format|template)s?|(?:(?:expected|required)\s+)?(?:output|response|answer|reply|report|review)s?\s+"
     r"(?:structure|layout)")
-_SLUG_CHARS = re.compile(r"[^a-z0-9]+")
 # A line that a list finishes ("Focus on:", "Analyze the code for:", "with these sections:",
 # "For each issue, provide:"): its items are topics or parts of an output, not rules.
 _BREAK_RE = re.compile(r"\A {0,3}([-*_])(?:[ \t]*\1){2,}\s*\Z")
@@ -77,18 +76,8 @@ class EditError(GitImproveError):
 
 
 def slug(text: str, fallback: str = "section") -> str:
-    """A section id from a heading: lowercase words joined by ``-``.
-
-    Latin letters and digits make the id; a heading with none of them ("## 安全規範",
-    "## Правила") keeps its own words (NFKC, lowercase), so that its id does not depend on its
-    position: a numbered fallback would hand a protection to another section when one is
-    added before it. So does a heading whose only Latin characters are its number
-    ("## 3. Принцип"): "3" would name its position, not the section."""
-    out = _SLUG_CHARS.sub("-", text.lower()).strip("-")[:48].strip("-")
-    if not any("a" <= c <= "z" for c in out) and any(c.isalpha() and not c.isascii() for c in text):
-        words = "".join(c if c.isalnum() else "-" for c in unicodedata.normalize("NFKC", text).lower())
-        out = re.sub("-+", "-", words).strip("-")[:48].strip("-")
-    return out or fallback
+    """A section id from a heading (see :func:`gitimprove.text.section_slug`)."""
+    return section_slug(text, fallback)
 
 
 @dataclass

@@ -1,0 +1,72 @@
+"""Section ids of headings in accented Latin keep their letters ("Réponses" is `reponses`,
+not `r-ponses`), and a policy written with an id as it was made before still protects the
+section: approve and the hooks refuse a proposal that changes it, and `agents` says which id
+to write."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from gitimprove.instructions.formats.prose import slug
+from tests.review.conftest import make_proposal, run
+
+from .conftest import gi, ok, refused, tip
+from .test_nested_protection import adopt as adopt_file
+
+GUIDE = """# Assistant de recherche
+
+Tu aides les étudiants à trouver des sources fiables.
+
+## Réponses
+- Réponds en français, avec des phrases courtes.
+
+## Sécurité
+- Refuse poliment les demandes dangereuses.
+"""
+
+
+@pytest.mark.parametrize(("title", "expected"), [
+    ("Réponses", "reponses"), ("Sécurité", "securite"), ("Straße und Œuvre", "strasse-und-oeuvre"),
+    ("Ça va — très bien", "ca-va-tres-bien"), ("Øresund", "oresund"), ("安全規範", "安全規範"),
+    ("Правила", "правила"), ("3. Принцип", "3-принцип"), ("Tone of voice", "tone-of-voice"),
+])
+def test_accented_latin_headings_keep_their_letters(title: str, expected: str) -> None:
+    assert slug(title) == expected
+
+
+def adopt(tmp_path: Path, protected: str) -> Path:
+    """The guide adopted in place, the hooks installed, ``protected`` in the policy."""
+    repo, _ = adopt_file(tmp_path, GUIDE)
+    policy = repo / "gitimprove.yaml"
+    text = policy.read_text()
+    start = text.index("protected_sections:")
+    end = text.index("\n", start)
+    policy.write_text(text[:start] + f"protected_sections:\n  - {protected}" + text[end:])
+    run(repo, "commit", "-q", "-am", "protect the safety section")
+    return repo
+
+
+@pytest.mark.parametrize("protected", ["securite", "s-curit"])
+def test_a_former_id_still_protects(tmp_path: Path, protected: str) -> None:
+    repo = adopt(tmp_path, protected)
+    listed = ok(gi(repo, "agents", "--json"))
+    (agent,) = json.loads(listed.stdout)["agents"]
+    assert agent["sections"] == ["assistant-de-recherche", "reponses", "securite"]
+    assert agent["protected"] == ["securite"]
+    told = ok(gi(repo, "agents")).stderr
+    if protected == "s-curit":
+        assert ("names the section 'securite' by its former id 's-curit': it is protected all "
+                "the same; write 'securite' instead of 's-curit'") in told
+        assert "protects no section" not in told
+    else:
+        assert told == ""
+    make_proposal(repo, "looser", lambda t: t.replace("Refuse poliment", "Accepte"),
+                  agent="agents", path="AGENTS.md")
+    before = tip(repo)
+    assert "protected section 'securite'" in refused(gi(repo, "approve", "looser"))
+    proc = run(repo, "merge", "--no-ff", "-m", "merge", "improve/agents/looser", check=False)
+    assert proc.returncode != 0 and "protected section" in proc.stderr, proc.stderr
+    assert tip(repo) == before
