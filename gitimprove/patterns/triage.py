@@ -169,6 +169,10 @@ ANSWER_TALK = Lexicon((_c("answer talk", "", "", "", "", """
     support the claim | supports the claim | supported by the | not supported by
     回答 | 答案 | 答え | 답변 | 대답 | ответ | ответы | respuesta | respuestas | resposta
     respostas | reponse | reponses | antwort | antworten
+    reference | references | referencia | referencias | fuente | fuentes | fonte | fontes
+    quelle | quellen | invente | inventee | inventees | inventado | inventada | inventou
+    erfunden | incorrecte | incorrecto | incorrecta | incorreto | incorreta | equivocado
+    errado | errada | falsch | falsche
     """),))
 # Words that only name an answer: they weigh half as much, since a complaint about the product
 # names what it stopped ("the app crashes ... just to get a response from my prompts").

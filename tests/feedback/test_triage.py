@@ -772,3 +772,20 @@ def test_a_product_group_too_small_to_show_joins_the_pattern_of_its_topic() -> N
     kept = _small_product_groups_joined([small, big, other, answers], 3)
     assert kept == [big, other, answers]  # a topic without a pattern keeps its group (too few)
     assert len(big.items) == 7
+
+
+@pytest.mark.parametrize(("text", "product"), [
+    ("Il a inventé une référence, le lien ne marche pas", False),
+    ("la fuente es inventada, el enlace no funciona", False),
+    ("die Quelle ist erfunden, der Link funktioniert nicht", False),
+    ("A resposta está errada e a fonte foi inventada", False),
+    ("l'application ne marche pas", True),
+    ("la app no funciona", True),
+    ("Die App funktioniert nicht", True),
+])
+def test_a_made_up_source_in_another_language_is_about_the_answers(text: str, product: bool) -> None:
+    """"The link does not work" of a reference the answer made up is no crash of the app,
+    in French, Spanish, German or Portuguese as in English."""
+    from gitimprove.patterns.analysis import Themer
+
+    assert (Themer()(text).plain_topic is not None) is product
