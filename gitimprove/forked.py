@@ -87,7 +87,7 @@ def both(work: Callable[[Sequence[T]], list[R]], first: Sequence[T],
     """``work(first)`` and ``work(second)`` (a list of results per item each), the second
     computed in a forked child at the same time when :func:`can_fork`; else both here, one
     after the other. ``work`` must be pure and its results picklable."""
-    if not can_fork():
+    if not first or not second or not can_fork():  # nothing to share
         return work(first), work(second)
     parent = os.getpid()
     read_end, write_end = os.pipe()

@@ -144,3 +144,10 @@ def test_the_tokenizer_does_not_warn_in_the_child(capfd: pytest.CaptureFixture[s
     # (versions that warn print it to standard output, where it would break --json)
     out, err = capfd.readouterr()
     assert "tokenizers" not in out + err
+
+
+def test_nothing_to_share_is_done_here() -> None:
+    first, second = forked.both(doubled, list(range(5)), [])
+    assert second == [] and {pid for pid, _ in first} == {os.getpid()}
+    first, second = forked.both(doubled, [], list(range(5)))
+    assert first == [] and {pid for pid, _ in second} == {os.getpid()}

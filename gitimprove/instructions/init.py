@@ -429,7 +429,8 @@ def _added_since_adopted(repo: Repository, dest: Path, policy: Policy) -> Survey
         return adapter_for(rule.format, rule.constants).parse(decode(files[path], path), path)
 
     taken = native + list(build(policy, known, read, taken=native).agents)
-    return survey({p: raw for p, raw in files.items() if p not in set(known)}, policy, taken)
+    mapped_paths = set(known)
+    return survey({p: raw for p, raw in files.items() if p not in mapped_paths}, policy, taken)
 
 
 def _unmapped(found: Survey) -> list[tuple[str, str]]:
