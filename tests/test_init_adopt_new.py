@@ -89,3 +89,15 @@ def test_refused_with_nothing_written(adopted: Path, case: str,
     assert ("on one line" if case == "flow" else "not committed") in err
     assert "Traceback" not in err
     assert policy.read_bytes() == before and rev(adopted, "HEAD") == head
+
+
+def test_a_broken_agent_file_added_later_is_named_with_its_reason(adopted: Path) -> None:
+    """A crewAI file that does not parse is left with the reason, by a second `init` and by
+    `--adopt-new`; a YAML file that is no agent file is not listed again."""
+    commit_file(adopted, "crew/config/agents.yaml", "researcher:\n  role: [unclosed\n", "broken")
+    commit_file(adopted, "deploy/settings.yaml", "replicas: 3\nimage: shop:1.2\n", "settings")
+    for args in (("init",), ("init", "--adopt-new")):
+        out = ok(*args, str(adopted))
+        assert "  left crew/config/agents.yaml: looks like crewai but line 3: not valid YAML" in out, out
+        assert "settings.yaml" not in out
+        assert "nothing new to commit" in out

@@ -30,6 +30,7 @@ _IGNORED = (".github/workflows/*", ".github/dependabot.y*ml", ".pre-commit-confi
             ".gitimprove/*", "node_modules/*", "*/node_modules/*", ".venv/*", "*/.venv/*")
 # A Kubernetes manifest: `apiVersion:` and `kind:` at the top level.
 _MANIFEST_KEYS = (re.compile(r"^apiVersion:", re.MULTILINE), re.compile(r"^kind:", re.MULTILINE))
+NOT_AN_AGENT_FILE = "not an agent file"  # the reason a file no format recognises is left
 # Tried in this order on a YAML file that no format claims by its name.
 _SNIFF = ("crewai", "cagent", "github_models", "semantic_kernel", "google_adk")
 
@@ -136,7 +137,7 @@ def survey(files: dict[str, bytes], policy: Policy, native: list[str]) -> Survey
             continue  # a Kubernetes manifest (a deployment's k8s/*.yaml), as CI files are passed over
         fits = [name for name in _SNIFF if _try(ADAPTERS[name], text, path)[0]]
         if not fits:
-            out.left.append((path, "not an agent file: no format recognises its shape"))
+            out.left.append((path, f"{NOT_AN_AGENT_FILE}: no format recognises its shape"))
         elif len(fits) > 1:
             out.left.append((path, f"fits several formats ({', '.join(fits)}); map it by hand"))
         else:

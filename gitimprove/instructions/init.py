@@ -14,6 +14,7 @@ from gitimprove.dataclass import dataclass, field
 from gitimprove.errors import GitImproveError, InvalidFileError
 from gitimprove.git import Repository, check_git_version, clean_env
 from gitimprove.instructions.adopt import (
+    NOT_AN_AGENT_FILE,
     Adopted,
     Survey,
     add_formats,
@@ -358,9 +359,9 @@ def _init(dest: Path, source: Path | None, created: bool, written: list[str],
             (dest / POLICY_PATH).write_text(text)
             written.append(POLICY_PATH)
             found, later_adopted = later, later.adopted
-            found.left = []
+            found.left = _notable(later)
         else:
-            unmapped = _unmapped(later)
+            unmapped = _unmapped(later) + _notable(later)
     if found is not None and found.adopted:
         tracked = set(repo.run("ls-files", "-z", cwd_worktree=True).split("\0"))
         adopted_paths = [a.path for a in found.adopted if a.path not in tracked]
@@ -431,6 +432,13 @@ def _added_since_adopted(repo: Repository, dest: Path, policy: Policy) -> Survey
     taken = native + list(build(policy, known, read, taken=native).agents)
     mapped_paths = set(known)
     return survey({p: raw for p, raw in files.items() if p not in mapped_paths}, policy, taken)
+
+
+def _notable(found: Survey) -> list[tuple[str, str]]:
+    """The files a second ``init`` found that look like agent files but cannot be adopted, with
+    the reason ("looks like crewai but ..."); not the YAML files no format recognises, which the
+    first ``init`` listed once."""
+    return [(path, why) for path, why in found.left if not why.startswith(NOT_AN_AGENT_FILE)]
 
 
 def _unmapped(found: Survey) -> list[tuple[str, str]]:
