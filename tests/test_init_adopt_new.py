@@ -101,3 +101,26 @@ def test_a_broken_agent_file_added_later_is_named_with_its_reason(adopted: Path)
         assert "  left crew/config/agents.yaml: looks like crewai but line 3: not valid YAML" in out, out
         assert "settings.yaml" not in out
         assert "nothing new to commit" in out
+
+
+CREW = ("researcher:\n  role: Researcher\n  goal: Find facts\n  backstory: You dig.\n"
+        "writer:\n  role: Writer\n  goal: Write it up\n  backstory: You write.\n")
+
+
+def test_a_second_crew_is_named_by_its_folder(tmp_path: Path) -> None:
+    """Two crews of the same agents: the one added later is named by the folder where its
+    path parts from the first's (``valuation-researcher``), not by its file name
+    (``agents-researcher``), which every crew's file has."""
+    target = tmp_path / "crews"
+    target.mkdir()
+    git(target, "init", "-q", "-b", "main")
+    commit_file(target, "crews/analysis/config/agents.yaml", CREW, "a crew")
+    assert "(crewai): researcher, writer" in ok("init", str(target))
+    commit_file(target, "crews/valuation/config/agents.yaml", CREW, "a second crew")
+    assert "name: 'valuation-{key}'" in ok("init", str(target))  # the hint names it so too
+    out = ok("init", "--adopt-new", str(target))
+    assert ("adopted crews/valuation/config/agents.yaml (crewai): valuation-researcher, "
+            "valuation-writer") in out, out
+    listed = json.loads(ok("agents", "--json", repo=target))["agents"]
+    assert sorted(a["name"] for a in listed) == [
+        "researcher", "valuation-researcher", "valuation-writer", "writer"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import fnmatch
 import re
+from collections.abc import Callable, Sequence
 
 from gitimprove.dataclass import dataclass, field
 from gitimprove.errors import InvalidFileError
@@ -108,8 +109,14 @@ def _local(problem: str, path: str) -> str:
                   problem)
 
 
-def survey(files: dict[str, bytes], policy: Policy, native: list[str]) -> Survey:
-    """Which of ``files`` (path -> bytes) to adopt, with a ``formats:`` entry for each."""
+def survey(files: dict[str, bytes], policy: Policy, native: list[str],
+           beside: Sequence[str] = ()) -> Survey:
+    """Which of ``files`` (path -> bytes) to adopt, with a ``formats:`` entry for each.
+    ``native`` holds the names taken; ``beside`` the files already adopted (a second ``init``):
+    a file that must be named apart from one of them of its own file name is named by the
+    folder their paths part at (a second crew's ``crews/valuation/config/agents.yaml`` beside
+    ``crews/analysis/...``: ``valuation-<key>``, where its file name, ``agents-<key>``, would
+    say nothing)."""
     out = Survey()
     chosen: dict[str, str] = {}
     texts: dict[str, ParsedFile] = {}
@@ -172,6 +179,16 @@ def survey(files: dict[str, bytes], policy: Policy, native: list[str]) -> Survey
             rules = marked
             continue
         rules = wider
+    if beside:
+        def clashes(trial_rules: list[FormatRule]) -> bool:
+            got = build(policy.model_copy(update={"formats": trial_rules}), list(chosen), read,
+                        taken=native)
+            return any("is used by" in m for msgs in got.problems.values() for m in msgs)
+
+        named = _by_folder(rules, list(beside), clashes)
+        if named != rules:
+            rules = named
+            cat = build(policy.model_copy(update={"formats": rules}), list(chosen), read, taken=native)
     for path, msgs in cat.problems.items():
         out.left.append((path, msgs[0].removeprefix(f"{path}: ")))
         chosen.pop(path, None)
@@ -291,6 +308,26 @@ def _by_first_difference(rules: list[FormatRule], clashing: set[str]) -> list[Fo
         own = "{parent}" if _first_name(path, rule.format) == _FOLDER else "{stem}-{key}"
         out.append(rule.model_copy(update={"name": f"{folder}-{own}"}))
     return out
+
+
+def _by_folder(rules: list[FormatRule], beside: list[str],
+               clashes: Callable[[list[FormatRule]], bool]) -> list[FormatRule]:
+    """``rules``, each whose file's agents took a wider name to stay apart from an adopted file
+    of the same file name (``beside``) named instead by the first folder their paths do not
+    share, where that keeps every name apart (``clashes(rules)`` says when it does not)."""
+    for n, rule in enumerate(rules):
+        parts = unescape(rule.path).split("/")
+        namesakes = [q.split("/") for q in beside if q.rpartition("/")[2] == parts[-1]]
+        if not rule.name or rule.name not in _LADDER or not namesakes:
+            continue
+        shared = max(_common(parts, q) for q in namesakes)
+        if shared >= len(parts) - 1:
+            continue
+        folder = parts[shared].replace("{", "{{").replace("}", "}}")
+        trial = [*rules[:n], rule.model_copy(update={"name": f"{folder}-{{key}}"}), *rules[n + 1:]]
+        if not clashes(trial):
+            rules = trial
+    return rules
 
 
 def _common(a: list[str], b: list[str]) -> int:

@@ -431,7 +431,8 @@ def _added_since_adopted(repo: Repository, dest: Path, policy: Policy) -> Survey
 
     taken = native + list(build(policy, known, read, taken=native).agents)
     mapped_paths = set(known)
-    return survey({p: raw for p, raw in files.items() if p not in mapped_paths}, policy, taken)
+    return survey({p: raw for p, raw in files.items() if p not in mapped_paths}, policy, taken,
+                  beside=known)
 
 
 def _notable(found: Survey) -> list[tuple[str, str]]:
