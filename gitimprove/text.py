@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 # Agent and section ids: lowercase letters, digits, ``-``, ``_`` and ``.``.
 SLUG_RE = re.compile(r"\A[a-z0-9](?:[a-z0-9_]|-(?!-)|\.(?!\.))*\Z")
@@ -132,13 +132,17 @@ def latin_folded(text: str) -> str:
     ("Réponses" -> "Reponses", "Straße" -> "Strasse"); letters of other scripts as they are."""
     if text.isascii():
         return text
-    out: list[str] = []
+    decomposed = unicodedata.normalize("NFKD", text.translate(_LATIN_LETTERS))
+    return unicodedata.normalize("NFC", "".join(marks_off_latin(decomposed)))
+
+
+def marks_off_latin(decomposed: str) -> Iterator[str]:
+    """The characters of an NFKD text without the marks on Latin letters, all of a letter's
+    marks ("việt" has two): "viet". Marks on letters of other scripts stay."""
     latin = False
-    for c in unicodedata.normalize("NFKD", text.translate(_LATIN_LETTERS)):
-        if unicodedata.combining(c):
-            if latin:
-                continue
-        else:
-            latin = c.isascii()
-        out.append(c)
-    return unicodedata.normalize("NFC", "".join(out))
+    for c in decomposed:
+        if not unicodedata.combining(c):
+            latin = c <= "\u024f"
+        elif latin:
+            continue
+        yield c

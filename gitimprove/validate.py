@@ -18,7 +18,14 @@ from dataclasses import asdict, replace
 
 from gitimprove.dataclass import dataclass
 from gitimprove.errors import InvalidFileError
-from gitimprove.instructions.agentfile import HEADING_RE, AgentFile, Section, parse_agent, render
+from gitimprove.instructions.agentfile import (
+    HEADING_RE,
+    AgentFile,
+    Section,
+    parse_agent,
+    protected_itself,
+    render,
+)
 from gitimprove.instructions.agentfile import protected_ids as nested_protected_ids
 from gitimprove.instructions.formats.catalog import adapter_for, agent_name, parse_file, rule_for
 from gitimprove.instructions.policy import POLICY_PATH, FormatRule, Policy
@@ -199,13 +206,13 @@ def _protected_above(agent: AgentFile, sid: str, policy: Policy) -> str:
     sits under (a ``###`` under a protected ``##``): the policy does not name it, so the
     message says which protection it falls under."""
     section = agent.section(sid)
-    if section is None or section.protected or policy.is_protected(agent.name, sid):
+    if section is None or protected_itself(agent.name, section, policy.is_protected):
         return ""
     seen: set[str] = set()
     while section is not None and section.parent is not None and section.parent not in seen:
         seen.add(section.parent)
         section = agent.section(section.parent)
-        if section is not None and (section.protected or policy.is_protected(agent.name, section.id)):
+        if section is not None and protected_itself(agent.name, section, policy.is_protected):
             return f" (nested under the protected {section.id!r})"
     return ""
 

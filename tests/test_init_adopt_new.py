@@ -124,3 +124,15 @@ def test_a_second_crew_is_named_by_its_folder(tmp_path: Path) -> None:
     listed = json.loads(ok("agents", "--json", repo=target))["agents"]
     assert sorted(a["name"] for a in listed) == [
         "researcher", "valuation-researcher", "valuation-writer", "writer"]
+
+
+def test_a_policy_written_with_crlf_keeps_its_line_ends(adopted: Path) -> None:
+    policy = adopted / "gitimprove.yaml"
+    policy.write_bytes(policy.read_bytes().replace(b"\n", b"\r\n"))
+    git(adopted, "commit", "-qam", "windows line ends")
+    commit_file(adopted, "prompts/story.yaml", STORY, "a prompt")
+    ok("init", "--adopt-new", str(adopted))
+    raw = policy.read_bytes()
+    assert b"  - path: 'prompts/story.yaml'\r\n    format: semantic_kernel\r\n" in raw
+    assert raw.count(b"\n") == raw.count(b"\r\n")
+    assert not (adopted / ".gitimprove.yaml.adopt-new").exists()

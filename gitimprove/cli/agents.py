@@ -78,9 +78,9 @@ def agents_cmd(ctx: Context, as_json: bool) -> int:
         ctx.warnings.muted = False
     for path, problems in repo.catalog().problems.items():  # adopted files that do not load
         broken += [{"name": path, "error": problem} for problem in problems]
-    unmatched = repo.policy().unmatched_protections({r.name: r.sections + list(r.former) for r in rows}) \
-        if rows and not broken else []
     policy = repo.policy()
+    unmatched = policy.unmatched_protections({r.name: r.sections + list(r.former) for r in rows}) \
+        if rows and not broken else []
     # a protection written with a section's former id (see agentfile.former_ids): it holds, but
     # the id it names is no longer the section's
     former = sorted({(pattern, old, new) for r in rows for old, new in r.former.items()
@@ -112,15 +112,15 @@ def agents_cmd(ctx: Context, as_json: bool) -> int:
         if not any(b["error"] == s or s.startswith(b["error"] + " (") for s in said):
             said.append(b["error"])
             echo(f"error: {b['error']}", err=True)
-    if unmatched and not as_json:
-        from gitimprove.instructions.policy import POLICY_PATH
+    if as_json:
+        return 1 if broken else 0
+    from gitimprove.instructions.policy import POLICY_PATH
 
+    if unmatched:
         echo(f"note: protected_sections in {POLICY_PATH} protects no section with "
              f"{', '.join(repr(p) for p in unmatched)} (a section renamed, or not there); "
              "`gitimprove show AGENT` lists section ids", err=True)
-    for pattern, old, new in former if not as_json else []:
-        from gitimprove.instructions.policy import POLICY_PATH
-
+    for pattern, old, new in former:
         echo(f"note: protected_sections in {POLICY_PATH} names the section {new!r} by its former "
              f"id {old!r}: it is protected all the same; write {new!r} instead of {pattern!r}",
              err=True)

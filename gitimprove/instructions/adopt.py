@@ -378,10 +378,12 @@ def add_formats(text: str, rules: list[FormatRule]) -> str:
     ``formats:`` list (indented as the list's own entries), or a ``formats:`` block added
     at the end. Every other line, comments included, stays as it was."""
     entries = formats_yaml(rules).splitlines()[2:]  # the entries, below the comment and key
+    eol = "\r\n" if "\r\n" in text else "\n"  # the file's own line end
     lines = text.splitlines()
     at = next((i for i, line in enumerate(lines) if line.startswith("formats:")), None)
     if at is None:
-        return text + ("" if text.endswith("\n") or not text else "\n") + formats_yaml(rules)
+        block = formats_yaml(rules).replace("\n", eol)
+        return text + ("" if text.endswith("\n") or not text else eol) + block
     if not _BLOCK_KEY.match(lines[at]):  # `formats: []`, or a flow list
         raise InvalidFileError([f"{POLICY_PATH}:{at + 1}: `formats:` is written on one line"],
                                hint="write its entries one per line (`  - path: ...`), "
@@ -399,7 +401,7 @@ def add_formats(text: str, rules: list[FormatRule]) -> str:
         end = i + 1
     shift = indent if indent is not None else "  "
     added = [shift + entry[2:] for entry in entries]  # formats_yaml indents entries by two
-    return "\n".join(lines[:end] + added + lines[end:]) + "\n"
+    return eol.join(lines[:end] + added + lines[end:]) + eol
 
 
 _BLOCK_KEY = re.compile(r"^formats:[ \t]*(#.*)?$")  # its entries on the lines below

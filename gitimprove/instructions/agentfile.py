@@ -95,11 +95,17 @@ def protected_ids(agent: AgentFile, protects: Callable[[str, str], bool]) -> lis
     (the policy's ``protected_sections``), and every section nested under one of them."""
     found: set[str] = set()
     for section in agent.sections:  # a parent comes before the sections nested under it
-        if (section.protected or protects(agent.name, section.id)
-                or (section.parent is not None and section.parent in found)
-                or any(protects(agent.name, old) for old in former_ids(section))):
+        if (section.parent is not None and section.parent in found) or protected_itself(
+                agent.name, section, protects):
             found.add(section.id)
     return [s.id for s in agent.sections if s.id in found]
+
+
+def protected_itself(agent: str, section: Section, protects: Callable[[str, str], bool]) -> bool:
+    """Whether ``section`` is protected by its own mark or by the policy (``protects``), under
+    its id or a former one (:func:`former_ids`), not by a section it is nested under."""
+    return (section.protected or protects(agent, section.id)
+            or any(protects(agent, old) for old in former_ids(section)))
 
 
 def former_ids(section: Section) -> list[str]:

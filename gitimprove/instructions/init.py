@@ -354,10 +354,13 @@ def _init(dest: Path, source: Path | None, created: bool, written: list[str],
                 raise GitImproveError(f"{POLICY_PATH} has changes that are not committed: "
                                       "--adopt-new commits it",
                                       hint=f"commit or undo the changes to {POLICY_PATH} first")
-            text = add_formats((dest / POLICY_PATH).read_text(), later.rules)
+            text = add_formats((dest / POLICY_PATH).read_bytes().decode(), later.rules)
             policy = parse_policy(text, POLICY_PATH)  # refused here, nothing written yet
-            (dest / POLICY_PATH).write_text(text)
+            # whole or not at all: a file renamed over the committed one
+            tmp = dest / f".{POLICY_PATH}.adopt-new"
+            tmp.write_bytes(text.encode())
             written.append(POLICY_PATH)
+            os.replace(tmp, dest / POLICY_PATH)
             found, later_adopted = later, later.adopted
             found.left = _notable(later)
         else:

@@ -44,7 +44,7 @@ from typing import TYPE_CHECKING, Literal
 from gitimprove.cycles import paused
 from gitimprove.dataclass import dataclass, field
 from gitimprove.feedback.models import FeedbackRecord
-from gitimprove.forked import in_two
+from gitimprove.forked import can_fork, in_two
 from gitimprove.patterns.lexicon import Concept, Lexicon
 from gitimprove.patterns.model import (
     MAX_QUOTE_CHARS,
@@ -230,6 +230,10 @@ class Themer:
         analysis reads for nearly every text): half of them in a second process when there
         are many (:func:`gitimprove.forked.in_two`; the same results as here)."""
         todo = [t for t in dict.fromkeys(texts) if t not in self._cache]
+        if len(todo) < WARM_IN_TWO or not can_fork():
+            for text in todo:
+                _ = self(text).plain_topic
+            return
         _, theirs = in_two(self._states, todo, least=WARM_IN_TWO)
         restored, lexicon, subject = TextInfo.restored, self.lexicon, self.subject
         for text, state in zip(todo[len(todo) // 2:], theirs, strict=True):
@@ -913,7 +917,7 @@ def analyze_records(
         for part in (sec.title or "", sec.text or "", *(sec.rules or ()))))
     items = collect_items(records, themer)
     word_df = _document_frequencies(themer, items)
-    themer.names = proper_names(word_df, dict.fromkeys(filter(None, map(_TEXT, items))))
+    themer.names = proper_names(word_df, filter(None, map(_TEXT, items)))  # (read lazily)
     groups = _small_product_groups_joined(
         group_items(items, themer, word_df, synthesizer=synthesizer, notes=notes), min_support)
     newest = max(r.created_at for r in records)

@@ -11,12 +11,12 @@ import bisect
 import html
 import re
 import unicodedata
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from functools import cache, lru_cache
 from itertools import chain
 from typing import cast
 
-from gitimprove.text import ESCAPE_SEQUENCE, SELECTOR_RUN
+from gitimprove.text import ESCAPE_SEQUENCE, SELECTOR_RUN, marks_off_latin
 
 
 def _words(text: str) -> frozenset[str]:
@@ -153,26 +153,14 @@ _MARKLESS_LIMIT = 100_000
 
 
 def _latin_marks_off(decomposed: str) -> str:
-    """An NFKD text without the marks on Latin letters (see :func:`_off_latin`). A text whose
+    """An NFKD text without the marks on Latin letters (see :func:`gitimprove.text.marks_off_latin`). A text whose
     characters are all known to be no mark (Chinese, Cyrillic, most feedback met before) is
     returned as it is, with no Python call per character."""
     if _MARKLESS.issuperset(decomposed):
         return decomposed
     if len(_MARKLESS) < _MARKLESS_LIMIT:
         _MARKLESS.update(c for c in set(decomposed) if not unicodedata.combining(c))
-    return "".join(_off_latin(decomposed))
-
-
-def _off_latin(decomposed: str) -> Iterator[str]:
-    """The characters of an NFKD text without the marks on Latin letters, all of a letter's
-    marks ("việt" has two): "viet"."""
-    latin = False
-    for c in decomposed:
-        if not unicodedata.combining(c):
-            latin = c <= "\u024f"
-        elif latin:
-            continue
-        yield c
+    return "".join(marks_off_latin(decomposed))
 
 
 @lru_cache(maxsize=65536)
