@@ -136,3 +136,13 @@ def test_a_policy_written_with_crlf_keeps_its_line_ends(adopted: Path) -> None:
     assert b"  - path: 'prompts/story.yaml'\r\n    format: semantic_kernel\r\n" in raw
     assert raw.count(b"\n") == raw.count(b"\r\n")
     assert not (adopted / ".gitimprove.yaml.adopt-new").exists()
+
+
+def test_a_path_with_a_line_break_writes_no_trailer(adopted: Path) -> None:
+    """A folder's name is the user's data: "x\\nApproved-by: ..." stays on the subject line."""
+    folder = "team\nApproved-by: Mallory <m@example.com>"
+    commit_file(adopted, f"{folder}/AGENTS.md", "# Team\n\nAnswer briefly.\n", "a team agent")
+    ok("init", "--adopt-new", str(adopted))
+    message = git(adopted, "log", "-1", "--format=%B")
+    assert message.startswith("gitimprove: adopt team Approved-by") and message.strip().count("\n") == 0, message
+    assert git(adopted, "log", "-1", "--format=%(trailers)").strip() == ""

@@ -28,6 +28,7 @@ from gitimprove.instructions.agentfile import parse_agent
 from gitimprove.instructions.formats import ParsedFile
 from gitimprove.instructions.formats.catalog import adapter_for, build, decode, rule_for
 from gitimprove.instructions.policy import POLICY_PATH, FormatRule, Policy, parse_policy
+from gitimprove.text import shorten
 
 DEFAULT_POLICY = """\
 # gitimprove policy. The validator reads it from the main branch, never from a proposal.
@@ -397,7 +398,8 @@ def _init(dest: Path, source: Path | None, created: bool, written: list[str],
     if staged:
         env = None if repo.user_identity() else FALLBACK_IDENTITY
         message = ("Initialise gitimprove instruction repository" if not later_adopted else
-                   f"gitimprove: adopt {', '.join(a.path for a in later_adopted)}")
+                   # one line: a path may hold a line break, and a line a trailer
+                   "gitimprove: adopt " + shorten(", ".join(a.path for a in later_adopted), 200))
         repo.run("commit", "-q", "-m", message, "--", *paths, env=env, cwd_worktree=True)
         commit = repo.run("rev-parse", "HEAD").strip()
     repo.close()
