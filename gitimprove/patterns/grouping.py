@@ -14,6 +14,9 @@ Texts are grouped per script (the one most of their letters are written in: Lati
 and Japanese, Korean, Cyrillic, Arabic, ...; see :func:`.text.script`), each with its own token
 weights, cut and second level: a static embedding places the words of two scripts far apart
 whatever they say, and a few texts of another script would move the cut of the others.
+WordLlama's table was trained on English, so outside the Latin script a text's vector is
+joined by a view of its letters, the pairs and triples inside its words (:func:`_spelling`):
+shared stems say there what the table cannot.
 
 Scale: hierarchical clustering costs n² in time and memory, so it runs on at most
 :data:`SAMPLE` texts (the most frequent first, then a stable hash order). Every other text
@@ -59,6 +62,8 @@ if TYPE_CHECKING:
 
     Matrix = NDArray[np.float32]
 
+SPELLING_WEIGHT = 0.5  # of a text's vector outside the Latin script: its letters (see _spelling)
+SPELLING_DIMS = 256    # ... hashed into this many dimensions
 MAX_CHARS = 2000       # of one text, embedded: a 200 KB reason costs what 2,000 characters do
 CONTEXT_BUDGET = 4_000_000  # characters of the runs' outputs read, all together
 SAMPLE = 2000          # texts clustered hierarchically per round
@@ -118,10 +123,13 @@ class Embedder:
         self.tokenizer.no_truncation()
 
     def embed(self, texts: Sequence[str],
-              contexts: Sequence[Sequence[str]] | None = None) -> Matrix:
+              contexts: Sequence[Sequence[str]] | None = None, *,
+              spelling: bool = False) -> Matrix:
         """Unit vectors, one per text (a zero row for a text without tokens). ``contexts``
         (one per text: the run's output, or nothing) is what each text is about:
-        the words of a text found in it weigh :data:`CONTEXT_WEIGHT` as much.
+        the words of a text found in it weigh :data:`CONTEXT_WEIGHT` as much. With
+        ``spelling``, each vector is joined by a view of the text's letters (see
+        :func:`_spelling`), at :data:`SPELLING_WEIGHT` of the whole.
 
         Texts are split into words and each distinct word is tokenized once: a text's tokens are its words' tokens, and the tokenizer's cost grows
         with the vocabulary, not with the amount of feedback."""
@@ -149,7 +157,8 @@ class Embedder:
                           if context else [1.0] * len(words))
         n_words = len(word_ids)
         if n_words == 0:
-            return np.zeros((len(texts), self.table.shape[1]), dtype=np.float32)
+            return np.zeros((len(texts), self.table.shape[1] + (SPELLING_DIMS if spelling else 0)),
+                            dtype=np.float32)
         counts = csr_matrix((np.ones(len(cols), dtype=np.float32), cols, indptr),
                             shape=(len(texts), n_words))
         # NOTE: the tokenizer marks the start of a word itself ("hello" -> "▁hello").
@@ -174,10 +183,74 @@ class Embedder:
             counts = csr_matrix((np.asarray(scale, dtype=np.float32), cols, indptr),
                                 shape=(len(texts), n_words))
         out = np.asarray(counts @ word_vectors, dtype=np.float32)
-        norms = np.sqrt(np.einsum("ij,ij->i", out, out))[:, None]
-        norms[norms == 0] = 1.0
-        out /= norms  # in place: 100,000 texts make a 100 MB matrix
+        _unit_rows(out)
+        if spelling:
+            letters = _spelling(list(word_ids), counts)
+            out = np.concatenate((out * np.float32(np.sqrt(1 - SPELLING_WEIGHT)),
+                                  letters * np.float32(np.sqrt(SPELLING_WEIGHT))), axis=1)
+            _unit_rows(out)
         return out
+
+
+def _unit_rows(out: Matrix) -> None:
+    """Each row of ``out`` scaled to length 1, in place (a zero row stays zero): 100,000
+    texts make a 100 MB matrix."""
+    import numpy as np
+
+    norms = np.sqrt(np.einsum("ij,ij->i", out, out))[:, None]
+    norms[norms == 0] = 1.0
+    out /= norms
+
+
+def _spelling(words: Sequence[str], counts: Any) -> Matrix:
+    """The texts' letters as TF-IDF vectors of :data:`SPELLING_DIMS` dimensions: the pairs and
+    triples of letters inside each word (its start and end marked), hashed with a sign
+    (feature hashing: two sequences that share a slot mostly cancel out, not add up).
+    ``words``: the distinct words (lowercase), ``counts``: their occurrences per text
+    (texts x words).
+
+    WordLlama's table was trained on English: in another script its vectors say little, and
+    every complaint in Russian lies about as near every other ("can not log in" beside "the
+    quote is made up"). Shared letters say what shared stems say, in any script: "длинный"
+    and "длинные", "интернет" and "интернете", and in Chinese, written without spaces, the
+    pairs of characters that make its words. Counted per distinct word, all at once with
+    numpy, so the cost grows with the vocabulary."""
+    import numpy as np
+    from scipy.sparse import csr_matrix
+
+    spelt = [f"\x02{folded(w)}\x03" for w in words]  # its start and end marked
+    points = np.frombuffer("".join(spelt).encode("utf-32-le", "surrogatepass"),
+                           dtype=np.uint32).astype(np.uint64)
+    # the word each letter is in (by the lengths: a text may hold the marks itself)
+    word_of = np.repeat(np.arange(len(spelt)), np.fromiter(map(len, spelt), dtype=np.int64,
+                                                           count=len(spelt)))
+    rows: list[Any] = []
+    slots: list[Any] = []
+    for n in (2, 3):
+        if len(points) < n:
+            continue
+        code = np.zeros(len(points) - n + 1, dtype=np.uint64)
+        for k in range(n):  # a polynomial hash of the n letters (wrapping at 2**64)
+            code = code * np.uint64(1_000_003) + points[k:len(points) - n + 1 + k]
+        inside = word_of[:len(code)] == word_of[n - 1:]
+        rows.append(word_of[:len(code)][inside])
+        slots.append(code[inside] ^ np.uint64(n))
+    if not rows:
+        return np.zeros((counts.shape[0], SPELLING_DIMS), dtype=np.float32)
+    code = np.concatenate(slots)
+    mixed = (code * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(32)  # the high bits, mixed
+    column = (mixed % np.uint64(SPELLING_DIMS)).astype(np.int64)
+    sign = np.where((mixed >> np.uint64(31)) & np.uint64(1), 1.0, -1.0).astype(np.float32)
+    word_grams = csr_matrix((sign, (np.concatenate(rows).astype(np.int64), column)),
+                            shape=(len(words), SPELLING_DIMS))
+    tf = csr_matrix(counts @ word_grams)
+    tf.eliminate_zeros()
+    n_texts = tf.shape[0]
+    df = np.bincount(tf.indices, minlength=SPELLING_DIMS)
+    idf = (np.log((1 + n_texts) / (1 + df)) + 1).astype(np.float32)
+    out = np.asarray((tf @ csr_matrix(np.diag(idf))).toarray(), dtype=np.float32)
+    _unit_rows(out)
+    return out
 
 
 _WORD = re.compile(r"\w+")
@@ -246,7 +319,7 @@ def cluster_levels(texts: Sequence[str], *, weights: Sequence[int] | None = None
         for key in keys:
             members = written[key]
             own_side = None if side is None else _through(side, members)
-            out.append(_levels([texts[i] for i in members],
+            out.append(_levels(key, [texts[i] for i in members],
                                None if contexts is None else [contexts[i] for i in members],
                                [counts[i] for i in members], [stable[i] for i in members],
                                min_size, own_side))
@@ -286,15 +359,15 @@ def _two_bins(written: Mapping[str, list[int]]) -> tuple[list[str], list[str]]:
     return bins
 
 
-def _levels(texts: Sequence[str], contexts: Sequence[Sequence[str]] | None,
+def _levels(key: str, texts: Sequence[str], contexts: Sequence[Sequence[str]] | None,
             counts: Sequence[int], stable: Sequence[str], min_size: int,
             side: Side | None) -> tuple[list[int], list[int], int]:
-    """The fine and merged clusters of texts of one script (see :func:`cluster_levels`), and
-    how many cluster numbers they use."""
+    """The fine and merged clusters of texts of one script, ``key`` (see
+    :func:`cluster_levels`), and how many cluster numbers they use."""
     import numpy as np
 
     n = len(texts)
-    vectors = embedder().embed(texts, contexts)
+    vectors = embedder().embed(texts, contexts, spelling=key != "latin")
     # NOTE: a sum of squares is 0 where the norm is, without norm's copy of every square
     usable = np.einsum("ij,ij->i", vectors, vectors) > 0
     keys = list(zip(map(operator.neg, counts), stable, strict=True))  # no Python call per key
