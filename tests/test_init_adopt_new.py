@@ -5,6 +5,7 @@ a policy the change cannot be written into is refused with nothing written."""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -135,7 +136,7 @@ def test_a_policy_written_with_crlf_keeps_its_line_ends(adopted: Path) -> None:
     raw = policy.read_bytes()
     assert b"  - path: 'prompts/story.yaml'\r\n    format: semantic_kernel\r\n" in raw
     assert raw.count(b"\n") == raw.count(b"\r\n")
-    assert not (adopted / ".gitimprove.yaml.adopt-new").exists()
+    assert git(adopted, "status", "--porcelain", "--ignored").strip() == ""
 
 
 def test_a_path_with_a_line_break_writes_no_trailer(adopted: Path) -> None:
@@ -146,3 +147,57 @@ def test_a_path_with_a_line_break_writes_no_trailer(adopted: Path) -> None:
     message = git(adopted, "log", "-1", "--format=%B")
     assert message.startswith("gitimprove: adopt team Approved-by") and message.strip().count("\n") == 0, message
     assert git(adopted, "log", "-1", "--format=%(trailers)").strip() == ""
+
+
+class _Killed(BaseException):
+    """Stands for SIGKILL at one instant: nothing after it runs."""
+
+
+def test_killed_before_the_rename_leaves_the_working_tree_as_it_was(
+        adopted: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The new policy is written in the git directory, then renamed over the committed one: a
+    kill between the two leaves the policy as committed and nothing for `git status` to show."""
+    from gitimprove.instructions import init
+
+    commit_file(adopted, "prompts/story.yaml", STORY, "a prompt")
+    before = (adopted / "gitimprove.yaml").read_bytes()
+
+    real = os.replace
+    written: list[bytes] = []
+
+    def killed(src: str | Path, dst: str | Path) -> None:
+        if Path(dst) != adopted / "gitimprove.yaml":
+            real(src, dst)
+            return
+        written.append(Path(src).read_bytes())
+        raise _Killed
+
+    monkeypatch.setattr(os, "replace", killed)
+    with pytest.raises(_Killed):
+        init.init(adopted, adopt_new=True)
+    assert b"prompts/story.yaml" in written[0]  # the new policy was whole, not yet in place
+    assert (adopted / "gitimprove.yaml").read_bytes() == before
+    assert git(adopted, "status", "--porcelain", "--ignored").strip() == ""
+    monkeypatch.undo()
+    ok("init", "--adopt-new", str(adopted))  # a second try does the work
+    assert "prompts/story.yaml" in (adopted / "gitimprove.yaml").read_text()
+    assert git(adopted, "status", "--porcelain").strip() == ""
+
+
+def test_a_git_directory_on_another_file_system_writes_beside_the_policy(
+        adopted: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from gitimprove.instructions import init
+
+    commit_file(adopted, "prompts/story.yaml", STORY, "a prompt")
+    real = os.replace
+
+    def across(src: str | Path, dst: str | Path) -> None:
+        if Path(src).parent != adopted:
+            raise OSError(18, "Invalid cross-device link")
+        real(src, dst)
+
+    monkeypatch.setattr(os, "replace", across)
+    init.init(adopted, adopt_new=True)
+    assert "prompts/story.yaml" in (adopted / "gitimprove.yaml").read_text()
+    assert git(adopted, "status", "--porcelain", "--ignored").strip() == ""
+    assert not list((adopted / ".git").glob("gitimprove-*"))

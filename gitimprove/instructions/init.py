@@ -357,11 +357,8 @@ def _init(dest: Path, source: Path | None, created: bool, written: list[str],
                                       hint=f"commit or undo the changes to {POLICY_PATH} first")
             text = add_formats((dest / POLICY_PATH).read_bytes().decode(), later.rules)
             policy = parse_policy(text, POLICY_PATH)  # refused here, nothing written yet
-            # whole or not at all: a file renamed over the committed one
-            tmp = dest / f".{POLICY_PATH}.adopt-new"
-            tmp.write_bytes(text.encode())
+            _replace_whole(repo.git_dir, dest / POLICY_PATH, text.encode())
             written.append(POLICY_PATH)
-            os.replace(tmp, dest / POLICY_PATH)
             found, later_adopted = later, later.adopted
             found.left = _notable(later)
         else:
@@ -413,6 +410,25 @@ def _links(dest: Path, listed: list[str], policy: Policy) -> list[tuple[str, str
     links = [p for p in listed if (dest / p).is_symlink()]
     return [(p, f"a symbolic link to {os.readlink(dest / p)}, not a file: only the file it "
                 "points to is adopted") for p in candidates(links, policy)]
+
+
+def _replace_whole(git_dir: Path, path: Path, data: bytes) -> None:
+    """``path`` replaced by ``data`` whole or not at all: a file written in the repository's
+    git directory and renamed over it, so a kill at any point leaves the old file, and no
+    stray file in the working tree (one written there would be left behind by a kill, and
+    show in ``git status``). Where the git directory is on another file system, a file beside
+    ``path`` is renamed instead."""
+    for folder in (git_dir, path.parent):
+        tmp = folder / f"gitimprove-{path.name}.new"
+        tmp.write_bytes(data)
+        try:
+            os.replace(tmp, path)
+        except OSError:
+            tmp.unlink(missing_ok=True)
+            if folder != git_dir:
+                raise
+        else:
+            return
 
 
 def _added_since_adopted(repo: Repository, dest: Path, policy: Policy) -> Survey:
