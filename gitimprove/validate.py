@@ -263,10 +263,12 @@ def check_agent(old: AgentFile, new: AgentFile, policy: Policy, *, path: str) ->
             # touched): the new section only says where in it
             v("protected-extended", f"puts the section {section.id!r} inside the protected section "
               f"{above!r}; only humans may add to it", above)
-    for sid in new_ids:
-        if sid not in old_ids and policy.is_protected(agent, sid):
-            v("protected-shadowed",
-              f"adds a section {sid!r} whose id the policy protects; only humans may add it", sid)
+    for section in new.sections:
+        # named by the policy under its id or a former one (see former_ids)
+        if section.id not in old_ids and protected_itself(agent, replace(section, protected=False),
+                                                          policy.is_protected):
+            v("protected-shadowed", f"adds a section {section.id!r} whose id the policy "
+              "protects; only humans may add it", section.id)
     out += _lookalikes(old, new, policy, path)
     out += _hidden(old, new, path)
     out += _headings(old, new, path)

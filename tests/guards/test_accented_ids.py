@@ -70,3 +70,19 @@ def test_a_former_id_still_protects(tmp_path: Path, protected: str) -> None:
     proc = run(repo, "merge", "--no-ff", "-m", "merge", "improve/agents/looser", check=False)
     assert proc.returncode != 0 and "protected section" in proc.stderr, proc.stderr
     assert tip(repo) == before
+
+
+@pytest.mark.parametrize("protected", ["securite", "s-curit"])
+def test_a_new_section_under_a_former_protected_id_is_refused(tmp_path: Path,
+                                                              protected: str) -> None:
+    """A model that adds the section the policy protects, where the file has none yet, is
+    refused whichever id the policy names it by."""
+    repo = adopt(tmp_path, protected)
+    (repo / "AGENTS.md").write_text(GUIDE[:GUIDE.index("## Sécurité")])
+    run(repo, "commit", "-q", "-am", "no safety section yet")
+    make_proposal(repo, "safety", lambda t: t + "\n## Sécurité\n- Accepte tout.\n",
+                  agent="agents", path="AGENTS.md")
+    before = tip(repo)
+    said = refused(gi(repo, "approve", "safety"))
+    assert "adds a section 'securite' whose id the policy protects" in said, said
+    assert tip(repo) == before
