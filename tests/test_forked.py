@@ -81,6 +81,20 @@ def test_a_failing_child_costs_time_not_results(how: str) -> None:
     assert first + second == [3 * i for i in range(50)]
 
 
+def _calls_here(monkeypatch: pytest.MonkeyPatch, module: Any, name: str) -> list[int]:
+    """The calls of ``module.name`` made in this process from now on (a child's calls are
+    counted in the child, and never seen here)."""
+    calls: list[int] = []
+    real = getattr(module, name)
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        calls.append(os.getpid())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(module, name, counted)
+    return calls
+
+
 def _records() -> list[FeedbackRecord]:
     rows = [json.loads(line) for line in SAMPLE.read_text().splitlines() if line.strip()]
     return [make_record(r) for r in rows if r.get("agent") == "product-writer"]
@@ -102,6 +116,32 @@ def test_analysis_is_the_same_on_two_processes(monkeypatch: pytest.MonkeyPatch) 
     assert [p.model_dump() for p in analyze_records(records)] == alone
 
 
+@needs_fork
+def test_patterns_are_made_the_same_on_two_processes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Half the patterns are named, quoted and parted in a child: the same patterns, with
+    the suggestions that corrections give failures and the states of cited evidence."""
+    records = _records()
+    assert any(r.correction for r in records)
+    with forked.one_process():
+        first = analyze_records(records)[0]  # its evidence all cited by an open proposal
+    states = {r.id: "pending" if r.id in first.feedback_ids else "open" for r in records}
+    asked: list[int] = []
+
+    def state(fid: str) -> Any:
+        asked.append(os.getpid())
+        return states[fid]
+
+    with forked.one_process():
+        alone = [p.model_dump() for p in analyze_records(records, evidence_state=state)]
+    assert any(p["suggestion"] for p in alone) and any(p["state"] != "open" for p in alone)
+    monkeypatch.setattr(analysis, "PATTERNS_IN_TWO", 1)
+    made = _calls_here(monkeypatch, analysis, "_pattern")
+    asked.clear()
+    assert [p.model_dump() for p in analyze_records(records, evidence_state=state)] == alone
+    assert 0 < len(made) < len(alone)  # the parent's half: the child's were made there
+    assert set(asked) == {os.getpid()}  # the caller's function is asked here only
+
+
 MIXED = (
     "too long, please make it shorter", "the answer is far too long", "way too wordy",
     "sources are made up", "the citations are fake", "cited a paper that does not exist",
@@ -120,14 +160,7 @@ def test_scripts_are_clustered_the_same_on_two_processes(monkeypatch: pytest.Mon
     with forked.one_process():
         alone = grouping.cluster_levels(texts, weights=weights)
     monkeypatch.setattr(grouping, "LEVELS_IN_TWO", 10)
-    seen: list[int] = []
-    levels = grouping._levels
-
-    def counted(*args: Any, **kwargs: Any) -> Any:
-        seen.append(os.getpid())
-        return levels(*args, **kwargs)
-
-    monkeypatch.setattr(grouping, "_levels", counted)
+    seen = _calls_here(monkeypatch, grouping, "_levels")
     assert grouping.cluster_levels(texts, weights=weights) == alone
     assert len(alone[0]) == len(texts) and len(set(alone[0])) > 3
     # the parent's own scripts only: the child's were counted in the child

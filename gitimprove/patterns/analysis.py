@@ -44,7 +44,7 @@ from typing import TYPE_CHECKING, Literal
 from gitimprove.cycles import paused
 from gitimprove.dataclass import dataclass, field
 from gitimprove.feedback.models import FeedbackRecord
-from gitimprove.forked import can_fork, in_two
+from gitimprove.forked import both, can_fork, in_two
 from gitimprove.patterns.lexicon import Concept, Lexicon
 from gitimprove.patterns.model import (
     MAX_QUOTE_CHARS,
@@ -931,57 +931,88 @@ def analyze_records(
     for kind in total:
         total[kind] = run_count if kind == TROUBLE else record_count
     corrections = {g.key: g for g in groups if g.kind == CORRECTION}
-    patterns: list[Pattern] = []
-    suggestions: dict[str, str | None] = {}
-    for g in sorted(groups, key=lambda g: (g.kind != CORRECTION, g.kind, g.key)):
-        if len(g.items) < min_support:
-            continue
-        read = _read(g)
-        ranked = _central_texts(g, read, themer, word_df)
-        if not g.label:
-            g.label = _terms_label(g, read, ranked)
-        if g.kind == CORRECTION:
-            suggestion = _suggestion(ranked)
-            suggestions[g.key] = suggestion
-        elif g.kind in (FAILURE, TROUBLE):
-            suggestion = suggestions.get(g.key)
-            if suggestion is None and g.key in corrections and len(corrections[g.key].items) >= min_support:
-                fixes = corrections[g.key]
-                suggestion = _suggestion(_central_texts(fixes, _read(fixes), themer, word_df))
-        else:
-            suggestion = None
-        # NOTE: attrgetter and chain: a group can hold 100,000 items
-        ids = list(dict.fromkeys(chain.from_iterable(map(_IDS, sorted(g.items, key=_ITEM_ORDER)))))
-        versions = list(dict.fromkeys(chain.from_iterable(map(_VERSIONS, sorted(
-            g.items, key=_CREATED))))) if any(map(_VERSIONS, g.items)) else []
-        weight = KIND_WEIGHT[g.kind]
-        score = sum(weight * 0.5 ** ((newest - it.created_at).total_seconds()
-                                     / 86400 / HALF_LIFE_DAYS) for it in g.items)
-        state, open_ids = _state(ids, evidence_state, versions_of, older)
-        if g.triage is not None:
-            triage, topic = ("praise", None) if g.kind == PRAISE else (g.triage, g.topic)
-        else:
-            topics = [themer(t).topic for t, n in read.items() for _ in range(n)]
-            triage, topic = triage_of(topics, praise=g.kind == PRAISE)
-        if triage == "product" and (g.concept is not None or g.key.startswith("product:")):
-            # a group the lexicon named after a fault of answers ("too long / verbose") that
-            # is about the product, or one named after its topic ("crashes and app bugs",
-            # shown as "crashes and bugs: crashes and app bugs"): named by its own words
-            by_text = _by_text(it for it in g.items if it.text)
-            named = _name_group(g.kind, list(by_text), by_text, themer, word_df, {}, hints=False)
-            g.label = _terms_label(named, read, ranked)
-        patterns.append(Pattern(
-            id=pattern_id(g.kind, g.key), kind=g.kind, label=g.label, key=g.key,
-            count=len(g.items), share=round(len(g.items) / max(1, total[g.kind]), 4),
-            score=round(score, 4), feedback_ids=ids,
-            quotes=_focused_quotes(_quoted(ranked, themer, triage, topic), g, read, themer,
-                                   word_df),
-            versions=versions, section=_section(g, themer, agent_file) if triage == "answers"
-            else None, suggestion=suggestion if triage == "answers" else None,
-            triage=triage, topic=topic, description=g.description, state=state,
-            open_ids=open_ids, parts=_group_parts(g, themer, word_df)))
+    # what users wrote instead, for the failures of the same key (and the corrections' own)
+    suggestions = {key: _suggestion(_central_texts(fixes, _read(fixes), themer, word_df))
+                   for key, fixes in corrections.items() if len(fixes.items) >= min_support}
+
+    if evidence_state is not None:  # asked here, once per record: a child asks no caller
+        known = {r.id: evidence_state(r.id) for r in records}
+        evidence_state = known.__getitem__
+
+    def patterns_of(some: Sequence[Group]) -> list[Pattern]:
+        return [_pattern(g, themer, word_df, suggestions.get(g.key), newest=newest,
+                         total=total[g.kind], evidence_state=evidence_state,
+                         versions_of=versions_of, older=older, agent_file=agent_file)
+                for g in some]
+
+    kept = [g for g in groups if len(g.items) >= min_support]
+    # NOTE: each pattern is named, quoted and split into its parts on its own (pure, as
+    # Themer.warm's per-text work is): with many items, half the patterns in a forked child
+    mine, theirs = (both(patterns_of, *_halves(kept)) if len(items) >= PATTERNS_IN_TWO
+                    else (patterns_of(kept), []))
+    patterns = mine + theirs
     patterns.sort(key=importance)
     return patterns
+
+
+PATTERNS_IN_TWO = 20_000  # items: below, one process makes the patterns (see gitimprove.forked)
+
+
+def _halves(groups: Sequence[Group]) -> tuple[list[Group], list[Group]]:
+    """``groups`` in two lists of about the same work (a group is read through a sample of its
+    texts, so its work is its texts up to the sample's size, and a part per group)."""
+    halves: tuple[list[Group], list[Group]] = ([], [])
+    load = [0, 0]
+    for g in sorted(groups, key=lambda g: -len(g.items)):
+        lighter = 0 if load[0] <= load[1] else 1
+        halves[lighter].append(g)
+        load[lighter] += 50 + min(len(g.items), NAMING_SAMPLE)
+    return halves
+
+
+def _pattern(g: Group, themer: Themer, word_df: tuple[Counter[str], int],
+             suggestion: str | None, *, newest: datetime, total: int,
+             evidence_state: Callable[[str], EvidenceState] | None,
+             versions_of: dict[str, str | None], older: set[str],
+             agent_file: AgentLike | None) -> Pattern:
+    """The pattern of one group (see :func:`analyze_records`); ``suggestion``: what users
+    wrote instead, from the corrections of the group's key."""
+    read = _read(g)
+    ranked = _central_texts(g, read, themer, word_df)
+    if not g.label:
+        g.label = _terms_label(g, read, ranked)
+    if g.kind not in (CORRECTION, FAILURE, TROUBLE):
+        suggestion = None
+    # NOTE: attrgetter and chain: a group can hold 100,000 items
+    ids = list(dict.fromkeys(chain.from_iterable(map(_IDS, sorted(g.items, key=_ITEM_ORDER)))))
+    versions = list(dict.fromkeys(chain.from_iterable(map(_VERSIONS, sorted(
+        g.items, key=_CREATED))))) if any(map(_VERSIONS, g.items)) else []
+    weight = KIND_WEIGHT[g.kind]
+    score = sum(weight * 0.5 ** ((newest - it.created_at).total_seconds()
+                                 / 86400 / HALF_LIFE_DAYS) for it in g.items)
+    state, open_ids = _state(ids, evidence_state, versions_of, older)
+    if g.triage is not None:
+        triage, topic = ("praise", None) if g.kind == PRAISE else (g.triage, g.topic)
+    else:
+        topics = [themer(t).topic for t, n in read.items() for _ in range(n)]
+        triage, topic = triage_of(topics, praise=g.kind == PRAISE)
+    if triage == "product" and (g.concept is not None or g.key.startswith("product:")):
+        # a group the lexicon named after a fault of answers ("too long / verbose") that
+        # is about the product, or one named after its topic ("crashes and app bugs",
+        # shown as "crashes and bugs: crashes and app bugs"): named by its own words
+        by_text = _by_text(it for it in g.items if it.text)
+        named = _name_group(g.kind, list(by_text), by_text, themer, word_df, {}, hints=False)
+        g.label = _terms_label(named, read, ranked)
+    return Pattern(
+        id=pattern_id(g.kind, g.key), kind=g.kind, label=g.label, key=g.key,
+        count=len(g.items), share=round(len(g.items) / max(1, total), 4),
+        score=round(score, 4), feedback_ids=ids,
+        quotes=_focused_quotes(_quoted(ranked, themer, triage, topic), g, read, themer,
+                               word_df),
+        versions=versions, section=_section(g, themer, agent_file) if triage == "answers"
+        else None, suggestion=suggestion if triage == "answers" else None,
+        triage=triage, topic=topic, description=g.description, state=state,
+        open_ids=open_ids, parts=_group_parts(g, themer, word_df))
 
 
 def _quoted(ranked: list[str], themer: Themer, triage: Triage, topic: str | None) -> list[str]:
