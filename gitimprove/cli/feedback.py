@@ -62,6 +62,7 @@ def _warn(messages: list[warnings.WarningMessage]) -> None:
 
 
 PRODUCT_LINES = 10  # product groups analyze shows one by one; --json has them all
+MIXED_SHARE = 0.2  # of a product group's items about other topics than its own: shown (3 or more)
 PATTERN_LINES = 25  # patterns about the answers analyze shows unless --all; --json has them all
 
 
@@ -446,12 +447,13 @@ def _show_patterns(agent: str, patterns: list[Pattern], show_all: bool) -> None:
         echo(f"... and {len(rest_patterns)} more patterns, "
              f"{sum(p.count for p in rest_patterns):,} items (analyze --all shows them)")
     if product:
-        topics: dict[str, int] = {}
+        topics: dict[str, int] = {}  # each item under its own topic (see Pattern.topics)
         for p in product:
-            topics[p.topic or "other"] = topics.get(p.topic or "other", 0) + p.count
+            for topic, count in (p.topics or {p.topic or "other": p.count}).items():
+                topics[topic] = topics.get(topic, 0) + count
         echo("\nNot about the instructions (the product or service; never proposed): "
-                   + "; ".join(f"{topic}, {count}" for topic, count in
-                               sorted(topics.items(), key=lambda tc: (-tc[1], tc[0]))))
+             + "; ".join(f"{topic}, {count}" for topic, count in
+                         sorted(topics.items(), key=lambda tc: (-tc[1], tc[0]))))
         ranked = sorted(product, key=lambda p: (-p.count, p.id))
         shown, rest = ranked[:PRODUCT_LINES], ranked[PRODUCT_LINES:]
         columns = width()
@@ -460,6 +462,12 @@ def _show_patterns(agent: str, patterns: list[Pattern], show_all: bool) -> None:
             # the quote fits the rest of the line on a terminal (at least 30 characters)
             room = 70 if columns is None else max(30, columns - len(line) - 4)
             echo(line + (f'  "{shorten(p.quotes[0], room)}"' if p.quotes else ""))
+            others = [(topic, count) for topic, count in p.topics.items() if topic != p.topic]
+            if others and sum(c for _, c in others) >= max(3, MIXED_SHARE * p.count):
+                # a group of mixed complaints ("paid for it and still hit the limit"): what
+                # its items are about, each by its own words
+                echo("          of which " + shorten(", ".join(
+                    f"{topic} {count}" for topic, count in others), 70))
         if rest:
             echo(f"    ... and {len(rest)} smaller groups, {sum(p.count for p in rest)} items "
                  f"(analyze --json lists them all)")

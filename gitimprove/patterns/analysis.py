@@ -1011,8 +1011,24 @@ def _pattern(g: Group, themer: Themer, word_df: tuple[Counter[str], int],
                                word_df),
         versions=versions, section=_section(g, themer, agent_file) if triage == "answers"
         else None, suggestion=suggestion if triage == "answers" else None,
-        triage=triage, topic=topic, description=g.description, state=state,
+        triage=triage, topic=topic, topics=_item_topics(g, themer, topic) if triage == "product"
+        else {}, description=g.description, state=state,
         open_ids=open_ids, parts=_group_parts(g, themer, word_df))
+
+
+def _item_topics(g: Group, themer: Themer, topic: str | None) -> dict[str, int]:
+    """How many of a product group's items are about each product topic (most first): an
+    item by its own words where they name one, else by the group's ``topic``. A group is
+    about the product when most of its items are, and gets its most common topic; a review
+    that says it paid and still hit the limit after 20 messages sits in a group about
+    pricing, and is counted under usage limits here."""
+    said = Counter(map(_TEXT, g.items))
+    out: Counter[str] = Counter()
+    for text, n in said.items():
+        info = themer(text) if text else None
+        own = (info.plain_topic or info.topic) if info is not None else None
+        out[own or topic or "other"] += n
+    return dict(sorted(out.items(), key=lambda tc: (-tc[1], tc[0])))
 
 
 def _quoted(ranked: list[str], themer: Themer, triage: Triage, topic: str | None) -> list[str]:

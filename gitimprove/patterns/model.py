@@ -64,6 +64,9 @@ class Pattern(BaseModel):
     suggestion: str | None = Field(None, description="a rule in the users' own words, if one stands out")
     triage: Triage = Field("answers", description="answers, product, unspecific or praise; see Triage")
     topic: str | None = Field(None, description="for product patterns: 'usage limits', 'pricing', ...")
+    topics: dict[str, int] = Field(
+        default_factory=dict, description="for product patterns: how many of its items are "
+        "about each product topic, by their own words (else the pattern's topic), most first")
     tool: str | None = Field(None, description="for tool_use patterns: the tool they concern")
     runs: list[str] = Field(default_factory=list,
                             description="for tool_use patterns: the evidence runs' ids")

@@ -789,3 +789,50 @@ def test_a_made_up_source_in_another_language_is_about_the_answers(text: str, pr
     from gitimprove.patterns.analysis import Themer
 
     assert (Themer()(text).plain_topic is not None) is product
+
+
+MIXED_PRODUCT = (
+    [f"Since last week the app crashes all the time on my phone, really frustrating ({n})"
+     for n in range(6)]
+    + [f"Since last week the app says I reached the message limit all the time on my phone, "
+       f"really frustrating ({n})" for n in range(3)]
+    + [f"Since last week the app will not let me log in on my phone, really frustrating ({n})"
+       for n in range(2)])
+
+
+def test_a_product_pattern_counts_its_items_by_their_own_topics() -> None:
+    """A group of product complaints alike in their words but not in their topic: each item
+    is counted under the topic its own words name, so the limits are not counted as login."""
+    patterns = [p for p in analyze_records(recs(MIXED_PRODUCT)) if p.triage == "product"]
+    assert all(sum(p.topics.values()) == p.count for p in patterns)
+    mixed = next(p for p in patterns if len(p.topics) > 1)
+    assert mixed.topics == {"usage limits": 3, "login": 2}
+    assert all(not p.topics for p in analyze_records(recs(["the answer is too long"] * 3)))
+
+
+def test_analyze_counts_product_complaints_by_their_own_topics(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """The summary of product complaints counts each item under its own topic, and a group
+    of mixed complaints says what its items are about."""
+    from gitimprove.cli.feedback import _show_patterns
+    from gitimprove.patterns.model import Pattern
+
+    def product(pid: str, count: int, topic: str, topics: dict[str, int]) -> Pattern:
+        return Pattern(id=pid, kind="recurring_failure", label=f"{topic} words", key=pid,
+                       count=count, share=0.1, score=float(count), feedback_ids=[], quotes=[],
+                       triage="product", topic=topic, topics=topics)
+
+    _show_patterns("a", [
+        product("p1", 20, "pricing", {"pricing": 12, "usage limits": 6, "login": 2}),
+        product("p2", 10, "login", {"login": 9, "pricing": 1}),
+        product("p3", 4, "usage limits", {}),  # a model's theme: its own topic for all
+    ], show_all=False)
+    out = capsys.readouterr().out
+    assert ("Not about the instructions (the product or service; never proposed): "
+            "pricing, 13; login, 11; usage limits, 10\n") in out, out
+    lines = out.splitlines()
+    at = next(i for i, line in enumerate(lines) if "pricing: pricing words" in line)
+    assert lines[at + 1].strip() == "of which usage limits 6, login 2"
+    # one item of another topic in ten is no mix worth a line
+    at = next(i for i, line in enumerate(lines) if "login: login words" in line)
+    assert "of which" not in lines[at + 1]
