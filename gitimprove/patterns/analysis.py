@@ -66,6 +66,7 @@ from gitimprove.patterns.text import (
     nameable,
     normalize,
     praises_only,
+    reads_as_english,
     stem,
     tokens,
 )
@@ -123,8 +124,9 @@ def default_lexicon() -> Lexicon:
 
 
 _UNSET = "\0unset"  # a topic not worked out yet (no topic is ever this)
-# TextInfo.state(): tokens, content words, noise, unspecific, lexicon matches, topic, plain topic
-_State = tuple[tuple[str, ...], tuple[str, ...], bool, bool, list[tuple[str, float]] | None,
+# TextInfo.state(): tokens, content words, noise, unspecific, English, lexicon matches, topic,
+# plain topic
+_State = tuple[tuple[str, ...], tuple[str, ...], bool, bool, bool, list[tuple[str, float]] | None,
                str | None, str | None]
 
 
@@ -133,8 +135,8 @@ class TextInfo:
     matches) are worked out when first asked for: naming and triage look at a sample of each
     group only."""
 
-    __slots__ = ("_lexicon", "_plain", "_scored", "_subject", "_topic", "noise", "toks",
-                 "unspecific", "words")
+    __slots__ = ("_lexicon", "_plain", "_scored", "_subject", "_topic", "english", "noise",
+                 "toks", "unspecific", "words")
 
     def __init__(self, toks: tuple[str, ...], lexicon: Lexicon,
                  subject: frozenset[str] = frozenset()) -> None:
@@ -142,6 +144,9 @@ class TextInfo:
         self._subject = subject
         self.words = tuple(content(toks))  # content stems, for similarity
         self.noise = is_noise(toks, self.words)
+        # in English, or in a script or language WordLlama's table knows little of (see
+        # .grouping: such texts are also read by their letters)
+        self.english = reads_as_english(toks)
         self._lexicon = lexicon
         self._scored: list[tuple[str, float]] | None = None
         # judges without saying why ("worst app ever"), or praises only ("good help"): read
@@ -154,14 +159,15 @@ class TextInfo:
     def state(self) -> _State:
         """What is known of the text, to be sent to another process (see :meth:`Themer.warm`):
         all but the lexicon and subject words, which that process has."""
-        return (self.toks, self.words, self.noise, self.unspecific, self._scored, self._topic,
-                self._plain)
+        return (self.toks, self.words, self.noise, self.unspecific, self.english, self._scored,
+                self._topic, self._plain)
 
     @classmethod
     def restored(cls, state: _State, lexicon: Lexicon, subject: frozenset[str]) -> TextInfo:
         """A :class:`TextInfo` from its :meth:`state`."""
         info = cls.__new__(cls)
-        (info.toks, info.words, info.noise, info.unspecific, info._scored, topic, plain) = state
+        (info.toks, info.words, info.noise, info.unspecific, info.english, info._scored, topic,
+         plain) = state
         # a topic not worked out is told by identity: the copy a pipe brings is not _UNSET
         info._topic = _UNSET if topic == _UNSET else topic
         info._plain = _UNSET if plain == _UNSET else plain
@@ -482,7 +488,8 @@ def group_items(items: Sequence[Item], themer: Themer,
                     if any(i.context for i in pending[kind]) else None)
         fine, labels = cluster_levels(texts, weights=[len(by_text[t]) for t in texts],
                                       side=_side(texts, by_text, themer)
-                                      if kind in PRODUCT_KINDS else None, contexts=contexts)
+                                      if kind in PRODUCT_KINDS else None, contexts=contexts,
+                                      foreign=_foreign(texts, themer))
         part_of = dict(zip(texts, fine, strict=True))
         clusters: dict[int, list[str]] = defaultdict(list)
         apart: dict[str, list[str]] = defaultdict(list)  # product topic -> texts set apart
@@ -517,7 +524,8 @@ def group_items(items: Sequence[Item], themer: Themer,
                 at = {text: n for n, text in enumerate(texts)}
                 e_contexts = [contexts[at[text]] for text in evicted]
             e_fine, e_labels = cluster_levels(evicted, weights=[len(by_text[t]) for t in evicted],
-                                              contexts=e_contexts)
+                                              contexts=e_contexts,
+                                              foreign=_foreign(evicted, themer))
             e_part_of = dict(zip(evicted, e_fine, strict=True))
             e_clusters: dict[int, list[str]] = defaultdict(list)
             for text, label in zip(evicted, e_labels, strict=True):
@@ -543,6 +551,11 @@ def group_items(items: Sequence[Item], themer: Themer,
         else:
             return list(groups.values()) + themed
     return list(groups.values()) + list(offline.values())
+
+
+def _foreign(texts: Sequence[str], themer: Themer) -> list[bool]:
+    """Which of ``texts`` are not in English (see :attr:`TextInfo.english`)."""
+    return [not themer(t).english for t in texts]
 
 
 def _small_product_groups_joined(groups: list[Group], min_support: int) -> list[Group]:

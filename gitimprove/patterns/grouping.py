@@ -16,7 +16,9 @@ weights, cut and second level: a static embedding places the words of two script
 whatever they say, and a few texts of another script would move the cut of the others.
 WordLlama's table was trained on English, so outside the Latin script a text's vector is
 joined by a view of its letters, the pairs and triples inside its words (:func:`_spelling`):
-shared stems say there what the table cannot.
+shared stems say there what the table cannot. So is a text in Latin letters in another
+language (French, Spanish, German, ...; the caller says which, ``foreign``), grouped apart
+from the English ones as a script of its own.
 
 Scale: hierarchical clustering costs n² in time and memory, so it runs on at most
 :data:`SAMPLE` texts (the most frequent first, then a stable hash order). Every other text
@@ -295,12 +297,14 @@ def cluster_texts(texts: Sequence[str], *, weights: Sequence[int] | None = None,
 
 def cluster_levels(texts: Sequence[str], *, weights: Sequence[int] | None = None,
                    min_size: int = 2, side: Side | None = None,
-                   contexts: Sequence[Sequence[str]] | None = None
-                   ) -> tuple[list[int], list[int]]:
+                   contexts: Sequence[Sequence[str]] | None = None,
+                   foreign: Sequence[bool] | None = None) -> tuple[list[int], list[int]]:
     """The fine clusters of each text and the merged ones (numbered as :func:`cluster_texts`
     says), or :data:`UNCLUSTERED` in both. ``side(members)`` (indices into ``texts`` of one
     fine cluster) keys what may merge: clusters of different keys never do; ``contexts`` as
-    :func:`cluster_texts` says."""
+    :func:`cluster_texts` says; ``foreign``: which texts are in a language other than
+    English (in Latin letters, they are grouped apart from the English ones, and read by
+    their letters too)."""
     n = len(texts)
     if n == 0:
         return [], []
@@ -310,7 +314,7 @@ def cluster_levels(texts: Sequence[str], *, weights: Sequence[int] | None = None
     # merged on their own (so two processes can share the scripts).
     written: dict[str, list[int]] = defaultdict(list)
     for i, key in enumerate(map(script, texts)):
-        written[key].append(i)
+        written[OTHER_LATIN if key == "latin" and foreign and foreign[i] else key].append(i)
     counts = list(weights) if weights is not None else [1] * n
     stable = [_stable(text) for text in texts]
 
@@ -344,6 +348,7 @@ def _through(side: Side, members: Sequence[int]) -> Side:
     return lambda at: side([members[j] for j in at])
 
 
+OTHER_LATIN = "latin, not English"  # the group of texts in Latin letters in other languages
 LEVELS_IN_TWO = 20_000  # texts: fewer are clustered on one process (see gitimprove.forked)
 
 

@@ -11,7 +11,7 @@ import bisect
 import html
 import re
 import unicodedata
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from functools import cache, lru_cache
 from itertools import chain
 from typing import cast
@@ -453,6 +453,47 @@ class _ScriptOf(dict[int, str | None]):
 
 
 _SCRIPT_OF = _ScriptOf()
+
+
+def reads_as_english(toks: Sequence[str]) -> bool:
+    """Whether a text's tokens read as English: unless the function words of one language
+    written in Latin letters that feedback comes in (:data:`LATIN_LANGUAGES`, and romanised
+    Hindi) are two or more of its distinct words and more than its English ones (see
+    :func:`_latin_function_words`). A short text with one such word ("mal", "so bad") stays
+    English, and so does a list of names."""
+    union, english, languages = _latin_function_words()
+    if union.isdisjoint(toks):  # most English texts: one set test
+        return True
+    said = set(toks)
+    ours, theirs = len(said.intersection(english)), len(said.intersection(union))
+    if theirs < 2 or theirs <= ours:  # no one language can say more
+        return True
+    best = max(len(said.intersection(words)) for words in languages)
+    return best < 2 or best <= ours
+
+
+# Languages in Latin letters whose stop words (stopwords-iso) tell a text apart from English.
+LATIN_LANGUAGES = ("ca", "da", "de", "es", "fr", "id", "it", "nl", "no", "pl", "pt", "ro", "sv",
+                   "tr")
+
+
+@cache
+def _latin_function_words() -> tuple[frozenset[str], frozenset[str], tuple[frozenset[str], ...]]:
+    """Tokens (as :func:`tokens` reads them, of two letters or more) of the function words of
+    English, and of each of :data:`LATIN_LANGUAGES` and romanised Hindi
+    (:data:`FOREIGN_FUNCTION_WORDS`), with their union. English's are stopwords-iso's and
+    :data:`STOPWORDS`, less the foreign function words ("de", "la"); each other language's
+    are its stopwords-iso list less English's ("so" is German too). Read on first use."""
+    import stopwordsiso
+
+    def read(words: Iterable[str]) -> frozenset[str]:
+        return frozenset(t for word in words for t in tokens(word) if len(t) > 1)
+
+    hindi = read(FOREIGN_FUNCTION_WORDS)
+    english = read(stopwordsiso.stopwords("en") | STOPWORDS) - hindi
+    languages = (*(read(stopwordsiso.stopwords(lang)) - english for lang in LATIN_LANGUAGES),
+                 hindi)
+    return frozenset().union(*languages), english, languages
 
 
 def script(text: str) -> str:
