@@ -165,6 +165,10 @@ ANSWER_TALK = Lexicon((_c("answer talk", "", "", "", "", """
     code doesnt | code did not | code has | code is | code that | code was | compile | compiles
     compiling | compiler | syntax | the script | this script | snippet
     problem statement | the claim | evidence | support that | supports that
+    translation | translations | translate | translated | translates | translating | grammar
+    grammatical | spelling | misspelled | misspelt | typo | typos | punctuation | traduccion
+    traducir | tradujo | traduce | traduction | traduire | traduit | traducao | traduziu
+    traduz | traduzione | ubersetzung | ubersetzt
     source link | source links | citation | citations | cite | cites | cited | cite its sources
     support the claim | supports the claim | supported by the | not supported by
     回答 | 答案 | 答え | 답변 | 대답 | ответ | ответы | respuesta | respuestas | resposta

@@ -836,3 +836,17 @@ def test_analyze_counts_product_complaints_by_their_own_topics(
     # one item of another topic in ten is no mix worth a line
     at = next(i for i, line in enumerate(lines) if "login: login words" in line)
     assert "of which" not in lines[at + 1]
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("The translation has many errors", None), ("grammar errors everywhere", None),
+    ("Tradujo el texto con errores", None), ("typos and spelling errors in the reply", None),
+    ("The app shows an error message", "crashes and bugs"),
+    ("error when I open the app", "crashes and bugs"),
+])
+def test_errors_in_the_answer_s_language_are_about_the_answers(text: str,
+                                                                expected: str | None) -> None:
+    """"errors" alone is a crash; errors of translation, grammar or spelling are the answer's."""
+    from gitimprove.patterns.analysis import Themer
+
+    assert Themer()(text).plain_topic == expected
