@@ -231,8 +231,8 @@ def test_analyze_text_and_json(imported: Path, capsys: pytest.CaptureFixture[str
     first = data["patterns"][0]
     assert set(first) == {"id", "kind", "label", "key", "count", "share", "score",
                           "feedback_ids", "quotes", "versions", "section", "suggestion",
-                          "triage", "topic", "tool", "description", "state", "open_ids",
-                          "runs", "rates", "parts"}
+                          "triage", "topic", "topics", "tool", "description", "state",
+                          "open_ids", "runs", "rates", "parts"}
     assert all(p["count"] >= 5 for p in data["patterns"])
     code, _, err = run(capsys, imported, "analyze", "nobody")
     assert code == 1 and err.startswith("error: no agent 'nobody'")
