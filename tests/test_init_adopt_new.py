@@ -184,19 +184,32 @@ def test_killed_before_the_rename_leaves_the_working_tree_as_it_was(
     assert git(adopted, "status", "--porcelain").strip() == ""
 
 
+@pytest.mark.parametrize("fails", ["rename", "write"])
 def test_a_git_directory_on_another_file_system_writes_beside_the_policy(
-        adopted: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        adopted: Path, monkeypatch: pytest.MonkeyPatch, fails: str) -> None:
+    """The git directory on another file system (the rename fails), or read-only (the write
+    fails): the new policy is written beside the old one and renamed over it."""
     from gitimprove.instructions import init
 
     commit_file(adopted, "prompts/story.yaml", STORY, "a prompt")
-    real = os.replace
+    if fails == "rename":
+        real = os.replace
 
-    def across(src: str | Path, dst: str | Path) -> None:
-        if Path(src).parent != adopted:
-            raise OSError(18, "Invalid cross-device link")
-        real(src, dst)
+        def across(src: str | Path, dst: str | Path) -> None:
+            if Path(src).parent != adopted:
+                raise OSError(18, "Invalid cross-device link")
+            real(src, dst)
 
-    monkeypatch.setattr(os, "replace", across)
+        monkeypatch.setattr(os, "replace", across)
+    else:
+        write = Path.write_bytes
+
+        def read_only(self: Path, data: bytes) -> int:
+            if self.parent != adopted:
+                raise PermissionError(13, "Permission denied", str(self))
+            return write(self, data)
+
+        monkeypatch.setattr(Path, "write_bytes", read_only)
     init.init(adopted, adopt_new=True)
     assert "prompts/story.yaml" in (adopted / "gitimprove.yaml").read_text()
     assert git(adopted, "status", "--porcelain", "--ignored").strip() == ""

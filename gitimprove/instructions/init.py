@@ -416,15 +416,16 @@ def _replace_whole(git_dir: Path, path: Path, data: bytes) -> None:
     """``path`` replaced by ``data`` whole or not at all: a file written in the repository's
     git directory and renamed over it, so a kill at any point leaves the old file, and no
     stray file in the working tree (one written there would be left behind by a kill, and
-    show in ``git status``). Where the git directory is on another file system, a file beside
-    ``path`` is renamed instead."""
+    show in ``git status``). Where the git directory is on another file system, or may not be
+    written, a file beside ``path`` is renamed instead."""
     for folder in (git_dir, path.parent):
         tmp = folder / f"gitimprove-{path.name}.new"
-        tmp.write_bytes(data)
         try:
+            tmp.write_bytes(data)
             os.replace(tmp, path)
         except OSError:
-            tmp.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):
+                tmp.unlink(missing_ok=True)
             if folder != git_dir:
                 raise
         else:
