@@ -142,6 +142,27 @@ def test_patterns_are_made_the_same_on_two_processes(monkeypatch: pytest.MonkeyP
     assert set(asked) == {os.getpid()}  # the caller's function is asked here only
 
 
+@needs_fork
+def test_clusters_are_read_the_same_on_two_processes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Half the clusters' product splits and namings are read in a child; the names, unique
+    per kind, are given in the parent, in order: the same patterns."""
+    records = _records() + [make_record({
+        "id": f"p{n}", "agent": "product-writer", "rating": "down", "reason": text})
+        for n, text in enumerate(f"{what} since the update, {n} times today"
+                                 for what in ("the app crashes", "I cannot log in",
+                                              "I hit the message limit")
+                                 for n in range(4))]
+    monkeypatch.setattr(analysis, "CLUSTERS_IN_TWO", 1)
+    calls = _calls_here(monkeypatch, analysis, "_read_clusters")
+    with forked.one_process():
+        alone = [p.model_dump() for p in analyze_records(records)]
+    assert any(p["triage"] == "product" for p in alone)
+    here = len(calls)  # two per kind of item: each half of its clusters
+    calls.clear()
+    assert [p.model_dump() for p in analyze_records(records)] == alone
+    assert 0 < len(calls) < here  # the child's halves were read there
+
+
 MIXED = (
     "too long, please make it shorter", "the answer is far too long", "way too wordy",
     "sources are made up", "the citations are fake", "cited a paper that does not exist",

@@ -36,7 +36,7 @@ import re
 import unicodedata
 import zlib
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence, Sized
 from datetime import datetime
 from itertools import chain, islice
 from typing import TYPE_CHECKING, Literal
@@ -503,15 +503,24 @@ def group_items(items: Sequence[Item], themer: Themer,
                     apart[topic].append(text)
         homes: dict[str, Group] = {}  # product topic -> the largest cluster about it
         evicted: list[str] = []  # texts about the answers taken out of product clusters
-        for label in sorted(clusters):
-            members = clusters[label]
+        ordered = [clusters[label] for label in sorted(clusters)]
+        # NOTE: each cluster is read on its own (pure): with many texts, half the clusters
+        # in a forked child; only the names, unique per kind, are given here, in order
+        reading = functools.partial(_read_clusters, kind, ordered, by_text, themer, df)
+        first, second = _halves_of(ordered)
+        mine, theirs = (both(reading, first, second) if len(texts) >= CLUSTERS_IN_TWO
+                        else (reading(first), reading(second)))
+        reads = dict(zip([*first, *second], [*mine, *theirs], strict=True))
+        for n, members in enumerate(ordered):
             clustered.append(members)
-            topic = None
-            if kind in PRODUCT_KINDS:
-                topic, members = _set_product_apart(members, by_text, themer, apart, evicted)
-            if not members:
+            topic, kept, moved, out, naming = reads[n]
+            for own, i in moved:
+                apart[own].append(members[i])
+            evicted += [members[i] for i in out]
+            if naming is None:
                 continue
-            group = _add_cluster(kind, members, part_of, by_text, themer, df, offline)
+            group = _add_cluster(kind, [members[i] for i in kept], part_of, by_text,
+                                 _named(kind, naming, offline, themer), offline)
             if topic is not None:
                 group.triage, group.topic = "product", topic
                 homes.setdefault(topic, group)
@@ -532,7 +541,9 @@ def group_items(items: Sequence[Item], themer: Themer,
                 if label != UNCLUSTERED:  # (the model step reads them in their first cluster)
                     e_clusters[label].append(text)
             for label in sorted(e_clusters):
-                _add_cluster(kind, e_clusters[label], e_part_of, by_text, themer, df, offline)
+                members = e_clusters[label]
+                _add_cluster(kind, members, e_part_of, by_text,
+                             _name_group(kind, members, by_text, themer, df, offline), offline)
         for topic in sorted(apart):
             home = homes.get(topic) or _product_group(kind, topic, offline)
             for text in apart[topic]:
@@ -579,11 +590,11 @@ def _small_product_groups_joined(groups: list[Group], min_support: int) -> list[
 
 
 def _add_cluster(kind: PatternKind, members: Sequence[str], part_of: Mapping[str, int],
-                 by_text: dict[str, list[Item]], themer: Themer, df: tuple[Counter[str], int],
+                 by_text: dict[str, list[Item]], named: Group,
                  offline: dict[tuple[str, str], Group]) -> Group:
-    """The group the cluster ``members`` (texts) joins or starts in ``offline``, with its
-    items and its parts (``part_of``: each text's fine cluster) added."""
-    named = _name_group(kind, members, by_text, themer, df, offline)
+    """The group the cluster ``members`` (texts), ``named`` so (see :func:`_named`), joins or
+    starts in ``offline``, with its items and its parts (``part_of``: each text's fine
+    cluster) added."""
     # Clusters that the lexicon names alike are one pattern: one label, one id.
     group = offline.setdefault((kind, named.key), named)
     for text in members:
@@ -665,38 +676,64 @@ def _side(texts: Sequence[str], by_text: Mapping[str, list[Item]],
     return side
 
 
-def _set_product_apart(members: Sequence[str], by_text: Mapping[str, list[Item]],
-                       themer: Themer, apart: dict[str, list[str]],
-                       evicted: list[str]) -> tuple[str | None, list[str]]:
-    """The product topic of a cluster (None if it is about the answers), and its texts that
-    stay in it.
+def _product_split(members: Sequence[str], by_text: Mapping[str, list[Item]],
+                   themer: Themer) -> tuple[str | None, list[int], list[tuple[str, int]], list[int]]:
+    """The product topic of a cluster (None if it is about the answers); which of its texts
+    (``members``, by index) stay in it; those set apart, each with its product topic; and
+    those evicted.
 
     A cluster mostly about the product (see :func:`.triage.decide`) is a pattern about that
     topic, less each text that says what is wrong in an answer more than it speaks of the
-    product (:func:`.triage.addresses_answer`, no product topic of its own): those go to
-    ``evicted``, to be grouped among themselves. A long review of the limits that also says
+    product (:func:`.triage.addresses_answer`, no product topic of its own): those are
+    evicted, to be grouped among themselves. A long review of the limits that also says
     "and the math is wrong" lands near other reviews of the limits, and a product pattern is
     read by no proposal. From any other cluster, each text plainly about the product (see
-    :func:`.triage.plain_product_topic`) is set apart in ``apart``, to join the largest
-    cluster about its topic or a group of its own: a pattern about the answers never rests
-    on a complaint no instruction can fix ("2 messages and I'm out" is about usage limits,
-    however close its words are to a complaint about the answers)."""
+    :func:`.triage.plain_product_topic`) is set apart, to join the largest cluster about its
+    topic or a group of its own: a pattern about the answers never rests on a complaint no
+    instruction can fix ("2 messages and I'm out" is about usage limits, however close its
+    words are to a complaint about the answers). Pure (a function of the cluster alone), so
+    clusters are read on two processes."""
     weight = _said(members, by_text)
     read = _sample(weight)
     triage, topic = decide([themer(t).topic for t in read for _ in range(weight[t])])
-    kept: list[str] = []
+    kept: list[int] = []
+    moved: list[tuple[str, int]] = []
+    evicted: list[int] = []
     if triage == "product":
-        for text in members:
+        for n, text in enumerate(members):
             info = themer(text)
-            (evicted if info.addresses_answer and info.topic is None else kept).append(text)
-        return topic, kept
-    for text in members:
+            (evicted if info.addresses_answer and info.topic is None else kept).append(n)
+        return topic, kept, moved, evicted
+    for n, text in enumerate(members):
         own = themer(text).plain_topic
         if own is None:
-            kept.append(text)
+            kept.append(n)
         else:
-            apart[own].append(text)
-    return None, kept
+            moved.append((own, n))
+    return None, kept, moved, evicted
+
+
+_Read = tuple[str | None, list[int], list[tuple[str, int]], list[int], "_Naming | None"]
+
+
+def _read_clusters(kind: PatternKind, clusters: Sequence[list[str]],
+                   by_text: Mapping[str, list[Item]], themer: Themer,
+                   df: tuple[Counter[str], int], at: Sequence[int]) -> list[_Read]:
+    """The product split of each of ``clusters`` numbered ``at`` (for a kind that has one,
+    see :func:`_product_split`) and the naming of the texts it keeps (see :func:`_naming`)."""
+    out: list[_Read] = []
+    for members in map(clusters.__getitem__, at):
+        if kind in PRODUCT_KINDS:
+            topic, kept, moved, evicted = _product_split(members, by_text, themer)
+        else:
+            topic, kept, moved, evicted = None, list(range(len(members))), [], []
+        naming = (_naming([members[n] for n in kept], by_text, themer, df,
+                          praise=kind == PRAISE) if kept else None)
+        out.append((topic, kept, moved, evicted, naming))
+    return out
+
+
+CLUSTERS_IN_TWO = 20_000  # texts: below, one process reads the clusters (see gitimprove.forked)
 
 
 def _synthesized(pending: Mapping[PatternKind, Sequence[Item]], clustered: Sequence[list[str]],
@@ -818,6 +855,25 @@ def _name_group(kind: PatternKind, members: Sequence[str], by_text: dict[str, li
     """Key and label of a cluster: a lexicon concept where most of its items match one
     (a naming hint only; not with ``hints=False``), else its most distinctive words, read
     in a ``sample`` of its texts. Keys are unique per kind."""
+    return _named(kind, _naming(members, by_text, themer, df, hints=hints, sample=sample,
+                                praise=kind == PRAISE), taken, themer)
+
+
+@dataclass(frozen=True)
+class _Naming:
+    """What a cluster's texts say its name is (see :func:`_naming`): the lexicon concept most
+    of its items match, if any, else its words' key."""
+
+    concept: str | None
+    terms_key: str
+    loose: bool
+
+
+def _naming(members: Sequence[str], by_text: Mapping[str, list[Item]], themer: Themer,
+            df: tuple[Counter[str], int], *, hints: bool = True, sample: int = NAMING_SAMPLE,
+            praise: bool = False) -> _Naming:
+    """The reading :func:`_name_group` names a cluster by (pure: no other cluster's name
+    decides it, so clusters are read on two processes)."""
     weight = _said(members, by_text)
     read = _sample(weight, sample)
     size = sum(weight[t] for t in read)
@@ -835,22 +891,29 @@ def _name_group(kind: PatternKind, members: Sequence[str], by_text: dict[str, li
         shared = [w for w in shared if w not in themer.names] or shared
     # words that judge, or name whatever is judged ("good", "app"), name a group last; but
     # what users praise is what their judging words say ("super", "love")
-    terms = ((shared if kind == PRAISE else sorted(shared, key=judges))[:3] if shared
+    terms = ((shared if praise else sorted(shared, key=judges))[:3] if shared
              else distinctive[:3])
     terms_key = "+".join(sorted(map(_bounded, terms))) or "text"  # shown in --json
     best = sorted(concepts, key=lambda k: (-concepts[k], k))[:1]
-    lexicon = themer.lexicon
-    if hints and best and concepts[best[0]] * 2 > size:
-        c = lexicon.concepts[best[0]]
+    return _Naming(best[0] if hints and best and concepts[best[0]] * 2 > size else None,
+                   terms_key, not shared and len(read) >= 2)
+
+
+def _named(kind: PatternKind, naming: _Naming, taken: dict[tuple[str, str], Group],
+           themer: Themer) -> Group:
+    """The group of a cluster read as ``naming`` says: the group of its concept where one of
+    that kind is ``taken`` already, else a new one, its key unique among those ``taken``."""
+    if naming.concept is not None:
+        c = themer.lexicon.concepts[naming.concept]
         key = f"concept:{c.key}"
         return taken.get((kind, key)) or Group(kind, key, _concept_label(kind, c), concept=c)
-    key = f"terms:{terms_key}"
+    key = f"terms:{naming.terms_key}"
     n_try = 2
     while (kind, key) in taken:
-        key = f"terms:{terms_key}#{n_try}"
+        key = f"terms:{naming.terms_key}#{n_try}"
         n_try += 1
     # NOTE: the key still comes from its words (an id that stays when a text comes or goes)
-    return Group(kind, key, "", loose=not shared and len(read) >= 2)
+    return Group(kind, key, "", loose=naming.loose)
 
 
 def group_texts(texts: Sequence[str], *, lexicon: Lexicon | None = None,
@@ -972,14 +1035,21 @@ PATTERNS_IN_TWO = 20_000  # items: below, one process makes the patterns (see gi
 
 
 def _halves(groups: Sequence[Group]) -> tuple[list[Group], list[Group]]:
-    """``groups`` in two lists of about the same work (a group is read through a sample of its
-    texts, so its work is its texts up to the sample's size, and a part per group)."""
-    halves: tuple[list[Group], list[Group]] = ([], [])
+    """``groups`` in two lists of about the same work (see :func:`_halves_of`)."""
+    first, second = _halves_of([g.items for g in groups])
+    return [groups[n] for n in first], [groups[n] for n in second]
+
+
+def _halves_of(sized: Sequence[Sized]) -> tuple[list[int], list[int]]:
+    """The indices of ``sized`` (groups' items, clusters' texts) in two lists of about the same
+    work: a group is read through a sample of its texts, so its work is its size up to the
+    sample's, and a part per group."""
+    halves: tuple[list[int], list[int]] = ([], [])
     load = [0, 0]
-    for g in sorted(groups, key=lambda g: -len(g.items)):
+    for n in sorted(range(len(sized)), key=lambda n: -len(sized[n])):
         lighter = 0 if load[0] <= load[1] else 1
-        halves[lighter].append(g)
-        load[lighter] += 50 + min(len(g.items), NAMING_SAMPLE)
+        halves[lighter].append(n)
+        load[lighter] += 50 + min(len(sized[n]), NAMING_SAMPLE)
     return halves
 
 

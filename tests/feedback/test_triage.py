@@ -739,7 +739,7 @@ def test_a_product_pattern_keeps_no_complaint_about_what_an_answer_got_wrong() -
     what is wrong in an answer, more than it speaks of the product, leaves it (to be grouped
     with the others like it): a long review of the limits that also says "the math is wrong"
     had hidden that complaint in a pattern no proposal reads."""
-    from gitimprove.patterns.analysis import Item, Themer, _set_product_apart
+    from gitimprove.patterns.analysis import Item, Themer, _product_split
 
     limits = [f"after {n} messages it hits the limit, I have to wait hours" for n in range(2, 8)]
     wrong = ["it hits the limit and the math is wrong, a mistake in every step",
@@ -747,12 +747,11 @@ def test_a_product_pattern_keeps_no_complaint_about_what_an_answer_got_wrong() -
              "no source links past the limit, where is this from?"]  # what it cites
     by_text = {t: [Item("recurring_failure", t, (t,), datetime(2026, 1, 1, tzinfo=UTC), ())]
                for t in limits + wrong}
-    apart: dict[str, list[str]] = {}
-    evicted: list[str] = []
-    topic, kept = _set_product_apart(sorted(by_text), by_text, Themer(), apart, evicted)
+    members = sorted(by_text)
+    topic, kept, apart, evicted = _product_split(members, by_text, Themer())
     assert topic == "usage limits"
-    assert sorted(kept) == sorted(limits)
-    assert sorted(evicted) == sorted(wrong)
+    assert sorted(members[n] for n in kept) == sorted(limits)
+    assert sorted(members[n] for n in evicted) == sorted(wrong)
     assert not apart
 
 
