@@ -1,8 +1,8 @@
 """Pure per-item work shared with a second process: the second half done in a forked child.
 
 Analysis reads every distinct feedback text in Python (tokens, lexicon matches, product
-topics), and names, quotes and parts every pattern: of 100,000 texts, a few seconds of one
-core while the machine's second core idles.
+topics), reads every cluster, and names, quotes and parts every pattern: of 100,000 texts, a
+few seconds of one core while the machine's second core idles.
 :func:`in_two` gives half of such work to a child process forked for it, which inherits all
 the parent has loaded (no start-up, no second copy of the tables), computes its half while
 the parent computes the other, and sends its results back through a pipe, pickled.
