@@ -63,6 +63,7 @@ from gitimprove.patterns.text import (
     is_noise,
     is_unspecific,
     judges,
+    judges_badly,
     nameable,
     normalize,
     praises_only,
@@ -891,12 +892,29 @@ def _naming(members: Sequence[str], by_text: Mapping[str, list[Item]], themer: T
         shared = [w for w in shared if w not in themer.names] or shared
     # words that judge, or name whatever is judged ("good", "app"), name a group last; but
     # what users praise is what their judging words say ("super", "love")
-    terms = ((shared if praise else sorted(shared, key=judges))[:3] if shared
-             else distinctive[:3])
+    ranked = shared if praise else sorted(shared, key=judges)
+    if not praise and _mostly_judged(shared, words, size):  # by its most said bad words
+        ranked = sorted(shared, key=lambda w: (not judges_badly(w), -words[w] * judges_badly(w)))
+    terms = ranked[:3] if shared else distinctive[:3]
     terms_key = "+".join(sorted(map(_bounded, terms))) or "text"  # shown in --json
     best = sorted(concepts, key=lambda k: (-concepts[k], k))[:1]
     return _Naming(best[0] if hints and best and concepts[best[0]] * 2 > size else None,
                    terms_key, not shared and len(read) >= 2)
+
+
+JUDGED = 0.3  # a group this share of whose items say one judging word, ...
+NAMED = 0.15  # ... and no other word this share of them: named by how it judges
+
+
+def _mostly_judged(shared: Sequence[str], words: Mapping[str, int], size: int) -> bool:
+    """Whether a group is named by its judging words: 30% of its items say one that judges
+    badly ("worst", "terrible", "waste"; :func:`.text.judges_badly`), and no word they share
+    but those that judge or name what is judged ("app") is said by 15% of them. A group of
+    59 reviews, 19 of them saying "worst", was named "game, graphics, play" after the 5-8
+    that spoke of a game or the Play Store, and quoted "worst app ever 0 stats"."""
+    bad = [words[w] for w in shared if judges_badly(w)]
+    other = [words[w] for w in shared if not judges(w)]
+    return bool(bad) and max(bad) >= JUDGED * size and max(other, default=0) < NAMED * size
 
 
 def _named(kind: PatternKind, naming: _Naming, taken: dict[tuple[str, str], Group],

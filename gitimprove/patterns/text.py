@@ -394,6 +394,11 @@ def judges(word: str) -> bool:
     return word in _JUDGING_STEMS
 
 
+def judges_badly(word: str) -> bool:
+    """Whether a content stem judges badly ("worst", "terrible", "useless", "waste")."""
+    return word in _JUDGEMENT_STEMS
+
+
 def is_unspecific(toks: tuple[str, ...], words: Sequence[str] | None = None) -> bool:
     """A complaint that gives no reason: only judging words ("useless", "worst", "not
     good", "good app"), generic words and words for whatever is judged ("app", "ever"). Read

@@ -849,3 +849,29 @@ def test_errors_in_the_answer_s_language_are_about_the_answers(text: str,
     from gitimprove.patterns.analysis import Themer
 
     assert Themer()(text).plain_topic == expected
+
+
+def test_a_group_that_mostly_judges_is_named_by_how_it_judges() -> None:
+    """A group most of whose items say "worst" or "terrible", and whose other shared words a
+    few say ("game", "graphics"), is named by the judging words, not by the few."""
+    from collections import Counter
+
+    from gitimprove.patterns.analysis import Item, Themer, _naming
+
+    nouns = ["tool", "purchase", "download", "companion", "thing", "idea", "program", "bot",
+             "service", "product", "decision", "mistake"]
+    judged = [f"the worst {noun}, terrible" for noun in nouns] + [
+        f"terrible {noun}, the worst ever" for noun in nouns]
+    game = ["the game graphics are awful", "graphics of this game look old",
+            "game graphics from 2005"]
+    texts = judged + game
+    by_text = {t: [Item("recurring_failure", t, (t,), datetime(2026, 1, 1, tzinfo=UTC), ())]
+               for t in texts}
+    themer = Themer()
+    df = (Counter(w for t in texts for w in set(themer(t).words)), len(texts))
+    naming = _naming(texts, by_text, themer, df)
+    assert set(naming.terms_key.split("+")) >= {"worst", "terribl"}, naming
+    # where 15% of it or more speaks of one thing, that thing names it
+    said_more = {**by_text, **{t: by_text[t] * 2 for t in game}}  # each by two users
+    naming = _naming(texts, said_more, themer, df)
+    assert "graphic" in naming.terms_key and "worst" not in naming.terms_key, naming
