@@ -43,7 +43,7 @@ from gitimprove.instructions.agentfile import (
 from gitimprove.instructions.policy import ProposerSettings
 from gitimprove.patterns.decisions import GUIDELINES
 from gitimprove.patterns.model import Pattern
-from gitimprove.patterns.text import FOREIGN_FUNCTION_WORDS, STOPWORDS, normalize, script
+from gitimprove.patterns.text import reads_as_english, script, tokens
 from gitimprove.proposals.operations import AddRule, AddSection, Draft, Operation, UpdateRule
 from gitimprove.proposals.proposers.base import (
     DraftCheck,
@@ -697,21 +697,11 @@ _WORDS = re.compile(r"[^\W\d_]+")
 
 
 def _english(text: str) -> bool:
-    """Whether ``text`` reads as English: written in Latin letters, with at least as many
-    English function words as function words of the other languages feedback comes in
-    (a text with neither is taken as English: a list of names says nothing)."""
-    if script(text) != "latin":
-        return False
-    english = other = 0
-    for word in _WORDS.findall(text.lower()):
-        if word in STOPWORDS:
-            english += 1
-        # NOTE: the list spells its words without accents ("tres", "tambien", "donde"), as
-        # feedback often does; "à" is not counted as the English "a" it is without its accent
-        elif (word if word.isascii() else normalize(word)) in FOREIGN_FUNCTION_WORDS:
-            other += 1
-    return english >= other
-
+    """Whether ``text`` reads as English: written in Latin letters, and not in one of the other
+    languages feedback comes in (see :func:`gitimprove.patterns.text.reads_as_english`; a
+    text with neither kind of function word is taken as English: a list of names says
+    nothing)."""
+    return script(text) == "latin" and reads_as_english(tokens(text))
 
 def _text(op: Operation) -> str:
     if isinstance(op, AddSection):
