@@ -64,10 +64,12 @@ from gitimprove.patterns.text import (
     is_unspecific,
     judges,
     judges_badly,
+    leaning,
+    leans_to,
     nameable,
     normalize,
     praises_only,
-    reads_as_english,
+    script,
     stem,
     tokens,
 )
@@ -127,8 +129,8 @@ def default_lexicon() -> Lexicon:
 _UNSET = "\0unset"  # a topic not worked out yet (no topic is ever this)
 # TextInfo.state(): tokens, content words, noise, unspecific, English, lexicon matches, topic,
 # plain topic
-_State = tuple[tuple[str, ...], tuple[str, ...], bool, bool, bool, list[tuple[str, float]] | None,
-               str | None, str | None]
+_State = tuple[tuple[str, ...], tuple[str, ...], bool, bool, bool, int, str,
+               list[tuple[str, float]] | None, str | None, str | None]
 
 
 class TextInfo:
@@ -136,18 +138,20 @@ class TextInfo:
     matches) are worked out when first asked for: naming and triage look at a sample of each
     group only."""
 
-    __slots__ = ("_lexicon", "_plain", "_scored", "_subject", "_topic", "english", "noise",
-                 "toks", "unspecific", "words")
+    __slots__ = ("_lexicon", "_plain", "_scored", "_subject", "_topic", "english", "leaning",
+                 "noise", "script", "toks", "unspecific", "words")
 
     def __init__(self, toks: tuple[str, ...], lexicon: Lexicon,
-                 subject: frozenset[str] = frozenset()) -> None:
+                 subject: frozenset[str] = frozenset(), *, written: str = "latin") -> None:
         self.toks = toks
+        self.script = written  # see .text.script
         self._subject = subject
         self.words = tuple(content(toks))  # content stems, for similarity
         self.noise = is_noise(toks, self.words)
         # in English, or in a script or language WordLlama's table knows little of (see
-        # .grouping: such texts are also read by their letters)
-        self.english = reads_as_english(toks)
+        # .grouping: such texts are also read by their letters); and the language it leans
+        # to, which a set of feedback mostly in that language decides (see set_language)
+        self.english, self.leaning = leaning(toks)
         self._lexicon = lexicon
         self._scored: list[tuple[str, float]] | None = None
         # judges without saying why ("worst app ever"), or praises only ("good help"): read
@@ -160,15 +164,15 @@ class TextInfo:
     def state(self) -> _State:
         """What is known of the text, to be sent to another process (see :meth:`Themer.warm`):
         all but the lexicon and subject words, which that process has."""
-        return (self.toks, self.words, self.noise, self.unspecific, self.english, self._scored,
-                self._topic, self._plain)
+        return (self.toks, self.words, self.noise, self.unspecific, self.english, self.leaning,
+                self.script, self._scored, self._topic, self._plain)
 
     @classmethod
     def restored(cls, state: _State, lexicon: Lexicon, subject: frozenset[str]) -> TextInfo:
         """A :class:`TextInfo` from its :meth:`state`."""
         info = cls.__new__(cls)
-        (info.toks, info.words, info.noise, info.unspecific, info.english, info._scored, topic,
-         plain) = state
+        (info.toks, info.words, info.noise, info.unspecific, info.english, info.leaning,
+         info.script, info._scored, topic, plain) = state
         # a topic not worked out is told by identity: the copy a pipe brings is not _UNSET
         info._topic = _UNSET if topic == _UNSET else topic
         info._plain = _UNSET if plain == _UNSET else plain
@@ -229,7 +233,8 @@ class Themer:
     def __call__(self, text: str) -> TextInfo:
         hit = self._cache.get(text)
         if hit is None:
-            hit = self._cache[text] = TextInfo(tokens(text), self.lexicon, self.subject)
+            hit = self._cache[text] = TextInfo(tokens(text), self.lexicon, self.subject,
+                                               written=script(text))
         return hit
 
     def warm(self, texts: Iterable[str]) -> None:
@@ -485,12 +490,14 @@ def group_items(items: Sequence[Item], themer: Themer,
     for kind in sorted(pending):
         by_text = _by_text(pending[kind])
         texts = sorted(by_text)
+        language = set_language(texts, themer)
         contexts = ([next((i.context for i in by_text[t] if i.context), ()) for t in texts]
                     if any(i.context for i in pending[kind]) else None)
         fine, labels = cluster_levels(texts, weights=[len(by_text[t]) for t in texts],
                                       side=_side(texts, by_text, themer)
                                       if kind in PRODUCT_KINDS else None, contexts=contexts,
-                                      foreign=_foreign(texts, themer))
+                                      foreign=_foreign(texts, themer, language),
+                                      scripts=[themer(t).script for t in texts])
         part_of = dict(zip(texts, fine, strict=True))
         clusters: dict[int, list[str]] = defaultdict(list)
         apart: dict[str, list[str]] = defaultdict(list)  # product topic -> texts set apart
@@ -535,7 +542,8 @@ def group_items(items: Sequence[Item], themer: Themer,
                 e_contexts = [contexts[at[text]] for text in evicted]
             e_fine, e_labels = cluster_levels(evicted, weights=[len(by_text[t]) for t in evicted],
                                               contexts=e_contexts,
-                                              foreign=_foreign(evicted, themer))
+                                              foreign=_foreign(evicted, themer, language),
+                                              scripts=[themer(t).script for t in evicted])
             e_part_of = dict(zip(evicted, e_fine, strict=True))
             e_clusters: dict[int, list[str]] = defaultdict(list)
             for text, label in zip(evicted, e_labels, strict=True):
@@ -565,9 +573,40 @@ def group_items(items: Sequence[Item], themer: Themer,
     return list(groups.values()) + list(offline.values())
 
 
-def _foreign(texts: Sequence[str], themer: Themer) -> list[bool]:
-    """Which of ``texts`` are not in English (see :attr:`TextInfo.english`)."""
-    return [not themer(t).english for t in texts]
+def _foreign(texts: Sequence[str], themer: Themer, language: int | None) -> list[bool]:
+    """Which of ``texts`` are not in English (see :attr:`TextInfo.english`); where the set's
+    feedback is mostly in another ``language`` (see :func:`set_language`), each text in Latin
+    letters that :func:`.text.leans_to` it is in it too."""
+    infos = list(map(themer, texts))
+    if language is None:
+        return [not info.english for info in infos]
+    return [not info.english or (info.script == "latin" and leans_to(info.toks, language))
+            for info in infos]
+
+
+def set_language(texts: Iterable[str], themer: Themer) -> int | None:
+    """The language (see :func:`.text.leaning`) at least :data:`SET_LANGUAGE_SHARE` of the
+    texts in Latin letters are plainly written in (:attr:`TextInfo.english` false), if one is.
+
+    A short text has few function words: "Muy lento", "Respuesta demasiado larga" and
+    "Traducción incorrecta" read as English alone (as "so bad" must). Among Spanish feedback
+    they are Spanish, and grouped with it: read as English, they were clustered apart from the
+    longer Spanish complaints about the same things, and by WordLlama's vectors alone."""
+    latin = 0
+    votes: Counter[int] = Counter()
+    for info in map(themer, texts):
+        if info.script == "latin":
+            latin += 1
+            if not info.english:
+                votes[info.leaning] += 1
+    if not votes:
+        return None
+    language, n = min(votes.items(), key=lambda kv: (-kv[1], kv[0]))
+    return language if n >= SET_LANGUAGE_MIN and n >= SET_LANGUAGE_SHARE * latin else None
+
+
+SET_LANGUAGE_SHARE = 1 / 3  # of a set's texts in Latin letters, plainly in one language
+SET_LANGUAGE_MIN = 3        # ... and at least this many
 
 
 def _small_product_groups_joined(groups: list[Group], min_support: int) -> list[Group]:

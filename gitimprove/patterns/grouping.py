@@ -298,13 +298,14 @@ def cluster_texts(texts: Sequence[str], *, weights: Sequence[int] | None = None,
 def cluster_levels(texts: Sequence[str], *, weights: Sequence[int] | None = None,
                    min_size: int = 2, side: Side | None = None,
                    contexts: Sequence[Sequence[str]] | None = None,
-                   foreign: Sequence[bool] | None = None) -> tuple[list[int], list[int]]:
+                   foreign: Sequence[bool] | None = None,
+                   scripts: Sequence[str] | None = None) -> tuple[list[int], list[int]]:
     """The fine clusters of each text and the merged ones (numbered as :func:`cluster_texts`
     says), or :data:`UNCLUSTERED` in both. ``side(members)`` (indices into ``texts`` of one
     fine cluster) keys what may merge: clusters of different keys never do; ``contexts`` as
     :func:`cluster_texts` says; ``foreign``: which texts are in a language other than
     English (in Latin letters, they are grouped apart from the English ones, and read by
-    their letters too)."""
+    their letters too); ``scripts``: each text's :func:`.text.script`, where it is known."""
     n = len(texts)
     if n == 0:
         return [], []
@@ -313,7 +314,7 @@ def cluster_levels(texts: Sequence[str], *, weights: Sequence[int] | None = None
     # set's own distances give (QUANTILE). Each script's texts are embedded, clustered and
     # merged on their own (so two processes can share the scripts).
     written: dict[str, list[int]] = defaultdict(list)
-    for i, key in enumerate(map(script, texts)):
+    for i, key in enumerate(map(script, texts) if scripts is None else scripts):
         written[OTHER_LATIN if key == "latin" and foreign and foreign[i] else key].append(i)
     counts = list(weights) if weights is not None else [1] * n
     stable = [_stable(text) for text in texts]

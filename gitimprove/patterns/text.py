@@ -466,15 +466,34 @@ def reads_as_english(toks: Sequence[str]) -> bool:
     Hindi) are two or more of its distinct words and more than its English ones (see
     :func:`_latin_function_words`). A short text with one such word ("mal", "so bad") stays
     English, and so does a list of names."""
+    return leaning(toks)[0]
+
+
+def leaning(toks: Sequence[str]) -> tuple[bool, int]:
+    """Whether a text's tokens read as English (:func:`reads_as_english`), and the language
+    whose function words it has most of, if they are more than its English ones (an index
+    into :data:`LATIN_LANGUAGES`, romanised Hindi last; the first of a tie), else -1: "Muy
+    lento" reads as English, leaning to Spanish (see :func:`leans_to`)."""
     union, english, languages = _latin_function_words()
     if union.isdisjoint(toks):  # most English texts: one set test
-        return True
+        return True, -1
     said = set(toks)
-    ours, theirs = len(said.intersection(english)), len(said.intersection(union))
-    if theirs < 2 or theirs <= ours:  # no one language can say more
-        return True
-    best = max(len(said.intersection(words)) for words in languages)
-    return best < 2 or best <= ours
+    ours = len(said.intersection(english))
+    if len(said.intersection(union)) <= ours:  # no one language can say more
+        return True, -1
+    counts = [len(said.intersection(words)) for words in languages]
+    best = max(counts)
+    return best < 2 or best <= ours, counts.index(best) if best > ours else -1
+
+
+def leans_to(toks: Sequence[str], language: int) -> bool:
+    """Whether a text's tokens have as many function words of ``language`` (see
+    :func:`leaning`) as English ones, or more: "Lento", "Traducción incorrecta" and "Muy
+    lento" do for Spanish, "too long" does not. In a set of feedback mostly in that language,
+    such a text is in it too (see :func:`gitimprove.patterns.analysis.set_language`)."""
+    _, english, languages = _latin_function_words()
+    said = set(toks)
+    return len(said.intersection(languages[language])) >= len(said.intersection(english))
 
 
 # Languages in Latin letters whose stop words (stopwords-iso) tell a text apart from English.

@@ -13,10 +13,10 @@ import numpy as np
 import pytest
 
 from gitimprove.patterns import grouping
-from gitimprove.patterns.analysis import Themer, analyze_records
+from gitimprove.patterns.analysis import Themer, analyze_records, set_language
 from gitimprove.patterns.grouping import SPELLING_DIMS, UNCLUSTERED, cluster_levels, embedder
 from gitimprove.patterns.quality import adjusted_rand_index
-from gitimprove.patterns.text import reads_as_english, tokens
+from gitimprove.patterns.text import LATIN_LANGUAGES, leaning, leans_to, reads_as_english, tokens
 
 from .test_triage import recs
 
@@ -51,6 +51,20 @@ SPANISH = {
               "No consigo entrar, cuenta bloqueada", "Mi cuenta no entra desde la actualización"],
     "translation": ["La traducción al inglés es incorrecta", "Tradujo el texto con errores",
                     "Mala traducción, muchos errores de traducción"],
+}
+# Short complaints, with one function word of their language or none: alone, each reads as
+# English ("so bad" must), so among the longer ones above they are read in the set's language.
+SHORT_SPANISH = {
+    "long": ["Muy largo", "Demasiado texto", "Respuesta demasiado larga", "Larguísimo"],
+    "sources": ["Fuentes falsas", "Enlaces inventados", "Citas inventadas"],
+    "login": ["No puedo entrar", "Error al iniciar sesión", "Cuenta bloqueada"],
+    "translation": ["Traducción incorrecta", "Mala traducción", "Traduce fatal"],
+}
+SHORT_FRENCH = {
+    "long": ["Beaucoup trop long", "Trop de texte", "Réponse interminable"],
+    "sources": ["Sources inventées", "Fausses références", "Liens inventés"],
+    "login": ["Connexion impossible", "Compte bloqué", "Impossible de se connecter"],
+    "translation": ["Traduction incorrecte", "Mauvaise traduction", "Traduction fausse"],
 }
 CHINESE = {  # written without spaces: each text is one "word"
     "long": ["回答太长了", "回答太长，请简短一点", "内容太长了，看不完"],
@@ -89,6 +103,43 @@ def test_complaints_in_other_latin_languages_group_by_theme(themes: dict[str, li
         assert _ari(themes) < 0.3
 
 
+@pytest.mark.parametrize(("themes", "short"), [(SPANISH, SHORT_SPANISH), (FRENCH, SHORT_FRENCH)],
+                         ids=["spanish", "french"])
+def test_short_texts_among_feedback_in_one_language_are_read_in_it(
+        themes: dict[str, list[str]], short: dict[str, list[str]]) -> None:
+    """Read as English, the short ones were clustered apart from the long ones about the same
+    things (ARI 0.36 for the Spanish, 0.37 for the French); read in the set's language, they
+    join them."""
+    themer = Themer()
+    joined = {theme: said + short[theme] for theme, said in themes.items()}
+    texts = [t for said in joined.values() for t in said]
+    assert sum(themer(t).english for said in short.values() for t in said) >= 8
+    patterns = analyze_records(recs(texts))
+    of = {i: p.id for p in patterns for i in p.feedback_ids}
+    truth = [theme for theme, said in joined.items() for _ in said]
+    assert adjusted_rand_index(truth, [of.get(f"x{i}", f"alone-{i}")
+                                       for i in range(len(texts))]) >= 0.75
+    # the same texts, each read alone
+    language = set_language(texts, themer)
+    assert language is not None and LATIN_LANGUAGES[language] == ("es" if themes is SPANISH
+                                                                   else "fr")
+    alone = cluster_levels(texts, foreign=[not themer(t).english for t in texts])[1]
+    assert adjusted_rand_index(truth, [g if g != UNCLUSTERED else f"alone-{i}"
+                                       for i, g in enumerate(alone)]) < 0.5
+
+
+def test_a_few_texts_in_another_language_leave_the_rest_english() -> None:
+    """Among English feedback, "I love em" (Portuguese "em") and "Muy lento" stay as they read
+    alone: a set is in another language only where a third of it plainly is."""
+    texts = (["the answer is far too long", "it made up its sources", "I love em",
+              "Muy lento", "la respuesta es muy larga", "no puedo iniciar sesión en mi cuenta",
+              "el enlace no existe, es inventado"]
+             + [f"the login page fails every time, case {n}" for n in range(6)])
+    themer = Themer()
+    assert set_language(texts, themer) is None
+    assert set_language(texts[3:7], themer) == LATIN_LANGUAGES.index("es")  # alone
+
+
 @pytest.mark.parametrize(("text", "english"), [
     ("The answer is far too long", True), ("I do not like it", True), ("ChatGPT, Claude", True),
     ("", True), ("la app no funciona para nada", False), ("Das ist nicht hilfreich", False),
@@ -97,6 +148,16 @@ def test_complaints_in_other_latin_languages_group_by_theme(themes: dict[str, li
 ])
 def test_what_reads_as_english(text: str, english: bool) -> None:
     assert reads_as_english(tokens(text)) is english
+
+
+def test_what_a_text_leans_to() -> None:
+    spanish = LATIN_LANGUAGES.index("es")
+    assert leaning(tokens("Muy lento")) == (True, spanish)
+    assert leaning(tokens("La respuesta es muy larga")) == (False, spanish)
+    assert leaning(tokens("too long")) == (True, -1)
+    assert leans_to(tokens("Traducción incorrecta"), spanish)  # no function word of either
+    assert leans_to(tokens("Tradujo el texto con errores"), spanish)  # "el" and "con"
+    assert not leans_to(tokens("too long"), spanish)
 
 
 def test_english_and_other_languages_are_clustered_apart() -> None:
