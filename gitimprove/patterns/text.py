@@ -55,7 +55,11 @@ _INVISIBLE = re.compile(r"[\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u
 # Cyrillic and Greek letters that look like Latin ones, in a word that has Latin letters too
 # ("pаypal", "lоgin"): the word a reader sees, and the one a topic's phrase names.
 _LOOKALIKES = str.maketrans("аеорсухіјѕԁԛԝοαρτνκιυ", "aeopcyxijsdqwoaptvkiu")
-_MIXED_WORD = re.compile(r"\w*(?:[a-z][аеорсухіјѕԁԛԝοαρτνκιυ]|[аеорсухіјѕԁԛԝοαρτνκιυ][a-z])\w*")
+_MIXED_PAIR = r"[a-z][аеорсухіјѕԁԛԝοαρτνκιυ]|[аеорсухіјѕԁԛԝοαρτνκιυ][a-z]"
+_MIXED_WORD = re.compile(rf"\w*(?:{_MIXED_PAIR})\w*")
+# NOTE: searched for alone first: the word around it, searched for from every place in a
+# long word of Chinese, takes time in the square of its length
+_MIXED = re.compile(_MIXED_PAIR)
 _IZE = re.compile(r"(?<=[a-z]{3})iz(e|ed|es|ing|ation|ations)\b")
 
 STOPWORDS = _words("""
@@ -119,10 +123,10 @@ def normalize(text: str) -> str:
         text = unicodedata.normalize("NFKD", text.translate(_QUOTES))
         # accents off Latin letters only (cliché -> cliche); then composed again, so that
         # Korean syllables, kana with their marks and Devanagari stay what they were
-        text = unicodedata.normalize("NFC", _latin_marks_off(text))
+        text = unicodedata.normalize("NFC", marks_off_latin(text))
         if "\u0e4d\u0e32" in text:  # Thai ำ, which NFKD splits and NFC does not join again
             text = text.replace("\u0e4d\u0e32", "\u0e33")
-        if _MIXED_WORD.search(text):  # "lоgin" with a Cyrillic о is "login"
+        if _MIXED.search(text):  # "lоgin" with a Cyrillic о is "login"
             text = _MIXED_WORD.sub(lambda m: m[0].translate(_LOOKALIKES), text)
     # NOTE: each rewrite is tried only where its text can occur: analysis normalises every
     # distinct feedback text, and most need few of them.
@@ -148,19 +152,6 @@ def folded(word: str) -> str:
 _FULL_WIDTH = re.compile(r"[\uff01-\uff5e]+")  # the full-width forms of ASCII
 
 
-_MARKLESS: set[str] = set()  # characters met that are no combining mark
-_MARKLESS_LIMIT = 100_000
-
-
-def _latin_marks_off(decomposed: str) -> str:
-    """An NFKD text without the marks on Latin letters (see :func:`gitimprove.text.marks_off_latin`). A text whose
-    characters are all known to be no mark (Chinese, Cyrillic, most feedback met before) is
-    returned as it is, with no Python call per character."""
-    if _MARKLESS.issuperset(decomposed):
-        return decomposed
-    if len(_MARKLESS) < _MARKLESS_LIMIT:
-        _MARKLESS.update(c for c in set(decomposed) if not unicodedata.combining(c))
-    return "".join(marks_off_latin(decomposed))
 
 
 @lru_cache(maxsize=65536)

@@ -6,11 +6,14 @@ to write."""
 from __future__ import annotations
 
 import json
+import random
+import unicodedata
 from pathlib import Path
 
 import pytest
 
 from gitimprove.instructions.formats.prose import slug
+from gitimprove.text import marks_off_latin
 from tests.review.conftest import make_proposal, run
 
 from .conftest import gi, ok, refused, tip
@@ -35,6 +38,36 @@ Tu aides les étudiants à trouver des sources fiables.
 ])
 def test_accented_latin_headings_keep_their_letters(title: str, expected: str) -> None:
     assert slug(title) == expected
+
+
+def _marks_off_one_by_one(decomposed: str) -> str:
+    """What :func:`marks_off_latin` does, a character at a time."""
+    out, latin = [], False
+    for c in decomposed:
+        if not unicodedata.combining(c):
+            latin = c <= "\u024f"
+        elif latin:
+            continue
+        out.append(c)
+    return "".join(out)
+
+
+@pytest.mark.parametrize("text", [
+    "việt", "Réponse trop longue", "คำตอบยาวเกินไป", "जवाब बहुत लंबा है", "התשובה ארוכה מדי",
+    "wordy" + "\u0301" * 50, "\u0301 a mark first", "9\u0301 after a digit", "a\u05b7b", "",
+])
+def test_marks_come_off_latin_letters_only(text: str) -> None:
+    decomposed = unicodedata.normalize("NFKD", text)
+    assert marks_off_latin(decomposed) == _marks_off_one_by_one(decomposed)
+
+
+def test_marks_come_off_latin_letters_only_at_random() -> None:
+    rng = random.Random(7)  # strings of letters and marks of several scripts
+    pool = [chr(c) for block in ((0x20, 0x370), (0x591, 0x5c8), (0xe00, 0xe5c), (0x900, 0x980),
+                                 (0x300, 0x370)) for c in range(*block)]
+    for _ in range(300):
+        mixed = "".join(rng.choice(pool) for _ in range(rng.randint(0, 40)))
+        assert marks_off_latin(mixed) == _marks_off_one_by_one(mixed)
 
 
 def adopt(tmp_path: Path, protected: str) -> Path:
