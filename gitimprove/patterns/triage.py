@@ -228,7 +228,19 @@ def subject_words(texts: Iterable[str]) -> frozenset[str]:
     found: set[str] = set()
     for text in texts:
         found.update(_TOPICS.matched_words(tokens(text)))
+    if not _PRICES.isdisjoint(found):
+        found |= _PRICES
     return frozenset(content(tuple(sorted(found))))
+
+
+# The words of what things cost, as one family: an agent whose instructions speak of flight
+# prices or of costs speaks of what things cost, so "the hotels were too expensive" and
+# "cheaper options" are about its answers too. Not what paying for the product is called
+# ("subscription", "paid", "refund"): those stay about the product.
+_PRICES = frozenset(t for word in (
+    "price", "prices", "priced", "pricing", "pricey", "overpriced", "expensive", "cheap",
+    "cheaper", "cheapest", "cost", "costs", "costly", "budget", "affordable", "dollar",
+    "dollars") for t in tokens(word))
 
 
 def mentions_product(toks: tuple[str, ...]) -> bool:

@@ -562,6 +562,26 @@ def test_the_agents_own_subject_is_not_the_product() -> None:
     assert [p.triage for p in app] == ["product"]
 
 
+def test_an_agent_that_speaks_of_prices_has_them_for_subject() -> None:
+    # A travel agent's instructions give each flight's price: what the flights and hotels it
+    # found cost is about its answers, in any of the words for it. Paying for the app is not.
+    travel = SimpleNamespace(sections=[SimpleNamespace(
+        id="flights", title="Flights", text="You find flights for the user.",
+        rules=["Give each flight's price in US dollars."])])
+    assert {"expensiv", "cheap", "budget", "cost"} <= subject_words(["Flight price in US dollars"])
+    assert not {"subscription", "paid", "refund"} & subject_words(["Flight price in US dollars"])
+    said = ["the flights it found were too expensive for my budget",
+            "way too expensive flights, I said budget", "it picked expensive flights over cheap ones",
+            "cheaper flights were available, it never showed them"]
+    assert {p.triage for p in analyze_records(recs(said), min_support=2)} == {"product"}
+    patterns = analyze_records(recs(said), min_support=2, agent_file=travel)
+    assert patterns and {p.triage for p in patterns} == {"answers"}
+    paying = analyze_records(recs(["the subscription costs too much", "subscription is too expensive",
+                                   "too expensive a subscription for what it does"]),
+                             min_support=2, agent_file=travel)
+    assert [(p.triage, p.topic) for p in paying] == [("product", "pricing")]
+
+
 def test_only_the_product_phrases_the_instructions_use_are_its_subject() -> None:
     # An order-support agent's instructions speak of refunds and cancelled orders, and also
     # of "shipping updates" and "what worked well": those words make no product phrase there,
