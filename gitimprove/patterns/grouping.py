@@ -451,12 +451,18 @@ def unit_distances(vectors: Matrix) -> NDArray[np.float64]:
     loop over pairs (the sample of every round of every script is clustered this way).
     Computed in float64, so they match ``pdist``'s to about 1e-8, far below any cut."""
     import numpy as np
+    from scipy.spatial.distance import squareform
 
-    n = len(vectors)
     wide = vectors.astype(np.float64)
-    gram = wide @ wide.T
-    upper = np.triu_indices(n, 1)
-    return np.sqrt(np.maximum(0.0, 2.0 - 2.0 * gram[upper]))
+    square = wide @ wide.T
+    # NOTE: in place over the whole square, then its upper triangle taken by squareform (a
+    # loop in C): indexing it by triu_indices made two arrays of indices as long as the result
+    square *= -2.0
+    square += 2.0
+    np.maximum(square, 0.0, out=square)
+    np.sqrt(square, out=square)
+    np.fill_diagonal(square, 0.0)
+    return np.asarray(squareform(square, checks=False), dtype=np.float64)
 
 
 def _second_level(vectors: Matrix, labels: Sequence[int], counts: Sequence[int],
