@@ -233,3 +233,21 @@ def test_analyze_reads_what_the_runs_were_about(sample_repo: Path) -> None:
     assert len(found) == len(kinds)
     assert adjusted_rand_index([kinds[i] for i in found], list(found.values())) == 1.0
     repo.close()
+
+
+def test_unit_distances_are_pdists() -> None:
+    """The sample's distances from one matrix product, as pdist gives them (condensed, in
+    its order), to far below any cut."""
+    import numpy as np
+    from scipy.spatial.distance import pdist
+
+    from gitimprove.patterns.grouping import unit_distances
+
+    rng = np.random.default_rng(3)
+    for n in (2, 3, 50):
+        vectors = rng.standard_normal((n, 16)).astype(np.float32)
+        vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+        vectors[0] = vectors[1]  # two alike: 0, not the square root of a rounding error below
+        got = unit_distances(vectors)
+        assert got.shape == (n * (n - 1) // 2,)
+        np.testing.assert_allclose(got, pdist(vectors.astype(np.float64)), atol=1e-6)
