@@ -38,7 +38,7 @@ import zlib
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence, Sized
 from datetime import datetime
-from itertools import chain, islice
+from itertools import chain, compress, islice
 from typing import TYPE_CHECKING, Literal
 
 from gitimprove.cycles import paused
@@ -490,14 +490,15 @@ def group_items(items: Sequence[Item], themer: Themer,
     for kind in sorted(pending):
         by_text = _by_text(pending[kind])
         texts = sorted(by_text)
-        language = set_language(texts, themer)
+        infos = list(map(themer, texts))
+        language = set_language(infos)
+        scripts, foreign = _written(infos, language)
         contexts = ([next((i.context for i in by_text[t] if i.context), ()) for t in texts]
                     if any(i.context for i in pending[kind]) else None)
-        fine, labels = cluster_levels(texts, weights=[len(by_text[t]) for t in texts],
+        fine, labels = cluster_levels(texts, weights=list(map(len, map(by_text.__getitem__, texts))),
                                       side=_side(texts, by_text, themer)
                                       if kind in PRODUCT_KINDS else None, contexts=contexts,
-                                      foreign=_foreign(texts, themer, language),
-                                      scripts=[themer(t).script for t in texts])
+                                      foreign=foreign, scripts=scripts)
         part_of = dict(zip(texts, fine, strict=True))
         clusters: dict[int, list[str]] = defaultdict(list)
         apart: dict[str, list[str]] = defaultdict(list)  # product topic -> texts set apart
@@ -540,10 +541,10 @@ def group_items(items: Sequence[Item], themer: Themer,
             if contexts is not None:
                 at = {text: n for n, text in enumerate(texts)}
                 e_contexts = [contexts[at[text]] for text in evicted]
+            e_scripts, e_foreign = _written(list(map(themer, evicted)), language)
             e_fine, e_labels = cluster_levels(evicted, weights=[len(by_text[t]) for t in evicted],
                                               contexts=e_contexts,
-                                              foreign=_foreign(evicted, themer, language),
-                                              scripts=[themer(t).script for t in evicted])
+                                              foreign=e_foreign, scripts=e_scripts)
             e_part_of = dict(zip(evicted, e_fine, strict=True))
             e_clusters: dict[int, list[str]] = defaultdict(list)
             for text, label in zip(evicted, e_labels, strict=True):
@@ -573,37 +574,41 @@ def group_items(items: Sequence[Item], themer: Themer,
     return list(groups.values()) + list(offline.values())
 
 
-def _foreign(texts: Sequence[str], themer: Themer, language: int | None) -> list[bool]:
-    """Which of ``texts`` are not in English (see :attr:`TextInfo.english`); where the set's
-    feedback is mostly in another ``language`` (see :func:`set_language`), each text in Latin
-    letters that :func:`.text.leans_to` it is in it too."""
-    infos = list(map(themer, texts))
-    if language is None:
-        return [not info.english for info in infos]
-    return [not info.english or (info.script == "latin" and leans_to(info.toks, language))
-            for info in infos]
+def _written(infos: Sequence[TextInfo], language: int | None) -> tuple[list[str], list[bool]]:
+    """The script of each text (``infos``: what analysis knows of each) and whether it is not
+    in English (see :attr:`TextInfo.english`); where the set's feedback is mostly in another
+    ``language`` (see :func:`set_language`), each text in Latin letters that
+    :func:`.text.leans_to` it is in it too. Read with no Python call per text where no
+    language is given (100,000 texts)."""
+    scripts = list(map(_SCRIPT, infos))
+    foreign = list(map(operator.not_, map(_ENGLISH, infos)))
+    if language is not None:
+        for n in compress(range(len(infos)), map(_ENGLISH, infos)):
+            if scripts[n] == "latin" and leans_to(infos[n].toks, language):
+                foreign[n] = True
+    return scripts, foreign
 
 
-def set_language(texts: Iterable[str], themer: Themer) -> int | None:
+def set_language(infos: Sequence[TextInfo]) -> int | None:
     """The language (see :func:`.text.leaning`) at least :data:`SET_LANGUAGE_SHARE` of the
-    texts in Latin letters are plainly written in (:attr:`TextInfo.english` false), if one is.
+    texts in Latin letters (``infos``: what analysis knows of each) are plainly written in
+    (:attr:`TextInfo.english` false), if one is.
 
     A short text has few function words: "Muy lento", "Respuesta demasiado larga" and
     "Traducción incorrecta" read as English alone (as "so bad" must). Among Spanish feedback
     they are Spanish, and grouped with it: read as English, they were clustered apart from the
     longer Spanish complaints about the same things, and by WordLlama's vectors alone."""
-    latin = 0
-    votes: Counter[int] = Counter()
-    for info in map(themer, texts):
-        if info.script == "latin":
-            latin += 1
-            if not info.english:
-                votes[info.leaning] += 1
+    votes = Counter(info.leaning for info in compress(infos, map(operator.not_, map(_ENGLISH, infos)))
+                    if info.script == "latin")
     if not votes:
         return None
+    latin = list(map(_SCRIPT, infos)).count("latin")
     language, n = min(votes.items(), key=lambda kv: (-kv[1], kv[0]))
     return language if n >= SET_LANGUAGE_MIN and n >= SET_LANGUAGE_SHARE * latin else None
 
+
+_SCRIPT = operator.attrgetter("script")
+_ENGLISH = operator.attrgetter("english")
 
 SET_LANGUAGE_SHARE = 1 / 3  # of a set's texts in Latin letters, plainly in one language
 SET_LANGUAGE_MIN = 3        # ... and at least this many

@@ -48,9 +48,9 @@ import logging
 import operator
 import re
 import threading
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Callable, Hashable, Mapping, Sequence
-from itertools import chain, compress, count, repeat
+from itertools import chain, count, repeat
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -316,8 +316,14 @@ def cluster_levels(texts: Sequence[str], *, weights: Sequence[int] | None = None
     written: dict[str, list[int]] = defaultdict(list)
     for i, key in enumerate(map(script, texts) if scripts is None else scripts):
         written[OTHER_LATIN if key == "latin" and foreign and foreign[i] else key].append(i)
+    import numpy as np
+
     counts = list(weights) if weights is not None else [1] * n
-    stable = [_stable(text) for text in texts]
+    # each text's place in the order of its stable key (see _stable): what breaks ties of
+    # sizes and counts, as one array
+    rank = np.empty(n, dtype=np.int64)
+    rank[sorted(range(n), key=list(map(_stable, texts)).__getitem__)] = np.arange(n)
+    weight = np.asarray(counts, dtype=np.int64)
 
     def levels(keys: Sequence[str]) -> list[tuple[list[int], list[int], int]]:
         out = []
@@ -326,22 +332,25 @@ def cluster_levels(texts: Sequence[str], *, weights: Sequence[int] | None = None
             own_side = None if side is None else _through(side, members)
             out.append(_levels(key, [texts[i] for i in members],
                                None if contexts is None else [contexts[i] for i in members],
-                               [counts[i] for i in members], [stable[i] for i in members],
-                               min_size, own_side))
+                               [counts[i] for i in members], rank[members], min_size,
+                               own_side))
         return out
 
     embedder()  # loaded once, before a child is forked
     bins = _two_bins(written) if n >= LEVELS_IN_TWO and len(written) > 1 else (sorted(written), [])
     done = dict(zip([*bins[0], *bins[1]], chain.from_iterable(both(levels, *bins)), strict=True))
-    fine, merged = [UNCLUSTERED] * n, [UNCLUSTERED] * n
+    fine = np.full(n, UNCLUSTERED, dtype=np.int64)
+    merged = np.full(n, UNCLUSTERED, dtype=np.int64)
     offset = 0  # each script's numbers apart from the others'
     for key in sorted(written):
         own_fine, own_merged, size = done[key]
-        for i, f, m in zip(written[key], own_fine, own_merged, strict=True):
-            if f != UNCLUSTERED:
-                fine[i], merged[i] = f + offset, m + offset
+        at = np.asarray(written[key], dtype=np.int64)
+        own = np.asarray(own_fine, dtype=np.int64)
+        inside = own != UNCLUSTERED
+        fine[at[inside]] = own[inside] + offset
+        merged[at[inside]] = np.asarray(own_merged, dtype=np.int64)[inside] + offset
         offset += size
-    return _renumber(fine, stable, counts), _renumber(merged, stable, counts)
+    return _renumber(fine, rank, weight), _renumber(merged, rank, weight)
 
 
 def _through(side: Side, members: Sequence[int]) -> Side:
@@ -366,25 +375,27 @@ def _two_bins(written: Mapping[str, list[int]]) -> tuple[list[str], list[str]]:
 
 
 def _levels(key: str, texts: Sequence[str], contexts: Sequence[Sequence[str]] | None,
-            counts: Sequence[int], stable: Sequence[str], min_size: int,
+            counts: Sequence[int], rank: NDArray[np.int64], min_size: int,
             side: Side | None) -> tuple[list[int], list[int], int]:
     """The fine and merged clusters of texts of one script, ``key`` (see
-    :func:`cluster_levels`), and how many cluster numbers they use."""
+    :func:`cluster_levels`; ``rank``: each text's place in the order of the stable keys), and
+    how many cluster numbers they use."""
     import numpy as np
 
     n = len(texts)
     vectors = embedder().embed(texts, contexts, spelling=key != "latin")
     # NOTE: a sum of squares is 0 where the norm is, without norm's copy of every square
-    usable = np.einsum("ij,ij->i", vectors, vectors) > 0
-    keys = list(zip(map(operator.neg, counts), stable, strict=True))  # no Python call per key
-    order = sorted(compress(range(n), usable.tolist()), key=keys.__getitem__)
+    usable = np.flatnonzero(np.einsum("ij,ij->i", vectors, vectors) > 0)
+    weight = np.asarray(counts, dtype=np.int64)
+    # most said first, then by stable key (ranks are distinct: no tie is left to lexsort)
+    order = usable[np.lexsort((rank[usable], -weight[usable]))].tolist()
     labels = np.full(n, UNCLUSTERED, dtype=np.int64)
     next_label = _rounds(vectors, order, min_size, labels, 0)
     for i in order:  # a text many items say is a group by itself, like it or not
         if labels[i] == UNCLUSTERED and counts[i] >= 2:
             labels[i] = next_label
             next_label += 1
-    fine = _renumber(labels.tolist(), stable, counts)
+    fine = _renumber(labels, rank, weight)
     return fine, _second_level(vectors, fine, counts, side), next_label
 
 
@@ -506,20 +517,29 @@ def _second_level(vectors: Matrix, labels: Sequence[int], counts: Sequence[int],
     return [into[label] if label != UNCLUSTERED else UNCLUSTERED for label in labels]
 
 
-def _renumber(labels: list[int], stable: Sequence[str], counts: Sequence[int]) -> list[int]:
-    """Cluster numbers by size, largest first, then by their first text (``stable``: each
-    text's :func:`_stable` key)."""
-    size: Counter[int] = Counter()
-    first: dict[int, str] = {}
-    for i, label in enumerate(labels):
-        if label != UNCLUSTERED:
-            size[label] += counts[i]
-            key = stable[i]
-            if label not in first or key < first[label]:
-                first[label] = key
-    ranked = sorted(size, key=lambda lab: (-size[lab], first[lab]))
-    new = {old: n for n, old in enumerate(ranked)}
-    return [new.get(label, UNCLUSTERED) for label in labels]
+def _renumber(labels: NDArray[np.int64], rank: NDArray[np.int64],
+              counts: NDArray[np.int64]) -> list[int]:
+    """Cluster numbers by size (the ``counts`` of their texts), largest first, then by their
+    first text in the order of the stable keys (``rank``: each text's place in it, see
+    :func:`_stable`). All at once with numpy: 100,000 texts are renumbered three times."""
+    import numpy as np
+
+    inside = np.flatnonzero(labels != UNCLUSTERED)
+    if len(inside) == 0:
+        unchanged: list[int] = labels.tolist()
+        return unchanged
+    own = labels[inside]
+    k = int(own.max()) + 1
+    size = np.bincount(own, weights=counts[inside], minlength=k)  # whole numbers below 2**53
+    first = np.full(k, np.iinfo(np.int64).max, dtype=np.int64)
+    np.minimum.at(first, own, rank[inside])
+    used = np.flatnonzero(np.bincount(own, minlength=k))
+    new = np.full(k, UNCLUSTERED, dtype=np.int64)
+    new[used[np.lexsort((first[used], -size[used]))]] = np.arange(len(used))
+    out = np.full(len(labels), UNCLUSTERED, dtype=np.int64)
+    out[inside] = new[own]
+    numbers: list[int] = out.tolist()
+    return numbers
 
 
 def embed(texts: Sequence[str]) -> Any:

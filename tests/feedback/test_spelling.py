@@ -120,7 +120,7 @@ def test_short_texts_among_feedback_in_one_language_are_read_in_it(
     assert adjusted_rand_index(truth, [of.get(f"x{i}", f"alone-{i}")
                                        for i in range(len(texts))]) >= 0.75
     # the same texts, each read alone
-    language = set_language(texts, themer)
+    language = set_language(list(map(themer, texts)))
     assert language is not None and LATIN_LANGUAGES[language] == ("es" if themes is SPANISH
                                                                    else "fr")
     alone = cluster_levels(texts, foreign=[not themer(t).english for t in texts])[1]
@@ -136,8 +136,8 @@ def test_a_few_texts_in_another_language_leave_the_rest_english() -> None:
               "el enlace no existe, es inventado"]
              + [f"the login page fails every time, case {n}" for n in range(6)])
     themer = Themer()
-    assert set_language(texts, themer) is None
-    assert set_language(texts[3:7], themer) == LATIN_LANGUAGES.index("es")  # alone
+    assert set_language(list(map(themer, texts))) is None
+    assert set_language(list(map(themer, texts[3:7]))) == LATIN_LANGUAGES.index("es")  # alone
 
 
 @pytest.mark.parametrize(("text", "english"), [
