@@ -614,24 +614,42 @@ SET_LANGUAGE_SHARE = 1 / 3  # of a set's texts in Latin letters, plainly in one 
 SET_LANGUAGE_MIN = 3        # ... and at least this many
 
 
-def _small_product_groups_joined(groups: list[Group], min_support: int) -> list[Group]:
+def _small_product_groups_joined(groups: list[Group], min_support: int,
+                                 themer: Themer) -> list[Group]:
     """``groups``, each product group of fewer than ``min_support`` items joined to the largest
     one of its kind and topic that has enough: two reviews saying "expensive af" are about
     pricing like the 35 of the pricing pattern, and dropped as too few they were counted
-    nowhere."""
+    nowhere. The items of the small ones left (of topics no group has enough of) that name a
+    product topic themselves are one group of their kind when they are enough ("other": a
+    crash, a login and a limit among the first 25 reviews are three complaints about the
+    product, counted under their topics)."""
     homes: dict[tuple[str, str], Group] = {}
     for g in sorted(groups, key=lambda g: -len(g.items)):
         if g.triage == "product" and g.topic and len(g.items) >= min_support:
             homes.setdefault((g.kind, g.topic), g)
+    left: dict[PatternKind, list[Group]] = defaultdict(list)  # small, of no home's topic
+    for g in groups:
+        if (g.triage == "product" and g.topic is not None and len(g.items) < min_support
+                and (g.kind, g.topic) not in homes):
+            left[g.kind].append(g)
+    others: dict[PatternKind, Group] = {}
+    for kind, small_groups in left.items():
+        named = [it for g in small_groups for it in g.items
+                 if it.text and themer(it.text).topic is not None]
+        if len(named) >= min_support and len(small_groups) >= 2:
+            others[kind] = Group(kind, OTHER_PRODUCT_KEY, "", named, triage="product")
     kept: list[Group] = []
     for g in groups:
-        home = (homes.get((g.kind, g.topic)) if g.triage == "product" and g.topic
-                and len(g.items) < min_support else None)
-        if home is None:
-            kept.append(g)
-        else:
+        small = g.triage == "product" and g.topic is not None and len(g.items) < min_support
+        home = homes.get((g.kind, g.topic)) if small and g.topic is not None else None
+        if home is not None:
             home.items.extend(g.items)
-    return kept
+        elif not (small and g.kind in others):
+            kept.append(g)
+    return kept + list(others.values())
+
+
+OTHER_PRODUCT_KEY = "product:other"  # the key of the group of small product groups
 
 
 def _add_cluster(kind: PatternKind, members: Sequence[str], part_of: Mapping[str, int],
@@ -1057,7 +1075,8 @@ def analyze_records(
     word_df = _document_frequencies(themer, items)
     themer.names = proper_names(word_df, filter(None, map(_TEXT, items)))  # (read lazily)
     groups = _small_product_groups_joined(
-        group_items(items, themer, word_df, synthesizer=synthesizer, notes=notes), min_support)
+        group_items(items, themer, word_df, synthesizer=synthesizer, notes=notes), min_support,
+        themer)
     newest = max(r.created_at for r in records)
     total = {k: 0 for k in KIND_WEIGHT}
     run_count = len({(r.run_id or "\0" + r.id) for r in records})
@@ -1141,7 +1160,9 @@ def _pattern(g: Group, themer: Themer, word_df: tuple[Counter[str], int],
     else:
         topics = [themer(t).topic for t, n in read.items() for _ in range(n)]
         triage, topic = triage_of(topics, praise=g.kind == PRAISE)
-    if triage == "product" and (g.concept is not None or g.key.startswith("product:")):
+    if g.key == OTHER_PRODUCT_KEY:  # small groups of several topics: named by them
+        g.label = ", ".join(_item_topics(g, themer, topic))
+    elif triage == "product" and (g.concept is not None or g.key.startswith("product:")):
         # a group the lexicon named after a fault of answers ("too long / verbose") that
         # is about the product, or one named after its topic ("crashes and app bugs",
         # shown as "crashes and bugs: crashes and app bugs"): named by its own words
@@ -1186,6 +1207,9 @@ def _quoted(ranked: list[str], themer: Themer, triage: Triage, topic: str | None
         return sorted(head, key=lambda t: themer(t).topic is not None)[:5]
     if triage != "product":
         return ranked[:5]
+    if topic is None:  # the group of small ones (see _small_product_groups_joined)
+        return sorted(head, key=lambda t: (themer(t).plain_topic is None,
+                                           themer(t).topic is None))[:5]
     return sorted(head, key=lambda t: (themer(t).plain_topic != topic, themer(t).topic != topic))[:5]
 
 

@@ -778,7 +778,7 @@ def test_a_product_pattern_keeps_no_complaint_about_what_an_answer_got_wrong() -
 def test_a_product_group_too_small_to_show_joins_the_pattern_of_its_topic() -> None:
     """Two reviews saying "expensive af" that the grouping kept apart are about pricing like
     the others: dropped as too few for a pattern, they had been counted nowhere."""
-    from gitimprove.patterns.analysis import Group, Item, _small_product_groups_joined
+    from gitimprove.patterns.analysis import Group, Item, Themer, _small_product_groups_joined
 
     def group(key: str, n: int, topic: str | None, triage: str = "product") -> Group:
         made = Group("recurring_failure", key, key, triage=triage, topic=topic)  # type: ignore[arg-type]
@@ -788,9 +788,25 @@ def test_a_product_group_too_small_to_show_joins_the_pattern_of_its_topic() -> N
 
     big, small, other = group("paid", 5, "pricing"), group("af", 2, "pricing"), group("log", 2, "login")
     answers = group("wrong", 2, None, "answers")
-    kept = _small_product_groups_joined([small, big, other, answers], 3)
+    kept = _small_product_groups_joined([small, big, other, answers], 3, Themer())
     assert kept == [big, other, answers]  # a topic without a pattern keeps its group (too few)
     assert len(big.items) == 7
+
+
+def test_small_product_groups_of_several_topics_are_one_group() -> None:
+    """Among the first 25 reviews of a new agent, a crash, a login and a limit, each alone or
+    beside a complaint about the answers, were counted nowhere: together they are enough for
+    a group, named by its topics, that holds only the items that name one."""
+    said = ["The app keeps crashing when I open the map", "Can't log in since the update",
+            "Hit the daily limit after 5 questions", "Way too long, I just wanted 3 options"]
+    patterns = analyze_records(recs(said), min_support=3)
+    (other,) = [p for p in patterns if p.triage == "product"]
+    assert other.topic is None and other.count == 3
+    assert other.label == "crashes and bugs, login, usage limits"
+    assert other.topics == {"crashes and bugs": 1, "login": 1, "usage limits": 1}
+    assert "Way too long" not in " ".join(other.quotes)
+    # two alone stay too few
+    assert not [p for p in analyze_records(recs(said[:2]), min_support=3)]
 
 
 @pytest.mark.parametrize(("text", "product"), [
