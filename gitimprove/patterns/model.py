@@ -63,7 +63,9 @@ class Pattern(BaseModel):
     section: str | None = Field(None, description="section of the agent file it concerns, if known")
     suggestion: str | None = Field(None, description="a rule in the users' own words, if one stands out")
     triage: Triage = Field("answers", description="answers, product, unspecific or praise; see Triage")
-    topic: str | None = Field(None, description="for product patterns: 'usage limits', 'pricing', ...")
+    topic: str | None = Field(None, description="for product patterns: 'usage limits', "
+                              "'pricing', ...; None for 'other', small groups of several topics "
+                              "together (see topics)")
     topics: dict[str, int] = Field(
         default_factory=dict, description="for product patterns: how many of its items are "
         "about each product topic, by their own words (else the pattern's topic), most first")
