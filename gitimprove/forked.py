@@ -1,11 +1,13 @@
-"""Pure per-item work shared with a second process: the second half done in a forked child.
+"""Pure per-item work shared with a second process, in a forked child.
 
 Analysis reads every distinct feedback text in Python (tokens, lexicon matches, product
 topics), reads every cluster, and names, quotes and parts every pattern: of 100,000 texts, a
 few seconds of one core while the machine's second core idles.
 :func:`in_two` gives half of such work to a child process forked for it, which inherits all
 the parent has loaded (no start-up, no second copy of the tables), computes its half while
-the parent computes the other, and sends its results back through a pipe, pickled.
+the parent computes the other, and sends its results back through a pipe, pickled. Work of
+uneven items (scripts, clusters, patterns) is :func:`shared` instead: each process takes the
+next item whenever it is free, so neither waits long for the other.
 
 It is used only where it is safe and pays:
 
@@ -90,6 +92,57 @@ def both(work: Callable[[Sequence[T]], list[R]], first: Sequence[T],
     after the other. ``work`` must be pure and its results picklable."""
     if not first or not second or not can_fork():  # nothing to share
         return work(first), work(second)
+    forked = _with_child(lambda: work(first), lambda: work(second))
+    if forked is None:
+        return work(first), work(second)
+    mine, theirs = forked
+    if not isinstance(theirs, list) or len(theirs) != len(second):
+        return mine, work(second)
+    return mine, theirs
+
+
+def shared(work: Callable[[T], R], items: Sequence[T]) -> list[R]:
+    """``work(item)`` for each of ``items``, in their order, with a forked child when
+    :func:`can_fork`: each process takes the next item not yet taken whenever it is done with
+    one, so items of uneven cost (put the costliest first) keep both busy to the end, where
+    halves fixed in advance leave one waiting. ``work`` must be pure and its results
+    picklable. An item the child took and did not send back is worked here."""
+    if len(items) < 2 or len(items) > _MAX_SHARED or not can_fork():
+        return [work(item) for item in items]
+    # NOTE: every item's index is in the pipe before the fork, and its write end closed: each
+    # process reads 4 bytes at a time (a pipe's reads are atomic), and the end of the pipe
+    # says that all are taken
+    take, ready = os.pipe()
+    os.write(ready, b"".join(n.to_bytes(4, "little") for n in range(len(items))))
+    os.close(ready)
+
+    def mine() -> dict[int, R]:
+        done = {}
+        while len(claim := os.read(take, 4)) == 4:
+            n = int.from_bytes(claim, "little")
+            done[n] = work(items[n])
+        return done
+
+    try:
+        forked = _with_child(mine, mine)
+    finally:
+        os.close(take)
+    done: dict[int, R] = {}
+    if forked is not None:
+        done, theirs = forked
+        if isinstance(theirs, dict):
+            done.update((n, r) for n, r in theirs.items()
+                        if isinstance(n, int) and 0 <= n < len(items))
+    return [done[n] if n in done else work(items[n]) for n in range(len(items))]
+
+
+_MAX_SHARED = 16_000  # items: their indices fill at most a pipe's 64 KiB buffer
+
+
+def _with_child(here: Callable[[], R], there: Callable[[], object]) -> tuple[R, object] | None:
+    """``here()`` in this process while a forked child computes ``there()``; both results,
+    the child's None when it failed (see the module doc), or None when no child could be
+    forked."""
     parent = os.getpid()
     read_end, write_end = os.pipe()
     told = os.environ.get(_TOKENIZERS)
@@ -100,7 +153,7 @@ def both(work: Callable[[Sequence[T]], list[R]], first: Sequence[T],
     except OSError:  # no memory or no process slot for a child: all here
         os.close(read_end)
         os.close(write_end)
-        return work(first), work(second)
+        return None
     finally:
         if told is None and os.getpid() == parent:
             del os.environ[_TOKENIZERS]
@@ -110,7 +163,7 @@ def both(work: Callable[[Sequence[T]], list[R]], first: Sequence[T],
             os.close(read_end)
             # the parent's Ctrl-C handling is the parent's: the child only stops
             signal.signal(signal.SIGINT, signal.SIG_DFL)
-            data = pickle.dumps(work(second), protocol=pickle.HIGHEST_PROTOCOL)
+            data = pickle.dumps(there(), protocol=pickle.HIGHEST_PROTOCOL)
             with os.fdopen(write_end, "wb") as out:
                 out.write(data)
             code = 0
@@ -120,7 +173,7 @@ def both(work: Callable[[Sequence[T]], list[R]], first: Sequence[T],
     done = False
     try:
         with os.fdopen(read_end, "rb") as src:
-            mine = work(first)
+            mine = here()
             data = src.read()
         done = True
     finally:
@@ -129,11 +182,9 @@ def both(work: Callable[[Sequence[T]], list[R]], first: Sequence[T],
                 os.kill(pid, signal.SIGKILL)
         _, status = os.waitpid(pid, 0)
     if os.waitstatus_to_exitcode(status) != 0:
-        return mine, work(second)
+        return mine, None
     try:
-        theirs: list[R] = pickle.loads(data)
+        theirs: object = pickle.loads(data)
     except Exception:  # a truncated write: the child was cut off
-        return mine, work(second)
-    if len(theirs) != len(second):
-        return mine, work(second)
+        return mine, None
     return mine, theirs

@@ -44,7 +44,7 @@ from typing import TYPE_CHECKING, Literal
 from gitimprove.cycles import paused
 from gitimprove.dataclass import dataclass, field
 from gitimprove.feedback.models import FeedbackRecord
-from gitimprove.forked import both, can_fork, in_two
+from gitimprove.forked import can_fork, in_two, shared
 from gitimprove.patterns.lexicon import Concept, Lexicon
 from gitimprove.patterns.model import (
     MAX_QUOTE_CHARS,
@@ -513,13 +513,13 @@ def group_items(items: Sequence[Item], themer: Themer,
         homes: dict[str, Group] = {}  # product topic -> the largest cluster about it
         evicted: list[str] = []  # texts about the answers taken out of product clusters
         ordered = [clusters[label] for label in sorted(clusters)]
-        # NOTE: each cluster is read on its own (pure): with many texts, half the clusters
-        # in a forked child; only the names, unique per kind, are given here, in order
-        reading = functools.partial(_read_clusters, kind, ordered, by_text, themer, df)
-        first, second = _halves_of(ordered)
-        mine, theirs = (both(reading, first, second) if len(texts) >= CLUSTERS_IN_TWO
-                        else (reading(first), reading(second)))
-        reads = dict(zip([*first, *second], [*mine, *theirs], strict=True))
+        # NOTE: each cluster is read on its own (pure): with many texts, the clusters are
+        # shared with a forked child, the costliest first; only the names, unique per kind,
+        # are given here, in order
+        reading = functools.partial(_read_cluster, kind, ordered, by_text, themer, df)
+        costly = _costliest_first(ordered)
+        reads = dict(zip(costly, shared(reading, costly) if len(texts) >= CLUSTERS_IN_TWO
+                         else map(reading, costly), strict=True))
         for n, members in enumerate(ordered):
             clustered.append(members)
             topic, kept, moved, out, naming = reads[n]
@@ -779,21 +779,20 @@ def _product_split(members: Sequence[str], by_text: Mapping[str, list[Item]],
 _Read = tuple[str | None, list[int], list[tuple[str, int]], list[int], "_Naming | None"]
 
 
-def _read_clusters(kind: PatternKind, clusters: Sequence[list[str]],
-                   by_text: Mapping[str, list[Item]], themer: Themer,
-                   df: tuple[Counter[str], int], at: Sequence[int]) -> list[_Read]:
-    """The product split of each of ``clusters`` numbered ``at`` (for a kind that has one,
-    see :func:`_product_split`) and the naming of the texts it keeps (see :func:`_naming`)."""
-    out: list[_Read] = []
-    for members in map(clusters.__getitem__, at):
-        if kind in PRODUCT_KINDS:
-            topic, kept, moved, evicted = _product_split(members, by_text, themer)
-        else:
-            topic, kept, moved, evicted = None, list(range(len(members))), [], []
-        naming = (_naming([members[n] for n in kept], by_text, themer, df,
-                          praise=kind == PRAISE) if kept else None)
-        out.append((topic, kept, moved, evicted, naming))
-    return out
+def _read_cluster(kind: PatternKind, clusters: Sequence[list[str]],
+                  by_text: Mapping[str, list[Item]], themer: Themer,
+                  df: tuple[Counter[str], int], at: int) -> _Read:
+    """The product split of the cluster numbered ``at`` of ``clusters`` (for a kind that has
+    one, see :func:`_product_split`) and the naming of the texts it keeps (see
+    :func:`_naming`)."""
+    members = clusters[at]
+    if kind in PRODUCT_KINDS:
+        topic, kept, moved, evicted = _product_split(members, by_text, themer)
+    else:
+        topic, kept, moved, evicted = None, list(range(len(members))), [], []
+    naming = (_naming([members[n] for n in kept], by_text, themer, df,
+                      praise=kind == PRAISE) if kept else None)
+    return topic, kept, moved, evicted, naming
 
 
 CLUSTERS_IN_TWO = 20_000  # texts: below, one process reads the clusters (see gitimprove.forked)
@@ -1096,18 +1095,18 @@ def analyze_records(
         known = {r.id: evidence_state(r.id) for r in records}
         evidence_state = known.__getitem__
 
-    def patterns_of(some: Sequence[Group]) -> list[Pattern]:
-        return [_pattern(g, themer, word_df, suggestions.get(g.key), newest=newest,
-                         total=total[g.kind], evidence_state=evidence_state,
-                         versions_of=versions_of, older=older, agent_file=agent_file)
-                for g in some]
+    def pattern_of(g: Group) -> Pattern:
+        return _pattern(g, themer, word_df, suggestions.get(g.key), newest=newest,
+                        total=total[g.kind], evidence_state=evidence_state,
+                        versions_of=versions_of, older=older, agent_file=agent_file)
 
     kept = [g for g in groups if len(g.items) >= min_support]
     # NOTE: each pattern is named, quoted and split into its parts on its own (pure, as
-    # Themer.warm's per-text work is): with many items, half the patterns in a forked child
-    mine, theirs = (both(patterns_of, *_halves(kept)) if len(items) >= PATTERNS_IN_TWO
-                    else (patterns_of(kept), []))
-    patterns = mine + theirs
+    # Themer.warm's per-text work is): with many items, the patterns are shared with a
+    # forked child, the costliest first
+    costly = [kept[n] for n in _costliest_first([g.items for g in kept])]
+    patterns = shared(pattern_of, costly) if len(items) >= PATTERNS_IN_TWO else list(
+        map(pattern_of, costly))
     patterns.sort(key=importance)
     return patterns
 
@@ -1115,23 +1114,11 @@ def analyze_records(
 PATTERNS_IN_TWO = 20_000  # items: below, one process makes the patterns (see gitimprove.forked)
 
 
-def _halves(groups: Sequence[Group]) -> tuple[list[Group], list[Group]]:
-    """``groups`` in two lists of about the same work (see :func:`_halves_of`)."""
-    first, second = _halves_of([g.items for g in groups])
-    return [groups[n] for n in first], [groups[n] for n in second]
-
-
-def _halves_of(sized: Sequence[Sized]) -> tuple[list[int], list[int]]:
-    """The indices of ``sized`` (groups' items, clusters' texts) in two lists of about the same
-    work: a group is read through a sample of its texts, so its work is its size up to the
-    sample's, and a part per group."""
-    halves: tuple[list[int], list[int]] = ([], [])
-    load = [0, 0]
-    for n in sorted(range(len(sized)), key=lambda n: -len(sized[n])):
-        lighter = 0 if load[0] <= load[1] else 1
-        halves[lighter].append(n)
-        load[lighter] += 50 + min(len(sized[n]), NAMING_SAMPLE)
-    return halves
+def _costliest_first(sized: Sequence[Sized]) -> list[int]:
+    """The indices of ``sized`` (groups' items, clusters' texts), the most work first: a group
+    is read through a sample of its texts, so its work is its size up to the sample's, and a
+    part per group."""
+    return sorted(range(len(sized)), key=lambda n: (-min(len(sized[n]), NAMING_SAMPLE), n))
 
 
 def _pattern(g: Group, themer: Themer, word_df: tuple[Counter[str], int],

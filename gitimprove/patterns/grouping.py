@@ -49,13 +49,13 @@ import operator
 import re
 import threading
 from collections import defaultdict
-from collections.abc import Callable, Hashable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from itertools import chain, count, repeat
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gitimprove.errors import GitImproveError
-from gitimprove.forked import both
+from gitimprove.forked import shared
 from gitimprove.patterns.text import folded, script
 
 if TYPE_CHECKING:
@@ -325,20 +325,18 @@ def cluster_levels(texts: Sequence[str], *, weights: Sequence[int] | None = None
     rank[sorted(range(n), key=list(map(_stable, texts)).__getitem__)] = np.arange(n)
     weight = np.asarray(counts, dtype=np.int64)
 
-    def levels(keys: Sequence[str]) -> list[tuple[list[int], list[int], int]]:
-        out = []
-        for key in keys:
-            members = written[key]
-            own_side = None if side is None else _through(side, members)
-            out.append(_levels(key, [texts[i] for i in members],
-                               None if contexts is None else [contexts[i] for i in members],
-                               [counts[i] for i in members], rank[members], min_size,
-                               own_side))
-        return out
+    def levels(key: str) -> tuple[list[int], list[int], int]:
+        members = written[key]
+        own_side = None if side is None else _through(side, members)
+        return _levels(key, [texts[i] for i in members],
+                       None if contexts is None else [contexts[i] for i in members],
+                       [counts[i] for i in members], rank[members], min_size, own_side)
 
     embedder()  # loaded once, before a child is forked
-    bins = _two_bins(written) if n >= LEVELS_IN_TWO and len(written) > 1 else (sorted(written), [])
-    done = dict(zip([*bins[0], *bins[1]], chain.from_iterable(both(levels, *bins)), strict=True))
+    # the scripts with most work first: the two processes take the next script not yet taken
+    keys = sorted(written, key=lambda k: (-_work(len(written[k])), k))
+    done = dict(zip(keys, shared(levels, keys) if n >= LEVELS_IN_TWO else map(levels, keys),
+                    strict=True))
     fine = np.full(n, UNCLUSTERED, dtype=np.int64)
     merged = np.full(n, UNCLUSTERED, dtype=np.int64)
     offset = 0  # each script's numbers apart from the others'
@@ -362,16 +360,10 @@ OTHER_LATIN = "latin, not English"  # the group of texts in Latin letters in oth
 LEVELS_IN_TWO = 20_000  # texts: fewer are clustered on one process (see gitimprove.forked)
 
 
-def _two_bins(written: Mapping[str, list[int]]) -> tuple[list[str], list[str]]:
-    """The scripts in two bins of about the same work, largest first into the lighter bin.
-    A script's work: its texts, and the sample each round clusters (see :func:`_rounds`)."""
-    bins: tuple[list[str], list[str]] = ([], [])
-    load = [0, 0]
-    for key in sorted(written, key=lambda k: (-len(written[k]), k)):
-        lighter = 0 if load[0] <= load[1] else 1
-        bins[lighter].append(key)
-        load[lighter] += len(written[key]) + 5 * min(len(written[key]), SAMPLE)
-    return bins
+def _work(n: int) -> int:
+    """How much work clustering a script of ``n`` texts is, in texts: its texts, and the
+    sample each round clusters (see :func:`_rounds`)."""
+    return n + 5 * min(n, SAMPLE)
 
 
 def _levels(key: str, texts: Sequence[str], contexts: Sequence[Sequence[str]] | None,
