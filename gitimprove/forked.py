@@ -107,20 +107,24 @@ def shared(work: Callable[[T], R], items: Sequence[T]) -> list[R]:
     one, so items of uneven cost (put the costliest first) keep both busy to the end, where
     halves fixed in advance leave one waiting. ``work`` must be pure and its results
     picklable. An item the child took and did not send back is worked here."""
-    if len(items) < 2 or len(items) > _MAX_SHARED or not can_fork():
+    if len(items) < 2 or not can_fork():
         return [work(item) for item in items]
-    # NOTE: every item's index is in the pipe before the fork, and its write end closed: each
-    # process reads 4 bytes at a time (a pipe's reads are atomic), and the end of the pipe
-    # says that all are taken
+    # NOTE: every block's number is in the pipe before the fork, and its write end closed:
+    # each process reads 4 bytes at a time (a pipe's reads are atomic), and the end of the
+    # pipe says that all are taken. A block is one item, or a few where there are more items
+    # than a pipe's buffer holds numbers.
+    size = -(-len(items) // _MAX_BLOCKS)
     take, ready = os.pipe()
-    os.write(ready, b"".join(n.to_bytes(4, "little") for n in range(len(items))))
+    os.write(ready, b"".join(b.to_bytes(4, "little")
+                             for b in range(-(-len(items) // size))))
     os.close(ready)
 
     def mine() -> dict[int, R]:
         done = {}
         while len(claim := os.read(take, 4)) == 4:
-            n = int.from_bytes(claim, "little")
-            done[n] = work(items[n])
+            start = int.from_bytes(claim, "little") * size
+            for n in range(start, min(start + size, len(items))):
+                done[n] = work(items[n])
         return done
 
     try:
@@ -136,7 +140,7 @@ def shared(work: Callable[[T], R], items: Sequence[T]) -> list[R]:
     return [done[n] if n in done else work(items[n]) for n in range(len(items))]
 
 
-_MAX_SHARED = 16_000  # items: their indices fill at most a pipe's 64 KiB buffer
+_MAX_BLOCKS = 16_000  # numbers of 4 bytes: at most a pipe's 64 KiB buffer, written at once
 
 
 def _with_child(here: Callable[[], R], there: Callable[[], object]) -> tuple[R, object] | None:

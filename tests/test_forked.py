@@ -258,3 +258,12 @@ def test_shared_on_one_process_stays_here() -> None:
         got = forked.shared(slow_double, list(range(5)))
     assert got == [(os.getpid(), 2 * i) for i in range(5)]
     assert forked.shared(slow_double, [7]) == [(os.getpid(), 14)]
+
+
+@needs_fork
+def test_more_items_than_a_pipe_holds_numbers_are_shared_in_blocks(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(forked, "_MAX_BLOCKS", 7)
+    got = forked.shared(slow_double, list(range(50)))
+    assert [v for _, v in got] == [2 * i for i in range(50)]
+    assert len({pid for pid, _ in got}) == 2

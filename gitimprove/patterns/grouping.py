@@ -306,6 +306,8 @@ def cluster_levels(texts: Sequence[str], *, weights: Sequence[int] | None = None
     :func:`cluster_texts` says; ``foreign``: which texts are in a language other than
     English (in Latin letters, they are grouped apart from the English ones, and read by
     their letters too); ``scripts``: each text's :func:`.text.script`, where it is known."""
+    import numpy as np
+
     n = len(texts)
     if n == 0:
         return [], []
@@ -316,8 +318,6 @@ def cluster_levels(texts: Sequence[str], *, weights: Sequence[int] | None = None
     written: dict[str, list[int]] = defaultdict(list)
     for i, key in enumerate(map(script, texts) if scripts is None else scripts):
         written[OTHER_LATIN if key == "latin" and foreign and foreign[i] else key].append(i)
-    import numpy as np
-
     counts = list(weights) if weights is not None else [1] * n
     # each text's place in the order of its stable key (see _stable): what breaks ties of
     # sizes and counts, as one array
