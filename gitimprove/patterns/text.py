@@ -152,8 +152,6 @@ def folded(word: str) -> str:
 _FULL_WIDTH = re.compile(r"[\uff01-\uff5e]+")  # the full-width forms of ASCII
 
 
-
-
 @lru_cache(maxsize=65536)
 def stem(word: str) -> str:
     """Fold plural, ``-ed``, ``-ing``, ``-ly`` and a final ``e``; digits become ``#``."""
