@@ -68,6 +68,7 @@ from gitimprove.patterns.text import (
     leans_to,
     nameable,
     normalize,
+    plainly_english,
     praises_only,
     script,
     stem,
@@ -592,7 +593,8 @@ def _written(infos: Sequence[TextInfo], language: int | None) -> tuple[list[str]
 def set_language(infos: Sequence[TextInfo]) -> int | None:
     """The language (see :func:`.text.leaning`) at least :data:`SET_LANGUAGE_SHARE` of the
     texts in Latin letters (``infos``: what analysis knows of each) are plainly written in
-    (:attr:`TextInfo.english` false), if one is.
+    (:attr:`TextInfo.english` false), if one is, and more of them than are plainly in English
+    (:func:`.text.plainly_english`).
 
     A short text has few function words: "Muy lento", "Respuesta demasiado larga" and
     "Traducción incorrecta" read as English alone (as "so bad" must). Among Spanish feedback
@@ -604,7 +606,13 @@ def set_language(infos: Sequence[TextInfo]) -> int | None:
         return None
     latin = list(map(_SCRIPT, infos)).count("latin")
     language, n = min(votes.items(), key=lambda kv: (-kv[1], kv[0]))
-    return language if n >= SET_LANGUAGE_MIN and n >= SET_LANGUAGE_SHARE * latin else None
+    if n < SET_LANGUAGE_MIN or n < SET_LANGUAGE_SHARE * latin:
+        return None
+    # NOTE: and more than the texts plainly in English: in a set of English and Spanish
+    # feedback, "crashes" and "great app" stay English, as they read alone
+    english = sum(1 for info in compress(infos, map(_ENGLISH, infos))
+                  if info.script == "latin" and plainly_english(info.toks))
+    return language if n > english else None
 
 
 _SCRIPT = operator.attrgetter("script")

@@ -475,6 +475,15 @@ def leaning(toks: Sequence[str]) -> tuple[bool, int]:
     return best < 2 or best <= ours, counts.index(best) if best > ours else -1
 
 
+def plainly_english(toks: Sequence[str]) -> bool:
+    """Whether a text's tokens have English function words, and more of them than of any
+    other language's (see :func:`leaning`): "the app is too slow", not "crashes"."""
+    _, english, languages = _latin_function_words()
+    said = set(toks)
+    ours = len(said.intersection(english))
+    return ours > 0 and all(len(said.intersection(words)) < ours for words in languages)
+
+
 def leans_to(toks: Sequence[str], language: int) -> bool:
     """Whether a text's tokens have as many function words of ``language`` (see
     :func:`leaning`) as English ones, or more: "Lento", "Traducción incorrecta" and "Muy

@@ -140,6 +140,19 @@ def test_a_few_texts_in_another_language_leave_the_rest_english() -> None:
     assert set_language(list(map(themer, texts[3:7]))) == LATIN_LANGUAGES.index("es")  # alone
 
 
+def test_english_beside_as_much_spanish_stays_english() -> None:
+    """In feedback of English and Spanish users alike, "crashes" and "great app" read as
+    English, as they do alone: a set is read in another language only where it has more
+    texts plainly in it than plainly in English."""
+    spanish = [t for said in SPANISH.values() for t in said]
+    english = [f"the answer is far too long and it {what}, {n}"
+               for what in ("made up its sources", "ignores my question", "is slow")
+               for n in range(6)]
+    themer = Themer()
+    assert set_language(list(map(themer, spanish + ["crashes", "great app"]))) is not None
+    assert set_language(list(map(themer, spanish + english + ["crashes", "great app"]))) is None
+
+
 @pytest.mark.parametrize(("text", "english"), [
     ("The answer is far too long", True), ("I do not like it", True), ("ChatGPT, Claude", True),
     ("", True), ("la app no funciona para nada", False), ("Das ist nicht hilfreich", False),
