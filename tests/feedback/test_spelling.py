@@ -149,8 +149,9 @@ def test_english_beside_as_much_spanish_stays_english() -> None:
                for what in ("made up its sources", "ignores my question", "is slow")
                for n in range(6)]
     themer = Themer()
-    assert set_language(list(map(themer, spanish + ["crashes", "great app"]))) is not None
-    assert set_language(list(map(themer, spanish + english + ["crashes", "great app"]))) is None
+    short = ["crashes", "great app"]
+    assert set_language(list(map(themer, [*spanish, *short]))) is not None
+    assert set_language(list(map(themer, [*spanish, *english, *short]))) is None
 
 
 @pytest.mark.parametrize(("text", "english"), [
