@@ -423,9 +423,11 @@ def test_a_silent_server_is_cut_at_the_deadline_not_the_longer_timeout(
 
 
 def test_the_deadline_spans_the_repair_round(api: FakeAnthropicServer) -> None:
-    first = slow(tool_use({"summary": "S", "rationale": "R", "operations": []}), 0.4)
+    # each answer takes 0.6 s: the first ends within the 1.0 s deadline with 0.4 s to spare
+    # for a busy machine (two test workers on two cores), the second cannot
+    first = slow(tool_use({"summary": "S", "rationale": "R", "operations": []}), 0.6)
     with pytest.raises(ProposerError, match=r"proposer\.deadline_seconds"):
-        run(api, first, slow(tool_use(good_draft()), 0.4), deadline_seconds=0.6)
+        run(api, first, slow(tool_use(good_draft()), 0.6), deadline_seconds=1.0)
     assert len(api.requests) == 2  # each request alone fits; the two together do not
 
 
