@@ -635,26 +635,19 @@ def _small_product_groups_joined(groups: list[Group], min_support: int,
     for g in sorted(groups, key=lambda g: -len(g.items)):
         if g.triage == "product" and g.topic and len(g.items) >= min_support:
             homes.setdefault((g.kind, g.topic), g)
-    left: dict[PatternKind, list[Group]] = defaultdict(list)  # small, of no home's topic
-    for g in groups:
-        if (g.triage == "product" and g.topic is not None and len(g.items) < min_support
-                and (g.kind, g.topic) not in homes):
-            left[g.kind].append(g)
-    others: dict[PatternKind, Group] = {}
-    for kind, small_groups in left.items():
-        named = [it for g in small_groups for it in g.items
-                 if it.text and themer(it.text).topic is not None]
-        if len(named) >= min_support and len(small_groups) >= 2:
-            others[kind] = Group(kind, OTHER_PRODUCT_KEY, "", named, triage="product")
-    kept: list[Group] = []
-    for g in groups:
-        small = g.triage == "product" and g.topic is not None and len(g.items) < min_support
-        home = homes.get((g.kind, g.topic)) if small and g.topic is not None else None
+    small = [g for g in groups if g.triage == "product" and g.topic is not None
+             and len(g.items) < min_support]
+    left: dict[PatternKind, list[Item]] = defaultdict(list)  # of small groups without a home
+    for g in small:
+        home = homes.get((g.kind, g.topic or ""))
         if home is not None:
             home.items.extend(g.items)
-        elif not (small and g.kind in others):
-            kept.append(g)
-    return kept + list(others.values())
+        else:
+            left[g.kind] += [it for it in g.items if it.text and themer(it.text).topic is not None]
+    others = {kind: Group(kind, OTHER_PRODUCT_KEY, "", named, triage="product")
+              for kind, named in left.items() if len(named) >= min_support}
+    joined = {id(g) for g in small if (g.kind, g.topic or "") in homes or g.kind in others}
+    return [g for g in groups if id(g) not in joined] + list(others.values())
 
 
 OTHER_PRODUCT_KEY = "product:other"  # the key of the group of small product groups
