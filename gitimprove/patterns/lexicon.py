@@ -403,7 +403,20 @@ class Lexicon:
 
     def match(self, toks: tuple[str, ...]) -> list[tuple[str, float]]:
         """Concepts found in ``toks`` with their scores, best first (longest matches win)."""
+        return self._scored(self._spans(toks))
+
+    def match_outside(self, toks: tuple[str, ...], other: Lexicon) -> list[tuple[str, float]]:
+        """As :meth:`match`, less each phrase that lies wholly within one of ``other``'s:
+        "wrong" in an app's "something went wrong" is part of what the app said."""
         spans = self._spans(toks)
+        if spans and other.mentions(toks):
+            outer = [(start, end) for _, start, end, _, _ in other._spans(toks)]
+            spans = [sp for sp in spans if not any(start <= sp[1] and sp[2] <= end
+                                                   for start, end in outer)]
+        return self._scored(spans)
+
+    @staticmethod
+    def _scored(spans: list[tuple[int, int, int, str, tuple[str, ...]]]) -> list[tuple[str, float]]:
         if not spans:  # most texts: nothing to score or sort
             return []
         scores: dict[str, float] = {}

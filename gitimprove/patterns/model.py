@@ -75,6 +75,10 @@ class Pattern(BaseModel):
     rates: dict[str, float] = Field(default_factory=dict,
                                     description="for tool_use patterns: the figures behind it")
     description: str | None = Field(None, description="what the theme is, where a model named it")
+    theme: str | None = Field(None, description="for patterns about the answers: the lexicon "
+                              "theme it is named after, or, named by its words, the one most of "
+                              "its items speak of ('accuracy'); the offline proposer's stock "
+                              "remedy comes from it")
     parts: list[PatternPart] = Field(default_factory=list,
                                      description="the close groups it was merged from, if any")
     state: EvidenceState = "open"

@@ -206,14 +206,15 @@ def product_topic(toks: tuple[str, ...], answers: Sequence[tuple[str, float]]) -
 
 def _talk(toks: tuple[str, ...]) -> float:
     """How much ``toks`` address an answer: :data:`ANSWER_TALK`, and its nouns at half weight."""
-    return (sum(score for _, score in ANSWER_TALK.match(toks))
-            + NOUN_WEIGHT * sum(score for _, score in ANSWER_NOUNS.match(toks)))
+    return (sum(score for _, score in ANSWER_TALK.match_outside(toks, _TOPICS))
+            + NOUN_WEIGHT * sum(score for _, score in ANSWER_NOUNS.match_outside(toks, _TOPICS)))
 
 
 def addresses_answer(toks: tuple[str, ...]) -> bool:
     """Whether ``toks`` say what is wrong in an answer (:data:`ANSWER_TALK`: "wrong",
-    "mistake", "explain", its reasoning or its code), not merely name one."""
-    return ANSWER_TALK.mentions(toks) and bool(ANSWER_TALK.match(toks))
+    "mistake", "explain", its reasoning or its code), not merely name one. Such words within
+    a product phrase say nothing of an answer: "wrong" in the app's "something went wrong"."""
+    return ANSWER_TALK.mentions(toks) and bool(ANSWER_TALK.match_outside(toks, _TOPICS))
 
 
 def subject_words(texts: Iterable[str]) -> frozenset[str]:
@@ -262,7 +263,7 @@ def plain_product_topic(toks: tuple[str, ...],
     if not product:
         return None
     topic = product[0][0]
-    if ANSWER_TALK.match(toks) or ANSWER_NOUNS.match(toks):
+    if ANSWER_TALK.match_outside(toks, _TOPICS) or ANSWER_NOUNS.match_outside(toks, _TOPICS):
         return None
     if sum(s for _, s in product) < sum(s for _, s in answers()):
         return None

@@ -206,6 +206,10 @@ def plain(text: str) -> str | None:
     ("Oauth error, stuck, can't log in", "login"),          # a coding CLI's sign-in
     ("OAuth login fails with Authorization failed", "login"),
     ("the OAuth code it wrote does not compile", None),     # the code it wrote is its answer
+    # the app's own error message: "wrong" in it says nothing of an answer
+    ('It keeps giving me an error message of "something went wrong"', "crashes and bugs"),
+    ("not working for days, it only shows something went wrong", "crashes and bugs"),
+    ("something went wrong and the answer it gave was wrong", None),  # ... this one does
 ])
 def test_an_item_alone_is_about_the_product_only_plainly(text: str, expected: str | None) -> None:
     assert plain(text) == expected
@@ -360,6 +364,42 @@ def test_wrong_answers_are_about_the_answers_and_named_as_such() -> None:
     assert [(p.label, p.triage) for p in patterns] == [
         ("factual errors or invented details", "answers"), ("login", "product")]
     assert patterns[0].count >= 5
+
+
+def test_app_error_messages_are_not_complaints_about_an_answer() -> None:
+    # 'Something went wrong' is what the app says when it fails: a review quoting it was read
+    # as saying what is wrong in an answer, and stayed in a pattern about the answers
+    from gitimprove.patterns.triage import addresses_answer
+
+    assert not addresses_answer(tokens('keeps giving me the error "something went wrong"'))
+    assert addresses_answer(tokens("something went wrong, and then the sum was wrong"))
+    assert addresses_answer(tokens("Chatgpt gives wrong information sometimes"))
+
+
+def test_a_pattern_named_by_its_words_has_the_theme_most_of_its_items_speak_of() -> None:
+    # Real app reviews: 14 of a group of 30 said the answers were wrong, 2 the next most said
+    # thing; named by its words, it had no theme, and the offline proposer no remedy for it.
+    from gitimprove.patterns.analysis import Group, Themer, _theme
+
+    themer = Themer()
+    wrong = ["This app no give right answer This app give only wrong answer",
+             "when u don't pay it gives u the wrong answers", "poor i hate answers are wrong",
+             "SOMETIMES DOES NOT PROVIDE ACCURATE ANSWERS"]
+    other = ["Disgusting, I question a thing but it answers another thing",
+             "it's too late to get answers", "Very bad Does not give the results for what I ask",
+             "it's to hard I didn't understand", "worst app ever, I don't even know how people use it"]
+    group = Group("recurring_failure", "terms:answer+question+wrong", "")
+    assert [themer(t).concepts[:1] for t in wrong] == [("accuracy",)] * 4
+    assert _theme(group, dict.fromkeys(wrong + other, 1), themer) == "accuracy"  # 4 of 9
+    # below 40% of the items, or without twice the items of the next theme: no one thing
+    assert _theme(group, {**dict.fromkeys(wrong, 1), **dict.fromkeys(other, 2)}, themer) is None
+    jargon = ["too much jargon, explain the terms", "jargon everywhere", "what do these acronyms mean"]
+    assert [themer(t).concepts[:1] for t in jargon] == [("jargon",)] * 3
+    assert _theme(group, dict.fromkeys(wrong + jargon, 1), themer) is None
+    # in analysis: a pattern about the answers has one, a pattern about the product none
+    patterns = analyze_records(recs(wrong * 2 + ["login is broken", "cannot log in to my account",
+                                                 "login fails every time"]), min_support=3)
+    assert [(p.triage, p.theme) for p in patterns] == [("answers", "accuracy"), ("product", None)]
 
 
 def test_a_small_share_is_not_shown_as_none() -> None:

@@ -21,14 +21,15 @@ def make_pattern(label: str = "too long / verbose", *, ids: list[str] | None = N
                  kind: str = "recurring_failure", section: str | None = "style",
                  suggestion: str | None = "Get to the point in the first sentence.",
                  quotes: list[str] | None = None, state: EvidenceState = "open",
-                 key: str | None = None, triage: str = "answers", topic: str | None = None) -> Pattern:
+                 key: str | None = None, triage: str = "answers", topic: str | None = None,
+                 theme: str | None = None) -> Pattern:
     ids = ids if ids is not None else ["fb-0003", "fb-0010", "fb-0042"]
     return Pattern(id=pattern_id(kind, key or label), kind=kind,  # type: ignore[arg-type]
                    label=label, key=key or label, triage=triage, topic=topic,  # type: ignore[arg-type]
                    count=len(ids), share=0.25, score=float(len(ids)),
                    feedback_ids=ids, quotes=quotes or ["Brevity please. This goes on and on.",
                                                        "way too long for a product page"],
-                   section=section, suggestion=suggestion, state=state)
+                   section=section, suggestion=suggestion, state=state, theme=theme)
 
 
 class FixedProposer:

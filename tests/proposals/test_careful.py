@@ -235,6 +235,22 @@ def test_the_accuracy_remedy_covers_wrong_sums_as_well_as_invented_facts(sample_
     assert isinstance(op, AddRule) and "calculation" in op.text and "fact" in op.text
 
 
+def test_a_pattern_named_by_its_words_takes_the_remedy_of_its_theme(sample_repo: Path) -> None:
+    # "question, wrong answers": named by its words, since fewer than half its reviews match
+    # the accuracy theme first; most of those that match any theme match that one
+    repo = InstructionRepo(sample_repo)
+    ids = _record(repo, 3, ["u-1", "u-2", "u-3"], rating="negative",
+                  reason="it gives the wrong answer to my question")
+    words = {"key": "terms:answer+question+wrong", "ids": ids, "section": None, "suggestion": None}
+    plan = propose(repo, "research-assistant", HeuristicProposer(), dry_run=True,
+                   patterns=[make_pattern("question, wrong answers", theme="accuracy", **words)])
+    [op] = plan.result.draft.operations
+    assert isinstance(op, AddRule) and op.text.startswith("Check every fact, figure and calculation")
+    with pytest.raises(NothingToPropose, match="no stock remedy"):
+        propose(repo, "research-assistant", HeuristicProposer(), dry_run=True,
+                patterns=[make_pattern("question, wrong answers", **words)])
+
+
 def test_a_length_complaint_under_a_rule_asking_for_brevity_adds_no_rule(sample_repo: Path) -> None:
     # A Copilot-style file says "Keep responses concise ..." with no number: a stock "cut filler"
     # rule would say it again in other words (the brief's "be concise" under "keep answers brief").

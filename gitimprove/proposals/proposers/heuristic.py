@@ -177,10 +177,11 @@ REMEDIES: dict[str, Remedy] = {
 
 
 def concept_of(pattern: Pattern) -> str | None:
-    """The lexicon theme a pattern is about, if any."""
+    """The lexicon theme a pattern is about, if any: the one it is named after, else the one
+    most of its items speak of (``Pattern.theme``)."""
     if pattern.key.startswith("concept:"):
         return pattern.key.removeprefix("concept:")
-    return None
+    return pattern.theme
 
 
 @dataclass
