@@ -76,12 +76,12 @@ from gitimprove.patterns.text import (
 )
 from gitimprove.patterns.triage import (
     TOPIC_LABELS,
+    Subject,
     addresses_answer,
     decide,
     mentions_product,
     plain_product_topic,
     product_topic,
-    subject_words,
     triage_of,
 )
 from gitimprove.safetext import capped_marks, plain
@@ -128,6 +128,7 @@ def default_lexicon() -> Lexicon:
 
 
 _UNSET = "\0unset"  # a topic not worked out yet (no topic is ever this)
+NO_SUBJECT = Subject()  # an agent unknown, or whose instructions say nothing
 # TextInfo.state(): tokens, content words, noise, unspecific, English, lexicon matches, topic,
 # plain topic
 _State = tuple[tuple[str, ...], tuple[str, ...], bool, bool, bool, int, str,
@@ -143,7 +144,7 @@ class TextInfo:
                  "noise", "script", "toks", "unspecific", "words")
 
     def __init__(self, toks: tuple[str, ...], lexicon: Lexicon,
-                 subject: frozenset[str] = frozenset(), *, written: str = "latin") -> None:
+                 subject: Subject = NO_SUBJECT, *, written: str = "latin") -> None:
         self.toks = toks
         self.script = written  # see .text.script
         self._subject = subject
@@ -169,7 +170,7 @@ class TextInfo:
                 self.script, self._scored, self._topic, self._plain)
 
     @classmethod
-    def restored(cls, state: _State, lexicon: Lexicon, subject: frozenset[str]) -> TextInfo:
+    def restored(cls, state: _State, lexicon: Lexicon, subject: Subject) -> TextInfo:
         """A :class:`TextInfo` from its :meth:`state`."""
         info = cls.__new__(cls)
         (info.toks, info.words, info.noise, info.unspecific, info.english, info.leaning,
@@ -190,11 +191,8 @@ class TextInfo:
         return choose_concepts(self._match())
 
     def _product_toks(self) -> tuple[str, ...]:
-        """The tokens product topics are read in: the agent's own subject words (see
-        :func:`.triage.subject_words`) left out, so no phrase matches through them."""
-        if not self._subject or self._subject.isdisjoint(self.toks):
-            return self.toks
-        return tuple("" if t in self._subject else t for t in self.toks)
+        """The tokens product topics are read in (see :meth:`.triage.Subject.product_toks`)."""
+        return self._subject.product_toks(self.toks)
 
     @property
     def topic(self) -> str | None:
@@ -223,9 +221,9 @@ class Themer:
     """Text -> :class:`TextInfo`, memoised: identical texts are analysed once."""
 
     def __init__(self, lexicon: Lexicon | None = None, *,
-                 subject: frozenset[str] = frozenset()) -> None:
-        """``subject``: product-topic words the agent's instructions use (see
-        :func:`.triage.subject_words`): they say what the agent works on, never the product."""
+                 subject: Subject = NO_SUBJECT) -> None:
+        """``subject``: what the agent's instructions speak of (see :class:`.triage.Subject`):
+        what the agent works on, never the product."""
         self.lexicon = lexicon or default_lexicon()
         self.subject = subject
         self.names: frozenset[str] = frozenset()  # see proper_names: they name a group last
@@ -1068,7 +1066,7 @@ def analyze_records(
     shipped after that feedback was given. ``open_ids`` always lists the uncited evidence."""
     if not records:
         return []
-    themer = Themer(lexicon, subject=subject_words(
+    themer = Themer(lexicon, subject=Subject.of(
         part for sec in (agent_file.sections if agent_file is not None else ())
         for part in (sec.title or "", sec.text or "", *(sec.rules or ()))))
     items = collect_items(records, themer)

@@ -14,9 +14,10 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 
+from gitimprove.dataclass import dataclass
 from gitimprove.patterns.lexicon import Concept, Lexicon, _c
 from gitimprove.patterns.model import Triage
-from gitimprove.patterns.text import content, tokens
+from gitimprove.patterns.text import content, judges, tokens
 
 # NOTE: phrases are stemmed like the text, so a word whose stem is a common word never stands
 # alone: "monthly" is "month" and "settings" is "set", and alone they would make every word
@@ -242,6 +243,73 @@ _PRICES = frozenset(t for word in (
     "price", "prices", "priced", "pricing", "pricey", "overpriced", "expensive", "cheap",
     "cheaper", "cheapest", "cost", "costs", "costly", "budget", "affordable", "dollar",
     "dollars") for t in tokens(word))
+
+
+# What a product is called: a price word beside one is the product's price ("an expensive
+# subscription", "a cheaper app").
+_PRODUCT_NOUNS = frozenset(t for word in (
+    "app", "apps", "application", "subscription", "plan", "plans", "version", "tier", "service",
+    "membership", "premium", "pro", "plus", "account", "ai", "chatbot", "bot", "tool", "model",
+    "assistant", "product", "software", "platform", "alternative", "alternatives", "competitor",
+    "competitors", "month", "monthly", "year", "yearly") for t in tokens(word))
+_TOPIC_WORDS = frozenset(t for c in TOPICS for phrase in c.phrases for t in tokens(phrase))
+THING_WINDOW = 4  # words between a price word and the thing it is the price of, at most
+
+
+@dataclass(frozen=True)
+class Subject:
+    """What an agent's own instructions speak of (see :func:`subject_words` and
+    :func:`named_things`): read as about its answers, never the product."""
+
+    words: frozenset[str] = frozenset()
+    things: frozenset[str] = frozenset()
+
+    @classmethod
+    def of(cls, texts: Iterable[str]) -> Subject:
+        said = list(texts)
+        return cls(subject_words(said), named_things(said))
+
+    def product_toks(self, toks: tuple[str, ...]) -> tuple[str, ...]:
+        """The tokens product topics are read in: the agent's subject words made ``""``, so
+        no phrase matches through them, and so is each price word that stands beside a thing
+        the agent names and no name of the product: "it picked expensive restaurants" and
+        "the hotels were too pricey" speak of the answers, "an expensive app" of the product."""
+        if self.things and not _PRICES.isdisjoint(toks):
+            toks = _things_priced_out(toks, self.things)
+        if self.words and not self.words.isdisjoint(toks):
+            toks = tuple("" if t in self.words else t for t in toks)
+        return toks
+
+
+def named_things(texts: Iterable[str]) -> frozenset[str]:
+    """The words an agent's instructions (``texts``) name what it deals in by ("restaurants",
+    "flights"), with what any agent's answers name ("suggestions", "places"): their content
+    words, less those of product phrases, of prices and of what a product is called, and
+    words that judge ("best": "not the best, and too expensive")."""
+    found: set[str] = set()
+    for text in texts:
+        found.update(content(tokens(text)))
+    named = {w for w in found - _TOPIC_WORDS - _PRICES - _PRODUCT_NOUNS if not judges(w)}
+    return frozenset(named | _ANSWER_THINGS) if named else frozenset()
+
+
+# What any agent's answers name, whatever it deals in: "too pricey suggestions", "how
+# expensive the places are".
+_ANSWER_THINGS = frozenset(t for word in (
+    "suggestion", "suggestions", "recommendation", "recommendations", "place", "places", "pick",
+    "picks") for t in tokens(word))
+
+
+def _things_priced_out(toks: tuple[str, ...], things: frozenset[str]) -> tuple[str, ...]:
+    """``toks`` with each price word within :data:`THING_WINDOW` words of one of ``things``,
+    and of no name of the product, made ``""``."""
+    out = list(toks)
+    for i, tok in enumerate(toks):
+        if tok in _PRICES:
+            near = toks[max(0, i - THING_WINDOW):i] + toks[i + 1:i + 1 + THING_WINDOW]
+            if not things.isdisjoint(near) and _PRODUCT_NOUNS.isdisjoint(near):
+                out[i] = ""
+    return tuple(out)
 
 
 def mentions_product(toks: tuple[str, ...]) -> bool:

@@ -622,6 +622,29 @@ def test_an_agent_that_speaks_of_prices_has_them_for_subject() -> None:
     assert [(p.triage, p.topic) for p in paying] == [("product", "pricing")]
 
 
+def test_the_price_of_what_an_agent_names_is_about_its_answers() -> None:
+    # A crewAI restaurant scout's instructions never speak of prices, yet "it recommended
+    # expensive restaurants" was read as the app's pricing, and never proposed.
+    from gitimprove.patterns.triage import Subject, named_things
+
+    scout = SimpleNamespace(sections=[SimpleNamespace(
+        id="goal", title="Goal", rules=[],
+        text="Find the best restaurants and local dining spots in the traveller's city.")])
+    things = named_things(["Find the best restaurants and local dining spots in the city."])
+    assert {"restaurant", "spot", "city"} <= things and not {"best", "app"} & things
+    said = ["it recommended expensive restaurants", "the restaurants were way too expensive",
+            "only pricey restaurants, nothing cheap", "every restaurant it found was overpriced"]
+    assert {p.triage for p in analyze_records(recs(said), min_support=2)} == {"product"}
+    patterns = analyze_records(recs(said), min_support=2, agent_file=scout)
+    assert patterns and {p.triage for p in patterns} == {"answers"}
+    # what paying for the product costs stays pricing, whatever the words around it
+    subject = Subject.of(["Find the best restaurants and local dining spots in the city."])
+    for text in ["too expensive", "the subscription is too expensive for the restaurants it finds",
+                 "not the best, and too expensive", "would not recommend, too expensive",
+                 "expensive app, and the restaurants are fine"]:
+        assert plain_product_topic(subject.product_toks(tokens(text)), list) == "pricing", text
+
+
 def test_only_the_product_phrases_the_instructions_use_are_its_subject() -> None:
     # An order-support agent's instructions speak of refunds and cancelled orders, and also
     # of "shipping updates" and "what worked well": those words make no product phrase there,
