@@ -403,7 +403,8 @@ class Lexicon:
 
     def match(self, toks: tuple[str, ...]) -> list[tuple[str, float]]:
         """Concepts found in ``toks`` with their scores, best first (longest matches win)."""
-        return self._scored(self._spans(toks))
+        spans = self._spans(toks)
+        return self._scored(spans) if spans else []  # most texts: nothing to score or sort
 
     def match_outside(self, toks: tuple[str, ...], other: Lexicon) -> list[tuple[str, float]]:
         """As :meth:`match`, less each phrase that lies wholly within one of ``other``'s:
@@ -417,7 +418,7 @@ class Lexicon:
 
     @staticmethod
     def _scored(spans: list[tuple[int, int, int, str, tuple[str, ...]]]) -> list[tuple[str, float]]:
-        if not spans:  # most texts: nothing to score or sort
+        if not spans:
             return []
         scores: dict[str, float] = {}
         first: dict[str, int] = {}
