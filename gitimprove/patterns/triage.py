@@ -289,10 +289,18 @@ def named_things(texts: Iterable[str]) -> frozenset[str]:
     found: set[str] = set()
     for text in texts:
         found.update(content(tokens(text)))
-    named = {w for w in found - _TOPIC_WORDS - _PRICES - _PRODUCT_NOUNS if not judges(w)}
+    named = {w for w in found - _TOPIC_WORDS - _PRICES - _PRODUCT_NOUNS - _NO_THINGS
+             if not judges(w)}
     return frozenset(named | _ANSWER_THINGS) if named else frozenset()
 
 
+# Words instructions use that name no thing with a price: "too expensive for people like me"
+# and "expensive for 5 answers" are about paying for the product. (Most such words are in
+# product phrases already: user, customer, message, question, day, time, help, data.)
+_NO_THINGS = frozenset(t for word in (
+    "people", "person", "someone", "anyone", "everyone", "thing", "things", "way", "lot",
+    "agent", "answer", "answers", "response", "responses", "output", "outputs", "solution",
+    "request", "requests", "task", "tasks", "prompt", "prompts") for t in tokens(word))
 # What any agent's answers name, whatever it deals in: "too pricey suggestions", "how
 # expensive the places are".
 _ANSWER_THINGS = frozenset(t for word in (

@@ -638,8 +638,9 @@ def test_the_price_of_what_an_agent_names_is_about_its_answers() -> None:
     patterns = analyze_records(recs(said), min_support=2, agent_file=scout)
     assert patterns and {p.triage for p in patterns} == {"answers"}
     # what paying for the product costs stays pricing, whatever the words around it
-    subject = Subject.of(["Find the best restaurants and local dining spots in the city."])
-    for text in ["too expensive", "the subscription is too expensive for the restaurants it finds",
+    subject = Subject.of(["Find the best restaurants and local dining spots in the city.",
+                          "Answer people's questions about each restaurant."])
+    for text in ["too expensive", "too expensive for people like me", "the subscription is too expensive for the restaurants it finds",
                  "not the best, and too expensive", "would not recommend, too expensive",
                  "expensive app, and the restaurants are fine"]:
         assert plain_product_topic(subject.product_toks(tokens(text)), list) == "pricing", text
