@@ -202,6 +202,22 @@ def test_a_dry_run_fits_the_terminal_and_folds_the_data(sample_history: Path) ->
     assert max(len(line) for line in piped.stdout.splitlines()) > 60  # a pipe gets whole lines
 
 
+def test_analyze_shows_the_evidence_ids_that_fit_one_line(sample_history: Path) -> None:
+    import subprocess
+
+    subprocess.run([sys.executable, "-m", "gitimprove", "--repo", str(sample_history), "feedback",
+                    "import", str(sample_history / "feedback.jsonl")], check=True,
+                   capture_output=True)
+    code, screen = _all_on_a_terminal(sample_history, "analyze", "product-writer", columns=72)
+    assert code == 0, screen
+    lines = screen.splitlines()
+    evidence = [n for n, line in enumerate(lines) if "  evidence: fb-" in line]
+    assert evidence and all(len(lines[n]) <= 72 for n in evidence)
+    assert any(lines[n].endswith("…") for n in evidence)  # a long list, cut where the line ends
+    # ... the next line is the next pattern's, not the rest of the list
+    assert all(not lines[n + 1].lstrip().startswith("fb-") for n in evidence if n + 1 < len(lines))
+
+
 def test_errors_and_hints_fit_the_terminal(sample_history: Path) -> None:
     code, screen = _all_on_a_terminal(sample_history, "trial", "start", "x", "--share", "200%",
                                       columns=50)

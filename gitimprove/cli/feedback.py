@@ -430,6 +430,7 @@ def _show_patterns(agent: str, patterns: list[Pattern], show_all: bool) -> None:
     else:
         echo(paint(f" #  {'kind':<22} {'count':>5}  {'share':>5}  pattern  [section]", "bold"))
     rest_patterns = [] if show_all else patterns[PATTERN_LINES:]
+    columns = width()
     for n, p in enumerate(patterns if show_all else patterns[:PATTERN_LINES], 1):
         section = f"  [{p.section}]" if p.section else ""
         state = f"  ({p.state})" if p.state != "open" else ""
@@ -442,7 +443,10 @@ def _show_patterns(agent: str, patterns: list[Pattern], show_all: bool) -> None:
                                                    for part in p.parts), 100))
         if p.suggestion:
             echo(f"      suggests: {p.suggestion}")
-        echo(f"      {p.id}  evidence: {shorten(', '.join(p.feedback_ids), 80, words=False)}")
+        lead = f"      {p.id}  evidence: "
+        # as many ids as fit the line on a terminal (a list cut short wraps to no purpose)
+        room = 80 if columns is None else max(24, columns - len(lead))
+        echo(lead + shorten(", ".join(p.feedback_ids), room, words=False))
     if rest_patterns:
         echo(f"... and {len(rest_patterns)} more patterns, "
              f"{sum(p.count for p in rest_patterns):,} items (analyze --all shows them)")
@@ -456,7 +460,6 @@ def _show_patterns(agent: str, patterns: list[Pattern], show_all: bool) -> None:
                          sorted(topics.items(), key=lambda tc: (-tc[1], tc[0]))))
         ranked = sorted(product, key=lambda p: (-p.count, p.id))
         shown, rest = ranked[:PRODUCT_LINES], ranked[PRODUCT_LINES:]
-        columns = width()
         for p in shown:
             line = f"    {p.count:>4}  {p.topic or 'other'}: {shorten(p.label, 50)}"
             # the quote fits the rest of the line on a terminal (at least 30 characters)
