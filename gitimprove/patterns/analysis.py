@@ -1171,6 +1171,7 @@ def _pattern(g: Group, themer: Themer, word_df: tuple[Counter[str], int],
 
 THEME_SHARE = 0.4  # of a pattern's items whose first concept is one: the pattern's theme, ...
 THEME_LEAD = 2     # ... when they are this many times as many as those of any other concept
+THEME_MIN = 3      # ... and at least this many (two of a group of four say little)
 
 
 def _theme(g: Group, read: Mapping[str, int], themer: Themer) -> str | None:
@@ -1193,7 +1194,7 @@ def _theme(g: Group, read: Mapping[str, int], themer: Themer) -> str | None:
     best, n = ranked[0]
     runner = ranked[1][1] if len(ranked) > 1 else 0
     size = sum(read.values())
-    return best if n >= THEME_SHARE * size and n >= THEME_LEAD * runner and n >= 2 else None
+    return best if n >= THEME_SHARE * size and n >= THEME_LEAD * runner and n >= THEME_MIN else None
 
 
 def _item_topics(g: Group, themer: Themer, topic: str | None) -> dict[str, int]:
