@@ -43,6 +43,8 @@ def topic(text: str) -> str | None:
     ("No iPad version, the screen is tiny", "interface"),
     ("The answer was far too long and rambling", None),
     ("It made up a citation that does not exist", None),
+    ("So slow", "latency"),  # an app's speed, not a support process that drags on
+    ("very slow response", "latency"),
     ("", None),
 ])
 def test_item_topics(text: str, expected: str | None) -> None:
@@ -787,11 +789,17 @@ def test_a_product_group_is_named_by_its_words_not_again_by_its_topic() -> None:
     from gitimprove.patterns.triage import TOPIC_LABELS
 
     answers = [f"the answer was far too long and rambling, version {n}" for n in range(8)]
-    slow = ["the app is too slow", "app too slow today", "so slow, the app", "slow app, so slow"]
+    # worded like the complaints about the answers, so they are set apart from their cluster
+    slow = [f"the app was far too slow and rambling, version {n}" for n in range(4)]
     patterns = analyze_records(recs(answers + slow), min_support=2)
     [latency] = [p for p in patterns if p.key.startswith("product:")]
-    assert latency.topic == "latency" and latency.label == "app, slow", latency
+    assert latency.topic == "latency" and latency.label == "far, rambling, slow", latency
     assert latency.label not in TOPIC_LABELS.values()
+    # complaints of the product alone are a cluster of their own, named by their words too
+    alone = ["the app is too slow", "app too slow today", "so slow, the app", "slow app, so slow"]
+    [latency] = [p for p in analyze_records(recs(answers + alone), min_support=2)
+                 if p.triage == "product"]
+    assert latency.topic == "latency" and latency.label == "app, slow", latency
 
 
 def test_a_pattern_concerns_a_section_by_words_a_third_of_it_shares() -> None:
