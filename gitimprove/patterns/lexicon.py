@@ -250,10 +250,10 @@ CONCEPTS: tuple[Concept, ...] = (
        """
        fast | quick | quickly | instantly | instant | straight away | right away | speedy | rapid
        efficient | efficiently | painless | in one message | in one reply | first time | first go
-       resolved | resolution | solved | sorted | fixed | fix | sorted out | problem fixed | issue fixed
+       resolved | resolution | solved | sorted | sorted out | problem fixed | issue fixed
        in # minutes | in # seconds | no waiting | without waiting
        took ages | took forever | still waiting | unresolved | not resolved
-       not solved | did not solve | did not help | no help | useless | pointless | got my answer
+       not solved | did not solve | got my answer
        """),
     _c("relevance", "off-topic or not answering the question", "answer the question that was asked",
        "on point",

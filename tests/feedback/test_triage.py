@@ -45,6 +45,7 @@ def topic(text: str) -> str | None:
     ("It made up a citation that does not exist", None),
     ("So slow", "latency"),  # an app's speed, not a support process that drags on
     ("very slow response", "latency"),
+    ("please fix this bug", "crashes and bugs"),  # a bug report, not a case left unresolved
     ("", None),
 ])
 def test_item_topics(text: str, expected: str | None) -> None:
