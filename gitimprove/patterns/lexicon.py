@@ -113,7 +113,9 @@ CONCEPTS: tuple[Concept, ...] = (
        weak ending | ends flat | flat ending | closing line | closer | just stops | it just ends
        no ending | no close | the ending | strong ending | tell people what to do | urge to buy
        conversion | converts | sales push | drive sales | encourage * to buy | tell them to buy
-       purchase | to act | to the cart | to cart | encourages the reader | invitation to buy
+       prompt * purchase | prompts * purchase | drive * purchase | push * purchase
+       nudge * purchase | encourage * purchase | to act | to the cart | to cart
+       encourages the reader | invitation to buy
        """),
     _c("cliches", "clichés, hype and marketing fluff", "avoid clichés and hype; be specific",
        "no hype, genuine voice",
@@ -136,10 +138,13 @@ CONCEPTS: tuple[Concept, ...] = (
        form letter | scripted | stiff | too formal | formal | corporate | impersonal | cold | cold reply
        no empathy | empathy | empathetic | empathis | sympathy | sympathetic | understanding of
        show some understanding | show understanding | acknowledge | acknowledg | apologis | apology
-       apologetic | say sorry | said sorry | sorry | human | human way | like a human | real person
-       like a person | person wrote | warmth | warm | warmer | friendly | friendlier | kind | kindly
+       apologetic | say sorry | said sorry | really sorry | so sorry | very sorry | sorry to hear
+       sorry for the | sorry about the | human | human way | like a human | real person
+       like a person | person wrote | warmth | warm | warmer | friendly | friendlier | kind and
+       really kind | very kind | so kind | was kind | is kind | not kind | be kind | more kind
+       kinder | kindness | kind reply | kind words | kind tone
        polite | courteous | patient | pleasant | did not care | technically correct but | felt looked after | looked after
-       dismissive | tone deaf | tone-deaf | upset | frustrat | frustration | inconvenience
+       dismissive | tone deaf | tone-deaf | upset | how frustrating | frustration | inconvenience
        copy paste | copy-paste | soulless | heartless | no feeling | conversational
        approachable | tone | the tone | stuffy | uncaring | rude | curt | blunt | abrupt
        """),

@@ -103,7 +103,7 @@ _NO_STRIP = _words("""
 nothing something anything everything thing things bring during morning evening string spring
 ring king sing wing this has is was its bus gas yes less unless across process analysis basis
 news series species always perhaps various previous serious famous obvious minus plus status
-bonus focus campus virus thus us ss ies
+bonus focus campus virus thus us ss ies completely
 """)
 _PROTECT = frozenset({"not", "no", "to", "on", "in", "an", "as", "at", "it", "is"})
 

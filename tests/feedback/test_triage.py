@@ -369,6 +369,23 @@ def test_wrong_answers_are_about_the_answers_and_named_as_such() -> None:
     assert patterns[0].count >= 5
 
 
+@pytest.mark.parametrize("text, concepts", [
+    ("completely useless app", ()),             # an intensifier, not a complete answer
+    ("Detailed and complete, saved me hours.", ("depth",)),
+    ("kind of slow", ()),                       # not a kind tone
+    ("Kind and clear, thanks", ("tone",)),
+    ("sorry but this app is bad", ()),          # the user's sorry, not the agent's apology
+    ("frustrating app", ()),                    # a judgement, like "annoying"
+    ("I made a purchase and it does not work", ()),
+    ("The final sentence should prompt a purchase", ("call_to_action",)),
+])
+def test_common_words_of_reviews_name_no_theme_of_the_sample_agents(
+        text: str, concepts: tuple[str, ...]) -> None:
+    from gitimprove.patterns.analysis import Themer
+
+    assert Themer()(text).concepts == concepts
+
+
 def test_app_error_messages_are_not_complaints_about_an_answer() -> None:
     # 'Something went wrong' is what the app says when it fails: a review quoting it was read
     # as saying what is wrong in an answer, and stayed in a pattern about the answers
@@ -900,11 +917,11 @@ def test_a_made_up_source_in_another_language_is_about_the_answers(text: str, pr
 
 
 MIXED_PRODUCT = (
-    [f"Since last week the app crashes all the time on my phone, really frustrating ({n})"
+    [f"Since last week the app crashes all the time on my phone, such frustration ({n})"
      for n in range(6)]
     + [f"Since last week the app says I reached the message limit all the time on my phone, "
-       f"really frustrating ({n})" for n in range(3)]
-    + [f"Since last week the app will not let me log in on my phone, really frustrating ({n})"
+       f"such frustration ({n})" for n in range(3)]
+    + [f"Since last week the app will not let me log in on my phone, such frustration ({n})"
        for n in range(2)])
 
 
