@@ -379,6 +379,10 @@ def test_wrong_answers_are_about_the_answers_and_named_as_such() -> None:
     ("frustrating app", ()),                    # a judgement, like "annoying"
     ("I made a purchase and it does not work", ()),
     ("The final sentence should prompt a purchase", ("call_to_action",)),
+    # a constraint the user stated and the answer ignored (a restaurant scout's reviews)
+    ("Ignored that I am vegan", ("instructions",)),
+    ("Didn't respect my dietary restrictions", ("instructions",)),
+    ("No vegetarian options even though I said I'm vegetarian", ("instructions",)),
 ])
 def test_common_words_of_reviews_name_no_theme_of_the_sample_agents(
         text: str, concepts: tuple[str, ...]) -> None:
