@@ -349,6 +349,8 @@ CONCEPTS: tuple[Concept, ...] = (
        up to date information | not up to date | isnt up to date | real time information
        realtime information | no internet access | no access to the internet
        cant access the internet | not connected to the internet | cant browse | can not browse
+       permanently closed | that closed | has closed | have closed | had closed
+       no longer exists | no longer exist | does not exist anymore | out of business
        """),
     _c("instructions", "ignores instructions", "follow the instructions",
        "follows instructions",

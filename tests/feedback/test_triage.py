@@ -383,6 +383,10 @@ def test_wrong_answers_are_about_the_answers_and_named_as_such() -> None:
     ("Ignored that I am vegan", ("instructions",)),
     ("Didn't respect my dietary restrictions", ("instructions",)),
     ("No vegetarian options even though I said I'm vegetarian", ("instructions",)),
+    # what the answer named has changed since: the theme of knowledge out of date
+    ("Two of the places were permanently closed", ("outdated",)),
+    ("Sent us to a restaurant that no longer exists", ("outdated",)),
+    ("The app keeps closing", ()),
 ])
 def test_common_words_of_reviews_name_no_theme_of_the_sample_agents(
         text: str, concepts: tuple[str, ...]) -> None:
