@@ -380,7 +380,7 @@ def test_wrong_answers_are_about_the_answers_and_named_as_such() -> None:
     ("I made a purchase and it does not work", ()),
     ("The final sentence should prompt a purchase", ("call_to_action",)),
     # a constraint the user stated and the answer ignored (a restaurant scout's reviews)
-    ("Ignored that I am vegan", ("instructions",)),
+    ("It ignored that I was upset", ("tone",)),  # ... not a feeling it passed over
     ("Didn't respect my dietary restrictions", ("instructions",)),
     ("No vegetarian options even though I said I'm vegetarian", ("instructions",)),
     # what the answer named has changed since: the theme of knowledge out of date
