@@ -179,8 +179,7 @@ CONCEPTS: tuple[Concept, ...] = (
        already in the | already in my | already shared | already sent | just typed | just told
        repeat everything | repeat myself | repeat the same | repeating myself | same question
        same questions | same info | same information | same details | the same thing twice | twice
-       asked # times | asks # times | ask # times | asking # times | asked me # times
-       asked for * # times | three times | again and again | keeps asking | kept asking | keep asking
+       # times | three times | again and again | keeps asking | kept asking | keep asking
        repetitive question | repetitive questions | back and forth | not listening | was not listening
        does not read | did not read | ignored what i | type * again | asked me to confirm
        even though i | in my first message | in the subject | in the ticket | requested details
