@@ -360,7 +360,8 @@ CONCEPTS: tuple[Concept, ...] = (
        follow instructions | follow directions | follow the prompt | following instructions
        instruction following | as i asked | as instructed | i told it to | i asked it to
        despite asking | even though i asked | specifically asked | specifically told
-       even though i said | even though i told | did not respect my | does not respect my | disregarded my | disregards my
+       even though i said | even though i told | did not respect my | does not respect my
+       disregarded my | disregards my
        ignoring my | ignoring instructions | ignore * instructions | ignores * instructions
        ignoring * instructions | ignored * instructions | ignores * rules | ignoring * rules
        ignores * md | ignoring * md | ignored * md | ignores them | ignoring them
