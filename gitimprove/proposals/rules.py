@@ -111,6 +111,10 @@ class Facts:
     words: frozenset[str]                      # stemmed content words
     negative: bool                             # "never", "do not", "avoid" ...
     concepts: tuple[str, ...]                  # lexicon themes, strongest first
+    # themes a short rule names in half its content words, below STRONG_CONCEPT ("Always
+    # include sources"): it says what a rule of the theme says, though it may not say all
+    # of the theme ("Be polite and professional" asks for no empathy)
+    short_concepts: tuple[str, ...]
     quantities: tuple[tuple[str, int, int], ...]  # (unit, low, high), for the whole answer
     slot: str | None                           # "start" or "end": a file says this once
     bullets: bool                              # asks for bullet points or a list
@@ -146,6 +150,7 @@ def facts(text: str) -> Facts:
     asked_toks = tokens(asked) if asked != norm else toks
     scored = default_lexicon().match(asked_toks)
     concepts = tuple(k for k, s in scored if s >= STRONG_CONCEPT)
+    said = len(content(asked_toks))
     quantities = []
     for m in _QUANTITY.finditer(asked):
         if m.group(4):  # "max 8 words each": a limit on one item, not on the answer
@@ -162,7 +167,9 @@ def facts(text: str) -> Facts:
         # NOTE: negation is read at the head of the rule ("Do not", "Never", "Avoid"): in
         # "benefits, not features" the "not" contrasts, it does not negate the rule.
         text=text, words=frozenset(content(asked_toks)), negative=bool(set(toks[:3]) & _NEGATORS),
-        concepts=concepts, quantities=tuple(quantities),
+        concepts=concepts, short_concepts=tuple(k for k, s in scored if s < STRONG_CONCEPT
+                                                and 2 * s >= max(2, said)),
+        quantities=tuple(quantities),
         slot=_SLOT_NAMES[slot.group(1)] if slot else None,
         bullets=bool(raw & {"bullet", "bulleted"}) or ("list" in raw and "format" in raw),
         prose_count=any(u == "paragraphs" for u, _, _ in quantities) or bool(_PROSE_ONLY.search(norm)),
@@ -220,7 +227,8 @@ def duplicates(new: str, old: str) -> bool:
     if (len(shared) >= 2 and overlap(a, b) >= SAME_WORDS and 2 * len(shared) >= len(a.words)
             and (a.concept is None or a.concept in b.concepts)):
         return True
-    same_theme = a.concept is not None and a.concept in b.concepts
+    same_theme = a.concept is not None and (a.concept in b.concepts
+                                            or a.concept in b.short_concepts)
     return same_theme and (vague(new) or overlap(a, b) >= 0.5)
 
 

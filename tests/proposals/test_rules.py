@@ -31,6 +31,8 @@ WRITER = parse_agent((SAMPLE / "agents/product-writer.yaml").read_text(),
     ("Organise it with clear headings and sections.",
      "Organise the briefing with headings and short paragraphs."),           # shared words
     ("Cite a source (publisher, year and link) for each key claim.", "Always cite sources with links."),
+    # a short rule whose one theme word is half of what it says (a cagent example's rule)
+    ("Cite a source (publisher, year and link) for each key claim.", "Always include sources"),
     ("Never repeat the product's name more than twice.",
      "Do not repeat the product name more than twice."),                     # negation both sides
     ("Put lists of three or more features or options in bullet points.",
@@ -47,6 +49,9 @@ def test_duplicates(new: str, old: str) -> None:
     ("End with a call to action.", "End with a sentence that sums up who the product is for."),
     ("Always mention the price.", "Never mention the price."),
     ("Put the options in bullet points.", "Never use bullet points."),      # opposite: not the same
+    # the same theme, and nothing of what the new rule asks
+    ("When the customer reports a problem, acknowledge it in one sentence before the answer.",
+     "Be polite and professional."),
 ])
 def test_not_duplicates(new: str, old: str) -> None:
     assert not duplicates(new, old)
