@@ -424,6 +424,21 @@ def test_a_list_under_a_label_still_takes_the_rule(lead_in: str) -> None:
     assert doc.dumps() == text.replace("- Cite sources.\n", "- Cite sources.\n- Check every figure.\n")
 
 
+@pytest.mark.parametrize("label", ["General Guidelines:", "Rules:", "**Important rules**", "Constraints"])
+def test_a_list_labelled_as_rules_takes_the_rule_before_a_longer_unlabelled_one(label: str) -> None:
+    """A cagent example's instruction: the tool-use list after the workflow is as long as the
+    list under "General Guidelines:", or longer; a rule for every answer goes with the
+    guidelines."""
+    text = ("# Agent\n\n<WORKFLOW>\n1. Search.\n</WORKFLOW>\n\n- Call one agent at a time.\n"
+            "- Wait for each result.\n- Never batch tool calls.\n\n"
+            f"{label}\n- Use tables to display data\n- Always include sources\n\nThanks.\n")
+    parsed = ADAPTERS["markdown"].parse(text, "AGENTS.md")
+    doc = AdoptedDocument(parsed, parsed.entries[0].key, "agents")
+    doc.add_rule(doc.agent.sections[0].id, "Check every figure.")
+    assert doc.dumps() == text.replace("- Always include sources\n",
+                                       "- Always include sources\n- Check every figure.\n")
+
+
 ROUTER = """\
 name: classify_prompt
 template: |

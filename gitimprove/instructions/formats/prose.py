@@ -519,7 +519,8 @@ def _depths(lines: list[str]) -> list[int]:
 def _main_list(lines: list[str], rules: list[Rule], close: int | None = None,
                depth: list[int] | None = None, base: int = 0) -> list[Rule] | None:
     """The section's main list: the longest run of rules of one kind and indentation with only
-    blank lines between them (the first of the longest), a bulleted one if there is any: a
+    blank lines between them (the first of the longest; a run under a label that says it holds
+    rules, "General Guidelines:", counts twice), a bulleted one if there is any: a
     numbered list is more often steps than rules. A section can hold several lists, each under
     a line of text ("Behavior", then "Outputs", then "Example footer"): a new rule belongs with
     the most rules of its kind, not in whichever list happens to come last. A list that
@@ -543,7 +544,27 @@ def _main_list(lines: list[str], rules: list[Rule], close: int | None = None,
     if not lists:
         return None
     bulleted = [run for run in lists if run[0].marker in "-*+"]
-    return max(bulleted or lists, key=len)
+    # a list under a label that says it holds rules ("General Guidelines:") counts twice: it
+    # takes the rule before one as long, or up to twice as long, that says nothing ("- DO NOT
+    # transfer to multiple members at once" after a workflow), but not before five rules when
+    # it holds one ("Constraints:" then "- DO NOT use lists")
+    return max(bulleted or lists, key=lambda run: len(run) * (2 if _names_rules(lines, run[0]) else 1))
+
+
+# A short label over a list that says the list holds rules: "General Guidelines:", "Rules:",
+# "**Important rules**", "Constraints". Its words, with markup and the colon off.
+_RULES_LABEL_RE = re.compile(
+    r"\A[\w' -]{0,40}\b(?:guidelines?|rules|instructions|requirements|constraints|principles|"
+    r"policies|best practices|do's and don'ts|dos and don'ts)\Z", re.IGNORECASE)
+
+
+def _names_rules(lines: list[str], first: Rule) -> bool:
+    """Whether the line above a list's ``first`` rule is a label saying the list holds rules."""
+    above = next((lines[k] for k in range(first.start - 1, -1, -1) if lines[k].strip()), "")
+    if RULE_RE.match(above):
+        return False
+    label = above.strip().lstrip("#").strip().strip("*_").rstrip(":：").strip("*_ ")
+    return len(label.split()) <= 5 and bool(_RULES_LABEL_RE.match(label))
 
 
 def _introduces(lines: list[str], last: Rule) -> bool:
