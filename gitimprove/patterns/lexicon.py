@@ -250,6 +250,22 @@ CONCEPTS: tuple[Concept, ...] = (
        mistakes | misinformation | not true | untrue | false claim | made-up | no made up
        make * up | is false | are false | false
        """),
+    # Critiques of an answer's argument (a tutor's, an analyst's): its steps do not hold
+    # together, whatever the facts. Not "conclusion" alone: that is where a summary goes; not
+    # "reasoning" alone, which is stemmed as "reason" ("for no reason").
+    _c("reasoning", "flawed reasoning or logic", "check each step of the reasoning",
+       "sound reasoning",
+       "reasoning logic steps argument",
+       """
+       wrong reasoning | faulty reasoning | flawed reasoning | incorrect reasoning | bad reasoning
+       reasoning error | reasoning errors | reasoning step | reasoning steps | its reasoning
+       reasoning is wrong | reasoning is flawed | reasoning is incorrect | reasoning is invalid
+       invalid reasoning | logic | logical
+       illogical | logically | does not follow | not follow from | non sequitur | contradicts itself
+       contradicts | contradiction | contradictory | self contradictory | deduction | deduce
+       deduced | inference | infer | inferred | wrong conclusion
+       conclusion does not | circular | invalid argument | the argument
+       """),
     _c("resolution", "slow or unresolved", "resolve it in one reply", "fast, first-time resolution",
        "process resolve",
        """

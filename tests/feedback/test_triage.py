@@ -386,6 +386,13 @@ def test_wrong_answers_are_about_the_answers_and_named_as_such() -> None:
     ("Two of the places were permanently closed", ("outdated",)),
     ("Sent us to a restaurant that no longer exists", ("outdated",)),
     ("The app keeps closing", ()),
+    # critiques of an answer's argument; "reasoning" alone is stemmed as "reason"
+    ("The response makes a wrong reasoning with time information.", ("reasoning",)),
+    ("The conclusion does not follow from the evidence.", ("reasoning",)),
+    ("The answer contradicts itself in the second paragraph", ("reasoning",)),
+    ("I was banned for no reason", ()),
+    ("There's absolutely no reason the price should be so high", ()),
+    ("which was the whole premise of the app", ()),
 ])
 def test_common_words_of_reviews_name_no_theme_of_the_sample_agents(
         text: str, concepts: tuple[str, ...]) -> None:

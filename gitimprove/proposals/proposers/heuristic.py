@@ -139,6 +139,9 @@ REMEDIES: dict[str, Remedy] = {
     # sums (critiques of a tutor's or an analyst's answers): the rule names all three.
     "accuracy": Remedy("accuracy", "Check every fact, figure and calculation before you state it; "
                                    "leave out anything you cannot check."),
+    "reasoning": Remedy("reasoning", "Work through the problem one step at a time and check that "
+                                     "each step follows from the ones before it before you give "
+                                     "the answer."),
     "resolution": Remedy("resolution", None),
     "relevance": Remedy("answering the question", "Answer the question asked in the first sentence, "
                                                   "before any background."),
