@@ -251,16 +251,13 @@ CONCEPTS: tuple[Concept, ...] = (
        make * up | is false | are false | false
        """),
     # Critiques of an answer's argument (a tutor's, an analyst's): its steps do not hold
-    # together, whatever the facts. Not "conclusion" alone: that is where a summary goes; not
-    # "reasoning" alone, which is stemmed as "reason" ("for no reason").
+    # together, whatever the facts. Not "conclusion" alone: that is where a summary goes.
     _c("reasoning", "flawed reasoning or logic", "check each step of the reasoning",
        "sound reasoning",
        "reasoning logic steps argument",
        """
-       wrong reasoning | faulty reasoning | flawed reasoning | incorrect reasoning | bad reasoning
-       reasoning error | reasoning errors | reasoning step | reasoning steps | its reasoning
-       reasoning is wrong | reasoning is flawed | reasoning is incorrect | reasoning is invalid
-       invalid reasoning | logic | logical
+       reasoning | wrong reasoning | faulty reasoning | flawed reasoning | incorrect reasoning
+       logic | logical
        illogical | logically | does not follow | not follow from | non sequitur | contradicts itself
        contradicts | contradiction | contradictory | self contradictory | deduction | deduce
        deduced | inference | infer | inferred | wrong conclusion

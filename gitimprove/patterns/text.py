@@ -99,11 +99,13 @@ good great nice fine cool thanks thank thx ty awesome amazing wow yes yeah yep n
 bad awful terrible poor worse worst whatever interesting idk dunno hi hello hey ugh argh sigh
 """)
 
+# Words kept whole: their ending is no suffix ("morning"), or the stem means something else
+# ("completely" is not "complete"; an answer's "reasoning" is not "for some reason").
 _NO_STRIP = _words("""
 nothing something anything everything thing things bring during morning evening string spring
 ring king sing wing this has is was its bus gas yes less unless across process analysis basis
 news series species always perhaps various previous serious famous obvious minus plus status
-bonus focus campus virus thus us ss ies completely
+bonus focus campus virus thus us ss ies completely reasoning
 """)
 _PROTECT = frozenset({"not", "no", "to", "on", "in", "an", "as", "at", "it", "is"})
 

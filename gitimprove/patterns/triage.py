@@ -71,7 +71,8 @@ TOPICS: tuple[Concept, ...] = (
        send * code | send code | sends code | sent * code | get * code | got * code | receive * code
        received * code | wait for * code | code never | login code | sms code | security code
        oauth | auth error | authorization failed | can not log in | unable to log in
-       can not login | unable to login
+       can not login | unable to login | log me out | logs me out | logged me out | logging me out
+       logged out | sign me out | signs me out | signed me out | signed out
        登录 | 登陆 | 登入 | 账号 | 帐号 | 账户 | 帳號 | 帳戶 | 注册 | 註冊 | 验证码 | 驗證碼 | 手机号
        手機號 | ログイン | アカウント | 認証 | 로그인 | 계정 | 회원가입 | 인증 | войти | вход | аккаунт
        регистрация | зарегистрироваться | iniciar sesion | mi cuenta | la cuenta | crear cuenta
@@ -156,7 +157,7 @@ TOPICS: tuple[Concept, ...] = (
 ANSWER_TALK = Lexicon((_c("answer talk", "", "", "", "", """
     calculation | calculate | calculated | calculating | computation | arithmetic | math | equation
     step | steps | candidate | incorrect | incorrectly | wrong | wrongly | correct | correctly
-    reasoning | reason | logic | logical | illogical | premise | hypothesis | conclusion | conclude
+    reasoning | logic | logical | illogical | premise | hypothesis | conclusion | conclude
     explanation | explain | explains | mistake | mistaken | misunderstand | misunderstands
     misunderstood | assume | assumes | assumption | deduce | deduction | infer | inference
     contradict | contradicts | contradiction | the question | the context

@@ -213,6 +213,10 @@ def plain(text: str) -> str | None:
     ('It keeps giving me an error message of "something went wrong"', "crashes and bugs"),
     ("not working for days, it only shows something went wrong", "crashes and bugs"),
     ("something went wrong and the answer it gave was wrong", None),  # ... this one does
+    # "for some reason" is an idiom of reviews, not an answer's reasoning
+    ("for some reason it logs me out every day", "login"),
+    ("for no reason all my chats disappeared", "crashes and bugs"),
+    ("its reasoning about my login problem was wrong", None),
 ])
 def test_an_item_alone_is_about_the_product_only_plainly(text: str, expected: str | None) -> None:
     assert plain(text) == expected
