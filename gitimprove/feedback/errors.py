@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from gitimprove.errors import GitImproveError
@@ -31,13 +32,39 @@ class FeedbackImportError(FeedbackError):
     SHOWN = 20  # a file of thousands of bad lines is read from the first few; all stay in .problems
 
     def __str__(self) -> str:
-        lines = [self.message, *(f"  {p}" for p in self.problems[:self.SHOWN])]
-        if len(self.problems) > self.SHOWN:
-            lines.append(f"  ... and {len(self.problems) - self.SHOWN:,} more, the last: "
-                         f"{self.problems[-1]}")
+        # NOTE: one line per distinct problem, with the lines that have it: a file that names
+        # the wrong agent on every line is one mistake, not twenty lines of it
+        said: dict[str, list[tuple[str, str]]] = {}
+        for problem in self.problems:
+            at = _AT.match(problem)
+            why, where = (at["why"], (at["noun"], at["n"])) if at else (problem, ("", ""))
+            said.setdefault(why, []).append(where)
+        shown = list(said.items())
+        lines = [self.message, *(f"  {_where(places)}{why}" for why, places in shown[:self.SHOWN])]
+        if len(shown) > self.SHOWN:
+            last = self.problems[-1]
+            lines.append(f"  ... and {len(shown) - self.SHOWN:,} more problems, the last: {last}")
         if self.hint:
             lines.append(f"  hint: {self.hint}")
         return "\n".join(lines)
+
+
+_AT = re.compile(r"(?P<noun>line|record|row) (?P<n>\d+): (?P<why>.*)", re.DOTALL)
+_PLACES_SHOWN = 3
+
+
+def _where(places: Sequence[tuple[str, str]]) -> str:
+    """``line 8: ``, ``lines 1, 2 and 5: ``, ``lines 1, 2, 3 and 9,205 more: `` (or nothing,
+    for a problem of no line)."""
+    noun = places[0][0]
+    if not noun:
+        return ""
+    numbers = [n for _, n in places]
+    if len(numbers) == 1:
+        return f"{noun} {numbers[0]}: "
+    if len(numbers) <= _PLACES_SHOWN:
+        return f"{noun}s {', '.join(numbers[:-1])} and {numbers[-1]}: "
+    return f"{noun}s {', '.join(numbers[:_PLACES_SHOWN])} and {len(numbers) - _PLACES_SHOWN:,} more: "
 
 
 def add_feedback_hint(agent: str | None = None) -> str:

@@ -720,7 +720,7 @@ def _import(store: FeedbackStore, index: AgentIndex, source: str, data: bytes, *
                     + (f"; or pass --skip-invalid to import the {len(new)} valid new record(s)"
                        if new else ""))
         raise FeedbackImportError(
-            f"{source}: {len(report.invalid)} of {report.records} records are invalid; "
+            f"{source}: {len(report.invalid):,} of {report.records:,} records are invalid; "
             "nothing was imported", problems, hint=hint + fields)
     report.ids = ids
     if dry_run:

@@ -83,8 +83,9 @@ def test_every_bad_line_is_reported_and_nothing_imported(repo: InstructionRepo) 
     assert repo.feedback_store().count() == 0
 
 
-def test_thousands_of_bad_lines_show_the_first_twenty_and_keep_all(repo: InstructionRepo) -> None:
-    """A file with a systematic mistake is read from its first lines, not scrolled through."""
+def test_thousands_of_bad_lines_show_each_problem_once_and_keep_all(repo: InstructionRepo) -> None:
+    """A file with a systematic mistake is one line per mistake, with the lines that make it,
+    not twenty lines of the same words."""
     rows = [{"agent": "support-agent", "rating": f"{i % 5} stars"}
             for i in range(2500)]
     with pytest.raises(FeedbackImportError) as info:
@@ -92,9 +93,26 @@ def test_thousands_of_bad_lines_show_the_first_twenty_and_keep_all(repo: Instruc
     err = info.value
     assert len(err.problems) == 2500  # the API keeps every one
     shown = str(err).splitlines()
-    assert len(shown) == 1 + 20 + 1 + 1  # summary, twenty lines, "and more", the hint
-    assert shown[21].startswith("  ... and 2,480 more, the last: line 2500: rating:")
+    assert shown[0].endswith(": 2,500 of 2,500 records are invalid; nothing was imported")
+    assert len(shown) == 1 + 5 + 1  # summary, one line per rating written, the hint
+    assert shown[1].startswith("  lines 1, 6, 11 and 497 more: rating: '0 stars'")
     assert shown[-1].startswith("  hint: no line can be imported: fix the file")
+    # every line naming an agent the repository does not have: one mistake, said once
+    with pytest.raises(FeedbackImportError) as info:
+        run_import(repo, jl(*({"agent": "companion", "rating": -1, "reason": f"r{i}"}
+                              for i in range(300))))
+    assert str(info.value).splitlines()[1] == (
+        "  lines 1, 2, 3 and 297 more: no agent 'companion' on main (agents: product-writer, "
+        "research-assistant, support-agent, trip-planner)")
+
+
+def test_more_distinct_problems_than_shown_end_with_the_last(repo: InstructionRepo) -> None:
+    rows = [{"agent": "support-agent", "rating": f"{i} stars"} for i in range(30)]
+    with pytest.raises(FeedbackImportError) as info:
+        run_import(repo, jl(*rows))
+    shown = str(info.value).splitlines()
+    assert shown[1].startswith("  line 1: rating: '0 stars'")
+    assert shown[21].startswith("  ... and 10 more problems, the last: line 30: rating: '29 stars'")
 
 
 def test_skip_invalid_imports_the_good_lines(repo: InstructionRepo) -> None:
