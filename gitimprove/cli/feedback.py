@@ -199,15 +199,15 @@ def import_cmd(ctx: Context, file: str, fmt: str | None, dry_run: bool, skip_inv
     verb = "would import" if dry_run else "imported"
     extra = []
     if report.duplicates:
-        extra.append(f"{report.duplicates} already present")
+        extra.append(f"{report.duplicates:,} already present")
     if report.repeated:
-        extra.append(f"{report.repeated} repeated in the file")
+        extra.append(f"{report.repeated:,} repeated in the file")
     if report.neutral:
-        extra.append(f"{report.neutral} with three stars and no text, left out")
+        extra.append(f"{report.neutral:,} with three stars and no text, left out")
     if report.invalid:
-        extra.append(f"{len(report.invalid)} invalid skipped")
+        extra.append(f"{len(report.invalid):,} invalid skipped")
     tail = f" ({', '.join(extra)})" if extra else ""
-    echo(f"{verb} {report.added} of {report.records} records from {source}{tail}")
+    echo(f"{verb} {report.added:,} of {report.records:,} records from {source}{tail}")
     if report.ignored:
         shown = ", ".join(repr(n) for n in report.ignored[:12])
         more = f" and {len(report.ignored) - 12} more" if len(report.ignored) > 12 else ""
@@ -223,7 +223,7 @@ def _before_first_version(repo: InstructionRepo, ids: list[str]) -> list[str]:
 
     records = repo.feedback_store().by_ids(ids, with_io=False)
     timelines = repo.timelines({r.agent for r in records if r.version is None})
-    return [f"{n} record(s) for {agent} are older than its first version on main "
+    return [f"{n:,} record(s) for {agent} are older than its first version on main "
             f"({datetime.fromtimestamp(timelines[agent].history[0].timestamp, UTC):%Y-%m-%d}); "
             "no version was live then, so "
             "`history` and `check-regressions` count them for none"
