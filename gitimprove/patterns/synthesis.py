@@ -101,7 +101,8 @@ def _schema(list_field: str, description: str) -> dict[str, Any]:
             "kind": {"type": "string", "enum": ["answers", "product", "praise"]},
             "topic": {"type": "string", "description": "for product themes: 'usage limits', "
                       "'pricing', 'login', 'crashes and bugs', 'interface', 'support', "
-                      "'latency', 'privacy', 'availability' or another short topic"},
+                      "'latency', 'privacy', 'availability', 'advertising' or another short "
+                      "topic"},
             list_field: {"type": "array", "items": {"type": "string"}, "description": description},
         },
         "required": ["name", "description", "kind", list_field],
@@ -436,7 +437,7 @@ SYSTEM = "\n".join([
     "something a change of the agent's instructions could fix;",
     "- product: about the product or service around the answers (usage limits, pricing and "
     "billing, login and accounts, crashes and app bugs, the interface, support, speed, privacy, "
-    "availability): no instruction fixes it; give its topic;",
+    "availability, advertising): no instruction fixes it; give its topic;",
     "- praise: what users liked.",
     "List the ids of each theme's members. An item belongs to one theme at most; leave out "
     "items that say nothing specific.",

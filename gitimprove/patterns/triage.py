@@ -2,7 +2,7 @@
 service around them, or praise?
 
 Complaints about usage limits, pricing, login, crashes, the app's interface, support, speed,
-privacy or availability are real, but no edit of an agent's instructions fixes them: they
+privacy, availability or advertising are real, but no edit of an agent's instructions fixes them: they
 must not become proposals. Each item is matched against the phrases of the product topics
 below and against the answer concepts of :mod:`.lexicon`; the stronger side wins. A pattern
 is about the product when at least half of its items are, and its topic is the most common
@@ -147,6 +147,14 @@ TOPICS: tuple[Concept, ...] = (
        not supported in | our country | your country | ios 15 | ios 16 | older iphone | old iphone
        中国 | 中國 | 大陆 | 大陸 | 国内 | 國內 | 地区 | 地區 | 不支持 | 翻墙 | 国区 | 在日本 | 한국에서
        в россии | недоступен | недоступно | no disponible | nao disponivel | indisponivel
+       """),
+    # what the app shows and promises besides answers: not "ad" (the year's AD), not
+    # "commercial" (commercial use)
+    _c("advertising", "ads and advertising", "", "", "",
+       """
+       ads | advert | adverts | advertising | advertisement | advertisements | advertised
+       advertises | false advertising | falsely advertised | not as advertised | as advertised
+       misleading ads | pop up ads | popup ads | too many ads | full of ads
        """),
 )
 

@@ -46,6 +46,9 @@ def topic(text: str) -> str | None:
     ("So slow", "latency"),  # an app's speed, not a support process that drags on
     ("very slow response", "latency"),
     ("please fix this bug", "crashes and bugs"),  # a bug report, not a case left unresolved
+    ("Intrusive ads everywhere", "advertising"),
+    ("False advertising, nothing like the app", "advertising"),
+    ("Anno Domini dates: 1066 AD is wrong in the answer", None),  # "AD" is no ad
     ("", None),
 ])
 def test_item_topics(text: str, expected: str | None) -> None:
