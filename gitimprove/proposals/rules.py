@@ -227,8 +227,10 @@ def duplicates(new: str, old: str) -> bool:
     if (len(shared) >= 2 and overlap(a, b) >= SAME_WORDS and 2 * len(shared) >= len(a.words)
             and (a.concept is None or a.concept in b.concepts)):
         return True
-    same_theme = a.concept is not None and (a.concept in b.concepts
-                                            or a.concept in b.short_concepts)
+    # any theme of the new rule: "End with a call to action that tells the reader what to do
+    # next" is about next steps first, and about the call to action "A conclusion with a call
+    # to action" already asks for
+    same_theme = not set(a.concepts).isdisjoint((*b.concepts, *b.short_concepts))
     return same_theme and (vague(new) or overlap(a, b) >= 0.5)
 
 

@@ -31,6 +31,9 @@ WRITER = parse_agent((SAMPLE / "agents/product-writer.yaml").read_text(),
     ("Organise it with clear headings and sections.",
      "Organise the briefing with headings and short paragraphs."),           # shared words
     ("Cite a source (publisher, year and link) for each key claim.", "Always cite sources with links."),
+    # a theme of the new rule's other than its first (next steps, then the call to action)
+    ("End with a call to action that tells the reader what to do next.",
+     "A conclusion with a call to action"),
     # a short rule whose one theme word is half of what it says (a cagent example's rule)
     ("Cite a source (publisher, year and link) for each key claim.", "Always include sources"),
     ("Never repeat the product's name more than twice.",
@@ -49,6 +52,8 @@ def test_duplicates(new: str, old: str) -> None:
     ("End with a call to action.", "End with a sentence that sums up who the product is for."),
     ("Always mention the price.", "Never mention the price."),
     ("Put the options in bullet points.", "Never use bullet points."),      # opposite: not the same
+    ("End every reply with the next step, when it will happen, and the ticket or reference "
+     "number.", "A conclusion with a call to action"),
     # the same theme, and nothing of what the new rule asks
     ("When the customer reports a problem, acknowledge it in one sentence before the answer.",
      "Be polite and professional."),
