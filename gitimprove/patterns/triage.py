@@ -2,11 +2,11 @@
 service around them, or praise?
 
 Complaints about usage limits, pricing, login, crashes, the app's interface, support, speed,
-privacy, availability or advertising are real, but no edit of an agent's instructions fixes them: they
-must not become proposals. Each item is matched against the phrases of the product topics
-below and against the answer concepts of :mod:`.lexicon`; the stronger side wins. A pattern
-is about the product when at least half of its items are, and its topic is the most common
-one among them. Triage never decides which items group together (see :mod:`.grouping`).
+privacy, availability or advertising are real, but no edit of an agent's instructions fixes
+them: they must not become proposals. Each item is matched against the phrases of the product
+topics below and against the answer concepts of :mod:`.lexicon`; the stronger side wins. A
+pattern is about the product when at least half of its items are, and its topic is the most
+common one among them. Triage never decides which items group together (see :mod:`.grouping`).
 """
 
 from __future__ import annotations

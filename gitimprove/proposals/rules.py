@@ -150,7 +150,7 @@ def facts(text: str) -> Facts:
     asked_toks = tokens(asked) if asked != norm else toks
     scored = default_lexicon().match(asked_toks)
     concepts = tuple(k for k, s in scored if s >= STRONG_CONCEPT)
-    said = len(content(asked_toks))
+    words = frozenset(content(asked_toks))
     quantities = []
     for m in _QUANTITY.finditer(asked):
         if m.group(4):  # "max 8 words each": a limit on one item, not on the answer
@@ -166,9 +166,9 @@ def facts(text: str) -> Facts:
     return Facts(
         # NOTE: negation is read at the head of the rule ("Do not", "Never", "Avoid"): in
         # "benefits, not features" the "not" contrasts, it does not negate the rule.
-        text=text, words=frozenset(content(asked_toks)), negative=bool(set(toks[:3]) & _NEGATORS),
+        text=text, words=words, negative=bool(set(toks[:3]) & _NEGATORS),
         concepts=concepts, short_concepts=tuple(k for k, s in scored if s < STRONG_CONCEPT
-                                                and 2 * s >= max(2, said)),
+                                                and 2 * s >= max(2, len(words))),
         quantities=tuple(quantities),
         slot=_SLOT_NAMES[slot.group(1)] if slot else None,
         bullets=bool(raw & {"bullet", "bulleted"}) or ("list" in raw and "format" in raw),
