@@ -90,6 +90,14 @@ def did_you_mean(name: str, names: Sequence[str], *, what: str, none: str) -> st
     return f"{what}: {', '.join(names)}" if names else none
 
 
+def fold(items: Sequence[str], shown: int, *, more: str = "") -> str:
+    """``a, b, c and 12 more`` (the rest: ``more``)."""
+    if len(items) <= shown:
+        return ", ".join(items)
+    tail = f" ({more})" if more else ""
+    return f"{', '.join(items[:shown])} and {len(items) - shown:,} more{tail}"
+
+
 def rule_number(index: int) -> str:
     """A rule as people count it: ``rule 3`` is the third, index 2. Indices stay 0-based in
     data (the model's operations, records, ``--json``); only text for a person adds one, and

@@ -124,8 +124,8 @@ def test_import_dry_run_reimport_and_json(sample_repo: Path, capsys: pytest.Capt
     assert stats == []
     report = ok_json(capsys, sample_repo, "feedback", "import", path)
     assert report == {"source": path, "format": "jsonl", "dry_run": False, "records": 345,
-                      "added": 345, "duplicates": 0, "repeated": 0, "neutral": 0, "ignored": [],
-                      "invalid": [], "warnings": []}
+                      "added": 345, "duplicates": 0, "repeated": 0, "neutral": 0, "unnamed": 0,
+                      "ignored": [], "invalid": [], "warnings": []}
     code, out, _ = run(capsys, sample_repo, "feedback", "import", path)
     assert out.startswith("imported 0 of 345 records") and "(345 already present)" in out
     # an export gathered from several countries gives a review once per country: the repeats
@@ -336,6 +336,31 @@ def test_import_agent_flag_is_checked_once_and_stands_for_a_csv_agent_column(
                "product-writr", "--dry-run") == (
         1, "", "error: no agent 'product-writr' on main\n"
                "  hint: did you mean 'product-writer'?\n")
+
+
+def test_import_in_a_repository_of_one_agent_gives_it_to_records_that_name_none(
+        capsys: pytest.CaptureFixture[str], sample_repo: Path, tmp_path: Path) -> None:
+    # a new user's app-store export has no agent column, and the repository one agent: as
+    # `analyze` and `propose`, the import needs no name
+    for other in ("product-writer", "research-assistant", "trip-planner"):
+        git(sample_repo, "rm", "-q", f"agents/{other}.yaml")
+    git(sample_repo, "commit", "-q", "-m", "one agent left")
+    lines = [{"rating": "down", "reason": f"no agent named ({n})", "created_at": "2026-10-01T10:00:00Z"}
+             for n in range(3)]
+    lines.append({"agent": "support-agent", "rating": "up", "reason": "names its agent",
+                  "created_at": "2026-10-01T10:00:00Z"})
+    export = tmp_path / "export.jsonl"  # read by the fast path
+    export.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    code, out, _ = run(capsys, sample_repo, "feedback", "import", str(export))
+    assert code == 0 and "imported 4 of 4 records" in out
+    assert ("note: 3 record(s) named no agent: they were given to support-agent, the "
+            "repository's only agent") in out
+    csv_export = tmp_path / "export.csv"  # read the general way
+    csv_export.write_text("rating,reason\ndown,too long\nup,clear\n")
+    report = ok_json(capsys, sample_repo, "feedback", "import", str(csv_export))
+    assert (report["added"], report["unnamed"]) == (2, 2)
+    records = ok_json(capsys, sample_repo, "feedback", "list", "--records")["records"]
+    assert {r["agent"] for r in records} == {"support-agent"} and len(records) == 6
 
 
 def test_import_maps_another_tools_columns_and_reads_stars(

@@ -9,9 +9,10 @@ from typing import TYPE_CHECKING
 import click
 
 from gitimprove.cli.context import Context, cost_told, echo, emit_json, json_option, pass_ctx
-from gitimprove.cli.output import fold, for_people, paint
+from gitimprove.cli.output import for_people, paint
 from gitimprove.errors import GitImproveError, InvalidFileError
 from gitimprove.instructions.agentfile import protected_ids
+from gitimprove.text import fold
 
 if TYPE_CHECKING:
     from gitimprove.instructions.repo import AgentSummary

@@ -39,6 +39,8 @@ def _warn_grouped(problems: list[LineProblem]) -> None:
     """The import's warnings on standard error, one line per distinct warning with the lines
     it came from (a large export of runs without a version says the same thing on every
     line), the first few of them; ``--json`` has every one."""
+    from gitimprove.feedback.errors import where_said
+
     groups: dict[str, list[LineProblem]] = {}
     for w in problems:
         groups.setdefault(w.message, []).append(w)
@@ -47,9 +49,7 @@ def _warn_grouped(problems: list[LineProblem]) -> None:
         if len(found) == 1 or not first.line:
             echo(f"warning: {first}", err=True)
             continue
-        lines = ", ".join(str(w.line) for w in found[:5])
-        more = f" and {len(found) - 5} more" if len(found) > 5 else ""
-        echo(f"warning: {first.noun}s {lines}{more}: {message}", err=True)
+        echo(f"warning: {where_said(first.noun, [w.line for w in found])}: {message}", err=True)
     if len(groups) > MAX_WARNINGS:
         rest = sum(len(found) for found in list(groups.values())[MAX_WARNINGS:])
         echo(f"warning: and {rest} more; all of them: `feedback import --dry-run --json`",
@@ -156,7 +156,8 @@ def record_cmd(ctx: Context, agent: str, run_id: str | None, version: str | None
               help="Version (v3 or a blob id) of the records that name none (default: the one "
                    "live on main when each was made, marked inferred).")
 @click.option("--agent", "agent", metavar="NAME",
-              help="Agent of the records that name none (an export of one agent's runs).")
+              help="Agent of the records that name none (an export of one agent's runs); in a "
+                   "repository of one agent, that agent.")
 @click.option("--map", "maps", metavar="COLUMN=FIELD", multiple=True,
               help="The field of a column (CSV) or key (JSON) another tool named its own way, "
                    "e.g. --map content=reason --map score=rating; with it, columns that name "
@@ -187,6 +188,9 @@ def import_cmd(ctx: Context, file: str, fmt: str | None, dry_run: bool, skip_inv
         columns = columns or {}
         columns[column.strip()] = name.strip()
     source, data = read_source(file)
+    sole = None
+    if agent is None and len(names := repo.agent_names()) == 1:
+        agent = sole = names[0]  # as `analyze` and `propose` take it: one agent need not be named
     report = import_feedback(repo.feedback_store(), repo._feedback_index(), source, data,
                              fmt=fmt, dry_run=dry_run, skip_invalid=skip_invalid, version=version,
                              agent=agent, columns=columns, stars=stars)
@@ -212,6 +216,9 @@ def import_cmd(ctx: Context, file: str, fmt: str | None, dry_run: bool, skip_inv
         shown = ", ".join(repr(n) for n in report.ignored[:12])
         more = f" and {len(report.ignored) - 12} more" if len(report.ignored) > 12 else ""
         echo(f"left out (no field named by --map): {shown}{more}")
+    if sole is not None and report.unnamed:
+        echo(f"note: {report.unnamed:,} record(s) named no agent: they were given to {sole}, the "
+             "repository's only agent")
     if report.added and not dry_run:
         for note in _before_first_version(repo, report.ids):
             echo(f"note: {note}")

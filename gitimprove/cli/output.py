@@ -190,14 +190,6 @@ def fit(text: str, columns: int | None = None) -> str:
     return "\n".join(part for line in text.split("\n") for part in wrap(line, columns))
 
 
-def fold(items: list[str], shown: int, *, more: str = "") -> str:
-    """``a, b, c and 12 more`` (the rest: ``more``)."""
-    if len(items) <= shown:
-        return ", ".join(items)
-    tail = f" ({more})" if more else ""
-    return f"{', '.join(items[:shown])} and {len(items) - shown} more{tail}"
-
-
 def pager_command(no_pager: bool = False) -> str | None:
     """The pager to use, as git chooses it, or None."""
     if no_pager or not is_terminal():

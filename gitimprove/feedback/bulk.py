@@ -100,6 +100,7 @@ class FastLines:
         self._version = version
         self._agent_given = agent
         self._recorded_at = recorded_at
+        self.unnamed = 0  # rows taken that named no agent: given ``agent``
         # agents and versions as given -> as checked, and as JSON text for the digest, and a
         # version's warning (None: for the general path)
         self._agents: dict[str, tuple[str, str] | None] = {}
@@ -113,7 +114,8 @@ class FastLines:
              text_in, text_out, metadata, created) = self._validate(line).values()
         except ValueError:  # pydantic-core's ValidationError
             return None
-        if given is None or given == "":  # as the general path gives --agent
+        unnamed = given is None or given == ""
+        if unnamed:  # as the general path gives --agent
             given = self._agent_given
             if given is None:
                 return None  # "agent: missing", worded there
@@ -158,6 +160,7 @@ class FastLines:
         derived = record_id is None
         if derived:  # as make_record derives it: the content hash, created_at included
             record_id = "fb-" + digest[:20]
+        self.unnamed += unnamed
         return ((record_id, agent, version, run_id, rating, reason, correction,
                  stored, user_id, text_in, text_out,
                  None if metadata is None else _METADATA_JSON(metadata), created_text,

@@ -6,6 +6,7 @@ import re
 from collections.abc import Sequence
 
 from gitimprove.errors import GitImproveError
+from gitimprove.text import fold
 
 
 class FeedbackError(GitImproveError):
@@ -50,21 +51,24 @@ class FeedbackImportError(FeedbackError):
 
 
 _AT = re.compile(r"(?P<noun>line|record|row) (?P<n>\d+): (?P<why>.*)", re.DOTALL)
-_PLACES_SHOWN = 3
+
+
+def where_said(noun: str, numbers: Sequence[int | str]) -> str:
+    """``line 8``, ``lines 1, 2, 3``, ``lines 1, 2, 3, 4, 5 and 9,203 more``: the lines (or
+    records) that said one thing."""
+    if len(numbers) == 1:
+        return f"{noun} {numbers[0]}"
+    return f"{noun}s {fold([str(n) for n in numbers], PLACES_SHOWN)}"
+
+
+PLACES_SHOWN = 5  # lines named for a problem many lines share
 
 
 def _where(places: Sequence[tuple[str, str]]) -> str:
-    """``line 8: ``, ``lines 1, 2 and 5: ``, ``lines 1, 2, 3 and 9,205 more: `` (or nothing,
-    for a problem of no line)."""
+    """:func:`where_said` of the lines a problem was found on, and a colon (nothing, for a
+    problem of no line)."""
     noun = places[0][0]
-    if not noun:
-        return ""
-    numbers = [n for _, n in places]
-    if len(numbers) == 1:
-        return f"{noun} {numbers[0]}: "
-    if len(numbers) <= _PLACES_SHOWN:
-        return f"{noun}s {', '.join(numbers[:-1])} and {numbers[-1]}: "
-    return f"{noun}s {', '.join(numbers[:_PLACES_SHOWN])} and {len(numbers) - _PLACES_SHOWN:,} more: "
+    return f"{where_said(noun, [n for _, n in places])}: " if noun else ""
 
 
 def add_feedback_hint(agent: str | None = None) -> str:

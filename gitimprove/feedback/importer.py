@@ -61,6 +61,7 @@ class ImportReport:
     duplicates: int = 0   # already stored
     repeated: int = 0     # the same record again, later in the file
     neutral: int = 0      # three stars and nothing else (--stars): nothing to store
+    unnamed: int = 0      # records that named no agent, given the import's
     ignored: list[str] = field(default_factory=list)  # columns or keys --map left unnamed
     invalid: list[LineProblem] = field(default_factory=list)
     warnings: list[LineProblem] = field(default_factory=list)
@@ -70,7 +71,8 @@ class ImportReport:
         return {
             "source": self.source, "format": self.format, "dry_run": self.dry_run,
             "records": self.records, "added": self.added, "duplicates": self.duplicates,
-            "repeated": self.repeated, "neutral": self.neutral, "ignored": self.ignored,
+            "repeated": self.repeated, "neutral": self.neutral, "unnamed": self.unnamed,
+            "ignored": self.ignored,
             "invalid": [{"line": p.line, "error": p.message} for p in self.invalid],
             "warnings": [{"line": p.line, "warning": p.message} for p in self.warnings],
         }
@@ -553,6 +555,7 @@ class _Intake:
             row["version"] = self.version
         if self.agent is not None and row.get("agent") in (None, ""):
             row["agent"] = self.agent
+            self.report.unnamed += 1
         given_id, given_time = row.get("id"), row.get("created_at")
         try:
             record, warning = build_record(self.index, row, id_from_content=True, now=self.stamp,
@@ -629,6 +632,7 @@ def _take_jsonl(data: bytes, intake: _Intake, fast: FastLines) -> None:
         else:
             intake.keep(number, fid, row[14], row, derived_id, False, warning)
     intake.report.records += taken
+    intake.report.unnamed += fast.unnamed
 
 
 def _import(store: FeedbackStore, index: AgentIndex, source: str, data: bytes, *, fmt: str,

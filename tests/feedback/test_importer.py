@@ -95,14 +95,14 @@ def test_thousands_of_bad_lines_show_each_problem_once_and_keep_all(repo: Instru
     shown = str(err).splitlines()
     assert shown[0].endswith(": 2,500 of 2,500 records are invalid; nothing was imported")
     assert len(shown) == 1 + 5 + 1  # summary, one line per rating written, the hint
-    assert shown[1].startswith("  lines 1, 6, 11 and 497 more: rating: '0 stars'")
+    assert shown[1].startswith("  lines 1, 6, 11, 16, 21 and 495 more: rating: '0 stars'")
     assert shown[-1].startswith("  hint: no line can be imported: fix the file")
     # every line naming an agent the repository does not have: one mistake, said once
     with pytest.raises(FeedbackImportError) as info:
         run_import(repo, jl(*({"agent": "companion", "rating": -1, "reason": f"r{i}"}
                               for i in range(300))))
     assert str(info.value).splitlines()[1] == (
-        "  lines 1, 2, 3 and 297 more: no agent 'companion' on main (agents: product-writer, "
+        "  lines 1, 2, 3, 4, 5 and 295 more: no agent 'companion' on main (agents: product-writer, "
         "research-assistant, support-agent, trip-planner)")
 
 
