@@ -361,6 +361,16 @@ def test_import_in_a_repository_of_one_agent_gives_it_to_records_that_name_none(
     assert (report["added"], report["unnamed"]) == (2, 2)
     records = ok_json(capsys, sample_repo, "feedback", "list", "--records")["records"]
     assert {r["agent"] for r in records} == {"support-agent"} and len(records) == 6
+    code, out, _ = run(capsys, sample_repo, "feedback", "record", "--rating", "down",
+                       "--reason", "asked for my order number twice")
+    assert code == 0 and out.startswith("recorded fb-") and out.rstrip().endswith(
+        "for support-agent")
+
+
+def test_record_names_its_agent_where_there_are_several(
+        capsys: pytest.CaptureFixture[str], sample_repo: Path) -> None:
+    code, _, err = run(capsys, sample_repo, "feedback", "record", "--rating", "down")
+    assert code == 1 and err.startswith("error: name an agent: there are 4 (product-writer, ")
 
 
 def test_import_maps_another_tools_columns_and_reads_stars(

@@ -72,7 +72,8 @@ def feedback_group() -> None:
 
 
 @feedback_group.command("record")
-@click.option("--agent", required=True, help="The agent the run belongs to.")
+@click.option("--agent", help="The agent the run belongs to (in a repository of one agent, that "
+                               "agent).")
 @click.option("--run-id", help="The run this feedback is about.")
 @click.option("--version", "version", metavar="V",
               help="Instruction version of the run: the blob id load() returned, or v3.")
@@ -94,7 +95,7 @@ def feedback_group() -> None:
 @json_option
 @pass_ctx
 @for_people
-def record_cmd(ctx: Context, agent: str, run_id: str | None, version: str | None,
+def record_cmd(ctx: Context, agent: str | None, run_id: str | None, version: str | None,
                rating: str | None, reason: str | None, correction: str | None,
                signals: tuple[str, ...], user_id: str | None, input_text: str | None,
                output_text: str | None, metadata: str | None, feedback_id: str | None,
@@ -130,7 +131,7 @@ def record_cmd(ctx: Context, agent: str, run_id: str | None, version: str | None
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         record = ctx.repo.record_feedback(
-            agent=agent, run_id=run_id, version=version, rating=rating, reason=reason,
+            agent=ctx.agent(agent), run_id=run_id, version=version, rating=rating, reason=reason,
             correction=correction, signals=parsed or None, user_id=user_id, input=input_text,
             output=output_text, metadata=meta,
             created_at=parse_since(created_at, "--created-at"), id=feedback_id,

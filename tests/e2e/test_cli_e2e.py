@@ -119,8 +119,6 @@ def test_a_missing_option_or_argument_reads_like_every_other_error(repo: Path) -
         ("trial", "start", "p1"): "error: gitimprove trial start needs --share PCT: the share of "
                                   "units served the proposal, a percentage like 10% (or 10), up "
                                   "to the policy's trials.max_share (20% unless set)",
-        ("feedback", "record", "--rating", "negative"):
-            "error: gitimprove feedback record needs --agent TEXT: the agent the run belongs to",
         ("reject", "p1"): "error: gitimprove reject needs --reason TEXT: why (kept in git for the "
                           "audit trail)",
         ("approve",): "error: gitimprove approve needs PROPOSAL (usage: gitimprove approve "
