@@ -18,6 +18,9 @@ if TYPE_CHECKING:
     from gitimprove.proposals.build import Plan
 
 
+LEFT_OUT_SHOWN = 4  # patterns named for a reason several share; the review names them all
+
+
 @click.command("propose")
 @click.argument("agents", nargs=-1)
 @click.option("--all", "all_agents", is_flag=True, help="Propose for every agent.")
@@ -40,7 +43,7 @@ def propose_cmd(ctx: Context, agents: tuple[str, ...], all_agents: bool, propose
     draft breaks a rule (a bounded prompt, at most proposer.max_tokens of answer each, all
     within proposer.deadline_seconds); the last line says what they cost, also when the
     command fails. A failure or a refused draft writes nothing."""
-    from gitimprove.proposals.proposers.base import left_out_summary
+    from gitimprove.proposals.proposers.base import left_out_lines, left_out_summary
     from gitimprove.proposals.proposers.select import bill_of, make_proposer
     from gitimprove.review.remote import propose_and_push
 
@@ -75,8 +78,8 @@ def propose_cmd(ctx: Context, agents: tuple[str, ...], all_agents: bool, propose
             if len(outcome.left_out) > 1:  # each with its reason, not one as an example
                 echo(f"nothing to propose for {outcome.agent}: "
                      f"{left_out_summary(outcome.left_out, example=False)}. Each, and why:")
-                for lo in outcome.left_out:
-                    echo(f"  - {lo.what}: {lo.why}")
+                for line in left_out_lines(outcome.left_out, shown=LEFT_OUT_SHOWN):
+                    echo(f"  - {line}")
             else:
                 echo(outcome.reason)
             if outcome.hint:

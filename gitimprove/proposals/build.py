@@ -40,6 +40,7 @@ from gitimprove.proposals.proposers.base import (
     ProposalRequest,
     Proposer,
     ProposerResult,
+    left_out_lines,
 )
 from gitimprove.proposals.rules import (
     PriorRule,
@@ -237,7 +238,8 @@ def compose_message(agent: str, pid: str, at: AgentAt, result: ProposerResult,
         parts.append("\n".join(lines))
     if left_out:
         lines = ["Left out, and why:"]
-        lines += [_wrap(f"- {_quote(lo.line(), 300)}", "  ") for lo in left_out]
+        lines += [_wrap(f"- {line}", "  ")
+                  for line in left_out_lines(left_out, quote=lambda text: _quote(text, 300))]
         parts.append("\n".join(lines))
     parts.append(f"Based on {at.path} at {at.commit.short} (blob {at.blob.short}).")
     return proposal_record(agent, pid, at, result, patterns, evidence).message(parts)

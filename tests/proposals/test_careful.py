@@ -428,3 +428,19 @@ def test_a_file_cut_short_in_a_code_fence_is_named_as_the_cause(tmp_path: Path) 
                                  "open: what follows it reads as part of it; close it in the "
                                  "file, commit, then propose again")
     repo.close()
+
+
+def test_patterns_left_out_for_one_reason_are_one_line() -> None:
+    # twenty product patterns of 9,208 app reviews made twenty lines of "about the pricing,
+    # not the answers": one reason, said once, with the patterns it covers
+    from gitimprove.proposals.proposers.base import LeftOut, left_out_lines
+
+    pricing = "about the pricing, not the answers; no instruction fixes it"
+    left = [LeftOut(f"'p{n}' ({100 - n} items)", pricing) for n in range(6)]
+    left.insert(2, LeftOut("'login' (40 items)", "about the login, not the answers"))
+    assert left_out_lines(left, shown=4) == [
+        f"{pricing} (6 patterns): 'p0' (100 items), 'p1' (99 items), 'p2' (98 items), "
+        "'p3' (97 items) and 2 more",
+        "'login' (40 items): about the login, not the answers"]
+    # the review (kept in git) names every one
+    assert left_out_lines(left)[0].endswith("'p4' (96 items), 'p5' (95 items)")

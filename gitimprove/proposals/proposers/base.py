@@ -14,6 +14,7 @@ from gitimprove.patterns.model import Pattern
 from gitimprove.proposals.operations import Draft
 from gitimprove.proposals.rules import Known, PriorRule, review_draft, written
 from gitimprove.proposals.support import Support
+from gitimprove.text import fold
 
 # Checks a draft against the file, the protected sections and the policy's limits (the same
 # validator that guards the merge). Returns one readable problem per line; empty means valid.
@@ -77,6 +78,21 @@ def left_out_summary(left_out: list[LeftOut], *, example: bool = True) -> str:
     if other is not None and example:
         parts.append(f"e.g. {other.line()}")
     return "; ".join(parts)
+
+
+def left_out_lines(left_out: list[LeftOut], *, shown: int | None = None,
+                   quote: Callable[[str], str] = str) -> list[str]:
+    """What was left out, one line per reason: ``what: why``, or for a reason several
+    patterns share, ``why (N patterns): what, what, ...`` (the first ``shown`` of them, where
+    given): twenty product patterns are one line about the product, not twenty. Each what and
+    why is written as ``quote`` makes it."""
+    by: dict[str, list[str]] = {}
+    for lo in left_out:
+        by.setdefault(quote(lo.why), []).append(quote(lo.what))
+    return [f"{whats[0]}: {why}" if len(whats) == 1 else
+            f"{why} ({len(whats)} patterns): "
+            f"{fold(whats, shown) if shown is not None else ', '.join(whats)}"
+            for why, whats in by.items()]
 
 
 class NothingNew(ProposerError):
