@@ -14,7 +14,7 @@ import html
 from datetime import UTC, datetime
 from typing import Any
 
-from gitimprove.dataclass import dataclass
+from gitimprove.dataclass import dataclass, field
 from gitimprove.errors import GitImproveError
 from gitimprove.instructions.repo import InstructionRepo
 from gitimprove.metrics import VersionFigures, direction, version_figures
@@ -50,11 +50,16 @@ class ReportData:
     events: list[dict[str, Any]]
     patterns: list[dict[str, Any]]
     proposals: list[dict[str, Any]]
+    # items about the product or service per topic, and those that give no reason: beside
+    # the patterns instructions can act on, not among them
+    product: list[tuple[str, int]] = field(default_factory=list)
+    unspecific: int = 0
 
 
 def collect(repo: InstructionRepo, agent: str, *, now: datetime | None = None) -> ReportData:
     """Everything the page shows, read from git and the feedback store."""
     from gitimprove.audit import audit
+    from gitimprove.patterns.model import topic_tally
     from gitimprove.review.actions import list_proposals
     from gitimprove.review.view import review_data
 
@@ -68,7 +73,7 @@ def collect(repo: InstructionRepo, agent: str, *, now: datetime | None = None) -
         found = []
     patterns = [{"label": p.label, "kind": str(p.kind), "count": p.count, "share": p.share,
                  "quotes": list(p.quotes[:MAX_QUOTES]), "state": str(p.state)}
-                for p in found[:MAX_PATTERNS]]
+                for p in found if p.triage not in ("product", "unspecific")][:MAX_PATTERNS]
     proposals = []
     for info in list_proposals(repo, agent=agent):
         data = review_data(repo, info.id).to_json()
@@ -81,7 +86,8 @@ def collect(repo: InstructionRepo, agent: str, *, now: datetime | None = None) -
         data["evidence_quotes"] = quotes
         proposals.append(data)
     return ReportData(agent, repo.branch, now or datetime.now(UTC), figures, events, patterns,
-                      proposals)
+                      proposals, topic_tally(found),
+                      sum(p.count for p in found if p.triage == "unspecific"))
 
 
 def _trial_events(repo: InstructionRepo, agent: str) -> list[dict[str, Any]]:
@@ -294,6 +300,13 @@ def _section(data: ReportData) -> list[str]:
         out.append("</table>")
     else:
         out.append('<p class="note">No patterns: not enough feedback yet.</p>')
+    if data.product:
+        said = "; ".join(f"{_e(topic)}, {count:,}" for topic, count in data.product)
+        out.append(f'<p class="product">Not about the instructions (the product or service; '
+                   f'never proposed): {said}</p>')
+    if data.unspecific:
+        out.append(f'<p class="note">No reason given (nothing to change an instruction by): '
+                   f'{data.unspecific:,}</p>')
     out.append(f'<h2>Open proposals ({len(data.proposals)})</h2>')
     if not data.proposals:
         out.append('<p class="note">None open.</p>')

@@ -89,10 +89,11 @@ def test_text_from_feedback_models_and_commits_is_escaped() -> None:
                       proposals=[{"id": "p1", "summary": evil, "author": evil, "verdict": "pass",
                                   "evidence": ["fb-1"], "diff": evil,
                                   "evidence_quotes": [{"id": "fb-1", "rating": None,
-                                                       "text": evil}]}])
+                                                       "text": evil}]}],
+                      product=[(evil, 3)])
     page = render([data])
     assert "<script" not in page and "</svg> &" not in page
-    assert page.count("&lt;script&gt;alert(1)&lt;/script&gt; &amp; &quot;q&quot;") >= 5
+    assert page.count("&lt;script&gt;alert(1)&lt;/script&gt; &amp; &quot;q&quot;") >= 6
 
 
 def test_cli_writes_the_file_and_refuses_an_unknown_agent(busy: Path, tmp_path: Path,
@@ -206,3 +207,22 @@ def test_a_real_browser_renders_the_chart(busy: Path, tmp_path: Path) -> None:
             if px in count:
                 count[px] += 1
     assert count[blue] > 200 and count[band] > 200, count
+
+
+def test_complaints_about_the_product_are_counted_apart_from_the_patterns() -> None:
+    # 9,208 app reviews: the page listed pricing and crash patterns among the ones
+    # instructions can act on; they are counted per topic under the table, as analyze does
+    from datetime import UTC, datetime
+
+    from gitimprove.report import ReportData, render
+
+    data = ReportData(agent="a", branch="main", generated=datetime(2026, 11, 1, tzinfo=UTC),
+                      figures=[], events=[], proposals=[],
+                      patterns=[{"label": "forgets what I said", "kind": "recurring_failure",
+                                 "count": 388, "share": 0.04, "quotes": [], "state": "open"}],
+                      product=[("pricing", 1609), ("crashes and bugs", 397)], unspecific=183)
+    page = render([data])
+    assert ("Not about the instructions (the product or service; never proposed): "
+            "pricing, 1,609; crashes and bugs, 397") in page
+    assert "No reason given (nothing to change an instruction by): 183" in page
+    assert page.index("forgets what I said") < page.index("Not about the instructions")

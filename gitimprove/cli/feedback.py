@@ -427,6 +427,8 @@ def analyze_cmd(ctx: Context, agent: str | None, since: str | None, version: str
 
 
 def _show_patterns(agent: str, patterns: list[Pattern], show_all: bool) -> None:
+    from gitimprove.patterns.model import topic_tally
+
     if not patterns:
         echo(f"No patterns in {agent}'s feedback yet (too little, or nothing recurs).")
         return
@@ -459,13 +461,8 @@ def _show_patterns(agent: str, patterns: list[Pattern], show_all: bool) -> None:
         echo(f"... and {len(rest_patterns)} more patterns, "
              f"{sum(p.count for p in rest_patterns):,} items (analyze --all shows them)")
     if product:
-        topics: dict[str, int] = {}  # each item under its own topic (see Pattern.topics)
-        for p in product:
-            for topic, count in (p.topics or {p.topic or "other": p.count}).items():
-                topics[topic] = topics.get(topic, 0) + count
         echo("\nNot about the instructions (the product or service; never proposed): "
-             + "; ".join(f"{topic}, {count}" for topic, count in
-                         sorted(topics.items(), key=lambda tc: (-tc[1], tc[0]))))
+             + "; ".join(f"{topic}, {count}" for topic, count in topic_tally(product)))
         ranked = sorted(product, key=lambda p: (-p.count, p.id))
         shown, rest = ranked[:PRODUCT_LINES], ranked[PRODUCT_LINES:]
         for p in shown:

@@ -102,6 +102,17 @@ def importance(p: Pattern) -> tuple[bool, float, int, str]:
     return (not p.negative, -p.score, -p.count, p.id)
 
 
+def topic_tally(patterns: Iterable[Pattern]) -> list[tuple[str, int]]:
+    """The product patterns' items per product topic, each under its own topic (see
+    ``Pattern.topics``), most first: "pricing, 1,643; crashes and bugs, 401"."""
+    topics: dict[str, int] = {}
+    for p in patterns:
+        if p.triage == "product":
+            for topic, count in (p.topics or {p.topic or "other": p.count}).items():
+                topics[topic] = topics.get(topic, 0) + count
+    return sorted(topics.items(), key=lambda tc: (-tc[1], tc[0]))
+
+
 def cited_ids(patterns: Iterable[Pattern]) -> list[str]:
     seen: dict[str, None] = {}
     for p in patterns:
