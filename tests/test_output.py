@@ -218,6 +218,20 @@ def test_analyze_shows_the_evidence_ids_that_fit_one_line(sample_history: Path) 
     assert all(not lines[n + 1].lstrip().startswith("fb-") for n in evidence if n + 1 < len(lines))
 
 
+def test_agents_on_a_narrow_terminal_keep_protected_and_its_value_together(
+        sample_history: Path) -> None:
+    # an ADK agent's many sections wrapped the row between "protected:" and its value
+    code, screen = _all_on_a_terminal(sample_history, "agents", columns=80)
+    assert code == 0, screen
+    lines = screen.splitlines()
+    assert all(len(line) <= 80 for line in lines), screen
+    said = [line.strip() for line in lines if "protected:" in line]
+    assert said and all(not line.endswith("protected:") for line in lines)
+    assert any(line.startswith("protected: safety") for line in said)  # a line of its own
+    wide = _all_on_a_terminal(sample_history, "agents", columns=200)[1]
+    assert all("sections: " in line and "protected: " in line for line in wide.splitlines())
+
+
 def test_errors_and_hints_fit_the_terminal(sample_history: Path) -> None:
     code, screen = _all_on_a_terminal(sample_history, "trial", "start", "x", "--share", "200%",
                                       columns=50)

@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING
 import click
 
 from gitimprove.cli.context import Context, cost_told, echo, emit_json, json_option, pass_ctx
-from gitimprove.cli.output import for_people, paint
+from gitimprove.cli.output import for_people, paint, visible_len
+from gitimprove.cli.output import width as terminal_width
 from gitimprove.errors import GitImproveError, InvalidFileError
 from gitimprove.instructions.agentfile import protected_ids
 from gitimprove.text import fold
@@ -94,6 +95,7 @@ def agents_cmd(ctx: Context, as_json: bool) -> int:
         echo(f"No agents in {repo.policy().agents_dir}/ on {repo.branch}.")
     else:
         width = max([len(r.name) for r in rows] or [0])
+        columns = terminal_width()
         for r in rows:
             protected = ", ".join(r.protected) or "-"
             where = f"  ({r.format}: {r.path})" if r.format != "native" else ""
@@ -101,8 +103,15 @@ def agents_cmd(ctx: Context, as_json: bool) -> int:
                 if r.fallback_from else ""
             # NOTE: a Markdown file can have 80 headings: a row names the first few
             sections = fold(r.sections, _SECTIONS_SHOWN, more="all: agents --json")
-            echo(f"{r.name:<{width}}  {r.version:<5} {r.blob[:10]}  "
-                 f"sections: {sections}  protected: {protected}{where}{state}")
+            head = f"{r.name:<{width}}  {r.version:<5} {r.blob[:10]}  sections: {sections}"
+            tail = f"protected: {protected}{where}{state}"
+            if columns is not None and visible_len(f"{head}  {tail}") > columns:
+                # on a terminal too narrow for the row, what is protected and where the agent
+                # lives on a line of their own, not wrapped between "protected:" and its value
+                echo(head)
+                echo(f"    {tail}")
+            else:
+                echo(f"{head}  {tail}")
         listed = {r.name for r in rows}
         served = {r.path for r in rows}  # a broken file whose agents get its last valid version
         for b in broken:
