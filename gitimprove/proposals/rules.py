@@ -374,12 +374,31 @@ def sentences(text: str) -> list[str]:
     return [s.strip() for line in lines for s in _SENTENCE.split(line) if s.strip()]
 
 
+# A term and what it means, as a glossary or a scale gives it: "Accurate: The information
+# presented in the CLAIM is correct, complete, and consistent ...", "Critical: A defect that
+# blocks a release.": a word with a capital, a colon, then an article, and no word that asks
+# anything of the answer.
+_DEFINITION = re.compile(r"\A[*_]*[A-Z][\w'/ -]{0,30}?[*_]*:[*_]*\s+(?:the|a|an)\s", re.I)
+_ASKS = re.compile(r"\b(?:should|must|shall|need to|needs to|always|never|avoid|don'?t|do not|"
+                   r"make sure|ensure|use|keep|write|include|give|cite)\b", re.I)
+
+
+def defines(text: str) -> bool:
+    """Whether a rule only says what a term means ("Accurate: The information ... is
+    correct"): such a line asks nothing of the agent, so it is no rule a new one repeats or
+    contradicts (a verdict named "Accurate" is no rule about accuracy)."""
+    return bool(_DEFINITION.match(text)) and text[:1].isupper() and not _ASKS.search(text)
+
+
 def file_statements(file: AgentFile) -> list[Statement]:
-    """Every rule of the file, and the sentences of each section's text."""
+    """Every rule of the file, and the sentences of each section's text, less those that
+    only say what a term means (:func:`defines`)."""
     out = []
     for s in file.sections:
-        out += [Statement(s.id, t, in_text=True) for t in sentences(s.text or "")]
-        out += [Statement(s.id, r, index=i) for i, r in enumerate(s.rules or [])]
+        out += [Statement(s.id, t, in_text=True) for t in sentences(s.text or "")
+                if not defines(t)]
+        out += [Statement(s.id, r, index=i) for i, r in enumerate(s.rules or [])
+                if not defines(r)]
     return out
 
 

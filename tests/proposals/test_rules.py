@@ -251,3 +251,22 @@ def test_a_short_line_that_shares_two_words_does_not_say_the_longer_rule() -> No
     assert not duplicates(rule, "Do they have an order number?")
     assert not duplicates(rule, "Customer provides order number")
     assert duplicates(rule, "Use the order number the customer already gave; do not ask again.")
+
+
+@pytest.mark.parametrize(("text", "defined"), [
+    # the ADK llm-auditor's verdicts: a term and what it means, no rule about accuracy
+    ("Accurate: The information presented in the CLAIM is correct, complete, and consistent "
+     "with the provided context and reliable sources.", True),
+    ("Critical: A defect that blocks a release.", True),
+    ("Tone: The reply should be warm and friendly.", False),   # it asks something
+    ("**Length:** The answer must be under 100 words.", False),
+    ("Accuracy: Check every figure.", False),
+    ("Always include sources", False),
+])
+def test_a_definition_is_no_rule_to_repeat(text: str, defined: bool) -> None:
+    from gitimprove.instructions.agentfile import AgentFile, Section
+    from gitimprove.proposals.rules import defines, file_statements
+
+    assert defines(text) is defined
+    file = AgentFile(name="a", sections=[Section(id="verdicts", rules=[text])])
+    assert [st.text for st in file_statements(file)] == ([] if defined else [text])
