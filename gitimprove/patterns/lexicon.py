@@ -363,6 +363,8 @@ CONCEPTS: tuple[Concept, ...] = (
        cant access the internet | not connected to the internet | cant browse | can not browse
        permanently closed | that closed | has closed | have closed | had closed
        no longer exists | no longer exist | does not exist anymore | out of business
+       data pre # | info pre # | information pre # | knowledge pre # | training data
+       trained up to | trained until
        """),
     _c("instructions", "ignores instructions", "follow the instructions",
        "follows instructions",

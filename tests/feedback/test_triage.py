@@ -392,6 +392,8 @@ def test_wrong_answers_are_about_the_answers_and_named_as_such() -> None:
     # what the answer named has changed since: the theme of knowledge out of date
     ("Two of the places were permanently closed", ("outdated",)),
     ("Sent us to a restaurant that no longer exists", ("outdated",)),
+    ("This thing can only access data pre 2021!", ("outdated",)),
+    ("its training data is two years old", ("outdated",)),
     ("The app keeps closing", ()),
     # critiques of an answer's argument; "reasoning" alone is stemmed as "reason"
     ("The response makes a wrong reasoning with time information.", ("reasoning",)),
