@@ -462,7 +462,7 @@ def _show_patterns(agent: str, patterns: list[Pattern], show_all: bool) -> None:
              f"{sum(p.count for p in rest_patterns):,} items (analyze --all shows them)")
     if product:
         echo("\nNot about the instructions (the product or service; never proposed): "
-             + "; ".join(f"{topic}, {count}" for topic, count in topic_tally(product)))
+             + "; ".join(f"{topic}, {count:,}" for topic, count in topic_tally(product)))
         ranked = sorted(product, key=lambda p: (-p.count, p.id))
         shown, rest = ranked[:PRODUCT_LINES], ranked[PRODUCT_LINES:]
         for p in shown:

@@ -378,7 +378,7 @@ def sentences(text: str) -> list[str]:
 # presented in the CLAIM is correct, complete, and consistent ...", "Critical: A defect that
 # blocks a release.": a word with a capital, a colon, then an article, and no word that asks
 # anything of the answer.
-_DEFINITION = re.compile(r"\A[*_]*[A-Z][\w'/ -]{0,30}?[*_]*:[*_]*\s+(?:the|a|an)\s", re.I)
+_DEFINITION = re.compile(r"\A[*_]*[A-Z][\w'/ -]{0,30}?[*_]*:[*_]*\s+(?:[Tt]he|[Aa]n?)\s")
 _ASKS = re.compile(r"\b(?:should|must|shall|need to|needs to|always|never|avoid|don'?t|do not|"
                    r"make sure|ensure|use|keep|write|include|give|cite)\b", re.I)
 
@@ -387,7 +387,7 @@ def defines(text: str) -> bool:
     """Whether a rule only says what a term means ("Accurate: The information ... is
     correct"): such a line asks nothing of the agent, so it is no rule a new one repeats or
     contradicts (a verdict named "Accurate" is no rule about accuracy)."""
-    return bool(_DEFINITION.match(text)) and text[:1].isupper() and not _ASKS.search(text)
+    return bool(_DEFINITION.match(text)) and not _ASKS.search(text)
 
 
 def file_statements(file: AgentFile) -> list[Statement]:
