@@ -16,6 +16,7 @@ from functools import lru_cache
 
 from gitimprove.dataclass import dataclass, field
 from gitimprove.instructions.agentfile import AgentFile
+from gitimprove.instructions.formats.prose import Examples, names_examples
 from gitimprove.patterns.text import content, normalize, tokens
 from gitimprove.proposals.operations import (
     AddRule,
@@ -392,14 +393,35 @@ def defines(text: str) -> bool:
 
 def file_statements(file: AgentFile) -> list[Statement]:
     """Every rule of the file, and the sentences of each section's text, less those that
-    only say what a term means (:func:`defines`)."""
+    only say what a term means (:func:`defines`) and worked examples (:func:`own_text`)."""
     out = []
+    shown: set[str] = set()  # the sections that end in worked examples: those under them are
     for s in file.sections:
-        out += [Statement(s.id, t, in_text=True) for t in sentences(s.text or "")
-                if not defines(t)]
+        text, to_end = own_text(s.text or "", inside=s.parent in shown or names_examples(s.title))
+        if to_end:
+            shown.add(s.id)
+        out += [Statement(s.id, t, in_text=True) for t in sentences(text) if not defines(t)]
         out += [Statement(s.id, r, index=i) for i, r in enumerate(s.rules or [])
                 if not defines(r)]
     return out
+
+
+def own_text(text: str, *, inside: bool = False) -> tuple[str, bool]:
+    """A section's text less its worked examples (see
+    :class:`~gitimprove.instructions.formats.prose.Examples`; all of it when the section is
+    ``inside`` them), and whether they run to its end (and on into the sections under it):
+    "The sun is sphere-shaped" in an editor's example is no rule of the editor's."""
+    if inside:
+        return "", True
+    examples = Examples()
+    kept = []
+    for line in text.splitlines():
+        if line.strip() and examples.holds(line):
+            continue
+        kept.append(line)
+        if line.strip():
+            examples.read(line)
+    return "\n".join(kept), examples.block
 
 
 def statements_after(file: AgentFile, operations: Iterable[Operation]) -> list[Statement]:

@@ -71,6 +71,71 @@ _OUTPUT_LEAD_IN_RE = re.compile(
     r"(?:\s+(?:also|always|each|be|have|do))*\s*(?:\([^)]*\))?\s*\**:\**\Z", re.IGNORECASE)
 
 
+# A line that announces worked examples, the rest of its section (and the sections under it)
+# being examples: "Here are some examples of the task:", "Examples:", "Example 2:", "=== Example
+# 1 ===", "**Few-shot examples**", "Sample conversation:". Never "Give examples." (a rule) nor
+# "Example: 'Sure!'" (one example, on its line).
+_EXAMPLES_LEAD_RE = re.compile(
+    r"\A\W*here\s+(?:are|is)\s+(?:\w+\s+){0,3}?examples?\b"
+    r"|\A\W*(?:(?:few[- ]shot|worked|sample|some|more|good|bad|further|other)\s+)?examples?"
+    r"(?:\s*#?\d+)?(?:\s*\([^)]*\))?\s*[:：][\s*_]*\Z"
+    r"|\A\s*[=#*_~-]{2,}\s*(?:[\w-]+\s+)?examples?\b.*[=#*_~-]{2,}\s*\Z"
+    r"|\A\W*examples?(?:\s*#?\d+)?\s*[.)]?\s*\Z"
+    r"|\A\W*(?:sample|example)\s+(?:conversation|dialogue|interaction|exchange|input|output|"
+    r"response|answer|repl(?:y|ie)|session|transcript)s?\s*[:：][\s*_]*\Z", re.IGNORECASE)
+# A heading that names worked examples: "Examples", "Example 1: a refund", "Few-shot examples",
+# "Example conversation".
+_EXAMPLES_TITLE_RE = re.compile(
+    r"(?:(?:few[- ]shot|worked|sample|some|more|good|bad|further|other|output|input|response|"
+    r"answer|conversation|dialogue)\s+)*examples?(?:\s*#?\d+)?(?:\s*[:(.\-\u2013\u2014].*)?"
+    r"|(?:sample|example)\s+(?:conversation|dialogue|interaction|exchange|input|output|response|"
+    r"answer|repl(?:y|ie)|session|transcript)s?\b.*", re.IGNORECASE)
+# A line whose list is examples of what it says: "Ask when the request is unclear, for example:".
+_FOR_EXAMPLE_RE = re.compile(r"\b(?:for\s+example|for\s+instance|e\.g\.?)\s*[:：][\s*_]*\Z",
+                             re.IGNORECASE)
+
+
+def names_examples(title: str | None) -> bool:
+    """Whether a heading's title names worked examples (see :data:`_EXAMPLES_TITLE_RE`)."""
+    return title is not None and bool(_EXAMPLES_TITLE_RE.fullmatch(title.strip(" \t*_`:#")))
+
+
+class Examples:
+    """Where worked examples are among a section's lines, read line by line (the lines of its
+    text, blank ones left out): after a line that announces them (:data:`_EXAMPLES_LEAD_RE`),
+    every line to the section's end, unless a code block comes first (then it is the example,
+    and the lines after it are read as usual: "Examples:" over a fenced config, then more
+    rules); after "..., for example:", the list under it. Their list items are examples, not
+    rules: :func:`parse` reads them as text, and a new rule is compared with none of them
+    (:func:`gitimprove.proposals.rules.file_statements`)."""
+
+    def __init__(self, *, block: bool = False) -> None:
+        self.block = block
+        self.listed = False
+        self.fresh = False  # announced, and nothing of them read yet
+
+    def holds(self, line: str) -> bool:
+        """Whether ``line`` (a line of text or a list item, or a code fence) is part of an
+        example."""
+        if self.fresh and FENCE_RE.match(line):
+            self.block = self.fresh = False  # the code block is the example
+            return False
+        self.fresh = False
+        if self.block:
+            return True
+        if self.listed and (RULE_RE.match(line) or line[:1].isspace()):
+            return True
+        self.listed = False
+        return False
+
+    def read(self, line: str) -> None:
+        """Note a line of the section's own text: it may announce examples."""
+        if _EXAMPLES_LEAD_RE.search(line):
+            self.block = self.fresh = True
+        elif _FOR_EXAMPLE_RE.search(line):
+            self.listed = True
+
+
 class EditError(GitImproveError):
     """An edit that cannot apply to this file (unknown section, rule index out of range)."""
 
@@ -143,10 +208,14 @@ def parse(lines: list[str], first_id: str, taken: set[str] | None = None, *,
     fenced = False
     rule: Rule | None = None
     template: int | None = None  # inside an output template: the level of its headings
+    examples = Examples()
+    shown: int | None = None  # inside worked examples: the level of the section they began in
     para: list[int] = []  # the lines of text right above: a paragraph an underline makes a heading
     for i, line in enumerate(lines):
         above, para = para, []
         if FENCE_RE.match(line):
+            if not fenced:
+                examples.holds(line)  # a code block right under "Examples:" is the example
             fenced = not fenced
             rule = None
             current.text_lines.append(i)
@@ -177,14 +246,24 @@ def parse(lines: list[str], first_id: str, taken: set[str] | None = None, *,
                 continue
             if start < i:
                 del current.text_lines[-len(above):]
+            if examples.block and shown is None:
+                # the section ended in examples: so do the sections under it (none under the
+                # text before the first heading: every heading ends that)
+                shown = current.level if current.title is not None else 6
             current.end = start
             current = _section(title, level, start, i, len(lines))
             sections.append(current)
             rule = None
+            if shown is not None and level <= shown:
+                shown = None
+            if shown is None and names_examples(title):
+                shown = level
+            examples = Examples(block=shown is not None)
             continue
         if not line.strip():
             continue
-        if template is not None:  # the output's own lines, its bullets too, are text
+        if template is not None or examples.holds(line):
+            # the output's own lines, its bullets too, are text; so are worked examples
             current.text_lines.append(i)
             rule = None
             if not RULE_RE.match(line):
@@ -211,6 +290,7 @@ def parse(lines: list[str], first_id: str, taken: set[str] | None = None, *,
         rule = None
         current.text_lines.append(i)
         para = [*above, i]
+        examples.read(line)
     has_preamble = any(lines[k].strip() for k in range(preamble.start, preamble.end))
     # the headings above with the level each nests at, each higher than the next
     open_headings: list[tuple[ProseSection, int]] = []

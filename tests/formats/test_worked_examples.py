@@ -1,0 +1,122 @@
+"""Worked examples inside a prompt: the lines after one that announces them ("Here are some
+examples of the task:", "Examples:", "=== Example 1 ==="), the sections under a heading that
+names them ("## Examples"), and the list under "..., for example:" are examples, not rules. Their
+bullets stay text, no rule is added among them, and a new rule is never compared with them."""
+
+from __future__ import annotations
+
+from gitimprove.instructions.formats import ADAPTERS, AdoptedDocument
+from gitimprove.proposals.rules import file_statements, own_text
+
+EDITOR = """You are an editor. Revise the answer minimally.
+
+- Keep the structure of the answer.
+- Do not add new claims.
+
+Here are some examples of the task:
+
+=== Example 1 ===
+
+Findings:
+
+  * Claim 1: The sun is cube-shaped.
+      * Verdict: Inaccurate
+  * Overall verdict: Inaccurate
+
+Your expected response:
+
+The sun is sphere-shaped.
+"""
+
+GUIDE = """# Support agent
+
+Ask when a request is unclear, for example:
+- Which order do you mean?
+- Do you want a refund or a replacement?
+
+Rules:
+- Answer in the customer's language.
+
+## Examples
+
+### Example 1
+- Customer: where is my parcel?
+- Agent: It left the depot this morning.
+
+## Safety
+
+- Never share a customer's data.
+"""
+
+CONFIG = """# Agents
+
+Examples:
+
+```yaml
+mode: subagent
+```
+
+- Start with the fewest tools.
+- Prefer allowlists over wildcards.
+"""
+
+
+def doc(text: str) -> AdoptedDocument:
+    parsed = ADAPTERS["markdown"].parse(text, "AGENTS.md")
+    return AdoptedDocument(parsed, parsed.entries[0].key, "agent")
+
+
+def test_the_bullets_of_worked_examples_are_text_not_rules() -> None:
+    d = doc(EDITOR)
+    intro = d.agent.sections[0]
+    assert intro.rules == ["Keep the structure of the answer.", "Do not add new claims."]
+    assert "* Verdict: Inaccurate" in (intro.text or "")
+
+
+def test_a_new_rule_joins_the_rules_not_an_example() -> None:
+    d = doc(EDITOR)
+    d.add_rule(d.agent.sections[0].id, "Keep the answer's length.")
+    out = d.dumps()
+    assert "- Do not add new claims.\n- Keep the answer's length.\n" in out
+    assert out.replace("- Keep the answer's length.\n", "") == EDITOR
+
+
+def test_examples_under_a_heading_and_a_for_example_list() -> None:
+    d = doc(GUIDE)
+    support = d.agent.section("support-agent")
+    assert support is not None and support.rules == ["Answer in the customer's language."]
+    assert "- Which order do you mean?" in (support.text or "")
+    for sid in ("examples", "example-1"):
+        section = d.agent.section(sid)
+        assert section is not None and not section.rules
+    safety = d.agent.section("safety")  # a heading of the examples' level ends them
+    assert safety is not None and safety.rules == ["Never share a customer's data."]
+
+
+def test_a_code_block_under_examples_is_the_example_and_the_rules_after_it_stay() -> None:
+    d = doc(CONFIG)
+    assert d.agent.sections[0].rules == ["Start with the fewest tools.",
+                                         "Prefer allowlists over wildcards."]
+
+
+def test_a_line_that_only_mentions_examples_announces_none() -> None:
+    text = "# Writer\n\nGive examples.\nExample: 'Sure!'\n\n- Be brief.\n- Cite sources.\n"
+    assert doc(text).agent.sections[0].rules == ["Be brief.", "Cite sources."]
+
+
+def test_a_new_rule_is_compared_with_no_example() -> None:
+    said = [st.text for st in file_statements(doc(EDITOR).agent)]
+    assert "Keep the structure of the answer." in said
+    assert "You are an editor." in said
+    assert not [t for t in said if "sun" in t or "Verdict" in t]
+    guide = [st.text for st in file_statements(doc(GUIDE).agent)]
+    assert "Ask when a request is unclear, for example:" in guide
+    assert not [t for t in guide if "parcel" in t or "Which order" in t or "depot" in t]
+    assert "Never share a customer's data." in guide
+
+
+def test_own_text_keeps_what_is_not_an_example() -> None:
+    text = "Be concise.\nAsk, for example:\n- Which one?\nCite sources.\nExamples:\nQ: what?\n"
+    assert own_text(text) == ("Be concise.\nAsk, for example:\nCite sources.\nExamples:", True)
+    assert own_text("Be concise.") == ("Be concise.", False)
+    assert own_text("Anything", inside=True) == ("", True)
