@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import sys
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
@@ -37,6 +38,9 @@ FORMATS = ("jsonl", "json", "csv")  # json: one array of records (an export, not
 _SIGNAL_PREFIXES = ("signals.", "signal.")
 _KNOWN = frozenset(FIELDS)
 _CONTENT = ("reason", "correction", "signals", "tool_calls")  # what a record says besides a rating
+# A key a problem names with the field it may be meant as, "'text' (as reason?)" (see
+# gitimprove.feedback.fields.unknown_fields): --map gives it that field.
+_GUESSED_RE = re.compile(r"'([A-Za-z_]{1,40})' \(as \w+\?\)")
 
 
 @dataclass(frozen=True)
@@ -706,10 +710,18 @@ def _import(store: FeedbackStore, index: AgentIndex, source: str, data: bytes, *
             FIELDS_NOTE in p.message for p in report.invalid) else ""
         if any(p.message.startswith("agent: missing") for p in report.invalid):
             fields = "; --agent NAME gives one agent to every line that names none" + fields
+        # keys other tools name their own way ("text", "date"): the options that map them
+        mapped = map_hint(sorted({m.group(1) for p in report.invalid
+                                  for m in _GUESSED_RE.finditer(p.message)}))
         if stars:
-            hint = ("the file rates with stars or scores: import it with --stars (1-2 "
+            hint = ("the file rates with stars or scores: import it with --stars"
+                    f"{' ' + mapped if mapped else ''} (1-2 "
                     "negative, 3 no rating, 4-5 positive), or map every rating to positive or "
                     "negative first; --skip-invalid would import its 1s as +1, positive")
+        elif mapped:
+            hint = (f"name their fields, and the other keys are left out: {mapped}"
+                    + (f"; or pass --skip-invalid to import the {len(new)} valid new "
+                       "record(s)" if new else ""))
         elif new:
             hint = (f"fix those {intake.noun}s, or pass --skip-invalid to import the {len(new)} "
                     "valid new record(s)")

@@ -238,11 +238,23 @@ def test_an_app_store_export_is_refused_saying_where_its_fields_go(repo: Instruc
         "+1, positive); unknown fields 'hash', 'text' (as reason?), 'date' (as created_at?)")
     assert not any("fields:" in p for p in problems), "the fields are listed once, in the hint"
     assert info.value.hint == (
-        "the file rates with stars or scores: import it with --stars (1-2 negative, 3 no "
+        "the file rates with stars or scores: import it with --stars --map date=created_at "
+        "--map text=reason (1-2 negative, 3 no "
         "rating, 4-5 positive), or map every rating to positive or negative first; "
         "--skip-invalid would import its 1s as +1, positive; a record's fields: id, agent, "
         "version, run_id, rating, reason, correction, signals, user_id, input, output, "
         "metadata, created_at, tool_calls")
+    # what the hint says to pass imports the file
+    report = run_import(repo, data, agent="support-agent", stars=True,
+                        columns={"date": "created_at", "text": "reason"})
+    assert report.records == 30 and not report.invalid and report.ignored == ["hash"]
+    thumbs = "".join(json.dumps({"agent": "support-agent", "text": "Too long", "rating": "down"})
+                     + "\n" for _ in range(3))
+    with pytest.raises(FeedbackImportError) as info:
+        run_import(repo, thumbs)
+    assert info.value.hint is not None and info.value.hint.startswith(
+        "name their fields, and the other keys are left out: --map text=reason; a record's "
+        "fields: id,")
     with pytest.raises(FeedbackImportError) as info:
         run_import(repo, "date,title,review,rating\n2025-07-05,Meh,Too long,4\n", "f.csv")
     assert info.value.message == ("f.csv: unknown CSV columns 'date' (as created_at?), 'title', "
