@@ -6,6 +6,7 @@ bullets stay text, no rule is added among them, and a new rule is never compared
 from __future__ import annotations
 
 from gitimprove.instructions.formats import ADAPTERS, AdoptedDocument
+from gitimprove.instructions.formats.prose import names_examples
 from gitimprove.proposals.rules import file_statements, own_text
 
 EDITOR = """You are an editor. Revise the answer minimally.
@@ -120,3 +121,11 @@ def test_own_text_keeps_what_is_not_an_example() -> None:
     assert own_text(text) == ("Be concise.\nAsk, for example:\nCite sources.\nExamples:", True)
     assert own_text("Be concise.") == ("Be concise.", False)
     assert own_text("Anything", inside=True) == ("", True)
+
+
+def test_which_headings_name_examples() -> None:
+    for title in ("Examples", "Example 1: a refund", "Few-shot examples", "Sample output",
+                  "Examples of good answers", "Bad example - a calendar grid:"):
+        assert names_examples(title), title
+    for title in ("Example-driven tests", "Exemplary service", "Style", None):
+        assert not names_examples(title), title

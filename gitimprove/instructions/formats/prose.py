@@ -84,10 +84,11 @@ _EXAMPLES_LEAD_RE = re.compile(
     r"|\A\W*(?:sample|example)\s+(?:conversation|dialogue|interaction|exchange|input|output|"
     r"response|answer|repl(?:y|ie)|session|transcript)s?\s*[:：][\s*_]*\Z", re.IGNORECASE)
 # A heading that names worked examples: "Examples", "Example 1: a refund", "Few-shot examples",
-# "Example conversation".
+# "Examples of good answers", "Example conversation"; not "Example-driven tests".
 _EXAMPLES_TITLE_RE = re.compile(
     r"(?:(?:few[- ]shot|worked|sample|some|more|good|bad|further|other|output|input|response|"
-    r"answer|conversation|dialogue)\s+)*examples?(?:\s*#?\d+)?(?:\s*[:(.\-\u2013\u2014].*)?"
+    r"answer|conversation|dialogue)\s+)*examples?(?:\s*#?\d+)?"
+    r"(?:\s*[:(.].*|\s+[-\u2013\u2014]\s.*|\s+(?:of|for)\s.*)?"
     r"|(?:sample|example)\s+(?:conversation|dialogue|interaction|exchange|input|output|response|"
     r"answer|repl(?:y|ie)|session|transcript)s?\b.*", re.IGNORECASE)
 # A line whose list is examples of what it says: "Ask when the request is unclear, for example:".
