@@ -395,15 +395,28 @@ def file_statements(file: AgentFile) -> list[Statement]:
     """Every rule of the file, and the sentences of each section's text, less those that
     only say what a term means (:func:`defines`) and worked examples (:func:`own_text`)."""
     out = []
-    shown: set[str] = set()  # the sections that end in worked examples: those under them are
+    examples = example_sections(file)
     for s in file.sections:
-        text, to_end = own_text(s.text or "", inside=s.parent in shown or names_examples(s.title))
-        if to_end:
-            shown.add(s.id)
+        text, _ = own_text(s.text or "", inside=s.id in examples)
         out += [Statement(s.id, t, in_text=True) for t in sentences(text) if not defines(t)]
         out += [Statement(s.id, r, index=i) for i, r in enumerate(s.rules or [])
                 if not defines(r)]
     return out
+
+
+def example_sections(file: AgentFile) -> set[str]:
+    """The ids of the sections that are worked examples (see
+    :class:`~gitimprove.instructions.formats.prose.Examples`): a heading that names them, or
+    under one, or under a section whose text ends in them. No rule goes into one."""
+    found: set[str] = set()
+    ends: set[str] = set()  # ... and those whose text ends in examples
+    for s in file.sections:
+        inside = s.parent in found or s.parent in ends or names_examples(s.title)
+        if inside:
+            found.add(s.id)
+        elif own_text(s.text or "")[1]:
+            ends.add(s.id)
+    return found
 
 
 def own_text(text: str, *, inside: bool = False) -> tuple[str, bool]:

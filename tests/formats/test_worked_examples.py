@@ -5,9 +5,11 @@ bullets stay text, no rule is added among them, and a new rule is never compared
 
 from __future__ import annotations
 
+import pytest
+
 from gitimprove.instructions.formats import ADAPTERS, AdoptedDocument
-from gitimprove.instructions.formats.prose import names_examples
-from gitimprove.proposals.rules import file_statements, own_text
+from gitimprove.instructions.formats.prose import EditError, names_examples
+from gitimprove.proposals.rules import example_sections, file_statements, own_text
 
 EDITOR = """You are an editor. Revise the answer minimally.
 
@@ -129,3 +131,24 @@ def test_which_headings_name_examples() -> None:
         assert names_examples(title), title
     for title in ("Example-driven tests", "Exemplary service", "Style", None):
         assert not names_examples(title), title
+
+
+def test_a_rule_goes_above_the_examples_a_section_ends_with() -> None:
+    for text, lead in ((EDITOR.replace("- Keep the structure of the answer.\n- Do not add new "
+                                       "claims.\n\n", ""), "Here are some examples"),
+                       ("# Bot\n\nAsk when unclear, for example:\n- Which order?\n- Which date?\n",
+                        "Ask when unclear")):
+        d = doc(text)
+        sid = d.agent.sections[0].id
+        assert not d.agent.sections[0].rules
+        d.add_rule(sid, "Keep the answer's length.")
+        out = d.dumps()
+        assert out.index("- Keep the answer's length.") < out.index(lead)
+        assert doc(out).agent.sections[0].rules == ["Keep the answer's length."]
+
+
+def test_no_rule_goes_into_a_section_of_examples() -> None:
+    d = doc(GUIDE)
+    assert example_sections(d.agent) == {"examples", "example-1"}
+    with pytest.raises(EditError, match="holds worked examples"):
+        d.add_rule("example-1", "Be brief.")

@@ -109,3 +109,13 @@ def test_analysis_does_not_tie_a_length_pattern_to_a_section_by_the_word_keep(
     assert ran.returncode == 0, ran.stderr
     (length,) = [p for p in json.loads(ran.stdout)["patterns"] if p["key"] == "concept:length"]
     assert length["section"] is None
+
+
+def test_a_rule_about_answers_never_goes_into_worked_examples(
+        tmp_path: Path, gitimprove: Callable[..., Ran]) -> None:
+    # "Example responses" names the answers, but what is under it is examples: a rule there
+    # would read as one more line of an example
+    text = CODING.replace("## Testing", "## Example responses\n\n- Q: where is my cart?\n"
+                          "- A: in `shop/cart.py`.\n\n## Testing")
+    ops = operations(adopted(tmp_path, gitimprove, text, TOO_LONG), gitimprove)
+    assert [(op["op"], op.get("id")) for op in ops] == [("add_section", "answers")]

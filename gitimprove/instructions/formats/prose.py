@@ -114,27 +114,38 @@ class Examples:
         self.block = block
         self.listed = False
         self.fresh = False  # announced, and nothing of them read yet
+        self.lead: int | None = None  # the line that announced them (see :meth:`read`)
 
     def holds(self, line: str) -> bool:
         """Whether ``line`` (a line of text or a list item, or a code fence) is part of an
         example."""
         if self.fresh and FENCE_RE.match(line):
             self.block = self.fresh = False  # the code block is the example
+            self.lead = None
             return False
         self.fresh = False
         if self.block:
             return True
         if self.listed and (RULE_RE.match(line) or line[:1].isspace()):
             return True
-        self.listed = False
+        if self.listed:
+            self.listed, self.lead = False, None
         return False
 
-    def read(self, line: str) -> None:
-        """Note a line of the section's own text: it may announce examples."""
+    def read(self, line: str, at: int | None = None) -> None:
+        """Note a line of the section's own text (line number ``at``): it may announce
+        examples."""
         if _EXAMPLES_LEAD_RE.search(line):
             self.block = self.fresh = True
+            self.lead = at
         elif _FOR_EXAMPLE_RE.search(line):
             self.listed = True
+            self.lead = at
+
+    def tail(self) -> int | None:
+        """Where the examples that run to the section's end begin (the line that announced
+        them), if they do."""
+        return self.lead if self.block or self.listed else None
 
 
 class EditError(GitImproveError):
@@ -171,6 +182,9 @@ class ProseSection:
     # the section whose heading this one's is under (a higher level; among `#` headings, the
     # `#` section an underlined heading is written in, whatever its level)
     parent: str | None = None
+    # the first line of the worked examples the section ends with (the line that announces
+    # them, or its first line when the whole section is examples): a rule goes above them
+    examples: int | None = None
     # the first line of the output template the section ends with: the line that announces it
     # ("Answer in this format:"), or the template's first heading under a heading that names a
     # format ("## Output format"); the template's headings and bullets are the section's text
@@ -251,6 +265,7 @@ def parse(lines: list[str], first_id: str, taken: set[str] | None = None, *,
                 # the section ended in examples: so do the sections under it (none under the
                 # text before the first heading: every heading ends that)
                 shown = current.level if current.title is not None else 6
+            current.examples = examples.tail()
             current.end = start
             current = _section(title, level, start, i, len(lines))
             sections.append(current)
@@ -260,6 +275,7 @@ def parse(lines: list[str], first_id: str, taken: set[str] | None = None, *,
             if shown is None and names_examples(title):
                 shown = level
             examples = Examples(block=shown is not None)
+            examples.lead = start if shown is not None else None
             continue
         if not line.strip():
             continue
@@ -291,7 +307,8 @@ def parse(lines: list[str], first_id: str, taken: set[str] | None = None, *,
         rule = None
         current.text_lines.append(i)
         para = [*above, i]
-        examples.read(line)
+        examples.read(line, i)
+    current.examples = examples.tail()
     has_preamble = any(lines[k].strip() for k in range(preamble.start, preamble.end))
     # the headings above with the level each nests at, each higher than the next
     open_headings: list[tuple[ProseSection, int]] = []
@@ -435,10 +452,16 @@ class Lines:
         if last is None:  # an empty string: the rule is its first line
             self._insert(section.start, [f"{self._bullet()} {text}"])
             return 0
-        if section.template is not None:  # above the output template it ends with, not in it
-            above = [k for k in range(section.start, section.template) if view[k].strip()]
+        ahead = min((k for k in (section.template, section.examples) if k is not None),
+                    default=None)
+        if ahead is not None:
+            # above the output template or the worked examples it ends with, not in them
+            if ahead == section.start and section.title is not None:
+                raise EditError(f"section {section.id!r} holds worked examples: a rule there "
+                                "would read as part of one; add it to another section")
+            above = [k for k in range(section.start, ahead) if view[k].strip()]
             if not above:
-                self._insert(section.template, [f"{self._bullet()} {text}", ""])
+                self._insert(ahead, [f"{self._bullet()} {text}", ""])
                 return len(section.rules)
             last = above[-1]
         elif close is not None and last > close:  # a chat template: into its system message

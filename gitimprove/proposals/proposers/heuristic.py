@@ -60,6 +60,7 @@ from gitimprove.proposals.rules import (
     Statement,
     contradiction,
     duplicates,
+    example_sections,
     facts,
     file_statements,
     pending_match,
@@ -269,7 +270,9 @@ class HeuristicProposer:
         answers, else the prompt's untitled text or a section of general rules (of each, one
         with rules first); else :data:`ANSWERS_SECTION`, not yet in the file (None: every
         section is protected)."""
-        editable = [s for s in request.file.sections if s.id not in request.protected]
+        examples = example_sections(request.file)
+        editable = [s for s in request.file.sections
+                    if s.id not in request.protected and s.id not in examples]
         if not editable:
             return None
 
