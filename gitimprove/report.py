@@ -18,6 +18,7 @@ from gitimprove.dataclass import dataclass, field
 from gitimprove.errors import GitImproveError
 from gitimprove.instructions.repo import InstructionRepo
 from gitimprove.metrics import VersionFigures, direction, version_figures
+from gitimprove.text import percent
 
 MAX_PATTERNS = 8
 MAX_QUOTES = 3
@@ -295,8 +296,8 @@ def _section(data: ReportData) -> list[str]:
         for i, p in enumerate(data.patterns, 1):
             quotes = "".join(f"<blockquote>{_e(q)}</blockquote>" for q in p["quotes"])
             out.append(f'<tr><td class="num">{i}</td><td>{_e(p["label"])}{quotes}</td>'
-                       f'<td>{_e(p["kind"])}</td><td class="num">{p["count"]}</td>'
-                       f'<td class="num">{p["share"]:.0%}</td></tr>')
+                       f'<td>{_e(p["kind"])}</td><td class="num">{p["count"]:,}</td>'
+                       f'<td class="num">{percent(p["share"])}</td></tr>')
         out.append("</table>")
     else:
         out.append('<p class="note">No patterns: not enough feedback yet.</p>')

@@ -226,3 +226,10 @@ def test_complaints_about_the_product_are_counted_apart_from_the_patterns() -> N
             "pricing, 1,609; crashes and bugs, 397") in page
     assert "No reason given (nothing to change an instruction by): 183" in page
     assert page.index("forgets what I said") < page.index("Not about the instructions")
+    # a pattern of 388 among 9,208 is 4.0% of them, and 42 among 10,000 is not 0%
+    assert '<td class="num">388</td><td class="num">4.0%</td>' in page
+    small = ReportData(agent="a", branch="main", generated=datetime(2026, 11, 1, tzinfo=UTC),
+                       figures=[], events=[], proposals=[], product=[], unspecific=0,
+                       patterns=[{"label": "wrong answers", "kind": "recurring_failure",
+                                  "count": 1042, "share": 0.0042, "quotes": [], "state": "open"}])
+    assert '<td class="num">1,042</td><td class="num">0.4%</td>' in render([small])
