@@ -203,7 +203,8 @@ CONCEPTS: tuple[Concept, ...] = (
        bibliography | evidence | no evidence | back it up | back up | backed up | nothing to back
        verify | verifiable | unverifiable | fact check | fact-check | where from | where it came from
        where the numbers come from | where * come from | which report | name the report | which study
-       original stud | the study | studies | publisher | attribution | attribute | provenance
+       original stud | the study | a study | studies show | studies say | the studies
+       which studies | what study | made up * study | publisher | attribution | attribute | provenance
        numbers from | figures from | stats from | statistics from | can not check | can not verify
        """),
     _c("summary_first", "no summary up front; the answer is buried",

@@ -402,6 +402,11 @@ def test_wrong_answers_are_about_the_answers_and_named_as_such() -> None:
     ("I was banned for no reason", ()),
     ("There's absolutely no reason the price should be so high", ()),
     ("which was the whole premise of the app", ()),
+    # a student's study is no research study an answer should cite
+    ("it is good app and helpfull. It helps in study but do not show the images", ()),
+    ("best app for studies", ()),
+    ("It made up an entire study", ("citations",)),
+    ("Which study is that from?", ("citations",)),
 ])
 def test_common_words_of_reviews_name_no_theme_of_the_sample_agents(
         text: str, concepts: tuple[str, ...]) -> None:
