@@ -152,3 +152,14 @@ def test_no_rule_goes_into_a_section_of_examples() -> None:
     assert example_sections(d.agent) == {"examples", "example-1"}
     with pytest.raises(EditError, match="holds worked examples"):
         d.add_rule("example-1", "Be brief.")
+
+
+def test_a_proposer_is_shown_which_sections_are_examples() -> None:
+    from gitimprove.instructions.policy import Limits
+    from gitimprove.proposals.proposers.base import ProposalRequest
+
+    shown = ProposalRequest(agent="agent", file=doc(GUIDE).agent, protected=set(),
+                            limits=Limits(), patterns=[]).labelled_file()
+    assert "id='examples' title='Examples' under='support-agent'  [worked examples: a" in shown
+    assert "id='example-1' title='Example 1' under='examples'  [worked examples:" in shown
+    assert "id='safety' title='Safety' under='support-agent'\n" in shown

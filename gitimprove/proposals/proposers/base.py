@@ -12,7 +12,7 @@ from gitimprove.instructions.agentfile import AgentFile, guideline_tool
 from gitimprove.instructions.policy import Limits
 from gitimprove.patterns.model import Pattern
 from gitimprove.proposals.operations import Draft
-from gitimprove.proposals.rules import Known, PriorRule, review_draft, written
+from gitimprove.proposals.rules import Known, PriorRule, example_sections, review_draft, written
 from gitimprove.proposals.support import Support
 from gitimprove.text import fold
 
@@ -199,9 +199,12 @@ class ProposalRequest:
                  f"variables (each written {self.variable_syntax} must stay; use no other): "
                  f"{', '.join(self.file.variables) or '-'}",
                  ""]
+        examples = example_sections(self.file)
         for pos, section in enumerate(self.file.sections):
-            flag = "  [PROTECTED: read-only, do not change, move or remove]" \
-                if section.id in self.protected else ""
+            flag = ("  [PROTECTED: read-only, do not change, move or remove]"
+                    if section.id in self.protected else
+                    "  [worked examples: a rule here would read as part of one]"
+                    if section.id in examples else "")
             under = f" under={section.parent!r}" if section.parent is not None else ""
             lines.append(f"section {pos}: id={section.id!r} title={section.title!r}{under}{flag}")
             if section.text is not None:
