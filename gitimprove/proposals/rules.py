@@ -16,7 +16,7 @@ from functools import lru_cache
 
 from gitimprove.dataclass import dataclass, field
 from gitimprove.instructions.agentfile import AgentFile
-from gitimprove.instructions.formats.prose import Examples, names_examples
+from gitimprove.instructions.formats.prose import FENCE_RE, Examples, names_examples
 from gitimprove.patterns.text import content, normalize, tokens
 from gitimprove.proposals.operations import (
     AddRule,
@@ -100,8 +100,8 @@ def _without_conditions(norm: str) -> str:
     return " ".join(_CONDITION.sub(drop, norm).split())
 
 
-_PROSE_ONLY = re.compile(r"\b(?:in prose|prose only|no bullet|no lists?|without bullet|"
-                         r"not (?:in )?(?:a )?(?:bullet|list))")
+_PROSE_ONLY = re.compile(r"\b(?:in prose|prose only|no bullets?|no lists?|without bullets?|"
+                         r"not (?:in )?(?:a )?(?:bullets?|lists?))\b")  # not "must not listen"
 
 
 @dataclass(frozen=True)
@@ -232,7 +232,17 @@ def duplicates(new: str, old: str) -> bool:
     # next" is about next steps first, and about the call to action "A conclusion with a call
     # to action" already asks for
     same_theme = not set(a.concepts).isdisjoint((*b.concepts, *b.short_concepts))
-    return same_theme and (vague(new) or overlap(a, b) >= 0.5)
+    return same_theme and not _label(b) and (vague(new) or overlap(a, b) >= 0.5)
+
+
+def _label(f: Facts) -> bool:
+    """Whether a line names a topic and asks nothing ("Configuration details", "Technical
+    requirements"): an item of a list of topics, which says no rule of the theme its one
+    word may name."""
+    return len(f.words) <= 2 and not _ASKS.search(f.text) and not _BIDS.match(f.text)
+
+
+_BIDS = re.compile(r"\W*(?:be|do|please|let|make|keep|stay|get)\b", re.IGNORECASE)
 
 
 def figures(f: Facts) -> frozenset[str]:
@@ -267,16 +277,39 @@ def contradiction(new: str, old: str) -> str | None:
         return "it asks for bullet points where the other fixes the form as paragraphs"
     if b.bullets and a.prose_count and not b.negative:
         return "it fixes the form as paragraphs where the other asks for bullet points"
-    if a.negative != b.negative and len(a.words & b.words) >= 2 and overlap(a, b) >= SAME_WORDS:
+    if (a.negative != b.negative and len(a.words & b.words) >= 2 and overlap(a, b) >= SAME_WORDS
+            and _negated(a if a.negative else b) in (b if a.negative else a).words):
         return "it says the opposite"
     if not (a.negative or b.negative):
         if a.brief and b.detailed and not a.detailed:
             return "it asks for a short answer where the other asks for a detailed one"
         if a.detailed and b.brief and not a.brief:
             return "it asks for a detailed answer where the other asks for a short one"
-    if a.slot and a.slot == b.slot and not duplicates(new, old):
+    if a.slot and a.slot == b.slot and _ANSWER_PART.search(normalize(old)) and not duplicates(new, old):
         return f"a file can say only once how an answer should {a.slot}"
     return None
+
+
+# What an answer is made of, named by a rule on how it starts or ends: "Begin each review with
+# a brief summary", "End with a call to action". "Start with minimal tool access" and "Always
+# start by understanding what the user wants" say how the agent goes about its work.
+_ANSWER_PART = re.compile(
+    r"\b(?:answers?|responses?|repl(?:y|ies)|messages?|emails?|reviews?|reports?|outputs?|"
+    r"summar(?:y|ies)|posts?|comments?|letters?|articles?|essays?|stor(?:y|ies)|texts?|notes?|"
+    r"readers?|call to action|greetings?|sign-?off|signature|questions?|conclusions?|"
+    r"paragraphs?|sentences?|tl;? ?dr|headings?|titles?|verdicts?|recommendations?|"
+    r"apolog(?:y|ies|ise|ize)|thanks|thank you|next steps?|markers?)\b")
+
+
+def _negated(f: Facts) -> str | None:
+    """What a negative rule forbids, its first content word after the negation ("praise" in
+    "Do not praise the question"): a rule says the opposite only of a rule that asks for it,
+    not of "Answer user questions" for sharing "user" and "question"."""
+    toks = tokens(normalize(f.text))
+    at = next((i for i, t in enumerate(toks[:3]) if t in _NEGATORS), None)
+    if at is None:
+        return None
+    return next(iter(content(toks[at + 1:])), None)
 
 
 def _span(low: int, high: int) -> str:
@@ -398,10 +431,22 @@ def file_statements(file: AgentFile) -> list[Statement]:
     examples = example_sections(file)
     for s in file.sections:
         text, _ = own_text(s.text or "", inside=s.id in examples)
-        out += [Statement(s.id, t, in_text=True) for t in sentences(text) if not defines(t)]
+        out += [Statement(s.id, t, in_text=True) for t in sentences(text)
+                if not defines(t) and not _leads_in(t)]
         out += [Statement(s.id, r, index=i) for i, r in enumerate(s.rules or [])
-                if not defines(r)]
+                if not defines(r) and not _leads_in(r)]
     return out
+
+
+def _leads_in(text: str) -> bool:
+    """Whether a line only introduces what follows it ("When customers ask about products:",
+    "Technical guidelines:", "User question: {{$user_question}}"): no rule of its own."""
+    plain = text.rstrip(" \t*_")
+    return plain.endswith((":", "：")) or bool(_INPUT_LABEL.fullmatch(plain))
+
+
+# A label and the input that fills it: "User question: {{$user_question}}", "Text: {input}".
+_INPUT_LABEL = re.compile(r"[^:{}]{1,40}:\s*(?:\{\{[^{}]*\}\}|\{[\w.$]+\}|\$\{[\w.:-]+\})")
 
 
 def example_sections(file: AgentFile) -> set[str]:
@@ -422,19 +467,30 @@ def example_sections(file: AgentFile) -> set[str]:
 def own_text(text: str, *, inside: bool = False) -> tuple[str, bool]:
     """A section's text less its worked examples (see
     :class:`~gitimprove.instructions.formats.prose.Examples`; all of it when the section is
-    ``inside`` them), and whether they run to its end (and on into the sections under it):
-    "The sun is sphere-shaped" in an editor's example is no rule of the editor's."""
+    ``inside`` them), its code blocks and its tables, and whether the examples run to its end
+    (and on into the sections under it): "The sun is sphere-shaped" in an editor's example is
+    no rule of the editor's."""
     if inside:
         return "", True
     examples = Examples()
     kept = []
+    fenced = False
     for line in text.splitlines():
-        if line.strip() and examples.holds(line):
+        if FENCE_RE.match(line):
+            # code (a config, a script, a sample output) says no rule: "result =
+            # researcher.kickoff(...)" is no sentence a new rule repeats or contradicts
+            fenced = not fenced
+            examples.holds(line)
+            continue
+        if fenced or _TABLE_ROW.match(line) or (line.strip() and examples.holds(line)):
             continue
         kept.append(line)
         if line.strip():
             examples.read(line)
     return "\n".join(kept), examples.block
+
+
+_TABLE_ROW = re.compile(r"\s*\|")  # a row of a Markdown table: cells, not sentences
 
 
 def statements_after(file: AgentFile, operations: Iterable[Operation]) -> list[Statement]:

@@ -113,7 +113,7 @@ def test_a_new_rule_is_compared_with_no_example() -> None:
     assert "You are an editor." in said
     assert not [t for t in said if "sun" in t or "Verdict" in t]
     guide = [st.text for st in file_statements(doc(GUIDE).agent)]
-    assert "Ask when a request is unclear, for example:" in guide
+    assert guide == ["Answer in the customer's language.", "Never share a customer's data."]
     assert not [t for t in guide if "parcel" in t or "Which order" in t or "depot" in t]
     assert "Never share a customer's data." in guide
 
@@ -121,6 +121,9 @@ def test_a_new_rule_is_compared_with_no_example() -> None:
 def test_own_text_keeps_what_is_not_an_example() -> None:
     text = "Be concise.\nAsk, for example:\n- Which one?\nCite sources.\nExamples:\nQ: what?\n"
     assert own_text(text) == ("Be concise.\nAsk, for example:\nCite sources.\nExamples:", True)
+    # code and tables say no rule
+    assert own_text("Be brief.\n```python\nx = 1\n```\n| a | b |\n|---|---|\nCite.") == (
+        "Be brief.\nCite.", False)
     assert own_text("Be concise.") == ("Be concise.", False)
     assert own_text("Anything", inside=True) == ("", True)
 

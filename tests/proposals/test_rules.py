@@ -14,6 +14,7 @@ from gitimprove.proposals.rules import (
     contradiction,
     duplicates,
     facts,
+    file_statements,
     review_draft,
     same_wording,
     sentences,
@@ -57,6 +58,11 @@ def test_duplicates(new: str, old: str) -> None:
     # the same theme, and nothing of what the new rule asks
     ("When the customer reports a problem, acknowledge it in one sentence before the answer.",
      "Be polite and professional."),
+    # an item of a list of topics asks nothing: its one word names no rule of the theme
+    ("Use plain language: explain each technical term or acronym in a few words the first "
+     "time it appears.", "Technical requirements"),
+    ("Cover every part of the question, with one concrete detail or example for each.",
+     "Configuration details"),
 ])
 def test_not_duplicates(new: str, old: str) -> None:
     assert not duplicates(new, old)
@@ -100,6 +106,17 @@ def test_contradictions(new: str, old: str, why: str) -> None:
     ("Keep answers under 80 words.", "If the text is long (more than 100 words), summarize it first, then answer."),
     ("Give a thorough, detailed answer.", "If the text is long (more than 100 words), summarize it first."),
     ("Answer in at most 3 sentences.", "When a question has more than 5 parts, answer each under its own heading."),
+    # real files: a rule forbids only what it names ("praise"), not the words around it
+    ("Do not praise the question or the user; start with the answer.",
+     "Answer user questions to the best of your knowledge"),
+    # "start with" the agent's way of working, not the answer's first line
+    ("Start with a summary of the answer in two or three sentences.",
+     "Start with minimal tool access and expand as needed."),
+    ("Start with a summary of the answer in two or three sentences.",
+     "Always start by understanding what the user wants to build, then break it down."),
+    # "must not listen" is no "not a list"
+    ("Put lists of three or more options in bullet points.",
+     "Methods must not listen to their own method name."),
 ])
 def test_no_contradiction(new: str, old: str) -> None:
     assert contradiction(new, old) is None
@@ -270,3 +287,14 @@ def test_a_definition_is_no_rule_to_repeat(text: str, defined: bool) -> None:
     assert defines(text) is defined
     file = AgentFile(name="a", sections=[Section(id="verdicts", rules=[text])])
     assert [st.text for st in file_statements(file)] == ([] if defined else [text])
+
+
+def test_a_line_that_introduces_what_follows_is_no_statement() -> None:
+    from gitimprove.instructions.agentfile import AgentFile, Section
+
+    file = AgentFile(name="a", description="d", sections=[
+        Section(id="intro", text="You answer questions.\nUser question: {{$user_question}}\n"
+                "When customers ask about products:\n```python\nresult = run(x)\n```"),
+        Section(id="rules", rules=["Technical guidelines:", "Never guess a price."])])
+    assert [st.text for st in file_statements(file)] == ["You answer questions.",
+                                                       "Never guess a price."]
