@@ -129,6 +129,8 @@ TOPICS: tuple[Concept, ...] = (
     _c("latency", "speed and latency", "", "", "",
        """
        slow | slower | slowly | lag | lags | laggy | lagging | takes forever | forever to load
+       takes so much time | take so much time | taking so much time | takes too much time
+       take too much time | taking too much time | takes a long time | take a long time
        loading | load time | speed | timeout | time out | timed out | too long to respond | delay
        太慢 | 很慢 | 好慢 | 卡顿 | 卡頓 | 遅い | 느려 | 느림 | медленно | тормозит | lento | lenta
        demora | langsam

@@ -218,6 +218,8 @@ def plain(text: str) -> str | None:
     ("something went wrong and the answer it gave was wrong", None),  # ... this one does
     # "for some reason" is an idiom of reviews, not an answer's reasoning
     ("for some reason it logs me out every day", "login"),
+    ("it's take too much time 😕", "latency"),
+    ("image generating takes so much time", "latency"),
     ("for no reason all my chats disappeared", "crashes and bugs"),
     ("its reasoning about my login problem was wrong", None),
 ])
