@@ -354,17 +354,17 @@ def stats_cmd(ctx: Context, agent: str | None, by_version: bool, since: str | No
         # NOTE: a signal's rate is over the runs that reported it (docs/feedback.md, "Rates"):
         # "task_completed 100%" of 200 of 849 runs must say so
         signals = ", ".join(
-            (f"{name} {sig.rate:.0%}" + (f" of {sig.n}" if sig.n != s.runs else ""))
+            (f"{name} {sig.rate:.0%}" + (f" of {sig.n:,}" if sig.n != s.runs else ""))
             if sig.rate is not None else f"{name} mean {sig.mean:.4g}"
             for name, sig in s.signals.items())
         decisions = s.decisions
         tools = "" if not decisions else (
-            f"; tools in {decisions.tool_call_rate:.0%} of {decisions.logged_runs} logged runs"
-            + (f", {decisions.tool_error_rate:.0%} of {decisions.calls} calls failed"
+            f"; tools in {decisions.tool_call_rate:.0%} of {decisions.logged_runs:,} logged runs"
+            + (f", {decisions.tool_error_rate:.0%} of {decisions.calls:,} calls failed"
                if decisions.calls else ""))
-        echo(f"{head}: {s.records} records, {s.runs} runs, "
-             f"negative {'-' if rate is None else f'{rate:.0%}'} of {s.rated_runs} rated"
-             f", {s.with_correction} corrections"
+        echo(f"{head}: {s.records:,} records, {s.runs:,} runs, "
+             f"negative {'-' if rate is None else f'{rate:.0%}'} of {s.rated_runs:,} rated"
+             f", {s.with_correction:,} corrections"
              + (f"; signals: {signals}" if signals else "") + tools)
 
 
@@ -438,13 +438,14 @@ def _show_patterns(agent: str, patterns: list[Pattern], show_all: bool) -> None:
     if not patterns:
         echo(f"No patterns about {agent}'s answers.")
     else:
-        echo(paint(f" #  {'kind':<22} {'count':>5}  {'share':>5}  pattern  [section]", "bold"))
+        wide = max(5, *(len(f"{p.count:,}") for p in patterns))  # "count", or "12,345"
+        echo(paint(f" #  {'kind':<22} {'count':>{wide}}  {'share':>5}  pattern  [section]", "bold"))
     rest_patterns = [] if show_all else patterns[PATTERN_LINES:]
     columns = width()
     for n, p in enumerate(patterns if show_all else patterns[:PATTERN_LINES], 1):
         section = f"  [{p.section}]" if p.section else ""
         state = f"  ({p.state})" if p.state != "open" else ""
-        echo(f"{n:>2}. {p.kind:<22} {p.count:>5}  {percent(p.share):>5}  {p.label}{section}"
+        echo(f"{n:>2}. {p.kind:<22} {p.count:>{wide},}  {percent(p.share):>5}  {p.label}{section}"
              f"{state}")
         for quote in p.quotes[:3]:
             echo(f"      \"{shorten(quote, 100)}\"")
@@ -465,8 +466,9 @@ def _show_patterns(agent: str, patterns: list[Pattern], show_all: bool) -> None:
              + "; ".join(f"{topic}, {count:,}" for topic, count in topic_tally(product)))
         ranked = sorted(product, key=lambda p: (-p.count, p.id))
         shown, rest = ranked[:PRODUCT_LINES], ranked[PRODUCT_LINES:]
+        room_n = max(4, *(len(f"{p.count:,}") for p in shown))
         for p in shown:
-            line = f"    {p.count:>4}  {p.topic or 'other'}: {shorten(p.label, 50)}"
+            line = f"    {p.count:>{room_n},}  {p.topic or 'other'}: {shorten(p.label, 50)}"
             # the quote fits the rest of the line on a terminal (at least 30 characters)
             room = 70 if columns is None else max(30, columns - len(line) - 4)
             echo(line + (f'  "{shorten(p.quotes[0], room)}"' if p.quotes else ""))
@@ -474,15 +476,15 @@ def _show_patterns(agent: str, patterns: list[Pattern], show_all: bool) -> None:
             if others and sum(c for _, c in others) >= max(3, MIXED_SHARE * p.count):
                 # a group of mixed complaints ("paid for it and still hit the limit"): what
                 # its items are about, each by its own words
-                echo("          of which " + shorten(", ".join(
-                    f"{topic} {count}" for topic, count in others), 70))
+                echo(" " * (6 + room_n) + "of which " + shorten(", ".join(
+                    f"{topic} {count:,}" for topic, count in others), 70))
         if rest:
-            echo(f"    ... and {len(rest)} smaller groups, {sum(p.count for p in rest)} items "
+            echo(f"    ... and {len(rest)} smaller groups, {sum(p.count for p in rest):,} items "
                  f"(analyze --json lists them all)")
     for p in unspecific:
         quotes = "; ".join(f'"{shorten(q, 30)}"' for q in p.quotes[:3])
         echo(f"\nNo reason given (nothing to change an instruction by; never proposed): "
-             f"{p.count}  {quotes}")
+             f"{p.count:,}  {quotes}")
 
 
 COMMANDS: list[click.Command] = [feedback_group, analyze_cmd]
