@@ -166,3 +166,14 @@ def test_a_proposer_is_shown_which_sections_are_examples() -> None:
     assert "id='examples' title='Examples' under='support-agent'  [worked examples: a" in shown
     assert "id='example-1' title='Example 1' under='examples'  [worked examples:" in shown
     assert "id='safety' title='Safety' under='support-agent'\n" in shown
+
+
+def test_long_lines_of_one_character_are_read_at_once() -> None:
+    # a line a hostile model or a broken file may hold: each pattern that announces
+    # examples reads it in one pass (a lead's two runs of spaces, or a banner's two ends,
+    # once tried every split of it: 100,000 characters took minutes)
+    for line in ("Examples" + " " * 100_000 + "x", "== example " + "=" * 100_000 + "x",
+                 "Ask, for example" + " " * 100_000 + ":x"):
+        d = doc(f"# Bot\n\n{line}\n\n- Be brief.\n")
+        assert d.agent.sections[0].rules == ["Be brief."]
+        assert own_text(line) == (line, False)

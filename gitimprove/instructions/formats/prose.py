@@ -78,11 +78,24 @@ _OUTPUT_LEAD_IN_RE = re.compile(
 _EXAMPLES_LEAD_RE = re.compile(
     r"\A\W*here\s+(?:are|is)\s+(?:\w+\s+){0,3}?examples?\b"
     r"|\A\W*(?:(?:few[- ]shot|worked|sample|some|more|good|bad|further|other)\s+)?examples?"
-    r"(?:\s*#?\d+)?(?:\s*\([^)]*\))?\s*[:：][\s*_]*\Z"
-    r"|\A\s*[=#*_~-]{2,}\s*(?:[\w-]+\s+)?examples?\b.*[=#*_~-]{2,}\s*\Z"
-    r"|\A\W*examples?(?:\s*#?\d+)?\s*[.)]?\s*\Z"
+    r"(?:\s*+#?\d+)?(?:\s*+\([^)]*\))?\s*+[:：][\s*_]*+\Z"
+    r"|\A\W*examples?(?:\s*+#?\d+)?\s*+[.)]?\s*+\Z"
     r"|\A\W*(?:sample|example)\s+(?:conversation|dialogue|interaction|exchange|input|output|"
-    r"response|answer|repl(?:y|ie)|session|transcript)s?\s*[:：][\s*_]*\Z", re.IGNORECASE)
+    r"response|answer|repl(?:y|ie)|session|transcript)s?\s*+[:：][\s*_]*+\Z", re.IGNORECASE)
+# ... or a banner: "=== Example 1 ===", "**Example 2**", "--- Examples ---" (its end is read apart:
+# one pattern for both ends would try every split of a long line of "=")
+_EXAMPLES_BANNER_RE = re.compile(r"\A\s*[=#*_~-]{2,}\s*(?:[\w-]+\s+)?examples?\b", re.IGNORECASE)
+_BANNER_END = frozenset("=#*_~-")
+
+
+def _announces_examples(line: str) -> bool:
+    """Whether ``line`` announces worked examples (:data:`_EXAMPLES_LEAD_RE`, or a banner)."""
+    if _EXAMPLES_LEAD_RE.search(line):
+        return True
+    end = line.rstrip()[-2:]
+    return len(end) == 2 and _BANNER_END.issuperset(end) and bool(_EXAMPLES_BANNER_RE.match(line))
+
+
 # A heading that names worked examples: "Examples", "Example 1: a refund", "Few-shot examples",
 # "Examples of good answers", "Example conversation"; not "Example-driven tests".
 _EXAMPLES_TITLE_RE = re.compile(
@@ -92,7 +105,7 @@ _EXAMPLES_TITLE_RE = re.compile(
     r"|(?:sample|example)\s+(?:conversation|dialogue|interaction|exchange|input|output|response|"
     r"answer|repl(?:y|ie)|session|transcript)s?\b.*", re.IGNORECASE)
 # A line whose list is examples of what it says: "Ask when the request is unclear, for example:".
-_FOR_EXAMPLE_RE = re.compile(r"\b(?:for\s+example|for\s+instance|e\.g\.?)\s*[:：][\s*_]*\Z",
+_FOR_EXAMPLE_RE = re.compile(r"\b(?:for\s+example|for\s+instance|e\.g\.?)\s*+[:：][\s*_]*+\Z",
                              re.IGNORECASE)
 
 
@@ -135,7 +148,7 @@ class Examples:
     def read(self, line: str, at: int | None = None) -> None:
         """Note a line of the section's own text (line number ``at``): it may announce
         examples."""
-        if _EXAMPLES_LEAD_RE.search(line):
+        if _announces_examples(line):
             self.block = self.fresh = True
             self.lead = at
         elif _FOR_EXAMPLE_RE.search(line):
