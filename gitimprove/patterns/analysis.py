@@ -1499,7 +1499,9 @@ def _phrase(stems: Sequence[str], texts: Mapping[str, int]) -> tuple[tuple[str, 
 
 
 _COURTESY_START = re.compile(r"\A(?:pls|please|plz|kindly)\b[\s,:-]*", re.I)
-_COURTESY_END = re.compile(r"[\s,]*\b(?:pls|please|plz|thanks|thank you|thx)\b[\s.!]*\Z", re.I)
+# (a run of spaces and commas tried from its start only: see proposals.support._COURTESY)
+_COURTESY_END = re.compile(r"(?<![\s,])[\s,]*\b(?:pls|please|plz|thanks|thank you|thx)\b[\s.!]*\Z",
+                           re.I)
 
 
 # A figure that is not a limit ("the correct answer is $16-$8=$8") fixes one answer; a limit

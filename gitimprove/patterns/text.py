@@ -56,7 +56,7 @@ _INVISIBLE = re.compile(r"[\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u
 # ("pаypal", "lоgin"): the word a reader sees, and the one a topic's phrase names.
 _LOOKALIKES = str.maketrans("аеорсухіјѕԁԛԝοαρτνκιυ", "aeopcyxijsdqwoaptvkiu")
 _MIXED_PAIR = r"[a-z][аеорсухіјѕԁԛԝοαρτνκιυ]|[аеорсухіјѕԁԛԝοαρτνκιυ][a-z]"
-_MIXED_WORD = re.compile(rf"\w*(?:{_MIXED_PAIR})\w*")
+_MIXED_WORD = re.compile(rf"(?<!\w)\w*(?:{_MIXED_PAIR})\w*")  # from a word's start only
 # NOTE: searched for alone first: the word around it, searched for from every place in a
 # long word of Chinese, takes time in the square of its length
 _MIXED = re.compile(_MIXED_PAIR)

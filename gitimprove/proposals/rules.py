@@ -38,7 +38,7 @@ _UNITS = {"word": "words", "sentence": "sentences", "paragraph": "paragraphs", "
           "bullet": "bullets", "bullet point": "bullets", "point": "bullets", "character": "characters",
           "item": "items", "page": "pages"}
 _NUM = r"(\d+|a single|single|one|two|three|four|five|six|seven|eight|nine|ten)"
-_QUANTITY = re.compile(_NUM + r"(?:\s*(?:-|to|or|and)\s*" + _NUM + r")?\s+(?:short\s+|key\s+|more\s+)?"
+_QUANTITY = re.compile(r"\b" + _NUM + r"(?:\s*(?:-|to|or|and)\s*" + _NUM + r")?\s+(?:short\s+|key\s+|more\s+)?"
                        r"(bullet points?|words?|sentences?|paragraphs?|lines?|bullets?|points?"
                        r"|characters?|items?|pages?)\b(\s+(?:each|per|apiece))?")
 _SLOT = re.compile(r"^(?:always\s+|please\s+)?(start|begin|open|end|finish|close|conclude)\b"
@@ -189,7 +189,7 @@ def overlap(a: Facts, b: Facts) -> float:
 # address to send people to, or an order about its instructions themselves. With enough user
 # ids behind them (an import can name any) they are an injection, copied as a rule.
 _STEERING = re.compile(
-    r"https?://\S*|\bwww\.\S*|[\w.+-]+@[\w-]+\.[\w.-]+"
+    r"https?://\S*|\bwww\.\S*|(?<![\w.+-])[\w.+-]+@[\w-]+\.[\w.-]+"
     r"|\b(?:ignore|disregard|forget|override|bypass)\b[^.!?;]{0,40}?"
     r"\b(?:instructions?|prompts?|rules|guidelines)\b|\bsystem prompt\b", re.I)
 

@@ -60,7 +60,8 @@ class GoogleADK(YamlAdapter):
     # NOTE: as ADK reads an instruction (inject_session_state): any run of braces around a
     # state name, spaces inside stripped, `?` for optional; `{{name}}` and `{ name }` are
     # variables too (ADK has no escape for a brace), and a missing one fails every run.
-    variable_re = re.compile(r"\{+\s*(artifact\.[^{}]*?|(?:(?:app|user|temp):)?(?!\d)\w+"
+    # (a run of braces is tried from its first only: from each, "{" * 10,000 took seconds)
+    variable_re = re.compile(r"(?<!\{)\{+\s*(artifact\.[^{}]*?|(?:(?:app|user|temp):)?(?!\d)\w+"
                              r"(?:\.(?!\d)\w+|\[[^{}\[\]]*\])*)\??\s*\}+")
 
     def claims(self, path: str) -> bool:

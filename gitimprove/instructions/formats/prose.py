@@ -58,7 +58,7 @@ _LEAD_IN_RE = re.compile(
     r"(?:\b(?:on|for|of|with|about|by|like|as|into|from|include|includes|including|provide|cover|"
     r"covers|covering|contain|contains|containing|suggesting|these|sections|fields|placeholders|"
     r"criteria|areas|topics|items|format|given)|\bfollowing(?:\s+[\w-]+){0,2})"
-    r"\s*(?:\([^)]*\))?\s*\**:\**\Z", re.IGNORECASE)
+    r"\s*+(?:\([^)]*\))?\s*+\**:\**\Z", re.IGNORECASE)  # (possessive: each run read once)
 # A line that names the output and what it "should" do ("Your report should:", "Your responses
 # should be:", "Each answer must:", "This tool will:"): its items finish that sentence, they are
 # parts of the output, not rules for the agent ("You MUST:" and "Always:" introduce rules).
@@ -68,7 +68,7 @@ _OUTPUT_LEAD_IN_RE = re.compile(
     r"documents?|plans?|results?|recommendations?|briefs?|briefings?|descriptions?|outlines?|drafts?|"
     r"stor(?:y|ies)|explanations?|tools?|functions?|sections?|tables?|lists?|notes?)\s+"
     r"(?:should|must|will|shall|needs?\s+to|has\s+to|have\s+to|is\s+to|are\s+to)"
-    r"(?:\s+(?:also|always|each|be|have|do))*\s*(?:\([^)]*\))?\s*\**:\**\Z", re.IGNORECASE)
+    r"(?:\s+(?:also|always|each|be|have|do))*\s*+(?:\([^)]*\))?\s*+\**:\**\Z", re.IGNORECASE)
 
 
 # A line that announces worked examples, the rest of its section (and the sections under it)
@@ -84,7 +84,7 @@ _EXAMPLES_LEAD_RE = re.compile(
     r"response|answer|repl(?:y|ie)|session|transcript)s?\s*+[:：][\s*_]*+\Z", re.IGNORECASE)
 # ... or a banner: "=== Example 1 ===", "**Example 2**", "--- Examples ---" (its end is read apart:
 # one pattern for both ends would try every split of a long line of "=")
-_EXAMPLES_BANNER_RE = re.compile(r"\A\s*[=#*_~-]{2,}\s*(?:[\w-]+\s+)?examples?\b", re.IGNORECASE)
+_EXAMPLES_BANNER_RE = re.compile(r"\A\s*[=#*_~-]{2,}+\s*(?:[\w-]+\s+)?examples?\b", re.IGNORECASE)
 _BANNER_END = frozenset("=#*_~-")
 
 
