@@ -414,6 +414,19 @@ def test_a_list_that_finishes_a_sentence_about_the_output_is_not_where_a_rule_go
     assert doc.dumps() == text + "\n- Check every figure.\n"
 
 
+@pytest.mark.parametrize("lead_in", ["When a user asks about the weather:", "If the city is not known:",
+                                     "Before you reply:", "After performing your search:",
+                                     "For each option, document:"])
+def test_a_list_of_what_to_do_in_one_case_is_not_where_a_rule_goes(lead_in: str) -> None:
+    """ADK's first agent: "When a user asks about the weather:" then three steps. A rule for
+    every answer added as step 4 would hold in that case alone; it goes after the list."""
+    text = f"# Agent\n\nYou help.\n\n{lead_in}\n1. Call the tool.\n2. Answer kindly.\n"
+    parsed = ADAPTERS["markdown"].parse(text, "AGENTS.md")
+    doc = AdoptedDocument(parsed, parsed.entries[0].key, "agents")
+    doc.add_rule("agent", "Check every figure.")
+    assert doc.dumps() == text + "\n- Check every figure.\n"
+
+
 @pytest.mark.parametrize("lead_in", ["Key behaviors:", "Rules:", "You MUST:", "Always", "Rules for tool use:",
                                      "**Guidelines for answers**:"])
 def test_a_list_under_a_label_still_takes_the_rule(lead_in: str) -> None:

@@ -741,7 +741,15 @@ def _finishes_lead_in(lines: list[str], first: Rule) -> bool:
     if HEADING_RE.match(above) or RULE_RE.match(above):
         return False
     above = above.rstrip()
-    return bool(_LEAD_IN_RE.search(above) or _OUTPUT_LEAD_IN_RE.search(above))
+    return bool(_LEAD_IN_RE.search(above) or _OUTPUT_LEAD_IN_RE.search(above)
+                or (above.endswith((":", "：")) and _CONDITION_LEAD_RE.match(above)))
+
+
+# A line that says when the list under it applies ("When the coordinator provides a summary:",
+# "If the user asks for a refund:", "Before you reply:"): its items are that case's steps, and
+# a rule for every answer put among them would hold in that case alone.
+_CONDITION_LEAD_RE = re.compile(r"\W*(?:when|whenever|if|before|after|once|upon|while|"
+                                r"for (?:each|every))\b", re.IGNORECASE)
 
 
 def _rule(section: ProseSection, index: int) -> Rule:
