@@ -14,7 +14,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import re
 import sys
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
@@ -38,9 +37,6 @@ FORMATS = ("jsonl", "json", "csv")  # json: one array of records (an export, not
 _SIGNAL_PREFIXES = ("signals.", "signal.")
 _KNOWN = frozenset(FIELDS)
 _CONTENT = ("reason", "correction", "signals", "tool_calls")  # what a record says besides a rating
-# A key a problem names with the field it may be meant as, "'text' (as reason?)" (see
-# gitimprove.feedback.fields.unknown_fields): --map gives it that field.
-_GUESSED_RE = re.compile(r"'([A-Za-z_]{1,40})' \(as \w+\?\)")
 
 
 @dataclass(frozen=True)
@@ -527,6 +523,7 @@ class _Intake:
         self.rename, self.stars = rename, stars  # --map (keys of JSON lines), --stars
         self.noun = noun  # what a number counts: a file's lines, or the records of an array
         self._ignored: set[str] = set()
+        self.unknown: set[str] = set()  # keys of refused lines that name no field ("text")
         self.keep_arguments = index.keep_arguments()
         # each valid line's number, id and row (fast path) or record (general path)
         self.valid: list[tuple[int, str, tuple[Any, ...] | FeedbackRecord]] = []
@@ -551,6 +548,7 @@ class _Intake:
                 row["rating"] = _stars(row["rating"])
             except ValueError as exc:
                 self.report.invalid.append(LineProblem(number, str(exc), self.noun))
+                self._unknown_keys(row)
                 return
             if row["rating"] is None and not any(row.get(k) for k in _CONTENT):
                 self.report.neutral += 1  # three stars, no word: nothing to learn from
@@ -568,9 +566,16 @@ class _Intake:
         except GitImproveError as exc:
             hint = f" ({exc.hint})" if exc.hint else ""
             self.report.invalid.append(LineProblem(number, exc.message + hint, self.noun))
+            self._unknown_keys(row)
             return
         self.keep(number, record.id, record.digest, record, not given_id, given_time is None,
                   warning)
+
+    def _unknown_keys(self, row: Mapping[str, Any]) -> None:
+        """Note the keys of a refused line that name no field: the hint maps those it can."""
+        if len(self.unknown) < 100:  # NOTE: a file of random keys says no more past that
+            self.unknown.update(k for k in row if k not in _KNOWN
+                                and not k.startswith(_SIGNAL_PREFIXES))
 
     def _renamed(self, row: dict[str, Any]) -> dict[str, Any]:
         """A JSON line's keys as ``--map`` names them; keys that name no field are left out."""
@@ -711,8 +716,7 @@ def _import(store: FeedbackStore, index: AgentIndex, source: str, data: bytes, *
         if any(p.message.startswith("agent: missing") for p in report.invalid):
             fields = "; --agent NAME gives one agent to every line that names none" + fields
         # keys other tools name their own way ("text", "date"): the options that map them
-        mapped = map_hint(sorted({m.group(1) for p in report.invalid
-                                  for m in _GUESSED_RE.finditer(p.message)}))
+        mapped = map_hint(sorted(intake.unknown))
         if stars:
             hint = ("the file rates with stars or scores: import it with --stars"
                     f"{' ' + mapped if mapped else ''} (1-2 "
