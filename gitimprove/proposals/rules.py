@@ -428,9 +428,8 @@ def file_statements(file: AgentFile) -> list[Statement]:
     """Every rule of the file, and the sentences of each section's text, less those that
     only say what a term means (:func:`defines`) and worked examples (:func:`own_text`)."""
     out = []
-    examples = example_sections(file)
-    for s in file.sections:
-        text, _ = own_text(s.text or "", inside=s.id in examples)
+    texts, _ = _without_examples(file)
+    for s, text in zip(file.sections, texts, strict=True):
         out += [Statement(s.id, t, in_text=True) for t in sentences(text)
                 if not defines(t) and not _leads_in(t)]
         out += [Statement(s.id, r, index=i) for i, r in enumerate(s.rules or [])
@@ -453,15 +452,24 @@ def example_sections(file: AgentFile) -> set[str]:
     """The ids of the sections that are worked examples (see
     :class:`~gitimprove.instructions.formats.prose.Examples`): a heading that names them, or
     under one, or under a section whose text ends in them. No rule goes into one."""
+    return _without_examples(file)[1]
+
+
+def _without_examples(file: AgentFile) -> tuple[list[str], set[str]]:
+    """Each section's text less its worked examples (:func:`own_text`), and the ids of the
+    sections that are examples (:func:`example_sections`), read in one pass."""
+    texts: list[str] = []
     found: set[str] = set()
-    ends: set[str] = set()  # ... and those whose text ends in examples
+    ends: set[str] = set()  # the sections whose text ends in examples
     for s in file.sections:
         inside = s.parent in found or s.parent in ends or names_examples(s.title)
+        text, to_end = own_text(s.text or "", inside=inside)
+        texts.append(text)
         if inside:
             found.add(s.id)
-        elif own_text(s.text or "")[1]:
+        elif to_end:
             ends.add(s.id)
-    return found
+    return texts, found
 
 
 def own_text(text: str, *, inside: bool = False) -> tuple[str, bool]:

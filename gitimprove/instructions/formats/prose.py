@@ -123,11 +123,12 @@ class Examples:
     rules: :func:`parse` reads them as text, and a new rule is compared with none of them
     (:func:`gitimprove.proposals.rules.file_statements`)."""
 
-    def __init__(self, *, block: bool = False) -> None:
-        self.block = block
+    def __init__(self, *, lead: int | None = None) -> None:
+        """``lead``: the section is examples from that line (its heading) on."""
+        self.block = lead is not None
         self.listed = False
         self.fresh = False  # announced, and nothing of them read yet
-        self.lead: int | None = None  # the line that announced them (see :meth:`read`)
+        self.lead = lead  # the line that announced them (see :meth:`read`)
 
     def holds(self, line: str) -> bool:
         """Whether ``line`` (a line of text or a list item, or a code fence) is part of an
@@ -287,8 +288,7 @@ def parse(lines: list[str], first_id: str, taken: set[str] | None = None, *,
                 shown = None
             if shown is None and names_examples(title):
                 shown = level
-            examples = Examples(block=shown is not None)
-            examples.lead = start if shown is not None else None
+            examples = Examples(lead=start if shown is not None else None)
             continue
         if not line.strip():
             continue
