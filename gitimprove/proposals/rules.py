@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from functools import lru_cache
 
 from gitimprove.dataclass import dataclass, field
-from gitimprove.instructions.agentfile import AgentFile
+from gitimprove.instructions.agentfile import AgentFile, Section
 from gitimprove.instructions.formats.prose import FENCE_RE, Examples, names_examples
 from gitimprove.patterns.text import content, normalize, tokens
 from gitimprove.proposals.operations import (
@@ -528,6 +528,18 @@ def written(op: Operation) -> list[str]:
     return []
 
 
+_ABOUT_CODE = re.compile(r"\b(?:code|coding|commits?|git|tests?|testing|lint\w*|naming|files?|folders?|modules?|"
+                          r"apis?|branch\w*|pull|builds?|deploy\w*|architecture|project|repo\w*|setup|"
+                          r"install\w*|dependenc\w*|database|schema|responsibilities)\b")
+
+
+def about_code(section: Section | None) -> bool:
+    """Whether a section is about something other than the answers (the code, tests,
+    commits, the project's set-up): no rule about the answers goes there, and its rules say
+    nothing a rule about the answers would repeat or contradict."""
+    return section is not None and bool(_ABOUT_CODE.search(f"{section.id} {section.title or ''}".lower()))
+
+
 @dataclass
 class Known:
     """What a draft is judged against besides the file: open and rejected proposals' rules."""
@@ -591,9 +603,12 @@ def review_draft(file: AgentFile, draft: Draft, known: Known, *,
                 problems.append(f"{label} is relative or vague; write a specific rule a reviewer "
                                 "can test (a number, a concrete instruction)")
                 continue
+            mine_code = about_code(file.section(st.section))
             for other in after:
                 if other is st or (other.op == n):
                     continue
+                if about_code(file.section(other.section)) and not mine_code:
+                    continue  # a rule about commit messages says nothing of the answers
                 if other.op is not None and other.op > n:
                     continue  # each pair once, reported at the later operation
                 why_not = contradiction(st.text, other.text)

@@ -333,6 +333,25 @@ def test_a_limit_on_a_field_is_not_the_length_rule_to_tighten(sample_repo: Path)
     assert any(isinstance(op, AddRule) and "too long" in op.reason for op in ops)
 
 
+def _adopted_with(tmp_path: Path, agent: str, text: str,
+                  reasons: list[str]) -> tuple[Path, InstructionRepo]:
+    """A repository with ``agents/<agent>.md`` committed and adopted by ``init``, and one
+    thumbs-down per reason, each from its own user and run."""
+    repo_path = tmp_path / agent
+    (repo_path / "agents").mkdir(parents=True)
+    (repo_path / "agents" / f"{agent}.md").write_text(text)
+    git(repo_path, "init", "-q", "-b", "main")
+    git(repo_path, "add", "-A")
+    git(repo_path, "-c", "user.name=Sam", "-c", "user.email=sam@example.com", "commit", "-qm", "x")
+    adopted = CliRunner().invoke(cli, ["init", str(repo_path)])
+    assert adopted.exit_code == 0 and f"adopted agents/{agent}.md" in adopted.output, adopted.output
+    repo = InstructionRepo(repo_path)
+    for n, reason in enumerate(reasons):
+        repo.record_feedback(agent=agent, rating="down", reason=reason, run_id=f"r{n}",
+                             user_id=f"u{n}")
+    return repo_path, repo
+
+
 ASSISTANT_MD = """\
 You are a helpful assistant.
 
@@ -359,18 +378,7 @@ def test_a_theme_the_file_has_a_rule_on_gets_no_second_rule(tmp_path: Path) -> N
     # follow-up questions under a rule that asks for them: a second rule would repeat the
     # first or contradict it. Both themes are named (flattery was a no-reason complaint:
     # "great question!" read as praise) and left to a person, with the rule they are about.
-    repo_path = tmp_path / "assistant"
-    (repo_path / "agents").mkdir(parents=True)
-    (repo_path / "agents" / "assistant.md").write_text(ASSISTANT_MD)
-    git(repo_path, "init", "-q", "-b", "main")
-    git(repo_path, "add", "-A")
-    git(repo_path, "-c", "user.name=Sam", "-c", "user.email=sam@example.com", "commit", "-qm", "x")
-    adopted = CliRunner().invoke(cli, ["init", str(repo_path)])
-    assert adopted.exit_code == 0 and "adopted agents/assistant.md" in adopted.output, adopted.output
-    repo = InstructionRepo(repo_path)
-    for n, text in enumerate(COMPLAINTS * 2):
-        repo.record_feedback(agent="assistant", rating="down", reason=text, run_id=f"r{n}",
-                             user_id=f"u{n}")
+    repo_path, repo = _adopted_with(tmp_path, "assistant", ASSISTANT_MD, COMPLAINTS * 2)
     with pytest.raises(NothingToPropose) as caught:
         propose(repo, "assistant", HeuristicProposer(), dry_run=True)
     why = {lo.what.split("' (")[0].strip("'"): lo.why for lo in caught.value.left_out}
@@ -383,6 +391,51 @@ def test_a_theme_the_file_has_a_rule_on_gets_no_second_rule(tmp_path: Path) -> N
     patterns = repo.analyze("assistant")
     assert {p.label for p in patterns} == {"ends every answer with a question",
                                            "flattery and sycophancy"}
+    repo.close()
+
+
+PLAIN_MD = """\
+# Role
+
+You help people choose a broadband plan.
+
+- Prefer plain language whenever possible.
+- Quote monthly prices with tax included.
+
+# Style
+
+- Keep answers under 120 words.
+- Use the customer's name once.
+
+# Code conventions
+
+- Use plain language in commit messages.
+"""
+
+JARGON = [
+    "way too much jargon, what is a CGNAT", "too technical, I don't know what latency means",
+    "full of acronyms nobody explained", "the jargon made it impossible to follow",
+    "it said FTTP and ONT without explaining them", "too much technical jargon for me",
+]
+
+
+def test_a_rule_on_the_theme_in_another_section_stops_a_second_one(tmp_path: Path) -> None:
+    # Jargon complaints, a file whose style rules say nothing of it and whose role section
+    # says "Prefer plain language whenever possible.": the stock "Use plain language: explain
+    # each technical term ..." would go under Style and say it again.
+    repo_path, repo = _adopted_with(tmp_path, "plans", PLAIN_MD, JARGON * 2)
+    with pytest.raises(NothingToPropose) as caught:
+        propose(repo, "plans", HeuristicProposer(), dry_run=True)
+    why = {lo.what.split("' (")[0].strip("'"): lo.why for lo in caught.value.left_out}
+    assert why["too much jargon / too technical"].startswith(
+        "rule 1 of 'role' is on this theme already ('Prefer plain"), why
+    # The same words under a section about the code are no rule about the answers.
+    (repo_path / "agents" / "plans.md").write_text(PLAIN_MD.replace(
+        "- Prefer plain language whenever possible.\n", ""))
+    git(repo_path, "-c", "user.name=Sam", "-c", "user.email=sam@example.com", "commit", "-qam", "y")
+    plan = propose(repo, "plans", HeuristicProposer(), dry_run=True)
+    [op] = plan.result.draft.operations
+    assert isinstance(op, AddRule) and op.section == "style" and op.text.startswith("Use plain language")
     repo.close()
 
 

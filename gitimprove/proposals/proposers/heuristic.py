@@ -58,6 +58,7 @@ from gitimprove.proposals.proposers.base import (
 from gitimprove.proposals.rules import (
     PriorRule,
     Statement,
+    about_code,
     contradiction,
     duplicates,
     example_sections,
@@ -78,9 +79,6 @@ from gitimprove.validate import unclosed_block
 _STYLE_HINTS = ("style", "tone", "format", "voice", "writing", "process", "method", "answer", "response",
                 "repl", "output", "communicat")
 _GENERAL_HINTS = ("role", "rule", "guideline", "instruction", "behavio", "general", "principle", "persona")
-_ELSEWHERE = re.compile(r"\b(?:code|coding|commits?|git|tests?|testing|lint\w*|naming|files?|folders?|modules?|"
-                        r"apis?|branch\w*|pull|builds?|deploy\w*|architecture|project|repo\w*|setup|"
-                        r"install\w*|dependenc\w*|database|schema|responsibilities)\b")
 ANSWERS_SECTION = "answers"
 ANSWERS_TITLE = "Answers"  # its Markdown heading slugs to the same id
 MAX_QUOTES = 3
@@ -276,19 +274,17 @@ class HeuristicProposer:
         if not editable:
             return None
 
-        def elsewhere(section: Section) -> bool:
-            return bool(_ELSEWHERE.search(f"{section.id} {section.title or ''}".lower()))
-
         def about(section: Section, hints: tuple[str, ...]) -> bool:
-            return any(h in f"{section.id} {section.title or ''}".lower() for h in hints) and not elsewhere(section)
+            return (any(h in f"{section.id} {section.title or ''}".lower() for h in hints)
+                    and not about_code(section))
 
         # NOTE: analysis names a pattern's section by shared words: "keep answers under 100
         # words" shares "keep" with "`cart.py` keeps the cart" under "Module responsibilities"
-        if pattern.section and any(s.id == pattern.section and not elsewhere(s) for s in editable):
+        if any(s.id == pattern.section and not about_code(s) for s in editable):
             return pattern.section
 
         answers = [s for s in editable if about(s, _STYLE_HINTS)]
-        general = [s for s in editable if (s.title is None and not elsewhere(s))
+        general = [s for s in editable if (s.title is None and not about_code(s))
                    or (s.rules and about(s, _GENERAL_HINTS))]
         found = [s for s in answers if s.rules] or answers or [s for s in general if s.rules] or general
         if found:
@@ -494,6 +490,8 @@ class HeuristicProposer:
         if (prior := pending_match(text, known.pending)) is not None:
             left_out.append(LeftOut(label, f"{text!r} is already proposed by {prior.proposal}"))
             return None
+        # "Use plain language in commit messages" says nothing of the answers
+        statements = [st for st in statements if not about_code(request.file.section(st.section))]
         for st in statements:
             if duplicates(text, st.text) or _same_length_rule(pattern, st):
                 if st.index is None or st.section in request.protected:
@@ -515,6 +513,9 @@ class HeuristicProposer:
         theme = concept_of(pattern)
         same = next((st for st in statements if theme is not None and st.index is not None
                      and st.section == section and facts(st.text).concept == theme), None)
+        if same is None and theme is not None and text != getattr(REMEDIES.get(theme), "own_form", None):
+            # (the rule in the file's own citation format goes beside the rule that gives it)
+            same = next((st for st in statements if _says_elsewhere(st, text, theme)), None)
         if same is not None:
             # "Be direct; avoid sycophantic flattery" under complaints of flattery: a second
             # rule on the theme would repeat the first or contradict it ("Ask a follow-up
@@ -728,6 +729,21 @@ def _same_length_rule(pattern: Pattern, st: Statement) -> bool:
     return (concept_of(pattern) == "length" and st.index is not None and not fs.negative
             and ("length" in fs.concepts or fs.brief
                  or any(u == "words" for u, _, _ in fs.quantities)))
+
+
+def _says_elsewhere(st: Statement, text: str, theme: str) -> bool:
+    """Whether the rule ``st``, in a section other than the new one's, is on its theme in its
+    own words: "Prefer plain language whenever possible." in a file's general rules, for "Use
+    plain language: explain each technical term ..." under its style rules. The theme alone
+    is not enough outside the rule's section: in coding instructions "Descriptive error
+    messages" is on accuracy and "`scripts/` — deployment scripts" on tone. Two content
+    words shared, more than a quarter of the old rule's (not two of a paragraph's), and no
+    inline data (``{"summary": ...}``), are (and the rule is not in a section about the
+    code: see :func:`~gitimprove.proposals.rules.about_code`)."""
+    said = facts(st.text)
+    shared = len(facts(text).words & said.words)
+    return (st.index is not None and said.concept == theme and shared >= 2 and 4 * shared > len(said.words)
+            and not st.text.lstrip(" *_`").startswith(("{", "[", "<")))
 
 
 def _rejected(label: str, text: str, prior: PriorRule) -> LeftOut:
