@@ -12,7 +12,8 @@ The pipeline, for one agent:
 3. **Groups.** The distinct texts of each kind are grouped by meaning (:mod:`.grouping`:
    static sentence embeddings, agglomerative clustering cut at a distance taken from the
    set), then close clusters merged (a second level; never two that triage tells apart),
-   each merged pattern listing its ``parts``; no word list decides membership. The concept
+   each merged pattern listing its ``parts`` (a part about one theme in a group about
+   none stands apart); no word list decides membership. The concept
    lexicon (:mod:`.lexicon`) only names a group where most of its items match one concept.
 4. **Triage** (:mod:`.triage`). A group mostly about the product (limits, pricing, login,
    crashes, ...) is a product group, less the items in it that say what is wrong in an
@@ -651,6 +652,38 @@ def _small_product_groups_joined(groups: list[Group], min_support: int,
 OTHER_PRODUCT_KEY = "product:other"  # the key of the group of small product groups
 
 
+def _themed_parts_apart(groups: list[Group], min_support: int, themer: Themer,
+                        df: tuple[Counter[str], int]) -> list[Group]:
+    """``groups``, each part of a failure group about no one theme that is itself about one
+    (:func:`_theme`) and has ``min_support`` items set apart as a group of its own. The
+    2,292 reviews of an assistant merged the 12 that say its knowledge stops in September
+    2021 into 69 about answers and questions in general: as a part, the offline proposer
+    read no theme in them, and proposed nothing."""
+    taken: dict[tuple[str, str], Group] = {(g.kind, g.key): g for g in groups}
+    out: list[Group] = []
+    for g in groups:
+        out.append(g)
+        if (g.kind != FAILURE or g.concept is not None or g.triage is not None
+                or len(g.part_texts) < 2 or _theme(g, _read(g), themer) is not None):
+            continue
+        by_text = _by_text(g.items)
+        kept: list[list[str]] = []
+        for texts in g.part_texts:
+            part = Group(g.kind, "", "", [it for t in texts for it in by_text[t]])
+            if len(part.items) < min_support or _theme(part, _read(part), themer) is None:
+                kept.append(texts)
+                continue
+            named = _name_group(g.kind, texts, by_text, themer, df, taken, hints=False)
+            named.items, named.part_texts = part.items, [texts]
+            taken[(g.kind, named.key)] = named
+            out.append(named)
+        if len(kept) < len(g.part_texts):
+            moved = set(chain.from_iterable(g.part_texts)) - set(chain.from_iterable(kept))
+            g.items = [it for it in g.items if (it.text or "") not in moved]
+            g.part_texts = kept
+    return [g for g in out if g.items]
+
+
 def _add_cluster(kind: PatternKind, members: Sequence[str], part_of: Mapping[str, int],
                  by_text: dict[str, list[Item]], named: Group,
                  offline: dict[tuple[str, str], Group]) -> Group:
@@ -1072,9 +1105,9 @@ def analyze_records(
     items = collect_items(records, themer)
     word_df = _document_frequencies(themer, items)
     themer.names = proper_names(word_df, filter(None, map(_TEXT, items)))  # (read lazily)
-    groups = _small_product_groups_joined(
+    groups = _themed_parts_apart(_small_product_groups_joined(
         group_items(items, themer, word_df, synthesizer=synthesizer, notes=notes), min_support,
-        themer)
+        themer), min_support, themer, word_df)
     newest = max(r.created_at for r in records)
     total = {k: 0 for k in KIND_WEIGHT}
     run_count = len({(r.run_id or "\0" + r.id) for r in records})

@@ -357,6 +357,44 @@ def test_a_product_pattern_s_parts_account_for_the_items_that_joined_it() -> Non
     assert sum(count for _, count in _parts_of(merged, [])) == 5  # nothing joined: as before
 
 
+def test_a_part_about_one_theme_leaves_a_pattern_about_none() -> None:
+    # 12 reviews saying the assistant's knowledge stops in 2021 were a part of 69 about
+    # answers and questions in general: the pattern had no theme, so the offline proposer
+    # proposed nothing for them
+    from gitimprove.patterns.analysis import (
+        Group,
+        Item,
+        Themer,
+        _document_frequencies,
+        _themed_parts_apart,
+    )
+
+    general = ["the answers to my questions are useless", "answers are nonsense half the time",
+               "it never answers the question I ask", "makes up facts that are wrong",
+               "responses are bad and it ignores what I asked"]
+    outdated = ["its knowledge stops in september 2021", "it does not know about recent events",
+                "outdated info, last update was 2021"]
+    t0 = datetime(2026, 1, 1, tzinfo=UTC)
+
+    def group(parts: list[list[str]]) -> Group:
+        items = [Item("recurring_failure", text, (f"f{n}",), t0, ())
+                 for n, text in enumerate(t for part in parts for t in part)]
+        return Group("recurring_failure", "terms:answers+questions", "", items=items,
+                     part_texts=parts)
+
+    themer = Themer()
+    whole = group([general, outdated])
+    df = _document_frequencies(themer, whole.items)
+    rest, apart = _themed_parts_apart([whole], 3, themer, df)
+    assert rest is whole and [it.text for it in rest.items] == general and rest.part_texts == [general]
+    assert [it.text for it in apart.items] == outdated and apart.key.startswith("terms:")
+    # too few to stand alone, or a group about one theme already: left as they are
+    small = group([general, outdated[:2]])
+    assert _themed_parts_apart([small], 3, themer, df) == [small] and len(small.items) == 7
+    themed = group([outdated * 2, general[:2]])
+    assert _themed_parts_apart([themed], 3, themer, df) == [themed] and len(themed.items) == 8
+
+
 # NOTE: found when the module is imported, before the fixtures fix HOME and clear GITIMPROVE_*
 APP_REVIEWS = converted("chatgpt_ios_reviews")
 
