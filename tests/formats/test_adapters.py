@@ -416,10 +416,16 @@ def test_a_list_that_finishes_a_sentence_about_the_output_is_not_where_a_rule_go
 
 @pytest.mark.parametrize("lead_in", ["When a user asks about the weather:", "If the city is not known:",
                                      "Before you reply:", "After performing your search:",
-                                     "For each option, document:"])
+                                     "For each option, document:",
+                                     "You are a research coordinator. When the user asks a question:",
+                                     "Default to LIKELY. For each finding:", "Follow these steps:",
+                                     "First, carefully analyze the prompt step-by-step:", "Steps:",
+                                     "Do it in this order:"])
 def test_a_list_of_what_to_do_in_one_case_is_not_where_a_rule_goes(lead_in: str) -> None:
     """ADK's first agent: "When a user asks about the weather:" then three steps. A rule for
-    every answer added as step 4 would hold in that case alone; it goes after the list."""
+    every answer added as step 4 would hold in that case alone; it goes after the list. So
+    after a procedure's steps ("Follow these steps:"), and after a case a line's last
+    sentence names (a cagent coordinator's "... When the user asks a question:")."""
     text = f"# Agent\n\nYou help.\n\n{lead_in}\n1. Call the tool.\n2. Answer kindly.\n"
     parsed = ADAPTERS["markdown"].parse(text, "AGENTS.md")
     doc = AdoptedDocument(parsed, parsed.entries[0].key, "agents")

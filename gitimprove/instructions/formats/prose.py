@@ -741,8 +741,11 @@ def _finishes_lead_in(lines: list[str], first: Rule) -> bool:
     if HEADING_RE.match(above) or RULE_RE.match(above):
         return False
     above = above.rstrip()
-    return bool(_LEAD_IN_RE.search(above) or _OUTPUT_LEAD_IN_RE.search(above)
-                or (above.endswith((":", "：")) and _CONDITION_LEAD_RE.match(above)))
+    if _LEAD_IN_RE.search(above) or _OUTPUT_LEAD_IN_RE.search(above):
+        return True
+    # the line's last sentence: "You are a research coordinator. When the user asks a question:"
+    last = _SENTENCE_END_RE.split(above)[-1]
+    return above.endswith((":", "：")) and bool(_CONDITION_LEAD_RE.match(last) or _STEPS_LEAD_RE.search(last))
 
 
 # A line that says when the list under it applies ("When the coordinator provides a summary:",
@@ -750,6 +753,13 @@ def _finishes_lead_in(lines: list[str], first: Rule) -> bool:
 # a rule for every answer put among them would hold in that case alone.
 _CONDITION_LEAD_RE = re.compile(r"\W*(?:when|whenever|if|before|after|once|upon|while|"
                                 r"for (?:each|every))\b", re.IGNORECASE)
+
+
+# A line that says the list under it is a procedure ("Follow these steps:", "First, analyze
+# the prompt step-by-step:", "Do it in this order:"): a rule for every answer is no next step.
+_STEPS_LEAD_RE = re.compile(r"\b(?:steps|step[- ]by[- ]step|in (?:this|the following) order)\b",
+                            re.IGNORECASE)
+_SENTENCE_END_RE = re.compile(r"(?<=[.!?])\s+(?=\S)")
 
 
 def _rule(section: ProseSection, index: int) -> Rule:
