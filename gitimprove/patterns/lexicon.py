@@ -60,6 +60,9 @@ CONCEPTS: tuple[Concept, ...] = (
        said in one sentence | one sentence would do | could be shorter | should be shorter
        more words than | than needed | lost interest | a novel | enormous | could have been # sentence
        instead of # paragraph | way more words
+       unnecessary information | unnecessary info | unnecessary detail | unnecessary details
+       unnecessary text | information is unnecessary | is unnecessary | are unnecessary
+       extra information | extra info | extra details
        """),
     _c("depth", "too shallow / missing detail", "add more depth and detail",
        "thorough and detailed",
@@ -263,6 +266,8 @@ CONCEPTS: tuple[Concept, ...] = (
        contradicts | contradiction | contradictory | self contradictory | deduction | deduce
        deduced | inference | infer | inferred | wrong conclusion
        conclusion does not | circular | invalid argument | the argument
+       missed * step | missing step | step * missing | steps * missed | skipped * step
+       wrong steps | incorrect steps | correct steps | wrong approach | incorrect approach
        """),
     _c("resolution", "slow or unresolved", "resolve it in one reply", "fast, first-time resolution",
        "process resolve",

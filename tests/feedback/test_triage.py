@@ -401,6 +401,11 @@ def test_wrong_answers_are_about_the_answers_and_named_as_such() -> None:
     ("The response makes a wrong reasoning with time information.", ("reasoning",)),
     ("The conclusion does not follow from the evidence.", ("reasoning",)),
     ("The answer contradicts itself in the second paragraph", ("reasoning",)),
+    # a math tutor's critiques: steps left out are its reasoning, text after the answer length
+    ("The candidate misses the final steps to get to the final answer.", ("reasoning",)),
+    ("A step is missing in the candidate output.", ("reasoning",)),
+    ("It is clear that a number of steps were missed", ("reasoning",)),
+    ("Information after giving the answer is unnecessary.", ("length",)),
     ("I was banned for no reason", ()),
     ("There's absolutely no reason the price should be so high", ()),
     ("which was the whole premise of the app", ()),
