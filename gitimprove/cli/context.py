@@ -61,6 +61,26 @@ class Context:
                               f"{len(names)} "
                               f"({shorten(', '.join(names), 120)})", hint="see `gitimprove agents`")
 
+    def proposal(self, spec: str | None) -> str:
+        """The proposal a command is about: ``spec``, or the only open proposal when none is
+        given (right after `propose`, `review` needs no id)."""
+        if spec is not None:
+            return spec
+        from gitimprove.ledger import ProposalState, scan
+
+        repo = self.repo
+        open_keys = sorted(s.key for s in scan(repo.git, repo.main_ref).summaries()
+                           if s.state == ProposalState.OPEN)
+        if len(open_keys) == 1:
+            return open_keys[0]
+        if not open_keys:
+            raise GitImproveError("there is no open proposal to name",
+                                  hint="`gitimprove propose` makes one; `gitimprove proposals "
+                                       "--all` lists the closed ones")
+        raise GitImproveError(f"name a proposal: {len(open_keys)} are open "
+                              f"({shorten(', '.join(open_keys), 120)})",
+                              hint="see `gitimprove proposals`")
+
     def close(self) -> None:
         """Close the repository (its git reader and feedback database) when the command ends."""
         send_warnings_to(None)

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
 
 @click.command("evaluate")
-@click.argument("proposal")
+@click.argument("proposal", required=False)
 @click.option("--sample", type=click.IntRange(min=1), metavar="N",
               help="Runs to fix (and to keep) to replay at most, three requests each "
                    "(default: evaluation.sample).")
@@ -24,10 +24,11 @@ if TYPE_CHECKING:
 @json_option
 @pass_ctx
 @for_people
-def evaluate_cmd(ctx: Context, proposal: str, sample: int | None, seed: int | None,
+def evaluate_cmd(ctx: Context, proposal: str | None, sample: int | None, seed: int | None,
                  by: str | None, as_json: bool) -> int:
     """Replay a proposal on the runs it is meant to fix (and well-rated ones), have a model
     judge base against proposal, and record the scorecard in git. Needs ANTHROPIC_API_KEY.
+    Without PROPOSAL, the only open one.
 
     Three requests per run (two replays and a judgement), within evaluation.token_budget
     and evaluation.deadline_seconds: at either it stops cleanly and records what it judged.
@@ -37,6 +38,7 @@ def evaluate_cmd(ctx: Context, proposal: str, sample: int | None, seed: int | No
     from gitimprove.evaluation.record import record_ref
 
     repo = ctx.repo
+    proposal = ctx.proposal(proposal)
     bills: list[Bill] = []
 
     def failed(exc: GitImproveError, bill: Bill) -> dict[str, Any]:

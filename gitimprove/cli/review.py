@@ -164,16 +164,16 @@ def proposals_cmd(ctx: Context, include_closed: bool, agent: str | None, as_json
 
 
 @click.command("review")
-@click.argument("proposal")
+@click.argument("proposal", required=False)
 @json_option
 @pass_ctx
 @for_people
-def review_cmd(ctx: Context, proposal: str, as_json: bool) -> None:
-    """Everything a reviewer needs on one screen."""
+def review_cmd(ctx: Context, proposal: str | None, as_json: bool) -> None:
+    """Everything a reviewer needs on one screen. Without PROPOSAL, the only open one."""
     from gitimprove.review.view import review_data, review_text
     from gitimprove.trials.manage import trial_status
 
-    review = review_data(ctx.repo, proposal)
+    review = review_data(ctx.repo, ctx.proposal(proposal))
     trial = next((t for t in trial_status(ctx.repo, review.agent)
                   if t.start.proposal == review.id), None)
     if as_json:

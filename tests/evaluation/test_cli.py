@@ -32,7 +32,7 @@ from tests.review.conftest import add_rule, make_proposal, out
 
 def test_without_a_key_the_command_says_what_it_needs_and_what_it_would_judge(
         setup: Setup, gitimprove: Callable[..., Ran]) -> None:
-    proc = gitimprove(setup.path, "evaluate", setup.pid, "--sample", "5")
+    proc = gitimprove(setup.path, "evaluate", "--sample", "5")  # the only open proposal
     assert proc.returncode == 1 and "Traceback" not in proc.stderr
     assert proc.stderr.startswith(f"error: evaluating proposal {setup.pid} needs a model")
     assert "It would judge 5 runs to fix (of 15 evidence ids" in proc.stderr

@@ -421,6 +421,27 @@ def test_review_counts_rules_from_1_and_its_json_keeps_the_index(sample_repo: Pa
     assert "[style rule 3] rule added" in text and "rule 2]" not in text
 
 
+def test_review_without_an_id_shows_the_only_open_proposal(sample_repo: Path) -> None:
+    # right after `propose`, a new user typed `review` and was told it needs PROPOSAL
+    proc = gitimprove(sample_repo, "review")
+    assert proc.returncode == 1 and proc.stderr.startswith(
+        "error: there is no open proposal to name"), proc.stderr
+    make_proposal(sample_repo, "p1", add_rule("Use short sentences."))
+    shown = gitimprove(sample_repo, "review")
+    assert shown.returncode == 0 and shown.stdout.startswith("Proposal p1 for product-writer"), shown
+    make_proposal(sample_repo, "p2", add_rule("Name the price."))
+    proc = gitimprove(sample_repo, "review")
+    assert proc.returncode == 1, proc.stderr
+    assert proc.stderr.splitlines() == [
+        "error: name a proposal: 2 are open (product-writer/p1, product-writer/p2)",
+        "  hint: see `gitimprove proposals`"]
+    reject(InstructionRepo(sample_repo), "p2", reason="no")
+    assert gitimprove(sample_repo, "review", "--json").returncode == 0
+    assert json.loads(gitimprove(sample_repo, "review", "--json").stdout)["id"] == "p1"
+    proc = gitimprove(sample_repo, "approve")  # a decision names what it decides
+    assert proc.returncode == 2 and "needs PROPOSAL" in proc.stderr
+
+
 def test_cli_approve_refusal_exits_1(sample_repo: Path) -> None:
     make_proposal(sample_repo, "bad", weaken_safety)
     proc = gitimprove(sample_repo, "approve", "bad")
