@@ -238,6 +238,24 @@ def test_analyze_text_and_json(imported: Path, capsys: pytest.CaptureFixture[str
     assert code == 1 and err.startswith("error: no agent 'nobody'")
 
 
+def test_analyze_shows_the_patterns_a_proposal_cites_as_propose_sees_them(
+        imported: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # every pattern read "open" after its proposal was approved, and analyze still said
+    # "Next: gitimprove propose"
+    code, out, err = run(capsys, imported, "propose", "support-agent", "--proposer", "heuristic")
+    assert code == 0, err
+    cited = {p["id"]: p["state"] for p in ok_json(capsys, imported, "analyze", "support-agent")["patterns"]}
+    assert "pending" in cited.values() and "addressed" not in cited.values(), cited
+    pid = re.search(r"improve/support-agent/(\S+) ", out)
+    assert pid is not None, out
+    code, _, err = run(capsys, imported, "approve", pid.group(1))
+    assert code == 0, err
+    after = {p["id"]: p["state"] for p in ok_json(capsys, imported, "analyze", "support-agent")["patterns"]}
+    assert {i for i, s in after.items() if s == "addressed"} == {i for i, s in cited.items() if s == "pending"}
+    code, out, _ = run(capsys, imported, "analyze", "support-agent")
+    assert code == 0 and "  (addressed)" in out
+
+
 def test_locked_database_is_one_line(sample_repo: Path, capsys: pytest.CaptureFixture[str],
                                      monkeypatch: pytest.MonkeyPatch) -> None:
     import sqlite3

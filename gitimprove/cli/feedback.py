@@ -397,10 +397,16 @@ def analyze_cmd(ctx: Context, agent: str | None, since: str | None, version: str
     since_at = parse_since(since)
     if use_model is None:
         use_model = bool(os.environ.get("ANTHROPIC_API_KEY"))
+    from gitimprove.proposals.build import evidence_states
+
     notes: list[str] = []
     bills: list[Bill] = []
+    # each pattern in the state `propose` sees it: pending (an open proposal cites all its
+    # feedback), addressed (an approved one), or open
+    states = evidence_states(repo)
     with cost_told(lambda: bills[0] if bills else None, as_json=as_json):
         patterns = repo.analyze(agent, since=since_at, version=version,
+                                evidence_state=lambda fid: states.get(fid, "open"),
                                 min_support=min_support, model="on" if use_model else "off",
                                 notes=notes, bills=bills)
     if as_json:
