@@ -181,8 +181,12 @@ CONCEPTS: tuple[Concept, ...] = (
        already told | already gave | already given | already provided | already said | already typed
        already in the | already in my | already shared | already sent | just typed | just told
        repeat everything | repeat myself | repeat the same | repeating myself | same question
-       same questions | same info | same information | same details | the same thing twice | twice
-       # times | three times | again and again | keeps asking | kept asking | keep asking
+       same questions | same info | same information | same details | the same thing twice
+       asked * twice | ask * twice | asks * twice | asked * # times | ask * # times | asks * # times
+       asked * three times | ask * three times | for * twice | email twice | number twice
+       name twice | address twice | details twice | information twice | info twice | it twice
+       question twice | number # times | number three times | email # times | # times already
+       twice already | again and again | keeps asking | kept asking | keep asking
        repetitive question | repetitive questions | back and forth | not listening | was not listening
        does not read | did not read | ignored what i | type * again | asked me to confirm
        even though i | in my first message | in the subject | in the ticket | requested details

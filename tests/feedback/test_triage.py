@@ -406,6 +406,11 @@ def test_wrong_answers_are_about_the_answers_and_named_as_such() -> None:
     ("A step is missing in the candidate output.", ("reasoning",)),
     ("It is clear that a number of steps were missed", ("reasoning",)),
     ("Information after giving the answer is unnecessary.", ("length",)),
+    # a figure twice or three times is no question asked twice
+    ("The last one is twice that long", ()),
+    ("9+14=23 is listed 2 times in a row", ()),
+    ("It asked for my account email twice", ("repeat_questions",)),
+    ("I had to give my order number 3 times", ("repeat_questions",)),
     ("I was banned for no reason", ()),
     ("There's absolutely no reason the price should be so high", ()),
     ("which was the whole premise of the app", ()),
