@@ -584,6 +584,7 @@ def review_draft(file: AgentFile, draft: Draft, known: Known, *,
     ``for_model``: rules numbered as the model's file shows them (from 0)."""
     problems: list[str] = []
     after = statements_after(file, draft.operations)
+    code = {s.id for s in file.sections if about_code(s)}
     for n, op in enumerate(draft.operations, 1):
         mine = [st for st in after if st.op == n]
         for st in mine:
@@ -603,11 +604,10 @@ def review_draft(file: AgentFile, draft: Draft, known: Known, *,
                 problems.append(f"{label} is relative or vague; write a specific rule a reviewer "
                                 "can test (a number, a concrete instruction)")
                 continue
-            mine_code = about_code(file.section(st.section))
             for other in after:
                 if other is st or (other.op == n):
                     continue
-                if about_code(file.section(other.section)) and not mine_code:
+                if other.section in code and st.section not in code:
                     continue  # a rule about commit messages says nothing of the answers
                 if other.op is not None and other.op > n:
                     continue  # each pair once, reported at the later operation

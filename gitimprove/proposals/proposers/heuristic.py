@@ -491,7 +491,8 @@ class HeuristicProposer:
             left_out.append(LeftOut(label, f"{text!r} is already proposed by {prior.proposal}"))
             return None
         # "Use plain language in commit messages" says nothing of the answers
-        statements = [st for st in statements if not about_code(request.file.section(st.section))]
+        code = {s.id for s in request.file.sections if about_code(s)}
+        statements = [st for st in statements if st.section not in code]
         for st in statements:
             if duplicates(text, st.text) or _same_length_rule(pattern, st):
                 if st.index is None or st.section in request.protected:
