@@ -235,6 +235,21 @@ def duplicates(new: str, old: str) -> bool:
     return same_theme and not _label(b) and (vague(new) or overlap(a, b) >= 0.5)
 
 
+def restates(new: str, old: str, theme: str | None = None) -> bool:
+    """Whether ``old`` is on the theme of ``new`` (``theme``, else its own) in its words, though
+    it does not say all of it (:func:`duplicates`): "Prefer plain language whenever
+    possible." for "Use plain language: explain each technical term ...". The theme alone is
+    not enough: in coding instructions "Descriptive error messages" is on accuracy and
+    "`scripts/` — deployment scripts" on tone. Two content words shared, more than a quarter
+    of the old rule's (not two of a paragraph's), and no inline data (``{"summary": ...}``),
+    are."""
+    a, b = facts(new), facts(old)
+    theme = theme or a.concept
+    shared = len(a.words & b.words)
+    return (theme is not None and b.concept == theme and shared >= 2 and 4 * shared > len(b.words)
+            and not old.lstrip(" *_`").startswith(("{", "[", "<")))
+
+
 def _label(f: Facts) -> bool:
     """Whether a line names a topic and asks nothing ("Configuration details", "Technical
     requirements"): an item of a list of topics, which says no rule of the theme its one
@@ -621,6 +636,12 @@ def review_draft(file: AgentFile, draft: Draft, known: Known, *,
                     hint = ("; if that rule is not enough, tighten it with update_rule instead"
                             if other.op is None else "")
                     problems.append(f"{label} repeats {other.where(for_model=for_model)} ({_cut(other.text)!r}){hint}")
+                    break
+                if (isinstance(op, AddRule | AddSection) and other.op is None
+                        and other.index is not None and restates(st.text, other.text)):
+                    problems.append(f"{label} is on the theme of {other.where(for_model=for_model)} "
+                                    f"({_cut(other.text)!r}) in its words; if that rule is not "
+                                    "enough, tighten it with update_rule instead of adding a second")
                     break
     return problems
 

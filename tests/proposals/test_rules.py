@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from gitimprove.instructions.agentfile import parse_agent
+from gitimprove.instructions.agentfile import AgentFile, parse_agent
 from gitimprove.proposals.operations import Draft
 from gitimprove.proposals.rules import (
     Known,
@@ -15,6 +15,7 @@ from gitimprove.proposals.rules import (
     duplicates,
     facts,
     file_statements,
+    restates,
     review_draft,
     same_wording,
     sentences,
@@ -203,6 +204,32 @@ def test_review_finds_a_duplicate_and_says_to_tighten_instead() -> None:
         {"op": "add_rule", "section": "style", "text": "Keep every description under 120 words."}),
         Known(), for_model=True)
     assert "repeats rule 2 of 'style'" in for_model[0]
+
+
+def test_review_finds_a_rule_on_the_theme_of_another_in_its_words() -> None:
+    # a model's plain-language rule for a file whose general rules already say "Prefer plain
+    # language" repeats it in part; one that shares a word only, or the same words under a
+    # section about the code, does not
+    def file(role: str) -> AgentFile:
+        return parse_agent(
+            "name: a\ndescription: d\nsections:\n"
+            f"  - id: role\n    rules: ['{role}']\n"
+            "  - id: style\n    rules: ['Keep answers under 120 words.']\n"
+            "  - id: code-conventions\n    rules: ['Use plain language in commit messages.']\n",
+            "agents/a.yaml", expected_name="a")
+
+    plain = {"op": "add_rule", "section": "style",
+             "text": "Use plain language: explain each technical term the first time it appears."}
+    assert review_draft(file("Prefer plain language whenever possible."), _draft(plain), Known(),
+                        for_model=True) == [
+        "operation 1 (add_rule): 'Use plain language: explain each technical term the first "
+        "time it appears.' is on the theme of rule 0 of 'role' ('Prefer plain language whenever "
+        "possible.') in its words; if that rule is not enough, tighten it with update_rule "
+        "instead of adding a second"]
+    assert review_draft(file("Answer in English."), _draft(plain), Known()) == []
+    assert restates(plain["text"], "Prefer plain language whenever possible.")
+    assert not restates(plain["text"], "Keyboard navigation: a composite element holds many "
+                        "interactive children, selected or activated, explained in detail later.")
 
 
 def test_review_finds_a_contradiction_unless_the_draft_resolves_it() -> None:

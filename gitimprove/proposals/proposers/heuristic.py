@@ -66,6 +66,7 @@ from gitimprove.proposals.rules import (
     file_statements,
     pending_match,
     rejected_match,
+    restates,
     steering,
     vague,
 )
@@ -516,7 +517,8 @@ class HeuristicProposer:
                      and st.section == section and facts(st.text).concept == theme), None)
         if same is None and theme is not None and text != getattr(REMEDIES.get(theme), "own_form", None):
             # (the rule in the file's own citation format goes beside the rule that gives it)
-            same = next((st for st in statements if _says_elsewhere(st, text, theme)), None)
+            same = next((st for st in statements
+                         if st.index is not None and restates(text, st.text, theme)), None)
         if same is not None:
             # "Be direct; avoid sycophantic flattery" under complaints of flattery: a second
             # rule on the theme would repeat the first or contradict it ("Ask a follow-up
@@ -730,21 +732,6 @@ def _same_length_rule(pattern: Pattern, st: Statement) -> bool:
     return (concept_of(pattern) == "length" and st.index is not None and not fs.negative
             and ("length" in fs.concepts or fs.brief
                  or any(u == "words" for u, _, _ in fs.quantities)))
-
-
-def _says_elsewhere(st: Statement, text: str, theme: str) -> bool:
-    """Whether the rule ``st``, in a section other than the new one's, is on its theme in its
-    own words: "Prefer plain language whenever possible." in a file's general rules, for "Use
-    plain language: explain each technical term ..." under its style rules. The theme alone
-    is not enough outside the rule's section: in coding instructions "Descriptive error
-    messages" is on accuracy and "`scripts/` — deployment scripts" on tone. Two content
-    words shared, more than a quarter of the old rule's (not two of a paragraph's), and no
-    inline data (``{"summary": ...}``), are (and the rule is not in a section about the
-    code: see :func:`~gitimprove.proposals.rules.about_code`)."""
-    said = facts(st.text)
-    shared = len(facts(text).words & said.words)
-    return (st.index is not None and said.concept == theme and shared >= 2 and 4 * shared > len(said.words)
-            and not st.text.lstrip(" *_`").startswith(("{", "[", "<")))
 
 
 def _rejected(label: str, text: str, prior: PriorRule) -> LeftOut:
