@@ -254,6 +254,11 @@ def test_analyze_shows_the_patterns_a_proposal_cites_as_propose_sees_them(
     assert {i for i, s in after.items() if s == "addressed"} == {i for i, s in cited.items() if s == "pending"}
     code, out, _ = run(capsys, imported, "analyze", "support-agent")
     assert code == 0 and "  (addressed)" in out
+    # what is left to do first
+    shown = [line for line in out.splitlines() if re.match(r" ?\d+\. ", line)]
+    assert shown and not shown[0].endswith("(addressed)")
+    assert [line.endswith("(addressed)") for line in shown] == sorted(
+        line.endswith("(addressed)") for line in shown)
 
 
 def test_locked_database_is_one_line(sample_repo: Path, capsys: pytest.CaptureFixture[str],

@@ -64,6 +64,7 @@ def _warn(messages: list[warnings.WarningMessage]) -> None:
 PRODUCT_LINES = 10  # product groups analyze shows one by one; --json has them all
 MIXED_SHARE = 0.2  # of a product group's items about other topics than its own: shown (3 or more)
 PATTERN_LINES = 25  # patterns about the answers analyze shows unless --all; --json has them all
+_STATE_ORDER = {"open": 0, "pending": 1, "addressed": 2}
 
 
 @click.group("feedback")
@@ -441,6 +442,9 @@ def _show_patterns(agent: str, patterns: list[Pattern], show_all: bool) -> None:
     product = [p for p in patterns if p.triage == "product"]
     unspecific = [p for p in patterns if p.triage == "unspecific"]
     patterns = [p for p in patterns if p.triage not in ("product", "unspecific")]
+    # what is left to do first: a pattern an approved proposal addressed, or an open one cites,
+    # comes after the open ones (stable: by importance within each)
+    patterns.sort(key=lambda p: _STATE_ORDER.get(p.state, 0))
     if not patterns:
         echo(f"No patterns about {agent}'s answers.")
     else:
