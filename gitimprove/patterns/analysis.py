@@ -1202,7 +1202,7 @@ def _pattern(g: Group, themer: Themer, word_df: tuple[Counter[str], int],
         open_ids=open_ids, parts=_group_parts(g, themer, word_df))
 
 
-THEME_SHARE = 0.4  # of a pattern's items whose first concept is one: the pattern's theme, ...
+THEME_SHARE = 1 / 3  # of a pattern's items whose first concept is one: the pattern's theme, ...
 THEME_LEAD = 2     # ... when they are this many times as many as those of any other concept
 THEME_MIN = 3      # ... and at least this many (two of a group of four say little)
 

@@ -394,6 +394,14 @@ CONCEPTS: tuple[Concept, ...] = (
        does not follow my | does not follow * instructions | does not follow * rules
        does not listen | not listening | explicit instructions | explicitly told
        explicitly asked | stick to * instructions
+       follow the constraint | follow the constraints | follow * constraint | violates the constraint
+       not follow the constraint | not follow the constraints | not follow the requirement
+       adhere to the requirement | adhere to * requirement | by the requirement | the requirement of
+       as per constraints | as per the constraint | as per the requirement
+       format required | required format | formatting requirement | format requirement
+       does not follow the format | in the wrong format | not in the required
+       requirement | requirements | fail to follow | fails to follow | failed to follow
+       which is not allowed | which are not allowed | exactly as it is | exactly as is
        """),
 )
 

@@ -371,7 +371,8 @@ def test_a_part_about_one_theme_leaves_a_pattern_about_none() -> None:
 
     general = ["the answers to my questions are useless", "answers are nonsense half the time",
                "it never answers the question I ask", "makes up facts that are wrong",
-               "responses are bad and it ignores what I asked"]
+               "responses are bad and it ignores what I asked", "it gives me weird responses",
+               "the replies are strange", "answers feel random", "bad answers every time"]
     outdated = ["its knowledge stops in september 2021", "it does not know about recent events",
                 "outdated info, last update was 2021"]
     t0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -390,7 +391,7 @@ def test_a_part_about_one_theme_leaves_a_pattern_about_none() -> None:
     assert [it.text for it in apart.items] == outdated and apart.key.startswith("terms:")
     # too few to stand alone, or a group about one theme already: left as they are
     small = group([general, outdated[:2]])
-    assert _themed_parts_apart([small], 3, themer, df) == [small] and len(small.items) == 7
+    assert _themed_parts_apart([small], 3, themer, df) == [small] and len(small.items) == 11
     themed = group([outdated * 2, general[:2]])
     assert _themed_parts_apart([themed], 3, themer, df) == [themed] and len(themed.items) == 8
 

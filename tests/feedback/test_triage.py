@@ -406,6 +406,12 @@ def test_wrong_answers_are_about_the_answers_and_named_as_such() -> None:
     ("A step is missing in the candidate output.", ("reasoning",)),
     ("It is clear that a number of steps were missed", ("reasoning",)),
     ("Information after giving the answer is unnecessary.", ("length",)),
+    # a math-problem writer's critiques: what the requirement asked for is an instruction
+    ("The solution does not include numbers with one decimal place, which is specified in "
+     "the requirement.", ("instructions",)),
+    ("Solution does not follow the constraint to include the equation", ("instructions",)),
+    ("The conclusion does not follow from the evidence.", ("reasoning",)),
+    ("Ending sentence is in the wrong format.", ("instructions",)),
     # a figure twice or three times is no question asked twice
     ("The last one is twice that long", ()),
     ("9+14=23 is listed 2 times in a row", ()),
