@@ -34,7 +34,7 @@ class Source:
     what: str
     converter: str   # the module that converts it
     tuning: bool = False  # the grouping was tuned on it; every other set is held out
-    misses_read: bool = False  # ... but its misses were read to design triage's rules
+    misses_read: bool = False  # ... but its items were read to design triage's or the lexicon's rules
 
     @property
     def clone_hint(self) -> str:
@@ -83,8 +83,10 @@ SOURCES: dict[str, Source] = {s.name: s for s in (
            "CC-BY-NC 4.0 (data): used locally for measurement, never redistributed",
            "human critiques of model answers, each under one of six gold error types "
            "(arithmetic, coherence and deduction, consistency with context, veracity, "
-           "redundancy, commonsense)",
-           "benchmarks.data.fetch_shepherd_critiques"),
+           "redundancy, commonsense); its GSM8K critiques were read to add the lexicon's "
+           "phrases of steps left out and of text after the answer (names and themes, which "
+           "set a themed part of a pattern apart), so it is held out for the grouping only",
+           "benchmarks.data.fetch_shepherd_critiques", misses_read=True),
     Source("realmistake_critiques", "psunlpgroup/ReaLMistake",
            "f94a8b978926414deb1dcf6b50076fd06c892192", "data.zip",
            "CC BY-SA 4.0 (the benchmark; MIT for the code), and its authors ask that its "
