@@ -9,6 +9,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.conftest import Ran, git
 
 CODING = """# Project guide
@@ -119,3 +121,42 @@ def test_a_rule_about_answers_never_goes_into_worked_examples(
                           "- A: in `shop/cart.py`.\n\n## Testing")
     ops = operations(adopted(tmp_path, gitimprove, text, TOO_LONG), gitimprove)
     assert [(op["op"], op.get("id")) for op in ops] == [("add_section", "answers")]
+
+
+TEACHER = """# Learning companion
+
+You help people learn new topics.
+
+## Interaction Guidelines
+
+- Be clear: use precise language.
+- Be practical: give concrete examples.
+
+## When Teaching:
+
+1. **Assess**: what do they know already?
+2. **Explain**: clear, structured explanations.
+3. **Review**: check the understanding.
+"""
+
+
+@pytest.mark.parametrize("title", ["When Teaching:", "Build It In This Order", "Workflow"])
+def test_a_section_of_one_case_s_steps_takes_no_rule_for_every_answer(title: str) -> None:
+    # cagent's learning companion: analysis tied a pattern of wrong calculations to "When
+    # Teaching:" by shared words, and the accuracy rule became its step 4
+    from gitimprove.instructions.formats import ADAPTERS, AdoptedDocument
+    from gitimprove.proposals.proposers.base import Limits, ProposalRequest
+    from gitimprove.proposals.proposers.heuristic import HeuristicProposer
+
+    from .helpers import make_pattern
+
+    text = TEACHER.replace("When Teaching:", title)
+    parsed = ADAPTERS["markdown"].parse(text, "AGENTS.md")
+    agent = AdoptedDocument(parsed, parsed.entries[0].key, "agents").agent
+    steps = agent.sections[-1].id
+    pattern = make_pattern("factual errors or invented details", key="concept:accuracy",
+                           section=steps, suggestion=None)
+    request = ProposalRequest(agent="agents", file=agent, protected=[], limits=Limits(),
+                              patterns=[pattern], min_users=0, min_runs=0)
+    [op] = HeuristicProposer().propose(request, request.review).draft.operations
+    assert (op.op, op.section) == ("add_rule", "interaction-guidelines"), op

@@ -277,15 +277,15 @@ class HeuristicProposer:
 
         def about(section: Section, hints: tuple[str, ...]) -> bool:
             return (any(h in f"{section.id} {section.title or ''}".lower() for h in hints)
-                    and not about_code(section))
+                    and not _not_every_answer(section))
 
         # NOTE: analysis names a pattern's section by shared words: "keep answers under 100
         # words" shares "keep" with "`cart.py` keeps the cart" under "Module responsibilities"
-        if any(s.id == pattern.section and not about_code(s) for s in editable):
+        if any(s.id == pattern.section and not _not_every_answer(s) for s in editable):
             return pattern.section
 
         answers = [s for s in editable if about(s, _STYLE_HINTS)]
-        general = [s for s in editable if (s.title is None and not about_code(s))
+        general = [s for s in editable if (s.title is None and not _not_every_answer(s))
                    or (s.rules and about(s, _GENERAL_HINTS))]
         found = [s for s in answers if s.rules] or answers or [s for s in general if s.rules] or general
         if found:
@@ -642,6 +642,22 @@ def _states_form(file: AgentFile) -> Statement | None:
     Author, Title, page."), a rule or a sentence of a section's text, if it has one."""
     return next((st for st in file_statements(file)
                  if _CITING.search(st.text) and _CITATION_FORM.search(st.text)), None)
+
+
+def _not_every_answer(section: Section) -> bool:
+    """Whether a section holds no rule for every answer: it is about the code (see
+    :func:`~gitimprove.proposals.rules.about_code`), or its title names a case or a
+    procedure ("When Teaching:", "Before Acting", "Build It In This Order", "Workflow"): a
+    rule added there is one more step of it (cagent's learning companion took the accuracy
+    rule as step 6 of "When Teaching:")."""
+    title = (section.title or "").strip(" *_:")
+    return about_code(section) or bool(_CASE_TITLE.match(title) or _STEPS_TITLE.search(title))
+
+
+_CASE_TITLE = re.compile(r"(?:when|whenever|if|before|after|once|upon|while|for (?:each|every))\b",
+                         re.IGNORECASE)
+_STEPS_TITLE = re.compile(r"\b(?:steps|step[- ]by[- ]step|in (?:this|the following) order|workflow|"
+                          r"procedure)\b", re.IGNORECASE)
 
 
 def _first_protected(request: ProposalRequest) -> int | None:
