@@ -171,7 +171,8 @@ ANSWER_TALK = Lexicon((_c("answer talk", "", "", "", "", """
     explanation | explain | explains | mistake | mistaken | misunderstand | misunderstands
     misunderstood | assume | assumes | assumption | deduce | deduction | infer | inference
     contradict | contradicts | contradiction | the question | the context
-    knowledge | outdated | out of date | up to date | current events
+    knowledge | outdated | out of date | up to date | current events | training data | cutoff
+    data pre | data up to | information up to | info up to | data until | information until
     code it | generated code | generates code | generate code | write code | writes code
     wrote code | written code | writing code | buggy code | broken code | code does not
     code doesnt | code did not | code has | code is | code that | code was | compile | compiles

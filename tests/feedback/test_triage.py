@@ -433,6 +433,16 @@ def test_common_words_of_reviews_name_no_theme_of_the_sample_agents(
     assert Themer()(text).concepts == concepts
 
 
+def test_what_the_model_knows_up_to_a_date_is_about_its_answers() -> None:
+    # a one-star review in a cluster about the app's access ("Siri has access to no info")
+    # stayed a product complaint
+    from gitimprove.patterns.triage import addresses_answer
+
+    assert addresses_answer(tokens("This thing can only access data pre 2021! It's a joke!"))
+    assert addresses_answer(tokens("its training data stops in 2021"))
+    assert not addresses_answer(tokens("it deleted all my data"))
+
+
 def test_app_error_messages_are_not_complaints_about_an_answer() -> None:
     # 'Something went wrong' is what the app says when it fails: a review quoting it was read
     # as saying what is wrong in an answer, and stayed in a pattern about the answers
