@@ -663,18 +663,23 @@ def _themed_parts_apart(groups: list[Group], min_support: int, themer: Themer,
     out: list[Group] = []
     for g in groups:
         out.append(g)
-        if (g.kind != FAILURE or g.concept is not None or g.triage is not None
-                or len(g.part_texts) < 2 or _theme(g, _read(g), themer) is not None):
+        if g.kind != FAILURE or g.concept is not None or g.triage is not None or len(g.part_texts) < 2:
             continue
-        by_text = _by_text(g.items)
+        said = Counter(filter(None, map(_TEXT, g.items)))
+        # (the group read as its pattern will be; a part through a smaller sample)
+        if _read_theme({t: said[t] for t in _sample(said)}, themer) is not None:
+            continue
         kept: list[list[str]] = []
+        by_text: dict[str, list[Item]] | None = None
         for texts in g.part_texts:
-            part = Group(g.kind, "", "", [it for t in texts for it in by_text[t]])
-            if len(part.items) < min_support or _theme(part, _read(part), themer) is None:
+            counts = {t: said[t] for t in texts}
+            if (sum(counts.values()) < min_support or _read_theme(
+                    {t: counts[t] for t in _sample(counts, PART_SAMPLE)}, themer) is None):
                 kept.append(texts)
                 continue
+            by_text = by_text or _by_text(g.items)
             named = _name_group(g.kind, texts, by_text, themer, df, taken, hints=False)
-            named.items, named.part_texts = part.items, [texts]
+            named.items, named.part_texts = [it for t in texts for it in by_text[t]], [texts]
             taken[(g.kind, named.key)] = named
             out.append(named)
         if len(kept) < len(g.part_texts):
@@ -975,7 +980,7 @@ def _naming(members: Sequence[str], by_text: Mapping[str, list[Item]], themer: T
     words: Counter[str] = Counter()
     for text in read:
         info = themer(text)
-        if info.concepts:
+        if hints and info.concepts:
             concepts[info.concepts[0]] += weight[text]
         words.update(dict.fromkeys({w for w in info.words if nameable(w)}, weight[text]))
     distinctive = [w for w, _ in _distinctive(words, size, df)]
@@ -1216,6 +1221,12 @@ def _theme(g: Group, read: Mapping[str, int], themer: Themer) -> str | None:
     one thing. A hint for the offline proposer's stock remedies: it neither groups nor names."""
     if g.concept is not None:
         return g.concept.key
+    return _read_theme(read, themer)
+
+
+def _read_theme(read: Mapping[str, int], themer: Themer) -> str | None:
+    """The lexicon concept that the texts ``read`` (each with how many items said it) are
+    about, as :func:`_theme` says of a group named by its words."""
     firsts: Counter[str] = Counter()
     for text, n in read.items():
         said = themer(text).concepts
