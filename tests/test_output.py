@@ -216,6 +216,10 @@ def test_analyze_shows_the_evidence_ids_that_fit_one_line(sample_history: Path) 
     assert any(lines[n].endswith("…") for n in evidence)  # a long list, cut where the line ends
     # ... the next line is the next pattern's, not the rest of the list
     assert all(not lines[n + 1].lstrip().startswith("fb-") for n in evidence if n + 1 < len(lines))
+    # quotes and parts fit the line too (they were cut at 100 characters whatever the width)
+    quoted = [line for line in lines if line.startswith('      "') or line.startswith("      parts: ")]
+    assert quoted and all(len(line) <= 72 for line in quoted), quoted
+    assert any(line.endswith('…"') for line in quoted)
 
 
 def test_agents_on_a_narrow_terminal_keep_protected_and_its_value_together(

@@ -452,16 +452,21 @@ def _show_patterns(agent: str, patterns: list[Pattern], show_all: bool) -> None:
         echo(paint(f" #  {'kind':<22} {'count':>{wide}}  {'share':>5}  pattern  [section]", "bold"))
     rest_patterns = [] if show_all else patterns[PATTERN_LINES:]
     columns = width()
+    # a quote or a list of parts as long as fits the terminal's line (100 characters when
+    # the output is no terminal), never under 40
+    text_room = 100 if columns is None else max(40, min(100, columns - 9))
     for n, p in enumerate(patterns if show_all else patterns[:PATTERN_LINES], 1):
         section = f"  [{p.section}]" if p.section else ""
         state = f"  ({p.state})" if p.state != "open" else ""
-        echo(f"{n:>2}. {p.kind:<22} {p.count:>{wide},}  {percent(p.share):>5}  {p.label}{section}"
-             f"{state}")
+        head = f"{n:>2}. {p.kind:<22} {p.count:>{wide},}  {percent(p.share):>5}  "
+        label_room = None if columns is None else columns - len(head) - len(section) - len(state) - 1
+        label = p.label if label_room is None else shorten(p.label, max(20, label_room))
+        echo(f"{head}{label}{section}{state}")
         for quote in p.quotes[:3]:
-            echo(f"      \"{shorten(quote, 100)}\"")
+            echo(f"      \"{shorten(quote, text_room)}\"")
         if p.parts:
             echo("      parts: " + shorten("; ".join(f"{part.label} ({part.count})"
-                                                   for part in p.parts), 100))
+                                                   for part in p.parts), text_room))
         if p.suggestion:
             echo(f"      suggests: {p.suggestion}")
         lead = f"      {p.id}  evidence: "
