@@ -459,14 +459,15 @@ def _show_patterns(agent: str, patterns: list[Pattern], show_all: bool) -> None:
         section = f"  [{p.section}]" if p.section else ""
         state = f"  ({p.state})" if p.state != "open" else ""
         head = f"{n:>2}. {p.kind:<22} {p.count:>{wide},}  {percent(p.share):>5}  "
-        label_room = None if columns is None else columns - len(head) - len(section) - len(state) - 1
-        label = p.label if label_room is None else shorten(p.label, max(20, label_room))
+        # shortened only where that keeps its section and state on the line
+        room = None if columns is None else columns - len(head) - len(section) - len(state) - 1
+        label = p.label if room is None or room < 20 else shorten(p.label, room)
         echo(f"{head}{label}{section}{state}")
         for quote in p.quotes[:3]:
             echo(f"      \"{shorten(quote, text_room)}\"")
         if p.parts:
             echo("      parts: " + shorten("; ".join(f"{part.label} ({part.count})"
-                                                   for part in p.parts), text_room))
+                                                   for part in p.parts), text_room - 5))
         if p.suggestion:
             echo(f"      suggests: {p.suggestion}")
         lead = f"      {p.id}  evidence: "
