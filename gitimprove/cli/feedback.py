@@ -454,7 +454,8 @@ def _show_patterns(agent: str, patterns: list[Pattern], show_all: bool) -> None:
     columns = width()
     # a quote or a list of parts as long as fits the terminal's line (100 characters when
     # the output is no terminal), never under 40
-    text_room = 100 if columns is None else max(40, min(100, columns - 9))
+    text_room = 100 if columns is None else max(40, min(100, columns - 9))  # '      "' and '"'
+    parts_room = 100 if columns is None else max(40, min(100, columns - 14))  # '      parts: '
     for n, p in enumerate(patterns if show_all else patterns[:PATTERN_LINES], 1):
         section = f"  [{p.section}]" if p.section else ""
         state = f"  ({p.state})" if p.state != "open" else ""
@@ -467,7 +468,7 @@ def _show_patterns(agent: str, patterns: list[Pattern], show_all: bool) -> None:
             echo(f"      \"{shorten(quote, text_room)}\"")
         if p.parts:
             echo("      parts: " + shorten("; ".join(f"{part.label} ({part.count})"
-                                                   for part in p.parts), text_room - 5))
+                                                   for part in p.parts), parts_room))
         if p.suggestion:
             echo(f"      suggests: {p.suggestion}")
         lead = f"      {p.id}  evidence: "

@@ -744,8 +744,7 @@ def _finishes_lead_in(lines: list[str], first: Rule) -> bool:
     if _LEAD_IN_RE.search(above) or _OUTPUT_LEAD_IN_RE.search(above):
         return True
     # the line's last sentence: "You are a research coordinator. When the user asks a question:"
-    last = _SENTENCE_END_RE.split(above)[-1]
-    return above.endswith((":", "：")) and bool(_CONDITION_LEAD_RE.match(last) or _STEPS_LEAD_RE.search(last))
+    return above.endswith((":", "：")) and names_case_or_steps(_SENTENCE_END_RE.split(above)[-1])
 
 
 # A line that says when the list under it applies ("When the coordinator provides a summary:",
@@ -756,9 +755,17 @@ _CONDITION_LEAD_RE = re.compile(r"\W*(?:when|whenever|if|before|after|once|upon|
 
 
 # A line that says the list under it is a procedure ("Follow these steps:", "First, analyze
-# the prompt step-by-step:", "Do it in this order:"): a rule for every answer is no next step.
-_STEPS_LEAD_RE = re.compile(r"\b(?:steps|step[- ]by[- ]step|in (?:this|the following) order)\b",
-                            re.IGNORECASE)
+# the prompt step-by-step:", "Do it in this order:", "Workflow:"): a rule for every answer is
+# no next step.
+_STEPS_LEAD_RE = re.compile(r"\b(?:steps|step[- ]by[- ]step|in (?:this|the following) order|"
+                            r"workflow|procedure)\b", re.IGNORECASE)
+
+
+def names_case_or_steps(text: str) -> bool:
+    """Whether a line (or a heading's title) says when what follows it applies ("When the user
+    asks a question:", "Before Acting") or that it is a procedure ("Follow these steps:",
+    "Build It In This Order"): what follows is that case's steps, no rule for every answer."""
+    return bool(_CONDITION_LEAD_RE.match(text) or _STEPS_LEAD_RE.search(text))
 _SENTENCE_END_RE = re.compile(r"(?<=[.!?])\s+(?=\S)")
 
 

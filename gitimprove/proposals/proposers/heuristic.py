@@ -40,6 +40,7 @@ from gitimprove.instructions.agentfile import (
     tool_guidelines,
     tools_section,
 )
+from gitimprove.instructions.formats.prose import names_case_or_steps
 from gitimprove.instructions.policy import ProposerSettings
 from gitimprove.patterns.decisions import GUIDELINES
 from gitimprove.patterns.model import Pattern
@@ -650,14 +651,7 @@ def _not_every_answer(section: Section) -> bool:
     procedure ("When Teaching:", "Before Acting", "Build It In This Order", "Workflow"): a
     rule added there is one more step of it (cagent's learning companion took the accuracy
     rule as step 6 of "When Teaching:")."""
-    title = (section.title or "").strip(" *_:")
-    return about_code(section) or bool(_CASE_TITLE.match(title) or _STEPS_TITLE.search(title))
-
-
-_CASE_TITLE = re.compile(r"(?:when|whenever|if|before|after|once|upon|while|for (?:each|every))\b",
-                         re.IGNORECASE)
-_STEPS_TITLE = re.compile(r"\b(?:steps|step[- ]by[- ]step|in (?:this|the following) order|workflow|"
-                          r"procedure)\b", re.IGNORECASE)
+    return about_code(section) or names_case_or_steps((section.title or "").strip(" *_:"))
 
 
 def _first_protected(request: ProposalRequest) -> int | None:
