@@ -66,19 +66,17 @@ class Context:
         given (right after `propose`, `review` needs no id)."""
         if spec is not None:
             return spec
-        from gitimprove.ledger import ProposalState, scan
+        from gitimprove.review.actions import open_keys
 
-        repo = self.repo
-        open_keys = sorted(s.key for s in scan(repo.git, repo.main_ref).summaries()
-                           if s.state == ProposalState.OPEN)
-        if len(open_keys) == 1:
-            return open_keys[0]
-        if not open_keys:
+        keys = open_keys(self.repo)
+        if len(keys) == 1:
+            return keys[0]
+        if not keys:
             raise GitImproveError("there is no open proposal to name",
                                   hint="`gitimprove propose` makes one; `gitimprove proposals "
                                        "--all` lists the closed ones")
-        raise GitImproveError(f"name a proposal: {len(open_keys)} are open "
-                              f"({shorten(', '.join(open_keys), 120)})",
+        raise GitImproveError(f"name a proposal: {len(keys)} are open "
+                              f"({shorten(', '.join(keys), 120)})",
                               hint="see `gitimprove proposals`")
 
     def close(self) -> None:

@@ -101,6 +101,11 @@ def list_proposals(repo: InstructionRepo, *, include_closed: bool = False,
     return book.select(s.key for s in _chosen(book, include_closed, agent))
 
 
+def open_keys(repo: InstructionRepo) -> list[str]:
+    """The open proposals' keys (``agent/id``), sorted; read from the summaries alone."""
+    return sorted(s.key for s in _chosen(ledger.scan(repo.git, repo.main_ref), False, None))
+
+
 def _chosen(book: ledger.Ledger, include_closed: bool, agent: str | None) -> list[ledger.Summary]:
     return [s for s in book.summaries() if (include_closed or s.state == ProposalState.OPEN)
             and (agent is None or s.agent == agent)]
