@@ -65,8 +65,10 @@ SOURCES: dict[str, Source] = {s.name: s for s in (
            "used locally for measurement, never redistributed",
            "the newest 10,000 English Google Play reviews of the Replika AI companion app "
            "(July 2023 - August 2025), text and stars; 360 of the 3,661 one- and two-star "
-           "reviews hand-labelled with a theme (held out: labelled blind, never tuned on)",
-           "benchmarks.data.fetch_replika_android_reviews"),
+           "reviews hand-labelled with a theme (labelled blind; the grouping was never tuned on "
+           "it, but its reviews of a bad memory were read to add the lexicon's phrases for "
+           "them, so it is held out for the grouping only)",
+           "benchmarks.data.fetch_replika_android_reviews", misses_read=True),
     Source("assistant_reviews", "Colin0817/727-final-project",
            "5f1e92c81e696068742b42757220375779d83e6e",
            "raw_data/Trustpilot-chatgpt.xlsx, raw_data/Trustpilot-claude.xlsx (at this commit; "

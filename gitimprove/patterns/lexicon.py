@@ -316,7 +316,11 @@ CONCEPTS: tuple[Concept, ...] = (
        lost context | loses the context | loses track | lost track | lose track | context window
        earlier in the chat | earlier in the conversation | what i said before | what i just said
        earlier in the session | earlier in the same session | compaction | after compacting
-       forgets how | forgot how
+       forgets how | forgot how | never remembers | never remember | remembers anything
+       terrible memory | bad memory | poor memory | awful memory | horrible memory | no long term memory
+       long term memory | longterm memory | memory issue | memory issues | memory problem
+       memory problems | memory loss | memory is terrible | memory is bad | memory is awful
+       memory is poor | memory is horrible | memory of a goldfish | lacks memory
        """),
     _c("refusal", "refuses or lectures", "help without lecturing", "helpful without preaching",
        "scope refuse decline tone",

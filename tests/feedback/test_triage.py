@@ -417,6 +417,12 @@ def test_wrong_answers_are_about_the_answers_and_named_as_such() -> None:
     ("9+14=23 is listed 2 times in a row", ()),
     ("It asked for my account email twice", ("repeat_questions",)),
     ("I had to give my order number 3 times", ("repeat_questions",)),
+    # a companion's memory, said of how bad it is; the device's memory is not the answers'
+    ("Terrible memory", ("memory",)),
+    ("No long term memory. I tell it my name every day", ("memory",)),
+    ("Has serious memory issues even from its saved memories", ("memory",)),
+    ("Never remembers things.", ("memory",)),
+    ("memory leak in the app", ()),
     ("I was banned for no reason", ()),
     ("There's absolutely no reason the price should be so high", ()),
     ("which was the whole premise of the app", ()),
