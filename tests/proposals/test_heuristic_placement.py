@@ -1,6 +1,7 @@
 """Where the offline proposer puts a rule about the answers in a file it did not write: a
 section about the answers, or a new one; never a section about something else. And its stock
-citation rule never prescribes a form of its own where the file states one."""
+citation rule never prescribes a form of its own where the file states one, nor sources to
+find where the file gives the agent its own."""
 
 from __future__ import annotations
 
@@ -100,6 +101,34 @@ def test_the_citation_rule_keeps_to_the_files_own_citation_format(
     plain = RESEARCH.replace("Cite sources as numbered footnotes: [1] Author, *Title*, page.", "Be thorough.")
     ops = operations(adopted(tmp_path / "plain", gitimprove, plain, NO_SOURCES), gitimprove)
     assert "Cite a source (publisher, year and link) for each key claim." in [op.get("text") for op in ops]
+
+
+RAG = """# Book assistant
+
+You answer questions about the book. Answer the question using the provided context. If you
+don't know the answer, say so.
+
+## Context
+
+{{context}}
+"""
+
+
+def test_a_file_that_gives_its_sources_gets_the_rule_to_keep_to_them(
+        tmp_path: Path, gitimprove: Callable[..., Ran]) -> None:
+    # critiques of a RAG agent's answers name the evidence it was given ("line 15 of the
+    # evidence does not say so"): it is not to go and find a publisher and a link
+    repo = adopted(tmp_path, gitimprove, RAG, NO_SOURCES)
+    added = [r for op in operations(repo, gitimprove) for r in op.get("rules") or [op.get("text")]]
+    assert added == ["Base each claim on the sources you are given and say which part supports "
+                     "it; when they do not cover something, say so instead of answering from "
+                     "memory."]
+    # an agent told to search finds its own sources: it cites them
+    searching = RAG.replace("Answer the question using the provided context.",
+                            "Search the web for the answer.")
+    ops = operations(adopted(tmp_path / "search", gitimprove, searching, NO_SOURCES), gitimprove)
+    assert [r for op in ops for r in op.get("rules") or [op.get("text")]] == [
+        "Cite a source (publisher, year and link) for each key claim."]
 
 
 def test_analysis_does_not_tie_a_length_pattern_to_a_section_by_the_word_keep(

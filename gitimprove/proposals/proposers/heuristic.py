@@ -11,7 +11,9 @@ It edits the file as a careful person would, with the shared checks of
 - a rule goes to the section the pattern concerns, or one about the answers, or the prompt's
   general text or rules; never to a section about something else (an AGENTS.md's "Module
   responsibilities"): a file with no such section gets one, "Answers";
-- a stock rule never prescribes a form the file states otherwise (its own citation format);
+- a stock rule never prescribes a form the file states otherwise (its own citation format),
+  nor asks for sources the agent is not meant to find: a file that gives the agent what to
+  answer from (a RAG prompt's "the provided context") gets the rule to keep to it instead;
 - a rule the file already has is not added again: where the feedback shows the existing rule
   is not enough, it is tightened (``update_rule``); a second "End with ..." extends the first;
   anything else that would contradict the file is left out, and the review says so;
@@ -97,6 +99,9 @@ class Remedy:
     # the rule for a file that already says how (its own citation format): ``rule`` less the
     # form it prescribes, which would contradict the file's
     own_form: str | None = None
+    # the rule for a file that gives the agent what to answer from ("Answer the question using
+    # the provided context"): its sources are given, and what users ask is that it keep to them
+    given: str | None = None
 
 
 REMEDIES: dict[str, Remedy] = {
@@ -129,7 +134,10 @@ REMEDIES: dict[str, Remedy] = {
     "citations": Remedy("source citations", "Cite a source (publisher, year and link) for each key "
                                             "claim.",
                         own_form="Cite a source for each key claim, in the citation format these "
-                                 "instructions give."),
+                                 "instructions give.",
+                        given="Base each claim on the sources you are given and say which part "
+                              "supports it; when they do not cover something, say so instead of "
+                              "answering from memory."),
     "summary_first": Remedy("a summary up front", "Start with a summary of the answer in two or three "
                                                   "sentences."),
     "formatting": Remedy("bullet points", "Put lists of three or more features or options in bullet "
@@ -315,6 +323,10 @@ class HeuristicProposer:
             if remedy.own_form and own is not None:
                 return (remedy.own_form, aspect, "the theme's stock remedy, less its citation format: "
                         f"{own.where()} gives the file's own ({own.text!r})")
+            given = _gives_sources(request.file) if remedy.given else None
+            if remedy.given and given is not None:
+                return (remedy.given, aspect, "the theme's stock remedy for a file that gives the "
+                        f"agent its sources: {given.where()} ({given.text!r})")
             return remedy.rule, aspect, "the theme's stock remedy"
         if steers is not None:
             return None, aspect, (f"the wording users share steers the agent ({steers!r}: an "
@@ -516,8 +528,11 @@ class HeuristicProposer:
         theme = concept_of(pattern)
         same = next((st for st in statements if theme is not None and st.index is not None
                      and st.section == section and facts(st.text).concept == theme), None)
-        if same is None and theme is not None and text != getattr(REMEDIES.get(theme), "own_form", None):
-            # (the rule in the file's own citation format goes beside the rule that gives it)
+        remedy = REMEDIES.get(theme or "")
+        if same is None and theme is not None and (remedy is None or text not in (remedy.own_form,
+                                                                                  remedy.given)):
+            # (the rule in the file's own citation format goes beside the rule that gives it,
+            # and the rule to keep to the sources beside the one that gives them)
             same = next((st for st in statements
                          if st.index is not None and restates(text, st.text, theme)), None)
         if same is not None:
@@ -533,7 +548,6 @@ class HeuristicProposer:
             why_not = contradiction(text, st.text)
             if why_not is None:
                 continue
-            remedy = REMEDIES.get(concept_of(pattern) or "")
             fs = facts(text)
             if fs.slot == "end" and st.index is not None and st.section not in request.protected:
                 ending = remedy.ending if remedy and remedy.ending else _after_with(text)
@@ -643,6 +657,25 @@ def _states_form(file: AgentFile) -> Statement | None:
     Author, Title, page."), a rule or a sentence of a section's text, if it has one."""
     return next((st for st in file_statements(file)
                  if _CITING.search(st.text) and _CITATION_FORM.search(st.text)), None)
+
+
+# what the agent is given to answer from: "the provided context", "the evidence below",
+# "based only on the documents" (not "search results": an agent that searches finds sources
+# it can cite)
+_GIVEN_SOURCES = re.compile(
+    r"\b(?:(?:following|given|provided|supplied|retrieved|attached)\s+(?:context|evidence|"
+    r"documents?|sources?|passages?|excerpts?|fragments?|articles?)|(?:context|evidence|"
+    r"documents?|passages?|excerpts?|fragments?)\s+(?:provided|given|supplied|below)|(?:based|"
+    r"grounded)\s+(?:only\s+|solely\s+|strictly\s+|entirely\s+)?on\s+the\s+(?:context|"
+    r"evidence|documents?|passages?|excerpts?))\b", re.I)
+
+
+def _gives_sources(file: AgentFile) -> Statement | None:
+    """The file's statement that gives the agent what to answer from ("Answer the question
+    using the provided context."), a rule or a sentence of a section's text, if it has one:
+    such an agent cites what it is given, and complaints of its sources are that it strays
+    from them (answers "the evidence does not say")."""
+    return next((st for st in file_statements(file) if _GIVEN_SOURCES.search(st.text)), None)
 
 
 def _not_every_answer(section: Section) -> bool:
