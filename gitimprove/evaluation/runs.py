@@ -58,7 +58,11 @@ def _cut(text: str, limit: int) -> tuple[str, bool]:
 
 
 def _complaint(view: RunView) -> bool:
-    return view.rating == "negative" or bool(view.corrections) or bool(view.trouble)
+    """Whether a cited run complains: rated down, corrected, with a trouble signal, or with a
+    reason and no rating at all (a critique of the answer, imported without one: analysis
+    read it as a failure, or the proposal would not cite it)."""
+    return (view.rating == "negative" or bool(view.corrections) or bool(view.trouble)
+            or (view.rating is None and bool(view.reasons)))
 
 
 def _whole_run(store: FeedbackStore, agent: str, key: str,

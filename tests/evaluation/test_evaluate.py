@@ -5,12 +5,15 @@ from __future__ import annotations
 import json
 import re
 import time
+from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
 from gitimprove.evaluate import EvaluationError, NeedsModel, evaluate, plan
 from gitimprove.evaluation.record import read_record, record_ref
 from gitimprove.instructions.policy import EvaluationSettings
+from gitimprove.instructions.repo import InstructionRepo
 from tests.conftest import Told
 from tests.evaluation.conftest import (
     AGENT,
@@ -411,3 +414,30 @@ def test_an_answer_longer_than_max_tokens_allows_is_cut_before_the_judge(
     assert judged and all(len(text) <= limit for r in judged
                           for text in judged_answers(r).values())
     assert all(text.endswith("…") for text in judged_answers(judged[0]).values())
+
+
+def test_critiques_imported_without_a_rating_are_runs_to_fix(sample_repo: Path) -> None:
+    # expert critiques of an agent's answers come with the question and the answer but no
+    # rating: analysis reads them as failures and a proposal cites them, so evaluate replays
+    # them; a reason rated up is no complaint
+    from tests.review.conftest import add_rule, make_proposal
+
+    repo = InstructionRepo(sample_repo)
+    version = repo.load(AGENT).version
+    cited = []
+    for i in range(4):
+        fid = f"fb-crit-{i}"
+        repo.record_feedback(agent=AGENT, id=fid, run_id=f"run-crit-{i}", version=version,
+                             reason="The calculation in the solution is wrong.",
+                             input=f"Write a word problem about {i} apples", output="...",
+                             created_at=START + timedelta(minutes=i))
+        cited.append(fid)
+    repo.record_feedback(agent=AGENT, id="fb-liked", run_id="run-liked", version=version,
+                         rating="positive", reason="great, just right", input="Describe the mug",
+                         output="Nice mug.", created_at=START + timedelta(hours=1))
+    make_proposal(sample_repo, "20261126-c0ffee", add_rule(NEW_RULE),
+                  evidence=",".join([*cited, "fb-liked"]))
+    p = plan(repo, "20261126-c0ffee", seed=1)
+    assert sorted(fid for run in p.sets.to_fix for fid in run.feedback_ids) == cited
+    assert p.sets.fix.not_complaint == 1
+    repo.close()
