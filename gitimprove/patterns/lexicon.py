@@ -218,10 +218,16 @@ CONCEPTS: tuple[Concept, ...] = (
        "start with a short summary of the answer", "clear summary up front",
        "summary start first begin open top format structure conclusion",
        """
-       summary | summaris | summaries | no summary | executive summary | overview | brief overview | in short
-       tldr first | tldr at the top | no tldr | tldr up top | bottom line | the bottom line
-       key finding | key findings | key takeaway | takeaways | takeaway | conclusion first
-       the conclusion | conclusion | answer first | the answer first | lead with the answer
+       no summary | without a summary | lacks a summary | missing summary | missing a summary
+       need a summary | needs a summary | want a summary | a summary would
+       short summary | quick summary | brief summary | bullet summary | sentence summary
+       summary first | summary up front | summary at | summary on top | add a summary
+       start with a summary | open with a summary | summarise first | summarize first
+       summarise it first | summarize it first | executive summary | no overview | brief overview
+       overview first | overview at the top | tldr first | tldr at the top | no tldr | tldr up top
+       bottom line | the bottom line | key finding | key findings | key takeaway | takeaways
+       takeaway | conclusion first | conclusion up front | conclusion at the top
+       conclusion at the start | answer first | the answer first | lead with the answer
        start with the answer | find the answer | where is the answer | buried | bury | up front
        upfront | at the top | at the start | first paragraph should | up top | gist | headline first
        get to the answer | straight to the answer | main point | key point first | answer up front

@@ -417,6 +417,11 @@ def test_wrong_answers_are_about_the_answers_and_named_as_such() -> None:
     ("9+14=23 is listed 2 times in a row", ()),
     ("It asked for my account email twice", ("repeat_questions",)),
     ("I had to give my order number 3 times", ("repeat_questions",)),
+    # a summary asked for is one up front; a summarizer's summary judged is its content
+    ("put a short summary at the top", ("summary_first",)),
+    ("too long, no summary", ("length", "summary_first")),
+    ("The candidate gives a wrong summary.", ()),
+    ("The conclusion is wrong", ("accuracy",)),
     # a companion's memory, said of how bad it is; the device's memory is not the answers'
     ("Terrible memory", ("memory",)),
     ("No long term memory. I tell it my name every day", ("memory",)),
