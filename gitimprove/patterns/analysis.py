@@ -1381,13 +1381,20 @@ def _central_texts(g: Group, read: Mapping[str, int], themer: Themer,
         for w, v in vec.items():
             centroid[w] += v * count
     cnorm = math.sqrt(sum(v * v for v in centroid.values())) or 1.0
-    bonus = {text: (1.0 if g.concept and themer(text).concepts[:1] == (g.concept.key,) else 0.0)
-             for text in counts}
+    # a text that says what names the group ranks higher: its concept, or, first of all, one
+    # of the words it is named by (a group of 20 reviews named "ideologies, liberal, trump"
+    # after 10 of them was quoted "Not as expected": its centroid lay nearest the short ones)
+    if g.concept is not None:
+        bonus = {text: 0.25 * (themer(text).concepts[:1] == (g.concept.key,)) for text in counts}
+    else:
+        named = frozenset(g.key.removeprefix("terms:").partition("#")[0].split("+")) \
+            if g.key.startswith("terms:") else frozenset()
+        bonus = {text: float(not named.isdisjoint(vecs[text])) for text in counts}
 
     def rank(text: str) -> tuple[float, int, int, str]:
         sim = sum(v * centroid.get(w, 0.0) for w, v in vecs[text].items()) / cnorm
         too_long = len(text) > MAX_QUOTE_CHARS
-        return (-(sim + 0.25 * bonus[text]) + (0.5 if too_long else 0.0), -counts[text], len(text), text)
+        return (-(sim + bonus[text]) + (0.5 if too_long else 0.0), -counts[text], len(text), text)
 
     ranked = sorted(counts, key=rank)
     out: list[str] = []

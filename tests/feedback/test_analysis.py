@@ -357,6 +357,31 @@ def test_a_product_pattern_s_parts_account_for_the_items_that_joined_it() -> Non
     assert sum(count for _, count in _parts_of(merged, [])) == 5  # nothing joined: as before
 
 
+def test_a_pattern_named_by_its_words_quotes_texts_that_say_them() -> None:
+    # a group of 20 Replika reviews named "ideologies, liberal, trump" after 10 of them was
+    # quoted "Not as expected", "Not good as I expected": short texts lie nearest a centroid
+    from gitimprove.patterns.analysis import (
+        Group,
+        Item,
+        Themer,
+        _central_texts,
+        _document_frequencies,
+        _read,
+    )
+
+    texts = ["pushes liberal ideologies on me", "liberal bias, hates trump voters",
+             "it lectured me about trump", "woke liberal ideologies everywhere",
+             "Not as expected", "Not good as I expected", "Not smart as expected",
+             "not what I expected at all", "expected more"]
+    t0 = datetime(2026, 1, 1, tzinfo=UTC)
+    items = [Item("recurring_failure", t, (f"f{n}",), t0, ()) for n, t in enumerate(texts)]
+    group = Group("recurring_failure", "terms:ideology+liberal+trump", "", items=items)
+    themer = Themer()
+    ranked = _central_texts(group, _read(group), themer, _document_frequencies(themer, items))
+    assert all(set(themer(t).words) & {"ideology", "liberal", "trump"} for t in ranked[:4]), ranked
+    assert "Not smart as expected" in ranked  # the others follow
+
+
 def test_a_part_about_one_theme_leaves_a_pattern_about_none() -> None:
     # 12 reviews saying the assistant's knowledge stops in 2021 were a part of 69 about
     # answers and questions in general: the pattern had no theme, so the offline proposer
