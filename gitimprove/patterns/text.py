@@ -364,6 +364,10 @@ aplicacion aplicativo aplicacao appli aplikasi uygulama приложение п�
 _JUDGEMENT_STEMS = frozenset(JUDGEMENT | {stem(w) for w in JUDGEMENT})
 _POSITIVE_STEMS = frozenset(POSITIVE | {stem(w) for w in POSITIVE})
 _SUBJECT_STEMS = frozenset(SUBJECT | {stem(w) for w in SUBJECT})
+# a rating said in words: "1 star", "two stars", "zero stars"
+_RATING_STEMS = frozenset(stem(w) for w in _words("""
+star stars rating rate rated review zero one two three four five half
+"""))
 _NEGATIONS = frozenset(("not", "no", "never", "nothing"))  # as tokens() writes them
 # Words that turn praise into a complaint: a contrast ("good but slow"), a comparison ("X is
 # better than this"), a time that has passed ("was good before the update"), a wish ("good,
@@ -404,10 +408,12 @@ def is_unspecific(toks: tuple[str, ...], words: Sequence[str] | None = None) -> 
         if w in _JUDGEMENT_STEMS:
             judged = True
         elif not (w in _GENERIC_STEMS or w in _SUBJECT_STEMS or w in _POSITIVE_STEMS
+                  or w in _RATING_STEMS
                   or w in _FOREIGN_STEMS  # "muy malo", "c'est nul", "não recomendo"
                   or (_MASH.match(w) if w.isascii() else w in _script_stopwords())):
             return False
-    return judged or not _POSITIVE_STEMS.isdisjoint(toks)
+    # "1 star", "two stars", "zero stars review": a rating said again in words
+    return judged or not _POSITIVE_STEMS.isdisjoint(toks) or _RATING_STEMS.issuperset(words)
 
 
 def praises_only(toks: tuple[str, ...], words: Sequence[str]) -> bool:

@@ -277,6 +277,9 @@ def test_product_complaints_leave_patterns_about_the_answers() -> None:
     ("no funciona", False),                  # "does not work"
     ("fails a lot", False),                  # it fails: something is wrong
     ("not working", False),
+    ("1 star", True),                        # a rating said again in words
+    ("Two stars said it all", True),
+    ("only 1 star because no dark mode", False),
 ])
 def test_unspecific_complaints(text: str, expected: bool) -> None:
     assert is_unspecific(tokens(text)) is expected
