@@ -52,7 +52,9 @@ TOPICS: tuple[Concept, ...] = (
        annual plan | annual subscription | # a month | # a year | month to month
        upgrade to pro | upgrade to premium | upgrade to plus | upgrading to pro | upgraded to pro
        upgrading to premium | upgraded to premium | pro version | pro user | pro account | paid version
-       paid plan | paid account | # bucks | charge money | charging money
+       paid plan | paid account | # bucks | charge money | charging money | subscribed by mistake
+       bought by mistake | paid by mistake | mistake to subscribe | mistake to resubscribe
+       mistake to pay | mistake to buy | mistake to upgrade | mistakenly subscribed
        收费 | 付费 | 订阅 | 訂閱 | 价格 | 價格 | 太贵 | 退款 | 会员 | 會員 | 扣费 | 課金 | 料金 | 有料
        返金 | サブスク | 결제 | 구독 | 가격 | 환불 | 유료 | подписка | подписку | цена | платно
        платная | деньги | suscripcion | precio | pagar | caro | cobro | assinatura | preco

@@ -447,6 +447,16 @@ def test_common_words_of_reviews_name_no_theme_of_the_sample_agents(
     assert Themer()(text).concepts == concepts
 
 
+def test_a_subscription_taken_by_mistake_is_about_pricing_not_a_wrong_answer() -> None:
+    from gitimprove.patterns.analysis import Themer
+
+    themer = Themer()
+    for text in ("It was a mistake to resubscribe. I wish to have a refund.",
+                 "I subscribed by mistake and need a refund"):
+        assert themer(text).plain_topic == "pricing", text
+    assert themer("it makes so many mistakes in math").plain_topic is None
+
+
 def test_what_the_model_knows_up_to_a_date_is_about_its_answers() -> None:
     # a one-star review in a cluster about the app's access ("Siri has access to no info")
     # stayed a product complaint
