@@ -42,6 +42,7 @@ from gitimprove.proposals.proposers.base import (
     ProposerResult,
     left_out_lines,
 )
+from gitimprove.proposals.proposers.heuristic import HeuristicProposer
 from gitimprove.proposals.rules import (
     PriorRule,
     objection,
@@ -311,7 +312,11 @@ def _propose(
                                hint="record more feedback, or review the open proposals "
                                     "(`gitimprove proposals`)")
     settings = policy.proposer
-    shown = open_problems[: settings.max_patterns]
+    # NOTE: max_patterns bounds a model's prompt; the offline proposer reads every open
+    # pattern, so one with a stock remedy is not lost below eight it can do nothing with
+    # (10,000 reviews of a companion app: its 13 complaints of refusals ranked 33rd)
+    shown = (open_problems if isinstance(proposer, HeuristicProposer)
+             else open_problems[: settings.max_patterns])
     praised = [p for p in patterns if not p.negative][:3]
     pending, rejected = prior_rules(repo, agent, book)
     records = repo.feedback_store().records(agent=agent, with_io=False)

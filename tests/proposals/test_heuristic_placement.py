@@ -131,6 +131,24 @@ def test_a_file_that_gives_its_sources_gets_the_rule_to_keep_to_them(
         "Cite a source (publisher, year and link) for each key claim."]
 
 
+def test_the_offline_proposer_reads_every_open_pattern_not_the_models_share(
+        tmp_path: Path, gitimprove: Callable[..., Ran]) -> None:
+    # proposer.max_patterns bounds a model's prompt: with the offline proposer, a pattern with
+    # a stock remedy ranked below patterns it can do nothing with was never read
+    stale = ["the station list shows Leeds twice", "Leeds station listed twice again",
+             "station Leeds appears twice in the list", "two Leeds stations in the station list",
+             "station list has Leeds two times", "Leeds is in the station list twice"]
+    repo = adopted(tmp_path, gitimprove, CODING, stale + TOO_LONG[:3])
+    policy = repo / "gitimprove.yaml"
+    policy.write_text(policy.read_text().replace("  default: auto", "  default: auto\n  max_patterns: 1"))
+    git(repo, "commit", "-q", "-am", "one pattern for a model")
+    ran = gitimprove(repo, "analyze", "agents", "--json")
+    labels = [p["label"] for p in json.loads(ran.stdout)["patterns"]]
+    assert len(labels) == 2 and labels[1] == "too long / verbose", labels
+    added = [r for op in operations(repo, gitimprove) for r in op.get("rules") or [op.get("text")]]
+    assert added == ["Cut filler, repetition and background the reader did not ask for."]
+
+
 def test_analysis_does_not_tie_a_length_pattern_to_a_section_by_the_word_keep(
         tmp_path: Path, gitimprove: Callable[..., Ran]) -> None:
     # the length concept's hints held "keep": "`shop/cart.py` keeps the cart" made a pattern
