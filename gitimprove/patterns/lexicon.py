@@ -327,6 +327,9 @@ CONCEPTS: tuple[Concept, ...] = (
        long term memory | longterm memory | memory issue | memory issues | memory problem
        memory problems | memory loss | memory is terrible | memory is bad | memory is awful
        memory is poor | memory is horrible | memory of a goldfish | lacks memory
+       forgot the conversation | forgot the whole | forgets the conversation | forgets everything
+       does not recall | doesnt recall | never recalls
+       no recollection | lost its memory | memory is gone | memory gone | memory wiped
        """),
     _c("refusal", "refuses or lectures", "help without lecturing", "helpful without preaching",
        "scope refuse decline tone",
