@@ -103,7 +103,7 @@ CONCEPTS: tuple[Concept, ...] = (
        problem it solv | solves for | makes life easier | life easier | how it feels | how it feel
        experience of using | thread count | numbers and measurements | dimensions and materials
        nobody buys | reads like a manual | reading the manual | like a manual | instead of the specs
-       translate the specs | spec into | turn each feature | not what it is | what it is
+       translate the specs | spec into | turn each feature | not what it is | less what it is
        technical spec | do not care about the | nobody cares about the
        """),
     _c("call_to_action", "no call to action", "end with a call to action", "strong call to action",
@@ -256,7 +256,8 @@ CONCEPTS: tuple[Concept, ...] = (
        "facts fact accurate inputs guess correct",
        """
        accurate | accuracy | inaccurate | inaccuracy | incorrect | correct | correctly | wrong fact
-       is wrong | are wrong | wrong answer | wrong answers | wrong price | wrong number | wrong detail | wrong information | factual | factually | fact | facts | stuck to the facts | sticks to the facts
+       is wrong | are wrong | wrong answer | wrong answers | wrong price | wrong number | wrong numbers
+       wrong date | wrong dates | wrong year | wrong figures | wrong facts | wrong info | wrong detail | wrong information | factual | factually | fact | facts | stuck to the facts | sticks to the facts
        stick to the facts | hallucinat | made up | makes up | making up | invent | invented
        invents | fabricat | matches the product sheet | matches the data sheet | match the sheet
        product sheet | it checks out | all checks out | does not check out | doesnt check out | did not check out | do not check out

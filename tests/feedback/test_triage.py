@@ -432,6 +432,9 @@ def test_wrong_answers_are_about_the_answers_and_named_as_such() -> None:
     ("Never remembers things.", ("memory",)),
     ("memory leak in the app", ()),
     ("forgot the whole conversation", ("memory",)),
+    # value for money is pricing, not a product writer's "what it is"; dates are facts
+    ("way too expensive for what it is", ()),
+    ("gave me wrong dates", ("accuracy",)),
     ("it does not recall what I said", ("memory",)),
     ("I can't recall the app's name", ()),
     ("I was banned for no reason", ()),
