@@ -70,6 +70,7 @@ from gitimprove.patterns.text import (
     nameable,
     normalize,
     plainly_english,
+    plainly_praises,
     praises_only,
     script,
     stem,
@@ -402,8 +403,12 @@ def collect_items(records: Sequence[FeedbackRecord], themer: Themer) -> list[Ite
             version = (r.version,) if r.version else ()
             if r.reason:
                 polarity = r.rating or rating or ("negative" if trouble else None)
+                if polarity is None:  # a reason without a rating: praise, or a complaint?
+                    info = themer(r.reason)
+                    polarity = ("positive" if plainly_praises(info.toks) else
+                                "negative" if info.concepts else None)
                 kind = (FAILURE if polarity == "negative" else PRAISE if polarity == "positive"
-                        else FAILURE if themer(r.reason).concepts else None)
+                        else None)
                 if kind is not None:
                     items.append(Item(kind, r.reason, (r.id,), r.created_at, version,
                                       context=context))

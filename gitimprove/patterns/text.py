@@ -378,6 +378,20 @@ when why how should could would wish hope want wanted need needs needed please p
 improve update more less too can cannot
 """))
 PRAISE_WORDS = 4  # at most this many content words in praise that gives no reason
+# Words that praise, and words that complain or criticise, counted to read the leaning of
+# feedback that came without a rating (a review site's export, critiques of answers).
+_PRAISING = frozenset(stem(w) for w in _words("""
+love loved loving amazing awesome excellent great good best wonderful fantastic brilliant
+helpful useful recommend recommended thank thanks perfect incredible impressive impressed
+happy glad enjoy enjoyed easy reliable superb outstanding invaluable lifesaver
+""")) | _POSITIVE_STEMS
+_CRITICAL = frozenset(stem(w) for w in _words("""
+wrong incorrect error errors mistake mistakes fail fails failed failing missing miss missed
+lack lacks lacking unnecessary irrelevant should shouldnt problem problems issue issues bug bugs
+broken broke crash crashes slow unable cannot cant doesnt dont didnt wont isnt arent wasnt but
+however although unfortunately sadly stopped stops refuse refuses refused
+""")) | _JUDGEMENT_STEMS | _NEGATIONS
+PRAISE_LEAD = 2  # praising words beyond the critical ones that make unrated feedback praise
 
 
 _JUDGING_STEMS = _GENERIC_STEMS | _JUDGEMENT_STEMS | _POSITIVE_STEMS | _SUBJECT_STEMS
@@ -424,6 +438,21 @@ def praises_only(toks: tuple[str, ...], words: Sequence[str]) -> bool:
     return (0 < len(words) <= PRAISE_WORDS and not _POSITIVE_STEMS.isdisjoint(toks)
             and _TURNS.isdisjoint(toks) and _NEGATIONS.isdisjoint(toks)
             and _JUDGEMENT_STEMS.isdisjoint(words))
+
+
+def plainly_praises(toks: tuple[str, ...]) -> bool:
+    """Whether feedback given without a rating praises: :data:`PRAISE_LEAD` more words that
+    praise ("great", "love", "helpful") than words that complain or criticise ("wrong",
+    "not", "but", "useless"). A review site's five-star review is no complaint, whatever
+    theme its words touch ("it replies fast", "the answers are accurate"); an expert's
+    critique of an answer ("the calculation is wrong") is one."""
+    praising = critical = 0
+    for t in toks:
+        if t in _PRAISING:
+            praising += 1
+        elif t in _CRITICAL:
+            critical += 1
+    return praising >= critical + PRAISE_LEAD
 
 
 # Scripts by the first code point of their blocks (letters of other blocks count as Latin).

@@ -513,3 +513,20 @@ def test_a_name_every_pattern_shares_names_a_pattern_last() -> None:
     assert names == {"chatgpt"}
     labels = [p.label for p in analyze_records(records)]
     assert not any("chatgpt" in label.lower() for label in labels), labels
+
+
+def test_feedback_without_a_rating_that_plainly_praises_is_praise() -> None:
+    # a review site's export kept no stars: five-star reviews that touched a theme ("it
+    # replies fast", "accurate") were read as failures; critiques of answers stay failures
+    from gitimprove.feedback.models import make_record
+    from gitimprove.patterns.analysis import FAILURE, PRAISE, Themer, collect_items
+
+    texts = ["Great tool, I love it. It replies fast and the answers are accurate.",
+             "Excellent and helpful, the best assistant, always accurate",
+             "The calculation in the solution is wrong.",
+             "Good at first, but the answers are wrong and it is not accurate."]
+    records = [make_record({"id": f"fb-{n}", "agent": "a", "run_id": f"r{n}", "reason": t,
+                            "created_at": datetime(2026, 1, 1, tzinfo=UTC)})
+               for n, t in enumerate(texts)]
+    kinds = {it.text: it.kind for it in collect_items(records, Themer())}
+    assert [kinds.get(t) for t in texts] == [PRAISE, PRAISE, FAILURE, FAILURE]
