@@ -17,7 +17,7 @@ praise is labelled "noise"), ``date``. Reviewer names are left out. The hand lab
 
 The labels: every Trustpilot review and every one- and two-star App Store review, one theme
 each, read and labelled by hand (codebook written first, themes about the product chosen
-before any analysis was run on the set: held out, never tuned on). A review with several
+before any analysis was run on the set: labelled blind). A review with several
 complaints gets the one it is mostly about (its title's, when even). Themes:
 
 - limits: message caps, usage quotas, "wait four hours", length or upload limits (product)

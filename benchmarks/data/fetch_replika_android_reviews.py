@@ -9,8 +9,8 @@ pictures and replies are left out. The hand labels in ``labels/replika_android_r
 are keyed by ``hash``.
 
 The labelled sample: the one- and two-star reviews (3,661) in ``hash`` order, the first 360,
-one theme each, read and labelled by hand before any analysis was run on the set (held out:
-never tuned on). A review with several complaints gets the one it is mostly about. Themes:
+one theme each, read and labelled by hand before any analysis was run on the set (labelled
+blind). A review with several complaints gets the one it is mostly about. Themes:
 
 - pricing: the price or the paywall (yearly plan only, no monthly plan or trial, everything costs)
 - subscription: billing gone wrong (charged after cancelling, paid and got nothing, no refund)

@@ -77,9 +77,11 @@ SOURCES: dict[str, Source] = {s.name: s for s in (
            "none stated (all rights reserved): used locally for measurement, never redistributed",
            "reviews of ChatGPT and Claude (2023-2024): the 199 Trustpilot reviews (the export "
            "kept no stars: all are in the set, praise labelled noise) and the 29 one- and "
-           "two-star App Store reviews; all 228 hand-labelled with a theme (held out: labelled "
-           "blind, never tuned on)",
-           "benchmarks.data.fetch_assistant_reviews"),
+           "two-star App Store reviews; all 228 hand-labelled with a theme (labelled blind; the "
+           "grouping was never tuned on it, but its reviews were read in a trial to add the "
+           "lexicon's phrases of requests flagged by filters and to design the test that reads "
+           "unrated praise as praise, so it is held out for the grouping only)",
+           "benchmarks.data.fetch_assistant_reviews", misses_read=True),
     Source("shepherd_critiques", "facebookresearch/Shepherd",
            "29b1863bbecd616e2052a0d664507b69bde60fff", "data/human_data_raw.jsonl",
            "CC-BY-NC 4.0 (data): used locally for measurement, never redistributed",

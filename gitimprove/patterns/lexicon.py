@@ -341,6 +341,10 @@ CONCEPTS: tuple[Concept, ...] = (
        preaching | lecture | lectures | lecturing | moraliz | moralis | sermon | censor | censored
        censorship | too filtered | overly cautious | too cautious | too sensitive | disclaimer
        disclaimers | as an ai | content policy | against my guidelines | nanny | puritan
+       flags my request | flags my requests | flagged my request | flagged my requests
+       flags everything | flagged as inappropriate | as inappropriate | against the guidelines
+       against its guidelines | against their guidelines | policy violation | content violation
+       too restricted | too restrictive | overly restrictive
        """),
     _c("flattery", "flattery and sycophancy", "skip the praise and be candid",
        "candid, no flattery", "tone style voice honest direct",

@@ -435,6 +435,9 @@ def test_wrong_answers_are_about_the_answers_and_named_as_such() -> None:
     # value for money is pricing, not a product writer's "what it is"; dates are facts
     ("way too expensive for what it is", ()),
     ("gave me wrong dates", ("accuracy",)),
+    # a request flagged by the filters is refused; an account flagged is a login problem
+    ("It flags my requests as inappropriate", ("refusal",)),
+    ("my account was flagged and locked", ()),
     ("it does not recall what I said", ("memory",)),
     ("I can't recall the app's name", ()),
     ("I was banned for no reason", ()),
