@@ -57,7 +57,7 @@ def test_duplicates(new: str, old: str) -> None:
     ("End every reply with the next step, when it will happen, and the ticket or reference "
      "number.", "A conclusion with a call to action"),
     # the same theme, and nothing of what the new rule asks
-    ("When the customer reports a problem, acknowledge it in one sentence before the answer.",
+    ("When the user reports a problem, acknowledge it in one sentence before the answer.",
      "Be polite and professional."),
     # an item of a list of topics asks nothing: its one word names no rule of the theme
     ("Use plain language: explain each technical term or acronym in a few words the first "

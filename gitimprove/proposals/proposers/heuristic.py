@@ -118,14 +118,14 @@ REMEDIES: dict[str, Remedy] = {
     "cliches": Remedy("clichés", "Avoid clichés and superlatives; back every claim with a concrete "
                                  "fact."),
     # NOTE: not "apologise first": an apology for everything is sycophancy, not empathy.
-    "tone": Remedy("acknowledging the problem", "When the customer reports a problem, acknowledge it "
+    "tone": Remedy("acknowledging the problem", "When the user reports a problem, acknowledge it "
                                                 "in one sentence before the answer."),
     "brand_voice": Remedy("brand voice", None),
     "next_steps": Remedy("next steps", "End every reply with the next step, when it will happen, and "
                                        "the ticket or reference number.",
                          ending="the next step, when it will happen, and the ticket or reference "
                                 "number"),
-    "repeat_questions": Remedy("repeated questions", "Do not ask for information the customer has "
+    "repeat_questions": Remedy("repeated questions", "Do not ask for information the user has "
                                                      "already given in the conversation."),
     "escalation": Remedy("handing over to a human", "When the customer asks for a person, or "
                                                     "the case needs an approval you cannot give, "
