@@ -46,7 +46,7 @@ from gitimprove.cycles import paused
 from gitimprove.dataclass import dataclass, field
 from gitimprove.feedback.models import FeedbackRecord
 from gitimprove.forked import can_fork, in_two, shared
-from gitimprove.patterns.lexicon import Concept, Lexicon
+from gitimprove.patterns.lexicon import IDIOM_WORDS, IDIOMS, Concept, Lexicon
 from gitimprove.patterns.model import (
     MAX_QUOTE_CHARS,
     EvidenceState,
@@ -185,7 +185,12 @@ class TextInfo:
 
     def _match(self) -> list[tuple[str, float]]:
         if self._scored is None:
-            self._scored = [] if self.noise else self._lexicon.match(self.toks)
+            if self.noise:
+                self._scored = []
+            else:  # (an idiom is looked for only where its word is: most texts have none)
+                self._scored = self._lexicon.match(self.toks)
+                if self._scored and not IDIOM_WORDS.isdisjoint(self.toks):
+                    self._scored = self._lexicon.match_outside(self.toks, IDIOMS)
         return self._scored
 
     @property

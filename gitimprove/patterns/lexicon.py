@@ -557,3 +557,15 @@ def _match_at(toks: tuple[str, ...], start: int, pattern: tuple[str, ...]) -> in
             return -1
         pos += 1
     return pos
+
+
+# Idioms that hold a theme's words and say nothing of an answer: "Something is wrong with my
+# Replika" (the app), "nothing is wrong with my signal", "don't get me wrong", "subscribed by
+# mistake". A theme's phrase that lies wholly inside one is not counted (see
+# :meth:`Lexicon.match_outside`).
+IDIOMS = Lexicon((_c("idioms", "", "", "", "", """
+    something is wrong | something wrong with | nothing is wrong | nothing wrong with
+    is wrong with you | wrong with you | wrong with this app | wrong with the app | get me wrong
+    by mistake
+    """),))
+IDIOM_WORDS = frozenset(("wrong", "mistak"))  # the theme words the idioms hold, stemmed

@@ -435,6 +435,11 @@ def test_wrong_answers_are_about_the_answers_and_named_as_such() -> None:
     # value for money is pricing, not a product writer's "what it is"; dates are facts
     ("way too expensive for what it is", ()),
     ("gave me wrong dates", ("accuracy",)),
+    # an idiom that holds "wrong" or "mistake" says nothing of an answer
+    ("Customer support is nonexistent. Something is wrong with my Replika.", ()),
+    ("what is wrong with you people", ()),
+    ("don't get me wrong, but the answers are wrong", ("accuracy",)),
+    ("The answer is wrong", ("accuracy",)),
     # a request flagged by the filters is refused; an account flagged is a login problem
     ("It flags my requests as inappropriate", ("refusal",)),
     ("my account was flagged and locked", ()),
