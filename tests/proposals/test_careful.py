@@ -452,7 +452,24 @@ def test_support_without_user_ids_says_so() -> None:
                           "run_id": f"run-{n}", "user_id": f"u{n % 2}"}) for n in range(4)]
     assert support_of([pattern], anonymous)[pattern.id].who() == (
         "in 4 runs (no user ids: each run counted as one user)")
+    # a proposal says it once, before its reasons, and each reason counts runs
+    assert support_of([pattern], anonymous)[pattern.id].who(told=True) == "in 4 runs"
     assert support_of([pattern], named)[pattern.id].who() == "from 2 users in 4 runs"
+
+
+def test_a_proposal_from_feedback_without_user_ids_says_so_once(tmp_path: Path) -> None:
+    # "(no user ids: each run counted as one user)" followed every count of the rationale
+    # and of every operation's reason
+    _, repo = _adopted_with(tmp_path, "plans", PLAIN_MD.replace(
+        "- Prefer plain language whenever possible.\n", ""), [])
+    for n, reason in enumerate(JARGON * 2):
+        repo.record_feedback(agent="plans", rating="down", reason=reason, run_id=f"r{n}")
+    plan = propose(repo, "plans", HeuristicProposer(), dry_run=True)
+    rationale = plan.result.draft.rationale
+    assert rationale.count("No record names its user, so each run counts as one user.") == 1
+    assert "no user ids" not in plan.message
+    assert re.search(r"\b(\d+) items in \1 runs[:,]", plan.message), plan.message
+    repo.close()
 
 
 def test_a_file_cut_short_in_a_code_fence_is_named_as_the_cause(tmp_path: Path) -> None:

@@ -636,6 +636,9 @@ class HeuristicProposer:
                  f"theme's stock remedy, or wording at least {request.wording_min_users} users "
                  f"share, from patterns about the answers with at least {request.min_users} "
                  "distinct users behind them."]
+        if any(s.anonymous for pl in chosen if (s := request.support.get(pl.patterns[0].id))):
+            # said once here, not after every count below
+            parts.append("No record names its user, so each run counts as one user.")
         for n, pl in enumerate(chosen, 1):
             parts.append(f"({n}) {_reason(request, pl, brief=True)}")
         if left_out:
@@ -788,7 +791,7 @@ def _rejected(label: str, text: str, prior: PriorRule) -> LeftOut:
 def _reason(request: ProposalRequest, pl: _Planned, *, brief: bool = False) -> str:
     main = pl.patterns[0]
     support = request.support.get(main.id)
-    who = f" {support.who()}" if support else ""
+    who = f" {support.who(told=True)}" if support else ""
     also = [p for p in pl.patterns[1:]]
     more = (" Also behind it: " + "; ".join(f"'{p.label}' ({p.count} items)" for p in also) + "."
             if also else "")
