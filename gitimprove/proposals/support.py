@@ -37,9 +37,6 @@ class Wording:
     users: int
 
 
-ANONYMOUS = "no user ids: each run counted as one user"
-
-
 @dataclass(frozen=True)
 class Support:
     items: int
@@ -49,12 +46,12 @@ class Support:
     numbers: dict[str, list[int]] = field(default_factory=dict)  # unit -> one number per user
     anonymous: bool = False  # no record names its user: each run counts as one
 
-    def who(self, *, told: bool = False) -> str:
+    def who(self) -> str:
         """Who is behind it, as a reviewer reads it: "from 16 users in 21 runs", or where no
-        record names its user, "in 41 runs (no user ids: each run counted as one user)"; just
-        "in 41 runs" where the reader was ``told`` that already (:data:`ANONYMOUS`)."""
+        record names its user, "in 41 runs" (a proposal says once that each run counted as one
+        user: "41 users in 41 runs" named users it did not have)."""
         if self.anonymous:
-            return f"in {self.runs} runs" + ("" if told else f" ({ANONYMOUS})")
+            return f"in {self.runs} runs"
         return f"from {self.users} users in {self.runs} runs"
 
     def shared_wording(self, min_users: int) -> Wording | None:

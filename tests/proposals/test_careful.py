@@ -450,10 +450,8 @@ def test_support_without_user_ids_says_so() -> None:
                               "run_id": f"run-{n}"}) for n in range(4)]
     named = [make_record({"id": f"r{n}", "agent": AGENT, "rating": "down", "reason": "long",
                           "run_id": f"run-{n}", "user_id": f"u{n % 2}"}) for n in range(4)]
-    assert support_of([pattern], anonymous)[pattern.id].who() == (
-        "in 4 runs (no user ids: each run counted as one user)")
-    # a proposal says it once, before its reasons, and each reason counts runs
-    assert support_of([pattern], anonymous)[pattern.id].who(told=True) == "in 4 runs"
+    # (a proposal says once that each run counts as one user)
+    assert support_of([pattern], anonymous)[pattern.id].who() == "in 4 runs"
     assert support_of([pattern], named)[pattern.id].who() == "from 2 users in 4 runs"
 
 

@@ -791,7 +791,7 @@ def _rejected(label: str, text: str, prior: PriorRule) -> LeftOut:
 def _reason(request: ProposalRequest, pl: _Planned, *, brief: bool = False) -> str:
     main = pl.patterns[0]
     support = request.support.get(main.id)
-    who = f" {support.who(told=True)}" if support else ""
+    who = f" {support.who()}" if support else ""
     also = [p for p in pl.patterns[1:]]
     more = (" Also behind it: " + "; ".join(f"'{p.label}' ({p.count} items)" for p in also) + "."
             if also else "")
