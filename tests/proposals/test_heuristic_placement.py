@@ -123,12 +123,14 @@ def test_a_file_that_gives_its_sources_gets_the_rule_to_keep_to_them(
     assert added == ["Base each claim on the sources you are given and say which part supports "
                      "it; when they do not cover something, say so instead of answering from "
                      "memory."]
-    # an agent told to search finds its own sources: it cites them
-    searching = RAG.replace("Answer the question using the provided context.",
-                            "Search the web for the answer.")
-    ops = operations(adopted(tmp_path / "search", gitimprove, searching, NO_SOURCES), gitimprove)
-    assert [r for op in ops for r in op.get("rules") or [op.get("text")]] == [
-        "Cite a source (publisher, year and link) for each key claim."]
+    # an agent told to search finds its own sources, and a writer's "following articles" are
+    # its to write: each cites its sources
+    for n, own in enumerate(("Search the web for the answer.",
+                             "Write the following articles for the blog.")):
+        text = RAG.replace("Answer the question using the provided context.", own)
+        ops = operations(adopted(tmp_path / f"own-{n}", gitimprove, text, NO_SOURCES), gitimprove)
+        assert [r for op in ops for r in op.get("rules") or [op.get("text")]] == [
+            "Cite a source (publisher, year and link) for each key claim."], own
 
 
 def test_the_offline_proposer_reads_every_open_pattern_not_the_models_share(

@@ -664,10 +664,10 @@ def _states_form(file: AgentFile) -> Statement | None:
 
 # what the agent is given to answer from: "the provided context", "the evidence below",
 # "based only on the documents" (not "search results": an agent that searches finds sources
-# it can cite)
+# it can cite; not "the following articles": a writer's are to write)
 _GIVEN_SOURCES = re.compile(
     r"\b(?:(?:following|given|provided|supplied|retrieved|attached)\s+(?:context|evidence|"
-    r"documents?|sources?|passages?|excerpts?|fragments?|articles?)|(?:context|evidence|"
+    r"documents?|sources?|passages?|excerpts?|fragments?)|(?:context|evidence|"
     r"documents?|passages?|excerpts?|fragments?)\s+(?:provided|given|supplied|below)|(?:based|"
     r"grounded)\s+(?:only\s+|solely\s+|strictly\s+|entirely\s+)?on\s+the\s+(?:context|"
     r"evidence|documents?|passages?|excerpts?))\b", re.I)
