@@ -432,6 +432,8 @@ def test_wrong_answers_are_about_the_answers_and_named_as_such() -> None:
     ("Never remembers things.", ("memory",)),
     ("memory leak in the app", ()),
     ("forgot the whole conversation", ("memory",)),
+    ("it does not recall what I said", ("memory",)),
+    ("I can't recall the app's name", ()),
     # value for money is pricing, not a product writer's "what it is"; dates are facts
     ("way too expensive for what it is", ()),
     ("gave me wrong dates", ("accuracy",)),
@@ -443,8 +445,6 @@ def test_wrong_answers_are_about_the_answers_and_named_as_such() -> None:
     # a request flagged by the filters is refused; an account flagged is a login problem
     ("It flags my requests as inappropriate", ("refusal",)),
     ("my account was flagged and locked", ()),
-    ("it does not recall what I said", ("memory",)),
-    ("I can't recall the app's name", ()),
     ("I was banned for no reason", ()),
     ("There's absolutely no reason the price should be so high", ()),
     ("which was the whole premise of the app", ()),

@@ -324,7 +324,7 @@ class HeuristicProposer:
                 return (remedy.own_form, aspect, "the theme's stock remedy, less its citation format: "
                         f"{own.where()} gives the file's own ({own.text!r})")
             given = _gives_sources(request.file) if remedy.given else None
-            if remedy.given and given is not None:
+            if given is not None:
                 return (remedy.given, aspect, "the theme's stock remedy for a file that gives the "
                         f"agent its sources: {given.where()} ({given.text!r})")
             return remedy.rule, aspect, "the theme's stock remedy"
