@@ -133,6 +133,25 @@ def test_a_file_that_gives_its_sources_gets_the_rule_to_keep_to_them(
             "Cite a source (publisher, year and link) for each key claim."], own
 
 
+ROBOTIC = ["the emails sound like a robot wrote them", "sounds like a robot wrote it",
+           "my emails sound like a robot", "it writes like a robot", "reads like a robot wrote it"]
+
+
+def test_an_agent_nobody_reports_a_problem_to_gets_a_voice_not_an_acknowledgement(
+        tmp_path: Path, gitimprove: Callable[..., Ran]) -> None:
+    # users of a writing assistant who say it "writes like a robot" report no problem to it:
+    # "When the user reports a problem, acknowledge it" answers another complaint
+    writer = "# Email assistant\n\nYou draft emails for the user.\n\n## Style\n\n- Be brief.\n"
+    added = [op.get("text") for op in operations(adopted(tmp_path, gitimprove, writer, ROBOTIC),
+                                                  gitimprove)]
+    assert added == ["Write the way a person talks: warm and conversational, in plain words and "
+                     "sentences of varied length."]
+    support = writer.replace("You draft emails for the user.", "You answer customers' emails.")
+    added = [op.get("text") for op in operations(
+        adopted(tmp_path / "support", gitimprove, support, ROBOTIC), gitimprove)]
+    assert added == ["When the user reports a problem, acknowledge it in one sentence before the answer."]
+
+
 def test_the_offline_proposer_reads_every_open_pattern_not_the_models_share(
         tmp_path: Path, gitimprove: Callable[..., Ran]) -> None:
     # proposer.max_patterns bounds a model's prompt: with the offline proposer, a pattern with

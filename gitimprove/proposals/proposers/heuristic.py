@@ -102,6 +102,10 @@ class Remedy:
     # the rule for a file that gives the agent what to answer from ("Answer the question using
     # the provided context"): its sources are given, and what users ask is that it keep to them
     given: str | None = None
+    # the rule, with its aspect, for an agent nobody reports a problem to (an assistant, a
+    # writer, a companion: its file names no customers, tickets or complaints, see
+    # _serves_customers): users who call its answers robotic or cold ask for another voice
+    no_customers: tuple[str, str] | None = None
 
 
 REMEDIES: dict[str, Remedy] = {
@@ -119,7 +123,10 @@ REMEDIES: dict[str, Remedy] = {
                                  "fact."),
     # NOTE: not "apologise first": an apology for everything is sycophancy, not empathy.
     "tone": Remedy("acknowledging the problem", "When the user reports a problem, acknowledge it "
-                                                "in one sentence before the answer."),
+                                                "in one sentence before the answer.",
+                   no_customers=("a natural voice", "Write the way a person talks: warm and "
+                                                    "conversational, in plain words and "
+                                                    "sentences of varied length.")),
     "brand_voice": Remedy("brand voice", None),
     "next_steps": Remedy("next steps", "End every reply with the next step, when it will happen, and "
                                        "the ticket or reference number.",
@@ -327,6 +334,10 @@ class HeuristicProposer:
             if given is not None:
                 return (remedy.given, aspect, "the theme's stock remedy for a file that gives the "
                         f"agent its sources: {given.where()} ({given.text!r})")
+            if remedy.no_customers is not None and _serves_customers(request.file) is None:
+                voice, rule = remedy.no_customers
+                return (rule, voice, "the theme's stock remedy for an agent nobody reports a "
+                        "problem to: its instructions name no customers, tickets or complaints")
             return remedy.rule, aspect, "the theme's stock remedy"
         if steers is not None:
             return None, aspect, (f"the wording users share steers the agent ({steers!r}: an "
@@ -679,6 +690,22 @@ def _gives_sources(file: AgentFile) -> Statement | None:
     such an agent cites what it is given, and complaints of its sources are that it strays
     from them (answers "the evidence does not say")."""
     return next((st for st in file_statements(file) if _GIVEN_SOURCES.search(st.text)), None)
+
+
+_CUSTOMERS = re.compile(
+    r"\b(?:customers?|(?:customer|tech|technical|it) support|support (?:agent|team|request|case|"
+    r"representative)s?|tickets?|complaints?|refunds?|help ?desk|service desk|"
+    r"troubleshoot\w*)\b", re.I)
+
+
+def _serves_customers(file: AgentFile) -> Statement | None:
+    """The file's first statement that names customers, tickets, complaints or
+    troubleshooting, if it has one: users of such an agent report problems to it, and one
+    that sounds robotic or cold to them has not acknowledged theirs. 14 of the 240 agents of
+    the real-file corpus do, support crews, a shop's chat and a database troubleshooter among
+    them; a PR
+    reviewer's "report issues" and an HTTP "client" are not customers."""
+    return next((st for st in file_statements(file) if _CUSTOMERS.search(st.text)), None)
 
 
 def _not_every_answer(section: Section) -> bool:
