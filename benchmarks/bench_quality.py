@@ -77,6 +77,8 @@ PRODUCT_THEMES = {
                                           "privacy", "ui", "slow", "limits", "support"}),
     "assistant_reviews": frozenset({"limits", "pricing", "subscription", "login", "not_working",
                                     "slow", "ui", "support", "region"}),
+    "deepseek_android_reviews": frozenset({"server_busy", "not_working", "login", "slow",
+                                           "images", "features", "ui", "privacy", "region"}),
 }
 NOT_A_THEME = "other"   # a hand label for items of no common theme: each is a group of its own
 NOISE = "noise"         # a hand label for items with nothing to group (praise under one star,

@@ -82,6 +82,15 @@ SOURCES: dict[str, Source] = {s.name: s for s in (
            "lexicon's phrases of requests flagged by filters and to design the test that reads "
            "unrated praise as praise, so it is held out for the grouping only)",
            "benchmarks.data.fetch_assistant_reviews", misses_read=True),
+    Source("deepseek_android_reviews", "SaiaMazayaFatin/DistilSentiment-",
+           "79de29cc99141991af125c81e0aa696824897efd", "data/dataset_reviews.csv",
+           "none stated (all rights reserved): used locally for measurement, never redistributed",
+           "29,180 Google Play reviews of the DeepSeek AI assistant app (scraped for English, "
+           "committed April 2025; no dates kept), text and stars: 22,468 distinct texts in the "
+           "Latin alphabet; 360 of the 6,700 one- and two-star reviews (the first in hash "
+           "order) hand-labelled with a theme (labelled blind: no analysis was run on it "
+           "before the labels were fixed, and nothing in the tool was tuned on it)",
+           "benchmarks.data.fetch_deepseek_android_reviews"),
     Source("shepherd_critiques", "facebookresearch/Shepherd",
            "29b1863bbecd616e2052a0d664507b69bde60fff", "data/human_data_raw.jsonl",
            "CC-BY-NC 4.0 (data): used locally for measurement, never redistributed",
