@@ -275,22 +275,31 @@ def rollback_cmd(ctx: Context, target: str, reason: str | None, by: str | None) 
 @click.command("validate")
 @click.option("--base", metavar="REV", help="The target (default: the main branch).")
 @click.option("--head", metavar="REV", default="HEAD", show_default=True, help="The change.")
+@click.option("--proposals-only", is_flag=True,
+              help="Judge only the proposal commits HEAD brings, under any branch name, and "
+                   "whether the files it changes still load, as the hooks do: for a check "
+                   "that runs on every pull request (a person's own edit passes).")
 @json_option
 @pass_ctx
 @for_people
-def validate_cmd(ctx: Context, base: str | None, head: str, as_json: bool) -> int:
+def validate_cmd(ctx: Context, base: str | None, head: str, proposals_only: bool,
+                 as_json: bool) -> int:
     """Check what merging HEAD into BASE would change; policy read from BASE. Exit 1 on violations."""
     from gitimprove.evaluation.check import status_lines
-    from gitimprove.review.hooks import check_head, proposal_commits
+    from gitimprove.review.hooks import check_as_hooks, check_head, proposal_commits
 
     repo = ctx.repo
     _, base_commit = repo.resolve(base)
     head_commit = repo.git.rev_parse(head)
     if head_commit is None:
         raise GitImproveError(f"{head!r} is not a commit", hint="pass --head BRANCH")
-    violations, evaluation = check_head(repo, base_commit, head_commit)
+    if proposals_only:
+        violations, evaluation = check_as_hooks(repo, base_commit, head_commit), None
+    else:
+        violations, evaluation = check_head(repo, base_commit, head_commit)
     if as_json:
         emit_json({"base": str(base_commit), "head": str(head_commit), "ok": not violations,
+                   "proposals_only": proposals_only,
                    "violations": [v.to_json() for v in violations],
                    "evaluation": {**evaluation.to_json(), "proposal": evaluation.proposal}
                    if evaluation is not None else None})
@@ -302,7 +311,7 @@ def validate_cmd(ctx: Context, base: str | None, head: str, as_json: bool) -> in
         echo(f"{len(violations)} violation(s) merging {head} into {base or repo.branch}:")
         for v in violations:
             echo(f"  - {v}")
-        if not proposal_commits(repo.git, base_commit, [head_commit]):
+        if not proposals_only and not proposal_commits(repo.git, base_commit, [head_commit]):
             echo(f"note: {head} brings no proposal; these are the rules a proposal must pass. "
                  "A person's own change is held back by the hooks only where it leaves a file "
                  "that does not validate (`gitimprove docs safety`).")

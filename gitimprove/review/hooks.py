@@ -262,6 +262,21 @@ def check_head(repo: InstructionRepo, base: Oid, head: Oid
     return violations, None
 
 
+def check_as_hooks(repo: InstructionRepo, base: Oid, head: Oid) -> list[Violation]:
+    """What the hooks would refuse of merging ``head`` into ``base`` (`validate
+    --proposals-only`, a check for every pull request): the proposal commits it brings under
+    any branch name (a model's, or a person's commit carrying one's change) judged as
+    `approve` judges them, with the evaluation gate, and the agent files it changes left
+    invalid, whoever wrote them. A person's own edit passes, as it does through the hooks."""
+    from dataclasses import replace
+
+    out = [replace(v, message=f"proposal {f.proposal} (commit {f.commit.short}): {v.message}")
+           for f in check_update(repo, base, [head]) for v in f.violations]
+    fork = repo.git.run_bytes("merge-base", base, head, check=False).strip().decode() or str(base)
+    out += [Violation("invalid-file", problem) for problem in broken_files(repo, Oid(fork), head)]
+    return out
+
+
 ALLOW_BROKEN_ENV = "GITIMPROVE_ALLOW_BROKEN"
 
 

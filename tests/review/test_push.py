@@ -12,7 +12,7 @@ import yaml
 from gitimprove import InstructionRepo
 from gitimprove.review.actions import reject
 
-from .conftest import add_rule, make_proposal, out, run, weaken_safety
+from .conftest import add_rule, commit_tree_change, make_proposal, out, run, weaken_safety
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -79,18 +79,27 @@ def test_the_example_ci_workflow_runs_validate_from_the_base_branch(
     workflow = yaml.safe_load(path.read_text())
     assert "pull_request" in (workflow.get(True) or workflow.get("on"))
     job = workflow["jobs"]["validate"]
-    assert job["if"] == "startsWith(github.head_ref, 'improve/')"
+    assert "if" not in job  # every pull request: a proposal may come under any branch name
     step = job["steps"][-1]
-    assert "gitimprove validate --base" in step["run"]
+    assert "gitimprove validate --proposals-only --base" in step["run"]
     # Run the step's script as CI would: a detached checkout of the PR head, no local main.
     bare = setup_remote(sample_repo, tmp_path)
     make_proposal(sample_repo, "good", add_rule("Use short sentences."))
-    make_proposal(sample_repo, "bad", weaken_safety)
+    bad = make_proposal(sample_repo, "bad", weaken_safety)
     gitimprove(sample_repo, "push", "--all")
+    # the bad proposal again as 'fix-typos', and a person's own edit of the safety section
+    old = out(sample_repo, "show", "main:agents/product-writer.yaml") + "\n"
+    human = commit_tree_change(sample_repo, "main", {"agents/product-writer.yaml": old.replace(
+        "      - Never make medical or health claims.\n",
+        "      - Never make medical or health claims.\n      - Never give legal advice.\n")},
+        "Safety: no legal advice\n", author=("Human Editor", "h@example.com"))
+    run(sample_repo, "push", "-q", str(bare), f"{bad}:refs/heads/fix-typos",
+        f"{human}:refs/heads/legal")
     codes = {}
-    for pid in ("good", "bad"):
+    for pid, branch in (("good", "improve/product-writer/good"), ("bad", "improve/product-writer/bad"),
+                        ("renamed", "fix-typos"), ("human", "legal")):
         ci = tmp_path / f"ci-{pid}"
-        head = out(bare, "rev-parse", f"improve/product-writer/{pid}")
+        head = out(bare, "rev-parse", branch)
         run(tmp_path, "clone", "-q", "--no-checkout", str(bare), str(ci))
         run(ci, "checkout", "-q", "--detach", head)
         run(ci, "branch", "-D", "main")
@@ -99,9 +108,9 @@ def test_the_example_ci_workflow_runs_validate_from_the_base_branch(
         proc = subprocess.run(["bash", "-e", "-c", step["run"]], cwd=ci, env=env,
                               capture_output=True, text=True)
         codes[pid] = proc.returncode
-        if pid == "bad":
+        if pid in ("bad", "renamed"):
             assert "protected section 'safety'" in proc.stdout
-    assert codes == {"good": 0, "bad": 1}
+    assert codes == {"good": 0, "bad": 1, "renamed": 1, "human": 0}
 
 
 def test_propose_push_sends_the_new_branch(sample_repo: Path, tmp_path: Path) -> None:

@@ -179,3 +179,39 @@ def test_the_pull_request_check_fails_a_forged_record(sample_repo: Path) -> None
     result = json.loads(proc.stdout)
     assert proc.returncode == 1 and not result["ok"]
     assert [v["code"] for v in result["violations"]] == ["forged-record"]
+
+
+def test_the_check_for_every_pull_request_judges_a_model_s_commit_under_any_branch_name(
+        sample_repo: Path) -> None:
+    """The shipped CI check ran for `improve/*` branches only: a proposal pushed as
+    `fix-typos` skipped it. `validate --proposals-only` judges what the hooks judge, so it can
+    run on every pull request: a model's commit under any name, never a person's own edit."""
+    from .conftest import make_proposal
+
+    main = out(sample_repo, "rev-parse", "main")
+    weakened = make_proposal(sample_repo, "20261126-abcdef", weaken_safety)
+    run(sample_repo, "branch", "fix-typos", weakened)
+    proc = gitimprove(sample_repo, "validate", "--proposals-only", "--head", "fix-typos", "--json")
+    result = json.loads(proc.stdout)
+    assert proc.returncode == 1 and result["proposals_only"], proc.stdout
+    assert [v["code"] for v in result["violations"]] == ["protected-changed"]
+    assert "proposal 20261126-abcdef" in result["violations"][0]["message"]
+    # a person's own edit of the same section passes (the hooks let it through too), where
+    # the plain check judges it by a proposal's rules (the model's own edit, made by hand, is
+    # the model's change under a person's name: refused, see tests/guards/test_ways_into_main.py)
+    old = out(sample_repo, "show", f"main:{PATH}") + "\n"
+    tightened = old.replace(SAFETY_RULE, SAFETY_RULE + "      - Never give legal advice.\n")
+    human = commit_tree_change(sample_repo, main, {PATH: tightened}, "Tighten safety\n",
+                               author=("Human Editor", "h@example.com"))
+    proc = gitimprove(sample_repo, "validate", "--proposals-only", "--head", human)
+    assert proc.returncode == 0 and proc.stdout.startswith("ok:"), proc.stdout + proc.stderr
+    assert gitimprove(sample_repo, "validate", "--head", human).returncode == 1
+    # ... unless it leaves an agent file that does not load, whoever wrote it
+    broken = commit_tree_change(sample_repo, main, {PATH: old.replace("sections:", "sections: [")},
+                                "Oops\n", author=("Human Editor", "h@example.com"))
+    proc = gitimprove(sample_repo, "validate", "--proposals-only", "--head", broken, "--json")
+    assert proc.returncode == 1
+    assert {v["code"] for v in json.loads(proc.stdout)["violations"]} == {"invalid-file"}
+    # a forged record fails it as it fails every hook
+    proc = gitimprove(sample_repo, "validate", "--proposals-only", "--head", forge(sample_repo))
+    assert proc.returncode == 1 and "forged" in proc.stdout, proc.stdout
