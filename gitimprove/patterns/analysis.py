@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import functools
 import heapq
+import itertools
 import math
 import operator
 import re
@@ -1378,43 +1379,51 @@ def _central_texts(g: Group, read: Mapping[str, int], themer: Themer,
     first)."""
     if not read:
         return []
-    counts = read
+    import numpy as np
+    from scipy.sparse import csr_matrix
+
+    texts = list(read)
+    said = [themer(text).words for text in texts]
     df, n = word_df
-    vecs: dict[str, dict[str, float]] = {}
-    centroid: dict[str, float] = defaultdict(float)
-    for text, count in counts.items():
-        words = Counter(themer(text).words)
-        vec = {w: c * math.log((1 + n) / (1 + df[w])) for w, c in words.items()}
-        norm = math.sqrt(sum(v * v for v in vec.values())) or 1.0
-        vec = {w: v / norm for w, v in vec.items()}
-        vecs[text] = vec
-        for w, v in vec.items():
-            centroid[w] += v * count
-    cnorm = math.sqrt(sum(v * v for v in centroid.values())) or 1.0
+    # NOTE: each text's TF-IDF vector as a row of one sparse matrix: a pattern is read
+    # through up to NAMING_SAMPLE texts, and a dict per text cost a Python call per word
+    index: defaultdict[str, int] = defaultdict(itertools.count().__next__)
+    cols = np.fromiter(map(index.__getitem__, chain.from_iterable(said)), dtype=np.int64)
+    lengths = np.fromiter(map(len, said), dtype=np.int64, count=len(texts))
+    idf = np.fromiter((math.log((1 + n) / (1 + df[w])) for w in index), dtype=np.float64,
+                      count=len(index))
+    rows = csr_matrix((idf[cols], cols, np.concatenate(([0], np.cumsum(lengths)))),
+                      shape=(len(texts), len(index)))
+    rows.sum_duplicates()  # a word said twice: twice its weight
+    norms = np.sqrt(np.asarray(rows.multiply(rows).sum(axis=1)).ravel())
+    norms[norms == 0] = 1.0
+    counts = np.fromiter(read.values(), dtype=np.float64, count=len(texts))
+    centroid = np.asarray(rows.T @ (counts / norms)).ravel()
+    sims = (np.asarray(rows @ centroid).ravel() / norms
+            / (math.sqrt(float(centroid @ centroid)) or 1.0)).tolist()
     # a text that says what names the group ranks higher: its concept, or, first of all, one
     # of the words it is named by (a group of 20 reviews named "ideologies, liberal, trump"
     # after 10 of them was quoted "Not as expected": its centroid lay nearest the short ones)
     if g.concept is not None:
-        bonus = {text: 0.25 * (themer(text).concepts[:1] == (g.concept.key,)) for text in counts}
+        key = (g.concept.key,)
+        bonus = [0.25 * (themer(text).concepts[:1] == key) for text in texts]
     else:
         named = frozenset(g.key.removeprefix("terms:").partition("#")[0].split("+")) \
             if g.key.startswith("terms:") else frozenset()
-        bonus = {text: float(not named.isdisjoint(vecs[text])) for text in counts}
+        bonus = [float(not named.isdisjoint(words)) for words in said]
 
-    def rank(text: str) -> tuple[float, int, int, str]:
-        sim = sum(v * centroid.get(w, 0.0) for w, v in vecs[text].items()) / cnorm
+    def rank(i: int) -> tuple[float, int, int, str]:
+        text = texts[i]
         too_long = len(text) > MAX_QUOTE_CHARS
-        return (-(sim + bonus[text]) + (0.5 if too_long else 0.0), -counts[text], len(text), text)
+        return (-(sims[i] + bonus[i]) + (0.5 if too_long else 0.0), -read[text], len(text), text)
 
-    ranked = sorted(counts, key=rank)
     out: list[str] = []
     seen: set[tuple[str, ...]] = set()
-    for text in ranked:
-        said = themer(text).words
-        if said in seen:
+    for i in sorted(range(len(texts)), key=rank):
+        if said[i] in seen:
             continue
-        seen.add(said)
-        out.append(text)
+        seen.add(said[i])
+        out.append(texts[i])
         if len(out) == 10:  # 5 quotes and a suggestion among the first 10 is all we use
             break
     return out
