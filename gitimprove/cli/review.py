@@ -294,7 +294,7 @@ def validate_cmd(ctx: Context, base: str | None, head: str, proposals_only: bool
     if head_commit is None:
         raise GitImproveError(f"{head!r} is not a commit", hint="pass --head BRANCH")
     if proposals_only:
-        violations, evaluation = check_as_hooks(repo, base_commit, head_commit), None
+        violations, evaluation = check_as_hooks(repo, base_commit, head_commit)
     else:
         violations, evaluation = check_head(repo, base_commit, head_commit)
     if as_json:

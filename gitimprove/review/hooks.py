@@ -262,19 +262,23 @@ def check_head(repo: InstructionRepo, base: Oid, head: Oid
     return violations, None
 
 
-def check_as_hooks(repo: InstructionRepo, base: Oid, head: Oid) -> list[Violation]:
+def check_as_hooks(repo: InstructionRepo, base: Oid, head: Oid
+                   ) -> tuple[list[Violation], EvaluationStatus | None]:
     """What the hooks would refuse of merging ``head`` into ``base`` (`validate
     --proposals-only`, a check for every pull request): the proposal commits it brings under
     any branch name (a model's, or a person's commit carrying one's change) judged as
     `approve` judges them, with the evaluation gate, and the agent files it changes left
-    invalid, whoever wrote them. A person's own edit passes, as it does through the hooks."""
+    invalid, whoever wrote them. A person's own edit passes, as it does through the hooks.
+    With them, the evaluation of the proposal it brings, as :func:`check_head` gives it."""
     from dataclasses import replace
 
+    brought = proposal_commits(repo.git, base, [head])
     out = [replace(v, message=f"proposal {f.proposal} (commit {f.commit.short}): {v.message}")
-           for f in check_update(repo, base, [head]) for v in f.violations]
+           for f in check_update(repo, base, [head], known=brought) for v in f.violations]
     fork = repo.git.run_bytes("merge-base", base, head, check=False).strip().decode() or str(base)
     out += [Violation("invalid-file", problem) for problem in broken_files(repo, Oid(fork), head)]
-    return out
+    return out, next((evaluation_gate(repo, base, one) for one in brought
+                      if not one.forged and one.agent and one.carries is None), None)
 
 
 ALLOW_BROKEN_ENV = "GITIMPROVE_ALLOW_BROKEN"

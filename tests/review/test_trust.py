@@ -196,6 +196,7 @@ def test_the_check_for_every_pull_request_judges_a_model_s_commit_under_any_bran
     assert proc.returncode == 1 and result["proposals_only"], proc.stdout
     assert [v["code"] for v in result["violations"]] == ["protected-changed"]
     assert "proposal 20261126-abcdef" in result["violations"][0]["message"]
+    assert result["evaluation"]["proposal"] == "20261126-abcdef"  # as the plain check shows it
     # a person's own edit of the same section passes (the hooks let it through too), where
     # the plain check judges it by a proposal's rules (the model's own edit, made by hand, is
     # the model's change under a person's name: refused, see tests/guards/test_ways_into_main.py)
