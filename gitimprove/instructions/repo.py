@@ -627,20 +627,32 @@ class InstructionRepo:
             start = TrialStart.of(self.git.read_commit(trial_tip))
             if start.agent != agent:
                 raise ValueError(f"it names agent {start.agent!r}")
-            got = self.git.read_blob(start.candidate)
-            if got is None:
-                raise ValueError(f"its candidate {start.candidate} is missing")
-            path = self.policy_at(live.tip).agent_path(agent)
-            parsed, text = self._parse(got[0], got[1], path, agent)
+            parsed, text, file_format = self._agent_in_blob(agent, live.tip, start.candidate)
         except (GitImproveError, ValueError) as exc:
             _warn("gitimprove: ignoring the trial of %s (%s is not a usable trial record: "
                         "%s); serving %s", agent, trial_tip[:10], exc, self.branch)
             return (trial_tip, None, None, None, _Buckets(""))
-        candidate = Instruction(agent=agent, text=text, version=got[0], number=None,
+        candidate = Instruction(agent=agent, text=text, version=start.candidate, number=None,
                                 commit=start.proposal_commit, tip=live.tip, file=parsed,
+                                file_format=file_format,
                                 trial=TrialArm(start.trial_id, start.proposal, "candidate"))
         live_arm = replace(live, trial=TrialArm(start.trial_id, start.proposal, "live"))
         return (trial_tip, start, candidate, live_arm, _Buckets(start.trial_id))
+
+    def _agent_in_blob(self, agent: str, at: Oid, blob: Oid) -> tuple[AgentFile, str, str]:
+        """``agent`` as ``blob`` (a version of the file it lives in at commit ``at``) holds it:
+        its parsed file, its rendered prompt and the file's format. A trial's candidate is read
+        this way, native or adopted (an adopted file of one agent: see ``start_trial``)."""
+        got = self.git.read_blob(blob)
+        if got is None:
+            raise ValueError(f"its candidate {blob} is missing")
+        place = self.catalog(commit=at).agents.get(agent)
+        if place is None:
+            parsed, text = self._parse(got[0], got[1], self.policy_at(at).agent_path(agent), agent)
+            return parsed, text, "native"
+        file = self._parse_adopted(got[0], got[1], place.path, place.format, place.constants)
+        entry = file.entry(place.key)
+        return file.view(entry, place.name), file.render(entry), place.format
 
     def _build(self, agent: str, tip: Oid, refname: str | None, strict: bool = False) -> Instruction:
         try:

@@ -598,7 +598,7 @@ def trial_problems(repo: InstructionRepo, lines: Iterable[str]) -> list[str]:
             if main is None:
                 raise ValueError(f"there is no {repo.branch} to judge it against")
             policy = repo.policy_at(main)
-            path = policy.agent_path(start.agent)
+            path = repo.agent_at(start.agent, main).path  # its own file, native or adopted
             live, candidate = repo.git.read_blob(start.live), repo.git.read_blob(start.candidate)
             if live is None or candidate is None:
                 raise ValueError("its live or candidate version is missing")

@@ -84,8 +84,10 @@ def pause_reason(repo: InstructionRepo, start: TrialStart, live_blob: Oid | None
     if tip != start.proposal_commit:
         return "the proposal branch has new commits; start the trial again to serve them"
     if live_blob is None:
-        got = repo.git.read_blob(f"{repo.main_tip()}:{repo.policy().agent_path(start.agent)}")
-        live_blob = got[0] if got else None
+        try:  # the agent's version on main: its file's blob (an adopted file of one agent too)
+            live_blob = repo.agent_at(start.agent, repo.main_tip()).blob
+        except GitImproveError:
+            live_blob = None  # gone from main, or its file does not load
     if live_blob != start.live:
         return f"{start.agent} changed on {repo.branch}; start the trial again to serve the merge"
     return None
@@ -128,10 +130,15 @@ def start_trial(repo: InstructionRepo, spec: str, *, share: str | float, unit: s
             raise TrialError(f"proposal {info.id} no longer merges cleanly into {repo.branch}",
                              hint="reject it and propose again from the current main")
         raise ValidationFailed(f"trial of {info.id}", check.violations)
-    if repo.agent_at(info.agent, tip).adopted:
-        raise TrialError(f"{info.agent} lives in an adopted file; trials serve native agents only for now",
+    at = repo.agent_at(info.agent, tip)
+    if at.adopted and at.blob != at.file_blob:
+        # NOTE: a trial names the versions it serves by their blobs (load() reads the
+        # candidate's, the hooks judge both); the version of one agent among several in a
+        # file is no blob
+        raise TrialError(f"{info.agent} shares {at.path} with other agents; trials serve an agent "
+                         "with a file of its own for now",
                          hint="evaluate or approve the proposal instead")
-    path = policy.agent_path(info.agent)
+    path = at.path
     candidate = repo.git.read_blob(f"{check.tree}:{path}")
     live = repo.git.read_blob(f"{tip}:{path}")
     if candidate is None or live is None:

@@ -349,3 +349,89 @@ def test_a_forged_proposal_cannot_be_tried(sample_repo: Path) -> None:
     with pytest.raises(GitImproveError, match="may not be written by a model"):
         start_trial(InstructionRepo(sample_repo), pid, share="10%")
     assert run(sample_repo, "rev-parse", "-q", "--verify", running_ref(AGENT), check=False).returncode
+
+
+GUIDE = """# Assistant
+
+You answer questions about the shop.
+
+## Style
+
+- Be brief.
+
+## Safety <!-- gitimprove: protected -->
+
+- Never share a customer's data.
+"""
+CREW = """researcher:
+  role: >
+    Researcher
+  goal: >
+    Find the facts
+  backstory: >
+    You are careful.
+writer:
+  role: >
+    Writer
+  goal: >
+    Write the report
+  backstory: >
+    You write plainly.
+"""
+
+
+def test_an_agent_in_a_file_of_its_own_is_tried_whatever_its_format(tmp_path: Path) -> None:
+    """An AGENTS.md agent is served its proposal to a share of users, rendered as its
+    framework reads it; main moving it pauses the trial. An agent that shares its file (a
+    crewAI agents.yaml) is refused with the reason: the versions a trial names are blobs."""
+    from tests.conftest import git
+
+    path = tmp_path / "shop"
+    path.mkdir()
+    (path / "AGENTS.md").write_text(GUIDE)
+    (path / "crew").mkdir()
+    (path / "crew" / "agents.yaml").write_text(CREW)
+    git(tmp_path, "init", "-q", "-b", "main", str(path))
+    git(path, "add", "-A")
+    git(path, "commit", "-q", "-m", "the agents")
+    cli(path, "init", str(path))
+    make_proposal(path, "20261126-bbbbbb", add_rule("Name the product first.", after="- Be brief.\n"),
+                  agent="agents", path="AGENTS.md")
+    repo = InstructionRepo(path)
+    live = repo.load("agents")
+    start = start_trial(repo, "20261126-bbbbbb", share="20%")
+    served = {u: repo.load("agents", unit=f"user-{u}") for u in range(500)}
+    candidates = [inst for inst in served.values() if inst.trial and inst.trial.arm == "candidate"]
+    assert 0.14 < len(candidates) / 500 < 0.26
+    one = candidates[0]
+    assert one.version == start.candidate != live.version and one.file_format == "markdown"
+    assert "Name the product first." in one.text and "Name the product first." not in live.text
+    assert one.text.startswith("# Assistant") and "Never share a customer's data." in one.text
+    status = trial_status(repo, "agents")[0]
+    assert status.paused is None
+    # a server judges a pushed trial record of it by the file's own rules: this one passes,
+    # one whose candidate drops the protected section does not
+    from dataclasses import replace
+
+    from gitimprove.git import ZERO_OID, Oid
+    from gitimprove.review.hooks import trial_problems
+
+    ref = running_ref("agents")
+    assert trial_problems(repo, [f"{ZERO_OID} {start.record} {ref}"]) == []
+    weak = Oid(run(path, "hash-object", "-w", "--stdin",
+                   input=GUIDE.split("## Safety")[0]).stdout.strip())
+    forged = replace(start, trial_id="t-forged", candidate=weak)
+    record = run(path, "commit-tree", f"{start.proposal_commit}^{{tree}}", "-p",
+                 start.proposal_commit, input=forged.message()).stdout.strip()
+    problems = trial_problems(repo, [f"{ZERO_OID} {record} {ref}"])
+    assert problems and "fails the validator" in problems[0], problems
+    # main moving the agent pauses the trial: everyone gets main's
+    commit_file(path, "AGENTS.md", GUIDE.replace("- Be brief.", "- Be brief and kind."), "human edit")
+    assert {repo.load("agents", unit=f"u{i}").version for i in range(100)} == {repo.load("agents").version}
+    assert "changed on main" in (trial_status(repo, "agents")[0].paused or "")
+    # the crew's writer shares its file with the researcher
+    make_proposal(path, "20261126-cccccc", lambda text: text.replace("You write plainly.", "You write plainly and briefly."),
+                  agent="writer", path="crew/agents.yaml")
+    with pytest.raises(TrialError, match=r"writer shares crew/agents\.yaml with other agents") as refused:
+        start_trial(repo, "20261126-cccccc", share="10%")
+    assert refused.value.hint == "evaluate or approve the proposal instead"
