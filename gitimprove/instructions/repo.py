@@ -627,7 +627,11 @@ class InstructionRepo:
             start = TrialStart.of(self.git.read_commit(trial_tip))
             if start.agent != agent:
                 raise ValueError(f"it names agent {start.agent!r}")
-            parsed, text, file_format = self._agent_in_blob(agent, live.tip, start.candidate)
+            parsed, text, file_format, version = self._agent_in_blob(agent, live.tip,
+                                                                     start.candidate_blob)
+            if version != start.candidate:
+                raise ValueError(f"its candidate file holds version {version[:10]} of the agent, "
+                                 f"not {start.candidate[:10]}")
         except (GitImproveError, ValueError) as exc:
             _warn("gitimprove: ignoring the trial of %s (%s is not a usable trial record: "
                         "%s); serving %s", agent, trial_tip[:10], exc, self.branch)
@@ -639,20 +643,22 @@ class InstructionRepo:
         live_arm = replace(live, trial=TrialArm(start.trial_id, start.proposal, "live"))
         return (trial_tip, start, candidate, live_arm, _Buckets(start.trial_id))
 
-    def _agent_in_blob(self, agent: str, at: Oid, blob: Oid) -> tuple[AgentFile, str, str]:
+    def _agent_in_blob(self, agent: str, at: Oid, blob: Oid) -> tuple[AgentFile, str, str, Oid]:
         """``agent`` as ``blob`` (a version of the file it lives in at commit ``at``) holds it:
-        its parsed file, its rendered prompt and the file's format. A trial's candidate is read
-        this way, native or adopted (an adopted file of one agent: see ``start_trial``)."""
+        its parsed file, its rendered prompt, the file's format and the agent's version (the
+        blob, or for an agent that shares its file, the fingerprint of its part). A trial's
+        candidate is read this way, native or adopted."""
         got = self.git.read_blob(blob)
         if got is None:
             raise ValueError(f"its candidate {blob} is missing")
         place = self.catalog(commit=at).agents.get(agent)
         if place is None:
             parsed, text = self._parse(got[0], got[1], self.policy_at(at).agent_path(agent), agent)
-            return parsed, text, "native"
+            return parsed, text, "native", got[0]
         file = self._parse_adopted(got[0], got[1], place.path, place.format, place.constants)
         entry = file.entry(place.key)
-        return file.view(entry, place.name), file.render(entry), place.format
+        version = got[0] if len(file.entries) == 1 else Oid(file.fingerprint(entry))
+        return file.view(entry, place.name), file.render(entry), place.format, version
 
     def _build(self, agent: str, tip: Oid, refname: str | None, strict: bool = False) -> Instruction:
         try:

@@ -76,6 +76,10 @@ TRIAL_SHARE = "Gitimprove-Trial-Share"
 TRIAL_UNIT = "Gitimprove-Trial-Unit"
 TRIAL_CANDIDATE = "Gitimprove-Trial-Candidate"
 TRIAL_LIVE = "Gitimprove-Trial-Live"
+# ... for an agent that shares its file with others (a crewAI agents.yaml), whose version is
+# no blob: the blobs of the file holding each
+TRIAL_CANDIDATE_FILE = "Gitimprove-Trial-Candidate-File"
+TRIAL_LIVE_FILE = "Gitimprove-Trial-Live-File"
 TRIAL_BRANCH = "Gitimprove-Trial-Branch"
 TRIAL_STARTED_BY = "Trial-Started-by"
 TRIAL_STOPPED = "Gitimprove-Trial-Stopped"

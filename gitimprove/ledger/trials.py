@@ -55,11 +55,26 @@ class TrialStart(ledger.RefRecord):
     branch: str
     share: float
     unit: str
-    candidate: Oid  # blob of the agent file users in the trial see (main + proposal)
-    live: Oid  # blob of the agent file on main when the trial started
+    candidate: Oid  # the agent's version users in the trial see (main + proposal)
+    live: Oid  # the agent's version on main when the trial started
     started_by: str
     started_at: datetime
     record: Oid | None = None
+    # For an agent alone in its file, its version is the file's blob. For one that shares
+    # its file with others, the version is a fingerprint of its part, and these are the
+    # blobs of the file that holds each (None otherwise).
+    candidate_file: Oid | None = None
+    live_file: Oid | None = None
+
+    @property
+    def candidate_blob(self) -> Oid:
+        """The blob of the file that holds the candidate."""
+        return self.candidate_file or self.candidate
+
+    @property
+    def live_blob(self) -> Oid:
+        """The blob of the file that held the live version."""
+        return self.live_file or self.live
 
     def when(self) -> int:
         return int(self.started_at.timestamp())
@@ -75,6 +90,9 @@ class TrialStart(ledger.RefRecord):
                 (ledger.AGENT, self.agent), (ledger.TRIAL_BRANCH, self.branch),
                 (ledger.TRIAL_SHARE, f"{self.share:.6g}"), (ledger.TRIAL_UNIT, self.unit),
                 (ledger.TRIAL_CANDIDATE, str(self.candidate)), (ledger.TRIAL_LIVE, str(self.live)),
+                *([(ledger.TRIAL_CANDIDATE_FILE, str(self.candidate_file)),
+                   (ledger.TRIAL_LIVE_FILE, str(self.live_file))]
+                  if self.candidate_file is not None and self.live_file is not None else []),
                 (ledger.TRIAL_STARTED_BY, _one_line(self.started_by))]),
         ]) + "\n"
 
@@ -98,13 +116,18 @@ class TrialStart(ledger.RefRecord):
         unit = one(ledger.TRIAL_UNIT)
         if unit not in UNITS or len(commit.parents) != 1:
             raise ValueError(f"trial record {commit.oid}: bad unit or parents")
+        files = [Oid(one(key, _HEX)) if key in t else None
+                 for key in (ledger.TRIAL_CANDIDATE_FILE, ledger.TRIAL_LIVE_FILE)]
+        if (files[0] is None) != (files[1] is None):
+            raise ValueError(f"trial record {commit.oid}: one file blob without the other")
         return cls(trial_id=one(ledger.TRIAL, _ID), agent=one(ledger.AGENT, _SLUG),
                    proposal=one(ledger.PROPOSAL, _ID), proposal_commit=commit.parents[0],
                    branch=one(ledger.TRIAL_BRANCH, _BRANCH), share=share, unit=unit,
                    candidate=Oid(one(ledger.TRIAL_CANDIDATE, _HEX)),
                    live=Oid(one(ledger.TRIAL_LIVE, _HEX)),
                    started_by=one(ledger.TRIAL_STARTED_BY), record=commit.oid,
-                   started_at=datetime.fromtimestamp(commit.time, UTC))
+                   started_at=datetime.fromtimestamp(commit.time, UTC),
+                   candidate_file=files[0], live_file=files[1])
 
     @classmethod
     def of(cls, commit: Commit) -> TrialStart:

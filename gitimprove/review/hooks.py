@@ -599,7 +599,8 @@ def trial_problems(repo: InstructionRepo, lines: Iterable[str]) -> list[str]:
                 raise ValueError(f"there is no {repo.branch} to judge it against")
             policy = repo.policy_at(main)
             path = repo.agent_at(start.agent, main).path  # its own file, native or adopted
-            live, candidate = repo.git.read_blob(start.live), repo.git.read_blob(start.candidate)
+            live = repo.git.read_blob(start.live_blob)
+            candidate = repo.git.read_blob(start.candidate_blob)
             if live is None or candidate is None:
                 raise ValueError("its live or candidate version is missing")
             violations = check_change({path: live[1]}, {path: candidate[1]}, policy)

@@ -131,28 +131,34 @@ def start_trial(repo: InstructionRepo, spec: str, *, share: str | float, unit: s
                              hint="reject it and propose again from the current main")
         raise ValidationFailed(f"trial of {info.id}", check.violations)
     at = repo.agent_at(info.agent, tip)
-    if at.adopted and at.blob != at.file_blob:
-        # NOTE: a trial names the versions it serves by their blobs (load() reads the
-        # candidate's, the hooks judge both); the version of one agent among several in a
-        # file is no blob
-        raise TrialError(f"{info.agent} shares {at.path} with other agents; trials serve an agent "
-                         "with a file of its own for now",
-                         hint="evaluate or approve the proposal instead")
     path = at.path
     candidate = repo.git.read_blob(f"{check.tree}:{path}")
     live = repo.git.read_blob(f"{tip}:{path}")
     if candidate is None or live is None:
         raise TrialError(f"proposal {info.id} does not leave {path} on {repo.branch}",
                          hint="a trial serves an existing agent's changed instructions")
-    if candidate[0] == live[0]:
+    versions = (candidate[0], live[0])
+    files: tuple[Oid | None, Oid | None] = (None, None)
+    place = repo.catalog(commit=tip).agents.get(info.agent) if at.adopted else None
+    if place is not None and at.blob != at.file_blob:
+        # one agent among several in its file (a crewAI agents.yaml): its versions are
+        # fingerprints of its part, and the record names the files' blobs too
+        version = repo.agent_version(place, candidate[0])
+        if version is None:
+            raise TrialError(f"proposal {info.id} does not leave {info.agent} in {path} on "
+                             f"{repo.branch}", hint="a trial serves an existing agent's changed "
+                             "instructions")
+        versions, files = (version, at.blob), (candidate[0], live[0])
+    if versions[0] == versions[1]:
         raise TrialError(f"proposal {info.id} does not change {info.agent}'s instructions "
                          f"on {repo.branch}: there is nothing to try")
     person = identity_for(repo, by)
     now = time.time()
     start = TrialStart(trial_id=_trial_id(info, now), agent=info.agent, proposal=info.id,
                        proposal_commit=info.head, branch=info.ref, share=fraction, unit=unit,
-                       candidate=candidate[0], live=live[0], started_by=str(person),
-                       started_at=datetime.fromtimestamp(int(now), UTC))
+                       candidate=versions[0], live=versions[1], started_by=str(person),
+                       started_at=datetime.fromtimestamp(int(now), UTC),
+                       candidate_file=files[0], live_file=files[1])
     record = repo.git.commit_tree(repo.git.tree_of(info.head), [info.head], start.message(),
                                   author=person, committer=person)
     ref = running_ref(info.agent)

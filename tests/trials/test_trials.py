@@ -380,10 +380,15 @@ writer:
 """
 
 
-def test_an_agent_in_a_file_of_its_own_is_tried_whatever_its_format(tmp_path: Path) -> None:
+def test_an_adopted_agent_is_tried_whatever_its_format(tmp_path: Path) -> None:
     """An AGENTS.md agent is served its proposal to a share of users, rendered as its
-    framework reads it; main moving it pauses the trial. An agent that shares its file (a
-    crewAI agents.yaml) is refused with the reason: the versions a trial names are blobs."""
+    framework reads it, and main moving it pauses the trial; so is one agent of a crewAI
+    agents.yaml, whose version is its part's fingerprint, not its file's blob: the record
+    names the files' blobs beside, and a change to another agent of the file pauses nothing."""
+    from dataclasses import replace
+
+    from gitimprove.git import ZERO_OID, Oid
+    from gitimprove.review.hooks import trial_problems
     from tests.conftest import git
 
     path = tmp_path / "shop"
@@ -400,6 +405,7 @@ def test_an_agent_in_a_file_of_its_own_is_tried_whatever_its_format(tmp_path: Pa
     repo = InstructionRepo(path)
     live = repo.load("agents")
     start = start_trial(repo, "20261126-bbbbbb", share="20%")
+    assert start.candidate_file is None  # a file of its own: its blob is its version
     served = {u: repo.load("agents", unit=f"user-{u}") for u in range(500)}
     candidates = [inst for inst in served.values() if inst.trial and inst.trial.arm == "candidate"]
     assert 0.14 < len(candidates) / 500 < 0.26
@@ -407,15 +413,9 @@ def test_an_agent_in_a_file_of_its_own_is_tried_whatever_its_format(tmp_path: Pa
     assert one.version == start.candidate != live.version and one.file_format == "markdown"
     assert "Name the product first." in one.text and "Name the product first." not in live.text
     assert one.text.startswith("# Assistant") and "Never share a customer's data." in one.text
-    status = trial_status(repo, "agents")[0]
-    assert status.paused is None
+    assert trial_status(repo, "agents")[0].paused is None
     # a server judges a pushed trial record of it by the file's own rules: this one passes,
     # one whose candidate drops the protected section does not
-    from dataclasses import replace
-
-    from gitimprove.git import ZERO_OID, Oid
-    from gitimprove.review.hooks import trial_problems
-
     ref = running_ref("agents")
     assert trial_problems(repo, [f"{ZERO_OID} {start.record} {ref}"]) == []
     weak = Oid(run(path, "hash-object", "-w", "--stdin",
@@ -429,9 +429,28 @@ def test_an_agent_in_a_file_of_its_own_is_tried_whatever_its_format(tmp_path: Pa
     commit_file(path, "AGENTS.md", GUIDE.replace("- Be brief.", "- Be brief and kind."), "human edit")
     assert {repo.load("agents", unit=f"u{i}").version for i in range(100)} == {repo.load("agents").version}
     assert "changed on main" in (trial_status(repo, "agents")[0].paused or "")
+
     # the crew's writer shares its file with the researcher
-    make_proposal(path, "20261126-cccccc", lambda text: text.replace("You write plainly.", "You write plainly and briefly."),
+    make_proposal(path, "20261126-cccccc",
+                  lambda text: text.replace("You write plainly.", "You write plainly and briefly."),
                   agent="writer", path="crew/agents.yaml")
-    with pytest.raises(TrialError, match=r"writer shares crew/agents\.yaml with other agents") as refused:
-        start_trial(repo, "20261126-cccccc", share="10%")
-    assert refused.value.hint == "evaluate or approve the proposal instead"
+    writer = repo.load("writer")
+    crew = start_trial(repo, "20261126-cccccc", share="20%")
+    assert crew.live == writer.version and crew.candidate_file is not None
+    assert crew.live_file == out(path, "rev-parse", "main:crew/agents.yaml")
+    arms = [repo.load("writer", unit=f"user-{u}") for u in range(300)]
+    tried = [a for a in arms if a.trial and a.trial.arm == "candidate"]
+    assert tried and all(a.version == crew.candidate and "plainly and briefly" in a.text
+                         and a.file_format == "crewai" for a in tried)
+    assert all("plainly and briefly" not in a.text for a in arms if a.trial and a.trial.arm == "live")
+    assert repo.load("researcher", unit="user-1").trial is None
+    assert trial_problems(repo, [f"{ZERO_OID} {crew.record} {running_ref('writer')}"]) == []
+    # the researcher changing on main leaves the writer's trial running; the writer changing
+    # pauses it
+    commit_file(path, "crew/agents.yaml", CREW.replace("You are careful.", "You are very careful."),
+                "human edit of the researcher")
+    assert trial_status(repo, "writer")[0].paused is None
+    assert any(repo.load("writer", unit=f"user-{u}").trial.arm == "candidate" for u in range(300))
+    commit_file(path, "crew/agents.yaml", CREW.replace("You write plainly.", "You write well."),
+                "human edit of the writer")
+    assert "changed on main" in (trial_status(repo, "writer")[0].paused or "")
