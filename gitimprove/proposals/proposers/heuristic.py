@@ -703,8 +703,7 @@ def _serves_customers(file: AgentFile) -> Statement | None:
     troubleshooting, if it has one: users of such an agent report problems to it, and one
     that sounds robotic or cold to them has not acknowledged theirs. 14 of the 240 agents of
     the real-file corpus do, support crews, a shop's chat and a database troubleshooter among
-    them; a PR
-    reviewer's "report issues" and an HTTP "client" are not customers."""
+    them; a PR reviewer's "report issues" and an HTTP "client" are not customers."""
     return next((st for st in file_statements(file) if _CUSTOMERS.search(st.text)), None)
 
 
