@@ -145,6 +145,20 @@ class Instruction:
     trial: TrialArm | None = None
     fallback_from: Oid | None = None  # the tip's blob, when it does not validate
     problem: str | None = None  # why it does not (the first problem found)
+    # an adopted agent's entry as its framework reads it (see data()); shared by every caller
+    # of a cached load, so only ever handed out as a copy
+    entry_data: Any = field(default=None, repr=False, compare=False)
+
+    def data(self) -> Any:
+        """The agent's entry as its framework reads it, for an agent adopted in place; a fresh
+        copy on each call. A crewAI agent's mapping (role, goal, backstory and the rest: pass
+        it as ``Agent(config=inst.data())``), a cagent agent's, a prompt file's document
+        (``.prompt.yml``, Semantic Kernel), a Markdown file's front matter and body, an ADK
+        agent's instruction strings by keyword. None for gitimprove's own files: use
+        :attr:`text` and :meth:`format`."""
+        import copy
+
+        return copy.deepcopy(self.entry_data)
 
     @property
     def label(self) -> str:
@@ -195,6 +209,12 @@ class AgentAt:
         if self.parsed is None or self.key is None:
             return render(self.file)
         return self.parsed.render(self.parsed.entry(self.key))
+
+    def entry_data(self) -> Any:
+        """An adopted agent's entry as its framework reads it (None for a native file)."""
+        if self.parsed is None or self.key is None:
+            return None
+        return self.parsed.data(self.parsed.entry(self.key))
 
 
 @dataclass(frozen=True)
@@ -627,8 +647,8 @@ class InstructionRepo:
             start = TrialStart.of(self.git.read_commit(trial_tip))
             if start.agent != agent:
                 raise ValueError(f"it names agent {start.agent!r}")
-            parsed, text, file_format, version = self._agent_in_blob(agent, live.tip,
-                                                                     start.candidate_blob)
+            parsed, text, file_format, version, data = self._agent_in_blob(agent, live.tip,
+                                                                           start.candidate_blob)
             if version != start.candidate:
                 raise ValueError(f"its candidate file holds version {version[:10]} of the agent, "
                                  f"not {start.candidate[:10]}")
@@ -638,27 +658,30 @@ class InstructionRepo:
             return (trial_tip, None, None, None, _Buckets(""))
         candidate = Instruction(agent=agent, text=text, version=start.candidate, number=None,
                                 commit=start.proposal_commit, tip=live.tip, file=parsed,
-                                file_format=file_format,
+                                file_format=file_format, entry_data=data,
                                 trial=TrialArm(start.trial_id, start.proposal, "candidate"))
         live_arm = replace(live, trial=TrialArm(start.trial_id, start.proposal, "live"))
         return (trial_tip, start, candidate, live_arm, _Buckets(start.trial_id))
 
-    def _agent_in_blob(self, agent: str, at: Oid, blob: Oid) -> tuple[AgentFile, str, str, Oid]:
+    def _agent_in_blob(self, agent: str, at: Oid, blob: Oid
+                       ) -> tuple[AgentFile, str, str, Oid, Any]:
         """``agent`` as ``blob`` (a version of the file it lives in at commit ``at``) holds it:
-        its parsed file, its rendered prompt, the file's format and the agent's version (the
-        blob, or for an agent that shares its file, the fingerprint of its part). A trial's
-        candidate is read this way, native or adopted."""
+        its parsed file, its rendered prompt, the file's format, the agent's version (the
+        blob, or for an agent that shares its file, the fingerprint of its part) and its entry
+        as the framework reads it (None for a native file). A trial's candidate is read this
+        way, native or adopted."""
         got = self.git.read_blob(blob)
         if got is None:
             raise ValueError(f"its candidate {blob} is missing")
         place = self.catalog(commit=at).agents.get(agent)
         if place is None:
             parsed, text = self._parse(got[0], got[1], self.policy_at(at).agent_path(agent), agent)
-            return parsed, text, "native", got[0]
+            return parsed, text, "native", got[0], None
         file = self._parse_adopted(got[0], got[1], place.path, place.format, place.constants)
         entry = file.entry(place.key)
         version = got[0] if len(file.entries) == 1 else Oid(file.fingerprint(entry))
-        return file.view(entry, place.name), file.render(entry), place.format, version
+        return (file.view(entry, place.name), file.render(entry), place.format, version,
+                file.data(entry))
 
     def _build(self, agent: str, tip: Oid, refname: str | None, strict: bool = False) -> Instruction:
         try:
@@ -675,7 +698,7 @@ class InstructionRepo:
         return Instruction(agent=agent, text=text, version=at.blob,
                            number=found[0] if found else None,
                            commit=found[1] if found else None, tip=tip, file=parsed,
-                           file_format=at.format)
+                           file_format=at.format, entry_data=at.entry_data())
 
     def _broken_file(self, agent: str, commit: Oid) -> tuple[str, Oid, Place | None] | None:
         """Path and blob of the file of ``agent`` at a commit, not parsed (it may be broken),
@@ -734,6 +757,7 @@ class InstructionRepo:
                 else:
                     at = self._adopted_at(place, version.commit)
                     parsed, text = at.file, at.rendered()
+                    data = at.entry_data()
             except GitImproveError:
                 continue
             problem = error.problems[0] if error.problems else str(error)
@@ -742,7 +766,8 @@ class InstructionRepo:
             return Instruction(agent=agent, text=text, version=version.blob, number=version.number,
                                commit=version.commit, tip=tip, file=parsed,
                                file_format=place.format if place is not None else "native",
-                               fallback_from=broken, problem=problem)
+                               fallback_from=broken, problem=problem,
+                               entry_data=data if place is not None else None)
         raise error
 
     def _version_key(self, at: AgentAt) -> dict[str, Any]:

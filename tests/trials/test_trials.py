@@ -58,7 +58,7 @@ def test_share_parsing() -> None:
 def test_load_serves_a_stable_share(sample_repo: Path, proposal: str) -> None:
     repo = InstructionRepo(sample_repo)
     live = repo.load(AGENT)
-    assert live.trial is None
+    assert live.trial is None and live.data() is None  # gitimprove's own file: text and format()
     start = start_trial(repo, proposal, share="20%")
     served = {u: repo.load(AGENT, unit=f"user-{u}") for u in range(2000)}
     candidates = [u for u, inst in served.items() if inst.trial and inst.trial.arm == "candidate"]
@@ -442,6 +442,13 @@ def test_an_adopted_agent_is_tried_whatever_its_format(tmp_path: Path) -> None:
     tried = [a for a in arms if a.trial and a.trial.arm == "candidate"]
     assert tried and all(a.version == crew.candidate and "plainly and briefly" in a.text
                          and a.file_format == "crewai" for a in tried)
+    # what crewAI's Agent(config=...) takes, the candidate's for its arm; a copy each time
+    config = tried[0].data()
+    assert config["role"] == "Writer\n" and "plainly and briefly" in config["backstory"]
+    config["backstory"] = "changed by a caller"
+    assert "plainly and briefly" in tried[0].data()["backstory"]
+    assert "plainly and briefly" not in writer.data()["backstory"]
+    assert one.data()["body"].startswith("# Assistant") and repo.load("agents").data()["body"]
     assert all("plainly and briefly" not in a.text for a in arms if a.trial and a.trial.arm == "live")
     assert repo.load("researcher", unit="user-1").trial is None
     assert trial_problems(repo, [f"{ZERO_OID} {crew.record} {running_ref('writer')}"]) == []
