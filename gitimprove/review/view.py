@@ -167,6 +167,7 @@ def review_data(repo: InstructionRepo, spec: str) -> Review:
         branch = info.branch
         review.commands = {
             "evaluate": f"gitimprove evaluate {info.id}",
+            **_trial_command(repo, info),
             "approve": f"gitimprove approve {info.id}",
             "reject": f'gitimprove reject {info.id} --reason "..."',
             "inspect": f"git log -p {repo.branch}..{branch}",
@@ -174,6 +175,20 @@ def review_data(repo: InstructionRepo, spec: str) -> Review:
             "merge_with_git": f"git checkout {repo.branch} && git merge --no-ff {branch}",
         }
     return review
+
+
+def _trial_command(repo: InstructionRepo, info: Proposal) -> dict[str, str]:
+    """Evidence without a model, what users say of the proposal beside live
+    (docs/trials.md): how to start its trial, or to read the one running; nothing where the
+    policy allows none or another proposal's trial holds the agent (one per agent)."""
+    trials = repo.policy_at(repo.main_tip()).trials
+    running = repo.running_trial(info.agent)
+    if running is not None and running.proposal == info.id:
+        return {"trial": f"gitimprove trial status {info.agent}"}
+    if not trials.allowed or running is not None:
+        return {}
+    return {"trial": f"gitimprove trial start {info.id} --share "
+                     f"{min(0.1, trials.max_share) * 100:g}%"}
 
 
 FOLD_AFTER = 6

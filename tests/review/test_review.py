@@ -410,6 +410,7 @@ def test_proposals_all_and_review_json_shapes(sample_repo: Path) -> None:
             "verdict", "violations", "stale", "merges_cleanly", "commands"} <= set(data)
     assert data["changes"][0]["section"] == "safety"
     assert data["commands"]["approve"] == "gitimprove approve p2"
+    assert data["commands"]["trial"] == "gitimprove trial start p2 --share 10%"  # no model needed
 
 
 def test_review_counts_rules_from_1_and_its_json_keeps_the_index(sample_repo: Path) -> None:

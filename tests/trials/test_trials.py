@@ -302,6 +302,7 @@ def test_audit_review_and_check_regressions_show_the_trial(sample_repo: Path, pr
     assert "Trial on live traffic:" in review.stdout and "verdict: worse" in review.stdout
     data = json.loads(cli(sample_repo, "review", proposal, "--json").stdout)
     assert data["trial"]["verdict"] == "worse"
+    assert data["commands"]["trial"] == f"gitimprove trial status {AGENT}"  # not a second start
     check = cli(sample_repo, "check-regressions", check=False)
     assert check.returncode == 1
     assert f"stop the trial: gitimprove trial stop {proposal}" in check.stdout
