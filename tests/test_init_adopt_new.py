@@ -214,3 +214,22 @@ def test_a_git_directory_on_another_file_system_writes_beside_the_policy(
     assert "prompts/story.yaml" in (adopted / "gitimprove.yaml").read_text()
     assert git(adopted, "status", "--porcelain", "--ignored").strip() == ""
     assert not list((adopted / ".git").glob("gitimprove-*"))
+
+
+def test_a_repository_begun_with_gitimprove_files_is_told_of_an_agent_file_added_later(
+        tmp_path: Path) -> None:
+    """A repository with no agent file to adopt begins with gitimprove's starter agent and no
+    `formats:`; an AGENTS.md added later was passed over in silence by a second `init`."""
+    target = tmp_path / "fresh"
+    target.mkdir()
+    git(target, "init", "-q", "-b", "main")
+    commit_file(target, "README.md", "# A project\n", "readme")
+    ok("init", str(target))
+    assert "formats:" not in (target / "gitimprove.yaml").read_text()
+    commit_file(target, "AGENTS.md", "# Agent\n\nAnswer briefly.\n", "an agent")
+    said = ok("init", str(target))
+    assert "left AGENTS.md: a markdown file that gitimprove.yaml does not map" in said, said
+    assert "gitimprove init --adopt-new" in said
+    assert "adopted AGENTS.md (markdown): agents" in ok("init", "--adopt-new", str(target))
+    listed = json.loads(ok("agents", "--json", repo=target))["agents"]
+    assert sorted(a["name"] for a in listed) == ["agents", "assistant"]

@@ -348,7 +348,9 @@ def _init(dest: Path, source: Path | None, created: bool, written: list[str],
     adopted_paths: list[str] = []
     unmapped: list[tuple[str, str]] = []
     later_adopted: list[Adopted] = []  # files mapped by --adopt-new
-    if found is None and (policy.formats or adopt_new) and source is None and not created:
+    # NOTE: a repository that began with gitimprove's own files maps no format, and is
+    # surveyed all the same: an AGENTS.md or a crew added since is news to say
+    if found is None and source is None and not created:
         later = _added_since_adopted(repo, dest, policy)
         if adopt_new and later.rules:
             if repo.run("status", "--porcelain", "--", POLICY_PATH, cwd_worktree=True).strip():
