@@ -14,7 +14,9 @@ The pipeline, for one agent:
    set), then close clusters merged (a second level; never two that triage tells apart),
    each merged pattern listing its ``parts`` (a part about one theme in a group about
    none stands apart); no word list decides membership. The concept
-   lexicon (:mod:`.lexicon`) only names a group where most of its items match one concept.
+   lexicon (:mod:`.lexicon`) only names a group where most of its items match one concept;
+   in a set of fewer than :data:`SMALL_SET` texts of a kind, the texts the grouping left
+   alone that it reads as one theme are grouped by it (five "too long" complaints).
 4. **Triage** (:mod:`.triage`). A group mostly about the product (limits, pricing, login,
    crashes, ...) is a product group, less the items in it that say what is wrong in an
    answer (grouped again among themselves); from any other group, each item plainly about
@@ -465,7 +467,8 @@ def group_items(items: Sequence[Item], themer: Themer,
     without text (or only noise) of a run with an implicit signal group by that signal;
     other textless items are left out. Every other item is in exactly one group or
     unclustered. The lexicon only names a group (and so keys it) when most of its items
-    match one of its concepts.
+    match one of its concepts, except in a set of fewer than :data:`SMALL_SET` texts of a
+    kind: there, texts the grouping left alone that share their first theme are a group.
 
     With a ``synthesizer`` the model's themes replace the offline groups (which it reads
     through); when it fails, the offline groups stay and ``notes`` says so."""
@@ -513,14 +516,29 @@ def group_items(items: Sequence[Item], themer: Themer,
         part_of = dict(zip(texts, fine, strict=True))
         clusters: dict[int, list[str]] = defaultdict(list)
         apart: dict[str, list[str]] = defaultdict(list)  # product topic -> texts set apart
+        alone: list[str] = []  # left alone by the grouping, about no product topic
         for text, label in zip(texts, labels, strict=True):
             if label != UNCLUSTERED:
                 clusters[label].append(text)
             else:
-                loose.append(text)
                 topic = themer(text).plain_topic if kind in PRODUCT_KINDS else None
                 if topic is not None:
                     apart[topic].append(text)
+                    loose.append(text)
+                else:
+                    alone.append(text)
+        if len(texts) < SMALL_SET:
+            # NOTE: in a set of a few dozen texts the grouping's statistics are weak (a word
+            # every text says weighs least, and a quantile of a few alike distances is short):
+            # five complaints that all say "too long" were left alone. There, and only for
+            # what the grouping left alone, texts the lexicon reads as one theme are a cluster
+            for members in _alike_by_theme(alone, themer):
+                label = max(clusters, default=max(fine, default=UNCLUSTERED)) + 1
+                clusters[label] = members
+                part_of.update(dict.fromkeys(members, label))
+            grouped = set(chain.from_iterable(clusters.values()))
+            alone = [t for t in alone if t not in grouped]
+        loose += alone
         homes: dict[str, Group] = {}  # product topic -> the largest cluster about it
         evicted: list[str] = []  # texts about the answers taken out of product clusters
         ordered = [clusters[label] for label in sorted(clusters)]
@@ -583,6 +601,20 @@ def group_items(items: Sequence[Item], themer: Themer,
         else:
             return list(groups.values()) + themed
     return list(groups.values()) + list(offline.values())
+
+
+SMALL_SET = 50  # distinct texts of a kind: below, texts left alone may group by their theme
+
+
+def _alike_by_theme(texts: Sequence[str], themer: Themer) -> list[list[str]]:
+    """Of ``texts`` (left alone by the grouping, in order), those whose first lexicon theme
+    (see :attr:`TextInfo.concepts`) two or more of them share, a list per theme."""
+    by_theme: dict[str, list[str]] = defaultdict(list)
+    for text in texts:
+        themes = themer(text).concepts
+        if themes:
+            by_theme[themes[0]].append(text)
+    return [members for _, members in sorted(by_theme.items()) if len(members) >= 2]
 
 
 def _written(infos: Sequence[TextInfo], language: int | None) -> tuple[list[str], list[bool]]:

@@ -1096,3 +1096,28 @@ def test_a_group_that_mostly_judges_is_named_by_how_it_judges() -> None:
     said_more = {**by_text, **{t: by_text[t] * 2 for t in game}}  # each by two users
     naming = _naming(texts, said_more, themer, df)
     assert "graphic" in naming.terms_key and "worst" not in naming.terms_key, naming
+
+
+@pytest.mark.parametrize("texts", [
+    ["way too long, I just need the verdict", "the assessment is too long, keep it short",
+     "too long, nobody reads all that", "far too long for a bug triage",
+     "too long: just the labels please"],
+    ["writes emails like a robot", "so robotic, nobody talks like that", "stiff and robotic",
+     "sounds like a robot wrote it", "robotic and cold"],
+], ids=["too long", "robotic"])
+def test_a_few_complaints_of_one_theme_are_one_pattern(texts: list[str]) -> None:
+    # five users who all say "too long", each in other words, made no pattern: in a set this
+    # small the word they share weighs least, and the grouping left them alone
+    (pattern,) = analyze_records(recs(texts), min_support=3)
+    assert pattern.count == len(texts) and pattern.triage == "answers", pattern.label
+
+
+def test_in_a_larger_set_the_lexicon_groups_nothing_the_grouping_left_alone(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import gitimprove.patterns.analysis as analysis
+
+    texts = ["way too long, I just need the verdict", "too long, nobody reads all that",
+             "far too long for a bug triage", "too long: just the labels please"]
+    assert [p.count for p in analyze_records(recs(texts), min_support=3)] == [4]
+    monkeypatch.setattr(analysis, "SMALL_SET", 3)  # as if it were among many texts
+    assert analyze_records(recs(texts), min_support=3) == []
