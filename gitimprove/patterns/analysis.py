@@ -776,13 +776,16 @@ def _parts(kind: PatternKind, parts: Sequence[Sequence[str]], by_text: dict[str,
     """The groups (their texts) a group was merged from, close ones (:mod:`.grouping`) or
     ones the lexicon names alike, each with its count and a label of its distinctive words,
     largest first."""
-    out = []
+    counts: dict[str, int] = {}
     for texts in parts:
         named = _name_group(kind, texts, by_text, themer, df, {}, hints=False, sample=PART_SAMPLE)
         said = {t: len(by_text[t]) for t in _sample(_said(texts, by_text), PART_SAMPLE)}
-        out.append(PatternPart(label=_terms_label(named, said, list(said)),
-                               count=sum(len(by_text[t]) for t in texts)))
-    return sorted(out, key=lambda p: (-p.count, p.label))
+        label = _terms_label(named, said, list(said))
+        counts[label] = counts.get(label, 0) + sum(len(by_text[t]) for t in texts)
+    if len(counts) < 2:  # parts named alike ("long (3); long (2)") tell a reader nothing
+        return []
+    return sorted((PatternPart(label=label, count=n) for label, n in counts.items()),
+                  key=lambda p: (-p.count, p.label))
 
 
 def _said(texts: Sequence[str], by_text: Mapping[str, list[Item]]) -> dict[str, int]:

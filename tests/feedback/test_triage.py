@@ -1110,6 +1110,8 @@ def test_a_few_complaints_of_one_theme_are_one_pattern(texts: list[str]) -> None
     # small the word they share weighs least, and the grouping left them alone
     (pattern,) = analyze_records(recs(texts), min_support=3)
     assert pattern.count == len(texts) and pattern.triage == "answers", pattern.label
+    # its parts (the grouping's and the lexicon's) read alike: no "long (3); long (2)"
+    assert len({part.label for part in pattern.parts}) == len(pattern.parts), pattern.parts
 
 
 def test_in_a_larger_set_the_lexicon_groups_nothing_the_grouping_left_alone(
