@@ -174,6 +174,12 @@ class Instruction:
         return ADAPTERS[self.file_format].fill(self.text, values, self.file.variables)
 
 
+def _version_in(parsed: ParsedFile, entry: Entry, blob: Oid) -> Oid:
+    """The version of an adopted agent (``entry``) in ``blob`` of its file: the blob, for the
+    only agent of the file; for one of several, a fingerprint of its part."""
+    return blob if len(parsed.entries) == 1 else Oid(parsed.fingerprint(entry))
+
+
 @dataclass(frozen=True)
 class AgentAt:
     """An agent file as stored at one commit."""
@@ -493,7 +499,7 @@ class InstructionRepo:
         blob, raw = got
         parsed = self._parse_adopted(blob, raw, place.path, place.format, place.constants)
         entry = parsed.entry(place.key)
-        version = blob if len(parsed.entries) == 1 else Oid(parsed.fingerprint(entry))
+        version = _version_in(parsed, entry, blob)
         return AgentAt(place.name, place.path, version, raw, parsed.view(entry, place.name), commit,
                        format=place.format, key=place.key, file_blob=blob, parsed=parsed,
                        constants=place.constants)
@@ -508,7 +514,7 @@ class InstructionRepo:
             entry = parsed.entry(place.key)
         except GitImproveError:
             return None
-        return file_blob if len(parsed.entries) == 1 else Oid(parsed.fingerprint(entry))
+        return _version_in(parsed, entry, file_blob)
 
     def _parse(self, blob: Oid, raw: bytes, path: str, agent: str) -> tuple[AgentFile, str]:
         hit = self._parsed.get(blob)
@@ -679,7 +685,7 @@ class InstructionRepo:
             return parsed, text, "native", got[0], None
         file = self._parse_adopted(got[0], got[1], place.path, place.format, place.constants)
         entry = file.entry(place.key)
-        version = got[0] if len(file.entries) == 1 else Oid(file.fingerprint(entry))
+        version = _version_in(file, entry, got[0])
         return (file.view(entry, place.name), file.render(entry), place.format, version,
                 file.data(entry))
 
@@ -1121,6 +1127,7 @@ if TYPE_CHECKING:
     from gitimprove.feedback.stats import StatsRow
     from gitimprove.feedback.store import FeedbackStore
     from gitimprove.instructions.formats import AdoptedDocument, ParsedFile
+    from gitimprove.instructions.formats.base import Entry
     from gitimprove.instructions.roundtrip import AgentDocument
     from gitimprove.ledger.trials import TrialStart
     from gitimprove.llm import Bill

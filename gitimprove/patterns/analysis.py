@@ -532,12 +532,13 @@ def group_items(items: Sequence[Item], themer: Themer,
             # every text says weighs least, and a quantile of a few alike distances is short):
             # five complaints that all say "too long" were left alone. There, and only for
             # what the grouping left alone, texts the lexicon reads as one theme are a cluster
-            for members in _alike_by_theme(alone, themer):
-                label = max(clusters, default=max(fine, default=UNCLUSTERED)) + 1
+            alike: set[str] = set()
+            for label, members in enumerate(_alike_by_theme(alone, themer),
+                                            start=max(clusters, default=UNCLUSTERED) + 1):
                 clusters[label] = members
-                part_of.update(dict.fromkeys(members, label))
-            grouped = set(chain.from_iterable(clusters.values()))
-            alone = [t for t in alone if t not in grouped]
+                part_of.update(dict.fromkeys(members, label))  # (parts are per cluster)
+                alike.update(members)
+            alone = [t for t in alone if t not in alike]
         loose += alone
         homes: dict[str, Group] = {}  # product topic -> the largest cluster about it
         evicted: list[str] = []  # texts about the answers taken out of product clusters

@@ -182,7 +182,10 @@ def _trial_command(repo: InstructionRepo, info: Proposal) -> dict[str, str]:
     (docs/trials.md): how to start its trial, or to read the one running; nothing where the
     policy allows none or another proposal's trial holds the agent (one per agent)."""
     trials = repo.policy_at(repo.main_tip()).trials
-    running = repo.running_trial(info.agent)
+    try:
+        running = repo.running_trial(info.agent)
+    except GitImproveError:  # the agent is gone from main, or its file does not load
+        return {}
     if running is not None and running.proposal == info.id:
         return {"trial": f"gitimprove trial status {info.agent}"}
     if not trials.allowed or running is not None:
