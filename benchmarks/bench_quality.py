@@ -30,8 +30,9 @@ are Shepherd's critiques, whose GSM8K part was read to add lexicon phrases, the 
 reviews (labelled blind), whose complaints of a bad memory were read to add lexicon phrases,
 and the Trustpilot and App Store reviews of ChatGPT and Claude (labelled blind), read in a
 trial to add the lexicon's phrases of requests flagged by filters and to design how unrated
-praise is read. DeepSeek's reviews were labelled blind, before anything ran on them, and
-nothing was changed for them: "held out".
+praise is read. DeepSeek's reviews were labelled blind and measured before anything
+changed for them; nobody read their items since, but their product recall led to triage
+phrases of servers found in the other sets' reviews: "held out for the grouping" too.
 
 Last, the speed of this machine's Python (a fixed loop: the same code ran 5.4 s and 10.7 s on
 100,000 records on two 2-core machines of one kind, and this figure tells them apart), and of

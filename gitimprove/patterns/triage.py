@@ -94,6 +94,10 @@ TOPICS: tuple[Concept, ...] = (
        server error | internal server | connection error | connectivity | network issue
        force quit | force close | maintenance | overloaded | over capacity | at capacity
        outage | downtime | service unavailable | servers are down | server is down
+       server * busy | server issue | server issues | server problem | server problems
+       server connection | connect to the server | connect to the servers | connect to server
+       server * connect | unstable server | connection issue | connection issues
+       connection problem | connection problems
        闪退 | 閃退 | 崩溃 | 打不开 | 用不了 | 无法使用 | 無法使用 | 不能用 | 报错 | 出错 | 连接 | 連接
        网络 | 網路 | 卡住 | 卡死 | 发热 | 發熱 | 发烫 | 落ちる | 落ちます | クラッシュ | エラー | 起動しない
        開かない | 使えない | 오류 | 에러 | 먹통 | 튕겨 | 튕김 | 안돼요 | 안됨 | вылетает | ошибка

@@ -221,6 +221,12 @@ def plain(text: str) -> str | None:
     ("it's take too much time 😕", "latency"),
     ("image generating takes so much time", "latency"),
     ("for no reason all my chats disappeared", "crashes and bugs"),
+    # the servers: phrases of the ChatGPT and Replika reviews
+    ("server is so busy", "crashes and bugs"),
+    ("How to register. The server cannot connect.", "crashes and bugs"),
+    ("hard to use due to some kind of unstable server issue", "crashes and bugs"),
+    ("my phone won't connect to the servers", "crashes and bugs"),
+    ("the answer keeps the server busy for minutes", None),  # an answer's fault
     ("its reasoning about my login problem was wrong", None),
 ])
 def test_an_item_alone_is_about_the_product_only_plainly(text: str, expected: str | None) -> None:
