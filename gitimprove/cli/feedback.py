@@ -25,7 +25,7 @@ from gitimprove.cli.output import for_people, paint, width
 from gitimprove.text import percent, shorten
 
 if TYPE_CHECKING:
-    from gitimprove.feedback.importer import LineProblem
+    from gitimprove.feedback.errors import LineProblem
     from gitimprove.feedback.models import ToolCall
     from gitimprove.instructions.repo import InstructionRepo
     from gitimprove.llm import Bill
@@ -39,19 +39,14 @@ def _warn_grouped(problems: list[LineProblem]) -> None:
     """The import's warnings on standard error, one line per distinct warning with the lines
     it came from (a large export of runs without a version says the same thing on every
     line), the first few of them; ``--json`` has every one."""
-    from gitimprove.feedback.errors import where_said
+    from gitimprove.feedback.errors import said_once
 
-    groups: dict[str, list[LineProblem]] = {}
-    for w in problems:
-        groups.setdefault(w.message, []).append(w)
-    for message, found in list(groups.items())[:MAX_WARNINGS]:
-        first = found[0]
-        if len(found) == 1 or not first.line:
-            echo(f"warning: {first}", err=True)
-            continue
-        echo(f"warning: {where_said(first.noun, [w.line for w in found])}: {message}", err=True)
-    if len(groups) > MAX_WARNINGS:
-        rest = sum(len(found) for found in list(groups.values())[MAX_WARNINGS:])
+    said = said_once(problems)
+    for line in said[:MAX_WARNINGS]:
+        echo(f"warning: {line}", err=True)
+    if len(said) > MAX_WARNINGS:
+        shown = set(list(dict.fromkeys(p.message for p in problems))[:MAX_WARNINGS])
+        rest = sum(1 for p in problems if p.message not in shown)
         echo(f"warning: and {rest} more; all of them: `feedback import --dry-run --json`",
              err=True)
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 
+from gitimprove.dataclass import dataclass
 from gitimprove.errors import GitImproveError
 from gitimprove.text import fold
 
@@ -21,36 +21,52 @@ class FeedbackStoreError(FeedbackError):
     """The feedback database cannot be opened, read or written (locked, unreadable, too new)."""
 
 
+@dataclass(frozen=True)
+class LineProblem:
+    """Something wrong with (or worth telling of) one line of an imported file."""
+
+    line: int
+    message: str
+    noun: str = "line"  # "record" for the Nth record of a JSON array
+
+    def __str__(self) -> str:
+        return f"{self.noun} {self.line}: {self.message}" if self.line else self.message
+
+
+def said_once(problems: Sequence[LineProblem]) -> list[str]:
+    """One line per distinct message of ``problems``, in the order first met, with the lines
+    that said it (:func:`where_said`): a file that names the wrong agent on every line is one
+    mistake, not twenty lines of it."""
+    said: dict[str, list[LineProblem]] = {}
+    for problem in problems:
+        said.setdefault(problem.message, []).append(problem)
+    return [str(found[0]) if len(found) == 1 or not found[0].line
+            else f"{where_said(found[0].noun, [p.line for p in found])}: {message}"
+            for message, found in said.items()]
+
+
 class FeedbackImportError(FeedbackError):
-    """A file that cannot be imported. ``problems`` holds one ``file:line: why`` per bad line.
+    """A file that cannot be imported. ``problems`` holds one ``line N: why`` per bad line.
 
     Raised before anything is written: an import is all-or-nothing per file."""
 
-    def __init__(self, summary: str, problems: Sequence[str], *, hint: str | None = None) -> None:
-        self.problems = list(problems)
+    def __init__(self, summary: str, problems: Sequence[LineProblem] = (), *,
+                 hint: str | None = None) -> None:
+        self.lines = list(problems)
+        self.problems = list(map(str, self.lines))
         super().__init__(summary, hint=hint)
 
     SHOWN = 20  # a file of thousands of bad lines is read from the first few; all stay in .problems
 
     def __str__(self) -> str:
-        # NOTE: one line per distinct problem, with the lines that have it: a file that names
-        # the wrong agent on every line is one mistake, not twenty lines of it
-        said: dict[str, list[tuple[str, str]]] = {}
-        for problem in self.problems:
-            at = _AT.match(problem)
-            why, where = (at["why"], (at["noun"], at["n"])) if at else (problem, ("", ""))
-            said.setdefault(why, []).append(where)
-        shown = list(said.items())
-        lines = [self.message, *(f"  {_where(places)}{why}" for why, places in shown[:self.SHOWN])]
+        shown = said_once(self.lines)
+        lines = [self.message, *(f"  {line}" for line in shown[:self.SHOWN])]
         if len(shown) > self.SHOWN:
-            last = self.problems[-1]
-            lines.append(f"  ... and {len(shown) - self.SHOWN:,} more problems, the last: {last}")
+            lines.append(f"  ... and {len(shown) - self.SHOWN:,} more problems, the last: "
+                         f"{self.problems[-1]}")
         if self.hint:
             lines.append(f"  hint: {self.hint}")
         return "\n".join(lines)
-
-
-_AT = re.compile(r"(?P<noun>line|record|row) (?P<n>\d+): (?P<why>.*)", re.DOTALL)
 
 
 def where_said(noun: str, numbers: Sequence[int | str]) -> str:
@@ -62,13 +78,6 @@ def where_said(noun: str, numbers: Sequence[int | str]) -> str:
 
 
 PLACES_SHOWN = 5  # lines named for a problem many lines share
-
-
-def _where(places: Sequence[tuple[str, str]]) -> str:
-    """:func:`where_said` of the lines a problem was found on, and a colon (nothing, for a
-    problem of no line)."""
-    noun = places[0][0]
-    return f"{where_said(noun, [n for _, n in places])}: " if noun else ""
 
 
 def add_feedback_hint(agent: str | None = None) -> str:

@@ -25,7 +25,7 @@ from gitimprove.dataclass import dataclass, field
 from gitimprove.errors import GitImproveError
 from gitimprove.feedback.base import FeedbackStore, record_row
 from gitimprove.feedback.capture import AgentIndex, build_record
-from gitimprove.feedback.errors import FeedbackImportError
+from gitimprove.feedback.errors import FeedbackImportError, LineProblem
 from gitimprove.feedback.fields import FIELDS_NOTE, STARS_NOTE, clock, map_hint, unknown_fields
 from gitimprove.feedback.models import FIELDS, FeedbackRecord, SignalValue
 
@@ -37,16 +37,6 @@ FORMATS = ("jsonl", "json", "csv")  # json: one array of records (an export, not
 _SIGNAL_PREFIXES = ("signals.", "signal.")
 _KNOWN = frozenset(FIELDS)
 _CONTENT = ("reason", "correction", "signals", "tool_calls")  # what a record says besides a rating
-
-
-@dataclass(frozen=True)
-class LineProblem:
-    line: int
-    message: str
-    noun: str = "line"  # "record" for the Nth record of a JSON array
-
-    def __str__(self) -> str:
-        return f"{self.noun} {self.line}: {self.message}" if self.line else self.message
 
 
 @dataclass
@@ -710,7 +700,8 @@ def _import(store: FeedbackStore, index: AgentIndex, source: str, data: bytes, *
     stars = any(STARS_NOTE in p.message for p in report.invalid)
     if report.invalid and (stars or not skip_invalid):
         # the list of fields is said once, in the hint, not on each of 20 lines
-        problems = [str(p).replace(f" {FIELDS_NOTE}", "") for p in report.invalid]
+        problems = [LineProblem(p.line, p.message.replace(f" {FIELDS_NOTE}", ""), p.noun)
+                    for p in report.invalid]
         fields = f"; a record's fields: {', '.join(FIELDS)}" if any(
             FIELDS_NOTE in p.message for p in report.invalid) else ""
         if any(p.message.startswith("agent: missing") for p in report.invalid):

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from gitimprove.feedback.errors import FeedbackImportError
+from gitimprove.feedback.errors import FeedbackImportError, LineProblem, said_once
 from gitimprove.feedback.importer import ImportReport, import_feedback, read_source
 from gitimprove.instructions.repo import InstructionRepo
 
@@ -528,3 +528,32 @@ def test_a_json_array_of_records_is_imported_record_by_record(repo: InstructionR
                         columns={"text": "reason", "stars": "rating"})
     assert report.added == 1 and report.ignored == ["hash"]
     assert repo.feedback_store().count() == 4
+
+
+def test_a_problem_many_lines_share_is_said_once_with_its_lines(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """The error and the warnings read the lines each problem came from, never by parsing
+    the text they print: a message that itself says "line 3: ..." stays the message."""
+    from gitimprove.cli.feedback import MAX_WARNINGS, _warn_grouped
+
+    unknown = [LineProblem(n, "agent: unknown agent 'writer'") for n in (2, 3, 4)]
+    quoted = LineProblem(9, "reason: 'line 3: oops' is not a rating", "record")
+    problems = [*unknown, quoted, LineProblem(0, "the file ends in the middle of a line")]
+    assert said_once(problems) == [
+        "lines 2, 3, 4: agent: unknown agent 'writer'",
+        "record 9: reason: 'line 3: oops' is not a rating",
+        "the file ends in the middle of a line"]
+    err = FeedbackImportError("f.jsonl: 5 of 9 records are invalid", problems, hint="fix them")
+    assert str(err).splitlines() == [
+        "f.jsonl: 5 of 9 records are invalid", "  lines 2, 3, 4: agent: unknown agent 'writer'",
+        "  record 9: reason: 'line 3: oops' is not a rating",
+        "  the file ends in the middle of a line", "  hint: fix them"]
+    assert err.problems[3] == "record 9: reason: 'line 3: oops' is not a rating"
+    # warnings: the first few distinct ones, and how many lines the rest came from
+    many = [LineProblem(n, f"version v{n % (MAX_WARNINGS + 2)} is unknown")
+            for n in range(1, 3 * (MAX_WARNINGS + 2) + 1)]
+    _warn_grouped(many)
+    said = capsys.readouterr().err.splitlines()
+    assert said[0] == "warning: lines 1, 8, 15: version v1 is unknown"
+    assert len(said) == MAX_WARNINGS + 1
+    assert said[-1] == ("warning: and 6 more; all of them: `feedback import --dry-run --json`")
