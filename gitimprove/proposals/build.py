@@ -42,7 +42,6 @@ from gitimprove.proposals.proposers.base import (
     ProposerResult,
     left_out_lines,
 )
-from gitimprove.proposals.proposers.heuristic import HeuristicProposer
 from gitimprove.proposals.rules import (
     PriorRule,
     objection,
@@ -315,7 +314,7 @@ def _propose(
     # NOTE: max_patterns bounds a model's prompt; the offline proposer reads every open
     # pattern, so one with a stock remedy is not lost below eight it can do nothing with
     # (10,000 reviews of a companion app: its 13 complaints of refusals ranked 33rd)
-    shown = (open_problems if isinstance(proposer, HeuristicProposer)
+    shown = (open_problems if getattr(proposer, "reads_every_pattern", False)
              else open_problems[: settings.max_patterns])
     praised = [p for p in patterns if not p.negative][:3]
     pending, rejected = prior_rules(repo, agent, book)

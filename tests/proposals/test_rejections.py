@@ -16,7 +16,7 @@ from gitimprove.proposals.proposers.heuristic import HeuristicProposer
 from gitimprove.proposals.rules import Known, PriorRule, objection, rejected_match, review_draft
 from gitimprove.review.actions import reject
 
-from .helpers import AGENT, FixedProposer, sources_pattern
+from .helpers import AGENT, FixedProposer, make_pattern, sources_pattern
 from .test_idempotence import IDS, stated
 
 REVIEWER = "Rita Reviewer <rita@example.com>"
@@ -195,3 +195,20 @@ def test_a_rollback_reason_reaches_the_review_on_one_line_without_controls(sampl
                                                                     evidence_states(repo))])
     (why,) = [lo.why for lo in caught.value.left_out]
     assert "was rolled back in" in why and not CONTROL.search(why), repr(why)
+
+
+@pytest.mark.parametrize("reads_every", [False, True])
+def test_a_proposer_is_given_the_models_share_of_patterns_unless_it_reads_every_one(
+        sample_repo: Path, reads_every: bool) -> None:
+    # proposer.max_patterns (8 by default) bounds a model's prompt; a proposer that sends
+    # none says so (the offline one does) and is given every open pattern
+    repo = InstructionRepo(sample_repo)
+    patterns = [make_pattern(f"theme {k}", ids=[f"fb-{n:04d}" for n in range(3 * k, 3 * k + 3)])
+                for k in range(10)]
+    fixed = FixedProposer([AddRule(section="style", text=RULE, reason="users ask for sources",
+                                   evidence=[patterns[0].id])])
+    if reads_every:
+        fixed.reads_every_pattern = True  # type: ignore[attr-defined]
+    propose(repo, AGENT, fixed, patterns=patterns, dry_run=True)
+    given = [p.key for p in fixed.requests[0].patterns if p.negative]
+    assert given == [p.key for p in patterns][:10 if reads_every else 8]

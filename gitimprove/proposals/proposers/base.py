@@ -227,7 +227,11 @@ class ProposerResult:
 
 class Proposer(Protocol):
     """Turns a request into a draft. ``check`` validates a draft; a proposer may use the
-    problems it returns to repair its answer once."""
+    problems it returns to repair its answer once.
+
+    A proposer is given the first ``proposer.max_patterns`` open patterns, which bounds a
+    model's prompt; one that sets ``reads_every_pattern = True`` (the offline proposer, which
+    sends no prompt) is given every one."""
 
     name: str
     model: str

@@ -276,6 +276,7 @@ class HeuristicProposer:
 
     name = "heuristic"
     model = "heuristic"
+    reads_every_pattern = True  # it sends no prompt: see Proposer
 
     def __init__(self, settings: ProposerSettings | None = None) -> None:
         self.settings = settings or ProposerSettings()
