@@ -31,12 +31,12 @@ Commits name ``gitimprove-heuristic`` as their author, and the rationale says wh
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 from gitimprove.dataclass import dataclass, field
 from gitimprove.instructions.agentfile import (
     TOOLS_SECTION,
     TOOLS_TITLE,
-    AgentFile,
     Section,
     guideline_tool,
     tool_guidelines,
@@ -312,8 +312,10 @@ class HeuristicProposer:
     def _support(self, request: ProposalRequest, pattern: Pattern) -> Support | None:
         return request.support.get(pattern.id)
 
-    def _candidate(self, request: ProposalRequest, pattern: Pattern) -> tuple[str | None, str, str]:
-        """(rule text, aspect, where it came from), or (None, aspect, why not)."""
+    def _candidate(self, request: ProposalRequest, pattern: Pattern,
+                   statements: Sequence[Statement]) -> tuple[str | None, str, str]:
+        """(rule text, aspect, where it came from), or (None, aspect, why not); ``statements``:
+        the file's (:func:`file_statements`)."""
         theme = concept_of(pattern)
         remedy = REMEDIES.get(theme or "")
         aspect = remedy.aspect if remedy else "a rule users asked for"
@@ -327,15 +329,15 @@ class HeuristicProposer:
             return (_sentence(said), _gist(said) or aspect,
                     f"the wording {shared.users} users share")
         if remedy is not None and remedy.rule is not None:
-            own = _states_form(request.file) if remedy.own_form else None
+            own = _states_form(statements) if remedy.own_form else None
             if remedy.own_form and own is not None:
                 return (remedy.own_form, aspect, "the theme's stock remedy, less its citation format: "
                         f"{own.where()} gives the file's own ({own.text!r})")
-            given = _gives_sources(request.file) if remedy.given else None
+            given = _gives_sources(statements) if remedy.given else None
             if given is not None:
                 return (remedy.given, aspect, "the theme's stock remedy for a file that gives the "
                         f"agent its sources: {given.where()} ({given.text!r})")
-            if remedy.no_customers is not None and _serves_customers(request.file) is None:
+            if remedy.no_customers is not None and _serves_customers(statements) is None:
                 voice, rule = remedy.no_customers
                 return (rule, voice, "the theme's stock remedy for an agent nobody reports a "
                         "problem to: its instructions name no customers, tickets or complaints")
@@ -385,7 +387,7 @@ class HeuristicProposer:
                                         f"{request.min_runs} runs (policy proposer.min_users, "
                                         "proposer.min_runs)"))
                 continue
-            text, aspect, source = self._candidate(request, pattern)
+            text, aspect, source = self._candidate(request, pattern, statements)
             if text is None:
                 left_out.append(LeftOut(label, source))
                 continue
@@ -667,10 +669,10 @@ _CITATION_FORM = re.compile(r"\b(?:format|style|apa|mla|chicago|harvard|ieee|van
                             r"links?|years?|dates?|publishers?|pages?)\b|\[\d+\]", re.I)
 
 
-def _states_form(file: AgentFile) -> Statement | None:
+def _states_form(statements: Sequence[Statement]) -> Statement | None:
     """The file's own statement of how to cite ("Cite sources as numbered footnotes: [1]
     Author, Title, page."), a rule or a sentence of a section's text, if it has one."""
-    return next((st for st in file_statements(file)
+    return next((st for st in statements
                  if _CITING.search(st.text) and _CITATION_FORM.search(st.text)), None)
 
 
@@ -685,12 +687,12 @@ _GIVEN_SOURCES = re.compile(
     r"evidence|documents?|passages?|excerpts?))\b", re.I)
 
 
-def _gives_sources(file: AgentFile) -> Statement | None:
+def _gives_sources(statements: Sequence[Statement]) -> Statement | None:
     """The file's statement that gives the agent what to answer from ("Answer the question
     using the provided context."), a rule or a sentence of a section's text, if it has one:
     such an agent cites what it is given, and complaints of its sources are that it strays
     from them (answers "the evidence does not say")."""
-    return next((st for st in file_statements(file) if _GIVEN_SOURCES.search(st.text)), None)
+    return next((st for st in statements if _GIVEN_SOURCES.search(st.text)), None)
 
 
 _CUSTOMERS = re.compile(
@@ -699,13 +701,13 @@ _CUSTOMERS = re.compile(
     r"troubleshoot\w*)\b", re.I)
 
 
-def _serves_customers(file: AgentFile) -> Statement | None:
+def _serves_customers(statements: Sequence[Statement]) -> Statement | None:
     """The file's first statement that names customers, tickets, complaints or
     troubleshooting, if it has one: users of such an agent report problems to it, and one
     that sounds robotic or cold to them has not acknowledged theirs. 14 of the 240 agents of
     the real-file corpus do, support crews, a shop's chat and a database troubleshooter among
     them; a PR reviewer's "report issues" and an HTTP "client" are not customers."""
-    return next((st for st in file_statements(file) if _CUSTOMERS.search(st.text)), None)
+    return next((st for st in statements if _CUSTOMERS.search(st.text)), None)
 
 
 def _not_every_answer(section: Section) -> bool:
