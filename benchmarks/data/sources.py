@@ -94,6 +94,21 @@ SOURCES: dict[str, Source] = {s.name: s for s in (
            "is busy\", led to triage phrases of servers found in the other sets' reviews, so "
            "it is held out for the grouping only)",
            "benchmarks.data.fetch_deepseek_android_reviews", misses_read=True),
+    Source("feedbackqa", "McGill-NLP/feedbackqa",
+           "0e37bee3c27aaf9269bf9c2946be0426e07c64fe",
+           "experiments/feedbackQA_data/WHO/feedback_{train,valid,test}.json, "
+           "experiments/feedbackQA_data/{CDC,UK,Australia}/feedback_{valid,test}.json",
+           "none stated for the data in the repository (no LICENSE file; MIT is declared only "
+           "in the setup.py of its code packages; the Hugging Face card's Apache-2.0 is not "
+           "in the repository): used locally for measurement, never redistributed",
+           "crowd-workers' ratings (Excellent, Acceptable, Could be Improved, Bad -> 5, 4, 2, "
+           "1 stars) of a COVID-19 FAQ retrieval QA system's answers (WHO, CDC, UK and "
+           "Australian FAQs), each with the worker's explanation: 9,790 distinct explanations, "
+           "each with its question and passage; 360 of the 5,064 \"could be improved\" and "
+           "\"bad\" ones (the first in hash order) hand-labelled with a theme (labelled blind: "
+           "no analysis was run on it before the labels were fixed, and the grouping was "
+           "never tuned on it: held out)",
+           "benchmarks.data.fetch_feedbackqa"),
     Source("shepherd_critiques", "facebookresearch/Shepherd",
            "29b1863bbecd616e2052a0d664507b69bde60fff", "data/human_data_raw.jsonl",
            "CC-BY-NC 4.0 (data): used locally for measurement, never redistributed",
