@@ -19,6 +19,30 @@ FAQ's source: WHO, CDC, UK, Australia), and the run it is about: ``input`` (the 
 and ``output`` (the passage given as the answer: its page title, section headers and text).
 Empty texts are dropped and a text said twice is kept once (its first rating, in the order
 of :data:`FILES`). The hand labels in ``labels/feedbackqa.json`` are keyed by ``hash``.
+
+The labelled sample: the "Could be Improved" and "Bad" explanations (5,064 of the 9,790) in
+``hash`` order, the first 360, one theme each, read and labelled by hand before any analysis
+was run on the set (labelled blind). An explanation with several complaints gets the one it is
+mostly about. Themes:
+
+- does_not_answer: the answer does not answer the question: irrelevant, off topic, about
+  another matter ("this is about X, not Y"), or plainly "does not answer the question" (by far
+  the most common)
+- partial: the answer is on the question's subject, or answers part of it, but leaves out the
+  very thing asked (whether, how, how much, when, which one), as the explanation grants
+- wrong_audience: the answer is meant for another group, trade, setting or place than the
+  one the question names (firefighters for construction workers, HIV for hepatitis, prisons
+  for construction sites), or is general advice with nothing specific to it
+- little_detail: it answers, but thinly: too short, not much information, not in detail, no
+  examples, only one of several points
+- links: it points elsewhere (a link, a website, "contact your airline") instead of
+  answering, or its links are broken, missing or unsourced
+- outdated: the information is old or out of date
+- vague: a negative rating whose explanation gives no reason ("not adequately answered")
+- other: a real complaint no other explanation in the sample shares (too broad, covers many
+  subjects besides the one asked)
+- noise: nothing to group: praise, a neutral summary of the answer with no complaint, or a
+  remark on the pandemic measures rather than on the answer
 """
 
 from __future__ import annotations
@@ -26,6 +50,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 from .sources import SOURCES, distinct_texts, source_file, write_jsonl
@@ -59,7 +84,7 @@ def _explanations(path: str, raw: bytes) -> Iterator[dict[str, Any]]:
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) != 1:
+    if len(argv) != 1 or Path(argv[0]).is_file():  # several files: a clone, not one file
         print(__doc__)
         return 2
     source = SOURCES[NAME]

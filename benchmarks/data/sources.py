@@ -82,6 +82,15 @@ SOURCES: dict[str, Source] = {s.name: s for s in (
            "lexicon's phrases of requests flagged by filters and to design the test that reads "
            "unrated praise as praise, so it is held out for the grouping only)",
            "benchmarks.data.fetch_assistant_reviews", misses_read=True),
+    Source("wysa_android_reviews", "avalonandresen/cogs108",
+           "0b714bbf5035f7b13706b5ed116c4537a074f6f2", "wysa_reviews.csv",
+           "none stated (all rights reserved): used locally for measurement, never redistributed",
+           "5,800 Google Play reviews of the Wysa AI mental-health chatbot app (January 2023 - "
+           "May 2025), text, stars and time: 5,423 distinct texts in the Latin alphabet; 360 of "
+           "the 426 one- and two-star reviews (the first in hash order) hand-labelled with a "
+           "theme (labelled blind: no analysis was run on it before the labels were fixed, and "
+           "the grouping was never tuned on it; held out)",
+           "benchmarks.data.fetch_wysa_android_reviews"),
     Source("deepseek_android_reviews", "SaiaMazayaFatin/DistilSentiment-",
            "79de29cc99141991af125c81e0aa696824897efd", "data/dataset_reviews.csv",
            "none stated (all rights reserved): used locally for measurement, never redistributed",
