@@ -4,7 +4,8 @@ same figures for the heuristic as it was before (``benchmarks/baseline_heuristic
 Sets: the three sample agents with ``sample_repo/feedback.jsonl``, and, where their converted
 JSONL is on this machine (``$GITIMPROVE_BENCH_DATA``, ``/work/data/feedback`` or the cache of
 ``benchmarks/data/sources.py``), real feedback on a general assistant: one- and two-star App
-Store reviews of the ChatGPT iOS app, and Shepherd's human critiques of model answers.
+Store reviews of the ChatGPT iOS app and Google Play reviews of Wysa (a mental-health
+chatbot), and Shepherd's human critiques of model answers.
 
 Per set and proposer:
 
@@ -115,11 +116,16 @@ def _sample() -> Feedback:
     return Feedback("sample", ["product-writer", "research-assistant", "support-agent"], records, None)
 
 
-def _reviews() -> Feedback | None:
-    path = _data_file("chatgpt_ios_reviews")
+def _reviews(name: str = "chatgpt_ios_reviews",
+             product_labels: frozenset[str] | None = None) -> Feedback | None:
+    """The one- and two-star reviews of set ``name`` (the labelled ones, where it has labels),
+    each about the product when its label is one of ``product_labels`` (by default: any
+    label but :data:`ANSWER_LABELS`, the iOS reviews' answer themes)."""
+    path = _data_file(name)
     if path is None:
         return None
-    labels: dict[str, str] = json.loads(LABELS.read_text()) if LABELS.is_file() else {}
+    label_file = LABELS.parent / f"{name}.json"
+    labels: dict[str, str] = json.loads(label_file.read_text()) if label_file.is_file() else {}
     records, product = [], {}
     for n, row in enumerate(_rows(path)):
         if int(row.get("rating", 5)) > 2 or not str(row.get("text", "")).strip():
@@ -132,9 +138,20 @@ def _reviews() -> Feedback | None:
                         "user_id": f"reviewer-{row['hash']}", "rating": "negative",
                         "reason": text, "created_at": f"2026-09-{1 + n % 28:02d}T12:00:00Z"})
         label = labels.get(row["hash"])
-        product[fid] = (label not in ANSWER_LABELS) if label else bool(_PRODUCT_WORDS.search(text))
-    name = "chatgpt_ios_reviews" + (f" ({len(records)} labelled)" if labels else " (1-2 stars)")
-    return Feedback(name, ["assistant"], records, product, estimated=not labels)
+        product[fid] = ((label in product_labels if product_labels is not None
+                         else label not in ANSWER_LABELS) if label
+                        else bool(_PRODUCT_WORDS.search(text)))
+    shown = name + (f" ({len(records)} labelled)" if labels else " (1-2 stars)")
+    return Feedback(shown, ["assistant"], records, product, estimated=not labels)
+
+
+def _chatbot_reviews() -> Feedback | None:
+    """The reviews of Wysa, a mental-health chatbot (labelled blind; see
+    ``benchmarks/data/sources.py``): its users complain of a bot that misunderstands them and
+    of scripted replies as much as of its price."""
+    from benchmarks.bench_quality import PRODUCT_THEMES
+
+    return _reviews("wysa_android_reviews", PRODUCT_THEMES["wysa_android_reviews"])
 
 
 def _critiques() -> Feedback | None:
@@ -233,7 +250,7 @@ def measure() -> list[dict[str, Any]]:
     from benchmarks.baseline_heuristic import BaselineHeuristicProposer
     from gitimprove.proposals.proposers.heuristic import HeuristicProposer
 
-    sets = [s for s in (_sample(), _reviews(), _critiques()) if s is not None]
+    sets = [s for s in (_sample(), _reviews(), _chatbot_reviews(), _critiques()) if s is not None]
     rows: list[dict[str, Any]] = []
     print(f"{'set / agent':<44} {'proposer':<9} {'ops':>3} {'add':>3} {'upd':>3} {'dup':>3} "
           f"{'contra':>6} {'vague':>5} {'lone':>4} {'product':>8} {'mostly':>6} {'users min/med':>13}")

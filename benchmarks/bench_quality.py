@@ -33,8 +33,10 @@ trial to add the lexicon's phrases of requests flagged by filters and to design 
 praise is read. DeepSeek's reviews were labelled blind and measured before anything
 changed for them; nobody read their items since, but their product recall led to triage
 phrases of servers found in the other sets' reviews: "held out for the grouping" too.
-FeedbackQA's explanations and the reviews of Wysa (a mental-health chatbot) were labelled
-blind and nothing was changed for them: "held out".
+The reviews of Wysa (a mental-health chatbot) were labelled blind and measured before
+anything changed for them, then the evidence of the offline proposer's rule was read (it led
+to the jargon theme's phrases of not understanding): "held out for the grouping".
+FeedbackQA's explanations were labelled blind and nothing was changed for them: "held out".
 
 Last, the speed of this machine's Python (a fixed loop: the same code ran 5.4 s and 10.7 s on
 100,000 records on two 2-core machines of one kind, and this figure tells them apart), and of

@@ -84,7 +84,9 @@ CONCEPTS: tuple[Concept, ...] = (
        plain english | plain language | simple language | simpler language | simple words | simpler words
        layman | layperson | non expert | non-expert | expert | for experts | for specialists
        over my head | hard to understand | hard to follow | difficult to understand | could not follow
-       can not follow | did not understand | not understand | dense | too dense | academic | economist
+       can not follow | i * not understand | we * not understand | not understand the answer
+       not understand its answer | not understand the response | not understand the explanation
+       dense | too dense | academic | economist
        explain the term | explain term | explain or | had to google | had to look up | look up every
        google every | dumb it down | dumb down | complicated | too complex | convoluted | lost me
        general audience | normal people | mere mortals | written for engineers | phd | a degree

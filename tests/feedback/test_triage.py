@@ -396,6 +396,11 @@ def test_wrong_answers_are_about_the_answers_and_named_as_such() -> None:
     ("frustrating app", ()),                    # a judgement, like "annoying"
     ("I made a purchase and it does not work", ()),
     ("The final sentence should prompt a purchase", ("call_to_action",)),
+    # the user who does not understand the answer, not a bot that does not understand the user
+    ("I still don't understand what it means", ("jargon",)),
+    ("too technical, I did not understand the explanation", ("jargon",)),
+    ("the AI doesn't understand anything I say", ()),
+    ("it doesnt understand about mature stuff", ()),
     # a constraint the user stated and the answer ignored (a restaurant scout's reviews)
     ("It ignored that I was upset", ("tone",)),  # ... not a feeling it passed over
     ("Didn't respect my dietary restrictions", ("instructions",)),
