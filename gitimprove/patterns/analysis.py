@@ -1240,6 +1240,7 @@ def _pattern(g: Group, themer: Themer, word_df: tuple[Counter[str], int],
         by_text = _by_text(it for it in g.items if it.text)
         named = _name_group(g.kind, list(by_text), by_text, themer, word_df, {}, hints=False)
         g.label = _terms_label(named, read, ranked)
+    theme = _theme(g, read, themer) if triage == "answers" else None
     return Pattern(
         id=pattern_id(g.kind, g.key), kind=g.kind, label=g.label, key=g.key,
         count=len(g.items), share=round(len(g.items) / max(1, total), 4),
@@ -1249,8 +1250,8 @@ def _pattern(g: Group, themer: Themer, word_df: tuple[Counter[str], int],
         versions=versions, section=_section(g, themer, agent_file) if triage == "answers"
         else None, suggestion=suggestion if triage == "answers" else None,
         triage=triage, topic=topic, topics=_item_topics(g, themer, topic) if triage == "product"
-        else {}, description=g.description, theme=_theme(g, read, themer) if triage == "answers"
-        else None, state=state,
+        else {}, description=g.description, theme=theme, theme_ids=_theme_ids(g, theme, themer),
+        state=state,
         open_ids=open_ids, parts=_group_parts(g, themer, word_df))
 
 
@@ -1269,6 +1270,20 @@ def _theme(g: Group, read: Mapping[str, int], themer: Themer) -> str | None:
     if g.concept is not None:
         return g.concept.key
     return _read_theme(read, themer)
+
+
+def _theme_ids(g: Group, theme: str | None, themer: Themer) -> list[str]:
+    """The ids of the items of ``g`` that speak of its ``theme`` first, where the theme was
+    read from its items (:func:`_read_theme`) and not all of them do: a rule from the theme
+    rests on them, not on the reviews of a game that will not start grouped beside them.
+    Empty where the group is named after its theme, or every item speaks of it."""
+    if theme is None or g.concept is not None:
+        return []
+    said = {t: themer(t).concepts[:1] == (theme,) for t in set(filter(None, map(_TEXT, g.items)))}
+    if all(said.values()) and all(it.text for it in g.items):
+        return []
+    return list(dict.fromkeys(i for it in sorted(g.items, key=_ITEM_ORDER)
+                              if it.text and said[it.text] for i in it.ids))
 
 
 def _read_theme(read: Mapping[str, int], themer: Themer) -> str | None:

@@ -79,6 +79,10 @@ class Pattern(BaseModel):
                               "theme it is named after, or, named by its words, the one most of "
                               "its items speak of ('accuracy'); the offline proposer's stock "
                               "remedy comes from it")
+    theme_ids: list[str] = Field(default_factory=list, description="where the theme is read "
+                                 "from only some of its items (a pattern named by its words): "
+                                 "the ids of those that speak of it, which a rule from the "
+                                 "theme cites; empty where every item counts")
     parts: list[PatternPart] = Field(default_factory=list,
                                      description="the close groups it was merged from, if any")
     state: EvidenceState = "open"

@@ -45,6 +45,7 @@ class Support:
     wordings: tuple[Wording, ...] = ()   # most users first
     numbers: dict[str, list[int]] = field(default_factory=dict)  # unit -> one number per user
     anonymous: bool = False  # no record names its user: each run counts as one
+    themed: Support | None = None  # of the items that speak of its theme (Pattern.theme_ids)
 
     def who(self) -> str:
         """Who is behind it, as a reviewer reads it: "from 16 users in 21 runs", or where no
@@ -74,12 +75,21 @@ def support_of(patterns: Iterable[Pattern], records: Sequence[FeedbackRecord]) -
         recs = [by_id[i] for i in p.feedback_ids if i in by_id]
         if not recs:
             continue
-        users = {_user(r) for r in recs}
-        runs = {r.run_id or "\0" + r.id for r in recs}
-        out[p.id] = Support(items=p.count, users=len(users), runs=len(runs),
-                            wordings=_wordings(recs), numbers=_numbers(recs),
-                            anonymous=not any(r.user_id for r in recs))
+        themed = None
+        if p.theme_ids:
+            said = [by_id[i] for i in p.theme_ids if i in by_id]
+            themed = Support(items=len(said), users=len({_user(r) for r in said}),
+                             runs=len({_run(r) for r in said}),
+                             anonymous=not any(r.user_id for r in recs))
+        out[p.id] = Support(items=p.count, users=len({_user(r) for r in recs}),
+                            runs=len({_run(r) for r in recs}), wordings=_wordings(recs),
+                            numbers=_numbers(recs), anonymous=not any(r.user_id for r in recs),
+                            themed=themed)
     return out
+
+
+def _run(record: FeedbackRecord) -> str:
+    return record.run_id or "\0" + record.id
 
 
 def voices_since(prior: PriorRule, patterns: Iterable[Pattern],

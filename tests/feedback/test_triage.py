@@ -528,6 +528,25 @@ def test_a_pattern_named_by_its_words_has_the_theme_most_of_its_items_speak_of()
     assert [(p.triage, p.theme) for p in patterns] == [("answers", "accuracy"), ("product", None)]
 
 
+def test_a_pattern_named_by_its_words_lists_the_items_that_speak_of_its_theme() -> None:
+    # a rule from the theme rests on them, not on the pattern's other reviews
+    from datetime import UTC, datetime
+
+    from gitimprove.patterns.analysis import Group, Item, Themer, _theme_ids
+
+    themer = Themer()
+    texts = ["it gives the wrong answer to my question", "the game kicks me off when I play",
+             "wrong answers again", "this app should be banned"]
+    when = datetime(2026, 1, 1, tzinfo=UTC)
+    items = [Item("recurring_failure", t, (f"x{n}",), when, ()) for n, t in enumerate(texts)]
+    items.append(Item("recurring_failure", texts[2], ("x9",), when, ()))  # said twice
+    group = Group("recurring_failure", "terms:answer+game+wrong", "", items=items)
+    assert _theme_ids(group, "accuracy", themer) == ["x0", "x2", "x9"]
+    assert _theme_ids(group, None, themer) == []
+    group.items = [it for it in items if it.ids[0] in ("x0", "x2")]  # every item says it
+    assert _theme_ids(group, "accuracy", themer) == []
+
+
 def test_a_small_share_is_not_shown_as_none() -> None:
     from gitimprove.text import percent
 

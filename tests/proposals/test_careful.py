@@ -251,6 +251,35 @@ def test_a_pattern_named_by_its_words_takes_the_remedy_of_its_theme(sample_repo:
                 patterns=[make_pattern("question, wrong answers", **words)])
 
 
+def test_a_rule_from_a_theme_some_items_speak_of_rests_on_those_items(sample_repo: Path) -> None:
+    # A chatbot's reviews: a pattern of 8, 3 of whose reviews speak of its theme; the rule from
+    # the theme cited all 8 (a game that will not start, "this app should be banned")
+    repo = InstructionRepo(sample_repo)
+    said = _record(repo, 4, ["u-1", "u-2", "u-3", "u-4"], rating="negative",
+                   reason="it gives the wrong answer to my question")
+    rest = _record(repo, 4, ["u-5", "u-6", "u-7", "u-8"], prefix="r", rating="negative",
+                   reason="the game kicks me off every time I play")
+    words = {"key": "terms:answer+question+wrong", "ids": said + rest, "section": None,
+             "suggestion": None, "theme": "accuracy",
+             "quotes": ["the game kicks me off every time I play",
+                        "it gives the wrong answer to my question"]}
+    pattern = make_pattern("question, wrong answers", **words).model_copy(
+        update={"theme_ids": said})
+    plan = propose(repo, AGENT, HeuristicProposer(), dry_run=True,
+                   patterns=[pattern])
+    [op] = plan.result.draft.operations
+    assert isinstance(op, AddRule) and op.text.startswith("Check every fact, figure and calculation")
+    assert op.evidence == [pattern.id, *said]
+    assert op.reason.startswith("Adds a rule for 'question, wrong answers': 4 of its 8 items, "
+                                "which speak of accuracy, from 4 users in 4 runs, e.g. "
+                                '"it gives the wrong answer to my question". ')
+    # two of its users speak of the theme: not enough for a rule, whoever else is in it
+    fewer = pattern.model_copy(update={"theme_ids": said[:2]})
+    with pytest.raises(NothingToPropose, match=r"2 of its items speak of its theme \(accuracy\), "
+                       "from 2 users in 2 runs; a rule from the theme needs at least 3"):
+        propose(repo, AGENT, HeuristicProposer(), dry_run=True, patterns=[fewer])
+
+
 def test_a_length_complaint_under_a_rule_asking_for_brevity_adds_no_rule(sample_repo: Path) -> None:
     # A Copilot-style file says "Keep responses concise ..." with no number: a stock "cut filler"
     # rule would say it again in other words (the brief's "be concise" under "keep answers brief").

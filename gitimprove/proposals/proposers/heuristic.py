@@ -215,6 +215,7 @@ class _Planned:
     why: str = ""                # the editor's reason beyond the evidence
     target: Statement | None = None
     generic: str | None = None   # a tool guideline's clause for any tool, users' words may replace
+    themed: bool = False         # a theme's stock remedy: it rests on the items that speak of it
 
 
 _FIRST_PERSON = re.compile(r"\b(my|mine|myself|me)\b", re.I)
@@ -313,9 +314,9 @@ class HeuristicProposer:
         return request.support.get(pattern.id)
 
     def _candidate(self, request: ProposalRequest, pattern: Pattern,
-                   statements: Sequence[Statement]) -> tuple[str | None, str, str]:
-        """(rule text, aspect, where it came from), or (None, aspect, why not); ``statements``:
-        the file's (:func:`file_statements`)."""
+                   statements: Sequence[Statement]) -> tuple[str | None, str, str, bool]:
+        """(rule text, aspect, where it came from, whether it is the theme's stock remedy), or
+        (None, aspect, why not, False); ``statements``: the file's (:func:`file_statements`)."""
         theme = concept_of(pattern)
         remedy = REMEDIES.get(theme or "")
         aspect = remedy.aspect if remedy else "a rule users asked for"
@@ -327,30 +328,31 @@ class HeuristicProposer:
             # "Say the date of every figure" under 'no sources or citations' is about dates.
             said = of_the_user(shared.text)
             return (_sentence(said), _gist(said) or aspect,
-                    f"the wording {shared.users} users share")
+                    f"the wording {shared.users} users share", False)
         if remedy is not None and remedy.rule is not None:
             own = _states_form(statements) if remedy.own_form else None
             if remedy.own_form and own is not None:
                 return (remedy.own_form, aspect, "the theme's stock remedy, less its citation format: "
-                        f"{own.where()} gives the file's own ({own.text!r})")
+                        f"{own.where()} gives the file's own ({own.text!r})", True)
             given = _gives_sources(statements) if remedy.given else None
             if given is not None:
                 return (remedy.given, aspect, "the theme's stock remedy for a file that gives the "
-                        f"agent its sources: {given.where()} ({given.text!r})")
+                        f"agent its sources: {given.where()} ({given.text!r})", True)
             if remedy.no_customers is not None and _serves_customers(statements) is None:
                 voice, rule = remedy.no_customers
                 return (rule, voice, "the theme's stock remedy for an agent nobody reports a "
-                        "problem to: its instructions name no customers, tickets or complaints")
-            return remedy.rule, aspect, "the theme's stock remedy"
+                        "problem to: its instructions name no customers, tickets or complaints",
+                        True)
+            return remedy.rule, aspect, "the theme's stock remedy", True
         if steers is not None:
             return None, aspect, (f"the wording users share steers the agent ({steers!r}: an "
                                   "address, or an order about its instructions), so it is not "
-                                  "copied as a rule; write one yourself if it is wanted")
+                                  "copied as a rule; write one yourself if it is wanted"), False
         lone = ""
         if support and support.wordings:
             lone = f" (the closest wording is shared by {support.wordings[0].users} of the " \
                    f"{request.wording_min_users} users it would need)"
-        return None, aspect, f"{NO_SPECIFIC_RULE}{lone}"
+        return None, aspect, f"{NO_SPECIFIC_RULE}{lone}", False
 
     def propose(self, request: ProposalRequest, check: DraftCheck) -> ProposerResult:
         statements = file_statements(request.file)
@@ -387,9 +389,19 @@ class HeuristicProposer:
                                         f"{request.min_runs} runs (policy proposer.min_users, "
                                         "proposer.min_runs)"))
                 continue
-            text, aspect, source = self._candidate(request, pattern, statements)
+            text, aspect, source, themed = self._candidate(request, pattern, statements)
             if text is None:
                 left_out.append(LeftOut(label, source))
+                continue
+            said = support.themed if support is not None and themed else None
+            if said is not None and (said.users < request.min_users
+                                     or said.runs < request.min_runs):
+                # the theme is read from some of its items: the rule rests on those alone
+                left_out.append(LeftOut(label, f"{said.items} of its items speak of its theme "
+                                        f"({theme}), {said.who()}; a rule from the theme needs "
+                                        f"at least {request.min_users} distinct users and "
+                                        f"{request.min_runs} runs (policy proposer.min_users, "
+                                        "proposer.min_runs)"))
                 continue
             section = self._section_for(request, pattern)
             if section is None:
@@ -403,6 +415,7 @@ class HeuristicProposer:
                 twin.patterns.append(pattern)
                 continue
             plan.theme = theme or text
+            plan.themed = themed
             plan.why = plan.why or f"From {source}."
             planned.append(plan)
         planned = _in_the_file_s_language(request, planned, left_out)
@@ -640,7 +653,7 @@ class HeuristicProposer:
         evidence: dict[str, None] = {}
         for p in pl.patterns:
             evidence[p.id] = None
-            evidence.update(dict.fromkeys(p.open_ids or p.feedback_ids))
+            evidence.update(dict.fromkeys(_cited(pl, p)))
         return pl.op.model_copy(update={"reason": _reason(request, pl)[:2000],
                                         "evidence": list(evidence)})
 
@@ -817,19 +830,45 @@ def _rejected(label: str, text: str, prior: PriorRule) -> LeftOut:
                    proposal=prior.proposal, reason=reason, rolled_back=prior.rolled_back)
 
 
+def _cited(pl: _Planned, pattern: Pattern) -> list[str]:
+    """The feedback ids a planned operation cites of ``pattern``: its open ones, or all; of a
+    theme's stock remedy, only those that speak of the theme (:attr:`Pattern.theme_ids`)."""
+    ids = pattern.open_ids or pattern.feedback_ids
+    if pl.themed and pattern.theme_ids:
+        said = set(pattern.theme_ids)
+        return [i for i in ids if i in said]
+    return ids
+
+
 def _reason(request: ProposalRequest, pl: _Planned, *, brief: bool = False) -> str:
     main = pl.patterns[0]
     support = request.support.get(main.id)
-    who = f" {support.who()}" if support else ""
+    themed = support.themed if support is not None and pl.themed else None
     also = [p for p in pl.patterns[1:]]
     more = (" Also behind it: " + "; ".join(f"'{p.label}' ({p.count} items)" for p in also) + "."
             if also else "")
     verb = {"add": "Adds a rule", "tighten": "Tightens", "extend": "Extends"}[pl.action]
     target = f" {pl.target.where()}" if pl.target is not None else ""
+    if themed is not None:  # the rule rests on the items that speak of the theme
+        items = f"{themed.items} of its {main.count} items, which speak of {pl.aspect}, {themed.who()}"
+        quotes = _quotes([main.model_copy(update={"quotes": _on_theme(main)}), *also],
+                         2 if brief else MAX_QUOTES)
+    else:
+        items = f"{main.count} items" + (f" {support.who()}" if support else "")
+        quotes = _quotes(pl.patterns, 2 if brief else MAX_QUOTES)
     if brief:
-        return f"{verb}{target} for '{main.label}' ({main.count} items{who}: {_quotes(pl.patterns, 2)})."
-    return (f"{verb}{target} for '{main.label}': {main.count} items{who}, e.g. "
-            f"{_quotes(pl.patterns)}. {pl.why}{more}").replace("  ", " ")
+        return f"{verb}{target} for '{main.label}' ({items}: {quotes})."
+    return f"{verb}{target} for '{main.label}': {items}, e.g. {quotes}. {pl.why}{more}".replace("  ", " ")
+
+
+def _on_theme(pattern: Pattern) -> list[str]:
+    """The quotes of ``pattern`` that speak of its theme first (all of them, if none does)."""
+    from gitimprove.patterns.analysis import choose_concepts, default_lexicon
+
+    lexicon = default_lexicon()
+    said = [q for q in pattern.quotes
+            if choose_concepts(lexicon.match(tokens(q)))[:1] == (pattern.theme,)]
+    return said or pattern.quotes
 
 
 def summary(chosen: list[_Planned]) -> str:
