@@ -332,6 +332,13 @@ def cluster_levels(texts: Sequence[str], *, weights: Sequence[int] | None = None
                        None if contexts is None else [contexts[i] for i in members],
                        [counts[i] for i in members], rank[members], min_size, own_side)
 
+    if n >= LEVELS_IN_TWO:
+        # NOTE: what every script's clustering imports is imported once, before a child is
+        # forked: each process imported scipy's clustering and sparse matrices on its own
+        # (about 0.3 s of CPU each)
+        import scipy.cluster.hierarchy
+        import scipy.sparse
+        import scipy.spatial.distance  # noqa: F401
     embedder()  # loaded once, before a child is forked
     # the scripts with most work first: the two processes take the next script not yet taken
     keys = sorted(written, key=lambda k: (-_work(len(written[k])), k))
