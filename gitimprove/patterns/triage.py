@@ -50,6 +50,7 @@ TOPICS: tuple[Concept, ...] = (
        waste of money | in app purchase | purchase | per month | monthly fee | monthly plan
        monthly subscription | monthly payment | monthly charge | yearly plan | yearly subscription
        annual plan | annual subscription | # a month | # a year | month to month
+       paywall | paywalls | paywalled | pay wall | behind a paywall
        upgrade to pro | upgrade to premium | upgrade to plus | upgrading to pro | upgraded to pro
        upgrading to premium | upgraded to premium | pro version | pro user | pro account | paid version
        paid plan | paid account | # bucks | charge money | charging money | subscribed by mistake

@@ -221,6 +221,7 @@ def plain(text: str) -> str | None:
     ("it's take too much time 😕", "latency"),
     ("image generating takes so much time", "latency"),
     ("for no reason all my chats disappeared", "crashes and bugs"),
+    ("used to be free. now another mental health app locked behind a paywall", "pricing"),
     # the servers: phrases of the ChatGPT and Replika reviews
     ("server is so busy", "crashes and bugs"),
     ("How to register. The server cannot connect.", "crashes and bugs"),
