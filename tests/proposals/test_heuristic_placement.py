@@ -228,3 +228,25 @@ def test_a_section_of_one_case_s_steps_takes_no_rule_for_every_answer(title: str
                               patterns=[pattern], min_users=0, min_runs=0)
     [op] = HeuristicProposer().propose(request, request.review).draft.operations
     assert (op.op, op.section) == ("add_rule", "interaction-guidelines"), op
+
+
+@pytest.mark.parametrize("title", ["How you talk", "Speaking with users", "Conversation"])
+def test_a_section_on_how_the_agent_talks_takes_a_rule_about_the_answers(title: str) -> None:
+    # a companion chatbot's file: its rules on how it talks were passed over, and the rule
+    # from its users' reviews went into a new section "Answers"
+    from gitimprove.instructions.formats import ADAPTERS, AdoptedDocument
+    from gitimprove.proposals.proposers.base import Limits, ProposalRequest
+    from gitimprove.proposals.proposers.heuristic import HeuristicProposer
+
+    from .helpers import make_pattern
+
+    text = (f"# Companion\n\nYou are a supportive companion.\n\n## {title}\n\n"
+            "- Ask one open question at a time.\n\n## Safety\n\n- Share the crisis line.\n")
+    parsed = ADAPTERS["markdown"].parse(text, "AGENTS.md")
+    agent = AdoptedDocument(parsed, parsed.entries[0].key, "agents").agent
+    pattern = make_pattern("robotic, cold, lacks empathy", key="concept:tone", section=None,
+                           suggestion=None)
+    request = ProposalRequest(agent="agents", file=agent, protected=["safety"],
+                              limits=Limits(), patterns=[pattern], min_users=0, min_runs=0)
+    [op] = HeuristicProposer().propose(request, request.review).draft.operations
+    assert (op.op, op.section) == ("add_rule", agent.sections[1].id), op

@@ -81,7 +81,7 @@ from gitimprove.validate import unclosed_block
 # own general text or rules; never a section about something else ("Module responsibilities",
 # "Testing", "Code style" in a coding agent's AGENTS.md), where a new "Answers" section takes it.
 _STYLE_HINTS = ("style", "tone", "format", "voice", "writing", "process", "method", "answer", "response",
-                "repl", "output", "communicat")
+                "repl", "output", "communicat", "talk", "speak", "convers")
 _GENERAL_HINTS = ("role", "rule", "guideline", "instruction", "behavio", "general", "principle", "persona")
 ANSWERS_SECTION = "answers"
 ANSWERS_TITLE = "Answers"  # its Markdown heading slugs to the same id
