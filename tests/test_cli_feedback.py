@@ -231,7 +231,7 @@ def test_analyze_text_and_json(imported: Path, capsys: pytest.CaptureFixture[str
     first = data["patterns"][0]
     assert set(first) == {"id", "kind", "label", "key", "count", "share", "score",
                           "feedback_ids", "quotes", "versions", "section", "suggestion",
-                          "triage", "topic", "topics", "tool", "description", "theme", "state",
+                          "triage", "topic", "topics", "tool", "description", "theme", "theme_ids", "state",
                           "open_ids", "runs", "rates", "parts"}
     assert all(p["count"] >= 5 for p in data["patterns"])
     code, _, err = run(capsys, imported, "analyze", "nobody")
