@@ -469,6 +469,7 @@ def group_items(items: Sequence[Item], themer: Themer,
     unclustered. The lexicon only names a group (and so keys it) when most of its items
     match one of its concepts, except in a set of fewer than :data:`SMALL_SET` texts of a
     kind: there, texts the grouping left alone that share their first theme are a group.
+    A cluster whose texts share no word, about no theme or product topic, is no group.
 
     With a ``synthesizer`` the model's themes replace the offline groups (which it reads
     through); when it fails, the offline groups stay and ``notes`` says so."""
@@ -557,6 +558,12 @@ def group_items(items: Sequence[Item], themer: Themer,
                 apart[own].append(members[i])
             evicted += [members[i] for i in out]
             if naming is None:
+                continue
+            if naming.loose and naming.concept is None and topic is None:
+                # NOTE: texts that share no word, that no theme names: on six of the real
+                # sets, all sixteen such groups were a few unrelated complaints ("At first, I
+                # thought it was great" / "please add one" / "it always forget details"). They
+                # are left unclustered (the model step still reads them as a cluster)
                 continue
             group = _add_cluster(kind, [members[i] for i in kept], part_of, by_text,
                                  _named(kind, naming, offline, themer), offline)

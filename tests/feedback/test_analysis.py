@@ -438,6 +438,24 @@ def test_every_pattern_s_parts_add_up_to_its_count_on_the_app_reviews() -> None:
         (p.label, sum(part.count for part in p.parts)) for p in merged]
 
 
+def test_a_cluster_of_unrelated_complaints_is_no_pattern() -> None:
+    # real app reviews: texts that share no word and that no theme names, grouped by their
+    # vectors alone, made patterns of a few unrelated complaints
+    when = datetime(2026, 1, 1, tzinfo=UTC)
+    odd = ["At first, I thought it was great. But five days later everything changed",
+           "Hello developers could you please add one more button", "it always forget details",
+           "Thank God", "goofy ahh app", "Poorly done in everyway."]
+    texts = ["too long, cut it down", "way too long again", "the answer is too long",
+             "too long to read", "long and rambling, too long", *odd]
+    records = [make_record({"id": f"x{n}", "agent": "a", "run_id": f"r{n}", "user_id": f"u{n}",
+                            "rating": "down", "reason": t, "created_at": when + timedelta(minutes=n)})
+               for n, t in enumerate(texts)]
+    patterns = analyze_records(records, min_support=3)
+    # (before: a pattern 'like "At first, I thought it was great. ..."' of the first three)
+    assert [p.label for p in patterns] == ["too long / verbose"]
+    assert not {"x5", "x6", "x8"} & {i for p in patterns for i in p.feedback_ids}
+
+
 def test_a_group_whose_texts_share_no_word_is_named_after_its_most_typical_one() -> None:
     """Words of one text each named a group of texts that share none: "door, heartbeat,
     renew" over "not professional" and "does not do what I want". Such a group is named
