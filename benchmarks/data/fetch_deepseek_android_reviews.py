@@ -45,34 +45,16 @@ blind). A review with several complaints gets the one it is mostly about. Themes
 
 from __future__ import annotations
 
-import csv
-import io
 import sys
 from typing import Any
 
-from .sources import convert_main, item_hash
+from .sources import convert_main, play_reviews
 
 NAME = "deepseek_android_reviews"
-LATIN_SHARE = 0.8  # of a text's letters, at least this share a-z for it to count as English
-
-
-def latin(text: str) -> bool:
-    """Whether ``text`` is written in the Latin alphabet (emoji and digits do not count)."""
-    letters = [c for c in text if c.isalpha()]
-    return bool(letters) and sum(c.isascii() for c in letters) >= LATIN_SHARE * len(letters)
 
 
 def convert(raw: bytes) -> list[dict[str, Any]]:
-    rows = []
-    seen: set[str] = set()
-    for row in csv.DictReader(io.StringIO(raw.decode("utf-8"))):
-        text = (row["content"] or "").strip()
-        key = item_hash(text)
-        if not text or key in seen or not latin(text):
-            continue
-        seen.add(key)
-        rows.append({"hash": key, "text": text, "rating": int(row["score"]), "date": None})
-    return rows
+    return play_reviews(raw)
 
 
 def main(argv: list[str]) -> int:

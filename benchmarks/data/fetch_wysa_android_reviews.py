@@ -52,29 +52,16 @@ weigh the same). Themes:
 
 from __future__ import annotations
 
-import csv
-import io
 import sys
 from typing import Any
 
-from .fetch_deepseek_android_reviews import latin
-from .sources import convert_main, item_hash
+from .sources import convert_main, play_reviews
 
 NAME = "wysa_android_reviews"
 
 
 def convert(raw: bytes) -> list[dict[str, Any]]:
-    rows = []
-    seen: set[str] = set()
-    for row in csv.DictReader(io.StringIO(raw.decode("utf-8"))):
-        text = (row["content"] or "").strip()
-        key = item_hash(text)
-        if not text or key in seen or not latin(text):
-            continue
-        seen.add(key)
-        rows.append({"hash": key, "text": text, "rating": int(row["score"]),
-                     "date": row["at"] or None})
-    return rows
+    return play_reviews(raw, date="at")
 
 
 def main(argv: list[str]) -> int:

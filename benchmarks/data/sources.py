@@ -10,7 +10,9 @@ repository -> JSONL), and our own hand labels keyed by a stable item hash
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
 import json
 import os
 import subprocess
@@ -169,6 +171,32 @@ def distinct_texts(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
             seen.add(key)
             out.append({"hash": key, **row, "text": text})
     return out
+
+
+LATIN_SHARE = 0.8  # of a text's letters, at least this share a-z for it to count as English
+
+
+def latin(text: str) -> bool:
+    """Whether ``text`` is written in the Latin alphabet (emoji and digits do not count)."""
+    letters = [c for c in text if c.isalpha()]
+    return bool(letters) and sum(c.isascii() for c in letters) >= LATIN_SHARE * len(letters)
+
+
+def play_reviews(raw: bytes, *, date: str | None = None) -> list[dict[str, Any]]:
+    """Rows of a Google Play scrape's CSV (columns ``content`` and ``score``, and the
+    ``date`` column where it kept one): distinct texts in the Latin alphabet (:func:`latin`),
+    each with its first rating."""
+    rows = []
+    seen: set[str] = set()
+    for row in csv.DictReader(io.StringIO(raw.decode("utf-8"))):
+        text = (row["content"] or "").strip()
+        key = item_hash(text)
+        if not text or key in seen or not latin(text):
+            continue
+        seen.add(key)
+        rows.append({"hash": key, "text": text, "rating": int(row["score"]),
+                     "date": (row[date] or None) if date else None})
+    return rows
 
 
 def read_jsonl(path: Path) -> Iterator[dict[str, Any]]:
