@@ -271,12 +271,13 @@ def test_a_rule_from_a_theme_some_items_speak_of_rests_on_those_items(sample_rep
     assert isinstance(op, AddRule) and op.text.startswith("Check every fact, figure and calculation")
     assert op.evidence == [pattern.id, *said]
     assert op.reason.startswith("Adds a rule for 'question, wrong answers': 4 of its 8 items, "
-                                "which speak of accuracy, from 4 users in 4 runs, e.g. "
-                                '"it gives the wrong answer to my question". ')
+                                "read as 'factual errors or invented details', from 4 users in "
+                                '4 runs, e.g. "it gives the wrong answer to my question". ')
     # two of its users speak of the theme: not enough for a rule, whoever else is in it
     fewer = pattern.model_copy(update={"theme_ids": said[:2]})
-    with pytest.raises(NothingToPropose, match=r"2 of its items speak of its theme \(accuracy\), "
-                       "from 2 users in 2 runs; a rule from the theme needs at least 3"):
+    with pytest.raises(NothingToPropose, match=r"2 of its items read as its theme \('factual "
+                       r"errors or invented details'\), from 2 users in 2 runs; a rule from the "
+                       "theme needs at least 3"):
         propose(repo, AGENT, HeuristicProposer(), dry_run=True, patterns=[fewer])
 
 

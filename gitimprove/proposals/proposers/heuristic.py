@@ -45,6 +45,7 @@ from gitimprove.instructions.agentfile import (
 from gitimprove.instructions.formats.prose import names_case_or_steps
 from gitimprove.instructions.policy import ProposerSettings
 from gitimprove.patterns.decisions import GUIDELINES
+from gitimprove.patterns.lexicon import concept
 from gitimprove.patterns.model import Pattern
 from gitimprove.patterns.text import reads_as_english, script, tokens
 from gitimprove.proposals.operations import AddRule, AddSection, Draft, Operation, UpdateRule
@@ -397,8 +398,9 @@ class HeuristicProposer:
             if said is not None and (said.users < request.min_users
                                      or said.runs < request.min_runs):
                 # the theme is read from some of its items: the rule rests on those alone
-                left_out.append(LeftOut(label, f"{said.items} of its items speak of its theme "
-                                        f"({theme}), {said.who()}; a rule from the theme needs "
+                left_out.append(LeftOut(label, f"{said.items} of its items read as its theme "
+                                        f"('{_theme_label(pattern)}'), {said.who()}; a rule "
+                                        "from the theme needs "
                                         f"at least {request.min_users} distinct users and "
                                         f"{request.min_runs} runs (policy proposer.min_users, "
                                         "proposer.min_runs)"))
@@ -850,7 +852,8 @@ def _reason(request: ProposalRequest, pl: _Planned, *, brief: bool = False) -> s
     verb = {"add": "Adds a rule", "tighten": "Tightens", "extend": "Extends"}[pl.action]
     target = f" {pl.target.where()}" if pl.target is not None else ""
     if themed is not None:  # the rule rests on the items that speak of the theme
-        items = f"{themed.items} of its {main.count} items, which speak of {pl.aspect}, {themed.who()}"
+        items = (f"{themed.items} of its {main.count} items, read as '{_theme_label(main)}', "
+                 f"{themed.who()}")
         quotes = _quotes([main.model_copy(update={"quotes": _on_theme(main)}), *also],
                          2 if brief else MAX_QUOTES)
     else:
@@ -862,13 +865,20 @@ def _reason(request: ProposalRequest, pl: _Planned, *, brief: bool = False) -> s
 
 
 def _on_theme(pattern: Pattern) -> list[str]:
-    """The quotes of ``pattern`` that speak of its theme first (all of them, if none does)."""
-    from gitimprove.patterns.analysis import choose_concepts, default_lexicon
+    """The quotes of ``pattern`` that speak of its theme first, read as analysis read its
+    items (all of them, if none does)."""
+    from gitimprove.patterns.analysis import Themer
 
-    lexicon = default_lexicon()
-    said = [q for q in pattern.quotes
-            if choose_concepts(lexicon.match(tokens(q)))[:1] == (pattern.theme,)]
+    themer = Themer()
+    said = [q for q in pattern.quotes if themer(q).concepts[:1] == (pattern.theme,)]
     return said or pattern.quotes
+
+
+def _theme_label(pattern: Pattern) -> str:
+    """How the lexicon names the failure of a pattern's theme ("factual errors or invented
+    details" for ``accuracy``)."""
+    found = concept(pattern.theme or "")
+    return found.failure if found is not None else pattern.theme or ""
 
 
 def summary(chosen: list[_Planned]) -> str:
