@@ -113,8 +113,8 @@ class FeedbackStore(ABC):
     ) -> list[FeedbackRecord]:
         """Records matching every filter given, ordered by ``created_at`` then id.
 
-        ``with_io=False`` leaves out ``input``/``output``; a number leaves out ``input`` and
-        keeps that many characters of ``output`` (analysis reads the answer from its beginning).
+        ``with_io=False`` leaves out ``input``/``output``; a number keeps that many characters
+        of each (analysis reads what a run was about from their beginning).
         ``logs_of_rated_runs_only``: a run log (a record with only tool calls) is returned only
         when a feedback record among those matched names the same run; analysis has no use for
         the others, and they are most of the records when an agent logs every run."""
@@ -216,7 +216,8 @@ def _select_sql(with_io: bool | int) -> str:
     if with_io is False:
         return _SELECT.replace("input, output", "NULL AS input, NULL AS output")
     head = max(1, int(with_io))
-    return _SELECT.replace("input, output", f"NULL AS input, substr(output, 1, {head}) AS output")
+    return _SELECT.replace("input, output", f"substr(input, 1, {head}) AS input, "
+                                            f"substr(output, 1, {head}) AS output")
 
 
 def _rows_to_records(rows: Iterable[Sequence[Any]]) -> list[FeedbackRecord]:

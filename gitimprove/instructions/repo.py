@@ -1023,9 +1023,9 @@ class InstructionRepo:
         from gitimprove.patterns.grouping import CONTEXT_BUDGET, MAX_CHARS
 
         store = self.feedback_store()
-        # NOTE: the runs' answers tell what the feedback is about from what it says (see
-        # grouping); read within the budget grouping reads them in, not whole
-        head = min(MAX_CHARS, CONTEXT_BUDGET // max(1, store.count(agent)))
+        # NOTE: the runs' answers and questions tell what the feedback is about from what it
+        # says (see grouping); read within the budget grouping reads them in, not whole
+        head = min(MAX_CHARS, CONTEXT_BUDGET // max(1, 2 * store.count(agent)))
         records = store.records(agent=agent, since=since, with_io=head if head > 0 else False,
                                 logs_of_rated_runs_only=True)
         records, _ = with_versions(records, self.timelines([agent]))

@@ -371,7 +371,7 @@ class Item:
     created_at: datetime
     versions: tuple[str, ...]
     signal: str | None = None
-    context: tuple[str, ...] = ()  # the run's output (the answer), where its records give it
+    context: tuple[str, ...] = ()  # the run's output and input, where its records give them
 
 
 @dataclass
@@ -436,13 +436,14 @@ _WHEN = operator.attrgetter("created_at", "id")
 
 
 def _run_context(recs: Sequence[FeedbackRecord]) -> tuple[str, ...]:
-    """The run's output (the first its records give): the answer the feedback is about, so
-    that grouping can tell it apart from what the feedback says about it
-    (:func:`.grouping.cluster_texts`). Not the input: a user's request shares words with
-    what the user then complains of ("a description for the earbuds" / "too many clichés"
-    lost its theme), and weighing by the answer alone did as well on the critiques."""
+    """The run's output and input (the first its records give): the answer the feedback is
+    about and the question it answered, so that grouping can tell what the feedback is about
+    from what it says about it (:func:`.grouping.cluster_texts`): "the question asked about
+    masks for children, this is about school closures" says "off topic" with the question's
+    and the answer's words."""
     made = next((r.output for r in recs if r.output), None)
-    return (made,) if made else ()
+    asked = next((r.input for r in recs if r.input), None)
+    return tuple(part for part in (made, asked) if part)
 
 
 def _trouble(signals: Mapping[str, object]) -> list[str]:

@@ -4,9 +4,10 @@ No word list decides which texts belong together. Each distinct text becomes a v
 weighted mean of the static token embeddings of WordLlama (a 256-dimension table that ships
 inside its wheel, so nothing is downloaded), each token weighted by its rarity in this set of
 feedback (smooth inverse frequency, ``a / (a + p(token))``: words every item shares say
-little), and a word the run's own output (the answer) holds at :data:`CONTEXT_WEIGHT` of that: a
-critique names what it is about with the answer's words, and says what is wrong with its own,
-so two critiques of one answer stop looking alike for sharing its subject. Vectors are
+little), and a word the run's own output or input (the answer, the question) holds at
+:data:`CONTEXT_WEIGHT` of that: a critique names what it is about with the run's words, and
+says what is wrong with its own, so two critiques of one answer stop looking alike for
+sharing its subject. Vectors are
 clustered by average-linkage agglomerative clustering, cut at a distance taken from the set
 itself (a quantile of the pairwise distances), so the number of groups is found, not given.
 
@@ -67,14 +68,14 @@ if TYPE_CHECKING:
 SPELLING_WEIGHT = 0.5  # of a text's vector outside the Latin script: its letters (see _spelling)
 SPELLING_DIMS = 256    # ... hashed into this many dimensions
 MAX_CHARS = 2000       # of one text, embedded: a 200 KB reason costs what 2,000 characters do
-CONTEXT_BUDGET = 4_000_000  # characters of the runs' outputs read, all together
+CONTEXT_BUDGET = 4_000_000  # characters of the runs' outputs and inputs read, all together
 SAMPLE = 2000          # texts clustered hierarchically per round
 ROUNDS = 3             # rounds of sample-then-assign
 QUANTILE = 0.3         # the cut: this quantile of the sample's pairwise distances
 MIN_CUT = 1.0          # ... at least: unit vectors this close (cosine 0.5) always may join
 MAX_CUT = 1.33         # ... at most: unit vectors this far apart (cosine 0.12) never join
 SIF_A = 1e-2           # token weight a / (a + p(token))
-CONTEXT_WEIGHT = 0.5   # ... times this for a word of the run's output
+CONTEXT_WEIGHT = 0.5   # ... times this for a word of the run's output or input
 SECOND_QUANTILE = 0.05 # the second level's cut: this quantile of the centroids' distances
 SECOND_MIN = 5         # ... between clusters of at least this many items (steadier means)
 FAR = 1e6              # a distance no cut reaches
@@ -128,7 +129,7 @@ class Embedder:
               contexts: Sequence[Sequence[str]] | None = None, *,
               spelling: bool = False) -> Matrix:
         """Unit vectors, one per text (a zero row for a text without tokens). ``contexts``
-        (one per text: the run's output, or nothing) is what each text is about:
+        (one per text: the run's output and input, or nothing) is what each text is about:
         the words of a text found in it weigh :data:`CONTEXT_WEIGHT` as much. With
         ``spelling``, each vector is joined by a view of the text's letters (see
         :func:`_spelling`), at :data:`SPELLING_WEIGHT` of the whole.
@@ -147,12 +148,12 @@ class Embedder:
             cols.extend(map(word_ids.__getitem__, text[:MAX_CHARS].lower().split()))
             indptr.append(len(cols))
         scale: list[float] = []  # per word occurrence, when some text has a context
-        given = sum(1 for c in contexts if c) if contexts is not None else 0
+        given = sum(map(len, contexts)) if contexts is not None else 0  # texts of runs
         if contexts is not None and given:
             # NOTE: reading a run's text costs more than embedding a short reason: all runs
             # together are read for at most CONTEXT_BUDGET characters, so 100,000 runs cost
             # about what a few thousand do (each read less far).
-            read = max(1, min(MAX_CHARS, CONTEXT_BUDGET // given))  # of each run's output
+            read = max(1, min(MAX_CHARS, CONTEXT_BUDGET // given))  # of each run's text
             for text, context in zip(texts, contexts, strict=True):
                 words = text[:MAX_CHARS].lower().split()
                 scale += (_context_scale(words, "\n".join(c[:read] for c in context).lower())

@@ -197,7 +197,7 @@ def test_items_carry_their_runs_output() -> None:
                make_record({"id": "c", "agent": "x", "run_id": "r2", "rating": "down",
                             "reason": "too long", "created_at": at})]
     contexts = {item.ids: item.context for item in collect_items(records, Themer())}
-    run = ("2 + 3 = 6",)  # the answer; not the request, whose words the user's complaint shares
+    run = ("2 + 3 = 6", "Add 2 and 3")  # the answer, then the question it answered
     assert contexts == {("a",): run, ("b",): run, ("c",): ()}
 
 

@@ -95,10 +95,10 @@ def test_records_filters_and_order(store: FeedbackStore) -> None:
     assert light.input is None and light.reason == "reason number 0"
 
 
-def test_records_give_the_beginning_of_a_runs_output(store: FeedbackStore) -> None:
+def test_records_give_the_beginning_of_a_runs_input_and_output(store: FeedbackStore) -> None:
     store.add([rec(0, input="the question", output="Привет, " + "x" * 100), rec(1)])
     head, none = store.records(with_io=8)
-    assert head.output == "Привет, " and head.input is None  # characters, not bytes
+    assert head.output == "Привет, " and head.input == "the ques"  # characters, not bytes
     assert none.input is None and none.output is None
     assert head.reason == "reason number 0"
 
