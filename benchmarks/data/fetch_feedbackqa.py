@@ -50,10 +50,9 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-from .sources import SOURCES, distinct_texts, source_file, write_jsonl
+from .sources import clone_main, distinct_texts
 
 NAME = "feedbackqa"
 DIR = "experiments/feedbackQA_data"
@@ -84,13 +83,7 @@ def _explanations(path: str, raw: bytes) -> Iterator[dict[str, Any]]:
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) != 1 or Path(argv[0]).is_file():  # several files: a clone, not one file
-        print(__doc__)
-        return 2
-    source = SOURCES[NAME]
-    rows = convert({path: source_file(source, argv[0], path) for path in FILES})
-    print(f"{len(rows)} items -> {write_jsonl(NAME, rows)}")
-    return 0
+    return clone_main(NAME, convert, FILES, argv, __doc__)
 
 
 if __name__ == "__main__":

@@ -122,6 +122,22 @@ SOURCES: dict[str, Source] = {s.name: s for s in (
            "no analysis was run on it before the labels were fixed, and the grouping was "
            "never tuned on it: held out)",
            "benchmarks.data.fetch_feedbackqa"),
+    Source("tofueval_explanations", "amazon-science/tofueval",
+           "ade0f385448e0ad25936091ffbb3df73fa62aeee",
+           "factual_consistency/{mediasum,meetingbank}_factual_eval_{dev,test}.csv",
+           "MIT No Attribution (the repository's LICENSE), and its README asks that the "
+           "benchmark's data not be used to train models: used locally for measurement, never "
+           "redistributed",
+           "expert linguistic annotators' explanations of why a sentence of an LLM's "
+           "topic-focused summary of an interview or a city council meeting (MediaSum, "
+           "MeetingBank; six models) is not consistent with its transcript, each with its "
+           "gold error type: 875 distinct explanations of the 944 sentences filed under one "
+           "type (extrinsic information, nuanced meaning shift, reasoning error, "
+           "mis-referencing, stating opinion as fact, tense/modality error, contradiction), "
+           "each with its topic and summary (labelled blind: its gold is the annotators', no "
+           "analysis was run on it before it was added, and the grouping was never tuned on "
+           "it: held out)",
+           "benchmarks.data.fetch_tofueval_explanations"),
     Source("shepherd_critiques", "facebookresearch/Shepherd",
            "29b1863bbecd616e2052a0d664507b69bde60fff", "data/human_data_raw.jsonl",
            "CC-BY-NC 4.0 (data): used locally for measurement, never redistributed",
@@ -241,5 +257,18 @@ def convert_main(name: str, convert: Callable[[bytes], list[dict[str, Any]]], ar
         print(usage)
         return 2
     rows = convert(source_file(SOURCES[name], argv[0]))
+    print(f"{len(rows)} items -> {write_jsonl(name, rows)}")
+    return 0
+
+
+def clone_main(name: str, convert: Callable[[dict[str, bytes]], list[dict[str, Any]]],
+               files: Iterable[str], argv: list[str], usage: str | None) -> int:
+    """The command line of a converter of several files of one repository: one argument, a
+    clone (not one file)."""
+    if len(argv) != 1 or Path(argv[0]).is_file():
+        print(usage)
+        return 2
+    source = SOURCES[name]
+    rows = convert({path: source_file(source, argv[0], path) for path in files})
     print(f"{len(rows)} items -> {write_jsonl(name, rows)}")
     return 0
