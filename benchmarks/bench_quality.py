@@ -36,7 +36,9 @@ phrases of servers found in the other sets' reviews: "held out for the grouping"
 The reviews of Wysa (a mental-health chatbot) were labelled blind and measured before
 anything changed for them, then the evidence of the offline proposer's rule was read (it led
 to the jargon theme's phrases of not understanding): "held out for the grouping".
-FeedbackQA's explanations were labelled blind and nothing was changed for them: "held out".
+FeedbackQA's explanations were labelled blind; their first figures (explanations grouped by
+what the question was about) led the grouping to weigh down the words of a run's question as
+well as its answer's: "tuning" since.
 TofuEval's expert explanations of hallucinated summary sentences carry their annotators'
 error types, and were added blind and nothing was changed for them: "held out".
 

@@ -119,9 +119,10 @@ SOURCES: dict[str, Source] = {s.name: s for s in (
            "Australian FAQs), each with the worker's explanation: 9,790 distinct explanations, "
            "each with its question and passage; 360 of the 5,064 \"could be improved\" and "
            "\"bad\" ones (the first in hash order) hand-labelled with a theme (labelled blind: "
-           "no analysis was run on it before the labels were fixed, and the grouping was "
-           "never tuned on it: held out)",
-           "benchmarks.data.fetch_feedbackqa"),
+           "no analysis was run on it before the labels were fixed; its first figures, "
+           "explanations grouped by what the question was about, led the grouping to weigh "
+           "down the question's words as well as the answer's, so it is a tuning set since)",
+           "benchmarks.data.fetch_feedbackqa", tuning=True),
     Source("tofueval_explanations", "amazon-science/tofueval",
            "ade0f385448e0ad25936091ffbb3df73fa62aeee",
            "factual_consistency/{mediasum,meetingbank}_factual_eval_{dev,test}.csv",
