@@ -85,6 +85,7 @@ from gitimprove.patterns.triage import (
     addresses_answer,
     decide,
     mentions_product,
+    outside_run,
     plain_product_topic,
     product_topic,
     triage_of,
@@ -145,14 +146,16 @@ class TextInfo:
     matches) are worked out when first asked for: naming and triage look at a sample of each
     group only."""
 
-    __slots__ = ("_lexicon", "_plain", "_scored", "_subject", "_topic", "english", "leaning",
-                 "noise", "script", "toks", "unspecific", "words")
+    __slots__ = ("_lexicon", "_plain", "_run", "_scored", "_subject", "_topic", "english",
+                 "leaning", "noise", "script", "toks", "unspecific", "words")
 
     def __init__(self, toks: tuple[str, ...], lexicon: Lexicon,
-                 subject: Subject = NO_SUBJECT, *, written: str = "latin") -> None:
+                 subject: Subject = NO_SUBJECT, *, written: str = "latin",
+                 run: tuple[str, ...] = ()) -> None:
         self.toks = toks
         self.script = written  # see .text.script
         self._subject = subject
+        self._run = run  # the answer and question of the run it was said of, if known
         self.words = tuple(content(toks))  # content stems, for similarity
         self.noise = is_noise(toks, self.words)
         # in English, or in a script or language WordLlama's table knows little of (see
@@ -170,12 +173,13 @@ class TextInfo:
 
     def state(self) -> _State:
         """What is known of the text, to be sent to another process (see :meth:`Themer.warm`):
-        all but the lexicon and subject words, which that process has."""
+        all but the lexicon, the subject words and the run, which that process has."""
         return (self.toks, self.words, self.noise, self.unspecific, self.english, self.leaning,
                 self.script, self._scored, self._topic, self._plain)
 
     @classmethod
-    def restored(cls, state: _State, lexicon: Lexicon, subject: Subject) -> TextInfo:
+    def restored(cls, state: _State, lexicon: Lexicon, subject: Subject,
+                 run: tuple[str, ...] = ()) -> TextInfo:
         """A :class:`TextInfo` from its :meth:`state`."""
         info = cls.__new__(cls)
         (info.toks, info.words, info.noise, info.unspecific, info.english, info.leaning,
@@ -183,7 +187,7 @@ class TextInfo:
         # a topic not worked out is told by identity: the copy a pipe brings is not _UNSET
         info._topic = _UNSET if topic == _UNSET else topic
         info._plain = _UNSET if plain == _UNSET else plain
-        info._lexicon, info._subject = lexicon, subject
+        info._lexicon, info._subject, info._run = lexicon, subject, run
         return info
 
     def _match(self) -> list[tuple[str, float]]:
@@ -201,8 +205,12 @@ class TextInfo:
         return choose_concepts(self._match())
 
     def _product_toks(self) -> tuple[str, ...]:
-        """The tokens product topics are read in (see :meth:`.triage.Subject.product_toks`)."""
-        return self._subject.product_toks(self.toks)
+        """The tokens product topics are read in (see :meth:`.triage.Subject.product_toks`),
+        less the words of product phrases its run holds (see :func:`.triage.outside_run`)."""
+        toks = self._subject.product_toks(self.toks)
+        if self._run and mentions_product(toks):
+            toks = outside_run(toks, self._run)
+        return toks
 
     @property
     def topic(self) -> str | None:
@@ -237,13 +245,17 @@ class Themer:
         self.lexicon = lexicon or default_lexicon()
         self.subject = subject
         self.names: frozenset[str] = frozenset()  # see proper_names: they name a group last
+        # text -> the answer and question of the first run it was said of (see collect_items):
+        # read by a text's TextInfo, so set before the text is first analysed
+        self.runs: dict[str, tuple[str, ...]] = {}
         self._cache: dict[str, TextInfo] = {}
 
     def __call__(self, text: str) -> TextInfo:
         hit = self._cache.get(text)
         if hit is None:
             hit = self._cache[text] = TextInfo(tokens(text), self.lexicon, self.subject,
-                                               written=script(text))
+                                               written=script(text),
+                                               run=self.runs.get(text, ()))
         return hit
 
     def warm(self, texts: Iterable[str]) -> None:
@@ -259,7 +271,7 @@ class Themer:
         restored, lexicon, subject = TextInfo.restored, self.lexicon, self.subject
         for text, state in zip(todo[len(todo) // 2:], theirs, strict=True):
             if text not in self._cache:  # (computed here when the child's half was not)
-                self._cache[text] = restored(state, lexicon, subject)
+                self._cache[text] = restored(state, lexicon, subject, self.runs.get(text, ()))
 
     def _states(self, texts: Sequence[str]) -> list[_State]:
         out = []
@@ -409,6 +421,10 @@ def collect_items(records: Sequence[FeedbackRecord], themer: Themer) -> list[Ite
         context = _run_context(recs) if with_runs else ()
         for r in recs:
             version = (r.version,) if r.version else ()
+            if context:  # (before a text is first analysed: its triage reads its run)
+                for said in (r.reason, r.correction):
+                    if said:
+                        themer.runs.setdefault(said, context)
             if r.reason:
                 polarity = r.rating or rating or ("negative" if trouble else None)
                 if polarity is None:  # a reason without a rating: praise, or a complaint?
@@ -426,6 +442,8 @@ def collect_items(records: Sequence[FeedbackRecord], themer: Themer) -> list[Ite
         if trouble:
             texts = [t for r in recs for t in (r.reason, r.correction) if t]
             text = " / ".join(texts) if texts else None
+            if text and context:
+                themer.runs.setdefault(text, context)
             versions = tuple(dict.fromkeys(r.version for r in recs if r.version))
             items.append(Item(TROUBLE, text, tuple(r.id for r in recs), recs[-1].created_at,
                               versions, signal=trouble[0], context=context))

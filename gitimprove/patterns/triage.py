@@ -339,6 +339,18 @@ def _things_priced_out(toks: tuple[str, ...], things: frozenset[str]) -> tuple[s
     return tuple(out)
 
 
+RUN_CHARS = 2000  # of each of a run's texts, read for the words it holds (see outside_run)
+
+
+def outside_run(toks: tuple[str, ...], run: Sequence[str]) -> tuple[str, ...]:
+    """``toks`` with each word of a product phrase that the item's own run holds (``run``: its
+    answer and question) made ``""``: there it is what the run was about, not the product
+    around it. "The summary says the fee was cut, the minutes say it was raised" is about an
+    answer on fees; "the app crashed before it answered" still is about the app."""
+    said = frozenset(tokens("\n".join(part[:RUN_CHARS] for part in run)))
+    return tuple("" if t in said and (t in _TOPIC_WORDS or t in _PRICES) else t for t in toks)
+
+
 def mentions_product(toks: tuple[str, ...]) -> bool:
     """Whether any product phrase could match in ``toks`` (cheap; see :meth:`Lexicon.mentions`)."""
     return _TOPICS.mentions(toks)

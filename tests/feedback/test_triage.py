@@ -748,6 +748,33 @@ def test_the_agents_own_subject_is_not_the_product() -> None:
     assert [p.triage for p in app] == ["product"]
 
 
+def test_a_product_word_the_run_itself_holds_is_its_subject() -> None:
+    # Critiques of summaries of council meetings: the fees, the login portal and the budget
+    # are what the summaries are about. Complaints about the app around an answer stay about
+    # the app, also when the run is known, since its run does not hold their words.
+    runs = [("The council raised the parking permit fee to $40 and moved billing to the new "
+             "login portal.", "Summarize the fees discussed at the meeting")] * 5
+    said = ["the summary says the fee was cut, the minutes say it was raised",
+            "wrong fee: the permit fee is $40, not $30",
+            "it invents that billing moved to a portal",
+            "the login portal was never mentioned in the summary this way",
+            "the fee and the billing are mixed up in the summary"]
+
+    def with_runs(texts: list[str], start: int) -> list[FeedbackRecord]:
+        return [make_record({"id": f"x{start + i}", "agent": "a", "run_id": f"r{start + i}",
+                             "rating": "down", "reason": t, "output": made, "input": asked,
+                             "created_at": T0 + timedelta(minutes=i)})
+                for i, (t, (made, asked)) in enumerate(zip(texts, runs, strict=True))]
+
+    assert {p.triage for p in analyze_records(recs(said), min_support=2)} == {"product"}
+    patterns = analyze_records(with_runs(said, 0), min_support=2)
+    assert patterns and {p.triage for p in patterns} == {"answers"}
+    app = analyze_records(with_runs(["the app crashes before it answers", "app crashed again",
+                                     "crashes every time I ask", "the app crashed twice",
+                                     "it crashed mid answer"], 10), min_support=2)
+    assert app and {p.triage for p in app} == {"product"}
+
+
 def test_an_agent_that_speaks_of_prices_has_them_for_subject() -> None:
     # A travel agent's instructions give each flight's price: what the flights and hotels it
     # found cost is about its answers, in any of the words for it. Paying for the app is not.
