@@ -107,6 +107,18 @@ SOURCES: dict[str, Source] = {s.name: s for s in (
            "is busy\", led to triage phrases of servers found in the other sets' reviews, so "
            "it is held out for the grouping only)",
            "benchmarks.data.fetch_deepseek_android_reviews", misses_read=True),
+    Source("youper_android_reviews", "MIT-Emerging-Talent/ET6-CDSP-group-20-repo",
+           "7fc4b9d61cff4aaca7df661b928dd91dcdc79561",
+           "1_datasets/all_datasets/raw_data/youper_google_play_raw.csv",
+           "MIT (the repository's licence; the review texts are their Google Play authors'): "
+           "used locally for measurement, never redistributed",
+           "the newest 10,000 English Google Play reviews of the Youper AI mental-health "
+           "chatbot app (January 2019 - August 2025), text, stars and time: 9,002 distinct "
+           "texts in the Latin alphabet; 360 of the 1,134 one- and two-star reviews (the "
+           "first in hash order) hand-labelled with a theme (labelled blind: no analysis was "
+           "run on it before the labels were fixed, and the grouping was never tuned on it: "
+           "held out)",
+           "benchmarks.data.fetch_youper_android_reviews"),
     Source("feedbackqa", "McGill-NLP/feedbackqa",
            "0e37bee3c27aaf9269bf9c2946be0426e07c64fe",
            "experiments/feedbackQA_data/WHO/feedback_{train,valid,test}.json, "
