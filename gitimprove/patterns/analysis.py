@@ -756,6 +756,12 @@ def _themed_parts_apart(groups: list[Group], min_support: int, themer: Themer,
             moved = set(chain.from_iterable(g.part_texts)) - set(chain.from_iterable(kept))
             g.items = [it for it in g.items if (it.text or "") not in moved]
             g.part_texts = kept
+            if g.items:  # named again by what is left: the words it had may have moved out
+                del taken[(g.kind, g.key)]
+                left = _by_text(g.items)
+                renamed = _name_group(g.kind, list(left), left, themer, df, taken, hints=False)
+                g.key, g.loose = renamed.key, renamed.loose
+                taken[(g.kind, g.key)] = g
     return [g for g in out if g.items]
 
 
@@ -1351,13 +1357,38 @@ def _quoted(ranked: list[str], themer: Themer, triage: Triage, topic: str | None
     product topic first, so it does not open with "the app crashes"."""
     head = ranked[:QUOTE_POOL]
     if triage == "answers":  # ... and a pattern about the answers, those about the answers
-        return sorted(head, key=lambda t: themer(t).topic is not None)[:5]
+        return _varied(sorted(head, key=lambda t: themer(t).topic is not None), themer)
     if triage != "product":
-        return ranked[:5]
+        return _varied(head, themer)
     if topic is None:  # the group of small ones (see _small_product_groups_joined)
-        return sorted(head, key=lambda t: (themer(t).plain_topic is None,
-                                           themer(t).topic is None))[:5]
-    return sorted(head, key=lambda t: (themer(t).plain_topic != topic, themer(t).topic != topic))[:5]
+        return _varied(sorted(head, key=lambda t: (themer(t).plain_topic is None,
+                                                   themer(t).topic is None)), themer)
+    return _varied(sorted(head, key=lambda t: (themer(t).plain_topic != topic,
+                                               themer(t).topic != topic)), themer)
+
+
+QUOTES = 5
+ALIKE = 0.6  # a quote sharing this share of its words with one before it says it again
+
+
+def _varied(texts: Sequence[str], themer: Themer) -> list[str]:
+    """The first :data:`QUOTES` of ``texts``, passing over one that says what a quote before it
+    says, in nearly its words (:data:`ALIKE` of the words of the two, Jaccard): one critique
+    pasted three times with a word changed is one quote, where the pool has others. Passed-over
+    texts fill the list when too few are left."""
+    chosen: list[str] = []
+    passed: list[str] = []
+    words: list[frozenset[str]] = []
+    for text in texts:
+        if len(chosen) == QUOTES:
+            break
+        own = frozenset(themer(text).words)
+        if own and any(len(own & w) >= ALIKE * len(own | w) for w in words):
+            passed.append(text)
+            continue
+        chosen.append(text)
+        words.append(own)
+    return chosen + passed[:QUOTES - len(chosen)]
 
 
 FOCUS_CHARS = 100   # a longer quote opens at its sentence that speaks most of its pattern

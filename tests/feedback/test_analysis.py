@@ -382,6 +382,23 @@ def test_a_pattern_named_by_its_words_quotes_texts_that_say_them() -> None:
     assert "Not smart as expected" in ranked  # the others follow
 
 
+def test_a_pattern_quotes_a_text_said_again_in_nearly_its_words_once() -> None:
+    # one critique pasted three times with a word changed took three of a pattern's five
+    # quotes
+    from gitimprove.patterns.analysis import Themer, _quoted
+
+    carp = ('The only mention of "carp" in the source is by a resident who went to a meeting '
+            'at the Elks Lodge "about carp", but no further details of carp {} are discussed.')
+    ranked = [carp.format("population"), carp.format("management"),
+              "The source does not support the claims in this sentence.",
+              carp.format("numbers"), "There is no mention of the plan in the text.",
+              "Nothing in the document says the fee was raised.",
+              "The document does not give the date of the vote."]
+    quotes = _quoted(ranked, Themer(), "answers", None)
+    assert len(quotes) == 5 and sum("carp" in q for q in quotes) == 1, quotes
+    assert _quoted(ranked[:2], Themer(), "answers", None) == ranked[:2]  # too few to pass over
+
+
 def test_a_part_about_one_theme_leaves_a_pattern_about_none() -> None:
     # 12 reviews saying the assistant's knowledge stops in 2021 were a part of 69 about
     # answers and questions in general: the pattern had no theme, so the offline proposer
@@ -414,6 +431,12 @@ def test_a_part_about_one_theme_leaves_a_pattern_about_none() -> None:
     rest, apart = _themed_parts_apart([whole], 3, themer, df)
     assert rest is whole and [it.text for it in rest.items] == general and rest.part_texts == [general]
     assert [it.text for it in apart.items] == outdated and apart.key.startswith("terms:")
+    # what is left is named by its own words, not by those that moved out: a group of
+    # critiques named "cost, helicopter, million" after a part that left held none of them
+    named_by_outdated = group([general, outdated])
+    named_by_outdated.key = "terms:2021+knowledge+outdat"
+    rest, _ = _themed_parts_apart([named_by_outdated], 3, themer, df)
+    assert rest.key.startswith("terms:") and "2021" not in rest.key and "answer" in rest.key
     # too few to stand alone, or a group about one theme already: left as they are
     small = group([general, outdated[:2]])
     assert _themed_parts_apart([small], 3, themer, df) == [small] and len(small.items) == 11
