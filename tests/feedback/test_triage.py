@@ -432,6 +432,13 @@ def test_wrong_answers_are_about_the_answers_and_named_as_such() -> None:
     ("9+14=23 is listed 2 times in a row", ()),
     ("It asked for my account email twice", ("repeat_questions",)),
     ("I had to give my order number 3 times", ("repeat_questions",)),
+    # a summary's or a retrieval answer's critics: what the material does not say; a detail
+    # left out is not one added
+    ("The source document does not include information to support the claims.", ("grounding",)),
+    ("There is no mention of gun control in the document.", ("grounding",)),
+    ("It is not stated in the text that the council raised the fee", ("grounding",)),
+    ("This can neither be traced back to nor inferred from the source.", ("grounding",)),
+    ("it does not mention the warranty", ()),
     # a summary asked for is one up front; a summarizer's summary judged is its content
     ("put a short summary at the top", ("summary_first",)),
     ("too long, no summary", ("length", "summary_first")),

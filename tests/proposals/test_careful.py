@@ -314,6 +314,7 @@ def test_a_length_complaint_under_a_rule_asking_for_brevity_adds_no_rule(sample_
     ("outdated", "outdated knowledge", "your knowledge may be out of date"),
     ("repetition", "repetitive answers", "Say each point once"),
     ("reasoning", "flawed reasoning or logic", "each step follows from the ones before"),
+    ("grounding", "claims the source does not support", "leave out any claim, name, number"),
 ])
 def test_common_complaints_about_an_assistant_have_a_remedy(sample_repo: Path, concept: str,
                                                            label: str, words: str) -> None:

@@ -250,3 +250,30 @@ def test_a_section_on_how_the_agent_talks_takes_a_rule_about_the_answers(title: 
                               limits=Limits(), patterns=[pattern], min_users=0, min_runs=0)
     [op] = HeuristicProposer().propose(request, request.review).draft.operations
     assert (op.op, op.section) == ("add_rule", agent.sections[1].id), op
+
+
+@pytest.mark.parametrize(("titles", "chosen"), [
+    (["Processing Capabilities", "Output Quality"], 2),  # what it reads; how it writes
+    (["Processing Capabilities", "Meeting Types"], 1),  # no section names the answers
+    (["Writing process", "Meeting Types"], 1),
+])
+def test_a_section_on_the_output_comes_before_one_on_how_the_agent_works(
+        titles: list[str], chosen: int) -> None:
+    # a meeting summarizer's file: the rule on keeping to the transcript went under
+    # "Processing Capabilities" (its list of what it can read), not "Output Quality"
+    from gitimprove.instructions.formats import ADAPTERS, AdoptedDocument
+    from gitimprove.proposals.proposers.base import Limits, ProposalRequest
+    from gitimprove.proposals.proposers.heuristic import HeuristicProposer
+
+    from .helpers import make_pattern
+
+    text = "# Summarizer\n\nYou summarize meetings.\n\n" + "".join(
+        f"## {title}\n\n- A rule of {title.lower()}.\n\n" for title in titles)
+    parsed = ADAPTERS["markdown"].parse(text, "AGENTS.md")
+    agent = AdoptedDocument(parsed, parsed.entries[0].key, "agents").agent
+    pattern = make_pattern("claims the source does not support", key="concept:grounding",
+                           section=None, suggestion=None)
+    request = ProposalRequest(agent="agents", file=agent, protected=[], limits=Limits(),
+                              patterns=[pattern], min_users=0, min_runs=0)
+    [op] = HeuristicProposer().propose(request, request.review).draft.operations
+    assert (op.op, op.section) == ("add_rule", agent.sections[chosen].id), op

@@ -81,8 +81,11 @@ from gitimprove.validate import unclosed_block
 # Where a rule about the answers goes: a section about them (its words), else the prompt's
 # own general text or rules; never a section about something else ("Module responsibilities",
 # "Testing", "Code style" in a coding agent's AGENTS.md), where a new "Answers" section takes it.
-_STYLE_HINTS = ("style", "tone", "format", "voice", "writing", "process", "method", "answer", "response",
-                "repl", "output", "communicat", "talk", "speak", "convers")
+_STYLE_HINTS = ("style", "tone", "format", "voice", "writing", "answer", "response", "repl", "output",
+                "communicat", "talk", "speak", "convers")
+# ... and, where no section names the answers, one on how the agent works: a meeting
+# summarizer's "Processing Capabilities" lists what it reads, its "Output Quality" how it writes
+_WORK_HINTS = ("process", "method")
 _GENERAL_HINTS = ("role", "rule", "guideline", "instruction", "behavio", "general", "principle", "persona")
 ANSWERS_SECTION = "answers"
 ANSWERS_TITLE = "Answers"  # its Markdown heading slugs to the same id
@@ -156,6 +159,11 @@ REMEDIES: dict[str, Remedy] = {
     # sums (critiques of a tutor's or an analyst's answers): the rule names all three.
     "accuracy": Remedy("accuracy", "Check every fact, figure and calculation before you state it; "
                                    "leave out anything you cannot check."),
+    # NOTE: a summary's or a retrieval answer's critics say what the material does not: the
+    # remedy names the material the agent was given, whatever it is called in the file
+    "grounding": Remedy("keeping to the source", "State only what the material you were given "
+                                                 "says; leave out any claim, name, number or "
+                                                 "date it does not support."),
     "reasoning": Remedy("reasoning", "Work through the problem one step at a time and check that "
                                      "each step follows from the ones before it before you give "
                                      "the answer."),
@@ -303,7 +311,8 @@ class HeuristicProposer:
         if any(s.id == pattern.section and not _not_every_answer(s) for s in editable):
             return pattern.section
 
-        answers = [s for s in editable if about(s, _STYLE_HINTS)]
+        answers = ([s for s in editable if about(s, _STYLE_HINTS)]
+                   or [s for s in editable if about(s, _WORK_HINTS)])
         general = [s for s in editable if (s.title is None and not _not_every_answer(s))
                    or (s.rules and about(s, _GENERAL_HINTS))]
         found = [s for s in answers if s.rules] or answers or [s for s in general if s.rules] or general
