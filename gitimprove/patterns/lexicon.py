@@ -34,6 +34,17 @@ class Concept:
     phrases: tuple[str, ...]
 
 
+# What an answer drawn from given material calls it: a critique names it ("the document does
+# not mention ..."), where "it does not mention the warranty" is a detail left out.
+_MATERIAL = ("source", "document", "doc", "text", "transcript", "article", "passage", "context",
+             "original", "material")
+
+
+def _of_material(*templates: str) -> str:
+    """Phrases: each template with ``{m}`` made each of :data:`_MATERIAL`."""
+    return "\n".join(" | ".join(t.format(m=m) for m in _MATERIAL) for t in templates)
+
+
 def _c(key: str, failure: str, correction: str, praise: str, hints: str, phrases: str) -> Concept:
     lines = [p.strip() for p in phrases.strip().splitlines()]
     flat = [p.strip() for line in lines for p in line.split("|") if p.strip()]
@@ -273,32 +284,17 @@ CONCEPTS: tuple[Concept, ...] = (
     _c("grounding", "claims the source does not support", "keep to what the source says",
        "faithful to the source",
        "source sources document documents transcript context material given provided facts",
-       """
-       not in the source | not in the document | not in the doc | not in the text | not in the transcript | not in the article | not in the passage | not in the context | not in the original | not in the material
-       source * not mention | document * not mention | doc * not mention | text * not mention | transcript * not mention | article * not mention | passage * not mention | context * not mention | original * not mention | material * not mention
-       source never mention | document never mention | doc never mention | text never mention | transcript never mention | article never mention | passage never mention | context never mention | original never mention | material never mention
-       not mentioned in the source | not mentioned in the document | not mentioned in the doc | not mentioned in the text | not mentioned in the transcript | not mentioned in the article | not mentioned in the passage | not mentioned in the context | not mentioned in the original | not mentioned in the material
-       source * not say | document * not say | doc * not say | text * not say | transcript * not say | article * not say | passage * not say | context * not say | original * not say | material * not say
-       source * not state | document * not state | doc * not state | text * not state | transcript * not state | article * not state | passage * not state | context * not state | original * not state | material * not state
-       not stated in the source | not stated in the document | not stated in the doc | not stated in the text | not stated in the transcript | not stated in the article | not stated in the passage | not stated in the context | not stated in the original | not stated in the material
-       source * not specify | document * not specify | doc * not specify | text * not specify | transcript * not specify | article * not specify | passage * not specify | context * not specify | original * not specify | material * not specify
-       not specified in the source | not specified in the document | not specified in the doc | not specified in the text | not specified in the transcript | not specified in the article | not specified in the passage | not specified in the context | not specified in the original | not specified in the material
-       source * not support | document * not support | doc * not support | text * not support | transcript * not support | article * not support | passage * not support | context * not support | original * not support | material * not support
-       not supported by the source | not supported by the document | not supported by the doc | not supported by the text | not supported by the transcript | not supported by the article | not supported by the passage | not supported by the context | not supported by the original | not supported by the material
-       source * not include | document * not include | doc * not include | text * not include | transcript * not include | article * not include | passage * not include | context * not include | original * not include | material * not include
-       source * not discuss | document * not discuss | doc * not discuss | text * not discuss | transcript * not discuss | article * not discuss | passage * not discuss | context * not discuss | original * not discuss | material * not discuss
-       not discussed in the source | not discussed in the document | not discussed in the doc | not discussed in the text | not discussed in the transcript | not discussed in the article | not discussed in the passage | not discussed in the context | not discussed in the original | not discussed in the material
-       source * not indicate | document * not indicate | doc * not indicate | text * not indicate | transcript * not indicate | article * not indicate | passage * not indicate | context * not indicate | original * not indicate | material * not indicate
-       source * no information | document * no information | doc * no information | text * no information | transcript * no information | article * no information | passage * no information | context * no information | original * no information | material * no information
-       no information in the source | no information in the document | no information in the doc | no information in the text | no information in the transcript | no information in the article | no information in the passage | no information in the context | no information in the original | no information in the material
-       nothing in the source | nothing in the document | nothing in the doc | nothing in the text | nothing in the transcript | nothing in the article | nothing in the passage | nothing in the context | nothing in the original | nothing in the material
-       not found in the source | not found in the document | not found in the doc | not found in the text | not found in the transcript | not found in the article | not found in the passage | not found in the context | not found in the original | not found in the material
-       inferred from the source | inferred from the document | inferred from the doc | inferred from the text | inferred from the transcript | inferred from the article | inferred from the passage | inferred from the context | inferred from the original | inferred from the material
-       not grounded in the source | not grounded in the document | not grounded in the doc | not grounded in the text | not grounded in the transcript | not grounded in the article | not grounded in the passage | not grounded in the context | not grounded in the original | not grounded in the material
-       no mention of * in the source | no mention of * in the document | no mention of * in the doc | no mention of * in the text | no mention of * in the transcript | no mention of * in the article | no mention of * in the passage | no mention of * in the context | no mention of * in the original | no mention of * in the material
+       _of_material("not in the {m}", "{m} * not mention", "{m} never mention",
+                    "not mentioned in the {m}", "{m} * not say", "{m} * not state",
+                    "not stated in the {m}", "{m} * not specify", "not specified in the {m}",
+                    "{m} * not support", "not supported by the {m}", "{m} * not include",
+                    "{m} * not discuss", "not discussed in the {m}", "{m} * not indicate",
+                    "{m} * no information", "no information in the {m}", "nothing in the {m}",
+                    "not found in the {m}", "inferred from the {m}", "not grounded in the {m}",
+                    "no mention of * in the {m}") + """
        not grounded | ungrounded | unsupported claim | unsupported claims | no basis in
        outside the source | beyond the source | extrinsic | added information | adds information
-       adds details | added details | adds a claim | added a claim | not in the source
+       adds details | added details | adds a claim | added a claim
        """),
     # Critiques of an answer's argument (a tutor's, an analyst's): its steps do not hold
     # together, whatever the facts. Not "conclusion" alone: that is where a summary goes.
