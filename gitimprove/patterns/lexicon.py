@@ -329,6 +329,37 @@ CONCEPTS: tuple[Concept, ...] = (
        did not answer | does not answer | answer the question | not what i asked | not what i asked for
        beside the point | missed the point | misses the point | on point | on topic | stay on topic
        unrelated | random stuff | wrong question | stick to the question | answered something else
+       not understand what i | not understand what we | not understand what you | not understand me
+       not understand anything | not understand any | understand nothing | barely understand
+       not seem to understand | misunderstand | misunderstands | misunderstood | misunderstanding
+       not listen to what | not listen to anything | not listen to me | not listen to you
+       nothing to do with what | not related to what | unrelated to what | completely unrelated
+       not react to | change the subject | changes the subject | changes subjects | going off topic
+       goes off topic | deviating from | ignored my question | ignores my question | ignore my question
+       ignores the question | ignored the question | not respond to what | not answer what
+       read what you write | read what i write | read what is written
+       """),
+    # A chatbot's users: whatever they say, it answers from a script. Not "generic" alone:
+    # that is marketing copy's cliché; nor "script" alone: a coding agent's users mean a
+    # program; and the same reply again and again is repetition.
+    _c("canned", "canned, generic replies", "reply to what the user actually said",
+       "personal, specific replies",
+       "reply replies respond response conversation talk specific personal",
+       """
+       canned | scripted | from a script | a fixed script | sticks to the script | just a script
+       follows a script | read me a script | same script | same scripts | prior script
+       pre written | prewritten | pre made | premade
+       pre programmed | preprogrammed | preset | pre set | predefined | pre defined | already made
+       stock answer | stock answers | stock response | stock responses | stock replies
+       generic response | generic responses | generic answer | generic answers | generic reply
+       generic replies | generic message | generic messages | general responses | standard phrases
+       standard responses | standard replies | template responses | templated | in templates
+       automated response | automated responses | automated replies | response machine
+       multiple choice | options to choose | choose from options | buttons to choose | only buttons
+       no matter what i write | no matter what you write | no matter what i say | no matter what you
+       regardless of what you | regardless of what i | not matter what you type | not a real ai
+       not real ai | not even an ai | not a proper ai | talking in a circle | talking in circles
+       infinite loop | limited responses | basic responses | basic messages
        """),
     # Complaints about assistants' answers in general (app reviews, critiques), beyond the ones
     # above. Phrases, not bare words, where a word also names a product problem: "forgot my

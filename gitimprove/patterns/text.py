@@ -100,12 +100,13 @@ bad awful terrible poor worse worst whatever interesting idk dunno hi hello hey 
 """)
 
 # Words kept whole: their ending is no suffix ("morning"), or the stem means something else
-# ("completely" is not "complete"; an answer's "reasoning" is not "for some reason").
+# ("completely" is not "complete"; an answer's "reasoning" is not "for some reason"; "canned"
+# replies are not "can", nor "scripted" ones a program's "script").
 _NO_STRIP = _words("""
 nothing something anything everything thing things bring during morning evening string spring
 ring king sing wing this has is was its bus gas yes less unless across process analysis basis
 news series species always perhaps various previous serious famous obvious minus plus status
-bonus focus campus virus thus us ss ies completely reasoning
+bonus focus campus virus thus us ss ies completely reasoning canned scripted
 """)
 _PROTECT = frozenset({"not", "no", "to", "on", "in", "an", "as", "at", "it", "is"})
 

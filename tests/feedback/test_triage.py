@@ -400,7 +400,7 @@ def test_wrong_answers_are_about_the_answers_and_named_as_such() -> None:
     # the user who does not understand the answer, not a bot that does not understand the user
     ("I still don't understand what it means", ("jargon",)),
     ("too technical, I did not understand the explanation", ("jargon",)),
-    ("the AI doesn't understand anything I say", ()),
+    ("the AI doesn't understand anything I say", ("relevance",)),  # it answers something else
     ("it doesnt understand about mature stuff", ()),
     # a constraint the user stated and the answer ignored (a restaurant scout's reviews)
     ("It ignored that I was upset", ("tone",)),  # ... not a feeling it passed over
@@ -439,6 +439,15 @@ def test_wrong_answers_are_about_the_answers_and_named_as_such() -> None:
     ("It is not stated in the text that the council raised the fee", ("grounding",)),
     ("This can neither be traced back to nor inferred from the source.", ("grounding",)),
     ("it does not mention the warranty", ()),
+    # a chatbot's users: it answers from a script, or does not take in what they say; a
+    # coding agent's script is a program
+    ("Only provides basic scripted messages regardless of what you write", ("canned",)),
+    ("Canned replies, the same script every time", ("canned",)),
+    ("It just gives you multiple choice options", ("canned",)),
+    ("It doesn't understand anything I'm saying", ("relevance",)),
+    ("Its replies have nothing to do with what I said", ("relevance",)),
+    ("the script it wrote fails on line 3", ()),
+    ("sounds like generic marketing fluff", ("cliches",)),
     # a summary asked for is one up front; a summarizer's summary judged is its content
     ("put a short summary at the top", ("summary_first",)),
     ("too long, no summary", ("length", "summary_first")),
