@@ -145,13 +145,14 @@ def _reviews(name: str = "chatgpt_ios_reviews",
     return Feedback(shown, ["assistant"], records, product, estimated=not labels)
 
 
-def _chatbot_reviews() -> Feedback | None:
-    """The reviews of Wysa, a mental-health chatbot (labelled blind; see
-    ``benchmarks/data/sources.py``): its users complain of a bot that misunderstands them and
-    of scripted replies as much as of its price."""
+def _chatbot_reviews(name: str = "wysa_android_reviews") -> Feedback | None:
+    """The reviews of a mental-health chatbot (labelled blind; see
+    ``benchmarks/data/sources.py``): Wysa's users complain of a bot that misunderstands them
+    and of scripted replies as much as of its price; most of Youper's (held out) complain of
+    its paywall."""
     from benchmarks.bench_quality import PRODUCT_THEMES
 
-    return _reviews("wysa_android_reviews", PRODUCT_THEMES["wysa_android_reviews"])
+    return _reviews(name, PRODUCT_THEMES[name])
 
 
 def _critiques() -> Feedback | None:
@@ -250,7 +251,8 @@ def measure() -> list[dict[str, Any]]:
     from benchmarks.baseline_heuristic import BaselineHeuristicProposer
     from gitimprove.proposals.proposers.heuristic import HeuristicProposer
 
-    sets = [s for s in (_sample(), _reviews(), _chatbot_reviews(), _critiques()) if s is not None]
+    sets = [s for s in (_sample(), _reviews(), _chatbot_reviews(),
+                        _chatbot_reviews("youper_android_reviews"), _critiques()) if s is not None]
     rows: list[dict[str, Any]] = []
     print(f"{'set / agent':<44} {'proposer':<9} {'ops':>3} {'add':>3} {'upd':>3} {'dup':>3} "
           f"{'contra':>6} {'vague':>5} {'lone':>4} {'product':>8} {'mostly':>6} {'users min/med':>13}")

@@ -15,12 +15,16 @@ from __future__ import annotations
 import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
 
 from gitimprove.dataclass import dataclass, field
 from gitimprove.feedback.models import FeedbackRecord
 from gitimprove.patterns.model import Pattern
 from gitimprove.proposals.rules import PriorRule, facts, same_wording
 from gitimprove.safetext import plain
+
+if TYPE_CHECKING:
+    from gitimprove.patterns.analysis import Themer
 
 MAX_WORDINGS = 5
 # NOTE: a run of spaces and commas is tried from its start only (the look-behind): tried
@@ -46,14 +50,20 @@ class Support:
     numbers: dict[str, list[int]] = field(default_factory=dict)  # unit -> one number per user
     anonymous: bool = False  # no record names its user: each run counts as one
     themed: Support | None = None  # of the items that speak of its theme (Pattern.theme_ids)
+    # for a pattern about the answers that is about no one theme: of the items of each theme
+    # some of them speak of (see themes_of), most first
+    themes: dict[str, Support] = field(default_factory=dict)
+    ids: tuple[str, ...] = ()     # of some items (a theme's): which they are
+    quotes: tuple[str, ...] = ()  # ... and the first things they said
 
     def who(self) -> str:
         """Who is behind it, as a reviewer reads it: "from 16 users in 21 runs", or where no
         record names its user, "in 41 runs" (a proposal says once that each run counted as one
         user: "41 users in 41 runs" named users it did not have)."""
+        runs = f"in {self.runs} run{'s' * (self.runs != 1)}"
         if self.anonymous:
-            return f"in {self.runs} runs"
-        return f"from {self.users} users in {self.runs} runs"
+            return runs
+        return f"from {self.users} user{'s' * (self.users != 1)} {runs}"
 
     def shared_wording(self, min_users: int) -> Wording | None:
         """The most widely shared wording, if at least ``min_users`` users used it."""
@@ -67,25 +77,77 @@ def _user(record: FeedbackRecord) -> str:
     return "run:" + (record.run_id or record.id)
 
 
-def support_of(patterns: Iterable[Pattern], records: Sequence[FeedbackRecord]) -> dict[str, Support]:
-    """Support of each pattern, from the feedback records it cites."""
+def support_of(patterns: Iterable[Pattern], records: Sequence[FeedbackRecord],
+               themer: Themer | None = None) -> dict[str, Support]:
+    """Support of each pattern, from the feedback records it cites; ``themer`` reads the
+    themes of a pattern about no one theme (see :func:`themes_of`; default: the lexicon's,
+    with no agent's subject)."""
+    from gitimprove.patterns.analysis import Themer  # (what reads the lexicon: not at start-up)
+
     by_id = {r.id: r for r in records}
     out: dict[str, Support] = {}
+    themer = themer or Themer()
     for p in patterns:
         recs = [by_id[i] for i in p.feedback_ids if i in by_id]
         if not recs:
             continue
-        themed = None
-        if p.theme_ids:
-            said = [by_id[i] for i in p.theme_ids if i in by_id]
-            themed = Support(items=len(said), users=len({_user(r) for r in said}),
-                             runs=len({_run(r) for r in said}),
-                             anonymous=not any(r.user_id for r in recs))
+        anonymous = not any(r.user_id for r in recs)
         out[p.id] = Support(items=p.count, users=len({_user(r) for r in recs}),
                             runs=len({_run(r) for r in recs}), wordings=_wordings(recs),
-                            numbers=_numbers(recs), anonymous=not any(r.user_id for r in recs),
-                            themed=themed)
+                            numbers=_numbers(recs), anonymous=anonymous,
+                            themed=_of(p.theme_ids, by_id, anonymous) if p.theme_ids else None,
+                            themes={k: _of(ids, by_id, anonymous)
+                                    for k, ids in themes_of(p, by_id, themer).items()})
     return out
+
+
+THEME_QUOTES = 3
+
+
+def _of(ids: Iterable[str], by_id: dict[str, FeedbackRecord], anonymous: bool) -> Support:
+    """Support of some of a pattern's items (those that speak of one of its themes), with the
+    first :data:`THEME_QUOTES` things they said."""
+    said = [by_id[i] for i in ids if i in by_id]
+    texts = dict.fromkeys(t for r in said if (t := r.reason or r.correction))
+    return Support(items=len(said), users=len({_user(r) for r in said}),
+                   runs=len({_run(r) for r in said}), anonymous=anonymous,
+                   ids=tuple(r.id for r in said), quotes=tuple(list(texts)[:THEME_QUOTES]))
+
+
+SOME_SHARE = 0.1  # of a pattern's items that speak of a theme first: one of its themes
+SOME_LEAST = 3    # ... and at least this many
+
+
+def themes_of(pattern: Pattern, by_id: dict[str, FeedbackRecord],
+              themer: Themer) -> dict[str, list[str]]:
+    """For a negative pattern about the answers that is about no one theme (no
+    ``Pattern.theme``): each lexicon theme that :data:`SOME_SHARE` of its items, and
+    :data:`SOME_LEAST`, speak of first, with their ids, most first. 119 reviews of a chatbot
+    fell into one pattern: 20 say it does not understand them, 17 that it answers from a
+    script, 12 that it repeats itself, and no theme was read in it, so the offline proposer
+    proposed nothing. An item about a product topic by its own words counts for none ("it
+    keeps giving me an error" is a crash, not a factual error). Read here, for the patterns
+    a proposal may take up, not by analysis for every pattern: it reads the lexicon in each
+    distinct text (a second more for 100,000)."""
+    if (pattern.theme is not None or pattern.key.startswith("concept:")
+            or not pattern.fixable):
+        return {}
+    first: dict[str, str] = {}
+    ids: dict[str, list[str]] = defaultdict(list)
+    for i in pattern.feedback_ids:
+        record = by_id.get(i)
+        text = record.reason or record.correction if record is not None else None
+        if not text:
+            continue
+        said = first.get(text)
+        if said is None:
+            info = themer(text)
+            said = first[text] = "" if info.topic is not None else next(iter(info.concepts), "")
+        if said:
+            ids[said].append(i)
+    least = max(SOME_LEAST, SOME_SHARE * pattern.count)
+    return {k: found for k, found in sorted(ids.items(), key=lambda kv: (-len(kv[1]), kv[0]))
+            if len(found) >= least}
 
 
 def _run(record: FeedbackRecord) -> str:

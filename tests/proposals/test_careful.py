@@ -281,6 +281,68 @@ def test_a_rule_from_a_theme_some_items_speak_of_rests_on_those_items(sample_rep
         propose(repo, AGENT, HeuristicProposer(), dry_run=True, patterns=[fewer])
 
 
+def test_a_pattern_about_several_themes_gets_a_rule_for_each(sample_repo: Path) -> None:
+    # A chatbot's reviews: one pattern of 11, 4 saying it answers from a script, 4 that it
+    # does not understand them, 3 a game that will not start; no theme was read in it and the
+    # offline proposer proposed nothing
+    repo = InstructionRepo(sample_repo)
+    canned = _record(repo, 4, ["u-1", "u-2", "u-3", "u-4"], rating="negative",
+                     reason="canned replies whatever I write")
+    lost = _record(repo, 4, ["u-5", "u-6", "u-7", "u-8"], prefix="m", rating="negative",
+                   reason="it does not understand what I say")
+    rest = _record(repo, 3, ["u-9", "u-10", "u-11"], prefix="r", rating="negative",
+                   reason="the game kicks me off every time I play")
+    pattern = make_pattern("feel, help, talk", key="terms:feel+help+talk",
+                           ids=canned + lost + rest, section=None, suggestion=None,
+                           quotes=["the game kicks me off every time I play"])
+    plan = propose(repo, AGENT, HeuristicProposer(), dry_run=True, patterns=[pattern])
+    ops = plan.result.draft.operations
+    assert [op.text.split(",")[0] for op in ops if isinstance(op, AddRule)] == [
+        "Reply to what the user just said", "Answer the question asked in the first sentence"]
+    assert [op.evidence for op in ops] == [[pattern.id, *canned], [pattern.id, *lost]]
+    assert ops[0].reason.startswith(
+        "Adds a rule for 'feel, help, talk': 4 of its 11 items, read as 'canned, generic "
+        'replies\', from 4 users in 4 runs, e.g. "canned replies whatever I write". ')
+    # a theme one user speaks of is left out, saying so; the others stand
+    once = _record(repo, 3, ["u-12"] * 3, prefix="o", rating="negative",
+                   reason="it does not understand what I say")
+    few = make_pattern("feel, help, talk", key="terms:feel+help+talk",
+                       ids=canned + once + rest, section=None, suggestion=None)
+    plan = propose(repo, AGENT, HeuristicProposer(), dry_run=True, patterns=[few])
+    assert len(plan.result.draft.operations) == 1
+    assert any("3 of its items read as its theme ('off-topic or not answering the question'), "
+               "from 1 user in 3 runs" in left.why for left in plan.result.left_out), plan.result.left_out
+
+
+def test_the_themes_some_of_a_pattern_s_items_speak_of() -> None:
+    from datetime import UTC, datetime
+
+    from gitimprove.feedback.models import make_record
+    from gitimprove.patterns.analysis import Themer
+    from gitimprove.proposals.support import themes_of
+
+    texts = (["canned replies whatever I write"] * 4 + ["it does not understand what I say"] * 3
+             + ["the app crashes with an error"] * 3 + ["the penguin is cute"] * 10)
+    at = datetime(2026, 1, 1, tzinfo=UTC)
+    records = {f"f{n}": make_record({"id": f"f{n}", "agent": "a", "rating": "down",
+                                     "reason": t, "created_at": at})
+               for n, t in enumerate(texts)}
+    pattern = make_pattern("feel, help, talk", key="terms:feel+help+talk", ids=list(records),
+                           section=None, suggestion=None)
+    assert themes_of(pattern, records, Themer()) == {"canned": ["f0", "f1", "f2", "f3"],
+                                                    "relevance": ["f4", "f5", "f6"]}
+    # a pattern about one theme has it already; praise and the product have none
+    for update in ({"theme": "canned"}, {"key": "concept:canned"}, {"triage": "product"},
+                   {"kind": "successful_pattern"}):
+        assert themes_of(pattern.model_copy(update=update), records, Themer()) == {}
+    # a theme must be said by a tenth of the items: 3 of 40 is not enough
+    more = {**records, **{f"g{n}": make_record({"id": f"g{n}", "agent": "a", "rating": "down",
+                                                "reason": "the penguin is cute",
+                                                "created_at": at}) for n in range(20)}}
+    bigger = pattern.model_copy(update={"feedback_ids": list(more), "count": len(more)})
+    assert list(themes_of(bigger, more, Themer())) == ["canned"]
+
+
 def test_a_length_complaint_under_a_rule_asking_for_brevity_adds_no_rule(sample_repo: Path) -> None:
     # A Copilot-style file says "Keep responses concise ..." with no number: a stock "cut filler"
     # rule would say it again in other words (the brief's "be concise" under "keep answers brief").
@@ -315,6 +377,7 @@ def test_a_length_complaint_under_a_rule_asking_for_brevity_adds_no_rule(sample_
     ("repetition", "repetitive answers", "Say each point once"),
     ("reasoning", "flawed reasoning or logic", "each step follows from the ones before"),
     ("grounding", "claims the source does not support", "leave out any claim, name, number"),
+    ("canned", "canned, generic replies", "naming its specifics, in your own words"),
 ])
 def test_common_complaints_about_an_assistant_have_a_remedy(sample_repo: Path, concept: str,
                                                            label: str, words: str) -> None:

@@ -32,6 +32,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import replace
+from itertools import chain
 
 from gitimprove.dataclass import dataclass, field
 from gitimprove.instructions.agentfile import (
@@ -170,6 +172,10 @@ REMEDIES: dict[str, Remedy] = {
     "resolution": Remedy("resolution", None),
     "relevance": Remedy("answering the question", "Answer the question asked in the first sentence, "
                                                   "before any background."),
+    # NOTE: a chatbot whose users say it answers from a script, whatever they write
+    "canned": Remedy("replies to what was said", "Reply to what the user just said, naming its "
+                                                 "specifics, in your own words; never answer "
+                                                 "with a stock phrase or a fixed script."),
     "truncated": Remedy("finished answers", "Finish every answer; when the whole of it will not fit "
                                             "in one reply, give a complete shorter version and "
                                             "offer the rest."),
@@ -202,6 +208,27 @@ REMEDIES: dict[str, Remedy] = {
                                                      "out); when two conflict, ask which comes "
                                                      "first."),
 }
+
+
+def _support_of(request: ProposalRequest, pattern: Pattern) -> Support | None:
+    """The support of ``pattern``; of a view of one of its themes (see :func:`_views`), with
+    that theme's as the support of its theme."""
+    found = request.support.get(pattern.id)
+    if found is not None and pattern.theme in found.themes and pattern.theme_ids:
+        return replace(found, themed=found.themes[pattern.theme])
+    return found
+
+
+def _views(request: ProposalRequest, pattern: Pattern) -> list[Pattern]:
+    """The pattern as the proposer reads it: itself, or, for one about no one theme whose
+    items speak of several (``Support.themes``, see :func:`.support.themes_of`), one view per
+    theme, with it as its theme read from some of its items: the rule from it rests on them.
+    Most first."""
+    found = request.support.get(pattern.id)
+    if concept_of(pattern) is not None or found is None or not found.themes:
+        return [pattern]
+    return [pattern.model_copy(update={"theme": theme, "theme_ids": list(said.ids)})
+            for theme, said in found.themes.items()]
 
 
 def concept_of(pattern: Pattern) -> str | None:
@@ -321,7 +348,7 @@ class HeuristicProposer:
         return None if request.file.section(ANSWERS_SECTION) is not None else ANSWERS_SECTION
 
     def _support(self, request: ProposalRequest, pattern: Pattern) -> Support | None:
-        return request.support.get(pattern.id)
+        return _support_of(request, pattern)
 
     def _candidate(self, request: ProposalRequest, pattern: Pattern,
                    statements: Sequence[Statement]) -> tuple[str | None, str, str, bool]:
@@ -372,7 +399,7 @@ class HeuristicProposer:
         # a pattern about a tool's use comes after the tool's own patterns, to join its guideline
         ordered = ([p for p in request.patterns if p.id not in about]
                    + [p for p in request.patterns if p.id in about])
-        for pattern in ordered:
+        for pattern in chain.from_iterable(_views(request, p) for p in ordered):
             if not pattern.fixable or pattern.state != "open":
                 continue
             label = f"'{pattern.label}' ({pattern.count} items)"
@@ -674,7 +701,7 @@ class HeuristicProposer:
                  f"theme's stock remedy, or wording at least {request.wording_min_users} users "
                  f"share, from patterns about the answers with at least {request.min_users} "
                  "distinct users behind them."]
-        if any(s.anonymous for pl in chosen if (s := request.support.get(pl.patterns[0].id))):
+        if any(s.anonymous for pl in chosen if (s := _support_of(request, pl.patterns[0]))):
             # said once here, not after every count below
             parts.append("No record names its user, so each run counts as one user.")
         for n, pl in enumerate(chosen, 1):
@@ -853,7 +880,7 @@ def _cited(pl: _Planned, pattern: Pattern) -> list[str]:
 
 def _reason(request: ProposalRequest, pl: _Planned, *, brief: bool = False) -> str:
     main = pl.patterns[0]
-    support = request.support.get(main.id)
+    support = _support_of(request, main)
     themed = support.themed if support is not None and pl.themed else None
     also = [p for p in pl.patterns[1:]]
     more = (" Also behind it: " + "; ".join(f"'{p.label}' ({p.count} items)" for p in also) + "."
@@ -863,7 +890,8 @@ def _reason(request: ProposalRequest, pl: _Planned, *, brief: bool = False) -> s
     if themed is not None:  # the rule rests on the items that speak of the theme
         items = (f"{themed.items} of its {main.count} items, read as '{_theme_label(main)}', "
                  f"{themed.who()}")
-        quotes = _quotes([main.model_copy(update={"quotes": _on_theme(main)}), *also],
+        said = list(themed.quotes) or _on_theme(main)  # a theme's view: its items' own words
+        quotes = _quotes([main.model_copy(update={"quotes": said}), *also],
                          2 if brief else MAX_QUOTES)
     else:
         items = f"{main.count} items" + (f" {support.who()}" if support else "")
