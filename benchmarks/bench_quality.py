@@ -42,7 +42,8 @@ well as its answer's: "tuning" since.
 TofuEval's expert explanations of hallucinated summary sentences carry their annotators'
 error types, and were added blind; their first figures (8.3% read as about the product: the
 summaries' fees and billing) led triage to read a product word that the run holds as the
-run's subject: "held out for the grouping".
+run's subject, and its patterns, read in a trial, led to the lexicon's theme of claims the
+source does not support: "held out for the grouping".
 The reviews of Youper (another mental-health chatbot, most of them about its paywall) were
 labelled blind and nothing was changed for them: "held out".
 

@@ -150,8 +150,9 @@ SOURCES: dict[str, Source] = {s.name: s for s in (
            "each with its topic and summary (labelled blind: its gold is the annotators', no "
            "analysis was run on it before it was added, and the grouping was never tuned on "
            "it; its first figures, 8.3% of its critiques read as about the product, led "
-           "triage to read a product word the run holds as the run's subject, so it is held "
-           "out for the grouping only)",
+           "triage to read a product word the run holds as the run's subject, and its "
+           "patterns were read in a trial, which added the lexicon's theme of claims the "
+           "source does not support, so it is held out for the grouping only)",
            "benchmarks.data.fetch_tofueval_explanations", misses_read=True),
     Source("shepherd_critiques", "facebookresearch/Shepherd",
            "29b1863bbecd616e2052a0d664507b69bde60fff", "data/human_data_raw.jsonl",
