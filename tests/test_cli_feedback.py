@@ -433,3 +433,23 @@ def test_a_mapped_export_without_an_agent_column_lists_its_own_columns(
     code, out, _ = run(capsys, sample_repo, "feedback", "import", str(export), "--map",
                        "thumbs=rating", "--map", "comment=reason", "--map", "bot_name=agent")
     assert code == 0 and "imported 1 of 1 records" in out
+
+
+def test_a_pattern_named_by_its_words_shows_the_theme_its_items_speak_of() -> None:
+    # 291 critiques of a meeting summarizer named "mentioned, source", 144 of them saying the
+    # source does not support a claim: the label alone did not say so
+    from gitimprove.cli.feedback import _read_as
+
+    from .proposals.helpers import make_pattern
+
+    ids = [f"fb-{n}" for n in range(9)]
+    words = make_pattern("mentioned, source", key="terms:mention+sourc", ids=ids,
+                         theme="grounding")
+    assert _read_as(words) == "claims the source does not support (9 of 9)"
+    some = words.model_copy(update={"theme_ids": ids[:4]})
+    assert _read_as(some) == "claims the source does not support (4 of 9)"
+    fix = some.model_copy(update={"kind": "consistent_correction"})
+    assert _read_as(fix) == "keep to what the source says (4 of 9)"
+    # named after its theme, or about none: nothing more to say
+    assert _read_as(make_pattern(key="concept:length", theme="length")) is None
+    assert _read_as(words.model_copy(update={"theme": None})) is None

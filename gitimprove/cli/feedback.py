@@ -428,6 +428,21 @@ def analyze_cmd(ctx: Context, agent: str | None, since: str | None, version: str
         echo(f"Model calls: {bill.said()}")
 
 
+def _read_as(p: Pattern) -> str | None:
+    """The theme a pattern named by its words is about, as the lexicon names it, with how many
+    of its items speak of it: "claims the source does not support (144 of 291)"."""
+    if p.theme is None or p.key.startswith("concept:"):
+        return None
+    from gitimprove.patterns.lexicon import concept
+
+    found = concept(p.theme)
+    if found is None:
+        return None
+    name = {"consistent_correction": found.correction,
+            "successful_pattern": found.praise}.get(p.kind, found.failure)
+    return f"{name} ({len(p.theme_ids) or p.count:,} of {p.count:,})"
+
+
 def _show_patterns(agent: str, patterns: list[Pattern], show_all: bool) -> None:
     from gitimprove.patterns.model import topic_tally
 
@@ -464,6 +479,9 @@ def _show_patterns(agent: str, patterns: list[Pattern], show_all: bool) -> None:
         if p.parts:
             echo("      parts: " + shorten("; ".join(f"{part.label} ({part.count})"
                                                    for part in p.parts), parts_room))
+        read_as = _read_as(p)
+        if read_as:
+            echo(f"      read as: {shorten(read_as, parts_room)}")
         if p.suggestion:
             echo(f"      suggests: {p.suggestion}")
         lead = f"      {p.id}  evidence: "
