@@ -283,7 +283,7 @@ CONCEPTS: tuple[Concept, ...] = (
     # named, since "it doesn't mention the warranty" is a detail left out, not one added.
     _c("grounding", "claims the source does not support", "keep to what the source says",
        "faithful to the source",
-       "source sources document documents transcript context material given provided facts",
+       "source sources faithful grounded accurate accuracy facts quality",
        _of_material("not in the {m}", "{m} * not mention", "{m} never mention",
                     "not mentioned in the {m}", "{m} * not say", "{m} * not state",
                     "not stated in the {m}", "{m} * not specify", "not specified in the {m}",
@@ -291,7 +291,8 @@ CONCEPTS: tuple[Concept, ...] = (
                     "{m} * not discuss", "not discussed in the {m}", "{m} * not indicate",
                     "{m} * no information", "no information in the {m}", "nothing in the {m}",
                     "not found in the {m}", "inferred from the {m}", "not grounded in the {m}",
-                    "no mention of * in the {m}") + """
+                    "no mention of * in the {m}", "according to the {m}", "per the {m}",
+                    "per {m}", "as per the {m}", "the {m} says", "the {m} states") + """
        not grounded | ungrounded | unsupported claim | unsupported claims | no basis in
        outside the source | beyond the source | extrinsic | added information | adds information
        adds details | added details | adds a claim | added a claim

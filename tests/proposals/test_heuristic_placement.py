@@ -277,3 +277,53 @@ def test_a_section_on_the_output_comes_before_one_on_how_the_agent_works(
                               patterns=[pattern], min_users=0, min_runs=0)
     [op] = HeuristicProposer().propose(request, request.review).draft.operations
     assert (op.op, op.section) == ("add_rule", agent.sections[chosen].id), op
+
+
+def test_a_section_that_is_only_a_sample_takes_no_rule() -> None:
+    # a meeting summarizer's "Standard Format", a fenced template of the summary, was the
+    # pattern's section by its words ("Decision with context and rationale"); the rule went
+    # after the template
+    from gitimprove.instructions.formats import ADAPTERS, AdoptedDocument
+    from gitimprove.proposals.proposers.base import Limits, ProposalRequest
+    from gitimprove.proposals.proposers.heuristic import HeuristicProposer
+
+    from .helpers import make_pattern
+
+    text = ("# Summarizer\n\nYou summarize meetings.\n\n## Standard Format\n\n```\n"
+            "# Meeting Summary: [Title]\n## Key Decisions\n1. [Decision with context]\n```\n\n"
+            "## Output Quality\n\n- Concise but complete.\n")
+    parsed = ADAPTERS["markdown"].parse(text, "AGENTS.md")
+    agent = AdoptedDocument(parsed, parsed.entries[0].key, "agents").agent
+    sample = next(s for s in agent.sections if s.title == "Standard Format")
+    pattern = make_pattern("claims the source does not support", key="concept:grounding",
+                           section=sample.id, suggestion=None)
+    request = ProposalRequest(agent="agents", file=agent, protected=[], limits=Limits(),
+                              patterns=[pattern], min_users=0, min_runs=0)
+    [op] = HeuristicProposer().propose(request, request.review).draft.operations
+    assert (op.op, op.section) == ("add_rule", "output-quality"), op
+
+
+def test_for_a_file_that_gives_the_sources_citing_them_is_keeping_to_them() -> None:
+    # a summarizer of transcripts: critiques saying "according to the source document ..."
+    # (citations) and "the document does not mention ..." (grounding) got two rules that say
+    # one thing, "Base each claim on the sources you are given" and "State only what the
+    # material you were given says"
+    from gitimprove.instructions.formats import ADAPTERS, AdoptedDocument
+    from gitimprove.proposals.proposers.base import Limits, ProposalRequest
+    from gitimprove.proposals.proposers.heuristic import HeuristicProposer
+
+    from .helpers import make_pattern
+
+    text = ("# Summarizer\n\nRead and analyze meeting notes or transcripts.\n\n"
+            "## Output Quality\n\n- Concise but complete.\n")
+    parsed = ADAPTERS["markdown"].parse(text, "AGENTS.md")
+    agent = AdoptedDocument(parsed, parsed.entries[0].key, "agents").agent
+    grounding = make_pattern("claims the source does not support", key="concept:grounding",
+                             section=None, suggestion=None, ids=["a1", "a2", "a3"])
+    citations = make_pattern("no sources or citations", key="concept:citations",
+                             section=None, suggestion=None, ids=["b1", "b2", "b3"])
+    for patterns in ([grounding, citations], [citations, grounding]):
+        request = ProposalRequest(agent="agents", file=agent, protected=[], limits=Limits(),
+                                  patterns=patterns, min_users=0, min_runs=0)
+        [op] = HeuristicProposer().propose(request, request.review).draft.operations
+        assert op.evidence[:1] == [patterns[0].id] and patterns[1].id in op.evidence, op

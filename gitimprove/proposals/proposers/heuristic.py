@@ -70,6 +70,7 @@ from gitimprove.proposals.rules import (
     example_sections,
     facts,
     file_statements,
+    own_text,
     pending_match,
     rejected_match,
     restates,
@@ -430,6 +431,14 @@ class HeuristicProposer:
             if text is None:
                 left_out.append(LeftOut(label, source))
                 continue
+            if theme == "citations" and text == REMEDIES["citations"].given:
+                # for a file that gives the agent its sources, the rule on citing them is the
+                # rule on keeping to them: one rule for both themes
+                theme = "grounding"
+                twin = next((pl for pl in planned if pl.theme == theme), None)
+                if twin is not None:
+                    twin.patterns.append(pattern)
+                    continue
             said = support.themed if support is not None and themed else None
             if said is not None and (said.users < request.min_users
                                      or said.runs < request.min_runs):
@@ -728,14 +737,16 @@ def _states_form(statements: Sequence[Statement]) -> Statement | None:
 
 
 # what the agent is given to answer from: "the provided context", "the evidence below",
-# "based only on the documents" (not "search results": an agent that searches finds sources
+# "based only on the documents", "summarize the meeting transcript", "Read and analyze
+# meeting notes or transcripts" (not "search results": an agent that searches finds sources
 # it can cite; not "the following articles": a writer's are to write)
 _GIVEN_SOURCES = re.compile(
     r"\b(?:(?:following|given|provided|supplied|retrieved|attached)\s+(?:context|evidence|"
     r"documents?|sources?|passages?|excerpts?|fragments?)|(?:context|evidence|"
     r"documents?|passages?|excerpts?|fragments?)\s+(?:provided|given|supplied|below)|(?:based|"
     r"grounded)\s+(?:only\s+|solely\s+|strictly\s+|entirely\s+)?on\s+the\s+(?:context|"
-    r"evidence|documents?|passages?|excerpts?))\b", re.I)
+    r"evidence|documents?|passages?|excerpts?)|(?:summari[sz]\w*|analy[sz]\w*|read)\s+"
+    r"(?:\w+\s+){0,3}?(?:transcripts?|meeting\s+notes|minutes))\b", re.I)
 
 
 def _gives_sources(statements: Sequence[Statement]) -> Statement | None:
@@ -767,7 +778,17 @@ def _not_every_answer(section: Section) -> bool:
     procedure ("When Teaching:", "Before Acting", "Build It In This Order", "Workflow"): a
     rule added there is one more step of it (cagent's learning companion took the accuracy
     rule as step 6 of "When Teaching:")."""
-    return about_code(section) or names_case_or_steps((section.title or "").strip(" *_:"))
+    return (about_code(section) or names_case_or_steps((section.title or "").strip(" *_:"))
+            or _only_a_sample(section))
+
+
+def _only_a_sample(section: Section) -> bool:
+    """Whether a section holds nothing but code blocks, tables or worked examples (a meeting
+    summarizer's "Standard Format", a fenced template of the summary): a rule added after it
+    would read as part of the sample. Its words named it the concern of the rule on keeping to
+    the source ("Decision with context and rationale")."""
+    return bool((section.text or "").strip()) and not section.rules and not own_text(
+        section.text or "")[0].strip()
 
 
 def _first_protected(request: ProposalRequest) -> int | None:
