@@ -252,54 +252,53 @@ def test_a_section_on_how_the_agent_talks_takes_a_rule_about_the_answers(title: 
     assert (op.op, op.section) == ("add_rule", agent.sections[1].id), op
 
 
-@pytest.mark.parametrize(("titles", "chosen"), [
-    (["Processing Capabilities", "Output Quality"], 2),  # what it reads; how it writes
-    (["Processing Capabilities", "Meeting Types"], 1),  # no section names the answers
-    (["Writing process", "Meeting Types"], 1),
-])
-def test_a_section_on_the_output_comes_before_one_on_how_the_agent_works(
-        titles: list[str], chosen: int) -> None:
-    # a meeting summarizer's file: the rule on keeping to the transcript went under
-    # "Processing Capabilities" (its list of what it can read), not "Output Quality"
+def _propose_offline(text: str, *patterns: Any) -> Any:
+    """The offline proposer's draft for one Markdown file (AGENTS.md) and its patterns."""
     from gitimprove.instructions.formats import ADAPTERS, AdoptedDocument
     from gitimprove.proposals.proposers.base import Limits, ProposalRequest
     from gitimprove.proposals.proposers.heuristic import HeuristicProposer
+
+    parsed = ADAPTERS["markdown"].parse(text, "AGENTS.md")
+    agent = AdoptedDocument(parsed, parsed.entries[0].key, "agents").agent
+    request = ProposalRequest(agent="agents", file=agent, protected=[], limits=Limits(),
+                              patterns=list(patterns), min_users=0, min_runs=0)
+    return HeuristicProposer().propose(request, request.review).draft
+
+
+@pytest.mark.parametrize(("titles", "chosen"), [
+    (["Processing Capabilities", "Output Quality"], "output-quality"),
+    (["Writing process", "Meeting Types"], "writing-process"),
+    (["Processing Capabilities", "Meeting Types"], "answers"),  # a list of what it can do
+])
+def test_a_section_listing_what_the_agent_can_do_takes_no_rule(titles: list[str],
+                                                               chosen: str) -> None:
+    # a meeting summarizer's file: the rule on checking facts went under "Processing
+    # Capabilities" ("**Transcripts**: Extract key information from long transcripts"), not
+    # "Output Quality"
+    from gitimprove.proposals.operations import AddRule
 
     from .helpers import make_pattern
 
     text = "# Summarizer\n\nYou summarize meetings.\n\n" + "".join(
         f"## {title}\n\n- A rule of {title.lower()}.\n\n" for title in titles)
-    parsed = ADAPTERS["markdown"].parse(text, "AGENTS.md")
-    agent = AdoptedDocument(parsed, parsed.entries[0].key, "agents").agent
-    pattern = make_pattern("claims the source does not support", key="concept:grounding",
-                           section=None, suggestion=None)
-    request = ProposalRequest(agent="agents", file=agent, protected=[], limits=Limits(),
-                              patterns=[pattern], min_users=0, min_runs=0)
-    [op] = HeuristicProposer().propose(request, request.review).draft.operations
-    assert (op.op, op.section) == ("add_rule", agent.sections[chosen].id), op
+    [op] = _propose_offline(text, make_pattern("factual errors or invented details",
+                                               key="concept:accuracy", section=None,
+                                               suggestion=None)).operations
+    assert (op.section if isinstance(op, AddRule) else op.id) == chosen, op
 
 
 def test_a_section_that_is_only_a_sample_takes_no_rule() -> None:
     # a meeting summarizer's "Standard Format", a fenced template of the summary, was the
     # pattern's section by its words ("Decision with context and rationale"); the rule went
     # after the template
-    from gitimprove.instructions.formats import ADAPTERS, AdoptedDocument
-    from gitimprove.proposals.proposers.base import Limits, ProposalRequest
-    from gitimprove.proposals.proposers.heuristic import HeuristicProposer
-
     from .helpers import make_pattern
 
     text = ("# Summarizer\n\nYou summarize meetings.\n\n## Standard Format\n\n```\n"
             "# Meeting Summary: [Title]\n## Key Decisions\n1. [Decision with context]\n```\n\n"
             "## Output Quality\n\n- Concise but complete.\n")
-    parsed = ADAPTERS["markdown"].parse(text, "AGENTS.md")
-    agent = AdoptedDocument(parsed, parsed.entries[0].key, "agents").agent
-    sample = next(s for s in agent.sections if s.title == "Standard Format")
-    pattern = make_pattern("claims the source does not support", key="concept:grounding",
-                           section=sample.id, suggestion=None)
-    request = ProposalRequest(agent="agents", file=agent, protected=[], limits=Limits(),
-                              patterns=[pattern], min_users=0, min_runs=0)
-    [op] = HeuristicProposer().propose(request, request.review).draft.operations
+    [op] = _propose_offline(text, make_pattern(
+        "claims the source does not support", key="concept:grounding",
+        section="standard-format", suggestion=None)).operations
     assert (op.op, op.section) == ("add_rule", "output-quality"), op
 
 
@@ -308,22 +307,31 @@ def test_for_a_file_that_gives_the_sources_citing_them_is_keeping_to_them() -> N
     # (citations) and "the document does not mention ..." (grounding) got two rules that say
     # one thing, "Base each claim on the sources you are given" and "State only what the
     # material you were given says"
-    from gitimprove.instructions.formats import ADAPTERS, AdoptedDocument
-    from gitimprove.proposals.proposers.base import Limits, ProposalRequest
-    from gitimprove.proposals.proposers.heuristic import HeuristicProposer
-
     from .helpers import make_pattern
 
     text = ("# Summarizer\n\nRead and analyze meeting notes or transcripts.\n\n"
             "## Output Quality\n\n- Concise but complete.\n")
-    parsed = ADAPTERS["markdown"].parse(text, "AGENTS.md")
-    agent = AdoptedDocument(parsed, parsed.entries[0].key, "agents").agent
     grounding = make_pattern("claims the source does not support", key="concept:grounding",
                              section=None, suggestion=None, ids=["a1", "a2", "a3"])
     citations = make_pattern("no sources or citations", key="concept:citations",
                              section=None, suggestion=None, ids=["b1", "b2", "b3"])
     for patterns in ([grounding, citations], [citations, grounding]):
-        request = ProposalRequest(agent="agents", file=agent, protected=[], limits=Limits(),
-                                  patterns=patterns, min_users=0, min_runs=0)
-        [op] = HeuristicProposer().propose(request, request.review).draft.operations
+        [op] = _propose_offline(text, *patterns).operations
         assert op.evidence[:1] == [patterns[0].id] and patterns[1].id in op.evidence, op
+
+
+def test_a_rule_goes_where_the_answers_have_a_rule_on_its_theme_and_is_seen_beside_it() -> None:
+    # a code reviewer's file: "Your Review Process" asks for accurate findings; the accuracy
+    # rule went under "Output Format" instead, and said it again
+    from gitimprove.proposals.proposers.base import NothingNew
+
+    from .helpers import make_pattern
+
+    text = ("# Reviewer\n\nYou review pull requests.\n\n## Output Format\n\n- Use Markdown.\n\n"
+            "## Your Review Process\n\n- Read the whole diff first.\n"
+            "- Verify facts before posting; never make up a finding.\n")
+    with pytest.raises(NothingNew) as caught:
+        _propose_offline(text, make_pattern("factual errors or invented details",
+                                            key="concept:accuracy", section=None,
+                                            suggestion=None))
+    assert "rule 2 of 'your-review-process' is on this theme already" in caught.value.left_out[0].why

@@ -84,11 +84,8 @@ from gitimprove.validate import unclosed_block
 # Where a rule about the answers goes: a section about them (its words), else the prompt's
 # own general text or rules; never a section about something else ("Module responsibilities",
 # "Testing", "Code style" in a coding agent's AGENTS.md), where a new "Answers" section takes it.
-_STYLE_HINTS = ("style", "tone", "format", "voice", "writing", "answer", "response", "repl", "output",
-                "communicat", "talk", "speak", "convers")
-# ... and, where no section names the answers, one on how the agent works: a meeting
-# summarizer's "Processing Capabilities" lists what it reads, its "Output Quality" how it writes
-_WORK_HINTS = ("process", "method")
+_STYLE_HINTS = ("style", "tone", "format", "voice", "writing", "process", "method", "answer", "response",
+                "repl", "output", "communicat", "talk", "speak", "convers")
 _GENERAL_HINTS = ("role", "rule", "guideline", "instruction", "behavio", "general", "principle", "persona")
 ANSWERS_SECTION = "answers"
 ANSWERS_TITLE = "Answers"  # its Markdown heading slugs to the same id
@@ -339,10 +336,19 @@ class HeuristicProposer:
         if any(s.id == pattern.section and not _not_every_answer(s) for s in editable):
             return pattern.section
 
-        answers = ([s for s in editable if about(s, _STYLE_HINTS)]
-                   or [s for s in editable if about(s, _WORK_HINTS)])
+        answers = [s for s in editable if about(s, _STYLE_HINTS)]
         general = [s for s in editable if (s.title is None and not _not_every_answer(s))
                    or (s.rules and about(s, _GENERAL_HINTS))]
+        theme = concept_of(pattern)
+        # of those about the answers, one with a rule on the theme already, so that a second
+        # rule on it is seen beside the first (a code reviewer's "Your Review Process" says to
+        # check facts; under its "Output Format", the accuracy rule would say it again). Not
+        # one of general rules: a theme read from a rule's words alone is often no theme
+        # ("Descriptive error messages" is no rule on accuracy)
+        home = next((s for s in answers if theme is not None
+                     and any(facts(rule).concept == theme for rule in s.rules or ())), None)
+        if home is not None:
+            return home.id
         found = [s for s in answers if s.rules] or answers or [s for s in general if s.rules] or general
         if found:
             return found[0].id
@@ -779,7 +785,12 @@ def _not_every_answer(section: Section) -> bool:
     rule added there is one more step of it (cagent's learning companion took the accuracy
     rule as step 6 of "When Teaching:")."""
     return (about_code(section) or names_case_or_steps((section.title or "").strip(" *_:"))
-            or _only_a_sample(section))
+            or _only_a_sample(section) or _CAPABILITIES.search(section.title or "") is not None)
+
+
+# a section that lists what the agent can do: a meeting summarizer's "Processing Capabilities"
+# ("**Transcripts**: Extract key information from long transcripts") took its rule on facts
+_CAPABILITIES = re.compile(r"\bcapabilit", re.I)
 
 
 def _only_a_sample(section: Section) -> bool:
