@@ -292,8 +292,9 @@ CONCEPTS: tuple[Concept, ...] = (
                     "{m} * no information", "no information in the {m}", "nothing in the {m}",
                     "not found in the {m}", "inferred from the {m}", "not grounded in the {m}",
                     "no mention of * in the {m}", "according to the {m}", "per the {m}",
-                    "per {m}", "as per the {m}", "the {m} says", "the {m} states") + """
-       not grounded | ungrounded | unsupported claim | unsupported claims | no basis in
+                    "as per the {m}", "the {m} says", "the {m} states") + """
+       per source | per source document | not grounded | ungrounded | unsupported claim
+       unsupported claims | no basis in
        outside the source | beyond the source | extrinsic | added information | adds information
        adds details | added details | adds a claim | added a claim
        """),

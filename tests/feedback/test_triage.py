@@ -439,6 +439,8 @@ def test_wrong_answers_are_about_the_answers_and_named_as_such() -> None:
     ("It is not stated in the text that the council raised the fee", ("grounding",)),
     ("This can neither be traced back to nor inferred from the source.", ("grounding",)),
     ("it does not mention the warranty", ()),
+    ("Per source document the senator said so, not the governor", ("grounding",)),
+    ("they charge 5 cents per text message", ()),  # a price per message, no source
     # a chatbot's users: it answers from a script, or does not take in what they say; a
     # coding agent's script is a program
     ("Only provides basic scripted messages regardless of what you write", ("canned",)),
