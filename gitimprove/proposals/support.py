@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from gitimprove.dataclass import dataclass, field
 from gitimprove.feedback.models import FeedbackRecord
-from gitimprove.patterns.model import Pattern
+from gitimprove.patterns.model import Pattern, quote
 from gitimprove.proposals.rules import PriorRule, facts, same_wording
 from gitimprove.safetext import plain
 
@@ -108,7 +108,8 @@ def _of(ids: Iterable[str], by_id: dict[str, FeedbackRecord], anonymous: bool) -
     """Support of some of a pattern's items (those that speak of one of its themes), with the
     first :data:`THEME_QUOTES` things they said."""
     said = [by_id[i] for i in ids if i in by_id]
-    texts = dict.fromkeys(t for r in said if (t := r.reason or r.correction))
+    # (as a pattern quotes them: on one line, no escape sequences, bounded)
+    texts = dict.fromkeys(quote(t) for r in said if (t := r.reason or r.correction))
     return Support(items=len(said), users=len({_user(r) for r in said}),
                    runs=len({_run(r) for r in said}), anonymous=anonymous,
                    ids=tuple(r.id for r in said), quotes=tuple(list(texts)[:THEME_QUOTES]))

@@ -606,3 +606,23 @@ def test_patterns_left_out_for_one_reason_are_one_line() -> None:
         "'login' (40 items): about the login, not the answers"]
     # the review (kept in git) names every one
     assert left_out_lines(left)[0].endswith("'p4' (96 items), 'p5' (95 items)")
+
+
+def test_a_theme_s_quotes_are_quoted_as_a_pattern_s_are() -> None:
+    # a theme's items are quoted from the records themselves: an escape sequence or 9 KB
+    # there never reaches the commit message as it was written
+    from datetime import UTC, datetime
+
+    from gitimprove.feedback.models import make_record
+    from gitimprove.proposals.support import support_of
+
+    at = datetime(2026, 1, 1, tzinfo=UTC)
+    said = ["canned replies \x1b[31mwhatever\x1b[0m I write", "canned replies " + "x" * 9_000,
+            "canned replies every time"]
+    records = [make_record({"id": f"f{n}", "agent": "a", "run_id": f"r{n}", "rating": "down",
+                            "reason": t, "created_at": at}) for n, t in enumerate(said)]
+    pattern = make_pattern("feel, help, talk", key="terms:feel+help+talk",
+                           ids=[r.id for r in records], section=None, suggestion=None)
+    [canned] = support_of([pattern], records)[pattern.id].themes.values()
+    assert canned.ids == ("f0", "f1", "f2") and len(canned.quotes) == 3
+    assert all("\x1b" not in q and len(q) < 1000 for q in canned.quotes), canned.quotes
