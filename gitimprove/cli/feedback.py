@@ -440,7 +440,8 @@ def _read_as(p: Pattern) -> str | None:
         return None
     name = {"consistent_correction": found.correction,
             "successful_pattern": found.praise}.get(p.kind, found.failure)
-    return f"{name} ({len(p.theme_ids) or p.count:,} of {p.count:,})"
+    # (theme_ids are records; a run that was redone is one item of several records)
+    return f"{name} ({min(len(p.theme_ids) or p.count, p.count):,} of {p.count:,})"
 
 
 def _show_patterns(agent: str, patterns: list[Pattern], show_all: bool) -> None:
