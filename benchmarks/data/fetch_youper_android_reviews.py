@@ -60,19 +60,14 @@ when they weigh the same). Themes:
 from __future__ import annotations
 
 import sys
-from typing import Any
 
-from .sources import convert_main, play_reviews
+from .sources import convert_main, timed_play_reviews
 
 NAME = "youper_android_reviews"
 
 
-def convert(raw: bytes) -> list[dict[str, Any]]:
-    return play_reviews(raw, date="at")
-
-
 def main(argv: list[str]) -> int:
-    return convert_main(NAME, convert, argv, __doc__)
+    return convert_main(NAME, timed_play_reviews, argv, __doc__)
 
 
 if __name__ == "__main__":

@@ -231,6 +231,11 @@ def play_reviews(raw: bytes, *, date: str | None = None) -> list[dict[str, Any]]
     return rows
 
 
+def timed_play_reviews(raw: bytes) -> list[dict[str, Any]]:
+    """:func:`play_reviews` of a scrape that kept each review's time (Google Play's ``at``)."""
+    return play_reviews(raw, date="at")
+
+
 def read_jsonl(path: Path) -> Iterator[dict[str, Any]]:
     with path.open(encoding="utf-8") as fh:
         for line in fh:
