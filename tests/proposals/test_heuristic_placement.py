@@ -335,3 +335,17 @@ def test_a_rule_goes_where_the_answers_have_a_rule_on_its_theme_and_is_seen_besi
                                             key="concept:accuracy", section=None,
                                             suggestion=None))
     assert "rule 2 of 'your-review-process' is on this theme already" in caught.value.left_out[0].why
+
+
+@pytest.mark.parametrize(("said", "gives"), [
+    ("Read and analyze meeting notes or transcripts.", True),
+    ("Summarize the meeting transcript in detail.", True),
+    ("Read the minutes of the last meeting first.", True),
+    ("Keep every answer short enough to read in two minutes.", False),  # a length, no source
+    ("Answer the question using the provided context.", True),
+    ("Search the web for recent sources.", False),
+])
+def test_what_a_file_gives_the_agent_to_answer_from(said: str, gives: bool) -> None:
+    from gitimprove.proposals.proposers.heuristic import _GIVEN_SOURCES
+
+    assert (_GIVEN_SOURCES.search(said) is not None) == gives

@@ -106,6 +106,8 @@ class Remedy:
     # the rule for a file that gives the agent what to answer from ("Answer the question using
     # the provided context"): its sources are given, and what users ask is that it keep to them
     given: str | None = None
+    # ... and the theme whose rule that one is too: one rule is planned for both
+    given_theme: str | None = None
     # the rule, with its aspect, for an agent nobody reports a problem to (an assistant, a
     # writer, a companion: its file names no customers, tickets or complaints, see
     # _serves_customers): users who call its answers robotic or cold ask for another voice
@@ -148,7 +150,9 @@ REMEDIES: dict[str, Remedy] = {
                                  "instructions give.",
                         given="Base each claim on the sources you are given and say which part "
                               "supports it; when they do not cover something, say so instead of "
-                              "answering from memory."),
+                              "answering from memory.",
+                        # for such a file, citing its sources is keeping to them
+                        given_theme="grounding"),
     "summary_first": Remedy("a summary up front", "Start with a summary of the answer in two or three "
                                                   "sentences."),
     "formatting": Remedy("bullet points", "Put lists of three or more features or options in bullet "
@@ -437,10 +441,10 @@ class HeuristicProposer:
             if text is None:
                 left_out.append(LeftOut(label, source))
                 continue
-            if theme == "citations" and text == REMEDIES["citations"].given:
-                # for a file that gives the agent its sources, the rule on citing them is the
-                # rule on keeping to them: one rule for both themes
-                theme = "grounding"
+            remedy = REMEDIES.get(theme or "")
+            if remedy is not None and remedy.given_theme and text == remedy.given:
+                # the rule of another theme too (citing the sources given is keeping to them)
+                theme = remedy.given_theme
                 twin = next((pl for pl in planned if pl.theme == theme), None)
                 if twin is not None:
                     twin.patterns.append(pattern)
@@ -752,7 +756,7 @@ _GIVEN_SOURCES = re.compile(
     r"documents?|passages?|excerpts?|fragments?)\s+(?:provided|given|supplied|below)|(?:based|"
     r"grounded)\s+(?:only\s+|solely\s+|strictly\s+|entirely\s+)?on\s+the\s+(?:context|"
     r"evidence|documents?|passages?|excerpts?)|(?:summari[sz]\w*|analy[sz]\w*|read)\s+"
-    r"(?:\w+\s+){0,3}?(?:transcripts?|meeting\s+notes|minutes))\b", re.I)
+    r"(?:\w+\s+){0,3}?(?:transcripts?|meeting\s+notes|(?:meeting|the)\s+minutes))\b", re.I)
 
 
 def _gives_sources(statements: Sequence[Statement]) -> Statement | None:
