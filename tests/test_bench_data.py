@@ -105,6 +105,40 @@ def test_realmistake_keeps_one_line_per_explained_error_of_one_category(
     ]
 
 
+def test_judge_errors_keep_each_instance_under_its_tasks_error_type(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """One line per described instance, the same description of two answers twice (two
+    items), each error type named with its task; then each task is analysed apart."""
+    monkeypatch.setenv("GITIMPROVE_BENCH_DATA", str(tmp_path / "data"))
+    wrong = [{"id": f"math|{i}", "user_input": f"Made-up question {i}", "response": "42",
+              "expert": "The final sum is miscalculated, the arithmetic is wrong",
+              "cluster_idx": 0} for i in range(4)]
+    long = [{"id": f"math|{i}", "user_input": f"Made-up question {i}", "response": "...",
+             "expert": f"The answer repeats step {i} over and over, far too long",
+             "cluster_idx": 1} for i in range(4, 8)]
+    other = [{"id": "pizza|0", "user_input": "One large pizza", "response": "(ORDER)",
+              "expert": "Made-up: the size is wrong", "cluster_idx": 0},
+             {"id": "pizza|1", "expert": "", "cluster_idx": 1},  # nothing described
+             {"id": "pizza|2", "user_input": "Two drinks", "response": "(ORDER)",
+              "expert": "Made-up: the drink is missing", "cluster_idx": 1}]
+    archive = tmp_path / "eval_data.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("eval/math.json", json.dumps(wrong + long))
+        zf.writestr("eval/pizza.json", json.dumps(other))
+        zf.writestr("eval/.hidden.json", "not json")
+    module = importlib.import_module(SOURCES["judge_errors"].converter)
+    assert module.main([str(archive)]) == 0
+    rows = list(sources.read_jsonl(sources.converted("judge_errors")))
+    assert len(rows) == 10 and len({r["hash"] for r in rows}) == 10
+    assert rows[0] == {"hash": item_hash("math|0", wrong[0]["expert"]), "text": wrong[0]["expert"],
+                       "task": "math", "theme": "math:0", "rating": 1, "date": None,
+                       "input": "Made-up question 0", "output": "42"}
+    assert [r["theme"] for r in rows[-2:]] == ["pizza:0", "pizza:1"]
+    [out, baseline] = bench_quality._evaluate("judge_errors")
+    assert out["tasks"] == 2 and out["items"] == 10 and out["themes"] == 4
+    assert 0 <= out["purity_mean"] <= 1 and "ARI_mean_over_tasks" in baseline
+
+
 def test_assistant_reviews_convert_trustpilot_workbooks_and_app_store_csvs() -> None:
     openpyxl = pytest.importorskip("openpyxl")  # only the converter of this set reads .xlsx
     from benchmarks.data import fetch_assistant_reviews as module

@@ -17,14 +17,12 @@ single gold theme."""
 
 from __future__ import annotations
 
-import io
 import json
 import sys
-import zipfile
 from collections.abc import Iterator
 from typing import Any
 
-from .sources import convert_main, distinct_texts
+from .sources import convert_main, distinct_texts, zipped
 
 NAME = "realmistake_critiques"
 PASSWORD = b"open-realmistake"  # published in the source repository's README
@@ -35,22 +33,23 @@ def convert(raw: bytes) -> list[dict[str, Any]]:
 
 
 def _explanations(raw: bytes) -> Iterator[dict[str, Any]]:
-    with zipfile.ZipFile(io.BytesIO(raw)) as archive:
-        names = sorted(n for n in archive.namelist()
-                       if n.endswith(".jsonl") and n.count("/") == 2)  # data/TASK/MODEL.jsonl
-        for name in names:
-            task = name.split("/")[1]
-            for line in archive.read(name, pwd=PASSWORD).decode("utf-8").splitlines():
-                if not line.strip():
-                    continue
-                item = json.loads(line)
-                categories = item.get("error_categories") or []
-                if item.get("error_label") != "error" or len(categories) != 1:
-                    continue
-                theme = str(categories[0]).strip().lower().replace("-", "_").replace(" ", "_")
-                yield {"text": item.get("human_explanation"), "theme": theme, "dataset": task,
-                       "input": str(item.get("input") or ""),
-                       "output": str(item.get("llm_response") or "")}
+    for name, data in zipped(raw, PASSWORD, _per_model):
+        task = name.split("/")[1]
+        for line in data.decode("utf-8").splitlines():
+            if not line.strip():
+                continue
+            item = json.loads(line)
+            categories = item.get("error_categories") or []
+            if item.get("error_label") != "error" or len(categories) != 1:
+                continue
+            theme = str(categories[0]).strip().lower().replace("-", "_").replace(" ", "_")
+            yield {"text": item.get("human_explanation"), "theme": theme, "dataset": task,
+                   "input": str(item.get("input") or ""),
+                   "output": str(item.get("llm_response") or "")}
+
+
+def _per_model(name: str) -> bool:
+    return name.endswith(".jsonl") and name.count("/") == 2  # data/TASK/MODEL.jsonl
 
 
 def main(argv: list[str]) -> int:

@@ -17,6 +17,7 @@ import json
 import os
 import subprocess
 import sys
+import zipfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,6 +38,7 @@ class Source:
     converter: str   # the module that converts it
     tuning: bool = False  # the grouping was tuned on it; every other set is held out
     misses_read: bool = False  # ... but its items were read to design triage's or the lexicon's rules
+    tasks: bool = False  # several small sets in one (its rows' ``task``), each analysed apart
 
     @property
     def clone_hint(self) -> str:
@@ -152,8 +154,9 @@ SOURCES: dict[str, Source] = {s.name: s for s in (
            "it; its first figures, 8.3% of its critiques read as about the product, led "
            "triage to read a product word the run holds as the run's subject, and its "
            "patterns were read in a trial, which added the lexicon's theme of claims the "
-           "source does not support, so it is held out for the grouping only)",
-           "benchmarks.data.fetch_tofueval_explanations", misses_read=True),
+           "source does not support; then the grouping's use of a question's own subject was "
+           "chosen on it and the other sets of critiques, so it is a tuning set since)",
+           "benchmarks.data.fetch_tofueval_explanations", tuning=True),
     Source("shepherd_critiques", "facebookresearch/Shepherd",
            "29b1863bbecd616e2052a0d664507b69bde60fff", "data/human_data_raw.jsonl",
            "CC-BY-NC 4.0 (data): used locally for measurement, never redistributed",
@@ -161,8 +164,10 @@ SOURCES: dict[str, Source] = {s.name: s for s in (
            "(arithmetic, coherence and deduction, consistency with context, veracity, "
            "redundancy, commonsense); its GSM8K critiques were read to add the lexicon's "
            "phrases of steps left out and of text after the answer (names and themes, which "
-           "set a themed part of a pattern apart), so it is held out for the grouping only",
-           "benchmarks.data.fetch_shepherd_critiques", misses_read=True),
+           "set a themed part of a pattern apart); then the grouping's use of a question's own "
+           "subject was chosen on it and the other sets of critiques, so it is a tuning set "
+           "since",
+           "benchmarks.data.fetch_shepherd_critiques", tuning=True),
     Source("realmistake_critiques", "psunlpgroup/ReaLMistake",
            "f94a8b978926414deb1dcf6b50076fd06c892192", "data.zip",
            "CC BY-SA 4.0 (the benchmark; MIT for the code), and its authors ask that its "
@@ -172,6 +177,22 @@ SOURCES: dict[str, Source] = {s.name: s for s in (
            "answer judged wrong under exactly one of four error categories (reasoning "
            "correctness, instruction following, context faithfulness, parameterized knowledge)",
            "benchmarks.data.fetch_realmistake_critiques", tuning=True),
+    Source("judge_errors", "tunde-ajayi/llm-as-a-qualitative-judge",
+           "11a99cd9a6e9759951e2f8967fa1c75abbef57e6", "data/eval_data.zip",
+           "the archive's notice: each task's instances and annotations are under the licence "
+           "of the data set they come from (Self-Instruct, GSM8K, BioASQ, ...), and the README "
+           "gives its password so that the examples stay out of models' training data: used "
+           "locally for measurement, never redistributed, no example quoted",
+           "annotators' descriptions of what is wrong in ~300 failed answers of LLMs to 12 "
+           "tasks of language generation (math word problems, translation, detoxification, "
+           "semantic parsing, instruction following, long-context and retrieval-augmented "
+           "QA), each with its question and answer and the error type the annotators grouped "
+           "it under within its task (2 to 9 types a task); each task is analysed as one "
+           "agent's feedback (measured after the question's own subject was chosen on the other "
+           "sets of critiques, 0.501 -> 0.517 with it; then its retrieval-QA and translation "
+           "items were read to try patterns that one theme names not merging, which was not "
+           "kept, so it is held out for the grouping only)",
+           "benchmarks.data.fetch_judge_errors", misses_read=True, tasks=True),
 )}
 
 
@@ -234,6 +255,15 @@ def play_reviews(raw: bytes, *, date: str | None = None) -> list[dict[str, Any]]
 def timed_play_reviews(raw: bytes) -> list[dict[str, Any]]:
     """:func:`play_reviews` of a scrape that kept each review's time (Google Play's ``at``)."""
     return play_reviews(raw, date="at")
+
+
+def zipped(raw: bytes, password: bytes, keep: Callable[[str], bool]) -> Iterator[tuple[str, bytes]]:
+    """The members of a zip archive (``raw``; encrypted with ``password``, as some sets ship
+    to keep their examples out of models' training data) whose names ``keep`` says, in name
+    order, each with its bytes."""
+    with zipfile.ZipFile(io.BytesIO(raw)) as archive:
+        for name in sorted(filter(keep, archive.namelist())):
+            yield name, archive.read(name, pwd=password)
 
 
 def read_jsonl(path: Path) -> Iterator[dict[str, Any]]:

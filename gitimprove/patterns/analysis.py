@@ -459,9 +459,9 @@ def _run_context(recs: Sequence[FeedbackRecord]) -> tuple[str, ...]:
     from what it says about it (:func:`.grouping.cluster_texts`): "the question asked about
     masks for children, this is about school closures" says "off topic" with the question's
     and the answer's words."""
-    made = next((r.output for r in recs if r.output), None)
-    asked = next((r.input for r in recs if r.input), None)
-    return tuple(part for part in (made, asked) if part)
+    made = next((r.output for r in recs if r.output), "")
+    asked = next((r.input for r in recs if r.input), "")
+    return (made, asked) if made or asked else ()
 
 
 def _trouble(signals: Mapping[str, object]) -> list[str]:

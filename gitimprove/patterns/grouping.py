@@ -7,7 +7,11 @@ feedback (smooth inverse frequency, ``a / (a + p(token))``: words every item sha
 little), and a word the run's own output or input (the answer, the question) holds at
 :data:`CONTEXT_WEIGHT` of that: a critique names what it is about with the run's words, and
 says what is wrong with its own, so two critiques of one answer stop looking alike for
-sharing its subject. Vectors are
+sharing its subject. A critique also names the subject in words of its own ("puppies" for
+a question on a puppy), so its vector then loses its part along its question's own subject:
+the question's vector less the mean of the questions nearest it, which is what questions of
+one kind share (a task, a template) and may well be what the critique is about (see
+:func:`_own_subject`). Vectors are
 clustered by average-linkage agglomerative clustering, cut at a distance taken from the set
 itself (a quantile of the pairwise distances), so the number of groups is found, not given.
 
@@ -76,6 +80,9 @@ MIN_CUT = 1.0          # ... at least: unit vectors this close (cosine 0.5) alwa
 MAX_CUT = 1.33         # ... at most: unit vectors this far apart (cosine 0.12) never join
 SIF_A = 1e-2           # token weight a / (a + p(token))
 CONTEXT_WEIGHT = 0.5   # ... times this for a word of the run's output or input
+SUBJECT_NEIGHBOURS = 50  # a question's subject: what it says that these nearest ones do not
+SUBJECT_SAMPLE = 500   # ... among at most this many distinct questions
+SAME_QUESTION = 0.98   # ... none of them this near it (cosine): a copy says no more
 SECOND_QUANTILE = 0.05 # the second level's cut: this quantile of the centroids' distances
 SECOND_MIN = 5         # ... between clusters of at least this many items (steadier means)
 FAR = 1e6              # a distance no cut reaches
@@ -130,7 +137,9 @@ class Embedder:
               spelling: bool = False) -> Matrix:
         """Unit vectors, one per text (a zero row for a text without tokens). ``contexts``
         (one per text: the run's output and input, or nothing) is what each text is about:
-        the words of a text found in it weigh :data:`CONTEXT_WEIGHT` as much. With
+        the words of a text found in it weigh :data:`CONTEXT_WEIGHT` as much, and a text
+        with a question (the input, second) loses its part along that question's own subject
+        (:func:`_own_subject`). With
         ``spelling``, each vector is joined by a view of the text's letters (see
         :func:`_spelling`), at :data:`SPELLING_WEIGHT` of the whole.
 
@@ -148,16 +157,25 @@ class Embedder:
             cols.extend(map(word_ids.__getitem__, text[:MAX_CHARS].lower().split()))
             indptr.append(len(cols))
         scale: list[float] = []  # per word occurrence, when some text has a context
+        questions: defaultdict[str, int] = defaultdict(count().__next__)  # distinct, as read
+        asked = [-1] * len(texts)  # each text's question (its run's input), by number
         given = sum(map(len, contexts)) if contexts is not None else 0  # texts of runs
         if contexts is not None and given:
             # NOTE: reading a run's text costs more than embedding a short reason: all runs
             # together are read for at most CONTEXT_BUDGET characters, so 100,000 runs cost
             # about what a few thousand do (each read less far).
             read = max(1, min(MAX_CHARS, CONTEXT_BUDGET // given))  # of each run's text
-            for text, context in zip(texts, contexts, strict=True):
+            for i, (text, context) in enumerate(zip(texts, contexts, strict=True)):
                 words = text[:MAX_CHARS].lower().split()
                 scale += (_context_scale(words, "\n".join(c[:read] for c in context).lower())
                           if context else [1.0] * len(words))
+                if len(context) > 1 and context[1]:  # (the run's output, its input)
+                    asked[i] = questions[context[1][:read].lower()]
+        asked_indptr = [0]
+        asked_cols: list[int] = []
+        for question in questions:
+            asked_cols.extend(map(word_ids.__getitem__, question.split()))
+            asked_indptr.append(len(asked_cols))
         n_words = len(word_ids)
         if n_words == 0:
             return np.zeros((len(texts), self.table.shape[1] + (SPELLING_DIMS if spelling else 0)),
@@ -181,18 +199,71 @@ class Embedder:
         total = max(1, int(per_token.sum()))
         weights = (SIF_A / (SIF_A + freq[w_cols] / total)).astype(np.float32)
         word_tokens = csr_matrix((weights, w_cols, w_indptr), shape=(n_words, self.table.shape[0]))
-        word_vectors = np.asarray(word_tokens @ self.table, dtype=np.float32)
         if scale:  # the frequencies above count every occurrence; the vectors weigh them
             counts = csr_matrix((np.asarray(scale, dtype=np.float32), cols, indptr),
                                 shape=(len(texts), n_words))
-        out = np.asarray(counts @ word_vectors, dtype=np.float32)
+        # NOTE: texts x tokens first, then the table: a vector per distinct word would be a
+        # large matrix read at random (200 MB for 200,000 words), the table is 32 MB
+        out = np.asarray((counts @ word_tokens) @ self.table, dtype=np.float32)
         _unit_rows(out)
+        if asked_cols:
+            subjects = np.asarray((csr_matrix((np.ones(len(asked_cols), dtype=np.float32),
+                                               asked_cols, asked_indptr),
+                                              shape=(len(questions), n_words)) @ word_tokens)
+                                  @ self.table, dtype=np.float32)
+            _unit_rows(subjects)
+            _own_subject(subjects)
+            about = np.asarray(asked)
+            for start in range(0, len(texts), CHUNK):
+                part, of = out[start:start + CHUNK], about[start:start + CHUNK]
+                subject = subjects[np.maximum(of, 0)]
+                subject[of < 0] = 0.0  # a text without a question loses nothing
+                part -= np.einsum("ij,ij->i", part, subject)[:, None] * subject
+            _unit_rows(out)
         if spelling:
             letters = _spelling(list(word_ids), counts)
             out = np.concatenate((out * np.float32(np.sqrt(1 - SPELLING_WEIGHT)),
                                   letters * np.float32(np.sqrt(SPELLING_WEIGHT))), axis=1)
             _unit_rows(out)
         return out
+
+
+def _own_subject(questions: Matrix) -> None:
+    """Each distinct question's vector made what it says that the questions nearest it do
+    not, in place: less the mean of its :data:`SUBJECT_NEIGHBOURS` nearest others (among at
+    most :data:`SUBJECT_SAMPLE` of them), then unit length.
+
+    A text's vector then loses its part along its question's (see :meth:`Embedder.embed`):
+    "this is about school closures, the question was about masks" is near every other
+    critique of a question on schools, whatever it says is wrong. The whole question would
+    also take away what questions of one kind share (a template, a task: "write a math word
+    problem whose answer has decimals"), and feedback on one kind of task often says one kind
+    of thing ("the answer has no decimals"); its neighbours' mean is that shared part, so
+    only the question's own subject is taken away."""
+    import numpy as np
+
+    pool = questions[_spread(len(questions), SUBJECT_SAMPLE)]
+    k = min(SUBJECT_NEIGHBOURS, len(pool) - 1)
+    if k < 1:
+        questions[:] = 0.0  # one question: nothing tells its subject from its task's
+        return
+    for start in range(0, len(questions), CHUNK):
+        part = questions[start:start + CHUNK]
+        near = part @ pool.T
+        # NOTE: a question is not its own neighbour, nor one that says the same
+        near[near > SAME_QUESTION] = -np.inf
+        nearest = np.argpartition(-near, k - 1, axis=1)[:, :k]
+        mean = np.zeros_like(near)
+        np.put_along_axis(mean, nearest, np.float32(1 / k), axis=1)
+        part -= mean @ pool
+    _unit_rows(questions)
+
+
+def _spread(n: int, at_most: int) -> Any:
+    """The indices of at most ``at_most`` of ``n`` rows, evenly spread."""
+    import numpy as np
+
+    return np.arange(n) if n <= at_most else np.linspace(0, n - 1, at_most).astype(np.int64)
 
 
 def _unit_rows(out: Matrix) -> None:

@@ -156,6 +156,60 @@ def test_a_run_weighs_down_only_its_own_words() -> None:
     assert float(subject_down @ wrong) > float(plain @ wrong)
 
 
+ASKED = {"How should I feed a new puppy?": ("puppies", "feeding"),
+         "Which tyres suit a road bike in winter?": ("tyre", "bikes"),
+         "How long do I bake sourdough bread?": ("baking", "breads"),
+         "What is a good first houseplant?": ("houseplants", "plants")}
+SAID = [("wrong", "The part on {} and {} is simply wrong, those facts are false"),
+        ("wrong", "Incorrect claims about {} and {}: the facts given are false"),
+        ("vague", "Too vague about {} and {}, no concrete detail or specifics"),
+        ("vague", "Says nothing concrete on {} and {}, vague and lacking detail")]
+
+
+def test_a_question_takes_its_subject_away_not_only_its_words() -> None:
+    """Critiques name the question's subject in their own words ("puppies" for "puppy"):
+    the words a run holds weigh less, and the vector loses its part along the question's own
+    subject, so critiques saying one thing of different questions grow nearer and critiques
+    of one question saying different things grow apart."""
+    import numpy as np
+
+    texts = [template.format(*subject) for subject in ASKED.values() for _, template in SAID]
+    kinds = np.array([kind == "wrong" for _ in ASKED for kind, _ in SAID])
+    about = np.repeat(np.arange(len(ASKED)), len(SAID))
+    same_subject = (about[:, None] == about) & (kinds[:, None] != kinds)
+    same_kind = (about[:, None] != about) & (kinds[:, None] == kinds)
+    plain = embedder().embed(texts)
+    given = embedder().embed(texts, [("", question) for question in ASKED for _ in SAID])
+    before, after = plain @ plain.T, given @ given.T
+    assert after[same_kind].mean() > before[same_kind].mean() + 0.05
+    assert after[same_subject].mean() < before[same_subject].mean() - 0.02
+
+
+def test_a_task_its_questions_share_is_not_taken_away() -> None:
+    """Questions of one template ("a math word problem ... decimals") differ by their
+    subject only: what they share stays, so critiques of the task's point keep it."""
+    import numpy as np
+
+    from gitimprove.patterns.grouping import _own_subject
+
+    subjects = ["apples", "trains", "stamps", "rockets", "tulips", "coins"]
+    asked = [f"Write a math word problem about {s} whose answer has decimals" for s in subjects]
+    texts = [f"The answer about {s} is a whole number, it has no decimals" for s in subjects]
+    (decimals,) = embedder().embed(["decimals"])
+    plain = embedder().embed(texts) @ decimals
+    given = embedder().embed(texts, [("", q) for q in asked]) @ decimals
+    assert (given > plain + 0.05).all()
+    questions = embedder().embed(asked)
+    (task,) = embedder().embed(["Write a math word problem whose answer has decimals"])
+    own = questions.copy()
+    _own_subject(own)
+    assert (questions @ task > 0.3).all() and (np.abs(own @ task) < 0.15).all()
+    assert np.allclose(np.linalg.norm(own, axis=1), 1.0, atol=1e-5)
+    one = questions[:1].copy()
+    _own_subject(one)  # one question: nothing tells its subject from its task's
+    assert not one.any()
+
+
 def test_runs_are_read_within_one_budget(monkeypatch: pytest.MonkeyPatch) -> None:
     import numpy as np
 
