@@ -242,7 +242,9 @@ def _own_subject(questions: Matrix) -> None:
     only the question's own subject is taken away."""
     import numpy as np
 
-    pool = questions[_spread(len(questions), SUBJECT_SAMPLE)]
+    said = np.einsum("ij,ij->i", questions, questions) > 0  # (a question of no known word)
+    spread = _spread(len(questions), SUBJECT_SAMPLE)
+    pool = questions[spread[said[spread]]]
     k = min(SUBJECT_NEIGHBOURS, len(pool) - 1)
     if k < 1:
         questions[:] = 0.0  # one question: nothing tells its subject from its task's
@@ -250,12 +252,17 @@ def _own_subject(questions: Matrix) -> None:
     for start in range(0, len(questions), CHUNK):
         part = questions[start:start + CHUNK]
         near = part @ pool.T
-        # NOTE: a question is not its own neighbour, nor one that says the same
+        # NOTE: a question is not its own neighbour, nor one that says the same: with
+        # fewer others than k, only those there are count
         near[near > SAME_QUESTION] = -np.inf
         nearest = np.argpartition(-near, k - 1, axis=1)[:, :k]
+        counted = np.isfinite(np.take_along_axis(near, nearest, axis=1))
+        share = counted / np.maximum(counted.sum(axis=1, keepdims=True), 1)
         mean = np.zeros_like(near)
-        np.put_along_axis(mean, nearest, np.float32(1 / k), axis=1)
+        np.put_along_axis(mean, nearest, share.astype(np.float32), axis=1)
         part -= mean @ pool
+        part[~counted.any(axis=1)] = 0.0  # nothing else near enough to tell its subject
+    questions[~said] = 0.0
     _unit_rows(questions)
 
 

@@ -305,3 +305,24 @@ def test_unit_distances_are_pdists() -> None:
         got = unit_distances(vectors)
         assert got.shape == (n * (n - 1) // 2,)
         np.testing.assert_allclose(got, pdist(vectors.astype(np.float64)), atol=1e-6)
+
+
+def test_a_question_alone_or_of_no_word_takes_nothing_away() -> None:
+    """A question of no known word, or with only copies of itself beside it, has no subject
+    to take away: its row stays zero, never a copy less itself made unit length."""
+    import numpy as np
+
+    from gitimprove.patterns.grouping import _own_subject
+
+    questions = embedder().embed(["How do I bake bread?", "How do I  bake bread?",
+                                  "Which bike suits winter?", "Which  bike suits winter?"])
+    questions = np.concatenate((questions, np.zeros((1, questions.shape[1]), np.float32)))
+    own = questions.copy()
+    _own_subject(own)
+    assert not own[4].any()  # no word: nothing
+    assert np.allclose(np.linalg.norm(own[:4], axis=1), 1.0, atol=1e-5)
+    # each copy's subject is the other question's difference, not noise of itself
+    assert float(own[0] @ questions[0]) > 0.2 and float(own[2] @ questions[2]) > 0.2
+    copies = embedder().embed(["How do I bake bread?", "How  do I bake bread?"])
+    _own_subject(copies)
+    assert not copies.any()
