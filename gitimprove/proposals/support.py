@@ -123,7 +123,8 @@ def themes_of(pattern: Pattern, by_id: dict[str, FeedbackRecord],
               themer: Themer) -> dict[str, list[str]]:
     """For a negative pattern about the answers that is about no one theme (no
     ``Pattern.theme``): each lexicon theme that :data:`SOME_SHARE` of its items, and
-    :data:`SOME_LEAST`, speak of first, with their ids, most first. 119 reviews of a chatbot
+    :data:`SOME_LEAST`, speak of first, with their ids, most first (items are runs: a run
+    redone is one item of several records). 119 reviews of a chatbot
     fell into one pattern: 20 say it does not understand them, 17 that it answers from a
     script, 12 that it repeats itself, and no theme was read in it, so the offline proposer
     proposed nothing. An item about a product topic by its own words counts for none ("it
@@ -135,8 +136,12 @@ def themes_of(pattern: Pattern, by_id: dict[str, FeedbackRecord],
         return {}
     first: dict[str, str] = {}
     ids: dict[str, list[str]] = defaultdict(list)
+    runs: dict[str, set[str]] = defaultdict(set)  # (a run redone is one item of several records)
+    every: set[str] = set()
     for i in pattern.feedback_ids:
         record = by_id.get(i)
+        if record is not None:
+            every.add(_run(record))
         text = record.reason or record.correction if record is not None else None
         if not text:
             continue
@@ -144,11 +149,12 @@ def themes_of(pattern: Pattern, by_id: dict[str, FeedbackRecord],
         if said is None:
             info = themer(text)
             said = first[text] = "" if info.topic is not None else next(iter(info.concepts), "")
-        if said:
+        if said and record is not None:
             ids[said].append(i)
-    least = max(SOME_LEAST, SOME_SHARE * pattern.count)
-    return {k: found for k, found in sorted(ids.items(), key=lambda kv: (-len(kv[1]), kv[0]))
-            if len(found) >= least}
+            runs[said].add(_run(record))
+    least = max(SOME_LEAST, SOME_SHARE * len(every))
+    return {k: found for k, found in sorted(ids.items(), key=lambda kv: (-len(runs[kv[0]]), kv[0]))
+            if len(runs[k]) >= least}
 
 
 def _run(record: FeedbackRecord) -> str:

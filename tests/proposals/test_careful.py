@@ -626,3 +626,28 @@ def test_a_theme_s_quotes_are_quoted_as_a_pattern_s_are() -> None:
     [canned] = support_of([pattern], records)[pattern.id].themes.values()
     assert canned.ids == ("f0", "f1", "f2") and len(canned.quotes) == 3
     assert all("\x1b" not in q and len(q) < 1000 for q in canned.quotes), canned.quotes
+
+
+def test_a_theme_is_counted_in_runs_not_records() -> None:
+    """A run redone three times is one item of three records: three records of one run
+    saying "canned" are one item, not the three a theme needs."""
+    from datetime import UTC, datetime
+
+    from gitimprove.feedback.models import make_record
+    from gitimprove.patterns.analysis import Themer
+    from gitimprove.proposals.support import themes_of
+
+    at = datetime(2026, 1, 1, tzinfo=UTC)
+    said = [("r1", "canned replies whatever I write")] * 3 + [("r2", "canned replies again")]
+    said += [(f"p{n}", "the penguin is cute") for n in range(6)]
+    records = {f"f{n}": make_record({"id": f"f{n}", "agent": "a", "run_id": run,
+                                     "rating": "down", "reason": text, "created_at": at})
+               for n, (run, text) in enumerate(said)}
+    pattern = make_pattern("feel, help, talk", key="terms:feel+help+talk", ids=list(records),
+                           section=None, suggestion=None)
+    assert themes_of(pattern, records, Themer()) == {}
+    third = make_record({"id": "f10", "agent": "a", "run_id": "r3", "rating": "down",
+                         "reason": "such canned replies", "created_at": at})
+    records["f10"] = third
+    pattern = pattern.model_copy(update={"feedback_ids": list(records)})
+    assert themes_of(pattern, records, Themer()) == {"canned": ["f0", "f1", "f2", "f3", "f10"]}
