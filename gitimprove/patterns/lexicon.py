@@ -139,7 +139,7 @@ CONCEPTS: tuple[Concept, ...] = (
        """
        cliche | cliches | clich | stock phrase | buzzword | buzzwords | fluff | fluffy | marketing speak
        marketing fluff | marketing talk | salesy | too salesy | hype | hyped | overhyped | over the top
-       superlative | superlatives | generic | filler | cheesy | infomercial | cringe | cringey
+       superlative | superlatives | generic marketing | generic buzzword | filler | cheesy | infomercial | cringe | cringey
        revolutionary | game changer | game-changer | cutting edge | cutting-edge | best in class
        next level | look no further | elevate your | the ultimate | unparalleled | world class
        meaningless | could be about any | no substance | empty words | puffery | purple prose
@@ -255,12 +255,15 @@ CONCEPTS: tuple[Concept, ...] = (
        poor formatting | better formatting | numbered list | a list
        break it up | break up the | break * into | split * into | line breaks | table format
        """),
+    # NOTE: not "organisation" alone: "faith organisations" are who an answer is for
     _c("structure", "disorganised, hard to follow", "organise it with clear headings and sections",
        "well organised and easy to follow",
        "structure organise headings sections format flow",
        """
        structure | structured | well structured | organis | well organis | disorganis | unorganis
-       organisation | heading | headings | section | sections | layout | laid out | logical flow
+       organisation of | poor organisation | good organisation | bad organisation | no organisation
+       better organisation | lacks organisation | lack of organisation | clear organisation
+       heading | headings | section | sections | layout | laid out | logical flow
        flow | flows | easy to follow | jumps around | all over the place | messy | chaotic
        table | comparison table | neat | neatly | tidy | coherent | incoherent
        """),
@@ -341,9 +344,12 @@ CONCEPTS: tuple[Concept, ...] = (
        ignores the question | ignored the question | not respond to what | not answer what
        read what you write | read what i write | read what is written
        """),
-    # A chatbot's users: whatever they say, it answers from a script. Not "generic" alone:
-    # that is marketing copy's cliché; nor "script" alone: a coding agent's users mean a
-    # program; and the same reply again and again is repetition.
+    # A chatbot's users: whatever they say, it answers from a script. "Generic" alone is
+    # here, not among marketing copy's clichés: "generic advice, not tailored to construction
+    # sites", "generic active listening responses" (a FAQ bot's, a chatbot's) ask for a reply
+    # to what was asked, and copy's "generic superlatives" say their cliché in other words.
+    # Not "script" alone: a coding agent's users mean a program; and the same reply again
+    # and again is repetition.
     _c("canned", "canned, generic replies", "reply to what the user actually said",
        "personal, specific replies",
        "reply replies respond response conversation talk specific personal",
@@ -355,6 +361,7 @@ CONCEPTS: tuple[Concept, ...] = (
        stock answer | stock answers | stock response | stock responses | stock replies
        generic response | generic responses | generic answer | generic answers | generic reply
        generic replies | generic message | generic messages | general responses | standard phrases
+       generic
        standard responses | standard replies | template responses | templated | in templates
        automated response | automated responses | automated replies | response machine
        multiple choice | options to choose | choose from options | buttons to choose | only buttons

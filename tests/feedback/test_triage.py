@@ -450,6 +450,11 @@ def test_wrong_answers_are_about_the_answers_and_named_as_such() -> None:
     ("Its replies have nothing to do with what I said", ("relevance",)),
     ("the script it wrote fails on line 3", ()),
     ("sounds like generic marketing fluff", ("cliches",)),
+    ("generic superlatives, could be about any product", ("cliches",)),
+    # "generic" alone asks for a reply to what was asked: a FAQ bot's, a chatbot's
+    ("Gives generic advice, not anything related to faith organizations", ("canned",)),
+    ("Generic", ("canned",)),
+    ("It just cycled through generic active listening responses", ("canned",)),
     # a summary asked for is one up front; a summarizer's summary judged is its content
     ("put a short summary at the top", ("summary_first",)),
     ("too long, no summary", ("length", "summary_first")),
