@@ -86,12 +86,17 @@ CONCEPTS: tuple[Concept, ...] = (
        excellent coverage | good coverage | coverage | leaves out | left out important | incomplete
        too thin | half done | barely scratches
        """),
+    # NOTE: not "terminology" or "vocabulary" alone: a translator's critics say "inappropriate
+    # terminology" of a wrong term, a companion's users "its vocabulary is limited"
     _c("jargon", "too much jargon / too technical", "use plain language and explain terms",
        "clear, plain language",
        "language plain audience technical jargon terms words simple",
        """
        jargon | jargony | too technical | technical | technical term | acronym | abbreviation
-       specialist | specialised | vocabulary | terminology | buzzword heavy | technobabble
+       specialist | specialised | buzzword heavy | technobabble
+       too much vocabulary | technical vocabulary | complex vocabulary | fancy vocabulary
+       too much terminology | technical terminology | specialist terminology | heavy terminology
+       complex terminology | unexplained terminology | terminology heavy | big words
        plain english | plain language | simple language | simpler language | simple words | simpler words
        layman | layperson | non expert | non-expert | expert | for experts | for specialists
        over my head | hard to understand | hard to follow | difficult to understand | could not follow
@@ -245,6 +250,8 @@ CONCEPTS: tuple[Concept, ...] = (
        upfront | at the top | at the start | first paragraph should | up top | gist | headline first
        get to the answer | straight to the answer | main point | key point first | answer up front
        """),
+    # NOTE: not "split * into" alone: "one input sentence is split into two sentences" is a
+    # translation's fault, "split it into bullet points" a request for a list
     _c("formatting", "hard to scan: wall of text, no lists", "use bullet points and short lists",
        "easy to scan",
        "bullet bullets list format paragraph structure scan",
@@ -253,7 +260,10 @@ CONCEPTS: tuple[Concept, ...] = (
        as a list | into a list | in a list | a list of highlights | scannable | scan | skim | skimmable
        block of text | blocks of text | dense paragraph | the formatting | bad formatting
        poor formatting | better formatting | numbered list | a list
-       break it up | break up the | break * into | split * into | line breaks | table format
+       break it up | break up the | line breaks | table format
+       break * into a list | break * into bullet | break * into points | break * into paragraphs
+       split * into a list | split * into bullet | split * into points | split * into paragraphs
+       break * into sections | split * into sections | break * into steps | split * into steps
        """),
     # NOTE: not "organisation" alone: "faith organisations" are who an answer is for
     _c("structure", "disorganised, hard to follow", "organise it with clear headings and sections",
@@ -295,7 +305,10 @@ CONCEPTS: tuple[Concept, ...] = (
                     "{m} * no information", "no information in the {m}", "nothing in the {m}",
                     "not found in the {m}", "inferred from the {m}", "not grounded in the {m}",
                     "no mention of * in the {m}", "according to the {m}", "per the {m}",
-                    "as per the {m}", "the {m} says", "the {m} states") + """
+                    "as per the {m}", "the {m} says", "the {m} states",
+                    # a translation or summary that does not render its source
+                    "unrelated to the {m}", "nothing to do with the {m}",
+                    "not match the {m}", "not faithful to the {m}", "unfaithful to the {m}") + """
        per source | per source document | not grounded | ungrounded | unsupported claim
        unsupported claims | no basis in
        outside the source | beyond the source | extrinsic | added information | adds information

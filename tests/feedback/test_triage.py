@@ -454,6 +454,12 @@ def test_wrong_answers_are_about_the_answers_and_named_as_such() -> None:
     # "generic" alone asks for a reply to what was asked: a FAQ bot's, a chatbot's
     ("Gives generic advice, not anything related to faith organizations", ("canned",)),
     ("Generic", ("canned",)),
+    # a translator's critics: a wrong term, a sentence split in two; not jargon nor lists
+    ("Inappropriate terminology: eReader is transliterated instead of translated", ()),
+    ("One input sentence is split into two output sentences", ()),
+    ("too much technical terminology", ("jargon",)),
+    ("please break the answer into a list", ("formatting",)),
+    ("Translation is completely wrong and unrelated to the source sentence.", ("grounding",)),
     ("It just cycled through generic active listening responses", ("canned",)),
     # a summary asked for is one up front; a summarizer's summary judged is its content
     ("put a short summary at the top", ("summary_first",)),

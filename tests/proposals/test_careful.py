@@ -651,3 +651,40 @@ def test_a_theme_is_counted_in_runs_not_records() -> None:
     records["f10"] = third
     pattern = pattern.model_copy(update={"feedback_ids": list(records)})
     assert themes_of(pattern, records, Themer()) == {"canned": ["f0", "f1", "f2", "f3", "f10"]}
+
+
+TRANSLATOR_MD = """\
+# Role
+
+You translate customer-support replies written in English into Russian.
+
+## Rules
+
+- Keep the meaning of every sentence.
+- Keep the tone polite and warm.
+"""
+
+TRANSLATION_CRITIQUES = [
+    "Inappropriate terminology: eReader is transliterated instead of being translated",
+    "Inappropriate terminology: the word rider is transliterated instead of translated",
+    "Inappropriate terminology: warehouse is transliterated, not translated",
+    "One input sentence is split into two output sentences",
+    "One input sentence is split into three output sentences",
+    "The input sentence is split into two sentences in the translation",
+    "Translation is completely wrong and unrelated to the source sentence.",
+    "The translation is unrelated to the source sentence at all",
+    "This translation has nothing to do with the source text",
+]
+
+
+def test_a_translator_s_critics_get_no_rule_on_jargon_or_lists(tmp_path: Path) -> None:
+    """Critiques of a translator read as the words of another agent's users: a wrong term
+    ("inappropriate terminology") as jargon, a sentence split in two ("split * into") as a
+    call for lists, a translation unrelated to its source as an answer off the question. Each
+    of those made a stock rule; only keeping to the source fits what they say."""
+    _, repo = _adopted_with(tmp_path, "translator", TRANSLATOR_MD, TRANSLATION_CRITIQUES * 2)
+    plan = propose(repo, "translator", HeuristicProposer(), dry_run=True)
+    rules = [op.text for op in plan.result.draft.operations if isinstance(op, AddRule)]
+    assert rules == ["State only what the material you were given says; leave out any claim, "
+                     "name, number or date it does not support."], rules
+    repo.close()
