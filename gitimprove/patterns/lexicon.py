@@ -124,6 +124,8 @@ CONCEPTS: tuple[Concept, ...] = (
        translate the specs | spec into | turn each feature | not what it is | less what it is
        technical spec | do not care about the | nobody cares about the
        """),
+    # NOTE: not "the ending" alone: it stems as "the end" does ("a chat template in the end
+    # of the answer")
     _c("call_to_action", "no call to action", "end with a call to action", "strong call to action",
        "end ending close closing last sentence action",
        """
@@ -132,7 +134,8 @@ CONCEPTS: tuple[Concept, ...] = (
        nudge * to buy | nudges * to buy | push * to buy | push towards the basket | prompt to buy
        reason to act | reason to buy now | gets people to click | get people to click | to click
        weak ending | ends flat | flat ending | closing line | closer | just stops | it just ends
-       no ending | no close | the ending | strong ending | tell people what to do | urge to buy
+       no ending | no close | the ending is | the ending was | fix the ending | improve the ending
+       better ending | strong ending | tell people what to do | urge to buy
        conversion | converts | sales push | drive sales | encourage * to buy | tell them to buy
        prompt * purchase | prompts * purchase | drive * purchase | push * purchase
        nudge * purchase | encourage * purchase | to act | to the cart | to cart
@@ -191,6 +194,8 @@ CONCEPTS: tuple[Concept, ...] = (
        end every reply with | without any follow | what you do | what they need to do
        what happens now | what now | what happens after
        """),
+    # NOTE: "to repeat the same" (had to, made me): an answer that "repeats the same thought"
+    # is repetition
     _c("repeat_questions", "asks again for information already given",
        "use the details already in the conversation", "no back-and-forth",
        "confirm order number email ask details process",
@@ -198,7 +203,7 @@ CONCEPTS: tuple[Concept, ...] = (
        asked again | ask again | asks again | asking again | asked for * again | ask for * again
        already told | already gave | already given | already provided | already said | already typed
        already in the | already in my | already shared | already sent | just typed | just told
-       repeat everything | repeat myself | repeat the same | repeating myself | same question
+       repeat everything | repeat myself | to repeat the same | repeating myself | same question
        same questions | same info | same information | same details | the same thing twice
        asked * twice | ask * twice | asks * twice | asked * # times | ask * # times | asks * # times
        asked * three times | ask * three times | for * twice | email twice | number twice
@@ -375,7 +380,9 @@ CONCEPTS: tuple[Concept, ...] = (
        generic response | generic responses | generic answer | generic answers | generic reply
        generic replies | generic message | generic messages | general responses | standard phrases
        generic
-       standard responses | standard replies | template responses | templated | in templates
+       standard responses | standard replies | template responses | template answers
+       template replies | are templated | is templated | sounds templated | feels templated
+       so templated | very templated | in templates
        automated response | automated responses | automated replies | response machine
        multiple choice | options to choose | choose from options | buttons to choose | only buttons
        no matter what i write | no matter what you write | no matter what i say | no matter what you

@@ -460,6 +460,13 @@ def test_wrong_answers_are_about_the_answers_and_named_as_such() -> None:
     ("too much technical terminology", ("jargon",)),
     ("please break the answer into a list", ("formatting",)),
     ("Translation is completely wrong and unrelated to the source sentence.", ("grounding",)),
+    # an answer that repeats itself is repetition; a user made to repeat, asked again
+    ("The generated response repeats the same thought several times", ("repetition",)),
+    ("I had to repeat the same details three times", ("repeat_questions",)),
+    # a model's chat template left in its answer is no canned reply, nor a missing ending
+    ("Chat template (<|im_end|>) in the end of the answer was not cleaned.", ()),
+    ("the replies are templated", ("canned",)),
+    ("the ending is weak", ("call_to_action",)),
     ("It just cycled through generic active listening responses", ("canned",)),
     # a summary asked for is one up front; a summarizer's summary judged is its content
     ("put a short summary at the top", ("summary_first",)),
