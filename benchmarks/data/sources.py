@@ -191,7 +191,8 @@ SOURCES: dict[str, Source] = {s.name: s for s in (
            "agent's feedback (measured after the question's own subject was chosen on the other "
            "sets of critiques, 0.501 -> 0.517 with it; then its retrieval-QA and translation "
            "items were read to try patterns that one theme names not merging, which was not "
-           "kept, so it is held out for the grouping only)",
+           "kept, and to correct lexicon phrases its critiques were misread by, so it is "
+           "held out for the grouping only)",
            "benchmarks.data.fetch_judge_errors", misses_read=True, tasks=True),
 )}
 

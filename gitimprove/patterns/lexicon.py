@@ -313,7 +313,8 @@ CONCEPTS: tuple[Concept, ...] = (
                     "as per the {m}", "the {m} says", "the {m} states",
                     # a translation or summary that does not render its source
                     "unrelated to the {m}", "nothing to do with the {m}",
-                    "not match the {m}", "not faithful to the {m}", "unfaithful to the {m}") + """
+                    "not match the {m}", "not faithful to the {m}", "unfaithful to the {m}",
+                    "{m} * not contain", "not contained in the {m}") + """
        per source | per source document | not grounded | ungrounded | unsupported claim
        unsupported claims | no basis in
        outside the source | beyond the source | extrinsic | added information | adds information

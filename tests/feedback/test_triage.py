@@ -467,6 +467,9 @@ def test_wrong_answers_are_about_the_answers_and_named_as_such() -> None:
     ("Chat template (<|im_end|>) in the end of the answer was not cleaned.", ()),
     ("the replies are templated", ("canned",)),
     ("the ending is weak", ("call_to_action",)),
+    # documents retrieved that hold no answer: an answer given anyway is not kept to them
+    ("the retrieved documents do not contain the correct answer", ("grounding",)),
+    ("my order does not contain the item", ()),
     ("It just cycled through generic active listening responses", ("canned",)),
     # a summary asked for is one up front; a summarizer's summary judged is its content
     ("put a short summary at the top", ("summary_first",)),
