@@ -73,6 +73,8 @@ TOPICS: tuple[Concept, ...] = (
        enter my birthday | enter your birthday | age verification | verify my age
        send * code | send code | sends code | sent * code | get * code | got * code | receive * code
        received * code | wait for * code | code never | login code | sms code | security code
+       code is never | code is not sent | code * expired | code is either sent | no code received
+       no code sent | no code is sent | no code was sent | enter the code | the code it sent
        oauth | auth error | authorization failed | can not log in | unable to log in
        can not login | unable to login | log me out | logs me out | logged me out | logging me out
        logged out | sign me out | signs me out | signed me out | signed out
@@ -99,6 +101,9 @@ TOPICS: tuple[Concept, ...] = (
        server connection | connect to the server | connect to the servers | connect to server
        server * connect | unstable server | connection issue | connection issues
        connection problem | connection problems
+       is always busy | are always busy | is mostly busy | always shows busy | shows busy
+       stays busy | sever * busy | sever is down
+       operation cannot be completed | cannot be completed at the moment
        闪退 | 閃退 | 崩溃 | 打不开 | 用不了 | 无法使用 | 無法使用 | 不能用 | 报错 | 出错 | 连接 | 連接
        网络 | 網路 | 卡住 | 卡死 | 发热 | 發熱 | 发烫 | 落ちる | 落ちます | クラッシュ | エラー | 起動しない
        開かない | 使えない | 오류 | 에러 | 먹통 | 튕겨 | 튕김 | 안돼요 | 안됨 | вылетает | ошибка

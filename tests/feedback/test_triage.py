@@ -49,6 +49,12 @@ def topic(text: str) -> str | None:
     ("Intrusive ads everywhere", "advertising"),
     ("False advertising, nothing like the app", "advertising"),
     ("Anno Domini dates: 1066 AD is wrong in the answer", None),  # "AD" is no ad
+    # a sign-up code is no program's code; a server is busy however it is spelt
+    ("Code is never working to sign up. 3rd attempt and no code received.", "login"),
+    ("the code is either sent after the time runs out or not at all", "login"),
+    ("The code it wrote is wrong, it does not compile", None),
+    ("Sever is always busy.", "crashes and bugs"),
+    ("I am always busy and it helps me plan", None),
     ("", None),
 ])
 def test_item_topics(text: str, expected: str | None) -> None:
