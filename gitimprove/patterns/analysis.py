@@ -49,7 +49,7 @@ from gitimprove.cycles import paused
 from gitimprove.dataclass import dataclass, field
 from gitimprove.feedback.models import FeedbackRecord
 from gitimprove.forked import can_fork, in_two, shared
-from gitimprove.patterns.lexicon import IDIOM_WORDS, IDIOMS, Concept, Lexicon
+from gitimprove.patterns.lexicon import Concept, Lexicon, read_themes
 from gitimprove.patterns.model import (
     MAX_QUOTE_CHARS,
     EvidenceState,
@@ -194,10 +194,8 @@ class TextInfo:
         if self._scored is None:
             if self.noise:
                 self._scored = []
-            else:  # (an idiom is looked for only where its word is: most texts have none)
-                self._scored = self._lexicon.match(self.toks)
-                if self._scored and not IDIOM_WORDS.isdisjoint(self.toks):
-                    self._scored = self._lexicon.match_outside(self.toks, IDIOMS)
+            else:
+                self._scored = read_themes(self._lexicon, self.toks)
         return self._scored
 
     @property

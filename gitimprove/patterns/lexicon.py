@@ -653,11 +653,24 @@ def _match_at(toks: tuple[str, ...], start: int, pattern: tuple[str, ...]) -> in
 
 # Idioms that hold a theme's words and say nothing of an answer: "Something is wrong with my
 # Replika" (the app), "nothing is wrong with my signal", "don't get me wrong", "subscribed by
-# mistake". A theme's phrase that lies wholly inside one is not counted (see
+# mistake", a program's "error handling" (a coding agent's rule to handle errors is no rule
+# on factual errors). A theme's phrase that lies wholly inside one is not counted (see
 # :meth:`Lexicon.match_outside`).
 IDIOMS = Lexicon((_c("idioms", "", "", "", "", """
     something is wrong | something wrong with | nothing is wrong | nothing wrong with
     is wrong with you | wrong with you | wrong with this app | wrong with the app | get me wrong
     by mistake
+    error handling | handle errors | handles errors | handling errors | handle * errors
+    error handler | error handlers | error logging | error boundaries | error boundary
     """),))
-IDIOM_WORDS = frozenset(("wrong", "mistak"))  # the theme words the idioms hold, stemmed
+IDIOM_WORDS = frozenset(("wrong", "mistak", "error"))  # the theme words the idioms hold, stemmed
+
+
+def read_themes(lexicon: Lexicon, toks: tuple[str, ...]) -> list[tuple[str, float]]:
+    """:meth:`Lexicon.match` less the phrases that lie within an idiom (:data:`IDIOMS`): how a
+    piece of feedback and a rule of a file are read alike (an idiom is looked for only where
+    its word is: most texts have none)."""
+    scored = lexicon.match(toks)
+    if scored and not IDIOM_WORDS.isdisjoint(toks):
+        return lexicon.match_outside(toks, IDIOMS)
+    return scored

@@ -143,13 +143,14 @@ def _limits_another_thing(before: str) -> bool:
 def facts(text: str) -> Facts:
     """The :class:`Facts` of one rule (cached: rules are compared many times)."""
     from gitimprove.patterns.analysis import default_lexicon
+    from gitimprove.patterns.lexicon import read_themes
 
     norm = " ".join(normalize(text).replace("{{", " ").replace("}}", " ").split())
     toks = tokens(norm)
     # What the rule asks of the answer: the rule without its conditions on the input.
     asked = _without_conditions(norm)
     asked_toks = tokens(asked) if asked != norm else toks
-    scored = default_lexicon().match(asked_toks)
+    scored = read_themes(default_lexicon(), asked_toks)  # (a program's "error handling" is none)
     concepts = tuple(k for k, s in scored if s >= STRONG_CONCEPT)
     words = frozenset(content(asked_toks))
     quantities = []

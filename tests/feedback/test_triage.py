@@ -476,6 +476,9 @@ def test_wrong_answers_are_about_the_answers_and_named_as_such() -> None:
     # documents retrieved that hold no answer: an answer given anyway is not kept to them
     ("the retrieved documents do not contain the correct answer", ("grounding",)),
     ("my order does not contain the item", ()),
+    # a program's error handling is no factual error
+    ("Review error handling: check for missing try/catch blocks", ()),
+    ("there is an error in step 3", ("accuracy",)),
     ("It just cycled through generic active listening responses", ("canned",)),
     # a summary asked for is one up front; a summarizer's summary judged is its content
     ("put a short summary at the top", ("summary_first",)),

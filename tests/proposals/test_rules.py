@@ -325,3 +325,13 @@ def test_a_line_that_introduces_what_follows_is_no_statement() -> None:
         Section(id="rules", rules=["Technical guidelines:", "Never guess a price."])])
     assert [st.text for st in file_statements(file)] == ["You answer questions.",
                                                        "Never guess a price."]
+
+
+@pytest.mark.parametrize(("rule", "theme"), [
+    # a program's error handling is no rule on factual errors: real files' rules
+    ("**Error Handling & Reliability:** - Implement comprehensive error handling patterns", None),
+    ("**Review error handling**: check for missing try/catch blocks", None),
+    ("Check every fact and figure; a factual error is worse than no answer.", "accuracy"),
+])
+def test_a_rule_is_read_as_feedback_is(rule: str, theme: str | None) -> None:
+    assert facts(rule).concept != "accuracy" if theme is None else facts(rule).concept == theme
