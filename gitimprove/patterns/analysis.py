@@ -233,6 +233,15 @@ class TextInfo:
         return self._plain
 
 
+def themer_for(agent_file: AgentLike | None, lexicon: Lexicon | None = None) -> Themer:
+    """The :class:`Themer` that reads an agent's feedback: what its instructions speak of is
+    what it works on, never the product (see :class:`.triage.Subject`). Analysis and the
+    proposer read alike with it: a booking agent's "the prices it quoted" is its answers'."""
+    return Themer(lexicon, subject=Subject.of(
+        part for sec in (agent_file.sections if agent_file is not None else ())
+        for part in (sec.title or "", sec.text or "", *(sec.rules or ()))))
+
+
 class Themer:
     """Text -> :class:`TextInfo`, memoised: identical texts are analysed once."""
 
@@ -1181,9 +1190,7 @@ def analyze_records(
     shipped after that feedback was given. ``open_ids`` always lists the uncited evidence."""
     if not records:
         return []
-    themer = Themer(lexicon, subject=Subject.of(
-        part for sec in (agent_file.sections if agent_file is not None else ())
-        for part in (sec.title or "", sec.text or "", *(sec.rules or ()))))
+    themer = themer_for(agent_file, lexicon)
     items = collect_items(records, themer)
     word_df = _document_frequencies(themer, items)
     themer.names = proper_names(word_df, filter(None, map(_TEXT, items)))  # (read lazily)

@@ -319,6 +319,8 @@ def _propose(
     praised = [p for p in patterns if not p.negative][:3]
     pending, rejected = prior_rules(repo, agent, book)
     records = repo.feedback_store().records(agent=agent, with_io=False)
+    from gitimprove.patterns.analysis import themer_for  # (imported by the analysis above)
+
     # A rejection stands against the evidence the reviewer saw: enough users complaining
     # again after it let the rule come back (the proposal says so).
     voices = {id(r): voices_since(r, patterns, records) for r in rejected}
@@ -329,7 +331,8 @@ def _propose(
                               limits=policy.limits, patterns=shown + praised,
                               max_quotes=settings.max_quotes,
                               pending=pending, rejected=rejected,
-                              support=support_of(shown, records), min_users=settings.min_users,
+                              support=support_of(shown, records, themer_for(at.file)),
+                              min_users=settings.min_users,
                               min_runs=settings.min_runs,
                               wording_min_users=settings.wording_min_users,
                               agents_after=agents_after)

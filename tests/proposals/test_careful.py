@@ -688,3 +688,30 @@ def test_a_translator_s_critics_get_no_rule_on_jargon_or_lists(tmp_path: Path) -
     assert rules == ["State only what the material you were given says; leave out any claim, "
                      "name, number or date it does not support."], rules
     repo.close()
+
+
+def test_a_theme_is_read_at_proposal_time_as_analysis_reads_it() -> None:
+    """What an agent's instructions speak of is its answers' subject, never the product, at
+    proposal time as in analysis: a plans agent's complaints that speak of fees and prices
+    count for their theme (without the agent's file, "monthly fee" read as pricing and
+    dropped them)."""
+    from datetime import UTC, datetime
+
+    from gitimprove.feedback.models import make_record
+    from gitimprove.instructions.agentfile import AgentFile
+    from gitimprove.patterns.analysis import Themer, themer_for
+    from gitimprove.proposals.support import themes_of
+
+    at = datetime(2026, 1, 1, tzinfo=UTC)
+    texts = (["the monthly fee and the subscription price are too long to read"] * 3
+             + ["the penguin is cute"] * 6)
+    records = {f"f{n}": make_record({"id": f"f{n}", "agent": "a", "run_id": f"r{n}",
+                                     "rating": "down", "reason": t, "created_at": at})
+               for n, t in enumerate(texts)}
+    pattern = make_pattern("fee, penguin", key="terms:fee+penguin", ids=list(records),
+                           section=None, suggestion=None)
+    plans = AgentFile.model_validate({"name": "plans", "sections": [
+        {"id": "role", "title": "Role", "text": "You compare broadband plans and their "
+         "monthly prices, fees and subscriptions for customers."}]})
+    assert themes_of(pattern, records, Themer()) == {}
+    assert themes_of(pattern, records, themer_for(plans)) == {"length": ["f0", "f1", "f2"]}
