@@ -654,7 +654,8 @@ def _match_at(toks: tuple[str, ...], start: int, pattern: tuple[str, ...]) -> in
 # Idioms that hold a theme's words and say nothing of an answer: "Something is wrong with my
 # Replika" (the app), "nothing is wrong with my signal", "don't get me wrong", "subscribed by
 # mistake", a program's "error handling" (a coding agent's rule to handle errors is no rule
-# on factual errors). A theme's phrase that lies wholly inside one is not counted (see
+# on factual errors), an evaluation's verdict ("the correct answer is judged wrong because
+# the metric wants a verbatim match": the metric's fault, not the answer's). A theme's phrase that lies wholly inside one is not counted (see
 # :meth:`Lexicon.match_outside`).
 IDIOMS = Lexicon((_c("idioms", "", "", "", "", """
     something is wrong | something wrong with | nothing is wrong | nothing wrong with
@@ -662,8 +663,12 @@ IDIOMS = Lexicon((_c("idioms", "", "", "", "", """
     by mistake
     error handling | handle errors | handles errors | handling errors | handle * errors
     error handler | error handlers | error logging | error boundaries | error boundary
+    correct answer is judged | correct answer judged | correct answer was judged
+    correct answer is marked | correct answer was marked | judged wrong | judged as wrong
+    judged incorrect | judged as incorrect | marked wrong | marked as wrong | marked incorrect
+    metric error | evaluation error | error in evaluation | error in the evaluation
     """),))
-IDIOM_WORDS = frozenset(("wrong", "mistak", "error"))  # the theme words the idioms hold, stemmed
+IDIOM_WORDS = frozenset(("wrong", "mistak", "error", "correct"))  # the theme words the idioms hold, stemmed
 
 
 def read_themes(lexicon: Lexicon, toks: tuple[str, ...]) -> list[tuple[str, float]]:

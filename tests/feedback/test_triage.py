@@ -479,6 +479,9 @@ def test_wrong_answers_are_about_the_answers_and_named_as_such() -> None:
     # a program's error handling is no factual error
     ("Review error handling: check for missing try/catch blocks", ()),
     ("there is an error in step 3", ("accuracy",)),
+    # an evaluation's verdict on a right answer is the metric's fault, not the answer's
+    ("match metric error: correct answer is judged wrong for want of a verbatim match", ()),
+    ("the correct answer is 42, it said 41", ("accuracy",)),
     ("It just cycled through generic active listening responses", ("canned",)),
     # a summary asked for is one up front; a summarizer's summary judged is its content
     ("put a short summary at the top", ("summary_first",)),
