@@ -171,6 +171,7 @@ class Embedder:
                           if context else [1.0] * len(words))
                 if len(context) > 1 and context[1]:  # (the run's output, its input)
                     asked[i] = questions[context[1][:read].lower()]
+        said_words = len(word_ids)  # the texts' own words come first; the questions' after
         asked_indptr = [0]
         asked_cols: list[int] = []
         for question in questions:
@@ -221,7 +222,8 @@ class Embedder:
                 part -= np.einsum("ij,ij->i", part, subject)[:, None] * subject
             _unit_rows(out)
         if spelling:
-            letters = _spelling(list(word_ids), counts)
+            # (a question's words are read for its subject only, not by their letters)
+            letters = _spelling(list(word_ids)[:said_words], counts[:, :said_words])
             out = np.concatenate((out * np.float32(np.sqrt(1 - SPELLING_WEIGHT)),
                                   letters * np.float32(np.sqrt(SPELLING_WEIGHT))), axis=1)
             _unit_rows(out)
